@@ -1,0 +1,224 @@
+//! CreateDeployment, GetDeployment(s), UpdateDeployment, DeleteDeployment.
+//!
+//! Creating a deployment compiles the API into a snapshot that is stored once and never
+//! changed; optionally it creates or re-points a stage in the same transaction.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use prost::Message;
+use serde::Deserialize;
+use sqlx::types::Json as SqlJson;
+
+use super::extract::{AwsJson, AwsQuery, Page, PageQuery};
+use super::stages::{load_stage, new_stage, refuse_canary, save_stage, validate_stage_name};
+use crate::compiler;
+use crate::error::{ApiError, ApiResult};
+use crate::ids::{now_epoch, random_id};
+use crate::model::Deployment;
+use crate::patch::PatchRequest;
+use crate::store;
+use crate::AppState;
+
+/// Body of CreateDeployment.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateDeployment {
+    stage_name: Option<String>,
+    stage_description: Option<String>,
+    description: Option<String>,
+    cache_cluster_enabled: Option<bool>,
+    cache_cluster_size: Option<String>,
+    variables: Option<BTreeMap<String, String>>,
+    canary_settings: Option<serde_json::Value>,
+    tracing_enabled: Option<bool>,
+}
+
+type DeploymentRow = (String, Option<String>, i64, SqlJson<serde_json::Value>);
+
+fn deployment_of(r: DeploymentRow) -> Deployment {
+    Deployment {
+        id: r.0,
+        description: r.1,
+        created_date: r.2,
+        api_summary: r.3 .0,
+    }
+}
+
+/// POST /restapis/{restapi_id}/deployments
+pub async fn create(
+    State(state): State<AppState>,
+    Path(api_id): Path<String>,
+    AwsJson(req): AwsJson<CreateDeployment>,
+) -> ApiResult<(StatusCode, Json<Deployment>)> {
+    if let Some(name) = &req.stage_name {
+        validate_stage_name(name)?;
+    }
+    refuse_canary(&req.canary_settings)?;
+    let mut tx = state.db.begin().await?;
+    let api = store::load_api(&mut tx, &api_id, true).await?;
+    let resources = store::all_resources(&mut tx, &api_id).await?;
+    let id = random_id(6);
+    let created = now_epoch();
+    let (snapshot, summary) = compiler::compile(&api, &resources, &id, created)?;
+    sqlx::query(
+        "INSERT INTO deployments (api_id, id, description, created_date, snapshot, api_summary)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&api_id)
+    .bind(&id)
+    .bind(&req.description)
+    .bind(created)
+    .bind(snapshot.encode_to_vec())
+    .bind(SqlJson(&summary))
+    .execute(&mut *tx)
+    .await?;
+    if let Some(name) = req.stage_name.filter(|n| !n.is_empty()) {
+        let mut stage = match load_stage(&mut tx, &api_id, &name, true).await? {
+            Some(mut s) => {
+                s.deployment_id = id.clone();
+                s.last_updated_date = now_epoch();
+                s
+            }
+            None => {
+                let mut s = new_stage(&name, &id);
+                s.description = req.stage_description.clone();
+                s
+            }
+        };
+        if let Some(vars) = req.variables {
+            stage.variables.extend(vars);
+        }
+        if let Some(c) = req.cache_cluster_enabled {
+            stage.cache_cluster_enabled = c;
+        }
+        if req.cache_cluster_size.is_some() {
+            stage.cache_cluster_size = req.cache_cluster_size;
+        }
+        if let Some(t) = req.tracing_enabled {
+            stage.tracing_enabled = t;
+        }
+        save_stage(&mut tx, &api_id, &stage).await?;
+    }
+    tx.commit().await?;
+    tracing::info!(api_id = %api_id, deployment_id = %id, "deployment created");
+    Ok((
+        StatusCode::CREATED,
+        Json(Deployment {
+            id,
+            description: req.description,
+            created_date: created,
+            api_summary: summary,
+        }),
+    ))
+}
+
+/// GET /restapis/{restapi_id}/deployments, newest first.
+pub async fn list(
+    State(state): State<AppState>,
+    Path(api_id): Path<String>,
+    AwsQuery(page): AwsQuery<PageQuery>,
+) -> ApiResult<Json<Page<Deployment>>> {
+    let mut conn = state.db.acquire().await?;
+    store::load_api(&mut conn, &api_id, false).await?;
+    let rows: Vec<DeploymentRow> = sqlx::query_as(
+        "SELECT id, description, created_date, api_summary FROM deployments
+         WHERE api_id = $1 ORDER BY seq DESC",
+    )
+    .bind(&api_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(Json(
+        page.page(rows.into_iter().map(deployment_of).collect())?,
+    ))
+}
+
+fn deployment_not_found() -> ApiError {
+    ApiError::not_found("Invalid Deployment identifier specified")
+}
+
+async fn load(conn: &mut sqlx::PgConnection, api_id: &str, id: &str) -> ApiResult<Deployment> {
+    let row: Option<DeploymentRow> = sqlx::query_as(
+        "SELECT id, description, created_date, api_summary FROM deployments
+         WHERE api_id = $1 AND id = $2",
+    )
+    .bind(api_id)
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.map(deployment_of).ok_or_else(deployment_not_found)
+}
+
+/// GET /restapis/{restapi_id}/deployments/{deployment_id}
+pub async fn get(
+    State(state): State<AppState>,
+    Path((api_id, id)): Path<(String, String)>,
+) -> ApiResult<Json<Deployment>> {
+    let mut conn = state.db.acquire().await?;
+    store::load_api(&mut conn, &api_id, false).await?;
+    Ok(Json(load(&mut conn, &api_id, &id).await?))
+}
+
+/// PATCH /restapis/{restapi_id}/deployments/{deployment_id}: only the description changes;
+/// the snapshot is immutable.
+pub async fn update(
+    State(state): State<AppState>,
+    Path((api_id, id)): Path<(String, String)>,
+    AwsJson(req): AwsJson<PatchRequest>,
+) -> ApiResult<Json<Deployment>> {
+    let mut tx = state.db.begin().await?;
+    store::load_api(&mut tx, &api_id, false).await?;
+    let mut d = load(&mut tx, &api_id, &id).await?;
+    for op in &req.patch_operations {
+        match op
+            .segments()?
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            ["description"] => op.apply_opt_string(&mut d.description)?,
+            _ => return Err(op.unsupported()),
+        }
+    }
+    sqlx::query("UPDATE deployments SET description = $3 WHERE api_id = $1 AND id = $2")
+        .bind(&api_id)
+        .bind(&id)
+        .bind(&d.description)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Json(d))
+}
+
+/// DELETE /restapis/{restapi_id}/deployments/{deployment_id}: refused while a stage uses it.
+pub async fn delete(
+    State(state): State<AppState>,
+    Path((api_id, id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let mut tx = state.db.begin().await?;
+    store::load_api(&mut tx, &api_id, true).await?;
+    load(&mut tx, &api_id, &id).await?;
+    let users: Vec<(String,)> =
+        sqlx::query_as("SELECT stage_name FROM stages WHERE api_id = $1 AND deployment_id = $2")
+            .bind(&api_id)
+            .bind(&id)
+            .fetch_all(&mut *tx)
+            .await?;
+    if !users.is_empty() {
+        let names: Vec<String> = users.into_iter().map(|u| u.0).collect();
+        return Err(ApiError::bad_request(format!(
+            "Active stages pointing to this deployment must be moved or deleted (stages: {})",
+            names.join(", ")
+        )));
+    }
+    sqlx::query("DELETE FROM deployments WHERE api_id = $1 AND id = $2")
+        .bind(&api_id)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(StatusCode::ACCEPTED)
+}

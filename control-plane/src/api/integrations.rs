@@ -1,0 +1,450 @@
+//! Put/Get/Update/DeleteIntegration and Put/Get/Update/DeleteIntegrationResponse.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+
+use super::extract::AwsJson;
+use super::methods::{edit_resource, path_params, read_resource};
+use crate::error::{ApiError, ApiResult};
+use crate::model::{Integration, IntegrationResponse, Method};
+use crate::patch::{string_of, Op, PatchRequest};
+use crate::validate;
+use crate::AppState;
+
+/// Body of PutIntegration.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PutIntegration {
+    #[serde(rename = "type")]
+    integration_type: Option<String>,
+    /// The backend method (`integrationHttpMethod` in the SDKs, `httpMethod` on the wire).
+    http_method: Option<String>,
+    uri: Option<String>,
+    connection_type: Option<String>,
+    connection_id: Option<String>,
+    #[serde(default)]
+    request_parameters: BTreeMap<String, String>,
+    #[serde(default)]
+    request_templates: BTreeMap<String, String>,
+    passthrough_behavior: Option<String>,
+    cache_namespace: Option<String>,
+    #[serde(default)]
+    cache_key_parameters: Vec<String>,
+    content_handling: Option<String>,
+    timeout_in_millis: Option<i32>,
+}
+
+/// Checks an integration against its method and resource path.
+fn validate_integration(i: &Integration, method: &Method, resource_path: &str) -> ApiResult<()> {
+    let needs_method = |i: &Integration| {
+        if i.http_method.as_deref().unwrap_or_default().is_empty() {
+            Err(ApiError::bad_request(
+                "Enumeration value for HttpMethod must be non-empty",
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    let uri = i.uri.as_deref().unwrap_or_default();
+    match i.integration_type.as_str() {
+        "MOCK" => {}
+        "HTTP" | "HTTP_PROXY" => {
+            needs_method(i)?;
+            validate::http_uri(uri)?;
+        }
+        "AWS" | "AWS_PROXY" => {
+            needs_method(i)?;
+            validate::aws_uri(uri)?;
+        }
+        other => return Err(ApiError::bad_request(format!(
+            "Invalid integration type '{other}': must be MOCK, HTTP, HTTP_PROXY, AWS or AWS_PROXY"
+        ))),
+    }
+    if let Some(m) = &i.http_method {
+        if !m.is_empty() {
+            validate::http_method(m)?;
+        }
+    }
+    if !(50..=29_000).contains(&i.timeout_in_millis) {
+        return Err(ApiError::bad_request(
+            "Timeout should be between 50 ms and 29000 ms",
+        ));
+    }
+    if !matches!(
+        i.passthrough_behavior.as_str(),
+        "WHEN_NO_MATCH" | "WHEN_NO_TEMPLATES" | "NEVER"
+    ) {
+        return Err(ApiError::bad_request(format!(
+            "Invalid passthrough behavior '{}': must be WHEN_NO_MATCH, WHEN_NO_TEMPLATES or NEVER",
+            i.passthrough_behavior
+        )));
+    }
+    if !matches!(i.connection_type.as_str(), "INTERNET" | "VPC_LINK") {
+        return Err(ApiError::bad_request(format!(
+            "Invalid connection type '{}': must be INTERNET or VPC_LINK",
+            i.connection_type
+        )));
+    }
+    if let Some(ch) = &i.content_handling {
+        validate::content_handling(ch)?;
+    }
+    let declared = |loc: &str, name: &str| {
+        method
+            .request_parameters
+            .contains_key(&format!("method.request.{loc}.{name}"))
+            || (loc == "path" && path_params(resource_path).any(|p| p == name))
+    };
+    for (target, source) in &i.request_parameters {
+        validate::integration_request_target(target)?;
+        validate::integration_request_source(source, declared)?;
+    }
+    for ct in i.request_templates.keys() {
+        validate::content_type(ct)?;
+    }
+    Ok(())
+}
+
+/// PUT .../methods/{http_method}/integration
+pub async fn put(
+    State(state): State<AppState>,
+    Path((api_id, rid, http_method)): Path<(String, String, String)>,
+    AwsJson(req): AwsJson<PutIntegration>,
+) -> ApiResult<(StatusCode, Json<Integration>)> {
+    let integration_type = req
+        .integration_type
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::bad_request("Invalid integration type: type is required"))?;
+    let i = edit_resource(&state, &api_id, &rid, |row| {
+        let path = row.path.clone();
+        let resource_id = row.id.clone();
+        let m = row.method_mut(&http_method)?;
+        let integration = Integration {
+            integration_type,
+            http_method: req.http_method,
+            uri: req.uri,
+            connection_type: req.connection_type.unwrap_or_else(|| "INTERNET".into()),
+            connection_id: req.connection_id,
+            request_parameters: req.request_parameters,
+            request_templates: req.request_templates,
+            passthrough_behavior: req
+                .passthrough_behavior
+                .unwrap_or_else(|| "WHEN_NO_MATCH".into()),
+            content_handling: req.content_handling,
+            timeout_in_millis: req.timeout_in_millis.unwrap_or(29_000),
+            cache_namespace: req.cache_namespace.unwrap_or(resource_id),
+            cache_key_parameters: req.cache_key_parameters,
+            // A re-put keeps the integration responses already defined.
+            integration_responses: m
+                .method_integration
+                .take()
+                .map(|old| old.integration_responses)
+                .unwrap_or_default(),
+        };
+        validate_integration(&integration, m, &path)?;
+        m.method_integration = Some(integration.clone());
+        Ok(integration)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(i)))
+}
+
+fn no_integration() -> ApiError {
+    ApiError::not_found("Invalid Integration identifier specified")
+}
+
+/// GET .../methods/{http_method}/integration
+pub async fn get(
+    State(state): State<AppState>,
+    Path((api_id, rid, http_method)): Path<(String, String, String)>,
+) -> ApiResult<Json<Integration>> {
+    let row = read_resource(&state, &api_id, &rid).await?;
+    row.method(&http_method)?
+        .method_integration
+        .clone()
+        .map(Json)
+        .ok_or_else(no_integration)
+}
+
+/// PATCH .../methods/{http_method}/integration
+pub async fn update(
+    State(state): State<AppState>,
+    Path((api_id, rid, http_method)): Path<(String, String, String)>,
+    AwsJson(req): AwsJson<PatchRequest>,
+) -> ApiResult<Json<Integration>> {
+    let i = edit_resource(&state, &api_id, &rid, |row| {
+        let path = row.path.clone();
+        let m = row.method_mut(&http_method)?;
+        let mut i = m.method_integration.clone().ok_or_else(no_integration)?;
+        for op in &req.patch_operations {
+            let segs = op.segments()?;
+            match segs
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .as_slice()
+            {
+                ["uri"] => op.apply_opt_string(&mut i.uri)?,
+                ["httpMethod"] => op.apply_opt_string(&mut i.http_method)?,
+                ["type"] => op.apply_string(&mut i.integration_type)?,
+                ["connectionType"] => op.apply_string(&mut i.connection_type)?,
+                ["connectionId"] => op.apply_opt_string(&mut i.connection_id)?,
+                ["passthroughBehavior"] => op.apply_string(&mut i.passthrough_behavior)?,
+                ["contentHandling"] => op.apply_opt_string(&mut i.content_handling)?,
+                ["cacheNamespace"] => op.apply_string(&mut i.cache_namespace)?,
+                ["timeoutInMillis"] => match op.op {
+                    Op::Add | Op::Replace => i.timeout_in_millis = op.i32_value()?,
+                    Op::Remove => i.timeout_in_millis = 29_000,
+                    _ => return Err(op.unsupported()),
+                },
+                ["requestParameters", key] => {
+                    op.apply_map_entry(&mut i.request_parameters, key, string_of)?
+                }
+                ["requestTemplates", ct] => {
+                    op.apply_map_entry(&mut i.request_templates, ct, string_of)?
+                }
+                ["cacheKeyParameters", p] => {
+                    op.apply_list_element(&mut i.cache_key_parameters, p)?
+                }
+                _ => return Err(op.unsupported()),
+            }
+        }
+        validate_integration(&i, m, &path)?;
+        m.method_integration = Some(i.clone());
+        Ok(i)
+    })
+    .await?;
+    Ok(Json(i))
+}
+
+/// DELETE .../methods/{http_method}/integration
+pub async fn delete(
+    State(state): State<AppState>,
+    Path((api_id, rid, http_method)): Path<(String, String, String)>,
+) -> ApiResult<StatusCode> {
+    edit_resource(&state, &api_id, &rid, |row| {
+        let m = row.method_mut(&http_method)?;
+        m.method_integration
+            .take()
+            .map(|_| ())
+            .ok_or_else(no_integration)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Body of PutIntegrationResponse.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PutIntegrationResponse {
+    selection_pattern: Option<String>,
+    #[serde(default)]
+    response_parameters: BTreeMap<String, String>,
+    #[serde(default)]
+    response_templates: BTreeMap<String, String>,
+    content_handling: Option<String>,
+}
+
+/// Checks an integration response against the method's declared method responses.
+fn validate_integration_response(r: &IntegrationResponse, method: &Method) -> ApiResult<()> {
+    validate::status_code(&r.status_code)?;
+    let method_response = method
+        .method_responses
+        .get(&r.status_code)
+        .ok_or_else(|| ApiError::not_found("Invalid Response status code specified"))?;
+    if let Some(p) = &r.selection_pattern {
+        regex::Regex::new(&format!("^(?:{p})$"))
+            .map_err(|e| ApiError::bad_request(format!("Invalid selection pattern '{p}': {e}")))?;
+    }
+    for (target, source) in &r.response_parameters {
+        validate::method_response_parameter(target)?;
+        if !method_response.response_parameters.contains_key(target) {
+            return Err(ApiError::bad_request(format!(
+                "Invalid mapping expression specified: Validation Result: warnings : [], \
+                 errors : [Invalid mapping expression specified: {target}] (declare it in the \
+                 method response {} first)",
+                r.status_code
+            )));
+        }
+        validate::integration_response_source(source)?;
+    }
+    for ct in r.response_templates.keys() {
+        validate::content_type(ct)?;
+    }
+    if let Some(ch) = &r.content_handling {
+        validate::content_handling(ch)?;
+    }
+    Ok(())
+}
+
+fn integration_response_not_found() -> ApiError {
+    ApiError::not_found("Invalid Response status code specified")
+}
+
+/// PUT .../integration/responses/{status_code}
+pub async fn put_response(
+    State(state): State<AppState>,
+    Path((api_id, rid, http_method, status)): Path<(String, String, String, String)>,
+    AwsJson(req): AwsJson<PutIntegrationResponse>,
+) -> ApiResult<(StatusCode, Json<IntegrationResponse>)> {
+    let resp = IntegrationResponse {
+        status_code: status,
+        selection_pattern: req.selection_pattern.filter(|p| !p.is_empty()),
+        response_parameters: req.response_parameters,
+        response_templates: req.response_templates,
+        content_handling: req.content_handling,
+    };
+    let r = edit_resource(&state, &api_id, &rid, |row| {
+        let m = row.method_mut(&http_method)?;
+        validate_integration_response(&resp, m)?;
+        let i = m
+            .method_integration
+            .as_mut()
+            .ok_or_else(|| ApiError::not_found("No integration defined for method"))?;
+        i.integration_responses
+            .insert(resp.status_code.clone(), resp.clone());
+        Ok(resp)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(r)))
+}
+
+/// GET .../integration/responses/{status_code}
+pub async fn get_response(
+    State(state): State<AppState>,
+    Path((api_id, rid, http_method, status)): Path<(String, String, String, String)>,
+) -> ApiResult<Json<IntegrationResponse>> {
+    let row = read_resource(&state, &api_id, &rid).await?;
+    row.method(&http_method)?
+        .method_integration
+        .as_ref()
+        .ok_or_else(no_integration)?
+        .integration_responses
+        .get(&status)
+        .cloned()
+        .map(Json)
+        .ok_or_else(integration_response_not_found)
+}
+
+/// PATCH .../integration/responses/{status_code}
+pub async fn update_response(
+    State(state): State<AppState>,
+    Path((api_id, rid, http_method, status)): Path<(String, String, String, String)>,
+    AwsJson(req): AwsJson<PatchRequest>,
+) -> ApiResult<Json<IntegrationResponse>> {
+    let r = edit_resource(&state, &api_id, &rid, |row| {
+        let m = row.method_mut(&http_method)?;
+        let mut r = m
+            .method_integration
+            .as_ref()
+            .ok_or_else(no_integration)?
+            .integration_responses
+            .get(&status)
+            .cloned()
+            .ok_or_else(integration_response_not_found)?;
+        for op in &req.patch_operations {
+            let segs = op.segments()?;
+            match segs
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .as_slice()
+            {
+                ["selectionPattern"] => op.apply_opt_string(&mut r.selection_pattern)?,
+                ["contentHandling"] => op.apply_opt_string(&mut r.content_handling)?,
+                ["responseParameters", key] => {
+                    op.apply_map_entry(&mut r.response_parameters, key, string_of)?
+                }
+                ["responseTemplates", ct] => {
+                    op.apply_map_entry(&mut r.response_templates, ct, string_of)?
+                }
+                _ => return Err(op.unsupported()),
+            }
+        }
+        validate_integration_response(&r, m)?;
+        if let Some(i) = m.method_integration.as_mut() {
+            i.integration_responses.insert(status.clone(), r.clone());
+        }
+        Ok(r)
+    })
+    .await?;
+    Ok(Json(r))
+}
+
+/// DELETE .../integration/responses/{status_code}
+pub async fn delete_response(
+    State(state): State<AppState>,
+    Path((api_id, rid, http_method, status)): Path<(String, String, String, String)>,
+) -> ApiResult<StatusCode> {
+    edit_resource(&state, &api_id, &rid, |row| {
+        let m = row.method_mut(&http_method)?;
+        m.method_integration
+            .as_mut()
+            .ok_or_else(no_integration)?
+            .integration_responses
+            .remove(&status)
+            .map(|_| ())
+            .ok_or_else(integration_response_not_found)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn http_integration(uri: &str) -> Integration {
+        Integration {
+            integration_type: "HTTP_PROXY".into(),
+            http_method: Some("GET".into()),
+            uri: Some(uri.into()),
+            connection_type: "INTERNET".into(),
+            passthrough_behavior: "WHEN_NO_MATCH".into(),
+            timeout_in_millis: 29_000,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn integration_validation() {
+        let m = Method::default();
+        assert!(validate_integration(&http_integration("http://h/{id}"), &m, "/p/{id}").is_ok());
+        assert!(validate_integration(&http_integration("h/x"), &m, "/").is_err());
+        let mut i = http_integration("http://h");
+        i.timeout_in_millis = 49;
+        assert!(validate_integration(&i, &m, "/").is_err());
+        i.timeout_in_millis = 29_001;
+        assert!(validate_integration(&i, &m, "/").is_err());
+        let mut i = http_integration("http://h");
+        i.http_method = None;
+        assert!(validate_integration(&i, &m, "/").is_err());
+        let mut i = http_integration("http://h");
+        i.request_parameters.insert(
+            "integration.request.path.id".into(),
+            "method.request.path.id".into(),
+        );
+        assert!(validate_integration(&i, &m, "/p/{id}").is_ok());
+        assert!(validate_integration(&i, &m, "/p").is_err());
+    }
+
+    #[test]
+    fn integration_response_validation() {
+        let mut m = Method::default();
+        let mut r = IntegrationResponse {
+            status_code: "200".into(),
+            ..Default::default()
+        };
+        assert!(
+            validate_integration_response(&r, &m).is_err(),
+            "no method response"
+        );
+        m.method_responses.insert("200".into(), Default::default());
+        assert!(validate_integration_response(&r, &m).is_ok());
+        r.selection_pattern = Some("(".into());
+        assert!(validate_integration_response(&r, &m).is_err());
+    }
+}

@@ -1,0 +1,367 @@
+//! Put/Get/Update/DeleteMethod and Put/Get/Update/DeleteMethodResponse.
+//!
+//! A method lives inside its resource row; every change is a read-modify-write of that
+//! row under a lock, done by [`edit_resource`], so the handlers are only the edit itself.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+
+use super::extract::AwsJson;
+use crate::error::{ApiError, ApiResult};
+use crate::model::{Method, MethodResponse};
+use crate::patch::{bool_of, string_of, PatchRequest};
+use crate::store::{self, ResourceRow};
+use crate::validate;
+use crate::AppState;
+
+/// Runs `edit` on a locked resource row and writes its methods back, in one transaction.
+pub async fn edit_resource<T>(
+    state: &AppState,
+    api_id: &str,
+    resource_id: &str,
+    edit: impl FnOnce(&mut ResourceRow) -> ApiResult<T>,
+) -> ApiResult<T> {
+    let mut tx = state.db.begin().await?;
+    store::load_api(&mut tx, api_id, false).await?;
+    let mut row = store::load_resource(&mut tx, api_id, resource_id, true).await?;
+    let out = edit(&mut row)?;
+    store::save_methods(&mut tx, api_id, &row).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Loads a resource row for reading.
+pub async fn read_resource(
+    state: &AppState,
+    api_id: &str,
+    resource_id: &str,
+) -> ApiResult<ResourceRow> {
+    let mut conn = state.db.acquire().await?;
+    store::load_api(&mut conn, api_id, false).await?;
+    store::load_resource(&mut conn, api_id, resource_id, false).await
+}
+
+/// The names of the `{param}` / `{param+}` segments of a resource path.
+pub fn path_params(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/').filter_map(|seg| {
+        seg.strip_prefix('{')
+            .and_then(|s| s.strip_suffix('}'))
+            .map(|s| s.trim_end_matches('+'))
+    })
+}
+
+/// Body of PutMethod.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PutMethod {
+    authorization_type: Option<String>,
+    authorizer_id: Option<String>,
+    #[serde(default)]
+    api_key_required: bool,
+    operation_name: Option<String>,
+    #[serde(default)]
+    request_parameters: BTreeMap<String, bool>,
+    #[serde(default)]
+    request_models: BTreeMap<String, String>,
+    request_validator_id: Option<String>,
+    #[serde(default)]
+    authorization_scopes: Vec<String>,
+}
+
+/// Checks a method against its resource.
+fn validate_method(m: &Method, resource_path: &str) -> ApiResult<()> {
+    match m.authorization_type.as_str() {
+        "NONE" | "AWS_IAM" => {}
+        "CUSTOM" | "COGNITO_USER_POOLS" => {
+            let id = m.authorizer_id.as_deref().unwrap_or_default();
+            if id.is_empty() {
+                return Err(ApiError::bad_request(format!(
+                    "Invalid authorizer ID specified. Setting the authorization type to {} \
+                     requires a valid authorizer.",
+                    m.authorization_type
+                )));
+            }
+            // Authorizers are not part of the model yet, so no id can be valid.
+            return Err(ApiError::not_found(format!(
+                "Invalid authorizer ID specified: {id}"
+            )));
+        }
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "Invalid authorization type '{other}': must be NONE, AWS_IAM, CUSTOM or \
+                 COGNITO_USER_POOLS"
+            )))
+        }
+    }
+    for key in m.request_parameters.keys() {
+        let (loc, name) = validate::method_request_parameter(key)?;
+        if loc == "path" && !path_params(resource_path).any(|p| p == name) {
+            return Err(ApiError::bad_request(format!(
+                "Invalid method request parameter specified: {key}: the resource path \
+                 {resource_path} has no {{{name}}}"
+            )));
+        }
+    }
+    for ct in m.request_models.keys() {
+        validate::content_type(ct)?;
+    }
+    if let Some(v) = &m.request_validator_id {
+        return Err(ApiError::not_found(format!(
+            "Invalid Request Validator identifier specified: {v}"
+        )));
+    }
+    Ok(())
+}
+
+/// PUT .../methods/{http_method}
+pub async fn put(
+    State(state): State<AppState>,
+    Path((api_id, rid, http_method)): Path<(String, String, String)>,
+    AwsJson(req): AwsJson<PutMethod>,
+) -> ApiResult<(StatusCode, Json<Method>)> {
+    validate::http_method(&http_method)?;
+    let authorization_type = req
+        .authorization_type
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| {
+            ApiError::bad_request("Invalid authorization type: authorizationType is required")
+        })?;
+    let method = Method {
+        http_method: http_method.clone(),
+        authorization_type,
+        authorizer_id: req.authorizer_id,
+        api_key_required: req.api_key_required,
+        request_validator_id: req.request_validator_id,
+        operation_name: req.operation_name,
+        request_parameters: req.request_parameters,
+        request_models: req.request_models,
+        method_responses: BTreeMap::new(),
+        method_integration: None,
+        authorization_scopes: req.authorization_scopes,
+    };
+    let m = edit_resource(&state, &api_id, &rid, |row| {
+        if row.methods.contains_key(&http_method) {
+            return Err(ApiError::conflict(
+                "Method already exists for this resource",
+            ));
+        }
+        validate_method(&method, &row.path)?;
+        row.methods.insert(http_method.clone(), method.clone());
+        Ok(method)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(m)))
+}
+
+/// GET .../methods/{http_method}
+pub async fn get(
+    State(state): State<AppState>,
+    Path((api_id, rid, http_method)): Path<(String, String, String)>,
+) -> ApiResult<Json<Method>> {
+    let row = read_resource(&state, &api_id, &rid).await?;
+    Ok(Json(row.method(&http_method)?.clone()))
+}
+
+/// PATCH .../methods/{http_method}
+pub async fn update(
+    State(state): State<AppState>,
+    Path((api_id, rid, http_method)): Path<(String, String, String)>,
+    AwsJson(req): AwsJson<PatchRequest>,
+) -> ApiResult<Json<Method>> {
+    let m = edit_resource(&state, &api_id, &rid, |row| {
+        let path = row.path.clone();
+        let m = row.method_mut(&http_method)?;
+        for op in &req.patch_operations {
+            let segs = op.segments()?;
+            match segs
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .as_slice()
+            {
+                ["authorizationType"] => op.apply_string(&mut m.authorization_type)?,
+                ["authorizerId"] => op.apply_opt_string(&mut m.authorizer_id)?,
+                ["apiKeyRequired"] => op.apply_bool(&mut m.api_key_required)?,
+                ["operationName"] => op.apply_opt_string(&mut m.operation_name)?,
+                ["requestValidatorId"] => op.apply_opt_string(&mut m.request_validator_id)?,
+                ["requestParameters", key] => {
+                    op.apply_map_entry(&mut m.request_parameters, key, bool_of)?
+                }
+                ["requestModels", ct] => {
+                    op.apply_map_entry(&mut m.request_models, ct, string_of)?
+                }
+                ["authorizationScopes", scope] => {
+                    op.apply_list_element(&mut m.authorization_scopes, scope)?
+                }
+                _ => return Err(op.unsupported()),
+            }
+        }
+        validate_method(m, &path)?;
+        Ok(m.clone())
+    })
+    .await?;
+    Ok(Json(m))
+}
+
+/// DELETE .../methods/{http_method}
+pub async fn delete(
+    State(state): State<AppState>,
+    Path((api_id, rid, http_method)): Path<(String, String, String)>,
+) -> ApiResult<StatusCode> {
+    edit_resource(&state, &api_id, &rid, |row| {
+        row.methods
+            .remove(&http_method)
+            .map(|_| ())
+            .ok_or_else(|| ApiError::not_found("Invalid Method identifier specified"))
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Body of PutMethodResponse.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PutMethodResponse {
+    #[serde(default)]
+    response_parameters: BTreeMap<String, bool>,
+    #[serde(default)]
+    response_models: BTreeMap<String, String>,
+}
+
+fn validate_method_response(r: &MethodResponse) -> ApiResult<()> {
+    validate::status_code(&r.status_code)?;
+    for key in r.response_parameters.keys() {
+        validate::method_response_parameter(key)?;
+    }
+    for ct in r.response_models.keys() {
+        validate::content_type(ct)?;
+    }
+    Ok(())
+}
+
+fn response_not_found() -> ApiError {
+    ApiError::not_found("Invalid Response status code specified")
+}
+
+/// PUT .../methods/{http_method}/responses/{status_code}
+pub async fn put_response(
+    State(state): State<AppState>,
+    Path((api_id, rid, http_method, status)): Path<(String, String, String, String)>,
+    AwsJson(req): AwsJson<PutMethodResponse>,
+) -> ApiResult<(StatusCode, Json<MethodResponse>)> {
+    let resp = MethodResponse {
+        status_code: status.clone(),
+        response_parameters: req.response_parameters,
+        response_models: req.response_models,
+    };
+    validate_method_response(&resp)?;
+    let r = edit_resource(&state, &api_id, &rid, |row| {
+        let m = row.method_mut(&http_method)?;
+        if m.method_responses.contains_key(&status) {
+            return Err(ApiError::conflict(
+                "Response already exists for this resource",
+            ));
+        }
+        m.method_responses.insert(status.clone(), resp.clone());
+        Ok(resp)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(r)))
+}
+
+/// GET .../methods/{http_method}/responses/{status_code}
+pub async fn get_response(
+    State(state): State<AppState>,
+    Path((api_id, rid, http_method, status)): Path<(String, String, String, String)>,
+) -> ApiResult<Json<MethodResponse>> {
+    let row = read_resource(&state, &api_id, &rid).await?;
+    let m = row.method(&http_method)?;
+    m.method_responses
+        .get(&status)
+        .cloned()
+        .map(Json)
+        .ok_or_else(response_not_found)
+}
+
+/// PATCH .../methods/{http_method}/responses/{status_code}
+pub async fn update_response(
+    State(state): State<AppState>,
+    Path((api_id, rid, http_method, status)): Path<(String, String, String, String)>,
+    AwsJson(req): AwsJson<PatchRequest>,
+) -> ApiResult<(StatusCode, Json<MethodResponse>)> {
+    let r = edit_resource(&state, &api_id, &rid, |row| {
+        let m = row.method_mut(&http_method)?;
+        let r = m
+            .method_responses
+            .get_mut(&status)
+            .ok_or_else(response_not_found)?;
+        for op in &req.patch_operations {
+            let segs = op.segments()?;
+            match segs
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .as_slice()
+            {
+                ["responseParameters", key] => {
+                    op.apply_map_entry(&mut r.response_parameters, key, bool_of)?
+                }
+                ["responseModels", ct] => {
+                    op.apply_map_entry(&mut r.response_models, ct, string_of)?
+                }
+                _ => return Err(op.unsupported()),
+            }
+        }
+        validate_method_response(r)?;
+        Ok(r.clone())
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(r)))
+}
+
+/// DELETE .../methods/{http_method}/responses/{status_code}
+pub async fn delete_response(
+    State(state): State<AppState>,
+    Path((api_id, rid, http_method, status)): Path<(String, String, String, String)>,
+) -> ApiResult<StatusCode> {
+    edit_resource(&state, &api_id, &rid, |row| {
+        let m = row.method_mut(&http_method)?;
+        m.method_responses
+            .remove(&status)
+            .map(|_| ())
+            .ok_or_else(response_not_found)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_param_names() {
+        let v: Vec<_> = path_params("/pets/{id}/files/{proxy+}").collect();
+        assert_eq!(v, vec!["id", "proxy"]);
+    }
+
+    #[test]
+    fn method_validation() {
+        let mut m = Method {
+            http_method: "GET".into(),
+            authorization_type: "NONE".into(),
+            ..Default::default()
+        };
+        assert!(validate_method(&m, "/pets/{id}").is_ok());
+        m.request_parameters
+            .insert("method.request.path.id".into(), true);
+        assert!(validate_method(&m, "/pets/{id}").is_ok());
+        assert!(validate_method(&m, "/pets").is_err());
+        m.authorization_type = "BASIC".into();
+        assert!(validate_method(&m, "/pets/{id}").is_err());
+    }
+}

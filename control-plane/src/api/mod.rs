@@ -1,0 +1,95 @@
+//! The management REST API, in the `apigateway` service model's wire shape.
+//!
+//! One module per resource family; [`router`] wires paths and methods exactly as the
+//! service model's `http.requestUri` gives them.
+
+pub mod account;
+pub mod deployments;
+pub mod extract;
+pub mod integrations;
+pub mod methods;
+pub mod resources;
+pub mod rest_apis;
+pub mod stages;
+
+use axum::routing::get;
+use axum::Router;
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// The management API routes (authentication is layered on by the caller).
+pub fn router() -> Router<AppState> {
+    const METHOD: &str = "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}";
+    Router::new()
+        .route("/restapis", get(rest_apis::list).post(rest_apis::create))
+        .route(
+            "/restapis/{restapi_id}",
+            get(rest_apis::get)
+                .patch(rest_apis::update)
+                .delete(rest_apis::delete),
+        )
+        .route("/restapis/{restapi_id}/resources", get(resources::list))
+        .route(
+            "/restapis/{restapi_id}/resources/{resource_id}",
+            get(resources::get)
+                .post(resources::create)
+                .patch(resources::update)
+                .delete(resources::delete),
+        )
+        .route(
+            METHOD,
+            get(methods::get)
+                .put(methods::put)
+                .patch(methods::update)
+                .delete(methods::delete),
+        )
+        .route(
+            &format!("{METHOD}/responses/{{status_code}}"),
+            get(methods::get_response)
+                .put(methods::put_response)
+                .patch(methods::update_response)
+                .delete(methods::delete_response),
+        )
+        .route(
+            &format!("{METHOD}/integration"),
+            get(integrations::get)
+                .put(integrations::put)
+                .patch(integrations::update)
+                .delete(integrations::delete),
+        )
+        .route(
+            &format!("{METHOD}/integration/responses/{{status_code}}"),
+            get(integrations::get_response)
+                .put(integrations::put_response)
+                .patch(integrations::update_response)
+                .delete(integrations::delete_response),
+        )
+        .route(
+            "/restapis/{restapi_id}/deployments",
+            get(deployments::list).post(deployments::create),
+        )
+        .route(
+            "/restapis/{restapi_id}/deployments/{deployment_id}",
+            get(deployments::get)
+                .patch(deployments::update)
+                .delete(deployments::delete),
+        )
+        .route(
+            "/restapis/{restapi_id}/stages",
+            get(stages::list).post(stages::create),
+        )
+        .route(
+            "/restapis/{restapi_id}/stages/{stage_name}",
+            get(stages::get)
+                .patch(stages::update)
+                .delete(stages::delete),
+        )
+        .route("/account", get(account::get).patch(account::update))
+        .fallback(unknown_operation)
+        .method_not_allowed_fallback(unknown_operation)
+}
+
+async fn unknown_operation() -> ApiError {
+    ApiError::UnknownOperation
+}

@@ -1,0 +1,319 @@
+//! CreateResource, GetResource(s), UpdateResource, DeleteResource.
+//!
+//! The tree is stored as rows with full paths; a path's uniqueness within the API is
+//! exactly AWS's "unique among siblings" rule, and a subtree is every path below a prefix.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use sqlx::PgConnection;
+
+use super::extract::{AwsJson, AwsQuery, Page};
+use crate::error::{ApiError, ApiResult};
+use crate::ids::random_id;
+use crate::model::Resource;
+use crate::patch::PatchRequest;
+use crate::store::{self, ResourceRow};
+use crate::AppState;
+
+/// Body of CreateResource.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateResource {
+    path_part: Option<String>,
+}
+
+/// Query of GetResource(s): paging plus `embed=methods`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ResourceQuery {
+    limit: Option<String>,
+    position: Option<String>,
+    #[serde(default)]
+    embed: Option<String>,
+}
+
+impl ResourceQuery {
+    fn embed_methods(&self) -> bool {
+        self.embed
+            .as_deref()
+            .is_some_and(|e| e.split(',').any(|p| p.trim() == "methods"))
+    }
+}
+
+/// What kind of segment a path part is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartKind {
+    /// A literal segment.
+    Literal,
+    /// `{name}`.
+    Param,
+    /// `{name+}`.
+    Greedy,
+}
+
+/// Validates a `pathPart` as AWS does and says what kind it is.
+pub fn classify_path_part(part: &str) -> ApiResult<PartKind> {
+    let bad = || {
+        ApiError::bad_request(
+            "Resource's path part only allow a-zA-Z0-9._- and curly braces at the beginning \
+             and the end and an optional plus sign before the closing brace.",
+        )
+    };
+    let name_ok = |n: &str| {
+        !n.is_empty()
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    };
+    if let Some(inner) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+        if let Some(name) = inner.strip_suffix('+') {
+            return if name_ok(name) {
+                Ok(PartKind::Greedy)
+            } else {
+                Err(bad())
+            };
+        }
+        return if name_ok(inner) {
+            Ok(PartKind::Param)
+        } else {
+            Err(bad())
+        };
+    }
+    let literal_ok = !part.is_empty()
+        && part
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':' | '~' | '@'));
+    if literal_ok {
+        Ok(PartKind::Literal)
+    } else {
+        Err(bad())
+    }
+}
+
+fn child_path(parent: &str, part: &str) -> String {
+    if parent == "/" {
+        format!("/{part}")
+    } else {
+        format!("{parent}/{part}")
+    }
+}
+
+/// Checks that `part` may be added under `parent` (ignoring `except`, the resource being
+/// moved or renamed): no child under a greedy segment, one variable segment per level,
+/// no duplicate sibling.
+async fn check_sibling_rules(
+    conn: &mut PgConnection,
+    api_id: &str,
+    parent: &ResourceRow,
+    part: &str,
+    except: Option<&str>,
+) -> ApiResult<()> {
+    let kind = classify_path_part(part)?;
+    if let Some(parent_part) = &parent.path_part {
+        if classify_path_part(parent_part)? == PartKind::Greedy {
+            return Err(ApiError::bad_request(format!(
+                "Cannot create a child of a resource with a greedy path variable: {parent_part}"
+            )));
+        }
+    }
+    let siblings: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT id, path_part FROM resources WHERE api_id = $1 AND parent_id = $2")
+            .bind(api_id)
+            .bind(&parent.id)
+            .fetch_all(conn)
+            .await?;
+    for (id, sib) in siblings {
+        if Some(id.as_str()) == except {
+            continue;
+        }
+        let Some(sib) = sib else { continue };
+        if sib == part {
+            return Err(ApiError::conflict(format!(
+                "Another resource with the same parent already has this name: {part}"
+            )));
+        }
+        if kind != PartKind::Literal && classify_path_part(&sib)? != PartKind::Literal {
+            return Err(ApiError::bad_request(format!(
+                "A sibling ({sib}) of this resource already has a variable path part -- only one is allowed"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// POST /restapis/{restapi_id}/resources/{parent_id}
+pub async fn create(
+    State(state): State<AppState>,
+    Path((api_id, parent_id)): Path<(String, String)>,
+    AwsJson(req): AwsJson<CreateResource>,
+) -> ApiResult<(StatusCode, Json<Resource>)> {
+    let part = req
+        .path_part
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| ApiError::bad_request("Invalid path part: pathPart is required"))?;
+    let mut tx = state.db.begin().await?;
+    store::load_api(&mut tx, &api_id, true).await?;
+    let parent = store::load_resource(&mut tx, &api_id, &parent_id, false).await?;
+    check_sibling_rules(&mut tx, &api_id, &parent, &part, None).await?;
+    let row = ResourceRow {
+        id: random_id(6),
+        parent_id: Some(parent.id.clone()),
+        path: child_path(&parent.path, &part),
+        path_part: Some(part),
+        methods: BTreeMap::new(),
+    };
+    store::insert_resource(&mut tx, &api_id, &row).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(row.to_wire(false))))
+}
+
+/// GET /restapis/{restapi_id}/resources
+pub async fn list(
+    State(state): State<AppState>,
+    Path(api_id): Path<String>,
+    AwsQuery(q): AwsQuery<ResourceQuery>,
+) -> ApiResult<Json<Page<Resource>>> {
+    let mut conn = state.db.acquire().await?;
+    store::load_api(&mut conn, &api_id, false).await?;
+    let embed = q.embed_methods();
+    let rows = store::all_resources(&mut conn, &api_id).await?;
+    let items = rows.iter().map(|r| r.to_wire(embed)).collect();
+    let page = super::extract::PageQuery {
+        limit: q.limit,
+        position: q.position,
+    };
+    Ok(Json(page.page(items)?))
+}
+
+/// GET /restapis/{restapi_id}/resources/{resource_id}
+pub async fn get(
+    State(state): State<AppState>,
+    Path((api_id, id)): Path<(String, String)>,
+    AwsQuery(q): AwsQuery<ResourceQuery>,
+) -> ApiResult<Json<Resource>> {
+    let mut conn = state.db.acquire().await?;
+    store::load_api(&mut conn, &api_id, false).await?;
+    let row = store::load_resource(&mut conn, &api_id, &id, false).await?;
+    Ok(Json(row.to_wire(q.embed_methods())))
+}
+
+/// PATCH /restapis/{restapi_id}/resources/{resource_id}: rename (`/pathPart`) or move
+/// (`/parentId`); the subtree's paths follow.
+pub async fn update(
+    State(state): State<AppState>,
+    Path((api_id, id)): Path<(String, String)>,
+    AwsJson(req): AwsJson<PatchRequest>,
+) -> ApiResult<Json<Resource>> {
+    let mut tx = state.db.begin().await?;
+    store::load_api(&mut tx, &api_id, true).await?;
+    let mut row = store::load_resource(&mut tx, &api_id, &id, true).await?;
+    if row.parent_id.is_none() && !req.patch_operations.is_empty() {
+        return Err(ApiError::bad_request(
+            "The root resource cannot be modified",
+        ));
+    }
+    let old_path = row.path.clone();
+    for op in &req.patch_operations {
+        let segs = op.segments()?;
+        match segs
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            ["pathPart"] => {
+                let mut part = row.path_part.clone().unwrap_or_default();
+                op.apply_string(&mut part)?;
+                row.path_part = Some(part);
+            }
+            ["parentId"] => {
+                let mut parent = row.parent_id.clone().unwrap_or_default();
+                op.apply_string(&mut parent)?;
+                row.parent_id = Some(parent);
+            }
+            _ => return Err(op.unsupported()),
+        }
+    }
+    let part = row.path_part.clone().unwrap_or_default();
+    let parent_id = row.parent_id.clone().unwrap_or_default();
+    let parent = store::load_resource(&mut tx, &api_id, &parent_id, false).await?;
+    if parent.path == old_path || parent.path.starts_with(&format!("{old_path}/")) {
+        return Err(ApiError::bad_request(
+            "A resource cannot be moved under itself or its own descendants",
+        ));
+    }
+    check_sibling_rules(&mut tx, &api_id, &parent, &part, Some(&row.id)).await?;
+    row.path = child_path(&parent.path, &part);
+    sqlx::query(
+        "UPDATE resources SET
+            path = $4 || substr(path, length($3) + 1),
+            parent_id = CASE WHEN id = $2 THEN $5 ELSE parent_id END,
+            path_part = CASE WHEN id = $2 THEN $6 ELSE path_part END
+         WHERE api_id = $1 AND (path = $3 OR starts_with(path, $3 || '/'))",
+    )
+    .bind(&api_id)
+    .bind(&row.id)
+    .bind(&old_path)
+    .bind(&row.path)
+    .bind(&row.parent_id)
+    .bind(&row.path_part)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| {
+        if store::is_unique_violation(&e) {
+            ApiError::conflict(format!(
+                "Another resource already has the path {}",
+                row.path
+            ))
+        } else {
+            e.into()
+        }
+    })?;
+    tx.commit().await?;
+    Ok(Json(row.to_wire(false)))
+}
+
+/// DELETE /restapis/{restapi_id}/resources/{resource_id}: removes the subtree.
+pub async fn delete(
+    State(state): State<AppState>,
+    Path((api_id, id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let mut tx = state.db.begin().await?;
+    store::load_api(&mut tx, &api_id, true).await?;
+    let row = store::load_resource(&mut tx, &api_id, &id, true).await?;
+    if row.parent_id.is_none() {
+        return Err(ApiError::bad_request("Cannot delete root resource"));
+    }
+    sqlx::query(
+        "DELETE FROM resources WHERE api_id = $1 AND (path = $2 OR starts_with(path, $2 || '/'))",
+    )
+    .bind(&api_id)
+    .bind(&row.path)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_parts() {
+        assert_eq!(classify_path_part("pets").unwrap(), PartKind::Literal);
+        assert_eq!(classify_path_part("{id}").unwrap(), PartKind::Param);
+        assert_eq!(classify_path_part("{proxy+}").unwrap(), PartKind::Greedy);
+        for bad in ["", "a/b", "{}", "{a", "a}", "{a+b}", "sp ace", "{+}", "é"] {
+            assert!(classify_path_part(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn child_paths() {
+        assert_eq!(child_path("/", "pets"), "/pets");
+        assert_eq!(child_path("/pets", "{id}"), "/pets/{id}");
+    }
+}

@@ -1,0 +1,274 @@
+//! CreateRestApi, GetRestApi(s), UpdateRestApi, DeleteRestApi.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+
+use super::extract::{AwsJson, AwsQuery, Page, PageQuery};
+use crate::error::{ApiError, ApiResult};
+use crate::ids::{now_epoch, random_id};
+use crate::model::{EndpointConfiguration, RestApi};
+use crate::patch::{Op, PatchRequest};
+use crate::store::{self, ResourceRow};
+use crate::AppState;
+
+/// Body of CreateRestApi.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateRestApi {
+    name: Option<String>,
+    description: Option<String>,
+    version: Option<String>,
+    clone_from: Option<String>,
+    #[serde(default)]
+    binary_media_types: Vec<String>,
+    minimum_compression_size: Option<i32>,
+    api_key_source: Option<String>,
+    endpoint_configuration: Option<EndpointConfiguration>,
+    policy: Option<String>,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+    #[serde(default)]
+    disable_execute_api_endpoint: bool,
+}
+
+/// Checks the fields every create or update must keep valid.
+fn validate(api: &RestApi) -> ApiResult<()> {
+    if api.name.trim().is_empty() {
+        return Err(ApiError::bad_request(
+            "Invalid REST API name specified: name must be non-empty",
+        ));
+    }
+    if !matches!(api.api_key_source.as_str(), "HEADER" | "AUTHORIZER") {
+        return Err(ApiError::bad_request(format!(
+            "Invalid apiKeySource '{}': must be HEADER or AUTHORIZER",
+            api.api_key_source
+        )));
+    }
+    if let Some(size) = api.minimum_compression_size {
+        if !(0..=10_485_760).contains(&size) {
+            return Err(ApiError::bad_request(
+                "Invalid minimumCompressionSize: must be between 0 and 10485760",
+            ));
+        }
+    }
+    for t in &api.endpoint_configuration.types {
+        if !matches!(t.as_str(), "EDGE" | "REGIONAL" | "PRIVATE") {
+            return Err(ApiError::bad_request(format!(
+                "Invalid endpoint type '{t}': must be EDGE, REGIONAL or PRIVATE"
+            )));
+        }
+    }
+    for m in &api.binary_media_types {
+        if !m.contains('/') {
+            return Err(ApiError::bad_request(format!(
+                "Invalid binary media type '{m}': must look like type/subtype"
+            )));
+        }
+    }
+    if let Some(policy) = &api.policy {
+        if serde_json::from_str::<serde_json::Value>(policy).is_err() {
+            return Err(ApiError::bad_request(
+                "Invalid policy document: not valid JSON",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// POST /restapis
+pub async fn create(
+    State(state): State<AppState>,
+    AwsJson(req): AwsJson<CreateRestApi>,
+) -> ApiResult<(StatusCode, Json<RestApi>)> {
+    let api = RestApi {
+        id: random_id(10),
+        name: req.name.unwrap_or_default(),
+        description: req.description,
+        created_date: now_epoch(),
+        version: req.version,
+        binary_media_types: req.binary_media_types,
+        minimum_compression_size: req.minimum_compression_size,
+        api_key_source: req.api_key_source.unwrap_or_else(|| "HEADER".into()),
+        endpoint_configuration: req.endpoint_configuration.unwrap_or(EndpointConfiguration {
+            types: vec!["EDGE".into()],
+        }),
+        policy: req.policy,
+        tags: req.tags,
+        disable_execute_api_endpoint: req.disable_execute_api_endpoint,
+        root_resource_id: random_id(10),
+    };
+    validate(&api)?;
+    let mut tx = state.db.begin().await?;
+    let source = match &req.clone_from {
+        Some(src) => {
+            store::load_api(&mut tx, src, false).await?;
+            Some(store::all_resources(&mut tx, src).await?)
+        }
+        None => None,
+    };
+    store::save_api(&mut tx, &api).await?;
+    match source {
+        Some(resources) => clone_resources(&mut tx, &api, resources).await?,
+        None => {
+            let root = ResourceRow {
+                id: api.root_resource_id.clone(),
+                parent_id: None,
+                path_part: None,
+                path: "/".into(),
+                methods: BTreeMap::new(),
+            };
+            store::insert_resource(&mut tx, &api.id, &root).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(api)))
+}
+
+/// Copies another API's resource tree with fresh ids (`cloneFrom`).
+async fn clone_resources(
+    conn: &mut sqlx::PgConnection,
+    api: &RestApi,
+    resources: Vec<ResourceRow>,
+) -> ApiResult<()> {
+    let mut new_ids: HashMap<String, String> = HashMap::new();
+    for r in &resources {
+        let id = if r.parent_id.is_none() {
+            api.root_resource_id.clone()
+        } else {
+            random_id(6)
+        };
+        new_ids.insert(r.id.clone(), id);
+    }
+    for r in resources {
+        let row = ResourceRow {
+            id: new_ids.get(&r.id).cloned().unwrap_or_default(),
+            parent_id: r.parent_id.and_then(|p| new_ids.get(&p).cloned()),
+            path_part: r.path_part,
+            path: r.path,
+            methods: r.methods,
+        };
+        store::insert_resource(conn, &api.id, &row).await?;
+    }
+    Ok(())
+}
+
+/// GET /restapis
+pub async fn list(
+    State(state): State<AppState>,
+    AwsQuery(page): AwsQuery<PageQuery>,
+) -> ApiResult<Json<Page<RestApi>>> {
+    let mut conn = state.db.acquire().await?;
+    let apis = store::list_apis(&mut conn).await?;
+    Ok(Json(page.page(apis)?))
+}
+
+/// GET /restapis/{restapi_id}
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RestApi>> {
+    let mut conn = state.db.acquire().await?;
+    Ok(Json(store::load_api(&mut conn, &id, false).await?))
+}
+
+/// PATCH /restapis/{restapi_id}
+pub async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    AwsJson(req): AwsJson<PatchRequest>,
+) -> ApiResult<Json<RestApi>> {
+    let mut tx = state.db.begin().await?;
+    let mut api = store::load_api(&mut tx, &id, true).await?;
+    for op in &req.patch_operations {
+        let segs = op.segments()?;
+        match segs
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            ["name"] => op.apply_string(&mut api.name)?,
+            ["description"] => op.apply_opt_string(&mut api.description)?,
+            ["version"] => op.apply_opt_string(&mut api.version)?,
+            ["apiKeySource"] => op.apply_string(&mut api.api_key_source)?,
+            ["policy"] => op.apply_opt_string(&mut api.policy)?,
+            ["disableExecuteApiEndpoint"] => {
+                op.apply_bool(&mut api.disable_execute_api_endpoint)?
+            }
+            ["minimumCompressionSize"] => match op.op {
+                Op::Remove => api.minimum_compression_size = None,
+                Op::Add | Op::Replace if op.value.as_deref() == Some("") => {
+                    api.minimum_compression_size = None
+                }
+                Op::Add | Op::Replace => api.minimum_compression_size = Some(op.i32_value()?),
+                _ => return Err(op.unsupported()),
+            },
+            ["binaryMediaTypes", media] => {
+                op.apply_list_element(&mut api.binary_media_types, media)?
+            }
+            ["endpointConfiguration", "types", t] => {
+                op.apply_list_element(&mut api.endpoint_configuration.types, t)?
+            }
+            ["tags", key] => op.apply_map_entry(&mut api.tags, key, crate::patch::string_of)?,
+            _ => return Err(op.unsupported()),
+        }
+    }
+    validate(&api)?;
+    store::save_api(&mut tx, &api).await?;
+    tx.commit().await?;
+    Ok(Json(api))
+}
+
+/// DELETE /restapis/{restapi_id}: removes the API, its stages and deployments.
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let mut tx = state.db.begin().await?;
+    store::load_api(&mut tx, &id, true).await?;
+    sqlx::query("DELETE FROM stages WHERE api_id = $1")
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM rest_apis WHERE id = $1")
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+    store::bump_config(&mut tx).await?;
+    tx.commit().await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api() -> RestApi {
+        RestApi {
+            name: "pets".into(),
+            api_key_source: "HEADER".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn validation() {
+        assert!(validate(&api()).is_ok());
+        let mut a = api();
+        a.name = " ".into();
+        assert!(validate(&a).is_err());
+        let mut a = api();
+        a.api_key_source = "QUERY".into();
+        assert!(validate(&a).is_err());
+        let mut a = api();
+        a.policy = Some("{not json".into());
+        assert!(validate(&a).is_err());
+        let mut a = api();
+        a.binary_media_types = vec!["png".into()];
+        assert!(validate(&a).is_err());
+    }
+}

@@ -1,0 +1,402 @@
+//! CreateStage, GetStage(s), UpdateStage, DeleteStage.
+//!
+//! A stage points at a deployment; re-pointing it (`replace /deploymentId`) is how a
+//! rollback is done. Every change bumps the config version so nodes pick it up.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use sqlx::types::Json as SqlJson;
+use sqlx::PgConnection;
+
+use super::extract::AwsJson;
+use crate::error::{ApiError, ApiResult};
+use crate::ids::now_epoch;
+use crate::model::{MethodSetting, Stage};
+use crate::patch::{string_of, PatchOperation, PatchRequest};
+use crate::store;
+use crate::AppState;
+
+/// Body of CreateStage.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateStage {
+    stage_name: Option<String>,
+    deployment_id: Option<String>,
+    description: Option<String>,
+    #[serde(default)]
+    cache_cluster_enabled: bool,
+    cache_cluster_size: Option<String>,
+    #[serde(default)]
+    variables: BTreeMap<String, String>,
+    documentation_version: Option<String>,
+    canary_settings: Option<serde_json::Value>,
+    #[serde(default)]
+    tracing_enabled: bool,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+}
+
+/// Stage names as AWS allows them.
+pub fn validate_stage_name(name: &str) -> ApiResult<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "Stage name only allows a-zA-Z0-9_- and must be 1 to 128 characters long",
+        ))
+    }
+}
+
+/// Checks what a stage holds beyond its name.
+fn validate_stage(stage: &Stage) -> ApiResult<()> {
+    for (k, v) in &stage.variables {
+        let key_ok = !k.is_empty()
+            && k.len() <= 64
+            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !key_ok {
+            return Err(ApiError::bad_request(format!(
+                "Stage variable name '{k}' is invalid: only a-zA-Z0-9_, 1 to 64 characters"
+            )));
+        }
+        let value_ok = v.len() <= 512
+            && v.chars().all(|c| {
+                c.is_ascii_alphanumeric() || "-._~:/?#&=,".contains(c) || c == ' ' || c == '+'
+            });
+        if !value_ok {
+            return Err(ApiError::bad_request(format!(
+                "Stage variable value for '{k}' is invalid: up to 512 characters of \
+                 a-zA-Z0-9-._~:/?#&=,"
+            )));
+        }
+    }
+    if let Some(size) = &stage.cache_cluster_size {
+        const SIZES: &[&str] = &["0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237"];
+        if !SIZES.contains(&size.as_str()) {
+            return Err(ApiError::bad_request(format!(
+                "Invalid cache cluster size '{size}': must be one of {}",
+                SIZES.join(", ")
+            )));
+        }
+    }
+    for (key, s) in &stage.method_settings {
+        if s.throttling_rate_limit < 0.0 || s.throttling_burst_limit < 0 {
+            return Err(ApiError::bad_request(format!(
+                "Throttling limits of {key} must not be negative"
+            )));
+        }
+        if !(0..=3600).contains(&s.cache_ttl_in_seconds) {
+            return Err(ApiError::bad_request(format!(
+                "Cache TTL of {key} must be between 0 and 3600 seconds"
+            )));
+        }
+        if !matches!(s.logging_level.as_str(), "OFF" | "ERROR" | "INFO") {
+            return Err(ApiError::bad_request(format!(
+                "Logging level of {key} must be OFF, ERROR or INFO"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Fails with AWS's NotFound unless the API has deployment `id`.
+pub async fn require_deployment(conn: &mut PgConnection, api_id: &str, id: &str) -> ApiResult<()> {
+    let found: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM deployments WHERE api_id = $1 AND id = $2")
+            .bind(api_id)
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+    found.map(|_| ()).ok_or_else(|| {
+        ApiError::not_found(format!("Invalid deployment identifier specified: {id}"))
+    })
+}
+
+/// Loads a stage; `lock` takes a row lock.
+pub async fn load_stage(
+    conn: &mut PgConnection,
+    api_id: &str,
+    name: &str,
+    lock: bool,
+) -> ApiResult<Option<Stage>> {
+    let sql = if lock {
+        "SELECT doc FROM stages WHERE api_id = $1 AND stage_name = $2 FOR UPDATE"
+    } else {
+        "SELECT doc FROM stages WHERE api_id = $1 AND stage_name = $2"
+    };
+    let row: Option<(SqlJson<Stage>,)> = sqlx::query_as(sql)
+        .bind(api_id)
+        .bind(name)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|r| r.0 .0))
+}
+
+fn stage_not_found() -> ApiError {
+    ApiError::not_found("Invalid stage identifier specified")
+}
+
+/// Writes a stage document and bumps the config version.
+pub async fn save_stage(conn: &mut PgConnection, api_id: &str, stage: &Stage) -> ApiResult<()> {
+    sqlx::query(
+        "INSERT INTO stages (api_id, stage_name, deployment_id, doc, created_date, last_updated_date)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (api_id, stage_name) DO UPDATE SET
+            deployment_id = EXCLUDED.deployment_id, doc = EXCLUDED.doc,
+            last_updated_date = EXCLUDED.last_updated_date",
+    )
+    .bind(api_id)
+    .bind(&stage.stage_name)
+    .bind(&stage.deployment_id)
+    .bind(SqlJson(stage))
+    .bind(stage.created_date)
+    .bind(stage.last_updated_date)
+    .execute(&mut *conn)
+    .await?;
+    store::bump_config(conn).await
+}
+
+/// A new stage document with AWS's defaults.
+pub fn new_stage(name: &str, deployment_id: &str) -> Stage {
+    let now = now_epoch();
+    Stage {
+        deployment_id: deployment_id.to_string(),
+        stage_name: name.to_string(),
+        cache_cluster_status: "NOT_AVAILABLE".into(),
+        created_date: now,
+        last_updated_date: now,
+        ..Default::default()
+    }
+}
+
+/// Refuses settings this build cannot honour rather than silently ignoring them.
+pub fn refuse_canary(canary: &Option<serde_json::Value>) -> ApiResult<()> {
+    match canary {
+        Some(v) if !v.is_null() => Err(ApiError::bad_request(
+            "canarySettings are not supported by this gateway yet",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// POST /restapis/{restapi_id}/stages
+pub async fn create(
+    State(state): State<AppState>,
+    Path(api_id): Path<String>,
+    AwsJson(req): AwsJson<CreateStage>,
+) -> ApiResult<(StatusCode, Json<Stage>)> {
+    let name = req.stage_name.unwrap_or_default();
+    validate_stage_name(&name)?;
+    let deployment_id = req
+        .deployment_id
+        .filter(|d| !d.is_empty())
+        .ok_or_else(|| ApiError::bad_request("deploymentId is required"))?;
+    refuse_canary(&req.canary_settings)?;
+    let mut stage = new_stage(&name, &deployment_id);
+    stage.description = req.description;
+    stage.cache_cluster_enabled = req.cache_cluster_enabled;
+    stage.cache_cluster_size = req.cache_cluster_size;
+    stage.variables = req.variables;
+    stage.documentation_version = req.documentation_version;
+    stage.tracing_enabled = req.tracing_enabled;
+    stage.tags = req.tags;
+    validate_stage(&stage)?;
+    let mut tx = state.db.begin().await?;
+    store::load_api(&mut tx, &api_id, true).await?;
+    require_deployment(&mut tx, &api_id, &deployment_id).await?;
+    if load_stage(&mut tx, &api_id, &name, false).await?.is_some() {
+        return Err(ApiError::conflict("Stage already exists"));
+    }
+    save_stage(&mut tx, &api_id, &stage).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(stage)))
+}
+
+/// Query of GetStages.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StagesQuery {
+    deployment_id: Option<String>,
+}
+
+/// GET /restapis/{restapi_id}/stages (not paged in AWS: `{"item": [...]}`).
+pub async fn list(
+    State(state): State<AppState>,
+    Path(api_id): Path<String>,
+    super::extract::AwsQuery(q): super::extract::AwsQuery<StagesQuery>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let mut conn = state.db.acquire().await?;
+    store::load_api(&mut conn, &api_id, false).await?;
+    let rows: Vec<(SqlJson<Stage>,)> = sqlx::query_as(
+        "SELECT doc FROM stages WHERE api_id = $1 AND ($2::text IS NULL OR deployment_id = $2)
+         ORDER BY stage_name",
+    )
+    .bind(&api_id)
+    .bind(&q.deployment_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let items: Vec<Stage> = rows.into_iter().map(|r| r.0 .0).collect();
+    Ok(Json(serde_json::json!({ "item": items })))
+}
+
+/// GET /restapis/{restapi_id}/stages/{stage_name}
+pub async fn get(
+    State(state): State<AppState>,
+    Path((api_id, name)): Path<(String, String)>,
+) -> ApiResult<Json<Stage>> {
+    let mut conn = state.db.acquire().await?;
+    store::load_api(&mut conn, &api_id, false).await?;
+    load_stage(&mut conn, &api_id, &name, false)
+        .await?
+        .map(Json)
+        .ok_or_else(stage_not_found)
+}
+
+/// Applies a `/{resourcePath}/{METHOD}/{group}/{setting}` op to the method settings.
+fn apply_method_setting(stage: &mut Stage, op: &PatchOperation, segs: &[String]) -> ApiResult<()> {
+    let key = format!("{}/{}", segs[0].trim_start_matches('/'), segs[1]);
+    if segs.len() == 2 {
+        return match op.op {
+            crate::patch::Op::Remove => {
+                stage.method_settings.remove(&key);
+                Ok(())
+            }
+            _ => Err(op.unsupported()),
+        };
+    }
+    let inherited = stage
+        .method_settings
+        .get("*/*")
+        .cloned()
+        .unwrap_or_default();
+    let s: &mut MethodSetting = stage.method_settings.entry(key).or_insert(inherited);
+    let setting: Vec<&str> = segs[2..].iter().map(String::as_str).collect();
+    match setting.as_slice() {
+        ["metrics", "enabled"] => op.apply_bool(&mut s.metrics_enabled)?,
+        ["logging", "loglevel"] => op.apply_string(&mut s.logging_level)?,
+        ["logging", "dataTrace"] => op.apply_bool(&mut s.data_trace_enabled)?,
+        ["throttling", "burstLimit"] => s.throttling_burst_limit = op.i32_value()?,
+        ["throttling", "rateLimit"] => s.throttling_rate_limit = op.f64_value()?,
+        ["caching", "enabled"] => op.apply_bool(&mut s.caching_enabled)?,
+        ["caching", "ttlInSeconds"] => s.cache_ttl_in_seconds = op.i32_value()?,
+        ["caching", "dataEncrypted"] => op.apply_bool(&mut s.cache_data_encrypted)?,
+        ["caching", "requireAuthorizationForCacheControl"] => {
+            op.apply_bool(&mut s.require_authorization_for_cache_control)?
+        }
+        ["caching", "unauthorizedCacheControlHeaderStrategy"] => {
+            op.apply_string(&mut s.unauthorized_cache_control_header_strategy)?
+        }
+        _ => return Err(op.unsupported()),
+    }
+    Ok(())
+}
+
+/// PATCH /restapis/{restapi_id}/stages/{stage_name}
+pub async fn update(
+    State(state): State<AppState>,
+    Path((api_id, name)): Path<(String, String)>,
+    AwsJson(req): AwsJson<PatchRequest>,
+) -> ApiResult<Json<Stage>> {
+    let mut tx = state.db.begin().await?;
+    store::load_api(&mut tx, &api_id, true).await?;
+    let mut stage = load_stage(&mut tx, &api_id, &name, true)
+        .await?
+        .ok_or_else(stage_not_found)?;
+    for op in &req.patch_operations {
+        let segs = op.segments()?;
+        let names: Vec<&str> = segs.iter().map(String::as_str).collect();
+        match names.as_slice() {
+            ["deploymentId"] => {
+                op.apply_string(&mut stage.deployment_id)?;
+                require_deployment(&mut tx, &api_id, &stage.deployment_id).await?;
+            }
+            ["description"] => op.apply_opt_string(&mut stage.description)?,
+            ["cacheClusterEnabled"] => op.apply_bool(&mut stage.cache_cluster_enabled)?,
+            ["cacheClusterSize"] => op.apply_opt_string(&mut stage.cache_cluster_size)?,
+            ["tracingEnabled"] => op.apply_bool(&mut stage.tracing_enabled)?,
+            ["clientCertificateId"] => op.apply_opt_string(&mut stage.client_certificate_id)?,
+            ["documentationVersion"] => op.apply_opt_string(&mut stage.documentation_version)?,
+            ["variables", var] => op.apply_map_entry(&mut stage.variables, var, string_of)?,
+            [first, _, ..] if first.starts_with('/') || *first == "*" => {
+                apply_method_setting(&mut stage, op, &segs)?
+            }
+            _ => return Err(op.unsupported()),
+        }
+    }
+    validate_stage(&stage)?;
+    stage.last_updated_date = now_epoch();
+    save_stage(&mut tx, &api_id, &stage).await?;
+    tx.commit().await?;
+    Ok(Json(stage))
+}
+
+/// DELETE /restapis/{restapi_id}/stages/{stage_name}
+pub async fn delete(
+    State(state): State<AppState>,
+    Path((api_id, name)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let mut tx = state.db.begin().await?;
+    store::load_api(&mut tx, &api_id, true).await?;
+    let done = sqlx::query("DELETE FROM stages WHERE api_id = $1 AND stage_name = $2")
+        .bind(&api_id)
+        .bind(&name)
+        .execute(&mut *tx)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(stage_not_found());
+    }
+    store::bump_config(&mut tx).await?;
+    tx.commit().await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::patch::Op;
+
+    fn op(path: &str, value: &str) -> PatchOperation {
+        PatchOperation {
+            op: Op::Replace,
+            path: Some(path.into()),
+            value: Some(value.into()),
+            from: None,
+        }
+    }
+
+    #[test]
+    fn method_settings_patch_paths() {
+        let mut s = new_stage("prod", "d1");
+        let o = op("/*/*/throttling/rateLimit", "12.5");
+        apply_method_setting(&mut s, &o, &o.segments().unwrap()).unwrap();
+        let o = op("/~1pets~1{id}/GET/throttling/burstLimit", "7");
+        apply_method_setting(&mut s, &o, &o.segments().unwrap()).unwrap();
+        assert_eq!(s.method_settings["*/*"].throttling_rate_limit, 12.5);
+        let m = &s.method_settings["pets/{id}/GET"];
+        assert_eq!(m.throttling_burst_limit, 7);
+        assert_eq!(m.throttling_rate_limit, 12.5, "inherits */* when created");
+        let o = op("/*/*/nope/x", "1");
+        assert!(apply_method_setting(&mut s, &o, &o.segments().unwrap()).is_err());
+    }
+
+    #[test]
+    fn stage_validation() {
+        assert!(validate_stage_name("prod_1").is_ok());
+        assert!(validate_stage_name("pr od").is_err());
+        assert!(validate_stage_name("").is_err());
+        let mut s = new_stage("prod", "d");
+        s.variables.insert("bad key".into(), "v".into());
+        assert!(validate_stage(&s).is_err());
+        let mut s = new_stage("prod", "d");
+        s.variables.insert("host".into(), "example.com:8080".into());
+        assert!(validate_stage(&s).is_ok());
+    }
+}

@@ -1,0 +1,314 @@
+//! The deployed state and how it is loaded and diffed.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use apigw_proto::config as pb;
+use prost::Message;
+use sqlx::types::Json as SqlJson;
+use sqlx::PgPool;
+
+use crate::model::{Account, Stage};
+
+/// (api id, stage name).
+pub type StageKey = (String, String);
+
+/// One deployed stage, with a fingerprint that changes whenever its config does.
+#[derive(Debug, Clone)]
+pub struct StageEntry {
+    /// Cheap identity of the config: deployment id and the stage document.
+    pub fingerprint: String,
+    /// What is sent to nodes.
+    pub config: Arc<pb::StageConfig>,
+}
+
+/// Everything nodes need, at one version. Immutable once published.
+#[derive(Debug, Clone, Default)]
+pub struct DeployedState {
+    /// Monotonic per control-plane replica; follows the `config_version` sequence.
+    pub version: u64,
+    /// Every stage.
+    pub stages: BTreeMap<StageKey, StageEntry>,
+    /// Account-level settings.
+    pub account: pb::AccountSettings,
+}
+
+impl DeployedState {
+    /// The message that replaces a node's whole state.
+    pub fn full_update(&self, nonce: String) -> pb::ConfigUpdate {
+        pb::ConfigUpdate {
+            version: self.version,
+            nonce,
+            full: true,
+            upsert_stages: self.stages.values().map(|e| (*e.config).clone()).collect(),
+            remove_stages: vec![],
+            account: Some(self.account),
+        }
+    }
+
+    /// The message that takes a node from `prev` to `self`; `None` when nothing differs.
+    pub fn delta_from(&self, prev: &DeployedState, nonce: String) -> Option<pb::ConfigUpdate> {
+        let upsert: Vec<pb::StageConfig> = self
+            .stages
+            .iter()
+            .filter(|(k, e)| prev.stages.get(*k).map(|p| &p.fingerprint) != Some(&e.fingerprint))
+            .map(|(_, e)| (*e.config).clone())
+            .collect();
+        let remove: Vec<pb::StageKey> = prev
+            .stages
+            .keys()
+            .filter(|k| !self.stages.contains_key(*k))
+            .map(|(api_id, stage_name)| pb::StageKey {
+                api_id: api_id.clone(),
+                stage_name: stage_name.clone(),
+            })
+            .collect();
+        let account_changed = self.account != prev.account;
+        if upsert.is_empty() && remove.is_empty() && !account_changed {
+            return None;
+        }
+        Some(pb::ConfigUpdate {
+            version: self.version,
+            nonce,
+            full: false,
+            upsert_stages: upsert,
+            remove_stages: remove,
+            account: account_changed.then_some(self.account),
+        })
+    }
+
+    /// Whether two states hold the same config (versions aside).
+    pub fn same_content(&self, other: &DeployedState) -> bool {
+        self.account == other.account
+            && self.stages.len() == other.stages.len()
+            && self
+                .stages
+                .iter()
+                .all(|(k, e)| other.stages.get(k).map(|o| &o.fingerprint) == Some(&e.fingerprint))
+    }
+}
+
+/// Errors while loading the deployed state.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// Postgres failed.
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    /// A stored snapshot does not decode (should never happen: we wrote it).
+    #[error("snapshot {api_id}/{deployment_id} does not decode: {source}")]
+    Snapshot {
+        /// API id.
+        api_id: String,
+        /// Deployment id.
+        deployment_id: String,
+        /// Decoder error.
+        source: prost::DecodeError,
+    },
+}
+
+/// Loads [`DeployedState`]s, caching decoded snapshots (they never change).
+#[derive(Debug)]
+pub struct Loader {
+    db: PgPool,
+    snapshots: HashMap<(String, String), Arc<pb::DeploymentSnapshot>>,
+}
+
+type StageRow = (String, String, String, SqlJson<Stage>, i64);
+
+impl Loader {
+    /// A loader over `db`.
+    pub fn new(db: PgPool) -> Self {
+        Self {
+            db,
+            snapshots: HashMap::new(),
+        }
+    }
+
+    /// Reads the current state; `prev` provides the version to advance from.
+    pub async fn load(&mut self, prev: &DeployedState) -> Result<DeployedState, LoadError> {
+        let mut tx = self.db.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+        let (seq, called): (i64, bool) =
+            sqlx::query_as("SELECT last_value, is_called FROM config_version")
+                .fetch_one(&mut *tx)
+                .await?;
+        let rows: Vec<StageRow> = sqlx::query_as(
+            "SELECT api_id, stage_name, deployment_id, doc, last_updated_date FROM stages",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let account: Option<(SqlJson<Account>,)> =
+            sqlx::query_as("SELECT doc FROM account WHERE id = 1")
+                .fetch_optional(&mut *tx)
+                .await?;
+        let missing: Vec<(String, String)> = rows
+            .iter()
+            .map(|r| (r.0.clone(), r.2.clone()))
+            .filter(|k| !self.snapshots.contains_key(k))
+            .collect();
+        if !missing.is_empty() {
+            let (apis, ids): (Vec<String>, Vec<String>) = missing.into_iter().unzip();
+            let found: Vec<(String, String, Vec<u8>)> = sqlx::query_as(
+                "SELECT d.api_id, d.id, d.snapshot FROM deployments d
+                 JOIN unnest($1::text[], $2::text[]) AS k(api_id, id)
+                   ON d.api_id = k.api_id AND d.id = k.id",
+            )
+            .bind(&apis)
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await?;
+            for (api_id, deployment_id, bytes) in found {
+                let snap = pb::DeploymentSnapshot::decode(bytes.as_slice()).map_err(|source| {
+                    LoadError::Snapshot {
+                        api_id: api_id.clone(),
+                        deployment_id: deployment_id.clone(),
+                        source,
+                    }
+                })?;
+                self.snapshots
+                    .insert((api_id, deployment_id), Arc::new(snap));
+            }
+        }
+        tx.commit().await?;
+
+        let mut stages = BTreeMap::new();
+        for (api_id, stage_name, deployment_id, SqlJson(doc), last_updated) in rows {
+            let fingerprint = format!(
+                "{deployment_id}|{}",
+                serde_json::to_string(&doc).unwrap_or_default()
+            );
+            let key = (api_id.clone(), stage_name.clone());
+            if let Some(old) = prev
+                .stages
+                .get(&key)
+                .filter(|e| e.fingerprint == fingerprint)
+            {
+                stages.insert(key, old.clone());
+                continue;
+            }
+            let Some(snapshot) = self.snapshots.get(&(api_id.clone(), deployment_id.clone()))
+            else {
+                continue; // deleted between the two reads; the next load settles it
+            };
+            let config = stage_config(&api_id, &stage_name, &doc, last_updated, snapshot);
+            stages.insert(
+                key,
+                StageEntry {
+                    fingerprint,
+                    config: Arc::new(config),
+                },
+            );
+        }
+        let account = account.map(|a| a.0 .0).unwrap_or_default();
+        let mut next = DeployedState {
+            version: prev.version,
+            stages,
+            account: pb::AccountSettings {
+                throttle_rate_limit: account.throttle_settings.rate_limit,
+                throttle_burst_limit: account.throttle_settings.burst_limit,
+            },
+        };
+        let seq = if called { seq.max(0) as u64 } else { 0 };
+        if prev.version == 0 || !next.same_content(prev) {
+            next.version = seq.max(prev.version + 1);
+        }
+        // Drop cached snapshots no stage uses any more.
+        let used: std::collections::HashSet<(String, String)> = next
+            .stages
+            .values()
+            .map(|e| (e.config.api_id.clone(), e.config.deployment_id.clone()))
+            .collect();
+        self.snapshots.retain(|k, _| used.contains(k));
+        Ok(next)
+    }
+}
+
+/// Builds the streamed form of a stage.
+fn stage_config(
+    api_id: &str,
+    stage_name: &str,
+    doc: &Stage,
+    last_updated: i64,
+    snapshot: &pb::DeploymentSnapshot,
+) -> pb::StageConfig {
+    pb::StageConfig {
+        api_id: api_id.to_string(),
+        stage_name: stage_name.to_string(),
+        deployment_id: doc.deployment_id.clone(),
+        variables: doc.variables.clone().into_iter().collect(),
+        method_settings: doc
+            .method_settings
+            .iter()
+            .map(|(k, s)| {
+                (
+                    k.clone(),
+                    pb::MethodSetting {
+                        metrics_enabled: s.metrics_enabled,
+                        logging_level: s.logging_level.clone(),
+                        data_trace_enabled: s.data_trace_enabled,
+                        throttling_burst_limit: s.throttling_burst_limit,
+                        throttling_rate_limit: s.throttling_rate_limit,
+                        caching_enabled: s.caching_enabled,
+                        cache_ttl_in_seconds: s.cache_ttl_in_seconds,
+                        cache_data_encrypted: s.cache_data_encrypted,
+                        require_authorization_for_cache_control: s
+                            .require_authorization_for_cache_control,
+                    },
+                )
+            })
+            .collect(),
+        deployment: Some(snapshot.clone()),
+        last_updated_date: last_updated,
+        cache_cluster_enabled: doc.cache_cluster_enabled,
+        tracing_enabled: doc.tracing_enabled,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(api: &str, stage: &str, fp: &str) -> (StageKey, StageEntry) {
+        (
+            (api.into(), stage.into()),
+            StageEntry {
+                fingerprint: fp.into(),
+                config: Arc::new(pb::StageConfig {
+                    api_id: api.into(),
+                    stage_name: stage.into(),
+                    ..Default::default()
+                }),
+            },
+        )
+    }
+
+    #[test]
+    fn deltas_carry_only_changes() {
+        let a = DeployedState {
+            version: 1,
+            stages: [entry("a", "prod", "1"), entry("a", "dev", "1")].into(),
+            account: Default::default(),
+        };
+        assert!(a.delta_from(&a, "n".into()).is_none());
+        let b = DeployedState {
+            version: 2,
+            stages: [entry("a", "prod", "2"), entry("b", "prod", "1")].into(),
+            account: Default::default(),
+        };
+        let d = b.delta_from(&a, "n".into()).unwrap();
+        assert!(!d.full);
+        let upserts: Vec<_> = d
+            .upsert_stages
+            .iter()
+            .map(|s| (s.api_id.as_str(), s.stage_name.as_str()))
+            .collect();
+        assert_eq!(upserts, vec![("a", "prod"), ("b", "prod")]);
+        assert_eq!(d.remove_stages.len(), 1);
+        assert_eq!(d.remove_stages[0].stage_name, "dev");
+        assert!(d.account.is_none());
+        let full = b.full_update("n".into());
+        assert!(full.full && full.upsert_stages.len() == 2 && full.account.is_some());
+    }
+}

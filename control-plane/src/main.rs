@@ -1,0 +1,99 @@
+//! `control-plane` binary: flags and environment in, servers out.
+
+use std::net::SocketAddr;
+
+use clap::Parser;
+
+/// Development defaults, documented in the README; override them in any real deployment.
+const DEV_ACCESS_KEY_ID: &str = "AKIAAPIGWLOCALDEV000";
+const DEV_SECRET_ACCESS_KEY: &str = "apigw-local-development-secret-key-change-me";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "control-plane",
+    about = "API gateway control plane: management API and config stream"
+)]
+struct Args {
+    /// Postgres connection string.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: String,
+    /// Management API (and console) listen address.
+    #[arg(long, env = "CP_HTTP_ADDR", default_value = "127.0.0.1:8080")]
+    http_addr: SocketAddr,
+    /// Config stream (gRPC) listen address for data-plane nodes.
+    #[arg(long, env = "CP_GRPC_ADDR", default_value = "127.0.0.1:9090")]
+    grpc_addr: SocketAddr,
+    /// Redis (reserved for usage records and cache flushes).
+    #[arg(long, env = "REDIS_URL")]
+    redis_url: Option<String>,
+    /// Region in SigV4 scopes and ARNs.
+    #[arg(long, env = "APIGW_REGION", default_value = "us-east-1")]
+    region: String,
+    /// Log format: text or json.
+    #[arg(long, env = "LOG_FORMAT", default_value = "text")]
+    log_format: String,
+}
+
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: draining in-flight requests");
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    init_logging(&args.log_format);
+    let access_key_id = std::env::var("APIGW_ACCESS_KEY_ID").ok();
+    let secret = std::env::var("APIGW_SECRET_ACCESS_KEY").ok();
+    let (access_key_id, secret_access_key) = match (access_key_id, secret) {
+        (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => (id, secret),
+        _ => {
+            tracing::warn!(
+                access_key_id = DEV_ACCESS_KEY_ID,
+                "APIGW_ACCESS_KEY_ID/APIGW_SECRET_ACCESS_KEY not set: using the development key from the README"
+            );
+            (
+                DEV_ACCESS_KEY_ID.to_string(),
+                DEV_SECRET_ACCESS_KEY.to_string(),
+            )
+        }
+    };
+    let _ = args.redis_url;
+    apigw_control_plane::run(
+        apigw_control_plane::Settings {
+            database_url: args.database_url,
+            http_addr: args.http_addr,
+            grpc_addr: args.grpc_addr,
+            access_key_id,
+            secret_access_key,
+            region: args.region,
+        },
+        shutdown_signal(),
+    )
+    .await
+}

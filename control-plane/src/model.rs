@@ -1,0 +1,324 @@
+//! The management API's entities, in the exact JSON shape of the `apigateway` service model.
+//!
+//! These types are both the wire format and the stored form (JSONB), so what a client
+//! PUTs is what it GETs back. Optional fields are omitted when unset, as AWS does.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// A REST API (`RestApi` shape).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RestApi {
+    /// 10-character identifier.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Free text.
+    pub description: Option<String>,
+    /// Epoch seconds.
+    pub created_date: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Version label of the API (free text).
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Media types served as binary.
+    pub binary_media_types: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Responses above this size are compressed.
+    pub minimum_compression_size: Option<i32>,
+    /// HEADER or AUTHORIZER.
+    pub api_key_source: String,
+    /// Endpoint types (EDGE, REGIONAL, PRIVATE); informational here.
+    pub endpoint_configuration: EndpointConfiguration,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Resource policy JSON, as a string.
+    pub policy: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Tags.
+    pub tags: BTreeMap<String, String>,
+    /// When true, the execute-api invoke URLs are off.
+    pub disable_execute_api_endpoint: bool,
+    /// Id of the `/` resource.
+    pub root_resource_id: String,
+}
+
+/// The `EndpointConfiguration` shape.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointConfiguration {
+    /// EDGE, REGIONAL or PRIVATE.
+    #[serde(default)]
+    pub types: Vec<String>,
+}
+
+/// A resource (`Resource` shape); `resource_methods` is filled per request (`embed`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Resource {
+    /// 6- or 10-character identifier.
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Parent resource id; none for `/`.
+    pub parent_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Last path segment; none for `/`.
+    pub path_part: Option<String>,
+    /// Full path.
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// HTTP method -> method (full with `embed=methods`, empty objects otherwise).
+    pub resource_methods: Option<BTreeMap<String, serde_json::Value>>,
+}
+
+/// A method (`Method` shape), stored with its responses and integration.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Method {
+    /// GET, POST, ..., ANY.
+    pub http_method: String,
+    /// NONE, AWS_IAM, CUSTOM or COGNITO_USER_POOLS.
+    pub authorization_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Authorizer for CUSTOM / COGNITO_USER_POOLS.
+    pub authorizer_id: Option<String>,
+    /// Whether callers must present an API key.
+    pub api_key_required: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Validator applied to requests.
+    pub request_validator_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Friendly operation name.
+    pub operation_name: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// `method.request.{path|querystring|header}.x` -> required.
+    pub request_parameters: BTreeMap<String, bool>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Content type -> model name.
+    pub request_models: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Status code -> method response.
+    pub method_responses: BTreeMap<String, MethodResponse>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The integration, once put.
+    pub method_integration: Option<Integration>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// OAuth scopes for COGNITO_USER_POOLS.
+    pub authorization_scopes: Vec<String>,
+}
+
+/// A method response (`MethodResponse` shape).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MethodResponse {
+    /// HTTP status code as a string.
+    pub status_code: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// `method.response.header.x` -> required.
+    pub response_parameters: BTreeMap<String, bool>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Content type -> model name.
+    pub response_models: BTreeMap<String, String>,
+}
+
+/// An integration (`Integration` shape).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Integration {
+    #[serde(rename = "type")]
+    /// MOCK, HTTP, HTTP_PROXY, AWS, AWS_PROXY.
+    pub integration_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Method used towards the backend.
+    pub http_method: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Backend URI (may hold `${stageVariables.x}` and `{param}`).
+    pub uri: Option<String>,
+    /// INTERNET or VPC_LINK.
+    pub connection_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// VPC link id when `connection_type` is VPC_LINK.
+    pub connection_id: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// `integration.request.*` -> source expression.
+    pub request_parameters: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Content type -> mapping template.
+    pub request_templates: BTreeMap<String, String>,
+    /// WHEN_NO_MATCH, WHEN_NO_TEMPLATES or NEVER.
+    pub passthrough_behavior: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// CONVERT_TO_BINARY or CONVERT_TO_TEXT.
+    pub content_handling: Option<String>,
+    /// 50..=29000.
+    pub timeout_in_millis: i32,
+    /// Cache namespace (defaults to the resource id).
+    pub cache_namespace: String,
+    /// Request parameters that make up the cache key.
+    #[serde(default)]
+    pub cache_key_parameters: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Status code -> integration response.
+    pub integration_responses: BTreeMap<String, IntegrationResponse>,
+}
+
+/// An integration response (`IntegrationResponse` shape).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct IntegrationResponse {
+    /// Method response status this maps to.
+    pub status_code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Regex on the backend status (HTTP) or error message (AWS); none = default.
+    pub selection_pattern: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// `method.response.header.x` -> source expression.
+    pub response_parameters: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Content type -> mapping template.
+    pub response_templates: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// CONVERT_TO_BINARY or CONVERT_TO_TEXT.
+    pub content_handling: Option<String>,
+}
+
+/// A deployment (`Deployment` shape).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Deployment {
+    /// 6-character identifier.
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Free text.
+    pub description: Option<String>,
+    /// Epoch seconds.
+    pub created_date: i64,
+    /// Path -> method -> {authorizationType, apiKeyRequired}.
+    pub api_summary: serde_json::Value,
+}
+
+/// A stage (`Stage` shape). Stored as the whole document.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Stage {
+    /// Deployment served by this stage.
+    pub deployment_id: String,
+    /// Name, used in invoke URLs.
+    pub stage_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Free text.
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Client certificate used towards backends.
+    pub client_certificate_id: Option<String>,
+    /// Whether the stage cache is on.
+    pub cache_cluster_enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Cache size label, e.g. "0.5".
+    pub cache_cluster_size: Option<String>,
+    /// AVAILABLE or NOT_AVAILABLE.
+    pub cache_cluster_status: String,
+    #[serde(default)]
+    /// "*/*" or "{path}/{METHOD}" -> settings.
+    pub method_settings: BTreeMap<String, MethodSetting>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Stage variables.
+    pub variables: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Documentation version.
+    pub documentation_version: Option<String>,
+    /// Whether tracing is on.
+    pub tracing_enabled: bool,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Tags.
+    pub tags: BTreeMap<String, String>,
+    /// Epoch seconds.
+    pub created_date: i64,
+    /// Epoch seconds.
+    pub last_updated_date: i64,
+}
+
+/// Per-method stage settings (`MethodSetting` shape).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MethodSetting {
+    /// Detailed CloudWatch-style metrics.
+    pub metrics_enabled: bool,
+    /// OFF, ERROR or INFO.
+    pub logging_level: String,
+    /// Full request/response logging.
+    pub data_trace_enabled: bool,
+    /// Bucket size.
+    pub throttling_burst_limit: i32,
+    /// Refill per second.
+    pub throttling_rate_limit: f64,
+    /// Whether responses are cached.
+    pub caching_enabled: bool,
+    /// Cache TTL.
+    pub cache_ttl_in_seconds: i32,
+    /// Whether cached data is encrypted.
+    pub cache_data_encrypted: bool,
+    /// Whether `Cache-Control: max-age=0` needs authorization.
+    pub require_authorization_for_cache_control: bool,
+    /// FAIL_WITH_403, SUCCEED_WITH_RESPONSE_HEADER or SUCCEED_WITHOUT_RESPONSE_HEADER.
+    pub unauthorized_cache_control_header_strategy: String,
+}
+
+impl Default for MethodSetting {
+    fn default() -> Self {
+        Self {
+            metrics_enabled: false,
+            logging_level: "OFF".into(),
+            data_trace_enabled: false,
+            throttling_burst_limit: 5000,
+            throttling_rate_limit: 10000.0,
+            caching_enabled: false,
+            cache_ttl_in_seconds: 300,
+            cache_data_encrypted: false,
+            require_authorization_for_cache_control: true,
+            unauthorized_cache_control_header_strategy: "SUCCEED_WITH_RESPONSE_HEADER".into(),
+        }
+    }
+}
+
+/// Account settings (`Account` shape).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Account {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Role used for logging (informational here).
+    pub cloudwatch_role_arn: Option<String>,
+    /// Account-level throttle applied to every request.
+    pub throttle_settings: ThrottleSettings,
+    #[serde(default)]
+    /// Enabled features.
+    pub features: Vec<String>,
+    /// API key format version.
+    pub api_key_version: String,
+}
+
+impl Default for Account {
+    fn default() -> Self {
+        Self {
+            cloudwatch_role_arn: None,
+            throttle_settings: ThrottleSettings {
+                burst_limit: 5000,
+                rate_limit: 10000.0,
+            },
+            features: vec!["UsagePlans".into()],
+            api_key_version: "4".into(),
+        }
+    }
+}
+
+/// A token-bucket setting (`ThrottleSettings` shape).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ThrottleSettings {
+    /// Bucket size.
+    pub burst_limit: i32,
+    /// Refill per second.
+    pub rate_limit: f64,
+}

@@ -1,0 +1,282 @@
+//! Validation rules shared by methods, integrations and their responses.
+//!
+//! Each function answers `BadRequestException` with a message that says what is wrong,
+//! worded after AWS where AWS has a wording.
+
+use crate::error::{ApiError, ApiResult};
+
+/// HTTP methods a method may be put for.
+pub fn http_method(m: &str) -> ApiResult<()> {
+    match m {
+        "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS" | "ANY" => Ok(()),
+        _ => Err(ApiError::bad_request(format!(
+            "Invalid HttpMethod specified: '{m}'. Valid values are GET, POST, PUT, PATCH, \
+             DELETE, HEAD, OPTIONS, ANY"
+        ))),
+    }
+}
+
+/// A status code of a method or integration response: three digits, 100..=599.
+pub fn status_code(s: &str) -> ApiResult<()> {
+    match s.parse::<u16>() {
+        Ok(n) if s.len() == 3 && (100..=599).contains(&n) => Ok(()),
+        _ => Err(ApiError::bad_request(format!(
+            "Invalid status code '{s}': must be a number between 100 and 599"
+        ))),
+    }
+}
+
+/// Where a method request parameter lives.
+pub const REQUEST_LOCATIONS: &[&str] = &[
+    "path",
+    "querystring",
+    "header",
+    "multivaluequerystring",
+    "multivalueheader",
+];
+
+/// Splits `prefix.location.name` into (location, name) when location is one of `locations`.
+fn split_param<'a>(expr: &'a str, prefix: &str, locations: &[&str]) -> Option<(&'a str, &'a str)> {
+    let rest = expr.strip_prefix(prefix)?;
+    let (loc, name) = rest.split_once('.')?;
+    (locations.contains(&loc) && !name.is_empty()).then_some((loc, name))
+}
+
+/// A method `requestParameters` key: `method.request.{path|querystring|header|...}.name`.
+pub fn method_request_parameter(key: &str) -> ApiResult<(&str, &str)> {
+    split_param(key, "method.request.", REQUEST_LOCATIONS).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "Invalid method request parameter specified: '{key}'. Must look like \
+             method.request.{{path|querystring|header}}.name"
+        ))
+    })
+}
+
+/// A method response `responseParameters` key: `method.response.header.name`.
+pub fn method_response_parameter(key: &str) -> ApiResult<&str> {
+    split_param(key, "method.response.", &["header"])
+        .map(|(_, n)| n)
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "Invalid mapping expression specified: {key}. Must look like \
+                 method.response.header.name"
+            ))
+        })
+}
+
+/// An integration `requestParameters` key: `integration.request.{path|querystring|header}.name`.
+pub fn integration_request_target(key: &str) -> ApiResult<(&str, &str)> {
+    split_param(key, "integration.request.", REQUEST_LOCATIONS).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "Invalid mapping expression specified: {key}. Must look like \
+             integration.request.{{path|querystring|header}}.name"
+        ))
+    })
+}
+
+/// A static value `'...'` in a mapping expression.
+fn is_static(v: &str) -> bool {
+    v.len() >= 2 && v.starts_with('\'') && v.ends_with('\'')
+}
+
+/// A simple `prefix.name` reference (stage variables, context variables).
+fn is_reference(v: &str, prefix: &str) -> bool {
+    v.strip_prefix(prefix).is_some_and(|n| {
+        !n.is_empty()
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    })
+}
+
+/// An integration request mapping source. `declared` says whether a method request
+/// parameter (location, name) exists on the method or its resource path.
+pub fn integration_request_source(v: &str, declared: impl Fn(&str, &str) -> bool) -> ApiResult<()> {
+    if is_static(v)
+        || is_reference(v, "stageVariables.")
+        || is_reference(v, "context.")
+        || v == "method.request.body"
+        || v.starts_with("method.request.body.")
+    {
+        return Ok(());
+    }
+    if let Some((loc, name)) = split_param(v, "method.request.", REQUEST_LOCATIONS) {
+        if declared(loc, name) {
+            return Ok(());
+        }
+        return Err(ApiError::bad_request(format!(
+            "Invalid mapping expression specified: Validation Result: warnings : [], errors : \
+             [Invalid mapping expression parameter specified: {v}]"
+        )));
+    }
+    Err(ApiError::bad_request(format!(
+        "Invalid mapping expression specified: Validation Result: warnings : [], errors : \
+         [Invalid mapping expression specified: {v}]"
+    )))
+}
+
+/// An integration response mapping source.
+pub fn integration_response_source(v: &str) -> ApiResult<()> {
+    let ok = is_static(v)
+        || is_reference(v, "stageVariables.")
+        || is_reference(v, "context.")
+        || is_reference(v, "integration.response.header.")
+        || is_reference(v, "integration.response.multivalueheader.")
+        || v == "integration.response.body"
+        || v.starts_with("integration.response.body.");
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "Invalid mapping expression specified: Validation Result: warnings : [], errors : \
+             [Invalid mapping expression specified: {v}]"
+        )))
+    }
+}
+
+/// A content type key of templates and models (`type/subtype`).
+pub fn content_type(ct: &str) -> ApiResult<()> {
+    let ok = ct
+        .split_once('/')
+        .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty() && !ct.contains(char::is_whitespace));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "Invalid content type '{ct}': must look like type/subtype"
+        )))
+    }
+}
+
+/// `contentHandling` values.
+pub fn content_handling(v: &str) -> ApiResult<()> {
+    match v {
+        "CONVERT_TO_BINARY" | "CONVERT_TO_TEXT" => Ok(()),
+        _ => Err(ApiError::bad_request(format!(
+            "Invalid content handling '{v}': must be CONVERT_TO_BINARY or CONVERT_TO_TEXT"
+        ))),
+    }
+}
+
+/// An HTTP(S) integration URI: absolute http(s) URL with a host, where
+/// `${stageVariables.x}` may stand anywhere and `{param}` in the path.
+pub fn http_uri(uri: &str) -> ApiResult<()> {
+    let bad = |why: &str| {
+        ApiError::bad_request(format!(
+            "Invalid HTTP endpoint specified for URI: '{uri}' ({why})"
+        ))
+    };
+    // Stage variables are resolved per stage; stand in a placeholder to check the rest.
+    let mut probe = String::with_capacity(uri.len());
+    let mut rest = uri;
+    while let Some(start) = rest.find("${") {
+        probe.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find('}') else {
+            return Err(bad("unterminated ${...}"));
+        };
+        let var = &rest[start + 2..start + end];
+        if !is_reference(var, "stageVariables.") {
+            return Err(bad("only ${stageVariables.name} may be substituted"));
+        }
+        probe.push_str("stagevar");
+        rest = &rest[start + end + 1..];
+    }
+    probe.push_str(rest);
+    let (scheme, after) = probe
+        .split_once("://")
+        .ok_or_else(|| bad("must be an absolute http or https URL"))?;
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return Err(bad("the scheme must be http or https"));
+    }
+    let authority = after.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.is_empty() || authority.contains(char::is_whitespace) {
+        return Err(bad("the URL has no host"));
+    }
+    if probe.contains(char::is_whitespace) {
+        return Err(bad("the URL contains whitespace"));
+    }
+    Ok(())
+}
+
+/// An AWS service integration URI: `arn:aws:apigateway:{region}:{service}:{path|action}/...`.
+pub fn aws_uri(uri: &str) -> ApiResult<()> {
+    let parts: Vec<&str> = uri.splitn(6, ':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[2] == "apigateway"
+        && !parts[3].is_empty()
+        && !parts[4].is_empty()
+        && (parts[5].starts_with("path/") || parts[5].starts_with("action/"));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "AWS ARN for integration must contain path or action: '{uri}'"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris() {
+        for ok in [
+            "http://example.com",
+            "https://example.com/pets/{id}",
+            "http://${stageVariables.host}/x",
+            "http://127.0.0.1:8000/{proxy}?a=b",
+            "https://${stageVariables.host}:8443/${stageVariables.path}",
+        ] {
+            assert!(http_uri(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "example.com",
+            "ftp://example.com",
+            "http://",
+            "http:///path",
+            "/relative",
+            "http://${context.x}/",
+            "http://${stageVariables.x",
+            "http://exa mple.com",
+        ] {
+            assert!(http_uri(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn arns() {
+        assert!(aws_uri(
+            "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/f/invocations"
+        )
+        .is_ok());
+        assert!(aws_uri("arn:aws:lambda:us-east-1:123:function:f").is_err());
+    }
+
+    #[test]
+    fn mapping_expressions() {
+        let declared = |loc: &str, name: &str| loc == "path" && name == "id";
+        assert!(integration_request_source("method.request.path.id", declared).is_ok());
+        assert!(integration_request_source("method.request.path.nope", declared).is_err());
+        assert!(integration_request_source("'static'", declared).is_ok());
+        assert!(integration_request_source("stageVariables.x", declared).is_ok());
+        assert!(integration_request_source("context.requestId", declared).is_ok());
+        assert!(integration_request_source("garbage", declared).is_err());
+        assert!(integration_response_source("integration.response.header.X-Y").is_ok());
+        assert!(integration_response_source("integration.response.body.a.b").is_ok());
+        assert!(integration_response_source("method.request.path.id").is_err());
+        assert!(integration_request_target("integration.request.header.x").is_ok());
+        assert!(integration_request_target("integration.response.header.x").is_err());
+        assert!(method_request_parameter("method.request.querystring.q").is_ok());
+        assert!(method_request_parameter("method.request.body").is_err());
+        assert!(method_response_parameter("method.response.header.X").is_ok());
+    }
+
+    #[test]
+    fn statuses() {
+        assert!(status_code("200").is_ok());
+        assert!(status_code("099").is_err());
+        assert!(status_code("600").is_err());
+        assert!(status_code("20").is_err());
+    }
+}

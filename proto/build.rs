@@ -1,0 +1,10 @@
+//! Generates the Rust types and gRPC stubs from `apigw/config/v1/config.proto`.
+//! protoc comes from `protoc-bin-vendored` so a fresh machine needs no system package.
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let protoc = protoc_bin_vendored::protoc_bin_path()?;
+    std::env::set_var("PROTOC", protoc);
+    println!("cargo:rerun-if-changed=apigw/config/v1/config.proto");
+    tonic_prost_build::configure().compile_protos(&["apigw/config/v1/config.proto"], &["."])?;
+    Ok(())
+}
