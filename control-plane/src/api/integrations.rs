@@ -60,9 +60,11 @@ fn validate_integration(i: &Integration, method: &Method, resource_path: &str) -
             needs_method(i)?;
             validate::aws_uri(uri)?;
         }
-        other => return Err(ApiError::bad_request(format!(
+        other => {
+            return Err(ApiError::bad_request(format!(
             "Invalid integration type '{other}': must be MOCK, HTTP, HTTP_PROXY, AWS or AWS_PROXY"
-        ))),
+        )))
+        }
     }
     if let Some(m) = &i.http_method {
         if !m.is_empty() {

@@ -1,0 +1,68 @@
+//! Command-line flags with environment fallbacks (SPEC §10, the operational contract).
+
+use clap::{Parser, ValueEnum};
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// The data-plane node's configuration.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "data-plane", version, about = "API gateway data-plane node")]
+pub struct Args {
+    /// The control plane's config-stream (gRPC) endpoint.
+    #[arg(
+        long = "control-plane",
+        env = "CONTROL_PLANE_URL",
+        default_value = "http://127.0.0.1:9090"
+    )]
+    pub control_plane: String,
+    /// Address the invoke/health HTTP server listens on.
+    #[arg(long, env = "DP_HTTP_ADDR", default_value = "127.0.0.1:8081")]
+    pub http_addr: String,
+    /// Redis for shared buckets, quotas, usage and cache (accepted; used once usage plans land).
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// This node's id in the config stream (default: generated).
+    #[arg(long, env = "DP_NODE_ID")]
+    pub node_id: Option<String>,
+    /// Invoke hosts are `{apiId}.{this domain}`.
+    #[arg(
+        long,
+        env = "EXECUTE_API_DOMAIN",
+        default_value = "execute-api.localhost"
+    )]
+    pub execute_api_domain: String,
+    /// Base URL of the Lambda-compatible Invoke API (accepted; used once function
+    /// integrations land).
+    #[arg(long, env = "FUNCTIONS_URL")]
+    pub functions_url: Option<String>,
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_operational_contract() {
+        let args = Args::try_parse_from(["data-plane"]).unwrap();
+        assert_eq!(args.control_plane, "http://127.0.0.1:9090");
+        assert_eq!(args.http_addr, "127.0.0.1:8081");
+        assert_eq!(args.execute_api_domain, "execute-api.localhost");
+        assert_eq!(args.log_format, LogFormat::Text);
+        let args = Args::try_parse_from(["data-plane", "--log-format", "json", "--node-id", "n1"])
+            .unwrap();
+        assert_eq!(
+            (args.log_format, args.node_id.as_deref()),
+            (LogFormat::Json, Some("n1"))
+        );
+    }
+}

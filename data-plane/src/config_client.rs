@@ -1,0 +1,205 @@
+//! The config client: a `ConfigDiscovery.Stream` subscription to the control plane, in the
+//! style of Envoy's xDS / linkerd2-proxy's destination client.
+//!
+//! It says `Hello{node_id, last_applied_version}`, then for each `ConfigUpdate` builds the
+//! next state off the request threads (`spawn_blocking`), swaps it in atomically and ACKs,
+//! or NACKs with the error and keeps the last good state. The stream is re-established
+//! forever with exponential backoff and jitter; the node keeps serving meanwhile.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use apigw_proto::config::config_discovery_client::ConfigDiscoveryClient;
+use apigw_proto::config::{node_message, Ack, ConfigUpdate, Hello, NodeMessage};
+use rand::Rng;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::Endpoint;
+
+use crate::state::{apply_update, SharedState};
+
+/// First reconnect delay.
+pub const BACKOFF_MIN: Duration = Duration::from_millis(100);
+/// Longest reconnect delay.
+pub const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+/// Why a stream session ended.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// The control-plane URL is not a valid endpoint.
+    #[error("invalid control-plane URL: {0}")]
+    InvalidUrl(#[source] tonic::transport::Error),
+    /// Connecting failed.
+    #[error("connect: {0}")]
+    Connect(#[source] tonic::transport::Error),
+    /// The server answered with an error status.
+    #[error("stream: {0}")]
+    Status(#[from] tonic::Status),
+    /// The server closed the stream.
+    #[error("stream closed by the control plane")]
+    Closed,
+    /// The ack channel is gone (the stream's sender task ended).
+    #[error("ack channel closed")]
+    AckChannel,
+    /// Compiling panicked or was cancelled (a bug; the state is unchanged).
+    #[error("compile task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// Exponential backoff with "equal jitter": half fixed, half random.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    next: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff { next: BACKOFF_MIN }
+    }
+}
+
+impl Backoff {
+    /// The delay before the next attempt (doubling up to [`BACKOFF_MAX`]).
+    pub fn next_delay(&mut self) -> Duration {
+        let base = self.next;
+        self.next = (self.next * 2).min(BACKOFF_MAX);
+        let half = base / 2;
+        half + rand::thread_rng().gen_range(Duration::ZERO..=half)
+    }
+
+    /// Back to the shortest delay (after a session that got somewhere).
+    pub fn reset(&mut self) {
+        self.next = BACKOFF_MIN;
+    }
+}
+
+/// Subscribes a node to the control plane's config stream.
+#[derive(Debug)]
+pub struct ConfigClient {
+    url: String,
+    node_id: String,
+    state: Arc<SharedState>,
+}
+
+impl ConfigClient {
+    /// A client for the control plane at `url` (e.g. `http://127.0.0.1:9090`).
+    pub fn new(
+        url: impl Into<String>,
+        node_id: impl Into<String>,
+        state: Arc<SharedState>,
+    ) -> Self {
+        ConfigClient {
+            url: url.into(),
+            node_id: node_id.into(),
+            state,
+        }
+    }
+
+    /// Runs forever: connect, stream, and reconnect with backoff whenever the session ends.
+    pub async fn run(self) {
+        let mut backoff = Backoff::default();
+        loop {
+            let mut progressed = false;
+            match self.session(&mut progressed).await {
+                Ok(()) => {}
+                Err(error) => {
+                    tracing::warn!(%error, url = %self.url, applied_version = self.state.load().version, "config stream down; serving last applied config");
+                }
+            }
+            if progressed {
+                backoff.reset();
+            }
+            tokio::time::sleep(backoff.next_delay()).await;
+        }
+    }
+
+    /// One stream session. `progressed` is set once an update was received.
+    async fn session(&self, progressed: &mut bool) -> Result<(), SessionError> {
+        let endpoint = Endpoint::from_shared(self.url.clone())
+            .map_err(SessionError::InvalidUrl)?
+            .connect_timeout(Duration::from_secs(3))
+            .tcp_nodelay(true)
+            .http2_keep_alive_interval(Duration::from_secs(10))
+            .keep_alive_timeout(Duration::from_secs(5))
+            .keep_alive_while_idle(true);
+        let channel = endpoint.connect().await.map_err(SessionError::Connect)?;
+        let mut client =
+            ConfigDiscoveryClient::new(channel).max_decoding_message_size(256 * 1024 * 1024);
+
+        let (tx, rx) = mpsc::channel::<NodeMessage>(16);
+        let hello = Hello {
+            node_id: self.node_id.clone(),
+            last_applied_version: self.state.load().version,
+            software_version: env!("CARGO_PKG_VERSION").to_owned(),
+        };
+        tx.send(NodeMessage {
+            msg: Some(node_message::Msg::Hello(hello)),
+        })
+        .await
+        .map_err(|_| SessionError::AckChannel)?;
+        let mut updates = client.stream(ReceiverStream::new(rx)).await?.into_inner();
+        tracing::info!(url = %self.url, node_id = %self.node_id, "config stream connected");
+
+        while let Some(update) = updates.message().await? {
+            *progressed = true;
+            let ack = self.apply(update).await?;
+            tx.send(NodeMessage {
+                msg: Some(node_message::Msg::Ack(ack)),
+            })
+            .await
+            .map_err(|_| SessionError::AckChannel)?;
+        }
+        Err(SessionError::Closed)
+    }
+
+    /// Compiles and applies one update off the request threads; returns the ACK/NACK.
+    async fn apply(&self, update: ConfigUpdate) -> Result<Ack, SessionError> {
+        let current = self.state.snapshot();
+        let (version, nonce) = (update.version, update.nonce.clone());
+        let result = tokio::task::spawn_blocking(move || apply_update(&current, &update)).await?;
+        Ok(match result {
+            Ok(next) => {
+                let stages = next.stage_count();
+                self.state.store(next);
+                tracing::info!(version, stages, "config applied");
+                Ack {
+                    version,
+                    nonce,
+                    accepted: true,
+                    error: String::new(),
+                    applied_version: version,
+                }
+            }
+            Err(error) => {
+                let applied_version = self.state.load().version;
+                tracing::warn!(version, applied_version, %error, "config rejected; keeping last good state");
+                Ack {
+                    version,
+                    nonce,
+                    accepted: false,
+                    error: error.to_string(),
+                    applied_version,
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_with_jitter_and_caps() {
+        let mut b = Backoff::default();
+        let first = b.next_delay();
+        assert!(first >= BACKOFF_MIN / 2 && first <= BACKOFF_MIN);
+        for _ in 0..20 {
+            let d = b.next_delay();
+            assert!(d <= BACKOFF_MAX && d >= Duration::from_millis(50));
+        }
+        assert!(b.next_delay() >= BACKOFF_MAX / 2);
+        b.reset();
+        assert!(b.next_delay() <= BACKOFF_MIN);
+    }
+}

@@ -1,0 +1,83 @@
+//! Wiring of a node: shared state, the config client, the backend client and the HTTP
+//! server, plus the shutdown signal (SIGTERM / Ctrl-C).
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::backend_client;
+use crate::cli::Args;
+use crate::config_client::ConfigClient;
+use crate::pipeline::Gateway;
+use crate::server::{self, DRAIN_TIMEOUT};
+use crate::state::SharedState;
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The HTTP address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The configured address.
+        addr: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// Runs a node until `shutdown` resolves, then drains in-flight requests and returns.
+pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), NodeError> {
+    let node_id = args
+        .node_id
+        .clone()
+        .unwrap_or_else(|| format!("dp-{}", uuid::Uuid::new_v4().simple()));
+    let listener = TcpListener::bind(&args.http_addr)
+        .await
+        .map_err(|source| NodeError::Bind {
+            addr: args.http_addr.clone(),
+            source,
+        })?;
+    let local = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    tracing::info!(addr = %local, node_id = %node_id, control_plane = %args.control_plane, "data plane listening");
+
+    let state = Arc::new(SharedState::new());
+    let gateway = Arc::new(Gateway::new(
+        Arc::clone(&state),
+        backend_client::build(),
+        &args.execute_api_domain,
+    ));
+    let config = tokio::spawn(ConfigClient::new(args.control_plane, node_id, state).run());
+    server::serve(listener, gateway, shutdown, DRAIN_TIMEOUT).await;
+    config.abort();
+    tracing::info!("data plane stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; Ctrl-C only");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("shutdown signal received");
+}

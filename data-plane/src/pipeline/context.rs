@@ -1,0 +1,52 @@
+//! Per-request context: the request id and the client address, created once at the start
+//! of the pipeline and read by every step (mappings, logs, responses).
+
+use std::net::IpAddr;
+
+use http::header::{HeaderName, HeaderValue};
+use uuid::Builder;
+
+/// The `x-amzn-RequestId` header every response carries.
+pub static X_AMZN_REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+
+/// What the pipeline knows about a request beyond the request itself.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    /// A random UUID, as a ready-to-send header value (`context.requestId`).
+    pub request_id: HeaderValue,
+    /// The client's IP (`context.identity.sourceIp`, `X-Forwarded-For`).
+    pub source_ip: IpAddr,
+}
+
+impl RequestContext {
+    /// A context with a fresh request id (thread-local RNG: no syscall per request).
+    pub fn new(source_ip: IpAddr) -> Self {
+        let uuid = Builder::from_random_bytes(rand::random::<[u8; 16]>()).into_uuid();
+        let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let text = uuid.hyphenated().encode_lower(&mut buf);
+        let request_id = HeaderValue::from_str(text).unwrap_or(HeaderValue::from_static("unknown"));
+        RequestContext {
+            request_id,
+            source_ip,
+        }
+    }
+
+    /// The request id as text.
+    pub fn request_id_str(&self) -> &str {
+        self.request_id.to_str().unwrap_or("")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_unique_uuids() {
+        let a = RequestContext::new(IpAddr::from([127, 0, 0, 1]));
+        let b = RequestContext::new(IpAddr::from([127, 0, 0, 1]));
+        assert_ne!(a.request_id, b.request_id);
+        let parsed = uuid::Uuid::parse_str(a.request_id_str()).unwrap();
+        assert_eq!(parsed.get_version_num(), 4);
+    }
+}

@@ -1,0 +1,147 @@
+//! Step 3, integration request: dispatch by integration type, plus what the HTTP types
+//! share — building the backend URI and mapped headers from pre-compiled mappings, and
+//! calling the backend with the integration's timeout.
+
+pub mod http;
+pub mod http_proxy;
+pub mod mock;
+
+use std::error::Error as StdError;
+use std::time::Duration;
+
+use ::http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
+use ::http::request::Parts;
+use ::http::{Request, Response, Uri};
+use hyper::body::Incoming;
+
+use super::context::RequestContext;
+use super::gateway_response::GatewayError;
+use super::route::Routed;
+use crate::backend_client::BackendClient;
+use crate::body::{Body, BodyError};
+use crate::compile::mapping::RequestView;
+use crate::compile::uri_template::encode_query_component;
+use crate::compile::{HttpIntegration, Integration};
+
+/// Runs the method's integration and returns the method response.
+pub async fn invoke(
+    client: &BackendClient,
+    ctx: &RequestContext,
+    routed: &Routed,
+    parts: Parts,
+    body: Incoming,
+) -> Result<Response<Body>, GatewayError> {
+    match &routed.method.integration {
+        Integration::Mock(mock) => mock::invoke(mock, ctx, &parts),
+        Integration::Http(http) => http::invoke(client, http, ctx, routed, parts, body).await,
+        Integration::HttpProxy(http) => {
+            http_proxy::invoke(client, http, ctx, routed, parts, body).await
+        }
+        Integration::Unsupported(_) => Err(GatewayError::Configuration(
+            "integration type not supported by this node",
+        )),
+        Integration::Missing => Err(GatewayError::Configuration(
+            "no integration defined for method",
+        )),
+    }
+}
+
+/// The mapping evaluator's view of the request.
+pub(crate) fn request_view<'a>(
+    ctx: &'a RequestContext,
+    routed: &'a Routed,
+    parts: &'a Parts,
+) -> RequestView<'a> {
+    RequestView {
+        method: &parts.method,
+        path: routed.stage_path(parts.uri.path()),
+        captures: &routed.captures,
+        query: parts.uri.query(),
+        headers: &parts.headers,
+        request_id: ctx.request_id_str(),
+        source_ip: ctx.source_ip,
+    }
+}
+
+/// The request's media type (`Content-Type` without parameters), if any.
+pub(crate) fn media_type(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(CONTENT_TYPE)?.to_str().ok()?;
+    Some(value.split(';').next().unwrap_or(value).trim())
+}
+
+/// Builds the backend URI: slots from their sources, then the template's query, the
+/// incoming query (HTTP_PROXY only) and the mapped query parameters.
+pub(crate) fn backend_uri(
+    integration: &HttpIntegration,
+    view: &RequestView<'_>,
+    incoming_query: Option<&str>,
+) -> Result<Uri, GatewayError> {
+    let mut mapped = String::new();
+    for (key, source) in &integration.query_mappings {
+        if let Some(value) = source.text(view) {
+            if !mapped.is_empty() {
+                mapped.push('&');
+            }
+            mapped.push_str(key);
+            mapped.push('=');
+            mapped.extend(encode_query_component(&value));
+        }
+    }
+    integration
+        .uri
+        .render(
+            |slot, out| integration.slot_sources[slot].append_path(view, out),
+            incoming_query,
+            &mapped,
+        )
+        .map_err(|_| {
+            GatewayError::BadRequest("request cannot be mapped to a valid integration URI")
+        })
+}
+
+/// Evaluates the `integration.request.header.*` mappings (values that are not valid
+/// header values are skipped).
+pub(crate) fn mapped_headers(
+    integration: &HttpIntegration,
+    view: &RequestView<'_>,
+) -> Vec<(HeaderName, HeaderValue)> {
+    integration
+        .header_mappings
+        .iter()
+        .filter_map(|(name, source)| {
+            let value = HeaderValue::from_str(&source.text(view)?).ok()?;
+            Some((name.clone(), value))
+        })
+        .collect()
+}
+
+/// Calls the backend, waiting at most `timeout` for its response head.
+pub(crate) async fn send(
+    client: &BackendClient,
+    request: Request<Body>,
+    timeout: Duration,
+) -> Result<Response<Incoming>, GatewayError> {
+    match tokio::time::timeout(timeout, client.request(request)).await {
+        Err(_) => Err(GatewayError::IntegrationTimeout),
+        Ok(Ok(response)) => Ok(response),
+        Ok(Err(error)) => Err(classify_client_error(&error)),
+    }
+}
+
+/// A request body over the limit surfaces as a client error inside the client's error
+/// chain: report it as 413; anything else is an integration failure (502).
+fn classify_client_error(error: &(dyn StdError + 'static)) -> GatewayError {
+    let mut cause = Some(error);
+    let mut message = String::new();
+    while let Some(err) = cause {
+        if matches!(err.downcast_ref::<BodyError>(), Some(BodyError::TooLarge)) {
+            return GatewayError::RequestTooLarge;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&err.to_string());
+        cause = err.source();
+    }
+    GatewayError::IntegrationFailure(message)
+}

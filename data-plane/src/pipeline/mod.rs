@@ -1,0 +1,101 @@
+//! The request pipeline, one module per SPEC §5 step in request order:
+//!
+//! 1. [`route`]: invoke URL → stage → resource → method;
+//! 2. (resource policy, auth, API keys, throttling, validation, cache: later issues);
+//! 3. [`integration`]: MOCK / HTTP / HTTP_PROXY;
+//! 4. [`integration_response`]: selection, status, headers, body;
+//! 5. [`gateway_response`]: every error the gateway itself produces.
+//!
+//! [`Gateway::handle`] runs the steps over the current compiled state and never fails:
+//! errors become gateway responses, and every response gets an `x-amzn-RequestId`.
+
+pub mod context;
+pub mod gateway_response;
+pub mod integration;
+pub mod integration_response;
+pub mod route;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http::header::CONTENT_LENGTH;
+use http::{Request, Response};
+use hyper::body::Incoming;
+
+use crate::backend_client::BackendClient;
+use crate::body::{Body, MAX_PAYLOAD};
+use crate::health;
+use crate::state::SharedState;
+use context::{RequestContext, X_AMZN_REQUEST_ID};
+use gateway_response::GatewayError;
+use route::Target;
+
+/// Everything a request needs: the deployed state, the backend client, the invoke domain.
+#[derive(Debug)]
+pub struct Gateway {
+    state: Arc<SharedState>,
+    client: BackendClient,
+    /// `.{execute-api-domain}`, lowercase, matched against the Host's tail.
+    domain_suffix: Box<str>,
+}
+
+impl Gateway {
+    /// A gateway over `state`, answering `{apiId}.{execute_api_domain}` hosts.
+    pub fn new(state: Arc<SharedState>, client: BackendClient, execute_api_domain: &str) -> Self {
+        let domain = execute_api_domain.trim_matches('.').to_ascii_lowercase();
+        Gateway {
+            state,
+            client,
+            domain_suffix: format!(".{domain}").into(),
+        }
+    }
+
+    /// Serves one request. Infallible: errors are rendered as gateway responses.
+    pub async fn handle(&self, request: Request<Incoming>, remote: SocketAddr) -> Response<Body> {
+        let ctx = RequestContext::new(remote.ip());
+        let mut response = match self.process(request, &ctx).await {
+            Ok(response) => response,
+            Err(error) => {
+                tracing::debug!(request_id = ctx.request_id_str(), %error, "gateway error");
+                gateway_response::render(&error)
+            }
+        };
+        response
+            .headers_mut()
+            .insert(X_AMZN_REQUEST_ID.clone(), ctx.request_id.clone());
+        response
+    }
+
+    async fn process(
+        &self,
+        request: Request<Incoming>,
+        ctx: &RequestContext,
+    ) -> Result<Response<Body>, GatewayError> {
+        let (parts, body) = request.into_parts();
+        let routed = match route::classify(&parts, &self.domain_suffix) {
+            Target::Invoke {
+                api_id,
+                stage,
+                path_start,
+            } => route::route(&self.state.load(), api_id, stage, &parts, path_start)?,
+            Target::Other => {
+                return health::respond(parts.uri.path(), &self.state)
+                    .ok_or(GatewayError::Forbidden);
+            }
+        };
+        if declared_length(&parts.headers).is_some_and(|len| len > MAX_PAYLOAD) {
+            return Err(GatewayError::RequestTooLarge);
+        }
+        integration::invoke(&self.client, ctx, &routed, parts, body).await
+    }
+}
+
+fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers
+        .get(CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
