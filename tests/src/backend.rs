@@ -1,0 +1,89 @@
+//! A small real HTTP backend the tests start: it echoes what it received.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Request};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{any, get};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+/// A running echo backend.
+pub struct Backend {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn echo(name: String, req: Request) -> Json<Value> {
+    let (parts, body) = req.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let headers: serde_json::Map<String, Value> = parts
+        .headers
+        .iter()
+        .map(|(k, v)| (k.to_string(), json!(v.to_str().unwrap_or_default())))
+        .collect();
+    Json(json!({
+        "backend": name,
+        "method": parts.method.as_str(),
+        "path": parts.uri.path(),
+        "query": parts.uri.query().unwrap_or_default(),
+        "headers": headers,
+        "body": String::from_utf8_lossy(&body),
+    }))
+}
+
+impl Backend {
+    /// Starts a backend named `name` (echoed back so tests see which one answered).
+    /// `/slow/{ms}` sleeps before answering; `/status/{code}` answers that status.
+    pub async fn start(name: &str) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binding a backend");
+        let addr = listener.local_addr().expect("backend address");
+        let n1 = name.to_string();
+        let n2 = name.to_string();
+        let app = Router::new()
+            .route(
+                "/slow/{ms}",
+                get(|Path(ms): Path<u64>| async move {
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    "slow"
+                }),
+            )
+            .route(
+                "/status/{code}",
+                any(
+                    |Path(code): Path<u16>, headers: HeaderMap, _b: Bytes| async move {
+                        let _ = headers;
+                        (
+                            StatusCode::from_u16(code).unwrap_or(StatusCode::IM_A_TEAPOT),
+                            [("x-backend-header", "from-backend")],
+                            format!("{{\"status\":{code}}}"),
+                        )
+                    },
+                ),
+            )
+            .route("/", any(move |req: Request| echo(n1.clone(), req)))
+            .route("/{*rest}", any(move |req: Request| echo(n2.clone(), req)));
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self { addr, task }
+    }
+
+    /// `http://127.0.0.1:{port}`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}

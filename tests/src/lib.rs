@@ -1,0 +1,121 @@
+//! End-to-end test harness: starts the real binaries as processes.
+//!
+//! Each test gets its own Postgres database and its own ports, so tests run in parallel
+//! against the machine's shared Postgres. Processes are killed when their handle drops.
+//! The binaries are built once per test run (`cargo build` of both packages), so
+//! `cargo test --workspace` alone is enough.
+
+pub mod backend;
+pub mod mgmt;
+pub mod process;
+
+pub use backend::Backend;
+pub use mgmt::Mgmt;
+pub use process::{Cluster, ControlPlane, DataPlane};
+
+use std::time::Duration;
+
+/// Postgres server used by the tests (`TEST_PG_URL` overrides it); a database per test is
+/// created on it.
+pub fn pg_server_url() -> String {
+    std::env::var("TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+/// Redis used by the data plane in tests (`TEST_REDIS_URL` overrides it).
+pub fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// Creates a fresh, uniquely named database and returns its URL.
+pub async fn fresh_database() -> anyhow::Result<String> {
+    use sqlx::Connection;
+    let name = format!("apigw_e2e_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&format!("{}/test", pg_server_url())).await?;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await?;
+    Ok(format!("{}/{name}", pg_server_url()))
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free local port")
+}
+
+/// Polls `f` every 25 ms until it returns `Some`, or fails after `limit`.
+pub async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out after {limit:?} waiting for: {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Sends `head` (request line and headers, without the blank line) and then `body_len`
+/// bytes of body in `chunk`-sized writes, while reading the answer concurrently; returns
+/// the response's status code. Write errors after the gateway has answered are ignored:
+/// this is how a client sees an early 413 from a server that stops reading.
+pub async fn raw_status(port: u16, head: &str, body_len: usize, chunked: bool) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect to the node");
+    let (mut reader, mut writer) = stream.into_split();
+    let head = format!("{head}\r\n\r\n");
+    let writer_task = tokio::spawn(async move {
+        writer.write_all(head.as_bytes()).await?;
+        let chunk = vec![b'x'; 64 * 1024];
+        let mut sent = 0;
+        while sent < body_len {
+            let n = chunk.len().min(body_len - sent);
+            if chunked {
+                writer.write_all(format!("{n:x}\r\n").as_bytes()).await?;
+                writer.write_all(&chunk[..n]).await?;
+                writer.write_all(b"\r\n").await?;
+            } else {
+                writer.write_all(&chunk[..n]).await?;
+            }
+            sent += n;
+        }
+        if chunked {
+            writer.write_all(b"0\r\n\r\n").await?;
+        }
+        // Keep our side open until the answer is read: hyper closes a connection whose
+        // client half-closes before the response is written.
+        std::future::pending::<()>().await;
+        Ok::<_, std::io::Error>(())
+    });
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    let status = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let n = reader.read(&mut buf).await.expect("read the answer");
+            assert!(n > 0, "connection closed without an answer");
+            answer.extend_from_slice(&buf[..n]);
+            if let Some(line_end) = answer.windows(2).position(|w| w == b"\r\n") {
+                let line = String::from_utf8_lossy(&answer[..line_end]).to_string();
+                return line
+                    .split(' ')
+                    .nth(1)
+                    .and_then(|s| s.parse::<u16>().ok())
+                    .unwrap_or_else(|| panic!("not a status line: {line}"));
+            }
+        }
+    })
+    .await
+    .expect("an answer within 30 s");
+    writer_task.abort();
+    status
+}

@@ -1,0 +1,161 @@
+//! A small SigV4-signing client for the management API, as the AWS SDKs call it.
+
+use http::HeaderMap;
+use serde_json::Value;
+
+/// What a management call answered.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// `x-amzn-ErrorType`, on errors.
+    pub error_type: Option<String>,
+    /// The JSON body (`Null` when empty).
+    pub body: Value,
+}
+
+impl Answer {
+    /// The `message` of an error body.
+    pub fn message(&self) -> &str {
+        self.body["message"].as_str().unwrap_or_default()
+    }
+
+    /// Panics unless the status is 2xx; returns the body.
+    pub fn ok(self) -> Value {
+        assert!(
+            (200..300).contains(&self.status),
+            "expected success, got {} {:?}: {}",
+            self.status,
+            self.error_type,
+            self.body
+        );
+        self.body
+    }
+
+    /// Panics unless this is the given error; returns the message.
+    pub fn err(self, status: u16, error_type: &str) -> String {
+        assert_eq!(
+            (self.status, self.error_type.as_deref()),
+            (status, Some(error_type)),
+            "unexpected answer: {}",
+            self.body
+        );
+        self.message().to_string()
+    }
+}
+
+/// A signed client for one control plane.
+#[derive(Clone)]
+pub struct Mgmt {
+    base: String,
+    access_key_id: String,
+    secret: apigw_sigv4::SecretKey,
+    http: reqwest::Client,
+    /// Shifts the signing time (tests of stale signatures).
+    pub clock_skew: time::Duration,
+}
+
+impl Mgmt {
+    /// A client for `base` (e.g. `http://127.0.0.1:8080`) signing with the given key.
+    pub fn new(base: &str, access_key_id: &str, secret: &str) -> Self {
+        Self {
+            base: base.trim_end_matches('/').to_string(),
+            access_key_id: access_key_id.to_string(),
+            secret: apigw_sigv4::SecretKey::new(secret),
+            http: reqwest::Client::new(),
+            clock_skew: time::Duration::ZERO,
+        }
+    }
+
+    /// Sends a signed request; `path` includes any query string.
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
+        let url = format!("{}{path}", self.base);
+        let bytes = body.map(|b| b.to_string()).unwrap_or_default();
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", "application/json".parse().expect("static"));
+        let params = apigw_sigv4::SigningParams {
+            access_key_id: &self.access_key_id,
+            secret: &self.secret,
+            security_token: None,
+            region: "us-east-1",
+            service: "apigateway",
+            time: time::OffsetDateTime::now_utc() + self.clock_skew,
+        };
+        let signed =
+            apigw_sigv4::sign(method, &url, &headers, bytes.as_bytes(), &params).expect("signing");
+        signed.apply_to(&mut headers).expect("signed headers");
+        let resp = self
+            .http
+            .request(method.parse().expect("method"), &url)
+            .headers(headers)
+            .body(bytes)
+            .send()
+            .await
+            .expect("management call");
+        Self::answer(resp).await
+    }
+
+    /// Sends a request without any signature.
+    pub async fn call_unsigned(&self, method: &str, path: &str) -> Answer {
+        let resp = self
+            .http
+            .request(
+                method.parse().expect("method"),
+                format!("{}{path}", self.base),
+            )
+            .send()
+            .await
+            .expect("management call");
+        Self::answer(resp).await
+    }
+
+    async fn answer(resp: reqwest::Response) -> Answer {
+        let status = resp.status().as_u16();
+        let error_type = resp
+            .headers()
+            .get("x-amzn-errortype")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let text = resp.text().await.unwrap_or_default();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Answer {
+            status,
+            error_type,
+            body,
+        }
+    }
+
+    /// GET.
+    pub async fn get(&self, path: &str) -> Answer {
+        self.call("GET", path, None).await
+    }
+
+    /// POST with a JSON body.
+    pub async fn post(&self, path: &str, body: Value) -> Answer {
+        self.call("POST", path, Some(body)).await
+    }
+
+    /// PUT with a JSON body.
+    pub async fn put(&self, path: &str, body: Value) -> Answer {
+        self.call("PUT", path, Some(body)).await
+    }
+
+    /// PATCH with `patchOperations`.
+    pub async fn patch(&self, path: &str, ops: Value) -> Answer {
+        self.call(
+            "PATCH",
+            path,
+            Some(serde_json::json!({ "patchOperations": ops })),
+        )
+        .await
+    }
+
+    /// DELETE.
+    pub async fn delete(&self, path: &str) -> Answer {
+        self.call("DELETE", path, None).await
+    }
+}

@@ -1,0 +1,246 @@
+//! Starting and stopping the control plane and data-plane nodes as real processes.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use tokio::process::{Child, Command};
+
+use crate::{eventually, free_port, fresh_database, redis_url};
+
+/// The dev access key the control plane is started with in tests.
+pub const ACCESS_KEY_ID: &str = "AKIAE2ETESTKEY000001";
+/// Its secret.
+pub const SECRET_ACCESS_KEY: &str = "e2e-test-secret-access-key-0123456789";
+
+/// Builds both binaries once per test process and returns the directory holding them.
+pub fn bin_dir() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        // target/<profile>/deps/<test binary> -> target/<profile>
+        let exe = std::env::current_exe().expect("test binary path");
+        let dir = exe
+            .parent()
+            .and_then(|p| p.parent())
+            .expect("target dir")
+            .to_path_buf();
+        let release = dir.file_name().is_some_and(|n| n == "release");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = std::process::Command::new(cargo);
+        cmd.args([
+            "build",
+            "-p",
+            "apigw-control-plane",
+            "-p",
+            "apigw-data-plane",
+        ]);
+        if release {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("running cargo build");
+        assert!(status.success(), "building the binaries failed");
+        dir
+    })
+    .clone()
+}
+
+fn spawn(bin: &str, envs: &[(&str, String)], args: &[String]) -> Child {
+    let mut cmd = Command::new(bin_dir().join(bin));
+    cmd.args(args)
+        .env(
+            "RUST_LOG",
+            std::env::var("E2E_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    if std::env::var("E2E_QUIET").is_ok() {
+        cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    }
+    cmd.spawn()
+        .unwrap_or_else(|e| panic!("starting {bin}: {e}"))
+}
+
+async fn wait_http_ok(url: &str, limit: Duration) {
+    let client = reqwest::Client::new();
+    eventually(url, limit, || async {
+        match client.get(url).send().await {
+            Ok(r) if r.status().is_success() => Some(()),
+            _ => None,
+        }
+    })
+    .await;
+}
+
+/// Sends SIGTERM and waits for the process to exit.
+async fn terminate(child: &mut Child) {
+    if let Some(pid) = child.id() {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
+        if tokio::time::timeout(Duration::from_secs(10), child.wait())
+            .await
+            .is_err()
+        {
+            let _ = child.kill().await;
+        }
+    }
+}
+
+/// A running control plane.
+pub struct ControlPlane {
+    child: Option<Child>,
+    /// Its database.
+    pub database_url: String,
+    /// Management API port.
+    pub http_port: u16,
+    /// Config stream port.
+    pub grpc_port: u16,
+}
+
+impl ControlPlane {
+    /// Starts a control plane on fresh ports over `database_url`.
+    pub async fn start(database_url: &str) -> Self {
+        Self::start_on(database_url, free_port(), free_port()).await
+    }
+
+    /// Starts a control plane on given ports (to restart one where it was).
+    pub async fn start_on(database_url: &str, http_port: u16, grpc_port: u16) -> Self {
+        let child = spawn(
+            "control-plane",
+            &[
+                ("DATABASE_URL", database_url.to_string()),
+                ("CP_HTTP_ADDR", format!("127.0.0.1:{http_port}")),
+                ("CP_GRPC_ADDR", format!("127.0.0.1:{grpc_port}")),
+                ("APIGW_ACCESS_KEY_ID", ACCESS_KEY_ID.into()),
+                ("APIGW_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY.into()),
+            ],
+            &[],
+        );
+        wait_http_ok(
+            &format!("http://127.0.0.1:{http_port}/healthz"),
+            Duration::from_secs(60),
+        )
+        .await;
+        Self {
+            child: Some(child),
+            database_url: database_url.to_string(),
+            http_port,
+            grpc_port,
+        }
+    }
+
+    /// Base URL of the management API.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http_port)
+    }
+
+    /// The URL data-plane nodes connect to.
+    pub fn grpc_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.grpc_port)
+    }
+
+    /// A management client signed with the test key.
+    pub fn mgmt(&self) -> crate::Mgmt {
+        crate::Mgmt::new(&self.url(), ACCESS_KEY_ID, SECRET_ACCESS_KEY)
+    }
+
+    /// Stops it with SIGTERM.
+    pub async fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            terminate(&mut c).await;
+        }
+    }
+}
+
+/// A running data-plane node.
+pub struct DataPlane {
+    child: Option<Child>,
+    /// Its HTTP port.
+    pub port: u16,
+    /// Its node id.
+    pub node_id: String,
+}
+
+impl DataPlane {
+    /// Starts a node that follows `control_plane_url`; waits for `/healthz` (not readiness).
+    pub async fn start(control_plane_url: &str, node_id: &str) -> Self {
+        let port = free_port();
+        let child = spawn(
+            "data-plane",
+            &[
+                ("CONTROL_PLANE_URL", control_plane_url.to_string()),
+                ("DP_HTTP_ADDR", format!("127.0.0.1:{port}")),
+                ("DP_NODE_ID", node_id.to_string()),
+                ("REDIS_URL", redis_url()),
+            ],
+            &[],
+        );
+        wait_http_ok(
+            &format!("http://127.0.0.1:{port}/healthz"),
+            Duration::from_secs(60),
+        )
+        .await;
+        Self {
+            child: Some(child),
+            port,
+            node_id: node_id.to_string(),
+        }
+    }
+
+    /// Waits until the node has applied a config.
+    pub async fn wait_ready(&self) {
+        wait_http_ok(
+            &format!("http://127.0.0.1:{}/readyz", self.port),
+            Duration::from_secs(30),
+        )
+        .await;
+    }
+
+    /// `http://127.0.0.1:{port}`.
+    pub fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The local-use invoke URL of `path` on `api_id`/`stage`.
+    pub fn invoke_url(&self, api_id: &str, stage: &str, path: &str) -> String {
+        format!(
+            "{}/restapis/{api_id}/{stage}/_user_request_{path}",
+            self.base()
+        )
+    }
+
+    /// Stops it with SIGTERM.
+    pub async fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            terminate(&mut c).await;
+        }
+    }
+}
+
+/// A control plane and N nodes on a fresh database.
+pub struct Cluster {
+    /// The control plane.
+    pub cp: ControlPlane,
+    /// The nodes.
+    pub nodes: Vec<DataPlane>,
+}
+
+impl Cluster {
+    /// Starts a control plane and `n` ready nodes.
+    pub async fn start(n: usize) -> Self {
+        let db = fresh_database().await.expect("creating a test database");
+        let cp = ControlPlane::start(&db).await;
+        let mut nodes = Vec::new();
+        for i in 0..n {
+            nodes.push(DataPlane::start(&cp.grpc_url(), &format!("node-{i}")).await);
+        }
+        for n in &nodes {
+            n.wait_ready().await;
+        }
+        Self { cp, nodes }
+    }
+}
