@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs the gateway against a local Postgres and Redis: builds the release binaries, then
+# starts the control plane (:8080 management API, :9090 config stream) and two data-plane
+# nodes (:8081, :8082). Ctrl-C stops all three.
+#
+#   DATABASE_URL  default postgres://postgres@127.0.0.1:5432/apigw (created if missing)
+#   REDIS_URL     default redis://127.0.0.1:6379
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/apigw}"
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
+
+if command -v psql >/dev/null && [[ "$DATABASE_URL" =~ ^(postgres(ql)?://[^/]+)/([A-Za-z0-9_]+)$ ]]; then
+  server="${BASH_REMATCH[1]}"; db="${BASH_REMATCH[3]}"
+  if ! psql "$server/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
+    psql "$server/postgres" -qc "CREATE DATABASE $db"
+  fi
+fi
+
+cargo build --release -p apigw-control-plane -p apigw-data-plane
+
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null; wait' EXIT INT TERM
+target/release/control-plane & pids+=($!)
+DP_HTTP_ADDR=127.0.0.1:8081 DP_NODE_ID=node-1 target/release/data-plane & pids+=($!)
+DP_HTTP_ADDR=127.0.0.1:8082 DP_NODE_ID=node-2 target/release/data-plane & pids+=($!)
+echo "management API: http://127.0.0.1:8080   nodes: http://127.0.0.1:8081 http://127.0.0.1:8082"
+wait -n
