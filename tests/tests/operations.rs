@@ -150,3 +150,59 @@ async fn log_format_json_writes_one_json_object_per_line() {
         "{seen:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_never_appear_in_control_plane_logs() {
+    let db = apigw_e2e::fresh_database().await.expect("database");
+    let (http, grpc) = (free_port(), free_port());
+    let secret = "log-probe-secret-do-not-print-0123456789";
+    let mut child = tokio::process::Command::new(bin_dir().join("control-plane"))
+        .env("DATABASE_URL", &db)
+        .env("CP_HTTP_ADDR", format!("127.0.0.1:{http}"))
+        .env("CP_GRPC_ADDR", format!("127.0.0.1:{grpc}"))
+        .env("APIGW_ACCESS_KEY_ID", "AKIALOGPROBE00000001")
+        .env("APIGW_SECRET_ACCESS_KEY", secret)
+        .env("RUST_LOG", "trace")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("starting control-plane");
+    let base = format!("http://127.0.0.1:{http}");
+    eventually("control plane up", Duration::from_secs(60), || async {
+        reqwest::get(format!("{base}/healthz"))
+            .await
+            .ok()
+            .filter(|r| r.status() == 200)
+    })
+    .await;
+    let good = apigw_e2e::Mgmt::new(&base, "AKIALOGPROBE00000001", secret);
+    good.post("/restapis", json!({"name": "probe"})).await.ok();
+    let bad = apigw_e2e::Mgmt::new(
+        &base,
+        "AKIALOGPROBE00000001",
+        "a-wrong-secret-also-not-printed",
+    );
+    assert_eq!(bad.get("/restapis").await.status, 403);
+
+    let _ = tokio::process::Command::new("kill")
+        .args(["-TERM", &child.id().expect("pid").to_string()])
+        .status()
+        .await;
+    let output = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("exits after SIGTERM")
+        .expect("output");
+    let logs = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        logs.contains("/restapis"),
+        "the requests were logged:\n{logs}"
+    );
+    for needle in [secret, "a-wrong-secret", "Signature="] {
+        assert!(!logs.contains(needle), "{needle:?} appears in the logs");
+    }
+}
