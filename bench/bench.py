@@ -1,0 +1,308 @@
+#!/usr/bin/env python3
+"""Gateway vs nginx on this machine, following ../shared/BENCHMARKING.md.
+
+Scenarios: (a) direct to the upstream, (b) nginx as reverse proxy, (c) the gateway with
+an HTTP_PROXY method (no key). The system under test runs alone on CPU 1 (nginx with one
+worker, the data plane with one tokio worker); the load generator, the upstream and the
+control plane on CPU 0.
+
+Capacity: closed loop `wrk -t1 -c{8,32,128}`, interleaved runs, median and range.
+Latency: open loop `oha -q R --latency-correction` at 25/50/75 % of nginx's capacity
+(c=32), the same R for every contestant. Cost: CPU microseconds per request of the proxy
+process. Run through bench/run.sh, which installs the tools and builds the binaries.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(os.environ.get("BIN_DIR", ROOT / "target" / "release"))
+DURATION = int(os.environ.get("BENCH_DURATION", "30"))
+RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+WARMUP = int(os.environ.get("BENCH_WARMUP", "10"))
+LATENCY_DURATION = int(os.environ.get("BENCH_LATENCY_DURATION", "60"))
+CONNS = [int(c) for c in os.environ.get("BENCH_CONNS", "8 32 128").split()]
+LOAD_CPU, SUT_CPU = "0", "1"
+PG = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
+KEY_ID, SECRET = "AKIAAPIGWLOCALDEV000", "apigw-local-development-secret-key-change-me"
+BODY = "x" * 1024  # a 1 KB static answer from the upstream
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ok(url: str, host: str | None = None, limit: float = 60) -> None:
+    deadline = time.time() + limit
+    while True:
+        try:
+            req = urllib.request.Request(url, headers={"Host": host} if host else {})
+            with urllib.request.urlopen(req, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except Exception:  # noqa: BLE001 - anything means "not yet"
+            pass
+        if time.time() > deadline:
+            sys.exit(f"timed out waiting for {url}")
+        time.sleep(0.2)
+
+
+class Procs:
+    """Processes started by the benchmark, stopped in reverse order on exit."""
+
+    def __init__(self, out: Path):
+        self.out = out
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self, name: str, cpu: str, argv: list[str], env: dict | None = None) -> subprocess.Popen:
+        log = open(self.out / f"{name}.log", "w")
+        p = subprocess.Popen(["taskset", "-c", cpu, *argv], stdout=log, stderr=subprocess.STDOUT,
+                             env={**os.environ, **(env or {})})
+        self.procs.append(p)
+        return p
+
+    def stop(self) -> None:
+        for p in reversed(self.procs):
+            p.terminate()
+        for p in reversed(self.procs):
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def nginx_conf(tmp: Path, name: str, server_block: str, http_extra: str = "") -> Path:
+    d = tmp / name
+    d.mkdir()
+    conf = d / "nginx.conf"
+    conf.write_text(f"""
+worker_processes 1;
+daemon off;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 8192; }}
+http {{
+  access_log off;
+  default_type text/plain;
+  keepalive_requests 10000000;
+  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fcgi;
+  uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
+  {http_extra}
+  server {{ {server_block} }}
+}}
+""")
+    return conf
+
+
+def tree_pids(pid: int) -> list[int]:
+    """`pid` and its descendants (nginx's worker is a child of the taskset'd master)."""
+    pids, frontier = [pid], [pid]
+    while frontier:
+        out = subprocess.run(["pgrep", "-P", str(frontier.pop())], capture_output=True, text=True).stdout
+        kids = [int(x) for x in out.split()]
+        pids += kids
+        frontier += kids
+    return pids
+
+
+def cpu_ticks(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def core_times() -> dict[str, tuple[int, int]]:
+    """(busy, total) jiffies per CPU from /proc/stat."""
+    res = {}
+    for line in Path("/proc/stat").read_text().splitlines():
+        m = re.match(r"cpu(\d+) (.*)", line)
+        if m:
+            v = [int(x) for x in m.group(2).split()]
+            idle = v[3] + v[4]
+            res[m.group(1)] = (sum(v) - idle, sum(v))
+    return res
+
+
+def utilisation(before, after) -> dict[str, float]:
+    return {c: round(100 * (after[c][0] - before[c][0]) / max(1, after[c][1] - before[c][1]), 1)
+            for c in after if c in before}
+
+
+def parse_wrk(text: str) -> dict:
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    total = int(re.search(r"(\d+) requests in", text).group(1))
+    errors = sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", text))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    return {"rps": rps, "requests": total, "errors": errors + (int(non2xx.group(1)) if non2xx else 0)}
+
+
+class Target:
+    def __init__(self, name: str, url: str, host: str | None, pids: list[int]):
+        self.name, self.url, self.host, self.pids = name, url, host, pids
+
+    def headers(self) -> list[str]:
+        return ["-H", f"Host: {self.host}"] if self.host else []
+
+
+def run_wrk(t: Target, conns: int, seconds: int) -> dict:
+    before_cpu, before_ticks = core_times(), cpu_ticks(t.pids)
+    out = subprocess.run(["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{conns}", f"-d{seconds}s", *t.headers(), t.url],
+                         capture_output=True, text=True, check=True).stdout
+    res = parse_wrk(out)
+    res["cpu"] = utilisation(before_cpu, core_times())
+    if t.pids and res["requests"]:
+        res["cpu_us_per_req"] = round((cpu_ticks(t.pids) - before_ticks) / CLK_TCK * 1e6 / res["requests"], 1)
+    # BENCHMARKING.md: the harness, not the proxy, was the bottleneck.
+    res["harness_bound"] = bool(t.pids) and res["cpu"].get(LOAD_CPU, 0) > 95 and res["cpu"].get(SUT_CPU, 0) < 90
+    return res
+
+
+def run_oha(t: Target, rate: int, seconds: int) -> dict:
+    argv = ["taskset", "-c", LOAD_CPU, "oha", "--no-tui", "--output-format", "json", "-q", str(rate),
+            "--latency-correction", "-z", f"{seconds}s", "-c", "64", *t.headers(), t.url]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    data = json.loads(out)
+    pct = data["latencyPercentiles"]
+    ms = lambda k: round(1000 * (pct.get(k) or 0), 3)  # noqa: E731
+    codes = data.get("statusCodeDistribution", {})
+    return {"rate": rate, "rps": round(data["summary"]["requestsPerSec"], 1), "p50": ms("p50"),
+            "p99": ms("p99"), "p99.9": ms("p99.9"), "non200": sum(v for k, v in codes.items() if k != "200")}
+
+
+def configure_gateway(cp_url: str, upstream: str) -> str:
+    import boto3
+
+    c = boto3.client("apigateway", endpoint_url=cp_url, region_name="us-east-1",
+                     aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET)
+    api = c.create_rest_api(name="bench")["id"]
+    root = c.get_resources(restApiId=api)["items"][0]["id"]
+    proxy = c.create_resource(restApiId=api, parentId=root, pathPart="{proxy+}")["id"]
+    c.put_method(restApiId=api, resourceId=proxy, httpMethod="ANY", authorizationType="NONE",
+                 requestParameters={"method.request.path.proxy": True})
+    c.put_integration(restApiId=api, resourceId=proxy, httpMethod="ANY", type="HTTP_PROXY",
+                      integrationHttpMethod="ANY", uri=f"{upstream}/{{proxy}}",
+                      requestParameters={"integration.request.path.proxy": "method.request.path.proxy"})
+    c.create_deployment(restApiId=api, stageName="prod")
+    return api
+
+
+def spread(values: list[float]) -> str:
+    return f"{statistics.median(values):,.0f} [{min(values):,.0f}–{max(values):,.0f}]"
+
+
+def main() -> None:
+    out = ROOT / "bench" / "results" / time.strftime("%Y%m%d-%H%M%S")
+    out.mkdir(parents=True)
+    tmp = Path(tempfile.mkdtemp(prefix="apigw-bench-"))
+    procs = Procs(out)
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    db = f"apigw_bench_{int(time.time())}"
+    try:
+        up, px, gw, cp_http, cp_grpc = (free_port() for _ in range(5))
+        conf = nginx_conf(tmp, "upstream", f'listen 127.0.0.1:{up} reuseport; location / {{ return 200 "{BODY}"; }}')
+        procs.start("upstream", LOAD_CPU, [nginx, "-c", str(conf), "-p", str(tmp / "upstream")])
+        conf = nginx_conf(
+            tmp, "proxy",
+            f"listen 127.0.0.1:{px}; location / {{ proxy_pass http://up; proxy_http_version 1.1; "
+            f'proxy_set_header Connection ""; }}',
+            http_extra=f"upstream up {{ server 127.0.0.1:{up}; keepalive 256; }}")
+        nginx_proxy = procs.start("nginx-proxy", SUT_CPU, [nginx, "-c", str(conf), "-p", str(tmp / "proxy")])
+
+        subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {db}"], check=True)
+        procs.start("control-plane", LOAD_CPU, [str(BIN / "control-plane")], {
+            "DATABASE_URL": f"{PG}/{db}", "CP_HTTP_ADDR": f"127.0.0.1:{cp_http}",
+            "CP_GRPC_ADDR": f"127.0.0.1:{cp_grpc}", "RUST_LOG": "warn"})
+        wait_ok(f"http://127.0.0.1:{cp_http}/healthz")
+        data_plane = procs.start("data-plane", SUT_CPU, [str(BIN / "data-plane")], {
+            "CONTROL_PLANE_URL": f"http://127.0.0.1:{cp_grpc}", "DP_HTTP_ADDR": f"127.0.0.1:{gw}",
+            "TOKIO_WORKER_THREADS": "1", "RUST_LOG": "warn"})
+        api = configure_gateway(f"http://127.0.0.1:{cp_http}", f"http://127.0.0.1:{up}")
+        host = f"{api}.execute-api.localhost"
+
+        targets = [
+            Target("direct", f"http://127.0.0.1:{up}/bench", None, []),
+            Target("nginx", f"http://127.0.0.1:{px}/bench", None, tree_pids(nginx_proxy.pid)),
+            Target("gateway", f"http://127.0.0.1:{gw}/prod/bench", host, tree_pids(data_plane.pid)),
+        ]
+        for t in targets:
+            wait_ok(t.url, t.host)
+            print(f"warm-up {t.name} ({WARMUP}s)", flush=True)
+            run_wrk(t, 32, WARMUP)
+
+        capacity: dict[str, dict[int, list[dict]]] = {t.name: {c: [] for c in CONNS} for t in targets}
+        for run in range(RUNS):
+            for c in CONNS:
+                for t in targets:  # interleaved: A B C A B C ...
+                    r = run_wrk(t, c, DURATION)
+                    capacity[t.name][c].append(r)
+                    print(f"run {run + 1}/{RUNS} c={c:<3} {t.name:<8} {r['rps']:>10,.0f} req/s "
+                          f"cpu0 {r['cpu'].get('0')}% cpu1 {r['cpu'].get('1')}% errors {r['errors']}", flush=True)
+
+        nginx_cap = statistics.median(r["rps"] for r in capacity["nginx"][32 if 32 in CONNS else CONNS[0]])
+        latency: dict[str, list[dict]] = {t.name: [] for t in targets}
+        for share in (0.25, 0.5, 0.75):
+            rate = int(nginx_cap * share)
+            for t in targets:
+                r = run_oha(t, rate, LATENCY_DURATION)
+                latency[t.name].append(r)
+                print(f"latency {t.name:<8} at {rate:>6} req/s: p50 {r['p50']} ms p99 {r['p99']} ms "
+                      f"p99.9 {r['p99.9']} ms", flush=True)
+
+        summary = report(capacity, latency)
+        (out / "summary.json").write_text(json.dumps({"capacity": capacity, "latency": latency,
+                                                       "settings": {"duration": DURATION, "runs": RUNS,
+                                                                    "latency_duration": LATENCY_DURATION}}, indent=1))
+        (out / "summary.md").write_text(summary)
+        print("\n" + summary)
+        print(f"results: {out}")
+    finally:
+        procs.stop()
+        subprocess.run(["psql", f"{PG}/postgres", "-qc", f"DROP DATABASE IF EXISTS {db}"], check=False)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def report(capacity, latency) -> str:
+    lines = [f"Capacity (wrk -t1, {DURATION}s x {RUNS} interleaved runs; median [range] req/s)", "",
+             "| conns | direct | nginx | gateway | gateway/nginx | CPU µs/req nginx | CPU µs/req gateway |",
+             "|---|---|---|---|---|---|---|"]
+    for c in CONNS:
+        med = {n: statistics.median(r["rps"] for r in capacity[n][c]) for n in capacity}
+        cost = {n: statistics.median(r.get("cpu_us_per_req", 0) for r in capacity[n][c]) for n in ("nginx", "gateway")}
+        flags = " (harness-bound runs!)" if any(r["harness_bound"] for n in capacity for r in capacity[n][c]) else ""
+        lines.append(f"| {c} | {spread([r['rps'] for r in capacity['direct'][c]])} | "
+                     f"{spread([r['rps'] for r in capacity['nginx'][c]])} | "
+                     f"{spread([r['rps'] for r in capacity['gateway'][c]])} | "
+                     f"**{med['gateway'] / med['nginx']:.2f}**{flags} | {cost['nginx']} | {cost['gateway']} |")
+    lines += ["", f"Latency (oha open loop, --latency-correction, {LATENCY_DURATION}s; ms)", "",
+              "| rate req/s | direct p50/p99 | nginx p50/p99/p99.9 | gateway p50/p99/p99.9 | gateway/nginx p99 | added p50 over direct: nginx / gateway |",
+              "|---|---|---|---|---|---|"]
+    for d, n, g in zip(latency["direct"], latency["nginx"], latency["gateway"]):
+        ratio = g["p99"] / n["p99"] if n["p99"] else float("nan")
+        lines.append(f"| {d['rate']} | {d['p50']}/{d['p99']} | {n['p50']}/{n['p99']}/{n['p99.9']} | "
+                     f"{g['p50']}/{g['p99']}/{g['p99.9']} | **{ratio:.2f}** | "
+                     f"{n['p50'] - d['p50']:.3f} / {g['p50'] - d['p50']:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Gateway vs nginx, side by side on this machine, as ratios (../shared/BENCHMARKING.md):
+# installs nginx, wrk (Debian) and oha (crates.io) if missing, builds the release binaries,
+# then bench/bench.py starts the upstream, the peers and the gateway and measures.
+#
+#   bench/run.sh                      # the protocol's defaults (about 40 minutes)
+#   BENCH_DURATION=10 BENCH_RUNS=3 BENCH_LATENCY_DURATION=20 bench/run.sh   # a quicker pass
+#
+# Results land in bench/results/<timestamp>/ (git-ignored); the summary is printed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
+command -v wrk >/dev/null || need_apt+=(wrk)
+command -v taskset >/dev/null || need_apt+=(util-linux)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
+fi
+command -v oha >/dev/null || cargo install oha --locked
+python3 -c 'import boto3' 2>/dev/null || python3 -m pip install --quiet boto3
+
+cargo build --release -p apigw-control-plane -p apigw-data-plane
+exec python3 bench/bench.py "$@"
