@@ -156,7 +156,7 @@ async fn secrets_never_appear_in_control_plane_logs() {
     let db = apigw_e2e::fresh_database().await.expect("database");
     let (http, grpc) = (free_port(), free_port());
     let secret = "log-probe-secret-do-not-print-0123456789";
-    let mut child = tokio::process::Command::new(bin_dir().join("control-plane"))
+    let child = tokio::process::Command::new(bin_dir().join("control-plane"))
         .env("DATABASE_URL", &db)
         .env("CP_HTTP_ADDR", format!("127.0.0.1:{http}"))
         .env("CP_GRPC_ADDR", format!("127.0.0.1:{grpc}"))

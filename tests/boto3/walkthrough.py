@@ -1,0 +1,378 @@
+#!/usr/bin/env python3
+"""The walking skeleton's user journey (issue 2, steps 2-3) through the real AWS SDK.
+
+boto3, pointed at the control plane with the README's development key, builds the pets
+API (resources /pets, /pets/{id}, /files/{proxy+}; GET, POST and ANY methods; MOCK, HTTP
+and HTTP_PROXY integrations with method and integration responses), deploys it to `prod`,
+calls it through both data-plane nodes, redeploys a change and rolls it back by
+re-pointing the stage, and checks that boto3 raises AWS's exception classes with a
+message for bad calls. Every step is logged; any failure exits non-zero.
+
+Environment (run.sh sets it):
+  APIGW_ENDPOINT  management API, e.g. http://127.0.0.1:8080
+  APIGW_NODES     comma-separated node base URLs, e.g. http://127.0.0.1:8081,http://127.0.0.1:8082
+  APIGW_ACCESS_KEY_ID / APIGW_SECRET_ACCESS_KEY  the key the control plane was started
+                  with; default: the README's development key (the control plane's default)
+  PROPAGATION_BUDGET_S  how long a change may take to reach every node (default 1.0)
+"""
+
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+import boto3
+from botocore.config import Config
+
+DEV_KEY_ID = "AKIAAPIGWLOCALDEV000"
+DEV_SECRET = "apigw-local-development-secret-key-change-me"
+STAGE = "prod"
+
+ENDPOINT = os.environ.get("APIGW_ENDPOINT", "http://127.0.0.1:8080")
+NODES = [n.rstrip("/") for n in os.environ.get(
+    "APIGW_NODES", "http://127.0.0.1:8081,http://127.0.0.1:8082").split(",") if n]
+BUDGET = float(os.environ.get("PROPAGATION_BUDGET_S", "1.0"))
+
+_started = time.monotonic()
+
+
+def log(msg):
+    print(f"[{time.monotonic() - _started:7.3f}s] {msg}", flush=True)
+
+
+class Failure(Exception):
+    """A check of the walkthrough did not hold."""
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+# --- a tiny backend ------------------------------------------------------------------
+
+class EchoHandler(BaseHTTPRequestHandler):
+    """Answers every request with what it received, as JSON, and an X-Backend header."""
+
+    protocol_version = "HTTP/1.1"
+    # Headers and body are separate writes: without TCP_NODELAY every keep-alive reply
+    # waits for the gateway's delayed ACK (~40 ms).
+    disable_nagle_algorithm = True
+
+    def _echo(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+        parts = urlsplit(self.path)
+        payload = json.dumps({
+            "backend": "python-echo",
+            "method": self.command,
+            "path": parts.path,
+            "query": parts.query,
+            "headers": {k.lower(): v for k, v in self.headers.items()},
+            "body": body,
+        }).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("X-Backend", "python-echo")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _echo
+
+    def log_message(self, fmt, *args):  # keep the step log readable
+        pass
+
+
+def start_backend():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), EchoHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+# --- calling the nodes ---------------------------------------------------------------
+
+class Reply:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.text = body.decode("utf-8", "replace")
+        try:
+            self.json = json.loads(self.text) if self.text else None
+        except ValueError:
+            self.json = None
+
+    def __repr__(self):
+        return f"{self.status} {self.text[:200]!r}"
+
+
+def invoke(node, api_id, method, path, body=None, headers=None, host_form=False):
+    """Calls `path` of `api_id`/prod on `node`, by the /restapis/... form or the Host form."""
+    headers = dict(headers or {})
+    if host_form:
+        url = f"{node}/{STAGE}{path}"
+        headers["Host"] = f"{api_id}.execute-api.localhost:{urlsplit(node).port}"
+    else:
+        url = f"{node}/restapis/{api_id}/{STAGE}/_user_request_{path}"
+    data = body.encode() if isinstance(body, str) else body
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return Reply(resp.status, resp.headers, resp.read())
+    except urllib.error.HTTPError as e:
+        return Reply(e.code, e.headers, e.read())
+
+
+def wait_for_version(api_id, want, budget):
+    """Polls `GET /` on every node until each answers version `want`; returns the time taken."""
+    start = time.monotonic()
+    pending = set(NODES)
+    last = {}
+    while pending:
+        for node in sorted(pending):
+            r = invoke(node, api_id, "GET", "/")
+            last[node] = r
+            if r.status == 200 and r.json == {"version": want}:
+                pending.discard(node)
+        if not pending:
+            break
+        if time.monotonic() - start > budget:
+            raise Failure(f"nodes {sorted(pending)} did not serve {want} within {budget}s: {last}")
+        time.sleep(0.02)
+    return time.monotonic() - start
+
+
+# --- the walkthrough -----------------------------------------------------------------
+
+def mock_method(api, api_id, resource_id, verb, status, template, method_headers=None,
+                header_values=None):
+    """A MOCK method answering `status` with `template`."""
+    api.put_method(restApiId=api_id, resourceId=resource_id, httpMethod=verb,
+                   authorizationType="NONE")
+    api.put_method_response(
+        restApiId=api_id, resourceId=resource_id, httpMethod=verb, statusCode=status,
+        responseParameters={f"method.response.header.{h}": False for h in method_headers or []})
+    api.put_integration(
+        restApiId=api_id, resourceId=resource_id, httpMethod=verb, type="MOCK",
+        requestTemplates={"application/json": json.dumps({"statusCode": int(status)})})
+    api.put_integration_response(
+        restApiId=api_id, resourceId=resource_id, httpMethod=verb, statusCode=status,
+        selectionPattern="",
+        responseParameters={f"method.response.header.{h}": v
+                            for h, v in (header_values or {}).items()},
+        responseTemplates={"application/json": template})
+
+
+def build_api(api):
+    log("create REST API 'pets'")
+    created = api.create_rest_api(name="pets", description="boto3 walkthrough")
+    api_id = created["id"]
+    resources = api.get_resources(restApiId=api_id)["items"]
+    root = next(r["id"] for r in resources if r["path"] == "/")
+    check(root == created["rootResourceId"], "GetResources lists the root resource")
+
+    log("create resources /pets, /pets/{id}, /files, /files/{proxy+}")
+    pets = api.create_resource(restApiId=api_id, parentId=root, pathPart="pets")["id"]
+    pet = api.create_resource(restApiId=api_id, parentId=pets, pathPart="{id}")["id"]
+    files = api.create_resource(restApiId=api_id, parentId=root, pathPart="files")["id"]
+    greedy = api.create_resource(restApiId=api_id, parentId=files, pathPart="{proxy+}")
+    check(greedy["path"] == "/files/{proxy+}", f"greedy resource path: {greedy}")
+    greedy = greedy["id"]
+
+    log("GET / : MOCK answering the API version, with a static header")
+    mock_method(api, api_id, root, "GET", "200", json.dumps({"version": "v1"}),
+                method_headers=["X-Api"], header_values={"X-Api": "'pets'"})
+
+    log("GET /pets : HTTP integration through the `backend` stage variable")
+    api.put_method(restApiId=api_id, resourceId=pets, httpMethod="GET",
+                   authorizationType="NONE",
+                   requestParameters={"method.request.querystring.kind": False})
+    api.put_method_response(restApiId=api_id, resourceId=pets, httpMethod="GET",
+                            statusCode="200",
+                            responseParameters={"method.response.header.X-Backend": False})
+    api.put_integration(
+        restApiId=api_id, resourceId=pets, httpMethod="GET", type="HTTP",
+        integrationHttpMethod="GET", uri="http://${stageVariables.backend}/pets",
+        requestParameters={"integration.request.querystring.kind": "method.request.querystring.kind",
+                           "integration.request.header.X-From-Gateway": "'yes'"},
+        timeoutInMillis=5000)
+    api.put_integration_response(
+        restApiId=api_id, resourceId=pets, httpMethod="GET", statusCode="200",
+        selectionPattern="",
+        responseParameters={"method.response.header.X-Backend": "integration.response.header.X-Backend"})
+
+    log("POST /pets : MOCK answering 201")
+    mock_method(api, api_id, pets, "POST", "201", json.dumps({"created": True}))
+
+    log("GET /pets/{id} : HTTP_PROXY with the path parameter mapped")
+    api.put_method(restApiId=api_id, resourceId=pet, httpMethod="GET", authorizationType="NONE",
+                   requestParameters={"method.request.path.id": True})
+    api.put_integration(
+        restApiId=api_id, resourceId=pet, httpMethod="GET", type="HTTP_PROXY",
+        integrationHttpMethod="GET", uri="http://${stageVariables.backend}/pets/{id}",
+        requestParameters={"integration.request.path.id": "method.request.path.id"})
+
+    log("ANY /files/{proxy+} : HTTP_PROXY, greedy path")
+    api.put_method(restApiId=api_id, resourceId=greedy, httpMethod="ANY",
+                   authorizationType="NONE",
+                   requestParameters={"method.request.path.proxy": True})
+    api.put_integration(
+        restApiId=api_id, resourceId=greedy, httpMethod="ANY", type="HTTP_PROXY",
+        integrationHttpMethod="ANY", uri="http://${stageVariables.backend}/files/{proxy}",
+        requestParameters={"integration.request.path.proxy": "method.request.path.proxy"})
+
+    got = api.get_method(restApiId=api_id, resourceId=pets, httpMethod="GET")
+    check(got["methodIntegration"]["type"] == "HTTP", f"GetMethod embeds the integration: {got}")
+    return api_id, root, pets
+
+
+def call_everything(api_id, version):
+    for node in NODES:
+        log(f"  calling {node}")
+        r = invoke(node, api_id, "GET", "/")
+        check(r.status == 200 and r.json == {"version": version}, f"GET / on {node}: {r}")
+        check(r.headers.get("X-Api") == "pets", f"mapped static header on {node}: {r.headers}")
+        check(r.headers.get("x-amzn-RequestId"), "x-amzn-RequestId is set")
+
+        r = invoke(node, api_id, "GET", "/pets?kind=cat&ignored=1")
+        check(r.status == 200, f"GET /pets on {node}: {r}")
+        check(r.json["path"] == "/pets" and r.json["query"] == "kind=cat",
+              f"HTTP forwards only mapped query parameters: {r.json}")
+        check(r.json["headers"].get("x-from-gateway") == "yes", f"static header: {r.json}")
+        check(r.headers.get("X-Backend") == "python-echo", f"mapped backend header: {r.headers}")
+
+        r = invoke(node, api_id, "POST", "/pets", body="{}",
+                   headers={"Content-Type": "application/json"})
+        check(r.status == 201 and r.json == {"created": True}, f"POST /pets on {node}: {r}")
+
+        r = invoke(node, api_id, "GET", "/pets/42?x=1", headers={"X-Client": "boto3-walkthrough"})
+        check(r.status == 200 and r.json["path"] == "/pets/42" and r.json["query"] == "x=1",
+              f"GET /pets/42 on {node}: {r}")
+        check(r.json["headers"].get("x-client") == "boto3-walkthrough", "HTTP_PROXY passes headers")
+
+        r = invoke(node, api_id, "PUT", "/files/a/b/c.txt", body="file contents",
+                   headers={"Content-Type": "text/plain"})
+        check(r.status == 200 and r.json["method"] == "PUT"
+              and r.json["path"] == "/files/a/b/c.txt" and r.json["body"] == "file contents",
+              f"PUT /files/a/b/c.txt on {node}: {r}")
+
+        r = invoke(node, api_id, "GET", "/pets/7", host_form=True)
+        check(r.status == 200 and r.json["path"] == "/pets/7", f"Host-form invoke on {node}: {r}")
+
+        r = invoke(node, api_id, "GET", "/nope")
+        check(r.status == 403 and r.json == {"message": "Missing Authentication Token"},
+              f"no route on {node}: {r}")
+
+
+def expect_error(api, exception_name, call, needle):
+    """Runs `call`, which must raise boto3's `exception_name` with `needle` in the message."""
+    exception = getattr(api.exceptions, exception_name)
+    try:
+        call()
+    except exception as e:
+        message = e.response["Error"]["Message"]
+        check(needle.lower() in message.lower(),
+              f"{exception_name} message {message!r} should mention {needle!r}")
+        log(f"  {exception_name}: {message}")
+        return
+    except Exception as e:  # the wrong class is a failure too
+        raise Failure(f"expected {exception_name}, got {type(e).__name__}: {e}") from e
+    raise Failure(f"expected {exception_name}, the call succeeded")
+
+
+def main():
+    key_id = os.environ.get("APIGW_ACCESS_KEY_ID", DEV_KEY_ID)
+    secret = os.environ.get("APIGW_SECRET_ACCESS_KEY", DEV_SECRET)
+    api = boto3.client(
+        "apigateway", endpoint_url=ENDPOINT, region_name="us-east-1",
+        aws_access_key_id=key_id, aws_secret_access_key=secret,
+        config=Config(retries={"max_attempts": 1}))
+    backend = start_backend()
+    backend_addr = f"127.0.0.1:{backend.server_address[1]}"
+    log(f"control plane {ENDPOINT}, nodes {NODES}, backend http://{backend_addr}")
+
+    api_id, root, pets = build_api(api)
+
+    log("deploy to stage 'prod' (first)")
+    d1 = api.create_deployment(restApiId=api_id, stageName=STAGE, description="first",
+                               variables={"backend": backend_addr})["id"]
+    stage = api.get_stage(restApiId=api_id, stageName=STAGE)
+    check(stage["deploymentId"] == d1 and stage["variables"] == {"backend": backend_addr},
+          f"GetStage: {stage}")
+    took = wait_for_version(api_id, "v1", max(BUDGET, 10.0))
+    log(f"first deployment served by both nodes after {took:.3f}s")
+
+    log("call every method through both nodes")
+    call_everything(api_id, "v1")
+
+    log("change the API: GET / answers v2; not served until deployed")
+    api.update_integration_response(
+        restApiId=api_id, resourceId=root, httpMethod="GET", statusCode="200",
+        patchOperations=[{"op": "replace", "path": "/responseTemplates/application~1json",
+                          "value": json.dumps({"version": "v2"})}])
+    time.sleep(0.3)
+    for node in NODES:
+        r = invoke(node, api_id, "GET", "/")
+        check(r.json == {"version": "v1"}, f"undeployed edit served by {node}: {r}")
+
+    log("redeploy (second)")
+    d2 = api.create_deployment(restApiId=api_id, stageName=STAGE, description="second")["id"]
+    took = wait_for_version(api_id, "v2", BUDGET)
+    log(f"both nodes serve v2 after {took:.3f}s (budget {BUDGET}s)")
+    call_everything(api_id, "v2")
+
+    history = api.get_deployments(restApiId=api_id)["items"]
+    log("deployment history: " + ", ".join(
+        f"{d['id']} {d.get('description', '')!r} {d['createdDate'].isoformat()}" for d in history))
+    check([d["id"] for d in history] == [d2, d1], f"history newest first: {history}")
+
+    log(f"roll back: update_stage /deploymentId -> {d1}")
+    api.update_stage(restApiId=api_id, stageName=STAGE,
+                     patchOperations=[{"op": "replace", "path": "/deploymentId", "value": d1}])
+    took = wait_for_version(api_id, "v1", BUDGET)
+    log(f"both nodes serve v1 again after {took:.3f}s (budget {BUDGET}s)")
+    call_everything(api_id, "v1")
+
+    log("bad calls raise AWS's exceptions")
+    expect_error(api, "NotFoundException",
+                 lambda: api.get_rest_api(restApiId="nosuchapi"), "Invalid API identifier")
+    expect_error(api, "BadRequestException",
+                 lambda: api.put_integration(
+                     restApiId=api_id, resourceId=pets, httpMethod="GET", type="HTTP",
+                     integrationHttpMethod="GET", uri="http://${stageVariables.backend}/pets",
+                     timeoutInMillis=49),
+                 "between 50 ms and 29000 ms")
+    expect_error(api, "ConflictException",
+                 lambda: api.create_resource(restApiId=api_id, parentId=root, pathPart="pets"),
+                 "pets")
+    expect_error(api, "BadRequestException",
+                 lambda: api.delete_deployment(restApiId=api_id, deploymentId=d1),
+                 "Active stages")
+    expect_error(api, "NotFoundException",
+                 lambda: api.update_stage(
+                     restApiId=api_id, stageName=STAGE,
+                     patchOperations=[{"op": "replace", "path": "/deploymentId",
+                                       "value": "nosuch"}]),
+                 "deployment identifier")
+
+    backend.shutdown()
+    log("walkthrough passed")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Failure as e:
+        log(f"FAILED: {e}")
+        sys.exit(1)
+    except Exception:  # an SDK error or a crash is a failure with its trace
+        log("FAILED with an unexpected error:")
+        traceback.print_exc()
+        sys.exit(1)
