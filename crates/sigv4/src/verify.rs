@@ -13,8 +13,9 @@ use crate::canonical::{
 };
 use crate::{SecretKey, SigV4Error};
 
-/// Largest accepted difference between the request date and the server clock (AWS: 15 min).
-pub const MAX_CLOCK_SKEW: Duration = Duration::minutes(15);
+/// Largest accepted difference between the request date and the server clock. API Gateway
+/// allows 5 minutes (its errors read `(... - 5 min.)`); some other AWS services allow 15.
+pub const MAX_CLOCK_SKEW: Duration = Duration::minutes(5);
 /// Largest accepted `X-Amz-Expires` (one week, as AWS).
 pub const MAX_PRESIGNED_EXPIRES_SECS: i64 = 604_800;
 
@@ -262,7 +263,7 @@ impl ParsedAuth {
         let fmt_now = format_amz_date(now);
         if self.timestamp - now > MAX_CLOCK_SKEW {
             return Err(SigV4Error::SignatureNotYetCurrent(format!(
-                "Signature not yet current: {} is still later than {} ({fmt_now} + 15 min.)",
+                "Signature not yet current: {} is still later than {} ({fmt_now} + 5 min.)",
                 self.amz_date,
                 format_amz_date(now + MAX_CLOCK_SKEW)
             )));
@@ -282,7 +283,7 @@ impl ParsedAuth {
             _ => {
                 if now - self.timestamp > MAX_CLOCK_SKEW {
                     return Err(SigV4Error::SignatureExpired(format!(
-                        "Signature expired: {} is now earlier than {} ({fmt_now} - 15 min.)",
+                        "Signature expired: {} is now earlier than {} ({fmt_now} - 5 min.)",
                         self.amz_date,
                         format_amz_date(now - MAX_CLOCK_SKEW)
                     )));
