@@ -1,4 +1,6 @@
-//! Authentication of management calls: AWS Signature V4 against managed access keys.
+//! Authentication of management calls: AWS Signature V4 against managed access keys, or
+//! a console session (bearer token, or cookie plus CSRF token; see [`crate::console::session`]).
+//! A request carrying a SigV4 `Authorization` header is always checked as SigV4.
 //!
 //! The middleware buffers the body (management payloads are small), rebuilds the
 //! canonical request with `apigw-sigv4`, looks the secret up in Postgres and answers
@@ -19,8 +21,23 @@ const MAX_BODY: usize = 10 * 1024 * 1024;
 /// Who made an authenticated call; handlers and the audit log read it from extensions.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    /// The access key id that signed the request.
+    /// The access key id that signed the request, or `console:{username}` for a console
+    /// session.
     pub access_key_id: String,
+}
+
+/// Whether the request is SigV4-signed (header or presigned query).
+fn is_sigv4(req: &Request) -> bool {
+    let header = req
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("AWS4-"));
+    let presigned = req
+        .uri()
+        .query()
+        .is_some_and(|q| q.contains("X-Amz-Signature="));
+    header || presigned
 }
 
 fn forbidden(e: SigV4Error) -> ApiError {
@@ -30,12 +47,26 @@ fn forbidden(e: SigV4Error) -> ApiError {
     }
 }
 
-/// Axum middleware: verifies the SigV4 signature of every request it wraps.
+/// Axum middleware: accepts a console session (when the request carries one and no SigV4
+/// signature) or verifies the SigV4 signature of the request it wraps.
 pub async fn require_sigv4(
     State(state): State<AppState>,
     req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
+    if !is_sigv4(&req) && crate::console::session::has_session_credentials(req.headers()) {
+        let keys = &state.console.keys;
+        let session =
+            crate::console::session::authenticate(&state.db, keys, req.headers(), req.method())
+                .await?;
+        if let Some(id) = session {
+            let mut req = req;
+            req.extensions_mut().insert(Caller {
+                access_key_id: format!("console:{}", id.user.username),
+            });
+            return Ok(next.run(req).await);
+        }
+    }
     let (mut parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, MAX_BODY)
         .await

@@ -9,9 +9,12 @@
 pub mod api;
 pub mod auth;
 pub mod compiler;
+pub mod console;
 pub mod distribution;
 pub mod error;
 pub mod ids;
+pub mod keys;
+pub mod metering;
 pub mod model;
 pub mod patch;
 pub mod store;
@@ -33,6 +36,12 @@ pub struct AppState {
     pub db: PgPool,
     /// Region in SigV4 scopes and ARNs.
     pub region: String,
+    /// Encrypts API key values at rest (the master key).
+    pub keys: std::sync::Arc<keys::KeyVault>,
+    /// Usage counters and quotas in Redis; `None` when no Redis is configured.
+    pub metering: Option<metering::Metering>,
+    /// Console sessions and assets.
+    pub console: std::sync::Arc<console::ConsoleConfig>,
 }
 
 /// Everything the control plane needs to start.
@@ -50,6 +59,20 @@ pub struct Settings {
     pub secret_access_key: String,
     /// Region for SigV4 scopes.
     pub region: String,
+    /// Redis for usage counters and quotas (`REDIS_URL`); usage metering is off without it.
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key (`REDIS_KEY_PREFIX`), the same as the data plane's.
+    pub redis_prefix: String,
+    /// Master key encrypting API key values (`APIGW_MASTER_KEY`).
+    pub master_key: String,
+    /// Console session signing key (`APIGW_JWT_SECRET`); generated and kept in Postgres if unset.
+    pub jwt_secret: Option<String>,
+    /// First console admin's name (`APIGW_ADMIN_USER`), used when there is no user yet.
+    pub admin_user: Option<String>,
+    /// First console admin's password (`APIGW_ADMIN_PASSWORD`); generated and printed if unset.
+    pub admin_password: Option<String>,
+    /// Directory of the built web console.
+    pub console_dir: std::path::PathBuf,
 }
 
 /// Connects to Postgres and applies the migrations.
@@ -66,7 +89,8 @@ pub async fn connect(database_url: &str) -> anyhow::Result<PgPool> {
     Ok(db)
 }
 
-/// The HTTP application: health, then the SigV4-protected management API.
+/// The HTTP application: health, the console (its API and SPA), then the management API
+/// (SigV4 or a console session).
 pub fn app(state: AppState) -> Router {
     let management = api::router().layer(axum::middleware::from_fn_with_state(
         state.clone(),
@@ -74,6 +98,7 @@ pub fn app(state: AppState) -> Router {
     ));
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .merge(console::router(&state.console))
         .merge(management)
         .layer(axum::middleware::from_fn(log_request))
         .with_state(state)
@@ -102,6 +127,16 @@ pub async fn run(
     auth::ensure_bootstrap_key(&db, &settings.access_key_id, &settings.secret_access_key)
         .await
         .context("storing the bootstrap access key")?;
+    let jwt_secret = console::bootstrap::signing_secret(&db, settings.jwt_secret.as_deref())
+        .await
+        .context("loading the console session key")?;
+    console::bootstrap::first_admin(
+        &db,
+        settings.admin_user.as_deref(),
+        settings.admin_password.as_deref(),
+    )
+    .await
+    .context("creating the first console admin")?;
     let (state_rx, watcher) = distribution::watcher::start(db.clone()).await;
     let config_service = distribution::grpc::ConfigService::new(state_rx);
 
@@ -133,11 +168,33 @@ pub async fn run(
             tokio_stream::wrappers::TcpListenerStream::new(grpc_listener),
             wait_stop(stop_rx.clone()),
         );
+    let metering = match &settings.redis_url {
+        Some(url) => {
+            let m = metering::Metering::new(url, &settings.redis_prefix, db.clone())
+                .context("configuring Redis for usage metering")?;
+            tokio::spawn(m.clone().run_mover());
+            Some(m)
+        }
+        None => {
+            tracing::warn!("no --redis-url: usage metering and quota grants are off");
+            None
+        }
+    };
     let state = AppState {
         db,
         region: settings.region,
+        keys: std::sync::Arc::new(keys::KeyVault::from_master_key(&settings.master_key)),
+        metering,
+        console: std::sync::Arc::new(console::ConsoleConfig {
+            keys: console::session::SessionKeys::new(&jwt_secret),
+            console_dir: settings.console_dir,
+        }),
     };
-    let http = axum::serve(http_listener, app(state)).with_graceful_shutdown(wait_stop(stop_rx));
+    let http = axum::serve(
+        http_listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(wait_stop(stop_rx));
     let (g, h) = tokio::join!(grpc, http);
     watcher.abort();
     g.context("gRPC server")?;

@@ -23,12 +23,25 @@ struct Args {
     /// Config stream (gRPC) listen address for data-plane nodes.
     #[arg(long, env = "CP_GRPC_ADDR", default_value = "127.0.0.1:9090")]
     grpc_addr: SocketAddr,
-    /// Redis (reserved for usage records and cache flushes).
+    /// Redis: usage counters moved into Postgres usage records, quota grants.
     #[arg(long, env = "REDIS_URL")]
     redis_url: Option<String>,
+    /// Prefix of every Redis key; must match the data-plane nodes'.
+    #[arg(long, env = "REDIS_KEY_PREFIX", default_value = "apigw:")]
+    redis_prefix: String,
+    /// Master key encrypting API key values at rest (64 hex digits, base64 of 32 bytes, or
+    /// a passphrase). Unset: the development key from the README, with a warning.
+    #[arg(long, env = "APIGW_MASTER_KEY", hide_env_values = true)]
+    master_key: Option<String>,
     /// Region in SigV4 scopes and ARNs.
     #[arg(long, env = "APIGW_REGION", default_value = "us-east-1")]
     region: String,
+    /// Directory of the built web console (`cd web-console && npm ci && npm run build`).
+    #[arg(long, env = "CONSOLE_DIR", default_value = "web-console/dist")]
+    console_dir: std::path::PathBuf,
+    /// Console session signing key (32+ characters); generated and kept in Postgres if unset.
+    #[arg(long, env = "APIGW_JWT_SECRET", hide_env_values = true)]
+    jwt_secret: Option<String>,
     /// Log format: text or json.
     #[arg(long, env = "LOG_FORMAT", default_value = "text")]
     log_format: String,
@@ -83,7 +96,16 @@ async fn main() -> anyhow::Result<()> {
             )
         }
     };
-    let _ = args.redis_url;
+    let master_key = match args.master_key.filter(|k| !k.trim().is_empty()) {
+        Some(k) => k,
+        None => {
+            tracing::warn!(
+                "APIGW_MASTER_KEY is not set: API key values are encrypted with the PUBLIC \
+                 development master key from the README. Set APIGW_MASTER_KEY in any real deployment."
+            );
+            apigw_control_plane::keys::DEV_MASTER_KEY.to_string()
+        }
+    };
     apigw_control_plane::run(
         apigw_control_plane::Settings {
             database_url: args.database_url,
@@ -92,6 +114,13 @@ async fn main() -> anyhow::Result<()> {
             access_key_id,
             secret_access_key,
             region: args.region,
+            redis_url: args.redis_url,
+            redis_prefix: args.redis_prefix,
+            master_key,
+            jwt_secret: args.jwt_secret,
+            admin_user: std::env::var("APIGW_ADMIN_USER").ok(),
+            admin_password: std::env::var("APIGW_ADMIN_PASSWORD").ok(),
+            console_dir: args.console_dir,
         },
         shutdown_signal(),
     )

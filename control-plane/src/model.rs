@@ -314,11 +314,112 @@ impl Default for Account {
 }
 
 /// A token-bucket setting (`ThrottleSettings` shape).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
 pub struct ThrottleSettings {
     /// Bucket size.
     pub burst_limit: i32,
     /// Refill per second.
     pub rate_limit: f64,
+}
+
+/// An API key (`ApiKey` shape). Stored without `value`; the value lives encrypted beside it
+/// and is filled in only when a caller asks for it (`includeValue`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKey {
+    /// 10-character identifier.
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The key value (only with `includeValue`, and on create).
+    pub value: Option<String>,
+    /// Display name.
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Marketplace or developer-portal customer id, carried into billing exports.
+    pub customer_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Free text.
+    pub description: Option<String>,
+    /// Whether callers may use it.
+    pub enabled: bool,
+    /// Epoch seconds.
+    pub created_date: i64,
+    /// Epoch seconds.
+    pub last_updated_date: i64,
+    #[serde(default)]
+    /// Deprecated stage associations (`{restApiId}/{stageName}`), kept for the wire shape.
+    pub stage_keys: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A usage plan (`UsagePlan` shape).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct UsagePlan {
+    /// Identifier.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Free text.
+    pub description: Option<String>,
+    #[serde(default)]
+    /// The API stages the plan covers, with per-method throttles.
+    pub api_stages: Vec<ApiStage>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Per-key token bucket.
+    pub throttle: Option<ThrottleSettings>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Per-key request quota per period.
+    pub quota: Option<QuotaSettings>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Marketplace product code (informational).
+    pub product_code: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// One API stage of a usage plan (`ApiStage` shape).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiStage {
+    /// REST API id.
+    pub api_id: String,
+    /// Stage name.
+    pub stage: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// `/{resourcePath}/{METHOD}` -> per-key per-method throttle.
+    pub throttle: BTreeMap<String, ThrottleSettings>,
+}
+
+/// A quota (`QuotaSettings` shape).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct QuotaSettings {
+    /// Requests per period.
+    pub limit: i64,
+    /// Requests subtracted from the limit in the plan's first period.
+    pub offset: i64,
+    /// DAY, WEEK or MONTH.
+    pub period: String,
+}
+
+/// A key bound to a usage plan (`UsagePlanKey` shape).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct UsagePlanKey {
+    /// The API key id.
+    pub id: String,
+    /// Always API_KEY.
+    #[serde(rename = "type")]
+    pub key_type: String,
+    /// The API key's name.
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The API key's value, as AWS returns it.
+    pub value: Option<String>,
 }

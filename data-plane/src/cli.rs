@@ -25,9 +25,15 @@ pub struct Args {
     /// Address the invoke/health HTTP server listens on.
     #[arg(long, env = "DP_HTTP_ADDR", default_value = "127.0.0.1:8081")]
     pub http_addr: String,
-    /// Redis for shared buckets, quotas, usage and cache (accepted; used once usage plans land).
+    /// Redis for shared buckets, quotas and usage counts (unset: node-local limits only).
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,
+    /// Prefix of every Redis key; the control plane must use the same one.
+    #[arg(long, env = "REDIS_KEY_PREFIX", default_value = "apigw:")]
+    pub redis_prefix: String,
+    /// While Redis is unreachable, answer 429 instead of enforcing local shares of limits.
+    #[arg(long, env = "LIMITS_FAIL_CLOSED", default_value_t = false)]
+    pub limits_fail_closed: bool,
     /// This node's id in the config stream (default: generated).
     #[arg(long, env = "DP_NODE_ID")]
     pub node_id: Option<String>,
@@ -58,6 +64,8 @@ mod tests {
         assert_eq!(args.http_addr, "127.0.0.1:8081");
         assert_eq!(args.execute_api_domain, "execute-api.localhost");
         assert_eq!(args.log_format, LogFormat::Text);
+        assert_eq!(args.redis_prefix, "apigw:");
+        assert!(!args.limits_fail_closed);
         let args = Args::try_parse_from(["data-plane", "--log-format", "json", "--node-id", "n1"])
             .unwrap();
         assert_eq!(

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod compile;
 pub mod config_client;
 pub mod health;
+pub mod limits;
 pub mod logging;
 pub mod node;
 pub mod pipeline;

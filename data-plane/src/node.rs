@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use crate::backend_client;
 use crate::cli::Args;
 use crate::config_client::ConfigClient;
+use crate::limits::{Limiter, LimiterConfig};
 use crate::pipeline::Gateway;
 use crate::server::{self, DRAIN_TIMEOUT};
 use crate::state::SharedState;
@@ -24,6 +25,9 @@ pub enum NodeError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The Redis URL is invalid.
+    #[error(transparent)]
+    Limits(#[from] crate::limits::LimitsError),
 }
 
 /// Runs a node until `shutdown` resolves, then drains in-flight requests and returns.
@@ -45,14 +49,28 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
     tracing::info!(addr = %local, node_id = %node_id, control_plane = %args.control_plane, "data plane listening");
 
     let state = Arc::new(SharedState::new());
-    let gateway = Arc::new(Gateway::new(
-        Arc::clone(&state),
-        backend_client::build(),
-        &args.execute_api_domain,
-    ));
+    let limiter = Arc::new(Limiter::new(LimiterConfig {
+        redis_url: args.redis_url.clone(),
+        prefix: args.redis_prefix.clone(),
+        fail_closed: args.limits_fail_closed,
+        node_id: node_id.clone(),
+    })?);
+    if args.redis_url.is_none() {
+        tracing::warn!("no --redis-url: limits are enforced per node and usage is not metered");
+    }
+    let heartbeat = tokio::spawn(Arc::clone(&limiter).run_heartbeat());
+    let gateway = Arc::new(
+        Gateway::new(
+            Arc::clone(&state),
+            backend_client::build(),
+            &args.execute_api_domain,
+        )
+        .with_limiter(limiter),
+    );
     let config = tokio::spawn(ConfigClient::new(args.control_plane, node_id, state).run());
     server::serve(listener, gateway, shutdown, DRAIN_TIMEOUT).await;
     config.abort();
+    heartbeat.abort();
     tracing::info!("data plane stopped");
     Ok(())
 }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use apigw_proto::config::{AccountSettings, ConfigUpdate};
 use arc_swap::ArcSwap;
 
+use crate::compile::usage::{compile_usage, CompiledUsage};
 use crate::compile::{compile_stage, CompileError, CompiledStage};
 
 /// One immutable version of everything the node serves.
@@ -22,6 +23,8 @@ pub struct GatewayState {
     apis: HashMap<Box<str>, HashMap<Box<str>, Arc<CompiledStage>>>,
     /// Account-level settings (throttling defaults), once received.
     pub account: Option<AccountSettings>,
+    /// API keys (by hash) and usage plans.
+    pub usage: Arc<CompiledUsage>,
 }
 
 impl GatewayState {
@@ -65,6 +68,11 @@ pub fn apply_update(
     }
     if let Some(account) = &update.account {
         next.account = Some(*account);
+    }
+    match &update.usage {
+        Some(usage) => next.usage = Arc::new(compile_usage(usage)),
+        None if update.full => next.usage = Arc::default(),
+        None => {}
     }
     Ok(next)
 }

@@ -69,10 +69,42 @@ impl Mgmt {
 
     /// Sends a signed request; `path` includes any query string.
     pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
-        let url = format!("{}{path}", self.base);
         let bytes = body.map(|b| b.to_string()).unwrap_or_default();
+        Self::answer(
+            self.send(method, path, bytes.as_bytes(), "application/json")
+                .await,
+        )
+        .await
+    }
+
+    /// Sends a signed request with a non-JSON body (e.g. ImportApiKeys' CSV).
+    pub async fn call_raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: &[u8],
+        content_type: &str,
+    ) -> Answer {
+        Self::answer(self.send(method, path, body, content_type).await).await
+    }
+
+    /// A signed GET whose answer is text (e.g. a CSV export); panics unless it is 200.
+    pub async fn call_text(&self, path: &str) -> String {
+        let resp = self.send("GET", path, b"", "application/json").await;
+        assert_eq!(resp.status().as_u16(), 200, "GET {path}");
+        resp.text().await.unwrap_or_default()
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        bytes: &[u8],
+        content_type: &str,
+    ) -> reqwest::Response {
+        let url = format!("{}{path}", self.base);
         let mut headers = HeaderMap::new();
-        headers.insert("content-type", "application/json".parse().expect("static"));
+        headers.insert("content-type", content_type.parse().expect("content type"));
         let params = apigw_sigv4::SigningParams {
             access_key_id: &self.access_key_id,
             secret: &self.secret,
@@ -81,18 +113,15 @@ impl Mgmt {
             service: "apigateway",
             time: time::OffsetDateTime::now_utc() + self.clock_skew,
         };
-        let signed =
-            apigw_sigv4::sign(method, &url, &headers, bytes.as_bytes(), &params).expect("signing");
+        let signed = apigw_sigv4::sign(method, &url, &headers, bytes, &params).expect("signing");
         signed.apply_to(&mut headers).expect("signed headers");
-        let resp = self
-            .http
+        self.http
             .request(method.parse().expect("method"), &url)
             .headers(headers)
-            .body(bytes)
+            .body(bytes.to_vec())
             .send()
             .await
-            .expect("management call");
-        Self::answer(resp).await
+            .expect("management call")
     }
 
     /// Sends a request without any signature.

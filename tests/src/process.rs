@@ -13,6 +13,25 @@ use crate::{eventually, free_port, fresh_database, redis_url};
 pub const ACCESS_KEY_ID: &str = "AKIAE2ETESTKEY000001";
 /// Its secret.
 pub const SECRET_ACCESS_KEY: &str = "e2e-test-secret-access-key-0123456789";
+/// The first console admin the control plane is started with in tests.
+pub const ADMIN_USER: &str = "admin";
+/// Its password.
+pub const ADMIN_PASSWORD: &str = "e2e-admin-password-0123";
+/// The console session signing key in tests (so tests can forge expired/tampered tokens).
+pub const JWT_SECRET: &str = "e2e-console-session-signing-key-0123456789";
+
+/// The Redis key prefix of the cluster whose control plane serves `grpc_url`: unique per
+/// control plane (kept across restarts on the same ports), so tests sharing the machine's
+/// Redis never see each other's buckets, quotas or usage counters.
+pub fn redis_prefix(grpc_url: &str) -> String {
+    static PREFIXES: OnceLock<std::sync::Mutex<std::collections::HashMap<String, String>>> =
+        OnceLock::new();
+    let map = PREFIXES.get_or_init(Default::default);
+    let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
+    map.entry(grpc_url.to_string())
+        .or_insert_with(|| format!("e2e:{}:", uuid::Uuid::new_v4().simple()))
+        .clone()
+}
 
 /// Builds both binaries once per test process and returns the directory holding them.
 pub fn bin_dir() -> PathBuf {
@@ -109,17 +128,33 @@ impl ControlPlane {
 
     /// Starts a control plane on given ports (to restart one where it was).
     pub async fn start_on(database_url: &str, http_port: u16, grpc_port: u16) -> Self {
-        let child = spawn(
-            "control-plane",
-            &[
-                ("DATABASE_URL", database_url.to_string()),
-                ("CP_HTTP_ADDR", format!("127.0.0.1:{http_port}")),
-                ("CP_GRPC_ADDR", format!("127.0.0.1:{grpc_port}")),
-                ("APIGW_ACCESS_KEY_ID", ACCESS_KEY_ID.into()),
-                ("APIGW_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY.into()),
-            ],
-            &[],
-        );
+        Self::start_with_env(database_url, http_port, grpc_port, &[]).await
+    }
+
+    /// Starts a control plane with extra environment variables (they win over the defaults).
+    pub async fn start_with_env(
+        database_url: &str,
+        http_port: u16,
+        grpc_port: u16,
+        extra_env: &[(&str, String)],
+    ) -> Self {
+        let mut env = vec![
+            ("DATABASE_URL", database_url.to_string()),
+            ("CP_HTTP_ADDR", format!("127.0.0.1:{http_port}")),
+            ("CP_GRPC_ADDR", format!("127.0.0.1:{grpc_port}")),
+            ("APIGW_ACCESS_KEY_ID", ACCESS_KEY_ID.into()),
+            ("APIGW_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY.into()),
+            ("APIGW_ADMIN_USER", ADMIN_USER.into()),
+            ("APIGW_ADMIN_PASSWORD", ADMIN_PASSWORD.into()),
+            ("APIGW_JWT_SECRET", JWT_SECRET.into()),
+            ("REDIS_URL", redis_url()),
+            (
+                "REDIS_KEY_PREFIX",
+                redis_prefix(&format!("http://127.0.0.1:{grpc_port}")),
+            ),
+        ];
+        env.extend(extra_env.iter().map(|(k, v)| (*k, v.clone())));
+        let child = spawn("control-plane", &env, &[]);
         wait_http_ok(
             &format!("http://127.0.0.1:{http_port}/healthz"),
             Duration::from_secs(60),
@@ -168,17 +203,25 @@ pub struct DataPlane {
 impl DataPlane {
     /// Starts a node that follows `control_plane_url`; waits for `/healthz` (not readiness).
     pub async fn start(control_plane_url: &str, node_id: &str) -> Self {
+        Self::start_env(control_plane_url, node_id, &[]).await
+    }
+
+    /// Starts a node with extra environment variables (they win over the defaults).
+    pub async fn start_env(
+        control_plane_url: &str,
+        node_id: &str,
+        extra_env: &[(&str, String)],
+    ) -> Self {
         let port = free_port();
-        let child = spawn(
-            "data-plane",
-            &[
-                ("CONTROL_PLANE_URL", control_plane_url.to_string()),
-                ("DP_HTTP_ADDR", format!("127.0.0.1:{port}")),
-                ("DP_NODE_ID", node_id.to_string()),
-                ("REDIS_URL", redis_url()),
-            ],
-            &[],
-        );
+        let mut env = vec![
+            ("CONTROL_PLANE_URL", control_plane_url.to_string()),
+            ("DP_HTTP_ADDR", format!("127.0.0.1:{port}")),
+            ("DP_NODE_ID", node_id.to_string()),
+            ("REDIS_URL", redis_url()),
+            ("REDIS_KEY_PREFIX", redis_prefix(control_plane_url)),
+        ];
+        env.extend(extra_env.iter().map(|(k, v)| (*k, v.clone())));
+        let child = spawn("data-plane", &env, &[]);
         wait_http_ok(
             &format!("http://127.0.0.1:{port}/healthz"),
             Duration::from_secs(60),
@@ -217,6 +260,13 @@ impl DataPlane {
     pub async fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
             terminate(&mut c).await;
+        }
+    }
+
+    /// Kills it with SIGKILL (no draining, nothing flushed).
+    pub async fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill().await;
         }
     }
 }

@@ -4,6 +4,7 @@
 //! service model's `http.requestUri` gives them.
 
 pub mod account;
+pub mod api_keys;
 pub mod deployments;
 pub mod extract;
 pub mod integrations;
@@ -11,6 +12,8 @@ pub mod methods;
 pub mod resources;
 pub mod rest_apis;
 pub mod stages;
+pub mod usage;
+pub mod usage_plans;
 
 use axum::routing::get;
 use axum::Router;
@@ -86,6 +89,40 @@ pub fn router() -> Router<AppState> {
                 .delete(stages::delete),
         )
         .route("/account", get(account::get).patch(account::update))
+        .route("/apikeys", get(api_keys::list).post(api_keys::create))
+        .route(
+            "/apikeys/{api_key}",
+            get(api_keys::get)
+                .patch(api_keys::update)
+                .delete(api_keys::delete),
+        )
+        .route(
+            "/usageplans",
+            get(usage_plans::list).post(usage_plans::create),
+        )
+        .route(
+            "/usageplans/{usageplan_id}",
+            get(usage_plans::get)
+                .patch(usage_plans::update)
+                .delete(usage_plans::delete),
+        )
+        .route(
+            "/usageplans/{usageplan_id}/keys",
+            get(usage_plans::list_keys).post(usage_plans::create_key),
+        )
+        .route(
+            "/usageplans/{usageplan_id}/keys/{key_id}",
+            get(usage_plans::get_key).delete(usage_plans::delete_key),
+        )
+        .route("/usageplans/{usageplan_id}/usage", get(usage::get))
+        .route(
+            "/usageplans/{usageplan_id}/usage/export",
+            get(usage::export),
+        )
+        .route(
+            "/usageplans/{usageplan_id}/keys/{key_id}/usage",
+            axum::routing::patch(usage::update),
+        )
         .fallback(unknown_operation)
         .method_not_allowed_fallback(unknown_operation)
 }

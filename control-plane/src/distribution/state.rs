@@ -8,7 +8,7 @@ use prost::Message;
 use sqlx::types::Json as SqlJson;
 use sqlx::PgPool;
 
-use crate::model::{Account, Stage};
+use crate::model::{Account, ApiKey, Stage, ThrottleSettings, UsagePlan};
 
 /// (api id, stage name).
 pub type StageKey = (String, String);
@@ -31,6 +31,8 @@ pub struct DeployedState {
     pub stages: BTreeMap<StageKey, StageEntry>,
     /// Account-level settings.
     pub account: pb::AccountSettings,
+    /// API keys (hashes) and usage plans.
+    pub usage: Arc<pb::UsageConfig>,
 }
 
 impl DeployedState {
@@ -43,6 +45,7 @@ impl DeployedState {
             upsert_stages: self.stages.values().map(|e| (*e.config).clone()).collect(),
             remove_stages: vec![],
             account: Some(self.account),
+            usage: Some((*self.usage).clone()),
         }
     }
 
@@ -64,7 +67,8 @@ impl DeployedState {
             })
             .collect();
         let account_changed = self.account != prev.account;
-        if upsert.is_empty() && remove.is_empty() && !account_changed {
+        let usage_changed = self.usage != prev.usage;
+        if upsert.is_empty() && remove.is_empty() && !account_changed && !usage_changed {
             return None;
         }
         Some(pb::ConfigUpdate {
@@ -74,12 +78,14 @@ impl DeployedState {
             upsert_stages: upsert,
             remove_stages: remove,
             account: account_changed.then_some(self.account),
+            usage: usage_changed.then(|| (*self.usage).clone()),
         })
     }
 
     /// Whether two states hold the same config (versions aside).
     pub fn same_content(&self, other: &DeployedState) -> bool {
         self.account == other.account
+            && self.usage == other.usage
             && self.stages.len() == other.stages.len()
             && self
                 .stages
@@ -143,6 +149,7 @@ impl Loader {
             sqlx::query_as("SELECT doc FROM account WHERE id = 1")
                 .fetch_optional(&mut *tx)
                 .await?;
+        let usage = load_usage(&mut tx).await?;
         let missing: Vec<(String, String)> = rows
             .iter()
             .map(|r| (r.0.clone(), r.2.clone()))
@@ -202,8 +209,14 @@ impl Loader {
             );
         }
         let account = account.map(|a| a.0 .0).unwrap_or_default();
+        let usage = if *prev.usage == usage {
+            prev.usage.clone()
+        } else {
+            Arc::new(usage)
+        };
         let mut next = DeployedState {
             version: prev.version,
+            usage,
             stages,
             account: pb::AccountSettings {
                 throttle_rate_limit: account.throttle_settings.rate_limit,
@@ -223,6 +236,67 @@ impl Loader {
         self.snapshots.retain(|k, _| used.contains(k));
         Ok(next)
     }
+}
+
+type KeyRow = (String, Vec<u8>, SqlJson<ApiKey>, Vec<String>);
+
+/// Reads API keys (hash, enabled, plans) and usage plans into their streamed form.
+async fn load_usage(conn: &mut sqlx::PgConnection) -> Result<pb::UsageConfig, sqlx::Error> {
+    let keys: Vec<KeyRow> = sqlx::query_as(
+        "SELECT k.id, k.value_hash, k.doc,
+                COALESCE(array_agg(pk.plan_id ORDER BY pk.plan_id)
+                         FILTER (WHERE pk.plan_id IS NOT NULL), '{}')
+         FROM api_keys k LEFT JOIN usage_plan_keys pk ON pk.key_id = k.id
+         GROUP BY k.id ORDER BY k.id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let plans: Vec<(SqlJson<UsagePlan>, i64)> = sqlx::query_as(
+        "SELECT doc, extract(epoch FROM created_at)::bigint FROM usage_plans ORDER BY id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let throttle = |t: &ThrottleSettings| pb::ThrottleLimit {
+        rate_limit: t.rate_limit,
+        burst_limit: t.burst_limit,
+    };
+    Ok(pb::UsageConfig {
+        api_keys: keys
+            .into_iter()
+            .map(|(id, hash, doc, plan_ids)| pb::ApiKeyEntry {
+                id,
+                value_hash: hash,
+                enabled: doc.0.enabled,
+                plan_ids,
+            })
+            .collect(),
+        usage_plans: plans
+            .into_iter()
+            .map(|(SqlJson(p), created)| pb::UsagePlanConfig {
+                id: p.id,
+                throttle: p.throttle.as_ref().map(throttle),
+                quota: p.quota.map(|q| pb::QuotaLimit {
+                    limit: q.limit,
+                    offset: q.offset,
+                    period: q.period,
+                }),
+                api_stages: p
+                    .api_stages
+                    .iter()
+                    .map(|s| pb::PlanApiStage {
+                        api_id: s.api_id.clone(),
+                        stage: s.stage.clone(),
+                        method_throttle: s
+                            .throttle
+                            .iter()
+                            .map(|(k, t)| (k.clone(), throttle(t)))
+                            .collect(),
+                    })
+                    .collect(),
+                created_date: created,
+            })
+            .collect(),
+    })
 }
 
 /// Builds the streamed form of a stage.
@@ -290,12 +364,14 @@ mod tests {
             version: 1,
             stages: [entry("a", "prod", "1"), entry("a", "dev", "1")].into(),
             account: Default::default(),
+            usage: Default::default(),
         };
         assert!(a.delta_from(&a, "n".into()).is_none());
         let b = DeployedState {
             version: 2,
             stages: [entry("a", "prod", "2"), entry("b", "prod", "1")].into(),
             account: Default::default(),
+            usage: Default::default(),
         };
         let d = b.delta_from(&a, "n".into()).unwrap();
         assert!(!d.full);

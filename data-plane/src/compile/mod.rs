@@ -9,6 +9,7 @@ pub mod mapping;
 pub mod route_trie;
 pub mod selection;
 pub mod uri_template;
+pub mod usage;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -106,6 +107,9 @@ pub struct CompiledStage {
     pub deployment_id: Box<str>,
     /// Resource paths → methods.
     pub routes: RouteTrie<ResourceMethods>,
+    /// Whether API keys come from the `x-api-key` header (`apiKeySource` HEADER); with
+    /// AUTHORIZER they come from an authorizer, which this node does not run yet.
+    pub api_key_from_header: bool,
 }
 
 /// The methods of one resource.
@@ -133,6 +137,12 @@ pub struct CompiledMethod {
     pub resource_path: Box<str>,
     /// The declared method (`GET`, `ANY`, ...).
     pub http_method: Box<str>,
+    /// Whether callers must present an API key (`apiKeyRequired`).
+    pub api_key_required: bool,
+    /// `/{resourcePath}/{METHOD}`: the key of usage-plan per-method throttles.
+    pub method_key: Box<str>,
+    /// The stage's throttle for this method (`{path}/{METHOD}` setting, else `*/*`).
+    pub stage_throttle: Option<crate::limits::bucket::Limit>,
     /// What the method calls.
     pub integration: Integration,
 }
@@ -300,6 +310,14 @@ pub fn compile_stage(stage: &StageConfig) -> Result<CompiledStage, CompileError>
             let compiled = Arc::new(CompiledMethod {
                 resource_path: resource.path.as_str().into(),
                 http_method: method.http_method.as_str().into(),
+                api_key_required: method.api_key_required,
+                method_key: format!(
+                    "{}/{}",
+                    resource.path.trim_end_matches('/'),
+                    method.http_method
+                )
+                .into(),
+                stage_throttle: stage_throttle(stage, &resource.path, &method.http_method),
                 integration: compile_integration(
                     method.integration.as_ref(),
                     &scope,
@@ -319,6 +337,25 @@ pub fn compile_stage(stage: &StageConfig) -> Result<CompiledStage, CompileError>
         stage_name: stage.stage_name.as_str().into(),
         deployment_id: stage.deployment_id.as_str().into(),
         routes,
+        api_key_from_header: !snapshot.api_key_source.eq_ignore_ascii_case("AUTHORIZER"),
+    })
+}
+
+/// The stage's method-settings throttle for a method: its own `{path}/{METHOD}` entry
+/// (path without the leading `/`, as the management API keys it), else `*/*`.
+fn stage_throttle(
+    stage: &StageConfig,
+    resource_path: &str,
+    http_method: &str,
+) -> Option<crate::limits::bucket::Limit> {
+    let own = format!("{}/{}", resource_path.trim_start_matches('/'), http_method);
+    let setting = stage
+        .method_settings
+        .get(&own)
+        .or_else(|| stage.method_settings.get("*/*"))?;
+    Some(crate::limits::bucket::Limit {
+        rate: setting.throttling_rate_limit.max(0.0),
+        burst: f64::from(setting.throttling_burst_limit.max(0)),
     })
 }
 

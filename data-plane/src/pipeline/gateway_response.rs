@@ -22,6 +22,16 @@ pub enum GatewayError {
     /// No resource/method matches the request.
     #[error("no route matches")]
     MissingAuthenticationToken,
+    /// The method needs an API key and the request's is missing, unknown, disabled or not
+    /// in a usage plan for the stage.
+    #[error("invalid API key")]
+    InvalidApiKey,
+    /// The key's quota for the period is used up.
+    #[error("quota exceeded")]
+    QuotaExceeded,
+    /// A token bucket (key, method, stage or account) is empty.
+    #[error("throttled")]
+    Throttled,
     /// The request body is over 10 MB.
     #[error("request body too large")]
     RequestTooLarge,
@@ -50,6 +60,12 @@ pub enum ResponseType {
     Default4xx,
     /// MISSING_AUTHENTICATION_TOKEN.
     MissingAuthenticationToken,
+    /// INVALID_API_KEY.
+    InvalidApiKey,
+    /// QUOTA_EXCEEDED.
+    QuotaExceeded,
+    /// THROTTLED.
+    Throttled,
     /// REQUEST_TOO_LARGE.
     RequestTooLarge,
     /// UNSUPPORTED_MEDIA_TYPE.
@@ -88,6 +104,21 @@ impl ResponseType {
                 StatusCode::FORBIDDEN,
                 "MissingAuthenticationTokenException",
                 r#"{"message":"Missing Authentication Token"}"#,
+            ),
+            ResponseType::InvalidApiKey => d(
+                StatusCode::FORBIDDEN,
+                "ForbiddenException",
+                r#"{"message":"Forbidden"}"#,
+            ),
+            ResponseType::QuotaExceeded => d(
+                StatusCode::TOO_MANY_REQUESTS,
+                "LimitExceededException",
+                r#"{"message":"Limit Exceeded"}"#,
+            ),
+            ResponseType::Throttled => d(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TooManyRequestsException",
+                r#"{"message":"Too Many Requests"}"#,
             ),
             ResponseType::RequestTooLarge => d(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -129,6 +160,9 @@ impl GatewayError {
         match self {
             GatewayError::Forbidden => ResponseType::Default4xx,
             GatewayError::MissingAuthenticationToken => ResponseType::MissingAuthenticationToken,
+            GatewayError::InvalidApiKey => ResponseType::InvalidApiKey,
+            GatewayError::QuotaExceeded => ResponseType::QuotaExceeded,
+            GatewayError::Throttled => ResponseType::Throttled,
             GatewayError::RequestTooLarge => ResponseType::RequestTooLarge,
             GatewayError::UnsupportedMediaType => ResponseType::UnsupportedMediaType,
             GatewayError::BadRequest(_) => ResponseType::BadRequestParameters,
@@ -168,6 +202,9 @@ mod tests {
         for (error, status) in [
             (GatewayError::Forbidden, 403),
             (GatewayError::MissingAuthenticationToken, 403),
+            (GatewayError::InvalidApiKey, 403),
+            (GatewayError::QuotaExceeded, 429),
+            (GatewayError::Throttled, 429),
             (GatewayError::RequestTooLarge, 413),
             (GatewayError::UnsupportedMediaType, 415),
             (GatewayError::BadRequest("x"), 400),

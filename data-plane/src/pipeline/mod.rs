@@ -1,19 +1,24 @@
 //! The request pipeline, one module per SPEC §5 step in request order:
 //!
 //! 1. [`route`]: invoke URL → stage → resource → method;
-//! 2. (resource policy, auth, API keys, throttling, validation, cache: later issues);
-//! 3. [`integration`]: MOCK / HTTP / HTTP_PROXY;
+//! 2. (resource policy, auth: later issues);
+//! 3. [`api_key`]: `x-api-key` → key → usage plan for the stage (when `apiKeyRequired`);
+//! 4. [`throttle`]: token buckets, quota and usage count in one shared atomic step;
+//! 5. (validation, cache: later issues);
+//! 6. [`integration`]: MOCK / HTTP / HTTP_PROXY;
 //! 4. [`integration_response`]: selection, status, headers, body;
 //! 5. [`gateway_response`]: every error the gateway itself produces.
 //!
 //! [`Gateway::handle`] runs the steps over the current compiled state and never fails:
 //! errors become gateway responses, and every response gets an `x-amzn-RequestId`.
 
+pub mod api_key;
 pub mod context;
 pub mod gateway_response;
 pub mod integration;
 pub mod integration_response;
 pub mod route;
+pub mod throttle;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,6 +30,7 @@ use hyper::body::Incoming;
 use crate::backend_client::BackendClient;
 use crate::body::{Body, MAX_PAYLOAD};
 use crate::health;
+use crate::limits::Limiter;
 use crate::state::SharedState;
 use context::{RequestContext, X_AMZN_REQUEST_ID};
 use gateway_response::GatewayError;
@@ -37,6 +43,8 @@ pub struct Gateway {
     client: BackendClient,
     /// `.{execute-api-domain}`, lowercase, matched against the Host's tail.
     domain_suffix: Box<str>,
+    /// Shared buckets, quotas and usage counts.
+    limiter: Arc<Limiter>,
 }
 
 impl Gateway {
@@ -47,7 +55,14 @@ impl Gateway {
             state,
             client,
             domain_suffix: format!(".{domain}").into(),
+            limiter: Arc::new(Limiter::local()),
         }
+    }
+
+    /// The gateway with cluster-wide limits (see [`crate::limits`]).
+    pub fn with_limiter(mut self, limiter: Arc<Limiter>) -> Self {
+        self.limiter = limiter;
+        self
     }
 
     /// Serves one request. Infallible: errors are rendered as gateway responses.
@@ -72,12 +87,16 @@ impl Gateway {
         ctx: &RequestContext,
     ) -> Result<Response<Body>, GatewayError> {
         let (parts, body) = request.into_parts();
-        let routed = match route::classify(&parts, &self.domain_suffix) {
+        let (routed, usage, account) = match route::classify(&parts, &self.domain_suffix) {
             Target::Invoke {
                 api_id,
                 stage,
                 path_start,
-            } => route::route(&self.state.load(), api_id, stage, &parts, path_start)?,
+            } => {
+                let state = self.state.load();
+                let routed = route::route(&state, api_id, stage, &parts, path_start)?;
+                (routed, Arc::clone(&state.usage), state.account)
+            }
             Target::Other => {
                 return health::respond(parts.uri.path(), &self.state)
                     .ok_or(GatewayError::Forbidden);
@@ -86,6 +105,19 @@ impl Gateway {
         if declared_length(&parts.headers).is_some_and(|len| len > MAX_PAYLOAD) {
             return Err(GatewayError::RequestTooLarge);
         }
+        let key = if routed.method.api_key_required {
+            Some(api_key::identify(&usage, &routed.stage, &parts.headers)?)
+        } else {
+            None
+        };
+        let admission = throttle::admission(
+            &self.limiter,
+            account.as_ref(),
+            &routed,
+            key.as_ref(),
+            std::time::SystemTime::now(),
+        );
+        throttle::check(&self.limiter, &admission).await?;
         integration::invoke(&self.client, ctx, &routed, parts, body).await
     }
 }

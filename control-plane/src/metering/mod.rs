@@ -1,0 +1,382 @@
+//! Usage metering: moving the data plane's per-key per-day counters from Redis into
+//! Postgres usage records, exactly once, and reading usage back (GetUsage, CSV export).
+//!
+//! Redis layout (shared with `data-plane/src/limits`; `{P}` is the configured prefix):
+//! - `{P}u` — hash, field `{planId}|{keyId}|{YYYY-MM-DD}` → requests admitted and not yet
+//!   moved. The data plane's admission script `HINCRBY`s it in the same atomic step that
+//!   admits a request, so a node killed right after admitting loses nothing.
+//! - `{P}ub:{batchId}` — a batch of counters being moved (the renamed `{P}u`).
+//! - `{P}ubs` — set of batch ids not yet known to be applied.
+//! - `{P}q:{planId}:{keyId}:{periodStartEpoch}` — quota used in a period (UpdateUsage
+//!   rewrites it).
+//!
+//! The mover, every [`MOVE_EVERY`]: inside one Postgres transaction holding an advisory
+//! lock, (1) atomically renames `{P}u` to a new batch and records the id in `{P}ubs` (one
+//! Lua script), (2) for every pending batch inserts its id into `usage_batches` and, only
+//! if that insert happened, adds its counts to `usage_records`; commits; then (3) deletes
+//! the batches from Redis. A crash before the commit leaves the batch pending in Redis and
+//! it is applied next time; a crash after the commit leaves a batch whose id is already in
+//! `usage_batches`, so it is skipped and only deleted. Never counted twice, never lost.
+//! GetUsage takes the same lock, so it sees each count exactly once: in Postgres, in a
+//! pending batch not yet applied, or still in `{P}u`.
+
+pub mod period;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+use sqlx::PgPool;
+use time::Date;
+
+/// How often counters are moved from Redis to Postgres.
+pub const MOVE_EVERY: Duration = Duration::from_secs(2);
+
+/// Advisory-lock key serialising movers (across replicas) and usage reads.
+const LOCK_KEY: i64 = 0x6170_6967_7775_7367; // "apigwusg"
+
+/// Renames the live counters into a new pending batch, atomically.
+const ROTATE: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('RENAME', KEYS[1], KEYS[3])
+  redis.call('SADD', KEYS[2], ARGV[1])
+  return 1
+end
+return 0
+"#;
+
+/// Reads the live counters and every pending batch in one atomic step.
+const READ_UNMOVED: &str = r#"
+local out = {}
+out[1] = redis.call('HGETALL', KEYS[1])
+local ids = redis.call('SMEMBERS', KEYS[2])
+for i, id in ipairs(ids) do
+  out[#out + 1] = id
+  out[#out + 1] = redis.call('HGETALL', ARGV[1] .. id)
+end
+return out
+"#;
+
+/// Why metering failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MeterError {
+    /// Redis failed or is unreachable.
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// Postgres failed.
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    /// A Redis reply had an unexpected shape.
+    #[error("redis reply: {0}")]
+    Reply(#[from] redis::ParsingError),
+}
+
+/// One usage counter's identity.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UsageKey {
+    /// Usage plan id.
+    pub plan_id: String,
+    /// API key id.
+    pub key_id: String,
+    /// UTC day.
+    pub day: Date,
+}
+
+impl UsageKey {
+    /// Parses a `{plan}|{key}|{YYYY-MM-DD}` hash field.
+    pub fn parse(field: &str) -> Option<Self> {
+        let mut parts = field.split('|');
+        let (plan, key, day) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(UsageKey {
+            plan_id: plan.to_string(),
+            key_id: key.to_string(),
+            day: parse_day(day)?,
+        })
+    }
+}
+
+/// `YYYY-MM-DD` of a day (the form in Redis fields, SQL parameters and the API).
+pub fn day_text(d: Date) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    d.format(&format).unwrap_or_default()
+}
+
+/// Parses `YYYY-MM-DD`.
+pub fn parse_day(s: &str) -> Option<Date> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(s, &format).ok()
+}
+
+/// Access to the shared Redis for usage: counters, quotas, the mover.
+#[derive(Clone)]
+pub struct Metering {
+    redis: ConnectionManager,
+    prefix: String,
+    db: PgPool,
+}
+
+impl std::fmt::Debug for Metering {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metering")
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+fn parse_counts(pairs: Vec<(String, i64)>, into: &mut HashMap<UsageKey, i64>) {
+    for (field, n) in pairs {
+        match UsageKey::parse(&field) {
+            Some(k) => *into.entry(k).or_default() += n,
+            None => tracing::warn!(%field, "ignoring malformed usage counter"),
+        }
+    }
+}
+
+impl Metering {
+    /// Connects lazily to `redis_url`: the control plane starts even while Redis is down.
+    pub fn new(redis_url: &str, prefix: &str, db: PgPool) -> Result<Self, MeterError> {
+        let client = redis::Client::open(redis_url)?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(2)))
+            .set_number_of_retries(1);
+        let redis = ConnectionManager::new_lazy_with_config(client, config)?;
+        Ok(Metering {
+            redis,
+            prefix: prefix.to_string(),
+            db,
+        })
+    }
+
+    fn key(&self, suffix: &str) -> String {
+        format!("{}{suffix}", self.prefix)
+    }
+
+    /// The quota counter of a key in a plan for the period starting at `start`.
+    pub fn quota_key(&self, plan_id: &str, key_id: &str, start: Date) -> String {
+        self.key(&format!(
+            "q:{plan_id}:{key_id}:{}",
+            period::midnight_epoch(start)
+        ))
+    }
+
+    /// Runs the mover forever (errors are logged; the next round retries).
+    pub async fn run_mover(self) {
+        let mut tick = tokio::time::interval(MOVE_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut failing = false;
+        loop {
+            tick.tick().await;
+            match self.move_once().await {
+                Ok(n) => {
+                    if failing {
+                        tracing::info!("usage mover recovered");
+                        failing = false;
+                    }
+                    if n > 0 {
+                        tracing::debug!(batches = n, "usage moved to Postgres");
+                    }
+                }
+                Err(error) => {
+                    if !failing {
+                        tracing::warn!(%error, "usage mover failing; counts stay in Redis until it recovers");
+                        failing = true;
+                    }
+                }
+            }
+        }
+    }
+
+    /// One mover round; returns how many batches were applied.
+    pub async fn move_once(&self) -> Result<usize, MeterError> {
+        let mut redis = self.redis.clone();
+        let pending_set = self.key("ubs");
+        let mut tx = self.db.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(LOCK_KEY)
+            .execute(&mut *tx)
+            .await?;
+        let batch_id = uuid::Uuid::new_v4().simple().to_string();
+        let _: i64 = redis::Script::new(ROTATE)
+            .key(self.key("u"))
+            .key(&pending_set)
+            .key(self.key(&format!("ub:{batch_id}")))
+            .arg(&batch_id)
+            .invoke_async(&mut redis)
+            .await?;
+        let batches: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(&pending_set)
+            .query_async(&mut redis)
+            .await?;
+        for id in &batches {
+            let pairs: Vec<(String, i64)> = redis::cmd("HGETALL")
+                .arg(self.key(&format!("ub:{id}")))
+                .query_async(&mut redis)
+                .await?;
+            let fresh = sqlx::query(
+                "INSERT INTO usage_batches (batch_id) VALUES ($1) ON CONFLICT DO NOTHING",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if !fresh {
+                continue; // applied before a crash; only the Redis cleanup was missing
+            }
+            let mut counts = HashMap::new();
+            parse_counts(pairs, &mut counts);
+            for (k, n) in counts {
+                sqlx::query(
+                    "INSERT INTO usage_records (plan_id, key_id, day, requests)
+                     VALUES ($1, $2, $3::date, $4)
+                     ON CONFLICT (plan_id, key_id, day)
+                     DO UPDATE SET requests = usage_records.requests + EXCLUDED.requests",
+                )
+                .bind(&k.plan_id)
+                .bind(&k.key_id)
+                .bind(day_text(k.day))
+                .bind(n)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        for id in &batches {
+            redis::pipe()
+                .atomic()
+                .del(self.key(&format!("ub:{id}")))
+                .srem(&pending_set, id)
+                .query_async::<()>(&mut redis)
+                .await?;
+        }
+        Ok(batches.len())
+    }
+
+    /// Usage of `plan_id` per key and day in `[start, end]`: Postgres records plus what is
+    /// not yet moved, each count exactly once (see the module docs).
+    pub async fn usage(
+        &self,
+        plan_id: &str,
+        start: Date,
+        end: Date,
+    ) -> Result<BTreeMap<(String, Date), i64>, MeterError> {
+        let mut redis = self.redis.clone();
+        let mut tx = self.db.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(LOCK_KEY)
+            .execute(&mut *tx)
+            .await?;
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT key_id, day::text, requests FROM usage_records
+             WHERE plan_id = $1 AND day BETWEEN $2::date AND $3::date",
+        )
+        .bind(plan_id)
+        .bind(day_text(start))
+        .bind(day_text(end))
+        .fetch_all(&mut *tx)
+        .await?;
+        let unmoved: Vec<redis::Value> = redis::Script::new(READ_UNMOVED)
+            .key(self.key("u"))
+            .key(self.key("ubs"))
+            .arg(self.key("ub:"))
+            .invoke_async(&mut redis)
+            .await?;
+        let mut counts = HashMap::new();
+        let mut values = unmoved.into_iter();
+        if let Some(live) = values.next() {
+            parse_counts(redis::from_redis_value(live)?, &mut counts);
+        }
+        let mut batches = Vec::new();
+        while let (Some(id), Some(content)) = (values.next(), values.next()) {
+            let id: String = redis::from_redis_value(id)?;
+            let pairs: Vec<(String, i64)> = redis::from_redis_value(content)?;
+            batches.push((id, pairs));
+        }
+        if !batches.is_empty() {
+            let ids: Vec<&str> = batches.iter().map(|(id, _)| id.as_str()).collect();
+            let applied: HashSet<String> =
+                sqlx::query_scalar("SELECT batch_id FROM usage_batches WHERE batch_id = ANY($1)")
+                    .bind(&ids)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .into_iter()
+                    .collect();
+            for (id, pairs) in batches {
+                if !applied.contains(&id) {
+                    parse_counts(pairs, &mut counts);
+                }
+            }
+        }
+        tx.commit().await?;
+        let mut out: BTreeMap<(String, Date), i64> = BTreeMap::new();
+        for (key_id, day, n) in rows {
+            if let Some(day) = parse_day(&day) {
+                *out.entry((key_id, day)).or_default() += n;
+            }
+        }
+        for (k, n) in counts {
+            if k.plan_id == plan_id && k.day >= start && k.day <= end {
+                *out.entry((k.key_id, k.day)).or_default() += n;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Quota used by a key in the period starting `start` (0 when never used).
+    pub async fn quota_used(
+        &self,
+        plan_id: &str,
+        key_id: &str,
+        start: Date,
+    ) -> Result<i64, MeterError> {
+        let mut redis = self.redis.clone();
+        let v: Option<i64> = redis::cmd("GET")
+            .arg(self.quota_key(plan_id, key_id, start))
+            .query_async(&mut redis)
+            .await?;
+        Ok(v.unwrap_or(0))
+    }
+
+    /// Sets the quota used by a key in a period (UpdateUsage); expires with the period.
+    pub async fn set_quota_used(
+        &self,
+        plan_id: &str,
+        key_id: &str,
+        start: Date,
+        end: Date,
+        used: i64,
+    ) -> Result<(), MeterError> {
+        let mut redis = self.redis.clone();
+        let ttl = (period::midnight_epoch(end) - crate::ids::now_epoch()).max(1) + 86_400;
+        redis::cmd("SET")
+            .arg(self.quota_key(plan_id, key_id, start))
+            .arg(used)
+            .arg("EX")
+            .arg(ttl)
+            .query_async::<()>(&mut redis)
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn usage_fields_parse() {
+        let k = UsageKey::parse("plan1|key1|2026-11-22").unwrap();
+        assert_eq!(
+            (k.plan_id.as_str(), k.key_id.as_str(), k.day),
+            ("plan1", "key1", date!(2026 - 11 - 22))
+        );
+        assert!(UsageKey::parse("plan1|key1").is_none());
+        assert!(UsageKey::parse("plan1|key1|2026-13-01").is_none());
+        assert!(UsageKey::parse("a|b|2026-11-22|x").is_none());
+    }
+}
