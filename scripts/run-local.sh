@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the gateway against a local Postgres and Redis: builds the release binaries, then
 # starts the control plane (:8080 management API, :9090 config stream) and two data-plane
-# nodes (:8081, :8082). Ctrl-C stops all three.
+# nodes (:8081, :8082), and builds the web console first when npm is there. Ctrl-C stops
+# all three.
 #
 #   DATABASE_URL  default postgres://postgres@127.0.0.1:5432/apigw (created if missing)
 #   REDIS_URL     default redis://127.0.0.1:6379
@@ -19,6 +20,9 @@ if command -v psql >/dev/null && [[ "$DATABASE_URL" =~ ^(postgres(ql)?://[^/]+)/
 fi
 
 cargo build --release -p apigw-control-plane -p apigw-data-plane
+if [ ! -f web-console/dist/index.html ] && command -v npm >/dev/null; then
+  (cd web-console && npm ci --no-audit --no-fund && npm run build)
+fi
 
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait' EXIT INT TERM

@@ -1,0 +1,205 @@
+//! "My access keys": a console user creates SigV4 access keys for the CLI and SDKs. The
+//! secret is returned once, at creation, and never again. Keys live in the same
+//! `access_keys` table the SigV4 middleware reads, linked to the user.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use super::error::{ConsoleError, ConsoleResult};
+use super::identity::SignedIn;
+use crate::api::extract::AwsJson;
+use crate::AppState;
+
+/// Most keys one user may hold (AWS allows two per IAM user; we allow a few more).
+pub const MAX_KEYS_PER_USER: i64 = 5;
+
+/// A key as listed (no secret).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessKey {
+    access_key_id: String,
+    description: Option<String>,
+    enabled: bool,
+    created_date: i64,
+}
+
+/// A key just created, with its secret (shown once).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedKey {
+    #[serde(flatten)]
+    key: AccessKey,
+    secret_access_key: String,
+}
+
+/// Body of CreateAccessKey.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateKey {
+    description: Option<String>,
+}
+
+/// Body of UpdateAccessKey.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateKey {
+    enabled: bool,
+}
+
+/// List body.
+#[derive(Debug, Serialize)]
+pub struct KeyList {
+    item: Vec<AccessKey>,
+}
+
+fn random_from(alphabet: &[u8], len: usize) -> String {
+    let mut rng = rand::thread_rng();
+    (0..len)
+        .map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char)
+        .collect()
+}
+
+/// A new key pair in AWS's shape: `AKIA` + 16 of A-Z0-9, and a 40-character secret.
+fn new_pair() -> (String, String) {
+    const UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    const SECRET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    (
+        format!("AKIA{}", random_from(UPPER, 16)),
+        random_from(SECRET, 40),
+    )
+}
+
+type Tuple = (String, Option<String>, bool, i64);
+
+fn key(t: Tuple) -> AccessKey {
+    AccessKey {
+        access_key_id: t.0,
+        description: t.1,
+        enabled: t.2,
+        created_date: t.3,
+    }
+}
+
+/// GET /console/api/me/access-keys
+pub async fn list(
+    State(state): State<AppState>,
+    SignedIn(id): SignedIn,
+) -> ConsoleResult<Json<KeyList>> {
+    let rows: Vec<Tuple> = sqlx::query_as(
+        "SELECT access_key_id, description, enabled, EXTRACT(EPOCH FROM created_at)::BIGINT
+         FROM access_keys WHERE user_id = $1 ORDER BY created_at",
+    )
+    .bind(id.user.id)
+    .fetch_all(&state.db)
+    .await?;
+    Ok(Json(KeyList {
+        item: rows.into_iter().map(key).collect(),
+    }))
+}
+
+/// POST /console/api/me/access-keys
+pub async fn create(
+    State(state): State<AppState>,
+    SignedIn(id): SignedIn,
+    AwsJson(req): AwsJson<CreateKey>,
+) -> ConsoleResult<(StatusCode, Json<CreatedKey>)> {
+    if req
+        .description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > 256)
+    {
+        return Err(ConsoleError::bad_request(
+            "Description must be at most 256 characters",
+        ));
+    }
+    let mut tx = state.db.begin().await?;
+    sqlx::query("SELECT 1 FROM console_users WHERE id = $1 FOR UPDATE")
+        .bind(id.user.id)
+        .execute(&mut *tx)
+        .await?;
+    let count: (i64,) = sqlx::query_as("SELECT count(*) FROM access_keys WHERE user_id = $1")
+        .bind(id.user.id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if count.0 >= MAX_KEYS_PER_USER {
+        return Err(ConsoleError::Conflict(format!(
+            "You already have {MAX_KEYS_PER_USER} access keys; delete one first"
+        )));
+    }
+    let (access_key_id, secret) = new_pair();
+    let t: Tuple = sqlx::query_as(
+        "INSERT INTO access_keys (access_key_id, secret, description, enabled, user_id)
+         VALUES ($1, $2, $3, TRUE, $4)
+         RETURNING access_key_id, description, enabled, EXTRACT(EPOCH FROM created_at)::BIGINT",
+    )
+    .bind(&access_key_id)
+    .bind(&secret)
+    .bind(&req.description)
+    .bind(id.user.id)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    tracing::info!(user = %id.user.username, %access_key_id, "access key created");
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedKey {
+            key: key(t),
+            secret_access_key: secret,
+        }),
+    ))
+}
+
+fn not_found(k: &str) -> ConsoleError {
+    ConsoleError::NotFound(format!("You have no access key {k}"))
+}
+
+/// PATCH /console/api/me/access-keys/{id} — enable or disable.
+pub async fn update(
+    State(state): State<AppState>,
+    SignedIn(id): SignedIn,
+    Path(access_key_id): Path<String>,
+    AwsJson(req): AwsJson<UpdateKey>,
+) -> ConsoleResult<Json<AccessKey>> {
+    let t: Option<Tuple> = sqlx::query_as(
+        "UPDATE access_keys SET enabled = $3 WHERE access_key_id = $1 AND user_id = $2
+         RETURNING access_key_id, description, enabled, EXTRACT(EPOCH FROM created_at)::BIGINT",
+    )
+    .bind(&access_key_id)
+    .bind(id.user.id)
+    .bind(req.enabled)
+    .fetch_optional(&state.db)
+    .await?;
+    t.map(|t| Json(key(t)))
+        .ok_or_else(|| not_found(&access_key_id))
+}
+
+/// DELETE /console/api/me/access-keys/{id}
+pub async fn delete(
+    State(state): State<AppState>,
+    SignedIn(id): SignedIn,
+    Path(access_key_id): Path<String>,
+) -> ConsoleResult<StatusCode> {
+    let done = sqlx::query("DELETE FROM access_keys WHERE access_key_id = $1 AND user_id = $2")
+        .bind(&access_key_id)
+        .bind(id.user.id)
+        .execute(&state.db)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(not_found(&access_key_id));
+    }
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn key_pairs_have_aws_shape() {
+        let (id, secret) = super::new_pair();
+        assert!(id.starts_with("AKIA") && id.len() == 20, "{id}");
+        assert_eq!(secret.len(), 40);
+        assert_ne!(super::new_pair().0, id);
+    }
+}

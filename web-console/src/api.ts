@@ -1,0 +1,127 @@
+// Calls to the control plane: the console endpoints (/console/api/...) and the management
+// API (/restapis/...), both authenticated by the session cookie. Unsafe methods echo the
+// CSRF token (apigw_csrf cookie) in X-CSRF-Token. A 401 triggers one refresh and a retry;
+// if that fails the app goes back to the sign-in screen.
+
+export class ApiError extends Error {
+  constructor(
+    public status: number,
+    public type: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type User = { id: string; username: string; isAdmin: boolean; enabled: boolean; createdDate: number };
+
+let onSignedOut: () => void = () => {};
+/** Registers what to do when the session is gone for good. */
+export function setSignedOutHandler(f: () => void) {
+  onSignedOut = f;
+}
+
+function csrfToken(): string {
+  const m = document.cookie.match(/(?:^|;\s*)apigw_csrf=([^;]*)/);
+  return m ? decodeURIComponent(m[1]) : "";
+}
+
+async function raw(method: string, path: string, body?: unknown): Promise<Response> {
+  const headers: Record<string, string> = { accept: "application/json" };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  if (!["GET", "HEAD"].includes(method)) headers["x-csrf-token"] = csrfToken();
+  return fetch(path, {
+    method,
+    headers,
+    credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+async function parse<T>(resp: Response): Promise<T> {
+  const text = await resp.text();
+  let data: any = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = { message: text };
+    }
+  }
+  if (!resp.ok) {
+    throw new ApiError(
+      resp.status,
+      resp.headers.get("x-amzn-errortype") ?? "Error",
+      data?.message ?? data?.Message ?? `${resp.status} ${resp.statusText}`,
+    );
+  }
+  return data as T;
+}
+
+let refreshing: Promise<boolean> | null = null;
+/** Renews the access token from the refresh cookie; shared by concurrent callers. */
+export function refreshSession(): Promise<boolean> {
+  refreshing ??= raw("POST", "/console/api/session/refresh", {})
+    .then((r) => r.ok)
+    .catch(() => false)
+    .finally(() => setTimeout(() => (refreshing = null), 0));
+  return refreshing;
+}
+
+/** One JSON call; retries once after refreshing an expired session. */
+export async function call<T = any>(method: string, path: string, body?: unknown): Promise<T> {
+  let resp = await raw(method, path, body);
+  if (resp.status === 401 && !path.startsWith("/console/api/session")) {
+    if (await refreshSession()) resp = await raw(method, path, body);
+    if (resp.status === 401) {
+      onSignedOut();
+    }
+  }
+  return parse<T>(resp);
+}
+
+export const get = <T = any>(p: string) => call<T>("GET", p);
+export const post = <T = any>(p: string, b: unknown = {}) => call<T>("POST", p, b);
+export const put = <T = any>(p: string, b: unknown = {}) => call<T>("PUT", p, b);
+export const del = <T = any>(p: string) => call<T>("DELETE", p);
+export type PatchOp = { op: "add" | "remove" | "replace"; path: string; value?: string };
+export const patch = <T = any>(p: string, ops: PatchOp[]) => call<T>("PATCH", p, { patchOperations: ops });
+/** A JSON-merge update of the console's own endpoints. */
+export const update = <T = any>(p: string, b: unknown) => call<T>("PATCH", p, b);
+
+/** Escapes one segment of a patch path (`/` becomes `~1`, `~` becomes `~0`). */
+export const patchKey = (k: string) => k.replace(/~/g, "~0").replace(/\//g, "~1");
+
+/** Lists every page of an AWS-style `{item, position}` collection. */
+export async function listAll<T = any>(path: string): Promise<T[]> {
+  const out: T[] = [];
+  let position: string | undefined;
+  do {
+    const sep = path.includes("?") ? "&" : "?";
+    const page = await get<{ item?: T[]; position?: string }>(
+      `${path}${sep}limit=500${position ? `&position=${encodeURIComponent(position)}` : ""}`,
+    );
+    out.push(...(page.item ?? []));
+    position = page.position;
+  } while (position);
+  return out;
+}
+
+export async function signIn(username: string, password: string): Promise<User> {
+  const r = await raw("POST", "/console/api/session", { username, password });
+  return (await parse<{ user: User }>(r)).user;
+}
+
+export async function currentUser(): Promise<User | null> {
+  let r = await raw("GET", "/console/api/session");
+  if (r.status === 401 && (await refreshSession())) r = await raw("GET", "/console/api/session");
+  if (r.status === 401) return null;
+  return (await parse<{ user: User }>(r)).user;
+}
+
+export async function signOut(): Promise<void> {
+  await raw("DELETE", "/console/api/session").catch(() => undefined);
+}
+
+export const fmtDate = (epoch?: number) =>
+  epoch ? new Date(epoch * 1000).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) : "—";

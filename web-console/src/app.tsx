@@ -1,0 +1,112 @@
+// The shell: session bootstrap, header and navigation, and the route table. Every screen
+// has its own URL, so reloading or sharing a link lands on the same screen.
+import { useEffect, useState } from "preact/hooks";
+import { currentUser, refreshSession, setSignedOutHandler, signOut, type User } from "./api";
+import { Link, match, navigate, usePath } from "./router";
+import { Loading, Toasts } from "./ui";
+import { SignIn } from "./pages/signin";
+import { ApisList } from "./pages/apis";
+import { ApiScreen } from "./pages/api";
+import { Settings } from "./pages/settings";
+
+export function App() {
+  const path = usePath();
+  const [user, setUser] = useState<User | null | undefined>(undefined);
+
+  useEffect(() => {
+    setSignedOutHandler(() => {
+      setUser(null);
+      const back = location.pathname + location.search;
+      navigate(`/signin${back.startsWith("/signin") ? "" : `?next=${encodeURIComponent(back)}`}`, true);
+    });
+    currentUser().then(setUser, () => setUser(null));
+  }, []);
+
+  // Keep the short-lived access token fresh while the console is open.
+  useEffect(() => {
+    if (!user) return;
+    const t = setInterval(() => void refreshSession(), 5 * 60 * 1000);
+    return () => clearInterval(t);
+  }, [user]);
+
+  useEffect(() => {
+    if (user === null && path !== "/signin") {
+      navigate(`/signin?next=${encodeURIComponent(location.pathname + location.search)}`, true);
+    } else if (user && (path === "/" || path === "/signin")) {
+      const next = new URLSearchParams(location.search).get("next");
+      navigate(next && next.startsWith("/") && !next.startsWith("//") ? next : "/apis", true);
+    }
+  }, [user, path]);
+
+  if (user === undefined) return <Loading what="Starting the console" />;
+  if (user === null || path === "/signin")
+    return (
+      <>
+        <SignIn onSignedIn={setUser} />
+        <Toasts />
+      </>
+    );
+
+  return (
+    <>
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
+      <header class="topbar">
+        <Link href="/apis" class="brand">
+          API Gateway
+        </Link>
+        <nav aria-label="Main">
+          <Link href="/apis" aria-current={path.startsWith("/apis") ? "page" : undefined}>
+            APIs
+          </Link>
+          <Link href="/settings/account" aria-current={path.startsWith("/settings") ? "page" : undefined}>
+            Settings
+          </Link>
+        </nav>
+        <span class="who">
+          {user.username}
+          {user.isAdmin ? " (admin)" : ""}
+        </span>
+        <button
+          type="button"
+          class="secondary small"
+          onClick={async () => {
+            await signOut();
+            setUser(null);
+            navigate("/signin", true);
+          }}
+        >
+          Sign out
+        </button>
+      </header>
+      <main id="main" tabIndex={-1}>
+        <Routes path={path} user={user} />
+      </main>
+      <Toasts />
+    </>
+  );
+}
+
+function Routes({ path, user }: { path: string; user: User }) {
+  if (path === "/apis") return <ApisList />;
+  const api = match("/apis/:id", path) ?? prefix("/apis/:id/", path);
+  if (api) return <ApiScreen apiId={api.id} path={path} />;
+  const s = match("/settings/:tab", path);
+  if (s) return <Settings tab={s.tab} user={user} />;
+  if (path === "/settings") return <Settings tab="account" user={user} />;
+  return (
+    <div class="page">
+      <h1>Page not found</h1>
+      <p>
+        <Link href="/apis">Go to the APIs list</Link>
+      </p>
+    </div>
+  );
+}
+
+function prefix(pattern: string, path: string) {
+  const n = pattern.split("/").filter(Boolean).length;
+  const head = "/" + path.split("/").filter(Boolean).slice(0, n).join("/");
+  return match(pattern, head);
+}

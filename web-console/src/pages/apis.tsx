@@ -1,0 +1,129 @@
+// The APIs list: search, create, open.
+import { useEffect, useState } from "preact/hooks";
+import { fmtDate, listAll, post } from "../api";
+import { Link, navigate } from "../router";
+import { Empty, ErrorText, Field, Loading, Modal, toast, useAction, useAsync } from "../ui";
+
+export type RestApi = { id: string; name: string; description?: string; createdDate: number; rootResourceId: string };
+
+export function ApisList() {
+  const apis = useAsync(() => listAll<RestApi>("/restapis"), []);
+  const [q, setQ] = useState(new URLSearchParams(location.search).get("q") ?? "");
+  const [creating, setCreating] = useState(false);
+  useEffect(() => {
+    document.title = "APIs · API Gateway";
+  }, []);
+  useEffect(() => {
+    // Time to interactive of this screen, read by the browser tests.
+    if (apis.data) performance.mark("apis-list-ready");
+  }, [apis.data]);
+  const needle = q.trim().toLowerCase();
+  const shown = (apis.data ?? []).filter(
+    (a) => !needle || a.name.toLowerCase().includes(needle) || a.id.includes(needle) || (a.description ?? "").toLowerCase().includes(needle),
+  );
+  return (
+    <div class="page">
+      <div class="page-head">
+        <h1>APIs</h1>
+        <button type="button" class="primary" onClick={() => setCreating(true)}>
+          Create API
+        </button>
+      </div>
+      <div class="toolbar">
+        <label class="search">
+          <span class="sr-only">Search APIs</span>
+          <input
+            type="search"
+            placeholder="Search by name, id or description"
+            value={q}
+            onInput={(e) => {
+              const v = (e.currentTarget as HTMLInputElement).value;
+              setQ(v);
+              history.replaceState(null, "", v ? `/apis?q=${encodeURIComponent(v)}` : "/apis");
+            }}
+          />
+        </label>
+      </div>
+      <ErrorText error={apis.error} />
+      {apis.loading && !apis.data && <Loading what="Loading APIs" />}
+      {apis.data && apis.data.length === 0 && (
+        <Empty title="No APIs yet">
+          <p>An API groups resources and methods that you deploy to stages.</p>
+          <button type="button" class="primary" onClick={() => setCreating(true)}>
+            Create your first API
+          </button>
+        </Empty>
+      )}
+      {apis.data && apis.data.length > 0 && (
+        <table class="table" data-testid="apis-table" data-ready="true">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">ID</th>
+              <th scope="col">Description</th>
+              <th scope="col">Created</th>
+            </tr>
+          </thead>
+          <tbody>
+            {shown.map((a) => (
+              <tr key={a.id}>
+                <td>
+                  <Link href={`/apis/${a.id}/resources`}>{a.name}</Link>
+                </td>
+                <td>
+                  <code>{a.id}</code>
+                </td>
+                <td>{a.description ?? ""}</td>
+                <td>{fmtDate(a.createdDate)}</td>
+              </tr>
+            ))}
+            {shown.length === 0 && (
+              <tr>
+                <td colSpan={4} class="muted">
+                  No API matches “{q}”.
+                </td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      )}
+      {creating && <CreateApi onClose={() => setCreating(false)} />}
+    </div>
+  );
+}
+
+function CreateApi({ onClose }: { onClose: () => void }) {
+  const [name, setName] = useState("");
+  const [description, setDescription] = useState("");
+  const a = useAction();
+  return (
+    <Modal title="Create API" onClose={onClose}>
+      <form
+        onSubmit={async (e) => {
+          e.preventDefault();
+          let api: RestApi | undefined;
+          const ok = await a.run(async () => {
+            api = await post<RestApi>("/restapis", { name, description: description || undefined });
+          });
+          if (ok && api) {
+            toast(`API “${api.name}” created`);
+            onClose();
+            navigate(`/apis/${api.id}/resources`);
+          }
+        }}
+      >
+        <Field label="Name" name="name" value={name} onInput={setName} required autoFocus />
+        <Field label="Description" name="description" value={description} onInput={setDescription} />
+        <ErrorText error={a.error} />
+        <div class="actions">
+          <button type="button" class="secondary" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" class="primary" disabled={a.busy}>
+            Create
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}

@@ -1,0 +1,345 @@
+// The method view in AWS's four-box layout: method request → integration request, and back
+// through integration response → method response. Each box has its own form.
+import { useState } from "preact/hooks";
+import { del, get, patch, patchKey, put, type PatchOp } from "../api";
+import { navigate } from "../router";
+import { Check, Confirm, Empty, ErrorText, Field, KeyValues, Loading, Select, entries, fromEntries, toast, useAction, useAsync } from "../ui";
+import type { Resource } from "./resources";
+
+type MethodResponse = { statusCode: string; responseParameters?: Record<string, boolean>; responseModels?: Record<string, string> };
+type IntegrationResponse = { statusCode: string; selectionPattern?: string; responseParameters?: Record<string, string>; responseTemplates?: Record<string, string> };
+type Integration = {
+  type: string;
+  httpMethod?: string;
+  uri?: string;
+  timeoutInMillis?: number;
+  passthroughBehavior?: string;
+  requestParameters?: Record<string, string>;
+  requestTemplates?: Record<string, string>;
+  integrationResponses?: Record<string, IntegrationResponse>;
+};
+type Method = {
+  httpMethod: string;
+  authorizationType: string;
+  apiKeyRequired?: boolean;
+  requestParameters?: Record<string, boolean>;
+  methodResponses?: Record<string, MethodResponse>;
+  methodIntegration?: Integration;
+};
+
+type Box = "" | "method-request" | "integration-request" | "integration-response" | "method-response";
+
+export function MethodView({ apiId, resource, httpMethod, onChanged }: { apiId: string; resource: Resource; httpMethod: string; onChanged: () => void }) {
+  const mpath = `/restapis/${apiId}/resources/${resource.id}/methods/${httpMethod}`;
+  const method = useAsync(() => get<Method>(mpath), [mpath]);
+  const [open, setOpen] = useState<Box>("");
+  const [deleting, setDeleting] = useState(false);
+  if (method.error) return <ErrorText error={method.error} />;
+  if (!method.data) return <Loading what="Loading the method" />;
+  const m = method.data;
+  const i = m.methodIntegration;
+  const changed = () => {
+    method.reload();
+    onChanged();
+  };
+  const box = (id: Box, title: string, lines: string[]) => (
+    <section class={`box ${open === id ? "open" : ""}`} aria-labelledby={`${id}-h`}>
+      <h3 id={`${id}-h`}>{title}</h3>
+      <ul>
+        {lines.map((l, k) => (
+          <li key={k}>{l}</li>
+        ))}
+      </ul>
+      <button type="button" class="secondary small" aria-expanded={open === id} onClick={() => setOpen(open === id ? "" : id)}>
+        {open === id ? "Close" : "Edit"}
+      </button>
+    </section>
+  );
+  return (
+    <div>
+      <div class="page-head">
+        <h2>
+          <span class={`badge m-${httpMethod}`}>{httpMethod}</span> <code>{resource.path}</code>
+        </h2>
+        <button type="button" class="danger secondary" onClick={() => setDeleting(true)}>
+          Delete method
+        </button>
+      </div>
+      <div class="four-box" data-testid="four-box">
+        {box("method-request", "Method request", [
+          `Authorization: ${m.authorizationType}`,
+          `API key required: ${m.apiKeyRequired ? "yes" : "no"}`,
+          `Parameters: ${Object.keys(m.requestParameters ?? {}).join(", ") || "none"}`,
+        ])}
+        <span class="arrow" aria-hidden="true">→</span>
+        {box(
+          "integration-request",
+          "Integration request",
+          i
+            ? [`Type: ${i.type}`, ...(i.uri ? [`${i.httpMethod ?? ""} ${i.uri}`] : []), `Timeout: ${i.timeoutInMillis ?? 29000} ms`]
+            : ["No integration: the method cannot be deployed"],
+        )}
+        {box("method-response", "Method response", Object.keys(m.methodResponses ?? {}).map((s) => `HTTP ${s}`).concat(Object.keys(m.methodResponses ?? {}).length ? [] : ["None"]))}
+        <span class="arrow" aria-hidden="true">←</span>
+        {box(
+          "integration-response",
+          "Integration response",
+          i?.type === "HTTP_PROXY"
+            ? ["Proxy integration: the backend's response is passed through"]
+            : Object.values(i?.integrationResponses ?? {}).map((r) => `${r.selectionPattern ? `/${r.selectionPattern}/` : "default"} → ${r.statusCode}`).concat(Object.keys(i?.integrationResponses ?? {}).length ? [] : ["None"]),
+        )}
+      </div>
+      {open === "method-request" && <MethodRequestForm mpath={mpath} m={m} onSaved={changed} />}
+      {open === "integration-request" && <IntegrationRequestForm mpath={mpath} m={m} onSaved={changed} />}
+      {open === "integration-response" && <IntegrationResponseForm mpath={mpath} m={m} onSaved={changed} />}
+      {open === "method-response" && <MethodResponseForm mpath={mpath} m={m} onSaved={changed} />}
+      {deleting && (
+        <Confirm
+          title="Delete method"
+          danger
+          confirm="Delete method"
+          body={
+            <p>
+              Delete {httpMethod} {resource.path} with its integration and responses?
+            </p>
+          }
+          onClose={() => setDeleting(false)}
+          onConfirm={async () => {
+            await del(mpath);
+            toast(`Deleted ${httpMethod} ${resource.path}`);
+            onChanged();
+            navigate(`/apis/${apiId}/resources/${resource.id}`);
+          }}
+        />
+      )}
+    </div>
+  );
+}
+
+/** Patch operations that turn map `before` into `after` under `prefix`. */
+function mapOps(prefix: string, before: Record<string, unknown>, after: Record<string, string>): PatchOp[] {
+  const ops: PatchOp[] = [];
+  for (const k of Object.keys(before)) if (!(k in after)) ops.push({ op: "remove", path: `${prefix}/${patchKey(k)}` });
+  for (const [k, v] of Object.entries(after))
+    if (String(before[k]) !== v) ops.push({ op: k in before ? "replace" : "add", path: `${prefix}/${patchKey(k)}`, value: v });
+  return ops;
+}
+
+function FormShell({ title, onSubmit, a, children }: { title: string; onSubmit: () => Promise<void>; a: ReturnType<typeof useAction>; children: any }) {
+  return (
+    <form
+      class="panel"
+      aria-label={title}
+      onSubmit={async (e) => {
+        e.preventDefault();
+        await a.run(onSubmit);
+      }}
+    >
+      <h3>{title}</h3>
+      {children}
+      <ErrorText error={a.error} />
+      <div class="actions">
+        <button type="submit" class="primary" disabled={a.busy}>
+          Save
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function MethodRequestForm({ mpath, m, onSaved }: { mpath: string; m: Method; onSaved: () => void }) {
+  const [auth, setAuth] = useState(m.authorizationType);
+  const [key, setKey] = useState(!!m.apiKeyRequired);
+  const [params, setParams] = useState(entries(m.requestParameters));
+  const a = useAction();
+  return (
+    <FormShell
+      title="Method request"
+      a={a}
+      onSubmit={async () => {
+        const ops: PatchOp[] = [];
+        if (auth !== m.authorizationType) ops.push({ op: "replace", path: "/authorizationType", value: auth });
+        if (key !== !!m.apiKeyRequired) ops.push({ op: "replace", path: "/apiKeyRequired", value: String(key) });
+        ops.push(...mapOps("/requestParameters", m.requestParameters ?? {}, fromEntries(params)));
+        if (ops.length) await patch(mpath, ops);
+        toast("Method request saved");
+        onSaved();
+      }}
+    >
+      <Select label="Authorization" value={auth} options={["NONE", "AWS_IAM"]} onChange={setAuth} />
+      <Check label="API key required" checked={key} onChange={setKey} />
+      <KeyValues
+        label="Request parameters (value: true if required)"
+        keyLabel="Parameter"
+        valueLabel="Required"
+        rows={params}
+        onChange={setParams}
+      />
+      <p class="hint">Names like method.request.querystring.page, method.request.header.x-id or method.request.path.id.</p>
+    </FormShell>
+  );
+}
+
+function IntegrationRequestForm({ mpath, m, onSaved }: { mpath: string; m: Method; onSaved: () => void }) {
+  const i = m.methodIntegration;
+  const [type, setType] = useState(i?.type ?? "HTTP_PROXY");
+  const [uri, setUri] = useState(i?.uri ?? "");
+  const [httpMethod, setHttpMethod] = useState(i?.httpMethod ?? "GET");
+  const [timeout, setTimeoutMs] = useState(String(i?.timeoutInMillis ?? 29000));
+  const [passthrough, setPassthrough] = useState(i?.passthroughBehavior ?? "WHEN_NO_MATCH");
+  const [params, setParams] = useState(entries(i?.requestParameters));
+  const [templates, setTemplates] = useState(entries(i?.requestTemplates));
+  const a = useAction();
+  return (
+    <FormShell
+      title="Integration request"
+      a={a}
+      onSubmit={async () => {
+        const t = Number(timeout);
+        if (!Number.isInteger(t)) throw new Error("Timeout must be a whole number of milliseconds");
+        await put(`${mpath}/integration`, {
+          type,
+          uri: type === "MOCK" ? undefined : uri,
+          httpMethod: type === "MOCK" ? undefined : httpMethod,
+          timeoutInMillis: t,
+          passthroughBehavior: passthrough,
+          requestParameters: fromEntries(params),
+          requestTemplates: fromEntries(templates),
+        });
+        toast("Integration request saved");
+        onSaved();
+      }}
+    >
+      <Select label="Integration type" name="integrationType" value={type} options={["HTTP_PROXY", "HTTP", "MOCK"]} onChange={setType} />
+      {type !== "MOCK" && (
+        <>
+          <Field label="Endpoint URL" name="integrationUri" value={uri} onInput={setUri} required hint="Absolute http(s) URL; {param} and ${stageVariables.x} are substituted" />
+          <Select label="Endpoint HTTP method" value={httpMethod} options={["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "ANY"]} onChange={setHttpMethod} />
+        </>
+      )}
+      <Field label="Timeout (ms)" name="timeout" value={timeout} onInput={setTimeoutMs} type="number" hint="50 to 29000" />
+      <Select label="Request body passthrough" value={passthrough} options={["WHEN_NO_MATCH", "WHEN_NO_TEMPLATES", "NEVER"]} onChange={setPassthrough} />
+      <KeyValues label="Request parameter mappings" keyLabel="Target" valueLabel="Source" rows={params} onChange={setParams} />
+      <KeyValues label="Mapping templates" keyLabel="Content type" valueLabel="Template" rows={templates} onChange={setTemplates} multilineValue />
+    </FormShell>
+  );
+}
+
+function IntegrationResponseForm({ mpath, m, onSaved }: { mpath: string; m: Method; onSaved: () => void }) {
+  const i = m.methodIntegration;
+  const statuses = Object.keys(m.methodResponses ?? {});
+  const [status, setStatus] = useState(statuses[0] ?? "200");
+  const existing = i?.integrationResponses?.[status];
+  const [pattern, setPattern] = useState(existing?.selectionPattern ?? "");
+  const [templates, setTemplates] = useState(entries(existing?.responseTemplates));
+  const [params, setParams] = useState(entries(existing?.responseParameters));
+  const a = useAction();
+  if (!i) return <Empty title="Define the integration request first" />;
+  if (i.type === "HTTP_PROXY") return <Empty title="Proxy integrations pass the backend's response through" />;
+  if (statuses.length === 0) return <Empty title="Add a method response first: integration responses map onto one" />;
+  const pick = (s: string) => {
+    setStatus(s);
+    const r = i.integrationResponses?.[s];
+    setPattern(r?.selectionPattern ?? "");
+    setTemplates(entries(r?.responseTemplates));
+    setParams(entries(r?.responseParameters));
+  };
+  return (
+    <FormShell
+      title="Integration response"
+      a={a}
+      onSubmit={async () => {
+        await put(`${mpath}/integration/responses/${status}`, {
+          selectionPattern: pattern,
+          responseTemplates: fromEntries(templates),
+          responseParameters: fromEntries(params),
+        });
+        toast(`Integration response ${status} saved`);
+        onSaved();
+      }}
+    >
+      <Select label="Method response status" value={status} options={statuses} onChange={pick} />
+      <Field label="Selection pattern (regex on the backend status; empty = default)" value={pattern} onInput={setPattern} />
+      <KeyValues label="Header mappings" keyLabel="Response header" valueLabel="Value" rows={params} onChange={setParams} />
+      <KeyValues label="Mapping templates" keyLabel="Content type" valueLabel="Template" rows={templates} onChange={setTemplates} multilineValue />
+      {existing && (
+        <button
+          type="button"
+          class="danger secondary small"
+          onClick={() =>
+            a.run(async () => {
+              await del(`${mpath}/integration/responses/${status}`);
+              toast(`Integration response ${status} deleted`);
+              onSaved();
+            })
+          }
+        >
+          Delete this integration response
+        </button>
+      )}
+    </FormShell>
+  );
+}
+
+function MethodResponseForm({ mpath, m, onSaved }: { mpath: string; m: Method; onSaved: () => void }) {
+  const [status, setStatus] = useState("");
+  const [headers, setHeaders] = useState<[string, string][]>([]);
+  const a = useAction();
+  const existing = Object.values(m.methodResponses ?? {});
+  return (
+    <FormShell
+      title="Method response"
+      a={a}
+      onSubmit={async () => {
+        await put(`${mpath}/responses/${encodeURIComponent(status)}`, {
+          responseParameters: Object.fromEntries(headers.filter(([k]) => k).map(([k, v]) => [`method.response.header.${k}`, v === "true"])),
+        });
+        toast(`Method response ${status} saved`);
+        setStatus("");
+        setHeaders([]);
+        onSaved();
+      }}
+    >
+      {existing.length === 0 ? (
+        <p class="muted">No method responses.</p>
+      ) : (
+        <table class="table">
+          <thead>
+            <tr>
+              <th scope="col">Status</th>
+              <th scope="col">Headers</th>
+              <th scope="col">
+                <span class="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {existing.map((r) => (
+              <tr key={r.statusCode}>
+                <td>{r.statusCode}</td>
+                <td>{Object.keys(r.responseParameters ?? {}).map((k) => k.replace("method.response.header.", "")).join(", ") || "—"}</td>
+                <td>
+                  <button
+                    type="button"
+                    class="link"
+                    onClick={() =>
+                      a.run(async () => {
+                        await del(`${mpath}/responses/${r.statusCode}`);
+                        toast(`Method response ${r.statusCode} deleted`);
+                        onSaved();
+                      })
+                    }
+                  >
+                    Delete
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <Field label="Add or replace status code" value={status} onInput={setStatus} required placeholder="200" />
+      <KeyValues label="Response headers (value: true if required)" keyLabel="Header" valueLabel="Required" rows={headers} onChange={setHeaders} />
+    </FormShell>
+  );
+}

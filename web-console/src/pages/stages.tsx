@@ -1,0 +1,149 @@
+// Stages: which deployment each serves, its variables and settings.
+import { useState } from "preact/hooks";
+import { del, fmtDate, get, listAll, patch, patchKey, type PatchOp } from "../api";
+import { Link, match, navigate } from "../router";
+import { Check, Confirm, Empty, ErrorText, Field, KeyValues, Loading, entries, fromEntries, toast, useAction, useAsync } from "../ui";
+import type { Deployment, Stage } from "./api";
+
+export function Stages({ apiId, path, version }: { apiId: string; path: string; version: number }) {
+  const stages = useAsync(() => listAll<Stage>(`/restapis/${apiId}/stages`), [apiId, version]);
+  const sel = match("/apis/:id/stages/:name", path)?.name;
+  if (stages.error) return <ErrorText error={stages.error} />;
+  if (!stages.data) return <Loading what="Loading stages" />;
+  if (stages.data.length === 0)
+    return (
+      <Empty title="No stages yet">
+        <p>Deploy the API to create a stage such as prod; its invoke URL then serves that deployment.</p>
+      </Empty>
+    );
+  const current = stages.data.find((s) => s.stageName === sel);
+  return (
+    <div class="split">
+      <nav class="tree" aria-label="Stages">
+        <ul>
+          {stages.data.map((s) => (
+            <li key={s.stageName}>
+              <Link href={`/apis/${apiId}/stages/${encodeURIComponent(s.stageName)}`} aria-current={s.stageName === sel ? "page" : undefined}>
+                {s.stageName}
+              </Link>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      <section class="detail">
+        {!sel && <p class="muted">Select a stage.</p>}
+        {sel && !current && <Empty title={`No stage named ${sel}`} />}
+        {current && <StageDetail key={`${current.stageName}:${current.lastUpdatedDate}`} apiId={apiId} stage={current} onChanged={stages.reload} />}
+      </section>
+    </div>
+  );
+}
+
+function StageDetail({ apiId, stage, onChanged }: { apiId: string; stage: Stage; onChanged: () => void }) {
+  const spath = `/restapis/${apiId}/stages/${encodeURIComponent(stage.stageName)}`;
+  const deployment = useAsync(() => get<Deployment>(`/restapis/${apiId}/deployments/${stage.deploymentId}`), [stage.deploymentId]);
+  const [vars, setVars] = useState(entries(stage.variables));
+  const [description, setDescription] = useState(stage.description ?? "");
+  const [tracing, setTracing] = useState(!!stage.tracingEnabled);
+  const all = stage.methodSettings?.["*/*"];
+  const [rate, setRate] = useState(all ? String(all.throttlingRateLimit) : "");
+  const [burst, setBurst] = useState(all ? String(all.throttlingBurstLimit) : "");
+  const [deleting, setDeleting] = useState(false);
+  const a = useAction();
+  const v = useAction();
+  return (
+    <div>
+      <div class="page-head">
+        <h2>Stage {stage.stageName}</h2>
+        <button type="button" class="danger secondary" onClick={() => setDeleting(true)}>
+          Delete stage
+        </button>
+      </div>
+      <dl class="props">
+        <dt>Invoke path (any data-plane node)</dt>
+        <dd>
+          <code data-testid="invoke-path">
+            /restapis/{apiId}/{stage.stageName}/_user_request_/
+          </code>
+        </dd>
+        <dt>Active deployment</dt>
+        <dd data-testid="active-deployment">
+          <code>{stage.deploymentId}</code> {deployment.data ? `— ${deployment.data.description ?? "no description"}, ${fmtDate(deployment.data.createdDate)}` : ""}{" "}
+          <Link href={`/apis/${apiId}/deployments`}>History and rollback</Link>
+        </dd>
+        <dt>Last updated</dt>
+        <dd>{fmtDate(stage.lastUpdatedDate)}</dd>
+      </dl>
+      <form
+        class="panel"
+        aria-label="Stage variables"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          const after = fromEntries(vars);
+          const before = stage.variables ?? {};
+          const ops: PatchOp[] = [];
+          for (const k of Object.keys(before)) if (!(k in after)) ops.push({ op: "remove", path: `/variables/${patchKey(k)}` });
+          for (const [k, val] of Object.entries(after)) if (before[k] !== val) ops.push({ op: "replace", path: `/variables/${patchKey(k)}`, value: val });
+          if (await v.run(async () => ops.length && (await patch(spath, ops)))) {
+            toast("Stage variables saved");
+            onChanged();
+          }
+        }}
+      >
+        <h3>Stage variables</h3>
+        <KeyValues label="Variables" keyLabel="Name" valueLabel="Value" rows={vars} onChange={setVars} addLabel="Add variable" />
+        <ErrorText error={v.error} />
+        <div class="actions">
+          <button type="submit" class="primary" disabled={v.busy}>
+            Save variables
+          </button>
+        </div>
+      </form>
+      <form
+        class="panel"
+        aria-label="Stage settings"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          const ops: PatchOp[] = [];
+          if (description !== (stage.description ?? "")) ops.push({ op: "replace", path: "/description", value: description });
+          if (tracing !== !!stage.tracingEnabled) ops.push({ op: "replace", path: "/tracingEnabled", value: String(tracing) });
+          if (rate !== "" && rate !== String(all?.throttlingRateLimit ?? "")) ops.push({ op: "replace", path: "/*/*/throttling/rateLimit", value: rate });
+          if (burst !== "" && burst !== String(all?.throttlingBurstLimit ?? "")) ops.push({ op: "replace", path: "/*/*/throttling/burstLimit", value: burst });
+          if (await a.run(async () => ops.length && (await patch(spath, ops)))) {
+            toast("Stage settings saved");
+            onChanged();
+          }
+        }}
+      >
+        <h3>Settings</h3>
+        <Field label="Description" value={description} onInput={setDescription} />
+        <Check label="Tracing enabled" checked={tracing} onChange={setTracing} />
+        <div class="row">
+          <Field label="Default throttling rate (requests/s)" value={rate} onInput={setRate} type="number" />
+          <Field label="Default throttling burst" value={burst} onInput={setBurst} type="number" />
+        </div>
+        <ErrorText error={a.error} />
+        <div class="actions">
+          <button type="submit" class="primary" disabled={a.busy}>
+            Save settings
+          </button>
+        </div>
+      </form>
+      {deleting && (
+        <Confirm
+          title="Delete stage"
+          danger
+          confirm="Delete stage"
+          body={<p>Delete stage {stage.stageName}? Its invoke URL stops answering.</p>}
+          onClose={() => setDeleting(false)}
+          onConfirm={async () => {
+            await del(spath);
+            toast(`Stage ${stage.stageName} deleted`);
+            onChanged();
+            navigate(`/apis/${apiId}/stages`);
+          }}
+        />
+      )}
+    </div>
+  );
+}

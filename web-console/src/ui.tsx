@@ -1,0 +1,277 @@
+// Shared building blocks: data loading, toasts, dialogs, form fields, empty/loading states.
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import type { ComponentChildren } from "preact";
+import { ApiError } from "./api";
+
+// ---- data loading -------------------------------------------------------------------
+
+export type Async<T> = { data?: T; error?: string; loading: boolean; reload: () => void };
+
+/** Runs `load` when `deps` change; exposes data, the API's error message and a reload. */
+export function useAsync<T>(load: () => Promise<T>, deps: unknown[]): Async<T> {
+  const [state, setState] = useState<{ data?: T; error?: string; loading: boolean }>({ loading: true });
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    let live = true;
+    setState((s) => ({ data: s.data, loading: true }));
+    load().then(
+      (data) => live && setState({ data, loading: false }),
+      (e) => live && setState({ error: messageOf(e), loading: false }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [...deps, tick]);
+  const reload = useCallback(() => setTick((t) => t + 1), []);
+  return { ...state, reload };
+}
+
+export const messageOf = (e: unknown) =>
+  e instanceof ApiError ? e.message : e instanceof Error ? e.message : String(e);
+
+// ---- toasts -------------------------------------------------------------------------
+
+type Toast = { id: number; text: string; kind: "ok" | "error" };
+let toasts: Toast[] = [];
+const toastListeners = new Set<(t: Toast[]) => void>();
+let nextId = 1;
+
+/** Shows a short message at the bottom of the screen (announced to screen readers). */
+export function toast(text: string, kind: "ok" | "error" = "ok") {
+  const t = { id: nextId++, text, kind };
+  toasts = [...toasts, t];
+  toastListeners.forEach((l) => l(toasts));
+  setTimeout(() => {
+    toasts = toasts.filter((x) => x.id !== t.id);
+    toastListeners.forEach((l) => l(toasts));
+  }, kind === "error" ? 8000 : 4000);
+}
+
+export function Toasts() {
+  const [list, setList] = useState<Toast[]>(toasts);
+  useEffect(() => {
+    toastListeners.add(setList);
+    return () => void toastListeners.delete(setList);
+  }, []);
+  return (
+    <div class="toasts" role="status" aria-live="polite">
+      {list.map((t) => (
+        <div key={t.id} class={`toast toast-${t.kind}`} data-testid="toast">
+          {t.text}
+        </div>
+      ))}
+    </div>
+  );
+}
+
+// ---- states -------------------------------------------------------------------------
+
+export const Loading = ({ what = "Loading" }: { what?: string }) => (
+  <p class="loading" role="status" aria-live="polite">
+    <span class="spinner" aria-hidden="true" /> {what}…
+  </p>
+);
+
+export const Empty = ({ title, children }: { title: string; children?: ComponentChildren }) => (
+  <div class="empty">
+    <p class="empty-title">{title}</p>
+    {children}
+  </div>
+);
+
+export const ErrorText = ({ error }: { error?: string }) =>
+  error ? (
+    <p class="error" role="alert">
+      {error}
+    </p>
+  ) : null;
+
+// ---- forms --------------------------------------------------------------------------
+
+let fieldSeq = 0;
+export function Field(props: {
+  label: string;
+  value: string;
+  onInput: (v: string) => void;
+  type?: string;
+  placeholder?: string;
+  hint?: string;
+  required?: boolean;
+  autoFocus?: boolean;
+  name?: string;
+  autocomplete?: string;
+  multiline?: boolean;
+}) {
+  const id = useRef(`f${++fieldSeq}`).current;
+  const common = {
+    id,
+    name: props.name,
+    value: props.value,
+    placeholder: props.placeholder,
+    required: props.required,
+    autoFocus: props.autoFocus,
+    "aria-describedby": props.hint ? `${id}-hint` : undefined,
+    onInput: (e: Event) => props.onInput((e.currentTarget as HTMLInputElement).value),
+  };
+  return (
+    <div class="field">
+      <label for={id}>{props.label}</label>
+      {props.multiline ? (
+        <textarea {...common} rows={4} spellcheck={false} />
+      ) : (
+        <input {...common} type={(props.type ?? "text") as "text"} autocomplete={props.autocomplete ?? "off"} />
+      )}
+      {props.hint && (
+        <small id={`${id}-hint`} class="hint">
+          {props.hint}
+        </small>
+      )}
+    </div>
+  );
+}
+
+export function Select(props: { label: string; value: string; options: string[]; onChange: (v: string) => void; name?: string }) {
+  const id = useRef(`f${++fieldSeq}`).current;
+  return (
+    <div class="field">
+      <label for={id}>{props.label}</label>
+      <select id={id} name={props.name} value={props.value} onChange={(e) => props.onChange((e.currentTarget as HTMLSelectElement).value)}>
+        {props.options.map((o) => (
+          <option key={o} value={o}>
+            {o}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
+export function Check(props: { label: string; checked: boolean; onChange: (v: boolean) => void }) {
+  return (
+    <label class="check">
+      <input type="checkbox" checked={props.checked} onChange={(e) => props.onChange((e.currentTarget as HTMLInputElement).checked)} />{" "}
+      {props.label}
+    </label>
+  );
+}
+
+/** Runs a form action: disables the button while busy, shows the API's message inline. */
+export function useAction() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  const run = useCallback(async (f: () => Promise<unknown>) => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await f();
+      return true;
+    } catch (e) {
+      setError(messageOf(e));
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  }, []);
+  return { busy, error, run, setError };
+}
+
+// ---- dialogs ------------------------------------------------------------------------
+
+/** A modal <dialog>: focus is trapped by the browser, Escape closes it. */
+export function Modal(props: { title: string; onClose: () => void; children: ComponentChildren; wide?: boolean }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const d = ref.current;
+    if (d && !d.open) d.showModal();
+    const prev = document.activeElement as HTMLElement | null;
+    return () => prev?.focus?.();
+  }, []);
+  return (
+    <dialog
+      ref={ref}
+      class={props.wide ? "modal wide" : "modal"}
+      aria-labelledby="modal-title"
+      onCancel={(e) => {
+        e.preventDefault();
+        props.onClose();
+      }}
+    >
+      <h2 id="modal-title">{props.title}</h2>
+      {props.children}
+    </dialog>
+  );
+}
+
+/** A confirmation dialog for consequential actions. */
+export function Confirm(props: {
+  title: string;
+  body: ComponentChildren;
+  confirm: string;
+  danger?: boolean;
+  onConfirm: () => Promise<unknown>;
+  onClose: () => void;
+}) {
+  const a = useAction();
+  return (
+    <Modal title={props.title} onClose={props.onClose}>
+      <div class="modal-body">{props.body}</div>
+      <ErrorText error={a.error} />
+      <div class="actions">
+        <button type="button" class="secondary" onClick={props.onClose}>
+          Cancel
+        </button>
+        <button
+          type="button"
+          class={props.danger ? "danger" : "primary"}
+          disabled={a.busy}
+          onClick={async () => {
+            if (await a.run(props.onConfirm)) props.onClose();
+          }}
+        >
+          {props.confirm}
+        </button>
+      </div>
+    </Modal>
+  );
+}
+
+/** Key-value rows editor used for parameters, templates and variables. */
+export function KeyValues(props: {
+  label: string;
+  rows: [string, string][];
+  onChange: (rows: [string, string][]) => void;
+  keyLabel: string;
+  valueLabel: string;
+  multilineValue?: boolean;
+  addLabel?: string;
+}) {
+  const set = (i: number, j: 0 | 1, v: string) =>
+    props.onChange(props.rows.map((r, k) => (k === i ? ((j === 0 ? [v, r[1]] : [r[0], v]) as [string, string]) : r)));
+  return (
+    <fieldset class="kv">
+      <legend>{props.label}</legend>
+      {props.rows.length === 0 && <p class="muted">None.</p>}
+      {props.rows.map((r, i) => (
+        <div class="kv-row" key={i}>
+          <input aria-label={`${props.keyLabel} ${i + 1}`} placeholder={props.keyLabel} value={r[0]} onInput={(e) => set(i, 0, (e.currentTarget as HTMLInputElement).value)} />
+          {props.multilineValue ? (
+            <textarea aria-label={`${props.valueLabel} ${i + 1}`} placeholder={props.valueLabel} value={r[1]} rows={3} spellcheck={false} onInput={(e) => set(i, 1, (e.currentTarget as HTMLTextAreaElement).value)} />
+          ) : (
+            <input aria-label={`${props.valueLabel} ${i + 1}`} placeholder={props.valueLabel} value={r[1]} onInput={(e) => set(i, 1, (e.currentTarget as HTMLInputElement).value)} />
+          )}
+          <button type="button" class="link" aria-label={`Remove ${props.keyLabel} ${i + 1}`} onClick={() => props.onChange(props.rows.filter((_, k) => k !== i))}>
+            Remove
+          </button>
+        </div>
+      ))}
+      <button type="button" class="secondary small" onClick={() => props.onChange([...props.rows, ["", ""]])}>
+        {props.addLabel ?? `Add ${props.keyLabel.toLowerCase()}`}
+      </button>
+    </fieldset>
+  );
+}
+
+export const entries = (o?: Record<string, unknown>): [string, string][] =>
+  Object.entries(o ?? {}).map(([k, v]) => [k, String(v)]);
+export const fromEntries = (rows: [string, string][]) =>
+  Object.fromEntries(rows.filter(([k]) => k.trim() !== "").map(([k, v]) => [k.trim(), v]));

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Browser tests of the web console, against the real binaries: builds what is missing
+# (Rust binaries, the console), creates a fresh database, starts a control plane (serving
+# web-console/dist) and one data-plane node, then runs tests/console.test.mjs with node's
+# test runner, driving Debian's Chromium through playwright-core. Screenshots go to
+# web-console/test-results/.
+#
+#   bash web-console/tests/run.sh            # from the repository root, or `npm test` in web-console/
+#   TARGET_DIR=target/release bash web-console/tests/run.sh   # use release binaries
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+console="$(dirname "$here")"
+root="$(dirname "$console")"
+cd "$root"
+
+PG_URL="${TEST_PG_URL:-postgres://postgres@127.0.0.1:5432}"
+REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
+TARGET_DIR="${TARGET_DIR:-target/debug}"
+CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+
+if [ ! -x "$CHROMIUM" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "== installing chromium (Debian package)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "Chromium not found at $CHROMIUM: install it (apt-get install chromium) or set CHROMIUM" >&2
+    exit 1
+  fi
+fi
+
+echo "== building the binaries"
+if [ "$TARGET_DIR" = "target/release" ]; then
+  cargo build --release -p apigw-control-plane -p apigw-data-plane
+else
+  cargo build -p apigw-control-plane -p apigw-data-plane
+fi
+
+echo "== building the console"
+(cd "$console" && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build)
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+CP_PORT=$(free_port); GRPC_PORT=$(free_port); DP_PORT=$(free_port)
+DB="apigw_console_e2e_$$_$RANDOM"
+logs="$console/test-results/logs"
+mkdir -p "$logs"
+
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  psql "$PG_URL/test" -qc "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+psql "$PG_URL/test" -qc "CREATE DATABASE $DB" >/dev/null
+
+export APIGW_ADMIN_USER=admin
+export APIGW_ADMIN_PASSWORD="console-e2e-password-1"
+DATABASE_URL="$PG_URL/$DB" CP_HTTP_ADDR="127.0.0.1:$CP_PORT" CP_GRPC_ADDR="127.0.0.1:$GRPC_PORT" \
+  CONSOLE_DIR="$console/dist" APIGW_JWT_SECRET="console-e2e-session-signing-key-0123456789" \
+  RUST_LOG="${E2E_LOG:-warn}" "$TARGET_DIR/control-plane" >"$logs/control-plane.log" 2>&1 &
+pids+=($!)
+wait_ok() {
+  for _ in $(seq 1 600); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done
+  echo "timed out waiting for $1" >&2; cat "$logs"/*.log >&2; exit 1
+}
+wait_ok "http://127.0.0.1:$CP_PORT/healthz"
+CONTROL_PLANE_URL="http://127.0.0.1:$GRPC_PORT" DP_HTTP_ADDR="127.0.0.1:$DP_PORT" DP_NODE_ID=console-e2e \
+  REDIS_URL="$REDIS_URL" RUST_LOG="${E2E_LOG:-warn}" "$TARGET_DIR/data-plane" >"$logs/data-plane.log" 2>&1 &
+pids+=($!)
+wait_ok "http://127.0.0.1:$DP_PORT/healthz"
+
+echo "== browser tests"
+CONSOLE_URL="http://127.0.0.1:$CP_PORT" DATA_PLANE_URL="http://127.0.0.1:$DP_PORT" CHROMIUM="$CHROMIUM" \
+  node --test --test-concurrency=1 "$here/console.test.mjs"
+
+js_gz=$(cat "$console"/dist/assets/*.js | gzip -9 | wc -c)
+echo "console JavaScript: $(cat "$console"/dist/assets/*.js | wc -c) bytes, $js_gz bytes gzipped"
