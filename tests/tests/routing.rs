@@ -712,3 +712,88 @@ async fn stage_variables_mappings_and_hop_by_hop_headers() {
     }
     raw_task.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_stage_variables_fail_one_method_and_disabled_endpoint_is_forbidden() {
+    let cluster = Cluster::start(2).await;
+    let backend = Backend::start("b1").await;
+    let m = cluster.cp.mgmt();
+    let (api, root) = new_api(&m, "config-errors").await;
+    let ok = add_resource(&m, &api, &root, "ok").await;
+    mock(&m, &api, &ok, "GET", "ok").await;
+    let var = add_resource(&m, &api, &root, "var").await;
+    proxy(
+        &m,
+        &api,
+        &var,
+        "GET",
+        "http://${stageVariables.host}/v",
+        json!({}),
+    )
+    .await;
+    deploy(&m, &api, json!({"host": backend.addr.to_string()})).await;
+    wait_deployed(&cluster.nodes, &api, "/ok", "ok").await;
+
+    // A stage variable that makes the URI invalid breaks only the method using it, with
+    // API Gateway's 500, and the rest of the stage keeps serving.
+    m.patch(
+        &format!("/restapis/{api}/stages/prod"),
+        json!([{"op": "replace", "path": "/variables/host", "value": "a:b:c"}]),
+    )
+    .await
+    .ok();
+    for node in &cluster.nodes {
+        let caller = Caller::new(node);
+        eventually(
+            "the broken method answers 500",
+            Duration::from_secs(10),
+            || async {
+                let r = reqwest::get(node.invoke_url(&api, "prod", "/var"))
+                    .await
+                    .ok()?;
+                (r.status() == 500).then_some(())
+            },
+        )
+        .await;
+        let r = reqwest::get(node.invoke_url(&api, "prod", "/var"))
+            .await
+            .expect("call");
+        assert_eq!(
+            r.json::<Value>().await.expect("json"),
+            json!({"message": "Internal server error"})
+        );
+        assert_eq!(
+            caller.get(Form::UserRequest, &api, "/ok").await.route(),
+            "ok"
+        );
+    }
+
+    // disableExecuteApiEndpoint, once deployed, closes the default endpoint on every node.
+    m.patch(
+        &format!("/restapis/{api}"),
+        json!([{"op": "replace", "path": "/disableExecuteApiEndpoint", "value": "true"}]),
+    )
+    .await
+    .ok();
+    deploy(&m, &api, json!({"host": backend.addr.to_string()})).await;
+    for node in &cluster.nodes {
+        eventually(
+            "the endpoint is closed",
+            Duration::from_secs(10),
+            || async {
+                let r = reqwest::get(node.invoke_url(&api, "prod", "/ok"))
+                    .await
+                    .ok()?;
+                (r.status() == 403).then_some(())
+            },
+        )
+        .await;
+        let r = reqwest::get(node.invoke_url(&api, "prod", "/ok"))
+            .await
+            .expect("call");
+        assert_eq!(
+            r.json::<Value>().await.expect("json"),
+            json!({"message": "Forbidden"})
+        );
+    }
+}

@@ -79,6 +79,9 @@ pub enum CompileErrorKind {
         uri: String,
         /// Why it was rejected.
         source: UriError,
+        /// Whether stage variables were substituted into it: then the stage's variables,
+        /// not the deployment, are at fault, and only this method fails (at call time).
+        from_stage_variables: bool,
     },
     /// A parameter mapping expression is invalid.
     #[error("mapping {target:?}: {source}")]
@@ -110,6 +113,9 @@ pub struct CompiledStage {
     /// Whether API keys come from the `x-api-key` header (`apiKeySource` HEADER); with
     /// AUTHORIZER they come from an authorizer, which this node does not run yet.
     pub api_key_from_header: bool,
+    /// `disableExecuteApiEndpoint`: the default invoke URLs answer 403 Forbidden (only
+    /// custom domain names, a later feature, would serve the API).
+    pub execute_api_disabled: bool,
 }
 
 /// The methods of one resource.
@@ -160,6 +166,10 @@ pub enum Integration {
     Unsupported(Box<str>),
     /// The method has no integration: answered with a 500, as API Gateway does.
     Missing,
+    /// The integration cannot be called with this stage's variables (e.g. they make the
+    /// URI invalid): answered with a 500 at call time, as API Gateway does, while the
+    /// stage's other methods keep working.
+    Misconfigured(Box<str>),
 }
 
 /// How a request body is treated when no template matches (`passthroughBehavior`).
@@ -318,12 +328,24 @@ pub fn compile_stage(stage: &StageConfig) -> Result<CompiledStage, CompileError>
                 )
                 .into(),
                 stage_throttle: stage_throttle(stage, &resource.path, &method.http_method),
-                integration: compile_integration(
+                integration: match compile_integration(
                     method.integration.as_ref(),
                     &scope,
                     &stage.variables,
-                )
-                .map_err(|kind| err(&at, kind))?,
+                ) {
+                    Ok(integration) => integration,
+                    Err(
+                        kind @ CompileErrorKind::Uri {
+                            from_stage_variables: true,
+                            ..
+                        },
+                    ) => {
+                        let reason = err(&at, kind).to_string();
+                        tracing::warn!(%reason, "method unusable with this stage's variables");
+                        Integration::Misconfigured(reason.into())
+                    }
+                    Err(kind) => return Err(err(&at, kind)),
+                },
             });
             add_method(&mut methods, &method.http_method, compiled)
                 .map_err(|kind| err(&at, kind))?;
@@ -338,6 +360,7 @@ pub fn compile_stage(stage: &StageConfig) -> Result<CompiledStage, CompileError>
         deployment_id: stage.deployment_id.as_str().into(),
         routes,
         api_key_from_header: !snapshot.api_key_source.eq_ignore_ascii_case("AUTHORIZER"),
+        execute_api_disabled: snapshot.disable_execute_api_endpoint,
     })
 }
 
@@ -520,9 +543,11 @@ fn http_integration(
         ),
     };
     let uri_text = substitute_stage_variables(&integration.uri, variables);
+    let from_stage_variables = uri_text != integration.uri;
     let uri = UriTemplate::compile(&uri_text).map_err(|source| CompileErrorKind::Uri {
         uri: uri_text,
         source,
+        from_stage_variables,
     })?;
 
     let mut mappings = integration

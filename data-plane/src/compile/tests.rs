@@ -279,3 +279,53 @@ fn resources_without_methods_are_not_routes() {
     );
     assert_eq!(caps.len(), 1);
 }
+
+#[test]
+fn stage_variables_that_break_a_uri_fail_only_that_method() {
+    let http = |uri: &str| PbIntegration {
+        r#type: "HTTP_PROXY".into(),
+        uri: uri.into(),
+        ..Default::default()
+    };
+    let mut config = stage(vec![
+        resource(
+            "/bad",
+            vec![method("GET", http("http://${stageVariables.host}/x"))],
+        ),
+        resource("/good", vec![method("GET", http("http://localhost:1/y"))]),
+    ]);
+    config.variables.insert("host".into(), "a b".into());
+    let compiled = compile_stage(&config).expect("the stage still compiles");
+    let mut captures = Vec::new();
+    let bad = compiled.routes.find("/bad", &mut captures).expect("route");
+    assert!(matches!(
+        bad.get(&Method::GET).map(|m| &m.integration),
+        Some(Integration::Misconfigured(reason)) if reason.contains("a b")
+    ));
+    let good = compiled.routes.find("/good", &mut captures).expect("route");
+    assert!(matches!(
+        good.get(&Method::GET).map(|m| &m.integration),
+        Some(Integration::HttpProxy(_))
+    ));
+}
+
+#[test]
+fn disable_execute_api_endpoint_is_compiled() {
+    let mut config = stage(vec![resource(
+        "/a",
+        vec![method("GET", mock("{}", vec![]))],
+    )]);
+    assert!(
+        !compile_stage(&config)
+            .expect("compiles")
+            .execute_api_disabled
+    );
+    if let Some(d) = config.deployment.as_mut() {
+        d.disable_execute_api_endpoint = true;
+    }
+    assert!(
+        compile_stage(&config)
+            .expect("compiles")
+            .execute_api_disabled
+    );
+}

@@ -6,8 +6,8 @@
 //! 4. [`throttle`]: token buckets, quota and usage count in one shared atomic step;
 //! 5. (validation, cache: later issues);
 //! 6. [`integration`]: MOCK / HTTP / HTTP_PROXY;
-//! 4. [`integration_response`]: selection, status, headers, body;
-//! 5. [`gateway_response`]: every error the gateway itself produces.
+//! 7. [`integration_response`]: selection, status, headers, body;
+//! 8. [`gateway_response`]: every error the gateway itself produces.
 //!
 //! [`Gateway::handle`] runs the steps over the current compiled state and never fails:
 //! errors become gateway responses, and every response gets an `x-amzn-RequestId`.

@@ -109,7 +109,10 @@ pub fn route(
     parts: &Parts,
     path_start: usize,
 ) -> Result<Routed, GatewayError> {
-    let stage = state.stage(api_id, stage).ok_or(GatewayError::Forbidden)?;
+    let stage = state
+        .stage(api_id, stage)
+        .filter(|s| !s.execute_api_disabled)
+        .ok_or(GatewayError::Forbidden)?;
     let path = parts.uri.path().get(path_start..).unwrap_or("");
     let mut captures = Vec::new();
     let method = stage

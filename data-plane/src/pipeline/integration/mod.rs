@@ -43,6 +43,12 @@ pub async fn invoke(
         Integration::Missing => Err(GatewayError::Configuration(
             "no integration defined for method",
         )),
+        Integration::Misconfigured(reason) => {
+            tracing::warn!(%reason, "execution failed due to configuration error");
+            Err(GatewayError::Configuration(
+                "invalid integration endpoint for this stage",
+            ))
+        }
     }
 }
 
