@@ -1234,6 +1234,40 @@ async fn patch_operations_update_every_entity() {
         .await
         .err(400, "BadRequestException");
     assert_mentions(&msg, &["bad/name"]);
+    // Values follow AWS's [A-Za-z0-9-._~:/?#&=,]+: no spaces, no '+', not empty.
+    for value in ["a b", "a+b", ""] {
+        let msg = m
+            .patch(
+                &stage,
+                json!([{"op": "add", "path": "/variables/v", "value": value}]),
+            )
+            .await
+            .err(400, "BadRequestException");
+        assert_mentions(&msg, &["'v'", "a-zA-Z0-9-._~:/?#&=,"]);
+    }
+    // CreateDeployment applies the same rules to the stage it creates or updates, and
+    // keeps nothing when they fail.
+    let before = m.get(&format!("/restapis/{api}/deployments")).await.ok()["item"]
+        .as_array()
+        .map_or(0, Vec::len);
+    let msg = m
+        .post(
+            &format!("/restapis/{api}/deployments"),
+            json!({"stageName": "other", "variables": {"bad name": "x"}}),
+        )
+        .await
+        .err(400, "BadRequestException");
+    assert_mentions(&msg, &["bad name"]);
+    m.get(&format!("/restapis/{api}/stages/other"))
+        .await
+        .err(404, "NotFoundException");
+    let after = m.get(&format!("/restapis/{api}/deployments")).await.ok()["item"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert_eq!(
+        before, after,
+        "the failed CreateDeployment kept a deployment"
+    );
     let msg = m
         .patch(
             &stage,

@@ -13,7 +13,9 @@ use serde::Deserialize;
 use sqlx::types::Json as SqlJson;
 
 use super::extract::{AwsJson, AwsQuery, Page, PageQuery};
-use super::stages::{load_stage, new_stage, refuse_canary, save_stage, validate_stage_name};
+use super::stages::{
+    load_stage, new_stage, refuse_canary, save_stage, validate_stage, validate_stage_name,
+};
 use crate::compiler;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{now_epoch, random_id};
@@ -100,6 +102,8 @@ pub async fn create(
         if let Some(t) = req.tracing_enabled {
             stage.tracing_enabled = t;
         }
+        // Same rules as CreateStage/UpdateStage; an error drops `tx`, so nothing is kept.
+        validate_stage(&stage)?;
         save_stage(&mut tx, &api_id, &stage).await?;
     }
     tx.commit().await?;

@@ -56,8 +56,8 @@ pub fn validate_stage_name(name: &str) -> ApiResult<()> {
     }
 }
 
-/// Checks what a stage holds beyond its name.
-fn validate_stage(stage: &Stage) -> ApiResult<()> {
+/// Checks what a stage holds beyond its name (also for stages CreateDeployment makes).
+pub(crate) fn validate_stage(stage: &Stage) -> ApiResult<()> {
     for (k, v) in &stage.variables {
         let key_ok = !k.is_empty()
             && k.len() <= 64
@@ -67,13 +67,14 @@ fn validate_stage(stage: &Stage) -> ApiResult<()> {
                 "Stage variable name '{k}' is invalid: only a-zA-Z0-9_, 1 to 64 characters"
             )));
         }
-        let value_ok = v.len() <= 512
-            && v.chars().all(|c| {
-                c.is_ascii_alphanumeric() || "-._~:/?#&=,".contains(c) || c == ' ' || c == '+'
-            });
+        // AWS: values must match [A-Za-z0-9-._~:/?#&=,]+ (so not empty either).
+        let value_ok = !v.is_empty()
+            && v.len() <= 512
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-._~:/?#&=,".contains(c));
         if !value_ok {
             return Err(ApiError::bad_request(format!(
-                "Stage variable value for '{k}' is invalid: up to 512 characters of \
+                "Stage variable value for '{k}' is invalid: 1 to 512 characters of \
                  a-zA-Z0-9-._~:/?#&=,"
             )));
         }
