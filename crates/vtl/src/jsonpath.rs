@@ -3,7 +3,7 @@
 //! `[a,b]`, `[start:end]` and filters `[?(@.x > 1)]` with `== != < <= > >=`,
 //! `&&`, `||` and bare existence tests. Results borrow from the document.
 
-use serde_json::Value as Json;
+use crate::doc::Doc as Json;
 
 /// One step of a path.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,7 +29,7 @@ enum Filter {
 #[derive(Debug, Clone, PartialEq)]
 enum Operand {
     Current(Vec<Seg>),
-    Lit(Json),
+    Lit(Json<'static>),
 }
 
 /// A parsed path. `definite` paths (no wildcard, deep scan, filter, union
@@ -311,7 +311,7 @@ impl Scanner<'_> {
                 self.i += 1;
                 Some(Operand::Current(self.segments(true)?))
             }
-            b'\'' | b'"' => Some(Operand::Lit(Json::String(self.quoted()?))),
+            b'\'' | b'"' => Some(Operand::Lit(Json::String(self.quoted()?.into()))),
             _ => {
                 let start = self.i;
                 while let Some(c) = self.peek() {
@@ -321,7 +321,7 @@ impl Scanner<'_> {
                     self.i += 1;
                 }
                 let t = std::str::from_utf8(&self.b[start..self.i]).ok()?;
-                serde_json::from_str(t).ok().map(Operand::Lit)
+                Json::parse(t).ok().map(|d| Operand::Lit(d.into_owned()))
             }
         }
     }
@@ -329,14 +329,14 @@ impl Scanner<'_> {
 
 impl Path {
     /// Evaluates the path against `root`, appending matches to `out`.
-    pub(crate) fn eval<'j>(&self, root: &'j Json, out: &mut Vec<&'j Json>) {
+    pub(crate) fn eval<'j>(&self, root: &'j Json<'j>, out: &mut Vec<&'j Json<'j>>) {
         let mut cur = vec![root];
         apply(&self.segs, &mut cur, root);
         out.extend(cur);
     }
 }
 
-fn apply<'j>(segs: &[Seg], cur: &mut Vec<&'j Json>, root: &'j Json) {
+fn apply<'j>(segs: &[Seg], cur: &mut Vec<&'j Json<'j>>, root: &'j Json<'j>) {
     for seg in segs {
         let mut next = Vec::new();
         for v in cur.iter() {
@@ -349,7 +349,7 @@ fn apply<'j>(segs: &[Seg], cur: &mut Vec<&'j Json>, root: &'j Json) {
     }
 }
 
-fn index(a: &[Json], i: i64) -> Option<&Json> {
+fn index<'j>(a: &'j [Json<'j>], i: i64) -> Option<&'j Json<'j>> {
     let idx = if i < 0 { a.len() as i64 + i } else { i };
     if idx < 0 {
         None
@@ -358,7 +358,7 @@ fn index(a: &[Json], i: i64) -> Option<&Json> {
     }
 }
 
-fn step<'j>(seg: &Seg, v: &'j Json, out: &mut Vec<&'j Json>, root: &'j Json) {
+fn step<'j>(seg: &Seg, v: &'j Json<'j>, out: &mut Vec<&'j Json<'j>>, root: &'j Json<'j>) {
     match seg {
         Seg::Child(name) => {
             if let Some(x) = v.as_object().and_then(|o| o.get(name)) {
@@ -402,7 +402,7 @@ fn step<'j>(seg: &Seg, v: &'j Json, out: &mut Vec<&'j Json>, root: &'j Json) {
     }
 }
 
-fn deep<'j>(inner: &Seg, v: &'j Json, out: &mut Vec<&'j Json>, root: &'j Json) {
+fn deep<'j>(inner: &Seg, v: &'j Json<'j>, out: &mut Vec<&'j Json<'j>>, root: &'j Json<'j>) {
     step(inner, v, out, root);
     match v {
         Json::Array(a) => a.iter().for_each(|x| deep(inner, x, out, root)),
@@ -411,7 +411,7 @@ fn deep<'j>(inner: &Seg, v: &'j Json, out: &mut Vec<&'j Json>, root: &'j Json) {
     }
 }
 
-fn resolve<'j>(op: &'j Operand, cur: &'j Json, root: &'j Json) -> Option<&'j Json> {
+fn resolve<'j>(op: &'j Operand, cur: &'j Json<'j>, root: &'j Json<'j>) -> Option<&'j Json<'j>> {
     match op {
         Operand::Lit(j) => Some(j),
         Operand::Current(segs) => {
@@ -422,7 +422,7 @@ fn resolve<'j>(op: &'j Operand, cur: &'j Json, root: &'j Json) -> Option<&'j Jso
     }
 }
 
-fn test(f: &Filter, cur: &Json, root: &Json) -> bool {
+fn test(f: &Filter, cur: &Json<'_>, root: &Json<'_>) -> bool {
     match f {
         Filter::Exists(segs) => {
             let mut c = vec![cur];
@@ -438,7 +438,7 @@ fn test(f: &Filter, cur: &Json, root: &Json) -> bool {
             };
             let ord = match (a, b) {
                 (Json::Number(x), Json::Number(y)) => x.as_f64().partial_cmp(&y.as_f64()),
-                (Json::String(x), Json::String(y)) => Some(x.cmp(y)),
+                (Json::String(x), Json::String(y)) => Some(x.as_ref().cmp(y.as_ref())),
                 _ => {
                     return match *op {
                         "==" => a == b,
@@ -467,10 +467,18 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn q(doc: &Json, p: &str) -> Vec<Json> {
+    /// Evaluates `p` and returns the results as `serde_json` values.
+    fn q(doc: &serde_json::Value, p: &str) -> Vec<serde_json::Value> {
+        let doc = Json::from_serde(doc);
         let mut out = Vec::new();
-        parse(p).expect("path parses").eval(doc, &mut out);
-        out.into_iter().cloned().collect()
+        parse(p).expect("path parses").eval(&doc, &mut out);
+        out.into_iter()
+            .map(|d| {
+                let mut s = String::new();
+                d.write_compact(&mut s);
+                serde_json::from_str(&s).expect("JSON")
+            })
+            .collect()
     }
 
     #[test]

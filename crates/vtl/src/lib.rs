@@ -19,6 +19,7 @@
 
 mod apigw;
 mod ast;
+mod doc;
 mod error;
 mod jsonpath;
 mod lexer;
@@ -141,7 +142,8 @@ impl Template {
         opts: &RenderOptions,
     ) -> Result<RenderOutput, RenderError> {
         let body = OnceCell::new();
-        render::render(self, input, opts, &body)
+        let context = OnceCell::new();
+        render::render(self, input, opts, &body, &context)
     }
 
     /// 1-based line and column of a byte offset in the source.

@@ -5,7 +5,7 @@
 
 use std::rc::Rc;
 
-use serde_json::Value as Json;
+use crate::doc::Doc as Json;
 
 use crate::value::{list_items, Value};
 
@@ -562,9 +562,7 @@ pub(crate) fn map_method<'a>(
         _ => {
             let Value::Map(m) = v else { return None };
             match (name, args.len()) {
-                ("put", 2) => {
-                    Some(map_put(m, args[0].clone(), args[1].clone(), bounds))?
-                }
+                ("put", 2) => Some(map_put(m, args[0].clone(), args[1].clone(), bounds))?,
                 ("putAll", 1) => {
                     let other = match &args[0] {
                         Value::Map(o) => o.borrow().clone(),

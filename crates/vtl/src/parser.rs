@@ -224,11 +224,15 @@ impl<'f> Parser<'f> {
                             || (!r.raw.starts_with("${")
                                 && !r.raw.starts_with("$!{")
                                 && c.peek() == Some(b'}'));
+                        let modifier_end =
+                            !r.raw.ends_with('}') && (r.raw.ends_with(')') || r.raw.ends_with(']'));
                         nodes.push(Node::Ref(Box::new(r)));
+                        if modifier_end {
+                            Self::word_after_modifier(c, &mut text);
+                        }
                         continue;
                     } else {
-                        c.pos = save + 1;
-                        text.push('$');
+                        self.lone_dollar(c, save, &mut text)?;
                     }
                 }
                 b'\\' => {
@@ -254,22 +258,43 @@ impl<'f> Parser<'f> {
                         }
                         Some(b'#') => match Self::directive_word(c) {
                             Some((word, len)) if self.is_directive_or_macro(word) => {
-                                for _ in 0..k / 2 {
+                                // Velocity 1.7 keeps every backslash of an
+                                // even run before `#set` (and still runs it),
+                                // but halves the run before other directives.
+                                let keep = if word == "set" && k % 2 == 0 {
+                                    k
+                                } else {
+                                    k / 2
+                                };
+                                for _ in 0..keep {
                                     text.push('\\');
                                 }
                                 if k % 2 == 1 {
                                     text.push_str(&c.src[c.pos..c.pos + len]);
                                     c.pos += len;
+                                    Self::skip_blanks_before_set(c);
                                 }
                             }
                             _ => text.push_str(&c.src[start..c.pos]),
                         },
-                        _ => text.push_str(&c.src[start..c.pos]),
+                        _ => {
+                            // A backslash run is a token of its own, so blanks
+                            // after it belong to a following `#set`, which eats them.
+                            text.push_str(&c.src[start..c.pos]);
+                            Self::skip_blanks_before_set(c);
+                        }
                     }
                 }
                 b'#' => {
                     let before = nodes.len();
-                    if after_ref && !text.contains(['\n', '\r']) && Self::is_set(c) {
+                    // Only blanks (after an optional `}`) may separate the
+                    // reference from the `#set` for the blanks to be eaten.
+                    let only_blanks = text
+                        .strip_prefix('}')
+                        .unwrap_or(&text)
+                        .bytes()
+                        .all(|x| x == b' ' || x == b'\t');
+                    if after_ref && only_blanks && Self::is_set(c) {
                         let trimmed = text.trim_end_matches([' ', '\t']).len();
                         text.truncate(trimmed);
                     }
@@ -292,6 +317,166 @@ impl<'f> Parser<'f> {
                     text.push_str(&c.src[start..p]);
                     c.pos = p;
                 }
+            }
+        }
+    }
+
+    /// Velocity 1.7 stays in reference mode after a reference ending in a
+    /// call `)` or an index `]`: a word glued to it is text, any `.word`
+    /// after that word is swallowed, and blanks then belong to a `#set`.
+    fn word_after_modifier(c: &mut Cursor<'_>, text: &mut String) {
+        if !matches!(c.peek(), Some(x) if x.is_ascii_alphabetic() || x == b'_') {
+            return;
+        }
+        if let Some(word) = c.ident() {
+            text.push_str(word);
+        }
+        loop {
+            match c.peek() {
+                Some(b'.') if matches!(c.peek_at(1), Some(x) if x.is_ascii_alphabetic() || x == b'_') =>
+                {
+                    c.pos += 1;
+                    let _ = c.ident();
+                    if c.peek() == Some(b'(') && !Self::skip_balanced(c, b'(', b')') {
+                        break;
+                    }
+                }
+                Some(b'[') => {
+                    if !Self::skip_balanced(c, b'[', b']') {
+                        break;
+                    }
+                }
+                _ => break,
+            }
+        }
+        Self::skip_blanks_before_set(c);
+    }
+
+    /// Skips a bracketed group (quotes respected) starting at the cursor;
+    /// leaves the cursor alone and returns false when it is not closed.
+    fn skip_balanced(c: &mut Cursor<'_>, open: u8, close: u8) -> bool {
+        let b = c.bytes();
+        let mut p = c.pos;
+        let mut depth = 0usize;
+        let mut quote: Option<u8> = None;
+        while let Some(&x) = b.get(p) {
+            p += 1;
+            match quote {
+                Some(q) if x == q => quote = None,
+                Some(_) => {}
+                None if x == b'\'' || x == b'"' => quote = Some(x),
+                None if x == open => depth += 1,
+                None if x == close => {
+                    depth -= 1;
+                    if depth == 0 {
+                        c.pos = p;
+                        return true;
+                    }
+                }
+                None => {}
+            }
+        }
+        false
+    }
+
+    /// Skips blanks at the cursor when a `#set(` follows them: Velocity's
+    /// `#set` token includes its leading blanks when it starts a token.
+    fn skip_blanks_before_set(c: &mut Cursor<'_>) {
+        let b = c.bytes();
+        let mut p = c.pos;
+        while matches!(b.get(p), Some(b' ' | b'\t')) {
+            p += 1;
+        }
+        if p > c.pos && b.get(p) == Some(&b'#') {
+            let probe = Cursor {
+                src: c.src,
+                pos: p,
+                base: c.base,
+            };
+            if Self::is_set(&probe) {
+                c.pos = p;
+            }
+        }
+    }
+
+    /// A `$` (or `$!`) at `at` that does not start a reference. Velocity's
+    /// lexer keeps it pending as a prefix of the next token, so it is text
+    /// before ordinary text but vanishes before a directive, a block comment
+    /// or an escape, and is a lexical error at the end of the template.
+    fn lone_dollar(&mut self, c: &mut Cursor<'_>, at: usize, text: &mut String) -> PResult<()> {
+        let b = c.bytes();
+        let mut after = at + 1;
+        if b.get(after) == Some(&b'!') {
+            after += 1;
+        }
+        let keep = |c: &mut Cursor<'_>, text: &mut String| {
+            c.pos = at + 1;
+            text.push('$');
+        };
+        match b.get(after) {
+            None if c.base == 0 => Err(self.err_at(after, "lexical error: '$' at end of template")),
+            Some(b'\\') => {
+                c.pos = after;
+                Ok(())
+            }
+            Some(b'{') => {
+                text.push_str(&c.src[at..=after]);
+                c.pos = after + 1;
+                Self::skip_blanks_before_set(c);
+                Ok(())
+            }
+            Some(b'#') if c.src[after..].starts_with("#[[") => {
+                // Velocity 1.7 renders `$#[[x]]#` as `[x`.
+                text.push('[');
+                c.pos = after;
+                Ok(())
+            }
+            Some(b'#') if b.get(after + 1) == Some(&b'*') => {
+                c.pos = after;
+                Ok(())
+            }
+            Some(b'#') => {
+                let probe = Cursor {
+                    src: c.src,
+                    pos: after,
+                    base: c.base,
+                };
+                match Self::directive_word(&probe) {
+                    Some(("set" | "if" | "elseif" | "else" | "end", _)) => {
+                        c.pos = after;
+                        Ok(())
+                    }
+                    Some(("stop" | "break" | "foreach" | "define" | "macro", len)) => {
+                        text.push_str(&c.src[at..after + len]);
+                        c.pos = after + len;
+                        Ok(())
+                    }
+                    _ => {
+                        keep(c, text);
+                        Ok(())
+                    }
+                }
+            }
+            Some(b' ' | b'\t') => {
+                let mut p = after;
+                while matches!(b.get(p), Some(b' ' | b'\t')) {
+                    p += 1;
+                }
+                let probe = Cursor {
+                    src: c.src,
+                    pos: p,
+                    base: c.base,
+                };
+                if b.get(p) == Some(&b'#') && Self::is_set(&probe) {
+                    c.pos = p;
+                } else {
+                    keep(c, text);
+                }
+                Ok(())
+            }
+            _ => {
+                keep(c, text);
+                Ok(())
             }
         }
     }
@@ -348,8 +533,14 @@ impl<'f> Parser<'f> {
             return Err(self.err(c, "lexical error: '#' at end of template"));
         }
         let Some((word, len)) = Self::directive_word(c) else {
-            text.push('#');
+            // A lone `#` is a pending prefix of the next token in Velocity:
+            // before blanks and a `#set(` it vanishes with the blanks.
             c.pos += 1;
+            let before = c.pos;
+            Self::skip_blanks_before_set(c);
+            if c.pos == before {
+                text.push('#');
+            }
             return Ok(None);
         };
         let after = c.pos + len;
@@ -551,6 +742,7 @@ impl<'f> Parser<'f> {
                 let Some(&index) = self.macro_ids.get(word) else {
                     text.push_str(&c.src[c.pos..after]);
                     c.pos = after;
+                    Self::skip_blanks_before_set(c);
                     return Ok(None);
                 };
                 let mut p = after;
@@ -637,9 +829,7 @@ impl<'f> Parser<'f> {
                     }
                 }
                 Some(b'[') => {
-                    let save = c.pos;
                     c.pos += 1;
-                    let depth = self.depth;
                     let idx = self.expr(c).and_then(|e| {
                         c.skip_ws();
                         if c.peek() == Some(b']') {
@@ -649,22 +839,17 @@ impl<'f> Parser<'f> {
                             Err(self.err(c, "expected ']'"))
                         }
                     });
-                    match idx {
-                        Ok(e) => parts.push(Part::Index(e)),
-                        Err(e) if !text_mode => return Err(e),
-                        Err(_) => {
-                            self.depth = depth;
-                            c.pos = save;
-                            break;
-                        }
-                    }
+                    // Velocity commits to an index as soon as `[` follows a
+                    // reference, in text as in directives: `$list[` alone is
+                    // a parse error, not literal text.
+                    parts.push(Part::Index(idx?));
                 }
                 _ => break,
             }
         }
         if braced {
             if c.peek() != Some(b'}') {
-                return Ok(None);
+                return Err(self.err(c, "expected '}' closing ${...}"));
             }
             c.pos += 1;
         }

@@ -6,7 +6,7 @@ use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use serde_json::Value as Json;
+use crate::doc::Doc as Json;
 
 use crate::apigw;
 use crate::ast::{BinOp, Expr, Node, Part, Reference, VarId};
@@ -31,7 +31,9 @@ pub(crate) struct Renderer<'a> {
     tpl: &'a Template,
     input: &'a RenderInput,
     opts: &'a RenderOptions,
-    body: &'a OnceCell<Option<Json>>,
+    body: &'a OnceCell<Option<Json<'a>>>,
+    /// `$context` viewed as a document, built on first use.
+    context: &'a OnceCell<Json<'a>>,
     vars: Vec<Value<'a>>,
     out: String,
     result: RenderOutput,
@@ -45,7 +47,8 @@ pub(crate) fn render<'a>(
     tpl: &'a Template,
     input: &'a RenderInput,
     opts: &'a RenderOptions,
-    body: &'a OnceCell<Option<Json>>,
+    body: &'a OnceCell<Option<Json<'a>>>,
+    context: &'a OnceCell<Json<'a>>,
 ) -> R<RenderOutput> {
     let mut vars = vec![Value::Null; tpl.names.len()];
     vars[VAR_INPUT as usize] = Value::Input;
@@ -68,6 +71,7 @@ pub(crate) fn render<'a>(
         input,
         opts,
         body,
+        context,
         vars,
         out: String::with_capacity(tpl.source_len + 64),
         result: RenderOutput::default(),
@@ -147,7 +151,7 @@ impl<'a> Renderer<'a> {
                     if slashes % 2 == 1 {
                         self.out.push_str(&reference.raw);
                     } else {
-                        self.write_value(&v)?;
+                        self.write_value(&v, reference.at)?;
                     }
                 }
                 self.check_out()?;
@@ -191,24 +195,37 @@ impl<'a> Renderer<'a> {
                 self.out.push_str(&r.raw);
             }
         } else {
-            self.write_value(v)?;
+            self.write_value(v, r.at)?;
         }
         self.check_out()
     }
 
-    fn write_value(&mut self, v: &Value<'a>) -> R<()> {
+    fn write_value(&mut self, v: &Value<'a>, at: u32) -> R<()> {
         match v {
             Value::Block(body) => {
-                if self.nodes(body)? == Flow::Stop {
+                // A `#define` block may reference itself: bound it like macros.
+                if self.macro_depth >= self.opts.limits.max_macro_depth {
+                    let (line, column) = self.pos(at);
+                    return Err(RenderError::MacroDepth {
+                        line,
+                        column,
+                        limit: self.opts.limits.max_macro_depth,
+                    });
+                }
+                self.macro_depth += 1;
+                let flow = self.nodes(body);
+                self.macro_depth -= 1;
+                if flow? == Flow::Stop {
                     return Ok(());
                 }
             }
             Value::Context => {
-                if let Some(c) = self.input.context.as_object() {
-                    crate::value::write_json_java(&Json::Object(c.clone()), &mut self.out);
+                let doc = self.context_doc();
+                if doc.as_object().is_some() {
+                    crate::value::write_json_java(doc, &mut self.out);
                 }
             }
-            v => v.write_java(&mut self.out),
+            v => v.write_java_bounded(&mut self.out, self.opts.limits.max_output_bytes),
         }
         self.check_out()
     }
@@ -461,7 +478,7 @@ impl<'a> Renderer<'a> {
             Value::Context => match name {
                 "responseOverride" => Value::ResponseOverride,
                 "requestOverride" => Value::RequestOverride,
-                _ => match self.input.context.get(name) {
+                _ => match self.context_doc().as_object().and_then(|o| o.get(name)) {
                     Some(j) => Value::from_json(j),
                     None => Value::Null,
                 },
@@ -509,14 +526,21 @@ impl<'a> Renderer<'a> {
         }
     }
 
-    fn body_json(&self, at: u32, method: &str) -> R<&'a Json> {
+    /// `$context` as a document (a view of the caller's JSON, built once).
+    fn context_doc(&self) -> &'a Json<'a> {
+        let input = self.input;
+        self.context
+            .get_or_init(|| Json::from_serde(&input.context))
+    }
+
+    fn body_json(&self, at: u32, method: &str) -> R<&'a Json<'a>> {
         let body = self.body;
         let input = self.input;
         let parsed = body.get_or_init(|| {
             if input.body.trim().is_empty() {
                 Some(Json::Object(Default::default()))
             } else {
-                serde_json::from_str(&input.body).ok()
+                Json::parse(&input.body).ok()
             }
         });
         parsed
@@ -716,7 +740,7 @@ impl<'a> Renderer<'a> {
             "urlDecode" => apigw::url_decode(&s).map(Value::string),
             "base64Encode" => Ok(Value::string(apigw::base64_encode(&s))),
             "base64Decode" => apigw::base64_decode(&s).map(Value::string),
-            "parseJson" => serde_json::from_str::<Json>(&s)
+            "parseJson" => serde_json::from_str::<serde_json::Value>(&s)
                 .map(Value::from_owned_json)
                 .map_err(|e| format!("invalid JSON: {e}")),
             _ => return Ok(Value::Null),

@@ -7,7 +7,7 @@ use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::rc::Rc;
 
-use serde_json::Value as Json;
+use crate::doc::Doc as Json;
 
 use crate::ast::Node;
 
@@ -41,7 +41,7 @@ pub(crate) enum Value<'a> {
     Str(&'a str),
     String(Rc<str>),
     /// Borrowed JSON array or object from the body (scalars are converted).
-    Json(&'a Json),
+    Json(&'a Json<'a>),
     List(Rc<RefCell<Vec<Value<'a>>>>),
     Map(Rc<RefCell<MapData<'a>>>),
     /// `Map.Entry` from `entrySet()`.
@@ -81,7 +81,7 @@ impl<'a> Value<'a> {
     }
 
     /// Converts a JSON node: scalars become values, containers stay borrowed.
-    pub(crate) fn from_json(j: &'a Json) -> Self {
+    pub(crate) fn from_json(j: &'a Json<'a>) -> Self {
         match j {
             Json::Null => Value::Null,
             Json::Bool(b) => Value::Bool(*b),
@@ -92,14 +92,16 @@ impl<'a> Value<'a> {
     }
 
     /// Deep-copies owned JSON (from `$util.parseJson`) into values.
-    pub(crate) fn from_owned_json(j: Json) -> Self {
+    pub(crate) fn from_owned_json(j: serde_json::Value) -> Self {
         match j {
-            Json::Null => Value::Null,
-            Json::Bool(b) => Value::Bool(b),
-            Json::Number(n) => number(&n),
-            Json::String(s) => Value::string(s),
-            Json::Array(a) => Value::new_list(a.into_iter().map(Value::from_owned_json).collect()),
-            Json::Object(o) => Value::new_map(
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(b),
+            serde_json::Value::Number(n) => number(&n),
+            serde_json::Value::String(s) => Value::string(s),
+            serde_json::Value::Array(a) => {
+                Value::new_list(a.into_iter().map(Value::from_owned_json).collect())
+            }
+            serde_json::Value::Object(o) => Value::new_map(
                 o.into_iter()
                     .map(|(k, v)| (Value::string(k), Value::from_owned_json(v)))
                     .collect(),
@@ -143,8 +145,24 @@ impl<'a> Value<'a> {
         }
     }
 
-    /// Java `toString()`, appended to `out`.
+    /// Java `toString()`, appended to `out`, stopping once `out` is longer
+    /// than [`MAX_PRINT_BYTES`] more than it was: lists that contain each
+    /// other many times over must not print without end.
     pub(crate) fn write_java(&self, out: &mut String) {
+        let limit = out.len().saturating_add(MAX_PRINT_BYTES);
+        self.write_java_at(out, 0, limit);
+    }
+
+    /// `write_java` that stops once `out` is longer than `limit` bytes; the
+    /// caller turns an overlong result into `RenderError::OutputTooLarge`.
+    pub(crate) fn write_java_bounded(&self, out: &mut String, limit: usize) {
+        self.write_java_at(out, 0, limit);
+    }
+
+    fn write_java_at(&self, out: &mut String, depth: usize, limit: usize) {
+        if out.len() > limit {
+            return;
+        }
         match self {
             Value::Null => out.push_str("null"),
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -155,32 +173,54 @@ impl<'a> Value<'a> {
             Value::Str(s) => out.push_str(s),
             Value::String(s) => out.push_str(s),
             Value::Json(j) => write_json_java(j, out),
+            Value::List(_) | Value::Map(_) | Value::Entry(_) if depth >= MAX_PRINT_DEPTH => {
+                out.push_str("...");
+            }
             Value::List(l) => {
                 out.push('[');
                 for (i, v) in l.borrow().iter().enumerate() {
+                    if out.len() > limit {
+                        return;
+                    }
                     if i > 0 {
                         out.push_str(", ");
                     }
-                    v.write_java(out);
+                    match v {
+                        // Java's AbstractCollection.toString.
+                        Value::List(inner) if Rc::ptr_eq(inner, l) => {
+                            out.push_str("(this Collection)")
+                        }
+                        v => v.write_java_at(out, depth + 1, limit),
+                    }
                 }
                 out.push(']');
             }
             Value::Map(m) => {
                 out.push('{');
                 for (i, (k, v)) in m.borrow().iter().enumerate() {
+                    if out.len() > limit {
+                        return;
+                    }
                     if i > 0 {
                         out.push_str(", ");
                     }
-                    k.write_java(out);
-                    out.push('=');
-                    v.write_java(out);
+                    for (j, x) in [k, v].into_iter().enumerate() {
+                        if j == 1 {
+                            out.push('=');
+                        }
+                        match x {
+                            // Java's AbstractMap.toString.
+                            Value::Map(inner) if Rc::ptr_eq(inner, m) => out.push_str("(this Map)"),
+                            x => x.write_java_at(out, depth + 1, limit),
+                        }
+                    }
                 }
                 out.push('}');
             }
             Value::Entry(e) => {
-                e.0.write_java(out);
+                e.0.write_java_at(out, depth + 1, limit);
                 out.push('=');
-                e.1.write_java(out);
+                e.1.write_java_at(out, depth + 1, limit);
             }
             Value::Loop(..) | Value::Block(_) => {}
             Value::Input | Value::Util | Value::Context => {}
@@ -197,10 +237,23 @@ impl<'a> Value<'a> {
 
     /// Java `equals`, extended with Velocity's `==` rules when `velocity_eq`:
     /// numbers compare by value and different classes compare as strings.
+    /// Bounded: nested or shared collections stop comparing (as unequal)
+    /// after [`MAX_EQ_STEPS`] element comparisons.
     pub(crate) fn java_eq(&self, other: &Value<'a>, velocity_eq: bool) -> bool {
+        let mut budget = MAX_EQ_STEPS;
+        self.java_eq_at(other, velocity_eq, &mut budget)
+    }
+
+    fn java_eq_at(&self, other: &Value<'a>, velocity_eq: bool, budget: &mut usize) -> bool {
+        if *budget == 0 {
+            return false;
+        }
+        *budget -= 1;
         match (self, other) {
             (Value::Null, Value::Null) => return true,
             (Value::Null, _) | (_, Value::Null) => return false,
+            (Value::List(a), Value::List(b)) if Rc::ptr_eq(a, b) => return true,
+            (Value::Map(a), Value::Map(b)) if Rc::ptr_eq(a, b) => return true,
             _ => {}
         }
         if let (Some(a), Some(b)) = (self.as_f64(), other.as_f64()) {
@@ -223,15 +276,56 @@ impl<'a> Value<'a> {
         if self.family() == other.family() && self.family() == 5 {
             let a = list_items(self);
             let b = list_items(other);
-            return a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x.java_eq(y, false));
+            return a.len() == b.len()
+                && a.iter()
+                    .zip(b.iter())
+                    .all(|(x, y)| x.java_eq_at(y, false, budget));
         }
         if self.family() == other.family() && self.family() == 6 {
-            return self.to_java_string() == other.to_java_string();
+            // Java's AbstractMap.equals: same size, every key maps to an equal value.
+            let a = map_entries(self);
+            let b = map_entries(other);
+            return a.len() == b.len()
+                && a.iter().all(|(k, v)| {
+                    b.iter()
+                        .find(|(k2, _)| k.java_eq_at(k2, false, budget))
+                        .is_some_and(|(_, v2)| v.java_eq_at(v2, false, budget))
+                });
         }
         if velocity_eq && self.family() != other.family() {
-            return self.to_java_string() == other.to_java_string();
+            // Velocity compares different classes by their toString();
+            // print no more of either side than the shorter string needs.
+            let cap = match (self.as_str(), other.as_str()) {
+                (Some(s), _) | (_, Some(s)) => s.len() + 1,
+                _ => MAX_EQ_PRINT_BYTES,
+            };
+            let (mut x, mut y) = (String::new(), String::new());
+            self.write_java_bounded(&mut x, cap);
+            other.write_java_bounded(&mut y, cap);
+            return x == y;
         }
         false
+    }
+}
+
+/// Deepest collection nesting `toString()` prints before writing `...`.
+const MAX_PRINT_DEPTH: usize = 64;
+/// Most bytes one `toString()` of a value may add to a string.
+pub(crate) const MAX_PRINT_BYTES: usize = 16 << 20;
+/// Element comparisons one `equals` may make.
+const MAX_EQ_STEPS: usize = 1_000_000;
+/// Bytes printed per side when comparing two non-string values as strings.
+const MAX_EQ_PRINT_BYTES: usize = 64 * 1024;
+
+/// The entries of a map-like value (copies handles, not data).
+fn map_entries<'a>(v: &Value<'a>) -> Vec<(Value<'a>, Value<'a>)> {
+    match v {
+        Value::Map(m) => m.borrow().clone(),
+        Value::Json(Json::Object(o)) => o
+            .iter()
+            .map(|(k, v)| (Value::Str(k.as_ref()), Value::from_json(v)))
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -280,7 +374,7 @@ pub(crate) fn write_java_double(f: f64, out: &mut String) {
 
 /// How API Gateway prints JSON taken with `$input.path`: objects as Java
 /// maps (`{a=1, b=x}`), arrays as compact JSON.
-pub(crate) fn write_json_java(j: &Json, out: &mut String) {
+pub(crate) fn write_json_java(j: &Json<'_>, out: &mut String) {
     match j {
         Json::Null => out.push_str("null"),
         Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -303,8 +397,6 @@ pub(crate) fn write_json_java(j: &Json, out: &mut String) {
 }
 
 /// Compact JSON text, as `$input.json` produces.
-pub(crate) fn write_json_compact(j: &Json, out: &mut String) {
-    if let Ok(s) = serde_json::to_string(j) {
-        out.push_str(&s);
-    }
+pub(crate) fn write_json_compact(j: &Json<'_>, out: &mut String) {
+    j.write_compact(out);
 }

@@ -42,6 +42,7 @@ fn differential_against_velocity() {
         .collect();
     files.sort();
     let mut failures = Vec::new();
+    let (mut same_output, mut both_failed) = (0usize, 0usize);
     for f in &files {
         let stem = f
             .file_stem()
@@ -59,8 +60,8 @@ fn differential_against_velocity() {
         let expected_out = fs::read_to_string(Path::new(&out).join(format!("{stem}.out")));
         let expected_err = fs::read_to_string(Path::new(&out).join(format!("{stem}.err")));
         match (expected_out, expected_err, &ours) {
-            (Ok(exp), _, Ok(got)) if &exp == got => {}
-            (Err(_), Ok(_), Err(_)) => {}
+            (Ok(exp), _, Ok(got)) if &exp == got => same_output += 1,
+            (Err(_), Ok(_), Err(_)) => both_failed += 1,
             (exp, err, got) => failures.push(format!(
                 "--- {stem}\ntemplate: {src:?}\nvelocity: {:?}\nours:     {got:?}",
                 exp.ok().or(err.ok())
@@ -68,7 +69,7 @@ fn differential_against_velocity() {
         }
     }
     eprintln!(
-        "differential: {} templates, {} mismatches",
+        "differential: {} templates: {same_output} identical outputs, {both_failed} rejected by both, {} mismatches",
         files.len(),
         failures.len()
     );

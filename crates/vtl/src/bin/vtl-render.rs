@@ -5,7 +5,9 @@
 //! "querystring": {}, "header": {}}, "context": {...}, "stageVariables":
 //! {...}}`, plus optional `"dialect": "velocity"` and `"variables": {...}`.
 //! Prints the output on stdout (exit 0). With `--json`, prints the body and
-//! the overrides as a JSON object. On a template error prints
+//! the overrides as a JSON object. With `--time=N`, renders N times after one
+//! parse and prints `{"renders": N, "ns_per_render": ...}` instead (used by
+//! `benches/airspeed_compare.py`). On a template error prints
 //! `line:column: message` on stderr and exits 2; bad input exits 1.
 
 use std::collections::BTreeMap;
@@ -31,6 +33,8 @@ fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
 
 fn main() -> ExitCode {
     let json_out = std::env::args().any(|a| a == "--json");
+    let time_n: Option<u32> =
+        std::env::args().find_map(|a| a.strip_prefix("--time=").and_then(|n| n.parse().ok()));
     let mut raw = String::new();
     if let Err(e) = std::io::stdin().read_to_string(&mut raw) {
         eprintln!("vtl-render: reading stdin: {e}");
@@ -85,6 +89,18 @@ fn main() -> ExitCode {
         },
         ..Default::default()
     };
+    if let Some(n) = time_n.filter(|n| *n > 0) {
+        let start = std::time::Instant::now();
+        for _ in 0..n {
+            if let Err(e) = template.render_with(&input, &opts) {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        }
+        let ns = start.elapsed().as_nanos() / u128::from(n);
+        println!("{{\"renders\": {n}, \"ns_per_render\": {ns}}}");
+        return ExitCode::SUCCESS;
+    }
     match template.render_with(&input, &opts) {
         Ok(out) => {
             let text = if json_out {

@@ -1,0 +1,503 @@
+//! Conformance with Amazon API Gateway's documented behaviour: the developer
+//! guide's mapping-template examples, the `$input` / `$util` / `$context`
+//! reference, and the templates of the project's seed stories. These are the
+//! cases where API Gateway, not plain Velocity, is the reference, so they are
+//! rendered in the default (API Gateway) dialect.
+//!
+//! Sources (AWS developer guide):
+//! - "Example data models and mapping templates for API Gateway" / "Additional
+//!   mapping template example" (the photo album API, example-photos.html).
+//! - "Examples using variables for mapping template transformations"
+//!   (api-gateway-mapping-variable-examples.html): `$context` and `$input.params()`.
+//! - "Variables for data transformations" (api-gateway-mapping-template-reference.html):
+//!   `$input.json`, `$input.path`, `$input.params(x)` search order, `$util.*`.
+//! - "Override your API's request and response parameters and status codes"
+//!   (apigateway-override-request-response-parameters.html).
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+use vtl::{Params, RenderInput, RenderOutput, Template};
+
+fn render(template: &str, input: &RenderInput) -> RenderOutput {
+    Template::parse(template)
+        .unwrap_or_else(|e| panic!("template does not parse: {e}"))
+        .render(input)
+        .unwrap_or_else(|e| panic!("render failed: {e}"))
+}
+
+fn body(b: &str) -> RenderInput {
+    RenderInput {
+        body: b.to_string(),
+        ..Default::default()
+    }
+}
+
+fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// The photo album input of the developer guide's example.
+const PHOTOS_INPUT: &str = r#"{
+  "photos": {
+    "page": 1,
+    "pages": "1234",
+    "perpage": 100,
+    "total": "123398",
+    "photo": [
+      {
+        "id": "12345678901",
+        "owner": "23456789@A12",
+        "photographer_first_name" : "Saanvi",
+        "photographer_last_name" : "Sarkar",
+        "secret": "abc123d456",
+        "server": "1234",
+        "farm": 1,
+        "title": "Sample photo 1",
+        "ispublic": true,
+        "isfriend": false,
+        "isfamily": false
+      },
+      {
+        "id": "23456789012",
+        "owner": "34567890@B23",
+        "photographer_first_name" : "Richard",
+        "photographer_last_name" : "Roe",
+        "secret": "bcd234e567",
+        "server": "2345",
+        "farm": 2,
+        "title": "Sample photo 2",
+        "ispublic": true,
+        "isfriend": false,
+        "isfamily": false
+      }
+    ]
+  }
+}"#;
+
+/// The guide's mapping template that reshapes the photos.
+const PHOTOS_TEMPLATE: &str = r#"#set($inputRoot = $input.path('$'))
+{
+  "photos": [
+#foreach($elem in $inputRoot.photos.photo)
+    {
+      "id": "$elem.id",
+      "photographedBy": "$elem.photographer_first_name $elem.photographer_last_name",
+      "title": "$elem.title",
+      "ispublic": $elem.ispublic,
+      "isfriend": $elem.isfriend,
+      "isfamily": $elem.isfamily
+    }#if($foreach.hasNext),#end
+
+#end
+  ]
+}"#;
+
+#[test]
+fn photos_example_transforms_as_documented() {
+    let out = render(PHOTOS_TEMPLATE, &body(PHOTOS_INPUT));
+    // Byte for byte, with Velocity's rules (checked against Velocity 1.7):
+    // `#set`, `#foreach` and `#end` lines leave nothing behind, and the `#end`
+    // closing the inline `#if` eats its newline.
+    let expected = r#"{
+  "photos": [
+    {
+      "id": "12345678901",
+      "photographedBy": "Saanvi Sarkar",
+      "title": "Sample photo 1",
+      "ispublic": true,
+      "isfriend": false,
+      "isfamily": false
+    },
+    {
+      "id": "23456789012",
+      "photographedBy": "Richard Roe",
+      "title": "Sample photo 2",
+      "ispublic": true,
+      "isfriend": false,
+      "isfamily": false
+    }
+  ]
+}"#;
+    assert_eq!(out.body, expected);
+    // And the documented output data, as JSON.
+    let got: Value = serde_json::from_str(&out.body).expect("output is JSON");
+    assert_eq!(
+        got,
+        json!({"photos": [
+            {"id": "12345678901", "photographedBy": "Saanvi Sarkar", "title": "Sample photo 1",
+             "ispublic": true, "isfriend": false, "isfamily": false},
+            {"id": "23456789012", "photographedBy": "Richard Roe", "title": "Sample photo 2",
+             "ispublic": true, "isfriend": false, "isfamily": false}
+        ]})
+    );
+}
+
+#[test]
+fn photos_input_model_template_with_escape_javascript() {
+    // The guide's integration-request template for the photos input model:
+    // strings go through `$util.escapeJavaScript`.
+    let template = r#"#set($inputRoot = $input.path('$'))
+{
+  "photos": {
+    "page": $inputRoot.photos.page,
+    "pages": "$inputRoot.photos.pages",
+    "perpage": $inputRoot.photos.perpage,
+    "total": "$inputRoot.photos.total",
+    "photo": [
+#foreach($elem in $inputRoot.photos.photo)
+      {
+        "id": "$elem.id",
+        "owner": "$elem.owner",
+        "photographer_first_name": "$util.escapeJavaScript($elem.photographer_first_name)",
+        "title": "$util.escapeJavaScript($elem.title)",
+        "farm": $elem.farm,
+        "ispublic": $elem.ispublic
+      }#if($foreach.hasNext),#end
+#end
+    ]
+  }
+}"#;
+    let input = PHOTOS_INPUT.replace("Sample photo 1", "Bob's \\\"best\\\" photo");
+    let out = render(template, &body(&input));
+    assert!(
+        out.body.contains(r#""title": "Bob\'s \"best\" photo","#),
+        "escapeJavaScript escapes ' as \\' and \" as \\\": {}",
+        out.body
+    );
+    // Apart from the documented `\'` (invalid in JSON), the output is JSON.
+    let got: Value = serde_json::from_str(&out.body.replace("\\'", "'")).expect("JSON");
+    assert_eq!(got["photos"]["perpage"], json!(100));
+    assert_eq!(got["photos"]["pages"], json!("1234"));
+    assert_eq!(got["photos"]["photo"][1]["farm"], json!(2));
+    assert_eq!(
+        got["photos"]["photo"][0]["title"],
+        json!("Bob's \"best\" photo")
+    );
+}
+
+#[test]
+fn all_params_example_produces_json() {
+    // "Example 2: Pass all request parameters" of the variable examples page.
+    let template = r#"#set($allParams = $input.params())
+{
+  "params" : {
+    #foreach($type in $allParams.keySet())
+    #set($params = $allParams.get($type))
+    "$type" : {
+      #foreach($paramName in $params.keySet())
+      "$paramName" : "$util.escapeJavaScript($params.get($paramName))"
+      #if($foreach.hasNext),#end
+      #end
+    }
+    #if($foreach.hasNext),#end
+    #end
+  }
+}"#;
+    let input = RenderInput {
+        params: Params {
+            path: map(&[("id", "42")]),
+            querystring: map(&[("q", "a \"b\""), ("page", "2")]),
+            header: map(&[("Accept", "application/json")]),
+        },
+        ..Default::default()
+    };
+    let out = render(template, &input);
+    let got: Value = serde_json::from_str(&out.body).expect("output is JSON");
+    assert_eq!(
+        got,
+        json!({"params": {
+            "path": {"id": "42"},
+            "querystring": {"page": "2", "q": "a \"b\""},
+            "header": {"Accept": "application/json"}
+        }})
+    );
+    // Types come in the documented order: path, querystring, header.
+    let p = out.body.find("\"path\"").expect("path");
+    let q = out.body.find("\"querystring\"").expect("querystring");
+    let h = out.body.find("\"header\"").expect("header");
+    assert!(p < q && q < h, "{}", out.body);
+}
+
+#[test]
+fn context_variables_example() {
+    // "Example 1: Pass multiple $context variables to the integration endpoint".
+    let template = r#"{
+    "stage" : "$context.stage",
+    "request_id" : "$context.requestId",
+    "api_id" : "$context.apiId",
+    "resource_path" : "$context.resourcePath",
+    "http_method" : "$context.httpMethod",
+    "source_ip" : "$context.identity.sourceIp",
+    "user-agent" : "$context.identity.userAgent",
+    "api_key" : "$context.identity.apiKey"
+}"#;
+    let input = RenderInput {
+        context: json!({
+            "stage": "prod", "requestId": "abcdefg-000-000-0000-abcdefg", "apiId": "abcd1234",
+            "resourcePath": "/", "httpMethod": "GET",
+            "identity": {"sourceIp": "192.0.2.1", "userAgent": "curl/7.84.0", "apiKey": "MyTestKey"}
+        }),
+        ..Default::default()
+    };
+    let got: Value = serde_json::from_str(&render(template, &input).body).expect("JSON");
+    assert_eq!(
+        got,
+        json!({"stage": "prod", "request_id": "abcdefg-000-000-0000-abcdefg", "api_id": "abcd1234",
+               "resource_path": "/", "http_method": "GET", "source_ip": "192.0.2.1",
+               "user-agent": "curl/7.84.0", "api_key": "MyTestKey"})
+    );
+}
+
+#[test]
+fn input_json_and_path_reference() {
+    // `$input.json(x)` is JSON text; `$input.path(x)` is an object.
+    let b = r#"{"petstore":{"pets":[{"id":1,"type":"dog","price":249.99},{"id":2,"type":"cat","price":124.99}]},"name":"x"}"#;
+    let input = body(b);
+    assert_eq!(
+        render("$input.json('$.petstore.pets[0]')", &input).body,
+        r#"{"id":1,"type":"dog","price":249.99}"#
+    );
+    assert_eq!(render("$input.json('$.name')", &input).body, r#""x""#);
+    assert_eq!(render("$input.path('$.name')", &input).body, "x");
+    assert_eq!(
+        render("$input.path('$.petstore.pets').size()", &input).body,
+        "2"
+    );
+    assert_eq!(
+        render("$input.json('$.petstore.pets[*].type')", &input).body,
+        r#"["dog","cat"]"#
+    );
+    assert_eq!(render("$input.json('$..id')", &input).body, "[1,2]");
+    assert_eq!(
+        render(
+            "$input.json('$.petstore.pets[?(@.price > 200)].id')",
+            &input
+        )
+        .body,
+        "[1]"
+    );
+    assert_eq!(
+        render("$input.json('$.petstore[''pets''][1].type')", &input).body,
+        r#""cat""#
+    );
+    assert_eq!(
+        render(
+            "#foreach($p in $input.path('$.petstore.pets'))$p.type#if($foreach.hasNext),#end#end",
+            &input
+        )
+        .body,
+        "dog,cat"
+    );
+    // The reference's `{"name": "$input.params('name')", "body": $input.json('$')}`.
+    let input = RenderInput {
+        body: r#"{"a":1}"#.into(),
+        params: Params {
+            querystring: map(&[("name", "me")]),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    assert_eq!(
+        render(
+            "{\n  \"name\" : \"$input.params('name')\",\n  \"body\" : $input.json('$')\n}",
+            &input
+        )
+        .body,
+        "{\n  \"name\" : \"me\",\n  \"body\" : {\"a\":1}\n}"
+    );
+}
+
+#[test]
+fn params_search_path_then_querystring_then_header() {
+    let input = RenderInput {
+        params: Params {
+            path: map(&[("id", "from-path")]),
+            querystring: map(&[("id", "from-query"), ("q", "query")]),
+            header: map(&[("id", "from-header"), ("X-Only", "header")]),
+        },
+        ..Default::default()
+    };
+    assert_eq!(render("$input.params('id')", &input).body, "from-path");
+    assert_eq!(render("$input.params('q')", &input).body, "query");
+    assert_eq!(render("$input.params('X-Only')", &input).body, "header");
+    assert_eq!(render("[$input.params('missing')]", &input).body, "[]");
+    assert_eq!(
+        render("$input.params().querystring.get('q')", &input).body,
+        "query"
+    );
+    // Velocity identifiers may contain `-`, so this is a property lookup.
+    assert_eq!(
+        render("$input.params().header.X-Only", &input).body,
+        "header"
+    );
+    assert_eq!(
+        render("$input.params().header.get('X-Only')", &input).body,
+        "header"
+    );
+}
+
+#[test]
+fn util_functions_reference() {
+    let input = RenderInput::default();
+    assert_eq!(
+        render(r#"$util.escapeJavaScript("it's a ""test""")"#, &input).body,
+        r#"it\'s a \"test\""#
+    );
+    assert_eq!(
+        render("$util.urlEncode('a b&c=d/é')", &input).body,
+        "a+b%26c%3Dd%2F%C3%A9"
+    );
+    assert_eq!(render("$util.urlDecode('a+b%26c')", &input).body, "a b&c");
+    assert_eq!(
+        render("$util.base64Encode('hello')", &input).body,
+        "aGVsbG8="
+    );
+    assert_eq!(
+        render("$util.base64Decode('aGVsbG8=')", &input).body,
+        "hello"
+    );
+    // The reference's parseJson example: a JSON string inside the payload.
+    let input = body(r#"{"errorMessage" : "{\"key1\":\"var1\",\"key2\":{\"arr\":[1,2,3]}}"}"#);
+    let template = "#set ($errorMessageObj = $util.parseJson($input.path('$.errorMessage')))\n{\n   \"errorMessageObjKey2ArrVal\" : $errorMessageObj.key2.arr[0]\n}";
+    assert_eq!(
+        render(template, &input).body,
+        "{\n   \"errorMessageObjKey2ArrVal\" : 1\n}"
+    );
+}
+
+#[test]
+fn seed_templates() {
+    // seeds/003: `{"age" : $input.json('$.personData.age')}`.
+    let out = render(
+        "{\n    \"age\" : $input.json('$.personData.age')\n}",
+        &body(r#"{"personData": {"name": "Jo", "age": 33}}"#),
+    );
+    assert_eq!(out.body, "{\n    \"age\" : 33\n}");
+    // seeds/003: `"your-age": $input.json('$')` echoes the whole body.
+    let out = render(
+        "{\n    \"your-age\": $input.json('$')\n}",
+        &body(r#"{"age" : 33}"#),
+    );
+    assert_eq!(out.body, "{\n    \"your-age\": {\"age\":33}\n}");
+    // seeds/003: `{"type": "$input.params('type')"}` from the query string.
+    let input = RenderInput {
+        params: Params {
+            querystring: map(&[("type", "dog")]),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    assert_eq!(
+        render("{\n    \"type\": \"$input.params('type')\"\n}", &input).body,
+        "{\n    \"type\": \"dog\"\n}"
+    );
+    // seeds/000: gateway responses `{"message":$context.error.messageString}`
+    // (messageString is the quoted message).
+    let input = RenderInput {
+        context: json!({"error": {"message": "Missing Authentication Token",
+                                   "messageString": "\"Missing Authentication Token\"",
+                                   "responseType": "MISSING_AUTHENTICATION_TOKEN"}}),
+        ..Default::default()
+    };
+    assert_eq!(
+        render("{\"message\":$context.error.messageString}", &input).body,
+        "{\"message\":\"Missing Authentication Token\"}"
+    );
+    assert_eq!(
+        render("{\"message\": \"$context.error.message\", \"type\": \"$context.error.responseType\"}", &input).body,
+        "{\"message\": \"Missing Authentication Token\", \"type\": \"MISSING_AUTHENTICATION_TOKEN\"}"
+    );
+}
+
+#[test]
+fn stage_variables() {
+    let input = RenderInput {
+        stage_variables: map(&[("backend", "v2.example.com")]),
+        ..Default::default()
+    };
+    assert_eq!(
+        render(
+            "https://$stageVariables.backend/x ${stageVariables.backend}",
+            &input
+        )
+        .body,
+        "https://v2.example.com/x v2.example.com"
+    );
+}
+
+#[test]
+fn undefined_references_render_empty_in_api_gateway() {
+    // API Gateway differs from Velocity here: `$context.nope` in a template
+    // renders as an empty string, not as its source text (the reference
+    // page's examples with absent values render `""`).
+    let input = RenderInput::default();
+    assert_eq!(
+        render("[$context.nope][$nope][$input.path('$.x')]", &input).body,
+        "[][][]"
+    );
+    // In the Velocity dialect the source text stays.
+    let t = Template::parse("[$nope]").expect("parse");
+    let out = t
+        .render_with(
+            &input,
+            &vtl::RenderOptions {
+                dialect: vtl::Dialect::Velocity,
+                ..Default::default()
+            },
+        )
+        .expect("render");
+    assert_eq!(out.body, "[$nope]");
+}
+
+#[test]
+fn response_override_is_returned_to_the_caller() {
+    // The override guide's example: status and a header set by the template.
+    let template = "#set($inputRoot = $input.path('$'))\n$input.json(\"$\")\n#set($context.responseOverride.header.Test-Header = \"hello\")\n#set($context.responseOverride.status = 400)\n";
+    let out = render(template, &body(r#"{"a":1}"#));
+    assert_eq!(out.body, "{\"a\":1}\n");
+    assert_eq!(out.response_override_status, Some(400));
+    assert_eq!(
+        out.response_override_headers,
+        map(&[("Test-Header", "hello")])
+    );
+    // Read back within the same template.
+    let out = render(
+        "#set($context.responseOverride.status = 418)$context.responseOverride.status",
+        &RenderInput::default(),
+    );
+    assert_eq!(out.body, "418");
+    // A status that is not a number is ignored.
+    let out = render(
+        "#set($context.responseOverride.status = 'abc')",
+        &RenderInput::default(),
+    );
+    assert_eq!(out.response_override_status, None);
+}
+
+#[test]
+fn request_override_is_returned_to_the_caller() {
+    let template = r#"#set($context.requestOverride.header.header1 = "header1Value")
+#set($context.requestOverride.querystring.q = $input.params('q').toUpperCase())
+#set($context.requestOverride.path.id = "7")
+$context.requestOverride.header.header1"#;
+    let input = RenderInput {
+        params: Params {
+            querystring: map(&[("q", "abc")]),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let out = render(template, &input);
+    assert_eq!(out.body, "header1Value");
+    assert_eq!(
+        out.request_override_headers,
+        map(&[("header1", "header1Value")])
+    );
+    assert_eq!(out.request_override_querystring, map(&[("q", "ABC")]));
+    assert_eq!(out.request_override_path, map(&[("id", "7")]));
+    assert_eq!(out.response_override_status, None);
+}
