@@ -8,7 +8,9 @@ WORKDIR /console
 COPY web-console/ ./
 # Until the console exists the stage yields an empty dist/, and the control plane serves a
 # page saying how to build it.
-RUN if [ -f package.json ]; then npm ci && npm run build; else mkdir -p dist; fi
+# `npm install` (which keeps package-lock.json's versions): this npm writes lock files
+# without other platforms' optional packages, which `npm ci` then refuses.
+RUN if [ -f package.json ]; then npm install --no-audit --no-fund && npm run build; else mkdir -p dist; fi
 
 # --- the Rust workspace ----------------------------------------------------------------
 FROM rust:1.95-bookworm AS build

@@ -21,7 +21,7 @@ fi
 
 cargo build --release -p apigw-control-plane -p apigw-data-plane
 if [ ! -f web-console/dist/index.html ] && command -v npm >/dev/null; then
-  (cd web-console && npm ci --no-audit --no-fund && npm run build)
+  (cd web-console && npm install --no-audit --no-fund && npm run build)
 fi
 
 pids=()

@@ -36,7 +36,7 @@ else
 fi
 
 echo "== building the console"
-(cd "$console" && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build)
+(cd "$console" && { [ -d node_modules ] || npm install --no-audit --no-fund; } && npm run build)
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 CP_PORT=$(free_port); GRPC_PORT=$(free_port); DP_PORT=$(free_port)

@@ -111,7 +111,7 @@ fn not_built_page(dir: &Path) -> String {
 <h1>The web console is not built</h1>
 <p>The control plane serves the console from <code>{dir}</code>, which has no <code>index.html</code>.
 Build it once (Node.js 18 or later), then reload this page:</p>
-<pre style="background:#f3f4f6; padding: 1rem">cd web-console &amp;&amp; npm ci &amp;&amp; npm run build</pre>
+<pre style="background:#f3f4f6; padding: 1rem">cd web-console &amp;&amp; npm install &amp;&amp; npm run build</pre>
 <p>Use <code>--console-dir</code> (or <code>CONSOLE_DIR</code>) to serve it from elsewhere.
 The management API works without the console, e.g. with the AWS CLI and <code>--endpoint-url</code>.</p>
 </body></html>"#
@@ -123,7 +123,7 @@ mod tests {
     #[test]
     fn the_help_page_names_the_build_command_and_escapes_the_dir() {
         let page = super::not_built_page(std::path::Path::new("/x/<d>"));
-        assert!(page.contains("npm ci &amp;&amp; npm run build"));
+        assert!(page.contains("npm install &amp;&amp; npm run build"));
         assert!(page.contains("/x/&lt;d&gt;"));
     }
 }
