@@ -663,6 +663,59 @@ async fn throttling_holds_for_the_cluster_and_429s_never_count() {
     assert_eq!((t.admitted, t.throttled), (60, 0), "{t:?}");
 }
 
+/// A high-rate stage limit is served from node-local leases of the shared bucket (rate 200:
+/// leases of 4 tokens). It must still hold for the cluster with load spread over the three
+/// nodes, and be shared rather than divided: one node taking all the load gets the whole
+/// rate, not a third of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leased_stage_limit_is_shared_by_the_cluster_not_divided() {
+    let cluster = Cluster::start(3).await;
+    let backend = Backend::start("b").await;
+    let m = cluster.cp.mgmt();
+    let api = build_api(&m, &backend).await;
+    let nodes: Vec<&DataPlane> = cluster.nodes.iter().collect();
+    wait_status(&nodes, &api, "/open", None, 200).await;
+    let (rate, burst) = (200.0, 20.0);
+    m.patch(
+        &format!("/restapis/{api}/stages/prod"),
+        json!([
+            {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "200"},
+            {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": "20"},
+        ]),
+    )
+    .await
+    .ok();
+    let spread = urls(&nodes, &api, "/open");
+    eventually(
+        "the stage throttle reached the nodes",
+        Duration::from_secs(10),
+        || {
+            let spread = spread.clone();
+            async move {
+                let (t, _) = load(spread, None, 12, Duration::from_secs(1), None).await;
+                (t.throttled > 0).then_some(())
+            }
+        },
+    )
+    .await;
+    // Every node has had the new config for a while; the bucket refills in 0.1 s.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (t, elapsed) = load(spread, None, 12, Duration::from_secs(3), None).await;
+    assert_bucket_bounds("leased stage */*, spread", &t, elapsed, rate, burst);
+
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let one = vec![nodes[0].invoke_url(&api, "prod", "/open")];
+    let (t, elapsed) = load(one, None, 12, Duration::from_secs(3), None).await;
+    // A third of the rate (divided enforcement) would fail the lower bound.
+    assert_bucket_bounds(
+        "leased stage */*, one node of three",
+        &t,
+        elapsed,
+        rate,
+        burst,
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quota_is_exact_across_nodes_and_usage_is_metered_exactly() {
     let mut cluster = Cluster::start(3).await;

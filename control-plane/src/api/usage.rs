@@ -25,7 +25,7 @@ use super::extract::{AwsJson, AwsQuery, PageQuery};
 use super::usage_plans::load_plan;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::now_epoch;
-use crate::metering::period::{day_of, effective_limit, Period};
+use apigw_quota::{day_of, effective_limit, Period};
 use crate::metering::{day_text, parse_day};
 use crate::model::{ApiKey, UsagePlan};
 use crate::patch::{Op, PatchRequest};

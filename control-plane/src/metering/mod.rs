@@ -20,8 +20,6 @@
 //! GetUsage takes the same lock, so it sees each count exactly once: in Postgres, in a
 //! pending batch not yet applied, or still in `{P}u`.
 
-pub mod period;
-
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
@@ -159,7 +157,7 @@ impl Metering {
     pub fn quota_key(&self, plan_id: &str, key_id: &str, start: Date) -> String {
         self.key(&format!(
             "q:{plan_id}:{key_id}:{}",
-            period::midnight_epoch(start)
+            apigw_quota::midnight_epoch(start)
         ))
     }
 
@@ -351,7 +349,7 @@ impl Metering {
         used: i64,
     ) -> Result<(), MeterError> {
         let mut redis = self.redis.clone();
-        let ttl = (period::midnight_epoch(end) - crate::ids::now_epoch()).max(1) + 86_400;
+        let ttl = (apigw_quota::midnight_epoch(end) - crate::ids::now_epoch()).max(1) + 86_400;
         redis::cmd("SET")
             .arg(self.quota_key(plan_id, key_id, start))
             .arg(used)

@@ -2,6 +2,7 @@
 //! a bucket holds at most `burst` tokens, refills at `rate` per second (fractional rates
 //! allowed), starts full, and a request takes one token.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 /// A bucket's configuration.
@@ -27,6 +28,16 @@ impl Limit {
             },
         }
     }
+}
+
+/// A shared bucket's limit with its Redis key name (without the cluster prefix), built once
+/// when the config is compiled so requests never format key names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedLimit {
+    /// Key name under the prefix, e.g. `b:s:{api}:{stage}:{/path/METHOD}`.
+    pub name: Arc<str>,
+    /// The bucket's limit.
+    pub limit: Limit,
 }
 
 /// A bucket's state.

@@ -29,15 +29,16 @@ pub struct Fallback {
 
 impl Fallback {
     /// Checks `a` against the local share of its limits (`nodes` live nodes); on admission
-    /// records the usage and quota counts for later.
-    pub fn admit(&self, a: &Admission, nodes: usize, now: Instant) -> Verdict {
+    /// records the usage and quota counts for later (quota counters under `prefix`).
+    pub fn admit(&self, a: &Admission<'_>, nodes: usize, prefix: &str, now: Instant) -> Verdict {
         let nodes = nodes.max(1);
-        if let Some(q) = &a.quota {
+        let quota_key = a.quota.as_ref().map(|q| (q, q.redis_key(prefix)));
+        if let Some((q, key)) = &quota_key {
             let share = (q.limit + nodes as i64 - 1) / nodes as i64;
             let used = self
                 .quota
                 .lock()
-                .map(|m| m.get(&q.key).copied().unwrap_or(0))
+                .map(|m| m.get(key).copied().unwrap_or(0))
                 .unwrap_or(0);
             if used >= share {
                 return Verdict::QuotaExceeded;
@@ -48,35 +49,37 @@ impl Fallback {
                 return Verdict::Admitted;
             };
             let mut tokens = Vec::with_capacity(a.buckets.len());
-            for (key, limit) in &a.buckets {
-                let share: Limit = limit.share(nodes);
-                let b = buckets
-                    .entry(key.clone())
-                    .or_insert_with(|| Bucket::full(share, now));
-                let t = b.available(share, now);
+            for b in &a.buckets {
+                let share: Limit = b.limit.share(nodes);
+                let t = match buckets.get(b.name.as_ref()) {
+                    Some(bucket) => bucket.available(share, now),
+                    None => share.burst,
+                };
                 if t < 1.0 {
                     return Verdict::Throttled;
                 }
                 tokens.push(t);
             }
-            for ((key, _), t) in a.buckets.iter().zip(tokens) {
-                if let Some(b) = buckets.get_mut(key) {
-                    b.set(t - 1.0, now);
-                }
+            for (b, t) in a.buckets.iter().zip(tokens) {
+                let share = b.limit.share(nodes);
+                buckets
+                    .entry(b.name.to_string())
+                    .or_insert_with(|| Bucket::full(share, now))
+                    .set(t - 1.0, now);
             }
         }
-        if let Some(q) = &a.quota {
+        if let Some((_, key)) = &quota_key {
             if let Ok(mut m) = self.quota.lock() {
-                *m.entry(q.key.clone()).or_default() += 1;
+                *m.entry(key.clone()).or_default() += 1;
             }
         }
         if let Ok(mut p) = self.pending.lock() {
-            if let Some(q) = &a.quota {
-                let e = p.quota.entry(q.key.clone()).or_insert((0, q.ttl_secs));
+            if let Some((q, key)) = quota_key {
+                let e = p.quota.entry(key).or_insert((0, q.ttl_secs));
                 e.0 += 1;
             }
-            if let Some(field) = &a.usage_field {
-                *p.usage.entry(field.clone()).or_default() += 1;
+            if let Some(usage) = &a.usage {
+                *p.usage.entry(usage.field()).or_default() += 1;
             }
         }
         Verdict::Admitted
@@ -113,23 +116,27 @@ impl Fallback {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::limits::QuotaCheck;
+    use crate::limits::{BucketCheck, QuotaCheck, UsageCount};
 
-    fn admission(quota: Option<i64>) -> Admission {
+    fn admission(quota: Option<i64>) -> Admission<'static> {
         Admission {
-            buckets: vec![(
-                "b".into(),
-                Limit {
+            buckets: vec![BucketCheck {
+                name: "b".into(),
+                limit: Limit {
                     rate: 0.0,
                     burst: 30.0,
                 },
-            )],
+            }],
             quota: quota.map(|limit| QuotaCheck {
-                key: "q".into(),
+                name: "q:".into(),
+                period_start: 0,
                 limit,
                 ttl_secs: 10,
             }),
-            usage_field: Some("p|k|2026-11-22".into()),
+            usage: Some(UsageCount {
+                prefix: "p|k|".into(),
+                day: time::macros::date!(2026 - 11 - 22),
+            }),
         }
     }
 
@@ -139,7 +146,7 @@ mod tests {
         let now = Instant::now();
         let a = admission(None);
         let admitted = (0..100)
-            .filter(|_| f.admit(&a, 3, now) == Verdict::Admitted)
+            .filter(|_| f.admit(&a, 3, "P:", now) == Verdict::Admitted)
             .count();
         assert_eq!(admitted, 10, "a third of the burst");
         let p = f.take_pending();
@@ -154,12 +161,12 @@ mod tests {
         let f = Fallback::default();
         let now = Instant::now();
         let a = admission(Some(10));
-        let verdicts: Vec<Verdict> = (0..6).map(|_| f.admit(&a, 2, now)).collect();
+        let verdicts: Vec<Verdict> = (0..6).map(|_| f.admit(&a, 2, "P:", now)).collect();
         assert_eq!(
             verdicts.iter().filter(|v| **v == Verdict::Admitted).count(),
             5
         );
         assert_eq!(verdicts[5], Verdict::QuotaExceeded);
-        assert_eq!(f.take_pending().quota["q"], (5, 10));
+        assert_eq!(f.take_pending().quota["P:q:0"], (5, 10));
     }
 }

@@ -1,9 +1,42 @@
 //! Cluster-wide limits: token buckets, quotas and usage counts shared by every node through
 //! Redis, with local fallback buckets while Redis is unreachable.
 //!
-//! Each request that needs a limit costs one `EVALSHA` of [`script::ADMIT`] (loaded once,
-//! re-sent on `NOSCRIPT`). Redis keys, all under the configured prefix `{P}` so clusters
-//! (and tests) sharing a Redis stay apart:
+//! A request costs at most one `EVALSHA` of [`script::ADMIT`] (loaded once, re-sent on
+//! `NOSCRIPT`), and usually none when only high-rate buckets apply:
+//! - **Leases** ([`lease`]): a bucket whose [`lease::lease_size`] `n` is above one (rate ≥
+//!   100/s: `n = clamp(⌊rate × 20 ms⌋, 1, ⌊burst⌋)`) is spent from a node-local lease of `n`
+//!   tokens granted by the script; the node calls Redis again only when the lease is empty
+//!   (about 50 calls/s per busy bucket per node). Leases expire after [`lease::LEASE_TTL`]
+//!   (250 ms). This applies to every bucket kind: the account bucket and stage method
+//!   settings (the keyless hot path) and high-rate per-key buckets alike.
+//! - **Memo**: when the script says a bucket is empty, the node refuses requests for it
+//!   without a call until the tokens it asked for are due (at most [`lease::MEMO_MAX`]).
+//! - **Keyed requests** (quota, usage count) always make the one call: quota check and
+//!   count, usage count and every bucket not served from a lease (including lease refills)
+//!   are one atomic script, so a 429 never counts and quota and usage stay exact. Buckets are
+//!   checked most specific first; local tokens are taken before the call and given back to
+//!   their lease if the request is then refused, so it is admitted only with a token from
+//!   every bucket.
+//!
+//! **Bounds** (N nodes, lease size n, rate r, burst b, TTL 250 ms).
+//! - *Never more tokens than the bucket gave out*: nodes spend only tokens Redis granted.
+//!   Leasing only shifts when they are spent, by at most a TTL, so over any window of
+//!   length w the cluster admits at most `b + r·w + min(N·n, r·TTL)`: at the window's start
+//!   the tokens held in leases were taken at most a TTL earlier, when the bucket held at
+//!   most b and has since refilled at most `r·TTL`. With n = 20 ms of rate the excess is
+//!   at most `N × 2 %` of one second's rate (and never above 25 %).
+//! - *Under-admission at most the unspent leases*: a lease expiring unspent loses at most
+//!   `n − 1` tokens; it happens only on a node whose demand for that bucket is below n per
+//!   TTL (under 8 % of the rate), i.e. when the bucket is not the limit. A lease refused by
+//!   an empty bucket memoises until `min(n, b)` tokens are due, so at most `N·n` refilled
+//!   tokens wait in Redis for the next lease at any instant (they are not lost: spent later).
+//! - Low-rate buckets (n = 1) are exact, as without leases; keyed checks stay one call.
+//! - Cost: about one call per 20 ms per busy leased bucket per node (≈ 50/s), also while
+//!   throttled (the memo waits for a lease's worth of tokens); keyed requests one call each.
+//!
+//! Redis keys, all under the configured prefix `{P}` so clusters (and tests) sharing a Redis
+//! stay apart; names below the prefix are built when the config is compiled
+//! ([`crate::compile::usage`], [`crate::compile::CompiledMethod::stage_throttle`]):
 //! - `{P}b:acct` — account bucket; `{P}b:s:{api}:{stage}:{method}` — stage method setting;
 //!   `{P}b:k:{plan}:{key}` — per key; `{P}b:km:{plan}:{key}:{api}:{stage}:{method}` — per
 //!   key per method. Hashes `{t: tokens, ts: ms}`, expiring once they would be full again.
@@ -20,17 +53,24 @@
 
 pub mod bucket;
 pub mod fallback;
-pub mod period;
+pub mod lease;
 pub mod script;
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use redis::aio::ConnectionManager;
+use redis::{RedisWrite, ToRedisArgs};
+use time::Date;
 
 use bucket::Limit;
 use fallback::{Fallback, Pending};
+use lease::{lease_size, LocalBucket, RefillGuard, Ticket};
+use apigw_quota::DayText;
 
 /// How long one admission call may take before Redis is considered down.
 pub const CALL_TIMEOUT: Duration = Duration::from_millis(250);
@@ -38,6 +78,8 @@ pub const CALL_TIMEOUT: Duration = Duration::from_millis(250);
 pub const HEARTBEAT_EVERY: Duration = Duration::from_millis(500);
 /// A node that has not heartbeated for this long is no longer counted as live.
 pub const NODE_TTL: Duration = Duration::from_secs(5);
+/// The account bucket's key name (under the prefix).
+pub const ACCOUNT_BUCKET: &str = "b:acct";
 
 /// Why the limiter could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -47,26 +89,66 @@ pub enum LimitsError {
     Url(#[from] redis::RedisError),
 }
 
+/// One token bucket a request is checked against.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BucketCheck<'a> {
+    /// Key name under the prefix (precompiled; borrowed from the config).
+    pub name: Cow<'a, str>,
+    /// Rate and burst.
+    pub limit: Limit,
+}
+
 /// A quota to check and count.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QuotaCheck {
-    /// The counter's Redis key.
-    pub key: String,
+pub struct QuotaCheck<'a> {
+    /// Counter name under the prefix without the period: `q:{plan}:{key}:`.
+    pub name: Cow<'a, str>,
+    /// Epoch seconds of the period's start (ends the counter's name).
+    pub period_start: i64,
     /// Requests allowed in the period.
     pub limit: i64,
     /// Counter TTL (until a day after the period ends).
     pub ttl_secs: i64,
 }
 
+impl QuotaCheck<'_> {
+    /// The counter's full Redis key (built only off the hot path: outages, tests).
+    pub fn redis_key(&self, prefix: &str) -> String {
+        format!("{prefix}{}{}", self.name, self.period_start)
+    }
+}
+
+/// A usage count to add on admission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageCount<'a> {
+    /// `{plan}|{key}|` (precompiled).
+    pub prefix: Cow<'a, str>,
+    /// The UTC day counted.
+    pub day: Date,
+}
+
+impl UsageCount<'_> {
+    /// The usage hash field `{plan}|{key}|{YYYY-MM-DD}` (built only off the hot path).
+    pub fn field(&self) -> String {
+        format!("{}{}", self.prefix, DayText(self.day))
+    }
+}
+
 /// Everything one request is checked against.
 #[derive(Debug, Clone, Default)]
-pub struct Admission {
-    /// Bucket key (with prefix) and limit, most specific first.
-    pub buckets: Vec<(String, Limit)>,
+pub struct Admission<'a> {
+    /// Buckets, most specific first.
+    pub buckets: Vec<BucketCheck<'a>>,
     /// The key's quota, if its plan has one.
-    pub quota: Option<QuotaCheck>,
-    /// Usage hash field to count on admission, if a key is involved.
-    pub usage_field: Option<String>,
+    pub quota: Option<QuotaCheck<'a>>,
+    /// Usage to count on admission, if a key is involved.
+    pub usage: Option<UsageCount<'a>>,
+}
+
+impl Admission<'_> {
+    fn is_empty(&self) -> bool {
+        self.buckets.is_empty() && self.quota.is_none() && self.usage.is_none()
+    }
 }
 
 /// The outcome of an admission check.
@@ -93,16 +175,39 @@ pub struct LimiterConfig {
     pub node_id: String,
 }
 
+/// Where a request's token for one bucket comes from.
+enum Source {
+    /// Spent from this node's lease.
+    Local(Arc<LocalBucket>, Ticket),
+    /// Asked from Redis in the script call: `want` tokens (a lease when above one, in which
+    /// case `claim` is this node's single in-flight refill of that bucket).
+    Remote {
+        index: usize,
+        state: Arc<LocalBucket>,
+        want: u64,
+        _claim: Option<RefillGuard>,
+    },
+}
+
 /// Shared limits for one node.
 pub struct Limiter {
     redis: Option<ConnectionManager>,
     script: redis::Script,
     prefix: String,
+    /// `{P}q:none`, `{P}u`: fixed keys, built once.
+    quota_none: String,
+    usage_key: String,
     fail_closed: bool,
     node_id: String,
     up: AtomicBool,
     live_nodes: AtomicUsize,
     fallback: Fallback,
+    /// Bucket name → this node's lease and memo for it.
+    local: RwLock<HashMap<Box<str>, Arc<LocalBucket>>>,
+    /// Origin of the millisecond clock leases and memos use.
+    epoch: Instant,
+    /// Admission script calls made (metrics, tests).
+    calls: AtomicU64,
 }
 
 impl std::fmt::Debug for Limiter {
@@ -111,23 +216,50 @@ impl std::fmt::Debug for Limiter {
             .field("prefix", &self.prefix)
             .field("up", &self.up.load(Ordering::Relaxed))
             .field("live_nodes", &self.live_nodes.load(Ordering::Relaxed))
+            .field("calls", &self.calls.load(Ordering::Relaxed))
             .finish()
+    }
+}
+
+/// A key under the prefix, written straight into the command (no intermediate `String`).
+struct Prefixed<'a>(&'a str, &'a str);
+
+impl ToRedisArgs for Prefixed<'_> {
+    fn write_redis_args<W: ?Sized + RedisWrite>(&self, out: &mut W) {
+        let mut w = out.writer_for_next_arg();
+        // Writing into the command's buffer cannot fail.
+        let _ = w.write_all(self.0.as_bytes());
+        let _ = w.write_all(self.1.as_bytes());
+    }
+}
+
+/// The quota counter's key: prefix, precompiled name, period start.
+struct QuotaKey<'a>(&'a str, &'a QuotaCheck<'a>);
+
+impl ToRedisArgs for QuotaKey<'_> {
+    fn write_redis_args<W: ?Sized + RedisWrite>(&self, out: &mut W) {
+        let mut w = out.writer_for_next_arg();
+        let _ = w.write_all(self.0.as_bytes());
+        let _ = w.write_all(self.1.name.as_bytes());
+        let _ = write!(w, "{}", self.1.period_start);
+    }
+}
+
+/// The usage hash field: precompiled `{plan}|{key}|` and the day.
+struct UsageField<'a>(&'a UsageCount<'a>);
+
+impl ToRedisArgs for UsageField<'_> {
+    fn write_redis_args<W: ?Sized + RedisWrite>(&self, out: &mut W) {
+        let mut w = out.writer_for_next_arg();
+        let _ = w.write_all(self.0.prefix.as_bytes());
+        let _ = write!(w, "{}", DayText(self.0.day));
     }
 }
 
 impl Limiter {
     /// A node-local limiter (no Redis): every limit enforced by this node alone.
     pub fn local() -> Self {
-        Limiter {
-            up: AtomicBool::new(false),
-            redis: None,
-            script: redis::Script::new(script::ADMIT),
-            prefix: String::new(),
-            fail_closed: false,
-            node_id: String::new(),
-            live_nodes: AtomicUsize::new(1),
-            fallback: Fallback::default(),
-        }
+        Self::build(None, String::new(), false, String::new())
     }
 
     /// A limiter; connects lazily, so a node starts (on local limits) while Redis is down.
@@ -143,19 +275,38 @@ impl Limiter {
             }
             None => None,
         };
-        Ok(Limiter {
+        Ok(Self::build(
+            redis,
+            config.prefix,
+            config.fail_closed,
+            config.node_id,
+        ))
+    }
+
+    fn build(
+        redis: Option<ConnectionManager>,
+        prefix: String,
+        fail_closed: bool,
+        node_id: String,
+    ) -> Self {
+        Limiter {
             up: AtomicBool::new(redis.is_some()),
             redis,
             script: redis::Script::new(script::ADMIT),
-            prefix: config.prefix,
-            fail_closed: config.fail_closed,
-            node_id: config.node_id,
+            quota_none: format!("{prefix}q:none"),
+            usage_key: format!("{prefix}u"),
+            prefix,
+            fail_closed,
+            node_id,
             live_nodes: AtomicUsize::new(1),
             fallback: Fallback::default(),
-        })
+            local: RwLock::new(HashMap::new()),
+            epoch: Instant::now(),
+            calls: AtomicU64::new(0),
+        }
     }
 
-    /// A key under this cluster's prefix.
+    /// A key under this cluster's prefix (setup and tests; requests use precompiled names).
     pub fn key(&self, suffix: &str) -> String {
         format!("{}{suffix}", self.prefix)
     }
@@ -170,52 +321,200 @@ impl Limiter {
         self.live_nodes.load(Ordering::Relaxed).max(1)
     }
 
+    /// Admission script calls made so far (shows how many requests leases and memos spared).
+    pub fn redis_calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// This node's state for a bucket (created on first use, pruned when idle).
+    fn local_state(&self, name: &str) -> Arc<LocalBucket> {
+        if let Some(b) = self
+            .local
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+        {
+            return Arc::clone(b);
+        }
+        let mut map = self.local.write().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(map.entry(name.into()).or_default())
+    }
+
+    /// Forgets bucket states that hold no lease, no memo and no request.
+    fn prune(&self) {
+        let now = self.now_ms();
+        self.local
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, b| Arc::strong_count(b) > 1 || !b.idle(now));
+    }
+
     /// Checks (and on success counts) one request.
-    pub async fn admit(&self, a: &Admission) -> Verdict {
-        if a.buckets.is_empty() && a.quota.is_none() && a.usage_field.is_none() {
+    pub async fn admit(&self, a: &Admission<'_>) -> Verdict {
+        if a.is_empty() {
             return Verdict::Admitted;
         }
         let Some(redis) = &self.redis else {
-            return self.fallback.admit(a, 1, Instant::now());
+            return self.fallback.admit(a, 1, &self.prefix, Instant::now());
         };
-        if self.up.load(Ordering::Acquire) {
-            match tokio::time::timeout(CALL_TIMEOUT, self.invoke(redis.clone(), a)).await {
-                Ok(Ok(code)) => {
-                    return match code {
-                        script::ADMITTED => Verdict::Admitted,
-                        script::QUOTA_EXCEEDED => Verdict::QuotaExceeded,
-                        _ => Verdict::Throttled,
-                    }
+        if !self.shared() {
+            return self.when_down(a);
+        }
+        let mut sources = Vec::with_capacity(a.buckets.len());
+        for (index, bucket) in a.buckets.iter().enumerate() {
+            match self.source(index, bucket).await {
+                Some(source) => sources.push(source),
+                None => {
+                    self.give_back(&sources);
+                    return Verdict::Throttled;
                 }
-                Ok(Err(error)) => self.mark_down(&error.to_string()),
-                Err(_) => self.mark_down("admission call timed out"),
             }
         }
+        let remote = sources.iter().any(|s| matches!(s, Source::Remote { .. }));
+        if !remote && a.quota.is_none() && a.usage.is_none() {
+            return Verdict::Admitted;
+        }
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let reply =
+            tokio::time::timeout(CALL_TIMEOUT, self.invoke(redis.clone(), a, &sources)).await;
+        let reply = match reply {
+            Ok(Ok(reply)) => reply,
+            Ok(Err(error)) => return self.call_failed(a, &sources, &error.to_string()),
+            Err(_) => return self.call_failed(a, &sources, "admission call timed out"),
+        };
+        let now = self.now_ms();
+        let mut remotes = sources.iter().filter_map(|s| match s {
+            Source::Remote { state, want, .. } => Some((state, *want)),
+            Source::Local(..) => None,
+        });
+        match reply.first().copied() {
+            Some(script::ADMITTED) => {
+                for ((state, want), granted) in remotes.zip(reply.iter().skip(1)) {
+                    if want > 1 {
+                        state.install((*granted).max(1) as u64 - 1, now);
+                    }
+                }
+                Verdict::Admitted
+            }
+            Some(script::THROTTLED) => {
+                let empty = reply.get(1).map_or(0, |i| (*i).max(1) as usize - 1);
+                if let Some((state, _)) = remotes.nth(empty) {
+                    let wait = match reply.get(2) {
+                        Some(ms) if *ms >= 0 => Duration::from_millis(*ms as u64),
+                        _ => lease::MEMO_MAX,
+                    };
+                    state.block_for(now, wait);
+                }
+                self.give_back(&sources);
+                Verdict::Throttled
+            }
+            Some(script::QUOTA_EXCEEDED) => {
+                self.give_back(&sources);
+                Verdict::QuotaExceeded
+            }
+            _ => self.call_failed(a, &sources, "unexpected admission script reply"),
+        }
+    }
+
+    /// Where this request's token for `bucket` comes from; `None`: refused (memo).
+    async fn source(&self, index: usize, bucket: &BucketCheck<'_>) -> Option<Source> {
+        let state = self.local_state(&bucket.name);
+        let now = self.now_ms();
+        if state.blocked(now) {
+            return None;
+        }
+        if let Some(ticket) = state.try_take(now) {
+            return Some(Source::Local(state, ticket));
+        }
+        let n = lease_size(bucket.limit);
+        if n > 1 {
+            if let Some(claim) = state.begin_refill() {
+                return Some(Source::Remote {
+                    index,
+                    state,
+                    want: n,
+                    _claim: Some(claim),
+                });
+            }
+            // Another request is leasing for this bucket: wait for its tokens.
+            state.wait_refill(CALL_TIMEOUT).await;
+            let now = self.now_ms();
+            if state.blocked(now) {
+                return None;
+            }
+            if let Some(ticket) = state.try_take(now) {
+                return Some(Source::Local(state, ticket));
+            }
+        }
+        Some(Source::Remote {
+            index,
+            state,
+            want: 1,
+            _claim: None,
+        })
+    }
+
+    fn give_back(&self, sources: &[Source]) {
+        let now = self.now_ms();
+        for s in sources {
+            if let Source::Local(state, ticket) = s {
+                state.give_back(*ticket, now);
+            }
+        }
+    }
+
+    fn call_failed(&self, a: &Admission<'_>, sources: &[Source], why: &str) -> Verdict {
+        self.give_back(sources);
+        self.mark_down(why);
+        self.when_down(a)
+    }
+
+    fn when_down(&self, a: &Admission<'_>) -> Verdict {
         if self.fail_closed {
             return Verdict::Throttled;
         }
-        self.fallback.admit(a, self.live_nodes(), Instant::now())
+        self.fallback
+            .admit(a, self.live_nodes(), &self.prefix, Instant::now())
     }
 
-    async fn invoke(&self, mut redis: ConnectionManager, a: &Admission) -> redis::RedisResult<i64> {
+    async fn invoke(
+        &self,
+        mut redis: ConnectionManager,
+        a: &Admission<'_>,
+        sources: &[Source],
+    ) -> redis::RedisResult<Vec<i64>> {
         let mut call = self.script.prepare_invoke();
-        for (key, _) in &a.buckets {
-            call.key(key);
+        let mut n = 0usize;
+        for s in sources {
+            if let Source::Remote { index, .. } = s {
+                call.key(Prefixed(&self.prefix, &a.buckets[*index].name));
+                n += 1;
+            }
         }
         match &a.quota {
-            Some(q) => call.key(&q.key),
-            None => call.key(self.key("q:none")),
+            Some(q) => call.key(QuotaKey(&self.prefix, q)),
+            None => call.key(self.quota_none.as_str()),
         };
-        call.key(self.key("u"));
-        call.arg(a.buckets.len());
-        for (_, limit) in &a.buckets {
-            call.arg(limit.rate).arg(limit.burst);
+        call.key(self.usage_key.as_str());
+        call.arg(n);
+        for s in sources {
+            if let Source::Remote { index, want, .. } = s {
+                let limit = a.buckets[*index].limit;
+                call.arg(limit.rate).arg(limit.burst).arg(*want);
+            }
         }
         match &a.quota {
             Some(q) => call.arg(q.limit).arg(q.ttl_secs),
             None => call.arg(-1).arg(0),
         };
-        call.arg(a.usage_field.as_deref().unwrap_or(""));
+        match &a.usage {
+            Some(u) => call.arg(UsageField(u)),
+            None => call.arg(""),
+        };
         call.invoke_async(&mut redis).await
     }
 
@@ -231,7 +530,8 @@ impl Limiter {
     }
 
     /// Heartbeats into Redis every [`HEARTBEAT_EVERY`] (learning the live-node count) and,
-    /// while Redis is down, probes it; on recovery adds the counts admitted meanwhile.
+    /// while Redis is down, probes it; on recovery adds the counts admitted meanwhile. Also
+    /// forgets idle bucket states.
     pub async fn run_heartbeat(self: Arc<Self>) {
         let Some(redis) = self.redis.clone() else {
             return;
@@ -240,6 +540,7 @@ impl Limiter {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
+            self.prune();
             let beat = tokio::time::timeout(CALL_TIMEOUT * 2, self.heartbeat(redis.clone())).await;
             match beat {
                 Ok(Ok(n)) => {
@@ -300,42 +601,80 @@ impl Limiter {
 
 #[cfg(test)]
 mod tests {
-    //! The admission script against a real Redis (`TEST_REDIS_URL`, default the machine's),
-    //! each test under its own key prefix.
+    //! The admission script, leases and memos against a real Redis (`TEST_REDIS_URL`,
+    //! default the machine's), each test under its own key prefix.
     use super::*;
 
     fn redis_url() -> String {
         std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
     }
 
-    fn limiter(url: &str, fail_closed: bool) -> (Limiter, String) {
-        let prefix = format!("unit:{}:", uuid::Uuid::new_v4().simple());
-        let l = Limiter::new(LimiterConfig {
+    fn limiter_with(url: &str, prefix: &str, fail_closed: bool) -> Limiter {
+        Limiter::new(LimiterConfig {
             redis_url: Some(url.into()),
-            prefix: prefix.clone(),
+            prefix: prefix.into(),
             fail_closed,
             node_id: "unit".into(),
         })
-        .unwrap();
-        (l, prefix)
+        .unwrap()
     }
 
-    fn admission(l: &Limiter, burst: f64, quota: Option<i64>) -> Admission {
+    fn limiter(url: &str, fail_closed: bool) -> (Limiter, String) {
+        let prefix = format!("unit:{}:", uuid::Uuid::new_v4().simple());
+        (limiter_with(url, &prefix, fail_closed), prefix)
+    }
+
+    fn bucket(name: &'static str, rate: f64, burst: f64) -> BucketCheck<'static> {
+        BucketCheck {
+            name: name.into(),
+            limit: Limit { rate, burst },
+        }
+    }
+
+    fn admission(burst: f64, quota: Option<i64>) -> Admission<'static> {
         Admission {
-            buckets: vec![(l.key("b:k:p:k"), Limit { rate: 0.0, burst })],
+            buckets: vec![bucket("b:k:p:k", 0.0, burst)],
             quota: quota.map(|limit| QuotaCheck {
-                key: l.key("q:p:k:0"),
+                name: "q:p:k:".into(),
+                period_start: 0,
                 limit,
                 ttl_secs: 60,
             }),
-            usage_field: Some("p|k|2026-11-22".into()),
+            usage: Some(UsageCount {
+                prefix: "p|k|".into(),
+                day: time::macros::date!(2026 - 11 - 22),
+            }),
+        }
+    }
+
+    async fn connection() -> redis::aio::MultiplexedConnection {
+        redis::Client::open(redis_url())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap()
+    }
+
+    async fn cleanup(prefix: &str) {
+        let mut redis = connection().await;
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{prefix}*"))
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        if !keys.is_empty() {
+            let _: () = redis::cmd("DEL")
+                .arg(keys)
+                .query_async(&mut redis)
+                .await
+                .unwrap();
         }
     }
 
     #[tokio::test]
     async fn script_takes_tokens_counts_quota_and_usage_atomically() {
         let (l, prefix) = limiter(&redis_url(), false);
-        let a = admission(&l, 3.0, Some(5));
+        let a = admission(3.0, Some(5));
         let mut verdicts = Vec::new();
         for _ in 0..5 {
             verdicts.push(l.admit(&a).await);
@@ -350,11 +689,7 @@ mod tests {
                 Verdict::Throttled
             ]
         );
-        let mut redis = redis::Client::open(redis_url())
-            .unwrap()
-            .get_multiplexed_async_connection()
-            .await
-            .unwrap();
+        let mut redis = connection().await;
         let used: i64 = redis::cmd("HGET")
             .arg(format!("{prefix}u"))
             .arg("p|k|2026-11-22")
@@ -369,35 +704,166 @@ mod tests {
             .unwrap();
         assert_eq!(quota, 3);
         // The quota is checked before the buckets and never over-admits.
-        let b = admission(&l, 100.0, Some(5));
         let b = Admission {
-            buckets: vec![(l.key("b:other"), b.buckets[0].1)],
-            ..b
+            buckets: vec![bucket("b:other", 0.0, 100.0)],
+            ..admission(100.0, Some(5))
         };
         assert_eq!(l.admit(&b).await, Verdict::Admitted);
         assert_eq!(l.admit(&b).await, Verdict::Admitted);
         assert_eq!(l.admit(&b).await, Verdict::QuotaExceeded);
-        let _: () = redis::cmd("DEL")
-            .arg(format!("{prefix}u"))
-            .arg(format!("{prefix}q:p:k:0"))
-            .arg(format!("{prefix}b:k:p:k"))
-            .arg(format!("{prefix}b:other"))
+        cleanup(&prefix).await;
+    }
+
+    #[tokio::test]
+    async fn high_rate_buckets_are_spent_from_leases() {
+        let (l, prefix) = limiter(&redis_url(), false);
+        // Rate 1000/s: leases of 20 tokens; the burst (1000) is never the limit here.
+        let a = Admission {
+            buckets: vec![
+                bucket("b:s:a:prod:/GET", 1000.0, 1000.0),
+                bucket(ACCOUNT_BUCKET, 5000.0, 5000.0),
+            ],
+            ..Admission::default()
+        };
+        let started = Instant::now();
+        for _ in 0..100 {
+            assert_eq!(l.admit(&a).await, Verdict::Admitted);
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        // 100 ÷ 20 leases of the stage bucket (the account lease of 100 is taken in the
+        // first of those calls and lasts); one more if a lease expired on a slow machine.
+        let calls = l.redis_calls();
+        assert!((5..=7).contains(&calls), "{calls} calls for 100 requests");
+        let mut redis = connection().await;
+        let left: f64 = redis::cmd("HGET")
+            .arg(format!("{prefix}b:s:a:prod:/GET"))
+            .arg("t")
             .query_async(&mut redis)
             .await
             .unwrap();
+        assert!(
+            left <= 900.0 + 1000.0 * elapsed,
+            "the leases were taken from Redis: {left}"
+        );
+        cleanup(&prefix).await;
+    }
+
+    #[tokio::test]
+    async fn nodes_never_spend_more_than_the_shared_bucket_gave() {
+        let prefix = format!("unit:{}:", uuid::Uuid::new_v4().simple());
+        let nodes: Vec<Limiter> = (0..3)
+            .map(|_| limiter_with(&redis_url(), &prefix, false))
+            .collect();
+        // Rate 100/s, burst 30: leases of 2.
+        let a = Admission {
+            buckets: vec![bucket(ACCOUNT_BUCKET, 100.0, 30.0)],
+            ..Admission::default()
+        };
+        let started = Instant::now();
+        let mut admitted = 0u32;
+        for i in 0..300 {
+            if nodes[i % 3].admit(&a).await == Verdict::Admitted {
+                admitted += 1;
+            }
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let bound = 30.0 + 100.0 * elapsed;
+        assert!(f64::from(admitted) <= bound, "{admitted} > {bound}");
+        assert!(admitted >= 30, "the burst is available: {admitted}");
+        cleanup(&prefix).await;
+    }
+
+    #[tokio::test]
+    async fn empty_bucket_is_remembered_until_a_token_is_due() {
+        let (l, prefix) = limiter(&redis_url(), false);
+        // Rate 1/s, burst 2: the third request is refused, with the next token ~1 s away.
+        let a = Admission {
+            buckets: vec![bucket("b:k:p:k", 1.0, 2.0)],
+            ..Admission::default()
+        };
+        assert_eq!(l.admit(&a).await, Verdict::Admitted);
+        assert_eq!(l.admit(&a).await, Verdict::Admitted);
+        assert_eq!(l.admit(&a).await, Verdict::Throttled);
+        let calls = l.redis_calls();
+        for _ in 0..20 {
+            assert_eq!(l.admit(&a).await, Verdict::Throttled);
+        }
+        assert_eq!(
+            l.redis_calls(),
+            calls,
+            "refused from the memo, no Redis call"
+        );
+        cleanup(&prefix).await;
+    }
+
+    #[tokio::test]
+    async fn local_tokens_go_back_when_another_bucket_refuses() {
+        let (l, prefix) = limiter(&redis_url(), false);
+        // A key bucket with one token (no refill) and a leased account bucket (lease 20).
+        let a = Admission {
+            buckets: vec![
+                bucket("b:k:p:k", 0.0, 1.0),
+                bucket(ACCOUNT_BUCKET, 1000.0, 1000.0),
+            ],
+            ..admission(1.0, None)
+        };
+        assert_eq!(l.admit(&a).await, Verdict::Admitted);
+        let account = l.local_state(ACCOUNT_BUCKET);
+        let held = account.available(l.now_ms());
+        assert_eq!(held, 19, "leased 20, spent 1");
+        assert_eq!(
+            l.admit(&a).await,
+            Verdict::Throttled,
+            "the key bucket is empty"
+        );
+        assert_eq!(
+            account.available(l.now_ms()),
+            held,
+            "the account token was given back"
+        );
+        assert_eq!(l.admit(&a).await, Verdict::Throttled);
+        assert_eq!(account.available(l.now_ms()), held);
+        let mut redis = connection().await;
+        let used: i64 = redis::cmd("HGET")
+            .arg(format!("{prefix}u"))
+            .arg("p|k|2026-11-22")
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        assert_eq!(used, 1, "refused requests never count");
+        cleanup(&prefix).await;
     }
 
     #[tokio::test]
     async fn unreachable_redis_falls_back_or_fails_closed() {
         // Nothing listens on port 1.
         let (open, _) = limiter("redis://127.0.0.1:1", false);
-        let a = admission(&open, 2.0, None);
+        let a = admission(2.0, None);
         assert_eq!(open.admit(&a).await, Verdict::Admitted);
         assert!(!open.shared(), "marked down after the failed call");
         assert_eq!(open.admit(&a).await, Verdict::Admitted);
         assert_eq!(open.admit(&a).await, Verdict::Throttled, "local burst of 2");
         let (closed, _) = limiter("redis://127.0.0.1:1", true);
-        let a = admission(&closed, 2.0, None);
+        let a = admission(2.0, None);
         assert_eq!(closed.admit(&a).await, Verdict::Throttled);
+        // Leased buckets fall back too: rate 100/s (leases of 2), burst 3.
+        let (leased, _) = limiter("redis://127.0.0.1:1", false);
+        let a = Admission {
+            buckets: vec![bucket(ACCOUNT_BUCKET, 100.0, 3.0)],
+            ..Admission::default()
+        };
+        let started = Instant::now();
+        let mut n = 0;
+        for _ in 0..10 {
+            if leased.admit(&a).await == Verdict::Admitted {
+                n += 1;
+            }
+        }
+        let bound = 3.0 + 100.0 * started.elapsed().as_secs_f64();
+        assert!(
+            f64::from(n) <= bound,
+            "the local share of the burst: {n} > {bound}"
+        );
+        assert!(n >= 3, "the local burst is served: {n}");
     }
 }

@@ -1,9 +1,10 @@
-//! Quota periods on UTC calendar boundaries: DAY (midnight), WEEK (Monday midnight, ISO),
-//! MONTH (the 1st, midnight). The plan's `offset` is subtracted from the limit in the
-//! period that contains the plan's creation, as AWS defines `QuotaSettings.offset`.
+//! Usage-plan quota periods on UTC calendar boundaries: DAY (midnight), WEEK (Monday
+//! midnight, ISO), MONTH (the 1st, midnight), and the plan's `offset`, subtracted from the
+//! limit in the period that contains the plan's creation (AWS's `QuotaSettings.offset`).
 //!
-//! The data plane has the same rules (`data-plane/src/limits/period.rs`); the quota
-//! counter's Redis key is named by the period start, so both sides must agree.
+//! One crate for both planes because they must agree: the data plane names a key's quota
+//! counter in Redis after the period start, and the control plane reads and resets that
+//! counter (GetUsage, UpdateUsage) and computes `remaining` from the same rules.
 
 use time::{Date, Duration, Month, OffsetDateTime};
 
@@ -69,8 +70,30 @@ pub fn day_of(epoch: i64) -> Date {
         .date()
 }
 
-/// The limit that applies in the period starting `start`: `limit - offset` in the period
-/// that contains the plan's creation, `limit` afterwards.
+/// `YYYY-MM-DD`.
+pub fn day_text(d: Date) -> String {
+    DayText(d).to_string()
+}
+
+/// Displays a date as `YYYY-MM-DD` (written straight into a Redis argument).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayText(pub Date);
+
+impl std::fmt::Display for DayText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let d = self.0;
+        write!(
+            f,
+            "{:04}-{:02}-{:02}",
+            d.year(),
+            u8::from(d.month()),
+            d.day()
+        )
+    }
+}
+
+/// The limit in the period starting `start`: `limit - offset` in the period containing the
+/// plan's creation, `limit` afterwards.
 pub fn effective_limit(period: Period, limit: i64, offset: i64, created: i64, start: Date) -> i64 {
     if period.start_of(day_of(created)) == start {
         (limit - offset).max(0)
@@ -83,6 +106,38 @@ pub fn effective_limit(period: Period, limit: i64, offset: i64, created: i64, st
 mod tests {
     use super::*;
     use time::macros::date;
+
+    #[test]
+    fn boundaries_and_day_text() {
+        let d = date!(2026 - 11 - 22); // Sunday
+        assert_eq!(Period::Week.start_of(d), date!(2026 - 11 - 16));
+        assert_eq!(Period::Week.end_of(d), date!(2026 - 11 - 23));
+        assert_eq!(Period::Month.start_of(d), date!(2026 - 11 - 01));
+        assert_eq!(
+            Period::Month.end_of(date!(2026 - 12 - 05)),
+            date!(2027 - 01 - 01)
+        );
+        assert_eq!(
+            Period::Day.end_of(date!(2028 - 02 - 28)),
+            date!(2028 - 02 - 29)
+        );
+        assert_eq!(day_text(date!(2026 - 01 - 02)), "2026-01-02");
+        assert_eq!(day_of(midnight_epoch(d)), d);
+        assert_eq!(day_of(midnight_epoch(d) - 1), date!(2026 - 11 - 21));
+    }
+
+    #[test]
+    fn offset_applies_to_the_first_period_only() {
+        let created = midnight_epoch(date!(2026 - 11 - 18)) + 60;
+        assert_eq!(
+            effective_limit(Period::Week, 100, 40, created, date!(2026 - 11 - 16)),
+            60
+        );
+        assert_eq!(
+            effective_limit(Period::Week, 100, 40, created, date!(2026 - 11 - 23)),
+            100
+        );
+    }
 
     #[test]
     fn calendar_boundaries() {
