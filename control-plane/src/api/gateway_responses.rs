@@ -1,0 +1,392 @@
+//! PutGatewayResponse, GetGatewayResponse(s), UpdateGatewayResponse,
+//! DeleteGatewayResponse (SPEC 5.8).
+//!
+//! Only customised types are stored; every other type is reported with its default
+//! (`defaultResponse: true`), as AWS lists all of them. Templates are parsed when saved,
+//! so a deployment never carries one that fails at request time.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use sqlx::types::Json as SqlJson;
+use sqlx::PgConnection;
+
+use super::extract::{AwsJson, AwsQuery, Page, PageQuery};
+use crate::error::{ApiError, ApiResult};
+use crate::patch::{string_of, PatchRequest};
+use crate::store;
+use crate::validate;
+use crate::AppState;
+
+/// Every gateway response type with its default status (none for the two defaults).
+pub const TYPES: &[(&str, Option<&str>)] = &[
+    ("DEFAULT_4XX", None),
+    ("DEFAULT_5XX", None),
+    ("RESOURCE_NOT_FOUND", Some("404")),
+    ("UNAUTHORIZED", Some("401")),
+    ("INVALID_API_KEY", Some("403")),
+    ("ACCESS_DENIED", Some("403")),
+    ("AUTHORIZER_FAILURE", Some("500")),
+    ("AUTHORIZER_CONFIGURATION_ERROR", Some("500")),
+    ("INVALID_SIGNATURE", Some("403")),
+    ("EXPIRED_TOKEN", Some("403")),
+    ("MISSING_AUTHENTICATION_TOKEN", Some("403")),
+    ("INTEGRATION_FAILURE", Some("504")),
+    ("INTEGRATION_TIMEOUT", Some("504")),
+    ("API_CONFIGURATION_ERROR", Some("500")),
+    ("UNSUPPORTED_MEDIA_TYPE", Some("415")),
+    ("BAD_REQUEST_PARAMETERS", Some("400")),
+    ("BAD_REQUEST_BODY", Some("400")),
+    ("REQUEST_TOO_LARGE", Some("413")),
+    ("THROTTLED", Some("429")),
+    ("QUOTA_EXCEEDED", Some("429")),
+    ("WAF_FILTERED", Some("403")),
+];
+
+/// The body template every type has by default.
+pub const DEFAULT_TEMPLATE: &str = "{\"message\":$context.error.messageString}";
+
+/// A gateway response (`GatewayResponse` shape).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct GatewayResponse {
+    /// DEFAULT_4XX, THROTTLED, ...
+    pub response_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The status sent (default: the type's).
+    pub status_code: Option<String>,
+    #[serde(default)]
+    /// `gatewayresponse.header.X` -> `'static'` | `method.request.*` | `stageVariables.*` |
+    /// `context.*`.
+    pub response_parameters: BTreeMap<String, String>,
+    #[serde(default)]
+    /// Content type -> body template.
+    pub response_templates: BTreeMap<String, String>,
+    /// Whether this is the built-in response (not customised).
+    pub default_response: bool,
+}
+
+/// Body of PutGatewayResponse.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PutGatewayResponse {
+    status_code: Option<String>,
+    #[serde(default)]
+    response_parameters: BTreeMap<String, String>,
+    #[serde(default)]
+    response_templates: BTreeMap<String, String>,
+}
+
+/// The default status of a type, or NotFound/BadRequest for an unknown one.
+fn default_status(response_type: &str) -> ApiResult<Option<&'static str>> {
+    TYPES
+        .iter()
+        .find(|(t, _)| *t == response_type)
+        .map(|(_, s)| *s)
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "Invalid gateway response type specified: {response_type}: must be one of {}",
+                TYPES.iter().map(|t| t.0).collect::<Vec<_>>().join(", ")
+            ))
+        })
+}
+
+/// The built-in form of a type.
+fn default_of(response_type: &str) -> ApiResult<GatewayResponse> {
+    let status = default_status(response_type)?;
+    Ok(GatewayResponse {
+        response_type: response_type.to_string(),
+        status_code: status.map(str::to_string),
+        response_parameters: BTreeMap::new(),
+        response_templates: BTreeMap::from([(
+            "application/json".to_string(),
+            DEFAULT_TEMPLATE.to_string(),
+        )]),
+        default_response: true,
+    })
+}
+
+/// Checks a `gatewayresponse.header.X` key and its source expression.
+fn validate_parameter(key: &str, value: &str) -> ApiResult<()> {
+    let name = key.strip_prefix("gatewayresponse.header.").unwrap_or("");
+    if name.is_empty() || http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+        return Err(ApiError::bad_request(format!(
+            "Invalid parameter name specified: {key}: must be gatewayresponse.header.<name>"
+        )));
+    }
+    let ok = if let Some(inner) = value.strip_prefix('\'') {
+        inner.ends_with('\'')
+            && value.len() >= 2
+            && http::HeaderValue::from_str(&inner[..inner.len() - 1]).is_ok()
+    } else if let Some(rest) = value.strip_prefix("method.request.") {
+        [
+            "header.",
+            "querystring.",
+            "path.",
+            "multivalueheader.",
+            "multivaluequerystring.",
+        ]
+        .iter()
+        .any(|p| rest.strip_prefix(p).is_some_and(|n| !n.is_empty()))
+    } else if let Some(rest) = value.strip_prefix("stageVariables.") {
+        !rest.is_empty()
+    } else if let Some(rest) = value.strip_prefix("context.") {
+        !rest.is_empty()
+    } else {
+        false
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "Invalid mapping expression specified: Validation Result: warnings : [], errors : \
+             [Invalid mapping expression specified: {value}: must be a quoted static value, \
+             method.request.(header|querystring|path).<name>, stageVariables.<name> or \
+             context.<name>]"
+        )))
+    }
+}
+
+/// Checks a whole gateway response before it is saved.
+fn validate_response(r: &GatewayResponse) -> ApiResult<()> {
+    if let Some(s) = &r.status_code {
+        validate::status_code(s)?;
+    }
+    for (k, v) in &r.response_parameters {
+        validate_parameter(k, v)?;
+    }
+    for (ct, text) in &r.response_templates {
+        validate::content_type(ct)?;
+        vtl::Template::parse(text).map_err(|e| {
+            ApiError::bad_request(format!(
+                "Invalid mapping template specified for {ct}: line {}, column {}: {}",
+                e.line, e.column, e.message
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+/// Every customised gateway response of an API.
+pub async fn customised(conn: &mut PgConnection, api_id: &str) -> ApiResult<Vec<GatewayResponse>> {
+    let rows: Vec<(SqlJson<GatewayResponse>,)> = sqlx::query_as(
+        "SELECT doc FROM gateway_responses WHERE api_id = $1 ORDER BY response_type",
+    )
+    .bind(api_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.0 .0).collect())
+}
+
+async fn load(
+    conn: &mut PgConnection,
+    api_id: &str,
+    response_type: &str,
+) -> ApiResult<Option<GatewayResponse>> {
+    let row: Option<(SqlJson<GatewayResponse>,)> = sqlx::query_as(
+        "SELECT doc FROM gateway_responses WHERE api_id = $1 AND response_type = $2 FOR UPDATE",
+    )
+    .bind(api_id)
+    .bind(response_type)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| r.0 .0))
+}
+
+/// Stores a customised response (insert or replace).
+pub async fn save(conn: &mut PgConnection, api_id: &str, r: &GatewayResponse) -> ApiResult<()> {
+    sqlx::query(
+        "INSERT INTO gateway_responses (api_id, response_type, doc) VALUES ($1, $2, $3)
+         ON CONFLICT (api_id, response_type) DO UPDATE SET doc = EXCLUDED.doc",
+    )
+    .bind(api_id)
+    .bind(&r.response_type)
+    .bind(SqlJson(r))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The current form of a type: its customisation, else its default.
+pub async fn current(
+    conn: &mut PgConnection,
+    api_id: &str,
+    response_type: &str,
+) -> ApiResult<GatewayResponse> {
+    match load(conn, api_id, response_type).await? {
+        Some(r) => Ok(r),
+        None => default_of(response_type),
+    }
+}
+
+/// PUT /restapis/{restapi_id}/gatewayresponses/{response_type}
+pub async fn put(
+    State(state): State<AppState>,
+    Path((api_id, response_type)): Path<(String, String)>,
+    AwsJson(req): AwsJson<PutGatewayResponse>,
+) -> ApiResult<(StatusCode, Json<GatewayResponse>)> {
+    default_status(&response_type)?;
+    let r = GatewayResponse {
+        response_type,
+        status_code: req.status_code.filter(|s| !s.is_empty()),
+        response_parameters: req.response_parameters,
+        response_templates: req.response_templates,
+        default_response: false,
+    };
+    validate_response(&r)?;
+    let mut tx = state.db.begin().await?;
+    store::load_api(&mut tx, &api_id, true).await?;
+    save(&mut tx, &api_id, &r).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(r)))
+}
+
+/// GET /restapis/{restapi_id}/gatewayresponses/{response_type}
+pub async fn get(
+    State(state): State<AppState>,
+    Path((api_id, response_type)): Path<(String, String)>,
+) -> ApiResult<Json<GatewayResponse>> {
+    default_status(&response_type)?;
+    let mut conn = state.db.acquire().await?;
+    store::load_api(&mut conn, &api_id, false).await?;
+    Ok(Json(current(&mut conn, &api_id, &response_type).await?))
+}
+
+/// GET /restapis/{restapi_id}/gatewayresponses: every type, customised or default.
+pub async fn list(
+    State(state): State<AppState>,
+    Path(api_id): Path<String>,
+    AwsQuery(page): AwsQuery<PageQuery>,
+) -> ApiResult<Json<Page<GatewayResponse>>> {
+    let mut conn = state.db.acquire().await?;
+    store::load_api(&mut conn, &api_id, false).await?;
+    let custom = customised(&mut conn, &api_id).await?;
+    let all = TYPES
+        .iter()
+        .map(
+            |(t, _)| match custom.iter().find(|c| c.response_type == *t) {
+                Some(c) => Ok(c.clone()),
+                None => default_of(t),
+            },
+        )
+        .collect::<ApiResult<Vec<_>>>()?;
+    let mut page_query = page;
+    if page_query.limit.is_none() {
+        // AWS returns the whole collection when no limit is given.
+        page_query.limit = Some(TYPES.len().to_string());
+    }
+    Ok(Json(page_query.page(all)?))
+}
+
+/// PATCH /restapis/{restapi_id}/gatewayresponses/{response_type}: `/statusCode`,
+/// `/responseParameters/{key}`, `/responseTemplates/{contentType}`. Patching a default
+/// response customises it.
+pub async fn update(
+    State(state): State<AppState>,
+    Path((api_id, response_type)): Path<(String, String)>,
+    AwsJson(req): AwsJson<PatchRequest>,
+) -> ApiResult<Json<GatewayResponse>> {
+    default_status(&response_type)?;
+    let mut tx = state.db.begin().await?;
+    store::load_api(&mut tx, &api_id, true).await?;
+    let mut r = current(&mut tx, &api_id, &response_type).await?;
+    r.default_response = false;
+    for op in &req.patch_operations {
+        let segs = op.segments()?;
+        match segs
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            ["statusCode"] => op.apply_opt_string(&mut r.status_code)?,
+            ["responseParameters", key] => {
+                op.apply_map_entry(&mut r.response_parameters, key, string_of)?
+            }
+            ["responseTemplates", ct] => {
+                op.apply_map_entry(&mut r.response_templates, ct, string_of)?
+            }
+            _ => return Err(op.unsupported()),
+        }
+    }
+    validate_response(&r)?;
+    save(&mut tx, &api_id, &r).await?;
+    tx.commit().await?;
+    Ok(Json(r))
+}
+
+/// DELETE /restapis/{restapi_id}/gatewayresponses/{response_type}: back to the default.
+pub async fn delete(
+    State(state): State<AppState>,
+    Path((api_id, response_type)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    default_status(&response_type)?;
+    let mut tx = state.db.begin().await?;
+    store::load_api(&mut tx, &api_id, true).await?;
+    let deleted =
+        sqlx::query("DELETE FROM gateway_responses WHERE api_id = $1 AND response_type = $2")
+            .bind(&api_id)
+            .bind(&response_type)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    if deleted == 0 {
+        return Err(ApiError::not_found(format!(
+            "Gateway response type not customised for this REST API: {response_type}"
+        )));
+    }
+    tx.commit().await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_spec_type_is_known_with_its_default_status() {
+        assert_eq!(TYPES.len(), 21);
+        assert_eq!(default_status("THROTTLED").unwrap(), Some("429"));
+        assert_eq!(default_status("DEFAULT_4XX").unwrap(), None);
+        assert!(default_status("NOPE").is_err());
+        let d = default_of("BAD_REQUEST_BODY").unwrap();
+        assert!(d.default_response);
+        assert_eq!(d.response_templates["application/json"], DEFAULT_TEMPLATE);
+    }
+
+    #[test]
+    fn parameters_accept_aws_sources_only() {
+        let k = "gatewayresponse.header.Access-Control-Allow-Origin";
+        for v in [
+            "'*'",
+            "method.request.header.Origin",
+            "method.request.querystring.q",
+            "stageVariables.origin",
+            "context.requestId",
+        ] {
+            assert!(validate_parameter(k, v).is_ok(), "{v}");
+        }
+        for v in [
+            "*",
+            "'unterminated",
+            "integration.response.header.x",
+            "context.",
+        ] {
+            assert!(validate_parameter(k, v).is_err(), "{v}");
+        }
+        assert!(validate_parameter("method.response.header.x", "'v'").is_err());
+    }
+
+    #[test]
+    fn templates_are_parsed_when_saved() {
+        let mut r = default_of("DEFAULT_4XX").unwrap();
+        assert!(validate_response(&r).is_ok());
+        r.response_templates
+            .insert("application/json".into(), "#if($x".into());
+        let err = validate_response(&r).unwrap_err().to_string();
+        assert!(err.contains("line 1"), "{err}");
+    }
+}
