@@ -206,13 +206,70 @@ pub fn aws_uri(uri: &str) -> ApiResult<()> {
         && !parts[3].is_empty()
         && !parts[4].is_empty()
         && (parts[5].starts_with("path/") || parts[5].starts_with("action/"));
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request(format!(
+    if !ok {
+        return Err(ApiError::bad_request(format!(
             "AWS ARN for integration must contain path or action: '{uri}'"
-        )))
+        )));
     }
+    if parts[4] == "lambda" {
+        lambda_function_path(uri, parts[5])?;
+    }
+    Ok(())
+}
+
+/// The Lambda part of a function integration URI:
+/// `path/2015-03-31/functions/{function}/invocations`, where `{function}` is a name, a
+/// partial ARN (`{account}:function:{name}`) or an ARN
+/// (`arn:aws:lambda:{region}:{account}:function:{name}`), each with an optional `:{qualifier}`;
+/// `${stageVariables.x}` may stand for any part (checked once substituted, per stage).
+fn lambda_function_path(uri: &str, path: &str) -> ApiResult<()> {
+    let bad = |why: &str| {
+        ApiError::bad_request(format!(
+            "Invalid Lambda function integration URI '{uri}': {why}"
+        ))
+    };
+    let function = path
+        .strip_prefix("path/2015-03-31/functions/")
+        .and_then(|rest| rest.strip_suffix("/invocations"))
+        .ok_or_else(|| bad("expected path/2015-03-31/functions/{function}/invocations"))?;
+    // Stand in a valid placeholder for stage variables, then check the rest.
+    let mut probe = String::with_capacity(function.len());
+    let mut rest = function;
+    while let Some(start) = rest.find("${") {
+        probe.push_str(&rest[..start]);
+        let end = rest[start..]
+            .find('}')
+            .ok_or_else(|| bad("unterminated ${...}"))?;
+        if !is_reference(&rest[start + 2..start + end], "stageVariables.") {
+            return Err(bad("only ${stageVariables.name} may be substituted"));
+        }
+        probe.push_str("stagevar");
+        rest = &rest[start + end + 1..];
+    }
+    probe.push_str(rest);
+    let segments: Vec<&str> = probe.split(':').collect();
+    let (name, qualifier) = match segments.as_slice() {
+        ["arn", _, "lambda", _, _, "function", name] => (*name, None),
+        ["arn", _, "lambda", _, _, "function", name, q] => (*name, Some(*q)),
+        [_, "function", name] => (*name, None),
+        [_, "function", name, q] => (*name, Some(*q)),
+        [name] => (*name, None),
+        [name, q] => (*name, Some(*q)),
+        _ => return Err(bad("the function must be a name or a Lambda function ARN")),
+    };
+    let allowed = |s: &str, extra: &[u8], max: usize| {
+        !s.is_empty()
+            && s.len() <= max
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || extra.contains(&b))
+    };
+    if !allowed(name, b"", 64) {
+        return Err(bad("invalid function name"));
+    }
+    if qualifier.is_some_and(|q| !allowed(q, b"$", 128)) {
+        return Err(bad("invalid function qualifier (alias or version)"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -251,6 +308,33 @@ mod tests {
         )
         .is_ok());
         assert!(aws_uri("arn:aws:lambda:us-east-1:123:function:f").is_err());
+        let lambda = "arn:aws:apigateway:eu-central-1:lambda:path/2015-03-31/functions/";
+        for ok in [
+            "arn:aws:lambda:eu-central-1:123456789012:function:photos",
+            "arn:aws:lambda:eu-central-1:123456789012:function:photos:prod",
+            "arn:aws:lambda:eu-central-1:123456789012:function:photos:${stageVariables.alias}",
+            "arn:aws:lambda:eu-central-1:123456789012:function:${stageVariables.fn}",
+            "123456789012:function:photos:$LATEST",
+            "photos",
+        ] {
+            assert!(
+                aws_uri(&format!("{lambda}{ok}/invocations")).is_ok(),
+                "{ok}"
+            );
+        }
+        for bad in [
+            "photos",
+            "photos/invocations/x",
+            "bad name/invocations",
+            "photos:${context.x}/invocations",
+            "photos:${stageVariables.x/invocations",
+            "a:b:c:d:e/invocations",
+            "photos:al ias/invocations",
+        ] {
+            assert!(aws_uri(&format!("{lambda}{bad}")).is_err(), "{bad}");
+        }
+        // Other services keep their own paths.
+        assert!(aws_uri("arn:aws:apigateway:us-east-1:s3:path/bucket/{key}").is_ok());
     }
 
     #[test]
