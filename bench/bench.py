@@ -2,7 +2,8 @@
 """Gateway vs nginx on this machine, following ../shared/BENCHMARKING.md.
 
 Scenarios: (a) direct to the upstream, (b) nginx as reverse proxy, (c) the gateway with
-an HTTP_PROXY method (no key). The system under test runs alone on CPU 1 (nginx with one
+an HTTP_PROXY method (no key), (f) the same call through an HTTP integration with a
+request and a response template. The system under test runs alone on CPU 1 (nginx with one
 worker, the data plane with one tokio worker); the load generator, the upstream and the
 control plane on CPU 0.
 
@@ -36,6 +37,7 @@ LATENCY_DURATION = int(os.environ.get("BENCH_LATENCY_DURATION", "60"))
 CONNS = [int(c) for c in os.environ.get("BENCH_CONNS", "8 32 128").split()]
 LOAD_CPU, SUT_CPU = "0", "1"
 PG = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
+REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379")
 KEY_ID, SECRET = "AKIAAPIGWLOCALDEV000", "apigw-local-development-secret-key-change-me"
 BODY = "x" * 1024  # a 1 KB static answer from the upstream
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -148,6 +150,22 @@ def utilisation(before, after) -> dict[str, float]:
             for c in after if c in before}
 
 
+def redis_calls() -> int:
+    """Total commands Redis has executed (INFO commandstats), to count calls per request."""
+    m = re.match(r"redis://([^:/]+):?(\d+)?", REDIS)
+    host, port = (m.group(1), m.group(2) or "6379") if m else ("127.0.0.1", "6379")
+    out = subprocess.run(["redis-cli", "-h", host, "-p", port, "info", "commandstats"],
+                         capture_output=True, text=True).stdout
+    return sum(int(x) for x in re.findall(r"calls=(\d+)", out))
+
+
+def pin_redis_to_load_cpu() -> None:
+    """Redis shares CPU 0 with the load generator, never the system under test's CPU."""
+    pids = subprocess.run(["pgrep", "-x", "redis-server"], capture_output=True, text=True).stdout.split()
+    for pid in pids:
+        subprocess.run(["taskset", "-a", "-cp", LOAD_CPU, pid], capture_output=True)
+
+
 def parse_wrk(text: str) -> dict:
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
     total = int(re.search(r"(\d+) requests in", text).group(1))
@@ -165,11 +183,12 @@ class Target:
 
 
 def run_wrk(t: Target, conns: int, seconds: int) -> dict:
-    before_cpu, before_ticks = core_times(), cpu_ticks(t.pids)
+    before_cpu, before_ticks, before_redis = core_times(), cpu_ticks(t.pids), redis_calls()
     out = subprocess.run(["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{conns}", f"-d{seconds}s", *t.headers(), t.url],
                          capture_output=True, text=True, check=True).stdout
     res = parse_wrk(out)
     res["cpu"] = utilisation(before_cpu, core_times())
+    res["redis_calls_per_req"] = round((redis_calls() - before_redis) / max(1, res["requests"]), 2)
     if t.pids and res["requests"]:
         res["cpu_us_per_req"] = round((cpu_ticks(t.pids) - before_ticks) / CLK_TCK * 1e6 / res["requests"], 1)
     # BENCHMARKING.md: the harness, not the proxy, was the bottleneck.
@@ -202,7 +221,25 @@ def configure_gateway(cp_url: str, upstream: str) -> str:
     c.put_integration(restApiId=api, resourceId=proxy, httpMethod="ANY", type="HTTP_PROXY",
                       integrationHttpMethod="ANY", uri=f"{upstream}/{{proxy}}",
                       requestParameters={"integration.request.path.proxy": "method.request.path.proxy"})
+    # (f) the same upstream call through an HTTP integration with a request and a response
+    # template (GET /tmpl).
+    tmpl = c.create_resource(restApiId=api, parentId=root, pathPart="tmpl")["id"]
+    c.put_method(restApiId=api, resourceId=tmpl, httpMethod="GET", authorizationType="NONE")
+    c.put_method_response(restApiId=api, resourceId=tmpl, httpMethod="GET", statusCode="200")
+    c.put_integration(restApiId=api, resourceId=tmpl, httpMethod="GET", type="HTTP",
+                      integrationHttpMethod="GET", uri=f"{upstream}/bench",
+                      requestTemplates={"application/json":
+                                        '{"resource": "$context.resourcePath", "q": "$input.params(\'q\')"}'})
+    c.put_integration_response(restApiId=api, resourceId=tmpl, httpMethod="GET", statusCode="200",
+                               selectionPattern="",
+                               responseTemplates={"application/json":
+                                                  '{"stage": "$context.stage", "data": "$input.body"}'})
     c.create_deployment(restApiId=api, stageName="prod")
+    # The account limit (AWS's default: 10,000 req/s) would turn the capacity runs into a
+    # count of 429s; raise it so the proxying is what is measured.
+    c.update_account(patchOperations=[
+        {"op": "replace", "path": "/throttle/rateLimit", "value": "1000000"},
+        {"op": "replace", "path": "/throttle/burstLimit", "value": "1000000"}])
     return api
 
 
@@ -217,6 +254,7 @@ def main() -> None:
     procs = Procs(out)
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     db = f"apigw_bench_{int(time.time())}"
+    pin_redis_to_load_cpu()
     try:
         up, px, gw, cp_http, cp_grpc = (free_port() for _ in range(5))
         conf = nginx_conf(tmp, "upstream", f'listen 127.0.0.1:{up} reuseport; location / {{ return 200 "{BODY}"; }}')
@@ -231,11 +269,13 @@ def main() -> None:
         subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {db}"], check=True)
         procs.start("control-plane", LOAD_CPU, [str(BIN / "control-plane")], {
             "DATABASE_URL": f"{PG}/{db}", "CP_HTTP_ADDR": f"127.0.0.1:{cp_http}",
-            "CP_GRPC_ADDR": f"127.0.0.1:{cp_grpc}", "RUST_LOG": "warn"})
+            "CP_GRPC_ADDR": f"127.0.0.1:{cp_grpc}", "RUST_LOG": "warn", "REDIS_URL": REDIS,
+            "REDIS_KEY_PREFIX": f"bench:{db}:"})
         wait_ok(f"http://127.0.0.1:{cp_http}/healthz")
         data_plane = procs.start("data-plane", SUT_CPU, [str(BIN / "data-plane")], {
             "CONTROL_PLANE_URL": f"http://127.0.0.1:{cp_grpc}", "DP_HTTP_ADDR": f"127.0.0.1:{gw}",
-            "TOKIO_WORKER_THREADS": "1", "RUST_LOG": "warn"})
+            "TOKIO_WORKER_THREADS": "1", "RUST_LOG": "warn", "REDIS_URL": REDIS,
+            "REDIS_KEY_PREFIX": f"bench:{db}:"})
         api = configure_gateway(f"http://127.0.0.1:{cp_http}", f"http://127.0.0.1:{up}")
         host = f"{api}.execute-api.localhost"
 
@@ -243,6 +283,7 @@ def main() -> None:
             Target("direct", f"http://127.0.0.1:{up}/bench", None, []),
             Target("nginx", f"http://127.0.0.1:{px}/bench", None, tree_pids(nginx_proxy.pid)),
             Target("gateway", f"http://127.0.0.1:{gw}/prod/bench", host, tree_pids(data_plane.pid)),
+            Target("templates", f"http://127.0.0.1:{gw}/prod/tmpl", host, tree_pids(data_plane.pid)),
         ]
         for t in targets:
             wait_ok(t.url, t.host)
@@ -283,8 +324,8 @@ def main() -> None:
 
 def report(capacity, latency) -> str:
     lines = [f"Capacity (wrk -t1, {DURATION}s x {RUNS} interleaved runs; median [range] req/s)", "",
-             "| conns | direct | nginx | gateway | gateway/nginx | CPU µs/req nginx | CPU µs/req gateway |",
-             "|---|---|---|---|---|---|---|"]
+             "| conns | direct | nginx | gateway | gateway/nginx | CPU µs/req nginx | CPU µs/req gateway | Redis calls/req gateway |",
+             "|---|---|---|---|---|---|---|---|"]
     for c in CONNS:
         med = {n: statistics.median(r["rps"] for r in capacity[n][c]) for n in capacity}
         cost = {n: statistics.median(r.get("cpu_us_per_req", 0) for r in capacity[n][c]) for n in ("nginx", "gateway")}
@@ -292,7 +333,8 @@ def report(capacity, latency) -> str:
         lines.append(f"| {c} | {spread([r['rps'] for r in capacity['direct'][c]])} | "
                      f"{spread([r['rps'] for r in capacity['nginx'][c]])} | "
                      f"{spread([r['rps'] for r in capacity['gateway'][c]])} | "
-                     f"**{med['gateway'] / med['nginx']:.2f}**{flags} | {cost['nginx']} | {cost['gateway']} |")
+                     f"**{med['gateway'] / med['nginx']:.2f}**{flags} | {cost['nginx']} | {cost['gateway']} | "
+                     f"{statistics.median(r['redis_calls_per_req'] for r in capacity['gateway'][c])} |")
     lines += ["", f"Latency (oha open loop, --latency-correction, {LATENCY_DURATION}s; ms)", "",
               "| rate req/s | direct p50/p99 | nginx p50/p99/p99.9 | gateway p50/p99/p99.9 | gateway/nginx p99 | added p50 over direct: nginx / gateway |",
               "|---|---|---|---|---|---|"]
@@ -301,6 +343,16 @@ def report(capacity, latency) -> str:
         lines.append(f"| {d['rate']} | {d['p50']}/{d['p99']} | {n['p50']}/{n['p99']}/{n['p99.9']} | "
                      f"{g['p50']}/{g['p99']}/{g['p99.9']} | **{ratio:.2f}** | "
                      f"{n['p50'] - d['p50']:.3f} / {g['p50'] - d['p50']:.3f} |")
+    if "templates" in capacity:  # (f): HTTP integration with request + response templates
+        lines += ["", "Templates (f) vs HTTP_PROXY (c), same upstream call; median req/s", "",
+                  "| conns | gateway HTTP_PROXY | gateway HTTP + templates | proxy/templates | CPU µs/req templates |",
+                  "|---|---|---|---|---|"]
+        for c in CONNS:
+            g = statistics.median(r["rps"] for r in capacity["gateway"][c])
+            t = statistics.median(r["rps"] for r in capacity["templates"][c])
+            cost = statistics.median(r.get("cpu_us_per_req", 0) for r in capacity["templates"][c])
+            lines.append(f"| {c} | {spread([r['rps'] for r in capacity['gateway'][c]])} | "
+                         f"{spread([r['rps'] for r in capacity['templates'][c]])} | **{g / t:.2f}** | {cost} |")
     return "\n".join(lines) + "\n"
 
 

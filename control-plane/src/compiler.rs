@@ -66,8 +66,46 @@ pub fn compile(
         format_version: apigw_proto::SNAPSHOT_FORMAT_VERSION,
         minimum_compression_size: api.minimum_compression_size.unwrap_or(-1),
         disable_execute_api_endpoint: api.disable_execute_api_endpoint,
+        ..Default::default()
     };
     Ok((snapshot, serde_json::Value::Object(summary)))
+}
+
+/// Adds the API's models, request validators and customised gateway responses to a
+/// compiled snapshot (they live in their own tables, loaded by the caller).
+pub fn attach_api_items(
+    snapshot: &mut pb::DeploymentSnapshot,
+    models: &[crate::api::models::Model],
+    validators: &[crate::api::request_validators::RequestValidator],
+    gateway_responses: &[crate::api::gateway_responses::GatewayResponse],
+) {
+    snapshot.models = models
+        .iter()
+        .map(|m| pb::Model {
+            id: m.id.clone(),
+            name: m.name.clone(),
+            content_type: m.content_type.clone(),
+            schema: m.schema.clone().unwrap_or_default(),
+        })
+        .collect();
+    snapshot.request_validators = validators
+        .iter()
+        .map(|v| pb::RequestValidator {
+            id: v.id.clone(),
+            name: v.name.clone().unwrap_or_default(),
+            validate_request_body: v.validate_request_body,
+            validate_request_parameters: v.validate_request_parameters,
+        })
+        .collect();
+    snapshot.gateway_responses = gateway_responses
+        .iter()
+        .map(|g| pb::GatewayResponse {
+            response_type: g.response_type.clone(),
+            status_code: g.status_code.clone().unwrap_or_default(),
+            response_parameters: g.response_parameters.clone().into_iter().collect(),
+            response_templates: g.response_templates.clone().into_iter().collect(),
+        })
+        .collect();
 }
 
 /// Copies one method; `None` when it has no integration.

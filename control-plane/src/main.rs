@@ -36,7 +36,7 @@ struct Args {
     /// Region in SigV4 scopes and ARNs.
     #[arg(long, env = "APIGW_REGION", default_value = "us-east-1")]
     region: String,
-    /// Directory of the built web console (`cd web-console && npm ci && npm run build`).
+    /// Directory of the built web console (`cd web-console && npm install && npm run build`).
     #[arg(long, env = "CONSOLE_DIR", default_value = "web-console/dist")]
     console_dir: std::path::PathBuf,
     /// Console session signing key (32+ characters); generated and kept in Postgres if unset.

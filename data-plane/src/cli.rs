@@ -44,8 +44,8 @@ pub struct Args {
         default_value = "execute-api.localhost"
     )]
     pub execute_api_domain: String,
-    /// Base URL of the Lambda-compatible Invoke API (accepted; used once function
-    /// integrations land).
+    /// Base URL of the Lambda-compatible Invoke API that function (`AWS`, `AWS_PROXY`)
+    /// integrations call: `POST {url}/2015-03-31/functions/{name}/invocations`.
     #[arg(long, env = "FUNCTIONS_URL")]
     pub functions_url: Option<String>,
     /// Log format.

@@ -10,6 +10,7 @@ use crate::backend_client;
 use crate::cli::Args;
 use crate::config_client::ConfigClient;
 use crate::limits::{Limiter, LimiterConfig};
+use crate::pipeline::integration::invoke_api::FunctionsEndpoint;
 use crate::pipeline::Gateway;
 use crate::server::{self, DRAIN_TIMEOUT};
 use crate::state::SharedState;
@@ -28,6 +29,9 @@ pub enum NodeError {
     /// The Redis URL is invalid.
     #[error(transparent)]
     Limits(#[from] crate::limits::LimitsError),
+    /// The functions URL is unusable.
+    #[error(transparent)]
+    Functions(#[from] crate::pipeline::integration::invoke_api::FunctionsUrlError),
 }
 
 /// Runs a node until `shutdown` resolves, then drains in-flight requests and returns.
@@ -59,14 +63,21 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
         tracing::warn!("no --redis-url: limits are enforced per node and usage is not metered");
     }
     let heartbeat = tokio::spawn(Arc::clone(&limiter).run_heartbeat());
-    let gateway = Arc::new(
-        Gateway::new(
-            Arc::clone(&state),
-            backend_client::build(),
-            &args.execute_api_domain,
-        )
-        .with_limiter(limiter),
-    );
+    let mut gateway = Gateway::new(
+        Arc::clone(&state),
+        backend_client::build(),
+        &args.execute_api_domain,
+    )
+    .with_limiter(limiter);
+    match args
+        .functions_url
+        .as_deref()
+        .filter(|url| !url.trim().is_empty())
+    {
+        Some(url) => gateway = gateway.with_functions(FunctionsEndpoint::new(url)?),
+        None => tracing::info!("no --functions-url: function integrations answer 500"),
+    }
+    let gateway = Arc::new(gateway);
     let config = tokio::spawn(ConfigClient::new(args.control_plane, node_id, state).run());
     server::serve(listener, gateway, shutdown, DRAIN_TIMEOUT).await;
     config.abort();

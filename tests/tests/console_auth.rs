@@ -817,7 +817,10 @@ async fn the_console_is_served_with_client_routes_or_a_how_to_build_page() {
     let r = c.call("GET", "/", &none, None).await;
     assert_eq!(r.status, 503);
     let page = r.body.as_str().unwrap_or_default();
-    assert!(page.contains("npm install &amp;&amp; npm run build"), "{page}");
+    assert!(
+        page.contains("npm install &amp;&amp; npm run build"),
+        "{page}"
+    );
 
     std::fs::create_dir_all(dir.join("assets")).expect("assets dir");
     std::fs::write(

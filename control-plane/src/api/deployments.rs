@@ -64,7 +64,13 @@ pub async fn create(
     let resources = store::all_resources(&mut tx, &api_id).await?;
     let id = random_id(6);
     let created = now_epoch();
-    let (snapshot, summary) = compiler::compile(&api, &resources, &id, created)?;
+    let (mut snapshot, summary) = compiler::compile(&api, &resources, &id, created)?;
+    compiler::attach_api_items(
+        &mut snapshot,
+        &super::models::all(&mut tx, &api_id).await?,
+        &super::request_validators::all(&mut tx, &api_id).await?,
+        &super::gateway_responses::customised(&mut tx, &api_id).await?,
+    );
     sqlx::query(
         "INSERT INTO deployments (api_id, id, description, created_date, snapshot, api_summary)
          VALUES ($1, $2, $3, $4, $5, $6)",

@@ -107,6 +107,22 @@ fn validate_integration(i: &Integration, method: &Method, resource_path: &str) -
     for ct in i.request_templates.keys() {
         validate::content_type(ct)?;
     }
+    check_templates(&i.request_templates)?;
+    Ok(())
+}
+
+/// Parses mapping templates so a broken one is refused when saved, naming where it breaks
+/// (the data plane would otherwise refuse the whole deployment).
+fn check_templates(templates: &BTreeMap<String, String>) -> ApiResult<()> {
+    for (content_type, text) in templates {
+        if let Err(e) = vtl::Template::parse(text) {
+            return Err(ApiError::bad_request(format!(
+                "Invalid mapping template specified for content type '{content_type}': \
+                 line {}, column {}: {}",
+                e.line, e.column, e.message
+            )));
+        }
+    }
     Ok(())
 }
 
@@ -258,7 +274,7 @@ fn validate_integration_response(r: &IntegrationResponse, method: &Method) -> Ap
         .get(&r.status_code)
         .ok_or_else(|| ApiError::not_found("Invalid Response status code specified"))?;
     if let Some(p) = &r.selection_pattern {
-        regex::Regex::new(&format!("^(?:{p})$"))
+        fancy_regex::Regex::new(&format!("^(?:{p})$"))
             .map_err(|e| ApiError::bad_request(format!("Invalid selection pattern '{p}': {e}")))?;
     }
     for (target, source) in &r.response_parameters {
@@ -276,6 +292,7 @@ fn validate_integration_response(r: &IntegrationResponse, method: &Method) -> Ap
     for ct in r.response_templates.keys() {
         validate::content_type(ct)?;
     }
+    check_templates(&r.response_templates)?;
     if let Some(ch) = &r.content_handling {
         validate::content_handling(ch)?;
     }
@@ -448,5 +465,44 @@ mod tests {
         assert!(validate_integration_response(&r, &m).is_ok());
         r.selection_pattern = Some("(".into());
         assert!(validate_integration_response(&r, &m).is_err());
+        // Java patterns with lookaround are accepted, as API Gateway accepts them.
+        r.selection_pattern = Some(r"(?!2)\d{3}".into());
+        assert!(validate_integration_response(&r, &m).is_ok());
+    }
+
+    #[test]
+    fn templates_are_parsed_when_saved() {
+        let m = Method::default();
+        let mut i = http_integration("http://h");
+        i.request_templates.insert(
+            "application/json".into(),
+            r#"{"age" : $input.json('$.personData.age')}"#.into(),
+        );
+        assert!(validate_integration(&i, &m, "/").is_ok());
+        i.request_templates
+            .insert("text/plain".into(), "ok\n#foreach($x in [1..2]".into());
+        let err = validate_integration(&i, &m, "/").unwrap_err().to_string();
+        assert!(
+            err.contains("'text/plain'") && err.contains("line 2, column"),
+            "{err}"
+        );
+
+        let mut m = Method::default();
+        m.method_responses.insert("200".into(), Default::default());
+        let mut r = IntegrationResponse {
+            status_code: "200".into(),
+            ..Default::default()
+        };
+        r.response_templates.insert(
+            "application/json".into(),
+            r#"{"your-age": $input.json('$')}"#.into(),
+        );
+        assert!(validate_integration_response(&r, &m).is_ok());
+        r.response_templates
+            .insert("application/json".into(), "#if($a)".into());
+        let err = validate_integration_response(&r, &m)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 1, column"), "{err}");
     }
 }

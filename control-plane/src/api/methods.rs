@@ -106,13 +106,31 @@ fn validate_method(m: &Method, resource_path: &str) -> ApiResult<()> {
             )));
         }
     }
-    for ct in m.request_models.keys() {
+    // `$default` names the model used for any content type without its own.
+    for ct in m.request_models.keys().filter(|ct| *ct != "$default") {
         validate::content_type(ct)?;
     }
-    if let Some(v) = &m.request_validator_id {
-        return Err(ApiError::not_found(format!(
-            "Invalid Request Validator identifier specified: {v}"
-        )));
+    Ok(())
+}
+
+/// Checks that a method's `requestValidatorId` and `requestModels` name entities of the
+/// API (they live in their own tables, so this runs before the row edit).
+async fn check_references(
+    state: &AppState,
+    api_id: &str,
+    validator_id: Option<&str>,
+    model_names: impl Iterator<Item = &str>,
+) -> ApiResult<()> {
+    let mut conn = state.db.acquire().await?;
+    if let Some(v) = validator_id.filter(|v| !v.is_empty()) {
+        super::request_validators::ensure_exists(&mut conn, api_id, v).await?;
+    }
+    for name in model_names {
+        if !super::models::exists(&mut conn, api_id, name).await? {
+            return Err(ApiError::bad_request(format!(
+                "Invalid model identifier specified: {name}"
+            )));
+        }
     }
     Ok(())
 }
@@ -130,6 +148,13 @@ pub async fn put(
         .ok_or_else(|| {
             ApiError::bad_request("Invalid authorization type: authorizationType is required")
         })?;
+    check_references(
+        &state,
+        &api_id,
+        req.request_validator_id.as_deref(),
+        req.request_models.values().map(String::as_str),
+    )
+    .await?;
     let method = Method {
         http_method: http_method.clone(),
         authorization_type,
@@ -166,12 +191,28 @@ pub async fn get(
     Ok(Json(row.method(&http_method)?.clone()))
 }
 
+/// The values that `add`/`replace` operations under `prefix` set.
+fn patched_values<'a>(req: &'a PatchRequest, prefix: &'a str) -> impl Iterator<Item = &'a str> {
+    req.patch_operations
+        .iter()
+        .filter(|op| op.op != crate::patch::Op::Remove)
+        .filter(move |op| op.path.as_deref().is_some_and(|p| p.starts_with(prefix)))
+        .filter_map(|op| op.value.as_deref())
+}
+
 /// PATCH .../methods/{http_method}
 pub async fn update(
     State(state): State<AppState>,
     Path((api_id, rid, http_method)): Path<(String, String, String)>,
     AwsJson(req): AwsJson<PatchRequest>,
 ) -> ApiResult<Json<Method>> {
+    check_references(
+        &state,
+        &api_id,
+        patched_values(&req, "/requestValidatorId").last(),
+        patched_values(&req, "/requestModels/"),
+    )
+    .await?;
     let m = edit_resource(&state, &api_id, &rid, |row| {
         let path = row.path.clone();
         let m = row.method_mut(&http_method)?;

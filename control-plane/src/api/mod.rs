@@ -5,13 +5,19 @@
 
 pub mod account;
 pub mod api_keys;
+pub mod cors;
 pub mod deployments;
 pub mod extract;
+pub mod gateway_responses;
 pub mod integrations;
 pub mod methods;
+pub mod model_template;
+pub mod models;
+pub mod request_validators;
 pub mod resources;
 pub mod rest_apis;
 pub mod stages;
+pub mod test_invoke;
 pub mod usage;
 pub mod usage_plans;
 
@@ -44,6 +50,7 @@ pub fn router() -> Router<AppState> {
             METHOD,
             get(methods::get)
                 .put(methods::put)
+                .post(test_invoke::invoke)
                 .patch(methods::update)
                 .delete(methods::delete),
         )
@@ -87,6 +94,45 @@ pub fn router() -> Router<AppState> {
             get(stages::get)
                 .patch(stages::update)
                 .delete(stages::delete),
+        )
+        .route(
+            "/restapis/{restapi_id}/resources/{resource_id}/cors",
+            axum::routing::put(cors::enable),
+        )
+        .route(
+            "/restapis/{restapi_id}/models",
+            get(models::list).post(models::create),
+        )
+        .route(
+            "/restapis/{restapi_id}/models/{model_name}",
+            get(models::get)
+                .patch(models::update)
+                .delete(models::delete),
+        )
+        .route(
+            "/restapis/{restapi_id}/models/{model_name}/default_template",
+            get(models::template),
+        )
+        .route(
+            "/restapis/{restapi_id}/requestvalidators",
+            get(request_validators::list).post(request_validators::create),
+        )
+        .route(
+            "/restapis/{restapi_id}/requestvalidators/{requestvalidator_id}",
+            get(request_validators::get)
+                .patch(request_validators::update)
+                .delete(request_validators::delete),
+        )
+        .route(
+            "/restapis/{restapi_id}/gatewayresponses",
+            get(gateway_responses::list),
+        )
+        .route(
+            "/restapis/{restapi_id}/gatewayresponses/{response_type}",
+            get(gateway_responses::get)
+                .put(gateway_responses::put)
+                .patch(gateway_responses::update)
+                .delete(gateway_responses::delete),
         )
         .route("/account", get(account::get).patch(account::update))
         .route("/apikeys", get(api_keys::list).post(api_keys::create))

@@ -124,6 +124,12 @@ pub async fn create(
             store::insert_resource(&mut tx, &api.id, &root).await?;
         }
     }
+    match &req.clone_from {
+        // A clone gets the source's models, validators and gateway responses.
+        Some(src) => super::models::clone_api_items(&mut tx, src, &api.id).await?,
+        // AWS gives every new API the `Empty` and `Error` models.
+        None => super::models::insert_defaults(&mut tx, &api.id).await?,
+    }
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(api)))
 }

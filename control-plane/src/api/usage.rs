@@ -25,11 +25,11 @@ use super::extract::{AwsJson, AwsQuery, PageQuery};
 use super::usage_plans::load_plan;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::now_epoch;
-use apigw_quota::{day_of, effective_limit, Period};
 use crate::metering::{day_text, parse_day};
 use crate::model::{ApiKey, UsagePlan};
 use crate::patch::{Op, PatchRequest};
 use crate::AppState;
+use apigw_quota::{day_of, effective_limit, Period};
 
 /// The longest range GetUsage and the export accept, in days.
 const MAX_DAYS: i64 = 366;

@@ -18,11 +18,11 @@ use super::api_keys::{self, key_not_found};
 use super::extract::{AwsJson, AwsQuery, PageQuery};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::random_id;
-use apigw_quota::Period;
 use crate::model::{ApiStage, QuotaSettings, ThrottleSettings, UsagePlan, UsagePlanKey};
 use crate::patch::{Op, PatchOperation, PatchRequest};
 use crate::store;
 use crate::AppState;
+use apigw_quota::Period;
 
 /// Body of CreateUsagePlan.
 #[derive(Debug, Deserialize)]

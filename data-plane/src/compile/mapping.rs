@@ -13,6 +13,7 @@ use http::{HeaderMap, Method};
 use percent_encoding::percent_decode_str;
 
 use super::route_trie::Capture;
+use super::template::BodyPath;
 use super::uri_template::{encode_path_value, encode_query_component};
 
 /// Why a mapping expression was rejected at compile time.
@@ -258,7 +259,11 @@ pub enum ResponseSource {
     BackendHeader(HeaderName),
     /// `context.requestId`.
     RequestId,
-    /// Valid but without a value (body mappings until templates land, unset variables).
+    /// `integration.response.body`: the whole body.
+    Body,
+    /// `integration.response.body.PATH`: a JSONPath into the (JSON) body.
+    BodyPath(BodyPath),
+    /// Valid but without a value (unset variables).
     Absent,
 }
 
@@ -272,8 +277,13 @@ impl ResponseSource {
         {
             return Ok(ResponseSource::BackendHeader(header_name(name)?));
         }
-        if expr == "integration.response.body" || expr.starts_with("integration.response.body.") {
-            return Ok(ResponseSource::Absent);
+        if expr == "integration.response.body" {
+            return Ok(ResponseSource::Body);
+        }
+        if let Some(path) = expr.strip_prefix("integration.response.body.") {
+            return BodyPath::compile(path)
+                .map(ResponseSource::BodyPath)
+                .map_err(|_| MappingError::Unrecognised(expr.to_owned()));
         }
         let constant = match ValueSource::parse(expr, scope)? {
             ValueSource::Constant(value) => value,
@@ -286,16 +296,25 @@ impl ResponseSource {
             .map_err(|_| MappingError::InvalidHeaderValue(constant.into()))
     }
 
-    /// The header value for this response, or `None` when absent.
+    /// Whether the value comes from the integration's body (which must then be buffered).
+    pub fn reads_body(&self) -> bool {
+        matches!(self, ResponseSource::Body | ResponseSource::BodyPath(_))
+    }
+
+    /// The header value for this response, or `None` when absent. `body` is the
+    /// integration's body when it was buffered.
     pub fn value(
         &self,
         backend: Option<&HeaderMap>,
+        body: Option<&str>,
         request_id: &HeaderValue,
     ) -> Option<HeaderValue> {
         match self {
             ResponseSource::Constant(value) => Some(value.clone()),
             ResponseSource::BackendHeader(name) => backend?.get(name).cloned(),
             ResponseSource::RequestId => Some(request_id.clone()),
+            ResponseSource::Body => HeaderValue::from_str(body?.trim()).ok(),
+            ResponseSource::BodyPath(path) => HeaderValue::from_str(&path.evaluate(body?)?).ok(),
             ResponseSource::Absent => None,
         }
     }
@@ -477,9 +496,18 @@ mod tests {
             ResponseSource::parse("integration.response.header.ETag", &s).unwrap(),
             ResponseSource::BackendHeader(HeaderName::from_static("etag"))
         );
+        let path = ResponseSource::parse("integration.response.body.a", &s).unwrap();
+        assert!(matches!(path, ResponseSource::BodyPath(_)) && path.reads_body());
+        let id = HeaderValue::from_static("rid");
         assert_eq!(
-            ResponseSource::parse("integration.response.body.a", &s).unwrap(),
-            ResponseSource::Absent
+            path.value(None, Some(r#"{"a":"v"}"#), &id),
+            Some(HeaderValue::from_static("v"))
+        );
+        assert_eq!(path.value(None, None, &id), None);
+        let whole = ResponseSource::parse("integration.response.body", &s).unwrap();
+        assert_eq!(
+            whole.value(None, Some("{}"), &id),
+            Some(HeaderValue::from_static("{}"))
         );
         assert!(ResponseSource::parse("method.request.header.x", &s).is_err());
         assert!(ResponseSource::parse("'bad\nvalue'", &s).is_err());

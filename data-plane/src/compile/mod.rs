@@ -5,9 +5,11 @@
 //! Everything that can be wrong with a deployment is found here, at config-apply time, and
 //! reported as a [`CompileError`] (the node then NACKs and keeps its last good state).
 
+pub mod function;
 pub mod mapping;
 pub mod route_trie;
 pub mod selection;
+pub mod template;
 pub mod uri_template;
 pub mod usage;
 
@@ -17,8 +19,7 @@ use std::time::Duration;
 
 use apigw_proto::config::{self as pb, StageConfig};
 use apigw_proto::SNAPSHOT_FORMAT_VERSION;
-use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue};
+use http::header::HeaderName;
 use http::{Method, StatusCode};
 
 use mapping::{
@@ -27,6 +28,7 @@ use mapping::{
 };
 use route_trie::{param_names, RouteError, RouteTrie};
 use selection::ResponseSelector;
+use template::{MappingTemplate, ResponseTemplates, TemplateError, TemplateScope};
 use uri_template::{substitute_stage_variables, UriError, UriTemplate};
 
 /// The integration timeout when none is configured (API Gateway's maximum, 29 s).
@@ -93,10 +95,23 @@ pub enum CompileErrorKind {
     },
     /// A `selectionPattern` is not a valid regex.
     #[error("selection pattern: {0}")]
-    SelectionPattern(#[from] regex::Error),
+    SelectionPattern(#[from] fancy_regex::Error),
     /// An integration response's `statusCode` is not an HTTP status.
     #[error("invalid status code {0:?}")]
     StatusCode(String),
+    /// A mapping template does not parse (the control plane rejects these when saved;
+    /// this guards snapshots from elsewhere).
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    /// A customised gateway response is unusable.
+    #[error(transparent)]
+    GatewayResponse(#[from] crate::pipeline::gateway_response::GatewayResponseError),
+    /// A model or request validator is unusable.
+    #[error(transparent)]
+    Validation(#[from] crate::pipeline::validate::ValidationCompileError),
+    /// A function integration URI is unusable.
+    #[error("integration uri: {0}")]
+    FunctionUri(#[from] function::FunctionUriError),
 }
 
 /// A stage ready to serve: its routes and the identity used in errors and logs.
@@ -116,6 +131,10 @@ pub struct CompiledStage {
     /// `disableExecuteApiEndpoint`: the default invoke URLs answer 403 Forbidden (only
     /// custom domain names, a later feature, would serve the API).
     pub execute_api_disabled: bool,
+    /// The API's customised gateway responses, compiled.
+    pub gateway_responses: crate::pipeline::gateway_response::GatewayResponses,
+    /// `$stageVariables` for gateway response templates of requests that matched no method.
+    pub stage_variables: Arc<std::collections::BTreeMap<String, String>>,
 }
 
 /// The methods of one resource.
@@ -147,10 +166,15 @@ pub struct CompiledMethod {
     pub api_key_required: bool,
     /// `/{resourcePath}/{METHOD}`: the key of usage-plan per-method throttles.
     pub method_key: Box<str>,
-    /// The stage's throttle for this method (`{path}/{METHOD}` setting, else `*/*`).
-    pub stage_throttle: Option<crate::limits::bucket::Limit>,
+    /// The stage's throttle for this method (`{path}/{METHOD}` setting, else `*/*`), with
+    /// its bucket's Redis name `b:s:{api}:{stage}:{/path/METHOD}`, built once here.
+    pub stage_throttle: Option<crate::limits::bucket::NamedLimit>,
     /// What the method calls.
     pub integration: Integration,
+    /// What mapping templates of this method see besides the request itself.
+    pub template_scope: Arc<TemplateScope>,
+    /// Request validation (required parameters, body model), when a validator applies.
+    pub validation: Option<Arc<crate::pipeline::validate::MethodValidation>>,
 }
 
 /// A compiled integration, by type.
@@ -162,7 +186,13 @@ pub enum Integration {
     Http(HttpIntegration),
     /// `HTTP_PROXY`: the request and response pass through.
     HttpProxy(HttpIntegration),
-    /// A type this node does not run yet (`AWS`, `AWS_PROXY`): answered with a 500.
+    /// `AWS` with a Lambda function URI: templates, invocation, integration responses
+    /// selected by the function's error message.
+    Function(function::FunctionIntegration),
+    /// `AWS_PROXY` with a Lambda function URI: the proxy event in, the proxy result out.
+    FunctionProxy(function::FunctionIntegration),
+    /// A type this node does not run (e.g. `AWS` with a service other than Lambda):
+    /// answered with a 500.
     Unsupported(Box<str>),
     /// The method has no integration: answered with a 500, as API Gateway does.
     Missing,
@@ -228,8 +258,12 @@ pub struct IntegrationResponse {
     pub status: StatusCode,
     /// `method.response.header.X` ← source.
     pub headers: Vec<(HeaderName, ResponseSource)>,
-    /// The response template (content type, text) sent as written until templates land.
-    pub body: Option<(HeaderValue, Bytes)>,
+    /// Response templates by content type (empty: the body passes through).
+    pub templates: ResponseTemplates,
+    /// Whether a header mapping reads the integration's body (which must then be buffered).
+    pub needs_body: bool,
+    /// `contentHandling`: base64 conversion of the integration's body (function results).
+    pub content_handling: function::ContentHandling,
 }
 
 /// The integration responses of an integration and how to choose one.
@@ -246,13 +280,20 @@ impl IntegrationResponses {
             .select(key)
             .and_then(|i| self.responses.get(i))
     }
+
+    /// The default response (empty `selectionPattern`), if any.
+    pub fn default_response(&self) -> Option<&IntegrationResponse> {
+        self.selector
+            .default_index()
+            .and_then(|i| self.responses.get(i))
+    }
 }
 
 /// A `MOCK` integration: the status each request template yields, and the responses.
 #[derive(Debug)]
 pub struct MockIntegration {
-    /// Content type → the status the template produces (`statusCode` in its JSON, else 200).
-    pub templates: RequestTemplates<StatusCode>,
+    /// Content type → request template, whose output's `statusCode` picks the response.
+    pub templates: RequestTemplates<MappingTemplate>,
     /// The integration responses.
     pub responses: IntegrationResponses,
 }
@@ -272,8 +313,8 @@ pub struct HttpIntegration {
     pub query_mappings: Vec<(Box<str>, ValueSource)>,
     /// How long to wait for the backend's response headers.
     pub timeout: Duration,
-    /// Request templates (text sent as written until templates land) and passthrough rule.
-    pub templates: RequestTemplates<Bytes>,
+    /// Request templates (parsed) and the passthrough rule.
+    pub templates: RequestTemplates<MappingTemplate>,
     /// Integration responses (unused by `HTTP_PROXY`).
     pub responses: IntegrationResponses,
 }
@@ -300,11 +341,26 @@ pub fn compile_stage(stage: &StageConfig) -> Result<CompiledStage, CompileError>
         ));
     }
     let mut routes = RouteTrie::default();
+    let stage_variables = template::stage_variables(&stage.variables);
+    let models = crate::pipeline::validate::StageModels::compile(snapshot)
+        .map_err(|e| err("models", e.into()))?;
+    let gateway_responses =
+        crate::pipeline::gateway_response::GatewayResponses::compile(&snapshot.gateway_responses)
+            .map_err(|e| err("gatewayresponses", e.into()))?;
+    let binary_media_types = Arc::new(function::BinaryMediaTypes::new(
+        &snapshot.binary_media_types,
+    ));
     for resource in &snapshot.resources {
         if resource.methods.is_empty() {
             continue;
         }
         let names = param_names(&resource.path);
+        let template_scope = Arc::new(TemplateScope {
+            resource_id: resource.id.as_str().into(),
+            param_names: names.clone(),
+            stage_variables: Arc::clone(&stage_variables),
+            deployment_id: stage.deployment_id.as_str().into(),
+        });
         let mut methods = ResourceMethods::default();
         for method in &resource.methods {
             let at = format!("{} {}", method.http_method, resource.path);
@@ -332,6 +388,7 @@ pub fn compile_stage(stage: &StageConfig) -> Result<CompiledStage, CompileError>
                     method.integration.as_ref(),
                     &scope,
                     &stage.variables,
+                    &binary_media_types,
                 ) {
                     Ok(integration) => integration,
                     Err(
@@ -346,6 +403,8 @@ pub fn compile_stage(stage: &StageConfig) -> Result<CompiledStage, CompileError>
                     }
                     Err(kind) => return Err(err(&at, kind)),
                 },
+                template_scope: Arc::clone(&template_scope),
+                validation: models.method(method).map_err(|e| err(&at, e.into()))?,
             });
             add_method(&mut methods, &method.http_method, compiled)
                 .map_err(|kind| err(&at, kind))?;
@@ -361,6 +420,8 @@ pub fn compile_stage(stage: &StageConfig) -> Result<CompiledStage, CompileError>
         routes,
         api_key_from_header: !snapshot.api_key_source.eq_ignore_ascii_case("AUTHORIZER"),
         execute_api_disabled: snapshot.disable_execute_api_endpoint,
+        gateway_responses,
+        stage_variables,
     })
 }
 
@@ -370,15 +431,25 @@ fn stage_throttle(
     stage: &StageConfig,
     resource_path: &str,
     http_method: &str,
-) -> Option<crate::limits::bucket::Limit> {
+) -> Option<crate::limits::bucket::NamedLimit> {
     let own = format!("{}/{}", resource_path.trim_start_matches('/'), http_method);
     let setting = stage
         .method_settings
         .get(&own)
         .or_else(|| stage.method_settings.get("*/*"))?;
-    Some(crate::limits::bucket::Limit {
-        rate: setting.throttling_rate_limit.max(0.0),
-        burst: f64::from(setting.throttling_burst_limit.max(0)),
+    let name = format!(
+        "b:s:{}:{}:{}/{}",
+        stage.api_id,
+        stage.stage_name,
+        resource_path.trim_end_matches('/'),
+        http_method
+    );
+    Some(crate::limits::bucket::NamedLimit {
+        name: name.into(),
+        limit: crate::limits::bucket::Limit {
+            rate: setting.throttling_rate_limit.max(0.0),
+            burst: f64::from(setting.throttling_burst_limit.max(0)),
+        },
     })
 }
 
@@ -407,13 +478,14 @@ fn compile_integration(
     integration: Option<&pb::Integration>,
     scope: &SourceScope<'_>,
     variables: &HashMap<String, String>,
+    binary_media_types: &Arc<function::BinaryMediaTypes>,
 ) -> Result<Integration, CompileErrorKind> {
     let Some(integration) = integration else {
         return Ok(Integration::Missing);
     };
     match integration.r#type.to_ascii_uppercase().as_str() {
         "MOCK" => Ok(Integration::Mock(MockIntegration {
-            templates: request_templates(integration, |text| Ok(mock_status(text)))?,
+            templates: request_templates(integration)?,
             responses: integration_responses(integration, scope)?,
         })),
         "HTTP" => Ok(Integration::Http(http_integration(
@@ -426,14 +498,43 @@ fn compile_integration(
             scope,
             variables,
         )?)),
+        kind @ ("AWS" | "AWS_PROXY") => {
+            let (target, from_stage_variables) = function::parse_uri(&integration.uri, variables);
+            let target = match target {
+                Ok(target) => target,
+                Err(function::FunctionUriError::UnsupportedService(service)) => {
+                    return Ok(Integration::Unsupported(format!("{kind} {service}").into()))
+                }
+                Err(error) if from_stage_variables => {
+                    let reason = format!("integration uri: {error}");
+                    tracing::warn!(%reason, "method unusable with this stage's variables");
+                    return Ok(Integration::Misconfigured(reason.into()));
+                }
+                Err(error) => return Err(error.into()),
+            };
+            let compiled = function::FunctionIntegration {
+                target,
+                timeout: function::timeout(integration.timeout_in_millis),
+                templates: request_templates(integration)?,
+                responses: integration_responses(integration, scope)?,
+                content_handling: function::ContentHandling::parse(&integration.content_handling),
+                binary_media_types: Arc::clone(binary_media_types),
+            };
+            Ok(if kind == "AWS" {
+                Integration::Function(compiled)
+            } else {
+                Integration::FunctionProxy(compiled)
+            })
+        }
         "" => Ok(Integration::Missing),
         other => Ok(Integration::Unsupported(other.into())),
     }
 }
 
-/// The status a mock request template yields: its JSON `statusCode` if an integer, else 200.
-fn mock_status(template: &str) -> StatusCode {
-    serde_json::from_str::<serde_json::Value>(template)
+/// The status a mock request template's output yields: its JSON `statusCode` if an
+/// integer, else 200.
+pub fn mock_status(rendered: &str) -> StatusCode {
+    serde_json::from_str::<serde_json::Value>(rendered)
         .ok()
         .and_then(|v| v.get("statusCode")?.as_u64())
         .and_then(|code| u16::try_from(code).ok())
@@ -449,17 +550,16 @@ fn passthrough(behavior: &str) -> Passthrough {
     }
 }
 
-fn request_templates<T>(
+fn request_templates(
     integration: &pb::Integration,
-    compile: impl Fn(&str) -> Result<T, CompileErrorKind>,
-) -> Result<RequestTemplates<T>, CompileErrorKind> {
+) -> Result<RequestTemplates<MappingTemplate>, CompileErrorKind> {
     let mut entries = integration
         .request_templates
         .iter()
         .map(|(ct, text)| {
             Ok((
                 ct.trim().to_ascii_lowercase().into_boxed_str(),
-                compile(text)?,
+                template::parse(ct, text)?,
             ))
         })
         .collect::<Result<Vec<_>, CompileErrorKind>>()?;
@@ -511,22 +611,14 @@ fn integration_response(
         })
         .collect::<Result<Vec<_>, CompileErrorKind>>()?;
     headers.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
-    let body = response_template(&response.response_templates);
+    let needs_body = headers.iter().any(|(_, source)| source.reads_body());
     Ok(IntegrationResponse {
         status,
         headers,
-        body,
+        templates: ResponseTemplates::compile(&response.response_templates)?,
+        needs_body,
+        content_handling: function::ContentHandling::parse(&response.content_handling),
     })
-}
-
-/// The response template for `application/json`, else the first by content type.
-fn response_template(templates: &HashMap<String, String>) -> Option<(HeaderValue, Bytes)> {
-    let (ct, text) = templates
-        .iter()
-        .find(|(ct, _)| ct.eq_ignore_ascii_case(DEFAULT_CONTENT_TYPE))
-        .or_else(|| templates.iter().min_by(|a, b| a.0.cmp(b.0)))?;
-    let ct = HeaderValue::from_str(ct).unwrap_or(HeaderValue::from_static(DEFAULT_CONTENT_TYPE));
-    Some((ct, Bytes::from(text.clone())))
 }
 
 fn http_integration(
@@ -605,7 +697,7 @@ fn http_integration(
         header_mappings,
         query_mappings,
         timeout,
-        templates: request_templates(integration, |text| Ok(Bytes::from(text.to_owned())))?,
+        templates: request_templates(integration)?,
         responses: integration_responses(integration, scope)?,
     })
 }

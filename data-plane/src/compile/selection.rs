@@ -1,10 +1,13 @@
 //! Integration-response selection: `selectionPattern` regexes compiled once, matched per
-//! response against the backend status code (HTTP) or the mock's status.
+//! response against the backend status code (HTTP), the mock's status, or a function's
+//! error message (AWS).
 //!
 //! API Gateway evaluates patterns with Java's `String.matches`, i.e. anchored at both ends;
 //! we compile `^(?:pattern)$` so `2\d{2}` means "exactly a 2xx code", not "contains".
+//! `fancy-regex` rather than `regex`: Java patterns may use lookaround and backreferences,
+//! which `fancy-regex` supports (it hands plain patterns to `regex`, so they cost the same).
 
-use regex::Regex;
+use fancy_regex::Regex;
 
 /// Picks an integration response by matching a selection key against the patterns.
 #[derive(Debug, Clone, Default)]
@@ -18,7 +21,7 @@ pub struct ResponseSelector {
 impl ResponseSelector {
     /// Compiles the selection patterns; entry `i` of `patterns` belongs to response `i`.
     /// An empty pattern marks the default response (the first one wins).
-    pub fn compile<'a, I>(patterns: I) -> Result<Self, regex::Error>
+    pub fn compile<'a, I>(patterns: I) -> Result<Self, fancy_regex::Error>
     where
         I: IntoIterator<Item = &'a str>,
     {
@@ -34,12 +37,18 @@ impl ResponseSelector {
         Ok(selector)
     }
 
+    /// The index of the default response (empty `selectionPattern`), if any.
+    pub fn default_index(&self) -> Option<usize> {
+        self.default
+    }
+
     /// Returns the index of the selected response: the first pattern that fully matches
     /// `key`, else the default one, else `None` (a configuration error at request time).
     pub fn select(&self, key: &str) -> Option<usize> {
         self.patterns
             .iter()
-            .find(|(regex, _)| regex.is_match(key))
+            // A match that exceeds the backtracking limit counts as no match.
+            .find(|(regex, _)| regex.is_match(key).unwrap_or(false))
             .map(|(_, index)| *index)
             .or(self.default)
     }
@@ -75,6 +84,15 @@ mod tests {
         let s = ResponseSelector::compile(["400|404"]).unwrap();
         assert_eq!(s.select("404"), Some(0));
         assert_eq!(s.select("4004"), None);
+    }
+
+    #[test]
+    fn java_lookaround_and_backreferences_work() {
+        let s = ResponseSelector::compile([r"(?!2)\d{3}", r"(\w+) \1.*"]).unwrap();
+        assert_eq!(s.select("404"), Some(0));
+        assert_eq!(s.select("200"), None);
+        assert_eq!(s.select("bad bad input"), Some(1));
+        assert_eq!(s.select("bad input"), None);
     }
 
     #[test]

@@ -79,10 +79,12 @@ fn compiles_mock_and_selects_status() {
     let Integration::Mock(mock) = &m.integration else {
         panic!("not a mock")
     };
-    let TemplateChoice::Template(status) = mock.templates.choose(None) else {
+    let TemplateChoice::Template(Some(template)) = mock.templates.choose(None) else {
         panic!("no template")
     };
-    assert_eq!(*status, StatusCode::NOT_FOUND);
+    let rendered = template.render(&vtl::RenderInput::default()).unwrap();
+    let status = mock_status(&rendered.body);
+    assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(
         mock.responses.select(status.as_str()).unwrap().status,
         StatusCode::NOT_FOUND
@@ -94,6 +96,19 @@ fn mock_status_defaults_to_200() {
     assert_eq!(mock_status("not json"), StatusCode::OK);
     assert_eq!(mock_status(r#"{"statusCode": "404"}"#), StatusCode::OK);
     assert_eq!(mock_status(r#"{"statusCode": 201}"#), StatusCode::CREATED);
+}
+
+#[test]
+fn rejects_template_that_does_not_parse() {
+    let s = stage(vec![resource(
+        "/pets",
+        vec![method("GET", mock("#if(", vec![response("200", "")]))],
+    )]);
+    let e = compile_stage(&s).unwrap_err();
+    assert!(
+        matches!(&*e.kind, CompileErrorKind::Template(t) if t.source.line == 1),
+        "{e}"
+    );
 }
 
 #[test]

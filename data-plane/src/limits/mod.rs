@@ -67,10 +67,10 @@ use redis::aio::ConnectionManager;
 use redis::{RedisWrite, ToRedisArgs};
 use time::Date;
 
+use apigw_quota::DayText;
 use bucket::Limit;
 use fallback::{Fallback, Pending};
 use lease::{lease_size, LocalBucket, RefillGuard, Ticket};
-use apigw_quota::DayText;
 
 /// How long one admission call may take before Redis is considered down.
 pub const CALL_TIMEOUT: Duration = Duration::from_millis(250);

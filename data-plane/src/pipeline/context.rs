@@ -2,6 +2,8 @@
 //! of the pipeline and read by every step (mappings, logs, responses).
 
 use std::net::IpAddr;
+use std::sync::OnceLock;
+use std::time::SystemTime;
 
 use http::header::{HeaderName, HeaderValue};
 use uuid::Builder;
@@ -16,6 +18,11 @@ pub struct RequestContext {
     pub request_id: HeaderValue,
     /// The client's IP (`context.identity.sourceIp`, `X-Forwarded-For`).
     pub source_ip: IpAddr,
+    /// When the request arrived (`context.requestTime`, `context.requestTimeEpoch`).
+    pub received_at: SystemTime,
+    /// The id of the API key the request was admitted with (`context.identity.apiKeyId`),
+    /// set once by the API-key step.
+    pub api_key_id: OnceLock<Box<str>>,
 }
 
 impl RequestContext {
@@ -28,6 +35,8 @@ impl RequestContext {
         RequestContext {
             request_id,
             source_ip,
+            received_at: SystemTime::now(),
+            api_key_id: OnceLock::new(),
         }
     }
 

@@ -4,8 +4,8 @@
 //! 2. (resource policy, auth: later issues);
 //! 3. [`api_key`]: `x-api-key` → key → usage plan for the stage (when `apiKeyRequired`);
 //! 4. [`throttle`]: token buckets, quota and usage count in one shared atomic step;
-//! 5. (validation, cache: later issues);
-//! 6. [`integration`]: MOCK / HTTP / HTTP_PROXY;
+//! 5. [`validate`]: required parameters, body against the method's model (cache: later);
+//! 6. [`integration`]: MOCK / HTTP / HTTP_PROXY / AWS and AWS_PROXY (functions);
 //! 7. [`integration_response`]: selection, status, headers, body;
 //! 8. [`gateway_response`]: every error the gateway itself produces.
 //!
@@ -18,7 +18,9 @@ pub mod gateway_response;
 pub mod integration;
 pub mod integration_response;
 pub mod route;
+pub mod template;
 pub mod throttle;
+pub mod validate;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -41,6 +43,8 @@ use route::Target;
 pub struct Gateway {
     state: Arc<SharedState>,
     client: BackendClient,
+    /// The Invoke API of function integrations (`--functions-url`), if configured.
+    functions: Option<integration::invoke_api::FunctionsEndpoint>,
     /// `.{execute-api-domain}`, lowercase, matched against the Host's tail.
     domain_suffix: Box<str>,
     /// Shared buckets, quotas and usage counts.
@@ -54,9 +58,16 @@ impl Gateway {
         Gateway {
             state,
             client,
+            functions: None,
             domain_suffix: format!(".{domain}").into(),
             limiter: Arc::new(Limiter::local()),
         }
+    }
+
+    /// The gateway calling function integrations through `endpoint`.
+    pub fn with_functions(mut self, endpoint: integration::invoke_api::FunctionsEndpoint) -> Self {
+        self.functions = Some(endpoint);
+        self
     }
 
     /// The gateway with cluster-wide limits (see [`crate::limits`]).
@@ -68,11 +79,12 @@ impl Gateway {
     /// Serves one request. Infallible: errors are rendered as gateway responses.
     pub async fn handle(&self, request: Request<Incoming>, remote: SocketAddr) -> Response<Body> {
         let ctx = RequestContext::new(remote.ip());
-        let mut response = match self.process(request, &ctx).await {
+        let mut scope = gateway_response::ErrorScope::default();
+        let mut response = match self.process(request, &ctx, &mut scope).await {
             Ok(response) => response,
             Err(error) => {
                 tracing::debug!(request_id = ctx.request_id_str(), %error, "gateway error");
-                gateway_response::render(&error)
+                gateway_response::render(&error, &ctx, &scope)
             }
         };
         response
@@ -85,6 +97,7 @@ impl Gateway {
         &self,
         request: Request<Incoming>,
         ctx: &RequestContext,
+        scope: &mut gateway_response::ErrorScope,
     ) -> Result<Response<Body>, GatewayError> {
         let (parts, body) = request.into_parts();
         let (routed, usage, account) = match route::classify(&parts, &self.domain_suffix) {
@@ -94,7 +107,16 @@ impl Gateway {
                 path_start,
             } => {
                 let state = self.state.load();
-                let routed = route::route(&state, api_id, stage, &parts, path_start)?;
+                let routed = match route::route(&state, api_id, stage, &parts, path_start) {
+                    Ok(routed) => routed,
+                    Err(error) => {
+                        if let Some(stage) = state.stage(api_id, stage) {
+                            scope.observe(stage, None, &parts);
+                        }
+                        return Err(error);
+                    }
+                };
+                scope.observe(&routed.stage, Some(&routed), &parts);
                 (routed, Arc::clone(&state.usage), state.account)
             }
             Target::Other => {
@@ -106,19 +128,33 @@ impl Gateway {
             return Err(GatewayError::RequestTooLarge);
         }
         let key = if routed.method.api_key_required {
-            Some(api_key::identify(&usage, &routed.stage, &parts.headers)?)
+            let key = api_key::identify(&usage, &routed.stage, &parts.headers)?;
+            // Ignoring the result: the context is fresh, so the cell is empty.
+            let _ = ctx.api_key_id.set(key.key_id.clone());
+            Some(key)
         } else {
             None
         };
         let admission = throttle::admission(
-            &self.limiter,
             account.as_ref(),
             &routed,
             key.as_ref(),
             std::time::SystemTime::now(),
         );
         throttle::check(&self.limiter, &admission).await?;
-        integration::invoke(&self.client, ctx, &routed, parts, body).await
+        let body = match &routed.method.validation {
+            Some(validation) => validate::check(validation, &routed, &parts, body).await?,
+            None => Body::limited(body),
+        };
+        integration::invoke(
+            &self.client,
+            self.functions.as_ref(),
+            ctx,
+            &routed,
+            parts,
+            body,
+        )
+        .await
     }
 }
 

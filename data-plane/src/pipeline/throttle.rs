@@ -18,10 +18,10 @@ use super::gateway_response::GatewayError;
 use super::route::Routed;
 use crate::compile::usage::KeyNames;
 use crate::limits::bucket::Limit;
-use apigw_quota::{day_of, effective_limit, midnight_epoch};
 use crate::limits::{
     Admission, BucketCheck, Limiter, QuotaCheck, UsageCount, Verdict, ACCOUNT_BUCKET,
 };
+use apigw_quota::{day_of, effective_limit, midnight_epoch};
 
 /// What one request is checked against, at `now`.
 pub fn admission<'a>(

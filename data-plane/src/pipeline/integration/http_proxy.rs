@@ -10,7 +10,6 @@ use http::header::{
 };
 use http::request::Parts;
 use http::{HeaderMap, Request, Response, Version};
-use hyper::body::Incoming;
 
 use super::{backend_uri, mapped_headers, request_view, send};
 use crate::backend_client::BackendClient;
@@ -31,7 +30,7 @@ pub async fn invoke(
     ctx: &RequestContext,
     routed: &Routed,
     mut parts: Parts,
-    body: Incoming,
+    body: Body,
 ) -> Result<Response<Body>, GatewayError> {
     let (uri, mapped) = {
         let view = request_view(ctx, routed, &parts);
@@ -47,7 +46,7 @@ pub async fn invoke(
     for (name, value) in mapped {
         headers.insert(name, value);
     }
-    let mut request = Request::new(Body::limited(body));
+    let mut request = Request::new(body);
     *request.method_mut() = integration.method.clone().unwrap_or(parts.method);
     *request.uri_mut() = uri;
     *request.version_mut() = Version::HTTP_11;

@@ -2,8 +2,11 @@
 //! share — building the backend URI and mapped headers from pre-compiled mappings, and
 //! calling the backend with the integration's timeout.
 
+pub mod aws;
+pub mod aws_proxy;
 pub mod http;
 pub mod http_proxy;
+pub mod invoke_api;
 pub mod mock;
 
 use std::error::Error as StdError;
@@ -23,19 +26,27 @@ use crate::compile::mapping::RequestView;
 use crate::compile::uri_template::encode_query_component;
 use crate::compile::{HttpIntegration, Integration};
 
-/// Runs the method's integration and returns the method response.
+/// Runs the method's integration and returns the method response. `functions` is the
+/// Invoke API that function (`AWS`, `AWS_PROXY`) integrations call, if configured.
 pub async fn invoke(
     client: &BackendClient,
+    functions: Option<&invoke_api::FunctionsEndpoint>,
     ctx: &RequestContext,
     routed: &Routed,
     parts: Parts,
-    body: Incoming,
+    body: Body,
 ) -> Result<Response<Body>, GatewayError> {
     match &routed.method.integration {
-        Integration::Mock(mock) => mock::invoke(mock, ctx, &parts),
+        Integration::Mock(mock) => mock::invoke(mock, ctx, routed, &parts, body).await,
         Integration::Http(http) => http::invoke(client, http, ctx, routed, parts, body).await,
         Integration::HttpProxy(http) => {
             http_proxy::invoke(client, http, ctx, routed, parts, body).await
+        }
+        Integration::Function(function) => {
+            aws::invoke(client, functions, function, ctx, routed, parts, body).await
+        }
+        Integration::FunctionProxy(function) => {
+            aws_proxy::invoke(client, functions, function, ctx, routed, parts, body).await
         }
         Integration::Unsupported(_) => Err(GatewayError::Configuration(
             "integration type not supported by this node",

@@ -1,0 +1,395 @@
+//! TestInvokeMethod (`POST .../resources/{id}/methods/{m}`): runs one request through a
+//! method of the current, undeployed API and reports status, headers, body, latency and
+//! an execution log in AWS's shape.
+//!
+//! How: the method (and its resource) is compiled to a one-method snapshot by the
+//! deployment compiler, the data plane's own stage compiler turns it into its serving
+//! form, and the data plane's pipeline ([`apigw_data_plane::pipeline::Gateway`], used as a
+//! library) serves the request over an in-memory HTTP/1.1 connection. So the test run
+//! takes exactly the path a deployed request takes — templates, integration, integration
+//! responses, gateway responses — without a node and without deploying. As in API
+//! Gateway, API keys and authorization are bypassed.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Instant;
+
+use apigw_data_plane::pipeline::Gateway;
+use apigw_data_plane::state::{apply_update, GatewayState, SharedState};
+use apigw_proto::config as pb;
+use axum::extract::{Path, State};
+use axum::Json;
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue, HOST};
+use http::{Method as HttpMethod, Request};
+use http_body_util::{BodyExt, Full};
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::extract::AwsJson;
+use crate::compiler;
+use crate::error::{ApiError, ApiResult};
+use crate::store;
+use crate::AppState;
+
+/// The stage name test invocations run under (as API Gateway's `test-invoke-stage`).
+const TEST_STAGE: &str = "test-invoke-stage";
+/// The invoke domain of the in-memory gateway.
+const TEST_DOMAIN: &str = "test-invoke.internal";
+
+/// Body of TestInvokeMethod.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TestInvokeMethod {
+    path_with_query_string: Option<String>,
+    body: Option<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    #[serde(default)]
+    multi_value_headers: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    stage_variables: BTreeMap<String, String>,
+    client_certificate_id: Option<String>,
+}
+
+/// POST /restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}
+pub async fn invoke(
+    State(state): State<AppState>,
+    Path((api_id, rid, http_method)): Path<(String, String, String)>,
+    AwsJson(req): AwsJson<TestInvokeMethod>,
+) -> ApiResult<Json<Value>> {
+    if req.client_certificate_id.is_some() {
+        return Err(ApiError::bad_request(
+            "clientCertificateId is not supported by test invocations",
+        ));
+    }
+    let (stage, resource_path) = {
+        let mut conn = state.db.acquire().await?;
+        let api = store::load_api(&mut conn, &api_id, false).await?;
+        let resources = store::all_resources(&mut conn, &api_id).await?;
+        let mut resource = resources
+            .into_iter()
+            .find(|r| r.id == rid)
+            .ok_or_else(|| ApiError::not_found("Invalid Resource identifier specified"))?;
+        let mut method = resource.method(&http_method)?.clone();
+        // Test invocations bypass API keys, as API Gateway's do.
+        method.api_key_required = false;
+        resource.methods = [(http_method.clone(), method)].into_iter().collect();
+        let path = resource.path.clone();
+        let (mut snapshot, _) = compiler::compile(&api, &[resource], "test-invoke", 0)?;
+        compiler::attach_api_items(
+            &mut snapshot,
+            &super::models::all(&mut conn, &api_id).await?,
+            &super::request_validators::all(&mut conn, &api_id).await?,
+            &super::gateway_responses::customised(&mut conn, &api_id).await?,
+        );
+        (
+            pb::StageConfig {
+                api_id: api_id.clone(),
+                stage_name: TEST_STAGE.into(),
+                deployment_id: "test-invoke".into(),
+                variables: req.stage_variables.clone().into_iter().collect(),
+                deployment: Some(snapshot),
+                ..Default::default()
+            },
+            path,
+        )
+    };
+    let update = pb::ConfigUpdate {
+        full: true,
+        upsert_stages: vec![stage],
+        ..Default::default()
+    };
+    let compiled = apply_update(&GatewayState::default(), &update)
+        .map_err(|e| ApiError::bad_request(format!("The method cannot be invoked: {e}")))?;
+    let shared = Arc::new(SharedState::new());
+    shared.store(compiled);
+    let gateway = Gateway::new(
+        shared,
+        apigw_data_plane::backend_client::build(),
+        TEST_DOMAIN,
+    );
+
+    let request = build_request(&api_id, &http_method, &resource_path, &req)?;
+    let log_request = request_log_lines(&http_method, &resource_path, &req);
+    let started = Instant::now();
+    let started_at = time::OffsetDateTime::now_utc();
+    let (status, headers, body) = run(gateway, request).await?;
+    let latency = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+
+    let mut single = serde_json::Map::new();
+    let mut multi: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (name, value) in &headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        single.insert(name.to_string(), json!(value));
+        multi.entry(name.to_string()).or_default().push(value);
+    }
+    let request_id = headers
+        .get("x-amzn-requestid")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = String::from_utf8_lossy(&body).into_owned();
+    let log = execution_log(
+        &request_id,
+        started_at,
+        &log_request,
+        status,
+        &single,
+        &body,
+    );
+    Ok(Json(json!({
+        "status": status,
+        "body": body,
+        "headers": single,
+        "multiValueHeaders": multi,
+        "log": log,
+        "latency": latency,
+    })))
+}
+
+/// The request as the in-memory gateway receives it: invoke host, stage prefix, the
+/// caller's path, headers and body.
+fn build_request(
+    api_id: &str,
+    http_method: &str,
+    resource_path: &str,
+    req: &TestInvokeMethod,
+) -> ApiResult<Request<Full<Bytes>>> {
+    let method = if http_method.eq_ignore_ascii_case("ANY") {
+        HttpMethod::GET
+    } else {
+        HttpMethod::from_bytes(http_method.to_ascii_uppercase().as_bytes())
+            .map_err(|_| ApiError::bad_request("Invalid HTTP method"))?
+    };
+    let path = req
+        .path_with_query_string
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .unwrap_or(resource_path);
+    let path = if path.starts_with('/') {
+        path.to_owned()
+    } else {
+        format!("/{path}")
+    };
+    let mut builder = Request::builder()
+        .method(method)
+        .uri(format!("/{TEST_STAGE}{path}"))
+        .header(HOST, format!("{api_id}.{TEST_DOMAIN}"));
+    let bad = |what: &str| ApiError::bad_request(format!("Invalid {what} in test request"));
+    for (name, values) in &req.multi_value_headers {
+        for value in values {
+            builder = builder.header(
+                HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad("header name"))?,
+                HeaderValue::from_str(value).map_err(|_| bad("header value"))?,
+            );
+        }
+    }
+    for (name, value) in &req.headers {
+        if name.eq_ignore_ascii_case("host") {
+            continue;
+        }
+        builder = builder.header(
+            HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad("header name"))?,
+            HeaderValue::from_str(value).map_err(|_| bad("header value"))?,
+        );
+    }
+    let body = Bytes::from(req.body.clone().unwrap_or_default());
+    builder
+        .body(Full::new(body))
+        .map_err(|_| bad("path or query string"))
+}
+
+/// Serves `request` with `gateway` over an in-memory HTTP/1.1 connection.
+async fn run(
+    gateway: Gateway,
+    request: Request<Full<Bytes>>,
+) -> ApiResult<(u16, http::HeaderMap, Bytes)> {
+    let internal = |what: &str, e: &dyn std::fmt::Display| {
+        ApiError::Internal(format!("test invocation {what}: {e}"))
+    };
+    let (client_io, server_io) = tokio::io::duplex(64 * 1024);
+    let gateway = Arc::new(gateway);
+    let remote = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+    let server = tokio::spawn(async move {
+        let service = service_fn(move |request| {
+            let gateway = Arc::clone(&gateway);
+            async move { Ok::<_, Infallible>(gateway.handle(request, remote).await) }
+        });
+        hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(server_io), service)
+            .await
+    });
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(client_io))
+        .await
+        .map_err(|e| internal("handshake", &e))?;
+    let client = tokio::spawn(connection);
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| internal("request", &e))?;
+    let (parts, body) = response.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map_err(|e| internal("response body", &e))?
+        .to_bytes();
+    drop(sender);
+    client.abort();
+    server.abort();
+    Ok((parts.status.as_u16(), parts.headers, body))
+}
+
+/// The request part of the execution log, as API Gateway words it.
+fn request_log_lines(
+    http_method: &str,
+    resource_path: &str,
+    req: &TestInvokeMethod,
+) -> Vec<String> {
+    let path = req
+        .path_with_query_string
+        .as_deref()
+        .unwrap_or(resource_path);
+    let query = path.split_once('?').map_or("", |(_, q)| q);
+    let query: BTreeMap<&str, &str> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split_once('=').unwrap_or((p, "")))
+        .collect();
+    vec![
+        format!("HTTP Method: {http_method}, Resource Path: {resource_path}"),
+        format!(
+            "Method request path: {}",
+            path.split('?').next().unwrap_or(path)
+        ),
+        format!(
+            "Method request query string: {}",
+            java_map(query.iter().map(|(k, v)| (*k, *v)))
+        ),
+        format!(
+            "Method request headers: {}",
+            java_map(req.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        ),
+        format!(
+            "Method request body before transformations: {}",
+            req.body.as_deref().unwrap_or_default()
+        ),
+    ]
+}
+
+/// `{a=1, b=2}`: how API Gateway's logs print maps.
+fn java_map<'a>(entries: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let inner: Vec<String> = entries.map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{{{}}}", inner.join(", "))
+}
+
+/// The execution log: a header line, then `{timestamp} : {message}` lines.
+fn execution_log(
+    request_id: &str,
+    started_at: time::OffsetDateTime,
+    request_lines: &[String],
+    status: u16,
+    headers: &serde_json::Map<String, Value>,
+    body: &str,
+) -> String {
+    let stamp = log_time(started_at);
+    let headers = java_map(
+        headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str().unwrap_or_default())),
+    );
+    let mut lines = vec![format!("Execution log for request {request_id}")];
+    let mut push = |message: String| lines.push(format!("{stamp} : {message}"));
+    push(format!("Starting execution for request: {request_id}"));
+    for line in request_lines {
+        push(line.clone());
+    }
+    push(format!(
+        "Method response body after transformations: {body}"
+    ));
+    push(format!("Method response headers: {headers}"));
+    if status < 500 {
+        push("Successfully completed execution".into());
+    } else {
+        push("Execution failed".into());
+    }
+    push(format!("Method completed with status: {status}"));
+    let mut log = lines.join("\n");
+    log.push('\n');
+    log
+}
+
+/// `Sun Nov 22 02:11:55 UTC 2026`, the timestamp of API Gateway's execution logs.
+fn log_time(at: time::OffsetDateTime) -> String {
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let day = DAYS
+        .get(usize::from(at.weekday().number_days_from_monday()))
+        .copied()
+        .unwrap_or("Mon");
+    let month = MONTHS
+        .get(usize::from(u8::from(at.month())).saturating_sub(1))
+        .copied()
+        .unwrap_or("Jan");
+    format!(
+        "{day} {month} {:02} {:02}:{:02}:{:02} UTC {}",
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second(),
+        at.year()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_time_has_aws_shape() {
+        let at = time::macros::datetime!(2026-11-22 02:11:55 UTC);
+        assert_eq!(log_time(at), "Sun Nov 22 02:11:55 UTC 2026");
+    }
+
+    #[test]
+    fn request_is_addressed_to_the_test_stage() {
+        let req = TestInvokeMethod {
+            path_with_query_string: Some("/pets/1?x=y".into()),
+            headers: BTreeMap::from([("Accept".into(), "text/plain".into())]),
+            body: Some("hi".into()),
+            ..Default::default()
+        };
+        let r = build_request("abc", "GET", "/pets/{id}", &req).unwrap();
+        assert_eq!(r.uri().to_string(), "/test-invoke-stage/pets/1?x=y");
+        assert_eq!(r.headers()[HOST], "abc.test-invoke.internal");
+        assert_eq!(r.headers()["accept"], "text/plain");
+        let bad = TestInvokeMethod {
+            headers: BTreeMap::from([("bad header".into(), "v".into())]),
+            ..Default::default()
+        };
+        assert!(build_request("abc", "GET", "/", &bad).is_err());
+    }
+
+    #[test]
+    fn log_lists_request_and_outcome() {
+        let req = TestInvokeMethod {
+            path_with_query_string: Some("/p?a=1".into()),
+            ..Default::default()
+        };
+        let lines = request_log_lines("GET", "/p", &req);
+        let at = time::macros::datetime!(2026-11-22 02:11:55 UTC);
+        let log = execution_log("rid", at, &lines, 200, &serde_json::Map::new(), "{}");
+        assert!(log.starts_with("Execution log for request rid\n"));
+        assert!(log.contains("Sun Nov 22 02:11:55 UTC 2026 : Method request query string: {a=1}"));
+        assert!(
+            log.ends_with("Method completed with status: 200\n"),
+            "{log}"
+        );
+    }
+}

@@ -1,0 +1,378 @@
+//! Mapping templates, parsed once when a stage is compiled (never per request): request
+//! templates keyed by content type, response templates chosen by `Accept`, and the
+//! per-method facts a render needs (`$context.resourceId`, path parameter names, stage
+//! variables).
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Deref;
+use std::sync::Arc;
+
+use http::header::HeaderValue;
+
+use super::DEFAULT_CONTENT_TYPE;
+
+/// A parsed template, shared by every request of the stage. `None` stands for an empty
+/// template, which API Gateway treats as "pass the body through".
+pub type MappingTemplate = Option<Arc<CompiledTemplate>>;
+
+/// `$context` fields a render can see, in [`Needs::context`] bit order.
+pub const CONTEXT_FIELDS: [&str; 14] = [
+    "requestId",
+    "extendedRequestId",
+    "apiId",
+    "stage",
+    "deploymentId",
+    "resourcePath",
+    "resourceId",
+    "httpMethod",
+    "path",
+    "protocol",
+    "domainName",
+    "requestTime",
+    "requestTimeEpoch",
+    "identity",
+];
+
+/// What of the request a template may read, found from its text at compile time so that
+/// a request builds only that (building every `$context` field costs more than most
+/// renders). Conservative: a name that appears anywhere in the text counts as used.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// Bit `i` set: [`CONTEXT_FIELDS`]`[i]` is used.
+    pub context: u32,
+    /// `$input.params(...)` is used.
+    pub params: bool,
+    /// `$stageVariables` is used.
+    pub stage_variables: bool,
+}
+
+impl Needs {
+    /// Everything (for callers that cannot tell).
+    pub const ALL: Needs = Needs {
+        context: u32::MAX,
+        params: true,
+        stage_variables: true,
+    };
+
+    /// What `source` may read.
+    pub fn of(source: &str) -> Needs {
+        // `$context` used as a whole (passed, printed, iterated) needs every field.
+        let whole = source.match_indices("context").any(|(at, _)| {
+            let rest = &source[at + "context".len()..];
+            !rest.starts_with('.')
+                || [
+                    "keySet", "entrySet", "values", "size", "toString", "isEmpty", "get(",
+                ]
+                .iter()
+                .any(|m| rest[1..].starts_with(m))
+        });
+        let context = if whole {
+            u32::MAX
+        } else {
+            CONTEXT_FIELDS
+                .iter()
+                .enumerate()
+                .filter(|(_, name)| source.contains(*name))
+                .fold(0, |bits, (i, _)| bits | (1 << i))
+        };
+        Needs {
+            context,
+            params: source.contains("params"),
+            stage_variables: source.contains("stageVariables"),
+        }
+    }
+
+    /// Both sets together.
+    pub fn union(self, other: Needs) -> Needs {
+        Needs {
+            context: self.context | other.context,
+            params: self.params || other.params,
+            stage_variables: self.stage_variables || other.stage_variables,
+        }
+    }
+
+    /// Whether `self` includes everything `other` asks for.
+    pub fn covers(self, other: Needs) -> bool {
+        self.union(other) == self
+    }
+}
+
+/// A parsed template and what it reads; derefs to the [`vtl::Template`].
+#[derive(Debug)]
+pub struct CompiledTemplate {
+    template: vtl::Template,
+    /// What a render must be given.
+    pub needs: Needs,
+}
+
+impl CompiledTemplate {
+    /// Parses `source`.
+    pub fn parse(source: &str) -> Result<Self, vtl::ParseError> {
+        Ok(CompiledTemplate {
+            template: vtl::Template::parse(source)?,
+            needs: Needs::of(source),
+        })
+    }
+}
+
+impl Deref for CompiledTemplate {
+    type Target = vtl::Template;
+
+    fn deref(&self) -> &vtl::Template {
+        &self.template
+    }
+}
+
+/// A template that failed to parse, with the content type it was written for.
+#[derive(Debug, thiserror::Error)]
+#[error("mapping template for {content_type:?}: {source}")]
+pub struct TemplateError {
+    /// The content type the template is keyed by.
+    pub content_type: String,
+    /// Where and why parsing failed (line and column).
+    pub source: vtl::ParseError,
+}
+
+/// Parses one template; blank text means passthrough.
+pub fn parse(content_type: &str, text: &str) -> Result<MappingTemplate, TemplateError> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    CompiledTemplate::parse(text)
+        .map(|t| Some(Arc::new(t)))
+        .map_err(|source| TemplateError {
+            content_type: content_type.to_owned(),
+            source,
+        })
+}
+
+/// What a render needs to know about the method and stage that does not vary per request.
+#[derive(Debug, Default)]
+pub struct TemplateScope {
+    /// `$context.resourceId`.
+    pub resource_id: Box<str>,
+    /// The resource's path parameter names, in capture order (`$input.params().path`).
+    pub param_names: Vec<Box<str>>,
+    /// `$stageVariables` (shared by all methods of the stage).
+    pub stage_variables: Arc<BTreeMap<String, String>>,
+    /// `$context.deploymentId`.
+    pub deployment_id: Box<str>,
+}
+
+/// The stage's variables in the ordered form renders take.
+pub fn stage_variables(variables: &HashMap<String, String>) -> Arc<BTreeMap<String, String>> {
+    Arc::new(
+        variables
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    )
+}
+
+/// An integration response's templates by content type.
+#[derive(Debug, Default)]
+pub struct ResponseTemplates {
+    /// (lowercase content type, header value, template), sorted by content type.
+    entries: Vec<(Box<str>, HeaderValue, MappingTemplate)>,
+}
+
+/// The response template chosen for a request.
+#[derive(Debug, Clone, Copy)]
+pub struct ChosenResponse<'a> {
+    /// The method response's `Content-Type`.
+    pub content_type: &'a HeaderValue,
+    /// The template; `None` passes the integration's body through.
+    pub template: Option<&'a Arc<CompiledTemplate>>,
+}
+
+impl ResponseTemplates {
+    /// Parses an integration response's `responseTemplates`.
+    pub fn compile(templates: &HashMap<String, String>) -> Result<Self, TemplateError> {
+        let mut entries = templates
+            .iter()
+            .map(|(ct, text)| {
+                let value = HeaderValue::from_str(ct.trim())
+                    .unwrap_or(HeaderValue::from_static(DEFAULT_CONTENT_TYPE));
+                Ok((
+                    ct.trim().to_ascii_lowercase().into_boxed_str(),
+                    value,
+                    parse(ct, text)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, TemplateError>>()?;
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(ResponseTemplates { entries })
+    }
+
+    /// Whether no response template is defined (the body passes through).
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Chooses as API Gateway does: the first media type of `Accept` that has a
+    /// template, else `application/json`, else the first template by content type.
+    pub fn choose(&self, accept: Option<&str>) -> Option<ChosenResponse<'_>> {
+        let find = |wanted: &str| {
+            self.entries
+                .iter()
+                .find(|(ct, _, _)| ct.eq_ignore_ascii_case(wanted))
+        };
+        let by_accept = accept.and_then(|accept| {
+            accept
+                .split(',')
+                .map(|item| item.split(';').next().unwrap_or(item).trim())
+                .find_map(find)
+        });
+        let (_, content_type, template) = by_accept
+            .or_else(|| find(DEFAULT_CONTENT_TYPE))
+            .or_else(|| self.entries.first())?;
+        Some(ChosenResponse {
+            content_type,
+            template: template.as_ref(),
+        })
+    }
+}
+
+/// Builds the one-expression template that evaluates a response-parameter JSONPath
+/// (`integration.response.body.a.b` → `$input.json('$.a.b')`).
+pub fn json_path_template(path: &str) -> Result<Arc<vtl::Template>, vtl::ParseError> {
+    let escaped = path.replace('\'', "''");
+    vtl::Template::parse(&format!("$input.json('$.{escaped}')")).map(Arc::new)
+}
+
+/// A JSONPath into an integration's body (`integration.response.body.PATH`), evaluated
+/// with the template engine's JSONPath so both follow the same rules.
+#[derive(Debug, Clone)]
+pub struct BodyPath {
+    path: Box<str>,
+    template: Arc<vtl::Template>,
+}
+
+impl PartialEq for BodyPath {
+    fn eq(&self, other: &Self) -> bool {
+        self.path == other.path
+    }
+}
+
+impl Eq for BodyPath {}
+
+impl BodyPath {
+    /// Compiles `PATH` (what follows `integration.response.body.`).
+    pub fn compile(path: &str) -> Result<Self, vtl::ParseError> {
+        Ok(BodyPath {
+            path: path.into(),
+            template: json_path_template(path)?,
+        })
+    }
+
+    /// The value at the path: strings as their text, other JSON as JSON; `None` when the
+    /// body is not JSON or the path selects nothing.
+    pub fn evaluate(&self, body: &str) -> Option<String> {
+        let out = self
+            .template
+            .render(&vtl::RenderInput {
+                body: body.to_owned(),
+                ..Default::default()
+            })
+            .ok()?
+            .body;
+        match serde_json::from_str::<serde_json::Value>(&out).ok()? {
+            serde_json::Value::Null => None,
+            serde_json::Value::String(text) => Some(text),
+            _ => Some(out),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn templates(pairs: &[(&str, &str)]) -> ResponseTemplates {
+        let map = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        ResponseTemplates::compile(&map).unwrap()
+    }
+
+    fn chosen(t: &ResponseTemplates, accept: Option<&str>) -> Option<String> {
+        t.choose(accept)
+            .map(|c| c.content_type.to_str().unwrap().to_owned())
+    }
+
+    #[test]
+    fn response_template_by_accept_then_json_then_first() {
+        let t = templates(&[
+            ("text/plain", "t"),
+            ("application/xml", "x"),
+            ("application/json", "j"),
+        ]);
+        assert_eq!(
+            chosen(&t, Some("text/plain")).as_deref(),
+            Some("text/plain")
+        );
+        assert_eq!(
+            chosen(&t, Some("image/png, application/xml;q=0.9")).as_deref(),
+            Some("application/xml")
+        );
+        assert_eq!(
+            chosen(&t, Some("image/png")).as_deref(),
+            Some("application/json")
+        );
+        assert_eq!(chosen(&t, None).as_deref(), Some("application/json"));
+        let no_json = templates(&[("text/plain", "t"), ("application/xml", "x")]);
+        assert_eq!(chosen(&no_json, None).as_deref(), Some("application/xml"));
+        assert!(templates(&[]).choose(Some("text/plain")).is_none());
+    }
+
+    #[test]
+    fn blank_template_passes_through_and_bad_template_names_position() {
+        assert!(parse("application/json", "  \n").unwrap().is_none());
+        assert!(parse("application/json", "{\"a\": 1}").unwrap().is_some());
+        let err = parse("application/json", "{\n  #if($x\n}").unwrap_err();
+        assert_eq!(err.content_type, "application/json");
+        assert_eq!((err.source.line, err.source.column), (3, 1), "{err}");
+    }
+
+    #[test]
+    fn json_path_template_quotes_safely() {
+        let t = json_path_template("a['b c']").unwrap();
+        let out = t
+            .render(&vtl::RenderInput {
+                body: r#"{"a":{"b c":5}}"#.into(),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(out.body, "5");
+        // A quote cannot end the string literal and inject template code.
+        let injected = BodyPath::compile("a') $input.body #set($x = '").unwrap();
+        assert_eq!(injected.evaluate(r#"{"a":1}"#), None);
+    }
+
+    #[test]
+    fn needs_are_found_in_the_text() {
+        let n = Needs::of(r#"{"r": "$context.resourcePath", "q": "$input.params('q')"}"#);
+        assert_eq!(n.context, 1 << 5);
+        assert!(n.params && !n.stage_variables);
+        let n = Needs::of("$context.identity.sourceIp $stageVariables.x");
+        // "stage" is found inside "stageVariables": conservative, never missing.
+        assert_eq!(n.context, (1 << 13) | (1 << 3));
+        assert!(!n.params && n.stage_variables);
+        assert_eq!(Needs::of("#set($c = $context)$c").context, u32::MAX);
+        assert_eq!(Needs::of("$context.keySet()").context, u32::MAX);
+        assert_eq!(Needs::of("$input.json('$')"), Needs::default());
+        assert!(Needs::ALL.covers(Needs::of("$context.stage")));
+        assert!(!Needs::default().covers(Needs::of("$context.stage")));
+    }
+
+    #[test]
+    fn body_path_yields_text_or_json() {
+        let body = r#"{"a":{"name":"x","list":[1,2]}}"#;
+        let p = |path| BodyPath::compile(path).unwrap().evaluate(body);
+        assert_eq!(p("a.name").as_deref(), Some("x"));
+        assert_eq!(p("a.list").as_deref(), Some("[1,2]"));
+        assert_eq!(p("a.missing"), None);
+        assert_eq!(BodyPath::compile("a").unwrap().evaluate("not json"), None);
+    }
+}

@@ -1,0 +1,928 @@
+//! Mapping templates in the pipeline, end to end (issue 5, part C): the seeds' walkthrough
+//! steps that use templates (`003_*`: the mocked API, body mapping both ways, path
+//! parameters in templates; `000_*`: a custom integration timeout), every passthrough
+//! combination, integration response selection and mappings, `$context` and the
+//! request/response overrides, and templates refused when saved.
+//!
+//! Each test runs a control plane and two data-plane nodes as processes, with a real
+//! echo backend ([`Backend`]) standing in for the functions of the seeds.
+
+use std::time::Duration;
+
+use apigw_e2e::{eventually, Backend, Cluster, Mgmt};
+use serde_json::{json, Value};
+
+fn s(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
+}
+
+/// An API under construction through the management API.
+struct Api<'a> {
+    m: &'a Mgmt,
+    id: String,
+    root: String,
+}
+
+impl<'a> Api<'a> {
+    async fn create(m: &'a Mgmt, name: &str) -> Api<'a> {
+        let api = m.post("/restapis", json!({"name": name})).await.ok();
+        Api {
+            m,
+            id: s(&api["id"]),
+            root: s(&api["rootResourceId"]),
+        }
+    }
+
+    /// Creates `path_part` under `parent`; returns its id.
+    async fn resource(&self, parent: &str, path_part: &str) -> String {
+        let r = self
+            .m
+            .post(
+                &format!("/restapis/{}/resources/{parent}", self.id),
+                json!({"pathPart": path_part}),
+            )
+            .await
+            .ok();
+        s(&r["id"])
+    }
+
+    fn method_path(&self, rid: &str, verb: &str) -> String {
+        format!("/restapis/{}/resources/{rid}/methods/{verb}", self.id)
+    }
+
+    /// Puts a method with `integration`, method responses and integration responses
+    /// (`(status, declared response headers, integration response body)`).
+    async fn method(
+        &self,
+        rid: &str,
+        verb: &str,
+        integration: Value,
+        responses: &[(&str, &[&str], Value)],
+    ) {
+        let path = self.method_path(rid, verb);
+        self.m
+            .put(&path, json!({"authorizationType": "NONE"}))
+            .await
+            .ok();
+        for (status, headers, _) in responses {
+            let params: serde_json::Map<String, Value> = headers
+                .iter()
+                .map(|h| (format!("method.response.header.{h}"), json!(false)))
+                .collect();
+            self.m
+                .put(
+                    &format!("{path}/responses/{status}"),
+                    json!({"responseParameters": params}),
+                )
+                .await
+                .ok();
+        }
+        self.m
+            .put(&format!("{path}/integration"), integration)
+            .await
+            .ok();
+        for (status, _, body) in responses {
+            self.m
+                .put(
+                    &format!("{path}/integration/responses/{status}"),
+                    body.clone(),
+                )
+                .await
+                .ok();
+        }
+    }
+
+    /// Deploys to `stage` with `variables`.
+    async fn deploy(&self, stage: &str, variables: Value) {
+        self.m
+            .post(
+                &format!("/restapis/{}/deployments", self.id),
+                json!({"stageName": stage, "variables": variables}),
+            )
+            .await
+            .ok();
+    }
+}
+
+/// A MOCK integration whose request template yields `status`.
+fn mock(status: u16) -> Value {
+    json!({"type": "MOCK", "requestTemplates": {"application/json": format!("{{\"statusCode\": {status}}}")}})
+}
+
+/// Adds `GET /ready` (MOCK 200), deploys, and waits until every node serves it.
+async fn deploy_and_wait(cluster: &Cluster, api: &Api<'_>, stage: &str, variables: Value) {
+    let ready = api.resource(&api.root, "ready").await;
+    api.method(&ready, "GET", mock(200), &[("200", &[], json!({}))])
+        .await;
+    api.deploy(stage, variables).await;
+    for node in &cluster.nodes {
+        let url = node.invoke_url(&api.id, stage, "/ready");
+        eventually(
+            &format!("{} serving {}", node.node_id, api.id),
+            Duration::from_secs(10),
+            || {
+                let url = url.clone();
+                async move {
+                    let r = reqwest::get(&url).await.ok()?;
+                    (r.status() == 200).then_some(())
+                }
+            },
+        )
+        .await;
+    }
+}
+
+/// A request's outcome: status, headers, body as JSON (or a JSON string when not JSON).
+struct Reply {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+async fn send(request: reqwest::RequestBuilder) -> Reply {
+    let r = request.send().await.expect("invoke");
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    let text = r.text().await.unwrap_or_default();
+    Reply {
+        status,
+        headers,
+        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    }
+}
+
+/// The body the echo backend received, as JSON.
+fn echoed_body(reply: &Reply) -> Value {
+    let text = s(&reply.body["body"]);
+    serde_json::from_str(&text).unwrap_or(Value::String(text))
+}
+
+/// Seed 003 "Create first mocked API": a MOCK method answering what its integration
+/// response template says, deployed to a stage and called on every node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_first_mocked_api() {
+    let cluster = Cluster::start(2).await;
+    let m = cluster.cp.mgmt();
+    let api = Api::create(&m, "mocked").await;
+    let hello = api.resource(&api.root, "hello").await;
+    api.method(
+        &hello,
+        "GET",
+        mock(200),
+        &[(
+            "200",
+            &[],
+            json!({"responseTemplates": {"application/json":
+                "{\"message\": \"Hello from mock\", \"stage\": \"$context.stage\"}"}}),
+        )],
+    )
+    .await;
+    // The status comes from the request template, computed from the request itself.
+    let coded = api.resource(&api.root, "coded").await;
+    api.method(
+        &coded,
+        "POST",
+        json!({"type": "MOCK", "requestTemplates": {"application/json":
+            "{\"statusCode\": $input.json('$.code')}"}}),
+        &[
+            ("200", &[], json!({})),
+            (
+                "404",
+                &[],
+                json!({"selectionPattern": "404",
+                "responseTemplates": {"application/json": "{\"found\": false}"}}),
+            ),
+        ],
+    )
+    .await;
+    deploy_and_wait(&cluster, &api, "dev", json!({})).await;
+
+    let client = reqwest::Client::new();
+    for node in &cluster.nodes {
+        let r = send(client.get(node.invoke_url(&api.id, "dev", "/hello"))).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(
+            r.body,
+            json!({"message": "Hello from mock", "stage": "dev"})
+        );
+        assert_eq!(r.headers["content-type"], "application/json");
+
+        let url = node.invoke_url(&api.id, "dev", "/coded");
+        let r = send(client.post(&url).json(&json!({"code": 404}))).await;
+        assert_eq!((r.status, r.body), (404, json!({"found": false})));
+        let r = send(client.post(&url).json(&json!({"code": 200}))).await;
+        assert_eq!(r.status, 200);
+    }
+}
+
+/// Seed 003 "Integration Request with disabled Use Lambda Proxy integration": the
+/// request template `{"age" : $input.json('$.personData.age')}` shapes what the backend
+/// receives and the response template `{"your-age": $input.json('$')}` shapes what the
+/// caller gets (an echo backend stands in for the function).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn non_proxy_body_mapping_age_and_your_age() {
+    let cluster = Cluster::start(2).await;
+    let backend = Backend::start("fn").await;
+    let m = cluster.cp.mgmt();
+    let api = Api::create(&m, "lambda-non-proxy").await;
+    let res = api.resource(&api.root, "api-lambda").await;
+    api.method(
+        &res,
+        "POST",
+        json!({
+            "type": "HTTP", "httpMethod": "POST",
+            "uri": "http://${stageVariables.backend}/fn",
+            "passthroughBehavior": "WHEN_NO_TEMPLATES",
+            "requestTemplates": {"application/json": "{\n\"age\" : $input.json('$.personData.age')\n}"}
+        }),
+        &[(
+            "200",
+            &[],
+            json!({"responseTemplates": {"application/json": "{\n    \"your-age\": $input.json('$')\n}"}}),
+        )],
+    )
+    .await;
+    deploy_and_wait(
+        &cluster,
+        &api,
+        "dev",
+        json!({"backend": backend.addr.to_string()}),
+    )
+    .await;
+
+    let client = reqwest::Client::new();
+    for node in &cluster.nodes {
+        let r = send(
+            client
+                .post(node.invoke_url(&api.id, "dev", "/api-lambda"))
+                .json(&json!({"personData": {"name": "Jacek", "age": 26}})),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let echoed = &r.body["your-age"];
+        assert_eq!(echoed["method"], "POST");
+        assert_eq!(echoed["path"], "/fn");
+        assert_eq!(s(&echoed["body"]), "{\n\"age\" : 26\n}");
+        assert_eq!(echoed["headers"]["content-type"], "application/json");
+    }
+}
+
+/// Seed 003 "Using params in URL path": `DELETE /api-lambda/{type}` with the request
+/// template `{"type": "$input.params('type')"}`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn path_params_in_template_delete_api_lambda_type() {
+    let cluster = Cluster::start(2).await;
+    let backend = Backend::start("fn").await;
+    let m = cluster.cp.mgmt();
+    let api = Api::create(&m, "lambda-path").await;
+    let base = api.resource(&api.root, "api-lambda").await;
+    let typed = api.resource(&base, "{type}").await;
+    api.method(
+        &typed,
+        "DELETE",
+        json!({
+            "type": "HTTP", "httpMethod": "POST",
+            "uri": "http://${stageVariables.backend}/delete",
+            "requestTemplates": {"application/json": "{\"type\": \"$input.params('type')\"}"}
+        }),
+        &[(
+            "200",
+            &[],
+            json!({"responseTemplates": {"application/json": "$input.json('$.body')"}}),
+        )],
+    )
+    .await;
+    deploy_and_wait(
+        &cluster,
+        &api,
+        "dev",
+        json!({"backend": backend.addr.to_string()}),
+    )
+    .await;
+
+    let client = reqwest::Client::new();
+    for node in &cluster.nodes {
+        for kind in ["all", "single", "other%20one"] {
+            let r = send(client.delete(node.invoke_url(
+                &api.id,
+                "dev",
+                &format!("/api-lambda/{kind}"),
+            )))
+            .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            let sent: Value = serde_json::from_str(&s(&r.body)).expect("a JSON string");
+            let want = kind.replace("%20", " ");
+            assert_eq!(sent, json!({"type": want}));
+        }
+    }
+}
+
+/// Seed 000 "custom timeouts": an integration with `timeoutInMillis` 2000 in front of a
+/// backend that takes a minute answers 504 `Endpoint request timed out` (the client
+/// gives up long before the minute, so a timeout not honoured fails the test).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_integration_timeout_2s_gives_504() {
+    let cluster = Cluster::start(2).await;
+    let backend = Backend::start("slow").await;
+    let m = cluster.cp.mgmt();
+    let api = Api::create(&m, "timeouts").await;
+    let res = api.resource(&api.root, "slow").await;
+    api.method(
+        &res,
+        "GET",
+        json!({
+            "type": "HTTP", "httpMethod": "GET",
+            "uri": "http://${stageVariables.backend}/slow/60000",
+            "timeoutInMillis": 2000,
+            "requestTemplates": {"application/json": "{}"}
+        }),
+        &[("200", &[], json!({}))],
+    )
+    .await;
+    deploy_and_wait(
+        &cluster,
+        &api,
+        "dev",
+        json!({"backend": backend.addr.to_string()}),
+    )
+    .await;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    for node in &cluster.nodes {
+        let r = send(client.get(node.invoke_url(&api.id, "dev", "/slow"))).await;
+        assert_eq!(r.status, 504, "{}", r.body);
+        assert_eq!(r.body, json!({"message": "Endpoint request timed out"}));
+    }
+}
+
+/// Every passthrough combination: content type matching a template, not matching one,
+/// and an integration without templates, under WHEN_NO_MATCH, WHEN_NO_TEMPLATES and
+/// NEVER; plus a request without Content-Type (taken as `application/json`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passthrough_behavior_every_combination() {
+    let cluster = Cluster::start(2).await;
+    let backend = Backend::start("b").await;
+    let m = cluster.cp.mgmt();
+    let api = Api::create(&m, "passthrough").await;
+    let behaviors = ["WHEN_NO_MATCH", "WHEN_NO_TEMPLATES", "NEVER"];
+    for behavior in behaviors {
+        for with_templates in [true, false] {
+            let part = format!(
+                "{}-{}",
+                behavior.to_lowercase().replace('_', "-"),
+                if with_templates { "t" } else { "none" }
+            );
+            let rid = api.resource(&api.root, &part).await;
+            let mut integration = json!({
+                "type": "HTTP", "httpMethod": "POST",
+                "uri": "http://${stageVariables.backend}/echo",
+                "passthroughBehavior": behavior,
+            });
+            if with_templates {
+                integration["requestTemplates"] =
+                    json!({"application/json": "{\"mapped\": $input.json('$.v')}"});
+            }
+            api.method(&rid, "POST", integration, &[("200", &[], json!({}))])
+                .await;
+        }
+    }
+    deploy_and_wait(
+        &cluster,
+        &api,
+        "dev",
+        json!({"backend": backend.addr.to_string()}),
+    )
+    .await;
+
+    #[derive(Debug, PartialEq)]
+    enum Want {
+        Mapped,
+        Passed,
+        Unsupported,
+    }
+    let client = reqwest::Client::new();
+    for node in &cluster.nodes {
+        for behavior in behaviors {
+            let prefix = behavior.to_lowercase().replace('_', "-");
+            let cases = [
+                // (resource, content type, expected)
+                ("t", Some("application/json"), Want::Mapped),
+                ("t", None, Want::Mapped),
+                (
+                    "t",
+                    Some("text/plain"),
+                    if behavior == "WHEN_NO_MATCH" {
+                        Want::Passed
+                    } else {
+                        Want::Unsupported
+                    },
+                ),
+                (
+                    "none",
+                    Some("text/plain"),
+                    if behavior == "NEVER" {
+                        Want::Unsupported
+                    } else {
+                        Want::Passed
+                    },
+                ),
+                (
+                    "none",
+                    Some("application/json"),
+                    if behavior == "NEVER" {
+                        Want::Unsupported
+                    } else {
+                        Want::Passed
+                    },
+                ),
+            ];
+            for (suffix, content_type, want) in cases {
+                let url = node.invoke_url(&api.id, "dev", &format!("/{prefix}-{suffix}"));
+                let mut req = client.post(&url).body(r#"{"v": 7}"#);
+                if let Some(ct) = content_type {
+                    req = req.header("content-type", ct);
+                }
+                let r = send(req).await;
+                let what = format!("{behavior} {suffix} {content_type:?}: {}", r.body);
+                match want {
+                    Want::Mapped => {
+                        assert_eq!(r.status, 200, "{what}");
+                        assert_eq!(echoed_body(&r), json!({"mapped": 7}), "{what}");
+                    }
+                    Want::Passed => {
+                        assert_eq!(r.status, 200, "{what}");
+                        assert_eq!(s(&r.body["body"]), r#"{"v": 7}"#, "{what}");
+                        assert_eq!(
+                            s(&r.body["headers"]["content-type"]),
+                            content_type.unwrap_or_default(),
+                            "{what}"
+                        );
+                    }
+                    Want::Unsupported => {
+                        assert_eq!(r.status, 415, "{what}");
+                        assert_eq!(
+                            r.body,
+                            json!({"message": "Unsupported Media Type"}),
+                            "{what}"
+                        );
+                        assert_eq!(
+                            r.headers["x-amzn-errortype"],
+                            "UnsupportedMediaTypeException"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Integration responses: anchored `selectionPattern`s on the backend status, the
+/// default otherwise, `responseParameters` from backend headers, the body and a JSONPath
+/// into it, static values, and response templates chosen by `Accept`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn integration_response_selection_and_mappings() {
+    let cluster = Cluster::start(2).await;
+    let backend = Backend::start("b").await;
+    let m = cluster.cp.mgmt();
+    let api = Api::create(&m, "selection").await;
+    let status = api.resource(&api.root, "status").await;
+    let code = api.resource(&status, "{code}").await;
+    api.method(
+        &code,
+        "GET",
+        json!({
+            "type": "HTTP", "httpMethod": "GET",
+            "uri": "http://${stageVariables.backend}/status/{code}",
+            "requestParameters": {"integration.request.path.code": "method.request.path.code"}
+        }),
+        &[
+            (
+                "200",
+                &["X-From-Backend", "X-Status", "X-Static", "X-Body"],
+                json!({
+                    "responseParameters": {
+                        "method.response.header.X-From-Backend": "integration.response.header.x-backend-header",
+                        "method.response.header.X-Status": "integration.response.body.status",
+                        "method.response.header.X-Static": "'fixed'",
+                        "method.response.header.X-Body": "integration.response.body"
+                    },
+                    "responseTemplates": {
+                        "application/json": "{\"kind\": \"json\", \"status\": $input.json('$.status')}",
+                        "text/plain": "plain $input.path('$.status')"
+                    }
+                }),
+            ),
+            (
+                "400",
+                &[],
+                json!({"selectionPattern": "4\\d{2}",
+                "responseTemplates": {"application/json": "{\"client\": $input.json('$.status')}"}}),
+            ),
+            (
+                "502",
+                &[],
+                json!({"selectionPattern": "50[0-3]|42",
+                "responseTemplates": {"application/json": "{\"server\": $input.json('$.status')}"}}),
+            ),
+        ],
+    )
+    .await;
+    deploy_and_wait(
+        &cluster,
+        &api,
+        "dev",
+        json!({"backend": backend.addr.to_string()}),
+    )
+    .await;
+
+    let client = reqwest::Client::new();
+    for node in &cluster.nodes {
+        let get =
+            |code: &str| client.get(node.invoke_url(&api.id, "dev", &format!("/status/{code}")));
+        let r = send(get("200")).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body, json!({"kind": "json", "status": 200}));
+        assert_eq!(r.headers["x-from-backend"], "from-backend");
+        assert_eq!(r.headers["x-status"], "200");
+        assert_eq!(r.headers["x-static"], "fixed");
+        assert_eq!(r.headers["x-body"], r#"{"status":200}"#);
+        assert_eq!(r.headers["content-type"], "application/json");
+
+        let r = send(get("200").header("accept", "text/plain")).await;
+        assert_eq!(r.body, json!("plain 200"));
+        assert_eq!(r.headers["content-type"], "text/plain");
+        // An Accept without a template falls back to application/json.
+        let r = send(get("200").header("accept", "image/png")).await;
+        assert_eq!(r.body["kind"], "json");
+
+        let r = send(get("404")).await;
+        assert_eq!((r.status, r.body), (400, json!({"client": 404})));
+        let r = send(get("503")).await;
+        assert_eq!((r.status, r.body), (502, json!({"server": 503})));
+        // Anchored: "50[0-3]|42" matches neither 504 nor 420 partially; default is 200.
+        let r = send(get("504")).await;
+        assert_eq!((r.status, &r.body["kind"]), (200, &json!("json")));
+        let r = send(get("201")).await;
+        assert_eq!((r.status, &r.body["status"]), (200, &json!(201)));
+    }
+}
+
+/// `$context`, `$stageVariables`, `$input.params()` and the overrides:
+/// `$context.requestOverride.header|querystring|path` change the integration request,
+/// `$context.responseOverride.status|header` change the method response.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn context_variables_and_overrides() {
+    let cluster = Cluster::start(2).await;
+    let backend = Backend::start("b").await;
+    let m = cluster.cp.mgmt();
+    let api = Api::create(&m, "overrides").await;
+    let items = api.resource(&api.root, "items").await;
+    let item = api.resource(&items, "{id}").await;
+    let request_template = r#"#set($context.requestOverride.header.X-Over = "hdr-$input.params('id')")
+#set($context.requestOverride.querystring.q = "over ride")
+#set($context.requestOverride.path.id = "changed")
+{
+  "stage": "$context.stage",
+  "apiId": "$context.apiId",
+  "resourcePath": "$context.resourcePath",
+  "resourceId": "$context.resourceId",
+  "httpMethod": "$context.httpMethod",
+  "path": "$context.path",
+  "protocol": "$context.protocol",
+  "requestTime": "$context.requestTime",
+  "epoch": $context.requestTimeEpoch,
+  "sourceIp": "$context.identity.sourceIp",
+  "userAgent": "$context.identity.userAgent",
+  "requestId": "$context.requestId",
+  "color": "$stageVariables.color",
+  "id": "$input.params('id')",
+  "query": "$input.params().querystring.get('q')",
+  "header": "$input.params('X-Trace')"
+}"#;
+    api.method(
+        &item,
+        "PUT",
+        json!({
+            "type": "HTTP", "httpMethod": "POST",
+            "uri": "http://${stageVariables.backend}/items/{id}",
+            "requestParameters": {
+                "integration.request.path.id": "method.request.path.id",
+                "integration.request.querystring.q": "'mapped'"
+            },
+            "requestTemplates": {"application/json": request_template}
+        }),
+        &[(
+            "200",
+            &[],
+            json!({"responseTemplates": {"application/json":
+                "#set($context.responseOverride.status = 418)\n#set($context.responseOverride.header.X-Resp = \"r-$input.json('$.path')\")\n$input.json('$')"}}),
+        )],
+    )
+    .await;
+    deploy_and_wait(
+        &cluster,
+        &api,
+        "dev",
+        json!({"backend": backend.addr.to_string(), "color": "blue"}),
+    )
+    .await;
+
+    let client = reqwest::Client::new();
+    for node in &cluster.nodes {
+        let r = send(
+            client
+                .put(node.invoke_url(&api.id, "dev", "/items/a%20b?q=orig"))
+                .header("x-trace", "t-1")
+                .header("user-agent", "e2e-agent")
+                .json(&json!({})),
+        )
+        .await;
+        assert_eq!(r.status, 418, "{}", r.body);
+        let echoed = &r.body;
+        assert_eq!(echoed["path"], "/items/changed");
+        assert_eq!(echoed["query"], "q=over%20ride");
+        assert_eq!(echoed["headers"]["x-over"], "hdr-a b");
+        assert_eq!(r.headers["x-resp"], "r-\"/items/changed\"");
+
+        let sent = echoed_body(&r);
+        assert_eq!(sent["stage"], "dev");
+        assert_eq!(sent["apiId"], api.id.as_str());
+        assert_eq!(sent["resourcePath"], "/items/{id}");
+        assert_eq!(sent["resourceId"], item.as_str());
+        assert_eq!(sent["httpMethod"], "PUT");
+        assert_eq!(sent["path"], "/dev/items/a%20b");
+        assert_eq!(sent["protocol"], "HTTP/1.1");
+        assert!(
+            is_request_time(&s(&sent["requestTime"])),
+            "{}",
+            sent["requestTime"]
+        );
+        assert!(sent["epoch"].as_u64().unwrap_or_default() > 1_600_000_000_000);
+        assert_eq!(sent["sourceIp"], "127.0.0.1");
+        assert_eq!(sent["userAgent"], "e2e-agent");
+        assert_eq!(
+            sent["requestId"],
+            r.headers["x-amzn-requestid"].to_str().unwrap()
+        );
+        assert_eq!(sent["color"], "blue");
+        assert_eq!(sent["id"], "a b");
+        assert_eq!(sent["query"], "orig");
+        assert_eq!(sent["header"], "t-1");
+    }
+}
+
+/// Whether `text` has API Gateway's `requestTime` shape, `dd/MMM/yyyy:HH:mm:ss +0000`.
+fn is_request_time(text: &str) -> bool {
+    let b = text.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+    let at = |i: usize, c: u8| b.get(i) == Some(&c);
+    b.len() == 26
+        && digits(0..2)
+        && at(2, b'/')
+        && b[3].is_ascii_uppercase()
+        && b[4..6].iter().all(u8::is_ascii_lowercase)
+        && at(6, b'/')
+        && digits(7..11)
+        && at(11, b':')
+        && digits(12..14)
+        && at(14, b':')
+        && digits(15..17)
+        && at(17, b':')
+        && digits(18..20)
+        && text.get(20..) == Some(" +0000")
+}
+
+/// Templates that do not parse are refused when saved — PutIntegration,
+/// UpdateIntegration, PutIntegrationResponse, UpdateIntegrationResponse — with a
+/// BadRequestException naming line and column; nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn template_parse_errors_rejected_when_saved() {
+    let cluster = Cluster::start(1).await;
+    let m = cluster.cp.mgmt();
+    let api = Api::create(&m, "bad-templates").await;
+    let rid = api.resource(&api.root, "x").await;
+    api.method(&rid, "POST", mock(200), &[("200", &[], json!({}))])
+        .await;
+    let path = api.method_path(&rid, "POST");
+
+    let bad = "{\n  \"a\": #if($input.body\n}";
+    let message = m
+        .put(
+            &format!("{path}/integration"),
+            json!({"type": "MOCK", "requestTemplates": {"application/json": bad}}),
+        )
+        .await
+        .err(400, "BadRequestException");
+    assert!(
+        message.contains("application/json") && message.contains("line 3, column 1"),
+        "{message}"
+    );
+    let message = m
+        .patch(
+            &format!("{path}/integration"),
+            json!([{"op": "add", "path": "/requestTemplates/text~1plain", "value": "#foreach($a in"}]),
+        )
+        .await
+        .err(400, "BadRequestException");
+    assert!(
+        message.contains("text/plain") && message.contains("line 1"),
+        "{message}"
+    );
+    let integration = m.get(&format!("{path}/integration")).await.ok();
+    assert_eq!(
+        integration["requestTemplates"],
+        json!({"application/json": "{\"statusCode\": 200}"}),
+        "nothing stored"
+    );
+
+    let message = m
+        .put(
+            &format!("{path}/integration/responses/200"),
+            json!({"responseTemplates": {"application/json": "$input.json("}}),
+        )
+        .await
+        .err(400, "BadRequestException");
+    assert!(message.contains("line 1, column"), "{message}");
+    let message = m
+        .patch(
+            &format!("{path}/integration/responses/200"),
+            json!([{"op": "add", "path": "/responseTemplates/application~1json", "value": "ok\n#end"}]),
+        )
+        .await
+        .err(400, "BadRequestException");
+    assert!(message.contains("line 2, column 1"), "{message}");
+
+    // Valid templates are accepted.
+    m.put(
+        &format!("{path}/integration/responses/200"),
+        json!({"responseTemplates": {"application/json": "#if($x)1#{else}2#end"}}),
+    )
+    .await
+    .ok();
+}
+
+/// TestInvokeMethod runs a request through a method of the current, undeployed API and
+/// answers status, body, headers, multiValueHeaders, latency and an execution log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_invoke_method_runs_undeployed_api() {
+    let cluster = Cluster::start(1).await;
+    let backend = Backend::start("b").await;
+    let m = cluster.cp.mgmt();
+    let api = Api::create(&m, "test-invoke").await;
+    let items = api.resource(&api.root, "items").await;
+    let item = api.resource(&items, "{id}").await;
+    api.method(
+        &item,
+        "POST",
+        json!({
+            "type": "HTTP", "httpMethod": "POST",
+            "uri": format!("{}/items/{{id}}", backend.url()),
+            "requestParameters": {"integration.request.path.id": "method.request.path.id"},
+            "requestTemplates": {"application/json":
+                "{\"id\": \"$input.params('id')\", \"v\": $input.json('$.v'), \"stage\": \"$context.stage\", \"color\": \"$stageVariables.color\"}"}
+        }),
+        &[(
+            "200",
+            &["X-Path"],
+            json!({
+                "responseParameters": {"method.response.header.X-Path": "integration.response.body.path"},
+                "responseTemplates": {"application/json": "$input.json('$.body')"}
+            }),
+        )],
+    )
+    .await;
+    let path = api.method_path(&item, "POST");
+    let r = m
+        .post(
+            &path,
+            json!({
+                "pathWithQueryString": "/items/5?x=1",
+                "body": "{\"v\": 3}",
+                "headers": {"Content-Type": "application/json"},
+                "stageVariables": {"color": "red"}
+            }),
+        )
+        .await
+        .ok();
+    assert_eq!(r["status"], 200, "{r}");
+    let sent: Value =
+        serde_json::from_str(&s(&serde_json::from_str::<Value>(&s(&r["body"])).unwrap()))
+            .expect("the template's output");
+    assert_eq!(
+        sent,
+        json!({"id": "5", "v": 3, "stage": "test-invoke-stage", "color": "red"})
+    );
+    assert_eq!(r["headers"]["x-path"], "/items/5");
+    assert_eq!(r["multiValueHeaders"]["x-path"], json!(["/items/5"]));
+    assert!(r["latency"].as_i64().is_some(), "{r}");
+    let log = s(&r["log"]);
+    assert!(log.starts_with("Execution log for request "), "{log}");
+    assert!(
+        log.contains("HTTP Method: POST, Resource Path: /items/{id}"),
+        "{log}"
+    );
+    assert!(log.contains("Method request query string: {x=1}"), "{log}");
+    assert!(log.contains("Method completed with status: 200"), "{log}");
+
+    // A MOCK method: the request template's statusCode drives the result, and the
+    // method need not be deployed nor the API have other methods complete.
+    let mocked = api.resource(&api.root, "mocked").await;
+    api.method(
+        &mocked,
+        "GET",
+        json!({"type": "MOCK", "passthroughBehavior": "NEVER",
+            "requestTemplates": {"application/json": "{\"statusCode\": 404}"}}),
+        &[
+            ("200", &[], json!({})),
+            ("404", &[], json!({"selectionPattern": "404",
+                "responseTemplates": {"application/json": "{\"missing\": \"$context.httpMethod\"}"}})),
+        ],
+    )
+    .await;
+    let path = api.method_path(&mocked, "GET");
+    let r = m.post(&path, json!({})).await.ok();
+    assert_eq!(
+        (r["status"].clone(), s(&r["body"])),
+        (json!(404), "{\"missing\": \"GET\"}".into())
+    );
+    let r = m
+        .post(&path, json!({"headers": {"Content-Type": "text/plain"}}))
+        .await
+        .ok();
+    assert_eq!(r["status"], 415, "{r}");
+    assert!(s(&r["log"]).contains("Method completed with status: 415"));
+
+    let missing = format!("/restapis/{}/resources/nope/methods/GET", api.id);
+    m.post(&missing, json!({}))
+        .await
+        .err(404, "NotFoundException");
+}
+
+/// `$context.identity.apiKey` / `apiKeyId` carry the caller's key when the method
+/// required one, and are empty otherwise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn context_identity_api_key_when_key_used() {
+    let cluster = Cluster::start(2).await;
+    let m = cluster.cp.mgmt();
+    let api = Api::create(&m, "identity").await;
+    let template = json!({"responseTemplates": {"application/json":
+        "{\"apiKey\": \"$context.identity.apiKey\", \"apiKeyId\": \"$context.identity.apiKeyId\"}"}});
+    let keyed = api.resource(&api.root, "keyed").await;
+    api.method(&keyed, "GET", mock(200), &[("200", &[], template.clone())])
+        .await;
+    m.patch(
+        &api.method_path(&keyed, "GET"),
+        json!([{"op": "replace", "path": "/apiKeyRequired", "value": "true"}]),
+    )
+    .await
+    .ok();
+    let open = api.resource(&api.root, "open").await;
+    api.method(&open, "GET", mock(200), &[("200", &[], template)])
+        .await;
+    deploy_and_wait(&cluster, &api, "dev", json!({})).await;
+    let key = m
+        .post("/apikeys", json!({"name": "caller", "enabled": true}))
+        .await
+        .ok();
+    let (key_id, key_value) = (s(&key["id"]), s(&key["value"]));
+    let plan = m
+        .post(
+            "/usageplans",
+            json!({"name": "p", "apiStages": [{"apiId": api.id, "stage": "dev"}]}),
+        )
+        .await
+        .ok();
+    m.post(
+        &format!("/usageplans/{}/keys", s(&plan["id"])),
+        json!({"keyId": key_id, "keyType": "API_KEY"}),
+    )
+    .await
+    .ok();
+
+    let client = reqwest::Client::new();
+    for node in &cluster.nodes {
+        let url = node.invoke_url(&api.id, "dev", "/keyed");
+        let body = eventually("the key admitted", Duration::from_secs(10), || {
+            let request = client.get(&url).header("x-api-key", &key_value);
+            async move {
+                let r = send(request).await;
+                (r.status == 200).then_some(r.body)
+            }
+        })
+        .await;
+        assert_eq!(body, json!({"apiKey": key_value, "apiKeyId": key_id}));
+        let r = send(
+            client
+                .get(node.invoke_url(&api.id, "dev", "/open"))
+                .header("x-api-key", "ignored"),
+        )
+        .await;
+        assert_eq!(
+            (r.status, r.body),
+            (200, json!({"apiKey": "", "apiKeyId": ""}))
+        );
+    }
+}
