@@ -4,7 +4,7 @@
 Scenarios: (a) direct to the upstream, (b) nginx as reverse proxy, (c) the gateway with
 an HTTP_PROXY method (no key), (f) the same call through an HTTP integration with a
 request and a response template. The system under test runs alone on CPU 1 (nginx with one
-worker, the data plane with one tokio worker); the load generator, the upstream and the
+worker, the data plane with one worker thread, `DP_WORKER_THREADS=1`); the load generator, the upstream and the
 control plane on CPU 0.
 
 Capacity: closed loop `wrk -t1 -c{8,32,128}`, interleaved runs, median and range.
@@ -274,7 +274,7 @@ def main() -> None:
         wait_ok(f"http://127.0.0.1:{cp_http}/healthz")
         data_plane = procs.start("data-plane", SUT_CPU, [str(BIN / "data-plane")], {
             "CONTROL_PLANE_URL": f"http://127.0.0.1:{cp_grpc}", "DP_HTTP_ADDR": f"127.0.0.1:{gw}",
-            "TOKIO_WORKER_THREADS": "1", "RUST_LOG": "warn", "REDIS_URL": REDIS,
+            "DP_WORKER_THREADS": "1", "RUST_LOG": "warn", "REDIS_URL": REDIS,
             "REDIS_KEY_PREFIX": f"bench:{db}:"})
         api = configure_gateway(f"http://127.0.0.1:{cp_http}", f"http://127.0.0.1:{up}")
         host = f"{api}.execute-api.localhost"

@@ -280,13 +280,20 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Starts a control plane and `n` ready nodes.
+    /// Starts a control plane and `n` ready nodes. Node 0 runs the single-threaded runtime
+    /// (`DP_WORKER_THREADS=1`, the benchmark's layout), the others the multi-threaded one,
+    /// so every cluster test covers both.
     pub async fn start(n: usize) -> Self {
         let db = fresh_database().await.expect("creating a test database");
         let cp = ControlPlane::start(&db).await;
         let mut nodes = Vec::new();
         for i in 0..n {
-            nodes.push(DataPlane::start(&cp.grpc_url(), &format!("node-{i}")).await);
+            let env: &[(&str, String)] = if i == 0 {
+                &[("DP_WORKER_THREADS", "1".to_string())]
+            } else {
+                &[]
+            };
+            nodes.push(DataPlane::start_env(&cp.grpc_url(), &format!("node-{i}"), env).await);
         }
         for n in &nodes {
             n.wait_ready().await;
