@@ -1,6 +1,7 @@
-//! The one body type used on both legs: empty, a single buffer, or a streamed hyper body
-//! with an optional byte limit. An enum instead of a boxed trait object keeps the
-//! HTTP_PROXY path free of per-request allocations.
+//! The one body type used on both legs: empty, a single buffer, a client's streamed
+//! request body, or a backend's streamed response body, the streamed ones with an optional
+//! byte limit. An enum instead of a boxed trait object keeps the HTTP_PROXY path free of
+//! per-request allocations.
 
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
@@ -8,6 +9,8 @@ use std::task::{ready, Context, Poll};
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 use hyper::body::Incoming;
+
+use crate::backend_client::BackendBody;
 
 /// API Gateway's payload limit (10 MB).
 pub const MAX_PAYLOAD: u64 = 10 * 1024 * 1024;
@@ -18,9 +21,12 @@ pub enum BodyError {
     /// The streamed request body went over its limit (→ 413).
     #[error("body exceeds the {MAX_PAYLOAD}-byte limit")]
     TooLarge,
-    /// The peer's connection failed mid-body.
+    /// The client's connection failed mid-body.
     #[error(transparent)]
     Transport(#[from] hyper::Error),
+    /// The backend's connection failed mid-body, or the body is malformed.
+    #[error(transparent)]
+    Backend(#[from] crate::backend_client::ClientError),
 }
 
 /// A request or response body.
@@ -30,10 +36,18 @@ pub enum Body {
     Empty,
     /// One buffer (taken when polled).
     Full(Option<Bytes>),
-    /// A streamed hyper body, failing with [`BodyError::TooLarge`] past `remaining` bytes.
+    /// A client's streamed request body, failing with [`BodyError::TooLarge`] past
+    /// `remaining` bytes.
     Stream {
         /// The incoming body.
         inner: Incoming,
+        /// Bytes still allowed.
+        remaining: u64,
+    },
+    /// A backend's streamed response body (it drives its connection), with the same limit.
+    Backend {
+        /// The backend body.
+        inner: BackendBody,
         /// Bytes still allowed.
         remaining: u64,
     },
@@ -45,11 +59,19 @@ impl Body {
         Body::Full(Some(bytes.into()))
     }
 
-    /// A streamed body without limit (responses passed back from backends).
-    pub fn stream(inner: Incoming) -> Self {
-        Body::Stream {
+    /// A backend response passed back whole, without limit.
+    pub fn backend(inner: BackendBody) -> Self {
+        Body::Backend {
             inner,
             remaining: u64::MAX,
+        }
+    }
+
+    /// A backend response limited to [`MAX_PAYLOAD`] bytes (read by the gateway itself).
+    pub fn backend_limited(inner: BackendBody) -> Self {
+        Body::Backend {
+            inner,
+            remaining: MAX_PAYLOAD,
         }
     }
 
@@ -73,21 +95,12 @@ impl http_body::Body for Body {
         match self.get_mut() {
             Body::Empty => Poll::Ready(None),
             Body::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            Body::Stream { inner, remaining } => match ready!(Pin::new(inner).poll_frame(cx)) {
-                Some(Ok(frame)) => {
-                    if let Some(data) = frame.data_ref() {
-                        let len = data.len() as u64;
-                        if len > *remaining {
-                            *remaining = 0;
-                            return Poll::Ready(Some(Err(BodyError::TooLarge)));
-                        }
-                        *remaining -= len;
-                    }
-                    Poll::Ready(Some(Ok(frame)))
-                }
-                Some(Err(e)) => Poll::Ready(Some(Err(e.into()))),
-                None => Poll::Ready(None),
-            },
+            Body::Stream { inner, remaining } => {
+                Poll::Ready(limit(ready!(Pin::new(inner).poll_frame(cx)), remaining))
+            }
+            Body::Backend { inner, remaining } => {
+                Poll::Ready(limit(ready!(Pin::new(inner).poll_frame(cx)), remaining))
+            }
         }
     }
 
@@ -96,6 +109,7 @@ impl http_body::Body for Body {
             Body::Empty => true,
             Body::Full(bytes) => bytes.as_ref().is_none_or(Bytes::is_empty),
             Body::Stream { inner, .. } => inner.is_end_stream(),
+            Body::Backend { inner, .. } => inner.is_end_stream(),
         }
     }
 
@@ -104,6 +118,28 @@ impl http_body::Body for Body {
             Body::Empty => SizeHint::with_exact(0),
             Body::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
             Body::Stream { inner, .. } => inner.size_hint(),
+            Body::Backend { inner, .. } => inner.size_hint(),
         }
+    }
+}
+
+/// Counts a streamed frame against `remaining`, failing past it.
+fn limit<E: Into<BodyError>>(
+    frame: Option<Result<Frame<Bytes>, E>>,
+    remaining: &mut u64,
+) -> Option<Result<Frame<Bytes>, BodyError>> {
+    match frame? {
+        Ok(frame) => {
+            if let Some(data) = frame.data_ref() {
+                let len = data.len() as u64;
+                if len > *remaining {
+                    *remaining = 0;
+                    return Some(Err(BodyError::TooLarge));
+                }
+                *remaining -= len;
+            }
+            Some(Ok(frame))
+        }
+        Err(e) => Some(Err(e.into())),
     }
 }

@@ -63,12 +63,10 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
         tracing::warn!("no --redis-url: limits are enforced per node and usage is not metered");
     }
     let heartbeat = tokio::spawn(Arc::clone(&limiter).run_heartbeat());
-    let mut gateway = Gateway::new(
-        Arc::clone(&state),
-        backend_client::build(),
-        &args.execute_api_domain,
-    )
-    .with_limiter(limiter);
+    let client = backend_client::build();
+    let reaper = tokio::spawn(client.clone().reap_idle());
+    let mut gateway =
+        Gateway::new(Arc::clone(&state), client, &args.execute_api_domain).with_limiter(limiter);
     match args
         .functions_url
         .as_deref()
@@ -82,6 +80,7 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
     server::serve(listener, gateway, shutdown, DRAIN_TIMEOUT).await;
     config.abort();
     heartbeat.abort();
+    reaper.abort();
     tracing::info!("data plane stopped");
     Ok(())
 }

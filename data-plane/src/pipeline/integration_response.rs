@@ -9,10 +9,10 @@ use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use http::{Response, StatusCode};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 
 use super::gateway_response::GatewayError;
 use super::template::{text_of, TemplateEnv};
+use crate::backend_client::BackendBody;
 use crate::body::Body;
 use crate::compile::{IntegrationResponse, IntegrationResponses, DEFAULT_CONTENT_TYPE};
 
@@ -60,7 +60,7 @@ pub enum OutputBody {
     /// Already in memory (function results).
     Buffered(Bytes),
     /// A backend's streamed body.
-    Stream(Incoming),
+    Stream(BackendBody),
 }
 
 impl OutputBody {
@@ -68,7 +68,7 @@ impl OutputBody {
         match self {
             OutputBody::Empty => Ok(Bytes::new()),
             OutputBody::Buffered(bytes) => Ok(bytes),
-            OutputBody::Stream(incoming) => Body::limited(incoming)
+            OutputBody::Stream(backend) => Body::backend_limited(backend)
                 .collect()
                 .await
                 .map(|collected| collected.to_bytes())
@@ -80,7 +80,7 @@ impl OutputBody {
         match self {
             OutputBody::Empty => Body::Empty,
             OutputBody::Buffered(bytes) => Body::full(bytes),
-            OutputBody::Stream(incoming) => Body::stream(incoming),
+            OutputBody::Stream(backend) => Body::backend(backend),
         }
     }
 }

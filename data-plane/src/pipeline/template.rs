@@ -126,9 +126,9 @@ pub async fn read_request_body(body: crate::body::Body) -> Result<String, Gatewa
     match body.collect().await {
         Ok(collected) => Ok(text_of(&collected.to_bytes())),
         Err(crate::body::BodyError::TooLarge) => Err(GatewayError::RequestTooLarge),
-        Err(crate::body::BodyError::Transport(_)) => Err(GatewayError::BadRequest(
-            "the request body could not be read",
-        )),
+        Err(crate::body::BodyError::Transport(_) | crate::body::BodyError::Backend(_)) => Err(
+            GatewayError::BadRequest("the request body could not be read"),
+        ),
     }
 }
 

@@ -249,7 +249,7 @@ pub async fn check(
     let bytes = match Body::limited(body).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(BodyError::TooLarge) => return Err(GatewayError::RequestTooLarge),
-        Err(BodyError::Transport(_)) => {
+        Err(BodyError::Transport(_) | BodyError::Backend(_)) => {
             return Err(GatewayError::BadRequest(
                 "the request body could not be read",
             ))

@@ -88,7 +88,7 @@ pub(crate) async fn read_body(body: Body) -> Result<Bytes, GatewayError> {
     match body.collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(BodyError::TooLarge) => Err(GatewayError::RequestTooLarge),
-        Err(BodyError::Transport(_)) => Err(GatewayError::BadRequest(
+        Err(BodyError::Transport(_) | BodyError::Backend(_)) => Err(GatewayError::BadRequest(
             "the request body could not be read",
         )),
     }

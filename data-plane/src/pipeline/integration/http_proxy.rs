@@ -56,7 +56,7 @@ pub async fn invoke(
     let (mut head, backend_body) = response.into_parts();
     strip_hop_by_hop(&mut head.headers);
     head.version = Version::HTTP_11;
-    Ok(Response::from_parts(head, Body::stream(backend_body)))
+    Ok(Response::from_parts(head, Body::backend(backend_body)))
 }
 
 fn append_forwarded_for(headers: &mut HeaderMap, ctx: &RequestContext) {

@@ -14,7 +14,7 @@ use http::{Method, Request, StatusCode, Uri};
 use http_body_util::BodyExt;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
-use crate::backend_client::BackendClient;
+use crate::backend_client::{error_chain, BackendClient};
 use crate::body::{Body, BodyError};
 use crate::compile::function::FunctionTarget;
 use crate::pipeline::gateway_response::GatewayError;
@@ -133,12 +133,11 @@ pub async fn invoke(
         HeaderValue::from_static("RequestResponse"),
     );
     let exchange = async {
-        let response = client
-            .request(request)
-            .await
-            .map_err(|e| GatewayError::IntegrationFailure(format!("invoking function: {e}")))?;
+        let response = client.request(request).await.map_err(|e| {
+            GatewayError::IntegrationFailure(format!("invoking function: {}", error_chain(&e)))
+        })?;
         let (head, body) = response.into_parts();
-        let payload = Body::limited(body)
+        let payload = Body::backend_limited(body)
             .collect()
             .await
             .map_err(|e| match e {
@@ -148,6 +147,10 @@ pub async fn invoke(
                 BodyError::Transport(e) => {
                     GatewayError::IntegrationFailure(format!("reading function result: {e}"))
                 }
+                BodyError::Backend(e) => GatewayError::IntegrationFailure(format!(
+                    "reading function result: {}",
+                    error_chain(&e)
+                )),
             })?
             .to_bytes();
         Ok::<_, GatewayError>((head, payload))

@@ -15,12 +15,11 @@ use std::time::Duration;
 use ::http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use ::http::request::Parts;
 use ::http::{Request, Response, Uri};
-use hyper::body::Incoming;
 
 use super::context::RequestContext;
 use super::gateway_response::GatewayError;
 use super::route::Routed;
-use crate::backend_client::BackendClient;
+use crate::backend_client::{BackendBody, BackendClient, ClientError};
 use crate::body::{Body, BodyError};
 use crate::compile::mapping::RequestView;
 use crate::compile::uri_template::encode_query_component;
@@ -137,7 +136,7 @@ pub(crate) async fn send(
     client: &BackendClient,
     request: Request<Body>,
     timeout: Duration,
-) -> Result<Response<Incoming>, GatewayError> {
+) -> Result<Response<BackendBody>, GatewayError> {
     match tokio::time::timeout(timeout, client.request(request)).await {
         Err(_) => Err(GatewayError::IntegrationTimeout),
         Ok(Ok(response)) => Ok(response),
@@ -151,7 +150,11 @@ fn classify_client_error(error: &(dyn StdError + 'static)) -> GatewayError {
     let mut cause = Some(error);
     let mut message = String::new();
     while let Some(err) = cause {
-        if matches!(err.downcast_ref::<BodyError>(), Some(BodyError::TooLarge)) {
+        if matches!(err.downcast_ref::<BodyError>(), Some(BodyError::TooLarge))
+            || err
+                .downcast_ref::<ClientError>()
+                .is_some_and(ClientError::is_request_too_large)
+        {
             return GatewayError::RequestTooLarge;
         }
         if !message.is_empty() {
