@@ -13,7 +13,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
-use crate::pipeline::Gateway;
+use crate::pipeline::{Gateway, Peer};
 
 /// How long shutdown waits for in-flight requests before giving up on them.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -43,9 +43,11 @@ pub async fn serve(
                 };
                 let _ = stream.set_nodelay(true);
                 let gateway = Arc::clone(&gateway);
+                let peer = Peer::new(remote);
                 let service = service_fn(move |request| {
                     let gateway = Arc::clone(&gateway);
-                    async move { Ok::<_, Infallible>(gateway.handle(request, remote).await) }
+                    let peer = peer.clone();
+                    async move { Ok::<_, Infallible>(gateway.handle(request, &peer).await) }
                 });
                 let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
                 let connection = graceful.watch(connection);

@@ -16,7 +16,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
-use apigw_data_plane::pipeline::Gateway;
+use apigw_data_plane::pipeline::{Gateway, Peer};
 use apigw_data_plane::state::{apply_update, GatewayState, SharedState};
 use apigw_proto::config as pb;
 use axum::extract::{Path, State};
@@ -218,7 +218,7 @@ async fn run(
     let server = tokio::spawn(async move {
         let service = service_fn(move |request| {
             let gateway = Arc::clone(&gateway);
-            async move { Ok::<_, Infallible>(gateway.handle(request, remote).await) }
+            async move { Ok::<_, Infallible>(gateway.handle(request, &Peer::new(remote)).await) }
         });
         hyper::server::conn::http1::Builder::new()
             .serve_connection(TokioIo::new(server_io), service)

@@ -798,7 +798,7 @@ mod tests {
 
     #[tokio::test]
     async fn builtins_are_json_with_an_error_type() {
-        let ctx = RequestContext::new([127, 0, 0, 1].into());
+        let ctx = RequestContext::new(std::net::IpAddr::from([127, 0, 0, 1]));
         for (error, status) in all_errors() {
             let response = render(&error, &ctx, &ErrorScope::default());
             assert_eq!(response.status().as_u16(), status, "{error:?}");
@@ -941,7 +941,7 @@ mod tests {
             .0;
         let mut scope = ErrorScope::default();
         scope.observe(&stage, None, &parts);
-        let ctx = RequestContext::new([127, 0, 0, 1].into());
+        let ctx = RequestContext::new(std::net::IpAddr::from([127, 0, 0, 1]));
         let r = render(
             &GatewayError::BadRequestBody("age: not an integer".into()),
             &ctx,
@@ -990,7 +990,7 @@ mod tests {
             .0;
         let mut scope = ErrorScope::default();
         scope.observe(&stage, None, &parts);
-        let ctx = RequestContext::new([127, 0, 0, 1].into());
+        let ctx = RequestContext::new(std::net::IpAddr::from([127, 0, 0, 1]));
         let r = render(&GatewayError::Throttled, &ctx, &scope);
         assert_eq!(r.status(), 503);
         assert_eq!(r.headers()["x-t"], "t");

@@ -22,7 +22,6 @@ pub mod template;
 pub mod throttle;
 pub mod validate;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use http::header::CONTENT_LENGTH;
@@ -34,6 +33,7 @@ use crate::body::{Body, MAX_PAYLOAD};
 use crate::health;
 use crate::limits::Limiter;
 use crate::state::SharedState;
+pub use context::Peer;
 use context::{RequestContext, X_AMZN_REQUEST_ID};
 use gateway_response::GatewayError;
 use route::Target;
@@ -77,8 +77,8 @@ impl Gateway {
     }
 
     /// Serves one request. Infallible: errors are rendered as gateway responses.
-    pub async fn handle(&self, request: Request<Incoming>, remote: SocketAddr) -> Response<Body> {
-        let ctx = RequestContext::new(remote.ip());
+    pub async fn handle(&self, request: Request<Incoming>, peer: &Peer) -> Response<Body> {
+        let ctx = RequestContext::new(peer.clone());
         let mut scope = gateway_response::ErrorScope::default();
         let mut response = match self.process(request, &ctx, &mut scope).await {
             Ok(response) => response,

@@ -60,52 +60,56 @@ pub async fn invoke(
 }
 
 fn append_forwarded_for(headers: &mut HeaderMap, ctx: &RequestContext) {
-    let ip = ctx.source_ip.to_string();
     let value = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
         Some(existing) if !existing.trim().is_empty() => {
-            HeaderValue::from_str(&format!("{existing}, {ip}"))
+            match HeaderValue::from_str(&format!("{existing}, {}", ctx.source_ip)) {
+                Ok(value) => value,
+                Err(_) => return,
+            }
         }
-        _ => HeaderValue::from_str(&ip),
+        _ => ctx.source_ip_header.clone(),
     };
-    if let Ok(value) = value {
-        headers.insert(X_FORWARDED_FOR.clone(), value);
-    }
+    headers.insert(X_FORWARDED_FOR.clone(), value);
+}
+
+/// The fixed hop-by-hop set (RFC 9110 §7.6.1, plus the legacy `Keep-Alive` and
+/// `Proxy-Connection`).
+static HOP_BY_HOP: [&HeaderName; 9] = [
+    &CONNECTION,
+    &KEEP_ALIVE,
+    &PROXY_AUTHENTICATE,
+    &PROXY_AUTHORIZATION,
+    &PROXY_CONNECTION,
+    &TE,
+    &TRAILER,
+    &TRANSFER_ENCODING,
+    &UPGRADE,
+];
+
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    HOP_BY_HOP.contains(&name) || name.as_str().starts_with("proxy-")
 }
 
 /// Removes hop-by-hop headers (RFC 9110 §7.6.1): the fixed set, `Proxy-*`, and any header
 /// listed in `Connection`.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    if let Some(listed) = headers.get(CONNECTION).and_then(|v| v.to_str().ok()) {
-        let listed: Vec<HeaderName> = listed
-            .split(',')
-            .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
-            .collect();
-        for name in listed {
-            headers.remove(name);
-        }
+    // Most messages carry none, or only `Connection`: one pass over the names decides.
+    if !headers.keys().any(is_hop_by_hop) {
+        return;
     }
-    for name in [
-        &CONNECTION,
-        &KEEP_ALIVE,
-        &PROXY_AUTHENTICATE,
-        &PROXY_AUTHORIZATION,
-        &PROXY_CONNECTION,
-        &TE,
-        &TRAILER,
-        &TRANSFER_ENCODING,
-        &UPGRADE,
-    ] {
+    let mut doomed: Vec<HeaderName> = headers
+        .get_all(CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        // Tokens that are options, not header names (`keep-alive` goes with the fixed set).
+        .filter(|t| !t.eq_ignore_ascii_case("close") && !t.eq_ignore_ascii_case("keep-alive"))
+        .filter_map(|name| HeaderName::from_bytes(name.as_bytes()).ok())
+        .collect();
+    doomed.extend(headers.keys().filter(|k| is_hop_by_hop(k)).cloned());
+    for name in doomed {
         headers.remove(name);
-    }
-    if headers.keys().any(|k| k.as_str().starts_with("proxy-")) {
-        let proxy: Vec<HeaderName> = headers
-            .keys()
-            .filter(|k| k.as_str().starts_with("proxy-"))
-            .cloned()
-            .collect();
-        for name in proxy {
-            headers.remove(name);
-        }
     }
 }
 
