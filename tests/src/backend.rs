@@ -45,7 +45,8 @@ async fn echo(name: String, req: Request) -> Json<Value> {
 
 impl Backend {
     /// Starts a backend named `name` (echoed back so tests see which one answered).
-    /// `/slow/{ms}` sleeps before answering; `/status/{code}` answers that status.
+    /// `/slow/{ms}` sleeps before answering; `/status/{code}` answers that status; `/raw`
+    /// answers with the request's body and Content-Type, byte for byte.
     pub async fn start(name: &str) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -73,6 +74,17 @@ impl Backend {
                         )
                     },
                 ),
+            )
+            .route(
+                "/raw",
+                any(|headers: HeaderMap, body: Bytes| async move {
+                    let content_type = headers
+                        .get("content-type")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("application/octet-stream")
+                        .to_string();
+                    ([("content-type", content_type)], body)
+                }),
             )
             .route("/", any(move |req: Request| echo(n1.clone(), req)))
             .route("/{*rest}", any(move |req: Request| echo(n2.clone(), req)));

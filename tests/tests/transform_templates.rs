@@ -826,6 +826,26 @@ async fn test_invoke_method_runs_undeployed_api() {
     );
     assert!(log.contains("Method request query string: {x=1}"), "{log}");
     assert!(log.contains("Method completed with status: 200"), "{log}");
+    // The integration step, in API Gateway's order and words.
+    let endpoint = format!("{}/items/5", backend.url());
+    let expected = [
+        format!("Endpoint request URI: {endpoint}"),
+        "Endpoint request headers: {".to_string(),
+        "Endpoint request body after transformations: {\"id\": \"5\", \"v\": 3".to_string(),
+        format!("Sending request to {endpoint}"),
+        "Received response. Status: 200, Integration latency: ".to_string(),
+        "Endpoint response body before transformations: {\"backend\":\"b\"".to_string(),
+        "Endpoint response headers: {".to_string(),
+        "Method response body after transformations: ".to_string(),
+        "Method completed with status: 200".to_string(),
+    ];
+    let mut at = 0;
+    for line in &expected {
+        let found = log[at..]
+            .find(line.as_str())
+            .unwrap_or_else(|| panic!("{line:?} after byte {at} in\n{log}"));
+        at += found + line.len();
+    }
 
     // A MOCK method: the request template's statusCode drives the result, and the
     // method need not be deployed nor the API have other methods complete.
@@ -924,5 +944,117 @@ async fn context_identity_api_key_when_key_used() {
             (r.status, r.body),
             (200, json!({"apiKey": "", "apiKeyId": ""}))
         );
+    }
+}
+
+/// `contentHandling` on an HTTP integration, as API Gateway's conversion tables say: with
+/// `image/png` in `binaryMediaTypes`, CONVERT_TO_TEXT sends a PNG body to the backend as
+/// base64 and CONVERT_TO_BINARY sends base64 text as bytes; on the integration response,
+/// CONVERT_TO_BINARY decodes the backend's base64 and CONVERT_TO_TEXT encodes its bytes.
+/// The backend (`/raw`) answers with exactly what it received.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn content_handling_converts_http_integration_bodies() {
+    let cluster = Cluster::start(2).await;
+    let backend = Backend::start("raw").await;
+    let m = cluster.cp.mgmt();
+    let api = Api::create(&m, "binary-http").await;
+    m.patch(
+        &format!("/restapis/{}", api.id),
+        json!([{"op": "add", "path": "/binaryMediaTypes/image~1png"}]),
+    )
+    .await
+    .ok();
+    let raw = format!("{}/raw", backend.url());
+    let http = |content_handling: Option<&str>| {
+        let mut integration = json!({"type": "HTTP", "httpMethod": "POST", "uri": raw});
+        if let Some(handling) = content_handling {
+            integration["contentHandling"] = json!(handling);
+        }
+        integration
+    };
+    let passthrough_response = json!({"selectionPattern": ""});
+    // (path, integration contentHandling, integration response contentHandling)
+    let cases = [
+        ("totext", Some("CONVERT_TO_TEXT"), None),
+        ("tobinary", Some("CONVERT_TO_BINARY"), None),
+        ("decoded", None, Some("CONVERT_TO_BINARY")),
+        ("encoded", None, Some("CONVERT_TO_TEXT")),
+    ];
+    for (path, request, response) in cases {
+        let rid = api.resource(&api.root, path).await;
+        let mut integration_response = passthrough_response.clone();
+        if let Some(handling) = response {
+            integration_response["contentHandling"] = json!(handling);
+        }
+        api.method(
+            &rid,
+            "POST",
+            http(request),
+            &[("200", &[], integration_response)],
+        )
+        .await;
+    }
+    deploy_and_wait(&cluster, &api, "prod", json!({})).await;
+
+    // Not valid UTF-8: any text path would mangle it.
+    let png: Vec<u8> = vec![
+        0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0xff, 0xfe, 0x80,
+    ];
+    let base64 = "iVBORw0KGgoA//6A";
+    let client = reqwest::Client::new();
+    let post = |url: String, content_type: &str, body: Vec<u8>| {
+        client
+            .post(url)
+            .header("content-type", content_type)
+            .body(body)
+    };
+    for node in &cluster.nodes {
+        let url = |p: &str| node.invoke_url(&api.id, "prod", p);
+        // Binary in, base64 to the backend (and back).
+        let r = post(url("/totext"), "image/png", png.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.bytes().await.unwrap(), base64.as_bytes());
+        // A binary body is not decoded by CONVERT_TO_BINARY: it is binary already.
+        let r = post(url("/tobinary"), "image/png", png.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.bytes().await.unwrap(), png);
+        // Base64 text in, bytes to the backend.
+        let r = post(url("/tobinary"), "text/plain", base64.into())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.bytes().await.unwrap(), png);
+        // Not base64: the client's mistake, a 400.
+        let r = post(url("/tobinary"), "text/plain", b"%%%".to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        // The backend's base64 answer decoded for the client.
+        let r = post(url("/decoded"), "text/plain", base64.into())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.bytes().await.unwrap(), png);
+        // The backend's bytes encoded for the client.
+        let r = post(url("/encoded"), "image/png", png.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.bytes().await.unwrap(), base64.as_bytes());
+        // A backend answer that is not base64 cannot be decoded: 502, as API Gateway.
+        let r = post(url("/decoded"), "text/plain", b"not base64!".to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 502);
     }
 }

@@ -8,7 +8,9 @@
 //! library) serves the request over an in-memory HTTP/1.1 connection. So the test run
 //! takes exactly the path a deployed request takes — templates, integration, integration
 //! responses, gateway responses — without a node and without deploying. As in API
-//! Gateway, API keys and authorization are bypassed.
+//! Gateway, API keys and authorization are bypassed. The pipeline traces the integration
+//! step ("Endpoint request URI", "Endpoint response body before transformations", …) into
+//! the execution log.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -16,6 +18,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
+use apigw_data_plane::pipeline::trace::ExecutionTrace;
 use apigw_data_plane::pipeline::{Gateway, Peer};
 use apigw_data_plane::state::{apply_update, GatewayState, SharedState};
 use apigw_proto::config as pb;
@@ -118,7 +121,8 @@ pub async fn invoke(
     let log_request = request_log_lines(&http_method, &resource_path, &req);
     let started = Instant::now();
     let started_at = time::OffsetDateTime::now_utc();
-    let (status, headers, body) = run(gateway, request).await?;
+    let trace = Arc::new(ExecutionTrace::new());
+    let (status, headers, body) = run(gateway, request, Arc::clone(&trace)).await?;
     let latency = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
 
     let mut single = serde_json::Map::new();
@@ -134,14 +138,9 @@ pub async fn invoke(
         .unwrap_or_default()
         .to_owned();
     let body = String::from_utf8_lossy(&body).into_owned();
-    let log = execution_log(
-        &request_id,
-        started_at,
-        &log_request,
-        status,
-        &single,
-        &body,
-    );
+    let mut lines = log_request;
+    lines.extend(trace.lines());
+    let log = execution_log(&request_id, started_at, &lines, status, &single, &body);
     Ok(Json(json!({
         "status": status,
         "body": body,
@@ -208,6 +207,7 @@ fn build_request(
 async fn run(
     gateway: Gateway,
     request: Request<Full<Bytes>>,
+    trace: Arc<ExecutionTrace>,
 ) -> ApiResult<(u16, http::HeaderMap, Bytes)> {
     let internal = |what: &str, e: &dyn std::fmt::Display| {
         ApiError::Internal(format!("test invocation {what}: {e}"))
@@ -218,7 +218,13 @@ async fn run(
     let server = tokio::spawn(async move {
         let service = service_fn(move |request| {
             let gateway = Arc::clone(&gateway);
-            async move { Ok::<_, Infallible>(gateway.handle(request, &Peer::new(remote)).await) }
+            let trace = Arc::clone(&trace);
+            async move {
+                let response = gateway
+                    .handle_traced(request, &Peer::new(remote), trace)
+                    .await;
+                Ok::<_, Infallible>(response)
+            }
         });
         hyper::server::conn::http1::Builder::new()
             .serve_connection(TokioIo::new(server_io), service)
@@ -287,7 +293,8 @@ fn java_map<'a>(entries: impl Iterator<Item = (&'a str, &'a str)>) -> String {
     format!("{{{}}}", inner.join(", "))
 }
 
-/// The execution log: a header line, then `{timestamp} : {message}` lines.
+/// The execution log: a header line, then `{timestamp} : {message}` lines (the method
+/// request, what the integration step traced, then the method response).
 fn execution_log(
     request_id: &str,
     started_at: time::OffsetDateTime,

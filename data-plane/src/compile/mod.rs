@@ -262,7 +262,8 @@ pub struct IntegrationResponse {
     pub templates: ResponseTemplates,
     /// Whether a header mapping reads the integration's body (which must then be buffered).
     pub needs_body: bool,
-    /// `contentHandling`: base64 conversion of the integration's body (function results).
+    /// `contentHandling`: base64 conversion of the integration's body (HTTP responses and
+    /// function results).
     pub content_handling: function::ContentHandling,
 }
 
@@ -317,6 +318,10 @@ pub struct HttpIntegration {
     pub templates: RequestTemplates<MappingTemplate>,
     /// Integration responses (unused by `HTTP_PROXY`).
     pub responses: IntegrationResponses,
+    /// `contentHandling` of the request body (`HTTP` only).
+    pub content_handling: function::ContentHandling,
+    /// The API's `binaryMediaTypes`, which say whether a request body is binary.
+    pub binary_media_types: Arc<function::BinaryMediaTypes>,
 }
 
 /// Compiles one stage. Pure and CPU-only: callers run it off the request threads.
@@ -492,11 +497,13 @@ fn compile_integration(
             integration,
             scope,
             variables,
+            binary_media_types,
         )?)),
         "HTTP_PROXY" => Ok(Integration::HttpProxy(http_integration(
             integration,
             scope,
             variables,
+            binary_media_types,
         )?)),
         kind @ ("AWS" | "AWS_PROXY") => {
             let (target, from_stage_variables) = function::parse_uri(&integration.uri, variables);
@@ -625,6 +632,7 @@ fn http_integration(
     integration: &pb::Integration,
     scope: &SourceScope<'_>,
     variables: &HashMap<String, String>,
+    binary_media_types: &Arc<function::BinaryMediaTypes>,
 ) -> Result<HttpIntegration, CompileErrorKind> {
     let method = match integration.http_method.trim() {
         "" => None,
@@ -699,6 +707,8 @@ fn http_integration(
         timeout,
         templates: request_templates(integration)?,
         responses: integration_responses(integration, scope)?,
+        content_handling: function::ContentHandling::parse(&integration.content_handling),
+        binary_media_types: Arc::clone(binary_media_types),
     })
 }
 

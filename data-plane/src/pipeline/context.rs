@@ -2,11 +2,13 @@
 //! of the pipeline and read by every step (mappings, logs, responses).
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use http::header::{HeaderName, HeaderValue};
 use uuid::Builder;
+
+use super::trace::ExecutionTrace;
 
 /// The `x-amzn-RequestId` header every response carries.
 pub static X_AMZN_REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
@@ -51,6 +53,9 @@ pub struct RequestContext {
     /// The id of the API key the request was admitted with (`context.identity.apiKeyId`),
     /// set once by the API-key step.
     pub api_key_id: OnceLock<Box<str>>,
+    /// Where the integration steps write execution-log lines, when someone reads them
+    /// (TestInvokeMethod).
+    pub trace: Option<Arc<ExecutionTrace>>,
 }
 
 impl RequestContext {
@@ -67,7 +72,20 @@ impl RequestContext {
             source_ip_header: peer.ip_header,
             received_at: SystemTime::now(),
             api_key_id: OnceLock::new(),
+            trace: None,
         }
+    }
+
+    /// Appends an execution-log line, formatted only when the request is traced.
+    pub fn log(&self, line: impl FnOnce() -> String) {
+        if let Some(trace) = &self.trace {
+            trace.push(line());
+        }
+    }
+
+    /// Whether execution-log lines are being collected.
+    pub fn traced(&self) -> bool {
+        self.trace.is_some()
     }
 
     /// The request id as text.

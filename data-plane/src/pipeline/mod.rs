@@ -20,6 +20,7 @@ pub mod integration_response;
 pub mod route;
 pub mod template;
 pub mod throttle;
+pub mod trace;
 pub mod validate;
 
 use std::sync::Arc;
@@ -78,7 +79,23 @@ impl Gateway {
 
     /// Serves one request. Infallible: errors are rendered as gateway responses.
     pub async fn handle(&self, request: Request<Incoming>, peer: &Peer) -> Response<Body> {
-        let ctx = RequestContext::new(peer.clone());
+        self.serve(request, RequestContext::new(peer.clone())).await
+    }
+
+    /// Serves one request, writing its execution log (the integration's "Endpoint
+    /// request …" / "Endpoint response …" lines) into `trace`.
+    pub async fn handle_traced(
+        &self,
+        request: Request<Incoming>,
+        peer: &Peer,
+        trace: Arc<trace::ExecutionTrace>,
+    ) -> Response<Body> {
+        let mut ctx = RequestContext::new(peer.clone());
+        ctx.trace = Some(trace);
+        self.serve(request, ctx).await
+    }
+
+    async fn serve(&self, request: Request<Incoming>, ctx: RequestContext) -> Response<Body> {
         let mut scope = gateway_response::ErrorScope::default();
         let mut response = match self.process(request, &ctx, &mut scope).await {
             Ok(response) => response,

@@ -9,18 +9,17 @@
 //! is base64-decoded for CONVERT_TO_BINARY; on the response, the selected integration
 //! response's `contentHandling` converts the function's result the same way.
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
 use bytes::Bytes;
 use http::request::Parts;
 use http::Response;
 use http_body_util::BodyExt;
 
+use super::content_handling::{convert_request, convert_response};
 use super::invoke_api::{self, FunctionsEndpoint};
 use super::media_type;
 use crate::backend_client::BackendClient;
 use crate::body::{Body, BodyError};
-use crate::compile::function::{ContentHandling, FunctionIntegration};
+use crate::compile::function::FunctionIntegration;
 use crate::compile::TemplateChoice;
 use crate::pipeline::context::RequestContext;
 use crate::pipeline::gateway_response::GatewayError;
@@ -56,6 +55,7 @@ pub async fn invoke(
     };
     let invocation = invoke_api::invoke(
         client,
+        ctx,
         endpoint,
         &integration.target,
         event,
@@ -75,7 +75,7 @@ pub async fn invoke(
         &integration.responses,
         error_message.as_deref(),
     )?;
-    let result = convert_result(invocation.payload, selected.content_handling)?;
+    let result = convert_response(invocation.payload, selected.content_handling, true)?;
     let output = IntegrationOutput {
         headers: None,
         body: OutputBody::Buffered(result),
@@ -91,125 +91,5 @@ pub(crate) async fn read_body(body: Body) -> Result<Bytes, GatewayError> {
         Err(BodyError::Transport(_) | BodyError::Backend(_)) => Err(GatewayError::BadRequest(
             "the request body could not be read",
         )),
-    }
-}
-
-/// Applies the integration's `contentHandling` to the request body.
-fn convert_request(
-    body: Bytes,
-    binary: bool,
-    handling: ContentHandling,
-) -> Result<Bytes, GatewayError> {
-    match handling {
-        ContentHandling::ConvertToText if binary => Ok(Bytes::from(BASE64.encode(&body))),
-        ContentHandling::ConvertToBinary if !binary && !body.is_empty() => BASE64
-            .decode(body.trim_ascii())
-            .map(Bytes::from)
-            .map_err(|_| GatewayError::BadRequest("the request body is not valid base64")),
-        _ => Ok(body),
-    }
-}
-
-/// Applies an integration response's `contentHandling` to the function's result. A JSON
-/// string result (what a function returning a string produces) is unquoted first.
-fn convert_result(payload: Bytes, handling: ContentHandling) -> Result<Bytes, GatewayError> {
-    match handling {
-        ContentHandling::Passthrough => Ok(payload),
-        ContentHandling::ConvertToText => Ok(Bytes::from(BASE64.encode(&payload))),
-        ContentHandling::ConvertToBinary => {
-            let text = match serde_json::from_slice::<serde_json::Value>(&payload) {
-                Ok(serde_json::Value::String(s)) => s,
-                _ => String::from_utf8_lossy(&payload).into_owned(),
-            };
-            BASE64.decode(text.trim()).map(Bytes::from).map_err(|_| {
-                GatewayError::IntegrationFailure(
-                    "function result is not base64 (CONVERT_TO_BINARY)".into(),
-                )
-            })
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn request_content_handling() {
-        let png = Bytes::from_static(&[0x89, b'P', b'N', b'G']);
-        assert_eq!(
-            convert_request(png.clone(), true, ContentHandling::ConvertToText).unwrap(),
-            "iVBORw=="
-        );
-        // Only binary bodies are converted to text; text bodies pass.
-        assert_eq!(
-            convert_request(
-                Bytes::from_static(b"{}"),
-                false,
-                ContentHandling::ConvertToText
-            )
-            .unwrap(),
-            "{}"
-        );
-        assert_eq!(
-            convert_request(
-                Bytes::from_static(b"iVBORw=="),
-                false,
-                ContentHandling::ConvertToBinary
-            )
-            .unwrap(),
-            png
-        );
-        assert_eq!(
-            convert_request(
-                Bytes::from_static(b"%%"),
-                false,
-                ContentHandling::ConvertToBinary
-            )
-            .unwrap_err()
-            .status(),
-            400
-        );
-        assert_eq!(
-            convert_request(png.clone(), true, ContentHandling::Passthrough).unwrap(),
-            png
-        );
-    }
-
-    #[test]
-    fn result_content_handling() {
-        assert_eq!(
-            convert_result(
-                Bytes::from_static(b"\"AAEC\""),
-                ContentHandling::ConvertToBinary
-            )
-            .unwrap(),
-            Bytes::from_static(&[0, 1, 2])
-        );
-        assert_eq!(
-            convert_result(
-                Bytes::from_static(b"AAEC"),
-                ContentHandling::ConvertToBinary
-            )
-            .unwrap(),
-            Bytes::from_static(&[0, 1, 2])
-        );
-        assert_eq!(
-            convert_result(
-                Bytes::from_static(&[0, 1, 2]),
-                ContentHandling::ConvertToText
-            )
-            .unwrap(),
-            "AAEC"
-        );
-        assert_eq!(
-            convert_result(
-                Bytes::from_static(b"{\"a\":1}"),
-                ContentHandling::ConvertToBinary
-            )
-            .unwrap_err()
-            .status(),
-            502
-        );
     }
 }

@@ -87,6 +87,7 @@ pub async fn invoke(
     let event = Bytes::from(serde_json::to_vec(&event).unwrap_or_default());
     let invocation = invoke_api::invoke(
         client,
+        ctx,
         endpoint,
         &integration.target,
         event,

@@ -1,7 +1,9 @@
 //! HTTP (non-proxy) integration: only what the mappings say goes to the backend (mapped
 //! headers and query parameters, the body passed through or the rendered request
 //! template, then the template's `$context.requestOverride.*`), and the backend status
-//! selects the integration response that shapes the method response.
+//! selects the integration response that shapes the method response. `contentHandling`
+//! converts the request body (integration) and the backend's body (integration response)
+//! between binary and base64 text.
 
 use std::collections::BTreeMap;
 
@@ -9,9 +11,14 @@ use http::header::{HeaderName, HeaderValue, CONTENT_TYPE, HOST};
 use http::request::Parts;
 use http::{HeaderMap, Request, Response, Uri, Version};
 
-use super::{mapped_headers, media_type, request_view, send};
+use http_body_util::BodyExt;
+
+use super::aws::read_body;
+use super::content_handling::{convert_request, convert_response};
+use super::{mapped_headers, media_type, request_view, send, trace_response};
 use crate::backend_client::BackendClient;
 use crate::body::Body;
+use crate::compile::function::ContentHandling;
 use crate::compile::mapping::RequestView;
 use crate::compile::uri_template::{encode_path_value, encode_query_component};
 use crate::compile::{HttpIntegration, TemplateChoice, DEFAULT_CONTENT_TYPE};
@@ -19,7 +26,7 @@ use crate::pipeline::context::RequestContext;
 use crate::pipeline::gateway_response::GatewayError;
 use crate::pipeline::integration_response::{self, IntegrationOutput, OutputBody};
 use crate::pipeline::route::Routed;
-use crate::pipeline::template::{read_request_body, TemplateEnv};
+use crate::pipeline::template::{text_of, TemplateEnv};
 
 /// What a request template wrote into `$context.requestOverride`.
 #[derive(Debug, Default)]
@@ -44,10 +51,19 @@ pub async fn invoke(
     headers.insert(HOST, integration.uri.host().clone());
     let content_type = parts.headers.get(CONTENT_TYPE).cloned();
     let mut overrides = RequestOverrides::default();
+    let binary = integration
+        .binary_media_types
+        .matches(media_type(&parts.headers));
+    let handling = integration.content_handling;
+    let converts = match handling {
+        ContentHandling::Passthrough => false,
+        ContentHandling::ConvertToText => binary,
+        ContentHandling::ConvertToBinary => !binary,
+    };
     let body = match integration.templates.choose(media_type(&parts.headers)) {
         TemplateChoice::Template(Some(template)) => {
-            let text = read_request_body(body).await?;
-            let out = env.render(template, text)?;
+            let raw = convert_request(read_body(body).await?, binary, handling)?;
+            let out = env.render(template, text_of(&raw))?;
             overrides = RequestOverrides {
                 header: out.request_override_headers,
                 querystring: out.request_override_querystring,
@@ -63,7 +79,11 @@ pub async fn invoke(
             if let Some(content_type) = content_type {
                 headers.insert(CONTENT_TYPE, content_type);
             }
-            body
+            if converts {
+                Body::full(convert_request(read_body(body).await?, binary, handling)?)
+            } else {
+                body
+            }
         }
         TemplateChoice::Unsupported => return Err(GatewayError::UnsupportedMediaType),
     };
@@ -91,12 +111,30 @@ pub async fn invoke(
     *request.version_mut() = Version::HTTP_11;
     *request.headers_mut() = headers;
 
-    let response = send(client, request, integration.timeout).await?;
+    let response = send(client, ctx, request, integration.timeout).await?;
     let (backend, backend_body) = response.into_parts();
     let selected = integration_response::select(&integration.responses, backend.status.as_str())?;
+    let body = match selected.content_handling {
+        ContentHandling::Passthrough if !ctx.traced() => OutputBody::Stream(backend_body),
+        ContentHandling::Passthrough => {
+            OutputBody::Buffered(trace_response(ctx, &backend.headers, backend_body).await?)
+        }
+        handling => {
+            let bytes = if ctx.traced() {
+                trace_response(ctx, &backend.headers, backend_body).await?
+            } else {
+                Body::backend_limited(backend_body)
+                    .collect()
+                    .await
+                    .map_err(|e| GatewayError::IntegrationFailure(e.to_string()))?
+                    .to_bytes()
+            };
+            OutputBody::Buffered(convert_response(bytes, handling, false)?)
+        }
+    };
     let output = IntegrationOutput {
         headers: Some(&backend.headers),
-        body: OutputBody::Stream(backend_body),
+        body,
     };
     integration_response::respond(selected, output, &mut env).await
 }

@@ -11,7 +11,7 @@ use http::header::{
 use http::request::Parts;
 use http::{HeaderMap, Request, Response, Version};
 
-use super::{backend_uri, mapped_headers, request_view, send};
+use super::{backend_uri, mapped_headers, request_view, send, trace_response};
 use crate::backend_client::BackendClient;
 use crate::body::Body;
 use crate::compile::HttpIntegration;
@@ -52,11 +52,16 @@ pub async fn invoke(
     *request.version_mut() = Version::HTTP_11;
     *request.headers_mut() = headers;
 
-    let response = send(client, request, integration.timeout).await?;
+    let response = send(client, ctx, request, integration.timeout).await?;
     let (mut head, backend_body) = response.into_parts();
+    let body = if ctx.traced() {
+        Body::full(trace_response(ctx, &head.headers, backend_body).await?)
+    } else {
+        Body::backend(backend_body)
+    };
     strip_hop_by_hop(&mut head.headers);
     head.version = Version::HTTP_11;
-    Ok(Response::from_parts(head, Body::backend(backend_body)))
+    Ok(Response::from_parts(head, body))
 }
 
 fn append_forwarded_for(headers: &mut HeaderMap, ctx: &RequestContext) {

@@ -17,7 +17,9 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use crate::backend_client::{error_chain, BackendClient};
 use crate::body::{Body, BodyError};
 use crate::compile::function::FunctionTarget;
+use crate::pipeline::context::RequestContext;
 use crate::pipeline::gateway_response::GatewayError;
+use crate::pipeline::trace;
 
 /// `X-Amz-Function-Error`: present (`Unhandled` / `Handled`) when the function failed;
 /// the payload is then `{"errorMessage", "errorType", "stackTrace"}`.
@@ -115,6 +117,7 @@ impl Invocation {
 /// unreachable, failing or throttling → 502; too slow → 504.
 pub async fn invoke(
     client: &BackendClient,
+    ctx: &RequestContext,
     endpoint: Option<&FunctionsEndpoint>,
     target: &FunctionTarget,
     event: Bytes,
@@ -132,6 +135,25 @@ pub async fn invoke(
         X_AMZ_INVOCATION_TYPE.clone(),
         HeaderValue::from_static("RequestResponse"),
     );
+    if ctx.traced() {
+        let uri = request.uri().to_string();
+        ctx.log(|| format!("Endpoint request URI: {uri}"));
+        ctx.log(|| {
+            format!(
+                "Endpoint request headers: {}",
+                trace::header_map(request.headers())
+            )
+        });
+        ctx.log(|| {
+            let body = match request.body() {
+                Body::Full(Some(bytes)) => trace::body_text(bytes),
+                _ => String::new(),
+            };
+            format!("Endpoint request body after transformations: {body}")
+        });
+        ctx.log(|| format!("Sending request to {uri}"));
+    }
+    let started = std::time::Instant::now();
     let exchange = async {
         let response = client.request(request).await.map_err(|e| {
             GatewayError::IntegrationFailure(format!("invoking function: {}", error_chain(&e)))
@@ -158,6 +180,25 @@ pub async fn invoke(
     let (head, payload) = tokio::time::timeout(timeout, exchange)
         .await
         .map_err(|_| GatewayError::IntegrationTimeout)??;
+    ctx.log(|| {
+        format!(
+            "Received response. Status: {}, Integration latency: {} ms",
+            head.status.as_u16(),
+            started.elapsed().as_millis()
+        )
+    });
+    ctx.log(|| {
+        format!(
+            "Endpoint response body before transformations: {}",
+            trace::body_text(&payload)
+        )
+    });
+    ctx.log(|| {
+        format!(
+            "Endpoint response headers: {}",
+            trace::header_map(&head.headers)
+        )
+    });
     if payload.len() > MAX_RESULT {
         return Err(GatewayError::IntegrationFailure(
             "function result too large".into(),
@@ -259,9 +300,10 @@ mod tests {
     #[tokio::test]
     async fn unconfigured_unreachable_and_slow_endpoints() {
         let client = crate::backend_client::build();
+        let ctx = RequestContext::new(std::net::IpAddr::from([127, 0, 0, 1]));
         let f = target("f", None);
         let timeout = Duration::from_secs(5);
-        let err = invoke(&client, None, &f, Bytes::new(), timeout)
+        let err = invoke(&client, &ctx, None, &f, Bytes::new(), timeout)
             .await
             .unwrap_err();
         assert_eq!(err.status(), StatusCode::INTERNAL_SERVER_ERROR);
@@ -272,7 +314,7 @@ mod tests {
             l.local_addr().unwrap().port()
         };
         let endpoint = FunctionsEndpoint::new(&format!("http://127.0.0.1:{port}")).unwrap();
-        let err = invoke(&client, Some(&endpoint), &f, Bytes::new(), timeout)
+        let err = invoke(&client, &ctx, Some(&endpoint), &f, Bytes::new(), timeout)
             .await
             .unwrap_err();
         assert_eq!(err.status(), StatusCode::BAD_GATEWAY);
@@ -289,6 +331,7 @@ mod tests {
         let endpoint = FunctionsEndpoint::new(&format!("http://{addr}")).unwrap();
         let err = invoke(
             &client,
+            &ctx,
             Some(&endpoint),
             &f,
             Bytes::new(),

@@ -4,6 +4,7 @@
 
 pub mod aws;
 pub mod aws_proxy;
+pub mod content_handling;
 pub mod http;
 pub mod http_proxy;
 pub mod invoke_api;
@@ -16,9 +17,13 @@ use ::http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use ::http::request::Parts;
 use ::http::{Request, Response, Uri};
 
+use bytes::Bytes;
+use http_body_util::BodyExt;
+
 use super::context::RequestContext;
 use super::gateway_response::GatewayError;
 use super::route::Routed;
+use super::trace;
 use crate::backend_client::{BackendBody, BackendClient, ClientError};
 use crate::body::{Body, BodyError};
 use crate::compile::mapping::RequestView;
@@ -131,17 +136,88 @@ pub(crate) fn mapped_headers(
         .collect()
 }
 
-/// Calls the backend, waiting at most `timeout` for its response head.
+/// Calls the backend, waiting at most `timeout` for its response head. A traced request
+/// logs what is sent (its streamed body buffered to be shown) and the response status.
 pub(crate) async fn send(
     client: &BackendClient,
-    request: Request<Body>,
+    ctx: &RequestContext,
+    mut request: Request<Body>,
     timeout: Duration,
 ) -> Result<Response<BackendBody>, GatewayError> {
-    match tokio::time::timeout(timeout, client.request(request)).await {
+    if ctx.traced() {
+        trace_request(ctx, &mut request).await?;
+    }
+    let started = std::time::Instant::now();
+    let outcome = match tokio::time::timeout(timeout, client.request(request)).await {
         Err(_) => Err(GatewayError::IntegrationTimeout),
         Ok(Ok(response)) => Ok(response),
         Ok(Err(error)) => Err(classify_client_error(&error)),
-    }
+    };
+    ctx.log(|| match &outcome {
+        Ok(response) => format!(
+            "Received response. Status: {}, Integration latency: {} ms",
+            response.status().as_u16(),
+            started.elapsed().as_millis()
+        ),
+        Err(error) => format!("Execution failed due to an integration error: {error}"),
+    });
+    outcome
+}
+
+/// The "Endpoint request …" lines of a traced request.
+async fn trace_request(
+    ctx: &RequestContext,
+    request: &mut Request<Body>,
+) -> Result<(), GatewayError> {
+    let body = std::mem::replace(request.body_mut(), Body::Empty);
+    let bytes = match body {
+        Body::Empty => Bytes::new(),
+        Body::Full(bytes) => bytes.unwrap_or_default(),
+        streamed => aws::read_body(streamed).await?,
+    };
+    let uri = request.uri().to_string();
+    ctx.log(|| format!("Endpoint request URI: {uri}"));
+    ctx.log(|| {
+        format!(
+            "Endpoint request headers: {}",
+            trace::header_map(request.headers())
+        )
+    });
+    ctx.log(|| {
+        format!(
+            "Endpoint request body after transformations: {}",
+            trace::body_text(&bytes)
+        )
+    });
+    ctx.log(|| format!("Sending request to {uri}"));
+    *request.body_mut() = if bytes.is_empty() {
+        Body::Empty
+    } else {
+        Body::full(bytes)
+    };
+    Ok(())
+}
+
+/// A backend's response body for a traced request: buffered, logged ("Endpoint response
+/// body before transformations", then the headers), and handed back in memory.
+pub(crate) async fn trace_response(
+    ctx: &RequestContext,
+    headers: &HeaderMap,
+    body: BackendBody,
+) -> Result<Bytes, GatewayError> {
+    let bytes = Body::backend_limited(body)
+        .collect()
+        .await
+        .map_err(|e| GatewayError::IntegrationFailure(e.to_string()))?
+        .to_bytes();
+    ctx.log(|| {
+        format!(
+            "Endpoint response body before transformations: {}",
+            trace::body_text(&bytes)
+        )
+    });
+    ctx.log(|| format!("Endpoint response headers: {}", trace::header_map(headers)));
+    Ok(bytes)
 }
 
 /// A request body over the limit surfaces as a client error inside the client's error
