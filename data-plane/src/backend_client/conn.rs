@@ -122,27 +122,20 @@ impl BackendConn {
             framing,
             &mut self.write_buf,
         );
+        // TLS may hold records back until flushed; for plain TCP a flush is free.
         if let Body::Full(Some(bytes)) = body {
             if bytes.len() <= COALESCE_BODY {
                 self.write_buf.extend_from_slice(bytes);
-                self.io
-                    .write_all(&self.write_buf)
-                    .await
-                    .map_err(ClientError::Io)?;
-                return Ok(());
+                self.flush_write_buf().await?;
+            } else {
+                self.flush_write_buf().await?;
+                self.io.write_all(bytes).await.map_err(ClientError::Io)?;
             }
-            self.io
-                .write_all(&self.write_buf)
-                .await
-                .map_err(ClientError::Io)?;
-            return self.io.write_all(bytes).await.map_err(ClientError::Io);
+            return self.io.flush().await.map_err(ClientError::Io);
         }
         if framing == RequestFraming::None || framing == RequestFraming::Length(0) {
-            return self
-                .io
-                .write_all(&self.write_buf)
-                .await
-                .map_err(ClientError::Io);
+            self.flush_write_buf().await?;
+            return self.io.flush().await.map_err(ClientError::Io);
         }
         // A streamed body: the head goes with the first piece of data.
         let chunked = framing == RequestFraming::Chunked;
@@ -177,6 +170,12 @@ impl BackendConn {
         if chunked {
             self.write_buf.extend_from_slice(LAST_CHUNK);
         }
+        self.flush_write_buf().await?;
+        self.io.flush().await.map_err(ClientError::Io)
+    }
+
+    /// Writes out what `write_buf` holds.
+    async fn flush_write_buf(&mut self) -> Result<(), ClientError> {
         if !self.write_buf.is_empty() {
             self.io
                 .write_all(&self.write_buf)
@@ -184,7 +183,7 @@ impl BackendConn {
                 .map_err(ClientError::Io)?;
             self.write_buf.clear();
         }
-        self.io.flush().await.map_err(ClientError::Io)
+        Ok(())
     }
 
     /// Writes what is buffered plus `data` (copied behind it when small).
@@ -192,13 +191,7 @@ impl BackendConn {
         if data.len() <= COALESCE_BODY - self.write_buf.len().min(COALESCE_BODY) {
             self.write_buf.extend_from_slice(data);
         } else {
-            if !self.write_buf.is_empty() {
-                self.io
-                    .write_all(&self.write_buf)
-                    .await
-                    .map_err(ClientError::Io)?;
-                self.write_buf.clear();
-            }
+            self.flush_write_buf().await?;
             while data.has_remaining() {
                 let n = self.io.write(data).await.map_err(ClientError::Io)?;
                 if n == 0 {

@@ -29,6 +29,7 @@ use std::time::Duration;
 use http::header::HOST;
 use http::uri::Scheme;
 use http::{HeaderValue, Method, Request, Response, Uri};
+use hyper_rustls::builderstates::WantsSchemes;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioIo;
@@ -99,18 +100,24 @@ impl std::fmt::Debug for BackendClient {
 }
 
 /// Builds the node's backend client: TCP_NODELAY, TCP keep-alive, 10 s connect timeout,
-/// 90 s idle timeout.
+/// 90 s idle timeout, HTTPS backends verified against the webpki roots.
 pub fn build() -> BackendClient {
+    build_with(HttpsConnectorBuilder::new().with_webpki_roots())
+}
+
+/// A client trusting what `tls` trusts (tests use their own certificate authority).
+#[cfg(test)]
+pub(crate) fn build_with_tls(tls: rustls::ClientConfig) -> BackendClient {
+    build_with(HttpsConnectorBuilder::new().with_tls_config(tls))
+}
+
+fn build_with(tls: HttpsConnectorBuilder<WantsSchemes>) -> BackendClient {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_nodelay(true);
     http.set_keepalive(Some(Duration::from_secs(60)));
     http.set_connect_timeout(Some(Duration::from_secs(10)));
-    let connector = HttpsConnectorBuilder::new()
-        .with_webpki_roots()
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http);
+    let connector = tls.https_or_http().enable_http1().wrap_connector(http);
     BackendClient {
         connector,
         pool: Arc::new(Pool::new(IDLE_TIMEOUT, MAX_IDLE_PER_BACKEND)),

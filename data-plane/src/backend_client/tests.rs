@@ -415,19 +415,23 @@ async fn requests_without_a_body_carry_no_framing() {
     );
 }
 
-#[tokio::test]
-async fn malformed_responses_fail_cleanly() {
+/// A backend that answers every connection's first request with `response`, as is.
+async fn scripted(response: &'static [u8]) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     tokio::spawn(async move {
         while let Ok((mut stream, _)) = listener.accept().await {
             let mut buf = [0u8; 1024];
             let _ = stream.read(&mut buf).await;
-            let _ = stream
-                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\n")
-                .await;
+            let _ = stream.write_all(response).await;
         }
     });
+    addr
+}
+
+#[tokio::test]
+async fn malformed_responses_fail_cleanly() {
+    let addr = scripted(b"HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\n").await;
     let client = build();
     let error = client.request(get(&addr, "/")).await.unwrap_err();
     assert!(
@@ -438,20 +442,81 @@ async fn malformed_responses_fail_cleanly() {
 
 #[tokio::test]
 async fn a_body_cut_short_is_an_error() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let mut buf = [0u8; 1024];
-            let _ = stream.read(&mut buf).await;
-            let _ = stream
-                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
-                .await;
-        }
-    });
+    let addr = scripted(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc").await;
     let client = build();
     let response = client.request(get(&addr, "/")).await.unwrap();
     let error = response.into_body().collect().await.unwrap_err();
     assert!(matches!(error, ClientError::Closed), "{error:?}");
     assert_eq!(client.pool.idle_count(), 0);
+}
+
+/// An HTTPS backend with a certificate of a throwaway authority, echoing request bodies;
+/// returns its port, the authority to trust, and the connection count.
+async fn tls_backend() -> (u16, rustls::RootCertStore, Arc<AtomicUsize>) {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    let rcgen::CertifiedKey { cert, key_pair } =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let der: CertificateDer<'static> = cert.der().clone();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key_pair.serialize_der()));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let server = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![der.clone()], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&connections);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let service = hyper::service::service_fn(
+                    |req: http::Request<hyper::body::Incoming>| async move {
+                        let body = req.into_body().collect().await?.to_bytes();
+                        Ok::<_, hyper::Error>(http::Response::new(http_body_util::Full::new(body)))
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(der).unwrap();
+    (port, roots, connections)
+}
+
+#[tokio::test]
+async fn https_backends_are_verified_pooled_and_carry_bodies() {
+    let (port, roots, connections) = tls_backend().await;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let client = super::build_with_tls(tls);
+    for size in [3usize, 40_000] {
+        let payload = Bytes::from(vec![b's'; size]);
+        let mut request = Request::new(Body::full(payload.clone()));
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = format!("https://127.0.0.1:{port}/echo").parse().unwrap();
+        assert_eq!(call(&client, request).await, (StatusCode::OK, payload));
+    }
+    assert_eq!(connections.load(Ordering::SeqCst), 1);
+    // The webpki roots do not know the test authority: the handshake fails (502 path).
+    let untrusting = build();
+    let mut request = Request::new(Body::Empty);
+    *request.uri_mut() = format!("https://127.0.0.1:{port}/").parse().unwrap();
+    let error = untrusting.request(request).await.unwrap_err();
+    assert!(matches!(error, ClientError::Connect(_)), "{error:?}");
 }
