@@ -14,12 +14,12 @@ use http::{Method, Request, StatusCode, Uri};
 use http_body_util::BodyExt;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
+use super::{log_endpoint_request, log_endpoint_response};
 use crate::backend_client::{error_chain, BackendClient};
 use crate::body::{Body, BodyError};
 use crate::compile::function::FunctionTarget;
 use crate::pipeline::context::RequestContext;
 use crate::pipeline::gateway_response::GatewayError;
-use crate::pipeline::trace;
 
 /// `X-Amz-Function-Error`: present (`Unhandled` / `Handled`) when the function failed;
 /// the payload is then `{"errorMessage", "errorType", "stackTrace"}`.
@@ -136,22 +136,11 @@ pub async fn invoke(
         HeaderValue::from_static("RequestResponse"),
     );
     if ctx.traced() {
-        let uri = request.uri().to_string();
-        ctx.log(|| format!("Endpoint request URI: {uri}"));
-        ctx.log(|| {
-            format!(
-                "Endpoint request headers: {}",
-                trace::header_map(request.headers())
-            )
-        });
-        ctx.log(|| {
-            let body = match request.body() {
-                Body::Full(Some(bytes)) => trace::body_text(bytes),
-                _ => String::new(),
-            };
-            format!("Endpoint request body after transformations: {body}")
-        });
-        ctx.log(|| format!("Sending request to {uri}"));
+        let body = match request.body() {
+            Body::Full(Some(bytes)) => bytes.clone(),
+            _ => Bytes::new(),
+        };
+        log_endpoint_request(ctx, &request.uri().to_string(), request.headers(), &body);
     }
     let started = std::time::Instant::now();
     let exchange = async {
@@ -187,18 +176,7 @@ pub async fn invoke(
             started.elapsed().as_millis()
         )
     });
-    ctx.log(|| {
-        format!(
-            "Endpoint response body before transformations: {}",
-            trace::body_text(&payload)
-        )
-    });
-    ctx.log(|| {
-        format!(
-            "Endpoint response headers: {}",
-            trace::header_map(&head.headers)
-        )
-    });
+    log_endpoint_response(ctx, &head.headers, &payload);
     if payload.len() > MAX_RESULT {
         return Err(GatewayError::IntegrationFailure(
             "function result too large".into(),

@@ -175,27 +175,42 @@ async fn trace_request(
         Body::Full(bytes) => bytes.unwrap_or_default(),
         streamed => aws::read_body(streamed).await?,
     };
-    let uri = request.uri().to_string();
-    ctx.log(|| format!("Endpoint request URI: {uri}"));
-    ctx.log(|| {
-        format!(
-            "Endpoint request headers: {}",
-            trace::header_map(request.headers())
-        )
-    });
-    ctx.log(|| {
-        format!(
-            "Endpoint request body after transformations: {}",
-            trace::body_text(&bytes)
-        )
-    });
-    ctx.log(|| format!("Sending request to {uri}"));
+    log_endpoint_request(ctx, &request.uri().to_string(), request.headers(), &bytes);
     *request.body_mut() = if bytes.is_empty() {
         Body::Empty
     } else {
         Body::full(bytes)
     };
     Ok(())
+}
+
+/// The "Endpoint request …" lines of API Gateway's execution log.
+pub(crate) fn log_endpoint_request(
+    ctx: &RequestContext,
+    uri: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) {
+    ctx.log(|| format!("Endpoint request URI: {uri}"));
+    ctx.log(|| format!("Endpoint request headers: {}", trace::header_map(headers)));
+    ctx.log(|| {
+        format!(
+            "Endpoint request body after transformations: {}",
+            trace::body_text(body)
+        )
+    });
+    ctx.log(|| format!("Sending request to {uri}"));
+}
+
+/// The "Endpoint response …" lines (body first, as API Gateway writes them).
+pub(crate) fn log_endpoint_response(ctx: &RequestContext, headers: &HeaderMap, body: &[u8]) {
+    ctx.log(|| {
+        format!(
+            "Endpoint response body before transformations: {}",
+            trace::body_text(body)
+        )
+    });
+    ctx.log(|| format!("Endpoint response headers: {}", trace::header_map(headers)));
 }
 
 /// A backend's response body for a traced request: buffered, logged ("Endpoint response
@@ -210,13 +225,7 @@ pub(crate) async fn trace_response(
         .await
         .map_err(|e| GatewayError::IntegrationFailure(e.to_string()))?
         .to_bytes();
-    ctx.log(|| {
-        format!(
-            "Endpoint response body before transformations: {}",
-            trace::body_text(&bytes)
-        )
-    });
-    ctx.log(|| format!("Endpoint response headers: {}", trace::header_map(headers)));
+    log_endpoint_response(ctx, headers, &bytes);
     Ok(bytes)
 }
 
