@@ -3,8 +3,9 @@
 //! A request carrying a SigV4 `Authorization` header is always checked as SigV4.
 //!
 //! The middleware buffers the body (management payloads are small), rebuilds the
-//! canonical request with `apigw-sigv4`, looks the secret up in Postgres and answers
-//! 403 with AWS's error types on any failure. Secrets and signatures are never logged.
+//! canonical request with `apigw-sigv4`, looks the secret up in Postgres (sealed with the
+//! master key, [`crate::keys`]) and answers 403 with AWS's error types on any failure.
+//! Secrets and signatures are never logged.
 
 use apigw_sigv4::{Payload, SecretKey, SigV4Error};
 use axum::body::Body;
@@ -13,6 +14,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::error::ApiError;
+use crate::keys::KeyVault;
 use crate::AppState;
 
 /// Largest management request body accepted (AWS's import limit is of this order).
@@ -74,13 +76,24 @@ pub async fn require_sigv4(
     let access_key_id = {
         let request = apigw_sigv4::Request::from_parts(&parts, Payload::Bytes(&bytes));
         let parsed = apigw_sigv4::parse(&request).map_err(forbidden)?;
-        let secret: Option<(String,)> =
-            sqlx::query_as("SELECT secret FROM access_keys WHERE access_key_id = $1 AND enabled")
-                .bind(parsed.access_key_id())
-                .fetch_optional(&state.db)
-                .await?;
-        let secret = secret
-            .map(|s| SecretKey::new(s.0))
+        let stored: Option<(Option<String>, Option<Vec<u8>>)> = sqlx::query_as(
+            "SELECT secret, secret_enc FROM access_keys WHERE access_key_id = $1 AND enabled",
+        )
+        .bind(parsed.access_key_id())
+        .fetch_optional(&state.db)
+        .await?;
+        let secret = stored
+            .and_then(|(plain, sealed)| match sealed {
+                Some(sealed) => match state.keys.decrypt(&sealed) {
+                    Ok(secret) => Some(secret),
+                    Err(error) => {
+                        tracing::error!(%error, "an access key secret does not decrypt (was APIGW_MASTER_KEY changed?)");
+                        None
+                    }
+                },
+                None => plain,
+            })
+            .map(SecretKey::new)
             .ok_or_else(|| forbidden(SigV4Error::UnrecognizedClient))?;
         parsed.check_region(&state.region).map_err(forbidden)?;
         parsed
@@ -94,19 +107,22 @@ pub async fn require_sigv4(
         .await)
 }
 
-/// Creates or refreshes the bootstrap access key from the configuration.
+/// Creates or refreshes the bootstrap access key from the configuration (its secret
+/// sealed with the master key).
 pub async fn ensure_bootstrap_key(
     db: &sqlx::PgPool,
+    vault: &KeyVault,
     access_key_id: &str,
     secret: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO access_keys (access_key_id, secret, description, enabled)
-         VALUES ($1, $2, 'bootstrap key from APIGW_ACCESS_KEY_ID', TRUE)
-         ON CONFLICT (access_key_id) DO UPDATE SET secret = EXCLUDED.secret, enabled = TRUE",
+        "INSERT INTO access_keys (access_key_id, secret, secret_enc, description, enabled)
+         VALUES ($1, NULL, $2, 'bootstrap key from APIGW_ACCESS_KEY_ID', TRUE)
+         ON CONFLICT (access_key_id) DO UPDATE
+             SET secret = NULL, secret_enc = EXCLUDED.secret_enc, enabled = TRUE",
     )
     .bind(access_key_id)
-    .bind(secret)
+    .bind(vault.encrypt(secret))
     .execute(db)
     .await?;
     Ok(())

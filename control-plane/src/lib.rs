@@ -124,12 +124,22 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let db = connect(&settings.database_url).await?;
-    auth::ensure_bootstrap_key(&db, &settings.access_key_id, &settings.secret_access_key)
+    let vault = std::sync::Arc::new(keys::KeyVault::from_master_key(&settings.master_key));
+    keys::seal_stored_secrets(&db, &vault)
         .await
-        .context("storing the bootstrap access key")?;
-    let jwt_secret = console::bootstrap::signing_secret(&db, settings.jwt_secret.as_deref())
-        .await
-        .context("loading the console session key")?;
+        .context("encrypting stored secrets")?;
+    auth::ensure_bootstrap_key(
+        &db,
+        &vault,
+        &settings.access_key_id,
+        &settings.secret_access_key,
+    )
+    .await
+    .context("storing the bootstrap access key")?;
+    let jwt_secret =
+        console::bootstrap::signing_secret(&db, &vault, settings.jwt_secret.as_deref())
+            .await
+            .context("loading the console session key")?;
     console::bootstrap::first_admin(
         &db,
         settings.admin_user.as_deref(),
@@ -183,7 +193,7 @@ pub async fn run(
     let state = AppState {
         db,
         region: settings.region,
-        keys: std::sync::Arc::new(keys::KeyVault::from_master_key(&settings.master_key)),
+        keys: vault,
         metering,
         console: std::sync::Arc::new(console::ConsoleConfig {
             keys: console::session::SessionKeys::new(&jwt_secret),

@@ -753,6 +753,16 @@ async fn users_create_their_own_access_keys_and_see_the_secret_once() {
     .await
     .expect("key row");
     assert_eq!(owner.0, "gina");
+    // Its secret is stored sealed, not in the clear.
+    let (plain, sealed): (Option<String>, Option<Vec<u8>>) =
+        sqlx::query_as("SELECT secret, secret_enc FROM access_keys WHERE access_key_id = $1")
+            .bind(&id)
+            .fetch_one(&db(&cp).await)
+            .await
+            .expect("key row");
+    assert_eq!(plain, None);
+    let sealed = sealed.expect("an encrypted secret");
+    assert!(!sealed.windows(secret.len()).any(|w| w == secret.as_bytes()));
 
     let cli = Mgmt::new(&cp.url(), &id, &secret);
     assert_eq!(cli.get("/restapis").await.status, 200);
@@ -799,12 +809,79 @@ async fn a_generated_first_admin_and_a_generated_signing_key_work() {
         c.sign_in(ADMIN_USER, ADMIN_PASSWORD, "bearer").await.status,
         401
     );
-    let (key,): (String,) =
-        sqlx::query_as("SELECT value FROM console_secrets WHERE name = 'jwt_signing_key'")
+    // The generated key is kept sealed with the master key.
+    let (plain, sealed): (Option<String>, Option<Vec<u8>>) = sqlx::query_as(
+        "SELECT value, value_enc FROM console_secrets WHERE name = 'jwt_signing_key'",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("generated key");
+    assert_eq!(plain, None);
+    assert!(sealed.is_some_and(|s| s.len() >= 12 + 32 + 16));
+}
+
+/// Rows an earlier version stored in plaintext (access-key secrets, the generated session
+/// key) are sealed at start-up and keep working: a key created by hand in the old shape
+/// signs requests after the restart, and no plaintext is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plaintext_secrets_from_an_earlier_version_are_sealed_at_start() {
+    let env = [("APIGW_JWT_SECRET", String::new())];
+    let (mut cp, _) = start_with(&env).await;
+    let pool = db(&cp).await;
+    let (old_id, old_secret) = (
+        "AKIAOLDPLAINTEXT0001",
+        "an-old-plaintext-secret-from-before-0005",
+    );
+    sqlx::query(
+        "INSERT INTO access_keys (access_key_id, secret, description) VALUES ($1, $2, 'old')",
+    )
+    .bind(old_id)
+    .bind(old_secret)
+    .execute(&pool)
+    .await
+    .expect("an old-style key");
+    let signing_key = "a-plaintext-session-signing-key-of-64-characters-from-before-005";
+    sqlx::query(
+        "UPDATE console_secrets SET value = $1, value_enc = NULL WHERE name = 'jwt_signing_key'",
+    )
+    .bind(signing_key)
+    .execute(&pool)
+    .await
+    .expect("an old-style signing key");
+
+    let db_url = cp.database_url.clone();
+    cp.stop().await;
+    let cp = ControlPlane::start_with_env(&db_url, free_port(), free_port(), &env).await;
+    let (plain_keys,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM access_keys WHERE secret IS NOT NULL")
             .fetch_one(&pool)
             .await
-            .expect("generated key");
-    assert!(key.len() >= 32);
+            .expect("count");
+    assert_eq!(plain_keys, 0);
+    let (plain_secrets,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM console_secrets WHERE value IS NOT NULL")
+            .fetch_one(&pool)
+            .await
+            .expect("count");
+    assert_eq!(plain_secrets, 0);
+    assert_eq!(
+        Mgmt::new(&cp.url(), old_id, old_secret)
+            .get("/restapis")
+            .await
+            .status,
+        200
+    );
+    // Sessions are still signed with the same (now sealed) key.
+    let c = Console::new(&cp);
+    let token = c.bearer(ADMIN_USER, ADMIN_PASSWORD).await;
+    let mut v = Validation::new(Algorithm::HS256);
+    v.validate_aud = false;
+    assert!(jsonwebtoken::decode::<Value>(
+        &token,
+        &DecodingKey::from_secret(signing_key.as_bytes()),
+        &v
+    )
+    .is_ok());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

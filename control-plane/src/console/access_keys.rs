@@ -131,12 +131,12 @@ pub async fn create(
     }
     let (access_key_id, secret) = new_pair();
     let t: Tuple = sqlx::query_as(
-        "INSERT INTO access_keys (access_key_id, secret, description, enabled, user_id)
+        "INSERT INTO access_keys (access_key_id, secret_enc, description, enabled, user_id)
          VALUES ($1, $2, $3, TRUE, $4)
          RETURNING access_key_id, description, enabled, EXTRACT(EPOCH FROM created_at)::BIGINT",
     )
     .bind(&access_key_id)
-    .bind(&secret)
+    .bind(state.keys.encrypt(&secret))
     .bind(&req.description)
     .bind(id.user.id)
     .fetch_one(&mut *tx)

@@ -4,6 +4,7 @@ use sqlx::PgPool;
 
 use super::error::ConsoleError;
 use super::{password, users};
+use crate::keys::KeyVault;
 
 /// Shortest configured signing key accepted (HS256 wants at least 256 bits).
 pub const MIN_SECRET_LEN: usize = 32;
@@ -25,12 +26,17 @@ pub enum BootstrapError {
     /// Hashing failed.
     #[error("{0}")]
     Console(#[from] ConsoleError),
+    /// The stored signing key does not decrypt under the configured master key.
+    #[error("the stored session signing key: {0} (was APIGW_MASTER_KEY changed? set APIGW_JWT_SECRET or restore the key)")]
+    Sealed(#[from] crate::keys::VaultError),
 }
 
-/// The signing key: the configured one, or one generated once and kept in Postgres so
-/// that every replica and every restart signs and verifies with the same key.
+/// The signing key: the configured one, or one generated once and kept in Postgres
+/// (sealed with the master key) so that every replica and every restart signs and
+/// verifies with the same key.
 pub async fn signing_secret(
     db: &PgPool,
+    vault: &KeyVault,
     configured: Option<&str>,
 ) -> Result<Vec<u8>, BootstrapError> {
     if let Some(s) = configured.filter(|s| !s.is_empty()) {
@@ -40,16 +46,22 @@ pub async fn signing_secret(
         return Ok(s.as_bytes().to_vec());
     }
     sqlx::query(
-        "INSERT INTO console_secrets (name, value) VALUES ('jwt_signing_key', $1)
+        "INSERT INTO console_secrets (name, value_enc) VALUES ('jwt_signing_key', $1)
          ON CONFLICT (name) DO NOTHING",
     )
-    .bind(password::random_password() + &password::random_password())
+    .bind(vault.encrypt(&(password::random_password() + &password::random_password())))
     .execute(db)
     .await?;
-    let (value,): (String,) =
-        sqlx::query_as("SELECT value FROM console_secrets WHERE name = 'jwt_signing_key'")
-            .fetch_one(db)
-            .await?;
+    let (plain, sealed): (Option<String>, Option<Vec<u8>>) = sqlx::query_as(
+        "SELECT value, value_enc FROM console_secrets WHERE name = 'jwt_signing_key'",
+    )
+    .fetch_one(db)
+    .await?;
+    let value = match (sealed, plain) {
+        (Some(sealed), _) => vault.decrypt(&sealed)?,
+        (None, Some(plain)) => plain,
+        (None, None) => return Err(BootstrapError::Db(sqlx::Error::RowNotFound)),
+    };
     Ok(value.into_bytes())
 }
 

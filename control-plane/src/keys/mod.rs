@@ -1,5 +1,6 @@
-//! API key values at rest: AES-256-GCM encryption under the master key, and the SHA-256
-//! lookup hash that is indexed in Postgres and streamed to data-plane nodes.
+//! Secrets at rest — API key values, access-key secrets, the generated session signing
+//! key: AES-256-GCM encryption under the master key; and the SHA-256 lookup hash of API
+//! key values that is indexed in Postgres and streamed to data-plane nodes.
 //!
 //! Why these: AES-GCM (RustCrypto `aes-gcm`, audited, constant-time, hardware-accelerated)
 //! is an AEAD, so a tampered or swapped ciphertext fails to decrypt instead of yielding a
@@ -90,6 +91,50 @@ impl KeyVault {
             .map_err(|_| VaultError::Decrypt)?;
         String::from_utf8(plain).map_err(|_| VaultError::NotUtf8)
     }
+}
+
+/// Encrypts the secrets that rows written before migration 0005 hold in plaintext
+/// (access-key secrets, the generated session signing key), in one transaction; a no-op
+/// once everything is sealed.
+pub async fn seal_stored_secrets(db: &sqlx::PgPool, vault: &KeyVault) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let keys: Vec<(String, String)> = sqlx::query_as(
+        "SELECT access_key_id, secret FROM access_keys
+         WHERE secret_enc IS NULL AND secret IS NOT NULL FOR UPDATE",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for (id, secret) in &keys {
+        sqlx::query(
+            "UPDATE access_keys SET secret_enc = $2, secret = NULL WHERE access_key_id = $1",
+        )
+        .bind(id)
+        .bind(vault.encrypt(secret))
+        .execute(&mut *tx)
+        .await?;
+    }
+    let secrets: Vec<(String, String)> = sqlx::query_as(
+        "SELECT name, value FROM console_secrets
+         WHERE value_enc IS NULL AND value IS NOT NULL FOR UPDATE",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for (name, value) in &secrets {
+        sqlx::query("UPDATE console_secrets SET value_enc = $2, value = NULL WHERE name = $1")
+            .bind(name)
+            .bind(vault.encrypt(value))
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    if !keys.is_empty() || !secrets.is_empty() {
+        tracing::info!(
+            access_keys = keys.len(),
+            console_secrets = secrets.len(),
+            "encrypted secrets stored in plaintext by an earlier version"
+        );
+    }
+    Ok(())
 }
 
 /// The lookup hash of a key value (what nodes receive and compute per request).
