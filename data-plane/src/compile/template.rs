@@ -77,7 +77,8 @@ impl Needs {
         };
         Needs {
             context,
-            params: source.contains("params"),
+            // `params(...)` and `getParams()`.
+            params: source.contains("params") || source.contains("Params"),
             stage_variables: source.contains("stageVariables"),
         }
     }
@@ -97,12 +98,63 @@ impl Needs {
     }
 }
 
+/// Which request parameters a template may read through `$input.params`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamNeeds {
+    /// None.
+    None,
+    /// Only these names, each through `$input.params('name')` with a literal name (the
+    /// common case): a render then copies just those parameters, not every header.
+    Named(Box<[Box<str>]>),
+    /// Any (`$input.params()`, a computed name, anything the text does not say plainly).
+    All,
+}
+
+impl ParamNeeds {
+    /// What `source` may read. Conservative: every `params` in the text that is not
+    /// `params('literal')` or `params("literal")` (no `$`, `#` or escapes) means all.
+    pub fn of(source: &str) -> ParamNeeds {
+        let mut names: Vec<Box<str>> = Vec::new();
+        for (at, _) in source.match_indices("arams") {
+            if !source[..at].ends_with(['p', 'P']) {
+                continue;
+            }
+            match literal_argument(&source[at + "arams".len()..]) {
+                Some(name) => {
+                    if !names.iter().any(|n| **n == *name) {
+                        names.push(name.into());
+                    }
+                }
+                None => return ParamNeeds::All,
+            }
+        }
+        if names.is_empty() {
+            ParamNeeds::None
+        } else {
+            ParamNeeds::Named(names.into())
+        }
+    }
+}
+
+/// `('name')` or `("name")` at the start of `rest`: the name.
+fn literal_argument(rest: &str) -> Option<&str> {
+    let rest = rest.strip_prefix('(')?.trim_start();
+    let quote = rest.chars().next().filter(|q| *q == '\'' || *q == '"')?;
+    let body = &rest[1..];
+    let end = body.find(quote)?;
+    let name = &body[..end];
+    let closed = body[end + 1..].trim_start().starts_with(')');
+    (closed && !name.contains(['$', '#', '\\'])).then_some(name)
+}
+
 /// A parsed template and what it reads; derefs to the [`vtl::Template`].
 #[derive(Debug)]
 pub struct CompiledTemplate {
     template: vtl::Template,
     /// What a render must be given.
     pub needs: Needs,
+    /// Which parameters `$input.params` may be asked for.
+    pub params: ParamNeeds,
 }
 
 impl CompiledTemplate {
@@ -111,6 +163,7 @@ impl CompiledTemplate {
         Ok(CompiledTemplate {
             template: vtl::Template::parse(source)?,
             needs: Needs::of(source),
+            params: ParamNeeds::of(source),
         })
     }
 }
@@ -364,6 +417,33 @@ mod tests {
         assert_eq!(Needs::of("$input.json('$')"), Needs::default());
         assert!(Needs::ALL.covers(Needs::of("$context.stage")));
         assert!(!Needs::default().covers(Needs::of("$context.stage")));
+    }
+
+    #[test]
+    fn literal_parameter_names_are_found() {
+        let named = |names: &[&str]| {
+            ParamNeeds::Named(names.iter().map(|n| Box::<str>::from(*n)).collect())
+        };
+        assert_eq!(ParamNeeds::of("$input.json('$')"), ParamNeeds::None);
+        assert_eq!(
+            ParamNeeds::of(
+                r#"{"q": "$input.params('q')", "t": "$input.params( "type" )", "q2": "$input.params('q')"}"#
+            ),
+            named(&["q", "type"])
+        );
+        for all in [
+            "$input.params()",
+            "$input.params().header.get('x')",
+            "$input.params($name)",
+            "$input.params(\"$x\")",
+            "$input.params('a''b')",
+            "$input.getParams()",
+            "#set($params = 1)$params",
+            "params: $input.params('q')",
+        ] {
+            assert_eq!(ParamNeeds::of(all), ParamNeeds::All, "{all}");
+        }
+        assert!(Needs::of("$input.getParams()").params);
     }
 
     #[test]

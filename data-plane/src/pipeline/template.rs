@@ -19,7 +19,7 @@ use super::context::RequestContext;
 use super::gateway_response::GatewayError;
 use super::route::Routed;
 use crate::compile::mapping::decode;
-use crate::compile::template::{CompiledTemplate, Needs, CONTEXT_FIELDS};
+use crate::compile::template::{CompiledTemplate, Needs, ParamNeeds, CONTEXT_FIELDS};
 
 /// Renders templates for one request; what they see is built on the first render.
 #[derive(Debug)]
@@ -30,6 +30,8 @@ pub struct TemplateEnv<'a> {
     input: vtl::RenderInput,
     /// What `input` holds so far.
     built: Needs,
+    /// Which parameters `input.params` holds.
+    params_built: ParamNeeds,
 }
 
 impl<'a> TemplateEnv<'a> {
@@ -44,6 +46,7 @@ impl<'a> TemplateEnv<'a> {
                 ..Default::default()
             },
             built: Needs::default(),
+            params_built: ParamNeeds::None,
         }
     }
 
@@ -63,6 +66,7 @@ impl<'a> TemplateEnv<'a> {
         body: String,
     ) -> Result<vtl::RenderOutput, GatewayError> {
         self.provide(template.needs);
+        self.provide_params(&template.params);
         self.input.body = body;
         template.render(&self.input).map_err(|error| {
             tracing::warn!(
@@ -84,15 +88,39 @@ impl<'a> TemplateEnv<'a> {
         std::mem::take(&mut self.input.body)
     }
 
+    /// Builds `$input.params` for what the template may ask (only the named parameters when
+    /// it names them all), keeping what earlier templates of the request needed.
+    fn provide_params(&mut self, wanted: &ParamNeeds) {
+        let next = match (&self.params_built, wanted) {
+            (_, ParamNeeds::None) | (ParamNeeds::All, _) => return,
+            (_, ParamNeeds::All) => ParamNeeds::All,
+            (ParamNeeds::Named(have), ParamNeeds::Named(want))
+                if want.iter().all(|w| have.contains(w)) =>
+            {
+                return
+            }
+            (ParamNeeds::Named(have), ParamNeeds::Named(want)) => ParamNeeds::Named(
+                have.iter()
+                    .chain(want.iter().filter(|w| !have.contains(w)))
+                    .cloned()
+                    .collect(),
+            ),
+            (ParamNeeds::None, named) => named.clone(),
+        };
+        let only = match &next {
+            ParamNeeds::Named(names) => Some(&**names),
+            _ => None,
+        };
+        self.input.params = params(self.routed, self.parts, only);
+        self.params_built = next;
+    }
+
     /// Adds to the render input what `needs` asks for and it does not hold yet.
     fn provide(&mut self, needs: Needs) {
         if self.built.covers(needs) {
             return;
         }
         let (ctx, routed, parts) = (self.ctx, self.routed, self.parts);
-        if needs.params && !self.built.params {
-            self.input.params = params(routed, parts);
-        }
         if needs.stage_variables && !self.built.stage_variables {
             self.input.stage_variables = (*routed.method.template_scope.stage_variables).clone();
         }
@@ -133,8 +161,13 @@ pub async fn read_request_body(body: crate::body::Body) -> Result<String, Gatewa
 }
 
 /// `$input.params()`: decoded path parameters, query parameters (the last value of a
-/// repeated key, as API Gateway's single-value view) and headers.
-fn params(routed: &Routed, parts: &Parts) -> vtl::Params {
+/// repeated key, as API Gateway's single-value view) and headers; with `only`, just the
+/// entries `$input.params(name)` could return for those names (headers matched without
+/// case, as its lookup does).
+fn params(routed: &Routed, parts: &Parts, only: Option<&[Box<str>]>) -> vtl::Params {
+    let wanted = |name: &str| only.is_none_or(|names| names.iter().any(|n| **n == *name));
+    let wanted_header =
+        |name: &str| only.is_none_or(|names| names.iter().any(|n| n.eq_ignore_ascii_case(name)));
     let stage_path = routed.stage_path(parts.uri.path());
     let path = routed
         .method
@@ -142,6 +175,7 @@ fn params(routed: &Routed, parts: &Parts) -> vtl::Params {
         .param_names
         .iter()
         .zip(&routed.captures)
+        .filter(|(name, _)| wanted(name))
         .map(|(name, capture)| {
             (
                 name.to_string(),
@@ -160,11 +194,15 @@ fn params(routed: &Routed, parts: &Parts) -> vtl::Params {
                     let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
                     (decode_query(k), decode_query(v))
                 })
+                .filter(|(k, _)| wanted(k))
                 .collect()
         })
         .unwrap_or_default();
     let mut header = BTreeMap::new();
     for (name, value) in &parts.headers {
+        if !wanted_header(name.as_str()) {
+            continue;
+        }
         if let Ok(value) = value.to_str() {
             header.insert(name.as_str().to_owned(), value.to_owned());
         }
