@@ -9,8 +9,15 @@ control plane on CPU 0.
 
 Capacity: closed loop `wrk -t1 -c{8,32,128}`, interleaved runs, median and range.
 Latency: open loop `oha -q R --latency-correction` at 25/50/75 % of nginx's capacity
-(c=32), the same R for every contestant. Cost: CPU microseconds per request of the proxy
-process. Run through bench/run.sh, which installs the tools and builds the binaries.
+(c=32), the same R for every contestant, interleaved runs, median and range; a rate at
+which even the direct calls queue (the load generator's core is saturated) is marked, as
+latency there measures the harness, not the proxy. Cost: CPU microseconds per request of
+the proxy process. Run through bench/run.sh, which installs the tools and builds the
+binaries.
+
+Knobs (environment): BENCH_DURATION, BENCH_RUNS, BENCH_WARMUP, BENCH_CONNS for capacity;
+BENCH_LATENCY_DURATION, BENCH_LATENCY_RUNS (default BENCH_RUNS) for latency. BENCH_RUNS=0
+with BENCH_NGINX_CAPACITY=<req/s> measures latency only, at that capacity's shares.
 """
 
 from __future__ import annotations
@@ -34,6 +41,8 @@ DURATION = int(os.environ.get("BENCH_DURATION", "30"))
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 WARMUP = int(os.environ.get("BENCH_WARMUP", "10"))
 LATENCY_DURATION = int(os.environ.get("BENCH_LATENCY_DURATION", "60"))
+LATENCY_RUNS = int(os.environ.get("BENCH_LATENCY_RUNS", str(RUNS))) or 1
+NGINX_CAPACITY = os.environ.get("BENCH_NGINX_CAPACITY")
 CONNS = [int(c) for c in os.environ.get("BENCH_CONNS", "8 32 128").split()]
 LOAD_CPU, SUT_CPU = "0", "1"
 PG = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
@@ -299,20 +308,32 @@ def main() -> None:
                     print(f"run {run + 1}/{RUNS} c={c:<3} {t.name:<8} {r['rps']:>10,.0f} req/s "
                           f"cpu0 {r['cpu'].get('0')}% cpu1 {r['cpu'].get('1')}% errors {r['errors']}", flush=True)
 
-        nginx_cap = statistics.median(r["rps"] for r in capacity["nginx"][32 if 32 in CONNS else CONNS[0]])
-        latency: dict[str, list[dict]] = {t.name: [] for t in targets}
+        if RUNS:
+            nginx_cap = statistics.median(r["rps"] for r in capacity["nginx"][32 if 32 in CONNS else CONNS[0]])
+        else:
+            if not NGINX_CAPACITY:
+                sys.exit("BENCH_RUNS=0 measures latency only: set BENCH_NGINX_CAPACITY=<req/s>")
+            nginx_cap = float(NGINX_CAPACITY)
+        # Latency of the proxies (the templates case's target is its capacity ratio).
+        latency_targets = [t for t in targets if t.name != "templates"]
+        latency: dict[str, list[list[dict]]] = {t.name: [] for t in latency_targets}
         for share in (0.25, 0.5, 0.75):
             rate = int(nginx_cap * share)
-            for t in targets:
-                r = run_oha(t, rate, LATENCY_DURATION)
-                latency[t.name].append(r)
-                print(f"latency {t.name:<8} at {rate:>6} req/s: p50 {r['p50']} ms p99 {r['p99']} ms "
-                      f"p99.9 {r['p99.9']} ms", flush=True)
+            for t in latency_targets:
+                latency[t.name].append([])
+            for run in range(LATENCY_RUNS):
+                for t in latency_targets:  # interleaved: A B C A B C ...
+                    r = run_oha(t, rate, LATENCY_DURATION)
+                    latency[t.name][-1].append(r)
+                    print(f"latency run {run + 1}/{LATENCY_RUNS} {t.name:<8} at {rate:>6} req/s: "
+                          f"p50 {r['p50']} ms p99 {r['p99']} ms p99.9 {r['p99.9']} ms", flush=True)
 
         summary = report(capacity, latency)
         (out / "summary.json").write_text(json.dumps({"capacity": capacity, "latency": latency,
                                                        "settings": {"duration": DURATION, "runs": RUNS,
-                                                                    "latency_duration": LATENCY_DURATION}}, indent=1))
+                                                                    "latency_duration": LATENCY_DURATION,
+                                                                    "latency_runs": LATENCY_RUNS,
+                                                                    "nginx_capacity": nginx_cap}}, indent=1))
         (out / "summary.md").write_text(summary)
         print("\n" + summary)
         print(f"results: {out}")
@@ -325,8 +346,8 @@ def main() -> None:
 def report(capacity, latency) -> str:
     lines = [f"Capacity (wrk -t1, {DURATION}s x {RUNS} interleaved runs; median [range] req/s)", "",
              "| conns | direct | nginx | gateway | gateway/nginx | CPU µs/req nginx | CPU µs/req gateway | Redis calls/req gateway |",
-             "|---|---|---|---|---|---|---|---|"]
-    for c in CONNS:
+             "|---|---|---|---|---|---|---|---|"] if RUNS else [f"Capacity: not measured (nginx's taken as {NGINX_CAPACITY} req/s)"]
+    for c in CONNS if RUNS else []:
         med = {n: statistics.median(r["rps"] for r in capacity[n][c]) for n in capacity}
         cost = {n: statistics.median(r.get("cpu_us_per_req", 0) for r in capacity[n][c]) for n in ("nginx", "gateway")}
         flags = " (harness-bound runs!)" if any(r["harness_bound"] for n in capacity for r in capacity[n][c]) else ""
@@ -335,15 +356,22 @@ def report(capacity, latency) -> str:
                      f"{spread([r['rps'] for r in capacity['gateway'][c]])} | "
                      f"**{med['gateway'] / med['nginx']:.2f}**{flags} | {cost['nginx']} | {cost['gateway']} | "
                      f"{statistics.median(r['redis_calls_per_req'] for r in capacity['gateway'][c])} |")
-    lines += ["", f"Latency (oha open loop, --latency-correction, {LATENCY_DURATION}s; ms)", "",
+    lines += ["", f"Latency (oha open loop, --latency-correction, {LATENCY_DURATION}s x {LATENCY_RUNS} interleaved "
+              "runs; median p50/p99/p99.9 ms, p99 range)", "",
               "| rate req/s | direct p50/p99 | nginx p50/p99/p99.9 | gateway p50/p99/p99.9 | gateway/nginx p99 | added p50 over direct: nginx / gateway |",
               "|---|---|---|---|---|---|"]
+    med = lambda runs, k: statistics.median(r[k] for r in runs)  # noqa: E731
+    rng = lambda runs, k: f"[{min(r[k] for r in runs)}–{max(r[k] for r in runs)}]"  # noqa: E731
     for d, n, g in zip(latency["direct"], latency["nginx"], latency["gateway"]):
-        ratio = g["p99"] / n["p99"] if n["p99"] else float("nan")
-        lines.append(f"| {d['rate']} | {d['p50']}/{d['p99']} | {n['p50']}/{n['p99']}/{n['p99.9']} | "
-                     f"{g['p50']}/{g['p99']}/{g['p99.9']} | **{ratio:.2f}** | "
-                     f"{n['p50'] - d['p50']:.3f} / {g['p50'] - d['p50']:.3f} |")
-    if "templates" in capacity:  # (f): HTTP integration with request + response templates
+        ratio = med(g, "p99") / med(n, "p99") if med(n, "p99") else float("nan")
+        # Direct calls queueing means the load generator's core is saturated.
+        saturated = med(d, "p99") > 10 * med(d, "p50")
+        flag = " (harness saturated: direct calls queue)" if saturated else ""
+        lines.append(f"| {d[0]['rate']}{flag} | {med(d, 'p50')}/{med(d, 'p99')} | "
+                     f"{med(n, 'p50')}/{med(n, 'p99')} {rng(n, 'p99')}/{med(n, 'p99.9')} | "
+                     f"{med(g, 'p50')}/{med(g, 'p99')} {rng(g, 'p99')}/{med(g, 'p99.9')} | **{ratio:.2f}** | "
+                     f"{med(n, 'p50') - med(d, 'p50'):.3f} / {med(g, 'p50') - med(d, 'p50'):.3f} |")
+    if RUNS and "templates" in capacity:  # (f): HTTP integration with request + response templates
         lines += ["", "Templates (f) vs HTTP_PROXY (c), same upstream call; median req/s", "",
                   "| conns | gateway HTTP_PROXY | gateway HTTP + templates | proxy/templates | CPU µs/req templates |",
                   "|---|---|---|---|---|"]

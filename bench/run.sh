@@ -3,8 +3,9 @@
 # installs nginx, wrk (Debian) and oha (crates.io) if missing, builds the release binaries,
 # then bench/bench.py starts the upstream, the peers and the gateway and measures.
 #
-#   bench/run.sh                      # the protocol's defaults (about 40 minutes)
+#   bench/run.sh                      # the protocol's defaults (about 80 minutes)
 #   BENCH_DURATION=10 BENCH_RUNS=3 BENCH_LATENCY_DURATION=20 bench/run.sh   # a quicker pass
+#   BENCH_RUNS=0 BENCH_LATENCY_RUNS=5 BENCH_NGINX_CAPACITY=57700 bench/run.sh  # latency only
 #
 # Results land in bench/results/<timestamp>/ (git-ignored); the summary is printed.
 set -euo pipefail
