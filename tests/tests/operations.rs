@@ -168,6 +168,20 @@ async fn secrets_never_appear_in_control_plane_logs() {
         .kill_on_drop(true)
         .spawn()
         .expect("starting control-plane");
+    // Drain both pipes while it runs: trace-level logs fill a pipe's buffer long before
+    // the test ends, and a full pipe would block the control plane's writes.
+    let drain = |pipe: Option<Box<dyn tokio::io::AsyncRead + Unpin + Send>>| {
+        tokio::spawn(async move {
+            let mut out = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = tokio::io::AsyncReadExt::read_to_end(&mut pipe, &mut out).await;
+            }
+            out
+        })
+    };
+    let mut child = child;
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
     let base = format!("http://127.0.0.1:{http}");
     eventually("control plane up", Duration::from_secs(60), || async {
         reqwest::get(format!("{base}/healthz"))
@@ -189,14 +203,14 @@ async fn secrets_never_appear_in_control_plane_logs() {
         .args(["-TERM", &child.id().expect("pid").to_string()])
         .status()
         .await;
-    let output = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+    tokio::time::timeout(Duration::from_secs(30), child.wait())
         .await
         .expect("exits after SIGTERM")
-        .expect("output");
+        .expect("exit status");
     let logs = format!(
         "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+        String::from_utf8_lossy(&stdout.await.expect("stdout")),
+        String::from_utf8_lossy(&stderr.await.expect("stderr"))
     );
     assert!(
         logs.contains("/restapis"),
