@@ -8,10 +8,12 @@
 pub mod backend;
 pub mod mgmt;
 pub mod process;
+pub mod rest_api;
 
 pub use backend::Backend;
 pub use mgmt::Mgmt;
 pub use process::{Cluster, ControlPlane, DataPlane};
+pub use rest_api::RestApi;
 
 use std::time::Duration;
 

@@ -6,60 +6,18 @@
 use std::time::Duration;
 
 use apigw_e2e::process::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
+use apigw_e2e::rest_api::{self, add_resource, method_path, new_api, text};
 use apigw_e2e::{eventually, fresh_database, Cluster, ControlPlane, Mgmt};
 use http::HeaderMap;
 use serde_json::{json, Value};
-
-fn s(v: &Value) -> String {
-    v.as_str().unwrap_or_default().to_string()
-}
 
 async fn control_plane() -> ControlPlane {
     ControlPlane::start(&fresh_database().await.expect("a test database")).await
 }
 
-/// Creates a REST API; returns (id, root resource id).
-async fn new_api(m: &Mgmt, name: &str) -> (String, String) {
-    let api = m.post("/restapis", json!({ "name": name })).await.ok();
-    (s(&api["id"]), s(&api["rootResourceId"]))
-}
-
-async fn add_resource(m: &Mgmt, api: &str, parent: &str, part: &str) -> String {
-    let r = m
-        .post(
-            &format!("/restapis/{api}/resources/{parent}"),
-            json!({ "pathPart": part }),
-        )
-        .await
-        .ok();
-    s(&r["id"])
-}
-
-fn method_path(api: &str, resource: &str, verb: &str) -> String {
-    format!("/restapis/{api}/resources/{resource}/methods/{verb}")
-}
-
 /// A `verb` method on `resource` answering `{"v": "<tag>"}` through a MOCK integration.
 async fn mock_method(m: &Mgmt, api: &str, resource: &str, verb: &str, tag: &str) {
-    let method = method_path(api, resource, verb);
-    m.put(&method, json!({"authorizationType": "NONE"}))
-        .await
-        .ok();
-    m.put(&format!("{method}/responses/200"), json!({}))
-        .await
-        .ok();
-    m.put(
-        &format!("{method}/integration"),
-        json!({"type": "MOCK", "requestTemplates": {"application/json": "{\"statusCode\": 200}"}}),
-    )
-    .await
-    .ok();
-    m.put(
-        &format!("{method}/integration/responses/200"),
-        json!({"selectionPattern": "", "responseTemplates": {"application/json": format!("{{\"v\": \"{tag}\"}}")}}),
-    )
-    .await
-    .ok();
+    rest_api::mock_method(m, api, resource, verb, &format!("{{\"v\": \"{tag}\"}}")).await;
 }
 
 /// Members of the `Stage` shape in the service model.
@@ -187,7 +145,7 @@ fn assert_mentions(message: &str, needles: &[&str]) {
 fn ids(page: &Value) -> Vec<String> {
     page["item"]
         .as_array()
-        .map(|items| items.iter().map(|i| s(&i["id"])).collect())
+        .map(|items| items.iter().map(|i| text(&i["id"])).collect())
         .unwrap_or_default()
 }
 
@@ -551,13 +509,14 @@ async fn deployment_and_stage_rules() {
     );
     m.delete(&method_path(&api, &pets, "POST")).await.ok();
 
-    let d1 = s(&m
-        .post(
+    let d1 = text(
+        &m.post(
             &deployments,
             json!({"stageName": "prod", "description": "one"}),
         )
         .await
-        .ok()["id"]);
+        .ok()["id"],
+    );
 
     // Stages pointing at deployments that do not exist.
     let stages = format!("/restapis/{api}/stages");
@@ -610,10 +569,11 @@ async fn deployment_and_stage_rules() {
         .await
         .err(400, "BadRequestException");
     assert_mentions(&msg, &["Active stages", "prod", "dev"]);
-    let d2 = s(&m
-        .post(&deployments, json!({"stageName": "prod"}))
-        .await
-        .ok()["id"]);
+    let d2 = text(
+        &m.post(&deployments, json!({"stageName": "prod"}))
+            .await
+            .ok()["id"],
+    );
     let msg = m
         .delete(&format!("{deployments}/{d1}"))
         .await
@@ -872,7 +832,7 @@ async fn lists_are_paged_and_resources_embed_methods() {
 
     // Resources: root + 4, one of them with methods.
     let api = &created[0];
-    let root = s(&m.get(&format!("/restapis/{api}")).await.ok()["rootResourceId"]);
+    let root = text(&m.get(&format!("/restapis/{api}")).await.ok()["rootResourceId"]);
     let pets = add_resource(&m, api, &root, "pets").await;
     let pet = add_resource(&m, api, &pets, "{id}").await;
     add_resource(&m, api, &root, "files").await;
@@ -926,7 +886,7 @@ async fn lists_are_paged_and_resources_embed_methods() {
             )
             .await
             .ok();
-        deployed.push(s(&d["id"]));
+        deployed.push(text(&d["id"]));
     }
     deployed.reverse();
     assert_eq!(
@@ -984,7 +944,7 @@ async fn delete_resource_removes_its_subtree() {
         .ok();
     let mut paths: Vec<String> = left["item"]
         .as_array()
-        .map(|items| items.iter().map(|r| s(&r["path"])).collect())
+        .map(|items| items.iter().map(|r| text(&r["path"])).collect())
         .unwrap_or_default();
     paths.sort();
     assert_eq!(
@@ -1187,14 +1147,15 @@ async fn patch_operations_update_every_entity() {
     mock_method(&m, &api, &root, "GET", "root").await;
     m.delete(&method).await.ok();
     let deployments = format!("{api_path}/deployments");
-    let d1 = s(&m
-        .post(
+    let d1 = text(
+        &m.post(
             &deployments,
             json!({"stageName": "prod", "variables": {"a": "1"}}),
         )
         .await
-        .ok()["id"]);
-    let d2 = s(&m.post(&deployments, json!({})).await.ok()["id"]);
+        .ok()["id"],
+    );
+    let d2 = text(&m.post(&deployments, json!({})).await.ok()["id"]);
     let stage = format!("{api_path}/stages/prod");
     let got = m
         .patch(
@@ -1310,7 +1271,7 @@ async fn stage_fields_follow_the_model() {
         )
         .await
         .ok();
-    let d = s(&d["id"]);
+    let d = text(&d["id"]);
     let created = m
         .post(
             &format!("/restapis/{api}/stages"),
@@ -1406,7 +1367,7 @@ async fn deployments_are_immutable() {
         )
         .await
         .ok();
-    let d1_id = s(&d1["id"]);
+    let d1_id = text(&d1["id"]);
     let summary = json!({"/a": {"GET": {"authorizationType": "NONE", "apiKeyRequired": false}}});
     assert_eq!(d1["apiSummary"], summary);
     let url = |p: &str| node.invoke_url(&api, "prod", p);
@@ -1511,7 +1472,7 @@ async fn answers_use_the_service_model_member_names() {
         .await
         .ok();
     assert_members("RestApi", &api, REST_API_MEMBERS);
-    let (id, root) = (s(&api["id"]), s(&api["rootResourceId"]));
+    let (id, root) = (text(&api["id"]), text(&api["rootResourceId"]));
     for field in [
         "id",
         "name",

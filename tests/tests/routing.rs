@@ -6,57 +6,22 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use apigw_e2e::rest_api::{self, add_resource, deploy, method_path, new_api, text};
 use apigw_e2e::{eventually, Backend, Cluster, DataPlane, Mgmt};
 use http::HeaderMap;
 use serde_json::{json, Value};
 
-fn s(v: &Value) -> String {
-    v.as_str().unwrap_or_default().to_string()
-}
-
-async fn new_api(m: &Mgmt, name: &str) -> (String, String) {
-    let api = m.post("/restapis", json!({ "name": name })).await.ok();
-    (s(&api["id"]), s(&api["rootResourceId"]))
-}
-
-async fn add_resource(m: &Mgmt, api: &str, parent: &str, part: &str) -> String {
-    let r = m
-        .post(
-            &format!("/restapis/{api}/resources/{parent}"),
-            json!({ "pathPart": part }),
-        )
-        .await
-        .ok();
-    s(&r["id"])
-}
-
-fn method_path(api: &str, resource: &str, verb: &str) -> String {
-    format!("/restapis/{api}/resources/{resource}/methods/{verb}")
-}
-
 /// A `verb` method answering `{"route": "<route>"}` through MOCK, so a test sees which
 /// resource and method served it.
 async fn mock(m: &Mgmt, api: &str, resource: &str, verb: &str, route: &str) {
-    let method = method_path(api, resource, verb);
-    m.put(&method, json!({"authorizationType": "NONE"}))
-        .await
-        .ok();
-    m.put(&format!("{method}/responses/200"), json!({}))
-        .await
-        .ok();
-    m.put(
-        &format!("{method}/integration"),
-        json!({"type": "MOCK", "requestTemplates": {"application/json": "{\"statusCode\": 200}"}}),
+    rest_api::mock_method(
+        m,
+        api,
+        resource,
+        verb,
+        &format!("{{\"route\": \"{route}\"}}"),
     )
-    .await
-    .ok();
-    m.put(
-        &format!("{method}/integration/responses/200"),
-        json!({"selectionPattern": "",
-               "responseTemplates": {"application/json": format!("{{\"route\": \"{route}\"}}")}}),
-    )
-    .await
-    .ok();
+    .await;
 }
 
 /// A `verb` method proxied (HTTP_PROXY) to `uri` with the given parameter mappings.
@@ -82,17 +47,6 @@ async fn proxy(m: &Mgmt, api: &str, resource: &str, verb: &str, uri: &str, param
     )
     .await
     .ok();
-}
-
-async fn deploy(m: &Mgmt, api: &str, vars: Value) -> String {
-    let d = m
-        .post(
-            &format!("/restapis/{api}/deployments"),
-            json!({"stageName": "prod", "variables": vars}),
-        )
-        .await
-        .ok();
-    s(&d["id"])
 }
 
 /// The two invoke URL forms.
@@ -255,7 +209,7 @@ async fn precedence_methods_encoding_and_both_url_forms() {
     .await;
     mock(&m, &api, &pet, "ANY", "pet-any").await;
     mock(&m, &api, &greedy, "ANY", "proxy").await;
-    deploy(&m, &api, json!({"host": backend.addr.to_string()})).await;
+    deploy(&m, &api, "prod", json!({"host": backend.addr.to_string()})).await;
     wait_deployed(&cluster.nodes, &api, "/pets/mine", "mine").await;
 
     for node in &cluster.nodes {
@@ -337,7 +291,7 @@ async fn forbidden_missing_token_head_and_options() {
     mock(&m, &api, &item, "ANY", "item-any").await;
     mock(&m, &api, &cors, "GET", "cors-get").await;
     mock(&m, &api, &cors, "OPTIONS", "cors-options").await;
-    deploy(&m, &api, json!({})).await;
+    deploy(&m, &api, "prod", json!({})).await;
     wait_deployed(&cluster.nodes, &api, "/items", "items").await;
     let missing = json!({"message": "Missing Authentication Token"});
     let forbidden = json!({"message": "Forbidden"});
@@ -571,6 +525,7 @@ async fn stage_variables_mappings_and_hop_by_hop_headers() {
     deploy(
         &m,
         &api,
+        "prod",
         json!({"host": b1.addr.to_string(), "name": "first"}),
     )
     .await;
@@ -627,7 +582,7 @@ async fn stage_variables_mappings_and_hop_by_hop_headers() {
             let r = c.get(form, &api, "/map/x").await;
             assert_eq!(r.status, 200, "{}", r.text);
             assert!(r.json["headers"].get("x-q").is_none(), "{}", r.json);
-            assert!(!s(&r.json["query"]).contains("search="), "{}", r.json);
+            assert!(!text(&r.json["query"]).contains("search="), "{}", r.json);
         }
 
         // Hop-by-hop headers stop at the gateway; end-to-end ones pass.
@@ -661,7 +616,9 @@ async fn stage_variables_mappings_and_hop_by_hop_headers() {
             assert!(h.get(gone).is_none(), "{gone} was forwarded: {h}");
         }
         assert!(
-            !s(&h["connection"]).to_ascii_lowercase().contains("x-hop"),
+            !text(&h["connection"])
+                .to_ascii_lowercase()
+                .contains("x-hop"),
             "{h}"
         );
 
@@ -731,7 +688,7 @@ async fn bad_stage_variables_fail_one_method_and_disabled_endpoint_is_forbidden(
         json!({}),
     )
     .await;
-    deploy(&m, &api, json!({"host": backend.addr.to_string()})).await;
+    deploy(&m, &api, "prod", json!({"host": backend.addr.to_string()})).await;
     wait_deployed(&cluster.nodes, &api, "/ok", "ok").await;
 
     // A stage variable that makes the URI invalid breaks only the method using it, with
@@ -775,7 +732,7 @@ async fn bad_stage_variables_fail_one_method_and_disabled_endpoint_is_forbidden(
     )
     .await
     .ok();
-    deploy(&m, &api, json!({"host": backend.addr.to_string()})).await;
+    deploy(&m, &api, "prod", json!({"host": backend.addr.to_string()})).await;
     for node in &cluster.nodes {
         eventually(
             "the endpoint is closed",

@@ -8,16 +8,12 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use apigw_e2e::{eventually, fresh_database, ControlPlane, DataPlane, Mgmt};
+use apigw_e2e::rest_api::text;
+use apigw_e2e::{eventually, fresh_database, ControlPlane, DataPlane, Mgmt, RestApi};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-fn s(v: &Value) -> String {
-    v.as_str().unwrap_or_default().to_string()
-}
-
-/// The `functions/` host serving `functions/examples`, on a free port.
 struct FunctionsHost {
     _child: Child,
     url: String,
@@ -97,90 +93,6 @@ fn function_uri(function: &str) -> String {
     )
 }
 
-/// An API under construction: ids and the management client.
-struct Api<'a> {
-    m: &'a Mgmt,
-    id: String,
-    root: String,
-}
-
-impl<'a> Api<'a> {
-    async fn create(m: &'a Mgmt, name: &str, extra: Value) -> Self {
-        let mut body = json!({"name": name});
-        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
-            b.extend(e.clone());
-        }
-        let api = m.post("/restapis", body).await.ok();
-        Api {
-            m,
-            id: s(&api["id"]),
-            root: s(&api["rootResourceId"]),
-        }
-    }
-
-    async fn resource(&self, parent: &str, part: &str) -> String {
-        let r = self
-            .m
-            .post(
-                &format!("/restapis/{}/resources/{parent}", self.id),
-                json!({"pathPart": part}),
-            )
-            .await
-            .ok();
-        s(&r["id"])
-    }
-
-    fn method_path(&self, resource: &str, method: &str) -> String {
-        format!(
-            "/restapis/{}/resources/{resource}/methods/{method}",
-            self.id
-        )
-    }
-
-    /// PUT method (no auth) + integration.
-    async fn method(&self, resource: &str, method: &str, integration: Value) {
-        let path = self.method_path(resource, method);
-        self.m
-            .put(&path, json!({"authorizationType": "NONE"}))
-            .await
-            .ok();
-        self.m
-            .put(&format!("{path}/integration"), integration)
-            .await
-            .ok();
-    }
-
-    /// PUT method response + integration response for `status`.
-    async fn response(&self, resource: &str, method: &str, status: u16, response: Value) {
-        let path = self.method_path(resource, method);
-        let declared: serde_json::Map<String, Value> = response["responseParameters"]
-            .as_object()
-            .map(|p| p.keys().map(|k| (k.clone(), json!(false))).collect())
-            .unwrap_or_default();
-        self.m
-            .put(
-                &format!("{path}/responses/{status}"),
-                json!({"responseParameters": declared}),
-            )
-            .await
-            .ok();
-        self.m
-            .put(&format!("{path}/integration/responses/{status}"), response)
-            .await
-            .ok();
-    }
-
-    async fn deploy(&self, stage: &str, variables: Value) {
-        self.m
-            .post(
-                &format!("/restapis/{}/deployments", self.id),
-                json!({"stageName": stage, "variables": variables}),
-            )
-            .await
-            .ok();
-    }
-}
-
 /// A response as the tests look at it.
 struct Got {
     status: u16,
@@ -242,7 +154,7 @@ async fn wait_deployed(env: &Env, api: &str, stage: &str, method: &str, path: &s
 async fn post_with_lambda_proxy_integration_returns_cors_headers() {
     let env = Env::start().await;
     let m = env.mgmt();
-    let api = Api::create(&m, "api-with-lambda", json!({})).await;
+    let api = RestApi::create_with(&m, "api-with-lambda", json!({})).await;
     let res = api.resource(&api.root, "api-lambda").await;
     api.method(
         &res,
@@ -275,7 +187,7 @@ async fn post_with_lambda_proxy_integration_returns_cors_headers() {
 async fn lambda_proxy_event_carries_the_whole_request() {
     let env = Env::start().await;
     let m = env.mgmt();
-    let api = Api::create(&m, "proxy-event", json!({})).await;
+    let api = RestApi::create_with(&m, "proxy-event", json!({})).await;
     let items = api.resource(&api.root, "items").await;
     let item = api.resource(&items, "{id}").await;
     api.method(
@@ -305,7 +217,7 @@ async fn lambda_proxy_event_carries_the_whole_request() {
     let event = got.json();
     assert_eq!(event["resource"], "/items/{id}");
     assert!(
-        s(&event["path"]).starts_with("/items/a"),
+        text(&event["path"]).starts_with("/items/a"),
         "{}",
         event["path"]
     );
@@ -328,7 +240,7 @@ async fn lambda_proxy_event_carries_the_whole_request() {
     assert_eq!(rc["resourcePath"], "/items/{id}");
     assert_eq!(rc["httpMethod"], "PUT");
     assert_eq!(rc["stage"], "prod");
-    assert_eq!(rc["path"], format!("/prod{}", s(&event["path"])));
+    assert_eq!(rc["path"], format!("/prod{}", text(&event["path"])));
     assert_eq!(rc["apiId"], api.id.as_str());
     assert_eq!(rc["accountId"], "123456789012");
     assert_eq!(rc["protocol"], "HTTP/1.1");
@@ -383,7 +295,7 @@ async fn lambda_proxy_event_carries_the_whole_request() {
 async fn stage_variables_pick_a_function_alias_per_stage() {
     let env = Env::start().await;
     let m = env.mgmt();
-    let api = Api::create(&m, "photos", json!({})).await;
+    let api = RestApi::create_with(&m, "photos", json!({})).await;
     let res = api.resource(&api.root, "photos").await;
     api.method(
         &res,
@@ -445,7 +357,7 @@ async fn stage_variables_pick_a_function_alias_per_stage() {
 async fn aws_non_proxy_errors_select_integration_responses_by_error_message() {
     let env = Env::start().await;
     let m = env.mgmt();
-    let api = Api::create(&m, "errors", json!({})).await;
+    let api = RestApi::create_with(&m, "errors", json!({})).await;
     let res = api.resource(&api.root, "items").await;
     api.method(
         &res,
@@ -504,7 +416,7 @@ async fn aws_non_proxy_errors_select_integration_responses_by_error_message() {
     assert_eq!(got.status, 200);
     let error = got.json();
     assert_eq!(error["errorType"], "TypeError");
-    assert!(s(&error["errorMessage"]).contains("null"), "{error}");
+    assert!(text(&error["errorMessage"]).contains("null"), "{error}");
 }
 
 /// 003 "Integration Request with disabled Use Lambda Proxy integration": the request
@@ -514,7 +426,7 @@ async fn aws_non_proxy_errors_select_integration_responses_by_error_message() {
 async fn non_proxy_lambda_with_body_mapping_doubles_the_age() {
     let env = Env::start().await;
     let m = env.mgmt();
-    let api = Api::create(&m, "age", json!({})).await;
+    let api = RestApi::create_with(&m, "age", json!({})).await;
     let res = api.resource(&api.root, "api-lambda").await;
     api.method(
         &res,
@@ -581,7 +493,7 @@ async fn non_proxy_lambda_with_body_mapping_doubles_the_age() {
 async fn malformed_function_answers_give_502() {
     let env = Env::start().await;
     let m = env.mgmt();
-    let api = Api::create(&m, "malformed", json!({})).await;
+    let api = RestApi::create_with(&m, "malformed", json!({})).await;
     let res = api.resource(&api.root, "m").await;
     api.method(
         &res,
@@ -633,7 +545,7 @@ async fn malformed_function_answers_give_502() {
 async fn function_integration_timeout_gives_504() {
     let env = Env::start().await;
     let m = env.mgmt();
-    let api = Api::create(&m, "tampr", json!({})).await;
+    let api = RestApi::create_with(&m, "tampr", json!({})).await;
     let res = api.resource(&api.root, "fetch").await;
     api.method(
         &res,
@@ -662,7 +574,7 @@ async fn function_integration_timeout_gives_504() {
 async fn binary_round_trip_through_functions() {
     let env = Env::start().await;
     let m = env.mgmt();
-    let api = Api::create(&m, "binary", json!({"binaryMediaTypes": ["image/png"]})).await;
+    let api = RestApi::create_with(&m, "binary", json!({"binaryMediaTypes": ["image/png"]})).await;
     let proxy = api.resource(&api.root, "proxy").await;
     api.method(
         &proxy,
@@ -741,7 +653,7 @@ async fn put_integration_checks_function_uris() {
     let db = fresh_database().await.expect("a test database");
     let cp = ControlPlane::start(&db).await;
     let m = cp.mgmt();
-    let api = Api::create(&m, "uris", json!({})).await;
+    let api = RestApi::create_with(&m, "uris", json!({})).await;
     let res = api.resource(&api.root, "f").await;
     let method = api.method_path(&res, "GET");
     m.put(&method, json!({"authorizationType": "NONE"}))

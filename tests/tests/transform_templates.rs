@@ -9,110 +9,14 @@
 
 use std::time::Duration;
 
-use apigw_e2e::{eventually, Backend, Cluster, Mgmt};
+use apigw_e2e::rest_api::{mock_integration as mock, text};
+use apigw_e2e::{eventually, Backend, Cluster, RestApi};
 use serde_json::{json, Value};
 
-fn s(v: &Value) -> String {
-    v.as_str().unwrap_or_default().to_string()
-}
-
-/// An API under construction through the management API.
-struct Api<'a> {
-    m: &'a Mgmt,
-    id: String,
-    root: String,
-}
-
-impl<'a> Api<'a> {
-    async fn create(m: &'a Mgmt, name: &str) -> Api<'a> {
-        let api = m.post("/restapis", json!({"name": name})).await.ok();
-        Api {
-            m,
-            id: s(&api["id"]),
-            root: s(&api["rootResourceId"]),
-        }
-    }
-
-    /// Creates `path_part` under `parent`; returns its id.
-    async fn resource(&self, parent: &str, path_part: &str) -> String {
-        let r = self
-            .m
-            .post(
-                &format!("/restapis/{}/resources/{parent}", self.id),
-                json!({"pathPart": path_part}),
-            )
-            .await
-            .ok();
-        s(&r["id"])
-    }
-
-    fn method_path(&self, rid: &str, verb: &str) -> String {
-        format!("/restapis/{}/resources/{rid}/methods/{verb}", self.id)
-    }
-
-    /// Puts a method with `integration`, method responses and integration responses
-    /// (`(status, declared response headers, integration response body)`).
-    async fn method(
-        &self,
-        rid: &str,
-        verb: &str,
-        integration: Value,
-        responses: &[(&str, &[&str], Value)],
-    ) {
-        let path = self.method_path(rid, verb);
-        self.m
-            .put(&path, json!({"authorizationType": "NONE"}))
-            .await
-            .ok();
-        for (status, headers, _) in responses {
-            let params: serde_json::Map<String, Value> = headers
-                .iter()
-                .map(|h| (format!("method.response.header.{h}"), json!(false)))
-                .collect();
-            self.m
-                .put(
-                    &format!("{path}/responses/{status}"),
-                    json!({"responseParameters": params}),
-                )
-                .await
-                .ok();
-        }
-        self.m
-            .put(&format!("{path}/integration"), integration)
-            .await
-            .ok();
-        for (status, _, body) in responses {
-            self.m
-                .put(
-                    &format!("{path}/integration/responses/{status}"),
-                    body.clone(),
-                )
-                .await
-                .ok();
-        }
-    }
-
-    /// Deploys to `stage` with `variables`.
-    async fn deploy(&self, stage: &str, variables: Value) {
-        self.m
-            .post(
-                &format!("/restapis/{}/deployments", self.id),
-                json!({"stageName": stage, "variables": variables}),
-            )
-            .await
-            .ok();
-    }
-}
-
-/// A MOCK integration whose request template yields `status`.
-fn mock(status: u16) -> Value {
-    json!({"type": "MOCK", "requestTemplates": {"application/json": format!("{{\"statusCode\": {status}}}")}})
-}
-
 /// Adds `GET /ready` (MOCK 200), deploys, and waits until every node serves it.
-async fn deploy_and_wait(cluster: &Cluster, api: &Api<'_>, stage: &str, variables: Value) {
+async fn deploy_and_wait(cluster: &Cluster, api: &RestApi<'_>, stage: &str, variables: Value) {
     let ready = api.resource(&api.root, "ready").await;
-    api.method(&ready, "GET", mock(200), &[("200", &[], json!({}))])
+    api.method_with_responses(&ready, "GET", mock(200), &[("200", &[], json!({}))])
         .await;
     api.deploy(stage, variables).await;
     for node in &cluster.nodes {
@@ -153,7 +57,7 @@ async fn send(request: reqwest::RequestBuilder) -> Reply {
 
 /// The body the echo backend received, as JSON.
 fn echoed_body(reply: &Reply) -> Value {
-    let text = s(&reply.body["body"]);
+    let text = text(&reply.body["body"]);
     serde_json::from_str(&text).unwrap_or(Value::String(text))
 }
 
@@ -163,9 +67,9 @@ fn echoed_body(reply: &Reply) -> Value {
 async fn create_first_mocked_api() {
     let cluster = Cluster::start(2).await;
     let m = cluster.cp.mgmt();
-    let api = Api::create(&m, "mocked").await;
+    let api = RestApi::create(&m, "mocked").await;
     let hello = api.resource(&api.root, "hello").await;
-    api.method(
+    api.method_with_responses(
         &hello,
         "GET",
         mock(200),
@@ -179,7 +83,7 @@ async fn create_first_mocked_api() {
     .await;
     // The status comes from the request template, computed from the request itself.
     let coded = api.resource(&api.root, "coded").await;
-    api.method(
+    api.method_with_responses(
         &coded,
         "POST",
         json!({"type": "MOCK", "requestTemplates": {"application/json":
@@ -224,9 +128,9 @@ async fn non_proxy_body_mapping_age_and_your_age() {
     let cluster = Cluster::start(2).await;
     let backend = Backend::start("fn").await;
     let m = cluster.cp.mgmt();
-    let api = Api::create(&m, "lambda-non-proxy").await;
+    let api = RestApi::create(&m, "lambda-non-proxy").await;
     let res = api.resource(&api.root, "api-lambda").await;
-    api.method(
+    api.method_with_responses(
         &res,
         "POST",
         json!({
@@ -262,7 +166,7 @@ async fn non_proxy_body_mapping_age_and_your_age() {
         let echoed = &r.body["your-age"];
         assert_eq!(echoed["method"], "POST");
         assert_eq!(echoed["path"], "/fn");
-        assert_eq!(s(&echoed["body"]), "{\n\"age\" : 26\n}");
+        assert_eq!(text(&echoed["body"]), "{\n\"age\" : 26\n}");
         assert_eq!(echoed["headers"]["content-type"], "application/json");
     }
 }
@@ -274,10 +178,10 @@ async fn path_params_in_template_delete_api_lambda_type() {
     let cluster = Cluster::start(2).await;
     let backend = Backend::start("fn").await;
     let m = cluster.cp.mgmt();
-    let api = Api::create(&m, "lambda-path").await;
+    let api = RestApi::create(&m, "lambda-path").await;
     let base = api.resource(&api.root, "api-lambda").await;
     let typed = api.resource(&base, "{type}").await;
-    api.method(
+    api.method_with_responses(
         &typed,
         "DELETE",
         json!({
@@ -310,7 +214,7 @@ async fn path_params_in_template_delete_api_lambda_type() {
             )))
             .await;
             assert_eq!(r.status, 200, "{}", r.body);
-            let sent: Value = serde_json::from_str(&s(&r.body)).expect("a JSON string");
+            let sent: Value = serde_json::from_str(&text(&r.body)).expect("a JSON string");
             let want = kind.replace("%20", " ");
             assert_eq!(sent, json!({"type": want}));
         }
@@ -325,9 +229,9 @@ async fn custom_integration_timeout_2s_gives_504() {
     let cluster = Cluster::start(2).await;
     let backend = Backend::start("slow").await;
     let m = cluster.cp.mgmt();
-    let api = Api::create(&m, "timeouts").await;
+    let api = RestApi::create(&m, "timeouts").await;
     let res = api.resource(&api.root, "slow").await;
-    api.method(
+    api.method_with_responses(
         &res,
         "GET",
         json!({
@@ -365,7 +269,7 @@ async fn passthrough_behavior_every_combination() {
     let cluster = Cluster::start(2).await;
     let backend = Backend::start("b").await;
     let m = cluster.cp.mgmt();
-    let api = Api::create(&m, "passthrough").await;
+    let api = RestApi::create(&m, "passthrough").await;
     let behaviors = ["WHEN_NO_MATCH", "WHEN_NO_TEMPLATES", "NEVER"];
     for behavior in behaviors {
         for with_templates in [true, false] {
@@ -384,7 +288,7 @@ async fn passthrough_behavior_every_combination() {
                 integration["requestTemplates"] =
                     json!({"application/json": "{\"mapped\": $input.json('$.v')}"});
             }
-            api.method(&rid, "POST", integration, &[("200", &[], json!({}))])
+            api.method_with_responses(&rid, "POST", integration, &[("200", &[], json!({}))])
                 .await;
         }
     }
@@ -453,9 +357,9 @@ async fn passthrough_behavior_every_combination() {
                     }
                     Want::Passed => {
                         assert_eq!(r.status, 200, "{what}");
-                        assert_eq!(s(&r.body["body"]), r#"{"v": 7}"#, "{what}");
+                        assert_eq!(text(&r.body["body"]), r#"{"v": 7}"#, "{what}");
                         assert_eq!(
-                            s(&r.body["headers"]["content-type"]),
+                            text(&r.body["headers"]["content-type"]),
                             content_type.unwrap_or_default(),
                             "{what}"
                         );
@@ -486,10 +390,10 @@ async fn integration_response_selection_and_mappings() {
     let cluster = Cluster::start(2).await;
     let backend = Backend::start("b").await;
     let m = cluster.cp.mgmt();
-    let api = Api::create(&m, "selection").await;
+    let api = RestApi::create(&m, "selection").await;
     let status = api.resource(&api.root, "status").await;
     let code = api.resource(&status, "{code}").await;
-    api.method(
+    api.method_with_responses(
         &code,
         "GET",
         json!({
@@ -577,7 +481,7 @@ async fn context_variables_and_overrides() {
     let cluster = Cluster::start(2).await;
     let backend = Backend::start("b").await;
     let m = cluster.cp.mgmt();
-    let api = Api::create(&m, "overrides").await;
+    let api = RestApi::create(&m, "overrides").await;
     let items = api.resource(&api.root, "items").await;
     let item = api.resource(&items, "{id}").await;
     let request_template = r#"#set($context.requestOverride.header.X-Over = "hdr-$input.params('id')")
@@ -601,7 +505,7 @@ async fn context_variables_and_overrides() {
   "query": "$input.params().querystring.get('q')",
   "header": "$input.params('X-Trace')"
 }"#;
-    api.method(
+    api.method_with_responses(
         &item,
         "PUT",
         json!({
@@ -655,7 +559,7 @@ async fn context_variables_and_overrides() {
         assert_eq!(sent["path"], "/dev/items/a%20b");
         assert_eq!(sent["protocol"], "HTTP/1.1");
         assert!(
-            is_request_time(&s(&sent["requestTime"])),
+            is_request_time(&text(&sent["requestTime"])),
             "{}",
             sent["requestTime"]
         );
@@ -702,9 +606,9 @@ fn is_request_time(text: &str) -> bool {
 async fn template_parse_errors_rejected_when_saved() {
     let cluster = Cluster::start(1).await;
     let m = cluster.cp.mgmt();
-    let api = Api::create(&m, "bad-templates").await;
+    let api = RestApi::create(&m, "bad-templates").await;
     let rid = api.resource(&api.root, "x").await;
-    api.method(&rid, "POST", mock(200), &[("200", &[], json!({}))])
+    api.method_with_responses(&rid, "POST", mock(200), &[("200", &[], json!({}))])
         .await;
     let path = api.method_path(&rid, "POST");
 
@@ -771,10 +675,10 @@ async fn test_invoke_method_runs_undeployed_api() {
     let cluster = Cluster::start(1).await;
     let backend = Backend::start("b").await;
     let m = cluster.cp.mgmt();
-    let api = Api::create(&m, "test-invoke").await;
+    let api = RestApi::create(&m, "test-invoke").await;
     let items = api.resource(&api.root, "items").await;
     let item = api.resource(&items, "{id}").await;
-    api.method(
+    api.method_with_responses(
         &item,
         "POST",
         json!({
@@ -808,9 +712,10 @@ async fn test_invoke_method_runs_undeployed_api() {
         .await
         .ok();
     assert_eq!(r["status"], 200, "{r}");
-    let sent: Value =
-        serde_json::from_str(&s(&serde_json::from_str::<Value>(&s(&r["body"])).unwrap()))
-            .expect("the template's output");
+    let sent: Value = serde_json::from_str(&text(
+        &serde_json::from_str::<Value>(&text(&r["body"])).unwrap(),
+    ))
+    .expect("the template's output");
     assert_eq!(
         sent,
         json!({"id": "5", "v": 3, "stage": "test-invoke-stage", "color": "red"})
@@ -818,7 +723,7 @@ async fn test_invoke_method_runs_undeployed_api() {
     assert_eq!(r["headers"]["x-path"], "/items/5");
     assert_eq!(r["multiValueHeaders"]["x-path"], json!(["/items/5"]));
     assert!(r["latency"].as_i64().is_some(), "{r}");
-    let log = s(&r["log"]);
+    let log = text(&r["log"]);
     assert!(log.starts_with("Execution log for request "), "{log}");
     assert!(
         log.contains("HTTP Method: POST, Resource Path: /items/{id}"),
@@ -850,7 +755,7 @@ async fn test_invoke_method_runs_undeployed_api() {
     // A MOCK method: the request template's statusCode drives the result, and the
     // method need not be deployed nor the API have other methods complete.
     let mocked = api.resource(&api.root, "mocked").await;
-    api.method(
+    api.method_with_responses(
         &mocked,
         "GET",
         json!({"type": "MOCK", "passthroughBehavior": "NEVER",
@@ -865,7 +770,7 @@ async fn test_invoke_method_runs_undeployed_api() {
     let path = api.method_path(&mocked, "GET");
     let r = m.post(&path, json!({})).await.ok();
     assert_eq!(
-        (r["status"].clone(), s(&r["body"])),
+        (r["status"].clone(), text(&r["body"])),
         (json!(404), "{\"missing\": \"GET\"}".into())
     );
     let r = m
@@ -873,7 +778,7 @@ async fn test_invoke_method_runs_undeployed_api() {
         .await
         .ok();
     assert_eq!(r["status"], 415, "{r}");
-    assert!(s(&r["log"]).contains("Method completed with status: 415"));
+    assert!(text(&r["log"]).contains("Method completed with status: 415"));
 
     let missing = format!("/restapis/{}/resources/nope/methods/GET", api.id);
     m.post(&missing, json!({}))
@@ -887,11 +792,11 @@ async fn test_invoke_method_runs_undeployed_api() {
 async fn context_identity_api_key_when_key_used() {
     let cluster = Cluster::start(2).await;
     let m = cluster.cp.mgmt();
-    let api = Api::create(&m, "identity").await;
+    let api = RestApi::create(&m, "identity").await;
     let template = json!({"responseTemplates": {"application/json":
         "{\"apiKey\": \"$context.identity.apiKey\", \"apiKeyId\": \"$context.identity.apiKeyId\"}"}});
     let keyed = api.resource(&api.root, "keyed").await;
-    api.method(&keyed, "GET", mock(200), &[("200", &[], template.clone())])
+    api.method_with_responses(&keyed, "GET", mock(200), &[("200", &[], template.clone())])
         .await;
     m.patch(
         &api.method_path(&keyed, "GET"),
@@ -900,14 +805,14 @@ async fn context_identity_api_key_when_key_used() {
     .await
     .ok();
     let open = api.resource(&api.root, "open").await;
-    api.method(&open, "GET", mock(200), &[("200", &[], template)])
+    api.method_with_responses(&open, "GET", mock(200), &[("200", &[], template)])
         .await;
     deploy_and_wait(&cluster, &api, "dev", json!({})).await;
     let key = m
         .post("/apikeys", json!({"name": "caller", "enabled": true}))
         .await
         .ok();
-    let (key_id, key_value) = (s(&key["id"]), s(&key["value"]));
+    let (key_id, key_value) = (text(&key["id"]), text(&key["value"]));
     let plan = m
         .post(
             "/usageplans",
@@ -916,7 +821,7 @@ async fn context_identity_api_key_when_key_used() {
         .await
         .ok();
     m.post(
-        &format!("/usageplans/{}/keys", s(&plan["id"])),
+        &format!("/usageplans/{}/keys", text(&plan["id"])),
         json!({"keyId": key_id, "keyType": "API_KEY"}),
     )
     .await
@@ -957,7 +862,7 @@ async fn content_handling_converts_http_integration_bodies() {
     let cluster = Cluster::start(2).await;
     let backend = Backend::start("raw").await;
     let m = cluster.cp.mgmt();
-    let api = Api::create(&m, "binary-http").await;
+    let api = RestApi::create(&m, "binary-http").await;
     m.patch(
         &format!("/restapis/{}", api.id),
         json!([{"op": "add", "path": "/binaryMediaTypes/image~1png"}]),
@@ -986,7 +891,7 @@ async fn content_handling_converts_http_integration_bodies() {
         if let Some(handling) = response {
             integration_response["contentHandling"] = json!(handling);
         }
-        api.method(
+        api.method_with_responses(
             &rid,
             "POST",
             http(request),

@@ -8,12 +8,9 @@
 
 use std::time::Duration;
 
+use apigw_e2e::rest_api::{add_resource, deploy, mock_integration, text};
 use apigw_e2e::{eventually, Backend, Cluster, DataPlane, Mgmt};
 use serde_json::{json, Value};
-
-fn s(v: &Value) -> String {
-    v.as_str().unwrap_or_default().to_string()
-}
 
 /// The CompareData model of seed 003, as written there.
 const COMPARE_DATA: &str = r#"{
@@ -71,16 +68,6 @@ async fn send(
     })
 }
 
-/// Creates a child resource of `parent`; returns its id.
-async fn resource(m: &Mgmt, api: &str, parent: &str, part: &str) -> String {
-    s(&m.post(
-        &format!("/restapis/{api}/resources/{parent}"),
-        json!({"pathPart": part}),
-    )
-    .await
-    .ok()["id"])
-}
-
 /// Puts a method with `method_body`, its integration, and (non-proxy) a 200 method and
 /// integration response.
 async fn method(
@@ -108,19 +95,6 @@ async fn method(
         .await
         .ok();
     }
-}
-
-fn mock_ok() -> Value {
-    json!({"type": "MOCK", "requestTemplates": {"application/json": "{\"statusCode\": 200}"}})
-}
-
-async fn deploy(m: &Mgmt, api: &str, variables: Value) -> String {
-    s(&m.post(
-        &format!("/restapis/{api}/deployments"),
-        json!({"stageName": "prod", "variables": variables}),
-    )
-    .await
-    .ok()["id"])
 }
 
 /// Waits until `check` accepts the reply of the request on every node.
@@ -161,8 +135,8 @@ async fn using_models_and_validators_compare_data_rejects_a_bad_body() {
     let m = cluster.cp.mgmt();
     let backend = Backend::start("compare").await;
     let api = m.post("/restapis", json!({"name": "compare"})).await.ok();
-    let id = s(&api["id"]);
-    let root = s(&api["rootResourceId"]);
+    let id = text(&api["id"]);
+    let root = text(&api["rootResourceId"]);
 
     // Every API starts with AWS's Empty and Error models.
     let models = m.get(&format!("/restapis/{id}/models")).await.ok();
@@ -170,7 +144,7 @@ async fn using_models_and_validators_compare_data_rejects_a_bad_body() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|m| s(&m["name"]))
+        .map(|m| text(&m["name"]))
         .collect();
     assert_eq!(names, vec!["Empty", "Error"]);
 
@@ -231,7 +205,7 @@ async fn using_models_and_validators_compare_data_rejects_a_bad_body() {
         ))
         .await
         .ok();
-    let value = s(&template["value"]);
+    let value = text(&template["value"]);
     assert!(
         value.starts_with("#set($inputRoot = $input.path('$'))"),
         "{value}"
@@ -239,20 +213,21 @@ async fn using_models_and_validators_compare_data_rejects_a_bad_body() {
     assert!(value.contains("\"age\" : $inputRoot.age"), "{value}");
 
     // Validators.
-    let body_only = s(&m
+    let body_only = text(&m
         .post(
             &format!("/restapis/{id}/requestvalidators"),
             json!({"name": "body", "validateRequestBody": true, "validateRequestParameters": false}),
         )
         .await
         .ok()["id"]);
-    let params_only = s(&m
-        .post(
+    let params_only = text(
+        &m.post(
             &format!("/restapis/{id}/requestvalidators"),
             json!({"name": "params", "validateRequestParameters": true}),
         )
         .await
-        .ok()["id"]);
+        .ok()["id"],
+    );
     let listed = m
         .get(&format!("/restapis/{id}/requestvalidators"))
         .await
@@ -260,7 +235,7 @@ async fn using_models_and_validators_compare_data_rejects_a_bad_body() {
     assert_eq!(listed["item"].as_array().unwrap().len(), 2);
 
     // POST /compare validated against CompareData; GET /search needs q and x-token.
-    let compare = resource(&m, &id, &root, "compare").await;
+    let compare = add_resource(&m, &id, &root, "compare").await;
     let unknown = m
         .put(
             &format!("/restapis/{id}/resources/{compare}/methods/POST"),
@@ -286,7 +261,7 @@ async fn using_models_and_validators_compare_data_rejects_a_bad_body() {
         false,
     )
     .await;
-    let search = resource(&m, &id, &root, "search").await;
+    let search = add_resource(&m, &id, &root, "search").await;
     method(
         &m,
         &id,
@@ -296,7 +271,7 @@ async fn using_models_and_validators_compare_data_rejects_a_bad_body() {
                "requestParameters": {"method.request.querystring.q": true,
                                      "method.request.header.x-token": true,
                                      "method.request.querystring.page": false}}),
-        mock_ok(),
+        mock_integration(200),
         true,
     )
     .await;
@@ -304,7 +279,7 @@ async fn using_models_and_validators_compare_data_rejects_a_bad_body() {
     m.delete(&format!("/restapis/{id}/models/CompareData"))
         .await
         .err(409, "ConflictException");
-    deploy(&m, &id, json!({})).await;
+    deploy(&m, &id, "prod", json!({})).await;
 
     let good = r#"{"age": 30, "height": 180, "income": 1000}"#;
     let json_ct = [("content-type", "application/json")];
@@ -400,7 +375,7 @@ async fn using_models_and_validators_compare_data_rejects_a_bad_body() {
     .await
     .unwrap();
     assert_eq!(r.status, 400, "still validated until deployed");
-    deploy(&m, &id, json!({})).await;
+    deploy(&m, &id, "prod", json!({})).await;
     on_every_node(
         &cluster.nodes,
         &id,
@@ -420,13 +395,13 @@ async fn using_models_and_validators_compare_data_rejects_a_bad_body() {
         )
         .await
         .ok();
-    let clone_id = s(&clone["id"]);
+    let clone_id = text(&clone["id"]);
     let wrapper = m
         .get(&format!("/restapis/{clone_id}/models/Wrapper"))
         .await
         .ok();
     assert!(
-        s(&wrapper["schema"]).contains(&format!("/restapis/{clone_id}/models/CompareData")),
+        text(&wrapper["schema"]).contains(&format!("/restapis/{clone_id}/models/CompareData")),
         "{wrapper}"
     );
     let validators = m
@@ -474,20 +449,20 @@ async fn gateway_responses_default_4xx_and_5xx_carry_cors_headers() {
     let cluster = Cluster::start(2).await;
     let m = cluster.cp.mgmt();
     let api = m.post("/restapis", json!({"name": "reinvent"})).await.ok();
-    let id = s(&api["id"]);
-    let root = s(&api["rootResourceId"]);
-    let pets = resource(&m, &id, &root, "pets").await;
+    let id = text(&api["id"]);
+    let root = text(&api["rootResourceId"]);
+    let pets = add_resource(&m, &id, &root, "pets").await;
     method(
         &m,
         &id,
         &pets,
         "GET",
         json!({"authorizationType": "NONE"}),
-        mock_ok(),
+        mock_integration(200),
         true,
     )
     .await;
-    let broken = resource(&m, &id, &root, "broken").await;
+    let broken = add_resource(&m, &id, &root, "broken").await;
     method(
         &m,
         &id,
@@ -542,7 +517,7 @@ async fn gateway_responses_default_4xx_and_5xx_carry_cors_headers() {
     );
 
     // Not deployed yet: errors have no CORS headers.
-    deploy(&m, &id, json!({})).await;
+    deploy(&m, &id, "prod", json!({})).await;
     let r = on_every_node(
         &cluster.nodes,
         &id,
@@ -593,16 +568,16 @@ async fn enable_cors_adds_options_mock_and_origin_on_methods() {
     let cluster = Cluster::start(2).await;
     let m = cluster.cp.mgmt();
     let api = m.post("/restapis", json!({"name": "cors"})).await.ok();
-    let id = s(&api["id"]);
-    let root = s(&api["rootResourceId"]);
-    let compare = resource(&m, &id, &root, "compare").await;
+    let id = text(&api["id"]);
+    let root = text(&api["rootResourceId"]);
+    let compare = add_resource(&m, &id, &root, "compare").await;
     method(
         &m,
         &id,
         &compare,
         "POST",
         json!({"authorizationType": "NONE"}),
-        mock_ok(),
+        mock_integration(200),
         true,
     )
     .await;
@@ -638,7 +613,7 @@ async fn enable_cors_adds_options_mock_and_origin_on_methods() {
         g["responseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"],
         "'*'"
     );
-    deploy(&m, &id, json!({})).await;
+    deploy(&m, &id, "prod", json!({})).await;
     let r = on_every_node(
         &cluster.nodes,
         &id,
@@ -750,15 +725,21 @@ async fn fire(node: &DataPlane, api: &str, t: &Trigger) -> Option<Reply> {
 /// Builds one API with a resource per producible error; returns (api id, triggers).
 async fn build_error_api(m: &Mgmt, backend: &Backend) -> (String, Vec<Trigger>) {
     let api = m.post("/restapis", json!({"name": "errors"})).await.ok();
-    let id = s(&api["id"]);
-    let root = s(&api["rootResourceId"]);
+    let id = text(&api["id"]);
+    let root = text(&api["rootResourceId"]);
     let none = json!({"authorizationType": "NONE"});
     let keyed = json!({"authorizationType": "NONE", "apiKeyRequired": true});
     for (part, http, method_body, integration, responses) in [
-        ("keyed", "GET", keyed.clone(), mock_ok(), true),
-        ("quota", "GET", keyed.clone(), mock_ok(), true),
-        ("throttled", "GET", keyed.clone(), mock_ok(), true),
-        ("large", "POST", none.clone(), mock_ok(), true),
+        ("keyed", "GET", keyed.clone(), mock_integration(200), true),
+        ("quota", "GET", keyed.clone(), mock_integration(200), true),
+        (
+            "throttled",
+            "GET",
+            keyed.clone(),
+            mock_integration(200),
+            true,
+        ),
+        ("large", "POST", none.clone(), mock_integration(200), true),
         (
             "media",
             "POST",
@@ -784,25 +765,26 @@ async fn build_error_api(m: &Mgmt, backend: &Backend) -> (String, Vec<Trigger>) 
             false,
         ),
         // A MOCK without integration responses: the method cannot answer.
-        ("config", "GET", none.clone(), mock_ok(), false),
+        ("config", "GET", none.clone(), mock_integration(200), false),
     ] {
-        let rid = resource(m, &id, &root, part).await;
+        let rid = add_resource(m, &id, &root, part).await;
         method(m, &id, &rid, http, method_body, integration, responses).await;
     }
-    let validator = s(&m
-        .post(
+    let validator = text(
+        &m.post(
             &format!("/restapis/{id}/requestvalidators"),
             json!({"name": "all", "validateRequestBody": true, "validateRequestParameters": true}),
         )
         .await
-        .ok()["id"]);
+        .ok()["id"],
+    );
     m.post(
         &format!("/restapis/{id}/models"),
         json!({"name": "CompareData", "contentType": "application/json", "schema": COMPARE_DATA}),
     )
     .await
     .ok();
-    let rid = resource(m, &id, &root, "params").await;
+    let rid = add_resource(m, &id, &root, "params").await;
     method(
         m,
         &id,
@@ -810,11 +792,11 @@ async fn build_error_api(m: &Mgmt, backend: &Backend) -> (String, Vec<Trigger>) 
         "GET",
         json!({"authorizationType": "NONE", "requestValidatorId": validator,
                "requestParameters": {"method.request.querystring.q": true}}),
-        mock_ok(),
+        mock_integration(200),
         true,
     )
     .await;
-    let rid = resource(m, &id, &root, "body").await;
+    let rid = add_resource(m, &id, &root, "body").await;
     method(
         m,
         &id,
@@ -822,11 +804,11 @@ async fn build_error_api(m: &Mgmt, backend: &Backend) -> (String, Vec<Trigger>) 
         "POST",
         json!({"authorizationType": "NONE", "requestValidatorId": validator,
                "requestModels": {"application/json": "CompareData"}}),
-        mock_ok(),
+        mock_integration(200),
         true,
     )
     .await;
-    deploy(m, &id, json!({"who": "prod-stage"})).await;
+    deploy(m, &id, "prod", json!({"who": "prod-stage"})).await;
 
     // Usage plans: one key with a quota of 1 a day, one throttled to 1 request per 100 s.
     let mut keys = Vec::new();
@@ -845,14 +827,14 @@ async fn build_error_api(m: &Mgmt, backend: &Backend) -> (String, Vec<Trigger>) 
         let mut body = plan;
         body["name"] = json!(name);
         body["apiStages"] = json!([{"apiId": id, "stage": "prod"}]);
-        let plan_id = s(&m.post("/usageplans", body).await.ok()["id"]);
+        let plan_id = text(&m.post("/usageplans", body).await.ok()["id"]);
         m.post(
             &format!("/usageplans/{plan_id}/keys"),
-            json!({"keyId": s(&key["id"]), "keyType": "API_KEY"}),
+            json!({"keyId": text(&key["id"]), "keyType": "API_KEY"}),
         )
         .await
         .ok();
-        keys.push(s(&key["value"]));
+        keys.push(text(&key["value"]));
     }
     let t = |response_type,
              method,
@@ -1045,7 +1027,7 @@ async fn every_gateway_response_type_produced_customised_then_falling_back() {
         .await
         .ok();
     }
-    deploy(&m, &id, json!({"who": "prod-stage"})).await;
+    deploy(&m, &id, "prod", json!({"who": "prod-stage"})).await;
     for t in &triggers {
         let want = if t.status >= 500 { 599 } else { 418 };
         let r = expect(&cluster.nodes, &id, t, "customised", |r| r.status == want).await;
@@ -1082,7 +1064,7 @@ async fn every_gateway_response_type_produced_customised_then_falling_back() {
         .await
         .ok();
     }
-    deploy(&m, &id, json!({"who": "prod-stage"})).await;
+    deploy(&m, &id, "prod", json!({"who": "prod-stage"})).await;
     for t in &triggers {
         let class = if t.status >= 500 { "5xx" } else { "4xx" };
         let r = expect(&cluster.nodes, &id, t, "fallback", |r| {
@@ -1109,7 +1091,7 @@ async fn every_gateway_response_type_produced_customised_then_falling_back() {
             .await
             .ok();
     }
-    deploy(&m, &id, json!({})).await;
+    deploy(&m, &id, "prod", json!({})).await;
     for t in &triggers {
         let r = expect(&cluster.nodes, &id, t, "built-in again", |r| {
             r.header("x-gr-default").is_none() && r.status == t.status
@@ -1129,15 +1111,15 @@ async fn gateway_response_types_not_produced_yet_are_managed_and_deployed() {
     let cluster = Cluster::start(2).await;
     let m = cluster.cp.mgmt();
     let api = m.post("/restapis", json!({"name": "types"})).await.ok();
-    let id = s(&api["id"]);
-    let root = s(&api["rootResourceId"]);
+    let id = text(&api["id"]);
+    let root = text(&api["rootResourceId"]);
     method(
         &m,
         &id,
         &root,
         "GET",
         json!({"authorizationType": "NONE"}),
-        mock_ok(),
+        mock_integration(200),
         true,
     )
     .await;
@@ -1206,7 +1188,7 @@ async fn gateway_response_types_not_produced_yet_are_managed_and_deployed() {
     m.delete(&path).await.err(404, "NotFoundException");
 
     // The customisations compile on every node (a broken one would be refused there).
-    deploy(&m, &id, json!({})).await;
+    deploy(&m, &id, "prod", json!({})).await;
     on_every_node(
         &cluster.nodes,
         &id,

@@ -7,19 +7,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use apigw_e2e::process::redis_prefix;
+use apigw_e2e::rest_api::text;
 use apigw_e2e::{eventually, free_port, Backend, Cluster, ControlPlane, DataPlane, Mgmt};
 use serde_json::{json, Value};
-
-fn s(v: &Value) -> String {
-    v.as_str().unwrap_or_default().to_string()
-}
 
 /// `GET /pets` (HTTP_PROXY, key required), `GET /fail` (HTTP_PROXY to a 500, key
 /// required), `GET /open` (MOCK, no key); deployed to `prod` and `dev`.
 async fn build_api(m: &Mgmt, backend: &Backend) -> String {
     let api = m.post("/restapis", json!({"name": "partners"})).await.ok();
-    let id = s(&api["id"]);
-    let root = s(&api["rootResourceId"]);
+    let id = text(&api["id"]);
+    let root = text(&api["rootResourceId"]);
     let base = format!("/restapis/{id}/resources");
     for (part, key, integration) in [
         (
@@ -38,10 +35,11 @@ async fn build_api(m: &Mgmt, backend: &Backend) -> String {
             json!({"type": "MOCK", "requestTemplates": {"application/json": "{\"statusCode\": 200}"}}),
         ),
     ] {
-        let rid = s(&m
-            .post(&format!("{base}/{root}"), json!({"pathPart": part}))
-            .await
-            .ok()["id"]);
+        let rid = text(
+            &m.post(&format!("{base}/{root}"), json!({"pathPart": part}))
+                .await
+                .ok()["id"],
+        );
         let method = format!("{base}/{rid}/methods/GET");
         m.put(
             &method,
@@ -84,11 +82,11 @@ async fn create_key(m: &Mgmt, name: &str) -> (String, String) {
         )
         .await
         .ok();
-    (s(&k["id"]), s(&k["value"]))
+    (text(&k["id"]), text(&k["value"]))
 }
 
 async fn create_plan(m: &Mgmt, body: Value) -> String {
-    s(&m.post("/usageplans", body).await.ok()["id"])
+    text(&m.post("/usageplans", body).await.ok()["id"])
 }
 
 async fn add_key(m: &Mgmt, plan: &str, key: &str) {
@@ -110,7 +108,7 @@ async fn invoke(client: &reqwest::Client, url: &str, key: Option<&str>) -> (u16,
         Ok(r) => {
             let status = r.status().as_u16();
             let body: Value = r.json().await.unwrap_or(Value::Null);
-            (status, s(&body["message"]))
+            (status, text(&body["message"]))
         }
         Err(_) => (0, String::new()),
     }
@@ -310,8 +308,8 @@ async fn keys_plans_management_and_every_403() {
         )
         .await;
     assert_eq!(created.status, 201);
-    let key_a = s(&created.body["id"]);
-    let value_a = s(&created.body["value"]);
+    let key_a = text(&created.body["id"]);
+    let value_a = text(&created.body["value"]);
     assert!(value_a.len() >= 30, "{value_a}");
     assert_eq!(
         created.body["enabled"], false,
@@ -323,7 +321,7 @@ async fn keys_plans_management_and_every_403() {
         .get(&format!("/apikeys/{key_a}?includeValue=true"))
         .await
         .ok();
-    assert_eq!(s(&got["value"]), value_a);
+    assert_eq!(text(&got["value"]), value_a);
     m.patch(
         &format!("/apikeys/{key_a}"),
         json!([{"op": "replace", "path": "/enabled", "value": "true"}]),
@@ -340,7 +338,7 @@ async fn keys_plans_management_and_every_403() {
         )
         .await
         .ok();
-    let key_b = s(&b["id"]);
+    let key_b = text(&b["id"]);
     m.post("/apikeys", json!({"name": "dup", "value": imported}))
         .await
         .err(409, "ConflictException");
@@ -362,13 +360,13 @@ async fn keys_plans_management_and_every_403() {
         .await
         .ok();
     assert_eq!(list["item"][0]["id"], json!(key_a));
-    assert_eq!(s(&list["item"][0]["value"]), value_a);
+    assert_eq!(text(&list["item"][0]["value"]), value_a);
     let page = m.get("/apikeys?limit=2").await.ok();
     assert_eq!(page["item"].as_array().map(Vec::len), Some(2));
     let rest = m
         .get(&format!(
             "/apikeys?limit=2&position={}",
-            s(&page["position"])
+            text(&page["position"])
         ))
         .await
         .ok();
@@ -438,7 +436,7 @@ async fn keys_plans_management_and_every_403() {
         .await
         .ok();
     assert_eq!(
-        (s(&pk["type"]), s(&pk["value"])),
+        (text(&pk["type"]), text(&pk["value"])),
         ("API_KEY".into(), value_a.clone())
     );
     let plans = m.get(&format!("/usageplans?keyId={key_b}")).await.ok();
@@ -470,7 +468,7 @@ async fn keys_plans_management_and_every_403() {
     assert_eq!(imported_ids["ids"].as_array().map(Vec::len), Some(1));
     let disabled_csv = "name,key,enabled\ndisabled-1,csv-disabled-key-0123456789,false\n";
     let ids = import_csv(&m, url, disabled_csv).await;
-    let key_d = s(&ids["ids"][0]);
+    let key_d = text(&ids["ids"][0]);
     add_key(&m, &gold, &key_d).await;
 
     // The data plane: every 403 case, on every node.

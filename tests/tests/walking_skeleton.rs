@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use apigw_e2e::rest_api::text;
 use apigw_e2e::{eventually, raw_status, Backend, Cluster, ControlPlane, DataPlane, Mgmt};
 use serde_json::{json, Value};
 
@@ -15,10 +16,6 @@ struct PetsApi {
     files: String,
 }
 
-fn s(v: &Value) -> String {
-    v.as_str().unwrap_or_default().to_string()
-}
-
 /// Creates, through the management API, the API of the user journey:
 /// `GET /` MOCK, `GET /pets` HTTP, `POST /pets` MOCK, `GET /pets/{id}` HTTP_PROXY,
 /// `ANY /files/{proxy+}` HTTP_PROXY. Backends are reached through the `backend` stage
@@ -28,25 +25,29 @@ async fn build_pets_api(m: &Mgmt) -> PetsApi {
         .post("/restapis", json!({"name": "pets", "description": "e2e"}))
         .await
         .ok();
-    let id = s(&api["id"]);
-    let root = s(&api["rootResourceId"]);
+    let id = text(&api["id"]);
+    let root = text(&api["rootResourceId"]);
     let base = format!("/restapis/{id}/resources");
-    let pets = s(&m
-        .post(&format!("{base}/{root}"), json!({"pathPart": "pets"}))
-        .await
-        .ok()["id"]);
-    let pet = s(&m
-        .post(&format!("{base}/{pets}"), json!({"pathPart": "{id}"}))
-        .await
-        .ok()["id"]);
-    let files = s(&m
-        .post(&format!("{base}/{root}"), json!({"pathPart": "files"}))
-        .await
-        .ok()["id"]);
-    let files = s(&m
-        .post(&format!("{base}/{files}"), json!({"pathPart": "{proxy+}"}))
-        .await
-        .ok()["id"]);
+    let pets = text(
+        &m.post(&format!("{base}/{root}"), json!({"pathPart": "pets"}))
+            .await
+            .ok()["id"],
+    );
+    let pet = text(
+        &m.post(&format!("{base}/{pets}"), json!({"pathPart": "{id}"}))
+            .await
+            .ok()["id"],
+    );
+    let files = text(
+        &m.post(&format!("{base}/{root}"), json!({"pathPart": "files"}))
+            .await
+            .ok()["id"],
+    );
+    let files = text(
+        &m.post(&format!("{base}/{files}"), json!({"pathPart": "{proxy+}"}))
+            .await
+            .ok()["id"],
+    );
 
     // GET / : MOCK with a header and a body.
     let method = format!("{base}/{root}/methods/GET");
@@ -172,7 +173,7 @@ async fn deploy(m: &Mgmt, api: &str, description: &str, vars: Value) -> String {
         )
         .await
         .ok();
-    s(&d["id"])
+    text(&d["id"])
 }
 
 async fn get_json(url: &str) -> (u16, Value) {
@@ -254,7 +255,7 @@ async fn user_journey_create_deploy_call_redeploy_rollback() {
         let body: Value = r.json().await.unwrap();
         assert_eq!(body["path"], "/pets/42");
         assert_eq!(body["headers"]["x-static"], "static-value");
-        let query = s(&body["query"]);
+        let query = text(&body["query"]);
         assert!(
             query.contains("color=red") && query.contains("source=e2e"),
             "{query}"
@@ -335,7 +336,7 @@ async fn user_journey_create_deploy_call_redeploy_rollback() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|d| s(&d["id"]))
+        .map(|d| text(&d["id"]))
         .collect();
     assert_eq!(ids, vec![d2.clone(), d1.clone()]);
     assert_eq!(history["item"][1]["description"], "first");
@@ -434,17 +435,18 @@ async fn integration_failures_map_to_aws_errors() {
     let backend = Backend::start("b1").await;
     let m = cluster.cp.mgmt();
     let api = m.post("/restapis", json!({"name": "failures"})).await.ok();
-    let (id, root) = (s(&api["id"]), s(&api["rootResourceId"]));
+    let (id, root) = (text(&api["id"]), text(&api["rootResourceId"]));
     let base = format!("/restapis/{id}/resources");
     let add = |part: &'static str, uri: String, timeout: u32| {
         let m = m.clone();
         let base = base.clone();
         let root = root.clone();
         async move {
-            let r = s(&m
-                .post(&format!("{base}/{root}"), json!({"pathPart": part}))
-                .await
-                .ok()["id"]);
+            let r = text(
+                &m.post(&format!("{base}/{root}"), json!({"pathPart": part}))
+                    .await
+                    .ok()["id"],
+            );
             let method = format!("{base}/{r}/methods/ANY");
             m.put(&method, json!({"authorizationType": "NONE"}))
                 .await
@@ -468,10 +470,11 @@ async fn integration_failures_map_to_aws_errors() {
     add("echo", format!("{}/echo", backend.url()), 29000).await;
 
     // HTTP non-proxy with selection patterns and a header from the backend.
-    let status = s(&m
-        .post(&format!("{base}/{root}"), json!({"pathPart": "status"}))
-        .await
-        .ok()["id"]);
+    let status = text(
+        &m.post(&format!("{base}/{root}"), json!({"pathPart": "status"}))
+            .await
+            .ok()["id"],
+    );
     let method = format!("{base}/{status}/methods/GET");
     m.put(&method, json!({"authorizationType": "NONE"}))
         .await
