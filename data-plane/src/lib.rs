@@ -17,3 +17,4 @@ pub mod node;
 pub mod pipeline;
 pub mod server;
 pub mod state;
+pub mod write_batching;

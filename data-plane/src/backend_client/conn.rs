@@ -122,6 +122,8 @@ impl BackendConn {
             framing,
             &mut self.write_buf,
         );
+        // The head waits for the rest of the tick's requests (see `write_batching`).
+        crate::write_batching::end_of_tick().await;
         // TLS may hold records back until flushed; for plain TCP a flush is free.
         if let Body::Full(Some(bytes)) = body {
             if bytes.len() <= COALESCE_BODY {
