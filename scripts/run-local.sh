@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs the gateway against a local Postgres and Redis: builds the release binaries, then
 # starts the control plane (:8080 management API, :9090 config stream) and two data-plane
-# nodes (:8081, :8082), and builds the web console first when npm is there. Ctrl-C stops
-# all three.
+# nodes (:8081, :8082), and builds the web console first when npm is there. Unless
+# FUNCTIONS_URL names a Lambda-compatible endpoint, it also starts the development function
+# host with the example handlers (:9001). Ctrl-C stops them all.
 #
-#   DATABASE_URL  default postgres://postgres@127.0.0.1:5432/apigw (created if missing)
-#   REDIS_URL     default redis://127.0.0.1:6379
+#   DATABASE_URL   default postgres://postgres@127.0.0.1:5432/apigw (created if missing)
+#   REDIS_URL      default redis://127.0.0.1:6379
+#   FUNCTIONS_URL  default: functions/host.py on http://127.0.0.1:9001
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,8 +28,12 @@ fi
 
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait' EXIT INT TERM
+if [ -z "${FUNCTIONS_URL:-}" ] && command -v python3 >/dev/null; then
+  python3 functions/host.py --dir functions/examples --port 9001 & pids+=($!)
+  export FUNCTIONS_URL=http://127.0.0.1:9001
+fi
 target/release/control-plane & pids+=($!)
 DP_HTTP_ADDR=127.0.0.1:8081 DP_NODE_ID=node-1 target/release/data-plane & pids+=($!)
 DP_HTTP_ADDR=127.0.0.1:8082 DP_NODE_ID=node-2 target/release/data-plane & pids+=($!)
-echo "management API: http://127.0.0.1:8080   nodes: http://127.0.0.1:8081 http://127.0.0.1:8082"
+echo "management API: http://127.0.0.1:8080   nodes: http://127.0.0.1:8081 http://127.0.0.1:8082   functions: ${FUNCTIONS_URL:-none}"
 wait -n
