@@ -354,8 +354,8 @@ def report(capacity, latency) -> str:
         lines.append(f"| {c} | {spread([r['rps'] for r in capacity['direct'][c]])} | "
                      f"{spread([r['rps'] for r in capacity['nginx'][c]])} | "
                      f"{spread([r['rps'] for r in capacity['gateway'][c]])} | "
-                     f"**{med['gateway'] / med['nginx']:.2f}**{flags} | {cost['nginx']} | {cost['gateway']} | "
-                     f"{statistics.median(r['redis_calls_per_req'] for r in capacity['gateway'][c])} |")
+                     f"**{med['gateway'] / med['nginx']:.2f}**{flags} | {cost['nginx']:.1f} | {cost['gateway']:.1f} | "
+                     f"{statistics.median(r['redis_calls_per_req'] for r in capacity['gateway'][c]):.2f} |")
     lines += ["", f"Latency (oha open loop, --latency-correction, {LATENCY_DURATION}s x {LATENCY_RUNS} interleaved "
               "runs; median p50/p99/p99.9 ms, p99 range)", "",
               "| rate req/s | direct p50/p99 | nginx p50/p99/p99.9 | gateway p50/p99/p99.9 | gateway/nginx p99 | added p50 over direct: nginx / gateway |",
@@ -380,7 +380,7 @@ def report(capacity, latency) -> str:
             t = statistics.median(r["rps"] for r in capacity["templates"][c])
             cost = statistics.median(r.get("cpu_us_per_req", 0) for r in capacity["templates"][c])
             lines.append(f"| {c} | {spread([r['rps'] for r in capacity['gateway'][c]])} | "
-                         f"{spread([r['rps'] for r in capacity['templates'][c]])} | **{g / t:.2f}** | {cost} |")
+                         f"{spread([r['rps'] for r in capacity['templates'][c]])} | **{g / t:.2f}** | {cost:.1f} |")
     return "\n".join(lines) + "\n"
 
 
