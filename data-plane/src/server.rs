@@ -47,7 +47,13 @@ pub async fn serve(
                 let service = service_fn(move |request| {
                     let gateway = Arc::clone(&gateway);
                     let peer = peer.clone();
-                    async move { Ok::<_, Infallible>(gateway.handle(request, &peer).await) }
+                    async move {
+                        let response = gateway.handle(request, &peer).await;
+                        // hyper writes the response as soon as this returns: batch it
+                        // with the tick's other responses (see `write_batching`).
+                        crate::write_batching::end_of_tick().await;
+                        Ok::<_, Infallible>(response)
+                    }
                 });
                 let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
                 let connection = graceful.watch(connection);

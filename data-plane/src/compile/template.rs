@@ -40,9 +40,7 @@ pub const CONTEXT_FIELDS: [&str; 14] = [
 pub struct Needs {
     /// Bit `i` set: [`CONTEXT_FIELDS`]`[i]` is used.
     pub context: u32,
-    /// `$input.params(...)` is used.
-    pub params: bool,
-    /// `$stageVariables` is used.
+    /// `$stageVariables` is used (`$input.params` is [`ParamNeeds`]).
     pub stage_variables: bool,
 }
 
@@ -50,7 +48,6 @@ impl Needs {
     /// Everything (for callers that cannot tell).
     pub const ALL: Needs = Needs {
         context: u32::MAX,
-        params: true,
         stage_variables: true,
     };
 
@@ -77,8 +74,6 @@ impl Needs {
         };
         Needs {
             context,
-            // `params(...)` and `getParams()`.
-            params: source.contains("params") || source.contains("Params"),
             stage_variables: source.contains("stageVariables"),
         }
     }
@@ -87,7 +82,6 @@ impl Needs {
     pub fn union(self, other: Needs) -> Needs {
         Needs {
             context: self.context | other.context,
-            params: self.params || other.params,
             stage_variables: self.stage_variables || other.stage_variables,
         }
     }
@@ -407,11 +401,15 @@ mod tests {
     fn needs_are_found_in_the_text() {
         let n = Needs::of(r#"{"r": "$context.resourcePath", "q": "$input.params('q')"}"#);
         assert_eq!(n.context, 1 << 5);
-        assert!(n.params && !n.stage_variables);
+        assert!(!n.stage_variables);
         let n = Needs::of("$context.identity.sourceIp $stageVariables.x");
         // "stage" is found inside "stageVariables": conservative, never missing.
         assert_eq!(n.context, (1 << 13) | (1 << 3));
-        assert!(!n.params && n.stage_variables);
+        assert!(n.stage_variables);
+        assert_eq!(
+            ParamNeeds::of("$context.identity.sourceIp $stageVariables.x"),
+            ParamNeeds::None
+        );
         assert_eq!(Needs::of("#set($c = $context)$c").context, u32::MAX);
         assert_eq!(Needs::of("$context.keySet()").context, u32::MAX);
         assert_eq!(Needs::of("$input.json('$')"), Needs::default());
@@ -443,7 +441,7 @@ mod tests {
         ] {
             assert_eq!(ParamNeeds::of(all), ParamNeeds::All, "{all}");
         }
-        assert!(Needs::of("$input.getParams()").params);
+        assert_eq!(ParamNeeds::of("$input.getParams()"), ParamNeeds::All);
     }
 
     #[test]

@@ -107,9 +107,6 @@ impl Gateway {
         response
             .headers_mut()
             .insert(X_AMZN_REQUEST_ID.clone(), ctx.request_id.clone());
-        // hyper writes the response as soon as this returns: batch it with the tick's
-        // other responses (see `write_batching`).
-        crate::write_batching::end_of_tick().await;
         response
     }
 

@@ -136,11 +136,11 @@ pub async fn invoke(
         HeaderValue::from_static("RequestResponse"),
     );
     if ctx.traced() {
-        let body = match request.body() {
-            Body::Full(Some(bytes)) => bytes.clone(),
-            _ => Bytes::new(),
+        let body: &[u8] = match request.body() {
+            Body::Full(Some(bytes)) => bytes,
+            _ => &[],
         };
-        log_endpoint_request(ctx, &request.uri().to_string(), request.headers(), &body);
+        log_endpoint_request(ctx, &request.uri().to_string(), request.headers(), body);
     }
     let started = std::time::Instant::now();
     let exchange = async {
