@@ -98,43 +98,43 @@ impl KeyVault {
 /// once everything is sealed.
 pub async fn seal_stored_secrets(db: &sqlx::PgPool, vault: &KeyVault) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
-    let keys: Vec<(String, String)> = sqlx::query_as(
-        "SELECT access_key_id, secret FROM access_keys
-         WHERE secret_enc IS NULL AND secret IS NOT NULL FOR UPDATE",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    for (id, secret) in &keys {
-        sqlx::query(
-            "UPDATE access_keys SET secret_enc = $2, secret = NULL WHERE access_key_id = $1",
-        )
-        .bind(id)
-        .bind(vault.encrypt(secret))
-        .execute(&mut *tx)
-        .await?;
-    }
-    let secrets: Vec<(String, String)> = sqlx::query_as(
-        "SELECT name, value FROM console_secrets
-         WHERE value_enc IS NULL AND value IS NOT NULL FOR UPDATE",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    for (name, value) in &secrets {
-        sqlx::query("UPDATE console_secrets SET value_enc = $2, value = NULL WHERE name = $1")
-            .bind(name)
-            .bind(vault.encrypt(value))
-            .execute(&mut *tx)
-            .await?;
-    }
+    let keys = seal_column(&mut tx, vault, "access_keys", "access_key_id", "secret").await?;
+    let secrets = seal_column(&mut tx, vault, "console_secrets", "name", "value").await?;
     tx.commit().await?;
-    if !keys.is_empty() || !secrets.is_empty() {
+    if keys + secrets > 0 {
         tracing::info!(
-            access_keys = keys.len(),
-            console_secrets = secrets.len(),
+            access_keys = keys,
+            console_secrets = secrets,
             "encrypted secrets stored in plaintext by an earlier version"
         );
     }
     Ok(())
+}
+
+/// Moves every plaintext `{column}` of `table` into `{column}_enc`, sealed; returns how many
+/// rows it sealed. The names are `'static` literals of this module, never input.
+async fn seal_column(
+    tx: &mut sqlx::PgConnection,
+    vault: &KeyVault,
+    table: &'static str,
+    id: &'static str,
+    column: &'static str,
+) -> Result<usize, sqlx::Error> {
+    let rows: Vec<(String, String)> = sqlx::query_as(&format!(
+        "SELECT {id}, {column} FROM {table}
+         WHERE {column}_enc IS NULL AND {column} IS NOT NULL FOR UPDATE"
+    ))
+    .fetch_all(&mut *tx)
+    .await?;
+    let update = format!("UPDATE {table} SET {column}_enc = $2, {column} = NULL WHERE {id} = $1");
+    for (key, plain) in &rows {
+        sqlx::query(&update)
+            .bind(key)
+            .bind(vault.encrypt(plain))
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(rows.len())
 }
 
 /// The lookup hash of a key value (what nodes receive and compute per request).
