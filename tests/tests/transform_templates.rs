@@ -577,6 +577,64 @@ async fn context_variables_and_overrides() {
     }
 }
 
+/// `$input.params('name')` with literal names: the node builds only the named parameters,
+/// so a header named in another case, a name only the response template uses, a repeated
+/// query key and a name nobody sent must all still answer as AWS does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn named_parameters_reach_request_and_response_templates() {
+    let cluster = Cluster::start(2).await;
+    let backend = Backend::start("b").await;
+    let m = cluster.cp.mgmt();
+    let api = RestApi::create(&m, "named-params").await;
+    let lookup = api.resource(&api.root, "lookup").await;
+    let item = api.resource(&lookup, "{id}").await;
+    api.method_with_responses(
+        &item,
+        "GET",
+        json!({
+            "type": "HTTP", "httpMethod": "POST",
+            "uri": "http://${stageVariables.backend}/lookup",
+            "requestTemplates": {"application/json":
+                "{\"q\": \"$input.params('q')\", \"trace\": \"$input.params('X-Trace')\", \"missing\": \"$input.params('nope')\"}"}
+        }),
+        &[(
+            "200",
+            &[],
+            json!({"responseTemplates": {"application/json":
+                "{\"id\": \"$input.params('id')\", \"other\": \"$input.params('X-OTHER')\", \"sent\": $input.json('$.body')}"}}),
+        )],
+    )
+    .await;
+    deploy_and_wait(
+        &cluster,
+        &api,
+        "prod",
+        json!({"backend": backend.addr.to_string()}),
+    )
+    .await;
+
+    let client = reqwest::Client::new();
+    for node in &cluster.nodes {
+        let r = send(
+            client
+                .get(node.invoke_url(&api.id, "prod", "/lookup/p%201?q=first&q=last"))
+                .header("X-Trace", "t-9")
+                .header("x-other", "o-2")
+                .header("content-type", "application/json"),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        // The response template's own names (a path parameter, a header named in
+        // another case than it arrived in).
+        assert_eq!(r.body["id"], "p 1", "{}", r.body);
+        assert_eq!(r.body["other"], "o-2");
+        // What the request template sent: the last value of a repeated key, the header
+        // looked up without case, and nothing for a name nobody sent.
+        let sent: Value = serde_json::from_str(&text(&r.body["sent"])).expect("JSON");
+        assert_eq!(sent, json!({"q": "last", "trace": "t-9", "missing": ""}));
+    }
+}
+
 /// Whether `text` has API Gateway's `requestTime` shape, `dd/MMM/yyyy:HH:mm:ss +0000`.
 fn is_request_time(text: &str) -> bool {
     let b = text.as_bytes();

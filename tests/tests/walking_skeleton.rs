@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use apigw_e2e::rest_api::text;
+use apigw_e2e::rest_api::{add_resource, mock_integration, text};
 use apigw_e2e::{eventually, raw_status, Backend, Cluster, ControlPlane, DataPlane, Mgmt};
 use serde_json::{json, Value};
 
@@ -28,26 +28,10 @@ async fn build_pets_api(m: &Mgmt) -> PetsApi {
     let id = text(&api["id"]);
     let root = text(&api["rootResourceId"]);
     let base = format!("/restapis/{id}/resources");
-    let pets = text(
-        &m.post(&format!("{base}/{root}"), json!({"pathPart": "pets"}))
-            .await
-            .ok()["id"],
-    );
-    let pet = text(
-        &m.post(&format!("{base}/{pets}"), json!({"pathPart": "{id}"}))
-            .await
-            .ok()["id"],
-    );
-    let files = text(
-        &m.post(&format!("{base}/{root}"), json!({"pathPart": "files"}))
-            .await
-            .ok()["id"],
-    );
-    let files = text(
-        &m.post(&format!("{base}/{files}"), json!({"pathPart": "{proxy+}"}))
-            .await
-            .ok()["id"],
-    );
+    let pets = add_resource(m, &id, &root, "pets").await;
+    let pet = add_resource(m, &id, &pets, "{id}").await;
+    let files = add_resource(m, &id, &root, "files").await;
+    let files = add_resource(m, &id, &files, "{proxy+}").await;
 
     // GET / : MOCK with a header and a body.
     let method = format!("{base}/{root}/methods/GET");
@@ -60,12 +44,9 @@ async fn build_pets_api(m: &Mgmt) -> PetsApi {
     )
     .await
     .ok();
-    m.put(
-        &format!("{method}/integration"),
-        json!({"type": "MOCK", "requestTemplates": {"application/json": "{\"statusCode\": 200}"}}),
-    )
-    .await
-    .ok();
+    m.put(&format!("{method}/integration"), mock_integration(200))
+        .await
+        .ok();
     m.put(
         &format!("{method}/integration/responses/200"),
         json!({
@@ -103,12 +84,9 @@ async fn build_pets_api(m: &Mgmt) -> PetsApi {
     m.put(&format!("{method}/responses/201"), json!({}))
         .await
         .ok();
-    m.put(
-        &format!("{method}/integration"),
-        json!({"type": "MOCK", "requestTemplates": {"application/json": "{\"statusCode\": 201}"}}),
-    )
-    .await
-    .ok();
+    m.put(&format!("{method}/integration"), mock_integration(201))
+        .await
+        .ok();
     m.put(
         &format!("{method}/integration/responses/201"),
         json!({"selectionPattern": "201", "responseTemplates": {"application/json": "{\"created\": true}"}}),
@@ -440,13 +418,9 @@ async fn integration_failures_map_to_aws_errors() {
     let add = |part: &'static str, uri: String, timeout: u32| {
         let m = m.clone();
         let base = base.clone();
-        let root = root.clone();
+        let (id, root) = (id.clone(), root.clone());
         async move {
-            let r = text(
-                &m.post(&format!("{base}/{root}"), json!({"pathPart": part}))
-                    .await
-                    .ok()["id"],
-            );
+            let r = add_resource(&m, &id, &root, part).await;
             let method = format!("{base}/{r}/methods/ANY");
             m.put(&method, json!({"authorizationType": "NONE"}))
                 .await
