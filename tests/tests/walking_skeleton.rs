@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use apigw_e2e::rest_api::{add_resource, mock_integration, text};
-use apigw_e2e::{eventually, raw_status, Backend, Cluster, ControlPlane, DataPlane, Mgmt};
+use apigw_e2e::{eventually, raw_status, Backend, Cluster, ControlPlane, DataPlane, Mgmt, RestApi};
 use serde_json::{json, Value};
 
 /// Ids of the pets API built by [`build_pets_api`].
@@ -21,81 +21,55 @@ struct PetsApi {
 /// `ANY /files/{proxy+}` HTTP_PROXY. Backends are reached through the `backend` stage
 /// variable.
 async fn build_pets_api(m: &Mgmt) -> PetsApi {
-    let api = m
-        .post("/restapis", json!({"name": "pets", "description": "e2e"}))
-        .await
-        .ok();
-    let id = text(&api["id"]);
-    let root = text(&api["rootResourceId"]);
-    let base = format!("/restapis/{id}/resources");
-    let pets = add_resource(m, &id, &root, "pets").await;
-    let pet = add_resource(m, &id, &pets, "{id}").await;
-    let files = add_resource(m, &id, &root, "files").await;
-    let files = add_resource(m, &id, &files, "{proxy+}").await;
+    let api = RestApi::create_with(m, "pets", json!({"description": "e2e"})).await;
+    let root = api.root.clone();
+    let pets = api.resource(&root, "pets").await;
+    let pet = api.resource(&pets, "{id}").await;
+    let files = api.resource(&root, "files").await;
+    let files = api.resource(&files, "{proxy+}").await;
 
     // GET / : MOCK with a header and a body.
-    let method = format!("{base}/{root}/methods/GET");
-    m.put(&method, json!({"authorizationType": "NONE"}))
-        .await
-        .ok();
-    m.put(
-        &format!("{method}/responses/200"),
-        json!({"responseParameters": {"method.response.header.X-Mock": false}}),
+    api.method_with_responses(
+        &root,
+        "GET",
+        mock_integration(200),
+        &[(
+            "200",
+            &["X-Mock"],
+            json!({
+                "selectionPattern": "",
+                "responseParameters": {"method.response.header.X-Mock": "'yes'"},
+                "responseTemplates": {"application/json": "{\"hello\": \"v1\"}"}
+            }),
+        )],
     )
-    .await
-    .ok();
-    m.put(&format!("{method}/integration"), mock_integration(200))
-        .await
-        .ok();
-    m.put(
-        &format!("{method}/integration/responses/200"),
-        json!({
-            "selectionPattern": "",
-            "responseParameters": {"method.response.header.X-Mock": "'yes'"},
-            "responseTemplates": {"application/json": "{\"hello\": \"v1\"}"}
-        }),
-    )
-    .await
-    .ok();
+    .await;
 
     // GET /pets : HTTP (non-proxy).
-    let method = format!("{base}/{pets}/methods/GET");
-    m.put(&method, json!({"authorizationType": "NONE"}))
-        .await
-        .ok();
-    m.put(&format!("{method}/responses/200"), json!({}))
-        .await
-        .ok();
-    m.put(
-        &format!("{method}/integration"),
+    api.method_with_responses(
+        &pets,
+        "GET",
         json!({"type": "HTTP", "httpMethod": "GET", "uri": "http://${stageVariables.backend}/pets"}),
+        &[("200", &[], json!({}))],
     )
-    .await
-    .ok();
-    m.put(&format!("{method}/integration/responses/200"), json!({}))
-        .await
-        .ok();
+    .await;
 
     // POST /pets : MOCK answering 201.
-    let method = format!("{base}/{pets}/methods/POST");
-    m.put(&method, json!({"authorizationType": "NONE"}))
-        .await
-        .ok();
-    m.put(&format!("{method}/responses/201"), json!({}))
-        .await
-        .ok();
-    m.put(&format!("{method}/integration"), mock_integration(201))
-        .await
-        .ok();
-    m.put(
-        &format!("{method}/integration/responses/201"),
-        json!({"selectionPattern": "201", "responseTemplates": {"application/json": "{\"created\": true}"}}),
+    api.method_with_responses(
+        &pets,
+        "POST",
+        mock_integration(201),
+        &[(
+            "201",
+            &[],
+            json!({"selectionPattern": "201", "responseTemplates": {"application/json": "{\"created\": true}"}}),
+        )],
     )
-    .await
-    .ok();
+    .await;
 
-    // GET /pets/{id} : HTTP_PROXY with path, header and query mappings.
-    let method = format!("{base}/{pet}/methods/GET");
+    // GET /pets/{id} : HTTP_PROXY with path, header and query mappings (the method
+    // declares the request parameters it maps).
+    let method = api.method_path(&pet, "GET");
     m.put(
         &method,
         json!({"authorizationType": "NONE", "requestParameters": {
@@ -119,23 +93,19 @@ async fn build_pets_api(m: &Mgmt) -> PetsApi {
     .ok();
 
     // ANY /files/{proxy+} : HTTP_PROXY, greedy path.
-    let method = format!("{base}/{files}/methods/ANY");
-    m.put(&method, json!({"authorizationType": "NONE"}))
-        .await
-        .ok();
-    m.put(
-        &format!("{method}/integration"),
+    api.method(
+        &files,
+        "ANY",
         json!({
             "type": "HTTP_PROXY", "httpMethod": "ANY",
             "uri": "http://${stageVariables.backend}/files/{proxy}",
             "requestParameters": {"integration.request.path.proxy": "method.request.path.proxy"}
         }),
     )
-    .await
-    .ok();
+    .await;
 
     PetsApi {
-        id,
+        id: api.id,
         root,
         pets,
         pet,
