@@ -42,6 +42,8 @@ pub struct AppState {
     pub metering: Option<metering::Metering>,
     /// Console sessions and assets.
     pub console: std::sync::Arc<console::ConsoleConfig>,
+    /// TestInvokeMethod's backend client and functions endpoint.
+    pub test_invoker: api::test_invoke::TestInvoker,
 }
 
 /// Everything the control plane needs to start.
@@ -71,6 +73,8 @@ pub struct Settings {
     pub admin_user: Option<String>,
     /// First console admin's password (`APIGW_ADMIN_PASSWORD`); generated and printed if unset.
     pub admin_password: Option<String>,
+    /// The Invoke API of function integrations for TestInvokeMethod (`--functions-url`).
+    pub functions_url: Option<String>,
     /// Directory of the built web console.
     pub console_dir: std::path::PathBuf,
 }
@@ -199,6 +203,8 @@ pub async fn run(
             keys: console::session::SessionKeys::new(&jwt_secret),
             console_dir: settings.console_dir,
         }),
+        test_invoker: api::test_invoke::TestInvoker::new(settings.functions_url.as_deref())
+            .context("--functions-url")?,
     };
     let http = axum::serve(
         http_listener,

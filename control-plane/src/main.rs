@@ -42,6 +42,10 @@ struct Args {
     /// Console session signing key (32+ characters); generated and kept in Postgres if unset.
     #[arg(long, env = "APIGW_JWT_SECRET", hide_env_values = true)]
     jwt_secret: Option<String>,
+    /// The Invoke API of function integrations (TestInvokeMethod), as the nodes'
+    /// `--functions-url`; unset: test invocations of function integrations answer 500.
+    #[arg(long, env = "FUNCTIONS_URL")]
+    functions_url: Option<String>,
     /// Log format: text or json.
     #[arg(long, env = "LOG_FORMAT", default_value = "text")]
     log_format: String,
@@ -125,6 +129,7 @@ async fn main() -> anyhow::Result<()> {
             admin_user: std::env::var("APIGW_ADMIN_USER").ok(),
             admin_password: std::env::var("APIGW_ADMIN_PASSWORD").ok(),
             console_dir: args.console_dir,
+            functions_url: args.functions_url,
         },
         shutdown_signal(),
     )

@@ -48,6 +48,10 @@ pub struct Args {
     /// integrations call: `POST {url}/2015-03-31/functions/{name}/invocations`.
     #[arg(long, env = "FUNCTIONS_URL")]
     pub functions_url: Option<String>,
+    /// Seconds a backend may send nothing in the middle of a streamed response body before
+    /// both connections are closed (the client sees a truncated body).
+    #[arg(long, env = "BACKEND_IDLE_TIMEOUT", default_value_t = 60)]
+    pub backend_idle_timeout: u64,
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,

@@ -4,8 +4,8 @@
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{Response, StatusCode};
 
-use crate::body::Body;
-use crate::state::SharedState;
+use apigw_gateway::body::Body;
+use apigw_gateway::state::SharedState;
 
 /// Answers an internal path, or `None` when the path is not one.
 /// `/healthz` is 200 while the process serves; `/readyz` is 503 until a config is applied.

@@ -6,14 +6,15 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
-use crate::backend_client;
 use crate::cli::Args;
 use crate::config_client::ConfigClient;
 use crate::limits::{Limiter, LimiterConfig};
-use crate::pipeline::integration::invoke_api::FunctionsEndpoint;
-use crate::pipeline::Gateway;
+use crate::request_log::RequestLog;
 use crate::server::{self, DRAIN_TIMEOUT};
-use crate::state::SharedState;
+use apigw_gateway::backend_client;
+use apigw_gateway::phases::integration::invoke_api::{FunctionsEndpoint, FunctionsUrlError};
+use apigw_gateway::state::SharedState;
+use apigw_gateway::Gateway;
 
 /// Why a node could not start.
 #[derive(Debug, thiserror::Error)]
@@ -31,7 +32,7 @@ pub enum NodeError {
     Limits(#[from] crate::limits::LimitsError),
     /// The functions URL is unusable.
     #[error(transparent)]
-    Functions(#[from] crate::pipeline::integration::invoke_api::FunctionsUrlError),
+    Functions(#[from] FunctionsUrlError),
 }
 
 /// Runs a node until `shutdown` resolves, then drains in-flight requests and returns.
@@ -63,10 +64,14 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
         tracing::warn!("no --redis-url: limits are enforced per node and usage is not metered");
     }
     let heartbeat = tokio::spawn(Arc::clone(&limiter).run_heartbeat());
-    let client = backend_client::build();
+    let client = backend_client::build().with_idle_timeout(std::time::Duration::from_secs(
+        args.backend_idle_timeout.max(1),
+    ));
     let reaper = tokio::spawn(client.clone().reap_idle());
-    let mut gateway =
-        Gateway::new(Arc::clone(&state), client, &args.execute_api_domain).with_limiter(limiter);
+    let mut gateway = Gateway::new(Arc::clone(&state), client, &args.execute_api_domain)
+        .with_limiter(limiter)
+        .with_local_endpoints(crate::health::respond)
+        .with_end_hook(Arc::new(RequestLog));
     match args
         .functions_url
         .as_deref()

@@ -13,7 +13,9 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
-use crate::pipeline::{Gateway, Peer};
+use apigw_gateway::{Gateway, Peer};
+
+use crate::limits::Limiter;
 
 /// How long shutdown waits for in-flight requests before giving up on them.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -21,7 +23,7 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// Serves `listener` until `shutdown` resolves, then drains (at most `drain_timeout`).
 pub async fn serve(
     listener: TcpListener,
-    gateway: Arc<Gateway>,
+    gateway: Arc<Gateway<Limiter>>,
     shutdown: impl Future<Output = ()>,
     drain_timeout: Duration,
 ) {
@@ -51,7 +53,7 @@ pub async fn serve(
                         let response = gateway.handle(request, &peer).await;
                         // hyper writes the response as soon as this returns: batch it
                         // with the tick's other responses (see `write_batching`).
-                        crate::write_batching::end_of_tick().await;
+                        apigw_gateway::write_batching::end_of_tick().await;
                         Ok::<_, Infallible>(response)
                     }
                 });

@@ -3,24 +3,25 @@
 //! an execution log in AWS's shape.
 //!
 //! How: the method (and its resource) is compiled to a one-method snapshot by the
-//! deployment compiler, the data plane's own stage compiler turns it into its serving
-//! form, and the data plane's pipeline ([`apigw_data_plane::pipeline::Gateway`], used as a
-//! library) serves the request over an in-memory HTTP/1.1 connection. So the test run
-//! takes exactly the path a deployed request takes — templates, integration, integration
-//! responses, gateway responses — without a node and without deploying. As in API
-//! Gateway, API keys and authorization are bypassed. The pipeline traces the integration
-//! step ("Endpoint request URI", "Endpoint response body before transformations", …) into
-//! the execution log.
+//! deployment compiler, the engine's stage compiler turns it into its serving form, and
+//! the engine ([`apigw_gateway::Gateway`], the same one the nodes run) serves the request,
+//! called directly with the buffered body. So the test run takes exactly the path a
+//! deployed request takes — templates, integration (functions through `--functions-url`,
+//! as on a node), integration responses, gateway responses — without a node and without
+//! deploying. As in API Gateway, API keys and throttling are bypassed. The engine traces
+//! the integration step ("Endpoint request URI", "Endpoint response body before
+//! transformations", …) and any failure ("Execution failed due to …") into the log.
 
 use std::collections::BTreeMap;
-use std::convert::Infallible;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Instant;
 
-use apigw_data_plane::pipeline::trace::ExecutionTrace;
-use apigw_data_plane::pipeline::{Gateway, Peer};
-use apigw_data_plane::state::{apply_update, GatewayState, SharedState};
+use apigw_gateway::backend_client::{self, BackendClient};
+use apigw_gateway::phases::integration::invoke_api::{FunctionsEndpoint, FunctionsUrlError};
+use apigw_gateway::state::{apply_update, GatewayState, SharedState};
+use apigw_gateway::trace::ExecutionTrace;
+use apigw_gateway::{Gateway, Peer};
 use apigw_proto::config as pb;
 use axum::extract::{Path, State};
 use axum::Json;
@@ -28,8 +29,6 @@ use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, HOST};
 use http::{Method as HttpMethod, Request};
 use http_body_util::{BodyExt, Full};
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -43,6 +42,33 @@ use crate::AppState;
 const TEST_STAGE: &str = "test-invoke-stage";
 /// The invoke domain of the in-memory gateway.
 const TEST_DOMAIN: &str = "test-invoke.internal";
+
+/// What test invocations share: one backend client (its connection pool) and the Invoke
+/// API of function integrations (`--functions-url`), as a node has.
+#[derive(Debug, Clone)]
+pub struct TestInvoker {
+    client: BackendClient,
+    functions: Option<FunctionsEndpoint>,
+}
+
+impl TestInvoker {
+    /// An invoker calling functions at `functions_url` (none when unset or blank).
+    pub fn new(functions_url: Option<&str>) -> Result<Self, FunctionsUrlError> {
+        let functions = functions_url
+            .filter(|url| !url.trim().is_empty())
+            .map(FunctionsEndpoint::new)
+            .transpose()?;
+        if functions.is_none() {
+            tracing::info!(
+                "no --functions-url: test invocations of function integrations answer 500"
+            );
+        }
+        Ok(TestInvoker {
+            client: backend_client::build(),
+            functions,
+        })
+    }
+}
 
 /// Body of TestInvokeMethod.
 #[derive(Debug, Default, Deserialize)]
@@ -111,18 +137,18 @@ pub async fn invoke(
         .map_err(|e| ApiError::bad_request(format!("The method cannot be invoked: {e}")))?;
     let shared = Arc::new(SharedState::new());
     shared.store(compiled);
-    let gateway = Gateway::new(
-        shared,
-        apigw_data_plane::backend_client::build(),
-        TEST_DOMAIN,
-    );
+    let invoker = &state.test_invoker;
+    let mut gateway = Gateway::new(shared, invoker.client.clone(), TEST_DOMAIN);
+    if let Some(functions) = &invoker.functions {
+        gateway = gateway.with_functions(functions.clone());
+    }
 
     let request = build_request(&api_id, &http_method, &resource_path, &req)?;
     let log_request = request_log_lines(&http_method, &resource_path, &req);
     let started = Instant::now();
     let started_at = time::OffsetDateTime::now_utc();
     let trace = Arc::new(ExecutionTrace::new());
-    let (status, headers, body) = run(gateway, request, Arc::clone(&trace)).await?;
+    let (status, headers, body) = run(&gateway, request, Arc::clone(&trace)).await?;
     let latency = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
 
     let mut single = serde_json::Map::new();
@@ -203,50 +229,20 @@ fn build_request(
         .map_err(|_| bad("path or query string"))
 }
 
-/// Serves `request` with `gateway` over an in-memory HTTP/1.1 connection.
+/// Serves `request` with `gateway` and reads the whole response.
 async fn run(
-    gateway: Gateway,
+    gateway: &Gateway,
     request: Request<Full<Bytes>>,
     trace: Arc<ExecutionTrace>,
 ) -> ApiResult<(u16, http::HeaderMap, Bytes)> {
-    let internal = |what: &str, e: &dyn std::fmt::Display| {
-        ApiError::Internal(format!("test invocation {what}: {e}"))
-    };
-    let (client_io, server_io) = tokio::io::duplex(64 * 1024);
-    let gateway = Arc::new(gateway);
-    let remote = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
-    let server = tokio::spawn(async move {
-        let service = service_fn(move |request| {
-            let gateway = Arc::clone(&gateway);
-            let trace = Arc::clone(&trace);
-            async move {
-                let response = gateway
-                    .handle_traced(request, &Peer::new(remote), trace)
-                    .await;
-                Ok::<_, Infallible>(response)
-            }
-        });
-        hyper::server::conn::http1::Builder::new()
-            .serve_connection(TokioIo::new(server_io), service)
-            .await
-    });
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(client_io))
-        .await
-        .map_err(|e| internal("handshake", &e))?;
-    let client = tokio::spawn(connection);
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(|e| internal("request", &e))?;
+    let peer = Peer::from(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let response = gateway.handle_traced(request, &peer, trace).await;
     let (parts, body) = response.into_parts();
     let body = body
         .collect()
         .await
-        .map_err(|e| internal("response body", &e))?
+        .map_err(|e| ApiError::Internal(format!("test invocation response body: {e}")))?
         .to_bytes();
-    drop(sender);
-    client.abort();
-    server.abort();
     Ok((parts.status.as_u16(), parts.headers, body))
 }
 
@@ -261,11 +257,8 @@ fn request_log_lines(
         .as_deref()
         .unwrap_or(resource_path);
     let query = path.split_once('?').map_or("", |(_, q)| q);
-    let query: BTreeMap<&str, &str> = query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| p.split_once('=').unwrap_or((p, "")))
-        .collect();
+    // The engine's parser: each key's last value, decoded.
+    let query: BTreeMap<_, _> = apigw_gateway::query::pairs(query).collect();
     vec![
         format!("HTTP Method: {http_method}, Resource Path: {resource_path}"),
         format!(
@@ -274,7 +267,7 @@ fn request_log_lines(
         ),
         format!(
             "Method request query string: {}",
-            java_map(query.iter().map(|(k, v)| (*k, *v)))
+            java_map(query.iter().map(|(k, v)| (k.as_ref(), v.as_ref())))
         ),
         format!(
             "Method request headers: {}",

@@ -2,43 +2,9 @@
 //! a bucket holds at most `burst` tokens, refills at `rate` per second (fractional rates
 //! allowed), starts full, and a request takes one token.
 
-use std::sync::Arc;
 use std::time::Instant;
 
-/// A bucket's configuration.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Limit {
-    /// Refill per second.
-    pub rate: f64,
-    /// Capacity.
-    pub burst: f64,
-}
-
-impl Limit {
-    /// This limit divided among `nodes` (the local share while Redis is unreachable);
-    /// a share of the burst below one token is rounded up so a node can still admit.
-    pub fn share(self, nodes: usize) -> Limit {
-        let n = nodes.max(1) as f64;
-        Limit {
-            rate: self.rate / n,
-            burst: if self.burst > 0.0 {
-                (self.burst / n).max(1.0)
-            } else {
-                0.0
-            },
-        }
-    }
-}
-
-/// A shared bucket's limit with its Redis key name (without the cluster prefix), built once
-/// when the config is compiled so requests never format key names.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NamedLimit {
-    /// Key name under the prefix, e.g. `b:s:{api}:{stage}:{/path/METHOD}`.
-    pub name: Arc<str>,
-    /// The bucket's limit.
-    pub limit: Limit,
-}
+pub use apigw_gateway::limits::{Limit, NamedLimit};
 
 /// A bucket's state.
 #[derive(Debug, Clone, Copy)]

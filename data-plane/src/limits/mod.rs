@@ -36,7 +36,7 @@
 //!
 //! Redis keys, all under the configured prefix `{P}` so clusters (and tests) sharing a Redis
 //! stay apart; names below the prefix are built when the config is compiled
-//! ([`crate::compile::usage`], [`crate::compile::CompiledMethod::stage_throttle`]):
+//! ([`apigw_gateway::compile::usage`], [`apigw_gateway::compile::CompiledMethod::stage_throttle`]):
 //! - `{P}b:acct` — account bucket; `{P}b:s:{api}:{stage}:{method}` — stage method setting;
 //!   `{P}b:k:{plan}:{key}` — per key; `{P}b:km:{plan}:{key}:{api}:{stage}:{method}` — per
 //!   key per method. Hashes `{t: tokens, ts: ms}`, expiring once they would be full again.
@@ -56,7 +56,10 @@ pub mod fallback;
 pub mod lease;
 pub mod script;
 
-use std::borrow::Cow;
+pub use apigw_gateway::limits::{
+    Admission, BucketCheck, QuotaCheck, UsageCount, Verdict, ACCOUNT_BUCKET,
+};
+
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -65,10 +68,8 @@ use std::time::{Duration, Instant};
 
 use redis::aio::ConnectionManager;
 use redis::{RedisWrite, ToRedisArgs};
-use time::Date;
 
 use apigw_quota::DayText;
-use bucket::Limit;
 use fallback::{Fallback, Pending};
 use lease::{lease_size, LocalBucket, RefillGuard, Ticket};
 
@@ -78,8 +79,6 @@ pub const CALL_TIMEOUT: Duration = Duration::from_millis(250);
 pub const HEARTBEAT_EVERY: Duration = Duration::from_millis(500);
 /// A node that has not heartbeated for this long is no longer counted as live.
 pub const NODE_TTL: Duration = Duration::from_secs(5);
-/// The account bucket's key name (under the prefix).
-pub const ACCOUNT_BUCKET: &str = "b:acct";
 
 /// Why the limiter could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -87,79 +86,6 @@ pub enum LimitsError {
     /// The Redis URL is invalid.
     #[error("invalid Redis URL: {0}")]
     Url(#[from] redis::RedisError),
-}
-
-/// One token bucket a request is checked against.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BucketCheck<'a> {
-    /// Key name under the prefix (precompiled; borrowed from the config).
-    pub name: Cow<'a, str>,
-    /// Rate and burst.
-    pub limit: Limit,
-}
-
-/// A quota to check and count.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QuotaCheck<'a> {
-    /// Counter name under the prefix without the period: `q:{plan}:{key}:`.
-    pub name: Cow<'a, str>,
-    /// Epoch seconds of the period's start (ends the counter's name).
-    pub period_start: i64,
-    /// Requests allowed in the period.
-    pub limit: i64,
-    /// Counter TTL (until a day after the period ends).
-    pub ttl_secs: i64,
-}
-
-impl QuotaCheck<'_> {
-    /// The counter's full Redis key (built only off the hot path: outages, tests).
-    pub fn redis_key(&self, prefix: &str) -> String {
-        format!("{prefix}{}{}", self.name, self.period_start)
-    }
-}
-
-/// A usage count to add on admission.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsageCount<'a> {
-    /// `{plan}|{key}|` (precompiled).
-    pub prefix: Cow<'a, str>,
-    /// The UTC day counted.
-    pub day: Date,
-}
-
-impl UsageCount<'_> {
-    /// The usage hash field `{plan}|{key}|{YYYY-MM-DD}` (built only off the hot path).
-    pub fn field(&self) -> String {
-        format!("{}{}", self.prefix, DayText(self.day))
-    }
-}
-
-/// Everything one request is checked against.
-#[derive(Debug, Clone, Default)]
-pub struct Admission<'a> {
-    /// Buckets, most specific first.
-    pub buckets: Vec<BucketCheck<'a>>,
-    /// The key's quota, if its plan has one.
-    pub quota: Option<QuotaCheck<'a>>,
-    /// Usage to count on admission, if a key is involved.
-    pub usage: Option<UsageCount<'a>>,
-}
-
-impl Admission<'_> {
-    fn is_empty(&self) -> bool {
-        self.buckets.is_empty() && self.quota.is_none() && self.usage.is_none()
-    }
-}
-
-/// The outcome of an admission check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// Go on.
-    Admitted,
-    /// A bucket is empty: 429 Too Many Requests.
-    Throttled,
-    /// The quota is used up: 429 Limit Exceeded.
-    QuotaExceeded,
 }
 
 /// How the limiter is configured.
@@ -208,6 +134,15 @@ pub struct Limiter {
     epoch: Instant,
     /// Admission script calls made (metrics, tests).
     calls: AtomicU64,
+}
+
+impl apigw_gateway::limits::Limits for Limiter {
+    fn admit<'a>(
+        &'a self,
+        admission: &'a Admission<'a>,
+    ) -> impl std::future::Future<Output = Verdict> + Send + 'a {
+        Limiter::admit(self, admission)
+    }
 }
 
 impl std::fmt::Debug for Limiter {
@@ -604,6 +539,7 @@ mod tests {
     //! The admission script, leases and memos against a real Redis (`TEST_REDIS_URL`,
     //! default the machine's), each test under its own key prefix.
     use super::*;
+    use bucket::Limit;
 
     fn redis_url() -> String {
         std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())

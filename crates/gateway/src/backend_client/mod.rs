@@ -1,0 +1,261 @@
+//! The shared, pooled HTTP/1.1 client used to call integration backends (HTTP, and HTTPS
+//! via rustls with the webpki roots). One instance per node, so keep-alive connections are
+//! reused across requests and stages.
+//!
+//! The request's own task drives its backend connection, as nginx's event loop and
+//! Pingora's upstream sessions do: the connection is checked out of the idle pool, the
+//! request is written and the response head read in place ([`conn`]), then the connection
+//! travels inside the response body ([`BackendBody`]), which reads the socket as the body
+//! is consumed and puts the connection back in the pool once the body is complete.
+//!
+//! Why not hyper's client: hyper-util's pooled client sends every request through a
+//! channel to a per-connection task and the response back through another, and builds
+//! the response through hyper's general-purpose dispatcher; on the HTTP_PROXY hot path that
+//! was about a third of the gateway's CPU per request (callgrind, `bench/`). The wire
+//! format here is small and fixed (RFC 9112 heads parsed by `httparse`, Content-Length and
+//! chunked framing in [`codec`] and [`chunked`]), and only HTTP/1.1 is spoken to backends,
+//! as API Gateway does.
+
+mod body;
+mod chunked;
+mod codec;
+mod conn;
+mod pool;
+
+use std::future::poll_fn;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::header::HOST;
+use http::uri::Scheme;
+use http::{HeaderValue, Method, Request, Response, Uri};
+use hyper_rustls::builderstates::WantsSchemes;
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioIo;
+use tower_service::Service;
+
+use crate::body::{Body, BodyError};
+pub use body::BackendBody;
+pub use chunked::ChunkedError;
+pub use codec::HeadError;
+use conn::{BackendConn, SendError};
+use pool::{Pool, PoolKey};
+
+/// How long an unused keep-alive connection is kept (hyper-util's and nginx's order of
+/// magnitude; backends usually close theirs after 60–75 s).
+const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+/// Idle connections kept per backend (scheme + authority); more are closed.
+const MAX_IDLE_PER_BACKEND: usize = 512;
+/// How often idle connections are checked for expiry or closure by the backend.
+const REAP_INTERVAL: Duration = Duration::from_secs(15);
+
+/// Why a backend exchange failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The URI has no scheme or authority, or a scheme other than http/https.
+    #[error("backend URI {0} is not an absolute http(s) URI")]
+    InvalidUri(Uri),
+    /// Connecting (TCP, TLS) failed.
+    #[error("connecting to the backend failed")]
+    Connect(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Reading or writing the connection failed.
+    #[error("backend connection failed")]
+    Io(#[source] std::io::Error),
+    /// The backend closed the connection before the response was complete.
+    #[error("backend closed the connection before the response was complete")]
+    Closed,
+    /// The response head is not valid HTTP/1.1.
+    #[error(transparent)]
+    Head(HeadError),
+    /// The chunked response body is malformed.
+    #[error("malformed chunked response body")]
+    Chunked(#[source] ChunkedError),
+    /// Reading the client's request body failed (or it exceeded its limit).
+    #[error("reading the request body failed")]
+    RequestBody(#[source] Box<BodyError>),
+    /// The backend sent nothing for this long while its response body was read.
+    #[error("the backend sent nothing for {0:?} in the middle of its response body")]
+    IdleTimeout(Duration),
+    /// The request body did not match its declared length.
+    #[error("request body length does not match its Content-Length")]
+    RequestBodyLength,
+}
+
+impl ClientError {
+    /// Whether the client's request body went over its limit (→ 413, not 502).
+    pub fn is_request_too_large(&self) -> bool {
+        matches!(self, ClientError::RequestBody(body) if matches!(**body, BodyError::TooLarge))
+    }
+}
+
+/// The node's backend client (cheap to clone: every clone shares one pool).
+#[derive(Clone)]
+pub struct BackendClient {
+    connector: HttpsConnector<HttpConnector>,
+    pool: Arc<Pool>,
+    /// How long a response body may stall before it is cut ([`BackendClient::with_idle_timeout`]).
+    body_idle: Duration,
+}
+
+/// How long a backend may stall in the middle of a response body by default (the node's
+/// `--backend-idle-timeout`).
+pub const DEFAULT_BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl std::fmt::Debug for BackendClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackendClient").finish_non_exhaustive()
+    }
+}
+
+/// Builds the node's backend client: TCP_NODELAY, TCP keep-alive, 10 s connect timeout,
+/// 90 s idle timeout, HTTPS backends verified against the webpki roots.
+pub fn build() -> BackendClient {
+    build_with(HttpsConnectorBuilder::new().with_webpki_roots())
+}
+
+/// A client trusting what `tls` trusts (tests use their own certificate authority).
+#[cfg(test)]
+pub(crate) fn build_with_tls(tls: rustls::ClientConfig) -> BackendClient {
+    build_with(HttpsConnectorBuilder::new().with_tls_config(tls))
+}
+
+fn build_with(tls: HttpsConnectorBuilder<WantsSchemes>) -> BackendClient {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_keepalive(Some(Duration::from_secs(60)));
+    http.set_connect_timeout(Some(Duration::from_secs(10)));
+    let connector = tls.https_or_http().enable_http1().wrap_connector(http);
+    BackendClient {
+        connector,
+        pool: Arc::new(Pool::new(IDLE_TIMEOUT, MAX_IDLE_PER_BACKEND)),
+        body_idle: DEFAULT_BODY_IDLE_TIMEOUT,
+    }
+}
+
+impl BackendClient {
+    /// The client cutting response bodies that stall for longer than `idle` (the body
+    /// fails, so the client's response is truncated, and the connection is closed).
+    pub fn with_idle_timeout(mut self, idle: Duration) -> Self {
+        self.body_idle = idle;
+        self
+    }
+
+    /// Sends `request` (absolute `http`/`https` URI) to its backend over a pooled
+    /// connection, adding `Host` when missing. When a reused connection turns out to be
+    /// dead before any response arrived, an idempotent request whose body is in memory is
+    /// retried on a new connection (nginx's rule); anything else fails.
+    pub async fn request(
+        &self,
+        request: Request<Body>,
+    ) -> Result<Response<BackendBody>, ClientError> {
+        let (mut head, mut body) = request.into_parts();
+        let key =
+            PoolKey::of(&head.uri).ok_or_else(|| ClientError::InvalidUri(head.uri.clone()))?;
+        if !head.headers.contains_key(HOST) {
+            if let Ok(host) = HeaderValue::from_str(key.authority.as_str()) {
+                head.headers.insert(HOST, host);
+            }
+        }
+        let target = head.uri.path_and_query().map_or("/", |p| p.as_str());
+        loop {
+            let (mut conn, reused) = match self.pool.checkout(&key) {
+                Some(conn) => (conn, true),
+                None => (self.connect(&head.uri).await?, false),
+            };
+            match conn.send(&head, target, &mut body).await {
+                Ok(response) => {
+                    let body = BackendBody::new(
+                        response.framing,
+                        conn,
+                        response.keep_alive,
+                        Arc::clone(&self.pool),
+                        key,
+                        self.body_idle,
+                    );
+                    let mut out = Response::new(body);
+                    *out.status_mut() = response.status;
+                    *out.version_mut() = response.version;
+                    *out.headers_mut() = response.headers;
+                    return Ok(out);
+                }
+                Err(SendError {
+                    error,
+                    no_response,
+                    body_intact,
+                }) => {
+                    if reused && no_response && body_intact && idempotent(&head.method) {
+                        tracing::debug!(%error, "pooled backend connection was dead; retrying");
+                        continue;
+                    }
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    /// Closes idle connections that expired or that their backend closed, every
+    /// [`REAP_INTERVAL`], until the client's last other clone is gone.
+    pub async fn reap_idle(self) {
+        let pool = Arc::downgrade(&self.pool);
+        drop(self);
+        let mut interval = tokio::time::interval(REAP_INTERVAL);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            match pool.upgrade() {
+                Some(pool) => pool.reap(),
+                None => return,
+            }
+        }
+    }
+
+    async fn connect(&self, target: &Uri) -> Result<Box<BackendConn>, ClientError> {
+        let mut connector = self.connector.clone();
+        poll_fn(|cx| connector.poll_ready(cx))
+            .await
+            .map_err(ClientError::Connect)?;
+        let io = connector
+            .call(target.clone())
+            .await
+            .map_err(ClientError::Connect)?;
+        Ok(Box::new(BackendConn::new(TokioIo::new(io))))
+    }
+}
+
+/// Methods whose requests may be repeated (RFC 9110 §9.2.2).
+fn idempotent(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS | Method::TRACE
+    )
+}
+
+/// An error and its sources, `: `-separated (what a log line or a 502's cause needs).
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(err) = cause {
+        text.push_str(": ");
+        text.push_str(&err.to_string());
+        cause = err.source();
+    }
+    text
+}
+
+impl PoolKey {
+    fn of(uri: &Uri) -> Option<PoolKey> {
+        let scheme = uri.scheme()?;
+        if *scheme != Scheme::HTTP && *scheme != Scheme::HTTPS {
+            return None;
+        }
+        Some(PoolKey {
+            https: *scheme == Scheme::HTTPS,
+            authority: uri.authority()?.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,173 @@
+//! The one body type used on both legs: empty, a single buffer, a client's streamed
+//! request body, or a backend's streamed response body, the streamed ones with an optional
+//! byte limit. An enum instead of a boxed trait object keeps the HTTP_PROXY response path
+//! free of per-request allocations; a client's body is boxed once, and only when it has
+//! content (a bodiless request becomes [`Body::Empty`]), which is what lets the engine take
+//! any `http_body::Body` (a socket's, or TestInvokeMethod's buffer).
+
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Frame, SizeHint};
+
+use crate::backend_client::BackendBody;
+
+/// API Gateway's payload limit (10 MB).
+pub const MAX_PAYLOAD: u64 = 10 * 1024 * 1024;
+
+/// A boxed error of a client body.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A client's request body, whatever produced it.
+pub struct ClientBody(Pin<Box<dyn http_body::Body<Data = Bytes, Error = BoxError> + Send>>);
+
+impl std::fmt::Debug for ClientBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientBody")
+    }
+}
+
+/// Why a body stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    /// The streamed request body went over its limit (→ 413).
+    #[error("body exceeds the {MAX_PAYLOAD}-byte limit")]
+    TooLarge,
+    /// The client's connection failed mid-body.
+    #[error("the client body failed: {0}")]
+    Transport(BoxError),
+    /// The backend's connection failed mid-body, or the body is malformed.
+    #[error(transparent)]
+    Backend(#[from] crate::backend_client::ClientError),
+}
+
+/// A request or response body.
+#[derive(Debug)]
+pub enum Body {
+    /// No body.
+    Empty,
+    /// One buffer (taken when polled).
+    Full(Option<Bytes>),
+    /// A client's streamed request body, failing with [`BodyError::TooLarge`] past
+    /// `remaining` bytes.
+    Stream {
+        /// The incoming body.
+        inner: ClientBody,
+        /// Bytes still allowed.
+        remaining: u64,
+    },
+    /// A backend's streamed response body (it drives its connection), with the same limit.
+    Backend {
+        /// The backend body.
+        inner: BackendBody,
+        /// Bytes still allowed.
+        remaining: u64,
+    },
+}
+
+impl Body {
+    /// A body made of one buffer.
+    pub fn full(bytes: impl Into<Bytes>) -> Self {
+        Body::Full(Some(bytes.into()))
+    }
+
+    /// A backend response passed back whole, without limit.
+    pub fn backend(inner: BackendBody) -> Self {
+        Body::Backend {
+            inner,
+            remaining: u64::MAX,
+        }
+    }
+
+    /// A backend response limited to [`MAX_PAYLOAD`] bytes (read by the gateway itself).
+    pub fn backend_limited(inner: BackendBody) -> Self {
+        Body::Backend {
+            inner,
+            remaining: MAX_PAYLOAD,
+        }
+    }
+
+    /// A client's request body limited to [`MAX_PAYLOAD`] bytes ([`Body::Empty`] when it
+    /// has no content).
+    pub fn limited<B>(inner: B) -> Self
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        if inner.is_end_stream() {
+            return Body::Empty;
+        }
+        Body::Stream {
+            inner: ClientBody(Box::pin(http_body_util::BodyExt::map_err(
+                inner,
+                Into::into,
+            ))),
+            remaining: MAX_PAYLOAD,
+        }
+    }
+}
+
+impl http_body::Body for Body {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        match self.get_mut() {
+            Body::Empty => Poll::Ready(None),
+            Body::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Body::Stream { inner, remaining } => {
+                let frame = ready!(inner.0.as_mut().poll_frame(cx));
+                Poll::Ready(limit(
+                    frame.map(|f| f.map_err(BodyError::Transport)),
+                    remaining,
+                ))
+            }
+            Body::Backend { inner, remaining } => {
+                Poll::Ready(limit(ready!(Pin::new(inner).poll_frame(cx)), remaining))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Body::Empty => true,
+            Body::Full(bytes) => bytes.as_ref().is_none_or(Bytes::is_empty),
+            Body::Stream { inner, .. } => inner.0.is_end_stream(),
+            Body::Backend { inner, .. } => inner.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Body::Empty => SizeHint::with_exact(0),
+            Body::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
+            Body::Stream { inner, .. } => inner.0.size_hint(),
+            Body::Backend { inner, .. } => inner.size_hint(),
+        }
+    }
+}
+
+/// Counts a streamed frame against `remaining`, failing past it.
+fn limit<E: Into<BodyError>>(
+    frame: Option<Result<Frame<Bytes>, E>>,
+    remaining: &mut u64,
+) -> Option<Result<Frame<Bytes>, BodyError>> {
+    match frame? {
+        Ok(frame) => {
+            if let Some(data) = frame.data_ref() {
+                let len = data.len() as u64;
+                if len > *remaining {
+                    *remaining = 0;
+                    return Some(Err(BodyError::TooLarge));
+                }
+                *remaining -= len;
+            }
+            Some(Ok(frame))
+        }
+        Err(e) => Some(Err(e.into())),
+    }
+}

@@ -1,0 +1,717 @@
+//! The compiled model: a `StageConfig` (with its `DeploymentSnapshot`) turned into the form the
+//! hot path uses — a route trie of methods whose integrations hold pre-parsed URIs,
+//! mappings, selection regexes and ready-to-send bodies.
+//!
+//! Everything that can be wrong with a deployment is found here, at config-apply time, and
+//! reported as a [`CompileError`] (the node then NACKs and keeps its last good state).
+
+pub mod function;
+pub mod gateway_responses;
+pub mod mapping;
+pub mod route_trie;
+pub mod selection;
+pub mod template;
+pub mod uri_template;
+pub mod usage;
+pub mod validation;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use apigw_proto::config::{self as pb, StageConfig};
+use apigw_proto::SNAPSHOT_FORMAT_VERSION;
+use http::header::HeaderName;
+use http::{Method, StatusCode};
+
+use mapping::{
+    parse_response_target, MappingError, RequestMapping, RequestTarget, ResponseSource,
+    SourceScope, ValueSource,
+};
+use route_trie::{param_names, RouteError, RouteTrie};
+use selection::ResponseSelector;
+use template::{MappingTemplate, ResponseTemplates, TemplateError, TemplateScope};
+use uri_template::{substitute_stage_variables, UriError, UriTemplate};
+
+/// The integration timeout when none is configured (API Gateway's maximum, 29 s).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(29_000);
+
+/// The content type assumed when a request has none (API Gateway's default).
+pub const DEFAULT_CONTENT_TYPE: &str = "application/json";
+
+/// A stage that could not be compiled, with where and why.
+#[derive(Debug, thiserror::Error)]
+#[error("stage {api_id}/{stage}: {at}: {kind}")]
+pub struct CompileError {
+    /// The API of the stage.
+    pub api_id: String,
+    /// The stage name.
+    pub stage: String,
+    /// The resource/method/element concerned.
+    pub at: String,
+    /// What is wrong (boxed: keeps `Result`s small).
+    pub kind: Box<CompileErrorKind>,
+}
+
+/// What is wrong with a stage's deployment.
+#[derive(Debug, thiserror::Error)]
+pub enum CompileErrorKind {
+    /// The snapshot was produced by a newer control plane than this node understands.
+    #[error("snapshot format_version {found} is newer than supported {supported}")]
+    UnsupportedFormat {
+        /// The snapshot's format.
+        found: u32,
+        /// [`SNAPSHOT_FORMAT_VERSION`].
+        supported: u32,
+    },
+    /// The stage carries no deployment snapshot.
+    #[error("missing deployment snapshot")]
+    MissingSnapshot,
+    /// The resource tree is inconsistent.
+    #[error(transparent)]
+    Route(#[from] RouteError),
+    /// Not an HTTP method (nor `ANY`).
+    #[error("invalid HTTP method {0:?}")]
+    Method(String),
+    /// The same method appears twice on a resource.
+    #[error("duplicate method {0}")]
+    DuplicateMethod(String),
+    /// The integration URI is unusable.
+    #[error("integration uri {uri:?}: {source}")]
+    Uri {
+        /// The URI after stage-variable substitution.
+        uri: String,
+        /// Why it was rejected.
+        source: UriError,
+        /// Whether stage variables were substituted into it: then the stage's variables,
+        /// not the deployment, are at fault, and only this method fails (at call time).
+        from_stage_variables: bool,
+    },
+    /// A parameter mapping expression is invalid.
+    #[error("mapping {target:?}: {source}")]
+    Mapping {
+        /// The mapping's target expression.
+        target: String,
+        /// Why it was rejected.
+        source: MappingError,
+    },
+    /// A `selectionPattern` is not a valid regex.
+    #[error("selection pattern: {0}")]
+    SelectionPattern(#[from] fancy_regex::Error),
+    /// An integration response's `statusCode` is not an HTTP status.
+    #[error("invalid status code {0:?}")]
+    StatusCode(String),
+    /// A mapping template does not parse (the control plane rejects these when saved;
+    /// this guards snapshots from elsewhere).
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    /// A customised gateway response is unusable.
+    #[error(transparent)]
+    GatewayResponse(#[from] gateway_responses::GatewayResponseError),
+    /// A model or request validator is unusable.
+    #[error(transparent)]
+    Validation(#[from] validation::ValidationCompileError),
+    /// A function integration URI is unusable.
+    #[error("integration uri: {0}")]
+    FunctionUri(#[from] function::FunctionUriError),
+}
+
+/// A stage ready to serve: its routes and the identity used in errors and logs.
+#[derive(Debug)]
+pub struct CompiledStage {
+    /// The API id.
+    pub api_id: Box<str>,
+    /// The stage name.
+    pub stage_name: Box<str>,
+    /// The deployment the stage points at.
+    pub deployment_id: Box<str>,
+    /// Resource paths → methods.
+    pub routes: RouteTrie<ResourceMethods>,
+    /// Whether API keys come from the `x-api-key` header (`apiKeySource` HEADER); with
+    /// AUTHORIZER they come from an authorizer, which this node does not run yet.
+    pub api_key_from_header: bool,
+    /// `disableExecuteApiEndpoint`: the default invoke URLs answer 403 Forbidden (only
+    /// custom domain names, a later feature, would serve the API).
+    pub execute_api_disabled: bool,
+    /// The API's customised gateway responses, compiled.
+    pub gateway_responses: gateway_responses::GatewayResponses,
+    /// `$stageVariables` for gateway response templates of requests that matched no method.
+    pub stage_variables: Arc<std::collections::BTreeMap<String, String>>,
+}
+
+/// The methods of one resource.
+#[derive(Debug, Default)]
+pub struct ResourceMethods {
+    methods: Vec<(Method, Arc<CompiledMethod>)>,
+    any: Option<Arc<CompiledMethod>>,
+}
+
+impl ResourceMethods {
+    /// The method for an incoming request: exact match first, then `ANY`.
+    pub fn get(&self, method: &Method) -> Option<&Arc<CompiledMethod>> {
+        self.methods
+            .iter()
+            .find(|(m, _)| m == method)
+            .map(|(_, compiled)| compiled)
+            .or(self.any.as_ref())
+    }
+}
+
+/// One method of a resource, as the pipeline needs it.
+#[derive(Debug)]
+pub struct CompiledMethod {
+    /// The resource path (`/pets/{id}`), for context variables and logs.
+    pub resource_path: Box<str>,
+    /// The declared method (`GET`, `ANY`, ...).
+    pub http_method: Box<str>,
+    /// Whether callers must present an API key (`apiKeyRequired`).
+    pub api_key_required: bool,
+    /// `/{resourcePath}/{METHOD}`: the key of usage-plan per-method throttles.
+    pub method_key: Box<str>,
+    /// The stage's throttle for this method (`{path}/{METHOD}` setting, else `*/*`), with
+    /// its bucket's Redis name `b:s:{api}:{stage}:{/path/METHOD}`, built once here.
+    pub stage_throttle: Option<crate::limits::NamedLimit>,
+    /// What the method calls.
+    pub integration: Integration,
+    /// What mapping templates of this method see besides the request itself.
+    pub template_scope: Arc<TemplateScope>,
+    /// Request validation (required parameters, body model), when a validator applies.
+    pub validation: Option<Arc<validation::MethodValidation>>,
+}
+
+/// A compiled integration, by type.
+#[derive(Debug)]
+pub enum Integration {
+    /// `MOCK`: answered by the gateway itself.
+    Mock(MockIntegration),
+    /// `HTTP`: a backend call with mappings and integration responses.
+    Http(HttpIntegration),
+    /// `HTTP_PROXY`: the request and response pass through.
+    HttpProxy(HttpIntegration),
+    /// `AWS` with a Lambda function URI: templates, invocation, integration responses
+    /// selected by the function's error message.
+    Function(function::FunctionIntegration),
+    /// `AWS_PROXY` with a Lambda function URI: the proxy event in, the proxy result out.
+    FunctionProxy(function::FunctionIntegration),
+    /// A type this node does not run (e.g. `AWS` with a service other than Lambda):
+    /// answered with a 500.
+    Unsupported(Box<str>),
+    /// The method has no integration: answered with a 500, as API Gateway does.
+    Missing,
+    /// The integration cannot be called with this stage's variables (e.g. they make the
+    /// URI invalid): answered with a 500 at call time, as API Gateway does, while the
+    /// stage's other methods keep working.
+    Misconfigured(Box<str>),
+}
+
+/// How a request body is treated when no template matches (`passthroughBehavior`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Passthrough {
+    /// Pass the body through when no template matches the content type (the default).
+    WhenNoMatch,
+    /// Pass through only when the integration has no templates at all.
+    WhenNoTemplates,
+    /// Never pass through: 415 without a matching template.
+    Never,
+}
+
+/// The outcome of choosing a request template for a content type.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TemplateChoice<'a, T> {
+    /// A template exists for the content type.
+    Template(&'a T),
+    /// No template applies; the body passes through.
+    Passthrough,
+    /// No template applies and passthrough is not allowed: 415.
+    Unsupported,
+}
+
+/// Request templates keyed by content type, plus the passthrough rule.
+#[derive(Debug)]
+pub struct RequestTemplates<T> {
+    /// (lowercase content type, compiled template), sorted by content type.
+    entries: Vec<(Box<str>, T)>,
+    passthrough: Passthrough,
+}
+
+impl<T> RequestTemplates<T> {
+    /// Chooses by the request's media type (`None` = no Content-Type header).
+    pub fn choose(&self, media_type: Option<&str>) -> TemplateChoice<'_, T> {
+        let wanted = media_type.unwrap_or(DEFAULT_CONTENT_TYPE);
+        if let Some((_, t)) = self
+            .entries
+            .iter()
+            .find(|(ct, _)| ct.eq_ignore_ascii_case(wanted))
+        {
+            return TemplateChoice::Template(t);
+        }
+        match (self.entries.is_empty(), self.passthrough) {
+            (_, Passthrough::Never) => TemplateChoice::Unsupported,
+            (true, _) | (false, Passthrough::WhenNoMatch) => TemplateChoice::Passthrough,
+            (false, Passthrough::WhenNoTemplates) => TemplateChoice::Unsupported,
+        }
+    }
+}
+
+/// A compiled integration response.
+#[derive(Debug)]
+pub struct IntegrationResponse {
+    /// The method response status it produces.
+    pub status: StatusCode,
+    /// `method.response.header.X` ← source.
+    pub headers: Vec<(HeaderName, ResponseSource)>,
+    /// Response templates by content type (empty: the body passes through).
+    pub templates: ResponseTemplates,
+    /// Whether a header mapping reads the integration's body (which must then be buffered).
+    pub needs_body: bool,
+    /// `contentHandling`: base64 conversion of the integration's body (HTTP responses and
+    /// function results).
+    pub content_handling: function::ContentHandling,
+}
+
+/// The integration responses of an integration and how to choose one.
+#[derive(Debug, Default)]
+pub struct IntegrationResponses {
+    responses: Vec<IntegrationResponse>,
+    selector: ResponseSelector,
+}
+
+impl IntegrationResponses {
+    /// Selects by the selection key (a status code string): pattern, then default.
+    pub fn select(&self, key: &str) -> Option<&IntegrationResponse> {
+        self.selector
+            .select(key)
+            .and_then(|i| self.responses.get(i))
+    }
+
+    /// The default response (empty `selectionPattern`), if any.
+    pub fn default_response(&self) -> Option<&IntegrationResponse> {
+        self.selector
+            .default_index()
+            .and_then(|i| self.responses.get(i))
+    }
+}
+
+/// A `MOCK` integration: the status each request template yields, and the responses.
+#[derive(Debug)]
+pub struct MockIntegration {
+    /// Content type → request template, whose output's `statusCode` picks the response.
+    pub templates: RequestTemplates<MappingTemplate>,
+    /// The integration responses.
+    pub responses: IntegrationResponses,
+}
+
+/// An `HTTP` or `HTTP_PROXY` integration.
+#[derive(Debug)]
+pub struct HttpIntegration {
+    /// The backend method; `None` for `ANY` (use the incoming method).
+    pub method: Option<Method>,
+    /// The backend URI, stage variables substituted.
+    pub uri: UriTemplate,
+    /// For each URI slot, where its value comes from.
+    pub slot_sources: Vec<ValueSource>,
+    /// `integration.request.header.X` mappings.
+    pub header_mappings: Vec<(HeaderName, ValueSource)>,
+    /// `integration.request.querystring.X` mappings (key already encoded).
+    pub query_mappings: Vec<(Box<str>, ValueSource)>,
+    /// How long to wait for the backend's response headers.
+    pub timeout: Duration,
+    /// Request templates (parsed) and the passthrough rule.
+    pub templates: RequestTemplates<MappingTemplate>,
+    /// Integration responses (unused by `HTTP_PROXY`).
+    pub responses: IntegrationResponses,
+    /// `contentHandling` of the request body (`HTTP` only).
+    pub content_handling: function::ContentHandling,
+    /// The API's `binaryMediaTypes`, which say whether a request body is binary.
+    pub binary_media_types: Arc<function::BinaryMediaTypes>,
+}
+
+/// Compiles one stage. Pure and CPU-only: callers run it off the request threads.
+pub fn compile_stage(stage: &StageConfig) -> Result<CompiledStage, CompileError> {
+    let err = |at: &str, kind: CompileErrorKind| CompileError {
+        api_id: stage.api_id.clone(),
+        stage: stage.stage_name.clone(),
+        at: at.to_owned(),
+        kind: Box::new(kind),
+    };
+    let snapshot = stage
+        .deployment
+        .as_ref()
+        .ok_or_else(|| err("deployment", CompileErrorKind::MissingSnapshot))?;
+    if snapshot.format_version > SNAPSHOT_FORMAT_VERSION {
+        return Err(err(
+            "deployment",
+            CompileErrorKind::UnsupportedFormat {
+                found: snapshot.format_version,
+                supported: SNAPSHOT_FORMAT_VERSION,
+            },
+        ));
+    }
+    let mut routes = RouteTrie::default();
+    let stage_variables = template::stage_variables(&stage.variables);
+    let models = validation::StageModels::compile(snapshot).map_err(|e| err("models", e.into()))?;
+    let gateway_responses =
+        gateway_responses::GatewayResponses::compile(&snapshot.gateway_responses)
+            .map_err(|e| err("gatewayresponses", e.into()))?;
+    let binary_media_types = Arc::new(function::BinaryMediaTypes::new(
+        &snapshot.binary_media_types,
+    ));
+    for resource in &snapshot.resources {
+        if resource.methods.is_empty() {
+            continue;
+        }
+        let names = param_names(&resource.path);
+        let template_scope = Arc::new(TemplateScope {
+            resource_id: resource.id.as_str().into(),
+            param_names: names.clone(),
+            stage_variables: Arc::clone(&stage_variables),
+            deployment_id: stage.deployment_id.as_str().into(),
+        });
+        let mut methods = ResourceMethods::default();
+        for method in &resource.methods {
+            let at = format!("{} {}", method.http_method, resource.path);
+            let scope = SourceScope {
+                param_names: &names,
+                stage_variables: &stage.variables,
+                api_id: &stage.api_id,
+                stage: &stage.stage_name,
+                resource_path: &resource.path,
+                resource_id: &resource.id,
+                deployment_id: &stage.deployment_id,
+            };
+            let compiled = Arc::new(CompiledMethod {
+                resource_path: resource.path.as_str().into(),
+                http_method: method.http_method.as_str().into(),
+                api_key_required: method.api_key_required,
+                method_key: format!(
+                    "{}/{}",
+                    resource.path.trim_end_matches('/'),
+                    method.http_method
+                )
+                .into(),
+                stage_throttle: stage_throttle(stage, &resource.path, &method.http_method),
+                integration: match compile_integration(
+                    method.integration.as_ref(),
+                    &scope,
+                    &stage.variables,
+                    &binary_media_types,
+                ) {
+                    Ok(integration) => integration,
+                    Err(
+                        kind @ CompileErrorKind::Uri {
+                            from_stage_variables: true,
+                            ..
+                        },
+                    ) => {
+                        let reason = err(&at, kind).to_string();
+                        tracing::warn!(%reason, "method unusable with this stage's variables");
+                        Integration::Misconfigured(reason.into())
+                    }
+                    Err(kind) => return Err(err(&at, kind)),
+                },
+                template_scope: Arc::clone(&template_scope),
+                validation: models.method(method).map_err(|e| err(&at, e.into()))?,
+            });
+            add_method(&mut methods, &method.http_method, compiled)
+                .map_err(|kind| err(&at, kind))?;
+        }
+        routes
+            .insert(&resource.path, methods)
+            .map_err(|e| err(&resource.path, e.into()))?;
+    }
+    Ok(CompiledStage {
+        api_id: stage.api_id.as_str().into(),
+        stage_name: stage.stage_name.as_str().into(),
+        deployment_id: stage.deployment_id.as_str().into(),
+        routes,
+        api_key_from_header: !snapshot.api_key_source.eq_ignore_ascii_case("AUTHORIZER"),
+        execute_api_disabled: snapshot.disable_execute_api_endpoint,
+        gateway_responses,
+        stage_variables,
+    })
+}
+
+/// The stage's method-settings throttle for a method: its own `{path}/{METHOD}` entry
+/// (path without the leading `/`, as the management API keys it), else `*/*`.
+fn stage_throttle(
+    stage: &StageConfig,
+    resource_path: &str,
+    http_method: &str,
+) -> Option<crate::limits::NamedLimit> {
+    let own = format!("{}/{}", resource_path.trim_start_matches('/'), http_method);
+    let setting = stage
+        .method_settings
+        .get(&own)
+        .or_else(|| stage.method_settings.get("*/*"))?;
+    let name = format!(
+        "b:s:{}:{}:{}/{}",
+        stage.api_id,
+        stage.stage_name,
+        resource_path.trim_end_matches('/'),
+        http_method
+    );
+    Some(crate::limits::NamedLimit {
+        name: name.into(),
+        limit: crate::limits::Limit {
+            rate: setting.throttling_rate_limit.max(0.0),
+            burst: f64::from(setting.throttling_burst_limit.max(0)),
+        },
+    })
+}
+
+fn add_method(
+    methods: &mut ResourceMethods,
+    name: &str,
+    compiled: Arc<CompiledMethod>,
+) -> Result<(), CompileErrorKind> {
+    let duplicate = || CompileErrorKind::DuplicateMethod(name.to_owned());
+    if name.eq_ignore_ascii_case("ANY") {
+        if methods.any.replace(compiled).is_some() {
+            return Err(duplicate());
+        }
+        return Ok(());
+    }
+    let method = Method::from_bytes(name.to_ascii_uppercase().as_bytes())
+        .map_err(|_| CompileErrorKind::Method(name.to_owned()))?;
+    if methods.methods.iter().any(|(m, _)| *m == method) {
+        return Err(duplicate());
+    }
+    methods.methods.push((method, compiled));
+    Ok(())
+}
+
+fn compile_integration(
+    integration: Option<&pb::Integration>,
+    scope: &SourceScope<'_>,
+    variables: &HashMap<String, String>,
+    binary_media_types: &Arc<function::BinaryMediaTypes>,
+) -> Result<Integration, CompileErrorKind> {
+    let Some(integration) = integration else {
+        return Ok(Integration::Missing);
+    };
+    match integration.r#type.to_ascii_uppercase().as_str() {
+        "MOCK" => Ok(Integration::Mock(MockIntegration {
+            templates: request_templates(integration)?,
+            responses: integration_responses(integration, scope)?,
+        })),
+        "HTTP" => Ok(Integration::Http(http_integration(
+            integration,
+            scope,
+            variables,
+            binary_media_types,
+        )?)),
+        "HTTP_PROXY" => Ok(Integration::HttpProxy(http_integration(
+            integration,
+            scope,
+            variables,
+            binary_media_types,
+        )?)),
+        kind @ ("AWS" | "AWS_PROXY") => {
+            let (target, from_stage_variables) = function::parse_uri(&integration.uri, variables);
+            let target = match target {
+                Ok(target) => target,
+                Err(function::FunctionUriError::UnsupportedService(service)) => {
+                    return Ok(Integration::Unsupported(format!("{kind} {service}").into()))
+                }
+                Err(error) if from_stage_variables => {
+                    let reason = format!("integration uri: {error}");
+                    tracing::warn!(%reason, "method unusable with this stage's variables");
+                    return Ok(Integration::Misconfigured(reason.into()));
+                }
+                Err(error) => return Err(error.into()),
+            };
+            let compiled = function::FunctionIntegration {
+                target,
+                timeout: function::timeout(integration.timeout_in_millis),
+                templates: request_templates(integration)?,
+                responses: integration_responses(integration, scope)?,
+                content_handling: function::ContentHandling::parse(&integration.content_handling),
+                binary_media_types: Arc::clone(binary_media_types),
+            };
+            Ok(if kind == "AWS" {
+                Integration::Function(compiled)
+            } else {
+                Integration::FunctionProxy(compiled)
+            })
+        }
+        "" => Ok(Integration::Missing),
+        other => Ok(Integration::Unsupported(other.into())),
+    }
+}
+
+/// The status a mock request template's output yields: its JSON `statusCode` if an
+/// integer, else 200.
+pub fn mock_status(rendered: &str) -> StatusCode {
+    serde_json::from_str::<serde_json::Value>(rendered)
+        .ok()
+        .and_then(|v| v.get("statusCode")?.as_u64())
+        .and_then(|code| u16::try_from(code).ok())
+        .and_then(|code| StatusCode::from_u16(code).ok())
+        .unwrap_or(StatusCode::OK)
+}
+
+fn passthrough(behavior: &str) -> Passthrough {
+    match behavior.to_ascii_uppercase().as_str() {
+        "NEVER" => Passthrough::Never,
+        "WHEN_NO_TEMPLATES" => Passthrough::WhenNoTemplates,
+        _ => Passthrough::WhenNoMatch,
+    }
+}
+
+fn request_templates(
+    integration: &pb::Integration,
+) -> Result<RequestTemplates<MappingTemplate>, CompileErrorKind> {
+    let mut entries = integration
+        .request_templates
+        .iter()
+        .map(|(ct, text)| {
+            Ok((
+                ct.trim().to_ascii_lowercase().into_boxed_str(),
+                template::parse(ct, text)?,
+            ))
+        })
+        .collect::<Result<Vec<_>, CompileErrorKind>>()?;
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(RequestTemplates {
+        entries,
+        passthrough: passthrough(&integration.passthrough_behavior),
+    })
+}
+
+fn integration_responses(
+    integration: &pb::Integration,
+    scope: &SourceScope<'_>,
+) -> Result<IntegrationResponses, CompileErrorKind> {
+    let selector = ResponseSelector::compile(
+        integration
+            .integration_responses
+            .iter()
+            .map(|r| r.selection_pattern.as_str()),
+    )?;
+    let responses = integration
+        .integration_responses
+        .iter()
+        .map(|r| integration_response(r, scope))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(IntegrationResponses {
+        responses,
+        selector,
+    })
+}
+
+fn integration_response(
+    response: &pb::IntegrationResponse,
+    scope: &SourceScope<'_>,
+) -> Result<IntegrationResponse, CompileErrorKind> {
+    let status = StatusCode::from_bytes(response.status_code.trim().as_bytes())
+        .map_err(|_| CompileErrorKind::StatusCode(response.status_code.clone()))?;
+    let mut headers = response
+        .response_parameters
+        .iter()
+        .map(|(target, source)| {
+            let mapping_err = |source| CompileErrorKind::Mapping {
+                target: target.clone(),
+                source,
+            };
+            let name = parse_response_target(target).map_err(mapping_err)?;
+            let source = ResponseSource::parse(source, scope).map_err(mapping_err)?;
+            Ok((name, source))
+        })
+        .collect::<Result<Vec<_>, CompileErrorKind>>()?;
+    headers.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+    let needs_body = headers.iter().any(|(_, source)| source.reads_body());
+    Ok(IntegrationResponse {
+        status,
+        headers,
+        templates: ResponseTemplates::compile(&response.response_templates)?,
+        needs_body,
+        content_handling: function::ContentHandling::parse(&response.content_handling),
+    })
+}
+
+fn http_integration(
+    integration: &pb::Integration,
+    scope: &SourceScope<'_>,
+    variables: &HashMap<String, String>,
+    binary_media_types: &Arc<function::BinaryMediaTypes>,
+) -> Result<HttpIntegration, CompileErrorKind> {
+    let method = match integration.http_method.trim() {
+        "" => None,
+        m if m.eq_ignore_ascii_case("ANY") => None,
+        m => Some(
+            Method::from_bytes(m.to_ascii_uppercase().as_bytes())
+                .map_err(|_| CompileErrorKind::Method(m.to_owned()))?,
+        ),
+    };
+    let uri_text = substitute_stage_variables(&integration.uri, variables);
+    let from_stage_variables = uri_text != integration.uri;
+    let uri = UriTemplate::compile(&uri_text).map_err(|source| CompileErrorKind::Uri {
+        uri: uri_text,
+        source,
+        from_stage_variables,
+    })?;
+
+    let mut mappings = integration
+        .request_parameters
+        .iter()
+        .map(|(target, source)| {
+            let mapping_err = |source| CompileErrorKind::Mapping {
+                target: target.clone(),
+                source,
+            };
+            Ok(RequestMapping {
+                target: RequestTarget::parse(target).map_err(mapping_err)?,
+                source: ValueSource::parse(source, scope).map_err(mapping_err)?,
+            })
+        })
+        .collect::<Result<Vec<_>, CompileErrorKind>>()?;
+    // Deterministic order regardless of the proto map's iteration order.
+    mappings.sort_by(|a, b| format!("{:?}", a.target).cmp(&format!("{:?}", b.target)));
+
+    let slot_sources = uri
+        .slot_names()
+        .iter()
+        .map(|name| {
+            mappings
+                .iter()
+                .find(|m| matches!(&m.target, RequestTarget::Path(p) if p == name))
+                .map(|m| m.source.clone())
+                .or_else(|| {
+                    scope
+                        .param_names
+                        .iter()
+                        .position(|p| p == name)
+                        .map(ValueSource::PathParam)
+                })
+                .unwrap_or(ValueSource::Absent)
+        })
+        .collect();
+    let mut header_mappings = Vec::new();
+    let mut query_mappings = Vec::new();
+    for mapping in mappings {
+        match mapping.target {
+            RequestTarget::Header(name) => header_mappings.push((name, mapping.source)),
+            RequestTarget::QueryString(key) => query_mappings.push((key, mapping.source)),
+            RequestTarget::Path(_) => {}
+        }
+    }
+    let timeout = match integration.timeout_in_millis {
+        ms if ms <= 0 => DEFAULT_TIMEOUT,
+        ms => Duration::from_millis(ms.unsigned_abs().into()),
+    };
+    Ok(HttpIntegration {
+        method,
+        uri,
+        slot_sources,
+        header_mappings,
+        query_mappings,
+        timeout,
+        templates: request_templates(integration)?,
+        responses: integration_responses(integration, scope)?,
+        content_handling: function::ContentHandling::parse(&integration.content_handling),
+        binary_media_types: Arc::clone(binary_media_types),
+    })
+}
+
+#[cfg(test)]
+mod tests;

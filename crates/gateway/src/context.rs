@@ -1,0 +1,109 @@
+//! Per-request context: the request id and the client address, created once at the start
+//! of the pipeline and read by every step (mappings, logs, responses).
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, OnceLock};
+use std::time::SystemTime;
+
+use http::header::{HeaderName, HeaderValue};
+use uuid::Builder;
+
+use crate::trace::ExecutionTrace;
+
+/// The `x-amzn-RequestId` header every response carries.
+pub static X_AMZN_REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+
+/// The client end of a connection, rendered once per connection rather than per request
+/// (`X-Forwarded-For` needs the address as text on every proxied request).
+#[derive(Debug, Clone)]
+pub struct Peer {
+    /// The client's IP.
+    pub ip: IpAddr,
+    /// The same IP as a header value.
+    pub ip_header: HeaderValue,
+}
+
+impl Peer {
+    /// The peer of a connection from `addr`.
+    pub fn new(addr: SocketAddr) -> Self {
+        let ip = addr.ip();
+        let ip_header =
+            HeaderValue::from_str(&ip.to_string()).unwrap_or(HeaderValue::from_static("0.0.0.0"));
+        Peer { ip, ip_header }
+    }
+}
+
+impl From<IpAddr> for Peer {
+    fn from(ip: IpAddr) -> Self {
+        Peer::new(SocketAddr::new(ip, 0))
+    }
+}
+
+/// What the pipeline knows about a request beyond the request itself.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    /// A random UUID, as a ready-to-send header value (`context.requestId`).
+    pub request_id: HeaderValue,
+    /// The client's IP (`context.identity.sourceIp`, `X-Forwarded-For`).
+    pub source_ip: IpAddr,
+    /// `source_ip` as a header value.
+    pub source_ip_header: HeaderValue,
+    /// When the request arrived (`context.requestTime`, `context.requestTimeEpoch`).
+    pub received_at: SystemTime,
+    /// The id of the API key the request was admitted with (`context.identity.apiKeyId`),
+    /// set once by the API-key step.
+    pub api_key_id: OnceLock<Box<str>>,
+    /// Where the integration steps write execution-log lines, when someone reads them
+    /// (TestInvokeMethod).
+    pub trace: Option<Arc<ExecutionTrace>>,
+}
+
+impl RequestContext {
+    /// A context with a fresh request id (thread-local RNG: no syscall per request).
+    pub fn new(peer: impl Into<Peer>) -> Self {
+        let peer = peer.into();
+        let uuid = Builder::from_random_bytes(rand::random::<[u8; 16]>()).into_uuid();
+        let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let text = uuid.hyphenated().encode_lower(&mut buf);
+        let request_id = HeaderValue::from_str(text).unwrap_or(HeaderValue::from_static("unknown"));
+        RequestContext {
+            request_id,
+            source_ip: peer.ip,
+            source_ip_header: peer.ip_header,
+            received_at: SystemTime::now(),
+            api_key_id: OnceLock::new(),
+            trace: None,
+        }
+    }
+
+    /// Appends an execution-log line, formatted only when the request is traced.
+    pub fn log(&self, line: impl FnOnce() -> String) {
+        if let Some(trace) = &self.trace {
+            trace.push(line());
+        }
+    }
+
+    /// Whether execution-log lines are being collected.
+    pub fn traced(&self) -> bool {
+        self.trace.is_some()
+    }
+
+    /// The request id as text.
+    pub fn request_id_str(&self) -> &str {
+        self.request_id.to_str().unwrap_or("")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_unique_uuids() {
+        let a = RequestContext::new(IpAddr::from([127, 0, 0, 1]));
+        let b = RequestContext::new(IpAddr::from([127, 0, 0, 1]));
+        assert_ne!(a.request_id, b.request_id);
+        let parsed = uuid::Uuid::parse_str(a.request_id_str()).unwrap();
+        assert_eq!(parsed.get_version_num(), 4);
+    }
+}

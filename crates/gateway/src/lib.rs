@@ -1,0 +1,281 @@
+//! The gateway engine: everything between "a request arrived" and "this is the response",
+//! over a compiled snapshot of what is deployed, knowing nothing of sockets on the client
+//! side. The data-plane node feeds it requests from its HTTP server; TestInvokeMethod in
+//! the control plane feeds it one buffered request. Both take exactly the same path.
+//!
+//! - [`compile`]: the deployment snapshot (protobuf) → the compiled model the hot path
+//!   reads (route tries, URI templates, mappings, templates, selection patterns, validators,
+//!   gateway responses, usage plans). All parsing happens here, once per config; the
+//!   control plane validates management input by calling the same functions.
+//! - [`state`]: every compiled stage by API and stage name, swapped atomically.
+//! - [`phases`]: the request pipeline, one module per phase in request order, and the
+//!   end-of-request hook ([`phases::end`]).
+//! - [`error`] and [`gateway_response`]: the errors the gateway itself produces, and their
+//!   rendering as (customised) gateway responses.
+//! - [`limits`]: the admission contract the throttle phase calls (the node implements it
+//!   over Redis).
+//! - [`backend_client`]: the HTTP/1.1 client towards backends and the functions host.
+//! - [`query`]: the one query-string parser, with API Gateway's rules.
+//!
+//! [`Gateway::handle`] runs the phases and never fails: errors become gateway responses,
+//! and every response gets an `x-amzn-RequestId`.
+
+pub mod backend_client;
+pub mod body;
+pub mod compile;
+pub mod context;
+pub mod error;
+pub mod gateway_response;
+pub mod limits;
+pub mod phases;
+pub mod query;
+pub mod state;
+pub mod template;
+pub mod trace;
+pub mod write_batching;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::header::CONTENT_LENGTH;
+use http::{Request, Response};
+
+use crate::backend_client::BackendClient;
+use crate::body::{Body, BoxError, MAX_PAYLOAD};
+pub use crate::context::Peer;
+use crate::context::{RequestContext, X_AMZN_REQUEST_ID};
+use crate::error::GatewayError;
+use crate::limits::{Limits, Unlimited};
+use crate::phases::end::{RequestEnd, RequestSummary};
+use crate::phases::integration::invoke_api::FunctionsEndpoint;
+use crate::phases::route::{self, Target};
+use crate::phases::{api_key, integration, throttle, validate};
+use crate::state::SharedState;
+
+/// Answers requests that are not for an invoke host (the node's health endpoints).
+pub type LocalEndpoints = fn(&str, &SharedState) -> Option<Response<Body>>;
+
+/// Everything a request needs: the deployed state, the backend client, the invoke domain,
+/// the limits and the end-of-request hook.
+pub struct Gateway<L = Unlimited> {
+    state: Arc<SharedState>,
+    client: BackendClient,
+    /// The Invoke API of function integrations (`--functions-url`), if configured.
+    functions: Option<FunctionsEndpoint>,
+    /// `.{execute-api-domain}`, lowercase, matched against the Host's tail.
+    domain_suffix: Box<str>,
+    /// Shared buckets, quotas and usage counts.
+    limiter: Arc<L>,
+    /// Requests for other hosts.
+    local: Option<LocalEndpoints>,
+    /// Runs once at the end of every request.
+    end: Option<Arc<dyn RequestEnd>>,
+}
+
+impl<L> std::fmt::Debug for Gateway<L> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("domain_suffix", &self.domain_suffix)
+            .field("functions", &self.functions)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Gateway<Unlimited> {
+    /// A gateway over `state`, answering `{apiId}.{execute_api_domain}` hosts, admitting
+    /// every request (no limits).
+    pub fn new(state: Arc<SharedState>, client: BackendClient, execute_api_domain: &str) -> Self {
+        let domain = execute_api_domain.trim_matches('.').to_ascii_lowercase();
+        Gateway {
+            state,
+            client,
+            functions: None,
+            domain_suffix: format!(".{domain}").into(),
+            limiter: Arc::new(Unlimited),
+            local: None,
+            end: None,
+        }
+    }
+}
+
+impl<L: Limits> Gateway<L> {
+    /// The gateway calling function integrations through `endpoint`.
+    pub fn with_functions(mut self, endpoint: FunctionsEndpoint) -> Self {
+        self.functions = Some(endpoint);
+        self
+    }
+
+    /// The gateway deciding admissions with `limiter` (the node's are cluster-wide).
+    pub fn with_limiter<M: Limits>(self, limiter: Arc<M>) -> Gateway<M> {
+        Gateway {
+            state: self.state,
+            client: self.client,
+            functions: self.functions,
+            domain_suffix: self.domain_suffix,
+            limiter,
+            local: self.local,
+            end: self.end,
+        }
+    }
+
+    /// The gateway answering non-invoke hosts with `endpoints` (else 403 Forbidden).
+    pub fn with_local_endpoints(mut self, endpoints: LocalEndpoints) -> Self {
+        self.local = Some(endpoints);
+        self
+    }
+
+    /// The gateway calling `hook` once at the end of every request.
+    pub fn with_end_hook(mut self, hook: Arc<dyn RequestEnd>) -> Self {
+        self.end = Some(hook);
+        self
+    }
+
+    /// Serves one request. Infallible: errors are rendered as gateway responses.
+    pub async fn handle<B>(&self, request: Request<B>, peer: &Peer) -> Response<Body>
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        self.serve(request, RequestContext::new(peer.clone())).await
+    }
+
+    /// Serves one request, writing its execution log (the integration's "Endpoint
+    /// request …" / "Endpoint response …" lines) into `trace`.
+    pub async fn handle_traced<B>(
+        &self,
+        request: Request<B>,
+        peer: &Peer,
+        trace: Arc<trace::ExecutionTrace>,
+    ) -> Response<Body>
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let mut ctx = RequestContext::new(peer.clone());
+        ctx.trace = Some(trace);
+        self.serve(request, ctx).await
+    }
+
+    async fn serve<B>(&self, request: Request<B>, ctx: RequestContext) -> Response<Body>
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let started = Instant::now();
+        let method = request.method().clone();
+        let mut scope = gateway_response::ErrorScope::default();
+        let mut integration_latency = None;
+        let (mut response, error) = match self
+            .process(request, &ctx, &mut scope, &mut integration_latency)
+            .await
+        {
+            Ok(response) => (response, None),
+            Err(error) => {
+                tracing::debug!(request_id = ctx.request_id_str(), %error, "gateway error");
+                ctx.log(|| error.execution_log_line());
+                (gateway_response::render(&error, &ctx, &scope), Some(error))
+            }
+        };
+        response
+            .headers_mut()
+            .insert(X_AMZN_REQUEST_ID.clone(), ctx.request_id.clone());
+        if let Some(end) = &self.end {
+            end.request_end(&RequestSummary {
+                ctx: &ctx,
+                http_method: &method,
+                stage: scope.stage.as_deref(),
+                method: scope.method.as_deref(),
+                status: response.status(),
+                error: error.as_ref(),
+                integration_latency,
+                latency: started.elapsed(),
+            });
+        }
+        response
+    }
+
+    async fn process<B>(
+        &self,
+        request: Request<B>,
+        ctx: &RequestContext,
+        scope: &mut gateway_response::ErrorScope,
+        integration_latency: &mut Option<std::time::Duration>,
+    ) -> Result<Response<Body>, GatewayError>
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let (parts, body) = request.into_parts();
+        let (routed, usage, account) = match route::classify(&parts, &self.domain_suffix) {
+            Target::Invoke {
+                api_id,
+                stage,
+                path_start,
+            } => {
+                let state = self.state.load();
+                let routed = match route::route(&state, api_id, stage, &parts, path_start) {
+                    Ok(routed) => routed,
+                    Err(error) => {
+                        if let Some(stage) = state.stage(api_id, stage) {
+                            scope.observe(stage, None, &parts);
+                        }
+                        return Err(error);
+                    }
+                };
+                scope.observe(&routed.stage, Some(&routed), &parts);
+                (routed, Arc::clone(&state.usage), state.account)
+            }
+            Target::Other => {
+                return self
+                    .local
+                    .and_then(|local| local(parts.uri.path(), &self.state))
+                    .ok_or(GatewayError::Forbidden);
+            }
+        };
+        if declared_length(&parts.headers).is_some_and(|len| len > MAX_PAYLOAD) {
+            return Err(GatewayError::RequestTooLarge);
+        }
+        let key = if routed.method.api_key_required {
+            let key = api_key::identify(&usage, &routed.stage, &parts.headers)?;
+            // Ignoring the result: the context is fresh, so the cell is empty.
+            let _ = ctx.api_key_id.set(key.key_id.clone());
+            Some(key)
+        } else {
+            None
+        };
+        let admission = throttle::admission(
+            account.as_ref(),
+            &routed,
+            key.as_ref(),
+            std::time::SystemTime::now(),
+        );
+        throttle::check(&*self.limiter, &admission).await?;
+        let body = match &routed.method.validation {
+            Some(validation) => validate::check(validation, &routed, &parts, body).await?,
+            None => Body::limited(body),
+        };
+        let integration_started = Instant::now();
+        let result = integration::invoke(
+            &self.client,
+            self.functions.as_ref(),
+            ctx,
+            &routed,
+            parts,
+            body,
+        )
+        .await;
+        *integration_latency = Some(integration_started.elapsed());
+        result
+    }
+}
+
+fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers
+        .get(CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}

@@ -1,0 +1,42 @@
+//! The end-of-request hook (Pingora's `logging()`): called once for every request the
+//! engine serves, after its response is decided, with the final status, the integration
+//! latency and the whole latency. Metrics, access logs and traces hang off it.
+//!
+//! The hook runs on the request's task before the response is written: it must not block
+//! (record, enqueue, return).
+
+use std::time::Duration;
+
+use http::{Method, StatusCode};
+
+use crate::compile::{CompiledMethod, CompiledStage};
+use crate::context::RequestContext;
+use crate::error::GatewayError;
+
+/// What the hook sees of one finished request.
+#[derive(Debug)]
+pub struct RequestSummary<'a> {
+    /// Request id, source IP, API key id, arrival time.
+    pub ctx: &'a RequestContext,
+    /// The request's HTTP method.
+    pub http_method: &'a Method,
+    /// The stage, when the request named a deployed one.
+    pub stage: Option<&'a CompiledStage>,
+    /// The method, when routing found one.
+    pub method: Option<&'a CompiledMethod>,
+    /// The status sent to the client.
+    pub status: StatusCode,
+    /// The gateway error the response renders, if any.
+    pub error: Option<&'a GatewayError>,
+    /// How long the integration took to produce the response head (`None` when the
+    /// request never reached it).
+    pub integration_latency: Option<Duration>,
+    /// From the request's arrival at the engine to its response head.
+    pub latency: Duration,
+}
+
+/// Receives every [`RequestSummary`].
+pub trait RequestEnd: Send + Sync + 'static {
+    /// Called once per request.
+    fn request_end(&self, summary: &RequestSummary<'_>);
+}

@@ -1,0 +1,23 @@
+//! The request pipeline, one module per SPEC §5 phase in request order, run by
+//! [`crate::Gateway::handle`]:
+//!
+//! 1. [`route`]: invoke URL → stage → resource → method;
+//! 2. resource policy, authorizers: later issues (between routing and the API key, as in
+//!    API Gateway: a policy or authorizer refusal never touches usage);
+//! 3. [`api_key`]: `x-api-key` → key → usage plan for the stage (when `apiKeyRequired`);
+//! 4. [`throttle`]: token buckets, quota and usage count in one shared atomic step;
+//! 5. [`validate`]: required parameters, body against the method's model; the stage
+//!    cache goes after it (later issue);
+//! 6. [`integration`]: MOCK / HTTP / HTTP_PROXY / AWS and AWS_PROXY (functions);
+//! 7. [`integration_response`]: selection, status, headers, body;
+//! 8. errors at any phase become gateway responses ([`crate::gateway_response`]);
+//! 9. [`end`]: the end-of-request hook, once per request with the final status and both
+//!    latencies (metrics and access logs go there).
+
+pub mod api_key;
+pub mod end;
+pub mod integration;
+pub mod integration_response;
+pub mod route;
+pub mod throttle;
+pub mod validate;

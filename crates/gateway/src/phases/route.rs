@@ -1,0 +1,228 @@
+//! Step 1, route: recognise the invoke URL, find the stage, then the resource (route trie)
+//! and the method (exact, then `ANY`).
+//!
+//! Invoke URLs: Host `{apiId}.{execute-api-domain}[:port]` with path `/{stage}/{path}`, or
+//! on any host `/restapis/{apiId}/{stage}/_user_request_/{path}`. An unknown API or stage
+//! is 403 Forbidden; a known stage without a matching route is 403 Missing
+//! Authentication Token, as in API Gateway.
+
+use std::sync::Arc;
+
+use http::header::HOST;
+use http::request::Parts;
+
+use crate::compile::route_trie::Capture;
+use crate::compile::{CompiledMethod, CompiledStage};
+use crate::error::GatewayError;
+use crate::state::GatewayState;
+
+/// What a request is addressed to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Target<'a> {
+    /// A deployed API: `path_start` is where the stage-relative path begins in the URI path.
+    Invoke {
+        /// The API id.
+        api_id: &'a str,
+        /// The stage name (may be empty: then no stage matches).
+        stage: &'a str,
+        /// Byte offset of the stage-relative path in `uri.path()`.
+        path_start: usize,
+    },
+    /// Not an invoke URL (the node's own endpoints, or nothing).
+    Other,
+}
+
+/// The result of routing: everything later steps need, owned (no borrow of the state).
+#[derive(Debug)]
+pub struct Routed {
+    /// The stage serving the request.
+    pub stage: Arc<CompiledStage>,
+    /// The matched method.
+    pub method: Arc<CompiledMethod>,
+    /// Path parameters, as ranges of the stage-relative path.
+    pub captures: Vec<Capture>,
+    /// Byte offset of the stage-relative path in `uri.path()`.
+    pub path_start: usize,
+}
+
+impl Routed {
+    /// The stage-relative path (`/pets/1`) within the request's URI path.
+    pub fn stage_path<'a>(&self, uri_path: &'a str) -> &'a str {
+        uri_path.get(self.path_start..).unwrap_or("")
+    }
+}
+
+/// Classifies a request by Host and path. `domain_suffix` is `.{execute-api-domain}` in
+/// lowercase.
+pub fn classify<'a>(parts: &'a Parts, domain_suffix: &str) -> Target<'a> {
+    let path = parts.uri.path();
+    let host = parts
+        .uri
+        .host()
+        .or_else(|| parts.headers.get(HOST).and_then(|h| h.to_str().ok()));
+    if let Some(api_id) = host.and_then(|h| execute_api_id(h, domain_suffix)) {
+        let rest = path.strip_prefix('/').unwrap_or(path);
+        let stage = rest.split('/').next().unwrap_or("");
+        let path_start = (path.len() - rest.len() + stage.len()).min(path.len());
+        return Target::Invoke {
+            api_id,
+            stage,
+            path_start,
+        };
+    }
+    user_request(path).unwrap_or(Target::Other)
+}
+
+/// `{apiId}` when `host` (optionally with `:port`) is `{apiId}{domain_suffix}`.
+fn execute_api_id<'a>(host: &'a str, domain_suffix: &str) -> Option<&'a str> {
+    let host = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    let split = host.len().checked_sub(domain_suffix.len())?;
+    let (api_id, tail) = (host.get(..split)?, host.get(split..)?);
+    (tail.eq_ignore_ascii_case(domain_suffix) && !api_id.is_empty() && !api_id.contains('.'))
+        .then_some(api_id)
+}
+
+/// `/restapis/{apiId}/{stage}/_user_request_/{path}` on any host.
+fn user_request(path: &str) -> Option<Target<'_>> {
+    let rest = path.strip_prefix("/restapis/")?;
+    let (api_id, rest) = rest.split_once('/')?;
+    let (stage, rest) = rest.split_once('/')?;
+    let after = rest.strip_prefix("_user_request_")?;
+    if !(after.is_empty() || after.starts_with('/')) || api_id.is_empty() {
+        return None;
+    }
+    Some(Target::Invoke {
+        api_id,
+        stage,
+        path_start: path.len() - after.len(),
+    })
+}
+
+/// Finds the stage and the method for a classified invoke request.
+pub fn route(
+    state: &GatewayState,
+    api_id: &str,
+    stage: &str,
+    parts: &Parts,
+    path_start: usize,
+) -> Result<Routed, GatewayError> {
+    let stage = state
+        .stage(api_id, stage)
+        .filter(|s| !s.execute_api_disabled)
+        .ok_or(GatewayError::Forbidden)?;
+    let path = parts.uri.path().get(path_start..).unwrap_or("");
+    let mut captures = Vec::new();
+    let method = stage
+        .routes
+        .find(path, &mut captures)
+        .and_then(|methods| methods.get(&parts.method))
+        .ok_or(GatewayError::MissingAuthenticationToken)?;
+    Ok(Routed {
+        stage: Arc::clone(stage),
+        method: Arc::clone(method),
+        captures,
+        path_start,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::Request;
+
+    fn parts(host: &str, uri: &str) -> Parts {
+        Request::builder()
+            .uri(uri)
+            .header(HOST, host)
+            .body(())
+            .unwrap()
+            .into_parts()
+            .0
+    }
+
+    const SUFFIX: &str = ".execute-api.localhost";
+
+    #[test]
+    fn classifies_execute_api_hosts() {
+        let p = parts("abc123.execute-api.localhost:8081", "/prod/pets/1?x=1");
+        assert_eq!(
+            classify(&p, SUFFIX),
+            Target::Invoke {
+                api_id: "abc123",
+                stage: "prod",
+                path_start: 5
+            }
+        );
+        assert_eq!(&p.uri.path()[5..], "/pets/1");
+        let p = parts("ABC.Execute-API.localhost", "/prod");
+        assert_eq!(
+            classify(&p, SUFFIX),
+            Target::Invoke {
+                api_id: "ABC",
+                stage: "prod",
+                path_start: 5
+            }
+        );
+        let p = parts("abc.execute-api.localhost", "/");
+        assert_eq!(
+            classify(&p, SUFFIX),
+            Target::Invoke {
+                api_id: "abc",
+                stage: "",
+                path_start: 1
+            }
+        );
+        assert_eq!(
+            classify(&parts("execute-api.localhost", "/prod/x"), SUFFIX),
+            Target::Other
+        );
+        assert_eq!(
+            classify(&parts("a.b.execute-api.localhost", "/prod/x"), SUFFIX),
+            Target::Other
+        );
+        assert_eq!(
+            classify(&parts("localhost:8081", "/healthz"), SUFFIX),
+            Target::Other
+        );
+    }
+
+    #[test]
+    fn classifies_user_request_paths() {
+        let p = parts("127.0.0.1:8081", "/restapis/abc/prod/_user_request_/pets/1");
+        let Target::Invoke {
+            api_id,
+            stage,
+            path_start,
+        } = classify(&p, SUFFIX)
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (api_id, stage, &p.uri.path()[path_start..]),
+            ("abc", "prod", "/pets/1")
+        );
+        let p = parts("h", "/restapis/abc/prod/_user_request_");
+        let Target::Invoke { path_start, .. } = classify(&p, SUFFIX) else {
+            panic!()
+        };
+        assert_eq!(&p.uri.path()[path_start..], "");
+        assert_eq!(
+            classify(&parts("h", "/restapis/abc/prod/other/x"), SUFFIX),
+            Target::Other
+        );
+        assert_eq!(
+            classify(&parts("h", "/restapis/abc/prod/_user_request_x"), SUFFIX),
+            Target::Other
+        );
+    }
+
+    #[test]
+    fn unknown_stage_is_forbidden() {
+        let p = parts("abc.execute-api.localhost", "/prod/x");
+        let err = route(&GatewayState::default(), "abc", "prod", &p, 5).unwrap_err();
+        assert!(matches!(err, GatewayError::Forbidden));
+    }
+}
