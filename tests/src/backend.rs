@@ -99,3 +99,79 @@ impl Backend {
         format!("http://{}", self.addr)
     }
 }
+
+/// A backend that sends a response head and the first 10 bytes of its body, then stalls:
+/// `/…chunked…` paths answer chunked, any other with `Content-Length: 100`. It counts the
+/// connections it accepted, so a test can tell whether the gateway reused one. A stalled
+/// connection is held until the gateway closes it, for at most two minutes.
+pub struct StallingBackend {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for StallingBackend {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl StallingBackend {
+    /// Starts it on a free port.
+    pub async fn start() -> Self {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binding a backend");
+        let addr = listener.local_addr().expect("backend address");
+        let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+        let count = std::sync::Arc::clone(&accepted);
+        let task = tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match socket.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let line = String::from_utf8_lossy(&head);
+                    let chunked = line.lines().next().unwrap_or("").contains("chunked");
+                    let response: &[u8] = if chunked {
+                        b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\na\r\n0123456789\r\n"
+                    } else {
+                        b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 100\r\n\r\n0123456789"
+                    };
+                    if socket.write_all(response).await.is_err() {
+                        return;
+                    }
+                    // Stall: hold the connection until the gateway closes it (bounded).
+                    let _ = tokio::time::timeout(Duration::from_secs(120), async {
+                        while matches!(socket.read(&mut buf).await, Ok(n) if n > 0) {}
+                    })
+                    .await;
+                });
+            }
+        });
+        Self {
+            addr,
+            accepted,
+            task,
+        }
+    }
+
+    /// `http://127.0.0.1:{port}`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Connections accepted so far.
+    pub fn accepted(&self) -> usize {
+        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

@@ -6,11 +6,13 @@
 //! `cargo test --workspace` alone is enough.
 
 pub mod backend;
+pub mod functions;
 pub mod mgmt;
 pub mod process;
 pub mod rest_api;
 
-pub use backend::Backend;
+pub use backend::{Backend, StallingBackend};
+pub use functions::FunctionsHost;
 pub use mgmt::Mgmt;
 pub use process::{Cluster, ControlPlane, DataPlane};
 pub use rest_api::RestApi;

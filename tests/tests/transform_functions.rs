@@ -4,54 +4,13 @@
 //! of the seeds' Lambda walkthroughs (003: API with Lambda, stages with Lambda aliases;
 //! 000: custom timeouts, error handling).
 
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
 use apigw_e2e::rest_api::text;
-use apigw_e2e::{eventually, fresh_database, ControlPlane, DataPlane, Mgmt, RestApi};
+use apigw_e2e::{
+    eventually, fresh_database, ControlPlane, DataPlane, FunctionsHost, Mgmt, RestApi,
+};
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-
-struct FunctionsHost {
-    _child: Child,
-    url: String,
-}
-
-impl FunctionsHost {
-    async fn start() -> Self {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-        let mut child = Command::new("python3")
-            .arg(root.join("functions/host.py"))
-            .args(["--port", "0", "--dir"])
-            .arg(root.join("functions/examples"))
-            .stdout(Stdio::piped())
-            .stderr(if std::env::var("E2E_LOG").is_ok() {
-                Stdio::inherit()
-            } else {
-                Stdio::null()
-            })
-            .kill_on_drop(true)
-            .spawn()
-            .expect("starting functions/host.py");
-        let stdout = child.stdout.take().expect("host stdout");
-        let mut line = String::new();
-        tokio::time::timeout(
-            Duration::from_secs(20),
-            BufReader::new(stdout).read_line(&mut line),
-        )
-        .await
-        .expect("the functions host announces its port")
-        .expect("reading the functions host's stdout");
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .expect("`listening on URL`")
-            .to_string();
-        FunctionsHost { _child: child, url }
-    }
-}
 
 /// A control plane, two nodes calling the functions host, and the host itself.
 struct Env {

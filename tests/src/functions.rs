@@ -1,0 +1,51 @@
+//! The `functions/` development host (a Lambda-compatible Invoke API running the example
+//! handlers in `functions/examples` as local Python and Node processes), started per test.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// A running functions host.
+pub struct FunctionsHost {
+    _child: Child,
+    /// Its Invoke API base URL (nodes' and the control plane's `FUNCTIONS_URL`).
+    pub url: String,
+}
+
+impl FunctionsHost {
+    /// Starts the host on a free port and waits for it to announce the port.
+    pub async fn start() -> Self {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut child = Command::new("python3")
+            .arg(root.join("functions/host.py"))
+            .args(["--port", "0", "--dir"])
+            .arg(root.join("functions/examples"))
+            .stdout(Stdio::piped())
+            .stderr(if std::env::var("E2E_LOG").is_ok() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
+            .kill_on_drop(true)
+            .spawn()
+            .expect("starting functions/host.py");
+        let stdout = child.stdout.take().expect("host stdout");
+        let mut line = String::new();
+        tokio::time::timeout(
+            Duration::from_secs(20),
+            BufReader::new(stdout).read_line(&mut line),
+        )
+        .await
+        .expect("the functions host announces its port")
+        .expect("reading the functions host's stdout");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .expect("`listening on URL`")
+            .to_string();
+        FunctionsHost { _child: child, url }
+    }
+}
