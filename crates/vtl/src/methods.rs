@@ -31,11 +31,13 @@ fn arg_str<'v>(args: &'v [Value], i: usize, scratch: &'v mut String) -> Option<&
     }
 }
 
-fn arg_int(args: &[Value], i: usize) -> Result<i64, String> {
+/// The argument for a Java `int` parameter. Only an integer fits: for null,
+/// a float or a string Java has no applicable method, so Velocity treats the
+/// call as an unknown method (`None`, rendering the reference literally).
+fn arg_int(args: &[Value], i: usize) -> Option<i64> {
     match args.get(i) {
-        Some(Value::Int(n)) => Ok(*n),
-        Some(Value::Float(f)) => Ok(*f as i64),
-        _ => Err("expected an integer argument".into()),
+        Some(Value::Int(n)) => Some(*n),
+        _ => None,
     }
 }
 
@@ -152,10 +154,7 @@ pub(crate) fn string_method<'a>(
                 return Some(Err("NullPointerException".into()));
             };
             let from = if args.len() == 2 {
-                match arg_int(args, 1) {
-                    Ok(n) => n.max(0) as usize,
-                    Err(e) => return Some(Err(e)),
-                }
+                arg_int(args, 1)?.max(0) as usize
             } else {
                 0
             };
@@ -170,15 +169,9 @@ pub(crate) fn string_method<'a>(
         }
         ("substring", 1) | ("substring", 2) => {
             let len = char_len(s) as i64;
-            let b = match arg_int(args, 0) {
-                Ok(n) => n,
-                Err(e) => return Some(Err(e)),
-            };
+            let b = arg_int(args, 0)?;
             let e = if args.len() == 2 {
-                match arg_int(args, 1) {
-                    Ok(n) => n,
-                    Err(e) => return Some(Err(e)),
-                }
+                arg_int(args, 1)?
             } else {
                 len
             };
@@ -195,10 +188,7 @@ pub(crate) fn string_method<'a>(
             }
         }
         ("charAt", 1) => {
-            let i = match arg_int(args, 0) {
-                Ok(n) => n,
-                Err(e) => return Some(Err(e)),
-            };
+            let i = arg_int(args, 0)?;
             match (i >= 0).then(|| s.chars().nth(i as usize)).flatten() {
                 Some(c) => Ok(Value::string(c.to_string())),
                 None => Err(format!("StringIndexOutOfBoundsException: index {i}")),
@@ -263,10 +253,7 @@ pub(crate) fn string_method<'a>(
                 return Some(Err("NullPointerException".into()));
             };
             let limit = if args.len() == 2 {
-                match arg_int(args, 1) {
-                    Ok(n) => n,
-                    Err(e) => return Some(Err(e)),
-                }
+                arg_int(args, 1)?
             } else {
                 0
             };
@@ -412,16 +399,13 @@ pub(crate) fn list_method<'a>(
     let r = match (name, args.len()) {
         ("size", 0) => Ok(Value::Int(len as i64)),
         ("isEmpty", 0) => Ok(Value::Bool(len == 0)),
-        ("get", 1) => match arg_int(args, 0) {
-            Ok(i) => get(i),
-            Err(e) => Err(e),
-        },
+        ("get", 1) => get(arg_int(args, 0)?),
         ("contains", 1) => Ok(Value::Bool(index_of(&list_items(v), &args[0]) >= 0)),
         ("indexOf", 1) => Ok(Value::Int(index_of(&list_items(v), &args[0]))),
         ("toString", 0) => Ok(Value::string(v.to_java_string())),
         ("equals", 1) => Ok(Value::Bool(v.java_eq(&args[0], false))),
-        ("subList", 2) => match (arg_int(args, 0), arg_int(args, 1)) {
-            (Ok(a), Ok(b)) if a >= 0 && b as usize <= len && a <= b => Ok(Value::new_list(
+        ("subList", 2) => match (arg_int(args, 0)?, arg_int(args, 1)?) {
+            (a, b) if a >= 0 && b as usize <= len && a <= b => Ok(Value::new_list(
                 list_items(v)[a as usize..b as usize].to_vec(),
             )),
             _ => Err("IndexOutOfBoundsException".into()),
@@ -436,8 +420,8 @@ pub(crate) fn list_method<'a>(
                     l.borrow_mut().push(args[0].clone());
                     Ok(Value::Bool(true))
                 }
-                ("add", 2) => match arg_int(args, 0) {
-                    Ok(i) if i >= 0 && i as usize <= len => {
+                ("add", 2) => match arg_int(args, 0)? {
+                    i if i >= 0 && i as usize <= len => {
                         l.borrow_mut().insert(i as usize, args[1].clone());
                         Ok(Value::Null)
                     }
@@ -451,8 +435,8 @@ pub(crate) fn list_method<'a>(
                     l.borrow_mut().extend(items);
                     Ok(Value::Bool(true))
                 }
-                ("set", 2) => match arg_int(args, 0) {
-                    Ok(i) if i >= 0 && (i as usize) < len => {
+                ("set", 2) => match arg_int(args, 0)? {
+                    i if i >= 0 && (i as usize) < len => {
                         let old =
                             std::mem::replace(&mut l.borrow_mut()[i as usize], args[1].clone());
                         Ok(old)

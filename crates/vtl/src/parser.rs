@@ -216,7 +216,7 @@ impl<'f> Parser<'f> {
             match b {
                 b'$' => {
                     let save = c.pos;
-                    if let Some(r) = self.reference(c, true)? {
+                    if let Some(r) = self.reference(c)? {
                         flush(&mut text, &mut nodes);
                         // Velocity's lexer stays in reference mode after an
                         // unbraced `[index]` or before a `}`.
@@ -245,7 +245,7 @@ impl<'f> Parser<'f> {
                     match c.peek() {
                         Some(b'$') => {
                             let save = c.pos;
-                            if let Some(r) = self.reference(c, true)? {
+                            if let Some(r) = self.reference(c)? {
                                 flush(&mut text, &mut nodes);
                                 nodes.push(Node::EscapedRef {
                                     slashes: k,
@@ -333,8 +333,9 @@ impl<'f> Parser<'f> {
         }
         loop {
             match c.peek() {
-                Some(b'.') if matches!(c.peek_at(1), Some(x) if x.is_ascii_alphabetic() || x == b'_') =>
-                {
+                // Velocity's `DOT` token is `.` plus a letter: `$a._b` is `$a`
+                // followed by the text `._b` (a root may start with `_`).
+                Some(b'.') if matches!(c.peek_at(1), Some(x) if x.is_ascii_alphabetic()) => {
                     c.pos += 1;
                     let _ = c.ident();
                     if c.peek() == Some(b'(') && !Self::skip_balanced(c, b'(', b')') {
@@ -562,8 +563,9 @@ impl<'f> Parser<'f> {
                 flush(text, nodes);
                 c.pos = p + 1;
                 c.skip_ws();
-                // Hyphens are accepted in the target (`header.Content-Type`).
-                let target = match self.reference(c, true)? {
+                // Hyphens are identifier characters here as everywhere
+                // (`header.Content-Type`).
+                let target = match self.reference(c)? {
                     Some(r) => r,
                     None => return Err(self.err(c, "#set expects a reference like $name")),
                 };
@@ -638,7 +640,7 @@ impl<'f> Parser<'f> {
                 c.skip_blank();
                 self.expect(c, b'(', "'(' after #foreach")?;
                 c.skip_ws();
-                let var = match self.reference(c, false)? {
+                let var = match self.reference(c)? {
                     Some(r) if r.parts.is_empty() => r.root,
                     _ => return Err(self.err(c, "#foreach expects a loop variable like $item")),
                 };
@@ -679,7 +681,7 @@ impl<'f> Parser<'f> {
                 c.skip_blank();
                 self.expect(c, b'(', "'(' after #define")?;
                 c.skip_ws();
-                let var = match self.reference(c, false)? {
+                let var = match self.reference(c)? {
                     Some(r) if r.parts.is_empty() => r.root,
                     _ => return Err(self.err(c, "#define expects a reference like $block")),
                 };
@@ -793,7 +795,12 @@ impl<'f> Parser<'f> {
 
     /// Parses `$name...` at `c.pos`. Returns `None` (cursor unspecified) when
     /// the text there is not a reference, so the caller emits it literally.
-    fn reference(&mut self, c: &mut Cursor<'_>, text_mode: bool) -> PResult<Option<Reference>> {
+    ///
+    /// Identifiers are lexed the same way in text, in strings and inside
+    /// directives: Velocity 1.7's `IDENTIFIER` token allows `-` after the
+    /// first character, so `$n-1` in `#set($m = $n-1)` is the (usually
+    /// undefined) reference `$n-1`, not a subtraction; `$n - 1` subtracts.
+    fn reference(&mut self, c: &mut Cursor<'_>) -> PResult<Option<Reference>> {
         let start = c.pos;
         if c.peek() != Some(b'$') {
             return Ok(None);
@@ -807,17 +814,18 @@ impl<'f> Parser<'f> {
         if braced {
             c.pos += 1;
         }
-        let Some(root) = self.ident(c, text_mode) else {
+        let Some(root) = c.ident() else {
             return Ok(None);
         };
         let root = self.var(root);
         let mut parts = Vec::new();
         loop {
             match c.peek() {
-                Some(b'.') if matches!(c.peek_at(1), Some(x) if x.is_ascii_alphabetic() || x == b'_') =>
-                {
+                // Velocity's `DOT` token is `.` plus a letter: `$a._b` is `$a`
+                // followed by the text `._b` (a root may start with `_`).
+                Some(b'.') if matches!(c.peek_at(1), Some(x) if x.is_ascii_alphabetic()) => {
                     c.pos += 1;
-                    let Some(name) = self.ident(c, text_mode) else {
+                    let Some(name) = c.ident() else {
                         break;
                     };
                     if c.peek() == Some(b'(') {
@@ -860,14 +868,6 @@ impl<'f> Parser<'f> {
             raw: c.src[start..c.pos].into(),
             at: (c.base + start) as u32,
         }))
-    }
-
-    fn ident<'c>(&self, c: &mut Cursor<'c>, text_mode: bool) -> Option<&'c str> {
-        if text_mode {
-            c.ident()
-        } else {
-            c.word()
-        }
     }
 
     fn args(&mut self, c: &mut Cursor<'_>, close: u8) -> PResult<Vec<Expr>> {
@@ -1039,7 +1039,7 @@ impl<'f> Parser<'f> {
     fn primary(&mut self, c: &mut Cursor<'_>) -> PResult<Expr> {
         c.skip_ws();
         match c.peek() {
-            Some(b'$') => match self.reference(c, false)? {
+            Some(b'$') => match self.reference(c)? {
                 Some(r) => Ok(Expr::Ref(Box::new(r))),
                 None => Err(self.err(c, "malformed reference")),
             },

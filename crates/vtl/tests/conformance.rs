@@ -501,3 +501,241 @@ $context.requestOverride.header.header1"#;
     assert_eq!(out.request_override_path, map(&[("id", "7")]));
     assert_eq!(out.response_override_status, None);
 }
+
+/// Renders in the Velocity dialect with some of the differential fixture's
+/// variables (`$name`, `$n`, `$list`, `$map`). Expected strings below are
+/// Apache Velocity 1.7's output for the same template and variables (the
+/// same templates are in `conformance/corpus/`, which `ci.sh` compares
+/// against Velocity itself).
+fn velocity(template: &str) -> String {
+    let vars = json!({
+        "name": "World",
+        "n": 5,
+        "list": ["a", "b", "c"],
+        "map": {"k": "v", "num": 42, "inner": {"deep": "yes"}}
+    });
+    let input = RenderInput {
+        variables: vars.as_object().cloned().unwrap_or_default(),
+        ..Default::default()
+    };
+    let opts = vtl::RenderOptions {
+        dialect: vtl::Dialect::Velocity,
+        ..Default::default()
+    };
+    Template::parse(template)
+        .unwrap_or_else(|e| panic!("template does not parse: {e}"))
+        .render_with(&input, &opts)
+        .unwrap_or_else(|e| panic!("render failed: {e}"))
+        .body
+}
+
+#[test]
+fn hyphen_is_an_identifier_character() {
+    // Velocity 1.7's IDENTIFIER is `(letter | _) (letter | digit | - | _)*`,
+    // so `$s-` is one (undefined) reference, rendered as its source text.
+    assert_eq!(velocity("#set($s = \"x\")$s-$s"), "$s-x");
+    assert_eq!(velocity("#set($s = \"x\")\"$s-$s\""), "\"$s-x\"");
+    // Braces end the name; so do `$!{...}`; `$!s-` is quiet and undefined.
+    assert_eq!(velocity("#set($s = \"x\")${s}-$s"), "x-x");
+    assert_eq!(velocity("#set($s = \"x\")$!{s}-$!s|$!s-$!s"), "x-x|x");
+    assert_eq!(
+        velocity("#set($s = \"x\")$s-|$s--x|$s-1|$s-.x|${s-x}"),
+        "$s-|$s--x|$s-1|$s-.x|${s-x}"
+    );
+    // Properties and method names take hyphens too; `)` and `]` end a
+    // reference, so a hyphen after them is text.
+    assert_eq!(
+        velocity("#set($s = \"x\")$s.foo-bar|$s.foo-bar()|$s.length()-$s|$name.length()-"),
+        "$s.foo-bar|$s.foo-bar()|1-x|5-"
+    );
+    assert_eq!(
+        velocity("$map.k-x|$map.k|$map.inner.deep-x|$list[0]-x|$list.get(0)-$list[1]"),
+        "$map.k-x|v|$map.inner.deep-x|a-x|a-b"
+    );
+    // Interpolated strings lex the same way; single-quoted strings are literal.
+    assert_eq!(
+        velocity(
+            "#set($s = \"x\")#set($t = \"$s-$s\")$t|#set($t = \"${s}-$s\")$t|#set($t = '$s-$s')$t"
+        ),
+        "$s-x|x-x|$s-$s"
+    );
+    assert_eq!(
+        velocity("$name.replace('-', '_')|$name.concat('-a-b')"),
+        "World|World-a-b"
+    );
+    // A hyphenated name is an ordinary variable and map key.
+    assert_eq!(
+        velocity("#set($a-b = 2)$a-b|#set($q = {\"a-b\": 1})$q.a-b|$q.get(\"a-b\")"),
+        "2|1|1"
+    );
+    // `._x` is not a property: Velocity's DOT needs a letter after the dot
+    // (a root name may start with `_`).
+    assert_eq!(
+        velocity("#set($_a = 1)$_a ${_a} $_a._b $name._x $name.-x"),
+        "1 1 1._b World._x World.-x"
+    );
+}
+
+#[test]
+fn hyphen_is_an_identifier_character_inside_directives() {
+    // Inside #set/#if/#foreach and call arguments `$n-1` is the undefined
+    // reference `$n-1`, not `$n` minus one; subtraction needs blanks.
+    assert_eq!(velocity("#set($m = 1)#set($m = $n-1)$m"), "1");
+    assert_eq!(velocity("#set($m = $n - 1)$m"), "4");
+    assert_eq!(velocity("#set($m = $map.num-1)[$m]"), "[$m]");
+    assert_eq!(velocity("#set($m = $map.num - 1)[$m]"), "[41]");
+    assert_eq!(velocity("#if($n-1)t#{else}f#end"), "f");
+    assert_eq!(velocity("#if($n-1 == 4)yes#{else}no#end"), "no");
+    assert_eq!(velocity("#if($name-x)t#{else}f#end"), "f");
+    assert_eq!(
+        velocity("#set($l = [$n-1, $n])$l|#set($o = {\"a\": $n-1})$o"),
+        "[null, 5]|{a=null}"
+    );
+    assert_eq!(velocity("#foreach($i in [0..$n-1])$i#end|"), "|");
+    assert_eq!(
+        velocity("#set($a-b = 2)#set($m = $a-b * 3)$m|#if($a-b == 2)t#end"),
+        "6|t"
+    );
+    assert_eq!(
+        velocity("#set($map.a-b = 3)$map"),
+        "{k=v, num=42, inner={deep=yes}, a-b=3}"
+    );
+    // Loop variables, #define names and macro parameters.
+    assert_eq!(velocity("#foreach($i-x in [1,2])$i-x#end"), "12");
+    assert_eq!(velocity("#define($blk-x)B#end$blk-x"), "B");
+    assert_eq!(velocity("#macro(hy $a-b)[$a-b]#end#hy(\"q\")"), "[q]");
+    // A null argument for an `int` parameter finds no method, so the
+    // reference renders as its source text (no error).
+    assert_eq!(velocity("$name.substring($n-1)"), "$name.substring($n-1)");
+}
+
+#[test]
+fn hyphens_in_api_gateway_templates() {
+    let input = RenderInput {
+        body: r#"{"a-b":"hy","pets":[{"pet-id":7}]}"#.into(),
+        params: Params {
+            header: map(&[("X-Request-Id", "r1")]),
+            ..Default::default()
+        },
+        context: json!({"requestId": "abc", "stage": "prod"}),
+        ..Default::default()
+    };
+    // JSONPath arguments are single-quoted strings: not lexed as references.
+    assert_eq!(
+        render(
+            "[$input.path('$.a-b')][$input.json('$.a-b')][$input.json(\"$['a-b']\")][$input.path('$.pets[0].pet-id')]",
+            &input
+        )
+        .body,
+        r#"[hy]["hy"]["hy"][7]"#
+    );
+    assert_eq!(
+        render(
+            "\"$input.params('X-Request-Id')\" $input.params().header.X-Request-Id",
+            &input
+        )
+        .body,
+        "\"r1\" r1"
+    );
+    // `$context.requestId-x` asks for the property `requestId-x` (undefined,
+    // so empty in API Gateway); braces separate the name from the hyphen.
+    assert_eq!(
+        render(
+            "[$context.request-id][$context.requestId-x][${context.requestId}-x][$context.stage-$context.requestId]",
+            &input
+        )
+        .body,
+        "[][][abc-x][abc]"
+    );
+    let out = render(
+        "#set($context.responseOverride.header.Content-Type = \"text/plain\")#set($id = $input.path('$.pets[0].pet-id'))$id-$id",
+        &input,
+    );
+    assert_eq!(out.body, "7");
+    assert_eq!(
+        out.response_override_headers
+            .get("Content-Type")
+            .map(String::as_str),
+        Some("text/plain")
+    );
+}
+
+#[test]
+fn set_with_a_null_value_leaves_the_target_unchanged() {
+    // Velocity 1.7 (directive.set.null.allowed = false): a #set whose value
+    // is null does nothing, so an unset target stays undefined...
+    assert_eq!(velocity("[$v]#set($v = $undefined)[$v]"), "[$v][$v]");
+    // ...and a set one keeps its value, whatever made the value null.
+    assert_eq!(
+        velocity(concat!(
+            "#set($v = \"old\")#set($v = $undefined)[$v]",
+            "#set($v = $map.nope)[$v]#set($v = $map.get(\"nope\"))[$v]",
+            "#set($v = $name.nope())[$v]#set($v = $undefined.foo)[$v]",
+            "#set($v = $undefined + 1)[$v]#set($v = $!undefined)[$v]",
+            "#set($v = \"new\")[$v]"
+        )),
+        "[old][old][old][old][old][old][old][new]"
+    );
+    // Not null: a string mentioning it, a list holding it, an empty map.
+    assert_eq!(
+        velocity("#set($v = \"old\")#set($v = \"$undefined\")[$v]#set($w = [$undefined])$w#set($e = {})$e"),
+        "[$undefined][null]{}"
+    );
+    // A property target keeps its value too; truthiness keeps the old value.
+    assert_eq!(velocity("#set($map.k = $undefined)$map.k"), "v");
+    assert_eq!(
+        velocity("#set($t = 1)#set($t = $nope)#if($t)t#{else}f#end"),
+        "t"
+    );
+    // In a loop the previous iteration's value survives; a macro parameter
+    // keeps its argument.
+    assert_eq!(
+        velocity("#foreach($i in [1,2])#set($v = $nope)[$v]#set($v = $i)#end"),
+        "[$v][1]"
+    );
+    assert_eq!(
+        velocity("#macro(nullrhs $p)#set($p = $nope)[$p]#end#nullrhs(\"a\")"),
+        "[a]"
+    );
+    // API Gateway: a missing JSONPath value does not clear a variable.
+    let input = body(r#"{"a":1}"#);
+    assert_eq!(
+        render(
+            "#set($v = 'default')#set($v = $input.path('$.missing'))[$v]#set($v = $input.path('$.a'))[$v]",
+            &input
+        )
+        .body,
+        "[default][1]"
+    );
+    assert_eq!(
+        render("#set($u = $input.path('$.missing'))[$u]", &input).body,
+        "[]"
+    );
+}
+
+#[test]
+fn int_parameters_take_only_integers() {
+    // Java has no `substring(Object)`: for a null, float or string argument
+    // Velocity finds no method and prints the reference, without an error.
+    assert_eq!(
+        velocity(concat!(
+            "$name.substring($nope)|$name.substring(1, $nope)|$name.substring(1.0)|",
+            "$name.substring(\"1\")|$name.charAt($nope)|$name.indexOf(\"o\", $nope)|",
+            "$name.split(\",\", $nope)|$list.get($nope)|$list.get(1.0)|$list.subList(0, $nope)"
+        )),
+        concat!(
+            "$name.substring($nope)|$name.substring(1, $nope)|$name.substring(1.0)|",
+            "$name.substring(\"1\")|$name.charAt($nope)|$name.indexOf(\"o\", $nope)|",
+            "$name.split(\",\", $nope)|$list.get($nope)|$list.get(1.0)|$list.subList(0, $nope)"
+        )
+    );
+    assert_eq!(
+        velocity("#set($x = $list.get($nope))[$x]|$list.add($nope, \"z\")$list|$list.set($nope, \"z\")$list|$list.remove($nope)"),
+        "[$x]|$list.add($nope, \"z\")[a, b, c]|$list.set($nope, \"z\")[a, b, c]|false"
+    );
+    // Integers still work.
+    assert_eq!(
+        velocity("$name.substring(1)|$name.substring(1, 3)|$list.get(2)|$name.charAt(0)"),
+        "orld|or|c|W"
+    );
+}
