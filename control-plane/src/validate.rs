@@ -1,7 +1,11 @@
 //! Validation rules shared by methods, integrations and their responses.
 //!
 //! Each function answers `BadRequestException` with a message that says what is wrong,
-//! worded after AWS where AWS has a wording.
+//! worded after AWS where AWS has a wording. The grammars themselves (mapping
+//! expressions, function URIs) are the engine's ([`apigw_gateway::compile::check`]), so
+//! what is accepted here is exactly what a node compiles.
+
+use apigw_gateway::compile::check;
 
 use crate::error::{ApiError, ApiResult};
 
@@ -55,6 +59,7 @@ pub fn method_request_parameter(key: &str) -> ApiResult<(&str, &str)> {
 /// A method response `responseParameters` key: `method.response.header.name`.
 pub fn method_response_parameter(key: &str) -> ApiResult<&str> {
     split_param(key, "method.response.", &["header"])
+        .filter(|_| check::response_target(key).is_ok())
         .map(|(_, n)| n)
         .ok_or_else(|| {
             ApiError::bad_request(format!(
@@ -66,20 +71,17 @@ pub fn method_response_parameter(key: &str) -> ApiResult<&str> {
 
 /// An integration `requestParameters` key: `integration.request.{path|querystring|header}.name`.
 pub fn integration_request_target(key: &str) -> ApiResult<(&str, &str)> {
-    split_param(key, "integration.request.", REQUEST_LOCATIONS).ok_or_else(|| {
-        ApiError::bad_request(format!(
-            "Invalid mapping expression specified: {key}. Must look like \
+    split_param(key, "integration.request.", REQUEST_LOCATIONS)
+        .filter(|_| check::request_target(key).is_ok())
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "Invalid mapping expression specified: {key}. Must look like \
              integration.request.{{path|querystring|header}}.name"
-        ))
-    })
+            ))
+        })
 }
 
-/// A static value `'...'` in a mapping expression.
-fn is_static(v: &str) -> bool {
-    v.len() >= 2 && v.starts_with('\'') && v.ends_with('\'')
-}
-
-/// A simple `prefix.name` reference (stage variables, context variables).
+/// A simple `prefix.name` reference (stage variables in URIs).
 fn is_reference(v: &str, prefix: &str) -> bool {
     v.strip_prefix(prefix).is_some_and(|n| {
         !n.is_empty()
@@ -91,46 +93,29 @@ fn is_reference(v: &str, prefix: &str) -> bool {
 /// An integration request mapping source. `declared` says whether a method request
 /// parameter (location, name) exists on the method or its resource path.
 pub fn integration_request_source(v: &str, declared: impl Fn(&str, &str) -> bool) -> ApiResult<()> {
-    if is_static(v)
-        || is_reference(v, "stageVariables.")
-        || is_reference(v, "context.")
-        || v == "method.request.body"
-        || v.starts_with("method.request.body.")
-    {
-        return Ok(());
-    }
-    if let Some((loc, name)) = split_param(v, "method.request.", REQUEST_LOCATIONS) {
-        if declared(loc, name) {
-            return Ok(());
-        }
+    if check::request_source(v).is_err() {
         return Err(ApiError::bad_request(format!(
             "Invalid mapping expression specified: Validation Result: warnings : [], errors : \
-             [Invalid mapping expression parameter specified: {v}]"
+             [Invalid mapping expression specified: {v}]"
         )));
     }
-    Err(ApiError::bad_request(format!(
-        "Invalid mapping expression specified: Validation Result: warnings : [], errors : \
-         [Invalid mapping expression specified: {v}]"
-    )))
+    match split_param(v, "method.request.", REQUEST_LOCATIONS) {
+        Some((loc, name)) if !declared(loc, name) => Err(ApiError::bad_request(format!(
+            "Invalid mapping expression specified: Validation Result: warnings : [], errors : \
+             [Invalid mapping expression parameter specified: {v}]"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// An integration response mapping source.
 pub fn integration_response_source(v: &str) -> ApiResult<()> {
-    let ok = is_static(v)
-        || is_reference(v, "stageVariables.")
-        || is_reference(v, "context.")
-        || is_reference(v, "integration.response.header.")
-        || is_reference(v, "integration.response.multivalueheader.")
-        || v == "integration.response.body"
-        || v.starts_with("integration.response.body.");
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request(format!(
+    check::response_source(v).map_err(|_| {
+        ApiError::bad_request(format!(
             "Invalid mapping expression specified: Validation Result: warnings : [], errors : \
              [Invalid mapping expression specified: {v}]"
-        )))
-    }
+        ))
+    })
 }
 
 /// A content type key of templates and models (`type/subtype`).
@@ -212,64 +197,22 @@ pub fn aws_uri(uri: &str) -> ApiResult<()> {
         )));
     }
     if parts[4] == "lambda" {
-        lambda_function_path(uri, parts[5])?;
+        lambda_function_uri(uri)?;
     }
     Ok(())
 }
 
-/// The Lambda part of a function integration URI:
+/// A Lambda function integration URI, by the engine's parser:
 /// `path/2015-03-31/functions/{function}/invocations`, where `{function}` is a name, a
 /// partial ARN (`{account}:function:{name}`) or an ARN
 /// (`arn:aws:lambda:{region}:{account}:function:{name}`), each with an optional `:{qualifier}`;
 /// `${stageVariables.x}` may stand for any part (checked once substituted, per stage).
-fn lambda_function_path(uri: &str, path: &str) -> ApiResult<()> {
-    let bad = |why: &str| {
+fn lambda_function_uri(uri: &str) -> ApiResult<()> {
+    check::function_uri(uri).map_err(|why| {
         ApiError::bad_request(format!(
             "Invalid Lambda function integration URI '{uri}': {why}"
         ))
-    };
-    let function = path
-        .strip_prefix("path/2015-03-31/functions/")
-        .and_then(|rest| rest.strip_suffix("/invocations"))
-        .ok_or_else(|| bad("expected path/2015-03-31/functions/{function}/invocations"))?;
-    // Stand in a valid placeholder for stage variables, then check the rest.
-    let mut probe = String::with_capacity(function.len());
-    let mut rest = function;
-    while let Some(start) = rest.find("${") {
-        probe.push_str(&rest[..start]);
-        let end = rest[start..]
-            .find('}')
-            .ok_or_else(|| bad("unterminated ${...}"))?;
-        if !is_reference(&rest[start + 2..start + end], "stageVariables.") {
-            return Err(bad("only ${stageVariables.name} may be substituted"));
-        }
-        probe.push_str("stagevar");
-        rest = &rest[start + end + 1..];
-    }
-    probe.push_str(rest);
-    let segments: Vec<&str> = probe.split(':').collect();
-    let (name, qualifier) = match segments.as_slice() {
-        ["arn", _, "lambda", _, _, "function", name] => (*name, None),
-        ["arn", _, "lambda", _, _, "function", name, q] => (*name, Some(*q)),
-        [_, "function", name] => (*name, None),
-        [_, "function", name, q] => (*name, Some(*q)),
-        [name] => (*name, None),
-        [name, q] => (*name, Some(*q)),
-        _ => return Err(bad("the function must be a name or a Lambda function ARN")),
-    };
-    let allowed = |s: &str, extra: &[u8], max: usize| {
-        !s.is_empty()
-            && s.len() <= max
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || extra.contains(&b))
-    };
-    if !allowed(name, b"", 64) {
-        return Err(bad("invalid function name"));
-    }
-    if qualifier.is_some_and(|q| !allowed(q, b"$", 128)) {
-        return Err(bad("invalid function qualifier (alias or version)"));
-    }
-    Ok(())
+    })
 }
 
 #[cfg(test)]

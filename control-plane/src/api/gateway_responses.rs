@@ -160,7 +160,7 @@ fn validate_response(r: &GatewayResponse) -> ApiResult<()> {
     }
     for (ct, text) in &r.response_templates {
         validate::content_type(ct)?;
-        vtl::Template::parse(text).map_err(|e| {
+        apigw_gateway::compile::check::template(text).map_err(|e| {
             ApiError::bad_request(format!(
                 "Invalid mapping template specified for {ct}: line {}, column {}: {}",
                 e.line, e.column, e.message

@@ -115,7 +115,7 @@ fn validate_integration(i: &Integration, method: &Method, resource_path: &str) -
 /// (the data plane would otherwise refuse the whole deployment).
 fn check_templates(templates: &BTreeMap<String, String>) -> ApiResult<()> {
     for (content_type, text) in templates {
-        if let Err(e) = vtl::Template::parse(text) {
+        if let Err(e) = apigw_gateway::compile::check::template(text) {
             return Err(ApiError::bad_request(format!(
                 "Invalid mapping template specified for content type '{content_type}': \
                  line {}, column {}: {}",
@@ -274,7 +274,7 @@ fn validate_integration_response(r: &IntegrationResponse, method: &Method) -> Ap
         .get(&r.status_code)
         .ok_or_else(|| ApiError::not_found("Invalid Response status code specified"))?;
     if let Some(p) = &r.selection_pattern {
-        fancy_regex::Regex::new(&format!("^(?:{p})$"))
+        apigw_gateway::compile::check::selection_pattern(p)
             .map_err(|e| ApiError::bad_request(format!("Invalid selection pattern '{p}': {e}")))?;
     }
     for (target, source) in &r.response_parameters {

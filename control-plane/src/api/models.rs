@@ -137,6 +137,14 @@ fn check_schema(api_id: &str, schema: &str, known: &[String]) -> ApiResult<serde
             )));
         }
     }
+    // Compiled as a node compiles it; references are resolved when deployed, so here they
+    // point at permissive stand-ins for the (known) models they name.
+    let stand_ins = known
+        .iter()
+        .map(|name| (name.clone(), serde_json::json!({})))
+        .collect();
+    apigw_gateway::compile::validation::compile_schema(api_id, "", &value, &stand_ins)
+        .map_err(|e| invalid_model(format!("Invalid model schema specified: {e}")))?;
     Ok(value)
 }
 

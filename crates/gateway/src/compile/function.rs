@@ -29,6 +29,9 @@ pub enum FunctionUriError {
     /// A Lambda path other than `path/2015-03-31/functions/{function}/invocations`.
     #[error("expected path/2015-03-31/functions/{{function}}/invocations")]
     NotInvocationsPath,
+    /// A `${...}` in the URI is not a complete `${stageVariables.name}`.
+    #[error("only ${{stageVariables.name}} may be substituted, found {0:?}")]
+    Substitution(String),
     /// The function name or qualifier has characters Lambda does not allow.
     #[error("invalid function name or qualifier {0:?}")]
     InvalidFunction(String),

@@ -285,6 +285,10 @@ impl ResponseSource {
                 .map(ResponseSource::BodyPath)
                 .map_err(|_| MappingError::Unrecognised(expr.to_owned()));
         }
+        // The request is not a source of integration responses (API Gateway refuses it).
+        if expr.starts_with("method.request.") {
+            return Err(MappingError::Unrecognised(expr.to_owned()));
+        }
         let constant = match ValueSource::parse(expr, scope)? {
             ValueSource::Constant(value) => value,
             ValueSource::Context(ContextVar::RequestId) => return Ok(ResponseSource::RequestId),

@@ -5,6 +5,7 @@
 //! Everything that can be wrong with a deployment is found here, at config-apply time, and
 //! reported as a [`CompileError`] (the node then NACKs and keeps its last good state).
 
+pub mod check;
 pub mod function;
 pub mod gateway_responses;
 pub mod mapping;

@@ -98,6 +98,28 @@ impl Retrieve for ModelRetriever {
     }
 }
 
+/// Compiles one model's schema as draft-04, its references resolved among `schemas` (the
+/// API's models by name). The control plane calls this when a model is saved.
+pub fn compile_schema(
+    api_id: &str,
+    name: &str,
+    schema: &Value,
+    schemas: &HashMap<String, Value>,
+) -> Result<Validator, ValidationCompileError> {
+    let retriever = ModelRetriever {
+        api_id: api_id.to_owned(),
+        schemas: schemas.clone(),
+    };
+    jsonschema::draft4::options()
+        .with_retriever(retriever)
+        .should_validate_formats(true)
+        .build(schema)
+        .map_err(|e| ValidationCompileError::Schema {
+            model: name.to_owned(),
+            reason: e.to_string(),
+        })
+}
+
 /// The compiled models and validators of one deployment.
 #[derive(Default)]
 pub struct StageModels {
@@ -142,18 +164,7 @@ impl StageModels {
             .map(String::as_str)
             .collect();
         for (name, schema) in schemas.iter().filter(|(n, _)| used.contains(n.as_str())) {
-            let retriever = ModelRetriever {
-                api_id: snapshot.api_id.clone(),
-                schemas: schemas.clone(),
-            };
-            let validator = jsonschema::draft4::options()
-                .with_retriever(retriever)
-                .should_validate_formats(true)
-                .build(schema)
-                .map_err(|e| ValidationCompileError::Schema {
-                    model: name.clone(),
-                    reason: e.to_string(),
-                })?;
+            let validator = compile_schema(&snapshot.api_id, name, schema, &schemas)?;
             models.insert(name.clone(), Arc::new(validator));
         }
         let validators = snapshot
