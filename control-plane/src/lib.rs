@@ -15,10 +15,11 @@ pub mod error;
 pub mod ids;
 pub mod keys;
 pub mod metering;
-pub mod model;
 pub mod patch;
+pub mod schema_to_template;
 pub mod store;
 pub mod validate;
+pub mod wire;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -9,7 +9,7 @@ use sqlx::types::Json;
 use sqlx::PgConnection;
 
 use crate::error::{ApiError, ApiResult};
-use crate::model::{Method, Resource, RestApi};
+use crate::wire::{Method, Resource, RestApi};
 
 /// The account id that appears in AWS-style messages and ARNs.
 pub const ACCOUNT_ID: &str = "000000000000";

@@ -7,9 +7,9 @@ use sqlx::PgConnection;
 
 use super::extract::AwsJson;
 use crate::error::{ApiError, ApiResult};
-use crate::model::Account;
 use crate::patch::PatchRequest;
 use crate::store;
+use crate::wire::Account;
 use crate::AppState;
 
 /// The account document, or the defaults when never updated.

@@ -20,9 +20,9 @@ use super::usage_plans;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{now_epoch, random_id};
 use crate::keys::{generate_value, lookup_hash};
-use crate::model::ApiKey;
 use crate::patch::PatchRequest;
 use crate::store;
+use crate::wire::ApiKey;
 use crate::AppState;
 
 /// A `stageKeys` element of CreateApiKey (deprecated by AWS, kept for the wire shape).

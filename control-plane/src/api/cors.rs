@@ -27,8 +27,8 @@ use serde::Deserialize;
 use super::extract::AwsJson;
 use super::gateway_responses;
 use crate::error::{ApiError, ApiResult};
-use crate::model::{Integration, IntegrationResponse, Method, MethodResponse, Resource};
 use crate::store::{self, ResourceRow};
+use crate::wire::{Integration, IntegrationResponse, Method, MethodResponse, Resource};
 use crate::AppState;
 
 /// The console's default `Access-Control-Allow-Headers`.

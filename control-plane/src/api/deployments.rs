@@ -19,9 +19,9 @@ use super::stages::{
 use crate::compiler;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{now_epoch, random_id};
-use crate::model::Deployment;
 use crate::patch::PatchRequest;
 use crate::store;
+use crate::wire::Deployment;
 use crate::AppState;
 
 /// Body of CreateDeployment.

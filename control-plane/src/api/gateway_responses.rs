@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sqlx::types::Json as SqlJson;
 use sqlx::PgConnection;
 
@@ -19,55 +19,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::patch::{string_of, PatchRequest};
 use crate::store;
 use crate::validate;
+use crate::wire::{GatewayResponse, GATEWAY_RESPONSE_TYPES as TYPES};
 use crate::AppState;
-
-/// Every gateway response type with its default status (none for the two defaults).
-pub const TYPES: &[(&str, Option<&str>)] = &[
-    ("DEFAULT_4XX", None),
-    ("DEFAULT_5XX", None),
-    ("RESOURCE_NOT_FOUND", Some("404")),
-    ("UNAUTHORIZED", Some("401")),
-    ("INVALID_API_KEY", Some("403")),
-    ("ACCESS_DENIED", Some("403")),
-    ("AUTHORIZER_FAILURE", Some("500")),
-    ("AUTHORIZER_CONFIGURATION_ERROR", Some("500")),
-    ("INVALID_SIGNATURE", Some("403")),
-    ("EXPIRED_TOKEN", Some("403")),
-    ("MISSING_AUTHENTICATION_TOKEN", Some("403")),
-    ("INTEGRATION_FAILURE", Some("504")),
-    ("INTEGRATION_TIMEOUT", Some("504")),
-    ("API_CONFIGURATION_ERROR", Some("500")),
-    ("UNSUPPORTED_MEDIA_TYPE", Some("415")),
-    ("BAD_REQUEST_PARAMETERS", Some("400")),
-    ("BAD_REQUEST_BODY", Some("400")),
-    ("REQUEST_TOO_LARGE", Some("413")),
-    ("THROTTLED", Some("429")),
-    ("QUOTA_EXCEEDED", Some("429")),
-    ("WAF_FILTERED", Some("403")),
-];
-
-/// The body template every type has by default.
-pub const DEFAULT_TEMPLATE: &str = "{\"message\":$context.error.messageString}";
-
-/// A gateway response (`GatewayResponse` shape).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct GatewayResponse {
-    /// DEFAULT_4XX, THROTTLED, ...
-    pub response_type: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    /// The status sent (default: the type's).
-    pub status_code: Option<String>,
-    #[serde(default)]
-    /// `gatewayresponse.header.X` -> `'static'` | `method.request.*` | `stageVariables.*` |
-    /// `context.*`.
-    pub response_parameters: BTreeMap<String, String>,
-    #[serde(default)]
-    /// Content type -> body template.
-    pub response_templates: BTreeMap<String, String>,
-    /// Whether this is the built-in response (not customised).
-    pub default_response: bool,
-}
 
 /// Body of PutGatewayResponse.
 #[derive(Debug, Deserialize)]
@@ -80,33 +33,14 @@ pub struct PutGatewayResponse {
     response_templates: BTreeMap<String, String>,
 }
 
-/// The default status of a type, or NotFound/BadRequest for an unknown one.
+/// The default status of a type, or BadRequest for an unknown one.
 fn default_status(response_type: &str) -> ApiResult<Option<&'static str>> {
-    TYPES
-        .iter()
-        .find(|(t, _)| *t == response_type)
-        .map(|(_, s)| *s)
-        .ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "Invalid gateway response type specified: {response_type}: must be one of {}",
-                TYPES.iter().map(|t| t.0).collect::<Vec<_>>().join(", ")
-            ))
-        })
+    GatewayResponse::default_status(response_type)
 }
 
 /// The built-in form of a type.
 fn default_of(response_type: &str) -> ApiResult<GatewayResponse> {
-    let status = default_status(response_type)?;
-    Ok(GatewayResponse {
-        response_type: response_type.to_string(),
-        status_code: status.map(str::to_string),
-        response_parameters: BTreeMap::new(),
-        response_templates: BTreeMap::from([(
-            "application/json".to_string(),
-            DEFAULT_TEMPLATE.to_string(),
-        )]),
-        default_response: true,
-    })
+    GatewayResponse::built_in(response_type)
 }
 
 /// Checks a `gatewayresponse.header.X` key and its source expression.
@@ -345,6 +279,7 @@ pub async fn delete(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::DEFAULT_GATEWAY_RESPONSE_TEMPLATE as DEFAULT_TEMPLATE;
 
     #[test]
     fn every_spec_type_is_known_with_its_default_status() {

@@ -10,9 +10,9 @@ use serde::Deserialize;
 use super::extract::AwsJson;
 use super::methods::{edit_resource, path_params, read_resource};
 use crate::error::{ApiError, ApiResult};
-use crate::model::{Integration, IntegrationResponse, Method};
 use crate::patch::{string_of, Op, PatchRequest};
 use crate::validate;
+use crate::wire::{Integration, IntegrationResponse, Method};
 use crate::AppState;
 
 /// Body of PutIntegration.

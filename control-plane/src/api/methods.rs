@@ -12,10 +12,10 @@ use serde::Deserialize;
 
 use super::extract::AwsJson;
 use crate::error::{ApiError, ApiResult};
-use crate::model::{Method, MethodResponse};
 use crate::patch::{bool_of, string_of, PatchRequest};
 use crate::store::{self, ResourceRow};
 use crate::validate;
+use crate::wire::{Method, MethodResponse};
 use crate::AppState;
 
 /// Runs `edit` on a locked resource row and writes its methods back, in one transaction.

@@ -11,7 +11,6 @@ pub mod extract;
 pub mod gateway_responses;
 pub mod integrations;
 pub mod methods;
-pub mod model_template;
 pub mod models;
 pub mod request_validators;
 pub mod resources;

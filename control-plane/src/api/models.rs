@@ -19,28 +19,8 @@ use crate::ids::random_id;
 use crate::patch::PatchRequest;
 use crate::store;
 use crate::validate;
+use crate::wire::{Model, MODEL_URL_PREFIX};
 use crate::AppState;
-
-/// The URL prefix of model references, as AWS writes them.
-pub const MODEL_URL_PREFIX: &str = "https://apigateway.amazonaws.com/restapis/";
-
-/// A model (`Model` shape).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Model {
-    /// Identifier (6 characters).
-    pub id: String,
-    /// Alphanumeric name, unique in the API.
-    pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    /// Free text.
-    pub description: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    /// The JSON Schema text.
-    pub schema: Option<String>,
-    /// The content type the model describes.
-    pub content_type: String,
-}
 
 /// Body of CreateModel.
 #[derive(Debug, Deserialize)]
@@ -427,7 +407,7 @@ pub async fn template(
         serde_json::from_str(m.schema.as_deref()?).ok()
     };
     Ok(Json(TemplateValue {
-        value: super::model_template::generate(&schema, &resolve),
+        value: crate::schema_to_template::generate(&schema, &resolve),
     }))
 }
 

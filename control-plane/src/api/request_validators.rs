@@ -7,7 +7,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sqlx::types::Json as SqlJson;
 use sqlx::PgConnection;
 
@@ -16,22 +16,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::ids::random_id;
 use crate::patch::PatchRequest;
 use crate::store;
+use crate::wire::RequestValidator;
 use crate::AppState;
-
-/// A request validator (`RequestValidator` shape).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct RequestValidator {
-    /// Identifier (6 characters).
-    pub id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    /// Display name.
-    pub name: Option<String>,
-    /// Check the body against the method's model for the content type.
-    pub validate_request_body: bool,
-    /// Check that required request parameters are present and non-blank.
-    pub validate_request_parameters: bool,
-}
 
 /// Body of CreateRequestValidator.
 #[derive(Debug, Deserialize)]

@@ -14,9 +14,9 @@ use sqlx::PgConnection;
 use super::extract::{AwsJson, AwsQuery, Page};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::random_id;
-use crate::model::Resource;
 use crate::patch::PatchRequest;
 use crate::store::{self, ResourceRow};
+use crate::wire::Resource;
 use crate::AppState;
 
 /// Body of CreateResource.

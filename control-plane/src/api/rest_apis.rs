@@ -10,9 +10,9 @@ use serde::Deserialize;
 use super::extract::{AwsJson, AwsQuery, Page, PageQuery};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{now_epoch, random_id};
-use crate::model::{EndpointConfiguration, RestApi};
 use crate::patch::{Op, PatchRequest};
 use crate::store::{self, ResourceRow};
+use crate::wire::{EndpointConfiguration, RestApi};
 use crate::AppState;
 
 /// Body of CreateRestApi.

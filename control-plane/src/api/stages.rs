@@ -15,9 +15,9 @@ use sqlx::PgConnection;
 use super::extract::AwsJson;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::now_epoch;
-use crate::model::{MethodSetting, Stage};
 use crate::patch::{string_of, PatchOperation, PatchRequest};
 use crate::store;
+use crate::wire::{MethodSetting, Stage};
 use crate::AppState;
 
 /// Body of CreateStage.

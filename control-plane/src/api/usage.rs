@@ -26,8 +26,8 @@ use super::usage_plans::load_plan;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::now_epoch;
 use crate::metering::{day_text, parse_day};
-use crate::model::{ApiKey, UsagePlan};
 use crate::patch::{Op, PatchRequest};
+use crate::wire::{ApiKey, UsagePlan};
 use crate::AppState;
 use apigw_quota::{day_of, effective_limit, Period};
 
@@ -119,7 +119,7 @@ async fn plan_key_docs(state: &AppState, plan_id: &str) -> ApiResult<BTreeMap<St
 /// period that contains `start` (it counts against that period).
 struct QuotaContext<'a> {
     period: Period,
-    quota: &'a crate::model::QuotaSettings,
+    quota: &'a crate::wire::QuotaSettings,
     created: i64,
     before: BTreeMap<String, i64>,
 }

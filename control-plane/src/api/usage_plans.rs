@@ -18,9 +18,9 @@ use super::api_keys::{self, key_not_found};
 use super::extract::{AwsJson, AwsQuery, PageQuery};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::random_id;
-use crate::model::{ApiStage, QuotaSettings, ThrottleSettings, UsagePlan, UsagePlanKey};
 use crate::patch::{Op, PatchOperation, PatchRequest};
 use crate::store;
+use crate::wire::{ApiStage, QuotaSettings, ThrottleSettings, UsagePlan, UsagePlanKey};
 use crate::AppState;
 use apigw_quota::Period;
 
@@ -471,7 +471,7 @@ pub async fn create_key(
     Ok((StatusCode::CREATED, Json(out)))
 }
 
-type PlanKeyRow = (String, SqlJson<crate::model::ApiKey>, Vec<u8>);
+type PlanKeyRow = (String, SqlJson<crate::wire::ApiKey>, Vec<u8>);
 
 async fn plan_keys(
     conn: &mut PgConnection,

@@ -8,7 +8,7 @@ use prost::Message;
 use sqlx::types::Json as SqlJson;
 use sqlx::PgPool;
 
-use crate::model::{Account, ApiKey, Stage, ThrottleSettings, UsagePlan};
+use crate::wire::{Account, ApiKey, Stage, ThrottleSettings, UsagePlan};
 
 /// (api id, stage name).
 pub type StageKey = (String, String);
