@@ -9,7 +9,7 @@ use apigw_proto::config as pb;
 use serde_json::json;
 
 use crate::error::{ApiError, ApiResult};
-use crate::store::ResourceRow;
+use crate::store::resources::ResourceRow;
 use crate::wire::{GatewayResponse, Method, Model, RequestValidator, RestApi};
 
 /// Compiles `api` with its `resources` into a snapshot and the deployment's `apiSummary`.

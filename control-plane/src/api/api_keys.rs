@@ -237,7 +237,7 @@ pub async fn create(
     };
     validate_key(&key)?;
     insert_key(&mut tx, &state, &key, &value).await?;
-    store::bump_config(&mut tx).await?;
+    store::config::bump(&mut tx).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(key)).into_response())
 }
@@ -323,7 +323,7 @@ pub async fn update(
     validate_key(&key)?;
     key.last_updated_date = now_epoch();
     save_doc(&mut tx, &key).await?;
-    store::bump_config(&mut tx).await?;
+    store::config::bump(&mut tx).await?;
     tx.commit().await?;
     Ok(Json(key))
 }
@@ -341,7 +341,7 @@ pub async fn delete(
     if done.rows_affected() == 0 {
         return Err(key_not_found());
     }
-    store::bump_config(&mut tx).await?;
+    store::config::bump(&mut tx).await?;
     tx.commit().await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -508,7 +508,7 @@ async fn import(state: AppState, q: CreateQuery, body: Bytes) -> ApiResult<impl 
         }
         ids.push(id);
     }
-    store::bump_config(&mut tx).await?;
+    store::config::bump(&mut tx).await?;
     tx.commit().await?;
     let mut out = serde_json::json!({ "ids": ids });
     if !warnings.is_empty() {

@@ -27,7 +27,7 @@ use serde::Deserialize;
 use super::extract::AwsJson;
 use super::gateway_responses;
 use crate::error::{ApiError, ApiResult};
-use crate::store::{self, ResourceRow};
+use crate::store::{self, resources::ResourceRow};
 use crate::wire::{Integration, IntegrationResponse, Method, MethodResponse, Resource};
 use crate::AppState;
 
@@ -193,11 +193,11 @@ pub async fn enable(
     AwsJson(req): AwsJson<EnableCors>,
 ) -> ApiResult<Json<Resource>> {
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &api_id, true).await?;
-    let mut row = store::load_resource(&mut tx, &api_id, &rid, true).await?;
+    store::rest_apis::load(&mut tx, &api_id, true).await?;
+    let mut row = store::resources::load(&mut tx, &api_id, &rid, true).await?;
     let values = resolve(&req, &row)?;
     apply(&mut row, &values);
-    store::save_methods(&mut tx, &api_id, &row).await?;
+    store::resources::save_methods(&mut tx, &api_id, &row).await?;
     if req.gateway_responses {
         for t in ["DEFAULT_4XX", "DEFAULT_5XX"] {
             let mut r = gateway_responses::current(&mut tx, &api_id, t).await?;

@@ -60,8 +60,8 @@ pub async fn create(
     }
     refuse_canary(&req.canary_settings)?;
     let mut tx = state.db.begin().await?;
-    let api = store::load_api(&mut tx, &api_id, true).await?;
-    let resources = store::all_resources(&mut tx, &api_id).await?;
+    let api = store::rest_apis::load(&mut tx, &api_id, true).await?;
+    let resources = store::resources::all(&mut tx, &api_id).await?;
     let id = random_id(6);
     let created = now_epoch();
     let (mut snapshot, summary) = compiler::compile(&api, &resources, &id, created)?;
@@ -132,7 +132,7 @@ pub async fn list(
     AwsQuery(page): AwsQuery<PageQuery>,
 ) -> ApiResult<Json<Page<Deployment>>> {
     let mut conn = state.db.acquire().await?;
-    store::load_api(&mut conn, &api_id, false).await?;
+    store::rest_apis::load(&mut conn, &api_id, false).await?;
     let rows: Vec<DeploymentRow> = sqlx::query_as(
         "SELECT id, description, created_date, api_summary FROM deployments
          WHERE api_id = $1 ORDER BY seq DESC",
@@ -167,7 +167,7 @@ pub async fn get(
     Path((api_id, id)): Path<(String, String)>,
 ) -> ApiResult<Json<Deployment>> {
     let mut conn = state.db.acquire().await?;
-    store::load_api(&mut conn, &api_id, false).await?;
+    store::rest_apis::load(&mut conn, &api_id, false).await?;
     Ok(Json(load(&mut conn, &api_id, &id).await?))
 }
 
@@ -179,7 +179,7 @@ pub async fn update(
     AwsJson(req): AwsJson<PatchRequest>,
 ) -> ApiResult<Json<Deployment>> {
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &api_id, false).await?;
+    store::rest_apis::load(&mut tx, &api_id, false).await?;
     let mut d = load(&mut tx, &api_id, &id).await?;
     for op in &req.patch_operations {
         match op
@@ -209,7 +209,7 @@ pub async fn delete(
     Path((api_id, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &api_id, true).await?;
+    store::rest_apis::load(&mut tx, &api_id, true).await?;
     load(&mut tx, &api_id, &id).await?;
     let users: Vec<(String,)> =
         sqlx::query_as("SELECT stage_name FROM stages WHERE api_id = $1 AND deployment_id = $2")

@@ -172,7 +172,7 @@ pub async fn put(
     };
     validate_response(&r)?;
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &api_id, true).await?;
+    store::rest_apis::load(&mut tx, &api_id, true).await?;
     save(&mut tx, &api_id, &r).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(r)))
@@ -185,7 +185,7 @@ pub async fn get(
 ) -> ApiResult<Json<GatewayResponse>> {
     default_status(&response_type)?;
     let mut conn = state.db.acquire().await?;
-    store::load_api(&mut conn, &api_id, false).await?;
+    store::rest_apis::load(&mut conn, &api_id, false).await?;
     Ok(Json(current(&mut conn, &api_id, &response_type).await?))
 }
 
@@ -196,7 +196,7 @@ pub async fn list(
     AwsQuery(page): AwsQuery<PageQuery>,
 ) -> ApiResult<Json<Page<GatewayResponse>>> {
     let mut conn = state.db.acquire().await?;
-    store::load_api(&mut conn, &api_id, false).await?;
+    store::rest_apis::load(&mut conn, &api_id, false).await?;
     let custom = customised(&mut conn, &api_id).await?;
     let all = TYPES
         .iter()
@@ -225,7 +225,7 @@ pub async fn update(
 ) -> ApiResult<Json<GatewayResponse>> {
     default_status(&response_type)?;
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &api_id, true).await?;
+    store::rest_apis::load(&mut tx, &api_id, true).await?;
     let mut r = current(&mut tx, &api_id, &response_type).await?;
     r.default_response = false;
     for op in &req.patch_operations {
@@ -259,7 +259,7 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     default_status(&response_type)?;
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &api_id, true).await?;
+    store::rest_apis::load(&mut tx, &api_id, true).await?;
     let deleted =
         sqlx::query("DELETE FROM gateway_responses WHERE api_id = $1 AND response_type = $2")
             .bind(&api_id)

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::extract::AwsJson;
 use crate::error::{ApiError, ApiResult};
 use crate::patch::{bool_of, string_of, PatchRequest};
-use crate::store::{self, ResourceRow};
+use crate::store::{self, resources::ResourceRow};
 use crate::validate;
 use crate::wire::{Method, MethodResponse};
 use crate::AppState;
@@ -26,10 +26,10 @@ pub async fn edit_resource<T>(
     edit: impl FnOnce(&mut ResourceRow) -> ApiResult<T>,
 ) -> ApiResult<T> {
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, api_id, false).await?;
-    let mut row = store::load_resource(&mut tx, api_id, resource_id, true).await?;
+    store::rest_apis::load(&mut tx, api_id, false).await?;
+    let mut row = store::resources::load(&mut tx, api_id, resource_id, true).await?;
     let out = edit(&mut row)?;
-    store::save_methods(&mut tx, api_id, &row).await?;
+    store::resources::save_methods(&mut tx, api_id, &row).await?;
     tx.commit().await?;
     Ok(out)
 }
@@ -41,8 +41,8 @@ pub async fn read_resource(
     resource_id: &str,
 ) -> ApiResult<ResourceRow> {
     let mut conn = state.db.acquire().await?;
-    store::load_api(&mut conn, api_id, false).await?;
-    store::load_resource(&mut conn, api_id, resource_id, false).await
+    store::rest_apis::load(&mut conn, api_id, false).await?;
+    store::resources::load(&mut conn, api_id, resource_id, false).await
 }
 
 /// The names of the `{param}` / `{param+}` segments of a resource path.

@@ -239,7 +239,7 @@ pub async fn create(
         .ok_or_else(|| ApiError::bad_request("Content type must be specified"))?;
     validate::content_type(&content_type)?;
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &api_id, true).await?;
+    store::rest_apis::load(&mut tx, &api_id, true).await?;
     let known: Vec<String> = all(&mut tx, &api_id)
         .await?
         .into_iter()
@@ -278,7 +278,7 @@ pub async fn list(
     AwsQuery(page): AwsQuery<PageQuery>,
 ) -> ApiResult<Json<Page<Model>>> {
     let mut conn = state.db.acquire().await?;
-    store::load_api(&mut conn, &api_id, false).await?;
+    store::rest_apis::load(&mut conn, &api_id, false).await?;
     Ok(Json(page.page(all(&mut conn, &api_id).await?)?))
 }
 
@@ -288,7 +288,7 @@ pub async fn get(
     Path((api_id, name)): Path<(String, String)>,
 ) -> ApiResult<Json<Model>> {
     let mut conn = state.db.acquire().await?;
-    store::load_api(&mut conn, &api_id, false).await?;
+    store::rest_apis::load(&mut conn, &api_id, false).await?;
     Ok(Json(load(&mut conn, &api_id, &name, false).await?))
 }
 
@@ -299,7 +299,7 @@ pub async fn update(
     AwsJson(req): AwsJson<PatchRequest>,
 ) -> ApiResult<Json<Model>> {
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &api_id, true).await?;
+    store::rest_apis::load(&mut tx, &api_id, true).await?;
     let mut model = load(&mut tx, &api_id, &name, true).await?;
     for op in &req.patch_operations {
         match op.path()? {
@@ -339,9 +339,9 @@ pub async fn delete(
     Path((api_id, name)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &api_id, true).await?;
+    store::rest_apis::load(&mut tx, &api_id, true).await?;
     load(&mut tx, &api_id, &name, true).await?;
-    for r in store::all_resources(&mut tx, &api_id).await? {
+    for r in store::resources::all(&mut tx, &api_id).await? {
         for (m, method) in &r.methods {
             let in_request = method.request_models.values().any(|n| *n == name);
             let in_response = method
@@ -386,7 +386,7 @@ pub async fn template(
     Path((api_id, name)): Path<(String, String)>,
 ) -> ApiResult<Json<TemplateValue>> {
     let mut conn = state.db.acquire().await?;
-    store::load_api(&mut conn, &api_id, false).await?;
+    store::rest_apis::load(&mut conn, &api_id, false).await?;
     let models = all(&mut conn, &api_id).await?;
     let model = models
         .iter()

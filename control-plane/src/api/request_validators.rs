@@ -78,7 +78,7 @@ pub async fn create(
     AwsJson(req): AwsJson<CreateRequestValidator>,
 ) -> ApiResult<(StatusCode, Json<RequestValidator>)> {
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &api_id, true).await?;
+    store::rest_apis::load(&mut tx, &api_id, true).await?;
     if let Some(name) = &req.name {
         if all(&mut tx, &api_id)
             .await?
@@ -113,7 +113,7 @@ pub async fn list(
     AwsQuery(page): AwsQuery<PageQuery>,
 ) -> ApiResult<Json<Page<RequestValidator>>> {
     let mut conn = state.db.acquire().await?;
-    store::load_api(&mut conn, &api_id, false).await?;
+    store::rest_apis::load(&mut conn, &api_id, false).await?;
     Ok(Json(page.page(all(&mut conn, &api_id).await?)?))
 }
 
@@ -123,7 +123,7 @@ pub async fn get(
     Path((api_id, id)): Path<(String, String)>,
 ) -> ApiResult<Json<RequestValidator>> {
     let mut conn = state.db.acquire().await?;
-    store::load_api(&mut conn, &api_id, false).await?;
+    store::rest_apis::load(&mut conn, &api_id, false).await?;
     Ok(Json(load(&mut conn, &api_id, &id, false).await?))
 }
 
@@ -134,7 +134,7 @@ pub async fn update(
     AwsJson(req): AwsJson<PatchRequest>,
 ) -> ApiResult<Json<RequestValidator>> {
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &api_id, true).await?;
+    store::rest_apis::load(&mut tx, &api_id, true).await?;
     let mut v = load(&mut tx, &api_id, &id, true).await?;
     for op in &req.patch_operations {
         match op.path()? {
@@ -161,9 +161,9 @@ pub async fn delete(
     Path((api_id, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &api_id, true).await?;
+    store::rest_apis::load(&mut tx, &api_id, true).await?;
     load(&mut tx, &api_id, &id, true).await?;
-    for r in store::all_resources(&mut tx, &api_id).await? {
+    for r in store::resources::all(&mut tx, &api_id).await? {
         if let Some(m) = r
             .methods
             .iter()

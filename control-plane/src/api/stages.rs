@@ -162,7 +162,7 @@ pub async fn save_stage(conn: &mut PgConnection, api_id: &str, stage: &Stage) ->
     .bind(stage.last_updated_date)
     .execute(&mut *conn)
     .await?;
-    store::bump_config(conn).await
+    store::config::bump(conn).await
 }
 
 /// A new stage document with AWS's defaults.
@@ -211,7 +211,7 @@ pub async fn create(
     stage.tags = req.tags;
     validate_stage(&stage)?;
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &api_id, true).await?;
+    store::rest_apis::load(&mut tx, &api_id, true).await?;
     require_deployment(&mut tx, &api_id, &deployment_id).await?;
     if load_stage(&mut tx, &api_id, &name, false).await?.is_some() {
         return Err(ApiError::conflict("Stage already exists"));
@@ -235,7 +235,7 @@ pub async fn list(
     super::extract::AwsQuery(q): super::extract::AwsQuery<StagesQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let mut conn = state.db.acquire().await?;
-    store::load_api(&mut conn, &api_id, false).await?;
+    store::rest_apis::load(&mut conn, &api_id, false).await?;
     let rows: Vec<(SqlJson<Stage>,)> = sqlx::query_as(
         "SELECT doc FROM stages WHERE api_id = $1 AND ($2::text IS NULL OR deployment_id = $2)
          ORDER BY stage_name",
@@ -254,7 +254,7 @@ pub async fn get(
     Path((api_id, name)): Path<(String, String)>,
 ) -> ApiResult<Json<Stage>> {
     let mut conn = state.db.acquire().await?;
-    store::load_api(&mut conn, &api_id, false).await?;
+    store::rest_apis::load(&mut conn, &api_id, false).await?;
     load_stage(&mut conn, &api_id, &name, false)
         .await?
         .map(Json)
@@ -307,7 +307,7 @@ pub async fn update(
     AwsJson(req): AwsJson<PatchRequest>,
 ) -> ApiResult<Json<Stage>> {
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &api_id, true).await?;
+    store::rest_apis::load(&mut tx, &api_id, true).await?;
     let mut stage = load_stage(&mut tx, &api_id, &name, true)
         .await?
         .ok_or_else(stage_not_found)?;
@@ -345,7 +345,7 @@ pub async fn delete(
     Path((api_id, name)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &api_id, true).await?;
+    store::rest_apis::load(&mut tx, &api_id, true).await?;
     let done = sqlx::query("DELETE FROM stages WHERE api_id = $1 AND stage_name = $2")
         .bind(&api_id)
         .bind(&name)
@@ -354,7 +354,7 @@ pub async fn delete(
     if done.rows_affected() == 0 {
         return Err(stage_not_found());
     }
-    store::bump_config(&mut tx).await?;
+    store::config::bump(&mut tx).await?;
     tx.commit().await?;
     Ok(StatusCode::ACCEPTED)
 }

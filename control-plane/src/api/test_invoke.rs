@@ -72,8 +72,8 @@ pub async fn invoke(
     }
     let (stage, resource_path) = {
         let mut conn = state.db.acquire().await?;
-        let api = store::load_api(&mut conn, &api_id, false).await?;
-        let resources = store::all_resources(&mut conn, &api_id).await?;
+        let api = store::rest_apis::load(&mut conn, &api_id, false).await?;
+        let resources = store::resources::all(&mut conn, &api_id).await?;
         let mut resource = resources
             .into_iter()
             .find(|r| r.id == rid)

@@ -70,7 +70,7 @@ pub fn plan_not_found(id: &str) -> ApiError {
 
 /// Fails with NotFound unless the API has the stage.
 pub async fn require_stage(conn: &mut PgConnection, api_id: &str, stage: &str) -> ApiResult<()> {
-    store::load_api(conn, api_id, false).await?;
+    store::rest_apis::load(conn, api_id, false).await?;
     let found: Option<(String,)> =
         sqlx::query_as("SELECT stage_name FROM stages WHERE api_id = $1 AND stage_name = $2")
             .bind(api_id)
@@ -105,7 +105,7 @@ async fn save_plan(conn: &mut PgConnection, plan: &UsagePlan) -> ApiResult<()> {
     .bind(SqlJson(plan))
     .execute(&mut *conn)
     .await?;
-    store::bump_config(conn).await
+    store::config::bump(conn).await
 }
 
 /// Normalises a per-method throttle key to `/{resourcePath}/{METHOD}` (`/GET` for the root).
@@ -439,7 +439,7 @@ pub async fn delete(
     if done.rows_affected() == 0 {
         return Err(plan_not_found(&id));
     }
-    store::bump_config(&mut tx).await?;
+    store::config::bump(&mut tx).await?;
     tx.commit().await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -466,7 +466,7 @@ pub async fn create_key(
     let mut out = bind_key(&mut tx, &plan_id, &key_id).await?;
     let (_, enc) = api_keys::load_key(&mut tx, &key_id, false).await?;
     out.value = Some(api_keys::decrypt(&state, &enc)?);
-    store::bump_config(&mut tx).await?;
+    store::config::bump(&mut tx).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(out)))
 }
@@ -558,7 +558,7 @@ pub async fn delete_key(
     if done.rows_affected() == 0 {
         return Err(key_not_found());
     }
-    store::bump_config(&mut tx).await?;
+    store::config::bump(&mut tx).await?;
     tx.commit().await?;
     Ok(StatusCode::ACCEPTED)
 }

@@ -1,0 +1,20 @@
+//! Postgres access, one module per table family.
+//!
+//! One module per table family. Handlers open a transaction (or take a pooled
+//! connection), call these functions to load what they change (with `FOR UPDATE` when they
+//! will write it back), mutate typed values and save them. Functions whose "not found"
+//! or "duplicate" is an AWS error answer [`ApiResult`](crate::error::ApiResult) with that
+//! error; plain reads and writes answer `sqlx::Result` and their callers convert.
+
+pub mod account;
+pub mod config;
+pub mod resources;
+pub mod rest_apis;
+
+/// The account id that appears in AWS-style messages and ARNs.
+pub const ACCOUNT_ID: &str = "000000000000";
+
+/// Whether a Postgres error is a unique-constraint violation (a duplicate).
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("23505"))
+}
