@@ -15,6 +15,7 @@ pub mod models;
 pub mod request_validators;
 pub mod resources;
 pub mod rest_apis;
+pub mod rules;
 pub mod stages;
 pub mod test_invoke;
 pub mod usage;

@@ -8,8 +8,10 @@
 
 pub mod account;
 pub mod config;
+pub mod deployments;
 pub mod resources;
 pub mod rest_apis;
+pub mod stages;
 
 /// The account id that appears in AWS-style messages and ARNs.
 pub const ACCOUNT_ID: &str = "000000000000";
