@@ -25,7 +25,6 @@ use axum::Json;
 use serde::Deserialize;
 
 use super::extract::AwsJson;
-use super::gateway_responses;
 use crate::error::{ApiError, ApiResult};
 use crate::store::{self, resources::ResourceRow};
 use crate::wire::{Integration, IntegrationResponse, Method, MethodResponse, Resource};
@@ -200,7 +199,7 @@ pub async fn enable(
     store::resources::save_methods(&mut tx, &api_id, &row).await?;
     if req.gateway_responses {
         for t in ["DEFAULT_4XX", "DEFAULT_5XX"] {
-            let mut r = gateway_responses::current(&mut tx, &api_id, t).await?;
+            let mut r = store::gateway_responses::current(&mut tx, &api_id, t).await?;
             r.default_response = false;
             for (h, value) in [
                 (ALLOW_HEADERS, &values.headers),
@@ -210,7 +209,7 @@ pub async fn enable(
                 r.response_parameters
                     .insert(header_key("gatewayresponse", h), value.clone());
             }
-            gateway_responses::save(&mut tx, &api_id, &r).await?;
+            store::gateway_responses::save(&mut tx, &api_id, &r).await?;
         }
     }
     tx.commit().await?;

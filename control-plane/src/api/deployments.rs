@@ -53,9 +53,9 @@ pub async fn create(
     let (mut snapshot, summary) = compiler::compile(&api, &resources, &id, created)?;
     compiler::attach_api_items(
         &mut snapshot,
-        &super::models::all(&mut tx, &api_id).await?,
-        &super::request_validators::all(&mut tx, &api_id).await?,
-        &super::gateway_responses::customised(&mut tx, &api_id).await?,
+        &store::models::all(&mut tx, &api_id).await?,
+        &store::request_validators::all(&mut tx, &api_id).await?,
+        &store::gateway_responses::customised(&mut tx, &api_id).await?,
     );
     let deployment = Deployment {
         id,

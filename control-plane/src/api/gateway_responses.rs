@@ -11,8 +11,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
-use sqlx::types::Json as SqlJson;
-use sqlx::PgConnection;
 
 use super::extract::{AwsJson, AwsQuery, Page, PageQuery};
 use crate::error::{ApiError, ApiResult};
@@ -104,58 +102,6 @@ fn validate_response(r: &GatewayResponse) -> ApiResult<()> {
     Ok(())
 }
 
-/// Every customised gateway response of an API.
-pub async fn customised(conn: &mut PgConnection, api_id: &str) -> ApiResult<Vec<GatewayResponse>> {
-    let rows: Vec<(SqlJson<GatewayResponse>,)> = sqlx::query_as(
-        "SELECT doc FROM gateway_responses WHERE api_id = $1 ORDER BY response_type",
-    )
-    .bind(api_id)
-    .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(|r| r.0 .0).collect())
-}
-
-async fn load(
-    conn: &mut PgConnection,
-    api_id: &str,
-    response_type: &str,
-) -> ApiResult<Option<GatewayResponse>> {
-    let row: Option<(SqlJson<GatewayResponse>,)> = sqlx::query_as(
-        "SELECT doc FROM gateway_responses WHERE api_id = $1 AND response_type = $2 FOR UPDATE",
-    )
-    .bind(api_id)
-    .bind(response_type)
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|r| r.0 .0))
-}
-
-/// Stores a customised response (insert or replace).
-pub async fn save(conn: &mut PgConnection, api_id: &str, r: &GatewayResponse) -> ApiResult<()> {
-    sqlx::query(
-        "INSERT INTO gateway_responses (api_id, response_type, doc) VALUES ($1, $2, $3)
-         ON CONFLICT (api_id, response_type) DO UPDATE SET doc = EXCLUDED.doc",
-    )
-    .bind(api_id)
-    .bind(&r.response_type)
-    .bind(SqlJson(r))
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// The current form of a type: its customisation, else its default.
-pub async fn current(
-    conn: &mut PgConnection,
-    api_id: &str,
-    response_type: &str,
-) -> ApiResult<GatewayResponse> {
-    match load(conn, api_id, response_type).await? {
-        Some(r) => Ok(r),
-        None => default_of(response_type),
-    }
-}
-
 /// PUT /restapis/{restapi_id}/gatewayresponses/{response_type}
 pub async fn put(
     State(state): State<AppState>,
@@ -173,7 +119,7 @@ pub async fn put(
     validate_response(&r)?;
     let mut tx = state.db.begin().await?;
     store::rest_apis::load(&mut tx, &api_id, true).await?;
-    save(&mut tx, &api_id, &r).await?;
+    store::gateway_responses::save(&mut tx, &api_id, &r).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(r)))
 }
@@ -186,7 +132,9 @@ pub async fn get(
     default_status(&response_type)?;
     let mut conn = state.db.acquire().await?;
     store::rest_apis::load(&mut conn, &api_id, false).await?;
-    Ok(Json(current(&mut conn, &api_id, &response_type).await?))
+    Ok(Json(
+        store::gateway_responses::current(&mut conn, &api_id, &response_type).await?,
+    ))
 }
 
 /// GET /restapis/{restapi_id}/gatewayresponses: every type, customised or default.
@@ -197,7 +145,7 @@ pub async fn list(
 ) -> ApiResult<Json<Page<GatewayResponse>>> {
     let mut conn = state.db.acquire().await?;
     store::rest_apis::load(&mut conn, &api_id, false).await?;
-    let custom = customised(&mut conn, &api_id).await?;
+    let custom = store::gateway_responses::customised(&mut conn, &api_id).await?;
     let all = TYPES
         .iter()
         .map(
@@ -226,7 +174,7 @@ pub async fn update(
     default_status(&response_type)?;
     let mut tx = state.db.begin().await?;
     store::rest_apis::load(&mut tx, &api_id, true).await?;
-    let mut r = current(&mut tx, &api_id, &response_type).await?;
+    let mut r = store::gateway_responses::current(&mut tx, &api_id, &response_type).await?;
     r.default_response = false;
     for op in &req.patch_operations {
         let segs = op.segments()?;
@@ -247,7 +195,7 @@ pub async fn update(
         }
     }
     validate_response(&r)?;
-    save(&mut tx, &api_id, &r).await?;
+    store::gateway_responses::save(&mut tx, &api_id, &r).await?;
     tx.commit().await?;
     Ok(Json(r))
 }
@@ -260,14 +208,8 @@ pub async fn delete(
     default_status(&response_type)?;
     let mut tx = state.db.begin().await?;
     store::rest_apis::load(&mut tx, &api_id, true).await?;
-    let deleted =
-        sqlx::query("DELETE FROM gateway_responses WHERE api_id = $1 AND response_type = $2")
-            .bind(&api_id)
-            .bind(&response_type)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-    if deleted == 0 {
+    let deleted = store::gateway_responses::delete(&mut tx, &api_id, &response_type).await?;
+    if !deleted {
         return Err(ApiError::not_found(format!(
             "Gateway response type not customised for this REST API: {response_type}"
         )));

@@ -88,10 +88,10 @@ async fn check_references(
 ) -> ApiResult<()> {
     let mut conn = state.db.acquire().await?;
     if let Some(v) = validator_id.filter(|v| !v.is_empty()) {
-        super::request_validators::ensure_exists(&mut conn, api_id, v).await?;
+        store::request_validators::ensure_exists(&mut conn, api_id, v).await?;
     }
     for name in model_names {
-        if !super::models::exists(&mut conn, api_id, name).await? {
+        if !store::models::exists(&mut conn, api_id, name).await? {
             return Err(ApiError::bad_request(format!(
                 "Invalid model identifier specified: {name}"
             )));

@@ -126,9 +126,9 @@ pub async fn create(
     }
     match &req.clone_from {
         // A clone gets the source's models, validators and gateway responses.
-        Some(src) => super::models::clone_api_items(&mut tx, src, &api.id).await?,
+        Some(src) => store::models::clone_api_items(&mut tx, src, &api.id).await?,
         // AWS gives every new API the `Empty` and `Error` models.
-        None => super::models::insert_defaults(&mut tx, &api.id).await?,
+        None => store::models::insert_defaults(&mut tx, &api.id).await?,
     }
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(api)))

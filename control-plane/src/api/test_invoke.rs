@@ -86,9 +86,9 @@ pub async fn invoke(
         let (mut snapshot, _) = compiler::compile(&api, &[resource], "test-invoke", 0)?;
         compiler::attach_api_items(
             &mut snapshot,
-            &super::models::all(&mut conn, &api_id).await?,
-            &super::request_validators::all(&mut conn, &api_id).await?,
-            &super::gateway_responses::customised(&mut conn, &api_id).await?,
+            &store::models::all(&mut conn, &api_id).await?,
+            &store::request_validators::all(&mut conn, &api_id).await?,
+            &store::gateway_responses::customised(&mut conn, &api_id).await?,
         );
         (
             pb::StageConfig {

@@ -9,6 +9,9 @@
 pub mod account;
 pub mod config;
 pub mod deployments;
+pub mod gateway_responses;
+pub mod models;
+pub mod request_validators;
 pub mod resources;
 pub mod rest_apis;
 pub mod stages;
