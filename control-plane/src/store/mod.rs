@@ -7,6 +7,7 @@
 //! error; plain reads and writes answer `sqlx::Result` and their callers convert.
 
 pub mod account;
+pub mod api_keys;
 pub mod config;
 pub mod deployments;
 pub mod gateway_responses;
@@ -15,6 +16,8 @@ pub mod request_validators;
 pub mod resources;
 pub mod rest_apis;
 pub mod stages;
+pub mod usage;
+pub mod usage_plans;
 
 /// The account id that appears in AWS-style messages and ARNs.
 pub const ACCOUNT_ID: &str = "000000000000";
