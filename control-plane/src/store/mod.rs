@@ -9,6 +9,7 @@
 pub mod account;
 pub mod api_keys;
 pub mod config;
+pub mod deployed;
 pub mod deployments;
 pub mod gateway_responses;
 pub mod models;
