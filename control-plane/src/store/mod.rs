@@ -1,4 +1,4 @@
-//! Postgres access, one module per table family.
+//! Postgres access: the only place that knows the tables.
 //!
 //! One module per table family. Handlers open a transaction (or take a pooled
 //! connection), call these functions to load what they change (with `FOR UPDATE` when they
@@ -6,9 +6,12 @@
 //! or "duplicate" is an AWS error answer [`ApiResult`](crate::error::ApiResult) with that
 //! error; plain reads and writes answer `sqlx::Result` and their callers convert.
 
+pub mod access_keys;
 pub mod account;
 pub mod api_keys;
 pub mod config;
+pub mod console_secrets;
+pub mod console_users;
 pub mod deployed;
 pub mod deployments;
 pub mod gateway_responses;
@@ -16,6 +19,7 @@ pub mod models;
 pub mod request_validators;
 pub mod resources;
 pub mod rest_apis;
+pub mod signin_failures;
 pub mod stages;
 pub mod usage;
 pub mod usage_plans;
