@@ -13,6 +13,7 @@ pub mod compiler;
 pub mod console;
 pub mod distribution;
 pub mod error;
+pub mod extract;
 pub mod ids;
 pub mod keys;
 pub mod metering;

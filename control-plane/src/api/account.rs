@@ -3,8 +3,8 @@
 use axum::extract::State;
 use axum::Json;
 
-use super::extract::AwsJson;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::AwsJson;
 use crate::patch::PatchRequest;
 use crate::store;
 use crate::wire::Account;

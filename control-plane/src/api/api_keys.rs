@@ -13,8 +13,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
-use super::extract::{AwsJson, AwsQuery, PageQuery};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{AwsJson, AwsQuery, PageQuery};
 use crate::ids::{now_epoch, random_id};
 use crate::keys::generate_value;
 use crate::patch::PatchRequest;

@@ -24,8 +24,8 @@ use axum::extract::{Path, State};
 use axum::Json;
 use serde::Deserialize;
 
-use super::extract::AwsJson;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::AwsJson;
 use crate::store::{self, resources::ResourceRow};
 use crate::wire::{Integration, IntegrationResponse, Method, MethodResponse, Resource};
 use crate::AppState;

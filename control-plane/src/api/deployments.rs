@@ -11,10 +11,10 @@ use axum::Json;
 use prost::Message;
 use serde::Deserialize;
 
-use super::extract::{AwsJson, AwsQuery, Page, PageQuery};
 use super::rules::{new_stage, refuse_canary, validate_stage, validate_stage_name};
 use crate::compiler;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{AwsJson, AwsQuery, Page, PageQuery};
 use crate::ids::{now_epoch, random_id};
 use crate::patch::PatchRequest;
 use crate::store;

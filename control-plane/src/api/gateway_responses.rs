@@ -12,8 +12,8 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
-use super::extract::{AwsJson, AwsQuery, Page, PageQuery};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{AwsJson, AwsQuery, Page, PageQuery};
 use crate::patch::{string_of, PatchRequest};
 use crate::store;
 use crate::validate;

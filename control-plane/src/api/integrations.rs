@@ -7,9 +7,9 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
-use super::extract::AwsJson;
 use super::rules::path_params;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::AwsJson;
 use crate::patch::{string_of, Op, PatchRequest};
 use crate::store;
 use crate::validate;

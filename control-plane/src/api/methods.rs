@@ -10,9 +10,9 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
-use super::extract::AwsJson;
 use super::rules::path_params;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::AwsJson;
 use crate::patch::{bool_of, string_of, PatchRequest};
 use crate::store;
 use crate::validate;

@@ -7,7 +7,6 @@ pub mod account;
 pub mod api_keys;
 pub mod cors;
 pub mod deployments;
-pub mod extract;
 pub mod gateway_responses;
 pub mod integrations;
 pub mod methods;

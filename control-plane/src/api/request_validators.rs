@@ -9,8 +9,8 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
-use super::extract::{AwsJson, AwsQuery, Page, PageQuery};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{AwsJson, AwsQuery, Page, PageQuery};
 use crate::ids::random_id;
 use crate::patch::PatchRequest;
 use crate::store;

@@ -11,8 +11,8 @@ use axum::Json;
 use serde::Deserialize;
 use sqlx::PgConnection;
 
-use super::extract::{AwsJson, AwsQuery, Page};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{AwsJson, AwsQuery, Page};
 use crate::ids::random_id;
 use crate::patch::PatchRequest;
 use crate::store::{self, resources::ResourceRow};
@@ -175,7 +175,7 @@ pub async fn list(
     let embed = q.embed_methods();
     let rows = store::resources::all(&mut conn, &api_id).await?;
     let items = rows.iter().map(|r| r.to_wire(embed)).collect();
-    let page = super::extract::PageQuery {
+    let page = crate::extract::PageQuery {
         limit: q.limit,
         position: q.position,
     };

@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
-use super::extract::{AwsJson, AwsQuery, Page, PageQuery};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{AwsJson, AwsQuery, Page, PageQuery};
 use crate::ids::{now_epoch, random_id};
 use crate::patch::{Op, PatchRequest};
 use crate::store::{self, resources::ResourceRow};

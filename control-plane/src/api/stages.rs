@@ -10,9 +10,9 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
-use super::extract::AwsJson;
 use super::rules::{new_stage, refuse_canary, validate_stage, validate_stage_name};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::AwsJson;
 use crate::ids::now_epoch;
 use crate::patch::{string_of, PatchOperation, PatchRequest};
 use crate::store;
@@ -86,7 +86,7 @@ pub struct StagesQuery {
 pub async fn list(
     State(state): State<AppState>,
     Path(api_id): Path<String>,
-    super::extract::AwsQuery(q): super::extract::AwsQuery<StagesQuery>,
+    crate::extract::AwsQuery(q): crate::extract::AwsQuery<StagesQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let mut conn = state.db.acquire().await?;
     store::rest_apis::load(&mut conn, &api_id, false).await?;

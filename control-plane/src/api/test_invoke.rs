@@ -33,9 +33,9 @@ use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::extract::AwsJson;
 use crate::compiler;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::AwsJson;
 use crate::store;
 use crate::AppState;
 

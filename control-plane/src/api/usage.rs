@@ -20,8 +20,8 @@ use axum::Json;
 use serde::Deserialize;
 use time::{Date, Duration};
 
-use super::extract::{AwsJson, AwsQuery, PageQuery};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{AwsJson, AwsQuery, PageQuery};
 use crate::ids::now_epoch;
 use crate::metering::parse_day;
 use crate::patch::{Op, PatchRequest};

@@ -13,8 +13,8 @@ use axum::Json;
 use serde::Deserialize;
 use sqlx::PgConnection;
 
-use super::extract::{AwsJson, AwsQuery, PageQuery};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{AwsJson, AwsQuery, PageQuery};
 use crate::ids::random_id;
 use crate::patch::{Op, PatchOperation, PatchRequest};
 use crate::store;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{ConsoleError, ConsoleResult};
 use super::identity::SignedIn;
-use crate::api::extract::AwsJson;
+use crate::extract::AwsJson;
 use crate::store::access_keys::{self, KeyRow};
 use crate::store::console_users;
 use crate::AppState;

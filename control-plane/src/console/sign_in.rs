@@ -17,7 +17,7 @@ use super::identity::SignedIn;
 use super::session::{self, Issued};
 use super::wire::User;
 use super::{password, signin_limit};
-use crate::api::extract::AwsJson;
+use crate::extract::AwsJson;
 use crate::ids::now_epoch;
 use crate::store::console_users::{self, UserRow};
 use crate::AppState;

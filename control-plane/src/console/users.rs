@@ -14,7 +14,7 @@ use super::error::{ConsoleError, ConsoleResult};
 use super::identity::Admin;
 use super::password;
 use super::wire::User;
-use crate::api::extract::AwsJson;
+use crate::extract::AwsJson;
 use crate::store::{self, console_users};
 use crate::AppState;
 
