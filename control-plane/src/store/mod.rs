@@ -2,9 +2,10 @@
 //!
 //! One module per table family. Handlers open a transaction (or take a pooled
 //! connection), call these functions to load what they change (with `FOR UPDATE` when they
-//! will write it back), mutate typed values and save them. Functions whose "not found"
-//! or "duplicate" is an AWS error answer [`ApiResult`](crate::error::ApiResult) with that
-//! error; plain reads and writes answer `sqlx::Result` and their callers convert.
+//! will write it back), mutate typed values and save them. The functions of the
+//! management API's tables answer [`ApiResult`](crate::error::ApiResult), with AWS's
+//! errors for "not found" and "duplicate"; those that also serve the console, the
+//! distribution loader or the metering mover answer `sqlx::Result`, and callers convert.
 
 pub mod access_keys;
 pub mod account;
