@@ -15,6 +15,7 @@ use axum::response::Response;
 
 use crate::error::ApiError;
 use crate::keys::KeyVault;
+use crate::store;
 use crate::AppState;
 
 /// Largest management request body accepted (AWS's import limit is of this order).
@@ -76,12 +77,7 @@ pub async fn require_sigv4(
     let access_key_id = {
         let request = apigw_sigv4::Request::from_parts(&parts, Payload::Bytes(&bytes));
         let parsed = apigw_sigv4::parse(&request).map_err(forbidden)?;
-        let stored: Option<(Option<String>, Option<Vec<u8>>)> = sqlx::query_as(
-            "SELECT secret, secret_enc FROM access_keys WHERE access_key_id = $1 AND enabled",
-        )
-        .bind(parsed.access_key_id())
-        .fetch_optional(&state.db)
-        .await?;
+        let stored = store::access_keys::enabled_secret(&state.db, parsed.access_key_id()).await?;
         let secret = stored
             .and_then(|(plain, sealed)| match sealed {
                 Some(sealed) => match state.keys.decrypt(&sealed) {
@@ -115,15 +111,5 @@ pub async fn ensure_bootstrap_key(
     access_key_id: &str,
     secret: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO access_keys (access_key_id, secret, secret_enc, description, enabled)
-         VALUES ($1, NULL, $2, 'bootstrap key from APIGW_ACCESS_KEY_ID', TRUE)
-         ON CONFLICT (access_key_id) DO UPDATE
-             SET secret = NULL, secret_enc = EXCLUDED.secret_enc, enabled = TRUE",
-    )
-    .bind(access_key_id)
-    .bind(vault.encrypt(secret))
-    .execute(db)
-    .await?;
-    Ok(())
+    store::access_keys::ensure_bootstrap(db, vault, access_key_id, secret).await
 }

@@ -9,8 +9,8 @@ use apigw_proto::config as pb;
 use serde_json::json;
 
 use crate::error::{ApiError, ApiResult};
-use crate::model::{Method, RestApi};
-use crate::store::ResourceRow;
+use crate::store::resources::ResourceRow;
+use crate::wire::{GatewayResponse, Method, Model, RequestValidator, RestApi};
 
 /// Compiles `api` with its `resources` into a snapshot and the deployment's `apiSummary`.
 pub fn compile(
@@ -75,9 +75,9 @@ pub fn compile(
 /// compiled snapshot (they live in their own tables, loaded by the caller).
 pub fn attach_api_items(
     snapshot: &mut pb::DeploymentSnapshot,
-    models: &[crate::api::models::Model],
-    validators: &[crate::api::request_validators::RequestValidator],
-    gateway_responses: &[crate::api::gateway_responses::GatewayResponse],
+    models: &[Model],
+    validators: &[RequestValidator],
+    gateway_responses: &[GatewayResponse],
 ) {
     snapshot.models = models
         .iter()
@@ -162,7 +162,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::model::Integration;
+    use crate::wire::Integration;
 
     fn row(path: &str, methods: BTreeMap<String, Method>) -> ResourceRow {
         ResourceRow {

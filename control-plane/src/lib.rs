@@ -1,7 +1,8 @@
 //! The control plane: management API, deployment compiler and config distribution.
 //!
 //! Requests from the console, the AWS CLI or SDKs arrive at the axum router in [`api`]
-//! (authenticated by [`auth`]), which edits the definitions in Postgres through [`store`].
+//! (authenticated by [`auth`]), in the JSON shapes of [`wire`], and edit the definitions in
+//! Postgres through [`store`], the only module that runs SQL.
 //! A deployment runs [`compiler`] to freeze the API into a protobuf snapshot. Every change
 //! to what is deployed bumps a version and notifies all replicas; [`distribution`] turns
 //! that into a stream of full and delta updates for every connected data-plane node.
@@ -12,13 +13,15 @@ pub mod compiler;
 pub mod console;
 pub mod distribution;
 pub mod error;
+pub mod extract;
 pub mod ids;
 pub mod keys;
 pub mod metering;
-pub mod model;
 pub mod patch;
+pub mod schema_to_template;
 pub mod store;
 pub mod validate;
+pub mod wire;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -2,28 +2,18 @@
 
 use axum::extract::State;
 use axum::Json;
-use sqlx::types::Json as SqlJson;
-use sqlx::PgConnection;
 
-use super::extract::AwsJson;
 use crate::error::{ApiError, ApiResult};
-use crate::model::Account;
+use crate::extract::AwsJson;
 use crate::patch::PatchRequest;
 use crate::store;
+use crate::wire::Account;
 use crate::AppState;
-
-/// The account document, or the defaults when never updated.
-pub async fn load_account(conn: &mut PgConnection) -> ApiResult<Account> {
-    let row: Option<(SqlJson<Account>,)> = sqlx::query_as("SELECT doc FROM account WHERE id = 1")
-        .fetch_optional(conn)
-        .await?;
-    Ok(row.map(|r| r.0 .0).unwrap_or_default())
-}
 
 /// GET /account
 pub async fn get(State(state): State<AppState>) -> ApiResult<Json<Account>> {
     let mut conn = state.db.acquire().await?;
-    Ok(Json(load_account(&mut conn).await?))
+    Ok(Json(store::account::load(&mut conn).await?))
 }
 
 /// PATCH /account
@@ -32,10 +22,8 @@ pub async fn update(
     AwsJson(req): AwsJson<PatchRequest>,
 ) -> ApiResult<Json<Account>> {
     let mut tx = state.db.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock(1)")
-        .execute(&mut *tx)
-        .await?;
-    let mut account = load_account(&mut tx).await?;
+    store::account::lock(&mut tx).await?;
+    let mut account = store::account::load(&mut tx).await?;
     for op in &req.patch_operations {
         match op
             .segments()?
@@ -63,13 +51,8 @@ pub async fn update(
             "Account throttle limits must not be negative",
         ));
     }
-    sqlx::query(
-        "INSERT INTO account (id, doc) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc",
-    )
-    .bind(SqlJson(&account))
-    .execute(&mut *tx)
-    .await?;
-    store::bump_config(&mut tx).await?;
+    store::account::save(&mut tx, &account).await?;
+    store::config::bump(&mut tx).await?;
     tx.commit().await?;
     Ok(Json(account))
 }

@@ -12,17 +12,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use sqlx::types::Json as SqlJson;
-use sqlx::PgConnection;
 
-use super::extract::{AwsJson, AwsQuery, PageQuery};
-use super::usage_plans;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{AwsJson, AwsQuery, PageQuery};
 use crate::ids::{now_epoch, random_id};
-use crate::keys::{generate_value, lookup_hash};
-use crate::model::ApiKey;
+use crate::keys::generate_value;
 use crate::patch::PatchRequest;
 use crate::store;
+use crate::wire::ApiKey;
 use crate::AppState;
 
 /// A `stageKeys` element of CreateApiKey (deprecated by AWS, kept for the wire shape).
@@ -82,11 +79,6 @@ fn flag(v: &Option<String>) -> bool {
     v.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("true"))
 }
 
-/// AWS's message for an unknown key id.
-pub fn key_not_found() -> ApiError {
-    ApiError::not_found("Invalid API Key identifier specified")
-}
-
 /// Checks an imported or given key value (AWS: 20 to 128 characters).
 pub fn validate_value(value: &str) -> ApiResult<()> {
     let ok = (20..=128).contains(&value.len())
@@ -111,66 +103,6 @@ fn validate_key(key: &ApiKey) -> ApiResult<()> {
             "API Key description must be at most 1024 characters",
         ));
     }
-    Ok(())
-}
-
-/// Loads a key document (without value) and its encrypted value.
-pub async fn load_key(
-    conn: &mut PgConnection,
-    id: &str,
-    lock: bool,
-) -> ApiResult<(ApiKey, Vec<u8>)> {
-    let sql = if lock {
-        "SELECT doc, value_enc FROM api_keys WHERE id = $1 FOR UPDATE"
-    } else {
-        "SELECT doc, value_enc FROM api_keys WHERE id = $1"
-    };
-    let row: Option<(SqlJson<ApiKey>, Vec<u8>)> =
-        sqlx::query_as(sql).bind(id).fetch_optional(conn).await?;
-    row.map(|(d, v)| (d.0, v)).ok_or_else(key_not_found)
-}
-
-/// Decrypts a stored value, as an internal error when the master key does not fit.
-pub fn decrypt(state: &AppState, stored: &[u8]) -> ApiResult<String> {
-    state
-        .keys
-        .decrypt(stored)
-        .map_err(|e| ApiError::Internal(format!("api key value: {e}")))
-}
-
-async fn insert_key(
-    conn: &mut PgConnection,
-    state: &AppState,
-    key: &ApiKey,
-    value: &str,
-) -> ApiResult<()> {
-    let mut doc = key.clone();
-    doc.value = None;
-    let done = sqlx::query(
-        "INSERT INTO api_keys (id, value_hash, value_enc, doc) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(&key.id)
-    .bind(lookup_hash(value).as_slice())
-    .bind(state.keys.encrypt(value))
-    .bind(SqlJson(&doc))
-    .execute(&mut *conn)
-    .await;
-    match done {
-        Err(e) if store::is_unique_violation(&e) => {
-            Err(ApiError::conflict("API Key with this value already exists"))
-        }
-        other => other.map(|_| ()).map_err(Into::into),
-    }
-}
-
-async fn save_doc(conn: &mut PgConnection, key: &ApiKey) -> ApiResult<()> {
-    let mut doc = key.clone();
-    doc.value = None;
-    sqlx::query("UPDATE api_keys SET doc = $2 WHERE id = $1")
-        .bind(&key.id)
-        .bind(SqlJson(&doc))
-        .execute(conn)
-        .await?;
     Ok(())
 }
 
@@ -219,7 +151,7 @@ pub async fn create(
                 ))
             }
         };
-        usage_plans::require_stage(&mut tx, api, stage).await?;
+        store::stages::require(&mut tx, api, stage).await?;
         stage_keys.push(format!("{api}/{stage}"));
     }
     let now = now_epoch();
@@ -236,8 +168,8 @@ pub async fn create(
         tags: req.tags,
     };
     validate_key(&key)?;
-    insert_key(&mut tx, &state, &key, &value).await?;
-    store::bump_config(&mut tx).await?;
+    store::api_keys::insert(&mut tx, &state.keys, &key, &value).await?;
+    store::config::bump(&mut tx).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(key)).into_response())
 }
@@ -249,9 +181,9 @@ pub async fn get(
     AwsQuery(q): AwsQuery<GetQuery>,
 ) -> ApiResult<Json<ApiKey>> {
     let mut conn = state.db.acquire().await?;
-    let (mut key, enc) = load_key(&mut conn, &id, false).await?;
+    let (mut key, enc) = store::api_keys::load(&mut conn, &id, false).await?;
     if flag(&q.include_value) {
-        key.value = Some(decrypt(&state, &enc)?);
+        key.value = Some(store::api_keys::decrypt(&state.keys, &enc)?);
     }
     Ok(Json(key))
 }
@@ -262,22 +194,14 @@ pub async fn list(
     AwsQuery(q): AwsQuery<ListQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let mut conn = state.db.acquire().await?;
-    let rows: Vec<(SqlJson<ApiKey>, Vec<u8>)> = sqlx::query_as(
-        "SELECT doc, value_enc FROM api_keys
-         WHERE ($1::text IS NULL OR starts_with(doc->>'name', $1))
-           AND ($2::text IS NULL OR doc->>'customerId' = $2)
-         ORDER BY created_at, id",
-    )
-    .bind(&q.name)
-    .bind(&q.customer_id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows =
+        store::api_keys::list(&mut conn, q.name.as_deref(), q.customer_id.as_deref()).await?;
     let page = q.page.page(rows)?;
     let include = flag(&q.include_values);
     let mut items = Vec::with_capacity(page.item.len());
-    for (SqlJson(mut key), enc) in page.item {
+    for (mut key, enc) in page.item {
         if include {
-            key.value = Some(decrypt(&state, &enc)?);
+            key.value = Some(store::api_keys::decrypt(&state.keys, &enc)?);
         }
         items.push(key);
     }
@@ -295,7 +219,7 @@ pub async fn update(
     AwsJson(req): AwsJson<PatchRequest>,
 ) -> ApiResult<Json<ApiKey>> {
     let mut tx = state.db.begin().await?;
-    let (mut key, _) = load_key(&mut tx, &id, true).await?;
+    let (mut key, _) = store::api_keys::load(&mut tx, &id, true).await?;
     for op in &req.patch_operations {
         let segs = op.segments()?;
         match segs
@@ -322,8 +246,8 @@ pub async fn update(
     }
     validate_key(&key)?;
     key.last_updated_date = now_epoch();
-    save_doc(&mut tx, &key).await?;
-    store::bump_config(&mut tx).await?;
+    store::api_keys::save_doc(&mut tx, &key).await?;
+    store::config::bump(&mut tx).await?;
     tx.commit().await?;
     Ok(Json(key))
 }
@@ -334,14 +258,8 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
-    let done = sqlx::query("DELETE FROM api_keys WHERE id = $1")
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
-    if done.rows_affected() == 0 {
-        return Err(key_not_found());
-    }
-    store::bump_config(&mut tx).await?;
+    store::api_keys::delete(&mut tx, &id).await?;
+    store::config::bump(&mut tx).await?;
     tx.commit().await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -464,20 +382,16 @@ async fn import(state: AppState, q: CreateQuery, body: Bytes) -> ApiResult<impl 
     let mut warnings = Vec::new();
     let mut tx = state.db.begin().await?;
     for row in rows {
-        let existing: Option<(String,)> =
-            sqlx::query_as("SELECT id FROM api_keys WHERE value_hash = $1 FOR UPDATE")
-                .bind(lookup_hash(&row.value).as_slice())
-                .fetch_optional(&mut *tx)
-                .await?;
+        let existing = store::api_keys::find_by_value(&mut tx, &row.value).await?;
         let now = now_epoch();
         let id = match existing {
-            Some((id,)) => {
-                let (mut key, _) = load_key(&mut tx, &id, true).await?;
+            Some(id) => {
+                let (mut key, _) = store::api_keys::load(&mut tx, &id, true).await?;
                 key.name = row.name;
                 key.description = row.description;
                 key.enabled = row.enabled;
                 key.last_updated_date = now;
-                save_doc(&mut tx, &key).await?;
+                store::api_keys::save_doc(&mut tx, &key).await?;
                 id
             }
             None => {
@@ -493,12 +407,12 @@ async fn import(state: AppState, q: CreateQuery, body: Bytes) -> ApiResult<impl 
                     stage_keys: vec![],
                     tags: BTreeMap::new(),
                 };
-                insert_key(&mut tx, &state, &key, &row.value).await?;
+                store::api_keys::insert(&mut tx, &state.keys, &key, &row.value).await?;
                 key.id
             }
         };
         for plan_id in &row.plan_ids {
-            if let Err(e) = usage_plans::bind_key(&mut tx, plan_id, &id).await {
+            if let Err(e) = store::usage_plans::bind_key(&mut tx, plan_id, &id).await {
                 let w = format!("Key {id} not added to usage plan {plan_id}: {e}");
                 if fail_on_warnings {
                     return Err(ApiError::bad_request(w));
@@ -508,7 +422,7 @@ async fn import(state: AppState, q: CreateQuery, body: Bytes) -> ApiResult<impl 
         }
         ids.push(id);
     }
-    store::bump_config(&mut tx).await?;
+    store::config::bump(&mut tx).await?;
     tx.commit().await?;
     let mut out = serde_json::json!({ "ids": ids });
     if !warnings.is_empty() {

@@ -24,11 +24,10 @@ use axum::extract::{Path, State};
 use axum::Json;
 use serde::Deserialize;
 
-use super::extract::AwsJson;
-use super::gateway_responses;
 use crate::error::{ApiError, ApiResult};
-use crate::model::{Integration, IntegrationResponse, Method, MethodResponse, Resource};
-use crate::store::{self, ResourceRow};
+use crate::extract::AwsJson;
+use crate::store::{self, resources::ResourceRow};
+use crate::wire::{Integration, IntegrationResponse, Method, MethodResponse, Resource};
 use crate::AppState;
 
 /// The console's default `Access-Control-Allow-Headers`.
@@ -193,14 +192,14 @@ pub async fn enable(
     AwsJson(req): AwsJson<EnableCors>,
 ) -> ApiResult<Json<Resource>> {
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &api_id, true).await?;
-    let mut row = store::load_resource(&mut tx, &api_id, &rid, true).await?;
+    store::rest_apis::load(&mut tx, &api_id, true).await?;
+    let mut row = store::resources::load(&mut tx, &api_id, &rid, true).await?;
     let values = resolve(&req, &row)?;
     apply(&mut row, &values);
-    store::save_methods(&mut tx, &api_id, &row).await?;
+    store::resources::save_methods(&mut tx, &api_id, &row).await?;
     if req.gateway_responses {
         for t in ["DEFAULT_4XX", "DEFAULT_5XX"] {
-            let mut r = gateway_responses::current(&mut tx, &api_id, t).await?;
+            let mut r = store::gateway_responses::current(&mut tx, &api_id, t).await?;
             r.default_response = false;
             for (h, value) in [
                 (ALLOW_HEADERS, &values.headers),
@@ -210,7 +209,7 @@ pub async fn enable(
                 r.response_parameters
                     .insert(header_key("gatewayresponse", h), value.clone());
             }
-            gateway_responses::save(&mut tx, &api_id, &r).await?;
+            store::gateway_responses::save(&mut tx, &api_id, &r).await?;
         }
     }
     tx.commit().await?;

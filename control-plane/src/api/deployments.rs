@@ -10,18 +10,15 @@ use axum::http::StatusCode;
 use axum::Json;
 use prost::Message;
 use serde::Deserialize;
-use sqlx::types::Json as SqlJson;
 
-use super::extract::{AwsJson, AwsQuery, Page, PageQuery};
-use super::stages::{
-    load_stage, new_stage, refuse_canary, save_stage, validate_stage, validate_stage_name,
-};
+use super::rules::{new_stage, refuse_canary, validate_stage, validate_stage_name};
 use crate::compiler;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{AwsJson, AwsQuery, Page, PageQuery};
 use crate::ids::{now_epoch, random_id};
-use crate::model::Deployment;
 use crate::patch::PatchRequest;
 use crate::store;
+use crate::wire::Deployment;
 use crate::AppState;
 
 /// Body of CreateDeployment.
@@ -38,17 +35,6 @@ pub struct CreateDeployment {
     tracing_enabled: Option<bool>,
 }
 
-type DeploymentRow = (String, Option<String>, i64, SqlJson<serde_json::Value>);
-
-fn deployment_of(r: DeploymentRow) -> Deployment {
-    Deployment {
-        id: r.0,
-        description: r.1,
-        created_date: r.2,
-        api_summary: r.3 .0,
-    }
-}
-
 /// POST /restapis/{restapi_id}/deployments
 pub async fn create(
     State(state): State<AppState>,
@@ -60,38 +46,33 @@ pub async fn create(
     }
     refuse_canary(&req.canary_settings)?;
     let mut tx = state.db.begin().await?;
-    let api = store::load_api(&mut tx, &api_id, true).await?;
-    let resources = store::all_resources(&mut tx, &api_id).await?;
+    let api = store::rest_apis::load(&mut tx, &api_id, true).await?;
+    let resources = store::resources::all(&mut tx, &api_id).await?;
     let id = random_id(6);
     let created = now_epoch();
     let (mut snapshot, summary) = compiler::compile(&api, &resources, &id, created)?;
     compiler::attach_api_items(
         &mut snapshot,
-        &super::models::all(&mut tx, &api_id).await?,
-        &super::request_validators::all(&mut tx, &api_id).await?,
-        &super::gateway_responses::customised(&mut tx, &api_id).await?,
+        &store::models::all(&mut tx, &api_id).await?,
+        &store::request_validators::all(&mut tx, &api_id).await?,
+        &store::gateway_responses::customised(&mut tx, &api_id).await?,
     );
-    sqlx::query(
-        "INSERT INTO deployments (api_id, id, description, created_date, snapshot, api_summary)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(&api_id)
-    .bind(&id)
-    .bind(&req.description)
-    .bind(created)
-    .bind(snapshot.encode_to_vec())
-    .bind(SqlJson(&summary))
-    .execute(&mut *tx)
-    .await?;
+    let deployment = Deployment {
+        id,
+        description: req.description,
+        created_date: created,
+        api_summary: summary,
+    };
+    store::deployments::insert(&mut tx, &api_id, &deployment, &snapshot.encode_to_vec()).await?;
     if let Some(name) = req.stage_name.filter(|n| !n.is_empty()) {
-        let mut stage = match load_stage(&mut tx, &api_id, &name, true).await? {
+        let mut stage = match store::stages::load(&mut tx, &api_id, &name, true).await? {
             Some(mut s) => {
-                s.deployment_id = id.clone();
+                s.deployment_id = deployment.id.clone();
                 s.last_updated_date = now_epoch();
                 s
             }
             None => {
-                let mut s = new_stage(&name, &id);
+                let mut s = new_stage(&name, &deployment.id);
                 s.description = req.stage_description.clone();
                 s
             }
@@ -110,19 +91,11 @@ pub async fn create(
         }
         // Same rules as CreateStage/UpdateStage; an error drops `tx`, so nothing is kept.
         validate_stage(&stage)?;
-        save_stage(&mut tx, &api_id, &stage).await?;
+        store::stages::save(&mut tx, &api_id, &stage).await?;
     }
     tx.commit().await?;
-    tracing::info!(api_id = %api_id, deployment_id = %id, "deployment created");
-    Ok((
-        StatusCode::CREATED,
-        Json(Deployment {
-            id,
-            description: req.description,
-            created_date: created,
-            api_summary: summary,
-        }),
-    ))
+    tracing::info!(api_id = %api_id, deployment_id = %deployment.id, "deployment created");
+    Ok((StatusCode::CREATED, Json(deployment)))
 }
 
 /// GET /restapis/{restapi_id}/deployments, newest first.
@@ -132,33 +105,10 @@ pub async fn list(
     AwsQuery(page): AwsQuery<PageQuery>,
 ) -> ApiResult<Json<Page<Deployment>>> {
     let mut conn = state.db.acquire().await?;
-    store::load_api(&mut conn, &api_id, false).await?;
-    let rows: Vec<DeploymentRow> = sqlx::query_as(
-        "SELECT id, description, created_date, api_summary FROM deployments
-         WHERE api_id = $1 ORDER BY seq DESC",
-    )
-    .bind(&api_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(Json(
-        page.page(rows.into_iter().map(deployment_of).collect())?,
-    ))
-}
-
-fn deployment_not_found() -> ApiError {
-    ApiError::not_found("Invalid Deployment identifier specified")
-}
-
-async fn load(conn: &mut sqlx::PgConnection, api_id: &str, id: &str) -> ApiResult<Deployment> {
-    let row: Option<DeploymentRow> = sqlx::query_as(
-        "SELECT id, description, created_date, api_summary FROM deployments
-         WHERE api_id = $1 AND id = $2",
-    )
-    .bind(api_id)
-    .bind(id)
-    .fetch_optional(conn)
-    .await?;
-    row.map(deployment_of).ok_or_else(deployment_not_found)
+    store::rest_apis::load(&mut conn, &api_id, false).await?;
+    Ok(Json(page.page(
+        store::deployments::list(&mut conn, &api_id).await?,
+    )?))
 }
 
 /// GET /restapis/{restapi_id}/deployments/{deployment_id}
@@ -167,8 +117,10 @@ pub async fn get(
     Path((api_id, id)): Path<(String, String)>,
 ) -> ApiResult<Json<Deployment>> {
     let mut conn = state.db.acquire().await?;
-    store::load_api(&mut conn, &api_id, false).await?;
-    Ok(Json(load(&mut conn, &api_id, &id).await?))
+    store::rest_apis::load(&mut conn, &api_id, false).await?;
+    Ok(Json(
+        store::deployments::load(&mut conn, &api_id, &id).await?,
+    ))
 }
 
 /// PATCH /restapis/{restapi_id}/deployments/{deployment_id}: only the description changes;
@@ -179,8 +131,8 @@ pub async fn update(
     AwsJson(req): AwsJson<PatchRequest>,
 ) -> ApiResult<Json<Deployment>> {
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &api_id, false).await?;
-    let mut d = load(&mut tx, &api_id, &id).await?;
+    store::rest_apis::load(&mut tx, &api_id, false).await?;
+    let mut d = store::deployments::load(&mut tx, &api_id, &id).await?;
     for op in &req.patch_operations {
         match op
             .segments()?
@@ -193,12 +145,7 @@ pub async fn update(
             _ => return Err(op.unsupported()),
         }
     }
-    sqlx::query("UPDATE deployments SET description = $3 WHERE api_id = $1 AND id = $2")
-        .bind(&api_id)
-        .bind(&id)
-        .bind(&d.description)
-        .execute(&mut *tx)
-        .await?;
+    store::deployments::save_description(&mut tx, &api_id, &d).await?;
     tx.commit().await?;
     Ok(Json(d))
 }
@@ -209,26 +156,16 @@ pub async fn delete(
     Path((api_id, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &api_id, true).await?;
-    load(&mut tx, &api_id, &id).await?;
-    let users: Vec<(String,)> =
-        sqlx::query_as("SELECT stage_name FROM stages WHERE api_id = $1 AND deployment_id = $2")
-            .bind(&api_id)
-            .bind(&id)
-            .fetch_all(&mut *tx)
-            .await?;
-    if !users.is_empty() {
-        let names: Vec<String> = users.into_iter().map(|u| u.0).collect();
+    store::rest_apis::load(&mut tx, &api_id, true).await?;
+    store::deployments::load(&mut tx, &api_id, &id).await?;
+    let names = store::stages::names_serving(&mut tx, &api_id, &id).await?;
+    if !names.is_empty() {
         return Err(ApiError::bad_request(format!(
             "Active stages pointing to this deployment must be moved or deleted (stages: {})",
             names.join(", ")
         )));
     }
-    sqlx::query("DELETE FROM deployments WHERE api_id = $1 AND id = $2")
-        .bind(&api_id)
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
+    store::deployments::delete(&mut tx, &api_id, &id).await?;
     tx.commit().await?;
     Ok(StatusCode::ACCEPTED)
 }

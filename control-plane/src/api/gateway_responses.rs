@@ -10,64 +10,15 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::{Deserialize, Serialize};
-use sqlx::types::Json as SqlJson;
-use sqlx::PgConnection;
+use serde::Deserialize;
 
-use super::extract::{AwsJson, AwsQuery, Page, PageQuery};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{AwsJson, AwsQuery, Page, PageQuery};
 use crate::patch::{string_of, PatchRequest};
 use crate::store;
 use crate::validate;
+use crate::wire::{GatewayResponse, GATEWAY_RESPONSE_TYPES as TYPES};
 use crate::AppState;
-
-/// Every gateway response type with its default status (none for the two defaults).
-pub const TYPES: &[(&str, Option<&str>)] = &[
-    ("DEFAULT_4XX", None),
-    ("DEFAULT_5XX", None),
-    ("RESOURCE_NOT_FOUND", Some("404")),
-    ("UNAUTHORIZED", Some("401")),
-    ("INVALID_API_KEY", Some("403")),
-    ("ACCESS_DENIED", Some("403")),
-    ("AUTHORIZER_FAILURE", Some("500")),
-    ("AUTHORIZER_CONFIGURATION_ERROR", Some("500")),
-    ("INVALID_SIGNATURE", Some("403")),
-    ("EXPIRED_TOKEN", Some("403")),
-    ("MISSING_AUTHENTICATION_TOKEN", Some("403")),
-    ("INTEGRATION_FAILURE", Some("504")),
-    ("INTEGRATION_TIMEOUT", Some("504")),
-    ("API_CONFIGURATION_ERROR", Some("500")),
-    ("UNSUPPORTED_MEDIA_TYPE", Some("415")),
-    ("BAD_REQUEST_PARAMETERS", Some("400")),
-    ("BAD_REQUEST_BODY", Some("400")),
-    ("REQUEST_TOO_LARGE", Some("413")),
-    ("THROTTLED", Some("429")),
-    ("QUOTA_EXCEEDED", Some("429")),
-    ("WAF_FILTERED", Some("403")),
-];
-
-/// The body template every type has by default.
-pub const DEFAULT_TEMPLATE: &str = "{\"message\":$context.error.messageString}";
-
-/// A gateway response (`GatewayResponse` shape).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct GatewayResponse {
-    /// DEFAULT_4XX, THROTTLED, ...
-    pub response_type: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    /// The status sent (default: the type's).
-    pub status_code: Option<String>,
-    #[serde(default)]
-    /// `gatewayresponse.header.X` -> `'static'` | `method.request.*` | `stageVariables.*` |
-    /// `context.*`.
-    pub response_parameters: BTreeMap<String, String>,
-    #[serde(default)]
-    /// Content type -> body template.
-    pub response_templates: BTreeMap<String, String>,
-    /// Whether this is the built-in response (not customised).
-    pub default_response: bool,
-}
 
 /// Body of PutGatewayResponse.
 #[derive(Debug, Deserialize)]
@@ -80,33 +31,14 @@ pub struct PutGatewayResponse {
     response_templates: BTreeMap<String, String>,
 }
 
-/// The default status of a type, or NotFound/BadRequest for an unknown one.
+/// The default status of a type, or BadRequest for an unknown one.
 fn default_status(response_type: &str) -> ApiResult<Option<&'static str>> {
-    TYPES
-        .iter()
-        .find(|(t, _)| *t == response_type)
-        .map(|(_, s)| *s)
-        .ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "Invalid gateway response type specified: {response_type}: must be one of {}",
-                TYPES.iter().map(|t| t.0).collect::<Vec<_>>().join(", ")
-            ))
-        })
+    GatewayResponse::default_status(response_type)
 }
 
 /// The built-in form of a type.
 fn default_of(response_type: &str) -> ApiResult<GatewayResponse> {
-    let status = default_status(response_type)?;
-    Ok(GatewayResponse {
-        response_type: response_type.to_string(),
-        status_code: status.map(str::to_string),
-        response_parameters: BTreeMap::new(),
-        response_templates: BTreeMap::from([(
-            "application/json".to_string(),
-            DEFAULT_TEMPLATE.to_string(),
-        )]),
-        default_response: true,
-    })
+    GatewayResponse::built_in(response_type)
 }
 
 /// Checks a `gatewayresponse.header.X` key and its source expression.
@@ -170,58 +102,6 @@ fn validate_response(r: &GatewayResponse) -> ApiResult<()> {
     Ok(())
 }
 
-/// Every customised gateway response of an API.
-pub async fn customised(conn: &mut PgConnection, api_id: &str) -> ApiResult<Vec<GatewayResponse>> {
-    let rows: Vec<(SqlJson<GatewayResponse>,)> = sqlx::query_as(
-        "SELECT doc FROM gateway_responses WHERE api_id = $1 ORDER BY response_type",
-    )
-    .bind(api_id)
-    .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(|r| r.0 .0).collect())
-}
-
-async fn load(
-    conn: &mut PgConnection,
-    api_id: &str,
-    response_type: &str,
-) -> ApiResult<Option<GatewayResponse>> {
-    let row: Option<(SqlJson<GatewayResponse>,)> = sqlx::query_as(
-        "SELECT doc FROM gateway_responses WHERE api_id = $1 AND response_type = $2 FOR UPDATE",
-    )
-    .bind(api_id)
-    .bind(response_type)
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|r| r.0 .0))
-}
-
-/// Stores a customised response (insert or replace).
-pub async fn save(conn: &mut PgConnection, api_id: &str, r: &GatewayResponse) -> ApiResult<()> {
-    sqlx::query(
-        "INSERT INTO gateway_responses (api_id, response_type, doc) VALUES ($1, $2, $3)
-         ON CONFLICT (api_id, response_type) DO UPDATE SET doc = EXCLUDED.doc",
-    )
-    .bind(api_id)
-    .bind(&r.response_type)
-    .bind(SqlJson(r))
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// The current form of a type: its customisation, else its default.
-pub async fn current(
-    conn: &mut PgConnection,
-    api_id: &str,
-    response_type: &str,
-) -> ApiResult<GatewayResponse> {
-    match load(conn, api_id, response_type).await? {
-        Some(r) => Ok(r),
-        None => default_of(response_type),
-    }
-}
-
 /// PUT /restapis/{restapi_id}/gatewayresponses/{response_type}
 pub async fn put(
     State(state): State<AppState>,
@@ -238,8 +118,8 @@ pub async fn put(
     };
     validate_response(&r)?;
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &api_id, true).await?;
-    save(&mut tx, &api_id, &r).await?;
+    store::rest_apis::load(&mut tx, &api_id, true).await?;
+    store::gateway_responses::save(&mut tx, &api_id, &r).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(r)))
 }
@@ -251,8 +131,10 @@ pub async fn get(
 ) -> ApiResult<Json<GatewayResponse>> {
     default_status(&response_type)?;
     let mut conn = state.db.acquire().await?;
-    store::load_api(&mut conn, &api_id, false).await?;
-    Ok(Json(current(&mut conn, &api_id, &response_type).await?))
+    store::rest_apis::load(&mut conn, &api_id, false).await?;
+    Ok(Json(
+        store::gateway_responses::current(&mut conn, &api_id, &response_type).await?,
+    ))
 }
 
 /// GET /restapis/{restapi_id}/gatewayresponses: every type, customised or default.
@@ -262,8 +144,8 @@ pub async fn list(
     AwsQuery(page): AwsQuery<PageQuery>,
 ) -> ApiResult<Json<Page<GatewayResponse>>> {
     let mut conn = state.db.acquire().await?;
-    store::load_api(&mut conn, &api_id, false).await?;
-    let custom = customised(&mut conn, &api_id).await?;
+    store::rest_apis::load(&mut conn, &api_id, false).await?;
+    let custom = store::gateway_responses::customised(&mut conn, &api_id).await?;
     let all = TYPES
         .iter()
         .map(
@@ -291,8 +173,8 @@ pub async fn update(
 ) -> ApiResult<Json<GatewayResponse>> {
     default_status(&response_type)?;
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &api_id, true).await?;
-    let mut r = current(&mut tx, &api_id, &response_type).await?;
+    store::rest_apis::load(&mut tx, &api_id, true).await?;
+    let mut r = store::gateway_responses::current(&mut tx, &api_id, &response_type).await?;
     r.default_response = false;
     for op in &req.patch_operations {
         let segs = op.segments()?;
@@ -313,7 +195,7 @@ pub async fn update(
         }
     }
     validate_response(&r)?;
-    save(&mut tx, &api_id, &r).await?;
+    store::gateway_responses::save(&mut tx, &api_id, &r).await?;
     tx.commit().await?;
     Ok(Json(r))
 }
@@ -325,15 +207,9 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     default_status(&response_type)?;
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &api_id, true).await?;
-    let deleted =
-        sqlx::query("DELETE FROM gateway_responses WHERE api_id = $1 AND response_type = $2")
-            .bind(&api_id)
-            .bind(&response_type)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-    if deleted == 0 {
+    store::rest_apis::load(&mut tx, &api_id, true).await?;
+    let deleted = store::gateway_responses::delete(&mut tx, &api_id, &response_type).await?;
+    if !deleted {
         return Err(ApiError::not_found(format!(
             "Gateway response type not customised for this REST API: {response_type}"
         )));
@@ -345,6 +221,7 @@ pub async fn delete(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::DEFAULT_GATEWAY_RESPONSE_TEMPLATE as DEFAULT_TEMPLATE;
 
     #[test]
     fn every_spec_type_is_known_with_its_default_status() {

@@ -7,12 +7,13 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
-use super::extract::AwsJson;
-use super::methods::{edit_resource, path_params, read_resource};
+use super::rules::path_params;
 use crate::error::{ApiError, ApiResult};
-use crate::model::{Integration, IntegrationResponse, Method};
+use crate::extract::AwsJson;
 use crate::patch::{string_of, Op, PatchRequest};
+use crate::store;
 use crate::validate;
+use crate::wire::{Integration, IntegrationResponse, Method};
 use crate::AppState;
 
 /// Body of PutIntegration.
@@ -136,7 +137,7 @@ pub async fn put(
         .integration_type
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::bad_request("Invalid integration type: type is required"))?;
-    let i = edit_resource(&state, &api_id, &rid, |row| {
+    let i = store::resources::edit(&state.db, &api_id, &rid, |row| {
         let path = row.path.clone();
         let resource_id = row.id.clone();
         let m = row.method_mut(&http_method)?;
@@ -179,7 +180,7 @@ pub async fn get(
     State(state): State<AppState>,
     Path((api_id, rid, http_method)): Path<(String, String, String)>,
 ) -> ApiResult<Json<Integration>> {
-    let row = read_resource(&state, &api_id, &rid).await?;
+    let row = store::resources::read(&state.db, &api_id, &rid).await?;
     row.method(&http_method)?
         .method_integration
         .clone()
@@ -193,7 +194,7 @@ pub async fn update(
     Path((api_id, rid, http_method)): Path<(String, String, String)>,
     AwsJson(req): AwsJson<PatchRequest>,
 ) -> ApiResult<Json<Integration>> {
-    let i = edit_resource(&state, &api_id, &rid, |row| {
+    let i = store::resources::edit(&state.db, &api_id, &rid, |row| {
         let path = row.path.clone();
         let m = row.method_mut(&http_method)?;
         let mut i = m.method_integration.clone().ok_or_else(no_integration)?;
@@ -243,7 +244,7 @@ pub async fn delete(
     State(state): State<AppState>,
     Path((api_id, rid, http_method)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    edit_resource(&state, &api_id, &rid, |row| {
+    store::resources::edit(&state.db, &api_id, &rid, |row| {
         let m = row.method_mut(&http_method)?;
         m.method_integration
             .take()
@@ -316,7 +317,7 @@ pub async fn put_response(
         response_templates: req.response_templates,
         content_handling: req.content_handling,
     };
-    let r = edit_resource(&state, &api_id, &rid, |row| {
+    let r = store::resources::edit(&state.db, &api_id, &rid, |row| {
         let m = row.method_mut(&http_method)?;
         validate_integration_response(&resp, m)?;
         let i = m
@@ -336,7 +337,7 @@ pub async fn get_response(
     State(state): State<AppState>,
     Path((api_id, rid, http_method, status)): Path<(String, String, String, String)>,
 ) -> ApiResult<Json<IntegrationResponse>> {
-    let row = read_resource(&state, &api_id, &rid).await?;
+    let row = store::resources::read(&state.db, &api_id, &rid).await?;
     row.method(&http_method)?
         .method_integration
         .as_ref()
@@ -354,7 +355,7 @@ pub async fn update_response(
     Path((api_id, rid, http_method, status)): Path<(String, String, String, String)>,
     AwsJson(req): AwsJson<PatchRequest>,
 ) -> ApiResult<Json<IntegrationResponse>> {
-    let r = edit_resource(&state, &api_id, &rid, |row| {
+    let r = store::resources::edit(&state.db, &api_id, &rid, |row| {
         let m = row.method_mut(&http_method)?;
         let mut r = m
             .method_integration
@@ -398,7 +399,7 @@ pub async fn delete_response(
     State(state): State<AppState>,
     Path((api_id, rid, http_method, status)): Path<(String, String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    edit_resource(&state, &api_id, &rid, |row| {
+    store::resources::edit(&state.db, &api_id, &rid, |row| {
         let m = row.method_mut(&http_method)?;
         m.method_integration
             .as_mut()

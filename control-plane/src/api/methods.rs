@@ -1,7 +1,7 @@
 //! Put/Get/Update/DeleteMethod and Put/Get/Update/DeleteMethodResponse.
 //!
 //! A method lives inside its resource row; every change is a read-modify-write of that
-//! row under a lock, done by [`edit_resource`], so the handlers are only the edit itself.
+//! row under a lock, done by [`store::resources::edit`], so the handlers are only the edit itself.
 
 use std::collections::BTreeMap;
 
@@ -10,49 +10,14 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
-use super::extract::AwsJson;
+use super::rules::path_params;
 use crate::error::{ApiError, ApiResult};
-use crate::model::{Method, MethodResponse};
+use crate::extract::AwsJson;
 use crate::patch::{bool_of, string_of, PatchRequest};
-use crate::store::{self, ResourceRow};
+use crate::store;
 use crate::validate;
+use crate::wire::{Method, MethodResponse};
 use crate::AppState;
-
-/// Runs `edit` on a locked resource row and writes its methods back, in one transaction.
-pub async fn edit_resource<T>(
-    state: &AppState,
-    api_id: &str,
-    resource_id: &str,
-    edit: impl FnOnce(&mut ResourceRow) -> ApiResult<T>,
-) -> ApiResult<T> {
-    let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, api_id, false).await?;
-    let mut row = store::load_resource(&mut tx, api_id, resource_id, true).await?;
-    let out = edit(&mut row)?;
-    store::save_methods(&mut tx, api_id, &row).await?;
-    tx.commit().await?;
-    Ok(out)
-}
-
-/// Loads a resource row for reading.
-pub async fn read_resource(
-    state: &AppState,
-    api_id: &str,
-    resource_id: &str,
-) -> ApiResult<ResourceRow> {
-    let mut conn = state.db.acquire().await?;
-    store::load_api(&mut conn, api_id, false).await?;
-    store::load_resource(&mut conn, api_id, resource_id, false).await
-}
-
-/// The names of the `{param}` / `{param+}` segments of a resource path.
-pub fn path_params(path: &str) -> impl Iterator<Item = &str> {
-    path.split('/').filter_map(|seg| {
-        seg.strip_prefix('{')
-            .and_then(|s| s.strip_suffix('}'))
-            .map(|s| s.trim_end_matches('+'))
-    })
-}
 
 /// Body of PutMethod.
 #[derive(Debug, Deserialize)]
@@ -123,10 +88,10 @@ async fn check_references(
 ) -> ApiResult<()> {
     let mut conn = state.db.acquire().await?;
     if let Some(v) = validator_id.filter(|v| !v.is_empty()) {
-        super::request_validators::ensure_exists(&mut conn, api_id, v).await?;
+        store::request_validators::ensure_exists(&mut conn, api_id, v).await?;
     }
     for name in model_names {
-        if !super::models::exists(&mut conn, api_id, name).await? {
+        if !store::models::exists(&mut conn, api_id, name).await? {
             return Err(ApiError::bad_request(format!(
                 "Invalid model identifier specified: {name}"
             )));
@@ -168,7 +133,7 @@ pub async fn put(
         method_integration: None,
         authorization_scopes: req.authorization_scopes,
     };
-    let m = edit_resource(&state, &api_id, &rid, |row| {
+    let m = store::resources::edit(&state.db, &api_id, &rid, |row| {
         if row.methods.contains_key(&http_method) {
             return Err(ApiError::conflict(
                 "Method already exists for this resource",
@@ -187,7 +152,7 @@ pub async fn get(
     State(state): State<AppState>,
     Path((api_id, rid, http_method)): Path<(String, String, String)>,
 ) -> ApiResult<Json<Method>> {
-    let row = read_resource(&state, &api_id, &rid).await?;
+    let row = store::resources::read(&state.db, &api_id, &rid).await?;
     Ok(Json(row.method(&http_method)?.clone()))
 }
 
@@ -213,7 +178,7 @@ pub async fn update(
         patched_values(&req, "/requestModels/"),
     )
     .await?;
-    let m = edit_resource(&state, &api_id, &rid, |row| {
+    let m = store::resources::edit(&state.db, &api_id, &rid, |row| {
         let path = row.path.clone();
         let m = row.method_mut(&http_method)?;
         for op in &req.patch_operations {
@@ -253,7 +218,7 @@ pub async fn delete(
     State(state): State<AppState>,
     Path((api_id, rid, http_method)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    edit_resource(&state, &api_id, &rid, |row| {
+    store::resources::edit(&state.db, &api_id, &rid, |row| {
         row.methods
             .remove(&http_method)
             .map(|_| ())
@@ -300,7 +265,7 @@ pub async fn put_response(
         response_models: req.response_models,
     };
     validate_method_response(&resp)?;
-    let r = edit_resource(&state, &api_id, &rid, |row| {
+    let r = store::resources::edit(&state.db, &api_id, &rid, |row| {
         let m = row.method_mut(&http_method)?;
         if m.method_responses.contains_key(&status) {
             return Err(ApiError::conflict(
@@ -319,7 +284,7 @@ pub async fn get_response(
     State(state): State<AppState>,
     Path((api_id, rid, http_method, status)): Path<(String, String, String, String)>,
 ) -> ApiResult<Json<MethodResponse>> {
-    let row = read_resource(&state, &api_id, &rid).await?;
+    let row = store::resources::read(&state.db, &api_id, &rid).await?;
     let m = row.method(&http_method)?;
     m.method_responses
         .get(&status)
@@ -334,7 +299,7 @@ pub async fn update_response(
     Path((api_id, rid, http_method, status)): Path<(String, String, String, String)>,
     AwsJson(req): AwsJson<PatchRequest>,
 ) -> ApiResult<(StatusCode, Json<MethodResponse>)> {
-    let r = edit_resource(&state, &api_id, &rid, |row| {
+    let r = store::resources::edit(&state.db, &api_id, &rid, |row| {
         let m = row.method_mut(&http_method)?;
         let r = m
             .method_responses
@@ -369,7 +334,7 @@ pub async fn delete_response(
     State(state): State<AppState>,
     Path((api_id, rid, http_method, status)): Path<(String, String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    edit_resource(&state, &api_id, &rid, |row| {
+    store::resources::edit(&state.db, &api_id, &rid, |row| {
         let m = row.method_mut(&http_method)?;
         m.method_responses
             .remove(&status)

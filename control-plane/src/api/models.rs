@@ -10,37 +10,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use sqlx::types::Json as SqlJson;
-use sqlx::PgConnection;
 
-use super::extract::{AwsJson, AwsQuery, Page, PageQuery};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{AwsJson, AwsQuery, Page, PageQuery};
 use crate::ids::random_id;
 use crate::patch::PatchRequest;
 use crate::store;
 use crate::validate;
+use crate::wire::{Model, MODEL_URL_PREFIX};
 use crate::AppState;
-
-/// The URL prefix of model references, as AWS writes them.
-pub const MODEL_URL_PREFIX: &str = "https://apigateway.amazonaws.com/restapis/";
-
-/// A model (`Model` shape).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Model {
-    /// Identifier (6 characters).
-    pub id: String,
-    /// Alphanumeric name, unique in the API.
-    pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    /// Free text.
-    pub description: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    /// The JSON Schema text.
-    pub schema: Option<String>,
-    /// The content type the model describes.
-    pub content_type: String,
-}
 
 /// Body of CreateModel.
 #[derive(Debug, Deserialize)]
@@ -57,10 +35,6 @@ pub struct CreateModel {
 pub struct TemplateValue {
     /// The generated mapping template.
     pub value: String,
-}
-
-fn model_not_found() -> ApiError {
-    ApiError::not_found("Invalid model name specified")
 }
 
 fn invalid_model(reason: impl std::fmt::Display) -> ApiError {
@@ -148,109 +122,6 @@ fn check_schema(api_id: &str, schema: &str, known: &[String]) -> ApiResult<serde
     Ok(value)
 }
 
-/// Every model of an API, by name.
-pub async fn all(conn: &mut PgConnection, api_id: &str) -> ApiResult<Vec<Model>> {
-    let rows: Vec<(SqlJson<Model>,)> =
-        sqlx::query_as("SELECT doc FROM models WHERE api_id = $1 ORDER BY name")
-            .bind(api_id)
-            .fetch_all(conn)
-            .await?;
-    Ok(rows.into_iter().map(|r| r.0 .0).collect())
-}
-
-async fn load(conn: &mut PgConnection, api_id: &str, name: &str, lock: bool) -> ApiResult<Model> {
-    let sql = if lock {
-        "SELECT doc FROM models WHERE api_id = $1 AND name = $2 FOR UPDATE"
-    } else {
-        "SELECT doc FROM models WHERE api_id = $1 AND name = $2"
-    };
-    let row: Option<(SqlJson<Model>,)> = sqlx::query_as(sql)
-        .bind(api_id)
-        .bind(name)
-        .fetch_optional(conn)
-        .await?;
-    row.map(|r| r.0 .0).ok_or_else(model_not_found)
-}
-
-/// Whether the API has a model called `name` (used by PutMethod for `requestModels`).
-pub async fn exists(conn: &mut PgConnection, api_id: &str, name: &str) -> ApiResult<bool> {
-    let row: Option<(i32,)> =
-        sqlx::query_as("SELECT 1 FROM models WHERE api_id = $1 AND name = $2")
-            .bind(api_id)
-            .bind(name)
-            .fetch_optional(conn)
-            .await?;
-    Ok(row.is_some())
-}
-
-/// The models AWS creates with every REST API: `Empty` and `Error`.
-pub async fn insert_defaults(conn: &mut PgConnection, api_id: &str) -> ApiResult<()> {
-    let defaults = [
-        (
-            "Empty",
-            "This is a default empty schema model",
-            "{\n  \"$schema\": \"http://json-schema.org/draft-04/schema#\",\n  \"title\" : \"Empty Schema\",\n  \"type\" : \"object\"\n}",
-        ),
-        (
-            "Error",
-            "This is a default error schema model",
-            "{\n  \"$schema\" : \"http://json-schema.org/draft-04/schema#\",\n  \"title\" : \"Error Schema\",\n  \"type\" : \"object\",\n  \"properties\" : {\n    \"message\" : { \"type\" : \"string\" }\n  }\n}",
-        ),
-    ];
-    for (name, description, schema) in defaults {
-        let model = Model {
-            id: random_id(6),
-            name: name.into(),
-            description: Some(description.into()),
-            schema: Some(schema.into()),
-            content_type: "application/json".into(),
-        };
-        sqlx::query("INSERT INTO models (api_id, name, id, doc) VALUES ($1, $2, $3, $4)")
-            .bind(api_id)
-            .bind(&model.name)
-            .bind(&model.id)
-            .bind(SqlJson(&model))
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
-}
-
-/// Copies the models (their `$ref`s re-pointed at the new API), request validators (same
-/// ids, so cloned methods keep theirs) and customised gateway responses of `src` to `dst`.
-pub async fn clone_api_items(conn: &mut PgConnection, src: &str, dst: &str) -> ApiResult<()> {
-    let from = format!("{MODEL_URL_PREFIX}{src}/models/");
-    let to = format!("{MODEL_URL_PREFIX}{dst}/models/");
-    for mut model in all(conn, src).await? {
-        model.id = random_id(6);
-        model.schema = model.schema.map(|s| s.replace(&from, &to));
-        sqlx::query("INSERT INTO models (api_id, name, id, doc) VALUES ($1, $2, $3, $4)")
-            .bind(dst)
-            .bind(&model.name)
-            .bind(&model.id)
-            .bind(SqlJson(&model))
-            .execute(&mut *conn)
-            .await?;
-    }
-    sqlx::query(
-        "INSERT INTO request_validators (api_id, id, doc, created_at)
-         SELECT $2, id, doc, created_at FROM request_validators WHERE api_id = $1",
-    )
-    .bind(src)
-    .bind(dst)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "INSERT INTO gateway_responses (api_id, response_type, doc)
-         SELECT $2, response_type, doc FROM gateway_responses WHERE api_id = $1",
-    )
-    .bind(src)
-    .bind(dst)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
 /// POST /restapis/{restapi_id}/models
 pub async fn create(
     State(state): State<AppState>,
@@ -267,8 +138,8 @@ pub async fn create(
         .ok_or_else(|| ApiError::bad_request("Content type must be specified"))?;
     validate::content_type(&content_type)?;
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &api_id, true).await?;
-    let known: Vec<String> = all(&mut tx, &api_id)
+    store::rest_apis::load(&mut tx, &api_id, true).await?;
+    let known: Vec<String> = store::models::all(&mut tx, &api_id)
         .await?
         .into_iter()
         .map(|m| m.name)
@@ -288,13 +159,7 @@ pub async fn create(
         schema: req.schema,
         content_type,
     };
-    sqlx::query("INSERT INTO models (api_id, name, id, doc) VALUES ($1, $2, $3, $4)")
-        .bind(&api_id)
-        .bind(&model.name)
-        .bind(&model.id)
-        .bind(SqlJson(&model))
-        .execute(&mut *tx)
-        .await?;
+    store::models::insert(&mut tx, &api_id, &model).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(model)))
 }
@@ -306,8 +171,10 @@ pub async fn list(
     AwsQuery(page): AwsQuery<PageQuery>,
 ) -> ApiResult<Json<Page<Model>>> {
     let mut conn = state.db.acquire().await?;
-    store::load_api(&mut conn, &api_id, false).await?;
-    Ok(Json(page.page(all(&mut conn, &api_id).await?)?))
+    store::rest_apis::load(&mut conn, &api_id, false).await?;
+    Ok(Json(
+        page.page(store::models::all(&mut conn, &api_id).await?)?,
+    ))
 }
 
 /// GET /restapis/{restapi_id}/models/{model_name}
@@ -316,8 +183,10 @@ pub async fn get(
     Path((api_id, name)): Path<(String, String)>,
 ) -> ApiResult<Json<Model>> {
     let mut conn = state.db.acquire().await?;
-    store::load_api(&mut conn, &api_id, false).await?;
-    Ok(Json(load(&mut conn, &api_id, &name, false).await?))
+    store::rest_apis::load(&mut conn, &api_id, false).await?;
+    Ok(Json(
+        store::models::load(&mut conn, &api_id, &name, false).await?,
+    ))
 }
 
 /// PATCH /restapis/{restapi_id}/models/{model_name}: `/schema` and `/description`.
@@ -327,8 +196,8 @@ pub async fn update(
     AwsJson(req): AwsJson<PatchRequest>,
 ) -> ApiResult<Json<Model>> {
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &api_id, true).await?;
-    let mut model = load(&mut tx, &api_id, &name, true).await?;
+    store::rest_apis::load(&mut tx, &api_id, true).await?;
+    let mut model = store::models::load(&mut tx, &api_id, &name, true).await?;
     for op in &req.patch_operations {
         match op.path()? {
             "/schema" => op.apply_opt_string(&mut model.schema)?,
@@ -337,7 +206,7 @@ pub async fn update(
         }
     }
     if let Some(schema) = &model.schema {
-        let known: Vec<String> = all(&mut tx, &api_id)
+        let known: Vec<String> = store::models::all(&mut tx, &api_id)
             .await?
             .into_iter()
             .map(|m| m.name)
@@ -350,12 +219,7 @@ pub async fn update(
             )));
         }
     }
-    sqlx::query("UPDATE models SET doc = $3 WHERE api_id = $1 AND name = $2")
-        .bind(&api_id)
-        .bind(&name)
-        .bind(SqlJson(&model))
-        .execute(&mut *tx)
-        .await?;
+    store::models::save(&mut tx, &api_id, &name, &model).await?;
     tx.commit().await?;
     Ok(Json(model))
 }
@@ -367,9 +231,9 @@ pub async fn delete(
     Path((api_id, name)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &api_id, true).await?;
-    load(&mut tx, &api_id, &name, true).await?;
-    for r in store::all_resources(&mut tx, &api_id).await? {
+    store::rest_apis::load(&mut tx, &api_id, true).await?;
+    store::models::load(&mut tx, &api_id, &name, true).await?;
+    for r in store::resources::all(&mut tx, &api_id).await? {
         for (m, method) in &r.methods {
             let in_request = method.request_models.values().any(|n| *n == name);
             let in_response = method
@@ -384,7 +248,7 @@ pub async fn delete(
             }
         }
     }
-    for other in all(&mut tx, &api_id).await? {
+    for other in store::models::all(&mut tx, &api_id).await? {
         let refs = other
             .schema
             .as_deref()
@@ -398,11 +262,7 @@ pub async fn delete(
             )));
         }
     }
-    sqlx::query("DELETE FROM models WHERE api_id = $1 AND name = $2")
-        .bind(&api_id)
-        .bind(&name)
-        .execute(&mut *tx)
-        .await?;
+    store::models::delete(&mut tx, &api_id, &name).await?;
     tx.commit().await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -414,12 +274,12 @@ pub async fn template(
     Path((api_id, name)): Path<(String, String)>,
 ) -> ApiResult<Json<TemplateValue>> {
     let mut conn = state.db.acquire().await?;
-    store::load_api(&mut conn, &api_id, false).await?;
-    let models = all(&mut conn, &api_id).await?;
+    store::rest_apis::load(&mut conn, &api_id, false).await?;
+    let models = store::models::all(&mut conn, &api_id).await?;
     let model = models
         .iter()
         .find(|m| m.name == name)
-        .ok_or_else(model_not_found)?;
+        .ok_or_else(store::models::model_not_found)?;
     let schema: serde_json::Value = model
         .schema
         .as_deref()
@@ -435,7 +295,7 @@ pub async fn template(
         serde_json::from_str(m.schema.as_deref()?).ok()
     };
     Ok(Json(TemplateValue {
-        value: super::model_template::generate(&schema, &resolve),
+        value: crate::schema_to_template::generate(&schema, &resolve),
     }))
 }
 

@@ -7,31 +7,15 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::{Deserialize, Serialize};
-use sqlx::types::Json as SqlJson;
-use sqlx::PgConnection;
+use serde::Deserialize;
 
-use super::extract::{AwsJson, AwsQuery, Page, PageQuery};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{AwsJson, AwsQuery, Page, PageQuery};
 use crate::ids::random_id;
 use crate::patch::PatchRequest;
 use crate::store;
+use crate::wire::RequestValidator;
 use crate::AppState;
-
-/// A request validator (`RequestValidator` shape).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct RequestValidator {
-    /// Identifier (6 characters).
-    pub id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    /// Display name.
-    pub name: Option<String>,
-    /// Check the body against the method's model for the content type.
-    pub validate_request_body: bool,
-    /// Check that required request parameters are present and non-blank.
-    pub validate_request_parameters: bool,
-}
 
 /// Body of CreateRequestValidator.
 #[derive(Debug, Deserialize)]
@@ -44,47 +28,6 @@ pub struct CreateRequestValidator {
     validate_request_parameters: bool,
 }
 
-fn not_found(id: &str) -> ApiError {
-    ApiError::not_found(format!(
-        "Invalid Request Validator identifier specified: {id}"
-    ))
-}
-
-/// Every validator of an API, oldest first.
-pub async fn all(conn: &mut PgConnection, api_id: &str) -> ApiResult<Vec<RequestValidator>> {
-    let rows: Vec<(SqlJson<RequestValidator>,)> = sqlx::query_as(
-        "SELECT doc FROM request_validators WHERE api_id = $1 ORDER BY created_at, id",
-    )
-    .bind(api_id)
-    .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(|r| r.0 .0).collect())
-}
-
-async fn load(
-    conn: &mut PgConnection,
-    api_id: &str,
-    id: &str,
-    lock: bool,
-) -> ApiResult<RequestValidator> {
-    let sql = if lock {
-        "SELECT doc FROM request_validators WHERE api_id = $1 AND id = $2 FOR UPDATE"
-    } else {
-        "SELECT doc FROM request_validators WHERE api_id = $1 AND id = $2"
-    };
-    let row: Option<(SqlJson<RequestValidator>,)> = sqlx::query_as(sql)
-        .bind(api_id)
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
-    row.map(|r| r.0 .0).ok_or_else(|| not_found(id))
-}
-
-/// Checks that `id` names a validator of the API (PutMethod / UpdateMethod).
-pub async fn ensure_exists(conn: &mut PgConnection, api_id: &str, id: &str) -> ApiResult<()> {
-    load(conn, api_id, id, false).await.map(|_| ())
-}
-
 /// POST /restapis/{restapi_id}/requestvalidators
 pub async fn create(
     State(state): State<AppState>,
@@ -92,9 +35,9 @@ pub async fn create(
     AwsJson(req): AwsJson<CreateRequestValidator>,
 ) -> ApiResult<(StatusCode, Json<RequestValidator>)> {
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &api_id, true).await?;
+    store::rest_apis::load(&mut tx, &api_id, true).await?;
     if let Some(name) = &req.name {
-        if all(&mut tx, &api_id)
+        if store::request_validators::all(&mut tx, &api_id)
             .await?
             .iter()
             .any(|v| v.name.as_deref() == Some(name))
@@ -110,12 +53,7 @@ pub async fn create(
         validate_request_body: req.validate_request_body,
         validate_request_parameters: req.validate_request_parameters,
     };
-    sqlx::query("INSERT INTO request_validators (api_id, id, doc) VALUES ($1, $2, $3)")
-        .bind(&api_id)
-        .bind(&v.id)
-        .bind(SqlJson(&v))
-        .execute(&mut *tx)
-        .await?;
+    store::request_validators::insert(&mut tx, &api_id, &v).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(v)))
 }
@@ -127,8 +65,10 @@ pub async fn list(
     AwsQuery(page): AwsQuery<PageQuery>,
 ) -> ApiResult<Json<Page<RequestValidator>>> {
     let mut conn = state.db.acquire().await?;
-    store::load_api(&mut conn, &api_id, false).await?;
-    Ok(Json(page.page(all(&mut conn, &api_id).await?)?))
+    store::rest_apis::load(&mut conn, &api_id, false).await?;
+    Ok(Json(page.page(
+        store::request_validators::all(&mut conn, &api_id).await?,
+    )?))
 }
 
 /// GET /restapis/{restapi_id}/requestvalidators/{requestvalidator_id}
@@ -137,8 +77,10 @@ pub async fn get(
     Path((api_id, id)): Path<(String, String)>,
 ) -> ApiResult<Json<RequestValidator>> {
     let mut conn = state.db.acquire().await?;
-    store::load_api(&mut conn, &api_id, false).await?;
-    Ok(Json(load(&mut conn, &api_id, &id, false).await?))
+    store::rest_apis::load(&mut conn, &api_id, false).await?;
+    Ok(Json(
+        store::request_validators::load(&mut conn, &api_id, &id, false).await?,
+    ))
 }
 
 /// PATCH /restapis/{restapi_id}/requestvalidators/{requestvalidator_id}
@@ -148,8 +90,8 @@ pub async fn update(
     AwsJson(req): AwsJson<PatchRequest>,
 ) -> ApiResult<Json<RequestValidator>> {
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &api_id, true).await?;
-    let mut v = load(&mut tx, &api_id, &id, true).await?;
+    store::rest_apis::load(&mut tx, &api_id, true).await?;
+    let mut v = store::request_validators::load(&mut tx, &api_id, &id, true).await?;
     for op in &req.patch_operations {
         match op.path()? {
             "/name" => op.apply_opt_string(&mut v.name)?,
@@ -158,12 +100,7 @@ pub async fn update(
             _ => return Err(op.unsupported()),
         }
     }
-    sqlx::query("UPDATE request_validators SET doc = $3 WHERE api_id = $1 AND id = $2")
-        .bind(&api_id)
-        .bind(&id)
-        .bind(SqlJson(&v))
-        .execute(&mut *tx)
-        .await?;
+    store::request_validators::save(&mut tx, &api_id, &v).await?;
     tx.commit().await?;
     Ok(Json(v))
 }
@@ -175,9 +112,9 @@ pub async fn delete(
     Path((api_id, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &api_id, true).await?;
-    load(&mut tx, &api_id, &id, true).await?;
-    for r in store::all_resources(&mut tx, &api_id).await? {
+    store::rest_apis::load(&mut tx, &api_id, true).await?;
+    store::request_validators::load(&mut tx, &api_id, &id, true).await?;
+    for r in store::resources::all(&mut tx, &api_id).await? {
         if let Some(m) = r
             .methods
             .iter()
@@ -189,11 +126,7 @@ pub async fn delete(
             )));
         }
     }
-    sqlx::query("DELETE FROM request_validators WHERE api_id = $1 AND id = $2")
-        .bind(&api_id)
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
+    store::request_validators::delete(&mut tx, &api_id, &id).await?;
     tx.commit().await?;
     Ok(StatusCode::ACCEPTED)
 }

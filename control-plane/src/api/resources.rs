@@ -11,12 +11,12 @@ use axum::Json;
 use serde::Deserialize;
 use sqlx::PgConnection;
 
-use super::extract::{AwsJson, AwsQuery, Page};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{AwsJson, AwsQuery, Page};
 use crate::ids::random_id;
-use crate::model::Resource;
 use crate::patch::PatchRequest;
-use crate::store::{self, ResourceRow};
+use crate::store::{self, resources::ResourceRow};
+use crate::wire::Resource;
 use crate::AppState;
 
 /// Body of CreateResource.
@@ -118,12 +118,7 @@ async fn check_sibling_rules(
             )));
         }
     }
-    let siblings: Vec<(String, Option<String>)> =
-        sqlx::query_as("SELECT id, path_part FROM resources WHERE api_id = $1 AND parent_id = $2")
-            .bind(api_id)
-            .bind(&parent.id)
-            .fetch_all(conn)
-            .await?;
+    let siblings = store::resources::children(conn, api_id, &parent.id).await?;
     for (id, sib) in siblings {
         if Some(id.as_str()) == except {
             continue;
@@ -154,8 +149,8 @@ pub async fn create(
         .filter(|p| !p.is_empty())
         .ok_or_else(|| ApiError::bad_request("Invalid path part: pathPart is required"))?;
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &api_id, true).await?;
-    let parent = store::load_resource(&mut tx, &api_id, &parent_id, false).await?;
+    store::rest_apis::load(&mut tx, &api_id, true).await?;
+    let parent = store::resources::load(&mut tx, &api_id, &parent_id, false).await?;
     check_sibling_rules(&mut tx, &api_id, &parent, &part, None).await?;
     let row = ResourceRow {
         id: random_id(6),
@@ -164,7 +159,7 @@ pub async fn create(
         path_part: Some(part),
         methods: BTreeMap::new(),
     };
-    store::insert_resource(&mut tx, &api_id, &row).await?;
+    store::resources::insert(&mut tx, &api_id, &row).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(row.to_wire(false))))
 }
@@ -176,11 +171,11 @@ pub async fn list(
     AwsQuery(q): AwsQuery<ResourceQuery>,
 ) -> ApiResult<Json<Page<Resource>>> {
     let mut conn = state.db.acquire().await?;
-    store::load_api(&mut conn, &api_id, false).await?;
+    store::rest_apis::load(&mut conn, &api_id, false).await?;
     let embed = q.embed_methods();
-    let rows = store::all_resources(&mut conn, &api_id).await?;
+    let rows = store::resources::all(&mut conn, &api_id).await?;
     let items = rows.iter().map(|r| r.to_wire(embed)).collect();
-    let page = super::extract::PageQuery {
+    let page = crate::extract::PageQuery {
         limit: q.limit,
         position: q.position,
     };
@@ -194,8 +189,8 @@ pub async fn get(
     AwsQuery(q): AwsQuery<ResourceQuery>,
 ) -> ApiResult<Json<Resource>> {
     let mut conn = state.db.acquire().await?;
-    store::load_api(&mut conn, &api_id, false).await?;
-    let row = store::load_resource(&mut conn, &api_id, &id, false).await?;
+    store::rest_apis::load(&mut conn, &api_id, false).await?;
+    let row = store::resources::load(&mut conn, &api_id, &id, false).await?;
     Ok(Json(row.to_wire(q.embed_methods())))
 }
 
@@ -207,8 +202,8 @@ pub async fn update(
     AwsJson(req): AwsJson<PatchRequest>,
 ) -> ApiResult<Json<Resource>> {
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &api_id, true).await?;
-    let mut row = store::load_resource(&mut tx, &api_id, &id, true).await?;
+    store::rest_apis::load(&mut tx, &api_id, true).await?;
+    let mut row = store::resources::load(&mut tx, &api_id, &id, true).await?;
     if row.parent_id.is_none() && !req.patch_operations.is_empty() {
         return Err(ApiError::bad_request(
             "The root resource cannot be modified",
@@ -238,7 +233,7 @@ pub async fn update(
     }
     let part = row.path_part.clone().unwrap_or_default();
     let parent_id = row.parent_id.clone().unwrap_or_default();
-    let parent = store::load_resource(&mut tx, &api_id, &parent_id, false).await?;
+    let parent = store::resources::load(&mut tx, &api_id, &parent_id, false).await?;
     if parent.path == old_path || parent.path.starts_with(&format!("{old_path}/")) {
         return Err(ApiError::bad_request(
             "A resource cannot be moved under itself or its own descendants",
@@ -246,31 +241,7 @@ pub async fn update(
     }
     check_sibling_rules(&mut tx, &api_id, &parent, &part, Some(&row.id)).await?;
     row.path = child_path(&parent.path, &part);
-    sqlx::query(
-        "UPDATE resources SET
-            path = $4 || substr(path, length($3) + 1),
-            parent_id = CASE WHEN id = $2 THEN $5 ELSE parent_id END,
-            path_part = CASE WHEN id = $2 THEN $6 ELSE path_part END
-         WHERE api_id = $1 AND (path = $3 OR starts_with(path, $3 || '/'))",
-    )
-    .bind(&api_id)
-    .bind(&row.id)
-    .bind(&old_path)
-    .bind(&row.path)
-    .bind(&row.parent_id)
-    .bind(&row.path_part)
-    .execute(&mut *tx)
-    .await
-    .map_err(|e| {
-        if store::is_unique_violation(&e) {
-            ApiError::conflict(format!(
-                "Another resource already has the path {}",
-                row.path
-            ))
-        } else {
-            e.into()
-        }
-    })?;
+    store::resources::move_subtree(&mut tx, &api_id, &row, &old_path).await?;
     tx.commit().await?;
     Ok(Json(row.to_wire(false)))
 }
@@ -281,18 +252,12 @@ pub async fn delete(
     Path((api_id, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &api_id, true).await?;
-    let row = store::load_resource(&mut tx, &api_id, &id, true).await?;
+    store::rest_apis::load(&mut tx, &api_id, true).await?;
+    let row = store::resources::load(&mut tx, &api_id, &id, true).await?;
     if row.parent_id.is_none() {
         return Err(ApiError::bad_request("Cannot delete root resource"));
     }
-    sqlx::query(
-        "DELETE FROM resources WHERE api_id = $1 AND (path = $2 OR starts_with(path, $2 || '/'))",
-    )
-    .bind(&api_id)
-    .bind(&row.path)
-    .execute(&mut *tx)
-    .await?;
+    store::resources::delete_subtree(&mut tx, &api_id, &row.path).await?;
     tx.commit().await?;
     Ok(StatusCode::ACCEPTED)
 }

@@ -7,12 +7,12 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
-use super::extract::{AwsJson, AwsQuery, Page, PageQuery};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{AwsJson, AwsQuery, Page, PageQuery};
 use crate::ids::{now_epoch, random_id};
-use crate::model::{EndpointConfiguration, RestApi};
 use crate::patch::{Op, PatchRequest};
-use crate::store::{self, ResourceRow};
+use crate::store::{self, resources::ResourceRow};
+use crate::wire::{EndpointConfiguration, RestApi};
 use crate::AppState;
 
 /// Body of CreateRestApi.
@@ -105,12 +105,12 @@ pub async fn create(
     let mut tx = state.db.begin().await?;
     let source = match &req.clone_from {
         Some(src) => {
-            store::load_api(&mut tx, src, false).await?;
-            Some(store::all_resources(&mut tx, src).await?)
+            store::rest_apis::load(&mut tx, src, false).await?;
+            Some(store::resources::all(&mut tx, src).await?)
         }
         None => None,
     };
-    store::save_api(&mut tx, &api).await?;
+    store::rest_apis::save(&mut tx, &api).await?;
     match source {
         Some(resources) => clone_resources(&mut tx, &api, resources).await?,
         None => {
@@ -121,14 +121,14 @@ pub async fn create(
                 path: "/".into(),
                 methods: BTreeMap::new(),
             };
-            store::insert_resource(&mut tx, &api.id, &root).await?;
+            store::resources::insert(&mut tx, &api.id, &root).await?;
         }
     }
     match &req.clone_from {
         // A clone gets the source's models, validators and gateway responses.
-        Some(src) => super::models::clone_api_items(&mut tx, src, &api.id).await?,
+        Some(src) => store::models::clone_api_items(&mut tx, src, &api.id).await?,
         // AWS gives every new API the `Empty` and `Error` models.
-        None => super::models::insert_defaults(&mut tx, &api.id).await?,
+        None => store::models::insert_defaults(&mut tx, &api.id).await?,
     }
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(api)))
@@ -157,7 +157,7 @@ async fn clone_resources(
             path: r.path,
             methods: r.methods,
         };
-        store::insert_resource(conn, &api.id, &row).await?;
+        store::resources::insert(conn, &api.id, &row).await?;
     }
     Ok(())
 }
@@ -168,7 +168,7 @@ pub async fn list(
     AwsQuery(page): AwsQuery<PageQuery>,
 ) -> ApiResult<Json<Page<RestApi>>> {
     let mut conn = state.db.acquire().await?;
-    let apis = store::list_apis(&mut conn).await?;
+    let apis = store::rest_apis::list(&mut conn).await?;
     Ok(Json(page.page(apis)?))
 }
 
@@ -178,7 +178,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Json<RestApi>> {
     let mut conn = state.db.acquire().await?;
-    Ok(Json(store::load_api(&mut conn, &id, false).await?))
+    Ok(Json(store::rest_apis::load(&mut conn, &id, false).await?))
 }
 
 /// PATCH /restapis/{restapi_id}
@@ -188,7 +188,7 @@ pub async fn update(
     AwsJson(req): AwsJson<PatchRequest>,
 ) -> ApiResult<Json<RestApi>> {
     let mut tx = state.db.begin().await?;
-    let mut api = store::load_api(&mut tx, &id, true).await?;
+    let mut api = store::rest_apis::load(&mut tx, &id, true).await?;
     for op in &req.patch_operations {
         let segs = op.segments()?;
         match segs
@@ -224,7 +224,7 @@ pub async fn update(
         }
     }
     validate(&api)?;
-    store::save_api(&mut tx, &api).await?;
+    store::rest_apis::save(&mut tx, &api).await?;
     tx.commit().await?;
     Ok(Json(api))
 }
@@ -235,16 +235,9 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &id, true).await?;
-    sqlx::query("DELETE FROM stages WHERE api_id = $1")
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM rest_apis WHERE id = $1")
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
-    store::bump_config(&mut tx).await?;
+    store::rest_apis::load(&mut tx, &id, true).await?;
+    store::rest_apis::delete(&mut tx, &id).await?;
+    store::config::bump(&mut tx).await?;
     tx.commit().await?;
     Ok(StatusCode::ACCEPTED)
 }

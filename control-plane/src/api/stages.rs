@@ -9,15 +9,14 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
-use sqlx::types::Json as SqlJson;
-use sqlx::PgConnection;
 
-use super::extract::AwsJson;
+use super::rules::{new_stage, refuse_canary, validate_stage, validate_stage_name};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::AwsJson;
 use crate::ids::now_epoch;
-use crate::model::{MethodSetting, Stage};
 use crate::patch::{string_of, PatchOperation, PatchRequest};
 use crate::store;
+use crate::wire::{MethodSetting, Stage};
 use crate::AppState;
 
 /// Body of CreateStage.
@@ -38,154 +37,6 @@ pub struct CreateStage {
     tracing_enabled: bool,
     #[serde(default)]
     tags: BTreeMap<String, String>,
-}
-
-/// Stage names as AWS allows them.
-pub fn validate_stage_name(name: &str) -> ApiResult<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 128
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request(
-            "Stage name only allows a-zA-Z0-9_- and must be 1 to 128 characters long",
-        ))
-    }
-}
-
-/// Checks what a stage holds beyond its name (also for stages CreateDeployment makes).
-pub(crate) fn validate_stage(stage: &Stage) -> ApiResult<()> {
-    for (k, v) in &stage.variables {
-        let key_ok = !k.is_empty()
-            && k.len() <= 64
-            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !key_ok {
-            return Err(ApiError::bad_request(format!(
-                "Stage variable name '{k}' is invalid: only a-zA-Z0-9_, 1 to 64 characters"
-            )));
-        }
-        // AWS: values must match [A-Za-z0-9-._~:/?#&=,]+ (so not empty either).
-        let value_ok = !v.is_empty()
-            && v.len() <= 512
-            && v.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-._~:/?#&=,".contains(c));
-        if !value_ok {
-            return Err(ApiError::bad_request(format!(
-                "Stage variable value for '{k}' is invalid: 1 to 512 characters of \
-                 a-zA-Z0-9-._~:/?#&=,"
-            )));
-        }
-    }
-    if let Some(size) = &stage.cache_cluster_size {
-        const SIZES: &[&str] = &["0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237"];
-        if !SIZES.contains(&size.as_str()) {
-            return Err(ApiError::bad_request(format!(
-                "Invalid cache cluster size '{size}': must be one of {}",
-                SIZES.join(", ")
-            )));
-        }
-    }
-    for (key, s) in &stage.method_settings {
-        if s.throttling_rate_limit < 0.0 || s.throttling_burst_limit < 0 {
-            return Err(ApiError::bad_request(format!(
-                "Throttling limits of {key} must not be negative"
-            )));
-        }
-        if !(0..=3600).contains(&s.cache_ttl_in_seconds) {
-            return Err(ApiError::bad_request(format!(
-                "Cache TTL of {key} must be between 0 and 3600 seconds"
-            )));
-        }
-        if !matches!(s.logging_level.as_str(), "OFF" | "ERROR" | "INFO") {
-            return Err(ApiError::bad_request(format!(
-                "Logging level of {key} must be OFF, ERROR or INFO"
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// Fails with AWS's NotFound unless the API has deployment `id`.
-pub async fn require_deployment(conn: &mut PgConnection, api_id: &str, id: &str) -> ApiResult<()> {
-    let found: Option<(String,)> =
-        sqlx::query_as("SELECT id FROM deployments WHERE api_id = $1 AND id = $2")
-            .bind(api_id)
-            .bind(id)
-            .fetch_optional(conn)
-            .await?;
-    found.map(|_| ()).ok_or_else(|| {
-        ApiError::not_found(format!("Invalid deployment identifier specified: {id}"))
-    })
-}
-
-/// Loads a stage; `lock` takes a row lock.
-pub async fn load_stage(
-    conn: &mut PgConnection,
-    api_id: &str,
-    name: &str,
-    lock: bool,
-) -> ApiResult<Option<Stage>> {
-    let sql = if lock {
-        "SELECT doc FROM stages WHERE api_id = $1 AND stage_name = $2 FOR UPDATE"
-    } else {
-        "SELECT doc FROM stages WHERE api_id = $1 AND stage_name = $2"
-    };
-    let row: Option<(SqlJson<Stage>,)> = sqlx::query_as(sql)
-        .bind(api_id)
-        .bind(name)
-        .fetch_optional(conn)
-        .await?;
-    Ok(row.map(|r| r.0 .0))
-}
-
-fn stage_not_found() -> ApiError {
-    ApiError::not_found("Invalid stage identifier specified")
-}
-
-/// Writes a stage document and bumps the config version.
-pub async fn save_stage(conn: &mut PgConnection, api_id: &str, stage: &Stage) -> ApiResult<()> {
-    sqlx::query(
-        "INSERT INTO stages (api_id, stage_name, deployment_id, doc, created_date, last_updated_date)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (api_id, stage_name) DO UPDATE SET
-            deployment_id = EXCLUDED.deployment_id, doc = EXCLUDED.doc,
-            last_updated_date = EXCLUDED.last_updated_date",
-    )
-    .bind(api_id)
-    .bind(&stage.stage_name)
-    .bind(&stage.deployment_id)
-    .bind(SqlJson(stage))
-    .bind(stage.created_date)
-    .bind(stage.last_updated_date)
-    .execute(&mut *conn)
-    .await?;
-    store::bump_config(conn).await
-}
-
-/// A new stage document with AWS's defaults.
-pub fn new_stage(name: &str, deployment_id: &str) -> Stage {
-    let now = now_epoch();
-    Stage {
-        deployment_id: deployment_id.to_string(),
-        stage_name: name.to_string(),
-        cache_cluster_status: "NOT_AVAILABLE".into(),
-        created_date: now,
-        last_updated_date: now,
-        ..Default::default()
-    }
-}
-
-/// Refuses settings this build cannot honour rather than silently ignoring them.
-pub fn refuse_canary(canary: &Option<serde_json::Value>) -> ApiResult<()> {
-    match canary {
-        Some(v) if !v.is_null() => Err(ApiError::bad_request(
-            "canarySettings are not supported by this gateway yet",
-        )),
-        _ => Ok(()),
-    }
 }
 
 /// POST /restapis/{restapi_id}/stages
@@ -211,12 +62,15 @@ pub async fn create(
     stage.tags = req.tags;
     validate_stage(&stage)?;
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &api_id, true).await?;
-    require_deployment(&mut tx, &api_id, &deployment_id).await?;
-    if load_stage(&mut tx, &api_id, &name, false).await?.is_some() {
+    store::rest_apis::load(&mut tx, &api_id, true).await?;
+    store::deployments::require(&mut tx, &api_id, &deployment_id).await?;
+    if store::stages::load(&mut tx, &api_id, &name, false)
+        .await?
+        .is_some()
+    {
         return Err(ApiError::conflict("Stage already exists"));
     }
-    save_stage(&mut tx, &api_id, &stage).await?;
+    store::stages::save(&mut tx, &api_id, &stage).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(stage)))
 }
@@ -232,19 +86,11 @@ pub struct StagesQuery {
 pub async fn list(
     State(state): State<AppState>,
     Path(api_id): Path<String>,
-    super::extract::AwsQuery(q): super::extract::AwsQuery<StagesQuery>,
+    crate::extract::AwsQuery(q): crate::extract::AwsQuery<StagesQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let mut conn = state.db.acquire().await?;
-    store::load_api(&mut conn, &api_id, false).await?;
-    let rows: Vec<(SqlJson<Stage>,)> = sqlx::query_as(
-        "SELECT doc FROM stages WHERE api_id = $1 AND ($2::text IS NULL OR deployment_id = $2)
-         ORDER BY stage_name",
-    )
-    .bind(&api_id)
-    .bind(&q.deployment_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let items: Vec<Stage> = rows.into_iter().map(|r| r.0 .0).collect();
+    store::rest_apis::load(&mut conn, &api_id, false).await?;
+    let items = store::stages::list(&mut conn, &api_id, q.deployment_id.as_deref()).await?;
     Ok(Json(serde_json::json!({ "item": items })))
 }
 
@@ -254,11 +100,11 @@ pub async fn get(
     Path((api_id, name)): Path<(String, String)>,
 ) -> ApiResult<Json<Stage>> {
     let mut conn = state.db.acquire().await?;
-    store::load_api(&mut conn, &api_id, false).await?;
-    load_stage(&mut conn, &api_id, &name, false)
+    store::rest_apis::load(&mut conn, &api_id, false).await?;
+    store::stages::load(&mut conn, &api_id, &name, false)
         .await?
         .map(Json)
-        .ok_or_else(stage_not_found)
+        .ok_or_else(store::stages::stage_not_found)
 }
 
 /// Applies a `/{resourcePath}/{METHOD}/{group}/{setting}` op to the method settings.
@@ -307,17 +153,17 @@ pub async fn update(
     AwsJson(req): AwsJson<PatchRequest>,
 ) -> ApiResult<Json<Stage>> {
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &api_id, true).await?;
-    let mut stage = load_stage(&mut tx, &api_id, &name, true)
+    store::rest_apis::load(&mut tx, &api_id, true).await?;
+    let mut stage = store::stages::load(&mut tx, &api_id, &name, true)
         .await?
-        .ok_or_else(stage_not_found)?;
+        .ok_or_else(store::stages::stage_not_found)?;
     for op in &req.patch_operations {
         let segs = op.segments()?;
         let names: Vec<&str> = segs.iter().map(String::as_str).collect();
         match names.as_slice() {
             ["deploymentId"] => {
                 op.apply_string(&mut stage.deployment_id)?;
-                require_deployment(&mut tx, &api_id, &stage.deployment_id).await?;
+                store::deployments::require(&mut tx, &api_id, &stage.deployment_id).await?;
             }
             ["description"] => op.apply_opt_string(&mut stage.description)?,
             ["cacheClusterEnabled"] => op.apply_bool(&mut stage.cache_cluster_enabled)?,
@@ -334,7 +180,7 @@ pub async fn update(
     }
     validate_stage(&stage)?;
     stage.last_updated_date = now_epoch();
-    save_stage(&mut tx, &api_id, &stage).await?;
+    store::stages::save(&mut tx, &api_id, &stage).await?;
     tx.commit().await?;
     Ok(Json(stage))
 }
@@ -345,16 +191,8 @@ pub async fn delete(
     Path((api_id, name)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &api_id, true).await?;
-    let done = sqlx::query("DELETE FROM stages WHERE api_id = $1 AND stage_name = $2")
-        .bind(&api_id)
-        .bind(&name)
-        .execute(&mut *tx)
-        .await?;
-    if done.rows_affected() == 0 {
-        return Err(stage_not_found());
-    }
-    store::bump_config(&mut tx).await?;
+    store::rest_apis::load(&mut tx, &api_id, true).await?;
+    store::stages::delete(&mut tx, &api_id, &name).await?;
     tx.commit().await?;
     Ok(StatusCode::ACCEPTED)
 }

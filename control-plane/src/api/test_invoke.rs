@@ -32,9 +32,9 @@ use http_body_util::{BodyExt, Full};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::extract::AwsJson;
 use crate::compiler;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::AwsJson;
 use crate::store;
 use crate::AppState;
 
@@ -98,8 +98,8 @@ pub async fn invoke(
     }
     let (stage, resource_path) = {
         let mut conn = state.db.acquire().await?;
-        let api = store::load_api(&mut conn, &api_id, false).await?;
-        let resources = store::all_resources(&mut conn, &api_id).await?;
+        let api = store::rest_apis::load(&mut conn, &api_id, false).await?;
+        let resources = store::resources::all(&mut conn, &api_id).await?;
         let mut resource = resources
             .into_iter()
             .find(|r| r.id == rid)
@@ -112,9 +112,9 @@ pub async fn invoke(
         let (mut snapshot, _) = compiler::compile(&api, &[resource], "test-invoke", 0)?;
         compiler::attach_api_items(
             &mut snapshot,
-            &super::models::all(&mut conn, &api_id).await?,
-            &super::request_validators::all(&mut conn, &api_id).await?,
-            &super::gateway_responses::customised(&mut conn, &api_id).await?,
+            &store::models::all(&mut conn, &api_id).await?,
+            &store::request_validators::all(&mut conn, &api_id).await?,
+            &store::gateway_responses::customised(&mut conn, &api_id).await?,
         );
         (
             pb::StageConfig {

@@ -18,18 +18,17 @@ use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use sqlx::types::Json as SqlJson;
 use time::{Date, Duration};
 
-use super::extract::{AwsJson, AwsQuery, PageQuery};
-use super::usage_plans::load_plan;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{AwsJson, AwsQuery, PageQuery};
 use crate::ids::now_epoch;
-use crate::metering::{day_text, parse_day};
-use crate::model::{ApiKey, UsagePlan};
+use crate::metering::parse_day;
 use crate::patch::{Op, PatchRequest};
+use crate::store;
+use crate::wire::{ApiKey, UsagePlan};
 use crate::AppState;
-use apigw_quota::{day_of, effective_limit, Period};
+use apigw_quota::{day_of, day_text, effective_limit, Period};
 
 /// The longest range GetUsage and the export accept, in days.
 const MAX_DAYS: i64 = 366;
@@ -88,15 +87,8 @@ async fn usage_counts(
             .await
             .map_err(|e| ApiError::Internal(format!("usage: {e}")));
     }
-    let rows: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT key_id, day::text, requests FROM usage_records
-         WHERE plan_id = $1 AND day BETWEEN $2::date AND $3::date",
-    )
-    .bind(plan_id)
-    .bind(date_text(start))
-    .bind(date_text(end))
-    .fetch_all(&state.db)
-    .await?;
+    let mut conn = state.db.acquire().await?;
+    let rows = store::usage::records(&mut conn, plan_id, start, end).await?;
     Ok(rows
         .into_iter()
         .filter_map(|(k, d, n)| Some(((k, parse_day(&d)?), n)))
@@ -105,21 +97,15 @@ async fn usage_counts(
 
 /// The keys of a plan (id → document), plus any key id seen in `counts`.
 async fn plan_key_docs(state: &AppState, plan_id: &str) -> ApiResult<BTreeMap<String, ApiKey>> {
-    let rows: Vec<(String, SqlJson<ApiKey>)> = sqlx::query_as(
-        "SELECT k.id, k.doc FROM usage_plan_keys pk JOIN api_keys k ON k.id = pk.key_id
-         WHERE pk.plan_id = $1",
-    )
-    .bind(plan_id)
-    .fetch_all(&state.db)
-    .await?;
-    Ok(rows.into_iter().map(|(id, d)| (id, d.0)).collect())
+    let mut conn = state.db.acquire().await?;
+    store::usage_plans::key_docs(&mut conn, plan_id).await
 }
 
 /// The plan's quota, its creation time, and per key the usage before `start` inside the
 /// period that contains `start` (it counts against that period).
 struct QuotaContext<'a> {
     period: Period,
-    quota: &'a crate::model::QuotaSettings,
+    quota: &'a crate::wire::QuotaSettings,
     created: i64,
     before: BTreeMap<String, i64>,
 }
@@ -206,13 +192,8 @@ async fn series(
 
 /// When a plan was created (its quota `offset` applies to that first period).
 async fn plan_created(state: &AppState, plan: &UsagePlan) -> ApiResult<i64> {
-    let row: Option<(i64,)> = sqlx::query_as(
-        "SELECT extract(epoch FROM created_at)::bigint FROM usage_plans WHERE id = $1",
-    )
-    .bind(&plan.id)
-    .fetch_optional(&state.db)
-    .await?;
-    Ok(row.map(|r| r.0).unwrap_or(0))
+    let mut conn = state.db.acquire().await?;
+    store::usage_plans::created_epoch(&mut conn, &plan.id).await
 }
 
 async fn usage_document(
@@ -256,7 +237,7 @@ pub async fn get(
 ) -> ApiResult<Json<serde_json::Value>> {
     let (start, end) = range(&q)?;
     let mut conn = state.db.acquire().await?;
-    let plan = load_plan(&mut conn, &plan_id, false).await?;
+    let plan = store::usage_plans::load(&mut conn, &plan_id, false).await?;
     drop(conn);
     Ok(Json(
         usage_document(&state, &plan, q.key_id.as_deref(), start, end, &q.page).await?,
@@ -271,15 +252,10 @@ pub async fn update(
     AwsJson(req): AwsJson<PatchRequest>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let mut conn = state.db.acquire().await?;
-    let plan = load_plan(&mut conn, &plan_id, false).await?;
-    let bound: Option<(String,)> =
-        sqlx::query_as("SELECT key_id FROM usage_plan_keys WHERE plan_id = $1 AND key_id = $2")
-            .bind(&plan_id)
-            .bind(&key_id)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let plan = store::usage_plans::load(&mut conn, &plan_id, false).await?;
+    let bound = store::usage_plans::holds_key(&mut conn, &plan_id, &key_id).await?;
     drop(conn);
-    if bound.is_none() {
+    if !bound {
         return Err(ApiError::not_found(format!(
             "API key {key_id} is not in usage plan {plan_id}"
         )));
@@ -353,19 +329,13 @@ pub async fn export(
 ) -> ApiResult<Response> {
     let (start, end) = range(&q)?;
     let mut conn = state.db.acquire().await?;
-    let plan = load_plan(&mut conn, &plan_id, false).await?;
+    let plan = store::usage_plans::load(&mut conn, &plan_id, false).await?;
     drop(conn);
     let counts = usage_counts(&state, &plan.id, start, end).await?;
     let ids: Vec<String> = counts.keys().map(|(k, _)| k.clone()).collect();
-    let docs: BTreeMap<String, ApiKey> = sqlx::query_as::<_, (String, SqlJson<ApiKey>)>(
-        "SELECT id, doc FROM api_keys WHERE id = ANY($1)",
-    )
-    .bind(&ids)
-    .fetch_all(&state.db)
-    .await?
-    .into_iter()
-    .map(|(id, d)| (id, d.0))
-    .collect();
+    let mut conn = state.db.acquire().await?;
+    let docs: BTreeMap<String, ApiKey> = store::api_keys::docs(&mut conn, &ids).await?;
+    drop(conn);
     let mut w = csv::Writer::from_writer(Vec::new());
     let csv_err = |e: csv::Error| ApiError::Internal(format!("csv: {e}"));
     w.write_record([

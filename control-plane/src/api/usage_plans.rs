@@ -11,16 +11,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
-use sqlx::types::Json as SqlJson;
 use sqlx::PgConnection;
 
-use super::api_keys::{self, key_not_found};
-use super::extract::{AwsJson, AwsQuery, PageQuery};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{AwsJson, AwsQuery, PageQuery};
 use crate::ids::random_id;
-use crate::model::{ApiStage, QuotaSettings, ThrottleSettings, UsagePlan, UsagePlanKey};
 use crate::patch::{Op, PatchOperation, PatchRequest};
 use crate::store;
+use crate::store::usage_plans::PlanKeyRow;
+use crate::wire::{ApiStage, QuotaSettings, ThrottleSettings, UsagePlan, UsagePlanKey};
 use crate::AppState;
 use apigw_quota::Period;
 
@@ -61,51 +60,6 @@ pub struct KeysQuery {
     name: Option<String>,
     #[serde(flatten)]
     page: PageQuery,
-}
-
-/// AWS's message for an unknown plan id.
-pub fn plan_not_found(id: &str) -> ApiError {
-    ApiError::not_found(format!("Invalid Usage Plan ID specified: {id}"))
-}
-
-/// Fails with NotFound unless the API has the stage.
-pub async fn require_stage(conn: &mut PgConnection, api_id: &str, stage: &str) -> ApiResult<()> {
-    store::load_api(conn, api_id, false).await?;
-    let found: Option<(String,)> =
-        sqlx::query_as("SELECT stage_name FROM stages WHERE api_id = $1 AND stage_name = $2")
-            .bind(api_id)
-            .bind(stage)
-            .fetch_optional(conn)
-            .await?;
-    found.map(|_| ()).ok_or_else(|| {
-        ApiError::not_found(format!(
-            "Invalid stage identifier specified: {api_id}/{stage}"
-        ))
-    })
-}
-
-/// Loads a plan; `lock` takes a row lock.
-pub async fn load_plan(conn: &mut PgConnection, id: &str, lock: bool) -> ApiResult<UsagePlan> {
-    let sql = if lock {
-        "SELECT doc FROM usage_plans WHERE id = $1 FOR UPDATE"
-    } else {
-        "SELECT doc FROM usage_plans WHERE id = $1"
-    };
-    let row: Option<(SqlJson<UsagePlan>,)> =
-        sqlx::query_as(sql).bind(id).fetch_optional(conn).await?;
-    row.map(|r| r.0 .0).ok_or_else(|| plan_not_found(id))
-}
-
-async fn save_plan(conn: &mut PgConnection, plan: &UsagePlan) -> ApiResult<()> {
-    sqlx::query(
-        "INSERT INTO usage_plans (id, doc) VALUES ($1, $2)
-         ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc",
-    )
-    .bind(&plan.id)
-    .bind(SqlJson(plan))
-    .execute(&mut *conn)
-    .await?;
-    store::bump_config(conn).await
 }
 
 /// Normalises a per-method throttle key to `/{resourcePath}/{METHOD}` (`/GET` for the root).
@@ -175,7 +129,7 @@ async fn validate_plan(conn: &mut PgConnection, plan: &mut UsagePlan) -> ApiResu
                 stage.api_id, stage.stage
             )));
         }
-        require_stage(conn, &stage.api_id, &stage.stage).await?;
+        store::stages::require(conn, &stage.api_id, &stage.stage).await?;
         let mut normalised = BTreeMap::new();
         for (k, t) in &stage.throttle {
             validate_throttle(&format!("Throttle of {k}"), t)?;
@@ -184,73 +138,6 @@ async fn validate_plan(conn: &mut PgConnection, plan: &mut UsagePlan) -> ApiResu
         stage.throttle = normalised;
     }
     Ok(())
-}
-
-/// ConflictException when a key of `plan` is also in another plan covering one of its stages.
-async fn check_key_conflicts(
-    conn: &mut PgConnection,
-    plan: &UsagePlan,
-    only_key: Option<&str>,
-) -> ApiResult<()> {
-    let stages: Vec<String> = plan
-        .api_stages
-        .iter()
-        .map(|s| format!("{}:{}", s.api_id, s.stage))
-        .collect();
-    if stages.is_empty() {
-        return Ok(());
-    }
-    let clash: Option<(String, String, String)> = sqlx::query_as(
-        "SELECT mine.key_id, other.plan_id, s.\"apiId\" || ':' || s.stage
-         FROM usage_plan_keys mine
-         JOIN usage_plan_keys other ON other.key_id = mine.key_id AND other.plan_id <> $1
-         JOIN usage_plans p ON p.id = other.plan_id
-         CROSS JOIN LATERAL jsonb_to_recordset(p.doc->'apiStages') AS s(\"apiId\" text, stage text)
-         WHERE mine.plan_id = $1 AND ($3::text IS NULL OR mine.key_id = $3)
-           AND (s.\"apiId\" || ':' || s.stage) = ANY($2)
-         LIMIT 1",
-    )
-    .bind(&plan.id)
-    .bind(&stages)
-    .bind(only_key)
-    .fetch_optional(&mut *conn)
-    .await?;
-    match clash {
-        Some((key, other, stage)) => Err(ApiError::conflict(format!(
-            "API key {key} is already in usage plan {other} for API stage {stage}; \
-             a key can be in at most one usage plan per API stage"
-        ))),
-        None => Ok(()),
-    }
-}
-
-/// Adds a key to a plan (CreateUsagePlanKey, ImportApiKeys); the caller bumps the config.
-pub async fn bind_key(
-    conn: &mut PgConnection,
-    plan_id: &str,
-    key_id: &str,
-) -> ApiResult<UsagePlanKey> {
-    let plan = load_plan(conn, plan_id, true).await?;
-    let (key, _) = api_keys::load_key(conn, key_id, false).await?;
-    let done = sqlx::query(
-        "INSERT INTO usage_plan_keys (plan_id, key_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-    )
-    .bind(plan_id)
-    .bind(key_id)
-    .execute(&mut *conn)
-    .await?;
-    if done.rows_affected() == 0 {
-        return Err(ApiError::conflict(format!(
-            "Usage plan {plan_id} already contains API key {key_id}"
-        )));
-    }
-    check_key_conflicts(conn, &plan, Some(key_id)).await?;
-    Ok(UsagePlanKey {
-        id: key.id,
-        key_type: "API_KEY".into(),
-        name: key.name,
-        value: None,
-    })
 }
 
 /// POST /usageplans
@@ -270,7 +157,7 @@ pub async fn create(
     };
     let mut tx = state.db.begin().await?;
     validate_plan(&mut tx, &mut plan).await?;
-    save_plan(&mut tx, &plan).await?;
+    store::usage_plans::save(&mut tx, &plan).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(plan)))
 }
@@ -282,18 +169,10 @@ pub async fn list(
 ) -> ApiResult<Json<serde_json::Value>> {
     let mut conn = state.db.acquire().await?;
     if let Some(key) = &q.key_id {
-        api_keys::load_key(&mut conn, key, false).await?;
+        store::api_keys::load(&mut conn, key, false).await?;
     }
-    let rows: Vec<(SqlJson<UsagePlan>,)> = sqlx::query_as(
-        "SELECT doc FROM usage_plans p
-         WHERE $1::text IS NULL
-            OR EXISTS (SELECT 1 FROM usage_plan_keys k WHERE k.plan_id = p.id AND k.key_id = $1)
-         ORDER BY created_at, id",
-    )
-    .bind(&q.key_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let page = q.page.page(rows.into_iter().map(|r| r.0 .0).collect())?;
+    let plans = store::usage_plans::list(&mut conn, q.key_id.as_deref()).await?;
+    let page = q.page.page(plans)?;
     Ok(Json(serde_json::to_value(page).unwrap_or_default()))
 }
 
@@ -303,7 +182,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Json<UsagePlan>> {
     let mut conn = state.db.acquire().await?;
-    Ok(Json(load_plan(&mut conn, &id, false).await?))
+    Ok(Json(store::usage_plans::load(&mut conn, &id, false).await?))
 }
 
 /// Splits `apiId:stage` (the apiStages patch value / path segment).
@@ -415,13 +294,13 @@ pub async fn update(
     AwsJson(req): AwsJson<PatchRequest>,
 ) -> ApiResult<Json<UsagePlan>> {
     let mut tx = state.db.begin().await?;
-    let mut plan = load_plan(&mut tx, &id, true).await?;
+    let mut plan = store::usage_plans::load(&mut tx, &id, true).await?;
     for op in &req.patch_operations {
         apply_plan_op(&mut plan, op)?;
     }
     validate_plan(&mut tx, &mut plan).await?;
-    check_key_conflicts(&mut tx, &plan, None).await?;
-    save_plan(&mut tx, &plan).await?;
+    store::usage_plans::check_key_conflicts(&mut tx, &plan, None).await?;
+    store::usage_plans::save(&mut tx, &plan).await?;
     tx.commit().await?;
     Ok(Json(plan))
 }
@@ -432,14 +311,8 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
-    let done = sqlx::query("DELETE FROM usage_plans WHERE id = $1")
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
-    if done.rows_affected() == 0 {
-        return Err(plan_not_found(&id));
-    }
-    store::bump_config(&mut tx).await?;
+    store::usage_plans::delete(&mut tx, &id).await?;
+    store::config::bump(&mut tx).await?;
     tx.commit().await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -463,40 +336,21 @@ pub async fn create_key(
         }
     }
     let mut tx = state.db.begin().await?;
-    let mut out = bind_key(&mut tx, &plan_id, &key_id).await?;
-    let (_, enc) = api_keys::load_key(&mut tx, &key_id, false).await?;
-    out.value = Some(api_keys::decrypt(&state, &enc)?);
-    store::bump_config(&mut tx).await?;
+    let mut out = store::usage_plans::bind_key(&mut tx, &plan_id, &key_id).await?;
+    let (_, enc) = store::api_keys::load(&mut tx, &key_id, false).await?;
+    out.value = Some(store::api_keys::decrypt(&state.keys, &enc)?);
+    store::config::bump(&mut tx).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(out)))
 }
 
-type PlanKeyRow = (String, SqlJson<crate::model::ApiKey>, Vec<u8>);
-
-async fn plan_keys(
-    conn: &mut PgConnection,
-    plan_id: &str,
-    key_id: Option<&str>,
-) -> ApiResult<Vec<PlanKeyRow>> {
-    load_plan(conn, plan_id, false).await?;
-    Ok(sqlx::query_as(
-        "SELECT k.id, k.doc, k.value_enc FROM usage_plan_keys pk JOIN api_keys k ON k.id = pk.key_id
-         WHERE pk.plan_id = $1 AND ($2::text IS NULL OR k.id = $2)
-         ORDER BY pk.created_at, k.id",
-    )
-    .bind(plan_id)
-    .bind(key_id)
-    .fetch_all(conn)
-    .await?)
-}
-
 fn wire_plan_key(state: &AppState, row: PlanKeyRow) -> ApiResult<UsagePlanKey> {
-    let (id, SqlJson(doc), enc) = row;
+    let (id, doc, enc) = row;
     Ok(UsagePlanKey {
         id,
         key_type: "API_KEY".into(),
         name: doc.name,
-        value: Some(api_keys::decrypt(state, &enc)?),
+        value: Some(store::api_keys::decrypt(&state.keys, &enc)?),
     })
 }
 
@@ -507,13 +361,13 @@ pub async fn list_keys(
     AwsQuery(q): AwsQuery<KeysQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let mut conn = state.db.acquire().await?;
-    let rows: Vec<PlanKeyRow> = plan_keys(&mut conn, &plan_id, None)
+    let rows: Vec<PlanKeyRow> = store::usage_plans::keys(&mut conn, &plan_id, None)
         .await?
         .into_iter()
         .filter(|r| {
             q.name
                 .as_ref()
-                .is_none_or(|n| r.1 .0.name.starts_with(n.as_str()))
+                .is_none_or(|n| r.1.name.starts_with(n.as_str()))
         })
         .collect();
     let page = q.page.page(rows)?;
@@ -535,11 +389,11 @@ pub async fn get_key(
     Path((plan_id, key_id)): Path<(String, String)>,
 ) -> ApiResult<Json<UsagePlanKey>> {
     let mut conn = state.db.acquire().await?;
-    let row = plan_keys(&mut conn, &plan_id, Some(&key_id))
+    let row = store::usage_plans::keys(&mut conn, &plan_id, Some(&key_id))
         .await?
         .into_iter()
         .next()
-        .ok_or_else(key_not_found)?;
+        .ok_or_else(store::api_keys::key_not_found)?;
     Ok(Json(wire_plan_key(&state, row)?))
 }
 
@@ -549,16 +403,9 @@ pub async fn delete_key(
     Path((plan_id, key_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
-    load_plan(&mut tx, &plan_id, false).await?;
-    let done = sqlx::query("DELETE FROM usage_plan_keys WHERE plan_id = $1 AND key_id = $2")
-        .bind(&plan_id)
-        .bind(&key_id)
-        .execute(&mut *tx)
-        .await?;
-    if done.rows_affected() == 0 {
-        return Err(key_not_found());
-    }
-    store::bump_config(&mut tx).await?;
+    store::usage_plans::load(&mut tx, &plan_id, false).await?;
+    store::usage_plans::unbind_key(&mut tx, &plan_id, &key_id).await?;
+    store::config::bump(&mut tx).await?;
     tx.commit().await?;
     Ok(StatusCode::ACCEPTED)
 }

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{ConsoleError, ConsoleResult};
 use super::identity::SignedIn;
-use crate::api::extract::AwsJson;
+use crate::extract::AwsJson;
+use crate::store::access_keys::{self, KeyRow};
+use crate::store::console_users;
 use crate::AppState;
 
 /// Most keys one user may hold (AWS allows two per IAM user; we allow a few more).
@@ -72,9 +74,7 @@ fn new_pair() -> (String, String) {
     )
 }
 
-type Tuple = (String, Option<String>, bool, i64);
-
-fn key(t: Tuple) -> AccessKey {
+fn key(t: KeyRow) -> AccessKey {
     AccessKey {
         access_key_id: t.0,
         description: t.1,
@@ -88,13 +88,7 @@ pub async fn list(
     State(state): State<AppState>,
     SignedIn(id): SignedIn,
 ) -> ConsoleResult<Json<KeyList>> {
-    let rows: Vec<Tuple> = sqlx::query_as(
-        "SELECT access_key_id, description, enabled, EXTRACT(EPOCH FROM created_at)::BIGINT
-         FROM access_keys WHERE user_id = $1 ORDER BY created_at",
-    )
-    .bind(id.user.id)
-    .fetch_all(&state.db)
-    .await?;
+    let rows = access_keys::list_of_user(&state.db, id.user.id).await?;
     Ok(Json(KeyList {
         item: rows.into_iter().map(key).collect(),
     }))
@@ -116,30 +110,22 @@ pub async fn create(
         ));
     }
     let mut tx = state.db.begin().await?;
-    sqlx::query("SELECT 1 FROM console_users WHERE id = $1 FOR UPDATE")
-        .bind(id.user.id)
-        .execute(&mut *tx)
-        .await?;
-    let count: (i64,) = sqlx::query_as("SELECT count(*) FROM access_keys WHERE user_id = $1")
-        .bind(id.user.id)
-        .fetch_one(&mut *tx)
-        .await?;
-    if count.0 >= MAX_KEYS_PER_USER {
+    console_users::lock(&mut tx, id.user.id).await?;
+    let count = access_keys::count_of_user(&mut tx, id.user.id).await?;
+    if count >= MAX_KEYS_PER_USER {
         return Err(ConsoleError::Conflict(format!(
             "You already have {MAX_KEYS_PER_USER} access keys; delete one first"
         )));
     }
     let (access_key_id, secret) = new_pair();
-    let t: Tuple = sqlx::query_as(
-        "INSERT INTO access_keys (access_key_id, secret_enc, description, enabled, user_id)
-         VALUES ($1, $2, $3, TRUE, $4)
-         RETURNING access_key_id, description, enabled, EXTRACT(EPOCH FROM created_at)::BIGINT",
+    let t = access_keys::insert_for_user(
+        &mut tx,
+        &state.keys,
+        &access_key_id,
+        &secret,
+        req.description.as_deref(),
+        id.user.id,
     )
-    .bind(&access_key_id)
-    .bind(state.keys.encrypt(&secret))
-    .bind(&req.description)
-    .bind(id.user.id)
-    .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
     tracing::info!(user = %id.user.username, %access_key_id, "access key created");
@@ -163,15 +149,7 @@ pub async fn update(
     Path(access_key_id): Path<String>,
     AwsJson(req): AwsJson<UpdateKey>,
 ) -> ConsoleResult<Json<AccessKey>> {
-    let t: Option<Tuple> = sqlx::query_as(
-        "UPDATE access_keys SET enabled = $3 WHERE access_key_id = $1 AND user_id = $2
-         RETURNING access_key_id, description, enabled, EXTRACT(EPOCH FROM created_at)::BIGINT",
-    )
-    .bind(&access_key_id)
-    .bind(id.user.id)
-    .bind(req.enabled)
-    .fetch_optional(&state.db)
-    .await?;
+    let t = access_keys::set_enabled(&state.db, &access_key_id, id.user.id, req.enabled).await?;
     t.map(|t| Json(key(t)))
         .ok_or_else(|| not_found(&access_key_id))
 }
@@ -182,12 +160,7 @@ pub async fn delete(
     SignedIn(id): SignedIn,
     Path(access_key_id): Path<String>,
 ) -> ConsoleResult<StatusCode> {
-    let done = sqlx::query("DELETE FROM access_keys WHERE access_key_id = $1 AND user_id = $2")
-        .bind(&access_key_id)
-        .bind(id.user.id)
-        .execute(&state.db)
-        .await?;
-    if done.rows_affected() == 0 {
+    if !access_keys::delete_of_user(&state.db, &access_key_id, id.user.id).await? {
         return Err(not_found(&access_key_id));
     }
     Ok(StatusCode::ACCEPTED)

@@ -3,8 +3,9 @@
 use sqlx::PgPool;
 
 use super::error::ConsoleError;
-use super::{password, users};
+use super::password;
 use crate::keys::KeyVault;
+use crate::store::{console_secrets, console_users};
 
 /// Shortest configured signing key accepted (HS256 wants at least 256 bits).
 pub const MIN_SECRET_LEN: usize = 32;
@@ -45,18 +46,9 @@ pub async fn signing_secret(
         }
         return Ok(s.as_bytes().to_vec());
     }
-    sqlx::query(
-        "INSERT INTO console_secrets (name, value_enc) VALUES ('jwt_signing_key', $1)
-         ON CONFLICT (name) DO NOTHING",
-    )
-    .bind(vault.encrypt(&(password::random_password() + &password::random_password())))
-    .execute(db)
-    .await?;
-    let (plain, sealed): (Option<String>, Option<Vec<u8>>) = sqlx::query_as(
-        "SELECT value, value_enc FROM console_secrets WHERE name = 'jwt_signing_key'",
-    )
-    .fetch_one(db)
-    .await?;
+    let sealed = vault.encrypt(&(password::random_password() + &password::random_password()));
+    console_secrets::insert_signing_key_if_absent(db, sealed).await?;
+    let (plain, sealed) = console_secrets::signing_key(db).await?;
     let value = match (sealed, plain) {
         (Some(sealed), _) => vault.decrypt(&sealed)?,
         (None, Some(plain)) => plain,
@@ -76,12 +68,8 @@ pub async fn first_admin(
     // Compute the decoy hash now, so the first sign-in of an unknown user is not slower.
     let _ = tokio::task::spawn_blocking(password::decoy_hash).await;
     let mut tx = db.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('console_users'))")
-        .execute(&mut *tx)
-        .await?;
-    let (count,): (i64,) = sqlx::query_as("SELECT count(*) FROM console_users")
-        .fetch_one(&mut *tx)
-        .await?;
+    console_users::lock_user_changes(&mut tx).await?;
+    let count = console_users::count(&mut *tx).await?;
     if count > 0 {
         return Ok(());
     }
@@ -89,7 +77,7 @@ pub async fn first_admin(
         .filter(|u| !u.is_empty())
         .unwrap_or("admin")
         .to_string();
-    users::check_username(&name).map_err(|e| BootstrapError::BadAdmin(e.to_string()))?;
+    password::check_username(&name).map_err(|e| BootstrapError::BadAdmin(e.to_string()))?;
     let (pass, generated) = match pass.filter(|p| !p.is_empty()) {
         Some(p) => {
             password::check_password_rules(p)
@@ -99,15 +87,7 @@ pub async fn first_admin(
         None => (password::random_password(), true),
     };
     let hash = password::hash_blocking(pass.clone()).await?;
-    sqlx::query(
-        "INSERT INTO console_users (id, username, password_hash, is_admin)
-         VALUES ($1, $2, $3, TRUE)",
-    )
-    .bind(uuid::Uuid::new_v4())
-    .bind(&name)
-    .bind(&hash)
-    .execute(&mut *tx)
-    .await?;
+    console_users::insert(&mut *tx, &name, &hash, true).await?;
     tx.commit().await?;
     if generated {
         // Printed once; only the hash is stored, so it cannot be shown again.

@@ -16,6 +16,7 @@ pub mod session;
 pub mod sign_in;
 pub mod signin_limit;
 pub mod users;
+pub mod wire;
 
 use std::path::PathBuf;
 

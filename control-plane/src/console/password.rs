@@ -1,5 +1,5 @@
 //! Password hashing with argon2id (the `argon2` crate's defaults: m=19 MiB, t=2, p=1,
-//! OWASP's recommended minimum) and the password rules.
+//! OWASP's recommended minimum), the password rules and the username rule.
 //!
 //! Hashing is CPU-bound for tens of milliseconds, so callers run it on the blocking pool.
 
@@ -30,6 +30,22 @@ pub fn check_password_rules(password: &str) -> ConsoleResult<()> {
         )));
     }
     Ok(())
+}
+
+/// Usernames: 1–64 of `a-zA-Z0-9._@-`, so they are safe in logs, URLs and cookies.
+pub fn check_username(name: &str) -> ConsoleResult<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._@-".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(ConsoleError::bad_request(
+            "Username must be 1 to 64 characters of a-z, A-Z, 0-9, '.', '_', '@' or '-'",
+        ))
+    }
 }
 
 /// An argon2id PHC string (`$argon2id$v=19$...`) of `password` with a fresh random salt.
@@ -103,5 +119,16 @@ mod tests {
         assert!(check_password_rules("twelve chars").is_ok());
         assert!(check_password_rules(&"x".repeat(300)).is_err());
         assert_eq!(random_password().len(), 24);
+    }
+}
+
+#[cfg(test)]
+mod username_tests {
+    #[test]
+    fn usernames() {
+        assert!(super::check_username("alice.b@example-1_x").is_ok());
+        assert!(super::check_username("").is_err());
+        assert!(super::check_username("a b").is_err());
+        assert!(super::check_username(&"a".repeat(65)).is_err());
     }
 }

@@ -22,8 +22,8 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use super::error::{ConsoleError, ConsoleResult};
-use super::users::{self, UserRow};
 use crate::ids::now_epoch;
+use crate::store::console_users::{self, UserRow};
 
 /// Lifetime of an access token.
 pub const ACCESS_TTL_SECS: i64 = 15 * 60;
@@ -193,7 +193,7 @@ fn decode(keys: &SessionKeys, token: &str, audience: &str) -> ConsoleResult<Clai
 async fn live_user(db: &sqlx::PgPool, claims: &Claims) -> ConsoleResult<UserRow> {
     let id =
         Uuid::parse_str(&claims.sub).map_err(|_| ConsoleError::Unauthorized(INVALID.into()))?;
-    match users::find_by_id(db, id).await? {
+    match console_users::find_by_id(db, id).await? {
         Some(u) if u.enabled && u.session_epoch == claims.ep => Ok(u),
         _ => Err(ConsoleError::Unauthorized(REVOKED.into())),
     }

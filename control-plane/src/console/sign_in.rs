@@ -15,10 +15,11 @@ use serde::{Deserialize, Serialize};
 use super::error::{ConsoleError, ConsoleResult};
 use super::identity::SignedIn;
 use super::session::{self, Issued};
-use super::users::{self, User, UserRow};
+use super::wire::User;
 use super::{password, signin_limit};
-use crate::api::extract::AwsJson;
+use crate::extract::AwsJson;
 use crate::ids::now_epoch;
+use crate::store::console_users::{self, UserRow};
 use crate::AppState;
 
 /// The one message of every failed sign-in.
@@ -132,7 +133,7 @@ pub async fn sign_in(
     let ip = client_ip(connect);
     let limits = signin_limit::Policy::default();
     signin_limit::check(&state.db, &req.username, &ip).await?;
-    let user = users::find_by_name(&state.db, &req.username).await?;
+    let user = console_users::find_by_name(&state.db, &req.username, false).await?;
     let phc = user
         .as_ref()
         .map(|u| u.password_hash.clone())
@@ -219,17 +220,10 @@ pub async fn change_password(
         ));
     }
     let hash = password::hash_blocking(req.new_password).await?;
-    let epoch: (i32,) = sqlx::query_as(
-        "UPDATE console_users SET password_hash = $2, session_epoch = session_epoch + 1,
-         updated_at = now() WHERE id = $1 RETURNING session_epoch",
-    )
-    .bind(id.user.id)
-    .bind(hash)
-    .fetch_one(&state.db)
-    .await?;
+    let epoch = console_users::set_password(&state.db, id.user.id, &hash).await?;
     // Keep this browser signed in with a session of the new epoch.
     let mut user = id.user.clone();
-    user.session_epoch = epoch.0;
+    user.session_epoch = epoch;
     let mode = match id.carrier {
         session::Carrier::Cookie => Mode::Cookie,
         session::Carrier::Bearer => Mode::Bearer,

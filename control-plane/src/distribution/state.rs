@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use apigw_proto::config as pb;
 use prost::Message;
-use sqlx::types::Json as SqlJson;
 use sqlx::PgPool;
 
-use crate::model::{Account, ApiKey, Stage, ThrottleSettings, UsagePlan};
+use crate::store;
+use crate::wire::{Stage, ThrottleSettings};
 
 /// (api id, stage name).
 pub type StageKey = (String, String);
@@ -119,8 +119,6 @@ pub struct Loader {
     snapshots: HashMap<(String, String), Arc<pb::DeploymentSnapshot>>,
 }
 
-type StageRow = (String, String, String, SqlJson<Stage>, i64);
-
 impl Loader {
     /// A loader over `db`.
     pub fn new(db: PgPool) -> Self {
@@ -133,22 +131,10 @@ impl Loader {
     /// Reads the current state; `prev` provides the version to advance from.
     pub async fn load(&mut self, prev: &DeployedState) -> Result<DeployedState, LoadError> {
         let mut tx = self.db.begin().await?;
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .execute(&mut *tx)
-            .await?;
-        let (seq, called): (i64, bool) =
-            sqlx::query_as("SELECT last_value, is_called FROM config_version")
-                .fetch_one(&mut *tx)
-                .await?;
-        let rows: Vec<StageRow> = sqlx::query_as(
-            "SELECT api_id, stage_name, deployment_id, doc, last_updated_date FROM stages",
-        )
-        .fetch_all(&mut *tx)
-        .await?;
-        let account: Option<(SqlJson<Account>,)> =
-            sqlx::query_as("SELECT doc FROM account WHERE id = 1")
-                .fetch_optional(&mut *tx)
-                .await?;
+        store::deployed::consistent_read(&mut tx).await?;
+        let (seq, called) = store::config::version(&mut *tx).await?;
+        let rows = store::deployed::stages(&mut tx).await?;
+        let account = store::account::load(&mut tx).await?;
         let usage = load_usage(&mut tx).await?;
         let missing: Vec<(String, String)> = rows
             .iter()
@@ -157,15 +143,7 @@ impl Loader {
             .collect();
         if !missing.is_empty() {
             let (apis, ids): (Vec<String>, Vec<String>) = missing.into_iter().unzip();
-            let found: Vec<(String, String, Vec<u8>)> = sqlx::query_as(
-                "SELECT d.api_id, d.id, d.snapshot FROM deployments d
-                 JOIN unnest($1::text[], $2::text[]) AS k(api_id, id)
-                   ON d.api_id = k.api_id AND d.id = k.id",
-            )
-            .bind(&apis)
-            .bind(&ids)
-            .fetch_all(&mut *tx)
-            .await?;
+            let found = store::deployed::snapshots(&mut tx, &apis, &ids).await?;
             for (api_id, deployment_id, bytes) in found {
                 let snap = pb::DeploymentSnapshot::decode(bytes.as_slice()).map_err(|source| {
                     LoadError::Snapshot {
@@ -181,7 +159,7 @@ impl Loader {
         tx.commit().await?;
 
         let mut stages = BTreeMap::new();
-        for (api_id, stage_name, deployment_id, SqlJson(doc), last_updated) in rows {
+        for (api_id, stage_name, deployment_id, doc, last_updated) in rows {
             let fingerprint = format!(
                 "{deployment_id}|{}",
                 serde_json::to_string(&doc).unwrap_or_default()
@@ -208,7 +186,6 @@ impl Loader {
                 },
             );
         }
-        let account = account.map(|a| a.0 .0).unwrap_or_default();
         let usage = if *prev.usage == usage {
             prev.usage.clone()
         } else {
@@ -238,24 +215,10 @@ impl Loader {
     }
 }
 
-type KeyRow = (String, Vec<u8>, SqlJson<ApiKey>, Vec<String>);
-
 /// Reads API keys (hash, enabled, plans) and usage plans into their streamed form.
 async fn load_usage(conn: &mut sqlx::PgConnection) -> Result<pb::UsageConfig, sqlx::Error> {
-    let keys: Vec<KeyRow> = sqlx::query_as(
-        "SELECT k.id, k.value_hash, k.doc,
-                COALESCE(array_agg(pk.plan_id ORDER BY pk.plan_id)
-                         FILTER (WHERE pk.plan_id IS NOT NULL), '{}')
-         FROM api_keys k LEFT JOIN usage_plan_keys pk ON pk.key_id = k.id
-         GROUP BY k.id ORDER BY k.id",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    let plans: Vec<(SqlJson<UsagePlan>, i64)> = sqlx::query_as(
-        "SELECT doc, extract(epoch FROM created_at)::bigint FROM usage_plans ORDER BY id",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+    let keys = store::deployed::api_keys(&mut *conn).await?;
+    let plans = store::deployed::usage_plans(&mut *conn).await?;
     let throttle = |t: &ThrottleSettings| pb::ThrottleLimit {
         rate_limit: t.rate_limit,
         burst_limit: t.burst_limit,
@@ -266,13 +229,13 @@ async fn load_usage(conn: &mut sqlx::PgConnection) -> Result<pb::UsageConfig, sq
             .map(|(id, hash, doc, plan_ids)| pb::ApiKeyEntry {
                 id,
                 value_hash: hash,
-                enabled: doc.0.enabled,
+                enabled: doc.enabled,
                 plan_ids,
             })
             .collect(),
         usage_plans: plans
             .into_iter()
-            .map(|(SqlJson(p), created)| pb::UsagePlanConfig {
+            .map(|(p, created)| pb::UsagePlanConfig {
                 id: p.id,
                 throttle: p.throttle.as_ref().map(throttle),
                 quota: p.quota.map(|q| pb::QuotaLimit {

@@ -49,7 +49,7 @@ async fn run(db: PgPool, mut loader: Loader, tx: watch::Sender<Arc<DeployedState
                 continue;
             }
         };
-        if let Err(e) = listener.listen("apigw_config").await {
+        if let Err(e) = listener.listen(crate::store::config::CHANNEL).await {
             tracing::warn!(error = %e, "LISTEN apigw_config failed; retrying");
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
@@ -80,11 +80,7 @@ async fn run(db: PgPool, mut loader: Loader, tx: watch::Sender<Arc<DeployedState
 
 /// Whether the config sequence is ahead of the published version (a missed notification).
 async fn sequence_moved(db: &PgPool, tx: &watch::Sender<Arc<DeployedState>>) -> bool {
-    let row: Result<(i64, bool), _> =
-        sqlx::query_as("SELECT last_value, is_called FROM config_version")
-            .fetch_one(db)
-            .await;
-    match row {
+    match crate::store::config::version(db).await {
         Ok((v, true)) => v.max(0) as u64 > tx.borrow().version,
         _ => false,
     }

@@ -98,8 +98,22 @@ impl KeyVault {
 /// once everything is sealed.
 pub async fn seal_stored_secrets(db: &sqlx::PgPool, vault: &KeyVault) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
-    let keys = seal_column(&mut tx, vault, "access_keys", "access_key_id", "secret").await?;
-    let secrets = seal_column(&mut tx, vault, "console_secrets", "name", "value").await?;
+    let keys = crate::store::console_secrets::seal_column(
+        &mut tx,
+        vault,
+        "access_keys",
+        "access_key_id",
+        "secret",
+    )
+    .await?;
+    let secrets = crate::store::console_secrets::seal_column(
+        &mut tx,
+        vault,
+        "console_secrets",
+        "name",
+        "value",
+    )
+    .await?;
     tx.commit().await?;
     if keys + secrets > 0 {
         tracing::info!(
@@ -109,32 +123,6 @@ pub async fn seal_stored_secrets(db: &sqlx::PgPool, vault: &KeyVault) -> Result<
         );
     }
     Ok(())
-}
-
-/// Moves every plaintext `{column}` of `table` into `{column}_enc`, sealed; returns how many
-/// rows it sealed. The names are `'static` literals of this module, never input.
-async fn seal_column(
-    tx: &mut sqlx::PgConnection,
-    vault: &KeyVault,
-    table: &'static str,
-    id: &'static str,
-    column: &'static str,
-) -> Result<usize, sqlx::Error> {
-    let rows: Vec<(String, String)> = sqlx::query_as(&format!(
-        "SELECT {id}, {column} FROM {table}
-         WHERE {column}_enc IS NULL AND {column} IS NOT NULL FOR UPDATE"
-    ))
-    .fetch_all(&mut *tx)
-    .await?;
-    let update = format!("UPDATE {table} SET {column}_enc = $2, {column} = NULL WHERE {id} = $1");
-    for (key, plain) in &rows {
-        sqlx::query(&update)
-            .bind(key)
-            .bind(vault.encrypt(plain))
-            .execute(&mut *tx)
-            .await?;
-    }
-    Ok(rows.len())
 }
 
 /// The lookup hash of a key value (what nodes receive and compute per request).

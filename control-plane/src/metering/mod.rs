@@ -27,11 +27,10 @@ use redis::aio::ConnectionManager;
 use sqlx::PgPool;
 use time::Date;
 
+use crate::store;
+
 /// How often counters are moved from Redis to Postgres.
 pub const MOVE_EVERY: Duration = Duration::from_secs(2);
-
-/// Advisory-lock key serialising movers (across replicas) and usage reads.
-const LOCK_KEY: i64 = 0x6170_6967_7775_7367; // "apigwusg"
 
 /// Renames the live counters into a new pending batch, atomically.
 const ROTATE: &str = r#"
@@ -94,12 +93,6 @@ impl UsageKey {
             day: parse_day(day)?,
         })
     }
-}
-
-/// `YYYY-MM-DD` of a day (the form in Redis fields, SQL parameters and the API).
-pub fn day_text(d: Date) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    d.format(&format).unwrap_or_default()
 }
 
 /// Parses `YYYY-MM-DD`.
@@ -193,10 +186,7 @@ impl Metering {
         let mut redis = self.redis.clone();
         let pending_set = self.key("ubs");
         let mut tx = self.db.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(LOCK_KEY)
-            .execute(&mut *tx)
-            .await?;
+        store::usage::lock(&mut tx).await?;
         let batch_id = uuid::Uuid::new_v4().simple().to_string();
         let _: i64 = redis::Script::new(ROTATE)
             .key(self.key("u"))
@@ -214,32 +204,14 @@ impl Metering {
                 .arg(self.key(&format!("ub:{id}")))
                 .query_async(&mut redis)
                 .await?;
-            let fresh = sqlx::query(
-                "INSERT INTO usage_batches (batch_id) VALUES ($1) ON CONFLICT DO NOTHING",
-            )
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
+            let fresh = store::usage::record_batch(&mut tx, id).await?;
             if !fresh {
                 continue; // applied before a crash; only the Redis cleanup was missing
             }
             let mut counts = HashMap::new();
             parse_counts(pairs, &mut counts);
             for (k, n) in counts {
-                sqlx::query(
-                    "INSERT INTO usage_records (plan_id, key_id, day, requests)
-                     VALUES ($1, $2, $3::date, $4)
-                     ON CONFLICT (plan_id, key_id, day)
-                     DO UPDATE SET requests = usage_records.requests + EXCLUDED.requests",
-                )
-                .bind(&k.plan_id)
-                .bind(&k.key_id)
-                .bind(day_text(k.day))
-                .bind(n)
-                .execute(&mut *tx)
-                .await?;
+                store::usage::add(&mut tx, &k.plan_id, &k.key_id, k.day, n).await?;
             }
         }
         tx.commit().await?;
@@ -264,19 +236,8 @@ impl Metering {
     ) -> Result<BTreeMap<(String, Date), i64>, MeterError> {
         let mut redis = self.redis.clone();
         let mut tx = self.db.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(LOCK_KEY)
-            .execute(&mut *tx)
-            .await?;
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT key_id, day::text, requests FROM usage_records
-             WHERE plan_id = $1 AND day BETWEEN $2::date AND $3::date",
-        )
-        .bind(plan_id)
-        .bind(day_text(start))
-        .bind(day_text(end))
-        .fetch_all(&mut *tx)
-        .await?;
+        store::usage::lock(&mut tx).await?;
+        let rows = store::usage::records(&mut tx, plan_id, start, end).await?;
         let unmoved: Vec<redis::Value> = redis::Script::new(READ_UNMOVED)
             .key(self.key("u"))
             .key(self.key("ubs"))
@@ -296,13 +257,10 @@ impl Metering {
         }
         if !batches.is_empty() {
             let ids: Vec<&str> = batches.iter().map(|(id, _)| id.as_str()).collect();
-            let applied: HashSet<String> =
-                sqlx::query_scalar("SELECT batch_id FROM usage_batches WHERE batch_id = ANY($1)")
-                    .bind(&ids)
-                    .fetch_all(&mut *tx)
-                    .await?
-                    .into_iter()
-                    .collect();
+            let applied: HashSet<String> = store::usage::applied_batches(&mut tx, &ids)
+                .await?
+                .into_iter()
+                .collect();
             for (id, pairs) in batches {
                 if !applied.contains(&id) {
                     parse_counts(pairs, &mut counts);

@@ -1,6 +1,6 @@
-//! GetModelTemplate's generator: a Velocity mapping template that rebuilds a JSON body of
-//! a model's shape from `$input`, in the layout AWS generates (`#set($inputRoot = ...)`,
-//! one `"name" : value` line per property, `#foreach` for arrays).
+//! GetModelTemplate's generator: a model's JSON Schema in, a Velocity mapping template out
+//! that rebuilds a JSON body of that shape from `$input`, in the layout AWS generates
+//! (`#set($inputRoot = ...)`, one `"name" : value` line per property, `#foreach` for arrays).
 
 use serde_json::Value;
 

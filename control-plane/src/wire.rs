@@ -1,11 +1,16 @@
-//! The management API's entities, in the exact JSON shape of the `apigateway` service model.
+//! Wire types: the management API's entities, in the exact JSON shape of the `apigateway`
+//! service model (`RestApi`, `Resource`, `Method`, `Stage`, `ApiKey`, ...).
 //!
 //! These types are both the wire format and the stored form (JSONB), so what a client
 //! PUTs is what it GETs back. Optional fields are omitted when unset, as AWS does.
+//! [`Model`] here is API Gateway's "model" resource (a named JSON Schema of an API), one
+//! wire type among the others.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+use crate::error::{ApiError, ApiResult};
 
 /// A REST API (`RestApi` shape).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -422,4 +427,123 @@ pub struct UsagePlanKey {
     #[serde(skip_serializing_if = "Option::is_none")]
     /// The API key's value, as AWS returns it.
     pub value: Option<String>,
+}
+
+/// The URL prefix of model references, as AWS writes them.
+pub const MODEL_URL_PREFIX: &str = "https://apigateway.amazonaws.com/restapis/";
+
+/// A model (`Model` shape).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Model {
+    /// Identifier (6 characters).
+    pub id: String,
+    /// Alphanumeric name, unique in the API.
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Free text.
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The JSON Schema text.
+    pub schema: Option<String>,
+    /// The content type the model describes.
+    pub content_type: String,
+}
+
+/// A request validator (`RequestValidator` shape).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestValidator {
+    /// Identifier (6 characters).
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Display name.
+    pub name: Option<String>,
+    /// Check the body against the method's model for the content type.
+    pub validate_request_body: bool,
+    /// Check that required request parameters are present and non-blank.
+    pub validate_request_parameters: bool,
+}
+
+/// A gateway response (`GatewayResponse` shape).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct GatewayResponse {
+    /// DEFAULT_4XX, THROTTLED, ...
+    pub response_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The status sent (default: the type's).
+    pub status_code: Option<String>,
+    #[serde(default)]
+    /// `gatewayresponse.header.X` -> `'static'` | `method.request.*` | `stageVariables.*` |
+    /// `context.*`.
+    pub response_parameters: BTreeMap<String, String>,
+    #[serde(default)]
+    /// Content type -> body template.
+    pub response_templates: BTreeMap<String, String>,
+    /// Whether this is the built-in response (not customised).
+    pub default_response: bool,
+}
+
+/// Every gateway response type with its default status (none for the two defaults).
+pub const GATEWAY_RESPONSE_TYPES: &[(&str, Option<&str>)] = &[
+    ("DEFAULT_4XX", None),
+    ("DEFAULT_5XX", None),
+    ("RESOURCE_NOT_FOUND", Some("404")),
+    ("UNAUTHORIZED", Some("401")),
+    ("INVALID_API_KEY", Some("403")),
+    ("ACCESS_DENIED", Some("403")),
+    ("AUTHORIZER_FAILURE", Some("500")),
+    ("AUTHORIZER_CONFIGURATION_ERROR", Some("500")),
+    ("INVALID_SIGNATURE", Some("403")),
+    ("EXPIRED_TOKEN", Some("403")),
+    ("MISSING_AUTHENTICATION_TOKEN", Some("403")),
+    ("INTEGRATION_FAILURE", Some("504")),
+    ("INTEGRATION_TIMEOUT", Some("504")),
+    ("API_CONFIGURATION_ERROR", Some("500")),
+    ("UNSUPPORTED_MEDIA_TYPE", Some("415")),
+    ("BAD_REQUEST_PARAMETERS", Some("400")),
+    ("BAD_REQUEST_BODY", Some("400")),
+    ("REQUEST_TOO_LARGE", Some("413")),
+    ("THROTTLED", Some("429")),
+    ("QUOTA_EXCEEDED", Some("429")),
+    ("WAF_FILTERED", Some("403")),
+];
+
+/// The body template every gateway response type has by default.
+pub const DEFAULT_GATEWAY_RESPONSE_TEMPLATE: &str = "{\"message\":$context.error.messageString}";
+
+impl GatewayResponse {
+    /// The default status of a type, or BadRequest for an unknown one.
+    pub fn default_status(response_type: &str) -> ApiResult<Option<&'static str>> {
+        GATEWAY_RESPONSE_TYPES
+            .iter()
+            .find(|(t, _)| *t == response_type)
+            .map(|(_, s)| *s)
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "Invalid gateway response type specified: {response_type}: must be one of {}",
+                    GATEWAY_RESPONSE_TYPES
+                        .iter()
+                        .map(|t| t.0)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })
+    }
+
+    /// The built-in form of a type (what an API has until it customises the type).
+    pub fn built_in(response_type: &str) -> ApiResult<Self> {
+        let status = Self::default_status(response_type)?;
+        Ok(Self {
+            response_type: response_type.to_string(),
+            status_code: status.map(str::to_string),
+            response_parameters: BTreeMap::new(),
+            response_templates: BTreeMap::from([(
+                "application/json".to_string(),
+                DEFAULT_GATEWAY_RESPONSE_TEMPLATE.to_string(),
+            )]),
+            default_response: true,
+        })
+    }
 }

@@ -1,18 +1,14 @@
-//! Postgres access for the REST API definitions.
-//!
-//! Handlers open a transaction, load what they change with `FOR UPDATE`, mutate typed
-//! values and write them back; this module is the only place that knows the tables.
+//! The `resources` table: the resource tree of an API, one row per resource with its full
+//! path. Methods (with their method responses, integration and integration responses)
+//! are stored inside their resource's row, so they are loaded and saved with it.
 
 use std::collections::BTreeMap;
 
 use sqlx::types::Json;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 
 use crate::error::{ApiError, ApiResult};
-use crate::model::{Method, Resource, RestApi};
-
-/// The account id that appears in AWS-style messages and ARNs.
-pub const ACCOUNT_ID: &str = "000000000000";
+use crate::wire::{Method, Resource};
 
 /// A resource row: the structural columns plus its methods.
 #[derive(Debug, Clone)]
@@ -87,47 +83,8 @@ fn row_of(t: ResourceTuple) -> ResourceRow {
     }
 }
 
-fn api_not_found(id: &str) -> ApiError {
-    ApiError::not_found(format!(
-        "Invalid API identifier specified {ACCOUNT_ID}:{id}"
-    ))
-}
-
-/// Loads a REST API; `lock` takes a row lock for the rest of the transaction.
-pub async fn load_api(conn: &mut PgConnection, id: &str, lock: bool) -> ApiResult<RestApi> {
-    let sql = if lock {
-        "SELECT doc FROM rest_apis WHERE id = $1 FOR UPDATE"
-    } else {
-        "SELECT doc FROM rest_apis WHERE id = $1"
-    };
-    let row: Option<(Json<RestApi>,)> = sqlx::query_as(sql).bind(id).fetch_optional(conn).await?;
-    row.map(|r| r.0 .0).ok_or_else(|| api_not_found(id))
-}
-
-/// Inserts or replaces a REST API document.
-pub async fn save_api(conn: &mut PgConnection, api: &RestApi) -> ApiResult<()> {
-    sqlx::query(
-        "INSERT INTO rest_apis (id, doc) VALUES ($1, $2)
-         ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc",
-    )
-    .bind(&api.id)
-    .bind(Json(api))
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// All REST APIs, oldest first.
-pub async fn list_apis(conn: &mut PgConnection) -> ApiResult<Vec<RestApi>> {
-    let rows: Vec<(Json<RestApi>,)> =
-        sqlx::query_as("SELECT doc FROM rest_apis ORDER BY created_at, id")
-            .fetch_all(conn)
-            .await?;
-    Ok(rows.into_iter().map(|r| r.0 .0).collect())
-}
-
 /// Loads one resource; `lock` takes a row lock.
-pub async fn load_resource(
+pub async fn load(
     conn: &mut PgConnection,
     api_id: &str,
     id: &str,
@@ -150,7 +107,7 @@ pub async fn load_resource(
 }
 
 /// Every resource of an API, ordered by path (so parents come before children).
-pub async fn all_resources(conn: &mut PgConnection, api_id: &str) -> ApiResult<Vec<ResourceRow>> {
+pub async fn all(conn: &mut PgConnection, api_id: &str) -> ApiResult<Vec<ResourceRow>> {
     let rows: Vec<ResourceTuple> = sqlx::query_as(
         "SELECT id, parent_id, path_part, path, methods FROM resources
          WHERE api_id = $1 ORDER BY path",
@@ -161,12 +118,23 @@ pub async fn all_resources(conn: &mut PgConnection, api_id: &str) -> ApiResult<V
     Ok(rows.into_iter().map(row_of).collect())
 }
 
-/// Inserts a new resource row.
-pub async fn insert_resource(
+/// The `(id, path_part)` of every child of `parent_id`.
+pub async fn children(
     conn: &mut PgConnection,
     api_id: &str,
-    row: &ResourceRow,
-) -> ApiResult<()> {
+    parent_id: &str,
+) -> ApiResult<Vec<(String, Option<String>)>> {
+    Ok(
+        sqlx::query_as("SELECT id, path_part FROM resources WHERE api_id = $1 AND parent_id = $2")
+            .bind(api_id)
+            .bind(parent_id)
+            .fetch_all(conn)
+            .await?,
+    )
+}
+
+/// Inserts a new resource row.
+pub async fn insert(conn: &mut PgConnection, api_id: &str, row: &ResourceRow) -> ApiResult<()> {
     sqlx::query(
         "INSERT INTO resources (api_id, id, parent_id, path_part, path, methods)
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -197,16 +165,75 @@ pub async fn save_methods(
     Ok(())
 }
 
-/// Records that what is deployed changed: bumps the config version and wakes every
-/// control-plane replica (delivered when the transaction commits).
-pub async fn bump_config(conn: &mut PgConnection) -> ApiResult<()> {
-    sqlx::query("SELECT pg_notify('apigw_config', nextval('config_version')::text)")
-        .execute(conn)
-        .await?;
+/// Gives the resource `row` (renamed or moved, formerly at `old_path`) its new parent,
+/// path part and path, and rewrites the paths of its whole subtree; a path that another
+/// resource already has is AWS's ConflictException.
+pub async fn move_subtree(
+    conn: &mut PgConnection,
+    api_id: &str,
+    row: &ResourceRow,
+    old_path: &str,
+) -> ApiResult<()> {
+    sqlx::query(
+        "UPDATE resources SET
+            path = $4 || substr(path, length($3) + 1),
+            parent_id = CASE WHEN id = $2 THEN $5 ELSE parent_id END,
+            path_part = CASE WHEN id = $2 THEN $6 ELSE path_part END
+         WHERE api_id = $1 AND (path = $3 OR starts_with(path, $3 || '/'))",
+    )
+    .bind(api_id)
+    .bind(&row.id)
+    .bind(old_path)
+    .bind(&row.path)
+    .bind(&row.parent_id)
+    .bind(&row.path_part)
+    .execute(conn)
+    .await
+    .map_err(|e| {
+        if super::is_unique_violation(&e) {
+            ApiError::conflict(format!(
+                "Another resource already has the path {}",
+                row.path
+            ))
+        } else {
+            e.into()
+        }
+    })?;
     Ok(())
 }
 
-/// Whether a Postgres error is a unique-constraint violation (a duplicate).
-pub fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("23505"))
+/// Deletes the resource at `path` and everything below it.
+pub async fn delete_subtree(conn: &mut PgConnection, api_id: &str, path: &str) -> ApiResult<()> {
+    sqlx::query(
+        "DELETE FROM resources WHERE api_id = $1 AND (path = $2 OR starts_with(path, $2 || '/'))",
+    )
+    .bind(api_id)
+    .bind(path)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Runs `edit` on a locked resource row (of an existing API) and writes its methods back,
+/// in one transaction: how every method and integration change is made.
+pub async fn edit<T>(
+    db: &PgPool,
+    api_id: &str,
+    resource_id: &str,
+    edit: impl FnOnce(&mut ResourceRow) -> ApiResult<T>,
+) -> ApiResult<T> {
+    let mut tx = db.begin().await?;
+    super::rest_apis::load(&mut tx, api_id, false).await?;
+    let mut row = load(&mut tx, api_id, resource_id, true).await?;
+    let out = edit(&mut row)?;
+    save_methods(&mut tx, api_id, &row).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Loads a resource row (of an existing API) for reading.
+pub async fn read(db: &PgPool, api_id: &str, resource_id: &str) -> ApiResult<ResourceRow> {
+    let mut conn = db.acquire().await?;
+    super::rest_apis::load(&mut conn, api_id, false).await?;
+    load(&mut conn, api_id, resource_id, false).await
 }

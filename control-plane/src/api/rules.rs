@@ -1,0 +1,107 @@
+//! Rules that several handlers apply: stage names and contents (CreateStage, UpdateStage
+//! and the stage CreateDeployment makes) and the path parameters of a resource path
+//! (methods and integrations). Field-level checks are in [`crate::validate`].
+
+use crate::error::{ApiError, ApiResult};
+use crate::ids::now_epoch;
+use crate::wire::Stage;
+
+/// Stage names as AWS allows them.
+pub fn validate_stage_name(name: &str) -> ApiResult<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "Stage name only allows a-zA-Z0-9_- and must be 1 to 128 characters long",
+        ))
+    }
+}
+
+/// Checks what a stage holds beyond its name (also for stages CreateDeployment makes).
+pub fn validate_stage(stage: &Stage) -> ApiResult<()> {
+    for (k, v) in &stage.variables {
+        let key_ok = !k.is_empty()
+            && k.len() <= 64
+            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !key_ok {
+            return Err(ApiError::bad_request(format!(
+                "Stage variable name '{k}' is invalid: only a-zA-Z0-9_, 1 to 64 characters"
+            )));
+        }
+        // AWS: values must match [A-Za-z0-9-._~:/?#&=,]+ (so not empty either).
+        let value_ok = !v.is_empty()
+            && v.len() <= 512
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-._~:/?#&=,".contains(c));
+        if !value_ok {
+            return Err(ApiError::bad_request(format!(
+                "Stage variable value for '{k}' is invalid: 1 to 512 characters of \
+                 a-zA-Z0-9-._~:/?#&=,"
+            )));
+        }
+    }
+    if let Some(size) = &stage.cache_cluster_size {
+        const SIZES: &[&str] = &["0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237"];
+        if !SIZES.contains(&size.as_str()) {
+            return Err(ApiError::bad_request(format!(
+                "Invalid cache cluster size '{size}': must be one of {}",
+                SIZES.join(", ")
+            )));
+        }
+    }
+    for (key, s) in &stage.method_settings {
+        if s.throttling_rate_limit < 0.0 || s.throttling_burst_limit < 0 {
+            return Err(ApiError::bad_request(format!(
+                "Throttling limits of {key} must not be negative"
+            )));
+        }
+        if !(0..=3600).contains(&s.cache_ttl_in_seconds) {
+            return Err(ApiError::bad_request(format!(
+                "Cache TTL of {key} must be between 0 and 3600 seconds"
+            )));
+        }
+        if !matches!(s.logging_level.as_str(), "OFF" | "ERROR" | "INFO") {
+            return Err(ApiError::bad_request(format!(
+                "Logging level of {key} must be OFF, ERROR or INFO"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A new stage document with AWS's defaults.
+pub fn new_stage(name: &str, deployment_id: &str) -> Stage {
+    let now = now_epoch();
+    Stage {
+        deployment_id: deployment_id.to_string(),
+        stage_name: name.to_string(),
+        cache_cluster_status: "NOT_AVAILABLE".into(),
+        created_date: now,
+        last_updated_date: now,
+        ..Default::default()
+    }
+}
+
+/// Refuses settings this build cannot honour rather than silently ignoring them.
+pub fn refuse_canary(canary: &Option<serde_json::Value>) -> ApiResult<()> {
+    match canary {
+        Some(v) if !v.is_null() => Err(ApiError::bad_request(
+            "canarySettings are not supported by this gateway yet",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The names of the `{param}` / `{param+}` segments of a resource path.
+pub fn path_params(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/').filter_map(|seg| {
+        seg.strip_prefix('{')
+            .and_then(|s| s.strip_suffix('}'))
+            .map(|s| s.trim_end_matches('+'))
+    })
+}
