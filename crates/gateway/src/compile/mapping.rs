@@ -67,8 +67,11 @@ pub enum ContextVar {
 pub enum ValueSource {
     /// `method.request.path.X`: index of the capture on the matched resource.
     PathParam(usize),
-    /// `method.request.querystring.X` (and `multivaluequerystring`): decoded key.
+    /// `method.request.querystring.X`: decoded key; its last value.
     QueryString(Box<str>),
+    /// `method.request.multivaluequerystring.X`: decoded key; all its values, in order,
+    /// for a query-string target (the last where one value is wanted).
+    MultiQueryString(Box<str>),
     /// `method.request.header.X` (and `multivalueheader`).
     Header(HeaderName),
     /// A constant: `'static'`, a stage variable or a fixed context variable.
@@ -113,11 +116,11 @@ impl ValueSource {
                 .position(|p| p.as_ref() == name)
                 .map_or(ValueSource::Absent, ValueSource::PathParam));
         }
-        if let Some(name) = expr
-            .strip_prefix("method.request.querystring.")
-            .or_else(|| expr.strip_prefix("method.request.multivaluequerystring."))
-        {
+        if let Some(name) = expr.strip_prefix("method.request.querystring.") {
             return Ok(ValueSource::QueryString(name.into()));
+        }
+        if let Some(name) = expr.strip_prefix("method.request.multivaluequerystring.") {
+            return Ok(ValueSource::MultiQueryString(name.into()));
         }
         if let Some(name) = expr
             .strip_prefix("method.request.header.")
@@ -149,7 +152,9 @@ impl ValueSource {
                 let capture = req.captures.get(*index)?;
                 Some(decode(capture.of(req.path)))
             }
-            ValueSource::QueryString(key) => crate::query::last(req.query?, key),
+            ValueSource::QueryString(key) | ValueSource::MultiQueryString(key) => {
+                crate::query::last(req.query?, key)
+            }
             ValueSource::Header(name) => req
                 .headers
                 .get(name)
@@ -167,6 +172,27 @@ impl ValueSource {
                     .map(Cow::Borrowed),
             },
             ValueSource::Absent => None,
+        }
+    }
+
+    /// Calls `f` with every value this source gives a query-string target: each value of
+    /// a multi-value query parameter, in order; else the one [`ValueSource::text`] gives.
+    pub fn for_each_query_value<'a>(
+        &'a self,
+        req: &RequestView<'a>,
+        mut f: impl FnMut(Cow<'a, str>),
+    ) {
+        match self {
+            ValueSource::MultiQueryString(key) => {
+                if let Some(query) = req.query {
+                    crate::query::all(query, key).for_each(f);
+                }
+            }
+            other => {
+                if let Some(value) = other.text(req) {
+                    f(value);
+                }
+            }
         }
     }
 
@@ -462,6 +488,16 @@ mod tests {
             ""
         );
         assert_eq!(ValueSource::QueryString("zz".into()).text(&view), None);
+        let multi = ValueSource::MultiQueryString("q".into());
+        let mut all = Vec::new();
+        multi.for_each_query_value(&view, |v| all.push(v));
+        assert_eq!(all, ["hello there", "second"]);
+        assert_eq!(
+            ValueSource::MultiQueryString("q".into())
+                .text(&view)
+                .unwrap(),
+            "second"
+        );
         assert_eq!(
             ValueSource::Header(HeaderName::from_static("x-trace"))
                 .text(&view)

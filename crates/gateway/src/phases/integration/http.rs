@@ -141,14 +141,12 @@ fn backend_uri(
     view: &RequestView<'_>,
     overrides: &RequestOverrides,
 ) -> Result<Uri, GatewayError> {
-    let mut pairs: Vec<(String, String)> = integration
-        .query_mappings
-        .iter()
-        .filter_map(|(key, source)| {
-            let value = source.text(view)?;
-            Some((key.to_string(), encode_query_component(&value).collect()))
-        })
-        .collect();
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for (key, source) in &integration.query_mappings {
+        source.for_each_query_value(view, |value| {
+            pairs.push((key.to_string(), encode_query_component(&value).collect()));
+        });
+    }
     for (key, value) in &overrides.querystring {
         let key: String = encode_query_component(key).collect();
         pairs.retain(|(k, _)| *k != key);

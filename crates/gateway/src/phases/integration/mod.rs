@@ -99,14 +99,14 @@ pub(crate) fn backend_uri(
 ) -> Result<Uri, GatewayError> {
     let mut mapped = String::new();
     for (key, source) in &integration.query_mappings {
-        if let Some(value) = source.text(view) {
+        source.for_each_query_value(view, |value| {
             if !mapped.is_empty() {
                 mapped.push('&');
             }
             mapped.push_str(key);
             mapped.push('=');
             mapped.extend(encode_query_component(&value));
-        }
+        });
     }
     integration
         .uri

@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Instructions per request of the data plane, for A/B comparisons on a noisy machine.
+
+Wall-clock throughput on this VM drifts between boots and with other load; instruction
+counts do not (much). This starts an nginx upstream, a control plane and one data-plane
+node (single-threaded runtime) under `valgrind --tool=callgrind`, configures the bench API
+of bench.py (HTTP_PROXY on /{proxy+}, an HTTP integration with request and response
+templates on /tmpl), warms each case up, then for each case zeroes the counters, sends N
+keep-alive requests from one connection, and dumps: instructions per request = Ir / N.
+
+    python3 bench/callgrind.py                    # binaries in target/release
+    BIN_DIR=/other/target/release python3 bench/callgrind.py
+    CALLGRIND_REQUESTS=2000 python3 bench/callgrind.py
+
+Only the node's user-space instructions are counted, so other load on the machine does
+not change the figure; compare two binaries by running this once for each.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench  # noqa: E402  (bench.py's helpers: ports, nginx, the bench API)
+
+REQUESTS = int(os.environ.get("CALLGRIND_REQUESTS", "1000"))
+WARMUP = 200
+
+
+def send(port: int, host: str, path: str, n: int) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    for _ in range(n):
+        conn.request("GET", path, headers={"Host": host})
+        r = conn.getresponse()
+        r.read()
+        if r.status != 200:
+            sys.exit(f"{path}: status {r.status}")
+    conn.close()
+
+
+def instructions(out: Path, pid: int) -> int:
+    """Dumps the node's counters and returns the instructions since the last zeroing."""
+    before = set(out.parent.glob(out.name + "*"))
+    subprocess.run(["callgrind_control", "-d", str(pid)], check=True, capture_output=True)
+    deadline = time.time() + 60
+    while True:
+        new = set(out.parent.glob(out.name + "*")) - before
+        for f in new:
+            text = f.read_text(errors="replace")
+            m = re.search(r"^summary:\s+(\d+)", text, re.M) or re.search(r"^totals:\s+(\d+)", text, re.M)
+            if m:
+                return int(m.group(1))
+        if time.time() > deadline:
+            sys.exit("callgrind dump did not appear")
+        time.sleep(0.2)
+
+
+def main() -> None:
+    if not shutil.which("valgrind") or not shutil.which("callgrind_control"):
+        sys.exit("needs valgrind (apt-get install valgrind)")
+    tmp = Path(tempfile.mkdtemp(prefix="apigw-callgrind-"))
+    procs = bench.Procs(tmp)
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    db = f"apigw_callgrind_{int(time.time())}"
+    try:
+        up, gw, cp_http, cp_grpc = (bench.free_port() for _ in range(4))
+        conf = bench.nginx_conf(tmp, "upstream",
+                                f'listen 127.0.0.1:{up} reuseport; location / {{ return 200 "{bench.BODY}"; }}')
+        procs.start("upstream", bench.LOAD_CPU, [nginx, "-c", str(conf), "-p", str(tmp / "upstream")])
+        subprocess.run(["psql", f"{bench.PG}/postgres", "-qc", f"CREATE DATABASE {db}"], check=True)
+        procs.start("control-plane", bench.LOAD_CPU, [str(bench.BIN / "control-plane")], {
+            "DATABASE_URL": f"{bench.PG}/{db}", "CP_HTTP_ADDR": f"127.0.0.1:{cp_http}",
+            "CP_GRPC_ADDR": f"127.0.0.1:{cp_grpc}", "RUST_LOG": "warn", "REDIS_URL": bench.REDIS,
+            "REDIS_KEY_PREFIX": f"callgrind:{db}:"})
+        bench.wait_ok(f"http://127.0.0.1:{cp_http}/healthz")
+        out = tmp / "callgrind.out"
+        node = procs.start("data-plane", bench.SUT_CPU, [
+            "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--collect-atstart=yes",
+            str(bench.BIN / "data-plane")], {
+            "CONTROL_PLANE_URL": f"http://127.0.0.1:{cp_grpc}", "DP_HTTP_ADDR": f"127.0.0.1:{gw}",
+            "DP_WORKER_THREADS": "1", "RUST_LOG": "warn", "REDIS_URL": bench.REDIS,
+            "REDIS_KEY_PREFIX": f"callgrind:{db}:"})
+        api = bench.configure_gateway(f"http://127.0.0.1:{cp_http}", f"http://127.0.0.1:{up}")
+        host = f"{api}.execute-api.localhost"
+        bench.wait_ok(f"http://127.0.0.1:{gw}/prod/bench", host, limit=180)
+        results = {}
+        for name, path in (("HTTP_PROXY", "/prod/bench"), ("templates", "/prod/tmpl")):
+            send(gw, host, path, WARMUP)
+            subprocess.run(["callgrind_control", "-z", str(node.pid)], check=True, capture_output=True)
+            send(gw, host, path, REQUESTS)
+            results[name] = instructions(out, node.pid) / REQUESTS
+        print(f"binaries: {bench.BIN}")
+        for name, ir in results.items():
+            print(f"{name:<10} {ir:>10,.0f} instructions/request ({REQUESTS} requests)")
+    finally:
+        procs.stop()
+        subprocess.run(["psql", f"{bench.PG}/postgres", "-qc", f"DROP DATABASE IF EXISTS {db}"], check=False)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
