@@ -279,3 +279,126 @@ fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
         .parse()
         .ok()
 }
+
+#[cfg(test)]
+mod tests {
+    //! The engine as a library: one MOCK method served from a buffered request, and the
+    //! end-of-request hook seeing every request once.
+
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    use apigw_proto::config::{self as pb, ConfigUpdate, StageConfig};
+    use apigw_proto::SNAPSHOT_FORMAT_VERSION;
+    use http_body_util::{BodyExt, Full};
+
+    use super::*;
+
+    /// Status, error type, whether an integration latency (within the whole) was given,
+    /// and the resource path, of one finished request.
+    type Seen = (u16, Option<&'static str>, bool, String);
+
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<Seen>>);
+
+    impl RequestEnd for Recorder {
+        fn request_end(&self, s: &RequestSummary<'_>) {
+            let error = s.error.map(|e| e.builtin().error_type);
+            let path = s
+                .method
+                .map(|m| m.resource_path.to_string())
+                .unwrap_or_default();
+            let integrated = s.integration_latency.is_some_and(|d| d <= s.latency);
+            self.0
+                .lock()
+                .unwrap()
+                .push((s.status.as_u16(), error, integrated, path));
+        }
+    }
+
+    fn gateway(hook: Arc<Recorder>) -> Gateway {
+        let mock = pb::Integration {
+            r#type: "MOCK".into(),
+            request_templates: HashMap::from([(
+                "application/json".into(),
+                "{\"statusCode\": 200}".into(),
+            )]),
+            integration_responses: vec![pb::IntegrationResponse {
+                status_code: "200".into(),
+                response_templates: HashMap::from([(
+                    "application/json".into(),
+                    "{\"q\": \"$input.params('q')\"}".into(),
+                )]),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let stage = StageConfig {
+            api_id: "api1".into(),
+            stage_name: "prod".into(),
+            deployment_id: "dep1".into(),
+            deployment: Some(pb::DeploymentSnapshot {
+                api_id: "api1".into(),
+                format_version: SNAPSHOT_FORMAT_VERSION,
+                resources: vec![pb::Resource {
+                    id: "r1".into(),
+                    path: "/pets".into(),
+                    methods: vec![pb::Method {
+                        http_method: "GET".into(),
+                        integration: Some(mock),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let update = ConfigUpdate {
+            full: true,
+            upsert_stages: vec![stage],
+            ..Default::default()
+        };
+        let state = Arc::new(SharedState::new());
+        state.store(state::apply_update(&state::GatewayState::default(), &update).unwrap());
+        Gateway::new(state, backend_client::build(), "example.test").with_end_hook(hook)
+    }
+
+    fn request(path: &str) -> Request<Full<Bytes>> {
+        Request::builder()
+            .uri(path)
+            .header("host", "api1.example.test")
+            .body(Full::new(Bytes::new()))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn serves_buffered_requests_and_calls_the_end_hook_once_each() {
+        let hook = Arc::new(Recorder::default());
+        let gateway = gateway(Arc::clone(&hook));
+        let peer = Peer::from(std::net::IpAddr::from([127, 0, 0, 1]));
+
+        let ok = gateway.handle(request("/prod/pets?q=a+b&q=c"), &peer).await;
+        assert_eq!(ok.status(), 200);
+        assert!(ok.headers().contains_key("x-amzn-requestid"));
+        let body = ok.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&body[..], br#"{"q": "c"}"#);
+
+        let missing = gateway.handle(request("/prod/nowhere"), &peer).await;
+        assert_eq!(missing.status(), 403);
+
+        let recorded = hook.0.lock().unwrap().clone();
+        assert_eq!(
+            recorded,
+            [
+                (200, None, true, "/pets".to_string()),
+                (
+                    403,
+                    Some("MissingAuthenticationTokenException"),
+                    false,
+                    String::new()
+                ),
+            ]
+        );
+    }
+}
