@@ -11,6 +11,7 @@ keep-alive requests from one connection, and dumps: instructions per request = I
     python3 bench/callgrind.py                    # binaries in target/release
     BIN_DIR=/other/target/release python3 bench/callgrind.py
     CALLGRIND_REQUESTS=2000 python3 bench/callgrind.py
+    CALLGRIND_KEEP=/tmp/cg python3 bench/callgrind.py   # keep the dumps for callgrind_annotate
 
 Only the node's user-space instructions are counted, so other load on the machine does
 not change the figure; compare two binaries by running this once for each.
@@ -32,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench  # noqa: E402  (bench.py's helpers: ports, nginx, the bench API)
 
 REQUESTS = int(os.environ.get("CALLGRIND_REQUESTS", "1000"))
+KEEP = os.environ.get("CALLGRIND_KEEP")  # a folder to keep each case's dump in
 WARMUP = 200
 
 
@@ -46,7 +48,7 @@ def send(port: int, host: str, path: str, n: int) -> None:
     conn.close()
 
 
-def instructions(out: Path, pid: int) -> int:
+def instructions(out: Path, pid: int, case: str) -> int:
     """Dumps the node's counters and returns the instructions since the last zeroing."""
     before = set(out.parent.glob(out.name + "*"))
     subprocess.run(["callgrind_control", "-d", str(pid)], check=True, capture_output=True)
@@ -57,6 +59,9 @@ def instructions(out: Path, pid: int) -> int:
             text = f.read_text(errors="replace")
             m = re.search(r"^summary:\s+(\d+)", text, re.M) or re.search(r"^totals:\s+(\d+)", text, re.M)
             if m:
+                if KEEP:
+                    Path(KEEP).mkdir(parents=True, exist_ok=True)
+                    shutil.copy(f, Path(KEEP) / f"callgrind.{case}.out")
                 return int(m.group(1))
         if time.time() > deadline:
             sys.exit("callgrind dump did not appear")
@@ -96,7 +101,7 @@ def main() -> None:
             send(gw, host, path, WARMUP)
             subprocess.run(["callgrind_control", "-z", str(node.pid)], check=True, capture_output=True)
             send(gw, host, path, REQUESTS)
-            results[name] = instructions(out, node.pid) / REQUESTS
+            results[name] = instructions(out, node.pid, name) / REQUESTS
         print(f"binaries: {bench.BIN}")
         for name, ir in results.items():
             print(f"{name:<10} {ir:>10,.0f} instructions/request ({REQUESTS} requests)")

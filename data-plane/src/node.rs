@@ -70,8 +70,12 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
     let reaper = tokio::spawn(client.clone().reap_idle());
     let mut gateway = Gateway::new(Arc::clone(&state), client, &args.execute_api_domain)
         .with_limiter(limiter)
-        .with_local_endpoints(crate::health::respond)
-        .with_end_hook(Arc::new(RequestLog));
+        .with_local_endpoints(crate::health::respond);
+    // The request log is the only hook yet: without debug logging, none is installed and
+    // the engine reads no clock for it.
+    if RequestLog::enabled() {
+        gateway = gateway.with_end_hook(Arc::new(RequestLog));
+    }
     match args
         .functions_url
         .as_deref()

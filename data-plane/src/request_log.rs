@@ -8,11 +8,15 @@ use apigw_gateway::phases::end::{RequestEnd, RequestSummary};
 #[derive(Debug, Default)]
 pub struct RequestLog;
 
+impl RequestLog {
+    /// Whether its lines would be written (the node installs it only then).
+    pub fn enabled() -> bool {
+        tracing::enabled!(tracing::Level::DEBUG)
+    }
+}
+
 impl RequestEnd for RequestLog {
     fn request_end(&self, s: &RequestSummary<'_>) {
-        if !tracing::enabled!(tracing::Level::DEBUG) {
-            return;
-        }
         tracing::debug!(
             request_id = s.ctx.request_id_str(),
             api_id = s.stage.map(|st| &*st.api_id),
