@@ -3,7 +3,7 @@
 //! Each test gets its own Postgres database and its own ports, so tests run in parallel
 //! against the machine's shared Postgres. Processes are killed when their handle drops.
 //! The binaries are built once per test run (`cargo build` of both packages), so
-//! `cargo test --workspace` alone is enough.
+//! `cargo nextest run --workspace` (or `cargo test --workspace`) alone is enough.
 
 pub mod backend;
 pub mod functions;
@@ -41,12 +41,53 @@ pub async fn fresh_database() -> anyhow::Result<String> {
     Ok(format!("{}/{name}", pg_server_url()))
 }
 
-/// A port nobody listens on right now.
+/// A local port that nobody listens on and no other test process can be handed, kept for
+/// this process until it exits.
+///
+/// Ports come from outside the kernel's ephemeral range, so no outgoing connection (of this
+/// or any other test) takes one as its source port between now and the server's `bind`,
+/// and each is reserved across test processes (nextest runs one per test) by a lock on
+/// `{tmp}/apigw-e2e-ports/{port}.lock`, released by the kernel when the process ends.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free local port")
+    use std::sync::Mutex;
+    static HELD: Mutex<Vec<std::fs::File>> = Mutex::new(Vec::new());
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let dir = std::env::temp_dir().join("apigw-e2e-ports");
+    std::fs::create_dir_all(&dir).expect("the port lock directory");
+    let (low, high) = port_range();
+    let span = u32::from(high - low);
+    // Start where the process id points, so parallel processes rarely contend.
+    let start = (std::process::id().wrapping_mul(7919)) % span;
+    for _ in 0..span {
+        let i = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let port = low + ((start + i) % span) as u16;
+        let Ok(file) = std::fs::File::create(dir.join(format!("{port}.lock"))) else {
+            continue;
+        };
+        if file.try_lock().is_err() {
+            continue;
+        }
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            HELD.lock().unwrap_or_else(|e| e.into_inner()).push(file);
+            return port;
+        }
+    }
+    panic!("no free local port in {low}..{high}");
+}
+
+/// The ports tests hand out: outside the kernel's ephemeral range (below it, as on a
+/// default Linux with 32768-60999; above it where it starts low).
+fn port_range() -> (u16, u16) {
+    let range: Vec<u16> = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    match range[..] {
+        [low, _] if low > 21000 => (20000, low),
+        [_, high] if high < 64000 => (high + 1, 65535),
+        _ => (20000, 32768),
+    }
 }
 
 /// Polls `f` every 25 ms until it returns `Some`, or fails after `limit`.

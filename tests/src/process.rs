@@ -33,7 +33,8 @@ pub fn redis_prefix(grpc_url: &str) -> String {
         .clone()
 }
 
-/// Builds both binaries once per test process and returns the directory holding them.
+/// Builds both binaries (once per test process, or once per nextest run) and returns the
+/// directory holding them.
 pub fn bin_dir() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
@@ -45,6 +46,18 @@ pub fn bin_dir() -> PathBuf {
             .expect("target dir")
             .to_path_buf();
         let release = dir.file_name().is_some_and(|n| n == "release");
+        // nextest runs each test as its own process: build once per run, not per test.
+        // The first process of a run builds under a lock and leaves a mark; the others
+        // wait for the lock and find the mark.
+        let run_mark = std::env::var("NEXTEST_RUN_ID").ok().map(|run| {
+            let lock =
+                std::fs::File::create(dir.join("e2e-binaries.lock")).expect("the build lock file");
+            lock.lock().expect("the build lock");
+            (lock, dir.join(format!("e2e-binaries-built-{run}")))
+        });
+        if run_mark.as_ref().is_some_and(|(_, mark)| mark.exists()) {
+            return dir;
+        }
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = std::process::Command::new(cargo);
         cmd.args([
@@ -59,6 +72,20 @@ pub fn bin_dir() -> PathBuf {
         }
         let status = cmd.status().expect("running cargo build");
         assert!(status.success(), "building the binaries failed");
+        if let Some((_lock, mark)) = run_mark {
+            // Marks of earlier runs are of no use any more.
+            if let Ok(entries) = std::fs::read_dir(&dir) {
+                for e in entries.flatten() {
+                    if e.file_name()
+                        .to_string_lossy()
+                        .starts_with("e2e-binaries-built-")
+                    {
+                        let _ = std::fs::remove_file(e.path());
+                    }
+                }
+            }
+            std::fs::write(&mark, b"").expect("the build mark");
+        }
         dir
     })
     .clone()
