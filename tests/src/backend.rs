@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 pub struct Backend {
     /// Where it listens.
     pub addr: SocketAddr,
+    slow_started: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -45,8 +46,9 @@ async fn echo(name: String, req: Request) -> Json<Value> {
 
 impl Backend {
     /// Starts a backend named `name` (echoed back so tests see which one answered).
-    /// `/slow/{ms}` sleeps before answering; `/status/{code}` answers that status; `/raw`
-    /// answers with the request's body and Content-Type, byte for byte.
+    /// `/slow/{ms}` sleeps before answering (counted in [`Backend::slow_started`]);
+    /// `/status/{code}` answers that status; `/raw` answers with the request's body and
+    /// Content-Type, byte for byte.
     pub async fn start(name: &str) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -54,10 +56,13 @@ impl Backend {
         let addr = listener.local_addr().expect("backend address");
         let n1 = name.to_string();
         let n2 = name.to_string();
+        let slow_started = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let started = std::sync::Arc::clone(&slow_started);
         let app = Router::new()
             .route(
                 "/slow/{ms}",
-                get(|Path(ms): Path<u64>| async move {
+                get(move |Path(ms): Path<u64>| async move {
+                    started.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     tokio::time::sleep(Duration::from_millis(ms)).await;
                     "slow"
                 }),
@@ -91,12 +96,22 @@ impl Backend {
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Self { addr, task }
+        Self {
+            addr,
+            slow_started,
+            task,
+        }
     }
 
     /// `http://127.0.0.1:{port}`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// `/slow/{ms}` requests received so far (each counted as its sleep begins): a test can
+    /// wait until a request is in flight at the backend instead of sleeping on a guess.
+    pub fn slow_started(&self) -> usize {
+        self.slow_started.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 

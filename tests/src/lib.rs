@@ -30,6 +30,23 @@ pub fn redis_url() -> String {
     std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
+/// Redis's clock (`TIME`) at `url`, in whole milliseconds, floored as the limiter's admission
+/// script floors it: the clock the shared token buckets refill by. A test that bounds what
+/// a bucket admitted over a stretch of time measures that stretch with this, not with its
+/// own clock.
+pub async fn redis_time_ms(url: &str) -> u64 {
+    let client = redis::Client::open(url).unwrap_or_else(|e| panic!("Redis URL {url}: {e}"));
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap_or_else(|e| panic!("connecting to Redis at {url}: {e}"));
+    let (secs, micros): (u64, u64) = redis::cmd("TIME")
+        .query_async(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("Redis TIME at {url}: {e}"));
+    secs * 1000 + micros / 1000
+}
+
 /// Creates a fresh, uniquely named database and returns its URL.
 pub async fn fresh_database() -> anyhow::Result<String> {
     use sqlx::Connection;

@@ -61,6 +61,7 @@ async fn sigterm_drains_in_flight_requests() {
     )
     .await;
 
+    let before = backend.slow_started();
     let in_flight = tokio::spawn({
         let url = url.clone();
         async move {
@@ -70,7 +71,14 @@ async fn sigterm_drains_in_flight_requests() {
             (r.status().as_u16(), r.text().await.unwrap_or_default())
         }
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // SIGTERM only once the request is in flight: the node has passed it to the backend,
+    // which holds it for 1.5 s.
+    eventually(
+        "the request in flight at the backend",
+        Duration::from_secs(10),
+        || async { (backend.slow_started() > before).then_some(()) },
+    )
+    .await;
     let port = cluster.nodes[0].port;
     cluster.nodes[0].stop().await; // SIGTERM, then waits for the process to exit
     assert_eq!(

@@ -591,6 +591,13 @@ mod tests {
             .unwrap()
     }
 
+    /// Redis's clock in whole milliseconds, floored as the admission script floors it: the
+    /// clock the shared buckets refill by, so bounds on a bucket are measured with it.
+    async fn redis_now_ms(redis: &mut redis::aio::MultiplexedConnection) -> u64 {
+        let (secs, micros): (u64, u64) = redis::cmd("TIME").query_async(redis).await.unwrap();
+        secs * 1000 + micros / 1000
+    }
+
     async fn cleanup(prefix: &str) {
         let mut redis = connection().await;
         let keys: Vec<String> = redis::cmd("KEYS")
@@ -661,25 +668,42 @@ mod tests {
             ],
             ..Admission::default()
         };
-        let started = Instant::now();
+        let mut redis = connection().await;
+        let redis_before = redis_now_ms(&mut redis).await;
+        let before = l.now_ms();
         for _ in 0..100 {
             assert_eq!(l.admit(&a).await, Verdict::Admitted);
         }
-        let elapsed = started.elapsed().as_secs_f64();
+        let took = l.now_ms() - before;
+        let redis_after = redis_now_ms(&mut redis).await;
+        assert!(
+            l.shared(),
+            "Redis answered every call within {CALL_TIMEOUT:?}"
+        );
         // 100 ÷ 20 leases of the stage bucket (the account lease of 100 is taken in the
-        // first of those calls and lasts); one more if a lease expired on a slow machine.
+        // first of those calls and lasts). A lease expires unspent only LEASE_TTL after it
+        // was granted, by the limiter's own clock, and then costs at most one more call
+        // (19 tokens lost from a stage lease, or a new account lease): at most one expiry
+        // of each bucket per TTL of the loop. Exactly 5 when the loop took less.
+        let expiries = 2 * took / lease::LEASE_TTL.as_millis() as u64;
         let calls = l.redis_calls();
-        assert!((5..=7).contains(&calls), "{calls} calls for 100 requests");
-        let mut redis = connection().await;
+        assert!(
+            (5..=5 + expiries).contains(&calls),
+            "{calls} calls for 100 requests in {took} ms"
+        );
         let left: f64 = redis::cmd("HGET")
             .arg(format!("{prefix}b:s:a:prod:/GET"))
             .arg("t")
             .query_async(&mut redis)
             .await
             .unwrap();
+        // Redis refills the bucket (1 token per ms) by its own clock between the first and
+        // the last call, both within [redis_before, redis_after]: measured with the same
+        // clock and rounding, this is exact.
+        let refilled = (redis_after - redis_before) as f64;
         assert!(
-            left <= 900.0 + 1000.0 * elapsed,
-            "the leases were taken from Redis: {left}"
+            left <= 900.0 + refilled,
+            "the leases were taken from Redis: {left} left, {refilled} refilled"
         );
         cleanup(&prefix).await;
     }
@@ -695,15 +719,22 @@ mod tests {
             buckets: vec![bucket(ACCOUNT_BUCKET, 100.0, 30.0)],
             ..Admission::default()
         };
-        let started = Instant::now();
+        let mut redis = connection().await;
+        let redis_before = redis_now_ms(&mut redis).await;
         let mut admitted = 0u32;
         for i in 0..300 {
             if nodes[i % 3].admit(&a).await == Verdict::Admitted {
                 admitted += 1;
             }
         }
-        let elapsed = started.elapsed().as_secs_f64();
-        let bound = 30.0 + 100.0 * elapsed;
+        let redis_after = redis_now_ms(&mut redis).await;
+        assert!(
+            nodes.iter().all(Limiter::shared),
+            "Redis answered every call within {CALL_TIMEOUT:?}"
+        );
+        // The burst plus what Redis refilled by its own clock (whole ms, as the script
+        // counts them) between the first and the last call.
+        let bound = 30.0 + 100.0 * (redis_after - redis_before) as f64 / 1000.0;
         assert!(f64::from(admitted) <= bound, "{admitted} > {bound}");
         assert!(admitted >= 30, "the burst is available: {admitted}");
         cleanup(&prefix).await;
@@ -712,62 +743,82 @@ mod tests {
     #[tokio::test]
     async fn empty_bucket_is_remembered_until_a_token_is_due() {
         let (l, prefix) = limiter(&redis_url(), false);
-        // Rate 1/s, burst 2: the third request is refused, with the next token ~1 s away.
+        // Rate one an hour, burst 2: the third request is refused, with the next token
+        // an hour away, so the memo lasts its longest (MEMO_MAX), and no token comes
+        // however slowly this runs.
         let a = Admission {
-            buckets: vec![bucket("b:k:p:k", 1.0, 2.0)],
+            buckets: vec![bucket("b:k:p:k", 1.0 / 3600.0, 2.0)],
             ..Admission::default()
         };
         assert_eq!(l.admit(&a).await, Verdict::Admitted);
         assert_eq!(l.admit(&a).await, Verdict::Admitted);
+        let before = l.now_ms();
         assert_eq!(l.admit(&a).await, Verdict::Throttled);
         let calls = l.redis_calls();
         for _ in 0..20 {
             assert_eq!(l.admit(&a).await, Verdict::Throttled);
         }
-        assert_eq!(
-            l.redis_calls(),
-            calls,
-            "refused from the memo, no Redis call"
+        // The memo set by the third request's answer lasts MEMO_MAX by the limiter's own
+        // clock; each call after it sets a new one. No call at all unless the loop outlasted
+        // it (it takes microseconds, but a loaded machine may pause it).
+        let allowed = (l.now_ms() - before) / lease::MEMO_MAX.as_millis() as u64;
+        assert!(
+            l.redis_calls() - calls <= allowed,
+            "refused from the memo, no Redis call: {} calls",
+            l.redis_calls() - calls
         );
         cleanup(&prefix).await;
     }
 
     #[tokio::test]
     async fn local_tokens_go_back_when_another_bucket_refuses() {
-        let (l, prefix) = limiter(&redis_url(), false);
-        // A key bucket with one token (no refill) and a leased account bucket (lease 20).
-        let a = Admission {
-            buckets: vec![
-                bucket("b:k:p:k", 0.0, 1.0),
-                bucket(ACCOUNT_BUCKET, 1000.0, 1000.0),
-            ],
-            ..admission(1.0, None)
-        };
-        assert_eq!(l.admit(&a).await, Verdict::Admitted);
-        let account = l.local_state(ACCOUNT_BUCKET);
-        let held = account.available(l.now_ms());
-        assert_eq!(held, 19, "leased 20, spent 1");
-        assert_eq!(
-            l.admit(&a).await,
-            Verdict::Throttled,
-            "the key bucket is empty"
-        );
-        assert_eq!(
-            account.available(l.now_ms()),
-            held,
-            "the account token was given back"
-        );
-        assert_eq!(l.admit(&a).await, Verdict::Throttled);
-        assert_eq!(account.available(l.now_ms()), held);
-        let mut redis = connection().await;
-        let used: i64 = redis::cmd("HGET")
-            .arg(format!("{prefix}u"))
-            .arg("p|k|2026-11-22")
-            .query_async(&mut redis)
-            .await
-            .unwrap();
-        assert_eq!(used, 1, "refused requests never count");
-        cleanup(&prefix).await;
+        // The account lease expires LEASE_TTL after it was granted, by the limiter's own
+        // clock, and the two refused requests below each make a Redis call meanwhile. What
+        // the lease holds is checked only on a run that stayed within the TTL (by that
+        // clock); a loaded machine that paused one gets a fresh try, with a fresh limiter.
+        let ttl = lease::LEASE_TTL.as_millis() as u64;
+        for attempt in 1.. {
+            let (l, prefix) = limiter(&redis_url(), false);
+            // A key bucket with one token (no refill) and a leased account bucket (lease 20).
+            let a = Admission {
+                buckets: vec![
+                    bucket("b:k:p:k", 0.0, 1.0),
+                    bucket(ACCOUNT_BUCKET, 1000.0, 1000.0),
+                ],
+                ..admission(1.0, None)
+            };
+            let started = l.now_ms();
+            assert_eq!(l.admit(&a).await, Verdict::Admitted);
+            let account = l.local_state(ACCOUNT_BUCKET);
+            let held = account.available(l.now_ms());
+            let second = l.admit(&a).await;
+            let after_second = account.available(l.now_ms());
+            let third = l.admit(&a).await;
+            let after_third = account.available(l.now_ms());
+            let within_ttl = l.now_ms() - started < ttl;
+            // Whatever the timing: the key bucket refuses, and refused requests never count.
+            assert_eq!(second, Verdict::Throttled, "the key bucket is empty");
+            assert_eq!(third, Verdict::Throttled);
+            let mut redis = connection().await;
+            let used: i64 = redis::cmd("HGET")
+                .arg(format!("{prefix}u"))
+                .arg("p|k|2026-11-22")
+                .query_async(&mut redis)
+                .await
+                .unwrap();
+            assert_eq!(used, 1, "refused requests never count");
+            cleanup(&prefix).await;
+            if within_ttl {
+                assert_eq!(held, 19, "leased 20, spent 1");
+                assert_eq!(after_second, held, "the account token was given back");
+                assert_eq!(after_third, held);
+                return;
+            }
+            assert!(
+                attempt < 20,
+                "20 runs of three admissions each outlasted the lease TTL ({ttl} ms)"
+            );
+        }
     }
 
     #[tokio::test]
