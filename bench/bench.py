@@ -17,7 +17,8 @@ binaries.
 
 Knobs (environment): BENCH_DURATION, BENCH_RUNS, BENCH_WARMUP, BENCH_CONNS for capacity;
 BENCH_LATENCY_DURATION, BENCH_LATENCY_RUNS (default BENCH_RUNS) for latency. BENCH_RUNS=0
-with BENCH_NGINX_CAPACITY=<req/s> measures latency only, at that capacity's shares.
+with BENCH_NGINX_CAPACITY=<req/s> measures latency only, at that capacity's shares;
+BENCH_LATENCY=0 measures capacity only (for A/B runs of two builds: BIN_DIR=... each).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 WARMUP = int(os.environ.get("BENCH_WARMUP", "10"))
 LATENCY_DURATION = int(os.environ.get("BENCH_LATENCY_DURATION", "60"))
 LATENCY_RUNS = int(os.environ.get("BENCH_LATENCY_RUNS", str(RUNS))) or 1
+LATENCY = os.environ.get("BENCH_LATENCY", "1") != "0"
 NGINX_CAPACITY = os.environ.get("BENCH_NGINX_CAPACITY")
 CONNS = [int(c) for c in os.environ.get("BENCH_CONNS", "8 32 128").split()]
 LOAD_CPU, SUT_CPU = "0", "1"
@@ -317,7 +319,7 @@ def main() -> None:
         # Latency of the proxies (the templates case's target is its capacity ratio).
         latency_targets = [t for t in targets if t.name != "templates"]
         latency: dict[str, list[list[dict]]] = {t.name: [] for t in latency_targets}
-        for share in (0.25, 0.5, 0.75):
+        for share in (0.25, 0.5, 0.75) if LATENCY else ():
             rate = int(nginx_cap * share)
             for t in latency_targets:
                 latency[t.name].append([])
@@ -356,7 +358,7 @@ def report(capacity, latency) -> str:
                      f"{spread([r['rps'] for r in capacity['gateway'][c]])} | "
                      f"**{med['gateway'] / med['nginx']:.2f}**{flags} | {cost['nginx']:.1f} | {cost['gateway']:.1f} | "
                      f"{statistics.median(r['redis_calls_per_req'] for r in capacity['gateway'][c]):.2f} |")
-    lines += ["", f"Latency (oha open loop, --latency-correction, {LATENCY_DURATION}s x {LATENCY_RUNS} interleaved "
+    lines += [] if not LATENCY else ["", f"Latency (oha open loop, --latency-correction, {LATENCY_DURATION}s x {LATENCY_RUNS} interleaved "
               "runs; median p50/p99/p99.9 ms, p99 range)", "",
               "| rate req/s | direct p50/p99 | nginx p50/p99/p99.9 | gateway p50/p99/p99.9 | gateway/nginx p99 | added p50 over direct: nginx / gateway |",
               "|---|---|---|---|---|---|"]
