@@ -163,7 +163,10 @@ impl<L: Limits> Gateway<L> {
         B::Error: Into<BoxError>,
     {
         // Timing is for the hook: without one, no clock is read.
-        let started = self.end.as_ref().map(|_| (Instant::now(), request.method().clone()));
+        let started = self
+            .end
+            .as_ref()
+            .map(|_| (Instant::now(), request.method().clone()));
         let mut scope = gateway_response::ErrorScope::default();
         let mut integration_latency = None;
         let (mut response, error) = match self
