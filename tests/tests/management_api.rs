@@ -640,11 +640,17 @@ async fn raw_call(
         .get("x-amzn-errortype")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let request_id = resp
+        .headers()
+        .get("x-amzn-requestid")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let text = resp.text().await.unwrap_or_default();
     apigw_e2e::mgmt::Answer {
         status,
         error_type,
         body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        request_id,
     }
 }
 
