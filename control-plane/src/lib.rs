@@ -11,6 +11,7 @@ pub mod api;
 pub mod auth;
 pub mod compiler;
 pub mod console;
+pub mod constraints;
 pub mod distribution;
 pub mod error;
 pub mod extract;

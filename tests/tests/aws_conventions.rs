@@ -1,6 +1,7 @@
 //! AWS's conventions on the management API, against a real control plane process
 //! (issue 12): what SDKs and tools rely on beyond the shapes of the service model.
 
+use apigw_e2e::rest_api::{add_resource, deploy, method_path, new_api};
 use apigw_e2e::{fresh_database, ControlPlane};
 use serde_json::json;
 
@@ -54,4 +55,81 @@ async fn every_answer_carries_a_fresh_request_id() {
     }
     assert_eq!(answers[2].1.status, 404);
     assert_eq!(answers[5].1.status, 403);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn model_constraints_are_validation_errors_and_rules_bad_requests() {
+    let cp = control_plane().await;
+    let m = cp.mgmt();
+
+    // A value outside a model enum: ValidationException, in AWS's words.
+    let msg = m
+        .post("/restapis", json!({"name": "x", "apiKeySource": "BOGUS"}))
+        .await
+        .err(400, "ValidationException");
+    assert_eq!(
+        msg,
+        "1 validation error detected: Value 'BOGUS' at 'apiKeySource' failed to satisfy \
+         constraint: Member must satisfy enum value set: [HEADER, AUTHORIZER]"
+    );
+    let msg = m
+        .post(
+            "/restapis",
+            json!({"name": "x", "apiKeySource": "header",
+                   "endpointConfiguration": {"types": ["LOCAL"]}}),
+        )
+        .await
+        .err(400, "ValidationException");
+    assert!(msg.starts_with("2 validation errors detected: "), "{msg}");
+    assert!(
+        msg.contains("'[LOCAL]' at 'endpointConfiguration.types'"),
+        "{msg}"
+    );
+
+    // A rule of API Gateway's, not of the model: BadRequestException.
+    m.post("/restapis", json!({"name": " "}))
+        .await
+        .err(400, "BadRequestException");
+
+    let (api, root) = new_api(&m, "constraints").await;
+    let pets = add_resource(&m, &api, &root, "pets").await;
+    let method = method_path(&api, &pets, "GET");
+    m.put(&method, json!({"authorizationType": "NONE"}))
+        .await
+        .ok();
+    let integration = format!("{method}/integration");
+    for (body, member) in [
+        (json!({"type": "mock"}), "'mock' at 'type'"),
+        (
+            json!({"type": "MOCK", "connectionType": "PRIVATE"}),
+            "'PRIVATE' at 'connectionType'",
+        ),
+        (
+            json!({"type": "MOCK", "contentHandling": "CONVERT_TO_JSON"}),
+            "'CONVERT_TO_JSON' at 'contentHandling'",
+        ),
+    ] {
+        let msg = m
+            .put(&integration, body)
+            .await
+            .err(400, "ValidationException");
+        assert!(msg.contains(member), "{msg}");
+    }
+    m.put(
+        &integration,
+        json!({"type": "HTTP", "httpMethod": "GET", "uri": "not a url"}),
+    )
+    .await
+    .err(400, "BadRequestException");
+    m.put(&integration, json!({"type": "MOCK"})).await.ok();
+
+    let d = deploy(&m, &api, "prod", json!({})).await;
+    let msg = m
+        .post(
+            &format!("/restapis/{api}/stages"),
+            json!({"stageName": "big", "deploymentId": d, "cacheClusterSize": "7"}),
+        )
+        .await
+        .err(400, "ValidationException");
+    assert!(msg.contains("'7' at 'cacheClusterSize'"), "{msg}");
 }

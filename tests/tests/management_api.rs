@@ -450,10 +450,11 @@ async fn integration_timeouts_and_uris_are_validated() {
         .await
         .err(400, "BadRequestException");
     assert_mentions(&msg, &["HttpMethod"]);
+    // `type` is an enum of the service model: a value outside it is a ValidationException.
     let msg = put(json!({"type": "SOAP"}))
         .await
-        .err(400, "BadRequestException");
-    assert_mentions(&msg, &["integration type", "SOAP"]);
+        .err(400, "ValidationException");
+    assert_mentions(&msg, &["'SOAP' at 'type'", "enum value set"]);
     let msg = put(json!({})).await.err(400, "BadRequestException");
     assert_mentions(&msg, &["type is required"]);
     let msg = put(

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use super::rules::{new_stage, refuse_canary, validate_stage, validate_stage_name};
 use crate::compiler;
+use crate::constraints::{self, Violations};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AwsJson, AwsQuery, Page, PageQuery};
 use crate::ids::{now_epoch, random_id};
@@ -41,6 +42,13 @@ pub async fn create(
     Path(api_id): Path<String>,
     AwsJson(req): AwsJson<CreateDeployment>,
 ) -> ApiResult<(StatusCode, Json<Deployment>)> {
+    Violations::new()
+        .enum_value(
+            "cacheClusterSize",
+            req.cache_cluster_size.as_deref(),
+            constraints::CACHE_CLUSTER_SIZE,
+        )
+        .finish()?;
     if let Some(name) = &req.stage_name {
         validate_stage_name(name)?;
     }

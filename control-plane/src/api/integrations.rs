@@ -8,6 +8,7 @@ use axum::Json;
 use serde::Deserialize;
 
 use super::rules::path_params;
+use crate::constraints::{self, Violations};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::AwsJson;
 use crate::patch::{string_of, Op, PatchRequest};
@@ -133,6 +134,23 @@ pub async fn put(
     Path((api_id, rid, http_method)): Path<(String, String, String)>,
     AwsJson(req): AwsJson<PutIntegration>,
 ) -> ApiResult<(StatusCode, Json<Integration>)> {
+    Violations::new()
+        .enum_value(
+            "type",
+            req.integration_type.as_deref().filter(|t| !t.is_empty()),
+            constraints::INTEGRATION_TYPE,
+        )
+        .enum_value(
+            "connectionType",
+            req.connection_type.as_deref(),
+            constraints::CONNECTION_TYPE,
+        )
+        .enum_value(
+            "contentHandling",
+            req.content_handling.as_deref(),
+            constraints::CONTENT_HANDLING_STRATEGY,
+        )
+        .finish()?;
     let integration_type = req
         .integration_type
         .filter(|t| !t.is_empty())
@@ -310,6 +328,13 @@ pub async fn put_response(
     Path((api_id, rid, http_method, status)): Path<(String, String, String, String)>,
     AwsJson(req): AwsJson<PutIntegrationResponse>,
 ) -> ApiResult<(StatusCode, Json<IntegrationResponse>)> {
+    Violations::new()
+        .enum_value(
+            "contentHandling",
+            req.content_handling.as_deref(),
+            constraints::CONTENT_HANDLING_STRATEGY,
+        )
+        .finish()?;
     let resp = IntegrationResponse {
         status_code: status,
         selection_pattern: req.selection_pattern.filter(|p| !p.is_empty()),

@@ -46,7 +46,7 @@ pub fn validate_stage(stage: &Stage) -> ApiResult<()> {
         }
     }
     if let Some(size) = &stage.cache_cluster_size {
-        const SIZES: &[&str] = &["0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237"];
+        const SIZES: &[&str] = crate::constraints::CACHE_CLUSTER_SIZE;
         if !SIZES.contains(&size.as_str()) {
             return Err(ApiError::bad_request(format!(
                 "Invalid cache cluster size '{size}': must be one of {}",

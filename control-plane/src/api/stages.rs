@@ -11,6 +11,7 @@ use axum::Json;
 use serde::Deserialize;
 
 use super::rules::{new_stage, refuse_canary, validate_stage, validate_stage_name};
+use crate::constraints::{self, Violations};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::AwsJson;
 use crate::ids::now_epoch;
@@ -45,6 +46,13 @@ pub async fn create(
     Path(api_id): Path<String>,
     AwsJson(req): AwsJson<CreateStage>,
 ) -> ApiResult<(StatusCode, Json<Stage>)> {
+    Violations::new()
+        .enum_value(
+            "cacheClusterSize",
+            req.cache_cluster_size.as_deref(),
+            constraints::CACHE_CLUSTER_SIZE,
+        )
+        .finish()?;
     let name = req.stage_name.unwrap_or_default();
     validate_stage_name(&name)?;
     let deployment_id = req
