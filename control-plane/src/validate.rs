@@ -20,6 +20,24 @@ pub fn http_method(m: &str) -> ApiResult<()> {
     }
 }
 
+/// `authorizationType` as it is stored. The service model types it as a plain string
+/// (not an enum, so no `ValidationException`), and AWS documents its values as
+/// case-insensitive (the `x-amazon-apigateway-auth` extension: "Values are case
+/// insensitive"); clients rely on it (Zappa sends `none`). AWS does not document whether
+/// it keeps the caller's spelling, so it is normalised to upper case, the spelling of
+/// every value AWS documents and returns (`NONE`, `AWS_IAM`, `CUSTOM`, `COGNITO_USER_POOLS`).
+pub fn authorization_type(v: &str) -> String {
+    v.to_ascii_uppercase()
+}
+
+/// `passthroughBehavior` as it is stored: a plain string in the service model whose
+/// values AWS documents in upper case for the management API (`WHEN_NO_MATCH`, …) and in
+/// lower case for the OpenAPI extension (`when_no_match`, …), so either spelling is
+/// accepted; like [`authorization_type`], it is normalised to upper case.
+pub fn passthrough_behavior(v: &str) -> String {
+    v.to_ascii_uppercase()
+}
+
 /// A status code of a method or integration response: three digits, 100..=599.
 pub fn status_code(s: &str) -> ApiResult<()> {
     match s.parse::<u16>() {

@@ -133,3 +133,51 @@ async fn model_constraints_are_validation_errors_and_rules_bad_requests() {
         .err(400, "ValidationException");
     assert!(msg.contains("'7' at 'cacheClusterSize'"), "{msg}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enums_are_case_insensitive_where_api_gateway_is() {
+    let cp = control_plane().await;
+    let m = cp.mgmt();
+    let (api, root) = new_api(&m, "cases").await;
+    let pets = add_resource(&m, &api, &root, "pets").await;
+    let method = method_path(&api, &pets, "GET");
+
+    // Zappa's `none`: accepted, and answered in AWS's spelling.
+    let put = m
+        .put(&method, json!({"authorizationType": "none"}))
+        .await
+        .ok();
+    assert_eq!(put["authorizationType"], "NONE");
+    assert_eq!(m.get(&method).await.ok()["authorizationType"], "NONE");
+    let updated = m
+        .patch(
+            &method,
+            json!([{"op": "replace", "path": "/authorizationType", "value": "aws_iam"}]),
+        )
+        .await
+        .ok();
+    assert_eq!(updated["authorizationType"], "AWS_IAM");
+    m.patch(
+        &method,
+        json!([{"op": "replace", "path": "/authorizationType", "value": "basic"}]),
+    )
+    .await
+    .err(400, "BadRequestException");
+
+    let integration = m
+        .put(
+            &format!("{method}/integration"),
+            json!({"type": "MOCK", "passthroughBehavior": "when_no_templates"}),
+        )
+        .await
+        .ok();
+    assert_eq!(integration["passthroughBehavior"], "WHEN_NO_TEMPLATES");
+    let integration = m
+        .patch(
+            &format!("{method}/integration"),
+            json!([{"op": "replace", "path": "/passthroughBehavior", "value": "Never"}]),
+        )
+        .await
+        .ok();
+    assert_eq!(integration["passthroughBehavior"], "NEVER");
+}

@@ -167,9 +167,10 @@ pub async fn put(
             connection_id: req.connection_id,
             request_parameters: req.request_parameters,
             request_templates: req.request_templates,
-            passthrough_behavior: req
-                .passthrough_behavior
-                .unwrap_or_else(|| "WHEN_NO_MATCH".into()),
+            passthrough_behavior: req.passthrough_behavior.map_or_else(
+                || "WHEN_NO_MATCH".into(),
+                |p| validate::passthrough_behavior(&p),
+            ),
             content_handling: req.content_handling,
             timeout_in_millis: req.timeout_in_millis.unwrap_or(29_000),
             cache_namespace: req.cache_namespace.unwrap_or(resource_id),
@@ -229,7 +230,11 @@ pub async fn update(
                 ["type"] => op.apply_string(&mut i.integration_type)?,
                 ["connectionType"] => op.apply_string(&mut i.connection_type)?,
                 ["connectionId"] => op.apply_opt_string(&mut i.connection_id)?,
-                ["passthroughBehavior"] => op.apply_string(&mut i.passthrough_behavior)?,
+                ["passthroughBehavior"] => {
+                    op.apply_string(&mut i.passthrough_behavior)?;
+                    i.passthrough_behavior =
+                        validate::passthrough_behavior(&i.passthrough_behavior);
+                }
                 ["contentHandling"] => op.apply_opt_string(&mut i.content_handling)?,
                 ["cacheNamespace"] => op.apply_string(&mut i.cache_namespace)?,
                 ["timeoutInMillis"] => match op.op {
