@@ -200,8 +200,10 @@ pub struct Deployment {
     pub description: Option<String>,
     /// Epoch seconds.
     pub created_date: i64,
-    /// Path -> method -> {authorizationType, apiKeyRequired}.
-    pub api_summary: serde_json::Value,
+    /// Path -> method -> {authorizationType, apiKeyRequired}; GetDeployment(s) fill it
+    /// only with `embed=apisummary`, as the model's `embed` member says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_summary: Option<serde_json::Value>,
 }
 
 /// A stage (`Stage` shape). Stored as the whole document.

@@ -1,7 +1,7 @@
 //! AWS's conventions on the management API, against a real control plane process
 //! (issue 12): what SDKs and tools rely on beyond the shapes of the service model.
 
-use apigw_e2e::rest_api::{add_resource, deploy, method_path, new_api};
+use apigw_e2e::rest_api::{add_resource, deploy, method_path, mock_method, new_api};
 use apigw_e2e::{fresh_database, ControlPlane};
 use serde_json::json;
 
@@ -180,4 +180,31 @@ async fn enums_are_case_insensitive_where_api_gateway_is() {
         .await
         .ok();
     assert_eq!(integration["passthroughBehavior"], "NEVER");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deployments_embed_their_api_summary_only_when_asked() {
+    let cp = control_plane().await;
+    let m = cp.mgmt();
+    let (api, root) = new_api(&m, "summaries").await;
+    let a = add_resource(&m, &api, &root, "a").await;
+    mock_method(&m, &api, &a, "GET", "{}").await;
+    let id = deploy(&m, &api, "prod", json!({})).await;
+    let summary = json!({"/a": {"GET": {"authorizationType": "NONE", "apiKeyRequired": false}}});
+    let deployments = format!("/restapis/{api}/deployments");
+
+    let plain = m.get(&format!("{deployments}/{id}")).await.ok();
+    assert_eq!(apigw_e2e::rest_api::text(&plain["id"]), id);
+    assert!(plain.get("apiSummary").is_none(), "{plain}");
+    let embedded = m
+        .get(&format!("{deployments}/{id}?embed=apisummary"))
+        .await
+        .ok();
+    assert_eq!(embedded["apiSummary"], summary);
+
+    let list = m.get(&deployments).await.ok();
+    assert_eq!(apigw_e2e::rest_api::text(&list["item"][0]["id"]), id);
+    assert!(list["item"][0].get("apiSummary").is_none(), "{list}");
+    let list = m.get(&format!("{deployments}?embed=apisummary")).await.ok();
+    assert_eq!(list["item"][0]["apiSummary"], summary);
 }

@@ -1406,7 +1406,10 @@ async fn deployments_are_immutable() {
     .await
     .ok();
 
-    let again = m.get(&format!("{deployments}/{d1_id}")).await.ok();
+    let again = m
+        .get(&format!("{deployments}/{d1_id}?embed=apisummary"))
+        .await
+        .ok();
     assert_eq!(again["apiSummary"], summary, "GetDeployment is unchanged");
     assert_eq!(again["description"], "one");
     assert_eq!(again["createdDate"], d1["createdDate"]);
