@@ -208,3 +208,52 @@ async fn deployments_embed_their_api_summary_only_when_asked() {
     let list = m.get(&format!("{deployments}?embed=apisummary")).await.ok();
     assert_eq!(list["item"][0]["apiSummary"], summary);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_stage_keeps_access_log_settings() {
+    let cp = control_plane().await;
+    let m = cp.mgmt();
+    let (api, root) = new_api(&m, "misbehaviours").await;
+    let a = add_resource(&m, &api, &root, "a").await;
+    mock_method(&m, &api, &a, "GET", "{}").await;
+    deploy(&m, &api, "prod", json!({})).await;
+
+    // UpdateStage: access log settings, replaced and removed.
+    let stage = format!("/restapis/{api}/stages/prod");
+    let arn = "arn:aws:logs:us-east-1:123456789012:log-group:api-access";
+    let format = "$context.requestId $context.status";
+    let updated = m
+        .patch(
+            &stage,
+            json!([
+                {"op": "replace", "path": "/accessLogSettings/destinationArn", "value": arn},
+                {"op": "replace", "path": "/accessLogSettings/format", "value": format}
+            ]),
+        )
+        .await
+        .ok();
+    let expected = json!({"destinationArn": arn, "format": format});
+    assert_eq!(updated["accessLogSettings"], expected);
+    assert_eq!(m.get(&stage).await.ok()["accessLogSettings"], expected);
+    m.patch(
+        &stage,
+        json!([{"op": "replace", "path": "/accessLogSettings/format", "value": "$context.status"}]),
+    )
+    .await
+    .err(400, "BadRequestException");
+    m.patch(
+        &stage,
+        json!([{"op": "replace", "path": "/accessLogSettings/destinationArn", "value": "bucket"}]),
+    )
+    .await
+    .err(400, "BadRequestException");
+    let removed = m
+        .patch(
+            &stage,
+            json!([{"op": "remove", "path": "/accessLogSettings"}]),
+        )
+        .await
+        .ok();
+    assert!(removed.get("accessLogSettings").is_none(), "{removed}");
+    assert!(m.get(&stage).await.ok().get("accessLogSettings").is_none());
+}

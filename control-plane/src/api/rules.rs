@@ -4,7 +4,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::now_epoch;
-use crate::wire::Stage;
+use crate::wire::{AccessLogSettings, Stage};
 
 /// Stage names as AWS allows them.
 pub fn validate_stage_name(name: &str) -> ApiResult<()> {
@@ -45,6 +45,9 @@ pub fn validate_stage(stage: &Stage) -> ApiResult<()> {
             )));
         }
     }
+    if let Some(logs) = &stage.access_log_settings {
+        validate_access_log_settings(logs)?;
+    }
     if let Some(size) = &stage.cache_cluster_size {
         const SIZES: &[&str] = crate::constraints::CACHE_CLUSTER_SIZE;
         if !SIZES.contains(&size.as_str()) {
@@ -69,6 +72,52 @@ pub fn validate_stage(stage: &Stage) -> ApiResult<()> {
             return Err(ApiError::bad_request(format!(
                 "Logging level of {key} must be OFF, ERROR or INFO"
             )));
+        }
+    }
+    Ok(())
+}
+
+/// What the `AccessLogSettings` shape documents: the destination is the ARN of a
+/// CloudWatch Logs log group or of a Firehose stream named `amazon-apigateway-*`; the
+/// format is one line that includes at least `$context.requestId`.
+fn validate_access_log_settings(logs: &AccessLogSettings) -> ApiResult<()> {
+    if let Some(arn) = &logs.destination_arn {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        let ok = match parts.as_slice() {
+            ["arn", partition, "logs", region, account, resource] => {
+                !partition.is_empty()
+                    && !region.is_empty()
+                    && !account.is_empty()
+                    && resource
+                        .strip_prefix("log-group:")
+                        .is_some_and(|g| !g.is_empty())
+            }
+            ["arn", partition, "firehose", region, account, resource] => {
+                !partition.is_empty()
+                    && !region.is_empty()
+                    && !account.is_empty()
+                    && resource.starts_with("deliverystream/amazon-apigateway-")
+            }
+            _ => false,
+        };
+        if !ok {
+            return Err(ApiError::bad_request(format!(
+                "Invalid ARN specified in the request: '{arn}'. Access logs go to a CloudWatch \
+                 Logs log group (arn:aws:logs:{{region}}:{{account}}:log-group:{{name}}) or a \
+                 Firehose stream named amazon-apigateway-*"
+            )));
+        }
+    }
+    if let Some(format) = &logs.format {
+        if format.contains(['\n', '\r']) {
+            return Err(ApiError::bad_request(
+                "Invalid access log format: the format must be a single line",
+            ));
+        }
+        if !format.contains("$context.requestId") {
+            return Err(ApiError::bad_request(
+                "Invalid access log format: the format must include at least $context.requestId",
+            ));
         }
     }
     Ok(())

@@ -15,7 +15,7 @@ use crate::constraints::{self, Violations};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::AwsJson;
 use crate::ids::now_epoch;
-use crate::patch::{string_of, PatchOperation, PatchRequest};
+use crate::patch::{string_of, Op, PatchOperation, PatchRequest};
 use crate::store;
 use crate::wire::{MethodSetting, Stage};
 use crate::AppState;
@@ -120,7 +120,7 @@ fn apply_method_setting(stage: &mut Stage, op: &PatchOperation, segs: &[String])
     let key = format!("{}/{}", segs[0].trim_start_matches('/'), segs[1]);
     if segs.len() == 2 {
         return match op.op {
-            crate::patch::Op::Remove => {
+            Op::Remove => {
                 stage.method_settings.remove(&key);
                 Ok(())
             }
@@ -180,11 +180,32 @@ pub async fn update(
             ["clientCertificateId"] => op.apply_opt_string(&mut stage.client_certificate_id)?,
             ["documentationVersion"] => op.apply_opt_string(&mut stage.documentation_version)?,
             ["variables", var] => op.apply_map_entry(&mut stage.variables, var, string_of)?,
+            ["accessLogSettings"] if op.op == Op::Remove => stage.access_log_settings = None,
+            ["accessLogSettings", "destinationArn"] => op.apply_opt_string(
+                &mut stage
+                    .access_log_settings
+                    .get_or_insert_with(Default::default)
+                    .destination_arn,
+            )?,
+            ["accessLogSettings", "format"] => op.apply_opt_string(
+                &mut stage
+                    .access_log_settings
+                    .get_or_insert_with(Default::default)
+                    .format,
+            )?,
             [first, _, ..] if first.starts_with('/') || *first == "*" => {
                 apply_method_setting(&mut stage, op, &segs)?
             }
             _ => return Err(op.unsupported()),
         }
+    }
+    // Removing both members leaves no settings at all, as `remove /accessLogSettings` does.
+    if stage
+        .access_log_settings
+        .as_ref()
+        .is_some_and(|a| a.destination_arn.is_none() && a.format.is_none())
+    {
+        stage.access_log_settings = None;
     }
     validate_stage(&stage)?;
     stage.last_updated_date = now_epoch();
@@ -208,7 +229,6 @@ pub async fn delete(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::patch::Op;
 
     fn op(path: &str, value: &str) -> PatchOperation {
         PatchOperation {
@@ -245,5 +265,40 @@ mod tests {
         let mut s = new_stage("prod", "d");
         s.variables.insert("host".into(), "example.com:8080".into());
         assert!(validate_stage(&s).is_ok());
+        for (arn, format, ok) in [
+            (
+                "arn:aws:logs:us-east-1:1:log-group:g",
+                "$context.requestId",
+                true,
+            ),
+            (
+                "arn:aws:firehose:us-east-1:1:deliverystream/amazon-apigateway-x",
+                "$context.requestId",
+                true,
+            ),
+            (
+                "arn:aws:firehose:us-east-1:1:deliverystream/other",
+                "$context.requestId",
+                false,
+            ),
+            ("arn:aws:s3:::bucket", "$context.requestId", false),
+            (
+                "arn:aws:logs:us-east-1:1:log-group:g",
+                "$context.status",
+                false,
+            ),
+            (
+                "arn:aws:logs:us-east-1:1:log-group:g",
+                "$context.requestId\n$context.status",
+                false,
+            ),
+        ] {
+            let mut s = new_stage("prod", "d");
+            s.access_log_settings = Some(crate::wire::AccessLogSettings {
+                destination_arn: Some(arn.into()),
+                format: Some(format.into()),
+            });
+            assert_eq!(validate_stage(&s).is_ok(), ok, "{arn} {format}");
+        }
     }
 }
