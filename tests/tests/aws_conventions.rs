@@ -257,3 +257,50 @@ async fn update_stage_keeps_access_log_settings() {
     assert!(removed.get("accessLogSettings").is_none(), "{removed}");
     assert!(m.get(&stage).await.ok().get("accessLogSettings").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_rest_api_takes_the_documented_binary_media_type_forms() {
+    let cp = control_plane().await;
+    let m = cp.mgmt();
+    let (api, _) = new_api(&m, "binary").await;
+
+    // UpdateRestApi: the binary media type forms AWS documents.
+    let rest_api = format!("/restapis/{api}");
+    let types = |v: &serde_json::Value| v["binaryMediaTypes"].clone();
+    let v = m
+        .patch(
+            &rest_api,
+            json!([
+                {"op": "add", "path": "/binaryMediaTypes/image~1jpeg"},
+                {"op": "add", "path": "/binaryMediaTypes/*~1*"}
+            ]),
+        )
+        .await
+        .ok();
+    assert_eq!(types(&v), json!(["image/jpeg", "*/*"]));
+    // The developer guide's "change binary support from JPEG files to raw bytes".
+    let v = m
+        .patch(
+            &rest_api,
+            json!([
+                {"op": "replace", "path": "/binaryMediaTypes/image~1jpeg",
+                 "value": "application/octet-stream"},
+                {"op": "remove", "path": "/binaryMediaTypes/image~1jpeg"}
+            ]),
+        )
+        .await
+        .ok();
+    assert_eq!(types(&v), json!(["application/octet-stream", "*/*"]));
+    let v = m
+        .patch(
+            &rest_api,
+            json!([{"op": "remove", "path": "/binaryMediaTypes/*~1*"}]),
+        )
+        .await
+        .ok();
+    assert_eq!(types(&v), json!(["application/octet-stream"]));
+    assert_eq!(
+        types(&m.get(&rest_api).await.ok()),
+        json!(["application/octet-stream"])
+    );
+}

@@ -228,8 +228,15 @@ pub async fn update(
                 Op::Add | Op::Replace => api.minimum_compression_size = Some(op.i32_value()?),
                 _ => return Err(op.unsupported()),
             },
+            // AWS documents the element form (`add`/`remove`/`replace`
+            // `/binaryMediaTypes/image~1png`, `replace` renaming it to the value); the
+            // bare list path with the type as the value is accepted too.
             ["binaryMediaTypes", media] => {
                 op.apply_list_element(&mut api.binary_media_types, media)?
+            }
+            ["binaryMediaTypes"] if matches!(op.op, Op::Add | Op::Remove) => {
+                let media = op.value()?.to_string();
+                op.apply_list_element(&mut api.binary_media_types, &media)?
             }
             ["endpointConfiguration", "types", t] => {
                 op.apply_list_element(&mut api.endpoint_configuration.types, t)?
