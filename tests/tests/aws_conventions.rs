@@ -304,3 +304,23 @@ async fn update_rest_api_takes_the_documented_binary_media_type_forms() {
         json!(["application/octet-stream"])
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_plans_cannot_be_disabled() {
+    let cp = control_plane().await;
+    let m = cp.mgmt();
+
+    // UpdateAccount: UsagePlans stays on.
+    for op in [
+        json!({"op": "remove", "path": "/features", "value": "UsagePlans"}),
+        json!({"op": "remove", "path": "/features/UsagePlans"}),
+    ] {
+        let msg = m
+            .patch("/account", json!([op]))
+            .await
+            .err(400, "BadRequestException");
+        assert_eq!(msg, "Usage Plans cannot be disabled once enabled");
+    }
+    let account = m.get("/account").await.ok();
+    assert_eq!(account["features"], json!(["UsagePlans"]));
+}
