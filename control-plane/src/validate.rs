@@ -220,6 +220,22 @@ pub fn aws_uri(uri: &str) -> ApiResult<()> {
     Ok(())
 }
 
+/// An `AWS_PROXY` integration URI: the Lambda proxy integration calls a function, so the
+/// URI must be a Lambda function invocation URI, by the engine's grammar (an S3 or SQS
+/// service path is refused here, not at deployment). A URI that is no service ARN, or a
+/// malformed Lambda one, gets [`aws_uri`]'s answer; another service's gets a message whose
+/// first sentence is worded like AWS's refusal (from memory of its console, not checked
+/// against a live AWS) and whose rest says why.
+pub fn aws_proxy_uri(uri: &str) -> ApiResult<()> {
+    aws_uri(uri)?;
+    check::function_uri(uri).map_err(|why| {
+        ApiError::bad_request(format!(
+            "Integrations of type 'AWS_PROXY' currently only supports Lambda function and \
+             Firehose stream invocations. Invalid Lambda function integration URI '{uri}': {why}"
+        ))
+    })
+}
+
 /// A Lambda function integration URI, by the engine's parser:
 /// `path/2015-03-31/functions/{function}/invocations`, where `{function}` is a name, a
 /// partial ARN (`{account}:function:{name}`) or an ARN
@@ -294,8 +310,12 @@ mod tests {
         ] {
             assert!(aws_uri(&format!("{lambda}{bad}")).is_err(), "{bad}");
         }
-        // Other services keep their own paths.
+        // Other services keep their own paths, but not behind a Lambda proxy.
         assert!(aws_uri("arn:aws:apigateway:us-east-1:s3:path/bucket/{key}").is_ok());
+        assert!(aws_proxy_uri("arn:aws:apigateway:us-east-1:s3:path/bucket/{key}").is_err());
+        assert!(aws_proxy_uri("https://example.com/").is_err());
+        assert!(aws_proxy_uri(&format!("{lambda}photos/invocations")).is_ok());
+        assert!(aws_proxy_uri(&format!("{lambda}photos")).is_err());
     }
 
     #[test]

@@ -324,3 +324,50 @@ async fn usage_plans_cannot_be_disabled() {
     let account = m.get("/account").await.ok();
     assert_eq!(account["features"], json!(["UsagePlans"]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_proxy_integrations_need_a_function_uri() {
+    let cp = control_plane().await;
+    let m = cp.mgmt();
+    let (api, root) = new_api(&m, "misbehaviours").await;
+
+    // PutIntegration: AWS_PROXY only with a function invocation URI.
+    let b = add_resource(&m, &api, &root, "b").await;
+    let method = method_path(&api, &b, "POST");
+    m.put(&method, json!({"authorizationType": "NONE"}))
+        .await
+        .ok();
+    let proxy = |uri: &str| json!({"type": "AWS_PROXY", "httpMethod": "POST", "uri": uri});
+    for (bad, says) in [
+        (
+            "arn:aws:apigateway:us-east-1:s3:path/bucket/key",
+            "AWS_PROXY",
+        ),
+        (
+            "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/f",
+            "invocations",
+        ),
+        ("https://example.com/", "path or action"),
+    ] {
+        let msg = m
+            .put(&format!("{method}/integration"), proxy(bad))
+            .await
+            .err(400, "BadRequestException");
+        assert!(msg.contains(says), "{bad}: {msg}");
+    }
+    let good = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/\
+                arn:aws:lambda:us-east-1:123456789012:function:photos/invocations";
+    let i = m
+        .put(&format!("{method}/integration"), proxy(good))
+        .await
+        .ok();
+    assert_eq!(i["uri"], good);
+    // The same rule holds when an update turns an integration into AWS_PROXY.
+    m.patch(
+        &format!("{method}/integration"),
+        json!([{"op": "replace", "path": "/uri",
+                "value": "arn:aws:apigateway:us-east-1:sqs:path/123/q"}]),
+    )
+    .await
+    .err(400, "BadRequestException");
+}

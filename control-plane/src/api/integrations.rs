@@ -58,9 +58,13 @@ fn validate_integration(i: &Integration, method: &Method, resource_path: &str) -
             needs_method(i)?;
             validate::http_uri(uri)?;
         }
-        "AWS" | "AWS_PROXY" => {
+        "AWS" => {
             needs_method(i)?;
             validate::aws_uri(uri)?;
+        }
+        "AWS_PROXY" => {
+            needs_method(i)?;
+            validate::aws_proxy_uri(uri)?;
         }
         other => {
             return Err(ApiError::bad_request(format!(
