@@ -45,7 +45,11 @@ pub async fn update(
             .collect::<Vec<_>>()
             .as_slice()
         {
-            ["cloudwatchRoleArn"] => op.apply_opt_string(&mut account.cloudwatch_role_arn)?,
+            // The member is `cloudwatchRoleArn`; AWS's account:update reference spells the
+            // path `/cloudWatchRoleArn`. Both are accepted.
+            ["cloudwatchRoleArn"] | ["cloudWatchRoleArn"] => {
+                op.apply_opt_string(&mut account.cloudwatch_role_arn)?
+            }
             ["throttleSettings", "rateLimit"] | ["throttle", "rateLimit"] => {
                 account.throttle_settings.rate_limit = op.f64_value()?
             }

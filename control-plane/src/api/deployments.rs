@@ -11,7 +11,9 @@ use axum::Json;
 use prost::Message;
 use serde::Deserialize;
 
-use super::rules::{new_stage, refuse_canary, validate_stage, validate_stage_name};
+use super::rules::{
+    canary_unsupported, new_stage, refuse_canary, validate_stage, validate_stage_name,
+};
 use crate::compiler;
 use crate::constraints::{self, Violations};
 use crate::error::{ApiError, ApiResult};
@@ -165,6 +167,7 @@ pub async fn update(
             .as_slice()
         {
             ["description"] => op.apply_opt_string(&mut d.description)?,
+            ["canarySettings", ..] => return Err(canary_unsupported()),
             _ => return Err(op.unsupported()),
         }
     }

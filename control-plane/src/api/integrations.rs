@@ -255,6 +255,18 @@ pub async fn update(
                 ["cacheKeyParameters", p] => {
                     op.apply_list_element(&mut i.cache_key_parameters, p)?
                 }
+                // Documented by AWS, but no such feature here yet: say so.
+                ["credentials"] => {
+                    return Err(ApiError::bad_request(
+                        "Integration credentials (an IAM role to assume) are not supported by \
+                         this gateway yet",
+                    ))
+                }
+                ["tlsConfig", ..] => {
+                    return Err(ApiError::bad_request(
+                        "tlsConfig is not supported by this gateway yet",
+                    ))
+                }
                 _ => return Err(op.unsupported()),
             }
         }

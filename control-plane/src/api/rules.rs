@@ -136,12 +136,16 @@ pub fn new_stage(name: &str, deployment_id: &str) -> Stage {
     }
 }
 
+/// The answer to any canary setting: this build cannot honour them, and says so rather
+/// than silently ignoring them (issue 17).
+pub fn canary_unsupported() -> ApiError {
+    ApiError::bad_request("canarySettings are not supported by this gateway yet")
+}
+
 /// Refuses settings this build cannot honour rather than silently ignoring them.
 pub fn refuse_canary(canary: &Option<serde_json::Value>) -> ApiResult<()> {
     match canary {
-        Some(v) if !v.is_null() => Err(ApiError::bad_request(
-            "canarySettings are not supported by this gateway yet",
-        )),
+        Some(v) if !v.is_null() => Err(canary_unsupported()),
         _ => Ok(()),
     }
 }

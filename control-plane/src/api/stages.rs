@@ -10,7 +10,9 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
-use super::rules::{new_stage, refuse_canary, validate_stage, validate_stage_name};
+use super::rules::{
+    canary_unsupported, new_stage, refuse_canary, validate_stage, validate_stage_name,
+};
 use crate::constraints::{self, Violations};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::AwsJson;
@@ -169,6 +171,10 @@ pub async fn update(
         let segs = op.segments()?;
         let names: Vec<&str> = segs.iter().map(String::as_str).collect();
         match names.as_slice() {
+            // Canary settings, and promoting a canary (`copy` from
+            // `/canarySettings/deploymentId`), wait for canary support (issue 17).
+            ["canarySettings", ..] => return Err(canary_unsupported()),
+            ["deploymentId"] if op.op == Op::Copy => return Err(canary_unsupported()),
             ["deploymentId"] => {
                 op.apply_string(&mut stage.deployment_id)?;
                 store::deployments::require(&mut tx, &api_id, &stage.deployment_id).await?;
