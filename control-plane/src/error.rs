@@ -10,9 +10,15 @@ use axum::response::{IntoResponse, Response};
 /// A management-API failure, carrying the message the caller sees.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// 400: the request is malformed or semantically invalid.
+    /// 400 BadRequestException: the request is well-formed for the service model but
+    /// semantically invalid (a bad URI, a missing reference, a rule of API Gateway's).
     #[error("{0}")]
     BadRequest(String),
+    /// 400 ValidationException: a member breaks a constraint of the service model itself
+    /// (a value outside the shape's `enum`, a `pattern`, a `min`/`max`); the message is
+    /// AWS's "N validation error(s) detected: ..." (see [`crate::constraints`]).
+    #[error("{0}")]
+    Validation(String),
     /// 404: a named entity does not exist.
     #[error("{0}")]
     NotFound(String),
@@ -60,6 +66,7 @@ impl ApiError {
     fn status_and_type(&self) -> (StatusCode, &'static str) {
         match self {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "BadRequestException"),
+            Self::Validation(_) => (StatusCode::BAD_REQUEST, "ValidationException"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "NotFoundException"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "ConflictException"),
             Self::LimitExceeded(_) => (StatusCode::TOO_MANY_REQUESTS, "LimitExceededException"),

@@ -62,6 +62,16 @@ fn serde_urlencoded_parse<T: DeserializeOwned>(q: &str) -> Result<T, ApiError> {
     .map_err(|e| ApiError::bad_request(format!("Invalid query string: {e}")))
 }
 
+/// Whether a raw query string's `embed` list names `what`: the list may be
+/// comma-separated (`embed=a,b`, the REST form) or repeated (`embed=a&embed=b`, how the
+/// SDKs serialise a query list); names compare case-insensitively.
+pub fn embeds(query: Option<&str>, what: &str) -> bool {
+    query.is_some_and(|q| {
+        apigw_gateway::query::all(q, "embed")
+            .any(|v| v.split(',').any(|e| e.trim().eq_ignore_ascii_case(what)))
+    })
+}
+
 /// `limit` and `position` of every list call.
 #[derive(Debug, Default, Deserialize)]
 pub struct PageQuery {
@@ -130,6 +140,15 @@ mod tests {
         let p = q.page(vec![1, 2, 3]).unwrap();
         assert_eq!(p.item, vec![3]);
         assert!(p.position.is_none());
+    }
+
+    #[test]
+    fn embed_lists() {
+        assert!(embeds(Some("embed=apisummary"), "apisummary"));
+        assert!(embeds(Some("limit=2&embed=x%2CapiSummary"), "apisummary"));
+        assert!(embeds(Some("embed=x&embed=apisummary"), "apisummary"));
+        assert!(!embeds(Some("embed=methods"), "apisummary"));
+        assert!(!embeds(None, "apisummary"));
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod api;
 pub mod auth;
 pub mod compiler;
 pub mod console;
+pub mod constraints;
 pub mod distribution;
 pub mod error;
 pub mod extract;
@@ -108,19 +109,49 @@ pub fn app(state: AppState) -> Router {
         .merge(console::router(&state.console))
         .merge(management)
         .layer(axum::middleware::from_fn(log_request))
+        .layer(axum::middleware::from_fn(request_id))
         .with_state(state)
 }
 
-/// Logs one line per management call (method, path, status), never headers or bodies.
+/// The header carrying a response's request id, as API Gateway's management API sends it
+/// (the SDKs read it as `ResponseMetadata.RequestId`).
+pub const REQUEST_ID_HEADER: &str = "x-amzn-requestid";
+
+/// A request's id, in its extensions for whatever logs the request.
+#[derive(Debug, Clone)]
+struct RequestId(String);
+
+/// Gives every response (success or error, management API, console API or static files,
+/// including signature failures and unknown operations) a fresh `x-amzn-RequestId`.
+async fn request_id(
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let id = uuid::Uuid::new_v4().to_string();
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let mut resp = next.run(req).await;
+    if let Ok(v) = http::HeaderValue::from_str(&id) {
+        resp.headers_mut().insert(REQUEST_ID_HEADER, v);
+    }
+    resp
+}
+
+/// Logs one line per management call (method, path, status, request id), never headers
+/// or bodies.
 async fn log_request(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
     let started = std::time::Instant::now();
     let resp = next.run(req).await;
-    tracing::info!(%method, %path, status = resp.status().as_u16(),
+    tracing::info!(%method, %path, status = resp.status().as_u16(), %request_id,
         ms = started.elapsed().as_millis() as u64, "management call");
     resp
 }

@@ -215,9 +215,16 @@ impl PatchOperation {
             Op::Remove => list.retain(|e| e != element),
             Op::Replace => {
                 let new = self.value()?.to_string();
-                match list.iter_mut().find(|e| *e == element) {
-                    Some(slot) => *slot = new,
-                    None => list.push(new),
+                let present = list.contains(&new);
+                match list.iter().position(|e| e == element) {
+                    _ if element == new => {}
+                    // Renaming onto an element already there leaves one of it.
+                    Some(i) if present => {
+                        list.remove(i);
+                    }
+                    Some(i) => list[i] = new,
+                    None if !present => list.push(new),
+                    None => {}
                 }
             }
             _ => return Err(self.unsupported()),
@@ -282,6 +289,26 @@ mod tests {
             .apply_list_element(&mut l, "image/png")
             .unwrap();
         assert!(l.is_empty());
+        // AWS's documented rename, then removing the old name (already gone).
+        let mut l = vec!["image/jpeg".to_string(), "*/*".to_string()];
+        let rename = op(
+            Op::Replace,
+            "/binaryMediaTypes/image~1jpeg",
+            Some("application/octet-stream"),
+        );
+        rename.apply_list_element(&mut l, "image/jpeg").unwrap();
+        assert_eq!(l, vec!["application/octet-stream", "*/*"]);
+        op(Op::Remove, "/binaryMediaTypes/image~1jpeg", None)
+            .apply_list_element(&mut l, "image/jpeg")
+            .unwrap();
+        assert_eq!(l, vec!["application/octet-stream", "*/*"]);
+        let onto = op(
+            Op::Replace,
+            "/binaryMediaTypes/*~1*",
+            Some("application/octet-stream"),
+        );
+        onto.apply_list_element(&mut l, "*/*").unwrap();
+        assert_eq!(l, vec!["application/octet-stream"]);
     }
 
     #[test]

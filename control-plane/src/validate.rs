@@ -20,6 +20,24 @@ pub fn http_method(m: &str) -> ApiResult<()> {
     }
 }
 
+/// `authorizationType` as it is stored. The service model types it as a plain string
+/// (not an enum, so no `ValidationException`), and AWS documents its values as
+/// case-insensitive (the `x-amazon-apigateway-auth` extension: "Values are case
+/// insensitive"); clients rely on it (Zappa sends `none`). AWS does not document whether
+/// it keeps the caller's spelling, so it is normalised to upper case, the spelling of
+/// every value AWS documents and returns (`NONE`, `AWS_IAM`, `CUSTOM`, `COGNITO_USER_POOLS`).
+pub fn authorization_type(v: &str) -> String {
+    v.to_ascii_uppercase()
+}
+
+/// `passthroughBehavior` as it is stored: a plain string in the service model whose
+/// values AWS documents in upper case for the management API (`WHEN_NO_MATCH`, …) and in
+/// lower case for the OpenAPI extension (`when_no_match`, …), so either spelling is
+/// accepted; like [`authorization_type`], it is normalised to upper case.
+pub fn passthrough_behavior(v: &str) -> String {
+    v.to_ascii_uppercase()
+}
+
 /// A status code of a method or integration response: three digits, 100..=599.
 pub fn status_code(s: &str) -> ApiResult<()> {
     match s.parse::<u16>() {
@@ -202,6 +220,22 @@ pub fn aws_uri(uri: &str) -> ApiResult<()> {
     Ok(())
 }
 
+/// An `AWS_PROXY` integration URI: the Lambda proxy integration calls a function, so the
+/// URI must be a Lambda function invocation URI, by the engine's grammar (an S3 or SQS
+/// service path is refused here, not at deployment). A URI that is no service ARN, or a
+/// malformed Lambda one, gets [`aws_uri`]'s answer; another service's gets a message whose
+/// first sentence is worded like AWS's refusal (from memory of its console, not checked
+/// against a live AWS) and whose rest says why.
+pub fn aws_proxy_uri(uri: &str) -> ApiResult<()> {
+    aws_uri(uri)?;
+    check::function_uri(uri).map_err(|why| {
+        ApiError::bad_request(format!(
+            "Integrations of type 'AWS_PROXY' currently only supports Lambda function and \
+             Firehose stream invocations. Invalid Lambda function integration URI '{uri}': {why}"
+        ))
+    })
+}
+
 /// A Lambda function integration URI, by the engine's parser:
 /// `path/2015-03-31/functions/{function}/invocations`, where `{function}` is a name, a
 /// partial ARN (`{account}:function:{name}`) or an ARN
@@ -276,8 +310,12 @@ mod tests {
         ] {
             assert!(aws_uri(&format!("{lambda}{bad}")).is_err(), "{bad}");
         }
-        // Other services keep their own paths.
+        // Other services keep their own paths, but not behind a Lambda proxy.
         assert!(aws_uri("arn:aws:apigateway:us-east-1:s3:path/bucket/{key}").is_ok());
+        assert!(aws_proxy_uri("arn:aws:apigateway:us-east-1:s3:path/bucket/{key}").is_err());
+        assert!(aws_proxy_uri("https://example.com/").is_err());
+        assert!(aws_proxy_uri(&format!("{lambda}photos/invocations")).is_ok());
+        assert!(aws_proxy_uri(&format!("{lambda}photos")).is_err());
     }
 
     #[test]

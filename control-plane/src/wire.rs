@@ -200,8 +200,10 @@ pub struct Deployment {
     pub description: Option<String>,
     /// Epoch seconds.
     pub created_date: i64,
-    /// Path -> method -> {authorizationType, apiKeyRequired}.
-    pub api_summary: serde_json::Value,
+    /// Path -> method -> {authorizationType, apiKeyRequired}; GetDeployment(s) fill it
+    /// only with `embed=apisummary`, as the model's `embed` member says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_summary: Option<serde_json::Value>,
 }
 
 /// A stage (`Stage` shape). Stored as the whole document.
@@ -231,6 +233,9 @@ pub struct Stage {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     /// Stage variables.
     pub variables: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Where and how access logs go (kept and returned; shipping them is issue 15's).
+    pub access_log_settings: Option<AccessLogSettings>,
     #[serde(skip_serializing_if = "Option::is_none")]
     /// Documentation version.
     pub documentation_version: Option<String>,
@@ -243,6 +248,18 @@ pub struct Stage {
     pub created_date: i64,
     /// Epoch seconds.
     pub last_updated_date: i64,
+}
+
+/// A stage's access log settings (`AccessLogSettings` shape).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessLogSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// ARN of the CloudWatch Logs log group or Firehose stream receiving the logs.
+    pub destination_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// One line of `$context` variables; must include `$context.requestId`.
+    pub format: Option<String>,
 }
 
 /// Per-method stage settings (`MethodSetting` shape).

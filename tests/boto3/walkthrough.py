@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 DEV_KEY_ID = "AKIAAPIGWLOCALDEV000"
 DEV_SECRET = "apigw-local-development-secret-key-change-me"
@@ -287,6 +288,65 @@ def expect_error(api, exception_name, call, needle):
     raise Failure(f"expected {exception_name}, the call succeeded")
 
 
+def aws_conventions(api, api_id, root, d1):
+    """Issue 12: what SDKs and tools rely on beyond the shapes."""
+    log("every answer carries x-amzn-RequestId, read by boto3 as ResponseMetadata.RequestId")
+    meta = api.get_rest_api(restApiId=api_id)["ResponseMetadata"]
+    check(meta.get("RequestId"), f"ResponseMetadata.RequestId is set: {meta}")
+    check(meta["RequestId"] == meta["HTTPHeaders"].get("x-amzn-requestid"),
+          f"RequestId is the header's value: {meta}")
+    other = api.get_account()["ResponseMetadata"]["RequestId"]
+    check(other != meta["RequestId"], "every answer has its own request id")
+    try:
+        api.get_rest_api(restApiId="nosuchapi")
+        raise Failure("GetRestApi of an unknown id succeeded")
+    except api.exceptions.NotFoundException as e:
+        check(e.response["ResponseMetadata"].get("RequestId"),
+              f"an error carries a RequestId too: {e.response}")
+
+    log("put_method(authorizationType='none'), as Zappa sends it")
+    zappa = api.create_resource(restApiId=api_id, parentId=root, pathPart="zappa")["id"]
+    m = api.put_method(restApiId=api_id, resourceId=zappa, httpMethod="GET",
+                       authorizationType="none")
+    check(m["authorizationType"] == "NONE", f"stored as AWS spells it: {m}")
+
+    log("a value outside a model enum is a ValidationException")
+    try:
+        api.create_rest_api(name="bogus", apiKeySource="BOGUS")
+        raise Failure("CreateRestApi with apiKeySource BOGUS succeeded")
+    except ClientError as e:
+        err = e.response["Error"]
+        check(err["Code"] == "ValidationException", f"error code: {e.response}")
+        check("Member must satisfy enum value set: [HEADER, AUTHORIZER]" in err["Message"],
+              f"AWS's wording: {err}")
+        log(f"  ValidationException: {err['Message']}")
+
+    log("get_deployments without apiSummary; get_deployment(embed=['apisummary']) with it")
+    items = api.get_deployments(restApiId=api_id)["items"]
+    check(all("apiSummary" not in d for d in items), f"no summaries in the list: {items}")
+    d = api.get_deployment(restApiId=api_id, deploymentId=d1, embed=["apisummary"])
+    check(d["apiSummary"]["/"]["GET"]["authorizationType"] == "NONE", f"embedded: {d}")
+    check("apiSummary" not in api.get_deployment(restApiId=api_id, deploymentId=d1),
+          "no summary unless embedded")
+
+    log("update_stage access log settings")
+    arn = "arn:aws:logs:us-east-1:123456789012:log-group:pets-access"
+    stage = api.update_stage(restApiId=api_id, stageName=STAGE, patchOperations=[
+        {"op": "replace", "path": "/accessLogSettings/destinationArn", "value": arn},
+        {"op": "replace", "path": "/accessLogSettings/format", "value": "$context.requestId"}])
+    check(stage["accessLogSettings"] == {"destinationArn": arn, "format": "$context.requestId"},
+          f"access log settings: {stage}")
+    stage = api.update_stage(restApiId=api_id, stageName=STAGE, patchOperations=[
+        {"op": "remove", "path": "/accessLogSettings"}])
+    check("accessLogSettings" not in stage, f"removed: {stage}")
+
+    log("update_account cannot turn usage plans off")
+    expect_error(api, "BadRequestException",
+                 lambda: api.update_account(patchOperations=[
+                     {"op": "remove", "path": "/features", "value": "UsagePlans"}]),
+                 "Usage Plans cannot be disabled once enabled")
+
+
 def main():
     key_id = os.environ.get("APIGW_ACCESS_KEY_ID", DEV_KEY_ID)
     secret = os.environ.get("APIGW_SECRET_ACCESS_KEY", DEV_SECRET)
@@ -361,6 +421,8 @@ def main():
                      patchOperations=[{"op": "replace", "path": "/deploymentId",
                                        "value": "nosuch"}]),
                  "deployment identifier")
+
+    aws_conventions(api, api_id, root, d1)
 
     backend.shutdown()
     log("walkthrough passed")

@@ -12,6 +12,8 @@ pub struct Answer {
     pub error_type: Option<String>,
     /// The JSON body (`Null` when empty).
     pub body: Value,
+    /// `x-amzn-RequestId`, which every answer should carry.
+    pub request_id: Option<String>,
 }
 
 impl Answer {
@@ -145,6 +147,11 @@ impl Mgmt {
             .get("x-amzn-errortype")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        let request_id = resp
+            .headers()
+            .get("x-amzn-requestid")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let text = resp.text().await.unwrap_or_default();
         let body = if text.is_empty() {
             Value::Null
@@ -155,6 +162,7 @@ impl Mgmt {
             status,
             error_type,
             body,
+            request_id,
         }
     }
 

@@ -450,10 +450,11 @@ async fn integration_timeouts_and_uris_are_validated() {
         .await
         .err(400, "BadRequestException");
     assert_mentions(&msg, &["HttpMethod"]);
+    // `type` is an enum of the service model: a value outside it is a ValidationException.
     let msg = put(json!({"type": "SOAP"}))
         .await
-        .err(400, "BadRequestException");
-    assert_mentions(&msg, &["integration type", "SOAP"]);
+        .err(400, "ValidationException");
+    assert_mentions(&msg, &["'SOAP' at 'type'", "enum value set"]);
     let msg = put(json!({})).await.err(400, "BadRequestException");
     assert_mentions(&msg, &["type is required"]);
     let msg = put(
@@ -640,11 +641,17 @@ async fn raw_call(
         .get("x-amzn-errortype")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let request_id = resp
+        .headers()
+        .get("x-amzn-requestid")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let text = resp.text().await.unwrap_or_default();
     apigw_e2e::mgmt::Answer {
         status,
         error_type,
         body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        request_id,
     }
 }
 
@@ -1399,7 +1406,10 @@ async fn deployments_are_immutable() {
     .await
     .ok();
 
-    let again = m.get(&format!("{deployments}/{d1_id}")).await.ok();
+    let again = m
+        .get(&format!("{deployments}/{d1_id}?embed=apisummary"))
+        .await
+        .ok();
     assert_eq!(again["apiSummary"], summary, "GetDeployment is unchanged");
     assert_eq!(again["description"], "one");
     assert_eq!(again["createdDate"], d1["createdDate"]);

@@ -535,8 +535,11 @@ async fn keys_plans_management_and_every_403() {
             json!({"name": "bad", "quota": {"limit": 10, "period": "YEAR"}}),
         )
         .await
-        .err(400, "BadRequestException");
-    assert!(bad.contains("DAY, WEEK or MONTH"), "{bad}");
+        .err(400, "ValidationException");
+    assert!(
+        bad.contains("'YEAR' at 'quota.period'") && bad.contains("[DAY, WEEK, MONTH]"),
+        "{bad}"
+    );
     m.post(
         "/usageplans",
         json!({"name": "bad", "apiStages": [{"apiId": api, "stage": "nope"}]}),

@@ -5,10 +5,23 @@ use axum::Json;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::AwsJson;
-use crate::patch::PatchRequest;
+use crate::patch::{Op, PatchOperation, PatchRequest};
 use crate::store;
 use crate::wire::Account;
 use crate::AppState;
+
+/// The account feature that usage plans need; API Gateway never turns it off again.
+const USAGE_PLANS: &str = "UsagePlans";
+
+/// Adds or removes an account feature (named by the value, or by the path's last segment).
+fn apply_feature(op: &PatchOperation, features: &mut Vec<String>, name: &str) -> ApiResult<()> {
+    if op.op == Op::Remove && name == USAGE_PLANS {
+        return Err(ApiError::bad_request(
+            "Usage Plans cannot be disabled once enabled",
+        ));
+    }
+    op.apply_list_element(features, name)
+}
 
 /// GET /account
 pub async fn get(State(state): State<AppState>) -> ApiResult<Json<Account>> {
@@ -32,17 +45,19 @@ pub async fn update(
             .collect::<Vec<_>>()
             .as_slice()
         {
-            ["cloudwatchRoleArn"] => op.apply_opt_string(&mut account.cloudwatch_role_arn)?,
+            // The member is `cloudwatchRoleArn`; AWS's account:update reference spells the
+            // path `/cloudWatchRoleArn`. Both are accepted.
+            ["cloudwatchRoleArn"] | ["cloudWatchRoleArn"] => {
+                op.apply_opt_string(&mut account.cloudwatch_role_arn)?
+            }
             ["throttleSettings", "rateLimit"] | ["throttle", "rateLimit"] => {
                 account.throttle_settings.rate_limit = op.f64_value()?
             }
             ["throttleSettings", "burstLimit"] | ["throttle", "burstLimit"] => {
                 account.throttle_settings.burst_limit = op.i32_value()?
             }
-            ["features"] | ["features", _] => {
-                let v = op.value()?.to_string();
-                op.apply_list_element(&mut account.features, &v)?
-            }
+            ["features"] => apply_feature(op, &mut account.features, op.value()?)?,
+            ["features", name] => apply_feature(op, &mut account.features, name)?,
             _ => return Err(op.unsupported()),
         }
     }

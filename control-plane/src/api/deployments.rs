@@ -5,16 +5,19 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
 use prost::Message;
 use serde::Deserialize;
 
-use super::rules::{new_stage, refuse_canary, validate_stage, validate_stage_name};
+use super::rules::{
+    canary_unsupported, new_stage, refuse_canary, validate_stage, validate_stage_name,
+};
 use crate::compiler;
+use crate::constraints::{self, Violations};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{AwsJson, AwsQuery, Page, PageQuery};
+use crate::extract::{embeds, AwsJson, AwsQuery, Page, PageQuery};
 use crate::ids::{now_epoch, random_id};
 use crate::patch::PatchRequest;
 use crate::store;
@@ -41,6 +44,13 @@ pub async fn create(
     Path(api_id): Path<String>,
     AwsJson(req): AwsJson<CreateDeployment>,
 ) -> ApiResult<(StatusCode, Json<Deployment>)> {
+    Violations::new()
+        .enum_value(
+            "cacheClusterSize",
+            req.cache_cluster_size.as_deref(),
+            constraints::CACHE_CLUSTER_SIZE,
+        )
+        .finish()?;
     if let Some(name) = &req.stage_name {
         validate_stage_name(name)?;
     }
@@ -61,7 +71,7 @@ pub async fn create(
         id,
         description: req.description,
         created_date: created,
-        api_summary: summary,
+        api_summary: Some(summary),
     };
     store::deployments::insert(&mut tx, &api_id, &deployment, &snapshot.encode_to_vec()).await?;
     if let Some(name) = req.stage_name.filter(|n| !n.is_empty()) {
@@ -98,29 +108,44 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(deployment)))
 }
 
-/// GET /restapis/{restapi_id}/deployments, newest first.
+/// Drops the `apiSummary` unless the query embeds it (`embed=apisummary`).
+fn summary_if_embedded(mut d: Deployment, query: Option<&str>) -> Deployment {
+    if !embeds(query, "apisummary") {
+        d.api_summary = None;
+    }
+    d
+}
+
+/// GET /restapis/{restapi_id}/deployments, newest first. The model's GetDeployments has
+/// no `embed`, and AWS lists deployments without their summaries; `embed=apisummary` is
+/// honoured here as GetDeployment honours it.
 pub async fn list(
     State(state): State<AppState>,
     Path(api_id): Path<String>,
     AwsQuery(page): AwsQuery<PageQuery>,
+    RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Page<Deployment>>> {
     let mut conn = state.db.acquire().await?;
     store::rest_apis::load(&mut conn, &api_id, false).await?;
-    Ok(Json(page.page(
-        store::deployments::list(&mut conn, &api_id).await?,
-    )?))
+    let deployments = store::deployments::list(&mut conn, &api_id)
+        .await?
+        .into_iter()
+        .map(|d| summary_if_embedded(d, query.as_deref()))
+        .collect();
+    Ok(Json(page.page(deployments)?))
 }
 
-/// GET /restapis/{restapi_id}/deployments/{deployment_id}
+/// GET /restapis/{restapi_id}/deployments/{deployment_id}: the `apiSummary` only with
+/// `embed=apisummary` (the model's `embed` query list).
 pub async fn get(
     State(state): State<AppState>,
     Path((api_id, id)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Deployment>> {
     let mut conn = state.db.acquire().await?;
     store::rest_apis::load(&mut conn, &api_id, false).await?;
-    Ok(Json(
-        store::deployments::load(&mut conn, &api_id, &id).await?,
-    ))
+    let d = store::deployments::load(&mut conn, &api_id, &id).await?;
+    Ok(Json(summary_if_embedded(d, query.as_deref())))
 }
 
 /// PATCH /restapis/{restapi_id}/deployments/{deployment_id}: only the description changes;
@@ -142,6 +167,7 @@ pub async fn update(
             .as_slice()
         {
             ["description"] => op.apply_opt_string(&mut d.description)?,
+            ["canarySettings", ..] => return Err(canary_unsupported()),
             _ => return Err(op.unsupported()),
         }
     }

@@ -8,6 +8,7 @@ use axum::Json;
 use serde::Deserialize;
 
 use super::rules::path_params;
+use crate::constraints::{self, Violations};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::AwsJson;
 use crate::patch::{string_of, Op, PatchRequest};
@@ -57,9 +58,13 @@ fn validate_integration(i: &Integration, method: &Method, resource_path: &str) -
             needs_method(i)?;
             validate::http_uri(uri)?;
         }
-        "AWS" | "AWS_PROXY" => {
+        "AWS" => {
             needs_method(i)?;
             validate::aws_uri(uri)?;
+        }
+        "AWS_PROXY" => {
+            needs_method(i)?;
+            validate::aws_proxy_uri(uri)?;
         }
         other => {
             return Err(ApiError::bad_request(format!(
@@ -133,6 +138,23 @@ pub async fn put(
     Path((api_id, rid, http_method)): Path<(String, String, String)>,
     AwsJson(req): AwsJson<PutIntegration>,
 ) -> ApiResult<(StatusCode, Json<Integration>)> {
+    Violations::new()
+        .enum_value(
+            "type",
+            req.integration_type.as_deref().filter(|t| !t.is_empty()),
+            constraints::INTEGRATION_TYPE,
+        )
+        .enum_value(
+            "connectionType",
+            req.connection_type.as_deref(),
+            constraints::CONNECTION_TYPE,
+        )
+        .enum_value(
+            "contentHandling",
+            req.content_handling.as_deref(),
+            constraints::CONTENT_HANDLING_STRATEGY,
+        )
+        .finish()?;
     let integration_type = req
         .integration_type
         .filter(|t| !t.is_empty())
@@ -149,9 +171,10 @@ pub async fn put(
             connection_id: req.connection_id,
             request_parameters: req.request_parameters,
             request_templates: req.request_templates,
-            passthrough_behavior: req
-                .passthrough_behavior
-                .unwrap_or_else(|| "WHEN_NO_MATCH".into()),
+            passthrough_behavior: req.passthrough_behavior.map_or_else(
+                || "WHEN_NO_MATCH".into(),
+                |p| validate::passthrough_behavior(&p),
+            ),
             content_handling: req.content_handling,
             timeout_in_millis: req.timeout_in_millis.unwrap_or(29_000),
             cache_namespace: req.cache_namespace.unwrap_or(resource_id),
@@ -211,7 +234,11 @@ pub async fn update(
                 ["type"] => op.apply_string(&mut i.integration_type)?,
                 ["connectionType"] => op.apply_string(&mut i.connection_type)?,
                 ["connectionId"] => op.apply_opt_string(&mut i.connection_id)?,
-                ["passthroughBehavior"] => op.apply_string(&mut i.passthrough_behavior)?,
+                ["passthroughBehavior"] => {
+                    op.apply_string(&mut i.passthrough_behavior)?;
+                    i.passthrough_behavior =
+                        validate::passthrough_behavior(&i.passthrough_behavior);
+                }
                 ["contentHandling"] => op.apply_opt_string(&mut i.content_handling)?,
                 ["cacheNamespace"] => op.apply_string(&mut i.cache_namespace)?,
                 ["timeoutInMillis"] => match op.op {
@@ -227,6 +254,18 @@ pub async fn update(
                 }
                 ["cacheKeyParameters", p] => {
                     op.apply_list_element(&mut i.cache_key_parameters, p)?
+                }
+                // Documented by AWS, but no such feature here yet: say so.
+                ["credentials"] => {
+                    return Err(ApiError::bad_request(
+                        "Integration credentials (an IAM role to assume) are not supported by \
+                         this gateway yet",
+                    ))
+                }
+                ["tlsConfig", ..] => {
+                    return Err(ApiError::bad_request(
+                        "tlsConfig is not supported by this gateway yet",
+                    ))
                 }
                 _ => return Err(op.unsupported()),
             }
@@ -310,6 +349,13 @@ pub async fn put_response(
     Path((api_id, rid, http_method, status)): Path<(String, String, String, String)>,
     AwsJson(req): AwsJson<PutIntegrationResponse>,
 ) -> ApiResult<(StatusCode, Json<IntegrationResponse>)> {
+    Violations::new()
+        .enum_value(
+            "contentHandling",
+            req.content_handling.as_deref(),
+            constraints::CONTENT_HANDLING_STRATEGY,
+        )
+        .finish()?;
     let resp = IntegrationResponse {
         status_code: status,
         selection_pattern: req.selection_pattern.filter(|p| !p.is_empty()),

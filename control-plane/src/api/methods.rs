@@ -110,6 +110,7 @@ pub async fn put(
     let authorization_type = req
         .authorization_type
         .filter(|a| !a.is_empty())
+        .map(|a| validate::authorization_type(&a))
         .ok_or_else(|| {
             ApiError::bad_request("Invalid authorization type: authorizationType is required")
         })?;
@@ -189,7 +190,10 @@ pub async fn update(
                 .collect::<Vec<_>>()
                 .as_slice()
             {
-                ["authorizationType"] => op.apply_string(&mut m.authorization_type)?,
+                ["authorizationType"] => {
+                    op.apply_string(&mut m.authorization_type)?;
+                    m.authorization_type = validate::authorization_type(&m.authorization_type);
+                }
                 ["authorizerId"] => op.apply_opt_string(&mut m.authorizer_id)?,
                 ["apiKeyRequired"] => op.apply_bool(&mut m.api_key_required)?,
                 ["operationName"] => op.apply_opt_string(&mut m.operation_name)?,

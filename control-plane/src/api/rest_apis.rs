@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
+use crate::constraints::{self, Violations};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AwsJson, AwsQuery, Page, PageQuery};
 use crate::ids::{now_epoch, random_id};
@@ -42,7 +43,7 @@ fn validate(api: &RestApi) -> ApiResult<()> {
             "Invalid REST API name specified: name must be non-empty",
         ));
     }
-    if !matches!(api.api_key_source.as_str(), "HEADER" | "AUTHORIZER") {
+    if !constraints::API_KEY_SOURCE_TYPE.contains(&api.api_key_source.as_str()) {
         return Err(ApiError::bad_request(format!(
             "Invalid apiKeySource '{}': must be HEADER or AUTHORIZER",
             api.api_key_source
@@ -56,7 +57,7 @@ fn validate(api: &RestApi) -> ApiResult<()> {
         }
     }
     for t in &api.endpoint_configuration.types {
-        if !matches!(t.as_str(), "EDGE" | "REGIONAL" | "PRIVATE") {
+        if !constraints::ENDPOINT_TYPE.contains(&t.as_str()) {
             return Err(ApiError::bad_request(format!(
                 "Invalid endpoint type '{t}': must be EDGE, REGIONAL or PRIVATE"
             )));
@@ -84,6 +85,20 @@ pub async fn create(
     State(state): State<AppState>,
     AwsJson(req): AwsJson<CreateRestApi>,
 ) -> ApiResult<(StatusCode, Json<RestApi>)> {
+    Violations::new()
+        .enum_value(
+            "apiKeySource",
+            req.api_key_source.as_deref(),
+            constraints::API_KEY_SOURCE_TYPE,
+        )
+        .enum_list(
+            "endpointConfiguration.types",
+            req.endpoint_configuration
+                .as_ref()
+                .map_or(&[][..], |e| &e.types[..]),
+            constraints::ENDPOINT_TYPE,
+        )
+        .finish()?;
     let api = RestApi {
         id: random_id(10),
         name: req.name.unwrap_or_default(),
@@ -213,8 +228,15 @@ pub async fn update(
                 Op::Add | Op::Replace => api.minimum_compression_size = Some(op.i32_value()?),
                 _ => return Err(op.unsupported()),
             },
+            // AWS documents the element form (`add`/`remove`/`replace`
+            // `/binaryMediaTypes/image~1png`, `replace` renaming it to the value); the
+            // bare list path with the type as the value is accepted too.
             ["binaryMediaTypes", media] => {
                 op.apply_list_element(&mut api.binary_media_types, media)?
+            }
+            ["binaryMediaTypes"] if matches!(op.op, Op::Add | Op::Remove) => {
+                let media = op.value()?.to_string();
+                op.apply_list_element(&mut api.binary_media_types, &media)?
             }
             ["endpointConfiguration", "types", t] => {
                 op.apply_list_element(&mut api.endpoint_configuration.types, t)?

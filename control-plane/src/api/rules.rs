@@ -4,7 +4,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::now_epoch;
-use crate::wire::Stage;
+use crate::wire::{AccessLogSettings, Stage};
 
 /// Stage names as AWS allows them.
 pub fn validate_stage_name(name: &str) -> ApiResult<()> {
@@ -45,8 +45,11 @@ pub fn validate_stage(stage: &Stage) -> ApiResult<()> {
             )));
         }
     }
+    if let Some(logs) = &stage.access_log_settings {
+        validate_access_log_settings(logs)?;
+    }
     if let Some(size) = &stage.cache_cluster_size {
-        const SIZES: &[&str] = &["0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237"];
+        const SIZES: &[&str] = crate::constraints::CACHE_CLUSTER_SIZE;
         if !SIZES.contains(&size.as_str()) {
             return Err(ApiError::bad_request(format!(
                 "Invalid cache cluster size '{size}': must be one of {}",
@@ -74,6 +77,52 @@ pub fn validate_stage(stage: &Stage) -> ApiResult<()> {
     Ok(())
 }
 
+/// What the `AccessLogSettings` shape documents: the destination is the ARN of a
+/// CloudWatch Logs log group or of a Firehose stream named `amazon-apigateway-*`; the
+/// format is one line that includes at least `$context.requestId`.
+fn validate_access_log_settings(logs: &AccessLogSettings) -> ApiResult<()> {
+    if let Some(arn) = &logs.destination_arn {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        let ok = match parts.as_slice() {
+            ["arn", partition, "logs", region, account, resource] => {
+                !partition.is_empty()
+                    && !region.is_empty()
+                    && !account.is_empty()
+                    && resource
+                        .strip_prefix("log-group:")
+                        .is_some_and(|g| !g.is_empty())
+            }
+            ["arn", partition, "firehose", region, account, resource] => {
+                !partition.is_empty()
+                    && !region.is_empty()
+                    && !account.is_empty()
+                    && resource.starts_with("deliverystream/amazon-apigateway-")
+            }
+            _ => false,
+        };
+        if !ok {
+            return Err(ApiError::bad_request(format!(
+                "Invalid ARN specified in the request: '{arn}'. Access logs go to a CloudWatch \
+                 Logs log group (arn:aws:logs:{{region}}:{{account}}:log-group:{{name}}) or a \
+                 Firehose stream named amazon-apigateway-*"
+            )));
+        }
+    }
+    if let Some(format) = &logs.format {
+        if format.contains(['\n', '\r']) {
+            return Err(ApiError::bad_request(
+                "Invalid access log format: the format must be a single line",
+            ));
+        }
+        if !format.contains("$context.requestId") {
+            return Err(ApiError::bad_request(
+                "Invalid access log format: the format must include at least $context.requestId",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A new stage document with AWS's defaults.
 pub fn new_stage(name: &str, deployment_id: &str) -> Stage {
     let now = now_epoch();
@@ -87,12 +136,16 @@ pub fn new_stage(name: &str, deployment_id: &str) -> Stage {
     }
 }
 
+/// The answer to any canary setting: this build cannot honour them, and says so rather
+/// than silently ignoring them (issue 17).
+pub fn canary_unsupported() -> ApiError {
+    ApiError::bad_request("canarySettings are not supported by this gateway yet")
+}
+
 /// Refuses settings this build cannot honour rather than silently ignoring them.
 pub fn refuse_canary(canary: &Option<serde_json::Value>) -> ApiResult<()> {
     match canary {
-        Some(v) if !v.is_null() => Err(ApiError::bad_request(
-            "canarySettings are not supported by this gateway yet",
-        )),
+        Some(v) if !v.is_null() => Err(canary_unsupported()),
         _ => Ok(()),
     }
 }

@@ -10,11 +10,14 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
-use super::rules::{new_stage, refuse_canary, validate_stage, validate_stage_name};
+use super::rules::{
+    canary_unsupported, new_stage, refuse_canary, validate_stage, validate_stage_name,
+};
+use crate::constraints::{self, Violations};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::AwsJson;
 use crate::ids::now_epoch;
-use crate::patch::{string_of, PatchOperation, PatchRequest};
+use crate::patch::{string_of, Op, PatchOperation, PatchRequest};
 use crate::store;
 use crate::wire::{MethodSetting, Stage};
 use crate::AppState;
@@ -45,6 +48,13 @@ pub async fn create(
     Path(api_id): Path<String>,
     AwsJson(req): AwsJson<CreateStage>,
 ) -> ApiResult<(StatusCode, Json<Stage>)> {
+    Violations::new()
+        .enum_value(
+            "cacheClusterSize",
+            req.cache_cluster_size.as_deref(),
+            constraints::CACHE_CLUSTER_SIZE,
+        )
+        .finish()?;
     let name = req.stage_name.unwrap_or_default();
     validate_stage_name(&name)?;
     let deployment_id = req
@@ -112,7 +122,7 @@ fn apply_method_setting(stage: &mut Stage, op: &PatchOperation, segs: &[String])
     let key = format!("{}/{}", segs[0].trim_start_matches('/'), segs[1]);
     if segs.len() == 2 {
         return match op.op {
-            crate::patch::Op::Remove => {
+            Op::Remove => {
                 stage.method_settings.remove(&key);
                 Ok(())
             }
@@ -161,6 +171,10 @@ pub async fn update(
         let segs = op.segments()?;
         let names: Vec<&str> = segs.iter().map(String::as_str).collect();
         match names.as_slice() {
+            // Canary settings, and promoting a canary (`copy` from
+            // `/canarySettings/deploymentId`), wait for canary support (issue 17).
+            ["canarySettings", ..] => return Err(canary_unsupported()),
+            ["deploymentId"] if op.op == Op::Copy => return Err(canary_unsupported()),
             ["deploymentId"] => {
                 op.apply_string(&mut stage.deployment_id)?;
                 store::deployments::require(&mut tx, &api_id, &stage.deployment_id).await?;
@@ -172,11 +186,32 @@ pub async fn update(
             ["clientCertificateId"] => op.apply_opt_string(&mut stage.client_certificate_id)?,
             ["documentationVersion"] => op.apply_opt_string(&mut stage.documentation_version)?,
             ["variables", var] => op.apply_map_entry(&mut stage.variables, var, string_of)?,
+            ["accessLogSettings"] if op.op == Op::Remove => stage.access_log_settings = None,
+            ["accessLogSettings", "destinationArn"] => op.apply_opt_string(
+                &mut stage
+                    .access_log_settings
+                    .get_or_insert_with(Default::default)
+                    .destination_arn,
+            )?,
+            ["accessLogSettings", "format"] => op.apply_opt_string(
+                &mut stage
+                    .access_log_settings
+                    .get_or_insert_with(Default::default)
+                    .format,
+            )?,
             [first, _, ..] if first.starts_with('/') || *first == "*" => {
                 apply_method_setting(&mut stage, op, &segs)?
             }
             _ => return Err(op.unsupported()),
         }
+    }
+    // Removing both members leaves no settings at all, as `remove /accessLogSettings` does.
+    if stage
+        .access_log_settings
+        .as_ref()
+        .is_some_and(|a| a.destination_arn.is_none() && a.format.is_none())
+    {
+        stage.access_log_settings = None;
     }
     validate_stage(&stage)?;
     stage.last_updated_date = now_epoch();
@@ -200,7 +235,6 @@ pub async fn delete(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::patch::Op;
 
     fn op(path: &str, value: &str) -> PatchOperation {
         PatchOperation {
@@ -237,5 +271,40 @@ mod tests {
         let mut s = new_stage("prod", "d");
         s.variables.insert("host".into(), "example.com:8080".into());
         assert!(validate_stage(&s).is_ok());
+        for (arn, format, ok) in [
+            (
+                "arn:aws:logs:us-east-1:1:log-group:g",
+                "$context.requestId",
+                true,
+            ),
+            (
+                "arn:aws:firehose:us-east-1:1:deliverystream/amazon-apigateway-x",
+                "$context.requestId",
+                true,
+            ),
+            (
+                "arn:aws:firehose:us-east-1:1:deliverystream/other",
+                "$context.requestId",
+                false,
+            ),
+            ("arn:aws:s3:::bucket", "$context.requestId", false),
+            (
+                "arn:aws:logs:us-east-1:1:log-group:g",
+                "$context.status",
+                false,
+            ),
+            (
+                "arn:aws:logs:us-east-1:1:log-group:g",
+                "$context.requestId\n$context.status",
+                false,
+            ),
+        ] {
+            let mut s = new_stage("prod", "d");
+            s.access_log_settings = Some(crate::wire::AccessLogSettings {
+                destination_arn: Some(arn.into()),
+                format: Some(format.into()),
+            });
+            assert_eq!(validate_stage(&s).is_ok(), ok, "{arn} {format}");
+        }
     }
 }

@@ -13,6 +13,7 @@ use axum::Json;
 use serde::Deserialize;
 use sqlx::PgConnection;
 
+use crate::constraints::{self, Violations};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AwsJson, AwsQuery, PageQuery};
 use crate::ids::random_id;
@@ -145,6 +146,16 @@ pub async fn create(
     State(state): State<AppState>,
     AwsJson(req): AwsJson<CreateUsagePlan>,
 ) -> ApiResult<(StatusCode, Json<UsagePlan>)> {
+    Violations::new()
+        .enum_value(
+            "quota.period",
+            req.quota
+                .as_ref()
+                .map(|q| q.period.as_str())
+                .filter(|p| !p.is_empty()),
+            constraints::QUOTA_PERIOD_TYPE,
+        )
+        .finish()?;
     let mut plan = UsagePlan {
         id: random_id(6),
         name: req.name.unwrap_or_default(),

@@ -14,7 +14,7 @@ fn deployment_of(r: DeploymentRow) -> Deployment {
         id: r.0,
         description: r.1,
         created_date: r.2,
-        api_summary: r.3 .0,
+        api_summary: Some(r.3 .0),
     }
 }
 
