@@ -888,7 +888,7 @@ async fn plaintext_secrets_from_an_earlier_version_are_sealed_at_start() {
 async fn the_console_is_served_with_client_routes_or_a_how_to_build_page() {
     let dir = std::env::temp_dir().join(format!("apigw-console-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let (_cp, c) = start_with(&[("CONSOLE_DIR", dir.display().to_string())]).await;
+    let (cp, c) = start_with(&[("CONSOLE_DIR", dir.display().to_string())]).await;
     let none = Auth::default();
 
     let r = c.call("GET", "/", &none, None).await;
@@ -911,6 +911,8 @@ async fn the_console_is_served_with_client_routes_or_a_how_to_build_page() {
         "/signin",
         "/apis",
         "/apis/abc/resources/def/methods/GET",
+        "/api-keys",
+        "/usage-plans/abc123/usage",
         "/settings/users",
     ] {
         let r = c.call("GET", path, &none, None).await;
@@ -939,5 +941,42 @@ async fn the_console_is_served_with_client_routes_or_a_how_to_build_page() {
     assert_eq!(r.status, 403);
     let r = c.call("GET", "/console/api/nope", &none, None).await;
     assert_eq!(r.status, 404);
+
+    // A browser typing an unknown path gets the console (which says "Page not found")
+    // with status 404, not the API's JSON; a signed or non-HTML call gets AWS's errors.
+    let html = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    let http = reqwest::Client::new();
+    for path in ["/nope", "/api-keys-typo/deep/link", "/restapis/abc/nope"] {
+        let r = http
+            .get(format!("{}{path}", c.base))
+            .header("accept", html)
+            .send()
+            .await
+            .expect("navigation");
+        assert_eq!(r.status(), 404, "{path}");
+        assert!(r.headers().get("content-security-policy").is_some());
+        assert!(r.headers().get("x-amzn-errortype").is_none());
+        let body = r.text().await.unwrap_or_default();
+        assert!(body.contains("<title>console</title>"), "{path}: {body}");
+    }
+    let unsigned = c.call("GET", "/nope", &none, None).await;
+    assert_eq!(
+        (unsigned.status, unsigned.error_type.as_deref()),
+        (403, Some("MissingAuthenticationTokenException"))
+    );
+    let unknown = cp.mgmt().get("/nope").await;
+    assert_eq!(
+        unknown.err(404, "UnknownOperationException"),
+        "Unknown operation"
+    );
+    // A known management path stays the API even when a browser asks for HTML.
+    let r = http
+        .get(format!("{}/restapis", c.base))
+        .header("accept", html)
+        .send()
+        .await
+        .expect("navigation");
+    assert_eq!(r.status(), 403);
+    assert!(r.headers().get("x-amzn-errortype").is_some());
     let _ = std::fs::remove_dir_all(&dir);
 }
