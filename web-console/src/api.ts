@@ -112,7 +112,13 @@ export async function signIn(username: string, password: string): Promise<User> 
   return (await parse<{ user: User }>(r)).user;
 }
 
+/**
+ * The signed-in user, or null. The session, refresh and CSRF cookies are set and cleared
+ * together, with the same lifetime; only the CSRF one is readable here. Without it there
+ * is no session to ask about, so a first visit makes no call (and logs no 401).
+ */
 export async function currentUser(): Promise<User | null> {
+  if (!csrfToken()) return null;
   let r = await raw("GET", "/console/api/session");
   if (r.status === 401 && (await refreshSession())) r = await raw("GET", "/console/api/session");
   if (r.status === 401) return null;
