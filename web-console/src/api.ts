@@ -131,3 +131,6 @@ export async function signOut(): Promise<void> {
 
 export const fmtDate = (epoch?: number) =>
   epoch ? new Date(epoch * 1000).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) : "—";
+/** Date and time to the second (deployments, stage updates: several can happen in a minute). */
+export const fmtDateTime = (epoch?: number) =>
+  epoch ? new Date(epoch * 1000).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" }) : "—";
