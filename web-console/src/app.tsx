@@ -64,6 +64,7 @@ export function App() {
             Settings
           </Link>
         </nav>
+        <Toasts bar />
         <span class="who">
           {user.username}
           {user.isAdmin ? " (admin)" : ""}
@@ -83,7 +84,6 @@ export function App() {
       <main id="main" tabIndex={-1}>
         <Routes path={path} user={user} />
       </main>
-      <Toasts />
     </>
   );
 }
