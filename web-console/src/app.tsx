@@ -7,7 +7,8 @@ import { Loading, Toasts } from "./ui";
 import { SignIn } from "./pages/signin";
 import { ApisList } from "./pages/apis";
 import { ApiScreen } from "./pages/api";
-import { Settings } from "./pages/settings";
+import { Settings, isSettingsTab } from "./pages/settings";
+import { NotFound } from "./shared/not-found";
 
 export function App() {
   const path = usePath();
@@ -93,16 +94,9 @@ function Routes({ path, user }: { path: string; user: User }) {
   const api = match("/apis/:id", path) ?? prefix("/apis/:id/", path);
   if (api) return <ApiScreen apiId={api.id} path={path} />;
   const s = match("/settings/:tab", path);
-  if (s) return <Settings tab={s.tab} user={user} />;
+  if (s && isSettingsTab(s.tab)) return <Settings tab={s.tab} user={user} />;
   if (path === "/settings") return <Settings tab="account" user={user} />;
-  return (
-    <div class="page">
-      <h1>Page not found</h1>
-      <p>
-        <Link href="/apis">Go to the APIs list</Link>
-      </p>
-    </div>
-  );
+  return <NotFound />;
 }
 
 function prefix(pattern: string, path: string) {

@@ -11,6 +11,9 @@ const TABS: [string, string, boolean][] = [
   ["users", "Users", true],
 ];
 
+/** Whether `/settings/{tab}` is a settings screen (else the app shows "Page not found"). */
+export const isSettingsTab = (tab: string) => TABS.some(([id]) => id === tab);
+
 export function Settings({ tab, user }: { tab: string; user: User }) {
   return (
     <div class="page">
@@ -26,7 +29,6 @@ export function Settings({ tab, user }: { tab: string; user: User }) {
       {tab === "password" && <Password />}
       {tab === "access-keys" && <AccessKeys />}
       {tab === "users" && (user.isAdmin ? <Users me={user} /> : <ErrorText error="Only administrators can manage console users" />)}
-      {!TABS.some(([id]) => id === tab) && <Empty title="No such settings page" />}
     </div>
   );
 }
