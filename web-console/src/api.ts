@@ -26,15 +26,24 @@ function csrfToken(): string {
   return m ? decodeURIComponent(m[1]) : "";
 }
 
+/** A body sent as is (e.g. a CSV file), with its content type. */
+export class RawBody {
+  constructor(
+    public text: string,
+    public contentType: string,
+  ) {}
+}
+
 async function raw(method: string, path: string, body?: unknown): Promise<Response> {
   const headers: Record<string, string> = { accept: "application/json" };
-  if (body !== undefined) headers["content-type"] = "application/json";
+  if (body instanceof RawBody) headers["content-type"] = body.contentType;
+  else if (body !== undefined) headers["content-type"] = "application/json";
   if (!["GET", "HEAD"].includes(method)) headers["x-csrf-token"] = csrfToken();
   return fetch(path, {
     method,
     headers,
     credentials: "same-origin",
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: body === undefined ? undefined : body instanceof RawBody ? body.text : JSON.stringify(body),
   });
 }
 

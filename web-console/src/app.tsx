@@ -8,6 +8,7 @@ import { SignIn } from "./pages/signin";
 import { ApisList } from "./pages/apis";
 import { ApiScreen } from "./pages/api";
 import { Settings, isSettingsTab } from "./pages/settings";
+import { ApiKeys } from "./pages/keys/keys";
 import { NotFound } from "./shared/not-found";
 
 export function App() {
@@ -61,6 +62,9 @@ export function App() {
           <Link href="/apis" aria-current={path.startsWith("/apis") ? "page" : undefined}>
             APIs
           </Link>
+          <Link href="/api-keys" aria-current={path.startsWith("/api-keys") ? "page" : undefined}>
+            API keys
+          </Link>
           <Link href="/settings/account" aria-current={path.startsWith("/settings") ? "page" : undefined}>
             Settings
           </Link>
@@ -96,6 +100,7 @@ function Routes({ path, user }: { path: string; user: User }) {
   const s = match("/settings/:tab", path);
   if (s && isSettingsTab(s.tab)) return <Settings tab={s.tab} user={user} />;
   if (path === "/settings") return <Settings tab="account" user={user} />;
+  if (match("/api-keys", path)) return <ApiKeys />;
   return <NotFound />;
 }
 
