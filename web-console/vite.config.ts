@@ -18,6 +18,7 @@ export default defineConfig({
       "/restapis": "http://127.0.0.1:8080",
       "/account": "http://127.0.0.1:8080",
       "/apikeys": "http://127.0.0.1:8080",
+      "/usageplans": "http://127.0.0.1:8080",
     },
   },
 });

@@ -9,6 +9,8 @@ import { ApisList } from "./pages/apis";
 import { ApiScreen } from "./pages/api";
 import { Settings, isSettingsTab } from "./pages/settings";
 import { ApiKeys } from "./pages/keys/keys";
+import { UsagePlans } from "./pages/usage-plans/plans";
+import { UsagePlan } from "./pages/usage-plans/plan";
 import { NotFound } from "./shared/not-found";
 
 export function App() {
@@ -65,6 +67,9 @@ export function App() {
           <Link href="/api-keys" aria-current={path.startsWith("/api-keys") ? "page" : undefined}>
             API keys
           </Link>
+          <Link href="/usage-plans" aria-current={path.startsWith("/usage-plans") ? "page" : undefined}>
+            Usage plans
+          </Link>
           <Link href="/settings/account" aria-current={path.startsWith("/settings") ? "page" : undefined}>
             Settings
           </Link>
@@ -101,6 +106,9 @@ function Routes({ path, user }: { path: string; user: User }) {
   if (s && isSettingsTab(s.tab)) return <Settings tab={s.tab} user={user} />;
   if (path === "/settings") return <Settings tab="account" user={user} />;
   if (match("/api-keys", path)) return <ApiKeys />;
+  if (match("/usage-plans", path)) return <UsagePlans />;
+  const plan = match("/usage-plans/:id", path);
+  if (plan) return <UsagePlan key={plan.id} planId={plan.id} />;
   return <NotFound />;
 }
 

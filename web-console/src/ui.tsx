@@ -135,17 +135,28 @@ export function Field(props: {
   );
 }
 
-export function Select(props: { label: string; value: string; options: string[]; onChange: (v: string) => void; name?: string }) {
+export type Option = string | { value: string; label: string };
+
+export function Select(props: { label: string; value: string; options: Option[]; onChange: (v: string) => void; name?: string; required?: boolean }) {
   const id = useRef(`f${++fieldSeq}`).current;
   return (
     <div class="field">
       <label for={id}>{props.label}</label>
-      <select id={id} name={props.name} value={props.value} onChange={(e) => props.onChange((e.currentTarget as HTMLSelectElement).value)}>
-        {props.options.map((o) => (
-          <option key={o} value={o}>
-            {o}
-          </option>
-        ))}
+      <select
+        id={id}
+        name={props.name}
+        value={props.value}
+        required={props.required}
+        onChange={(e) => props.onChange((e.currentTarget as HTMLSelectElement).value)}
+      >
+        {props.options.map((o) => {
+          const { value, label } = typeof o === "string" ? { value: o, label: o } : o;
+          return (
+            <option key={value} value={value}>
+              {label}
+            </option>
+          );
+        })}
       </select>
     </div>
   );
