@@ -3,12 +3,16 @@
 //
 // The journey of the issue: a wrong password is refused; sign in; create an API with
 // /pets/{id} GET -> HTTP_PROXY to a backend started here; deploy to prod; call the invoke
-// URL; change the integration and deploy again; roll back from the history. Screenshots of
-// each main screen land in web-console/test-results/.
+// URL; change the integration and deploy again; roll back from the history. Then the
+// partners story: API keys (create, copy once, import, disable, delete), a usage plan with
+// throttle and quota on prod, calls with the key until 429, the usage chart and table, a
+// quota grant and the CSV export. Unknown deep links show "Page not found". The journey
+// logs no page error and no console error outside the steps that expect an HTTP error.
+// Screenshots of each main screen land in web-console/test-results/.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
@@ -22,6 +26,20 @@ mkdirSync(SHOTS, { recursive: true });
 
 let browser, page, backend, backendUrl;
 const state = {};
+
+// Page errors and console errors of the whole journey; HTTP errors logged by the browser
+// (e.g. "Failed to load resource: ... 400") are allowed only inside `expectingHttpErrors`.
+const problems = [];
+let httpErrorsExpected = false;
+async function expectingHttpErrors(f) {
+  httpErrorsExpected = true;
+  try {
+    return await f();
+  } finally {
+    httpErrorsExpected = false;
+  }
+}
+const today = () => new Date().toISOString().slice(0, 10);
 
 /** A backend that answers with the path it was called on. */
 function startBackend() {
@@ -82,9 +100,19 @@ before(async () => {
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-dev-shm-usage"],
   });
-  const context = await browser.newContext({ viewport: { width: 1366, height: 860 } });
+  const context = await browser.newContext({
+    viewport: { width: 1366, height: 860 },
+    permissions: ["clipboard-read", "clipboard-write"],
+    acceptDownloads: true,
+  });
   page = await context.newPage();
   page.setDefaultTimeout(15_000);
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() !== "error") return;
+    if (httpErrorsExpected && /Failed to load resource/.test(m.text())) return;
+    problems.push(`console error at ${page.url()}: ${m.text()}`);
+  });
 });
 
 after(async () => {
@@ -98,16 +126,28 @@ async function listReadyMark() {
   return page.evaluate(() => performance.getEntriesByName("apis-list-ready")[0]?.startTime);
 }
 
-test("a wrong password shows the error and does not sign in", async () => {
+test("a first visit asks the server nothing about a session and logs no error", async () => {
+  const sessionCalls = [];
+  const onRequest = (r) => r.url().includes("/console/api/session") && sessionCalls.push(`${r.method()} ${r.url()}`);
+  page.on("request", onRequest);
   await page.goto(`${CONSOLE}/apis`);
-  await page.waitForURL(/\/signin/);
-  await page.getByLabel("Username").fill(USER);
-  await page.getByLabel("Password").fill("not-the-password-1");
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("alert").filter({ hasText: "Incorrect username or password" }).waitFor();
-  assert.match(page.url(), /\/signin/);
-  const me = await page.evaluate(() => fetch("/console/api/session").then((r) => r.status));
-  assert.equal(me, 401, "no session after a failed sign-in");
+  await page.waitForURL(/\/signin\?next=%2Fapis$/);
+  await page.getByRole("heading", { name: "Sign in to API Gateway" }).waitFor();
+  page.off("request", onRequest);
+  assert.deepEqual(sessionCalls, [], "no session probe without a session cookie");
+  assert.deepEqual(problems, [], "no console error on a first visit");
+});
+
+test("a wrong password shows the error and does not sign in", async () => {
+  await expectingHttpErrors(async () => {
+    await page.getByLabel("Username").fill(USER);
+    await page.getByLabel("Password").fill("not-the-password-1");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("alert").filter({ hasText: "Incorrect username or password" }).waitFor();
+    assert.match(page.url(), /\/signin/);
+    const me = await page.evaluate(() => fetch("/console/api/session").then((r) => r.status));
+    assert.equal(me, 401, "no session after a failed sign-in");
+  });
   await shot("01-signin-error");
 });
 
@@ -148,8 +188,10 @@ test("create an API with /pets/{id} GET -> HTTP_PROXY", async () => {
   await page.getByRole("button", { name: "Create method" }).first().click();
   let d = page.getByRole("dialog", { name: /Create method/ });
   await d.getByLabel("Endpoint URL").fill("not-a-url/{id}");
-  await d.getByRole("button", { name: "Create method" }).click();
-  await d.getByRole("alert").waitFor();
+  await expectingHttpErrors(async () => {
+    await d.getByRole("button", { name: "Create method" }).click();
+    await d.getByRole("alert").waitFor();
+  });
   assert.match(await d.getByRole("alert").textContent(), /uri|URL|url/i);
   await d.getByLabel("Endpoint URL").fill(`${backendUrl}/v1/pets/{id}`);
   await d.getByLabel("Integration type").selectOption("HTTP_PROXY");
@@ -174,10 +216,32 @@ test("deploy to prod and call the invoke URL", async () => {
   await vars.getByLabel("Value 1", { exact: true }).fill("127.0.0.1");
   await vars.getByRole("button", { name: "Save variables" }).click();
   await toast("Stage variables saved");
+  // The one toast area sits in the top bar: it covers no form.
+  const toastBox = await page.getByTestId("toast").boundingBox();
+  const bar = await page.getByRole("banner").boundingBox();
+  assert.ok(toastBox.y >= bar.y && toastBox.y + toastBox.height <= bar.y + bar.height, "the toast is inside the top bar");
   await page.reload();
   assert.equal(await page.getByRole("form", { name: "Stage variables" }).getByLabel("Value 1", { exact: true }).inputValue(), "127.0.0.1");
   await shot("05-stage-prod");
   await expectInvoke("/v1/pets/1", "after the first deployment");
+
+  // The full invoke URLs, for this run's node, with copy buttons that work.
+  await page.getByRole("button", { name: "Change the data-plane address" }).click();
+  const ep = page.getByRole("dialog", { name: "Data-plane address" });
+  await ep.getByLabel("Data-plane node URL").fill(DP);
+  await ep.getByLabel("execute-api domain").fill(`execute-api.localhost:${new URL(DP).port}`);
+  await ep.getByRole("button", { name: "Save" }).click();
+  const nodeUrl = `${DP}/restapis/${state.apiId}/prod/_user_request_/`;
+  assert.equal(await page.getByTestId("invoke-url-node").textContent(), nodeUrl);
+  assert.equal(await page.getByTestId("invoke-url").textContent(), `http://${state.apiId}.execute-api.localhost:${new URL(DP).port}/prod/`);
+  await page.getByRole("button", { name: "Copy the node invoke URL" }).click();
+  await toast("Copied");
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  assert.equal(copied, nodeUrl);
+  const r = await fetch(`${copied}pets/1`);
+  assert.equal(r.status, 200);
+  assert.equal((await r.json()).path, "/v1/pets/1");
+  await shot("05b-stage-invoke-urls");
 });
 
 test("change the integration and deploy again", async () => {
@@ -199,9 +263,17 @@ test("roll back from the deployment history", async () => {
   await page.getByRole("link", { name: "Deployments" }).click();
   await page.waitForURL(/\/deployments$/);
   const row = page.locator("tbody tr").filter({ has: page.locator("td:nth-child(2)", { hasText: /^v1$/ }) });
+  const active = page.locator("tbody tr").filter({ has: page.locator("td:nth-child(2)", { hasText: /^v2$/ }) });
+  await active.getByText("prod").waitFor();
+  // The deployment prod already serves offers no "Make active"; times show seconds.
+  assert.equal(await active.getByRole("button", { name: /Make deployment .* active/ }).count(), 0);
+  assert.match(await active.locator("td:nth-child(3)").textContent(), /\d:\d\d:\d\d/);
+  const v2 = (await active.locator("td:nth-child(1)").textContent()).trim();
   await row.getByRole("button", { name: /Make deployment .* active/ }).click();
   const dialog = page.getByRole("dialog", { name: "Make deployment active" });
   await dialog.getByText("instead of").waitFor();
+  const v1 = (await row.locator("td:nth-child(1)").textContent()).trim();
+  assert.match(await dialog.textContent(), new RegExp(`serve deployment ${v1}.*instead of ${v2}`));
   await shot("06-rollback-confirm");
   await dialog.getByRole("button", { name: /^Make .* active$/ }).click();
   await toast("Stage prod now serves");
@@ -225,6 +297,209 @@ test("a {proxy+} resource can be created and deleted", async () => {
   await page.getByRole("link", { name: "/{proxy+}" }).waitFor({ state: "detached" });
   // The deployed API is unaffected until the next deployment.
   await expectInvoke("/v1/pets/1", "after editing without deploying");
+});
+
+test("GET /pets/{id} requires an API key once deployed again", async () => {
+  await page.goto(`${CONSOLE}/apis/${state.apiId}/resources/${state.petResource}/methods/GET`);
+  await page.getByRole("region", { name: "Method request" }).getByRole("button", { name: "Edit" }).click();
+  const form = page.getByRole("form", { name: "Method request" });
+  await form.getByLabel("API key required").check();
+  await form.getByRole("button", { name: "Save" }).click();
+  await toast("Method request saved");
+  await deploy("v3 with API keys");
+  const url = `${DP}/restapis/${state.apiId}/prod/_user_request_/pets/1`;
+  const deadline = Date.now() + 15_000;
+  let status;
+  while (Date.now() < deadline && (status = (await fetch(url)).status) !== 403) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(status, 403, "without a key the method answers 403");
+});
+
+test("API keys: create (generated value shown once, copied), given value, import CSV, disable, delete, search", async () => {
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "API keys" }).click();
+  await page.waitForURL(/\/api-keys$/);
+  await page.getByText("No API keys yet").waitFor();
+
+  await page.getByRole("button", { name: "Create API key" }).click();
+  let d = page.getByRole("dialog", { name: "Create API key" });
+  await d.getByLabel("Name").fill("partner-a");
+  await d.getByLabel("Customer ID").fill("cust-42");
+  await d.getByRole("button", { name: "Create" }).click();
+  d = page.getByRole("dialog", { name: "API key created" });
+  state.keyValue = (await d.getByTestId("new-api-key-value").textContent()).trim();
+  assert.ok(state.keyValue.length >= 20, `a generated value: ${state.keyValue}`);
+  await d.getByRole("button", { name: "Copy the API key value" }).click();
+  await toast("Copied");
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), state.keyValue);
+  await shot("12-api-key-created");
+  await d.getByRole("button", { name: "Done" }).click();
+  const rowA = page.getByRole("row").filter({ hasText: "partner-a" });
+  await rowA.getByRole("cell", { name: "Enabled", exact: true }).waitFor();
+  state.keyId = (await rowA.locator("td:nth-child(2)").textContent()).trim();
+  // The value is never shown again.
+  assert.equal(await page.getByText(state.keyValue).count(), 0);
+
+  await page.getByRole("button", { name: "Create API key" }).click();
+  d = page.getByRole("dialog", { name: "Create API key" });
+  await d.getByLabel("Name").fill("partner-b");
+  await d.getByLabel("Enter a value").check();
+  await d.getByLabel("Value", { exact: true }).fill("partner-b-given-value-0123456789");
+  await d.getByRole("button", { name: "Create" }).click();
+  d = page.getByRole("dialog", { name: "API key created" });
+  assert.equal((await d.getByTestId("new-api-key-value").textContent()).trim(), "partner-b-given-value-0123456789");
+  await d.getByRole("button", { name: "Done" }).click();
+
+  await page.getByRole("button", { name: "Import API keys" }).click();
+  d = page.getByRole("dialog", { name: "Import API keys" });
+  await d.getByLabel("CSV content").fill("Name,Key,Enabled\nimported-1,imported-value-0123456789abc,false\n");
+  await d.getByRole("button", { name: "Import" }).click();
+  await d.getByText("Imported 1 API key.").waitFor();
+  await d.getByRole("button", { name: "Done" }).click();
+  await page.getByRole("row").filter({ hasText: "imported-1" }).getByRole("cell", { name: "Disabled", exact: true }).waitFor();
+
+  await page.getByRole("button", { name: "Disable API key partner-b" }).click();
+  await toast("API key partner-b disabled");
+  await page.getByRole("row").filter({ hasText: "partner-b" }).getByRole("cell", { name: "Disabled", exact: true }).waitFor();
+  await page.getByRole("button", { name: "Enable API key partner-b" }).click();
+  await page.getByRole("row").filter({ hasText: "partner-b" }).getByRole("cell", { name: "Enabled", exact: true }).waitFor();
+
+  await page.getByRole("button", { name: "Delete API key imported-1" }).click();
+  await page.getByRole("dialog", { name: "Delete API key" }).getByRole("button", { name: "Delete API key" }).click();
+  await toast("API key imported-1 deleted");
+  await page.getByRole("row").filter({ hasText: "imported-1" }).waitFor({ state: "detached" });
+
+  await page.getByRole("searchbox", { name: "Search API keys" }).fill("zzz");
+  await page.getByText("No API key matches").waitFor();
+  await page.getByRole("searchbox", { name: "Search API keys" }).fill("cust-42");
+  await page.getByRole("row").filter({ hasText: "partner-a" }).waitFor();
+  assert.equal(await page.getByRole("row").filter({ hasText: "partner-b" }).count(), 0);
+  await page.getByRole("searchbox", { name: "Search API keys" }).fill("");
+  await shot("13-api-keys");
+});
+
+test("usage plans: create with throttle, quota and a method throttle on prod; edit; add the key", async () => {
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Usage plans" }).click();
+  await page.waitForURL(/\/usage-plans$/);
+  await page.getByText("No usage plans yet").waitFor();
+  await page.getByRole("button", { name: "Create usage plan" }).click();
+  const d = page.getByRole("dialog", { name: "Create usage plan" });
+  await d.getByLabel("Name", { exact: true }).fill("partners");
+  await d.getByLabel("Enable throttling").check();
+  await d.getByLabel("Rate (requests per second)").fill("100");
+  await d.getByLabel("Burst (requests)").fill("50");
+  await d.getByLabel("Enable quota").check();
+  await d.getByLabel("Requests per period").fill("5");
+  await d.getByLabel("Period", { exact: true }).selectOption("DAY");
+  await d.getByRole("button", { name: "Add API stage" }).click();
+  const st = d.getByRole("group", { name: "API stage 1" });
+  await st.getByLabel("API", { exact: true }).selectOption({ label: `pets (${state.apiId})` });
+  await st.getByLabel("Stage", { exact: true }).locator("option", { hasText: "prod" }).waitFor({ state: "attached" });
+  await st.getByLabel("Stage", { exact: true }).selectOption("prod");
+  await st.getByRole("button", { name: "Add method throttle" }).click();
+  await st.getByLabel("Method 1", { exact: true }).locator("option", { hasText: "/pets/{id} GET" }).waitFor({ state: "attached" });
+  await st.getByLabel("Method 1", { exact: true }).selectOption({ label: "/pets/{id} GET" });
+  await st.getByLabel("Rate of method 1").fill("50");
+  await st.getByLabel("Burst of method 1").fill("20");
+  await shot("14-usage-plan-form");
+  await d.getByRole("button", { name: "Create" }).click();
+  await page.waitForURL(/\/usage-plans\/[a-z0-9]+$/);
+  state.planId = page.url().split("/").pop();
+  assert.equal(await page.getByTestId("plan-throttle").textContent(), "100/s, burst 50");
+  assert.equal(await page.getByTestId("plan-quota").textContent(), "5 per day");
+  await page.getByText(`${state.apiId}:prod`).waitFor();
+  await page.getByText("/pets/{id} GET: 50/s, burst 20").waitFor();
+
+  // Edit: UpdateUsagePlan with only what changed.
+  await page.getByRole("button", { name: "Edit usage plan" }).click();
+  const e = page.getByRole("dialog", { name: "Edit usage plan" });
+  await e.getByLabel("Burst (requests)").fill("40");
+  await e.getByRole("group", { name: "API stage 1" }).getByLabel("Burst of method 1").fill("10");
+  await e.getByRole("button", { name: "Save" }).click();
+  await toast("Usage plan partners saved");
+  await page.getByTestId("plan-throttle").filter({ hasText: "100/s, burst 40" }).waitFor();
+  await page.getByText("/pets/{id} GET: 50/s, burst 10").waitFor();
+
+  await page.getByRole("button", { name: "Add API key" }).click();
+  const k = page.getByRole("dialog", { name: "Add API key" });
+  await k.getByLabel("API key").selectOption({ label: `partner-a (${state.keyId})` });
+  await k.getByRole("button", { name: "Add" }).click();
+  await toast("API key partner-a added to partners");
+  await page.getByTestId("plan-keys-table").getByRole("cell", { name: "partner-a", exact: true }).waitFor();
+});
+
+test("calls with the key until 429 Limit Exceeded; usage chart and table; a quota grant; the CSV export", async () => {
+  const url = `${DP}/restapis/${state.apiId}/prod/_user_request_/pets/1`;
+  const call = () => fetch(url, { headers: { "x-api-key": state.keyValue } });
+  // The nodes learn of the new plan and key within a second.
+  const deadline = Date.now() + 15_000;
+  let r;
+  while (Date.now() < deadline && (r = await call()).status === 403) await new Promise((res) => setTimeout(res, 100));
+  assert.equal(r.status, 200, "the key is accepted once the node has the plan");
+  let ok = 1;
+  while ((r = await call()).status === 200 && ok < 50) ok++;
+  assert.equal(r.status, 429);
+  assert.equal((await r.json()).message, "Limit Exceeded");
+  assert.equal(ok, 5, "the quota admits exactly its 5 requests");
+
+  await page.reload();
+  const usage = page.getByRole("table", { name: "Usage by API key" });
+  const row = usage.getByRole("row").filter({ hasText: "partner-a" });
+  await row.getByRole("cell", { name: "5", exact: true }).waitFor();
+  await row.getByRole("cell", { name: "0 of 5" }).waitFor();
+  const chart = page.getByRole("img", { name: /Requests per day/ });
+  assert.match(await chart.getAttribute("aria-label"), new RegExp(`${today()} 5`));
+  await shot("15-usage-plan-usage");
+
+  // Grant two more requests for today (UpdateUsage), use one.
+  await row.getByRole("button", { name: "Set the remaining quota of partner-a" }).click();
+  const g = page.getByRole("dialog", { name: "Grant or reset quota" });
+  await g.getByRole("button", { name: "Reset to the full quota" }).click();
+  assert.equal(await g.getByLabel("Remaining requests this period").inputValue(), "5");
+  await g.getByLabel("Remaining requests this period").fill("2");
+  await g.getByRole("button", { name: "Save" }).click();
+  await toast("partner-a has 2 requests left this day");
+  await row.getByRole("cell", { name: "2 of 5" }).waitFor();
+  assert.equal((await call()).status, 200, "the granted quota admits a call");
+  await page.getByLabel("API key", { exact: true }).selectOption({ label: `partner-a (${state.keyId})` });
+  await row.getByRole("cell", { name: "6", exact: true }).waitFor();
+  await row.getByRole("cell", { name: "1 of 5" }).waitFor();
+  assert.match(await chart.getAttribute("aria-label"), new RegExp(`of partner-a.*${today()} 6`));
+
+  // The billing export.
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download CSV" }).click()]);
+  assert.match(download.suggestedFilename(), new RegExp(`^usage-${state.planId}-.*\\.csv$`));
+  const csv = readFileSync(await download.path(), "utf8").trim().split(/\r?\n/);
+  assert.equal(csv[0], "keyId,keyName,customerId,usagePlanId,day,requests");
+  assert.ok(csv.includes(`${state.keyId},partner-a,cust-42,${state.planId},${today()},6`), csv.join("\n"));
+});
+
+test("unknown deep links show Page not found, from the server and in the app", async () => {
+  // Typed into the address bar: the console's own routes load, unknown ones say so (404).
+  for (const [path, heading] of [
+    ["/api-keys", "API keys"],
+    ["/usage-plans", "Usage plans"],
+    [`/usage-plans/${state.planId}`, "partners"],
+  ]) {
+    const resp = await page.goto(`${CONSOLE}${path}`);
+    assert.equal(resp.status(), 200, path);
+    await page.getByRole("heading", { name: heading, level: 1 }).waitFor();
+  }
+  await expectingHttpErrors(async () => {
+    for (const path of ["/nope", "/api-keys-typo/deep/link", "/restapis-not"]) {
+      const resp = await page.goto(`${CONSOLE}${path}`);
+      assert.equal(resp.status(), 404, path);
+      await page.getByRole("heading", { name: "Page not found" }).waitFor();
+    }
+  });
+  await shot("16-page-not-found");
+  // Client-side: unknown screens under known areas.
+  for (const path of [`/apis/${state.apiId}/authorizers`, `/apis/${state.apiId}/stages/prod/extra`, "/settings/nope", `/usage-plans/${state.planId}/nope`, "/api-keys/x/y"]) {
+    await page.goto(`${CONSOLE}${path}`);
+    await page.getByRole("heading", { name: "Page not found" }).waitFor();
+  }
+  // SDK-style calls (no HTML wanted) still get the management API's errors.
+  const r = await fetch(`${CONSOLE}/nope`);
+  assert.equal(r.status, 403);
+  assert.ok(r.headers.get("x-amzn-errortype"));
 });
 
 test("settings screens: account, access keys, users", async () => {
@@ -252,9 +527,13 @@ test("settings screens: account, access keys, users", async () => {
   await shot("11-apis-list");
 });
 
+test("the journey logged no page error and no console error", () => {
+  assert.deepEqual(problems, []);
+});
+
 test("signing out ends the session", async () => {
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.waitForURL(/\/signin/);
-  const status = await page.evaluate(() => fetch("/restapis").then((r) => r.status));
+  const status = await expectingHttpErrors(() => page.evaluate(() => fetch("/restapis").then((r) => r.status)));
   assert.equal(status, 403);
 });

@@ -54,10 +54,13 @@ trap cleanup EXIT
 
 psql "$PG_URL/test" -qc "CREATE DATABASE $DB" >/dev/null
 
+# Usage metering (GetUsage, quota grants) needs Redis on the control plane too; a prefix of
+# this run's own keeps its counters apart from anything else on the same Redis.
+export REDIS_KEY_PREFIX="apigw-console-e2e-$$-$RANDOM:"
 export APIGW_ADMIN_USER=admin
 export APIGW_ADMIN_PASSWORD="console-e2e-password-1"
 DATABASE_URL="$PG_URL/$DB" CP_HTTP_ADDR="127.0.0.1:$CP_PORT" CP_GRPC_ADDR="127.0.0.1:$GRPC_PORT" \
-  CONSOLE_DIR="$console/dist" APIGW_JWT_SECRET="console-e2e-session-signing-key-0123456789" \
+  CONSOLE_DIR="$console/dist" APIGW_JWT_SECRET="console-e2e-session-signing-key-0123456789" REDIS_URL="$REDIS_URL" \
   RUST_LOG="${E2E_LOG:-warn}" "$TARGET_DIR/control-plane" >"$logs/control-plane.log" 2>&1 &
 pids+=($!)
 wait_ok() {
