@@ -351,6 +351,7 @@ test("API keys: create (generated value shown once, copied), given value, import
   await page.getByRole("button", { name: "Import API keys" }).click();
   d = page.getByRole("dialog", { name: "Import API keys" });
   await d.getByLabel("CSV content").fill("Name,Key,Enabled\nimported-1,imported-value-0123456789abc,false\n");
+  await shot("12b-api-keys-import");
   await d.getByRole("button", { name: "Import" }).click();
   await d.getByText("Imported 1 API key.").waitFor();
   await d.getByRole("button", { name: "Done" }).click();
@@ -482,6 +483,10 @@ test("unknown deep links show Page not found, from the server and in the app", a
     const resp = await page.goto(`${CONSOLE}${path}`);
     assert.equal(resp.status(), 200, path);
     await page.getByRole("heading", { name: heading, level: 1 }).waitFor();
+    if (path === "/usage-plans") {
+      await page.getByRole("link", { name: "partners" }).waitFor();
+      await shot("14b-usage-plans-list");
+    }
   }
   await expectingHttpErrors(async () => {
     for (const path of ["/nope", "/api-keys-typo/deep/link", "/restapis-not"]) {
