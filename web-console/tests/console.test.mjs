@@ -473,6 +473,27 @@ test("calls with the key until 429 Limit Exceeded; usage chart and table; a quot
   assert.ok(csv.includes(`${state.keyId},partner-a,cust-42,${state.planId},${today()},6`), csv.join("\n"));
 });
 
+test("usage plans: remove a method throttle and the key; the key is refused", async () => {
+  await page.getByRole("button", { name: "Edit usage plan" }).click();
+  const e = page.getByRole("dialog", { name: "Edit usage plan" });
+  await e.getByRole("group", { name: "API stage 1" }).getByRole("button", { name: "Remove method 1" }).click();
+  await e.getByRole("button", { name: "Save" }).click();
+  await toast("Usage plan partners saved");
+  await page.getByText("/pets/{id} GET: 50/s").waitFor({ state: "detached" });
+  await page.getByText(`${state.apiId}:prod`).waitFor();
+
+  await page.getByRole("button", { name: "Remove API key partner-a from the plan" }).click();
+  await page.getByRole("dialog", { name: "Remove API key" }).getByRole("button", { name: "Remove API key" }).click();
+  await toast("API key partner-a removed from partners");
+  await page.getByText("No API keys in this plan").waitFor();
+  const url = `${DP}/restapis/${state.apiId}/prod/_user_request_/pets/1`;
+  const deadline = Date.now() + 15_000;
+  let status;
+  while (Date.now() < deadline && (status = (await fetch(url, { headers: { "x-api-key": state.keyValue } })).status) !== 403)
+    await new Promise((r) => setTimeout(r, 100));
+  assert.equal(status, 403, "a key in no plan of the stage is refused");
+});
+
 test("unknown deep links show Page not found, from the server and in the app", async () => {
   // Typed into the address bar: the console's own routes load, unknown ones say so (404).
   for (const [path, heading] of [
