@@ -553,6 +553,22 @@ test("settings screens: account, access keys, users", async () => {
   await shot("11-apis-list");
 });
 
+test("a return visit after the access token expired renews it first, with no 401", async () => {
+  // As after 15 minutes away: the browser still holds the session's cookies, but the
+  // access token in apigw_session no longer works.
+  await page.evaluate(() => localStorage.setItem("apigw.accessExpiresAt", "1"));
+  await page.context().addCookies([{ name: "apigw_session", value: "expired-token", url: CONSOLE, httpOnly: true, sameSite: "Strict" }]);
+  const stale = await expectingHttpErrors(() => page.evaluate(() => fetch("/restapis").then((r) => r.status)));
+  assert.equal(stale, 401, "the stale access token is refused");
+  const unauthorized = [];
+  const onResponse = (r) => r.status() === 401 && unauthorized.push(`${r.request().method()} ${r.url()}`);
+  page.on("response", onResponse);
+  await page.goto(`${CONSOLE}/api-keys`);
+  await page.getByRole("row").filter({ hasText: "partner-a" }).waitFor();
+  page.off("response", onResponse);
+  assert.deepEqual(unauthorized, []);
+});
+
 test("the journey logged no page error and no console error", () => {
   assert.deepEqual(problems, []);
 });
