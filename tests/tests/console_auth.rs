@@ -72,6 +72,19 @@ impl Console {
         }
     }
 
+    /// A client whose connections leave from `ip` (any 127.x.y.z reaches the control plane
+    /// on 127.0.0.1 through the loopback interface), so the control plane sees that peer
+    /// address: how these tests simulate a second client machine.
+    fn from_ip(cp: &ControlPlane, ip: [u8; 4]) -> Self {
+        Self {
+            base: cp.url(),
+            http: reqwest::Client::builder()
+                .local_address(std::net::IpAddr::from(ip))
+                .build()
+                .expect("an HTTP client bound to a loopback address"),
+        }
+    }
+
     async fn call(&self, method: &str, path: &str, auth: &Auth, body: Option<Value>) -> Reply {
         let mut req = self.http.request(
             method.parse().expect("method"),
@@ -693,6 +706,41 @@ async fn failed_sign_ins_are_rate_limited_per_user_and_ip() {
     c.bearer("frank", "frank-password-12").await;
     // Existing sessions keep working.
     assert_eq!(c.call("GET", "/restapis", &admin, None).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_from_one_ip_do_not_lock_the_user_out_at_another() {
+    let (cp, c) = start().await;
+    // The attacker's machine: connections from 127.0.0.2; the admin's own: 127.0.0.1.
+    let attacker = Console::from_ip(&cp, [127, 0, 0, 2]);
+    for _ in 0..5 {
+        let r = attacker
+            .sign_in(ADMIN_USER, "wrong-password-123", "bearer")
+            .await;
+        assert_eq!(r.status, 401, "{:?}", r.body);
+    }
+    let r = attacker.sign_in(ADMIN_USER, ADMIN_PASSWORD, "bearer").await;
+    assert_eq!(
+        r.status, 429,
+        "the attacker's address is locked: {:?}",
+        r.body
+    );
+    // From the admin's own address the right password still works.
+    let admin = Auth::bearer(&c.bearer(ADMIN_USER, ADMIN_PASSWORD).await);
+    assert_eq!(c.call("GET", "/restapis", &admin, None).await.status, 200);
+    // The control plane did count the failures by the peer address it saw.
+    let rows: Vec<(String, String, i32)> =
+        sqlx::query_as("SELECT username, ip, failures FROM console_signin_failures ORDER BY 1")
+            .fetch_all(&db(&cp).await)
+            .await
+            .expect("failure counters");
+    assert_eq!(
+        rows,
+        vec![
+            (String::new(), "127.0.0.2".to_string(), 5),
+            (ADMIN_USER.to_string(), "127.0.0.2".to_string(), 5),
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
