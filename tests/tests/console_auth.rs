@@ -1,7 +1,8 @@
 //! Console users and sessions against a real control plane process: argon2id hashes in the
 //! table, sign-in that never says whether a user exists, expired and tampered session JWTs,
 //! disabled users locked out at once, CSRF on cookie sessions, the sign-in rate limit,
-//! users' own access keys, and serving the console's assets.
+//! sign-out revoking the session's tokens, users' own access keys, and serving the
+//! console's assets.
 
 use std::collections::HashMap;
 
@@ -741,6 +742,66 @@ async fn failures_from_one_ip_do_not_lock_the_user_out_at_another() {
             (ADMIN_USER.to_string(), "127.0.0.2".to_string(), 5),
         ]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_revokes_the_session_tokens_at_once() {
+    let (_cp, c) = start().await;
+    // A bearer session: after sign-out its access and refresh tokens are refused.
+    let r = c.sign_in(ADMIN_USER, ADMIN_PASSWORD, "bearer").await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let token = r.body["token"].as_str().expect("token").to_string();
+    let refresh = r.body["refreshToken"]
+        .as_str()
+        .expect("refreshToken")
+        .to_string();
+    let auth = Auth::bearer(&token);
+    let other = Auth::bearer(&c.bearer(ADMIN_USER, ADMIN_PASSWORD).await);
+    assert_eq!(c.call("GET", "/restapis", &auth, None).await.status, 200);
+    let r = c.call("DELETE", "/console/api/session", &auth, None).await;
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    let r = c.call("GET", "/restapis", &auth, None).await;
+    assert_eq!(
+        (r.status, r.message()),
+        (401, "The session is no longer valid. Sign in again."),
+        "{:?}",
+        r.body
+    );
+    assert_eq!(
+        c.call("GET", "/console/api/session", &auth, None)
+            .await
+            .status,
+        401
+    );
+    let r = c
+        .call(
+            "POST",
+            "/console/api/session/refresh",
+            &Auth::default(),
+            Some(json!({"refreshToken": refresh})),
+        )
+        .await;
+    assert_eq!(r.status, 401, "{:?}", r.body);
+    // The user's other sessions go on.
+    assert_eq!(c.call("GET", "/restapis", &other, None).await.status, 200);
+
+    // A cookie session: the old cookies no longer work after sign-out, not even to refresh.
+    let (_, cookies) = c.cookie_session(ADMIN_USER, ADMIN_PASSWORD).await;
+    assert_eq!(c.call("GET", "/restapis", &cookies, None).await.status, 200);
+    let r = c
+        .call("DELETE", "/console/api/session", &cookies, None)
+        .await;
+    assert_eq!(r.status, 204);
+    assert_eq!(c.call("GET", "/restapis", &cookies, None).await.status, 401);
+    let r = c
+        .call(
+            "POST",
+            "/console/api/session/refresh",
+            &cookies,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(r.status, 401, "{:?}", r.body);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
