@@ -1,8 +1,8 @@
 //! Console users and sessions against a real control plane process: argon2id hashes in the
 //! table, sign-in that never says whether a user exists, expired and tampered session JWTs,
-//! disabled users locked out at once, CSRF on cookie sessions, the sign-in rate limit,
-//! sign-out revoking the session's tokens, users' own access keys, and serving the
-//! console's assets.
+//! disabled users locked out at once, CSRF on cookie sessions, the sign-in rate limit (per
+//! user and client IP, with an admin's unlock), sign-out revoking the session's tokens,
+//! users' own access keys, and serving the console's assets.
 
 use std::collections::HashMap;
 
@@ -742,6 +742,62 @@ async fn failures_from_one_ip_do_not_lock_the_user_out_at_another() {
             (ADMIN_USER.to_string(), "127.0.0.2".to_string(), 5),
         ]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_unlocks_a_locked_out_user() {
+    let (cp, c) = start().await;
+    let admin = Auth::bearer(&c.bearer(ADMIN_USER, ADMIN_PASSWORD).await);
+    c.create_user(&admin, "grace", "grace-password-12", false)
+        .await;
+    c.create_user(&admin, "heidi", "heidi-password-12", false)
+        .await;
+    // Grace is locked out at two addresses.
+    let elsewhere = Console::from_ip(&cp, [127, 0, 0, 3]);
+    for client in [&c, &elsewhere] {
+        for _ in 0..5 {
+            assert_eq!(
+                client
+                    .sign_in("grace", "wrong-password-123", "bearer")
+                    .await
+                    .status,
+                401
+            );
+        }
+        let r = client.sign_in("grace", "grace-password-12", "bearer").await;
+        assert_eq!(r.status, 429, "{:?}", r.body);
+    }
+    let locked = |r: &Reply, name: &str| {
+        r.body["item"]
+            .as_array()
+            .and_then(|a| a.iter().find(|u| u["username"] == name))
+            .map(|u| u["signInLocked"].clone())
+    };
+    let list = c.call("GET", "/console/api/users", &admin, None).await;
+    assert_eq!(locked(&list, "grace"), Some(json!(true)), "{:?}", list.body);
+    assert_eq!(locked(&list, "heidi"), Some(json!(false)));
+    // Only admins unlock; unknown users are 404.
+    let heidi = Auth::bearer(&c.bearer("heidi", "heidi-password-12").await);
+    let r = c
+        .call("POST", "/console/api/users/grace/unlock", &heidi, None)
+        .await;
+    assert_eq!(r.status, 403, "{:?}", r.body);
+    let r = c
+        .call("POST", "/console/api/users/nobody/unlock", &admin, None)
+        .await;
+    assert_eq!(
+        (r.status, r.error_type.as_deref()),
+        (404, Some("NotFoundException"))
+    );
+    // The unlock lifts the locks at every address (the username matches case-insensitively).
+    let r = c
+        .call("POST", "/console/api/users/Grace/unlock", &admin, None)
+        .await;
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    let list = c.call("GET", "/console/api/users", &admin, None).await;
+    assert_eq!(locked(&list, "grace"), Some(json!(false)));
+    c.bearer("grace", "grace-password-12").await;
+    elsewhere.bearer("grace", "grace-password-12").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
