@@ -541,6 +541,41 @@ test("settings screens: account, access keys, users", async () => {
   await page.getByRole("link", { name: "Users" }).click();
   await page.getByRole("cell", { name: USER, exact: true }).waitFor();
   await shot("10-users");
+});
+
+/** Signs in from node (not the browser); answers the status and body. */
+async function signInFromNode(username, password) {
+  const r = await fetch(`${CONSOLE}/console/api/session`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username, password, mode: "bearer" }),
+  });
+  return { status: r.status, body: await r.json().catch(() => null) };
+}
+
+test("users: a user locked out by failed sign-ins is unlocked with the Unlock button", async () => {
+  const admin = await signInFromNode(USER, PASSWORD);
+  assert.equal(admin.status, 200);
+  const created = await fetch(`${CONSOLE}/console/api/users`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${admin.body.token}` },
+    body: JSON.stringify({ username: "locked-out", password: "locked-out-password-1" }),
+  });
+  assert.equal(created.status, 201);
+  for (let i = 0; i < 5; i++) assert.equal((await signInFromNode("locked-out", "wrong-password-123")).status, 401);
+  assert.equal((await signInFromNode("locked-out", "locked-out-password-1")).status, 429, "locked: even the right password is refused");
+  await page.goto(`${CONSOLE}/settings/users`);
+  const row = page.getByRole("row").filter({ hasText: "locked-out" });
+  await row.getByText("Sign-in locked").waitFor();
+  await shot("10b-users-locked");
+  await row.getByRole("button", { name: "Unlock locked-out" }).click();
+  await toast("locked-out can sign in again");
+  await row.getByText("Sign-in locked").waitFor({ state: "detached" });
+  assert.equal(await row.getByRole("button", { name: /Unlock/ }).count(), 0);
+  assert.equal((await signInFromNode("locked-out", "locked-out-password-1")).status, 200);
+});
+
+test("the APIs list filters by search", async () => {
   // The APIs list shows the API and filters by search.
   await page.goto(`${CONSOLE}/apis`);
   await page.getByRole("link", { name: "pets" }).waitFor();
@@ -573,9 +608,14 @@ test("the journey logged no page error and no console error", () => {
   assert.deepEqual(problems, []);
 });
 
-test("signing out ends the session", async () => {
+test("signing out ends the session, and its token is refused from then on", async () => {
+  const session = (await page.context().cookies(CONSOLE)).find((c) => c.name === "apigw_session")?.value;
+  assert.ok(session, "a session cookie before signing out");
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.waitForURL(/\/signin/);
   const status = await expectingHttpErrors(() => page.evaluate(() => fetch("/restapis").then((r) => r.status)));
   assert.equal(status, 403);
+  // A copy of the session cookie taken before sign-out no longer works.
+  const replay = await fetch(`${CONSOLE}/restapis`, { headers: { cookie: `apigw_session=${session}` } });
+  assert.equal(replay.status, 401);
 });

@@ -237,8 +237,11 @@ function AccessKeys() {
   );
 }
 
+/** A user as the admin list shows it: with whether failed sign-ins lock them out now. */
+type ListedUser = User & { signInLocked?: boolean };
+
 function Users({ me }: { me: User }) {
-  const users = useAsync(() => get<{ item: User[] }>("/console/api/users").then((r) => r.item), []);
+  const users = useAsync(() => get<{ item: ListedUser[] }>("/console/api/users").then((r) => r.item), []);
   const [creating, setCreating] = useState(false);
   const [resetting, setResetting] = useState<User | null>(null);
   const a = useAction();
@@ -270,9 +273,28 @@ function Users({ me }: { me: User }) {
               <tr key={u.id}>
                 <td>{u.username}</td>
                 <td>{u.isAdmin ? "Admin" : "User"}</td>
-                <td>{u.enabled ? "Enabled" : "Disabled"}</td>
+                <td>
+                  {u.enabled ? "Enabled" : "Disabled"}
+                  {u.signInLocked && <span class="badge warn">Sign-in locked</span>}
+                </td>
                 <td>{fmtDate(u.createdDate)}</td>
                 <td class="row-actions">
+                  {u.signInLocked && (
+                    <button
+                      type="button"
+                      class="secondary small"
+                      aria-label={`Unlock ${u.username}`}
+                      onClick={() =>
+                        a.run(async () => {
+                          await post(`/console/api/users/${encodeURIComponent(u.username)}/unlock`);
+                          toast(`${u.username} can sign in again`);
+                          users.reload();
+                        })
+                      }
+                    >
+                      Unlock
+                    </button>
+                  )}
                   {u.id !== me.id && (
                     <button
                       type="button"
