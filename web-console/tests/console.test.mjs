@@ -299,6 +299,50 @@ test("a {proxy+} resource can be created and deleted", async () => {
   await expectInvoke("/v1/pets/1", "after editing without deploying");
 });
 
+test("the Test panel runs the HTTP_PROXY method and a MOCK one, with the execution log", async () => {
+  await page.goto(`${CONSOLE}/apis/${state.apiId}/resources/${state.petResource}/methods/GET`);
+  await page.getByRole("button", { name: "Test", exact: true }).click();
+  let panel = page.getByRole("region", { name: "Test the method" });
+  await panel.getByLabel("id", { exact: true }).fill("7");
+  await panel.getByLabel("Query string").fill("color=red");
+  await panel.getByLabel("Headers").fill("X-Trace: abc");
+  await panel.getByRole("button", { name: "Test", exact: true }).click();
+  await panel.getByTestId("test-result").waitFor();
+  assert.equal(await panel.getByTestId("test-status").textContent(), "200");
+  // The undeployed integration (v2) is what runs, with the path parameter and query string.
+  assert.equal(JSON.parse(await panel.getByTestId("test-body").textContent()).path, "/v2/pets/7?color=red");
+  assert.match(await panel.getByTestId("test-headers").textContent(), /content-type: application\/json/);
+  const log = panel.getByTestId("test-log");
+  assert.ok(await log.isVisible(), "the execution log is shown");
+  assert.match(await log.textContent(), /Method request headers: \{.*X-Trace=abc/);
+  assert.match(await log.textContent(), new RegExp(`Endpoint request URI: ${backendUrl}/v2/pets/7\\?color=red`));
+  assert.match(await log.textContent(), /Method completed with status: 200/);
+  await shot("07b-method-test-http");
+
+  // A MOCK method: created in the console, tested with a body.
+  await page.goto(`${CONSOLE}/apis/${state.apiId}/resources/${state.petResource}`);
+  await page.getByRole("button", { name: "Create method" }).first().click();
+  const d = page.getByRole("dialog", { name: /Create method/ });
+  await d.getByLabel("HTTP method", { exact: true }).selectOption("POST");
+  await d.getByLabel("Integration type").selectOption("MOCK");
+  await d.getByRole("button", { name: "Create method" }).click();
+  await page.waitForURL(/\/methods\/POST$/);
+  await page.getByRole("button", { name: "Test", exact: true }).click();
+  panel = page.getByRole("region", { name: "Test the method" });
+  await panel.getByLabel("id", { exact: true }).fill("8");
+  await panel.getByLabel("Request body").fill('{"name": "rex"}');
+  await panel.getByRole("button", { name: "Test", exact: true }).click();
+  await panel.getByTestId("test-result").waitFor();
+  assert.equal(await panel.getByTestId("test-status").textContent(), "200");
+  assert.match(await panel.getByTestId("test-log").textContent(), /Method request body before transformations: \{"name": "rex"\}/);
+  assert.match(await panel.getByTestId("test-log").textContent(), /Method completed with status: 200/);
+  await shot("07c-method-test-mock");
+  // A path parameter left empty is caught before the call.
+  await panel.getByLabel("id", { exact: true }).fill("");
+  await panel.getByRole("button", { name: "Test", exact: true }).click();
+  await panel.getByText("Enter a value for the path parameter id").waitFor();
+});
+
 test("GET /pets/{id} requires an API key once deployed again", async () => {
   await page.goto(`${CONSOLE}/apis/${state.apiId}/resources/${state.petResource}/methods/GET`);
   await page.getByRole("region", { name: "Method request" }).getByRole("button", { name: "Edit" }).click();
