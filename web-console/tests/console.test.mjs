@@ -266,10 +266,10 @@ test("roll back from the deployment history", async () => {
   const active = page.locator("tbody tr").filter({ has: page.locator("td:nth-child(2)", { hasText: /^v2$/ }) });
   await active.getByText("prod").waitFor();
   // The deployment prod already serves offers no "Make active"; times show seconds.
-  assert.equal(await active.getByRole("button", { name: /Make deployment .* active/ }).count(), 0);
+  assert.equal(await active.getByRole("button", { name: /^Make active: deployment / }).count(), 0);
   assert.match(await active.locator("td:nth-child(3)").textContent(), /\d:\d\d:\d\d/);
   const v2 = (await active.locator("td:nth-child(1)").textContent()).trim();
-  await row.getByRole("button", { name: /Make deployment .* active/ }).click();
+  await row.getByRole("button", { name: /^Make active: deployment / }).click();
   const dialog = page.getByRole("dialog", { name: "Make deployment active" });
   await dialog.getByText("instead of").waitFor();
   const v1 = (await row.locator("td:nth-child(1)").textContent()).trim();
@@ -495,7 +495,7 @@ test("calls with the key until 429 Limit Exceeded; usage chart and table; a quot
   await shot("15-usage-plan-usage");
 
   // Grant two more requests for today (UpdateUsage), use one.
-  await row.getByRole("button", { name: "Set the remaining quota of partner-a" }).click();
+  await row.getByRole("button", { name: "Grant or reset quota of partner-a" }).click();
   const g = page.getByRole("dialog", { name: "Grant or reset quota" });
   await g.getByRole("button", { name: "Reset to the full quota" }).click();
   assert.equal(await g.getByLabel("Remaining requests this period").inputValue(), "5");

@@ -61,7 +61,7 @@ export function Deployments({ apiId, version }: { apiId: string; version: number
                       setStage("");
                       setActivate(d);
                     }}
-                    aria-label={`Make deployment ${d.id} active`}
+                    aria-label={`Make active: deployment ${d.id}`}
                   >
                     Make active
                   </button>

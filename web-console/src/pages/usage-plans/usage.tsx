@@ -84,7 +84,7 @@ export function UsageSection({ plan, keys }: { plan: Plan; keys: PlanKey[] }) {
                       <button
                         type="button"
                         class="secondary small"
-                        aria-label={`Set the remaining quota of ${r.name}`}
+                        aria-label={`Grant or reset quota of ${r.name}`}
                         onClick={() => setGranting({ id: r.id, name: r.name, type: "API_KEY" })}
                       >
                         Grant or reset quota
