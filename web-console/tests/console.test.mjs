@@ -14,6 +14,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
@@ -52,7 +53,26 @@ function startBackend() {
   });
 }
 
-const shot = (name) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+// axe-core's accessibility rules, run on every screen the journey visits (each screenshot,
+// plus a few screens without one). The script is evaluated through the DevTools protocol:
+// addScriptTag would add an inline <script>, which the console's CSP (script-src 'self')
+// refuses, and turning CSP off (bypassCSP) would hide the console's own CSP errors.
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+const a11y = { screens: [], violations: [] };
+async function axeCheck(screen) {
+  if (!(await page.evaluate(() => "axe" in window))) await page.evaluate(axeSource);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+  a11y.screens.push(screen);
+  for (const v of result.violations) {
+    const where = v.nodes.slice(0, 4).map((n) => n.target.join(" ")).join(" | ");
+    a11y.violations.push(`${screen} (${page.url()}): ${v.id} [${v.impact}] ${v.help}: ${where}`);
+  }
+}
+
+const shot = async (name) => {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  await axeCheck(name);
+};
 
 /** Polls the invoke URL until the backend's answer has `path`. */
 async function expectInvoke(path, what) {
@@ -136,6 +156,7 @@ test("a first visit asks the server nothing about a session and logs no error", 
   page.off("request", onRequest);
   assert.deepEqual(sessionCalls, [], "no session probe without a session cookie");
   assert.deepEqual(problems, [], "no console error on a first visit");
+  await axeCheck("00-signin");
 });
 
 test("a wrong password shows the error and does not sign in", async () => {
@@ -170,6 +191,7 @@ test("create an API with /pets/{id} GET -> HTTP_PROXY", async () => {
   const dialog = page.getByRole("dialog", { name: "Create API" });
   await dialog.getByLabel("Name", { exact: true }).fill("pets");
   await dialog.getByLabel("Description").fill("created in the browser test");
+  await axeCheck("create-api-dialog");
   await dialog.getByRole("button", { name: "Create" }).click();
   await page.waitForURL(/\/apis\/[a-z0-9]+\/resources$/);
   state.apiId = page.url().split("/")[4];
@@ -193,6 +215,7 @@ test("create an API with /pets/{id} GET -> HTTP_PROXY", async () => {
     await d.getByRole("alert").waitFor();
   });
   assert.match(await d.getByRole("alert").textContent(), /uri|URL|url/i);
+  await axeCheck("create-method-dialog-error");
   await d.getByLabel("Endpoint URL").fill(`${backendUrl}/v1/pets/{id}`);
   await d.getByLabel("Integration type").selectOption("HTTP_PROXY");
   await d.getByRole("button", { name: "Create method" }).click();
@@ -250,6 +273,7 @@ test("change the integration and deploy again", async () => {
   await page.getByRole("region", { name: "Integration request" }).getByRole("button", { name: "Edit" }).click();
   const form = page.getByRole("form", { name: "Integration request" });
   await form.getByLabel("Endpoint URL").fill(`${backendUrl}/v2/pets/{id}`);
+  await axeCheck("method-integration-request-form");
   await form.getByRole("button", { name: "Save" }).click();
   await toast("Integration request saved");
   await page.getByRole("region", { name: "Integration request" }).getByText("/v2/pets/{id}").waitFor();
@@ -325,6 +349,7 @@ test("the Test panel runs the HTTP_PROXY method and a MOCK one, with the executi
   const d = page.getByRole("dialog", { name: /Create method/ });
   await d.getByLabel("HTTP method", { exact: true }).selectOption("POST");
   await d.getByLabel("Integration type").selectOption("MOCK");
+  await axeCheck("create-method-dialog-mock");
   await d.getByRole("button", { name: "Create method" }).click();
   await page.waitForURL(/\/methods\/POST$/);
   await page.getByRole("button", { name: "Test", exact: true }).click();
@@ -646,6 +671,12 @@ test("a return visit after the access token expired renews it first, with no 401
   await page.getByRole("row").filter({ hasText: "partner-a" }).waitFor();
   page.off("response", onResponse);
   assert.deepEqual(unauthorized, []);
+});
+
+test("axe-core finds no accessibility violation on any screen the journey visited", () => {
+  console.log(`axe-core checked ${a11y.screens.length} screens: ${a11y.screens.join(", ")}`);
+  assert.ok(a11y.screens.length >= 20, "every main screen was checked");
+  assert.deepEqual(a11y.violations, []);
 });
 
 test("the journey logged no page error and no console error", () => {
