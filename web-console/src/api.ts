@@ -148,9 +148,21 @@ export async function currentUser(): Promise<User | null> {
   return (await parse<{ user: User }>(r)).user;
 }
 
+/**
+ * Signs out: the server revokes the session (its access and refresh tokens) and clears the
+ * cookies. That needs a live access token, so one known to have expired is renewed first,
+ * and a 401 is retried after a refresh: otherwise the refresh cookie would outlive sign-out.
+ */
 export async function signOut(): Promise<void> {
+  const expired = Number(localStorage.getItem(EXPIRY_KEY) ?? 0) * 1000 < Date.now() + 10_000;
   localStorage.removeItem(EXPIRY_KEY);
-  await raw("DELETE", "/console/api/session").catch(() => undefined);
+  try {
+    if (expired) await refreshSession();
+    const r = await raw("DELETE", "/console/api/session");
+    if (r.status === 401 && (await refreshSession())) await raw("DELETE", "/console/api/session");
+  } catch {
+    // Offline: nothing more to do here.
+  }
 }
 
 export const fmtDate = (epoch?: number) =>

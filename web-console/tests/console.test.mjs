@@ -683,14 +683,24 @@ test("the journey logged no page error and no console error", () => {
   assert.deepEqual(problems, []);
 });
 
-test("signing out ends the session, and its token is refused from then on", async () => {
-  const session = (await page.context().cookies(CONSOLE)).find((c) => c.name === "apigw_session")?.value;
-  assert.ok(session, "a session cookie before signing out");
+test("signing out ends the session, and its tokens are refused from then on", async () => {
+  const cookies = Object.fromEntries((await page.context().cookies()).map((c) => [c.name, c.value]));
+  assert.ok(cookies.apigw_session && cookies.apigw_refresh, "session cookies before signing out");
+  // As after a while away: the access token has expired; signing out must still revoke the
+  // session, refresh token included.
+  await page.evaluate(() => localStorage.setItem("apigw.accessExpiresAt", "1"));
+  await page.context().addCookies([{ name: "apigw_session", value: "expired-token", url: CONSOLE, httpOnly: true, sameSite: "Strict" }]);
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.waitForURL(/\/signin/);
   const status = await expectingHttpErrors(() => page.evaluate(() => fetch("/restapis").then((r) => r.status)));
   assert.equal(status, 403);
-  // A copy of the session cookie taken before sign-out no longer works.
-  const replay = await fetch(`${CONSOLE}/restapis`, { headers: { cookie: `apigw_session=${session}` } });
+  // Copies of the session's cookies taken before sign-out no longer work.
+  const replay = await fetch(`${CONSOLE}/restapis`, { headers: { cookie: `apigw_session=${cookies.apigw_session}` } });
   assert.equal(replay.status, 401);
+  const refresh = await fetch(`${CONSOLE}/console/api/session/refresh`, {
+    method: "POST",
+    headers: { cookie: `apigw_refresh=${cookies.apigw_refresh}`, "x-csrf-token": cookies.apigw_csrf, "content-type": "application/json" },
+    body: "{}",
+  });
+  assert.equal(refresh.status, 401);
 });
