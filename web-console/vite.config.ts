@@ -17,6 +17,8 @@ export default defineConfig({
       "/console/api": "http://127.0.0.1:8080",
       "/restapis": "http://127.0.0.1:8080",
       "/account": "http://127.0.0.1:8080",
+      "/apikeys": "http://127.0.0.1:8080",
+      "/usageplans": "http://127.0.0.1:8080",
     },
   },
 });

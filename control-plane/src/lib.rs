@@ -98,12 +98,17 @@ pub async fn connect(database_url: &str) -> anyhow::Result<PgPool> {
 }
 
 /// The HTTP application: health, the console (its API and SPA), then the management API
-/// (SigV4 or a console session).
+/// (SigV4 or a console session); a browser navigation to an unknown path gets the SPA.
 pub fn app(state: AppState) -> Router {
-    let management = api::router().layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        auth::require_sigv4,
-    ));
+    let management = api::router()
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_sigv4,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            console::assets::unknown_path_navigation,
+        ));
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .merge(console::router(&state.console))

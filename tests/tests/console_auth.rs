@@ -1,6 +1,7 @@
 //! Console users and sessions against a real control plane process: argon2id hashes in the
 //! table, sign-in that never says whether a user exists, expired and tampered session JWTs,
-//! disabled users locked out at once, CSRF on cookie sessions, the sign-in rate limit,
+//! disabled users locked out at once, CSRF on cookie sessions, the sign-in rate limit (per
+//! user and client IP, with an admin's unlock), sign-out revoking the session's tokens,
 //! users' own access keys, and serving the console's assets.
 
 use std::collections::HashMap;
@@ -69,6 +70,19 @@ impl Console {
         Self {
             base: cp.url(),
             http: reqwest::Client::new(),
+        }
+    }
+
+    /// A client whose connections leave from `ip` (any 127.x.y.z reaches the control plane
+    /// on 127.0.0.1 through the loopback interface), so the control plane sees that peer
+    /// address: how these tests simulate a second client machine.
+    fn from_ip(cp: &ControlPlane, ip: [u8; 4]) -> Self {
+        Self {
+            base: cp.url(),
+            http: reqwest::Client::builder()
+                .local_address(std::net::IpAddr::from(ip))
+                .build()
+                .expect("an HTTP client bound to a loopback address"),
         }
     }
 
@@ -696,6 +710,157 @@ async fn failed_sign_ins_are_rate_limited_per_user_and_ip() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_from_one_ip_do_not_lock_the_user_out_at_another() {
+    let (cp, c) = start().await;
+    // The attacker's machine: connections from 127.0.0.2; the admin's own: 127.0.0.1.
+    let attacker = Console::from_ip(&cp, [127, 0, 0, 2]);
+    for _ in 0..5 {
+        let r = attacker
+            .sign_in(ADMIN_USER, "wrong-password-123", "bearer")
+            .await;
+        assert_eq!(r.status, 401, "{:?}", r.body);
+    }
+    let r = attacker.sign_in(ADMIN_USER, ADMIN_PASSWORD, "bearer").await;
+    assert_eq!(
+        r.status, 429,
+        "the attacker's address is locked: {:?}",
+        r.body
+    );
+    // From the admin's own address the right password still works.
+    let admin = Auth::bearer(&c.bearer(ADMIN_USER, ADMIN_PASSWORD).await);
+    assert_eq!(c.call("GET", "/restapis", &admin, None).await.status, 200);
+    // The control plane did count the failures by the peer address it saw.
+    let rows: Vec<(String, String, i32)> =
+        sqlx::query_as("SELECT username, ip, failures FROM console_signin_failures ORDER BY 1")
+            .fetch_all(&db(&cp).await)
+            .await
+            .expect("failure counters");
+    assert_eq!(
+        rows,
+        vec![
+            (String::new(), "127.0.0.2".to_string(), 5),
+            (ADMIN_USER.to_string(), "127.0.0.2".to_string(), 5),
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_unlocks_a_locked_out_user() {
+    let (cp, c) = start().await;
+    let admin = Auth::bearer(&c.bearer(ADMIN_USER, ADMIN_PASSWORD).await);
+    c.create_user(&admin, "grace", "grace-password-12", false)
+        .await;
+    c.create_user(&admin, "heidi", "heidi-password-12", false)
+        .await;
+    // Grace is locked out at two addresses.
+    let elsewhere = Console::from_ip(&cp, [127, 0, 0, 3]);
+    for client in [&c, &elsewhere] {
+        for _ in 0..5 {
+            assert_eq!(
+                client
+                    .sign_in("grace", "wrong-password-123", "bearer")
+                    .await
+                    .status,
+                401
+            );
+        }
+        let r = client.sign_in("grace", "grace-password-12", "bearer").await;
+        assert_eq!(r.status, 429, "{:?}", r.body);
+    }
+    let locked = |r: &Reply, name: &str| {
+        r.body["item"]
+            .as_array()
+            .and_then(|a| a.iter().find(|u| u["username"] == name))
+            .map(|u| u["signInLocked"].clone())
+    };
+    let list = c.call("GET", "/console/api/users", &admin, None).await;
+    assert_eq!(locked(&list, "grace"), Some(json!(true)), "{:?}", list.body);
+    assert_eq!(locked(&list, "heidi"), Some(json!(false)));
+    // Only admins unlock; unknown users are 404.
+    let heidi = Auth::bearer(&c.bearer("heidi", "heidi-password-12").await);
+    let r = c
+        .call("POST", "/console/api/users/grace/unlock", &heidi, None)
+        .await;
+    assert_eq!(r.status, 403, "{:?}", r.body);
+    let r = c
+        .call("POST", "/console/api/users/nobody/unlock", &admin, None)
+        .await;
+    assert_eq!(
+        (r.status, r.error_type.as_deref()),
+        (404, Some("NotFoundException"))
+    );
+    // The unlock lifts the locks at every address (the username matches case-insensitively).
+    let r = c
+        .call("POST", "/console/api/users/Grace/unlock", &admin, None)
+        .await;
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    let list = c.call("GET", "/console/api/users", &admin, None).await;
+    assert_eq!(locked(&list, "grace"), Some(json!(false)));
+    c.bearer("grace", "grace-password-12").await;
+    elsewhere.bearer("grace", "grace-password-12").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_revokes_the_session_tokens_at_once() {
+    let (_cp, c) = start().await;
+    // A bearer session: after sign-out its access and refresh tokens are refused.
+    let r = c.sign_in(ADMIN_USER, ADMIN_PASSWORD, "bearer").await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let token = r.body["token"].as_str().expect("token").to_string();
+    let refresh = r.body["refreshToken"]
+        .as_str()
+        .expect("refreshToken")
+        .to_string();
+    let auth = Auth::bearer(&token);
+    let other = Auth::bearer(&c.bearer(ADMIN_USER, ADMIN_PASSWORD).await);
+    assert_eq!(c.call("GET", "/restapis", &auth, None).await.status, 200);
+    let r = c.call("DELETE", "/console/api/session", &auth, None).await;
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    let r = c.call("GET", "/restapis", &auth, None).await;
+    assert_eq!(
+        (r.status, r.message()),
+        (401, "The session is no longer valid. Sign in again."),
+        "{:?}",
+        r.body
+    );
+    assert_eq!(
+        c.call("GET", "/console/api/session", &auth, None)
+            .await
+            .status,
+        401
+    );
+    let r = c
+        .call(
+            "POST",
+            "/console/api/session/refresh",
+            &Auth::default(),
+            Some(json!({"refreshToken": refresh})),
+        )
+        .await;
+    assert_eq!(r.status, 401, "{:?}", r.body);
+    // The user's other sessions go on.
+    assert_eq!(c.call("GET", "/restapis", &other, None).await.status, 200);
+
+    // A cookie session: the old cookies no longer work after sign-out, not even to refresh.
+    let (_, cookies) = c.cookie_session(ADMIN_USER, ADMIN_PASSWORD).await;
+    assert_eq!(c.call("GET", "/restapis", &cookies, None).await.status, 200);
+    let r = c
+        .call("DELETE", "/console/api/session", &cookies, None)
+        .await;
+    assert_eq!(r.status, 204);
+    assert_eq!(c.call("GET", "/restapis", &cookies, None).await.status, 401);
+    let r = c
+        .call(
+            "POST",
+            "/console/api/session/refresh",
+            &cookies,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(r.status, 401, "{:?}", r.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn users_create_their_own_access_keys_and_see_the_secret_once() {
     let (cp, c) = start().await;
     let admin = Auth::bearer(&c.bearer(ADMIN_USER, ADMIN_PASSWORD).await);
@@ -888,7 +1053,7 @@ async fn plaintext_secrets_from_an_earlier_version_are_sealed_at_start() {
 async fn the_console_is_served_with_client_routes_or_a_how_to_build_page() {
     let dir = std::env::temp_dir().join(format!("apigw-console-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let (_cp, c) = start_with(&[("CONSOLE_DIR", dir.display().to_string())]).await;
+    let (cp, c) = start_with(&[("CONSOLE_DIR", dir.display().to_string())]).await;
     let none = Auth::default();
 
     let r = c.call("GET", "/", &none, None).await;
@@ -911,6 +1076,8 @@ async fn the_console_is_served_with_client_routes_or_a_how_to_build_page() {
         "/signin",
         "/apis",
         "/apis/abc/resources/def/methods/GET",
+        "/api-keys",
+        "/usage-plans/abc123/usage",
         "/settings/users",
     ] {
         let r = c.call("GET", path, &none, None).await;
@@ -939,5 +1106,42 @@ async fn the_console_is_served_with_client_routes_or_a_how_to_build_page() {
     assert_eq!(r.status, 403);
     let r = c.call("GET", "/console/api/nope", &none, None).await;
     assert_eq!(r.status, 404);
+
+    // A browser typing an unknown path gets the console (which says "Page not found")
+    // with status 404, not the API's JSON; a signed or non-HTML call gets AWS's errors.
+    let html = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    let http = reqwest::Client::new();
+    for path in ["/nope", "/api-keys-typo/deep/link", "/restapis/abc/nope"] {
+        let r = http
+            .get(format!("{}{path}", c.base))
+            .header("accept", html)
+            .send()
+            .await
+            .expect("navigation");
+        assert_eq!(r.status(), 404, "{path}");
+        assert!(r.headers().get("content-security-policy").is_some());
+        assert!(r.headers().get("x-amzn-errortype").is_none());
+        let body = r.text().await.unwrap_or_default();
+        assert!(body.contains("<title>console</title>"), "{path}: {body}");
+    }
+    let unsigned = c.call("GET", "/nope", &none, None).await;
+    assert_eq!(
+        (unsigned.status, unsigned.error_type.as_deref()),
+        (403, Some("MissingAuthenticationTokenException"))
+    );
+    let unknown = cp.mgmt().get("/nope").await;
+    assert_eq!(
+        unknown.err(404, "UnknownOperationException"),
+        "Unknown operation"
+    );
+    // A known management path stays the API even when a browser asks for HTML.
+    let r = http
+        .get(format!("{}/restapis", c.base))
+        .header("accept", html)
+        .send()
+        .await
+        .expect("navigation");
+    assert_eq!(r.status(), 403);
+    assert!(r.headers().get("x-amzn-errortype").is_some());
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -26,15 +26,24 @@ function csrfToken(): string {
   return m ? decodeURIComponent(m[1]) : "";
 }
 
+/** A body sent as is (e.g. a CSV file), with its content type. */
+export class RawBody {
+  constructor(
+    public text: string,
+    public contentType: string,
+  ) {}
+}
+
 async function raw(method: string, path: string, body?: unknown): Promise<Response> {
   const headers: Record<string, string> = { accept: "application/json" };
-  if (body !== undefined) headers["content-type"] = "application/json";
+  if (body instanceof RawBody) headers["content-type"] = body.contentType;
+  else if (body !== undefined) headers["content-type"] = "application/json";
   if (!["GET", "HEAD"].includes(method)) headers["x-csrf-token"] = csrfToken();
   return fetch(path, {
     method,
     headers,
     credentials: "same-origin",
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: body === undefined ? undefined : body instanceof RawBody ? body.text : JSON.stringify(body),
   });
 }
 
@@ -58,11 +67,21 @@ async function parse<T>(resp: Response): Promise<T> {
   return data as T;
 }
 
+// When the access token expires (epoch seconds), as sign-in and refresh answer; kept so a
+// later visit renews an expired token before asking who is signed in, instead of after a 401.
+const EXPIRY_KEY = "apigw.accessExpiresAt";
+const noteExpiry = (body: { expiresAt?: number } | null) => {
+  if (typeof body?.expiresAt === "number") localStorage.setItem(EXPIRY_KEY, String(body.expiresAt));
+};
+
 let refreshing: Promise<boolean> | null = null;
 /** Renews the access token from the refresh cookie; shared by concurrent callers. */
 export function refreshSession(): Promise<boolean> {
   refreshing ??= raw("POST", "/console/api/session/refresh", {})
-    .then((r) => r.ok)
+    .then(async (r) => {
+      if (r.ok) noteExpiry(await r.json().catch(() => null));
+      return r.ok;
+    })
     .catch(() => false)
     .finally(() => setTimeout(() => (refreshing = null), 0));
   return refreshing;
@@ -109,19 +128,45 @@ export async function listAll<T = any>(path: string): Promise<T[]> {
 
 export async function signIn(username: string, password: string): Promise<User> {
   const r = await raw("POST", "/console/api/session", { username, password });
-  return (await parse<{ user: User }>(r)).user;
+  const body = await parse<{ user: User; expiresAt?: number }>(r);
+  noteExpiry(body);
+  return body.user;
 }
 
+/**
+ * The signed-in user, or null. The session, refresh and CSRF cookies are set and cleared
+ * together, with the same lifetime; only the CSRF one is readable here. Without it there
+ * is no session to ask about, so a first visit makes no call (and logs no 401). With it,
+ * an access token known to have expired (or of unknown expiry) is renewed first.
+ */
 export async function currentUser(): Promise<User | null> {
+  if (!csrfToken()) return null;
+  if (Number(localStorage.getItem(EXPIRY_KEY) ?? 0) * 1000 < Date.now() + 10_000) await refreshSession();
   let r = await raw("GET", "/console/api/session");
   if (r.status === 401 && (await refreshSession())) r = await raw("GET", "/console/api/session");
   if (r.status === 401) return null;
   return (await parse<{ user: User }>(r)).user;
 }
 
+/**
+ * Signs out: the server revokes the session (its access and refresh tokens) and clears the
+ * cookies. That needs a live access token, so one known to have expired is renewed first,
+ * and a 401 is retried after a refresh: otherwise the refresh cookie would outlive sign-out.
+ */
 export async function signOut(): Promise<void> {
-  await raw("DELETE", "/console/api/session").catch(() => undefined);
+  const expired = Number(localStorage.getItem(EXPIRY_KEY) ?? 0) * 1000 < Date.now() + 10_000;
+  localStorage.removeItem(EXPIRY_KEY);
+  try {
+    if (expired) await refreshSession();
+    const r = await raw("DELETE", "/console/api/session");
+    if (r.status === 401 && (await refreshSession())) await raw("DELETE", "/console/api/session");
+  } catch {
+    // Offline: nothing more to do here.
+  }
 }
 
 export const fmtDate = (epoch?: number) =>
   epoch ? new Date(epoch * 1000).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) : "—";
+/** Date and time to the second (deployments, stage updates: several can happen in a minute). */
+export const fmtDateTime = (epoch?: number) =>
+  epoch ? new Date(epoch * 1000).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" }) : "—";

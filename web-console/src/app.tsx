@@ -7,7 +7,11 @@ import { Loading, Toasts } from "./ui";
 import { SignIn } from "./pages/signin";
 import { ApisList } from "./pages/apis";
 import { ApiScreen } from "./pages/api";
-import { Settings } from "./pages/settings";
+import { Settings, isSettingsTab } from "./pages/settings";
+import { ApiKeys } from "./pages/keys/keys";
+import { UsagePlans } from "./pages/usage-plans/plans";
+import { UsagePlan } from "./pages/usage-plans/plan";
+import { NotFound } from "./shared/not-found";
 
 export function App() {
   const path = usePath();
@@ -60,10 +64,17 @@ export function App() {
           <Link href="/apis" aria-current={path.startsWith("/apis") ? "page" : undefined}>
             APIs
           </Link>
+          <Link href="/api-keys" aria-current={path.startsWith("/api-keys") ? "page" : undefined}>
+            API keys
+          </Link>
+          <Link href="/usage-plans" aria-current={path.startsWith("/usage-plans") ? "page" : undefined}>
+            Usage plans
+          </Link>
           <Link href="/settings/account" aria-current={path.startsWith("/settings") ? "page" : undefined}>
             Settings
           </Link>
         </nav>
+        <Toasts bar />
         <span class="who">
           {user.username}
           {user.isAdmin ? " (admin)" : ""}
@@ -83,7 +94,6 @@ export function App() {
       <main id="main" tabIndex={-1}>
         <Routes path={path} user={user} />
       </main>
-      <Toasts />
     </>
   );
 }
@@ -93,16 +103,13 @@ function Routes({ path, user }: { path: string; user: User }) {
   const api = match("/apis/:id", path) ?? prefix("/apis/:id/", path);
   if (api) return <ApiScreen apiId={api.id} path={path} />;
   const s = match("/settings/:tab", path);
-  if (s) return <Settings tab={s.tab} user={user} />;
+  if (s && isSettingsTab(s.tab)) return <Settings tab={s.tab} user={user} />;
   if (path === "/settings") return <Settings tab="account" user={user} />;
-  return (
-    <div class="page">
-      <h1>Page not found</h1>
-      <p>
-        <Link href="/apis">Go to the APIs list</Link>
-      </p>
-    </div>
-  );
+  if (match("/api-keys", path)) return <ApiKeys />;
+  if (match("/usage-plans", path)) return <UsagePlans />;
+  const plan = match("/usage-plans/:id", path);
+  if (plan) return <UsagePlan key={plan.id} planId={plan.id} />;
+  return <NotFound />;
 }
 
 function prefix(pattern: string, path: string) {

@@ -32,34 +32,39 @@ export const messageOf = (e: unknown) =>
 // ---- toasts -------------------------------------------------------------------------
 
 type Toast = { id: number; text: string; kind: "ok" | "error" };
-let toasts: Toast[] = [];
-const toastListeners = new Set<(t: Toast[]) => void>();
+let current: Toast | null = null;
+const toastListeners = new Set<(t: Toast | null) => void>();
 let nextId = 1;
 
-/** Shows a short message at the bottom of the screen (announced to screen readers). */
+/**
+ * Shows a short message in the one toast area (in the top bar, so it never covers a form;
+ * announced to screen readers). The newest message replaces the one before.
+ */
 export function toast(text: string, kind: "ok" | "error" = "ok") {
   const t = { id: nextId++, text, kind };
-  toasts = [...toasts, t];
-  toastListeners.forEach((l) => l(toasts));
+  current = t;
+  toastListeners.forEach((l) => l(current));
   setTimeout(() => {
-    toasts = toasts.filter((x) => x.id !== t.id);
-    toastListeners.forEach((l) => l(toasts));
+    if (current?.id !== t.id) return;
+    current = null;
+    toastListeners.forEach((l) => l(current));
   }, kind === "error" ? 8000 : 4000);
 }
 
-export function Toasts() {
-  const [list, setList] = useState<Toast[]>(toasts);
+/** The toast area: `bar` inside the top bar, otherwise at the top of the page. */
+export function Toasts({ bar = false }: { bar?: boolean }) {
+  const [t, setT] = useState<Toast | null>(current);
   useEffect(() => {
-    toastListeners.add(setList);
-    return () => void toastListeners.delete(setList);
+    toastListeners.add(setT);
+    return () => void toastListeners.delete(setT);
   }, []);
   return (
-    <div class="toasts" role="status" aria-live="polite">
-      {list.map((t) => (
+    <div class={bar ? "toasts in-bar" : "toasts"} role="status" aria-live="polite">
+      {t && (
         <div key={t.id} class={`toast toast-${t.kind}`} data-testid="toast">
           {t.text}
         </div>
-      ))}
+      )}
     </div>
   );
 }
@@ -130,17 +135,28 @@ export function Field(props: {
   );
 }
 
-export function Select(props: { label: string; value: string; options: string[]; onChange: (v: string) => void; name?: string }) {
+export type Option = string | { value: string; label: string };
+
+export function Select(props: { label: string; value: string; options: Option[]; onChange: (v: string) => void; name?: string; required?: boolean }) {
   const id = useRef(`f${++fieldSeq}`).current;
   return (
     <div class="field">
       <label for={id}>{props.label}</label>
-      <select id={id} name={props.name} value={props.value} onChange={(e) => props.onChange((e.currentTarget as HTMLSelectElement).value)}>
-        {props.options.map((o) => (
-          <option key={o} value={o}>
-            {o}
-          </option>
-        ))}
+      <select
+        id={id}
+        name={props.name}
+        value={props.value}
+        required={props.required}
+        onChange={(e) => props.onChange((e.currentTarget as HTMLSelectElement).value)}
+      >
+        {props.options.map((o) => {
+          const { value, label } = typeof o === "string" ? { value: o, label: o } : o;
+          return (
+            <option key={value} value={value}>
+              {label}
+            </option>
+          );
+        })}
       </select>
     </div>
   );

@@ -3,13 +3,18 @@
 //
 // The journey of the issue: a wrong password is refused; sign in; create an API with
 // /pets/{id} GET -> HTTP_PROXY to a backend started here; deploy to prod; call the invoke
-// URL; change the integration and deploy again; roll back from the history. Screenshots of
-// each main screen land in web-console/test-results/.
+// URL; change the integration and deploy again; roll back from the history. Then the
+// partners story: API keys (create, copy once, import, disable, delete), a usage plan with
+// throttle and quota on prod, calls with the key until 429, the usage chart and table, a
+// quota grant and the CSV export. Unknown deep links show "Page not found". The journey
+// logs no page error and no console error outside the steps that expect an HTTP error.
+// Screenshots of each main screen land in web-console/test-results/.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
@@ -23,6 +28,20 @@ mkdirSync(SHOTS, { recursive: true });
 let browser, page, backend, backendUrl;
 const state = {};
 
+// Page errors and console errors of the whole journey; HTTP errors logged by the browser
+// (e.g. "Failed to load resource: ... 400") are allowed only inside `expectingHttpErrors`.
+const problems = [];
+let httpErrorsExpected = false;
+async function expectingHttpErrors(f) {
+  httpErrorsExpected = true;
+  try {
+    return await f();
+  } finally {
+    httpErrorsExpected = false;
+  }
+}
+const today = () => new Date().toISOString().slice(0, 10);
+
 /** A backend that answers with the path it was called on. */
 function startBackend() {
   return new Promise((resolve) => {
@@ -34,7 +53,26 @@ function startBackend() {
   });
 }
 
-const shot = (name) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+// axe-core's accessibility rules, run on every screen the journey visits (each screenshot,
+// plus a few screens without one). The script is evaluated through the DevTools protocol:
+// addScriptTag would add an inline <script>, which the console's CSP (script-src 'self')
+// refuses, and turning CSP off (bypassCSP) would hide the console's own CSP errors.
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+const a11y = { screens: [], violations: [] };
+async function axeCheck(screen) {
+  if (!(await page.evaluate(() => "axe" in window))) await page.evaluate(axeSource);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+  a11y.screens.push(screen);
+  for (const v of result.violations) {
+    const where = v.nodes.slice(0, 4).map((n) => n.target.join(" ")).join(" | ");
+    a11y.violations.push(`${screen} (${page.url()}): ${v.id} [${v.impact}] ${v.help}: ${where}`);
+  }
+}
+
+const shot = async (name) => {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  await axeCheck(name);
+};
 
 /** Polls the invoke URL until the backend's answer has `path`. */
 async function expectInvoke(path, what) {
@@ -82,9 +120,19 @@ before(async () => {
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-dev-shm-usage"],
   });
-  const context = await browser.newContext({ viewport: { width: 1366, height: 860 } });
+  const context = await browser.newContext({
+    viewport: { width: 1366, height: 860 },
+    permissions: ["clipboard-read", "clipboard-write"],
+    acceptDownloads: true,
+  });
   page = await context.newPage();
   page.setDefaultTimeout(15_000);
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() !== "error") return;
+    if (httpErrorsExpected && /Failed to load resource/.test(m.text())) return;
+    problems.push(`console error at ${page.url()}: ${m.text()}`);
+  });
 });
 
 after(async () => {
@@ -98,16 +146,29 @@ async function listReadyMark() {
   return page.evaluate(() => performance.getEntriesByName("apis-list-ready")[0]?.startTime);
 }
 
-test("a wrong password shows the error and does not sign in", async () => {
+test("a first visit asks the server nothing about a session and logs no error", async () => {
+  const sessionCalls = [];
+  const onRequest = (r) => r.url().includes("/console/api/session") && sessionCalls.push(`${r.method()} ${r.url()}`);
+  page.on("request", onRequest);
   await page.goto(`${CONSOLE}/apis`);
-  await page.waitForURL(/\/signin/);
-  await page.getByLabel("Username").fill(USER);
-  await page.getByLabel("Password").fill("not-the-password-1");
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("alert").filter({ hasText: "Incorrect username or password" }).waitFor();
-  assert.match(page.url(), /\/signin/);
-  const me = await page.evaluate(() => fetch("/console/api/session").then((r) => r.status));
-  assert.equal(me, 401, "no session after a failed sign-in");
+  await page.waitForURL(/\/signin\?next=%2Fapis$/);
+  await page.getByRole("heading", { name: "Sign in to API Gateway" }).waitFor();
+  page.off("request", onRequest);
+  assert.deepEqual(sessionCalls, [], "no session probe without a session cookie");
+  assert.deepEqual(problems, [], "no console error on a first visit");
+  await axeCheck("00-signin");
+});
+
+test("a wrong password shows the error and does not sign in", async () => {
+  await expectingHttpErrors(async () => {
+    await page.getByLabel("Username").fill(USER);
+    await page.getByLabel("Password").fill("not-the-password-1");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("alert").filter({ hasText: "Incorrect username or password" }).waitFor();
+    assert.match(page.url(), /\/signin/);
+    const me = await page.evaluate(() => fetch("/console/api/session").then((r) => r.status));
+    assert.equal(me, 401, "no session after a failed sign-in");
+  });
   await shot("01-signin-error");
 });
 
@@ -130,6 +191,7 @@ test("create an API with /pets/{id} GET -> HTTP_PROXY", async () => {
   const dialog = page.getByRole("dialog", { name: "Create API" });
   await dialog.getByLabel("Name", { exact: true }).fill("pets");
   await dialog.getByLabel("Description").fill("created in the browser test");
+  await axeCheck("create-api-dialog");
   await dialog.getByRole("button", { name: "Create" }).click();
   await page.waitForURL(/\/apis\/[a-z0-9]+\/resources$/);
   state.apiId = page.url().split("/")[4];
@@ -148,9 +210,12 @@ test("create an API with /pets/{id} GET -> HTTP_PROXY", async () => {
   await page.getByRole("button", { name: "Create method" }).first().click();
   let d = page.getByRole("dialog", { name: /Create method/ });
   await d.getByLabel("Endpoint URL").fill("not-a-url/{id}");
-  await d.getByRole("button", { name: "Create method" }).click();
-  await d.getByRole("alert").waitFor();
+  await expectingHttpErrors(async () => {
+    await d.getByRole("button", { name: "Create method" }).click();
+    await d.getByRole("alert").waitFor();
+  });
   assert.match(await d.getByRole("alert").textContent(), /uri|URL|url/i);
+  await axeCheck("create-method-dialog-error");
   await d.getByLabel("Endpoint URL").fill(`${backendUrl}/v1/pets/{id}`);
   await d.getByLabel("Integration type").selectOption("HTTP_PROXY");
   await d.getByRole("button", { name: "Create method" }).click();
@@ -174,10 +239,32 @@ test("deploy to prod and call the invoke URL", async () => {
   await vars.getByLabel("Value 1", { exact: true }).fill("127.0.0.1");
   await vars.getByRole("button", { name: "Save variables" }).click();
   await toast("Stage variables saved");
+  // The one toast area sits in the top bar: it covers no form.
+  const toastBox = await page.getByTestId("toast").boundingBox();
+  const bar = await page.getByRole("banner").boundingBox();
+  assert.ok(toastBox.y >= bar.y && toastBox.y + toastBox.height <= bar.y + bar.height, "the toast is inside the top bar");
   await page.reload();
   assert.equal(await page.getByRole("form", { name: "Stage variables" }).getByLabel("Value 1", { exact: true }).inputValue(), "127.0.0.1");
   await shot("05-stage-prod");
   await expectInvoke("/v1/pets/1", "after the first deployment");
+
+  // The full invoke URLs, for this run's node, with copy buttons that work.
+  await page.getByRole("button", { name: "Change the data-plane address" }).click();
+  const ep = page.getByRole("dialog", { name: "Data-plane address" });
+  await ep.getByLabel("Data-plane node URL").fill(DP);
+  await ep.getByLabel("execute-api domain").fill(`execute-api.localhost:${new URL(DP).port}`);
+  await ep.getByRole("button", { name: "Save" }).click();
+  const nodeUrl = `${DP}/restapis/${state.apiId}/prod/_user_request_/`;
+  assert.equal(await page.getByTestId("invoke-url-node").textContent(), nodeUrl);
+  assert.equal(await page.getByTestId("invoke-url").textContent(), `http://${state.apiId}.execute-api.localhost:${new URL(DP).port}/prod/`);
+  await page.getByRole("button", { name: "Copy the node invoke URL" }).click();
+  await toast("Copied");
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  assert.equal(copied, nodeUrl);
+  const r = await fetch(`${copied}pets/1`);
+  assert.equal(r.status, 200);
+  assert.equal((await r.json()).path, "/v1/pets/1");
+  await shot("05b-stage-invoke-urls");
 });
 
 test("change the integration and deploy again", async () => {
@@ -186,6 +273,7 @@ test("change the integration and deploy again", async () => {
   await page.getByRole("region", { name: "Integration request" }).getByRole("button", { name: "Edit" }).click();
   const form = page.getByRole("form", { name: "Integration request" });
   await form.getByLabel("Endpoint URL").fill(`${backendUrl}/v2/pets/{id}`);
+  await axeCheck("method-integration-request-form");
   await form.getByRole("button", { name: "Save" }).click();
   await toast("Integration request saved");
   await page.getByRole("region", { name: "Integration request" }).getByText("/v2/pets/{id}").waitFor();
@@ -199,9 +287,17 @@ test("roll back from the deployment history", async () => {
   await page.getByRole("link", { name: "Deployments" }).click();
   await page.waitForURL(/\/deployments$/);
   const row = page.locator("tbody tr").filter({ has: page.locator("td:nth-child(2)", { hasText: /^v1$/ }) });
-  await row.getByRole("button", { name: /Make deployment .* active/ }).click();
+  const active = page.locator("tbody tr").filter({ has: page.locator("td:nth-child(2)", { hasText: /^v2$/ }) });
+  await active.getByText("prod").waitFor();
+  // The deployment prod already serves offers no "Make active"; times show seconds.
+  assert.equal(await active.getByRole("button", { name: /^Make active: deployment / }).count(), 0);
+  assert.match(await active.locator("td:nth-child(3)").textContent(), /\d:\d\d:\d\d/);
+  const v2 = (await active.locator("td:nth-child(1)").textContent()).trim();
+  await row.getByRole("button", { name: /^Make active: deployment / }).click();
   const dialog = page.getByRole("dialog", { name: "Make deployment active" });
   await dialog.getByText("instead of").waitFor();
+  const v1 = (await row.locator("td:nth-child(1)").textContent()).trim();
+  assert.match(await dialog.textContent(), new RegExp(`serve deployment ${v1}.*instead of ${v2}`));
   await shot("06-rollback-confirm");
   await dialog.getByRole("button", { name: /^Make .* active$/ }).click();
   await toast("Stage prod now serves");
@@ -227,6 +323,280 @@ test("a {proxy+} resource can be created and deleted", async () => {
   await expectInvoke("/v1/pets/1", "after editing without deploying");
 });
 
+test("the Test panel runs the HTTP_PROXY method and a MOCK one, with the execution log", async () => {
+  await page.goto(`${CONSOLE}/apis/${state.apiId}/resources/${state.petResource}/methods/GET`);
+  await page.getByRole("button", { name: "Test", exact: true }).click();
+  let panel = page.getByRole("region", { name: "Test the method" });
+  await panel.getByLabel("id", { exact: true }).fill("7");
+  await panel.getByLabel("Query string").fill("color=red");
+  await panel.getByLabel("Headers").fill("X-Trace: abc");
+  await panel.getByRole("button", { name: "Test", exact: true }).click();
+  await panel.getByTestId("test-result").waitFor();
+  assert.equal(await panel.getByTestId("test-status").textContent(), "200");
+  // The undeployed integration (v2) is what runs, with the path parameter and query string.
+  assert.equal(JSON.parse(await panel.getByTestId("test-body").textContent()).path, "/v2/pets/7?color=red");
+  assert.match(await panel.getByTestId("test-headers").textContent(), /content-type: application\/json/);
+  const log = panel.getByTestId("test-log");
+  assert.ok(await log.isVisible(), "the execution log is shown");
+  assert.match(await log.textContent(), /Method request headers: \{.*X-Trace=abc/);
+  assert.match(await log.textContent(), new RegExp(`Endpoint request URI: ${backendUrl}/v2/pets/7\\?color=red`));
+  assert.match(await log.textContent(), /Method completed with status: 200/);
+  await shot("07b-method-test-http");
+
+  // A MOCK method: created in the console, tested with a body.
+  await page.goto(`${CONSOLE}/apis/${state.apiId}/resources/${state.petResource}`);
+  await page.getByRole("button", { name: "Create method" }).first().click();
+  const d = page.getByRole("dialog", { name: /Create method/ });
+  await d.getByLabel("HTTP method", { exact: true }).selectOption("POST");
+  await d.getByLabel("Integration type").selectOption("MOCK");
+  await axeCheck("create-method-dialog-mock");
+  await d.getByRole("button", { name: "Create method" }).click();
+  await page.waitForURL(/\/methods\/POST$/);
+  await page.getByRole("button", { name: "Test", exact: true }).click();
+  panel = page.getByRole("region", { name: "Test the method" });
+  await panel.getByLabel("id", { exact: true }).fill("8");
+  await panel.getByLabel("Request body").fill('{"name": "rex"}');
+  await panel.getByRole("button", { name: "Test", exact: true }).click();
+  await panel.getByTestId("test-result").waitFor();
+  assert.equal(await panel.getByTestId("test-status").textContent(), "200");
+  assert.match(await panel.getByTestId("test-log").textContent(), /Method request body before transformations: \{"name": "rex"\}/);
+  assert.match(await panel.getByTestId("test-log").textContent(), /Method completed with status: 200/);
+  await shot("07c-method-test-mock");
+  // A path parameter left empty is caught before the call.
+  await panel.getByLabel("id", { exact: true }).fill("");
+  await panel.getByRole("button", { name: "Test", exact: true }).click();
+  await panel.getByText("Enter a value for the path parameter id").waitFor();
+});
+
+test("GET /pets/{id} requires an API key once deployed again", async () => {
+  await page.goto(`${CONSOLE}/apis/${state.apiId}/resources/${state.petResource}/methods/GET`);
+  await page.getByRole("region", { name: "Method request" }).getByRole("button", { name: "Edit" }).click();
+  const form = page.getByRole("form", { name: "Method request" });
+  await form.getByLabel("API key required").check();
+  await form.getByRole("button", { name: "Save" }).click();
+  await toast("Method request saved");
+  await deploy("v3 with API keys");
+  const url = `${DP}/restapis/${state.apiId}/prod/_user_request_/pets/1`;
+  const deadline = Date.now() + 15_000;
+  let status;
+  while (Date.now() < deadline && (status = (await fetch(url)).status) !== 403) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(status, 403, "without a key the method answers 403");
+});
+
+test("API keys: create (generated value shown once, copied), given value, import CSV, disable, delete, search", async () => {
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "API keys" }).click();
+  await page.waitForURL(/\/api-keys$/);
+  await page.getByText("No API keys yet").waitFor();
+
+  await page.getByRole("button", { name: "Create API key" }).click();
+  let d = page.getByRole("dialog", { name: "Create API key" });
+  await d.getByLabel("Name").fill("partner-a");
+  await d.getByLabel("Customer ID").fill("cust-42");
+  await d.getByRole("button", { name: "Create" }).click();
+  d = page.getByRole("dialog", { name: "API key created" });
+  state.keyValue = (await d.getByTestId("new-api-key-value").textContent()).trim();
+  assert.ok(state.keyValue.length >= 20, `a generated value: ${state.keyValue}`);
+  await d.getByRole("button", { name: "Copy the API key value" }).click();
+  await toast("Copied");
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), state.keyValue);
+  await shot("12-api-key-created");
+  await d.getByRole("button", { name: "Done" }).click();
+  const rowA = page.getByRole("row").filter({ hasText: "partner-a" });
+  await rowA.getByRole("cell", { name: "Enabled", exact: true }).waitFor();
+  state.keyId = (await rowA.locator("td:nth-child(2)").textContent()).trim();
+  // The value is never shown again.
+  assert.equal(await page.getByText(state.keyValue).count(), 0);
+
+  await page.getByRole("button", { name: "Create API key" }).click();
+  d = page.getByRole("dialog", { name: "Create API key" });
+  await d.getByLabel("Name").fill("partner-b");
+  await d.getByLabel("Enter a value").check();
+  await d.getByLabel("Value", { exact: true }).fill("partner-b-given-value-0123456789");
+  await d.getByRole("button", { name: "Create" }).click();
+  d = page.getByRole("dialog", { name: "API key created" });
+  assert.equal((await d.getByTestId("new-api-key-value").textContent()).trim(), "partner-b-given-value-0123456789");
+  await d.getByRole("button", { name: "Done" }).click();
+
+  await page.getByRole("button", { name: "Import API keys" }).click();
+  d = page.getByRole("dialog", { name: "Import API keys" });
+  await d.getByLabel("CSV content").fill("Name,Key,Enabled\nimported-1,imported-value-0123456789abc,false\n");
+  await shot("12b-api-keys-import");
+  await d.getByRole("button", { name: "Import" }).click();
+  await d.getByText("Imported 1 API key.").waitFor();
+  await d.getByRole("button", { name: "Done" }).click();
+  await page.getByRole("row").filter({ hasText: "imported-1" }).getByRole("cell", { name: "Disabled", exact: true }).waitFor();
+
+  await page.getByRole("button", { name: "Disable API key partner-b" }).click();
+  await toast("API key partner-b disabled");
+  await page.getByRole("row").filter({ hasText: "partner-b" }).getByRole("cell", { name: "Disabled", exact: true }).waitFor();
+  await page.getByRole("button", { name: "Enable API key partner-b" }).click();
+  await page.getByRole("row").filter({ hasText: "partner-b" }).getByRole("cell", { name: "Enabled", exact: true }).waitFor();
+
+  await page.getByRole("button", { name: "Delete API key imported-1" }).click();
+  await page.getByRole("dialog", { name: "Delete API key" }).getByRole("button", { name: "Delete API key" }).click();
+  await toast("API key imported-1 deleted");
+  await page.getByRole("row").filter({ hasText: "imported-1" }).waitFor({ state: "detached" });
+
+  await page.getByRole("searchbox", { name: "Search API keys" }).fill("zzz");
+  await page.getByText("No API key matches").waitFor();
+  await page.getByRole("searchbox", { name: "Search API keys" }).fill("cust-42");
+  await page.getByRole("row").filter({ hasText: "partner-a" }).waitFor();
+  assert.equal(await page.getByRole("row").filter({ hasText: "partner-b" }).count(), 0);
+  await page.getByRole("searchbox", { name: "Search API keys" }).fill("");
+  await shot("13-api-keys");
+});
+
+test("usage plans: create with throttle, quota and a method throttle on prod; edit; add the key", async () => {
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Usage plans" }).click();
+  await page.waitForURL(/\/usage-plans$/);
+  await page.getByText("No usage plans yet").waitFor();
+  await page.getByRole("button", { name: "Create usage plan" }).click();
+  const d = page.getByRole("dialog", { name: "Create usage plan" });
+  await d.getByLabel("Name", { exact: true }).fill("partners");
+  await d.getByLabel("Enable throttling").check();
+  await d.getByLabel("Rate (requests per second)").fill("100");
+  await d.getByLabel("Burst (requests)").fill("50");
+  await d.getByLabel("Enable quota").check();
+  await d.getByLabel("Requests per period").fill("5");
+  await d.getByLabel("Period", { exact: true }).selectOption("DAY");
+  await d.getByRole("button", { name: "Add API stage" }).click();
+  const st = d.getByRole("group", { name: "API stage 1" });
+  await st.getByLabel("API", { exact: true }).selectOption({ label: `pets (${state.apiId})` });
+  await st.getByLabel("Stage", { exact: true }).locator("option", { hasText: "prod" }).waitFor({ state: "attached" });
+  await st.getByLabel("Stage", { exact: true }).selectOption("prod");
+  await st.getByRole("button", { name: "Add method throttle" }).click();
+  await st.getByLabel("Method 1", { exact: true }).locator("option", { hasText: "/pets/{id} GET" }).waitFor({ state: "attached" });
+  await st.getByLabel("Method 1", { exact: true }).selectOption({ label: "/pets/{id} GET" });
+  await st.getByLabel("Rate of method 1").fill("50");
+  await st.getByLabel("Burst of method 1").fill("20");
+  await shot("14-usage-plan-form");
+  await d.getByRole("button", { name: "Create" }).click();
+  await page.waitForURL(/\/usage-plans\/[a-z0-9]+$/);
+  state.planId = page.url().split("/").pop();
+  assert.equal(await page.getByTestId("plan-throttle").textContent(), "100/s, burst 50");
+  assert.equal(await page.getByTestId("plan-quota").textContent(), "5 per day");
+  await page.getByText(`${state.apiId}:prod`).waitFor();
+  await page.getByText("/pets/{id} GET: 50/s, burst 20").waitFor();
+
+  // Edit: UpdateUsagePlan with only what changed.
+  await page.getByRole("button", { name: "Edit usage plan" }).click();
+  const e = page.getByRole("dialog", { name: "Edit usage plan" });
+  await e.getByLabel("Burst (requests)").fill("40");
+  await e.getByRole("group", { name: "API stage 1" }).getByLabel("Burst of method 1").fill("10");
+  await e.getByRole("button", { name: "Save" }).click();
+  await toast("Usage plan partners saved");
+  await page.getByTestId("plan-throttle").filter({ hasText: "100/s, burst 40" }).waitFor();
+  await page.getByText("/pets/{id} GET: 50/s, burst 10").waitFor();
+
+  await page.getByRole("button", { name: "Add API key" }).click();
+  const k = page.getByRole("dialog", { name: "Add API key" });
+  await k.getByLabel("API key").selectOption({ label: `partner-a (${state.keyId})` });
+  await k.getByRole("button", { name: "Add" }).click();
+  await toast("API key partner-a added to partners");
+  await page.getByTestId("plan-keys-table").getByRole("cell", { name: "partner-a", exact: true }).waitFor();
+});
+
+test("calls with the key until 429 Limit Exceeded; usage chart and table; a quota grant; the CSV export", async () => {
+  const url = `${DP}/restapis/${state.apiId}/prod/_user_request_/pets/1`;
+  const call = () => fetch(url, { headers: { "x-api-key": state.keyValue } });
+  // The nodes learn of the new plan and key within a second.
+  const deadline = Date.now() + 15_000;
+  let r;
+  while (Date.now() < deadline && (r = await call()).status === 403) await new Promise((res) => setTimeout(res, 100));
+  assert.equal(r.status, 200, "the key is accepted once the node has the plan");
+  let ok = 1;
+  while ((r = await call()).status === 200 && ok < 50) ok++;
+  assert.equal(r.status, 429);
+  assert.equal((await r.json()).message, "Limit Exceeded");
+  assert.equal(ok, 5, "the quota admits exactly its 5 requests");
+
+  await page.reload();
+  const usage = page.getByRole("table", { name: "Usage by API key" });
+  const row = usage.getByRole("row").filter({ hasText: "partner-a" });
+  await row.getByRole("cell", { name: "5", exact: true }).waitFor();
+  await row.getByRole("cell", { name: "0 of 5" }).waitFor();
+  const chart = page.getByRole("img", { name: /Requests per day/ });
+  assert.match(await chart.getAttribute("aria-label"), new RegExp(`${today()} 5`));
+  await shot("15-usage-plan-usage");
+
+  // Grant two more requests for today (UpdateUsage), use one.
+  await row.getByRole("button", { name: "Grant or reset quota of partner-a" }).click();
+  const g = page.getByRole("dialog", { name: "Grant or reset quota" });
+  await g.getByRole("button", { name: "Reset to the full quota" }).click();
+  assert.equal(await g.getByLabel("Remaining requests this period").inputValue(), "5");
+  await g.getByLabel("Remaining requests this period").fill("2");
+  await g.getByRole("button", { name: "Save" }).click();
+  await toast("partner-a has 2 requests left this day");
+  await row.getByRole("cell", { name: "2 of 5" }).waitFor();
+  assert.equal((await call()).status, 200, "the granted quota admits a call");
+  await page.getByLabel("API key", { exact: true }).selectOption({ label: `partner-a (${state.keyId})` });
+  await row.getByRole("cell", { name: "6", exact: true }).waitFor();
+  await row.getByRole("cell", { name: "1 of 5" }).waitFor();
+  assert.match(await chart.getAttribute("aria-label"), new RegExp(`of partner-a.*${today()} 6`));
+
+  // The billing export.
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download CSV" }).click()]);
+  assert.match(download.suggestedFilename(), new RegExp(`^usage-${state.planId}-.*\\.csv$`));
+  const csv = readFileSync(await download.path(), "utf8").trim().split(/\r?\n/);
+  assert.equal(csv[0], "keyId,keyName,customerId,usagePlanId,day,requests");
+  assert.ok(csv.includes(`${state.keyId},partner-a,cust-42,${state.planId},${today()},6`), csv.join("\n"));
+});
+
+test("usage plans: remove a method throttle and the key; the key is refused", async () => {
+  await page.getByRole("button", { name: "Edit usage plan" }).click();
+  const e = page.getByRole("dialog", { name: "Edit usage plan" });
+  await e.getByRole("group", { name: "API stage 1" }).getByRole("button", { name: "Remove method 1" }).click();
+  await e.getByRole("button", { name: "Save" }).click();
+  await toast("Usage plan partners saved");
+  await page.getByText("/pets/{id} GET: 50/s").waitFor({ state: "detached" });
+  await page.getByText(`${state.apiId}:prod`).waitFor();
+
+  await page.getByRole("button", { name: "Remove API key partner-a from the plan" }).click();
+  await page.getByRole("dialog", { name: "Remove API key" }).getByRole("button", { name: "Remove API key" }).click();
+  await toast("API key partner-a removed from partners");
+  await page.getByText("No API keys in this plan").waitFor();
+  const url = `${DP}/restapis/${state.apiId}/prod/_user_request_/pets/1`;
+  const deadline = Date.now() + 15_000;
+  let status;
+  while (Date.now() < deadline && (status = (await fetch(url, { headers: { "x-api-key": state.keyValue } })).status) !== 403)
+    await new Promise((r) => setTimeout(r, 100));
+  assert.equal(status, 403, "a key in no plan of the stage is refused");
+});
+
+test("unknown deep links show Page not found, from the server and in the app", async () => {
+  // Typed into the address bar: the console's own routes load, unknown ones say so (404).
+  for (const [path, heading] of [
+    ["/api-keys", "API keys"],
+    ["/usage-plans", "Usage plans"],
+    [`/usage-plans/${state.planId}`, "partners"],
+  ]) {
+    const resp = await page.goto(`${CONSOLE}${path}`);
+    assert.equal(resp.status(), 200, path);
+    await page.getByRole("heading", { name: heading, level: 1 }).waitFor();
+    if (path === "/usage-plans") {
+      await page.getByRole("link", { name: "partners" }).waitFor();
+      await shot("14b-usage-plans-list");
+    }
+  }
+  await expectingHttpErrors(async () => {
+    for (const path of ["/nope", "/api-keys-typo/deep/link", "/restapis-not"]) {
+      const resp = await page.goto(`${CONSOLE}${path}`);
+      assert.equal(resp.status(), 404, path);
+      await page.getByRole("heading", { name: "Page not found" }).waitFor();
+    }
+  });
+  await shot("16-page-not-found");
+  // Client-side: unknown screens under known areas.
+  for (const path of [`/apis/${state.apiId}/authorizers`, `/apis/${state.apiId}/stages/prod/extra`, "/settings/nope", `/usage-plans/${state.planId}/nope`, "/api-keys/x/y"]) {
+    await page.goto(`${CONSOLE}${path}`);
+    await page.getByRole("heading", { name: "Page not found" }).waitFor();
+  }
+  // SDK-style calls (no HTML wanted) still get the management API's errors.
+  const r = await fetch(`${CONSOLE}/nope`);
+  assert.equal(r.status, 403);
+  assert.ok(r.headers.get("x-amzn-errortype"));
+});
+
 test("settings screens: account, access keys, users", async () => {
   await page.goto(`${CONSOLE}/settings/account`);
   await page.getByRole("heading", { name: "Account-level throttling" }).waitFor();
@@ -240,6 +610,41 @@ test("settings screens: account, access keys, users", async () => {
   await page.getByRole("link", { name: "Users" }).click();
   await page.getByRole("cell", { name: USER, exact: true }).waitFor();
   await shot("10-users");
+});
+
+/** Signs in from node (not the browser); answers the status and body. */
+async function signInFromNode(username, password) {
+  const r = await fetch(`${CONSOLE}/console/api/session`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username, password, mode: "bearer" }),
+  });
+  return { status: r.status, body: await r.json().catch(() => null) };
+}
+
+test("users: a user locked out by failed sign-ins is unlocked with the Unlock button", async () => {
+  const admin = await signInFromNode(USER, PASSWORD);
+  assert.equal(admin.status, 200);
+  const created = await fetch(`${CONSOLE}/console/api/users`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${admin.body.token}` },
+    body: JSON.stringify({ username: "locked-out", password: "locked-out-password-1" }),
+  });
+  assert.equal(created.status, 201);
+  for (let i = 0; i < 5; i++) assert.equal((await signInFromNode("locked-out", "wrong-password-123")).status, 401);
+  assert.equal((await signInFromNode("locked-out", "locked-out-password-1")).status, 429, "locked: even the right password is refused");
+  await page.goto(`${CONSOLE}/settings/users`);
+  const row = page.getByRole("row").filter({ hasText: "locked-out" });
+  await row.getByText("Sign-in locked").waitFor();
+  await shot("10b-users-locked");
+  await row.getByRole("button", { name: "Unlock locked-out" }).click();
+  await toast("locked-out can sign in again");
+  await row.getByText("Sign-in locked").waitFor({ state: "detached" });
+  assert.equal(await row.getByRole("button", { name: /Unlock/ }).count(), 0);
+  assert.equal((await signInFromNode("locked-out", "locked-out-password-1")).status, 200);
+});
+
+test("the APIs list filters by search", async () => {
   // The APIs list shows the API and filters by search.
   await page.goto(`${CONSOLE}/apis`);
   await page.getByRole("link", { name: "pets" }).waitFor();
@@ -252,9 +657,50 @@ test("settings screens: account, access keys, users", async () => {
   await shot("11-apis-list");
 });
 
-test("signing out ends the session", async () => {
+test("a return visit after the access token expired renews it first, with no 401", async () => {
+  // As after 15 minutes away: the browser still holds the session's cookies, but the
+  // access token in apigw_session no longer works.
+  await page.evaluate(() => localStorage.setItem("apigw.accessExpiresAt", "1"));
+  await page.context().addCookies([{ name: "apigw_session", value: "expired-token", url: CONSOLE, httpOnly: true, sameSite: "Strict" }]);
+  const stale = await expectingHttpErrors(() => page.evaluate(() => fetch("/restapis").then((r) => r.status)));
+  assert.equal(stale, 401, "the stale access token is refused");
+  const unauthorized = [];
+  const onResponse = (r) => r.status() === 401 && unauthorized.push(`${r.request().method()} ${r.url()}`);
+  page.on("response", onResponse);
+  await page.goto(`${CONSOLE}/api-keys`);
+  await page.getByRole("row").filter({ hasText: "partner-a" }).waitFor();
+  page.off("response", onResponse);
+  assert.deepEqual(unauthorized, []);
+});
+
+test("axe-core finds no accessibility violation on any screen the journey visited", () => {
+  console.log(`axe-core checked ${a11y.screens.length} screens: ${a11y.screens.join(", ")}`);
+  assert.ok(a11y.screens.length >= 20, "every main screen was checked");
+  assert.deepEqual(a11y.violations, []);
+});
+
+test("the journey logged no page error and no console error", () => {
+  assert.deepEqual(problems, []);
+});
+
+test("signing out ends the session, and its tokens are refused from then on", async () => {
+  const cookies = Object.fromEntries((await page.context().cookies()).map((c) => [c.name, c.value]));
+  assert.ok(cookies.apigw_session && cookies.apigw_refresh, "session cookies before signing out");
+  // As after a while away: the access token has expired; signing out must still revoke the
+  // session, refresh token included.
+  await page.evaluate(() => localStorage.setItem("apigw.accessExpiresAt", "1"));
+  await page.context().addCookies([{ name: "apigw_session", value: "expired-token", url: CONSOLE, httpOnly: true, sameSite: "Strict" }]);
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.waitForURL(/\/signin/);
-  const status = await page.evaluate(() => fetch("/restapis").then((r) => r.status));
+  const status = await expectingHttpErrors(() => page.evaluate(() => fetch("/restapis").then((r) => r.status)));
   assert.equal(status, 403);
+  // Copies of the session's cookies taken before sign-out no longer work.
+  const replay = await fetch(`${CONSOLE}/restapis`, { headers: { cookie: `apigw_session=${cookies.apigw_session}` } });
+  assert.equal(replay.status, 401);
+  const refresh = await fetch(`${CONSOLE}/console/api/session/refresh`, {
+    method: "POST",
+    headers: { cookie: `apigw_refresh=${cookies.apigw_refresh}`, "x-csrf-token": cookies.apigw_csrf, "content-type": "application/json" },
+    body: "{}",
+  });
+  assert.equal(refresh.status, 401);
 });

@@ -41,6 +41,9 @@ echo "== building the console"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 CP_PORT=$(free_port); GRPC_PORT=$(free_port); DP_PORT=$(free_port)
 DB="apigw_console_e2e_$$_$RANDOM"
+# Usage metering (GetUsage, quota grants) needs Redis on the control plane too; a prefix of
+# this run's own keeps its counters apart from anything else on the same Redis.
+export REDIS_KEY_PREFIX="apigw-console-e2e-$$-$RANDOM:"
 logs="$console/test-results/logs"
 mkdir -p "$logs"
 
@@ -49,6 +52,11 @@ cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   psql "$PG_URL/test" -qc "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1 || true
+  # This run's counters, buckets and heartbeats (nothing else shares its prefix).
+  if command -v redis-cli >/dev/null; then
+    redis-cli -u "$REDIS_URL" --scan --pattern "${REDIS_KEY_PREFIX}*" 2>/dev/null |
+      xargs -r redis-cli -u "$REDIS_URL" del >/dev/null 2>&1 || true
+  fi
 }
 trap cleanup EXIT
 
@@ -57,7 +65,7 @@ psql "$PG_URL/test" -qc "CREATE DATABASE $DB" >/dev/null
 export APIGW_ADMIN_USER=admin
 export APIGW_ADMIN_PASSWORD="console-e2e-password-1"
 DATABASE_URL="$PG_URL/$DB" CP_HTTP_ADDR="127.0.0.1:$CP_PORT" CP_GRPC_ADDR="127.0.0.1:$GRPC_PORT" \
-  CONSOLE_DIR="$console/dist" APIGW_JWT_SECRET="console-e2e-session-signing-key-0123456789" \
+  CONSOLE_DIR="$console/dist" APIGW_JWT_SECRET="console-e2e-session-signing-key-0123456789" REDIS_URL="$REDIS_URL" \
   RUST_LOG="${E2E_LOG:-warn}" "$TARGET_DIR/control-plane" >"$logs/control-plane.log" 2>&1 &
 pids+=($!)
 wait_ok() {

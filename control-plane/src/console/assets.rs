@@ -1,14 +1,18 @@
 //! Serving the built web console (`web-console/dist`): hashed assets under `/assets` with
 //! long caching, and `index.html` for `/` and every client-side route (`/signin`, `/apis/...`,
-//! `/settings/...`), which are kept apart from the management API's paths.
+//! `/api-keys/...`, `/usage-plans/...`, `/settings/...`), which are kept apart from the
+//! management API's paths. A browser navigation to a path that is neither gets `index.html`
+//! with status 404 ([`unknown_path_navigation`]), so the console says "Page not found"
+//! instead of showing the API's JSON error; SDK and script calls still get AWS's errors.
 //!
 //! The directory is read per request, so building the console needs no restart; when it has
 //! no `index.html`, a page says how to build it.
 
 use std::path::{Path, PathBuf};
 
-use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -23,6 +27,10 @@ const SPA_ROUTES: &[&str] = &[
     "/signin",
     "/apis",
     "/apis/{*rest}",
+    "/api-keys",
+    "/api-keys/{*rest}",
+    "/usage-plans",
+    "/usage-plans/{*rest}",
     "/settings",
     "/settings/{*rest}",
 ];
@@ -86,6 +94,44 @@ async fn index(State(state): State<AppState>) -> Response {
     }
 }
 
+/// Whether a request is a browser loading a page: GET or HEAD asking for HTML, with no
+/// `Authorization` header and no presigned SigV4 query (SDKs and the CLI never ask for
+/// HTML; the console's own `fetch` calls ask for JSON).
+fn is_navigation(req: &Request) -> bool {
+    let wants_html = req
+        .headers()
+        .get_all(http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("text/html"));
+    let signed = req.headers().contains_key(http::header::AUTHORIZATION)
+        || req
+            .uri()
+            .query()
+            .is_some_and(|q| q.contains("X-Amz-Signature="));
+    matches!(*req.method(), Method::GET | Method::HEAD) && wants_html && !signed
+}
+
+/// Middleware around the management API (outside its authentication): a browser
+/// navigation to a path no route matches (axum's fallback, which sets no [`MatchedPath`])
+/// gets the console's `index.html` with status 404, and the console renders its
+/// "Page not found". Every other request goes on to the API (`UnknownOperation`, or 403
+/// when unsigned, as before).
+pub async fn unknown_path_navigation(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if req.extensions().get::<MatchedPath>().is_none() && is_navigation(&req) {
+        let mut resp = index(State(state)).await;
+        if resp.status() == StatusCode::OK {
+            *resp.status_mut() = StatusCode::NOT_FOUND;
+        }
+        return resp;
+    }
+    next.run(req).await
+}
+
 async fn favicon(State(state): State<AppState>) -> Response {
     match tokio::fs::read(state.console.console_dir.join("favicon.svg")).await {
         Ok(bytes) => ([(http::header::CONTENT_TYPE, "image/svg+xml")], bytes).into_response(),
@@ -120,6 +166,35 @@ The management API works without the console, e.g. with the AWS CLI and <code>--
 
 #[cfg(test)]
 mod tests {
+    fn request(method: &str, uri: &str, headers: &[(&str, &str)]) -> axum::extract::Request {
+        let mut b = http::Request::builder().method(method).uri(uri);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(axum::body::Body::empty()).expect("request")
+    }
+
+    #[test]
+    fn only_unsigned_html_page_loads_are_navigations() {
+        let html = ("accept", "text/html,application/xhtml+xml,*/*;q=0.8");
+        assert!(super::is_navigation(&request("GET", "/api-keys", &[html])));
+        assert!(super::is_navigation(&request("HEAD", "/x", &[html])));
+        assert!(!super::is_navigation(&request("POST", "/x", &[html])));
+        assert!(!super::is_navigation(&request(
+            "GET",
+            "/x",
+            &[("accept", "application/json")]
+        )));
+        assert!(!super::is_navigation(&request("GET", "/x", &[])));
+        let sigv4 = ("authorization", "AWS4-HMAC-SHA256 Credential=x");
+        assert!(!super::is_navigation(&request("GET", "/x", &[html, sigv4])));
+        assert!(!super::is_navigation(&request(
+            "GET",
+            "/x?X-Amz-Signature=abc",
+            &[html]
+        )));
+    }
+
     #[test]
     fn the_help_page_names_the_build_command_and_escapes_the_dir() {
         let page = super::not_built_page(std::path::Path::new("/x/<d>"));

@@ -6,6 +6,8 @@
 //! [`ACCESS_TTL_SECS`]; a refresh token is accepted only by the refresh endpoint and never
 //! outlives [`MAX_SESSION_SECS`] from sign-in. Every use re-reads the user, so disabling a
 //! user or changing their password (which bumps `session_epoch`) ends their sessions at once.
+//! Both tokens of a session carry its id (`sid`); signing out records it
+//! ([`sign_out`]), so the session's tokens are refused from then on.
 //!
 //! Browser sessions ride in an HttpOnly `apigw_session` cookie (SameSite=Strict); every
 //! unsafe request carried by that cookie must also send `X-CSRF-Token` equal to the token
@@ -23,6 +25,7 @@ use uuid::Uuid;
 
 use super::error::{ConsoleError, ConsoleResult};
 use crate::ids::now_epoch;
+use crate::store::console_sessions;
 use crate::store::console_users::{self, UserRow};
 
 /// Lifetime of an access token.
@@ -95,6 +98,9 @@ pub struct Claims {
     /// CSRF token bound to a cookie session; empty for bearer sessions.
     #[serde(default)]
     pub csrf: String,
+    /// Session id: the same in the access and refresh tokens of one sign-in, and kept by
+    /// refreshes; sign-out revokes it.
+    pub sid: String,
 }
 
 /// How the caller presented the session.
@@ -132,6 +138,11 @@ pub struct Issued {
     pub csrf: String,
 }
 
+/// A new session id.
+pub fn new_session_id() -> String {
+    Uuid::new_v4().to_string()
+}
+
 /// A random URL-safe CSRF token.
 pub fn new_csrf_token() -> String {
     rand::thread_rng()
@@ -141,11 +152,13 @@ pub fn new_csrf_token() -> String {
         .collect()
 }
 
-/// Issues an access and a refresh token for `user`; `auth_time` is the original sign-in.
+/// Issues an access and a refresh token of session `sid` for `user`; `auth_time` is the
+/// original sign-in.
 pub fn issue(
     keys: &SessionKeys,
     user: &UserRow,
     csrf: &str,
+    sid: &str,
     auth_time: i64,
 ) -> ConsoleResult<Issued> {
     let now = now_epoch();
@@ -161,6 +174,7 @@ pub fn issue(
         auth_time,
         ep: user.session_epoch,
         csrf: csrf.into(),
+        sid: sid.into(),
     };
     let sign = |c: &Claims| {
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), c, &keys.encoding)
@@ -189,10 +203,14 @@ fn decode(keys: &SessionKeys, token: &str, audience: &str) -> ConsoleResult<Clai
         })
 }
 
-/// Loads the user a token names and checks it may still act: enabled, same epoch.
+/// Loads the user a token names and checks it may still act: session not signed out,
+/// user enabled, same epoch.
 async fn live_user(db: &sqlx::PgPool, claims: &Claims) -> ConsoleResult<UserRow> {
     let id =
         Uuid::parse_str(&claims.sub).map_err(|_| ConsoleError::Unauthorized(INVALID.into()))?;
+    if console_sessions::is_signed_out(db, &claims.sid).await? {
+        return Err(ConsoleError::Unauthorized(REVOKED.into()));
+    }
     match console_users::find_by_id(db, id).await? {
         Some(u) if u.enabled && u.session_epoch == claims.ep => Ok(u),
         _ => Err(ConsoleError::Unauthorized(REVOKED.into())),
@@ -291,6 +309,13 @@ pub async fn check_refresh(
     Ok((user, claims))
 }
 
+/// Ends the session `claims` belong to: its access and refresh tokens are refused from now
+/// on, until the session would have ended anyway.
+pub async fn sign_out(db: &sqlx::PgPool, claims: &Claims) -> ConsoleResult<()> {
+    console_sessions::sign_out(db, &claims.sid, claims.auth_time + MAX_SESSION_SECS).await?;
+    Ok(())
+}
+
 /// Whether the browser reached us over HTTPS (directly or through a TLS-terminating proxy
 /// that sets `X-Forwarded-Proto`); cookies are then marked `Secure`.
 pub fn is_https(headers: &HeaderMap) -> bool {
@@ -364,7 +389,7 @@ mod tests {
     #[test]
     fn tokens_round_trip_and_audiences_do_not_mix() {
         let keys = SessionKeys::new(b"0123456789abcdef0123456789abcdef");
-        let issued = issue(&keys, &user(), "tok", now_epoch()).unwrap();
+        let issued = issue(&keys, &user(), "tok", "s1", now_epoch()).unwrap();
         let c = decode(&keys, &issued.access, AUD_ACCESS).unwrap();
         assert_eq!(
             (c.name.as_str(), c.ep, c.csrf.as_str()),
@@ -379,7 +404,14 @@ mod tests {
     #[test]
     fn expired_tokens_say_so() {
         let keys = SessionKeys::new(b"0123456789abcdef0123456789abcdef");
-        let issued = issue(&keys, &user(), "", now_epoch() - MAX_SESSION_SECS - 60).unwrap();
+        let issued = issue(
+            &keys,
+            &user(),
+            "",
+            "s2",
+            now_epoch() - MAX_SESSION_SECS - 60,
+        )
+        .unwrap();
         match decode(&keys, &issued.access, AUD_ACCESS) {
             Err(ConsoleError::Unauthorized(m)) => assert_eq!(m, EXPIRED),
             other => panic!("{other:?}"),

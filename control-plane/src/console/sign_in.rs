@@ -152,7 +152,8 @@ pub async fn sign_in(
         Mode::Cookie => session::new_csrf_token(),
         Mode::Bearer => String::new(),
     };
-    let issued = session::issue(&state.console.keys, &user, &csrf, now_epoch())?;
+    let sid = session::new_session_id();
+    let issued = session::issue(&state.console.keys, &user, &csrf, &sid, now_epoch())?;
     tracing::info!(user = %user.username, %ip, "console sign-in");
     Ok(respond(&user, issued, req.mode, &headers))
 }
@@ -185,17 +186,30 @@ pub async fn refresh(
     if mode == Mode::Cookie {
         session::check_csrf(&headers, &method, &claims.csrf)?;
     }
-    let issued = session::issue(&state.console.keys, &user, &claims.csrf, claims.auth_time)?;
+    let issued = session::issue(
+        &state.console.keys,
+        &user,
+        &claims.csrf,
+        &claims.sid,
+        claims.auth_time,
+    )?;
     Ok(respond(&user, issued, mode, &headers))
 }
 
-/// DELETE /console/api/session — sign out (clears the cookies).
-pub async fn sign_out(SignedIn(_id): SignedIn, headers: HeaderMap) -> Response {
+/// DELETE /console/api/session — sign out: the session's access and refresh tokens are
+/// refused from now on (cookie or bearer), and the cookies are cleared.
+pub async fn sign_out(
+    State(state): State<AppState>,
+    SignedIn(id): SignedIn,
+    headers: HeaderMap,
+) -> ConsoleResult<Response> {
+    session::sign_out(&state.db, &id.claims).await?;
+    tracing::info!(user = %id.user.username, "console sign-out");
     let mut resp = StatusCode::NO_CONTENT.into_response();
     for c in session::clearing_cookies(session::is_https(&headers)) {
         resp.headers_mut().append(http::header::SET_COOKIE, c);
     }
-    resp
+    Ok(resp)
 }
 
 /// Body of ChangeMyPassword.
@@ -228,6 +242,12 @@ pub async fn change_password(
         session::Carrier::Cookie => Mode::Cookie,
         session::Carrier::Bearer => Mode::Bearer,
     };
-    let issued = session::issue(&state.console.keys, &user, &id.claims.csrf, now_epoch())?;
+    let issued = session::issue(
+        &state.console.keys,
+        &user,
+        &id.claims.csrf,
+        &id.claims.sid,
+        now_epoch(),
+    )?;
     Ok(respond(&user, issued, mode, &headers))
 }

@@ -5,7 +5,11 @@
 //! lock reveals nothing), and one for all usernames from that IP (against password
 //! spraying). Reaching a limit within the window locks sign-in for that key; a lock is
 //! checked before the password, so even the right password is refused while it lasts.
-//! A successful sign-in clears the (username, IP) counter.
+//! A successful sign-in clears the (username, IP) counter. Failures from one IP never lock
+//! the same username at another IP, and an admin can lift a user's locks ([`unlock`]).
+//!
+//! The IP is the TCP peer address: behind a reverse proxy every client shares the proxy's
+//! address (`X-Forwarded-For` is not trusted).
 
 use sqlx::PgPool;
 
@@ -71,4 +75,23 @@ pub async fn record_failure(
 pub async fn record_success(db: &PgPool, username: &str, ip: &str) -> ConsoleResult<()> {
     signin_failures::clear(db, &user_key(username), ip).await?;
     Ok(())
+}
+
+/// Lifts every lock and counter of `username`, from any IP (an admin's unlock).
+pub async fn unlock(db: &PgPool, username: &str) -> ConsoleResult<()> {
+    signin_failures::clear_user(db, &user_key(username)).await?;
+    Ok(())
+}
+
+/// The usernames (as counter keys) locked now from some IP.
+pub async fn locked_users(db: &PgPool) -> ConsoleResult<std::collections::HashSet<String>> {
+    Ok(signin_failures::locked_users(db)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// Whether `username` is among `locked` (the keys [`locked_users`] answers).
+pub fn is_locked(locked: &std::collections::HashSet<String>, username: &str) -> bool {
+    locked.contains(&user_key(username))
 }

@@ -1,5 +1,5 @@
-//! The admin endpoints for console users: create users, disable them and set their
-//! passwords (the users themselves are in [`crate::store::console_users`]).
+//! The admin endpoints for console users: create users, disable them, set their
+//! passwords and lift their sign-in locks (the users themselves are in [`crate::store::console_users`]).
 //!
 //! Disabling a user also disables the access keys they created, so that neither their
 //! sessions nor their CLI keys work any more; re-enabling leaves the keys disabled until
@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{ConsoleError, ConsoleResult};
 use super::identity::Admin;
-use super::password;
 use super::wire::User;
+use super::{password, signin_limit};
 use crate::extract::AwsJson;
 use crate::store::{self, console_users};
 use crate::AppState;
@@ -37,18 +37,49 @@ pub struct UpdateUser {
     password: Option<String>,
 }
 
+/// A user as the list shows it: with whether failed sign-ins lock them out (from some IP).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListedUser {
+    #[serde(flatten)]
+    user: User,
+    sign_in_locked: bool,
+}
+
 /// List body.
 #[derive(Debug, Serialize)]
 pub struct UserList {
-    item: Vec<User>,
+    item: Vec<ListedUser>,
 }
 
 /// GET /console/api/users (admin)
 pub async fn list(State(state): State<AppState>, _admin: Admin) -> ConsoleResult<Json<UserList>> {
     let rows = console_users::list(&state.db).await?;
+    let locked = signin_limit::locked_users(&state.db).await?;
     Ok(Json(UserList {
-        item: rows.iter().map(User::from).collect(),
+        item: rows
+            .iter()
+            .map(|u| ListedUser {
+                user: User::from(u),
+                sign_in_locked: signin_limit::is_locked(&locked, &u.username),
+            })
+            .collect(),
     }))
+}
+
+/// POST /console/api/users/{username}/unlock (admin): lifts the sign-in locks and failure
+/// counts of the user, from every IP.
+pub async fn unlock(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(username): Path<String>,
+) -> ConsoleResult<StatusCode> {
+    let user = console_users::find_by_name(&state.db, &username, false)
+        .await?
+        .ok_or_else(|| ConsoleError::NotFound(format!("No user named '{username}'")))?;
+    signin_limit::unlock(&state.db, &user.username).await?;
+    tracing::info!(by = %admin.user.username, user = %user.username, "console user unlocked");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// POST /console/api/users (admin)

@@ -12,6 +12,7 @@ pub mod account;
 pub mod api_keys;
 pub mod config;
 pub mod console_secrets;
+pub mod console_sessions;
 pub mod console_users;
 pub mod deployed;
 pub mod deployments;

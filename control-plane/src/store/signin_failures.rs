@@ -79,3 +79,23 @@ pub async fn clear<'e>(db: impl PgExecutor<'e>, user_key: &str, ip: &str) -> sql
         .await?;
     Ok(())
 }
+
+/// Clears every counter and lock of `user_key`, from any IP (an admin's unlock).
+pub async fn clear_user<'e>(db: impl PgExecutor<'e>, user_key: &str) -> sqlx::Result<u64> {
+    let done = sqlx::query("DELETE FROM console_signin_failures WHERE username = $1")
+        .bind(user_key)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// The username keys locked now (from some IP).
+pub async fn locked_users<'e>(db: impl PgExecutor<'e>) -> sqlx::Result<Vec<String>> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT DISTINCT username FROM console_signin_failures
+         WHERE username <> '' AND locked_until > now()",
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}

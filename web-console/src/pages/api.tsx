@@ -7,6 +7,7 @@ import type { RestApi } from "./apis";
 import { Resources } from "./resources";
 import { Stages } from "./stages";
 import { Deployments } from "./deployments";
+import { NotFound } from "../shared/not-found";
 
 export type Stage = {
   stageName: string;
@@ -39,6 +40,7 @@ export function ApiScreen({ apiId, path }: { apiId: string; path: string }) {
         <Link href="/apis">Back to APIs</Link>
       </div>
     );
+  if (!known(path)) return <NotFound back={`/apis/${apiId}/resources`} backLabel="Go to the API" />;
   if (!api.data) return <Loading what="Loading the API" />;
   const base = `/apis/${apiId}`;
   const tab = path.split("/")[3] ?? "resources";
@@ -103,6 +105,18 @@ export function ApiScreen({ apiId, path }: { apiId: string; path: string }) {
     </div>
   );
 }
+
+/** The screens of one API; any other path under `/apis/{id}/` is "Page not found". */
+const SCREENS = [
+  "/apis/:id",
+  "/apis/:id/resources",
+  "/apis/:id/resources/:rid",
+  "/apis/:id/resources/:rid/methods/:method",
+  "/apis/:id/stages",
+  "/apis/:id/stages/:name",
+  "/apis/:id/deployments",
+];
+const known = (path: string) => SCREENS.some((p) => match(p, path));
 
 const NEW_STAGE = "[New stage]";
 

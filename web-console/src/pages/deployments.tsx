@@ -1,6 +1,6 @@
 // Deployment history with "make active" (rollback = re-pointing a stage) and a confirmation.
 import { useState } from "preact/hooks";
-import { del, fmtDate, listAll, patch } from "../api";
+import { del, fmtDateTime, listAll, patch } from "../api";
 import { Confirm, Empty, ErrorText, Loading, Select, toast, useAsync } from "../ui";
 import type { Deployment, Stage } from "./api";
 
@@ -24,7 +24,10 @@ export function Deployments({ apiId, version }: { apiId: string; version: number
   const { deployments, stages } = data.data;
   if (deployments.length === 0) return <Empty title="No deployments yet">Use “Deploy API” to create the first one.</Empty>;
   const activeOn = (d: Deployment) => stages.filter((s) => s.deploymentId === d.id).map((s) => s.stageName);
-  const target = stages.find((s) => s.stageName === (stage || stages[0]?.stageName));
+  // The stages a deployment could be made active on: those not already serving it.
+  const elsewhere = (d: Deployment) => stages.filter((s) => s.deploymentId !== d.id);
+  const choices = activate ? elsewhere(activate) : [];
+  const target = choices.find((s) => s.stageName === stage) ?? choices[0];
   return (
     <div>
       <h2>Deployment history</h2>
@@ -47,11 +50,19 @@ export function Deployments({ apiId, version }: { apiId: string; version: number
                 <code>{d.id}</code>
               </td>
               <td>{d.description ?? ""}</td>
-              <td>{fmtDate(d.createdDate)}</td>
+              <td>{fmtDateTime(d.createdDate)}</td>
               <td>{activeOn(d).join(", ") || "—"}</td>
               <td class="row-actions">
-                {stages.length > 0 && (
-                  <button type="button" class="secondary small" onClick={() => setActivate(d)} aria-label={`Make deployment ${d.id} active`}>
+                {elsewhere(d).length > 0 && (
+                  <button
+                    type="button"
+                    class="secondary small"
+                    onClick={() => {
+                      setStage("");
+                      setActivate(d);
+                    }}
+                    aria-label={`Make active: deployment ${d.id}`}
+                  >
                     Make active
                   </button>
                 )}
@@ -71,7 +82,7 @@ export function Deployments({ apiId, version }: { apiId: string; version: number
           confirm={`Make ${activate.id} active`}
           body={
             <>
-              <Select label="Stage" value={target.stageName} options={stages.map((s) => s.stageName)} onChange={setStage} />
+              <Select label="Stage" value={target.stageName} options={choices.map((s) => s.stageName)} onChange={setStage} />
               <p>
                 Stage <strong>{target.stageName}</strong> will serve deployment <code>{activate.id}</code>
                 {activate.description ? ` (“${activate.description}”)` : ""} instead of <code>{target.deploymentId}</code>. Every data-plane node switches within a

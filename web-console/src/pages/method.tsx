@@ -4,6 +4,7 @@ import { useState } from "preact/hooks";
 import { del, get, patch, patchKey, put, type PatchOp } from "../api";
 import { navigate } from "../router";
 import { Check, Confirm, Empty, ErrorText, Field, KeyValues, Loading, Select, entries, fromEntries, toast, useAction, useAsync } from "../ui";
+import { TestPanel } from "./method-test";
 import type { Resource } from "./resources";
 
 type MethodResponse = { statusCode: string; responseParameters?: Record<string, boolean>; responseModels?: Record<string, string> };
@@ -34,6 +35,7 @@ export function MethodView({ apiId, resource, httpMethod, onChanged }: { apiId: 
   const method = useAsync(() => get<Method>(mpath), [mpath]);
   const [open, setOpen] = useState<Box>("");
   const [deleting, setDeleting] = useState(false);
+  const [testing, setTesting] = useState(false);
   if (method.error) return <ErrorText error={method.error} />;
   if (!method.data) return <Loading what="Loading the method" />;
   const m = method.data;
@@ -61,10 +63,16 @@ export function MethodView({ apiId, resource, httpMethod, onChanged }: { apiId: 
         <h2>
           <span class={`badge m-${httpMethod}`}>{httpMethod}</span> <code>{resource.path}</code>
         </h2>
-        <button type="button" class="danger secondary" onClick={() => setDeleting(true)}>
-          Delete method
-        </button>
+        <div class="head-actions">
+          <button type="button" class="secondary" aria-expanded={testing} aria-controls="test-panel" onClick={() => setTesting(!testing)}>
+            {testing ? "Close test" : "Test"}
+          </button>
+          <button type="button" class="danger secondary" onClick={() => setDeleting(true)}>
+            Delete method
+          </button>
+        </div>
       </div>
+      {testing && <TestPanel mpath={mpath} resourcePath={resource.path} />}
       <div class="four-box" data-testid="four-box">
         {box("method-request", "Method request", [
           `Authorization: ${m.authorizationType}`,

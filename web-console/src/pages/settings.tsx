@@ -11,6 +11,9 @@ const TABS: [string, string, boolean][] = [
   ["users", "Users", true],
 ];
 
+/** Whether `/settings/{tab}` is a settings screen (else the app shows "Page not found"). */
+export const isSettingsTab = (tab: string) => TABS.some(([id]) => id === tab);
+
 export function Settings({ tab, user }: { tab: string; user: User }) {
   return (
     <div class="page">
@@ -26,7 +29,6 @@ export function Settings({ tab, user }: { tab: string; user: User }) {
       {tab === "password" && <Password />}
       {tab === "access-keys" && <AccessKeys />}
       {tab === "users" && (user.isAdmin ? <Users me={user} /> : <ErrorText error="Only administrators can manage console users" />)}
-      {!TABS.some(([id]) => id === tab) && <Empty title="No such settings page" />}
     </div>
   );
 }
@@ -235,8 +237,11 @@ function AccessKeys() {
   );
 }
 
+/** A user as the admin list shows it: with whether failed sign-ins lock them out now. */
+type ListedUser = User & { signInLocked?: boolean };
+
 function Users({ me }: { me: User }) {
-  const users = useAsync(() => get<{ item: User[] }>("/console/api/users").then((r) => r.item), []);
+  const users = useAsync(() => get<{ item: ListedUser[] }>("/console/api/users").then((r) => r.item), []);
   const [creating, setCreating] = useState(false);
   const [resetting, setResetting] = useState<User | null>(null);
   const a = useAction();
@@ -268,9 +273,28 @@ function Users({ me }: { me: User }) {
               <tr key={u.id}>
                 <td>{u.username}</td>
                 <td>{u.isAdmin ? "Admin" : "User"}</td>
-                <td>{u.enabled ? "Enabled" : "Disabled"}</td>
+                <td>
+                  {u.enabled ? "Enabled" : "Disabled"}
+                  {u.signInLocked && <span class="badge warn">Sign-in locked</span>}
+                </td>
                 <td>{fmtDate(u.createdDate)}</td>
                 <td class="row-actions">
+                  {u.signInLocked && (
+                    <button
+                      type="button"
+                      class="secondary small"
+                      aria-label={`Unlock ${u.username}`}
+                      onClick={() =>
+                        a.run(async () => {
+                          await post(`/console/api/users/${encodeURIComponent(u.username)}/unlock`);
+                          toast(`${u.username} can sign in again`);
+                          users.reload();
+                        })
+                      }
+                    >
+                      Unlock
+                    </button>
+                  )}
                   {u.id !== me.id && (
                     <button
                       type="button"

@@ -1,8 +1,10 @@
 // Stages: which deployment each serves, its variables and settings.
 import { useState } from "preact/hooks";
-import { del, fmtDate, get, listAll, patch, patchKey, type PatchOp } from "../api";
+import { del, fmtDateTime, get, listAll, patch, patchKey, type PatchOp } from "../api";
 import { Link, match, navigate } from "../router";
-import { Check, Confirm, Empty, ErrorText, Field, KeyValues, Loading, entries, fromEntries, toast, useAction, useAsync } from "../ui";
+import { Check, Confirm, Empty, ErrorText, Field, KeyValues, Loading, Modal, entries, fromEntries, toast, useAction, useAsync } from "../ui";
+import { Copyable } from "../shared/copy";
+import { defaultEndpoint, invokeEndpoint, invokeUrls, setInvokeEndpoint } from "../shared/invoke";
 import type { Deployment, Stage } from "./api";
 
 export function Stages({ apiId, path, version }: { apiId: string; path: string; version: number }) {
@@ -49,6 +51,9 @@ function StageDetail({ apiId, stage, onChanged }: { apiId: string; stage: Stage;
   const [rate, setRate] = useState(all ? String(all.throttlingRateLimit) : "");
   const [burst, setBurst] = useState(all ? String(all.throttlingBurstLimit) : "");
   const [deleting, setDeleting] = useState(false);
+  const [endpoint, setEndpoint] = useState(invokeEndpoint());
+  const [editingEndpoint, setEditingEndpoint] = useState(false);
+  const urls = invokeUrls(apiId, stage.stageName, endpoint);
   const a = useAction();
   const v = useAction();
   return (
@@ -60,20 +65,26 @@ function StageDetail({ apiId, stage, onChanged }: { apiId: string; stage: Stage;
         </button>
       </div>
       <dl class="props">
-        <dt>Invoke path (any data-plane node)</dt>
+        <dt>Invoke URL</dt>
         <dd>
-          <code data-testid="invoke-path">
-            /restapis/{apiId}/{stage.stageName}/_user_request_/
-          </code>
+          <Copyable text={urls.host} label="Copy the invoke URL" testId="invoke-url" />
+        </dd>
+        <dt>Invoke URL (node path)</dt>
+        <dd>
+          <Copyable text={urls.node} label="Copy the node invoke URL" testId="invoke-url-node" />{" "}
+          <button type="button" class="link" onClick={() => setEditingEndpoint(true)}>
+            Change the data-plane address
+          </button>
         </dd>
         <dt>Active deployment</dt>
         <dd data-testid="active-deployment">
-          <code>{stage.deploymentId}</code> {deployment.data ? `— ${deployment.data.description ?? "no description"}, ${fmtDate(deployment.data.createdDate)}` : ""}{" "}
+          <code>{stage.deploymentId}</code> {deployment.data ? `— ${deployment.data.description ?? "no description"}, ${fmtDateTime(deployment.data.createdDate)}` : ""}{" "}
           <Link href={`/apis/${apiId}/deployments`}>History and rollback</Link>
         </dd>
         <dt>Last updated</dt>
-        <dd>{fmtDate(stage.lastUpdatedDate)}</dd>
+        <dd>{fmtDateTime(stage.lastUpdatedDate)}</dd>
       </dl>
+      {editingEndpoint && <EndpointDialog onClose={() => setEditingEndpoint(false)} onSaved={() => setEndpoint(invokeEndpoint())} />}
       <form
         class="panel"
         aria-label="Stage variables"
@@ -145,5 +156,41 @@ function StageDetail({ apiId, stage, onChanged }: { apiId: string; stage: Stage;
         />
       )}
     </div>
+  );
+}
+
+/** Where this browser reaches the data-plane nodes (kept in localStorage). */
+function EndpointDialog({ onClose, onSaved }: { onClose: () => void; onSaved: () => void }) {
+  const e = invokeEndpoint();
+  const [node, setNode] = useState(e.node);
+  const [domain, setDomain] = useState(e.domain);
+  return (
+    <Modal title="Data-plane address" onClose={onClose}>
+      <form
+        onSubmit={(ev) => {
+          ev.preventDefault();
+          setInvokeEndpoint({ node: node.trim(), domain: domain.trim() });
+          onSaved();
+          onClose();
+        }}
+      >
+        <Field label="Data-plane node URL" value={node} onInput={setNode} required hint={`Scheme, host and port of a node, e.g. ${defaultEndpoint().node}`} />
+        <Field
+          label="execute-api domain"
+          value={domain}
+          onInput={setDomain}
+          required
+          hint="The nodes' --execute-api-domain, with the port if not the scheme's default"
+        />
+        <div class="actions">
+          <button type="button" class="secondary" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" class="primary">
+            Save
+          </button>
+        </div>
+      </form>
+    </Modal>
   );
 }
