@@ -249,8 +249,74 @@ fn lambda_function_uri(uri: &str) -> ApiResult<()> {
     })
 }
 
+/// The most tags one resource may carry (AWS's "Tag restrictions and usage conventions").
+pub const MAX_TAGS: usize = 50;
+
+/// A resource's tags, as AWS documents them for API Gateway: at most [`MAX_TAGS`] per
+/// resource, keys of 1 to 128 and values of up to 256 Unicode characters, letters,
+/// digits, spaces and `+ - = . _ : / @` only, and no key starting with the reserved
+/// `aws:` prefix (in any case).
+pub fn tags(tags: &std::collections::BTreeMap<String, String>) -> ApiResult<()> {
+    fn allowed(c: char) -> bool {
+        c.is_alphanumeric() || c.is_whitespace() || "+-=._:/@".contains(c)
+    }
+    for (key, value) in tags {
+        let key_len = key.chars().count();
+        if !(1..=128).contains(&key_len) {
+            return Err(ApiError::bad_request(format!(
+                "Invalid tag key '{key}': a tag key must be 1 to 128 characters long"
+            )));
+        }
+        if key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:")) {
+            return Err(ApiError::bad_request(format!(
+                "Invalid tag key '{key}': the prefix 'aws:' is reserved for AWS use"
+            )));
+        }
+        if !key.chars().all(allowed) {
+            return Err(ApiError::bad_request(format!(
+                "Invalid tag key '{key}': tag keys may contain only letters, digits, spaces \
+                 and + - = . _ : / @"
+            )));
+        }
+        if value.chars().count() > 256 {
+            return Err(ApiError::bad_request(format!(
+                "Invalid tag value for key '{key}': a tag value can be at most 256 characters long"
+            )));
+        }
+        if !value.chars().all(allowed) {
+            return Err(ApiError::bad_request(format!(
+                "Invalid tag value for key '{key}': tag values may contain only letters, \
+                 digits, spaces and + - = . _ : / @"
+            )));
+        }
+    }
+    if tags.len() > MAX_TAGS {
+        return Err(ApiError::bad_request(format!(
+            "Too many tags: a resource can have at most {MAX_TAGS} tags, this would give it {}",
+            tags.len()
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn tag_rules() {
+        use std::collections::BTreeMap;
+        let one = |k: &str, v: &str| BTreeMap::from([(k.to_string(), v.to_string())]);
+        assert!(super::tags(&one("team", "payments/eu-1 @x")).is_ok());
+        assert!(super::tags(&one("", "v")).is_err());
+        assert!(super::tags(&one(&"k".repeat(128), &"v".repeat(256))).is_ok());
+        assert!(super::tags(&one(&"k".repeat(129), "v")).is_err());
+        assert!(super::tags(&one("k", &"v".repeat(257))).is_err());
+        assert!(super::tags(&one("AWS:owner", "v")).is_err());
+        assert!(super::tags(&one("a*b", "v")).is_err());
+        let many: BTreeMap<String, String> =
+            (0..51).map(|i| (format!("k{i}"), String::new())).collect();
+        assert!(super::tags(&many).is_err());
+    }
+
     use super::*;
 
     #[test]

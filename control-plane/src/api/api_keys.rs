@@ -93,6 +93,7 @@ pub fn validate_value(value: &str) -> ApiResult<()> {
 }
 
 fn validate_key(key: &ApiKey) -> ApiResult<()> {
+    crate::validate::tags(&key.tags)?;
     if key.name.len() > 1024 {
         return Err(ApiError::bad_request(
             "API Key name must be at most 1024 characters",

@@ -38,6 +38,7 @@ pub struct CreateRestApi {
 
 /// Checks the fields every create or update must keep valid.
 fn validate(api: &RestApi) -> ApiResult<()> {
+    crate::validate::tags(&api.tags)?;
     if api.name.trim().is_empty() {
         return Err(ApiError::bad_request(
             "Invalid REST API name specified: name must be non-empty",

@@ -24,6 +24,7 @@ pub fn validate_stage_name(name: &str) -> ApiResult<()> {
 
 /// Checks what a stage holds beyond its name (also for stages CreateDeployment makes).
 pub fn validate_stage(stage: &Stage) -> ApiResult<()> {
+    crate::validate::tags(&stage.tags)?;
     for (k, v) in &stage.variables {
         let key_ok = !k.is_empty()
             && k.len() <= 64

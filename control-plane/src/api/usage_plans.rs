@@ -98,6 +98,7 @@ fn validate_throttle(what: &str, t: &ThrottleSettings) -> ApiResult<()> {
 
 /// Checks a plan's own fields and that its API stages exist.
 async fn validate_plan(conn: &mut PgConnection, plan: &mut UsagePlan) -> ApiResult<()> {
+    crate::validate::tags(&plan.tags)?;
     if plan.name.trim().is_empty() {
         return Err(ApiError::bad_request("Usage plan name must be non-empty"));
     }
