@@ -16,6 +16,7 @@ pub mod resources;
 pub mod rest_apis;
 pub mod rules;
 pub mod stages;
+pub mod tags;
 pub mod test_invoke;
 pub mod usage;
 pub mod usage_plans;
@@ -167,6 +168,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/usageplans/{usageplan_id}/keys/{key_id}/usage",
             axum::routing::patch(usage::update),
+        )
+        .route(
+            "/tags/{resource_arn}",
+            get(tags::get).put(tags::tag).delete(tags::untag),
         )
         .fallback(unknown_operation)
         .method_not_allowed_fallback(unknown_operation)

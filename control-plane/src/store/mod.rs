@@ -23,6 +23,7 @@ pub mod resources;
 pub mod rest_apis;
 pub mod signin_failures;
 pub mod stages;
+pub mod tags;
 pub mod usage;
 pub mod usage_plans;
 
