@@ -6,7 +6,9 @@ API (resources /pets, /pets/{id}, /files/{proxy+}; GET, POST and ANY methods; MO
 and HTTP_PROXY integrations with method and integration responses), deploys it to `prod`,
 calls it through both data-plane nodes, redeploys a change and rolls it back by
 re-pointing the stage, and checks that boto3 raises AWS's exception classes with a
-message for bad calls. Every step is logged; any failure exits non-zero.
+message for bad calls, then tags the API, its stage, an API key and a usage plan by
+ARN (tag_resource, get_tags, untag_resource). Every step is logged; any failure exits
+non-zero.
 
 Environment (run.sh sets it):
   APIGW_ENDPOINT  management API, e.g. http://127.0.0.1:8080
@@ -347,6 +349,50 @@ def aws_conventions(api, api_id, root, d1):
                  "Usage Plans cannot be disabled once enabled")
 
 
+def tags(api, api_id):
+    """Issue 12: tags by ARN on every taggable resource, as boto3 sends and parses them."""
+    log("create_api_key and create_usage_plan with tags; get_* answer them")
+    key = api.create_api_key(name="tagged", tags={"team": "key"})
+    check(api.get_api_key(apiKey=key["id"])["tags"] == {"team": "key"}, f"GetApiKey: {key}")
+    plan = api.create_usage_plan(name="tagged", tags={"team": "plan"})
+    check(api.get_usage_plan(usagePlanId=plan["id"])["tags"] == {"team": "plan"},
+          f"GetUsagePlan: {plan}")
+    arns = [f"arn:aws:apigateway:us-east-1::/restapis/{api_id}",
+            f"arn:aws:apigateway:us-east-1::/restapis/{api_id}/stages/{STAGE}",
+            f"arn:aws:apigateway:us-east-1::/apikeys/{key['id']}",
+            f"arn:aws:apigateway:us-east-1::/usageplans/{plan['id']}"]
+    for arn in arns:
+        log(f"tag_resource / get_tags / untag_resource {arn}")
+        before = api.get_tags(resourceArn=arn).get("tags", {})
+        api.tag_resource(resourceArn=arn, tags={"env": "dev", "owner": "walkthrough"})
+        got = api.get_tags(resourceArn=arn)["tags"]
+        check(got == {**before, "env": "dev", "owner": "walkthrough"}, f"GetTags: {got}")
+        api.untag_resource(resourceArn=arn, tagKeys=["env", "owner"])
+        got = api.get_tags(resourceArn=arn).get("tags", {})
+        check(got == before, f"GetTags after untag: {got}")
+    check(api.get_stage(restApiId=api_id, stageName=STAGE).get("tags") is None,
+          "GetStage: no tags left")
+    api.tag_resource(resourceArn=arns[1], tags={"env": "prod"})
+    check(api.get_stage(restApiId=api_id, stageName=STAGE)["tags"] == {"env": "prod"},
+          "GetStage shows the stage's tags")
+
+    log("tag errors raise AWS's exceptions")
+    expect_error(api, "BadRequestException",
+                 lambda: api.tag_resource(resourceArn=arns[0], tags={"aws:owner": "x"}),
+                 "reserved")
+    expect_error(api, "BadRequestException",
+                 lambda: api.get_tags(
+                     resourceArn=f"arn:aws:apigateway:us-east-1::/restapis/{api_id}/resources/x"),
+                 "Invalid resource ARN")
+    expect_error(api, "NotFoundException",
+                 lambda: api.get_tags(resourceArn="arn:aws:apigateway:us-east-1::/apikeys/nosuch"),
+                 "Invalid API Key identifier")
+    api.delete_usage_plan(usagePlanId=plan["id"])
+    api.delete_api_key(apiKey=key["id"])
+    expect_error(api, "NotFoundException",
+                 lambda: api.get_tags(resourceArn=arns[2]), "Invalid API Key identifier")
+
+
 def main():
     key_id = os.environ.get("APIGW_ACCESS_KEY_ID", DEV_KEY_ID)
     secret = os.environ.get("APIGW_SECRET_ACCESS_KEY", DEV_SECRET)
@@ -423,6 +469,7 @@ def main():
                  "deployment identifier")
 
     aws_conventions(api, api_id, root, d1)
+    tags(api, api_id)
 
     backend.shutdown()
     log("walkthrough passed")
