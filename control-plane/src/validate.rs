@@ -1,4 +1,4 @@
-//! Validation rules shared by methods, integrations and their responses.
+//! Validation rules shared by handlers: methods, integrations and their responses, and tags.
 //!
 //! Each function answers `BadRequestException` with a message that says what is wrong,
 //! worded after AWS where AWS has a wording. The grammars themselves (mapping
