@@ -1,0 +1,32 @@
+// A data table with a caption-like accessible name, column headers and a row-actions cell.
+import type { ComponentChildren } from "preact";
+
+export type Column<T> = { title: string; cell: (row: T) => ComponentChildren; hidden?: boolean };
+
+/** A table of `rows`; `label` names it for screen readers (and for tests' getByRole). */
+export function Table<T>(props: { label: string; columns: Column<T>[]; rows: T[]; rowKey: (row: T) => string; testId?: string }) {
+  return (
+    <table class="table" aria-label={props.label} data-testid={props.testId}>
+      <thead>
+        <tr>
+          {props.columns.map((c) => (
+            <th key={c.title} scope="col">
+              {c.hidden ? <span class="sr-only">{c.title}</span> : c.title}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {props.rows.map((r) => (
+          <tr key={props.rowKey(r)}>
+            {props.columns.map((c) => (
+              <td key={c.title} class={c.hidden ? "row-actions" : undefined}>
+                {c.cell(r)}
+              </td>
+            ))}
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
