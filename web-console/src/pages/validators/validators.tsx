@@ -1,0 +1,121 @@
+// Request validators of one API: create (body and/or parameters), edit (rename, toggle),
+// delete. Methods choose one in their method request.
+import { useState } from "preact/hooks";
+import { del, listAll, patch, post, type PatchOp } from "../../api";
+import { Check, Confirm, Empty, ErrorText, Field, Loading, Modal, toast, useAction, useAsync } from "../../ui";
+import { Table } from "../../shared/table";
+
+export type RequestValidator = { id: string; name?: string; validateRequestBody?: boolean; validateRequestParameters?: boolean };
+
+export function Validators({ apiId }: { apiId: string }) {
+  const validators = useAsync(() => listAll<RequestValidator>(`/restapis/${apiId}/requestvalidators`), [apiId]);
+  const [editing, setEditing] = useState<RequestValidator | "new" | null>(null);
+  const [deleting, setDeleting] = useState<RequestValidator | null>(null);
+  const list = [...(validators.data ?? [])].sort((a, b) => (a.name ?? "").localeCompare(b.name ?? ""));
+  const yes = (b?: boolean) => (b ? "Yes" : "No");
+  return (
+    <div>
+      <div class="page-head">
+        <h2>Request validators</h2>
+        <button type="button" class="primary" onClick={() => setEditing("new")}>
+          Create request validator
+        </button>
+      </div>
+      <p class="muted">A method that names a validator has its body checked against its request model, and its required query strings and headers checked, before the integration is called.</p>
+      <ErrorText error={validators.error} />
+      {validators.loading && !validators.data && <Loading what="Loading request validators" />}
+      {validators.data && list.length === 0 && <Empty title="No request validators yet" />}
+      {list.length > 0 && (
+        <Table
+          label="Request validators"
+          rows={list}
+          rowKey={(v) => v.id}
+          columns={[
+            { title: "Name", cell: (v) => v.name ?? "—" },
+            { title: "ID", cell: (v) => <code>{v.id}</code> },
+            { title: "Validates body", cell: (v) => yes(v.validateRequestBody) },
+            { title: "Validates parameters", cell: (v) => yes(v.validateRequestParameters) },
+            {
+              title: "Actions",
+              hidden: true,
+              cell: (v) => (
+                <>
+                  <button type="button" class="link" aria-label={`Edit validator ${v.name ?? v.id}`} onClick={() => setEditing(v)}>
+                    Edit
+                  </button>{" "}
+                  <button type="button" class="link" aria-label={`Delete validator ${v.name ?? v.id}`} onClick={() => setDeleting(v)}>
+                    Delete
+                  </button>
+                </>
+              ),
+            },
+          ]}
+        />
+      )}
+      {editing && <ValidatorDialog apiId={apiId} validator={editing === "new" ? null : editing} onClose={() => setEditing(null)} onSaved={validators.reload} />}
+      {deleting && (
+        <Confirm
+          title="Delete request validator"
+          danger
+          confirm="Delete request validator"
+          body={
+            <p>
+              Delete the request validator <strong>{deleting.name ?? deleting.id}</strong>?
+            </p>
+          }
+          onClose={() => setDeleting(null)}
+          onConfirm={async () => {
+            await del(`/restapis/${apiId}/requestvalidators/${deleting.id}`);
+            toast(`Request validator ${deleting.name ?? deleting.id} deleted`);
+            validators.reload();
+          }}
+        />
+      )}
+    </div>
+  );
+}
+
+function ValidatorDialog({ apiId, validator, onClose, onSaved }: { apiId: string; validator: RequestValidator | null; onClose: () => void; onSaved: () => void }) {
+  const [name, setName] = useState(validator?.name ?? "");
+  const [body, setBody] = useState(!!validator?.validateRequestBody);
+  const [params, setParams] = useState(!!validator?.validateRequestParameters);
+  const a = useAction();
+  return (
+    <Modal title={validator ? "Edit request validator" : "Create request validator"} onClose={onClose}>
+      <form
+        onSubmit={async (e) => {
+          e.preventDefault();
+          const ok = await a.run(async () => {
+            if (!validator) {
+              await post(`/restapis/${apiId}/requestvalidators`, { name: name.trim(), validateRequestBody: body, validateRequestParameters: params });
+            } else {
+              const ops: PatchOp[] = [];
+              if (name.trim() !== (validator.name ?? "")) ops.push({ op: "replace", path: "/name", value: name.trim() });
+              if (body !== !!validator.validateRequestBody) ops.push({ op: "replace", path: "/validateRequestBody", value: String(body) });
+              if (params !== !!validator.validateRequestParameters) ops.push({ op: "replace", path: "/validateRequestParameters", value: String(params) });
+              if (ops.length) await patch(`/restapis/${apiId}/requestvalidators/${validator.id}`, ops);
+            }
+          });
+          if (ok) {
+            toast(`Request validator ${name.trim()} saved`);
+            onSaved();
+            onClose();
+          }
+        }}
+      >
+        <Field label="Validator name" name="validatorName" value={name} onInput={setName} required autoFocus />
+        <Check label="Validate request body" checked={body} onChange={setBody} />
+        <Check label="Validate query string parameters and headers" checked={params} onChange={setParams} />
+        <ErrorText error={a.error} />
+        <div class="actions">
+          <button type="button" class="secondary" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" class="primary" disabled={a.busy}>
+            {validator ? "Save" : "Create request validator"}
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
