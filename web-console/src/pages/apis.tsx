@@ -4,7 +4,15 @@ import { fmtDate, listAll, post } from "../api";
 import { Link, navigate } from "../router";
 import { Empty, ErrorText, Field, Loading, Modal, toast, useAction, useAsync } from "../ui";
 
-export type RestApi = { id: string; name: string; description?: string; createdDate: number; rootResourceId: string };
+export type RestApi = {
+  id: string;
+  name: string;
+  description?: string;
+  createdDate: number;
+  rootResourceId: string;
+  apiKeySource?: string;
+  binaryMediaTypes?: string[];
+};
 
 export function ApisList() {
   const apis = useAsync(() => listAll<RestApi>("/restapis"), []);
