@@ -1,4 +1,5 @@
-// One API: its header (name, deploy, delete) and tabs for resources, stages and deployments.
+// One API: its header (name, deploy, delete) and tabs for resources, stages, deployments,
+// models, request validators, gateway responses and the API's own settings.
 import { useEffect, useState } from "preact/hooks";
 import { del, get, listAll, post } from "../api";
 import { Link, match, navigate } from "../router";
@@ -8,6 +9,20 @@ import { Resources } from "./resources";
 import { Stages } from "./stages";
 import { Deployments } from "./deployments";
 import { NotFound } from "../shared/not-found";
+import { Models } from "./models/models";
+import { Validators } from "./validators/validators";
+import { GatewayResponses } from "./gateway-responses/gateway-responses";
+import { ApiSettings } from "./api-settings/api-settings";
+
+const TABS = [
+  ["resources", "Resources"],
+  ["stages", "Stages"],
+  ["deployments", "Deployments"],
+  ["models", "Models"],
+  ["validators", "Request validators"],
+  ["gateway-responses", "Gateway responses"],
+  ["settings", "API settings"],
+] as const;
 
 export type Stage = {
   stageName: string;
@@ -64,15 +79,19 @@ export function ApiScreen({ apiId, path }: { apiId: string; path: string }) {
       </div>
       {api.data.description && <p class="muted">{api.data.description}</p>}
       <nav class="tabs" aria-label="API sections">
-        {(["resources", "stages", "deployments"] as const).map((t) => (
+        {TABS.map(([t, label]) => (
           <Link key={t} href={`${base}/${t}`} aria-current={tab === t ? "page" : undefined}>
-            {t[0].toUpperCase() + t.slice(1)}
+            {label}
           </Link>
         ))}
       </nav>
       {tab === "resources" && <Resources api={api.data} path={path} />}
       {tab === "stages" && <Stages apiId={apiId} path={path} version={version} />}
       {tab === "deployments" && <Deployments apiId={apiId} version={version} />}
+      {tab === "models" && <Models apiId={apiId} />}
+      {tab === "validators" && <Validators apiId={apiId} />}
+      {tab === "gateway-responses" && <GatewayResponses apiId={apiId} />}
+      {tab === "settings" && <ApiSettings key={JSON.stringify(api.data)} api={api.data} onSaved={api.reload} />}
       {deploying && (
         <DeployDialog
           apiId={apiId}
@@ -115,6 +134,10 @@ const SCREENS = [
   "/apis/:id/stages",
   "/apis/:id/stages/:name",
   "/apis/:id/deployments",
+  "/apis/:id/models",
+  "/apis/:id/validators",
+  "/apis/:id/gateway-responses",
+  "/apis/:id/settings",
 ];
 const known = (path: string) => SCREENS.some((p) => match(p, path));
 
