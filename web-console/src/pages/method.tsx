@@ -1,11 +1,14 @@
 // The method view in AWS's four-box layout: method request → integration request, and back
 // through integration response → method response. Each box has its own form.
 import { useState } from "preact/hooks";
-import { del, get, patch, patchKey, put, type PatchOp } from "../api";
+import { del, get, listAll, patch, patchKey, put, type PatchOp } from "../api";
 import { navigate } from "../router";
 import { Check, Confirm, Empty, ErrorText, Field, KeyValues, Loading, Select, entries, fromEntries, toast, useAction, useAsync } from "../ui";
 import { TestPanel } from "./method-test";
 import type { Resource } from "./resources";
+import type { RequestValidator } from "./validators/validators";
+import type { Model } from "./models/models";
+import { ChoiceList, ParamList, type Param } from "../shared/params";
 
 type MethodResponse = { statusCode: string; responseParameters?: Record<string, boolean>; responseModels?: Record<string, string> };
 type IntegrationResponse = { statusCode: string; selectionPattern?: string; responseParameters?: Record<string, string>; responseTemplates?: Record<string, string> };
@@ -23,7 +26,9 @@ type Method = {
   httpMethod: string;
   authorizationType: string;
   apiKeyRequired?: boolean;
+  requestValidatorId?: string;
   requestParameters?: Record<string, boolean>;
+  requestModels?: Record<string, string>;
   methodResponses?: Record<string, MethodResponse>;
   methodIntegration?: Integration;
 };
@@ -78,6 +83,8 @@ export function MethodView({ apiId, resource, httpMethod, onChanged }: { apiId: 
           `Authorization: ${m.authorizationType}`,
           `API key required: ${m.apiKeyRequired ? "yes" : "no"}`,
           `Parameters: ${Object.keys(m.requestParameters ?? {}).join(", ") || "none"}`,
+          `Request validator: ${m.requestValidatorId ?? "none"}`,
+          `Request models: ${Object.entries(m.requestModels ?? {}).map(([ct, name]) => `${ct} → ${name}`).join(", ") || "none"}`,
         ])}
         <span class="arrow" aria-hidden="true">→</span>
         {box(
@@ -97,7 +104,7 @@ export function MethodView({ apiId, resource, httpMethod, onChanged }: { apiId: 
             : Object.values(i?.integrationResponses ?? {}).map((r) => `${r.selectionPattern ? `/${r.selectionPattern}/` : "default"} → ${r.statusCode}`).concat(Object.keys(i?.integrationResponses ?? {}).length ? [] : ["None"]),
         )}
       </div>
-      {open === "method-request" && <MethodRequestForm mpath={mpath} m={m} onSaved={changed} />}
+      {open === "method-request" && <MethodRequestForm apiId={apiId} mpath={mpath} m={m} onSaved={changed} />}
       {open === "integration-request" && <IntegrationRequestForm mpath={mpath} m={m} onSaved={changed} />}
       {open === "integration-response" && <IntegrationResponseForm mpath={mpath} m={m} onSaved={changed} />}
       {open === "method-response" && <MethodResponseForm mpath={mpath} m={m} onSaved={changed} />}
@@ -155,11 +162,26 @@ function FormShell({ title, onSubmit, a, children }: { title: string; onSubmit: 
   );
 }
 
-function MethodRequestForm({ mpath, m, onSaved }: { mpath: string; m: Method; onSaved: () => void }) {
+const QS = "method.request.querystring.";
+const HDR = "method.request.header.";
+
+/** The method's parameters of one kind (`prefix`), as name + required rows. */
+const paramsOf = (m: Method, prefix: string): Param[] =>
+  Object.entries(m.requestParameters ?? {})
+    .filter(([k]) => k.startsWith(prefix))
+    .map(([k, v]) => ({ name: k.slice(prefix.length), required: !!v }));
+
+function MethodRequestForm({ apiId, mpath, m, onSaved }: { apiId: string; mpath: string; m: Method; onSaved: () => void }) {
   const [auth, setAuth] = useState(m.authorizationType);
   const [key, setKey] = useState(!!m.apiKeyRequired);
-  const [params, setParams] = useState(entries(m.requestParameters));
+  const [validator, setValidator] = useState(m.requestValidatorId ?? "");
+  const [query, setQuery] = useState(paramsOf(m, QS));
+  const [headers, setHeaders] = useState(paramsOf(m, HDR));
+  const [models, setModels] = useState(entries(m.requestModels));
+  const validators = useAsync(() => listAll<RequestValidator>(`/restapis/${apiId}/requestvalidators`), [apiId]);
+  const apiModels = useAsync(() => listAll<Model>(`/restapis/${apiId}/models`), [apiId]);
   const a = useAction();
+  const pathParams = Object.keys(m.requestParameters ?? {}).filter((k) => k.startsWith("method.request.path."));
   return (
     <FormShell
       title="Method request"
@@ -168,7 +190,14 @@ function MethodRequestForm({ mpath, m, onSaved }: { mpath: string; m: Method; on
         const ops: PatchOp[] = [];
         if (auth !== m.authorizationType) ops.push({ op: "replace", path: "/authorizationType", value: auth });
         if (key !== !!m.apiKeyRequired) ops.push({ op: "replace", path: "/apiKeyRequired", value: String(key) });
-        ops.push(...mapOps("/requestParameters", m.requestParameters ?? {}, fromEntries(params)));
+        if (validator !== (m.requestValidatorId ?? ""))
+          ops.push(validator ? { op: "replace", path: "/requestValidatorId", value: validator } : { op: "remove", path: "/requestValidatorId" });
+        const params: Record<string, string> = {};
+        for (const k of pathParams) params[k] = String(m.requestParameters?.[k]);
+        for (const p of query) if (p.name.trim()) params[QS + p.name.trim()] = String(p.required);
+        for (const p of headers) if (p.name.trim()) params[HDR + p.name.trim()] = String(p.required);
+        ops.push(...mapOps("/requestParameters", m.requestParameters ?? {}, params));
+        ops.push(...mapOps("/requestModels", m.requestModels ?? {}, fromEntries(models)));
         if (ops.length) await patch(mpath, ops);
         toast("Method request saved");
         onSaved();
@@ -176,14 +205,25 @@ function MethodRequestForm({ mpath, m, onSaved }: { mpath: string; m: Method; on
     >
       <Select label="Authorization" value={auth} options={["NONE", "AWS_IAM"]} onChange={setAuth} />
       <Check label="API key required" checked={key} onChange={setKey} />
-      <KeyValues
-        label="Request parameters (value: true if required)"
-        keyLabel="Parameter"
-        valueLabel="Required"
-        rows={params}
-        onChange={setParams}
+      <Select
+        label="Request validator"
+        value={validator}
+        options={[{ value: "", label: "None" }, ...(validators.data ?? []).map((v) => ({ value: v.id, label: v.name ?? v.id }))]}
+        onChange={setValidator}
       />
-      <p class="hint">Names like method.request.querystring.page, method.request.header.x-id or method.request.path.id.</p>
+      {pathParams.length > 0 && <p class="muted">Path parameters (always required): {pathParams.map((k) => k.slice("method.request.path.".length)).join(", ")}</p>}
+      <ParamList label="URL query string parameters" noun="Query string" rows={query} onChange={setQuery} />
+      <ParamList label="HTTP request headers" noun="Header" rows={headers} onChange={setHeaders} />
+      <ChoiceList
+        label="Request body models"
+        keyLabel="Content type"
+        valueLabel="Model"
+        rows={models}
+        options={(apiModels.data ?? []).map((x) => x.name)}
+        onChange={setModels}
+        addLabel="Add model"
+      />
+      <ErrorText error={validators.error ?? apiModels.error} />
     </FormShell>
   );
 }
