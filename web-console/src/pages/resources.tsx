@@ -61,7 +61,7 @@ export function Resources({ api, path }: { api: RestApi; path: string }) {
 }
 
 function ResourcePanel({ api, resource, all, onChanged }: { api: RestApi; resource: Resource; all: Resource[]; onChanged: () => void }) {
-  const [dialog, setDialog] = useState<"" | "resource" | "method" | "delete">("");
+  const [dialog, setDialog] = useState<"" | "resource" | "method" | "delete" | "cors">("");
   const methods = Object.keys(resource.resourceMethods ?? {}).sort();
   const base = `/apis/${api.id}/resources`;
   const children = all.filter((r) => r.parentId === resource.id);
@@ -77,6 +77,9 @@ function ResourcePanel({ api, resource, all, onChanged }: { api: RestApi; resour
               Delete resource
             </button>
           )}
+          <button type="button" class="secondary" onClick={() => setDialog("cors")}>
+            Enable CORS
+          </button>
           <button type="button" class="secondary" onClick={() => setDialog("resource")}>
             Create resource
           </button>
@@ -135,6 +138,7 @@ function ResourcePanel({ api, resource, all, onChanged }: { api: RestApi; resour
           }}
         />
       )}
+      {dialog === "cors" && <EnableCors apiId={api.id} resource={resource} methods={methods} onClose={() => setDialog("")} onDone={onChanged} />}
       {dialog === "delete" && (
         <Confirm
           title="Delete resource"
@@ -156,6 +160,62 @@ function ResourcePanel({ api, resource, all, onChanged }: { api: RestApi; resour
         />
       )}
     </div>
+  );
+}
+
+const DEFAULT_ALLOW_HEADERS = "Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token";
+
+/**
+ * The control plane's one-call "Enable CORS" (PUT .../resources/{id}/cors): an OPTIONS
+ * method with a MOCK integration answering the preflight, Access-Control-Allow-Origin on
+ * the resource's other methods and, optionally, on DEFAULT_4XX and DEFAULT_5XX.
+ */
+function EnableCors({ apiId, resource, methods, onClose, onDone }: { apiId: string; resource: Resource; methods: string[]; onClose: () => void; onDone: () => void }) {
+  const [origin, setOrigin] = useState("*");
+  const [headers, setHeaders] = useState(DEFAULT_ALLOW_HEADERS);
+  const [chosen, setChosen] = useState<string[]>([...new Set([...methods.filter((m) => m !== "ANY"), "OPTIONS"])]);
+  const [gatewayResponses, setGatewayResponses] = useState(false);
+  const a = useAction();
+  const toggle = (m: string, on: boolean) => setChosen(on ? [...chosen, m] : chosen.filter((x) => x !== m));
+  return (
+    <Modal title="Enable CORS" onClose={onClose}>
+      <form
+        onSubmit={async (e) => {
+          e.preventDefault();
+          const ok = await a.run(() =>
+            put(`/restapis/${apiId}/resources/${resource.id}/cors`, { allowOrigin: origin, allowHeaders: headers, allowMethods: chosen, gatewayResponses }),
+          );
+          if (ok) {
+            toast(`CORS enabled on ${resource.path}`);
+            onClose();
+            onDone();
+          }
+        }}
+      >
+        <p class="muted">
+          Adds an OPTIONS method to <code>{resource.path}</code> that answers browsers' preflight requests, and the Access-Control-Allow-Origin header on its other
+          methods. Deploy the API for callers to see it.
+        </p>
+        <Field label="Access-Control-Allow-Origin" name="allowOrigin" value={origin} onInput={setOrigin} required />
+        <Field label="Access-Control-Allow-Headers" name="allowHeaders" value={headers} onInput={setHeaders} required />
+        <fieldset class="kv">
+          <legend>Access-Control-Allow-Methods</legend>
+          {[...new Set([...methods, "OPTIONS"])].sort().map((m) => (
+            <Check key={m} label={m} checked={chosen.includes(m)} onChange={(on) => toggle(m, on)} />
+          ))}
+        </fieldset>
+        <Check label="Also on the DEFAULT_4XX and DEFAULT_5XX gateway responses" checked={gatewayResponses} onChange={setGatewayResponses} />
+        <ErrorText error={a.error} />
+        <div class="actions">
+          <button type="button" class="secondary" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" class="primary" disabled={a.busy}>
+            Enable CORS
+          </button>
+        </div>
+      </form>
+    </Modal>
   );
 }
 
