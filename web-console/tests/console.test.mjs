@@ -6,7 +6,11 @@
 // URL; change the integration and deploy again; roll back from the history. Then the
 // partners story: API keys (create, copy once, import, disable, delete), a usage plan with
 // throttle and quota on prod, calls with the key until 429, the usage chart and table, a
-// quota grant and the CSV export. Unknown deep links show "Page not found". The journey
+// quota grant and the CSV export. Then an API's own settings, on a second API ("orders"):
+// a model (a bad schema shows the server's error), a request validator, the method
+// request's validator, required query string and request model, a customised gateway
+// response, API settings and the CORS helper; deployed from the console, the node rejects
+// a bad body, answers the preflight and sends the custom 403. Unknown deep links show "Page not found". The journey
 // logs no page error and no console error outside the steps that expect an HTTP error.
 // Screenshots of each main screen land in web-console/test-results/.
 import { after, before, test } from "node:test";
@@ -642,6 +646,291 @@ test("users: a user locked out by failed sign-ins is unlocked with the Unlock bu
   await row.getByText("Sign-in locked").waitFor({ state: "detached" });
   assert.equal(await row.getByRole("button", { name: /Unlock/ }).count(), 0);
   assert.equal((await signInFromNode("locked-out", "locked-out-password-1")).status, 200);
+});
+
+// ---- An API's own settings: models, request validators, gateway responses, CORS, settings.
+// A second API ("orders") keeps these apart from the pets journey: POST /orders ->
+// HTTP_PROXY, validated against a model created here; deployed to its own stage "live".
+
+const ordersUrl = (path = "/orders") => `${DP}/restapis/${state.ordersId}/live/_user_request_${path}`;
+
+/** Polls the node until `check(response)` holds (a deployment reaches it within a second or so). */
+async function untilNode(what, request, check) {
+  const deadline = Date.now() + 15_000;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      const r = await request();
+      const body = await r.text();
+      last = `${r.status} ${body}`;
+      if (check(r, body)) return { r, body };
+    } catch (e) {
+      last = String(e);
+    }
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  assert.fail(`${what}: the node never answered as expected; last answer: ${last}`);
+}
+
+async function apiTab(name) {
+  await page.getByRole("navigation", { name: "API sections" }).getByRole("link", { name, exact: true }).click();
+}
+
+test("models: create with a bad schema shows the server's error; fix, edit and delete", async () => {
+  await page.goto(`${CONSOLE}/apis`);
+  await page.getByRole("button", { name: "Create API" }).first().click();
+  const dialog = page.getByRole("dialog", { name: "Create API" });
+  await dialog.getByLabel("Name", { exact: true }).fill("orders");
+  await dialog.getByRole("button", { name: "Create" }).click();
+  await page.waitForURL(/\/apis\/[a-z0-9]+\/resources$/);
+  state.ordersId = page.url().split("/")[4];
+
+  await apiTab("Models");
+  await page.waitForURL(/\/models$/);
+  // Every API starts with AWS's two models, Empty and Error.
+  await page.getByRole("table", { name: "Models" }).getByRole("cell", { name: "Empty", exact: true }).waitFor();
+  await page.getByRole("button", { name: "Create model" }).click();
+  let d = page.getByRole("dialog", { name: "Create model" });
+  await d.getByLabel("Model name").fill("Order");
+  assert.equal(await d.getByLabel("Content type").inputValue(), "application/json");
+  // Valid JSON, but not a draft-04 schema: the control plane's message is shown.
+  await d.getByLabel("Schema (JSON Schema draft-04)").fill('{"type": "order"}');
+  await expectingHttpErrors(async () => {
+    await d.getByRole("button", { name: "Create model" }).click();
+    await d.getByRole("alert").filter({ hasText: "Invalid model schema specified" }).waitFor();
+  });
+  await axeCheck("model-dialog-error");
+  await page.screenshot({ path: join(SHOTS, "20-model-schema-error.png"), fullPage: true });
+  // Not even JSON: said at once, beside the editor.
+  await d.getByLabel("Schema (JSON Schema draft-04)").fill('{"type": ');
+  await d.getByText("Not valid JSON").waitFor();
+  const schema = {
+    $schema: "http://json-schema.org/draft-04/schema#",
+    title: "Order",
+    type: "object",
+    required: ["item", "quantity"],
+    properties: { item: { type: "string" }, quantity: { type: "integer", minimum: 1 } },
+  };
+  await d.getByLabel("Schema (JSON Schema draft-04)").fill(JSON.stringify(schema, null, 2));
+  await d.getByRole("button", { name: "Create model" }).click();
+  await toast("Model Order saved");
+  const table = page.getByRole("table", { name: "Models" });
+  await table.getByRole("row").filter({ hasText: "Order" }).getByRole("cell", { name: "application/json", exact: true }).waitFor();
+
+  // A second model, edited then deleted.
+  await page.getByRole("button", { name: "Create model" }).click();
+  d = page.getByRole("dialog", { name: "Create model" });
+  await d.getByLabel("Model name").fill("Scratch");
+  await d.getByRole("button", { name: "Create model" }).click();
+  await toast("Model Scratch saved");
+  await table.getByRole("button", { name: "Edit model Scratch" }).click();
+  d = page.getByRole("dialog", { name: "Edit model Scratch" });
+  await d.getByLabel("Description").fill("to be deleted");
+  await d.getByRole("button", { name: "Save" }).click();
+  await toast("Model Scratch saved");
+  await table.getByRole("cell", { name: "to be deleted", exact: true }).waitFor();
+  await shot("20-models");
+  await table.getByRole("button", { name: "Delete model Scratch" }).click();
+  await page.getByRole("dialog", { name: "Delete model" }).getByRole("button", { name: "Delete model" }).click();
+  await toast("Model Scratch deleted");
+  await table.getByRole("cell", { name: "Scratch", exact: true }).waitFor({ state: "detached" });
+});
+
+test("request validators: create, rename, delete", async () => {
+  await apiTab("Request validators");
+  await page.waitForURL(/\/validators$/);
+  await page.getByText("No request validators yet").waitFor();
+  for (const [name, body, params] of [
+    ["body-and-params", true, true],
+    ["spare", false, true],
+  ]) {
+    await page.getByRole("button", { name: "Create request validator" }).click();
+    const d = page.getByRole("dialog", { name: "Create request validator" });
+    await d.getByLabel("Validator name").fill(name);
+    if (body) await d.getByLabel("Validate request body").check();
+    if (params) await d.getByLabel("Validate query string parameters and headers").check();
+    if (name === "spare") await axeCheck("validator-dialog");
+    await d.getByRole("button", { name: "Create request validator" }).click();
+    await toast(`Request validator ${name} saved`);
+  }
+  const table = page.getByRole("table", { name: "Request validators" });
+  const row = table.getByRole("row").filter({ hasText: "body-and-params" });
+  assert.deepEqual(
+    (await row.getByRole("cell").allTextContents()).slice(2, 4),
+    ["Yes", "Yes"],
+  );
+  await table.getByRole("button", { name: "Edit validator spare" }).click();
+  const e = page.getByRole("dialog", { name: "Edit request validator" });
+  await e.getByLabel("Validator name").fill("params-only");
+  await e.getByRole("button", { name: "Save" }).click();
+  await toast("Request validator params-only saved");
+  await table.getByRole("cell", { name: "params-only", exact: true }).waitFor();
+  await shot("21-request-validators");
+  await table.getByRole("button", { name: "Delete validator params-only" }).click();
+  await page.getByRole("dialog", { name: "Delete request validator" }).getByRole("button", { name: "Delete request validator" }).click();
+  await toast("Request validator params-only deleted");
+  await table.getByRole("cell", { name: "params-only", exact: true }).waitFor({ state: "detached" });
+});
+
+test("method request: validator, required query string and header, request model", async () => {
+  await apiTab("Resources");
+  await page.getByRole("button", { name: "Create resource" }).click();
+  const r = page.getByRole("dialog", { name: "Create resource" });
+  await r.getByLabel("Resource path part").fill("orders");
+  await r.getByRole("button", { name: "Create resource" }).click();
+  await page.getByRole("heading", { name: "Resource /orders" }).waitFor();
+  state.ordersResource = page.url().split("/").pop();
+  await page.getByRole("button", { name: "Create method" }).first().click();
+  const d = page.getByRole("dialog", { name: /Create method/ });
+  await d.getByLabel("HTTP method", { exact: true }).selectOption("POST");
+  await d.getByLabel("Endpoint URL").fill(`${backendUrl}/orders`);
+  await d.getByLabel("Endpoint HTTP method").selectOption("POST");
+  await d.getByRole("button", { name: "Create method" }).click();
+  await page.waitForURL(/\/methods\/POST$/);
+
+  await page.getByRole("region", { name: "Method request" }).getByRole("button", { name: "Edit" }).click();
+  const form = page.getByRole("form", { name: "Method request" });
+  await form.getByLabel("Request validator").locator("option", { hasText: "body-and-params" }).waitFor({ state: "attached" });
+  await form.getByLabel("Request validator").selectOption({ label: "body-and-params" });
+  await form.getByRole("button", { name: "Add query string" }).click();
+  await form.getByLabel("Query string 1 name").fill("store");
+  await form.getByRole("checkbox", { name: "Required (query string 1)" }).check();
+  await form.getByRole("button", { name: "Add header" }).click();
+  await form.getByLabel("Header 1 name").fill("x-trace");
+  await form.getByRole("button", { name: "Add model" }).click();
+  await form.getByLabel("Content type 1", { exact: true }).fill("application/json");
+  await form.getByLabel("Model 1", { exact: true }).selectOption("Order");
+  await shot("22-method-request-validation");
+  await form.getByRole("button", { name: "Save" }).click();
+  await toast("Method request saved");
+  const box = page.getByRole("region", { name: "Method request" });
+  await box.getByText("application/json → Order").waitFor();
+  await box.getByText("method.request.querystring.store").waitFor();
+  const m = await page.evaluate((p) => fetch(p).then((r) => r.json()), `/restapis/${state.ordersId}/resources/${state.ordersResource}/methods/POST`);
+  assert.deepEqual(m.requestParameters, { "method.request.querystring.store": true, "method.request.header.x-trace": false });
+  assert.deepEqual(m.requestModels, { "application/json": "Order" });
+  assert.ok(m.requestValidatorId);
+});
+
+test("gateway responses: every type listed; customise MISSING_AUTHENTICATION_TOKEN; reset another", async () => {
+  await apiTab("Gateway responses");
+  await page.waitForURL(/\/gateway-responses$/);
+  const table = page.getByRole("table", { name: "Gateway responses" });
+  for (const t of ["ACCESS_DENIED", "BAD_REQUEST_BODY", "DEFAULT_4XX", "DEFAULT_5XX", "MISSING_AUTHENTICATION_TOKEN", "THROTTLED"])
+    await table.getByRole("cell", { name: t, exact: true }).waitFor();
+  await table.getByRole("button", { name: "Edit MISSING_AUTHENTICATION_TOKEN" }).click();
+  let d = page.getByRole("dialog", { name: "Edit MISSING_AUTHENTICATION_TOKEN" });
+  assert.equal(await d.getByLabel("Status code").inputValue(), "403");
+  await d.getByRole("button", { name: "Add header" }).click();
+  await d.getByLabel("Header name 1", { exact: true }).fill("Access-Control-Allow-Origin");
+  await d.getByLabel("Header value 1", { exact: true }).fill("'*'");
+  await d.getByRole("button", { name: "Add template" }).click();
+  await d.getByLabel("Content type 1", { exact: true }).fill("application/json");
+  await d.getByLabel("Template 1", { exact: true }).fill('{"message": "no such route", "id": "$context.requestId"}');
+  await axeCheck("gateway-response-dialog");
+  await page.screenshot({ path: join(SHOTS, "23-gateway-response-edit.png"), fullPage: true });
+  await d.getByRole("button", { name: "Save" }).click();
+  await toast("MISSING_AUTHENTICATION_TOKEN saved");
+  const row = table.getByRole("row").filter({ hasText: "MISSING_AUTHENTICATION_TOKEN" });
+  await row.getByRole("cell", { name: "Access-Control-Allow-Origin", exact: true }).waitFor();
+
+  // Customise THROTTLED's status, then reset it to the default.
+  await table.getByRole("button", { name: "Edit THROTTLED" }).click();
+  d = page.getByRole("dialog", { name: "Edit THROTTLED" });
+  await d.getByLabel("Status code").fill("503");
+  await d.getByRole("button", { name: "Save" }).click();
+  await toast("THROTTLED saved");
+  const throttled = table.getByRole("row").filter({ hasText: "THROTTLED" });
+  await throttled.getByRole("cell", { name: "503", exact: true }).waitFor();
+  await shot("23-gateway-responses");
+  await throttled.getByRole("button", { name: "Reset to default: THROTTLED" }).click();
+  await page.getByRole("dialog", { name: "Reset gateway response" }).getByRole("button", { name: "Reset to default" }).click();
+  await toast("THROTTLED reset to default");
+  await throttled.getByRole("cell", { name: "429", exact: true }).waitFor();
+  await throttled.getByRole("cell", { name: "No (default)", exact: true }).waitFor();
+});
+
+test("API settings: name, description, API key source and binary media types", async () => {
+  await apiTab("API settings");
+  const form = page.getByRole("form", { name: "API settings" });
+  await form.getByLabel("Description").fill("orders, validated");
+  await form.getByLabel("API key source").selectOption("AUTHORIZER");
+  for (const t of ["image/png", "application/octet-stream"]) {
+    await form.getByLabel("Binary media type", { exact: true }).fill(t);
+    await form.getByRole("button", { name: "Add binary media type" }).click();
+  }
+  await form.getByRole("button", { name: "Remove binary media type application/octet-stream" }).click();
+  await shot("24-api-settings");
+  await form.getByRole("button", { name: "Save settings" }).click();
+  await toast("API settings saved");
+  await page.getByText("orders, validated").first().waitFor();
+  let api = await page.evaluate((p) => fetch(p).then((r) => r.json()), `/restapis/${state.ordersId}`);
+  assert.equal(api.description, "orders, validated");
+  assert.equal(api.apiKeySource, "AUTHORIZER");
+  assert.deepEqual(api.binaryMediaTypes, ["image/png"]);
+  // And back to HEADER, after a reload of the deep link.
+  await page.reload();
+  await form.getByLabel("API key source").selectOption("HEADER");
+  await form.getByRole("button", { name: "Save settings" }).click();
+  await toast("API settings saved");
+  api = await page.evaluate((p) => fetch(p).then((r) => r.json()), `/restapis/${state.ordersId}`);
+  assert.equal(api.apiKeySource, "HEADER");
+  assert.deepEqual(api.binaryMediaTypes, ["image/png"]);
+});
+
+test("CORS helper: Enable CORS on /orders adds an OPTIONS method", async () => {
+  await page.goto(`${CONSOLE}/apis/${state.ordersId}/resources/${state.ordersResource}`);
+  await page.getByRole("button", { name: "Enable CORS" }).click();
+  const d = page.getByRole("dialog", { name: "Enable CORS" });
+  assert.equal(await d.getByLabel("Access-Control-Allow-Origin").inputValue(), "*");
+  assert.ok(await d.getByRole("checkbox", { name: "POST" }).isChecked());
+  assert.ok(await d.getByRole("checkbox", { name: "OPTIONS" }).isChecked());
+  await shot("25-enable-cors");
+  await d.getByRole("button", { name: "Enable CORS" }).click();
+  await toast("CORS enabled on /orders");
+  await page.getByRole("navigation", { name: "Resources" }).getByRole("link", { name: "OPTIONS" }).click();
+  await page.waitForURL(/\/methods\/OPTIONS$/);
+  await page.getByRole("region", { name: "Integration request" }).getByText("Type: MOCK").waitFor();
+});
+
+test("deployed from the console, the node rejects a bad body, answers the preflight and shows the custom 403", async () => {
+  await page.getByRole("button", { name: "Deploy API" }).click();
+  const dialog = page.getByRole("dialog", { name: "Deploy API" });
+  await dialog.getByLabel("Deployment stage").selectOption("[New stage]");
+  await dialog.getByLabel("Stage name").fill("live");
+  await dialog.getByRole("button", { name: "Deploy", exact: true }).click();
+  await toast("to live");
+  await page.waitForURL(/\/stages\/live$/);
+
+  const post = (body, query = "?store=berlin") =>
+    fetch(ordersUrl(`/orders${query}`), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  // A good order reaches the backend.
+  const ok = await untilNode("a valid order", () => post({ item: "tea", quantity: 2 }), (r) => r.status === 200);
+  assert.match(JSON.parse(ok.body).path, /^\/orders/);
+  // The model rejects a bad body; the validator also wants the required query string.
+  let r = await post({ item: "tea", quantity: 0 });
+  assert.equal(r.status, 400);
+  assert.equal((await r.json()).message, "Invalid request body");
+  r = await post({ item: "tea" });
+  assert.equal(r.status, 400);
+  r = await post({ item: "tea", quantity: 1 }, "");
+  assert.equal(r.status, 400);
+  assert.match((await r.json()).message, /Missing required request parameters: \[store\]/);
+
+  // The preflight, answered by the OPTIONS method the CORS helper made.
+  r = await fetch(ordersUrl(), { method: "OPTIONS", headers: { origin: "https://shop.example", "access-control-request-method": "POST" } });
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get("access-control-allow-origin"), "*");
+  assert.match(r.headers.get("access-control-allow-methods"), /POST/);
+  assert.match(r.headers.get("access-control-allow-headers"), /Content-Type/);
+
+  // An unknown route: MISSING_AUTHENTICATION_TOKEN as customised in the console.
+  r = await fetch(ordersUrl("/nowhere"));
+  assert.equal(r.status, 403);
+  assert.equal(r.headers.get("access-control-allow-origin"), "*");
+  const body = await r.json();
+  assert.equal(body.message, "no such route");
+  assert.ok(body.id);
 });
 
 test("the APIs list filters by search", async () => {
