@@ -14,6 +14,7 @@ pub mod console;
 pub mod constraints;
 pub mod distribution;
 pub mod error;
+pub mod export;
 pub mod extract;
 pub mod ids;
 pub mod keys;

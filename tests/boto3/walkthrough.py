@@ -6,7 +6,8 @@ API (resources /pets, /pets/{id}, /files/{proxy+}; GET, POST and ANY methods; MO
 and HTTP_PROXY integrations with method and integration responses), deploys it to `prod`,
 calls it through both data-plane nodes, redeploys a change and rolls it back by
 re-pointing the stage, and checks that boto3 raises AWS's exception classes with a
-message for bad calls, then tags the API, its stage, an API key and a usage plan by
+message for bad calls, exports the stage (get_export: oas30 JSON with the API Gateway
+extensions, swagger YAML; the rolled-back deployment, not the later edit), then tags the API, its stage, an API key and a usage plan by
 ARN (tag_resource, get_tags, untag_resource). Every step is logged; any failure exits
 non-zero.
 
@@ -18,6 +19,7 @@ Environment (run.sh sets it):
   PROPAGATION_BUDGET_S  how long a change may take to reach every node (default 1.0)
 """
 
+import datetime
 import json
 import os
 import sys
@@ -393,6 +395,46 @@ def tags(api, api_id):
                  lambda: api.get_tags(resourceArn=arns[2]), "Invalid API Key identifier")
 
 
+def export(api, api_id, d1):
+    """GetExport of the stage (rolled back to d1): the deployed snapshot, JSON and YAML."""
+    log("get_export oas30 (JSON, extensions=apigateway) and swagger (YAML)")
+    created = api.get_deployment(restApiId=api_id, deploymentId=d1)["createdDate"]
+    version = created.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    got = api.get_export(restApiId=api_id, stageName=STAGE, exportType="oas30",
+                         parameters={"extensions": "apigateway"}, accepts="application/json")
+    check(got["contentType"] == "application/octet-stream", f"contentType: {got['contentType']}")
+    check(got["contentDisposition"] == f'attachment; filename="oas30_{version}.json"',
+          f"contentDisposition: {got['contentDisposition']}")
+    doc = json.loads(got["body"].read())
+    check(doc["openapi"] == "3.0.1" and doc["info"]["version"] == version, f"info: {doc['info']}")
+    check("x-amazon-apigateway-any-method" in doc["paths"]["/files/{proxy+}"],
+          f"ANY /files/{{proxy+}}: {doc['paths'].get('/files/{proxy+}')}")
+    root_get = doc["paths"]["/"]["get"]["x-amazon-apigateway-integration"]
+    check(json.loads(root_get["responses"]["default"]["responseTemplates"]["application/json"])
+          == {"version": "v1"}, f"the export is the deployed d1, not the v2 edit: {root_get}")
+    pets_get = doc["paths"]["/pets"]["get"]
+    check(pets_get["x-amazon-apigateway-integration"]["type"] == "http"
+          and pets_get["parameters"] == [{"name": "kind", "in": "query",
+                                          "schema": {"type": "string"}}],
+          f"GET /pets: {pets_get}")
+
+    got = api.get_export(restApiId=api_id, stageName=STAGE, exportType="swagger",
+                         accepts="application/yaml")
+    check(got["contentDisposition"] == f'attachment; filename="swagger_{version}.yaml"',
+          f"contentDisposition: {got['contentDisposition']}")
+    text = got["body"].read().decode()
+    check("swagger: '2.0'" in text and f"basePath: /{STAGE}" in text
+          and "x-amazon-apigateway-integration" not in text, f"swagger YAML:\n{text}")
+    expect_error(api, "BadRequestException",
+                 lambda: api.get_export(restApiId=api_id, stageName=STAGE, exportType="oas30",
+                                        parameters={"extensions": "postman"}),
+                 "postman")
+    expect_error(api, "NotFoundException",
+                 lambda: api.get_export(restApiId=api_id, stageName="nosuch",
+                                        exportType="oas30"),
+                 "stage")
+
+
 def main():
     key_id = os.environ.get("APIGW_ACCESS_KEY_ID", DEV_KEY_ID)
     secret = os.environ.get("APIGW_SECRET_ACCESS_KEY", DEV_SECRET)
@@ -468,6 +510,7 @@ def main():
                                        "value": "nosuch"}]),
                  "deployment identifier")
 
+    export(api, api_id, d1)
     aws_conventions(api, api_id, root, d1)
     tags(api, api_id)
 

@@ -57,6 +57,27 @@ pub struct Mgmt {
     pub clock_skew: time::Duration,
 }
 
+/// A management answer kept raw (see [`Mgmt::get_raw`]).
+#[derive(Debug)]
+pub struct RawAnswer {
+    /// HTTP status.
+    pub status: u16,
+    /// Response headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// The body as text.
+    pub text: String,
+}
+
+impl RawAnswer {
+    /// A response header's value, or `""`.
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+}
+
 impl Mgmt {
     /// A client for `base` (e.g. `http://127.0.0.1:8080`) signing with the given key.
     pub fn new(base: &str, access_key_id: &str, secret: &str) -> Self {
@@ -97,6 +118,20 @@ impl Mgmt {
         resp.text().await.unwrap_or_default()
     }
 
+    /// A signed GET sending `accept` (when given) whose answer is kept raw: status,
+    /// headers and body text (GetExport's documents).
+    pub async fn get_raw(&self, path: &str, accept: Option<&str>) -> RawAnswer {
+        let extra: Vec<(&str, &str)> = accept.map(|a| ("accept", a)).into_iter().collect();
+        let resp = self
+            .send_with("GET", path, b"", "application/json", &extra)
+            .await;
+        RawAnswer {
+            status: resp.status().as_u16(),
+            headers: resp.headers().clone(),
+            text: resp.text().await.unwrap_or_default(),
+        }
+    }
+
     async fn send(
         &self,
         method: &str,
@@ -104,9 +139,26 @@ impl Mgmt {
         bytes: &[u8],
         content_type: &str,
     ) -> reqwest::Response {
+        self.send_with(method, path, bytes, content_type, &[]).await
+    }
+
+    async fn send_with(
+        &self,
+        method: &str,
+        path: &str,
+        bytes: &[u8],
+        content_type: &str,
+        extra: &[(&str, &str)],
+    ) -> reqwest::Response {
         let url = format!("{}{path}", self.base);
         let mut headers = HeaderMap::new();
         headers.insert("content-type", content_type.parse().expect("content type"));
+        for (name, value) in extra {
+            headers.insert(
+                reqwest::header::HeaderName::from_bytes(name.as_bytes()).expect("header name"),
+                value.parse().expect("header value"),
+            );
+        }
         let params = apigw_sigv4::SigningParams {
             access_key_id: &self.access_key_id,
             secret: &self.secret,

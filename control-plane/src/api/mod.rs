@@ -7,6 +7,7 @@ pub mod account;
 pub mod api_keys;
 pub mod cors;
 pub mod deployments;
+pub mod exports;
 pub mod gateway_responses;
 pub mod integrations;
 pub mod methods;
@@ -94,6 +95,10 @@ pub fn router() -> Router<AppState> {
             get(stages::get)
                 .patch(stages::update)
                 .delete(stages::delete),
+        )
+        .route(
+            "/restapis/{restapi_id}/stages/{stage_name}/exports/{export_type}",
+            get(exports::get),
         )
         .route(
             "/restapis/{restapi_id}/resources/{resource_id}/cors",

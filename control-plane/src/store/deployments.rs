@@ -106,3 +106,19 @@ pub async fn delete(conn: &mut PgConnection, api_id: &str, id: &str) -> ApiResul
         .await?;
     Ok(())
 }
+
+/// A deployment's `createdDate` and encoded snapshot (GetExport), or AWS's NotFound.
+pub async fn snapshot(
+    conn: &mut PgConnection,
+    api_id: &str,
+    id: &str,
+) -> ApiResult<(i64, Vec<u8>)> {
+    let row: Option<(i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT created_date, snapshot FROM deployments WHERE api_id = $1 AND id = $2",
+    )
+    .bind(api_id)
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.ok_or_else(deployment_not_found)
+}
