@@ -9,6 +9,7 @@ import type { Resource } from "./resources";
 import type { RequestValidator } from "./validators/validators";
 import type { Model } from "./models/models";
 import { ChoiceList, ParamList, type Param } from "../shared/params";
+import { TemplateEditor } from "../shared/templates";
 
 type MethodResponse = { statusCode: string; responseParameters?: Record<string, boolean>; responseModels?: Record<string, string> };
 type IntegrationResponse = { statusCode: string; selectionPattern?: string; responseParameters?: Record<string, string>; responseTemplates?: Record<string, string> };
@@ -18,6 +19,7 @@ type Integration = {
   uri?: string;
   timeoutInMillis?: number;
   passthroughBehavior?: string;
+  contentHandling?: string;
   requestParameters?: Record<string, string>;
   requestTemplates?: Record<string, string>;
   integrationResponses?: Record<string, IntegrationResponse>;
@@ -235,6 +237,7 @@ function IntegrationRequestForm({ mpath, m, onSaved }: { mpath: string; m: Metho
   const [httpMethod, setHttpMethod] = useState(i?.httpMethod ?? "GET");
   const [timeout, setTimeoutMs] = useState(String(i?.timeoutInMillis ?? 29000));
   const [passthrough, setPassthrough] = useState(i?.passthroughBehavior ?? "WHEN_NO_MATCH");
+  const [contentHandling, setContentHandling] = useState(i?.contentHandling ?? "");
   const [params, setParams] = useState(entries(i?.requestParameters));
   const [templates, setTemplates] = useState(entries(i?.requestTemplates));
   const a = useAction();
@@ -244,13 +247,14 @@ function IntegrationRequestForm({ mpath, m, onSaved }: { mpath: string; m: Metho
       a={a}
       onSubmit={async () => {
         const t = Number(timeout);
-        if (!Number.isInteger(t)) throw new Error("Timeout must be a whole number of milliseconds");
+        if (!Number.isInteger(t) || t < 50 || t > 29000) throw new Error("Timeout must be a whole number of milliseconds from 50 to 29000");
         await put(`${mpath}/integration`, {
           type,
           uri: type === "MOCK" ? undefined : uri,
           httpMethod: type === "MOCK" ? undefined : httpMethod,
           timeoutInMillis: t,
           passthroughBehavior: passthrough,
+          contentHandling: contentHandling || undefined,
           requestParameters: fromEntries(params),
           requestTemplates: fromEntries(templates),
         });
@@ -258,17 +262,37 @@ function IntegrationRequestForm({ mpath, m, onSaved }: { mpath: string; m: Metho
         onSaved();
       }}
     >
-      <Select label="Integration type" name="integrationType" value={type} options={["HTTP_PROXY", "HTTP", "MOCK"]} onChange={setType} />
+      <Select label="Integration type" name="integrationType" value={type} options={["HTTP_PROXY", "HTTP", "MOCK", "AWS", "AWS_PROXY"]} onChange={setType} />
       {type !== "MOCK" && (
         <>
-          <Field label="Endpoint URL" name="integrationUri" value={uri} onInput={setUri} required hint="Absolute http(s) URL; {param} and ${stageVariables.x} are substituted" />
+          <Field
+            label={type.startsWith("AWS") ? "AWS service or function URI" : "Endpoint URL"}
+            name="integrationUri"
+            value={uri}
+            onInput={setUri}
+            required
+            hint={type.startsWith("AWS") ? "arn:aws:apigateway:{region}:{service}:path|action/{name}" : "Absolute http(s) URL; {param} and ${stageVariables.x} are substituted"}
+          />
           <Select label="Endpoint HTTP method" value={httpMethod} options={["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "ANY"]} onChange={setHttpMethod} />
         </>
       )}
       <Field label="Timeout (ms)" name="timeout" value={timeout} onInput={setTimeoutMs} type="number" hint="50 to 29000" />
       <Select label="Request body passthrough" value={passthrough} options={["WHEN_NO_MATCH", "WHEN_NO_TEMPLATES", "NEVER"]} onChange={setPassthrough} />
-      <KeyValues label="Request parameter mappings" keyLabel="Target" valueLabel="Source" rows={params} onChange={setParams} />
-      <KeyValues label="Mapping templates" keyLabel="Content type" valueLabel="Template" rows={templates} onChange={setTemplates} multilineValue />
+      <Select
+        label="Content handling"
+        value={contentHandling}
+        options={[{ value: "", label: "Passthrough (none)" }, "CONVERT_TO_TEXT", "CONVERT_TO_BINARY"]}
+        onChange={setContentHandling}
+      />
+      <KeyValues
+        label="Request parameter mappings (integration.request.{querystring|header|path}.name ← method.request.… or 'literal')"
+        keyLabel="Target"
+        valueLabel="Source"
+        rows={params}
+        onChange={setParams}
+        addLabel="Add parameter mapping"
+      />
+      <TemplateEditor label="Mapping templates" idPrefix="ireq" rows={templates} onChange={setTemplates} error={a.error} />
     </FormShell>
   );
 }
@@ -308,8 +332,15 @@ function IntegrationResponseForm({ mpath, m, onSaved }: { mpath: string; m: Meth
     >
       <Select label="Method response status" value={status} options={statuses} onChange={pick} />
       <Field label="Selection pattern (regex on the backend status; empty = default)" value={pattern} onInput={setPattern} />
-      <KeyValues label="Header mappings" keyLabel="Response header" valueLabel="Value" rows={params} onChange={setParams} />
-      <KeyValues label="Mapping templates" keyLabel="Content type" valueLabel="Template" rows={templates} onChange={setTemplates} multilineValue />
+      <KeyValues
+        label="Header mappings (method.response.header.name ← integration.response.header.… or 'literal')"
+        keyLabel="Response header"
+        valueLabel="Value"
+        rows={params}
+        onChange={setParams}
+        addLabel="Add header mapping"
+      />
+      <TemplateEditor label="Mapping templates" idPrefix="ires" rows={templates} onChange={setTemplates} error={a.error} />
       {existing && (
         <button
           type="button"
