@@ -109,7 +109,7 @@ export function MethodView({ apiId, resource, httpMethod, onChanged }: { apiId: 
       {open === "method-request" && <MethodRequestForm apiId={apiId} mpath={mpath} m={m} onSaved={changed} />}
       {open === "integration-request" && <IntegrationRequestForm mpath={mpath} m={m} onSaved={changed} />}
       {open === "integration-response" && <IntegrationResponseForm mpath={mpath} m={m} onSaved={changed} />}
-      {open === "method-response" && <MethodResponseForm mpath={mpath} m={m} onSaved={changed} />}
+      {open === "method-response" && <MethodResponseForm apiId={apiId} mpath={mpath} m={m} onSaved={changed} />}
       {deleting && (
         <Confirm
           title="Delete method"
@@ -360,22 +360,38 @@ function IntegrationResponseForm({ mpath, m, onSaved }: { mpath: string; m: Meth
   );
 }
 
-function MethodResponseForm({ mpath, m, onSaved }: { mpath: string; m: Method; onSaved: () => void }) {
+function MethodResponseForm({ apiId, mpath, m, onSaved }: { apiId: string; mpath: string; m: Method; onSaved: () => void }) {
   const [status, setStatus] = useState("");
   const [headers, setHeaders] = useState<[string, string][]>([]);
+  const [models, setModels] = useState<[string, string][]>([]);
+  const apiModels = useAsync(() => listAll<Model>(`/restapis/${apiId}/models`), [apiId]);
   const a = useAction();
+  const edit = (r: MethodResponse) => {
+    setStatus(r.statusCode);
+    setHeaders(Object.entries(r.responseParameters ?? {}).map(([k, v]) => [k.replace("method.response.header.", ""), String(v)]));
+    setModels(entries(r.responseModels));
+  };
   const existing = Object.values(m.methodResponses ?? {});
   return (
     <FormShell
       title="Method response"
       a={a}
       onSubmit={async () => {
-        await put(`${mpath}/responses/${encodeURIComponent(status)}`, {
-          responseParameters: Object.fromEntries(headers.filter(([k]) => k).map(([k, v]) => [`method.response.header.${k}`, v === "true"])),
-        });
+        const params = Object.fromEntries(headers.filter(([k]) => k.trim()).map(([k, v]) => [`method.response.header.${k.trim()}`, v.trim() === "true"]));
+        const before = m.methodResponses?.[status.trim()];
+        const rpath = `${mpath}/responses/${encodeURIComponent(status.trim())}`;
+        if (before) {
+          // PutMethodResponse refuses an existing status (409): change it with UpdateMethodResponse.
+          const ops = [
+            ...mapOps("/responseParameters", before.responseParameters ?? {}, Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)]))),
+            ...mapOps("/responseModels", before.responseModels ?? {}, fromEntries(models)),
+          ];
+          if (ops.length) await patch(rpath, ops);
+        } else await put(rpath, { responseParameters: params, responseModels: fromEntries(models) });
         toast(`Method response ${status} saved`);
         setStatus("");
         setHeaders([]);
+        setModels([]);
         onSaved();
       }}
     >
@@ -387,6 +403,7 @@ function MethodResponseForm({ mpath, m, onSaved }: { mpath: string; m: Method; o
             <tr>
               <th scope="col">Status</th>
               <th scope="col">Headers</th>
+              <th scope="col">Models</th>
               <th scope="col">
                 <span class="sr-only">Actions</span>
               </th>
@@ -397,7 +414,11 @@ function MethodResponseForm({ mpath, m, onSaved }: { mpath: string; m: Method; o
               <tr key={r.statusCode}>
                 <td>{r.statusCode}</td>
                 <td>{Object.keys(r.responseParameters ?? {}).map((k) => k.replace("method.response.header.", "")).join(", ") || "—"}</td>
+                <td>{Object.entries(r.responseModels ?? {}).map(([ct, n]) => `${ct} → ${n}`).join(", ") || "—"}</td>
                 <td>
+                  <button type="button" class="link" aria-label={`Edit method response ${r.statusCode}`} onClick={() => edit(r)}>
+                    Edit
+                  </button>{" "}
                   <button
                     type="button"
                     class="link"
@@ -409,7 +430,8 @@ function MethodResponseForm({ mpath, m, onSaved }: { mpath: string; m: Method; o
                       })
                     }
                   >
-                    Delete
+                    <span aria-hidden="true">Delete</span>
+                    <span class="sr-only">Delete method response {r.statusCode}</span>
                   </button>
                 </td>
               </tr>
@@ -417,8 +439,18 @@ function MethodResponseForm({ mpath, m, onSaved }: { mpath: string; m: Method; o
           </tbody>
         </table>
       )}
-      <Field label="Add or replace status code" value={status} onInput={setStatus} required placeholder="200" />
-      <KeyValues label="Response headers (value: true if required)" keyLabel="Header" valueLabel="Required" rows={headers} onChange={setHeaders} />
+      <Field label="Status code (new, or one listed to change it)" value={status} onInput={setStatus} required placeholder="200" />
+      <KeyValues label="Response headers (value: true if required)" keyLabel="Header" valueLabel="Required" rows={headers} onChange={setHeaders} addLabel="Add response header" />
+      <ChoiceList
+        label="Response models"
+        keyLabel="Response content type"
+        valueLabel="Response model"
+        rows={models}
+        options={(apiModels.data ?? []).map((x) => x.name)}
+        onChange={setModels}
+        addLabel="Add response model"
+      />
+      <ErrorText error={apiModels.error} /> 
     </FormShell>
   );
 }
