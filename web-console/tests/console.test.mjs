@@ -13,7 +13,8 @@
 // with a syntax error shows the server's line/column, then a method response with a header
 // and model and an integration response with a header mapping and a template; deployed from
 // the console, the node rejects a bad body, answers the preflight, sends the custom 403 and
-// answers the MOCK GET through its templates and header mapping. Unknown deep links show "Page not found". The journey
+// answers the MOCK GET through its templates and header mapping; a stage method throttle
+// on GET /orders makes the node answer 429, and is removed again. Unknown deep links show "Page not found". The journey
 // logs no page error and no console error outside the steps that expect an HTTP error.
 // Screenshots of each main screen land in web-console/test-results/.
 import { after, before, test } from "node:test";
@@ -1019,6 +1020,40 @@ test("deployed from the console, the MOCK method answers through its templates a
   const { r, body } = await untilNode("the MOCK GET /orders", () => fetch(ordersUrl()), (r) => r.status === 200);
   assert.deepEqual(JSON.parse(body), { result: "mapped" });
   assert.equal(r.headers.get("x-mock"), "from-console");
+});
+
+test("stage method throttling: an override on GET /orders throttles it on the node; removed again", async () => {
+  await page.goto(`${CONSOLE}/apis/${state.ordersId}/stages/live`);
+  const form = page.getByRole("form", { name: "Method throttling" });
+  await form.getByText("No method overrides.").waitFor();
+  await form.getByLabel("Method", { exact: true }).locator("option", { hasText: "/orders GET" }).waitFor({ state: "attached" });
+  await form.getByLabel("Method", { exact: true }).selectOption("/orders GET");
+  await form.getByLabel("Method rate (requests/s)").fill("1");
+  await form.getByLabel("Method burst").fill("1");
+  await form.getByRole("button", { name: "Save method throttling" }).click();
+  await toast("Throttling of /orders GET saved");
+  const row = page.getByRole("form", { name: "Method throttling" }).getByRole("row", { name: /\/orders GET/ });
+  await row.waitFor();
+  await shot("29-stage-method-throttling");
+  let stage = await page.evaluate((p) => fetch(p).then((r) => r.json()), `/restapis/${state.ordersId}/stages/live`);
+  assert.equal(stage.methodSettings["orders/GET"].throttlingRateLimit, 1);
+  assert.equal(stage.methodSettings["orders/GET"].throttlingBurstLimit, 1);
+  // A few calls at once: the node lets one through and throttles the rest.
+  await untilNode(
+    "GET /orders throttled",
+    async () => {
+      const rs = await Promise.all([1, 2, 3, 4].map(() => fetch(ordersUrl())));
+      const statuses = rs.map((r) => r.status);
+      await Promise.all(rs.map((r) => r.text()));
+      return new Response(JSON.stringify(statuses), { status: statuses.includes(429) ? 429 : 200 });
+    },
+    (r) => r.status === 429,
+  );
+  await page.getByRole("form", { name: "Method throttling" }).getByRole("button", { name: "Remove the throttling of /orders GET" }).click();
+  await toast("Throttling of /orders GET removed");
+  await page.getByRole("form", { name: "Method throttling" }).getByText("No method overrides.").waitFor();
+  stage = await page.evaluate((p) => fetch(p).then((r) => r.json()), `/restapis/${state.ordersId}/stages/live`);
+  assert.equal(stage.methodSettings?.["orders/GET"], undefined);
 });
 
 test("the APIs list filters by search", async () => {
