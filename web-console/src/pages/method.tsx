@@ -93,7 +93,14 @@ export function MethodView({ apiId, resource, httpMethod, onChanged }: { apiId: 
           "integration-request",
           "Integration request",
           i
-            ? [`Type: ${i.type}`, ...(i.uri ? [`${i.httpMethod ?? ""} ${i.uri}`] : []), `Timeout: ${i.timeoutInMillis ?? 29000} ms`]
+            ? [
+                `Type: ${i.type}`,
+                ...(i.uri ? [`${i.httpMethod ?? ""} ${i.uri}`] : []),
+                `Timeout: ${i.timeoutInMillis ?? 29000} ms`,
+                ...(i.contentHandling ? [`Content handling: ${i.contentHandling}`] : []),
+                `Parameter mappings: ${Object.keys(i.requestParameters ?? {}).length || "none"}`,
+                `Mapping templates: ${Object.keys(i.requestTemplates ?? {}).join(", ") || "none"}`,
+              ]
             : ["No integration: the method cannot be deployed"],
         )}
         {box("method-response", "Method response", Object.keys(m.methodResponses ?? {}).map((s) => `HTTP ${s}`).concat(Object.keys(m.methodResponses ?? {}).length ? [] : ["None"]))}
