@@ -930,10 +930,18 @@ test("integration request: a template with a syntax error shows the server's lin
   await shot("26-integration-request-template-error");
 
   await editor.fill('{"statusCode": 200}');
+  // A request parameter mapping from a literal.
+  await form.getByRole("button", { name: "Add parameter mapping" }).click();
+  await form.getByLabel("Target 1", { exact: true }).fill("integration.request.header.x-source");
+  await form.getByLabel("Source 1", { exact: true }).fill("'console'");
   await form.getByRole("button", { name: "Save" }).click();
   await toast("Integration request saved");
+  const box = page.getByRole("region", { name: "Integration request" });
+  await box.getByText("Content handling: CONVERT_TO_TEXT").waitFor();
+  await box.getByText("Mapping templates: application/json").waitFor();
   const m = await page.evaluate((p) => fetch(p).then((r) => r.json()), `/restapis/${state.ordersId}/resources/${state.ordersResource}/methods/GET`);
   assert.deepEqual(m.methodIntegration.requestTemplates, { "application/json": '{"statusCode": 200}' });
+  assert.deepEqual(m.methodIntegration.requestParameters, { "integration.request.header.x-source": "'console'" });
   assert.equal(m.methodIntegration.contentHandling, "CONVERT_TO_TEXT");
 });
 
