@@ -9,8 +9,12 @@
 // quota grant and the CSV export. Then an API's own settings, on a second API ("orders"):
 // a model (a bad schema shows the server's error), a request validator, the method
 // request's validator, required query string and request model, a customised gateway
-// response, API settings and the CORS helper; deployed from the console, the node rejects
-// a bad body, answers the preflight and sends the custom 403. Unknown deep links show "Page not found". The journey
+// response, API settings and the CORS helper; a MOCK GET /orders whose request template
+// with a syntax error shows the server's line/column, then a method response with a header
+// and model and an integration response with a header mapping and a template; deployed from
+// the console, the node rejects a bad body, answers the preflight, sends the custom 403 and
+// answers the MOCK GET through its templates and header mapping; a stage method throttle
+// on GET /orders makes the node answer 429, and is removed again. Unknown deep links show "Page not found". The journey
 // logs no page error and no console error outside the steps that expect an HTTP error.
 // Screenshots of each main screen land in web-console/test-results/.
 import { after, before, test } from "node:test";
@@ -893,6 +897,93 @@ test("CORS helper: Enable CORS on /orders adds an OPTIONS method", async () => {
   await page.getByRole("region", { name: "Integration request" }).getByText("Type: MOCK").waitFor();
 });
 
+test("integration request: a template with a syntax error shows the server's line and column; fixed, it saves", async () => {
+  await page.goto(`${CONSOLE}/apis/${state.ordersId}/resources/${state.ordersResource}`);
+  await page.getByRole("button", { name: "Create method" }).first().click();
+  const d = page.getByRole("dialog", { name: /Create method/ });
+  await d.getByLabel("HTTP method", { exact: true }).selectOption("GET");
+  await d.getByLabel("Integration type").selectOption("MOCK");
+  await d.getByRole("button", { name: "Create method" }).click();
+  await page.waitForURL(/\/methods\/GET$/);
+
+  await page.getByRole("region", { name: "Integration request" }).getByRole("button", { name: "Edit" }).click();
+  const form = page.getByRole("form", { name: "Integration request" });
+  for (const t of ["MOCK", "HTTP", "HTTP_PROXY", "AWS", "AWS_PROXY"]) await form.getByLabel("Integration type").locator("option", { hasText: new RegExp(`^${t}$`) }).waitFor({ state: "attached" });
+  await form.getByLabel("Content handling").selectOption("CONVERT_TO_TEXT");
+  // A MOCK method made by the console starts with the application/json template {"statusCode": 200}.
+  assert.equal(await form.getByLabel("Content type 1", { exact: true }).inputValue(), "application/json");
+  const editor = form.getByLabel("Template for application/json");
+  assert.equal(await editor.inputValue(), '{"statusCode": 200}');
+  await editor.fill('{"statusCode": 200}\n  #if($ok)\n');
+  await expectingHttpErrors(async () => {
+    await form.getByRole("button", { name: "Save" }).click();
+    await form.getByTestId("template-error").waitFor();
+  });
+  const err = await form.getByTestId("template-error").textContent();
+  assert.match(err, /Line 2, column 3/);
+  assert.match(err, /line 2, column 3/);
+  assert.match(err, /#if/);
+  assert.equal(await editor.getAttribute("aria-invalid"), "true");
+  // The position is marked: the caret sits on line 2, column 3 and the line is quoted with a caret under it.
+  assert.equal(await editor.evaluate((el) => el.selectionStart), '{"statusCode": 200}\n  '.length);
+  await form.getByRole("group", { name: /Mapping templates/ }).getByRole("figure", { name: "Line 2 of the template, column 3 marked" }).waitFor();
+  await shot("26-integration-request-template-error");
+
+  await editor.fill('{"statusCode": 200}');
+  // A request parameter mapping from a literal.
+  await form.getByRole("button", { name: "Add parameter mapping" }).click();
+  await form.getByLabel("Target 1", { exact: true }).fill("integration.request.header.x-source");
+  await form.getByLabel("Source 1", { exact: true }).fill("'console'");
+  await form.getByRole("button", { name: "Save" }).click();
+  await toast("Integration request saved");
+  const box = page.getByRole("region", { name: "Integration request" });
+  await box.getByText("Content handling: CONVERT_TO_TEXT").waitFor();
+  await box.getByText("Mapping templates: application/json").waitFor();
+  const m = await page.evaluate((p) => fetch(p).then((r) => r.json()), `/restapis/${state.ordersId}/resources/${state.ordersResource}/methods/GET`);
+  assert.deepEqual(m.methodIntegration.requestTemplates, { "application/json": '{"statusCode": 200}' });
+  assert.deepEqual(m.methodIntegration.requestParameters, { "integration.request.header.x-source": "'console'" });
+  assert.equal(m.methodIntegration.contentHandling, "CONVERT_TO_TEXT");
+});
+
+test("method response with a header and model; integration response with a header mapping and a template", async () => {
+  await page.getByRole("region", { name: "Method response" }).getByRole("button", { name: "Edit" }).click();
+  let form = page.getByRole("form", { name: "Method response" });
+  await form.getByRole("button", { name: "Edit method response 200" }).click();
+  assert.equal(await form.getByLabel("Status code (new, or one listed to change it)").inputValue(), "200");
+  await form.getByRole("button", { name: "Add response header" }).click();
+  await form.getByLabel("Header 1", { exact: true }).fill("X-Mock");
+  await form.getByLabel("Required 1", { exact: true }).fill("false");
+  await form.getByRole("button", { name: "Add response model" }).click();
+  await form.getByLabel("Response model 1", { exact: true }).selectOption("Order");
+  await shot("27-method-response");
+  await form.getByRole("button", { name: "Save" }).click();
+  await toast("Method response 200 saved");
+  await form.getByRole("cell", { name: "application/json → Order" }).waitFor();
+  // A second status, added and deleted.
+  await form.getByLabel("Status code (new, or one listed to change it)").fill("404");
+  await form.getByRole("button", { name: "Save" }).click();
+  await toast("Method response 404 saved");
+  await form.getByRole("button", { name: "Delete method response 404" }).click();
+  await toast("Method response 404 deleted");
+
+  await page.getByRole("region", { name: "Integration response" }).getByRole("button", { name: "Edit" }).click();
+  form = page.getByRole("form", { name: "Integration response" });
+  assert.equal(await form.getByLabel("Method response status").inputValue(), "200");
+  await form.getByRole("button", { name: "Add header mapping" }).click();
+  await form.getByLabel("Response header 1", { exact: true }).fill("method.response.header.X-Mock");
+  await form.getByLabel("Value 1", { exact: true }).fill("'from-console'");
+  await form.getByRole("button", { name: "Add mapping template" }).click();
+  await form.getByLabel("Template for application/json").fill('#set($word = "mapped")\n{"result": "$word"}');
+  await shot("28-integration-response");
+  await form.getByRole("button", { name: "Save" }).click();
+  await toast("Integration response 200 saved");
+  const m = await page.evaluate((p) => fetch(p).then((r) => r.json()), `/restapis/${state.ordersId}/resources/${state.ordersResource}/methods/GET`);
+  assert.deepEqual(m.methodResponses["200"].responseParameters, { "method.response.header.X-Mock": false });
+  assert.deepEqual(m.methodResponses["200"].responseModels, { "application/json": "Order" });
+  assert.equal(m.methodResponses["404"], undefined);
+  assert.deepEqual(m.methodIntegration.integrationResponses["200"].responseParameters, { "method.response.header.X-Mock": "'from-console'" });
+});
+
 test("deployed from the console, the node rejects a bad body, answers the preflight and shows the custom 403", async () => {
   await page.getByRole("button", { name: "Deploy API" }).click();
   const dialog = page.getByRole("dialog", { name: "Deploy API" });
@@ -931,6 +1022,46 @@ test("deployed from the console, the node rejects a bad body, answers the prefli
   const body = await r.json();
   assert.equal(body.message, "no such route");
   assert.ok(body.id);
+});
+
+test("deployed from the console, the MOCK method answers through its templates and header mapping", async () => {
+  const { r, body } = await untilNode("the MOCK GET /orders", () => fetch(ordersUrl()), (r) => r.status === 200);
+  assert.deepEqual(JSON.parse(body), { result: "mapped" });
+  assert.equal(r.headers.get("x-mock"), "from-console");
+});
+
+test("stage method throttling: an override on GET /orders throttles it on the node; removed again", async () => {
+  await page.goto(`${CONSOLE}/apis/${state.ordersId}/stages/live`);
+  const form = page.getByRole("form", { name: "Method throttling" });
+  await form.getByText("No method overrides.").waitFor();
+  await form.getByLabel("Method", { exact: true }).locator("option", { hasText: "/orders GET" }).waitFor({ state: "attached" });
+  await form.getByLabel("Method", { exact: true }).selectOption("/orders GET");
+  await form.getByLabel("Method rate (requests/s)").fill("1");
+  await form.getByLabel("Method burst").fill("1");
+  await form.getByRole("button", { name: "Save method throttling" }).click();
+  await toast("Throttling of /orders GET saved");
+  const row = page.getByRole("form", { name: "Method throttling" }).getByRole("row", { name: /\/orders GET/ });
+  await row.waitFor();
+  await shot("29-stage-method-throttling");
+  let stage = await page.evaluate((p) => fetch(p).then((r) => r.json()), `/restapis/${state.ordersId}/stages/live`);
+  assert.equal(stage.methodSettings["orders/GET"].throttlingRateLimit, 1);
+  assert.equal(stage.methodSettings["orders/GET"].throttlingBurstLimit, 1);
+  // A few calls at once: the node lets one through and throttles the rest.
+  await untilNode(
+    "GET /orders throttled",
+    async () => {
+      const rs = await Promise.all([1, 2, 3, 4].map(() => fetch(ordersUrl())));
+      const statuses = rs.map((r) => r.status);
+      await Promise.all(rs.map((r) => r.text()));
+      return new Response(JSON.stringify(statuses), { status: statuses.includes(429) ? 429 : 200 });
+    },
+    (r) => r.status === 429,
+  );
+  await page.getByRole("form", { name: "Method throttling" }).getByRole("button", { name: "Remove the throttling of /orders GET" }).click();
+  await toast("Throttling of /orders GET removed");
+  await page.getByRole("form", { name: "Method throttling" }).getByText("No method overrides.").waitFor();
+  stage = await page.evaluate((p) => fetch(p).then((r) => r.json()), `/restapis/${state.ordersId}/stages/live`);
+  assert.equal(stage.methodSettings?.["orders/GET"], undefined);
 });
 
 test("the APIs list filters by search", async () => {

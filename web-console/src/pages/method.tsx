@@ -9,6 +9,7 @@ import type { Resource } from "./resources";
 import type { RequestValidator } from "./validators/validators";
 import type { Model } from "./models/models";
 import { ChoiceList, ParamList, type Param } from "../shared/params";
+import { TemplateEditor } from "../shared/templates";
 
 type MethodResponse = { statusCode: string; responseParameters?: Record<string, boolean>; responseModels?: Record<string, string> };
 type IntegrationResponse = { statusCode: string; selectionPattern?: string; responseParameters?: Record<string, string>; responseTemplates?: Record<string, string> };
@@ -18,6 +19,7 @@ type Integration = {
   uri?: string;
   timeoutInMillis?: number;
   passthroughBehavior?: string;
+  contentHandling?: string;
   requestParameters?: Record<string, string>;
   requestTemplates?: Record<string, string>;
   integrationResponses?: Record<string, IntegrationResponse>;
@@ -91,7 +93,14 @@ export function MethodView({ apiId, resource, httpMethod, onChanged }: { apiId: 
           "integration-request",
           "Integration request",
           i
-            ? [`Type: ${i.type}`, ...(i.uri ? [`${i.httpMethod ?? ""} ${i.uri}`] : []), `Timeout: ${i.timeoutInMillis ?? 29000} ms`]
+            ? [
+                `Type: ${i.type}`,
+                ...(i.uri ? [`${i.httpMethod ?? ""} ${i.uri}`] : []),
+                `Timeout: ${i.timeoutInMillis ?? 29000} ms`,
+                ...(i.contentHandling ? [`Content handling: ${i.contentHandling}`] : []),
+                `Parameter mappings: ${Object.keys(i.requestParameters ?? {}).length || "none"}`,
+                `Mapping templates: ${Object.keys(i.requestTemplates ?? {}).join(", ") || "none"}`,
+              ]
             : ["No integration: the method cannot be deployed"],
         )}
         {box("method-response", "Method response", Object.keys(m.methodResponses ?? {}).map((s) => `HTTP ${s}`).concat(Object.keys(m.methodResponses ?? {}).length ? [] : ["None"]))}
@@ -107,7 +116,7 @@ export function MethodView({ apiId, resource, httpMethod, onChanged }: { apiId: 
       {open === "method-request" && <MethodRequestForm apiId={apiId} mpath={mpath} m={m} onSaved={changed} />}
       {open === "integration-request" && <IntegrationRequestForm mpath={mpath} m={m} onSaved={changed} />}
       {open === "integration-response" && <IntegrationResponseForm mpath={mpath} m={m} onSaved={changed} />}
-      {open === "method-response" && <MethodResponseForm mpath={mpath} m={m} onSaved={changed} />}
+      {open === "method-response" && <MethodResponseForm apiId={apiId} mpath={mpath} m={m} onSaved={changed} />}
       {deleting && (
         <Confirm
           title="Delete method"
@@ -235,6 +244,7 @@ function IntegrationRequestForm({ mpath, m, onSaved }: { mpath: string; m: Metho
   const [httpMethod, setHttpMethod] = useState(i?.httpMethod ?? "GET");
   const [timeout, setTimeoutMs] = useState(String(i?.timeoutInMillis ?? 29000));
   const [passthrough, setPassthrough] = useState(i?.passthroughBehavior ?? "WHEN_NO_MATCH");
+  const [contentHandling, setContentHandling] = useState(i?.contentHandling ?? "");
   const [params, setParams] = useState(entries(i?.requestParameters));
   const [templates, setTemplates] = useState(entries(i?.requestTemplates));
   const a = useAction();
@@ -244,13 +254,14 @@ function IntegrationRequestForm({ mpath, m, onSaved }: { mpath: string; m: Metho
       a={a}
       onSubmit={async () => {
         const t = Number(timeout);
-        if (!Number.isInteger(t)) throw new Error("Timeout must be a whole number of milliseconds");
+        if (!Number.isInteger(t) || t < 50 || t > 29000) throw new Error("Timeout must be a whole number of milliseconds from 50 to 29000");
         await put(`${mpath}/integration`, {
           type,
           uri: type === "MOCK" ? undefined : uri,
           httpMethod: type === "MOCK" ? undefined : httpMethod,
           timeoutInMillis: t,
           passthroughBehavior: passthrough,
+          contentHandling: contentHandling || undefined,
           requestParameters: fromEntries(params),
           requestTemplates: fromEntries(templates),
         });
@@ -258,17 +269,37 @@ function IntegrationRequestForm({ mpath, m, onSaved }: { mpath: string; m: Metho
         onSaved();
       }}
     >
-      <Select label="Integration type" name="integrationType" value={type} options={["HTTP_PROXY", "HTTP", "MOCK"]} onChange={setType} />
+      <Select label="Integration type" name="integrationType" value={type} options={["HTTP_PROXY", "HTTP", "MOCK", "AWS", "AWS_PROXY"]} onChange={setType} />
       {type !== "MOCK" && (
         <>
-          <Field label="Endpoint URL" name="integrationUri" value={uri} onInput={setUri} required hint="Absolute http(s) URL; {param} and ${stageVariables.x} are substituted" />
+          <Field
+            label={type.startsWith("AWS") ? "AWS service or function URI" : "Endpoint URL"}
+            name="integrationUri"
+            value={uri}
+            onInput={setUri}
+            required
+            hint={type.startsWith("AWS") ? "arn:aws:apigateway:{region}:{service}:path|action/{name}" : "Absolute http(s) URL; {param} and ${stageVariables.x} are substituted"}
+          />
           <Select label="Endpoint HTTP method" value={httpMethod} options={["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "ANY"]} onChange={setHttpMethod} />
         </>
       )}
       <Field label="Timeout (ms)" name="timeout" value={timeout} onInput={setTimeoutMs} type="number" hint="50 to 29000" />
       <Select label="Request body passthrough" value={passthrough} options={["WHEN_NO_MATCH", "WHEN_NO_TEMPLATES", "NEVER"]} onChange={setPassthrough} />
-      <KeyValues label="Request parameter mappings" keyLabel="Target" valueLabel="Source" rows={params} onChange={setParams} />
-      <KeyValues label="Mapping templates" keyLabel="Content type" valueLabel="Template" rows={templates} onChange={setTemplates} multilineValue />
+      <Select
+        label="Content handling"
+        value={contentHandling}
+        options={[{ value: "", label: "Passthrough (none)" }, "CONVERT_TO_TEXT", "CONVERT_TO_BINARY"]}
+        onChange={setContentHandling}
+      />
+      <KeyValues
+        label="Request parameter mappings (integration.request.{querystring|header|path}.name ← method.request.… or 'literal')"
+        keyLabel="Target"
+        valueLabel="Source"
+        rows={params}
+        onChange={setParams}
+        addLabel="Add parameter mapping"
+      />
+      <TemplateEditor label="Mapping templates" idPrefix="ireq" rows={templates} onChange={setTemplates} error={a.error} />
     </FormShell>
   );
 }
@@ -308,8 +339,15 @@ function IntegrationResponseForm({ mpath, m, onSaved }: { mpath: string; m: Meth
     >
       <Select label="Method response status" value={status} options={statuses} onChange={pick} />
       <Field label="Selection pattern (regex on the backend status; empty = default)" value={pattern} onInput={setPattern} />
-      <KeyValues label="Header mappings" keyLabel="Response header" valueLabel="Value" rows={params} onChange={setParams} />
-      <KeyValues label="Mapping templates" keyLabel="Content type" valueLabel="Template" rows={templates} onChange={setTemplates} multilineValue />
+      <KeyValues
+        label="Header mappings (method.response.header.name ← integration.response.header.… or 'literal')"
+        keyLabel="Response header"
+        valueLabel="Value"
+        rows={params}
+        onChange={setParams}
+        addLabel="Add header mapping"
+      />
+      <TemplateEditor label="Mapping templates" idPrefix="ires" rows={templates} onChange={setTemplates} error={a.error} />
       {existing && (
         <button
           type="button"
@@ -329,22 +367,38 @@ function IntegrationResponseForm({ mpath, m, onSaved }: { mpath: string; m: Meth
   );
 }
 
-function MethodResponseForm({ mpath, m, onSaved }: { mpath: string; m: Method; onSaved: () => void }) {
+function MethodResponseForm({ apiId, mpath, m, onSaved }: { apiId: string; mpath: string; m: Method; onSaved: () => void }) {
   const [status, setStatus] = useState("");
   const [headers, setHeaders] = useState<[string, string][]>([]);
+  const [models, setModels] = useState<[string, string][]>([]);
+  const apiModels = useAsync(() => listAll<Model>(`/restapis/${apiId}/models`), [apiId]);
   const a = useAction();
+  const edit = (r: MethodResponse) => {
+    setStatus(r.statusCode);
+    setHeaders(Object.entries(r.responseParameters ?? {}).map(([k, v]) => [k.replace("method.response.header.", ""), String(v)]));
+    setModels(entries(r.responseModels));
+  };
   const existing = Object.values(m.methodResponses ?? {});
   return (
     <FormShell
       title="Method response"
       a={a}
       onSubmit={async () => {
-        await put(`${mpath}/responses/${encodeURIComponent(status)}`, {
-          responseParameters: Object.fromEntries(headers.filter(([k]) => k).map(([k, v]) => [`method.response.header.${k}`, v === "true"])),
-        });
+        const params = Object.fromEntries(headers.filter(([k]) => k.trim()).map(([k, v]) => [`method.response.header.${k.trim()}`, v.trim() === "true"]));
+        const before = m.methodResponses?.[status.trim()];
+        const rpath = `${mpath}/responses/${encodeURIComponent(status.trim())}`;
+        if (before) {
+          // PutMethodResponse refuses an existing status (409): change it with UpdateMethodResponse.
+          const ops = [
+            ...mapOps("/responseParameters", before.responseParameters ?? {}, Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)]))),
+            ...mapOps("/responseModels", before.responseModels ?? {}, fromEntries(models)),
+          ];
+          if (ops.length) await patch(rpath, ops);
+        } else await put(rpath, { responseParameters: params, responseModels: fromEntries(models) });
         toast(`Method response ${status} saved`);
         setStatus("");
         setHeaders([]);
+        setModels([]);
         onSaved();
       }}
     >
@@ -356,6 +410,7 @@ function MethodResponseForm({ mpath, m, onSaved }: { mpath: string; m: Method; o
             <tr>
               <th scope="col">Status</th>
               <th scope="col">Headers</th>
+              <th scope="col">Models</th>
               <th scope="col">
                 <span class="sr-only">Actions</span>
               </th>
@@ -366,7 +421,11 @@ function MethodResponseForm({ mpath, m, onSaved }: { mpath: string; m: Method; o
               <tr key={r.statusCode}>
                 <td>{r.statusCode}</td>
                 <td>{Object.keys(r.responseParameters ?? {}).map((k) => k.replace("method.response.header.", "")).join(", ") || "—"}</td>
+                <td>{Object.entries(r.responseModels ?? {}).map(([ct, n]) => `${ct} → ${n}`).join(", ") || "—"}</td>
                 <td>
+                  <button type="button" class="link" aria-label={`Edit method response ${r.statusCode}`} onClick={() => edit(r)}>
+                    Edit
+                  </button>{" "}
                   <button
                     type="button"
                     class="link"
@@ -378,7 +437,8 @@ function MethodResponseForm({ mpath, m, onSaved }: { mpath: string; m: Method; o
                       })
                     }
                   >
-                    Delete
+                    <span aria-hidden="true">Delete</span>
+                    <span class="sr-only">Delete method response {r.statusCode}</span>
                   </button>
                 </td>
               </tr>
@@ -386,8 +446,18 @@ function MethodResponseForm({ mpath, m, onSaved }: { mpath: string; m: Method; o
           </tbody>
         </table>
       )}
-      <Field label="Add or replace status code" value={status} onInput={setStatus} required placeholder="200" />
-      <KeyValues label="Response headers (value: true if required)" keyLabel="Header" valueLabel="Required" rows={headers} onChange={setHeaders} />
+      <Field label="Status code (new, or one listed to change it)" value={status} onInput={setStatus} required placeholder="200" />
+      <KeyValues label="Response headers (value: true if required)" keyLabel="Header" valueLabel="Required" rows={headers} onChange={setHeaders} addLabel="Add response header" />
+      <ChoiceList
+        label="Response models"
+        keyLabel="Response content type"
+        valueLabel="Response model"
+        rows={models}
+        options={(apiModels.data ?? []).map((x) => x.name)}
+        onChange={setModels}
+        addLabel="Add response model"
+      />
+      <ErrorText error={apiModels.error} /> 
     </FormShell>
   );
 }

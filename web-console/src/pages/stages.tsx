@@ -6,6 +6,7 @@ import { Check, Confirm, Empty, ErrorText, Field, KeyValues, Loading, Modal, ent
 import { Copyable } from "../shared/copy";
 import { defaultEndpoint, invokeEndpoint, invokeUrls, setInvokeEndpoint } from "../shared/invoke";
 import type { Deployment, Stage } from "./api";
+import { MethodThrottling } from "./stage-methods";
 
 export function Stages({ apiId, path, version }: { apiId: string; path: string; version: number }) {
   const stages = useAsync(() => listAll<Stage>(`/restapis/${apiId}/stages`), [apiId, version]);
@@ -140,6 +141,7 @@ function StageDetail({ apiId, stage, onChanged }: { apiId: string; stage: Stage;
           </button>
         </div>
       </form>
+      <MethodThrottling apiId={apiId} spath={spath} settings={stage.methodSettings ?? {}} onChanged={onChanged} />
       {deleting && (
         <Confirm
           title="Delete stage"
