@@ -2,6 +2,7 @@
 import { useState } from "preact/hooks";
 import { del, fmtDateTime, listAll, patch } from "../api";
 import { Confirm, Empty, ErrorText, Loading, Select, toast, useAsync } from "../ui";
+import { TableHead } from "../shared/table";
 import type { Deployment, Stage } from "./api";
 
 export function Deployments({ apiId, version }: { apiId: string; version: number }) {
@@ -32,17 +33,7 @@ export function Deployments({ apiId, version }: { apiId: string; version: number
     <div>
       <h2>Deployment history</h2>
       <table class="table" data-testid="deployments-table">
-        <thead>
-          <tr>
-            <th scope="col">Deployment</th>
-            <th scope="col">Description</th>
-            <th scope="col">Created</th>
-            <th scope="col">Active on</th>
-            <th scope="col">
-              <span class="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
+        <TableHead columns={["Deployment", "Description", "Created", "Active on"]} />
         <tbody>
           {deployments.map((d) => (
             <tr key={d.id} data-deployment={d.id}>

@@ -4,6 +4,7 @@ import { useState } from "preact/hooks";
 import { del, get, listAll, patch, patchKey, put, type PatchOp } from "../api";
 import { navigate } from "../router";
 import { Check, Confirm, Empty, ErrorText, Field, KeyValues, Loading, Select, entries, fromEntries, toast, useAction, useAsync } from "../ui";
+import { TableHead } from "../shared/table";
 import { TestPanel } from "./method-test";
 import type { Resource } from "./resources";
 import type { RequestValidator } from "./validators/validators";
@@ -406,16 +407,7 @@ function MethodResponseForm({ apiId, mpath, m, onSaved }: { apiId: string; mpath
         <p class="muted">No method responses.</p>
       ) : (
         <table class="table">
-          <thead>
-            <tr>
-              <th scope="col">Status</th>
-              <th scope="col">Headers</th>
-              <th scope="col">Models</th>
-              <th scope="col">
-                <span class="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={["Status", "Headers", "Models"]} />
           <tbody>
             {existing.map((r) => (
               <tr key={r.statusCode}>

@@ -3,6 +3,7 @@ import { useState } from "preact/hooks";
 import { del, fmtDate, get, patch, post, put, update, type User } from "../api";
 import { Link } from "../router";
 import { Check, Confirm, Empty, ErrorText, Field, Loading, Modal, toast, useAction, useAsync } from "../ui";
+import { TableHead } from "../shared/table";
 
 const TABS: [string, string, boolean][] = [
   ["account", "Account", false],
@@ -126,17 +127,7 @@ function AccessKeys() {
       {keys.data && keys.data.length === 0 && <Empty title="You have no access keys" />}
       {keys.data && keys.data.length > 0 && (
         <table class="table">
-          <thead>
-            <tr>
-              <th scope="col">Access key ID</th>
-              <th scope="col">Description</th>
-              <th scope="col">Created</th>
-              <th scope="col">Status</th>
-              <th scope="col">
-                <span class="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={["Access key ID", "Description", "Created", "Status"]} />
           <tbody>
             {keys.data.map((k) => (
               <tr key={k.accessKeyId}>
@@ -257,17 +248,7 @@ function Users({ me }: { me: User }) {
       {users.loading && !users.data && <Loading what="Loading users" />}
       {users.data && (
         <table class="table">
-          <thead>
-            <tr>
-              <th scope="col">Username</th>
-              <th scope="col">Role</th>
-              <th scope="col">Status</th>
-              <th scope="col">Created</th>
-              <th scope="col">
-                <span class="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={["Username", "Role", "Status", "Created"]} />
           <tbody>
             {users.data.map((u) => (
               <tr key={u.id}>

@@ -5,6 +5,7 @@
 import { useState } from "preact/hooks";
 import { listAll, patch, patchKey, type PatchOp } from "../api";
 import { ErrorText, Field, Select, toast, useAction, useAsync } from "../ui";
+import { TableHead } from "../shared/table";
 import type { Resource } from "./resources";
 
 type Setting = { throttlingRateLimit?: number; throttlingBurstLimit?: number };
@@ -59,16 +60,7 @@ export function MethodThrottling(props: { apiId: string; spath: string; settings
         <p class="muted">No method overrides.</p>
       ) : (
         <table class="table">
-          <thead>
-            <tr>
-              <th scope="col">Method</th>
-              <th scope="col">Rate (requests/s)</th>
-              <th scope="col">Burst</th>
-              <th scope="col">
-                <span class="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={["Method", "Rate (requests/s)", "Burst"]} />
           <tbody>
             {overrides.map(([k, s]) => {
               const [path, method] = splitKey(k);

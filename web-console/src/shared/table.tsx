@@ -30,3 +30,21 @@ export function Table<T>(props: { label: string; columns: Column<T>[]; rows: T[]
     </table>
   );
 }
+
+/** The header row of a hand-built table: one column header per title, then a visually hidden "Actions" one for the row buttons. */
+export function TableHead(props: { columns: ComponentChildren[] }) {
+  return (
+    <thead>
+      <tr>
+        {props.columns.map((c, i) => (
+          <th key={i} scope="col">
+            {c}
+          </th>
+        ))}
+        <th scope="col">
+          <span class="sr-only">Actions</span>
+        </th>
+      </tr>
+    </thead>
+  );
+}

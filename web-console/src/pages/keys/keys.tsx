@@ -3,6 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { RawBody, del, fmtDate, listAll, patch, post } from "../../api";
 import { Check, Confirm, Empty, ErrorText, Field, Loading, Modal, toast, useAction, useAsync } from "../../ui";
+import { TableHead } from "../../shared/table";
 import { Copyable } from "../../shared/copy";
 import { SearchBox, matches, useQuery } from "../../shared/search";
 import type { ApiKey } from "./types";
@@ -44,19 +45,7 @@ export function ApiKeys() {
       )}
       {keys.data && keys.data.length > 0 && (
         <table class="table" data-testid="api-keys-table">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">ID</th>
-              <th scope="col">Status</th>
-              <th scope="col">Customer</th>
-              <th scope="col">Description</th>
-              <th scope="col">Created</th>
-              <th scope="col">
-                <span class="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={["Name", "ID", "Status", "Customer", "Description", "Created"]} />
           <tbody>
             {shown.map((k) => (
               <tr key={k.id}>

@@ -3,6 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import { del, get, listAll, patch, post } from "../../api";
 import { Link, navigate } from "../../router";
 import { Confirm, Empty, ErrorText, Loading, Modal, Select, toast, useAction, useAsync } from "../../ui";
+import { TableHead } from "../../shared/table";
 import type { ApiKey } from "../keys/types";
 import { PlanDialog, opsOf } from "./form";
 import { quotaText, throttleText } from "./plans";
@@ -86,15 +87,7 @@ export function UsagePlan({ planId }: { planId: string }) {
         {keys.data && keys.data.length === 0 && <Empty title="No API keys in this plan" />}
         {keys.data && keys.data.length > 0 && (
           <table class="table" data-testid="plan-keys-table">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">ID</th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
+            <TableHead columns={["Name", "ID"]} />
             <tbody>
               {keys.data.map((k) => (
                 <tr key={k.id}>

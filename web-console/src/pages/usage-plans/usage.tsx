@@ -4,6 +4,7 @@
 import { useState } from "preact/hooks";
 import { get, patch } from "../../api";
 import { ErrorText, Field, Loading, Modal, Select, toast, useAction, useAsync } from "../../ui";
+import { TableHead } from "../../shared/table";
 import { BarChart } from "../../shared/chart";
 import type { Plan, PlanKey, Usage } from "./types";
 
@@ -61,16 +62,7 @@ export function UsageSection({ plan, keys }: { plan: Plan; keys: PlanKey[] }) {
             series={rows.map((r) => ({ label: r.name, values: (usage.data!.values[r.id] ?? []).map((d) => d[0]) }))}
           />
           <table class="table" data-testid="usage-table" aria-label="Usage by API key">
-            <thead>
-              <tr>
-                <th scope="col">API key</th>
-                <th scope="col">Requests {start} to {end}</th>
-                <th scope="col">Remaining quota{end === utcDay() ? " (now)" : ` (end of ${end})`}</th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
+            <TableHead columns={["API key", <>Requests {start} to {end}</>, <>Remaining quota{end === utcDay() ? " (now)" : ` (end of ${end})`}</>]} />
             <tbody>
               {rows.map((r) => (
                 <tr key={r.id}>
