@@ -191,6 +191,20 @@ export function useAction() {
   return { busy, error, run, setError };
 }
 
+/** A form's buttons: "Cancel" (closes without saving) and the submit button, disabled while `disabled`. */
+export function FormActions(props: { submit: string; disabled: boolean; onCancel: () => void }) {
+  return (
+    <div class="actions">
+      <button type="button" class="secondary" onClick={props.onCancel}>
+        Cancel
+      </button>
+      <button type="submit" class="primary" disabled={props.disabled}>
+        {props.submit}
+      </button>
+    </div>
+  );
+}
+
 // ---- dialogs ------------------------------------------------------------------------
 
 /** A modal <dialog>: focus is trapped by the browser, Escape closes it. */

@@ -3,7 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { del, get, listAll, post } from "../api";
 import { Link, match, navigate } from "../router";
-import { Confirm, ErrorText, Field, Loading, Modal, Select, toast, useAction, useAsync } from "../ui";
+import { Confirm, ErrorText, Field, FormActions, Loading, Modal, Select, toast, useAction, useAsync } from "../ui";
 import type { RestApi } from "./apis";
 import { Resources } from "./resources";
 import { Stages } from "./stages";
@@ -181,14 +181,7 @@ export function DeployDialog({ apiId, onClose, onDeployed }: { apiId: string; on
           )}
           <Field label="Deployment description" name="description" value={description} onInput={setDescription} />
           <ErrorText error={a.error ?? stages.error} />
-          <div class="actions">
-            <button type="button" class="secondary" onClick={onClose}>
-              Cancel
-            </button>
-            <button type="submit" class="primary" disabled={a.busy}>
-              Deploy
-            </button>
-          </div>
+          <FormActions submit="Deploy" disabled={a.busy} onCancel={onClose} />
         </form>
       )}
     </Modal>

@@ -2,7 +2,7 @@
 import { useEffect, useLayoutEffect, useState } from "preact/hooks";
 import { fmtDate, listAll, post } from "../api";
 import { Link, navigate } from "../router";
-import { Empty, ErrorText, Field, Loading, Modal, toast, useAction, useAsync } from "../ui";
+import { Empty, ErrorText, Field, FormActions, Loading, Modal, toast, useAction, useAsync } from "../ui";
 
 export type RestApi = {
   id: string;
@@ -125,14 +125,7 @@ function CreateApi({ onClose }: { onClose: () => void }) {
         <Field label="Name" name="name" value={name} onInput={setName} required autoFocus />
         <Field label="Description" name="description" value={description} onInput={setDescription} />
         <ErrorText error={a.error} />
-        <div class="actions">
-          <button type="button" class="secondary" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="primary" disabled={a.busy}>
-            Create
-          </button>
-        </div>
+        <FormActions submit="Create" disabled={a.busy} onCancel={onClose} />
       </form>
     </Modal>
   );

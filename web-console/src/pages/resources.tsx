@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import { del, listAll, put } from "../api";
 import { Link, match, navigate } from "../router";
-import { Check, Confirm, Empty, ErrorText, Field, Loading, Modal, Select, toast, useAction, useAsync } from "../ui";
+import { Check, Confirm, Empty, ErrorText, Field, FormActions, Loading, Modal, Select, toast, useAction, useAsync } from "../ui";
 import type { RestApi } from "./apis";
 import { MethodView } from "./method";
 import { post } from "../api";
@@ -206,14 +206,7 @@ function EnableCors({ apiId, resource, methods, onClose, onDone }: { apiId: stri
         </fieldset>
         <Check label="Also on the DEFAULT_4XX and DEFAULT_5XX gateway responses" checked={gatewayResponses} onChange={setGatewayResponses} />
         <ErrorText error={a.error} />
-        <div class="actions">
-          <button type="button" class="secondary" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="primary" disabled={a.busy}>
-            Enable CORS
-          </button>
-        </div>
+        <FormActions submit="Enable CORS" disabled={a.busy} onCancel={onClose} />
       </form>
     </Modal>
   );
@@ -262,14 +255,7 @@ function CreateResource({ apiId, parent, onClose, onCreated }: { apiId: string; 
           Full path: <code>{prefix + (proxy ? "{proxy+}" : pathPart)}</code>
         </p>
         <ErrorText error={a.error} />
-        <div class="actions">
-          <button type="button" class="secondary" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="primary" disabled={a.busy}>
-            Create resource
-          </button>
-        </div>
+        <FormActions submit="Create resource" disabled={a.busy} onCancel={onClose} />
       </form>
     </Modal>
   );
@@ -357,14 +343,7 @@ function CreateMethod({
           </>
         )}
         <ErrorText error={a.error} />
-        <div class="actions">
-          <button type="button" class="secondary" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="primary" disabled={a.busy || free.length === 0}>
-            Create method
-          </button>
-        </div>
+        <FormActions submit="Create method" disabled={a.busy || free.length === 0} onCancel={onClose} />
       </form>
     </Modal>
   );

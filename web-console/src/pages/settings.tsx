@@ -2,7 +2,7 @@
 import { useState } from "preact/hooks";
 import { del, fmtDate, get, patch, post, put, update, type User } from "../api";
 import { Link } from "../router";
-import { Check, Confirm, Empty, ErrorText, Field, Loading, Modal, toast, useAction, useAsync } from "../ui";
+import { Check, Confirm, Empty, ErrorText, Field, FormActions, Loading, Modal, toast, useAction, useAsync } from "../ui";
 import { TableHead } from "../shared/table";
 
 const TABS: [string, string, boolean][] = [
@@ -327,14 +327,7 @@ function CreateUser({ onClose, onCreated }: { onClose: () => void; onCreated: ()
         <Field label="Initial password" type="password" value={password} onInput={setPassword} autocomplete="new-password" required hint="At least 12 characters" />
         <Check label="Administrator (can manage users)" checked={admin} onChange={setAdmin} />
         <ErrorText error={a.error} />
-        <div class="actions">
-          <button type="button" class="secondary" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="primary" disabled={a.busy}>
-            Create user
-          </button>
-        </div>
+        <FormActions submit="Create user" disabled={a.busy} onCancel={onClose} />
       </form>
     </Modal>
   );
@@ -356,14 +349,7 @@ function SetPassword({ user, onClose }: { user: User; onClose: () => void }) {
       >
         <Field label="New password" type="password" value={password} onInput={setPassword} autocomplete="new-password" required autoFocus />
         <ErrorText error={a.error} />
-        <div class="actions">
-          <button type="button" class="secondary" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="primary" disabled={a.busy}>
-            Set password
-          </button>
-        </div>
+        <FormActions submit="Set password" disabled={a.busy} onCancel={onClose} />
       </form>
     </Modal>
   );

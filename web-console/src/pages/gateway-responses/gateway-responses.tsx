@@ -3,7 +3,7 @@
 // and reset to the default (DeleteGatewayResponse).
 import { useState } from "preact/hooks";
 import { del, listAll, put } from "../../api";
-import { Confirm, ErrorText, Field, KeyValues, Loading, Modal, entries, fromEntries, toast, useAction, useAsync } from "../../ui";
+import { Confirm, ErrorText, Field, FormActions, KeyValues, Loading, Modal, entries, fromEntries, toast, useAction, useAsync } from "../../ui";
 import { Table } from "../../shared/table";
 
 export type GatewayResponse = {
@@ -122,14 +122,7 @@ function GatewayResponseDialog({ apiId, response, onClose, onSaved }: { apiId: s
         <p class="hint">Values are mapping expressions: a static value in single quotes ('*'), or method.request.header.name, stageVariables.name, context.requestId…</p>
         <KeyValues label="Response templates" keyLabel="Content type" valueLabel="Template" rows={templates} onChange={setTemplates} multilineValue addLabel="Add template" />
         <ErrorText error={a.error} />
-        <div class="actions">
-          <button type="button" class="secondary" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="primary" disabled={a.busy}>
-            Save
-          </button>
-        </div>
+        <FormActions submit="Save" disabled={a.busy} onCancel={onClose} />
       </form>
     </Modal>
   );

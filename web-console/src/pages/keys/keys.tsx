@@ -2,7 +2,7 @@
 // disable, delete, and ImportApiKeys from a CSV file.
 import { useEffect, useState } from "preact/hooks";
 import { RawBody, del, fmtDate, listAll, patch, post } from "../../api";
-import { Check, Confirm, Empty, ErrorText, Field, Loading, Modal, toast, useAction, useAsync } from "../../ui";
+import { Check, Confirm, Empty, ErrorText, Field, FormActions, Loading, Modal, toast, useAction, useAsync } from "../../ui";
 import { TableHead } from "../../shared/table";
 import { Copyable } from "../../shared/copy";
 import { SearchBox, matches, useQuery } from "../../shared/search";
@@ -177,14 +177,7 @@ function CreateKey({ onClose, onCreated }: { onClose: () => void; onCreated: (k:
         </fieldset>
         <Check label="Enabled" checked={enabled} onChange={setEnabled} />
         <ErrorText error={a.error} />
-        <div class="actions">
-          <button type="button" class="secondary" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="primary" disabled={a.busy}>
-            Create
-          </button>
-        </div>
+        <FormActions submit="Create" disabled={a.busy} onCancel={onClose} />
       </form>
     </Modal>
   );
@@ -269,14 +262,7 @@ function ImportKeys({ onClose, onImported }: { onClose: () => void; onImported: 
           <Field label="CSV content" value={text} onInput={setText} multiline required placeholder={"Name,Key,Enabled\npartner-a,0123456789abcdefghij0123,true"} />
           <Check label="Fail on warnings (unknown usage plans)" checked={failOnWarnings} onChange={setFailOnWarnings} />
           <ErrorText error={a.error} />
-          <div class="actions">
-            <button type="button" class="secondary" onClick={onClose}>
-              Cancel
-            </button>
-            <button type="submit" class="primary" disabled={a.busy || !text.trim()}>
-              Import
-            </button>
-          </div>
+          <FormActions submit="Import" disabled={a.busy || !text.trim()} onCancel={onClose} />
         </form>
       )}
     </Modal>

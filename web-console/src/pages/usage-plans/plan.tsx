@@ -2,7 +2,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { del, get, listAll, patch, post } from "../../api";
 import { Link, navigate } from "../../router";
-import { Confirm, Empty, ErrorText, Loading, Modal, Select, toast, useAction, useAsync } from "../../ui";
+import { Confirm, Empty, ErrorText, FormActions, Loading, Modal, Select, toast, useAction, useAsync } from "../../ui";
 import { TableHead } from "../../shared/table";
 import type { ApiKey } from "../keys/types";
 import { PlanDialog, opsOf } from "./form";
@@ -208,14 +208,7 @@ function AddKey({ plan, inPlan, onClose, onAdded }: { plan: Plan; inPlan: PlanKe
             onChange={setChoice}
           />
           <ErrorText error={a.error ?? all.error} />
-          <div class="actions">
-            <button type="button" class="secondary" onClick={onClose}>
-              Cancel
-            </button>
-            <button type="submit" class="primary" disabled={a.busy}>
-              Add
-            </button>
-          </div>
+          <FormActions submit="Add" disabled={a.busy} onCancel={onClose} />
         </form>
       )}
     </Modal>
