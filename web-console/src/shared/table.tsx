@@ -48,3 +48,17 @@ export function TableHead(props: { columns: ComponentChildren[] }) {
     </thead>
   );
 }
+
+/** A row's "Edit" and "Delete" link buttons, labelled "Edit {what}" and "Delete {what}" for screen readers. */
+export function EditDeleteButtons(props: { what: string; onEdit: () => void; onDelete: () => void }) {
+  return (
+    <>
+      <button type="button" class="link" aria-label={`Edit ${props.what}`} onClick={props.onEdit}>
+        Edit
+      </button>{" "}
+      <button type="button" class="link" aria-label={`Delete ${props.what}`} onClick={props.onDelete}>
+        Delete
+      </button>
+    </>
+  );
+}

@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import { del, listAll, patch, post, type PatchOp } from "../../api";
 import { Confirm, Empty, ErrorText, Field, Loading, Modal, toast, useAction, useAsync } from "../../ui";
-import { Table } from "../../shared/table";
+import { EditDeleteButtons, Table } from "../../shared/table";
 import { JsonEditor, jsonError, pretty } from "../../shared/json-editor";
 
 export type Model = { id: string; name: string; description?: string; schema?: string; contentType?: string };
@@ -44,16 +44,7 @@ export function Models({ apiId }: { apiId: string }) {
             {
               title: "Actions",
               hidden: true,
-              cell: (m) => (
-                <>
-                  <button type="button" class="link" aria-label={`Edit model ${m.name}`} onClick={() => setEditing(m)}>
-                    Edit
-                  </button>{" "}
-                  <button type="button" class="link" aria-label={`Delete model ${m.name}`} onClick={() => setDeleting(m)}>
-                    Delete
-                  </button>
-                </>
-              ),
+              cell: (m) => <EditDeleteButtons what={`model ${m.name}`} onEdit={() => setEditing(m)} onDelete={() => setDeleting(m)} />,
             },
           ]}
         />

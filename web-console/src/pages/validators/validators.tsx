@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import { del, listAll, patch, post, type PatchOp } from "../../api";
 import { Check, Confirm, Empty, ErrorText, Field, Loading, Modal, toast, useAction, useAsync } from "../../ui";
-import { Table } from "../../shared/table";
+import { EditDeleteButtons, Table } from "../../shared/table";
 
 export type RequestValidator = { id: string; name?: string; validateRequestBody?: boolean; validateRequestParameters?: boolean };
 
@@ -38,16 +38,7 @@ export function Validators({ apiId }: { apiId: string }) {
             {
               title: "Actions",
               hidden: true,
-              cell: (v) => (
-                <>
-                  <button type="button" class="link" aria-label={`Edit validator ${v.name ?? v.id}`} onClick={() => setEditing(v)}>
-                    Edit
-                  </button>{" "}
-                  <button type="button" class="link" aria-label={`Delete validator ${v.name ?? v.id}`} onClick={() => setDeleting(v)}>
-                    Delete
-                  </button>
-                </>
-              ),
+              cell: (v) => <EditDeleteButtons what={`validator ${v.name ?? v.id}`} onEdit={() => setEditing(v)} onDelete={() => setDeleting(v)} />,
             },
           ]}
         />
