@@ -191,13 +191,18 @@ export function useAction() {
   return { busy, error, run, setError };
 }
 
-/** A form's buttons: "Cancel" (closes without saving) and the submit button, disabled while `disabled`. */
-export function FormActions(props: { submit: string; disabled: boolean; onCancel: () => void }) {
+/**
+ * A form's buttons: "Cancel" (closes without saving; only with `onCancel`, as in a dialog) and
+ * the submit button, disabled while `disabled`.
+ */
+export function FormActions(props: { submit: string; disabled: boolean; onCancel?: () => void }) {
   return (
     <div class="actions">
-      <button type="button" class="secondary" onClick={props.onCancel}>
-        Cancel
-      </button>
+      {props.onCancel && (
+        <button type="button" class="secondary" onClick={props.onCancel}>
+          Cancel
+        </button>
+      )}
       <button type="submit" class="primary" disabled={props.disabled}>
         {props.submit}
       </button>

@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import { del, get, listAll, patch, patchKey, put, type PatchOp } from "../api";
 import { navigate } from "../router";
-import { Check, Confirm, Empty, ErrorText, Field, KeyValues, Loading, Select, entries, fromEntries, toast, useAction, useAsync } from "../ui";
+import { Check, Confirm, Empty, ErrorText, Field, FormActions, KeyValues, Loading, Select, entries, fromEntries, toast, useAction, useAsync } from "../ui";
 import { TableHead } from "../shared/table";
 import { TestPanel } from "./method-test";
 import type { Resource } from "./resources";
@@ -163,11 +163,7 @@ function FormShell({ title, onSubmit, a, children }: { title: string; onSubmit: 
       <h3>{title}</h3>
       {children}
       <ErrorText error={a.error} />
-      <div class="actions">
-        <button type="submit" class="primary" disabled={a.busy}>
-          Save
-        </button>
-      </div>
+      <FormActions submit="Save" disabled={a.busy} />
     </form>
   );
 }

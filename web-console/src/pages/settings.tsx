@@ -71,11 +71,7 @@ function AccountForm({ account, onSaved }: { account: any; onSaved: () => void }
         <Field label="Burst limit" value={burst} onInput={setBurst} type="number" />
       </div>
       <ErrorText error={a.error} />
-      <div class="actions">
-        <button type="submit" class="primary" disabled={a.busy}>
-          Save
-        </button>
-      </div>
+      <FormActions submit="Save" disabled={a.busy} />
     </form>
   );
 }
@@ -101,11 +97,7 @@ function Password() {
       <Field label="Current password" type="password" value={current} onInput={setCurrent} autocomplete="current-password" required />
       <Field label="New password" type="password" value={next} onInput={setNext} autocomplete="new-password" required hint="At least 12 characters" />
       <ErrorText error={a.error} />
-      <div class="actions">
-        <button type="submit" class="primary" disabled={a.busy}>
-          Change password
-        </button>
-      </div>
+      <FormActions submit="Change password" disabled={a.busy} />
     </form>
   );
 }
@@ -175,11 +167,7 @@ function AccessKeys() {
         <h3>Create access key</h3>
         <Field label="Description" value={description} onInput={setDescription} placeholder="e.g. laptop CLI" />
         <ErrorText error={a.error} />
-        <div class="actions">
-          <button type="submit" class="primary" disabled={a.busy}>
-            Create access key
-          </button>
-        </div>
+        <FormActions submit="Create access key" disabled={a.busy} />
       </form>
       {created && (
         <Modal title="Access key created" onClose={() => setCreated(null)}>

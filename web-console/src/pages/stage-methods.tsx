@@ -4,7 +4,7 @@
 // `{path without its leading /}/{METHOD}`; `*/*` is the stage default, edited elsewhere.
 import { useState } from "preact/hooks";
 import { listAll, patch, patchKey, type PatchOp } from "../api";
-import { ErrorText, Field, Select, toast, useAction, useAsync } from "../ui";
+import { ErrorText, Field, FormActions, Select, toast, useAction, useAsync } from "../ui";
 import { TableHead } from "../shared/table";
 import type { Resource } from "./resources";
 
@@ -99,11 +99,7 @@ export function MethodThrottling(props: { apiId: string; spath: string; settings
         <Field label="Method burst" value={burst} onInput={setBurst} type="number" />
       </div>
       <ErrorText error={a.error ?? resources.error} />
-      <div class="actions">
-        <button type="submit" class="primary" disabled={a.busy}>
-          Save method throttling
-        </button>
-      </div>
+      <FormActions submit="Save method throttling" disabled={a.busy} />
     </form>
   );
 }

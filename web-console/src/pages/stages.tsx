@@ -2,7 +2,7 @@
 import { useState } from "preact/hooks";
 import { del, fmtDateTime, get, listAll, patch, patchKey, type PatchOp } from "../api";
 import { Link, match, navigate } from "../router";
-import { Check, Confirm, Empty, ErrorText, Field, KeyValues, Loading, Modal, entries, fromEntries, toast, useAction, useAsync } from "../ui";
+import { Check, Confirm, Empty, ErrorText, Field, FormActions, KeyValues, Loading, Modal, entries, fromEntries, toast, useAction, useAsync } from "../ui";
 import { Copyable } from "../shared/copy";
 import { defaultEndpoint, invokeEndpoint, invokeUrls, setInvokeEndpoint } from "../shared/invoke";
 import type { Deployment, Stage } from "./api";
@@ -105,11 +105,7 @@ function StageDetail({ apiId, stage, onChanged }: { apiId: string; stage: Stage;
         <h3>Stage variables</h3>
         <KeyValues label="Variables" keyLabel="Name" valueLabel="Value" rows={vars} onChange={setVars} addLabel="Add variable" />
         <ErrorText error={v.error} />
-        <div class="actions">
-          <button type="submit" class="primary" disabled={v.busy}>
-            Save variables
-          </button>
-        </div>
+        <FormActions submit="Save variables" disabled={v.busy} />
       </form>
       <form
         class="panel"
@@ -135,11 +131,7 @@ function StageDetail({ apiId, stage, onChanged }: { apiId: string; stage: Stage;
           <Field label="Default throttling burst" value={burst} onInput={setBurst} type="number" />
         </div>
         <ErrorText error={a.error} />
-        <div class="actions">
-          <button type="submit" class="primary" disabled={a.busy}>
-            Save settings
-          </button>
-        </div>
+        <FormActions submit="Save settings" disabled={a.busy} />
       </form>
       <MethodThrottling apiId={apiId} spath={spath} settings={stage.methodSettings ?? {}} onChanged={onChanged} />
       {deleting && (

@@ -2,7 +2,7 @@
 // (UpdateRestApi with only what changed).
 import { useState } from "preact/hooks";
 import { patch, patchKey, type PatchOp } from "../../api";
-import { ErrorText, Field, Select, toast, useAction } from "../../ui";
+import { ErrorText, Field, FormActions, Select, toast, useAction } from "../../ui";
 import type { RestApi } from "../apis";
 
 export function ApiSettings({ api, onSaved }: { api: RestApi; onSaved: () => void }) {
@@ -79,11 +79,7 @@ export function ApiSettings({ api, onSaved }: { api: RestApi; onSaved: () => voi
         </div>
       </fieldset>
       <ErrorText error={a.error} />
-      <div class="actions">
-        <button type="submit" class="primary" disabled={a.busy}>
-          Save settings
-        </button>
-      </div>
+      <FormActions submit="Save settings" disabled={a.busy} />
     </form>
   );
 }
