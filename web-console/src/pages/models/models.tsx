@@ -2,7 +2,7 @@
 // is JSON Schema draft-04; the control plane validates it on save and its message is shown.
 import { useState } from "preact/hooks";
 import { del, listAll, patch, post, type PatchOp } from "../../api";
-import { Confirm, Empty, ErrorText, Field, Loading, Modal, toast, useAction, useAsync } from "../../ui";
+import { Confirm, Empty, ErrorText, Field, FormActions, Loading, Modal, toast, useAction, useAsync } from "../../ui";
 import { EditDeleteButtons, Table } from "../../shared/table";
 import { JsonEditor, jsonError, pretty } from "../../shared/json-editor";
 
@@ -111,14 +111,7 @@ function ModelDialog({ apiId, model, onClose, onSaved }: { apiId: string; model:
         <Field label="Description" name="description" value={description} onInput={setDescription} />
         <JsonEditor label="Schema (JSON Schema draft-04)" value={schema} onInput={setSchema} hint="Saved only if the control plane accepts it as a draft-04 schema" />
         <ErrorText error={a.error} />
-        <div class="actions">
-          <button type="button" class="secondary" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="primary" disabled={a.busy}>
-            {model ? "Save" : "Create model"}
-          </button>
-        </div>
+        <FormActions submit={model ? "Save" : "Create model"} disabled={a.busy} onCancel={onClose} />
       </form>
     </Modal>
   );

@@ -2,7 +2,7 @@
 // delete. Methods choose one in their method request.
 import { useState } from "preact/hooks";
 import { del, listAll, patch, post, type PatchOp } from "../../api";
-import { Check, Confirm, Empty, ErrorText, Field, Loading, Modal, toast, useAction, useAsync } from "../../ui";
+import { Check, Confirm, Empty, ErrorText, Field, FormActions, Loading, Modal, toast, useAction, useAsync } from "../../ui";
 import { EditDeleteButtons, Table } from "../../shared/table";
 
 export type RequestValidator = { id: string; name?: string; validateRequestBody?: boolean; validateRequestParameters?: boolean };
@@ -98,14 +98,7 @@ function ValidatorDialog({ apiId, validator, onClose, onSaved }: { apiId: string
         <Check label="Validate request body" checked={body} onChange={setBody} />
         <Check label="Validate query string parameters and headers" checked={params} onChange={setParams} />
         <ErrorText error={a.error} />
-        <div class="actions">
-          <button type="button" class="secondary" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="primary" disabled={a.busy}>
-            {validator ? "Save" : "Create request validator"}
-          </button>
-        </div>
+        <FormActions submit={validator ? "Save" : "Create request validator"} disabled={a.busy} onCancel={onClose} />
       </form>
     </Modal>
   );
