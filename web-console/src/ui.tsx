@@ -91,6 +91,22 @@ export const ErrorText = ({ error }: { error?: string }) =>
     </p>
   ) : null;
 
+/**
+ * A list's states around its table: the load error (or `error`, when the page has its own),
+ * "Loading…" until the first answer, and the empty state (`empty`, with `children`) once
+ * loaded with no items.
+ */
+export function ListStatus(props: { list: Async<unknown[]>; loading: string; empty: string; error?: string; children?: ComponentChildren }) {
+  const { data, error, loading } = props.list;
+  return (
+    <>
+      <ErrorText error={props.error ?? error} />
+      {loading && !data && <Loading what={props.loading} />}
+      {data && data.length === 0 && <Empty title={props.empty}>{props.children}</Empty>}
+    </>
+  );
+}
+
 // ---- forms --------------------------------------------------------------------------
 
 let fieldSeq = 0;

@@ -2,7 +2,7 @@
 import { useEffect, useLayoutEffect, useState } from "preact/hooks";
 import { fmtDate, listAll, post } from "../api";
 import { Link, navigate } from "../router";
-import { Empty, ErrorText, Field, FormActions, Loading, Modal, toast, useAction, useAsync } from "../ui";
+import { ErrorText, Field, FormActions, ListStatus, Modal, toast, useAction, useAsync } from "../ui";
 
 export type RestApi = {
   id: string;
@@ -54,16 +54,12 @@ export function ApisList() {
           />
         </label>
       </div>
-      <ErrorText error={apis.error} />
-      {apis.loading && !apis.data && <Loading what="Loading APIs" />}
-      {apis.data && apis.data.length === 0 && (
-        <Empty title="No APIs yet">
-          <p>An API groups resources and methods that you deploy to stages.</p>
-          <button type="button" class="primary" onClick={() => setCreating(true)}>
-            Create your first API
-          </button>
-        </Empty>
-      )}
+      <ListStatus list={apis} loading="Loading APIs" empty="No APIs yet">
+        <p>An API groups resources and methods that you deploy to stages.</p>
+        <button type="button" class="primary" onClick={() => setCreating(true)}>
+          Create your first API
+        </button>
+      </ListStatus>
       {apis.data && apis.data.length > 0 && (
         <table class="table" data-testid="apis-table" data-ready="true">
           <thead>

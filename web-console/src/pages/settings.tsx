@@ -2,7 +2,7 @@
 import { useState } from "preact/hooks";
 import { del, fmtDate, get, patch, post, put, update, type User } from "../api";
 import { Link } from "../router";
-import { Check, Confirm, Empty, ErrorText, Field, FormActions, Loading, Modal, toast, useAction, useAsync } from "../ui";
+import { Check, Confirm, ErrorText, Field, FormActions, ListStatus, Loading, Modal, toast, useAction, useAsync } from "../ui";
 import { TableHead } from "../shared/table";
 
 const TABS: [string, string, boolean][] = [
@@ -114,9 +114,7 @@ function AccessKeys() {
     <div>
       <h2>My access keys</h2>
       <p class="muted">For the AWS CLI and SDKs (Signature V4, service apigateway) pointed at this control plane with --endpoint-url.</p>
-      <ErrorText error={keys.error} />
-      {keys.loading && !keys.data && <Loading what="Loading access keys" />}
-      {keys.data && keys.data.length === 0 && <Empty title="You have no access keys" />}
+      <ListStatus list={keys} loading="Loading access keys" empty="You have no access keys" />
       {keys.data && keys.data.length > 0 && (
         <table class="table">
           <TableHead columns={["Access key ID", "Description", "Created", "Status"]} />

@@ -2,7 +2,7 @@
 // disable, delete, and ImportApiKeys from a CSV file.
 import { useEffect, useState } from "preact/hooks";
 import { RawBody, del, fmtDate, listAll, patch, post } from "../../api";
-import { Check, Confirm, Empty, ErrorText, Field, FormActions, Loading, Modal, toast, useAction, useAsync } from "../../ui";
+import { Check, Confirm, ErrorText, Field, FormActions, ListStatus, Modal, toast, useAction, useAsync } from "../../ui";
 import { TableHead } from "../../shared/table";
 import { Copyable } from "../../shared/copy";
 import { SearchBox, matches, useQuery } from "../../shared/search";
@@ -36,13 +36,9 @@ export function ApiKeys() {
       </div>
       <p class="muted">Callers send a key in the x-api-key header; a usage plan says which stages it may call, how fast and how often.</p>
       <SearchBox label="Search API keys" value={q} onInput={setQ} placeholder="Search by name, id, customer or description" />
-      <ErrorText error={keys.error ?? toggle.error} />
-      {keys.loading && !keys.data && <Loading what="Loading API keys" />}
-      {keys.data && keys.data.length === 0 && (
-        <Empty title="No API keys yet">
-          <p>Create a key for each client or partner, or import a CSV file of keys.</p>
-        </Empty>
-      )}
+      <ListStatus list={keys} loading="Loading API keys" empty="No API keys yet" error={keys.error ?? toggle.error}>
+        <p>Create a key for each client or partner, or import a CSV file of keys.</p>
+      </ListStatus>
       {keys.data && keys.data.length > 0 && (
         <table class="table" data-testid="api-keys-table">
           <TableHead columns={["Name", "ID", "Status", "Customer", "Description", "Created"]} />

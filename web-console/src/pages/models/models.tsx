@@ -2,7 +2,7 @@
 // is JSON Schema draft-04; the control plane validates it on save and its message is shown.
 import { useState } from "preact/hooks";
 import { del, listAll, patch, post, type PatchOp } from "../../api";
-import { Confirm, Empty, ErrorText, Field, FormActions, Loading, Modal, toast, useAction, useAsync } from "../../ui";
+import { Confirm, ErrorText, Field, FormActions, ListStatus, Modal, toast, useAction, useAsync } from "../../ui";
 import { EditDeleteButtons, Table } from "../../shared/table";
 import { JsonEditor, jsonError, pretty } from "../../shared/json-editor";
 
@@ -29,9 +29,7 @@ export function Models({ apiId }: { apiId: string }) {
         </button>
       </div>
       <p class="muted">A model is a JSON Schema (draft-04) for a request or response body. Request validators check bodies against the model a method names for the content type.</p>
-      <ErrorText error={models.error} />
-      {models.loading && !models.data && <Loading what="Loading models" />}
-      {models.data && list.length === 0 && <Empty title="No models yet" />}
+      <ListStatus list={models} loading="Loading models" empty="No models yet" />
       {list.length > 0 && (
         <Table
           label="Models"

@@ -2,7 +2,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { listAll, post } from "../../api";
 import { Link, navigate } from "../../router";
-import { Empty, ErrorText, Loading, toast, useAsync } from "../../ui";
+import { ListStatus, toast, useAsync } from "../../ui";
 import { SearchBox, matches, useQuery } from "../../shared/search";
 import { PlanDialog, bodyOf } from "./form";
 import type { Plan } from "./types";
@@ -29,13 +29,9 @@ export function UsagePlans() {
       </div>
       <p class="muted">A usage plan lets its API keys call some API stages, at a throttled rate and up to a quota per day, week or month.</p>
       <SearchBox label="Search usage plans" value={q} onInput={setQ} placeholder="Search by name, id or description" />
-      <ErrorText error={plans.error} />
-      {plans.loading && !plans.data && <Loading what="Loading usage plans" />}
-      {plans.data && plans.data.length === 0 && (
-        <Empty title="No usage plans yet">
-          <p>Create a plan, add API stages and keys to it, and follow each key's usage.</p>
-        </Empty>
-      )}
+      <ListStatus list={plans} loading="Loading usage plans" empty="No usage plans yet">
+        <p>Create a plan, add API stages and keys to it, and follow each key's usage.</p>
+      </ListStatus>
       {plans.data && plans.data.length > 0 && (
         <table class="table" data-testid="usage-plans-table">
           <thead>

@@ -2,7 +2,7 @@
 // delete. Methods choose one in their method request.
 import { useState } from "preact/hooks";
 import { del, listAll, patch, post, type PatchOp } from "../../api";
-import { Check, Confirm, Empty, ErrorText, Field, FormActions, Loading, Modal, toast, useAction, useAsync } from "../../ui";
+import { Check, Confirm, ErrorText, Field, FormActions, ListStatus, Modal, toast, useAction, useAsync } from "../../ui";
 import { EditDeleteButtons, Table } from "../../shared/table";
 
 export type RequestValidator = { id: string; name?: string; validateRequestBody?: boolean; validateRequestParameters?: boolean };
@@ -22,9 +22,7 @@ export function Validators({ apiId }: { apiId: string }) {
         </button>
       </div>
       <p class="muted">A method that names a validator has its body checked against its request model, and its required query strings and headers checked, before the integration is called.</p>
-      <ErrorText error={validators.error} />
-      {validators.loading && !validators.data && <Loading what="Loading request validators" />}
-      {validators.data && list.length === 0 && <Empty title="No request validators yet" />}
+      <ListStatus list={validators} loading="Loading request validators" empty="No request validators yet" />
       {list.length > 0 && (
         <Table
           label="Request validators"
