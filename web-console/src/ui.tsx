@@ -286,6 +286,38 @@ export function Confirm(props: {
   );
 }
 
+/**
+ * An editable list of rows in a fieldset: "None." when there are none, each row's own inputs
+ * (`row`) followed by its Remove button, and an Add button that appends `blank()`.
+ */
+export function EditableRows<R>(props: {
+  label: string;
+  rows: R[];
+  onChange: (rows: R[]) => void;
+  row: (r: R, i: number) => ComponentChildren;
+  removeLabel: (i: number) => string;
+  addLabel: string;
+  blank: () => R;
+}) {
+  return (
+    <fieldset class="kv">
+      <legend>{props.label}</legend>
+      {props.rows.length === 0 && <p class="muted">None.</p>}
+      {props.rows.map((r, i) => (
+        <div class="kv-row" key={i}>
+          {props.row(r, i)}
+          <button type="button" class="link" aria-label={props.removeLabel(i)} onClick={() => props.onChange(props.rows.filter((_, k) => k !== i))}>
+            Remove
+          </button>
+        </div>
+      ))}
+      <button type="button" class="secondary small" onClick={() => props.onChange([...props.rows, props.blank()])}>
+        {props.addLabel}
+      </button>
+    </fieldset>
+  );
+}
+
 /** Key-value rows editor used for parameters, templates and variables. */
 export function KeyValues(props: {
   label: string;
@@ -299,26 +331,24 @@ export function KeyValues(props: {
   const set = (i: number, j: 0 | 1, v: string) =>
     props.onChange(props.rows.map((r, k) => (k === i ? ((j === 0 ? [v, r[1]] : [r[0], v]) as [string, string]) : r)));
   return (
-    <fieldset class="kv">
-      <legend>{props.label}</legend>
-      {props.rows.length === 0 && <p class="muted">None.</p>}
-      {props.rows.map((r, i) => (
-        <div class="kv-row" key={i}>
+    <EditableRows
+      label={props.label}
+      rows={props.rows}
+      onChange={props.onChange}
+      removeLabel={(i) => `Remove ${props.keyLabel} ${i + 1}`}
+      addLabel={props.addLabel ?? `Add ${props.keyLabel.toLowerCase()}`}
+      blank={() => ["", ""] as [string, string]}
+      row={(r, i) => (
+        <>
           <input aria-label={`${props.keyLabel} ${i + 1}`} placeholder={props.keyLabel} value={r[0]} onInput={(e) => set(i, 0, (e.currentTarget as HTMLInputElement).value)} />
           {props.multilineValue ? (
             <textarea aria-label={`${props.valueLabel} ${i + 1}`} placeholder={props.valueLabel} value={r[1]} rows={3} spellcheck={false} onInput={(e) => set(i, 1, (e.currentTarget as HTMLTextAreaElement).value)} />
           ) : (
             <input aria-label={`${props.valueLabel} ${i + 1}`} placeholder={props.valueLabel} value={r[1]} onInput={(e) => set(i, 1, (e.currentTarget as HTMLInputElement).value)} />
           )}
-          <button type="button" class="link" aria-label={`Remove ${props.keyLabel} ${i + 1}`} onClick={() => props.onChange(props.rows.filter((_, k) => k !== i))}>
-            Remove
-          </button>
-        </div>
-      ))}
-      <button type="button" class="secondary small" onClick={() => props.onChange([...props.rows, ["", ""]])}>
-        {props.addLabel ?? `Add ${props.keyLabel.toLowerCase()}`}
-      </button>
-    </fieldset>
+        </>
+      )}
+    />
   );
 }
 

@@ -1,31 +1,29 @@
 // Named rows with a "required" flag (method request query strings and headers), and
 // content-type → choice rows (request models).
-import type { Option } from "../ui";
+import { EditableRows, type Option } from "../ui";
 
 export type Param = { name: string; required: boolean };
 
 export function ParamList(props: { label: string; noun: string; rows: Param[]; onChange: (rows: Param[]) => void }) {
   const set = (i: number, p: Partial<Param>) => props.onChange(props.rows.map((r, k) => (k === i ? { ...r, ...p } : r)));
   return (
-    <fieldset class="kv">
-      <legend>{props.label}</legend>
-      {props.rows.length === 0 && <p class="muted">None.</p>}
-      {props.rows.map((r, i) => (
-        <div class="kv-row" key={i}>
+    <EditableRows
+      label={props.label}
+      rows={props.rows}
+      onChange={props.onChange}
+      removeLabel={(i) => `Remove ${props.noun.toLowerCase()} ${i + 1}`}
+      addLabel={`Add ${props.noun.toLowerCase()}`}
+      blank={() => ({ name: "", required: false })}
+      row={(r, i) => (
+        <>
           <input aria-label={`${props.noun} ${i + 1} name`} placeholder="Name" value={r.name} onInput={(e) => set(i, { name: (e.currentTarget as HTMLInputElement).value })} />
           <label class="check">
             <input type="checkbox" checked={r.required} onChange={(e) => set(i, { required: (e.currentTarget as HTMLInputElement).checked })} /> Required
             <span class="sr-only"> ({props.noun.toLowerCase()} {i + 1})</span>
           </label>
-          <button type="button" class="link" aria-label={`Remove ${props.noun.toLowerCase()} ${i + 1}`} onClick={() => props.onChange(props.rows.filter((_, k) => k !== i))}>
-            Remove
-          </button>
-        </div>
-      ))}
-      <button type="button" class="secondary small" onClick={() => props.onChange([...props.rows, { name: "", required: false }])}>
-        Add {props.noun.toLowerCase()}
-      </button>
-    </fieldset>
+        </>
+      )}
+    />
   );
 }
 
@@ -42,11 +40,15 @@ export function ChoiceList(props: {
   const set = (i: number, j: 0 | 1, v: string) =>
     props.onChange(props.rows.map((r, k) => (k === i ? ((j === 0 ? [v, r[1]] : [r[0], v]) as [string, string]) : r)));
   return (
-    <fieldset class="kv">
-      <legend>{props.label}</legend>
-      {props.rows.length === 0 && <p class="muted">None.</p>}
-      {props.rows.map((r, i) => (
-        <div class="kv-row" key={i}>
+    <EditableRows
+      label={props.label}
+      rows={props.rows}
+      onChange={props.onChange}
+      removeLabel={(i) => `Remove ${props.keyLabel.toLowerCase()} ${i + 1}`}
+      addLabel={props.addLabel}
+      blank={() => ["application/json", first(props.options)] as [string, string]}
+      row={(r, i) => (
+        <>
           <input aria-label={`${props.keyLabel} ${i + 1}`} placeholder={props.keyLabel} value={r[0]} onInput={(e) => set(i, 0, (e.currentTarget as HTMLInputElement).value)} />
           <select aria-label={`${props.valueLabel} ${i + 1}`} value={r[1]} onChange={(e) => set(i, 1, (e.currentTarget as HTMLSelectElement).value)}>
             {props.options.map((o) => {
@@ -58,15 +60,9 @@ export function ChoiceList(props: {
               );
             })}
           </select>
-          <button type="button" class="link" aria-label={`Remove ${props.keyLabel.toLowerCase()} ${i + 1}`} onClick={() => props.onChange(props.rows.filter((_, k) => k !== i))}>
-            Remove
-          </button>
-        </div>
-      ))}
-      <button type="button" class="secondary small" onClick={() => props.onChange([...props.rows, ["application/json", first(props.options)]])}>
-        {props.addLabel}
-      </button>
-    </fieldset>
+        </>
+      )}
+    />
   );
 }
 
