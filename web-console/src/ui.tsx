@@ -153,6 +153,22 @@ export function Field(props: {
 
 export type Option = string | { value: string; label: string };
 
+/** The <option>s of a select; a string option is its own label. */
+export function Options({ options }: { options: Option[] }) {
+  return (
+    <>
+      {options.map((o) => {
+        const { value, label } = typeof o === "string" ? { value: o, label: o } : o;
+        return (
+          <option key={value} value={value}>
+            {label}
+          </option>
+        );
+      })}
+    </>
+  );
+}
+
 export function Select(props: { label: string; value: string; options: Option[]; onChange: (v: string) => void; name?: string; required?: boolean }) {
   const id = useRef(`f${++fieldSeq}`).current;
   return (
@@ -165,14 +181,7 @@ export function Select(props: { label: string; value: string; options: Option[];
         required={props.required}
         onChange={(e) => props.onChange((e.currentTarget as HTMLSelectElement).value)}
       >
-        {props.options.map((o) => {
-          const { value, label } = typeof o === "string" ? { value: o, label: o } : o;
-          return (
-            <option key={value} value={value}>
-              {label}
-            </option>
-          );
-        })}
+        <Options options={props.options} />
       </select>
     </div>
   );

@@ -1,6 +1,6 @@
 // Named rows with a "required" flag (method request query strings and headers), and
 // content-type → choice rows (request models).
-import { EditableRows, type Option } from "../ui";
+import { EditableRows, Options, type Option } from "../ui";
 
 export type Param = { name: string; required: boolean };
 
@@ -51,14 +51,7 @@ export function ChoiceList(props: {
         <>
           <input aria-label={`${props.keyLabel} ${i + 1}`} placeholder={props.keyLabel} value={r[0]} onInput={(e) => set(i, 0, (e.currentTarget as HTMLInputElement).value)} />
           <select aria-label={`${props.valueLabel} ${i + 1}`} value={r[1]} onChange={(e) => set(i, 1, (e.currentTarget as HTMLSelectElement).value)}>
-            {props.options.map((o) => {
-              const { value, label } = typeof o === "string" ? { value: o, label: o } : o;
-              return (
-                <option key={value} value={value}>
-                  {label}
-                </option>
-              );
-            })}
+            <Options options={props.options} />
           </select>
         </>
       )}
