@@ -295,6 +295,10 @@ export function Confirm(props: {
   );
 }
 
+/** `rows` with the key (`j` 0) or value (`j` 1) of row `i` set to `v`. */
+export const setPair = (rows: [string, string][], i: number, j: 0 | 1, v: string) =>
+  rows.map((r, k) => (k === i ? ((j === 0 ? [v, r[1]] : [r[0], v]) as [string, string]) : r));
+
 /**
  * An editable list of rows in a fieldset: "None." when there are none, each row's own inputs
  * (`row`) followed by its Remove button, and an Add button that appends `blank()`.
@@ -337,8 +341,7 @@ export function KeyValues(props: {
   multilineValue?: boolean;
   addLabel?: string;
 }) {
-  const set = (i: number, j: 0 | 1, v: string) =>
-    props.onChange(props.rows.map((r, k) => (k === i ? ((j === 0 ? [v, r[1]] : [r[0], v]) as [string, string]) : r)));
+  const set = (i: number, j: 0 | 1, v: string) => props.onChange(setPair(props.rows, i, j, v));
   return (
     <EditableRows
       label={props.label}

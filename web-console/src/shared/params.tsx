@@ -1,6 +1,6 @@
 // Named rows with a "required" flag (method request query strings and headers), and
 // content-type → choice rows (request models).
-import { EditableRows, Options, type Option } from "../ui";
+import { EditableRows, Options, setPair, type Option } from "../ui";
 
 export type Param = { name: string; required: boolean };
 
@@ -37,8 +37,7 @@ export function ChoiceList(props: {
   onChange: (rows: [string, string][]) => void;
   addLabel: string;
 }) {
-  const set = (i: number, j: 0 | 1, v: string) =>
-    props.onChange(props.rows.map((r, k) => (k === i ? ((j === 0 ? [v, r[1]] : [r[0], v]) as [string, string]) : r)));
+  const set = (i: number, j: 0 | 1, v: string) => props.onChange(setPair(props.rows, i, j, v));
   return (
     <EditableRows
       label={props.label}

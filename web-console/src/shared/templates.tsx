@@ -3,6 +3,7 @@
 // marked: the offending line is quoted with a caret under the column, and the caret of the
 // text area is put there.
 import { useEffect, useRef } from "preact/hooks";
+import { setPair } from "../ui";
 
 export type TemplateRows = [string, string][];
 
@@ -37,7 +38,7 @@ export function TemplateEditor(props: { label: string; rows: TemplateRows; onCha
       ta.setSelectionRange(o, Math.min(o + 1, ta.value.length));
     }
   }, [props.error]);
-  const set = (i: number, j: 0 | 1, v: string) => props.onChange(props.rows.map((r, k) => (k === i ? ((j === 0 ? [v, r[1]] : [r[0], v]) as [string, string]) : r)));
+  const set = (i: number, j: 0 | 1, v: string) => props.onChange(setPair(props.rows, i, j, v));
   return (
     <fieldset class="kv templates">
       <legend>{props.label}</legend>
