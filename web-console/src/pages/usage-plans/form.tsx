@@ -2,7 +2,7 @@
 // throttles. Editing sends only what changed, as UpdateUsagePlan patch operations.
 import { useState } from "preact/hooks";
 import { listAll, patchKey, type PatchOp } from "../../api";
-import { Check, ErrorText, Field, Loading, Modal, Select, useAction, useAsync } from "../../ui";
+import { Check, ErrorText, Field, FormActions, Loading, Modal, Select, useAction, useAsync } from "../../ui";
 import type { RestApi } from "../apis";
 import type { Resource } from "../resources";
 import type { Stage } from "../api";
@@ -163,14 +163,7 @@ export function PlanDialog(props: { title: string; submit: string; plan?: Plan; 
           </button>
         </fieldset>
         <ErrorText error={a.error ?? apis.error} />
-        <div class="actions">
-          <button type="button" class="secondary" onClick={props.onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="primary" disabled={a.busy}>
-            {props.submit}
-          </button>
-        </div>
+        <FormActions submit={props.submit} disabled={a.busy} onCancel={props.onClose} />
       </form>
     </Modal>
   );
