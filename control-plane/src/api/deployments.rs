@@ -12,10 +12,9 @@ use prost::Message;
 use serde::Deserialize;
 
 use super::rules::{
-    canary_unsupported, new_stage, refuse_canary, validate_stage, validate_stage_name,
+    canary_unsupported, new_stage, refuse_canary, validate_new_stage, validate_stage,
 };
 use crate::compiler;
-use crate::constraints::{self, Violations};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{embeds, AwsJson, AwsQuery, Page, PageQuery};
 use crate::ids::{now_epoch, random_id};
@@ -44,16 +43,7 @@ pub async fn create(
     Path(api_id): Path<String>,
     AwsJson(req): AwsJson<CreateDeployment>,
 ) -> ApiResult<(StatusCode, Json<Deployment>)> {
-    Violations::new()
-        .enum_value(
-            "cacheClusterSize",
-            req.cache_cluster_size.as_deref(),
-            constraints::CACHE_CLUSTER_SIZE,
-        )
-        .finish()?;
-    if let Some(name) = &req.stage_name {
-        validate_stage_name(name)?;
-    }
+    validate_new_stage(req.cache_cluster_size.as_deref(), req.stage_name.as_deref())?;
     refuse_canary(&req.canary_settings)?;
     let mut tx = state.db.begin().await?;
     let api = store::rest_apis::load(&mut tx, &api_id, true).await?;

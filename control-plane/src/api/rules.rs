@@ -2,6 +2,7 @@
 //! and the stage CreateDeployment makes) and the path parameters of a resource path
 //! (methods and integrations). Field-level checks are in [`crate::validate`].
 
+use crate::constraints::{self, Violations};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::now_epoch;
 use crate::wire::{AccessLogSettings, Stage};
@@ -20,6 +21,20 @@ pub fn validate_stage_name(name: &str) -> ApiResult<()> {
             "Stage name only allows a-zA-Z0-9_- and must be 1 to 128 characters long",
         ))
     }
+}
+
+/// The input every new stage is checked for (CreateStage, and CreateDeployment when it
+/// names a stage): the model's cacheClusterSize values first (ValidationException), then
+/// the stage name.
+pub fn validate_new_stage(cache_cluster_size: Option<&str>, name: Option<&str>) -> ApiResult<()> {
+    Violations::new()
+        .enum_value(
+            "cacheClusterSize",
+            cache_cluster_size,
+            constraints::CACHE_CLUSTER_SIZE,
+        )
+        .finish()?;
+    name.map_or(Ok(()), validate_stage_name)
 }
 
 /// Checks what a stage holds beyond its name (also for stages CreateDeployment makes).

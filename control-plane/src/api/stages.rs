@@ -11,9 +11,8 @@ use axum::Json;
 use serde::Deserialize;
 
 use super::rules::{
-    canary_unsupported, new_stage, refuse_canary, validate_stage, validate_stage_name,
+    canary_unsupported, new_stage, refuse_canary, validate_new_stage, validate_stage,
 };
-use crate::constraints::{self, Violations};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::AwsJson;
 use crate::ids::now_epoch;
@@ -48,15 +47,8 @@ pub async fn create(
     Path(api_id): Path<String>,
     AwsJson(req): AwsJson<CreateStage>,
 ) -> ApiResult<(StatusCode, Json<Stage>)> {
-    Violations::new()
-        .enum_value(
-            "cacheClusterSize",
-            req.cache_cluster_size.as_deref(),
-            constraints::CACHE_CLUSTER_SIZE,
-        )
-        .finish()?;
     let name = req.stage_name.unwrap_or_default();
-    validate_stage_name(&name)?;
+    validate_new_stage(req.cache_cluster_size.as_deref(), Some(&name))?;
     let deployment_id = req
         .deployment_id
         .filter(|d| !d.is_empty())
@@ -262,9 +254,9 @@ mod tests {
 
     #[test]
     fn stage_validation() {
-        assert!(validate_stage_name("prod_1").is_ok());
-        assert!(validate_stage_name("pr od").is_err());
-        assert!(validate_stage_name("").is_err());
+        assert!(super::super::rules::validate_stage_name("prod_1").is_ok());
+        assert!(super::super::rules::validate_stage_name("pr od").is_err());
+        assert!(super::super::rules::validate_stage_name("").is_err());
         let mut s = new_stage("prod", "d");
         s.variables.insert("bad key".into(), "v".into());
         assert!(validate_stage(&s).is_err());

@@ -208,11 +208,8 @@ fn decode(keys: &SessionKeys, token: &str, audience: &str) -> ConsoleResult<Clai
 async fn live_user(db: &sqlx::PgPool, claims: &Claims) -> ConsoleResult<UserRow> {
     let id =
         Uuid::parse_str(&claims.sub).map_err(|_| ConsoleError::Unauthorized(INVALID.into()))?;
-    if console_sessions::is_signed_out(db, &claims.sid).await? {
-        return Err(ConsoleError::Unauthorized(REVOKED.into()));
-    }
-    match console_users::find_by_id(db, id).await? {
-        Some(u) if u.enabled && u.session_epoch == claims.ep => Ok(u),
+    match console_users::find_for_session(db, id, &claims.sid).await? {
+        Some((u, signed_out)) if !signed_out && u.enabled && u.session_epoch == claims.ep => Ok(u),
         _ => Err(ConsoleError::Unauthorized(REVOKED.into())),
     }
 }

@@ -1,7 +1,7 @@
 //! The `console_signed_out_sessions` table: ids of console sessions ended by sign-out,
 //! kept until the session would have expired anyway.
 
-use sqlx::{PgExecutor, PgPool};
+use sqlx::PgPool;
 
 /// Records that session `sid` is signed out; its tokens are refused until `expires_at`
 /// (epoch seconds). Also forgets sessions whose expiry has passed.
@@ -19,14 +19,4 @@ pub async fn sign_out(db: &PgPool, sid: &str, expires_at: i64) -> sqlx::Result<(
         .execute(db)
         .await?;
     Ok(())
-}
-
-/// Whether session `sid` was signed out.
-pub async fn is_signed_out<'e>(db: impl PgExecutor<'e>, sid: &str) -> sqlx::Result<bool> {
-    let row: Option<(i32,)> =
-        sqlx::query_as("SELECT 1 FROM console_signed_out_sessions WHERE sid = $1")
-            .bind(sid)
-            .fetch_optional(db)
-            .await?;
-    Ok(row.is_some())
 }

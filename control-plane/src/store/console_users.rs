@@ -25,6 +25,9 @@ pub struct UserRow {
 
 type Tuple = (Uuid, String, String, bool, bool, i32, i64);
 
+/// A user row and whether a given session was signed out.
+type SessionTuple = (Uuid, String, String, bool, bool, i32, i64, bool);
+
 const COLUMNS: &str = "id, username, password_hash, is_admin, enabled, session_epoch, \
                        EXTRACT(EPOCH FROM created_at)::BIGINT";
 
@@ -40,15 +43,22 @@ fn row(t: Tuple) -> UserRow {
     }
 }
 
-/// The user with id `id`.
-pub async fn find_by_id<'e>(db: impl PgExecutor<'e>, id: Uuid) -> sqlx::Result<Option<UserRow>> {
-    let t: Option<Tuple> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM console_users WHERE id = $1"
+/// The user with id `id`, and whether the console session `sid` was signed out: one
+/// query for what every session-authenticated request checks.
+pub async fn find_for_session<'e>(
+    db: impl PgExecutor<'e>,
+    id: Uuid,
+    sid: &str,
+) -> sqlx::Result<Option<(UserRow, bool)>> {
+    let t: Option<SessionTuple> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS}, EXISTS (SELECT 1 FROM console_signed_out_sessions WHERE sid = $2) \
+         FROM console_users WHERE id = $1"
     ))
     .bind(id)
+    .bind(sid)
     .fetch_optional(db)
     .await?;
-    Ok(t.map(row))
+    Ok(t.map(|t| (row((t.0, t.1, t.2, t.3, t.4, t.5, t.6)), t.7)))
 }
 
 /// The user named `username` (case-insensitive); `lock` takes a row lock.
