@@ -598,6 +598,16 @@ mod tests {
         secs * 1000 + micros / 1000
     }
 
+    /// The usage count the tests' admissions record (plan `p`, key `k`, their fixed day).
+    async fn usage_count(prefix: &str) -> i64 {
+        redis::cmd("HGET")
+            .arg(format!("{prefix}u"))
+            .arg("p|k|2026-11-22")
+            .query_async(&mut connection().await)
+            .await
+            .unwrap()
+    }
+
     async fn cleanup(prefix: &str) {
         let mut redis = connection().await;
         let keys: Vec<String> = redis::cmd("KEYS")
@@ -633,12 +643,7 @@ mod tests {
             ]
         );
         let mut redis = connection().await;
-        let used: i64 = redis::cmd("HGET")
-            .arg(format!("{prefix}u"))
-            .arg("p|k|2026-11-22")
-            .query_async(&mut redis)
-            .await
-            .unwrap();
+        let used = usage_count(&prefix).await;
         assert_eq!(used, 3, "throttled requests are not counted");
         let quota: i64 = redis::cmd("GET")
             .arg(format!("{prefix}q:p:k:0"))
@@ -799,13 +804,7 @@ mod tests {
             // Whatever the timing: the key bucket refuses, and refused requests never count.
             assert_eq!(second, Verdict::Throttled, "the key bucket is empty");
             assert_eq!(third, Verdict::Throttled);
-            let mut redis = connection().await;
-            let used: i64 = redis::cmd("HGET")
-                .arg(format!("{prefix}u"))
-                .arg("p|k|2026-11-22")
-                .query_async(&mut redis)
-                .await
-                .unwrap();
+            let used = usage_count(&prefix).await;
             assert_eq!(used, 1, "refused requests never count");
             cleanup(&prefix).await;
             if within_ttl {
