@@ -273,6 +273,17 @@ test("deploy to prod and call the invoke URL", async () => {
   assert.equal(r.status, 200);
   assert.equal((await r.json()).path, "/v1/pets/1");
   await shot("05b-stage-invoke-urls");
+
+  // The stage's deployed API as OpenAPI 3.0, with its integration (GetExport).
+  const [exported] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "OpenAPI 3.0" }).click()]);
+  assert.match(exported.suggestedFilename(), /^oas30_.*\.json$/);
+  const doc = JSON.parse(readFileSync(await exported.path(), "utf8"));
+  assert.equal(doc.openapi, "3.0.1");
+  const getPet = doc.paths["/pets/{id}"]?.get;
+  assert.ok(getPet, Object.keys(doc.paths).join(", "));
+  assert.match(getPet["x-amazon-apigateway-integration"].uri, /\/v1\/pets\/\{id\}$/);
+  const [swagger] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Swagger 2.0" }).click()]);
+  assert.equal(JSON.parse(readFileSync(await swagger.path(), "utf8")).swagger, "2.0");
 });
 
 test("change the integration and deploy again", async () => {

@@ -84,6 +84,16 @@ function StageDetail({ apiId, stage, onChanged }: { apiId: string; stage: Stage;
         </dd>
         <dt>Last updated</dt>
         <dd>{fmtDateTime(stage.lastUpdatedDate)}</dd>
+        <dt>Export</dt>
+        <dd>
+          {/* GetExport of the deployed snapshot, with the API Gateway extensions (JSON). */}
+          <a class="button-link" href={`${spath}/exports/oas30?extensions=apigateway`} download>
+            OpenAPI 3.0
+          </a>{" "}
+          <a class="button-link" href={`${spath}/exports/swagger?extensions=apigateway`} download>
+            Swagger 2.0
+          </a>
+        </dd>
       </dl>
       {editingEndpoint && <EndpointDialog onClose={() => setEditingEndpoint(false)} onSaved={() => setEndpoint(invokeEndpoint())} />}
       <form
