@@ -1,4 +1,5 @@
-//! Server-side verification: [`parse`] the request, look the secret up, [`ParsedAuth::verify`].
+//! Server-side verification: [`parse`] the request, look the secret (or the derived signing
+//! key) up, [`ParsedAuth::verify`] (or [`ParsedAuth::verify_with_signing_key`]).
 
 use std::fmt;
 
@@ -11,7 +12,7 @@ use crate::canonical::{
     parse_amz_date, parse_http_date, query_pairs, sha256_hex, ALGORITHM, SCOPE_TERMINATOR,
     UNSIGNED_PAYLOAD,
 };
-use crate::{SecretKey, SigV4Error};
+use crate::{SecretKey, SigV4Error, SigningKey};
 
 /// Largest accepted difference between the request date and the server clock. API Gateway
 /// allows 5 minutes (its errors read `(... - 5 min.)`); some other AWS services allow 15.
@@ -225,13 +226,42 @@ impl ParsedAuth {
         }
     }
 
-    /// Verifies the request: scope service, clock skew / presigned expiry, then the signature
-    /// (constant-time comparison), then the declared body hash.
+    /// Verifies the request with the caller's secret: scope service, clock skew / presigned
+    /// expiry, then the signature (constant-time comparison), then the declared body hash.
     pub fn verify(
         &self,
         secret: &SecretKey,
         expected_service: &str,
         now: OffsetDateTime,
+    ) -> Result<(), SigV4Error> {
+        self.verify_with(expected_service, now, |scope| {
+            SigningKey::derive(secret, &scope.date, &scope.region, &scope.service)
+        })
+    }
+
+    /// [`ParsedAuth::verify`] with the derived signing key instead of the secret, for
+    /// verifiers that must never hold secret access keys (data-plane nodes).
+    ///
+    /// `key` must be the key for this request's scope ([`ParsedAuth::scope`]): its `date`,
+    /// `region` and `service`, i.e. [`SigningKey::derive`]`(secret, &scope.date,
+    /// &scope.region, expected_service)`. A key for another day, region, service or secret
+    /// fails as `SignatureDoesNotMatch`, exactly like a wrong secret. The checks and their
+    /// order are those of `verify`: same scope, clock-skew and presigned-expiry errors.
+    pub fn verify_with_signing_key(
+        &self,
+        key: &[u8; 32],
+        expected_service: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), SigV4Error> {
+        self.verify_with(expected_service, now, |_| SigningKey::from(*key))
+    }
+
+    /// The one verification path: `key` is only asked for once the cheap checks passed.
+    fn verify_with(
+        &self,
+        expected_service: &str,
+        now: OffsetDateTime,
+        key: impl FnOnce(&CredentialScope) -> SigningKey,
     ) -> Result<(), SigV4Error> {
         if self.scope.service != expected_service {
             return Err(SigV4Error::InvalidScope(format!(
@@ -240,16 +270,11 @@ impl ParsedAuth {
         }
         self.check_time(now)?;
 
-        let key = canonical::signing_key(
-            secret.expose(),
-            &self.scope.date,
-            &self.scope.region,
-            &self.scope.service,
-        );
+        let key = key(&self.scope);
         let sts = self.string_to_sign();
         let provided =
             hex::decode(&self.signature).map_err(|_| SigV4Error::SignatureDoesNotMatch)?;
-        canonical::hmac(&key, sts.as_bytes())
+        canonical::hmac(key.as_bytes(), sts.as_bytes())
             .verify_slice(&provided)
             .map_err(|_| SigV4Error::SignatureDoesNotMatch)?;
 
