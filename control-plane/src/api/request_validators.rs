@@ -37,7 +37,7 @@ pub async fn create(
     let mut tx = state.db.begin().await?;
     store::rest_apis::load(&mut tx, &api_id, true).await?;
     if let Some(name) = &req.name {
-        if store::request_validators::all(&mut tx, &api_id)
+        if store::api_docs::all::<RequestValidator>(&mut tx, &api_id)
             .await?
             .iter()
             .any(|v| v.name.as_deref() == Some(name))
@@ -53,7 +53,7 @@ pub async fn create(
         validate_request_body: req.validate_request_body,
         validate_request_parameters: req.validate_request_parameters,
     };
-    store::request_validators::insert(&mut tx, &api_id, &v).await?;
+    store::api_docs::insert(&mut tx, &api_id, &v).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(v)))
 }
@@ -67,7 +67,7 @@ pub async fn list(
     let mut conn = state.db.acquire().await?;
     store::rest_apis::load(&mut conn, &api_id, false).await?;
     Ok(Json(page.page(
-        store::request_validators::all(&mut conn, &api_id).await?,
+        store::api_docs::all::<RequestValidator>(&mut conn, &api_id).await?,
     )?))
 }
 
@@ -79,7 +79,7 @@ pub async fn get(
     let mut conn = state.db.acquire().await?;
     store::rest_apis::load(&mut conn, &api_id, false).await?;
     Ok(Json(
-        store::request_validators::load(&mut conn, &api_id, &id, false).await?,
+        store::api_docs::load(&mut conn, &api_id, &id, false).await?,
     ))
 }
 
@@ -91,7 +91,7 @@ pub async fn update(
 ) -> ApiResult<Json<RequestValidator>> {
     let mut tx = state.db.begin().await?;
     store::rest_apis::load(&mut tx, &api_id, true).await?;
-    let mut v = store::request_validators::load(&mut tx, &api_id, &id, true).await?;
+    let mut v: RequestValidator = store::api_docs::load(&mut tx, &api_id, &id, true).await?;
     for op in &req.patch_operations {
         match op.path()? {
             "/name" => op.apply_opt_string(&mut v.name)?,
@@ -100,7 +100,7 @@ pub async fn update(
             _ => return Err(op.unsupported()),
         }
     }
-    store::request_validators::save(&mut tx, &api_id, &v).await?;
+    store::api_docs::save(&mut tx, &api_id, &v).await?;
     tx.commit().await?;
     Ok(Json(v))
 }
@@ -113,7 +113,7 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
     store::rest_apis::load(&mut tx, &api_id, true).await?;
-    store::request_validators::load(&mut tx, &api_id, &id, true).await?;
+    store::api_docs::load::<RequestValidator>(&mut tx, &api_id, &id, true).await?;
     for r in store::resources::all(&mut tx, &api_id).await? {
         if let Some(m) = r
             .methods
@@ -126,7 +126,7 @@ pub async fn delete(
             )));
         }
     }
-    store::request_validators::delete(&mut tx, &api_id, &id).await?;
+    store::api_docs::delete::<RequestValidator>(&mut tx, &api_id, &id).await?;
     tx.commit().await?;
     Ok(StatusCode::ACCEPTED)
 }
