@@ -270,6 +270,11 @@ class InvokeHandler(BaseHTTPRequestHandler):
         if self.path in ("/healthz", "/"):
             names = sorted(self.server.functions)
             return self.answer(200, json.dumps({"functions": names}).encode("utf-8"))
+        if self.path == "/invocations":
+            # How many times each function ran (Lambda's Invocations metric; tests read it).
+            with self.server.counts_lock:
+                counts = dict(self.server.counts)
+            return self.answer(200, json.dumps(counts).encode("utf-8"))
         self.error(404, "UnknownOperationException", "Unknown operation")
 
     def do_POST(self):
@@ -317,6 +322,8 @@ class InvokeHandler(BaseHTTPRequestHandler):
         if invocation_type != "RequestResponse":
             return self.error(400, "InvalidParameterValueException",
                               f"Invalid invocation type {invocation_type!r}")
+        with self.server.counts_lock:
+            self.server.counts[name] = self.server.counts.get(name, 0) + 1
         function_error, result = function.invoke(event, qualifier)
         headers = {"X-Amz-Executed-Version": function.resolve(qualifier)[2]}
         if function_error:
@@ -334,6 +341,8 @@ def main():
     server = ThreadingHTTPServer((args.host, args.port), InvokeHandler)
     server.daemon_threads = True
     server.functions = load_functions(args.dir)
+    server.counts = {}
+    server.counts_lock = threading.Lock()
     host, port = server.server_address[:2]
     print(f"listening on http://{host}:{port}", flush=True)
     sys.stderr.write(f"functions: serving {', '.join(sorted(server.functions)) or 'nothing'} "

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::error::{ApiError, ApiResult};
 use crate::store::resources::ResourceRow;
-use crate::wire::{GatewayResponse, Method, Model, RequestValidator, RestApi};
+use crate::wire::{Authorizer, GatewayResponse, Method, Model, RequestValidator, RestApi};
 
 /// Compiles `api` with its `resources` into a snapshot and the deployment's `apiSummary`.
 pub fn compile(
@@ -66,20 +66,30 @@ pub fn compile(
         format_version: apigw_proto::SNAPSHOT_FORMAT_VERSION,
         minimum_compression_size: api.minimum_compression_size.unwrap_or(-1),
         disable_execute_api_endpoint: api.disable_execute_api_endpoint,
+        policy: api.policy.clone().unwrap_or_default(),
         ..Default::default()
     };
     Ok((snapshot, serde_json::Value::Object(summary)))
 }
 
-/// Adds the API's models, request validators and customised gateway responses to a
-/// compiled snapshot (they live in their own tables, loaded by the caller).
-pub fn attach_api_items(
-    snapshot: &mut pb::DeploymentSnapshot,
-    models: &[Model],
-    validators: &[RequestValidator],
-    gateway_responses: &[GatewayResponse],
-) {
-    snapshot.models = models
+/// What an API keeps in its own tables besides resources, copied into every snapshot.
+#[derive(Debug, Default)]
+pub struct ApiItems {
+    /// Models (JSON Schemas).
+    pub models: Vec<Model>,
+    /// Request validators.
+    pub validators: Vec<RequestValidator>,
+    /// Customised gateway responses.
+    pub gateway_responses: Vec<GatewayResponse>,
+    /// Authorizers.
+    pub authorizers: Vec<Authorizer>,
+}
+
+/// Adds the API's models, request validators, customised gateway responses and
+/// authorizers to a compiled snapshot.
+pub fn attach_api_items(snapshot: &mut pb::DeploymentSnapshot, items: &ApiItems) {
+    snapshot.models = items
+        .models
         .iter()
         .map(|m| pb::Model {
             id: m.id.clone(),
@@ -88,7 +98,8 @@ pub fn attach_api_items(
             schema: m.schema.clone().unwrap_or_default(),
         })
         .collect();
-    snapshot.request_validators = validators
+    snapshot.request_validators = items
+        .validators
         .iter()
         .map(|v| pb::RequestValidator {
             id: v.id.clone(),
@@ -97,7 +108,8 @@ pub fn attach_api_items(
             validate_request_parameters: v.validate_request_parameters,
         })
         .collect();
-    snapshot.gateway_responses = gateway_responses
+    snapshot.gateway_responses = items
+        .gateway_responses
         .iter()
         .map(|g| pb::GatewayResponse {
             response_type: g.response_type.clone(),
@@ -105,6 +117,11 @@ pub fn attach_api_items(
             response_parameters: g.response_parameters.clone().into_iter().collect(),
             response_templates: g.response_templates.clone().into_iter().collect(),
         })
+        .collect();
+    snapshot.authorizers = items
+        .authorizers
+        .iter()
+        .map(crate::api::authorizers::to_snapshot)
         .collect();
 }
 

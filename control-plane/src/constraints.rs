@@ -29,6 +29,8 @@ pub const CONTENT_HANDLING_STRATEGY: &[&str] = &["CONVERT_TO_BINARY", "CONVERT_T
 /// `CacheClusterSize`.
 pub const CACHE_CLUSTER_SIZE: &[&str] =
     &["0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237"];
+/// `AuthorizerType`.
+pub const AUTHORIZER_TYPE: &[&str] = &["TOKEN", "REQUEST", "COGNITO_USER_POOLS", "JWT"];
 /// `QuotaPeriodType`.
 pub const QUOTA_PERIOD_TYPE: &[&str] = &["DAY", "WEEK", "MONTH"];
 

@@ -191,7 +191,8 @@ pub async fn run(
     )
     .await
     .context("creating the first console admin")?;
-    let (state_rx, watcher) = distribution::watcher::start(db.clone()).await;
+    let (state_rx, watcher) =
+        distribution::watcher::start(db.clone(), vault.clone(), settings.region.clone()).await;
     let config_service = distribution::grpc::ConfigService::new(state_rx);
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -482,6 +482,45 @@ pub struct RequestValidator {
     pub validate_request_parameters: bool,
 }
 
+/// An authorizer (`Authorizer` shape).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Authorizer {
+    /// Identifier (6 characters).
+    pub id: String,
+    /// Display name (unique in the API).
+    pub name: String,
+    /// TOKEN, REQUEST or COGNITO_USER_POOLS.
+    #[serde(rename = "type")]
+    pub authorizer_type: String,
+    /// The Lambda function URI (TOKEN / REQUEST).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorizer_uri: Option<String>,
+    /// An IAM role ARN (kept, not used: functions are called through `--functions-url`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorizer_credentials: Option<String>,
+    /// Where the identity comes from (`method.request.header.Auth`, ...; comma-separated
+    /// for REQUEST).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity_source: Option<String>,
+    /// TOKEN: a regex the token must match; COGNITO_USER_POOLS: the client id regex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity_validation_expression: Option<String>,
+    /// Result cache TTL (0 = off, default 300, at most 3600).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorizer_result_ttl_in_seconds: Option<i32>,
+    /// COGNITO_USER_POOLS: user-pool ARNs or OIDC issuer URLs.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        rename = "providerARNs"
+    )]
+    pub provider_arns: Vec<String>,
+    /// Free text for OpenAPI round trips.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_type: Option<String>,
+}
+
 /// A gateway response (`GatewayResponse` shape).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]

@@ -52,6 +52,16 @@ pub struct Args {
     /// both connections are closed (the client sees a truncated body).
     #[arg(long, env = "BACKEND_IDLE_TIMEOUT", default_value_t = 60)]
     pub backend_idle_timeout: u64,
+    /// Milliseconds a Lambda authorizer function may take before the request gets 500
+    /// AUTHORIZER_FAILURE.
+    #[arg(long, env = "AUTHORIZER_TIMEOUT_MS", default_value_t = 10_000)]
+    pub authorizer_timeout_ms: u64,
+    /// `providerARNs` of COGNITO_USER_POOLS authorizers answered by another OIDC issuer:
+    /// `{user-pool ARN}={issuer URL}`, repeatable (or comma-separated in the environment).
+    /// Issuer URLs in `providerARNs` are used directly; user-pool ARNs without an entry
+    /// map to Cognito's own issuer.
+    #[arg(long = "oidc-issuer", env = "OIDC_ISSUERS", value_delimiter = ',', value_parser = parse_issuer)]
+    pub oidc_issuers: Vec<(String, String)>,
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -60,6 +70,14 @@ pub struct Args {
     /// a quarter more requests per core, the layout to use when pinning one node per core.
     #[arg(long, env = "DP_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
     pub worker_threads: Option<u16>,
+}
+
+/// `ARN=URL`.
+fn parse_issuer(text: &str) -> Result<(String, String), String> {
+    let (arn, url) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected {{user-pool ARN}}={{issuer URL}}, got {text:?}"))?;
+    Ok((arn.trim().to_string(), url.trim().to_string()))
 }
 
 #[cfg(test)]

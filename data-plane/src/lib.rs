@@ -7,6 +7,7 @@
 //! answers its own health endpoints ([`health`]), and keeps the cluster-wide limits'
 //! Redis side ([`limits`]). [`node::run`] wires it all together.
 
+pub mod authorizer_cache;
 pub mod cli;
 pub mod config_client;
 pub mod health;

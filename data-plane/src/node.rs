@@ -12,6 +12,7 @@ use crate::limits::{Limiter, LimiterConfig};
 use crate::request_log::RequestLog;
 use crate::server::{self, DRAIN_TIMEOUT};
 use apigw_gateway::backend_client;
+use apigw_gateway::phases::authorize::Authorizers;
 use apigw_gateway::phases::integration::invoke_api::{FunctionsEndpoint, FunctionsUrlError};
 use apigw_gateway::state::SharedState;
 use apigw_gateway::Gateway;
@@ -63,6 +64,16 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
     if args.redis_url.is_none() {
         tracing::warn!("no --redis-url: limits are enforced per node and usage is not metered");
     }
+    let mut authorizers = Authorizers::default()
+        .with_timeout(std::time::Duration::from_millis(
+            args.authorizer_timeout_ms.max(1),
+        ))
+        .with_issuer_overrides(args.oidc_issuers.iter().cloned().collect());
+    if let Some(redis) = limiter.redis() {
+        authorizers = authorizers.with_shared(Arc::new(
+            crate::authorizer_cache::RedisDecisions::new(redis, &args.redis_prefix),
+        ));
+    }
     let heartbeat = tokio::spawn(Arc::clone(&limiter).run_heartbeat());
     let client = backend_client::build().with_idle_timeout(std::time::Duration::from_secs(
         args.backend_idle_timeout.max(1),
@@ -70,6 +81,7 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
     let reaper = tokio::spawn(client.clone().reap_idle());
     let mut gateway = Gateway::new(Arc::clone(&state), client, &args.execute_api_domain)
         .with_limiter(limiter)
+        .with_authorizers(Arc::new(authorizers))
         .with_local_endpoints(crate::health::respond);
     // The request log is the only hook yet: without debug logging, none is installed and
     // the engine reads no clock for it.

@@ -48,4 +48,15 @@ impl FunctionsHost {
             .to_string();
         FunctionsHost { _child: child, url }
     }
+
+    /// How many times `function` has run (the host's `GET /invocations`).
+    pub async fn invocations(&self, function: &str) -> u64 {
+        let counts: serde_json::Value = reqwest::get(format!("{}/invocations", self.url))
+            .await
+            .expect("GET /invocations")
+            .json()
+            .await
+            .expect("invocation counts");
+        counts[function].as_u64().unwrap_or(0)
+    }
 }

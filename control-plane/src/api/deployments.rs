@@ -53,10 +53,10 @@ pub async fn create(
     let (mut snapshot, summary) = compiler::compile(&api, &resources, &id, created)?;
     compiler::attach_api_items(
         &mut snapshot,
-        &store::models::all(&mut tx, &api_id).await?,
-        &store::request_validators::all(&mut tx, &api_id).await?,
-        &store::gateway_responses::customised(&mut tx, &api_id).await?,
+        &store::deployments::api_items(&mut tx, &api_id).await?,
     );
+    snapshot.region = state.region.clone();
+    snapshot.account_id = store::ACCOUNT_ID.into();
     let deployment = Deployment {
         id,
         description: req.description,

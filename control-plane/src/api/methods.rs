@@ -37,23 +37,36 @@ pub struct PutMethod {
     authorization_scopes: Vec<String>,
 }
 
-/// Checks a method against its resource.
-fn validate_method(m: &Method, resource_path: &str) -> ApiResult<()> {
+/// Checks a method against its resource and the API's authorizers (`authorizers`: id →
+/// type).
+fn validate_method(
+    m: &Method,
+    resource_path: &str,
+    authorizers: &BTreeMap<String, String>,
+) -> ApiResult<()> {
     match m.authorization_type.as_str() {
         "NONE" | "AWS_IAM" => {}
-        "CUSTOM" | "COGNITO_USER_POOLS" => {
+        kind @ ("CUSTOM" | "COGNITO_USER_POOLS") => {
             let id = m.authorizer_id.as_deref().unwrap_or_default();
             if id.is_empty() {
                 return Err(ApiError::bad_request(format!(
-                    "Invalid authorizer ID specified. Setting the authorization type to {} \
-                     requires a valid authorizer.",
-                    m.authorization_type
+                    "Invalid authorizer ID specified. Setting the authorization type to {kind} \
+                     requires a valid authorizer."
                 )));
             }
-            // Authorizers are not part of the model yet, so no id can be valid.
-            return Err(ApiError::not_found(format!(
-                "Invalid authorizer ID specified: {id}"
-            )));
+            let Some(authorizer_type) = authorizers.get(id) else {
+                return Err(ApiError::bad_request(format!(
+                    "Invalid authorizer ID specified: {id}"
+                )));
+            };
+            let cognito = authorizer_type == "COGNITO_USER_POOLS";
+            if cognito != (kind == "COGNITO_USER_POOLS") {
+                return Err(ApiError::bad_request(format!(
+                    "Invalid authorization type {kind} for authorizer {id} of type \
+                     {authorizer_type}: use COGNITO_USER_POOLS with Cognito authorizers and \
+                     CUSTOM with TOKEN or REQUEST authorizers"
+                )));
+            }
         }
         other => {
             return Err(ApiError::bad_request(format!(
@@ -61,6 +74,12 @@ fn validate_method(m: &Method, resource_path: &str) -> ApiResult<()> {
                  COGNITO_USER_POOLS"
             )))
         }
+    }
+    if !m.authorization_scopes.is_empty() && m.authorization_type != "COGNITO_USER_POOLS" {
+        return Err(ApiError::bad_request(
+            "Invalid method authorization scopes: scopes are only supported with the \
+             COGNITO_USER_POOLS authorization type",
+        ));
     }
     for key in m.request_parameters.keys() {
         let (loc, name) = validate::method_request_parameter(key)?;
@@ -80,15 +99,17 @@ fn validate_method(m: &Method, resource_path: &str) -> ApiResult<()> {
 
 /// Checks that a method's `requestValidatorId` and `requestModels` name entities of the
 /// API (they live in their own tables, so this runs before the row edit).
+///
+/// Answers the API's authorizers (id → type) for [`validate_method`].
 async fn check_references(
     state: &AppState,
     api_id: &str,
     validator_id: Option<&str>,
     model_names: impl Iterator<Item = &str>,
-) -> ApiResult<()> {
+) -> ApiResult<BTreeMap<String, String>> {
     let mut conn = state.db.acquire().await?;
     if let Some(v) = validator_id.filter(|v| !v.is_empty()) {
-        store::request_validators::ensure_exists(&mut conn, api_id, v).await?;
+        store::api_docs::load::<crate::wire::RequestValidator>(&mut conn, api_id, v, false).await?;
     }
     for name in model_names {
         if !store::models::exists(&mut conn, api_id, name).await? {
@@ -97,7 +118,13 @@ async fn check_references(
             )));
         }
     }
-    Ok(())
+    Ok(
+        store::api_docs::all::<crate::wire::Authorizer>(&mut conn, api_id)
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a.authorizer_type))
+            .collect(),
+    )
 }
 
 /// PUT .../methods/{http_method}
@@ -114,7 +141,7 @@ pub async fn put(
         .ok_or_else(|| {
             ApiError::bad_request("Invalid authorization type: authorizationType is required")
         })?;
-    check_references(
+    let authorizers = check_references(
         &state,
         &api_id,
         req.request_validator_id.as_deref(),
@@ -140,7 +167,7 @@ pub async fn put(
                 "Method already exists for this resource",
             ));
         }
-        validate_method(&method, &row.path)?;
+        validate_method(&method, &row.path, &authorizers)?;
         row.methods.insert(http_method.clone(), method.clone());
         Ok(method)
     })
@@ -172,7 +199,7 @@ pub async fn update(
     Path((api_id, rid, http_method)): Path<(String, String, String)>,
     AwsJson(req): AwsJson<PatchRequest>,
 ) -> ApiResult<Json<Method>> {
-    check_references(
+    let authorizers = check_references(
         &state,
         &api_id,
         patched_values(&req, "/requestValidatorId").last(),
@@ -210,7 +237,7 @@ pub async fn update(
                 _ => return Err(op.unsupported()),
             }
         }
-        validate_method(m, &path)?;
+        validate_method(m, &path, &authorizers)?;
         Ok(m.clone())
     })
     .await?;
@@ -366,12 +393,12 @@ mod tests {
             authorization_type: "NONE".into(),
             ..Default::default()
         };
-        assert!(validate_method(&m, "/pets/{id}").is_ok());
+        assert!(validate_method(&m, "/pets/{id}", &BTreeMap::new()).is_ok());
         m.request_parameters
             .insert("method.request.path.id".into(), true);
-        assert!(validate_method(&m, "/pets/{id}").is_ok());
-        assert!(validate_method(&m, "/pets").is_err());
+        assert!(validate_method(&m, "/pets/{id}", &BTreeMap::new()).is_ok());
+        assert!(validate_method(&m, "/pets", &BTreeMap::new()).is_err());
         m.authorization_type = "BASIC".into();
-        assert!(validate_method(&m, "/pets/{id}").is_err());
+        assert!(validate_method(&m, "/pets/{id}", &BTreeMap::new()).is_err());
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod api_keys;
+pub mod authorizers;
 pub mod cors;
 pub mod deployments;
 pub mod exports;
@@ -22,7 +23,7 @@ pub mod test_invoke;
 pub mod usage;
 pub mod usage_plans;
 
-use axum::routing::get;
+use axum::routing::{delete, get};
 use axum::Router;
 
 use crate::error::ApiError;
@@ -97,6 +98,10 @@ pub fn router() -> Router<AppState> {
                 .delete(stages::delete),
         )
         .route(
+            "/restapis/{restapi_id}/stages/{stage_name}/cache/authorizers",
+            delete(stages::flush_authorizers_cache),
+        )
+        .route(
             "/restapis/{restapi_id}/stages/{stage_name}/exports/{export_type}",
             get(exports::get),
         )
@@ -117,6 +122,16 @@ pub fn router() -> Router<AppState> {
         .route(
             "/restapis/{restapi_id}/models/{model_name}/default_template",
             get(models::template),
+        )
+        .route(
+            "/restapis/{restapi_id}/authorizers",
+            get(authorizers::list).post(authorizers::create),
+        )
+        .route(
+            "/restapis/{restapi_id}/authorizers/{authorizer_id}",
+            get(authorizers::get)
+                .patch(authorizers::update)
+                .delete(authorizers::delete),
         )
         .route(
             "/restapis/{restapi_id}/requestvalidators",

@@ -224,6 +224,20 @@ pub async fn delete(
     Ok(StatusCode::ACCEPTED)
 }
 
+/// DELETE /restapis/{restapi_id}/stages/{stage_name}/cache/authorizers
+/// (FlushStageAuthorizersCache): every node forgets the stage's cached authorizer
+/// decisions, its own and the cluster's.
+pub async fn flush_authorizers_cache(
+    State(state): State<AppState>,
+    Path((api_id, name)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let mut tx = state.db.begin().await?;
+    store::rest_apis::load(&mut tx, &api_id, false).await?;
+    store::stages::flush_authorizer_cache(&mut tx, &api_id, &name).await?;
+    tx.commit().await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -105,17 +105,20 @@ pub async fn invoke(
             .find(|r| r.id == rid)
             .ok_or_else(|| ApiError::not_found("Invalid Resource identifier specified"))?;
         let mut method = resource.method(&http_method)?.clone();
-        // Test invocations bypass API keys, as API Gateway's do.
+        // Test invocations bypass API keys and authorization, as API Gateway's do.
         method.api_key_required = false;
+        method.authorization_type = "NONE".into();
+        method.authorizer_id = None;
+        method.authorization_scopes.clear();
         resource.methods = [(http_method.clone(), method)].into_iter().collect();
         let path = resource.path.clone();
         let (mut snapshot, _) = compiler::compile(&api, &[resource], "test-invoke", 0)?;
         compiler::attach_api_items(
             &mut snapshot,
-            &store::models::all(&mut conn, &api_id).await?,
-            &store::request_validators::all(&mut conn, &api_id).await?,
-            &store::gateway_responses::customised(&mut conn, &api_id).await?,
+            &store::deployments::api_items(&mut conn, &api_id).await?,
         );
+        snapshot.region = state.region.clone();
+        snapshot.account_id = store::ACCOUNT_ID.into();
         (
             pb::StageConfig {
                 api_id: api_id.clone(),

@@ -5,8 +5,10 @@
 //! it whenever any control-plane replica commits a change (Postgres `LISTEN/NOTIFY`, with a
 //! periodic check as a safety net) and publishes it on a `watch` channel; [`grpc`] serves
 //! each node the full state on connect and a delta for every change, like linkerd2's
-//! tonic-watch and Envoy's xDS (versions, nonces, ACK/NACK).
+//! tonic-watch and Envoy's xDS (versions, nonces, ACK/NACK). [`iam`] derives what nodes
+//! need to verify AWS_IAM signatures from the access keys.
 
 pub mod grpc;
+pub mod iam;
 pub mod state;
 pub mod watcher;

@@ -33,6 +33,10 @@ pub struct DeployedState {
     pub account: pb::AccountSettings,
     /// API keys (hashes) and usage plans.
     pub usage: Arc<pb::UsageConfig>,
+    /// What nodes need to verify AWS_IAM signatures (derived keys, never secrets).
+    pub iam: Arc<pb::IamConfig>,
+    /// The UTC day the IAM keys were derived for (a new day needs new keys).
+    pub iam_day: String,
 }
 
 impl DeployedState {
@@ -46,6 +50,7 @@ impl DeployedState {
             remove_stages: vec![],
             account: Some(self.account),
             usage: Some((*self.usage).clone()),
+            iam: Some((*self.iam).clone()),
         }
     }
 
@@ -68,7 +73,13 @@ impl DeployedState {
             .collect();
         let account_changed = self.account != prev.account;
         let usage_changed = self.usage != prev.usage;
-        if upsert.is_empty() && remove.is_empty() && !account_changed && !usage_changed {
+        let iam_changed = self.iam != prev.iam;
+        if upsert.is_empty()
+            && remove.is_empty()
+            && !account_changed
+            && !usage_changed
+            && !iam_changed
+        {
             return None;
         }
         Some(pb::ConfigUpdate {
@@ -79,6 +90,7 @@ impl DeployedState {
             remove_stages: remove,
             account: account_changed.then_some(self.account),
             usage: usage_changed.then(|| (*self.usage).clone()),
+            iam: iam_changed.then(|| (*self.iam).clone()),
         })
     }
 
@@ -86,6 +98,7 @@ impl DeployedState {
     pub fn same_content(&self, other: &DeployedState) -> bool {
         self.account == other.account
             && self.usage == other.usage
+            && self.iam == other.iam
             && self.stages.len() == other.stages.len()
             && self
                 .stages
@@ -116,14 +129,20 @@ pub enum LoadError {
 #[derive(Debug)]
 pub struct Loader {
     db: PgPool,
+    /// Unseals access-key secrets to derive the nodes' signing keys.
+    vault: Arc<crate::keys::KeyVault>,
+    /// The region signing keys are derived for (the control plane's).
+    region: String,
     snapshots: HashMap<(String, String), Arc<pb::DeploymentSnapshot>>,
 }
 
 impl Loader {
     /// A loader over `db`.
-    pub fn new(db: PgPool) -> Self {
+    pub fn new(db: PgPool, vault: Arc<crate::keys::KeyVault>, region: String) -> Self {
         Self {
             db,
+            vault,
+            region,
             snapshots: HashMap::new(),
         }
     }
@@ -136,9 +155,10 @@ impl Loader {
         let rows = store::deployed::stages(&mut tx).await?;
         let account = store::account::load(&mut tx).await?;
         let usage = load_usage(&mut tx).await?;
+        let access_keys = store::access_keys::all_enabled(&mut tx).await?;
         let missing: Vec<(String, String)> = rows
             .iter()
-            .map(|r| (r.0.clone(), r.2.clone()))
+            .map(|r| (r.api_id.clone(), r.deployment_id.clone()))
             .filter(|k| !self.snapshots.contains_key(k))
             .collect();
         if !missing.is_empty() {
@@ -159,9 +179,17 @@ impl Loader {
         tx.commit().await?;
 
         let mut stages = BTreeMap::new();
-        for (api_id, stage_name, deployment_id, doc, last_updated) in rows {
+        for row in rows {
+            let store::deployed::StageRow {
+                api_id,
+                stage_name,
+                deployment_id,
+                doc,
+                last_updated,
+                authorizer_epoch,
+            } = row;
             let fingerprint = format!(
-                "{deployment_id}|{}",
+                "{deployment_id}|{authorizer_epoch}|{}",
                 serde_json::to_string(&doc).unwrap_or_default()
             );
             let key = (api_id.clone(), stage_name.clone());
@@ -177,7 +205,14 @@ impl Loader {
             else {
                 continue; // deleted between the two reads; the next load settles it
             };
-            let config = stage_config(&api_id, &stage_name, &doc, last_updated, snapshot);
+            let config = stage_config(
+                &api_id,
+                &stage_name,
+                &doc,
+                last_updated,
+                authorizer_epoch,
+                snapshot,
+            );
             stages.insert(
                 key,
                 StageEntry {
@@ -191,9 +226,18 @@ impl Loader {
         } else {
             Arc::new(usage)
         };
+        let iam_day = super::iam::today();
+        let iam = super::iam::config(&access_keys, &self.vault, &self.region, &iam_day);
+        let iam = if *prev.iam == iam {
+            prev.iam.clone()
+        } else {
+            Arc::new(iam)
+        };
         let mut next = DeployedState {
             version: prev.version,
             usage,
+            iam,
+            iam_day,
             stages,
             account: pb::AccountSettings {
                 throttle_rate_limit: account.throttle_settings.rate_limit,
@@ -268,6 +312,7 @@ fn stage_config(
     stage_name: &str,
     doc: &Stage,
     last_updated: i64,
+    authorizer_epoch: i64,
     snapshot: &pb::DeploymentSnapshot,
 ) -> pb::StageConfig {
     pb::StageConfig {
@@ -300,6 +345,7 @@ fn stage_config(
         last_updated_date: last_updated,
         cache_cluster_enabled: doc.cache_cluster_enabled,
         tracing_enabled: doc.tracing_enabled,
+        authorizer_cache_epoch: u64::try_from(authorizer_epoch).unwrap_or(0),
     }
 }
 
@@ -327,14 +373,14 @@ mod tests {
             version: 1,
             stages: [entry("a", "prod", "1"), entry("a", "dev", "1")].into(),
             account: Default::default(),
-            usage: Default::default(),
+            ..Default::default()
         };
         assert!(a.delta_from(&a, "n".into()).is_none());
         let b = DeployedState {
             version: 2,
             stages: [entry("a", "prod", "2"), entry("b", "prod", "1")].into(),
             account: Default::default(),
-            usage: Default::default(),
+            ..Default::default()
         };
         let d = b.delta_from(&a, "n".into()).unwrap();
         assert!(!d.full);

@@ -20,11 +20,13 @@ const POLL_EVERY: Duration = Duration::from_secs(1);
 /// the gRPC streams subscribe to, plus the task that keeps it current.
 pub async fn start(
     db: PgPool,
+    vault: Arc<crate::keys::KeyVault>,
+    region: String,
 ) -> (
     watch::Receiver<Arc<DeployedState>>,
     tokio::task::JoinHandle<()>,
 ) {
-    let mut loader = Loader::new(db.clone());
+    let mut loader = Loader::new(db.clone(), vault, region);
     let initial = loop {
         match loader.load(&DeployedState::default()).await {
             Ok(s) => break s,
@@ -68,7 +70,9 @@ async fn run(db: PgPool, mut loader: Loader, tx: watch::Sender<Arc<DeployedState
                     }
                 },
                 _ = tick.tick() => {
-                    if sequence_moved(&db, &tx).await {
+                    // A new UTC day needs newly derived AWS_IAM signing keys.
+                    let new_day = tx.borrow().iam_day != super::iam::today();
+                    if new_day || sequence_moved(&db, &tx).await {
                         reload(&mut loader, &tx).await;
                     }
                 }

@@ -126,3 +126,19 @@ pub async fn delete_of_user<'e>(
         .await?;
     Ok(done.rows_affected() > 0)
 }
+
+/// An enabled key as AWS_IAM verification needs it: access key id, plaintext secret of a
+/// row not yet sealed, sealed secret, the owning console user's name (none for the
+/// bootstrap key).
+pub type EnabledKey = (String, Option<String>, Option<Vec<u8>>, Option<String>);
+
+/// Every enabled key, by access key id.
+pub async fn all_enabled(conn: &mut PgConnection) -> sqlx::Result<Vec<EnabledKey>> {
+    sqlx::query_as(
+        "SELECT k.access_key_id, k.secret, k.secret_enc, u.username
+         FROM access_keys k LEFT JOIN console_users u ON u.id = k.user_id
+         WHERE k.enabled ORDER BY k.access_key_id",
+    )
+    .fetch_all(conn)
+    .await
+}

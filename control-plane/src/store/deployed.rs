@@ -7,8 +7,22 @@ use sqlx::PgConnection;
 
 use crate::wire::{ApiKey, Stage, UsagePlan};
 
-/// A stage as deployed: api id, stage name, deployment id, document, last update (epoch s).
-pub type StageRow = (String, String, String, Stage, i64);
+/// A stage as deployed.
+#[derive(Debug)]
+pub struct StageRow {
+    /// The API.
+    pub api_id: String,
+    /// The stage's name.
+    pub stage_name: String,
+    /// The deployment it points at.
+    pub deployment_id: String,
+    /// The stage document.
+    pub doc: Stage,
+    /// Last update (epoch s).
+    pub last_updated: i64,
+    /// FlushStageAuthorizersCache's counter.
+    pub authorizer_epoch: i64,
+}
 
 /// An API key for nodes: id, value hash, document, ids of the plans holding it.
 pub type KeyRow = (String, Vec<u8>, ApiKey, Vec<String>);
@@ -25,14 +39,25 @@ pub async fn consistent_read(conn: &mut PgConnection) -> sqlx::Result<()> {
 
 /// Every stage.
 pub async fn stages(conn: &mut PgConnection) -> sqlx::Result<Vec<StageRow>> {
-    let rows: Vec<(String, String, String, Json<Stage>, i64)> = sqlx::query_as(
-        "SELECT api_id, stage_name, deployment_id, doc, last_updated_date FROM stages",
+    let rows: Vec<(String, String, String, Json<Stage>, i64, i64)> = sqlx::query_as(
+        "SELECT api_id, stage_name, deployment_id, doc, last_updated_date,
+                authorizer_cache_epoch
+         FROM stages",
     )
     .fetch_all(conn)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(a, s, d, doc, t)| (a, s, d, doc.0, t))
+        .map(
+            |(api_id, stage_name, deployment_id, doc, last_updated, epoch)| StageRow {
+                api_id,
+                stage_name,
+                deployment_id,
+                doc: doc.0,
+                last_updated,
+                authorizer_epoch: epoch,
+            },
+        )
         .collect())
 }
 

@@ -122,3 +122,16 @@ pub async fn snapshot(
     .await?;
     row.ok_or_else(deployment_not_found)
 }
+
+/// Everything besides resources that a deployment copies from the API's tables.
+pub async fn api_items(
+    conn: &mut sqlx::PgConnection,
+    api_id: &str,
+) -> crate::error::ApiResult<crate::compiler::ApiItems> {
+    Ok(crate::compiler::ApiItems {
+        models: super::models::all(conn, api_id).await?,
+        validators: super::api_docs::all(conn, api_id).await?,
+        gateway_responses: super::gateway_responses::customised(conn, api_id).await?,
+        authorizers: super::api_docs::all(conn, api_id).await?,
+    })
+}

@@ -9,6 +9,7 @@
 
 pub mod access_keys;
 pub mod account;
+pub mod api_docs;
 pub mod api_keys;
 pub mod config;
 pub mod console_secrets;
@@ -18,7 +19,7 @@ pub mod deployed;
 pub mod deployments;
 pub mod gateway_responses;
 pub mod models;
-pub mod request_validators;
+
 pub mod resources;
 pub mod rest_apis;
 pub mod signin_failures;

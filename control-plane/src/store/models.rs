@@ -129,6 +129,7 @@ pub async fn clone_api_items(conn: &mut PgConnection, src: &str, dst: &str) -> A
         model.schema = model.schema.map(|s| s.replace(&from, &to));
         insert(conn, dst, &model).await?;
     }
-    super::request_validators::copy(conn, src, dst).await?;
+    super::api_docs::copy::<crate::wire::RequestValidator>(conn, src, dst).await?;
+    super::api_docs::copy::<crate::wire::Authorizer>(conn, src, dst).await?;
     super::gateway_responses::copy(conn, src, dst).await
 }

@@ -112,3 +112,24 @@ pub async fn delete(conn: &mut PgConnection, api_id: &str, name: &str) -> ApiRes
     }
     super::config::bump(conn).await
 }
+
+/// Starts a new authorizer-cache epoch for a stage (FlushStageAuthorizersCache): nodes
+/// key cached decisions by it, so every older one is unreachable once they have it.
+pub async fn flush_authorizer_cache(
+    conn: &mut PgConnection,
+    api_id: &str,
+    name: &str,
+) -> ApiResult<()> {
+    let done = sqlx::query(
+        "UPDATE stages SET authorizer_cache_epoch = authorizer_cache_epoch + 1
+         WHERE api_id = $1 AND stage_name = $2",
+    )
+    .bind(api_id)
+    .bind(name)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(stage_not_found());
+    }
+    super::config::bump(conn).await
+}

@@ -8,6 +8,7 @@ use std::time::SystemTime;
 use http::header::{HeaderName, HeaderValue};
 use uuid::Builder;
 
+use crate::phases::authorize::{AuthorizerResult, IamCaller};
 use crate::trace::ExecutionTrace;
 
 /// The `x-amzn-RequestId` header every response carries.
@@ -53,6 +54,11 @@ pub struct RequestContext {
     /// The id of the API key the request was admitted with (`context.identity.apiKeyId`),
     /// set once by the API-key step.
     pub api_key_id: OnceLock<Box<str>>,
+    /// What the method's authorizer established (`$context.authorizer`), set once by the
+    /// authorization step.
+    pub authorizer: OnceLock<Arc<AuthorizerResult>>,
+    /// The SigV4 caller of an `AWS_IAM` method (`$context.identity.accessKey`, ...).
+    pub iam_caller: OnceLock<IamCaller>,
     /// Where the integration steps write execution-log lines, when someone reads them
     /// (TestInvokeMethod).
     pub trace: Option<Arc<ExecutionTrace>>,
@@ -72,6 +78,8 @@ impl RequestContext {
             source_ip_header: peer.ip_header,
             received_at: SystemTime::now(),
             api_key_id: OnceLock::new(),
+            authorizer: OnceLock::new(),
+            iam_caller: OnceLock::new(),
             trace: None,
         }
     }

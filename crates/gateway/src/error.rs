@@ -51,6 +51,31 @@ pub enum GatewayError {
     /// The backend could not be reached or broke the exchange.
     #[error("integration failure: {0}")]
     IntegrationFailure(String),
+    /// The identity is missing or invalid, or the authorizer said "Unauthorized" (401).
+    #[error("unauthorized: {0}")]
+    Unauthorized(Cow<'static, str>),
+    /// A policy (resource policy or the authorizer's) does not allow the call (403).
+    #[error("access denied: {0}")]
+    AccessDenied(Cow<'static, str>),
+    /// The resource policy does not allow the caller (403; the message names the caller
+    /// and the method ARN, as AWS's does).
+    #[error("{0}")]
+    PolicyDenied(String),
+    /// `AWS_IAM`: no signature where one is required (403).
+    #[error("missing authentication token")]
+    MissingSignature,
+    /// `AWS_IAM`: the signature does not match, or the key is unknown (403).
+    #[error("invalid signature: {0}")]
+    InvalidSignature(String),
+    /// `AWS_IAM`: the signed request is too old or too far in the future (403).
+    #[error("signature expired: {0}")]
+    ExpiredSignature(String),
+    /// The authorizer function failed, timed out or could not be called (500).
+    #[error("authorizer failure: {0}")]
+    AuthorizerFailure(String),
+    /// The authorizer answered something unusable (500).
+    #[error("authorizer configuration error: {0}")]
+    AuthorizerConfiguration(String),
     /// The deployment cannot serve this request (no integration, no matching integration
     /// response and no default, unsupported integration type).
     #[error("execution failed due to configuration error: {0}")]
@@ -259,6 +284,59 @@ impl GatewayError {
                 "InternalServerErrorException",
                 "Internal server error",
             ),
+            GatewayError::Unauthorized(_) => b(
+                T::Unauthorized,
+                StatusCode::UNAUTHORIZED,
+                "UnauthorizedException",
+                "Unauthorized",
+            ),
+            GatewayError::AccessDenied(_) => b(
+                T::AccessDenied,
+                StatusCode::FORBIDDEN,
+                "AccessDeniedException",
+                "User is not authorized to access this resource",
+            ),
+            GatewayError::PolicyDenied(message) => Builtin {
+                message: Cow::Owned(message.clone()),
+                ..b(
+                    T::AccessDenied,
+                    StatusCode::FORBIDDEN,
+                    "AccessDeniedException",
+                    "",
+                )
+            },
+            GatewayError::MissingSignature => b(
+                T::MissingAuthenticationToken,
+                StatusCode::FORBIDDEN,
+                "MissingAuthenticationTokenException",
+                "Missing Authentication Token",
+            ),
+            GatewayError::InvalidSignature(_) => b(
+                T::InvalidSignature,
+                StatusCode::FORBIDDEN,
+                "InvalidSignatureException",
+                "The request signature we calculated does not match the signature you provided. \
+                 Check your AWS Secret Access Key and signing method. Consult the service \
+                 documentation for details.",
+            ),
+            GatewayError::ExpiredSignature(_) => b(
+                T::ExpiredToken,
+                StatusCode::FORBIDDEN,
+                "InvalidSignatureException",
+                "Signature expired",
+            ),
+            GatewayError::AuthorizerFailure(_) => b(
+                T::AuthorizerFailure,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "AuthorizerFailureException",
+                "Internal server error",
+            ),
+            GatewayError::AuthorizerConfiguration(_) => b(
+                T::AuthorizerConfigurationError,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "AuthorizerConfigurationException",
+                "Internal server error",
+            ),
             GatewayError::Configuration(_) => b(
                 T::ApiConfigurationError,
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -279,6 +357,12 @@ impl GatewayError {
                 format!("Execution failed due to an integration failure: {reason}")
             }
             GatewayError::IntegrationTimeout => "Execution failed due to a timeout error".into(),
+            GatewayError::AuthorizerFailure(reason) => {
+                format!("Execution failed due to an authorizer error: {reason}")
+            }
+            GatewayError::AuthorizerConfiguration(reason) => {
+                format!("Execution failed due to configuration error: {reason}")
+            }
             other => format!("Request failed: {other}"),
         }
     }

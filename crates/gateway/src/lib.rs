@@ -43,10 +43,12 @@ use http::{Request, Response};
 
 use crate::backend_client::BackendClient;
 use crate::body::{Body, BoxError, MAX_PAYLOAD};
+use crate::compile::authorizer::Authorization;
 pub use crate::context::Peer;
 use crate::context::{RequestContext, X_AMZN_REQUEST_ID};
 use crate::error::GatewayError;
 use crate::limits::{Limits, Unlimited};
+use crate::phases::authorize::{self, Authorizers};
 use crate::phases::end::{RequestEnd, RequestSummary};
 use crate::phases::integration::invoke_api::FunctionsEndpoint;
 use crate::phases::route::{self, Target};
@@ -71,6 +73,8 @@ pub struct Gateway<L = Unlimited> {
     local: Option<LocalEndpoints>,
     /// Runs once at the end of every request.
     end: Option<Arc<dyn RequestEnd>>,
+    /// Authorizer caches and the JWT verifier.
+    authorizers: Arc<Authorizers>,
 }
 
 impl<L> std::fmt::Debug for Gateway<L> {
@@ -95,6 +99,7 @@ impl Gateway<Unlimited> {
             limiter: Arc::new(Unlimited),
             local: None,
             end: None,
+            authorizers: Arc::default(),
         }
     }
 }
@@ -116,7 +121,15 @@ impl<L: Limits> Gateway<L> {
             limiter,
             local: self.local,
             end: self.end,
+            authorizers: self.authorizers,
         }
+    }
+
+    /// The gateway running authorizers with `authorizers` (its caches, shared store and
+    /// JWT verifier).
+    pub fn with_authorizers(mut self, authorizers: Arc<Authorizers>) -> Self {
+        self.authorizers = authorizers;
+        self
     }
 
     /// The gateway answering non-invoke hosts with `endpoints` (else 403 Forbidden).
@@ -210,7 +223,7 @@ impl<L: Limits> Gateway<L> {
         B::Error: Into<BoxError>,
     {
         let (parts, body) = request.into_parts();
-        let (routed, usage, account) = match route::classify(&parts, &self.domain_suffix) {
+        let (routed, usage, account, iam) = match route::classify(&parts, &self.domain_suffix) {
             Target::Invoke {
                 api_id,
                 stage,
@@ -227,7 +240,12 @@ impl<L: Limits> Gateway<L> {
                     }
                 };
                 scope.observe(&routed.stage, Some(&routed), &parts);
-                (routed, Arc::clone(&state.usage), state.account)
+                (
+                    routed,
+                    Arc::clone(&state.usage),
+                    state.account,
+                    Arc::clone(&state.iam),
+                )
             }
             Target::Other => {
                 return self
@@ -239,8 +257,33 @@ impl<L: Limits> Gateway<L> {
         if declared_length(&parts.headers).is_some_and(|len| len > MAX_PAYLOAD) {
             return Err(GatewayError::RequestTooLarge);
         }
+        let mut body = Body::limited(body);
+        if routed.stage.policy.is_some()
+            || !matches!(routed.method.authorization, Authorization::None)
+        {
+            // A signature covers the body: AWS_IAM methods read it whole first.
+            let mut body_sha256 = String::new();
+            if matches!(routed.method.authorization, Authorization::Iam) {
+                let bytes = read_whole(body).await?;
+                body_sha256 = apigw_sigv4::canonical::sha256_hex(&bytes);
+                body = Body::full(bytes);
+            }
+            authorize::authorize(
+                &self.authorizers,
+                &authorize::Request {
+                    ctx,
+                    routed: &routed,
+                    parts: &parts,
+                    client: &self.client,
+                    functions: self.functions.as_ref(),
+                    iam: &iam,
+                    body_sha256: &body_sha256,
+                },
+            )
+            .await?;
+        }
         let key = if routed.method.api_key_required {
-            let key = api_key::identify(&usage, &routed.stage, &parts.headers)?;
+            let key = api_key::identify(&usage, &routed.stage, &parts.headers, ctx)?;
             // Ignoring the result: the context is fresh, so the cell is empty.
             let _ = ctx.api_key_id.set(key.key_id.clone());
             Some(key)
@@ -256,7 +299,7 @@ impl<L: Limits> Gateway<L> {
         throttle::check(&*self.limiter, &admission).await?;
         let body = match &routed.method.validation {
             Some(validation) => validate::check(validation, &routed, &parts, body).await?,
-            None => Body::limited(body),
+            None => body,
         };
         let integration_started = self.end.as_ref().map(|_| Instant::now());
         let result = integration::invoke(
@@ -270,6 +313,18 @@ impl<L: Limits> Gateway<L> {
         .await;
         *integration_latency = integration_started.map(|at| at.elapsed());
         result
+    }
+}
+
+/// Reads a request body whole (within the payload limit).
+async fn read_whole(body: Body) -> Result<Bytes, GatewayError> {
+    use http_body_util::BodyExt;
+    match body.collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(crate::body::BodyError::TooLarge) => Err(GatewayError::RequestTooLarge),
+        Err(_) => Err(GatewayError::BadRequest(
+            "the request body could not be read",
+        )),
     }
 }
 

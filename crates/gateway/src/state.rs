@@ -14,6 +14,7 @@ use arc_swap::ArcSwap;
 
 use crate::compile::usage::{compile_usage, CompiledUsage};
 use crate::compile::{compile_stage, CompileError, CompiledStage};
+use crate::phases::authorize::iam::IamKeys;
 
 /// Looked up twice per request with names from the request: foldhash is several times
 /// cheaper than SipHash here and still randomly seeded.
@@ -29,6 +30,8 @@ pub struct GatewayState {
     pub account: Option<AccountSettings>,
     /// API keys (by hash) and usage plans.
     pub usage: Arc<CompiledUsage>,
+    /// Access keys' signing keys (`AWS_IAM` methods).
+    pub iam: Arc<IamKeys>,
 }
 
 impl GatewayState {
@@ -76,6 +79,11 @@ pub fn apply_update(
     match &update.usage {
         Some(usage) => next.usage = Arc::new(compile_usage(usage)),
         None if update.full => next.usage = Arc::default(),
+        None => {}
+    }
+    match &update.iam {
+        Some(iam) => next.iam = Arc::new(IamKeys::compile(iam)),
+        None if update.full => next.iam = Arc::default(),
         None => {}
     }
     Ok(next)

@@ -235,13 +235,21 @@ fn context_field(name: &str, ctx: &RequestContext, routed: &Routed, parts: &Part
         }
         "identity" => {
             let api_key_id = ctx.api_key_id.get();
+            let caller = ctx.iam_caller.get();
             json!({
                 "sourceIp": ctx.source_ip.to_string(),
                 "userAgent": header(USER_AGENT.as_str()),
                 "apiKey": api_key_id.and(header(X_API_KEY)),
                 "apiKeyId": api_key_id.map(|id| &**id),
+                "accessKey": caller.map(|c| &*c.access_key),
+                "userArn": caller.map(|c| &*c.user_arn),
+                "caller": caller.map(|c| &*c.user_arn),
             })
         }
+        "authorizer" => ctx
+            .authorizer
+            .get()
+            .map_or_else(|| Value::Object(Default::default()), |a| a.context_object()),
         _ => Value::Null,
     }
 }

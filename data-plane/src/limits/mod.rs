@@ -192,6 +192,11 @@ impl ToRedisArgs for UsageField<'_> {
 }
 
 impl Limiter {
+    /// The Redis connection (shared by the node's other Redis users), if configured.
+    pub fn redis(&self) -> Option<ConnectionManager> {
+        self.redis.clone()
+    }
+
     /// A node-local limiter (no Redis): every limit enforced by this node alone.
     pub fn local() -> Self {
         Self::build(None, String::new(), false, String::new())

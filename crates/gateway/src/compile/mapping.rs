@@ -47,11 +47,15 @@ pub struct RequestView<'a> {
     pub request_id: &'a str,
     /// The client's address (`context.identity.sourceIp`).
     pub source_ip: IpAddr,
+    /// What the authorizer established (`context.authorizer.x`).
+    pub authorizer: Option<&'a crate::phases::authorize::AuthorizerResult>,
 }
 
 /// Request-derived context variables that vary per request (the fixed ones become constants).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ContextVar {
+    /// `context.authorizer.x` (`principalId`, a context key, `claims.x`).
+    Authorizer(Box<str>),
     /// `context.requestId`.
     RequestId,
     /// `context.httpMethod`.
@@ -165,6 +169,7 @@ impl ValueSource {
                 ContextVar::RequestId => Some(Cow::Borrowed(req.request_id)),
                 ContextVar::HttpMethod => Some(Cow::Borrowed(req.method.as_str())),
                 ContextVar::SourceIp => Some(Cow::Owned(req.source_ip.to_string())),
+                ContextVar::Authorizer(name) => req.authorizer?.value(name),
                 ContextVar::UserAgent => req
                     .headers
                     .get(http::header::USER_AGENT)
@@ -222,6 +227,9 @@ fn context_source(var: &str, scope: &SourceScope<'_>) -> ValueSource {
         "httpMethod" => ValueSource::Context(ContextVar::HttpMethod),
         "identity.sourceIp" => ValueSource::Context(ContextVar::SourceIp),
         "identity.userAgent" => ValueSource::Context(ContextVar::UserAgent),
+        _ if var.starts_with("authorizer.") && var.len() > "authorizer.".len() => {
+            ValueSource::Context(ContextVar::Authorizer(var["authorizer.".len()..].into()))
+        }
         "apiId" => constant(scope.api_id),
         "stage" => constant(scope.stage),
         "resourcePath" => constant(scope.resource_path),
@@ -476,6 +484,7 @@ mod tests {
             headers: &headers,
             request_id: "req-1",
             source_ip: "10.0.0.1".parse().unwrap(),
+            authorizer: None,
         };
         assert_eq!(ValueSource::PathParam(0).text(&view).unwrap(), "a b");
         // A repeated key maps its last value, as API Gateway does.

@@ -5,6 +5,7 @@
 //! Everything that can be wrong with a deployment is found here, at config-apply time, and
 //! reported as a [`CompileError`] (the node then NACKs and keeps its last good state).
 
+pub mod authorizer;
 pub mod check;
 pub mod function;
 pub mod gateway_responses;
@@ -115,6 +116,16 @@ pub enum CompileErrorKind {
     /// A function integration URI is unusable.
     #[error("integration uri: {0}")]
     FunctionUri(#[from] function::FunctionUriError),
+    /// An authorizer is unusable.
+    #[error("authorizer: {0}")]
+    Authorizer(#[from] authorizer::AuthorizerError),
+    /// The resource policy is unusable.
+    #[error("resource policy: {0}")]
+    Policy(apigw_iam_policy::PolicyError),
+    /// A method names an authorizer the deployment does not have, or one of the wrong
+    /// type for its authorization type.
+    #[error("authorizer {0:?}: unknown, or not usable with this authorization type")]
+    UnknownAuthorizer(String),
 }
 
 /// A stage ready to serve: its routes and the identity used in errors and logs.
@@ -138,6 +149,16 @@ pub struct CompiledStage {
     pub gateway_responses: gateway_responses::GatewayResponses,
     /// `$stageVariables` for gateway response templates of requests that matched no method.
     pub stage_variables: Arc<std::collections::BTreeMap<String, String>>,
+    /// The deployment's authorizers (TestInvokeAuthorizer runs them by id).
+    pub authorizers: Vec<Arc<authorizer::CompiledAuthorizer>>,
+    /// The RestApi's resource policy, compiled.
+    pub policy: Option<apigw_iam_policy::Policy>,
+    /// `arn:aws:execute-api:{region}:{account}:{api}/{stage}/`: method ARNs start so.
+    pub arn_prefix: Box<str>,
+    /// The account id (`requestContext.accountId` of authorizer events).
+    pub account_id: Box<str>,
+    /// FlushStageAuthorizersCache's epoch, part of every authorizer cache key.
+    pub authorizer_epoch: u64,
 }
 
 /// The methods of one resource.
@@ -167,6 +188,8 @@ pub struct CompiledMethod {
     pub http_method: Box<str>,
     /// Whether callers must present an API key (`apiKeyRequired`).
     pub api_key_required: bool,
+    /// How callers are authenticated and authorized.
+    pub authorization: authorizer::Authorization,
     /// `/{resourcePath}/{METHOD}`: the key of usage-plan per-method throttles.
     pub method_key: Box<str>,
     /// The stage's throttle for this method (`{path}/{METHOD}` setting, else `*/*`), with
@@ -357,6 +380,39 @@ pub fn compile_stage(stage: &StageConfig) -> Result<CompiledStage, CompileError>
     let binary_media_types = Arc::new(function::BinaryMediaTypes::new(
         &snapshot.binary_media_types,
     ));
+    let authorizers = snapshot
+        .authorizers
+        .iter()
+        .map(|a| {
+            authorizer::compile(a, &stage.variables, false)
+                .map(Arc::new)
+                .map_err(|e| err(&format!("authorizer {}", a.id), e.into()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let region = if snapshot.region.is_empty() {
+        "us-east-1"
+    } else {
+        &snapshot.region
+    };
+    let account_id = if snapshot.account_id.is_empty() {
+        "000000000000"
+    } else {
+        &snapshot.account_id
+    };
+    let policy = match snapshot.policy.trim() {
+        "" => None,
+        text => Some(
+            apigw_iam_policy::Policy::parse(
+                text,
+                &apigw_iam_policy::CompileContext {
+                    region,
+                    account_id,
+                    api_id: &stage.api_id,
+                },
+            )
+            .map_err(|e| err("policy", CompileErrorKind::Policy(e)))?,
+        ),
+    };
     for resource in &snapshot.resources {
         if resource.methods.is_empty() {
             continue;
@@ -384,6 +440,8 @@ pub fn compile_stage(stage: &StageConfig) -> Result<CompiledStage, CompileError>
                 resource_path: resource.path.as_str().into(),
                 http_method: method.http_method.as_str().into(),
                 api_key_required: method.api_key_required,
+                authorization: authorization(method, &authorizers, &scope)
+                    .map_err(|kind| err(&at, kind))?,
                 method_key: format!(
                     "{}/{}",
                     resource.path.trim_end_matches('/'),
@@ -429,7 +487,65 @@ pub fn compile_stage(stage: &StageConfig) -> Result<CompiledStage, CompileError>
         execute_api_disabled: snapshot.disable_execute_api_endpoint,
         gateway_responses,
         stage_variables,
+        authorizers,
+        policy,
+        arn_prefix: format!(
+            "arn:aws:execute-api:{region}:{account_id}:{}/{}/",
+            stage.api_id, stage.stage_name
+        )
+        .into(),
+        account_id: account_id.into(),
+        authorizer_epoch: stage.authorizer_cache_epoch,
     })
+}
+
+/// A method's authorization, its authorizer looked up among the deployment's.
+fn authorization(
+    method: &pb::Method,
+    authorizers: &[Arc<authorizer::CompiledAuthorizer>],
+    scope: &SourceScope<'_>,
+) -> Result<authorizer::Authorization, CompileErrorKind> {
+    use authorizer::{Authorization, AuthorizerKind};
+    let find = || {
+        authorizers
+            .iter()
+            .find(|a| *a.id == *method.authorizer_id)
+            .ok_or_else(|| CompileErrorKind::UnknownAuthorizer(method.authorizer_id.clone()))
+    };
+    Ok(
+        match method.authorization_type.to_ascii_uppercase().as_str() {
+            "AWS_IAM" => Authorization::Iam,
+            "CUSTOM" => {
+                let found = find()?;
+                if matches!(found.kind, AuthorizerKind::Cognito { .. }) {
+                    return Err(CompileErrorKind::UnknownAuthorizer(
+                        method.authorizer_id.clone(),
+                    ));
+                }
+                Authorization::Custom {
+                    sources: authorizer::method_sources(found, scope)?,
+                    authorizer: Arc::clone(found),
+                }
+            }
+            "COGNITO_USER_POOLS" => {
+                let found = find()?;
+                if !matches!(found.kind, AuthorizerKind::Cognito { .. }) {
+                    return Err(CompileErrorKind::UnknownAuthorizer(
+                        method.authorizer_id.clone(),
+                    ));
+                }
+                Authorization::Cognito {
+                    authorizer: Arc::clone(found),
+                    scopes: method
+                        .authorization_scopes
+                        .iter()
+                        .map(|s| s.as_str().into())
+                        .collect(),
+                }
+            }
+            _ => Authorization::None,
+        },
+    )
 }
 
 /// The stage's method-settings throttle for a method: its own `{path}/{METHOD}` entry

@@ -16,7 +16,7 @@ use super::DEFAULT_CONTENT_TYPE;
 pub type MappingTemplate = Option<Arc<CompiledTemplate>>;
 
 /// `$context` fields a render can see, in [`Needs::context`] bit order.
-pub const CONTEXT_FIELDS: [&str; 14] = [
+pub const CONTEXT_FIELDS: [&str; 15] = [
     "requestId",
     "extendedRequestId",
     "apiId",
@@ -31,6 +31,7 @@ pub const CONTEXT_FIELDS: [&str; 14] = [
     "requestTime",
     "requestTimeEpoch",
     "identity",
+    "authorizer",
 ];
 
 /// What of the request a template may read, found from its text at compile time so that

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::compile::usage::{CompiledPlan, CompiledUsage};
 use crate::compile::CompiledStage;
+use crate::context::RequestContext;
 use crate::error::GatewayError;
 
 /// The header carrying the key (`apiKeySource` HEADER).
@@ -24,21 +25,24 @@ pub struct KeyPlan {
     pub plan: Arc<CompiledPlan>,
 }
 
-/// Identifies the caller's key and plan, or refuses with 403.
+/// Identifies the caller's key and plan, or refuses with 403. The key is the `x-api-key`
+/// header (`apiKeySource` HEADER) or the authorizer's `usageIdentifierKey` (AUTHORIZER).
 pub fn identify(
     usage: &CompiledUsage,
     stage: &CompiledStage,
     headers: &HeaderMap,
+    ctx: &RequestContext,
 ) -> Result<KeyPlan, GatewayError> {
-    if !stage.api_key_from_header {
-        // AUTHORIZER-sourced keys need an authorizer's usageIdentifierKey (not run yet).
-        return Err(GatewayError::InvalidApiKey);
+    let value = if stage.api_key_from_header {
+        headers.get(X_API_KEY).map(|v| v.as_bytes())
+    } else {
+        ctx.authorizer
+            .get()
+            .and_then(|a| a.usage_identifier_key.as_deref())
+            .map(str::as_bytes)
     }
-    let value = headers
-        .get(X_API_KEY)
-        .map(|v| v.as_bytes())
-        .filter(|v| !v.is_empty())
-        .ok_or(GatewayError::InvalidApiKey)?;
+    .filter(|v| !v.is_empty())
+    .ok_or(GatewayError::InvalidApiKey)?;
     let hash: [u8; 32] = Sha256::digest(value).into();
     let key = usage
         .key(&hash)
@@ -60,6 +64,10 @@ mod tests {
     use super::*;
     use apigw_proto::config as pb;
     use http::HeaderValue;
+
+    fn ctx() -> RequestContext {
+        RequestContext::new(std::net::IpAddr::from([127, 0, 0, 1]))
+    }
 
     fn stage(api_key_source: &str) -> CompiledStage {
         crate::compile::compile_stage(&pb::StageConfig {
@@ -111,7 +119,7 @@ mod tests {
     #[test]
     fn every_refusal_is_forbidden() {
         let (u, s) = (usage(), stage("HEADER"));
-        let ok = identify(&u, &s, &headers(Some("good-key-value-0123456789"))).unwrap();
+        let ok = identify(&u, &s, &headers(Some("good-key-value-0123456789")), &ctx()).unwrap();
         assert_eq!((&*ok.key_id, &*ok.plan.id), ("good", "p"));
         for v in [
             None,
@@ -122,13 +130,19 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    identify(&u, &s, &headers(v)),
+                    identify(&u, &s, &headers(v), &ctx()),
                     Err(GatewayError::InvalidApiKey)
                 ),
                 "{v:?}"
             );
         }
         let auth = stage("AUTHORIZER");
-        assert!(identify(&u, &auth, &headers(Some("good-key-value-0123456789"))).is_err());
+        assert!(identify(
+            &u,
+            &auth,
+            &headers(Some("good-key-value-0123456789")),
+            &ctx()
+        )
+        .is_err());
     }
 }

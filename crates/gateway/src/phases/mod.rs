@@ -2,8 +2,9 @@
 //! [`crate::Gateway::handle`]:
 //!
 //! 1. [`route`]: invoke URL → stage → resource → method;
-//! 2. resource policy, authorizers: later issues (between routing and the API key, as in
-//!    API Gateway: a policy or authorizer refusal never touches usage);
+//! 2. [`authorize`]: the resource policy and the method's authorization (AWS_IAM, Lambda
+//!    or Cognito authorizers), before the API key, as in API Gateway: a refusal never
+//!    touches usage;
 //! 3. [`api_key`]: `x-api-key` → key → usage plan for the stage (when `apiKeyRequired`);
 //! 4. [`throttle`]: token buckets, quota and usage count in one shared atomic step;
 //! 5. [`validate`]: required parameters, body against the method's model; the stage
@@ -15,6 +16,7 @@
 //!    latencies (metrics and access logs go there).
 
 pub mod api_key;
+pub mod authorize;
 pub mod end;
 pub mod integration;
 pub mod integration_response;

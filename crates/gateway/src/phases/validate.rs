@@ -15,21 +15,17 @@ use crate::error::GatewayError;
 
 /// Runs the method's checks: parameters first, then (reading it, within the payload
 /// limit) the body. Returns the body to hand to the integration.
-pub async fn check<B>(
+pub async fn check(
     validation: &MethodValidation,
     routed: &Routed,
     parts: &Parts,
-    body: B,
-) -> Result<Body, GatewayError>
-where
-    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
-    B::Error: Into<crate::body::BoxError>,
-{
+    body: Body,
+) -> Result<Body, GatewayError> {
     check_parameters(validation, routed, parts)?;
     if !validation.checks_body() {
-        return Ok(Body::limited(body));
+        return Ok(body);
     }
-    let bytes = match Body::limited(body).collect().await {
+    let bytes = match body.collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(BodyError::TooLarge) => return Err(GatewayError::RequestTooLarge),
         Err(BodyError::Transport(_) | BodyError::Backend(_)) => {

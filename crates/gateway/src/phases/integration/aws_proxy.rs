@@ -166,6 +166,7 @@ pub(crate) fn proxy_event(input: &EventInput<'_>) -> Value {
     let domain = header(HOST.as_str()).or(parts.uri.host()).unwrap_or("");
     let domain_name = domain.split(':').next().unwrap_or("");
     let api_key_id = ctx.api_key_id.get().map(|id| &**id);
+    let caller = ctx.iam_caller.get();
     let epoch_ms = ctx
         .received_at
         .duration_since(std::time::UNIX_EPOCH)
@@ -213,13 +214,13 @@ pub(crate) fn proxy_event(input: &EventInput<'_>) -> Value {
                 "cognitoIdentityPoolId": null,
                 "accountId": null,
                 "cognitoIdentityId": null,
-                "caller": null,
+                "caller": caller.map(|c| &*c.user_arn),
                 "sourceIp": ctx.source_ip.to_string(),
                 "principalOrgId": null,
-                "accessKey": null,
+                "accessKey": caller.map(|c| &*c.access_key),
                 "cognitoAuthenticationType": null,
                 "cognitoAuthenticationProvider": null,
-                "userArn": null,
+                "userArn": caller.map(|c| &*c.user_arn),
                 "userAgent": header(USER_AGENT.as_str()),
                 "user": null,
                 "apiKey": api_key_id.and(header(X_API_KEY)),
@@ -229,6 +230,7 @@ pub(crate) fn proxy_event(input: &EventInput<'_>) -> Value {
             "domainName": domain_name,
             "deploymentId": &*scope.deployment_id,
             "apiId": &*routed.stage.api_id,
+            "authorizer": ctx.authorizer.get().map(|a| a.context_object()),
         },
         "body": body,
         "isBase64Encoded": is_base64,

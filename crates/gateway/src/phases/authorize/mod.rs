@@ -1,0 +1,468 @@
+//! Step 2, authorization, after routing and before the API key (so a refused request
+//! never counts as usage), in API Gateway's order:
+//!
+//! 1. the API's resource policy, evaluated for the anonymous caller: an explicit deny is a
+//!    403 before any authorizer runs;
+//! 2. the method's authorization: `AWS_IAM` (a SigV4 signature, [`iam`]), `CUSTOM` (a
+//!    Lambda TOKEN or REQUEST authorizer, [`lambda`]) or `COGNITO_USER_POOLS` (a JWT,
+//!    [`jwt`]);
+//! 3. the resource policy again with the caller known (an IAM principal), combined with
+//!    the authorizer's decision: explicit deny anywhere wins; with no authorization the
+//!    policy must allow; otherwise the method's authorization must have allowed and the
+//!    policy must not deny.
+//!
+//! What an authorizer learns ([`AuthorizerResult`]) is set once on the request context
+//! for `$context.authorizer`, mappings, the proxy event and `apiKeySource: AUTHORIZER`.
+//! Decisions are cached ([`cache`]) per identity for the authorizer's TTL, node-locally
+//! in front of a cluster-wide store.
+
+pub mod cache;
+pub mod iam;
+pub mod jwt;
+pub mod lambda;
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use apigw_iam_policy::{combine, AuthOutcome, Decision, EvalRequest};
+use bytes::Bytes;
+use http::request::Parts;
+
+use self::cache::{LocalDecisions, SharedDecisions};
+use self::lambda::LambdaDecision;
+use crate::backend_client::BackendClient;
+use crate::compile::authorizer::{Authorization, AuthorizerKind, CompiledAuthorizer};
+use crate::compile::mapping::ValueSource;
+use crate::context::RequestContext;
+use crate::error::GatewayError;
+use crate::phases::integration::invoke_api::{self, FunctionsEndpoint};
+use crate::phases::integration::request_view;
+use crate::phases::route::Routed;
+
+/// How long an authorizer function may take (API Gateway's limit is 30 s).
+pub const DEFAULT_AUTHORIZER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What an authorizer established about the caller.
+#[derive(Debug, Default)]
+pub struct AuthorizerResult {
+    /// `principalId` (Lambda authorizers), the token's `sub` (JWT).
+    pub principal_id: Option<Box<str>>,
+    /// The Lambda authorizer's `context` (strings, numbers, booleans).
+    pub context: Vec<(Box<str>, serde_json::Value)>,
+    /// The JWT's claims, as text (`$context.authorizer.claims.x`).
+    pub claims: Vec<(Box<str>, Box<str>)>,
+    /// The API key to meter (`apiKeySource: AUTHORIZER`).
+    pub usage_identifier_key: Option<Box<str>>,
+    /// The returned policy, as JSON text (TestInvokeAuthorizer shows it).
+    pub policy: Option<Box<str>>,
+}
+
+impl AuthorizerResult {
+    /// `$context.authorizer` as a JSON object: `principalId`, the context's keys, and
+    /// `claims` (JWT).
+    pub fn context_object(&self) -> serde_json::Value {
+        use serde_json::{json, Map, Value};
+        let mut map = Map::new();
+        if let Some(p) = &self.principal_id {
+            map.insert("principalId".into(), json!(&**p));
+        }
+        for (k, v) in &self.context {
+            map.insert(k.to_string(), v.clone());
+        }
+        if !self.claims.is_empty() {
+            let claims: Map<String, Value> = self
+                .claims
+                .iter()
+                .map(|(k, v)| (k.to_string(), json!(&**v)))
+                .collect();
+            map.insert("claims".into(), Value::Object(claims));
+        }
+        Value::Object(map)
+    }
+
+    /// A context value or claim by `$context.authorizer` name (`principalId`, `x`,
+    /// `claims.x`), as text.
+    pub fn value(&self, name: &str) -> Option<Cow<'_, str>> {
+        if name == "principalId" {
+            return self.principal_id.as_deref().map(Cow::Borrowed);
+        }
+        if let Some(claim) = name.strip_prefix("claims.") {
+            return self
+                .claims
+                .iter()
+                .find(|(k, _)| **k == *claim)
+                .map(|(_, v)| Cow::Borrowed(&**v));
+        }
+        self.context
+            .iter()
+            .find(|(k, _)| **k == *name)
+            .map(|(_, v)| match v {
+                serde_json::Value::String(s) => Cow::Borrowed(s.as_str()),
+                other => Cow::Owned(other.to_string()),
+            })
+    }
+}
+
+/// The caller a SigV4 signature identified (`AWS_IAM`).
+#[derive(Debug, Clone)]
+pub struct IamCaller {
+    /// The access key id (`$context.identity.accessKey`).
+    pub access_key: Box<str>,
+    /// Its user's ARN (`$context.identity.userArn`, `.caller`).
+    pub user_arn: Box<str>,
+}
+
+/// What the authorization phase needs beyond the request: caches, the JWT verifier, the
+/// functions endpoint's timeout. One per gateway.
+pub struct Authorizers {
+    lambda: LocalDecisions<LambdaDecision>,
+    tokens: LocalDecisions<jwt::JwtDecision>,
+    shared: Option<Arc<dyn SharedDecisions>>,
+    verifier: apigw_oidc::Verifier,
+    issuer_overrides: HashMap<String, String>,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for Authorizers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authorizers")
+            .field("shared", &self.shared.is_some())
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Authorizers {
+    fn default() -> Self {
+        Authorizers {
+            lambda: LocalDecisions::default(),
+            tokens: LocalDecisions::default(),
+            shared: None,
+            verifier: apigw_oidc::Verifier::new(apigw_oidc::VerifierConfig::default()),
+            issuer_overrides: HashMap::new(),
+            timeout: DEFAULT_AUTHORIZER_TIMEOUT,
+        }
+    }
+}
+
+impl Authorizers {
+    /// Decisions shared with the cluster through `shared`.
+    pub fn with_shared(mut self, shared: Arc<dyn SharedDecisions>) -> Self {
+        self.shared = Some(shared);
+        self
+    }
+
+    /// Authorizer functions may take at most `timeout`.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Cognito user-pool ARNs answered by these issuer URLs instead of AWS's.
+    pub fn with_issuer_overrides(mut self, overrides: HashMap<String, String>) -> Self {
+        self.issuer_overrides = overrides;
+        self
+    }
+}
+
+/// Everything one authorization needs.
+pub struct Request<'a> {
+    /// The request's context (the result is set on it).
+    pub ctx: &'a RequestContext,
+    /// The routed method.
+    pub routed: &'a Routed,
+    /// The request head.
+    pub parts: &'a Parts,
+    /// The backend client (function calls).
+    pub client: &'a BackendClient,
+    /// The functions endpoint, if configured.
+    pub functions: Option<&'a FunctionsEndpoint>,
+    /// The access keys' verification material (`AWS_IAM`).
+    pub iam: &'a iam::IamKeys,
+    /// `AWS_IAM`: the hex SHA-256 of the whole body (the caller buffers it first).
+    pub body_sha256: &'a str,
+}
+
+/// Runs the phase: `Ok` when the request may go on.
+pub async fn authorize(auth: &Authorizers, req: &Request<'_>) -> Result<(), GatewayError> {
+    let stage = &req.routed.stage;
+    let method = &req.routed.method;
+    let policy = stage.policy.as_ref();
+    if policy.is_none() && matches!(method.authorization, Authorization::None) {
+        return Ok(());
+    }
+    let arn = method_arn(req.routed, req.parts);
+    // Pre-authorization: the resource policy's explicit deny stops the call before any
+    // authorizer runs.
+    let anonymous = policy.map(|p| evaluate(p, &arn, None, req));
+    if anonymous == Some(Decision::Deny) {
+        return Err(policy_denied(None, &arn));
+    }
+    let mut principal = None;
+    let outcome = match &method.authorization {
+        Authorization::None => AuthOutcome::None,
+        Authorization::Iam => {
+            let caller = iam::verify(req.iam, req.parts, req.body_sha256)?;
+            req.ctx
+                .log(|| format!("Caller: {} ({})", caller.user_arn, caller.access_key));
+            principal = Some(caller.user_arn.clone());
+            let _ = req.ctx.iam_caller.set(caller);
+            // Every access key of the control plane may invoke (its identity policy).
+            AuthOutcome::Iam {
+                identity: Decision::Allow,
+                same_account: true,
+            }
+        }
+        Authorization::Custom {
+            authorizer,
+            sources,
+        } => {
+            let decision = lambda_decision(auth, req, authorizer, sources, &arn, true).await?;
+            let verdict = decision
+                .policy
+                .evaluate(&EvalRequest::invoke(&arn).with_source_ip(req.ctx.source_ip));
+            let _ = req.ctx.authorizer.set(Arc::clone(&decision.result));
+            AuthOutcome::Lambda(verdict)
+        }
+        Authorization::Cognito { authorizer, scopes } => {
+            let result = jwt::authorize(auth, req, authorizer, scopes).await?;
+            let _ = req.ctx.authorizer.set(result);
+            AuthOutcome::CognitoUserPools
+        }
+    };
+    let resource = match (&principal, policy) {
+        (Some(p), Some(policy)) => Some(evaluate(policy, &arn, Some(p), req)),
+        _ => anonymous,
+    };
+    if combine(resource, outcome) == Decision::Allow {
+        return Ok(());
+    }
+    Err(match (outcome, resource) {
+        // The authorizer's own policy said no (and the resource policy did not allow).
+        (AuthOutcome::Lambda(_), resource) if resource != Some(Decision::Deny) => {
+            GatewayError::AccessDenied(Cow::Borrowed(
+                "the authorizer's policy does not allow this method",
+            ))
+        }
+        _ => policy_denied(principal.as_deref(), &arn),
+    })
+}
+
+/// AWS's words for a resource-policy refusal.
+fn policy_denied(principal: Option<&str>, arn: &str) -> GatewayError {
+    GatewayError::PolicyDenied(format!(
+        "User: {} is not authorized to perform: execute-api:Invoke on resource: {arn}",
+        principal.unwrap_or("anonymous")
+    ))
+}
+
+fn evaluate(
+    policy: &apigw_iam_policy::Policy,
+    arn: &str,
+    principal: Option<&str>,
+    req: &Request<'_>,
+) -> Decision {
+    let mut request = EvalRequest::invoke(arn).with_source_ip(req.ctx.source_ip);
+    if let Some(p) = principal {
+        request = request.with_principal(p);
+    }
+    policy.evaluate(&request)
+}
+
+/// `arn:aws:execute-api:{region}:{account}:{api}/{stage}/{METHOD}/{path}` of this request
+/// (its actual path, without the leading `/`).
+pub fn method_arn(routed: &Routed, parts: &Parts) -> String {
+    let path = routed.stage_path(parts.uri.path());
+    let mut arn = String::with_capacity(routed.stage.arn_prefix.len() + path.len() + 8);
+    arn.push_str(&routed.stage.arn_prefix);
+    arn.push_str(parts.method.as_str());
+    arn.push('/');
+    arn.push_str(path.strip_prefix('/').unwrap_or(path));
+    arn
+}
+
+/// The identity a Lambda authorizer is asked about, as the parts of its cache key;
+/// `Err(401)` when a required part is missing (the function is not called).
+fn identity<'a>(
+    authorizer: &'a CompiledAuthorizer,
+    sources: &'a [ValueSource],
+    req: &'a Request<'_>,
+) -> Result<Vec<Cow<'a, str>>, GatewayError> {
+    let missing = || GatewayError::Unauthorized(Cow::Borrowed("identity source missing or empty"));
+    match &authorizer.kind {
+        AuthorizerKind::Token {
+            header, validation, ..
+        } => {
+            let token = req
+                .parts
+                .headers
+                .get(header)
+                .and_then(|v| v.to_str().ok())
+                .filter(|v| !v.is_empty())
+                .ok_or_else(missing)?;
+            if validation.as_ref().is_some_and(|re| !re.is_match(token)) {
+                return Err(GatewayError::Unauthorized(Cow::Borrowed(
+                    "the token does not match the identity validation expression",
+                )));
+            }
+            Ok(vec![Cow::Borrowed(token)])
+        }
+        AuthorizerKind::Request { .. } => {
+            let view = request_view(req.ctx, req.routed, req.parts);
+            let mut parts = Vec::with_capacity(sources.len());
+            for source in sources {
+                match source.text(&view) {
+                    Some(v) if !v.is_empty() => parts.push(Cow::Owned(v.into_owned())),
+                    // With caching off, sources are optional (AWS calls the function).
+                    _ if authorizer.ttl.is_zero() => parts.push(Cow::Borrowed("")),
+                    _ => return Err(missing()),
+                }
+            }
+            Ok(parts)
+        }
+        AuthorizerKind::Misconfigured(_) | AuthorizerKind::Cognito { .. } => Ok(Vec::new()),
+    }
+}
+
+/// The Lambda authorizer's decision for this request's identity: cached, or asked.
+async fn lambda_decision(
+    auth: &Authorizers,
+    req: &Request<'_>,
+    authorizer: &CompiledAuthorizer,
+    sources: &[ValueSource],
+    arn: &str,
+    cached: bool,
+) -> Result<Arc<LambdaDecision>, GatewayError> {
+    let (function, token) = match &authorizer.kind {
+        AuthorizerKind::Token { function, .. } => (function, true),
+        AuthorizerKind::Request { function } => (function, false),
+        AuthorizerKind::Misconfigured(why) => {
+            return Err(GatewayError::AuthorizerConfiguration(why.to_string()))
+        }
+        AuthorizerKind::Cognito { .. } => {
+            return Err(GatewayError::AuthorizerConfiguration(
+                "a Cognito authorizer on a CUSTOM method".into(),
+            ))
+        }
+    };
+    let parts = identity(authorizer, sources, req)?;
+    let stage = &req.routed.stage;
+    let key = (cached && !authorizer.ttl.is_zero()).then(|| {
+        let epoch = stage.authorizer_epoch.to_le_bytes();
+        let fixed = [
+            stage.api_id.as_bytes(),
+            stage.stage_name.as_bytes(),
+            &epoch[..],
+            authorizer.id.as_bytes(),
+        ];
+        cache::key(fixed.into_iter().chain(parts.iter().map(|p| p.as_bytes())))
+    });
+    if let Some(key) = &key {
+        if let Some(hit) = auth.lambda.get(key) {
+            req.ctx
+                .log(|| format!("Using cached authorizer result for {}", authorizer.name));
+            return Ok(hit);
+        }
+        if let Some(shared) = &auth.shared {
+            if let Some((payload, expires_ms)) = shared.get(&cache::hex(key)).await {
+                let left = expires_ms.saturating_sub(cache::now_ms());
+                if left > 0 {
+                    if let Ok(decision) = lambda::parse_answer(&payload) {
+                        let decision = Arc::new(decision);
+                        auth.lambda
+                            .put(*key, Arc::clone(&decision), Duration::from_millis(left));
+                        return Ok(decision);
+                    }
+                }
+            }
+        }
+    }
+    let event = if token {
+        lambda::token_event(&parts[0], arn)
+    } else {
+        lambda::request_event(req.ctx, req.routed, req.parts, &stage.account_id, arn)
+    };
+    req.ctx.log(|| {
+        format!(
+            "Starting authorizer: {} ({})",
+            authorizer.name, authorizer.id
+        )
+    });
+    let invocation = invoke_api::invoke(
+        req.client,
+        req.ctx,
+        req.functions,
+        function,
+        Bytes::from(event.to_string()),
+        auth.timeout,
+    )
+    .await
+    .map_err(|e| GatewayError::AuthorizerFailure(e.to_string()))?;
+    if let Some(message) = invocation.error_message() {
+        if message == "Unauthorized" {
+            return Err(GatewayError::Unauthorized(Cow::Borrowed(
+                "the authorizer answered Unauthorized",
+            )));
+        }
+        return Err(GatewayError::AuthorizerFailure(format!(
+            "the authorizer function failed: {message}"
+        )));
+    }
+    let decision = Arc::new(
+        lambda::parse_answer(&invocation.payload).map_err(GatewayError::AuthorizerConfiguration)?,
+    );
+    if let Some(key) = key {
+        auth.lambda.put(key, Arc::clone(&decision), authorizer.ttl);
+        if let Some(shared) = &auth.shared {
+            let expires = cache::now_ms() + u64::try_from(authorizer.ttl.as_millis()).unwrap_or(0);
+            shared
+                .put(&cache::hex(&key), invocation.payload, expires)
+                .await;
+        }
+    }
+    Ok(decision)
+}
+
+/// What TestInvokeAuthorizer reports.
+#[derive(Debug, Default)]
+pub struct TestOutcome {
+    /// The status the client would get (0: the authorizer answered usably).
+    pub client_status: u16,
+    /// What the authorizer established, when it answered.
+    pub result: Option<Arc<AuthorizerResult>>,
+}
+
+/// Runs the routed method's authorizer once, without any cache and without judging the
+/// returned policy (TestInvokeAuthorizer has no method to judge it against).
+pub async fn test_invoke(auth: &Authorizers, req: &Request<'_>) -> TestOutcome {
+    let arn = method_arn(req.routed, req.parts);
+    let outcome = match &req.routed.method.authorization {
+        Authorization::Custom {
+            authorizer,
+            sources,
+        } => lambda_decision(auth, req, authorizer, sources, &arn, false)
+            .await
+            .map(|d| Arc::clone(&d.result)),
+        Authorization::Cognito { authorizer, scopes } => {
+            jwt::authorize(auth, req, authorizer, scopes).await
+        }
+        _ => Err(GatewayError::AuthorizerConfiguration(
+            "the method has no authorizer".into(),
+        )),
+    };
+    match outcome {
+        Ok(result) => TestOutcome {
+            client_status: 0,
+            result: Some(result),
+        },
+        Err(error) => {
+            req.ctx.log(|| error.execution_log_line());
+            TestOutcome {
+                client_status: error.status().as_u16(),
+                result: None,
+            }
+        }
+    }
+}

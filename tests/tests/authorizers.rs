@@ -1,0 +1,701 @@
+//! Lambda authorizers end to end (seed 000 "Protecting your API: Authorization"): a control
+//! plane, two data-plane nodes and the `functions/` host running the `token-authorizer` and
+//! `request-authorizer` examples; the management calls, every outcome of a TOKEN
+//! authorizer, caching across nodes (counted by the function host), REQUEST identity
+//! sources, `apiKeySource: AUTHORIZER`, and `$context.authorizer` in templates, header
+//! mappings and the proxy event.
+
+use std::time::Duration;
+
+use apigw_e2e::rest_api::text;
+use apigw_e2e::{
+    eventually, fresh_database, Backend, ControlPlane, DataPlane, FunctionsHost, Mgmt, RestApi,
+};
+use serde_json::{json, Value};
+
+struct Env {
+    functions: FunctionsHost,
+    cp: ControlPlane,
+    nodes: Vec<DataPlane>,
+}
+
+impl Env {
+    async fn start() -> Self {
+        let functions = FunctionsHost::start().await;
+        let db = fresh_database().await.expect("a test database");
+        let cp = ControlPlane::start_with_env(
+            &db,
+            apigw_e2e::free_port(),
+            apigw_e2e::free_port(),
+            &[("FUNCTIONS_URL", functions.url.clone())],
+        )
+        .await;
+        let mut nodes = Vec::new();
+        for i in 0..2 {
+            let env = [
+                ("FUNCTIONS_URL", functions.url.clone()),
+                ("AUTHORIZER_TIMEOUT_MS", "5000".to_string()),
+            ];
+            nodes.push(DataPlane::start_env(&cp.grpc_url(), &format!("az-node-{i}"), &env).await);
+        }
+        for node in &nodes {
+            node.wait_ready().await;
+        }
+        Env {
+            functions,
+            cp,
+            nodes,
+        }
+    }
+
+    fn mgmt(&self) -> Mgmt {
+        self.cp.mgmt()
+    }
+}
+
+fn function_uri(function: &str) -> String {
+    format!(
+        "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/\
+         arn:aws:lambda:us-east-1:123456789012:function:{function}/invocations"
+    )
+}
+
+struct Got {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+impl Got {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+}
+
+async fn get(url: &str, headers: &[(&str, &str)]) -> Got {
+    let mut request = reqwest::Client::new().get(url);
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    let response = request.send().await.expect("invoke");
+    Got {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        body: response.text().await.expect("body"),
+    }
+}
+
+/// Creates a TOKEN authorizer on `api`; returns its id.
+async fn token_authorizer(m: &Mgmt, api: &str, ttl: i64) -> String {
+    let a = m
+        .post(
+            &format!("/restapis/{api}/authorizers"),
+            json!({
+                "name": "tokens",
+                "type": "TOKEN",
+                "authorizerUri": function_uri("token-authorizer"),
+                "identitySource": "method.request.header.Authorization",
+                "identityValidationExpression": "[A-Za-z][A-Za-z0-9:-]*",
+                "authorizerResultTtlInSeconds": ttl,
+            }),
+        )
+        .await
+        .ok();
+    text(&a["id"])
+}
+
+/// Puts `verb` on `resource` with `authorization` (CUSTOM + authorizer id, ...) and a MOCK
+/// integration whose 200 response shows `$context.authorizer`.
+async fn guarded_mock(api: &RestApi<'_>, resource: &str, verb: &str, method: Value) {
+    let path = api.method_path(resource, verb);
+    api.m.put(&path, method).await.ok();
+    api.m
+        .put(
+            &format!("{path}/integration"),
+            json!({"type": "MOCK", "requestTemplates": {"application/json": "{\"statusCode\": 200}"}}),
+        )
+        .await
+        .ok();
+    api.m
+        .put(&format!("{path}/responses/200"), json!({}))
+        .await
+        .ok();
+    api.m
+        .put(
+            &format!("{path}/integration/responses/200"),
+            json!({"responseTemplates": {"application/json":
+                "{\"principal\": \"$context.authorizer.principalId\", \"user\": \"$context.authorizer.user\", \"level\": \"$context.authorizer.level\", \"tenant\": \"$context.authorizer.tenant\", \"team\": \"$context.authorizer.stageVariable\", \"type\": \"$context.authorizer.type\"}"}}),
+        )
+        .await
+        .ok();
+}
+
+/// Waits until every node answers `url_of(node)` with something else than the "not
+/// deployed yet" 403 / the previous status.
+async fn wait_status(
+    env: &Env,
+    what: &str,
+    path: (&str, &str, &str),
+    headers: &[(&str, &str)],
+    want: u16,
+) {
+    for node in &env.nodes {
+        let url = node.invoke_url(path.0, path.1, path.2);
+        eventually(
+            &format!("{what} on {}", node.node_id),
+            Duration::from_secs(20),
+            || async { (get(&url, headers).await.status == want).then_some(()) },
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn authorizer_management_calls() {
+    let env = Env::start().await;
+    let m = env.mgmt();
+    let api = RestApi::create(&m, "authz-mgmt").await;
+    let base = format!("/restapis/{}/authorizers", api.id);
+
+    // Validation: the model's enum, then API Gateway's rules, each with a clear message.
+    let bad = m
+        .post(&base, json!({"name": "x", "type": "token"}))
+        .await
+        .err(400, "ValidationException");
+    assert!(bad.contains("type"), "{bad}");
+    let bad = m
+        .post(
+            &base,
+            json!({"name": "x", "type": "TOKEN", "identitySource": "method.request.header.A"}),
+        )
+        .await
+        .err(400, "BadRequestException");
+    assert!(bad.contains("authorizerUri"), "{bad}");
+    let bad = m
+        .post(
+            &base,
+            json!({"name": "x", "type": "TOKEN", "authorizerUri": function_uri("token-authorizer"),
+                   "identitySource": "method.request.querystring.t"}),
+        )
+        .await
+        .err(400, "BadRequestException");
+    assert!(bad.contains("method.request.header"), "{bad}");
+    let bad = m
+        .post(
+            &base,
+            json!({"name": "x", "type": "REQUEST", "authorizerUri": function_uri("request-authorizer"),
+                   "identitySource": "method.request.body.x", "authorizerResultTtlInSeconds": 0}),
+        )
+        .await
+        .err(400, "BadRequestException");
+    assert!(bad.contains("identity source"), "{bad}");
+    let bad = m
+        .post(
+            &base,
+            json!({"name": "x", "type": "TOKEN", "authorizerUri": function_uri("token-authorizer"),
+                   "identitySource": "method.request.header.A", "authorizerResultTtlInSeconds": 4000}),
+        )
+        .await
+        .err(400, "BadRequestException");
+    assert!(bad.contains("3600"), "{bad}");
+
+    // Create / get / list: the TTL defaults to 300.
+    let created = m
+        .post(
+            &base,
+            json!({"name": "tokens", "type": "TOKEN", "authorizerUri": function_uri("token-authorizer"),
+                   "identitySource": "method.request.header.Authorization"}),
+        )
+        .await
+        .ok();
+    let id = text(&created["id"]);
+    assert_eq!(created["authorizerResultTtlInSeconds"], 300);
+    assert_eq!(m.get(&format!("{base}/{id}")).await.ok()["name"], "tokens");
+    let listed = m.get(&base).await.ok();
+    assert_eq!(listed["item"].as_array().map(Vec::len), Some(1));
+    m.post(
+        &base,
+        json!({"name": "tokens", "type": "TOKEN", "authorizerUri": function_uri("token-authorizer"),
+               "identitySource": "method.request.header.Authorization"}),
+    )
+    .await
+    .err(409, "ConflictException");
+
+    // Update: every documented path.
+    let updated = m
+        .patch(
+            &format!("{base}/{id}"),
+            json!([
+                {"op": "replace", "path": "/name", "value": "renamed"},
+                {"op": "replace", "path": "/identitySource", "value": "method.request.header.X-Token"},
+                {"op": "replace", "path": "/identityValidationExpression", "value": "^ok$"},
+                {"op": "replace", "path": "/authorizerResultTtlInSeconds", "value": "60"},
+                {"op": "replace", "path": "/authType", "value": "custom"},
+            ]),
+        )
+        .await
+        .ok();
+    assert_eq!(updated["name"], "renamed");
+    assert_eq!(updated["identitySource"], "method.request.header.X-Token");
+    assert_eq!(updated["authorizerResultTtlInSeconds"], 60);
+    m.patch(
+        &format!("{base}/{id}"),
+        json!([{"op": "replace", "path": "/identityValidationExpression", "value": "("}]),
+    )
+    .await
+    .err(400, "BadRequestException");
+
+    // Methods: CUSTOM needs an authorizer of a Lambda type; scopes need Cognito.
+    let res = api.resource(&api.root, "pets").await;
+    let path = api.method_path(&res, "GET");
+    let bad = m
+        .put(
+            &path,
+            json!({"authorizationType": "CUSTOM", "authorizerId": "nope00"}),
+        )
+        .await
+        .err(400, "BadRequestException");
+    assert!(bad.contains("nope00"), "{bad}");
+    m.put(
+        &path,
+        json!({"authorizationType": "COGNITO_USER_POOLS", "authorizerId": id}),
+    )
+    .await
+    .err(400, "BadRequestException");
+    m.put(
+        &path,
+        json!({"authorizationType": "CUSTOM", "authorizerId": id, "authorizationScopes": ["a"]}),
+    )
+    .await
+    .err(400, "BadRequestException");
+    let method = m
+        .put(
+            &path,
+            json!({"authorizationType": "custom", "authorizerId": id}),
+        )
+        .await
+        .ok();
+    assert_eq!(method["authorizationType"], "CUSTOM");
+
+    // Delete: refused while a method uses it, then accepted.
+    let refused = m
+        .delete(&format!("{base}/{id}"))
+        .await
+        .err(409, "ConflictException");
+    assert!(refused.contains("GET /pets"), "{refused}");
+    m.patch(
+        &path,
+        json!([{"op": "replace", "path": "/authorizationType", "value": "NONE"}]),
+    )
+    .await
+    .ok();
+    m.delete(&format!("{base}/{id}")).await.ok();
+    m.get(&format!("{base}/{id}"))
+        .await
+        .err(404, "NotFoundException");
+}
+
+#[tokio::test]
+async fn token_authorizer_outcomes() {
+    let env = Env::start().await;
+    let m = env.mgmt();
+    let api = RestApi::create(&m, "authz-token").await;
+    let authorizer = token_authorizer(&m, &api.id, 0).await;
+    let res = api.resource(&api.root, "pets").await;
+    guarded_mock(
+        &api,
+        &res,
+        "GET",
+        json!({"authorizationType": "CUSTOM", "authorizerId": authorizer}),
+    )
+    .await;
+    api.deploy("prod", json!({})).await;
+    wait_status(
+        &env,
+        "deployed",
+        (&api.id, "prod", "/pets"),
+        &[("authorization", "allow")],
+        200,
+    )
+    .await;
+    let url = env.nodes[1].invoke_url(&api.id, "prod", "/pets");
+    let calls = || env.functions.invocations("token-authorizer");
+
+    // Allow: the context reaches the template.
+    let ok = get(&url, &[("authorization", "allow")]).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(ok.json()["principal"], "user-allow");
+    assert_eq!(ok.json()["user"], "ann");
+    assert_eq!(ok.json()["level"], "3");
+
+    // No token, an empty one, or one failing the validation expression: 401, no call.
+    let before = calls().await;
+    for headers in [
+        vec![],
+        vec![("authorization", "")],
+        vec![("authorization", "Not Valid!")],
+    ] {
+        let got = get(&url, &headers).await;
+        assert_eq!(got.status, 401, "{headers:?}: {}", got.body);
+        assert_eq!(got.json()["message"], "Unauthorized");
+        assert_eq!(got.header("x-amzn-errortype"), "UnauthorizedException");
+    }
+    assert_eq!(
+        calls().await,
+        before,
+        "invalid tokens never reach the function"
+    );
+
+    // Deny: 403 with AWS's words; "Unauthorized" from the function: 401.
+    let denied = get(&url, &[("authorization", "deny")]).await;
+    assert_eq!(denied.status, 403);
+    assert_eq!(
+        denied.json()["message"],
+        "User is not authorized to access this resource"
+    );
+    assert_eq!(denied.header("x-amzn-errortype"), "AccessDeniedException");
+    assert_eq!(
+        get(&url, &[("authorization", "unauthorized")]).await.status,
+        401
+    );
+
+    // A malformed answer: 500 AUTHORIZER_CONFIGURATION_ERROR; a failing function: 500
+    // AUTHORIZER_FAILURE.
+    let malformed = get(&url, &[("authorization", "malformed")]).await;
+    assert_eq!(malformed.status, 500);
+    assert_eq!(
+        malformed.header("x-amzn-errortype"),
+        "AuthorizerConfigurationException"
+    );
+    let failed = get(&url, &[("authorization", "fail")]).await;
+    assert_eq!(failed.status, 500);
+    assert_eq!(
+        failed.header("x-amzn-errortype"),
+        "AuthorizerFailureException"
+    );
+    // TTL 0: every request asked the function.
+    assert_eq!(calls().await, before + 4);
+}
+
+#[tokio::test]
+async fn cached_decisions_are_shared_by_nodes_and_judged_per_method() {
+    let env = Env::start().await;
+    let m = env.mgmt();
+    let api = RestApi::create(&m, "authz-cache").await;
+    let authorizer = token_authorizer(&m, &api.id, 300).await;
+    let custom = json!({"authorizationType": "CUSTOM", "authorizerId": authorizer});
+    let pets = api.resource(&api.root, "pets").await;
+    let owners = api.resource(&api.root, "owners").await;
+    guarded_mock(&api, &pets, "GET", custom.clone()).await;
+    guarded_mock(&api, &owners, "GET", custom).await;
+    api.deploy("prod", json!({})).await;
+    // Wait with a token nothing else uses, so the counts below start clean.
+    wait_status(
+        &env,
+        "deployed",
+        (&api.id, "prod", "/pets"),
+        &[("authorization", "allow-all")],
+        200,
+    )
+    .await;
+    let calls = || env.functions.invocations("token-authorizer");
+    let before = calls().await;
+
+    // One call for the token, whichever node asks, however often.
+    let token = [("authorization", "allow-pets")];
+    for node in [0, 1, 0, 1] {
+        let got = get(
+            &env.nodes[node].invoke_url(&api.id, "prod", "/pets"),
+            &token,
+        )
+        .await;
+        assert_eq!(got.status, 200, "node {node}: {}", got.body);
+    }
+    assert_eq!(
+        calls().await,
+        before + 1,
+        "the decision is cached cluster-wide"
+    );
+
+    // The cached policy allows only GET /pets: GET /owners with the same token is denied,
+    // without asking the function again.
+    for node in [0, 1] {
+        let got = get(
+            &env.nodes[node].invoke_url(&api.id, "prod", "/owners"),
+            &token,
+        )
+        .await;
+        assert_eq!(got.status, 403, "node {node}: {}", got.body);
+    }
+    assert_eq!(calls().await, before + 1);
+
+    // FlushStageAuthorizersCache: every node asks again (once).
+    m.delete(&format!(
+        "/restapis/{}/stages/prod/cache/authorizers",
+        api.id
+    ))
+    .await
+    .ok();
+    m.delete(&format!(
+        "/restapis/{}/stages/nope/cache/authorizers",
+        api.id
+    ))
+    .await
+    .err(404, "NotFoundException");
+    let url0 = env.nodes[0].invoke_url(&api.id, "prod", "/pets");
+    eventually(
+        "the flush reached the nodes",
+        Duration::from_secs(20),
+        || async {
+            get(&url0, &token).await;
+            (calls().await > before + 1).then_some(())
+        },
+    )
+    .await;
+    let after_flush = calls().await;
+    for node in [0, 1] {
+        let got = get(
+            &env.nodes[node].invoke_url(&api.id, "prod", "/pets"),
+            &token,
+        )
+        .await;
+        assert_eq!(got.status, 200);
+    }
+    assert!(
+        calls().await <= after_flush + 1,
+        "at most one more call after the flush"
+    );
+}
+
+#[tokio::test]
+async fn request_authorizer_sources_and_event() {
+    let env = Env::start().await;
+    let m = env.mgmt();
+    let api = RestApi::create(&m, "authz-request").await;
+    let authorizer = m
+        .post(
+            &format!("/restapis/{}/authorizers", api.id),
+            json!({
+                "name": "requests",
+                "type": "REQUEST",
+                "authorizerUri": function_uri("request-authorizer"),
+                "identitySource": "method.request.header.X-User, method.request.querystring.tenant, stageVariables.team",
+                "authorizerResultTtlInSeconds": 300,
+            }),
+        )
+        .await
+        .ok();
+    let res = api.resource(&api.root, "pets").await;
+    guarded_mock(
+        &api,
+        &res,
+        "GET",
+        json!({"authorizationType": "CUSTOM", "authorizerId": text(&authorizer["id"])}),
+    )
+    .await;
+    api.deploy("prod", json!({"team": "blue"})).await;
+    let ok_headers = [("x-user", "bob")];
+    wait_status(
+        &env,
+        "deployed",
+        (&api.id, "prod", "/pets?tenant=acme"),
+        &ok_headers,
+        200,
+    )
+    .await;
+    let calls = || env.functions.invocations("request-authorizer");
+    let before = calls().await;
+
+    // A source missing: 401 without a call.
+    let url = |q: &str| env.nodes[0].invoke_url(&api.id, "prod", &format!("/pets{q}"));
+    assert_eq!(get(&url(""), &ok_headers).await.status, 401);
+    assert_eq!(get(&url("?tenant=acme"), &[]).await.status, 401);
+    assert_eq!(calls().await, before);
+
+    // The function saw the REQUEST event: type, resource, stage variables, query.
+    let got = get(&url("?tenant=other"), &ok_headers).await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    let body = got.json();
+    assert_eq!(body["principal"], "bob");
+    assert_eq!(body["tenant"], "other");
+    assert_eq!(body["type"], "REQUEST");
+    assert_eq!(body["team"], "blue");
+    assert_eq!(calls().await, before + 1);
+    // Cached on the combination of the sources' values: another tenant asks again.
+    assert_eq!(get(&url("?tenant=blocked"), &ok_headers).await.status, 403);
+    assert_eq!(get(&url("?tenant=other"), &ok_headers).await.status, 200);
+    assert_eq!(calls().await, before + 2);
+}
+
+#[tokio::test]
+async fn authorizer_context_reaches_mappings_proxy_events_and_usage() {
+    let env = Env::start().await;
+    let backend = Backend::start("authz").await;
+    let m = env.mgmt();
+    let api =
+        RestApi::create_with(&m, "authz-context", json!({"apiKeySource": "AUTHORIZER"})).await;
+    let authorizer = token_authorizer(&m, &api.id, 300).await;
+    let custom = json!({"authorizationType": "CUSTOM", "authorizerId": authorizer});
+
+    // HTTP_PROXY with a header mapping from the authorizer's context.
+    let echo = api.resource(&api.root, "echo").await;
+    let path = api.method_path(&echo, "GET");
+    m.put(&path, custom.clone()).await.ok();
+    m.put(
+        &format!("{path}/integration"),
+        json!({"type": "HTTP_PROXY", "httpMethod": "GET", "uri": format!("{}/echo", backend.url()),
+               "requestParameters": {
+                   "integration.request.header.x-principal": "context.authorizer.principalId",
+                   "integration.request.header.x-user": "context.authorizer.user"}}),
+    )
+    .await
+    .ok();
+    // AWS_PROXY: the proxy event's requestContext.authorizer.
+    let proxy = api.resource(&api.root, "proxy").await;
+    let path = api.method_path(&proxy, "GET");
+    m.put(&path, custom.clone()).await.ok();
+    m.put(
+        &format!("{path}/integration"),
+        json!({"type": "AWS_PROXY", "httpMethod": "POST", "uri": function_uri("proxy-echo")}),
+    )
+    .await
+    .ok();
+    // A metered method: the key comes from the authorizer's usageIdentifierKey.
+    let metered = api.resource(&api.root, "metered").await;
+    let mut method = custom.clone();
+    method["apiKeyRequired"] = json!(true);
+    guarded_mock(&api, &metered, "GET", method).await;
+    api.deploy("prod", json!({})).await;
+
+    let key = m
+        .post(
+            "/apikeys",
+            json!({"name": "from-authorizer", "enabled": true}),
+        )
+        .await
+        .ok();
+    let other = m
+        .post("/apikeys", json!({"name": "other", "enabled": true}))
+        .await
+        .ok();
+    let plan = m
+        .post(
+            "/usageplans",
+            json!({"name": "authz-plan", "apiStages": [{"apiId": api.id, "stage": "prod"}]}),
+        )
+        .await
+        .ok();
+    let plan_id = text(&plan["id"]);
+    for k in [&key, &other] {
+        m.post(
+            &format!("/usageplans/{plan_id}/keys"),
+            json!({"keyId": text(&k["id"]), "keyType": "API_KEY"}),
+        )
+        .await
+        .ok();
+    }
+
+    wait_status(
+        &env,
+        "deployed",
+        (&api.id, "prod", "/echo"),
+        &[("authorization", "allow-all")],
+        200,
+    )
+    .await;
+    let url = |p: &str| env.nodes[0].invoke_url(&api.id, "prod", p);
+    let echoed = get(&url("/echo"), &[("authorization", "allow-all")])
+        .await
+        .json();
+    assert_eq!(
+        echoed["headers"]["x-principal"], "user-allow-all",
+        "{echoed}"
+    );
+    assert_eq!(echoed["headers"]["x-user"], "ann", "{echoed}");
+
+    let event = get(&url("/proxy"), &[("authorization", "allow-all")])
+        .await
+        .json();
+    let context = &event["requestContext"]["authorizer"];
+    assert_eq!(context["principalId"], "user-allow-all", "{event}");
+    assert_eq!(context["user"], "ann");
+    assert_eq!(context["admin"], true);
+
+    // apiKeySource AUTHORIZER: metered on the key the authorizer named, not on x-api-key.
+    let token = format!("key:{}", text(&key["value"]));
+    let other_value = text(&other["value"]);
+    for _ in 0..3 {
+        let got = get(
+            &url("/metered"),
+            &[
+                ("authorization", token.as_str()),
+                ("x-api-key", other_value.as_str()),
+            ],
+        )
+        .await;
+        assert_eq!(got.status, 200, "{}", got.body);
+    }
+    // No usageIdentifierKey: 403 Forbidden, as for a missing key.
+    assert_eq!(
+        get(&url("/metered"), &[("authorization", "allow-all")])
+            .await
+            .status,
+        403
+    );
+    let day = time::OffsetDateTime::now_utc().date();
+    let d = format!(
+        "{:04}-{:02}-{:02}",
+        day.year(),
+        u8::from(day.month()),
+        day.day()
+    );
+    let usage = m
+        .get(&format!(
+            "/usageplans/{plan_id}/usage?startDate={d}&endDate={d}"
+        ))
+        .await
+        .ok();
+    let used = |k: &Value| usage["values"][text(&k["id"])][0][0].as_i64().unwrap_or(0);
+    assert_eq!(used(&key), 3, "{usage}");
+    assert_eq!(used(&other), 0, "{usage}");
+}
+
+#[tokio::test]
+async fn customised_unauthorized_response_carries_cors_headers() {
+    let env = Env::start().await;
+    let m = env.mgmt();
+    let api = RestApi::create(&m, "authz-cors").await;
+    let authorizer = token_authorizer(&m, &api.id, 0).await;
+    let res = api.resource(&api.root, "pets").await;
+    guarded_mock(
+        &api,
+        &res,
+        "GET",
+        json!({"authorizationType": "CUSTOM", "authorizerId": authorizer}),
+    )
+    .await;
+    m.put(
+        &format!("/restapis/{}/gatewayresponses/UNAUTHORIZED", api.id),
+        json!({"responseParameters": {
+            "gatewayresponse.header.Access-Control-Allow-Origin": "'*'",
+            "gatewayresponse.header.WWW-Authenticate": "'Bearer'"},
+            "responseTemplates": {"application/json": "{\"message\": $context.error.messageString, \"hint\": \"send a token\"}"}}),
+    )
+    .await
+    .ok();
+    api.deploy("prod", json!({})).await;
+    wait_status(&env, "deployed", (&api.id, "prod", "/pets"), &[], 401).await;
+    let got = get(&env.nodes[0].invoke_url(&api.id, "prod", "/pets"), &[]).await;
+    assert_eq!(got.status, 401);
+    assert_eq!(got.header("access-control-allow-origin"), "*");
+    assert_eq!(got.header("www-authenticate"), "Bearer");
+    assert_eq!(got.json()["hint"], "send a token");
+    assert_eq!(got.json()["message"], "Unauthorized");
+}
