@@ -3,7 +3,9 @@
 
 Scenarios: (a) direct to the upstream, (b) nginx as reverse proxy, (c) the gateway with
 an HTTP_PROXY method (no key), (f) the same call through an HTTP integration with a
-request and a response template. The system under test runs alone on CPU 1 (nginx with one
+request and a response template, (g) the HTTP_PROXY method behind a TOKEN Lambda authorizer
+with a warm decision cache and (h) behind a COGNITO_USER_POOLS (JWT, RS256) authorizer, whose
+issuer is a local OIDC server with an openssl-made key. The system under test runs alone on CPU 1 (nginx with one
 worker, the data plane with one worker thread, `DP_WORKER_THREADS=1`); the load generator, the upstream and the
 control plane on CPU 0.
 
@@ -23,6 +25,7 @@ BENCH_LATENCY=0 measures capacity only (for A/B runs of two builds: BIN_DIR=... 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -60,11 +63,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_ok(url: str, host: str | None = None, limit: float = 60) -> None:
+def wait_ok(url: str, host: str | None = None, limit: float = 60, extra: dict | None = None) -> None:
     deadline = time.time() + limit
     while True:
         try:
-            req = urllib.request.Request(url, headers={"Host": host} if host else {})
+            headers = {**({"Host": host} if host else {}), **(extra or {})}
+            req = urllib.request.Request(url, headers=headers)
             with urllib.request.urlopen(req, timeout=2) as r:
                 if r.status == 200:
                     return
@@ -186,11 +190,56 @@ def parse_wrk(text: str) -> dict:
 
 
 class Target:
-    def __init__(self, name: str, url: str, host: str | None, pids: list[int]):
+    def __init__(self, name: str, url: str, host: str | None, pids: list[int],
+                 extra: dict[str, str] | None = None):
         self.name, self.url, self.host, self.pids = name, url, host, pids
+        self.extra = extra or {}
 
     def headers(self) -> list[str]:
-        return ["-H", f"Host: {self.host}"] if self.host else []
+        out = ["-H", f"Host: {self.host}"] if self.host else []
+        for k, v in self.extra.items():
+            out += ["-H", f"{k}: {v}"]
+        return out
+
+
+class Issuer:
+    """A local OIDC issuer for the JWT scenario: an RSA key made by openssl, its JWKS and
+    discovery document served by Python's http.server, one RS256 token signed by openssl."""
+
+    def __init__(self, tmp: Path, procs: "Procs"):
+        key = tmp / "issuer.pem"
+        subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
+        modulus = subprocess.run(["openssl", "rsa", "-in", str(key), "-noout", "-modulus"], check=True,
+                                 capture_output=True, text=True).stdout.strip().split("=", 1)[1]
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}/pool"
+        b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()  # noqa: E731
+        site = tmp / "issuer" / "pool"
+        (site / ".well-known").mkdir(parents=True)
+        (site / ".well-known" / "openid-configuration").write_text(
+            json.dumps({"issuer": self.url, "jwks_uri": f"{self.url}/jwks"}))
+        (site / "jwks").write_text(json.dumps({"keys": [{
+            "kty": "RSA", "kid": "bench", "alg": "RS256", "use": "sig",
+            "n": b64(bytes.fromhex(modulus)), "e": "AQAB"}]}))
+        header = b64(json.dumps({"alg": "RS256", "kid": "bench", "typ": "JWT"}).encode())
+        claims = b64(json.dumps({"iss": self.url, "sub": "bench", "aud": "bench-client", "token_use": "id",
+                                 "exp": int(time.time()) + 86400}).encode())
+        signing_input = f"{header}.{claims}".encode()
+        signature = subprocess.run(["openssl", "dgst", "-sha256", "-sign", str(key)], input=signing_input,
+                                   check=True, capture_output=True).stdout
+        self.token = f"{header}.{claims}.{b64(signature)}"
+        procs.start("issuer", LOAD_CPU, [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+                                        "--directory", str(tmp / "issuer")])
+        wait_ok(f"{self.url}/jwks")
+
+
+def start_functions(procs: "Procs") -> str:
+    """The functions host (the TOKEN authorizer's function) on the load CPU; its URL."""
+    port = free_port()
+    procs.start("functions", LOAD_CPU, [sys.executable, str(ROOT / "functions" / "host.py"),
+                                        "--dir", str(ROOT / "functions" / "examples"), "--port", str(port)])
+    wait_ok(f"http://127.0.0.1:{port}/healthz")
+    return f"http://127.0.0.1:{port}"
 
 
 def run_wrk(t: Target, conns: int, seconds: int) -> dict:
@@ -219,7 +268,7 @@ def run_oha(t: Target, rate: int, seconds: int) -> dict:
             "p99": ms("p99"), "p99.9": ms("p99.9"), "non200": sum(v for k, v in codes.items() if k != "200")}
 
 
-def configure_gateway(cp_url: str, upstream: str) -> str:
+def configure_gateway(cp_url: str, upstream: str, issuer: str) -> str:
     import boto3
 
     c = boto3.client("apigateway", endpoint_url=cp_url, region_name="us-east-1",
@@ -245,6 +294,24 @@ def configure_gateway(cp_url: str, upstream: str) -> str:
                                selectionPattern="",
                                responseTemplates={"application/json":
                                                   '{"stage": "$context.stage", "data": "$input.body"}'})
+    # (g), (h): the same HTTP_PROXY call behind a TOKEN authorizer (decisions cached for the
+    # TTL) and behind a COGNITO_USER_POOLS authorizer (JWT verified, then reused per token).
+    token = c.create_authorizer(
+        restApiId=api, name="token", type="TOKEN", identitySource="method.request.header.Authorization",
+        authorizerUri="arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
+                      "arn:aws:lambda:us-east-1:000000000000:function:token-authorizer/invocations",
+        authorizerResultTtlInSeconds=3600)["id"]
+    jwt = c.create_authorizer(
+        restApiId=api, name="jwt", type="COGNITO_USER_POOLS", providerARNs=[issuer],
+        identitySource="method.request.header.Authorization", identityValidationExpression="bench-client")["id"]
+    for part, kind, authorizer in (("token", "CUSTOM", token), ("jwt", "COGNITO_USER_POOLS", jwt)):
+        res = c.create_resource(restApiId=api, parentId=root, pathPart=part)["id"]
+        res = c.create_resource(restApiId=api, parentId=res, pathPart="{proxy+}")["id"]
+        c.put_method(restApiId=api, resourceId=res, httpMethod="ANY", authorizationType=kind,
+                     authorizerId=authorizer, requestParameters={"method.request.path.proxy": True})
+        c.put_integration(restApiId=api, resourceId=res, httpMethod="ANY", type="HTTP_PROXY",
+                          integrationHttpMethod="ANY", uri=f"{upstream}/{{proxy}}",
+                          requestParameters={"integration.request.path.proxy": "method.request.path.proxy"})
     c.create_deployment(restApiId=api, stageName="prod")
     # The account limit (AWS's default: 10,000 req/s) would turn the capacity runs into a
     # count of 429s; raise it so the proxying is what is measured.
@@ -277,6 +344,8 @@ def main() -> None:
             http_extra=f"upstream up {{ server 127.0.0.1:{up}; keepalive 256; }}")
         nginx_proxy = procs.start("nginx-proxy", SUT_CPU, [nginx, "-c", str(conf), "-p", str(tmp / "proxy")])
 
+        functions = start_functions(procs)
+        issuer = Issuer(tmp, procs)
         subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {db}"], check=True)
         procs.start("control-plane", LOAD_CPU, [str(BIN / "control-plane")], {
             "DATABASE_URL": f"{PG}/{db}", "CP_HTTP_ADDR": f"127.0.0.1:{cp_http}",
@@ -286,8 +355,8 @@ def main() -> None:
         data_plane = procs.start("data-plane", SUT_CPU, [str(BIN / "data-plane")], {
             "CONTROL_PLANE_URL": f"http://127.0.0.1:{cp_grpc}", "DP_HTTP_ADDR": f"127.0.0.1:{gw}",
             "DP_WORKER_THREADS": "1", "RUST_LOG": "warn", "REDIS_URL": REDIS,
-            "REDIS_KEY_PREFIX": f"bench:{db}:"})
-        api = configure_gateway(f"http://127.0.0.1:{cp_http}", f"http://127.0.0.1:{up}")
+            "REDIS_KEY_PREFIX": f"bench:{db}:", "FUNCTIONS_URL": functions})
+        api = configure_gateway(f"http://127.0.0.1:{cp_http}", f"http://127.0.0.1:{up}", issuer.url)
         host = f"{api}.execute-api.localhost"
 
         targets = [
@@ -295,9 +364,13 @@ def main() -> None:
             Target("nginx", f"http://127.0.0.1:{px}/bench", None, tree_pids(nginx_proxy.pid)),
             Target("gateway", f"http://127.0.0.1:{gw}/prod/bench", host, tree_pids(data_plane.pid)),
             Target("templates", f"http://127.0.0.1:{gw}/prod/tmpl", host, tree_pids(data_plane.pid)),
+            Target("token", f"http://127.0.0.1:{gw}/prod/token/bench", host, tree_pids(data_plane.pid),
+                   {"Authorization": "allow-all"}),
+            Target("jwt", f"http://127.0.0.1:{gw}/prod/jwt/bench", host, tree_pids(data_plane.pid),
+                   {"Authorization": issuer.token}),
         ]
         for t in targets:
-            wait_ok(t.url, t.host)
+            wait_ok(t.url, t.host, extra=t.extra)
             print(f"warm-up {t.name} ({WARMUP}s)", flush=True)
             run_wrk(t, 32, WARMUP)
 
@@ -317,7 +390,7 @@ def main() -> None:
                 sys.exit("BENCH_RUNS=0 measures latency only: set BENCH_NGINX_CAPACITY=<req/s>")
             nginx_cap = float(NGINX_CAPACITY)
         # Latency of the proxies (the templates case's target is its capacity ratio).
-        latency_targets = [t for t in targets if t.name != "templates"]
+        latency_targets = [t for t in targets if t.name not in ("templates", "token", "jwt")]
         latency: dict[str, list[list[dict]]] = {t.name: [] for t in latency_targets}
         for share in (0.25, 0.5, 0.75) if LATENCY else ():
             rate = int(nginx_cap * share)
@@ -383,6 +456,19 @@ def report(capacity, latency) -> str:
             cost = statistics.median(r.get("cpu_us_per_req", 0) for r in capacity["templates"][c])
             lines.append(f"| {c} | {spread([r['rps'] for r in capacity['gateway'][c]])} | "
                          f"{spread([r['rps'] for r in capacity['templates'][c]])} | **{g / t:.2f}** | {cost:.1f} |")
+    if RUNS and "token" in capacity:  # (g), (h): authorizers against the same call without one
+        lines += ["", "Authorizers (g) TOKEN, warm cache and (h) JWT vs no authorizer (c), same upstream call; "
+                  "median req/s (goal: ≥ 0.9)", "",
+                  "| conns | no authorizer | TOKEN | TOKEN/none | JWT | JWT/none | CPU µs/req none / TOKEN / JWT |",
+                  "|---|---|---|---|---|---|---|"]
+        for c in CONNS:
+            med = {n: statistics.median(r["rps"] for r in capacity[n][c]) for n in ("gateway", "token", "jwt")}
+            cost = {n: statistics.median(r.get("cpu_us_per_req", 0) for r in capacity[n][c])
+                    for n in ("gateway", "token", "jwt")}
+            lines.append(f"| {c} | {spread([r['rps'] for r in capacity['gateway'][c]])} | "
+                         f"{spread([r['rps'] for r in capacity['token'][c]])} | **{med['token'] / med['gateway']:.2f}** | "
+                         f"{spread([r['rps'] for r in capacity['jwt'][c]])} | **{med['jwt'] / med['gateway']:.2f}** | "
+                         f"{cost['gateway']:.1f} / {cost['token']:.1f} / {cost['jwt']:.1f} |")
     return "\n".join(lines) + "\n"
 
 

@@ -5,7 +5,8 @@ Wall-clock throughput on this VM drifts between boots and with other load; instr
 counts do not (much). This starts an nginx upstream, a control plane and one data-plane
 node (single-threaded runtime) under `valgrind --tool=callgrind`, configures the bench API
 of bench.py (HTTP_PROXY on /{proxy+}, an HTTP integration with request and response
-templates on /tmpl), warms each case up, then for each case zeroes the counters, sends N
+templates on /tmpl, the proxy behind a TOKEN authorizer on /token and behind a JWT one on
+/jwt), warms each case up, then for each case zeroes the counters, sends N
 keep-alive requests from one connection, and dumps: instructions per request = Ir / N.
 
     python3 bench/callgrind.py                    # binaries in target/release
@@ -37,10 +38,10 @@ KEEP = os.environ.get("CALLGRIND_KEEP")  # a folder to keep each case's dump in
 WARMUP = 200
 
 
-def send(port: int, host: str, path: str, n: int) -> None:
+def send(port: int, host: str, path: str, n: int, extra: dict | None = None) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     for _ in range(n):
-        conn.request("GET", path, headers={"Host": host})
+        conn.request("GET", path, headers={"Host": host, **(extra or {})})
         r = conn.getresponse()
         r.read()
         if r.status != 200:
@@ -80,6 +81,8 @@ def main() -> None:
         conf = bench.nginx_conf(tmp, "upstream",
                                 f'listen 127.0.0.1:{up} reuseport; location / {{ return 200 "{bench.BODY}"; }}')
         procs.start("upstream", bench.LOAD_CPU, [nginx, "-c", str(conf), "-p", str(tmp / "upstream")])
+        functions = bench.start_functions(procs)
+        issuer = bench.Issuer(tmp, procs)
         subprocess.run(["psql", f"{bench.PG}/postgres", "-qc", f"CREATE DATABASE {db}"], check=True)
         procs.start("control-plane", bench.LOAD_CPU, [str(bench.BIN / "control-plane")], {
             "DATABASE_URL": f"{bench.PG}/{db}", "CP_HTTP_ADDR": f"127.0.0.1:{cp_http}",
@@ -92,15 +95,18 @@ def main() -> None:
             str(bench.BIN / "data-plane")], {
             "CONTROL_PLANE_URL": f"http://127.0.0.1:{cp_grpc}", "DP_HTTP_ADDR": f"127.0.0.1:{gw}",
             "DP_WORKER_THREADS": "1", "RUST_LOG": "warn", "REDIS_URL": bench.REDIS,
-            "REDIS_KEY_PREFIX": f"callgrind:{db}:"})
-        api = bench.configure_gateway(f"http://127.0.0.1:{cp_http}", f"http://127.0.0.1:{up}")
+            "REDIS_KEY_PREFIX": f"callgrind:{db}:", "FUNCTIONS_URL": functions})
+        api = bench.configure_gateway(f"http://127.0.0.1:{cp_http}", f"http://127.0.0.1:{up}", issuer.url)
         host = f"{api}.execute-api.localhost"
         bench.wait_ok(f"http://127.0.0.1:{gw}/prod/bench", host, limit=180)
         results = {}
-        for name, path in (("HTTP_PROXY", "/prod/bench"), ("templates", "/prod/tmpl")):
-            send(gw, host, path, WARMUP)
+        cases = (("HTTP_PROXY", "/prod/bench", None), ("templates", "/prod/tmpl", None),
+                 ("TOKEN", "/prod/token/bench", {"Authorization": "allow-all"}),
+                 ("JWT", "/prod/jwt/bench", {"Authorization": issuer.token}))
+        for name, path, extra in cases:
+            send(gw, host, path, WARMUP, extra)
             subprocess.run(["callgrind_control", "-z", str(node.pid)], check=True, capture_output=True)
-            send(gw, host, path, REQUESTS)
+            send(gw, host, path, REQUESTS, extra)
             results[name] = instructions(out, node.pid, name) / REQUESTS
         print(f"binaries: {bench.BIN}")
         for name, ir in results.items():

@@ -8,6 +8,7 @@
 pub mod backend;
 pub mod functions;
 pub mod mgmt;
+pub mod oidc;
 pub mod process;
 pub mod rest_api;
 

@@ -75,12 +75,8 @@ fn validate_method(
             )))
         }
     }
-    if !m.authorization_scopes.is_empty() && m.authorization_type != "COGNITO_USER_POOLS" {
-        return Err(ApiError::bad_request(
-            "Invalid method authorization scopes: scopes are only supported with the \
-             COGNITO_USER_POOLS authorization type",
-        ));
-    }
+    // `authorizationScopes` are kept whatever the type (tools send them along) and only
+    // enforced with COGNITO_USER_POOLS, as in API Gateway.
     for key in m.request_parameters.keys() {
         let (loc, name) = validate::method_request_parameter(key)?;
         if loc == "path" && !path_params(resource_path).any(|p| p == name) {

@@ -130,6 +130,7 @@ pub fn router() -> Router<AppState> {
         .route(
             "/restapis/{restapi_id}/authorizers/{authorizer_id}",
             get(authorizers::get)
+                .post(test_invoke::authorizer)
                 .patch(authorizers::update)
                 .delete(authorizers::delete),
         )

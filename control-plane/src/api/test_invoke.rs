@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use apigw_gateway::backend_client::{self, BackendClient};
+use apigw_gateway::phases::authorize::Authorizers;
 use apigw_gateway::phases::integration::invoke_api::{FunctionsEndpoint, FunctionsUrlError};
 use apigw_gateway::state::{apply_update, GatewayState, SharedState};
 use apigw_gateway::trace::ExecutionTrace;
@@ -49,6 +50,8 @@ const TEST_DOMAIN: &str = "test-invoke.internal";
 pub struct TestInvoker {
     client: BackendClient,
     functions: Option<FunctionsEndpoint>,
+    /// TestInvokeAuthorizer's JWT verifier (its key cache outlives one call).
+    authorizers: Arc<Authorizers>,
 }
 
 impl TestInvoker {
@@ -66,6 +69,7 @@ impl TestInvoker {
         Ok(TestInvoker {
             client: backend_client::build(),
             functions,
+            authorizers: Arc::default(),
         })
     }
 }
@@ -177,6 +181,157 @@ pub async fn invoke(
         "multiValueHeaders": multi,
         "log": log,
         "latency": latency,
+    })))
+}
+
+/// Body of TestInvokeAuthorizer.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TestInvokeAuthorizer {
+    path_with_query_string: Option<String>,
+    body: Option<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    #[serde(default)]
+    multi_value_headers: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    stage_variables: BTreeMap<String, String>,
+}
+
+/// POST /restapis/{restapi_id}/authorizers/{authorizer_id} (TestInvokeAuthorizer): runs
+/// the authorizer once, uncached, for a request to `pathWithQueryString` (GET) with
+/// `headers`, as a method using it would, and reports what it answered.
+pub async fn authorizer(
+    State(state): State<AppState>,
+    Path((api_id, authorizer_id)): Path<(String, String)>,
+    AwsJson(req): AwsJson<TestInvokeAuthorizer>,
+) -> ApiResult<Json<Value>> {
+    let authorizer: crate::wire::Authorizer = {
+        let mut conn = state.db.acquire().await?;
+        store::rest_apis::load(&mut conn, &api_id, false).await?;
+        store::api_docs::load(&mut conn, &api_id, &authorizer_id, false).await?
+    };
+    let authorization_type = if authorizer.authorizer_type == "COGNITO_USER_POOLS" {
+        "COGNITO_USER_POOLS"
+    } else {
+        "CUSTOM"
+    };
+    // Every path reaches one method guarded by the authorizer.
+    let method = pb::Method {
+        http_method: "ANY".into(),
+        authorization_type: authorization_type.into(),
+        authorizer_id: authorizer_id.clone(),
+        integration: Some(pb::Integration {
+            r#type: "MOCK".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let snapshot = pb::DeploymentSnapshot {
+        api_id: api_id.clone(),
+        deployment_id: "test-invoke".into(),
+        format_version: apigw_proto::SNAPSHOT_FORMAT_VERSION,
+        region: state.region.clone(),
+        account_id: store::ACCOUNT_ID.into(),
+        authorizers: vec![super::authorizers::to_snapshot(&authorizer)],
+        resources: vec![
+            pb::Resource {
+                id: "root".into(),
+                path: "/".into(),
+                methods: vec![method.clone()],
+                ..Default::default()
+            },
+            pb::Resource {
+                id: "proxy".into(),
+                parent_id: "root".into(),
+                path_part: "{proxy+}".into(),
+                path: "/{proxy+}".into(),
+                methods: vec![method],
+            },
+        ],
+        ..Default::default()
+    };
+    let update = pb::ConfigUpdate {
+        full: true,
+        upsert_stages: vec![pb::StageConfig {
+            api_id: api_id.clone(),
+            stage_name: TEST_STAGE.into(),
+            deployment_id: "test-invoke".into(),
+            variables: req.stage_variables.clone().into_iter().collect(),
+            deployment: Some(snapshot),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let compiled = apply_update(&GatewayState::default(), &update)
+        .map_err(|e| ApiError::bad_request(format!("The authorizer cannot be invoked: {e}")))?;
+    let shared = Arc::new(SharedState::new());
+    shared.store(compiled);
+    let invoker = &state.test_invoker;
+    let mut gateway = Gateway::new(shared, invoker.client.clone(), TEST_DOMAIN)
+        .with_authorizers(Arc::clone(&invoker.authorizers));
+    if let Some(functions) = &invoker.functions {
+        gateway = gateway.with_functions(functions.clone());
+    }
+    let as_method = TestInvokeMethod {
+        path_with_query_string: req.path_with_query_string.clone(),
+        body: req.body.clone(),
+        headers: req.headers.clone(),
+        multi_value_headers: req.multi_value_headers.clone(),
+        ..Default::default()
+    };
+    let request = build_request(&api_id, "GET", "/", &as_method)?;
+    let started = Instant::now();
+    let started_at = time::OffsetDateTime::now_utc();
+    let trace = Arc::new(ExecutionTrace::new());
+    let outcome = gateway
+        .test_authorizer(
+            request,
+            &Peer::from(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            Arc::clone(&trace),
+        )
+        .await
+        .map_err(|e| ApiError::bad_request(format!("The authorizer cannot be invoked: {e}")))?;
+    let latency = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+    let stamp = log_time(started_at);
+    let mut log = format!(
+        "Execution log for authorizer {} ({})\n",
+        authorizer.name, authorizer.id
+    );
+    for line in trace.lines() {
+        log.push_str(&format!("{stamp} : {line}\n"));
+    }
+    let result = outcome.result.as_deref();
+    let claims: serde_json::Map<String, Value> = result
+        .map(|r| {
+            r.claims
+                .iter()
+                .map(|(k, v)| (k.to_string(), json!(&**v)))
+                .collect()
+        })
+        .unwrap_or_default();
+    // The identity the authorizer was given, by source.
+    let authorization: serde_json::Map<String, Value> = authorizer
+        .identity_source
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|s| s.trim().strip_prefix("method.request.header."))
+        .filter_map(|name| {
+            req.headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| (name.to_string(), json!([v])))
+        })
+        .collect();
+    Ok(Json(json!({
+        "clientStatus": outcome.client_status,
+        "principalId": result.and_then(|r| r.principal_id.as_deref()),
+        "policy": result.and_then(|r| r.policy.as_deref()),
+        "authorization": authorization,
+        "claims": claims,
+        "latency": latency,
+        "log": log,
     })))
 }
 

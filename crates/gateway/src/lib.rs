@@ -170,6 +170,45 @@ impl<L: Limits> Gateway<L> {
         self.serve(request, ctx).await
     }
 
+    /// TestInvokeAuthorizer: routes `request` and runs its method's authorizer once,
+    /// uncached, writing the execution log into `trace`.
+    pub async fn test_authorizer<B>(
+        &self,
+        request: Request<B>,
+        peer: &Peer,
+        trace: Arc<trace::ExecutionTrace>,
+    ) -> Result<authorize::TestOutcome, GatewayError> {
+        let (parts, _) = request.into_parts();
+        let mut ctx = RequestContext::new(peer.clone());
+        ctx.trace = Some(trace);
+        let Target::Invoke {
+            api_id,
+            stage,
+            path_start,
+        } = route::classify(&parts, &self.domain_suffix)
+        else {
+            return Err(GatewayError::Forbidden);
+        };
+        let (routed, iam) = {
+            let state = self.state.load();
+            let routed = route::route(&state, api_id, stage, &parts, path_start)?;
+            (routed, Arc::clone(&state.iam))
+        };
+        Ok(authorize::test_invoke(
+            &self.authorizers,
+            &authorize::Request {
+                ctx: &ctx,
+                routed: &routed,
+                parts: &parts,
+                client: &self.client,
+                functions: self.functions.as_ref(),
+                iam: &iam,
+                body_sha256: "",
+            },
+        )
+        .await)
+    }
+
     async fn serve<B>(&self, request: Request<B>, ctx: RequestContext) -> Response<Body>
     where
         B: http_body::Body<Data = Bytes> + Send + 'static,
