@@ -1,5 +1,6 @@
 // One API: its header (name, deploy, delete) and tabs for resources, stages, deployments,
-// models, request validators, authorizers, gateway responses and the API's own settings.
+// models, request validators, authorizers, gateway responses and the API's own settings
+// (with its resource policy).
 import { useEffect, useState } from "preact/hooks";
 import { del, get, listAll, post } from "../api";
 import { Link, match, navigate } from "../router";
@@ -13,6 +14,7 @@ import { Models } from "./models/models";
 import { Validators } from "./validators/validators";
 import { GatewayResponses } from "./gateway-responses/gateway-responses";
 import { ApiSettings } from "./api-settings/api-settings";
+import { ResourcePolicy } from "./api-settings/policy";
 import { Authorizers } from "./authorizers/authorizers";
 
 const TABS = [
@@ -94,7 +96,12 @@ export function ApiScreen({ apiId, path }: { apiId: string; path: string }) {
       {tab === "validators" && <Validators apiId={apiId} />}
       {tab === "authorizers" && <Authorizers apiId={apiId} path={path} />}
       {tab === "gateway-responses" && <GatewayResponses apiId={apiId} />}
-      {tab === "settings" && <ApiSettings key={JSON.stringify(api.data)} api={api.data} onSaved={api.reload} />}
+      {tab === "settings" && (
+        <>
+          <ApiSettings key={JSON.stringify(api.data)} api={api.data} onSaved={api.reload} />
+          <ResourcePolicy key={api.data.policy ?? ""} api={api.data} onSaved={api.reload} />
+        </>
+      )}
       {deploying && (
         <DeployDialog
           apiId={apiId}
