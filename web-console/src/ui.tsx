@@ -122,8 +122,11 @@ export function Field(props: {
   name?: string;
   autocomplete?: string;
   multiline?: boolean;
+  /** The server's message about this field: marks it invalid and is shown (and announced) under it. */
+  error?: string;
 }) {
   const id = useRef(`f${++fieldSeq}`).current;
+  const described = [props.error && `${id}-err`, props.hint && `${id}-hint`].filter(Boolean).join(" ");
   const common = {
     id,
     name: props.name,
@@ -131,7 +134,8 @@ export function Field(props: {
     placeholder: props.placeholder,
     required: props.required,
     autoFocus: props.autoFocus,
-    "aria-describedby": props.hint ? `${id}-hint` : undefined,
+    "aria-invalid": props.error ? true : undefined,
+    "aria-describedby": described || undefined,
     onInput: (e: Event) => props.onInput((e.currentTarget as HTMLInputElement).value),
   };
   return (
@@ -141,6 +145,11 @@ export function Field(props: {
         <textarea {...common} rows={4} spellcheck={false} />
       ) : (
         <input {...common} type={(props.type ?? "text") as "text"} autocomplete={props.autocomplete ?? "off"} />
+      )}
+      {props.error && (
+        <small id={`${id}-err`} class="hint error-text" role="alert">
+          {props.error}
+        </small>
       )}
       {props.hint && (
         <small id={`${id}-hint`} class="hint">
@@ -328,6 +337,30 @@ export function EditableRows<R>(props: {
         {props.addLabel}
       </button>
     </fieldset>
+  );
+}
+
+/** An editable list of strings, one input per row (its name: `noun` and the row number). */
+export function StringRows(props: { label: string; noun: string; rows: string[]; onChange: (rows: string[]) => void; placeholder?: string }) {
+  const noun = props.noun.toLowerCase();
+  return (
+    <EditableRows
+      label={props.label}
+      rows={props.rows}
+      onChange={props.onChange}
+      removeLabel={(i) => `Remove ${noun} ${i + 1}`}
+      addLabel={`Add ${noun}`}
+      blank={() => ""}
+      row={(v, i) => (
+        <input
+          class="span-2"
+          aria-label={`${props.noun} ${i + 1}`}
+          placeholder={props.placeholder}
+          value={v}
+          onInput={(e) => props.onChange(props.rows.map((x, k) => (k === i ? (e.currentTarget as HTMLInputElement).value : x)))}
+        />
+      )}
+    />
   );
 }
 

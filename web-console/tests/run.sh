@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Browser tests of the web console, against the real binaries: builds what is missing
-# (Rust binaries, the console), creates a fresh database, starts a control plane (serving
-# web-console/dist) and one data-plane node, then runs tests/console.test.mjs with node's
-# test runner, driving Debian's Chromium through playwright-core. Screenshots go to
+# (Rust binaries, the console), creates a fresh database, starts the development functions
+# host (functions/host.py with the examples, for Lambda authorizers), a control plane
+# (serving web-console/dist) and one data-plane node, then runs tests/console.test.mjs with
+# node's test runner, driving Debian's Chromium through playwright-core. Screenshots go to
 # web-console/test-results/.
 #
 #   bash web-console/tests/run.sh            # from the repository root, or `npm test` in web-console/
@@ -39,7 +40,7 @@ echo "== building the console"
 (cd "$console" && { [ -d node_modules ] || npm install --no-audit --no-fund; } && npm run build)
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-CP_PORT=$(free_port); GRPC_PORT=$(free_port); DP_PORT=$(free_port)
+CP_PORT=$(free_port); GRPC_PORT=$(free_port); DP_PORT=$(free_port); FN_PORT=$(free_port)
 DB="apigw_console_e2e_$$_$RANDOM"
 # Usage metering (GetUsage, quota grants) needs Redis on the control plane too; a prefix of
 # this run's own keeps its counters apart from anything else on the same Redis.
@@ -62,6 +63,13 @@ trap cleanup EXIT
 
 psql "$PG_URL/test" -qc "CREATE DATABASE $DB" >/dev/null
 
+# The example functions (token-authorizer, ...), called by the node and by the control
+# plane's test invocations; GET /invocations counts the calls per function.
+python3 functions/host.py --dir functions/examples --port "$FN_PORT" >"$logs/functions.log" 2>&1 &
+pids+=($!)
+FUNCTIONS_URL="http://127.0.0.1:$FN_PORT"
+export FUNCTIONS_URL
+
 export APIGW_ADMIN_USER=admin
 export APIGW_ADMIN_PASSWORD="console-e2e-password-1"
 DATABASE_URL="$PG_URL/$DB" CP_HTTP_ADDR="127.0.0.1:$CP_PORT" CP_GRPC_ADDR="127.0.0.1:$GRPC_PORT" \
@@ -72,6 +80,7 @@ wait_ok() {
   for _ in $(seq 1 600); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done
   echo "timed out waiting for $1" >&2; cat "$logs"/*.log >&2; exit 1
 }
+wait_ok "$FUNCTIONS_URL/invocations"
 wait_ok "http://127.0.0.1:$CP_PORT/healthz"
 CONTROL_PLANE_URL="http://127.0.0.1:$GRPC_PORT" DP_HTTP_ADDR="127.0.0.1:$DP_PORT" DP_NODE_ID=console-e2e \
   REDIS_URL="$REDIS_URL" RUST_LOG="${E2E_LOG:-warn}" "$TARGET_DIR/data-plane" >"$logs/data-plane.log" 2>&1 &

@@ -1,5 +1,6 @@
 // One API: its header (name, deploy, delete) and tabs for resources, stages, deployments,
-// models, request validators, gateway responses and the API's own settings.
+// models, request validators, authorizers, gateway responses and the API's own settings
+// (with its resource policy).
 import { useEffect, useState } from "preact/hooks";
 import { del, get, listAll, post } from "../api";
 import { Link, match, navigate } from "../router";
@@ -13,6 +14,8 @@ import { Models } from "./models/models";
 import { Validators } from "./validators/validators";
 import { GatewayResponses } from "./gateway-responses/gateway-responses";
 import { ApiSettings } from "./api-settings/api-settings";
+import { ResourcePolicy } from "./api-settings/policy";
+import { Authorizers } from "./authorizers/authorizers";
 
 const TABS = [
   ["resources", "Resources"],
@@ -20,6 +23,7 @@ const TABS = [
   ["deployments", "Deployments"],
   ["models", "Models"],
   ["validators", "Request validators"],
+  ["authorizers", "Authorizers"],
   ["gateway-responses", "Gateway responses"],
   ["settings", "API settings"],
 ] as const;
@@ -90,8 +94,14 @@ export function ApiScreen({ apiId, path }: { apiId: string; path: string }) {
       {tab === "deployments" && <Deployments apiId={apiId} version={version} />}
       {tab === "models" && <Models apiId={apiId} />}
       {tab === "validators" && <Validators apiId={apiId} />}
+      {tab === "authorizers" && <Authorizers apiId={apiId} path={path} />}
       {tab === "gateway-responses" && <GatewayResponses apiId={apiId} />}
-      {tab === "settings" && <ApiSettings key={JSON.stringify(api.data)} api={api.data} onSaved={api.reload} />}
+      {tab === "settings" && (
+        <>
+          <ApiSettings key={JSON.stringify(api.data)} api={api.data} onSaved={api.reload} />
+          <ResourcePolicy key={api.data.policy ?? ""} api={api.data} onSaved={api.reload} />
+        </>
+      )}
       {deploying && (
         <DeployDialog
           apiId={apiId}
@@ -136,6 +146,8 @@ const SCREENS = [
   "/apis/:id/deployments",
   "/apis/:id/models",
   "/apis/:id/validators",
+  "/apis/:id/authorizers",
+  "/apis/:id/authorizers/:aid",
   "/apis/:id/gateway-responses",
   "/apis/:id/settings",
 ];

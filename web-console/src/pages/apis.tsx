@@ -12,6 +12,8 @@ export type RestApi = {
   rootResourceId: string;
   apiKeySource?: string;
   binaryMediaTypes?: string[];
+  /** The resource policy, JSON text. */
+  policy?: string;
 };
 
 export function ApisList() {

@@ -2,13 +2,14 @@
 // through integration response → method response. Each box has its own form.
 import { useState } from "preact/hooks";
 import { del, get, listAll, patch, patchKey, put, type PatchOp } from "../api";
-import { navigate } from "../router";
-import { Check, Confirm, Empty, ErrorText, Field, FormActions, KeyValues, Loading, Select, entries, fromEntries, toast, useAction, useAsync } from "../ui";
+import { Link, navigate } from "../router";
+import { Check, Confirm, Empty, ErrorText, Field, FormActions, KeyValues, Loading, Select, entries, fromEntries, StringRows, toast, useAction, useAsync, type Async } from "../ui";
 import { TableHead } from "../shared/table";
 import { TestPanel } from "./method-test";
 import type { Resource } from "./resources";
 import type { RequestValidator } from "./validators/validators";
 import type { Model } from "./models/models";
+import { isLambda, type Authorizer } from "./authorizers/types";
 import { ChoiceList, ParamList, type Param } from "../shared/params";
 import { TemplateEditor } from "../shared/templates";
 
@@ -28,6 +29,8 @@ type Integration = {
 type Method = {
   httpMethod: string;
   authorizationType: string;
+  authorizerId?: string;
+  authorizationScopes?: string[];
   apiKeyRequired?: boolean;
   requestValidatorId?: string;
   requestParameters?: Record<string, boolean>;
@@ -41,6 +44,7 @@ type Box = "" | "method-request" | "integration-request" | "integration-response
 export function MethodView({ apiId, resource, httpMethod, onChanged }: { apiId: string; resource: Resource; httpMethod: string; onChanged: () => void }) {
   const mpath = `/restapis/${apiId}/resources/${resource.id}/methods/${httpMethod}`;
   const method = useAsync(() => get<Method>(mpath), [mpath]);
+  const authorizers = useAsync(() => listAll<Authorizer>(`/restapis/${apiId}/authorizers`), [apiId]);
   const [open, setOpen] = useState<Box>("");
   const [deleting, setDeleting] = useState(false);
   const [testing, setTesting] = useState(false);
@@ -83,7 +87,8 @@ export function MethodView({ apiId, resource, httpMethod, onChanged }: { apiId: 
       {testing && <TestPanel mpath={mpath} resourcePath={resource.path} />}
       <div class="four-box" data-testid="four-box">
         {box("method-request", "Method request", [
-          `Authorization: ${m.authorizationType}`,
+          `Authorization: ${m.authorizationType}${m.authorizerId && m.authorizationType !== "NONE" && m.authorizationType !== "AWS_IAM" ? ` (${authorizers.data?.find((a) => a.id === m.authorizerId)?.name ?? m.authorizerId})` : ""}`,
+          ...(m.authorizationScopes?.length ? [`OAuth scopes: ${m.authorizationScopes.join(", ")}`] : []),
           `API key required: ${m.apiKeyRequired ? "yes" : "no"}`,
           `Parameters: ${Object.keys(m.requestParameters ?? {}).join(", ") || "none"}`,
           `Request validator: ${m.requestValidatorId ?? "none"}`,
@@ -114,7 +119,7 @@ export function MethodView({ apiId, resource, httpMethod, onChanged }: { apiId: 
             : Object.values(i?.integrationResponses ?? {}).map((r) => `${r.selectionPattern ? `/${r.selectionPattern}/` : "default"} → ${r.statusCode}`).concat(Object.keys(i?.integrationResponses ?? {}).length ? [] : ["None"]),
         )}
       </div>
-      {open === "method-request" && <MethodRequestForm apiId={apiId} mpath={mpath} m={m} onSaved={changed} />}
+      {open === "method-request" && <MethodRequestForm apiId={apiId} mpath={mpath} m={m} authorizers={authorizers} onSaved={changed} />}
       {open === "integration-request" && <IntegrationRequestForm mpath={mpath} m={m} onSaved={changed} />}
       {open === "integration-response" && <IntegrationResponseForm mpath={mpath} m={m} onSaved={changed} />}
       {open === "method-response" && <MethodResponseForm apiId={apiId} mpath={mpath} m={m} onSaved={changed} />}
@@ -177,8 +182,25 @@ const paramsOf = (m: Method, prefix: string): Param[] =>
     .filter(([k]) => k.startsWith(prefix))
     .map(([k, v]) => ({ name: k.slice(prefix.length), required: !!v }));
 
-function MethodRequestForm({ apiId, mpath, m, onSaved }: { apiId: string; mpath: string; m: Method; onSaved: () => void }) {
+const AUTH_TYPES = [
+  { value: "NONE", label: "NONE" },
+  { value: "AWS_IAM", label: "AWS_IAM (SigV4-signed requests)" },
+  { value: "CUSTOM", label: "CUSTOM (a Lambda authorizer)" },
+  { value: "COGNITO_USER_POOLS", label: "COGNITO_USER_POOLS (a Cognito authorizer)" },
+];
+
+function MethodRequestForm(props: { apiId: string; mpath: string; m: Method; authorizers: Async<Authorizer[]>; onSaved: () => void }) {
+  const { apiId, mpath, m, onSaved } = props;
   const [auth, setAuth] = useState(m.authorizationType);
+  const [authorizer, setAuthorizer] = useState(m.authorizerId ?? "");
+  const [scopes, setScopes] = useState(m.authorizationScopes ?? []);
+  const cognito = auth === "COGNITO_USER_POOLS";
+  const usesAuthorizer = cognito || auth === "CUSTOM";
+  // The API's authorizers of the kind the authorization type takes.
+  const choices = (props.authorizers.data ?? [])
+    .filter((a) => (cognito ? a.type === "COGNITO_USER_POOLS" : isLambda(a.type)))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  const chosen = choices.some((a) => a.id === authorizer) ? authorizer : (choices[0]?.id ?? "");
   const [key, setKey] = useState(!!m.apiKeyRequired);
   const [validator, setValidator] = useState(m.requestValidatorId ?? "");
   const [query, setQuery] = useState(paramsOf(m, QS));
@@ -195,6 +217,13 @@ function MethodRequestForm({ apiId, mpath, m, onSaved }: { apiId: string; mpath:
       onSubmit={async () => {
         const ops: PatchOp[] = [];
         if (auth !== m.authorizationType) ops.push({ op: "replace", path: "/authorizationType", value: auth });
+        const authorizerId = usesAuthorizer ? chosen : "";
+        if (authorizerId !== (m.authorizerId ?? ""))
+          ops.push(authorizerId ? { op: "replace", path: "/authorizerId", value: authorizerId } : { op: "remove", path: "/authorizerId" });
+        const want = cognito ? [...new Set(scopes.map((x) => x.trim()).filter(Boolean))] : [];
+        const had = m.authorizationScopes ?? [];
+        for (const x of had) if (!want.includes(x)) ops.push({ op: "remove", path: `/authorizationScopes/${patchKey(x)}` });
+        for (const x of want) if (!had.includes(x)) ops.push({ op: "add", path: `/authorizationScopes/${patchKey(x)}` });
         if (key !== !!m.apiKeyRequired) ops.push({ op: "replace", path: "/apiKeyRequired", value: String(key) });
         if (validator !== (m.requestValidatorId ?? ""))
           ops.push(validator ? { op: "replace", path: "/requestValidatorId", value: validator } : { op: "remove", path: "/requestValidatorId" });
@@ -209,7 +238,20 @@ function MethodRequestForm({ apiId, mpath, m, onSaved }: { apiId: string; mpath:
         onSaved();
       }}
     >
-      <Select label="Authorization" value={auth} options={["NONE", "AWS_IAM"]} onChange={setAuth} />
+      <Select label="Authorization" value={auth} options={AUTH_TYPES} onChange={setAuth} />
+      {usesAuthorizer &&
+        (choices.length ? (
+          <Select label="Authorizer" value={chosen} options={choices.map((a) => ({ value: a.id, label: `${a.name} (${a.type})` }))} onChange={setAuthorizer} />
+        ) : (
+          <p class="muted">
+            {props.authorizers.data ? `This API has no ${cognito ? "Cognito" : "Lambda"} authorizer yet: ` : "Loading authorizers… "}
+            <Link href={`/apis/${apiId}/authorizers`}>Authorizers</Link>
+          </p>
+        ))}
+      {cognito && (
+        <StringRows label="OAuth scopes" noun="Scope" rows={scopes} onChange={setScopes} placeholder="e.g. orders/read" />
+      )}
+      {cognito && <p class="hint">With scopes, a token must carry at least one of them in its scope claim; without, any valid token from the authorizer's providers is accepted.</p>}
       <Check label="API key required" checked={key} onChange={setKey} />
       <Select
         label="Request validator"
@@ -229,7 +271,7 @@ function MethodRequestForm({ apiId, mpath, m, onSaved }: { apiId: string; mpath:
         onChange={setModels}
         addLabel="Add model"
       />
-      <ErrorText error={validators.error ?? apiModels.error} />
+      <ErrorText error={validators.error ?? apiModels.error ?? props.authorizers.error} />
     </FormShell>
   );
 }

@@ -1,4 +1,5 @@
-// Stages: which deployment each serves, its variables and settings.
+// Stages: which deployment each serves, its variables and settings, and flushing its
+// authorizer cache (FlushStageAuthorizersCache).
 import { useState } from "preact/hooks";
 import { del, fmtDateTime, get, listAll, patch, patchKey, type PatchOp } from "../api";
 import { Link, match, navigate } from "../router";
@@ -52,6 +53,7 @@ function StageDetail({ apiId, stage, onChanged }: { apiId: string; stage: Stage;
   const [rate, setRate] = useState(all ? String(all.throttlingRateLimit) : "");
   const [burst, setBurst] = useState(all ? String(all.throttlingBurstLimit) : "");
   const [deleting, setDeleting] = useState(false);
+  const [flushing, setFlushing] = useState(false);
   const [endpoint, setEndpoint] = useState(invokeEndpoint());
   const [editingEndpoint, setEditingEndpoint] = useState(false);
   const urls = invokeUrls(apiId, stage.stageName, endpoint);
@@ -61,9 +63,14 @@ function StageDetail({ apiId, stage, onChanged }: { apiId: string; stage: Stage;
     <div>
       <div class="page-head">
         <h2>Stage {stage.stageName}</h2>
-        <button type="button" class="danger secondary" onClick={() => setDeleting(true)}>
-          Delete stage
-        </button>
+        <div class="head-actions">
+          <button type="button" class="secondary" onClick={() => setFlushing(true)}>
+            Flush authorizer cache
+          </button>
+          <button type="button" class="danger secondary" onClick={() => setDeleting(true)}>
+            Delete stage
+          </button>
+        </div>
       </div>
       <dl class="props">
         <dt>Invoke URL</dt>
@@ -144,6 +151,20 @@ function StageDetail({ apiId, stage, onChanged }: { apiId: string; stage: Stage;
         <FormActions submit="Save settings" disabled={a.busy} />
       </form>
       <MethodThrottling apiId={apiId} spath={spath} settings={stage.methodSettings ?? {}} onChanged={onChanged} />
+      {flushing && (
+        <Confirm
+          title="Flush authorizer cache"
+          confirm="Flush authorizer cache"
+          body={
+            <p>Forget the cached authorizer decisions and verified tokens of stage {stage.stageName} on every node? Each caller's next request is authorized again.</p>
+          }
+          onClose={() => setFlushing(false)}
+          onConfirm={async () => {
+            await del(`${spath}/cache/authorizers`);
+            toast(`Authorizer cache of ${stage.stageName} flushed`);
+          }}
+        />
+      )}
       {deleting && (
         <Confirm
           title="Delete stage"
