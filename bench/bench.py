@@ -364,6 +364,9 @@ def main() -> None:
             Target("nginx", f"http://127.0.0.1:{px}/bench", None, tree_pids(nginx_proxy.pid)),
             Target("gateway", f"http://127.0.0.1:{gw}/prod/bench", host, tree_pids(data_plane.pid)),
             Target("templates", f"http://127.0.0.1:{gw}/prod/tmpl", host, tree_pids(data_plane.pid)),
+            # The no-authorizer method with the JWT header too: what the header itself costs.
+            Target("jwt-header", f"http://127.0.0.1:{gw}/prod/bench", host, tree_pids(data_plane.pid),
+                   {"Authorization": issuer.token}),
             Target("token", f"http://127.0.0.1:{gw}/prod/token/bench", host, tree_pids(data_plane.pid),
                    {"Authorization": "allow-all"}),
             Target("jwt", f"http://127.0.0.1:{gw}/prod/jwt/bench", host, tree_pids(data_plane.pid),
@@ -390,7 +393,7 @@ def main() -> None:
                 sys.exit("BENCH_RUNS=0 measures latency only: set BENCH_NGINX_CAPACITY=<req/s>")
             nginx_cap = float(NGINX_CAPACITY)
         # Latency of the proxies (the templates case's target is its capacity ratio).
-        latency_targets = [t for t in targets if t.name not in ("templates", "token", "jwt")]
+        latency_targets = [t for t in targets if t.name in ("direct", "nginx", "gateway")]
         latency: dict[str, list[list[dict]]] = {t.name: [] for t in latency_targets}
         for share in (0.25, 0.5, 0.75) if LATENCY else ():
             rate = int(nginx_cap * share)
@@ -459,15 +462,18 @@ def report(capacity, latency) -> str:
     if RUNS and "token" in capacity:  # (g), (h): authorizers against the same call without one
         lines += ["", "Authorizers (g) TOKEN, warm cache and (h) JWT vs no authorizer (c), same upstream call; "
                   "median req/s (goal: ≥ 0.9)", "",
-                  "| conns | no authorizer | TOKEN | TOKEN/none | JWT | JWT/none | CPU µs/req none / TOKEN / JWT |",
-                  "|---|---|---|---|---|---|---|"]
+                  "| conns | no authorizer | TOKEN | TOKEN/none | no authorizer, JWT header | JWT | JWT/none | "
+                  "JWT/same header | CPU µs/req none / TOKEN / JWT |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        names = ("gateway", "token", "jwt-header", "jwt")
         for c in CONNS:
-            med = {n: statistics.median(r["rps"] for r in capacity[n][c]) for n in ("gateway", "token", "jwt")}
-            cost = {n: statistics.median(r.get("cpu_us_per_req", 0) for r in capacity[n][c])
-                    for n in ("gateway", "token", "jwt")}
+            med = {n: statistics.median(r["rps"] for r in capacity[n][c]) for n in names}
+            cost = {n: statistics.median(r.get("cpu_us_per_req", 0) for r in capacity[n][c]) for n in names}
             lines.append(f"| {c} | {spread([r['rps'] for r in capacity['gateway'][c]])} | "
                          f"{spread([r['rps'] for r in capacity['token'][c]])} | **{med['token'] / med['gateway']:.2f}** | "
+                         f"{spread([r['rps'] for r in capacity['jwt-header'][c]])} | "
                          f"{spread([r['rps'] for r in capacity['jwt'][c]])} | **{med['jwt'] / med['gateway']:.2f}** | "
+                         f"**{med['jwt'] / med['jwt-header']:.2f}** | "
                          f"{cost['gateway']:.1f} / {cost['token']:.1f} / {cost['jwt']:.1f} |")
     return "\n".join(lines) + "\n"
 

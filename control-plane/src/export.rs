@@ -10,7 +10,7 @@
 //! without methods (a path item needs an operation; intermediate resources are implied by
 //! the paths below them); the path parameters we declare for a path's `{name}` slots that
 //! the method did not list in `requestParameters` (OpenAPI requires them; an importer
-//! would add `method.request.path.name` to the method); and authorizers (none exist yet).
+//! would add `method.request.path.name` to the method).
 
 use std::collections::BTreeMap;
 
@@ -94,11 +94,17 @@ pub fn document(
         .iter()
         .map(|v| (v.id.as_str(), v))
         .collect();
+    let authorizers: BTreeMap<&str, &pb::Authorizer> = snap
+        .authorizers
+        .iter()
+        .map(|a| (a.id.as_str(), a))
+        .collect();
     let ctx = Ctx {
         dialect,
         ext,
         models: &models,
         validators: &validators,
+        authorizers: &authorizers,
     };
 
     let mut doc = Map::new();
@@ -136,6 +142,7 @@ pub fn document(
     let mut paths = Map::new();
     let mut uses_api_key = false;
     let mut uses_sigv4 = false;
+    let mut used_authorizers = std::collections::BTreeSet::new();
     for r in resources {
         if r.methods.is_empty() {
             continue;
@@ -146,6 +153,11 @@ pub fn document(
         for m in methods {
             uses_api_key |= m.api_key_required;
             uses_sigv4 |= ext.authorizers && m.authorization_type == "AWS_IAM";
+            if ext.authorizers {
+                if let Some(a) = ctx.authorizer_of(m) {
+                    used_authorizers.insert(a.id.as_str());
+                }
+            }
             let key = if m.http_method == "ANY" {
                 "x-amazon-apigateway-any-method".to_string()
             } else {
@@ -174,6 +186,11 @@ pub fn document(
             json!({"type": "apiKey", "name": "Authorization", "in": "header",
                    "x-amazon-apigateway-authtype": "awsSigv4"}),
         );
+    }
+    for id in used_authorizers {
+        if let Some(a) = authorizers.get(id) {
+            schemes.insert(a.name.clone(), authorizer_scheme(a));
+        }
     }
     match dialect {
         Dialect::Oas30 => {
@@ -243,14 +260,62 @@ pub fn document(
     Ok(Value::Object(doc))
 }
 
+/// An authorizer as a security scheme with API Gateway's `x-amazon-apigateway-authorizer`.
+fn authorizer_scheme(a: &pb::Authorizer) -> Value {
+    let header = a
+        .identity_source
+        .strip_prefix("method.request.header.")
+        .filter(|h| !h.contains(','))
+        .unwrap_or("Unused");
+    let cognito = a.r#type == "COGNITO_USER_POOLS";
+    let mut authorizer = Map::new();
+    authorizer.insert("type".into(), json!(a.r#type.to_ascii_lowercase()));
+    if cognito {
+        authorizer.insert("providerARNs".into(), json!(a.provider_arns));
+    } else {
+        authorizer.insert("authorizerUri".into(), json!(a.authorizer_uri));
+        authorizer.insert(
+            "authorizerResultTtlInSeconds".into(),
+            json!(a.result_ttl_seconds),
+        );
+    }
+    if !a.identity_source.is_empty() {
+        authorizer.insert("identitySource".into(), json!(a.identity_source));
+    }
+    if !a.identity_validation_expression.is_empty() {
+        authorizer.insert(
+            "identityValidationExpression".into(),
+            json!(a.identity_validation_expression),
+        );
+    }
+    json!({
+        "type": "apiKey",
+        "name": header,
+        "in": "header",
+        "x-amazon-apigateway-authtype": if cognito { "cognito_user_pools" } else { "custom" },
+        "x-amazon-apigateway-authorizer": authorizer,
+    })
+}
+
 struct Ctx<'a> {
     dialect: Dialect,
     ext: Extensions,
     models: &'a BTreeMap<&'a str, &'a pb::Model>,
     validators: &'a BTreeMap<&'a str, &'a pb::RequestValidator>,
+    authorizers: &'a BTreeMap<&'a str, &'a pb::Authorizer>,
 }
 
 impl Ctx<'_> {
+    /// The authorizer of a CUSTOM or COGNITO_USER_POOLS method.
+    fn authorizer_of(&self, m: &pb::Method) -> Option<&pb::Authorizer> {
+        match m.authorization_type.as_str() {
+            "CUSTOM" | "COGNITO_USER_POOLS" => {
+                self.authorizers.get(m.authorizer_id.as_str()).copied()
+            }
+            _ => None,
+        }
+    }
+
     /// A local `$ref` to model `name`.
     fn model_ref(&self, name: &str) -> Value {
         match self.dialect {
@@ -421,6 +486,11 @@ impl Ctx<'_> {
         }
         if self.ext.authorizers && m.authorization_type == "AWS_IAM" {
             security.push(json!({"sigv4": []}));
+        }
+        if let Some(a) = self.authorizer_of(m).filter(|_| self.ext.authorizers) {
+            let mut entry = Map::new();
+            entry.insert(a.name.clone(), json!(m.authorization_scopes));
+            security.push(Value::Object(entry));
         }
         if !security.is_empty() {
             op.insert("security".into(), Value::Array(security));

@@ -34,7 +34,9 @@ impl Env {
         for i in 0..2 {
             let env = [
                 ("FUNCTIONS_URL", functions.url.clone()),
-                ("AUTHORIZER_TIMEOUT_MS", "5000".to_string()),
+                // Long enough for a cold Python function on a loaded machine, short enough
+                // for the `slow` token to time out.
+                ("AUTHORIZER_TIMEOUT_MS", "3000".to_string()),
             ];
             nodes.push(DataPlane::start_env(&cp.grpc_url(), &format!("az-node-{i}"), &env).await);
         }
@@ -278,6 +280,39 @@ async fn authorizer_management_calls() {
         .ok();
     assert_eq!(method["authorizationType"], "CUSTOM");
 
+    // GetExport with the authorizers extension: the authorizer as a security scheme, and
+    // the method's security naming it.
+    m.put(
+        &format!("{path}/integration"),
+        json!({"type": "MOCK", "requestTemplates": {"application/json": "{\"statusCode\": 200}"}}),
+    )
+    .await
+    .ok();
+    api.deploy("prod", json!({})).await;
+    let exported = m
+        .get_raw(
+            &format!(
+                "/restapis/{}/stages/prod/exports/oas30?extensions=authorizers",
+                api.id
+            ),
+            Some("application/json"),
+        )
+        .await;
+    assert_eq!(exported.status, 200, "{}", exported.text);
+    let doc: Value = serde_json::from_str(&exported.text).expect("an OpenAPI document");
+    let scheme = &doc["components"]["securitySchemes"]["renamed"];
+    assert_eq!(scheme["x-amazon-apigateway-authtype"], "custom", "{doc}");
+    assert_eq!(scheme["name"], "X-Token");
+    assert_eq!(scheme["x-amazon-apigateway-authorizer"]["type"], "token");
+    assert_eq!(
+        scheme["x-amazon-apigateway-authorizer"]["authorizerResultTtlInSeconds"],
+        60
+    );
+    assert_eq!(
+        doc["paths"]["/pets"]["get"]["security"],
+        json!([{"renamed": []}])
+    );
+
     // Delete: refused while a method uses it, then accepted.
     let refused = m
         .delete(&format!("{base}/{id}"))
@@ -376,6 +411,43 @@ async fn token_authorizer_outcomes() {
     );
     // TTL 0: every request asked the function.
     assert_eq!(calls().await, before + 4);
+    // Slower than the node's authorizer timeout: 500 AUTHORIZER_FAILURE.
+    let slow = get(&url, &[("authorization", "slow")]).await;
+    assert_eq!(slow.status, 500, "{}", slow.body);
+    assert_eq!(
+        slow.header("x-amzn-errortype"),
+        "AuthorizerFailureException"
+    );
+
+    // TestInvokeMethod bypasses authorization, as API Gateway's does.
+    let tested = m.post(&api.method_path(&res, "GET"), json!({})).await.ok();
+    assert_eq!(tested["status"], 200, "{tested}");
+    // TestInvokeAuthorizer: what the function answered, or the status a client would get.
+    let test_path = format!("/restapis/{}/authorizers/{authorizer}", api.id);
+    let tested = m
+        .post(&test_path, json!({"headers": {"Authorization": "allow"}}))
+        .await
+        .ok();
+    assert_eq!(tested["clientStatus"], 0, "{tested}");
+    assert_eq!(tested["principalId"], "user-allow");
+    let policy: Value = serde_json::from_str(tested["policy"].as_str().unwrap_or("null"))
+        .expect("the policy as JSON text");
+    assert_eq!(policy["Statement"][0]["Effect"], "Allow");
+    assert!(
+        tested["log"].as_str().is_some_and(|l| l.contains("tokens")),
+        "{tested}"
+    );
+    for (token, status) in [
+        ("unauthorized", 401),
+        ("malformed", 500),
+        ("Not Valid!", 401),
+    ] {
+        let tested = m
+            .post(&test_path, json!({"headers": {"Authorization": token}}))
+            .await
+            .ok();
+        assert_eq!(tested["clientStatus"], status, "{token}: {tested}");
+    }
 }
 
 #[tokio::test]
@@ -494,6 +566,28 @@ async fn request_authorizer_sources_and_event() {
         json!({"authorizationType": "CUSTOM", "authorizerId": text(&authorizer["id"])}),
     )
     .await;
+    // The same function uncached (TTL 0): no source is required, the function decides.
+    let uncached = m
+        .post(
+            &format!("/restapis/{}/authorizers", api.id),
+            json!({
+                "name": "uncached",
+                "type": "REQUEST",
+                "authorizerUri": function_uri("request-authorizer"),
+                "identitySource": "method.request.header.X-User",
+                "authorizerResultTtlInSeconds": 0,
+            }),
+        )
+        .await
+        .ok();
+    let owners = api.resource(&api.root, "owners").await;
+    guarded_mock(
+        &api,
+        &owners,
+        "GET",
+        json!({"authorizationType": "CUSTOM", "authorizerId": text(&uncached["id"])}),
+    )
+    .await;
     api.deploy("prod", json!({"team": "blue"})).await;
     let ok_headers = [("x-user", "bob")];
     wait_status(
@@ -526,6 +620,12 @@ async fn request_authorizer_sources_and_event() {
     assert_eq!(get(&url("?tenant=blocked"), &ok_headers).await.status, 403);
     assert_eq!(get(&url("?tenant=other"), &ok_headers).await.status, 200);
     assert_eq!(calls().await, before + 2);
+
+    // TTL 0: a request without the source still reaches the function (which denies it).
+    let owners_url = env.nodes[1].invoke_url(&api.id, "prod", "/owners?tenant=acme");
+    assert_eq!(get(&owners_url, &[]).await.status, 403);
+    assert_eq!(get(&owners_url, &ok_headers).await.status, 200);
+    assert_eq!(calls().await, before + 4);
 }
 
 #[tokio::test]

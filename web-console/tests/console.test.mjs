@@ -1297,31 +1297,6 @@ test("an authorizer's page: its settings and the Test panel (TestInvokeAuthorize
   await page.waitForURL(new RegExp(`/authorizers/${state.authorizers.tokens.id}$`));
   await page.getByRole("heading", { name: "Authorizer tokens" }).waitFor();
   await page.getByTestId("authorizer-props").getByText(TOKEN_FN, { exact: false }).waitFor();
-  const path = `/restapis/${state.guardedId}/authorizers/${state.authorizers.tokens.id}`;
-  // TestInvokeAuthorizer may not be routed by this control plane yet: then the panel is
-  // checked against a stand-in answer in its shape (what it sends is checked too).
-  const probe = await expectingHttpErrors(() =>
-    page.evaluate(async (p) => {
-      const csrf = decodeURIComponent(document.cookie.match(/(?:^|;\s*)apigw_csrf=([^;]*)/)?.[1] ?? "");
-      const r = await fetch(p, { method: "POST", headers: { "content-type": "application/json", "x-csrf-token": csrf }, body: JSON.stringify({ headers: { Authorization: "allow" } }) });
-      return r.status;
-    }, path),
-  );
-  let sent;
-  const standIn = [403, 404, 405].includes(probe);
-  if (standIn) {
-    console.log(`TestInvokeAuthorizer answered ${probe}: not routed; the Test panel is checked against a stand-in answer`);
-    await page.route(`${CONSOLE}${path}`, (route) => {
-      if (route.request().method() !== "POST") return route.continue();
-      sent = route.request().postDataJSON();
-      const policy = { Version: "2012-10-17", Statement: [{ Action: "execute-api:Invoke", Effect: "Allow", Resource: `arn:aws:execute-api:us-east-1:123456789012:${state.guardedId}/test-invoke-stage/GET/items` }] };
-      return route.fulfill({
-        status: 200,
-        contentType: "application/json",
-        body: JSON.stringify({ clientStatus: 200, principalId: "user-allow", policy: JSON.stringify(policy), claims: null, latency: 12, log: "Execution log for request test-request\nAuthorizer result: Allow" }),
-      });
-    });
-  }
   const panel = page.getByRole("region", { name: "Test the authorizer" });
   await panel.getByLabel("Token (Authorization header)").fill("allow");
   await panel.getByLabel("Path with query string").fill("/items?color=red");
@@ -1331,14 +1306,10 @@ test("an authorizer's page: its settings and the Test panel (TestInvokeAuthorize
   await panel.getByRole("button", { name: "Test authorizer" }).click();
   await panel.getByTestId("authorizer-test-result").waitFor();
   assert.equal(await panel.getByTestId("authorizer-principal").textContent(), "user-allow");
-  assert.match(await panel.getByTestId("authorizer-client-status").textContent(), /^(0|200)$/);
+  assert.equal(await panel.getByTestId("authorizer-client-status").textContent(), "0");
   const policy = JSON.parse(await panel.getByTestId("authorizer-policy").textContent());
   assert.equal(policy.Statement[0].Effect, "Allow");
   assert.ok((await panel.getByTestId("authorizer-log").textContent()).trim(), "the log is shown");
-  if (standIn) {
-    assert.deepEqual(sent, { headers: { Authorization: "allow" }, pathWithQueryString: "/items?color=red", stageVariables: { tier: "gold" } });
-    await page.unroute(`${CONSOLE}${path}`);
-  }
   await shot("32-authorizer-test");
 });
 

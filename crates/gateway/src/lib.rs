@@ -99,7 +99,7 @@ impl Gateway<Unlimited> {
             limiter: Arc::new(Unlimited),
             local: None,
             end: None,
-            authorizers: Arc::default(),
+            authorizers: Arc::clone(default_authorizers()),
         }
     }
 }
@@ -365,6 +365,13 @@ async fn read_whole(body: Body) -> Result<Bytes, GatewayError> {
             "the request body could not be read",
         )),
     }
+}
+
+/// The authorizer state of gateways that were given none (TestInvokeMethod's, which
+/// bypass authorization): one per process, so building a gateway allocates no caches.
+fn default_authorizers() -> &'static Arc<Authorizers> {
+    static DEFAULT: std::sync::OnceLock<Arc<Authorizers>> = std::sync::OnceLock::new();
+    DEFAULT.get_or_init(Arc::default)
 }
 
 fn declared_length(headers: &http::HeaderMap) -> Option<u64> {

@@ -8,10 +8,14 @@ blueprint: the token says what to answer, so tests can drive every outcome.
 - `key:VALUE`: Allow, with `usageIdentifierKey` VALUE (apiKeySource AUTHORIZER);
 - `unauthorized`: fails with "Unauthorized" (401);
 - `malformed`: answers without a policy (500 AUTHORIZER_CONFIGURATION_ERROR);
-- `fail`: raises (500 AUTHORIZER_FAILURE).
+- `fail`: raises (500 AUTHORIZER_FAILURE);
+- `slow`: answers Allow after 6 s, longer than a node's authorizer timeout in the tests
+  (500 AUTHORIZER_FAILURE).
 
 Every allowed answer carries `context` {user, level, admin} for `$context.authorizer`.
 """
+
+import time
 
 
 def policy(effect, resource):
@@ -45,6 +49,9 @@ def handler(event, context):
         return {"principalId": "x"}
     elif token == "fail":
         raise RuntimeError("the authorizer broke")
+    elif token == "slow":
+        time.sleep(6)
+        answer["policyDocument"] = policy("Allow", method_arn)
     else:
         raise Exception("Unauthorized")
     return answer

@@ -2,9 +2,11 @@
 //! map, read without awaiting) over an optional cluster-wide store (the node's is Redis),
 //! so N nodes call an authorizer function once per identity per TTL, not N times.
 //!
-//! Keys are SHA-256 digests of (API, stage, the stage's flush epoch, authorizer, identity),
-//! so no identity is kept in clear and a flush (a new epoch) makes every old entry
-//! unreachable at once, on every node.
+//! A key is (API, stage, the stage's flush epoch, authorizer, identity), length-prefixed
+//! into one byte string: the local map compares it whole (its hash is only a fast, keyed
+//! index, so no two identities can share a decision), and the shared store names it by
+//! its SHA-256 digest (computed on a local miss only), so Redis never holds an identity in
+//! clear. A flush (a new epoch) makes every old entry unreachable at once, on every node.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -16,8 +18,32 @@ use sha2::{Digest, Sha256};
 /// How many decisions a node keeps (least recently used go first).
 const LOCAL_CAPACITY: usize = 100_000;
 
-/// A cache key.
-pub type Key = [u8; 32];
+/// A cache key: the length-prefixed parts of an identity, compared whole.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key(Vec<u8>);
+
+impl Key {
+    /// The key of `parts` (each length-prefixed, so no two lists of parts share a key).
+    pub fn new<'a, I>(parts: I) -> Key
+    where
+        I: IntoIterator<Item = &'a [u8]>,
+        I::IntoIter: Clone,
+    {
+        let parts = parts.into_iter();
+        let len = parts.clone().map(|p| p.len() + 8).sum();
+        let mut bytes = Vec::with_capacity(len);
+        for part in parts {
+            bytes.extend_from_slice(&(part.len() as u64).to_le_bytes());
+            bytes.extend_from_slice(part);
+        }
+        Key(bytes)
+    }
+
+    /// How the shared store names it: the hex SHA-256 of the key.
+    pub fn shared_name(&self) -> String {
+        hex::encode(Sha256::digest(&self.0))
+    }
+}
 
 /// The cluster-wide store behind the local front: raw authorizer answers with their
 /// expiry (Unix ms), by hex key.
@@ -45,7 +71,7 @@ impl<T> Clone for Entry<T> {
 
 /// The node-local front.
 pub struct LocalDecisions<T> {
-    map: quick_cache::sync::Cache<Key, Entry<T>>,
+    map: quick_cache::sync::Cache<Box<[u8]>, Entry<T>>,
 }
 
 impl<T: Send + Sync + 'static> Default for LocalDecisions<T> {
@@ -59,11 +85,11 @@ impl<T: Send + Sync + 'static> Default for LocalDecisions<T> {
 impl<T: Send + Sync + 'static> LocalDecisions<T> {
     /// The decision under `key`, if still fresh.
     pub fn get(&self, key: &Key) -> Option<Arc<T>> {
-        let entry = self.map.get(key)?;
+        let entry = self.map.get(key.0.as_slice())?;
         if entry.expires > Instant::now() {
             Some(entry.value)
         } else {
-            self.map.remove(key);
+            self.map.remove(key.0.as_slice());
             None
         }
     }
@@ -71,29 +97,13 @@ impl<T: Send + Sync + 'static> LocalDecisions<T> {
     /// Keeps `value` for `ttl`.
     pub fn put(&self, key: Key, value: Arc<T>, ttl: Duration) {
         self.map.insert(
-            key,
+            key.0.into_boxed_slice(),
             Entry {
                 expires: Instant::now() + ttl,
                 value,
             },
         );
     }
-}
-
-/// The key of an identity: `parts` are hashed with separators that cannot occur inside
-/// them ambiguously (each part is length-prefixed).
-pub fn key<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> Key {
-    let mut hasher = Sha256::new();
-    for part in parts {
-        hasher.update((part.len() as u64).to_le_bytes());
-        hasher.update(part);
-    }
-    hasher.finalize().into()
-}
-
-/// The key as the shared store names it.
-pub fn hex(key: &Key) -> String {
-    hex::encode(key)
 }
 
 /// Now in Unix milliseconds.
@@ -110,20 +120,19 @@ mod tests {
 
     #[test]
     fn keys_are_unambiguous() {
-        assert_ne!(
-            key([b"ab".as_slice(), b"c".as_slice()]),
-            key([b"a".as_slice(), b"bc".as_slice()])
-        );
-        assert_eq!(key([b"x".as_slice()]), key([b"x".as_slice()]));
+        let key = |parts: &[&[u8]]| Key::new(parts.iter().copied());
+        assert_ne!(key(&[b"ab", b"c"]), key(&[b"a", b"bc"]));
+        assert_eq!(key(&[b"x"]), key(&[b"x"]));
+        assert_eq!(key(&[b"x"]).shared_name().len(), 64);
     }
 
     #[test]
     fn entries_expire() {
         let local = LocalDecisions::<u32>::default();
-        let k = key([b"t".as_slice()]);
-        local.put(k, Arc::new(7), Duration::from_secs(60));
+        let k = Key::new([b"t".as_slice()]);
+        local.put(k.clone(), Arc::new(7), Duration::from_secs(60));
         assert_eq!(local.get(&k).as_deref(), Some(&7));
-        local.put(k, Arc::new(8), Duration::ZERO);
+        local.put(k.clone(), Arc::new(8), Duration::ZERO);
         assert_eq!(local.get(&k), None);
     }
 }

@@ -53,7 +53,7 @@ pub async fn authorize(
         .ok_or_else(|| unauthorized("no token"))?;
     let stage = &req.routed.stage;
     let epoch = stage.authorizer_epoch.to_le_bytes();
-    let key = cache::key([
+    let key = cache::Key::new([
         stage.api_id.as_bytes(),
         stage.stage_name.as_bytes(),
         &epoch[..],

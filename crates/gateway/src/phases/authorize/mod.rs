@@ -193,7 +193,12 @@ pub async fn authorize(auth: &Authorizers, req: &Request<'_>) -> Result<(), Gate
     if policy.is_none() && matches!(method.authorization, Authorization::None) {
         return Ok(());
     }
-    let arn = method_arn(req.routed, req.parts);
+    // Only policies (the API's, a Lambda authorizer's) need the method ARN.
+    let arn = if policy.is_some() || matches!(method.authorization, Authorization::Custom { .. }) {
+        method_arn(req.routed, req.parts)
+    } else {
+        String::new()
+    };
     // Pre-authorization: the resource policy's explicit deny stops the call before any
     // authorizer runs.
     let anonymous = policy.map(|p| evaluate(p, &arn, None, req));
@@ -283,13 +288,33 @@ pub fn method_arn(routed: &Routed, parts: &Parts) -> String {
     arn
 }
 
-/// The identity a Lambda authorizer is asked about, as the parts of its cache key;
-/// `Err(401)` when a required part is missing (the function is not called).
+/// The identity a Lambda authorizer is asked about: what its cache key is made of.
+enum Identity<'a> {
+    /// A TOKEN authorizer's token.
+    Token(&'a str),
+    /// A REQUEST authorizer's source values, in order.
+    Sources(Vec<String>),
+}
+
+impl Identity<'_> {
+    fn parts(&self) -> impl Iterator<Item = &[u8]> + Clone {
+        let (token, sources) = match self {
+            Identity::Token(t) => (Some(t.as_bytes()), &[][..]),
+            Identity::Sources(s) => (None, s.as_slice()),
+        };
+        token
+            .into_iter()
+            .chain(sources.iter().map(String::as_bytes))
+    }
+}
+
+/// The request's identity for a Lambda authorizer; `Err(401)` when a required part is
+/// missing or the token fails the validation expression (the function is not called).
 fn identity<'a>(
-    authorizer: &'a CompiledAuthorizer,
-    sources: &'a [ValueSource],
+    authorizer: &CompiledAuthorizer,
+    sources: &[ValueSource],
     req: &'a Request<'_>,
-) -> Result<Vec<Cow<'a, str>>, GatewayError> {
+) -> Result<Identity<'a>, GatewayError> {
     let missing = || GatewayError::Unauthorized(Cow::Borrowed("identity source missing or empty"));
     match &authorizer.kind {
         AuthorizerKind::Token {
@@ -307,22 +332,24 @@ fn identity<'a>(
                     "the token does not match the identity validation expression",
                 )));
             }
-            Ok(vec![Cow::Borrowed(token)])
+            Ok(Identity::Token(token))
         }
         AuthorizerKind::Request { .. } => {
             let view = request_view(req.ctx, req.routed, req.parts);
             let mut parts = Vec::with_capacity(sources.len());
             for source in sources {
                 match source.text(&view) {
-                    Some(v) if !v.is_empty() => parts.push(Cow::Owned(v.into_owned())),
+                    Some(v) if !v.is_empty() => parts.push(v.into_owned()),
                     // With caching off, sources are optional (AWS calls the function).
-                    _ if authorizer.ttl.is_zero() => parts.push(Cow::Borrowed("")),
+                    _ if authorizer.ttl.is_zero() => parts.push(String::new()),
                     _ => return Err(missing()),
                 }
             }
-            Ok(parts)
+            Ok(Identity::Sources(parts))
         }
-        AuthorizerKind::Misconfigured(_) | AuthorizerKind::Cognito { .. } => Ok(Vec::new()),
+        AuthorizerKind::Misconfigured(_) | AuthorizerKind::Cognito { .. } => {
+            Ok(Identity::Sources(Vec::new()))
+        }
     }
 }
 
@@ -335,9 +362,8 @@ async fn lambda_decision(
     arn: &str,
     cached: bool,
 ) -> Result<Arc<LambdaDecision>, GatewayError> {
-    let (function, token) = match &authorizer.kind {
-        AuthorizerKind::Token { function, .. } => (function, true),
-        AuthorizerKind::Request { function } => (function, false),
+    let function = match &authorizer.kind {
+        AuthorizerKind::Token { function, .. } | AuthorizerKind::Request { function } => function,
         AuthorizerKind::Misconfigured(why) => {
             return Err(GatewayError::AuthorizerConfiguration(why.to_string()))
         }
@@ -357,7 +383,7 @@ async fn lambda_decision(
             &epoch[..],
             authorizer.id.as_bytes(),
         ];
-        cache::key(fixed.into_iter().chain(parts.iter().map(|p| p.as_bytes())))
+        cache::Key::new(fixed.into_iter().chain(parts.parts()))
     });
     if let Some(key) = &key {
         if let Some(hit) = auth.lambda.get(key) {
@@ -366,21 +392,24 @@ async fn lambda_decision(
             return Ok(hit);
         }
         if let Some(shared) = &auth.shared {
-            if let Some((payload, expires_ms)) = shared.get(&cache::hex(key)).await {
+            if let Some((payload, expires_ms)) = shared.get(&key.shared_name()).await {
                 let left = expires_ms.saturating_sub(cache::now_ms());
                 if left > 0 {
                     if let Ok(decision) = lambda::parse_answer(&payload) {
                         let decision = Arc::new(decision);
-                        auth.lambda
-                            .put(*key, Arc::clone(&decision), Duration::from_millis(left));
+                        auth.lambda.put(
+                            key.clone(),
+                            Arc::clone(&decision),
+                            Duration::from_millis(left),
+                        );
                         return Ok(decision);
                     }
                 }
             }
         }
     }
-    let event = if token {
-        lambda::token_event(&parts[0], arn)
+    let event = if let Identity::Token(token) = parts {
+        lambda::token_event(token, arn)
     } else {
         lambda::request_event(req.ctx, req.routed, req.parts, &stage.account_id, arn)
     };
@@ -414,13 +443,13 @@ async fn lambda_decision(
         lambda::parse_answer(&invocation.payload).map_err(GatewayError::AuthorizerConfiguration)?,
     );
     if let Some(key) = key {
-        auth.lambda.put(key, Arc::clone(&decision), authorizer.ttl);
         if let Some(shared) = &auth.shared {
             let expires = cache::now_ms() + u64::try_from(authorizer.ttl.as_millis()).unwrap_or(0);
             shared
-                .put(&cache::hex(&key), invocation.payload, expires)
+                .put(&key.shared_name(), invocation.payload, expires)
                 .await;
         }
+        auth.lambda.put(key, Arc::clone(&decision), authorizer.ttl);
     }
     Ok(decision)
 }
