@@ -5,8 +5,8 @@ import { currentUser, refreshSession, setSignedOutHandler, signOut, type User } 
 import { Link, match, navigate, usePath } from "./router";
 import { Loading, Toasts } from "./ui";
 import { SignIn } from "./pages/signin";
-import { ApisList } from "./pages/apis";
-import { ApiScreen } from "./pages/api";
+import { ApisList } from "./pages/apis/apis";
+import { ApiScreen } from "./pages/apis/api";
 import { Settings, isSettingsTab } from "./pages/settings";
 import { ApiKeys } from "./pages/keys/keys";
 import { UsagePlans } from "./pages/usage-plans/plans";

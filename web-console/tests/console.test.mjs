@@ -1093,6 +1093,61 @@ const itemsUrl = () => `${DP}/restapis/${state.guardedId}/beta/_user_request_/it
 const tokenCalls = async () => (await (await fetch(`${FUNCTIONS}/invocations`)).json())["token-authorizer"] ?? 0;
 const apiGet = (path) => page.evaluate((p) => fetch(p).then((r) => r.json()), path);
 
+test("Lambda integrations: AWS_PROXY and AWS methods created and edited in the console answer through the node", async () => {
+  await page.goto(`${CONSOLE}/apis/${state.ordersId}/resources`);
+  const fnArn = (name) => `arn:aws:lambda:us-east-1:123456789012:function:${name}`;
+  const invocation = (name) => `arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/${fnArn(name)}/invocations`;
+  const created = {};
+  for (const [part, type, fn] of [["fn-proxy", "AWS_PROXY", "proxy-echo"], ["fn-plain", "AWS", "api-lambda"]]) {
+    await page.goto(`${CONSOLE}/apis/${state.ordersId}/resources`);
+    await page.getByRole("button", { name: "Create resource" }).click();
+    const d = page.getByRole("dialog", { name: "Create resource" });
+    await d.getByLabel("Resource path part").fill(part);
+    await d.getByRole("button", { name: "Create resource" }).click();
+    await page.waitForURL(/\/resources\/[a-z0-9]+$/);
+    created[part] = page.url().split("/").pop();
+    await page.getByRole("button", { name: "Create method" }).first().click();
+    const m = page.getByRole("dialog", { name: /Create method/ });
+    await m.getByLabel("Integration type").selectOption(type);
+    await m.getByLabel("Lambda function").fill(fnArn(fn));
+    await m.getByRole("button", { name: "Create method" }).click();
+    await page.waitForURL(/\/methods\/GET$/);
+    const saved = await page.evaluate((p) => fetch(p).then((r) => r.json()), `/restapis/${state.ordersId}/resources/${created[part]}/methods/GET`);
+    assert.equal(saved.methodIntegration.type, type);
+    assert.equal(saved.methodIntegration.uri, invocation(fn));
+    assert.equal(saved.methodIntegration.httpMethod, "POST");
+  }
+  await shot("29b-lambda-method");
+
+  // The integration request editor: an AWS_PROXY URI that is not a Lambda function is refused
+  // with the server's message; a function URI saves.
+  await page.getByRole("region", { name: "Integration request" }).getByRole("button", { name: "Edit" }).click();
+  const form = page.getByRole("form", { name: "Integration request" });
+  await form.getByLabel("Integration type").selectOption("AWS_PROXY");
+  await form.getByLabel("AWS service or function URI").fill("arn:aws:apigateway:us-east-1:s3:path/bucket/key");
+  await expectingHttpErrors(async () => {
+    await form.getByRole("button", { name: "Save" }).click();
+    await form.getByRole("alert").first().waitFor();
+  });
+  assert.match(await form.getByRole("alert").first().textContent(), /lambda|function/i);
+  await form.getByLabel("AWS service or function URI").fill(invocation("api-lambda"));
+  await form.getByLabel("Integration type").selectOption("AWS");
+  await form.getByRole("button", { name: "Save" }).click();
+  await toast("Integration request saved");
+
+  await page.getByRole("button", { name: "Deploy API" }).click();
+  const dialog = page.getByRole("dialog", { name: "Deploy API" });
+  await dialog.getByLabel("Deployment stage").selectOption("live");
+  await dialog.getByRole("button", { name: "Deploy", exact: true }).click();
+  await toast("to live");
+  const proxied = await untilNode("GET /fn-proxy through the proxy-echo function", () => fetch(ordersUrl("/fn-proxy?x=1")), (r) => r.status === 200);
+  const event = JSON.parse(proxied.body);
+  assert.equal(event.resource, "/fn-proxy");
+  assert.deepEqual(event.queryStringParameters, { x: "1" });
+  const plain = await untilNode("GET /fn-plain through api-lambda", () => fetch(ordersUrl("/fn-plain")), (r) => r.status === 200);
+  assert.deepEqual(JSON.parse(plain.body), { message: "I am lambda function" });
+});
+
 test("authorizers: one of each type; the form follows the type and shows the server's message at its field", async () => {
   await page.goto(`${CONSOLE}/apis`);
   await page.getByRole("button", { name: "Create API" }).first().click();

@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import { patch, patchKey, type PatchOp } from "../../api";
 import { ErrorText, Field, FormActions, Select, toast, useAction } from "../../ui";
-import type { RestApi } from "../apis";
+import type { RestApi } from "../apis/apis";
 
 export function ApiSettings({ api, onSaved }: { api: RestApi; onSaved: () => void }) {
   const [name, setName] = useState(api.name);

@@ -6,7 +6,7 @@ import { useState } from "preact/hooks";
 import { patch } from "../../api";
 import { ErrorText, FormActions, toast, useAction } from "../../ui";
 import { JsonEditor, jsonError, pretty } from "../../shared/json-editor";
-import type { RestApi } from "../apis";
+import type { RestApi } from "../apis/apis";
 
 const statement = (Effect: string, extra?: object) => ({ Effect, Principal: "*", Action: "execute-api:Invoke", Resource: "execute-api:/*", ...extra });
 const EXAMPLE = JSON.stringify(

@@ -8,6 +8,7 @@ import { useState } from "preact/hooks";
 import { patch, patchKey, post, type PatchOp } from "../../api";
 import { EditableRows, ErrorText, Field, FormActions, Modal, Options, Select, StringRows, toast, useAction } from "../../ui";
 import { HEADER, TYPES, headerOf, isLambda, type Authorizer } from "./types";
+import { lambdaUri } from "../../shared/lambda";
 
 /** REQUEST identity source kinds; "" keeps an expression as written. */
 const KINDS = [
@@ -31,11 +32,6 @@ const splitSources = (text = ""): Source[] =>
       return [k, s.slice(k.length)];
     });
 
-/** A Lambda function ARN becomes its invocation URI; anything else is kept as typed. */
-export const lambdaUri = (v: string) => {
-  const region = /^arn:aws:lambda:([^:]+):/.exec(v)?.[1];
-  return region ? `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${v}/invocations` : v;
-};
 
 /** Which field a server (or local) message is about, so it is shown there. */
 const FIELDS: [RegExp, string][] = [

@@ -5,7 +5,7 @@ import { useState } from "preact/hooks";
 import { post } from "../../api";
 import { ErrorText, Field, KeyValues, fromEntries, useAction } from "../../ui";
 import { pretty } from "../../shared/json-editor";
-import { parseHeaders } from "../method-test";
+import { parseHeaders } from "../apis/method-test";
 import { HEADER, headerOf, type Authorizer } from "./types";
 
 type Result = {

@@ -3,9 +3,9 @@
 import { useState } from "preact/hooks";
 import { listAll, patchKey, type PatchOp } from "../../api";
 import { Check, ErrorText, Field, FormActions, Loading, Modal, Select, useAction, useAsync } from "../../ui";
-import type { RestApi } from "../apis";
-import type { Resource } from "../resources";
-import type { Stage } from "../api";
+import type { RestApi } from "../apis/apis";
+import type { Resource } from "../apis/resources";
+import type { Stage } from "../apis/api";
 import type { Plan, Throttle } from "./types";
 
 type MethodRow = { key: string; rate: string; burst: string };

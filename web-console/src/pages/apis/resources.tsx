@@ -1,12 +1,13 @@
 // The resource tree with methods; create/delete resources (incl. {param} and {proxy+}) and
 // methods. The selected resource or method is part of the URL.
 import { useState } from "preact/hooks";
-import { del, listAll, put } from "../api";
-import { Link, match, navigate } from "../router";
-import { Check, Confirm, Empty, ErrorText, Field, FormActions, Loading, Modal, Select, toast, useAction, useAsync } from "../ui";
+import { del, listAll, put } from "../../api";
+import { Link, match, navigate } from "../../router";
+import { Check, Confirm, Empty, ErrorText, Field, FormActions, Loading, Modal, Select, toast, useAction, useAsync } from "../../ui";
 import type { RestApi } from "./apis";
 import { MethodView } from "./method";
-import { post } from "../api";
+import { post } from "../../api";
+import { lambdaUri } from "../../shared/lambda";
 
 export type Resource = { id: string; parentId?: string; pathPart?: string; path: string; resourceMethods?: Record<string, any> };
 
@@ -301,6 +302,13 @@ function CreateMethod({
                 await put(`${mpath}/integration`, { type, requestTemplates: { "application/json": '{"statusCode": 200}' } });
                 await put(`${mpath}/responses/200`, {});
                 await put(`${mpath}/integration/responses/200`, { selectionPattern: "" });
+              } else if (type === "AWS_PROXY" || type === "AWS") {
+                // Lambda is always invoked with POST, whatever the method.
+                await put(`${mpath}/integration`, { type, uri: lambdaUri(uri.trim()), httpMethod: "POST" });
+                if (type === "AWS") {
+                  await put(`${mpath}/responses/200`, {});
+                  await put(`${mpath}/integration/responses/200`, { selectionPattern: "" });
+                }
               } else {
                 await put(`${mpath}/integration`, {
                   type,
@@ -327,8 +335,31 @@ function CreateMethod({
         }}
       >
         <Select label="HTTP method" name="method" value={method} options={free} onChange={setMethod} />
-        <Select label="Integration type" name="type" value={type} options={["HTTP_PROXY", "HTTP", "MOCK"]} onChange={setType} />
-        {type !== "MOCK" && (
+        <Select
+          label="Integration type"
+          name="type"
+          value={type}
+          options={[
+            "HTTP_PROXY",
+            "HTTP",
+            "MOCK",
+            { value: "AWS_PROXY", label: "AWS_PROXY (Lambda proxy)" },
+            { value: "AWS", label: "AWS (Lambda)" },
+          ]}
+          onChange={setType}
+        />
+        {(type === "AWS_PROXY" || type === "AWS") && (
+          <Field
+            label="Lambda function"
+            name="function"
+            value={uri}
+            onInput={setUri}
+            required
+            placeholder="arn:aws:lambda:us-east-1:123456789012:function:name"
+            hint="A function ARN (turned into its invocation URI) or the invocation URI itself"
+          />
+        )}
+        {type !== "MOCK" && !type.startsWith("AWS") && (
           <>
             <Field
               label="Endpoint URL"

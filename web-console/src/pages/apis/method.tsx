@@ -1,17 +1,17 @@
 // The method view in AWS's four-box layout: method request → integration request, and back
 // through integration response → method response. Each box has its own form.
 import { useState } from "preact/hooks";
-import { del, get, listAll, patch, patchKey, put, type PatchOp } from "../api";
-import { Link, navigate } from "../router";
-import { Check, Confirm, Empty, ErrorText, Field, FormActions, KeyValues, Loading, Select, entries, fromEntries, StringRows, toast, useAction, useAsync, type Async } from "../ui";
-import { TableHead } from "../shared/table";
+import { del, get, listAll, patch, patchKey, put, type PatchOp } from "../../api";
+import { Link, navigate } from "../../router";
+import { Check, Confirm, Empty, ErrorText, Field, FormActions, KeyValues, Loading, Select, entries, fromEntries, StringRows, toast, useAction, useAsync, type Async } from "../../ui";
+import { TableHead } from "../../shared/table";
 import { TestPanel } from "./method-test";
 import type { Resource } from "./resources";
-import type { RequestValidator } from "./validators/validators";
-import type { Model } from "./models/models";
-import { isLambda, type Authorizer } from "./authorizers/types";
-import { ChoiceList, ParamList, type Param } from "../shared/params";
-import { TemplateEditor } from "../shared/templates";
+import type { RequestValidator } from "../validators/validators";
+import type { Model } from "../models/models";
+import { isLambda, type Authorizer } from "../authorizers/types";
+import { ChoiceList, ParamList, type Param } from "../../shared/params";
+import { TemplateEditor } from "../../shared/templates";
 
 type MethodResponse = { statusCode: string; responseParameters?: Record<string, boolean>; responseModels?: Record<string, string> };
 type IntegrationResponse = { statusCode: string; selectionPattern?: string; responseParameters?: Record<string, string>; responseTemplates?: Record<string, string> };

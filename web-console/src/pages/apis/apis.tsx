@@ -1,8 +1,8 @@
 // The APIs list: search, create, open.
 import { useEffect, useLayoutEffect, useState } from "preact/hooks";
-import { fmtDate, listAll, post } from "../api";
-import { Link, navigate } from "../router";
-import { ErrorText, Field, FormActions, ListStatus, Modal, toast, useAction, useAsync } from "../ui";
+import { fmtDate, listAll, post } from "../../api";
+import { Link, navigate } from "../../router";
+import { ErrorText, Field, FormActions, ListStatus, Modal, toast, useAction, useAsync } from "../../ui";
 
 export type RestApi = {
   id: string;

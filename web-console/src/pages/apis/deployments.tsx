@@ -1,8 +1,8 @@
 // Deployment history with "make active" (rollback = re-pointing a stage) and a confirmation.
 import { useState } from "preact/hooks";
-import { del, fmtDateTime, listAll, patch } from "../api";
-import { Confirm, Empty, ErrorText, Loading, Select, toast, useAsync } from "../ui";
-import { TableHead } from "../shared/table";
+import { del, fmtDateTime, listAll, patch } from "../../api";
+import { Confirm, Empty, ErrorText, Loading, Select, toast, useAsync } from "../../ui";
+import { TableHead } from "../../shared/table";
 import type { Deployment, Stage } from "./api";
 
 export function Deployments({ apiId, version }: { apiId: string; version: number }) {

@@ -2,20 +2,20 @@
 // models, request validators, authorizers, gateway responses and the API's own settings
 // (with its resource policy).
 import { useEffect, useState } from "preact/hooks";
-import { del, get, listAll, post } from "../api";
-import { Link, match, navigate } from "../router";
-import { Confirm, ErrorText, Field, FormActions, Loading, Modal, Select, toast, useAction, useAsync } from "../ui";
+import { del, get, listAll, post } from "../../api";
+import { Link, match, navigate } from "../../router";
+import { Confirm, ErrorText, Field, FormActions, Loading, Modal, Select, toast, useAction, useAsync } from "../../ui";
 import type { RestApi } from "./apis";
 import { Resources } from "./resources";
 import { Stages } from "./stages";
 import { Deployments } from "./deployments";
-import { NotFound } from "../shared/not-found";
-import { Models } from "./models/models";
-import { Validators } from "./validators/validators";
-import { GatewayResponses } from "./gateway-responses/gateway-responses";
-import { ApiSettings } from "./api-settings/api-settings";
-import { ResourcePolicy } from "./api-settings/policy";
-import { Authorizers } from "./authorizers/authorizers";
+import { NotFound } from "../../shared/not-found";
+import { Models } from "../models/models";
+import { Validators } from "../validators/validators";
+import { GatewayResponses } from "../gateway-responses/gateway-responses";
+import { ApiSettings } from "../api-settings/api-settings";
+import { ResourcePolicy } from "../api-settings/policy";
+import { Authorizers } from "../authorizers/authorizers";
 
 const TABS = [
   ["resources", "Resources"],

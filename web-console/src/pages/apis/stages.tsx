@@ -1,11 +1,11 @@
 // Stages: which deployment each serves, its variables and settings, and flushing its
 // authorizer cache (FlushStageAuthorizersCache).
 import { useState } from "preact/hooks";
-import { del, fmtDateTime, get, listAll, patch, patchKey, type PatchOp } from "../api";
-import { Link, match, navigate } from "../router";
-import { Check, Confirm, Empty, ErrorText, Field, FormActions, KeyValues, Loading, Modal, entries, fromEntries, toast, useAction, useAsync } from "../ui";
-import { Copyable } from "../shared/copy";
-import { defaultEndpoint, invokeEndpoint, invokeUrls, setInvokeEndpoint } from "../shared/invoke";
+import { del, fmtDateTime, get, listAll, patch, patchKey, type PatchOp } from "../../api";
+import { Link, match, navigate } from "../../router";
+import { Check, Confirm, Empty, ErrorText, Field, FormActions, KeyValues, Loading, Modal, entries, fromEntries, toast, useAction, useAsync } from "../../ui";
+import { Copyable } from "../../shared/copy";
+import { defaultEndpoint, invokeEndpoint, invokeUrls, setInvokeEndpoint } from "../../shared/invoke";
 import type { Deployment, Stage } from "./api";
 import { MethodThrottling } from "./stage-methods";
 

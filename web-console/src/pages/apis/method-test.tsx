@@ -2,8 +2,8 @@
 // and body in; TestInvokeMethod runs the method of the current, undeployed API; status,
 // latency, response headers, body and the execution log out.
 import { useState } from "preact/hooks";
-import { post } from "../api";
-import { ErrorText, Field, useAction } from "../ui";
+import { post } from "../../api";
+import { ErrorText, Field, useAction } from "../../ui";
 
 type TestResult = { status: number; latency: number; body?: string; headers?: Record<string, string>; log?: string };
 

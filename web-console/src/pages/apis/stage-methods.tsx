@@ -3,9 +3,9 @@
 // `~1`), removed with `remove /{resourcePath}/{METHOD}`. The stored keys are
 // `{path without its leading /}/{METHOD}`; `*/*` is the stage default, edited elsewhere.
 import { useState } from "preact/hooks";
-import { listAll, patch, patchKey, type PatchOp } from "../api";
-import { ErrorText, Field, FormActions, Select, toast, useAction, useAsync } from "../ui";
-import { TableHead } from "../shared/table";
+import { listAll, patch, patchKey, type PatchOp } from "../../api";
+import { ErrorText, Field, FormActions, Select, toast, useAction, useAsync } from "../../ui";
+import { TableHead } from "../../shared/table";
 import type { Resource } from "./resources";
 
 type Setting = { throttlingRateLimit?: number; throttlingBurstLimit?: number };
