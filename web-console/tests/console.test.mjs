@@ -1438,6 +1438,40 @@ test("resource policy: an invalid one shows the server's message; a valid one sa
   await shot("34-resource-policy");
 });
 
+test("tags: an API's, a stage's and a usage plan's, added and removed (TagResource / UntagResource)", async () => {
+  const tagsOf = (p) => page.evaluate((p) => fetch(p).then((r) => r.json()).then((b) => b.tags ?? {}), p);
+  for (const [url, name, resource] of [
+    [`/apis/${state.apiId}/settings`, "API tags", `/restapis/${state.apiId}`],
+    [`/apis/${state.apiId}/stages/prod`, "Stage tags", `/restapis/${state.apiId}/stages/prod`],
+    [`/usage-plans/${state.planId}`, "Usage plan tags", `/usageplans/${state.planId}`],
+  ]) {
+    await page.goto(`${CONSOLE}${url}`);
+    const form = page.getByRole("form", { name });
+    await form.getByRole("button", { name: "Add tag" }).click();
+    await form.getByLabel("Tag key 1", { exact: true }).fill("team");
+    await form.getByLabel("Tag value 1", { exact: true }).fill("payments");
+    await form.getByRole("button", { name: "Add tag" }).click();
+    await form.getByLabel("Tag key 2", { exact: true }).fill("aws:nope");
+    await form.getByLabel("Tag value 2", { exact: true }).fill("x");
+    // AWS's rule: no aws: prefix. The server's message is shown and nothing is saved.
+    await expectingHttpErrors(async () => {
+      await form.getByRole("button", { name: "Save tags" }).click();
+      await form.getByRole("alert").waitFor();
+    });
+    assert.match(await form.getByRole("alert").textContent(), /aws:/);
+    await form.getByRole("button", { name: "Remove Tag key 2" }).click();
+    await form.getByRole("button", { name: "Save tags" }).click();
+    await toast("Tags saved");
+    assert.deepEqual(await tagsOf(resource), { team: "payments" });
+    await axeCheck(`tags-${name.split(" ")[0].toLowerCase()}`);
+    await page.getByRole("form", { name }).getByRole("button", { name: "Remove Tag key 1" }).click();
+    await page.getByRole("form", { name }).getByRole("button", { name: "Save tags" }).click();
+    await toast("Tags saved");
+    assert.deepEqual(await tagsOf(resource), {});
+  }
+  await shot("35-tags");
+});
+
 test("the APIs list filters by search", async () => {
   // The APIs list shows the API and filters by search.
   await page.goto(`${CONSOLE}/apis`);

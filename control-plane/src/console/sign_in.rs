@@ -159,11 +159,16 @@ pub async fn sign_in(
 }
 
 /// GET /console/api/session — the signed-in user.
-pub async fn current(SignedIn(id): SignedIn) -> Json<serde_json::Value> {
+pub async fn current(
+    State(state): State<AppState>,
+    SignedIn(id): SignedIn,
+) -> Json<serde_json::Value> {
     Json(serde_json::json!({
         "user": User::from(&id.user),
         "expiresAt": id.claims.exp,
         "sessionExpiresAt": id.claims.auth_time + session::MAX_SESSION_SECS,
+        // The control plane's region: the console builds resource ARNs (tags) with it.
+        "region": state.region,
     }))
 }
 

@@ -16,6 +16,7 @@ import { GatewayResponses } from "../gateway-responses/gateway-responses";
 import { ApiSettings } from "../api-settings/api-settings";
 import { ResourcePolicy } from "../api-settings/policy";
 import { Authorizers } from "../authorizers/authorizers";
+import { Tags } from "../../shared/tags";
 
 const TABS = [
   ["resources", "Resources"],
@@ -100,6 +101,7 @@ export function ApiScreen({ apiId, path }: { apiId: string; path: string }) {
         <>
           <ApiSettings key={JSON.stringify(api.data)} api={api.data} onSaved={api.reload} />
           <ResourcePolicy key={api.data.policy ?? ""} api={api.data} onSaved={api.reload} />
+          <Tags path={`/restapis/${api.data.id}`} label="API tags" />
         </>
       )}
       {deploying && (

@@ -8,6 +8,7 @@ import { Copyable } from "../../shared/copy";
 import { defaultEndpoint, invokeEndpoint, invokeUrls, setInvokeEndpoint } from "../../shared/invoke";
 import type { Deployment, Stage } from "./api";
 import { MethodThrottling } from "./stage-methods";
+import { Tags } from "../../shared/tags";
 
 export function Stages({ apiId, path, version }: { apiId: string; path: string; version: number }) {
   const stages = useAsync(() => listAll<Stage>(`/restapis/${apiId}/stages`), [apiId, version]);
@@ -151,6 +152,7 @@ function StageDetail({ apiId, stage, onChanged }: { apiId: string; stage: Stage;
         <FormActions submit="Save settings" disabled={a.busy} />
       </form>
       <MethodThrottling apiId={apiId} spath={spath} settings={stage.methodSettings ?? {}} onChanged={onChanged} />
+      <Tags path={`/restapis/${apiId}/stages/${stage.stageName}`} label="Stage tags" />
       {flushing && (
         <Confirm
           title="Flush authorizer cache"

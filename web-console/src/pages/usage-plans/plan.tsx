@@ -9,6 +9,7 @@ import { PlanDialog, opsOf } from "./form";
 import { quotaText, throttleText } from "./plans";
 import { UsageSection } from "./usage";
 import type { Plan, PlanKey } from "./types";
+import { Tags } from "../../shared/tags";
 
 export function UsagePlan({ planId }: { planId: string }) {
   const plan = useAsync(() => get<Plan>(`/usageplans/${planId}`), [planId]);
@@ -76,6 +77,7 @@ export function UsagePlan({ planId }: { planId: string }) {
           </dd>
         </dl>
       </section>
+      <Tags path={`/usageplans/${planId}`} label="Usage plan tags" />
       <section class="panel" aria-labelledby="keys-title">
         <div class="page-head">
           <h2 id="keys-title">API keys</h2>
