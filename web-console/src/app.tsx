@@ -9,6 +9,7 @@ import { ApisList } from "./pages/apis/apis";
 import { ApiScreen } from "./pages/apis/api";
 import { Settings, isSettingsTab } from "./pages/settings";
 import { ApiKeys } from "./pages/keys/keys";
+import { ApiKeyPage } from "./pages/keys/key";
 import { UsagePlans } from "./pages/usage-plans/plans";
 import { UsagePlan } from "./pages/usage-plans/plan";
 import { NotFound } from "./shared/not-found";
@@ -106,6 +107,8 @@ function Routes({ path, user }: { path: string; user: User }) {
   if (s && isSettingsTab(s.tab)) return <Settings tab={s.tab} user={user} />;
   if (path === "/settings") return <Settings tab="account" user={user} />;
   if (match("/api-keys", path)) return <ApiKeys />;
+  const apiKey = match("/api-keys/:id", path);
+  if (apiKey) return <ApiKeyPage key={apiKey.id} keyId={apiKey.id} />;
   if (match("/usage-plans", path)) return <UsagePlans />;
   const plan = match("/usage-plans/:id", path);
   if (plan) return <UsagePlan key={plan.id} planId={plan.id} />;

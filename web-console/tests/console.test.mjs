@@ -566,6 +566,29 @@ test("calls with the key until 429 Limit Exceeded; usage chart and table; a quot
   assert.ok(csv.includes(`${state.keyId},partner-a,cust-42,${state.planId},${today()},6`), csv.join("\n"));
 });
 
+test("an API key's page: its plans, its requests per day in each, its tags", async () => {
+  await page.goto(`${CONSOLE}/api-keys`);
+  await page.getByTestId("api-keys-table").getByRole("link", { name: "partner-a" }).click();
+  await page.waitForURL(new RegExp(`/api-keys/${state.keyId}$`));
+  await page.getByRole("heading", { name: "API key partner-a" }).waitFor();
+  const table = page.getByTestId("key-usage-table");
+  const row = table.getByRole("row").filter({ has: page.getByRole("link", { name: "partners" }) });
+  await row.waitFor();
+  // The requests this key made in the plan (the 429 run above): the same figure GetUsage gives.
+  const d = new Date().toISOString().slice(0, 10);
+  const usage = await page.evaluate((p) => fetch(p).then((r) => r.json()), `/usageplans/${state.planId}/usage?startDate=${d}&endDate=${d}&keyId=${state.keyId}`);
+  const used = usage.values[state.keyId][0][0];
+  assert.ok(used > 0);
+  assert.equal(await row.getByRole("cell").nth(1).textContent(), String(used));
+  await page.getByTestId("usage-chart").waitFor();
+  await page.getByRole("form", { name: "API key tags" }).waitFor();
+  await axeCheck("api-key-page");
+  await shot("12b-api-key-page");
+  // Back to the plan, where the journey goes on.
+  await row.getByRole("link", { name: "partners" }).click();
+  await page.getByRole("button", { name: "Edit usage plan" }).waitFor();
+});
+
 test("usage plans: remove a method throttle and the key; the key is refused", async () => {
   await page.getByRole("button", { name: "Edit usage plan" }).click();
   const e = page.getByRole("dialog", { name: "Edit usage plan" });

@@ -7,6 +7,7 @@ import { TableHead } from "../../shared/table";
 import { Copyable } from "../../shared/copy";
 import { SearchBox, matches, useQuery } from "../../shared/search";
 import type { ApiKey } from "./types";
+import { Link } from "../../router";
 
 export function ApiKeys() {
   const keys = useAsync(() => listAll<ApiKey>("/apikeys"), []);
@@ -45,7 +46,9 @@ export function ApiKeys() {
           <tbody>
             {shown.map((k) => (
               <tr key={k.id}>
-                <td>{k.name || <span class="muted">(no name)</span>}</td>
+                <td>
+                  <Link href={`/api-keys/${k.id}`}>{k.name || "(no name)"}</Link>
+                </td>
                 <td>
                   <code>{k.id}</code>
                 </td>
