@@ -7,6 +7,7 @@
 
 pub mod backend;
 pub mod functions;
+pub mod invoke;
 pub mod mgmt;
 pub mod oidc;
 pub mod process;

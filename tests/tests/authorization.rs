@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use apigw_e2e::invoke::{get, send};
 use apigw_e2e::oidc::{now, Issuer, Key};
 use apigw_e2e::process::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
 use apigw_e2e::rest_api::text;
@@ -33,46 +34,6 @@ impl Env {
     fn mgmt(&self) -> Mgmt {
         self.cp.mgmt()
     }
-}
-
-struct Got {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: String,
-}
-
-impl Got {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or(Value::Null)
-    }
-
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-    }
-}
-
-async fn send(method: &str, url: &str, headers: &[(String, String)], body: &str) -> Got {
-    let mut request = reqwest::Client::new().request(method.parse().expect("method"), url);
-    for (k, v) in headers {
-        request = request.header(k.as_str(), v.as_str());
-    }
-    let response = request.body(body.to_string()).send().await.expect("invoke");
-    Got {
-        status: response.status().as_u16(),
-        headers: response.headers().clone(),
-        body: response.text().await.expect("body"),
-    }
-}
-
-async fn get(url: &str, headers: &[(&str, &str)]) -> Got {
-    let headers: Vec<(String, String)> = headers
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    send("GET", url, &headers, "").await
 }
 
 /// Puts `verb` on `resource` with `method` (authorization settings) and a MOCK integration

@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use apigw_e2e::invoke::get;
 use apigw_e2e::rest_api::text;
 use apigw_e2e::{
     eventually, fresh_database, Backend, ControlPlane, DataPlane, FunctionsHost, Mgmt, RestApi,
@@ -60,38 +61,6 @@ fn function_uri(function: &str) -> String {
         "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/\
          arn:aws:lambda:us-east-1:123456789012:function:{function}/invocations"
     )
-}
-
-struct Got {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: String,
-}
-
-impl Got {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or(Value::Null)
-    }
-
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-    }
-}
-
-async fn get(url: &str, headers: &[(&str, &str)]) -> Got {
-    let mut request = reqwest::Client::new().get(url);
-    for (k, v) in headers {
-        request = request.header(*k, *v);
-    }
-    let response = request.send().await.expect("invoke");
-    Got {
-        status: response.status().as_u16(),
-        headers: response.headers().clone(),
-        body: response.text().await.expect("body"),
-    }
 }
 
 /// Creates a TOKEN authorizer on `api`; returns its id.

@@ -9,16 +9,7 @@ import { TableHead } from "../../shared/table";
 import { Tags } from "../../shared/tags";
 import type { Plan, Usage } from "../usage-plans/types";
 import type { ApiKey } from "./types";
-
-/** A UTC day `n` days from today, as YYYY-MM-DD. */
-const utcDay = (n = 0) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
-
-function daysBetween(start: string, end: string): string[] {
-  const out: string[] = [];
-  for (let t = Date.parse(`${start}T00:00:00Z`); t <= Date.parse(`${end}T00:00:00Z`) && out.length < 400; t += 86_400_000)
-    out.push(new Date(t).toISOString().slice(0, 10));
-  return out;
-}
+import { daysBetween, utcDay } from "../../shared/days";
 
 export function ApiKeyPage({ keyId }: { keyId: string }) {
   const key = useAsync(() => get<ApiKey>(`/apikeys/${encodeURIComponent(keyId)}`), [keyId]);

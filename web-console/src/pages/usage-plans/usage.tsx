@@ -7,16 +7,7 @@ import { ErrorText, Field, Loading, Modal, Select, toast, useAction, useAsync } 
 import { TableHead } from "../../shared/table";
 import { BarChart } from "../../shared/chart";
 import type { Plan, PlanKey, Usage } from "./types";
-
-/** A UTC day `n` days from today, as YYYY-MM-DD. */
-const utcDay = (n = 0) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
-
-function daysBetween(start: string, end: string): string[] {
-  const out: string[] = [];
-  for (let t = Date.parse(`${start}T00:00:00Z`); t <= Date.parse(`${end}T00:00:00Z`) && out.length < 400; t += 86_400_000)
-    out.push(new Date(t).toISOString().slice(0, 10));
-  return out;
-}
+import { daysBetween, utcDay } from "../../shared/days";
 
 export function UsageSection({ plan, keys }: { plan: Plan; keys: PlanKey[] }) {
   const [start, setStart] = useState(utcDay(-6));
