@@ -245,6 +245,18 @@ def parse_function_name(raw):
     return None, None
 
 
+class FunctionsServer(ThreadingHTTPServer):
+    """The host's server: the functions it serves and how many times each ran."""
+
+    daemon_threads = True
+
+    def __init__(self, address, functions):
+        super().__init__(address, InvokeHandler)
+        self.functions = functions
+        self.counts = {}
+        self.counts_lock = threading.Lock()
+
+
 class InvokeHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "apigw-functions/1"
@@ -338,11 +350,7 @@ def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9001, help="0 picks a free port")
     args = parser.parse_args()
-    server = ThreadingHTTPServer((args.host, args.port), InvokeHandler)
-    server.daemon_threads = True
-    server.functions = load_functions(args.dir)
-    server.counts = {}
-    server.counts_lock = threading.Lock()
+    server = FunctionsServer((args.host, args.port), load_functions(args.dir))
     host, port = server.server_address[:2]
     print(f"listening on http://{host}:{port}", flush=True)
     sys.stderr.write(f"functions: serving {', '.join(sorted(server.functions)) or 'nothing'} "

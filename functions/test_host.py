@@ -12,7 +12,6 @@ import threading
 import unittest
 import urllib.error
 import urllib.request
-from http.server import ThreadingHTTPServer
 
 import host
 
@@ -49,8 +48,7 @@ class HostTest(unittest.TestCase):
               "};\n")
         write(os.path.join(cls.dir, "jsasync", "index.js"),
               "exports.handler = async (event) => event.n * 2;\n")
-        cls.server = ThreadingHTTPServer(("127.0.0.1", 0), host.InvokeHandler)
-        cls.server.functions = host.load_functions(cls.dir)
+        cls.server = host.FunctionsServer(("127.0.0.1", 0), host.load_functions(cls.dir))
         cls.base = "http://127.0.0.1:%d" % cls.server.server_address[1]
         threading.Thread(target=cls.server.serve_forever, daemon=True).start()
 
@@ -106,6 +104,16 @@ class HostTest(unittest.TestCase):
         self.assertEqual(self.invoke("nope", b"{}")[0], 404)
         self.assertEqual(self.invoke("py", b"{not json")[0], 400)
         self.assertEqual(self.invoke("bad%20name", b"{}")[0], 400)
+
+    def test_invocations_are_counted(self):
+        def count():
+            with urllib.request.urlopen(self.base + "/invocations") as r:
+                return json.loads(r.read()).get("jsasync", 0)
+
+        before = count()
+        self.invoke("jsasync", b'{"n": 2}')
+        self.invoke("nope", b"{}")  # an unknown function is no invocation
+        self.assertEqual(count(), before + 1)
 
     @unittest.skipUnless(shutil.which("node"), "node not installed")
     def test_node_callback_and_async_handlers(self):
