@@ -603,3 +603,28 @@ impl GatewayResponse {
         })
     }
 }
+
+/// A VPC link (`VpcLink` shape).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct VpcLink {
+    /// Identifier (6 characters); integrations name it in `connectionId`.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Free text.
+    pub description: Option<String>,
+    /// The network load balancers' ARNs, kept as given (nodes call the integration's
+    /// `uri` directly).
+    #[serde(default)]
+    pub target_arns: Vec<String>,
+    /// Always AVAILABLE here.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// What the status means.
+    pub status_message: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Tags.
+    pub tags: BTreeMap<String, String>,
+}

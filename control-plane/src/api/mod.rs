@@ -22,6 +22,7 @@ pub mod tags;
 pub mod test_invoke;
 pub mod usage;
 pub mod usage_plans;
+pub mod vpc_links;
 
 use axum::routing::{delete, get};
 use axum::Router;
@@ -189,6 +190,13 @@ pub fn router() -> Router<AppState> {
         .route(
             "/usageplans/{usageplan_id}/keys/{key_id}/usage",
             axum::routing::patch(usage::update),
+        )
+        .route("/vpclinks", get(vpc_links::list).post(vpc_links::create))
+        .route(
+            "/vpclinks/{vpclink_id}",
+            get(vpc_links::get)
+                .patch(vpc_links::update)
+                .delete(vpc_links::delete),
         )
         .route(
             "/tags/{resource_arn}",
