@@ -8,6 +8,7 @@ pub mod api_keys;
 pub mod authorizers;
 pub mod cors;
 pub mod deployments;
+pub mod documentation;
 pub mod exports;
 pub mod gateway_responses;
 pub mod integrations;
@@ -190,6 +191,28 @@ pub fn router() -> Router<AppState> {
         .route(
             "/usageplans/{usageplan_id}/keys/{key_id}/usage",
             axum::routing::patch(usage::update),
+        )
+        .route(
+            "/restapis/{restapi_id}/documentation/parts",
+            get(documentation::list_parts)
+                .post(documentation::create_part)
+                .put(documentation::import_parts),
+        )
+        .route(
+            "/restapis/{restapi_id}/documentation/parts/{part_id}",
+            get(documentation::get_part)
+                .patch(documentation::update_part)
+                .delete(documentation::delete_part),
+        )
+        .route(
+            "/restapis/{restapi_id}/documentation/versions",
+            get(documentation::list_versions).post(documentation::create_version),
+        )
+        .route(
+            "/restapis/{restapi_id}/documentation/versions/{doc_version}",
+            get(documentation::get_version)
+                .patch(documentation::update_version)
+                .delete(documentation::delete_version),
         )
         .route("/vpclinks", get(vpc_links::list).post(vpc_links::create))
         .route(

@@ -17,6 +17,7 @@ pub mod console_sessions;
 pub mod console_users;
 pub mod deployed;
 pub mod deployments;
+pub mod documentation;
 pub mod gateway_responses;
 pub mod models;
 pub mod resources;
