@@ -18,6 +18,7 @@ pub mod request_validators;
 pub mod resources;
 pub mod rest_apis;
 pub mod rules;
+pub mod sdks;
 pub mod stages;
 pub mod tags;
 pub mod test_invoke;
@@ -220,6 +221,12 @@ pub fn router() -> Router<AppState> {
             get(vpc_links::get)
                 .patch(vpc_links::update)
                 .delete(vpc_links::delete),
+        )
+        .route("/sdktypes", get(sdks::list))
+        .route("/sdktypes/{sdktype_id}", get(sdks::get))
+        .route(
+            "/restapis/{restapi_id}/stages/{stage_name}/sdks/{sdk_type}",
+            get(sdks::generate),
         )
         .route(
             "/tags/{resource_arn}",
