@@ -152,6 +152,7 @@ fn compile_method(m: &Method) -> Option<pb::Method> {
             http_method: i.http_method.clone().unwrap_or_default(),
             uri: i.uri.clone().unwrap_or_default(),
             connection_type: i.connection_type.clone(),
+            connection_id: i.connection_id.clone().unwrap_or_default(),
             request_parameters: i.request_parameters.clone().into_iter().collect(),
             request_templates: i.request_templates.clone().into_iter().collect(),
             passthrough_behavior: i.passthrough_behavior.clone(),

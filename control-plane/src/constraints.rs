@@ -34,6 +34,37 @@ pub const AUTHORIZER_TYPE: &[&str] = &["TOKEN", "REQUEST", "COGNITO_USER_POOLS",
 /// `QuotaPeriodType`.
 pub const QUOTA_PERIOD_TYPE: &[&str] = &["DAY", "WEEK", "MONTH"];
 
+/// `DocumentationPartType`.
+pub const DOCUMENTATION_PART_TYPE: &[&str] = &[
+    "API",
+    "AUTHORIZER",
+    "MODEL",
+    "RESOURCE",
+    "METHOD",
+    "PATH_PARAMETER",
+    "QUERY_PARAMETER",
+    "REQUEST_HEADER",
+    "REQUEST_BODY",
+    "RESPONSE",
+    "RESPONSE_HEADER",
+    "RESPONSE_BODY",
+];
+/// `LocationStatusType`.
+pub const LOCATION_STATUS_TYPE: &[&str] = &["DOCUMENTED", "UNDOCUMENTED"];
+/// `PutMode`.
+pub const PUT_MODE: &[&str] = &["merge", "overwrite"];
+/// `DocumentationPartLocationStatusCode`'s pattern (see [`is_location_status_code`]).
+pub const DOCUMENTATION_PART_LOCATION_STATUS_CODE: &str = r"^([1-5]\d\d|\*|\s*)$";
+
+/// Whether `s` matches [`DOCUMENTATION_PART_LOCATION_STATUS_CODE`]: a status code 100..=599,
+/// `*`, or only white space.
+pub fn is_location_status_code(s: &str) -> bool {
+    let b = s.as_bytes();
+    s == "*"
+        || s.chars().all(char::is_whitespace)
+        || (b.len() == 3 && (b'1'..=b'5').contains(&b[0]) && b[1..].iter().all(u8::is_ascii_digit))
+}
+
 /// The violations found in one request, reported together as AWS does.
 #[derive(Debug, Default)]
 pub struct Violations(Vec<String>);
@@ -53,6 +84,25 @@ impl Violations {
                     "Value '{v}' at '{member}' failed to satisfy constraint: Member must \
                      satisfy enum value set: [{}]",
                     set.join(", ")
+                ));
+            }
+        }
+        self
+    }
+
+    /// `member`, when present, must match the shape's `pattern` (`matches` is its test).
+    pub fn pattern(
+        &mut self,
+        member: &str,
+        value: Option<&str>,
+        pattern: &str,
+        matches: impl Fn(&str) -> bool,
+    ) -> &mut Self {
+        if let Some(v) = value {
+            if !matches(v) {
+                self.0.push(format!(
+                    "Value '{v}' at '{member}' failed to satisfy constraint: Member must \
+                     satisfy regular expression pattern: {pattern}"
                 ));
             }
         }
@@ -105,6 +155,32 @@ mod tests {
             "1 validation error detected: Value 'BOGUS' at 'apiKeySource' failed to satisfy \
              constraint: Member must satisfy enum value set: [HEADER, AUTHORIZER]"
         );
+    }
+
+    #[test]
+    fn patterns_read_like_aws() {
+        let err = Violations::new()
+            .pattern(
+                "location.statusCode",
+                Some("600"),
+                DOCUMENTATION_PART_LOCATION_STATUS_CODE,
+                is_location_status_code,
+            )
+            .finish()
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "1 validation error detected: Value '600' at 'location.statusCode' failed to \
+             satisfy constraint: Member must satisfy regular expression pattern: \
+             ^([1-5]\\d\\d|\\*|\\s*)$"
+        );
+        for ok in ["200", "599", "100", "*", "", "  "] {
+            assert!(is_location_status_code(ok), "{ok:?}");
+        }
+        for bad in ["600", "099", "20", "2000", "2x0", "**", " 200"] {
+            assert!(!is_location_status_code(bad), "{bad:?}");
+        }
     }
 
     #[test]

@@ -54,6 +54,9 @@ pub struct Extensions {
     pub integrations: bool,
     /// `authorizers` (or `apigateway`): the authorizers' security schemes.
     pub authorizers: bool,
+    /// `documentation`: the stage's documentation version as
+    /// `x-amazon-apigateway-documentation` (see [`documentation`]).
+    pub documentation: bool,
 }
 
 /// Where the stage is served, for `servers` / `host` + `basePath`.
@@ -73,6 +76,21 @@ pub fn version_of(created_date: i64) -> String {
         .ok()
         .and_then(|t| t.format(&fmt).ok())
         .unwrap_or_else(|| created_date.to_string())
+}
+
+/// The `x-amazon-apigateway-documentation` object of a documentation version: its version
+/// and its parts, each with its location and its properties as an object (the form
+/// ImportDocumentationParts reads back).
+pub fn documentation(version: &str, parts: &[crate::wire::DocumentationPart]) -> Value {
+    let parts: Vec<Value> = parts
+        .iter()
+        .map(|p| {
+            let properties: Value =
+                serde_json::from_str(&p.properties).unwrap_or_else(|_| json!({}));
+            json!({ "location": p.location, "properties": properties })
+        })
+        .collect();
+    json!({ "version": version, "documentationParts": parts })
 }
 
 /// The models' base URL in `$ref`s between models (`.../restapis/{id}/models/{name}`).

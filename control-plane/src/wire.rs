@@ -603,3 +603,77 @@ impl GatewayResponse {
         })
     }
 }
+
+/// Where a documentation part applies (`DocumentationPartLocation` shape). Members a type
+/// does not have are absent; those it has are filled with AWS's defaults when saved
+/// (`path` `/`, `method` `*`, `statusCode` `*`), so one location has one spelling.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentationPartLocation {
+    /// API, AUTHORIZER, MODEL, RESOURCE, METHOD, PATH_PARAMETER, QUERY_PARAMETER,
+    /// REQUEST_HEADER, REQUEST_BODY, RESPONSE, RESPONSE_HEADER or RESPONSE_BODY.
+    #[serde(rename = "type", default)]
+    pub part_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Resource path.
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// HTTP verb, `*` for any.
+    pub method: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Status code, `*` for any.
+    pub status_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Name of the authorizer, model, parameter or header.
+    pub name: Option<String>,
+}
+
+/// A documentation part (`DocumentationPart` shape).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentationPart {
+    /// Identifier (6 characters).
+    pub id: String,
+    /// The API entity it documents.
+    pub location: DocumentationPartLocation,
+    /// The content: a JSON object, as a string.
+    pub properties: String,
+}
+
+/// A documentation version (`DocumentationVersion` shape): a snapshot of the parts.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentationVersion {
+    /// The version identifier (the caller's).
+    pub version: String,
+    /// Epoch seconds.
+    pub created_date: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Free text.
+    pub description: Option<String>,
+}
+
+/// A VPC link (`VpcLink` shape).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct VpcLink {
+    /// Identifier (6 characters); integrations name it in `connectionId`.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Free text.
+    pub description: Option<String>,
+    /// The network load balancers' ARNs, kept as given (nodes call the integration's
+    /// `uri` directly).
+    #[serde(default)]
+    pub target_arns: Vec<String>,
+    /// Always AVAILABLE here.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// What the status means.
+    pub status_message: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Tags.
+    pub tags: BTreeMap<String, String>,
+}

@@ -33,6 +33,9 @@ enum Entity {
     GatewayResponse,
     ApiKey,
     UsagePlan,
+    DocumentationPart,
+    DocumentationVersion,
+    VpcLink,
 }
 
 /// What a row's answer must show.
@@ -78,6 +81,11 @@ const VALIDATOR_UPDATE: &str = "api-reference/link-relation/requestvalidator-upd
 const GATEWAYRESPONSE_UPDATE: &str = "api-reference/link-relation/gatewayresponse-update";
 const APIKEY_UPDATE: &str = "api-reference/link-relation/apikey-update";
 const USAGEPLAN_UPDATE: &str = "api-reference/link-relation/usageplan-update";
+const DOCUMENTATIONPART_UPDATE: &str =
+    "api-reference/link-relation/documentationpart-update, developerguide/api-gateway-documenting-api-quick-start-with-restapi";
+const DOCUMENTATIONVERSION_UPDATE: &str =
+    "api-reference/link-relation/documentationversion-update, developerguide/api-gateway-documenting-api-quick-start-publishing";
+const VPCLINK_UPDATE: &str = "api-reference/link-relation/vpclink-update";
 
 #[rustfmt::skip]
 fn row(entity: Entity, op: &'static str, path: &'static str, value: Option<&'static str>, check: Check, source: &'static str) -> Row {
@@ -207,6 +215,14 @@ fn table() -> Vec<Row> {
         row(UsagePlan, "replace", "/apiStages/{api}:prod/throttle/~1pets/GET/rateLimit", Some("5"), Equals("/apiStages/0/throttle/~1pets~1GET/rateLimit", json!(5.0)), USAGEPLAN_UPDATE),
         row(UsagePlan, "remove", "/apiStages", Some("{api}:prod"), Equals("/apiStages", json!([])), USAGEPLAN_UPDATE),
         row(UsagePlan, "add", "/apiStages", Some("{api}:prod"), Equals("/apiStages/0/stage", json!("prod")), USAGEPLAN_UPDATE),
+        // UpdateDocumentationPart
+        row(DocumentationPart, "replace", "/properties", Some("{\"description\": \"The pet store\"}"), Equals("/properties", json!("{\"description\": \"The pet store\"}")), DOCUMENTATIONPART_UPDATE),
+        // UpdateDocumentationVersion
+        row(DocumentationVersion, "replace", "/description", Some("first docs"), Equals("/description", json!("first docs")), DOCUMENTATIONVERSION_UPDATE),
+        row(DocumentationVersion, "remove", "/description", None, Absent("/description"), DOCUMENTATIONVERSION_UPDATE),
+        // UpdateVpcLink
+        row(VpcLink, "replace", "/name", Some("private"), Equals("/name", json!("private")), VPCLINK_UPDATE),
+        row(VpcLink, "replace", "/description", Some("the private network"), Equals("/description", json!("the private network")), VPCLINK_UPDATE),
     ];
     // Promoting a canary: `copy` from `/canarySettings/deploymentId` to `/deploymentId`.
     rows.push(Row {
@@ -266,6 +282,27 @@ async fn setup(m: &Mgmt) -> Ids {
         )
         .await
         .ok();
+    let part = m
+        .post(
+            &format!("/restapis/{api}/documentation/parts"),
+            json!({"location": {"type": "API"}, "properties": "{}"}),
+        )
+        .await
+        .ok();
+    // UpdateStage's `/documentationVersion` row names it.
+    m.post(
+        &format!("/restapis/{api}/documentation/versions"),
+        json!({"documentationVersion": "1.0"}),
+    )
+    .await
+    .ok();
+    let link = m
+        .post(
+            "/vpclinks",
+            json!({"name": "l", "targetArns": ["arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/nlb/1"]}),
+        )
+        .await
+        .ok();
     let d1 = deploy(m, &api, "prod", json!({})).await;
     let d2 = deploy(m, &api, "other", json!({})).await;
     let key = m
@@ -288,6 +325,8 @@ async fn setup(m: &Mgmt) -> Ids {
         ("d2", d2),
         ("key", text(&key["id"])),
         ("plan", text(&plan["id"])),
+        ("part", text(&part["id"])),
+        ("link", text(&link["id"])),
     ])
 }
 
@@ -311,6 +350,11 @@ fn url(entity: Entity, ids: &Ids) -> String {
         Entity::GatewayResponse => format!("/restapis/{api}/gatewayresponses/DEFAULT_4XX"),
         Entity::ApiKey => format!("/apikeys/{}", ids.get("key")),
         Entity::UsagePlan => format!("/usageplans/{}", ids.get("plan")),
+        Entity::DocumentationPart => {
+            format!("/restapis/{api}/documentation/parts/{}", ids.get("part"))
+        }
+        Entity::DocumentationVersion => format!("/restapis/{api}/documentation/versions/1.0"),
+        Entity::VpcLink => format!("/vpclinks/{}", ids.get("link")),
     }
 }
 

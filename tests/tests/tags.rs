@@ -1,6 +1,6 @@
 //! Tags on every taggable resource (issue 12), against a real control plane process:
-//! `tags` on CreateRestApi / CreateStage / CreateApiKey / CreateUsagePlan and in their
-//! Get and list answers, GetTags / TagResource / UntagResource by ARN on each resource
+//! `tags` on CreateRestApi / CreateStage / CreateApiKey / CreateUsagePlan / CreateVpcLink
+//! and in their Get and list answers, GetTags / TagResource / UntagResource by ARN on each resource
 //! type, AWS's tag restrictions and the ARN errors, and tags going with their resource.
 
 use apigw_e2e::mgmt::Answer;
@@ -36,8 +36,9 @@ async fn untag(m: &Mgmt, arn: &str, keys: &[&str]) -> Answer {
         .await
 }
 
-/// The four taggable resources, created with tags: the API's id and each one's management
-/// path (RestApi, Stage `beta`, ApiKey, UsagePlan), which is also its ARN's resource part.
+/// The five taggable resources, created with tags: the API's id and each one's management
+/// path (RestApi, Stage `beta`, ApiKey, UsagePlan, VpcLink), which is also its ARN's
+/// resource part.
 struct Resources {
     api: String,
     paths: Vec<String>,
@@ -68,18 +69,28 @@ async fn create_all(m: &Mgmt) -> Resources {
         .await
         .ok();
     assert_eq!(plan["tags"], json!({"team": "plan"}));
+    let link = m
+        .post(
+            "/vpclinks",
+            json!({"name": "private", "targetArns": ["arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/nlb/1"],
+                   "tags": {"team": "link"}}),
+        )
+        .await
+        .ok();
+    assert_eq!(link["tags"], json!({"team": "link"}));
     Resources {
         paths: vec![
             format!("/restapis/{}", api.id),
             format!("/restapis/{}/stages/beta", api.id),
             format!("/apikeys/{}", text(&key["id"])),
             format!("/usageplans/{}", text(&plan["id"])),
+            format!("/vpclinks/{}", text(&link["id"])),
         ],
         api: api.id,
     }
 }
 
-const TEAMS: [&str; 4] = ["api", "stage", "key", "plan"];
+const TEAMS: [&str; 5] = ["api", "stage", "key", "plan", "link"];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_with_tags_shows_them_in_get_list_and_get_tags() {
@@ -91,6 +102,7 @@ async fn create_with_tags_shows_them_in_get_list_and_get_tags() {
         format!("/restapis/{}/stages", r.api),
         "/apikeys".to_string(),
         "/usageplans".to_string(),
+        "/vpclinks".to_string(),
     ];
     for ((path, list), team) in r.paths.iter().zip(&lists).zip(TEAMS) {
         let want = json!({ "team": team });
@@ -157,7 +169,8 @@ async fn arns_that_name_no_taggable_resource_are_bad_requests() {
         format!("arn:aws:apigateway:us-east-1:123456789012:/restapis/{api}"),
         arn(&format!("/restapis/{api}/resources/abc")),
         arn(&format!("/restapis/{api}/deployments/abc")),
-        arn("/vpclinks/abc"),
+        arn("/clientcertificates/abc"),
+        arn("/vpclinks/abc/extra"),
     ] {
         let msg = m
             .get(&tags_path(&bad))
@@ -184,6 +197,7 @@ async fn arns_of_unknown_resources_are_not_found() {
         "/restapis/nosuchapi0/stages/prod".to_string(),
         "/apikeys/nosuchkey0".to_string(),
         "/usageplans/nosuch".to_string(),
+        "/vpclinks/nosuch".to_string(),
     ] {
         let a = arn(&missing);
         m.get(&tags_path(&a)).await.err(404, "NotFoundException");

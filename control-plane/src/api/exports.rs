@@ -1,8 +1,9 @@
 //! GetExport: a stage's deployed snapshot as an OpenAPI 3.0.1 (`oas30`) or Swagger 2.0
 //! (`swagger`) document, in JSON (default) or YAML by `Accept`; `parameters`
 //! `extensions=integrations|apigateway|authorizers` add API Gateway's extensions
-//! (`export.rs` builds the document). `extensions=postman` is refused: we do not write
-//! Postman's fields.
+//! (`export.rs` builds the document), `extensions=documentation` the documentation version
+//! the stage publishes (its `documentationVersion`) as `x-amazon-apigateway-documentation`.
+//! `extensions=postman` is refused: we do not write Postman's fields.
 
 use axum::extract::{Path, State};
 use axum::http::header::{ACCEPT, CONTENT_DISPOSITION, CONTENT_TYPE};
@@ -73,16 +74,18 @@ fn extensions_of(query: Option<&str>) -> ApiResult<Extensions> {
                     ext.integrations = true;
                     ext.authorizers = true;
                 }
+                "documentation" => ext.documentation = true,
                 "postman" => {
                     return Err(ApiError::bad_request(
                         "extensions=postman is not supported: this gateway does not write \
-                         Postman's x-postman fields; use integrations, authorizers or apigateway",
+                         Postman's x-postman fields; use integrations, authorizers, apigateway \
+                         or documentation",
                     ))
                 }
                 other => {
                     return Err(ApiError::bad_request(format!(
                         "Invalid extensions value: {other}; supported: integrations, \
-                         authorizers, apigateway"
+                         authorizers, apigateway, documentation"
                     )))
                 }
             }
@@ -112,6 +115,12 @@ pub async fn get(
     let ext = extensions_of(uri.query())?;
     let (created_date, bytes) =
         store::deployments::snapshot(&mut conn, &api_id, &stage.deployment_id).await?;
+    let documentation = match (&stage.documentation_version, ext.documentation) {
+        (Some(version), true) => store::documentation::version_parts(&mut conn, &api_id, version)
+            .await?
+            .map(|parts| export::documentation(version, &parts)),
+        _ => None,
+    };
     drop(conn);
     let snap = pb::DeploymentSnapshot::decode(bytes.as_slice())
         .map_err(|e| ApiError::Internal(format!("snapshot does not decode: {e}")))?;
@@ -120,7 +129,10 @@ pub async fn get(
         host: &host,
         stage: &stage_name,
     };
-    let doc = export::document(&snap, dialect, ext, &target).map_err(ApiError::Internal)?;
+    let mut doc = export::document(&snap, dialect, ext, &target).map_err(ApiError::Internal)?;
+    if let (Some(docs), Some(obj)) = (documentation, doc.as_object_mut()) {
+        obj.insert("x-amazon-apigateway-documentation".into(), docs);
+    }
     let body = match format {
         Format::Json => serde_json::to_vec_pretty(&doc)
             .map_err(|e| ApiError::Internal(format!("export: {e}")))?,
@@ -155,6 +167,8 @@ mod tests {
         assert!(e.integrations && e.authorizers);
         let e = extensions_of(Some("extensions=integrations")).unwrap_or_default();
         assert!(e.integrations && !e.authorizers);
+        let e = extensions_of(Some("extensions=documentation,integrations")).unwrap_or_default();
+        assert!(e.documentation && e.integrations && !e.authorizers);
         assert!(extensions_of(Some("extensions=postman")).is_err());
         assert!(extensions_of(Some("extensions=nope")).is_err());
         assert_eq!(extensions_of(None).ok(), Some(Extensions::default()));

@@ -91,11 +91,34 @@ fn validate_integration(i: &Integration, method: &Method, resource_path: &str) -
             i.passthrough_behavior
         )));
     }
-    if !matches!(i.connection_type.as_str(), "INTERNET" | "VPC_LINK") {
-        return Err(ApiError::bad_request(format!(
-            "Invalid connection type '{}': must be INTERNET or VPC_LINK",
-            i.connection_type
-        )));
+    match i.connection_type.as_str() {
+        "INTERNET" => {
+            if i.connection_id.is_some() {
+                return Err(ApiError::bad_request(
+                    "connectionId is only valid when connectionType is VPC_LINK",
+                ));
+            }
+        }
+        "VPC_LINK" => {
+            if !matches!(i.integration_type.as_str(), "HTTP" | "HTTP_PROXY") {
+                return Err(ApiError::bad_request(format!(
+                    "Invalid connection type VPC_LINK for an integration of type {}: private \
+                     integrations are HTTP or HTTP_PROXY",
+                    i.integration_type
+                )));
+            }
+            if i.connection_id.is_none() {
+                return Err(ApiError::bad_request(
+                    "connectionId is required when connectionType is VPC_LINK: the id of a VPC \
+                     link (GetVpcLinks), or a stage variable naming one",
+                ));
+            }
+        }
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "Invalid connection type '{other}': must be INTERNET or VPC_LINK"
+            )))
+        }
     }
     if let Some(ch) = &i.content_handling {
         validate::content_handling(ch)?;
@@ -115,6 +138,33 @@ fn validate_integration(i: &Integration, method: &Method, resource_path: &str) -
     }
     check_templates(&i.request_templates)?;
     Ok(())
+}
+
+/// A `connectionId` that names its VPC link through a stage variable
+/// (`${stageVariables.vpcLinkId}`): resolved per stage, so not checked when saved.
+fn is_stage_variable(id: &str) -> bool {
+    id.strip_prefix("${stageVariables.")
+        .and_then(|rest| rest.strip_suffix('}'))
+        .is_some_and(|name| {
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+}
+
+/// A VPC_LINK integration must name an existing VPC link; the link's row is share-locked
+/// until the integration is saved, so a concurrent DeleteVpcLink waits and then sees it.
+async fn check_vpc_link(conn: &mut sqlx::PgConnection, i: &Integration) -> ApiResult<()> {
+    let Some(id) = i.connection_id.as_deref() else {
+        return Ok(());
+    };
+    if i.connection_type != "VPC_LINK" || is_stage_variable(id) {
+        return Ok(());
+    }
+    match store::vpc_links::load(conn, id, store::vpc_links::Lock::Share).await {
+        Err(ApiError::NotFound(_)) => Err(ApiError::bad_request(format!(
+            "Invalid connectionId '{id}': there is no VPC link with this id"
+        ))),
+        other => other.map(|_| ()),
+    }
 }
 
 /// Parses mapping templates so a broken one is refused when saved, naming where it breaks
@@ -159,7 +209,9 @@ pub async fn put(
         .integration_type
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::bad_request("Invalid integration type: type is required"))?;
-    let i = store::resources::edit(&state.db, &api_id, &rid, |row| {
+    let (mut tx, mut row) = store::resources::begin_edit(&state.db, &api_id, &rid).await?;
+    let i = {
+        let row = &mut row;
         let path = row.path.clone();
         let resource_id = row.id.clone();
         let m = row.method_mut(&http_method)?;
@@ -168,7 +220,7 @@ pub async fn put(
             http_method: req.http_method,
             uri: req.uri,
             connection_type: req.connection_type.unwrap_or_else(|| "INTERNET".into()),
-            connection_id: req.connection_id,
+            connection_id: req.connection_id.filter(|c| !c.is_empty()),
             request_parameters: req.request_parameters,
             request_templates: req.request_templates,
             passthrough_behavior: req.passthrough_behavior.map_or_else(
@@ -188,9 +240,10 @@ pub async fn put(
         };
         validate_integration(&integration, m, &path)?;
         m.method_integration = Some(integration.clone());
-        Ok(integration)
-    })
-    .await?;
+        integration
+    };
+    check_vpc_link(&mut tx, &i).await?;
+    store::resources::finish_edit(tx, &api_id, &row).await?;
     Ok((StatusCode::CREATED, Json(i)))
 }
 
@@ -217,7 +270,9 @@ pub async fn update(
     Path((api_id, rid, http_method)): Path<(String, String, String)>,
     AwsJson(req): AwsJson<PatchRequest>,
 ) -> ApiResult<Json<Integration>> {
-    let i = store::resources::edit(&state.db, &api_id, &rid, |row| {
+    let (mut tx, mut row) = store::resources::begin_edit(&state.db, &api_id, &rid).await?;
+    let i = {
+        let row = &mut row;
         let path = row.path.clone();
         let m = row.method_mut(&http_method)?;
         let mut i = m.method_integration.clone().ok_or_else(no_integration)?;
@@ -270,11 +325,13 @@ pub async fn update(
                 _ => return Err(op.unsupported()),
             }
         }
+        i.connection_id = i.connection_id.filter(|c| !c.is_empty());
         validate_integration(&i, m, &path)?;
         m.method_integration = Some(i.clone());
-        Ok(i)
-    })
-    .await?;
+        i
+    };
+    check_vpc_link(&mut tx, &i).await?;
+    store::resources::finish_edit(tx, &api_id, &row).await?;
     Ok(Json(i))
 }
 

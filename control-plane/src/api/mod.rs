@@ -8,6 +8,7 @@ pub mod api_keys;
 pub mod authorizers;
 pub mod cors;
 pub mod deployments;
+pub mod documentation;
 pub mod exports;
 pub mod gateway_responses;
 pub mod integrations;
@@ -17,11 +18,13 @@ pub mod request_validators;
 pub mod resources;
 pub mod rest_apis;
 pub mod rules;
+pub mod sdks;
 pub mod stages;
 pub mod tags;
 pub mod test_invoke;
 pub mod usage;
 pub mod usage_plans;
+pub mod vpc_links;
 
 use axum::routing::{delete, get};
 use axum::Router;
@@ -189,6 +192,41 @@ pub fn router() -> Router<AppState> {
         .route(
             "/usageplans/{usageplan_id}/keys/{key_id}/usage",
             axum::routing::patch(usage::update),
+        )
+        .route(
+            "/restapis/{restapi_id}/documentation/parts",
+            get(documentation::list_parts)
+                .post(documentation::create_part)
+                .put(documentation::import_parts),
+        )
+        .route(
+            "/restapis/{restapi_id}/documentation/parts/{part_id}",
+            get(documentation::get_part)
+                .patch(documentation::update_part)
+                .delete(documentation::delete_part),
+        )
+        .route(
+            "/restapis/{restapi_id}/documentation/versions",
+            get(documentation::list_versions).post(documentation::create_version),
+        )
+        .route(
+            "/restapis/{restapi_id}/documentation/versions/{doc_version}",
+            get(documentation::get_version)
+                .patch(documentation::update_version)
+                .delete(documentation::delete_version),
+        )
+        .route("/vpclinks", get(vpc_links::list).post(vpc_links::create))
+        .route(
+            "/vpclinks/{vpclink_id}",
+            get(vpc_links::get)
+                .patch(vpc_links::update)
+                .delete(vpc_links::delete),
+        )
+        .route("/sdktypes", get(sdks::list))
+        .route("/sdktypes/{sdktype_id}", get(sdks::get))
+        .route(
+            "/restapis/{restapi_id}/stages/{stage_name}/sdks/{sdk_type}",
+            get(sdks::generate),
         )
         .route(
             "/tags/{resource_arn}",

@@ -1,10 +1,12 @@
 //! Rules that several handlers apply: stage names and contents (CreateStage, UpdateStage
-//! and the stage CreateDeployment makes) and the path parameters of a resource path
-//! (methods and integrations). Field-level checks are in [`crate::validate`].
+//! and the stage CreateDeployment makes; a stage's documentation version, also set by
+//! CreateDocumentationVersion) and the path parameters of a resource path (methods and
+//! integrations). Field-level checks are in [`crate::validate`].
 
 use crate::constraints::{self, Violations};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::now_epoch;
+use crate::store;
 use crate::wire::{AccessLogSettings, Stage};
 
 /// Stage names as AWS allows them.
@@ -135,6 +137,24 @@ fn validate_access_log_settings(logs: &AccessLogSettings) -> ApiResult<()> {
                 "Invalid access log format: the format must include at least $context.requestId",
             ));
         }
+    }
+    Ok(())
+}
+
+/// A stage's `documentationVersion` must name a version of its API (or be cleared).
+pub async fn check_documentation_version(
+    conn: &mut sqlx::PgConnection,
+    api_id: &str,
+    version: Option<&str>,
+) -> ApiResult<()> {
+    let Some(version) = version else {
+        return Ok(());
+    };
+    if !store::documentation::version_exists(conn, api_id, version).await? {
+        return Err(ApiError::bad_request(format!(
+            "Invalid documentation version '{version}': the API has no such documentation \
+             version (CreateDocumentationVersion)"
+        )));
     }
     Ok(())
 }

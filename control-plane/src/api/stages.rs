@@ -11,7 +11,8 @@ use axum::Json;
 use serde::Deserialize;
 
 use super::rules::{
-    canary_unsupported, new_stage, refuse_canary, validate_new_stage, validate_stage,
+    canary_unsupported, check_documentation_version, new_stage, refuse_canary, validate_new_stage,
+    validate_stage,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::extract::AwsJson;
@@ -59,13 +60,14 @@ pub async fn create(
     stage.cache_cluster_enabled = req.cache_cluster_enabled;
     stage.cache_cluster_size = req.cache_cluster_size;
     stage.variables = req.variables;
-    stage.documentation_version = req.documentation_version;
+    stage.documentation_version = req.documentation_version.filter(|v| !v.is_empty());
     stage.tracing_enabled = req.tracing_enabled;
     stage.tags = req.tags;
     validate_stage(&stage)?;
     let mut tx = state.db.begin().await?;
     store::rest_apis::load(&mut tx, &api_id, true).await?;
     store::deployments::require(&mut tx, &api_id, &deployment_id).await?;
+    check_documentation_version(&mut tx, &api_id, stage.documentation_version.as_deref()).await?;
     if store::stages::load(&mut tx, &api_id, &name, false)
         .await?
         .is_some()
@@ -176,7 +178,18 @@ pub async fn update(
             ["cacheClusterSize"] => op.apply_opt_string(&mut stage.cache_cluster_size)?,
             ["tracingEnabled"] => op.apply_bool(&mut stage.tracing_enabled)?,
             ["clientCertificateId"] => op.apply_opt_string(&mut stage.client_certificate_id)?,
-            ["documentationVersion"] => op.apply_opt_string(&mut stage.documentation_version)?,
+            ["documentationVersion"] => {
+                op.apply_opt_string(&mut stage.documentation_version)?;
+                if stage.documentation_version.as_deref() == Some("") {
+                    stage.documentation_version = None;
+                }
+                check_documentation_version(
+                    &mut tx,
+                    &api_id,
+                    stage.documentation_version.as_deref(),
+                )
+                .await?;
+            }
             ["variables", var] => op.apply_map_entry(&mut stage.variables, var, string_of)?,
             ["accessLogSettings"] if op.op == Op::Remove => stage.access_log_settings = None,
             ["accessLogSettings", "destinationArn"] => op.apply_opt_string(

@@ -2,9 +2,9 @@
 //!
 //! The resource is named by its ARN in API Gateway's form,
 //! `arn:aws:apigateway:{region}::/restapis/{id}` (or `.../stages/{name}`, `::/apikeys/{id}`,
-//! `::/usageplans/{id}`), in the control plane's own region. An ARN naming something
-//! that is not a taggable resource is a `BadRequestException` saying why; a taggable
-//! resource that does not exist is a `NotFoundException`.
+//! `::/usageplans/{id}`, `::/vpclinks/{id}`), in the control plane's own region. An ARN
+//! naming something that is not a taggable resource is a `BadRequestException` saying why;
+//! a taggable resource that does not exist is a `NotFoundException`.
 
 use std::collections::BTreeMap;
 
@@ -32,7 +32,8 @@ pub struct TagResource {
 }
 
 const TAGGABLE: &str = "RestApi (/restapis/{id}), Stage (/restapis/{id}/stages/{name}), \
-                        ApiKey (/apikeys/{id}) and UsagePlan (/usageplans/{id})";
+                        ApiKey (/apikeys/{id}), UsagePlan (/usageplans/{id}) and VpcLink \
+                        (/vpclinks/{id})";
 
 /// Parses an API Gateway ARN into the taggable resource it names.
 pub fn parse_arn(arn: &str, region: &str) -> ApiResult<Target> {
@@ -78,8 +79,9 @@ pub fn parse_arn(arn: &str, region: &str) -> ApiResult<Target> {
         }),
         ["apikeys", id] => Ok(Target::ApiKey(own(id))),
         ["usageplans", id] => Ok(Target::UsagePlan(own(id))),
-        ["clientcertificates", _] | ["domainnames", _] | ["vpclinks", _] => Err(invalid(
-            "client certificates, domain names and VPC links do not exist in this gateway yet",
+        ["vpclinks", id] => Ok(Target::VpcLink(own(id))),
+        ["clientcertificates", _] | ["domainnames", _] => Err(invalid(
+            "client certificates and domain names do not exist in this gateway yet",
         )),
         _ => Err(invalid("it does not name a taggable resource")),
     }
@@ -165,6 +167,10 @@ mod tests {
             p("arn:aws:apigateway:us-east-1::/usageplans/u1").ok(),
             Some(Target::UsagePlan("u1".into()))
         );
+        assert_eq!(
+            p("arn:aws:apigateway:us-east-1::/vpclinks/v1").ok(),
+            Some(Target::VpcLink("v1".into()))
+        );
         for bad in [
             "",
             "abc",
@@ -174,7 +180,8 @@ mod tests {
             "arn:aws:apigateway:us-east-1::restapis/abc",
             "arn:aws:apigateway:us-east-1::/restapis/abc/resources/r1",
             "arn:aws:apigateway:us-east-1::/restapis//stages/prod",
-            "arn:aws:apigateway:us-east-1::/vpclinks/v1",
+            "arn:aws:apigateway:us-east-1::/clientcertificates/c1",
+            "arn:aws:apigateway:us-east-1::/vpclinks/v1/x",
         ] {
             assert!(
                 matches!(p(bad), Err(ApiError::BadRequest(_))),

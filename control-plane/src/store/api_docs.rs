@@ -1,6 +1,8 @@
 //! Per-API documents keyed by id, each in its own table of the same shape
-//! (`api_id, id, doc JSONB, created_at`): request validators and authorizers. One set of
-//! functions serves them all; [`ApiDoc`] names a type's table and its not-found message.
+//! (`api_id, id, doc JSONB, created_at`): request validators, authorizers, documentation
+//! parts and documentation versions (keyed by their version string; their snapshot of the
+//! parts is a column of its own, [`super::documentation`]). One set of functions serves
+//! them all; [`ApiDoc`] names a type's table and its not-found message.
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -8,7 +10,7 @@ use sqlx::types::Json;
 use sqlx::PgConnection;
 
 use crate::error::{ApiError, ApiResult};
-use crate::wire::{Authorizer, RequestValidator};
+use crate::wire::{Authorizer, DocumentationPart, DocumentationVersion, RequestValidator};
 
 /// A document type stored one row per (API, id).
 pub trait ApiDoc: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
@@ -39,6 +41,30 @@ impl ApiDoc for Authorizer {
     }
     fn not_found(id: &str) -> ApiError {
         ApiError::not_found(format!("Invalid authorizer ID specified: {id}"))
+    }
+}
+
+impl ApiDoc for DocumentationPart {
+    const TABLE: &'static str = "documentation_parts";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn not_found(id: &str) -> ApiError {
+        ApiError::not_found(format!(
+            "Invalid Documentation part identifier specified: {id}"
+        ))
+    }
+}
+
+impl ApiDoc for DocumentationVersion {
+    const TABLE: &'static str = "documentation_versions";
+    fn id(&self) -> &str {
+        &self.version
+    }
+    fn not_found(id: &str) -> ApiError {
+        ApiError::not_found(format!(
+            "Invalid Documentation version identifier specified: {id}"
+        ))
     }
 }
 

@@ -17,9 +17,9 @@ pub mod console_sessions;
 pub mod console_users;
 pub mod deployed;
 pub mod deployments;
+pub mod documentation;
 pub mod gateway_responses;
 pub mod models;
-
 pub mod resources;
 pub mod rest_apis;
 pub mod signin_failures;
@@ -27,6 +27,7 @@ pub mod stages;
 pub mod tags;
 pub mod usage;
 pub mod usage_plans;
+pub mod vpc_links;
 
 /// The account id that appears in AWS-style messages and ARNs.
 pub const ACCOUNT_ID: &str = "000000000000";

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use sqlx::types::Json;
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
 use crate::error::{ApiError, ApiResult};
 use crate::wire::{Method, Resource};
@@ -222,13 +222,35 @@ pub async fn edit<T>(
     resource_id: &str,
     edit: impl FnOnce(&mut ResourceRow) -> ApiResult<T>,
 ) -> ApiResult<T> {
+    let (tx, mut row) = begin_edit(db, api_id, resource_id).await?;
+    let out = edit(&mut row)?;
+    finish_edit(tx, api_id, &row).await?;
+    Ok(out)
+}
+
+/// The first half of [`edit`], for a change that must also read other tables in the same
+/// transaction before it is saved (an integration naming a VPC link): the open
+/// transaction and the locked row.
+pub async fn begin_edit(
+    db: &PgPool,
+    api_id: &str,
+    resource_id: &str,
+) -> ApiResult<(Transaction<'static, Postgres>, ResourceRow)> {
     let mut tx = db.begin().await?;
     super::rest_apis::load(&mut tx, api_id, false).await?;
-    let mut row = load(&mut tx, api_id, resource_id, true).await?;
-    let out = edit(&mut row)?;
-    save_methods(&mut tx, api_id, &row).await?;
+    let row = load(&mut tx, api_id, resource_id, true).await?;
+    Ok((tx, row))
+}
+
+/// The second half of [`edit`]: writes the row's methods back and commits.
+pub async fn finish_edit(
+    mut tx: Transaction<'static, Postgres>,
+    api_id: &str,
+    row: &ResourceRow,
+) -> ApiResult<()> {
+    save_methods(&mut tx, api_id, row).await?;
     tx.commit().await?;
-    Ok(out)
+    Ok(())
 }
 
 /// Loads a resource row (of an existing API) for reading.

@@ -1,7 +1,7 @@
-//! Tags of the taggable resources (RestApi, Stage, ApiKey, UsagePlan).
+//! Tags of the taggable resources (RestApi, Stage, ApiKey, UsagePlan, VpcLink).
 //!
 //! A resource's tags are the `tags` member of its own document (`rest_apis`, `stages`,
-//! `api_keys`, `usage_plans`), so creating a resource with tags, Get/list answering them
+//! `api_keys`, `usage_plans`, `vpc_links`), so creating a resource with tags, Get/list answering them
 //! and deleting a resource with its tags need nothing here. This module is what
 //! GetTags/TagResource/UntagResource use: read or replace the tags of one resource named
 //! by a [`Target`], without touching the rest of its document.
@@ -29,6 +29,8 @@ pub enum Target {
     ApiKey(String),
     /// `/usageplans/{id}`
     UsagePlan(String),
+    /// `/vpclinks/{id}`
+    VpcLink(String),
 }
 
 type Tags = BTreeMap<String, String>;
@@ -42,6 +44,7 @@ fn locate(target: &Target) -> (&'static str, &'static str, [&str; 2]) {
         }
         Target::ApiKey(id) => ("api_keys", "id = $1", [id, ""]),
         Target::UsagePlan(id) => ("usage_plans", "id = $1", [id, ""]),
+        Target::VpcLink(id) => ("vpc_links", "id = $1", [id, ""]),
     }
 }
 
@@ -56,6 +59,7 @@ fn not_found(target: &Target) -> ApiError {
         }
         Target::ApiKey(_) => "Invalid API Key identifier specified".to_string(),
         Target::UsagePlan(id) => format!("Invalid Usage Plan ID specified: {id}"),
+        Target::VpcLink(id) => format!("Invalid Vpc link identifier specified: {id}"),
     })
 }
 
