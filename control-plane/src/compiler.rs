@@ -121,7 +121,7 @@ pub fn attach_api_items(snapshot: &mut pb::DeploymentSnapshot, items: &ApiItems)
     snapshot.authorizers = items
         .authorizers
         .iter()
-        .map(crate::api::authorizers::to_snapshot)
+        .map(crate::api::rules::authorizer::to_snapshot)
         .collect();
 }
 

@@ -1,14 +1,15 @@
 //! CreateAuthorizer, GetAuthorizer(s), UpdateAuthorizer, DeleteAuthorizer.
 //!
-//! An authorizer is checked when saved by the engine's own compiler
-//! ([`apigw_gateway::compile::authorizer::check`]), so what is accepted here is what a node
-//! runs. Deleting one is refused while a method uses it.
+//! An authorizer is checked when saved by [`rules::authorizer::check`] (the engine's own
+//! compiler), so what is accepted here is what a node runs. Deleting one is refused while a
+//! method uses it.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
+use super::rules;
 use crate::constraints::{Violations, AUTHORIZER_TYPE};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AwsJson, AwsQuery, Page, PageQuery};
@@ -17,9 +18,6 @@ use crate::patch::PatchRequest;
 use crate::store;
 use crate::wire::Authorizer;
 use crate::AppState;
-
-/// `authorizerResultTtlInSeconds` when not given.
-pub const DEFAULT_TTL_SECONDS: i32 = 300;
 
 /// Body of CreateAuthorizer.
 #[derive(Debug, Deserialize)]
@@ -36,46 +34,6 @@ pub struct CreateAuthorizer {
     #[serde(default, rename = "providerARNs")]
     provider_arns: Vec<String>,
     auth_type: Option<String>,
-}
-
-/// The snapshot form of an authorizer (defaults resolved), as the engine compiles it.
-pub fn to_snapshot(a: &Authorizer) -> apigw_proto::config::Authorizer {
-    apigw_proto::config::Authorizer {
-        id: a.id.clone(),
-        name: a.name.clone(),
-        r#type: a.authorizer_type.clone(),
-        authorizer_uri: a.authorizer_uri.clone().unwrap_or_default(),
-        identity_source: a.identity_source.clone().unwrap_or_default(),
-        identity_validation_expression: a
-            .identity_validation_expression
-            .clone()
-            .unwrap_or_default(),
-        result_ttl_seconds: a
-            .authorizer_result_ttl_in_seconds
-            .unwrap_or(DEFAULT_TTL_SECONDS),
-        provider_arns: a.provider_arns.clone(),
-    }
-}
-
-/// Checks an authorizer with the engine's compiler, plus the rules only the management
-/// API has (a JWT type belongs to HTTP APIs, providers must resolve to issuers).
-fn check(a: &Authorizer) -> ApiResult<()> {
-    if a.name.trim().is_empty() {
-        return Err(ApiError::bad_request("Authorizer name must not be blank"));
-    }
-    if a.authorizer_type == "JWT" {
-        return Err(ApiError::bad_request(
-            "Invalid authorizer type JWT: JWT authorizers belong to HTTP APIs; use \
-             COGNITO_USER_POOLS for a REST API",
-        ));
-    }
-    for provider in &a.provider_arns {
-        apigw_oidc::Issuer::from_provider_arn(provider, &Default::default()).map_err(|e| {
-            ApiError::bad_request(format!("Invalid providerARNs entry '{provider}': {e}"))
-        })?;
-    }
-    apigw_gateway::compile::authorizer::check(&to_snapshot(a))
-        .map_err(|e| ApiError::bad_request(format!("Invalid authorizer: {e}")))
 }
 
 async fn ensure_unique_name(
@@ -121,12 +79,12 @@ pub async fn create(
         identity_validation_expression: req.identity_validation_expression,
         authorizer_result_ttl_in_seconds: Some(
             req.authorizer_result_ttl_in_seconds
-                .unwrap_or(DEFAULT_TTL_SECONDS),
+                .unwrap_or(rules::authorizer::DEFAULT_TTL_SECONDS),
         ),
         provider_arns: req.provider_arns,
         auth_type: req.auth_type,
     };
-    check(&a)?;
+    rules::authorizer::check(&a)?;
     let mut tx = state.db.begin().await?;
     store::rest_apis::load(&mut tx, &api_id, true).await?;
     ensure_unique_name(&mut tx, &api_id, &a).await?;
@@ -193,7 +151,7 @@ pub async fn update(
             }
             ["authorizerResultTtlInSeconds"] => {
                 a.authorizer_result_ttl_in_seconds = match op.op {
-                    crate::patch::Op::Remove => Some(DEFAULT_TTL_SECONDS),
+                    crate::patch::Op::Remove => Some(rules::authorizer::DEFAULT_TTL_SECONDS),
                     _ => Some(op.i32_value()?),
                 }
             }
@@ -202,7 +160,7 @@ pub async fn update(
             _ => return Err(op.unsupported()),
         }
     }
-    check(&a)?;
+    rules::authorizer::check(&a)?;
     if a.authorizer_type != was {
         if let Some(used) = user_of(&mut tx, &api_id, &id).await? {
             return Err(ApiError::bad_request(format!(

@@ -12,11 +12,11 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
+use super::rules;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AwsJson, AwsQuery, Page, PageQuery};
 use crate::patch::{string_of, PatchRequest};
 use crate::store;
-use crate::validate;
 use crate::wire::{GatewayResponse, GATEWAY_RESPONSE_TYPES as TYPES};
 use crate::AppState;
 
@@ -41,67 +41,6 @@ fn default_of(response_type: &str) -> ApiResult<GatewayResponse> {
     GatewayResponse::built_in(response_type)
 }
 
-/// Checks a `gatewayresponse.header.X` key and its source expression.
-fn validate_parameter(key: &str, value: &str) -> ApiResult<()> {
-    let name = key.strip_prefix("gatewayresponse.header.").unwrap_or("");
-    if name.is_empty() || http::HeaderName::from_bytes(name.as_bytes()).is_err() {
-        return Err(ApiError::bad_request(format!(
-            "Invalid parameter name specified: {key}: must be gatewayresponse.header.<name>"
-        )));
-    }
-    let ok = if let Some(inner) = value.strip_prefix('\'') {
-        inner.ends_with('\'')
-            && value.len() >= 2
-            && http::HeaderValue::from_str(&inner[..inner.len() - 1]).is_ok()
-    } else if let Some(rest) = value.strip_prefix("method.request.") {
-        [
-            "header.",
-            "querystring.",
-            "path.",
-            "multivalueheader.",
-            "multivaluequerystring.",
-        ]
-        .iter()
-        .any(|p| rest.strip_prefix(p).is_some_and(|n| !n.is_empty()))
-    } else if let Some(rest) = value.strip_prefix("stageVariables.") {
-        !rest.is_empty()
-    } else if let Some(rest) = value.strip_prefix("context.") {
-        !rest.is_empty()
-    } else {
-        false
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request(format!(
-            "Invalid mapping expression specified: Validation Result: warnings : [], errors : \
-             [Invalid mapping expression specified: {value}: must be a quoted static value, \
-             method.request.(header|querystring|path).<name>, stageVariables.<name> or \
-             context.<name>]"
-        )))
-    }
-}
-
-/// Checks a whole gateway response before it is saved.
-fn validate_response(r: &GatewayResponse) -> ApiResult<()> {
-    if let Some(s) = &r.status_code {
-        validate::status_code(s)?;
-    }
-    for (k, v) in &r.response_parameters {
-        validate_parameter(k, v)?;
-    }
-    for (ct, text) in &r.response_templates {
-        validate::content_type(ct)?;
-        apigw_gateway::compile::check::template(text).map_err(|e| {
-            ApiError::bad_request(format!(
-                "Invalid mapping template specified for {ct}: line {}, column {}: {}",
-                e.line, e.column, e.message
-            ))
-        })?;
-    }
-    Ok(())
-}
-
 /// PUT /restapis/{restapi_id}/gatewayresponses/{response_type}
 pub async fn put(
     State(state): State<AppState>,
@@ -116,7 +55,7 @@ pub async fn put(
         response_templates: req.response_templates,
         default_response: false,
     };
-    validate_response(&r)?;
+    rules::gateway_response::response(&r)?;
     let mut tx = state.db.begin().await?;
     store::rest_apis::load(&mut tx, &api_id, true).await?;
     store::gateway_responses::save(&mut tx, &api_id, &r).await?;
@@ -194,7 +133,7 @@ pub async fn update(
             _ => return Err(op.unsupported()),
         }
     }
-    validate_response(&r)?;
+    rules::gateway_response::response(&r)?;
     store::gateway_responses::save(&mut tx, &api_id, &r).await?;
     tx.commit().await?;
     Ok(Json(r))
@@ -232,38 +171,5 @@ mod tests {
         let d = default_of("BAD_REQUEST_BODY").unwrap();
         assert!(d.default_response);
         assert_eq!(d.response_templates["application/json"], DEFAULT_TEMPLATE);
-    }
-
-    #[test]
-    fn parameters_accept_aws_sources_only() {
-        let k = "gatewayresponse.header.Access-Control-Allow-Origin";
-        for v in [
-            "'*'",
-            "method.request.header.Origin",
-            "method.request.querystring.q",
-            "stageVariables.origin",
-            "context.requestId",
-        ] {
-            assert!(validate_parameter(k, v).is_ok(), "{v}");
-        }
-        for v in [
-            "*",
-            "'unterminated",
-            "integration.response.header.x",
-            "context.",
-        ] {
-            assert!(validate_parameter(k, v).is_err(), "{v}");
-        }
-        assert!(validate_parameter("method.response.header.x", "'v'").is_err());
-    }
-
-    #[test]
-    fn templates_are_parsed_when_saved() {
-        let mut r = default_of("DEFAULT_4XX").unwrap();
-        assert!(validate_response(&r).is_ok());
-        r.response_templates
-            .insert("application/json".into(), "#if($x".into());
-        let err = validate_response(&r).unwrap_err().to_string();
-        assert!(err.contains("line 1"), "{err}");
     }
 }

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
-use super::rules::path_params;
+use super::rules;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::AwsJson;
 use crate::patch::{bool_of, string_of, PatchRequest};
@@ -37,66 +37,10 @@ pub struct PutMethod {
     authorization_scopes: Vec<String>,
 }
 
-/// Checks a method against its resource and the API's authorizers (`authorizers`: id →
-/// type).
-fn validate_method(
-    m: &Method,
-    resource_path: &str,
-    authorizers: &BTreeMap<String, String>,
-) -> ApiResult<()> {
-    match m.authorization_type.as_str() {
-        "NONE" | "AWS_IAM" => {}
-        kind @ ("CUSTOM" | "COGNITO_USER_POOLS") => {
-            let id = m.authorizer_id.as_deref().unwrap_or_default();
-            if id.is_empty() {
-                return Err(ApiError::bad_request(format!(
-                    "Invalid authorizer ID specified. Setting the authorization type to {kind} \
-                     requires a valid authorizer."
-                )));
-            }
-            let Some(authorizer_type) = authorizers.get(id) else {
-                return Err(ApiError::bad_request(format!(
-                    "Invalid authorizer ID specified: {id}"
-                )));
-            };
-            let cognito = authorizer_type == "COGNITO_USER_POOLS";
-            if cognito != (kind == "COGNITO_USER_POOLS") {
-                return Err(ApiError::bad_request(format!(
-                    "Invalid authorization type {kind} for authorizer {id} of type \
-                     {authorizer_type}: use COGNITO_USER_POOLS with Cognito authorizers and \
-                     CUSTOM with TOKEN or REQUEST authorizers"
-                )));
-            }
-        }
-        other => {
-            return Err(ApiError::bad_request(format!(
-                "Invalid authorization type '{other}': must be NONE, AWS_IAM, CUSTOM or \
-                 COGNITO_USER_POOLS"
-            )))
-        }
-    }
-    // `authorizationScopes` are kept whatever the type (tools send them along) and only
-    // enforced with COGNITO_USER_POOLS, as in API Gateway.
-    for key in m.request_parameters.keys() {
-        let (loc, name) = validate::method_request_parameter(key)?;
-        if loc == "path" && !path_params(resource_path).any(|p| p == name) {
-            return Err(ApiError::bad_request(format!(
-                "Invalid method request parameter specified: {key}: the resource path \
-                 {resource_path} has no {{{name}}}"
-            )));
-        }
-    }
-    // `$default` names the model used for any content type without its own.
-    for ct in m.request_models.keys().filter(|ct| *ct != "$default") {
-        validate::content_type(ct)?;
-    }
-    Ok(())
-}
-
 /// Checks that a method's `requestValidatorId` and `requestModels` name entities of the
 /// API (they live in their own tables, so this runs before the row edit).
 ///
-/// Answers the API's authorizers (id → type) for [`validate_method`].
+/// Answers the API's authorizers (id → type) for [`rules::method::method`].
 async fn check_references(
     state: &AppState,
     api_id: &str,
@@ -163,7 +107,7 @@ pub async fn put(
                 "Method already exists for this resource",
             ));
         }
-        validate_method(&method, &row.path, &authorizers)?;
+        rules::method::method(&method, &row.path, &authorizers)?;
         row.methods.insert(http_method.clone(), method.clone());
         Ok(method)
     })
@@ -233,7 +177,7 @@ pub async fn update(
                 _ => return Err(op.unsupported()),
             }
         }
-        validate_method(m, &path, &authorizers)?;
+        rules::method::method(m, &path, &authorizers)?;
         Ok(m.clone())
     })
     .await?;
@@ -265,17 +209,6 @@ pub struct PutMethodResponse {
     response_models: BTreeMap<String, String>,
 }
 
-fn validate_method_response(r: &MethodResponse) -> ApiResult<()> {
-    validate::status_code(&r.status_code)?;
-    for key in r.response_parameters.keys() {
-        validate::method_response_parameter(key)?;
-    }
-    for ct in r.response_models.keys() {
-        validate::content_type(ct)?;
-    }
-    Ok(())
-}
-
 fn response_not_found() -> ApiError {
     ApiError::not_found("Invalid Response status code specified")
 }
@@ -291,7 +224,7 @@ pub async fn put_response(
         response_parameters: req.response_parameters,
         response_models: req.response_models,
     };
-    validate_method_response(&resp)?;
+    rules::method::method_response(&resp)?;
     let r = store::resources::edit(&state.db, &api_id, &rid, |row| {
         let m = row.method_mut(&http_method)?;
         if m.method_responses.contains_key(&status) {
@@ -349,7 +282,7 @@ pub async fn update_response(
                 _ => return Err(op.unsupported()),
             }
         }
-        validate_method_response(r)?;
+        rules::method::method_response(r)?;
         Ok(r.clone())
     })
     .await?;
@@ -378,23 +311,7 @@ mod tests {
 
     #[test]
     fn path_param_names() {
-        let v: Vec<_> = path_params("/pets/{id}/files/{proxy+}").collect();
+        let v: Vec<_> = rules::path_params("/pets/{id}/files/{proxy+}").collect();
         assert_eq!(v, vec!["id", "proxy"]);
-    }
-
-    #[test]
-    fn method_validation() {
-        let mut m = Method {
-            http_method: "GET".into(),
-            authorization_type: "NONE".into(),
-            ..Default::default()
-        };
-        assert!(validate_method(&m, "/pets/{id}", &BTreeMap::new()).is_ok());
-        m.request_parameters
-            .insert("method.request.path.id".into(), true);
-        assert!(validate_method(&m, "/pets/{id}", &BTreeMap::new()).is_ok());
-        assert!(validate_method(&m, "/pets", &BTreeMap::new()).is_err());
-        m.authorization_type = "BASIC".into();
-        assert!(validate_method(&m, "/pets/{id}", &BTreeMap::new()).is_err());
     }
 }

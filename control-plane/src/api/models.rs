@@ -4,20 +4,22 @@
 //! saved (valid JSON, a valid draft-04 schema, every `$ref` to another model of the API
 //! naming one that exists), so a deployment never carries one the data plane cannot
 //! compile. References use the URL form AWS uses:
-//! `https://apigateway.amazonaws.com/restapis/{restapi_id}/models/{model_name}`.
+//! `https://apigateway.amazonaws.com/restapis/{restapi_id}/models/{model_name}`. The rules
+//! are [`rules::model`]'s.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
+use super::rules;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AwsJson, AwsQuery, Page, PageQuery};
 use crate::ids::random_id;
 use crate::patch::PatchRequest;
 use crate::store;
 use crate::validate;
-use crate::wire::{Model, MODEL_URL_PREFIX};
+use crate::wire::Model;
 use crate::AppState;
 
 /// Body of CreateModel.
@@ -37,91 +39,6 @@ pub struct TemplateValue {
     pub value: String,
 }
 
-fn invalid_model(reason: impl std::fmt::Display) -> ApiError {
-    ApiError::bad_request(format!(
-        "Invalid model specified: Validation Result: warnings : [], errors : [{reason}]"
-    ))
-}
-
-/// Checks a model name (alphanumeric, as AWS requires).
-fn validate_name(name: &str) -> ApiResult<()> {
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(ApiError::bad_request(format!(
-            "Invalid model name specified: '{name}': model names must be alphanumeric"
-        )));
-    }
-    Ok(())
-}
-
-/// The model names a schema references (`$ref` URLs of this API's models), in order.
-pub fn referenced_models(api_id: &str, schema: &serde_json::Value) -> Vec<String> {
-    let mut out = Vec::new();
-    collect_refs(api_id, schema, &mut out);
-    out
-}
-
-fn collect_refs(api_id: &str, v: &serde_json::Value, out: &mut Vec<String>) {
-    match v {
-        serde_json::Value::Object(map) => {
-            for (k, child) in map {
-                if k == "$ref" {
-                    if let Some(name) = child.as_str().and_then(|r| model_ref_name(api_id, r)) {
-                        if !out.iter().any(|n| n == name) {
-                            out.push(name.to_string());
-                        }
-                    }
-                } else {
-                    collect_refs(api_id, child, out);
-                }
-            }
-        }
-        serde_json::Value::Array(items) => items.iter().for_each(|i| collect_refs(api_id, i, out)),
-        _ => {}
-    }
-}
-
-/// The model name of a `$ref` URL pointing at a model of `api_id` (fragment ignored).
-pub fn model_ref_name<'a>(api_id: &str, reference: &'a str) -> Option<&'a str> {
-    let rest = reference.strip_prefix(MODEL_URL_PREFIX)?;
-    let rest = rest.strip_prefix(api_id)?.strip_prefix("/models/")?;
-    let name = rest.split('#').next()?;
-    (!name.is_empty()).then_some(name)
-}
-
-/// Parses and checks a schema: JSON, a valid draft-04 schema, references resolvable to
-/// models in `known` (names of the API's models).
-fn check_schema(api_id: &str, schema: &str, known: &[String]) -> ApiResult<serde_json::Value> {
-    let value: serde_json::Value = serde_json::from_str(schema)
-        .map_err(|e| invalid_model(format!("Invalid model schema specified: {e}")))?;
-    if !value.is_object() {
-        return Err(invalid_model(
-            "Invalid model schema specified: the schema must be a JSON object",
-        ));
-    }
-    if let Err(e) = jsonschema::draft4::meta::validate(&value) {
-        return Err(invalid_model(format!(
-            "Invalid model schema specified: {e} at {}",
-            e.instance_path()
-        )));
-    }
-    for name in referenced_models(api_id, &value) {
-        if !known.contains(&name) {
-            return Err(invalid_model(format!(
-                "Invalid model referenced in model: {MODEL_URL_PREFIX}{api_id}/models/{name}"
-            )));
-        }
-    }
-    // Compiled as a node compiles it; references are resolved when deployed, so here they
-    // point at permissive stand-ins for the (known) models they name.
-    let stand_ins = known
-        .iter()
-        .map(|name| (name.clone(), serde_json::json!({})))
-        .collect();
-    apigw_gateway::compile::validation::compile_schema(api_id, "", &value, &stand_ins)
-        .map_err(|e| invalid_model(format!("Invalid model schema specified: {e}")))?;
-    Ok(value)
-}
-
 /// POST /restapis/{restapi_id}/models
 pub async fn create(
     State(state): State<AppState>,
@@ -131,7 +48,7 @@ pub async fn create(
     let name = req
         .name
         .ok_or_else(|| ApiError::bad_request("Model name must be specified"))?;
-    validate_name(&name)?;
+    rules::model::name(&name)?;
     let content_type = req
         .content_type
         .filter(|c| !c.is_empty())
@@ -150,7 +67,7 @@ pub async fn create(
         ));
     }
     if let Some(schema) = &req.schema {
-        check_schema(&api_id, schema, &known)?;
+        rules::model::schema(&api_id, schema, &known)?;
     }
     let model = Model {
         id: random_id(6),
@@ -211,13 +128,8 @@ pub async fn update(
             .into_iter()
             .map(|m| m.name)
             .collect();
-        let value = check_schema(&api_id, schema, &known)?;
-        if referenced_models(&api_id, &value).contains(&model.name) {
-            return Err(invalid_model(format!(
-                "Invalid model specified: model {} references itself",
-                model.name
-            )));
-        }
+        let value = rules::model::schema(&api_id, schema, &known)?;
+        rules::model::not_self_referencing(&api_id, &model.name, &value)?;
     }
     store::models::save(&mut tx, &api_id, &name, &model).await?;
     tx.commit().await?;
@@ -253,7 +165,7 @@ pub async fn delete(
             .schema
             .as_deref()
             .and_then(|s| serde_json::from_str(s).ok())
-            .map(|v| referenced_models(&api_id, &v))
+            .map(|v| rules::model::referenced_models(&api_id, &v))
             .unwrap_or_default();
         if other.name != name && refs.contains(&name) {
             return Err(ApiError::conflict(format!(
@@ -290,56 +202,11 @@ pub async fn template(
             ))
         })?;
     let resolve = |reference: &str| -> Option<serde_json::Value> {
-        let target = model_ref_name(&api_id, reference)?;
+        let target = rules::model::model_ref_name(&api_id, reference)?;
         let m = models.iter().find(|m| m.name == target)?;
         serde_json::from_str(m.schema.as_deref()?).ok()
     };
     Ok(Json(TemplateValue {
         value: crate::schema_to_template::generate(&schema, &resolve),
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn references_are_found_by_api_url() {
-        let schema = json!({
-            "type": "object",
-            "properties": {
-                "a": {"$ref": "https://apigateway.amazonaws.com/restapis/abc/models/Pet"},
-                "b": {"items": {"$ref": "https://apigateway.amazonaws.com/restapis/abc/models/Pet#/x"}},
-                "c": {"$ref": "https://apigateway.amazonaws.com/restapis/other/models/Foo"},
-                "d": {"$ref": "#/definitions/local"}
-            }
-        });
-        assert_eq!(referenced_models("abc", &schema), vec!["Pet".to_string()]);
-    }
-
-    #[test]
-    fn schemas_are_checked_as_draft4_with_known_references() {
-        let ok = r#"{"$schema":"http://json-schema.org/draft-04/schema#","type":"object",
-            "properties":{"age":{"type":"integer"}},"required":["age"]}"#;
-        assert!(check_schema("abc", ok, &[]).is_ok());
-        let err = check_schema("abc", "{not json", &[]).unwrap_err();
-        assert!(err.to_string().starts_with("Invalid model specified"));
-        let err = check_schema("abc", r#"{"type": 12}"#, &[]).unwrap_err();
-        assert!(err.to_string().contains("Invalid model schema"), "{err}");
-        let with_ref = r#"{"$ref":"https://apigateway.amazonaws.com/restapis/abc/models/Pet"}"#;
-        let err = check_schema("abc", with_ref, &[]).unwrap_err();
-        assert!(
-            err.to_string().contains("Invalid model referenced"),
-            "{err}"
-        );
-        assert!(check_schema("abc", with_ref, &["Pet".to_string()]).is_ok());
-    }
-
-    #[test]
-    fn names_must_be_alphanumeric() {
-        assert!(validate_name("CompareData").is_ok());
-        assert!(validate_name("Compare-Data").is_err());
-        assert!(validate_name("").is_err());
-    }
 }

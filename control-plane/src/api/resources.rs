@@ -11,6 +11,7 @@ use axum::Json;
 use serde::Deserialize;
 use sqlx::PgConnection;
 
+use super::rules::resource;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AwsJson, AwsQuery, Page};
 use crate::ids::random_id;
@@ -43,63 +44,6 @@ impl ResourceQuery {
     }
 }
 
-/// What kind of segment a path part is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PartKind {
-    /// A literal segment.
-    Literal,
-    /// `{name}`.
-    Param,
-    /// `{name+}`.
-    Greedy,
-}
-
-/// Validates a `pathPart` as AWS does and says what kind it is.
-pub fn classify_path_part(part: &str) -> ApiResult<PartKind> {
-    let bad = || {
-        ApiError::bad_request(
-            "Resource's path part only allow a-zA-Z0-9._- and curly braces at the beginning \
-             and the end and an optional plus sign before the closing brace.",
-        )
-    };
-    let name_ok = |n: &str| {
-        !n.is_empty()
-            && n.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-    };
-    if let Some(inner) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-        if let Some(name) = inner.strip_suffix('+') {
-            return if name_ok(name) {
-                Ok(PartKind::Greedy)
-            } else {
-                Err(bad())
-            };
-        }
-        return if name_ok(inner) {
-            Ok(PartKind::Param)
-        } else {
-            Err(bad())
-        };
-    }
-    let literal_ok = !part.is_empty()
-        && part
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':' | '~' | '@'));
-    if literal_ok {
-        Ok(PartKind::Literal)
-    } else {
-        Err(bad())
-    }
-}
-
-fn child_path(parent: &str, part: &str) -> String {
-    if parent == "/" {
-        format!("/{part}")
-    } else {
-        format!("{parent}/{part}")
-    }
-}
-
 /// Checks that `part` may be added under `parent` (ignoring `except`, the resource being
 /// moved or renamed): no child under a greedy segment, one variable segment per level,
 /// no duplicate sibling.
@@ -110,31 +54,12 @@ async fn check_sibling_rules(
     part: &str,
     except: Option<&str>,
 ) -> ApiResult<()> {
-    let kind = classify_path_part(part)?;
-    if let Some(parent_part) = &parent.path_part {
-        if classify_path_part(parent_part)? == PartKind::Greedy {
-            return Err(ApiError::bad_request(format!(
-                "Cannot create a child of a resource with a greedy path variable: {parent_part}"
-            )));
-        }
-    }
     let siblings = store::resources::children(conn, api_id, &parent.id).await?;
-    for (id, sib) in siblings {
-        if Some(id.as_str()) == except {
-            continue;
-        }
-        let Some(sib) = sib else { continue };
-        if sib == part {
-            return Err(ApiError::conflict(format!(
-                "Another resource with the same parent already has this name: {part}"
-            )));
-        }
-        if kind != PartKind::Literal && classify_path_part(&sib)? != PartKind::Literal {
-            return Err(ApiError::bad_request(format!(
-                "A sibling ({sib}) of this resource already has a variable path part -- only one is allowed"
-            )));
-        }
-    }
+    let others = siblings
+        .iter()
+        .filter(|(id, _)| Some(id.as_str()) != except)
+        .filter_map(|(_, sib)| sib.as_deref());
+    resource::child(parent.path_part.as_deref(), part, others)?;
     Ok(())
 }
 
@@ -155,7 +80,7 @@ pub async fn create(
     let row = ResourceRow {
         id: random_id(6),
         parent_id: Some(parent.id.clone()),
-        path: child_path(&parent.path, &part),
+        path: resource::child_path(&parent.path, &part),
         path_part: Some(part),
         methods: BTreeMap::new(),
     };
@@ -240,7 +165,7 @@ pub async fn update(
         ));
     }
     check_sibling_rules(&mut tx, &api_id, &parent, &part, Some(&row.id)).await?;
-    row.path = child_path(&parent.path, &part);
+    row.path = resource::child_path(&parent.path, &part);
     store::resources::move_subtree(&mut tx, &api_id, &row, &old_path).await?;
     tx.commit().await?;
     Ok(Json(row.to_wire(false)))
@@ -260,25 +185,4 @@ pub async fn delete(
     store::resources::delete_subtree(&mut tx, &api_id, &row.path).await?;
     tx.commit().await?;
     Ok(StatusCode::ACCEPTED)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn path_parts() {
-        assert_eq!(classify_path_part("pets").unwrap(), PartKind::Literal);
-        assert_eq!(classify_path_part("{id}").unwrap(), PartKind::Param);
-        assert_eq!(classify_path_part("{proxy+}").unwrap(), PartKind::Greedy);
-        for bad in ["", "a/b", "{}", "{a", "a}", "{a+b}", "sp ace", "{+}", "é"] {
-            assert!(classify_path_part(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn child_paths() {
-        assert_eq!(child_path("/", "pets"), "/pets");
-        assert_eq!(child_path("/pets", "{id}"), "/pets/{id}");
-    }
 }

@@ -7,8 +7,9 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
+use super::rules;
 use crate::constraints::{self, Violations};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{AwsJson, AwsQuery, Page, PageQuery};
 use crate::ids::{now_epoch, random_id};
 use crate::patch::{Op, PatchRequest};
@@ -34,55 +35,6 @@ pub struct CreateRestApi {
     tags: BTreeMap<String, String>,
     #[serde(default)]
     disable_execute_api_endpoint: bool,
-}
-
-/// Checks the fields every create or update must keep valid.
-fn validate(api: &RestApi) -> ApiResult<()> {
-    crate::validate::tags(&api.tags)?;
-    if api.name.trim().is_empty() {
-        return Err(ApiError::bad_request(
-            "Invalid REST API name specified: name must be non-empty",
-        ));
-    }
-    if !constraints::API_KEY_SOURCE_TYPE.contains(&api.api_key_source.as_str()) {
-        return Err(ApiError::bad_request(format!(
-            "Invalid apiKeySource '{}': must be HEADER or AUTHORIZER",
-            api.api_key_source
-        )));
-    }
-    if let Some(size) = api.minimum_compression_size {
-        if !(0..=10_485_760).contains(&size) {
-            return Err(ApiError::bad_request(
-                "Invalid minimumCompressionSize: must be between 0 and 10485760",
-            ));
-        }
-    }
-    for t in &api.endpoint_configuration.types {
-        if !constraints::ENDPOINT_TYPE.contains(&t.as_str()) {
-            return Err(ApiError::bad_request(format!(
-                "Invalid endpoint type '{t}': must be EDGE, REGIONAL or PRIVATE"
-            )));
-        }
-    }
-    for m in &api.binary_media_types {
-        if !m.contains('/') {
-            return Err(ApiError::bad_request(format!(
-                "Invalid binary media type '{m}': must look like type/subtype"
-            )));
-        }
-    }
-    // The engine compiles the same text for every stage (the region does not change
-    // whether it is valid).
-    if let Some(policy) = api.policy.as_deref().filter(|p| !p.trim().is_empty()) {
-        let context = apigw_iam_policy::CompileContext {
-            region: "us-east-1",
-            account_id: crate::store::ACCOUNT_ID,
-            api_id: &api.id,
-        };
-        apigw_iam_policy::Policy::parse(policy, &context)
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    }
-    Ok(())
 }
 
 /// POST /restapis
@@ -121,7 +73,7 @@ pub async fn create(
         disable_execute_api_endpoint: req.disable_execute_api_endpoint,
         root_resource_id: random_id(10),
     };
-    validate(&api)?;
+    rules::rest_api::rest_api(&api)?;
     let mut tx = state.db.begin().await?;
     let source = match &req.clone_from {
         Some(src) => {
@@ -250,7 +202,7 @@ pub async fn update(
             _ => return Err(op.unsupported()),
         }
     }
-    validate(&api)?;
+    rules::rest_api::rest_api(&api)?;
     store::rest_apis::save(&mut tx, &api).await?;
     tx.commit().await?;
     Ok(Json(api))
@@ -267,34 +219,4 @@ pub async fn delete(
     store::config::bump(&mut tx).await?;
     tx.commit().await?;
     Ok(StatusCode::ACCEPTED)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn api() -> RestApi {
-        RestApi {
-            name: "pets".into(),
-            api_key_source: "HEADER".into(),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn validation() {
-        assert!(validate(&api()).is_ok());
-        let mut a = api();
-        a.name = " ".into();
-        assert!(validate(&a).is_err());
-        let mut a = api();
-        a.api_key_source = "QUERY".into();
-        assert!(validate(&a).is_err());
-        let mut a = api();
-        a.policy = Some("{not json".into());
-        assert!(validate(&a).is_err());
-        let mut a = api();
-        a.binary_media_types = vec!["png".into()];
-        assert!(validate(&a).is_err());
-    }
 }

@@ -1,13 +1,55 @@
 //! Rules that several handlers apply: stage names and contents (CreateStage, UpdateStage
 //! and the stage CreateDeployment makes; a stage's documentation version, also set by
 //! CreateDocumentationVersion) and the path parameters of a resource path (methods and
-//! integrations). Field-level checks are in [`crate::validate`].
+//! integrations), here; the rules of each entity in its own submodule, shared by the
+//! entity's own calls and by ImportRestApi / PutRestApi (`api/imports.rs`), so an import
+//! accepts exactly what the individual calls accept. Field-level checks are in
+//! [`crate::validate`].
+
+pub mod authorizer;
+pub mod gateway_response;
+pub mod method;
+pub mod model;
+pub mod resource;
+pub mod rest_api;
 
 use crate::constraints::{self, Violations};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::now_epoch;
 use crate::store;
 use crate::wire::{AccessLogSettings, Stage};
+
+/// A rule of an entity broken by one of its members: the member, as the management API
+/// names it (`uri`, `requestParameters`, …), and AWS's error. A handler answers the error
+/// (`?` converts); an import says where that member is in its document.
+#[derive(Debug)]
+pub struct Broken {
+    /// The member that breaks the rule.
+    pub member: &'static str,
+    /// What the entity's own call answers.
+    pub error: ApiError,
+}
+
+impl From<Broken> for ApiError {
+    fn from(b: Broken) -> Self {
+        b.error
+    }
+}
+
+/// The answer of a rule that names the member breaking it.
+pub type RuleResult<T = ()> = Result<T, Broken>;
+
+/// Names the member a check was about.
+pub trait Member<T> {
+    /// `Err(e)` becomes `Err(Broken { member, error: e })`.
+    fn member(self, member: &'static str) -> RuleResult<T>;
+}
+
+impl<T> Member<T> for ApiResult<T> {
+    fn member(self, member: &'static str) -> RuleResult<T> {
+        self.map_err(|error| Broken { member, error })
+    }
+}
 
 /// Stage names as AWS allows them.
 pub fn validate_stage_name(name: &str) -> ApiResult<()> {

@@ -233,7 +233,7 @@ pub async fn authorizer(
         format_version: apigw_proto::SNAPSHOT_FORMAT_VERSION,
         region: state.region.clone(),
         account_id: store::ACCOUNT_ID.into(),
-        authorizers: vec![super::authorizers::to_snapshot(&authorizer)],
+        authorizers: vec![super::rules::authorizer::to_snapshot(&authorizer)],
         resources: vec![
             pb::Resource {
                 id: "root".into(),
