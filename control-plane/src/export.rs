@@ -5,12 +5,15 @@
 //! as JSON or YAML. Everything comes from the deployed snapshot, never from the current
 //! (undeployed) edits.
 //!
-//! What would not round-trip through an importer: model descriptions and the `Empty` /
-//! `Error` models' ids (the snapshot keeps name, content type and schema only); resources
-//! without methods (a path item needs an operation; intermediate resources are implied by
-//! the paths below them); the path parameters we declare for a path's `{name}` slots that
-//! the method did not list in `requestParameters` (OpenAPI requires them; an importer
-//! would add `method.request.path.name` to the method).
+//! What does not round-trip through the importer (`import/`): model descriptions and ids
+//! (the snapshot keeps name, content type and schema only); the API's description (not in
+//! the snapshot) and version (`info.version` is the deployment's date); resources without
+//! methods (a path item needs an operation; intermediate resources are implied by the
+//! paths below them); the path parameters we declare for a path's `{name}` slots that the
+//! method did not list in `requestParameters` (OpenAPI requires them; the importer adds
+//! `method.request.path.name` to the method); in Swagger, whether a method response header
+//! is required, and a second request or response model of another content type (one
+//! `body` parameter, one response `schema`).
 
 use std::collections::BTreeMap;
 
@@ -50,7 +53,7 @@ impl Dialect {
 pub struct Extensions {
     /// `integrations` (or `apigateway`): `x-amazon-apigateway-integration` and the
     /// API-level extensions (validators, gateway responses, binary media types, API key
-    /// source).
+    /// source, minimum compression size, resource policy).
     pub integrations: bool,
     /// `authorizers` (or `apigateway`): the authorizers' security schemes.
     pub authorizers: bool,
@@ -274,6 +277,19 @@ pub fn document(
                 json!(snap.api_key_source),
             );
         }
+        if snap.minimum_compression_size >= 0 {
+            doc.insert(
+                "x-amazon-apigateway-minimum-compression-size".into(),
+                json!(snap.minimum_compression_size),
+            );
+        }
+        if !snap.policy.trim().is_empty() {
+            // The policy document as JSON, as AWS writes it; text that is not JSON (never
+            // stored: policies are compiled when saved) as it is.
+            let policy = serde_json::from_str::<Value>(&snap.policy)
+                .unwrap_or_else(|_| Value::String(snap.policy.clone()));
+            doc.insert("x-amazon-apigateway-policy".into(), policy);
+        }
     }
     Ok(Value::Object(doc))
 }
@@ -348,7 +364,9 @@ impl Ctx<'_> {
         let mut v: Value = serde_json::from_str(&m.schema)
             .map_err(|e| format!("model {} is not JSON: {e}", m.name))?;
         if let Value::Object(o) = &mut v {
-            o.remove("$schema");
+            // `shift_remove` keeps the other members in the model's order (`remove` would
+            // move the last one into `$schema`'s place).
+            o.shift_remove("$schema");
         }
         self.localise_refs(&mut v);
         Ok(v)
@@ -535,11 +553,15 @@ impl Ctx<'_> {
             json!(format!("{} response", r.status_code)),
         );
         let mut headers = Map::new();
-        let mut rp: Vec<&String> = r.response_parameters.keys().collect();
+        let mut rp: Vec<(&String, &bool)> = r.response_parameters.iter().collect();
         rp.sort();
-        for key in rp {
+        for (key, required) in rp {
             if let Some(name) = key.strip_prefix("method.response.header.") {
                 let mut h = Map::new();
+                // OpenAPI 3's header object says whether it is required; Swagger's cannot.
+                if *required && self.dialect == Dialect::Oas30 {
+                    h.insert("required".into(), json!(true));
+                }
                 self.string_type(&mut h);
                 headers.insert(name.to_string(), Value::Object(h));
             }
