@@ -17,6 +17,7 @@ pub mod error;
 pub mod export;
 pub mod extract;
 pub mod ids;
+pub mod import;
 pub mod keys;
 pub mod metering;
 pub mod patch;

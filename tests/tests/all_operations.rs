@@ -47,13 +47,6 @@ const NOT_APPLICABLE: &[(&str, &str)] = &[
         "FlushStageCache",
         "the stage cache is issue 17's; there is nothing to flush yet",
     ),
-    // ImportRestApi (POST /restapis?mode=import) reaches CreateRestApi's route today;
-    // PutRestApi is being added with it on another branch (ImportRestApi/PutRestApi).
-    (
-        "PutRestApi",
-        "ImportRestApi/PutRestApi are being built on their own branch; remove this entry \
-         when it merges",
-    ),
 ];
 
 const DOMAIN_NAMES: &str = "custom domain names and base path mappings: a later issue";

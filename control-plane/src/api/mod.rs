@@ -11,6 +11,7 @@ pub mod deployments;
 pub mod documentation;
 pub mod exports;
 pub mod gateway_responses;
+pub mod imports;
 pub mod integrations;
 pub mod methods;
 pub mod models;
@@ -26,6 +27,9 @@ pub mod usage;
 pub mod usage_plans;
 pub mod vpc_links;
 
+use axum::extract::{Request, State};
+use axum::handler::Handler;
+use axum::response::Response;
 use axum::routing::{delete, get};
 use axum::Router;
 
@@ -36,10 +40,11 @@ use crate::AppState;
 pub fn router() -> Router<AppState> {
     const METHOD: &str = "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}";
     Router::new()
-        .route("/restapis", get(rest_apis::list).post(rest_apis::create))
+        .route("/restapis", get(rest_apis::list).post(post_restapis))
         .route(
             "/restapis/{restapi_id}",
             get(rest_apis::get)
+                .put(imports::put)
                 .patch(rest_apis::update)
                 .delete(rest_apis::delete),
         )
@@ -234,6 +239,21 @@ pub fn router() -> Router<AppState> {
         )
         .fallback(unknown_operation)
         .method_not_allowed_fallback(unknown_operation)
+}
+
+/// `POST /restapis`: ImportRestApi when the query says `mode=import` (its `requestUri` is
+/// `/restapis?mode=import`), CreateRestApi otherwise.
+async fn post_restapis(State(state): State<AppState>, req: Request) -> Response {
+    let import = req
+        .uri()
+        .query()
+        .and_then(|q| apigw_gateway::query::last(q, "mode"))
+        .is_some_and(|mode| mode == "import");
+    if import {
+        Handler::<_, AppState>::call(imports::import, req, state).await
+    } else {
+        Handler::<_, AppState>::call(rest_apis::create, req, state).await
+    }
 }
 
 async fn unknown_operation() -> ApiError {

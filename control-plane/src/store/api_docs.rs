@@ -139,6 +139,13 @@ pub async fn delete<T: ApiDoc>(conn: &mut PgConnection, api_id: &str, id: &str) 
     Ok(())
 }
 
+/// Deletes every document of an API.
+pub async fn delete_all<T: ApiDoc>(conn: &mut PgConnection, api_id: &str) -> ApiResult<()> {
+    let sql = format!("DELETE FROM {} WHERE api_id = $1", T::TABLE);
+    sqlx::query(&sql).bind(api_id).execute(conn).await?;
+    Ok(())
+}
+
 /// Copies every document of `src` to `dst`, with the same ids (so cloned methods keep
 /// their references).
 pub async fn copy<T: ApiDoc>(conn: &mut PgConnection, src: &str, dst: &str) -> ApiResult<()> {

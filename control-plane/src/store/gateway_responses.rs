@@ -73,6 +73,15 @@ pub async fn delete(conn: &mut PgConnection, api_id: &str, response_type: &str) 
     Ok(deleted > 0)
 }
 
+/// Deletes every customisation of an API.
+pub async fn delete_all(conn: &mut PgConnection, api_id: &str) -> ApiResult<()> {
+    sqlx::query("DELETE FROM gateway_responses WHERE api_id = $1")
+        .bind(api_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Copies every customisation of `src` to `dst`.
 pub async fn copy(conn: &mut PgConnection, src: &str, dst: &str) -> ApiResult<()> {
     sqlx::query(

@@ -92,6 +92,15 @@ pub async fn delete(conn: &mut PgConnection, api_id: &str, name: &str) -> ApiRes
     Ok(())
 }
 
+/// Deletes every model of an API.
+pub async fn delete_all(conn: &mut PgConnection, api_id: &str) -> ApiResult<()> {
+    sqlx::query("DELETE FROM models WHERE api_id = $1")
+        .bind(api_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// The models AWS creates with every REST API: `Empty` and `Error`.
 pub async fn insert_defaults(conn: &mut PgConnection, api_id: &str) -> ApiResult<()> {
     let defaults = [

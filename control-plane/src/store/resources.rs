@@ -214,6 +214,22 @@ pub async fn delete_subtree(conn: &mut PgConnection, api_id: &str, path: &str) -
     Ok(())
 }
 
+/// Deletes every resource of an API but its root (`root_id`), and the root's methods
+/// (PutRestApi with `mode=overwrite`).
+pub async fn clear(conn: &mut PgConnection, api_id: &str, root_id: &str) -> ApiResult<()> {
+    sqlx::query("DELETE FROM resources WHERE api_id = $1 AND id <> $2")
+        .bind(api_id)
+        .bind(root_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE resources SET methods = '{}'::jsonb WHERE api_id = $1 AND id = $2")
+        .bind(api_id)
+        .bind(root_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Runs `edit` on a locked resource row (of an existing API) and writes its methods back,
 /// in one transaction: how every method and integration change is made.
 pub async fn edit<T>(
