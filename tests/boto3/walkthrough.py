@@ -7,7 +7,10 @@ and HTTP_PROXY integrations with method and integration responses), deploys it t
 calls it through both data-plane nodes, redeploys a change and rolls it back by
 re-pointing the stage, and checks that boto3 raises AWS's exception classes with a
 message for bad calls, exports the stage (get_export: oas30 JSON with the API Gateway
-extensions, swagger YAML; the rolled-back deployment, not the later edit), then tags the API, its stage, an API key and a usage plan by
+extensions, swagger YAML; the rolled-back deployment, not the later edit), imports that
+export as a new API (import_rest_api, JSON and YAML, failOnWarnings) that both nodes serve
+and that exports the same document, applies documents with put_rest_api (merge, then
+overwrite), then tags the API, its stage, an API key and a usage plan by
 ARN (tag_resource, get_tags, untag_resource). Every step is logged; any failure exits
 non-zero.
 
@@ -435,6 +438,78 @@ def export(api, api_id, d1):
                  "stage")
 
 
+def without_deployment(doc):
+    """An export without what names its API and deployment: the invoke host, the date."""
+    doc = dict(doc)
+    doc.pop("servers", None)
+    doc["info"] = {k: v for k, v in doc["info"].items() if k != "version"}
+    return doc
+
+
+def openapi_in(api, api_id, backend_addr):
+    """Issue 12, OpenAPI in: the stage's export imported as new APIs, put_rest_api."""
+    log("import_rest_api(body=<the oas30 export>, failOnWarnings=True): a new API")
+    exported = api.get_export(restApiId=api_id, stageName=STAGE, exportType="oas30",
+                              parameters={"extensions": "apigateway"},
+                              accepts="application/json")["body"].read()
+    created = api.import_rest_api(body=exported, failOnWarnings=True)
+    copy = created["id"]
+    check(copy != api_id and created["name"] == "pets" and not created.get("warnings"),
+          f"ImportRestApi: {created}")
+    api.create_deployment(restApiId=copy, stageName=STAGE, variables={"backend": backend_addr})
+    took = wait_for_version(copy, "v1", max(BUDGET, 10.0))
+    log(f"the imported API is served by both nodes after {took:.3f}s")
+    call_everything(copy, "v1")
+    again = json.loads(api.get_export(restApiId=copy, stageName=STAGE, exportType="oas30",
+                                      parameters={"extensions": "apigateway"},
+                                      accepts="application/json")["body"].read())
+    check(without_deployment(again) == without_deployment(json.loads(exported)),
+          f"the import exports the same document:\n{json.dumps(again, indent=1)}")
+
+    log("import_rest_api(body=<the oas30 export as YAML>)")
+    yaml_doc = api.get_export(restApiId=api_id, stageName=STAGE, exportType="oas30",
+                              parameters={"extensions": "apigateway"},
+                              accepts="application/yaml")["body"].read()
+    from_yaml = api.import_rest_api(body=yaml_doc)
+    resources = api.get_resources(restApiId=from_yaml["id"], limit=100)["items"]
+    check(sorted(r["path"] for r in resources)
+          == ["/", "/files", "/files/{proxy+}", "/pets", "/pets/{id}"],
+          f"the YAML import's resources: {resources}")
+
+    log("an unknown extension: a warning, or BadRequestException with failOnWarnings")
+    small = {
+        "openapi": "3.0.1", "info": {"title": "small", "version": "1"},
+        "x-amazon-apigateway-foo": True,
+        "paths": {"/extra": {"get": {
+            "responses": {"200": {"description": "ok"}},
+            "x-amazon-apigateway-integration": {
+                "type": "mock", "requestTemplates": {"application/json": '{"statusCode": 200}'},
+                "responses": {"default": {"statusCode": "200"}}}}}}}
+    body = json.dumps(small).encode()
+    expect_error(api, "BadRequestException",
+                 lambda: api.import_rest_api(body=body, failOnWarnings=True),
+                 "x-amazon-apigateway-foo")
+    warned = api.import_rest_api(body=body)
+    check(any("x-amazon-apigateway-foo" in w for w in warned.get("warnings", [])),
+          f"warnings: {warned}")
+    expect_error(api, "BadRequestException",
+                 lambda: api.import_rest_api(body=b'{"openapi": '), "invalid JSON")
+
+    log("put_rest_api(mode='merge') adds /extra and keeps /pets")
+    merged = api.put_rest_api(restApiId=copy, mode="merge", body=body)
+    check(merged["id"] == copy and merged["name"] == "small", f"PutRestApi: {merged}")
+    paths = sorted(r["path"] for r in api.get_resources(restApiId=copy, limit=100)["items"])
+    check("/extra" in paths and "/pets" in paths, f"after merge: {paths}")
+    log("put_rest_api(mode='overwrite') leaves /extra only; the stage stays")
+    api.put_rest_api(restApiId=copy, mode="overwrite", body=body)
+    paths = sorted(r["path"] for r in api.get_resources(restApiId=copy, limit=100)["items"])
+    check(paths == ["/", "/extra"], f"after overwrite: {paths}")
+    check(api.get_stage(restApiId=copy, stageName=STAGE)["deploymentId"],
+          "the stage survives an overwrite")
+    for other in (copy, from_yaml["id"], warned["id"]):
+        api.delete_rest_api(restApiId=other)
+
+
 def main():
     key_id = os.environ.get("APIGW_ACCESS_KEY_ID", DEV_KEY_ID)
     secret = os.environ.get("APIGW_SECRET_ACCESS_KEY", DEV_SECRET)
@@ -511,6 +586,7 @@ def main():
                  "deployment identifier")
 
     export(api, api_id, d1)
+    openapi_in(api, api_id, backend_addr)
     aws_conventions(api, api_id, root, d1)
     tags(api, api_id)
 
