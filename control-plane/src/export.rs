@@ -618,6 +618,11 @@ fn integration_of(i: &pb::Integration) -> Value {
     if !i.connection_type.is_empty() && i.connection_type != "INTERNET" {
         o.insert("connectionType".into(), json!(i.connection_type));
     }
+    // A VPC_LINK integration's link (an id, or a stage variable naming one): without it the
+    // document would not import back.
+    if !i.connection_id.is_empty() {
+        o.insert("connectionId".into(), json!(i.connection_id));
+    }
     put_map(&mut o, "requestParameters", &i.request_parameters);
     put_map(&mut o, "requestTemplates", &i.request_templates);
     if !i.passthrough_behavior.is_empty() {

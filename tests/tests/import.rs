@@ -2,11 +2,11 @@
 //!
 //! A PetStore-style API (models with a `$ref` between them, two request validators, gateway
 //! responses, a resource policy, binary media types, a minimum compression size, MOCK,
-//! HTTP, HTTP_PROXY and AWS_PROXY integrations, a TOKEN and a COGNITO_USER_POOLS
-//! authorizer, an API-key method, an AWS_IAM `ANY /{proxy+}`) is deployed and exported
-//! (`oas30` and `swagger`, `extensions=apigateway`); each export is imported into a new
-//! API (JSON and YAML), which is deployed and called through a data-plane node, and
-//! exported again. The two documents must be the same but for what names the API and its
+//! HTTP, HTTP_PROXY (one through a VPC link) and AWS_PROXY integrations, a TOKEN and a
+//! COGNITO_USER_POOLS authorizer, an API-key method, an AWS_IAM `ANY /{proxy+}`) is
+//! deployed and exported (`oas30` and `swagger`, `extensions=apigateway`); each export is
+//! imported into a new API (JSON and YAML), which is deployed and called through a
+//! data-plane node, and exported again. The two documents must be the same but for what names the API and its
 //! deployment:
 //!
 //! - `servers[0].url` (OpenAPI 3) / `host` (Swagger): the invoke host is
@@ -36,6 +36,9 @@ const FUNCTION_URI: &str = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/
 
 const TOKEN_AUTHORIZER_URI: &str = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/\
      functions/arn:aws:lambda:us-east-1:123456789012:function:token-authorizer/invocations";
+
+const NLB: &str =
+    "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/private/0123456789abcdef";
 
 const USER_POOL: &str = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_PetStore";
 
@@ -238,6 +241,20 @@ async fn build_and_deploy(m: &Mgmt, backend: &str) -> String {
     )
     .await;
 
+    // GET /private: HTTP_PROXY through a VPC link.
+    let link = m
+        .post("/vpclinks", json!({"name": "private", "targetArns": [NLB]}))
+        .await
+        .ok();
+    let private = api.resource(&api.root, "private").await;
+    api.method(
+        &private,
+        "GET",
+        json!({"type": "HTTP_PROXY", "httpMethod": "GET", "uri": format!("{backend}/inside"),
+               "connectionType": "VPC_LINK", "connectionId": text(&link["id"])}),
+    )
+    .await;
+
     // ANY /{proxy+}: AWS_PROXY to a function, signed callers only.
     let proxy = api.resource(&api.root, "{proxy+}").await;
     let any = api.method_path(&proxy, "ANY");
@@ -362,6 +379,16 @@ async fn call_through(node: &apigw_e2e::DataPlane, api: &str) {
         .await
         .expect("POST /pets");
     assert_eq!(r.status(), 403);
+
+    // GET /private goes through the VPC link.
+    let r = client
+        .get(url("/private"))
+        .send()
+        .await
+        .expect("GET /private");
+    assert_eq!(r.status(), 200);
+    let echoed: Value = r.json().await.expect("echo");
+    assert_eq!(echoed["path"], "/inside");
 
     // GET /pets/{petId} is behind the TOKEN authorizer: no token, 401 with the customised
     // UNAUTHORIZED response (the function is never called).
