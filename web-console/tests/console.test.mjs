@@ -1508,6 +1508,43 @@ test("the APIs list filters by search", async () => {
   await shot("11-apis-list");
 });
 
+test("Create API from an OpenAPI document (ImportRestApi): fail on warnings, then imported", async () => {
+  const doc = [
+    "openapi: 3.0.1",
+    "info: {title: imported-shop, version: '1'}",
+    "x-amazon-apigateway-unknown-thing: true",
+    "paths:",
+    "  /items:",
+    "    get:",
+    "      responses: {'200': {description: ok}}",
+    "      x-amazon-apigateway-integration:",
+    "        type: mock",
+    "        requestTemplates: {application/json: '{\"statusCode\": 200}'}",
+    "        responses: {default: {statusCode: '200'}}",
+  ].join("\n");
+  await page.goto(`${CONSOLE}/apis`);
+  await page.getByRole("button", { name: "Create API" }).first().click();
+  const d = page.getByRole("dialog", { name: "Create API" });
+  await d.getByLabel("Start from").selectOption("openapi");
+  await d.getByLabel("OpenAPI document (JSON or YAML)").fill(doc);
+  await d.getByLabel(/Fail on warnings/).check();
+  await axeCheck("create-api-import");
+  await expectingHttpErrors(async () => {
+    await d.getByRole("button", { name: "Import" }).click();
+    await d.getByRole("alert").waitFor();
+  });
+  assert.match(await d.getByRole("alert").textContent(), /x-amazon-apigateway-unknown-thing/);
+  await d.getByLabel(/Fail on warnings/).uncheck();
+  await d.getByRole("button", { name: "Import" }).click();
+  await toast("imported-shop");
+  await page.waitForURL(/\/apis\/[a-z0-9]+\/resources$/);
+  await page.getByRole("link", { name: "/items" }).first().waitFor();
+  const id = page.url().split("/")[4];
+  const resources = await page.evaluate((p) => fetch(p).then((r) => r.json()), `/restapis/${id}/resources`);
+  assert.ok(resources.item.some((r) => r.path === "/items" && r.resourceMethods?.GET), JSON.stringify(resources));
+  await shot("36-imported-api");
+});
+
 test("a return visit after the access token expired renews it first, with no 401", async () => {
   // As after 15 minutes away: the browser still holds the session's cookies, but the
   // access token in apigw_session no longer works.

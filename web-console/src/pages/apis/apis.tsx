@@ -1,8 +1,8 @@
 // The APIs list: search, create, open.
 import { useEffect, useLayoutEffect, useState } from "preact/hooks";
-import { fmtDate, listAll, post } from "../../api";
+import { RawBody, fmtDate, listAll, post } from "../../api";
 import { Link, navigate } from "../../router";
-import { ErrorText, Field, FormActions, ListStatus, Modal, toast, useAction, useAsync } from "../../ui";
+import { Check, ErrorText, Field, FormActions, ListStatus, Modal, Select, toast, useAction, useAsync } from "../../ui";
 
 export type RestApi = {
   id: string;
@@ -101,29 +101,74 @@ export function ApisList() {
 }
 
 function CreateApi({ onClose }: { onClose: () => void }) {
+  const [from, setFrom] = useState("new");
   const [name, setName] = useState("");
   const [description, setDescription] = useState("");
+  const [doc, setDoc] = useState("");
+  const [strict, setStrict] = useState(false);
   const a = useAction();
+  const importing = from === "openapi";
   return (
-    <Modal title="Create API" onClose={onClose}>
+    <Modal title="Create API" onClose={onClose} wide={importing}>
       <form
         onSubmit={async (e) => {
           e.preventDefault();
-          let api: RestApi | undefined;
+          let api: (RestApi & { warnings?: string[] }) | undefined;
           const ok = await a.run(async () => {
-            api = await post<RestApi>("/restapis", { name, description: description || undefined });
+            api = importing
+              ? await post(`/restapis?mode=import&failonwarnings=${strict}`, new RawBody(doc, doc.trim().startsWith("{") ? "application/json" : "application/yaml"))
+              : await post<RestApi>("/restapis", { name, description: description || undefined });
           });
           if (ok && api) {
-            toast(`API “${api.name}” created`);
+            const warned = api.warnings?.length ? ` (${api.warnings.length} warning${api.warnings.length === 1 ? "" : "s"}: ${api.warnings.join("; ")})` : "";
+            toast(`API “${api.name}” ${importing ? "imported" : "created"}${warned}`);
             onClose();
             navigate(`/apis/${api.id}/resources`);
           }
         }}
       >
-        <Field label="Name" name="name" value={name} onInput={setName} required autoFocus />
-        <Field label="Description" name="description" value={description} onInput={setDescription} />
+        <Select
+          label="Start from"
+          value={from}
+          options={[
+            { value: "new", label: "A new, empty API" },
+            { value: "openapi", label: "An OpenAPI 3.0 or Swagger 2.0 document (ImportRestApi)" },
+          ]}
+          onChange={setFrom}
+        />
+        {importing ? (
+          <>
+            <div class="field">
+              <label for="openapi-file">Load a file</label>
+              <input
+                id="openapi-file"
+                type="file"
+                accept=".json,.yaml,.yml,application/json,application/yaml"
+                onChange={async (e) => {
+                  const file = (e.currentTarget as HTMLInputElement).files?.[0];
+                  if (file) setDoc(await file.text());
+                }}
+              />
+            </div>
+            <Field
+              label="OpenAPI document (JSON or YAML)"
+              name="openapi"
+              value={doc}
+              onInput={setDoc}
+              multiline
+              required
+              hint="x-amazon-apigateway-* extensions (integrations, authorizers, validators, gateway responses) are imported; the API's name is info.title"
+            />
+            <Check label="Fail on warnings (refuse the document if anything in it would be ignored)" checked={strict} onChange={setStrict} />
+          </>
+        ) : (
+          <>
+            <Field label="Name" name="name" value={name} onInput={setName} required autoFocus />
+            <Field label="Description" name="description" value={description} onInput={setDescription} />
+          </>
+        )}
         <ErrorText error={a.error} />
-        <FormActions submit="Create" disabled={a.busy} onCancel={onClose} />
+        <FormActions submit={importing ? "Import" : "Create"} disabled={a.busy} onCancel={onClose} />
       </form>
     </Modal>
   );
