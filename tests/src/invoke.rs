@@ -50,3 +50,15 @@ pub async fn send<K: AsRef<str>, V: AsRef<str>>(
 pub async fn get(url: &str, headers: &[(&str, &str)]) -> Got {
     send("GET", url, headers, "").await
 }
+
+/// Waits until `GET` of every one of `urls` (the same path on each node) answers `want`.
+pub async fn until_status(urls: &[String], headers: &[(&str, &str)], want: u16) {
+    for url in urls {
+        crate::eventually(
+            &format!("{url} answers {want}"),
+            std::time::Duration::from_secs(20),
+            || async { (get(url, headers).await.status == want).then_some(()) },
+        )
+        .await;
+    }
+}

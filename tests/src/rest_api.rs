@@ -52,10 +52,21 @@ pub fn mock_integration(status: u16) -> Value {
 /// A `verb` method on `resource` answering 200 with `template` (an
 /// `application/json` response template) through a MOCK integration.
 pub async fn mock_method(m: &Mgmt, api: &str, resource: &str, verb: &str, template: &str) {
+    let open = json!({"authorizationType": "NONE"});
+    mock_method_with(m, api, resource, verb, open, template).await;
+}
+
+/// [`mock_method`] with the PutMethod body `method` (its authorization, API key, ...).
+pub async fn mock_method_with(
+    m: &Mgmt,
+    api: &str,
+    resource: &str,
+    verb: &str,
+    body: Value,
+    template: &str,
+) {
     let method = method_path(api, resource, verb);
-    m.put(&method, json!({"authorizationType": "NONE"}))
-        .await
-        .ok();
+    m.put(&method, body).await.ok();
     m.put(&format!("{method}/responses/200"), json!({}))
         .await
         .ok();

@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
-use apigw_e2e::invoke::{get, send};
+use apigw_e2e::invoke::{get, send, until_status};
 use apigw_e2e::oidc::{now, Issuer, Key};
 use apigw_e2e::process::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
-use apigw_e2e::rest_api::text;
+use apigw_e2e::rest_api::{mock_method_with, text};
 use apigw_e2e::{eventually, fresh_database, ControlPlane, DataPlane, Mgmt, RestApi};
 use serde_json::{json, Value};
 
@@ -19,11 +19,17 @@ struct Env {
 
 impl Env {
     async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// An environment whose nodes get `node_env` too.
+    async fn start_with(node_env: &[(&str, String)]) -> Self {
         let db = fresh_database().await.expect("a test database");
         let cp = ControlPlane::start(&db).await;
         let mut nodes = Vec::new();
         for i in 0..2 {
-            nodes.push(DataPlane::start(&cp.grpc_url(), &format!("authz-node-{i}")).await);
+            let id = format!("authz-node-{i}");
+            nodes.push(DataPlane::start_env(&cp.grpc_url(), &id, node_env).await);
         }
         for node in &nodes {
             node.wait_ready().await;
@@ -39,39 +45,17 @@ impl Env {
 /// Puts `verb` on `resource` with `method` (authorization settings) and a MOCK integration
 /// whose 200 response renders `template`.
 async fn mock(api: &RestApi<'_>, resource: &str, verb: &str, method: Value, template: &str) {
-    let path = api.method_path(resource, verb);
-    api.m.put(&path, method).await.ok();
-    api.m
-        .put(
-            &format!("{path}/integration"),
-            json!({"type": "MOCK", "requestTemplates": {"application/json": "{\"statusCode\": 200}"}}),
-        )
-        .await
-        .ok();
-    api.m
-        .put(&format!("{path}/responses/200"), json!({}))
-        .await
-        .ok();
-    api.m
-        .put(
-            &format!("{path}/integration/responses/200"),
-            json!({"responseTemplates": {"application/json": template}}),
-        )
-        .await
-        .ok();
+    mock_method_with(api.m, &api.id, resource, verb, method, template).await;
 }
 
-/// Waits until every node answers `path` with `want`.
+/// Waits until every node answers `path` of stage prod with `want`.
 async fn wait_status(env: &Env, api: &str, path: &str, headers: &[(&str, &str)], want: u16) {
-    for node in &env.nodes {
-        let url = node.invoke_url(api, "prod", path);
-        eventually(
-            &format!("{path} answers {want} on {}", node.node_id),
-            Duration::from_secs(20),
-            || async { (get(&url, headers).await.status == want).then_some(()) },
-        )
-        .await;
-    }
+    let urls: Vec<String> = env
+        .nodes
+        .iter()
+        .map(|n| n.invoke_url(api, "prod", path))
+        .collect();
+    until_status(&urls, headers, want).await;
 }
 
 /// Claims of a token for client `client-1` from `issuer`, valid for a minute.
@@ -84,10 +68,12 @@ fn id_claims(issuer: &str) -> Value {
 
 #[tokio::test]
 async fn cognito_authorizer_verifies_tokens_against_the_issuer() {
-    let env = Env::start().await;
     let rsa = Key::rsa("rsa-1");
     let ec = Key::ec("ec-1");
     let issuer = Issuer::start(vec![rsa.clone(), ec.clone()]).await;
+    // A user-pool ARN the nodes map to the local issuer (`--oidc-issuer ARN=URL`).
+    let pool_arn = "arn:aws:cognito-idp:us-east-1:000000000000:userpool/us-east-1_Local";
+    let env = Env::start_with(&[("OIDC_ISSUERS", format!("{pool_arn}={}", issuer.url))]).await;
     let m = env.mgmt();
     let api = RestApi::create(&m, "authz-jwt").await;
     let bad = m
@@ -128,9 +114,28 @@ async fn cognito_authorizer_verifies_tokens_against_the_issuer() {
         "{\"ok\": true}",
     )
     .await;
+    // The same issuer named by a Cognito user-pool ARN, resolved by the nodes' mapping.
+    let by_arn = m
+        .post(
+            &format!("/restapis/{}/authorizers", api.id),
+            json!({"name": "pool-arn", "type": "COGNITO_USER_POOLS", "providerARNs": [pool_arn],
+                   "identitySource": "method.request.header.Authorization"}),
+        )
+        .await
+        .ok();
+    let pool = api.resource(&api.root, "pool").await;
+    mock(
+        &api,
+        &pool,
+        "GET",
+        json!({"authorizationType": "COGNITO_USER_POOLS", "authorizerId": text(&by_arn["id"])}),
+        "{\"sub\": \"$context.authorizer.claims.sub\"}",
+    )
+    .await;
     api.deploy("prod", json!({})).await;
 
     let good = rsa.sign(&id_claims(&issuer.url));
+    wait_status(&env, &api.id, "/pool", &[("authorization", &good)], 200).await;
     wait_status(&env, &api.id, "/pets", &[("authorization", &good)], 200).await;
     let url = |node: usize, path: &str| env.nodes[node].invoke_url(&api.id, "prod", path);
 

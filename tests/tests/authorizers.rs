@@ -7,8 +7,8 @@
 
 use std::time::Duration;
 
-use apigw_e2e::invoke::get;
-use apigw_e2e::rest_api::text;
+use apigw_e2e::invoke::{get, until_status};
+use apigw_e2e::rest_api::{mock_method_with, text};
 use apigw_e2e::{
     eventually, fresh_database, Backend, ControlPlane, DataPlane, FunctionsHost, Mgmt, RestApi,
 };
@@ -85,47 +85,18 @@ async fn token_authorizer(m: &Mgmt, api: &str, ttl: i64) -> String {
 /// Puts `verb` on `resource` with `authorization` (CUSTOM + authorizer id, ...) and a MOCK
 /// integration whose 200 response shows `$context.authorizer`.
 async fn guarded_mock(api: &RestApi<'_>, resource: &str, verb: &str, method: Value) {
-    let path = api.method_path(resource, verb);
-    api.m.put(&path, method).await.ok();
-    api.m
-        .put(
-            &format!("{path}/integration"),
-            json!({"type": "MOCK", "requestTemplates": {"application/json": "{\"statusCode\": 200}"}}),
-        )
-        .await
-        .ok();
-    api.m
-        .put(&format!("{path}/responses/200"), json!({}))
-        .await
-        .ok();
-    api.m
-        .put(
-            &format!("{path}/integration/responses/200"),
-            json!({"responseTemplates": {"application/json":
-                "{\"principal\": \"$context.authorizer.principalId\", \"user\": \"$context.authorizer.user\", \"level\": \"$context.authorizer.level\", \"tenant\": \"$context.authorizer.tenant\", \"team\": \"$context.authorizer.stageVariable\", \"type\": \"$context.authorizer.type\"}"}}),
-        )
-        .await
-        .ok();
+    let template = "{\"principal\": \"$context.authorizer.principalId\", \"user\": \"$context.authorizer.user\", \"level\": \"$context.authorizer.level\", \"tenant\": \"$context.authorizer.tenant\", \"team\": \"$context.authorizer.stageVariable\", \"type\": \"$context.authorizer.type\"}";
+    mock_method_with(api.m, &api.id, resource, verb, method, template).await;
 }
 
-/// Waits until every node answers `url_of(node)` with something else than the "not
-/// deployed yet" 403 / the previous status.
-async fn wait_status(
-    env: &Env,
-    what: &str,
-    path: (&str, &str, &str),
-    headers: &[(&str, &str)],
-    want: u16,
-) {
-    for node in &env.nodes {
-        let url = node.invoke_url(path.0, path.1, path.2);
-        eventually(
-            &format!("{what} on {}", node.node_id),
-            Duration::from_secs(20),
-            || async { (get(&url, headers).await.status == want).then_some(()) },
-        )
-        .await;
-    }
+/// Waits until every node answers `path` (api, stage, path) with `want`.
+async fn wait_status(env: &Env, path: (&str, &str, &str), headers: &[(&str, &str)], want: u16) {
+    let urls: Vec<String> = env
+        .nodes
+        .iter()
+        .map(|n| n.invoke_url(path.0, path.1, path.2))
+        .collect();
+    until_status(&urls, headers, want).await;
 }
 
 #[tokio::test]
@@ -317,7 +288,6 @@ async fn token_authorizer_outcomes() {
     api.deploy("prod", json!({})).await;
     wait_status(
         &env,
-        "deployed",
         (&api.id, "prod", "/pets"),
         &[("authorization", "allow")],
         200,
@@ -434,7 +404,6 @@ async fn cached_decisions_are_shared_by_nodes_and_judged_per_method() {
     // Wait with a token nothing else uses, so the counts below start clean.
     wait_status(
         &env,
-        "deployed",
         (&api.id, "prod", "/pets"),
         &[("authorization", "allow-all")],
         200,
@@ -561,7 +530,6 @@ async fn request_authorizer_sources_and_event() {
     let ok_headers = [("x-user", "bob")];
     wait_status(
         &env,
-        "deployed",
         (&api.id, "prod", "/pets?tenant=acme"),
         &ok_headers,
         200,
@@ -667,7 +635,6 @@ async fn authorizer_context_reaches_mappings_proxy_events_and_usage() {
 
     wait_status(
         &env,
-        "deployed",
         (&api.id, "prod", "/echo"),
         &[("authorization", "allow-all")],
         200,
@@ -754,7 +721,7 @@ async fn customised_unauthorized_response_carries_cors_headers() {
     .await
     .ok();
     api.deploy("prod", json!({})).await;
-    wait_status(&env, "deployed", (&api.id, "prod", "/pets"), &[], 401).await;
+    wait_status(&env, (&api.id, "prod", "/pets"), &[], 401).await;
     let got = get(&env.nodes[0].invoke_url(&api.id, "prod", "/pets"), &[]).await;
     assert_eq!(got.status, 401);
     assert_eq!(got.header("access-control-allow-origin"), "*");

@@ -297,13 +297,11 @@ impl<L: Limits> Gateway<L> {
             return Err(GatewayError::RequestTooLarge);
         }
         let mut body = Body::limited(body);
-        if routed.stage.policy.is_some()
-            || !matches!(routed.method.authorization, Authorization::None)
-        {
+        if routed.method.guarded {
             // A signature covers the body: AWS_IAM methods read it whole first.
             let mut body_sha256 = String::new();
             if matches!(routed.method.authorization, Authorization::Iam) {
-                let bytes = read_whole(body).await?;
+                let bytes = phases::read_body(body).await?;
                 body_sha256 = apigw_sigv4::canonical::sha256_hex(&bytes);
                 body = Body::full(bytes);
             }
@@ -352,18 +350,6 @@ impl<L: Limits> Gateway<L> {
         .await;
         *integration_latency = integration_started.map(|at| at.elapsed());
         result
-    }
-}
-
-/// Reads a request body whole (within the payload limit).
-async fn read_whole(body: Body) -> Result<Bytes, GatewayError> {
-    use http_body_util::BodyExt;
-    match body.collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(crate::body::BodyError::TooLarge) => Err(GatewayError::RequestTooLarge),
-        Err(_) => Err(GatewayError::BadRequest(
-            "the request body could not be read",
-        )),
     }
 }
 

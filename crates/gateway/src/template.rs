@@ -150,14 +150,7 @@ pub fn text_of(bytes: &[u8]) -> String {
 /// Reads a client's request body for a template (`$input.body`), within the payload
 /// limit; bytes that are not UTF-8 are replaced, as API Gateway's text view does.
 pub async fn read_request_body(body: crate::body::Body) -> Result<String, GatewayError> {
-    use http_body_util::BodyExt;
-    match body.collect().await {
-        Ok(collected) => Ok(text_of(&collected.to_bytes())),
-        Err(crate::body::BodyError::TooLarge) => Err(GatewayError::RequestTooLarge),
-        Err(crate::body::BodyError::Transport(_) | crate::body::BodyError::Backend(_)) => Err(
-            GatewayError::BadRequest("the request body could not be read"),
-        ),
-    }
+    Ok(text_of(&crate::phases::read_body(body).await?))
 }
 
 /// `$input.params()`: decoded path parameters, query parameters (the last value of a

@@ -190,6 +190,9 @@ pub struct CompiledMethod {
     pub api_key_required: bool,
     /// How callers are authenticated and authorized.
     pub authorization: authorizer::Authorization,
+    /// Whether the authorization phase has anything to do: the method has an authorization
+    /// type other than NONE, or the stage's API has a resource policy.
+    pub guarded: bool,
     /// `/{resourcePath}/{METHOD}`: the key of usage-plan per-method throttles.
     pub method_key: Box<str>,
     /// The stage's throttle for this method (`{path}/{METHOD}` setting, else `*/*`), with
@@ -436,12 +439,15 @@ pub fn compile_stage(stage: &StageConfig) -> Result<CompiledStage, CompileError>
                 resource_id: &resource.id,
                 deployment_id: &stage.deployment_id,
             };
+            let authorization =
+                authorization(method, &authorizers, &scope).map_err(|kind| err(&at, kind))?;
             let compiled = Arc::new(CompiledMethod {
                 resource_path: resource.path.as_str().into(),
                 http_method: method.http_method.as_str().into(),
                 api_key_required: method.api_key_required,
-                authorization: authorization(method, &authorizers, &scope)
-                    .map_err(|kind| err(&at, kind))?,
+                guarded: policy.is_some()
+                    || !matches!(authorization, authorizer::Authorization::None),
+                authorization,
                 method_key: format!(
                     "{}/{}",
                     resource.path.trim_end_matches('/'),

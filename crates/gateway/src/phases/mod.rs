@@ -23,3 +23,20 @@ pub mod integration_response;
 pub mod route;
 pub mod throttle;
 pub mod validate;
+
+/// Reads a client's request body whole, within the payload limit (413 beyond it; 400 when
+/// the client's connection fails mid-body): the one place phases buffer a request body.
+pub(crate) async fn read_body(
+    body: crate::body::Body,
+) -> Result<bytes::Bytes, crate::error::GatewayError> {
+    use crate::body::BodyError;
+    use crate::error::GatewayError;
+    use http_body_util::BodyExt;
+    match body.collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(BodyError::TooLarge) => Err(GatewayError::RequestTooLarge),
+        Err(BodyError::Transport(_) | BodyError::Backend(_)) => Err(GatewayError::BadRequest(
+            "the request body could not be read",
+        )),
+    }
+}

@@ -4,12 +4,11 @@
 //! was compiled with the stage ([`crate::compile::validation`]).
 
 use http::request::Parts;
-use http_body_util::BodyExt;
 use jsonschema::Validator;
 use serde_json::Value;
 
 use super::route::Routed;
-use crate::body::{Body, BodyError};
+use crate::body::Body;
 use crate::compile::validation::{Location, MethodValidation};
 use crate::error::GatewayError;
 
@@ -25,15 +24,7 @@ pub async fn check(
     if !validation.checks_body() {
         return Ok(body);
     }
-    let bytes = match body.collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(BodyError::TooLarge) => return Err(GatewayError::RequestTooLarge),
-        Err(BodyError::Transport(_) | BodyError::Backend(_)) => {
-            return Err(GatewayError::BadRequest(
-                "the request body could not be read",
-            ))
-        }
-    };
+    let bytes = super::read_body(body).await?;
     check_body(validation, parts, &bytes)?;
     Ok(Body::full(bytes))
 }

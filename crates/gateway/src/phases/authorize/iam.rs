@@ -56,16 +56,6 @@ impl IamKeys {
             .collect();
         IamKeys { keys }
     }
-
-    /// How many access keys are known.
-    pub fn len(&self) -> usize {
-        self.keys.len()
-    }
-
-    /// Whether no key is known.
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
 }
 
 /// Verifies the request's signature; `body_sha256` is the hex SHA-256 of the whole body.

@@ -185,14 +185,11 @@ pub struct Request<'a> {
     pub body_sha256: &'a str,
 }
 
-/// Runs the phase: `Ok` when the request may go on.
+/// Runs the phase for a guarded method (`CompiledMethod::guarded`, decided when the stage
+/// was compiled): `Ok` when the request may go on.
 pub async fn authorize(auth: &Authorizers, req: &Request<'_>) -> Result<(), GatewayError> {
-    let stage = &req.routed.stage;
     let method = &req.routed.method;
-    let policy = stage.policy.as_ref();
-    if policy.is_none() && matches!(method.authorization, Authorization::None) {
-        return Ok(());
-    }
+    let policy = req.routed.stage.policy.as_ref();
     // Only policies (the API's, a Lambda authorizer's) need the method ARN.
     let arn = if policy.is_some() || matches!(method.authorization, Authorization::Custom { .. }) {
         method_arn(req.routed, req.parts)
@@ -212,8 +209,8 @@ pub async fn authorize(auth: &Authorizers, req: &Request<'_>) -> Result<(), Gate
             let caller = iam::verify(req.iam, req.parts, req.body_sha256)?;
             req.ctx
                 .log(|| format!("Caller: {} ({})", caller.user_arn, caller.access_key));
-            principal = Some(caller.user_arn.clone());
             let _ = req.ctx.iam_caller.set(caller);
+            principal = req.ctx.iam_caller.get().map(|c| &*c.user_arn);
             // Every access key of the control plane may invoke (its identity policy).
             AuthOutcome::Iam {
                 identity: Decision::Allow,
@@ -237,7 +234,7 @@ pub async fn authorize(auth: &Authorizers, req: &Request<'_>) -> Result<(), Gate
             AuthOutcome::CognitoUserPools
         }
     };
-    let resource = match (&principal, policy) {
+    let resource = match (principal, policy) {
         (Some(p), Some(policy)) => Some(evaluate(policy, &arn, Some(p), req)),
         _ => anonymous,
     };
@@ -251,7 +248,7 @@ pub async fn authorize(auth: &Authorizers, req: &Request<'_>) -> Result<(), Gate
                 "the authorizer's policy does not allow this method",
             ))
         }
-        _ => policy_denied(principal.as_deref(), &arn),
+        _ => policy_denied(principal, &arn),
     })
 }
 

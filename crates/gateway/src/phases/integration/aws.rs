@@ -12,13 +12,12 @@
 use bytes::Bytes;
 use http::request::Parts;
 use http::Response;
-use http_body_util::BodyExt;
 
 use super::content_handling::{convert_request, convert_response};
 use super::invoke_api::{self, FunctionsEndpoint};
 use super::media_type;
 use crate::backend_client::BackendClient;
-use crate::body::{Body, BodyError};
+use crate::body::Body;
 use crate::compile::function::FunctionIntegration;
 use crate::compile::TemplateChoice;
 use crate::context::RequestContext;
@@ -44,7 +43,7 @@ pub async fn invoke(
     if matches!(choice, TemplateChoice::Unsupported) {
         return Err(GatewayError::UnsupportedMediaType);
     }
-    let raw = read_body(body).await?;
+    let raw = crate::phases::read_body(body).await?;
     let payload = convert_request(raw, binary, integration.content_handling)?;
     let event = match choice {
         TemplateChoice::Template(Some(template)) => {
@@ -81,15 +80,4 @@ pub async fn invoke(
         body: OutputBody::Buffered(result),
     };
     integration_response::respond(selected, output, &mut env).await
-}
-
-/// Reads the client's body within the payload limit.
-pub(crate) async fn read_body(body: Body) -> Result<Bytes, GatewayError> {
-    match body.collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(BodyError::TooLarge) => Err(GatewayError::RequestTooLarge),
-        Err(BodyError::Transport(_) | BodyError::Backend(_)) => Err(GatewayError::BadRequest(
-            "the request body could not be read",
-        )),
-    }
 }

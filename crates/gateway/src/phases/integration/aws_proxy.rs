@@ -72,7 +72,7 @@ pub async fn invoke(
     parts: Parts,
     body: Body,
 ) -> Result<Response<Body>, GatewayError> {
-    let body = super::aws::read_body(body).await?;
+    let body = crate::phases::read_body(body).await?;
     let binary = integration
         .binary_media_types
         .matches(media_type(&parts.headers));

@@ -11,7 +11,6 @@ use http::header::{HeaderName, HeaderValue, CONTENT_TYPE, HOST};
 use http::request::Parts;
 use http::{HeaderMap, Request, Response, Uri, Version};
 
-use super::aws::read_body;
 use super::content_handling::{convert_request, convert_response};
 use super::{mapped_headers, media_type, request_view, send, trace_response};
 use crate::backend_client::BackendClient;
@@ -23,6 +22,7 @@ use crate::compile::{HttpIntegration, TemplateChoice, DEFAULT_CONTENT_TYPE};
 use crate::context::RequestContext;
 use crate::error::GatewayError;
 use crate::phases::integration_response::{self, IntegrationOutput, OutputBody};
+use crate::phases::read_body;
 use crate::phases::route::Routed;
 use crate::template::{text_of, TemplateEnv};
 

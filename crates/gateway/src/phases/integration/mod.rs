@@ -180,7 +180,7 @@ async fn trace_request(
     let bytes = match body {
         Body::Empty => Bytes::new(),
         Body::Full(bytes) => bytes.unwrap_or_default(),
-        streamed => aws::read_body(streamed).await?,
+        streamed => crate::phases::read_body(streamed).await?,
     };
     log_endpoint_request(ctx, &request.uri().to_string(), request.headers(), &bytes);
     *request.body_mut() = if bytes.is_empty() {
