@@ -1,10 +1,18 @@
-//! Generates the Rust types and gRPC stubs from `apigw/config/v1/config.proto`.
+//! Generates the Rust types and gRPC stubs from `apigw/config/v1/config.proto` and
+//! `apigw/metrics/v1/metrics.proto`.
 //! protoc comes from `protoc-bin-vendored` so a fresh machine needs no system package.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protoc = protoc_bin_vendored::protoc_bin_path()?;
     std::env::set_var("PROTOC", protoc);
     println!("cargo:rerun-if-changed=apigw/config/v1/config.proto");
-    tonic_prost_build::configure().compile_protos(&["apigw/config/v1/config.proto"], &["."])?;
+    println!("cargo:rerun-if-changed=apigw/metrics/v1/metrics.proto");
+    tonic_prost_build::configure().compile_protos(
+        &[
+            "apigw/config/v1/config.proto",
+            "apigw/metrics/v1/metrics.proto",
+        ],
+        &["."],
+    )?;
     Ok(())
 }
