@@ -879,3 +879,156 @@ async fn base_paths_are_ignored_prepended_or_split() {
         .await
         .err(400, "BadRequestException");
 }
+
+/// The API's documentation parts as `(location, properties)` JSON, sorted.
+async fn parts_of(m: &Mgmt, api: &str) -> Vec<Value> {
+    let items = m
+        .get(&format!("/restapis/{api}/documentation/parts?limit=100"))
+        .await
+        .ok();
+    let mut parts: Vec<Value> = items["item"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|p| {
+                    json!({"location": p["location"],
+                        "properties": serde_json::from_str::<Value>(&text(&p["properties"])).ok()})
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    parts.sort_by_key(Value::to_string);
+    parts
+}
+
+#[tokio::test]
+async fn documentation_travels_with_the_api() {
+    let cp = ControlPlane::start(&fresh_database().await.expect("a test database")).await;
+    let m = cp.mgmt();
+    let with_docs = |parts: Value| {
+        let mut doc: Value = serde_json::from_str(&small_doc("documented", "1")).expect("JSON");
+        doc["x-amazon-apigateway-documentation"] =
+            json!({"version": "1.0", "documentationParts": parts});
+        doc.to_string()
+    };
+    let api_part = json!({"location": {"type": "API"}, "properties": {"description": "pets"}});
+    let get_part = json!({"location": {"type": "METHOD", "path": "/pets", "method": "GET"},
+        "properties": {"summary": "List pets"}});
+
+    // ImportRestApi saves the parts; one that is no part is a warning, not a failure.
+    let answer = import(
+        &m,
+        &with_docs(json!([api_part, get_part, {"location": {"type": "NOPE"}}])),
+        "",
+    )
+    .await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    let api = text(&answer.body["id"]);
+    let warnings = answer.body["warnings"].to_string();
+    assert!(
+        warnings.contains("x-amazon-apigateway-documentation: Documentation part #3: skipped"),
+        "{warnings}"
+    );
+    let mut want = vec![api_part.clone(), get_part.clone()];
+    want.sort_by_key(Value::to_string);
+    assert_eq!(parts_of(&m, &api).await, want);
+    // ... and refuses the import, creating nothing, with failonwarnings=true.
+    let msg = import(
+        &m,
+        &with_docs(json!([api_part, {"location": {"type": "NOPE"}}])),
+        "&failonwarnings=true",
+    )
+    .await
+    .err(400, "BadRequestException");
+    assert!(msg.contains("Documentation part #2"), "{msg}");
+
+    // PutRestApi merge: a named location gets the new properties (same part), others stay.
+    let ids_before = m
+        .get(&format!("/restapis/{api}/documentation/parts"))
+        .await
+        .ok()["item"]
+        .to_string();
+    let new_api_part = json!({"location": {"type": "API"}, "properties": {"description": "v2"}});
+    let model_part = json!({"location": {"type": "MODEL", "name": "Toy"},
+        "properties": {"description": "a toy"}});
+    let answer = put_rest_api(
+        &m,
+        &api,
+        &with_docs(json!([new_api_part, model_part])),
+        "?mode=merge",
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let mut want = vec![new_api_part.clone(), get_part.clone(), model_part.clone()];
+    want.sort_by_key(Value::to_string);
+    assert_eq!(parts_of(&m, &api).await, want);
+    let items = m
+        .get(&format!("/restapis/{api}/documentation/parts"))
+        .await
+        .ok();
+    let api_part_id = items["item"]
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["location"]["type"] == "API"))
+        .map(|p| text(&p["id"]))
+        .unwrap_or_default();
+    assert!(
+        !api_part_id.is_empty() && ids_before.contains(&api_part_id),
+        "the API part keeps its id {api_part_id}: {ids_before}"
+    );
+
+    // ignore=documentation leaves the parts alone, silently.
+    let answer = put_rest_api(
+        &m,
+        &api,
+        &with_docs(json!([{"location": {"type": "NOPE"}}])),
+        "?mode=overwrite&ignore=documentation",
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert!(answer.body.get("warnings").is_none(), "{}", answer.body);
+    assert_eq!(parts_of(&m, &api).await, want);
+
+    // PutRestApi overwrite: the document's parts replace the API's.
+    let answer = put_rest_api(&m, &api, &with_docs(json!([get_part])), "?mode=overwrite").await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(parts_of(&m, &api).await, vec![get_part.clone()]);
+
+    // What GetExport publishes (extensions=documentation) imports into a new API as it was.
+    m.post(
+        &format!("/restapis/{api}/deployments"),
+        json!({"stageName": "prod"}),
+    )
+    .await
+    .ok();
+    m.post(
+        &format!("/restapis/{api}/documentation/versions"),
+        json!({"documentationVersion": "2.0", "stageName": "prod"}),
+    )
+    .await
+    .ok();
+    let exported = m
+        .get_raw(
+            &format!("/restapis/{api}/stages/prod/exports/oas30?extensions=documentation"),
+            Some("application/json"),
+        )
+        .await;
+    assert_eq!(exported.status, 200, "{}", exported.text);
+    assert!(exported.text.contains("List pets"), "{}", exported.text);
+    let answer = import(&m, &exported.text, "").await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    assert_eq!(
+        parts_of(&m, &text(&answer.body["id"])).await,
+        vec![get_part]
+    );
+
+    // A documentationParts that is no list is an error that says where.
+    let mut doc: Value = serde_json::from_str(&small_doc("bad", "1")).expect("JSON");
+    doc["x-amazon-apigateway-documentation"] = json!({"documentationParts": {"a": 1}});
+    let msg = import(&m, &doc.to_string(), "")
+        .await
+        .err(400, "BadRequestException");
+    assert!(
+        msg.contains("x-amazon-apigateway-documentation.documentationParts"),
+        "{msg}"
+    );
+}

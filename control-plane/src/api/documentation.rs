@@ -464,9 +464,31 @@ pub async fn import_parts(
             )))
         }
     };
+    let (imported, warnings) = checked_parts(documentation_of(&body)?);
+    if fail_on_warnings && !warnings.is_empty() {
+        return Err(ApiError::bad_request(format!(
+            "Documentation import failed on warnings (failonwarnings=true); nothing was \
+             imported: {}",
+            warnings.join("; ")
+        )));
+    }
+    let mut tx = state.db.begin().await?;
+    store::rest_apis::load(&mut tx, &api_id, true).await?;
+    let ids = save_parts(&mut tx, &api_id, imported, overwrite).await?;
+    tx.commit().await?;
+    Ok(Json(PartIds { ids, warnings }))
+}
+
+/// The parts of an import checked one by one: the importable ones (normalised location,
+/// properties as a string) and a warning for each skipped one (not a part, a bad location,
+/// or a location an earlier part already names). ImportDocumentationParts and ImportRestApi /
+/// PutRestApi (`x-amazon-apigateway-documentation`) share it.
+pub fn checked_parts(
+    values: Vec<Value>,
+) -> (Vec<(DocumentationPartLocation, String)>, Vec<String>) {
     let mut warnings = Vec::new();
     let mut imported: Vec<(DocumentationPartLocation, String)> = Vec::new();
-    for (i, v) in documentation_of(&body)?.into_iter().enumerate() {
+    for (i, v) in values.into_iter().enumerate() {
         match imported_part(v) {
             Ok((location, _)) if imported.iter().any(|(l, _)| *l == location) => {
                 warnings.push(format!(
@@ -480,30 +502,33 @@ pub async fn import_parts(
             Err(e) => warnings.push(format!("Documentation part #{}: skipped, {e}", i + 1)),
         }
     }
-    if fail_on_warnings && !warnings.is_empty() {
-        return Err(ApiError::bad_request(format!(
-            "Documentation import failed on warnings (failonwarnings=true); nothing was \
-             imported: {}",
-            warnings.join("; ")
-        )));
-    }
-    let mut tx = state.db.begin().await?;
-    store::rest_apis::load(&mut tx, &api_id, true).await?;
+    (imported, warnings)
+}
+
+/// Saves checked parts into the API (whose row the caller holds locked): `overwrite` first
+/// deletes every part; otherwise a part at a location the API documents replaces that
+/// part's properties (keeping its id) and the others are added. Returns the parts' ids.
+pub async fn save_parts(
+    tx: &mut sqlx::PgConnection,
+    api_id: &str,
+    parts: Vec<(DocumentationPartLocation, String)>,
+    overwrite: bool,
+) -> ApiResult<Vec<String>> {
     let existing = if overwrite {
-        store::documentation::delete_all_parts(&mut tx, &api_id).await?;
+        store::documentation::delete_all_parts(tx, api_id).await?;
         Vec::new()
     } else {
-        store::api_docs::all::<DocumentationPart>(&mut tx, &api_id).await?
+        store::api_docs::all::<DocumentationPart>(tx, api_id).await?
     };
-    let mut ids = Vec::with_capacity(imported.len());
-    for (location, properties) in imported {
+    let mut ids = Vec::with_capacity(parts.len());
+    for (location, properties) in parts {
         match existing.iter().find(|p| p.location == location) {
             Some(old) => {
                 let part = DocumentationPart {
                     properties,
                     ..old.clone()
                 };
-                store::api_docs::save(&mut tx, &api_id, &part).await?;
+                store::api_docs::save(tx, api_id, &part).await?;
                 ids.push(part.id);
             }
             None => {
@@ -512,13 +537,12 @@ pub async fn import_parts(
                     location,
                     properties,
                 };
-                store::api_docs::insert(&mut tx, &api_id, &part).await?;
+                store::api_docs::insert(tx, api_id, &part).await?;
                 ids.push(part.id);
             }
         }
     }
-    tx.commit().await?;
-    Ok(Json(PartIds { ids, warnings }))
+    Ok(ids)
 }
 
 /// Body of CreateDocumentationVersion.

@@ -16,6 +16,12 @@
 //! Parameters: `failonwarnings=true` refuses the import when anything was ignored (the
 //! warnings listed in the message), otherwise the answer is the RestApi with `warnings`;
 //! `basepath=ignore|prepend|split`; `endpointConfigurationTypes`; `ignore=documentation`.
+//!
+//! Documentation: the parts of `x-amazon-apigateway-documentation` (what GetExport with
+//! `extensions=documentation` writes) are checked and saved as ImportDocumentationParts
+//! does, in the same transaction: merged by location, or, with `mode=overwrite`, replacing
+//! the API's parts. A document without that object (or `ignore=documentation`) leaves the
+//! API's documentation as it is; a part that cannot be imported is a warning.
 //! Errors are `BadRequestException`s that say where in the document the problem is.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,6 +33,7 @@ use axum::Json;
 use serde::Serialize;
 use sqlx::PgConnection;
 
+use super::documentation;
 use super::rules::{self, Broken};
 use crate::constraints::{self, Violations};
 use crate::error::{ApiError, ApiResult};
@@ -35,7 +42,10 @@ use crate::ids::{now_epoch, random_id};
 use crate::import::{self, BasePath, ImportError, Imported, Options};
 use crate::store::{self, resources::ResourceRow};
 use crate::validate;
-use crate::wire::{Authorizer, EndpointConfiguration, Method, Model, RequestValidator, RestApi};
+use crate::wire::{
+    Authorizer, DocumentationPartLocation, EndpointConfiguration, Method, Model, RequestValidator,
+    RestApi,
+};
 use crate::AppState;
 
 /// The largest definition accepted (AWS: "The maximum size of the API definition file is
@@ -146,8 +156,13 @@ impl From<ImportError> for ApiError {
     }
 }
 
-/// Reads the document and applies `failonwarnings`.
-fn read(bytes: &[u8], q: &ImportQuery, api_id: &str) -> ApiResult<Imported> {
+/// Documentation parts of a document, checked: what to save, or `None` to leave the API's
+/// documentation as it is.
+type Parts = Option<Vec<(DocumentationPartLocation, String)>>;
+
+/// Reads the document (its documentation parts checked as ImportDocumentationParts checks
+/// them) and applies `failonwarnings`.
+fn read(bytes: &[u8], q: &ImportQuery, api_id: &str) -> ApiResult<(Imported, Parts)> {
     let mut doc = import::read(
         bytes,
         &Options {
@@ -158,6 +173,15 @@ fn read(bytes: &[u8], q: &ImportQuery, api_id: &str) -> ApiResult<Imported> {
     )?;
     let mut warnings = q.warnings.clone();
     warnings.append(&mut doc.warnings);
+    let parts = doc.documentation.take().map(|values| {
+        let (parts, skipped) = documentation::checked_parts(values);
+        warnings.extend(
+            skipped
+                .into_iter()
+                .map(|w| format!("x-amazon-apigateway-documentation: {w}")),
+        );
+        parts
+    });
     if q.fail_on_warnings && !warnings.is_empty() {
         return Err(ApiError::bad_request(format!(
             "Warnings found during import:\n\t{}",
@@ -165,7 +189,7 @@ fn read(bytes: &[u8], q: &ImportQuery, api_id: &str) -> ApiResult<Imported> {
         )));
     }
     doc.warnings = warnings;
-    Ok(doc)
+    Ok((doc, parts))
 }
 
 /// POST /restapis?mode=import
@@ -177,7 +201,7 @@ pub async fn import(
     let q = query_of(uri.query())?;
     let bytes = definition(body).await?;
     let api_id = random_id(10);
-    let doc = read(&bytes, &q, &api_id)?;
+    let (doc, parts) = read(&bytes, &q, &api_id)?;
     let api = RestApi {
         id: api_id,
         name: String::new(),
@@ -201,6 +225,9 @@ pub async fn import(
     store::resources::insert(&mut tx, &api.id, &root).await?;
     store::models::insert_defaults(&mut tx, &api.id).await?;
     let api = apply(&mut tx, api, &q, &doc, false).await?;
+    if let Some(parts) = parts {
+        documentation::save_parts(&mut tx, &api.id, parts, false).await?;
+    }
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
@@ -224,7 +251,7 @@ pub async fn put(
         .finish()?;
     let overwrite = q.mode.as_deref() == Some("overwrite");
     let bytes = definition(body).await?;
-    let doc = read(&bytes, &q, &api_id)?;
+    let (doc, parts) = read(&bytes, &q, &api_id)?;
     let mut tx = state.db.begin().await?;
     let api = store::rest_apis::load(&mut tx, &api_id, true).await?;
     if overwrite {
@@ -236,6 +263,9 @@ pub async fn put(
         store::models::insert_defaults(&mut tx, &api_id).await?;
     }
     let api = apply(&mut tx, api, &q, &doc, overwrite).await?;
+    if let Some(parts) = parts {
+        documentation::save_parts(&mut tx, &api.id, parts, overwrite).await?;
+    }
     tx.commit().await?;
     Ok(Json(ImportAnswer {
         api,

@@ -101,6 +101,10 @@ pub struct Imported {
     pub authorizers: Vec<ImportedAuthorizer>,
     /// `x-amazon-apigateway-gateway-responses`.
     pub gateway_responses: Vec<GatewayResponse>,
+    /// The `documentationParts` of `x-amazon-apigateway-documentation`, unchecked (the
+    /// handler checks them as ImportDocumentationParts does); `None` when the document has
+    /// none or `ignore=documentation` was given.
+    pub documentation: Option<Vec<Value>>,
     /// What was ignored, and where.
     pub warnings: Vec<String>,
 }
@@ -187,6 +191,9 @@ pub fn read(body: &[u8], options: &Options<'_>) -> Result<Imported, ImportError>
     let validators = validators(root)?;
     let default_validator = opt_string(root, "x-amazon-apigateway-request-validator", "")?;
     out.gateway_responses = gateway_responses(root)?;
+    if !options.ignore_documentation {
+        out.documentation = documentation(root)?;
+    }
     let mut schemas = schemas::Schemas::read(&doc, dialect, options.api_id)?;
     let schemes = paths::SecuritySchemes::read(&doc, dialect, &mut warnings)?;
     let base = source::base_path(&doc, dialect)?;
@@ -241,6 +248,7 @@ const ROOT_MEMBERS: &[&str] = &[
     "x-amazon-apigateway-request-validators",
     "x-amazon-apigateway-request-validator",
     "x-amazon-apigateway-gateway-responses",
+    "x-amazon-apigateway-documentation",
 ];
 
 /// The warnings of one import.
@@ -269,9 +277,8 @@ impl Warnings {
                 Some("documentation") if ignore_documentation => {}
                 Some("documentation") => self.add(
                     &where_,
-                    "documentation parts are not imported with the API; import them with \
-                     ImportDocumentationParts (PUT /restapis/{id}/documentation/parts), or pass \
-                     ignore=documentation; ignored",
+                    "x-amazon-apigateway-documentation is read at the document's top level \
+                     only; ignored",
                 ),
                 Some(
                     known @ ("cors"
@@ -367,6 +374,27 @@ fn validators(root: &Map<String, Value>) -> Result<Vec<RequestValidator>, Import
             })
         })
         .collect()
+}
+
+/// `x-amazon-apigateway-documentation`: its `documentationParts` (its `version` names a
+/// documentation version of the exporting API; importing parts does not create one, as in
+/// AWS).
+fn documentation(root: &Map<String, Value>) -> Result<Option<Vec<Value>>, ImportError> {
+    let at = "x-amazon-apigateway-documentation";
+    let Some(v) = root.get(at) else {
+        return Ok(None);
+    };
+    match object(v, at)?.get("documentationParts") {
+        None | Some(Value::Null) => Ok(Some(Vec::new())),
+        Some(Value::Array(parts)) => Ok(Some(parts.clone())),
+        Some(other) => Err(invalid(
+            &join(at, "documentationParts"),
+            format!(
+                "expected a list of documentation parts, found {}",
+                source::kind(other)
+            ),
+        )),
+    }
 }
 
 /// `x-amazon-apigateway-gateway-responses`.
