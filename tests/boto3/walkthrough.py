@@ -11,7 +11,8 @@ extensions, swagger YAML; the rolled-back deployment, not the later edit), impor
 export as a new API (import_rest_api, JSON and YAML, failOnWarnings) that both nodes serve
 and that exports the same document, applies documents with put_rest_api (merge, then
 overwrite), then tags the API, its stage, an API key and a usage plan by
-ARN (tag_resource, get_tags, untag_resource). Every step is logged; any failure exits
+ARN (tag_resource, get_tags, untag_resource), and documents the API (documentation parts and
+a version, exported and imported with the API). Every step is logged; any failure exits
 non-zero.
 
 Environment (run.sh sets it):
@@ -510,6 +511,49 @@ def openapi_in(api, api_id, backend_addr):
         api.delete_rest_api(restApiId=other)
 
 
+def documentation(api, api_id):
+    """Issue 12, documentation: parts, a version published by the stage, exported with
+    extensions=documentation and imported with the API into a new one."""
+    log("create_documentation_part x2, import_documentation_parts, a version on the stage")
+    api_part = api.create_documentation_part(
+        restApiId=api_id, location={"type": "API"},
+        properties=json.dumps({"description": "The pet store"}))
+    api.create_documentation_part(
+        restApiId=api_id, location={"type": "METHOD", "path": "/pets", "method": "GET"},
+        properties=json.dumps({"summary": "List pets"}))
+    expect_error(api, "ConflictException",
+                 lambda: api.create_documentation_part(
+                     restApiId=api_id, location={"type": "API"}, properties="{}"),
+                 "Documentation part already exists")
+    imported = api.import_documentation_parts(
+        restApiId=api_id, mode="merge",
+        body=json.dumps({"documentationParts": [
+            {"location": {"type": "MODEL", "name": "Empty"},
+             "properties": {"description": "nothing"}}]}).encode())
+    check(len(imported["ids"]) == 1, f"ImportDocumentationParts: {imported}")
+    parts = api.get_documentation_parts(restApiId=api_id, limit=100)["items"]
+    check(len(parts) == 3 and api_part["id"] in [p["id"] for p in parts], f"parts: {parts}")
+    api.create_documentation_version(restApiId=api_id, documentationVersion="1.0",
+                                     stageName=STAGE, description="first")
+    check(api.get_stage(restApiId=api_id, stageName=STAGE)["documentationVersion"] == "1.0",
+          "the stage publishes documentation version 1.0")
+
+    log("get_export(extensions=documentation) -> import_rest_api: the parts come along")
+    exported = api.get_export(restApiId=api_id, stageName=STAGE, exportType="oas30",
+                              parameters={"extensions": "documentation"},
+                              accepts="application/json")["body"].read()
+    published = json.loads(exported)["x-amazon-apigateway-documentation"]
+    check(published["version"] == "1.0" and len(published["documentationParts"]) == 3,
+          f"x-amazon-apigateway-documentation: {published}")
+    copy = api.import_rest_api(body=exported, failOnWarnings=True)
+    copied = api.get_documentation_parts(restApiId=copy["id"], limit=100)["items"]
+    def comparable(ps):
+        return sorted(json.dumps([p["location"], json.loads(p["properties"])], sort_keys=True)
+                      for p in ps)
+    check(comparable(copied) == comparable(parts), f"imported parts: {copied}")
+    api.delete_rest_api(restApiId=copy["id"])
+
+
 def main():
     key_id = os.environ.get("APIGW_ACCESS_KEY_ID", DEV_KEY_ID)
     secret = os.environ.get("APIGW_SECRET_ACCESS_KEY", DEV_SECRET)
@@ -587,6 +631,7 @@ def main():
 
     export(api, api_id, d1)
     openapi_in(api, api_id, backend_addr)
+    documentation(api, api_id)
     aws_conventions(api, api_id, root, d1)
     tags(api, api_id)
 
