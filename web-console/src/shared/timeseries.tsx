@@ -12,14 +12,21 @@ export type Line = { label: string; values: (number | null)[]; color: string; ba
 let lib: Promise<typeof uPlot> | null = null;
 const loadUplot = () => (lib ??= import("uplot").then((m) => m.default));
 
-/** A value with its unit, short enough for an axis tick or a legend. */
+/** A value with its unit, short enough for a tile or a legend (counts with thousands separators). */
 export function fmtValue(v: number | null | undefined, unit: Unit): string {
   if (v == null || !Number.isFinite(v)) return "—";
-  if (unit === "percent") return `${v < 10 && v !== 0 ? v.toFixed(2) : v.toFixed(1)} %`;
+  if (unit === "percent") return v === 0 ? "0 %" : `${v < 1 ? v.toFixed(2) : v.toFixed(1)} %`;
   if (unit === "ms") return v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`;
   if (v >= 1_000_000) return `${(v / 1_000_000).toFixed(1)} M`;
-  if (v >= 10_000) return `${(v / 1000).toFixed(1)} k`;
-  return Number.isInteger(v) ? String(v) : v.toFixed(1);
+  return Number.isInteger(v) ? v.toLocaleString("en-US") : v.toFixed(1);
+}
+
+/** An axis tick: the "nice" number uPlot chose, without trailing zeros, and its unit. */
+function fmtTick(v: number, unit: Unit): string {
+  const n = +v.toFixed(3);
+  if (unit === "percent") return `${n} %`;
+  if (unit === "ms") return n >= 10_000 ? `${+(n / 1000).toFixed(1)} s` : `${n} ms`;
+  return n >= 1_000_000 ? `${+(n / 1_000_000).toFixed(1)} M` : n >= 10_000 ? `${+(n / 1000).toFixed(1)} k` : String(n);
 }
 
 export function TimeSeriesChart(props: { title: string; unit: Unit; x: number[]; lines: Line[]; testId?: string; height?: number; threshold?: number }) {
@@ -60,7 +67,7 @@ export function TimeSeriesChart(props: { title: string; unit: Unit; x: number[];
             height: props.height ?? 200,
             series,
             scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min ?? 0), Math.max(1, (max ?? 0) * 1.1)] } },
-            axes: [{ stroke: "#545b64", grid: { stroke: "#eceeef" } }, { stroke: "#545b64", grid: { stroke: "#eceeef" }, size: 64, values: (_u, ticks) => ticks.map((t) => fmtValue(t, unit)) }],
+            axes: [{ stroke: "#545b64", grid: { stroke: "#eceeef" } }, { stroke: "#545b64", grid: { stroke: "#eceeef" }, size: 64, values: (_u, ticks) => ticks.map((t) => fmtTick(t, unit)) }],
             legend: { live: true },
             cursor: { drag: { x: false, y: false } },
           },

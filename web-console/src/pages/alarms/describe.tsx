@@ -21,7 +21,7 @@ export const COMPARISONS = [
 ];
 
 export const MISSING_DATA = [
-  { value: "missing", label: "Missing: keep the state (not enough data to change it)" },
+  { value: "missing", label: "Missing: judge by the periods with data (INSUFFICIENT_DATA when none)" },
   { value: "notBreaching", label: "Not breaching: treat as good" },
   { value: "breaching", label: "Breaching: treat as bad" },
   { value: "ignore", label: "Ignore: keep the current state" },
@@ -29,8 +29,8 @@ export const MISSING_DATA = [
 
 /** The metrics of the AWS/ApiGateway namespace, with what their values are. */
 export const METRICS = [
-  { value: "5XXError", label: "5XXError (server-side errors: 0 or 1 per request)", kind: "rate" },
-  { value: "4XXError", label: "4XXError (client-side errors: 0 or 1 per request)", kind: "rate" },
+  { value: "5XXError", label: "5XXError (server errors)", kind: "rate" },
+  { value: "4XXError", label: "4XXError (client errors)", kind: "rate" },
   { value: "Count", label: "Count (requests)", kind: "count" },
   { value: "Latency", label: "Latency (ms)", kind: "ms" },
   { value: "IntegrationLatency", label: "IntegrationLatency (ms)", kind: "ms" },

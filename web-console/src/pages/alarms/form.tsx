@@ -149,7 +149,12 @@ export function AlarmDialog(props: { existing: string[]; onClose: () => void; on
             const full = { ...d, apiId, stage };
             const found = check(full, props.existing);
             setErrors(found);
-            if (Object.keys(found).length) return;
+            if (Object.keys(found).length) {
+              // Take the keyboard (and the eye) to the first field to fix.
+              const form = e.currentTarget as HTMLFormElement;
+              requestAnimationFrame(() => form.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus());
+              return;
+            }
             const api = apis.data!.find((x) => x.id === apiId)!;
             const input = inputOf(full, api.name);
             if (await a.run(() => putMetricAlarm(input))) {
