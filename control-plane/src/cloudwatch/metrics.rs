@@ -18,11 +18,11 @@
 use std::collections::BTreeMap;
 
 use apigw_sketch::Sketch;
-use prost::Message;
 
 use super::error::CwError;
 use super::protocol::{Input, Member, Out, StructOut};
-use crate::store::metric_reads::{self, Resolution, SeriesKey};
+use crate::store::metric_reads;
+use crate::store::metrics::{self as store_metrics, Bucket, SeriesQuery, StoreError};
 use crate::AppState;
 
 /// The namespace of the gateway's metrics.
@@ -155,7 +155,7 @@ impl Stat {
     }
 }
 
-/// One period's data of one series (added up over its rows).
+/// One period's data of one series (the ingest side's [`Bucket`]s, added up).
 #[derive(Debug, Default, Clone)]
 pub struct Aggregate {
     count: u64,
@@ -167,24 +167,15 @@ pub struct Aggregate {
     integration_latency: Sketch,
 }
 
-fn decode_sketch(bytes: &[u8]) -> Result<Sketch, CwError> {
-    let pb = apigw_proto::metrics::Sketch::decode(bytes)
-        .map_err(|e| CwError::Internal(format!("a stored sketch does not decode: {e}")))?;
-    Sketch::from_proto(&pb).map_err(|e| CwError::Internal(format!("a stored sketch: {e}")))
-}
-
 impl Aggregate {
-    fn add(&mut self, row: &metric_reads::Row) -> Result<(), CwError> {
-        let n = |v: i64| u64::try_from(v).unwrap_or(0);
-        self.count += n(row.count);
-        self.error_4xx += n(row.error_4xx);
-        self.error_5xx += n(row.error_5xx);
-        self.cache_hit += n(row.cache_hit);
-        self.cache_miss += n(row.cache_miss);
-        self.latency.merge(&decode_sketch(&row.latency)?);
-        self.integration_latency
-            .merge(&decode_sketch(&row.integration_latency)?);
-        Ok(())
+    fn add(&mut self, b: &Bucket) {
+        self.count += b.count;
+        self.error_4xx += b.error_4xx;
+        self.error_5xx += b.error_5xx;
+        self.cache_hit += b.cache_hit;
+        self.cache_miss += b.cache_miss;
+        self.latency.merge(&b.latency);
+        self.integration_latency.merge(&b.integration_latency);
     }
 
     /// The value of `stat` for `metric` in this period; `None` when the period has no
@@ -251,8 +242,9 @@ pub struct MetricRef {
 }
 
 impl MetricRef {
-    /// The gateway metric and series it names; `None` when it names nothing we publish.
-    fn resolve(&self) -> Option<(MetricName, SeriesKey<'_>)> {
+    /// The gateway metric and the series query (without its time range) it names;
+    /// `None` when it names nothing we publish.
+    fn resolve(&self) -> Option<(MetricName, SeriesQuery)> {
         if self.namespace != NAMESPACE {
             return None;
         }
@@ -263,31 +255,28 @@ impl MetricRef {
                 return None;
             }
         }
-        let api_name = dims.get("ApiName").copied()?;
-        let key = match dims.len() {
-            1 => SeriesKey {
-                api_name,
-                stage: None,
-                method: None,
-            },
-            2 => SeriesKey {
-                api_name,
-                stage: Some(dims.get("Stage").copied()?),
-                method: None,
-            },
-            4 => SeriesKey {
-                api_name,
-                stage: Some(dims.get("Stage").copied()?),
-                method: Some((dims.get("Resource").copied()?, dims.get("Method").copied()?)),
-            },
-            _ => return None,
+        let get = |k: &str| dims.get(k).map(|v| v.to_string());
+        let mut q = SeriesQuery {
+            api_name: Some(get("ApiName")?),
+            ..SeriesQuery::default()
         };
-        Some((metric, key))
+        match dims.len() {
+            1 => {}
+            2 => q.stage = Some(get("Stage")?),
+            4 => {
+                q.stage = Some(get("Stage")?);
+                q.resource = Some(get("Resource")?);
+                q.method = Some(get("Method")?);
+            }
+            _ => return None,
+        }
+        Some((metric, q))
     }
 }
 
-/// The data of `metric` per period `[start + k·period, …)` within `[start, end)`, only
-/// periods with data; `unit`, when given, must be the metric's unit or nothing matches.
+/// The data of `metric` per period `[start + k·period, …)` within `[start, end)` (`start`
+/// a multiple of 60, or of 3600 for ranges starting over 15 days ago), only periods with
+/// data; `unit`, when given, must be the metric's unit or nothing matches.
 pub async fn read(
     state: &AppState,
     metric: &MetricRef,
@@ -298,22 +287,25 @@ pub async fn read(
     now: i64,
 ) -> Result<(Option<MetricName>, BTreeMap<i64, Aggregate>), CwError> {
     let mut out = BTreeMap::new();
-    let Some((name, key)) = metric.resolve() else {
+    let Some((name, mut q)) = metric.resolve() else {
         return Ok((None, out));
     };
     if unit.is_some_and(|u| u != name.unit()) || period <= 0 {
         return Ok((Some(name), out));
     }
-    let resolution = if start >= now - MINUTE_RETENTION_S {
-        Resolution::Minute
-    } else {
-        Resolution::Hour
-    };
-    for row in metric_reads::rows(&state.db, resolution, key, start, end).await? {
-        let bucket = start + (row.at - start).div_euclid(period) * period;
-        out.entry(bucket)
-            .or_insert_with(Aggregate::default)
-            .add(&row)?;
+    // Read at the stored resolution, then add the buckets up into periods aligned on `start`.
+    q.start = start;
+    q.end = end;
+    q.period_seconds = if start >= now - MINUTE_RETENTION_S { 60 } else { 3600 };
+    let buckets = store_metrics::series_at(&state.db, &q, now)
+        .await
+        .map_err(|e| match e {
+            StoreError::BadQuery(m) => CwError::InvalidParameterValue(m),
+            other => CwError::Internal(other.to_string()),
+        })?;
+    for b in &buckets {
+        let at = start + (b.start - start).div_euclid(period) * period;
+        out.entry(at).or_insert_with(Aggregate::default).add(b);
     }
     Ok((Some(name), out))
 }
@@ -337,17 +329,12 @@ fn now_s() -> i64 {
 }
 
 /// CloudWatch's period and start-time rules: a period of at least 60 s and a multiple of
-/// 60 (300 when the start is over 15 days ago, 3600 when over 63 days ago); the start
-/// rounded down to the minute (5 minutes, hour) likewise.
+/// 60, the start rounded down to the minute; for a start over 15 days ago, an hour (the
+/// control plane keeps hourly data only by then, where CloudWatch also has 5-minute data
+/// until 63 days).
 fn check_period(period_member: &str, period: i64, start: f64, now: i64) -> Result<i64, CwError> {
     let age = now as f64 - start;
-    let step = if age > 63.0 * 86_400.0 {
-        3600
-    } else if age > 15.0 * 86_400.0 {
-        300
-    } else {
-        60
-    };
+    let step = if age > MINUTE_RETENTION_S as f64 { 3600 } else { 60 };
     if period < 60 || period % step != 0 {
         return Err(CwError::InvalidParameterValue(format!(
             "The parameter {period_member} must be a multiple of {step} and at least 60 for data this old (got {period})."

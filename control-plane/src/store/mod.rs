@@ -21,6 +21,7 @@ pub mod deployments;
 pub mod documentation;
 pub mod gateway_responses;
 pub mod metric_reads;
+pub mod metrics;
 pub mod models;
 pub mod resources;
 pub mod rest_apis;
