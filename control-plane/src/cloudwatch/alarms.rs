@@ -127,7 +127,9 @@ pub fn alarm_arn(region: &str, name: &str) -> String {
 fn check_action(path: &str, action: &str) -> Result<(), CwError> {
     let lower = action.to_ascii_lowercase();
     let url_ok = (lower.starts_with("http://") || lower.starts_with("https://"))
-        && action.parse::<http::Uri>().is_ok_and(|u| u.host().is_some());
+        && action
+            .parse::<http::Uri>()
+            .is_ok_and(|u| u.host().is_some());
     let sns_ok = action.starts_with("arn:aws:sns:") && action.split(':').count() == 6;
     if url_ok || sns_ok {
         Ok(())
@@ -210,7 +212,10 @@ fn parse_definition(i: &Input<'_>) -> Result<Definition, CwError> {
     let dims_member = i.get("Dimensions");
     let dim_items = dims_member.list()?;
     if dim_items.len() > 30 {
-        return Err(CwError::invalid("Dimensions", "must have at most 30 members."));
+        return Err(CwError::invalid(
+            "Dimensions",
+            "must have at most 30 members.",
+        ));
     }
     let mut dimensions = Vec::new();
     for (item, path) in &dim_items {
@@ -329,7 +334,14 @@ pub async fn put_metric_alarm(state: &AppState, i: Input<'_>) -> Result<(), CwEr
         (format!("Alarm \"{name}\" updated"), "Update")
     };
     let data = serde_json::json!({ "version": "1.0", "type": kind, "updatedAlarm": json });
-    store::add_history(&mut tx, &name, "ConfigurationUpdate", &summary, &data.to_string()).await?;
+    store::add_history(
+        &mut tx,
+        &name,
+        "ConfigurationUpdate",
+        &summary,
+        &data.to_string(),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -357,14 +369,23 @@ pub fn metric_alarm_out(region: &str, row: &AlarmRow, def: &Definition) -> Out {
         .with("AlarmName", Out::s(&row.name))
         .with("AlarmArn", Out::s(alarm_arn(region, &row.name)))
         .opt("AlarmDescription", def.description.as_deref().map(Out::s))
-        .with("AlarmConfigurationUpdatedTimestamp", Out::Time(row.config_updated_at))
+        .with(
+            "AlarmConfigurationUpdatedTimestamp",
+            Out::Time(row.config_updated_at),
+        )
         .with("ActionsEnabled", Out::Bool(def.actions_enabled))
         .with("OKActions", strings_out(&def.ok_actions))
         .with("AlarmActions", strings_out(&def.alarm_actions))
-        .with("InsufficientDataActions", strings_out(&def.insufficient_data_actions))
+        .with(
+            "InsufficientDataActions",
+            strings_out(&def.insufficient_data_actions),
+        )
         .with("StateValue", Out::s(&row.state_value))
         .with("StateReason", Out::s(&row.state_reason))
-        .opt("StateReasonData", row.state_reason_data.as_deref().map(Out::s))
+        .opt(
+            "StateReasonData",
+            row.state_reason_data.as_deref().map(Out::s),
+        )
         .with("StateUpdatedTimestamp", Out::Time(row.state_updated_at))
         .with("MetricName", Out::s(&def.metric_name))
         .with("Namespace", Out::s(&def.namespace))
@@ -375,14 +396,25 @@ pub fn metric_alarm_out(region: &str, row: &AlarmRow, def: &Definition) -> Out {
         .with("EvaluationPeriods", Out::I64(def.evaluation_periods))
         .with("Threshold", Out::F64(def.threshold))
         .with("ComparisonOperator", Out::s(&def.comparison_operator))
-        .opt("ExtendedStatistic", def.extended_statistic.as_deref().map(Out::s))
-        .opt("TreatMissingData", def.treat_missing_data.as_deref().map(Out::s))
+        .opt(
+            "ExtendedStatistic",
+            def.extended_statistic.as_deref().map(Out::s),
+        )
+        .opt(
+            "TreatMissingData",
+            def.treat_missing_data.as_deref().map(Out::s),
+        )
         .opt(
             "EvaluateLowSampleCountPercentile",
-            def.evaluate_low_sample_count_percentile.as_deref().map(Out::s),
+            def.evaluate_low_sample_count_percentile
+                .as_deref()
+                .map(Out::s),
         )
         .opt("DatapointsToAlarm", def.datapoints_to_alarm.map(Out::I64))
-        .with("StateTransitionedTimestamp", Out::Time(row.state_transitioned_at))
+        .with(
+            "StateTransitionedTimestamp",
+            Out::Time(row.state_transitioned_at),
+        )
         .done()
 }
 
@@ -397,7 +429,10 @@ pub fn definition(row: &AlarmRow) -> Result<Definition, CwError> {
 pub async fn describe_alarms(state: &AppState, i: Input<'_>) -> Result<Out, CwError> {
     let names = i.get("AlarmNames").strings()?;
     if names.len() > 100 {
-        return Err(CwError::invalid("AlarmNames", "must have at most 100 members."));
+        return Err(CwError::invalid(
+            "AlarmNames",
+            "must have at most 100 members.",
+        ));
     }
     let prefix = i.get("AlarmNamePrefix").opt_string()?;
     if !names.is_empty() && prefix.is_some() {
@@ -414,7 +449,9 @@ pub async fn describe_alarms(state: &AppState, i: Input<'_>) -> Result<Out, CwEr
             )));
         }
     }
-    let state_value = i.get("StateValue").opt_enum(&["OK", "ALARM", "INSUFFICIENT_DATA"])?;
+    let state_value = i
+        .get("StateValue")
+        .opt_enum(&["OK", "ALARM", "INSUFFICIENT_DATA"])?;
     let action_prefix = i.get("ActionPrefix").opt_string()?;
     let max = i.get("MaxRecords").opt_i64()?.unwrap_or(50);
     if !(1..=100).contains(&max) {
@@ -422,7 +459,8 @@ pub async fn describe_alarms(state: &AppState, i: Input<'_>) -> Result<Out, CwEr
     }
     let after = i.get("NextToken").opt_string()?;
     let wants_metric = types.is_empty() || types.iter().any(|t| t == "MetricAlarm");
-    let relational = i.get("ChildrenOfAlarmName").is_present() || i.get("ParentsOfAlarmName").is_present();
+    let relational =
+        i.get("ChildrenOfAlarmName").is_present() || i.get("ParentsOfAlarmName").is_present();
     let mut alarms = Vec::new();
     let mut next = None;
     if wants_metric && !relational {
@@ -450,7 +488,10 @@ pub async fn describe_alarms(state: &AppState, i: Input<'_>) -> Result<Out, CwEr
                 next = Some(Out::s(alarms_last_name(&alarms)));
                 break;
             }
-            alarms.push((row.name.clone(), metric_alarm_out(&state.region, &row, &def)));
+            alarms.push((
+                row.name.clone(),
+                metric_alarm_out(&state.region, &row, &def),
+            ));
         }
     }
     Ok(StructOut::new()
@@ -492,9 +533,10 @@ pub async fn describe_alarm_history(state: &AppState, i: Input<'_>) -> Result<Ou
         == Some("TimestampAscending");
     let after_id = match i.get("NextToken").opt_string()? {
         None => None,
-        Some(t) => Some(t.parse::<i64>().map_err(|_| {
-            CwError::InvalidNextToken("The NextToken is not valid.".into())
-        })?),
+        Some(t) => Some(
+            t.parse::<i64>()
+                .map_err(|_| CwError::InvalidNextToken("The NextToken is not valid.".into()))?,
+        ),
     };
     let mut items = Vec::new();
     let mut next = None;
@@ -540,7 +582,10 @@ pub async fn delete_alarms(state: &AppState, i: Input<'_>) -> Result<(), CwError
     }
     let names = member.strings()?;
     if names.len() > 100 {
-        return Err(CwError::invalid("AlarmNames", "must have at most 100 members."));
+        return Err(CwError::invalid(
+            "AlarmNames",
+            "must have at most 100 members.",
+        ));
     }
     let mut tx = state.db.begin().await?;
     let missing = store::missing(&mut tx, &names).await?;
@@ -594,8 +639,13 @@ pub async fn set_alarm_state(state: &AppState, i: Input<'_>) -> Result<(), CwErr
         reason,
         reason_data,
     };
-    let notifications = super::evaluator::apply(&mut tx, &state.region, &row, &def, &change).await?;
+    let notifications =
+        super::evaluator::apply(&mut tx, &state.region, &row, &def, &change).await?;
     tx.commit().await?;
-    super::notify::send_all(state.db.clone(), state.alarm_webhooks.clone(), notifications);
+    super::notify::send_all(
+        state.db.clone(),
+        state.alarm_webhooks.clone(),
+        notifications,
+    );
     Ok(())
 }

@@ -22,7 +22,7 @@ use sqlx::PgConnection;
 use super::alarms::{alarm_arn, definition, Definition};
 use super::error::CwError;
 use super::metrics::{self, MetricRef};
-use super::notify::{Notification, Notifier};
+use super::notify::Notification;
 use super::protocol::iso8601;
 use crate::store::alarms::{self as store, AlarmRow};
 use crate::AppState;
@@ -98,10 +98,7 @@ pub async fn apply(
         .map(|action| Notification {
             alarm_name: row.name.clone(),
             action: action.clone(),
-            subject: format!(
-                "{}: \"{}\" in {region}",
-                change.new_state, row.name
-            ),
+            subject: format!("{}: \"{}\" in {region}", change.new_state, row.name),
             message: message.clone(),
             state_change_time: now,
         })
@@ -109,7 +106,13 @@ pub async fn apply(
 }
 
 /// The alarm message CloudWatch publishes to SNS (the notification's `Message`).
-fn sns_message(region: &str, row: &AlarmRow, def: &Definition, change: &Change, now: f64) -> String {
+fn sns_message(
+    region: &str,
+    row: &AlarmRow,
+    def: &Definition,
+    change: &Change,
+    now: f64,
+) -> String {
     let dims: Vec<serde_json::Value> = def
         .dimensions
         .iter()
@@ -201,7 +204,10 @@ pub async fn evaluate(
         })
         .collect();
     let treat = def.treat_missing();
-    let present: Vec<(i64, f64)> = points.iter().filter_map(|(t, v)| v.map(|v| (*t, v))).collect();
+    let present: Vec<(i64, f64)> = points
+        .iter()
+        .filter_map(|(t, v)| v.map(|v| (*t, v)))
+        .collect();
     let mut breaching = present.iter().filter(|(_, v)| def.breaches(*v)).count() as i64;
     let missing = n - present.len() as i64;
     let mut ok_count = present.len() as i64 - breaching;
@@ -211,7 +217,6 @@ pub async fn evaluate(
         _ => {}
     }
     let counted = breaching + ok_count;
-    let recent: Vec<String> = present.iter().rev().map(|(_, v)| fmt_value(*v)).collect();
     let evaluated: Vec<serde_json::Value> = present
         .iter()
         .rev()
@@ -265,7 +270,6 @@ pub async fn evaluate(
             if m == 1 { "" } else { "s" },
         ),
     };
-    let _ = recent;
     Ok(Some(Change {
         old_state: current.to_string(),
         new_state: new_state.to_string(),
@@ -301,7 +305,11 @@ pub async fn round(state: &AppState, now: i64) -> Result<bool, CwError> {
     let cutoff = now as f64 - HISTORY_RETENTION_S;
     store::prune_history(&mut tx, cutoff).await?;
     tx.commit().await?;
-    super::notify::send_all(state.db.clone(), state.alarm_webhooks.clone(), notifications);
+    super::notify::send_all(
+        state.db.clone(),
+        state.alarm_webhooks.clone(),
+        notifications,
+    );
     Ok(true)
 }
 
@@ -317,6 +325,3 @@ pub async fn run(state: AppState, interval: Duration) {
         }
     }
 }
-
-/// Keeps [`Notifier`] reachable for the docs of `AppState`.
-pub type Webhooks = std::sync::Arc<Notifier>;

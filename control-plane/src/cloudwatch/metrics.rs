@@ -33,11 +33,33 @@ const MAX_DATAPOINTS: i64 = 1440;
 const MINUTE_RETENTION_S: i64 = 15 * 86_400;
 /// The units of the model's StandardUnit enum.
 pub const UNITS: &[&str] = &[
-    "Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes",
-    "Gigabytes", "Terabytes", "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits",
-    "Percent", "Count", "Bytes/Second", "Kilobytes/Second", "Megabytes/Second",
-    "Gigabytes/Second", "Terabytes/Second", "Bits/Second", "Kilobits/Second",
-    "Megabits/Second", "Gigabits/Second", "Terabits/Second", "Count/Second", "None",
+    "Seconds",
+    "Microseconds",
+    "Milliseconds",
+    "Bytes",
+    "Kilobytes",
+    "Megabytes",
+    "Gigabytes",
+    "Terabytes",
+    "Bits",
+    "Kilobits",
+    "Megabits",
+    "Gigabits",
+    "Terabits",
+    "Percent",
+    "Count",
+    "Bytes/Second",
+    "Kilobytes/Second",
+    "Megabytes/Second",
+    "Gigabytes/Second",
+    "Terabytes/Second",
+    "Bits/Second",
+    "Kilobits/Second",
+    "Megabits/Second",
+    "Gigabits/Second",
+    "Terabits/Second",
+    "Count/Second",
+    "None",
 ];
 /// The Statistic enum.
 pub const STATISTICS: &[&str] = &["SampleCount", "Average", "Sum", "Minimum", "Maximum"];
@@ -139,7 +161,9 @@ impl Stat {
             && !digits.starts_with('.')
             && !digits.ends_with('.');
         let p: f64 = digits.parse().ok().filter(|_| valid)?;
-        (0.0..=100.0).contains(&p).then(|| Self::Percentile(p, s.to_string()))
+        (0.0..=100.0)
+            .contains(&p)
+            .then(|| Self::Percentile(p, s.to_string()))
     }
 
     /// Its name.
@@ -296,7 +320,11 @@ pub async fn read(
     // Read at the stored resolution, then add the buckets up into periods aligned on `start`.
     q.start = start;
     q.end = end;
-    q.period_seconds = if start >= now - MINUTE_RETENTION_S { 60 } else { 3600 };
+    q.period_seconds = if start >= now - MINUTE_RETENTION_S {
+        60
+    } else {
+        3600
+    };
     let buckets = store_metrics::series_at(&state.db, &q, now)
         .await
         .map_err(|e| match e {
@@ -334,7 +362,11 @@ fn now_s() -> i64 {
 /// until 63 days).
 fn check_period(period_member: &str, period: i64, start: f64, now: i64) -> Result<i64, CwError> {
     let age = now as f64 - start;
-    let step = if age > MINUTE_RETENTION_S as f64 { 3600 } else { 60 };
+    let step = if age > MINUTE_RETENTION_S as f64 {
+        3600
+    } else {
+        60
+    };
     if period < 60 || period % step != 0 {
         return Err(CwError::InvalidParameterValue(format!(
             "The parameter {period_member} must be a multiple of {step} and at least 60 for data this old (got {period})."
@@ -374,7 +406,10 @@ pub async fn get_metric_statistics(state: &AppState, i: Input<'_>) -> Result<Out
         ));
     }
     if statistics.len() > 5 {
-        return Err(CwError::invalid("Statistics", "must have at most 5 members."));
+        return Err(CwError::invalid(
+            "Statistics",
+            "must have at most 5 members.",
+        ));
     }
     if extended.len() > 10 {
         return Err(CwError::invalid(
@@ -440,7 +475,10 @@ pub async fn get_metric_statistics(state: &AppState, i: Input<'_>) -> Result<Out
             if !ext.is_empty() {
                 let entries = ext
                     .iter()
-                    .filter_map(|s| agg.value(name, s).map(|v| (s.name().to_string(), Out::F64(v))))
+                    .filter_map(|s| {
+                        agg.value(name, s)
+                            .map(|v| (s.name().to_string(), Out::F64(v)))
+                    })
                     .collect();
                 dp = dp.with("ExtendedStatistics", Out::Map(entries));
             }
@@ -457,7 +495,13 @@ pub async fn get_metric_statistics(state: &AppState, i: Input<'_>) -> Result<Out
 /// Sum, Minimum, Maximum, Unit, ExtendedStatistics).
 fn reorder_datapoint(dp: Out) -> Out {
     const ORDER: [&str; 8] = [
-        "Timestamp", "SampleCount", "Average", "Sum", "Minimum", "Maximum", "Unit",
+        "Timestamp",
+        "SampleCount",
+        "Average",
+        "Sum",
+        "Minimum",
+        "Maximum",
+        "Unit",
         "ExtendedStatistics",
     ];
     match dp {
@@ -546,14 +590,11 @@ pub async fn get_metric_data(state: &AppState, i: Input<'_>) -> Result<Out, CwEr
         ));
     }
     let (start, end) = time_range(&i)?;
-    let descending = match i
+    let descending = i
         .get("ScanBy")
         .opt_enum(&["TimestampDescending", "TimestampAscending"])?
         .as_deref()
-    {
-        Some("TimestampAscending") => false,
-        _ => true,
-    };
+        != Some("TimestampAscending");
     if i.get("NextToken").opt_string()?.is_some() {
         return Err(CwError::InvalidNextToken(
             "The NextToken is not valid: this API answers every datapoint in one page.".into(),
@@ -605,7 +646,11 @@ pub async fn get_metric_data(state: &AppState, i: Input<'_>) -> Result<Out, CwEr
                 .with("Id", Out::s(&q.id))
                 .with(
                     "Label",
-                    Out::s(q.label.clone().unwrap_or_else(|| q.metric.metric_name.clone())),
+                    Out::s(
+                        q.label
+                            .clone()
+                            .unwrap_or_else(|| q.metric.metric_name.clone()),
+                    ),
                 )
                 .with(
                     "Timestamps",
@@ -636,7 +681,10 @@ pub async fn list_metrics(state: &AppState, i: Input<'_>) -> Result<Out, CwError
     let filters_member = i.get("Dimensions");
     let filter_items = filters_member.list()?;
     if filter_items.len() > 10 {
-        return Err(CwError::invalid("Dimensions", "must have at most 10 members."));
+        return Err(CwError::invalid(
+            "Dimensions",
+            "must have at most 10 members.",
+        ));
     }
     let mut filters = Vec::new();
     for (item, path) in &filter_items {
@@ -680,9 +728,8 @@ pub async fn list_metrics(state: &AppState, i: Input<'_>) -> Result<Out, CwError
     let mut all = Vec::new();
     for set in &metrics {
         let matches = filters.iter().all(|(name, value)| {
-            set.iter().any(|(k, v)| {
-                k == name && value.as_ref().is_none_or(|want| want == v)
-            })
+            set.iter()
+                .any(|(k, v)| k == name && value.as_ref().is_none_or(|want| want == v))
         });
         if !matches {
             continue;

@@ -56,7 +56,11 @@ async fn handle(State(state): State<AppState>, req: Request) -> Response {
     }
 }
 
-async fn call(state: &AppState, req: Request, op_name: &mut String) -> Result<Option<Out>, CwError> {
+async fn call(
+    state: &AppState,
+    req: Request,
+    op_name: &mut String,
+) -> Result<Option<Out>, CwError> {
     let protocol = Protocol::detect(req.headers());
     let signed = crate::auth::is_signed(&req);
     let (parts, body) = req.into_parts();
@@ -65,9 +69,9 @@ async fn call(state: &AppState, req: Request, op_name: &mut String) -> Result<Op
     } else {
         crate::auth::console_caller(state, &parts.headers, &parts.method).await?
     };
-    let bytes = axum::body::to_bytes(body, MAX_BODY)
-        .await
-        .map_err(|_| CwError::InvalidParameterValue("The request body is too large or unreadable.".into()))?;
+    let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
+        CwError::InvalidParameterValue("The request body is too large or unreadable.".into())
+    })?;
     if console.is_none() {
         crate::auth::verify_sigv4(state, &parts, &bytes, "monitoring").await?;
     }

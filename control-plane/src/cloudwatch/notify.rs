@@ -58,7 +58,11 @@ impl Notifier {
     /// A notifier with the topic map `arn=url,arn=url` (empty: no topic mapped).
     pub fn new(topic_map: &str) -> Result<Self, TopicMapError> {
         let mut topics = HashMap::new();
-        for pair in topic_map.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        for pair in topic_map
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
             let (arn, url) = pair
                 .split_once('=')
                 .ok_or_else(|| TopicMapError(format!("'{pair}' is not arn=url")))?;
@@ -149,7 +153,14 @@ async fn record(db: &sqlx::PgPool, n: &Notification, ok: bool, attempt: u32, det
     });
     let result = async {
         let mut conn = db.acquire().await?;
-        store::add_history(&mut conn, &n.alarm_name, "Action", &summary, &data.to_string()).await
+        store::add_history(
+            &mut conn,
+            &n.alarm_name,
+            "Action",
+            &summary,
+            &data.to_string(),
+        )
+        .await
     }
     .await;
     if let Err(error) = result {

@@ -99,7 +99,9 @@ impl Protocol {
     pub fn render_ok(self, op: &str, out: Option<Out>, request_id: &str) -> Response {
         match self {
             Self::Json => {
-                let body = out.map(|o| o.to_json()).unwrap_or_else(|| Value::Object(Default::default()));
+                let body = out
+                    .map(|o| o.to_json())
+                    .unwrap_or_else(|| Value::Object(Default::default()));
                 with_type(
                     (StatusCode::OK, body.to_string()).into_response(),
                     "application/x-amz-json-1.0",
@@ -155,8 +157,10 @@ impl Protocol {
 }
 
 fn with_type(mut resp: Response, content_type: &'static str) -> Response {
-    resp.headers_mut()
-        .insert(http::header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type),
+    );
     resp
 }
 
@@ -173,7 +177,10 @@ fn form_urlencoded_pairs(body: &[u8]) -> Vec<(String, String)> {
 }
 
 fn form_decode(s: &[u8]) -> String {
-    let plus: Vec<u8> = s.iter().map(|b| if *b == b'+' { b' ' } else { *b }).collect();
+    let plus: Vec<u8> = s
+        .iter()
+        .map(|b| if *b == b'+' { b' ' } else { *b })
+        .collect();
     percent_encoding::percent_decode(&plus)
         .decode_utf8_lossy()
         .into_owned()
@@ -237,7 +244,9 @@ impl Node {
     fn into_value(self) -> Value {
         match self {
             Node::Leaf(s) => Value::String(s),
-            Node::Obj(m) => Value::Object(m.into_iter().map(|(k, v)| (k, v.into_value())).collect()),
+            Node::Obj(m) => {
+                Value::Object(m.into_iter().map(|(k, v)| (k, v.into_value())).collect())
+            }
             Node::List(m) => Value::Array(m.into_values().map(Node::into_value).collect()),
         }
     }
@@ -288,7 +297,8 @@ impl<'a> Member<'a> {
 
     /// A required string.
     pub fn string(&self) -> Result<String, CwError> {
-        self.opt_string()?.ok_or_else(|| CwError::missing(&self.path))
+        self.opt_string()?
+            .ok_or_else(|| CwError::missing(&self.path))
     }
 
     /// An optional string.
@@ -306,11 +316,13 @@ impl<'a> Member<'a> {
     /// An optional string that must be one of `allowed` (a model enum).
     pub fn opt_enum(&self, allowed: &[&str]) -> Result<Option<String>, CwError> {
         match self.opt_string()? {
-            Some(s) if !allowed.contains(&s.as_str()) => Err(CwError::InvalidParameterValue(format!(
-                "The value {s} for parameter {} is not valid; it must be one of: {}.",
-                self.path,
-                allowed.join(", ")
-            ))),
+            Some(s) if !allowed.contains(&s.as_str()) => {
+                Err(CwError::InvalidParameterValue(format!(
+                    "The value {s} for parameter {} is not valid; it must be one of: {}.",
+                    self.path,
+                    allowed.join(", ")
+                )))
+            }
             other => Ok(other),
         }
     }
@@ -634,7 +646,10 @@ mod tests {
                 Out::List(vec![StructOut::new()
                     .with("Timestamp", Out::Time(0.0))
                     .with("Sum", Out::F64(2.0))
-                    .with("ExtendedStatistics", Out::Map(vec![("p99".into(), Out::F64(1.5))]))
+                    .with(
+                        "ExtendedStatistics",
+                        Out::Map(vec![("p99".into(), Out::F64(1.5))]),
+                    )
                     .done()]),
             )
             .done();
