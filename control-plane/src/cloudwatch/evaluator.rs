@@ -172,6 +172,50 @@ fn short_date(t: i64) -> String {
     format!("{}/{}/{} {}", &s[8..10], &s[5..7], &s[2..4], &s[11..19])
 }
 
+/// What M out of N periods say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdict {
+    /// OK, ALARM or INSUFFICIENT_DATA.
+    pub state: &'static str,
+    /// Periods counted as crossing the threshold.
+    pub breaching: i64,
+    /// Periods counted as not crossing it.
+    pub ok_count: i64,
+}
+
+/// The state the N period values (oldest first, `None` for a period without data) call for
+/// (see the module doc); `None` when the alarm keeps its state (`ignore`, no data).
+pub fn decide(def: &Definition, values: &[Option<f64>]) -> Option<Verdict> {
+    let n = values.len() as i64;
+    let m = def.datapoints_to_alarm();
+    let present: Vec<f64> = values.iter().flatten().copied().collect();
+    let mut breaching = present.iter().filter(|v| def.breaches(**v)).count() as i64;
+    let mut ok_count = present.len() as i64 - breaching;
+    let missing = n - present.len() as i64;
+    let treat = def.treat_missing();
+    match treat {
+        "breaching" => breaching += missing,
+        "notBreaching" => ok_count += missing,
+        _ => {}
+    }
+    let counted = breaching + ok_count;
+    let state = if counted == 0 {
+        if treat == "ignore" {
+            return None;
+        }
+        "INSUFFICIENT_DATA"
+    } else if breaching >= m || (counted < m && ok_count == 0) {
+        "ALARM"
+    } else {
+        "OK"
+    };
+    Some(Verdict {
+        state,
+        breaching,
+        ok_count,
+    })
+}
+
 /// What the alarm's last N complete periods before `now` (Unix seconds) say; `None` when
 /// the state stays as it is (`ignore` with no data).
 pub async fn evaluate(
@@ -203,20 +247,19 @@ pub async fn evaluate(
             (at, v)
         })
         .collect();
-    let treat = def.treat_missing();
     let present: Vec<(i64, f64)> = points
         .iter()
         .filter_map(|(t, v)| v.map(|v| (*t, v)))
         .collect();
-    let mut breaching = present.iter().filter(|(_, v)| def.breaches(*v)).count() as i64;
-    let missing = n - present.len() as i64;
-    let mut ok_count = present.len() as i64 - breaching;
-    match treat {
-        "breaching" => breaching += missing,
-        "notBreaching" => ok_count += missing,
-        _ => {}
-    }
-    let counted = breaching + ok_count;
+    let values: Vec<Option<f64>> = points.iter().map(|(_, v)| *v).collect();
+    let Some(Verdict {
+        state: new_state,
+        breaching,
+        ok_count,
+    }) = decide(def, &values)
+    else {
+        return Ok(None);
+    };
     let evaluated: Vec<serde_json::Value> = present
         .iter()
         .rev()
@@ -239,16 +282,6 @@ pub async fn evaluate(
         .map(|(t, v)| format!("{} ({})", fmt_value(*v), short_date(*t)))
         .collect::<Vec<_>>()
         .join(", ");
-    let new_state = if counted == 0 {
-        if treat == "ignore" {
-            return Ok(None);
-        }
-        "INSUFFICIENT_DATA"
-    } else if breaching >= m || (counted < m && ok_count == 0) {
-        "ALARM"
-    } else {
-        "OK"
-    };
     let reason = match new_state {
         "INSUFFICIENT_DATA" => format!(
             "Insufficient Data: {n} datapoint{} {} unknown.",
@@ -323,5 +356,76 @@ pub async fn run(state: AppState, interval: Duration) {
         if let Err(e) = round(&state, now).await {
             tracing::error!(error = %e, "alarm evaluation round failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alarm(n: i64, m: i64, treat: &str) -> Definition {
+        Definition {
+            description: None,
+            actions_enabled: true,
+            ok_actions: vec![],
+            alarm_actions: vec![],
+            insufficient_data_actions: vec![],
+            metric_name: "5XXError".into(),
+            namespace: "AWS/ApiGateway".into(),
+            statistic: Some("Average".into()),
+            extended_statistic: None,
+            dimensions: vec![],
+            period: 60,
+            unit: None,
+            evaluation_periods: n,
+            datapoints_to_alarm: Some(m),
+            threshold: 0.05,
+            comparison_operator: "GreaterThanOrEqualToThreshold".into(),
+            treat_missing_data: Some(treat.into()),
+            evaluate_low_sample_count_percentile: None,
+        }
+    }
+
+    const X: Option<f64> = Some(0.5); // crosses
+    const O: Option<f64> = Some(0.0); // does not
+    const M: Option<f64> = None; // missing
+
+    fn state(def: &Definition, v: &[Option<f64>]) -> &'static str {
+        decide(def, v).map_or("retain", |v| v.state)
+    }
+
+    /// The module doc's rules for 3 of 3, per TreatMissingData (missing, ignore,
+    /// breaching, notBreaching).
+    #[test]
+    fn missing_data_treatments() {
+        let cases: [([Option<f64>; 3], [&str; 4]); 5] = [
+            ([O, O, X], ["OK", "OK", "OK", "OK"]),
+            ([O, M, X], ["OK", "OK", "OK", "OK"]),
+            ([M, M, M], ["INSUFFICIENT_DATA", "retain", "ALARM", "OK"]),
+            ([O, M, M], ["OK", "OK", "OK", "OK"]),
+            ([M, M, X], ["ALARM", "ALARM", "ALARM", "OK"]),
+        ];
+        for (values, want) in cases {
+            for (treat, want) in ["missing", "ignore", "breaching", "notBreaching"]
+                .iter()
+                .zip(want)
+            {
+                assert_eq!(
+                    state(&alarm(3, 3, treat), &values),
+                    want,
+                    "{values:?} {treat}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn m_out_of_n() {
+        let a = alarm(5, 3, "missing");
+        assert_eq!(state(&a, &[X, O, X, O, X]), "ALARM");
+        assert_eq!(state(&a, &[X, O, X, O, O]), "OK");
+        assert_eq!(state(&alarm(1, 1, "missing"), &[X]), "ALARM");
+        assert_eq!(state(&alarm(1, 1, "missing"), &[O]), "OK");
+        assert_eq!(state(&alarm(1, 1, "missing"), &[M]), "INSUFFICIENT_DATA");
     }
 }
