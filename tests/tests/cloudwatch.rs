@@ -1,0 +1,142 @@
+//! The control plane's CloudWatch API through boto3's `cloudwatch` client
+//! (`tests/boto3/cloudwatch.py`): metric reads over known rows of `metric_minutes`, the
+//! errors and the query protocol, alarm CRUD; and the seeds' 5XX-rate alarm going to ALARM
+//! and back to OK with its webhook notifications.
+
+use apigw_e2e::process::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
+use apigw_e2e::{free_port, fresh_database, ControlPlane};
+use apigw_sketch::Sketch;
+use prost::Message;
+
+/// Runs `cloudwatch.py <mode>` against `cp` and fails the test if it fails.
+async fn boto3(cp: &ControlPlane, mode: &str, env: &[(&str, String)]) {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("boto3/cloudwatch.py");
+    let status = tokio::process::Command::new("python3")
+        .arg(script)
+        .arg(mode)
+        .env("CW_ENDPOINT", cp.url())
+        .env("CW_ACCESS_KEY_ID", ACCESS_KEY_ID)
+        .env("CW_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
+        .env("CW_DATABASE_URL", &cp.database_url)
+        .envs(env.iter().map(|(k, v)| (*k, v.clone())))
+        .status()
+        .await
+        .expect("running python3");
+    assert!(status.success(), "cloudwatch.py {mode} failed: {status}");
+}
+
+struct SeedRow {
+    minute: i64,
+    resource: &'static str,
+    method: &'static str,
+    count: i64,
+    error_4xx: i64,
+    error_5xx: i64,
+    latencies: Vec<f64>,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boto3_reads_errors_query_protocol_and_alarm_crud() {
+    let db = fresh_database().await.expect("a test database");
+    let cp = ControlPlane::start(&db).await;
+    // Ten minutes ago, so every row is in a complete minute well within 15 days.
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let base = (now / 60) * 60 - 600;
+    let spread = |n: usize, from: f64, step: f64| -> Vec<f64> {
+        (0..n).map(|i| from + step * i as f64).collect()
+    };
+    let rows = vec![
+        SeedRow {
+            minute: base,
+            resource: "",
+            method: "",
+            count: 100,
+            error_4xx: 10,
+            error_5xx: 5,
+            latencies: spread(100, 1.5, 3.7),
+        },
+        SeedRow {
+            minute: base,
+            resource: "/pets",
+            method: "GET",
+            count: 20,
+            error_4xx: 2,
+            error_5xx: 0,
+            latencies: spread(20, 40.0, 11.0),
+        },
+        SeedRow {
+            minute: base + 60,
+            resource: "",
+            method: "",
+            count: 50,
+            error_4xx: 0,
+            error_5xx: 25,
+            latencies: spread(50, 200.0, 0.5),
+        },
+    ];
+    let pool = sqlx::PgPool::connect(&db).await.expect("connecting");
+    for r in &rows {
+        let mut lat = Sketch::new();
+        for v in &r.latencies {
+            lat.record(*v);
+        }
+        let mut integ = Sketch::new();
+        for v in &r.latencies {
+            integ.record(v * 0.8);
+        }
+        sqlx::query(
+            "INSERT INTO metric_minutes (minute, api_id, stage, resource, method, api_name,
+                 count, error_4xx, error_5xx, latency, integration_latency)
+             VALUES (to_timestamp($1), 'a1b2c3', 'prod', $2, $3, 'pets', $4, $5, $6, $7, $8)",
+        )
+        .bind(r.minute as f64)
+        .bind(r.resource)
+        .bind(r.method)
+        .bind(r.count)
+        .bind(r.error_4xx)
+        .bind(r.error_5xx)
+        .bind(lat.to_proto().encode_to_vec())
+        .bind(integ.to_proto().encode_to_vec())
+        .execute(&pool)
+        .await
+        .expect("seeding metric_minutes");
+    }
+    let seed = serde_json::json!({
+        "base": base,
+        "api_name": "pets",
+        "stage": "prod",
+        "detailed": { "resource": "/pets", "method": "GET" },
+        "rows": rows.iter().map(|r| serde_json::json!({
+            "minute": r.minute, "resource": r.resource, "method": r.method, "count": r.count,
+            "error_4xx": r.error_4xx, "error_5xx": r.error_5xx, "latencies": r.latencies,
+        })).collect::<Vec<_>>(),
+    });
+    boto3(&cp, "reads", &[("CW_SEED", seed.to_string())]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boto3_5xx_rate_alarm_goes_to_alarm_and_back_with_webhook_notifications() {
+    let db = fresh_database().await.expect("a test database");
+    let webhook_port = free_port();
+    let cp = ControlPlane::start_with_env(
+        &db,
+        free_port(),
+        free_port(),
+        &[
+            ("APIGW_ALARM_EVAL_INTERVAL", "1".to_string()),
+            (
+                "APIGW_ALARM_SNS_WEBHOOKS",
+                format!(
+                    "arn:aws:sns:us-east-1:000000000000:oncall=http://127.0.0.1:{webhook_port}/sns"
+                ),
+            ),
+        ],
+    )
+    .await;
+    boto3(
+        &cp,
+        "alarm",
+        &[("CW_WEBHOOK_PORT", webhook_port.to_string())],
+    )
+    .await;
+}
