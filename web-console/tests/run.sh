@@ -71,11 +71,13 @@ pids+=($!)
 FUNCTIONS_URL="http://127.0.0.1:$FN_PORT"
 export FUNCTIONS_URL
 
+# The alarm evaluator runs every 5 s here (default 60 s), so the alarms test sees a state
+# change without waiting minutes.
 export APIGW_ADMIN_USER=admin
 export APIGW_ADMIN_PASSWORD="console-e2e-password-1"
 DATABASE_URL="$PG_URL/$DB" CP_HTTP_ADDR="127.0.0.1:$CP_PORT" CP_GRPC_ADDR="127.0.0.1:$GRPC_PORT" \
   CONSOLE_DIR="$console/dist" APIGW_JWT_SECRET="console-e2e-session-signing-key-0123456789" REDIS_URL="$REDIS_URL" \
-  RUST_LOG="${E2E_LOG:-warn}" "$TARGET_DIR/control-plane" >"$logs/control-plane.log" 2>&1 &
+  APIGW_ALARM_EVAL_INTERVAL=5 RUST_LOG="${E2E_LOG:-warn}" "$TARGET_DIR/control-plane" >"$logs/control-plane.log" 2>&1 &
 pids+=($!)
 wait_ok() {
   for _ in $(seq 1 600); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done

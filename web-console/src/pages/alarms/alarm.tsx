@@ -15,12 +15,15 @@ export function AlarmPage({ name }: { name: string }) {
   const alarm = useAsync(async () => (await describeAlarms({ AlarmNames: [name] })).find((a) => a.AlarmName === name) ?? null, [name]);
   const history = useAsync(() => describeAlarmHistory(name), [name]);
   const [deleting, setDeleting] = useState(false);
+  const [tick, setTick] = useState(0);
+  const refresh = () => {
+    alarm.reload();
+    history.reload();
+    setTick((n) => n + 1);
+  };
   useEffect(() => {
     document.title = `${name} · Alarms · API Gateway`;
-    const t = setInterval(() => {
-      alarm.reload();
-      history.reload();
-    }, 30_000);
+    const t = setInterval(refresh, 30_000);
     return () => clearInterval(t);
   }, [name]);
   const a = alarm.data;
@@ -48,10 +51,7 @@ export function AlarmPage({ name }: { name: string }) {
               <button
                 type="button"
                 class="secondary"
-                onClick={() => {
-                  alarm.reload();
-                  history.reload();
-                }}
+                onClick={refresh}
               >
                 Refresh
               </button>
@@ -82,7 +82,7 @@ export function AlarmPage({ name }: { name: string }) {
             <dt>Configured</dt>
             <dd>{fmtDateTime(a.AlarmConfigurationUpdatedTimestamp)}</dd>
           </dl>
-          <AlarmChart alarm={a} />
+          <AlarmChart alarm={a} tick={tick} />
           <section class="panel" aria-label="History">
             <h2>History</h2>
             <ErrorText error={history.error} />
@@ -116,13 +116,13 @@ export function AlarmPage({ name }: { name: string }) {
   );
 }
 
-/** The alarm's metric over the last 3 hours (or 24 periods, if longer), with the threshold. */
-function AlarmChart({ alarm }: { alarm: MetricAlarm }) {
+/** The alarm's metric over the last hour (or 24 periods, if longer), with the threshold. */
+function AlarmChart({ alarm, tick }: { alarm: MetricAlarm; tick: number }) {
   const period = alarm.Period ?? 60;
   const stat = alarm.ExtendedStatistic ?? alarm.Statistic ?? "Average";
   const data = useAsync(async () => {
     const end = Math.ceil(Date.now() / 1000 / 60) * 60;
-    const span = Math.max(3 * 3600, 24 * period);
+    const span = Math.max(3600, 24 * period);
     const start = Math.floor((end - span) / period) * period;
     const r = await getMetricData(
       [{ Id: "m", MetricStat: { Metric: { Namespace: alarm.Namespace ?? NAMESPACE, MetricName: alarm.MetricName, Dimensions: alarm.Dimensions }, Period: period, Stat: stat } }],
@@ -134,7 +134,7 @@ function AlarmChart({ alarm }: { alarm: MetricAlarm }) {
     const x: number[] = [];
     for (let t = start; t < end; t += period) x.push(t);
     return { x, values: x.map((t) => byT.get(t) ?? null), points: byT.size };
-  }, [alarm.AlarmName, alarm.AlarmConfigurationUpdatedTimestamp]);
+  }, [alarm.AlarmName, alarm.AlarmConfigurationUpdatedTimestamp, tick]);
   const kind = METRICS.find((m) => m.value === alarm.MetricName)?.kind;
   const unit: Unit = kind === "ms" && stat !== "SampleCount" ? "ms" : "count";
   const lines = useMemo(() => [{ label: `${alarm.MetricName} ${stat}`, values: data.data?.values ?? [], color: "#0b57d0" }], [data.data]);

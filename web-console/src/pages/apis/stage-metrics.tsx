@@ -305,7 +305,7 @@ function Charts({ d, scope, range }: { d: Dashboard; scope: string; range: Range
           <dd>{fmtValue(d.latencyP99, "ms")}</dd>
         </div>
         <div data-testid="tile-overhead">
-          <dt>Overhead (avg)</dt>
+          <dt>Avg overhead</dt>
           <dd>{fmtValue(d.overheadAvg, "ms")}</dd>
         </div>
       </dl>
