@@ -9,6 +9,9 @@
 // 30 minutes (detailed metrics), nothing on a second stage. The charts read them through
 // the control plane's CloudWatch API (GetMetricData, ListMetrics) like any client.
 //
+// Then real requests through the data-plane node to beta, which the node ships and the
+// dashboard shows within a minute (its count and error rates equal to what the test saw).
+//
 // The journey: the dashboard of prod (tiles and four charts), the range switch (1 h shows
 // the last 30 minutes only, 12 h the older hour too, 1 w the same from the hourly rows), the
 // drill-down to GET /pets/{id}, the detailed-metrics hint and its one-click enabling, the
@@ -28,6 +31,7 @@ import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
 const CONSOLE = process.env.CONSOLE_URL ?? "http://127.0.0.1:8080";
+const DP = process.env.DATA_PLANE_URL ?? "http://127.0.0.1:8081";
 const DATABASE_URL = process.env.TEST_DATABASE_URL;
 const USER = process.env.APIGW_ADMIN_USER ?? "admin";
 const PASSWORD = process.env.APIGW_ADMIN_PASSWORD ?? "";
@@ -240,6 +244,9 @@ test("sign in; an API with /pets and /pets/{id}, deployed to prod, beta and cana
       requestTemplates: { "application/json": '{"statusCode": 200}' },
     });
   }
+  // GET /pets answers 200 (a method response and an integration response); the others 500.
+  await mgmt("PUT", `/restapis/${api.id}/resources/${pets.id}/methods/GET/responses/200`, {});
+  await mgmt("PUT", `/restapis/${api.id}/resources/${pets.id}/methods/GET/integration/responses/200`, { selectionPattern: "" });
   for (const stageName of ["prod", "beta", "canary"]) await mgmt("POST", `/restapis/${api.id}/deployments`, { stageName });
 
   // prod: the stage's totals 5 h ago (before detailed metrics: 60 minutes of 20 requests,
@@ -325,6 +332,45 @@ test("a stage without requests says so", async () => {
   await page.getByText("No requests in this period").waitFor();
   assert.equal(await page.getByTestId("chart-count").count(), 0);
   await shot("m05-stage-metrics-empty");
+});
+
+test("real requests through the node reach the dashboard within a minute", async () => {
+  // beta had no requests; the node serves GET /pets (MOCK) once the deployment reaches it.
+  // Requests before that do not belong to the API; from the first answer on, every one counts.
+  const url = `${DP}/restapis/${state.apiId}/beta/_user_request_/pets`;
+  const statuses = [];
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const r = await fetch(url);
+    await r.arrayBuffer();
+    if (r.status !== 403 && r.status !== 404) {
+      statuses.push(r.status);
+      break;
+    }
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  assert.equal(statuses.length, 1, "the node serves beta's GET /pets");
+  for (let i = 0; i < 11; i++) {
+    const r = await fetch(url, { method: i % 4 === 3 ? "POST" : "GET" });
+    await r.arrayBuffer();
+    statuses.push(r.status);
+  }
+  const rate = (lo) => (100 * statuses.filter((s) => s >= lo && s < lo + 100).length) / statuses.length;
+  const pct = (v) => (v === 0 ? "0 %" : `${v < 1 ? v.toFixed(2) : v.toFixed(1)} %`);
+  // Nodes ship every 10 s: refresh the dashboard until it shows them.
+  const until = Date.now() + 60_000;
+  let shown = "";
+  while (Date.now() < until) {
+    await page.getByRole("button", { name: "Refresh" }).click();
+    await page.waitForTimeout(1000);
+    shown = (await page.getByTestId("tile-count").locator("dd").count()) ? await tile("count") : "";
+    if (shown === String(statuses.length)) break;
+  }
+  assert.equal(shown, String(statuses.length), `the dashboard counts the ${statuses.length} requests served (${statuses.join(", ")})`);
+  assert.equal(await tile("4xx"), pct(rate(400)));
+  assert.equal(await tile("5xx"), pct(rate(500)));
+  await chartsDrawn();
+  await shot("m05b-stage-metrics-live");
 });
 
 test("alarms: an empty list; create with validation messages first, then valid", async () => {
