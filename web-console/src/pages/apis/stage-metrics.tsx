@@ -100,7 +100,9 @@ async function loadDashboard(dims: Dimension[], range: Range): Promise<Dashboard
   const { period, seconds } = range;
   const end = Math.ceil(Date.now() / 1000 / 60) * 60;
   const start = Math.floor((end - seconds) / period) * period;
-  const r = await getMetricData(queries(dims, period, seconds), start, end);
+  // The whole-range queries take the window as their one period: CloudWatch aligns periods
+  // on StartTime, so each answers a single point over exactly [start, end).
+  const r = await getMetricData(queries(dims, period, end - start), start, end);
   const x: number[] = [];
   for (let t = start; t < end; t += period) x.push(t);
   const byTime = (id: string) => {
@@ -123,7 +125,7 @@ async function loadDashboard(dims: Dimension[], range: Range): Promise<Dashboard
   // Whole-range rates weighted by each period's requests (each request is one 0-or-1 sample).
   const weighted = (rates: (number | null)[]) =>
     total > 0 ? rates.reduce<number>((n, v, i) => n + (v ?? 0) * count[i], 0) / total : null;
-  // A whole-range statistic: one point when the range is one period; otherwise the worst.
+  // A whole-range statistic: its one point (the worst, should a server split the window).
   const whole = (id: string) => {
     const v = r.get(id)?.Values ?? [];
     return v.length ? Math.max(...v) : null;
