@@ -16,7 +16,7 @@
 // the last 30 minutes only, 12 h the older hour too, 1 w the same from the hourly rows), the
 // drill-down to GET /pets/{id}, the detailed-metrics hint and its one-click enabling, the
 // empty state of a stage without requests; the alarms page: create with validation
-// messages first, then valid, its state (the control plane's evaluator moves it to ALARM on
+// messages first (the console's, then one of the control plane's, at its field), then valid, its state (the control plane's evaluator moves it to ALARM on
 // a stage whose 5XX rate is 20 %, and the test's webhook receives the notification), its
 // history, and delete. axe-core checks each screen; no page or console error is allowed.
 // Screenshots land in web-console/test-results/ (prefix "m").
@@ -405,6 +405,16 @@ test("alarms: an empty list; create with validation messages first, then valid",
   await d.getByLabel("Datapoints to alarm").fill("1");
   await d.getByLabel("Missing data").selectOption("notBreaching");
   await d.getByLabel("Webhook URL").fill(hookUrl);
+  // A rule only the control plane checks: its message lands at the field it names.
+  await d.getByLabel("Evaluation periods").fill("2000");
+  await d.getByLabel("Datapoints to alarm").fill("1");
+  await expectingHttpErrors(async () => {
+    await d.getByRole("button", { name: "Create alarm" }).click();
+    await d.getByText("The product of EvaluationPeriods and Period must not exceed 86400 seconds.").waitFor();
+  });
+  assert.equal(await d.getByLabel("Evaluation periods").getAttribute("aria-invalid"), "true");
+  await axeCheck("m07b-alarm-create-server-error");
+  await d.getByLabel("Evaluation periods").fill("1");
   await d.getByRole("button", { name: "Create alarm" }).click();
   await page.waitForURL(/\/alarms\/canary-5xx$/);
   await page.getByRole("heading", { name: /canary-5xx/ }).waitFor();

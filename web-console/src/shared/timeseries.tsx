@@ -60,6 +60,9 @@ export function TimeSeriesChart(props: { title: string; unit: Unit; x: number[];
         ];
         if (props.threshold != null)
           series.push({ label: "Threshold", stroke: "#b3261e", width: 1, dash: [3, 3], points: { show: false }, value: (_u, v) => fmtValue(v, unit) });
+        let latest = 0;
+        // (a bar of 0 is a period without requests, such as the minute under way: not "latest")
+        x.forEach((_, i) => lines.some((l) => l.values[i] != null && !(l.bars && l.values[i] === 0)) && (latest = i));
         const data: uPlot.AlignedData = [x, ...lines.map((l) => l.values), ...(props.threshold != null ? [x.map(() => props.threshold!)] : [])];
         plot = new U(
           {
@@ -70,6 +73,11 @@ export function TimeSeriesChart(props: { title: string; unit: Unit; x: number[];
             axes: [{ stroke: "#545b64", grid: { stroke: "#eceeef" } }, { stroke: "#545b64", grid: { stroke: "#eceeef" }, size: 64, values: (_u, ticks) => ticks.map((t) => fmtTick(t, unit)) }],
             legend: { live: true },
             cursor: { drag: { x: false, y: false } },
+            // At rest (no pointer over the chart) the legend shows the latest point's values.
+            hooks: {
+              ready: [(u) => u.setLegend({ idx: latest })],
+              setCursor: [(u) => u.cursor.idx == null && u.setLegend({ idx: latest })],
+            },
           },
           data,
           el,

@@ -6,7 +6,7 @@
 import { useState } from "preact/hooks";
 import { listAll } from "../../api";
 import { NAMESPACE, putMetricAlarm, type Dimension, type PutMetricAlarmInput } from "../../cloudwatch";
-import { Check, ErrorText, Field, FormActions, Loading, Modal, Select, useAction, useAsync } from "../../ui";
+import { Check, ErrorText, Field, FormActions, Loading, Modal, Select, messageOf, useAction, useAsync } from "../../ui";
 import type { RestApi } from "../apis/apis";
 import type { Resource } from "../apis/resources";
 import type { Stage } from "../apis/api";
@@ -80,6 +80,20 @@ export function check(d: Draft, existing: string[]): Errors {
     if (!ok) e.webhook = "A webhook URL starts with http:// or https://";
   }
   return e;
+}
+
+/** The field a control-plane message is about (CloudWatch names the member), if any. */
+function fieldOf(message: string): keyof Draft | undefined {
+  const members: [string, keyof Draft][] = [
+    ["AlarmName", "name"],
+    ["EvaluationPeriods", "evaluationPeriods"],
+    ["DatapointsToAlarm", "datapoints"],
+    ["Period", "period"],
+    ["Threshold", "threshold"],
+    ["AlarmActions", "webhook"],
+    ["OKActions", "webhook"],
+  ];
+  return members.find(([m]) => new RegExp(`\\b${m}\\b`).test(message))?.[1];
 }
 
 /** The PutMetricAlarm input of a checked draft. */
@@ -157,7 +171,21 @@ export function AlarmDialog(props: { existing: string[]; onClose: () => void; on
             }
             const api = apis.data!.find((x) => x.id === apiId)!;
             const input = inputOf(full, api.name);
-            if (await a.run(() => putMetricAlarm(input))) {
+            // A refusal that names a member is shown at its field; any other under the form.
+            let refused = false;
+            const form = e.currentTarget as HTMLFormElement;
+            const ok = await a.run(async () => {
+              try {
+                await putMetricAlarm(input);
+              } catch (err) {
+                const field = fieldOf(messageOf(err));
+                if (!field) throw err;
+                refused = true;
+                setErrors({ [field]: messageOf(err) });
+                requestAnimationFrame(() => form.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus());
+              }
+            });
+            if (ok && !refused) {
               props.onClose();
               props.onCreated(input.AlarmName);
             }
