@@ -238,3 +238,60 @@ async fn live_traffic_5xx_alarm_fires_and_recovers_through_two_nodes() {
     .await;
     traffic.abort();
 }
+
+/// The web console calls the CloudWatch API with its session (a bearer token here); an
+/// unsigned call is refused in the JSON protocol's error shape.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_session_calls_and_unsigned_calls() {
+    use apigw_e2e::process::{ADMIN_PASSWORD, ADMIN_USER};
+    let db = fresh_database().await.expect("a test database");
+    let cp = ControlPlane::start(&db).await;
+    let client = reqwest::Client::new();
+    let signed_in: serde_json::Value = client
+        .post(format!("{}/console/api/session", cp.url()))
+        .json(&serde_json::json!({"username": ADMIN_USER, "password": ADMIN_PASSWORD, "mode": "bearer"}))
+        .send()
+        .await
+        .expect("sign-in")
+        .json()
+        .await
+        .expect("sign-in JSON");
+    let token = signed_in["token"].as_str().expect("a bearer token");
+    let call = |auth: Option<String>, op: &str| {
+        let mut req = client
+            .post(format!("{}/", cp.url()))
+            .header("content-type", "application/x-amz-json-1.0")
+            .header(
+                "x-amz-target",
+                format!("GraniteServiceVersion20100801.{op}"),
+            )
+            .body("{}");
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        req.send()
+    };
+    let r = call(Some(format!("Bearer {token}")), "DescribeAlarms")
+        .await
+        .expect("DescribeAlarms");
+    assert_eq!(r.status(), 200);
+    let body: serde_json::Value = r.json().await.expect("JSON");
+    assert_eq!(body["MetricAlarms"], serde_json::json!([]));
+
+    let r = call(None, "DescribeAlarms").await.expect("unsigned call");
+    assert_eq!(r.status(), 403);
+    assert!(r
+        .headers()
+        .get("x-amzn-query-error")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.ends_with(";Sender")));
+    let body: serde_json::Value = r.json().await.expect("JSON error");
+    assert!(
+        body["__type"].as_str().is_some_and(|t| !t.is_empty()),
+        "{body}"
+    );
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+}
