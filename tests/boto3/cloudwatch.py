@@ -494,9 +494,55 @@ def alarm():
     log("alarm: all checks passed")
 
 
+def alarm_live():
+    """Real traffic: the caller's client calls pets/prod through two nodes all along."""
+    port = int(os.environ["CW_WEBHOOK_PORT"])
+    backend = os.environ["CW_BACKEND"]
+    Hook.fail_first = {}
+    server = ThreadingHTTPServer(("127.0.0.1", port), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    c = cw()
+    hook = f"http://127.0.0.1:{port}/hook"
+    dims = [{"Name": "ApiName", "Value": "pets"}, {"Name": "Stage", "Value": "prod"}]
+    c.put_metric_alarm(AlarmName="pets-5xx-rate", MetricName="5XXError",
+                       Namespace="AWS/ApiGateway", Statistic="Average", Dimensions=dims,
+                       Period=60, EvaluationPeriods=1, Threshold=0.05,
+                       ComparisonOperator="GreaterThanOrEqualToThreshold",
+                       AlarmActions=[hook], OKActions=[hook])
+    state = lambda: c.describe_alarms(AlarmNames=["pets-5xx-rate"])["MetricAlarms"][0]
+    # Alarms move on complete minutes: fail at once, recover as soon as the alarm fires, so
+    # the run takes about three minutes rather than five.
+    log("the backend starts failing (503)")
+    urllib.request.urlopen(urllib.request.Request(backend + "/control/fail", method="POST"))
+    a = wait_for("ALARM", lambda: (lambda s: s if s["StateValue"] == "ALARM" else None)(state()),
+                 limit=200)
+    log(f"reason: {a['StateReason']}")
+    n = wait_for("the webhook got the ALARM notification", lambda: notifications("/hook", "ALARM"))
+    check(json.loads(n[0]["Message"])["NewStateValue"] == "ALARM", "the ALARM message")
+
+    # What the alarm saw is what GetMetricStatistics answers.
+    now = int(time.time())
+    r = c.get_metric_statistics(Namespace="AWS/ApiGateway", MetricName="5XXError",
+                                Dimensions=dims, Period=60, Statistics=["Sum", "SampleCount", "Average"],
+                                StartTime=datetime.fromtimestamp(now - 600, timezone.utc),
+                                EndTime=datetime.fromtimestamp(now, timezone.utc))
+    check(any(d["Average"] >= 0.05 and d["Sum"] > 0 for d in r["Datapoints"]),
+          f"GetMetricStatistics shows the failing minute: {r['Datapoints']}")
+    check(all(d["Sum"] <= d["SampleCount"] for d in r["Datapoints"]), "errors <= requests")
+
+    log("the backend recovers")
+    urllib.request.urlopen(urllib.request.Request(backend + "/control/recover", method="POST"))
+    wait_for("OK again", lambda: state()["StateValue"] == "OK", limit=200)
+    n = wait_for("the webhook got the OK notification",
+                 lambda: [b for b in notifications("/hook", "OK")
+                          if json.loads(b["Message"])["OldStateValue"] == "ALARM"])
+    server.shutdown()
+    log("alarm-live: all checks passed")
+
+
 if __name__ == "__main__":
     try:
-        {"reads": reads, "alarm": alarm}[sys.argv[1]]()
+        {"reads": reads, "alarm": alarm, "alarm-live": alarm_live}[sys.argv[1]]()
     except Failure as e:
         log(f"FAILED: {e}")
         sys.exit(1)
