@@ -407,6 +407,11 @@ async fn cluster_counts_are_exact_through_a_kill_and_a_control_plane_restart() {
         burst.count
     );
     assert!(killed.e4 <= burst.e4 && killed.e5 <= burst.e5);
+    eprintln!(
+        "of the {} requests node 1 served in its last burst before SIGKILL, {} had been shipped",
+        burst.count,
+        killed.count - kill_stage.count
+    );
 
     // A new node process takes node 1's place (a new node_instance, seq from 1).
     c.nodes[1] = DataPlane::start(&c.cp.grpc_url(), "node-1b").await;

@@ -66,7 +66,7 @@ pub const ROLLUP_DELAY_SECS: i64 = 300;
 /// Shipment records of node processes silent this long are deleted.
 pub const SHIPMENT_RETENTION: &str = "2 days";
 /// At most this many hours are rolled up in one transaction.
-const ROLLUP_MAX_HOURS: i64 = 24;
+const ROLLUP_MAX_HOURS: i64 = 6;
 /// Rows deleted per statement when pruning.
 const PRUNE_BATCH: i64 = 10_000;
 /// Advisory-lock key of the roll-up and pruning (one replica at a time).
