@@ -10,11 +10,12 @@
 //!   known mix of 200 / 4XX / 5XX; exact counts; Latency percentiles within the sketch's
 //!   1 % of what the backend and the client bound; a node SIGKILLed loses at most what it had
 //!   not shipped; a control-plane restart while the nodes keep serving neither loses nor
-//!   double-counts.
+//!   double-counts; with detailed metrics on, requests move to their method's series and
+//!   the stage's and API's series still count every one.
 
 use std::time::{Duration, Instant};
 
-use apigw_control_plane::store::metrics::{self as m, Bucket, SeriesQuery};
+use apigw_control_plane::store::metrics::{self as m, Bucket, SeriesFilter, SeriesQuery};
 use apigw_e2e::{eventually, fresh_database, Backend, Cluster, ControlPlane, DataPlane, RestApi};
 use apigw_proto::metrics as pb;
 use apigw_proto::metrics::metrics_ingest_client::MetricsIngestClient;
@@ -431,4 +432,69 @@ async fn cluster_counts_are_exact_through_a_kill_and_a_control_plane_restart() {
     }
     let t = until_exact(&db, &api, from, &all, "after the control-plane restart").await;
     assert_eq!(t.latency.count(), t.count);
+
+    // 4. Detailed metrics on: requests move to their method's series (`{ApiName, Stage,
+    //    Resource, Method}`), and the stage's series (`{ApiName, Stage}`) still counts all.
+    c.cp.mgmt()
+        .patch(
+            &format!("/restapis/{api}/stages/prod"),
+            json!([{"op": "replace", "path": "/*/*/metrics/enabled", "value": "true"}]),
+        )
+        .await
+        .ok();
+    let mut after_patch = Sent::default();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let key = loop {
+        after_patch.add(&mix(&c.nodes[0], &api, 1, 0, 0).await);
+        let keys = m::list_series(
+            &db,
+            &SeriesFilter {
+                api_name: Some("MetricsApi".into()),
+                stage: Some("prod".into()),
+                since: from - 120,
+                ..SeriesFilter::default()
+            },
+        )
+        .await
+        .expect("listing series");
+        if let Some(k) = keys.into_iter().find(|k| !k.resource.is_empty()) {
+            break k;
+        }
+        assert!(Instant::now() < deadline, "no detailed series appeared");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(key.resource, "/{proxy+}", "{key:?}");
+    all.add(&after_patch);
+    until_exact(&db, &api, from, &all, "the stage with detailed metrics").await;
+    let detailed = totals(
+        &db,
+        SeriesQuery {
+            api_name: Some("MetricsApi".into()),
+            stage: Some("prod".into()),
+            resource: Some(key.resource.clone()),
+            method: Some(key.method.clone()),
+            ..stage_range(None, None, from)
+        },
+    )
+    .await;
+    assert!(
+        detailed.count >= 1 && detailed.count <= after_patch.count,
+        "{} requests in {key:?}, {} sent since detailed metrics were enabled",
+        detailed.count,
+        after_patch.count
+    );
+    let by_name = totals(
+        &db,
+        SeriesQuery {
+            api_name: Some("MetricsApi".into()),
+            ..stage_range(None, None, from)
+        },
+    )
+    .await;
+    let kill_now = totals(&db, stage_range(Some(&api), Some("kill"), from)).await;
+    assert_eq!(
+        by_name.count,
+        all.count + kill_now.count,
+        "{{ApiName}} adds every stage and method"
+    );
 }
