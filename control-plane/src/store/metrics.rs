@@ -719,33 +719,10 @@ pub struct PruneReport {
 }
 
 /// Deletes, as of `now`, minutes older than 15 days that are rolled up, hours older than
-/// 15 months and shipment records idle for 2 days, in batches of [`PRUNE_BATCH`] rows.
-/// Only the replica holding the roll-up lock prunes.
+/// 15 months and shipment records idle for 2 days, in batches of [`PRUNE_BATCH`] rows, each
+/// batch its own transaction holding the roll-up's advisory lock (so one replica prunes,
+/// and never while another rolls up).
 pub async fn prune(db: &PgPool, now: i64) -> Result<PruneReport, StoreError> {
-    let mut report = PruneReport::default();
-    let mut conn = db.acquire().await?;
-    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-        .bind(ROLLUP_LOCK_KEY)
-        .fetch_one(&mut *conn)
-        .await?;
-    if !locked {
-        return Ok(report);
-    }
-    let result = prune_locked(&mut conn, now, &mut report).await;
-    let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
-        .bind(ROLLUP_LOCK_KEY)
-        .execute(&mut *conn)
-        .await;
-    result?;
-    unlocked?;
-    Ok(report)
-}
-
-async fn prune_locked(
-    conn: &mut PgConnection,
-    now: i64,
-    report: &mut PruneReport,
-) -> Result<(), StoreError> {
     let minutes = "DELETE FROM metric_minutes WHERE ctid = ANY(ARRAY(
            SELECT ctid FROM metric_minutes
            WHERE minute < to_timestamp($1) - ($2::text)::interval
@@ -759,24 +736,40 @@ async fn prune_locked(
            WHERE last_shipped_at < to_timestamp($1) - ($2::text)::interval
            LIMIT $3))";
     let minute_retention = format!("{MINUTE_RETENTION_SECS} seconds");
-    for (sql, keep, counter) in [
-        (minutes, minute_retention.as_str(), &mut report.minutes),
-        (hours, HOUR_RETENTION, &mut report.hours),
-        (shipments, SHIPMENT_RETENTION, &mut report.shipments),
-    ] {
+    let mut deleted = [0u64; 3];
+    let jobs = [
+        (minutes, minute_retention.as_str()),
+        (hours, HOUR_RETENTION),
+        (shipments, SHIPMENT_RETENTION),
+    ];
+    'jobs: for ((sql, keep), counter) in jobs.into_iter().zip(deleted.iter_mut()) {
         loop {
+            let mut tx = db.begin().await?;
+            let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+                .bind(ROLLUP_LOCK_KEY)
+                .fetch_one(&mut *tx)
+                .await?;
+            if !locked {
+                break 'jobs;
+            }
             let done = sqlx::query(sql)
                 .bind(now as f64)
                 .bind(keep)
                 .bind(PRUNE_BATCH)
-                .execute(&mut *conn)
+                .execute(&mut *tx)
                 .await?
                 .rows_affected();
+            tx.commit().await?;
             *counter += done;
             if done < PRUNE_BATCH as u64 {
                 break;
             }
         }
     }
-    Ok(())
+    let [minutes, hours, shipments] = deleted;
+    Ok(PruneReport {
+        minutes,
+        hours,
+        shipments,
+    })
 }
