@@ -264,8 +264,20 @@ async fn roll_up_keeps_hours_whole_even_for_late_shipments_and_prune_keeps_them(
     // Too early: the hour is not complete 5 minutes after its end.
     let r = m::roll_up(&db, hour + 3600 + 60).await.unwrap();
     assert_eq!((r.locked, r.hours), (true, 0));
-    let r = m::roll_up(&db, hour + 3600 + 301).await.unwrap();
-    assert_eq!((r.hours, r.rows, r.rolled_up_to), (1, 1, hour + 3600));
+    // Four replicas at once: one rolls the hour, the others skip or find nothing to do.
+    let replicas: Vec<_> = (0..4)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move { m::roll_up(&db, hour + 3600 + 301).await })
+        })
+        .collect();
+    let mut rolled = Vec::new();
+    for r in replicas {
+        rolled.push(r.await.unwrap().expect("a roll-up"));
+    }
+    assert_eq!(rolled.iter().map(|r| r.hours).sum::<i64>(), 1, "{rolled:?}");
+    let r = rolled.iter().find(|r| r.hours == 1).unwrap();
+    assert_eq!((r.rows, r.rolled_up_to), (1, hour + 3600));
     // Idempotent.
     assert_eq!(m::roll_up(&db, hour + 3600 + 301).await.unwrap().hours, 0);
     // A late shipment for the rolled hour reaches it.
