@@ -306,6 +306,25 @@ async fn roll_up_keeps_hours_whole_even_for_late_shipments_and_prune_keeps_them(
         "hours as rolled and merged"
     );
     assert_eq!(got[1].latency.count(), 6);
+    // Within 15 days, whole hours (read from the hours) and minutes agree.
+    let soon = hour + 7200;
+    let hourly = m::series_at(&db, &query(hour - 3600, hour + 7200, 3600), soon)
+        .await
+        .unwrap();
+    let minutely = m::series_at(&db, &query(hour - 3600, hour + 7200, 1800), soon)
+        .await
+        .unwrap();
+    let per_hour = |bs: &[m::Bucket]| -> Vec<(i64, u64, u64)> {
+        let mut out: std::collections::BTreeMap<i64, (u64, u64)> = Default::default();
+        for b in bs {
+            let e = out.entry(b.start - b.start.rem_euclid(3600)).or_default();
+            e.0 += b.count;
+            e.1 += b.latency.count();
+        }
+        out.into_iter().map(|(h, (c, l))| (h, c, l)).collect()
+    };
+    assert_eq!(per_hour(&hourly), per_hour(&minutely));
+    assert_eq!(per_hour(&hourly), vec![(hour - 3600, 2, 2), (hour, 6, 6)]);
     assert!(matches!(
         m::series_at(&db, &query(hour, hour + 3600, 60), later).await,
         Err(m::StoreError::BadQuery(_))
