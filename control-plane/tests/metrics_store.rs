@@ -156,6 +156,11 @@ async fn a_shipment_is_applied_once_and_nodes_add_up() {
         (keys[0].resource.as_str(), keys[1].resource.as_str()),
         ("", "/pets")
     );
+    // Absurd ranges are clamped, not a database error.
+    let all_time = m::series(&db, &query(i64::MIN, i64::MAX, 3600))
+        .await
+        .unwrap();
+    assert_eq!(all_time.iter().map(|b| b.count).sum::<u64>(), 24);
     // Bad periods are refused with a message.
     assert!(matches!(
         m::series(&db, &query(minute, minute + 60, 90)).await,

@@ -70,6 +70,8 @@ pub const SHIPMENT_RETENTION: &str = "2 days";
 const ROLLUP_MAX_HOURS: i64 = 6;
 /// Rows deleted per statement when pruning.
 const PRUNE_BATCH: i64 = 10_000;
+/// 9999-12-31T23:59:59Z: reads clamp their range to `[0, LAST_SECOND]`.
+const LAST_SECOND: i64 = 253_402_300_799;
 /// Advisory-lock key of the roll-up and pruning (one replica at a time).
 const ROLLUP_LOCK_KEY: i64 = 0x6170_6967_6d72_6f6c; // "apigmrol"
 
@@ -273,6 +275,10 @@ pub async fn series_at(db: &PgPool, q: &SeriesQuery, now: i64) -> Result<Vec<Buc
             "The period {period} must be a positive multiple of 60 seconds."
         )));
     }
+    // No data lies outside 1970..=9999 (and Postgres timestamps end soon after).
+    let mut q = q.clone();
+    q.start = q.start.clamp(0, LAST_SECOND);
+    q.end = q.end.clamp(0, LAST_SECOND);
     if q.resource.is_some() != q.method.is_some()
         || (q.resource.is_some() && q.stage.is_none())
         || q.end <= q.start
@@ -354,7 +360,7 @@ pub async fn list_series(db: &PgPool, f: &SeriesFilter) -> Result<Vec<SeriesKey>
            AND ($5::text IS NULL OR method = $5)
          ORDER BY api_name, stage, resource, method, api_id",
     )
-    .bind(f.since as f64)
+    .bind(f.since.clamp(0, LAST_SECOND) as f64)
     .bind(f.api_name.as_deref())
     .bind(f.stage.as_deref())
     .bind(f.resource.as_deref())
