@@ -3,7 +3,7 @@
 //! background roll-up and retention task ([`rollup`]).
 //!
 //! A shipment is validated whole before anything is stored (a UUID `node_instance`,
-//! `seq ≥ 1`, at most [`MAX_SERIES`] series, minutes that are multiples of 60 within the
+//! `seq ≥ 1`, at most [`MAX_SERIES`] series in at most [`MAX_MESSAGE_BYTES`], minutes that are multiples of 60 within the
 //! last [`MAX_AGE_SECS`] and at most [`MAX_AHEAD_SECS`] ahead, named series, counts that fit
 //! in a `BIGINT`, sketches that decode); a bad one is answered `InvalidArgument` saying which series
 //! and why, and a node should drop it rather than retry. A good one is merged exactly once
@@ -21,8 +21,11 @@ use tonic::{Request, Response, Status};
 use crate::store;
 use crate::store::metrics::{MinuteDelta, ShipOutcome, StoreError};
 
-/// Most series one shipment may carry.
-pub const MAX_SERIES: usize = 10_000;
+/// Most series one shipment may carry: a node that could not ship for an hour merges its
+/// later drains into one shipment spanning many minutes, so this is generous.
+pub const MAX_SERIES: usize = 50_000;
+/// Largest encoded shipment accepted (tonic's default is 4 MiB).
+pub const MAX_MESSAGE_BYTES: usize = 32 << 20;
 /// Oldest minute accepted, seconds before now: a node's backlog is bounded well below this,
 /// and the shipment records of silent nodes are kept longer (2 days).
 pub const MAX_AGE_SECS: i64 = 86_400;
