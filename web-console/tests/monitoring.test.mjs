@@ -103,13 +103,21 @@ VALUES ${values}
 ON CONFLICT (api_id, stage, resource, method, ${column}) DO UPDATE SET count = EXCLUDED.count, error_4xx = EXCLUDED.error_4xx,
   error_5xx = EXCLUDED.error_5xx, latency = EXCLUDED.latency, integration_latency = EXCLUDED.integration_latency;\n`;
 }
-/** Writes minute rows, and the hour rows they roll up to (complete hours only), into the database. */
+const psql = (sql) => {
+  assert.ok(DATABASE_URL, "TEST_DATABASE_URL names the run's database (tests/run.sh sets it)");
+  return execFileSync("psql", [DATABASE_URL, "-v", "ON_ERROR_STOP=1", "-qtA"], { input: sql }).toString().trim();
+};
+/**
+ * Writes minute rows into the database, and the hour rows they roll up to for the hours
+ * the control plane counts as rolled up (before `metric_rollup.rolled_up_to`, where it reads
+ * hours): what its ingestion and roll-up would have stored.
+ */
 function seed(minutes) {
   const hours = new Map();
-  const thisHour = Math.floor(Date.now() / 3_600_000) * 3600;
+  const rolledUpTo = Number(psql("SELECT COALESCE(extract(epoch FROM max(rolled_up_to))::bigint, 0) FROM metric_rollup;"));
   for (const m of minutes) {
     const h = Math.floor(m.at / 3600) * 3600;
-    if (h >= thisHour) continue;
+    if (h + 3600 > rolledUpTo) continue;
     const key = `${h}|${m.stage}|${m.resource}|${m.method}`;
     const acc = hours.get(key) ?? row(h, m.apiName, m.stage, m.resource, m.method, 0, 0, 0, [], []);
     acc.count += m.count;
@@ -119,9 +127,7 @@ function seed(minutes) {
     acc.integration.push(...m.integration);
     hours.set(key, acc);
   }
-  const sql = insert("metric_minutes", "minute", minutes) + insert("metric_hours", "hour", [...hours.values()]);
-  assert.ok(DATABASE_URL, "TEST_DATABASE_URL names the run's database (tests/run.sh sets it)");
-  execFileSync("psql", [DATABASE_URL, "-v", "ON_ERROR_STOP=1", "-q"], { input: sql });
+  psql(insert("metric_minutes", "minute", minutes) + insert("metric_hours", "hour", [...hours.values()]));
 }
 
 // ---- browser helpers -----------------------------------------------------------------
