@@ -321,6 +321,16 @@ def configure_gateway(cp_url: str, upstream: str, issuer: str) -> str:
     return api
 
 
+def enable_detailed_metrics(cp_url: str, api: str) -> None:
+    """Per-method metrics series for every method of the bench stage (`*/*/metrics/enabled`)."""
+    import boto3
+
+    c = boto3.client("apigateway", endpoint_url=cp_url, region_name="us-east-1",
+                     aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET)
+    c.update_stage(restApiId=api, stageName="prod", patchOperations=[
+        {"op": "replace", "path": "/*/*/metrics/enabled", "value": "true"}])
+
+
 def spread(values: list[float]) -> str:
     return f"{statistics.median(values):,.0f} [{min(values):,.0f}–{max(values):,.0f}]"
 

@@ -13,6 +13,12 @@ keep-alive requests from one connection, and dumps: instructions per request = I
     BIN_DIR=/other/target/release python3 bench/callgrind.py
     CALLGRIND_REQUESTS=2000 python3 bench/callgrind.py
     CALLGRIND_KEEP=/tmp/cg python3 bench/callgrind.py   # keep the dumps for callgrind_annotate
+    CALLGRIND_METRICS=off python3 bench/callgrind.py    # request metrics off (DP_METRICS=false)
+    CALLGRIND_METRICS=detailed python3 bench/callgrind.py  # per-method series (*/*/metrics/enabled)
+    CALLGRIND_CASES=HTTP_PROXY python3 bench/callgrind.py  # only these cases (comma-separated)
+
+CALLGRIND_METRICS is `on` (the default: stage-level series), `off` or `detailed`; run it once
+per mode to compare what request metrics cost.
 
 Only the node's user-space instructions are counted, so other load on the machine does
 not change the figure; compare two binaries by running this once for each.
@@ -35,6 +41,8 @@ import bench  # noqa: E402  (bench.py's helpers: ports, nginx, the bench API)
 
 REQUESTS = int(os.environ.get("CALLGRIND_REQUESTS", "1000"))
 KEEP = os.environ.get("CALLGRIND_KEEP")  # a folder to keep each case's dump in
+METRICS = os.environ.get("CALLGRIND_METRICS", "on")
+CASES = [c for c in os.environ.get("CALLGRIND_CASES", "").split(",") if c]
 WARMUP = 200
 
 
@@ -47,6 +55,14 @@ def send(port: int, host: str, path: str, n: int, extra: dict | None = None) -> 
         if r.status != 200:
             sys.exit(f"{path}: status {r.status}")
     conn.close()
+
+
+def metrics_text(port: int) -> str:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("GET", "/metrics")
+    text = conn.getresponse().read().decode()
+    conn.close()
+    return text
 
 
 def instructions(out: Path, pid: int, case: str) -> int:
@@ -95,10 +111,19 @@ def main() -> None:
             str(bench.BIN / "data-plane")], {
             "CONTROL_PLANE_URL": f"http://127.0.0.1:{cp_grpc}", "DP_HTTP_ADDR": f"127.0.0.1:{gw}",
             "DP_WORKER_THREADS": "1", "RUST_LOG": "warn", "REDIS_URL": bench.REDIS,
-            "REDIS_KEY_PREFIX": f"callgrind:{db}:", "FUNCTIONS_URL": functions})
+            "REDIS_KEY_PREFIX": f"callgrind:{db}:", "FUNCTIONS_URL": functions,
+            "DP_METRICS": "false" if METRICS == "off" else "true"})
         api = bench.configure_gateway(f"http://127.0.0.1:{cp_http}", f"http://127.0.0.1:{up}", issuer.url)
         host = f"{api}.execute-api.localhost"
         bench.wait_ok(f"http://127.0.0.1:{gw}/prod/bench", host, limit=180)
+        if METRICS == "detailed":
+            bench.enable_detailed_metrics(f"http://127.0.0.1:{cp_http}", api)
+            deadline = time.time() + 120
+            while 'resource="/{proxy+}"' not in metrics_text(gw):
+                if time.time() > deadline:
+                    sys.exit("detailed metrics did not reach the node")
+                send(gw, host, "/prod/bench", 1)
+                time.sleep(0.5)
         results = {}
         # The authorizer cases against the same proxy call carrying the same header without
         # an authorizer, so the header's own cost (parsed, forwarded) is not counted as theirs.
@@ -108,11 +133,13 @@ def main() -> None:
                  ("proxy+JWT-header", "/prod/bench", {"Authorization": issuer.token}),
                  ("JWT", "/prod/jwt/bench", {"Authorization": issuer.token}))
         for name, path, extra in cases:
+            if CASES and name not in CASES:
+                continue
             send(gw, host, path, WARMUP, extra)
             subprocess.run(["callgrind_control", "-z", str(node.pid)], check=True, capture_output=True)
             send(gw, host, path, REQUESTS, extra)
             results[name] = instructions(out, node.pid, name) / REQUESTS
-        print(f"binaries: {bench.BIN}")
+        print(f"binaries: {bench.BIN}, metrics {METRICS}")
         for name, ir in results.items():
             print(f"{name:<20} {ir:>10,.0f} instructions/request ({REQUESTS} requests)")
     finally:

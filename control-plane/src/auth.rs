@@ -51,56 +51,87 @@ fn forbidden(e: SigV4Error) -> ApiError {
 }
 
 /// Axum middleware: accepts a console session (when the request carries one and no SigV4
-/// signature) or verifies the SigV4 signature of the request it wraps.
+/// signature) or verifies the SigV4 signature (service `apigateway`) of the request it wraps.
 pub async fn require_sigv4(
     State(state): State<AppState>,
     req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    if !is_sigv4(&req) && crate::console::session::has_session_credentials(req.headers()) {
-        let keys = &state.console.keys;
-        let session =
-            crate::console::session::authenticate(&state.db, keys, req.headers(), req.method())
-                .await?;
-        if let Some(id) = session {
-            let mut req = req;
-            req.extensions_mut().insert(Caller {
-                access_key_id: format!("console:{}", id.user.username),
-            });
-            return Ok(next.run(req).await);
-        }
+    let console = if is_sigv4(&req) {
+        None
+    } else {
+        console_caller(&state, req.headers(), req.method()).await?
+    };
+    if let Some(caller) = console {
+        let mut req = req;
+        req.extensions_mut().insert(caller);
+        return Ok(next.run(req).await);
     }
     let (mut parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, MAX_BODY)
         .await
         .map_err(|_| ApiError::bad_request("Request body too large or unreadable"))?;
-    let access_key_id = {
-        let request = apigw_sigv4::Request::from_parts(&parts, Payload::Bytes(&bytes));
-        let parsed = apigw_sigv4::parse(&request).map_err(forbidden)?;
-        let stored = store::access_keys::enabled_secret(&state.db, parsed.access_key_id()).await?;
-        let secret = stored
-            .and_then(|(plain, sealed)| match sealed {
-                Some(sealed) => match state.keys.decrypt(&sealed) {
-                    Ok(secret) => Some(secret),
-                    Err(error) => {
-                        tracing::error!(%error, "an access key secret does not decrypt (was APIGW_MASTER_KEY changed?)");
-                        None
-                    }
-                },
-                None => plain,
-            })
-            .map(SecretKey::new)
-            .ok_or_else(|| forbidden(SigV4Error::UnrecognizedClient))?;
-        parsed.check_region(&state.region).map_err(forbidden)?;
-        parsed
-            .verify(&secret, "apigateway", time::OffsetDateTime::now_utc())
-            .map_err(forbidden)?;
-        parsed.access_key_id().to_string()
-    };
-    parts.extensions.insert(Caller { access_key_id });
+    let caller = verify_sigv4(&state, &parts, &bytes, "apigateway").await?;
+    parts.extensions.insert(caller);
     Ok(next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await)
+}
+
+/// Whether a request carries a SigV4 signature (then it is always checked as SigV4).
+pub fn is_signed(req: &Request) -> bool {
+    is_sigv4(req)
+}
+
+/// The console user calling, when the request (not SigV4-signed: see [`is_signed`])
+/// carries a console session; `None` when it carries none (the caller then checks SigV4).
+pub async fn console_caller(
+    state: &AppState,
+    headers: &http::HeaderMap,
+    method: &http::Method,
+) -> Result<Option<Caller>, ApiError> {
+    if !crate::console::session::has_session_credentials(headers) {
+        return Ok(None);
+    }
+    let keys = &state.console.keys;
+    let session = crate::console::session::authenticate(&state.db, keys, headers, method).await?;
+    Ok(session.map(|id| Caller {
+        access_key_id: format!("console:{}", id.user.username),
+    }))
+}
+
+/// Verifies the SigV4 signature of a buffered request for `service` (`apigateway` for the
+/// management API, `monitoring` for the CloudWatch API): a known, enabled access key, the
+/// control plane's region, the service in the credential scope, the signature.
+pub async fn verify_sigv4(
+    state: &AppState,
+    parts: &http::request::Parts,
+    bytes: &[u8],
+    service: &str,
+) -> Result<Caller, ApiError> {
+    let request = apigw_sigv4::Request::from_parts(parts, Payload::Bytes(bytes));
+    let parsed = apigw_sigv4::parse(&request).map_err(forbidden)?;
+    let stored = store::access_keys::enabled_secret(&state.db, parsed.access_key_id()).await?;
+    let secret = stored
+        .and_then(|(plain, sealed)| match sealed {
+            Some(sealed) => match state.keys.decrypt(&sealed) {
+                Ok(secret) => Some(secret),
+                Err(error) => {
+                    tracing::error!(%error, "an access key secret does not decrypt (was APIGW_MASTER_KEY changed?)");
+                    None
+                }
+            },
+            None => plain,
+        })
+        .map(SecretKey::new)
+        .ok_or_else(|| forbidden(SigV4Error::UnrecognizedClient))?;
+    parsed.check_region(&state.region).map_err(forbidden)?;
+    parsed
+        .verify(&secret, service, time::OffsetDateTime::now_utc())
+        .map_err(forbidden)?;
+    Ok(Caller {
+        access_key_id: parsed.access_key_id().to_string(),
+    })
 }
 
 /// Creates or refreshes the bootstrap access key from the configuration (its secret

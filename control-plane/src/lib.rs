@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod cloudwatch;
 pub mod compiler;
 pub mod console;
 pub mod constraints;
@@ -18,6 +19,7 @@ pub mod export;
 pub mod extract;
 pub mod ids;
 pub mod import;
+pub mod ingest;
 pub mod keys;
 pub mod metering;
 pub mod patch;
@@ -50,6 +52,8 @@ pub struct AppState {
     pub console: std::sync::Arc<console::ConsoleConfig>,
     /// TestInvokeMethod's backend client and functions endpoint.
     pub test_invoker: api::test_invoke::TestInvoker,
+    /// Delivers alarm actions (webhooks, SNS topics mapped to URLs).
+    pub alarm_webhooks: std::sync::Arc<cloudwatch::notify::Notifier>,
 }
 
 /// Everything the control plane needs to start.
@@ -83,6 +87,11 @@ pub struct Settings {
     pub functions_url: Option<String>,
     /// Directory of the built web console.
     pub console_dir: std::path::PathBuf,
+    /// How often the alarm evaluator runs (`--alarm-eval-interval`, default 60 s).
+    pub alarm_eval_interval: std::time::Duration,
+    /// SNS topic ARNs mapped to webhook URLs for alarm actions
+    /// (`APIGW_ALARM_SNS_WEBHOOKS`: `arn=url,arn=url`).
+    pub alarm_sns_webhooks: String,
 }
 
 /// Connects to Postgres and applies the migrations.
@@ -99,8 +108,9 @@ pub async fn connect(database_url: &str) -> anyhow::Result<PgPool> {
     Ok(db)
 }
 
-/// The HTTP application: health, the console (its API and SPA), then the management API
-/// (SigV4 or a console session); a browser navigation to an unknown path gets the SPA.
+/// The HTTP application: health, the console (its API and SPA), the CloudWatch API
+/// (`POST /`), then the management API (SigV4 or a console session); a browser
+/// navigation to an unknown path gets the SPA.
 pub fn app(state: AppState) -> Router {
     let management = api::router()
         .layer(axum::middleware::from_fn_with_state(
@@ -114,6 +124,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .merge(console::router(&state.console))
+        .merge(cloudwatch::router())
         .merge(management)
         .layer(axum::middleware::from_fn(log_request))
         .layer(axum::middleware::from_fn(request_id))
@@ -195,6 +206,11 @@ pub async fn run(
     let (state_rx, watcher) =
         distribution::watcher::start(db.clone(), vault.clone(), settings.region.clone()).await;
     let config_service = distribution::grpc::ConfigService::new(state_rx);
+    let metrics_service = ingest::MetricsIngestService::new(db.clone());
+    store::metrics::ensure_rollup_row(&mut *db.acquire().await?)
+        .await
+        .context("creating the metrics roll-up watermark")?;
+    let rollup = tokio::spawn(ingest::rollup::run(db.clone()));
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
@@ -219,6 +235,10 @@ pub async fn run(
             apigw_proto::config::config_discovery_server::ConfigDiscoveryServer::new(
                 config_service,
             ),
+        )
+        .add_service(
+            apigw_proto::metrics::metrics_ingest_server::MetricsIngestServer::new(metrics_service)
+                .max_decoding_message_size(ingest::MAX_MESSAGE_BYTES),
         )
         .serve_with_incoming_shutdown(
             tokio_stream::wrappers::TcpListenerStream::new(grpc_listener),
@@ -247,7 +267,15 @@ pub async fn run(
         }),
         test_invoker: api::test_invoke::TestInvoker::new(settings.functions_url.as_deref())
             .context("--functions-url")?,
+        alarm_webhooks: std::sync::Arc::new(
+            cloudwatch::notify::Notifier::new(&settings.alarm_sns_webhooks)
+                .context("alarm webhooks")?,
+        ),
     };
+    let evaluator = tokio::spawn(cloudwatch::evaluator::run(
+        state.clone(),
+        settings.alarm_eval_interval,
+    ));
     let http = axum::serve(
         http_listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),
@@ -255,6 +283,8 @@ pub async fn run(
     .with_graceful_shutdown(wait_stop(stop_rx));
     let (g, h) = tokio::join!(grpc, http);
     watcher.abort();
+    evaluator.abort();
+    rollup.abort();
     g.context("gRPC server")?;
     h.context("HTTP server")?;
     Ok(())

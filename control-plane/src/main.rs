@@ -46,6 +46,12 @@ struct Args {
     /// `--functions-url`; unset: test invocations of function integrations answer 500.
     #[arg(long, env = "FUNCTIONS_URL")]
     functions_url: Option<String>,
+    /// Seconds between alarm evaluations (CloudWatch evaluates every minute).
+    #[arg(long, env = "APIGW_ALARM_EVAL_INTERVAL", default_value_t = 60)]
+    alarm_eval_interval: u64,
+    /// SNS topic ARNs whose alarm notifications go to webhooks: `arn=url,arn=url`.
+    #[arg(long, env = "APIGW_ALARM_SNS_WEBHOOKS", default_value = "")]
+    alarm_sns_webhooks: String,
     /// Log format: text or json.
     #[arg(long, env = "LOG_FORMAT", default_value = "text")]
     log_format: String,
@@ -130,6 +136,8 @@ async fn main() -> anyhow::Result<()> {
             admin_password: std::env::var("APIGW_ADMIN_PASSWORD").ok(),
             console_dir: args.console_dir,
             functions_url: args.functions_url,
+            alarm_eval_interval: std::time::Duration::from_secs(args.alarm_eval_interval.max(1)),
+            alarm_sns_webhooks: args.alarm_sns_webhooks,
         },
         shutdown_signal(),
     )

@@ -62,6 +62,17 @@ pub struct Args {
     /// map to Cognito's own issuer.
     #[arg(long = "oidc-issuer", env = "OIDC_ISSUERS", value_delimiter = ',', value_parser = parse_issuer)]
     pub oidc_issuers: Vec<(String, String)>,
+    /// Request metrics (Prometheus `/metrics` and the per-minute series shipped to the
+    /// control plane); `--metrics false` turns both off (no clock is read per request).
+    #[arg(long, env = "DP_METRICS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub metrics: bool,
+    /// Where per-minute metrics are shipped (`MetricsIngest` gRPC); default: the
+    /// `--control-plane` URL.
+    #[arg(long, env = "METRICS_URL")]
+    pub metrics_url: Option<String>,
+    /// Seconds between metrics shipments (they also go out just after each minute).
+    #[arg(long, env = "METRICS_SHIP_INTERVAL", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub metrics_ship_interval: u64,
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -93,6 +104,10 @@ mod tests {
         assert_eq!(args.log_format, LogFormat::Text);
         assert_eq!(args.redis_prefix, "apigw:");
         assert!(!args.limits_fail_closed);
+        assert!(args.metrics && args.metrics_url.is_none());
+        assert_eq!(args.metrics_ship_interval, 10);
+        let args = Args::try_parse_from(["data-plane", "--metrics", "false"]).unwrap();
+        assert!(!args.metrics);
         let args = Args::try_parse_from(["data-plane", "--log-format", "json", "--node-id", "n1"])
             .unwrap();
         assert_eq!(

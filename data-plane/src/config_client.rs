@@ -73,12 +73,30 @@ impl Backoff {
     }
 }
 
+/// Called with each new state before it is swapped in (off the request threads), and with
+/// its version once it is.
+pub trait OnApply: Send + Sync + 'static {
+    /// Prepares `next` (e.g. attaches metrics series to its new stages and methods).
+    fn prepare(&self, next: &apigw_gateway::state::GatewayState);
+    /// `version` is now being served.
+    fn applied(&self, version: u64);
+}
+
 /// Subscribes a node to the control plane's config stream.
-#[derive(Debug)]
 pub struct ConfigClient {
     url: String,
     node_id: String,
     state: Arc<SharedState>,
+    on_apply: Option<Arc<dyn OnApply>>,
+}
+
+impl std::fmt::Debug for ConfigClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfigClient")
+            .field("url", &self.url)
+            .field("node_id", &self.node_id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ConfigClient {
@@ -92,7 +110,14 @@ impl ConfigClient {
             url: url.into(),
             node_id: node_id.into(),
             state,
+            on_apply: None,
         }
+    }
+
+    /// The client calling `hook` for every state it applies.
+    pub fn with_on_apply(mut self, hook: Arc<dyn OnApply>) -> Self {
+        self.on_apply = Some(hook);
+        self
     }
 
     /// Runs forever: connect, stream, and reconnect with backoff whenever the session ends.
@@ -156,11 +181,22 @@ impl ConfigClient {
     async fn apply(&self, update: ConfigUpdate) -> Result<Ack, SessionError> {
         let current = self.state.snapshot();
         let (version, nonce) = (update.version, update.nonce.clone());
-        let result = tokio::task::spawn_blocking(move || apply_update(&current, &update)).await?;
+        let on_apply = self.on_apply.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let next = apply_update(&current, &update)?;
+            if let Some(hook) = &on_apply {
+                hook.prepare(&next);
+            }
+            Ok::<_, apigw_gateway::compile::CompileError>(next)
+        })
+        .await?;
         Ok(match result {
             Ok(next) => {
                 let stages = next.stage_count();
                 self.state.store(next);
+                if let Some(hook) = &self.on_apply {
+                    hook.applied(version);
+                }
                 tracing::info!(version, stages, "config applied");
                 Ack {
                     version,

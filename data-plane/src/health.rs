@@ -1,5 +1,6 @@
-//! The node's own endpoints (`/healthz`, `/readyz`), answered only on non-invoke hosts so
-//! they can never shadow an API's routes.
+//! The node's own endpoints (`/healthz`, `/readyz`; `/metrics` is added by the node when
+//! metrics are on, see `metrics::prometheus`), answered only on non-invoke hosts so they
+//! can never shadow an API's routes.
 
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{Response, StatusCode};

@@ -4,8 +4,9 @@
 //! It receives deployed stages from the control plane over the `ConfigDiscovery` gRPC
 //! stream ([`config_client`]), has the engine compile them into the snapshot it swaps
 //! atomically, serves invoke requests through the engine on a hyper server ([`server`]),
-//! answers its own health endpoints ([`health`]), and keeps the cluster-wide limits'
-//! Redis side ([`limits`]). [`node::run`] wires it all together.
+//! answers its own health endpoints ([`health`]), keeps the cluster-wide limits'
+//! Redis side ([`limits`]), and counts requests for Prometheus and the control plane's
+//! per-minute series ([`metrics`]). [`node::run`] wires it all together.
 
 pub mod authorizer_cache;
 pub mod cli;
@@ -13,6 +14,7 @@ pub mod config_client;
 pub mod health;
 pub mod limits;
 pub mod logging;
+pub mod metrics;
 pub mod node;
 pub mod request_log;
 pub mod server;

@@ -9,6 +9,8 @@ use tokio::net::TcpListener;
 use crate::cli::Args;
 use crate::config_client::ConfigClient;
 use crate::limits::{Limiter, LimiterConfig};
+use crate::metrics::shipper::{Shipper, ShipperConfig, DEFAULT_MAX_BACKLOG, FINAL_WAIT};
+use crate::metrics::{MetricsHook, Registry};
 use crate::request_log::RequestLog;
 use crate::server::{self, DRAIN_TIMEOUT};
 use apigw_gateway::backend_client;
@@ -34,6 +36,9 @@ pub enum NodeError {
     /// The functions URL is unusable.
     #[error(transparent)]
     Functions(#[from] FunctionsUrlError),
+    /// The metrics URL is unusable.
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::shipper::ShipperError),
 }
 
 /// Runs a node until `shutdown` resolves, then drains in-flight requests and returns.
@@ -79,14 +84,29 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
         args.backend_idle_timeout.max(1),
     ));
     let reaper = tokio::spawn(client.clone().reap_idle());
+    let metrics = args.metrics.then(|| Arc::new(Registry::new()));
+    let local: apigw_gateway::LocalEndpoints = match &metrics {
+        Some(registry) => {
+            let (registry, limiter) = (Arc::clone(registry), Arc::clone(&limiter));
+            Arc::new(move |path, state| match path {
+                "/metrics" => Some(crate::metrics::prometheus::response(&registry, &limiter)),
+                _ => crate::health::respond(path, state),
+            })
+        }
+        None => Arc::new(crate::health::respond),
+    };
     let mut gateway = Gateway::new(Arc::clone(&state), client, &args.execute_api_domain)
-        .with_limiter(limiter)
+        .with_limiter(Arc::clone(&limiter))
         .with_authorizers(Arc::new(authorizers))
-        .with_local_endpoints(crate::health::respond);
-    // The request log is the only hook yet: without debug logging, none is installed and
-    // the engine reads no clock for it.
-    if RequestLog::enabled() {
-        gateway = gateway.with_end_hook(Arc::new(RequestLog));
+        .with_local_endpoints(local);
+    // One hook: metrics (with the debug request log inside), or the log alone. With
+    // neither, none is installed and the engine reads no clock for it.
+    match &metrics {
+        Some(registry) => {
+            gateway = gateway.with_end_hook(Arc::new(MetricsHook::new(Arc::clone(registry))))
+        }
+        None if RequestLog::enabled() => gateway = gateway.with_end_hook(Arc::new(RequestLog)),
+        None => {}
     }
     match args
         .functions_url
@@ -97,8 +117,32 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
         None => tracing::info!("no --functions-url: function integrations answer 500"),
     }
     let gateway = Arc::new(gateway);
-    let config = tokio::spawn(ConfigClient::new(args.control_plane, node_id, state).run());
-    server::serve(listener, gateway, shutdown, DRAIN_TIMEOUT).await;
+    let mut config_client = ConfigClient::new(args.control_plane.clone(), node_id.clone(), state);
+    let mut shipper = None;
+    if let Some(registry) = &metrics {
+        config_client = config_client.with_on_apply(Arc::clone(registry) as _);
+        let url = args.metrics_url.clone().unwrap_or(args.control_plane);
+        let task = Shipper::new(
+            Arc::clone(registry),
+            ShipperConfig {
+                url,
+                node_id,
+                interval: std::time::Duration::from_secs(args.metrics_ship_interval),
+                max_backlog: DEFAULT_MAX_BACKLOG,
+            },
+        )?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let run = task.run(async move {
+            let _ = stopped.await;
+        });
+        shipper = Some((stop, tokio::spawn(run)));
+    }
+    let config = tokio::spawn(config_client.run());
+    server::serve(listener, gateway, metrics, shutdown, DRAIN_TIMEOUT).await;
+    if let Some((stop, task)) = shipper {
+        let _ = stop.send(());
+        let _ = tokio::time::timeout(FINAL_WAIT + std::time::Duration::from_secs(1), task).await;
+    }
     config.abort();
     heartbeat.abort();
     reaper.abort();

@@ -16,14 +16,17 @@ use tokio::net::TcpListener;
 use apigw_gateway::{Gateway, Peer};
 
 use crate::limits::Limiter;
+use crate::metrics::Registry;
 
 /// How long shutdown waits for in-flight requests before giving up on them.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Serves `listener` until `shutdown` resolves, then drains (at most `drain_timeout`).
+/// Connections opened and closed are counted in `metrics`, when given.
 pub async fn serve(
     listener: TcpListener,
     gateway: Arc<Gateway<Limiter>>,
+    metrics: Option<Arc<Registry>>,
     shutdown: impl Future<Output = ()>,
     drain_timeout: Duration,
 ) {
@@ -59,9 +62,16 @@ pub async fn serve(
                 });
                 let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
                 let connection = graceful.watch(connection);
+                let metrics = metrics.clone();
+                if let Some(m) = &metrics {
+                    m.connections_opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
                 tokio::spawn(async move {
                     if let Err(error) = connection.await {
                         tracing::debug!(%error, "connection ended with an error");
+                    }
+                    if let Some(m) = metrics {
+                        m.connections_closed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     }
                 });
             }

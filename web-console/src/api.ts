@@ -34,8 +34,8 @@ export class RawBody {
   ) {}
 }
 
-async function raw(method: string, path: string, body?: unknown): Promise<Response> {
-  const headers: Record<string, string> = { accept: "application/json" };
+async function raw(method: string, path: string, body?: unknown, extra?: Record<string, string>): Promise<Response> {
+  const headers: Record<string, string> = { accept: "application/json", ...extra };
   if (body instanceof RawBody) headers["content-type"] = body.contentType;
   else if (body !== undefined) headers["content-type"] = "application/json";
   if (!["GET", "HEAD"].includes(method)) headers["x-csrf-token"] = csrfToken();
@@ -58,9 +58,13 @@ async function parse<T>(resp: Response): Promise<T> {
     }
   }
   if (!resp.ok) {
+    // The management API names the error in x-amzn-ErrorType; CloudWatch's JSON 1.0 in
+    // `__type` ("namespace#Code") and, query-compatible, in x-amzn-query-error ("Code;Sender").
+    const queryError = resp.headers.get("x-amzn-query-error")?.split(";")[0];
+    const jsonType = typeof data?.__type === "string" ? data.__type.split("#").pop() : undefined;
     throw new ApiError(
       resp.status,
-      resp.headers.get("x-amzn-errortype") ?? "Error",
+      queryError || resp.headers.get("x-amzn-errortype") || jsonType || "Error",
       data?.message ?? data?.Message ?? `${resp.status} ${resp.statusText}`,
     );
   }
@@ -87,11 +91,11 @@ export function refreshSession(): Promise<boolean> {
   return refreshing;
 }
 
-/** One JSON call; retries once after refreshing an expired session. */
-export async function call<T = any>(method: string, path: string, body?: unknown): Promise<T> {
-  let resp = await raw(method, path, body);
+/** One JSON call (with `headers` beside the usual ones); retries once after refreshing an expired session. */
+export async function call<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<T> {
+  let resp = await raw(method, path, body, headers);
   if (resp.status === 401 && !path.startsWith("/console/api/session")) {
-    if (await refreshSession()) resp = await raw(method, path, body);
+    if (await refreshSession()) resp = await raw(method, path, body, headers);
     if (resp.status === 401) {
       onSignedOut();
     }

@@ -13,6 +13,8 @@ import { ApiKeyPage } from "./pages/keys/key";
 import { UsagePlans } from "./pages/usage-plans/plans";
 import { UsagePlan } from "./pages/usage-plans/plan";
 import { NotFound } from "./shared/not-found";
+import { Alarms } from "./pages/alarms/alarms";
+import { AlarmPage } from "./pages/alarms/alarm";
 
 export function App() {
   const path = usePath();
@@ -71,6 +73,9 @@ export function App() {
           <Link href="/usage-plans" aria-current={path.startsWith("/usage-plans") ? "page" : undefined}>
             Usage plans
           </Link>
+          <Link href="/alarms" aria-current={path.startsWith("/alarms") ? "page" : undefined}>
+            Alarms
+          </Link>
           <Link href="/settings/account" aria-current={path.startsWith("/settings") ? "page" : undefined}>
             Settings
           </Link>
@@ -112,6 +117,9 @@ function Routes({ path, user }: { path: string; user: User }) {
   if (match("/usage-plans", path)) return <UsagePlans />;
   const plan = match("/usage-plans/:id", path);
   if (plan) return <UsagePlan key={plan.id} planId={plan.id} />;
+  if (match("/alarms", path)) return <Alarms />;
+  const alarm = match("/alarms/:name", path);
+  if (alarm) return <AlarmPage key={alarm.name} name={alarm.name} />;
   return <NotFound />;
 }
 

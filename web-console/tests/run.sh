@@ -2,12 +2,13 @@
 # Browser tests of the web console, against the real binaries: builds what is missing
 # (Rust binaries, the console), creates a fresh database, starts the development functions
 # host (functions/host.py with the examples, for Lambda authorizers), a control plane
-# (serving web-console/dist) and one data-plane node, then runs tests/console.test.mjs with
-# node's test runner, driving Debian's Chromium through playwright-core. Screenshots go to
-# web-console/test-results/.
+# (serving web-console/dist) and one data-plane node, then runs tests/console.test.mjs and
+# tests/monitoring.test.mjs with node's test runner, driving Debian's Chromium through
+# playwright-core. Screenshots go to web-console/test-results/.
 #
 #   bash web-console/tests/run.sh            # from the repository root, or `npm test` in web-console/
 #   TARGET_DIR=target/release bash web-console/tests/run.sh   # use release binaries
+#   CONSOLE_TESTS=monitoring bash web-console/tests/run.sh    # only tests/monitoring.test.mjs
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 console="$(dirname "$here")"
@@ -70,11 +71,13 @@ pids+=($!)
 FUNCTIONS_URL="http://127.0.0.1:$FN_PORT"
 export FUNCTIONS_URL
 
+# The alarm evaluator runs every 5 s here (default 60 s), so the alarms test sees a state
+# change without waiting minutes.
 export APIGW_ADMIN_USER=admin
 export APIGW_ADMIN_PASSWORD="console-e2e-password-1"
 DATABASE_URL="$PG_URL/$DB" CP_HTTP_ADDR="127.0.0.1:$CP_PORT" CP_GRPC_ADDR="127.0.0.1:$GRPC_PORT" \
   CONSOLE_DIR="$console/dist" APIGW_JWT_SECRET="console-e2e-session-signing-key-0123456789" REDIS_URL="$REDIS_URL" \
-  RUST_LOG="${E2E_LOG:-warn}" "$TARGET_DIR/control-plane" >"$logs/control-plane.log" 2>&1 &
+  APIGW_ALARM_EVAL_INTERVAL=5 RUST_LOG="${E2E_LOG:-warn}" "$TARGET_DIR/control-plane" >"$logs/control-plane.log" 2>&1 &
 pids+=($!)
 wait_ok() {
   for _ in $(seq 1 600); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done
@@ -87,9 +90,13 @@ CONTROL_PLANE_URL="http://127.0.0.1:$GRPC_PORT" DP_HTTP_ADDR="127.0.0.1:$DP_PORT
 pids+=($!)
 wait_ok "http://127.0.0.1:$DP_PORT/healthz"
 
-echo "== browser tests"
+# The test files, in order (console.test.mjs expects an empty console): all by default, or
+# some of them, e.g. CONSOLE_TESTS=monitoring.
+files=()
+for t in ${CONSOLE_TESTS:-console monitoring}; do files+=("$here/$t.test.mjs"); done
+echo "== browser tests: ${CONSOLE_TESTS:-console monitoring}"
 CONSOLE_URL="http://127.0.0.1:$CP_PORT" DATA_PLANE_URL="http://127.0.0.1:$DP_PORT" CHROMIUM="$CHROMIUM" \
-  node --test --test-concurrency=1 "$here/console.test.mjs"
+  TEST_DATABASE_URL="$PG_URL/$DB" node --test --test-concurrency=1 "${files[@]}"
 
 js_gz=$(cat "$console"/dist/assets/*.js | gzip -9 | wc -c)
 echo "console JavaScript: $(cat "$console"/dist/assets/*.js | wc -c) bytes, $js_gz bytes gzipped"

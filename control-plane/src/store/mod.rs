@@ -9,6 +9,7 @@
 
 pub mod access_keys;
 pub mod account;
+pub mod alarms;
 pub mod api_docs;
 pub mod api_keys;
 pub mod config;
@@ -19,6 +20,8 @@ pub mod deployed;
 pub mod deployments;
 pub mod documentation;
 pub mod gateway_responses;
+pub mod metric_reads;
+pub mod metrics;
 pub mod models;
 pub mod resources;
 pub mod rest_apis;

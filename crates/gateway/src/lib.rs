@@ -55,8 +55,9 @@ use crate::phases::route::{self, Target};
 use crate::phases::{api_key, integration, throttle, validate};
 use crate::state::SharedState;
 
-/// Answers requests that are not for an invoke host (the node's health endpoints).
-pub type LocalEndpoints = fn(&str, &SharedState) -> Option<Response<Body>>;
+/// Answers requests that are not for an invoke host (the node's health and metrics
+/// endpoints): the path and the deployed state in, a response or `None` (403) out.
+pub type LocalEndpoints = Arc<dyn Fn(&str, &SharedState) -> Option<Response<Body>> + Send + Sync>;
 
 /// Everything a request needs: the deployed state, the backend client, the invoke domain,
 /// the limits and the end-of-request hook.
@@ -289,6 +290,7 @@ impl<L: Limits> Gateway<L> {
             Target::Other => {
                 return self
                     .local
+                    .as_ref()
                     .and_then(|local| local(parts.uri.path(), &self.state))
                     .ok_or(GatewayError::Forbidden);
             }

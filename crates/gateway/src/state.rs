@@ -40,6 +40,11 @@ impl GatewayState {
         self.apis.get(api_id)?.get(stage)
     }
 
+    /// Every compiled stage.
+    pub fn stages(&self) -> impl Iterator<Item = &Arc<CompiledStage>> {
+        self.apis.values().flat_map(FastMap::values)
+    }
+
     /// How many stages are deployed (for logs).
     pub fn stage_count(&self) -> usize {
         self.apis.values().map(FastMap::len).sum()

@@ -134,6 +134,8 @@ pub struct Limiter {
     epoch: Instant,
     /// Admission script calls made (metrics, tests).
     calls: AtomicU64,
+    /// Admissions decided while Redis was unreachable (metrics).
+    fallbacks: AtomicU64,
 }
 
 impl apigw_gateway::limits::Limits for Limiter {
@@ -243,6 +245,7 @@ impl Limiter {
             local: RwLock::new(HashMap::new()),
             epoch: Instant::now(),
             calls: AtomicU64::new(0),
+            fallbacks: AtomicU64::new(0),
         }
     }
 
@@ -264,6 +267,11 @@ impl Limiter {
     /// Admission script calls made so far (shows how many requests leases and memos spared).
     pub fn redis_calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Admissions decided locally (or refused) because Redis was unreachable.
+    pub fn fallback_admissions(&self) -> u64 {
+        self.fallbacks.load(Ordering::Relaxed)
     }
 
     fn now_ms(&self) -> u64 {
@@ -414,6 +422,7 @@ impl Limiter {
     }
 
     fn when_down(&self, a: &Admission<'_>) -> Verdict {
+        self.fallbacks.fetch_add(1, Ordering::Relaxed);
         if self.fail_closed {
             return Verdict::Throttled;
         }

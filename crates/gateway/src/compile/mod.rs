@@ -35,6 +35,8 @@ use selection::ResponseSelector;
 use template::{MappingTemplate, ResponseTemplates, TemplateError, TemplateScope};
 use uri_template::{substitute_stage_variables, UriError, UriTemplate};
 
+pub use crate::phases::end::HookSlot;
+
 /// The integration timeout when none is configured (API Gateway's maximum, 29 s).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(29_000);
 
@@ -159,6 +161,11 @@ pub struct CompiledStage {
     pub account_id: Box<str>,
     /// FlushStageAuthorizersCache's epoch, part of every authorizer cache key.
     pub authorizer_epoch: u64,
+    /// The API's name when it was deployed (CloudWatch's `ApiName` dimension).
+    pub api_name: Box<str>,
+    /// What the node's end-of-request hook attaches to this stage when the config is
+    /// applied (its metrics series handle), so a request finds it without a lookup.
+    pub hook_slot: HookSlot,
 }
 
 /// The methods of one resource.
@@ -169,6 +176,14 @@ pub struct ResourceMethods {
 }
 
 impl ResourceMethods {
+    /// Every method of the resource (`ANY` last).
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<CompiledMethod>> {
+        self.methods
+            .iter()
+            .map(|(_, compiled)| compiled)
+            .chain(self.any.as_ref())
+    }
+
     /// The method for an incoming request: exact match first, then `ANY`.
     pub fn get(&self, method: &Method) -> Option<&Arc<CompiledMethod>> {
         self.methods
@@ -204,6 +219,11 @@ pub struct CompiledMethod {
     pub template_scope: Arc<TemplateScope>,
     /// Request validation (required parameters, body model), when a validator applies.
     pub validation: Option<Arc<validation::MethodValidation>>,
+    /// Detailed (per-method) metrics: the stage's `{path}/{METHOD}` method setting's
+    /// `metricsEnabled`, else its `*/*` one's.
+    pub metrics_enabled: bool,
+    /// What the node's end-of-request hook attaches to this method at config-apply time.
+    pub hook_slot: HookSlot,
 }
 
 /// A compiled integration, by type.
@@ -476,6 +496,9 @@ pub fn compile_stage(stage: &StageConfig) -> Result<CompiledStage, CompileError>
                 },
                 template_scope: Arc::clone(&template_scope),
                 validation: models.method(method).map_err(|e| err(&at, e.into()))?,
+                metrics_enabled: method_setting(stage, &resource.path, &method.http_method)
+                    .is_some_and(|s| s.metrics_enabled),
+                hook_slot: HookSlot::default(),
             });
             add_method(&mut methods, &method.http_method, compiled)
                 .map_err(|kind| err(&at, kind))?;
@@ -502,6 +525,8 @@ pub fn compile_stage(stage: &StageConfig) -> Result<CompiledStage, CompileError>
         .into(),
         account_id: account_id.into(),
         authorizer_epoch: stage.authorizer_cache_epoch,
+        api_name: snapshot.api_name.as_str().into(),
+        hook_slot: HookSlot::default(),
     })
 }
 
@@ -554,18 +579,27 @@ fn authorization(
     )
 }
 
-/// The stage's method-settings throttle for a method: its own `{path}/{METHOD}` entry
-/// (path without the leading `/`, as the management API keys it), else `*/*`.
+/// The stage's method settings for a method: its own `{path}/{METHOD}` entry (path
+/// without the leading `/`, as the management API keys it), else `*/*`.
+fn method_setting<'a>(
+    stage: &'a StageConfig,
+    resource_path: &str,
+    http_method: &str,
+) -> Option<&'a pb::MethodSetting> {
+    let own = format!("{}/{}", resource_path.trim_start_matches('/'), http_method);
+    stage
+        .method_settings
+        .get(&own)
+        .or_else(|| stage.method_settings.get("*/*"))
+}
+
+/// The stage's method-settings throttle for a method (see [`method_setting`]).
 fn stage_throttle(
     stage: &StageConfig,
     resource_path: &str,
     http_method: &str,
 ) -> Option<crate::limits::NamedLimit> {
-    let own = format!("{}/{}", resource_path.trim_start_matches('/'), http_method);
-    let setting = stage
-        .method_settings
-        .get(&own)
-        .or_else(|| stage.method_settings.get("*/*"))?;
+    let setting = method_setting(stage, resource_path, http_method)?;
     let name = format!(
         "b:s:{}:{}:{}/{}",
         stage.api_id,

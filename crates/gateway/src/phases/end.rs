@@ -5,6 +5,8 @@
 //! The hook runs on the request's task before the response is written: it must not block
 //! (record, enqueue, return).
 
+use std::any::Any;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use http::{Method, StatusCode};
@@ -39,4 +41,38 @@ pub struct RequestSummary<'a> {
 pub trait RequestEnd: Send + Sync + 'static {
     /// Called once per request.
     fn request_end(&self, summary: &RequestSummary<'_>);
+}
+
+/// A slot on a compiled stage or method where the node's hook keeps what it resolved for
+/// it when the config was applied (e.g. its metrics series), set once per compiled
+/// object and read per request without a lookup. The engine never reads it.
+#[derive(Default)]
+pub struct HookSlot(OnceLock<Arc<dyn Any + Send + Sync>>);
+
+impl HookSlot {
+    /// What was attached, if it is a `T`.
+    #[inline]
+    pub fn get<T: Any + Send + Sync>(&self) -> Option<&T> {
+        self.0.get()?.downcast_ref()
+    }
+
+    /// Attaches `value` unless something already is (the first attachment wins).
+    pub fn attach(&self, value: Arc<dyn Any + Send + Sync>) {
+        let _ = self.0.set(value);
+    }
+
+    /// Whether something is attached.
+    pub fn is_set(&self) -> bool {
+        self.0.get().is_some()
+    }
+}
+
+impl std::fmt::Debug for HookSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.is_set() {
+            "HookSlot(set)"
+        } else {
+            "HookSlot(empty)"
+        })
+    }
 }

@@ -91,7 +91,7 @@ export function ApiScreen({ apiId, path }: { apiId: string; path: string }) {
         ))}
       </nav>
       {tab === "resources" && <Resources api={api.data} path={path} />}
-      {tab === "stages" && <Stages apiId={apiId} path={path} version={version} />}
+      {tab === "stages" && <Stages apiId={apiId} apiName={api.data.name} path={path} version={version} />}
       {tab === "deployments" && <Deployments apiId={apiId} version={version} />}
       {tab === "models" && <Models apiId={apiId} />}
       {tab === "validators" && <Validators apiId={apiId} />}
@@ -145,6 +145,7 @@ const SCREENS = [
   "/apis/:id/resources/:rid/methods/:method",
   "/apis/:id/stages",
   "/apis/:id/stages/:name",
+  "/apis/:id/stages/:name/metrics",
   "/apis/:id/deployments",
   "/apis/:id/models",
   "/apis/:id/validators",

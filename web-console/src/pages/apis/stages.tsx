@@ -1,5 +1,6 @@
 // Stages: which deployment each serves, its variables and settings, and flushing its
-// authorizer cache (FlushStageAuthorizersCache).
+// authorizer cache (FlushStageAuthorizersCache); each stage's Metrics tab is the dashboard
+// of stage-metrics.tsx (`/apis/{id}/stages/{name}/metrics`).
 import { useState } from "preact/hooks";
 import { del, fmtDateTime, get, listAll, patch, patchKey, type PatchOp } from "../../api";
 import { Link, match, navigate } from "../../router";
@@ -9,10 +10,13 @@ import { defaultEndpoint, invokeEndpoint, invokeUrls, setInvokeEndpoint } from "
 import type { Deployment, Stage } from "./api";
 import { MethodThrottling } from "./stage-methods";
 import { Tags } from "../../shared/tags";
+import { StageMetrics } from "./stage-metrics";
 
-export function Stages({ apiId, path, version }: { apiId: string; path: string; version: number }) {
+export function Stages({ apiId, apiName, path, version }: { apiId: string; apiName: string; path: string; version: number }) {
   const stages = useAsync(() => listAll<Stage>(`/restapis/${apiId}/stages`), [apiId, version]);
-  const sel = match("/apis/:id/stages/:name", path)?.name;
+  const metricsView = match("/apis/:id/stages/:name/metrics", path);
+  const sel = (match("/apis/:id/stages/:name", path) ?? metricsView)?.name;
+  const view = metricsView ? "/metrics" : "";
   if (stages.error) return <ErrorText error={stages.error} />;
   if (!stages.data) return <Loading what="Loading stages" />;
   if (stages.data.length === 0)
@@ -28,7 +32,7 @@ export function Stages({ apiId, path, version }: { apiId: string; path: string; 
         <ul>
           {stages.data.map((s) => (
             <li key={s.stageName}>
-              <Link href={`/apis/${apiId}/stages/${encodeURIComponent(s.stageName)}`} aria-current={s.stageName === sel ? "page" : undefined}>
+              <Link href={`/apis/${apiId}/stages/${encodeURIComponent(s.stageName)}${view}`} aria-current={s.stageName === sel ? "page" : undefined}>
                 {s.stageName}
               </Link>
             </li>
@@ -38,13 +42,23 @@ export function Stages({ apiId, path, version }: { apiId: string; path: string; 
       <section class="detail">
         {!sel && <p class="muted">Select a stage.</p>}
         {sel && !current && <Empty title={`No stage named ${sel}`} />}
-        {current && <StageDetail key={`${current.stageName}:${current.lastUpdatedDate}`} apiId={apiId} stage={current} onChanged={stages.reload} />}
+        {current && (
+          <StageDetail
+            key={`${current.stageName}:${current.lastUpdatedDate}`}
+            apiId={apiId}
+            apiName={apiName}
+            stage={current}
+            metrics={!!metricsView}
+            onChanged={stages.reload}
+          />
+        )}
       </section>
     </div>
   );
 }
 
-function StageDetail({ apiId, stage, onChanged }: { apiId: string; stage: Stage; onChanged: () => void }) {
+function StageDetail(props: { apiId: string; apiName: string; stage: Stage; metrics: boolean; onChanged: () => void }) {
+  const { apiId, stage, onChanged } = props;
   const spath = `/restapis/${apiId}/stages/${encodeURIComponent(stage.stageName)}`;
   const deployment = useAsync(() => get<Deployment>(`/restapis/${apiId}/deployments/${stage.deploymentId}`), [stage.deploymentId]);
   const [vars, setVars] = useState(entries(stage.variables));
@@ -73,86 +87,100 @@ function StageDetail({ apiId, stage, onChanged }: { apiId: string; stage: Stage;
           </button>
         </div>
       </div>
-      <dl class="props">
-        <dt>Invoke URL</dt>
-        <dd>
-          <Copyable text={urls.host} label="Copy the invoke URL" testId="invoke-url" />
-        </dd>
-        <dt>Invoke URL (node path)</dt>
-        <dd>
-          <Copyable text={urls.node} label="Copy the node invoke URL" testId="invoke-url-node" />{" "}
-          <button type="button" class="link" onClick={() => setEditingEndpoint(true)}>
-            Change the data-plane address
-          </button>
-        </dd>
-        <dt>Active deployment</dt>
-        <dd data-testid="active-deployment">
-          <code>{stage.deploymentId}</code> {deployment.data ? `— ${deployment.data.description ?? "no description"}, ${fmtDateTime(deployment.data.createdDate)}` : ""}{" "}
-          <Link href={`/apis/${apiId}/deployments`}>History and rollback</Link>
-        </dd>
-        <dt>Last updated</dt>
-        <dd>{fmtDateTime(stage.lastUpdatedDate)}</dd>
-        <dt>Export</dt>
-        <dd>
-          {/* GetExport of the deployed snapshot, with the API Gateway extensions (JSON). */}
-          <a class="button-link" href={`${spath}/exports/oas30?extensions=apigateway`} download>
-            OpenAPI 3.0
-          </a>{" "}
-          <a class="button-link" href={`${spath}/exports/swagger?extensions=apigateway`} download>
-            Swagger 2.0
-          </a>
-        </dd>
-      </dl>
-      {editingEndpoint && <EndpointDialog onClose={() => setEditingEndpoint(false)} onSaved={() => setEndpoint(invokeEndpoint())} />}
-      <form
-        class="panel"
-        aria-label="Stage variables"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          const after = fromEntries(vars);
-          const before = stage.variables ?? {};
-          const ops: PatchOp[] = [];
-          for (const k of Object.keys(before)) if (!(k in after)) ops.push({ op: "remove", path: `/variables/${patchKey(k)}` });
-          for (const [k, val] of Object.entries(after)) if (before[k] !== val) ops.push({ op: "replace", path: `/variables/${patchKey(k)}`, value: val });
-          if (await v.run(async () => ops.length && (await patch(spath, ops)))) {
-            toast("Stage variables saved");
-            onChanged();
-          }
-        }}
-      >
-        <h3>Stage variables</h3>
-        <KeyValues label="Variables" keyLabel="Name" valueLabel="Value" rows={vars} onChange={setVars} addLabel="Add variable" />
-        <ErrorText error={v.error} />
-        <FormActions submit="Save variables" disabled={v.busy} />
-      </form>
-      <form
-        class="panel"
-        aria-label="Stage settings"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          const ops: PatchOp[] = [];
-          if (description !== (stage.description ?? "")) ops.push({ op: "replace", path: "/description", value: description });
-          if (tracing !== !!stage.tracingEnabled) ops.push({ op: "replace", path: "/tracingEnabled", value: String(tracing) });
-          if (rate !== "" && rate !== String(all?.throttlingRateLimit ?? "")) ops.push({ op: "replace", path: "/*/*/throttling/rateLimit", value: rate });
-          if (burst !== "" && burst !== String(all?.throttlingBurstLimit ?? "")) ops.push({ op: "replace", path: "/*/*/throttling/burstLimit", value: burst });
-          if (await a.run(async () => ops.length && (await patch(spath, ops)))) {
-            toast("Stage settings saved");
-            onChanged();
-          }
-        }}
-      >
-        <h3>Settings</h3>
-        <Field label="Description" value={description} onInput={setDescription} />
-        <Check label="Tracing enabled" checked={tracing} onChange={setTracing} />
-        <div class="row">
-          <Field label="Default throttling rate (requests/s)" value={rate} onInput={setRate} type="number" />
-          <Field label="Default throttling burst" value={burst} onInput={setBurst} type="number" />
-        </div>
-        <ErrorText error={a.error} />
-        <FormActions submit="Save settings" disabled={a.busy} />
-      </form>
-      <MethodThrottling apiId={apiId} spath={spath} settings={stage.methodSettings ?? {}} onChanged={onChanged} />
-      <Tags path={`/restapis/${apiId}/stages/${stage.stageName}`} label="Stage tags" />
+      <nav class="tabs sub" aria-label="Stage sections">
+        <Link href={`/apis/${apiId}/stages/${encodeURIComponent(stage.stageName)}`} aria-current={props.metrics ? undefined : "page"}>
+          Settings
+        </Link>
+        <Link href={`/apis/${apiId}/stages/${encodeURIComponent(stage.stageName)}/metrics`} aria-current={props.metrics ? "page" : undefined}>
+          Metrics
+        </Link>
+      </nav>
+      {props.metrics ? (
+        <StageMetrics apiName={props.apiName} stage={stage} spath={spath} onChanged={onChanged} />
+      ) : (
+        <>
+        <dl class="props">
+          <dt>Invoke URL</dt>
+          <dd>
+            <Copyable text={urls.host} label="Copy the invoke URL" testId="invoke-url" />
+          </dd>
+          <dt>Invoke URL (node path)</dt>
+          <dd>
+            <Copyable text={urls.node} label="Copy the node invoke URL" testId="invoke-url-node" />{" "}
+            <button type="button" class="link" onClick={() => setEditingEndpoint(true)}>
+              Change the data-plane address
+            </button>
+          </dd>
+          <dt>Active deployment</dt>
+          <dd data-testid="active-deployment">
+            <code>{stage.deploymentId}</code> {deployment.data ? `— ${deployment.data.description ?? "no description"}, ${fmtDateTime(deployment.data.createdDate)}` : ""}{" "}
+            <Link href={`/apis/${apiId}/deployments`}>History and rollback</Link>
+          </dd>
+          <dt>Last updated</dt>
+          <dd>{fmtDateTime(stage.lastUpdatedDate)}</dd>
+          <dt>Export</dt>
+          <dd>
+            {/* GetExport of the deployed snapshot, with the API Gateway extensions (JSON). */}
+            <a class="button-link" href={`${spath}/exports/oas30?extensions=apigateway`} download>
+              OpenAPI 3.0
+            </a>{" "}
+            <a class="button-link" href={`${spath}/exports/swagger?extensions=apigateway`} download>
+              Swagger 2.0
+            </a>
+          </dd>
+        </dl>
+        {editingEndpoint && <EndpointDialog onClose={() => setEditingEndpoint(false)} onSaved={() => setEndpoint(invokeEndpoint())} />}
+        <form
+          class="panel"
+          aria-label="Stage variables"
+          onSubmit={async (e) => {
+            e.preventDefault();
+            const after = fromEntries(vars);
+            const before = stage.variables ?? {};
+            const ops: PatchOp[] = [];
+            for (const k of Object.keys(before)) if (!(k in after)) ops.push({ op: "remove", path: `/variables/${patchKey(k)}` });
+            for (const [k, val] of Object.entries(after)) if (before[k] !== val) ops.push({ op: "replace", path: `/variables/${patchKey(k)}`, value: val });
+            if (await v.run(async () => ops.length && (await patch(spath, ops)))) {
+              toast("Stage variables saved");
+              onChanged();
+            }
+          }}
+        >
+          <h3>Stage variables</h3>
+          <KeyValues label="Variables" keyLabel="Name" valueLabel="Value" rows={vars} onChange={setVars} addLabel="Add variable" />
+          <ErrorText error={v.error} />
+          <FormActions submit="Save variables" disabled={v.busy} />
+        </form>
+        <form
+          class="panel"
+          aria-label="Stage settings"
+          onSubmit={async (e) => {
+            e.preventDefault();
+            const ops: PatchOp[] = [];
+            if (description !== (stage.description ?? "")) ops.push({ op: "replace", path: "/description", value: description });
+            if (tracing !== !!stage.tracingEnabled) ops.push({ op: "replace", path: "/tracingEnabled", value: String(tracing) });
+            if (rate !== "" && rate !== String(all?.throttlingRateLimit ?? "")) ops.push({ op: "replace", path: "/*/*/throttling/rateLimit", value: rate });
+            if (burst !== "" && burst !== String(all?.throttlingBurstLimit ?? "")) ops.push({ op: "replace", path: "/*/*/throttling/burstLimit", value: burst });
+            if (await a.run(async () => ops.length && (await patch(spath, ops)))) {
+              toast("Stage settings saved");
+              onChanged();
+            }
+          }}
+        >
+          <h3>Settings</h3>
+          <Field label="Description" value={description} onInput={setDescription} />
+          <Check label="Tracing enabled" checked={tracing} onChange={setTracing} />
+          <div class="row">
+            <Field label="Default throttling rate (requests/s)" value={rate} onInput={setRate} type="number" />
+            <Field label="Default throttling burst" value={burst} onInput={setBurst} type="number" />
+          </div>
+          <ErrorText error={a.error} />
+          <FormActions submit="Save settings" disabled={a.busy} />
+        </form>
+        <MethodThrottling apiId={apiId} spath={spath} settings={stage.methodSettings ?? {}} onChanged={onChanged} />
+        <Tags path={`/restapis/${apiId}/stages/${stage.stageName}`} label="Stage tags" />
+        </>
+      )}
       {flushing && (
         <Confirm
           title="Flush authorizer cache"

@@ -1,0 +1,224 @@
+//! The node's request metrics (issue 15): one end-of-request hook feeding both the
+//! Prometheus `/metrics` endpoint ([`prometheus`]) and the per-minute series the
+//! [`shipper`] sends to the control plane.
+//!
+//! Series live in a [`Registry`] keyed by their labels (API id and name, stage, and resource
+//! and method when the stage's method settings turn detailed metrics on), so counters stay
+//! monotonic across config updates. When the config client applies a config,
+//! [`Registry::attach`] resolves each new compiled stage's and method's series and hangs it
+//! on the object's `hook_slot`; a request then finds its series through the method (or,
+//! when no route matched, the stage) it was served by: no lock, no hash, no allocation,
+//! only atomic adds (see [`series`]). Each request is counted in exactly one series: its
+//! method's when detailed metrics are on for it, else its stage's.
+
+pub mod prometheus;
+pub mod series;
+pub mod shipper;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use apigw_gateway::compile::{CompiledMethod, CompiledStage, Integration};
+use apigw_gateway::phases::end::{RequestEnd, RequestSummary};
+use apigw_gateway::state::GatewayState;
+use apigw_proto::metrics::MinuteSeries;
+
+use crate::request_log::RequestLog;
+use series::{Observation, Series, SeriesKey};
+
+/// The current minute (Unix seconds / 60, UTC).
+pub fn current_minute() -> i64 {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_secs();
+    (secs / 60) as i64
+}
+
+/// Every series of this node, and the node-wide counters beside them.
+#[derive(Debug, Default)]
+pub struct Registry {
+    inner: Mutex<Inner>,
+    /// Requests for an API id or stage that is not deployed here.
+    pub unknown_stage: AtomicU64,
+    /// The config version applied last, and when (Unix seconds; 0 = never).
+    pub config_version: AtomicU64,
+    /// See [`Registry::config_version`].
+    pub config_applied_at: AtomicI64,
+    /// Connections accepted, and connections closed.
+    pub connections_opened: AtomicU64,
+    /// See [`Registry::connections_opened`].
+    pub connections_closed: AtomicU64,
+    /// The shipper's counters.
+    pub shipper: shipper::ShipperStats,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    by_key: HashMap<SeriesKey, Arc<Series>>,
+    /// In creation order (what `/metrics` and the shipper walk).
+    all: Vec<Arc<Series>>,
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The series for `key`, created on first use.
+    pub fn series(&self, key: SeriesKey) -> Arc<Series> {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(series) = inner.by_key.get(&key) {
+            return Arc::clone(series);
+        }
+        let series = Arc::new(Series::new(key.clone(), current_minute()));
+        inner.by_key.insert(key, Arc::clone(&series));
+        inner.all.push(Arc::clone(&series));
+        series
+    }
+
+    /// Every series, in creation order.
+    pub fn all(&self) -> Vec<Arc<Series>> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .all
+            .clone()
+    }
+
+    /// Drains every series' minute slots (see [`Series::drain`]).
+    pub fn drain(&self, current_minute: i64) -> Vec<MinuteSeries> {
+        let mut out = Vec::new();
+        for series in self.all() {
+            series.drain(current_minute, &mut out);
+        }
+        out
+    }
+
+    /// Hangs its series on every stage and method of `state` that has none yet (the ones
+    /// compiled for this config), and notes the version as applied. Called by the config
+    /// client before the state is swapped in.
+    pub fn attach(&self, state: &GatewayState) {
+        for stage in state.stages() {
+            if !stage.hook_slot.is_set() {
+                stage.hook_slot.attach(self.series(stage_key(stage)));
+            }
+            for resource in stage.routes.routes() {
+                for method in resource.iter() {
+                    if !method.hook_slot.is_set() {
+                        method.hook_slot.attach(self.method_series(stage, method));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Notes that config `version` was applied now.
+    pub fn applied(&self, version: u64) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO)
+            .as_secs();
+        self.config_version.store(version, Relaxed);
+        self.config_applied_at
+            .store(i64::try_from(now).unwrap_or(i64::MAX), Relaxed);
+    }
+
+    fn method_series(&self, stage: &CompiledStage, method: &CompiledMethod) -> Arc<Series> {
+        let mut key = stage_key(stage);
+        if method.metrics_enabled {
+            key.detail = Some((method.resource_path.clone(), method.http_method.clone()));
+        }
+        self.series(key)
+    }
+
+    /// The series of a request: its method's, else its stage's. Attached at config-apply
+    /// time; resolved here (once per compiled object) only for a state that was stored
+    /// without [`Registry::attach`].
+    #[inline]
+    fn series_of<'a>(&self, s: &'a RequestSummary<'_>) -> Option<&'a Series> {
+        if let Some(method) = s.method {
+            if let Some(series) = method.hook_slot.get::<Series>() {
+                return Some(series);
+            }
+            let stage = s.stage?;
+            method.hook_slot.attach(self.method_series(stage, method));
+            return method.hook_slot.get::<Series>();
+        }
+        let stage = s.stage?;
+        if let Some(series) = stage.hook_slot.get::<Series>() {
+            return Some(series);
+        }
+        stage.hook_slot.attach(self.series(stage_key(stage)));
+        stage.hook_slot.get::<Series>()
+    }
+}
+
+impl crate::config_client::OnApply for Registry {
+    fn prepare(&self, next: &GatewayState) {
+        self.attach(next);
+    }
+
+    fn applied(&self, version: u64) {
+        Registry::applied(self, version);
+    }
+}
+
+fn stage_key(stage: &CompiledStage) -> SeriesKey {
+    SeriesKey {
+        api_id: stage.api_id.clone(),
+        api_name: stage.api_name.clone(),
+        stage: stage.stage_name.clone(),
+        detail: None,
+    }
+}
+
+/// The node's end-of-request hook: metrics, and the debug request log when enabled.
+#[derive(Debug)]
+pub struct MetricsHook {
+    registry: Arc<Registry>,
+    log: Option<RequestLog>,
+}
+
+impl MetricsHook {
+    /// Records into `registry`; also logs each request when debug logging is on.
+    pub fn new(registry: Arc<Registry>) -> Self {
+        MetricsHook {
+            registry,
+            log: RequestLog::enabled().then_some(RequestLog),
+        }
+    }
+}
+
+impl RequestEnd for MetricsHook {
+    fn request_end(&self, s: &RequestSummary<'_>) {
+        if let Some(log) = &self.log {
+            log.request_end(s);
+        }
+        let Some(series) = self.registry.series_of(s) else {
+            // No stage and no error: the node's own endpoints (health, metrics).
+            if s.error.is_some() {
+                self.registry.unknown_stage.fetch_add(1, Relaxed);
+            }
+            return;
+        };
+        let function_invoked = s.integration_latency.is_some()
+            && s.method.is_some_and(|m| {
+                matches!(
+                    m.integration,
+                    Integration::Function(_) | Integration::FunctionProxy(_)
+                )
+            });
+        series.record(&Observation {
+            status: s.status.as_u16(),
+            response_type: s.error.map(|e| e.response_type()),
+            function_invoked,
+            latency: s.latency,
+            integration_latency: s.integration_latency,
+            minute: current_minute(),
+        });
+    }
+}

@@ -1,0 +1,418 @@
+//! One metrics series: what a node counts for an API stage, or for one method of it when
+//! the stage turns detailed metrics on. It holds both views of the same requests:
+//!
+//! - the Prometheus counters and histograms (monotonic for the process's life), and
+//! - two per-minute slots for the control plane, chosen by the parity of the minute (UTC)
+//!   the request finished in, each tagged with its minute.
+//!
+//! Recording is atomic adds only (no lock, no allocation). The minute slots work so: the
+//! slot of minute `m` is `m % 2`; the shipper drains a slot (swapping its counters to zero)
+//! and, once its minute is over, re-tags it for the next minute of the same parity (`m + 2`),
+//! a whole minute before any request can need it. A request whose slot still carries an
+//! older tag (the shipper was stalled for over a minute, or the clock jumped) re-tags it
+//! itself with a compare-and-swap: what was left in it is then shipped under the newer
+//! minute. Either way every request is counted exactly once; only its minute can be off,
+//! and only in those cases (and for a request that read the clock in the last instants of a
+//! minute but added after the shipper's drain at the boundary: it ships with the next
+//! minute of its parity).
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use apigw_gateway::error::{ResponseType, ALL_TYPES};
+use apigw_proto::metrics::MinuteSeries;
+use apigw_sketch::AtomicSketch;
+
+/// What identifies a series (its labels). `detail` is `(resource path, HTTP method)`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SeriesKey {
+    /// The API id.
+    pub api_id: Box<str>,
+    /// The API's name (CloudWatch's `ApiName`).
+    pub api_name: Box<str>,
+    /// The stage name.
+    pub stage: Box<str>,
+    /// `(resource, method)` when detailed metrics are on for the method.
+    pub detail: Option<(Box<str>, Box<str>)>,
+}
+
+/// Upper bounds (seconds) of the latency histograms' buckets (`+Inf` follows).
+pub const BUCKETS: [f64; 14] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+const BUCKETS_NS: [u64; 14] = {
+    let mut ns = [0u64; 14];
+    let mut i = 0;
+    while i < 14 {
+        ns[i] = (BUCKETS[i] * 1e9) as u64;
+        i += 1;
+    }
+    ns
+};
+
+/// Lowest status code with its own counter; codes below or above the range count as 999
+/// (hyper never sends them).
+const STATUS_MIN: u16 = 100;
+const STATUS_MAX: u16 = 999;
+
+/// A Prometheus histogram of durations: per-bucket counts (not cumulative; summed when
+/// rendered) and the sum in nanoseconds.
+#[derive(Debug)]
+pub struct Histogram {
+    /// `BUCKETS.len() + 1` buckets, the last one `+Inf`.
+    buckets: [AtomicU64; BUCKETS.len() + 1],
+    sum_ns: AtomicU64,
+}
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram {
+            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+            sum_ns: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Histogram {
+    /// Records one duration.
+    #[inline]
+    pub fn record(&self, d: Duration) {
+        let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        let i = BUCKETS_NS
+            .iter()
+            .position(|bound| ns <= *bound)
+            .unwrap_or(BUCKETS_NS.len());
+        self.buckets[i].fetch_add(1, Relaxed);
+        self.sum_ns.fetch_add(ns, Relaxed);
+    }
+
+    /// Cumulative counts per bucket (the last is the total) and the sum in seconds.
+    pub fn read(&self) -> ([u64; BUCKETS.len() + 1], f64) {
+        let mut cumulative = [0u64; BUCKETS.len() + 1];
+        let mut total = 0u64;
+        for (i, bucket) in self.buckets.iter().enumerate() {
+            total += bucket.load(Relaxed);
+            cumulative[i] = total;
+        }
+        (cumulative, self.sum_ns.load(Relaxed) as f64 / 1e9)
+    }
+}
+
+/// One minute's counts (see the module doc for how slots turn over).
+#[derive(Debug)]
+struct MinuteSlot {
+    /// The minute (Unix seconds / 60) the slot counts for.
+    minute: AtomicI64,
+    count: AtomicU64,
+    error_4xx: AtomicU64,
+    error_5xx: AtomicU64,
+    latency: AtomicSketch,
+    integration_latency: AtomicSketch,
+}
+
+impl MinuteSlot {
+    fn new(minute: i64) -> Self {
+        MinuteSlot {
+            minute: AtomicI64::new(minute),
+            count: AtomicU64::new(0),
+            error_4xx: AtomicU64::new(0),
+            error_5xx: AtomicU64::new(0),
+            latency: AtomicSketch::new(),
+            integration_latency: AtomicSketch::new(),
+        }
+    }
+}
+
+/// What one finished request contributes to its series.
+#[derive(Debug, Clone, Copy)]
+pub struct Observation {
+    /// The status sent.
+    pub status: u16,
+    /// The gateway response type, when the gateway itself answered.
+    pub response_type: Option<ResponseType>,
+    /// Whether the method's integration is a function (`AWS`, `AWS_PROXY`) that was called.
+    pub function_invoked: bool,
+    /// Arrival to response head.
+    pub latency: Duration,
+    /// The integration's part, when the request reached it.
+    pub integration_latency: Option<Duration>,
+    /// The minute (Unix seconds / 60, UTC) the request finished in.
+    pub minute: i64,
+}
+
+/// A series: labels, Prometheus counters, per-minute slots.
+#[derive(Debug)]
+pub struct Series {
+    /// Its identity.
+    pub key: SeriesKey,
+    /// The key rendered as Prometheus labels (`api_id="…",api_name="…",stage="…"[,…]`).
+    pub labels: Box<str>,
+    /// Requests by status code (`STATUS_MIN..=STATUS_MAX`).
+    statuses: Box<[AtomicU64]>,
+    /// Gateway responses by type (index = `ResponseType as usize`, the order of `ALL_TYPES`).
+    responses: [AtomicU64; ALL_TYPES.len()],
+    /// Function integrations called.
+    functions: AtomicU64,
+    /// Latency and IntegrationLatency histograms.
+    pub latency: Histogram,
+    /// See [`Series::latency`].
+    pub integration_latency: Histogram,
+    slots: [MinuteSlot; 2],
+}
+
+impl Series {
+    /// A new series whose slots are tagged for `minute` and the one after.
+    pub fn new(key: SeriesKey, minute: i64) -> Self {
+        let labels = labels(&key).into();
+        let (even, odd) = if minute % 2 == 0 {
+            (minute, minute + 1)
+        } else {
+            (minute + 1, minute)
+        };
+        Series {
+            key,
+            labels,
+            statuses: (STATUS_MIN..=STATUS_MAX)
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+            responses: std::array::from_fn(|_| AtomicU64::new(0)),
+            functions: AtomicU64::new(0),
+            latency: Histogram::default(),
+            integration_latency: Histogram::default(),
+            slots: [MinuteSlot::new(even), MinuteSlot::new(odd)],
+        }
+    }
+
+    /// Records one request: atomic adds only.
+    #[inline]
+    pub fn record(&self, o: &Observation) {
+        let status = o.status.clamp(STATUS_MIN, STATUS_MAX);
+        if let Some(counter) = self.statuses.get(usize::from(status - STATUS_MIN)) {
+            counter.fetch_add(1, Relaxed);
+        }
+        if let Some(t) = o.response_type {
+            if let Some(counter) = self.responses.get(t as usize) {
+                counter.fetch_add(1, Relaxed);
+            }
+        }
+        if o.function_invoked {
+            self.functions.fetch_add(1, Relaxed);
+        }
+        self.latency.record(o.latency);
+        if let Some(d) = o.integration_latency {
+            self.integration_latency.record(d);
+        }
+
+        let slot = &self.slots[o.minute.rem_euclid(2) as usize];
+        let mut tag = slot.minute.load(Relaxed);
+        while tag != o.minute {
+            match slot
+                .minute
+                .compare_exchange_weak(tag, o.minute, Relaxed, Relaxed)
+            {
+                Ok(_) => break,
+                Err(now) => tag = now,
+            }
+        }
+        slot.count.fetch_add(1, Relaxed);
+        match o.status {
+            400..=499 => {
+                slot.error_4xx.fetch_add(1, Relaxed);
+            }
+            500..=599 => {
+                slot.error_5xx.fetch_add(1, Relaxed);
+            }
+            _ => {}
+        }
+        slot.latency.record(o.latency);
+        if let Some(d) = o.integration_latency {
+            slot.integration_latency.record(d);
+        }
+    }
+
+    /// Takes what both slots counted since the last drain (at most one [`MinuteSeries`]
+    /// per slot, none for an empty one), and re-tags a slot whose minute is before
+    /// `current` for the next minute of its parity.
+    pub fn drain(&self, current: i64, out: &mut Vec<MinuteSeries>) {
+        for slot in &self.slots {
+            let minute = slot.minute.load(Relaxed);
+            let count = slot.count.swap(0, Relaxed);
+            let error_4xx = slot.error_4xx.swap(0, Relaxed);
+            let error_5xx = slot.error_5xx.swap(0, Relaxed);
+            let latency = slot.latency.drain();
+            let integration = slot.integration_latency.drain();
+            if minute < current {
+                let next = if (current - minute) % 2 == 0 {
+                    current
+                } else {
+                    current + 1
+                };
+                let _ = slot.minute.compare_exchange(minute, next, Relaxed, Relaxed);
+            }
+            if count == 0 && latency.is_none() && integration.is_none() {
+                continue;
+            }
+            let (resource, method) = match &self.key.detail {
+                Some((resource, method)) => (resource.to_string(), method.to_string()),
+                None => (String::new(), String::new()),
+            };
+            out.push(MinuteSeries {
+                minute: minute * 60,
+                api_id: self.key.api_id.to_string(),
+                api_name: self.key.api_name.to_string(),
+                stage: self.key.stage.to_string(),
+                resource,
+                method,
+                count,
+                error_4xx,
+                error_5xx,
+                cache_hit: 0,
+                cache_miss: 0,
+                latency: Some(latency.unwrap_or_default().to_proto()),
+                integration_latency: Some(integration.unwrap_or_default().to_proto()),
+            });
+        }
+    }
+
+    /// Requests by status code, for the ones counted at least once.
+    pub fn statuses(&self) -> impl Iterator<Item = (u16, u64)> + '_ {
+        self.statuses
+            .iter()
+            .zip(STATUS_MIN..)
+            .map(|(c, status)| (status, c.load(Relaxed)))
+            .filter(|(_, n)| *n > 0)
+    }
+
+    /// Gateway responses by type name, for the types counted at least once.
+    pub fn responses(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        self.responses
+            .iter()
+            .zip(ALL_TYPES.iter())
+            .map(|(c, (_, name))| (*name, c.load(Relaxed)))
+            .filter(|(_, n)| *n > 0)
+    }
+
+    /// Function integrations called.
+    pub fn functions(&self) -> u64 {
+        self.functions.load(Relaxed)
+    }
+}
+
+/// `api_id="…",api_name="…",stage="…"` plus `method="…",resource="…"` when detailed.
+fn labels(key: &SeriesKey) -> String {
+    let mut out = String::new();
+    push_label(&mut out, "api_id", &key.api_id);
+    push_label(&mut out, "api_name", &key.api_name);
+    push_label(&mut out, "stage", &key.stage);
+    if let Some((resource, method)) = &key.detail {
+        push_label(&mut out, "method", method);
+        push_label(&mut out, "resource", resource);
+    }
+    out
+}
+
+/// Appends `,name="value"` (no comma first), escaping as the text format requires.
+pub fn push_label(out: &mut String, name: &str, value: &str) {
+    if !out.is_empty() {
+        out.push(',');
+    }
+    out.push_str(name);
+    out.push_str("=\"");
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> SeriesKey {
+        SeriesKey {
+            api_id: "a1".into(),
+            api_name: "pets \"v2\"".into(),
+            stage: "prod".into(),
+            detail: None,
+        }
+    }
+
+    fn obs(status: u16, minute: i64) -> Observation {
+        Observation {
+            status,
+            response_type: None,
+            function_invoked: false,
+            latency: Duration::from_millis(3),
+            integration_latency: Some(Duration::from_millis(2)),
+            minute,
+        }
+    }
+
+    #[test]
+    fn response_type_indexes_follow_all_types() {
+        for (i, (t, _)) in ALL_TYPES.iter().enumerate() {
+            assert_eq!(*t as usize, i);
+        }
+    }
+
+    #[test]
+    fn labels_are_escaped() {
+        assert_eq!(
+            &*Series::new(key(), 0).labels,
+            r#"api_id="a1",api_name="pets \"v2\"",stage="prod""#
+        );
+    }
+
+    #[test]
+    fn minutes_are_counted_apart_and_slots_turn_over() {
+        let s = Series::new(key(), 100);
+        for _ in 0..3 {
+            s.record(&obs(200, 100));
+        }
+        s.record(&obs(404, 101));
+        s.record(&obs(502, 101));
+        let mut out = Vec::new();
+        s.drain(101, &mut out);
+        out.sort_by_key(|m| m.minute);
+        let got: Vec<_> = out
+            .iter()
+            .map(|m| (m.minute / 60, m.count, m.error_4xx, m.error_5xx))
+            .collect();
+        assert_eq!(got, [(100, 3, 0, 0), (101, 2, 1, 1)]);
+        assert_eq!(out[0].latency.as_ref().map(|l| l.count), Some(3));
+        // Minute 100's slot was re-tagged for 102; 101's stays.
+        s.record(&obs(200, 102));
+        s.record(&obs(200, 101));
+        let mut out = Vec::new();
+        s.drain(102, &mut out);
+        out.sort_by_key(|m| m.minute);
+        let got: Vec<_> = out.iter().map(|m| (m.minute / 60, m.count)).collect();
+        assert_eq!(got, [(101, 1), (102, 1)]);
+        // A stalled shipper: the request re-tags the slot itself, nothing is lost.
+        s.record(&obs(200, 104));
+        s.record(&obs(200, 106));
+        let mut out = Vec::new();
+        s.drain(106, &mut out);
+        assert_eq!(out.iter().map(|m| m.count).sum::<u64>(), 2);
+        assert_eq!(s.statuses().map(|(_, n)| n).sum::<u64>(), 9);
+    }
+
+    #[test]
+    fn histogram_buckets_are_cumulative() {
+        let h = Histogram::default();
+        h.record(Duration::from_micros(500));
+        h.record(Duration::from_millis(20));
+        h.record(Duration::from_secs(60));
+        let (cumulative, sum) = h.read();
+        assert_eq!(cumulative[0], 1);
+        assert_eq!(cumulative[4], 2);
+        assert_eq!(cumulative[BUCKETS.len() - 1], 2);
+        assert_eq!(cumulative[BUCKETS.len()], 3);
+        assert!((sum - 60.0205).abs() < 1e-9);
+    }
+}
