@@ -494,6 +494,34 @@ def alarm():
     log("alarm: all checks passed")
 
 
+def alarm_replicas():
+    """Two control planes over one database evaluate every second: one state change, one
+    history item, one notification per action."""
+    port = int(os.environ["CW_WEBHOOK_PORT"])
+    Hook.fail_first = {}
+    server = ThreadingHTTPServer(("127.0.0.1", port), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    c = cw()
+    hook = f"http://127.0.0.1:{port}/hook"
+    c.put_metric_alarm(AlarmName="replicated", MetricName="5XXError", Namespace="AWS/ApiGateway",
+                       Statistic="Average", Period=60, EvaluationPeriods=1, Threshold=0.05,
+                       Dimensions=[{"Name": "ApiName", "Value": "shop"},
+                                   {"Name": "Stage", "Value": "prod"}],
+                       ComparisonOperator="GreaterThanOrEqualToThreshold", AlarmActions=[hook])
+    set_rate("shop", "prod", 100, 50)
+    wait_for("ALARM", lambda: c.describe_alarms(AlarmNames=["replicated"])["MetricAlarms"][0]
+             ["StateValue"] == "ALARM")
+    wait_for("the notification", lambda: notifications("/hook", "ALARM"))
+    # Several more rounds of both replicas.
+    time.sleep(5)
+    check(len(notifications("/hook", "ALARM")) == 1, "one notification, not one per replica")
+    updates = c.describe_alarm_history(AlarmName="replicated",
+                                       HistoryItemType="StateUpdate")["AlarmHistoryItems"]
+    check(len(updates) == 1, f"one state change recorded: {[u['HistorySummary'] for u in updates]}")
+    server.shutdown()
+    log("alarm-replicas: all checks passed")
+
+
 def alarm_live():
     """Real traffic: the caller's client calls pets/prod through two nodes all along."""
     port = int(os.environ["CW_WEBHOOK_PORT"])
@@ -542,7 +570,8 @@ def alarm_live():
 
 if __name__ == "__main__":
     try:
-        {"reads": reads, "alarm": alarm, "alarm-live": alarm_live}[sys.argv[1]]()
+        {"reads": reads, "alarm": alarm, "alarm-live": alarm_live,
+         "alarm-replicas": alarm_replicas}[sys.argv[1]]()
     except Failure as e:
         log(f"FAILED: {e}")
         sys.exit(1)
