@@ -265,6 +265,16 @@ def reads():
         Period=60))
     expect_error("InvalidParameterValue", lambda: c.get_metric_statistics(
         **{**gms, "StartTime": t_end, "EndTime": t0}, Period=60))
+    status, root = query({"Action": "GetMetricStatistics", "Namespace": "AWS/ApiGateway",
+                          "MetricName": "Count", "StartTime": "-1e300", "EndTime": "1e300",
+                          "Period": "9223372036854775807", "Statistics.member.1": "Sum"})
+    check(status == 400 and root.find(f"{q('Error')}/{q('Code')}").text == "InvalidParameterValue",
+          "absurd times and periods are InvalidParameterValue, not a crash")
+    status, root = query({"Action": "GetMetricStatistics", "Namespace": "AWS/ApiGateway",
+                          "MetricName": "Count", "StartTime": t0.isoformat(),
+                          "EndTime": t_end.isoformat(), "Period": "9223372036854775800",
+                          "Statistics.member.1": "Sum"})
+    check(status == 200, "a period longer than the range is one datapoint at most")
     e = expect_error("InvalidParameterCombination", lambda: c.get_metric_statistics(
         **{**gms, "StartTime": datetime.fromtimestamp(base - 1441 * 60, timezone.utc),
            "EndTime": t0}, Period=60))
@@ -448,6 +458,13 @@ def alarm():
                        Period=60, EvaluationPeriods=1, Threshold=0.05,
                        ComparisonOperator="GreaterThanOrEqualToThreshold",
                        AlarmActions=[hook, mapped, unmapped], OKActions=[hook])
+    c.put_metric_alarm(AlarmName="pets-5xx-muted", MetricName="5XXError",
+                       Namespace="AWS/ApiGateway", Statistic="Sum", ActionsEnabled=False,
+                       Dimensions=[{"Name": "ApiName", "Value": api},
+                                   {"Name": "Stage", "Value": stage}],
+                       Period=60, EvaluationPeriods=1, Threshold=1,
+                       ComparisonOperator="GreaterThanOrEqualToThreshold",
+                       AlarmActions=[f"http://127.0.0.1:{port}/muted"])
     state = lambda: c.describe_alarms(AlarmNames=["pets-5xx-rate"])["MetricAlarms"][0]
     check(state()["StateValue"] == "INSUFFICIENT_DATA", "no data yet: INSUFFICIENT_DATA")
 
@@ -465,6 +482,8 @@ def alarm():
           and msg["Trigger"]["Period"] == 60, "the alarm message")
     wait_for("the mapped SNS topic's webhook got it", lambda: notifications("/sns", "ALARM"))
 
+    wait_for("the muted alarm is in ALARM too", lambda: c.describe_alarms(
+        AlarmNames=["pets-5xx-muted"])["MetricAlarms"][0]["StateValue"] == "ALARM")
     log("the backend recovers: no more 5XX")
     set_rate(api, stage, 100, 0)
     wait_for("OK", lambda: state()["StateValue"] == "OK")
@@ -482,6 +501,8 @@ def alarm():
     check(any(d["actionState"] == "Failed" and d["attempt"] == 1 for d in hook_attempts)
           and any(d["actionState"] == "Succeeded" and d["attempt"] == 2 for d in hook_attempts),
           "the webhook's 500 was retried, each attempt recorded")
+    check(not [p for (p, _, _) in Hook.received if p == "/muted"],
+          "ActionsEnabled=false: no notification")
     check(any(d["notificationResource"] == unmapped and d["actionState"] == "Failed"
               and "APIGW_ALARM_SNS_WEBHOOKS" in d["detail"] for d in data),
           "an unmapped SNS topic is recorded as not delivered")

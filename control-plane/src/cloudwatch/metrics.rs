@@ -441,7 +441,7 @@ pub async fn get_metric_statistics(state: &AppState, i: Input<'_>) -> Result<Out
     let step = check_period("Period", period, start, now)?;
     let start = (start / step as f64).floor() as i64 * step;
     let end = end.ceil() as i64;
-    let wanted = (end - start + period - 1) / period;
+    let wanted = (end - start).saturating_add(period - 1) / period;
     if wanted > MAX_DATAPOINTS {
         return Err(CwError::InvalidParameterCombination(format!(
             "You have requested up to {wanted} datapoints, which exceeds the limit of {MAX_DATAPOINTS}. You may reduce the datapoints requested by increasing Period, or decreasing the time range."
