@@ -372,6 +372,30 @@ def reads():
     h = c.describe_alarm_history(AlarmName="pets-p99", HistoryItemType="StateUpdate")
     check(json.loads(h["AlarmHistoryItems"][0]["HistoryData"])["newState"]["stateValue"]
           == "ALARM", "history data")
+    status, root = query({"Action": "PutMetricAlarm", "AlarmName": "query-alarm",
+                          "Namespace": "AWS/ApiGateway", "MetricName": "Latency",
+                          "ExtendedStatistic": "p99", "Period": "300", "EvaluationPeriods": "3",
+                          "DatapointsToAlarm": "2", "Threshold": "250.5",
+                          "ComparisonOperator": "GreaterThanThreshold",
+                          "Dimensions.member.1.Name": "ApiName", "Dimensions.member.1.Value": api,
+                          "OKActions.member.1": "http://127.0.0.1:9/ok",
+                          "ActionsEnabled": "false"})
+    check(status == 200 and root.tag == q("PutMetricAlarmResponse"), "query PutMetricAlarm")
+    status, root = query({"Action": "DescribeAlarms", "AlarmNames.member.1": "query-alarm"})
+    m = root.find(f"{q('DescribeAlarmsResult')}/{q('MetricAlarms')}/{q('member')}")
+    check(status == 200 and m.find(q("AlarmName")).text == "query-alarm"
+          and float(m.find(q("Threshold")).text) == 250.5
+          and m.find(q("ExtendedStatistic")).text == "p99"
+          and m.find(q("DatapointsToAlarm")).text == "2"
+          and m.find(q("ActionsEnabled")).text == "false"
+          and m.find(f"{q('OKActions')}/{q('member')}").text == "http://127.0.0.1:9/ok"
+          and m.find(f"{q('Dimensions')}/{q('member')}/{q('Value')}").text == api
+          and m.find(q("StateUpdatedTimestamp")).text.endswith("Z"),
+          "query DescribeAlarms: the alarm in XML")
+    b = c.describe_alarms(AlarmNames=["query-alarm"])["MetricAlarms"][0]
+    check(b["Period"] == 300 and b["EvaluationPeriods"] == 3 and b["ActionsEnabled"] is False,
+          "an alarm put through the query protocol reads back through JSON")
+    c.delete_alarms(AlarmNames=["query-alarm"])
     c.put_metric_alarm(**{**alarm, "Threshold": 0.1})
     check(c.describe_alarms(AlarmNames=["pets-5xx"])["MetricAlarms"][0]["Threshold"] == 0.1,
           "PutMetricAlarm replaces the configuration")
