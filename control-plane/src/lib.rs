@@ -237,7 +237,8 @@ pub async fn run(
             ),
         )
         .add_service(
-            apigw_proto::metrics::metrics_ingest_server::MetricsIngestServer::new(metrics_service),
+            apigw_proto::metrics::metrics_ingest_server::MetricsIngestServer::new(metrics_service)
+                .max_decoding_message_size(ingest::MAX_MESSAGE_BYTES),
         )
         .serve_with_incoming_shutdown(
             tokio_stream::wrappers::TcpListenerStream::new(grpc_listener),

@@ -156,6 +156,11 @@ async fn a_shipment_is_applied_once_and_nodes_add_up() {
         (keys[0].resource.as_str(), keys[1].resource.as_str()),
         ("", "/pets")
     );
+    // Absurd ranges are clamped, not a database error.
+    let all_time = m::series(&db, &query(i64::MIN, i64::MAX, 3600))
+        .await
+        .unwrap();
+    assert_eq!(all_time.iter().map(|b| b.count).sum::<u64>(), 24);
     // Bad periods are refused with a message.
     assert!(matches!(
         m::series(&db, &query(minute, minute + 60, 90)).await,
@@ -264,8 +269,20 @@ async fn roll_up_keeps_hours_whole_even_for_late_shipments_and_prune_keeps_them(
     // Too early: the hour is not complete 5 minutes after its end.
     let r = m::roll_up(&db, hour + 3600 + 60).await.unwrap();
     assert_eq!((r.locked, r.hours), (true, 0));
-    let r = m::roll_up(&db, hour + 3600 + 301).await.unwrap();
-    assert_eq!((r.hours, r.rows, r.rolled_up_to), (1, 1, hour + 3600));
+    // Four replicas at once: one rolls the hour, the others skip or find nothing to do.
+    let replicas: Vec<_> = (0..4)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move { m::roll_up(&db, hour + 3600 + 301).await })
+        })
+        .collect();
+    let mut rolled = Vec::new();
+    for r in replicas {
+        rolled.push(r.await.unwrap().expect("a roll-up"));
+    }
+    assert_eq!(rolled.iter().map(|r| r.hours).sum::<i64>(), 1, "{rolled:?}");
+    let r = rolled.iter().find(|r| r.hours == 1).unwrap();
+    assert_eq!((r.rows, r.rolled_up_to), (1, hour + 3600));
     // Idempotent.
     assert_eq!(m::roll_up(&db, hour + 3600 + 301).await.unwrap().hours, 0);
     // A late shipment for the rolled hour reaches it.
@@ -294,6 +311,25 @@ async fn roll_up_keeps_hours_whole_even_for_late_shipments_and_prune_keeps_them(
         "hours as rolled and merged"
     );
     assert_eq!(got[1].latency.count(), 6);
+    // Within 15 days, whole hours (read from the hours) and minutes agree.
+    let soon = hour + 7200;
+    let hourly = m::series_at(&db, &query(hour - 3600, hour + 7200, 3600), soon)
+        .await
+        .unwrap();
+    let minutely = m::series_at(&db, &query(hour - 3600, hour + 7200, 1800), soon)
+        .await
+        .unwrap();
+    let per_hour = |bs: &[m::Bucket]| -> Vec<(i64, u64, u64)> {
+        let mut out: std::collections::BTreeMap<i64, (u64, u64)> = Default::default();
+        for b in bs {
+            let e = out.entry(b.start - b.start.rem_euclid(3600)).or_default();
+            e.0 += b.count;
+            e.1 += b.latency.count();
+        }
+        out.into_iter().map(|(h, (c, l))| (h, c, l)).collect()
+    };
+    assert_eq!(per_hour(&hourly), per_hour(&minutely));
+    assert_eq!(per_hour(&hourly), vec![(hour - 3600, 2, 2), (hour, 6, 6)]);
     assert!(matches!(
         m::series_at(&db, &query(hour, hour + 3600, 60), later).await,
         Err(m::StoreError::BadQuery(_))

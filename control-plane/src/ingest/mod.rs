@@ -3,9 +3,9 @@
 //! background roll-up and retention task ([`rollup`]).
 //!
 //! A shipment is validated whole before anything is stored (a UUID `node_instance`,
-//! `seq ≥ 1`, at most [`MAX_SERIES`] series, minutes that are multiples of 60 within the
-//! last [`MAX_AGE_SECS`] and at most [`MAX_AHEAD_SECS`] ahead, named series, counts that add
-//! up, sketches that decode); a bad one is answered `InvalidArgument` saying which series
+//! `seq ≥ 1`, at most [`MAX_SERIES`] series in at most [`MAX_MESSAGE_BYTES`], minutes that are multiples of 60 within the
+//! last [`MAX_AGE_SECS`] and at most [`MAX_AHEAD_SECS`] ahead, named series, counts that fit
+//! in a `BIGINT`, sketches that decode); a bad one is answered `InvalidArgument` saying which series
 //! and why, and a node should drop it rather than retry. A good one is merged exactly once
 //! by [`store::metrics::apply_shipment`]; a database failure answers `Unavailable`, so the
 //! node keeps the shipment and retries it.
@@ -21,13 +21,21 @@ use tonic::{Request, Response, Status};
 use crate::store;
 use crate::store::metrics::{MinuteDelta, ShipOutcome, StoreError};
 
-/// Most series one shipment may carry.
-pub const MAX_SERIES: usize = 10_000;
+/// Most series one shipment may carry: a node that could not ship for an hour merges its
+/// later drains into one shipment spanning many minutes, so this is generous.
+pub const MAX_SERIES: usize = 50_000;
+/// Largest encoded shipment accepted (tonic's default is 4 MiB).
+pub const MAX_MESSAGE_BYTES: usize = 32 << 20;
 /// Oldest minute accepted, seconds before now: a node's backlog is bounded well below this,
 /// and the shipment records of silent nodes are kept longer (2 days).
 pub const MAX_AGE_SECS: i64 = 86_400;
 /// Newest minute accepted, seconds after now (clock skew between nodes and control plane).
 pub const MAX_AHEAD_SECS: i64 = 300;
+/// Largest count (of a series or a sketch bin) one shipment may carry: far above any real
+/// minute, and low enough that sums over millions of shipments stay inside a `BIGINT`.
+pub const MAX_COUNT: u64 = 1 << 40;
+/// Most bins a sketch may carry (a node's sketches have about a thousand).
+pub const MAX_BINS: usize = 4096;
 /// Longest api id, stage, method, node id accepted.
 const MAX_NAME: usize = 256;
 /// Longest API name and resource path accepted.
@@ -65,6 +73,9 @@ pub struct ValidShipment {
 }
 
 fn count(v: u64, what: &str, i: usize) -> Result<i64, String> {
+    if v > MAX_COUNT {
+        return Err(format!("series[{i}]: {what} {v} is too large"));
+    }
     i64::try_from(v).map_err(|_| format!("series[{i}]: {what} {v} is too large"))
 }
 
@@ -81,7 +92,22 @@ fn name(v: &str, what: &str, max: usize, required: bool, i: usize) -> Result<Str
 fn sketch(p: Option<&pb::Sketch>, what: &str, i: usize) -> Result<Sketch, String> {
     match p {
         None => Ok(Sketch::new()),
-        Some(p) => Sketch::from_proto(p).map_err(|e| format!("series[{i}]: {what}: {e}")),
+        Some(p) => {
+            if p.bin_index.len() > MAX_BINS {
+                return Err(format!(
+                    "series[{i}]: {what}: more than {MAX_BINS} bins ({})",
+                    p.bin_index.len()
+                ));
+            }
+            let too_large = [p.count, p.zero_count]
+                .iter()
+                .chain(&p.bin_count)
+                .any(|&n| n > MAX_COUNT);
+            if too_large {
+                return Err(format!("series[{i}]: {what}: a count is too large"));
+            }
+            Sketch::from_proto(p).map_err(|e| format!("series[{i}]: {what}: {e}"))
+        }
     }
 }
 
@@ -130,18 +156,9 @@ pub fn validate(s: &pb::MetricsShipment, now: i64) -> Result<ValidShipment, Stri
             count(m.cache_hit, "cache_hit", i)?,
             count(m.cache_miss, "cache_miss", i)?,
         );
-        if e4.saturating_add(e5) > total {
-            return Err(format!(
-                "series[{i}]: error_4xx + error_5xx ({}) exceed count ({total})",
-                e4.saturating_add(e5)
-            ));
-        }
-        if hit.saturating_add(miss) > total {
-            return Err(format!(
-                "series[{i}]: cache_hit + cache_miss ({}) exceed count ({total})",
-                hit.saturating_add(miss)
-            ));
-        }
+        // No `error_4xx + error_5xx <= count` rule: a node drains its counters one by one
+        // while requests record into them, so one shipment may carry a request's error and
+        // the next its count. Totals over shipments are exact; refusing one would lose it.
         series.push(MinuteDelta {
             minute: m.minute,
             api_id: name(&m.api_id, "api_id", MAX_NAME, true, i)?,
@@ -186,6 +203,14 @@ impl MetricsIngest for MetricsIngestService {
         )
         .await
         .map_err(|e| match e {
+            // A data exception (class 22, e.g. a sum out of range) will not go away on a
+            // retry: the node should drop that shipment.
+            StoreError::Db(sqlx::Error::Database(d))
+                if d.code().is_some_and(|c| c.starts_with("22")) =>
+            {
+                tracing::warn!(error = %d, "metrics shipment refused by the database");
+                Status::invalid_argument(format!("shipment cannot be stored: {d}"))
+            }
             StoreError::Db(e) => {
                 tracing::warn!(error = %e, "metrics shipment not stored");
                 Status::unavailable(format!("metrics store unavailable: {e}"))
@@ -245,6 +270,10 @@ mod tests {
     fn a_good_shipment_passes() {
         let v = validate(&shipment(), 6030).unwrap();
         assert_eq!((v.seq, v.series.len(), v.series[0].count), (1, 1, 3));
+        // A drain racing a request may ship its error before its count.
+        let mut s = shipment();
+        s.series[0].count = 0;
+        assert!(validate(&s, 6030).is_ok());
     }
 
     type Breaker = fn(&mut pb::MetricsShipment);
@@ -261,8 +290,19 @@ mod tests {
             (|s| s.series[0].stage = String::new(), "stage is empty"),
             (|s| s.series[0].api_id = String::new(), "api_id is empty"),
             (|s| s.series[0].method = "GET".into(), "both set"),
-            (|s| s.series[0].error_5xx = 3, "exceed count"),
             (|s| s.series[0].count = u64::MAX, "too large"),
+            (
+                |s| s.series[0].latency.as_mut().unwrap().count = u64::MAX,
+                "too large",
+            ),
+            (
+                |s| {
+                    let l = s.series[0].latency.as_mut().unwrap();
+                    l.bin_index = vec![1; MAX_BINS + 1];
+                    l.bin_count = vec![1; MAX_BINS + 1];
+                },
+                "bins",
+            ),
             (
                 |s| s.series[0].latency.as_mut().unwrap().sum = f64::NAN,
                 "latency",

@@ -15,7 +15,7 @@ use crate::store;
 pub const EVERY: Duration = Duration::from_secs(60);
 /// Pruning runs every this many roll-up ticks (the first tick included).
 pub const PRUNE_EVERY: u32 = 10;
-/// Most roll-up transactions per tick (each rolls at most a day).
+/// Most roll-up transactions per tick (each rolls at most 6 hours).
 const MAX_ROUNDS: u32 = 32;
 
 fn unix_now() -> i64 {

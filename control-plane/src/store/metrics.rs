@@ -22,9 +22,10 @@
 //! [`series`] answers one [`Bucket`] per period that has data, in time order. A row counts
 //! in the bucket `floor(t / period) * period` of its minute (or hour) `t`, for `t` in
 //! `[start, end)`. Ranges starting within the last 15 days with a period that is a multiple
-//! of 60 read the minutes (exact to the minute). Otherwise the period must be a multiple of
-//! 3600 and the hours are read: `metric_hours` before the roll-up's watermark, the minutes
-//! not rolled up yet after it, so the newest hour is never missing.
+//! of 60 read the minutes (exact to the minute), unless period, start and end are all whole
+//! hours. Those, and ranges starting earlier (whose period must be a multiple of 3600), read
+//! the hours: `metric_hours` before the roll-up's watermark, the minutes not rolled up yet
+//! after it, so the newest hour is never missing; the sums are the same as the minutes'.
 //! [`list_series`] lists the distinct series that have minutes since a time (ListMetrics).
 //!
 //! # Writing ([`apply_shipment`])
@@ -66,9 +67,11 @@ pub const ROLLUP_DELAY_SECS: i64 = 300;
 /// Shipment records of node processes silent this long are deleted.
 pub const SHIPMENT_RETENTION: &str = "2 days";
 /// At most this many hours are rolled up in one transaction.
-const ROLLUP_MAX_HOURS: i64 = 24;
+const ROLLUP_MAX_HOURS: i64 = 6;
 /// Rows deleted per statement when pruning.
 const PRUNE_BATCH: i64 = 10_000;
+/// 9999-12-31T23:59:59Z: reads clamp their range to `[0, LAST_SECOND]`.
+const LAST_SECOND: i64 = 253_402_300_799;
 /// Advisory-lock key of the roll-up and pruning (one replica at a time).
 const ROLLUP_LOCK_KEY: i64 = 0x6170_6967_6d72_6f6c; // "apigmrol"
 
@@ -272,13 +275,19 @@ pub async fn series_at(db: &PgPool, q: &SeriesQuery, now: i64) -> Result<Vec<Buc
             "The period {period} must be a positive multiple of 60 seconds."
         )));
     }
+    // No data lies outside 1970..=9999 (and Postgres timestamps end soon after).
+    let mut q = q.clone();
+    q.start = q.start.clamp(0, LAST_SECOND);
+    q.end = q.end.clamp(0, LAST_SECOND);
     if q.resource.is_some() != q.method.is_some()
         || (q.resource.is_some() && q.stage.is_none())
         || q.end <= q.start
     {
         return Ok(Vec::new());
     }
-    let from_minutes = q.start >= now - MINUTE_RETENTION_SECS;
+    let hourly = period % 3600 == 0 && q.start % 3600 == 0 && q.end % 3600 == 0;
+    // Whole hours read the (60 times fewer) hour rows even where minutes exist: the same sums.
+    let from_minutes = q.start >= now - MINUTE_RETENTION_SECS && !hourly;
     if !from_minutes && period % 3600 != 0 {
         return Err(StoreError::BadQuery(format!(
             "Data older than 15 days is kept per hour: the period {period} must be a multiple of 3600 seconds."
@@ -351,7 +360,7 @@ pub async fn list_series(db: &PgPool, f: &SeriesFilter) -> Result<Vec<SeriesKey>
            AND ($5::text IS NULL OR method = $5)
          ORDER BY api_name, stage, resource, method, api_id",
     )
-    .bind(f.since as f64)
+    .bind(f.since.clamp(0, LAST_SECOND) as f64)
     .bind(f.api_name.as_deref())
     .bind(f.stage.as_deref())
     .bind(f.resource.as_deref())
@@ -719,33 +728,10 @@ pub struct PruneReport {
 }
 
 /// Deletes, as of `now`, minutes older than 15 days that are rolled up, hours older than
-/// 15 months and shipment records idle for 2 days, in batches of [`PRUNE_BATCH`] rows.
-/// Only the replica holding the roll-up lock prunes.
+/// 15 months and shipment records idle for 2 days, in batches of [`PRUNE_BATCH`] rows, each
+/// batch its own transaction holding the roll-up's advisory lock (so one replica prunes,
+/// and never while another rolls up).
 pub async fn prune(db: &PgPool, now: i64) -> Result<PruneReport, StoreError> {
-    let mut report = PruneReport::default();
-    let mut conn = db.acquire().await?;
-    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-        .bind(ROLLUP_LOCK_KEY)
-        .fetch_one(&mut *conn)
-        .await?;
-    if !locked {
-        return Ok(report);
-    }
-    let result = prune_locked(&mut conn, now, &mut report).await;
-    let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
-        .bind(ROLLUP_LOCK_KEY)
-        .execute(&mut *conn)
-        .await;
-    result?;
-    unlocked?;
-    Ok(report)
-}
-
-async fn prune_locked(
-    conn: &mut PgConnection,
-    now: i64,
-    report: &mut PruneReport,
-) -> Result<(), StoreError> {
     let minutes = "DELETE FROM metric_minutes WHERE ctid = ANY(ARRAY(
            SELECT ctid FROM metric_minutes
            WHERE minute < to_timestamp($1) - ($2::text)::interval
@@ -759,24 +745,40 @@ async fn prune_locked(
            WHERE last_shipped_at < to_timestamp($1) - ($2::text)::interval
            LIMIT $3))";
     let minute_retention = format!("{MINUTE_RETENTION_SECS} seconds");
-    for (sql, keep, counter) in [
-        (minutes, minute_retention.as_str(), &mut report.minutes),
-        (hours, HOUR_RETENTION, &mut report.hours),
-        (shipments, SHIPMENT_RETENTION, &mut report.shipments),
-    ] {
+    let mut deleted = [0u64; 3];
+    let jobs = [
+        (minutes, minute_retention.as_str()),
+        (hours, HOUR_RETENTION),
+        (shipments, SHIPMENT_RETENTION),
+    ];
+    'jobs: for ((sql, keep), counter) in jobs.into_iter().zip(deleted.iter_mut()) {
         loop {
+            let mut tx = db.begin().await?;
+            let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+                .bind(ROLLUP_LOCK_KEY)
+                .fetch_one(&mut *tx)
+                .await?;
+            if !locked {
+                break 'jobs;
+            }
             let done = sqlx::query(sql)
                 .bind(now as f64)
                 .bind(keep)
                 .bind(PRUNE_BATCH)
-                .execute(&mut *conn)
+                .execute(&mut *tx)
                 .await?
                 .rows_affected();
+            tx.commit().await?;
             *counter += done;
             if done < PRUNE_BATCH as u64 {
                 break;
             }
         }
     }
-    Ok(())
+    let [minutes, hours, shipments] = deleted;
+    Ok(PruneReport {
+        minutes,
+        hours,
+        shipments,
+    })
 }
