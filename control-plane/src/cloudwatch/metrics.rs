@@ -320,11 +320,14 @@ pub async fn read(
     // Read at the stored resolution, then add the buckets up into periods aligned on `start`.
     q.start = start;
     q.end = end;
-    q.period_seconds = if start >= now - MINUTE_RETENTION_S {
-        60
-    } else {
-        3600
-    };
+    // Hourly periods on hour boundaries: hour buckets (the store reads the hour rows for
+    // whole-hour ranges); otherwise minutes while they are kept.
+    q.period_seconds =
+        if (period % 3600 == 0 && start % 3600 == 0) || start < now - MINUTE_RETENTION_S {
+            3600
+        } else {
+            60
+        };
     let buckets = store_metrics::series_at(&state.db, &q, now)
         .await
         .map_err(|e| match e {
