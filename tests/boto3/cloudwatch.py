@@ -265,6 +265,16 @@ def reads():
         Period=60))
     expect_error("InvalidParameterValue", lambda: c.get_metric_statistics(
         **{**gms, "StartTime": t_end, "EndTime": t0}, Period=60))
+    status, root = query({"Action": "GetMetricStatistics", "Namespace": "AWS/ApiGateway",
+                          "MetricName": "Count", "StartTime": "-1e300", "EndTime": "1e300",
+                          "Period": "9223372036854775807", "Statistics.member.1": "Sum"})
+    check(status == 400 and root.find(f"{q('Error')}/{q('Code')}").text == "InvalidParameterValue",
+          "absurd times and periods are InvalidParameterValue, not a crash")
+    status, root = query({"Action": "GetMetricStatistics", "Namespace": "AWS/ApiGateway",
+                          "MetricName": "Count", "StartTime": t0.isoformat(),
+                          "EndTime": t_end.isoformat(), "Period": "9223372036854775800",
+                          "Statistics.member.1": "Sum"})
+    check(status == 200, "a period longer than the range is one datapoint at most")
     e = expect_error("InvalidParameterCombination", lambda: c.get_metric_statistics(
         **{**gms, "StartTime": datetime.fromtimestamp(base - 1441 * 60, timezone.utc),
            "EndTime": t0}, Period=60))
@@ -362,6 +372,30 @@ def reads():
     h = c.describe_alarm_history(AlarmName="pets-p99", HistoryItemType="StateUpdate")
     check(json.loads(h["AlarmHistoryItems"][0]["HistoryData"])["newState"]["stateValue"]
           == "ALARM", "history data")
+    status, root = query({"Action": "PutMetricAlarm", "AlarmName": "query-alarm",
+                          "Namespace": "AWS/ApiGateway", "MetricName": "Latency",
+                          "ExtendedStatistic": "p99", "Period": "300", "EvaluationPeriods": "3",
+                          "DatapointsToAlarm": "2", "Threshold": "250.5",
+                          "ComparisonOperator": "GreaterThanThreshold",
+                          "Dimensions.member.1.Name": "ApiName", "Dimensions.member.1.Value": api,
+                          "OKActions.member.1": "http://127.0.0.1:9/ok",
+                          "ActionsEnabled": "false"})
+    check(status == 200 and root.tag == q("PutMetricAlarmResponse"), "query PutMetricAlarm")
+    status, root = query({"Action": "DescribeAlarms", "AlarmNames.member.1": "query-alarm"})
+    m = root.find(f"{q('DescribeAlarmsResult')}/{q('MetricAlarms')}/{q('member')}")
+    check(status == 200 and m.find(q("AlarmName")).text == "query-alarm"
+          and float(m.find(q("Threshold")).text) == 250.5
+          and m.find(q("ExtendedStatistic")).text == "p99"
+          and m.find(q("DatapointsToAlarm")).text == "2"
+          and m.find(q("ActionsEnabled")).text == "false"
+          and m.find(f"{q('OKActions')}/{q('member')}").text == "http://127.0.0.1:9/ok"
+          and m.find(f"{q('Dimensions')}/{q('member')}/{q('Value')}").text == api
+          and m.find(q("StateUpdatedTimestamp")).text.endswith("Z"),
+          "query DescribeAlarms: the alarm in XML")
+    b = c.describe_alarms(AlarmNames=["query-alarm"])["MetricAlarms"][0]
+    check(b["Period"] == 300 and b["EvaluationPeriods"] == 3 and b["ActionsEnabled"] is False,
+          "an alarm put through the query protocol reads back through JSON")
+    c.delete_alarms(AlarmNames=["query-alarm"])
     c.put_metric_alarm(**{**alarm, "Threshold": 0.1})
     check(c.describe_alarms(AlarmNames=["pets-5xx"])["MetricAlarms"][0]["Threshold"] == 0.1,
           "PutMetricAlarm replaces the configuration")
@@ -448,6 +482,13 @@ def alarm():
                        Period=60, EvaluationPeriods=1, Threshold=0.05,
                        ComparisonOperator="GreaterThanOrEqualToThreshold",
                        AlarmActions=[hook, mapped, unmapped], OKActions=[hook])
+    c.put_metric_alarm(AlarmName="pets-5xx-muted", MetricName="5XXError",
+                       Namespace="AWS/ApiGateway", Statistic="Sum", ActionsEnabled=False,
+                       Dimensions=[{"Name": "ApiName", "Value": api},
+                                   {"Name": "Stage", "Value": stage}],
+                       Period=60, EvaluationPeriods=1, Threshold=1,
+                       ComparisonOperator="GreaterThanOrEqualToThreshold",
+                       AlarmActions=[f"http://127.0.0.1:{port}/muted"])
     state = lambda: c.describe_alarms(AlarmNames=["pets-5xx-rate"])["MetricAlarms"][0]
     check(state()["StateValue"] == "INSUFFICIENT_DATA", "no data yet: INSUFFICIENT_DATA")
 
@@ -465,6 +506,8 @@ def alarm():
           and msg["Trigger"]["Period"] == 60, "the alarm message")
     wait_for("the mapped SNS topic's webhook got it", lambda: notifications("/sns", "ALARM"))
 
+    wait_for("the muted alarm is in ALARM too", lambda: c.describe_alarms(
+        AlarmNames=["pets-5xx-muted"])["MetricAlarms"][0]["StateValue"] == "ALARM")
     log("the backend recovers: no more 5XX")
     set_rate(api, stage, 100, 0)
     wait_for("OK", lambda: state()["StateValue"] == "OK")
@@ -482,6 +525,8 @@ def alarm():
     check(any(d["actionState"] == "Failed" and d["attempt"] == 1 for d in hook_attempts)
           and any(d["actionState"] == "Succeeded" and d["attempt"] == 2 for d in hook_attempts),
           "the webhook's 500 was retried, each attempt recorded")
+    check(not [p for (p, _, _) in Hook.received if p == "/muted"],
+          "ActionsEnabled=false: no notification")
     check(any(d["notificationResource"] == unmapped and d["actionState"] == "Failed"
               and "APIGW_ALARM_SNS_WEBHOOKS" in d["detail"] for d in data),
           "an unmapped SNS topic is recorded as not delivered")
@@ -492,6 +537,34 @@ def alarm():
         "state history")
     server.shutdown()
     log("alarm: all checks passed")
+
+
+def alarm_replicas():
+    """Two control planes over one database evaluate every second: one state change, one
+    history item, one notification per action."""
+    port = int(os.environ["CW_WEBHOOK_PORT"])
+    Hook.fail_first = {}
+    server = ThreadingHTTPServer(("127.0.0.1", port), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    c = cw()
+    hook = f"http://127.0.0.1:{port}/hook"
+    c.put_metric_alarm(AlarmName="replicated", MetricName="5XXError", Namespace="AWS/ApiGateway",
+                       Statistic="Average", Period=60, EvaluationPeriods=1, Threshold=0.05,
+                       Dimensions=[{"Name": "ApiName", "Value": "shop"},
+                                   {"Name": "Stage", "Value": "prod"}],
+                       ComparisonOperator="GreaterThanOrEqualToThreshold", AlarmActions=[hook])
+    set_rate("shop", "prod", 100, 50)
+    wait_for("ALARM", lambda: c.describe_alarms(AlarmNames=["replicated"])["MetricAlarms"][0]
+             ["StateValue"] == "ALARM")
+    wait_for("the notification", lambda: notifications("/hook", "ALARM"))
+    # Several more rounds of both replicas.
+    time.sleep(5)
+    check(len(notifications("/hook", "ALARM")) == 1, "one notification, not one per replica")
+    updates = c.describe_alarm_history(AlarmName="replicated",
+                                       HistoryItemType="StateUpdate")["AlarmHistoryItems"]
+    check(len(updates) == 1, f"one state change recorded: {[u['HistorySummary'] for u in updates]}")
+    server.shutdown()
+    log("alarm-replicas: all checks passed")
 
 
 def alarm_live():
@@ -542,7 +615,8 @@ def alarm_live():
 
 if __name__ == "__main__":
     try:
-        {"reads": reads, "alarm": alarm, "alarm-live": alarm_live}[sys.argv[1]]()
+        {"reads": reads, "alarm": alarm, "alarm-live": alarm_live,
+         "alarm-replicas": alarm_replicas}[sys.argv[1]]()
     except Failure as e:
         log(f"FAILED: {e}")
         sys.exit(1)

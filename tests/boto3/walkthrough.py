@@ -11,8 +11,10 @@ extensions, swagger YAML; the rolled-back deployment, not the later edit), impor
 export as a new API (import_rest_api, JSON and YAML, failOnWarnings) that both nodes serve
 and that exports the same document, applies documents with put_rest_api (merge, then
 overwrite), then tags the API, its stage, an API key and a usage plan by
-ARN (tag_resource, get_tags, untag_resource), and documents the API (documentation parts and
-a version, exported and imported with the API). Every step is logged; any failure exits
+ARN (tag_resource, get_tags, untag_resource), documents the API (documentation parts and
+a version, exported and imported with the API), and finds its traffic in CloudWatch
+(get_metric_statistics, list_metrics, get_metric_data; an alarm put, described, deleted).
+Every step is logged; any failure exits
 non-zero.
 
 Environment (run.sh sets it):
@@ -554,6 +556,47 @@ def documentation(api, api_id):
     api.delete_rest_api(restApiId=copy["id"])
 
 
+def monitoring(key_id, secret):
+    """The calls above, seen through boto3's cloudwatch client on the same endpoint."""
+    log("cloudwatch: the pets API's requests reach AWS/ApiGateway (nodes ship every 10 s)")
+    cw = boto3.client(
+        "cloudwatch", endpoint_url=ENDPOINT, region_name="us-east-1",
+        aws_access_key_id=key_id, aws_secret_access_key=secret,
+        config=Config(retries={"max_attempts": 1}))
+    dims = [{"Name": "ApiName", "Value": "pets"}, {"Name": "Stage", "Value": STAGE}]
+    end = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=1)
+    start = end - datetime.timedelta(minutes=30)
+    deadline = time.monotonic() + 60
+    while True:
+        r = cw.get_metric_statistics(Namespace="AWS/ApiGateway", MetricName="Count",
+                                     Dimensions=dims, StartTime=start, EndTime=end, Period=60,
+                                     Statistics=["Sum"])
+        total = sum(d["Sum"] for d in r["Datapoints"])
+        if total > 0:
+            break
+        check(time.monotonic() < deadline, "the pets API's Count shows up within 60 s")
+        time.sleep(1)
+    log(f"cloudwatch: Count Sum {total:.0f} over {len(r['Datapoints'])} minute(s)")
+    metrics = cw.list_metrics(Namespace="AWS/ApiGateway", MetricName="Latency",
+                              Dimensions=[{"Name": "ApiName", "Value": "pets"}])["Metrics"]
+    check(any(m["Dimensions"] == dims for m in metrics), f"ListMetrics: {metrics}")
+    r = cw.get_metric_data(StartTime=start, EndTime=end, MetricDataQueries=[
+        {"Id": "p99", "MetricStat": {"Metric": {"Namespace": "AWS/ApiGateway",
+         "MetricName": "Latency", "Dimensions": dims}, "Period": 300, "Stat": "p99"}}])
+    check(r["MetricDataResults"][0]["Values"], f"GetMetricData Latency p99: {r}")
+    cw.put_metric_alarm(AlarmName="pets-5xx", MetricName="5XXError", Namespace="AWS/ApiGateway",
+                        Statistic="Average", Dimensions=dims, Period=60, EvaluationPeriods=1,
+                        Threshold=0.05, ComparisonOperator="GreaterThanOrEqualToThreshold")
+    alarms = cw.describe_alarms(AlarmNamePrefix="pets-")["MetricAlarms"]
+    check([a["AlarmName"] for a in alarms] == ["pets-5xx"], f"DescribeAlarms: {alarms}")
+    cw.delete_alarms(AlarmNames=["pets-5xx"])
+    try:
+        cw.delete_alarms(AlarmNames=["pets-5xx"])
+        raise Failure("deleting a deleted alarm succeeded")
+    except ClientError as e:
+        check(e.response["Error"]["Code"] == "ResourceNotFound", f"ResourceNotFound: {e}")
+
+
 def main():
     key_id = os.environ.get("APIGW_ACCESS_KEY_ID", DEV_KEY_ID)
     secret = os.environ.get("APIGW_SECRET_ACCESS_KEY", DEV_SECRET)
@@ -634,6 +677,7 @@ def main():
     documentation(api, api_id)
     aws_conventions(api, api_id, root, d1)
     tags(api, api_id)
+    monitoring(key_id, secret)
 
     backend.shutdown()
     log("walkthrough passed")

@@ -295,3 +295,19 @@ async fn console_session_calls_and_unsigned_calls() {
         "{body}"
     );
 }
+
+/// Two control-plane replicas over one database both run the evaluator every second: the
+/// alarm changes state once and its action is delivered once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_evaluate_an_alarm_once() {
+    let db = fresh_database().await.expect("a test database");
+    let every_second = [("APIGW_ALARM_EVAL_INTERVAL", "1".to_string())];
+    let cp = ControlPlane::start_with_env(&db, free_port(), free_port(), &every_second).await;
+    let _replica = ControlPlane::start_with_env(&db, free_port(), free_port(), &every_second).await;
+    boto3(
+        &cp,
+        "alarm-replicas",
+        &[("CW_WEBHOOK_PORT", free_port().to_string())],
+    )
+    .await;
+}

@@ -320,11 +320,14 @@ pub async fn read(
     // Read at the stored resolution, then add the buckets up into periods aligned on `start`.
     q.start = start;
     q.end = end;
-    q.period_seconds = if start >= now - MINUTE_RETENTION_S {
-        60
-    } else {
-        3600
-    };
+    // Hourly periods on hour boundaries: hour buckets (the store reads the hour rows for
+    // whole-hour ranges); otherwise minutes while they are kept.
+    q.period_seconds =
+        if (period % 3600 == 0 && start % 3600 == 0) || start < now - MINUTE_RETENTION_S {
+            3600
+        } else {
+            60
+        };
     let buckets = store_metrics::series_at(&state.db, &q, now)
         .await
         .map_err(|e| match e {
@@ -441,7 +444,7 @@ pub async fn get_metric_statistics(state: &AppState, i: Input<'_>) -> Result<Out
     let step = check_period("Period", period, start, now)?;
     let start = (start / step as f64).floor() as i64 * step;
     let end = end.ceil() as i64;
-    let wanted = (end - start + period - 1) / period;
+    let wanted = (end - start).saturating_add(period - 1) / period;
     if wanted > MAX_DATAPOINTS {
         return Err(CwError::InvalidParameterCombination(format!(
             "You have requested up to {wanted} datapoints, which exceeds the limit of {MAX_DATAPOINTS}. You may reduce the datapoints requested by increasing Period, or decreasing the time range."

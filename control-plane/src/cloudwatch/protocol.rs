@@ -378,10 +378,11 @@ impl<'a> Member<'a> {
             Some(_) => None,
         };
         match t {
-            Some(t) if t.is_finite() => Ok(Some(t)),
+            // 1970 to 9999, as CloudWatch's timestamps go.
+            Some(t) if (0.0..=253_402_300_799.0).contains(&t) => Ok(Some(t)),
             _ => Err(CwError::invalid(
                 &self.path,
-                "must be a timestamp (ISO 8601 or seconds since the epoch).",
+                "must be a timestamp between 1970 and 9999 (ISO 8601 or seconds since the epoch).",
             )),
         }
     }
