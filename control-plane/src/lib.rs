@@ -18,6 +18,7 @@ pub mod export;
 pub mod extract;
 pub mod ids;
 pub mod import;
+pub mod ingest;
 pub mod keys;
 pub mod metering;
 pub mod patch;
@@ -195,6 +196,11 @@ pub async fn run(
     let (state_rx, watcher) =
         distribution::watcher::start(db.clone(), vault.clone(), settings.region.clone()).await;
     let config_service = distribution::grpc::ConfigService::new(state_rx);
+    let metrics_service = ingest::MetricsIngestService::new(db.clone());
+    store::metrics::ensure_rollup_row(&mut *db.acquire().await?)
+        .await
+        .context("creating the metrics roll-up watermark")?;
+    let rollup = tokio::spawn(ingest::rollup::run(db.clone()));
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
@@ -219,6 +225,9 @@ pub async fn run(
             apigw_proto::config::config_discovery_server::ConfigDiscoveryServer::new(
                 config_service,
             ),
+        )
+        .add_service(
+            apigw_proto::metrics::metrics_ingest_server::MetricsIngestServer::new(metrics_service),
         )
         .serve_with_incoming_shutdown(
             tokio_stream::wrappers::TcpListenerStream::new(grpc_listener),
@@ -255,6 +264,7 @@ pub async fn run(
     .with_graceful_shutdown(wait_stop(stop_rx));
     let (g, h) = tokio::join!(grpc, http);
     watcher.abort();
+    rollup.abort();
     g.context("gRPC server")?;
     h.context("HTTP server")?;
     Ok(())

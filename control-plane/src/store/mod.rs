@@ -19,6 +19,7 @@ pub mod deployed;
 pub mod deployments;
 pub mod documentation;
 pub mod gateway_responses;
+pub mod metrics;
 pub mod models;
 pub mod resources;
 pub mod rest_apis;
