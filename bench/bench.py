@@ -321,14 +321,14 @@ def configure_gateway(cp_url: str, upstream: str, issuer: str) -> str:
     return api
 
 
-def enable_detailed_metrics(cp_url: str, api: str) -> None:
-    """Per-method metrics series for every method of the bench stage (`*/*/metrics/enabled`)."""
+def enable_detailed_metrics(cp_url: str, api: str, enabled: bool = True) -> None:
+    """Sets `*/*/metrics/enabled` of the bench stage (true: per-method metrics series)."""
     import boto3
 
     c = boto3.client("apigateway", endpoint_url=cp_url, region_name="us-east-1",
                      aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET)
     c.update_stage(restApiId=api, stageName="prod", patchOperations=[
-        {"op": "replace", "path": "/*/*/metrics/enabled", "value": "true"}])
+        {"op": "replace", "path": "/*/*/metrics/enabled", "value": "true" if enabled else "false"}])
 
 
 def spread(values: list[float]) -> str:

@@ -15,10 +15,13 @@ keep-alive requests from one connection, and dumps: instructions per request = I
     CALLGRIND_KEEP=/tmp/cg python3 bench/callgrind.py   # keep the dumps for callgrind_annotate
     CALLGRIND_METRICS=off python3 bench/callgrind.py    # request metrics off (DP_METRICS=false)
     CALLGRIND_METRICS=detailed python3 bench/callgrind.py  # per-method series (*/*/metrics/enabled)
+    CALLGRIND_METRICS=settings python3 bench/callgrind.py  # `*/*` method settings, metrics not detailed
     CALLGRIND_CASES=HTTP_PROXY python3 bench/callgrind.py  # only these cases (comma-separated)
 
-CALLGRIND_METRICS is `on` (the default: stage-level series), `off` or `detailed`; run it once
-per mode to compare what request metrics cost.
+CALLGRIND_METRICS is `on` (the default: stage-level series), `off`, `detailed`, or `settings`
+(`*/*` method settings with metrics not detailed: they bring the stage's default method
+throttle, so compare `detailed` with `settings`); run it once per mode to compare what request
+metrics cost.
 
 Only the node's user-space instructions are counted, so other load on the machine does
 not change the figure; compare two binaries by running this once for each.
@@ -63,6 +66,11 @@ def metrics_text(port: int) -> str:
     text = conn.getresponse().read().decode()
     conn.close()
     return text
+
+
+def config_version(port: int) -> float:
+    m = re.search(r"^apigw_config_version (\S+)$", metrics_text(port), re.M)
+    return float(m.group(1)) if m else 0.0
 
 
 def instructions(out: Path, pid: int, case: str) -> int:
@@ -116,13 +124,16 @@ def main() -> None:
         api = bench.configure_gateway(f"http://127.0.0.1:{cp_http}", f"http://127.0.0.1:{up}", issuer.url)
         host = f"{api}.execute-api.localhost"
         bench.wait_ok(f"http://127.0.0.1:{gw}/prod/bench", host, limit=180)
-        if METRICS == "detailed":
-            bench.enable_detailed_metrics(f"http://127.0.0.1:{cp_http}", api)
+        if METRICS in ("detailed", "settings"):
+            # `*/*` method settings also bring the stage's default method throttle (AWS's
+            # 10,000 / 5,000): `settings` has them with metrics at stage level, so
+            # `detailed` minus `settings` is what per-method series cost.
+            version = config_version(gw)
+            bench.enable_detailed_metrics(f"http://127.0.0.1:{cp_http}", api, METRICS == "detailed")
             deadline = time.time() + 120
-            while 'resource="/{proxy+}"' not in metrics_text(gw):
+            while config_version(gw) <= version:
                 if time.time() > deadline:
-                    sys.exit("detailed metrics did not reach the node")
-                send(gw, host, "/prod/bench", 1)
+                    sys.exit("the method settings did not reach the node")
                 time.sleep(0.5)
         results = {}
         # The authorizer cases against the same proxy call carrying the same header without

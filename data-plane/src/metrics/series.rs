@@ -16,7 +16,9 @@
 //! minute but added after the shipper's drain at the boundary: it ships with the next
 //! minute of its parity).
 
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicI64, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
+};
 use std::time::Duration;
 
 use apigw_gateway::error::{ResponseType, ALL_TYPES};
@@ -214,13 +216,16 @@ impl Series {
                 Err(now) => tag = now,
             }
         }
+        // The count before the error (Release), and the drain takes the errors (Acquire)
+        // before the count: a drain that sees a request's error sees its count too, so no
+        // shipped minute has more errors than requests.
         slot.count.fetch_add(1, Relaxed);
         match o.status {
             400..=499 => {
-                slot.error_4xx.fetch_add(1, Relaxed);
+                slot.error_4xx.fetch_add(1, Release);
             }
             500..=599 => {
-                slot.error_5xx.fetch_add(1, Relaxed);
+                slot.error_5xx.fetch_add(1, Release);
             }
             _ => {}
         }
@@ -236,9 +241,9 @@ impl Series {
     pub fn drain(&self, current: i64, out: &mut Vec<MinuteSeries>) {
         for slot in &self.slots {
             let minute = slot.minute.load(Relaxed);
+            let error_4xx = slot.error_4xx.swap(0, Acquire);
+            let error_5xx = slot.error_5xx.swap(0, Acquire);
             let count = slot.count.swap(0, Relaxed);
-            let error_4xx = slot.error_4xx.swap(0, Relaxed);
-            let error_5xx = slot.error_5xx.swap(0, Relaxed);
             let latency = slot.latency.drain();
             let integration = slot.integration_latency.drain();
             if minute < current {
@@ -400,6 +405,41 @@ mod tests {
         s.drain(106, &mut out);
         assert_eq!(out.iter().map(|m| m.count).sum::<u64>(), 2);
         assert_eq!(s.statuses().map(|(_, n)| n).sum::<u64>(), 9);
+    }
+
+    #[test]
+    fn concurrent_drains_never_ship_more_errors_than_requests_and_lose_nothing() {
+        let s = std::sync::Arc::new(Series::new(key(), 7));
+        let writers: Vec<_> = (0..2)
+            .map(|_| {
+                let s = std::sync::Arc::clone(&s);
+                std::thread::spawn(move || {
+                    for i in 0..20_000u32 {
+                        s.record(&obs(if i % 2 == 0 { 500 } else { 404 }, 7));
+                    }
+                })
+            })
+            .collect();
+        let mut shipped = Vec::new();
+        while writers.iter().any(|w| !w.is_finished()) {
+            let mut out = Vec::new();
+            s.drain(7, &mut out);
+            shipped.extend(out);
+        }
+        for w in writers {
+            w.join().unwrap();
+        }
+        s.drain(7, &mut shipped);
+        for m in &shipped {
+            assert!(m.error_4xx + m.error_5xx <= m.count, "{m:?}");
+        }
+        let total: u64 = shipped.iter().map(|m| m.count).sum();
+        let errors: u64 = shipped.iter().map(|m| m.error_4xx + m.error_5xx).sum();
+        let latencies: u64 = shipped
+            .iter()
+            .map(|m| m.latency.as_ref().map_or(0, |l| l.count))
+            .sum();
+        assert_eq!((total, errors, latencies), (40_000, 40_000, 40_000));
     }
 
     #[test]

@@ -238,11 +238,18 @@ impl Shipper {
             }
             match self.ship().await {
                 Ok(()) => {
-                    retry_at = None;
+                    if retry_at.take().is_some() {
+                        tracing::info!("metrics shipments accepted again");
+                    }
                     backoff.reset();
                 }
                 Err(error) => {
-                    tracing::warn!(%error, backlog = self.backlog.len(), "metrics shipment failed; will retry");
+                    // Once per outage at warn; each retry at debug.
+                    if retry_at.is_none() {
+                        tracing::warn!(%error, backlog = self.backlog.len(), "metrics shipment failed; retrying with backoff");
+                    } else {
+                        tracing::debug!(%error, backlog = self.backlog.len(), "metrics shipment failed again");
+                    }
                     retry_at = Some(Instant::now() + backoff.next_delay());
                 }
             }
