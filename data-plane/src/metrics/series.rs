@@ -217,8 +217,10 @@ impl Series {
             }
         }
         // The count before the error (Release), and the drain takes the errors (Acquire)
-        // before the count: a drain that sees a request's error sees its count too, so no
-        // shipped minute has more errors than requests.
+        // before the count: a drain that sees a request's error sees its count too. A drain
+        // can still fall between the two adds (it ships the count, the next one the error),
+        // so one shipment may carry more errors than requests; the minute's sums in the
+        // control plane are exact once both have shipped.
         slot.count.fetch_add(1, Relaxed);
         match o.status {
             400..=499 => {
@@ -254,7 +256,12 @@ impl Series {
                 };
                 let _ = slot.minute.compare_exchange(minute, next, Relaxed, Relaxed);
             }
-            if count == 0 && latency.is_none() && integration.is_none() {
+            if count == 0
+                && error_4xx == 0
+                && error_5xx == 0
+                && latency.is_none()
+                && integration.is_none()
+            {
                 continue;
             }
             let (resource, method) = match &self.key.detail {
@@ -408,7 +415,7 @@ mod tests {
     }
 
     #[test]
-    fn concurrent_drains_never_ship_more_errors_than_requests_and_lose_nothing() {
+    fn concurrent_drains_lose_nothing() {
         let s = std::sync::Arc::new(Series::new(key(), 7));
         let writers: Vec<_> = (0..2)
             .map(|_| {
@@ -430,9 +437,6 @@ mod tests {
             w.join().unwrap();
         }
         s.drain(7, &mut shipped);
-        for m in &shipped {
-            assert!(m.error_4xx + m.error_5xx <= m.count, "{m:?}");
-        }
         let total: u64 = shipped.iter().map(|m| m.count).sum();
         let errors: u64 = shipped.iter().map(|m| m.error_4xx + m.error_5xx).sum();
         let latencies: u64 = shipped
