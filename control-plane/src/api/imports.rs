@@ -201,7 +201,7 @@ pub async fn import(
     store::resources::insert(&mut tx, &api.id, &root).await?;
     store::models::insert_defaults(&mut tx, &api.id).await?;
     let api = apply(&mut tx, api, &q, &doc, false).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok((
         StatusCode::CREATED,
         Json(ImportAnswer {
@@ -236,7 +236,7 @@ pub async fn put(
         store::models::insert_defaults(&mut tx, &api_id).await?;
     }
     let api = apply(&mut tx, api, &q, &doc, overwrite).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(Json(ImportAnswer {
         api,
         warnings: doc.warnings,

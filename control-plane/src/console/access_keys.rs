@@ -127,7 +127,7 @@ pub async fn create(
         id.user.id,
     )
     .await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     tracing::info!(user = %id.user.username, %access_key_id, "access key created");
     Ok((
         StatusCode::CREATED,

@@ -155,7 +155,7 @@ pub async fn update(
             "At least one enabled admin must remain".into(),
         ));
     }
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     tracing::info!(by = %admin.user.username, user = %user.username, enabled = user.enabled,
         is_admin = user.is_admin, "console user updated");
     Ok(Json(User::from(&user)))
