@@ -124,9 +124,17 @@ test("the audit log lists the console's changes, filters, pages and shows an eve
   // A time range in the future: nothing.
   await page.getByLabel("Value").fill("");
   await page.getByLabel("From").fill("2099-01-01T00:00");
+  await page.getByLabel("To").fill("2099-01-02T00:00");
   await page.getByRole("button", { name: "Apply" }).click();
   await page.getByText("No events match.").waitFor();
+  // A range that ends before it starts: CloudTrail's refusal, shown.
+  await page.getByLabel("To").fill("2098-01-01T00:00");
+  httpErrorsExpected = true;
+  await page.getByRole("button", { name: "Apply" }).click();
+  await page.getByText("StartTime must be before EndTime.").waitFor();
+  httpErrorsExpected = false;
   await page.getByLabel("From").fill("");
+  await page.getByLabel("To").fill("");
   await page.getByRole("button", { name: "Apply" }).click();
   await rows().first().waitFor();
 

@@ -166,7 +166,7 @@ export function AuditLog() {
       </div>
       {open && (
         <Modal title={`${open.EventName} · ${fmtDateTime(open.EventTime)}`} onClose={() => setOpen(undefined)} wide>
-          <pre class="event-json" data-testid="event-json">
+          <pre class="event-json" data-testid="event-json" tabIndex={0} aria-label="The event's CloudTrail record">
             {JSON.stringify(JSON.parse(open.CloudTrailEvent), null, 2)}
           </pre>
           <div class="actions">
