@@ -163,3 +163,25 @@ async fn mutating_calls_are_found_with_lookup_events_by_boto3() {
             .expect("count");
     assert_eq!(n, 7);
 }
+
+/// The boto3 walkthrough (`tests/boto3/walkthrough.py`, against a control plane and two
+/// nodes): every mutating call it makes is one event in LookupEvents, found by its request
+/// id, with its operation, principal and result; its reads are not recorded
+/// (`tests/boto3/audit_walkthrough.py`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_mutating_call_of_the_boto3_walkthrough_is_recorded_once() {
+    let cluster = apigw_e2e::Cluster::start(2).await;
+    let nodes: Vec<String> = cluster.nodes.iter().map(|n| n.base()).collect();
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("boto3/audit_walkthrough.py");
+    let status = tokio::process::Command::new("python3")
+        .arg(script)
+        .env("APIGW_ENDPOINT", cluster.cp.url())
+        .env("APIGW_NODES", nodes.join(","))
+        .env("APIGW_ACCESS_KEY_ID", ACCESS_KEY_ID)
+        .env("APIGW_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
+        .status()
+        .await
+        .expect("running python3");
+    assert!(status.success(), "audit_walkthrough.py failed: {status}");
+}
