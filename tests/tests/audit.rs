@@ -162,6 +162,71 @@ async fn mutating_calls_are_found_with_lookup_events_by_boto3() {
             .await
             .expect("count");
     assert_eq!(n, 7);
+
+    // The console's own API: an access key created with the session is CreateAccessKey
+    // (eventSource iam.amazonaws.com), its secret nowhere; a call signed with that key is
+    // the console user's, with the key as AccessKeyId.
+    let created: serde_json::Value = client
+        .post(format!("{}/console/api/me/access-keys", cp.url()))
+        .bearer_auth(token)
+        .json(&json!({"description": "cli"}))
+        .send()
+        .await
+        .expect("CreateAccessKey")
+        .json()
+        .await
+        .expect("JSON");
+    let new_key = created["accessKeyId"].as_str().expect("key id");
+    let new_secret = created["secretAccessKey"].as_str().expect("secret");
+    apigw_e2e::Mgmt::new(&cp.url(), new_key, new_secret)
+        .post("/restapis", json!({"name": "with-the-user-key"}))
+        .await
+        .ok();
+    let lookup = |key: &str, value: &str| {
+        client
+            .post(format!("{}/", cp.url()))
+            .bearer_auth(token)
+            .header("content-type", "application/x-amz-json-1.1")
+            .header(
+                "x-amz-target",
+                "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents",
+            )
+            .body(
+                json!({"LookupAttributes": [{"AttributeKey": key, "AttributeValue": value}]})
+                    .to_string(),
+            )
+            .send()
+    };
+    let body = lookup("EventName", "CreateAccessKey")
+        .await
+        .expect("lookup")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        !body.contains(new_secret),
+        "the secret is in an event: {body}"
+    );
+    let body: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    let events = body["Events"].as_array().expect("events");
+    assert_eq!(events.len(), 1, "{body}");
+    assert_eq!(events[0]["EventSource"], "iam.amazonaws.com");
+    assert_eq!(events[0]["Username"], ADMIN_USER);
+    let body: serde_json::Value = lookup("AccessKeyId", new_key)
+        .await
+        .expect("lookup")
+        .json()
+        .await
+        .expect("JSON");
+    let events = body["Events"].as_array().expect("events");
+    assert_eq!(events.len(), 1, "{body}");
+    assert_eq!(events[0]["EventName"], "CreateRestApi");
+    assert_eq!(events[0]["Username"], ADMIN_USER);
+    let record: serde_json::Value =
+        serde_json::from_str(events[0]["CloudTrailEvent"].as_str().expect("record"))
+            .expect("record JSON");
+    assert_eq!(record["userIdentity"]["type"], "IAMUser");
+    assert_eq!(record["userIdentity"]["accessKeyId"], new_key);
 }
 
 /// The boto3 walkthrough (`tests/boto3/walkthrough.py`, against a control plane and two
