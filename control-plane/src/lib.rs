@@ -8,6 +8,7 @@
 //! that into a stream of full and delta updates for every connected data-plane node.
 
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod cloudwatch;
 pub mod compiler;
@@ -24,6 +25,7 @@ pub mod keys;
 pub mod metering;
 pub mod patch;
 pub mod schema_to_template;
+pub mod services;
 pub mod store;
 pub mod validate;
 pub mod wire;
@@ -108,11 +110,15 @@ pub async fn connect(database_url: &str) -> anyhow::Result<PgPool> {
     Ok(db)
 }
 
-/// The HTTP application: health, the console (its API and SPA), the CloudWatch API
-/// (`POST /`), then the management API (SigV4 or a console session); a browser
+/// The HTTP application: health, the console (its API and SPA), the CloudWatch and
+/// CloudTrail APIs (`POST /`), then the management API (SigV4 or a console session); a browser
 /// navigation to an unknown path gets the SPA.
 pub fn app(state: AppState) -> Router {
     let management = api::router()
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            audit::record_management,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_sigv4,
@@ -123,8 +129,13 @@ pub fn app(state: AppState) -> Router {
         ));
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .merge(console::router(&state.console))
-        .merge(cloudwatch::router())
+        .merge(
+            console::router(&state.console).layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                audit::record_console,
+            )),
+        )
+        .merge(services::router())
         .merge(management)
         .layer(axum::middleware::from_fn(log_request))
         .layer(axum::middleware::from_fn(request_id))
@@ -211,6 +222,7 @@ pub async fn run(
         .await
         .context("creating the metrics roll-up watermark")?;
     let rollup = tokio::spawn(ingest::rollup::run(db.clone()));
+    let audit_prune = tokio::spawn(audit::prune_task(db.clone()));
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
@@ -285,6 +297,7 @@ pub async fn run(
     watcher.abort();
     evaluator.abort();
     rollup.abort();
+    audit_prune.abort();
     g.context("gRPC server")?;
     h.context("HTTP server")?;
     Ok(())

@@ -15,6 +15,7 @@ import { UsagePlan } from "./pages/usage-plans/plan";
 import { NotFound } from "./shared/not-found";
 import { Alarms } from "./pages/alarms/alarms";
 import { AlarmPage } from "./pages/alarms/alarm";
+import { AuditLog } from "./pages/audit/audit";
 
 export function App() {
   const path = usePath();
@@ -76,6 +77,9 @@ export function App() {
           <Link href="/alarms" aria-current={path.startsWith("/alarms") ? "page" : undefined}>
             Alarms
           </Link>
+          <Link href="/audit" aria-current={path.startsWith("/audit") ? "page" : undefined}>
+            Audit log
+          </Link>
           <Link href="/settings/account" aria-current={path.startsWith("/settings") ? "page" : undefined}>
             Settings
           </Link>
@@ -120,6 +124,7 @@ function Routes({ path, user }: { path: string; user: User }) {
   if (match("/alarms", path)) return <Alarms />;
   const alarm = match("/alarms/:name", path);
   if (alarm) return <AlarmPage key={alarm.name} name={alarm.name} />;
+  if (match("/audit", path)) return <AuditLog />;
   return <NotFound />;
 }
 

@@ -9,6 +9,7 @@
 #   bash web-console/tests/run.sh            # from the repository root, or `npm test` in web-console/
 #   TARGET_DIR=target/release bash web-console/tests/run.sh   # use release binaries
 #   CONSOLE_TESTS=monitoring bash web-console/tests/run.sh    # only tests/monitoring.test.mjs
+#   CONSOLE_TESTS=audit bash web-console/tests/run.sh         # only tests/audit.test.mjs (the audit log)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 console="$(dirname "$here")"
@@ -93,8 +94,8 @@ wait_ok "http://127.0.0.1:$DP_PORT/healthz"
 # The test files, in order (console.test.mjs expects an empty console): all by default, or
 # some of them, e.g. CONSOLE_TESTS=monitoring.
 files=()
-for t in ${CONSOLE_TESTS:-console monitoring}; do files+=("$here/$t.test.mjs"); done
-echo "== browser tests: ${CONSOLE_TESTS:-console monitoring}"
+for t in ${CONSOLE_TESTS:-console monitoring audit}; do files+=("$here/$t.test.mjs"); done
+echo "== browser tests: ${CONSOLE_TESTS:-console monitoring audit}"
 CONSOLE_URL="http://127.0.0.1:$CP_PORT" DATA_PLANE_URL="http://127.0.0.1:$DP_PORT" CHROMIUM="$CHROMIUM" \
   TEST_DATABASE_URL="$PG_URL/$DB" node --test --test-concurrency=1 "${files[@]}"
 

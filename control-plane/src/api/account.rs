@@ -68,6 +68,6 @@ pub async fn update(
     }
     store::account::save(&mut tx, &account).await?;
     store::config::bump(&mut tx).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(Json(account))
 }

@@ -171,7 +171,7 @@ pub async fn create(
     validate_key(&key)?;
     store::api_keys::insert(&mut tx, &state.keys, &key, &value).await?;
     store::config::bump(&mut tx).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok((StatusCode::CREATED, Json(key)).into_response())
 }
 
@@ -249,7 +249,7 @@ pub async fn update(
     key.last_updated_date = now_epoch();
     store::api_keys::save_doc(&mut tx, &key).await?;
     store::config::bump(&mut tx).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(Json(key))
 }
 
@@ -261,7 +261,7 @@ pub async fn delete(
     let mut tx = state.db.begin().await?;
     store::api_keys::delete(&mut tx, &id).await?;
     store::config::bump(&mut tx).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -424,7 +424,7 @@ async fn import(state: AppState, q: CreateQuery, body: Bytes) -> ApiResult<impl 
         ids.push(id);
     }
     store::config::bump(&mut tx).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     let mut out = serde_json::json!({ "ids": ids });
     if !warnings.is_empty() {
         out["warnings"] = warnings.into();

@@ -89,7 +89,7 @@ pub async fn create(
     store::rest_apis::load(&mut tx, &api_id, true).await?;
     ensure_unique_name(&mut tx, &api_id, &a).await?;
     store::api_docs::insert(&mut tx, &api_id, &a).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok((StatusCode::CREATED, Json(a)))
 }
 
@@ -170,7 +170,7 @@ pub async fn update(
     }
     ensure_unique_name(&mut tx, &api_id, &a).await?;
     store::api_docs::save(&mut tx, &api_id, &a).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(Json(a))
 }
 
@@ -212,6 +212,6 @@ pub async fn delete(
         )));
     }
     store::api_docs::delete::<Authorizer>(&mut tx, &api_id, &id).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(StatusCode::ACCEPTED)
 }

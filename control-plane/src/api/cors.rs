@@ -212,7 +212,7 @@ pub async fn enable(
             store::gateway_responses::save(&mut tx, &api_id, &r).await?;
         }
     }
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(Json(row.to_wire(true)))
 }
 

@@ -93,7 +93,7 @@ pub async fn create(
         validate_stage(&stage)?;
         store::stages::save(&mut tx, &api_id, &stage).await?;
     }
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     tracing::info!(api_id = %api_id, deployment_id = %deployment.id, "deployment created");
     Ok((StatusCode::CREATED, Json(deployment)))
 }
@@ -162,7 +162,7 @@ pub async fn update(
         }
     }
     store::deployments::save_description(&mut tx, &api_id, &d).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(Json(d))
 }
 
@@ -182,6 +182,6 @@ pub async fn delete(
         )));
     }
     store::deployments::delete(&mut tx, &api_id, &id).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(StatusCode::ACCEPTED)
 }

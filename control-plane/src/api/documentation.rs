@@ -249,7 +249,7 @@ pub async fn create_part(
         properties,
     };
     store::api_docs::insert(&mut tx, &api_id, &part).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok((StatusCode::CREATED, Json(part)))
 }
 
@@ -347,7 +347,7 @@ pub async fn update_part(
         }
     }
     store::api_docs::save(&mut tx, &api_id, &part).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(Json(part))
 }
 
@@ -360,7 +360,7 @@ pub async fn delete_part(
     store::rest_apis::load(&mut tx, &api_id, true).await?;
     store::api_docs::load::<DocumentationPart>(&mut tx, &api_id, &id, true).await?;
     store::api_docs::delete::<DocumentationPart>(&mut tx, &api_id, &id).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -475,7 +475,7 @@ pub async fn import_parts(
     let mut tx = state.db.begin().await?;
     store::rest_apis::load(&mut tx, &api_id, true).await?;
     let ids = save_parts(&mut tx, &api_id, imported, overwrite).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(Json(PartIds { ids, warnings }))
 }
 
@@ -588,7 +588,7 @@ pub async fn create_version(
         description: req.description,
     };
     store::documentation::insert_version(&mut tx, &api_id, &v, &parts).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok((StatusCode::CREATED, Json(v)))
 }
 
@@ -634,7 +634,7 @@ pub async fn update_version(
         }
     }
     store::api_docs::save(&mut tx, &api_id, &v).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(Json(v))
 }
 
@@ -661,7 +661,7 @@ pub async fn delete_version(
         )));
     }
     store::api_docs::delete::<DocumentationVersion>(&mut tx, &api_id, &version).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(StatusCode::ACCEPTED)
 }
 

@@ -59,7 +59,7 @@ pub async fn put(
     let mut tx = state.db.begin().await?;
     store::rest_apis::load(&mut tx, &api_id, true).await?;
     store::gateway_responses::save(&mut tx, &api_id, &r).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok((StatusCode::CREATED, Json(r)))
 }
 
@@ -135,7 +135,7 @@ pub async fn update(
     }
     rules::gateway_response::response(&r)?;
     store::gateway_responses::save(&mut tx, &api_id, &r).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(Json(r))
 }
 
@@ -153,7 +153,7 @@ pub async fn delete(
             "Gateway response type not customised for this REST API: {response_type}"
         )));
     }
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(StatusCode::ACCEPTED)
 }
 

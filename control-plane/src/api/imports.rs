@@ -228,7 +228,7 @@ pub async fn import(
     if let Some(parts) = parts {
         documentation::save_parts(&mut tx, &api.id, parts, false).await?;
     }
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok((
         StatusCode::CREATED,
         Json(ImportAnswer {
@@ -266,7 +266,7 @@ pub async fn put(
     if let Some(parts) = parts {
         documentation::save_parts(&mut tx, &api.id, parts, overwrite).await?;
     }
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(Json(ImportAnswer {
         api,
         warnings: doc.warnings,

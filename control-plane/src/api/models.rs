@@ -77,7 +77,7 @@ pub async fn create(
         content_type,
     };
     store::models::insert(&mut tx, &api_id, &model).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok((StatusCode::CREATED, Json(model)))
 }
 
@@ -132,7 +132,7 @@ pub async fn update(
         rules::model::not_self_referencing(&api_id, &model.name, &value)?;
     }
     store::models::save(&mut tx, &api_id, &name, &model).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(Json(model))
 }
 
@@ -175,7 +175,7 @@ pub async fn delete(
         }
     }
     store::models::delete(&mut tx, &api_id, &name).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(StatusCode::ACCEPTED)
 }
 

@@ -54,7 +54,7 @@ pub async fn create(
         validate_request_parameters: req.validate_request_parameters,
     };
     store::api_docs::insert(&mut tx, &api_id, &v).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok((StatusCode::CREATED, Json(v)))
 }
 
@@ -101,7 +101,7 @@ pub async fn update(
         }
     }
     store::api_docs::save(&mut tx, &api_id, &v).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(Json(v))
 }
 
@@ -127,6 +127,6 @@ pub async fn delete(
         }
     }
     store::api_docs::delete::<RequestValidator>(&mut tx, &api_id, &id).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(StatusCode::ACCEPTED)
 }

@@ -85,7 +85,7 @@ pub async fn create(
         methods: BTreeMap::new(),
     };
     store::resources::insert(&mut tx, &api_id, &row).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok((StatusCode::CREATED, Json(row.to_wire(false))))
 }
 
@@ -167,7 +167,7 @@ pub async fn update(
     check_sibling_rules(&mut tx, &api_id, &parent, &part, Some(&row.id)).await?;
     row.path = resource::child_path(&parent.path, &part);
     store::resources::move_subtree(&mut tx, &api_id, &row, &old_path).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(Json(row.to_wire(false)))
 }
 
@@ -183,6 +183,6 @@ pub async fn delete(
         return Err(ApiError::bad_request("Cannot delete root resource"));
     }
     store::resources::delete_subtree(&mut tx, &api_id, &row.path).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(StatusCode::ACCEPTED)
 }

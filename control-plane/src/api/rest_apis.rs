@@ -102,7 +102,7 @@ pub async fn create(
         // AWS gives every new API the `Empty` and `Error` models.
         None => store::models::insert_defaults(&mut tx, &api.id).await?,
     }
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok((StatusCode::CREATED, Json(api)))
 }
 
@@ -204,7 +204,7 @@ pub async fn update(
     }
     rules::rest_api::rest_api(&api)?;
     store::rest_apis::save(&mut tx, &api).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(Json(api))
 }
 
@@ -217,6 +217,6 @@ pub async fn delete(
     store::rest_apis::load(&mut tx, &id, true).await?;
     store::rest_apis::delete(&mut tx, &id).await?;
     store::config::bump(&mut tx).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(StatusCode::ACCEPTED)
 }

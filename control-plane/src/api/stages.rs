@@ -75,7 +75,7 @@ pub async fn create(
         return Err(ApiError::conflict("Stage already exists"));
     }
     store::stages::save(&mut tx, &api_id, &stage).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok((StatusCode::CREATED, Json(stage)))
 }
 
@@ -221,7 +221,7 @@ pub async fn update(
     validate_stage(&stage)?;
     stage.last_updated_date = now_epoch();
     store::stages::save(&mut tx, &api_id, &stage).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(Json(stage))
 }
 
@@ -233,7 +233,7 @@ pub async fn delete(
     let mut tx = state.db.begin().await?;
     store::rest_apis::load(&mut tx, &api_id, true).await?;
     store::stages::delete(&mut tx, &api_id, &name).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -247,7 +247,7 @@ pub async fn flush_authorizers_cache(
     let mut tx = state.db.begin().await?;
     store::rest_apis::load(&mut tx, &api_id, false).await?;
     store::stages::flush_authorizer_cache(&mut tx, &api_id, &name).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(StatusCode::ACCEPTED)
 }
 

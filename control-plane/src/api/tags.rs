@@ -111,7 +111,7 @@ pub async fn tag(
     tags.extend(new);
     validate::tags(&tags)?;
     store::tags::save(&mut tx, &target, &tags).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -136,7 +136,7 @@ pub async fn untag(
         tags.remove(key);
     }
     store::tags::save(&mut tx, &target, &tags).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -170,7 +170,7 @@ pub async fn create(
     let mut tx = state.db.begin().await?;
     validate_plan(&mut tx, &mut plan).await?;
     store::usage_plans::save(&mut tx, &plan).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok((StatusCode::CREATED, Json(plan)))
 }
 
@@ -313,7 +313,7 @@ pub async fn update(
     validate_plan(&mut tx, &mut plan).await?;
     store::usage_plans::check_key_conflicts(&mut tx, &plan, None).await?;
     store::usage_plans::save(&mut tx, &plan).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(Json(plan))
 }
 
@@ -325,7 +325,7 @@ pub async fn delete(
     let mut tx = state.db.begin().await?;
     store::usage_plans::delete(&mut tx, &id).await?;
     store::config::bump(&mut tx).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -352,7 +352,7 @@ pub async fn create_key(
     let (_, enc) = store::api_keys::load(&mut tx, &key_id, false).await?;
     out.value = Some(store::api_keys::decrypt(&state.keys, &enc)?);
     store::config::bump(&mut tx).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok((StatusCode::CREATED, Json(out)))
 }
 
@@ -418,7 +418,7 @@ pub async fn delete_key(
     store::usage_plans::load(&mut tx, &plan_id, false).await?;
     store::usage_plans::unbind_key(&mut tx, &plan_id, &key_id).await?;
     store::config::bump(&mut tx).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(StatusCode::ACCEPTED)
 }
 

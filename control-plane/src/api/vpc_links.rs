@@ -141,7 +141,7 @@ pub async fn update(
         }
     }
     store::vpc_links::save(&mut tx, &link).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(Json(link))
 }
 
@@ -211,6 +211,6 @@ pub async fn delete(
         )));
     }
     store::vpc_links::delete(&mut tx, &id).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(StatusCode::ACCEPTED)
 }

@@ -20,8 +20,6 @@ pub mod protocol;
 
 use axum::extract::{Request, State};
 use axum::response::Response;
-use axum::routing::post;
-use axum::Router;
 
 use error::CwError;
 use protocol::{Out, Protocol};
@@ -31,12 +29,8 @@ use crate::AppState;
 /// Largest request body (CloudWatch's own limit for query requests is of this order).
 const MAX_BODY: usize = 1024 * 1024;
 
-/// `POST /`.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/", post(handle))
-}
-
-async fn handle(State(state): State<AppState>, req: Request) -> Response {
+/// Serves one CloudWatch call (`POST /`, sent here by [`crate::services`]).
+pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
     let request_id = req
         .extensions()
         .get::<crate::RequestId>()

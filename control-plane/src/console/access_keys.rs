@@ -127,7 +127,7 @@ pub async fn create(
         id.user.id,
     )
     .await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     tracing::info!(user = %id.user.username, %access_key_id, "access key created");
     Ok((
         StatusCode::CREATED,
@@ -149,9 +149,13 @@ pub async fn update(
     Path(access_key_id): Path<String>,
     AwsJson(req): AwsJson<UpdateKey>,
 ) -> ConsoleResult<Json<AccessKey>> {
-    let t = access_keys::set_enabled(&state.db, &access_key_id, id.user.id, req.enabled).await?;
-    t.map(|t| Json(key(t)))
-        .ok_or_else(|| not_found(&access_key_id))
+    let mut tx = state.db.begin().await?;
+    let t = access_keys::set_enabled(&mut *tx, &access_key_id, id.user.id, req.enabled).await?;
+    let Some(t) = t else {
+        return Err(not_found(&access_key_id));
+    };
+    crate::audit::commit(tx).await?;
+    Ok(Json(key(t)))
 }
 
 /// DELETE /console/api/me/access-keys/{id}
@@ -160,9 +164,11 @@ pub async fn delete(
     SignedIn(id): SignedIn,
     Path(access_key_id): Path<String>,
 ) -> ConsoleResult<StatusCode> {
-    if !access_keys::delete_of_user(&state.db, &access_key_id, id.user.id).await? {
+    let mut tx = state.db.begin().await?;
+    if !access_keys::delete_of_user(&mut *tx, &access_key_id, id.user.id).await? {
         return Err(not_found(&access_key_id));
     }
+    crate::audit::commit(tx).await?;
     Ok(StatusCode::ACCEPTED)
 }
 

@@ -91,7 +91,8 @@ pub async fn create(
     password::check_username(&req.username)?;
     password::check_password_rules(&req.password)?;
     let hash = password::hash_blocking(req.password).await?;
-    let user = console_users::insert(&state.db, &req.username, &hash, req.is_admin)
+    let mut tx = state.db.begin().await?;
+    let user = console_users::insert(&mut *tx, &req.username, &hash, req.is_admin)
         .await
         .map_err(|e| {
             if store::is_unique_violation(&e) {
@@ -100,6 +101,7 @@ pub async fn create(
                 e.into()
             }
         })?;
+    crate::audit::commit(tx).await?;
     tracing::info!(by = %admin.user.username, user = %user.username, is_admin = user.is_admin,
         "console user created");
     Ok((StatusCode::CREATED, Json(User::from(&user))))
@@ -155,7 +157,7 @@ pub async fn update(
             "At least one enabled admin must remain".into(),
         ));
     }
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     tracing::info!(by = %admin.user.username, user = %user.username, enabled = user.enabled,
         is_admin = user.is_admin, "console user updated");
     Ok(Json(User::from(&user)))

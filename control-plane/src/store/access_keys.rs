@@ -142,3 +142,17 @@ pub async fn all_enabled(conn: &mut PgConnection) -> sqlx::Result<Vec<EnabledKey
     .fetch_all(conn)
     .await
 }
+
+/// The console user owning an access key (`None` for the bootstrap key or an unknown key).
+pub async fn owner_username<'e>(
+    db: impl PgExecutor<'e>,
+    access_key_id: &str,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "SELECT u.username FROM access_keys k JOIN console_users u ON u.id = k.user_id
+         WHERE k.access_key_id = $1",
+    )
+    .bind(access_key_id)
+    .fetch_optional(db)
+    .await
+}

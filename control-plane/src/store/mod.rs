@@ -12,6 +12,7 @@ pub mod account;
 pub mod alarms;
 pub mod api_docs;
 pub mod api_keys;
+pub mod audit;
 pub mod config;
 pub mod console_secrets;
 pub mod console_sessions;

@@ -265,7 +265,7 @@ pub async fn finish_edit(
     row: &ResourceRow,
 ) -> ApiResult<()> {
     save_methods(&mut tx, api_id, row).await?;
-    tx.commit().await?;
+    crate::audit::commit(tx).await?;
     Ok(())
 }
 
