@@ -5,7 +5,7 @@
 //! stream ([`config_client`]), has the engine compile them into the snapshot it swaps
 //! atomically, serves invoke requests through the engine on a hyper server ([`server`]),
 //! answers its own health endpoints ([`health`]), and keeps the cluster-wide limits'
-//! Redis side ([`limits`]). [`node::run`] wires it all together.
+//! Redis side ([`limits`]), and exports the spans of traced stages by OTLP ([`otlp`]). [`node::run`] wires it all together.
 
 pub mod authorizer_cache;
 pub mod cli;
@@ -14,5 +14,6 @@ pub mod health;
 pub mod limits;
 pub mod logging;
 pub mod node;
+pub mod otlp;
 pub mod request_log;
 pub mod server;

@@ -31,6 +31,9 @@ pub enum NodeError {
     /// The Redis URL is invalid.
     #[error(transparent)]
     Limits(#[from] crate::limits::LimitsError),
+    /// The OTLP exporter could not be built.
+    #[error(transparent)]
+    Otlp(#[from] crate::otlp::OtlpError),
     /// The functions URL is unusable.
     #[error(transparent)]
     Functions(#[from] FunctionsUrlError),
@@ -96,12 +99,23 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
         Some(url) => gateway = gateway.with_functions(FunctionsEndpoint::new(url)?),
         None => tracing::info!("no --functions-url: function integrations answer 500"),
     }
+    let (tracer, exporter) = crate::otlp::start(&args)?;
+    gateway = gateway.with_tracer(tracer);
     let gateway = Arc::new(gateway);
     let config = tokio::spawn(ConfigClient::new(args.control_plane, node_id, state).run());
     server::serve(listener, gateway, shutdown, DRAIN_TIMEOUT).await;
     config.abort();
     heartbeat.abort();
     reaper.abort();
+    if let Some(exporter) = exporter {
+        // The queued spans go out once the gateway (and so the tracer) is gone.
+        if tokio::time::timeout(std::time::Duration::from_secs(5), exporter)
+            .await
+            .is_err()
+        {
+            tracing::warn!("OTLP export did not finish in 5 s; queued spans dropped");
+        }
+    }
     tracing::info!("data plane stopped");
     Ok(())
 }

@@ -159,6 +159,8 @@ pub struct CompiledStage {
     pub account_id: Box<str>,
     /// FlushStageAuthorizersCache's epoch, part of every authorizer cache key.
     pub authorizer_epoch: u64,
+    /// `tracingEnabled`: requests get a distributed trace ([`crate::spans`]).
+    pub tracing_enabled: bool,
 }
 
 /// The methods of one resource.
@@ -502,6 +504,7 @@ pub fn compile_stage(stage: &StageConfig) -> Result<CompiledStage, CompileError>
         .into(),
         account_id: account_id.into(),
         authorizer_epoch: stage.authorizer_cache_epoch,
+        tracing_enabled: stage.tracing_enabled,
     })
 }
 
