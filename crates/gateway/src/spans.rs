@@ -78,8 +78,8 @@ pub fn parse_amzn_trace_id(value: &[u8]) -> Option<(Parent, Option<bool>)> {
     let mut root = None;
     let mut parent = [0u8; 8];
     let mut sampled = None;
-    for field in text.split(';') {
-        let (key, val) = field.trim().split_once('=')?;
+    for field in text.split(';').map(str::trim).filter(|f| !f.is_empty()) {
+        let (key, val) = field.split_once('=')?;
         match key.trim() {
             "Root" => {
                 let val = val.trim().as_bytes();
@@ -540,5 +540,12 @@ mod tests {
             .starts_with("Root=1-5759e988-bd862e3fe1be46a994272793;Parent="));
         assert!(spans.traceparent().to_str().unwrap().ends_with("-00"));
         assert_eq!(parse_amzn_trace_id(b"Root=1-zz-1"), None);
+        // A trailing separator, fields in another order, an unknown field.
+        let (parent, sampled) = parse_amzn_trace_id(
+            b"Sampled=1; Self=1-abc; Root=1-5759e988-bd862e3fe1be46a994272793;",
+        )
+        .unwrap();
+        assert_eq!(hex(&parent.trace_id), "5759e988bd862e3fe1be46a994272793");
+        assert_eq!((parent.span_id, sampled), ([0; 8], Some(true)));
     }
 }
