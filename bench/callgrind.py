@@ -17,6 +17,8 @@ keep-alive requests from one connection, and dumps: instructions per request = I
     CALLGRIND_METRICS=detailed python3 bench/callgrind.py  # per-method series (*/*/metrics/enabled)
     CALLGRIND_METRICS=settings python3 bench/callgrind.py  # `*/*` method settings, metrics not detailed
     CALLGRIND_CASES=HTTP_PROXY python3 bench/callgrind.py  # only these cases (comma-separated)
+    CALLGRIND_TRACING=0.01 python3 bench/callgrind.py   # the stage with tracingEnabled, sampled
+                                                        # at 1 %, spans sent by OTLP/HTTP to a sink
 
 CALLGRIND_METRICS is `on` (the default: stage-level series), `off`, `detailed`, or `settings`
 (`*/*` method settings with metrics not detailed: they bring the stage's default method
@@ -47,6 +49,28 @@ KEEP = os.environ.get("CALLGRIND_KEEP")  # a folder to keep each case's dump in
 METRICS = os.environ.get("CALLGRIND_METRICS", "on")
 CASES = [c for c in os.environ.get("CALLGRIND_CASES", "").split(",") if c]
 WARMUP = 200
+TRACING = os.environ.get("CALLGRIND_TRACING")  # a sampling ratio: trace the bench stage
+
+
+def otlp_sink() -> int:
+    """An OTLP/HTTP receiver that accepts and discards spans; returns its port."""
+    import http.server
+    import threading
+
+    class Sink(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server.server_address[1]
 
 
 def send(port: int, host: str, path: str, n: int, extra: dict | None = None) -> None:
@@ -114,15 +138,27 @@ def main() -> None:
             "REDIS_KEY_PREFIX": f"callgrind:{db}:"})
         bench.wait_ok(f"http://127.0.0.1:{cp_http}/healthz")
         out = tmp / "callgrind.out"
+        tracing_env = {}
+        if TRACING:
+            tracing_env = {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{otlp_sink()}",
+                           "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+                           "OTEL_TRACES_SAMPLER_ARG": TRACING, "OTEL_BSP_SCHEDULE_DELAY": "1000"}
         node = procs.start("data-plane", bench.SUT_CPU, [
             "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--collect-atstart=yes",
             str(bench.BIN / "data-plane")], {
             "CONTROL_PLANE_URL": f"http://127.0.0.1:{cp_grpc}", "DP_HTTP_ADDR": f"127.0.0.1:{gw}",
             "DP_WORKER_THREADS": "1", "RUST_LOG": "warn", "REDIS_URL": bench.REDIS,
             "REDIS_KEY_PREFIX": f"callgrind:{db}:", "FUNCTIONS_URL": functions,
-            "DP_METRICS": "false" if METRICS == "off" else "true"})
+            "DP_METRICS": "false" if METRICS == "off" else "true", **tracing_env})
         api = bench.configure_gateway(f"http://127.0.0.1:{cp_http}", f"http://127.0.0.1:{up}", issuer.url)
         host = f"{api}.execute-api.localhost"
+        if TRACING:
+            import boto3
+
+            boto3.client("apigateway", endpoint_url=f"http://127.0.0.1:{cp_http}", region_name="us-east-1",
+                         aws_access_key_id=bench.KEY_ID, aws_secret_access_key=bench.SECRET).update_stage(
+                restApiId=api, stageName="prod",
+                patchOperations=[{"op": "replace", "path": "/tracingEnabled", "value": "true"}])
         bench.wait_ok(f"http://127.0.0.1:{gw}/prod/bench", host, limit=180)
         if METRICS in ("detailed", "settings"):
             # `*/*` method settings also bring the stage's default method throttle (AWS's
@@ -135,6 +171,8 @@ def main() -> None:
                 if time.time() > deadline:
                     sys.exit("the method settings did not reach the node")
                 time.sleep(0.5)
+        if TRACING:
+            time.sleep(5)  # the stage update reaches the node (the warm-up follows anyway)
         results = {}
         # The authorizer cases against the same proxy call carrying the same header without
         # an authorizer, so the header's own cost (parsed, forwarded) is not counted as theirs.
@@ -150,7 +188,8 @@ def main() -> None:
             subprocess.run(["callgrind_control", "-z", str(node.pid)], check=True, capture_output=True)
             send(gw, host, path, REQUESTS, extra)
             results[name] = instructions(out, node.pid, name) / REQUESTS
-        print(f"binaries: {bench.BIN}, metrics {METRICS}")
+        print(f"binaries: {bench.BIN}, metrics {METRICS}"
+              + (f", tracing at ratio {TRACING}" if TRACING else ""))
         for name, ir in results.items():
             print(f"{name:<20} {ir:>10,.0f} instructions/request ({REQUESTS} requests)")
     finally:

@@ -11,6 +11,16 @@ pub enum LogFormat {
     Json,
 }
 
+/// How spans are sent to the collector (`OTEL_EXPORTER_OTLP_PROTOCOL`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OtlpProtocol {
+    /// OTLP/gRPC (the collector's port 4317).
+    Grpc,
+    /// OTLP/HTTP with protobuf bodies (port 4318, `/v1/traces`).
+    #[value(name = "http/protobuf")]
+    HttpProtobuf,
+}
+
 /// The data-plane node's configuration.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "data-plane", version, about = "API gateway data-plane node")]
@@ -81,6 +91,38 @@ pub struct Args {
     /// a quarter more requests per core, the layout to use when pinning one node per core.
     #[arg(long, env = "DP_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
     pub worker_threads: Option<u16>,
+    /// OTLP collector base URL for the spans of stages with `tracingEnabled` (gRPC: used
+    /// as is; HTTP: `/v1/traces` appended). Unset (and no traces endpoint): trace headers
+    /// are still propagated, no span is exported.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+    /// OTLP traces URL, used as is; wins over `--otlp-endpoint`.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")]
+    pub otlp_traces_endpoint: Option<String>,
+    /// OTLP transport: `grpc` or `http/protobuf`.
+    #[arg(
+        long,
+        env = "OTEL_EXPORTER_OTLP_PROTOCOL",
+        value_enum,
+        default_value = "grpc"
+    )]
+    pub otlp_protocol: OtlpProtocol,
+    /// `service.name` of the exported spans.
+    #[arg(long, env = "OTEL_SERVICE_NAME", default_value = "apigw-data-plane")]
+    pub otel_service_name: String,
+    /// Fraction of new traces sampled (parent-based: a client's `traceparent` sampled flag
+    /// is obeyed).
+    #[arg(long, env = "OTEL_TRACES_SAMPLER_ARG", default_value_t = 1.0)]
+    pub trace_sample_ratio: f64,
+    /// Spans waiting for export at most; beyond, spans are dropped and counted.
+    #[arg(long, env = "OTEL_BSP_MAX_QUEUE_SIZE", default_value_t = 2048)]
+    pub otlp_queue_size: usize,
+    /// Spans per export request at most.
+    #[arg(long, env = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", default_value_t = 512)]
+    pub otlp_batch_size: usize,
+    /// Milliseconds between exports of a partial batch.
+    #[arg(long, env = "OTEL_BSP_SCHEDULE_DELAY", default_value_t = 5000)]
+    pub otlp_export_interval_ms: u64,
 }
 
 /// `ARN=URL`.
@@ -108,6 +150,11 @@ mod tests {
         assert_eq!(args.metrics_ship_interval, 10);
         let args = Args::try_parse_from(["data-plane", "--metrics", "false"]).unwrap();
         assert!(!args.metrics);
+        assert_eq!(args.otlp_protocol, OtlpProtocol::Grpc);
+        assert_eq!(args.trace_sample_ratio, 1.0);
+        let args =
+            Args::try_parse_from(["data-plane", "--otlp-protocol", "http/protobuf"]).unwrap();
+        assert_eq!(args.otlp_protocol, OtlpProtocol::HttpProtobuf);
         let args = Args::try_parse_from(["data-plane", "--log-format", "json", "--node-id", "n1"])
             .unwrap();
         assert_eq!(

@@ -5,8 +5,9 @@
 //! stream ([`config_client`]), has the engine compile them into the snapshot it swaps
 //! atomically, serves invoke requests through the engine on a hyper server ([`server`]),
 //! answers its own health endpoints ([`health`]), keeps the cluster-wide limits'
-//! Redis side ([`limits`]), and counts requests for Prometheus and the control plane's
-//! per-minute series ([`metrics`]). [`node::run`] wires it all together.
+//! Redis side ([`limits`]), counts requests for Prometheus and the control plane's
+//! per-minute series ([`metrics`]), and exports the spans of traced stages by OTLP
+//! ([`otlp`]). [`node::run`] wires it all together.
 
 pub mod authorizer_cache;
 pub mod cli;
@@ -16,5 +17,6 @@ pub mod limits;
 pub mod logging;
 pub mod metrics;
 pub mod node;
+pub mod otlp;
 pub mod request_log;
 pub mod server;

@@ -33,6 +33,9 @@ pub enum NodeError {
     /// The Redis URL is invalid.
     #[error(transparent)]
     Limits(#[from] crate::limits::LimitsError),
+    /// The OTLP exporter could not be built.
+    #[error(transparent)]
+    Otlp(#[from] crate::otlp::OtlpError),
     /// The functions URL is unusable.
     #[error(transparent)]
     Functions(#[from] FunctionsUrlError),
@@ -116,6 +119,8 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
         Some(url) => gateway = gateway.with_functions(FunctionsEndpoint::new(url)?),
         None => tracing::info!("no --functions-url: function integrations answer 500"),
     }
+    let (tracer, exporter) = crate::otlp::start(&args)?;
+    gateway = gateway.with_tracer(tracer);
     let gateway = Arc::new(gateway);
     let mut config_client = ConfigClient::new(args.control_plane.clone(), node_id.clone(), state);
     let mut shipper = None;
@@ -146,6 +151,15 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
     config.abort();
     heartbeat.abort();
     reaper.abort();
+    if let Some(exporter) = exporter {
+        // The queued spans go out once the gateway (and so the tracer) is gone.
+        if tokio::time::timeout(std::time::Duration::from_secs(5), exporter)
+            .await
+            .is_err()
+        {
+            tracing::warn!("OTLP export did not finish in 5 s; queued spans dropped");
+        }
+    }
     tracing::info!("data plane stopped");
     Ok(())
 }

@@ -9,6 +9,7 @@ use http::header::{HeaderName, HeaderValue};
 use uuid::Builder;
 
 use crate::phases::authorize::{AuthorizerResult, IamCaller};
+use crate::spans::{Child, RequestSpans};
 use crate::trace::ExecutionTrace;
 
 /// The `x-amzn-RequestId` header every response carries.
@@ -62,6 +63,9 @@ pub struct RequestContext {
     /// Where the integration steps write execution-log lines, when someone reads them
     /// (TestInvokeMethod).
     pub trace: Option<Arc<ExecutionTrace>>,
+    /// The request's distributed trace, set once after routing when its stage traces
+    /// ([`crate::spans`]).
+    pub spans: OnceLock<Box<RequestSpans>>,
 }
 
 impl RequestContext {
@@ -81,6 +85,7 @@ impl RequestContext {
             authorizer: OnceLock::new(),
             iam_caller: OnceLock::new(),
             trace: None,
+            spans: OnceLock::new(),
         }
     }
 
@@ -94,6 +99,22 @@ impl RequestContext {
     /// Whether execution-log lines are being collected.
     pub fn traced(&self) -> bool {
         self.trace.is_some()
+    }
+
+    /// The start of a child span, when the request's trace is sampled (else no clock
+    /// is read).
+    pub fn span_start(&self) -> Option<SystemTime> {
+        match self.spans.get() {
+            Some(spans) if spans.sampled => Some(SystemTime::now()),
+            _ => None,
+        }
+    }
+
+    /// Ends a child span begun with [`RequestContext::span_start`].
+    pub fn span_end(&self, which: Child, start: Option<SystemTime>, failed: bool) {
+        if let (Some(start), Some(spans)) = (start, self.spans.get()) {
+            spans.record(which, start, failed);
+        }
     }
 
     /// The request id as text.

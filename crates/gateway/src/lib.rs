@@ -29,6 +29,7 @@ pub mod gateway_response;
 pub mod limits;
 pub mod phases;
 pub mod query;
+pub mod spans;
 pub mod state;
 pub mod template;
 pub mod trace;
@@ -76,6 +77,8 @@ pub struct Gateway<L = Unlimited> {
     end: Option<Arc<dyn RequestEnd>>,
     /// Authorizer caches and the JWT verifier.
     authorizers: Arc<Authorizers>,
+    /// Distributed tracing of stages with `tracingEnabled`.
+    tracer: Option<spans::Tracer>,
 }
 
 impl<L> std::fmt::Debug for Gateway<L> {
@@ -101,6 +104,7 @@ impl Gateway<Unlimited> {
             local: None,
             end: None,
             authorizers: Arc::clone(default_authorizers()),
+            tracer: None,
         }
     }
 }
@@ -123,7 +127,14 @@ impl<L: Limits> Gateway<L> {
             local: self.local,
             end: self.end,
             authorizers: self.authorizers,
+            tracer: self.tracer,
         }
+    }
+
+    /// The gateway tracing the requests of stages with `tracingEnabled` with `tracer`.
+    pub fn with_tracer(mut self, tracer: spans::Tracer) -> Self {
+        self.tracer = Some(tracer);
+        self
     }
 
     /// The gateway running authorizers with `authorizers` (its caches, shared store and
@@ -236,6 +247,9 @@ impl<L: Limits> Gateway<L> {
         response
             .headers_mut()
             .insert(X_AMZN_REQUEST_ID.clone(), ctx.request_id.clone());
+        if let Some(spans) = ctx.spans.get() {
+            self.finish_trace(spans, &ctx, &scope, response.status());
+        }
         if let (Some(end), Some((started, method))) = (&self.end, started) {
             end.request_end(&RequestSummary {
                 ctx: &ctx,
@@ -251,6 +265,30 @@ impl<L: Limits> Gateway<L> {
         response
     }
 
+    /// Hands a sampled request's spans to the tracer's sink.
+    #[cold]
+    fn finish_trace(
+        &self,
+        spans: &spans::RequestSpans,
+        ctx: &RequestContext,
+        scope: &gateway_response::ErrorScope,
+        status: http::StatusCode,
+    ) {
+        if let (true, Some(tracer), Some(stage)) =
+            (spans.sampled, &self.tracer, scope.stage.as_deref())
+        {
+            tracer.sink.finish(&spans::FinishedTrace {
+                spans,
+                ctx,
+                http_method: &spans.http_method,
+                stage,
+                method: scope.method.as_deref(),
+                status,
+                end: std::time::SystemTime::now(),
+            });
+        }
+    }
+
     async fn process<B>(
         &self,
         request: Request<B>,
@@ -262,7 +300,7 @@ impl<L: Limits> Gateway<L> {
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        let (parts, body) = request.into_parts();
+        let (mut parts, body) = request.into_parts();
         let (routed, usage, account, iam) = match route::classify(&parts, &self.domain_suffix) {
             Target::Invoke {
                 api_id,
@@ -280,6 +318,15 @@ impl<L: Limits> Gateway<L> {
                     }
                 };
                 scope.observe(&routed.stage, Some(&routed), &parts);
+                if routed.stage.tracing_enabled {
+                    if let Some(tracer) = &self.tracer {
+                        let _ = ctx.spans.set(Box::new(spans::RequestSpans::start(
+                            &parts.headers,
+                            &parts.method,
+                            &tracer.sampler,
+                        )));
+                    }
+                }
                 (
                     routed,
                     Arc::clone(&state.usage),
@@ -307,7 +354,8 @@ impl<L: Limits> Gateway<L> {
                 body_sha256 = apigw_sigv4::canonical::sha256_hex(&bytes);
                 body = Body::full(bytes);
             }
-            authorize::authorize(
+            let span = ctx.span_start();
+            let authorized = authorize::authorize(
                 &self.authorizers,
                 &authorize::Request {
                     ctx,
@@ -319,7 +367,9 @@ impl<L: Limits> Gateway<L> {
                     body_sha256: &body_sha256,
                 },
             )
-            .await?;
+            .await;
+            ctx.span_end(spans::Child::Authorizer, span, authorized.is_err());
+            authorized?;
         }
         let key = if routed.method.api_key_required {
             let key = api_key::identify(&usage, &routed.stage, &parts.headers, ctx)?;
@@ -335,12 +385,25 @@ impl<L: Limits> Gateway<L> {
             key.as_ref(),
             std::time::SystemTime::now(),
         );
-        throttle::check(&*self.limiter, &admission).await?;
+        // A child span only when there is something to check (usually a Redis round trip).
+        let span = if admission.is_empty() {
+            None
+        } else {
+            ctx.span_start()
+        };
+        let admitted = throttle::check(&*self.limiter, &admission).await;
+        ctx.span_end(spans::Child::Limits, span, admitted.is_err());
+        admitted?;
         let body = match &routed.method.validation {
             Some(validation) => validate::check(validation, &routed, &parts, body).await?,
             None => body,
         };
         let integration_started = self.end.as_ref().map(|_| Instant::now());
+        if let Some(spans) = ctx.spans.get() {
+            // HTTP_PROXY passes these headers on, function events carry them.
+            spans.inject(&mut parts.headers);
+        }
+        let span = ctx.span_start();
         let result = integration::invoke(
             &self.client,
             self.functions.as_ref(),
@@ -351,6 +414,7 @@ impl<L: Limits> Gateway<L> {
         )
         .await;
         *integration_latency = integration_started.map(|at| at.elapsed());
+        ctx.span_end(spans::Child::Integration, span, result.is_err());
         result
     }
 }

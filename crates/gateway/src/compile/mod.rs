@@ -166,6 +166,8 @@ pub struct CompiledStage {
     /// What the node's end-of-request hook attaches to this stage when the config is
     /// applied (its metrics series handle), so a request finds it without a lookup.
     pub hook_slot: HookSlot,
+    /// `tracingEnabled`: requests get a distributed trace ([`crate::spans`]).
+    pub tracing_enabled: bool,
 }
 
 /// The methods of one resource.
@@ -527,6 +529,7 @@ pub fn compile_stage(stage: &StageConfig) -> Result<CompiledStage, CompileError>
         authorizer_epoch: stage.authorizer_cache_epoch,
         api_name: snapshot.api_name.as_str().into(),
         hook_slot: HookSlot::default(),
+        tracing_enabled: stage.tracing_enabled,
     })
 }
 

@@ -47,6 +47,9 @@ pub async fn invoke(
     let view = request_view(ctx, routed, &parts);
     let mut headers = HeaderMap::with_capacity(integration.header_mappings.len() + 2);
     headers.insert(HOST, integration.uri.host().clone());
+    if let Some(spans) = ctx.spans.get() {
+        spans.inject(&mut headers);
+    }
     let content_type = parts.headers.get(CONTENT_TYPE).cloned();
     let mut overrides = RequestOverrides::default();
     let binary = integration

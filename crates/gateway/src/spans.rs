@@ -1,0 +1,551 @@
+//! Distributed tracing of stages with `tracingEnabled` (not TestInvoke's execution log,
+//! which is [`crate::trace`]): the engine's side, free of any exporter.
+//!
+//! When a routed request's stage traces and the gateway was given a [`Tracer`], the engine
+//! joins the client's trace (W3C `traceparent`, else the root of an `X-Amzn-Trace-Id`) or
+//! starts one, decides sampling (parent-based: a client's sampled flag is obeyed; a new
+//! trace is sampled with the tracer's ratio, on the trace id as OpenTelemetry's
+//! `TraceIdRatioBased` does), and keeps a [`RequestSpans`] in the request context. The
+//! integration receives `traceparent` (parent = the integration span), the client's
+//! `tracestate`, and `X-Amzn-Trace-Id` either way; only sampled requests record timings,
+//! and at the end of the request the tracer's [`SpanSink`] gets them ([`FinishedTrace`]).
+//! The node turns that into OpenTelemetry spans and exports them (`data-plane/src/tracing_export.rs`).
+//!
+//! A stage without tracing costs one branch: no id, no clock, no header.
+
+use std::sync::{Arc, OnceLock};
+use std::time::SystemTime;
+
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http::{Method, StatusCode};
+
+use crate::compile::{CompiledMethod, CompiledStage};
+use crate::context::RequestContext;
+
+/// `traceparent` (W3C Trace Context).
+pub static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+/// `tracestate` (W3C Trace Context), passed through as the client sent it.
+pub static TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
+/// `X-Amzn-Trace-Id` (AWS X-Ray's header).
+pub static X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
+
+/// A trace's parent as a client sent it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parent {
+    /// The trace id (never all zero).
+    pub trace_id: [u8; 16],
+    /// The client's span id (all zero when only an `X-Amzn-Trace-Id` root without
+    /// `Parent` was given).
+    pub span_id: [u8; 8],
+    /// The client's sampling decision.
+    pub sampled: bool,
+}
+
+/// Parses a W3C `traceparent` (`00-{32 hex}-{16 hex}-{2 hex}`; a higher version is read
+/// by its first four fields, as the specification asks). `None` when invalid.
+pub fn parse_traceparent(value: &[u8]) -> Option<Parent> {
+    if value.len() < 55 || (value.len() > 55 && value[55] != b'-') {
+        return None;
+    }
+    let version = hex_byte(&value[0..2])?;
+    if version == 0xff || (version == 0 && value.len() != 55) {
+        return None;
+    }
+    if value[2] != b'-' || value[35] != b'-' || value[52] != b'-' {
+        return None;
+    }
+    let mut trace_id = [0u8; 16];
+    decode_hex(&value[3..35], &mut trace_id)?;
+    let mut span_id = [0u8; 8];
+    decode_hex(&value[36..52], &mut span_id)?;
+    let flags = hex_byte(&value[53..55])?;
+    if trace_id == [0; 16] || span_id == [0; 8] {
+        return None;
+    }
+    Some(Parent {
+        trace_id,
+        span_id,
+        sampled: flags & 1 == 1,
+    })
+}
+
+/// Parses an `X-Amzn-Trace-Id` (`Root=1-{8 hex}-{24 hex};Parent={16 hex};Sampled={0|1}`,
+/// fields in any order, others ignored): its root becomes the trace id. A missing
+/// `Sampled` counts as not sampled by the client (the ratio decides then: see
+/// [`Sampler::sampled`]), so it is returned apart.
+pub fn parse_amzn_trace_id(value: &[u8]) -> Option<(Parent, Option<bool>)> {
+    let text = std::str::from_utf8(value).ok()?;
+    let mut root = None;
+    let mut parent = [0u8; 8];
+    let mut sampled = None;
+    for field in text.split(';').map(str::trim).filter(|f| !f.is_empty()) {
+        let (key, val) = field.split_once('=')?;
+        match key.trim() {
+            "Root" => {
+                let val = val.trim().as_bytes();
+                if val.len() != 35 || &val[0..2] != b"1-" || val[10] != b'-' {
+                    return None;
+                }
+                let mut id = [0u8; 16];
+                decode_hex(&val[2..10], &mut id[0..4])?;
+                decode_hex(&val[11..35], &mut id[4..16])?;
+                root = Some(id);
+            }
+            "Parent" => {
+                decode_hex(val.trim().as_bytes(), &mut parent)?;
+            }
+            "Sampled" => sampled = Some(val.trim() == "1"),
+            _ => {}
+        }
+    }
+    let trace_id = root.filter(|id| *id != [0; 16])?;
+    Some((
+        Parent {
+            trace_id,
+            span_id: parent,
+            sampled: sampled.unwrap_or(false),
+        },
+        sampled,
+    ))
+}
+
+/// Parent-based ratio sampling.
+#[derive(Debug, Clone, Copy)]
+pub struct Sampler {
+    /// Trace ids whose last 8 bytes (big-endian, shifted right by one) are below this are
+    /// sampled: `ratio × 2⁶³`, as OpenTelemetry's `TraceIdRatioBased` computes it.
+    threshold: u64,
+}
+
+impl Sampler {
+    /// Samples `ratio` of new traces (clamped to 0..=1; NaN counts as 0).
+    pub fn ratio(ratio: f64) -> Self {
+        let ratio = if ratio.is_nan() {
+            0.0
+        } else {
+            ratio.clamp(0.0, 1.0)
+        };
+        let threshold = if ratio >= 1.0 {
+            u64::MAX
+        } else {
+            // In range: ratio < 1, so the product is below 2⁶³.
+            (ratio * (1u64 << 63) as f64) as u64
+        };
+        Sampler { threshold }
+    }
+
+    /// The decision for a trace: a client's explicit decision is obeyed, else the ratio
+    /// decides on the trace id.
+    pub fn sampled(&self, client_decision: Option<bool>, trace_id: &[u8; 16]) -> bool {
+        if let Some(decision) = client_decision {
+            return decision;
+        }
+        let mut low = [0u8; 8];
+        low.copy_from_slice(&trace_id[8..16]);
+        (u64::from_be_bytes(low) >> 1) < self.threshold
+    }
+}
+
+/// One timed child span.
+#[derive(Debug, Clone, Copy)]
+pub struct Timed {
+    /// Start.
+    pub start: SystemTime,
+    /// End.
+    pub end: SystemTime,
+    /// Whether the step failed.
+    pub failed: bool,
+}
+
+/// The trace of one request of a tracing stage, kept in its [`RequestContext`].
+#[derive(Debug, Clone)]
+pub struct RequestSpans {
+    /// The trace id.
+    pub trace_id: [u8; 16],
+    /// The request's (root) span.
+    pub span_id: [u8; 8],
+    /// The client's span, when the client sent one.
+    pub parent_span_id: Option<[u8; 8]>,
+    /// The authorizer's child span id.
+    pub authorizer_span_id: [u8; 8],
+    /// The integration's child span id (the backend's `traceparent` parent).
+    pub integration_span_id: [u8; 8],
+    /// The throttle/quota step's child span id (a Redis round trip).
+    pub limits_span_id: [u8; 8],
+    /// Whether spans are recorded and exported.
+    pub sampled: bool,
+    /// The request's HTTP method.
+    pub http_method: Method,
+    /// The client's `tracestate`, passed on.
+    pub tracestate: Option<HeaderValue>,
+    /// The client's `X-Amzn-Trace-Id` root, kept as sent.
+    pub amzn_root: Option<Box<str>>,
+    /// The authorizer step's timing (sampled requests only).
+    pub authorizer: OnceLock<Timed>,
+    /// The integration's timing (sampled requests only).
+    pub integration: OnceLock<Timed>,
+    /// The throttle/quota step's timing when it took a Redis round trip.
+    pub limits: OnceLock<Timed>,
+}
+
+impl RequestSpans {
+    /// Joins or starts the trace of a request with these headers.
+    pub fn start(headers: &HeaderMap, http_method: &Method, sampler: &Sampler) -> Self {
+        let traceparent = headers
+            .get(&TRACEPARENT)
+            .and_then(|v| parse_traceparent(v.as_bytes()));
+        let amzn = headers
+            .get(&X_AMZN_TRACE_ID)
+            .and_then(|v| parse_amzn_trace_id(v.as_bytes()));
+        let amzn_root = amzn.as_ref().and_then(|_| {
+            let text = headers.get(&X_AMZN_TRACE_ID)?.to_str().ok()?;
+            text.split(';')
+                .filter_map(|f| f.trim().strip_prefix("Root="))
+                .next()
+                .map(Box::from)
+        });
+        let (trace_id, parent_span_id, decision, tracestate) = match (traceparent, amzn) {
+            (Some(p), _) => (
+                p.trace_id,
+                Some(p.span_id),
+                Some(p.sampled),
+                headers.get(&TRACESTATE).cloned(),
+            ),
+            (None, Some((p, decision))) => (
+                p.trace_id,
+                Some(p.span_id).filter(|id| *id != [0; 8]),
+                decision,
+                None,
+            ),
+            (None, None) => (new_trace_id(), None, None, None),
+        };
+        let ids: [u8; 32] = rand::random();
+        let id = |i: usize| {
+            let mut id = [0u8; 8];
+            id.copy_from_slice(&ids[i * 8..i * 8 + 8]);
+            id[0] |= 1; // never all zero
+            id
+        };
+        RequestSpans {
+            trace_id,
+            span_id: id(0),
+            parent_span_id,
+            authorizer_span_id: id(1),
+            integration_span_id: id(2),
+            limits_span_id: id(3),
+            sampled: sampler.sampled(decision, &trace_id),
+            http_method: http_method.clone(),
+            tracestate,
+            amzn_root,
+            authorizer: OnceLock::new(),
+            integration: OnceLock::new(),
+            limits: OnceLock::new(),
+        }
+    }
+
+    /// The `traceparent` the integration receives: this trace, parent = the integration
+    /// span.
+    pub fn traceparent(&self) -> HeaderValue {
+        let mut out = [0u8; 55];
+        out[0..3].copy_from_slice(b"00-");
+        encode_hex(&self.trace_id, &mut out[3..35]);
+        out[35] = b'-';
+        encode_hex(&self.integration_span_id, &mut out[36..52]);
+        out[52..55].copy_from_slice(if self.sampled { b"-01" } else { b"-00" });
+        // Hex digits and dashes only: always a valid header value.
+        HeaderValue::from_bytes(&out).unwrap_or(HeaderValue::from_static(""))
+    }
+
+    /// The `X-Amzn-Trace-Id` the integration receives: `Root=1-{8 hex}-{24 hex}` (the
+    /// client's root when it sent one, else the trace id split as X-Ray does),
+    /// `Parent={integration span}`, `Sampled={0|1}`.
+    pub fn amzn_trace_id(&self) -> HeaderValue {
+        let text = format!(
+            "Root={};Parent={};Sampled={}",
+            self.amzn_root
+                .as_deref()
+                .map_or_else(|| amzn_root(&self.trace_id), str::to_owned),
+            hex(&self.integration_span_id),
+            u8::from(self.sampled)
+        );
+        HeaderValue::from_str(&text).unwrap_or(HeaderValue::from_static(""))
+    }
+
+    /// Sets the trace headers on a request to the integration.
+    pub fn inject(&self, headers: &mut HeaderMap) {
+        headers.insert(TRACEPARENT.clone(), self.traceparent());
+        match &self.tracestate {
+            Some(state) => {
+                headers.insert(TRACESTATE.clone(), state.clone());
+            }
+            None => {
+                headers.remove(&TRACESTATE);
+            }
+        }
+        headers.insert(X_AMZN_TRACE_ID.clone(), self.amzn_trace_id());
+    }
+
+    /// Records a child span's timing (sampled requests only).
+    pub fn record(&self, which: Child, start: SystemTime, failed: bool) {
+        if !self.sampled {
+            return;
+        }
+        let cell = match which {
+            Child::Authorizer => &self.authorizer,
+            Child::Integration => &self.integration,
+            Child::Limits => &self.limits,
+        };
+        let _ = cell.set(Timed {
+            start,
+            end: SystemTime::now(),
+            failed,
+        });
+    }
+}
+
+/// The child spans of a request.
+#[derive(Debug, Clone, Copy)]
+pub enum Child {
+    /// The method's authorizer.
+    Authorizer,
+    /// The integration (backend call or function invoke).
+    Integration,
+    /// The throttle/quota step (a Redis round trip).
+    Limits,
+}
+
+/// `1-{8 hex}-{24 hex}` from a trace id (X-Ray's root: the first 4 bytes are the epoch
+/// seconds of a trace this gateway started).
+pub fn amzn_root(trace_id: &[u8; 16]) -> String {
+    let text = hex(trace_id);
+    format!("1-{}-{}", &text[..8], &text[8..])
+}
+
+/// A new trace id: the epoch seconds in the first 4 bytes (so that the X-Ray root carries
+/// the time, as X-Ray's own ids do), 12 random bytes after.
+fn new_trace_id() -> [u8; 16] {
+    let secs = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs() as u32)
+        .unwrap_or(0);
+    let mut id: [u8; 16] = rand::random();
+    id[0..4].copy_from_slice(&secs.to_be_bytes());
+    id
+}
+
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut out = vec![0u8; bytes.len() * 2];
+    encode_hex(bytes, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+fn encode_hex(bytes: &[u8], out: &mut [u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (i, b) in bytes.iter().enumerate() {
+        out[2 * i] = DIGITS[usize::from(b >> 4)];
+        out[2 * i + 1] = DIGITS[usize::from(b & 15)];
+    }
+}
+
+fn decode_hex(text: &[u8], out: &mut [u8]) -> Option<()> {
+    if text.len() != out.len() * 2 {
+        return None;
+    }
+    for (i, pair) in text.chunks_exact(2).enumerate() {
+        out[i] = hex_byte(pair)?;
+    }
+    Some(())
+}
+
+fn hex_byte(pair: &[u8]) -> Option<u8> {
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    Some(digit(pair[0])? << 4 | digit(pair[1])?)
+}
+
+/// The gateway's tracing: the sampler and where finished traces go.
+#[derive(Clone)]
+pub struct Tracer {
+    /// Sampling of new traces.
+    pub sampler: Sampler,
+    /// Receives every sampled request's spans.
+    pub sink: Arc<dyn SpanSink>,
+}
+
+impl std::fmt::Debug for Tracer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tracer")
+            .field("sampler", &self.sampler)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A sampled request's spans, handed to the [`SpanSink`] once its response head is decided.
+#[derive(Debug)]
+pub struct FinishedTrace<'a> {
+    /// The ids and child timings.
+    pub spans: &'a RequestSpans,
+    /// Request id, API key id, arrival time (the root span's start).
+    pub ctx: &'a RequestContext,
+    /// The request's HTTP method.
+    pub http_method: &'a Method,
+    /// The stage.
+    pub stage: &'a CompiledStage,
+    /// The method, when routing found one.
+    pub method: Option<&'a CompiledMethod>,
+    /// The status sent to the client.
+    pub status: StatusCode,
+    /// The root span's end.
+    pub end: SystemTime,
+}
+
+/// Where sampled requests' spans go (the node's exporter). Called on the request's task:
+/// must not block (enqueue and return).
+pub trait SpanSink: Send + Sync + 'static {
+    /// One finished, sampled request.
+    fn finish(&self, trace: &FinishedTrace<'_>);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traceparent_round_trip_and_rejections() {
+        let tp = b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let parent = parse_traceparent(tp).unwrap();
+        assert!(parent.sampled);
+        assert_eq!(hex(&parent.trace_id), "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(hex(&parent.span_id), "00f067aa0ba902b7");
+        for bad in [
+            &b"00-00000000000000000000000000000000-00f067aa0ba902b7-01"[..],
+            b"00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            b"ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            b"00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            b"garbage",
+        ] {
+            assert_eq!(
+                parse_traceparent(bad),
+                None,
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        // A future version may carry more fields.
+        assert!(
+            parse_traceparent(b"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00-more")
+                .is_some_and(|p| !p.sampled)
+        );
+    }
+
+    #[test]
+    fn sampler_is_parent_based_with_a_ratio_on_the_trace_id() {
+        let all = Sampler::ratio(1.0);
+        let none = Sampler::ratio(0.0);
+        let half = Sampler::ratio(0.5);
+        let low = [0u8; 16];
+        let mut high = [0u8; 16];
+        high[8] = 0xff;
+        // The client's decision wins either way.
+        assert!(none.sampled(Some(true), &low));
+        assert!(!all.sampled(Some(false), &low));
+        // New traces: the ratio on the last 8 bytes.
+        assert!(all.sampled(None, &high));
+        assert!(!none.sampled(None, &low));
+        assert!(half.sampled(None, &low));
+        assert!(!half.sampled(None, &high));
+        assert!(!Sampler::ratio(f64::NAN).sampled(None, &low));
+        // About the ratio over many random ids.
+        let tenth = Sampler::ratio(0.1);
+        let hits = (0..10_000)
+            .filter(|_| tenth.sampled(None, &rand::random()))
+            .count();
+        assert!((700..1300).contains(&hits), "{hits}");
+    }
+
+    #[test]
+    fn propagated_headers_continue_the_clients_trace() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            TRACEPARENT.clone(),
+            HeaderValue::from_static("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+        );
+        headers.insert(TRACESTATE.clone(), HeaderValue::from_static("vendor=x"));
+        let spans = RequestSpans::start(&headers, &Method::GET, &Sampler::ratio(0.0));
+        assert!(spans.sampled);
+        assert_eq!(
+            spans.parent_span_id,
+            Some(
+                parse_traceparent(b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+                    .unwrap()
+                    .span_id
+            )
+        );
+        let mut out = HeaderMap::new();
+        spans.inject(&mut out);
+        let tp = out[&TRACEPARENT].to_str().unwrap();
+        assert!(tp.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"));
+        assert!(tp.ends_with("-01"));
+        assert_eq!(&tp[36..52], hex(&spans.integration_span_id));
+        assert_eq!(out[&TRACESTATE], "vendor=x");
+        assert_eq!(
+            out[&X_AMZN_TRACE_ID].to_str().unwrap(),
+            format!(
+                "Root=1-4bf92f35-77b34da6a3ce929d0e0e4736;Parent={};Sampled=1",
+                hex(&spans.integration_span_id)
+            )
+        );
+    }
+
+    #[test]
+    fn amzn_trace_id_format_and_kept_root() {
+        // A new trace: the root's first part is the epoch seconds.
+        let spans = RequestSpans::start(&HeaderMap::new(), &Method::GET, &Sampler::ratio(1.0));
+        let value = spans.amzn_trace_id();
+        let text = value.to_str().unwrap();
+        let fields: Vec<&str> = text.split(';').collect();
+        assert_eq!(fields.len(), 3);
+        let root = fields[0].strip_prefix("Root=1-").unwrap();
+        let (epoch, rest) = root.split_once('-').unwrap();
+        assert_eq!((epoch.len(), rest.len()), (8, 24));
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let secs = u64::from_str_radix(epoch, 16).unwrap();
+        assert!(secs <= now && now - secs < 60);
+        assert_eq!(fields[1].len(), "Parent=".len() + 16);
+        assert_eq!(fields[2], "Sampled=1");
+
+        // A client's X-Ray header: its root is kept and becomes the trace id.
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            X_AMZN_TRACE_ID.clone(),
+            HeaderValue::from_static(
+                "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0",
+            ),
+        );
+        let spans = RequestSpans::start(&headers, &Method::GET, &Sampler::ratio(1.0));
+        assert!(!spans.sampled);
+        assert_eq!(hex(&spans.trace_id), "5759e988bd862e3fe1be46a994272793");
+        assert!(spans
+            .amzn_trace_id()
+            .to_str()
+            .unwrap()
+            .starts_with("Root=1-5759e988-bd862e3fe1be46a994272793;Parent="));
+        assert!(spans.traceparent().to_str().unwrap().ends_with("-00"));
+        assert_eq!(parse_amzn_trace_id(b"Root=1-zz-1"), None);
+        // A trailing separator, fields in another order, an unknown field.
+        let (parent, sampled) = parse_amzn_trace_id(
+            b"Sampled=1; Self=1-abc; Root=1-5759e988-bd862e3fe1be46a994272793;",
+        )
+        .unwrap();
+        assert_eq!(hex(&parent.trace_id), "5759e988bd862e3fe1be46a994272793");
+        assert_eq!((parent.span_id, sampled), ([0; 8], Some(true)));
+    }
+}
