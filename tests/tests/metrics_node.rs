@@ -272,6 +272,13 @@ async fn node_metrics_add_up_exactly_in_prometheus_and_in_shipments() {
             ours(l) && l.get("status").map(String::as_str) == Some(&status.to_string())
         }) - status_before(*status);
         assert_eq!(counted, *n as f64, "status {status}");
+        // The latency histograms carry the status label too.
+        let of_status = |l: &BTreeMap<String, String>| {
+            ours(l) && l.get("status").map(String::as_str) == Some(&status.to_string())
+        };
+        let timed = sum(&after, "apigw_latency_seconds_count", of_status)
+            - sum(&before, "apigw_latency_seconds_count", of_status);
+        assert_eq!(timed, *n as f64, "latency histogram of status {status}");
     }
     let total_before = sum(&before, "apigw_latency_seconds_count", ours);
     let total_after = sum(&after, "apigw_latency_seconds_count", ours);

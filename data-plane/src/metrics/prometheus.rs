@@ -57,10 +57,13 @@ pub fn render(registry: &Registry, limiter: &Limiter) -> String {
         &mut out,
         "apigw_latency_seconds",
         "histogram",
-        "Latency: from the request's arrival to its response head.",
+        "Latency: from the request's arrival to its response head, by API, stage and HTTP status.",
     );
     for s in &series {
-        histogram(&mut out, "apigw_latency_seconds", &s.labels, &s.latency);
+        for (status, h) in s.histograms() {
+            let labels = format!("{},status=\"{status}\"", s.labels);
+            histogram(&mut out, "apigw_latency_seconds", &labels, &h.latency);
+        }
     }
     header(
         &mut out,
@@ -69,12 +72,15 @@ pub fn render(registry: &Registry, limiter: &Limiter) -> String {
         "IntegrationLatency: the integration's part of requests that reached it.",
     );
     for s in &series {
-        histogram(
-            &mut out,
-            "apigw_integration_latency_seconds",
-            &s.labels,
-            &s.integration_latency,
-        );
+        for (status, h) in s.histograms() {
+            let labels = format!("{},status=\"{status}\"", s.labels);
+            histogram(
+                &mut out,
+                "apigw_integration_latency_seconds",
+                &labels,
+                &h.integration_latency,
+            );
+        }
     }
 
     header(

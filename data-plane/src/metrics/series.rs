@@ -19,6 +19,7 @@
 use std::sync::atomic::{
     AtomicI64, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
 };
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use apigw_gateway::error::{ResponseType, ALL_TYPES};
@@ -100,6 +101,15 @@ impl Histogram {
     }
 }
 
+/// The Latency and IntegrationLatency histograms of one status code of a series.
+#[derive(Debug, Default)]
+pub struct StatusHistograms {
+    /// Latency.
+    pub latency: Histogram,
+    /// IntegrationLatency (requests that reached an integration).
+    pub integration_latency: Histogram,
+}
+
 /// One minute's counts (see the module doc for how slots turn over).
 #[derive(Debug)]
 struct MinuteSlot {
@@ -155,10 +165,10 @@ pub struct Series {
     responses: [AtomicU64; ALL_TYPES.len()],
     /// Function integrations called.
     functions: AtomicU64,
-    /// Latency and IntegrationLatency histograms.
-    pub latency: Histogram,
-    /// See [`Series::latency`].
-    pub integration_latency: Histogram,
+    /// Latency and IntegrationLatency histograms by status code (`STATUS_MIN..=STATUS_MAX`),
+    /// each made by the first request with its status: one allocation per series and
+    /// status code, never one per request.
+    histograms: Box<[OnceLock<Box<StatusHistograms>>]>,
     slots: [MinuteSlot; 2],
 }
 
@@ -179,8 +189,7 @@ impl Series {
                 .collect(),
             responses: std::array::from_fn(|_| AtomicU64::new(0)),
             functions: AtomicU64::new(0),
-            latency: Histogram::default(),
-            integration_latency: Histogram::default(),
+            histograms: (STATUS_MIN..=STATUS_MAX).map(|_| OnceLock::new()).collect(),
             slots: [MinuteSlot::new(even), MinuteSlot::new(odd)],
         }
     }
@@ -188,9 +197,16 @@ impl Series {
     /// Records one request: atomic adds only.
     #[inline]
     pub fn record(&self, o: &Observation) {
-        let status = o.status.clamp(STATUS_MIN, STATUS_MAX);
-        if let Some(counter) = self.statuses.get(usize::from(status - STATUS_MIN)) {
+        let status = usize::from(o.status.clamp(STATUS_MIN, STATUS_MAX) - STATUS_MIN);
+        if let Some(counter) = self.statuses.get(status) {
             counter.fetch_add(1, Relaxed);
+        }
+        if let Some(cell) = self.histograms.get(status) {
+            let h = cell.get_or_init(Box::default);
+            h.latency.record(o.latency);
+            if let Some(d) = o.integration_latency {
+                h.integration_latency.record(d);
+            }
         }
         if let Some(t) = o.response_type {
             if let Some(counter) = self.responses.get(t as usize) {
@@ -199,10 +215,6 @@ impl Series {
         }
         if o.function_invoked {
             self.functions.fetch_add(1, Relaxed);
-        }
-        self.latency.record(o.latency);
-        if let Some(d) = o.integration_latency {
-            self.integration_latency.record(d);
         }
 
         let slot = &self.slots[o.minute.rem_euclid(2) as usize];
@@ -293,6 +305,14 @@ impl Series {
             .zip(STATUS_MIN..)
             .map(|(c, status)| (status, c.load(Relaxed)))
             .filter(|(_, n)| *n > 0)
+    }
+
+    /// The latency histograms of the status codes counted at least once.
+    pub fn histograms(&self) -> impl Iterator<Item = (u16, &StatusHistograms)> + '_ {
+        self.histograms
+            .iter()
+            .zip(STATUS_MIN..)
+            .filter_map(|(h, status)| Some((status, &**h.get()?)))
     }
 
     /// Gateway responses by type name, for the types counted at least once.
