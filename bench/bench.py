@@ -21,6 +21,9 @@ Knobs (environment): BENCH_DURATION, BENCH_RUNS, BENCH_WARMUP, BENCH_CONNS for c
 BENCH_LATENCY_DURATION, BENCH_LATENCY_RUNS (default BENCH_RUNS) for latency. BENCH_RUNS=0
 with BENCH_NGINX_CAPACITY=<req/s> measures latency only, at that capacity's shares;
 BENCH_LATENCY=0 measures capacity only (for A/B runs of two builds: BIN_DIR=... each).
+BENCH_METRICS=1 measures what request metrics cost instead of the authorizer cases: (c)
+with stage-level metrics, through a stage with detailed metrics, and through a second node
+with DP_METRICS=false, on the same core, interleaved (issue 15's goal: ≤ 3 % fewer req/s).
 """
 
 from __future__ import annotations
@@ -48,6 +51,11 @@ LATENCY_DURATION = int(os.environ.get("BENCH_LATENCY_DURATION", "60"))
 LATENCY_RUNS = int(os.environ.get("BENCH_LATENCY_RUNS", str(RUNS))) or 1
 LATENCY = os.environ.get("BENCH_LATENCY", "1") != "0"
 NGINX_CAPACITY = os.environ.get("BENCH_NGINX_CAPACITY")
+# BENCH_METRICS=1: what request metrics cost. The HTTP_PROXY case through the same node with
+# stage-level metrics (`gateway`), through a stage with detailed (per-method) metrics on the
+# same node (`detailed`), and through a second node started with DP_METRICS=false
+# (`no-metrics`), pinned to the same core, interleaved; the authorizer cases are skipped.
+METRICS_AB = os.environ.get("BENCH_METRICS") == "1"
 CONNS = [int(c) for c in os.environ.get("BENCH_CONNS", "8 32 128").split()]
 LOAD_CPU, SUT_CPU = "0", "1"
 PG = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
@@ -331,6 +339,37 @@ def enable_detailed_metrics(cp_url: str, api: str, enabled: bool = True) -> None
         {"op": "replace", "path": "/*/*/metrics/enabled", "value": "true" if enabled else "false"}])
 
 
+def add_detailed_stage(cp_url: str, api: str) -> None:
+    """A second stage, `detailed`, of the bench API's deployment with `*/*/metrics/enabled`."""
+    import boto3
+
+    c = boto3.client("apigateway", endpoint_url=cp_url, region_name="us-east-1",
+                     aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET)
+    deployment = c.get_stage(restApiId=api, stageName="prod")["deploymentId"]
+    c.create_stage(restApiId=api, stageName="detailed", deploymentId=deployment)
+    c.update_stage(restApiId=api, stageName="detailed", patchOperations=[
+        {"op": "replace", "path": "/*/*/metrics/enabled", "value": "true"},
+        # `*/*` settings bring AWS's default method throttle (10,000 / 5,000): lift it, so
+        # the comparison is of the metrics only.
+        {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "1000000"},
+        {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": "1000000"}])
+
+
+def metrics_report(capacity) -> str:
+    lines = ["", "Request metrics (BENCH_METRICS=1): median [range] req/s, same core, interleaved", "",
+             "| conns | no metrics | stage metrics | detailed metrics | stage/no | detailed/no |",
+             "|---|---|---|---|---|---|"]
+    for c in CONNS:
+        med = {n: statistics.median(r["rps"] for r in capacity[n][c])
+               for n in ("no-metrics", "gateway", "detailed")}
+        lines.append(f"| {c} | {spread([r['rps'] for r in capacity['no-metrics'][c]])} | "
+                     f"{spread([r['rps'] for r in capacity['gateway'][c]])} | "
+                     f"{spread([r['rps'] for r in capacity['detailed'][c]])} | "
+                     f"**{med['gateway'] / med['no-metrics']:.3f}** | "
+                     f"**{med['detailed'] / med['no-metrics']:.3f}** |")
+    return "\n".join(lines) + "\n"
+
+
 def spread(values: list[float]) -> str:
     return f"{statistics.median(values):,.0f} [{min(values):,.0f}–{max(values):,.0f}]"
 
@@ -368,6 +407,13 @@ def main() -> None:
             "REDIS_KEY_PREFIX": f"bench:{db}:", "FUNCTIONS_URL": functions})
         api = configure_gateway(f"http://127.0.0.1:{cp_http}", f"http://127.0.0.1:{up}", issuer.url)
         host = f"{api}.execute-api.localhost"
+        if METRICS_AB:
+            gw2 = free_port()
+            quiet_node = procs.start("data-plane-no-metrics", SUT_CPU, [str(BIN / "data-plane")], {
+                "CONTROL_PLANE_URL": f"http://127.0.0.1:{cp_grpc}", "DP_HTTP_ADDR": f"127.0.0.1:{gw2}",
+                "DP_WORKER_THREADS": "1", "RUST_LOG": "warn", "REDIS_URL": REDIS,
+                "REDIS_KEY_PREFIX": f"bench:{db}:", "FUNCTIONS_URL": functions, "DP_METRICS": "false"})
+            add_detailed_stage(f"http://127.0.0.1:{cp_http}", api)
 
         targets = [
             Target("direct", f"http://127.0.0.1:{up}/bench", None, []),
@@ -382,6 +428,11 @@ def main() -> None:
             Target("jwt", f"http://127.0.0.1:{gw}/prod/jwt/bench", host, tree_pids(data_plane.pid),
                    {"Authorization": issuer.token}),
         ]
+        if METRICS_AB:
+            targets = targets[:3] + [
+                Target("detailed", f"http://127.0.0.1:{gw}/detailed/bench", host, tree_pids(data_plane.pid)),
+                Target("no-metrics", f"http://127.0.0.1:{gw2}/prod/bench", host, tree_pids(quiet_node.pid)),
+            ]
         for t in targets:
             wait_ok(t.url, t.host, extra=t.extra)
             print(f"warm-up {t.name} ({WARMUP}s)", flush=True)
@@ -416,7 +467,7 @@ def main() -> None:
                     print(f"latency run {run + 1}/{LATENCY_RUNS} {t.name:<8} at {rate:>6} req/s: "
                           f"p50 {r['p50']} ms p99 {r['p99']} ms p99.9 {r['p99.9']} ms", flush=True)
 
-        summary = report(capacity, latency)
+        summary = report(capacity, latency) + (metrics_report(capacity) if METRICS_AB and RUNS else "")
         (out / "summary.json").write_text(json.dumps({"capacity": capacity, "latency": latency,
                                                        "settings": {"duration": DURATION, "runs": RUNS,
                                                                     "latency_duration": LATENCY_DURATION,

@@ -2,8 +2,9 @@
 # Browser tests of the web console, against the real binaries: builds what is missing
 # (Rust binaries, the console), creates a fresh database, starts the development functions
 # host (functions/host.py with the examples, for Lambda authorizers), a control plane
-# (serving web-console/dist) and one data-plane node, then runs tests/console.test.mjs and
-# tests/monitoring.test.mjs with node's test runner, driving Debian's Chromium through
+# (serving web-console/dist) and one data-plane node, then runs tests/console.test.mjs,
+# tests/monitoring.test.mjs and tests/audit.test.mjs, in that order, with node's test
+# runner, driving Debian's Chromium through
 # playwright-core. Screenshots go to web-console/test-results/.
 #
 #   bash web-console/tests/run.sh            # from the repository root, or `npm test` in web-console/
@@ -93,11 +94,15 @@ wait_ok "http://127.0.0.1:$DP_PORT/healthz"
 
 # The test files, in order (console.test.mjs expects an empty console): all by default, or
 # some of them, e.g. CONSOLE_TESTS=monitoring.
-files=()
-for t in ${CONSOLE_TESTS:-console monitoring audit}; do files+=("$here/$t.test.mjs"); done
-echo "== browser tests: ${CONSOLE_TESTS:-console monitoring audit}"
-CONSOLE_URL="http://127.0.0.1:$CP_PORT" DATA_PLANE_URL="http://127.0.0.1:$DP_PORT" CHROMIUM="$CHROMIUM" \
-  TEST_DATABASE_URL="$PG_URL/$DB" node --test --test-concurrency=1 "${files[@]}"
+# One `node --test` per file: given several files, node orders them itself (by name), and
+# audit.test.mjs would then run before console.test.mjs and fill the console it expects empty.
+failed=0
+for t in ${CONSOLE_TESTS:-console monitoring audit}; do
+  echo "== browser tests: $t"
+  CONSOLE_URL="http://127.0.0.1:$CP_PORT" DATA_PLANE_URL="http://127.0.0.1:$DP_PORT" CHROMIUM="$CHROMIUM" \
+    TEST_DATABASE_URL="$PG_URL/$DB" node --test --test-concurrency=1 "$here/$t.test.mjs" || failed=1
+done
 
 js_gz=$(cat "$console"/dist/assets/*.js | gzip -9 | wc -c)
 echo "console JavaScript: $(cat "$console"/dist/assets/*.js | wc -c) bytes, $js_gz bytes gzipped"
+exit "$failed"
