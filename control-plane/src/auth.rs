@@ -31,15 +31,16 @@ pub struct Caller {
 
 /// Whether the request is SigV4-signed (header or presigned query).
 fn is_sigv4(req: &Request) -> bool {
-    let header = req
-        .headers()
+    signed(req.headers(), req.uri())
+}
+
+/// [`is_sigv4`] from a request's headers and URI.
+fn signed(headers: &http::HeaderMap, uri: &http::Uri) -> bool {
+    let header = headers
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("AWS4-"));
-    let presigned = req
-        .uri()
-        .query()
-        .is_some_and(|q| q.contains("X-Amz-Signature="));
+    let presigned = uri.query().is_some_and(|q| q.contains("X-Amz-Signature="));
     header || presigned
 }
 
@@ -78,12 +79,7 @@ pub async fn require_sigv4(
         .await)
 }
 
-/// Whether a request carries a SigV4 signature (then it is always checked as SigV4).
-pub fn is_signed(req: &Request) -> bool {
-    is_sigv4(req)
-}
-
-/// The console user calling, when the request (not SigV4-signed: see [`is_signed`])
+/// The console user calling, when the request (not SigV4-signed: see [`service_caller`])
 /// carries a console session; `None` when it carries none (the caller then checks SigV4).
 pub async fn console_caller(
     state: &AppState,
@@ -98,6 +94,23 @@ pub async fn console_caller(
     Ok(session.map(|id| Caller {
         access_key_id: format!("console:{}", id.user.username),
     }))
+}
+
+/// Who calls one of the AWS JSON/query services on `POST /` (CloudWatch, CloudTrail): a
+/// console session when the request is not SigV4-signed and carries one, otherwise the
+/// SigV4 signature checked for `service` over the buffered body.
+pub async fn service_caller(
+    state: &AppState,
+    parts: &http::request::Parts,
+    bytes: &[u8],
+    service: &str,
+) -> Result<Caller, ApiError> {
+    if !signed(&parts.headers, &parts.uri) {
+        if let Some(caller) = console_caller(state, &parts.headers, &parts.method).await? {
+            return Ok(caller);
+        }
+    }
+    verify_sigv4(state, parts, bytes, service).await
 }
 
 /// Verifies the SigV4 signature of a buffered request for `service` (`apigateway` for the

@@ -153,19 +153,11 @@ pub async fn handle(state: &AppState, req: Request) -> Response {
 }
 
 async fn call(state: &AppState, req: Request) -> Result<Value, TrailError> {
-    let signed = crate::auth::is_signed(&req);
     let (parts, body) = req.into_parts();
-    let console = if signed {
-        None
-    } else {
-        crate::auth::console_caller(state, &parts.headers, &parts.method).await?
-    };
     let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
         TrailError::Serialization("The request body is too large or unreadable.".into())
     })?;
-    if console.is_none() {
-        crate::auth::verify_sigv4(state, &parts, &bytes, "cloudtrail").await?;
-    }
+    crate::auth::service_caller(state, &parts, &bytes, "cloudtrail").await?;
     let target = parts
         .headers
         .get("x-amz-target")

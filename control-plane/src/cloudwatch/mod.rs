@@ -56,19 +56,11 @@ async fn call(
     op_name: &mut String,
 ) -> Result<Option<Out>, CwError> {
     let protocol = Protocol::detect(req.headers());
-    let signed = crate::auth::is_signed(&req);
     let (parts, body) = req.into_parts();
-    let console = if signed {
-        None
-    } else {
-        crate::auth::console_caller(state, &parts.headers, &parts.method).await?
-    };
     let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
         CwError::InvalidParameterValue("The request body is too large or unreadable.".into())
     })?;
-    if console.is_none() {
-        crate::auth::verify_sigv4(state, &parts, &bytes, "monitoring").await?;
-    }
+    crate::auth::service_caller(state, &parts, &bytes, "monitoring").await?;
     let (op, input) = protocol.parse(&parts.headers, &bytes)?;
     op_name.clone_from(&op);
     let i = protocol::input(&input);
