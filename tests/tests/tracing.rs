@@ -531,13 +531,17 @@ async fn authorizer_and_function_integration_spans_and_event_headers() {
         ("traceparent", traceparent.as_str()),
         ("tracestate", "vendor=fn"),
     ];
-    // The stage traces once the event carries a traceparent of the client's trace.
+    // The stage traces once the event carries a traceparent of the client's trace whose
+    // parent is the gateway's span: until the node has the traced stage, the client's own
+    // header passes through unchanged (and without X-Amzn-Trace-Id).
     let event = eventually("the stage traces", Duration::from_secs(30), || async {
         let got = get(&url, &headers).await;
         let event = got.json();
         echoed(&event)
             .get("traceparent")
-            .is_some_and(|t| t.starts_with(&format!("00-{trace}-")))
+            .is_some_and(|t| {
+                t.starts_with(&format!("00-{trace}-")) && !t.contains(&client_span)
+            })
             .then_some(event)
     })
     .await;
