@@ -1,5 +1,5 @@
 //! Generates the Rust types and gRPC stubs from `apigw/config/v1/config.proto` and
-//! `apigw/metrics/v1/metrics.proto`.
+//! `apigw/metrics/v1/metrics.proto` and `apigw/logs/v1/logs.proto`.
 //! protoc comes from `protoc-bin-vendored` so a fresh machine needs no system package.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -7,10 +7,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::env::set_var("PROTOC", protoc);
     println!("cargo:rerun-if-changed=apigw/config/v1/config.proto");
     println!("cargo:rerun-if-changed=apigw/metrics/v1/metrics.proto");
+    println!("cargo:rerun-if-changed=apigw/logs/v1/logs.proto");
     tonic_prost_build::configure().compile_protos(
         &[
             "apigw/config/v1/config.proto",
             "apigw/metrics/v1/metrics.proto",
+            "apigw/logs/v1/logs.proto",
         ],
         &["."],
     )?;

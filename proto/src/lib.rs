@@ -1,10 +1,11 @@
 //! The protobuf contract between the control plane and data-plane nodes.
 //!
-//! Two things live here: the `DeploymentSnapshot` (the immutable compiled form of a
-//! deployed REST API, stored encoded with each deployment) and the `ConfigDiscovery`
-//! streaming service through which nodes receive stages and snapshots, and the
-//! `MetricsIngest` service through which nodes ship their per-minute request metrics. Keeping it in its
-//! own crate lets both planes (and tests) share one definition.
+//! What lives here: the `DeploymentSnapshot` (the immutable compiled form of a deployed
+//! REST API, stored encoded with each deployment), the `ConfigDiscovery` streaming service
+//! through which nodes receive stages and snapshots, the `MetricsIngest` service through
+//! which nodes ship their per-minute request metrics, and the `LogsIngest` service through
+//! which they ship access and execution log lines. Keeping it in its own crate lets both
+//! planes (and tests) share one definition.
 
 /// Generated types for `apigw.config.v1`.
 #[allow(clippy::all, missing_docs)]
@@ -16,6 +17,12 @@ pub mod config {
 #[allow(clippy::all, missing_docs)]
 pub mod metrics {
     tonic::include_proto!("apigw.metrics.v1");
+}
+
+/// Generated types for `apigw.logs.v1`: the access and execution log lines nodes ship.
+#[allow(clippy::all, missing_docs)]
+pub mod logs {
+    tonic::include_proto!("apigw.logs.v1");
 }
 
 /// The snapshot format this build produces and understands; a node rejects newer ones.

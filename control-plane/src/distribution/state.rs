@@ -337,6 +337,7 @@ fn stage_config(
                         cache_data_encrypted: s.cache_data_encrypted,
                         require_authorization_for_cache_control: s
                             .require_authorization_for_cache_control,
+                        ..Default::default()
                     },
                 )
             })
@@ -346,6 +347,7 @@ fn stage_config(
         cache_cluster_enabled: doc.cache_cluster_enabled,
         tracing_enabled: doc.tracing_enabled,
         authorizer_cache_epoch: u64::try_from(authorizer_epoch).unwrap_or(0),
+        ..Default::default()
     }
 }
 
