@@ -178,8 +178,9 @@ pub struct RequestSpans {
     pub http_method: Method,
     /// The client's `tracestate`, passed on.
     pub tracestate: Option<HeaderValue>,
-    /// The client's `X-Amzn-Trace-Id` root, kept as sent.
-    pub amzn_root: Option<Box<str>>,
+    /// The client's `X-Amzn-Trace-Id` root, kept as sent (its id: the root's hex is
+    /// lowercase, so encoding the id gives the text back).
+    pub amzn_root: Option<[u8; 16]>,
     /// The authorizer step's timing (sampled requests only).
     pub authorizer: OnceLock<Timed>,
     /// The integration's timing (sampled requests only).
@@ -197,13 +198,7 @@ impl RequestSpans {
         let amzn = headers
             .get(&X_AMZN_TRACE_ID)
             .and_then(|v| parse_amzn_trace_id(v.as_bytes()));
-        let amzn_root = amzn.as_ref().and_then(|_| {
-            let text = headers.get(&X_AMZN_TRACE_ID)?.to_str().ok()?;
-            text.split(';')
-                .filter_map(|f| f.trim().strip_prefix("Root="))
-                .next()
-                .map(Box::from)
-        });
+        let amzn_root = amzn.as_ref().map(|(p, _)| p.trace_id);
         let (trace_id, parent_span_id, decision, tracestate) = match (traceparent, amzn) {
             (Some(p), _) => (
                 p.trace_id,
@@ -219,20 +214,20 @@ impl RequestSpans {
             ),
             (None, None) => (new_trace_id(), None, None, None),
         };
-        let ids: [u8; 32] = rand::random();
-        let id = |i: usize| {
-            let mut id = [0u8; 8];
-            id.copy_from_slice(&ids[i * 8..i * 8 + 8]);
+        // Span ids need to be unique, not unpredictable: a thread-local wyrand
+        // (fastrand), as OpenTelemetry's SDK uses a small non-cryptographic generator too.
+        let id = || {
+            let mut id = fastrand::u64(..).to_be_bytes();
             id[0] |= 1; // never all zero
             id
         };
         RequestSpans {
             trace_id,
-            span_id: id(0),
+            span_id: id(),
             parent_span_id,
-            authorizer_span_id: id(1),
-            integration_span_id: id(2),
-            limits_span_id: id(3),
+            authorizer_span_id: id(),
+            integration_span_id: id(),
+            limits_span_id: id(),
             sampled: sampler.sampled(decision, &trace_id),
             http_method: http_method.clone(),
             tracestate,
@@ -260,15 +255,20 @@ impl RequestSpans {
     /// client's root when it sent one, else the trace id split as X-Ray does),
     /// `Parent={integration span}`, `Sampled={0|1}`.
     pub fn amzn_trace_id(&self) -> HeaderValue {
-        let text = format!(
-            "Root={};Parent={};Sampled={}",
-            self.amzn_root
-                .as_deref()
-                .map_or_else(|| amzn_root(&self.trace_id), str::to_owned),
-            hex(&self.integration_span_id),
-            u8::from(self.sampled)
+        // Root=1-{8}-{24};Parent={16};Sampled={1}: 74 bytes, written in place (this runs
+        // for every request of a tracing stage, sampled or not).
+        let mut out = [0u8; 74];
+        out[0..7].copy_from_slice(b"Root=1-");
+        write_amzn_root_ids(
+            self.amzn_root.as_ref().unwrap_or(&self.trace_id),
+            &mut out[7..40],
         );
-        HeaderValue::from_str(&text).unwrap_or(HeaderValue::from_static(""))
+        out[40..48].copy_from_slice(b";Parent=");
+        encode_hex(&self.integration_span_id, &mut out[48..64]);
+        out[64..73].copy_from_slice(b";Sampled=");
+        out[73] = if self.sampled { b'1' } else { b'0' };
+        // Hex digits and ASCII punctuation only: always a valid header value.
+        HeaderValue::from_bytes(&out).unwrap_or(HeaderValue::from_static(""))
     }
 
     /// Sets the trace headers on a request to the integration.
@@ -317,8 +317,17 @@ pub enum Child {
 /// `1-{8 hex}-{24 hex}` from a trace id (X-Ray's root: the first 4 bytes are the epoch
 /// seconds of a trace this gateway started).
 pub fn amzn_root(trace_id: &[u8; 16]) -> String {
-    let text = hex(trace_id);
-    format!("1-{}-{}", &text[..8], &text[8..])
+    let mut out = [0u8; 35];
+    out[0..2].copy_from_slice(b"1-");
+    write_amzn_root_ids(trace_id, &mut out[2..]);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `{8 hex}-{24 hex}` of a trace id into `out` (33 bytes).
+fn write_amzn_root_ids(trace_id: &[u8; 16], out: &mut [u8]) {
+    encode_hex(&trace_id[..4], &mut out[..8]);
+    out[8] = b'-';
+    encode_hex(&trace_id[4..], &mut out[9..33]);
 }
 
 /// A new trace id: the epoch seconds in the first 4 bytes (so that the X-Ray root carries
@@ -328,8 +337,10 @@ fn new_trace_id() -> [u8; 16] {
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs() as u32)
         .unwrap_or(0);
-    let mut id: [u8; 16] = rand::random();
+    let mut id = [0u8; 16];
     id[0..4].copy_from_slice(&secs.to_be_bytes());
+    id[4..8].copy_from_slice(&fastrand::u32(..).to_be_bytes());
+    id[8..16].copy_from_slice(&fastrand::u64(..).to_be_bytes());
     id
 }
 
@@ -342,9 +353,9 @@ pub fn hex(bytes: &[u8]) -> String {
 
 fn encode_hex(bytes: &[u8], out: &mut [u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for (i, b) in bytes.iter().enumerate() {
-        out[2 * i] = DIGITS[usize::from(b >> 4)];
-        out[2 * i + 1] = DIGITS[usize::from(b & 15)];
+    for (b, pair) in bytes.iter().zip(out.chunks_exact_mut(2)) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 15)];
     }
 }
 
