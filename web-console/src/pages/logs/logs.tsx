@@ -139,7 +139,7 @@ export function Logs() {
                 <td>{l.sourceIp || "—"}</td>
                 <td class="mono">{l.path || "—"}</td>
                 <td class="mono log-line">
-                  <button type="button" class="link" onClick={() => setOpen(l)} aria-label={`Show line of request ${l.requestId || i}`}>
+                  <button type="button" class="link" onClick={() => setOpen(l)}>
                     {l.message.length > 120 ? `${l.message.slice(0, 120)}…` : l.message}
                   </button>
                 </td>
