@@ -616,3 +616,166 @@ async fn boto3_finds_every_line_of_a_burst() {
         .expect("running python3");
     assert!(status.success(), "logs.py failed: {status}");
 }
+
+/// Two real nodes shipping to the control plane's store: a stage with access logging on
+/// (AWS's JSON preset) and one without; a known burst spread over both nodes is found
+/// whole by FilterLogEvents (none lost, none twice, each in its node's stream) within
+/// 10 s of its last response, and the stage without access logging wrote nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_ship_every_line_of_a_burst_to_the_store() {
+    use apigw_e2e::invoke::send;
+    use apigw_e2e::{eventually, DataPlane, RestApi};
+    use std::time::Duration;
+
+    const GROUP: &str = "burst-access";
+    const JSON_PRESET: &str = "{ \"requestId\":\"$context.requestId\", \"extendedRequestId\":\"$context.extendedRequestId\",\"ip\": \"$context.identity.sourceIp\", \"caller\":\"$context.identity.caller\", \"user\":\"$context.identity.user\", \"requestTime\":\"$context.requestTime\", \"httpMethod\":\"$context.httpMethod\", \"resourcePath\":\"$context.resourcePath\", \"status\":\"$context.status\", \"protocol\":\"$context.protocol\", \"responseLength\":\"$context.responseLength\" }";
+
+    let cp = ControlPlane::start(&fresh_database().await.expect("a test database")).await;
+    let nodes = [
+        DataPlane::start(&cp.grpc_url(), "node-1").await,
+        DataPlane::start(&cp.grpc_url(), "node-2").await,
+    ];
+    let m = cp.mgmt();
+    let api = RestApi::create(&m, "burst").await;
+    let pets = api.resource(&api.root, "pets").await;
+    apigw_e2e::rest_api::mock_method(&m, &api.id, &pets, "GET", "{\"ok\": true}").await;
+    api.deploy("logged", json!({})).await;
+    api.deploy("quiet", json!({})).await;
+    m.patch(
+        &format!("/restapis/{}/stages/logged", api.id),
+        json!([
+            {"op": "replace", "path": "/accessLogSettings/destinationArn",
+             "value": format!("arn:aws:logs:us-east-1:123456789012:log-group:{GROUP}")},
+            {"op": "replace", "path": "/accessLogSettings/format", "value": JSON_PRESET}
+        ]),
+    )
+    .await
+    .ok();
+    let logs = Logs::signed_in(&cp).await;
+    let no_headers: [(&str, &str); 0] = [];
+
+    // Each node logs the stage once a probe of its own is in the store.
+    for node in &nodes {
+        let url = node.invoke_url(&api.id, "logged", "/pets");
+        eventually(
+            &format!("{} logs the stage", node.node_id),
+            Duration::from_secs(30),
+            || {
+                let (url, logs) = (url.clone(), &logs);
+                async move {
+                    let got = send("GET", &url, &no_headers, "").await;
+                    let id = got.header("x-amzn-requestid").to_string();
+                    for _ in 0..40 {
+                        let (status, page) = logs
+                            .call(
+                                "FilterLogEvents",
+                                json!({"logGroupName": GROUP,
+                                "filterPattern": format!("\"{id}\"")}),
+                            )
+                            .await;
+                        if status == 200 && page["events"].as_array().is_some_and(|e| !e.is_empty())
+                        {
+                            return Some(());
+                        }
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    None
+                }
+            },
+        )
+        .await;
+    }
+
+    // The stage without access logging, then the burst: 40 requests, alternating nodes.
+    let mut quiet = Vec::new();
+    for node in &nodes {
+        for _ in 0..5 {
+            let got = send(
+                "GET",
+                &node.invoke_url(&api.id, "quiet", "/pets"),
+                &no_headers,
+                "",
+            )
+            .await;
+            assert_eq!(got.status, 200);
+            quiet.push(got.header("x-amzn-requestid").to_string());
+        }
+    }
+    let start = now_ms();
+    let mut burst = Vec::new();
+    for i in 0..40 {
+        let node = &nodes[i % 2];
+        let got = send(
+            "GET",
+            &node.invoke_url(&api.id, "logged", "/pets"),
+            &no_headers,
+            "",
+        )
+        .await;
+        assert_eq!(got.status, 200, "{}", got.body);
+        burst.push((
+            got.header("x-amzn-requestid").to_string(),
+            node.node_id.clone(),
+        ));
+    }
+    let found = eventually(
+        "every line of the burst in the store",
+        Duration::from_secs(10),
+        || {
+            let logs = &logs;
+            let want = burst.len();
+            async move {
+                let events = logs
+                    .filter_all(json!({"logGroupName": GROUP, "startTime": start,
+                    "filterPattern": "{ $.status = 200 }", "limit": 15}))
+                    .await;
+                (events.len() >= want).then_some(events)
+            }
+        },
+    )
+    .await;
+    let mut got: Vec<(String, String)> = found
+        .iter()
+        .map(|e| {
+            let line: Value = serde_json::from_str(e["message"].as_str().unwrap()).unwrap();
+            (
+                line["requestId"].as_str().unwrap().to_string(),
+                e["logStreamName"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    let mut want = burst.clone();
+    want.sort();
+    assert_eq!(got, want, "every line once, in its node's stream");
+    let streams = logs
+        .ok("DescribeLogStreams", json!({"logGroupName": GROUP}))
+        .await;
+    let names: Vec<&str> = streams["logStreams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["logStreamName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["node-1", "node-2"]);
+    // The quiet stage's requests went before the burst, so their lines (if any) would have
+    // been shipped before the burst's: there is no other group, and the group's lines are
+    // the probes' and the burst's.
+    let groups = logs.ok("DescribeLogGroups", json!({})).await;
+    let group_names: Vec<&str> = groups["logGroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["logGroupName"].as_str().unwrap())
+        .collect();
+    assert_eq!(group_names, vec![GROUP]);
+    let everything = logs.filter_all(json!({"logGroupName": GROUP})).await;
+    assert!(everything.len() >= burst.len() + 2);
+    for e in &everything {
+        let message = e["message"].as_str().unwrap_or("");
+        assert!(
+            !quiet.iter().any(|id| message.contains(id.as_str())),
+            "{message}"
+        );
+    }
+}

@@ -295,19 +295,15 @@ fn group_name(state: &AppState, input: Input<'_>) -> Result<String, LogsError> {
 }
 
 /// A `logGroupIdentifier`: a name, or `arn:aws:logs:{region}:{account}:log-group:{name}[:*]`.
+/// The region and account are not checked: a stage's `destinationArn` may name any
+/// account, and there is one store.
 pub fn group_from_identifier(region: &str, id: &str) -> Result<String, LogsError> {
     let Some(rest) = id.strip_prefix("arn:") else {
         return Ok(id.to_string());
     };
     let parts: Vec<&str> = rest.splitn(6, ':').collect();
     match parts.as_slice() {
-        [_, "logs", r, account, kind, name] if *kind == "log-group" => {
-            if *r != region || *account != crate::store::ACCOUNT_ID {
-                return Err(invalid(format!(
-                    "The log group ARN {id} is not of this gateway's region {region} and account {}.",
-                    crate::store::ACCOUNT_ID
-                )));
-            }
+        [_, "logs", _, _, "log-group", name] => {
             Ok(name.strip_suffix(":*").unwrap_or(name).to_string())
         }
         _ => Err(invalid(format!(
@@ -703,7 +699,14 @@ mod tests {
             group_from_identifier("us-east-1", &format!("{arn}:*")).unwrap(),
             "g/a"
         );
-        assert!(group_from_identifier("eu-west-1", &arn).is_err());
+        assert_eq!(
+            group_from_identifier(
+                "us-east-1",
+                "arn:aws:logs:eu-west-1:123456789012:log-group:x"
+            )
+            .unwrap(),
+            "x"
+        );
         assert!(group_from_identifier("us-east-1", "arn:aws:s3:::bucket").is_err());
     }
 
