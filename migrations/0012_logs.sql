@@ -49,6 +49,8 @@ CREATE TABLE log_events (
 ) PARTITION BY RANGE (ts_ms);
 CREATE INDEX log_events_by_group ON log_events (log_group, ts_ms, id);
 CREATE INDEX log_events_by_stream ON log_events (log_group, log_stream, ts_ms, id);
+-- The console's search over every group, newest first.
+CREATE INDEX log_events_by_time ON log_events (ts_ms, id);
 CREATE INDEX log_events_by_request ON log_events (request_id) WHERE request_id <> '';
 
 -- Which shipments were stored: a node process (node_instance) ships seq 1, 2, 3, ... and
