@@ -10,6 +10,7 @@
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod aws_json;
 pub mod cloudwatch;
 pub mod compiler;
 pub mod console;
@@ -22,6 +23,7 @@ pub mod ids;
 pub mod import;
 pub mod ingest;
 pub mod keys;
+pub mod logs;
 pub mod metering;
 pub mod patch;
 pub mod schema_to_template;
@@ -56,6 +58,8 @@ pub struct AppState {
     pub test_invoker: api::test_invoke::TestInvoker,
     /// Delivers alarm actions (webhooks, SNS topics mapped to URLs).
     pub alarm_webhooks: std::sync::Arc<cloudwatch::notify::Notifier>,
+    /// Days the log store keeps lines (DescribeLogGroups' `retentionInDays`).
+    pub log_retention_days: u32,
 }
 
 /// Everything the control plane needs to start.
@@ -94,6 +98,9 @@ pub struct Settings {
     /// SNS topic ARNs mapped to webhook URLs for alarm actions
     /// (`APIGW_ALARM_SNS_WEBHOOKS`: `arn=url,arn=url`).
     pub alarm_sns_webhooks: String,
+    /// Days the log store keeps access and execution log lines
+    /// (`APIGW_LOG_RETENTION_DAYS`, default 30).
+    pub log_retention_days: u32,
 }
 
 /// Connects to Postgres and applies the migrations.
@@ -110,8 +117,8 @@ pub async fn connect(database_url: &str) -> anyhow::Result<PgPool> {
     Ok(db)
 }
 
-/// The HTTP application: health, the console (its API and SPA), the CloudWatch and
-/// CloudTrail APIs (`POST /`), then the management API (SigV4 or a console session); a browser
+/// The HTTP application: health, the console (its API and SPA), the CloudWatch, CloudWatch
+/// Logs and CloudTrail APIs (`POST /`), then the management API (SigV4 or a console session); a browser
 /// navigation to an unknown path gets the SPA.
 pub fn app(state: AppState) -> Router {
     let management = api::router()
@@ -223,6 +230,12 @@ pub async fn run(
         .context("creating the metrics roll-up watermark")?;
     let rollup = tokio::spawn(ingest::rollup::run(db.clone()));
     let audit_prune = tokio::spawn(audit::prune_task(db.clone()));
+    let log_retention_days = settings.log_retention_days.max(1);
+    logs::retention::maintain(&db, ingest::logs::now_ms(), log_retention_days)
+        .await
+        .context("creating the log store's partitions")?;
+    let log_partitions = tokio::spawn(logs::retention::run(db.clone(), log_retention_days));
+    let logs_service = ingest::logs::LogsIngestService::new(db.clone(), log_retention_days);
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
@@ -251,6 +264,10 @@ pub async fn run(
         .add_service(
             apigw_proto::metrics::metrics_ingest_server::MetricsIngestServer::new(metrics_service)
                 .max_decoding_message_size(ingest::MAX_MESSAGE_BYTES),
+        )
+        .add_service(
+            apigw_proto::logs::logs_ingest_server::LogsIngestServer::new(logs_service)
+                .max_decoding_message_size(ingest::logs::MAX_MESSAGE_BYTES),
         )
         .serve_with_incoming_shutdown(
             tokio_stream::wrappers::TcpListenerStream::new(grpc_listener),
@@ -283,6 +300,7 @@ pub async fn run(
             cloudwatch::notify::Notifier::new(&settings.alarm_sns_webhooks)
                 .context("alarm webhooks")?,
         ),
+        log_retention_days,
     };
     let evaluator = tokio::spawn(cloudwatch::evaluator::run(
         state.clone(),
@@ -298,6 +316,7 @@ pub async fn run(
     evaluator.abort();
     rollup.abort();
     audit_prune.abort();
+    log_partitions.abort();
     g.context("gRPC server")?;
     h.context("HTTP server")?;
     Ok(())

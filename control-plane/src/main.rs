@@ -52,6 +52,9 @@ struct Args {
     /// SNS topic ARNs whose alarm notifications go to webhooks: `arn=url,arn=url`.
     #[arg(long, env = "APIGW_ALARM_SNS_WEBHOOKS", default_value = "")]
     alarm_sns_webhooks: String,
+    /// Days the log store keeps access and execution log lines (whole days are dropped).
+    #[arg(long, env = "APIGW_LOG_RETENTION_DAYS", default_value_t = 30)]
+    log_retention_days: u32,
     /// Log format: text or json.
     #[arg(long, env = "LOG_FORMAT", default_value = "text")]
     log_format: String,
@@ -138,6 +141,7 @@ async fn main() -> anyhow::Result<()> {
             functions_url: args.functions_url,
             alarm_eval_interval: std::time::Duration::from_secs(args.alarm_eval_interval.max(1)),
             alarm_sns_webhooks: args.alarm_sns_webhooks,
+            log_retention_days: args.log_retention_days,
         },
         shutdown_signal(),
     )

@@ -1,7 +1,8 @@
 //! `POST /` on the management address: the AWS services other than `apigateway` that
 //! this gateway serves there, told apart by the JSON protocol's `X-Amz-Target` prefix
 //! (the query protocol's `Action=` form bodies are CloudWatch's). One arm per service:
-//! CloudTrail ([`crate::audit::lookup`]) and CloudWatch ([`crate::cloudwatch`]).
+//! CloudTrail ([`crate::audit::lookup`]), CloudWatch Logs ([`crate::logs`]) and CloudWatch
+//! ([`crate::cloudwatch`]).
 
 use axum::extract::{Request, State};
 use axum::response::Response;
@@ -23,6 +24,8 @@ async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
         .unwrap_or("");
     if target.starts_with(crate::audit::lookup::TARGET_PREFIX) {
         crate::audit::lookup::handle(&state, req).await
+    } else if target.starts_with(crate::logs::TARGET_PREFIX) {
+        crate::logs::handle(&state, req).await
     } else {
         crate::cloudwatch::handle(State(state), req).await
     }

@@ -83,6 +83,32 @@ pub struct Args {
     /// Seconds between metrics shipments (they also go out just after each minute).
     #[arg(long, env = "METRICS_SHIP_INTERVAL", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub metrics_ship_interval: u64,
+    /// Access and execution logs of the stages and methods that turn them on
+    /// (`accessLogSettings`, `logging/loglevel`); `--logs false` writes and ships none
+    /// (and installs no hook for them).
+    #[arg(long, env = "DP_LOGS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub logs: bool,
+    /// Append access and execution log lines (one JSON object per line) to this file.
+    #[arg(long, env = "ACCESS_LOG_FILE")]
+    pub access_log_file: Option<std::path::PathBuf>,
+    /// Write access and execution log lines (one JSON object per line) to stdout (the
+    /// node's own logs go to stderr).
+    #[arg(long, env = "ACCESS_LOG_STDOUT", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub access_log_stdout: bool,
+    /// Ship log lines to the control plane's store (`LogsIngest`), where the CloudWatch
+    /// Logs API and the console search them.
+    #[arg(long, env = "LOGS_SHIP", default_value_t = true, action = clap::ArgAction::Set)]
+    pub logs_ship: bool,
+    /// Where log lines are shipped (`LogsIngest` gRPC); default: the `--control-plane` URL.
+    #[arg(long, env = "LOGS_URL")]
+    pub logs_url: Option<String>,
+    /// Milliseconds between log shipments (a full shipment goes out at once).
+    #[arg(long, env = "LOGS_SHIP_INTERVAL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(50..))]
+    pub logs_ship_interval_ms: u64,
+    /// Requests' log records waiting for the writer at most; beyond, lines are dropped
+    /// and counted (`apigw_log_lines_dropped_total`).
+    #[arg(long, env = "LOG_QUEUE_SIZE", default_value_t = 16_384, value_parser = clap::value_parser!(u64).range(1..))]
+    pub log_queue_size: u64,
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -152,6 +178,20 @@ mod tests {
         assert!(!args.metrics);
         assert_eq!(args.otlp_protocol, OtlpProtocol::Grpc);
         assert_eq!(args.trace_sample_ratio, 1.0);
+        assert!(args.logs && args.logs_ship && !args.access_log_stdout);
+        assert_eq!(args.logs_ship_interval_ms, 1000);
+        let args = Args::try_parse_from([
+            "data-plane",
+            "--access-log-stdout",
+            "--access-log-file",
+            "/tmp/a.log",
+        ])
+        .unwrap();
+        assert!(args.access_log_stdout);
+        assert_eq!(
+            args.access_log_file.as_deref(),
+            Some(std::path::Path::new("/tmp/a.log"))
+        );
         let args =
             Args::try_parse_from(["data-plane", "--otlp-protocol", "http/protobuf"]).unwrap();
         assert_eq!(args.otlp_protocol, OtlpProtocol::HttpProtobuf);

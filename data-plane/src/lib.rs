@@ -6,7 +6,8 @@
 //! atomically, serves invoke requests through the engine on a hyper server ([`server`]),
 //! answers its own health endpoints ([`health`]), keeps the cluster-wide limits'
 //! Redis side ([`limits`]), counts requests for Prometheus and the control plane's
-//! per-minute series ([`metrics`]), and exports the spans of traced stages by OTLP
+//! per-minute series ([`metrics`]), writes and ships access and execution logs
+//! ([`logs`]), and exports the spans of traced stages by OTLP
 //! ([`otlp`]). [`node::run`] wires it all together.
 
 pub mod authorizer_cache;
@@ -15,6 +16,7 @@ pub mod config_client;
 pub mod health;
 pub mod limits;
 pub mod logging;
+pub mod logs;
 pub mod metrics;
 pub mod node;
 pub mod otlp;

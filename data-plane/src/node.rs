@@ -9,12 +9,16 @@ use tokio::net::TcpListener;
 use crate::cli::Args;
 use crate::config_client::ConfigClient;
 use crate::limits::{Limiter, LimiterConfig};
+use crate::logs::shipper::{self as shipper_for_logs, LogShipper, LogShipperConfig};
+use crate::logs::sink::{Pending, SinkConfig};
+use crate::logs::LogsHook;
 use crate::metrics::shipper::{Shipper, ShipperConfig, DEFAULT_MAX_BACKLOG, FINAL_WAIT};
 use crate::metrics::{MetricsHook, Registry};
 use crate::request_log::RequestLog;
 use crate::server::{self, DRAIN_TIMEOUT};
 use apigw_gateway::backend_client;
 use apigw_gateway::phases::authorize::Authorizers;
+use apigw_gateway::phases::end::{RequestEnd, RequestSummary};
 use apigw_gateway::phases::integration::invoke_api::{FunctionsEndpoint, FunctionsUrlError};
 use apigw_gateway::state::SharedState;
 use apigw_gateway::Gateway;
@@ -39,9 +43,23 @@ pub enum NodeError {
     /// The functions URL is unusable.
     #[error(transparent)]
     Functions(#[from] FunctionsUrlError),
-    /// The metrics URL is unusable.
+    /// The metrics (or logs) URL is unusable.
     #[error(transparent)]
     Metrics(#[from] crate::metrics::shipper::ShipperError),
+    /// The access log file cannot be opened.
+    #[error(transparent)]
+    LogSink(#[from] crate::logs::sink::SinkError),
+}
+
+/// Several end-of-request hooks, called in order.
+struct Hooks(Vec<Arc<dyn RequestEnd>>);
+
+impl RequestEnd for Hooks {
+    fn request_end(&self, summary: &RequestSummary<'_>) {
+        for hook in &self.0 {
+            hook.request_end(summary);
+        }
+    }
 }
 
 /// Runs a node until `shutdown` resolves, then drains in-flight requests and returns.
@@ -102,14 +120,69 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
         .with_limiter(Arc::clone(&limiter))
         .with_authorizers(Arc::new(authorizers))
         .with_local_endpoints(local);
-    // One hook: metrics (with the debug request log inside), or the log alone. With
-    // neither, none is installed and the engine reads no clock for it.
+    // The hooks: metrics (with the debug request log inside), or the log alone; and
+    // access / execution logs. With none, none is installed and the engine reads no
+    // clock for it.
+    let mut hooks: Vec<Arc<dyn RequestEnd>> = Vec::new();
     match &metrics {
-        Some(registry) => {
-            gateway = gateway.with_end_hook(Arc::new(MetricsHook::new(Arc::clone(registry))))
-        }
-        None if RequestLog::enabled() => gateway = gateway.with_end_hook(Arc::new(RequestLog)),
+        Some(registry) => hooks.push(Arc::new(MetricsHook::new(Arc::clone(registry)))),
+        None if RequestLog::enabled() => hooks.push(Arc::new(RequestLog)),
         None => {}
+    }
+    let log_stats = metrics
+        .as_ref()
+        .map_or_else(Default::default, |r| Arc::clone(&r.logs));
+    let mut log_shipper = None;
+    let mut log_writer = None;
+    if args.logs {
+        let (queue, records) =
+            tokio::sync::mpsc::channel(usize::try_from(args.log_queue_size).unwrap_or(usize::MAX));
+        hooks.push(Arc::new(LogsHook::new(queue, Arc::clone(&log_stats))));
+        let pending = args.logs_ship.then(|| {
+            Arc::new(Pending::new(
+                shipper_for_logs::MAX_EVENTS * 20,
+                shipper_for_logs::MAX_EVENTS,
+            ))
+        });
+        log_writer = Some(crate::logs::sink::start(
+            SinkConfig {
+                file: args.access_log_file.clone(),
+                stdout: args.access_log_stdout,
+                node_id: node_id.clone(),
+            },
+            records,
+            pending.clone(),
+            Arc::clone(&log_stats),
+        )?);
+        if let Some(pending) = pending {
+            let task = LogShipper::new(
+                pending,
+                Arc::clone(&log_stats),
+                LogShipperConfig {
+                    url: args
+                        .logs_url
+                        .clone()
+                        .unwrap_or_else(|| args.control_plane.clone()),
+                    node_id: node_id.clone(),
+                    interval: std::time::Duration::from_millis(args.logs_ship_interval_ms),
+                    max_backlog: shipper_for_logs::DEFAULT_MAX_BACKLOG,
+                },
+            )?;
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let run = task.run(async move {
+                let _ = stopped.await;
+            });
+            log_shipper = Some((stop, tokio::spawn(run)));
+        }
+    }
+    match hooks.len() {
+        0 => {}
+        1 => {
+            if let Some(hook) = hooks.pop() {
+                gateway = gateway.with_end_hook(hook);
+            }
+        }
+        _ => gateway = gateway.with_end_hook(Arc::new(Hooks(hooks))),
     }
     match args
         .functions_url
@@ -144,6 +217,20 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
     }
     let config = tokio::spawn(config_client.run());
     server::serve(listener, gateway, metrics, shutdown, DRAIN_TIMEOUT).await;
+    // The gateway (and with it the logs hook's queue sender) is gone once `serve`
+    // returns: the writer drains the queue and ends, then the shipper sends the rest.
+    if let Some(writer) = log_writer {
+        let joined = tokio::task::spawn_blocking(move || writer.join());
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), joined).await;
+    }
+    if let Some((stop, task)) = log_shipper {
+        let _ = stop.send(());
+        let _ = tokio::time::timeout(
+            shipper_for_logs::FINAL_WAIT + std::time::Duration::from_secs(1),
+            task,
+        )
+        .await;
+    }
     if let Some((stop, task)) = shipper {
         let _ = stop.send(());
         let _ = tokio::time::timeout(FINAL_WAIT + std::time::Duration::from_secs(1), task).await;

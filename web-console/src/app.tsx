@@ -16,6 +16,7 @@ import { NotFound } from "./shared/not-found";
 import { Alarms } from "./pages/alarms/alarms";
 import { AlarmPage } from "./pages/alarms/alarm";
 import { AuditLog } from "./pages/audit/audit";
+import { Logs } from "./pages/logs/logs";
 
 export function App() {
   const path = usePath();
@@ -80,6 +81,9 @@ export function App() {
           <Link href="/audit" aria-current={path.startsWith("/audit") ? "page" : undefined}>
             Audit log
           </Link>
+          <Link href="/logs" aria-current={path.startsWith("/logs") ? "page" : undefined}>
+            Logs
+          </Link>
           <Link href="/settings/account" aria-current={path.startsWith("/settings") ? "page" : undefined}>
             Settings
           </Link>
@@ -125,6 +129,7 @@ function Routes({ path, user }: { path: string; user: User }) {
   const alarm = match("/alarms/:name", path);
   if (alarm) return <AlarmPage key={alarm.name} name={alarm.name} />;
   if (match("/audit", path)) return <AuditLog />;
+  if (match("/logs", path)) return <Logs />;
   return <NotFound />;
 }
 

@@ -299,7 +299,17 @@ mod tests {
             (
                 "arn:aws:firehose:us-east-1:1:deliverystream/amazon-apigateway-x",
                 "$context.requestId",
+                false,
+            ),
+            (
+                "arn:aws:logs:us-east-1:1:log-group:g",
+                "$context.extendedRequestId $context.identity.sourceIp",
                 true,
+            ),
+            (
+                "arn:aws:logs:us-east-1:1:log-group:g",
+                "$context.requestId $context.nope",
+                false,
             ),
             (
                 "arn:aws:firehose:us-east-1:1:deliverystream/other",

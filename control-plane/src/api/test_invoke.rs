@@ -21,7 +21,7 @@ use apigw_gateway::backend_client::{self, BackendClient};
 use apigw_gateway::phases::authorize::Authorizers;
 use apigw_gateway::phases::integration::invoke_api::{FunctionsEndpoint, FunctionsUrlError};
 use apigw_gateway::state::{apply_update, GatewayState, SharedState};
-use apigw_gateway::trace::ExecutionTrace;
+use apigw_gateway::trace::{java_map, lines, ExecutionTrace};
 use apigw_gateway::{Gateway, Peer};
 use apigw_proto::config as pb;
 use axum::extract::{Path, State};
@@ -404,7 +404,8 @@ async fn run(
     Ok((parts.status.as_u16(), parts.headers, body))
 }
 
-/// The request part of the execution log, as API Gateway words it.
+/// The request part of the execution log, in the engine's wording (`trace::lines`, the
+/// nodes' execution logs write the same lines).
 fn request_log_lines(
     http_method: &str,
     resource_path: &str,
@@ -418,30 +419,16 @@ fn request_log_lines(
     // The engine's parser: each key's last value, decoded.
     let query: BTreeMap<_, _> = apigw_gateway::query::pairs(query).collect();
     vec![
-        format!("HTTP Method: {http_method}, Resource Path: {resource_path}"),
-        format!(
-            "Method request path: {}",
-            path.split('?').next().unwrap_or(path)
-        ),
-        format!(
-            "Method request query string: {}",
-            java_map(query.iter().map(|(k, v)| (k.as_ref(), v.as_ref())))
-        ),
-        format!(
-            "Method request headers: {}",
-            java_map(req.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        ),
-        format!(
-            "Method request body before transformations: {}",
-            req.body.as_deref().unwrap_or_default()
-        ),
+        lines::method(http_method, resource_path),
+        lines::request_path(path.split('?').next().unwrap_or(path)),
+        lines::request_query(&java_map(
+            query.iter().map(|(k, v)| (k.as_ref(), v.as_ref())),
+        )),
+        lines::request_headers(&java_map(
+            req.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        )),
+        lines::request_body(req.body.as_deref().unwrap_or_default()),
     ]
-}
-
-/// `{a=1, b=2}`: how API Gateway's logs print maps.
-fn java_map<'a>(entries: impl Iterator<Item = (&'a str, &'a str)>) -> String {
-    let inner: Vec<String> = entries.map(|(k, v)| format!("{k}={v}")).collect();
-    format!("{{{}}}", inner.join(", "))
 }
 
 /// The execution log: a header line, then `{timestamp} : {message}` lines (the method
@@ -460,23 +447,18 @@ fn execution_log(
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str().unwrap_or_default())),
     );
-    let mut lines = vec![format!("Execution log for request {request_id}")];
-    let mut push = |message: String| lines.push(format!("{stamp} : {message}"));
-    push(format!("Starting execution for request: {request_id}"));
+    let mut out = vec![format!("Execution log for request {request_id}")];
+    let mut push = |message: String| out.push(format!("{stamp} : {message}"));
+    push(lines::starting(request_id));
     for line in request_lines {
         push(line.clone());
     }
-    push(format!(
-        "Method response body after transformations: {body}"
-    ));
-    push(format!("Method response headers: {headers}"));
-    if status < 500 {
-        push("Successfully completed execution".into());
-    } else {
-        push("Execution failed".into());
+    push(lines::response_body(body));
+    push(lines::response_headers(&headers));
+    for line in lines::completed(status) {
+        push(line);
     }
-    push(format!("Method completed with status: {status}"));
-    let mut log = lines.join("\n");
+    let mut log = out.join("\n");
     log.push('\n');
     log
 }

@@ -10,7 +10,7 @@
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use http::{HeaderValue, StatusCode};
+use http::StatusCode;
 use serde_json::{json, Value};
 
 use crate::store::audit::{Attribute, EventRow};
@@ -68,22 +68,13 @@ impl From<sqlx::Error> for TrailError {
 
 impl From<crate::error::ApiError> for TrailError {
     fn from(e: crate::error::ApiError) -> Self {
-        use crate::error::ApiError;
-        match e {
-            ApiError::Forbidden {
-                error_type,
-                message,
-            } => Self::Auth {
-                status: StatusCode::FORBIDDEN,
-                code: error_type,
-                message,
+        match crate::aws_json::auth_failure(e) {
+            Ok(f) => Self::Auth {
+                status: f.status,
+                code: f.code,
+                message: f.message,
             },
-            ApiError::Unauthorized(message) => Self::Auth {
-                status: StatusCode::UNAUTHORIZED,
-                code: "UnauthorizedException",
-                message,
-            },
-            other => Self::Internal(other.to_string()),
+            Err(detail) => Self::Internal(detail),
         }
     }
 }
@@ -122,27 +113,19 @@ impl IntoResponse for TrailError {
             }
             other => other.to_string(),
         };
-        let body = json!({"__type": self.json_type(), "message": message}).to_string();
-        let mut resp = (self.status(), body).into_response();
-        resp.headers_mut().insert(
-            http::header::CONTENT_TYPE,
-            HeaderValue::from_static("application/x-amz-json-1.1"),
-        );
-        resp
+        crate::aws_json::AwsJsonError {
+            status: self.status(),
+            code: self.json_type(),
+            message,
+        }
+        .response(crate::aws_json::JSON_1_1)
     }
 }
 
 /// Serves one CloudTrail call.
 pub async fn handle(state: &AppState, req: Request) -> Response {
     match call(state, req).await {
-        Ok(v) => {
-            let mut resp = (StatusCode::OK, v.to_string()).into_response();
-            resp.headers_mut().insert(
-                http::header::CONTENT_TYPE,
-                HeaderValue::from_static("application/x-amz-json-1.1"),
-            );
-            resp
-        }
+        Ok(v) => crate::aws_json::ok_1_1(&v),
         Err(e) => {
             if !matches!(e, TrailError::Internal(_)) {
                 tracing::info!(code = e.json_type(), message = %e, "CloudTrail call refused");

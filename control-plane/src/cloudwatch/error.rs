@@ -140,27 +140,13 @@ impl CwError {
 impl From<crate::error::ApiError> for CwError {
     /// Authentication failures of [`crate::auth`] (and its database errors).
     fn from(e: crate::error::ApiError) -> Self {
-        use crate::error::ApiError;
-        match e {
-            ApiError::Forbidden {
-                error_type,
-                message,
-            } => Self::Auth {
-                status: StatusCode::FORBIDDEN,
-                code: error_type,
-                message,
+        match crate::aws_json::auth_failure(e) {
+            Ok(f) => Self::Auth {
+                status: f.status,
+                code: f.code,
+                message: f.message,
             },
-            ApiError::Unauthorized(message) => Self::Auth {
-                status: StatusCode::UNAUTHORIZED,
-                code: "UnauthorizedException",
-                message,
-            },
-            ApiError::Internal(detail) => Self::Internal(detail),
-            other => Self::Auth {
-                status: StatusCode::FORBIDDEN,
-                code: "AccessDeniedException",
-                message: other.to_string(),
-            },
+            Err(detail) => Self::Internal(detail),
         }
     }
 }

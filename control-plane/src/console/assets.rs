@@ -1,6 +1,6 @@
 //! Serving the built web console (`web-console/dist`): hashed assets under `/assets` with
 //! long caching, and `index.html` for `/` and every client-side route (`/signin`, `/apis/...`,
-//! `/api-keys/...`, `/usage-plans/...`, `/settings/...`, `/alarms/...`, `/audit`), which are kept apart from the
+//! `/api-keys/...`, `/usage-plans/...`, `/settings/...`, `/alarms/...`, `/audit`, `/logs`), which are kept apart from the
 //! management API's paths. A browser navigation to a path that is neither gets `index.html`
 //! with status 404 ([`unknown_path_navigation`]), so the console says "Page not found"
 //! instead of showing the API's JSON error; SDK and script calls still get AWS's errors.
@@ -36,6 +36,7 @@ const SPA_ROUTES: &[&str] = &[
     "/alarms",
     "/alarms/{*rest}",
     "/audit",
+    "/logs",
 ];
 
 /// Security headers of the HTML shell: same-origin only, no framing.

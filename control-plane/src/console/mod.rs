@@ -56,6 +56,7 @@ pub fn api_router() -> Router<AppState> {
         .route("/users", get(users::list).post(users::create))
         .route("/users/{username}", patch(users::update))
         .route("/users/{username}/unlock", post(users::unlock))
+        .route("/logs/search", get(crate::logs::console::search))
         .fallback(|| async { error::ConsoleError::NotFound("No such console endpoint".into()) })
 }
 

@@ -347,6 +347,13 @@ fn stage_config(
         cache_cluster_enabled: doc.cache_cluster_enabled,
         tracing_enabled: doc.tracing_enabled,
         authorizer_cache_epoch: u64::try_from(authorizer_epoch).unwrap_or(0),
+        // Both members or nothing: lines need a format and a log group to go to.
+        access_log: doc.access_log_settings.as_ref().and_then(|a| {
+            Some(pb::AccessLogSettings {
+                format: a.format.clone()?,
+                destination_arn: a.destination_arn.clone()?,
+            })
+        }),
         ..Default::default()
     }
 }

@@ -1,6 +1,7 @@
 //! The cluster's request metrics on their way in: the `MetricsIngest` gRPC service that
 //! data-plane nodes ship their per-minute series to ([`MetricsIngestService`]), and the
-//! background roll-up and retention task ([`rollup`]).
+//! background roll-up and retention task ([`rollup`]); and the access and execution log
+//! lines they ship to `LogsIngest` ([`logs`]).
 //!
 //! A shipment is validated whole before anything is stored (a UUID `node_instance`,
 //! `seq ≥ 1`, at most [`MAX_SERIES`] series in at most [`MAX_MESSAGE_BYTES`], minutes that are multiples of 60 within the
@@ -10,6 +11,7 @@
 //! by [`store::metrics::apply_shipment`]; a database failure answers `Unavailable`, so the
 //! node keeps the shipment and retries it.
 
+pub mod logs;
 pub mod rollup;
 
 use apigw_proto::metrics as pb;

@@ -60,9 +60,13 @@ pub struct RequestContext {
     pub authorizer: OnceLock<Arc<AuthorizerResult>>,
     /// The SigV4 caller of an `AWS_IAM` method (`$context.identity.accessKey`, ...).
     pub iam_caller: OnceLock<IamCaller>,
-    /// Where the integration steps write execution-log lines, when someone reads them
-    /// (TestInvokeMethod).
-    pub trace: Option<Arc<ExecutionTrace>>,
+    /// Where the phases write execution-log lines, when someone reads them: attached
+    /// before the request runs by TestInvokeMethod, after routing on a node when the
+    /// method's `logging/loglevel` is INFO.
+    pub trace: OnceLock<Arc<ExecutionTrace>>,
+    /// The status the integration's backend (or function host) answered with
+    /// (`$context.integrationStatus`).
+    pub integration_status: OnceLock<u16>,
     /// The request's distributed trace, set once after routing when its stage traces
     /// ([`crate::spans`]).
     pub spans: OnceLock<Box<RequestSpans>>,
@@ -84,21 +88,39 @@ impl RequestContext {
             api_key_id: OnceLock::new(),
             authorizer: OnceLock::new(),
             iam_caller: OnceLock::new(),
-            trace: None,
+            trace: OnceLock::new(),
+            integration_status: OnceLock::new(),
             spans: OnceLock::new(),
         }
     }
 
     /// Appends an execution-log line, formatted only when the request is traced.
+    #[inline]
     pub fn log(&self, line: impl FnOnce() -> String) {
-        if let Some(trace) = &self.trace {
+        if let Some(trace) = self.trace.get() {
+            trace.push(line());
+        }
+    }
+
+    /// Appends a data-trace line (headers, bodies), formatted only when the request's
+    /// trace shows data (`logging/dataTrace`; always for TestInvokeMethod).
+    #[inline]
+    pub fn log_data(&self, line: impl FnOnce() -> String) {
+        if let Some(trace) = self.trace.get().filter(|t| t.data) {
             trace.push(line());
         }
     }
 
     /// Whether execution-log lines are being collected.
+    #[inline]
+    pub fn logging(&self) -> bool {
+        self.trace.get().is_some()
+    }
+
+    /// Whether the trace shows data: streamed bodies are then buffered to be shown.
+    #[inline]
     pub fn traced(&self) -> bool {
-        self.trace.is_some()
+        self.trace.get().is_some_and(|t| t.data)
     }
 
     /// The start of a child span, when the request's trace is sampled (else no clock

@@ -367,6 +367,24 @@ impl GatewayError {
         }
     }
 
+    /// Whether the integration failed (`$context.integration.error`).
+    pub fn is_integration_error(&self) -> bool {
+        matches!(
+            self,
+            GatewayError::IntegrationTimeout | GatewayError::IntegrationFailure(_)
+        )
+    }
+
+    /// Whether the authorizer failed or refused (`$context.authorizer.error`).
+    pub fn is_authorizer_error(&self) -> bool {
+        matches!(
+            self,
+            GatewayError::Unauthorized(_)
+                | GatewayError::AuthorizerFailure(_)
+                | GatewayError::AuthorizerConfiguration(_)
+        )
+    }
+
     /// The gateway response type this error is rendered as.
     pub fn response_type(&self) -> ResponseType {
         self.builtin().response_type

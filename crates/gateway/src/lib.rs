@@ -20,6 +20,7 @@
 //! [`Gateway::handle`] runs the phases and never fails: errors become gateway responses,
 //! and every response gets an `x-amzn-RequestId`.
 
+pub mod access_log;
 pub mod backend_client;
 pub mod body;
 pub mod compile;
@@ -45,12 +46,13 @@ use http::{Request, Response};
 use crate::backend_client::BackendClient;
 use crate::body::{Body, BoxError, MAX_PAYLOAD};
 use crate::compile::authorizer::Authorization;
+use crate::compile::LogLevel;
 pub use crate::context::Peer;
 use crate::context::{RequestContext, X_AMZN_REQUEST_ID};
 use crate::error::GatewayError;
 use crate::limits::{Limits, Unlimited};
 use crate::phases::authorize::{self, Authorizers};
-use crate::phases::end::{RequestEnd, RequestSummary};
+use crate::phases::end::{RequestEnd, RequestFacts, RequestSummary};
 use crate::phases::integration::invoke_api::FunctionsEndpoint;
 use crate::phases::route::{self, Target};
 use crate::phases::{api_key, integration, throttle, validate};
@@ -177,8 +179,8 @@ impl<L: Limits> Gateway<L> {
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        let mut ctx = RequestContext::new(peer.clone());
-        ctx.trace = Some(trace);
+        let ctx = RequestContext::new(peer.clone());
+        let _ = ctx.trace.set(trace);
         self.serve(request, ctx).await
     }
 
@@ -191,8 +193,8 @@ impl<L: Limits> Gateway<L> {
         trace: Arc<trace::ExecutionTrace>,
     ) -> Result<authorize::TestOutcome, GatewayError> {
         let (parts, _) = request.into_parts();
-        let mut ctx = RequestContext::new(peer.clone());
-        ctx.trace = Some(trace);
+        let ctx = RequestContext::new(peer.clone());
+        let _ = ctx.trace.set(trace);
         let Target::Invoke {
             api_id,
             stage,
@@ -227,10 +229,13 @@ impl<L: Limits> Gateway<L> {
         B::Error: Into<BoxError>,
     {
         // Timing is for the hook: without one, no clock is read.
-        let started = self
-            .end
-            .as_ref()
-            .map(|_| (Instant::now(), request.method().clone()));
+        let started = self.end.as_ref().map(|_| {
+            (
+                Instant::now(),
+                request.method().clone(),
+                RequestFacts::of(&request),
+            )
+        });
         let mut scope = gateway_response::ErrorScope::default();
         let mut integration_latency = None;
         let (mut response, error) = match self
@@ -250,7 +255,11 @@ impl<L: Limits> Gateway<L> {
         if let Some(spans) = ctx.spans.get() {
             self.finish_trace(spans, &ctx, &scope, response.status());
         }
-        if let (Some(end), Some((started, method))) = (&self.end, started) {
+        if let Some(trace) = ctx.trace.get().filter(|t| t.framed) {
+            log_completion(trace, &response);
+        }
+        if let (Some(end), Some((started, method, facts))) = (&self.end, started) {
+            let response_length = http_body::Body::size_hint(response.body()).exact();
             end.request_end(&RequestSummary {
                 ctx: &ctx,
                 http_method: &method,
@@ -260,6 +269,8 @@ impl<L: Limits> Gateway<L> {
                 error: error.as_ref(),
                 integration_latency,
                 latency: started.elapsed(),
+                request: &facts,
+                response_length,
             });
         }
         response
@@ -318,6 +329,12 @@ impl<L: Limits> Gateway<L> {
                     }
                 };
                 scope.observe(&routed.stage, Some(&routed), &parts);
+                if routed.method.logging.level == LogLevel::Info {
+                    // Ignored when TestInvokeMethod attached its own trace first.
+                    let _ = ctx.trace.set(Arc::new(trace::ExecutionTrace::for_node(
+                        routed.method.logging.data_trace,
+                    )));
+                }
                 if routed.stage.tracing_enabled {
                     if let Some(tracer) = &self.tracer {
                         let _ = ctx.spans.set(Box::new(spans::RequestSpans::start(
@@ -394,6 +411,9 @@ impl<L: Limits> Gateway<L> {
         let admitted = throttle::check(&*self.limiter, &admission).await;
         ctx.span_end(spans::Child::Limits, span, admitted.is_err());
         admitted?;
+        if let Some(trace) = ctx.trace.get().filter(|t| t.framed) {
+            body = log_method_request(trace, ctx, &routed, &parts, key.is_some(), body).await?;
+        }
         let body = match &routed.method.validation {
             Some(validation) => validate::check(validation, &routed, &parts, body).await?,
             None => body,
@@ -416,6 +436,87 @@ impl<L: Limits> Gateway<L> {
         *integration_latency = integration_started.map(|at| at.elapsed());
         ctx.span_end(spans::Child::Integration, span, result.is_err());
         result
+    }
+}
+
+/// The lines a node's execution log (INFO) writes once the request is admitted: the
+/// usage plan's verdict, then the method request (its headers and body with a data
+/// trace, the body then read whole to be shown).
+#[cold]
+async fn log_method_request(
+    trace: &trace::ExecutionTrace,
+    ctx: &RequestContext,
+    routed: &route::Routed,
+    parts: &http::request::Parts,
+    keyed: bool,
+    body: Body,
+) -> Result<Body, GatewayError> {
+    use trace::lines;
+    let id = ctx.request_id_str();
+    let method = &routed.method;
+    let api_stage = format!("{}/{}", routed.stage.api_id, routed.stage.stage_name);
+    let usage = if keyed {
+        let key = parts
+            .headers
+            .get(api_key::X_API_KEY)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .or_else(|| {
+                ctx.authorizer
+                    .get()
+                    .and_then(|a| a.usage_identifier_key.as_deref().map(str::to_owned))
+            })
+            .unwrap_or_default();
+        lines::usage_plan_with_key(
+            id,
+            &trace::mask(&key),
+            &api_stage,
+            parts.method.as_str(),
+            &method.resource_path,
+        )
+    } else {
+        lines::usage_plan_without_key(id, &api_stage, parts.method.as_str(), &method.resource_path)
+    };
+    for line in usage {
+        trace.push(line);
+    }
+    trace.push(lines::starting(id));
+    trace.push(lines::method(parts.method.as_str(), &method.resource_path));
+    trace.push(lines::request_path(routed.stage_path(parts.uri.path())));
+    let query: std::collections::BTreeMap<_, _> =
+        query::pairs(parts.uri.query().unwrap_or("")).collect();
+    trace.push(lines::request_query(&trace::java_map(
+        query.iter().map(|(k, v)| (k.as_ref(), v.as_ref())),
+    )));
+    if !trace.data {
+        return Ok(body);
+    }
+    trace.push(lines::request_headers(&trace::header_map(&parts.headers)));
+    let bytes = phases::read_body(body).await?;
+    trace.push(lines::request_body(&trace::body_text(&bytes)));
+    Ok(if bytes.is_empty() {
+        Body::Empty
+    } else {
+        Body::full(bytes)
+    })
+}
+
+/// The last lines of a node's execution log: the method response (with a data trace,
+/// when its body was buffered) and the outcome.
+#[cold]
+fn log_completion(trace: &trace::ExecutionTrace, response: &Response<Body>) {
+    use trace::lines;
+    if trace.data {
+        if let Body::Full(bytes) = response.body() {
+            let body: &[u8] = bytes.as_deref().unwrap_or_default();
+            trace.push(lines::response_body(&trace::body_text(body)));
+        }
+        trace.push(lines::response_headers(&trace::header_map(
+            response.headers(),
+        )));
+    }
+    for line in lines::completed(response.status().as_u16()) {
+        trace.push(line);
     }
 }
 

@@ -53,6 +53,8 @@ pub struct Registry {
     pub connections_closed: AtomicU64,
     /// The shipper's counters.
     pub shipper: shipper::ShipperStats,
+    /// The access and execution logs' counters.
+    pub logs: Arc<crate::logs::LogStats>,
 }
 
 #[derive(Debug, Default)]

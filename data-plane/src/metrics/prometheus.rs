@@ -207,6 +207,31 @@ pub fn render(registry: &Registry, limiter: &Limiter) -> String {
         "Drains merged into the newest queued shipment because the backlog was full (nothing is dropped).",
         stats.merged.load(Relaxed),
     );
+    let logs = &registry.logs;
+    counter(
+        &mut out,
+        "apigw_log_lines_written_total",
+        "Access and execution log lines handed to the node's log writer.",
+        logs.written.load(Relaxed),
+    );
+    counter(
+        &mut out,
+        "apigw_log_lines_dropped_total",
+        "Access and execution log lines dropped: the writer's queue was full, or the shipper's backlog overflowed.",
+        logs.dropped.load(Relaxed),
+    );
+    counter(
+        &mut out,
+        "apigw_log_shipments_total",
+        "Log shipments accepted by the control plane.",
+        logs.shipped.load(Relaxed),
+    );
+    counter(
+        &mut out,
+        "apigw_log_ship_failures_total",
+        "Log shipment calls that failed (each is retried with the same seq).",
+        logs.ship_failures.load(Relaxed),
+    );
     out
 }
 

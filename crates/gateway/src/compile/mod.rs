@@ -168,6 +168,83 @@ pub struct CompiledStage {
     pub hook_slot: HookSlot,
     /// `tracingEnabled`: requests get a distributed trace ([`crate::spans`]).
     pub tracing_enabled: bool,
+    /// Access logging (`accessLogSettings`) and the names every log line of the stage
+    /// carries.
+    pub logging: StageLogging,
+}
+
+/// A stage's logging, resolved once per config: the compiled access-log format (none
+/// when the stage has no usable `accessLogSettings`) and the shared names its lines carry.
+#[derive(Debug)]
+pub struct StageLogging {
+    /// The compiled `accessLogSettings.format`.
+    pub access: Option<crate::access_log::AccessLogFormat>,
+    /// The log group `accessLogSettings.destinationArn` names.
+    pub access_group: Arc<str>,
+    /// `API-Gateway-Execution-Logs_{apiId}/{stage}`.
+    pub execution_group: Arc<str>,
+    /// The API id, shared by every line.
+    pub api_id: Arc<str>,
+    /// The stage name, shared by every line.
+    pub stage: Arc<str>,
+}
+
+impl StageLogging {
+    fn compile(stage: &StageConfig) -> StageLogging {
+        let access = stage.access_log.as_ref().and_then(|settings| {
+            let group = crate::access_log::log_group_name(&settings.destination_arn);
+            match (
+                group,
+                crate::access_log::AccessLogFormat::compile(&settings.format),
+            ) {
+                (Some(group), Ok(format)) => Some((format, group)),
+                (None, _) => {
+                    tracing::warn!(api = %stage.api_id, stage = %stage.stage_name, arn = %settings.destination_arn, "access logging off: the destination is not a log group ARN");
+                    None
+                }
+                (_, Err(error)) => {
+                    tracing::warn!(api = %stage.api_id, stage = %stage.stage_name, %error, "access logging off");
+                    None
+                }
+            }
+        });
+        let (access, access_group) = match access {
+            Some((format, group)) => (Some(format), Arc::from(group)),
+            None => (None, Arc::from("")),
+        };
+        StageLogging {
+            access,
+            access_group,
+            execution_group: crate::access_log::execution_log_group(
+                &stage.api_id,
+                &stage.stage_name,
+            )
+            .into(),
+            api_id: stage.api_id.as_str().into(),
+            stage: stage.stage_name.as_str().into(),
+        }
+    }
+}
+
+/// A method's execution logging (`logging/loglevel`, `logging/dataTrace`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MethodLogging {
+    /// The level.
+    pub level: LogLevel,
+    /// Headers and bodies are logged (INFO only).
+    pub data_trace: bool,
+}
+
+/// `logging/loglevel`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogLevel {
+    /// No execution log.
+    #[default]
+    Off,
+    /// Failed requests only.
+    Error,
+    /// Every phase of every request.
+    Info,
 }
 
 /// The methods of one resource.
@@ -224,6 +301,9 @@ pub struct CompiledMethod {
     /// Detailed (per-method) metrics: the stage's `{path}/{METHOD}` method setting's
     /// `metricsEnabled`, else its `*/*` one's.
     pub metrics_enabled: bool,
+    /// Execution logging: the stage's `{path}/{METHOD}` method setting's
+    /// `logging/loglevel` and `logging/dataTrace`, else its `*/*` one's.
+    pub logging: MethodLogging,
     /// What the node's end-of-request hook attaches to this method at config-apply time.
     pub hook_slot: HookSlot,
 }
@@ -500,6 +580,7 @@ pub fn compile_stage(stage: &StageConfig) -> Result<CompiledStage, CompileError>
                 validation: models.method(method).map_err(|e| err(&at, e.into()))?,
                 metrics_enabled: method_setting(stage, &resource.path, &method.http_method)
                     .is_some_and(|s| s.metrics_enabled),
+                logging: method_logging(stage, &resource.path, &method.http_method),
                 hook_slot: HookSlot::default(),
             });
             add_method(&mut methods, &method.http_method, compiled)
@@ -530,6 +611,7 @@ pub fn compile_stage(stage: &StageConfig) -> Result<CompiledStage, CompileError>
         api_name: snapshot.api_name.as_str().into(),
         hook_slot: HookSlot::default(),
         tracing_enabled: stage.tracing_enabled,
+        logging: StageLogging::compile(stage),
     })
 }
 
@@ -594,6 +676,22 @@ fn method_setting<'a>(
         .method_settings
         .get(&own)
         .or_else(|| stage.method_settings.get("*/*"))
+}
+
+/// A method's execution logging (see [`method_setting`]).
+fn method_logging(stage: &StageConfig, resource_path: &str, http_method: &str) -> MethodLogging {
+    let Some(setting) = method_setting(stage, resource_path, http_method) else {
+        return MethodLogging::default();
+    };
+    let level = match setting.logging_level.to_ascii_uppercase().as_str() {
+        "INFO" => LogLevel::Info,
+        "ERROR" => LogLevel::Error,
+        _ => LogLevel::Off,
+    };
+    MethodLogging {
+        level,
+        data_trace: level == LogLevel::Info && setting.data_trace_enabled,
+    }
 }
 
 /// The stage's method-settings throttle for a method (see [`method_setting`]).

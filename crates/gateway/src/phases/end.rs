@@ -9,7 +9,7 @@ use std::any::Any;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use http::{Method, StatusCode};
+use http::{HeaderValue, Method, StatusCode, Uri, Version};
 
 use crate::compile::{CompiledMethod, CompiledStage};
 use crate::context::RequestContext;
@@ -35,6 +35,56 @@ pub struct RequestSummary<'a> {
     pub integration_latency: Option<Duration>,
     /// From the request's arrival at the engine to its response head.
     pub latency: Duration,
+    /// What access logs read of the request itself.
+    pub request: &'a RequestFacts,
+    /// The response body's length, when known before it is sent (buffered bodies and
+    /// `Content-Length`).
+    pub response_length: Option<u64>,
+}
+
+/// What the end-of-request hook may read of the request itself, kept before the phases
+/// consume it (reference-counted clones: no copy of the bytes).
+#[derive(Debug, Clone, Default)]
+pub struct RequestFacts {
+    /// The request target.
+    pub uri: Uri,
+    /// The HTTP version.
+    pub version: Version,
+    /// `User-Agent`.
+    pub user_agent: Option<HeaderValue>,
+    /// `Host`.
+    pub host: Option<HeaderValue>,
+}
+
+impl RequestFacts {
+    /// Keeps what the hook reads of `request`.
+    pub fn of<B>(request: &http::Request<B>) -> RequestFacts {
+        let headers = request.headers();
+        RequestFacts {
+            uri: request.uri().clone(),
+            version: request.version(),
+            user_agent: headers.get(http::header::USER_AGENT).cloned(),
+            host: headers.get(http::header::HOST).cloned(),
+        }
+    }
+
+    /// `$context.path`: the request path as the client sent it to the invoke host,
+    /// `/{stage}/…` (the local form `/restapis/{api}/{stage}/_user_request_/…` is shown
+    /// in that shape too).
+    pub fn path(&self) -> std::borrow::Cow<'_, str> {
+        let path = self.uri.path();
+        if let Some(rest) = path.strip_prefix("/restapis/") {
+            let mut parts = rest.splitn(3, '/');
+            if let (Some(_api), Some(stage), Some(tail)) =
+                (parts.next(), parts.next(), parts.next())
+            {
+                if let Some(tail) = tail.strip_prefix("_user_request_") {
+                    return std::borrow::Cow::Owned(format!("/{stage}{tail}"));
+                }
+            }
+        }
+        std::borrow::Cow::Borrowed(path)
+    }
 }
 
 /// Receives every [`RequestSummary`].

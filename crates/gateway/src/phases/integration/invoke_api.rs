@@ -135,7 +135,7 @@ pub async fn invoke(
         X_AMZ_INVOCATION_TYPE.clone(),
         HeaderValue::from_static("RequestResponse"),
     );
-    if ctx.traced() {
+    if ctx.logging() {
         let body: &[u8] = match request.body() {
             Body::Full(Some(bytes)) => bytes,
             _ => &[],
@@ -169,6 +169,7 @@ pub async fn invoke(
     let (head, payload) = tokio::time::timeout(timeout, exchange)
         .await
         .map_err(|_| GatewayError::IntegrationTimeout)??;
+    let _ = ctx.integration_status.set(head.status.as_u16());
     ctx.log(|| {
         format!(
             "Received response. Status: {}, Integration latency: {} ms",

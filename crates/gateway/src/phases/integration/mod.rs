@@ -147,6 +147,8 @@ pub(crate) async fn send(
 ) -> Result<Response<BackendBody>, GatewayError> {
     if ctx.traced() {
         trace_request(ctx, &mut request).await?;
+    } else if ctx.logging() {
+        log_endpoint_request(ctx, &request.uri().to_string(), request.headers(), &[]);
     }
     let started = std::time::Instant::now();
     // The integration timeout bounds the whole exchange: the head here, the body in
@@ -156,6 +158,7 @@ pub(crate) async fn send(
         Err(_) => Err(GatewayError::IntegrationTimeout),
         Ok(Ok(mut response)) => {
             response.body_mut().set_deadline(deadline);
+            let _ = ctx.integration_status.set(response.status().as_u16());
             Ok(response)
         }
         Ok(Err(error)) => Err(classify_client_error(&error)),
@@ -199,8 +202,8 @@ pub(crate) fn log_endpoint_request(
     body: &[u8],
 ) {
     ctx.log(|| format!("Endpoint request URI: {uri}"));
-    ctx.log(|| format!("Endpoint request headers: {}", trace::header_map(headers)));
-    ctx.log(|| {
+    ctx.log_data(|| format!("Endpoint request headers: {}", trace::header_map(headers)));
+    ctx.log_data(|| {
         format!(
             "Endpoint request body after transformations: {}",
             trace::body_text(body)
@@ -211,13 +214,13 @@ pub(crate) fn log_endpoint_request(
 
 /// The "Endpoint response …" lines (body first, as API Gateway writes them).
 pub(crate) fn log_endpoint_response(ctx: &RequestContext, headers: &HeaderMap, body: &[u8]) {
-    ctx.log(|| {
+    ctx.log_data(|| {
         format!(
             "Endpoint response body before transformations: {}",
             trace::body_text(body)
         )
     });
-    ctx.log(|| format!("Endpoint response headers: {}", trace::header_map(headers)));
+    ctx.log_data(|| format!("Endpoint response headers: {}", trace::header_map(headers)));
 }
 
 /// Reads a backend's whole response body (within the payload limit) by the exchange's

@@ -1,0 +1,717 @@
+//! Access logs (issue 16): a stage's `accessLogSettings.format`, the one grammar and the
+//! one parser of its `$context` variables.
+//!
+//! [`AccessLogFormat::compile`] parses a format once, when a config is applied (and when
+//! the control plane's UpdateStage validates one), into literal and variable segments; an
+//! unknown variable is an [`AccessLogError`] naming it. [`AccessLogFormat::write`] then
+//! formats one request into a `String` the caller gives it: no parsing, no lookup and no
+//! allocation per variable, only the bytes of the line. A variable without a value is
+//! written `-`, as API Gateway writes it.
+//!
+//! The grammar: `$context.` followed by dot-separated names of letters, digits and `_`
+//! (`$context.identity.sourceIp`, `$context.authorizer.claims.sub`). Anything else is
+//! literal text, including a `$` that does not start `$context.`. Values are escaped
+//! for the format's own syntax: inside a format that starts with `{` (JSON), `"`, `\` and
+//! control characters are escaped as JSON escapes them; inside one that starts with `<`
+//! (XML), `&`, `<`, `>` and `"` become entities; elsewhere control characters become
+//! spaces, so a line stays one line.
+
+use std::fmt::Write as _;
+use std::time::{Duration, UNIX_EPOCH};
+
+use crate::phases::end::RequestSummary;
+
+/// AWS's Common Log Format preset (the console's "CLF").
+pub const PRESET_CLF: &str = "$context.identity.sourceIp $context.identity.caller \
+$context.identity.user [$context.requestTime]\"$context.httpMethod $context.resourcePath \
+$context.protocol\" $context.status $context.responseLength $context.requestId \
+$context.extendedRequestId";
+
+/// AWS's JSON preset.
+pub const PRESET_JSON: &str = "{ \"requestId\":\"$context.requestId\", \
+\"extendedRequestId\":\"$context.extendedRequestId\",\"ip\": \"$context.identity.sourceIp\", \
+\"caller\":\"$context.identity.caller\", \"user\":\"$context.identity.user\", \
+\"requestTime\":\"$context.requestTime\", \"httpMethod\":\"$context.httpMethod\", \
+\"resourcePath\":\"$context.resourcePath\", \"status\":\"$context.status\", \
+\"protocol\":\"$context.protocol\", \"responseLength\":\"$context.responseLength\" }";
+
+/// AWS's XML preset.
+pub const PRESET_XML: &str = "<request id=\"$context.requestId\"> \
+<extendedRequestId>$context.extendedRequestId</extendedRequestId> \
+<ip>$context.identity.sourceIp</ip> <caller>$context.identity.caller</caller> \
+<user>$context.identity.user</user> <requestTime>$context.requestTime</requestTime> \
+<httpMethod>$context.httpMethod</httpMethod> \
+<resourcePath>$context.resourcePath</resourcePath> <status>$context.status</status> \
+<protocol>$context.protocol</protocol> \
+<responseLength>$context.responseLength</responseLength> </request>";
+
+/// AWS's CSV preset.
+pub const PRESET_CSV: &str = "$context.identity.sourceIp,$context.identity.caller,\
+$context.identity.user,$context.requestTime,$context.httpMethod,$context.resourcePath,\
+$context.protocol,$context.status,$context.responseLength,$context.requestId,\
+$context.extendedRequestId";
+
+/// Why a format cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccessLogError {
+    /// A `$context` variable API Gateway does not document for access logs.
+    #[error(
+        "Invalid variable in access log format: $context.{0} is not a known $context variable"
+    )]
+    UnknownVariable(String),
+    /// The format spans lines.
+    #[error("Invalid access log format: the format must be a single line")]
+    MultiLine,
+    /// Neither `$context.requestId` nor `$context.extendedRequestId` is in it.
+    #[error(
+        "Invalid access log format: the format must include at least $context.requestId or \
+         $context.extendedRequestId"
+    )]
+    NoRequestId,
+    /// The format is empty.
+    #[error("Invalid access log format: the format must not be empty")]
+    Empty,
+}
+
+/// How values are escaped (by the format's own syntax).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Escape {
+    Json,
+    Xml,
+    Plain,
+}
+
+/// One `$context` variable of access logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Var {
+    RequestId,
+    ExtendedRequestId,
+    SourceIp,
+    UserAgent,
+    ApiKeyId,
+    ApiKey,
+    Caller,
+    User,
+    UserArn,
+    AccessKey,
+    AccountId,
+    RequestTime,
+    RequestTimeEpoch,
+    HttpMethod,
+    ResourcePath,
+    Path,
+    Status,
+    Protocol,
+    ResponseLength,
+    ResponseLatency,
+    IntegrationLatency,
+    IntegrationStatus,
+    IntegrationError,
+    ErrorMessage,
+    ErrorMessageString,
+    ErrorResponseType,
+    ErrorValidation,
+    Stage,
+    ApiId,
+    DeploymentId,
+    DomainName,
+    DomainPrefix,
+    PrincipalId,
+    AuthorizerClaim(Box<str>),
+    AuthorizerProperty(Box<str>),
+    AuthorizerError,
+    /// Documented, but nothing here sets it (WAF, mutual TLS, Cognito identities, X-Ray,
+    /// custom domains, canaries, sub-timings of the authorizer): always `-`.
+    Empty,
+}
+
+/// Variables API Gateway documents that this gateway has no value for.
+const ALWAYS_EMPTY: &[&str] = &[
+    "identity.cognitoAuthenticationProvider",
+    "identity.cognitoAuthenticationType",
+    "identity.cognitoIdentityId",
+    "identity.cognitoIdentityPoolId",
+    "identity.principalOrgId",
+    "identity.vpcId",
+    "identity.vpceId",
+    "identity.clientCert.clientCertPem",
+    "identity.clientCert.subjectDN",
+    "identity.clientCert.issuerDN",
+    "identity.clientCert.serialNumber",
+    "identity.clientCert.validity.notBefore",
+    "identity.clientCert.validity.notAfter",
+    "authenticate.error",
+    "authenticate.latency",
+    "authenticate.status",
+    "authorize.error",
+    "authorize.latency",
+    "authorize.status",
+    "authorizer.integrationLatency",
+    "authorizer.integrationStatus",
+    "authorizer.latency",
+    "authorizer.requestId",
+    "authorizer.status",
+    "awsEndpointRequestId",
+    "customDomain.basePathMatched",
+    "endpointType",
+    "integration.requestId",
+    "isCanaryRequest",
+    "resourceId",
+    "waf.error",
+    "waf.latency",
+    "waf.status",
+    "wafResponseCode",
+    "webaclArn",
+    "xrayTraceId",
+];
+
+fn variable(name: &str) -> Option<Var> {
+    use Var::*;
+    Some(match name {
+        "requestId" => RequestId,
+        "extendedRequestId" => ExtendedRequestId,
+        "identity.sourceIp" => SourceIp,
+        "identity.userAgent" => UserAgent,
+        "identity.apiKeyId" => ApiKeyId,
+        "identity.apiKey" => ApiKey,
+        "identity.caller" => Caller,
+        "identity.user" => User,
+        "identity.userArn" => UserArn,
+        "identity.accessKey" => AccessKey,
+        "identity.accountId" | "accountId" => AccountId,
+        "requestTime" => RequestTime,
+        "requestTimeEpoch" => RequestTimeEpoch,
+        "httpMethod" => HttpMethod,
+        "resourcePath" => ResourcePath,
+        "path" => Path,
+        "status" => Status,
+        "protocol" => Protocol,
+        "responseLength" => ResponseLength,
+        "responseLatency" => ResponseLatency,
+        "integrationLatency" | "integration.latency" => IntegrationLatency,
+        "integrationStatus" | "integration.status" | "integration.integrationStatus" => {
+            IntegrationStatus
+        }
+        "integration.error" => IntegrationError,
+        "error.message" => ErrorMessage,
+        "error.messageString" => ErrorMessageString,
+        "error.responseType" => ErrorResponseType,
+        "error.validationErrorString" => ErrorValidation,
+        "stage" => Stage,
+        "apiId" => ApiId,
+        "deploymentId" => DeploymentId,
+        "domainName" => DomainName,
+        "domainPrefix" => DomainPrefix,
+        "authorizer.principalId" => PrincipalId,
+        "authorizer.error" => AuthorizerError,
+        other if ALWAYS_EMPTY.contains(&other) => Empty,
+        other => {
+            if let Some(claim) = other.strip_prefix("authorizer.claims.") {
+                AuthorizerClaim(claim.into())
+            } else if let Some(key) = other.strip_prefix("authorizer.") {
+                if key.contains('.') {
+                    return None;
+                }
+                AuthorizerProperty(key.into())
+            } else if other.starts_with("requestOverride.") || other.starts_with("waf.") {
+                Empty
+            } else {
+                return None;
+            }
+        }
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Text(Box<str>),
+    Var(Var),
+}
+
+/// A compiled access log format.
+#[derive(Debug, Clone)]
+pub struct AccessLogFormat {
+    segments: Box<[Segment]>,
+    escape: Escape,
+    /// Bytes of literal text: the line's capacity starts from it.
+    literal_len: usize,
+}
+
+const PREFIX: &str = "$context.";
+
+impl AccessLogFormat {
+    /// Parses `format`; errors name what is wrong (an unknown variable by its name).
+    pub fn compile(format: &str) -> Result<AccessLogFormat, AccessLogError> {
+        if format.trim().is_empty() {
+            return Err(AccessLogError::Empty);
+        }
+        if format.contains(['\n', '\r']) {
+            return Err(AccessLogError::MultiLine);
+        }
+        let mut segments = Vec::new();
+        let mut text = String::new();
+        let mut rest = format;
+        while let Some(at) = rest.find(PREFIX) {
+            text.push_str(&rest[..at]);
+            let after = &rest[at + PREFIX.len()..];
+            let len = name_len(after);
+            if len == 0 {
+                text.push_str(PREFIX);
+                rest = after;
+                continue;
+            }
+            let name = &after[..len];
+            let var =
+                variable(name).ok_or_else(|| AccessLogError::UnknownVariable(name.to_string()))?;
+            if !text.is_empty() {
+                segments.push(Segment::Text(std::mem::take(&mut text).into()));
+            }
+            segments.push(Segment::Var(var));
+            rest = &after[len..];
+        }
+        text.push_str(rest);
+        if !text.is_empty() {
+            segments.push(Segment::Text(text.into()));
+        }
+        if !segments.iter().any(|s| {
+            matches!(
+                s,
+                Segment::Var(Var::RequestId) | Segment::Var(Var::ExtendedRequestId)
+            )
+        }) {
+            return Err(AccessLogError::NoRequestId);
+        }
+        let trimmed = format.trim_start();
+        let escape = if trimmed.starts_with('{') {
+            Escape::Json
+        } else if trimmed.starts_with('<') {
+            Escape::Xml
+        } else {
+            Escape::Plain
+        };
+        let literal_len = segments
+            .iter()
+            .map(|s| match s {
+                Segment::Text(t) => t.len(),
+                Segment::Var(_) => 0,
+            })
+            .sum();
+        Ok(AccessLogFormat {
+            segments: segments.into(),
+            escape,
+            literal_len,
+        })
+    }
+
+    /// A good first capacity for a line of this format.
+    pub fn capacity_hint(&self) -> usize {
+        self.literal_len + 24 * self.segments.len()
+    }
+
+    /// Appends the line for `s` to `out`.
+    pub fn write(&self, s: &RequestSummary<'_>, out: &mut String) {
+        for segment in self.segments.iter() {
+            match segment {
+                Segment::Text(text) => out.push_str(text),
+                Segment::Var(var) => {
+                    let start = out.len();
+                    self.value(var, s, out);
+                    if out.len() == start {
+                        out.push('-');
+                    }
+                }
+            }
+        }
+    }
+
+    /// The line for `s`.
+    pub fn format(&self, s: &RequestSummary<'_>) -> String {
+        let mut line = String::with_capacity(self.capacity_hint());
+        self.write(s, &mut line);
+        line
+    }
+
+    fn text(&self, value: &str, out: &mut String) {
+        push_escaped(self.escape, value, out);
+    }
+
+    fn value(&self, var: &Var, s: &RequestSummary<'_>, out: &mut String) {
+        let ctx = s.ctx;
+        match var {
+            Var::RequestId | Var::ExtendedRequestId => out.push_str(ctx.request_id_str()),
+            Var::SourceIp => {
+                let _ = write!(out, "{}", ctx.source_ip);
+            }
+            Var::UserAgent => self.text(header_str(s.request.user_agent.as_ref()), out),
+            Var::ApiKeyId => {
+                if let Some(id) = ctx.api_key_id.get() {
+                    self.text(id, out);
+                }
+            }
+            Var::ApiKey => {
+                if ctx.api_key_id.get().is_some() {
+                    // The key itself is a secret: shown masked, as API Gateway's logs do.
+                    out.push_str("********");
+                }
+            }
+            Var::Caller | Var::User | Var::UserArn => {
+                if let Some(caller) = ctx.iam_caller.get() {
+                    self.text(&caller.user_arn, out);
+                }
+            }
+            Var::AccessKey => {
+                if let Some(caller) = ctx.iam_caller.get() {
+                    self.text(&caller.access_key, out);
+                }
+            }
+            Var::AccountId => {
+                if let Some(stage) = s.stage {
+                    self.text(&stage.account_id, out);
+                }
+            }
+            Var::RequestTime => request_time(ctx.received_at, out),
+            Var::RequestTimeEpoch => {
+                let ms = ctx
+                    .received_at
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or(Duration::ZERO)
+                    .as_millis();
+                let _ = write!(out, "{ms}");
+            }
+            Var::HttpMethod => out.push_str(s.http_method.as_str()),
+            Var::ResourcePath => {
+                if let Some(method) = s.method {
+                    self.text(&method.resource_path, out);
+                }
+            }
+            Var::Path => self.text(&s.request.path(), out),
+            Var::Status => {
+                let _ = write!(out, "{}", s.status.as_u16());
+            }
+            Var::Protocol => out.push_str(protocol(s.request.version)),
+            Var::ResponseLength => {
+                if let Some(len) = s.response_length {
+                    let _ = write!(out, "{len}");
+                }
+            }
+            Var::ResponseLatency => {
+                let _ = write!(out, "{}", s.latency.as_millis());
+            }
+            Var::IntegrationLatency => {
+                if let Some(latency) = s.integration_latency {
+                    let _ = write!(out, "{}", latency.as_millis());
+                }
+            }
+            Var::IntegrationStatus => {
+                if let Some(status) = ctx.integration_status.get() {
+                    let _ = write!(out, "{status}");
+                }
+            }
+            Var::IntegrationError => {
+                if let Some(error) = s.error.filter(|e| e.is_integration_error()) {
+                    self.text(&error.to_string(), out);
+                }
+            }
+            Var::ErrorMessage => {
+                if let Some(error) = s.error {
+                    self.text(&error.builtin().message, out);
+                }
+            }
+            Var::ErrorMessageString => {
+                if let Some(error) = s.error {
+                    out.push('"');
+                    self.text(&error.builtin().message, out);
+                    out.push('"');
+                }
+            }
+            Var::ErrorResponseType => {
+                if let Some(error) = s.error {
+                    out.push_str(error.response_type().name());
+                }
+            }
+            Var::ErrorValidation => {
+                if let Some(detail) = s.error.and_then(|e| e.builtin().detail) {
+                    self.text(&detail, out);
+                }
+            }
+            Var::Stage => {
+                if let Some(stage) = s.stage {
+                    self.text(&stage.stage_name, out);
+                }
+            }
+            Var::ApiId => {
+                if let Some(stage) = s.stage {
+                    self.text(&stage.api_id, out);
+                }
+            }
+            Var::DeploymentId => {
+                if let Some(stage) = s.stage {
+                    self.text(&stage.deployment_id, out);
+                }
+            }
+            Var::DomainName => self.text(host(s), out),
+            Var::DomainPrefix => {
+                let host = host(s);
+                self.text(host.split('.').next().unwrap_or(host), out);
+            }
+            Var::PrincipalId => {
+                if let Some(id) = ctx.authorizer.get().and_then(|a| a.principal_id.as_deref()) {
+                    self.text(id, out);
+                }
+            }
+            Var::AuthorizerClaim(name) => {
+                if let Some(authorizer) = ctx.authorizer.get() {
+                    if let Some((_, v)) = authorizer.claims.iter().find(|(k, _)| **k == **name) {
+                        self.text(v, out);
+                    }
+                }
+            }
+            Var::AuthorizerProperty(name) => {
+                if let Some(authorizer) = ctx.authorizer.get() {
+                    if let Some((_, v)) = authorizer.context.iter().find(|(k, _)| **k == **name) {
+                        match v {
+                            serde_json::Value::String(text) => self.text(text, out),
+                            serde_json::Value::Null => {}
+                            other => {
+                                let _ = write!(out, "{other}");
+                            }
+                        }
+                    }
+                }
+            }
+            Var::AuthorizerError => {
+                if let Some(error) = s.error.filter(|e| e.is_authorizer_error()) {
+                    self.text(&error.builtin().message, out);
+                }
+            }
+            Var::Empty => {}
+        }
+    }
+}
+
+/// The host the request named, without a port.
+fn host<'a>(s: &'a RequestSummary<'_>) -> &'a str {
+    let host = header_str(s.request.host.as_ref());
+    host.rsplit_once(':')
+        .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(host, |(name, _)| name)
+}
+
+fn header_str(value: Option<&http::HeaderValue>) -> &str {
+    value.and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+fn protocol(version: http::Version) -> &'static str {
+    match version {
+        http::Version::HTTP_09 => "HTTP/0.9",
+        http::Version::HTTP_10 => "HTTP/1.0",
+        http::Version::HTTP_2 => "HTTP/2.0",
+        http::Version::HTTP_3 => "HTTP/3.0",
+        _ => "HTTP/1.1",
+    }
+}
+
+/// `dd/MMM/yyyy:HH:mm:ss +0000`, as `$context.requestTime` reads (UTC).
+fn request_time(at: std::time::SystemTime, out: &mut String) {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let t = time::OffsetDateTime::from(at);
+    let month = MONTHS
+        .get(usize::from(u8::from(t.month())).saturating_sub(1))
+        .copied()
+        .unwrap_or("Jan");
+    let _ = write!(
+        out,
+        "{:02}/{month}/{}:{:02}:{:02}:{:02} +0000",
+        t.day(),
+        t.year(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
+}
+
+fn push_escaped(escape: Escape, value: &str, out: &mut String) {
+    match escape {
+        Escape::Json => {
+            for c in value.chars() {
+                match c {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    c if (c as u32) < 0x20 => {
+                        let _ = write!(out, "\\u{:04x}", c as u32);
+                    }
+                    c => out.push(c),
+                }
+            }
+        }
+        Escape::Xml => {
+            for c in value.chars() {
+                match c {
+                    '&' => out.push_str("&amp;"),
+                    '<' => out.push_str("&lt;"),
+                    '>' => out.push_str("&gt;"),
+                    '"' => out.push_str("&quot;"),
+                    c if c.is_control() => out.push(' '),
+                    c => out.push(c),
+                }
+            }
+        }
+        Escape::Plain => {
+            if value.chars().any(char::is_control) {
+                out.extend(value.chars().map(|c| if c.is_control() { ' ' } else { c }));
+            } else {
+                out.push_str(value);
+            }
+        }
+    }
+}
+
+/// Letters, digits and `_` in dot-separated names; a trailing dot is not part of it.
+fn name_len(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let mut len = 0;
+    let mut last_good = 0;
+    while len < bytes.len() {
+        let b = bytes[len];
+        if b.is_ascii_alphanumeric() || b == b'_' {
+            len += 1;
+            last_good = len;
+        } else if b == b'.' && len > 0 && bytes[len - 1] != b'.' {
+            len += 1;
+        } else {
+            break;
+        }
+    }
+    last_good
+}
+
+/// The log group an ARN `arn:aws:logs:{region}:{account}:log-group:{name}` names
+/// (a trailing `:*`, as the console copies ARNs, is dropped).
+pub fn log_group_name(arn: &str) -> Option<&str> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", partition, "logs", region, account, resource]
+            if !partition.is_empty() && !region.is_empty() && !account.is_empty() =>
+        {
+            let name = resource.strip_prefix("log-group:")?;
+            let name = name.strip_suffix(":*").unwrap_or(name);
+            let ok = !name.is_empty()
+                && name.len() <= 512
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-/.#".contains(c));
+            ok.then_some(name)
+        }
+        _ => None,
+    }
+}
+
+/// The log group of a stage's execution logs, as API Gateway names it.
+pub fn execution_log_group(api_id: &str, stage: &str) -> String {
+    format!("API-Gateway-Execution-Logs_{api_id}/{stage}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_compile_and_unknown_variables_are_named() {
+        for preset in [PRESET_CLF, PRESET_JSON, PRESET_XML, PRESET_CSV] {
+            AccessLogFormat::compile(preset).unwrap();
+        }
+        assert_eq!(
+            AccessLogFormat::compile("$context.requestId $context.bogus.thing").unwrap_err(),
+            AccessLogError::UnknownVariable("bogus.thing".into())
+        );
+        assert!(
+            AccessLogFormat::compile("$context.requestId $context.bogus")
+                .unwrap_err()
+                .to_string()
+                .contains("$context.bogus ")
+        );
+        assert_eq!(
+            AccessLogFormat::compile("$context.status").unwrap_err(),
+            AccessLogError::NoRequestId
+        );
+        assert_eq!(
+            AccessLogFormat::compile("$context.requestId\n").unwrap_err(),
+            AccessLogError::MultiLine
+        );
+        // Known variables of other shapes.
+        AccessLogFormat::compile(
+            "$context.extendedRequestId $context.authorizer.claims.sub $context.authorizer.role \
+             $context.waf.error $context.integration.status $context.error.responseType. $x",
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn names_stop_at_punctuation_and_trailing_dots() {
+        assert_eq!(name_len("status\""), 6);
+        assert_eq!(name_len("status. next"), 6);
+        assert_eq!(name_len("identity.sourceIp,"), 17);
+        assert_eq!(name_len(" x"), 0);
+    }
+
+    #[test]
+    fn segments_alternate_text_and_variables() {
+        let f =
+            AccessLogFormat::compile("[$context.requestId] $ $context.status$context.").unwrap();
+        assert_eq!(
+            &*f.segments,
+            [
+                Segment::Text("[".into()),
+                Segment::Var(Var::RequestId),
+                Segment::Text("] $ ".into()),
+                Segment::Var(Var::Status),
+                Segment::Text("$context.".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn escaping_follows_the_format() {
+        let mut out = String::new();
+        push_escaped(Escape::Json, "a\"b\\c\nd", &mut out);
+        assert_eq!(out, "a\\\"b\\\\c\\u000ad");
+        out.clear();
+        push_escaped(Escape::Xml, "<a&\"b>", &mut out);
+        assert_eq!(out, "&lt;a&amp;&quot;b&gt;");
+        out.clear();
+        push_escaped(Escape::Plain, "a\nb", &mut out);
+        assert_eq!(out, "a b");
+    }
+
+    #[test]
+    fn request_time_is_clf() {
+        let at = UNIX_EPOCH + Duration::from_secs(1_764_988_995); // 2025-12-06 02:43:15 UTC
+        let mut out = String::new();
+        request_time(at, &mut out);
+        assert_eq!(out, "06/Dec/2025:02:43:15 +0000");
+    }
+
+    #[test]
+    fn log_groups_come_from_logs_arns() {
+        assert_eq!(
+            log_group_name("arn:aws:logs:us-east-1:123456789012:log-group:my/access-logs"),
+            Some("my/access-logs")
+        );
+        assert_eq!(
+            log_group_name("arn:aws:logs:us-east-1:123456789012:log-group:g:*"),
+            Some("g")
+        );
+        assert_eq!(log_group_name("arn:aws:logs:us-east-1:1:log-group:"), None);
+        assert_eq!(
+            log_group_name("arn:aws:firehose:us-east-1:1:deliverystream/amazon-apigateway-x"),
+            None
+        );
+        assert_eq!(log_group_name("nonsense"), None);
+        assert_eq!(
+            execution_log_group("a1", "prod"),
+            "API-Gateway-Execution-Logs_a1/prod"
+        );
+    }
+}

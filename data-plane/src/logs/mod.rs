@@ -1,0 +1,233 @@
+//! The node's access and execution logs (issue 16; docs/logs.md).
+//!
+//! [`LogsHook`] is an end-of-request hook. For a stage with `accessLogSettings` it
+//! writes the request's line with the stage's compiled format (the engine's
+//! [`apigw_gateway::access_log`]: one `String`, the only allocation); for a method whose
+//! `logging/loglevel` is INFO it takes the execution-log lines the engine collected, and
+//! at ERROR it writes the failure's lines. Either way it hands one [`LogRecord`] to a
+//! bounded queue with `try_send` and returns: a full queue drops the record and counts its
+//! lines in `apigw_log_lines_dropped_total`, so logging never waits and never slows a
+//! request. A stage without access logging and a method with execution logging OFF cost
+//! two branches.
+//!
+//! The queue's consumer is the [`sink`] thread (its own OS thread, so a slow disk never
+//! stalls a request worker): it writes each line as one JSON object per line to the
+//! node's file and/or stdout and queues it for the [`shipper`], which sends what queued
+//! to the control plane (`LogsIngest.Ship`) at least every second.
+
+pub mod shipper;
+pub mod sink;
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use apigw_gateway::compile::LogLevel;
+use apigw_gateway::phases::end::{RequestEnd, RequestSummary};
+use apigw_gateway::trace::lines;
+use apigw_proto::logs::LogKind;
+use http::{HeaderValue, Uri};
+use tokio::sync::mpsc;
+
+/// Records the queue holds at most by default.
+pub const DEFAULT_QUEUE: usize = 16_384;
+
+/// The logs' counters (shown on `/metrics`).
+#[derive(Debug, Default)]
+pub struct LogStats {
+    /// Lines written (handed to the sink).
+    pub written: AtomicU64,
+    /// Lines dropped: the queue was full, or the shipper's backlog overflowed.
+    pub dropped: AtomicU64,
+    /// Shipments accepted by the control plane.
+    pub shipped: AtomicU64,
+    /// Ship calls that failed (retried).
+    pub ship_failures: AtomicU64,
+    /// Shipments queued now.
+    pub backlog: AtomicU64,
+}
+
+/// What one request logged: its access line or its execution lines, with what the
+/// store searches by.
+#[derive(Debug)]
+pub struct LogRecord {
+    /// Access or execution.
+    pub kind: LogKind,
+    /// The log group the lines go to.
+    pub log_group: Arc<str>,
+    /// When the request ended, Unix milliseconds.
+    pub timestamp_ms: i64,
+    /// The line(s), without the execution log's `({requestId}) ` prefix.
+    pub lines: Lines,
+    /// The API id.
+    pub api_id: Arc<str>,
+    /// The stage.
+    pub stage: Arc<str>,
+    /// The request id.
+    pub request_id: HeaderValue,
+    /// The status sent.
+    pub status: u16,
+    /// The client's IP.
+    pub source_ip: IpAddr,
+    /// The API key id, when the request was admitted with one.
+    pub api_key_id: Option<Box<str>>,
+    /// The request target (`$context.path` is derived from it by the sink).
+    pub uri: Uri,
+}
+
+/// The text of a record.
+#[derive(Debug)]
+pub enum Lines {
+    /// One access-log line.
+    One(String),
+    /// A request's execution-log lines, in order.
+    Many(Vec<String>),
+}
+
+impl Lines {
+    fn count(&self) -> u64 {
+        match self {
+            Lines::One(_) => 1,
+            Lines::Many(lines) => lines.len() as u64,
+        }
+    }
+}
+
+/// The end-of-request hook of access and execution logs.
+#[derive(Debug)]
+pub struct LogsHook {
+    queue: mpsc::Sender<LogRecord>,
+    stats: Arc<LogStats>,
+}
+
+impl LogsHook {
+    /// A hook sending into `queue`, counting into `stats`.
+    pub fn new(queue: mpsc::Sender<LogRecord>, stats: Arc<LogStats>) -> Self {
+        LogsHook { queue, stats }
+    }
+
+    fn send(&self, record: LogRecord) {
+        let n = record.lines.count();
+        match self.queue.try_send(record) {
+            Ok(()) => {
+                self.stats.written.fetch_add(n, Relaxed);
+            }
+            Err(_) => {
+                self.stats.dropped.fetch_add(n, Relaxed);
+            }
+        }
+    }
+
+    #[cold]
+    fn record(
+        &self,
+        s: &RequestSummary<'_>,
+        kind: LogKind,
+        log_group: &Arc<str>,
+        text: Lines,
+    ) -> LogRecord {
+        let stage = s.stage.map(|stage| &stage.logging);
+        let ended = s.ctx.received_at + s.latency;
+        LogRecord {
+            kind,
+            log_group: Arc::clone(log_group),
+            timestamp_ms: ended
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or(Duration::ZERO)
+                .as_millis() as i64,
+            lines: text,
+            api_id: stage.map_or_else(|| Arc::from(""), |l| Arc::clone(&l.api_id)),
+            stage: stage.map_or_else(|| Arc::from(""), |l| Arc::clone(&l.stage)),
+            request_id: s.ctx.request_id.clone(),
+            status: s.status.as_u16(),
+            source_ip: s.ctx.source_ip,
+            api_key_id: s.ctx.api_key_id.get().cloned(),
+            uri: s.request.uri.clone(),
+        }
+    }
+}
+
+/// The lines of a failed request at ERROR level: why it failed, and its status.
+fn error_lines(s: &RequestSummary<'_>) -> Option<Vec<String>> {
+    if s.error.is_none() && s.status.as_u16() < 500 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(3);
+    if let Some(error) = s.error {
+        out.push(error.execution_log_line());
+    }
+    out.extend(lines::completed(s.status.as_u16()));
+    Some(out)
+}
+
+impl RequestEnd for LogsHook {
+    fn request_end(&self, s: &RequestSummary<'_>) {
+        let Some(stage) = s.stage else {
+            return;
+        };
+        let logging = &stage.logging;
+        if let Some(format) = &logging.access {
+            let line = format.format(s);
+            self.send(self.record(s, LogKind::Access, &logging.access_group, Lines::One(line)));
+        }
+        let Some(method) = s.method else {
+            return;
+        };
+        let lines = match method.logging.level {
+            LogLevel::Off => return,
+            LogLevel::Info => match s.ctx.trace.get().filter(|t| t.framed) {
+                Some(trace) => trace.take(),
+                None => return,
+            },
+            LogLevel::Error => match error_lines(s) {
+                Some(lines) => lines,
+                None => return,
+            },
+        };
+        if !lines.is_empty() {
+            self.send(self.record(
+                s,
+                LogKind::Execution,
+                &logging.execution_group,
+                Lines::Many(lines),
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(n: usize) -> LogRecord {
+        LogRecord {
+            kind: LogKind::Execution,
+            log_group: "g".into(),
+            timestamp_ms: 1,
+            lines: Lines::Many(vec!["x".into(); n]),
+            api_id: "a".into(),
+            stage: "s".into(),
+            request_id: HeaderValue::from_static("r"),
+            status: 200,
+            source_ip: IpAddr::from([127, 0, 0, 1]),
+            api_key_id: None,
+            uri: Uri::from_static("/s/x"),
+        }
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts_lines() {
+        let (tx, mut rx) = mpsc::channel(1);
+        let stats = Arc::new(LogStats::default());
+        let hook = LogsHook::new(tx, Arc::clone(&stats));
+        hook.send(record(2));
+        hook.send(record(3));
+        hook.send(record(1));
+        assert_eq!(stats.written.load(Relaxed), 2);
+        assert_eq!(stats.dropped.load(Relaxed), 4);
+        assert!(rx.try_recv().is_ok());
+        hook.send(record(1));
+        assert_eq!(stats.written.load(Relaxed), 3);
+    }
+}

@@ -1,0 +1,299 @@
+//! The sink: one OS thread that takes [`LogRecord`]s off the queue, writes each line as
+//! one JSON object per line to the node's file (`--access-log-file`) and/or stdout
+//! (`--access-log-stdout`), and queues it as a `LogEvent` for the [`super::shipper`].
+//!
+//! A written line:
+//!
+//! ```json
+//! {"timestamp":1765000000123,"logGroup":"my-access-logs","logStream":"node-1","kind":"access","requestId":"…","apiId":"a1b2c3","stage":"prod","status":200,"message":"…"}
+//! ```
+//!
+//! Execution lines carry `"kind":"execution"` and their message starts with
+//! `({requestId}) ` as API Gateway writes them. Writes are buffered and flushed whenever
+//! the queue runs empty, so a line reaches the file within moments of its request. A
+//! write error is logged once and the line still goes to the shipper.
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
+
+use apigw_gateway::phases::end::RequestFacts;
+use apigw_proto::logs::{LogEvent, LogKind};
+use serde_json::json;
+use tokio::sync::{mpsc, Notify};
+
+use super::{Lines, LogRecord, LogStats};
+
+/// Where the sink writes.
+#[derive(Debug, Clone, Default)]
+pub struct SinkConfig {
+    /// Append JSON lines to this file.
+    pub file: Option<PathBuf>,
+    /// Write JSON lines to standard output.
+    pub stdout: bool,
+    /// The node's id (each line's `logStream`).
+    pub node_id: String,
+}
+
+/// Why the sink could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// The file cannot be opened for appending.
+    #[error("cannot open the access log file {path}: {source}")]
+    Open {
+        /// The path.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// Events waiting for the shipper, bounded: past `max`, the oldest are dropped (and
+/// counted).
+#[derive(Debug)]
+pub struct Pending {
+    events: Mutex<VecDeque<LogEvent>>,
+    max: usize,
+    /// Wakes the shipper when a full shipment's worth is waiting.
+    pub ready: Notify,
+    ready_at: usize,
+}
+
+impl Pending {
+    /// A buffer of at most `max` events that wakes the shipper at `ready_at`.
+    pub fn new(max: usize, ready_at: usize) -> Self {
+        Pending {
+            events: Mutex::new(VecDeque::new()),
+            max: max.max(1),
+            ready: Notify::new(),
+            ready_at: ready_at.max(1),
+        }
+    }
+
+    /// Adds events; returns how many old ones were dropped to make room.
+    pub fn push(&self, new: impl IntoIterator<Item = LogEvent>) -> u64 {
+        let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
+        events.extend(new);
+        let mut dropped = 0;
+        while events.len() > self.max {
+            events.pop_front();
+            dropped += 1;
+        }
+        if events.len() >= self.ready_at {
+            self.ready.notify_one();
+        }
+        dropped
+    }
+
+    /// Takes at most `n` events, oldest first.
+    pub fn take(&self, n: usize) -> Vec<LogEvent> {
+        let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
+        let n = n.min(events.len());
+        events.drain(..n).collect()
+    }
+
+    /// Events waiting.
+    pub fn len(&self) -> usize {
+        self.events.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Whether none is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Opens the outputs and starts the sink thread; it ends when every sender is gone.
+pub fn start(
+    config: SinkConfig,
+    mut queue: mpsc::Receiver<LogRecord>,
+    pending: Option<Arc<Pending>>,
+    stats: Arc<LogStats>,
+) -> Result<std::thread::JoinHandle<()>, SinkError> {
+    let file = match &config.file {
+        Some(path) => Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|source| SinkError::Open {
+                    path: path.display().to_string(),
+                    source,
+                })?,
+        ),
+        None => None,
+    };
+    let mut file = file.map(|f| std::io::BufWriter::with_capacity(64 * 1024, f));
+    let stdout = config.stdout;
+    let node_id = config.node_id;
+    let thread = std::thread::Builder::new()
+        .name("apigw-logs".into())
+        .spawn(move || {
+            let mut buf = Vec::with_capacity(64 * 1024);
+            let mut warned = false;
+            while let Some(first) = queue.blocking_recv() {
+                let mut events = Vec::new();
+                let mut next = Some(first);
+                while let Some(record) = next {
+                    for event in events_of(record) {
+                        if file.is_some() || stdout {
+                            write_line(&mut buf, &event, &node_id);
+                        }
+                        events.push(event);
+                    }
+                    next = queue.try_recv().ok();
+                    if events.len() >= 4096 {
+                        break;
+                    }
+                }
+                let mut failed = None;
+                if let Some(f) = file.as_mut() {
+                    if let Err(e) = f.write_all(&buf).and_then(|()| f.flush()) {
+                        failed = Some(e);
+                    }
+                }
+                if stdout {
+                    let mut out = std::io::stdout().lock();
+                    if let Err(e) = out.write_all(&buf).and_then(|()| out.flush()) {
+                        failed = Some(e);
+                    }
+                }
+                if let Some(error) = failed {
+                    if !warned {
+                        tracing::warn!(%error, "cannot write log lines; they are still shipped");
+                        warned = true;
+                    }
+                }
+                buf.clear();
+                if let Some(pending) = &pending {
+                    let dropped = pending.push(events);
+                    if dropped > 0 {
+                        stats.dropped.fetch_add(dropped, Relaxed);
+                    }
+                }
+            }
+            if let Some(f) = file.as_mut() {
+                let _ = f.flush();
+            }
+        })
+        .map_err(|source| SinkError::Open {
+            path: "(sink thread)".into(),
+            source,
+        })?;
+    Ok(thread)
+}
+
+/// The `LogEvent`s of a record: one per line, execution lines prefixed with
+/// `({requestId}) `.
+pub fn events_of(record: LogRecord) -> Vec<LogEvent> {
+    let request_id = record.request_id.to_str().unwrap_or("").to_string();
+    let path = RequestFacts {
+        uri: record.uri,
+        ..Default::default()
+    }
+    .path()
+    .into_owned();
+    let event = |message: String| LogEvent {
+        kind: record.kind as i32,
+        log_group: record.log_group.to_string(),
+        timestamp_ms: record.timestamp_ms,
+        message,
+        api_id: record.api_id.to_string(),
+        stage: record.stage.to_string(),
+        request_id: request_id.clone(),
+        status: u32::from(record.status),
+        source_ip: record.source_ip.to_string(),
+        api_key_id: record.api_key_id.as_deref().unwrap_or("").to_string(),
+        path: path.clone(),
+    };
+    match record.lines {
+        Lines::One(line) => vec![event(line)],
+        Lines::Many(lines) => lines
+            .into_iter()
+            .map(|line| event(format!("({request_id}) {line}")))
+            .collect(),
+    }
+}
+
+/// Appends `event` as one JSON line.
+fn write_line(buf: &mut Vec<u8>, event: &LogEvent, node_id: &str) {
+    let kind = if event.kind == LogKind::Execution as i32 {
+        "execution"
+    } else {
+        "access"
+    };
+    let line = json!({
+        "timestamp": event.timestamp_ms,
+        "logGroup": event.log_group,
+        "logStream": node_id,
+        "kind": kind,
+        "requestId": event.request_id,
+        "apiId": event.api_id,
+        "stage": event.stage,
+        "status": event.status,
+        "message": event.message,
+    });
+    if serde_json::to_writer(&mut *buf, &line).is_ok() {
+        buf.push(b'\n');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::{HeaderValue, Uri};
+    use std::net::IpAddr;
+
+    fn record(lines: Lines, kind: LogKind) -> LogRecord {
+        LogRecord {
+            kind,
+            log_group: "g".into(),
+            timestamp_ms: 7,
+            lines,
+            api_id: "a1".into(),
+            stage: "prod".into(),
+            request_id: HeaderValue::from_static("rid"),
+            status: 200,
+            source_ip: IpAddr::from([10, 0, 0, 1]),
+            api_key_id: Some("k1".into()),
+            uri: Uri::from_static("/restapis/a1/prod/_user_request_/pets?x=1"),
+        }
+    }
+
+    #[test]
+    fn execution_lines_are_prefixed_and_fields_filled() {
+        let events = events_of(record(
+            Lines::Many(vec!["a".into(), "b".into()]),
+            LogKind::Execution,
+        ));
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0].message, "(rid) a");
+        assert_eq!(events[1].message, "(rid) b");
+        assert_eq!(events[0].path, "/prod/pets");
+        assert_eq!(events[0].source_ip, "10.0.0.1");
+        assert_eq!(events[0].api_key_id, "k1");
+        let mut buf = Vec::new();
+        write_line(&mut buf, &events[0], "n1");
+        let v: serde_json::Value = serde_json::from_slice(&buf).unwrap();
+        assert_eq!(v["logStream"], "n1");
+        assert_eq!(v["kind"], "execution");
+        assert_eq!(v["message"], "(rid) a");
+        assert!(buf.ends_with(b"\n"));
+    }
+
+    #[test]
+    fn pending_is_bounded_and_drops_the_oldest() {
+        let pending = Pending::new(3, 2);
+        let ev = |m: &str| LogEvent {
+            message: m.into(),
+            ..Default::default()
+        };
+        assert_eq!(pending.push([ev("1"), ev("2")]), 0);
+        assert_eq!(pending.push([ev("3"), ev("4"), ev("5")]), 2);
+        let taken: Vec<String> = pending.take(10).into_iter().map(|e| e.message).collect();
+        assert_eq!(taken, ["3", "4", "5"]);
+        assert!(pending.is_empty());
+    }
+}
