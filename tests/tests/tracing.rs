@@ -539,9 +539,7 @@ async fn authorizer_and_function_integration_spans_and_event_headers() {
         let event = got.json();
         echoed(&event)
             .get("traceparent")
-            .is_some_and(|t| {
-                t.starts_with(&format!("00-{trace}-")) && !t.contains(&client_span)
-            })
+            .is_some_and(|t| t.starts_with(&format!("00-{trace}-")) && !t.contains(&client_span))
             .then_some(event)
     })
     .await;
