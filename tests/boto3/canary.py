@@ -21,6 +21,7 @@ README's development key), APIGW_REGION (default us-east-1).
 
 import os
 import sys
+import time
 
 import boto3
 from botocore.config import Config
@@ -36,8 +37,11 @@ class Failure(Exception):
     pass
 
 
+_started = time.monotonic()
+
+
 def log(msg):
-    print(f"[canary.py] {msg}", flush=True)
+    print(f"[canary.py {time.monotonic() - _started:7.3f}s] {msg}", flush=True)
 
 
 def check(cond, what):
@@ -233,6 +237,7 @@ def method_settings(api):
 
 
 def main():
+    log("building the API")
     api = build()
     try:
         canary(api)

@@ -252,7 +252,13 @@ async fn canary_split_usage_removal_and_promotion_on_two_nodes() {
     }
     let before = prometheus_sum(&cluster, "prod/Canary").await;
 
+    let started = std::time::Instant::now();
     let answers = burst(&client, &urls, REQUESTS).await;
+    // For the reader of the test's output only (never asserted).
+    eprintln!(
+        "{REQUESTS} requests on two nodes in {:?}",
+        started.elapsed()
+    );
     let canaries = answers.iter().filter(|a| **a == canary).count();
     let mains = answers.iter().filter(|a| **a == main).count();
     assert_eq!(
