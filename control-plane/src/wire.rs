@@ -239,6 +239,9 @@ pub struct Stage {
     #[serde(skip_serializing_if = "Option::is_none")]
     /// Documentation version.
     pub documentation_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The stage's canary release, if it has one.
+    pub canary_settings: Option<CanarySettings>,
     /// Whether tracing is on.
     pub tracing_enabled: bool,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -248,6 +251,25 @@ pub struct Stage {
     pub created_date: i64,
     /// Epoch seconds.
     pub last_updated_date: i64,
+}
+
+/// A stage's canary release (`CanarySettings` shape): the share of the stage's requests
+/// served by another deployment, with stage variables overridden for them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CanarySettings {
+    /// 0.0–100.0: the percentage of the stage's requests the canary serves.
+    #[serde(default)]
+    pub percent_traffic: f64,
+    /// The canary's deployment.
+    #[serde(default)]
+    pub deployment_id: String,
+    /// Stage variables that replace (or add to) the stage's for canary requests.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub stage_variable_overrides: BTreeMap<String, String>,
+    /// Whether canary requests use the stage cache.
+    #[serde(default)]
+    pub use_stage_cache: bool,
 }
 
 /// A stage's access log settings (`AccessLogSettings` shape).

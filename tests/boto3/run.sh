@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the boto3 walkthrough (walkthrough.py) against real processes: a fresh Postgres
+# Runs the boto3 walkthrough (walkthrough.py), then canary.py, against real processes: a fresh Postgres
 # database, the control plane with its default (README) development key, and two
 # data-plane nodes, all on free local ports. Everything is stopped and the database
 # dropped on exit, whatever happens.
@@ -90,3 +90,6 @@ log "nodes ready: ${nodes[*]}"
 env -u APIGW_ACCESS_KEY_ID -u APIGW_SECRET_ACCESS_KEY \
   APIGW_ENDPOINT="http://127.0.0.1:$cp_http" APIGW_NODES="$(IFS=,; echo "${nodes[*]}")" \
   python3 tests/boto3/walkthrough.py
+# Canary settings and every stage method setting (issue 17), on the same control plane.
+env -u APIGW_ACCESS_KEY_ID -u APIGW_SECRET_ACCESS_KEY \
+  APIGW_ENDPOINT="http://127.0.0.1:$cp_http" python3 tests/boto3/canary.py

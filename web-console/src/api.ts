@@ -107,7 +107,7 @@ export const get = <T = any>(p: string) => call<T>("GET", p);
 export const post = <T = any>(p: string, b: unknown = {}) => call<T>("POST", p, b);
 export const put = <T = any>(p: string, b: unknown = {}) => call<T>("PUT", p, b);
 export const del = <T = any>(p: string) => call<T>("DELETE", p);
-export type PatchOp = { op: "add" | "remove" | "replace"; path: string; value?: string };
+export type PatchOp = { op: "add" | "remove" | "replace" | "copy"; path: string; value?: string; from?: string };
 export const patch = <T = any>(p: string, ops: PatchOp[]) => call<T>("PATCH", p, { patchOperations: ops });
 /** A JSON-merge update of the console's own endpoints. */
 export const update = <T = any>(p: string, b: unknown) => call<T>("PATCH", p, b);

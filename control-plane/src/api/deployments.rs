@@ -11,9 +11,7 @@ use axum::Json;
 use prost::Message;
 use serde::Deserialize;
 
-use super::rules::{
-    canary_unsupported, new_stage, refuse_canary, validate_new_stage, validate_stage,
-};
+use super::rules::{new_stage, validate_new_stage, validate_stage, CanaryInput};
 use crate::compiler;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{embeds, AwsJson, AwsQuery, Page, PageQuery};
@@ -33,7 +31,9 @@ pub struct CreateDeployment {
     cache_cluster_enabled: Option<bool>,
     cache_cluster_size: Option<String>,
     variables: Option<BTreeMap<String, String>>,
-    canary_settings: Option<serde_json::Value>,
+    /// `DeploymentCanarySettings`: the new deployment becomes the canary of the stage
+    /// (which must exist), instead of what the stage serves.
+    canary_settings: Option<CanaryInput>,
     tracing_enabled: Option<bool>,
 }
 
@@ -41,10 +41,15 @@ pub struct CreateDeployment {
 pub async fn create(
     State(state): State<AppState>,
     Path(api_id): Path<String>,
-    AwsJson(req): AwsJson<CreateDeployment>,
+    AwsJson(mut req): AwsJson<CreateDeployment>,
 ) -> ApiResult<(StatusCode, Json<Deployment>)> {
     validate_new_stage(req.cache_cluster_size.as_deref(), req.stage_name.as_deref())?;
-    refuse_canary(&req.canary_settings)?;
+    let stage_name = req.stage_name.filter(|n| !n.is_empty());
+    if req.canary_settings.is_some() && stage_name.is_none() {
+        return Err(ApiError::bad_request(
+            "A canary release deployment needs the stageName of an existing stage",
+        ));
+    }
     let mut tx = state.db.begin().await?;
     let api = store::rest_apis::load(&mut tx, &api_id, true).await?;
     let resources = store::resources::all(&mut tx, &api_id).await?;
@@ -64,8 +69,22 @@ pub async fn create(
         api_summary: Some(summary),
     };
     store::deployments::insert(&mut tx, &api_id, &deployment, &snapshot.encode_to_vec()).await?;
-    if let Some(name) = req.stage_name.filter(|n| !n.is_empty()) {
+    if let Some(name) = stage_name {
         let mut stage = match store::stages::load(&mut tx, &api_id, &name, true).await? {
+            // A canary release deployment: the stage keeps serving its deployment, the new
+            // one serves the canary's share (AWS: the stage must exist).
+            Some(mut s) if req.canary_settings.is_some() => {
+                let canary = req.canary_settings.take().unwrap_or_default();
+                s.canary_settings = Some(canary.into_settings(&deployment.id));
+                s.last_updated_date = now_epoch();
+                s
+            }
+            None if req.canary_settings.is_some() => {
+                return Err(ApiError::bad_request(format!(
+                    "Invalid stage identifier specified: a canary release deployment needs \
+                     an existing stage, and '{name}' does not exist"
+                )))
+            }
             Some(mut s) => {
                 s.deployment_id = deployment.id.clone();
                 s.last_updated_date = now_epoch();
@@ -157,7 +176,12 @@ pub async fn update(
             .as_slice()
         {
             ["description"] => op.apply_opt_string(&mut d.description)?,
-            ["canarySettings", ..] => return Err(canary_unsupported()),
+            ["canarySettings", ..] => {
+                return Err(ApiError::bad_request(
+                    "A deployment has no canarySettings: a canary belongs to a stage \
+                     (UpdateStage /canarySettings/...)",
+                ))
+            }
             _ => return Err(op.unsupported()),
         }
     }

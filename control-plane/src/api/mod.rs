@@ -6,6 +6,7 @@
 pub mod account;
 pub mod api_keys;
 pub mod authorizers;
+pub mod canary;
 pub mod cors;
 pub mod deployments;
 pub mod documentation;

@@ -17,7 +17,9 @@ use crate::constraints::{self, Violations};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::now_epoch;
 use crate::store;
-use crate::wire::{AccessLogSettings, Stage};
+use std::collections::BTreeMap;
+
+use crate::wire::{AccessLogSettings, CanarySettings, Stage};
 
 /// A rule of an entity broken by one of its members: the member, as the management API
 /// names it (`uri`, `requestParameters`, …), and AWS's error. A handler answers the error
@@ -84,26 +86,9 @@ pub fn validate_new_stage(cache_cluster_size: Option<&str>, name: Option<&str>) 
 /// Checks what a stage holds beyond its name (also for stages CreateDeployment makes).
 pub fn validate_stage(stage: &Stage) -> ApiResult<()> {
     crate::validate::tags(&stage.tags)?;
-    for (k, v) in &stage.variables {
-        let key_ok = !k.is_empty()
-            && k.len() <= 64
-            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !key_ok {
-            return Err(ApiError::bad_request(format!(
-                "Stage variable name '{k}' is invalid: only a-zA-Z0-9_, 1 to 64 characters"
-            )));
-        }
-        // AWS: values must match [A-Za-z0-9-._~:/?#&=,]+ (so not empty either).
-        let value_ok = !v.is_empty()
-            && v.len() <= 512
-            && v.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-._~:/?#&=,".contains(c));
-        if !value_ok {
-            return Err(ApiError::bad_request(format!(
-                "Stage variable value for '{k}' is invalid: 1 to 512 characters of \
-                 a-zA-Z0-9-._~:/?#&=,"
-            )));
-        }
+    validate_variables(&stage.variables, "Stage variable")?;
+    if let Some(canary) = &stage.canary_settings {
+        validate_canary(canary)?;
     }
     if let Some(logs) = &stage.access_log_settings {
         validate_access_log_settings(logs)?;
@@ -131,6 +116,65 @@ pub fn validate_stage(stage: &Stage) -> ApiResult<()> {
         if !matches!(s.logging_level.as_str(), "OFF" | "ERROR" | "INFO") {
             return Err(ApiError::bad_request(format!(
                 "Logging level of {key} must be OFF, ERROR or INFO"
+            )));
+        }
+        const STRATEGIES: &[&str] = &[
+            "FAIL_WITH_403",
+            "SUCCEED_WITH_RESPONSE_HEADER",
+            "SUCCEED_WITHOUT_RESPONSE_HEADER",
+        ];
+        if !STRATEGIES.contains(&s.unauthorized_cache_control_header_strategy.as_str()) {
+            return Err(ApiError::bad_request(format!(
+                "Unauthorized cache control header strategy of {key} must be one of {}",
+                STRATEGIES.join(", ")
+            )));
+        }
+        validate_method_setting_key(key)?;
+    }
+    Ok(())
+}
+
+/// A `methodSettings` key: `*/*`, or a resource path (without its leading `/`, `*` for
+/// every path) and an HTTP method (`*` for every method), as the patch paths
+/// `/{resource path}/{METHOD}/...` make them.
+fn validate_method_setting_key(key: &str) -> ApiResult<()> {
+    const METHODS: &[&str] = &[
+        "*", "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "ANY",
+    ];
+    let ok = key.rsplit_once('/').is_some_and(|(path, method)| {
+        METHODS.contains(&method)
+            && (path == "*" || path.is_empty() || !path.starts_with('/') && !path.ends_with('/'))
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "Invalid method setting path '{key}': expected /{{resource path}}/{{HTTP method}} \
+             (use * for every resource or method, ~1 for / inside the path)"
+        )))
+    }
+}
+
+/// Stage variables (or a canary's overrides, `what` naming which) as AWS allows them.
+fn validate_variables(vars: &BTreeMap<String, String>, what: &str) -> ApiResult<()> {
+    for (k, v) in vars {
+        let key_ok = !k.is_empty()
+            && k.len() <= 64
+            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !key_ok {
+            return Err(ApiError::bad_request(format!(
+                "{what} name '{k}' is invalid: only a-zA-Z0-9_, 1 to 64 characters"
+            )));
+        }
+        // AWS: values must match [A-Za-z0-9-._~:/?#&=,]+ (so not empty either).
+        let value_ok = !v.is_empty()
+            && v.len() <= 512
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-._~:/?#&=,".contains(c));
+        if !value_ok {
+            return Err(ApiError::bad_request(format!(
+                "{what} value for '{k}' is invalid: 1 to 512 characters of \
+                 a-zA-Z0-9-._~:/?#&=,"
             )));
         }
     }
@@ -191,18 +235,71 @@ pub fn new_stage(name: &str, deployment_id: &str) -> Stage {
     }
 }
 
-/// The answer to any canary setting: this build cannot honour them, and says so rather
-/// than silently ignoring them (issue 17).
-pub fn canary_unsupported() -> ApiError {
-    ApiError::bad_request("canarySettings are not supported by this gateway yet")
+/// The `canarySettings` of CreateStage (`CanarySettings`) and CreateDeployment
+/// (`DeploymentCanarySettings`, without `deploymentId`), as sent.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CanaryInput {
+    /// 0.0–100.0 (default 0).
+    pub percent_traffic: Option<f64>,
+    /// CreateStage only: the canary's deployment (default: the stage's).
+    pub deployment_id: Option<String>,
+    /// Stage variables overridden for canary requests.
+    #[serde(default)]
+    pub stage_variable_overrides: BTreeMap<String, String>,
+    /// Whether canary requests use the stage cache.
+    #[serde(default)]
+    pub use_stage_cache: bool,
 }
 
-/// Refuses settings this build cannot honour rather than silently ignoring them.
-pub fn refuse_canary(canary: &Option<serde_json::Value>) -> ApiResult<()> {
-    match canary {
-        Some(v) if !v.is_null() => Err(canary_unsupported()),
-        _ => Ok(()),
+impl CanaryInput {
+    /// The canary these settings make, serving `deployment_id` unless they name one.
+    pub fn into_settings(self, deployment_id: &str) -> CanarySettings {
+        CanarySettings {
+            percent_traffic: self.percent_traffic.unwrap_or(0.0),
+            deployment_id: self
+                .deployment_id
+                .filter(|d| !d.is_empty())
+                .unwrap_or_else(|| deployment_id.to_string()),
+            stage_variable_overrides: self.stage_variable_overrides,
+            use_stage_cache: self.use_stage_cache,
+        }
     }
+}
+
+/// A canary's share of traffic: a percentage from 0.0 to 100.0 (fractions allowed).
+pub fn validate_percent_traffic(percent: f64) -> ApiResult<()> {
+    if percent.is_finite() && (0.0..=100.0).contains(&percent) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "Invalid canary percentTraffic {percent}: it must be between 0.0 and 100.0"
+        )))
+    }
+}
+
+/// What a canary holds: its share, and its variable overrides under the stage variables'
+/// rules. Its deployment is checked against the API by the handlers (it needs the store).
+fn validate_canary(canary: &CanarySettings) -> ApiResult<()> {
+    validate_percent_traffic(canary.percent_traffic)?;
+    if canary.deployment_id.is_empty() {
+        return Err(ApiError::bad_request(
+            "Invalid canary settings: a canary needs a deploymentId",
+        ));
+    }
+    validate_variables(&canary.stage_variable_overrides, "Canary stage variable")
+}
+
+/// The canary's deployment must be one of the API's.
+pub async fn check_canary_deployment(
+    conn: &mut sqlx::PgConnection,
+    api_id: &str,
+    stage: &Stage,
+) -> ApiResult<()> {
+    if let Some(canary) = &stage.canary_settings {
+        store::deployments::require(conn, api_id, &canary.deployment_id).await?;
+    }
+    Ok(())
 }
 
 /// The names of the `{param}` / `{param+}` segments of a resource path.

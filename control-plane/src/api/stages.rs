@@ -11,8 +11,8 @@ use axum::Json;
 use serde::Deserialize;
 
 use super::rules::{
-    canary_unsupported, check_documentation_version, new_stage, refuse_canary, validate_new_stage,
-    validate_stage,
+    check_canary_deployment, check_documentation_version, new_stage, validate_new_stage,
+    validate_stage, CanaryInput,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::extract::AwsJson;
@@ -35,7 +35,7 @@ pub struct CreateStage {
     #[serde(default)]
     variables: BTreeMap<String, String>,
     documentation_version: Option<String>,
-    canary_settings: Option<serde_json::Value>,
+    canary_settings: Option<CanaryInput>,
     #[serde(default)]
     tracing_enabled: bool,
     #[serde(default)]
@@ -54,8 +54,8 @@ pub async fn create(
         .deployment_id
         .filter(|d| !d.is_empty())
         .ok_or_else(|| ApiError::bad_request("deploymentId is required"))?;
-    refuse_canary(&req.canary_settings)?;
     let mut stage = new_stage(&name, &deployment_id);
+    stage.canary_settings = req.canary_settings.map(|c| c.into_settings(&deployment_id));
     stage.description = req.description;
     stage.cache_cluster_enabled = req.cache_cluster_enabled;
     stage.cache_cluster_size = req.cache_cluster_size;
@@ -67,6 +67,7 @@ pub async fn create(
     let mut tx = state.db.begin().await?;
     store::rest_apis::load(&mut tx, &api_id, true).await?;
     store::deployments::require(&mut tx, &api_id, &deployment_id).await?;
+    check_canary_deployment(&mut tx, &api_id, &stage).await?;
     check_documentation_version(&mut tx, &api_id, stage.documentation_version.as_deref()).await?;
     if store::stages::load(&mut tx, &api_id, &name, false)
         .await?
@@ -165,10 +166,11 @@ pub async fn update(
         let segs = op.segments()?;
         let names: Vec<&str> = segs.iter().map(String::as_str).collect();
         match names.as_slice() {
-            // Canary settings, and promoting a canary (`copy` from
-            // `/canarySettings/deploymentId`), wait for canary support (issue 17).
-            ["canarySettings", ..] => return Err(canary_unsupported()),
-            ["deploymentId"] if op.op == Op::Copy => return Err(canary_unsupported()),
+            // The canary, and promoting it (`copy` from `/canarySettings/...`): api/canary.rs.
+            ["canarySettings", rest @ ..] => super::canary::apply(&mut stage, op, rest)?,
+            ["deploymentId" | "variables"] if op.op == Op::Copy => {
+                super::canary::copy(&mut stage, op)?
+            }
             ["deploymentId"] => {
                 op.apply_string(&mut stage.deployment_id)?;
                 store::deployments::require(&mut tx, &api_id, &stage.deployment_id).await?;
@@ -219,6 +221,7 @@ pub async fn update(
         stage.access_log_settings = None;
     }
     validate_stage(&stage)?;
+    check_canary_deployment(&mut tx, &api_id, &stage).await?;
     stage.last_updated_date = now_epoch();
     store::stages::save(&mut tx, &api_id, &stage).await?;
     crate::audit::commit(tx).await?;

@@ -8,7 +8,7 @@ use prost::Message;
 use sqlx::PgPool;
 
 use crate::store;
-use crate::wire::{Stage, ThrottleSettings};
+use crate::wire::{CanarySettings, Stage, ThrottleSettings};
 
 /// (api id, stage name).
 pub type StageKey = (String, String);
@@ -156,11 +156,18 @@ impl Loader {
         let account = store::account::load(&mut tx).await?;
         let usage = load_usage(&mut tx).await?;
         let access_keys = store::access_keys::all_enabled(&mut tx).await?;
-        let missing: Vec<(String, String)> = rows
+        let mut missing: Vec<(String, String)> = rows
             .iter()
-            .map(|r| (r.api_id.clone(), r.deployment_id.clone()))
+            .flat_map(|r| {
+                let canary = r.doc.canary_settings.as_ref();
+                std::iter::once(r.deployment_id.clone())
+                    .chain(canary.map(|c| c.deployment_id.clone()))
+                    .map(|id| (r.api_id.clone(), id))
+            })
             .filter(|k| !self.snapshots.contains_key(k))
             .collect();
+        missing.sort();
+        missing.dedup();
         if !missing.is_empty() {
             let (apis, ids): (Vec<String>, Vec<String>) = missing.into_iter().unzip();
             let found = store::deployed::snapshots(&mut tx, &apis, &ids).await?;
@@ -205,7 +212,17 @@ impl Loader {
             else {
                 continue; // deleted between the two reads; the next load settles it
             };
-            let config = stage_config(
+            let canary = match &doc.canary_settings {
+                Some(c) => match self
+                    .snapshots
+                    .get(&(api_id.clone(), c.deployment_id.clone()))
+                {
+                    Some(snap) => Some((c, snap.as_ref())),
+                    None => continue, // as above
+                },
+                None => None,
+            };
+            let mut config = stage_config(
                 &api_id,
                 &stage_name,
                 &doc,
@@ -213,6 +230,7 @@ impl Loader {
                 authorizer_epoch,
                 snapshot,
             );
+            config.canary = canary.map(|(c, snap)| canary_config(c, snap));
             stages.insert(
                 key,
                 StageEntry {
@@ -252,7 +270,12 @@ impl Loader {
         let used: std::collections::HashSet<(String, String)> = next
             .stages
             .values()
-            .map(|e| (e.config.api_id.clone(), e.config.deployment_id.clone()))
+            .flat_map(|e| {
+                let canary = e.config.canary.as_ref();
+                std::iter::once(e.config.deployment_id.clone())
+                    .chain(canary.map(|c| c.deployment_id.clone()))
+                    .map(|id| (e.config.api_id.clone(), id))
+            })
             .collect();
         self.snapshots.retain(|k, _| used.contains(k));
         Ok(next)
@@ -337,7 +360,9 @@ fn stage_config(
                         cache_data_encrypted: s.cache_data_encrypted,
                         require_authorization_for_cache_control: s
                             .require_authorization_for_cache_control,
-                        ..Default::default()
+                        unauthorized_cache_control_header_strategy: s
+                            .unauthorized_cache_control_header_strategy
+                            .clone(),
                     },
                 )
             })
@@ -354,7 +379,23 @@ fn stage_config(
                 destination_arn: a.destination_arn.clone()?,
             })
         }),
+        cache_cluster_size: doc.cache_cluster_size.clone().unwrap_or_default(),
         ..Default::default()
+    }
+}
+
+/// Builds the streamed form of a stage's canary.
+fn canary_config(canary: &CanarySettings, snapshot: &pb::DeploymentSnapshot) -> pb::CanaryConfig {
+    pb::CanaryConfig {
+        deployment_id: canary.deployment_id.clone(),
+        deployment: Some(snapshot.clone()),
+        percent_traffic: canary.percent_traffic,
+        stage_variable_overrides: canary
+            .stage_variable_overrides
+            .clone()
+            .into_iter()
+            .collect(),
+        use_stage_cache: canary.use_stage_cache,
     }
 }
 

@@ -85,18 +85,21 @@ pub async fn list(
     Ok(rows.into_iter().map(|r| r.0 .0).collect())
 }
 
-/// The names of the stages serving a deployment, in no particular order.
+/// The names of the stages serving a deployment, as their deployment or their canary's,
+/// in no particular order.
 pub async fn names_serving(
     conn: &mut PgConnection,
     api_id: &str,
     deployment_id: &str,
 ) -> ApiResult<Vec<String>> {
-    let rows: Vec<(String,)> =
-        sqlx::query_as("SELECT stage_name FROM stages WHERE api_id = $1 AND deployment_id = $2")
-            .bind(api_id)
-            .bind(deployment_id)
-            .fetch_all(conn)
-            .await?;
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT stage_name FROM stages WHERE api_id = $1
+           AND (deployment_id = $2 OR doc->'canarySettings'->>'deploymentId' = $2)",
+    )
+    .bind(api_id)
+    .bind(deployment_id)
+    .fetch_all(conn)
+    .await?;
     Ok(rows.into_iter().map(|r| r.0).collect())
 }
 

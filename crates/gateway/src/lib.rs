@@ -319,12 +319,19 @@ impl<L: Limits> Gateway<L> {
                 path_start,
             } => {
                 let state = self.state.load();
-                let routed = match route::route(&state, api_id, stage, &parts, path_start) {
-                    Ok(routed) => routed,
+                let stage = match route::find_stage(&state, api_id, stage) {
+                    Ok(stage) => stage,
                     Err(error) => {
                         if let Some(stage) = state.stage(api_id, stage) {
                             scope.observe(stage, None, &parts);
                         }
+                        return Err(error);
+                    }
+                };
+                let routed = match route::method(stage, &parts, path_start) {
+                    Ok(routed) => routed,
+                    Err(error) => {
+                        scope.observe(stage, None, &parts);
                         return Err(error);
                     }
                 };

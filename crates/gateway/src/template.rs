@@ -206,6 +206,12 @@ fn context_field(name: &str, ctx: &RequestContext, routed: &Routed, parts: &Part
         "apiId" => json!(&*routed.stage.api_id),
         "stage" => json!(&*routed.stage.stage_name),
         "deploymentId" => json!(&*scope.deployment_id),
+        // Present only on stages with a canary, as in API Gateway.
+        "isCanaryRequest" => match (routed.stage.is_canary, &routed.stage.canary) {
+            (true, _) => json!(true),
+            (false, Some(_)) => json!(false),
+            (false, None) => Value::Null,
+        },
         "resourcePath" => json!(&*routed.method.resource_path),
         "resourceId" => json!(&*scope.resource_id),
         "httpMethod" => json!(parts.method.as_str()),

@@ -104,7 +104,7 @@ impl Registry {
     /// compiled for this config), and notes the version as applied. Called by the config
     /// client before the state is swapped in.
     pub fn attach(&self, state: &GatewayState) {
-        for stage in state.stages() {
+        for stage in state.stages().flat_map(|s| s.variants()) {
             if !stage.hook_slot.is_set() {
                 stage.hook_slot.attach(self.series(stage_key(stage)));
             }
@@ -169,11 +169,17 @@ impl crate::config_client::OnApply for Registry {
     }
 }
 
+/// A stage's series key; a canary's requests are a series of their own, whose `Stage`
+/// dimension is `{stage}/Canary` as in API Gateway's CloudWatch metrics.
 fn stage_key(stage: &CompiledStage) -> SeriesKey {
     SeriesKey {
         api_id: stage.api_id.clone(),
         api_name: stage.api_name.clone(),
-        stage: stage.stage_name.clone(),
+        stage: if stage.is_canary {
+            format!("{}/Canary", stage.stage_name).into()
+        } else {
+            stage.stage_name.clone()
+        },
         detail: None,
     }
 }

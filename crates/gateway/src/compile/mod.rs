@@ -171,6 +171,13 @@ pub struct CompiledStage {
     /// Access logging (`accessLogSettings`) and the names every log line of the stage
     /// carries.
     pub logging: StageLogging,
+    /// The stage's canary release, when it has one (never on a canary itself).
+    pub canary: Option<Canary>,
+    /// Whether this is a canary's deployment: its requests are told apart in metrics
+    /// (`Stage` dimension `{stage}/Canary`) and logs. Everything keyed by the stage (API
+    /// keys, usage plans, throttle buckets, quotas, usage records, authorizer caches) uses
+    /// the same stage name as the stage's own deployment, so both count alike.
+    pub is_canary: bool,
 }
 
 /// A stage's logging, resolved once per config: the compiled access-log format (none
@@ -245,6 +252,37 @@ pub enum LogLevel {
     Error,
     /// Every phase of every request.
     Info,
+}
+
+/// A stage's canary release: the share of the stage's requests its deployment serves.
+#[derive(Debug)]
+pub struct Canary {
+    /// `percentTraffic` / 100: the probability that a request goes to the canary.
+    pub share: f64,
+    /// `useStageCache`: whether canary requests read and write the stage cache.
+    pub use_stage_cache: bool,
+    /// The canary's deployment, compiled with the stage's variables and its overrides.
+    pub stage: Arc<CompiledStage>,
+}
+
+impl CompiledStage {
+    /// The compiled deployment serving one request of this stage: the canary's with
+    /// probability `percentTraffic`, else the stage's own. One draw of the thread's random
+    /// generator: no lock, no allocation.
+    #[inline]
+    pub fn pick(self: &Arc<Self>) -> &Arc<CompiledStage> {
+        match &self.canary {
+            Some(canary) if canary.share > 0.0 && fastrand::f64() < canary.share => {
+                &canary.stage
+            }
+            _ => self,
+        }
+    }
+
+    /// This stage and its canary's deployment, if any (for hooks attaching to both).
+    pub fn variants(&self) -> impl Iterator<Item = &CompiledStage> {
+        std::iter::once(self).chain(self.canary.as_ref().map(|c| &*c.stage))
+    }
 }
 
 /// The methods of one resource.
@@ -455,18 +493,62 @@ pub struct HttpIntegration {
     pub binary_media_types: Arc<function::BinaryMediaTypes>,
 }
 
-/// Compiles one stage. Pure and CPU-only: callers run it off the request threads.
+/// Compiles one stage, and its canary's deployment when it has one. Pure and CPU-only:
+/// callers run it off the request threads.
 pub fn compile_stage(stage: &StageConfig) -> Result<CompiledStage, CompileError> {
+    let mut compiled = compile_variant(
+        stage,
+        stage.deployment.as_ref(),
+        &stage.deployment_id,
+        &stage.variables,
+        false,
+    )?;
+    if let Some(canary) = &stage.canary {
+        // The canary's requests see the stage's variables with its overrides over them,
+        // in `$stageVariables` and wherever stage variables are substituted (URIs, ...).
+        let mut variables = stage.variables.clone();
+        variables.extend(
+            canary
+                .stage_variable_overrides
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+        let variant = compile_variant(
+            stage,
+            canary.deployment.as_ref(),
+            &canary.deployment_id,
+            &variables,
+            true,
+        )
+        .map_err(|mut e| {
+            e.at = format!("canary {}: {}", canary.deployment_id, e.at);
+            e
+        })?;
+        compiled.canary = Some(Canary {
+            share: (canary.percent_traffic / 100.0).clamp(0.0, 1.0),
+            use_stage_cache: canary.use_stage_cache,
+            stage: Arc::new(variant),
+        });
+    }
+    Ok(compiled)
+}
+
+/// Compiles a stage serving `snapshot` (its own deployment's, or its canary's) with
+/// `variables`.
+fn compile_variant(
+    stage: &StageConfig,
+    snapshot: Option<&pb::DeploymentSnapshot>,
+    deployment_id: &str,
+    variables: &HashMap<String, String>,
+    is_canary: bool,
+) -> Result<CompiledStage, CompileError> {
     let err = |at: &str, kind: CompileErrorKind| CompileError {
         api_id: stage.api_id.clone(),
         stage: stage.stage_name.clone(),
         at: at.to_owned(),
         kind: Box::new(kind),
     };
-    let snapshot = stage
-        .deployment
-        .as_ref()
-        .ok_or_else(|| err("deployment", CompileErrorKind::MissingSnapshot))?;
+    let snapshot = snapshot.ok_or_else(|| err("deployment", CompileErrorKind::MissingSnapshot))?;
     if snapshot.format_version > SNAPSHOT_FORMAT_VERSION {
         return Err(err(
             "deployment",
@@ -477,7 +559,7 @@ pub fn compile_stage(stage: &StageConfig) -> Result<CompiledStage, CompileError>
         ));
     }
     let mut routes = RouteTrie::default();
-    let stage_variables = template::stage_variables(&stage.variables);
+    let stage_variables = template::stage_variables(variables);
     let models = validation::StageModels::compile(snapshot).map_err(|e| err("models", e.into()))?;
     let gateway_responses =
         gateway_responses::GatewayResponses::compile(&snapshot.gateway_responses)
@@ -489,7 +571,7 @@ pub fn compile_stage(stage: &StageConfig) -> Result<CompiledStage, CompileError>
         .authorizers
         .iter()
         .map(|a| {
-            authorizer::compile(a, &stage.variables, false)
+            authorizer::compile(a, variables, false)
                 .map(Arc::new)
                 .map_err(|e| err(&format!("authorizer {}", a.id), e.into()))
         })
@@ -527,19 +609,19 @@ pub fn compile_stage(stage: &StageConfig) -> Result<CompiledStage, CompileError>
             resource_id: resource.id.as_str().into(),
             param_names: names.clone(),
             stage_variables: Arc::clone(&stage_variables),
-            deployment_id: stage.deployment_id.as_str().into(),
+            deployment_id: deployment_id.into(),
         });
         let mut methods = ResourceMethods::default();
         for method in &resource.methods {
             let at = format!("{} {}", method.http_method, resource.path);
             let scope = SourceScope {
                 param_names: &names,
-                stage_variables: &stage.variables,
+                stage_variables: variables,
                 api_id: &stage.api_id,
                 stage: &stage.stage_name,
                 resource_path: &resource.path,
                 resource_id: &resource.id,
-                deployment_id: &stage.deployment_id,
+                deployment_id,
             };
             let authorization =
                 authorization(method, &authorizers, &scope).map_err(|kind| err(&at, kind))?;
@@ -560,7 +642,7 @@ pub fn compile_stage(stage: &StageConfig) -> Result<CompiledStage, CompileError>
                 integration: match compile_integration(
                     method.integration.as_ref(),
                     &scope,
-                    &stage.variables,
+                    variables,
                     &binary_media_types,
                 ) {
                     Ok(integration) => integration,
@@ -593,7 +675,7 @@ pub fn compile_stage(stage: &StageConfig) -> Result<CompiledStage, CompileError>
     Ok(CompiledStage {
         api_id: stage.api_id.as_str().into(),
         stage_name: stage.stage_name.as_str().into(),
-        deployment_id: stage.deployment_id.as_str().into(),
+        deployment_id: deployment_id.into(),
         routes,
         api_key_from_header: !snapshot.api_key_source.eq_ignore_ascii_case("AUTHORIZER"),
         execute_api_disabled: snapshot.disable_execute_api_endpoint,
@@ -612,6 +694,8 @@ pub fn compile_stage(stage: &StageConfig) -> Result<CompiledStage, CompileError>
         hook_slot: HookSlot::default(),
         tracing_enabled: stage.tracing_enabled,
         logging: StageLogging::compile(stage),
+        canary: None,
+        is_canary,
     })
 }
 

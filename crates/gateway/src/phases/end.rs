@@ -22,7 +22,8 @@ pub struct RequestSummary<'a> {
     pub ctx: &'a RequestContext,
     /// The request's HTTP method.
     pub http_method: &'a Method,
-    /// The stage, when the request named a deployed one.
+    /// The stage, when the request named a deployed one: the compiled deployment that
+    /// served it, whose `is_canary` says whether it was the stage's canary.
     pub stage: Option<&'a CompiledStage>,
     /// The method, when routing found one.
     pub method: Option<&'a CompiledMethod>,

@@ -1,5 +1,6 @@
-//! Step 1, route: recognise the invoke URL, find the stage, then the resource (route trie)
-//! and the method (exact, then `ANY`).
+//! Step 1, route: recognise the invoke URL, find the stage, choose its deployment (the
+//! canary's with probability `percentTraffic`, see [`CompiledStage::pick`]), then the
+//! resource (route trie) and the method (exact, then `ANY`).
 //!
 //! Invoke URLs: Host `{apiId}.{execute-api-domain}[:port]` with path `/{stage}/{path}`, or
 //! on any host `/restapis/{apiId}/{stage}/_user_request_/{path}`. An unknown API or stage
@@ -35,7 +36,8 @@ pub enum Target<'a> {
 /// The result of routing: everything later steps need, owned (no borrow of the state).
 #[derive(Debug)]
 pub struct Routed {
-    /// The stage serving the request.
+    /// The stage serving the request: its own deployment, or its canary's
+    /// ([`CompiledStage::is_canary`]).
     pub stage: Arc<CompiledStage>,
     /// The matched method.
     pub method: Arc<CompiledMethod>,
@@ -109,10 +111,30 @@ pub fn route(
     parts: &Parts,
     path_start: usize,
 ) -> Result<Routed, GatewayError> {
-    let stage = state
+    method(find_stage(state, api_id, stage)?, parts, path_start)
+}
+
+/// The compiled deployment serving a request of the stage: 403 Forbidden for an unknown
+/// stage (or one whose execute-api endpoint is disabled); the canary's with probability
+/// `percentTraffic` ([`CompiledStage::pick`]).
+pub fn find_stage<'s>(
+    state: &'s GatewayState,
+    api_id: &str,
+    stage: &str,
+) -> Result<&'s Arc<CompiledStage>, GatewayError> {
+    Ok(state
         .stage(api_id, stage)
         .filter(|s| !s.execute_api_disabled)
-        .ok_or(GatewayError::Forbidden)?;
+        .ok_or(GatewayError::Forbidden)?
+        .pick())
+}
+
+/// The method of `stage` for the request: 403 Missing Authentication Token when none.
+pub fn method(
+    stage: &Arc<CompiledStage>,
+    parts: &Parts,
+    path_start: usize,
+) -> Result<Routed, GatewayError> {
     let path = parts.uri.path().get(path_start..).unwrap_or("");
     let mut captures = Vec::new();
     let method = stage

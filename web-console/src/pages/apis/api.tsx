@@ -36,6 +36,9 @@ export type Stage = {
   variables?: Record<string, string>;
   tracingEnabled?: boolean;
   methodSettings?: Record<string, any>;
+  canarySettings?: { percentTraffic?: number; deploymentId?: string; stageVariableOverrides?: Record<string, string>; useStageCache?: boolean };
+  cacheClusterEnabled?: boolean;
+  cacheClusterSize?: string;
   createdDate: number;
   lastUpdatedDate: number;
 };

@@ -24,7 +24,10 @@ export function Deployments({ apiId, version }: { apiId: string; version: number
   if (!data.data) return <Loading what="Loading deployments" />;
   const { deployments, stages } = data.data;
   if (deployments.length === 0) return <Empty title="No deployments yet">Use “Deploy API” to create the first one.</Empty>;
-  const activeOn = (d: Deployment) => stages.filter((s) => s.deploymentId === d.id).map((s) => s.stageName);
+  const activeOn = (d: Deployment) => [
+    ...stages.filter((s) => s.deploymentId === d.id).map((s) => s.stageName),
+    ...stages.filter((s) => s.canarySettings?.deploymentId === d.id && s.deploymentId !== d.id).map((s) => `${s.stageName} (canary)`),
+  ];
   // The stages a deployment could be made active on: those not already serving it.
   const elsewhere = (d: Deployment) => stages.filter((s) => s.deploymentId !== d.id);
   const choices = activate ? elsewhere(activate) : [];

@@ -1,4 +1,5 @@
-// Stages: which deployment each serves, its variables and settings, and flushing its
+// Stages: which deployment each serves, its canary (stage-canary.tsx), its variables and
+// settings (every method setting: stage-method-settings.tsx), and flushing its
 // authorizer cache (FlushStageAuthorizersCache); each stage's Metrics tab is the dashboard
 // of stage-metrics.tsx (`/apis/{id}/stages/{name}/metrics`).
 import { useState } from "preact/hooks";
@@ -9,6 +10,8 @@ import { Copyable } from "../../shared/copy";
 import { defaultEndpoint, invokeEndpoint, invokeUrls, setInvokeEndpoint } from "../../shared/invoke";
 import type { Deployment, Stage } from "./api";
 import { MethodThrottling } from "./stage-methods";
+import { CanaryPanel } from "./stage-canary";
+import { MethodSettings } from "./stage-method-settings";
 import { Tags } from "../../shared/tags";
 import { StageMetrics } from "./stage-metrics";
 
@@ -177,6 +180,8 @@ function StageDetail(props: { apiId: string; apiName: string; stage: Stage; metr
           <ErrorText error={a.error} />
           <FormActions submit="Save settings" disabled={a.busy} />
         </form>
+        <CanaryPanel apiId={apiId} spath={spath} stage={stage} onChanged={onChanged} />
+        <MethodSettings apiId={apiId} spath={spath} settings={stage.methodSettings ?? {}} onChanged={onChanged} />
         <MethodThrottling apiId={apiId} spath={spath} settings={stage.methodSettings ?? {}} onChanged={onChanged} />
         <Tags path={`/restapis/${apiId}/stages/${stage.stageName}`} label="Stage tags" />
         </>
