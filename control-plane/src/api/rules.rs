@@ -214,6 +214,19 @@ pub fn new_stage(name: &str, deployment_id: &str) -> Stage {
     }
 }
 
+/// `cacheClusterStatus` (and the default `cacheClusterSize`) as AWS reports them for the
+/// stage's `cacheClusterEnabled`: the cache is the nodes' shared Redis, so there is no
+/// cluster to create and an enabled cache is `AVAILABLE` at once (the nodes start caching
+/// when they receive the config, within a second); a disabled one `NOT_AVAILABLE`.
+pub fn settle_cache_cluster(stage: &mut Stage) {
+    if stage.cache_cluster_enabled {
+        stage.cache_cluster_status = "AVAILABLE".into();
+        stage.cache_cluster_size.get_or_insert_with(|| "0.5".into());
+    } else {
+        stage.cache_cluster_status = "NOT_AVAILABLE".into();
+    }
+}
+
 /// The answer to any canary setting: this build cannot honour them, and says so rather
 /// than silently ignoring them (issue 17).
 pub fn canary_unsupported() -> ApiError {
