@@ -6,6 +6,7 @@
 //! reported as a [`CompileError`] (the node then NACKs and keeps its last good state).
 
 pub mod authorizer;
+pub mod cache;
 pub mod check;
 pub mod function;
 pub mod gateway_responses;
@@ -168,6 +169,9 @@ pub struct CompiledStage {
     pub hook_slot: HookSlot,
     /// `tracingEnabled`: requests get a distributed trace ([`crate::spans`]).
     pub tracing_enabled: bool,
+    /// The canary's `useStageCache`: whether requests the canary serves read and write the
+    /// stage cache ([`crate::phases::cache::applies`]).
+    pub canary_uses_cache: bool,
 }
 
 /// The methods of one resource.
@@ -226,6 +230,8 @@ pub struct CompiledMethod {
     pub metrics_enabled: bool,
     /// What the node's end-of-request hook attaches to this method at config-apply time.
     pub hook_slot: HookSlot,
+    /// The stage cache's settings for this method, when its responses are cached.
+    pub cache: Option<Arc<cache::MethodCache>>,
 }
 
 /// A compiled integration, by type.
@@ -501,6 +507,13 @@ pub fn compile_stage(stage: &StageConfig) -> Result<CompiledStage, CompileError>
                 metrics_enabled: method_setting(stage, &resource.path, &method.http_method)
                     .is_some_and(|s| s.metrics_enabled),
                 hook_slot: HookSlot::default(),
+                cache: cache::method_cache(
+                    stage,
+                    &resource.path,
+                    &method.http_method,
+                    method.integration.as_ref(),
+                    &scope,
+                ),
             });
             add_method(&mut methods, &method.http_method, compiled)
                 .map_err(|kind| err(&at, kind))?;
@@ -530,6 +543,7 @@ pub fn compile_stage(stage: &StageConfig) -> Result<CompiledStage, CompileError>
         api_name: snapshot.api_name.as_str().into(),
         hook_slot: HookSlot::default(),
         tracing_enabled: stage.tracing_enabled,
+        canary_uses_cache: stage.canary.as_ref().is_some_and(|c| c.use_stage_cache),
     })
 }
 

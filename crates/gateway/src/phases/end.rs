@@ -35,6 +35,9 @@ pub struct RequestSummary<'a> {
     pub integration_latency: Option<Duration>,
     /// From the request's arrival at the engine to its response head.
     pub latency: Duration,
+    /// Whether the stage cache answered it (`None`: the method is not cached, or the
+    /// request did not get that far).
+    pub cache: Option<crate::phases::cache::Outcome>,
 }
 
 /// Receives every [`RequestSummary`].
