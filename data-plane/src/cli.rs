@@ -83,6 +83,13 @@ pub struct Args {
     /// Seconds between metrics shipments (they also go out just after each minute).
     #[arg(long, env = "METRICS_SHIP_INTERVAL", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub metrics_ship_interval: u64,
+    /// The largest response body the stage cache keeps (larger ones are served uncached).
+    #[arg(long, env = "CACHE_MAX_ITEM_BYTES", default_value_t = apigw_gateway::phases::cache::MAX_ITEM_BYTES)]
+    pub cache_max_item_bytes: usize,
+    /// Each stage's memory budget for cached responses in Redis; past it, the entries
+    /// closest to expiry are evicted.
+    #[arg(long, env = "CACHE_STAGE_MAX_BYTES", default_value_t = crate::response_cache::DEFAULT_STAGE_MAX_BYTES)]
+    pub cache_stage_max_bytes: u64,
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,

@@ -19,4 +19,5 @@ pub mod metrics;
 pub mod node;
 pub mod otlp;
 pub mod request_log;
+pub mod response_cache;
 pub mod server;
