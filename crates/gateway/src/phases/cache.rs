@@ -240,11 +240,7 @@ pub fn plan(
             lookup = false;
         } else {
             match method.strategy {
-                Strategy::FailWith403 => return Err(GatewayError::PolicyDenied(format!(
-                    "User: {} is not authorized to perform: {INVALIDATE_ACTION} on resource: {}",
-                    ctx.iam_caller.get().map_or("anonymous", |c| &*c.user_arn),
-                    method_arn(routed, parts)
-                ))),
+                Strategy::FailWith403 => return Err(refused(ctx, routed, parts)),
                 Strategy::SucceedWithResponseHeader => warn = true,
                 Strategy::SucceedWithoutResponseHeader => {}
             }
@@ -256,6 +252,15 @@ pub fn plan(
         lookup,
         warn,
     })
+}
+
+/// `FAIL_WITH_403`'s answer, in the words of a policy refusal.
+fn refused(ctx: &RequestContext, routed: &Routed, parts: &Parts) -> GatewayError {
+    let caller = ctx.iam_caller.get().map_or("anonymous", |c| &*c.user_arn);
+    let arn = method_arn(routed, parts);
+    GatewayError::PolicyDenied(format!(
+        "User: {caller} is not authorized to perform: {INVALIDATE_ACTION} on resource: {arn}"
+    ))
 }
 
 /// Whether `Cache-Control` carries `max-age=0`.
