@@ -3,7 +3,7 @@
 # (Rust binaries, the console), creates a fresh database, starts the development functions
 # host (functions/host.py with the examples, for Lambda authorizers), a control plane
 # (serving web-console/dist) and one data-plane node, then runs tests/console.test.mjs,
-# tests/monitoring.test.mjs and tests/audit.test.mjs, in that order, with node's test
+# tests/monitoring.test.mjs, tests/audit.test.mjs and tests/stage-cache.test.mjs, in that order, with node's test
 # runner, driving Debian's Chromium through
 # playwright-core. Screenshots go to web-console/test-results/.
 #
@@ -11,6 +11,7 @@
 #   TARGET_DIR=target/release bash web-console/tests/run.sh   # use release binaries
 #   CONSOLE_TESTS=monitoring bash web-console/tests/run.sh    # only tests/monitoring.test.mjs
 #   CONSOLE_TESTS=audit bash web-console/tests/run.sh         # only tests/audit.test.mjs (the audit log)
+#   CONSOLE_TESTS=stage-cache bash web-console/tests/run.sh   # only tests/stage-cache.test.mjs
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 console="$(dirname "$here")"
@@ -97,7 +98,7 @@ wait_ok "http://127.0.0.1:$DP_PORT/healthz"
 # One `node --test` per file: given several files, node orders them itself (by name), and
 # audit.test.mjs would then run before console.test.mjs and fill the console it expects empty.
 failed=0
-for t in ${CONSOLE_TESTS:-console monitoring audit}; do
+for t in ${CONSOLE_TESTS:-console monitoring audit stage-cache}; do
   echo "== browser tests: $t"
   CONSOLE_URL="http://127.0.0.1:$CP_PORT" DATA_PLANE_URL="http://127.0.0.1:$DP_PORT" CHROMIUM="$CHROMIUM" \
     TEST_DATABASE_URL="$PG_URL/$DB" node --test --test-concurrency=1 "$here/$t.test.mjs" || failed=1

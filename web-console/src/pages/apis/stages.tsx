@@ -9,6 +9,7 @@ import { Copyable } from "../../shared/copy";
 import { defaultEndpoint, invokeEndpoint, invokeUrls, setInvokeEndpoint } from "../../shared/invoke";
 import type { Deployment, Stage } from "./api";
 import { MethodThrottling } from "./stage-methods";
+import { StageCache } from "./stage-cache";
 import { Tags } from "../../shared/tags";
 import { StageMetrics } from "./stage-metrics";
 
@@ -177,6 +178,7 @@ function StageDetail(props: { apiId: string; apiName: string; stage: Stage; metr
           <ErrorText error={a.error} />
           <FormActions submit="Save settings" disabled={a.busy} />
         </form>
+        <StageCache spath={spath} stage={stage} onChanged={onChanged} />
         <MethodThrottling apiId={apiId} spath={spath} settings={stage.methodSettings ?? {}} onChanged={onChanged} />
         <Tags path={`/restapis/${apiId}/stages/${stage.stageName}`} label="Stage tags" />
         </>
