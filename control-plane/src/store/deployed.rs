@@ -29,6 +29,9 @@ pub struct StageRow {
 /// An API key for nodes: id, value hash, document, ids of the plans holding it.
 pub type KeyRow = (String, Vec<u8>, ApiKey, Vec<String>);
 
+/// (api, stage, deployment, document, last updated, authorizer epoch, cache epoch).
+type StoredStageRow = (String, String, String, Json<Stage>, i64, i64, i64);
+
 type StoredKeyRow = (String, Vec<u8>, Json<ApiKey>, Vec<String>);
 
 /// Makes the current transaction a read-only snapshot of the database (its first statement).
@@ -41,7 +44,7 @@ pub async fn consistent_read(conn: &mut PgConnection) -> sqlx::Result<()> {
 
 /// Every stage.
 pub async fn stages(conn: &mut PgConnection) -> sqlx::Result<Vec<StageRow>> {
-    let rows: Vec<(String, String, String, Json<Stage>, i64, i64, i64)> = sqlx::query_as(
+    let rows: Vec<StoredStageRow> = sqlx::query_as(
         "SELECT api_id, stage_name, deployment_id, doc, last_updated_date,
                 authorizer_cache_epoch, cache_epoch
          FROM stages",
