@@ -250,3 +250,49 @@ fn limit<E: Into<BodyError>>(
         Err(e) => Some(Err(e.into())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use http_body_util::{BodyExt, StreamBody};
+
+    use super::*;
+
+    fn streamed(parts: &[&'static [u8]]) -> Body {
+        let frames: Vec<Result<Frame<Bytes>, BoxError>> = parts
+            .iter()
+            .map(|p| Ok(Frame::data(Bytes::from_static(p))))
+            .collect();
+        Body::limited(StreamBody::new(futures::stream::iter(frames)))
+    }
+
+    fn recorded(parts: &[&'static [u8]], limit: usize) -> (Bytes, Option<Bytes>) {
+        let seen = Arc::new(Mutex::new(None));
+        let into = Arc::clone(&seen);
+        let body = Body::Recording(Box::new(Recording::new(
+            streamed(parts),
+            limit,
+            Box::new(move |whole| *into.lock().unwrap() = Some(whole)),
+        )));
+        let passed = futures::executor::block_on(body.collect())
+            .unwrap()
+            .to_bytes();
+        let copy = seen.lock().unwrap().take();
+        (passed, copy)
+    }
+
+    #[test]
+    fn a_recorded_body_passes_unchanged_and_its_copy_arrives_whole_within_the_limit() {
+        let (passed, copy) = recorded(&[b"ab", b"cd", b"e"], 5);
+        assert_eq!(&passed[..], b"abcde");
+        assert_eq!(copy.as_deref(), Some(&b"abcde"[..]));
+        let (passed, copy) = recorded(&[b"ab", b"cd", b"ef"], 5);
+        assert_eq!(
+            &passed[..],
+            b"abcdef",
+            "passed on whole even past the limit"
+        );
+        assert_eq!(copy, None, "but not recorded");
+    }
+}
