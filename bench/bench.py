@@ -24,6 +24,10 @@ BENCH_LATENCY=0 measures capacity only (for A/B runs of two builds: BIN_DIR=... 
 BENCH_METRICS=1 measures what request metrics cost instead of the authorizer cases: (c)
 with stage-level metrics, through a stage with detailed metrics, and through a second node
 with DP_METRICS=false, on the same core, interleaved (issue 15's goal: ≤ 3 % fewer req/s).
+BENCH_CACHE=1 measures the stage cache instead of the authorizer cases (issue 17): the same GET
+through the gateway uncached (c) and from its cache (stage `cached`, every request a hit), and
+nginx's `proxy_cache` hit for the same body (a third nginx on the SUT core), interleaved
+(goal: gateway hit ≥ 1.0x nginx hit).
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ NGINX_CAPACITY = os.environ.get("BENCH_NGINX_CAPACITY")
 # same node (`detailed`), and through a second node started with DP_METRICS=false
 # (`no-metrics`), pinned to the same core, interleaved; the authorizer cases are skipped.
 METRICS_AB = os.environ.get("BENCH_METRICS") == "1"
+CACHE_AB = os.environ.get("BENCH_CACHE") == "1"
 CONNS = [int(c) for c in os.environ.get("BENCH_CONNS", "8 32 128").split()]
 LOAD_CPU, SUT_CPU = "0", "1"
 PG = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
@@ -355,6 +360,48 @@ def add_detailed_stage(cp_url: str, api: str) -> None:
         {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": "1000000"}])
 
 
+def add_cached_stage(cp_url: str, api: str) -> None:
+    """A second stage, `cached`, of the bench API's deployment with the stage cache on for the
+    proxy method (`ANY /{proxy+}`: a method other than GET needs its own `caching/enabled`),
+    a TTL of an hour, and `Cache-Control: max-age=0` allowed to anyone (so a request with it
+    is a miss that refreshes the entry: the cost of a miss and its store)."""
+    import boto3
+
+    c = boto3.client("apigateway", endpoint_url=cp_url, region_name="us-east-1",
+                     aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET)
+    deployment = c.get_stage(restApiId=api, stageName="prod")["deploymentId"]
+    c.create_stage(restApiId=api, stageName="cached", deploymentId=deployment)
+    c.update_stage(restApiId=api, stageName="cached", patchOperations=[
+        {"op": "replace", "path": "/cacheClusterEnabled", "value": "true"},
+        {"op": "replace", "path": "/~1{proxy+}/ANY/caching/enabled", "value": "true"},
+        {"op": "replace", "path": "/~1{proxy+}/ANY/caching/ttlInSeconds", "value": "3600"},
+        {"op": "replace", "path": "/~1{proxy+}/ANY/caching/requireAuthorizationForCacheControl",
+         "value": "false"},
+        # Method settings bring AWS's default method throttle (10,000 / 5,000): lift it, so
+        # the comparison is of the cache only.
+        {"op": "replace", "path": "/~1{proxy+}/ANY/throttling/rateLimit", "value": "1000000"},
+        {"op": "replace", "path": "/~1{proxy+}/ANY/throttling/burstLimit", "value": "1000000"}])
+
+
+def cache_report(capacity) -> str:
+    lines = ["", "Stage cache (BENCH_CACHE=1): median [range] req/s, same core, interleaved", "",
+             "| conns | gateway uncached | gateway cache hit | nginx proxy_cache hit | hit/uncached | "
+             "gateway hit/nginx hit | CPU µs/req gateway hit / nginx hit |",
+             "|---|---|---|---|---|---|---|"]
+    for c in CONNS:
+        med = {n: statistics.median(r["rps"] for r in capacity[n][c])
+               for n in ("gateway", "gateway-cache", "nginx-cache")}
+        cost = {n: statistics.median(r.get("cpu_us_per_req", 0) for r in capacity[n][c])
+                for n in ("gateway-cache", "nginx-cache")}
+        lines.append(f"| {c} | {spread([r['rps'] for r in capacity['gateway'][c]])} | "
+                     f"{spread([r['rps'] for r in capacity['gateway-cache'][c]])} | "
+                     f"{spread([r['rps'] for r in capacity['nginx-cache'][c]])} | "
+                     f"**{med['gateway-cache'] / med['gateway']:.2f}** | "
+                     f"**{med['gateway-cache'] / med['nginx-cache']:.2f}** | "
+                     f"{cost['gateway-cache']:.1f} / {cost['nginx-cache']:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
 def metrics_report(capacity) -> str:
     lines = ["", "Request metrics (BENCH_METRICS=1): median [range] req/s, same core, interleaved", "",
              "| conns | no metrics | stage metrics | detailed metrics | stage/no | detailed/no |",
@@ -428,6 +475,20 @@ def main() -> None:
             Target("jwt", f"http://127.0.0.1:{gw}/prod/jwt/bench", host, tree_pids(data_plane.pid),
                    {"Authorization": issuer.token}),
         ]
+        if CACHE_AB:
+            pc = free_port()
+            conf = nginx_conf(
+                tmp, "proxy-cache",
+                f"listen 127.0.0.1:{pc}; location / {{ proxy_pass http://up; proxy_http_version 1.1; "
+                f'proxy_set_header Connection ""; proxy_cache bench; proxy_cache_valid 200 1h; }}',
+                http_extra=f"proxy_cache_path {tmp}/proxy-cache/cache keys_zone=bench:10m; "
+                           f"upstream up {{ server 127.0.0.1:{up}; keepalive 256; }}")
+            nginx_cache = procs.start("nginx-cache", SUT_CPU, [nginx, "-c", str(conf), "-p", str(tmp / "proxy-cache")])
+            add_cached_stage(f"http://127.0.0.1:{cp_http}", api)
+            targets = targets[:3] + [
+                Target("nginx-cache", f"http://127.0.0.1:{pc}/bench", None, tree_pids(nginx_cache.pid)),
+                Target("gateway-cache", f"http://127.0.0.1:{gw}/cached/bench", host, tree_pids(data_plane.pid)),
+            ]
         if METRICS_AB:
             targets = targets[:3] + [
                 Target("detailed", f"http://127.0.0.1:{gw}/detailed/bench", host, tree_pids(data_plane.pid)),
@@ -467,7 +528,8 @@ def main() -> None:
                     print(f"latency run {run + 1}/{LATENCY_RUNS} {t.name:<8} at {rate:>6} req/s: "
                           f"p50 {r['p50']} ms p99 {r['p99']} ms p99.9 {r['p99.9']} ms", flush=True)
 
-        summary = report(capacity, latency) + (metrics_report(capacity) if METRICS_AB and RUNS else "")
+        summary = report(capacity, latency) + (metrics_report(capacity) if METRICS_AB and RUNS else "") \
+            + (cache_report(capacity) if CACHE_AB and RUNS else "")
         (out / "summary.json").write_text(json.dumps({"capacity": capacity, "latency": latency,
                                                        "settings": {"duration": DURATION, "runs": RUNS,
                                                                     "latency_duration": LATENCY_DURATION,

@@ -17,6 +17,9 @@ keep-alive requests from one connection, and dumps: instructions per request = I
     CALLGRIND_METRICS=detailed python3 bench/callgrind.py  # per-method series (*/*/metrics/enabled)
     CALLGRIND_METRICS=settings python3 bench/callgrind.py  # `*/*` method settings, metrics not detailed
     CALLGRIND_CASES=HTTP_PROXY python3 bench/callgrind.py  # only these cases (comma-separated)
+    CALLGRIND_CASES=HTTP_PROXY,cache-hit,cache-miss python3 bench/callgrind.py  # the stage cache:
+                                                        # a hit, and a miss that refreshes the
+                                                        # entry (Cache-Control: max-age=0)
     CALLGRIND_TRACING=0.01 python3 bench/callgrind.py   # the stage with tracingEnabled, sampled
                                                         # at 1 %, spans sent by OTLP/HTTP to a sink
 
@@ -160,6 +163,9 @@ def main() -> None:
                 restApiId=api, stageName="prod",
                 patchOperations=[{"op": "replace", "path": "/tracingEnabled", "value": "true"}])
         bench.wait_ok(f"http://127.0.0.1:{gw}/prod/bench", host, limit=180)
+        if not CASES or {"cache-hit", "cache-miss"} & set(CASES):
+            bench.add_cached_stage(f"http://127.0.0.1:{cp_http}", api)
+            bench.wait_ok(f"http://127.0.0.1:{gw}/cached/bench", host, limit=180)
         if METRICS in ("detailed", "settings"):
             # `*/*` method settings also bring the stage's default method throttle (AWS's
             # 10,000 / 5,000): `settings` has them with metrics at stage level, so
@@ -180,7 +186,11 @@ def main() -> None:
                  ("proxy+token-header", "/prod/bench", {"Authorization": "allow-all"}),
                  ("TOKEN", "/prod/token/bench", {"Authorization": "allow-all"}),
                  ("proxy+JWT-header", "/prod/bench", {"Authorization": issuer.token}),
-                 ("JWT", "/prod/jwt/bench", {"Authorization": issuer.token}))
+                 ("JWT", "/prod/jwt/bench", {"Authorization": issuer.token}),
+                 # The stage cache (stage `cached`, bench.add_cached_stage): every request a
+                 # hit, and every request a miss that refreshes its entry.
+                 ("cache-hit", "/cached/bench", None),
+                 ("cache-miss", "/cached/bench", {"Cache-Control": "max-age=0"}))
         for name, path, extra in cases:
             if CASES and name not in CASES:
                 continue

@@ -109,6 +109,13 @@ pub struct Args {
     /// and counted (`apigw_log_lines_dropped_total`).
     #[arg(long, env = "LOG_QUEUE_SIZE", default_value_t = 16_384, value_parser = clap::value_parser!(u64).range(1..))]
     pub log_queue_size: u64,
+    /// The largest response body the stage cache keeps (larger ones are served uncached).
+    #[arg(long, env = "CACHE_MAX_ITEM_BYTES", default_value_t = apigw_gateway::phases::cache::MAX_ITEM_BYTES)]
+    pub cache_max_item_bytes: usize,
+    /// Each stage's memory budget for cached responses in Redis; past it, the entries
+    /// closest to expiry are evicted.
+    #[arg(long, env = "CACHE_STAGE_MAX_BYTES", default_value_t = crate::response_cache::DEFAULT_STAGE_MAX_BYTES)]
+    pub cache_stage_max_bytes: u64,
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,

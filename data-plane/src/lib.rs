@@ -21,4 +21,5 @@ pub mod metrics;
 pub mod node;
 pub mod otlp;
 pub mod request_log;
+pub mod response_cache;
 pub mod server;

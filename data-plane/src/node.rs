@@ -18,6 +18,7 @@ use crate::request_log::RequestLog;
 use crate::server::{self, DRAIN_TIMEOUT};
 use apigw_gateway::backend_client;
 use apigw_gateway::phases::authorize::Authorizers;
+use apigw_gateway::phases::cache::ResponseCache;
 use apigw_gateway::phases::end::{RequestEnd, RequestSummary};
 use apigw_gateway::phases::integration::invoke_api::{FunctionsEndpoint, FunctionsUrlError};
 use apigw_gateway::state::SharedState;
@@ -95,10 +96,16 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
             args.authorizer_timeout_ms.max(1),
         ))
         .with_issuer_overrides(args.oidc_issuers.iter().cloned().collect());
+    let mut cache = ResponseCache::default().with_max_item_bytes(args.cache_max_item_bytes);
     if let Some(redis) = limiter.redis() {
         authorizers = authorizers.with_shared(Arc::new(
-            crate::authorizer_cache::RedisDecisions::new(redis, &args.redis_prefix),
+            crate::authorizer_cache::RedisDecisions::new(redis.clone(), &args.redis_prefix),
         ));
+        cache = cache.with_shared(Arc::new(crate::response_cache::RedisResponses::new(
+            redis,
+            &args.redis_prefix,
+            args.cache_stage_max_bytes,
+        )));
     }
     let heartbeat = tokio::spawn(Arc::clone(&limiter).run_heartbeat());
     let client = backend_client::build().with_idle_timeout(std::time::Duration::from_secs(
@@ -119,6 +126,7 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
     let mut gateway = Gateway::new(Arc::clone(&state), client, &args.execute_api_domain)
         .with_limiter(Arc::clone(&limiter))
         .with_authorizers(Arc::new(authorizers))
+        .with_cache(Arc::new(cache))
         .with_local_endpoints(local);
     // The hooks: metrics (with the debug request log inside), or the log alone; and
     // access / execution logs. With none, none is installed and the engine reads no

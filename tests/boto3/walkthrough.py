@@ -401,6 +401,43 @@ def tags(api, api_id):
                  lambda: api.get_tags(resourceArn=arns[2]), "Invalid API Key identifier")
 
 
+def stage_cache(api, api_id):
+    """Issue 17: the stage cache's stage fields and FlushStageCache, as boto3 sends them."""
+    log("update_stage: cacheClusterEnabled, cacheClusterSize and caching method settings")
+    stage = api.update_stage(restApiId=api_id, stageName=STAGE, patchOperations=[
+        {"op": "replace", "path": "/cacheClusterEnabled", "value": "true"},
+        {"op": "replace", "path": "/cacheClusterSize", "value": "6.1"},
+        {"op": "replace", "path": "/*/*/caching/ttlInSeconds", "value": "60"},
+        {"op": "replace", "path": "/*/*/caching/requireAuthorizationForCacheControl",
+         "value": "true"},
+        {"op": "replace", "path": "/*/*/caching/unauthorizedCacheControlHeaderStrategy",
+         "value": "FAIL_WITH_403"},
+        {"op": "replace", "path": "/~1pets/POST/caching/enabled", "value": "true"},
+        {"op": "replace", "path": "/~1pets/POST/caching/dataEncrypted", "value": "true"}])
+    check(stage["cacheClusterEnabled"] and stage["cacheClusterSize"] == "6.1"
+          and stage["cacheClusterStatus"] == "AVAILABLE", f"cache fields: {stage}")
+    got = api.get_stage(restApiId=api_id, stageName=STAGE)
+    check(got["cacheClusterStatus"] == "AVAILABLE", f"GetStage: {got}")
+    every, post = got["methodSettings"]["*/*"], got["methodSettings"]["pets/POST"]
+    check(every["cacheTtlInSeconds"] == 60 and every["requireAuthorizationForCacheControl"]
+          and every["unauthorizedCacheControlHeaderStrategy"] == "FAIL_WITH_403",
+          f"*/* caching settings: {every}")
+    check(post["cachingEnabled"] and post["cacheDataEncrypted"], f"POST caching: {post}")
+
+    log("flush_stage_cache; an unknown stage is a NotFoundException")
+    answer = api.flush_stage_cache(restApiId=api_id, stageName=STAGE)
+    check(answer["ResponseMetadata"]["HTTPStatusCode"] == 202, f"FlushStageCache: {answer}")
+    expect_error(api, "NotFoundException",
+                 lambda: api.flush_stage_cache(restApiId=api_id, stageName="nosuch"),
+                 "stage")
+
+    log("update_stage: the cache off again")
+    stage = api.update_stage(restApiId=api_id, stageName=STAGE, patchOperations=[
+        {"op": "replace", "path": "/cacheClusterEnabled", "value": "false"}])
+    check(not stage["cacheClusterEnabled"] and stage["cacheClusterStatus"] == "NOT_AVAILABLE",
+          f"cache off: {stage}")
+
+
 def export(api, api_id, d1):
     """GetExport of the stage (rolled back to d1): the deployed snapshot, JSON and YAML."""
     log("get_export oas30 (JSON, extensions=apigateway) and swagger (YAML)")
@@ -677,6 +714,7 @@ def main():
     documentation(api, api_id)
     aws_conventions(api, api_id, root, d1)
     tags(api, api_id)
+    stage_cache(api, api_id)
     monitoring(key_id, secret)
 
     backend.shutdown()

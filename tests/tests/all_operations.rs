@@ -41,12 +41,6 @@ const NOT_APPLICABLE: &[(&str, &str)] = &[
     ("GetClientCertificates", CLIENT_CERTIFICATES),
     ("UpdateClientCertificate", CLIENT_CERTIFICATES),
     ("DeleteClientCertificate", CLIENT_CERTIFICATES),
-    // The stage cache (cacheClusterEnabled, method caching) is issue 17's: there is no
-    // cache to flush yet.
-    (
-        "FlushStageCache",
-        "the stage cache is issue 17's; there is nothing to flush yet",
-    ),
 ];
 
 const DOMAIN_NAMES: &str = "custom domain names and base path mappings: a later issue";

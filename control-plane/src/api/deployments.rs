@@ -108,6 +108,7 @@ pub async fn create(
         if let Some(t) = req.tracing_enabled {
             stage.tracing_enabled = t;
         }
+        super::rules::settle_cache_cluster(&mut stage);
         // Same rules as CreateStage/UpdateStage; an error drops `tx`, so nothing is kept.
         validate_stage(&stage)?;
         store::stages::save(&mut tx, &api_id, &stage).await?;

@@ -111,6 +111,10 @@ pub fn router() -> Router<AppState> {
             delete(stages::flush_authorizers_cache),
         )
         .route(
+            "/restapis/{restapi_id}/stages/{stage_name}/cache/data",
+            delete(stages::flush_cache),
+        )
+        .route(
             "/restapis/{restapi_id}/stages/{stage_name}/exports/{export_type}",
             get(exports::get),
         )

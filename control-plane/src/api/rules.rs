@@ -252,6 +252,19 @@ pub struct CanaryInput {
     pub use_stage_cache: bool,
 }
 
+/// `cacheClusterStatus` (and the default `cacheClusterSize`) as AWS reports them for the
+/// stage's `cacheClusterEnabled`: the cache is the nodes' shared Redis, so there is no
+/// cluster to create and an enabled cache is `AVAILABLE` at once (the nodes start caching
+/// when they receive the config, within a second); a disabled one `NOT_AVAILABLE`.
+pub fn settle_cache_cluster(stage: &mut Stage) {
+    if stage.cache_cluster_enabled {
+        stage.cache_cluster_status = "AVAILABLE".into();
+        stage.cache_cluster_size.get_or_insert_with(|| "0.5".into());
+    } else {
+        stage.cache_cluster_status = "NOT_AVAILABLE".into();
+    }
+}
+
 impl CanaryInput {
     /// The canary these settings make, serving `deployment_id` unless they name one.
     pub fn into_settings(self, deployment_id: &str) -> CanarySettings {

@@ -11,8 +11,8 @@ use axum::Json;
 use serde::Deserialize;
 
 use super::rules::{
-    check_canary_deployment, check_documentation_version, new_stage, validate_new_stage,
-    validate_stage, CanaryInput,
+    check_canary_deployment, check_documentation_version, new_stage, settle_cache_cluster,
+    validate_new_stage, validate_stage, CanaryInput,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::extract::AwsJson;
@@ -63,6 +63,7 @@ pub async fn create(
     stage.documentation_version = req.documentation_version.filter(|v| !v.is_empty());
     stage.tracing_enabled = req.tracing_enabled;
     stage.tags = req.tags;
+    settle_cache_cluster(&mut stage);
     validate_stage(&stage)?;
     let mut tx = state.db.begin().await?;
     store::rest_apis::load(&mut tx, &api_id, true).await?;
@@ -220,6 +221,7 @@ pub async fn update(
     {
         stage.access_log_settings = None;
     }
+    settle_cache_cluster(&mut stage);
     validate_stage(&stage)?;
     check_canary_deployment(&mut tx, &api_id, &stage).await?;
     stage.last_updated_date = now_epoch();
@@ -250,6 +252,20 @@ pub async fn flush_authorizers_cache(
     let mut tx = state.db.begin().await?;
     store::rest_apis::load(&mut tx, &api_id, false).await?;
     store::stages::flush_authorizer_cache(&mut tx, &api_id, &name).await?;
+    crate::audit::commit(tx).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// DELETE /restapis/{restapi_id}/stages/{stage_name}/cache/data (FlushStageCache): a new
+/// cache epoch for the stage, so every node stops serving the responses it cached (the
+/// entries themselves expire in Redis with their TTL).
+pub async fn flush_cache(
+    State(state): State<AppState>,
+    Path((api_id, name)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let mut tx = state.db.begin().await?;
+    store::rest_apis::load(&mut tx, &api_id, false).await?;
+    store::stages::flush_cache(&mut tx, &api_id, &name).await?;
     crate::audit::commit(tx).await?;
     Ok(StatusCode::ACCEPTED)
 }

@@ -194,9 +194,10 @@ impl Loader {
                 doc,
                 last_updated,
                 authorizer_epoch,
+                cache_epoch,
             } = row;
             let fingerprint = format!(
-                "{deployment_id}|{authorizer_epoch}|{}",
+                "{deployment_id}|{authorizer_epoch}|{cache_epoch}|{}",
                 serde_json::to_string(&doc).unwrap_or_default()
             );
             let key = (api_id.clone(), stage_name.clone());
@@ -227,7 +228,10 @@ impl Loader {
                 &stage_name,
                 &doc,
                 last_updated,
-                authorizer_epoch,
+                Epochs {
+                    authorizer: authorizer_epoch,
+                    cache: cache_epoch,
+                },
                 snapshot,
             );
             config.canary = canary.map(|(c, snap)| canary_config(c, snap));
@@ -329,13 +333,19 @@ async fn load_usage(conn: &mut sqlx::PgConnection) -> Result<pb::UsageConfig, sq
     })
 }
 
+/// A stage's flush counters (FlushStageAuthorizersCache, FlushStageCache).
+struct Epochs {
+    authorizer: i64,
+    cache: i64,
+}
+
 /// Builds the streamed form of a stage.
 fn stage_config(
     api_id: &str,
     stage_name: &str,
     doc: &Stage,
     last_updated: i64,
-    authorizer_epoch: i64,
+    epochs: Epochs,
     snapshot: &pb::DeploymentSnapshot,
 ) -> pb::StageConfig {
     pb::StageConfig {
@@ -371,7 +381,7 @@ fn stage_config(
         last_updated_date: last_updated,
         cache_cluster_enabled: doc.cache_cluster_enabled,
         tracing_enabled: doc.tracing_enabled,
-        authorizer_cache_epoch: u64::try_from(authorizer_epoch).unwrap_or(0),
+        authorizer_cache_epoch: u64::try_from(epochs.authorizer).unwrap_or(0),
         // Both members or nothing: lines need a format and a log group to go to.
         access_log: doc.access_log_settings.as_ref().and_then(|a| {
             Some(pb::AccessLogSettings {
@@ -379,6 +389,7 @@ fn stage_config(
                 destination_arn: a.destination_arn.clone()?,
             })
         }),
+        cache_epoch: u64::try_from(epochs.cache).unwrap_or(0),
         cache_cluster_size: doc.cache_cluster_size.clone().unwrap_or_default(),
         ..Default::default()
     }

@@ -22,10 +22,15 @@ pub struct StageRow {
     pub last_updated: i64,
     /// FlushStageAuthorizersCache's counter.
     pub authorizer_epoch: i64,
+    /// FlushStageCache's counter.
+    pub cache_epoch: i64,
 }
 
 /// An API key for nodes: id, value hash, document, ids of the plans holding it.
 pub type KeyRow = (String, Vec<u8>, ApiKey, Vec<String>);
+
+/// (api, stage, deployment, document, last updated, authorizer epoch, cache epoch).
+type StoredStageRow = (String, String, String, Json<Stage>, i64, i64, i64);
 
 type StoredKeyRow = (String, Vec<u8>, Json<ApiKey>, Vec<String>);
 
@@ -39,9 +44,9 @@ pub async fn consistent_read(conn: &mut PgConnection) -> sqlx::Result<()> {
 
 /// Every stage.
 pub async fn stages(conn: &mut PgConnection) -> sqlx::Result<Vec<StageRow>> {
-    let rows: Vec<(String, String, String, Json<Stage>, i64, i64)> = sqlx::query_as(
+    let rows: Vec<StoredStageRow> = sqlx::query_as(
         "SELECT api_id, stage_name, deployment_id, doc, last_updated_date,
-                authorizer_cache_epoch
+                authorizer_cache_epoch, cache_epoch
          FROM stages",
     )
     .fetch_all(conn)
@@ -49,13 +54,14 @@ pub async fn stages(conn: &mut PgConnection) -> sqlx::Result<Vec<StageRow>> {
     Ok(rows
         .into_iter()
         .map(
-            |(api_id, stage_name, deployment_id, doc, last_updated, epoch)| StageRow {
+            |(api_id, stage_name, deployment_id, doc, last_updated, epoch, cache_epoch)| StageRow {
                 api_id,
                 stage_name,
                 deployment_id,
                 doc: doc.0,
                 last_updated,
                 authorizer_epoch: epoch,
+                cache_epoch,
             },
         )
         .collect())

@@ -136,3 +136,19 @@ pub async fn flush_authorizer_cache(
     }
     super::config::bump(conn).await
 }
+
+/// Starts a new response-cache epoch for a stage (FlushStageCache): nodes make it part of
+/// every cache key, so every entry cached before is unreachable once they have it.
+pub async fn flush_cache(conn: &mut PgConnection, api_id: &str, name: &str) -> ApiResult<()> {
+    let done = sqlx::query(
+        "UPDATE stages SET cache_epoch = cache_epoch + 1 WHERE api_id = $1 AND stage_name = $2",
+    )
+    .bind(api_id)
+    .bind(name)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(stage_not_found());
+    }
+    super::config::bump(conn).await
+}

@@ -64,6 +64,61 @@ pub enum Body {
         /// Bytes still allowed.
         remaining: u64,
     },
+    /// A body passed on while a copy is kept (the stage cache, [`Recording`]).
+    Recording(Box<Recording>),
+}
+
+/// What receives a recorded body once it has passed whole.
+pub type OnRecorded = Box<dyn FnOnce(Bytes) + Send>;
+
+/// A body passed on unchanged while its frames are copied, up to a limit: once it ends
+/// cleanly within the limit, the whole copy goes to the callback. Past the limit, or on
+/// an error or a drop before the end, nothing is called.
+pub struct Recording {
+    inner: Body,
+    copy: Vec<Bytes>,
+    len: usize,
+    limit: usize,
+    done: Option<OnRecorded>,
+}
+
+impl Recording {
+    /// Records `inner` for `done`, up to `limit` bytes.
+    pub fn new(inner: Body, limit: usize, done: OnRecorded) -> Self {
+        Recording {
+            inner,
+            copy: Vec::new(),
+            len: 0,
+            limit,
+            done: Some(done),
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(done) = self.done.take() {
+            let whole = match self.copy.len() {
+                0 => Bytes::new(),
+                1 => self.copy.pop().unwrap_or_default(),
+                _ => {
+                    let mut all = bytes::BytesMut::with_capacity(self.len);
+                    for part in self.copy.drain(..) {
+                        all.extend_from_slice(&part);
+                    }
+                    all.freeze()
+                }
+            };
+            done(whole);
+        }
+    }
+}
+
+impl std::fmt::Debug for Recording {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recording")
+            .field("len", &self.len)
+            .field("limit", &self.limit)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Body {
@@ -129,6 +184,28 @@ impl http_body::Body for Body {
             Body::Backend { inner, remaining } => {
                 Poll::Ready(limit(ready!(Pin::new(inner).poll_frame(cx)), remaining))
             }
+            Body::Recording(rec) => {
+                let frame = ready!(Pin::new(&mut rec.inner).poll_frame(cx));
+                match &frame {
+                    Some(Ok(frame)) => {
+                        if let (Some(data), true) = (frame.data_ref(), rec.done.is_some()) {
+                            rec.len += data.len();
+                            if rec.len > rec.limit {
+                                rec.done = None;
+                                rec.copy = Vec::new();
+                            } else {
+                                rec.copy.push(data.clone());
+                            }
+                        }
+                    }
+                    Some(Err(_)) => rec.done = None,
+                    None => rec.finish(),
+                }
+                if frame.is_some() && rec.inner.is_end_stream() {
+                    rec.finish();
+                }
+                Poll::Ready(frame)
+            }
         }
     }
 
@@ -138,6 +215,7 @@ impl http_body::Body for Body {
             Body::Full(bytes) => bytes.as_ref().is_none_or(Bytes::is_empty),
             Body::Stream { inner, .. } => inner.0.is_end_stream(),
             Body::Backend { inner, .. } => inner.is_end_stream(),
+            Body::Recording(rec) => rec.inner.is_end_stream(),
         }
     }
 
@@ -147,6 +225,7 @@ impl http_body::Body for Body {
             Body::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
             Body::Stream { inner, .. } => inner.0.size_hint(),
             Body::Backend { inner, .. } => inner.size_hint(),
+            Body::Recording(rec) => rec.inner.size_hint(),
         }
     }
 }
@@ -169,5 +248,51 @@ fn limit<E: Into<BodyError>>(
             Some(Ok(frame))
         }
         Err(e) => Some(Err(e.into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use http_body_util::{BodyExt, StreamBody};
+
+    use super::*;
+
+    fn streamed(parts: &[&'static [u8]]) -> Body {
+        let frames: Vec<Result<Frame<Bytes>, BoxError>> = parts
+            .iter()
+            .map(|p| Ok(Frame::data(Bytes::from_static(p))))
+            .collect();
+        Body::limited(StreamBody::new(futures::stream::iter(frames)))
+    }
+
+    fn recorded(parts: &[&'static [u8]], limit: usize) -> (Bytes, Option<Bytes>) {
+        let seen = Arc::new(Mutex::new(None));
+        let into = Arc::clone(&seen);
+        let body = Body::Recording(Box::new(Recording::new(
+            streamed(parts),
+            limit,
+            Box::new(move |whole| *into.lock().unwrap() = Some(whole)),
+        )));
+        let passed = futures::executor::block_on(body.collect())
+            .unwrap()
+            .to_bytes();
+        let copy = seen.lock().unwrap().take();
+        (passed, copy)
+    }
+
+    #[test]
+    fn a_recorded_body_passes_unchanged_and_its_copy_arrives_whole_within_the_limit() {
+        let (passed, copy) = recorded(&[b"ab", b"cd", b"e"], 5);
+        assert_eq!(&passed[..], b"abcde");
+        assert_eq!(copy.as_deref(), Some(&b"abcde"[..]));
+        let (passed, copy) = recorded(&[b"ab", b"cd", b"ef"], 5);
+        assert_eq!(
+            &passed[..],
+            b"abcdef",
+            "passed on whole even past the limit"
+        );
+        assert_eq!(copy, None, "but not recorded");
     }
 }

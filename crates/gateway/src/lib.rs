@@ -52,6 +52,7 @@ use crate::context::{RequestContext, X_AMZN_REQUEST_ID};
 use crate::error::GatewayError;
 use crate::limits::{Limits, Unlimited};
 use crate::phases::authorize::{self, Authorizers};
+use crate::phases::cache::{self, ResponseCache};
 use crate::phases::end::{RequestEnd, RequestFacts, RequestSummary};
 use crate::phases::integration::invoke_api::FunctionsEndpoint;
 use crate::phases::route::{self, Target};
@@ -81,6 +82,8 @@ pub struct Gateway<L = Unlimited> {
     authorizers: Arc<Authorizers>,
     /// Distributed tracing of stages with `tracingEnabled`.
     tracer: Option<spans::Tracer>,
+    /// The stage cache (none: nothing is cached, as in TestInvokeMethod).
+    cache: Option<Arc<ResponseCache>>,
 }
 
 impl<L> std::fmt::Debug for Gateway<L> {
@@ -107,6 +110,7 @@ impl Gateway<Unlimited> {
             end: None,
             authorizers: Arc::clone(default_authorizers()),
             tracer: None,
+            cache: None,
         }
     }
 }
@@ -130,7 +134,14 @@ impl<L: Limits> Gateway<L> {
             end: self.end,
             authorizers: self.authorizers,
             tracer: self.tracer,
+            cache: self.cache,
         }
+    }
+
+    /// The gateway caching the responses of the methods stages cache in `cache`.
+    pub fn with_cache(mut self, cache: Arc<ResponseCache>) -> Self {
+        self.cache = Some(cache);
+        self
     }
 
     /// The gateway tracing the requests of stages with `tracingEnabled` with `tracer`.
@@ -238,8 +249,15 @@ impl<L: Limits> Gateway<L> {
         });
         let mut scope = gateway_response::ErrorScope::default();
         let mut integration_latency = None;
+        let mut cache_outcome = None;
         let (mut response, error) = match self
-            .process(request, &ctx, &mut scope, &mut integration_latency)
+            .process(
+                request,
+                &ctx,
+                &mut scope,
+                &mut integration_latency,
+                &mut cache_outcome,
+            )
             .await
         {
             Ok(response) => (response, None),
@@ -271,6 +289,7 @@ impl<L: Limits> Gateway<L> {
                 latency: started.elapsed(),
                 request: &facts,
                 response_length,
+                cache: cache_outcome,
             });
         }
         response
@@ -306,6 +325,7 @@ impl<L: Limits> Gateway<L> {
         ctx: &RequestContext,
         scope: &mut gateway_response::ErrorScope,
         integration_latency: &mut Option<std::time::Duration>,
+        cache_outcome: &mut Option<cache::Outcome>,
     ) -> Result<Response<Body>, GatewayError>
     where
         B: http_body::Body<Data = Bytes> + Send + 'static,
@@ -425,6 +445,21 @@ impl<L: Limits> Gateway<L> {
             Some(validation) => validate::check(validation, &routed, &parts, body).await?,
             None => body,
         };
+        // The stage cache: after admission (a hit still counts), before the integration.
+        // `false`: no canary split yet; the canary's must say whether it chose the canary.
+        let cache = match (&self.cache, cache::applies(&routed, routed.stage.is_canary)) {
+            (Some(store), Some(method)) => {
+                let plan = cache::plan(method, ctx, &routed, &parts)?;
+                if let Some(hit) = store.lookup(&plan).await {
+                    ctx.log(|| "Sending the response from the stage cache".into());
+                    *cache_outcome = Some(cache::Outcome::Hit);
+                    return Ok(hit);
+                }
+                *cache_outcome = Some(cache::Outcome::Miss);
+                Some((store, plan))
+            }
+            _ => None,
+        };
         let integration_started = self.end.as_ref().map(|_| Instant::now());
         if let Some(spans) = ctx.spans.get() {
             // HTTP_PROXY passes these headers on, function events carry them.
@@ -442,7 +477,10 @@ impl<L: Limits> Gateway<L> {
         .await;
         *integration_latency = integration_started.map(|at| at.elapsed());
         ctx.span_end(spans::Child::Integration, span, result.is_err());
-        result
+        match (result, cache) {
+            (Ok(response), Some((store, plan))) => Ok(store.keep(plan, response)),
+            (result, _) => result,
+        }
     }
 }
 

@@ -227,6 +227,9 @@ impl RequestEnd for MetricsHook {
             latency: s.latency,
             integration_latency: s.integration_latency,
             minute: current_minute(),
+            cache_hit: s
+                .cache
+                .map(|c| c == apigw_gateway::phases::cache::Outcome::Hit),
         });
     }
 }

@@ -112,6 +112,28 @@ pub fn render(registry: &Registry, limiter: &Limiter) -> String {
         }
     }
 
+    header(
+        &mut out,
+        "apigw_cache_requests_total",
+        "counter",
+        "Requests of cached methods, by whether the stage cache answered (result=\"hit\") or not (\"miss\").",
+    );
+    for s in &series {
+        let (hits, misses) = s.cache();
+        if hits + misses > 0 {
+            let _ = writeln!(
+                out,
+                "apigw_cache_requests_total{{{},result=\"hit\"}} {hits}",
+                s.labels
+            );
+            let _ = writeln!(
+                out,
+                "apigw_cache_requests_total{{{},result=\"miss\"}} {misses}",
+                s.labels
+            );
+        }
+    }
+
     counter(
         &mut out,
         "apigw_requests_unrouted_total",

@@ -118,6 +118,8 @@ struct MinuteSlot {
     count: AtomicU64,
     error_4xx: AtomicU64,
     error_5xx: AtomicU64,
+    cache_hit: AtomicU64,
+    cache_miss: AtomicU64,
     latency: AtomicSketch,
     integration_latency: AtomicSketch,
 }
@@ -129,6 +131,8 @@ impl MinuteSlot {
             count: AtomicU64::new(0),
             error_4xx: AtomicU64::new(0),
             error_5xx: AtomicU64::new(0),
+            cache_hit: AtomicU64::new(0),
+            cache_miss: AtomicU64::new(0),
             latency: AtomicSketch::new(),
             integration_latency: AtomicSketch::new(),
         }
@@ -150,6 +154,8 @@ pub struct Observation {
     pub integration_latency: Option<Duration>,
     /// The minute (Unix seconds / 60, UTC) the request finished in.
     pub minute: i64,
+    /// For a method the stage caches: whether the cache answered (`Some(true)`, a hit).
+    pub cache_hit: Option<bool>,
 }
 
 /// A series: labels, Prometheus counters, per-minute slots.
@@ -165,6 +171,8 @@ pub struct Series {
     responses: [AtomicU64; ALL_TYPES.len()],
     /// Function integrations called.
     functions: AtomicU64,
+    /// Stage cache hits and misses.
+    cache: [AtomicU64; 2],
     /// Latency and IntegrationLatency histograms by status code (`STATUS_MIN..=STATUS_MAX`),
     /// each made by the first request with its status: one allocation per series and
     /// status code, never one per request.
@@ -189,6 +197,7 @@ impl Series {
                 .collect(),
             responses: std::array::from_fn(|_| AtomicU64::new(0)),
             functions: AtomicU64::new(0),
+            cache: [AtomicU64::new(0), AtomicU64::new(0)],
             histograms: (STATUS_MIN..=STATUS_MAX).map(|_| OnceLock::new()).collect(),
             slots: [MinuteSlot::new(even), MinuteSlot::new(odd)],
         }
@@ -215,6 +224,9 @@ impl Series {
         }
         if o.function_invoked {
             self.functions.fetch_add(1, Relaxed);
+        }
+        if let Some(hit) = o.cache_hit {
+            self.cache[usize::from(!hit)].fetch_add(1, Relaxed);
         }
 
         let slot = &self.slots[o.minute.rem_euclid(2) as usize];
@@ -243,6 +255,15 @@ impl Series {
             }
             _ => {}
         }
+        match o.cache_hit {
+            Some(true) => {
+                slot.cache_hit.fetch_add(1, Relaxed);
+            }
+            Some(false) => {
+                slot.cache_miss.fetch_add(1, Relaxed);
+            }
+            None => {}
+        }
         slot.latency.record(o.latency);
         if let Some(d) = o.integration_latency {
             slot.integration_latency.record(d);
@@ -258,6 +279,8 @@ impl Series {
             let error_4xx = slot.error_4xx.swap(0, Acquire);
             let error_5xx = slot.error_5xx.swap(0, Acquire);
             let count = slot.count.swap(0, Relaxed);
+            let cache_hit = slot.cache_hit.swap(0, Relaxed);
+            let cache_miss = slot.cache_miss.swap(0, Relaxed);
             let latency = slot.latency.drain();
             let integration = slot.integration_latency.drain();
             if minute < current {
@@ -290,8 +313,8 @@ impl Series {
                 count,
                 error_4xx,
                 error_5xx,
-                cache_hit: 0,
-                cache_miss: 0,
+                cache_hit,
+                cache_miss,
                 latency: Some(latency.unwrap_or_default().to_proto()),
                 integration_latency: Some(integration.unwrap_or_default().to_proto()),
             });
@@ -327,6 +350,11 @@ impl Series {
     /// Function integrations called.
     pub fn functions(&self) -> u64 {
         self.functions.load(Relaxed)
+    }
+
+    /// Stage cache hits and misses.
+    pub fn cache(&self) -> (u64, u64) {
+        (self.cache[0].load(Relaxed), self.cache[1].load(Relaxed))
     }
 }
 
@@ -382,6 +410,7 @@ mod tests {
             latency: Duration::from_millis(3),
             integration_latency: Some(Duration::from_millis(2)),
             minute,
+            cache_hit: None,
         }
     }
 

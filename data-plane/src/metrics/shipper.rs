@@ -406,6 +406,7 @@ mod tests {
                 latency: Duration::from_millis(4),
                 integration_latency: None,
                 minute: current_minute(),
+                cache_hit: None,
             });
         }
     }

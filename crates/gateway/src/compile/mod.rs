@@ -6,6 +6,7 @@
 //! reported as a [`CompileError`] (the node then NACKs and keeps its last good state).
 
 pub mod authorizer;
+pub mod cache;
 pub mod check;
 pub mod function;
 pub mod gateway_responses;
@@ -178,6 +179,9 @@ pub struct CompiledStage {
     /// keys, usage plans, throttle buckets, quotas, usage records, authorizer caches) uses
     /// the same stage name as the stage's own deployment, so both count alike.
     pub is_canary: bool,
+    /// The canary's `useStageCache`: whether requests the canary serves read and write the
+    /// stage cache ([`crate::phases::cache::applies`]).
+    pub canary_uses_cache: bool,
 }
 
 /// A stage's logging, resolved once per config: the compiled access-log format (none
@@ -272,9 +276,7 @@ impl CompiledStage {
     #[inline]
     pub fn pick(self: &Arc<Self>) -> &Arc<CompiledStage> {
         match &self.canary {
-            Some(canary) if canary.share > 0.0 && fastrand::f64() < canary.share => {
-                &canary.stage
-            }
+            Some(canary) if canary.share > 0.0 && fastrand::f64() < canary.share => &canary.stage,
             _ => self,
         }
     }
@@ -344,6 +346,8 @@ pub struct CompiledMethod {
     pub logging: MethodLogging,
     /// What the node's end-of-request hook attaches to this method at config-apply time.
     pub hook_slot: HookSlot,
+    /// The stage cache's settings for this method, when its responses are cached.
+    pub cache: Option<Arc<cache::MethodCache>>,
 }
 
 /// A compiled integration, by type.
@@ -664,6 +668,13 @@ fn compile_variant(
                     .is_some_and(|s| s.metrics_enabled),
                 logging: method_logging(stage, &resource.path, &method.http_method),
                 hook_slot: HookSlot::default(),
+                cache: cache::method_cache(
+                    stage,
+                    &resource.path,
+                    &method.http_method,
+                    method.integration.as_ref(),
+                    &scope,
+                ),
             });
             add_method(&mut methods, &method.http_method, compiled)
                 .map_err(|kind| err(&at, kind))?;
@@ -696,6 +707,7 @@ fn compile_variant(
         logging: StageLogging::compile(stage),
         canary: None,
         is_canary,
+        canary_uses_cache: stage.canary.as_ref().is_some_and(|c| c.use_stage_cache),
     })
 }
 

@@ -41,6 +41,9 @@ pub struct RequestSummary<'a> {
     /// The response body's length, when known before it is sent (buffered bodies and
     /// `Content-Length`).
     pub response_length: Option<u64>,
+    /// Whether the stage cache answered it (`None`: the method is not cached, or the
+    /// request did not get that far).
+    pub cache: Option<crate::phases::cache::Outcome>,
 }
 
 /// What the end-of-request hook may read of the request itself, kept before the phases

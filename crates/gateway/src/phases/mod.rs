@@ -7,8 +7,9 @@
 //!    touches usage;
 //! 3. [`api_key`]: `x-api-key` → key → usage plan for the stage (when `apiKeyRequired`);
 //! 4. [`throttle`]: token buckets, quota and usage count in one shared atomic step;
-//! 5. [`validate`]: required parameters, body against the method's model; the stage
-//!    cache goes after it (later issue);
+//! 5. [`validate`]: required parameters, body against the method's model; then
+//!    [`cache`], the stage cache: a hit answers without the integration, a miss keeps
+//!    the integration's response;
 //! 6. [`integration`]: MOCK / HTTP / HTTP_PROXY / AWS and AWS_PROXY (functions);
 //! 7. [`integration_response`]: selection, status, headers, body;
 //! 8. errors at any phase become gateway responses ([`crate::gateway_response`]);
@@ -17,6 +18,7 @@
 
 pub mod api_key;
 pub mod authorize;
+pub mod cache;
 pub mod end;
 pub mod integration;
 pub mod integration_response;

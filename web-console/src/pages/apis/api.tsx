@@ -35,6 +35,9 @@ export type Stage = {
   description?: string;
   variables?: Record<string, string>;
   tracingEnabled?: boolean;
+  cacheClusterEnabled?: boolean;
+  cacheClusterSize?: string;
+  cacheClusterStatus?: string;
   methodSettings?: Record<string, any>;
   canarySettings?: { percentTraffic?: number; deploymentId?: string; stageVariableOverrides?: Record<string, string>; useStageCache?: boolean };
   cacheClusterEnabled?: boolean;

@@ -12,6 +12,7 @@ import type { Deployment, Stage } from "./api";
 import { MethodThrottling } from "./stage-methods";
 import { CanaryPanel } from "./stage-canary";
 import { MethodSettings } from "./stage-method-settings";
+import { StageCache } from "./stage-cache";
 import { Tags } from "../../shared/tags";
 import { StageMetrics } from "./stage-metrics";
 
@@ -182,6 +183,7 @@ function StageDetail(props: { apiId: string; apiName: string; stage: Stage; metr
         </form>
         <CanaryPanel apiId={apiId} spath={spath} stage={stage} onChanged={onChanged} />
         <MethodSettings apiId={apiId} spath={spath} settings={stage.methodSettings ?? {}} onChanged={onChanged} />
+        <StageCache spath={spath} stage={stage} onChanged={onChanged} />
         <MethodThrottling apiId={apiId} spath={spath} settings={stage.methodSettings ?? {}} onChanged={onChanged} />
         <Tags path={`/restapis/${apiId}/stages/${stage.stageName}`} label="Stage tags" />
         </>

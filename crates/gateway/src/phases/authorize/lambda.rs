@@ -101,8 +101,9 @@ pub fn parse_answer(payload: &[u8]) -> Result<LambdaDecision, String> {
         Some(_) => return Err("usageIdentifierKey must be a string".into()),
     };
     Ok(LambdaDecision {
-        policy,
+        policy: policy.clone(),
         result: Arc::new(AuthorizerResult {
+            compiled_policy: Some(policy),
             principal_id: Some(principal_id.into()),
             context,
             claims: Vec::new(),

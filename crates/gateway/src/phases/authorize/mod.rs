@@ -57,6 +57,9 @@ pub struct AuthorizerResult {
     pub usage_identifier_key: Option<Box<str>>,
     /// The returned policy, as JSON text (TestInvokeAuthorizer shows it).
     pub policy: Option<Box<str>>,
+    /// The returned policy, compiled (the stage cache asks it for
+    /// `execute-api:InvalidateCache`).
+    pub compiled_policy: Option<apigw_iam_policy::Policy>,
 }
 
 impl AuthorizerResult {

@@ -1,0 +1,245 @@
+//! The stage cache settings of one method, decided when the stage is compiled
+//! ([`MethodCache`]): whether its responses are cached, for how long, what the key is made
+//! of, and how a caller's `Cache-Control: max-age=0` is treated. The request side is
+//! [`crate::phases::cache`].
+//!
+//! The rules (API Gateway's):
+//!
+//! - nothing is cached unless the stage's `cacheClusterEnabled` is on;
+//! - a `GET` method is cached by default, with the settings of its own method setting
+//!   (`{path}/GET`) or else the stage's `*/*` one; `caching/ttlInSeconds` 0 turns it off;
+//! - any other method (and `ANY`) is cached only when its own method setting says
+//!   `caching/enabled` true;
+//! - the TTL is `caching/ttlInSeconds` (default 300, at most 3600);
+//! - the key is the stage, its cache epoch (FlushStageCache), the request's HTTP method and
+//!   path (so the resource path and its path parameters) and the values of the
+//!   integration's `cacheKeyParameters` (`method.request.header.X`,
+//!   `method.request.querystring.X`, `method.request.multivaluequerystring.X`,
+//!   `method.request.path.X`), in their declared order.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use apigw_proto::config::{self as pb, StageConfig};
+
+use super::mapping::{SourceScope, ValueSource};
+
+/// API Gateway's default cache TTL.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
+
+/// API Gateway's largest cache TTL.
+pub const MAX_TTL: Duration = Duration::from_secs(3600);
+
+/// What a caller's unauthorised `Cache-Control: max-age=0` gets
+/// (`unauthorizedCacheControlHeaderStrategy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// `FAIL_WITH_403`: the request is refused.
+    FailWith403,
+    /// `SUCCEED_WITH_RESPONSE_HEADER` (the default): the header is ignored and the
+    /// response says so in a `Warning` header.
+    SucceedWithResponseHeader,
+    /// `SUCCEED_WITHOUT_RESPONSE_HEADER`: the header is ignored silently.
+    SucceedWithoutResponseHeader,
+}
+
+impl Strategy {
+    /// The strategy named by a method setting (the default for anything else).
+    pub fn parse(name: &str) -> Strategy {
+        match name.trim().to_ascii_uppercase().as_str() {
+            "FAIL_WITH_403" => Strategy::FailWith403,
+            "SUCCEED_WITHOUT_RESPONSE_HEADER" => Strategy::SucceedWithoutResponseHeader,
+            _ => Strategy::SucceedWithResponseHeader,
+        }
+    }
+}
+
+/// A cached method's settings.
+#[derive(Debug)]
+pub struct MethodCache {
+    /// How long an entry lives.
+    pub ttl: Duration,
+    /// The fixed part of every key of this method: API, stage, cache epoch, resource
+    /// path, length-prefixed.
+    pub key_prefix: Box<[u8]>,
+    /// `{api}:{stage}`: the stage's namespace in the shared store (its memory bound).
+    pub stage_tag: Arc<str>,
+    /// The `cacheKeyParameters`, compiled, in declared order.
+    pub key_parameters: Vec<ValueSource>,
+    /// `requireAuthorizationForCacheControl`: `max-age=0` needs the
+    /// `execute-api:InvalidateCache` permission.
+    pub require_authorization: bool,
+    /// What an unauthorised `max-age=0` gets.
+    pub strategy: Strategy,
+    /// `dataEncrypted`: accepted and reported; entries are not encrypted at rest (Redis is
+    /// the cluster's own, see docs/cache.md).
+    pub data_encrypted: bool,
+}
+
+/// Appends one length-prefixed part to a key.
+pub fn push_part(key: &mut Vec<u8>, part: &[u8]) {
+    key.extend_from_slice(&(part.len() as u32).to_le_bytes());
+    key.extend_from_slice(part);
+}
+
+/// The cache settings of a method, `None` when its responses are not cached.
+pub fn method_cache(
+    stage: &StageConfig,
+    resource_path: &str,
+    http_method: &str,
+    integration: Option<&pb::Integration>,
+    scope: &SourceScope<'_>,
+) -> Option<Arc<MethodCache>> {
+    if !stage.cache_cluster_enabled {
+        return None;
+    }
+    let own_key = format!("{}/{}", resource_path.trim_start_matches('/'), http_method);
+    let own = stage.method_settings.get(&own_key);
+    let setting = own.or_else(|| stage.method_settings.get("*/*"));
+    let enabled = if http_method.eq_ignore_ascii_case("GET") {
+        true
+    } else {
+        own.is_some_and(|s| s.caching_enabled)
+    };
+    let ttl = match setting {
+        Some(s) => Duration::from_secs(u64::try_from(s.cache_ttl_in_seconds).unwrap_or(0)),
+        None => DEFAULT_TTL,
+    };
+    if !enabled || ttl.is_zero() {
+        return None;
+    }
+    let mut key_prefix = Vec::new();
+    push_part(&mut key_prefix, stage.api_id.as_bytes());
+    push_part(&mut key_prefix, stage.stage_name.as_bytes());
+    push_part(&mut key_prefix, &stage.cache_epoch.to_le_bytes());
+    push_part(&mut key_prefix, resource_path.as_bytes());
+    let key_parameters = integration
+        .map(|i| i.cache_key_parameters.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|name| {
+            let name = name.trim();
+            if !name.starts_with("method.request.") {
+                tracing::warn!(
+                    parameter = name,
+                    "cacheKeyParameters: not a method.request parameter, ignored"
+                );
+                return None;
+            }
+            match ValueSource::parse(name, scope) {
+                Ok(source) => Some(source),
+                Err(error) => {
+                    tracing::warn!(parameter = name, %error, "cacheKeyParameters: ignored");
+                    None
+                }
+            }
+        })
+        .collect();
+    Some(Arc::new(MethodCache {
+        ttl: ttl.min(MAX_TTL),
+        key_prefix: key_prefix.into_boxed_slice(),
+        stage_tag: format!("{}:{}", stage.api_id, stage.stage_name).into(),
+        key_parameters,
+        require_authorization: setting.is_none_or(|s| s.require_authorization_for_cache_control),
+        strategy: setting.map_or(Strategy::SucceedWithResponseHeader, |s| {
+            Strategy::parse(&s.unauthorized_cache_control_header_strategy)
+        }),
+        data_encrypted: setting.is_some_and(|s| s.cache_data_encrypted),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn scope<'a>(vars: &'a HashMap<String, String>, names: &'a [Box<str>]) -> SourceScope<'a> {
+        SourceScope {
+            param_names: names,
+            stage_variables: vars,
+            api_id: "a",
+            stage: "s",
+            resource_path: "/p",
+            resource_id: "r",
+            deployment_id: "d",
+        }
+    }
+
+    fn setting(enabled: bool, ttl: i32) -> pb::MethodSetting {
+        pb::MethodSetting {
+            caching_enabled: enabled,
+            cache_ttl_in_seconds: ttl,
+            require_authorization_for_cache_control: true,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn get_is_cached_by_default_others_only_when_enabled() {
+        let vars = HashMap::new();
+        let scope = scope(&vars, &[]);
+        let mut stage = StageConfig {
+            api_id: "a".into(),
+            stage_name: "s".into(),
+            cache_cluster_enabled: false,
+            ..Default::default()
+        };
+        assert!(method_cache(&stage, "/p", "GET", None, &scope).is_none());
+        stage.cache_cluster_enabled = true;
+        let get = method_cache(&stage, "/p", "GET", None, &scope).unwrap();
+        assert_eq!(get.ttl, DEFAULT_TTL);
+        assert_eq!(get.strategy, Strategy::SucceedWithResponseHeader);
+        assert!(method_cache(&stage, "/p", "POST", None, &scope).is_none());
+        stage
+            .method_settings
+            .insert("*/*".into(), setting(true, 10));
+        assert_eq!(
+            method_cache(&stage, "/p", "GET", None, &scope).unwrap().ttl,
+            Duration::from_secs(10)
+        );
+        assert!(
+            method_cache(&stage, "/p", "POST", None, &scope).is_none(),
+            "*/* does not turn on other methods"
+        );
+        stage
+            .method_settings
+            .insert("p/POST".into(), setting(true, 5000));
+        assert_eq!(
+            method_cache(&stage, "/p", "POST", None, &scope)
+                .unwrap()
+                .ttl,
+            MAX_TTL
+        );
+        stage
+            .method_settings
+            .insert("p/GET".into(), setting(false, 0));
+        assert!(method_cache(&stage, "/p", "GET", None, &scope).is_none());
+    }
+
+    #[test]
+    fn key_parameters_compile_and_epochs_differ() {
+        let vars = HashMap::new();
+        let names: Vec<Box<str>> = vec!["id".into()];
+        let scope = scope(&vars, &names);
+        let mut stage = StageConfig {
+            api_id: "a".into(),
+            stage_name: "s".into(),
+            cache_cluster_enabled: true,
+            ..Default::default()
+        };
+        let integration = pb::Integration {
+            cache_key_parameters: vec![
+                "method.request.querystring.q".into(),
+                "method.request.header.X-Tenant".into(),
+                "integration.request.header.nope".into(),
+            ],
+            ..Default::default()
+        };
+        let one = method_cache(&stage, "/p", "GET", Some(&integration), &scope).unwrap();
+        assert_eq!(one.key_parameters.len(), 2);
+        stage.cache_epoch = 1;
+        let two = method_cache(&stage, "/p", "GET", Some(&integration), &scope).unwrap();
+        assert_ne!(one.key_prefix, two.key_prefix);
+    }
+}

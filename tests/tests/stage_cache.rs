@@ -1,0 +1,606 @@
+//! The stage cache end to end (issue 17): a control plane and two data-plane nodes sharing
+//! one Redis, in front of a backend that numbers the calls it answers, so a response from
+//! the cache is one whose number the backend has already given out, and the backend's
+//! counter says how many requests reached it.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use apigw_e2e::invoke::{get, send, until_status, Got};
+use apigw_e2e::process::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
+use apigw_e2e::rest_api::text;
+use apigw_e2e::{eventually, Cluster, Mgmt, RestApi};
+use serde_json::{json, Value};
+
+/// A backend answering any path with `{"n": <its call number>, "path", "query"}`.
+struct Counter {
+    url: String,
+    calls: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Counter {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Counter {
+    async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let calls = Arc::new(AtomicU64::new(0));
+        let seen = Arc::clone(&calls);
+        let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+            let n = seen.fetch_add(1, Ordering::SeqCst) + 1;
+            async move {
+                axum::Json(json!({
+                    "n": n,
+                    "path": uri.path(),
+                    "query": uri.query().unwrap_or_default(),
+                }))
+            }
+        });
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Counter { url, calls, task }
+    }
+
+    fn calls(&self) -> u64 {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+fn n(got: &Got) -> u64 {
+    assert_eq!(got.status, 200, "{}", got.body);
+    got.json()["n"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no call number in {}", got.body))
+}
+
+/// `/items/{id}` with GET and POST, HTTP_PROXY to the counter, GET keyed also by the `q`
+/// query string and the `X-Tenant` header; deployed to `prod`.
+async fn items_api(cluster: &Cluster, counter: &Counter, method: Value) -> (String, String) {
+    let m = &cluster.cp.mgmt();
+    let api = RestApi::create(m, "cached").await;
+    let items = api.resource(&api.root, "items").await;
+    let item = api.resource(&items, "{id}").await;
+    for verb in ["GET", "POST"] {
+        let path = api.method_path(&item, verb);
+        let mut body = method.clone();
+        body["requestParameters"] = json!({
+            "method.request.path.id": true,
+            "method.request.querystring.q": false,
+            "method.request.header.X-Tenant": false,
+        });
+        m.put(&path, body).await.ok();
+        let mut integration = json!({
+            "type": "HTTP_PROXY",
+            "httpMethod": verb,
+            "uri": format!("{}/count/{{id}}", counter.url),
+            "requestParameters": {"integration.request.path.id": "method.request.path.id"},
+        });
+        if verb == "GET" {
+            integration["cacheKeyParameters"] = json!([
+                "method.request.querystring.q",
+                "method.request.header.X-Tenant"
+            ]);
+        }
+        m.put(&format!("{path}/integration"), integration)
+            .await
+            .ok();
+    }
+    api.deploy("prod", json!({})).await;
+    let urls: Vec<String> = cluster
+        .nodes
+        .iter()
+        .map(|n| n.invoke_url(&api.id, "prod", "/items/0"))
+        .collect();
+    until_status(&urls, &[], 200).await;
+    (api.id, item)
+}
+
+async fn patch_stage(m: &Mgmt, api: &str, ops: Value) -> Value {
+    m.patch(&format!("/restapis/{api}/stages/prod"), ops)
+        .await
+        .ok()
+}
+
+/// Waits until `url` answers twice with the same call number (the second from the cache);
+/// returns that number.
+async fn until_cached(url: &str, headers: &[(&str, &str)]) -> u64 {
+    eventually(
+        &format!("{url} answered from the cache"),
+        Duration::from_secs(20),
+        || async {
+            let first = n(&get(url, headers).await);
+            (n(&get(url, headers).await) == first).then_some(first)
+        },
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_gets_are_shared_by_the_nodes_keyed_and_flushed() {
+    let cluster = Cluster::start(2).await;
+    let m = cluster.cp.mgmt();
+    let counter = Counter::start().await;
+    let (api, item) = items_api(&cluster, &counter, json!({"authorizationType": "NONE"})).await;
+    let url = |node: usize, path: &str| cluster.nodes[node].invoke_url(&api, "prod", path);
+
+    // Off by default: every GET reaches the backend.
+    let stage = m.get(&format!("/restapis/{api}/stages/prod")).await.ok();
+    assert_eq!(stage["cacheClusterEnabled"], false);
+    assert_eq!(stage["cacheClusterStatus"], "NOT_AVAILABLE");
+    let one = n(&get(&url(0, "/items/1"), &[]).await);
+    assert_ne!(n(&get(&url(0, "/items/1"), &[]).await), one);
+
+    let stage = patch_stage(
+        &m,
+        &api,
+        json!([
+            {"op": "replace", "path": "/cacheClusterEnabled", "value": "true"},
+            {"op": "replace", "path": "/cacheClusterSize", "value": "1.6"},
+        ]),
+    )
+    .await;
+    assert_eq!(stage["cacheClusterEnabled"], true);
+    assert_eq!(stage["cacheClusterSize"], "1.6");
+    assert_eq!(stage["cacheClusterStatus"], "AVAILABLE");
+    let got = m.get(&format!("/restapis/{api}/stages/prod")).await.ok();
+    assert_eq!(got["cacheClusterStatus"], "AVAILABLE");
+
+    // A GET cached by node 0 is served by node 1 without the backend.
+    let cached = until_cached(&url(0, "/items/1"), &[]).await;
+    eventually(
+        "node 1 serves node 0's entry",
+        Duration::from_secs(20),
+        || async { (n(&get(&url(1, "/items/1"), &[]).await) == cached).then_some(()) },
+    )
+    .await;
+    let calls = counter.calls();
+    for node in [0, 1, 1, 0] {
+        assert_eq!(n(&get(&url(node, "/items/1"), &[]).await), cached);
+    }
+    assert_eq!(counter.calls(), calls, "hits never reach the backend");
+
+    // The path parameter and each cache key parameter are part of the key: each of these
+    // is a miss (the backend numbers it anew), then a hit on the other node too.
+    let mut seen = vec![cached];
+    let variants: [(&str, &[(&str, &str)]); 4] = [
+        ("/items/2", &[]),
+        ("/items/1?q=a", &[]),
+        ("/items/1?q=b", &[]),
+        ("/items/1?q=a", &[("X-Tenant", "t1")]),
+    ];
+    for (i, (path, headers)) in variants.iter().enumerate() {
+        let got = n(&get(&url(i % 2, path), headers).await);
+        assert!(
+            !seen.contains(&got),
+            "{path} {headers:?} missed: {got} is new"
+        );
+        seen.push(got);
+        eventually(
+            &format!("{path} {headers:?} cached for the other node"),
+            Duration::from_secs(20),
+            || async { (n(&get(&url((i + 1) % 2, path), headers).await) == got).then_some(()) },
+        )
+        .await;
+    }
+    let calls = counter.calls();
+    for node in [0, 1] {
+        assert_eq!(n(&get(&url(node, "/items/1"), &[]).await), seen[0]);
+        for (i, (path, headers)) in variants.iter().enumerate() {
+            assert_eq!(n(&get(&url(node, path), headers).await), seen[i + 1]);
+        }
+    }
+    assert_eq!(counter.calls(), calls, "every one a hit, on both nodes");
+
+    // A query parameter that is not a cache key parameter does not split the entry.
+    assert_eq!(n(&get(&url(0, "/items/1?other=x"), &[]).await), cached);
+
+    // POST is not cached until its own method setting turns caching on.
+    let post = |node: usize| {
+        let u = url(node, "/items/1");
+        async move { n(&send("POST", &u, &[("content-type", "application/json")], "{}").await) }
+    };
+    let first = post(0).await;
+    assert_ne!(post(1).await, first);
+    let stage = patch_stage(
+        &m,
+        &api,
+        json!([{"op": "replace", "path": format!("/~1items~1{{id}}/POST/caching/enabled"), "value": "true"}]),
+    )
+    .await;
+    assert_eq!(
+        stage["methodSettings"]["items/{id}/POST"]["cachingEnabled"],
+        true
+    );
+    eventually("POST cached", Duration::from_secs(20), || async {
+        let a = post(0).await;
+        (post(1).await == a).then_some(())
+    })
+    .await;
+    let _ = item;
+
+    // FlushStageCache: neither node serves an entry cached before it.
+    let before = until_cached(&url(0, "/items/1"), &[]).await;
+    let flushed = m
+        .call(
+            "DELETE",
+            &format!("/restapis/{api}/stages/prod/cache/data"),
+            None,
+        )
+        .await;
+    assert_eq!(flushed.status, 202, "{:?}", flushed.body);
+    for node in [0, 1] {
+        eventually(
+            &format!("node {node} no longer serves the flushed entry"),
+            Duration::from_secs(20),
+            || async { (n(&get(&url(node, "/items/1"), &[]).await) != before).then_some(()) },
+        )
+        .await;
+    }
+    let after = until_cached(&url(1, "/items/1"), &[]).await;
+    assert!(after > before);
+    eventually(
+        "both nodes serve the new entry",
+        Duration::from_secs(20),
+        || async { (n(&get(&url(0, "/items/1"), &[]).await) == after).then_some(()) },
+    )
+    .await;
+
+    // FlushStageCache's errors are AWS's.
+    m.call(
+        "DELETE",
+        &format!("/restapis/{api}/stages/nope/cache/data"),
+        None,
+    )
+    .await
+    .err(404, "NotFoundException");
+    m.call("DELETE", "/restapis/nope/stages/prod/cache/data", None)
+        .await
+        .err(404, "NotFoundException");
+
+    // Hits and misses are counted in the nodes' metrics.
+    let metrics = reqwest::get(format!("{}/metrics", cluster.nodes[0].base()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let hits = metrics
+        .lines()
+        .find(|l| l.starts_with("apigw_cache_requests_total") && l.contains("result=\"hit\""))
+        .unwrap_or_else(|| panic!("no cache hits in\n{metrics}"));
+    assert!(!hits.ends_with(" 0"), "{hits}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ttl_expiry_and_cache_control_strategies() {
+    let cluster = Cluster::start(2).await;
+    let m = cluster.cp.mgmt();
+    let counter = Counter::start().await;
+    let (api, _) = items_api(&cluster, &counter, json!({"authorizationType": "NONE"})).await;
+    let url = |node: usize| cluster.nodes[node].invoke_url(&api, "prod", "/items/7");
+    patch_stage(
+        &m,
+        &api,
+        json!([{"op": "replace", "path": "/cacheClusterEnabled", "value": "true"}]),
+    )
+    .await;
+
+    // requireAuthorizationForCacheControl on and SUCCEED_WITH_RESPONSE_HEADER (AWS's
+    // defaults): max-age=0 from a caller without the permission is ignored, and the
+    // response says so.
+    let refresh = [("Cache-Control", "max-age=0")];
+    let cached = until_cached(&url(0), &[]).await;
+    eventually(
+        "node 1 serves the entry",
+        Duration::from_secs(20),
+        || async { (n(&get(&url(1), &[]).await) == cached).then_some(()) },
+    )
+    .await;
+    let ignored = get(&url(1), &refresh).await;
+    assert_eq!(n(&ignored), cached);
+    assert!(
+        ignored.header("warning").contains("max-age=0 ignored"),
+        "{:?}",
+        ignored.headers
+    );
+
+    // SUCCEED_WITHOUT_RESPONSE_HEADER: ignored silently.
+    patch_stage(
+        &m,
+        &api,
+        json!([{"op": "replace", "path": "/*/*/caching/unauthorizedCacheControlHeaderStrategy",
+                "value": "SUCCEED_WITHOUT_RESPONSE_HEADER"}]),
+    )
+    .await;
+    for node in [0, 1] {
+        eventually("no warning header", Duration::from_secs(20), || async {
+            let got = get(&url(node), &refresh).await;
+            got.header("warning").is_empty().then(|| n(&got))
+        })
+        .await;
+    }
+    let got = get(&url(0), &refresh).await;
+    assert_eq!(n(&got), cached);
+
+    // FAIL_WITH_403: refused.
+    patch_stage(
+        &m,
+        &api,
+        json!([{"op": "replace", "path": "/*/*/caching/unauthorizedCacheControlHeaderStrategy",
+                "value": "FAIL_WITH_403"}]),
+    )
+    .await;
+    for node in [0, 1] {
+        eventually("max-age=0 refused", Duration::from_secs(20), || async {
+            (get(&url(node), &refresh).await.status == 403).then_some(())
+        })
+        .await;
+    }
+    let refused = get(&url(0), &refresh).await;
+    assert_eq!(refused.status, 403);
+    assert!(
+        refused.body.contains("execute-api:InvalidateCache"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        n(&get(&url(1), &[]).await),
+        cached,
+        "the entry is untouched"
+    );
+
+    // requireAuthorizationForCacheControl off: any caller's max-age=0 refreshes the entry
+    // (the backend is asked and its answer is cached for everyone).
+    patch_stage(
+        &m,
+        &api,
+        json!([{"op": "replace", "path": "/*/*/caching/requireAuthorizationForCacheControl",
+                "value": "false"}]),
+    )
+    .await;
+    let refreshed = eventually("max-age=0 refreshes", Duration::from_secs(20), || async {
+        let got = get(&url(0), &refresh).await;
+        (got.status == 200 && n(&got) != cached).then(|| n(&got))
+    })
+    .await;
+    assert_eq!(n(&get(&url(0), &[]).await), refreshed);
+    eventually(
+        "node 1 sees the refreshed entry",
+        Duration::from_secs(20),
+        || async { (n(&get(&url(1), &[]).await) == refreshed).then_some(()) },
+    )
+    .await;
+
+    // TTL: with a 2 s TTL (and a flush, whose arrival on both nodes shows they have the
+    // new TTL too), an entry is served until it expires, then the backend is asked again.
+    patch_stage(
+        &m,
+        &api,
+        json!([{"op": "replace", "path": "/*/*/caching/ttlInSeconds", "value": "2"}]),
+    )
+    .await;
+    m.call(
+        "DELETE",
+        &format!("/restapis/{api}/stages/prod/cache/data"),
+        None,
+    )
+    .await;
+    for node in [0, 1] {
+        eventually("the flush arrived", Duration::from_secs(20), || async {
+            (n(&get(&url(node), &[]).await) != refreshed).then_some(())
+        })
+        .await;
+    }
+    let short = until_cached(&url(0), &[]).await;
+    eventually("the entry expires", Duration::from_secs(20), || async {
+        (n(&get(&url(1), &[]).await) != short).then_some(())
+    })
+    .await;
+    let again = until_cached(&url(1), &[]).await;
+    assert!(again > short);
+}
+
+/// SigV4 headers for a GET of `url` signed for `execute-api` by the bootstrap key.
+fn signed(url: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let secret = apigw_sigv4::SecretKey::new(SECRET_ACCESS_KEY);
+    let params = apigw_sigv4::SigningParams {
+        access_key_id: ACCESS_KEY_ID,
+        secret: &secret,
+        security_token: None,
+        region: "us-east-1",
+        service: "execute-api",
+        time: time::OffsetDateTime::now_utc(),
+    };
+    let out =
+        apigw_sigv4::sign("GET", url, &http::HeaderMap::new(), b"", &params).expect("signing");
+    out.headers()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .chain(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_resource_policy_grants_invalidation_and_refusals_are_never_cached() {
+    let cluster = Cluster::start(2).await;
+    let m = cluster.cp.mgmt();
+    let counter = Counter::start().await;
+
+    // AWS_IAM methods, a resource policy letting the bootstrap key's caller invalidate.
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke",
+             "Resource": "execute-api:/*"},
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"},
+             "Action": "execute-api:InvalidateCache", "Resource": "execute-api:/*/GET/items/*"},
+        ]
+    });
+    let api = RestApi::create_with(&m, "iam-cached", json!({"policy": policy.to_string()})).await;
+    let items = api.resource(&api.root, "items").await;
+    let item = api.resource(&items, "{id}").await;
+    let path = api.method_path(&item, "GET");
+    m.put(
+        &path,
+        json!({"authorizationType": "AWS_IAM", "apiKeyRequired": true,
+               "requestParameters": {"method.request.path.id": true}}),
+    )
+    .await
+    .ok();
+    m.put(
+        &format!("{path}/integration"),
+        json!({"type": "HTTP_PROXY", "httpMethod": "GET",
+               "uri": format!("{}/count/{{id}}", counter.url),
+               "requestParameters": {"integration.request.path.id": "method.request.path.id"}}),
+    )
+    .await
+    .ok();
+    api.deploy("prod", json!({})).await;
+    let urls: Vec<String> = cluster
+        .nodes
+        .iter()
+        .map(|n| n.invoke_url(&api.id, "prod", "/items/0"))
+        .collect();
+    until_status(&urls, &[], 403).await; // unsigned: the stage is there
+                                         // A key in a plan with a quota of 6 a day, another (for warming up) in a plan without.
+    let warm = m
+        .post("/apikeys", json!({"name": "warm", "enabled": true}))
+        .await
+        .ok();
+    let warm_plan = m
+        .post(
+            "/usageplans",
+            json!({"name": "w", "apiStages": [{"apiId": api.id, "stage": "prod"}]}),
+        )
+        .await
+        .ok();
+    m.post(
+        &format!("/usageplans/{}/keys", text(&warm_plan["id"])),
+        json!({"keyId": text(&warm["id"]), "keyType": "API_KEY"}),
+    )
+    .await
+    .ok();
+    let warm_key = [("x-api-key", text(&warm["value"]))];
+    let warm_key: Vec<(&str, &str)> = warm_key.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let key = m
+        .post("/apikeys", json!({"name": "k", "enabled": true}))
+        .await
+        .ok();
+    let (key_id, key_value) = (text(&key["id"]), text(&key["value"]));
+    let plan = m
+        .post(
+            "/usageplans",
+            json!({"name": "p", "apiStages": [{"apiId": api.id, "stage": "prod"}],
+                   "quota": {"limit": 6, "period": "DAY"}}),
+        )
+        .await
+        .ok();
+    let plan = text(&plan["id"]);
+    m.post(
+        &format!("/usageplans/{plan}/keys"),
+        json!({"keyId": key_id, "keyType": "API_KEY"}),
+    )
+    .await
+    .ok();
+    patch_stage(
+        &m,
+        &api.id,
+        json!([
+            {"op": "replace", "path": "/cacheClusterEnabled", "value": "true"},
+            {"op": "replace", "path": "/*/*/caching/unauthorizedCacheControlHeaderStrategy",
+             "value": "FAIL_WITH_403"},
+        ]),
+    )
+    .await;
+    let url = |node: usize| cluster.nodes[node].invoke_url(&api.id, "prod", "/items/3");
+    let with_key = [("x-api-key", key_value.as_str())];
+
+    // Wait until both nodes cache (signed, with the warm-up key).
+    let cached = eventually("cached on both nodes", Duration::from_secs(30), || async {
+        let a = send("GET", &url(0), &signed(&url(0), &warm_key), "").await;
+        if a.status != 200 {
+            return None;
+        }
+        let b = send("GET", &url(1), &signed(&url(1), &warm_key), "").await;
+        (b.status == 200 && n(&b) == n(&a)).then(|| n(&a))
+    })
+    .await;
+    let calls = counter.calls();
+
+    // Unauthorised (unsigned; wrong key) requests are refused, never served from the cache.
+    let unsigned = get(&url(0), &with_key).await;
+    assert_eq!(unsigned.status, 403, "{}", unsigned.body);
+    let no_key = send("GET", &url(1), &signed(&url(1), &[]), "").await;
+    assert_eq!(no_key.status, 403, "{}", no_key.body);
+    let bad_key = send(
+        "GET",
+        &url(1),
+        &signed(&url(1), &[("x-api-key", "not-a-key-0123456789abcdef")]),
+        "",
+    )
+    .await;
+    assert_eq!(bad_key.status, 403, "{}", bad_key.body);
+
+    // The caller the policy grants execute-api:InvalidateCache refreshes the entry, even
+    // under FAIL_WITH_403.
+    let refresh = [
+        ("x-api-key", key_value.as_str()),
+        ("Cache-Control", "max-age=0"),
+    ];
+    let refreshed = send("GET", &url(0), &signed(&url(0), &refresh), "").await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    assert!(n(&refreshed) > cached);
+    assert_eq!(counter.calls(), calls + 1);
+
+    // The quota counts cached answers: hits until it is used up, then 429, not a hit.
+    // (Node 0, which refreshed the entry: node 1 may serve its own copy of the old one for
+    // up to a second, docs/cache.md.)
+    let mut admitted = 1; // the refresh
+    loop {
+        let node = 0;
+        let got = send("GET", &url(node), &signed(&url(node), &with_key), "").await;
+        if got.status == 429 {
+            break;
+        }
+        assert_eq!(n(&got), n(&refreshed), "a hit");
+        admitted += 1;
+        assert!(admitted <= 6, "the quota of 6 was not enforced");
+    }
+    assert_eq!(
+        counter.calls(),
+        calls + 1,
+        "only the refresh reached the backend"
+    );
+    assert_eq!(admitted, 6, "the quota's 6 requests, hits included");
+    eventually("usage recorded", Duration::from_secs(20), || async {
+        (usage(&m, &plan).await == 6).then_some(())
+    })
+    .await;
+}
+
+/// Requests the plan's keys used today (GetUsage).
+async fn usage(m: &Mgmt, plan: &str) -> i64 {
+    let d = time::OffsetDateTime::now_utc().date();
+    let got = m
+        .get(&format!(
+            "/usageplans/{plan}/usage?startDate={d}&endDate={d}"
+        ))
+        .await
+        .ok();
+    got["values"]
+        .as_object()
+        .map(|keys| {
+            keys.values()
+                .flat_map(|days| days.as_array().cloned().unwrap_or_default())
+                .map(|d| d[0].as_i64().unwrap_or(0))
+                .sum()
+        })
+        .unwrap_or(0)
+}
