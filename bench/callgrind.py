@@ -22,11 +22,18 @@ keep-alive requests from one connection, and dumps: instructions per request = I
                                                         # entry (Cache-Control: max-age=0)
     CALLGRIND_TRACING=0.01 python3 bench/callgrind.py   # the stage with tracingEnabled, sampled
                                                         # at 1 %, spans sent by OTLP/HTTP to a sink
+    CALLGRIND_ACCESS_LOG=1 python3 bench/callgrind.py   # each case twice in one run: access logging
+                                                        # off, then on (AWS's JSON preset, to a file)
 
 CALLGRIND_METRICS is `on` (the default: stage-level series), `off`, `detailed`, or `settings`
 (`*/*` method settings with metrics not detailed: they bring the stage's default method
 throttle, so compare `detailed` with `settings`); run it once per mode to compare what request
 metrics cost.
+
+With CALLGRIND_ACCESS_LOG=1 the node writes its log lines to a file (`ACCESS_LOG_FILE`, not
+shipped: `LOGS_SHIP=false`), every case is measured with the stage's access logging off, the
+stage then gets `accessLogSettings` (the JSON preset), and every case is measured again as
+`{case}+access-log`: the writer thread's instructions are counted with the request's.
 
 Only the node's user-space instructions are counted, so other load on the machine does
 not change the figure; compare two binaries by running this once for each.
@@ -53,6 +60,13 @@ METRICS = os.environ.get("CALLGRIND_METRICS", "on")
 CASES = [c for c in os.environ.get("CALLGRIND_CASES", "").split(",") if c]
 WARMUP = 200
 TRACING = os.environ.get("CALLGRIND_TRACING")  # a sampling ratio: trace the bench stage
+ACCESS_LOG = os.environ.get("CALLGRIND_ACCESS_LOG") == "1"
+JSON_PRESET = ('{ "requestId":"$context.requestId", "extendedRequestId":"$context.extendedRequestId",'
+               '"ip": "$context.identity.sourceIp", "caller":"$context.identity.caller", '
+               '"user":"$context.identity.user", "requestTime":"$context.requestTime", '
+               '"httpMethod":"$context.httpMethod", "resourcePath":"$context.resourcePath", '
+               '"status":"$context.status", "protocol":"$context.protocol", '
+               '"responseLength":"$context.responseLength" }')
 
 
 def otlp_sink() -> int:
@@ -120,6 +134,14 @@ def instructions(out: Path, pid: int, case: str) -> int:
         time.sleep(0.2)
 
 
+def settle(path: Path) -> None:
+    """Waits until the file stops growing (the log writer has caught up)."""
+    size = -1
+    while path.exists() and path.stat().st_size != size:
+        size = path.stat().st_size
+        time.sleep(0.3)
+
+
 def main() -> None:
     if not shutil.which("valgrind") or not shutil.which("callgrind_control"):
         sys.exit("needs valgrind (apt-get install valgrind)")
@@ -146,13 +168,16 @@ def main() -> None:
             tracing_env = {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{otlp_sink()}",
                            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
                            "OTEL_TRACES_SAMPLER_ARG": TRACING, "OTEL_BSP_SCHEDULE_DELAY": "1000"}
+        log_env = {}
+        if ACCESS_LOG:
+            log_env = {"ACCESS_LOG_FILE": str(tmp / "access.jsonl"), "LOGS_SHIP": "false"}
         node = procs.start("data-plane", bench.SUT_CPU, [
             "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--collect-atstart=yes",
             str(bench.BIN / "data-plane")], {
             "CONTROL_PLANE_URL": f"http://127.0.0.1:{cp_grpc}", "DP_HTTP_ADDR": f"127.0.0.1:{gw}",
             "DP_WORKER_THREADS": "1", "RUST_LOG": "warn", "REDIS_URL": bench.REDIS,
             "REDIS_KEY_PREFIX": f"callgrind:{db}:", "FUNCTIONS_URL": functions,
-            "DP_METRICS": "false" if METRICS == "off" else "true", **tracing_env})
+            "DP_METRICS": "false" if METRICS == "off" else "true", **tracing_env, **log_env})
         api = bench.configure_gateway(f"http://127.0.0.1:{cp_http}", f"http://127.0.0.1:{up}", issuer.url)
         host = f"{api}.execute-api.localhost"
         if TRACING:
@@ -191,13 +216,38 @@ def main() -> None:
                  # hit, and every request a miss that refreshes its entry.
                  ("cache-hit", "/cached/bench", None),
                  ("cache-miss", "/cached/bench", {"Cache-Control": "max-age=0"}))
-        for name, path, extra in cases:
-            if CASES and name not in CASES:
-                continue
-            send(gw, host, path, WARMUP, extra)
-            subprocess.run(["callgrind_control", "-z", str(node.pid)], check=True, capture_output=True)
-            send(gw, host, path, REQUESTS, extra)
-            results[name] = instructions(out, node.pid, name) / REQUESTS
+        rounds = [""]
+        if ACCESS_LOG:
+            rounds.append("+access-log")
+        for suffix in rounds:
+            if suffix:
+                version = config_version(gw)
+                import boto3
+
+                boto3.client("apigateway", endpoint_url=f"http://127.0.0.1:{cp_http}",
+                             region_name="us-east-1", aws_access_key_id=bench.KEY_ID,
+                             aws_secret_access_key=bench.SECRET).update_stage(
+                    restApiId=api, stageName="prod", patchOperations=[
+                        {"op": "replace", "path": "/accessLogSettings/destinationArn",
+                         "value": "arn:aws:logs:us-east-1:123456789012:log-group:bench-access"},
+                        {"op": "replace", "path": "/accessLogSettings/format", "value": JSON_PRESET}])
+                deadline = time.time() + 120
+                while config_version(gw) <= version:
+                    if time.time() > deadline:
+                        sys.exit("the access log settings did not reach the node")
+                    time.sleep(0.5)
+            for name, path, extra in cases:
+                if CASES and name not in CASES:
+                    continue
+                send(gw, host, path, WARMUP, extra)
+                subprocess.run(["callgrind_control", "-z", str(node.pid)], check=True, capture_output=True)
+                send(gw, host, path, REQUESTS, extra)
+                if suffix:
+                    settle(tmp / "access.jsonl")  # the writer's share is counted too
+                results[name + suffix] = instructions(out, node.pid, name + suffix) / REQUESTS
+        if ACCESS_LOG:
+            lines = (tmp / "access.jsonl").read_text().count("\n")
+            print(f"access log file: {lines} lines")
         print(f"binaries: {bench.BIN}, metrics {METRICS}"
               + (f", tracing at ratio {TRACING}" if TRACING else ""))
         for name, ir in results.items():

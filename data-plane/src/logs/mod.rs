@@ -148,16 +148,23 @@ impl LogsHook {
     }
 }
 
-/// The lines of a failed request at ERROR level: why it failed, and its status.
+/// The lines of a failed request (a gateway error, or a 5XX) at ERROR level: why it
+/// failed, and its status.
 fn error_lines(s: &RequestSummary<'_>) -> Option<Vec<String>> {
     if s.error.is_none() && s.status.as_u16() < 500 {
         return None;
     }
+    let status = s.status.as_u16();
     let mut out = Vec::with_capacity(3);
     if let Some(error) = s.error {
         out.push(error.execution_log_line());
     }
-    out.extend(lines::completed(s.status.as_u16()));
+    // Only the failure's own words: no "Successfully completed execution" for a 4XX.
+    out.extend(
+        lines::completed(status)
+            .into_iter()
+            .filter(|line| status >= 500 || !line.starts_with("Successfully")),
+    );
     Some(out)
 }
 
