@@ -225,7 +225,7 @@ fn write_line(buf: &mut Vec<u8>, event: &LogEvent, node_id: &str) {
         "access"
     };
     let start = buf.len();
-    let mut text = |buf: &mut Vec<u8>, key: &str, value: &str| {
+    let text = |buf: &mut Vec<u8>, key: &str, value: &str| {
         let _ = write!(buf, ",\"{key}\":");
         serde_json::to_writer(&mut *buf, value).is_ok()
     };
