@@ -21,7 +21,6 @@ use std::sync::{Arc, Mutex};
 
 use apigw_gateway::phases::end::RequestFacts;
 use apigw_proto::logs::{LogEvent, LogKind};
-use serde_json::json;
 use tokio::sync::{mpsc, Notify};
 
 use super::{Lines, LogRecord, LogStats};
@@ -217,26 +216,31 @@ pub fn events_of(record: LogRecord) -> Vec<LogEvent> {
     }
 }
 
-/// Appends `event` as one JSON line.
+/// Appends `event` as one JSON line (written field by field: no intermediate JSON value).
 fn write_line(buf: &mut Vec<u8>, event: &LogEvent, node_id: &str) {
+    use std::io::Write as _;
     let kind = if event.kind == LogKind::Execution as i32 {
         "execution"
     } else {
         "access"
     };
-    let line = json!({
-        "timestamp": event.timestamp_ms,
-        "logGroup": event.log_group,
-        "logStream": node_id,
-        "kind": kind,
-        "requestId": event.request_id,
-        "apiId": event.api_id,
-        "stage": event.stage,
-        "status": event.status,
-        "message": event.message,
-    });
-    if serde_json::to_writer(&mut *buf, &line).is_ok() {
-        buf.push(b'\n');
+    let start = buf.len();
+    let text = |buf: &mut Vec<u8>, key: &str, value: &str| {
+        let _ = write!(buf, ",\"{key}\":");
+        serde_json::to_writer(&mut *buf, value).is_ok()
+    };
+    let _ = write!(buf, "{{\"timestamp\":{}", event.timestamp_ms);
+    let ok = text(buf, "logGroup", &event.log_group)
+        && text(buf, "logStream", node_id)
+        && text(buf, "kind", kind)
+        && text(buf, "requestId", &event.request_id)
+        && text(buf, "apiId", &event.api_id)
+        && text(buf, "stage", &event.stage);
+    let _ = write!(buf, ",\"status\":{}", event.status);
+    if ok && text(buf, "message", &event.message) {
+        buf.extend_from_slice(b"}\n");
+    } else {
+        buf.truncate(start);
     }
 }
 
