@@ -40,8 +40,6 @@ export type Stage = {
   cacheClusterStatus?: string;
   methodSettings?: Record<string, any>;
   canarySettings?: { percentTraffic?: number; deploymentId?: string; stageVariableOverrides?: Record<string, string>; useStageCache?: boolean };
-  cacheClusterEnabled?: boolean;
-  cacheClusterSize?: string;
   createdDate: number;
   lastUpdatedDate: number;
 };
