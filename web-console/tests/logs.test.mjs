@@ -7,34 +7,12 @@
 // range in the future empties it and a reversed one is refused; paging walks 60 lines in
 // pages of 50; a row opens the whole line. axe-core checks each screen; no page error is
 // allowed. Screenshots land in web-console/test-results/ (prefix "logs").
-import { after, before, test } from "node:test";
+import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { CONSOLE, USER, PASSWORD, page, problems, violations, expectHttpErrors, shot } from "./harness.mjs";
 
-const CONSOLE = process.env.CONSOLE_URL ?? "http://127.0.0.1:8080";
-const USER = process.env.APIGW_ADMIN_USER ?? "admin";
-const PASSWORD = process.env.APIGW_ADMIN_PASSWORD ?? "";
 const DATABASE_URL = process.env.TEST_DATABASE_URL;
-const SHOTS = join(dirname(fileURLToPath(import.meta.url)), "..", "test-results");
-mkdirSync(SHOTS, { recursive: true });
-
-let browser, page;
-const problems = [];
-let httpErrorsExpected = false;
-
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-const violations = [];
-async function shot(name) {
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-  if (!(await page.evaluate(() => "axe" in window))) await page.evaluate(axeSource);
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
-  for (const v of result.violations) violations.push(`${name}: ${v.id} [${v.impact}] ${v.help}`);
-}
 
 const psql = (sql) => {
   assert.ok(DATABASE_URL, "TEST_DATABASE_URL names the run's database (tests/run.sh sets it)");
@@ -76,20 +54,6 @@ function seed() {
 
 before(async () => {
   seed();
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox", "--disable-dev-shm-usage"] });
-  const context = await browser.newContext({ viewport: { width: 1366, height: 860 } });
-  page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  page.on("console", (m) => {
-    if (m.type() !== "error") return;
-    if (httpErrorsExpected && /Failed to load resource/.test(m.text())) return;
-    problems.push(`console error at ${page.url()}: ${m.text()}`);
-  });
-});
-
-after(async () => {
-  await browser?.close();
 });
 
 const rows = () => page.getByTestId("logs-table").locator("tbody tr[data-request-id]");
@@ -169,10 +133,10 @@ test("the Logs page searches the store by time, group, status, source IP, reques
   await search();
   await page.getByText("No lines match.").waitFor();
   await page.getByLabel("To").fill("2098-01-01T00:00");
-  httpErrorsExpected = true;
+  expectHttpErrors(true);
   await search();
   await page.getByText("The start of the range is after its end.").waitFor();
-  httpErrorsExpected = false;
+  expectHttpErrors(false);
   await page.getByLabel("From").fill("");
   await page.getByLabel("To").fill("");
   await search();

@@ -5,67 +5,9 @@
 // the cache (the same request id twice), and "Flush cache" (FlushStageCache) makes the next
 // GET a miss. axe-core checks each screen; no page error is allowed. Screenshots land in
 // web-console/test-results/ (prefix "cache").
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
-
-const CONSOLE = process.env.CONSOLE_URL ?? "http://127.0.0.1:8080";
-const USER = process.env.APIGW_ADMIN_USER ?? "admin";
-const PASSWORD = process.env.APIGW_ADMIN_PASSWORD ?? "";
-const SHOTS = join(dirname(fileURLToPath(import.meta.url)), "..", "test-results");
-mkdirSync(SHOTS, { recursive: true });
-
-let browser, page;
-const problems = [];
-let httpErrorsExpected = false;
-
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-const violations = [];
-async function shot(name) {
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-  if (!(await page.evaluate(() => "axe" in window))) await page.evaluate(axeSource);
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
-  for (const v of result.violations) violations.push(`${name}: ${v.id} [${v.impact}] ${v.help}`);
-}
-
-function fromPage(method, path, body) {
-  return page.evaluate(
-    async ([method, path, body]) => {
-      const m = document.cookie.match(/(?:^|;\s*)apigw_csrf=([^;]*)/);
-      const r = await fetch(path, {
-        method,
-        headers: { "content-type": "application/json", "x-csrf-token": m ? decodeURIComponent(m[1]) : "" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await r.text();
-      return { status: r.status, body: text ? JSON.parse(text) : null };
-    },
-    [method, path, body],
-  );
-}
-
-before(async () => {
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox", "--disable-dev-shm-usage"] });
-  const context = await browser.newContext({ viewport: { width: 1366, height: 860 } });
-  page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  page.on("console", (m) => {
-    if (m.type() !== "error") return;
-    if (httpErrorsExpected && /Failed to load resource/.test(m.text())) return;
-    problems.push(`console error at ${page.url()}: ${m.text()}`);
-  });
-});
-
-after(async () => {
-  await browser?.close();
-});
-
-const DP = process.env.DATA_PLANE_URL ?? "http://127.0.0.1:8081";
+import { CONSOLE, DP, USER, PASSWORD, page, problems, violations, shot, fromPage } from "./harness.mjs";
 
 async function toast(text) {
   await page.getByTestId("toast").filter({ hasText: text }).first().waitFor();
