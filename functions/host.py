@@ -12,7 +12,9 @@ directory. An optional ``function.json`` there configures it::
     {
       "runtime": "nodejs" | "python",          # default: guessed from the files
       "handler": "index.handler",              # file.function, as Lambda's handler setting
-      "timeout": 3,                            # seconds (Lambda's default)
+      "timeout": 3,                            # seconds (Lambda's default), from the
+                                               # handler's call: starting the process and
+                                               # importing the handler have their own 10 s
       "environment": {"KEY": "value"},
       "aliases": {"beta": {"handler": "beta.handler", "environment": {"STAGE": "beta"}}}
     }
@@ -56,11 +58,12 @@ MAX_PAYLOAD = 6 * 1024 * 1024
 # Runs one Python invocation: event on stdin, the envelope on stdout; the handler's own
 # prints go to stderr (the host's log), as Lambda sends them to its log stream.
 PY_RUNNER = r"""
-import importlib, json, os, sys, time, traceback
+import importlib, json, os, signal, sys, time, traceback
 real_stdout = sys.stdout
 sys.stdout = sys.stderr
 sys.path.insert(0, os.environ["FN_DIR"])
-deadline = float(os.environ["FN_DEADLINE"])
+timeout = float(os.environ["FN_TIMEOUT"])
+deadline = time.time() + timeout
 class Context:
     function_name = os.environ["FN_NAME"]
     function_version = os.environ["FN_VERSION"]
@@ -74,10 +77,18 @@ class Context:
 def emit(envelope):
     real_stdout.write(json.dumps(envelope))
     real_stdout.flush()
+def timed_out(signum, frame):
+    emit({"ok": False, "timedOut": True})
+    os._exit(0)
 try:
     module_name, function_name = os.environ["FN_HANDLER"].rsplit(".", 1)
     handler = getattr(importlib.import_module(module_name), function_name)
     event = json.loads(sys.stdin.read())
+    # The timeout counts from here, as Lambda's does: starting the runtime and importing
+    # the handler are the init phase, which has its own limit (the host's).
+    deadline = time.time() + timeout
+    signal.signal(signal.SIGALRM, timed_out)
+    signal.setitimer(signal.ITIMER_REAL, timeout)
     emit({"ok": True, "result": handler(event, Context())})
 except Exception as error:
     emit({"ok": False, "errorMessage": str(error), "errorType": type(error).__name__,
@@ -106,7 +117,10 @@ process.on('unhandledRejection', fail);
   else { mod = require(base); }
   const handler = mod[name] || (mod.default && mod.default[name]);
   if (typeof handler !== 'function') { throw new Error(`${process.env.FN_HANDLER} is undefined or not exported`); }
-  const deadline = Number(process.env.FN_DEADLINE) * 1000;
+  const timeout = Number(process.env.FN_TIMEOUT) * 1000;
+  // The timeout counts from here, as Lambda's does (see the Python runner).
+  const deadline = Date.now() + timeout;
+  setTimeout(() => out({ ok: false, timedOut: true }), timeout);
   const context = {
     functionName: process.env.FN_NAME, functionVersion: process.env.FN_VERSION,
     invokedFunctionArn: process.env.FN_ARN, memoryLimitInMB: '128',
@@ -121,6 +135,12 @@ process.on('unhandledRejection', fail);
   if (returned && typeof returned.then === 'function') { succeed(await returned); }
 })().catch(fail);
 """
+
+
+# Lambda's init phase (starting the runtime, importing the handler) has its own limit, apart
+# from the function's timeout; a fresh process per invocation pays it every time, and on a
+# loaded machine that alone can take seconds.
+INIT_LIMIT_SECONDS = 10
 
 
 class FunctionNotFound(Exception):
@@ -174,6 +194,12 @@ class Function:
         environment.update(alias.get("environment", {}))
         return alias.get("handler", self.handler), environment, qualifier
 
+    def timed_out(self, request_id):
+        """Lambda's answer for an invocation that ran past its timeout."""
+        return error_payload(
+            f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {request_id} "
+            f"Task timed out after {self.timeout:.2f} seconds", "TimeoutError")
+
     def arn(self, qualifier=None):
         arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.name}"
         return f"{arn}:{qualifier}" if qualifier else arn
@@ -182,13 +208,12 @@ class Function:
         """Runs the handler once; returns (function_error, payload bytes)."""
         handler, environment, version = self.resolve(qualifier)
         request_id = str(uuid.uuid4())
-        deadline = time.time() + self.timeout
         env = dict(os.environ)
         env.update(environment)
         env.update({
             "FN_DIR": self.directory, "FN_HANDLER": handler, "FN_NAME": self.name,
             "FN_VERSION": version, "FN_ARN": self.arn(qualifier), "FN_REQUEST_ID": request_id,
-            "FN_DEADLINE": str(deadline), "AWS_LAMBDA_FUNCTION_NAME": self.name,
+            "FN_TIMEOUT": str(self.timeout), "AWS_LAMBDA_FUNCTION_NAME": self.name,
             "AWS_LAMBDA_FUNCTION_VERSION": version, "AWS_REGION": REGION,
             "PYTHONDONTWRITEBYTECODE": "1",
         })
@@ -198,11 +223,10 @@ class Function:
             command = ["node", "-e", NODE_RUNNER]
         try:
             done = subprocess.run(command, input=event_bytes, stdout=subprocess.PIPE,
-                                  env=env, cwd=self.directory, timeout=self.timeout)
+                                  env=env, cwd=self.directory,
+                                  timeout=INIT_LIMIT_SECONDS + self.timeout)
         except subprocess.TimeoutExpired:
-            return "Unhandled", error_payload(
-                f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {request_id} "
-                f"Task timed out after {self.timeout:.2f} seconds", "TimeoutError")
+            return "Unhandled", self.timed_out(request_id)
         except FileNotFoundError as error:
             return "Unhandled", error_payload(f"runtime not available: {error}", "Runtime.Unavailable")
         try:
@@ -211,6 +235,8 @@ class Function:
             return "Unhandled", error_payload(
                 f"RequestId: {request_id} Error: Runtime exited with status {done.returncode}",
                 "Runtime.ExitError")
+        if envelope.get("timedOut"):
+            return "Unhandled", self.timed_out(request_id)
         if envelope.get("ok"):
             return None, json.dumps(envelope.get("result")).encode("utf-8")
         return "Unhandled", json.dumps({
