@@ -179,7 +179,7 @@ const CLF: &str = "$context.identity.sourceIp $context.identity.caller $context.
 const JSON_PRESET: &str = "{ \"requestId\":\"$context.requestId\", \"extendedRequestId\":\"$context.extendedRequestId\",\"ip\": \"$context.identity.sourceIp\", \"caller\":\"$context.identity.caller\", \"user\":\"$context.identity.user\", \"requestTime\":\"$context.requestTime\", \"httpMethod\":\"$context.httpMethod\", \"resourcePath\":\"$context.resourcePath\", \"status\":\"$context.status\", \"protocol\":\"$context.protocol\", \"responseLength\":\"$context.responseLength\" }";
 const XML_PRESET: &str = "<request id=\"$context.requestId\"> <extendedRequestId>$context.extendedRequestId</extendedRequestId> <ip>$context.identity.sourceIp</ip> <caller>$context.identity.caller</caller> <user>$context.identity.user</user> <requestTime>$context.requestTime</requestTime> <httpMethod>$context.httpMethod</httpMethod> <resourcePath>$context.resourcePath</resourcePath> <status>$context.status</status> <protocol>$context.protocol</protocol> <responseLength>$context.responseLength</responseLength> </request>";
 const CSV_PRESET: &str = "$context.identity.sourceIp,$context.identity.caller,$context.identity.user,$context.requestTime,$context.httpMethod,$context.resourcePath,$context.protocol,$context.status,$context.responseLength,$context.requestId,$context.extendedRequestId";
-const CUSTOM: &str = "id=$context.requestId ip=$context.identity.sourceIp key=$context.identity.apiKeyId status=$context.status latency=$context.responseLatency integration=$context.integrationLatency istatus=$context.integrationStatus agent=\"$context.identity.userAgent\" path=$context.path stage=$context.stage api=$context.apiId error=$context.error.message waf=$context.waf.error";
+const CUSTOM: &str = "id=$context.requestId ip=$context.identity.sourceIp key=$context.identity.apiKeyId status=$context.status latency=$context.responseLatency integration=$context.integrationLatency istatus=$context.integrationStatus agent=\"$context.identity.userAgent\" path=$context.path stage=$context.stage api=$context.apiId canary=$context.isCanaryRequest error=$context.error.message waf=$context.waf.error";
 
 /// The expected line of each preset for a request, given its id and request time.
 fn expected(preset: &str, id: &str, when: &str) -> String {
@@ -323,6 +323,7 @@ async fn presets_and_a_custom_format_write_exactly_the_expected_line() {
     assert_eq!(field("path"), "/custom/pets");
     assert_eq!(field("stage"), "custom");
     assert_eq!(field("api"), api.id);
+    assert_eq!(field("canary"), "-", "no canary on the stage");
     assert_eq!(field("error"), "-");
     assert_eq!(field("waf"), "-");
     let latency: u128 = field("latency").parse().expect("latency in ms");
@@ -335,6 +336,34 @@ async fn presets_and_a_custom_format_write_exactly_the_expected_line() {
         message.ends_with("error=- waf=-"),
         "empty values are written '-': {message}"
     );
+
+    // A canary taking every request marks them `true`; at 0 % the stage's own requests
+    // are `false` (the stage has a canary).
+    for (percent, want) in [(100.0, "true"), (0.0, "false")] {
+        m.patch(
+            &format!("/restapis/{}/stages/custom", api.id),
+            json!([{"op": "replace", "path": "/canarySettings/percentTraffic", "value": percent.to_string()}]),
+        )
+        .await
+        .ok();
+        eventually(
+            &format!("custom lines say canary={want}"),
+            Duration::from_secs(20),
+            || {
+                let url = node.invoke_url(&api.id, "custom", "/pets");
+                let file = &file;
+                async move {
+                    let got = send("GET", &url, &headers, "").await;
+                    let id = got.header("x-amzn-requestid").to_string();
+                    let line = file.of_request(&id, 1).await.remove(0);
+                    text(&line["message"])
+                        .contains(&format!(" canary={want} "))
+                        .then_some(())
+                }
+            },
+        )
+        .await;
+    }
 
     // Nothing for the stage without access logging.
     assert!(

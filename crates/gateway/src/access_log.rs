@@ -112,6 +112,7 @@ enum Var {
     ErrorResponseType,
     ErrorValidation,
     Stage,
+    IsCanaryRequest,
     ApiId,
     DeploymentId,
     DomainName,
@@ -121,7 +122,7 @@ enum Var {
     AuthorizerProperty(Box<str>),
     AuthorizerError,
     /// Documented, but nothing here sets it (WAF, mutual TLS, Cognito identities, X-Ray,
-    /// custom domains, canaries, sub-timings of the authorizer): always `-`.
+    /// custom domains, sub-timings of the authorizer): always `-`.
     Empty,
 }
 
@@ -155,7 +156,6 @@ const ALWAYS_EMPTY: &[&str] = &[
     "customDomain.basePathMatched",
     "endpointType",
     "integration.requestId",
-    "isCanaryRequest",
     "resourceId",
     "waf.error",
     "waf.latency",
@@ -198,6 +198,7 @@ fn variable(name: &str) -> Option<Var> {
         "error.responseType" => ErrorResponseType,
         "error.validationErrorString" => ErrorValidation,
         "stage" => Stage,
+        "isCanaryRequest" => IsCanaryRequest,
         "apiId" => ApiId,
         "deploymentId" => DeploymentId,
         "domainName" => DomainName,
@@ -439,6 +440,13 @@ impl AccessLogFormat {
                     self.text(&stage.stage_name, out);
                 }
             }
+            // `true` for the canary's requests, `false` for the rest of a stage with a
+            // canary, `-` on a stage without one (as `$context.isCanaryRequest` in templates).
+            Var::IsCanaryRequest => match s.stage {
+                Some(stage) if stage.is_canary => out.push_str("true"),
+                Some(stage) if stage.canary.is_some() => out.push_str("false"),
+                _ => {}
+            },
             Var::ApiId => {
                 if let Some(stage) = s.stage {
                     self.text(&stage.api_id, out);
