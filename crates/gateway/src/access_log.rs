@@ -339,7 +339,8 @@ impl AccessLogFormat {
     fn value(&self, var: &Var, s: &RequestSummary<'_>, out: &mut String) {
         let ctx = s.ctx;
         match var {
-            Var::RequestId | Var::ExtendedRequestId => out.push_str(ctx.request_id_str()),
+            Var::RequestId => out.push_str(ctx.request_id_str()),
+            Var::ExtendedRequestId => out.push_str(ctx.extended_request_id().as_str()),
             Var::SourceIp => {
                 let _ = write!(out, "{}", ctx.source_ip);
             }

@@ -192,14 +192,25 @@ impl RequestEnd for LogsHook {
                 None => return,
             },
         };
-        if !lines.is_empty() {
+        if lines.is_empty() {
+            return;
+        }
+        // A canary's lines go to the stage's group and to the canary's own, as in API
+        // Gateway.
+        if let Some(canary_group) = &logging.canary_execution_group {
             self.send(self.record(
                 s,
                 LogKind::Execution,
-                &logging.execution_group,
-                Lines::Many(lines),
+                canary_group,
+                Lines::Many(lines.clone()),
             ));
         }
+        self.send(self.record(
+            s,
+            LogKind::Execution,
+            &logging.execution_group,
+            Lines::Many(lines),
+        ));
     }
 }
 
