@@ -107,7 +107,7 @@ pub struct Args {
     pub logs_ship_interval_ms: u64,
     /// Requests' log records waiting for the writer at most; beyond, lines are dropped
     /// and counted (`apigw_log_lines_dropped_total`).
-    #[arg(long, env = "LOG_QUEUE_SIZE", default_value_t = 16_384, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "LOG_QUEUE_SIZE", default_value_t = 16_384, value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
     pub log_queue_size: u64,
     /// The largest response body the stage cache keeps (larger ones are served uncached).
     #[arg(long, env = "CACHE_MAX_ITEM_BYTES", default_value_t = apigw_gateway::phases::cache::MAX_ITEM_BYTES)]

@@ -144,7 +144,7 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
     let mut log_writer = None;
     if args.logs {
         let (queue, records) =
-            tokio::sync::mpsc::channel(usize::try_from(args.log_queue_size).unwrap_or(usize::MAX));
+            crate::logs::queue::bounded(usize::try_from(args.log_queue_size).unwrap_or(usize::MAX));
         hooks.push(Arc::new(LogsHook::new(queue, Arc::clone(&log_stats))));
         let pending = args.logs_ship.then(|| {
             Arc::new(Pending::new(
