@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 
+use apigw_gateway::access_log::push_json_escaped;
 use apigw_gateway::phases::end::RequestFacts;
 use apigw_proto::logs::{LogEvent, LogKind};
 use tokio::sync::Notify;
@@ -134,7 +135,7 @@ pub fn start(
         .spawn(move || {
             queue.register_current_thread();
             let writes = file.is_some() || stdout;
-            let mut buf = Vec::with_capacity(64 * 1024);
+            let mut buf = String::with_capacity(64 * 1024);
             let mut warned = false;
             loop {
                 // Read before draining: a record queued before the close is taken below.
@@ -156,13 +157,13 @@ pub fn start(
                 if !buf.is_empty() {
                     let mut failed = None;
                     if let Some(f) = file.as_mut() {
-                        if let Err(e) = f.write_all(&buf).and_then(|()| f.flush()) {
+                        if let Err(e) = f.write_all(buf.as_bytes()).and_then(|()| f.flush()) {
                             failed = Some(e);
                         }
                     }
                     if stdout {
                         let mut out = std::io::stdout().lock();
-                        if let Err(e) = out.write_all(&buf).and_then(|()| out.flush()) {
+                        if let Err(e) = out.write_all(buf.as_bytes()).and_then(|()| out.flush()) {
                             failed = Some(e);
                         }
                     }
@@ -235,7 +236,7 @@ pub fn events_of(record: LogRecord) -> Vec<LogEvent> {
 
 /// Appends the record's lines, one JSON object each, straight from the record (no
 /// intermediate event; an access line costs no allocation here).
-fn write_record(buf: &mut Vec<u8>, record: &LogRecord, node_id: &str) {
+fn write_record(buf: &mut String, record: &LogRecord, node_id: &str) {
     let request_id = record.request_id.to_str().unwrap_or("");
     let head = Head {
         timestamp_ms: record.timestamp_ms,
@@ -269,34 +270,34 @@ struct Head<'a> {
     status: u32,
 }
 
-/// Appends one JSON line (written field by field: no intermediate JSON value).
-fn write_line(buf: &mut Vec<u8>, head: &Head<'_>, message: &str) {
-    use std::io::Write as _;
+/// Appends one JSON line, written field by field: no intermediate JSON value, numbers
+/// without `fmt`, strings escaped by the access log's own escaper (unescaped runs
+/// copied whole).
+fn write_line(buf: &mut String, head: &Head<'_>, message: &str) {
     let kind = if head.kind == LogKind::Execution {
         "execution"
     } else {
         "access"
     };
-    let start = buf.len();
-    let text = |buf: &mut Vec<u8>, key: &str, value: &str| {
-        buf.extend_from_slice(b",\"");
-        buf.extend_from_slice(key.as_bytes());
-        buf.extend_from_slice(b"\":");
-        serde_json::to_writer(&mut *buf, value).is_ok()
+    let text = |buf: &mut String, key: &str, value: &str| {
+        buf.push_str(",\"");
+        buf.push_str(key);
+        buf.push_str("\":\"");
+        push_json_escaped(value, buf);
+        buf.push('"');
     };
-    let _ = write!(buf, "{{\"timestamp\":{}", head.timestamp_ms);
-    let ok = text(buf, "logGroup", head.log_group)
-        && text(buf, "logStream", head.node_id)
-        && text(buf, "kind", kind)
-        && text(buf, "requestId", head.request_id)
-        && text(buf, "apiId", head.api_id)
-        && text(buf, "stage", head.stage);
-    let _ = write!(buf, ",\"status\":{}", head.status);
-    if ok && text(buf, "message", message) {
-        buf.extend_from_slice(b"}\n");
-    } else {
-        buf.truncate(start);
-    }
+    buf.push_str("{\"timestamp\":");
+    buf.push_str(itoa::Buffer::new().format(head.timestamp_ms));
+    text(buf, "logGroup", head.log_group);
+    text(buf, "logStream", head.node_id);
+    text(buf, "kind", kind);
+    text(buf, "requestId", head.request_id);
+    text(buf, "apiId", head.api_id);
+    text(buf, "stage", head.stage);
+    buf.push_str(",\"status\":");
+    buf.push_str(itoa::Buffer::new().format(head.status));
+    text(buf, "message", message);
+    buf.push_str("}\n");
 }
 
 #[cfg(test)]
@@ -333,7 +334,7 @@ mod tests {
         assert_eq!(events[0].path, "/prod/pets");
         assert_eq!(events[0].source_ip, "10.0.0.1");
         assert_eq!(events[0].api_key_id, "k1");
-        let mut buf = Vec::new();
+        let mut buf = String::new();
         write_record(
             &mut buf,
             &record(
@@ -343,9 +344,8 @@ mod tests {
             "n1",
         );
         let lines: Vec<serde_json::Value> = buf
-            .split(|b| *b == b'\n')
-            .filter(|l| !l.is_empty())
-            .map(|l| serde_json::from_slice(l).unwrap())
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
             .collect();
         assert_eq!(lines.len(), 2);
         let v = &lines[0];
@@ -359,7 +359,7 @@ mod tests {
         assert_eq!(v["logGroup"], "g");
         assert_eq!(v["timestamp"], 7);
         assert_eq!(lines[1]["message"], "(rid) b");
-        assert!(buf.ends_with(b"\n"));
+        assert!(buf.ends_with('\n'));
     }
 
     #[test]
