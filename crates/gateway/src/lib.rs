@@ -332,6 +332,7 @@ impl<L: Limits> Gateway<L> {
         B::Error: Into<BoxError>,
     {
         let (mut parts, body) = request.into_parts();
+        route::normalize_dot_segments(&mut parts, &self.domain_suffix)?;
         let (routed, usage, account, iam) = match route::classify(&parts, &self.domain_suffix) {
             Target::Invoke {
                 api_id,
