@@ -21,6 +21,7 @@ pub mod deployed;
 pub mod deployments;
 pub mod documentation;
 pub mod gateway_responses;
+pub mod health;
 pub mod logs;
 pub mod metric_reads;
 pub mod metrics;
