@@ -12,6 +12,7 @@ pub mod audit;
 pub mod auth;
 pub mod aws_json;
 pub mod cloudwatch;
+pub mod cluster;
 pub mod compiler;
 pub mod console;
 pub mod constraints;
@@ -267,9 +268,31 @@ pub async fn run(
     )
     .await
     .context("creating the first console admin")?;
+    let cluster_id = store::cluster::ensure_id(&db)
+        .await
+        .context("reading the cluster id")?
+        .to_string();
+    if let Some(url) = &settings.redis_url {
+        match cluster::claim_prefix(
+            url,
+            &settings.redis_prefix,
+            &cluster_id,
+            &cluster::database_label(&settings.database_url),
+        )
+        .await
+        {
+            Ok(()) => {}
+            Err(error @ cluster::ClaimError::Foreign { .. }) => {
+                return Err(anyhow::Error::new(error).context("refusing to start"))
+            }
+            Err(error) => tracing::warn!(%error, "cluster identity not checked"),
+        }
+    }
+    tracing::info!(%cluster_id, "cluster identity");
     let (state_rx, watcher) =
         distribution::watcher::start(db.clone(), vault.clone(), settings.region.clone()).await;
-    let config_service = distribution::grpc::ConfigService::new(state_rx);
+    let config_service =
+        distribution::grpc::ConfigService::new(state_rx).with_cluster_id(&cluster_id);
     let metrics_service = ingest::MetricsIngestService::new(db.clone());
     store::metrics::ensure_rollup_row(&mut *db.acquire().await?)
         .await

@@ -13,6 +13,7 @@ pub mod alarms;
 pub mod api_docs;
 pub mod api_keys;
 pub mod audit;
+pub mod cluster;
 pub mod config;
 pub mod console_secrets;
 pub mod console_sessions;
