@@ -205,6 +205,12 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
     gateway = gateway.with_tracer(tracer);
     let gateway = Arc::new(gateway);
     let mut config_client = ConfigClient::new(args.control_plane.clone(), node_id.clone(), state);
+    if let Some(redis) = limiter.redis() {
+        config_client = config_client.with_cluster_claim(crate::config_client::ClusterClaim::new(
+            redis,
+            &args.redis_prefix,
+        ));
+    }
     let mut shipper = None;
     if let Some(registry) = &metrics {
         config_client = config_client.with_on_apply(Arc::clone(registry) as _);
