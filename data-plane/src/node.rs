@@ -65,6 +65,7 @@ impl RequestEnd for Hooks {
 
 /// Runs a node until `shutdown` resolves, then drains in-flight requests and returns.
 pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), NodeError> {
+    let args_limits = (args.header_read_timeout, args.keep_alive_timeout);
     let node_id = args
         .node_id
         .clone()
@@ -204,6 +205,12 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
     gateway = gateway.with_tracer(tracer);
     let gateway = Arc::new(gateway);
     let mut config_client = ConfigClient::new(args.control_plane.clone(), node_id.clone(), state);
+    if let Some(redis) = limiter.redis() {
+        config_client = config_client.with_cluster_claim(crate::config_client::ClusterClaim::new(
+            redis,
+            &args.redis_prefix,
+        ));
+    }
     let mut shipper = None;
     if let Some(registry) = &metrics {
         config_client = config_client.with_on_apply(Arc::clone(registry) as _);
@@ -224,7 +231,11 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
         shipper = Some((stop, tokio::spawn(run)));
     }
     let config = tokio::spawn(config_client.run());
-    server::serve(listener, gateway, metrics, shutdown, DRAIN_TIMEOUT).await;
+    let limits = server::ConnLimits {
+        header_read_timeout: std::time::Duration::from_secs(args_limits.0),
+        keep_alive_timeout: std::time::Duration::from_secs(args_limits.1),
+    };
+    server::serve(listener, gateway, metrics, shutdown, DRAIN_TIMEOUT, limits).await;
     // The gateway (and with it the logs hook's queue sender) is gone once `serve`
     // returns: the writer drains the queue and ends, then the shipper sends the rest.
     if let Some(writer) = log_writer {

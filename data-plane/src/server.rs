@@ -1,9 +1,16 @@
 //! The HTTP server: accepts connections (HTTP/1.1 keep-alive and h2c, detected per
 //! connection), hands each request to the [`Gateway`], and on shutdown stops accepting and
 //! drains in-flight requests (hyper-util graceful shutdown) before returning.
+//!
+//! Hardening at the connection ([`ConnLimits`], README "Limits and hardening"): a new
+//! connection must deliver its first request head within `header_read_timeout` (hyper's
+//! protocol detection and HTTP/1 head reading have no bound of their own from accept), an
+//! idle keep-alive connection is closed after `keep_alive_timeout`, and a request head is
+//! checked by [`crate::request_limits`] before the gateway sees it.
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +24,25 @@ use apigw_gateway::{Gateway, Peer};
 
 use crate::limits::Limiter;
 use crate::metrics::Registry;
+use crate::request_limits::{self, MAX_HEAD_BYTES};
+
+/// Connection-level limits of the node's HTTP server.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnLimits {
+    /// From accept until the first request head is complete.
+    pub header_read_timeout: Duration,
+    /// An idle HTTP/1.1 keep-alive connection waiting for its next request head.
+    pub keep_alive_timeout: Duration,
+}
+
+impl Default for ConnLimits {
+    fn default() -> Self {
+        ConnLimits {
+            header_read_timeout: Duration::from_secs(10),
+            keep_alive_timeout: Duration::from_secs(75),
+        }
+    }
+}
 
 /// How long shutdown waits for in-flight requests before giving up on them.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -29,9 +55,20 @@ pub async fn serve(
     metrics: Option<Arc<Registry>>,
     shutdown: impl Future<Output = ()>,
     drain_timeout: Duration,
+    limits: ConnLimits,
 ) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).keep_alive(true);
+    // A head that does not fit in the read buffer is answered 431 by hyper.
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .keep_alive(true)
+        .header_read_timeout(limits.keep_alive_timeout)
+        .max_buf_size(MAX_HEAD_BYTES);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(MAX_HEAD_BYTES).unwrap_or(u32::MAX));
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -49,10 +86,16 @@ pub async fn serve(
                 let _ = stream.set_nodelay(true);
                 let gateway = Arc::clone(&gateway);
                 let peer = Peer::new(remote);
-                let service = service_fn(move |request| {
+                let started = Arc::new(AtomicBool::new(false));
+                let seen = Arc::clone(&started);
+                let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                    seen.store(true, Ordering::Relaxed);
                     let gateway = Arc::clone(&gateway);
                     let peer = peer.clone();
                     async move {
+                        if let Some(refusal) = request_limits::check(&request) {
+                            return Ok::<_, Infallible>(refusal);
+                        }
                         let response = gateway.handle(request, &peer).await;
                         // hyper writes the response as soon as this returns: batch it
                         // with the tick's other responses (see `write_batching`).
@@ -66,8 +109,24 @@ pub async fn serve(
                 if let Some(m) = &metrics {
                     m.connections_opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
+                let header_read_timeout = limits.header_read_timeout;
                 tokio::spawn(async move {
-                    if let Err(error) = connection.await {
+                    let mut connection = std::pin::pin!(connection);
+                    let ended = tokio::select! {
+                        ended = &mut connection => Some(ended),
+                        () = tokio::time::sleep(header_read_timeout) => None,
+                    };
+                    let ended = match ended {
+                        Some(ended) => ended,
+                        None if started.load(Ordering::Relaxed) => connection.await,
+                        // No request head within the limit: dropping the connection
+                        // closes the socket.
+                        None => {
+                            tracing::debug!(%remote, "no request head within the header read timeout; connection closed");
+                            Ok(())
+                        }
+                    };
+                    if let Err(error) = ended {
                         tracing::debug!(%error, "connection ended with an error");
                     }
                     if let Some(m) = metrics {

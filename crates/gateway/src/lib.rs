@@ -262,7 +262,11 @@ impl<L: Limits> Gateway<L> {
         {
             Ok(response) => (response, None),
             Err(error) => {
-                tracing::debug!(request_id = ctx.request_id_str(), %error, "gateway error");
+                if error.is_integration_error() {
+                    log_integration_error(&error, &ctx, &scope);
+                } else {
+                    tracing::debug!(request_id = ctx.request_id_str(), %error, "gateway error");
+                }
                 ctx.log(|| error.execution_log_line());
                 (gateway_response::render(&error, &ctx, &scope), Some(error))
             }
@@ -335,6 +339,7 @@ impl<L: Limits> Gateway<L> {
         B::Error: Into<BoxError>,
     {
         let (mut parts, body) = request.into_parts();
+        route::normalize_dot_segments(&mut parts, &self.domain_suffix)?;
         let (routed, usage, account, iam) = match route::classify(&parts, &self.domain_suffix) {
             Target::Invoke {
                 api_id,
@@ -588,6 +593,30 @@ fn log_completion(trace: &trace::ExecutionTrace, response: &Response<Body>) {
     for line in lines::completed(response.status().as_u16()) {
         trace.push(line);
     }
+}
+
+/// A backend failure (502) or timeout (504) is the operator's business, not only the
+/// client's: one warning line naming the request, its API, stage and method, and why.
+#[cold]
+fn log_integration_error(
+    error: &GatewayError,
+    ctx: &RequestContext,
+    scope: &gateway_response::ErrorScope,
+) {
+    let (api, stage) = scope
+        .stage
+        .as_deref()
+        .map_or(("", ""), |s| (&*s.api_id, &*s.stage_name));
+    let resource = scope.method.as_deref().map_or("", |m| &*m.resource_path);
+    tracing::warn!(
+        request_id = ctx.request_id_str(),
+        api,
+        stage,
+        resource,
+        status = error.builtin().status.as_u16(),
+        %error,
+        "integration failed"
+    );
 }
 
 /// The authorizer state of gateways that were given none (TestInvokeMethod's, which
