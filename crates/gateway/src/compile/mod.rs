@@ -13,6 +13,7 @@ pub mod gateway_responses;
 pub mod mapping;
 pub mod route_trie;
 pub mod selection;
+pub mod selection_expression;
 pub mod template;
 pub mod uri_template;
 pub mod usage;
