@@ -262,3 +262,19 @@ pub async fn frozen(
     .await?;
     Ok(row.and_then(|r| r.0.map(|j| j.0)))
 }
+
+/// Every stage that points at a deployment, with its API's id and that deployment's frozen
+/// definition, for the distribution loader (`sqlx::Result`: it is not a management call).
+pub async fn deployed_stages(conn: &mut PgConnection) -> sqlx::Result<Vec<(String, Value, Value)>> {
+    let rows: Vec<(String, Json<Value>, Json<Value>)> = sqlx::query_as(
+        "SELECT s.api_id, s.doc, d.frozen
+         FROM v2_items s
+         JOIN v2_items d ON d.api_id = s.api_id AND d.kind = 'deployment' AND d.parent_id = ''
+                        AND d.id = s.doc->>'deploymentId'
+         WHERE s.kind = 'stage' AND d.frozen IS NOT NULL
+         ORDER BY s.api_id, s.id",
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|(a, s, f)| (a, s.0, f.0)).collect())
+}
