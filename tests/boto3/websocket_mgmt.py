@@ -95,7 +95,7 @@ mock = v2.create_integration(
 )
 v2.create_integration_response(
     ApiId=api_id, IntegrationId=mock["IntegrationId"], IntegrationResponseKey="$default",
-    ResponseTemplates={"$default": '{"echo": $input.json(\'$\')}'},
+    ResponseTemplates={"$default": '{"message": "unknown action"}'},
 )
 fails(v2.create_integration, "BadRequestException", "integrationUri",
       ApiId=api_id, IntegrationType="AWS_PROXY")
