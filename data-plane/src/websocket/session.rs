@@ -312,6 +312,33 @@ async fn authorize(
     Ok(Value::Object(context))
 }
 
+/// Whether the `$connect` request carries an enabled API key: the `x-api-key` header, or
+/// the authorizer's `usageIdentifierKey` (`apiKeySelectionExpression`
+/// `$context.authorizer.usageIdentifierKey`). Usage plans name REST API stages only, so a
+/// key is not checked against a plan here.
+fn api_key_ok(hub: &WsHub, headers: &HeaderMap, authorizer: &Value) -> bool {
+    use sha2::{Digest, Sha256};
+    let value = headers
+        .get("x-api-key")
+        .map(|v| v.as_bytes().to_vec())
+        .or_else(|| {
+            authorizer["usageIdentifierKey"]
+                .as_str()
+                .map(|s| s.as_bytes().to_vec())
+        })
+        .filter(|v| !v.is_empty());
+    let Some(value) = value else {
+        return false;
+    };
+    let hash: [u8; 32] = Sha256::digest(&value).into();
+    hub.gateway
+        .shared_state()
+        .load()
+        .usage
+        .key(&hash)
+        .is_some_and(|k| k.enabled)
+}
+
 /// Handles an upgrade request for a WebSocket stage; `None` when the host and path name
 /// no deployed WebSocket stage (the request then goes to the REST engine).
 pub async fn handle(
@@ -400,7 +427,7 @@ async fn connect(
             Ok(context) => conn.authorizer = context,
             Err(refused) => return refused,
         }
-        if route.api_key_required && req.headers().get("x-api-key").is_none() {
+        if route.api_key_required && !api_key_ok(hub, req.headers(), &conn.authorizer) {
             return plain(StatusCode::FORBIDDEN, "Forbidden");
         }
         let mut event = base.clone();
