@@ -23,3 +23,16 @@ CREATE TABLE v2_items (
     created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
     PRIMARY KEY (api_id, kind, parent_id, id)
 );
+
+-- WebSocket usage for billing, per API, stage and UTC day: messages (in both directions,
+-- in 32 KB units) and connection minutes (each connection's duration rounded up to a
+-- minute, counted on the day it closed). Filled exactly once by the control plane's mover
+-- from the nodes' Redis counters (batch ids in usage_batches, like REST usage).
+CREATE TABLE ws_usage_records (
+    api_id              TEXT NOT NULL,
+    stage               TEXT NOT NULL,
+    day                 DATE NOT NULL,
+    messages            BIGINT NOT NULL DEFAULT 0,
+    connection_minutes  BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (api_id, stage, day)
+);

@@ -382,6 +382,38 @@ mod chat {
             || async { (connections(&node0, &api, "GET", &c1_id).await == 410).then_some(()) },
         )
         .await;
+
+        // Metering: messages in 32 KB units in both directions (in: sendmessage and the
+        // unknown action; out: two broadcasts, two route responses, boto3's post; the
+        // 200 KB message was refused before it counted) and connection minutes of the
+        // closed connections (c0, the big one, the idle one; c1 died with its node).
+        let today = time::OffsetDateTime::now_utc().date();
+        let path = format!(
+            "/v2/apis/{api}/usage?startDate={}&endDate={}",
+            today.previous_day().expect("yesterday"),
+            today.next_day().expect("tomorrow")
+        );
+        let mgmt = cp.mgmt();
+        eventually("the usage is metered", Duration::from_secs(30), || async {
+            let usage = mgmt.get(&path).await.ok();
+            let items = usage["items"].as_array().cloned().unwrap_or_default();
+            let sum = |m: &str| {
+                items
+                    .iter()
+                    .map(|i| i[m].as_i64().unwrap_or(0))
+                    .sum::<i64>()
+            };
+            (sum("messages") == 7
+                && sum("connectionMinutes") == 3
+                && items.iter().all(|i| i["stage"] == "dev"))
+            .then_some(())
+        })
+        .await;
+        mgmt.get(&format!(
+            "/v2/apis/{api}/usage?startDate=2026-13-01&endDate=2026-01-01"
+        ))
+        .await
+        .err(400, "BadRequestException");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

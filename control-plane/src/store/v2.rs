@@ -278,3 +278,48 @@ pub async fn deployed_stages(conn: &mut PgConnection) -> sqlx::Result<Vec<(Strin
     .await?;
     Ok(rows.into_iter().map(|(a, s, f)| (a, s.0, f.0)).collect())
 }
+
+/// Adds WebSocket usage to the record of (API, stage, day).
+pub async fn add_usage(
+    conn: &mut PgConnection,
+    api: &str,
+    stage: &str,
+    day: &str,
+    messages: i64,
+    minutes: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO ws_usage_records (api_id, stage, day, messages, connection_minutes)
+         VALUES ($1, $2, $3::date, $4, $5)
+         ON CONFLICT (api_id, stage, day) DO UPDATE SET
+           messages = ws_usage_records.messages + EXCLUDED.messages,
+           connection_minutes = ws_usage_records.connection_minutes + EXCLUDED.connection_minutes",
+    )
+    .bind(api)
+    .bind(stage)
+    .bind(day)
+    .bind(messages)
+    .bind(minutes)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The WebSocket usage records of an API in `[start, end]` (`YYYY-MM-DD`):
+/// (day, stage, messages, connection minutes).
+pub async fn usage_records(
+    conn: &mut PgConnection,
+    api: &str,
+    start: &str,
+    end: &str,
+) -> sqlx::Result<Vec<(String, String, i64, i64)>> {
+    sqlx::query_as(
+        "SELECT day::text, stage, messages, connection_minutes FROM ws_usage_records
+         WHERE api_id = $1 AND day BETWEEN $2::date AND $3::date",
+    )
+    .bind(api)
+    .bind(start)
+    .bind(end)
+    .fetch_all(conn)
+    .await
+}

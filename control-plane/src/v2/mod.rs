@@ -20,6 +20,7 @@ pub mod items;
 pub mod rules;
 pub mod shape;
 pub mod stages;
+pub mod usage;
 
 use axum::routing::{delete, get};
 use axum::Router;
@@ -91,6 +92,7 @@ pub fn router() -> Router<AppState> {
             &format!("{API}/stages/{{stage_name}}/accesslogsettings"),
             delete(stages::delete_access_log_settings),
         )
+        .route(&format!("{API}/usage"), get(usage::get))
         .route(
             &format!("{API}/deployments"),
             get(stages::list_deployments).post(stages::create_deployment),

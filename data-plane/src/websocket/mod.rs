@@ -39,6 +39,11 @@ use crate::limits::Limiter;
 /// The largest message (and `@connections` POST) accepted: 128 KB.
 pub const MAX_MESSAGE: usize = 128 * 1024;
 
+/// Messages are metered in units of 32 KB (a 33 KB message is 2).
+pub fn message_units(len: usize) -> i64 {
+    i64::try_from(len.div_ceil(32 * 1024).max(1)).unwrap_or(i64::MAX)
+}
+
 /// The node's WebSocket settings (`--ws-*`).
 #[derive(Debug, Clone)]
 pub struct WsSettings {
@@ -201,6 +206,32 @@ impl WsHub {
     /// closing it, so a GET right after answers 410 on every node.
     pub async fn forget(&self, id: &str) {
         self.unregister(id).await;
+    }
+
+    /// Meters WebSocket usage for billing: `messages` units and connection `minutes` of a
+    /// stage today (UTC), added to the `{prefix}wsu` hash the control plane moves to
+    /// Postgres. Fire and forget: a Redis failure loses the count, never a message.
+    pub fn meter(&self, api: &str, stage: &str, messages: i64, minutes: i64) {
+        let Some(mut redis) = self.redis.clone() else {
+            return;
+        };
+        let day = time::OffsetDateTime::now_utc().date();
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        let day = day.format(&format).unwrap_or_default();
+        let key = format!("{}wsu", self.prefix);
+        let field = format!("{api}|{stage}|{day}");
+        tokio::spawn(async move {
+            let mut pipe = redis::pipe();
+            if messages > 0 {
+                pipe.hincr(&key, format!("{field}|m"), messages).ignore();
+            }
+            if minutes > 0 {
+                pipe.hincr(&key, format!("{field}|c"), minutes).ignore();
+            }
+            if let Err(error) = pipe.query_async::<()>(&mut redis).await {
+                tracing::warn!(%error, "metering WebSocket usage");
+            }
+        });
     }
 
     /// Records activity on a local connection (`lastActiveAt`).

@@ -470,6 +470,9 @@ async fn connect(
             Err(error) => tracing::debug!(%error, "WebSocket upgrade failed"),
         }
         hub2.unregister(&conn.id).await;
+        let lasted = super::now_ms().saturating_sub(conn.connected_at);
+        let minutes = i64::try_from(lasted.div_ceil(60_000).max(1)).unwrap_or(i64::MAX);
+        hub2.meter(&conn.api_id, &conn.stage, 0, minutes);
         if let Some(route) = stage.route("$disconnect") {
             let mut event = json!({"isBase64Encoded": false});
             event["requestContext"] = conn.request_context("$disconnect", "DISCONNECT", None);
@@ -539,6 +542,7 @@ async fn run(
             out = rx.recv() => match out {
                 Some(Outbound::Send(data)) => {
                     idle = tokio::time::Instant::now() + settings.idle_timeout;
+                    hub.meter(&conn.api_id, &conn.stage, super::message_units(data.len()), 0);
                     let msg = match String::from_utf8(data.to_vec()) {
                         Ok(text) => Message::Text(text.into()),
                         Err(_) => Message::Binary(data),
@@ -583,6 +587,12 @@ async fn on_message(
     body: Bytes,
 ) {
     hub.touch(&conn.id);
+    hub.meter(
+        &conn.api_id,
+        &conn.stage,
+        super::message_units(body.len()),
+        0,
+    );
     let Some(route) = stage.route_for_message(&body).cloned() else {
         let _ = ws
             .send(Message::Text(
@@ -605,6 +615,12 @@ async fn on_message(
     event["requestContext"] = conn.request_context(&route.key, "MESSAGE", Some(&message_id));
     match call_route(hub, &route, &event, &body, &conn.peer).await {
         Ok(Some(answer)) if route.route_response => {
+            hub.meter(
+                &conn.api_id,
+                &conn.stage,
+                super::message_units(answer.len()),
+                0,
+            );
             let msg = match String::from_utf8(answer.to_vec()) {
                 Ok(t) => Message::Text(t.into()),
                 Err(_) => Message::Binary(answer),
