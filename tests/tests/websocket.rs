@@ -414,6 +414,16 @@ mod chat {
         ))
         .await
         .err(400, "BadRequestException");
+
+        // SIGTERM: node 0 closes its open sockets with 1001 after the drain grace (1 s here).
+        let mut draining = connect(&node0, &api, "?token=allow")
+            .await
+            .expect("connect");
+        let closed =
+            tokio::spawn(async move { close_code(&mut draining, Duration::from_secs(20)).await });
+        let mut node0 = node0;
+        node0.stop().await;
+        assert_eq!(closed.await.expect("reader"), Some(CloseCode::Away));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
