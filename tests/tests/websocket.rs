@@ -375,6 +375,8 @@ mod chat {
 
         // A SIGKILLed node's connections answer 410 once the registry TTL (3 s here) passes.
         assert_eq!(connections(&node0, &api, "GET", &c1_id).await, 200);
+        // Another API's endpoint does not reach this API's connections.
+        assert_eq!(connections(&node0, "otherapi", "GET", &c1_id).await, 410);
         node1.kill().await;
         eventually(
             "the killed node's connection is gone",

@@ -93,7 +93,17 @@ pub async fn handle(
             &e.to_string(),
         ));
     }
-    let _ = stage;
+    // A connection of another API or stage is not this endpoint's: as gone as an unknown one.
+    let api_id = hub
+        .gateway
+        .invoke_api_id(host_of(&parts))
+        .unwrap_or_default();
+    let belongs = hub.lookup(&id).await.is_some_and(|(_, info)| {
+        info["apiId"].as_str() == Some(api_id) && info["stage"].as_str() == Some(stage.as_str())
+    });
+    if !belongs {
+        return Ok(gone());
+    }
     Ok(match parts.method {
         http::Method::POST => {
             if hub.deliver(&id, Outbound::Send(body)).await {
@@ -134,6 +144,14 @@ pub async fn handle(
             "Unknown operation",
         ),
     })
+}
+
+fn host_of(parts: &http::request::Parts) -> &str {
+    parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default()
 }
 
 fn gone() -> Response<Body> {

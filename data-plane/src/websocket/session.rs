@@ -443,6 +443,8 @@ async fn connect(
     let upgrade = hyper::upgrade::on(&mut req);
     let (tx, rx) = mpsc::unbounded_channel();
     let info = json!({
+        "apiId": conn.api_id,
+        "stage": conn.stage,
         "connectedAt": conn.connected_at,
         "lastActiveAt": conn.connected_at,
         "identity": {"sourceIp": conn.source_ip, "userAgent": conn.user_agent},
