@@ -174,7 +174,8 @@ fails(v2.create_stage, "BadRequestException", "RouteSettings",
 stage = v2.create_stage(
     ApiId=api_id, StageName="dev", StageVariables={"room": "lobby"},
     DefaultRouteSettings={"ThrottlingBurstLimit": 100, "ThrottlingRateLimit": 50.0},
-    RouteSettings={"sendmessage": {"ThrottlingBurstLimit": 10, "ThrottlingRateLimit": 5.0}},
+    RouteSettings={"sendmessage": {"ThrottlingBurstLimit": 10, "ThrottlingRateLimit": 5.0},
+                   "$default": {"ThrottlingBurstLimit": 2, "ThrottlingRateLimit": 0.5}},
 )
 check("DeploymentId" not in stage, "no deployment yet")
 deployment = v2.create_deployment(ApiId=api_id, StageName="dev", Description="first")

@@ -417,6 +417,28 @@ mod chat {
         .await
         .err(400, "BadRequestException");
 
+        // Route throttling: `$default` allows a burst of 2 at 0.5/s per node here.
+        let mut busy = connect(&node0, &api, "?token=allow")
+            .await
+            .expect("connect");
+        for _ in 0..4 {
+            busy.send(Message::Text(json!({"action": "nope"}).to_string().into()))
+                .await
+                .expect("send");
+        }
+        let mut answers = Vec::new();
+        for _ in 0..4 {
+            answers.push(next_text(&mut busy, "throttled answers").await);
+        }
+        assert!(
+            answers.iter().any(|a| a["message"] == "Too Many Requests"),
+            "{answers:?}"
+        );
+        assert!(
+            answers.iter().any(|a| a["message"] == "unknown action"),
+            "{answers:?}"
+        );
+
         // SIGTERM: node 0 closes its open sockets with 1001 after the drain grace (1 s here).
         let mut draining = connect(&node0, &api, "?token=allow")
             .await

@@ -77,6 +77,9 @@ pub struct LocalConn {
     pub info: Arc<Mutex<Value>>,
 }
 
+/// (API id, stage, route key).
+type RouteKey = (String, String, String);
+
 /// Everything the WebSocket side of a node shares.
 pub struct WsHub {
     /// The engine (state, functions client, backend client, invoke domain).
@@ -94,6 +97,8 @@ pub struct WsHub {
     pub draining: watch::Receiver<bool>,
     /// Connection admissions per (api, stage) in the current second.
     admissions: Mutex<HashMap<(String, String), (u64, u32)>>,
+    /// Message token buckets per (api, stage, route key): (tokens, last refill ms).
+    buckets: Mutex<HashMap<RouteKey, (f64, u64)>>,
     /// The region of `@connections` signatures and method ARNs.
     pub region: String,
 }
@@ -134,6 +139,7 @@ impl WsHub {
             prefix: prefix.to_string(),
             draining,
             admissions: Mutex::default(),
+            buckets: Mutex::default(),
             region: std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
         }
     }
@@ -165,6 +171,35 @@ impl WsHub {
         }
         entry.1 += 1;
         entry.1 <= limit
+    }
+
+    /// Admits one message on a route throttled at `rate` per second with `burst` (a token
+    /// bucket per API, stage and route on this node).
+    pub fn admit_message(
+        &self,
+        api: &str,
+        stage: &str,
+        route: &str,
+        rate: f64,
+        burst: u32,
+    ) -> bool {
+        let now = now_ms();
+        let Ok(mut map) = self.buckets.lock() else {
+            return true;
+        };
+        let burst = f64::from(burst.max(1));
+        let (tokens, at) = map
+            .entry((api.to_string(), stage.to_string(), route.to_string()))
+            .or_insert((burst, now));
+        let elapsed = now.saturating_sub(*at) as f64 / 1000.0;
+        *tokens = (*tokens + elapsed * rate).min(burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
     }
 
     /// Registers a connection held here (locally and in Redis).

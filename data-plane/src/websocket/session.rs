@@ -606,6 +606,19 @@ async fn on_message(
         return;
     };
     let message_id = uuid::Uuid::new_v4().to_string();
+    if let Some((rate, burst)) = route.throttle {
+        if !hub.admit_message(&conn.api_id, &conn.stage, &route.key, rate, burst) {
+            let _ = ws
+                .send(Message::Text(
+                    json!({"message": "Too Many Requests", "connectionId": conn.id,
+                           "requestId": message_id})
+                    .to_string()
+                    .into(),
+                ))
+                .await;
+            return;
+        }
+    }
     let text = String::from_utf8(body.to_vec());
     let mut event = json!({
         "body": match &text {
