@@ -31,6 +31,7 @@ pub mod patch;
 pub mod schema_to_template;
 pub mod services;
 pub mod store;
+pub mod v2;
 pub mod validate;
 pub mod wire;
 
@@ -144,6 +145,7 @@ pub async fn connect_with(
 /// navigation to an unknown path gets the SPA.
 pub fn app(state: AppState) -> Router {
     let management = api::router()
+        .merge(v2::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             audit::record_management,

@@ -58,6 +58,25 @@ pub struct Args {
     /// integrations call: `POST {url}/2015-03-31/functions/{name}/invocations`.
     #[arg(long, env = "FUNCTIONS_URL")]
     pub functions_url: Option<String>,
+    /// Seconds a WebSocket connection may carry no message either way before it is closed
+    /// with 1001 (AWS: 10 minutes).
+    #[arg(long, env = "WS_IDLE_TIMEOUT", default_value_t = 600)]
+    pub ws_idle_timeout: u64,
+    /// Seconds a WebSocket connection may last before it is closed with 1001 (AWS: 2 hours;
+    /// a self-hosted gateway may allow more).
+    #[arg(long, env = "WS_MAX_CONNECTION_DURATION", default_value_t = 7200)]
+    pub ws_max_connection_duration: u64,
+    /// Seconds open WebSocket connections get after SIGTERM before they are closed with 1001.
+    #[arg(long, env = "WS_DRAIN_GRACE", default_value_t = 10)]
+    pub ws_drain_grace: u64,
+    /// Seconds a WebSocket connection's registry entry outlives its node's last refresh (a
+    /// node killed with SIGKILL leaves connections that answer 410 after this long).
+    #[arg(long, env = "WS_REGISTRY_TTL", default_value_t = 60)]
+    pub ws_registry_ttl: u64,
+    /// New WebSocket connections per second per stage on this node (0: no limit; AWS: 500
+    /// per account and region).
+    #[arg(long, env = "WS_CONNECT_RATE", default_value_t = 500)]
+    pub ws_connect_rate: u32,
     /// Seconds a backend may send nothing in the middle of a streamed response body before
     /// both connections are closed (the client sees a truncated body).
     #[arg(long, env = "BACKEND_IDLE_TIMEOUT", default_value_t = 60)]

@@ -25,3 +25,4 @@ pub mod request_limits;
 pub mod request_log;
 pub mod response_cache;
 pub mod server;
+pub mod websocket;

@@ -204,6 +204,23 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
     let (tracer, exporter) = crate::otlp::start(&args)?;
     gateway = gateway.with_tracer(tracer);
     let gateway = Arc::new(gateway);
+    let (drain_tx, drain_rx) = tokio::sync::watch::channel(false);
+    let ws_hub = Arc::new(crate::websocket::WsHub::new(
+        Arc::clone(&gateway),
+        crate::websocket::WsSettings {
+            idle_timeout: std::time::Duration::from_secs(args.ws_idle_timeout.max(1)),
+            max_duration: std::time::Duration::from_secs(args.ws_max_connection_duration.max(1)),
+            drain_grace: std::time::Duration::from_secs(args.ws_drain_grace),
+            registry_ttl: std::time::Duration::from_secs(args.ws_registry_ttl.max(1)),
+            connect_rate: args.ws_connect_rate,
+        },
+        limiter.redis(),
+        args.redis_url.clone(),
+        &args.redis_prefix,
+        drain_rx,
+    ));
+    let ws_task = tokio::spawn(Arc::clone(&ws_hub).run());
+    let drain_grace = std::time::Duration::from_secs(args.ws_drain_grace);
     let mut config_client = ConfigClient::new(args.control_plane.clone(), node_id.clone(), state);
     if let Some(redis) = limiter.redis() {
         config_client = config_client.with_cluster_claim(crate::config_client::ClusterClaim::new(
@@ -235,7 +252,33 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
         header_read_timeout: std::time::Duration::from_secs(args_limits.0),
         keep_alive_timeout: std::time::Duration::from_secs(args_limits.1),
     };
-    server::serve(listener, gateway, metrics, shutdown, DRAIN_TIMEOUT, limits).await;
+    let shutdown = async move {
+        shutdown.await;
+        let _ = drain_tx.send(true);
+    };
+    server::serve(
+        listener,
+        gateway,
+        Some(Arc::clone(&ws_hub)),
+        metrics,
+        shutdown,
+        DRAIN_TIMEOUT,
+        limits,
+    )
+    .await;
+    // Upgraded sockets are no longer hyper's: wait for the sessions to close them (1001
+    // after the drain grace).
+    let sockets_closed = async {
+        while ws_hub.local.lock().map(|l| !l.is_empty()).unwrap_or(false) {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    };
+    let _ = tokio::time::timeout(
+        drain_grace + std::time::Duration::from_secs(3),
+        sockets_closed,
+    )
+    .await;
+    ws_task.abort();
     // The gateway (and with it the logs hook's queue sender) is gone once `serve`
     // returns: the writer drains the queue and ends, then the shipper sends the rest.
     if let Some(writer) = log_writer {

@@ -25,6 +25,7 @@ use apigw_gateway::{Gateway, Peer};
 use crate::limits::Limiter;
 use crate::metrics::Registry;
 use crate::request_limits::{self, MAX_HEAD_BYTES};
+use crate::websocket::WsHub;
 
 /// Connection-level limits of the node's HTTP server.
 #[derive(Debug, Clone, Copy)]
@@ -52,6 +53,7 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 pub async fn serve(
     listener: TcpListener,
     gateway: Arc<Gateway<Limiter>>,
+    websocket: Option<Arc<WsHub>>,
     metrics: Option<Arc<Registry>>,
     shutdown: impl Future<Output = ()>,
     drain_timeout: Duration,
@@ -85,17 +87,34 @@ pub async fn serve(
                 };
                 let _ = stream.set_nodelay(true);
                 let gateway = Arc::clone(&gateway);
+                let websocket = websocket.clone();
                 let peer = Peer::new(remote);
                 let started = Arc::new(AtomicBool::new(false));
                 let seen = Arc::clone(&started);
                 let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
                     seen.store(true, Ordering::Relaxed);
                     let gateway = Arc::clone(&gateway);
+                    let websocket = websocket.clone();
                     let peer = peer.clone();
                     async move {
                         if let Some(refusal) = request_limits::check(&request) {
                             return Ok::<_, Infallible>(refusal);
                         }
+                        let request = match &websocket {
+                            Some(hub) if crate::websocket::session::is_upgrade(&request) => {
+                                match crate::websocket::session::handle(hub, request, &peer).await {
+                                    Ok(response) => return Ok(response),
+                                    Err(request) => request,
+                                }
+                            }
+                            Some(hub) if request.uri().path().contains("/@connections/") => {
+                                match crate::websocket::manage::handle(hub, request).await {
+                                    Ok(response) => return Ok(response),
+                                    Err(request) => request,
+                                }
+                            }
+                            _ => request,
+                        };
                         let response = gateway.handle(request, &peer).await;
                         // hyper writes the response as soon as this returns: batch it
                         // with the tick's other responses (see `write_batching`).
@@ -103,7 +122,9 @@ pub async fn serve(
                         Ok::<_, Infallible>(response)
                     }
                 });
-                let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                let connection = builder
+                    .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                    .into_owned();
                 let connection = graceful.watch(connection);
                 let metrics = metrics.clone();
                 if let Some(m) = &metrics {

@@ -156,7 +156,7 @@ fn validate_method_setting_key(key: &str) -> ApiResult<()> {
 }
 
 /// Stage variables (or a canary's overrides, `what` naming which) as AWS allows them.
-fn validate_variables(vars: &BTreeMap<String, String>, what: &str) -> ApiResult<()> {
+pub fn validate_variables(vars: &BTreeMap<String, String>, what: &str) -> ApiResult<()> {
     for (k, v) in vars {
         let key_ok = !k.is_empty()
             && k.len() <= 64
@@ -187,7 +187,7 @@ fn validate_variables(vars: &BTreeMap<String, String>, what: &str) -> ApiResult<
 /// served here); the format is one line of `$context` variables the engine's access-log
 /// compiler knows, with at least `$context.requestId` or `$context.extendedRequestId`
 /// (the same compiler the nodes run, so what is accepted here is what they log).
-fn validate_access_log_settings(logs: &AccessLogSettings) -> ApiResult<()> {
+pub fn validate_access_log_settings(logs: &AccessLogSettings) -> ApiResult<()> {
     if let Some(arn) = &logs.destination_arn {
         if apigw_gateway::access_log::log_group_name(arn).is_none() {
             return Err(ApiError::bad_request(format!(

@@ -37,6 +37,8 @@ pub struct DeployedState {
     pub iam: Arc<pb::IamConfig>,
     /// The UTC day the IAM keys were derived for (a new day needs new keys).
     pub iam_day: String,
+    /// Every deployed apigatewayv2 (WebSocket) stage (`crate::v2::distribute`).
+    pub v2: Arc<pb::V2Stages>,
 }
 
 impl DeployedState {
@@ -51,6 +53,7 @@ impl DeployedState {
             account: Some(self.account),
             usage: Some((*self.usage).clone()),
             iam: Some((*self.iam).clone()),
+            v2: Some((*self.v2).clone()),
         }
     }
 
@@ -74,11 +77,13 @@ impl DeployedState {
         let account_changed = self.account != prev.account;
         let usage_changed = self.usage != prev.usage;
         let iam_changed = self.iam != prev.iam;
+        let v2_changed = self.v2 != prev.v2;
         if upsert.is_empty()
             && remove.is_empty()
             && !account_changed
             && !usage_changed
             && !iam_changed
+            && !v2_changed
         {
             return None;
         }
@@ -91,6 +96,7 @@ impl DeployedState {
             account: account_changed.then_some(self.account),
             usage: usage_changed.then(|| (*self.usage).clone()),
             iam: iam_changed.then(|| (*self.iam).clone()),
+            v2: v2_changed.then(|| (*self.v2).clone()),
         })
     }
 
@@ -99,6 +105,7 @@ impl DeployedState {
         self.account == other.account
             && self.usage == other.usage
             && self.iam == other.iam
+            && self.v2 == other.v2
             && self.stages.len() == other.stages.len()
             && self
                 .stages
@@ -156,6 +163,7 @@ impl Loader {
         let account = store::account::load(&mut tx).await?;
         let usage = load_usage(&mut tx).await?;
         let access_keys = store::access_keys::all_enabled(&mut tx).await?;
+        let v2 = crate::v2::distribute::load(&mut tx).await?;
         let mut missing: Vec<(String, String)> = rows
             .iter()
             .flat_map(|r| {
@@ -255,8 +263,14 @@ impl Loader {
         } else {
             Arc::new(iam)
         };
+        let v2 = if *prev.v2 == v2 {
+            prev.v2.clone()
+        } else {
+            Arc::new(v2)
+        };
         let mut next = DeployedState {
             version: prev.version,
+            v2,
             usage,
             iam,
             iam_day,

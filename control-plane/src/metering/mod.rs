@@ -29,11 +29,13 @@ use time::Date;
 
 use crate::store;
 
+pub mod websocket;
+
 /// How often counters are moved from Redis to Postgres.
 pub const MOVE_EVERY: Duration = Duration::from_secs(2);
 
 /// Renames the live counters into a new pending batch, atomically.
-const ROTATE: &str = r#"
+pub(crate) const ROTATE: &str = r#"
 if redis.call('EXISTS', KEYS[1]) == 1 then
   redis.call('RENAME', KEYS[1], KEYS[3])
   redis.call('SADD', KEYS[2], ARGV[1])
@@ -43,7 +45,7 @@ return 0
 "#;
 
 /// Reads the live counters and every pending batch in one atomic step.
-const READ_UNMOVED: &str = r#"
+pub(crate) const READ_UNMOVED: &str = r#"
 local out = {}
 out[1] = redis.call('HGETALL', KEYS[1])
 local ids = redis.call('SMEMBERS', KEYS[2])
@@ -142,7 +144,7 @@ impl Metering {
         })
     }
 
-    fn key(&self, suffix: &str) -> String {
+    pub(crate) fn key(&self, suffix: &str) -> String {
         format!("{}{suffix}", self.prefix)
     }
 
@@ -161,7 +163,11 @@ impl Metering {
         let mut failing = false;
         loop {
             tick.tick().await;
-            match self.move_once().await {
+            let moved = match self.move_once().await {
+                Ok(n) => self.move_ws_once().await.map(|w| n + w),
+                Err(e) => Err(e),
+            };
+            match moved {
                 Ok(n) => {
                     if failing {
                         tracing::info!("usage mover recovered");

@@ -34,6 +34,7 @@ pub mod stages;
 pub mod tags;
 pub mod usage;
 pub mod usage_plans;
+pub mod v2;
 pub mod vpc_links;
 
 /// The account id that appears in AWS-style messages and ARNs.

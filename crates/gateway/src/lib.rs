@@ -115,6 +115,45 @@ impl Gateway<Unlimited> {
     }
 }
 
+impl<L> Gateway<L> {
+    /// The API id of an invoke Host (`{apiId}.{execute-api-domain}`, optionally with a
+    /// port), for the node's WebSocket and `@connections` endpoints.
+    pub fn invoke_api_id<'a>(&self, host: &'a str) -> Option<&'a str> {
+        route::execute_api_id(host, &self.domain_suffix)
+    }
+
+    /// The deployed state the gateway serves.
+    pub fn shared_state(&self) -> &Arc<SharedState> {
+        &self.state
+    }
+
+    /// The backend client (HTTP integrations of WebSocket routes).
+    pub fn backend_client(&self) -> &BackendClient {
+        &self.client
+    }
+
+    /// Invokes a function with `event` outside an HTTP request (WebSocket routes and
+    /// authorizers), through the same Invoke API client as function integrations.
+    pub async fn invoke_function(
+        &self,
+        target: &compile::function::FunctionTarget,
+        event: bytes::Bytes,
+        timeout: std::time::Duration,
+        peer: &Peer,
+    ) -> Result<phases::integration::invoke_api::Invocation, GatewayError> {
+        let ctx = RequestContext::new(peer.clone());
+        phases::integration::invoke_api::invoke(
+            &self.client,
+            &ctx,
+            self.functions.as_ref(),
+            target,
+            event,
+            timeout,
+        )
+        .await
+    }
+}
+
 impl<L: Limits> Gateway<L> {
     /// The gateway calling function integrations through `endpoint`.
     pub fn with_functions(mut self, endpoint: FunctionsEndpoint) -> Self {

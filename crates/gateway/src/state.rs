@@ -13,6 +13,7 @@ use apigw_proto::config::{AccountSettings, ConfigUpdate};
 use arc_swap::ArcSwap;
 
 use crate::compile::usage::{compile_usage, CompiledUsage};
+use crate::compile::websocket::{compile_all, WsStage, WsStages};
 use crate::compile::{compile_stage, CompileError, CompiledStage};
 use crate::phases::authorize::iam::IamKeys;
 
@@ -32,12 +33,19 @@ pub struct GatewayState {
     pub usage: Arc<CompiledUsage>,
     /// Access keys' signing keys (`AWS_IAM` methods).
     pub iam: Arc<IamKeys>,
+    /// The deployed WebSocket stages.
+    pub ws: Arc<WsStages>,
 }
 
 impl GatewayState {
     /// The compiled stage for an invoke URL's API id and stage name.
     pub fn stage(&self, api_id: &str, stage: &str) -> Option<&Arc<CompiledStage>> {
         self.apis.get(api_id)?.get(stage)
+    }
+
+    /// The WebSocket stage for an API id and stage name.
+    pub fn ws_stage(&self, api_id: &str, stage: &str) -> Option<&Arc<WsStage>> {
+        self.ws.get(api_id)?.get(stage)
     }
 
     /// Every compiled stage.
@@ -84,6 +92,11 @@ pub fn apply_update(
     match &update.usage {
         Some(usage) => next.usage = Arc::new(compile_usage(usage)),
         None if update.full => next.usage = Arc::default(),
+        None => {}
+    }
+    match &update.v2 {
+        Some(v2) => next.ws = Arc::new(compile_all(v2)?),
+        None if update.full => next.ws = Arc::default(),
         None => {}
     }
     match &update.iam {

@@ -13,10 +13,12 @@ pub mod gateway_responses;
 pub mod mapping;
 pub mod route_trie;
 pub mod selection;
+pub mod selection_expression;
 pub mod template;
 pub mod uri_template;
 pub mod usage;
 pub mod validation;
+pub mod websocket;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -75,6 +77,9 @@ pub enum CompileErrorKind {
     /// The resource tree is inconsistent.
     #[error(transparent)]
     Route(#[from] RouteError),
+    /// A WebSocket stage's definition is unusable (`websocket`).
+    #[error("{0}")]
+    WebSocket(String),
     /// Not an HTTP method (nor `ANY`).
     #[error("invalid HTTP method {0:?}")]
     Method(String),

@@ -76,7 +76,7 @@ pub fn classify<'a>(parts: &'a Parts, domain_suffix: &str) -> Target<'a> {
 }
 
 /// `{apiId}` when `host` (optionally with `:port`) is `{apiId}{domain_suffix}`.
-fn execute_api_id<'a>(host: &'a str, domain_suffix: &str) -> Option<&'a str> {
+pub fn execute_api_id<'a>(host: &'a str, domain_suffix: &str) -> Option<&'a str> {
     let host = match host.rsplit_once(':') {
         Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
         _ => host,

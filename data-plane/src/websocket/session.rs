@@ -1,0 +1,658 @@
+//! One WebSocket connection: the upgrade runs `$connect` (authorizer, API key,
+//! integration) and is answered 101 only if it succeeds (401 missing or rejected
+//! identity, 403 denied, 429 over the stage's connection rate, 500 integration failure);
+//! then every text or binary message is routed by the API's selection expression
+//! (`$default` otherwise), its integration called with the WebSocket proxy event and, with
+//! a route response, its answer sent back; `$disconnect` runs (best effort) when either
+//! side closes. Limits: 128 KB messages (larger: close 1009), idle timeout and maximum
+//! duration (close 1001), SIGTERM drain (close 1001 after the grace).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use futures::{SinkExt, StreamExt};
+use http::{HeaderMap, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Map, Value};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::WebSocketStream;
+
+use apigw_gateway::body::Body;
+use apigw_gateway::compile::websocket::{IdentitySource, WsRoute, WsStage, WsTarget};
+use apigw_gateway::Peer;
+
+use super::{now_ms, LocalConn, Outbound, WsHub, MAX_MESSAGE};
+
+/// Whether a request asks for a WebSocket upgrade.
+pub fn is_upgrade<B>(req: &Request<B>) -> bool {
+    let has = |name: http::header::HeaderName, token: &str| {
+        req.headers().get_all(name).iter().any(|v| {
+            v.to_str()
+                .map(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+                .unwrap_or(false)
+        })
+    };
+    req.method() == http::Method::GET
+        && has(http::header::UPGRADE, "websocket")
+        && has(http::header::CONNECTION, "upgrade")
+}
+
+fn plain(status: StatusCode, message: &str) -> Response<Body> {
+    let mut r = Response::new(Body::full(json!({ "message": message }).to_string()));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+fn new_connection_id() -> String {
+    // AWS's ids are 12 base64 characters ending in `=`; ours are 12 alphanumerics, which
+    // need no escaping in `@connections` paths.
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::thread_rng();
+    (0..12)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+fn headers_json(headers: &HeaderMap) -> (Value, Value) {
+    let mut single = Map::new();
+    let mut multi: Map<String, Value> = Map::new();
+    for (name, value) in headers {
+        let v = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        let key = name.as_str().to_string();
+        single.insert(key.clone(), json!(v));
+        if let Some(a) = multi.entry(key).or_insert_with(|| json!([])).as_array_mut() {
+            a.push(json!(v));
+        }
+    }
+    (Value::Object(single), Value::Object(multi))
+}
+
+fn query_json(query: Option<&str>) -> (Value, Value) {
+    let Some(q) = query.filter(|q| !q.is_empty()) else {
+        return (Value::Null, Value::Null);
+    };
+    let mut single = Map::new();
+    let mut multi: Map<String, Value> = Map::new();
+    for (k, v) in apigw_gateway::query::pairs(q) {
+        single.insert(k.to_string(), json!(v));
+        if let Some(a) = multi
+            .entry(k.to_string())
+            .or_insert_with(|| json!([]))
+            .as_array_mut()
+        {
+            a.push(json!(v));
+        }
+    }
+    (Value::Object(single), Value::Object(multi))
+}
+
+/// The connection as the events and `@connections` describe it.
+#[derive(Debug, Clone)]
+struct Conn {
+    id: String,
+    api_id: String,
+    stage: String,
+    domain: String,
+    connected_at: u64,
+    source_ip: String,
+    user_agent: String,
+    authorizer: Value,
+    peer: Peer,
+}
+
+impl Conn {
+    fn request_context(
+        &self,
+        route_key: &str,
+        event_type: &str,
+        message_id: Option<&str>,
+    ) -> Value {
+        let now = now_ms();
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let mut ctx = json!({
+            "routeKey": route_key,
+            "eventType": event_type,
+            "extendedRequestId": request_id,
+            "requestTime": httpdate(now),
+            "messageDirection": "IN",
+            "stage": self.stage,
+            "connectedAt": self.connected_at,
+            "requestTimeEpoch": now,
+            "identity": {"sourceIp": self.source_ip, "userAgent": self.user_agent},
+            "requestId": request_id,
+            "domainName": self.domain,
+            "connectionId": self.id,
+            "apiId": self.api_id,
+        });
+        if let Some(m) = message_id {
+            ctx["messageId"] = json!(m);
+        }
+        if !self.authorizer.is_null() {
+            ctx["authorizer"] = self.authorizer.clone();
+        }
+        ctx
+    }
+}
+
+fn httpdate(ms: u64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(i64::try_from(ms / 1000).unwrap_or(0))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let fmt = time::macros::format_description!(
+        "[day]/[month repr:short]/[year]:[hour]:[minute]:[second] +0000"
+    );
+    t.format(&fmt).unwrap_or_default()
+}
+
+/// Why a route's integration failed.
+enum CallError {
+    /// The integration (or the function) failed.
+    Integration(String),
+}
+
+/// Calls a route's integration with `event`; answers what a route response sends back.
+async fn call_route(
+    hub: &WsHub,
+    route: &WsRoute,
+    event: &Value,
+    body: &Bytes,
+    peer: &Peer,
+) -> Result<Option<Bytes>, CallError> {
+    let integration = &route.integration;
+    match &integration.target {
+        WsTarget::Function(target) => {
+            let payload = Bytes::from(event.to_string());
+            let inv = hub
+                .gateway
+                .invoke_function(target, payload, integration.timeout, peer)
+                .await
+                .map_err(|e| CallError::Integration(e.to_string()))?;
+            if let Some(msg) = inv.error_message() {
+                return Err(CallError::Integration(format!("function error: {msg}")));
+            }
+            let answer: Value = serde_json::from_slice(&inv.payload).unwrap_or(Value::Null);
+            let status = answer
+                .get("statusCode")
+                .and_then(Value::as_u64)
+                .unwrap_or(200);
+            if status >= 400 {
+                return Err(CallError::Integration(format!(
+                    "integration answered {status}"
+                )));
+            }
+            let out = match answer.get("body") {
+                Some(Value::String(s)) => Some(Bytes::from(s.clone())),
+                Some(Value::Null) | None => None,
+                Some(other) => Some(Bytes::from(other.to_string())),
+            };
+            Ok(out)
+        }
+        WsTarget::Http { uri, method } => {
+            let mut req = Request::new(Body::full(body.clone()));
+            *req.method_mut() = method.clone();
+            *req.uri_mut() = uri
+                .parse()
+                .map_err(|_| CallError::Integration(format!("invalid integration URI {uri}")))?;
+            req.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/json"),
+            );
+            let exchange = async {
+                let resp = hub
+                    .gateway
+                    .backend_client()
+                    .request(req)
+                    .await
+                    .map_err(|e| CallError::Integration(format!("calling {uri}: {e}")))?;
+                let status = resp.status();
+                let bytes = http_body_util::BodyExt::collect(resp.into_body())
+                    .await
+                    .map_err(|e| CallError::Integration(format!("reading {uri}: {e}")))?
+                    .to_bytes();
+                if status.as_u16() >= 400 {
+                    return Err(CallError::Integration(format!("{uri} answered {status}")));
+                }
+                Ok(bytes)
+            };
+            let bytes = tokio::time::timeout(integration.timeout, exchange)
+                .await
+                .map_err(|_| CallError::Integration("integration timed out".into()))??;
+            Ok(Some(bytes))
+        }
+        WsTarget::Mock => Ok(integration
+            .response_template
+            .as_ref()
+            .map(|t| Bytes::from(t.to_string()))),
+    }
+}
+
+/// Runs the `$connect` authorizer: `Ok(context)` or the refusal's status.
+async fn authorize(
+    hub: &WsHub,
+    stage: &WsStage,
+    route: &WsRoute,
+    conn: &Conn,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    base_event: &Value,
+) -> Result<Value, Response<Body>> {
+    let Some(authorizer) = &route.authorizer else {
+        return Ok(Value::Null);
+    };
+    for source in &authorizer.identity_source {
+        let present = match source {
+            IdentitySource::Header(h) => headers.get(h.as_ref()).is_some(),
+            IdentitySource::Query(q) => query.get(q.as_ref()).is_some_and(|v| !v.is_empty()),
+            IdentitySource::StageVariable(v) => stage.variables.contains_key(v.as_ref()),
+            IdentitySource::Context(_) => true,
+        };
+        if !present {
+            return Err(plain(StatusCode::UNAUTHORIZED, "Unauthorized"));
+        }
+    }
+    let mut event = base_event.clone();
+    event["type"] = json!("REQUEST");
+    event["methodArn"] = json!(format!(
+        "arn:aws:execute-api:{}:000000000000:{}/{}/$connect",
+        hub.region, conn.api_id, conn.stage
+    ));
+    event["stageVariables"] = json!(stage.variables);
+    let payload = Bytes::from(event.to_string());
+    let inv = hub
+        .gateway
+        .invoke_function(
+            &authorizer.function,
+            payload,
+            std::time::Duration::from_secs(10),
+            &conn.peer,
+        )
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "WebSocket authorizer failed");
+            plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
+        })?;
+    if let Some(msg) = inv.error_message() {
+        return Err(if msg == "Unauthorized" {
+            plain(StatusCode::UNAUTHORIZED, "Unauthorized")
+        } else {
+            plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
+        });
+    }
+    let answer: Value = serde_json::from_slice(&inv.payload).unwrap_or(Value::Null);
+    let statements = answer["policyDocument"]["Statement"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let effect = |e: &str| {
+        statements.iter().any(|s| {
+            s["Effect"]
+                .as_str()
+                .is_some_and(|x| x.eq_ignore_ascii_case(e))
+        })
+    };
+    if effect("Deny") || !effect("Allow") {
+        return Err(plain(StatusCode::FORBIDDEN, "Forbidden"));
+    }
+    let mut context = answer
+        .get("context")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    if let Some(p) = answer.get("principalId") {
+        context.insert("principalId".into(), p.clone());
+    }
+    Ok(Value::Object(context))
+}
+
+/// Whether the `$connect` request carries an enabled API key: the `x-api-key` header, or
+/// the authorizer's `usageIdentifierKey` (`apiKeySelectionExpression`
+/// `$context.authorizer.usageIdentifierKey`). Usage plans name REST API stages only, so a
+/// key is not checked against a plan here.
+fn api_key_ok(hub: &WsHub, headers: &HeaderMap, authorizer: &Value) -> bool {
+    use sha2::{Digest, Sha256};
+    let value = headers
+        .get("x-api-key")
+        .map(|v| v.as_bytes().to_vec())
+        .or_else(|| {
+            authorizer["usageIdentifierKey"]
+                .as_str()
+                .map(|s| s.as_bytes().to_vec())
+        })
+        .filter(|v| !v.is_empty());
+    let Some(value) = value else {
+        return false;
+    };
+    let hash: [u8; 32] = Sha256::digest(&value).into();
+    hub.gateway
+        .shared_state()
+        .load()
+        .usage
+        .key(&hash)
+        .is_some_and(|k| k.enabled)
+}
+
+/// Handles an upgrade request for a WebSocket stage; `None` when the host and path name
+/// no deployed WebSocket stage (the request then goes to the REST engine).
+pub async fn handle(
+    hub: &Arc<WsHub>,
+    req: Request<hyper::body::Incoming>,
+    peer: &Peer,
+) -> Result<Response<Body>, Request<hyper::body::Incoming>> {
+    let host = req
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let Some(api_id) = hub.gateway.invoke_api_id(&host).map(str::to_string) else {
+        return Err(req);
+    };
+    let stage_name = req.uri().path().trim_matches('/').to_string();
+    let stage = hub
+        .gateway
+        .shared_state()
+        .load()
+        .ws_stage(&api_id, &stage_name)
+        .cloned();
+    let Some(stage) = stage else {
+        return Err(req);
+    };
+    Ok(connect(hub, stage, req, peer, host).await)
+}
+
+async fn connect(
+    hub: &Arc<WsHub>,
+    stage: Arc<WsStage>,
+    mut req: Request<hyper::body::Incoming>,
+    peer: &Peer,
+    host: String,
+) -> Response<Body> {
+    let Some(key) = req.headers().get(http::header::SEC_WEBSOCKET_KEY).cloned() else {
+        return plain(StatusCode::BAD_REQUEST, "Missing Sec-WebSocket-Key");
+    };
+    if *hub.draining.borrow() {
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "The node is shutting down");
+    }
+    if !hub.admit(&stage.api_id, &stage.stage_name) {
+        return plain(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
+    }
+    let domain = host.split(':').next().unwrap_or_default().to_string();
+    let conn = Conn {
+        id: new_connection_id(),
+        api_id: stage.api_id.to_string(),
+        stage: stage.stage_name.to_string(),
+        domain,
+        connected_at: now_ms(),
+        source_ip: peer.ip.to_string(),
+        user_agent: req
+            .headers()
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string(),
+        authorizer: Value::Null,
+        peer: peer.clone(),
+    };
+    let (headers, multi_headers) = headers_json(req.headers());
+    let (query, multi_query) = query_json(req.uri().query());
+    let query_map: HashMap<String, String> = query
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut conn = conn;
+    let mut base = json!({
+        "headers": headers,
+        "multiValueHeaders": multi_headers,
+        "isBase64Encoded": false,
+    });
+    if !query.is_null() {
+        base["queryStringParameters"] = query;
+        base["multiValueQueryStringParameters"] = multi_query;
+    }
+    if let Some(route) = stage.route("$connect").cloned() {
+        base["requestContext"] = conn.request_context("$connect", "CONNECT", None);
+        match authorize(hub, &stage, &route, &conn, req.headers(), &query_map, &base).await {
+            Ok(context) => conn.authorizer = context,
+            Err(refused) => return refused,
+        }
+        if route.api_key_required && !api_key_ok(hub, req.headers(), &conn.authorizer) {
+            return plain(StatusCode::FORBIDDEN, "Forbidden");
+        }
+        let mut event = base.clone();
+        event["requestContext"] = conn.request_context("$connect", "CONNECT", None);
+        if let Err(CallError::Integration(why)) =
+            call_route(hub, &route, &event, &Bytes::new(), peer).await
+        {
+            tracing::info!(connection = %conn.id, %why, "$connect refused");
+            return plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
+        }
+    }
+    let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+    let upgrade = hyper::upgrade::on(&mut req);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let info = json!({
+        "apiId": conn.api_id,
+        "stage": conn.stage,
+        "connectedAt": conn.connected_at,
+        "lastActiveAt": conn.connected_at,
+        "identity": {"sourceIp": conn.source_ip, "userAgent": conn.user_agent},
+    });
+    let local = LocalConn {
+        tx,
+        info: Arc::new(Mutex::new(info)),
+    };
+    hub.register(&conn.id, local).await;
+    let hub2 = Arc::clone(hub);
+    tokio::spawn(async move {
+        match upgrade.await {
+            Ok(upgraded) => {
+                let config = WebSocketConfig::default()
+                    .max_message_size(Some(MAX_MESSAGE))
+                    .max_frame_size(Some(MAX_MESSAGE));
+                let ws = WebSocketStream::from_raw_socket(
+                    TokioIo::new(upgraded),
+                    Role::Server,
+                    Some(config),
+                )
+                .await;
+                run(&hub2, &stage, &conn, ws, rx).await;
+            }
+            Err(error) => tracing::debug!(%error, "WebSocket upgrade failed"),
+        }
+        hub2.unregister(&conn.id).await;
+        let lasted = super::now_ms().saturating_sub(conn.connected_at);
+        let minutes = i64::try_from(lasted.div_ceil(60_000).max(1)).unwrap_or(i64::MAX);
+        hub2.meter(&conn.api_id, &conn.stage, 0, minutes);
+        if let Some(route) = stage.route("$disconnect") {
+            let mut event = json!({"isBase64Encoded": false});
+            event["requestContext"] = conn.request_context("$disconnect", "DISCONNECT", None);
+            let _ = call_route(&hub2, route, &event, &Bytes::new(), &conn.peer).await;
+        }
+    });
+    let mut resp = Response::new(Body::Empty);
+    *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = resp.headers_mut();
+    h.insert(
+        http::header::UPGRADE,
+        http::HeaderValue::from_static("websocket"),
+    );
+    h.insert(
+        http::header::CONNECTION,
+        http::HeaderValue::from_static("Upgrade"),
+    );
+    if let Ok(v) = http::HeaderValue::from_str(&accept) {
+        h.insert(http::header::SEC_WEBSOCKET_ACCEPT, v);
+    }
+    resp
+}
+
+fn close(code: CloseCode, reason: &str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.to_string().into(),
+    }))
+}
+
+type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+
+/// The session loop: messages in, sends and closes out, the limits.
+async fn run(
+    hub: &Arc<WsHub>,
+    stage: &Arc<WsStage>,
+    conn: &Conn,
+    mut ws: Socket,
+    mut rx: mpsc::UnboundedReceiver<Outbound>,
+) {
+    let settings = &hub.settings;
+    let deadline = tokio::time::Instant::now() + settings.max_duration;
+    let mut idle = tokio::time::Instant::now() + settings.idle_timeout;
+    let mut draining = hub.draining.clone();
+    let mut drain_at: Option<tokio::time::Instant> = None;
+    loop {
+        tokio::select! {
+            incoming = ws.next() => {
+                idle = tokio::time::Instant::now() + settings.idle_timeout;
+                match incoming {
+                    Some(Ok(Message::Text(text))) => {
+                        let body = Bytes::copy_from_slice(text.as_bytes());
+                        on_message(hub, stage, conn, &mut ws, body).await;
+                    }
+                    Some(Ok(Message::Binary(data))) => {
+                        on_message(hub, stage, conn, &mut ws, data).await;
+                    }
+                    Some(Ok(Message::Close(_))) | None => break,
+                    Some(Ok(_)) => {} // ping / pong: tungstenite answers pings itself
+                    Some(Err(WsError::Capacity(_))) => {
+                        let _ = ws.send(close(CloseCode::Size, "Message too big")).await;
+                        break;
+                    }
+                    Some(Err(_)) => break,
+                }
+            }
+            out = rx.recv() => match out {
+                Some(Outbound::Send(data)) => {
+                    idle = tokio::time::Instant::now() + settings.idle_timeout;
+                    hub.meter(&conn.api_id, &conn.stage, super::message_units(data.len()), 0);
+                    let msg = match String::from_utf8(data.to_vec()) {
+                        Ok(text) => Message::Text(text.into()),
+                        Err(_) => Message::Binary(data),
+                    };
+                    if ws.send(msg).await.is_err() { break; }
+                }
+                Some(Outbound::Close) | None => {
+                    let _ = ws.send(close(CloseCode::Normal, "Closed by the API")).await;
+                    break;
+                }
+            },
+            () = tokio::time::sleep_until(idle) => {
+                let _ = ws.send(close(CloseCode::Away, "Idle timeout")).await;
+                break;
+            }
+            () = tokio::time::sleep_until(deadline) => {
+                let _ = ws.send(close(CloseCode::Away, "Connection duration limit")).await;
+                break;
+            }
+            () = async {
+                match drain_at {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                let _ = ws.send(close(CloseCode::Away, "Going away")).await;
+                break;
+            }
+            () = async { let _ = draining.wait_for(|d| *d).await; }, if drain_at.is_none() => {
+                drain_at = Some(tokio::time::Instant::now() + settings.drain_grace);
+            }
+        }
+    }
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), ws.close(None)).await;
+}
+
+async fn on_message(
+    hub: &Arc<WsHub>,
+    stage: &Arc<WsStage>,
+    conn: &Conn,
+    ws: &mut Socket,
+    body: Bytes,
+) {
+    hub.touch(&conn.id);
+    hub.meter(
+        &conn.api_id,
+        &conn.stage,
+        super::message_units(body.len()),
+        0,
+    );
+    let Some(route) = stage.route_for_message(&body).cloned() else {
+        let _ = ws
+            .send(Message::Text(
+                json!({"message": "Forbidden", "connectionId": conn.id})
+                    .to_string()
+                    .into(),
+            ))
+            .await;
+        return;
+    };
+    let message_id = uuid::Uuid::new_v4().to_string();
+    if let Some((rate, burst)) = route.throttle {
+        if !hub.admit_message(&conn.api_id, &conn.stage, &route.key, rate, burst) {
+            let _ = ws
+                .send(Message::Text(
+                    json!({"message": "Too Many Requests", "connectionId": conn.id,
+                           "requestId": message_id})
+                    .to_string()
+                    .into(),
+                ))
+                .await;
+            return;
+        }
+    }
+    let text = String::from_utf8(body.to_vec());
+    let mut event = json!({
+        "body": match &text {
+            Ok(t) => json!(t),
+            Err(_) => json!(base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &body)),
+        },
+        "isBase64Encoded": text.is_err(),
+    });
+    event["requestContext"] = conn.request_context(&route.key, "MESSAGE", Some(&message_id));
+    match call_route(hub, &route, &event, &body, &conn.peer).await {
+        Ok(Some(answer)) if route.route_response => {
+            hub.meter(
+                &conn.api_id,
+                &conn.stage,
+                super::message_units(answer.len()),
+                0,
+            );
+            let msg = match String::from_utf8(answer.to_vec()) {
+                Ok(t) => Message::Text(t.into()),
+                Err(_) => Message::Binary(answer),
+            };
+            let _ = ws.send(msg).await;
+        }
+        Ok(_) => {}
+        Err(CallError::Integration(why)) => {
+            tracing::info!(connection = %conn.id, route = %route.key, %why, "WebSocket integration failed");
+            let _ = ws
+                .send(Message::Text(
+                    json!({"message": "Internal server error", "connectionId": conn.id,
+                           "requestId": message_id})
+                    .to_string()
+                    .into(),
+                ))
+                .await;
+        }
+    }
+}
