@@ -258,3 +258,26 @@ pub async fn delete_mapping(
         .await?;
     Ok(())
 }
+
+/// A domain as the nodes get it: `(domain name, security policy, truststore PEM,
+/// certificate body PEM, chain PEM, encrypted key)`.
+pub type DeployedDomain = (
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    Vec<u8>,
+);
+
+/// Every domain with its certificate, for the config stream.
+pub async fn deployed(conn: &mut PgConnection) -> sqlx::Result<Vec<DeployedDomain>> {
+    sqlx::query_as(
+        "SELECT d.domain_name, d.doc->>'securityPolicy', d.truststore_pem, c.body_pem, \
+         c.chain_pem, c.private_key_enc \
+         FROM domain_names d JOIN certificates c ON c.id = d.certificate_id \
+         ORDER BY d.domain_name",
+    )
+    .fetch_all(conn)
+    .await
+}
