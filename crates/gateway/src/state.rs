@@ -12,6 +12,7 @@ use std::sync::Arc;
 use apigw_proto::config::{AccountSettings, ConfigUpdate};
 use arc_swap::ArcSwap;
 
+use crate::compile::domain::{compile_domains, CompiledDomains};
 use crate::compile::usage::{compile_usage, CompiledUsage};
 use crate::compile::{compile_stage, CompileError, CompiledStage};
 use crate::phases::authorize::iam::IamKeys;
@@ -32,6 +33,8 @@ pub struct GatewayState {
     pub usage: Arc<CompiledUsage>,
     /// Access keys' signing keys (`AWS_IAM` methods).
     pub iam: Arc<IamKeys>,
+    /// Custom domain names: host table, base path mappings, TLS configurations.
+    pub domains: Arc<CompiledDomains>,
 }
 
 impl GatewayState {
@@ -89,6 +92,18 @@ pub fn apply_update(
     match &update.iam {
         Some(iam) => next.iam = Arc::new(IamKeys::compile(iam)),
         None if update.full => next.iam = Arc::default(),
+        None => {}
+    }
+    match &update.domains {
+        Some(domains) => {
+            next.domains = Arc::new(compile_domains(domains).map_err(|e| CompileError {
+                api_id: String::new(),
+                stage: String::new(),
+                at: "custom domains".to_string(),
+                kind: Box::new(e.into()),
+            })?)
+        }
+        None if update.full => next.domains = Arc::default(),
         None => {}
     }
     Ok(next)

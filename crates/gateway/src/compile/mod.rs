@@ -8,6 +8,7 @@
 pub mod authorizer;
 pub mod cache;
 pub mod check;
+pub mod domain;
 pub mod function;
 pub mod gateway_responses;
 pub mod mapping;
@@ -69,6 +70,9 @@ pub enum CompileErrorKind {
         /// [`SNAPSHOT_FORMAT_VERSION`].
         supported: u32,
     },
+    /// A custom domain's certificate, key or truststore is unusable.
+    #[error(transparent)]
+    Domain(#[from] domain::DomainError),
     /// The stage carries no deployment snapshot.
     #[error("missing deployment snapshot")]
     MissingSnapshot,
