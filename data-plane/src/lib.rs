@@ -23,3 +23,4 @@ pub mod otlp;
 pub mod request_log;
 pub mod response_cache;
 pub mod server;
+pub mod tls;

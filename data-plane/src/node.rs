@@ -80,8 +80,22 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
         .map(|a| a.to_string())
         .unwrap_or_default();
     tracing::info!(addr = %local, node_id = %node_id, control_plane = %args.control_plane, "data plane listening");
+    let https_listener = match &args.https_addr {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|source| NodeError::Bind {
+                    addr: addr.clone(),
+                    source,
+                })?;
+            tracing::info!(addr = %addr, "HTTPS listener for custom domain names");
+            Some(listener)
+        }
+        None => None,
+    };
 
     let state = Arc::new(SharedState::new());
+    let tls_state = Arc::clone(&state);
     let limiter = Arc::new(Limiter::new(LimiterConfig {
         redis_url: args.redis_url.clone(),
         prefix: args.redis_prefix.clone(),
@@ -224,7 +238,31 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
         shipper = Some((stop, tokio::spawn(run)));
     }
     let config = tokio::spawn(config_client.run());
-    server::serve(listener, gateway, metrics, shutdown, DRAIN_TIMEOUT).await;
+    let (stop_https, https_stopped) = tokio::sync::watch::channel(false);
+    let https = match https_listener {
+        Some(listener) => {
+            let mut stopped = https_stopped;
+            Some(tokio::spawn(server::serve(
+                listener,
+                Some(tls_state),
+                Arc::clone(&gateway),
+                metrics.clone(),
+                async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                },
+                DRAIN_TIMEOUT,
+            )))
+        }
+        None => None,
+    };
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop_https.send(true);
+    };
+    server::serve(listener, None, gateway, metrics, shutdown, DRAIN_TIMEOUT).await;
+    if let Some(https) = https {
+        let _ = https.await;
+    }
     // The gateway (and with it the logs hook's queue sender) is gone once `serve`
     // returns: the writer drains the queue and ends, then the shipper sends the rest.
     if let Some(writer) = log_writer {

@@ -1,5 +1,6 @@
 //! The HTTP server: accepts connections (HTTP/1.1 keep-alive and h2c, detected per
-//! connection), hands each request to the [`Gateway`], and on shutdown stops accepting and
+//! connection; on the HTTPS listener after the TLS handshake of [`crate::tls`], HTTP/2 by
+//! ALPN), hands each request to the [`Gateway`], and on shutdown stops accepting and
 //! drains in-flight requests (hyper-util graceful shutdown) before returning.
 
 use std::convert::Infallible;
@@ -13,6 +14,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
+use apigw_gateway::state::SharedState;
 use apigw_gateway::{Gateway, Peer};
 
 use crate::limits::Limiter;
@@ -22,9 +24,11 @@ use crate::metrics::Registry;
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Serves `listener` until `shutdown` resolves, then drains (at most `drain_timeout`).
-/// Connections opened and closed are counted in `metrics`, when given.
+/// Connections opened and closed are counted in `metrics`, when given. With `tls`, every
+/// connection is a TLS one whose configuration the SNI name picks from that state.
 pub async fn serve(
     listener: TcpListener,
+    tls: Option<Arc<SharedState>>,
     gateway: Arc<Gateway<Limiter>>,
     metrics: Option<Arc<Registry>>,
     shutdown: impl Future<Output = ()>,
@@ -60,9 +64,34 @@ pub async fn serve(
                         Ok::<_, Infallible>(response)
                     }
                 });
+                let metrics = metrics.clone();
+                if let Some(state) = &tls {
+                    let state = Arc::clone(state);
+                    let builder = builder.clone();
+                    let watcher = graceful.watcher();
+                    tokio::spawn(async move {
+                        let stream = match crate::tls::accept(stream, &state).await {
+                            Ok(stream) => stream,
+                            Err(error) => {
+                                tracing::debug!(%error, %remote, "TLS connection refused");
+                                return;
+                            }
+                        };
+                        if let Some(m) = &metrics {
+                            m.connections_opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        let connection = builder.serve_connection(TokioIo::new(stream), service);
+                        if let Err(error) = watcher.watch(connection).await {
+                            tracing::debug!(%error, "connection ended with an error");
+                        }
+                        if let Some(m) = metrics {
+                            m.connections_closed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    });
+                    continue;
+                }
                 let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
                 let connection = graceful.watch(connection);
-                let metrics = metrics.clone();
                 if let Some(m) = &metrics {
                     m.connections_opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }

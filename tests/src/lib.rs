@@ -12,6 +12,7 @@ pub mod mgmt;
 pub mod oidc;
 pub mod process;
 pub mod rest_api;
+pub mod tls;
 
 pub use backend::{Backend, StallingBackend};
 pub use functions::FunctionsHost;
