@@ -23,6 +23,29 @@ use crate::metrics::Registry;
 /// How long shutdown waits for in-flight requests before giving up on them.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The per-connection service: each request to the gateway, as from `peer`.
+fn service(
+    gateway: Arc<Gateway<Limiter>>,
+    peer: Peer,
+) -> impl hyper::service::Service<
+    hyper::Request<hyper::body::Incoming>,
+    Response = hyper::Response<apigw_gateway::body::Body>,
+    Error = Infallible,
+    Future = impl Future<Output = Result<hyper::Response<apigw_gateway::body::Body>, Infallible>> + Send,
+> + Clone {
+    service_fn(move |request| {
+        let gateway = Arc::clone(&gateway);
+        let peer = peer.clone();
+        async move {
+            let response = gateway.handle(request, &peer).await;
+            // hyper writes the response as soon as this returns: batch it with the
+            // tick's other responses (see `write_batching`).
+            apigw_gateway::write_batching::end_of_tick().await;
+            Ok::<_, Infallible>(response)
+        }
+    })
+}
+
 /// Serves `listener` until `shutdown` resolves, then drains (at most `drain_timeout`).
 /// Connections opened and closed are counted in `metrics`, when given. With `tls`, every
 /// connection is a TLS one whose configuration the SNI name picks from that state.
@@ -51,27 +74,15 @@ pub async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let gateway = Arc::clone(&gateway);
-                let peer = Peer::new(remote);
-                let service = service_fn(move |request| {
-                    let gateway = Arc::clone(&gateway);
-                    let peer = peer.clone();
-                    async move {
-                        let response = gateway.handle(request, &peer).await;
-                        // hyper writes the response as soon as this returns: batch it
-                        // with the tick's other responses (see `write_batching`).
-                        apigw_gateway::write_batching::end_of_tick().await;
-                        Ok::<_, Infallible>(response)
-                    }
-                });
                 let metrics = metrics.clone();
                 if let Some(state) = &tls {
                     let state = Arc::clone(state);
+                    let gateway = Arc::clone(&gateway);
                     let builder = builder.clone();
                     let watcher = graceful.watcher();
                     tokio::spawn(async move {
-                        let stream = match crate::tls::accept(stream, &state).await {
-                            Ok(stream) => stream,
+                        let (stream, cert) = match crate::tls::accept(stream, &state).await {
+                            Ok(accepted) => accepted,
                             Err(error) => {
                                 tracing::debug!(%error, %remote, "TLS connection refused");
                                 return;
@@ -80,6 +91,7 @@ pub async fn serve(
                         if let Some(m) = &metrics {
                             m.connections_opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         }
+                        let service = service(gateway, Peer::new(remote).with_client_cert(cert));
                         let connection = builder.serve_connection(TokioIo::new(stream), service);
                         if let Err(error) = watcher.watch(connection).await {
                             tracing::debug!(%error, "connection ended with an error");
@@ -90,6 +102,7 @@ pub async fn serve(
                     });
                     continue;
                 }
+                let service = service(Arc::clone(&gateway), Peer::new(remote));
                 let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
                 let connection = graceful.watch(connection);
                 if let Some(m) = &metrics {

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apigw_gateway::state::SharedState;
+use apigw_gateway::ClientCert;
 use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::LazyConfigAcceptor;
@@ -34,14 +35,50 @@ pub enum HandshakeError {
     UnknownDomain(String),
 }
 
-/// Accepts one TLS connection, picking the domain's configuration by SNI.
+/// Accepts one TLS connection, picking the domain's configuration by SNI; with it the
+/// client certificate of a mutual-TLS handshake (already verified against the truststore).
 pub async fn accept(
     stream: TcpStream,
     state: &SharedState,
-) -> Result<TlsStream<TcpStream>, HandshakeError> {
-    tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(stream, state))
+) -> Result<(TlsStream<TcpStream>, Option<Arc<ClientCert>>), HandshakeError> {
+    let stream = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(stream, state))
         .await
-        .map_err(|_| HandshakeError::Timeout)?
+        .map_err(|_| HandshakeError::Timeout)??;
+    let cert = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .and_then(|der| client_cert(der.as_ref()))
+        .map(Arc::new);
+    Ok((stream, cert))
+}
+
+/// `$context.identity.clientCert` of a presented certificate (read once per connection).
+pub fn client_cert(der: &[u8]) -> Option<ClientCert> {
+    use base64::Engine;
+    let (_, parsed) = x509_parser::parse_x509_certificate(der).ok()?;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        pem.push_str(std::str::from_utf8(line).unwrap_or_default());
+        pem.push('\n');
+    }
+    pem.push_str("-----END CERTIFICATE-----\n");
+    let date = |t: x509_parser::time::ASN1Time| {
+        let fmt = time::macros::format_description!(
+            "[month repr:short] [day padding:space] [hour]:[minute]:[second] [year] GMT"
+        );
+        t.to_datetime().format(&fmt).unwrap_or_default()
+    };
+    Some(ClientCert {
+        client_cert_pem: pem,
+        subject_dn: parsed.subject().to_string(),
+        issuer_dn: parsed.issuer().to_string(),
+        serial_number: parsed.raw_serial_as_string(),
+        not_before: date(parsed.validity().not_before),
+        not_after: date(parsed.validity().not_after),
+    })
 }
 
 async fn handshake(

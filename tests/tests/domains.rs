@@ -489,6 +489,67 @@ async fn nodes_serve_custom_domains_by_sni_and_base_path() {
         .await;
     }
 
+    // Mutual TLS: a certificate chaining to the truststore is required, and its subject
+    // reaches the mapping template.
+    let client_ca = TestCa::new("client ca");
+    let stranger_ca = TestCa::new("stranger ca");
+    let truststore =
+        std::env::temp_dir().join(format!("apigw-truststore-{}.pem", uuid::Uuid::new_v4()));
+    std::fs::write(&truststore, &client_ca.pem).expect("truststore written");
+    let mtls_cert = ca.server("mtls.example.com");
+    create_domain(
+        &m,
+        json!({"domainName": "mtls.example.com", "certificateBody": mtls_cert.cert_pem,
+               "certificatePrivateKey": mtls_cert.key_pem,
+               "endpointConfiguration": {"types": ["REGIONAL"]},
+               "mutualTlsAuthentication": {"truststoreUri": format!("file://{}", truststore.display()),
+                                           "truststoreVersion": "1"}}),
+    )
+    .await;
+    let _ = std::fs::remove_file(&truststore);
+    let api = RestApi::create(&m, "mtls").await;
+    mock_method(
+        &m,
+        &api.id,
+        &api.root,
+        "GET",
+        "{\"subject\": \"$context.identity.clientCert.subjectDN\", \"issuer\": \"$context.identity.clientCert.issuerDN\"}",
+    )
+    .await;
+    api.deploy("prod", json!({})).await;
+    map(
+        "mtls.example.com",
+        json!({"restApiId": api.id, "stage": "prod"}),
+    )
+    .await;
+    let alice = client_ca.client("alice");
+    let mallory = stranger_ca.client("mallory");
+    for node in &cluster.nodes {
+        let port = node.https_port;
+        let got = eventually(
+            "the mTLS domain reaches the node",
+            Duration::from_secs(10),
+            || async {
+                https_get(port, "mtls.example.com", "/", &ca.pem, Some(&alice))
+                    .await
+                    .ok()
+                    .filter(|a| a.status == 200)
+            },
+        )
+        .await;
+        assert!(got.body.contains("CN=alice"), "{}", got.body);
+        assert!(got.body.contains("CN=client ca"), "{}", got.body);
+        let refused = https_get(port, "mtls.example.com", "/", &ca.pem, None).await;
+        assert!(refused.is_err(), "no client certificate: {refused:?}");
+        let refused = https_get(port, "mtls.example.com", "/", &ca.pem, Some(&mallory)).await;
+        assert!(refused.is_err(), "another CA's certificate: {refused:?}");
+        // The other domains still need none.
+        let got = https_get(port, "api.example.com", "/who", &ca.pem, None)
+            .await
+            .unwrap();
+        assert_eq!(got.status, 200);
+    }
+
     // TLS 1.3 only by security policy.
     m.patch(
         "/domainnames/shop.example.com",

@@ -47,7 +47,7 @@ use crate::backend_client::BackendClient;
 use crate::body::{Body, BoxError, MAX_PAYLOAD};
 use crate::compile::authorizer::Authorization;
 use crate::compile::LogLevel;
-pub use crate::context::Peer;
+pub use crate::context::{ClientCert, Peer};
 use crate::context::{RequestContext, X_AMZN_REQUEST_ID};
 use crate::error::GatewayError;
 use crate::limits::{Limits, Unlimited};
