@@ -39,6 +39,10 @@ pub struct Args {
     /// name picks the domain's certificate.
     #[arg(long, env = "DP_HTTPS_ADDR")]
     pub https_addr: Option<String>,
+    /// PEM bundle of CAs HTTPS backends are verified against besides the public roots
+    /// (private CAs).
+    #[arg(long, env = "BACKEND_CA_FILE")]
+    pub backend_ca_file: Option<String>,
     /// Redis for shared buckets, quotas and usage counts (unset: node-local limits only).
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,

@@ -27,6 +27,14 @@ use apigw_gateway::Gateway;
 /// Why a node could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
+    /// `--backend-ca-file` cannot be read or parsed.
+    #[error("--backend-ca-file {path}: {reason}")]
+    BackendCa {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
     /// The HTTP address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -122,6 +130,18 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
         )));
     }
     let heartbeat = tokio::spawn(Arc::clone(&limiter).run_heartbeat());
+    if let Some(path) = &args.backend_ca_file {
+        let err = |reason: String| NodeError::BackendCa {
+            path: path.clone(),
+            reason,
+        };
+        let pem = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        let n = backend_client::trust_extra_roots(&pem).map_err(|e| err(e.to_string()))?;
+        if n == 0 {
+            return Err(err("no PEM certificate in it".to_string()));
+        }
+        tracing::info!(path = %path, certificates = n, "HTTPS backends also verified against these CAs");
+    }
     let client = backend_client::build().with_idle_timeout(std::time::Duration::from_secs(
         args.backend_idle_timeout.max(1),
     ));

@@ -381,7 +381,7 @@ async fn nodes_serve_custom_domains_by_sni_and_base_path() {
         // Each domain is served its own certificate; paths route by the longest base path.
         let got = eventually(
             "the domains reach the node",
-            Duration::from_secs(10),
+            Duration::from_secs(30),
             || async {
                 https_get(port, "api.example.com", "/who", &ca.pem, None)
                     .await
@@ -478,7 +478,7 @@ async fn nodes_serve_custom_domains_by_sni_and_base_path() {
         let want = rotated.der();
         eventually(
             "the rotated certificate is served",
-            Duration::from_secs(10),
+            Duration::from_secs(30),
             || async {
                 https_get(port, "api.example.com", "/who", &ca.pem, None)
                     .await
@@ -528,7 +528,7 @@ async fn nodes_serve_custom_domains_by_sni_and_base_path() {
         let port = node.https_port;
         let got = eventually(
             "the mTLS domain reaches the node",
-            Duration::from_secs(10),
+            Duration::from_secs(30),
             || async {
                 https_get(port, "mtls.example.com", "/", &ca.pem, Some(&alice))
                     .await
@@ -563,4 +563,126 @@ async fn nodes_serve_custom_domains_by_sni_and_base_path() {
         .unwrap();
     assert_eq!(got.version, "Some(TLSv1_3)");
     assert_eq!(got.alpn.as_deref(), Some("http/1.1"));
+}
+
+/// An HTTPS backend on 127.0.0.1 (certificate from `ca`) that completes a handshake only
+/// with a client certificate chaining to `client_roots_pem`, and answers `hello mtls`.
+async fn mtls_backend(ca: &TestCa, client_roots_pem: &str) -> u16 {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use std::sync::Arc;
+    let issued = ca.server("127.0.0.1");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(client_roots_pem.as_bytes()) {
+        roots
+            .add(cert.expect("client root"))
+            .expect("client root added");
+    }
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .expect("verifier");
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(
+            vec![CertificateDer::from_pem_slice(issued.cert_pem.as_bytes()).expect("cert")],
+            PrivateKeyDer::from_pem_slice(issued.key_pem.as_bytes()).expect("key"),
+        )
+        .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let service = hyper::service::service_fn(|_req| async {
+                    Ok::<_, std::convert::Infallible>(hyper::Response::new(
+                        http_body_util::Full::new(bytes::Bytes::from_static(b"hello mtls")),
+                    ))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stages_present_their_client_certificate_to_https_backends() {
+    let cp = ControlPlane::start(&fresh_database().await.expect("a test database")).await;
+    let m = cp.mgmt();
+    let ca = TestCa::new("backend ca");
+    let ca_file =
+        std::env::temp_dir().join(format!("apigw-backend-ca-{}.pem", uuid::Uuid::new_v4()));
+    std::fs::write(&ca_file, &ca.pem).expect("CA file written");
+    let node = apigw_e2e::DataPlane::start_env(
+        &cp.grpc_url(),
+        "node-mtls",
+        &[("BACKEND_CA_FILE", ca_file.display().to_string())],
+    )
+    .await;
+    let cert = m
+        .post("/clientcertificates", json!({"description": "gateway"}))
+        .await
+        .ok();
+    let id = text(&cert["clientCertificateId"]);
+    let port = mtls_backend(&ca, &text(&cert["pemEncodedCertificate"])).await;
+
+    let api = RestApi::create(&m, "backend-mtls").await;
+    api.method(
+        &api.root,
+        "GET",
+        json!({"type": "HTTP_PROXY", "httpMethod": "GET",
+               "uri": format!("https://127.0.0.1:{port}/")}),
+    )
+    .await;
+    api.deploy("with", json!({})).await;
+    api.deploy("without", json!({})).await;
+    m.patch(
+        &format!("/restapis/{}/stages/with", api.id),
+        json!([{"op": "replace", "path": "/clientCertificateId", "value": id}]),
+    )
+    .await
+    .ok();
+    node.wait_ready().await;
+    let client = reqwest::Client::new();
+    let with = node.invoke_url(&api.id, "with", "/");
+    let body = eventually(
+        "the stage presents its certificate",
+        Duration::from_secs(30),
+        || async {
+            let r = client.get(&with).send().await.ok()?;
+            (r.status() == 200).then_some(())?;
+            r.text().await.ok()
+        },
+    )
+    .await;
+    assert_eq!(body, "hello mtls");
+    let without = client
+        .get(node.invoke_url(&api.id, "without", "/"))
+        .send()
+        .await
+        .expect("invoke");
+    assert!(
+        without.status().is_server_error(),
+        "a stage without the certificate is refused by the backend: {}",
+        without.status()
+    );
+    let _ = std::fs::remove_file(&ca_file);
 }

@@ -95,6 +95,8 @@ pub struct RequestContext {
     pub source_ip_header: HeaderValue,
     /// The mutual-TLS client certificate (`$context.identity.clientCert`).
     pub client_cert: Option<Arc<ClientCert>>,
+    /// The stage's client certificate towards backends, set once after routing.
+    pub backend_identity: OnceLock<Arc<crate::backend_client::ClientIdentity>>,
     /// When the request arrived (`context.requestTime`, `context.requestTimeEpoch`).
     pub received_at: SystemTime,
     /// The id of the API key the request was admitted with (`context.identity.apiKeyId`),
@@ -130,6 +132,7 @@ impl RequestContext {
             source_ip: peer.ip,
             source_ip_header: peer.ip_header,
             client_cert: peer.client_cert,
+            backend_identity: OnceLock::new(),
             received_at: SystemTime::now(),
             api_key_id: OnceLock::new(),
             authorizer: OnceLock::new(),

@@ -359,6 +359,11 @@ impl<L: Limits> Gateway<L> {
                         }
                     };
                     scope.observe(&routed.stage, Some(&routed), &parts);
+                    if let Some(id) = &routed.stage.client_certificate_id {
+                        if let Some(identity) = state.client_identities.get(id) {
+                            let _ = ctx.backend_identity.set(Arc::clone(identity));
+                        }
+                    }
                     if routed.method.logging.level == LogLevel::Info {
                         // Ignored when TestInvokeMethod attached its own trace first.
                         let _ = ctx.trace.set(Arc::new(trace::ExecutionTrace::for_node(

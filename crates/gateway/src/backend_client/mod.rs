@@ -89,6 +89,84 @@ impl ClientError {
     }
 }
 
+/// Certificate authorities HTTPS backends are verified against besides the public (webpki)
+/// roots: the node's `--backend-ca-file`, set once at start-up before any client is built.
+static EXTRA_ROOTS: std::sync::OnceLock<Vec<rustls::pki_types::CertificateDer<'static>>> =
+    std::sync::OnceLock::new();
+
+/// Why a PEM bundle or a client certificate could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsSetupError {
+    /// The PEM does not parse.
+    #[error("PEM: {0}")]
+    Pem(String),
+    /// rustls refused the certificate or key.
+    #[error(transparent)]
+    Rustls(#[from] rustls::Error),
+}
+
+/// Trusts the certificates of `pem` (a PEM bundle) for HTTPS backends, besides the public
+/// roots; returns how many. Call once, before [`build`].
+pub fn trust_extra_roots(pem: &str) -> Result<usize, TlsSetupError> {
+    use rustls::pki_types::pem::PemObject;
+    let certs: Vec<_> = rustls::pki_types::CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<_, _>>()
+        .map_err(|e| TlsSetupError::Pem(e.to_string()))?;
+    let n = certs.len();
+    let _ = EXTRA_ROOTS.set(certs);
+    Ok(n)
+}
+
+fn roots() -> rustls::RootCertStore {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(extra) = EXTRA_ROOTS.get() {
+        let _ = roots.add_parsable_certificates(extra.iter().cloned());
+    }
+    roots
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// A client certificate the gateway presents to HTTPS backends (a stage's
+/// `clientCertificateId`): its own connector, and its own connections in the pool.
+pub struct ClientIdentity {
+    id: Arc<str>,
+    connector: HttpsConnector<HttpConnector>,
+}
+
+impl std::fmt::Debug for ClientIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientIdentity")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientIdentity {
+    /// The identity of client certificate `id` (PEM certificate and key).
+    pub fn new(id: &str, cert_pem: &str, key_pem: &str) -> Result<Self, TlsSetupError> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let chain: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+                .collect::<Result<_, _>>()
+                .map_err(|e| TlsSetupError::Pem(e.to_string()))?;
+        let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
+            .map_err(|e| TlsSetupError::Pem(e.to_string()))?;
+        let tls = rustls::ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots())
+            .with_client_auth_cert(chain, key)?;
+        Ok(ClientIdentity {
+            id: id.into(),
+            connector: connector(HttpsConnectorBuilder::new().with_tls_config(tls)),
+        })
+    }
+}
+
 /// The node's backend client (cheap to clone: every clone shares one pool).
 #[derive(Clone)]
 pub struct BackendClient {
@@ -109,9 +187,18 @@ impl std::fmt::Debug for BackendClient {
 }
 
 /// Builds the node's backend client: TCP_NODELAY, TCP keep-alive, 10 s connect timeout,
-/// 90 s idle timeout, HTTPS backends verified against the webpki roots.
+/// 90 s idle timeout, HTTPS backends verified against the webpki roots and the
+/// [`trust_extra_roots`].
 pub fn build() -> BackendClient {
-    build_with(HttpsConnectorBuilder::new().with_webpki_roots())
+    match rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+    {
+        Ok(b) => build_with(
+            HttpsConnectorBuilder::new()
+                .with_tls_config(b.with_root_certificates(roots()).with_no_client_auth()),
+        ),
+        Err(_) => build_with(HttpsConnectorBuilder::new().with_webpki_roots()),
+    }
 }
 
 /// A client trusting what `tls` trusts (tests use their own certificate authority).
@@ -120,15 +207,18 @@ pub(crate) fn build_with_tls(tls: rustls::ClientConfig) -> BackendClient {
     build_with(HttpsConnectorBuilder::new().with_tls_config(tls))
 }
 
-fn build_with(tls: HttpsConnectorBuilder<WantsSchemes>) -> BackendClient {
+fn connector(tls: HttpsConnectorBuilder<WantsSchemes>) -> HttpsConnector<HttpConnector> {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_nodelay(true);
     http.set_keepalive(Some(Duration::from_secs(60)));
     http.set_connect_timeout(Some(Duration::from_secs(10)));
-    let connector = tls.https_or_http().enable_http1().wrap_connector(http);
+    tls.https_or_http().enable_http1().wrap_connector(http)
+}
+
+fn build_with(tls: HttpsConnectorBuilder<WantsSchemes>) -> BackendClient {
     BackendClient {
-        connector,
+        connector: connector(tls),
         pool: Arc::new(Pool::new(IDLE_TIMEOUT, MAX_IDLE_PER_BACKEND)),
         body_idle: DEFAULT_BODY_IDLE_TIMEOUT,
     }
@@ -150,9 +240,22 @@ impl BackendClient {
         &self,
         request: Request<Body>,
     ) -> Result<Response<BackendBody>, ClientError> {
+        self.request_as(request, None).await
+    }
+
+    /// [`BackendClient::request`], presenting `identity`'s client certificate to HTTPS
+    /// backends (over connections of its own).
+    pub async fn request_as(
+        &self,
+        request: Request<Body>,
+        identity: Option<&ClientIdentity>,
+    ) -> Result<Response<BackendBody>, ClientError> {
         let (mut head, mut body) = request.into_parts();
-        let key =
+        let mut key =
             PoolKey::of(&head.uri).ok_or_else(|| ClientError::InvalidUri(head.uri.clone()))?;
+        if key.https {
+            key.identity = identity.map(|i| Arc::clone(&i.id));
+        }
         if !head.headers.contains_key(HOST) {
             if let Ok(host) = HeaderValue::from_str(key.authority.as_str()) {
                 head.headers.insert(HOST, host);
@@ -162,7 +265,7 @@ impl BackendClient {
         loop {
             let (mut conn, reused) = match self.pool.checkout(&key) {
                 Some(conn) => (conn, true),
-                None => (self.connect(&head.uri).await?, false),
+                None => (self.connect(&head.uri, identity).await?, false),
             };
             match conn.send(&head, target, &mut body).await {
                 Ok(response) => {
@@ -211,8 +314,12 @@ impl BackendClient {
         }
     }
 
-    async fn connect(&self, target: &Uri) -> Result<Box<BackendConn>, ClientError> {
-        let mut connector = self.connector.clone();
+    async fn connect(
+        &self,
+        target: &Uri,
+        identity: Option<&ClientIdentity>,
+    ) -> Result<Box<BackendConn>, ClientError> {
+        let mut connector = identity.map_or(&self.connector, |i| &i.connector).clone();
         poll_fn(|cx| connector.poll_ready(cx))
             .await
             .map_err(ClientError::Connect)?;
@@ -253,6 +360,7 @@ impl PoolKey {
         Some(PoolKey {
             https: *scheme == Scheme::HTTPS,
             authority: uri.authority()?.clone(),
+            identity: None,
         })
     }
 }

@@ -21,11 +21,15 @@ use super::conn::BackendConn;
 pub(super) struct PoolKey {
     pub(super) https: bool,
     pub(super) authority: Authority,
+    /// The client certificate presented on these connections (HTTPS only).
+    pub(super) identity: Option<std::sync::Arc<str>>,
 }
 
 impl PartialEq for PoolKey {
     fn eq(&self, other: &Self) -> bool {
-        self.https == other.https && self.authority.as_str() == other.authority.as_str()
+        self.https == other.https
+            && self.authority.as_str() == other.authority.as_str()
+            && self.identity == other.identity
     }
 }
 
@@ -35,6 +39,7 @@ impl Hash for PoolKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.https.hash(state);
         self.authority.as_str().hash(state);
+        self.identity.hash(state);
     }
 }
 

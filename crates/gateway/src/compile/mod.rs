@@ -173,6 +173,8 @@ pub struct CompiledStage {
     pub hook_slot: HookSlot,
     /// `tracingEnabled`: requests get a distributed trace ([`crate::spans`]).
     pub tracing_enabled: bool,
+    /// `clientCertificateId`: HTTP integrations present it to HTTPS backends.
+    pub client_certificate_id: Option<Box<str>>,
     /// Access logging (`accessLogSettings`) and the names every log line of the stage
     /// carries.
     pub logging: StageLogging,
@@ -708,6 +710,8 @@ fn compile_variant(
         api_name: snapshot.api_name.as_str().into(),
         hook_slot: HookSlot::default(),
         tracing_enabled: stage.tracing_enabled,
+        client_certificate_id: (!stage.client_certificate_id.is_empty())
+            .then(|| stage.client_certificate_id.as_str().into()),
         logging: StageLogging::compile(stage),
         canary: None,
         is_canary,
