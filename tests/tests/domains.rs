@@ -686,3 +686,40 @@ async fn stages_present_their_client_certificate_to_https_backends() {
     );
     let _ = std::fs::remove_file(&ca_file);
 }
+
+/// Every domain, base-path-mapping and client-certificate operation through boto3
+/// (`tests/boto3/domains.py`), with AWS's exception classes for what is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boto3_round_trips_domains_mappings_and_client_certificates() {
+    let cp = ControlPlane::start(&fresh_database().await.expect("a test database")).await;
+    let ca = TestCa::new("boto3 ca");
+    let first = ca.server("api.example.com");
+    let second = ca.server("api.example.com");
+    let other = ca.server("other.example.com");
+    let truststore = std::env::temp_dir().join(format!(
+        "apigw-boto3-truststore-{}.pem",
+        uuid::Uuid::new_v4()
+    ));
+    std::fs::write(&truststore, &ca.pem).expect("truststore written");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("boto3/domains.py");
+    let status = tokio::process::Command::new("python3")
+        .arg(script)
+        .env("APIGW_ENDPOINT", cp.url())
+        .env("APIGW_ACCESS_KEY_ID", apigw_e2e::process::ACCESS_KEY_ID)
+        .env(
+            "APIGW_SECRET_ACCESS_KEY",
+            apigw_e2e::process::SECRET_ACCESS_KEY,
+        )
+        .env("CERT_PEM", &first.cert_pem)
+        .env("KEY_PEM", &first.key_pem)
+        .env("CERT2_PEM", &second.cert_pem)
+        .env("KEY2_PEM", &second.key_pem)
+        .env("OTHER_KEY_PEM", &other.key_pem)
+        .env("CA_PEM", &ca.pem)
+        .env("TRUSTSTORE_PATH", truststore.display().to_string())
+        .status()
+        .await
+        .expect("running python3");
+    let _ = std::fs::remove_file(&truststore);
+    assert!(status.success(), "domains.py failed: {status}");
+}
