@@ -164,9 +164,21 @@ pub struct Integration {
     /// Request parameters that make up the cache key.
     #[serde(default)]
     pub cache_key_parameters: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `tlsConfig`: HTTPS verification of the backend (HTTP and HTTP_PROXY).
+    pub tls_config: Option<TlsConfig>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     /// Status code -> integration response.
     pub integration_responses: BTreeMap<String, IntegrationResponse>,
+}
+
+/// An integration's `tlsConfig` (`TlsConfig` shape).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TlsConfig {
+    /// Skip verifying the backend's certificate (self-signed, private CAs).
+    #[serde(default)]
+    pub insecure_skip_verification: bool,
 }
 
 /// An integration response (`IntegrationResponse` shape).

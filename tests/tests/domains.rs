@@ -684,6 +684,60 @@ async fn stages_present_their_client_certificate_to_https_backends() {
         "a stage without the certificate is refused by the backend: {}",
         without.status()
     );
+
+    // A backend whose certificate no trusted CA issued: refused, until the integration's
+    // tlsConfig.insecureSkipVerification says not to verify it.
+    let untrusted = TestCa::new("untrusted ca");
+    let port = mtls_backend(&untrusted, &text(&cert["pemEncodedCertificate"])).await;
+    let api = RestApi::create(&m, "backend-insecure").await;
+    api.method(
+        &api.root,
+        "GET",
+        json!({"type": "HTTP_PROXY", "httpMethod": "GET",
+               "uri": format!("https://127.0.0.1:{port}/")}),
+    )
+    .await;
+    api.deploy("with", json!({})).await;
+    let stage = format!("/restapis/{}/stages/with", api.id);
+    let patched = m
+        .patch(
+            &stage,
+            json!([{"op": "replace", "path": "/clientCertificateId", "value": id}]),
+        )
+        .await
+        .ok();
+    let url = node.invoke_url(&api.id, "with", "/");
+    eventually(
+        "the stage reaches the node",
+        Duration::from_secs(30),
+        || async {
+            let r = client.get(&url).send().await.ok()?;
+            r.status().is_server_error().then_some(())
+        },
+    )
+    .await;
+    assert_eq!(patched["clientCertificateId"], id.as_str());
+    let integration = format!("{}/integration", api.method_path(&api.root, "GET"));
+    let updated = m
+        .patch(
+            &integration,
+            json!([{"op": "replace", "path": "/tlsConfig/insecureSkipVerification", "value": "true"}]),
+        )
+        .await
+        .ok();
+    assert_eq!(updated["tlsConfig"]["insecureSkipVerification"], true);
+    api.deploy("with", json!({})).await;
+    let body = eventually(
+        "the unverified backend is called",
+        Duration::from_secs(30),
+        || async {
+            let r = client.get(&url).send().await.ok()?;
+            (r.status() == 200).then_some(())?;
+            r.text().await.ok()
+        },
+    )
+    .await;
+    assert_eq!(body, "hello mtls");
     let _ = std::fs::remove_file(&ca_file);
 }
 

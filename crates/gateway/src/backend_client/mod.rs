@@ -135,6 +135,76 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 pub struct ClientIdentity {
     id: Arc<str>,
     connector: HttpsConnector<HttpConnector>,
+    /// The same certificate, the backend not verified (`insecureSkipVerification`).
+    insecure: HttpsConnector<HttpConnector>,
+}
+
+/// `tlsConfig.insecureSkipVerification`: accepts any backend certificate (the handshake's
+/// signatures are still checked, so the connection is encrypted to whoever holds the key).
+#[derive(Debug)]
+struct NoVerification(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for NoVerification {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// A client configuration that does not verify the backend, presenting `client_auth` when
+/// given.
+fn insecure_config(
+    client_auth: Option<(
+        Vec<rustls::pki_types::CertificateDer<'static>>,
+        rustls::pki_types::PrivateKeyDer<'static>,
+    )>,
+) -> Result<rustls::ClientConfig, TlsSetupError> {
+    let builder = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(NoVerification(provider())));
+    Ok(match client_auth {
+        Some((chain, key)) => builder.with_client_auth_cert(chain, key)?,
+        None => builder.with_no_client_auth(),
+    })
 }
 
 impl std::fmt::Debug for ClientIdentity {
@@ -156,6 +226,7 @@ impl ClientIdentity {
                 .map_err(|e| TlsSetupError::Pem(e.to_string()))?;
         let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
             .map_err(|e| TlsSetupError::Pem(e.to_string()))?;
+        let insecure = insecure_config(Some((chain.clone(), key.clone_key())))?;
         let tls = rustls::ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()?
             .with_root_certificates(roots())
@@ -163,6 +234,7 @@ impl ClientIdentity {
         Ok(ClientIdentity {
             id: id.into(),
             connector: connector(HttpsConnectorBuilder::new().with_tls_config(tls)),
+            insecure: connector(HttpsConnectorBuilder::new().with_tls_config(insecure)),
         })
     }
 }
@@ -171,6 +243,8 @@ impl ClientIdentity {
 #[derive(Clone)]
 pub struct BackendClient {
     connector: HttpsConnector<HttpConnector>,
+    /// Backends not verified (`insecureSkipVerification`).
+    insecure: Option<HttpsConnector<HttpConnector>>,
     pool: Arc<Pool>,
     /// How long a response body may stall before it is cut ([`BackendClient::with_idle_timeout`]).
     body_idle: Duration,
@@ -219,6 +293,9 @@ fn connector(tls: HttpsConnectorBuilder<WantsSchemes>) -> HttpsConnector<HttpCon
 fn build_with(tls: HttpsConnectorBuilder<WantsSchemes>) -> BackendClient {
     BackendClient {
         connector: connector(tls),
+        insecure: insecure_config(None)
+            .ok()
+            .map(|c| connector(HttpsConnectorBuilder::new().with_tls_config(c))),
         pool: Arc::new(Pool::new(IDLE_TIMEOUT, MAX_IDLE_PER_BACKEND)),
         body_idle: DEFAULT_BODY_IDLE_TIMEOUT,
     }
@@ -240,21 +317,23 @@ impl BackendClient {
         &self,
         request: Request<Body>,
     ) -> Result<Response<BackendBody>, ClientError> {
-        self.request_as(request, None).await
+        self.request_as(request, None, false).await
     }
 
     /// [`BackendClient::request`], presenting `identity`'s client certificate to HTTPS
-    /// backends (over connections of its own).
+    /// backends (over connections of its own), not verifying the backend when `insecure`.
     pub async fn request_as(
         &self,
         request: Request<Body>,
         identity: Option<&ClientIdentity>,
+        insecure: bool,
     ) -> Result<Response<BackendBody>, ClientError> {
         let (mut head, mut body) = request.into_parts();
         let mut key =
             PoolKey::of(&head.uri).ok_or_else(|| ClientError::InvalidUri(head.uri.clone()))?;
         if key.https {
             key.identity = identity.map(|i| Arc::clone(&i.id));
+            key.insecure = insecure;
         }
         if !head.headers.contains_key(HOST) {
             if let Ok(host) = HeaderValue::from_str(key.authority.as_str()) {
@@ -265,7 +344,10 @@ impl BackendClient {
         loop {
             let (mut conn, reused) = match self.pool.checkout(&key) {
                 Some(conn) => (conn, true),
-                None => (self.connect(&head.uri, identity).await?, false),
+                None => (
+                    self.connect(&head.uri, identity, key.insecure).await?,
+                    false,
+                ),
             };
             match conn.send(&head, target, &mut body).await {
                 Ok(response) => {
@@ -318,8 +400,15 @@ impl BackendClient {
         &self,
         target: &Uri,
         identity: Option<&ClientIdentity>,
+        insecure: bool,
     ) -> Result<Box<BackendConn>, ClientError> {
-        let mut connector = identity.map_or(&self.connector, |i| &i.connector).clone();
+        let mut connector = match (identity, insecure) {
+            (Some(i), false) => &i.connector,
+            (Some(i), true) => &i.insecure,
+            (None, true) => self.insecure.as_ref().unwrap_or(&self.connector),
+            (None, false) => &self.connector,
+        }
+        .clone();
         poll_fn(|cx| connector.poll_ready(cx))
             .await
             .map_err(ClientError::Connect)?;
@@ -361,6 +450,7 @@ impl PoolKey {
             https: *scheme == Scheme::HTTPS,
             authority: uri.authority()?.clone(),
             identity: None,
+            insecure: false,
         })
     }
 }

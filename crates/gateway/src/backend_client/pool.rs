@@ -23,6 +23,8 @@ pub(super) struct PoolKey {
     pub(super) authority: Authority,
     /// The client certificate presented on these connections (HTTPS only).
     pub(super) identity: Option<std::sync::Arc<str>>,
+    /// Connections made without verifying the backend (`insecureSkipVerification`).
+    pub(super) insecure: bool,
 }
 
 impl PartialEq for PoolKey {
@@ -30,6 +32,7 @@ impl PartialEq for PoolKey {
         self.https == other.https
             && self.authority.as_str() == other.authority.as_str()
             && self.identity == other.identity
+            && self.insecure == other.insecure
     }
 }
 
@@ -40,6 +43,7 @@ impl Hash for PoolKey {
         self.https.hash(state);
         self.authority.as_str().hash(state);
         self.identity.hash(state);
+        self.insecure.hash(state);
     }
 }
 

@@ -493,6 +493,8 @@ pub struct HttpIntegration {
     pub query_mappings: Vec<(Box<str>, ValueSource)>,
     /// How long to wait for the backend's response headers.
     pub timeout: Duration,
+    /// `tlsConfig.insecureSkipVerification`: the HTTPS backend's certificate is not verified.
+    pub insecure_tls: bool,
     /// Request templates (parsed) and the passthrough rule.
     pub templates: RequestTemplates<MappingTemplate>,
     /// Integration responses (unused by `HTTP_PROXY`).
@@ -1068,6 +1070,7 @@ fn http_integration(
         header_mappings,
         query_mappings,
         timeout,
+        insecure_tls: integration.insecure_skip_verification,
         templates: request_templates(integration)?,
         responses: integration_responses(integration, scope)?,
         content_handling: function::ContentHandling::parse(&integration.content_handling),

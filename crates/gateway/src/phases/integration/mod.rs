@@ -144,6 +144,7 @@ pub(crate) async fn send(
     ctx: &RequestContext,
     mut request: Request<Body>,
     timeout: Duration,
+    insecure_tls: bool,
 ) -> Result<Response<BackendBody>, GatewayError> {
     if ctx.traced() {
         trace_request(ctx, &mut request).await?;
@@ -156,7 +157,11 @@ pub(crate) async fn send(
     let deadline = tokio::time::Instant::now() + timeout;
     let outcome = match tokio::time::timeout_at(
         deadline,
-        client.request_as(request, ctx.backend_identity.get().map(|i| &**i)),
+        client.request_as(
+            request,
+            ctx.backend_identity.get().map(|i| &**i),
+            insecure_tls,
+        ),
     )
     .await
     {
