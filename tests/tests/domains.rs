@@ -311,6 +311,22 @@ async fn domain_names_mappings_and_client_certificates_are_managed() {
         }
     }
 
+    // TagResource / GetTags / UntagResource on a domain's and a certificate's ARN.
+    for path in [
+        "/domainnames/api.example.com".to_string(),
+        format!("/clientcertificates/{id}"),
+    ] {
+        let arn = format!("arn:aws:apigateway:us-east-1::{path}");
+        let tags = format!("/tags/{}", arn.replace(':', "%3A").replace('/', "%2F"));
+        assert_eq!(
+            m.put(&tags, json!({"tags": {"env": "prod"}})).await.status,
+            204
+        );
+        let got = m.get(&tags).await.ok();
+        assert_eq!(got["tags"]["env"], "prod", "{path}: {got}");
+        assert_eq!(m.get(&path).await.ok()["tags"]["env"], "prod");
+    }
+
     assert_eq!(m.delete("/domainnames/www.example.com").await.status, 202);
     m.get("/domainnames/www.example.com")
         .await
