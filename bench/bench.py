@@ -483,6 +483,10 @@ def main() -> None:
                 f'proxy_set_header Connection ""; proxy_cache bench; proxy_cache_valid 200 1h; }}',
                 http_extra=f"proxy_cache_path {tmp}/proxy-cache/cache keys_zone=bench:10m; "
                            f"upstream up {{ server 127.0.0.1:{up}; keepalive 256; }}")
+            # nginx's worker (not root) writes the cache: the folders must let it.
+            (tmp / "proxy-cache" / "cache").mkdir()
+            for d, mode in ((tmp, 0o755), (tmp / "proxy-cache", 0o755), (tmp / "proxy-cache" / "cache", 0o777)):
+                d.chmod(mode)
             nginx_cache = procs.start("nginx-cache", SUT_CPU, [nginx, "-c", str(conf), "-p", str(tmp / "proxy-cache")])
             add_cached_stage(f"http://127.0.0.1:{cp_http}", api)
             targets = targets[:3] + [
@@ -495,6 +499,7 @@ def main() -> None:
                 Target("no-metrics", f"http://127.0.0.1:{gw2}/prod/bench", host, tree_pids(quiet_node.pid)),
             ]
         for t in targets:
+            print(f"waiting for {t.name} ({t.url})", flush=True)
             wait_ok(t.url, t.host, extra=t.extra)
             print(f"warm-up {t.name} ({WARMUP}s)", flush=True)
             run_wrk(t, 32, WARMUP)

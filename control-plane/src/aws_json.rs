@@ -63,6 +63,14 @@ pub fn auth_failure(e: crate::error::ApiError) -> Result<AwsJsonError, String> {
             message,
         }),
         ApiError::Internal(detail) => Err(detail),
+        ApiError::ServiceUnavailable(detail) => {
+            tracing::warn!(%detail, "service unavailable");
+            Ok(AwsJsonError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "ServiceUnavailableException",
+                message: crate::error::UNAVAILABLE_MESSAGE.to_string(),
+            })
+        }
         other => Ok(AwsJsonError {
             status: StatusCode::FORBIDDEN,
             code: "AccessDeniedException",

@@ -45,7 +45,28 @@ pub enum ApiError {
     /// 500: something on our side failed; details go to the log, not the caller.
     #[error("internal error: {0}")]
     Internal(String),
+    /// 503 ServiceUnavailableException: Postgres cannot be reached (no connection within
+    /// the pool's acquire timeout, or the connection failed); details go to the log, the
+    /// caller is told to retry (`Retry-After`).
+    #[error("service unavailable: {0}")]
+    ServiceUnavailable(String),
 }
+
+/// Whether a database error means Postgres is unreachable (a fault to retry, 503) rather
+/// than a failed statement (500).
+pub fn is_unavailable(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+    )
+}
+
+/// What a caller reads when Postgres is unreachable.
+pub const UNAVAILABLE_MESSAGE: &str =
+    "The service is temporarily unavailable (its database cannot be reached). Retry later.";
 
 impl ApiError {
     /// Shorthand for a 400 with a formatted message.
@@ -74,13 +95,21 @@ impl ApiError {
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "UnauthorizedException"),
             Self::UnknownOperation => (StatusCode::NOT_FOUND, "UnknownOperationException"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "InternalFailure"),
+            Self::ServiceUnavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailableException",
+            ),
         }
     }
 }
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        Self::Internal(format!("database: {e}"))
+        if is_unavailable(&e) {
+            Self::ServiceUnavailable(format!("database: {e}"))
+        } else {
+            Self::Internal(format!("database: {e}"))
+        }
     }
 }
 
@@ -92,6 +121,10 @@ impl IntoResponse for ApiError {
                 tracing::error!(%detail, "management API internal error");
                 "Internal server error".to_string()
             }
+            Self::ServiceUnavailable(detail) => {
+                tracing::warn!(%detail, "management API unavailable");
+                UNAVAILABLE_MESSAGE.to_string()
+            }
             other => other.to_string(),
         };
         let body = serde_json::json!({ "message": message }).to_string();
@@ -102,6 +135,9 @@ impl IntoResponse for ApiError {
             HeaderValue::from_static("application/json"),
         );
         headers.insert("x-amzn-errortype", HeaderValue::from_static(error_type));
+        if matches!(self, Self::ServiceUnavailable(_)) {
+            headers.insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         resp
     }
 }

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod aws_json;
 pub mod certs;
 pub mod cloudwatch;
+pub mod cluster;
 pub mod compiler;
 pub mod console;
 pub mod constraints;
@@ -20,6 +21,7 @@ pub mod distribution;
 pub mod error;
 pub mod export;
 pub mod extract;
+pub mod http_server;
 pub mod ids;
 pub mod import;
 pub mod ingest;
@@ -102,12 +104,32 @@ pub struct Settings {
     /// Days the log store keeps access and execution log lines
     /// (`APIGW_LOG_RETENTION_DAYS`, default 30).
     pub log_retention_days: u32,
+    /// How long a call waits for a Postgres connection before it is answered 503
+    /// (`--db-acquire-timeout-ms`, default 2 s).
+    pub db_acquire_timeout: std::time::Duration,
+    /// Connection limits of the HTTP and gRPC listeners (`--header-read-timeout`,
+    /// `--keep-alive-timeout`).
+    pub conn_limits: http_server::ConnLimits,
 }
+
+/// How long a call waits for a Postgres connection by default.
+pub const DEFAULT_DB_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Connects to Postgres and applies the migrations.
 pub async fn connect(database_url: &str) -> anyhow::Result<PgPool> {
+    connect_with(database_url, DEFAULT_DB_ACQUIRE_TIMEOUT).await
+}
+
+/// Connects to Postgres and applies the migrations; a call waits at most `acquire_timeout`
+/// for a connection (sqlx's default, 30 s, would hold every call that long while Postgres
+/// is down), then fails with `PoolTimedOut`, answered 503.
+pub async fn connect_with(
+    database_url: &str,
+    acquire_timeout: std::time::Duration,
+) -> anyhow::Result<PgPool> {
     let db = PgPoolOptions::new()
         .max_connections(16)
+        .acquire_timeout(acquire_timeout)
         .connect(database_url)
         .await
         .context("connecting to Postgres")?;
@@ -137,6 +159,7 @@ pub fn app(state: AppState) -> Router {
         ));
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
         .merge(
             console::router(&state.console).layer(axum::middleware::from_fn_with_state(
                 state.clone(),
@@ -148,6 +171,30 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(log_request))
         .layer(axum::middleware::from_fn(request_id))
         .with_state(state)
+}
+
+/// Readiness: 200 when Postgres answers within the pool's acquire timeout, 503 saying why
+/// when it does not (`/healthz` stays liveness: the process serves).
+async fn readyz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (status, body) = match store::health::ping(&state.db).await {
+        Ok(()) => (
+            http::StatusCode::OK,
+            serde_json::json!({"status": "ready", "postgres": "ok"}),
+        ),
+        Err(error) => (
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({"status": "not ready", "postgres": error.to_string()}),
+        ),
+    };
+    (
+        status,
+        [(http::header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// The header carrying a response's request id, as API Gateway's management API sends it
@@ -198,7 +245,7 @@ pub async fn run(
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let db = connect(&settings.database_url).await?;
+    let db = connect_with(&settings.database_url, settings.db_acquire_timeout).await?;
     let vault = std::sync::Arc::new(keys::KeyVault::from_master_key(&settings.master_key));
     keys::seal_stored_secrets(&db, &vault)
         .await
@@ -222,9 +269,31 @@ pub async fn run(
     )
     .await
     .context("creating the first console admin")?;
+    let cluster_id = store::cluster::ensure_id(&db)
+        .await
+        .context("reading the cluster id")?
+        .to_string();
+    if let Some(url) = &settings.redis_url {
+        match cluster::claim_prefix(
+            url,
+            &settings.redis_prefix,
+            &cluster_id,
+            &cluster::database_label(&settings.database_url),
+        )
+        .await
+        {
+            Ok(()) => {}
+            Err(error @ cluster::ClaimError::Foreign { .. }) => {
+                return Err(anyhow::Error::new(error).context("refusing to start"))
+            }
+            Err(error) => tracing::warn!(%error, "cluster identity not checked"),
+        }
+    }
+    tracing::info!(%cluster_id, "cluster identity");
     let (state_rx, watcher) =
         distribution::watcher::start(db.clone(), vault.clone(), settings.region.clone()).await;
-    let config_service = distribution::grpc::ConfigService::new(state_rx);
+    let config_service =
+        distribution::grpc::ConfigService::new(state_rx).with_cluster_id(&cluster_id);
     let metrics_service = ingest::MetricsIngestService::new(db.clone());
     store::metrics::ensure_rollup_row(&mut *db.acquire().await?)
         .await
@@ -271,7 +340,15 @@ pub async fn run(
                 .max_decoding_message_size(ingest::logs::MAX_MESSAGE_BYTES),
         )
         .serve_with_incoming_shutdown(
-            tokio_stream::wrappers::TcpListenerStream::new(grpc_listener),
+            {
+                use tokio_stream::StreamExt;
+                let timeout = settings.conn_limits.header_read_timeout;
+                tokio_stream::wrappers::TcpListenerStream::new(grpc_listener).map(move |s| {
+                    s.map(|s| {
+                        http_server::PrefaceDeadline::new(s, http_server::H2_PREFACE_LEN, timeout)
+                    })
+                })
+            },
             wait_stop(stop_rx.clone()),
         );
     let metering = match &settings.redis_url {
@@ -307,18 +384,18 @@ pub async fn run(
         state.clone(),
         settings.alarm_eval_interval,
     ));
-    let http = axum::serve(
+    let http = http_server::serve(
         http_listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(wait_stop(stop_rx));
-    let (g, h) = tokio::join!(grpc, http);
+        app(state),
+        settings.conn_limits,
+        wait_stop(stop_rx),
+    );
+    let (g, ()) = tokio::join!(grpc, http);
     watcher.abort();
     evaluator.abort();
     rollup.abort();
     audit_prune.abort();
     log_partitions.abort();
     g.context("gRPC server")?;
-    h.context("HTTP server")?;
     Ok(())
 }

@@ -55,6 +55,17 @@ struct Args {
     /// Days the log store keeps access and execution log lines (whole days are dropped).
     #[arg(long, env = "APIGW_LOG_RETENTION_DAYS", default_value_t = 30)]
     log_retention_days: u32,
+    /// Milliseconds a call waits for a Postgres connection before it is answered 503
+    /// ServiceUnavailableException (Postgres down or every connection busy).
+    #[arg(long, env = "DB_ACQUIRE_TIMEOUT_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..))]
+    db_acquire_timeout_ms: u64,
+    /// Seconds a new connection (management API, console or gRPC) has to deliver its first
+    /// request head or HTTP/2 preface; one that sends nothing is closed after this.
+    #[arg(long, env = "HEADER_READ_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    header_read_timeout: u64,
+    /// Seconds an idle HTTP/1.1 keep-alive connection waits for its next request head.
+    #[arg(long, env = "KEEP_ALIVE_TIMEOUT", default_value_t = 75, value_parser = clap::value_parser!(u64).range(1..))]
+    keep_alive_timeout: u64,
     /// Log format: text or json.
     #[arg(long, env = "LOG_FORMAT", default_value = "text")]
     log_format: String,
@@ -65,9 +76,13 @@ fn init_logging(format: &str) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
     // Logs go to stderr; stdout carries only the one-time first-admin password banner, so
     // log shippers collecting stderr never see it.
+    // Colours only on a terminal (and without NO_COLOR): a log file or pipe gets plain text.
+    let colours = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(colours);
     if format == "json" {
         builder.json().init();
     } else {
@@ -142,6 +157,11 @@ async fn main() -> anyhow::Result<()> {
             alarm_eval_interval: std::time::Duration::from_secs(args.alarm_eval_interval.max(1)),
             alarm_sns_webhooks: args.alarm_sns_webhooks,
             log_retention_days: args.log_retention_days,
+            db_acquire_timeout: std::time::Duration::from_millis(args.db_acquire_timeout_ms),
+            conn_limits: apigw_control_plane::http_server::ConnLimits {
+                header_read_timeout: std::time::Duration::from_secs(args.header_read_timeout),
+                keep_alive_timeout: std::time::Duration::from_secs(args.keep_alive_timeout),
+            },
         },
         shutdown_signal(),
     )

@@ -115,7 +115,7 @@ pub struct Args {
     pub logs_ship_interval_ms: u64,
     /// Requests' log records waiting for the writer at most; beyond, lines are dropped
     /// and counted (`apigw_log_lines_dropped_total`).
-    #[arg(long, env = "LOG_QUEUE_SIZE", default_value_t = 16_384, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "LOG_QUEUE_SIZE", default_value_t = 16_384, value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
     pub log_queue_size: u64,
     /// The largest response body the stage cache keeps (larger ones are served uncached).
     #[arg(long, env = "CACHE_MAX_ITEM_BYTES", default_value_t = apigw_gateway::phases::cache::MAX_ITEM_BYTES)]
@@ -124,6 +124,14 @@ pub struct Args {
     /// closest to expiry are evicted.
     #[arg(long, env = "CACHE_STAGE_MAX_BYTES", default_value_t = crate::response_cache::DEFAULT_STAGE_MAX_BYTES)]
     pub cache_stage_max_bytes: u64,
+    /// Seconds a new connection has to deliver its first request head (HTTP/1.1 or h2c);
+    /// a connection that sends nothing, or trickles its head, is closed after this.
+    #[arg(long, env = "HEADER_READ_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout: u64,
+    /// Seconds an idle HTTP/1.1 keep-alive connection waits for (and reads) its next
+    /// request head before it is closed; keep it above a load balancer's idle timeout.
+    #[arg(long, env = "KEEP_ALIVE_TIMEOUT", default_value_t = 75, value_parser = clap::value_parser!(u64).range(1..))]
+    pub keep_alive_timeout: u64,
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -189,6 +197,10 @@ mod tests {
         assert!(!args.limits_fail_closed);
         assert!(args.metrics && args.metrics_url.is_none());
         assert_eq!(args.metrics_ship_interval, 10);
+        assert_eq!(
+            (args.header_read_timeout, args.keep_alive_timeout),
+            (10, 75)
+        );
         let args = Args::try_parse_from(["data-plane", "--metrics", "false"]).unwrap();
         assert!(!args.metrics);
         assert_eq!(args.otlp_protocol, OtlpProtocol::Grpc);

@@ -4,7 +4,9 @@
 //! It says `Hello{node_id, last_applied_version}`, then for each `ConfigUpdate` builds the
 //! next state off the request threads (`spawn_blocking`), swaps it in atomically and ACKs,
 //! or NACKs with the error and keeps the last good state. The stream is re-established
-//! forever with exponential backoff and jitter; the node keeps serving meanwhile.
+//! forever with exponential backoff and jitter; the node keeps serving meanwhile. With
+//! Redis, a control plane whose cluster (the stream's `apigw-cluster-id`) is not the one
+//! that claimed the node's key prefix is refused before any update is applied.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,6 +46,71 @@ pub enum SessionError {
     /// Compiling panicked or was cancelled (a bug; the state is unchanged).
     #[error("compile task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// The control plane belongs to another cluster than the one that claimed this node's
+    /// Redis key prefix: its config is refused.
+    #[error(
+        "the control plane is cluster {control_plane}, but the Redis key prefix {prefix:?} is          claimed by cluster {claimant}: refusing its config (is REDIS_KEY_PREFIX or          CONTROL_PLANE_URL wrong?)"
+    )]
+    ForeignCluster {
+        /// The control plane's cluster id.
+        control_plane: String,
+        /// The prefix.
+        prefix: String,
+        /// The cluster holding the prefix.
+        claimant: String,
+    },
+}
+
+/// Checks a control plane's cluster against the claim on the node's Redis key prefix.
+#[derive(Clone)]
+pub struct ClusterClaim {
+    redis: redis::aio::ConnectionManager,
+    prefix: String,
+}
+
+impl ClusterClaim {
+    /// Reads the claim on `prefix` through `redis`.
+    pub fn new(redis: redis::aio::ConnectionManager, prefix: &str) -> Self {
+        ClusterClaim {
+            redis,
+            prefix: prefix.to_string(),
+        }
+    }
+
+    /// `Err` when the stream's cluster id and the prefix's claimant are both known and
+    /// differ; an unreachable Redis or an older control plane (no id) is let through.
+    async fn check(&self, metadata: &tonic::metadata::MetadataMap) -> Result<(), SessionError> {
+        let Some(control_plane) = metadata
+            .get(apigw_proto::CLUSTER_ID_METADATA)
+            .and_then(|v| v.to_str().ok())
+        else {
+            return Ok(());
+        };
+        let key = format!("{}{}", self.prefix, apigw_proto::CLUSTER_CLAIM_KEY);
+        let mut redis = self.redis.clone();
+        let mut get = redis::cmd("GET");
+        get.arg(&key);
+        let read = get.query_async::<Option<String>>(&mut redis);
+        let claimant = match tokio::time::timeout(Duration::from_secs(2), read).await {
+            Ok(Ok(claimant)) => claimant,
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "cannot read the Redis key prefix's cluster claim");
+                None
+            }
+            Err(_) => {
+                tracing::warn!("the Redis key prefix's cluster claim did not come in 2 s");
+                None
+            }
+        };
+        match claimant {
+            Some(claimant) if claimant != control_plane => Err(SessionError::ForeignCluster {
+                control_plane: control_plane.to_string(),
+                prefix: self.prefix.clone(),
+                claimant,
+            }),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Exponential backoff with "equal jitter": half fixed, half random.
@@ -88,6 +155,7 @@ pub struct ConfigClient {
     node_id: String,
     state: Arc<SharedState>,
     on_apply: Option<Arc<dyn OnApply>>,
+    claim: Option<ClusterClaim>,
 }
 
 impl std::fmt::Debug for ConfigClient {
@@ -111,7 +179,14 @@ impl ConfigClient {
             node_id: node_id.into(),
             state,
             on_apply: None,
+            claim: None,
         }
+    }
+
+    /// The client refusing control planes of another cluster than `claim`'s.
+    pub fn with_cluster_claim(mut self, claim: ClusterClaim) -> Self {
+        self.claim = Some(claim);
+        self
     }
 
     /// The client calling `hook` for every state it applies.
@@ -127,6 +202,9 @@ impl ConfigClient {
             let mut progressed = false;
             match self.session(&mut progressed).await {
                 Ok(()) => {}
+                Err(error @ SessionError::ForeignCluster { .. }) => {
+                    tracing::error!(%error, url = %self.url, "config stream refused");
+                }
                 Err(error) => {
                     tracing::warn!(%error, url = %self.url, applied_version = self.state.load().version, "config stream down; serving last applied config");
                 }
@@ -162,7 +240,11 @@ impl ConfigClient {
         })
         .await
         .map_err(|_| SessionError::AckChannel)?;
-        let mut updates = client.stream(ReceiverStream::new(rx)).await?.into_inner();
+        let response = client.stream(ReceiverStream::new(rx)).await?;
+        if let Some(claim) = &self.claim {
+            claim.check(response.metadata()).await?;
+        }
+        let mut updates = response.into_inner();
         tracing::info!(url = %self.url, node_id = %self.node_id, "config stream connected");
 
         while let Some(update) = updates.message().await? {

@@ -3,7 +3,8 @@
 //!
 //! It receives deployed stages from the control plane over the `ConfigDiscovery` gRPC
 //! stream ([`config_client`]), has the engine compile them into the snapshot it swaps
-//! atomically, serves invoke requests through the engine on a hyper server ([`server`]),
+//! atomically, serves invoke requests through the engine on a hyper server ([`server`],
+//! with the head limits of [`request_limits`]),
 //! answers its own health endpoints ([`health`]), keeps the cluster-wide limits'
 //! Redis side ([`limits`]), counts requests for Prometheus and the control plane's
 //! per-minute series ([`metrics`]), writes and ships access and execution logs
@@ -20,6 +21,7 @@ pub mod logs;
 pub mod metrics;
 pub mod node;
 pub mod otlp;
+pub mod request_limits;
 pub mod request_log;
 pub mod response_cache;
 pub mod server;

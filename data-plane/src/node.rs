@@ -73,6 +73,7 @@ impl RequestEnd for Hooks {
 
 /// Runs a node until `shutdown` resolves, then drains in-flight requests and returns.
 pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), NodeError> {
+    let args_limits = (args.header_read_timeout, args.keep_alive_timeout);
     let node_id = args
         .node_id
         .clone()
@@ -178,7 +179,7 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
     let mut log_writer = None;
     if args.logs {
         let (queue, records) =
-            tokio::sync::mpsc::channel(usize::try_from(args.log_queue_size).unwrap_or(usize::MAX));
+            crate::logs::queue::bounded(usize::try_from(args.log_queue_size).unwrap_or(usize::MAX));
         hooks.push(Arc::new(LogsHook::new(queue, Arc::clone(&log_stats))));
         let pending = args.logs_ship.then(|| {
             Arc::new(Pending::new(
@@ -238,6 +239,12 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
     gateway = gateway.with_tracer(tracer);
     let gateway = Arc::new(gateway);
     let mut config_client = ConfigClient::new(args.control_plane.clone(), node_id.clone(), state);
+    if let Some(redis) = limiter.redis() {
+        config_client = config_client.with_cluster_claim(crate::config_client::ClusterClaim::new(
+            redis,
+            &args.redis_prefix,
+        ));
+    }
     let mut shipper = None;
     if let Some(registry) = &metrics {
         config_client = config_client.with_on_apply(Arc::clone(registry) as _);
@@ -258,6 +265,10 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
         shipper = Some((stop, tokio::spawn(run)));
     }
     let config = tokio::spawn(config_client.run());
+    let limits = server::ConnLimits {
+        header_read_timeout: std::time::Duration::from_secs(args_limits.0),
+        keep_alive_timeout: std::time::Duration::from_secs(args_limits.1),
+    };
     let (stop_https, https_stopped) = tokio::sync::watch::channel(false);
     let https = match https_listener {
         Some(listener) => {
@@ -271,6 +282,7 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
                     let _ = stopped.wait_for(|stop| *stop).await;
                 },
                 DRAIN_TIMEOUT,
+                limits,
             )))
         }
         None => None,
@@ -279,7 +291,16 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
         shutdown.await;
         let _ = stop_https.send(true);
     };
-    server::serve(listener, None, gateway, metrics, shutdown, DRAIN_TIMEOUT).await;
+    server::serve(
+        listener,
+        None,
+        gateway,
+        metrics,
+        shutdown,
+        DRAIN_TIMEOUT,
+        limits,
+    )
+    .await;
     if let Some(https) = https {
         let _ = https.await;
     }

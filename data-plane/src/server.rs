@@ -2,9 +2,16 @@
 //! connection; on the HTTPS listener after the TLS handshake of [`crate::tls`], HTTP/2 by
 //! ALPN), hands each request to the [`Gateway`], and on shutdown stops accepting and
 //! drains in-flight requests (hyper-util graceful shutdown) before returning.
+//!
+//! Hardening at the connection ([`ConnLimits`], README "Limits and hardening"): a new
+//! connection must deliver its first request head within `header_read_timeout` (hyper's
+//! protocol detection and HTTP/1 head reading have no bound of their own from accept), an
+//! idle keep-alive connection is closed after `keep_alive_timeout`, and a request head is
+//! checked by [`crate::request_limits`] before the gateway sees it.
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,24 +26,49 @@ use apigw_gateway::{Gateway, Peer};
 
 use crate::limits::Limiter;
 use crate::metrics::Registry;
+use crate::request_limits::{self, MAX_HEAD_BYTES};
+
+/// Connection-level limits of the node's HTTP server.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnLimits {
+    /// From accept until the first request head is complete.
+    pub header_read_timeout: Duration,
+    /// An idle HTTP/1.1 keep-alive connection waiting for its next request head.
+    pub keep_alive_timeout: Duration,
+}
+
+impl Default for ConnLimits {
+    fn default() -> Self {
+        ConnLimits {
+            header_read_timeout: Duration::from_secs(10),
+            keep_alive_timeout: Duration::from_secs(75),
+        }
+    }
+}
 
 /// How long shutdown waits for in-flight requests before giving up on them.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The per-connection service: each request to the gateway, as from `peer`.
+/// The per-connection service: each request (within the head limits) to the gateway, as
+/// from `peer`; `started` records that a request head arrived.
 fn service(
     gateway: Arc<Gateway<Limiter>>,
     peer: Peer,
+    started: Arc<AtomicBool>,
 ) -> impl hyper::service::Service<
     hyper::Request<hyper::body::Incoming>,
     Response = hyper::Response<apigw_gateway::body::Body>,
     Error = Infallible,
     Future = impl Future<Output = Result<hyper::Response<apigw_gateway::body::Body>, Infallible>> + Send,
 > + Clone {
-    service_fn(move |request| {
+    service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+        started.store(true, Ordering::Relaxed);
         let gateway = Arc::clone(&gateway);
         let peer = peer.clone();
         async move {
+            if let Some(refusal) = request_limits::check(&request) {
+                return Ok::<_, Infallible>(refusal);
+            }
             let response = gateway.handle(request, &peer).await;
             // hyper writes the response as soon as this returns: batch it with the
             // tick's other responses (see `write_batching`).
@@ -56,9 +88,20 @@ pub async fn serve(
     metrics: Option<Arc<Registry>>,
     shutdown: impl Future<Output = ()>,
     drain_timeout: Duration,
+    limits: ConnLimits,
 ) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).keep_alive(true);
+    // A head that does not fit in the read buffer is answered 431 by hyper.
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .keep_alive(true)
+        .header_read_timeout(limits.keep_alive_timeout)
+        .max_buf_size(MAX_HEAD_BYTES);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(MAX_HEAD_BYTES).unwrap_or(u32::MAX));
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -91,7 +134,8 @@ pub async fn serve(
                         if let Some(m) = &metrics {
                             m.connections_opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         }
-                        let service = service(gateway, Peer::new(remote).with_client_cert(cert));
+                        let peer = Peer::new(remote).with_client_cert(cert);
+                        let service = service(gateway, peer, Arc::new(AtomicBool::new(false)));
                         let connection = builder.serve_connection(TokioIo::new(stream), service);
                         if let Err(error) = watcher.watch(connection).await {
                             tracing::debug!(%error, "connection ended with an error");
@@ -102,14 +146,31 @@ pub async fn serve(
                     });
                     continue;
                 }
-                let service = service(Arc::clone(&gateway), Peer::new(remote));
+                let started = Arc::new(AtomicBool::new(false));
+                let service = service(Arc::clone(&gateway), Peer::new(remote), Arc::clone(&started));
                 let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
                 let connection = graceful.watch(connection);
                 if let Some(m) = &metrics {
                     m.connections_opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
+                let header_read_timeout = limits.header_read_timeout;
                 tokio::spawn(async move {
-                    if let Err(error) = connection.await {
+                    let mut connection = std::pin::pin!(connection);
+                    let ended = tokio::select! {
+                        ended = &mut connection => Some(ended),
+                        () = tokio::time::sleep(header_read_timeout) => None,
+                    };
+                    let ended = match ended {
+                        Some(ended) => ended,
+                        None if started.load(Ordering::Relaxed) => connection.await,
+                        // No request head within the limit: dropping the connection
+                        // closes the socket.
+                        None => {
+                            tracing::debug!(%remote, "no request head within the header read timeout; connection closed");
+                            Ok(())
+                        }
+                    };
+                    if let Err(error) = ended {
                         tracing::debug!(%error, "connection ended with an error");
                     }
                     if let Some(m) = metrics {

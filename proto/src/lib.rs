@@ -27,3 +27,12 @@ pub mod logs {
 
 /// The snapshot format this build produces and understands; a node rejects newer ones.
 pub const SNAPSHOT_FORMAT_VERSION: u32 = 1;
+
+/// The `ConfigDiscovery.Stream` response metadata naming the control plane's cluster (its
+/// id in Postgres). A node whose Redis key prefix is claimed by another cluster refuses the
+/// stream.
+pub const CLUSTER_ID_METADATA: &str = "apigw-cluster-id";
+
+/// The Redis key, after the key prefix, holding the id of the cluster that claimed the
+/// prefix (set once by its first control plane, never expiring).
+pub const CLUSTER_CLAIM_KEY: &str = "cluster";

@@ -79,7 +79,8 @@ nodes=()
 for i in 1 2; do
   port=$(free_port)
   CONTROL_PLANE_URL="http://127.0.0.1:$cp_grpc" DP_HTTP_ADDR="127.0.0.1:$port" \
-    DP_NODE_ID="boto3-node-$i" REDIS_URL="$REDIS" RUST_LOG="${RUST_LOG:-info}" \
+    DP_NODE_ID="boto3-node-$i" REDIS_URL="$REDIS" REDIS_KEY_PREFIX="boto3:$db:" \
+    RUST_LOG="${RUST_LOG:-info}" \
     "$BIN_DIR/data-plane" >"$logs/data-plane-$i.log" 2>&1 &
   pids+=($!)
   nodes+=("http://127.0.0.1:$port")

@@ -10,6 +10,7 @@ pub mod functions;
 pub mod invoke;
 pub mod mgmt;
 pub mod oidc;
+pub mod postgres;
 pub mod process;
 pub mod rest_api;
 pub mod tls;

@@ -92,6 +92,16 @@ pub fn bin_dir() -> PathBuf {
 }
 
 fn spawn(bin: &str, envs: &[(&str, String)], args: &[String]) -> Child {
+    spawn_logged(bin, envs, args, None)
+}
+
+/// [`spawn`] with the process's stderr (its log) written to `stderr` when given.
+fn spawn_logged(
+    bin: &str,
+    envs: &[(&str, String)],
+    args: &[String],
+    stderr: Option<std::fs::File>,
+) -> Child {
     let mut cmd = Command::new(bin_dir().join(bin));
     cmd.args(args)
         .env(
@@ -105,6 +115,9 @@ fn spawn(bin: &str, envs: &[(&str, String)], args: &[String]) -> Child {
     }
     if std::env::var("E2E_QUIET").is_ok() {
         cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    }
+    if let Some(file) = stderr {
+        cmd.stderr(Stdio::from(file));
     }
     cmd.spawn()
         .unwrap_or_else(|e| panic!("starting {bin}: {e}"))
@@ -241,6 +254,16 @@ impl DataPlane {
         node_id: &str,
         extra_env: &[(&str, String)],
     ) -> Self {
+        Self::start_logged(control_plane_url, node_id, extra_env, None).await
+    }
+
+    /// [`DataPlane::start_env`] with the node's log (stderr) written to `log` when given.
+    pub async fn start_logged(
+        control_plane_url: &str,
+        node_id: &str,
+        extra_env: &[(&str, String)],
+        log: Option<&std::path::Path>,
+    ) -> Self {
         let port = free_port();
         let https_port = free_port();
         let mut env = vec![
@@ -252,7 +275,10 @@ impl DataPlane {
             ("REDIS_KEY_PREFIX", redis_prefix(control_plane_url)),
         ];
         env.extend(extra_env.iter().map(|(k, v)| (*k, v.clone())));
-        let child = spawn("data-plane", &env, &[]);
+        let log = log.map(|path| {
+            std::fs::File::create(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        });
+        let child = spawn_logged("data-plane", &env, &[], log);
         wait_http_ok(
             &format!("http://127.0.0.1:{port}/healthz"),
             Duration::from_secs(60),

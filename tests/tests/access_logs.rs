@@ -182,16 +182,16 @@ const CSV_PRESET: &str = "$context.identity.sourceIp,$context.identity.caller,$c
 const CUSTOM: &str = "id=$context.requestId ip=$context.identity.sourceIp key=$context.identity.apiKeyId status=$context.status latency=$context.responseLatency integration=$context.integrationLatency istatus=$context.integrationStatus agent=\"$context.identity.userAgent\" path=$context.path stage=$context.stage api=$context.apiId canary=$context.isCanaryRequest error=$context.error.message waf=$context.waf.error";
 
 /// The expected line of each preset for a request, given its id and request time.
-fn expected(preset: &str, id: &str, when: &str) -> String {
+fn expected(preset: &str, id: &str, ext: &str, when: &str) -> String {
     match preset {
-        "clf" => format!("127.0.0.1 - - [{when}]\"GET /pets HTTP/1.1\" 201 14 {id} {id}"),
+        "clf" => format!("127.0.0.1 - - [{when}]\"GET /pets HTTP/1.1\" 201 14 {id} {ext}"),
         "json" => format!(
-            "{{ \"requestId\":\"{id}\", \"extendedRequestId\":\"{id}\",\"ip\": \"127.0.0.1\", \"caller\":\"-\", \"user\":\"-\", \"requestTime\":\"{when}\", \"httpMethod\":\"GET\", \"resourcePath\":\"/pets\", \"status\":\"201\", \"protocol\":\"HTTP/1.1\", \"responseLength\":\"14\" }}"
+            "{{ \"requestId\":\"{id}\", \"extendedRequestId\":\"{ext}\",\"ip\": \"127.0.0.1\", \"caller\":\"-\", \"user\":\"-\", \"requestTime\":\"{when}\", \"httpMethod\":\"GET\", \"resourcePath\":\"/pets\", \"status\":\"201\", \"protocol\":\"HTTP/1.1\", \"responseLength\":\"14\" }}"
         ),
         "xml" => format!(
-            "<request id=\"{id}\"> <extendedRequestId>{id}</extendedRequestId> <ip>127.0.0.1</ip> <caller>-</caller> <user>-</user> <requestTime>{when}</requestTime> <httpMethod>GET</httpMethod> <resourcePath>/pets</resourcePath> <status>201</status> <protocol>HTTP/1.1</protocol> <responseLength>14</responseLength> </request>"
+            "<request id=\"{id}\"> <extendedRequestId>{ext}</extendedRequestId> <ip>127.0.0.1</ip> <caller>-</caller> <user>-</user> <requestTime>{when}</requestTime> <httpMethod>GET</httpMethod> <resourcePath>/pets</resourcePath> <status>201</status> <protocol>HTTP/1.1</protocol> <responseLength>14</responseLength> </request>"
         ),
-        "csv" => format!("127.0.0.1,-,-,{when},GET,/pets,HTTP/1.1,201,14,{id},{id}"),
+        "csv" => format!("127.0.0.1,-,-,{when},GET,/pets,HTTP/1.1,201,14,{id},{ext}"),
         other => unreachable!("{other}"),
     }
 }
@@ -263,6 +263,7 @@ async fn presets_and_a_custom_format_write_exactly_the_expected_line() {
                                 before,
                                 SystemTime::now(),
                                 elapsed,
+                                got.header("x-amz-apigw-id").to_string(),
                             )
                         })
                     }
@@ -276,7 +277,13 @@ async fn presets_and_a_custom_format_write_exactly_the_expected_line() {
     let (plain_id, ..) = call("plain").await;
 
     for preset in ["clf", "json", "xml", "csv"] {
-        let (id, before, after, _) = call(preset).await;
+        let (id, before, after, _, ext) = call(preset).await;
+        assert_eq!(
+            ext.len(),
+            16,
+            "an extended request id like API Gateway's: {ext}"
+        );
+        assert_ne!(ext, id);
         let lines = file.of_request(&id, 1).await;
         assert_eq!(lines.len(), 1, "{lines:?}");
         let line = &lines[0];
@@ -285,7 +292,7 @@ async fn presets_and_a_custom_format_write_exactly_the_expected_line() {
         assert_eq!(line["logStream"], "logs-node-1");
         let message = text(&line["message"]);
         let candidates: Vec<String> = (unix_secs(before)..=unix_secs(after))
-            .map(|s| expected(preset, &id, &clf_time(s)))
+            .map(|s| expected(preset, &id, &ext, &clf_time(s)))
             .collect();
         assert!(
             candidates.contains(&message),
@@ -297,7 +304,7 @@ async fn presets_and_a_custom_format_write_exactly_the_expected_line() {
         }
     }
 
-    let (id, _, _, elapsed) = call("custom").await;
+    let (id, _, _, elapsed, _) = call("custom").await;
     let lines = file.of_request(&id, 1).await;
     let message = text(&lines[0]["message"]);
     let field = |name: &str| -> String {
@@ -364,6 +371,59 @@ async fn presets_and_a_custom_format_write_exactly_the_expected_line() {
         )
         .await;
     }
+
+    // With execution logging on, the canary's lines go to the stage's execution log group
+    // and to the canary's own (`…/Canary`), as in API Gateway.
+    m.patch(
+        &format!("/restapis/{}/stages/custom", api.id),
+        json!([
+            {"op": "replace", "path": "/canarySettings/percentTraffic", "value": "100"},
+            {"op": "replace", "path": "/*/*/logging/loglevel", "value": "INFO"}
+        ]),
+    )
+    .await
+    .ok();
+    let stage_group = format!("API-Gateway-Execution-Logs_{}/custom", api.id);
+    let canary_group = format!("{stage_group}/Canary");
+    let in_group = |lines: &[Value], id: &str, group: &str| -> Vec<String> {
+        lines
+            .iter()
+            .filter(|l| l["requestId"] == id && l["logGroup"] == group)
+            .map(|l| text(&l["message"]))
+            .collect()
+    };
+    let canary_id = eventually(
+        "a canary request's execution lines in the canary's group",
+        Duration::from_secs(20),
+        || {
+            let url = node.invoke_url(&api.id, "custom", "/pets");
+            let (file, canary_group) = (&file, &canary_group);
+            async move {
+                let got = send("GET", &url, &headers, "").await;
+                let id = got.header("x-amzn-requestid").to_string();
+                file.of_request(&id, 1).await;
+                (!in_group(&file.lines(), &id, canary_group).is_empty()).then_some(id)
+            }
+        },
+    )
+    .await;
+    eventually(
+        "the canary request's lines whole in both groups",
+        Duration::from_secs(20),
+        || async {
+            let lines = file.lines();
+            let (stage, canary) = (
+                in_group(&lines, &canary_id, &stage_group),
+                in_group(&lines, &canary_id, &canary_group),
+            );
+            let done = |l: &[String]| {
+                l.iter()
+                    .any(|m| m.ends_with("Method completed with status: 201"))
+            };
+            (done(&stage) && stage == canary).then_some(())
+        },
+    )
+    .await;
 
     // Nothing for the stage without access logging.
     assert!(
@@ -545,7 +605,7 @@ async fn execution_logs_write_api_gateways_lines_in_order_with_secrets_masked() 
     )
     .await;
     let id = got.header("x-amzn-requestid").to_string();
-    let lines = file.of_request(&id, 20).await;
+    let lines = file.of_request(&id, 21).await;
     assert!(lines.iter().all(|l| l["kind"] == "execution"
         && l["logGroup"] == format!("API-Gateway-Execution-Logs_{}/info", api.id)));
     let messages: Vec<String> = lines.iter().map(|l| text(&l["message"])).collect();
@@ -556,13 +616,15 @@ async fn execution_logs_write_api_gateways_lines_in_order_with_secrets_masked() 
     );
     let masked = format!("{}{}", "*".repeat(key.len() - 4), &key[key.len() - 4..]);
     let endpoint = format!("{}/items", backend.url());
+    let ext = got.header("x-amz-apigw-id").to_string();
     let expected = [
+        format!("Extended Request Id: {ext}"),
         format!("Verifying Usage Plan for request: {id}. API Key: {masked} API Stage: {}/info", api.id),
         format!("API Key {masked} authorized because method 'POST /items' requires API Key and request contained API Key"),
         format!("Usage Plan check succeeded for API Key {masked} and API Stage {}/info", api.id),
         format!("Starting execution for request: {id}"),
         "HTTP Method: POST, Resource Path: /items".to_string(),
-        "Method request path: /items".to_string(),
+        "Method request path: {}".to_string(),
         "Method request query string: {x=1}".to_string(),
         "Method request headers: {".to_string(),
         "Method request body before transformations: {\"v\": 3}".to_string(),
@@ -587,8 +649,45 @@ async fn execution_logs_write_api_gateways_lines_in_order_with_secrets_masked() 
             .unwrap_or_else(|| panic!("{want:?} after line {at} in {messages:#?}"));
         at += found + 1;
     }
+    // A refused key: the refusal and its reason, the key masked, then the outcome.
+    let wrong_key = "wrong-key-value-0123456789abcd";
+    let refused = send(
+        "POST",
+        &url,
+        &[
+            ("x-api-key", wrong_key),
+            ("content-type", "application/json"),
+        ],
+        "{}",
+    )
+    .await;
+    assert_eq!(refused.status, 403);
+    let refused_id = refused.header("x-amzn-requestid").to_string();
+    let lines = file.of_request(&refused_id, 3).await;
+    let messages: Vec<String> = lines.iter().map(|l| text(&l["message"])).collect();
+    let prefix = format!("({refused_id}) ");
+    let expected = [
+        format!("Extended Request Id: {}", refused.header("x-amz-apigw-id")),
+        format!("API Key {}abcd not authorized because method 'POST /items' requires API Key and API Key is invalid or disabled", "*".repeat(wrong_key.len() - 4)),
+        "Method completed with status: 403".to_string(),
+    ];
+    let mut at = 0;
+    for want in &expected {
+        let want = format!("{prefix}{want}");
+        let found = messages[at..]
+            .iter()
+            .position(|m| m.starts_with(&want))
+            .unwrap_or_else(|| panic!("{want:?} after line {at} in {messages:#?}"));
+        at += found + 1;
+    }
+
     let all = std::fs::read_to_string(&file.0).unwrap();
-    for secret in [key.as_str(), "very-secret-token", "cookie-secret-value"] {
+    for secret in [
+        key.as_str(),
+        wrong_key,
+        "very-secret-token",
+        "cookie-secret-value",
+    ] {
         assert!(!all.contains(secret), "{secret} in the execution log");
     }
 

@@ -420,7 +420,13 @@ fn request_log_lines(
     let query: BTreeMap<_, _> = apigw_gateway::query::pairs(query).collect();
     vec![
         lines::method(http_method, resource_path),
-        lines::request_path(path.split('?').next().unwrap_or(path)),
+        lines::request_path(&java_map(
+            apigw_gateway::trace::path_params(
+                resource_path,
+                path.split('?').next().unwrap_or(path),
+            )
+            .into_iter(),
+        )),
         lines::request_query(&java_map(
             query.iter().map(|(k, v)| (k.as_ref(), v.as_ref())),
         )),

@@ -33,6 +33,9 @@ pub enum ConsoleError {
     /// 500: details go to the log, not the caller.
     #[error("internal error: {0}")]
     Internal(String),
+    /// 503: Postgres cannot be reached (see [`crate::error::is_unavailable`]).
+    #[error("service unavailable: {0}")]
+    ServiceUnavailable(String),
 }
 
 impl ConsoleError {
@@ -52,13 +55,21 @@ impl ConsoleError {
                 (StatusCode::TOO_MANY_REQUESTS, "TooManyRequestsException")
             }
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "InternalFailure"),
+            Self::ServiceUnavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailableException",
+            ),
         }
     }
 }
 
 impl From<sqlx::Error> for ConsoleError {
     fn from(e: sqlx::Error) -> Self {
-        Self::Internal(format!("database: {e}"))
+        if crate::error::is_unavailable(&e) {
+            Self::ServiceUnavailable(format!("database: {e}"))
+        } else {
+            Self::Internal(format!("database: {e}"))
+        }
     }
 }
 
@@ -76,6 +87,7 @@ impl From<ConsoleError> for ApiError {
             ConsoleError::Conflict(m) => ApiError::Conflict(m),
             e @ ConsoleError::TooManyRequests { .. } => ApiError::LimitExceeded(e.to_string()),
             ConsoleError::Internal(m) => ApiError::Internal(m),
+            ConsoleError::ServiceUnavailable(m) => ApiError::ServiceUnavailable(m),
         }
     }
 }
@@ -88,6 +100,10 @@ impl IntoResponse for ConsoleError {
                 tracing::error!(%detail, "console internal error");
                 "Internal server error".to_string()
             }
+            Self::ServiceUnavailable(detail) => {
+                tracing::warn!(%detail, "console unavailable");
+                crate::error::UNAVAILABLE_MESSAGE.to_string()
+            }
             other => other.to_string(),
         };
         let body = serde_json::json!({ "message": message }).to_string();
@@ -98,6 +114,9 @@ impl IntoResponse for ConsoleError {
             HeaderValue::from_static("application/json"),
         );
         headers.insert("x-amzn-errortype", HeaderValue::from_static(error_type));
+        if matches!(self, Self::ServiceUnavailable(_)) {
+            headers.insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         if let Self::TooManyRequests { retry_after_secs } = self {
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 headers.insert(http::header::RETRY_AFTER, v);

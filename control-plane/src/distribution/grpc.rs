@@ -30,6 +30,8 @@ pub struct NodeStatus {
 pub struct ConfigService {
     state: watch::Receiver<Arc<DeployedState>>,
     nodes: Arc<Mutex<HashMap<String, NodeStatus>>>,
+    /// This cluster's id, sent as the stream's `apigw-cluster-id` metadata.
+    cluster_id: Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>,
 }
 
 impl ConfigService {
@@ -38,7 +40,14 @@ impl ConfigService {
         Self {
             state,
             nodes: Arc::default(),
+            cluster_id: None,
         }
+    }
+
+    /// The service naming `cluster_id` to every node ([`crate::cluster`]).
+    pub fn with_cluster_id(mut self, cluster_id: &str) -> Self {
+        self.cluster_id = cluster_id.parse().ok();
+        self
     }
 
     /// The nodes seen by this replica and what they serve.
@@ -83,7 +92,14 @@ impl ConfigDiscovery for ConfigService {
         tokio::spawn(async move {
             service.serve_node(hello.node_id, inbound, tx).await;
         });
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+        let mut response: Response<Self::StreamStream> =
+            Response::new(Box::pin(ReceiverStream::new(rx)));
+        if let Some(id) = &self.cluster_id {
+            response
+                .metadata_mut()
+                .insert(crate::cluster::METADATA_KEY, id.clone());
+        }
+        Ok(response)
     }
 }
 

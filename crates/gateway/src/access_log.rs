@@ -373,10 +373,10 @@ impl AccessLogFormat {
                     );
                 }
             }
-            Var::RequestId | Var::ExtendedRequestId => out.push_str(ctx.request_id_str()),
-            Var::SourceIp => {
-                let _ = write!(out, "{}", ctx.source_ip);
-            }
+            Var::RequestId => out.push_str(ctx.request_id_str()),
+            Var::ExtendedRequestId => out.push_str(ctx.extended_request_id().as_str()),
+            // The peer's address as text, rendered once per connection.
+            Var::SourceIp => out.push_str(ctx.source_ip_header.to_str().unwrap_or("")),
             Var::UserAgent => self.text(header_str(s.request.user_agent.as_ref()), out),
             Var::ApiKeyId => {
                 if let Some(id) = ctx.api_key_id.get() {
@@ -411,7 +411,7 @@ impl AccessLogFormat {
                     .duration_since(UNIX_EPOCH)
                     .unwrap_or(Duration::ZERO)
                     .as_millis();
-                let _ = write!(out, "{ms}");
+                push_int(ms, out);
             }
             Var::HttpMethod => out.push_str(s.http_method.as_str()),
             Var::ResourcePath => {
@@ -420,26 +420,22 @@ impl AccessLogFormat {
                 }
             }
             Var::Path => self.text(&s.request.path(), out),
-            Var::Status => {
-                let _ = write!(out, "{}", s.status.as_u16());
-            }
+            Var::Status => push_int(s.status.as_u16(), out),
             Var::Protocol => out.push_str(protocol(s.request.version)),
             Var::ResponseLength => {
                 if let Some(len) = s.response_length {
-                    let _ = write!(out, "{len}");
+                    push_int(len, out);
                 }
             }
-            Var::ResponseLatency => {
-                let _ = write!(out, "{}", s.latency.as_millis());
-            }
+            Var::ResponseLatency => push_int(s.latency.as_millis(), out),
             Var::IntegrationLatency => {
                 if let Some(latency) = s.integration_latency {
-                    let _ = write!(out, "{}", latency.as_millis());
+                    push_int(latency.as_millis(), out);
                 }
             }
             Var::IntegrationStatus => {
                 if let Some(status) = ctx.integration_status.get() {
-                    let _ = write!(out, "{status}");
+                    push_int(*status, out);
                 }
             }
             Var::IntegrationError => {
@@ -554,7 +550,30 @@ fn protocol(version: http::Version) -> &'static str {
 }
 
 /// `dd/MMM/yyyy:HH:mm:ss +0000`, as `$context.requestTime` reads (UTC).
+/// `dd/MMM/yyyy:HH:mm:ss +0000` of `at`, formatted once per second per thread (every
+/// line of a second shares it).
 fn request_time(at: std::time::SystemTime, out: &mut String) {
+    use std::cell::RefCell;
+    thread_local! {
+        static LAST: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+    }
+    let secs = at
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_secs();
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.0 != secs {
+            let text = &mut last.1;
+            text.clear();
+            clf_time(at, text);
+            last.0 = secs;
+        }
+        out.push_str(&last.1);
+    });
+}
+
+fn clf_time(at: std::time::SystemTime, out: &mut String) {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
@@ -574,20 +593,52 @@ fn request_time(at: std::time::SystemTime, out: &mut String) {
     );
 }
 
+/// Appends an integer's decimal digits (no `fmt` machinery).
+fn push_int(n: impl itoa::Integer, out: &mut String) {
+    out.push_str(itoa::Buffer::new().format(n));
+}
+
+/// Appends `value` escaped as the inside of a JSON string (`"`, `\` and control
+/// characters escaped), copying unescaped runs whole: values without any (most) cost
+/// one scan and one copy. Shared with the node's log writer.
+pub fn push_json_escaped(value: &str, out: &mut String) {
+    let bytes = value.as_bytes();
+    // A branch-free scan the compiler vectorises.
+    let control = bytes.iter().fold(false, |any, &b| any | (b < 0x20));
+    if control {
+        return push_json_escaped_slowly(value, out);
+    }
+    // Only quotes and backslashes to escape: jump between them (memchr's SIMD search)
+    // and copy the runs between whole.
+    let mut start = 0;
+    for i in memchr::memchr2_iter(b'"', b'\\', bytes) {
+        // Both are ASCII: `start..i` always falls on character boundaries.
+        out.push_str(&value[start..i]);
+        out.push('\\');
+        out.push(char::from(bytes[i]));
+        start = i + 1;
+    }
+    out.push_str(&value[start..]);
+}
+
+/// [`push_json_escaped`] of a value with control characters (`\u00XX`).
+#[cold]
+fn push_json_escaped_slowly(value: &str, out: &mut String) {
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+}
+
 fn push_escaped(escape: Escape, value: &str, out: &mut String) {
     match escape {
-        Escape::Json => {
-            for c in value.chars() {
-                match c {
-                    '"' => out.push_str("\\\""),
-                    '\\' => out.push_str("\\\\"),
-                    c if (c as u32) < 0x20 => {
-                        let _ = write!(out, "\\u{:04x}", c as u32);
-                    }
-                    c => out.push(c),
-                }
-            }
-        }
+        Escape::Json => push_json_escaped(value, out),
         Escape::Xml => {
             for c in value.chars() {
                 match c {
@@ -728,11 +779,29 @@ mod tests {
     }
 
     #[test]
+    fn json_escaping_keeps_text_whole_and_round_trips() {
+        for value in ["plain", "", "é \"ü\" \\ \u{1}\n€", "\"\"", "日本\t語"] {
+            let mut out = String::from("\"");
+            push_json_escaped(value, &mut out);
+            out.push('"');
+            let back: String = serde_json::from_str(&out).unwrap();
+            assert_eq!(back, value, "{out}");
+        }
+    }
+
+    #[test]
     fn request_time_is_clf() {
         let at = UNIX_EPOCH + Duration::from_secs(1_764_988_995); // 2025-12-06 02:43:15 UTC
         let mut out = String::new();
         request_time(at, &mut out);
         assert_eq!(out, "06/Dec/2025:02:43:15 +0000");
+        // The same second from the per-thread cache, then the next one.
+        out.clear();
+        request_time(at + Duration::from_millis(900), &mut out);
+        assert_eq!(out, "06/Dec/2025:02:43:15 +0000");
+        out.clear();
+        request_time(at + Duration::from_secs(1), &mut out);
+        assert_eq!(out, "06/Dec/2025:02:43:16 +0000");
     }
 
     #[test]

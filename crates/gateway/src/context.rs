@@ -15,6 +15,10 @@ use crate::trace::ExecutionTrace;
 /// The `x-amzn-RequestId` header every response carries.
 pub static X_AMZN_REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
 
+/// The `x-amz-apigw-id` header every response carries: the extended request id, as API
+/// Gateway's REST APIs send it.
+pub static X_AMZ_APIGW_ID: HeaderName = HeaderName::from_static("x-amz-apigw-id");
+
 /// The client end of a connection, rendered once per connection rather than per request
 /// (`X-Forwarded-For` needs the address as text on every proxied request).
 #[derive(Debug, Clone)]
@@ -89,6 +93,8 @@ impl From<IpAddr> for Peer {
 pub struct RequestContext {
     /// A random UUID, as a ready-to-send header value (`context.requestId`).
     pub request_id: HeaderValue,
+    /// The random bytes the ids were drawn from ([`RequestContext::extended_request_id`]).
+    id_bytes: [u8; 16],
     /// The client's IP (`context.identity.sourceIp`, `X-Forwarded-For`).
     pub source_ip: IpAddr,
     /// `source_ip` as a header value.
@@ -123,12 +129,14 @@ impl RequestContext {
     /// A context with a fresh request id (thread-local RNG: no syscall per request).
     pub fn new(peer: impl Into<Peer>) -> Self {
         let peer = peer.into();
-        let uuid = Builder::from_random_bytes(rand::random::<[u8; 16]>()).into_uuid();
+        let id_bytes = rand::random::<[u8; 16]>();
+        let uuid = Builder::from_random_bytes(id_bytes).into_uuid();
         let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
         let text = uuid.hyphenated().encode_lower(&mut buf);
         let request_id = HeaderValue::from_str(text).unwrap_or(HeaderValue::from_static("unknown"));
         RequestContext {
             request_id,
+            id_bytes,
             source_ip: peer.ip,
             source_ip_header: peer.ip_header,
             client_cert: peer.client_cert,
@@ -192,6 +200,43 @@ impl RequestContext {
     pub fn request_id_str(&self) -> &str {
         self.request_id.to_str().unwrap_or("")
     }
+
+    /// `$context.extendedRequestId`: API Gateway's second id of a request, shaped as
+    /// its are (16 characters of base64, e.g. `LqP7EHgzIAMF3Fw=`), made from the bytes
+    /// the request id was drawn from (so it costs nothing until something reads it).
+    pub fn extended_request_id(&self) -> ExtendedRequestId {
+        use base64::Engine as _;
+        let mut text = [0u8; 16];
+        let written = base64::engine::general_purpose::STANDARD
+            .encode_slice(&self.id_bytes[5..], &mut text)
+            .unwrap_or(0);
+        ExtendedRequestId { text, len: written }
+    }
+}
+
+/// An extended request id, on the stack ([`RequestContext::extended_request_id`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ExtendedRequestId {
+    text: [u8; 16],
+    len: usize,
+}
+
+impl ExtendedRequestId {
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.text[..self.len]).unwrap_or("")
+    }
+
+    /// The id as a header value (base64 is always a valid one).
+    pub fn header_value(&self) -> HeaderValue {
+        HeaderValue::from_str(self.as_str()).unwrap_or(HeaderValue::from_static(""))
+    }
+}
+
+impl std::fmt::Display for ExtendedRequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[cfg(test)]
@@ -205,5 +250,17 @@ mod tests {
         assert_ne!(a.request_id, b.request_id);
         let parsed = uuid::Uuid::parse_str(a.request_id_str()).unwrap();
         assert_eq!(parsed.get_version_num(), 4);
+    }
+
+    #[test]
+    fn extended_request_ids_look_like_api_gateways_and_differ() {
+        let a = RequestContext::new(IpAddr::from([127, 0, 0, 1]));
+        let b = RequestContext::new(IpAddr::from([127, 0, 0, 1]));
+        let id = a.extended_request_id();
+        assert_eq!(id.as_str().len(), 16);
+        assert!(id.as_str().ends_with('='));
+        assert_eq!(id.as_str(), a.extended_request_id().as_str());
+        assert_ne!(id.as_str(), b.extended_request_id().as_str());
+        assert_ne!(id.as_str(), a.request_id_str());
     }
 }

@@ -48,7 +48,7 @@ use crate::body::{Body, BoxError, MAX_PAYLOAD};
 use crate::compile::authorizer::Authorization;
 use crate::compile::LogLevel;
 pub use crate::context::{ClientCert, Peer};
-use crate::context::{RequestContext, X_AMZN_REQUEST_ID};
+use crate::context::{RequestContext, X_AMZN_REQUEST_ID, X_AMZ_APIGW_ID};
 use crate::error::GatewayError;
 use crate::limits::{Limits, Unlimited};
 use crate::phases::authorize::{self, Authorizers};
@@ -263,14 +263,21 @@ impl<L: Limits> Gateway<L> {
         {
             Ok(response) => (response, None),
             Err(error) => {
-                tracing::debug!(request_id = ctx.request_id_str(), %error, "gateway error");
+                if error.is_integration_error() {
+                    log_integration_error(&error, &ctx, &scope);
+                } else {
+                    tracing::debug!(request_id = ctx.request_id_str(), %error, "gateway error");
+                }
                 ctx.log(|| error.execution_log_line());
                 (gateway_response::render(&error, &ctx, &scope), Some(error))
             }
         };
-        response
-            .headers_mut()
-            .insert(X_AMZN_REQUEST_ID.clone(), ctx.request_id.clone());
+        let headers = response.headers_mut();
+        headers.insert(X_AMZN_REQUEST_ID.clone(), ctx.request_id.clone());
+        headers.insert(
+            X_AMZ_APIGW_ID.clone(),
+            ctx.extended_request_id().header_value(),
+        );
         if let Some(spans) = ctx.spans.get() {
             self.finish_trace(spans, &ctx, &scope, response.status());
         }
@@ -334,6 +341,7 @@ impl<L: Limits> Gateway<L> {
     {
         let (mut parts, body) = request.into_parts();
         let state = self.state.load();
+        route::normalize_dot_segments(&mut parts, &self.domain_suffix, &state.domains)?;
         let (routed, usage, account, iam) =
             match route::classify(&parts, &self.domain_suffix, &state.domains) {
                 Target::Invoke {
@@ -366,9 +374,13 @@ impl<L: Limits> Gateway<L> {
                     }
                     if routed.method.logging.level == LogLevel::Info {
                         // Ignored when TestInvokeMethod attached its own trace first.
-                        let _ = ctx.trace.set(Arc::new(trace::ExecutionTrace::for_node(
+                        let trace = Arc::new(trace::ExecutionTrace::for_node(
                             routed.method.logging.data_trace,
-                        )));
+                        ));
+                        trace.push(trace::lines::extended_request_id(
+                            ctx.extended_request_id().as_str(),
+                        ));
+                        let _ = ctx.trace.set(trace);
                     }
                     if routed.stage.tracing_enabled {
                         if let Some(tracer) = &self.tracer {
@@ -426,7 +438,14 @@ impl<L: Limits> Gateway<L> {
             authorized?;
         }
         let key = if routed.method.api_key_required {
-            let key = api_key::identify(&usage, &routed.stage, &parts.headers, ctx)?;
+            let key = api_key::identify(
+                &usage,
+                &routed.stage,
+                &parts.headers,
+                ctx,
+                parts.method.as_str(),
+                &routed.method.resource_path,
+            )?;
             // Ignoring the result: the context is fresh, so the cell is empty.
             let _ = ctx.api_key_id.set(key.key_id.clone());
             Some(key)
@@ -537,7 +556,18 @@ async fn log_method_request(
     }
     trace.push(lines::starting(id));
     trace.push(lines::method(parts.method.as_str(), &method.resource_path));
-    trace.push(lines::request_path(routed.stage_path(parts.uri.path())));
+    let stage_path = routed.stage_path(parts.uri.path());
+    let path_params: Vec<(&str, std::borrow::Cow<'_, str>)> = routed
+        .method
+        .template_scope
+        .param_names
+        .iter()
+        .zip(&routed.captures)
+        .map(|(name, capture)| (&**name, compile::mapping::decode(capture.of(stage_path))))
+        .collect();
+    trace.push(lines::request_path(&trace::java_map(
+        path_params.iter().map(|(k, v)| (*k, v.as_ref())),
+    )));
     let query: std::collections::BTreeMap<_, _> =
         query::pairs(parts.uri.query().unwrap_or("")).collect();
     trace.push(lines::request_query(&trace::java_map(
@@ -573,6 +603,30 @@ fn log_completion(trace: &trace::ExecutionTrace, response: &Response<Body>) {
     for line in lines::completed(response.status().as_u16()) {
         trace.push(line);
     }
+}
+
+/// A backend failure (502) or timeout (504) is the operator's business, not only the
+/// client's: one warning line naming the request, its API, stage and method, and why.
+#[cold]
+fn log_integration_error(
+    error: &GatewayError,
+    ctx: &RequestContext,
+    scope: &gateway_response::ErrorScope,
+) {
+    let (api, stage) = scope
+        .stage
+        .as_deref()
+        .map_or(("", ""), |s| (&*s.api_id, &*s.stage_name));
+    let resource = scope.method.as_deref().map_or("", |m| &*m.resource_path);
+    tracing::warn!(
+        request_id = ctx.request_id_str(),
+        api,
+        stage,
+        resource,
+        status = error.builtin().status.as_u16(),
+        %error,
+        "integration failed"
+    );
 }
 
 /// The authorizer state of gateways that were given none (TestInvokeMethod's, which

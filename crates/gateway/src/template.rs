@@ -202,7 +202,8 @@ fn context_field(name: &str, ctx: &RequestContext, routed: &Routed, parts: &Part
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let scope = &routed.method.template_scope;
     match name {
-        "requestId" | "extendedRequestId" => json!(ctx.request_id_str()),
+        "requestId" => json!(ctx.request_id_str()),
+        "extendedRequestId" => json!(ctx.extended_request_id().as_str()),
         "apiId" => json!(&*routed.stage.api_id),
         "stage" => json!(&*routed.stage.stage_name),
         "deploymentId" => json!(&*scope.deployment_id),

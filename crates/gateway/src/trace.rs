@@ -116,6 +116,27 @@ pub fn java_map<'a>(entries: impl Iterator<Item = (&'a str, &'a str)>) -> String
     format!("{{{}}}", inner.join(", "))
 }
 
+/// The path parameters of `path` under the resource template `resource_path`
+/// (`/pets/{id}` and `/pets/7` give `id=7`; a greedy `{proxy+}` takes the rest), for
+/// logs that have no routed request (TestInvokeMethod's). Segments that do not line up
+/// give no parameter.
+pub fn path_params<'a>(resource_path: &'a str, path: &'a str) -> Vec<(&'a str, &'a str)> {
+    let mut out = Vec::new();
+    let mut rest = path.trim_start_matches('/');
+    for segment in resource_path.trim_start_matches('/').split('/') {
+        let (value, after) = rest.split_once('/').unwrap_or((rest, ""));
+        if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            if let Some(greedy) = name.strip_suffix('+') {
+                out.push((greedy, rest));
+                break;
+            }
+            out.push((name, value));
+        }
+        rest = after;
+    }
+    out
+}
+
 /// `{a=1, b=2}`: how API Gateway's logs print header maps (values of a repeated header
 /// joined with commas, as Java's maps of lists print them flattened), secrets masked.
 pub fn header_map(headers: &HeaderMap) -> String {
@@ -151,6 +172,43 @@ pub fn body_text(body: &[u8]) -> String {
 /// The wording of execution-log lines, API Gateway's, shared by the nodes' execution logs
 /// and TestInvokeMethod's log.
 pub mod lines {
+    /// "Extended Request Id: {id}", a node's first line of a request.
+    pub fn extended_request_id(id: &str) -> String {
+        format!("Extended Request Id: {id}")
+    }
+
+    /// Why a method that requires an API key refused the request's key (`masked_key` as
+    /// [`super::mask`] shows it, empty when none came).
+    pub fn api_key_refused(
+        masked_key: &str,
+        http_method: &str,
+        resource_path: &str,
+        api_stage: &str,
+        reason: ApiKeyRefusal,
+    ) -> String {
+        let why = match reason {
+            ApiKeyRefusal::Missing => "request did not contain API Key".to_string(),
+            ApiKeyRefusal::Unknown => "API Key is invalid or disabled".to_string(),
+            ApiKeyRefusal::NotInPlan => {
+                format!("API Key is not associated with a Usage Plan for API Stage {api_stage}")
+            }
+        };
+        format!(
+            "API Key {masked_key} not authorized because method '{http_method} {resource_path}' requires API Key and {why}"
+        )
+    }
+
+    /// Why [`api_key_refused`] refused a key.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum ApiKeyRefusal {
+        /// No key came with the request.
+        Missing,
+        /// The key is unknown or disabled.
+        Unknown,
+        /// The key is in no usage plan of this API stage.
+        NotInPlan,
+    }
+
     /// "Starting execution for request: {id}".
     pub fn starting(request_id: &str) -> String {
         format!("Starting execution for request: {request_id}")
@@ -161,9 +219,10 @@ pub mod lines {
         format!("HTTP Method: {http_method}, Resource Path: {resource_path}")
     }
 
-    /// "Method request path: …".
-    pub fn request_path(path: &str) -> String {
-        format!("Method request path: {path}")
+    /// "Method request path: {petId=1}" (`map` as [`super::java_map`] prints the path
+    /// parameters).
+    pub fn request_path(map: &str) -> String {
+        format!("Method request path: {map}")
     }
 
     /// "Method request query string: {a=1}".
@@ -256,6 +315,17 @@ mod tests {
             "{content-type=application/json, x-a=1,2}"
         );
         assert_eq!(header_map(&HeaderMap::new()), "{}");
+    }
+
+    #[test]
+    fn path_parameters_follow_the_resource_template() {
+        assert_eq!(path_params("/pets/{id}", "/pets/7"), [("id", "7")]);
+        assert_eq!(
+            path_params("/a/{x}/b/{rest+}", "/a/1/b/c/d"),
+            [("x", "1"), ("rest", "c/d")]
+        );
+        assert!(path_params("/pets", "/pets").is_empty());
+        assert!(path_params("/", "/").is_empty());
     }
 
     #[test]

@@ -4,17 +4,19 @@
 //! writes the request's line with the stage's compiled format (the engine's
 //! [`apigw_gateway::access_log`]: one `String`, the only allocation); for a method whose
 //! `logging/loglevel` is INFO it takes the execution-log lines the engine collected, and
-//! at ERROR it writes the failure's lines. Either way it hands one [`LogRecord`] to a
-//! bounded queue with `try_send` and returns: a full queue drops the record and counts its
+//! at ERROR it writes the failure's lines. Either way it pushes one [`LogRecord`] onto a
+//! bounded lock-free [`queue`] and returns: a full queue drops the record and counts its
 //! lines in `apigw_log_lines_dropped_total`, so logging never waits and never slows a
 //! request. A stage without access logging and a method with execution logging OFF cost
 //! two branches.
 //!
 //! The queue's consumer is the [`sink`] thread (its own OS thread, so a slow disk never
-//! stalls a request worker): it writes each line as one JSON object per line to the
-//! node's file and/or stdout and queues it for the [`shipper`], which sends what queued
-//! to the control plane (`LogsIngest.Ship`) at least every second.
+//! stalls a request worker), woken per batch rather than per line: it writes each line
+//! as one JSON object per line to the node's file and/or stdout and queues it for the
+//! [`shipper`], which sends what queued to the control plane (`LogsIngest.Ship`) at least
+//! every second.
 
+pub mod queue;
 pub mod shipper;
 pub mod sink;
 
@@ -28,7 +30,8 @@ use apigw_gateway::phases::end::{RequestEnd, RequestSummary};
 use apigw_gateway::trace::lines;
 use apigw_proto::logs::LogKind;
 use http::{HeaderValue, Uri};
-use tokio::sync::mpsc;
+
+use queue::LogSender;
 
 /// Records the queue holds at most by default.
 pub const DEFAULT_QUEUE: usize = 16_384;
@@ -97,19 +100,19 @@ impl Lines {
 /// The end-of-request hook of access and execution logs.
 #[derive(Debug)]
 pub struct LogsHook {
-    queue: mpsc::Sender<LogRecord>,
+    queue: LogSender,
     stats: Arc<LogStats>,
 }
 
 impl LogsHook {
     /// A hook sending into `queue`, counting into `stats`.
-    pub fn new(queue: mpsc::Sender<LogRecord>, stats: Arc<LogStats>) -> Self {
+    pub fn new(queue: LogSender, stats: Arc<LogStats>) -> Self {
         LogsHook { queue, stats }
     }
 
     fn send(&self, record: LogRecord) {
         let n = record.lines.count();
-        match self.queue.try_send(record) {
+        match self.queue.push(record) {
             Ok(()) => {
                 self.stats.written.fetch_add(n, Relaxed);
             }
@@ -192,14 +195,25 @@ impl RequestEnd for LogsHook {
                 None => return,
             },
         };
-        if !lines.is_empty() {
+        if lines.is_empty() {
+            return;
+        }
+        // A canary's lines go to the stage's group and to the canary's own, as in API
+        // Gateway.
+        if let Some(canary_group) = &logging.canary_execution_group {
             self.send(self.record(
                 s,
                 LogKind::Execution,
-                &logging.execution_group,
-                Lines::Many(lines),
+                canary_group,
+                Lines::Many(lines.clone()),
             ));
         }
+        self.send(self.record(
+            s,
+            LogKind::Execution,
+            &logging.execution_group,
+            Lines::Many(lines),
+        ));
     }
 }
 
@@ -207,7 +221,7 @@ impl RequestEnd for LogsHook {
 mod tests {
     use super::*;
 
-    fn record(n: usize) -> LogRecord {
+    pub(crate) fn record(n: usize) -> LogRecord {
         LogRecord {
             kind: LogKind::Execution,
             log_group: "g".into(),
@@ -225,7 +239,7 @@ mod tests {
 
     #[test]
     fn a_full_queue_drops_and_counts_lines() {
-        let (tx, mut rx) = mpsc::channel(1);
+        let (tx, rx) = queue::bounded(1);
         let stats = Arc::new(LogStats::default());
         let hook = LogsHook::new(tx, Arc::clone(&stats));
         hook.send(record(2));
@@ -233,7 +247,7 @@ mod tests {
         hook.send(record(1));
         assert_eq!(stats.written.load(Relaxed), 2);
         assert_eq!(stats.dropped.load(Relaxed), 4);
-        assert!(rx.try_recv().is_ok());
+        assert!(rx.pop().is_some());
         hook.send(record(1));
         assert_eq!(stats.written.load(Relaxed), 3);
     }

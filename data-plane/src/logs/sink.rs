@@ -19,10 +19,12 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 
+use apigw_gateway::access_log::push_json_escaped;
 use apigw_gateway::phases::end::RequestFacts;
 use apigw_proto::logs::{LogEvent, LogKind};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 
+use super::queue::LogReceiver;
 use super::{Lines, LogRecord, LogStats};
 
 /// Where the sink writes.
@@ -104,10 +106,11 @@ impl Pending {
     }
 }
 
-/// Opens the outputs and starts the sink thread; it ends when every sender is gone.
+/// Opens the outputs and starts the sink thread; it ends once the queue's sender is
+/// gone and the queue is drained.
 pub fn start(
     config: SinkConfig,
-    mut queue: mpsc::Receiver<LogRecord>,
+    queue: LogReceiver,
     pending: Option<Arc<Pending>>,
     stats: Arc<LogStats>,
 ) -> Result<std::thread::JoinHandle<()>, SinkError> {
@@ -130,47 +133,59 @@ pub fn start(
     let thread = std::thread::Builder::new()
         .name("apigw-logs".into())
         .spawn(move || {
-            let mut buf = Vec::with_capacity(64 * 1024);
+            queue.register_current_thread();
+            let writes = file.is_some() || stdout;
+            let mut buf = String::with_capacity(64 * 1024);
             let mut warned = false;
-            while let Some(first) = queue.blocking_recv() {
+            loop {
+                // Read before draining: a record queued before the close is taken below.
+                let finished = queue.finished();
                 let mut events = Vec::new();
-                let mut next = Some(first);
-                while let Some(record) = next {
-                    for event in events_of(record) {
-                        if file.is_some() || stdout {
-                            write_line(&mut buf, &event, &node_id);
-                        }
-                        events.push(event);
+                let mut taken = 0;
+                while let Some(record) = queue.pop() {
+                    if writes {
+                        write_record(&mut buf, &record, &node_id);
                     }
-                    next = queue.try_recv().ok();
-                    if events.len() >= 4096 {
+                    if pending.is_some() {
+                        events.extend(events_of(record));
+                    }
+                    taken += 1;
+                    if taken >= BATCH {
                         break;
                     }
                 }
-                let mut failed = None;
-                if let Some(f) = file.as_mut() {
-                    if let Err(e) = f.write_all(&buf).and_then(|()| f.flush()) {
-                        failed = Some(e);
+                if !buf.is_empty() {
+                    let mut failed = None;
+                    if let Some(f) = file.as_mut() {
+                        if let Err(e) = f.write_all(buf.as_bytes()).and_then(|()| f.flush()) {
+                            failed = Some(e);
+                        }
                     }
-                }
-                if stdout {
-                    let mut out = std::io::stdout().lock();
-                    if let Err(e) = out.write_all(&buf).and_then(|()| out.flush()) {
-                        failed = Some(e);
+                    if stdout {
+                        let mut out = std::io::stdout().lock();
+                        if let Err(e) = out.write_all(buf.as_bytes()).and_then(|()| out.flush()) {
+                            failed = Some(e);
+                        }
                     }
-                }
-                if let Some(error) = failed {
-                    if !warned {
-                        tracing::warn!(%error, "cannot write log lines; they are still shipped");
-                        warned = true;
+                    if let Some(error) = failed {
+                        if !warned {
+                            tracing::warn!(%error, "cannot write log lines; they are still shipped");
+                            warned = true;
+                        }
                     }
+                    buf.clear();
                 }
-                buf.clear();
-                if let Some(pending) = &pending {
+                if let Some(pending) = pending.as_ref().filter(|_| !events.is_empty()) {
                     let dropped = pending.push(events);
                     if dropped > 0 {
                         stats.dropped.fetch_add(dropped, Relaxed);
                     }
+                }
+                if finished {
+                    break;
+                }
+                if taken < BATCH {
+                    queue.wait();
                 }
             }
             if let Some(f) = file.as_mut() {
@@ -183,6 +198,9 @@ pub fn start(
         })?;
     Ok(thread)
 }
+
+/// Records written out per write call, at most.
+const BATCH: usize = 4096;
 
 /// The `LogEvent`s of a record: one per line, execution lines prefixed with
 /// `({requestId}) `.
@@ -216,32 +234,70 @@ pub fn events_of(record: LogRecord) -> Vec<LogEvent> {
     }
 }
 
-/// Appends `event` as one JSON line (written field by field: no intermediate JSON value).
-fn write_line(buf: &mut Vec<u8>, event: &LogEvent, node_id: &str) {
-    use std::io::Write as _;
-    let kind = if event.kind == LogKind::Execution as i32 {
+/// Appends the record's lines, one JSON object each, straight from the record (no
+/// intermediate event; an access line costs no allocation here).
+fn write_record(buf: &mut String, record: &LogRecord, node_id: &str) {
+    let request_id = record.request_id.to_str().unwrap_or("");
+    let head = Head {
+        timestamp_ms: record.timestamp_ms,
+        log_group: &record.log_group,
+        node_id,
+        kind: record.kind,
+        request_id,
+        api_id: &record.api_id,
+        stage: &record.stage,
+        status: u32::from(record.status),
+    };
+    match &record.lines {
+        Lines::One(line) => write_line(buf, &head, line),
+        Lines::Many(lines) => {
+            for line in lines {
+                write_line(buf, &head, &format!("({request_id}) {line}"));
+            }
+        }
+    }
+}
+
+/// What every line of a record carries besides its message.
+struct Head<'a> {
+    timestamp_ms: i64,
+    log_group: &'a str,
+    node_id: &'a str,
+    kind: LogKind,
+    request_id: &'a str,
+    api_id: &'a str,
+    stage: &'a str,
+    status: u32,
+}
+
+/// Appends one JSON line, written field by field: no intermediate JSON value, numbers
+/// without `fmt`, strings escaped by the access log's own escaper (unescaped runs
+/// copied whole).
+fn write_line(buf: &mut String, head: &Head<'_>, message: &str) {
+    let kind = if head.kind == LogKind::Execution {
         "execution"
     } else {
         "access"
     };
-    let start = buf.len();
-    let text = |buf: &mut Vec<u8>, key: &str, value: &str| {
-        let _ = write!(buf, ",\"{key}\":");
-        serde_json::to_writer(&mut *buf, value).is_ok()
+    let text = |buf: &mut String, key: &str, value: &str| {
+        buf.push_str(",\"");
+        buf.push_str(key);
+        buf.push_str("\":\"");
+        push_json_escaped(value, buf);
+        buf.push('"');
     };
-    let _ = write!(buf, "{{\"timestamp\":{}", event.timestamp_ms);
-    let ok = text(buf, "logGroup", &event.log_group)
-        && text(buf, "logStream", node_id)
-        && text(buf, "kind", kind)
-        && text(buf, "requestId", &event.request_id)
-        && text(buf, "apiId", &event.api_id)
-        && text(buf, "stage", &event.stage);
-    let _ = write!(buf, ",\"status\":{}", event.status);
-    if ok && text(buf, "message", &event.message) {
-        buf.extend_from_slice(b"}\n");
-    } else {
-        buf.truncate(start);
-    }
+    buf.push_str("{\"timestamp\":");
+    buf.push_str(itoa::Buffer::new().format(head.timestamp_ms));
+    text(buf, "logGroup", head.log_group);
+    text(buf, "logStream", head.node_id);
+    text(buf, "kind", kind);
+    text(buf, "requestId", head.request_id);
+    text(buf, "apiId", head.api_id);
+    text(buf, "stage", head.stage);
+    buf.push_str(",\"status\":");
+    buf.push_str(itoa::Buffer::new().format(head.status));
+    text(buf, "message", message);
+    buf.push_str("}\n");
 }
 
 #[cfg(test)]
@@ -278,13 +334,32 @@ mod tests {
         assert_eq!(events[0].path, "/prod/pets");
         assert_eq!(events[0].source_ip, "10.0.0.1");
         assert_eq!(events[0].api_key_id, "k1");
-        let mut buf = Vec::new();
-        write_line(&mut buf, &events[0], "n1");
-        let v: serde_json::Value = serde_json::from_slice(&buf).unwrap();
+        let mut buf = String::new();
+        write_record(
+            &mut buf,
+            &record(
+                Lines::Many(vec!["a \"quoted\"".into(), "b".into()]),
+                LogKind::Execution,
+            ),
+            "n1",
+        );
+        let lines: Vec<serde_json::Value> = buf
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        let v = &lines[0];
         assert_eq!(v["logStream"], "n1");
         assert_eq!(v["kind"], "execution");
-        assert_eq!(v["message"], "(rid) a");
-        assert!(buf.ends_with(b"\n"));
+        assert_eq!(v["message"], "(rid) a \"quoted\"");
+        assert_eq!(v["requestId"], "rid");
+        assert_eq!(v["apiId"], "a1");
+        assert_eq!(v["stage"], "prod");
+        assert_eq!(v["status"], 200);
+        assert_eq!(v["logGroup"], "g");
+        assert_eq!(v["timestamp"], 7);
+        assert_eq!(lines[1]["message"], "(rid) b");
+        assert!(buf.ends_with('\n'));
     }
 
     #[test]

@@ -117,6 +117,36 @@ impl BackendBody {
         timer.as_mut().poll(cx)
     }
 
+    /// For a chunked body, waits until the first chunk's size line has arrived and checks
+    /// it, so that a backend whose framing is broken from the start (a size that is not
+    /// hex, or overflows) fails the exchange, answered 502, before its head is passed on;
+    /// later breakage can only cut the streamed body. Other bodies have nothing to check.
+    /// The caller bounds the wait (the integration's deadline).
+    pub async fn check_start(&mut self) -> Result<(), ClientError> {
+        std::future::poll_fn(|cx| self.poll_start(cx)).await
+    }
+
+    fn poll_start(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ClientError>> {
+        loop {
+            let (Remaining::Chunked(decoder), Some(conn)) = (&mut self.remaining, &mut self.conn)
+            else {
+                return Poll::Ready(Ok(()));
+            };
+            let error = match decoder.read_size_line(&mut conn.read_buf) {
+                Ok(true) => return Poll::Ready(Ok(())),
+                Ok(false) => match std::task::ready!(conn.poll_fill(cx)) {
+                    Ok(0) => ClientError::Closed,
+                    Ok(_) => continue,
+                    Err(error) => ClientError::Io(error),
+                },
+                Err(error) => ClientError::Chunked(error),
+            };
+            self.remaining = Remaining::Done;
+            self.conn = None;
+            return Poll::Ready(Err(error));
+        }
+    }
+
     /// The body is complete: the connection goes back to the pool if it can carry another
     /// request (nothing unread behind this response).
     fn finish(&mut self) {

@@ -93,6 +93,25 @@ impl ChunkedDecoder {
         self.state == State::Done
     }
 
+    /// Consumes the framing before the next chunk's data (its size line, extensions
+    /// included) and no data: `true` once that line is complete, `false` when `buf` ran
+    /// out first.
+    pub(super) fn read_size_line(&mut self, buf: &mut BytesMut) -> Result<bool, ChunkedError> {
+        loop {
+            if !matches!(
+                self.state,
+                State::Size { .. } | State::Extension { .. } | State::SizeLf { .. }
+            ) {
+                return Ok(true);
+            }
+            let Some(&byte) = buf.first() else {
+                return Ok(false);
+            };
+            buf.advance(1);
+            self.state = step(self.state, byte)?;
+        }
+    }
+
     /// Consumes framing from `buf` until it can return data, needs more input, or ends.
     pub(super) fn decode(&mut self, buf: &mut BytesMut) -> Result<Decoded, ChunkedError> {
         loop {
@@ -306,6 +325,25 @@ mod tests {
             Decoded::Data(Bytes::from("ab"))
         );
         assert_eq!(decoder.decode(&mut buf).unwrap(), Decoded::NeedMore);
+    }
+
+    #[test]
+    fn the_size_line_is_read_alone() {
+        let mut decoder = ChunkedDecoder::new();
+        let mut buf = BytesMut::from(&b"5;x"[..]);
+        assert!(!decoder.read_size_line(&mut buf).unwrap());
+        buf.extend_from_slice(b"\r\nhello\r\n0\r\n\r\n");
+        assert!(decoder.read_size_line(&mut buf).unwrap());
+        assert_eq!(&buf[..5], b"hello");
+        assert_eq!(
+            decoder.decode(&mut buf).unwrap(),
+            Decoded::Data(Bytes::from("hello"))
+        );
+        let mut bad = BytesMut::from(&b"ffffffffffffffffff\r\n"[..]);
+        assert_eq!(
+            ChunkedDecoder::new().read_size_line(&mut bad).unwrap_err(),
+            ChunkedError::SizeOverflow
+        );
     }
 
     #[test]

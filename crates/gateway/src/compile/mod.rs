@@ -200,6 +200,9 @@ pub struct StageLogging {
     pub access_group: Arc<str>,
     /// `API-Gateway-Execution-Logs_{apiId}/{stage}`.
     pub execution_group: Arc<str>,
+    /// For the canary's requests, `API-Gateway-Execution-Logs_{apiId}/{stage}/Canary`:
+    /// API Gateway writes their execution logs to the stage's group and to this one.
+    pub canary_execution_group: Option<Arc<str>>,
     /// The API id, shared by every line.
     pub api_id: Arc<str>,
     /// The stage name, shared by every line.
@@ -207,7 +210,7 @@ pub struct StageLogging {
 }
 
 impl StageLogging {
-    fn compile(stage: &StageConfig) -> StageLogging {
+    fn compile(stage: &StageConfig, is_canary: bool) -> StageLogging {
         let access = stage.access_log.as_ref().and_then(|settings| {
             let group = crate::access_log::log_group_name(&settings.destination_arn);
             match (
@@ -237,6 +240,13 @@ impl StageLogging {
                 &stage.stage_name,
             )
             .into(),
+            canary_execution_group: is_canary.then(|| {
+                format!(
+                    "{}/Canary",
+                    crate::access_log::execution_log_group(&stage.api_id, &stage.stage_name)
+                )
+                .into()
+            }),
             api_id: stage.api_id.as_str().into(),
             stage: stage.stage_name.as_str().into(),
         }
@@ -714,7 +724,7 @@ fn compile_variant(
         tracing_enabled: stage.tracing_enabled,
         client_certificate_id: (!stage.client_certificate_id.is_empty())
             .then(|| stage.client_certificate_id.as_str().into()),
-        logging: StageLogging::compile(stage),
+        logging: StageLogging::compile(stage, is_canary),
         canary: None,
         is_canary,
         canary_uses_cache: stage.canary.as_ref().is_some_and(|c| c.use_stage_cache),

@@ -169,7 +169,7 @@ fn error_context(
     let request = scope.request.as_ref();
     json!({
         "requestId": ctx.request_id_str(),
-        "extendedRequestId": ctx.request_id_str(),
+        "extendedRequestId": ctx.extended_request_id().as_str(),
         "apiId": &*stage.api_id,
         "stage": &*stage.stage_name,
         "deploymentId": &*stage.deployment_id,

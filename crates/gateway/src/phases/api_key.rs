@@ -12,6 +12,7 @@ use crate::compile::usage::{CompiledPlan, CompiledUsage};
 use crate::compile::CompiledStage;
 use crate::context::RequestContext;
 use crate::error::GatewayError;
+use crate::trace::lines::{self, ApiKeyRefusal};
 
 /// The header carrying the key (`apiKeySource` HEADER).
 pub const X_API_KEY: &str = "x-api-key";
@@ -27,12 +28,38 @@ pub struct KeyPlan {
 
 /// Identifies the caller's key and plan, or refuses with 403. The key is the `x-api-key`
 /// header (`apiKeySource` HEADER) or the authorizer's `usageIdentifierKey` (AUTHORIZER).
+/// A refusal writes why in the execution log (when the request is traced), in API
+/// Gateway's words for `http_method` and `resource_path`.
 pub fn identify(
     usage: &CompiledUsage,
     stage: &CompiledStage,
     headers: &HeaderMap,
     ctx: &RequestContext,
+    http_method: &str,
+    resource_path: &str,
 ) -> Result<KeyPlan, GatewayError> {
+    lookup(usage, stage, headers, ctx).map_err(|(reason, value)| {
+        ctx.log(|| {
+            let key = value.map(String::from_utf8_lossy).unwrap_or_default();
+            lines::api_key_refused(
+                &crate::trace::mask(&key),
+                http_method,
+                resource_path,
+                &format!("{}/{}", stage.api_id, stage.stage_name),
+                reason,
+            )
+        });
+        GatewayError::InvalidApiKey
+    })
+}
+
+/// The key's plan, or why there is none (and the key's bytes, when one came).
+fn lookup<'a>(
+    usage: &CompiledUsage,
+    stage: &CompiledStage,
+    headers: &'a HeaderMap,
+    ctx: &'a RequestContext,
+) -> Result<KeyPlan, (ApiKeyRefusal, Option<&'a [u8]>)> {
     let value = if stage.api_key_from_header {
         headers.get(X_API_KEY).map(|v| v.as_bytes())
     } else {
@@ -42,17 +69,17 @@ pub fn identify(
             .map(str::as_bytes)
     }
     .filter(|v| !v.is_empty())
-    .ok_or(GatewayError::InvalidApiKey)?;
+    .ok_or((ApiKeyRefusal::Missing, None))?;
     let hash: [u8; 32] = Sha256::digest(value).into();
     let key = usage
         .key(&hash)
         .filter(|k| k.enabled)
-        .ok_or(GatewayError::InvalidApiKey)?;
+        .ok_or((ApiKeyRefusal::Unknown, Some(value)))?;
     let plan = key
         .plans
         .iter()
         .find(|p| p.stage(&stage.api_id, &stage.stage_name).is_some())
-        .ok_or(GatewayError::InvalidApiKey)?;
+        .ok_or((ApiKeyRefusal::NotInPlan, Some(value)))?;
     Ok(KeyPlan {
         key_id: key.id.clone(),
         plan: Arc::clone(plan),
@@ -117,9 +144,46 @@ mod tests {
     }
 
     #[test]
+    fn a_refusal_says_why_in_the_execution_log() {
+        let (u, s) = (usage(), stage("HEADER"));
+        for (value, why) in [
+            (None, "request did not contain API Key"),
+            (
+                Some("unknown-key-value-0123456789"),
+                "API Key is invalid or disabled",
+            ),
+            (
+                Some("lost-key-value-0123456789"),
+                "API Key is not associated with a Usage Plan for API Stage a/prod",
+            ),
+        ] {
+            let ctx = ctx();
+            let _ = ctx
+                .trace
+                .set(Arc::new(crate::trace::ExecutionTrace::for_node(false)));
+            assert!(identify(&u, &s, &headers(value), &ctx, "GET", "/pets").is_err());
+            let logged = ctx.trace.get().unwrap().lines();
+            assert_eq!(logged.len(), 1, "{logged:?}");
+            assert!(
+                logged[0].ends_with(&format!("method 'GET /pets' requires API Key and {why}")),
+                "{logged:?}"
+            );
+            assert!(!logged[0].contains("0123456789"), "the key is masked");
+        }
+    }
+
+    #[test]
     fn every_refusal_is_forbidden() {
         let (u, s) = (usage(), stage("HEADER"));
-        let ok = identify(&u, &s, &headers(Some("good-key-value-0123456789")), &ctx()).unwrap();
+        let ok = identify(
+            &u,
+            &s,
+            &headers(Some("good-key-value-0123456789")),
+            &ctx(),
+            "GET",
+            "/",
+        )
+        .unwrap();
         assert_eq!((&*ok.key_id, &*ok.plan.id), ("good", "p"));
         for v in [
             None,
@@ -130,7 +194,7 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    identify(&u, &s, &headers(v), &ctx()),
+                    identify(&u, &s, &headers(v), &ctx(), "GET", "/"),
                     Err(GatewayError::InvalidApiKey)
                 ),
                 "{v:?}"
@@ -141,7 +205,9 @@ mod tests {
             &u,
             &auth,
             &headers(Some("good-key-value-0123456789")),
-            &ctx()
+            &ctx(),
+            "GET",
+            "/"
         )
         .is_err());
     }

@@ -394,6 +394,7 @@ impl ResponseCache {
             http::header::CONTENT_LENGTH,
             HeaderName::from_static("keep-alive"),
             crate::context::X_AMZN_REQUEST_ID.clone(),
+            crate::context::X_AMZ_APIGW_ID.clone(),
             WARNING.clone(),
         ] {
             headers.remove(hop);

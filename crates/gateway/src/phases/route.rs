@@ -133,6 +133,161 @@ fn user_request(path: &str) -> Option<Target<'_>> {
     })
 }
 
+/// Resolves the dot segments (`.`, `..`, also percent-encoded as `%2e`) of an invoke
+/// request's stage-relative path (RFC 3986 §5.2.4), as nginx does, so routing, path
+/// parameters and `{proxy+}` see the normalised path and a mapped backend path can never
+/// climb out of its prefix. Refused with 400: a `..` that would climb above the stage's
+/// root (nginx: 400 too), and a dot segment hidden behind an encoded separator
+/// (`..%2f`, `..%5c`), which a backend decoding it would resolve but which cannot be
+/// resolved here without changing what the API receives. Most paths have neither dots
+/// at a segment's start nor `%2e`/`%2f`/`%5c`, and cost one scan of the path.
+pub fn normalize_dot_segments(
+    parts: &mut Parts,
+    domain_suffix: &str,
+    domains: &CompiledDomains,
+) -> Result<(), GatewayError> {
+    if !may_hold_dot_segments(parts.uri.path().as_bytes()) {
+        return Ok(());
+    }
+    let path_start = match classify(parts, domain_suffix, domains) {
+        Target::Invoke { path_start, .. } => path_start,
+        Target::Other => return Ok(()),
+    };
+    let path = parts.uri.path();
+    let Some(resolved) = resolve(path.get(path_start..).unwrap_or(""))? else {
+        return Ok(());
+    };
+    let mut path_and_query = String::with_capacity(path.len() + 1);
+    path_and_query.push_str(&path[..path_start]);
+    path_and_query.push_str(&resolved);
+    if let Some(query) = parts.uri.query() {
+        path_and_query.push('?');
+        path_and_query.push_str(query);
+    }
+    let mut uri = std::mem::take(&mut parts.uri).into_parts();
+    uri.path_and_query = Some(
+        http::uri::PathAndQuery::try_from(path_and_query)
+            .map_err(|_| GatewayError::BadRequest("invalid request path"))?,
+    );
+    parts.uri =
+        http::Uri::from_parts(uri).map_err(|_| GatewayError::BadRequest("invalid request path"))?;
+    Ok(())
+}
+
+/// Whether some segment of `path` starts with `.`, or it holds `%2e`, `%2f` or `%5c`
+/// (any case), or a backslash.
+fn may_hold_dot_segments(path: &[u8]) -> bool {
+    path.iter().enumerate().any(|(i, &b)| match b {
+        b'.' => i == 0 || path[i - 1] == b'/',
+        b'\\' => true,
+        b'%' => matches!(
+            (path.get(i + 1), path.get(i + 2).map(u8::to_ascii_lowercase)),
+            (Some(b'2'), Some(b'e' | b'f')) | (Some(b'5'), Some(b'c'))
+        ),
+        _ => false,
+    })
+}
+
+/// What a raw path segment is, with `%2e` read as `.`.
+#[derive(Debug, PartialEq, Eq)]
+enum Segment {
+    Current,
+    Parent,
+    Other,
+}
+
+fn segment_kind(raw: &str) -> Segment {
+    let mut dots = 0;
+    let mut rest = raw.as_bytes();
+    while !rest.is_empty() {
+        match rest {
+            [b'.', tail @ ..] => rest = tail,
+            [b'%', b'2', e, tail @ ..] if e.eq_ignore_ascii_case(&b'e') => rest = tail,
+            _ => return Segment::Other,
+        }
+        dots += 1;
+    }
+    match dots {
+        1 => Segment::Current,
+        2 => Segment::Parent,
+        _ => Segment::Other,
+    }
+}
+
+/// Whether a segment hides a dot segment behind an encoded `/` or `\` (or a raw `\`).
+fn hides_dot_segment(raw: &str) -> bool {
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    let bytes = raw.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let width = match &bytes[i..] {
+            [b'\\', ..] => 1,
+            [b'%', b'2', f, ..] if f.eq_ignore_ascii_case(&b'f') => 3,
+            [b'%', b'5', c, ..] if c.eq_ignore_ascii_case(&b'c') => 3,
+            _ => 0,
+        };
+        if width == 0 {
+            i += 1;
+            continue;
+        }
+        pieces.push(&raw[start..i]);
+        i += width;
+        start = i;
+    }
+    if pieces.is_empty() {
+        return false;
+    }
+    pieces.push(&raw[start..]);
+    pieces.iter().any(|p| segment_kind(p) != Segment::Other)
+}
+
+/// The stage-relative `path` with its dot segments resolved, `None` when it has none.
+fn resolve(path: &str) -> Result<Option<String>, GatewayError> {
+    let Some(rest) = path.strip_prefix('/') else {
+        return Ok(None);
+    };
+    let mut kept: Vec<&str> = Vec::new();
+    let mut changed = false;
+    let mut trailing_slash = false;
+    for raw in rest.split('/') {
+        trailing_slash = false;
+        match segment_kind(raw) {
+            Segment::Current => {
+                changed = true;
+                trailing_slash = true;
+            }
+            Segment::Parent => {
+                changed = true;
+                trailing_slash = true;
+                if kept.pop().is_none() {
+                    return Err(GatewayError::BadRequest(
+                        "the path climbs above the stage's root",
+                    ));
+                }
+            }
+            Segment::Other if hides_dot_segment(raw) => {
+                return Err(GatewayError::BadRequest(
+                    "the path hides a dot segment behind an encoded separator",
+                ));
+            }
+            Segment::Other => kept.push(raw),
+        }
+    }
+    if !changed {
+        return Ok(None);
+    }
+    let mut out = String::with_capacity(path.len());
+    for segment in &kept {
+        out.push('/');
+        out.push_str(segment);
+    }
+    if trailing_slash || out.is_empty() {
+        out.push('/');
+    }
+    Ok(Some(out))
+}
+
 /// Finds the stage and the method for a classified invoke request.
 pub fn route(
     state: &GatewayState,
@@ -290,6 +445,62 @@ mod tests {
             ),
             Target::Other
         );
+    }
+
+    fn normalized(uri: &str) -> Result<String, &'static str> {
+        let mut p = parts("abc.execute-api.localhost", uri);
+        match normalize_dot_segments(&mut p, SUFFIX, &NONE) {
+            Ok(()) => Ok(p.uri.to_string()),
+            Err(GatewayError::BadRequest(why)) => Err(why),
+            Err(other) => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn dot_segments_are_resolved_within_the_stage() {
+        for (given, want) in [
+            ("/prod/p/a/../b?x=1", "/prod/p/b?x=1"),
+            ("/prod/p/./b", "/prod/p/b"),
+            ("/prod/p/%2e%2E/b", "/prod/b"),
+            ("/prod/p/.%2e/", "/prod/"),
+            ("/prod/p/a/..", "/prod/p/"),
+            ("/prod/p/..", "/prod/"),
+            ("/prod/p/...", "/prod/p/..."),
+            ("/prod/p/.well-known/x", "/prod/p/.well-known/x"),
+            ("/prod/p/a%2Fb", "/prod/p/a%2Fb"),
+            ("/prod/p/a.b/c", "/prod/p/a.b/c"),
+        ] {
+            assert_eq!(normalized(given).as_deref(), Ok(want), "{given}");
+        }
+        let p = "/restapis/abc/prod/_user_request_/p/x/../y";
+        let mut r = parts("127.0.0.1", p);
+        normalize_dot_segments(&mut r, SUFFIX, &NONE).unwrap();
+        assert_eq!(r.uri.path(), "/restapis/abc/prod/_user_request_/p/y");
+    }
+
+    #[test]
+    fn climbing_out_of_the_stage_or_hidden_dots_are_refused() {
+        for given in [
+            "/prod/p/../../etc/passwd",
+            "/prod/../test/x",
+            "/prod/p/%2e%2e/%2e%2e/etc",
+        ] {
+            assert!(normalized(given).is_err(), "{given}");
+        }
+        let mut p = parts("127.0.0.1", "/restapis/abc/prod/_user_request_/../x");
+        assert!(normalize_dot_segments(&mut p, SUFFIX, &NONE).is_err());
+        for given in [
+            "/prod/p/..%2f..%2fetc%2fpasswd",
+            "/prod/p/..%2F",
+            "/prod/p/x%5c..%5cy",
+            "/prod/p/%2e%2e%2fetc",
+        ] {
+            assert!(normalized(given).is_err(), "{given}");
+        }
+        // Not an invoke URL: left alone.
+        let mut p = parts("localhost", "/a/../healthz");
+        normalize_dot_segments(&mut p, SUFFIX, &NONE).unwrap();
+        assert_eq!(p.uri.path(), "/a/../healthz");
     }
 
     #[test]

@@ -201,7 +201,7 @@ pub(crate) fn proxy_event(input: &EventInput<'_>) -> Value {
             "resourceId": &*scope.resource_id,
             "resourcePath": &*routed.method.resource_path,
             "httpMethod": parts.method.as_str(),
-            "extendedRequestId": ctx.request_id_str(),
+            "extendedRequestId": ctx.extended_request_id().as_str(),
             "requestTime": request_time(ctx.received_at),
             "path": format!("/{}{}", routed.stage.stage_name, stage_path),
             "accountId": account,

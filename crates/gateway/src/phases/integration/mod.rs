@@ -169,7 +169,12 @@ pub(crate) async fn send(
         Ok(Ok(mut response)) => {
             response.body_mut().set_deadline(deadline);
             let _ = ctx.integration_status.set(response.status().as_u16());
-            Ok(response)
+            // Broken chunked framing at the body's start is a 502, not an empty reply;
+            // a first chunk later than the deadline is left to the streamed body.
+            match tokio::time::timeout_at(deadline, response.body_mut().check_start()).await {
+                Ok(Err(error)) => Err(classify_client_error(&error)),
+                Ok(Ok(())) | Err(_) => Ok(response),
+            }
         }
         Ok(Err(error)) => Err(classify_client_error(&error)),
     };
@@ -268,17 +273,25 @@ pub(crate) async fn trace_response(
 }
 
 /// A request body over the limit surfaces as a client error inside the client's error
-/// chain: report it as 413; anything else is an integration failure (502).
+/// chain: report it as 413; a client body that could not be read (malformed chunking, such
+/// as a chunk size that overflows, or a connection cut mid-body) is the client's fault:
+/// 400; anything else is an integration failure (502).
 fn classify_client_error(error: &(dyn StdError + 'static)) -> GatewayError {
     let mut cause = Some(error);
     let mut message = String::new();
     while let Some(err) = cause {
-        if matches!(err.downcast_ref::<BodyError>(), Some(BodyError::TooLarge))
-            || err
-                .downcast_ref::<ClientError>()
-                .is_some_and(ClientError::is_request_too_large)
-        {
-            return GatewayError::RequestTooLarge;
+        let body_error =
+            err.downcast_ref::<BodyError>()
+                .or_else(|| match err.downcast_ref::<ClientError>() {
+                    Some(ClientError::RequestBody(body)) => Some(&**body),
+                    _ => None,
+                });
+        match body_error {
+            Some(BodyError::TooLarge) => return GatewayError::RequestTooLarge,
+            Some(BodyError::Transport(_)) => {
+                return GatewayError::BadRequest("the request body could not be read")
+            }
+            _ => {}
         }
         if !message.is_empty() {
             message.push_str(": ");
