@@ -153,6 +153,10 @@ fn compile_method(m: &Method) -> Option<pb::Method> {
             uri: i.uri.clone().unwrap_or_default(),
             connection_type: i.connection_type.clone(),
             connection_id: i.connection_id.clone().unwrap_or_default(),
+            insecure_skip_verification: i
+                .tls_config
+                .as_ref()
+                .is_some_and(|t| t.insecure_skip_verification),
             request_parameters: i.request_parameters.clone().into_iter().collect(),
             request_templates: i.request_templates.clone().into_iter().collect(),
             passthrough_behavior: i.passthrough_behavior.clone(),

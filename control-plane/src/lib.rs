@@ -11,6 +11,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod aws_json;
+pub mod certs;
 pub mod cloudwatch;
 pub mod cluster;
 pub mod compiler;

@@ -164,9 +164,21 @@ pub struct Integration {
     /// Request parameters that make up the cache key.
     #[serde(default)]
     pub cache_key_parameters: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `tlsConfig`: HTTPS verification of the backend (HTTP and HTTP_PROXY).
+    pub tls_config: Option<TlsConfig>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     /// Status code -> integration response.
     pub integration_responses: BTreeMap<String, IntegrationResponse>,
+}
+
+/// An integration's `tlsConfig` (`TlsConfig` shape).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TlsConfig {
+    /// Skip verifying the backend's certificate (self-signed, private CAs).
+    #[serde(default)]
+    pub insecure_skip_verification: bool,
 }
 
 /// An integration response (`IntegrationResponse` shape).
@@ -695,6 +707,108 @@ pub struct VpcLink {
     #[serde(skip_serializing_if = "Option::is_none")]
     /// What the status means.
     pub status_message: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A custom domain name (`DomainName` shape). Stored as the whole document, without any
+/// key material (the certificate lives in the `certificates` table, its key encrypted).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DomainName {
+    /// The host name, lower-cased.
+    pub domain_name: String,
+    /// Our identifier of the domain (`d-` + 10 characters), in `regionalDomainName`.
+    pub domain_name_id: String,
+    /// `arn:aws:apigateway:{region}::/domainnames/{domainName}`.
+    pub domain_name_arn: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The certificate's name (EDGE and REGIONAL alike).
+    pub certificate_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `arn:aws:acm:{region}::certificate/{id}` of the served certificate (EDGE).
+    pub certificate_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// When the served certificate was uploaded, epoch seconds.
+    pub certificate_upload_date: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The host the domain's DNS should point at (REGIONAL).
+    pub regional_domain_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Informational (REGIONAL).
+    pub regional_hosted_zone_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The certificate's name (REGIONAL).
+    pub regional_certificate_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The served certificate's ARN (REGIONAL).
+    pub regional_certificate_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The host the domain's DNS should point at (EDGE).
+    pub distribution_domain_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Informational (EDGE).
+    pub distribution_hosted_zone_id: Option<String>,
+    /// EDGE or REGIONAL.
+    pub endpoint_configuration: EndpointConfiguration,
+    /// AVAILABLE: nodes serve a domain as soon as the config reaches them.
+    pub domain_name_status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// What the status means.
+    pub domain_name_status_message: Option<String>,
+    /// TLS_1_0, TLS_1_2 or one of the model's `SecurityPolicy_*` names.
+    pub security_policy: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Mutual TLS: the truststore's URI and version (its PEM is kept apart).
+    pub mutual_tls_authentication: Option<MutualTlsAuthentication>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A domain's mutual TLS settings (`MutualTlsAuthentication` shape).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MutualTlsAuthentication {
+    /// `file://` path of the PEM bundle, as given.
+    pub truststore_uri: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Free text, as given.
+    pub truststore_version: Option<String>,
+    #[serde(default)]
+    /// Problems found in the truststore (none: a bad one is refused).
+    pub truststore_warnings: Vec<String>,
+}
+
+/// A base path mapping (`BasePathMapping` shape); the empty base path is `(none)`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct BasePathMapping {
+    /// `(none)` or segments joined by `/` (`v1`, `v1/orders`).
+    pub base_path: String,
+    /// The API served under it.
+    pub rest_api_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The stage served; absent: the path's first segment after the base path names it.
+    pub stage: Option<String>,
+}
+
+/// A client certificate of the gateway (`ClientCertificate` shape).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientCertificate {
+    /// 6-character identifier.
+    pub client_certificate_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Free text.
+    pub description: Option<String>,
+    /// The certificate (public part), PEM.
+    pub pem_encoded_certificate: String,
+    /// Epoch seconds.
+    pub created_date: i64,
+    /// Epoch seconds.
+    pub expiration_date: i64,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     /// Tags.
     pub tags: BTreeMap<String, String>,

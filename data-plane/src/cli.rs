@@ -35,6 +35,14 @@ pub struct Args {
     /// Address the invoke/health HTTP server listens on.
     #[arg(long, env = "DP_HTTP_ADDR", default_value = "127.0.0.1:8081")]
     pub http_addr: String,
+    /// Address the HTTPS listener of custom domain names listens on (unset: none). The SNI
+    /// name picks the domain's certificate.
+    #[arg(long, env = "DP_HTTPS_ADDR")]
+    pub https_addr: Option<String>,
+    /// PEM bundle of CAs HTTPS backends are verified against besides the public roots
+    /// (private CAs).
+    #[arg(long, env = "BACKEND_CA_FILE")]
+    pub backend_ca_file: Option<String>,
     /// Redis for shared buckets, quotas and usage counts (unset: node-local limits only).
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,

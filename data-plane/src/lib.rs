@@ -25,4 +25,5 @@ pub mod request_limits;
 pub mod request_log;
 pub mod response_cache;
 pub mod server;
+pub mod tls;
 pub mod websocket;

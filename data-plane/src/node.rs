@@ -27,6 +27,14 @@ use apigw_gateway::Gateway;
 /// Why a node could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
+    /// `--backend-ca-file` cannot be read or parsed.
+    #[error("--backend-ca-file {path}: {reason}")]
+    BackendCa {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
     /// The HTTP address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -81,8 +89,22 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
         .map(|a| a.to_string())
         .unwrap_or_default();
     tracing::info!(addr = %local, node_id = %node_id, control_plane = %args.control_plane, "data plane listening");
+    let https_listener = match &args.https_addr {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|source| NodeError::Bind {
+                    addr: addr.clone(),
+                    source,
+                })?;
+            tracing::info!(addr = %addr, "HTTPS listener for custom domain names");
+            Some(listener)
+        }
+        None => None,
+    };
 
     let state = Arc::new(SharedState::new());
+    let tls_state = Arc::clone(&state);
     let limiter = Arc::new(Limiter::new(LimiterConfig {
         redis_url: args.redis_url.clone(),
         prefix: args.redis_prefix.clone(),
@@ -109,6 +131,18 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
         )));
     }
     let heartbeat = tokio::spawn(Arc::clone(&limiter).run_heartbeat());
+    if let Some(path) = &args.backend_ca_file {
+        let err = |reason: String| NodeError::BackendCa {
+            path: path.clone(),
+            reason,
+        };
+        let pem = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        let n = backend_client::trust_extra_roots(&pem).map_err(|e| err(e.to_string()))?;
+        if n == 0 {
+            return Err(err("no PEM certificate in it".to_string()));
+        }
+        tracing::info!(path = %path, certificates = n, "HTTPS backends also verified against these CAs");
+    }
     let client = backend_client::build().with_idle_timeout(std::time::Duration::from_secs(
         args.backend_idle_timeout.max(1),
     ));
@@ -252,20 +286,48 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
         header_read_timeout: std::time::Duration::from_secs(args_limits.0),
         keep_alive_timeout: std::time::Duration::from_secs(args_limits.1),
     };
+    let (stop_https, https_stopped) = tokio::sync::watch::channel(false);
+    let https = match https_listener {
+        Some(listener) => {
+            let mut stopped = https_stopped;
+            Some(tokio::spawn(server::serve(
+                listener,
+                server::Site {
+                    gateway: Arc::clone(&gateway),
+                    websocket: Some(Arc::clone(&ws_hub)),
+                    metrics: metrics.clone(),
+                    tls: Some(tls_state),
+                    limits,
+                    drain_timeout: DRAIN_TIMEOUT,
+                },
+                async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                },
+            )))
+        }
+        None => None,
+    };
     let shutdown = async move {
         shutdown.await;
+        let _ = stop_https.send(true);
         let _ = drain_tx.send(true);
     };
     server::serve(
         listener,
-        gateway,
-        Some(Arc::clone(&ws_hub)),
-        metrics,
+        server::Site {
+            gateway,
+            websocket: Some(Arc::clone(&ws_hub)),
+            metrics,
+            tls: None,
+            limits,
+            drain_timeout: DRAIN_TIMEOUT,
+        },
         shutdown,
-        DRAIN_TIMEOUT,
-        limits,
     )
     .await;
+    if let Some(https) = https {
+        let _ = https.await;
+    }
     // Upgraded sockets are no longer hyper's: wait for the sessions to close them (1001
     // after the drain grace).
     let sockets_closed = async {

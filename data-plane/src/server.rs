@@ -1,5 +1,6 @@
 //! The HTTP server: accepts connections (HTTP/1.1 keep-alive and h2c, detected per
-//! connection), hands each request to the [`Gateway`], and on shutdown stops accepting and
+//! connection; on the HTTPS listener after the TLS handshake of [`crate::tls`], HTTP/2 by
+//! ALPN), hands each request to the [`Gateway`], and on shutdown stops accepting and
 //! drains in-flight requests (hyper-util graceful shutdown) before returning.
 //!
 //! Hardening at the connection ([`ConnLimits`], README "Limits and hardening"): a new
@@ -20,6 +21,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
+use apigw_gateway::state::SharedState;
 use apigw_gateway::{Gateway, Peer};
 
 use crate::limits::Limiter;
@@ -48,17 +50,83 @@ impl Default for ConnLimits {
 /// How long shutdown waits for in-flight requests before giving up on them.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Serves `listener` until `shutdown` resolves, then drains (at most `drain_timeout`).
-/// Connections opened and closed are counted in `metrics`, when given.
-pub async fn serve(
-    listener: TcpListener,
+/// The per-connection service: each request (within the head limits) to the gateway, as
+/// from `peer`; `started` records that a request head arrived.
+fn service(
     gateway: Arc<Gateway<Limiter>>,
     websocket: Option<Arc<WsHub>>,
-    metrics: Option<Arc<Registry>>,
-    shutdown: impl Future<Output = ()>,
-    drain_timeout: Duration,
-    limits: ConnLimits,
-) {
+    peer: Peer,
+    started: Arc<AtomicBool>,
+) -> impl hyper::service::Service<
+    hyper::Request<hyper::body::Incoming>,
+    Response = hyper::Response<apigw_gateway::body::Body>,
+    Error = Infallible,
+    Future = impl Future<Output = Result<hyper::Response<apigw_gateway::body::Body>, Infallible>> + Send,
+> + Clone {
+    service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+        started.store(true, Ordering::Relaxed);
+        let gateway = Arc::clone(&gateway);
+        let websocket = websocket.clone();
+        let peer = peer.clone();
+        async move {
+            if let Some(refusal) = request_limits::check(&request) {
+                return Ok::<_, Infallible>(refusal);
+            }
+            // WebSocket upgrades and `@connections` calls go to the hub; what it declines
+            // is an ordinary request.
+            let request = match &websocket {
+                Some(hub) if crate::websocket::session::is_upgrade(&request) => {
+                    match crate::websocket::session::handle(hub, request, &peer).await {
+                        Ok(response) => return Ok(response),
+                        Err(request) => request,
+                    }
+                }
+                Some(hub) if request.uri().path().contains("/@connections/") => {
+                    match crate::websocket::manage::handle(hub, request).await {
+                        Ok(response) => return Ok(response),
+                        Err(request) => request,
+                    }
+                }
+                _ => request,
+            };
+            let response = gateway.handle(request, &peer).await;
+            // hyper writes the response as soon as this returns: batch it with the
+            // tick's other responses (see `write_batching`).
+            apigw_gateway::write_batching::end_of_tick().await;
+            Ok::<_, Infallible>(response)
+        }
+    })
+}
+
+/// What a listener serves, and how.
+#[derive(Clone)]
+pub struct Site {
+    /// The gateway every request goes to.
+    pub gateway: Arc<Gateway<Limiter>>,
+    /// WebSocket upgrades and `@connections` calls, when the node serves them.
+    pub websocket: Option<Arc<WsHub>>,
+    /// Connections opened and closed are counted here, when given.
+    pub metrics: Option<Arc<Registry>>,
+    /// With it, every connection is a TLS one whose configuration the SNI name picks from
+    /// this state.
+    pub tls: Option<Arc<SharedState>>,
+    /// Connection-level limits.
+    pub limits: ConnLimits,
+    /// How long shutdown waits for in-flight requests.
+    pub drain_timeout: Duration,
+}
+
+/// Serves `listener` until `shutdown` resolves, then drains (at most the site's
+/// `drain_timeout`).
+pub async fn serve(listener: TcpListener, site: Site, shutdown: impl Future<Output = ()>) {
+    let Site {
+        gateway,
+        websocket,
+        metrics,
+        tls,
+        limits,
+        drain_timeout,
+    } = site;
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // A head that does not fit in the read buffer is answered 431 by hyper.
     builder
@@ -86,47 +154,48 @@ pub async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let gateway = Arc::clone(&gateway);
-                let websocket = websocket.clone();
-                let peer = Peer::new(remote);
-                let started = Arc::new(AtomicBool::new(false));
-                let seen = Arc::clone(&started);
-                let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-                    seen.store(true, Ordering::Relaxed);
+                let metrics = metrics.clone();
+                if let Some(state) = &tls {
+                    let state = Arc::clone(state);
                     let gateway = Arc::clone(&gateway);
                     let websocket = websocket.clone();
-                    let peer = peer.clone();
-                    async move {
-                        if let Some(refusal) = request_limits::check(&request) {
-                            return Ok::<_, Infallible>(refusal);
-                        }
-                        let request = match &websocket {
-                            Some(hub) if crate::websocket::session::is_upgrade(&request) => {
-                                match crate::websocket::session::handle(hub, request, &peer).await {
-                                    Ok(response) => return Ok(response),
-                                    Err(request) => request,
-                                }
+                    let builder = builder.clone();
+                    let watcher = graceful.watcher();
+                    tokio::spawn(async move {
+                        let (stream, cert) = match crate::tls::accept(stream, &state).await {
+                            Ok(accepted) => accepted,
+                            Err(error) => {
+                                tracing::debug!(%error, %remote, "TLS connection refused");
+                                return;
                             }
-                            Some(hub) if request.uri().path().contains("/@connections/") => {
-                                match crate::websocket::manage::handle(hub, request).await {
-                                    Ok(response) => return Ok(response),
-                                    Err(request) => request,
-                                }
-                            }
-                            _ => request,
                         };
-                        let response = gateway.handle(request, &peer).await;
-                        // hyper writes the response as soon as this returns: batch it
-                        // with the tick's other responses (see `write_batching`).
-                        apigw_gateway::write_batching::end_of_tick().await;
-                        Ok::<_, Infallible>(response)
-                    }
-                });
+                        if let Some(m) = &metrics {
+                            m.connections_opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        let peer = Peer::new(remote).with_client_cert(cert);
+                        let service = service(gateway, websocket, peer, Arc::new(AtomicBool::new(false)));
+                        let connection =
+                            builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                        if let Err(error) = watcher.watch(connection).await {
+                            tracing::debug!(%error, "connection ended with an error");
+                        }
+                        if let Some(m) = metrics {
+                            m.connections_closed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    });
+                    continue;
+                }
+                let started = Arc::new(AtomicBool::new(false));
+                let service = service(
+                    Arc::clone(&gateway),
+                    websocket.clone(),
+                    Peer::new(remote),
+                    Arc::clone(&started),
+                );
                 let connection = builder
                     .serve_connection_with_upgrades(TokioIo::new(stream), service)
                     .into_owned();
                 let connection = graceful.watch(connection);
-                let metrics = metrics.clone();
                 if let Some(m) = &metrics {
                     m.connections_opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }

@@ -13,6 +13,7 @@ pub mod oidc;
 pub mod postgres;
 pub mod process;
 pub mod rest_api;
+pub mod tls;
 
 pub use backend::{Backend, StallingBackend};
 pub use functions::FunctionsHost;

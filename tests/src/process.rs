@@ -236,6 +236,8 @@ pub struct DataPlane {
     child: Option<Child>,
     /// Its HTTP port.
     pub port: u16,
+    /// Its HTTPS port (custom domain names, `DP_HTTPS_ADDR`).
+    pub https_port: u16,
     /// Its node id.
     pub node_id: String,
 }
@@ -263,9 +265,11 @@ impl DataPlane {
         log: Option<&std::path::Path>,
     ) -> Self {
         let port = free_port();
+        let https_port = free_port();
         let mut env = vec![
             ("CONTROL_PLANE_URL", control_plane_url.to_string()),
             ("DP_HTTP_ADDR", format!("127.0.0.1:{port}")),
+            ("DP_HTTPS_ADDR", format!("127.0.0.1:{https_port}")),
             ("DP_NODE_ID", node_id.to_string()),
             ("REDIS_URL", redis_url()),
             ("REDIS_KEY_PREFIX", redis_prefix(control_plane_url)),
@@ -283,6 +287,7 @@ impl DataPlane {
         Self {
             child: Some(child),
             port,
+            https_port,
             node_id: node_id.to_string(),
         }
     }

@@ -169,7 +169,7 @@ async fn arns_that_name_no_taggable_resource_are_bad_requests() {
         format!("arn:aws:apigateway:us-east-1:123456789012:/restapis/{api}"),
         arn(&format!("/restapis/{api}/resources/abc")),
         arn(&format!("/restapis/{api}/deployments/abc")),
-        arn("/clientcertificates/abc"),
+        arn("/clientcertificates/abc/extra"),
         arn("/vpclinks/abc/extra"),
     ] {
         let msg = m
@@ -198,6 +198,8 @@ async fn arns_of_unknown_resources_are_not_found() {
         "/apikeys/nosuchkey0".to_string(),
         "/usageplans/nosuch".to_string(),
         "/vpclinks/nosuch".to_string(),
+        "/domainnames/nosuch.example.com".to_string(),
+        "/clientcertificates/nosuch".to_string(),
     ] {
         let a = arn(&missing);
         m.get(&tags_path(&a)).await.err(404, "NotFoundException");

@@ -36,6 +36,8 @@ pub struct PutIntegration {
     cache_namespace: Option<String>,
     #[serde(default)]
     cache_key_parameters: Vec<String>,
+    #[serde(default)]
+    tls_config: Option<crate::wire::TlsConfig>,
     content_handling: Option<String>,
     timeout_in_millis: Option<i32>,
 }
@@ -89,6 +91,7 @@ pub async fn put(
             timeout_in_millis: req.timeout_in_millis.unwrap_or(29_000),
             cache_namespace: req.cache_namespace.unwrap_or(resource_id),
             cache_key_parameters: req.cache_key_parameters,
+            tls_config: req.tls_config,
             // A re-put keeps the integration responses already defined.
             integration_responses: m
                 .method_integration
@@ -175,10 +178,15 @@ pub async fn update(
                          this gateway yet",
                     ))
                 }
-                ["tlsConfig", ..] => {
-                    return Err(ApiError::bad_request(
-                        "tlsConfig is not supported by this gateway yet",
-                    ))
+                ["tlsConfig", "insecureSkipVerification"] => {
+                    let mut skip = i
+                        .tls_config
+                        .as_ref()
+                        .is_some_and(|t| t.insecure_skip_verification);
+                    op.apply_bool(&mut skip)?;
+                    i.tls_config = Some(crate::wire::TlsConfig {
+                        insecure_skip_verification: skip,
+                    });
                 }
                 _ => return Err(op.unsupported()),
             }

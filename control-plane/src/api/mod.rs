@@ -7,9 +7,11 @@ pub mod account;
 pub mod api_keys;
 pub mod authorizers;
 pub mod canary;
+pub mod client_certificates;
 pub mod cors;
 pub mod deployments;
 pub mod documentation;
+pub mod domain_names;
 pub mod exports;
 pub mod gateway_responses;
 pub mod imports;
@@ -231,6 +233,49 @@ pub fn router() -> Router<AppState> {
             get(vpc_links::get)
                 .patch(vpc_links::update)
                 .delete(vpc_links::delete),
+        )
+        .route(
+            "/domainnames",
+            get(domain_names::list).post(domain_names::create),
+        )
+        .route(
+            "/domainnames/{domain_name}",
+            get(domain_names::get)
+                .patch(domain_names::update)
+                .delete(domain_names::delete),
+        )
+        .route(
+            "/domainnames/{domain_name}/basepathmappings",
+            get(domain_names::list_mappings).post(domain_names::create_mapping),
+        )
+        .route(
+            "/domainnames/{domain_name}/basepathmappings/{base_path}",
+            get(domain_names::get_mapping)
+                .patch(domain_names::update_mapping)
+                .delete(domain_names::delete_mapping),
+        )
+        .route(
+            "/domainnameaccessassociations",
+            get(domain_names::list_access_associations)
+                .post(domain_names::access_association_unsupported),
+        )
+        .route(
+            "/domainnameaccessassociations/{arn}",
+            delete(domain_names::access_association_unsupported),
+        )
+        .route(
+            "/rejectdomainnameaccessassociations",
+            axum::routing::post(domain_names::access_association_unsupported),
+        )
+        .route(
+            "/clientcertificates",
+            get(client_certificates::list).post(client_certificates::generate),
+        )
+        .route(
+            "/clientcertificates/{clientcertificate_id}",
+            get(client_certificates::get)
+                .patch(client_certificates::update)
+                .delete(client_certificates::delete),
         )
         .route("/sdktypes", get(sdks::list))
         .route("/sdktypes/{sdktype_id}", get(sdks::get))

@@ -303,6 +303,21 @@ fn validate_canary(canary: &CanarySettings) -> ApiResult<()> {
     validate_variables(&canary.stage_variable_overrides, "Canary stage variable")
 }
 
+/// A stage's `clientCertificateId` must name an existing certificate (BadRequest).
+pub async fn check_client_certificate(
+    conn: &mut sqlx::PgConnection,
+    id: Option<&str>,
+) -> ApiResult<()> {
+    match id {
+        Some(id) if !crate::store::client_certificates::exists(conn, id).await? => {
+            Err(ApiError::bad_request(format!(
+                "Invalid client certificate identifier specified: {id}"
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The canary's deployment must be one of the API's.
 pub async fn check_canary_deployment(
     conn: &mut sqlx::PgConnection,

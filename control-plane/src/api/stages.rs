@@ -11,8 +11,8 @@ use axum::Json;
 use serde::Deserialize;
 
 use super::rules::{
-    check_canary_deployment, check_documentation_version, new_stage, settle_cache_cluster,
-    validate_new_stage, validate_stage, CanaryInput,
+    check_canary_deployment, check_client_certificate, check_documentation_version, new_stage,
+    settle_cache_cluster, validate_new_stage, validate_stage, CanaryInput,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::extract::AwsJson;
@@ -224,6 +224,7 @@ pub async fn update(
     settle_cache_cluster(&mut stage);
     validate_stage(&stage)?;
     check_canary_deployment(&mut tx, &api_id, &stage).await?;
+    check_client_certificate(&mut tx, stage.client_certificate_id.as_deref()).await?;
     stage.last_updated_date = now_epoch();
     store::stages::save(&mut tx, &api_id, &stage).await?;
     crate::audit::commit(tx).await?;

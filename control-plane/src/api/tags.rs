@@ -32,8 +32,9 @@ pub struct TagResource {
 }
 
 const TAGGABLE: &str = "RestApi (/restapis/{id}), Stage (/restapis/{id}/stages/{name}), \
-                        ApiKey (/apikeys/{id}), UsagePlan (/usageplans/{id}) and VpcLink \
-                        (/vpclinks/{id})";
+                        ApiKey (/apikeys/{id}), UsagePlan (/usageplans/{id}), VpcLink \
+                        (/vpclinks/{id}), DomainName (/domainnames/{name}) and \
+                        ClientCertificate (/clientcertificates/{id})";
 
 /// Parses an API Gateway ARN into the taggable resource it names.
 pub fn parse_arn(arn: &str, region: &str) -> ApiResult<Target> {
@@ -80,9 +81,8 @@ pub fn parse_arn(arn: &str, region: &str) -> ApiResult<Target> {
         ["apikeys", id] => Ok(Target::ApiKey(own(id))),
         ["usageplans", id] => Ok(Target::UsagePlan(own(id))),
         ["vpclinks", id] => Ok(Target::VpcLink(own(id))),
-        ["clientcertificates", _] | ["domainnames", _] => Err(invalid(
-            "client certificates and domain names do not exist in this gateway yet",
-        )),
+        ["domainnames", name] => Ok(Target::DomainName(own(name).to_ascii_lowercase())),
+        ["clientcertificates", id] => Ok(Target::ClientCertificate(own(id))),
         _ => Err(invalid("it does not name a taggable resource")),
     }
 }

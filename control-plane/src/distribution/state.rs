@@ -39,6 +39,8 @@ pub struct DeployedState {
     pub iam_day: String,
     /// Every deployed apigatewayv2 (WebSocket) stage (`crate::v2::distribute`).
     pub v2: Arc<pb::V2Stages>,
+    /// Custom domains (with their keys) and client certificates.
+    pub domains: Arc<pb::DomainConfig>,
 }
 
 impl DeployedState {
@@ -54,6 +56,7 @@ impl DeployedState {
             usage: Some((*self.usage).clone()),
             iam: Some((*self.iam).clone()),
             v2: Some((*self.v2).clone()),
+            domains: Some((*self.domains).clone()),
         }
     }
 
@@ -78,12 +81,14 @@ impl DeployedState {
         let usage_changed = self.usage != prev.usage;
         let iam_changed = self.iam != prev.iam;
         let v2_changed = self.v2 != prev.v2;
+        let domains_changed = self.domains != prev.domains;
         if upsert.is_empty()
             && remove.is_empty()
             && !account_changed
             && !usage_changed
             && !iam_changed
             && !v2_changed
+            && !domains_changed
         {
             return None;
         }
@@ -97,6 +102,7 @@ impl DeployedState {
             usage: usage_changed.then(|| (*self.usage).clone()),
             iam: iam_changed.then(|| (*self.iam).clone()),
             v2: v2_changed.then(|| (*self.v2).clone()),
+            domains: domains_changed.then(|| (*self.domains).clone()),
         })
     }
 
@@ -106,6 +112,7 @@ impl DeployedState {
             && self.usage == other.usage
             && self.iam == other.iam
             && self.v2 == other.v2
+            && self.domains == other.domains
             && self.stages.len() == other.stages.len()
             && self
                 .stages
@@ -164,6 +171,7 @@ impl Loader {
         let usage = load_usage(&mut tx).await?;
         let access_keys = store::access_keys::all_enabled(&mut tx).await?;
         let v2 = crate::v2::distribute::load(&mut tx).await?;
+        let domains = load_domains(&mut tx, &self.vault).await?;
         let mut missing: Vec<(String, String)> = rows
             .iter()
             .flat_map(|r| {
@@ -268,9 +276,15 @@ impl Loader {
         } else {
             Arc::new(v2)
         };
+        let domains = if *prev.domains == domains {
+            prev.domains.clone()
+        } else {
+            Arc::new(domains)
+        };
         let mut next = DeployedState {
             version: prev.version,
             v2,
+            domains,
             usage,
             iam,
             iam_day,
@@ -298,6 +312,63 @@ impl Loader {
         self.snapshots.retain(|k, _| used.contains(k));
         Ok(next)
     }
+}
+
+/// Reads the custom domains (keys unsealed with the master key) with their base path
+/// mappings, and the client certificates. A key that does not unseal (a changed master
+/// key) leaves its domain or certificate out, loudly, instead of stopping the stream.
+async fn load_domains(
+    conn: &mut sqlx::PgConnection,
+    vault: &crate::keys::KeyVault,
+) -> Result<pb::DomainConfig, sqlx::Error> {
+    let rows = store::domains::deployed(&mut *conn).await?;
+    let mappings = store::domains::all_mappings(&mut *conn).await?;
+    let certs = store::client_certificates::all_with_keys(&mut *conn).await?;
+    let mut out = pb::DomainConfig::default();
+    for (name, policy, truststore, body, chain, key_enc) in rows {
+        let key = match vault.decrypt(&key_enc) {
+            Ok(key) => key,
+            Err(e) => {
+                tracing::error!(domain = %name, error = %e, "domain certificate key does not unseal; not shipped");
+                continue;
+            }
+        };
+        out.domains.push(pb::CustomDomain {
+            mappings: mappings
+                .iter()
+                .filter(|(d, _)| *d == name)
+                .map(|(_, m)| pb::BasePathMappingConfig {
+                    base_path: if m.base_path == "(none)" {
+                        String::new()
+                    } else {
+                        m.base_path.clone()
+                    },
+                    api_id: m.rest_api_id.clone(),
+                    stage: m.stage.clone().unwrap_or_default(),
+                })
+                .collect(),
+            domain_name: name,
+            certificate_chain_pem: body + chain.as_deref().unwrap_or(""),
+            private_key_pem: key,
+            security_policy: policy,
+            truststore_pem: truststore.unwrap_or_default(),
+        });
+    }
+    for (cert, key_enc) in certs {
+        match vault.decrypt(&key_enc) {
+            Ok(key) => out.client_certificates.push(pb::ClientCertificateConfig {
+                id: cert.client_certificate_id,
+                certificate_pem: cert.pem_encoded_certificate,
+                private_key_pem: key,
+            }),
+            Err(e) => tracing::error!(
+                client_certificate = %cert.client_certificate_id,
+                error = %e,
+                "client certificate key does not unseal; not shipped"
+            ),
+        }
+    }
+    Ok(out)
 }
 
 /// Reads API keys (hash, enabled, plans) and usage plans into their streamed form.
@@ -405,6 +476,7 @@ fn stage_config(
         }),
         cache_epoch: u64::try_from(epochs.cache).unwrap_or(0),
         cache_cluster_size: doc.cache_cluster_size.clone().unwrap_or_default(),
+        client_certificate_id: doc.client_certificate_id.clone().unwrap_or_default(),
         ..Default::default()
     }
 }

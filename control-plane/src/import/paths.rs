@@ -733,6 +733,7 @@ impl<'b> Reader<'_, 'b> {
             timeout_in_millis: opt_i32(o, "timeoutInMillis", at)?.unwrap_or(29_000),
             cache_namespace: opt_string(o, "cacheNamespace", at)?.unwrap_or_default(),
             cache_key_parameters: string_list(o, "cacheKeyParameters", at)?,
+            tls_config: None,
             integration_responses: responses,
         })
     }

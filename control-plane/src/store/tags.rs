@@ -1,4 +1,5 @@
-//! Tags of the taggable resources (RestApi, Stage, ApiKey, UsagePlan, VpcLink).
+//! Tags of the taggable resources (RestApi, Stage, ApiKey, UsagePlan, VpcLink, DomainName,
+//! ClientCertificate).
 //!
 //! A resource's tags are the `tags` member of its own document (`rest_apis`, `stages`,
 //! `api_keys`, `usage_plans`, `vpc_links`), so creating a resource with tags, Get/list answering them
@@ -31,6 +32,10 @@ pub enum Target {
     UsagePlan(String),
     /// `/vpclinks/{id}`
     VpcLink(String),
+    /// `/domainnames/{name}`
+    DomainName(String),
+    /// `/clientcertificates/{id}`
+    ClientCertificate(String),
 }
 
 type Tags = BTreeMap<String, String>;
@@ -45,6 +50,8 @@ fn locate(target: &Target) -> (&'static str, &'static str, [&str; 2]) {
         Target::ApiKey(id) => ("api_keys", "id = $1", [id, ""]),
         Target::UsagePlan(id) => ("usage_plans", "id = $1", [id, ""]),
         Target::VpcLink(id) => ("vpc_links", "id = $1", [id, ""]),
+        Target::DomainName(name) => ("domain_names", "domain_name = $1", [name, ""]),
+        Target::ClientCertificate(id) => ("client_certificates", "id = $1", [id, ""]),
     }
 }
 
@@ -60,6 +67,12 @@ fn not_found(target: &Target) -> ApiError {
         Target::ApiKey(_) => "Invalid API Key identifier specified".to_string(),
         Target::UsagePlan(id) => format!("Invalid Usage Plan ID specified: {id}"),
         Target::VpcLink(id) => format!("Invalid Vpc link identifier specified: {id}"),
+        Target::DomainName(name) => {
+            format!("Invalid domain name identifier specified: {name}")
+        }
+        Target::ClientCertificate(id) => {
+            format!("Invalid client certificate identifier specified: {id}")
+        }
     })
 }
 

@@ -84,6 +84,8 @@ enum Escape {
 /// One `$context` variable of access logs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Var {
+    /// `identity.clientCert.*`: which member.
+    ClientCert(ClientCertField),
     RequestId,
     ExtendedRequestId,
     SourceIp,
@@ -165,9 +167,26 @@ const ALWAYS_EMPTY: &[&str] = &[
     "xrayTraceId",
 ];
 
+/// A member of `$context.identity.clientCert`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClientCertField {
+    Pem,
+    SubjectDn,
+    IssuerDn,
+    SerialNumber,
+    NotBefore,
+    NotAfter,
+}
+
 fn variable(name: &str) -> Option<Var> {
     use Var::*;
     Some(match name {
+        "identity.clientCert.clientCertPem" => ClientCert(ClientCertField::Pem),
+        "identity.clientCert.subjectDN" => ClientCert(ClientCertField::SubjectDn),
+        "identity.clientCert.issuerDN" => ClientCert(ClientCertField::IssuerDn),
+        "identity.clientCert.serialNumber" => ClientCert(ClientCertField::SerialNumber),
+        "identity.clientCert.validity.notBefore" => ClientCert(ClientCertField::NotBefore),
+        "identity.clientCert.validity.notAfter" => ClientCert(ClientCertField::NotAfter),
         "requestId" => RequestId,
         "extendedRequestId" => ExtendedRequestId,
         "identity.sourceIp" => SourceIp,
@@ -339,6 +358,21 @@ impl AccessLogFormat {
     fn value(&self, var: &Var, s: &RequestSummary<'_>, out: &mut String) {
         let ctx = s.ctx;
         match var {
+            Var::ClientCert(field) => {
+                if let Some(c) = &ctx.client_cert {
+                    self.text(
+                        match field {
+                            ClientCertField::Pem => &c.client_cert_pem,
+                            ClientCertField::SubjectDn => &c.subject_dn,
+                            ClientCertField::IssuerDn => &c.issuer_dn,
+                            ClientCertField::SerialNumber => &c.serial_number,
+                            ClientCertField::NotBefore => &c.not_before,
+                            ClientCertField::NotAfter => &c.not_after,
+                        },
+                        out,
+                    );
+                }
+            }
             Var::RequestId => out.push_str(ctx.request_id_str()),
             Var::ExtendedRequestId => out.push_str(ctx.extended_request_id().as_str()),
             // The peer's address as text, rendered once per connection.

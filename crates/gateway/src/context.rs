@@ -27,6 +27,39 @@ pub struct Peer {
     pub ip: IpAddr,
     /// The same IP as a header value.
     pub ip_header: HeaderValue,
+    /// The certificate the client presented in a mutual-TLS handshake.
+    pub client_cert: Option<Arc<ClientCert>>,
+}
+
+/// A mutual-TLS client certificate, read once per connection
+/// (`$context.identity.clientCert`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCert {
+    /// The certificate, PEM.
+    pub client_cert_pem: String,
+    /// The subject's distinguished name.
+    pub subject_dn: String,
+    /// The issuer's distinguished name.
+    pub issuer_dn: String,
+    /// The serial number (hex, colon-separated).
+    pub serial_number: String,
+    /// Validity start, as AWS writes it (`May 28 12:30:02 2019 GMT`).
+    pub not_before: String,
+    /// Validity end.
+    pub not_after: String,
+}
+
+impl ClientCert {
+    /// `$context.identity.clientCert` as JSON.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "clientCertPem": self.client_cert_pem,
+            "subjectDN": self.subject_dn,
+            "issuerDN": self.issuer_dn,
+            "serialNumber": self.serial_number,
+            "validity": {"notBefore": self.not_before, "notAfter": self.not_after},
+        })
+    }
 }
 
 impl Peer {
@@ -35,7 +68,17 @@ impl Peer {
         let ip = addr.ip();
         let ip_header =
             HeaderValue::from_str(&ip.to_string()).unwrap_or(HeaderValue::from_static("0.0.0.0"));
-        Peer { ip, ip_header }
+        Peer {
+            ip,
+            ip_header,
+            client_cert: None,
+        }
+    }
+
+    /// This peer, having presented `cert` in its TLS handshake.
+    pub fn with_client_cert(mut self, cert: Option<Arc<ClientCert>>) -> Self {
+        self.client_cert = cert;
+        self
     }
 }
 
@@ -56,6 +99,10 @@ pub struct RequestContext {
     pub source_ip: IpAddr,
     /// `source_ip` as a header value.
     pub source_ip_header: HeaderValue,
+    /// The mutual-TLS client certificate (`$context.identity.clientCert`).
+    pub client_cert: Option<Arc<ClientCert>>,
+    /// The stage's client certificate towards backends, set once after routing.
+    pub backend_identity: OnceLock<Arc<crate::backend_client::ClientIdentity>>,
     /// When the request arrived (`context.requestTime`, `context.requestTimeEpoch`).
     pub received_at: SystemTime,
     /// The id of the API key the request was admitted with (`context.identity.apiKeyId`),
@@ -92,6 +139,8 @@ impl RequestContext {
             id_bytes,
             source_ip: peer.ip,
             source_ip_header: peer.ip_header,
+            client_cert: peer.client_cert,
+            backend_identity: OnceLock::new(),
             received_at: SystemTime::now(),
             api_key_id: OnceLock::new(),
             authorizer: OnceLock::new(),

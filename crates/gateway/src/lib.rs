@@ -47,7 +47,7 @@ use crate::backend_client::BackendClient;
 use crate::body::{Body, BoxError, MAX_PAYLOAD};
 use crate::compile::authorizer::Authorization;
 use crate::compile::LogLevel;
-pub use crate::context::Peer;
+pub use crate::context::{ClientCert, Peer};
 use crate::context::{RequestContext, X_AMZN_REQUEST_ID, X_AMZ_APIGW_ID};
 use crate::error::GatewayError;
 use crate::limits::{Limits, Unlimited};
@@ -245,17 +245,18 @@ impl<L: Limits> Gateway<L> {
         let (parts, _) = request.into_parts();
         let ctx = RequestContext::new(peer.clone());
         let _ = ctx.trace.set(trace);
-        let Target::Invoke {
-            api_id,
-            stage,
-            path_start,
-        } = route::classify(&parts, &self.domain_suffix)
-        else {
-            return Err(GatewayError::Forbidden);
-        };
         let (routed, iam) = {
             let state = self.state.load();
-            let routed = route::route(&state, api_id, stage, &parts, path_start)?;
+            let Target::Invoke {
+                api_id,
+                stage,
+                path_start,
+                custom_domain,
+            } = route::classify(&parts, &self.domain_suffix, &state.domains)
+            else {
+                return Err(GatewayError::Forbidden);
+            };
+            let routed = route::route(&state, api_id, stage, &parts, path_start, custom_domain)?;
             (routed, Arc::clone(&state.iam))
         };
         Ok(authorize::test_invoke(
@@ -378,65 +379,74 @@ impl<L: Limits> Gateway<L> {
         B::Error: Into<BoxError>,
     {
         let (mut parts, body) = request.into_parts();
-        route::normalize_dot_segments(&mut parts, &self.domain_suffix)?;
-        let (routed, usage, account, iam) = match route::classify(&parts, &self.domain_suffix) {
-            Target::Invoke {
-                api_id,
-                stage,
-                path_start,
-            } => {
-                let state = self.state.load();
-                let stage = match route::find_stage(&state, api_id, stage) {
-                    Ok(stage) => stage,
-                    Err(error) => {
-                        if let Some(stage) = state.stage(api_id, stage) {
-                            scope.observe(stage, None, &parts);
+        let state = self.state.load();
+        route::normalize_dot_segments(&mut parts, &self.domain_suffix, &state.domains)?;
+        let (routed, usage, account, iam) =
+            match route::classify(&parts, &self.domain_suffix, &state.domains) {
+                Target::Invoke {
+                    api_id,
+                    stage,
+                    path_start,
+                    custom_domain,
+                } => {
+                    let stage = match route::find_stage(&state, api_id, stage, custom_domain) {
+                        Ok(stage) => stage,
+                        Err(error) => {
+                            if let Some(stage) = state.stage(api_id, stage) {
+                                scope.observe(stage, None, &parts);
+                            }
+                            return Err(error);
                         }
-                        return Err(error);
+                    };
+                    let routed = match route::method(stage, &parts, path_start) {
+                        Ok(routed) => routed,
+                        Err(error) => {
+                            scope.observe(stage, None, &parts);
+                            return Err(error);
+                        }
+                    };
+                    scope.observe(&routed.stage, Some(&routed), &parts);
+                    if let Some(id) = &routed.stage.client_certificate_id {
+                        if let Some(identity) = state.client_identities.get(id) {
+                            let _ = ctx.backend_identity.set(Arc::clone(identity));
+                        }
                     }
-                };
-                let routed = match route::method(stage, &parts, path_start) {
-                    Ok(routed) => routed,
-                    Err(error) => {
-                        scope.observe(stage, None, &parts);
-                        return Err(error);
+                    if routed.method.logging.level == LogLevel::Info {
+                        // Ignored when TestInvokeMethod attached its own trace first.
+                        let trace = Arc::new(trace::ExecutionTrace::for_node(
+                            routed.method.logging.data_trace,
+                        ));
+                        trace.push(trace::lines::extended_request_id(
+                            ctx.extended_request_id().as_str(),
+                        ));
+                        let _ = ctx.trace.set(trace);
                     }
-                };
-                scope.observe(&routed.stage, Some(&routed), &parts);
-                if routed.method.logging.level == LogLevel::Info {
-                    // Ignored when TestInvokeMethod attached its own trace first.
-                    let trace = Arc::new(trace::ExecutionTrace::for_node(
-                        routed.method.logging.data_trace,
-                    ));
-                    trace.push(trace::lines::extended_request_id(
-                        ctx.extended_request_id().as_str(),
-                    ));
-                    let _ = ctx.trace.set(trace);
+                    if routed.stage.tracing_enabled {
+                        if let Some(tracer) = &self.tracer {
+                            let _ = ctx.spans.set(Box::new(spans::RequestSpans::start(
+                                &parts.headers,
+                                &parts.method,
+                                &tracer.sampler,
+                            )));
+                        }
+                    }
+                    (
+                        routed,
+                        Arc::clone(&state.usage),
+                        state.account,
+                        Arc::clone(&state.iam),
+                    )
                 }
-                if routed.stage.tracing_enabled {
-                    if let Some(tracer) = &self.tracer {
-                        let _ = ctx.spans.set(Box::new(spans::RequestSpans::start(
-                            &parts.headers,
-                            &parts.method,
-                            &tracer.sampler,
-                        )));
-                    }
+                Target::Other => {
+                    return self
+                        .local
+                        .as_ref()
+                        .and_then(|local| local(parts.uri.path(), &self.state))
+                        .ok_or(GatewayError::Forbidden);
                 }
-                (
-                    routed,
-                    Arc::clone(&state.usage),
-                    state.account,
-                    Arc::clone(&state.iam),
-                )
-            }
-            Target::Other => {
-                return self
-                    .local
-                    .as_ref()
-                    .and_then(|local| local(parts.uri.path(), &self.state))
-                    .ok_or(GatewayError::Forbidden);
-            }
-        };
+            };
+        // The state is read per request, never held across an await.
+        drop(state);
         if declared_length(&parts.headers).is_some_and(|len| len > MAX_PAYLOAD) {
             return Err(GatewayError::RequestTooLarge);
         }

@@ -12,6 +12,8 @@ use std::sync::Arc;
 use apigw_proto::config::{AccountSettings, ConfigUpdate};
 use arc_swap::ArcSwap;
 
+use crate::backend_client::ClientIdentity;
+use crate::compile::domain::{compile_domains, CompiledDomains};
 use crate::compile::usage::{compile_usage, CompiledUsage};
 use crate::compile::websocket::{compile_all, WsStage, WsStages};
 use crate::compile::{compile_stage, CompileError, CompiledStage};
@@ -35,6 +37,10 @@ pub struct GatewayState {
     pub iam: Arc<IamKeys>,
     /// The deployed WebSocket stages.
     pub ws: Arc<WsStages>,
+    /// Custom domain names: host table, base path mappings, TLS configurations.
+    pub domains: Arc<CompiledDomains>,
+    /// The gateway's client certificates towards backends, by id.
+    pub client_identities: Arc<FastMap<Box<str>, Arc<ClientIdentity>>>,
 }
 
 impl GatewayState {
@@ -102,6 +108,34 @@ pub fn apply_update(
     match &update.iam {
         Some(iam) => next.iam = Arc::new(IamKeys::compile(iam)),
         None if update.full => next.iam = Arc::default(),
+        None => {}
+    }
+    match &update.domains {
+        Some(domains) => {
+            let mut identities = FastMap::default();
+            for c in &domains.client_certificates {
+                match ClientIdentity::new(&c.id, &c.certificate_pem, &c.private_key_pem) {
+                    Ok(identity) => {
+                        identities.insert(c.id.as_str().into(), Arc::new(identity));
+                    }
+                    // A stage naming it then calls without a certificate; say why.
+                    Err(error) => {
+                        tracing::error!(id = %c.id, %error, "client certificate unusable")
+                    }
+                }
+            }
+            next.client_identities = Arc::new(identities);
+            next.domains = Arc::new(compile_domains(domains).map_err(|e| CompileError {
+                api_id: String::new(),
+                stage: String::new(),
+                at: "custom domains".to_string(),
+                kind: Box::new(e.into()),
+            })?)
+        }
+        None if update.full => {
+            next.domains = Arc::default();
+            next.client_identities = Arc::default();
+        }
         None => {}
     }
     Ok(next)

@@ -244,6 +244,7 @@ fn context_field(name: &str, ctx: &RequestContext, routed: &Routed, parts: &Part
                 "accessKey": caller.map(|c| &*c.access_key),
                 "userArn": caller.map(|c| &*c.user_arn),
                 "caller": caller.map(|c| &*c.user_arn),
+                "clientCert": ctx.client_cert.as_ref().map(|c| c.to_json()),
             })
         }
         "authorizer" => ctx

@@ -89,10 +89,162 @@ impl ClientError {
     }
 }
 
+/// Certificate authorities HTTPS backends are verified against besides the public (webpki)
+/// roots: the node's `--backend-ca-file`, set once at start-up before any client is built.
+static EXTRA_ROOTS: std::sync::OnceLock<Vec<rustls::pki_types::CertificateDer<'static>>> =
+    std::sync::OnceLock::new();
+
+/// Why a PEM bundle or a client certificate could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsSetupError {
+    /// The PEM does not parse.
+    #[error("PEM: {0}")]
+    Pem(String),
+    /// rustls refused the certificate or key.
+    #[error(transparent)]
+    Rustls(#[from] rustls::Error),
+}
+
+/// Trusts the certificates of `pem` (a PEM bundle) for HTTPS backends, besides the public
+/// roots; returns how many. Call once, before [`build`].
+pub fn trust_extra_roots(pem: &str) -> Result<usize, TlsSetupError> {
+    use rustls::pki_types::pem::PemObject;
+    let certs: Vec<_> = rustls::pki_types::CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<_, _>>()
+        .map_err(|e| TlsSetupError::Pem(e.to_string()))?;
+    let n = certs.len();
+    let _ = EXTRA_ROOTS.set(certs);
+    Ok(n)
+}
+
+fn roots() -> rustls::RootCertStore {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(extra) = EXTRA_ROOTS.get() {
+        let _ = roots.add_parsable_certificates(extra.iter().cloned());
+    }
+    roots
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// A client certificate the gateway presents to HTTPS backends (a stage's
+/// `clientCertificateId`): its own connector, and its own connections in the pool.
+pub struct ClientIdentity {
+    id: Arc<str>,
+    connector: HttpsConnector<HttpConnector>,
+    /// The same certificate, the backend not verified (`insecureSkipVerification`).
+    insecure: HttpsConnector<HttpConnector>,
+}
+
+/// `tlsConfig.insecureSkipVerification`: accepts any backend certificate (the handshake's
+/// signatures are still checked, so the connection is encrypted to whoever holds the key).
+#[derive(Debug)]
+struct NoVerification(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for NoVerification {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// A client configuration that does not verify the backend, presenting `client_auth` when
+/// given.
+fn insecure_config(
+    client_auth: Option<(
+        Vec<rustls::pki_types::CertificateDer<'static>>,
+        rustls::pki_types::PrivateKeyDer<'static>,
+    )>,
+) -> Result<rustls::ClientConfig, TlsSetupError> {
+    let builder = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(NoVerification(provider())));
+    Ok(match client_auth {
+        Some((chain, key)) => builder.with_client_auth_cert(chain, key)?,
+        None => builder.with_no_client_auth(),
+    })
+}
+
+impl std::fmt::Debug for ClientIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientIdentity")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientIdentity {
+    /// The identity of client certificate `id` (PEM certificate and key).
+    pub fn new(id: &str, cert_pem: &str, key_pem: &str) -> Result<Self, TlsSetupError> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let chain: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+                .collect::<Result<_, _>>()
+                .map_err(|e| TlsSetupError::Pem(e.to_string()))?;
+        let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
+            .map_err(|e| TlsSetupError::Pem(e.to_string()))?;
+        let insecure = insecure_config(Some((chain.clone(), key.clone_key())))?;
+        let tls = rustls::ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots())
+            .with_client_auth_cert(chain, key)?;
+        Ok(ClientIdentity {
+            id: id.into(),
+            connector: connector(HttpsConnectorBuilder::new().with_tls_config(tls)),
+            insecure: connector(HttpsConnectorBuilder::new().with_tls_config(insecure)),
+        })
+    }
+}
+
 /// The node's backend client (cheap to clone: every clone shares one pool).
 #[derive(Clone)]
 pub struct BackendClient {
     connector: HttpsConnector<HttpConnector>,
+    /// Backends not verified (`insecureSkipVerification`).
+    insecure: Option<HttpsConnector<HttpConnector>>,
     pool: Arc<Pool>,
     /// How long a response body may stall before it is cut ([`BackendClient::with_idle_timeout`]).
     body_idle: Duration,
@@ -109,9 +261,18 @@ impl std::fmt::Debug for BackendClient {
 }
 
 /// Builds the node's backend client: TCP_NODELAY, TCP keep-alive, 10 s connect timeout,
-/// 90 s idle timeout, HTTPS backends verified against the webpki roots.
+/// 90 s idle timeout, HTTPS backends verified against the webpki roots and the
+/// [`trust_extra_roots`].
 pub fn build() -> BackendClient {
-    build_with(HttpsConnectorBuilder::new().with_webpki_roots())
+    match rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+    {
+        Ok(b) => build_with(
+            HttpsConnectorBuilder::new()
+                .with_tls_config(b.with_root_certificates(roots()).with_no_client_auth()),
+        ),
+        Err(_) => build_with(HttpsConnectorBuilder::new().with_webpki_roots()),
+    }
 }
 
 /// A client trusting what `tls` trusts (tests use their own certificate authority).
@@ -120,15 +281,21 @@ pub(crate) fn build_with_tls(tls: rustls::ClientConfig) -> BackendClient {
     build_with(HttpsConnectorBuilder::new().with_tls_config(tls))
 }
 
-fn build_with(tls: HttpsConnectorBuilder<WantsSchemes>) -> BackendClient {
+fn connector(tls: HttpsConnectorBuilder<WantsSchemes>) -> HttpsConnector<HttpConnector> {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_nodelay(true);
     http.set_keepalive(Some(Duration::from_secs(60)));
     http.set_connect_timeout(Some(Duration::from_secs(10)));
-    let connector = tls.https_or_http().enable_http1().wrap_connector(http);
+    tls.https_or_http().enable_http1().wrap_connector(http)
+}
+
+fn build_with(tls: HttpsConnectorBuilder<WantsSchemes>) -> BackendClient {
     BackendClient {
-        connector,
+        connector: connector(tls),
+        insecure: insecure_config(None)
+            .ok()
+            .map(|c| connector(HttpsConnectorBuilder::new().with_tls_config(c))),
         pool: Arc::new(Pool::new(IDLE_TIMEOUT, MAX_IDLE_PER_BACKEND)),
         body_idle: DEFAULT_BODY_IDLE_TIMEOUT,
     }
@@ -150,9 +317,24 @@ impl BackendClient {
         &self,
         request: Request<Body>,
     ) -> Result<Response<BackendBody>, ClientError> {
+        self.request_as(request, None, false).await
+    }
+
+    /// [`BackendClient::request`], presenting `identity`'s client certificate to HTTPS
+    /// backends (over connections of its own), not verifying the backend when `insecure`.
+    pub async fn request_as(
+        &self,
+        request: Request<Body>,
+        identity: Option<&ClientIdentity>,
+        insecure: bool,
+    ) -> Result<Response<BackendBody>, ClientError> {
         let (mut head, mut body) = request.into_parts();
-        let key =
+        let mut key =
             PoolKey::of(&head.uri).ok_or_else(|| ClientError::InvalidUri(head.uri.clone()))?;
+        if key.https {
+            key.identity = identity.map(|i| Arc::clone(&i.id));
+            key.insecure = insecure;
+        }
         if !head.headers.contains_key(HOST) {
             if let Ok(host) = HeaderValue::from_str(key.authority.as_str()) {
                 head.headers.insert(HOST, host);
@@ -162,7 +344,10 @@ impl BackendClient {
         loop {
             let (mut conn, reused) = match self.pool.checkout(&key) {
                 Some(conn) => (conn, true),
-                None => (self.connect(&head.uri).await?, false),
+                None => (
+                    self.connect(&head.uri, identity, key.insecure).await?,
+                    false,
+                ),
             };
             match conn.send(&head, target, &mut body).await {
                 Ok(response) => {
@@ -211,8 +396,19 @@ impl BackendClient {
         }
     }
 
-    async fn connect(&self, target: &Uri) -> Result<Box<BackendConn>, ClientError> {
-        let mut connector = self.connector.clone();
+    async fn connect(
+        &self,
+        target: &Uri,
+        identity: Option<&ClientIdentity>,
+        insecure: bool,
+    ) -> Result<Box<BackendConn>, ClientError> {
+        let mut connector = match (identity, insecure) {
+            (Some(i), false) => &i.connector,
+            (Some(i), true) => &i.insecure,
+            (None, true) => self.insecure.as_ref().unwrap_or(&self.connector),
+            (None, false) => &self.connector,
+        }
+        .clone();
         poll_fn(|cx| connector.poll_ready(cx))
             .await
             .map_err(ClientError::Connect)?;
@@ -253,6 +449,8 @@ impl PoolKey {
         Some(PoolKey {
             https: *scheme == Scheme::HTTPS,
             authority: uri.authority()?.clone(),
+            identity: None,
+            insecure: false,
         })
     }
 }

@@ -21,11 +21,18 @@ use super::conn::BackendConn;
 pub(super) struct PoolKey {
     pub(super) https: bool,
     pub(super) authority: Authority,
+    /// The client certificate presented on these connections (HTTPS only).
+    pub(super) identity: Option<std::sync::Arc<str>>,
+    /// Connections made without verifying the backend (`insecureSkipVerification`).
+    pub(super) insecure: bool,
 }
 
 impl PartialEq for PoolKey {
     fn eq(&self, other: &Self) -> bool {
-        self.https == other.https && self.authority.as_str() == other.authority.as_str()
+        self.https == other.https
+            && self.authority.as_str() == other.authority.as_str()
+            && self.identity == other.identity
+            && self.insecure == other.insecure
     }
 }
 
@@ -35,6 +42,8 @@ impl Hash for PoolKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.https.hash(state);
         self.authority.as_str().hash(state);
+        self.identity.hash(state);
+        self.insecure.hash(state);
     }
 }
 

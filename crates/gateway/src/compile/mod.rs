@@ -8,6 +8,7 @@
 pub mod authorizer;
 pub mod cache;
 pub mod check;
+pub mod domain;
 pub mod function;
 pub mod gateway_responses;
 pub mod mapping;
@@ -71,6 +72,9 @@ pub enum CompileErrorKind {
         /// [`SNAPSHOT_FORMAT_VERSION`].
         supported: u32,
     },
+    /// A custom domain's certificate, key or truststore is unusable.
+    #[error(transparent)]
+    Domain(#[from] domain::DomainError),
     /// The stage carries no deployment snapshot.
     #[error("missing deployment snapshot")]
     MissingSnapshot,
@@ -174,6 +178,8 @@ pub struct CompiledStage {
     pub hook_slot: HookSlot,
     /// `tracingEnabled`: requests get a distributed trace ([`crate::spans`]).
     pub tracing_enabled: bool,
+    /// `clientCertificateId`: HTTP integrations present it to HTTPS backends.
+    pub client_certificate_id: Option<Box<str>>,
     /// Access logging (`accessLogSettings`) and the names every log line of the stage
     /// carries.
     pub logging: StageLogging,
@@ -502,6 +508,8 @@ pub struct HttpIntegration {
     pub query_mappings: Vec<(Box<str>, ValueSource)>,
     /// How long to wait for the backend's response headers.
     pub timeout: Duration,
+    /// `tlsConfig.insecureSkipVerification`: the HTTPS backend's certificate is not verified.
+    pub insecure_tls: bool,
     /// Request templates (parsed) and the passthrough rule.
     pub templates: RequestTemplates<MappingTemplate>,
     /// Integration responses (unused by `HTTP_PROXY`).
@@ -719,6 +727,8 @@ fn compile_variant(
         api_name: snapshot.api_name.as_str().into(),
         hook_slot: HookSlot::default(),
         tracing_enabled: stage.tracing_enabled,
+        client_certificate_id: (!stage.client_certificate_id.is_empty())
+            .then(|| stage.client_certificate_id.as_str().into()),
         logging: StageLogging::compile(stage, is_canary),
         canary: None,
         is_canary,
@@ -1075,6 +1085,7 @@ fn http_integration(
         header_mappings,
         query_mappings,
         timeout,
+        insecure_tls: integration.insecure_skip_verification,
         templates: request_templates(integration)?,
         responses: integration_responses(integration, scope)?,
         content_handling: function::ContentHandling::parse(&integration.content_handling),

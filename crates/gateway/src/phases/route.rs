@@ -3,7 +3,10 @@
 //! resource (route trie) and the method (exact, then `ANY`).
 //!
 //! Invoke URLs: Host `{apiId}.{execute-api-domain}[:port]` with path `/{stage}/{path}`, or
-//! on any host `/restapis/{apiId}/{stage}/_user_request_/{path}`. An unknown API or stage
+//! on any host `/restapis/{apiId}/{stage}/_user_request_/{path}`, or a custom domain name's
+//! host (port ignored): its longest matching base path picks (API, stage) and is stripped
+//! before resource matching (`compile::domain`); an API's `disableExecuteApiEndpoint`
+//! closes the first two forms only. An unknown API or stage
 //! is 403 Forbidden; a known stage without a matching route is 403 Missing
 //! Authentication Token, as in API Gateway.
 
@@ -12,6 +15,7 @@ use std::sync::Arc;
 use http::header::HOST;
 use http::request::Parts;
 
+use crate::compile::domain::CompiledDomains;
 use crate::compile::route_trie::Capture;
 use crate::compile::{CompiledMethod, CompiledStage};
 use crate::error::GatewayError;
@@ -28,6 +32,9 @@ pub enum Target<'a> {
         stage: &'a str,
         /// Byte offset of the stage-relative path in `uri.path()`.
         path_start: usize,
+        /// Addressed through a custom domain name (served even when the API disables its
+        /// execute-api endpoint).
+        custom_domain: bool,
     },
     /// Not an invoke URL (the node's own endpoints, or nothing).
     Other,
@@ -55,8 +62,12 @@ impl Routed {
 }
 
 /// Classifies a request by Host and path. `domain_suffix` is `.{execute-api-domain}` in
-/// lowercase.
-pub fn classify<'a>(parts: &'a Parts, domain_suffix: &str) -> Target<'a> {
+/// lowercase; `domains` the node's custom domain names.
+pub fn classify<'a>(
+    parts: &'a Parts,
+    domain_suffix: &str,
+    domains: &'a CompiledDomains,
+) -> Target<'a> {
     let path = parts.uri.path();
     let host = parts
         .uri
@@ -70,6 +81,24 @@ pub fn classify<'a>(parts: &'a Parts, domain_suffix: &str) -> Target<'a> {
             api_id,
             stage,
             path_start,
+            custom_domain: false,
+        };
+    }
+    if let Some(domain) = host.and_then(|h| domains.get(h)) {
+        return match domain.route(path) {
+            Some(r) => Target::Invoke {
+                api_id: r.api_id,
+                stage: r.stage,
+                path_start: r.path_start,
+                custom_domain: true,
+            },
+            // No base path matches: API Gateway answers 403 Forbidden.
+            None => Target::Invoke {
+                api_id: "",
+                stage: "",
+                path_start: path.len(),
+                custom_domain: true,
+            },
         };
     }
     user_request(path).unwrap_or(Target::Other)
@@ -100,6 +129,7 @@ fn user_request(path: &str) -> Option<Target<'_>> {
         api_id,
         stage,
         path_start: path.len() - after.len(),
+        custom_domain: false,
     })
 }
 
@@ -111,11 +141,15 @@ fn user_request(path: &str) -> Option<Target<'_>> {
 /// (`..%2f`, `..%5c`), which a backend decoding it would resolve but which cannot be
 /// resolved here without changing what the API receives. Most paths have neither dots
 /// at a segment's start nor `%2e`/`%2f`/`%5c`, and cost one scan of the path.
-pub fn normalize_dot_segments(parts: &mut Parts, domain_suffix: &str) -> Result<(), GatewayError> {
+pub fn normalize_dot_segments(
+    parts: &mut Parts,
+    domain_suffix: &str,
+    domains: &CompiledDomains,
+) -> Result<(), GatewayError> {
     if !may_hold_dot_segments(parts.uri.path().as_bytes()) {
         return Ok(());
     }
-    let path_start = match classify(parts, domain_suffix) {
+    let path_start = match classify(parts, domain_suffix, domains) {
         Target::Invoke { path_start, .. } => path_start,
         Target::Other => return Ok(()),
     };
@@ -261,21 +295,28 @@ pub fn route(
     stage: &str,
     parts: &Parts,
     path_start: usize,
+    custom_domain: bool,
 ) -> Result<Routed, GatewayError> {
-    method(find_stage(state, api_id, stage)?, parts, path_start)
+    method(
+        find_stage(state, api_id, stage, custom_domain)?,
+        parts,
+        path_start,
+    )
 }
 
 /// The compiled deployment serving a request of the stage: 403 Forbidden for an unknown
 /// stage (or one whose execute-api endpoint is disabled); the canary's with probability
-/// `percentTraffic` ([`CompiledStage::pick`]).
+/// `percentTraffic` ([`CompiledStage::pick`]). A disabled execute-api endpoint does not
+/// close a `custom_domain` request.
 pub fn find_stage<'s>(
     state: &'s GatewayState,
     api_id: &str,
     stage: &str,
+    custom_domain: bool,
 ) -> Result<&'s Arc<CompiledStage>, GatewayError> {
     Ok(state
         .stage(api_id, stage)
-        .filter(|s| !s.execute_api_disabled)
+        .filter(|s| custom_domain || !s.execute_api_disabled)
         .ok_or(GatewayError::Forbidden)?
         .pick())
 }
@@ -317,47 +358,56 @@ mod tests {
     }
 
     const SUFFIX: &str = ".execute-api.localhost";
+    static NONE: std::sync::LazyLock<CompiledDomains> =
+        std::sync::LazyLock::new(CompiledDomains::default);
 
     #[test]
     fn classifies_execute_api_hosts() {
         let p = parts("abc123.execute-api.localhost:8081", "/prod/pets/1?x=1");
         assert_eq!(
-            classify(&p, SUFFIX),
+            classify(&p, SUFFIX, &NONE),
             Target::Invoke {
                 api_id: "abc123",
                 stage: "prod",
-                path_start: 5
+                path_start: 5,
+                custom_domain: false
             }
         );
         assert_eq!(&p.uri.path()[5..], "/pets/1");
         let p = parts("ABC.Execute-API.localhost", "/prod");
         assert_eq!(
-            classify(&p, SUFFIX),
+            classify(&p, SUFFIX, &NONE),
             Target::Invoke {
                 api_id: "ABC",
                 stage: "prod",
-                path_start: 5
+                path_start: 5,
+                custom_domain: false
             }
         );
         let p = parts("abc.execute-api.localhost", "/");
         assert_eq!(
-            classify(&p, SUFFIX),
+            classify(&p, SUFFIX, &NONE),
             Target::Invoke {
                 api_id: "abc",
                 stage: "",
-                path_start: 1
+                path_start: 1,
+                custom_domain: false
             }
         );
         assert_eq!(
-            classify(&parts("execute-api.localhost", "/prod/x"), SUFFIX),
+            classify(&parts("execute-api.localhost", "/prod/x"), SUFFIX, &NONE),
             Target::Other
         );
         assert_eq!(
-            classify(&parts("a.b.execute-api.localhost", "/prod/x"), SUFFIX),
+            classify(
+                &parts("a.b.execute-api.localhost", "/prod/x"),
+                SUFFIX,
+                &NONE
+            ),
             Target::Other
         );
         assert_eq!(
-            classify(&parts("localhost:8081", "/healthz"), SUFFIX),
+            classify(&parts("localhost:8081", "/healthz"), SUFFIX, &NONE),
             Target::Other
         );
     }
@@ -369,7 +419,8 @@ mod tests {
             api_id,
             stage,
             path_start,
-        } = classify(&p, SUFFIX)
+            ..
+        } = classify(&p, SUFFIX, &NONE)
         else {
             panic!()
         };
@@ -378,23 +429,27 @@ mod tests {
             ("abc", "prod", "/pets/1")
         );
         let p = parts("h", "/restapis/abc/prod/_user_request_");
-        let Target::Invoke { path_start, .. } = classify(&p, SUFFIX) else {
+        let Target::Invoke { path_start, .. } = classify(&p, SUFFIX, &NONE) else {
             panic!()
         };
         assert_eq!(&p.uri.path()[path_start..], "");
         assert_eq!(
-            classify(&parts("h", "/restapis/abc/prod/other/x"), SUFFIX),
+            classify(&parts("h", "/restapis/abc/prod/other/x"), SUFFIX, &NONE),
             Target::Other
         );
         assert_eq!(
-            classify(&parts("h", "/restapis/abc/prod/_user_request_x"), SUFFIX),
+            classify(
+                &parts("h", "/restapis/abc/prod/_user_request_x"),
+                SUFFIX,
+                &NONE
+            ),
             Target::Other
         );
     }
 
     fn normalized(uri: &str) -> Result<String, &'static str> {
         let mut p = parts("abc.execute-api.localhost", uri);
-        match normalize_dot_segments(&mut p, SUFFIX) {
+        match normalize_dot_segments(&mut p, SUFFIX, &NONE) {
             Ok(()) => Ok(p.uri.to_string()),
             Err(GatewayError::BadRequest(why)) => Err(why),
             Err(other) => panic!("{other}"),
@@ -419,7 +474,7 @@ mod tests {
         }
         let p = "/restapis/abc/prod/_user_request_/p/x/../y";
         let mut r = parts("127.0.0.1", p);
-        normalize_dot_segments(&mut r, SUFFIX).unwrap();
+        normalize_dot_segments(&mut r, SUFFIX, &NONE).unwrap();
         assert_eq!(r.uri.path(), "/restapis/abc/prod/_user_request_/p/y");
     }
 
@@ -433,7 +488,7 @@ mod tests {
             assert!(normalized(given).is_err(), "{given}");
         }
         let mut p = parts("127.0.0.1", "/restapis/abc/prod/_user_request_/../x");
-        assert!(normalize_dot_segments(&mut p, SUFFIX).is_err());
+        assert!(normalize_dot_segments(&mut p, SUFFIX, &NONE).is_err());
         for given in [
             "/prod/p/..%2f..%2fetc%2fpasswd",
             "/prod/p/..%2F",
@@ -444,14 +499,14 @@ mod tests {
         }
         // Not an invoke URL: left alone.
         let mut p = parts("localhost", "/a/../healthz");
-        normalize_dot_segments(&mut p, SUFFIX).unwrap();
+        normalize_dot_segments(&mut p, SUFFIX, &NONE).unwrap();
         assert_eq!(p.uri.path(), "/a/../healthz");
     }
 
     #[test]
     fn unknown_stage_is_forbidden() {
         let p = parts("abc.execute-api.localhost", "/prod/x");
-        let err = route(&GatewayState::default(), "abc", "prod", &p, 5).unwrap_err();
+        let err = route(&GatewayState::default(), "abc", "prod", &p, 5, false).unwrap_err();
         assert!(matches!(err, GatewayError::Forbidden));
     }
 }

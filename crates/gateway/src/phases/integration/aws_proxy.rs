@@ -225,7 +225,7 @@ pub(crate) fn proxy_event(input: &EventInput<'_>) -> Value {
                 "user": null,
                 "apiKey": api_key_id.and(header(X_API_KEY)),
                 "apiKeyId": api_key_id,
-                "clientCert": null,
+                "clientCert": ctx.client_cert.as_ref().map(|c| c.to_json()),
             },
             "domainName": domain_name,
             "deploymentId": &*scope.deployment_id,

@@ -112,7 +112,14 @@ pub async fn invoke(
     *request.version_mut() = Version::HTTP_11;
     *request.headers_mut() = headers;
 
-    let response = send(client, ctx, request, integration.timeout).await?;
+    let response = send(
+        client,
+        ctx,
+        request,
+        integration.timeout,
+        integration.insecure_tls,
+    )
+    .await?;
     let (backend, backend_body) = response.into_parts();
     let selected = integration_response::select(&integration.responses, backend.status.as_str())?;
     let body = match selected.content_handling {

@@ -52,7 +52,14 @@ pub async fn invoke(
     *request.version_mut() = Version::HTTP_11;
     *request.headers_mut() = headers;
 
-    let response = send(client, ctx, request, integration.timeout).await?;
+    let response = send(
+        client,
+        ctx,
+        request,
+        integration.timeout,
+        integration.insecure_tls,
+    )
+    .await?;
     let (mut head, backend_body) = response.into_parts();
     let body = if ctx.traced() {
         Body::full(trace_response(ctx, &head.headers, backend_body).await?)

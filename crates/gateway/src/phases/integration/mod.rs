@@ -144,6 +144,7 @@ pub(crate) async fn send(
     ctx: &RequestContext,
     mut request: Request<Body>,
     timeout: Duration,
+    insecure_tls: bool,
 ) -> Result<Response<BackendBody>, GatewayError> {
     if ctx.traced() {
         trace_request(ctx, &mut request).await?;
@@ -154,7 +155,16 @@ pub(crate) async fn send(
     // The integration timeout bounds the whole exchange: the head here, the body in
     // `read_backend_body` when the gateway buffers it.
     let deadline = tokio::time::Instant::now() + timeout;
-    let outcome = match tokio::time::timeout_at(deadline, client.request(request)).await {
+    let outcome = match tokio::time::timeout_at(
+        deadline,
+        client.request_as(
+            request,
+            ctx.backend_identity.get().map(|i| &**i),
+            insecure_tls,
+        ),
+    )
+    .await
+    {
         Err(_) => Err(GatewayError::IntegrationTimeout),
         Ok(Ok(mut response)) => {
             response.body_mut().set_deadline(deadline);
