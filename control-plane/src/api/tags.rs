@@ -171,6 +171,10 @@ mod tests {
             p("arn:aws:apigateway:us-east-1::/vpclinks/v1").ok(),
             Some(Target::VpcLink("v1".into()))
         );
+        assert_eq!(
+            p("arn:aws:apigateway:us-east-1::/clientcertificates/c1").ok(),
+            Some(Target::ClientCertificate("c1".into()))
+        );
         for bad in [
             "",
             "abc",
@@ -180,7 +184,7 @@ mod tests {
             "arn:aws:apigateway:us-east-1::restapis/abc",
             "arn:aws:apigateway:us-east-1::/restapis/abc/resources/r1",
             "arn:aws:apigateway:us-east-1::/restapis//stages/prod",
-            "arn:aws:apigateway:us-east-1::/clientcertificates/c1",
+            "arn:aws:apigateway:us-east-1::/clientcertificates/c1/x",
             "arn:aws:apigateway:us-east-1::/vpclinks/v1/x",
         ] {
             assert!(
