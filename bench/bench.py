@@ -28,6 +28,11 @@ BENCH_CACHE=1 measures the stage cache instead of the authorizer cases (issue 17
 through the gateway uncached (c) and from its cache (stage `cached`, every request a hit), and
 nginx's `proxy_cache` hit for the same body (a third nginx on the SUT core), interleaved
 (goal: gateway hit ≥ 1.0x nginx hit).
+BENCH_LOGS=1 measures access logs and tracing instead of the authorizer cases (issue 16): the
+HTTP_PROXY case through the plain stage (c), through a stage `logged` with access logging (AWS's
+JSON preset, written by the node to a file, not shipped) and through a stage `traced` with
+tracingEnabled sampled at 1 % (spans to a local OTLP sink), same node, interleaved (goals:
+logged ≥ 0.95x and traced ≥ 0.97x the plain stage).
 """
 
 from __future__ import annotations
@@ -61,6 +66,13 @@ NGINX_CAPACITY = os.environ.get("BENCH_NGINX_CAPACITY")
 # (`no-metrics`), pinned to the same core, interleaved; the authorizer cases are skipped.
 METRICS_AB = os.environ.get("BENCH_METRICS") == "1"
 CACHE_AB = os.environ.get("BENCH_CACHE") == "1"
+LOGS_AB = os.environ.get("BENCH_LOGS") == "1"
+JSON_PRESET = ('{ "requestId":"$context.requestId", "extendedRequestId":"$context.extendedRequestId",'
+               '"ip": "$context.identity.sourceIp", "caller":"$context.identity.caller", '
+               '"user":"$context.identity.user", "requestTime":"$context.requestTime", '
+               '"httpMethod":"$context.httpMethod", "resourcePath":"$context.resourcePath", '
+               '"status":"$context.status", "protocol":"$context.protocol", '
+               '"responseLength":"$context.responseLength" }')
 CONNS = [int(c) for c in os.environ.get("BENCH_CONNS", "8 32 128").split()]
 LOAD_CPU, SUT_CPU = "0", "1"
 PG = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
@@ -383,6 +395,57 @@ def add_cached_stage(cp_url: str, api: str) -> None:
         {"op": "replace", "path": "/~1{proxy+}/ANY/throttling/burstLimit", "value": "1000000"}])
 
 
+def otlp_sink() -> int:
+    """An OTLP/HTTP receiver (a thread of this process) that accepts and discards spans."""
+    import http.server
+    import threading
+
+    class Sink(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):  # noqa: D401 - quiet
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server.server_address[1]
+
+
+def add_logged_and_traced_stages(cp_url: str, api: str) -> None:
+    """Stages `logged` (access logging, AWS's JSON preset) and `traced` (tracingEnabled) of the
+    bench API's deployment; waits until the node writes the first logged line."""
+    import boto3
+
+    c = boto3.client("apigateway", endpoint_url=cp_url, region_name="us-east-1",
+                     aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET)
+    deployment = c.get_stage(restApiId=api, stageName="prod")["deploymentId"]
+    for stage in ("logged", "traced"):
+        c.create_stage(restApiId=api, stageName=stage, deploymentId=deployment)
+    c.update_stage(restApiId=api, stageName="logged", patchOperations=[
+        {"op": "replace", "path": "/accessLogSettings/destinationArn",
+         "value": "arn:aws:logs:us-east-1:123456789012:log-group:bench-access"},
+        {"op": "replace", "path": "/accessLogSettings/format", "value": JSON_PRESET}])
+    c.update_stage(restApiId=api, stageName="traced", patchOperations=[
+        {"op": "replace", "path": "/tracingEnabled", "value": "true"}])
+
+
+def logs_report(capacity) -> str:
+    lines = ["", "Access logs and tracing (BENCH_LOGS=1): median [range] req/s, same node, interleaved", "",
+             "| conns | plain stage | access log (JSON, file) | tracing at 1 % | logged/plain | traced/plain |",
+             "|---|---|---|---|---|---|"]
+    for c in CONNS:
+        med = {n: statistics.median(r["rps"] for r in capacity[n][c])
+               for n in ("gateway", "logged", "traced")}
+        lines.append(f"| {c} | {spread([r['rps'] for r in capacity['gateway'][c]])} | "
+                     f"{spread([r['rps'] for r in capacity['logged'][c]])} | "
+                     f"{spread([r['rps'] for r in capacity['traced'][c]])} | "
+                     f"**{med['logged'] / med['gateway']:.3f}** | **{med['traced'] / med['gateway']:.3f}** |")
+    return "\n".join(lines) + "\n"
+
+
 def cache_report(capacity) -> str:
     lines = ["", "Stage cache (BENCH_CACHE=1): median [range] req/s, same core, interleaved", "",
              "| conns | gateway uncached | gateway cache hit | nginx proxy_cache hit | hit/uncached | "
@@ -448,10 +511,16 @@ def main() -> None:
             "CP_GRPC_ADDR": f"127.0.0.1:{cp_grpc}", "RUST_LOG": "warn", "REDIS_URL": REDIS,
             "REDIS_KEY_PREFIX": f"bench:{db}:"})
         wait_ok(f"http://127.0.0.1:{cp_http}/healthz")
+        logs_env = {}
+        if LOGS_AB:
+            logs_env = {"ACCESS_LOG_FILE": str(tmp / "access.jsonl"), "LOGS_SHIP": "false",
+                        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{otlp_sink()}",
+                        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+                        "OTEL_TRACES_SAMPLER_ARG": "0.01", "OTEL_BSP_SCHEDULE_DELAY": "1000"}
         data_plane = procs.start("data-plane", SUT_CPU, [str(BIN / "data-plane")], {
             "CONTROL_PLANE_URL": f"http://127.0.0.1:{cp_grpc}", "DP_HTTP_ADDR": f"127.0.0.1:{gw}",
             "DP_WORKER_THREADS": "1", "RUST_LOG": "warn", "REDIS_URL": REDIS,
-            "REDIS_KEY_PREFIX": f"bench:{db}:", "FUNCTIONS_URL": functions})
+            "REDIS_KEY_PREFIX": f"bench:{db}:", "FUNCTIONS_URL": functions, **logs_env})
         api = configure_gateway(f"http://127.0.0.1:{cp_http}", f"http://127.0.0.1:{up}", issuer.url)
         host = f"{api}.execute-api.localhost"
         if METRICS_AB:
@@ -492,6 +561,12 @@ def main() -> None:
             targets = targets[:3] + [
                 Target("nginx-cache", f"http://127.0.0.1:{pc}/bench", None, tree_pids(nginx_cache.pid)),
                 Target("gateway-cache", f"http://127.0.0.1:{gw}/cached/bench", host, tree_pids(data_plane.pid)),
+            ]
+        if LOGS_AB:
+            add_logged_and_traced_stages(f"http://127.0.0.1:{cp_http}", api)
+            targets = targets[:3] + [
+                Target("logged", f"http://127.0.0.1:{gw}/logged/bench", host, tree_pids(data_plane.pid)),
+                Target("traced", f"http://127.0.0.1:{gw}/traced/bench", host, tree_pids(data_plane.pid)),
             ]
         if METRICS_AB:
             targets = targets[:3] + [
@@ -534,7 +609,8 @@ def main() -> None:
                           f"p50 {r['p50']} ms p99 {r['p99']} ms p99.9 {r['p99.9']} ms", flush=True)
 
         summary = report(capacity, latency) + (metrics_report(capacity) if METRICS_AB and RUNS else "") \
-            + (cache_report(capacity) if CACHE_AB and RUNS else "")
+            + (cache_report(capacity) if CACHE_AB and RUNS else "") \
+            + (logs_report(capacity) if LOGS_AB and RUNS else "")
         (out / "summary.json").write_text(json.dumps({"capacity": capacity, "latency": latency,
                                                        "settings": {"duration": DURATION, "runs": RUNS,
                                                                     "latency_duration": LATENCY_DURATION,
