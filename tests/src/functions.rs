@@ -18,35 +18,7 @@ pub struct FunctionsHost {
 impl FunctionsHost {
     /// Starts the host on a free port and waits for it to announce the port.
     pub async fn start() -> Self {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-        let mut child = Command::new("python3")
-            .arg(root.join("functions/host.py"))
-            .args(["--port", "0", "--dir"])
-            .arg(root.join("functions/examples"))
-            .stdout(Stdio::piped())
-            .stderr(if std::env::var("E2E_LOG").is_ok() {
-                Stdio::inherit()
-            } else {
-                Stdio::null()
-            })
-            .kill_on_drop(true)
-            .spawn()
-            .expect("starting functions/host.py");
-        let stdout = child.stdout.take().expect("host stdout");
-        let mut line = String::new();
-        tokio::time::timeout(
-            Duration::from_secs(20),
-            BufReader::new(stdout).read_line(&mut line),
-        )
-        .await
-        .expect("the functions host announces its port")
-        .expect("reading the functions host's stdout");
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .expect("`listening on URL`")
-            .to_string();
-        FunctionsHost { _child: child, url }
+        Self::start_with_env(&[]).await
     }
 
     /// How many times `function` has run (the host's `GET /invocations`).
