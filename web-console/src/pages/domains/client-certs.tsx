@@ -45,7 +45,7 @@ export function ClientCertificates() {
                 <td>{fmtDate(c.createdDate)}</td>
                 <td>{fmtDate(c.expirationDate)}</td>
                 <td class="row-actions">
-                  <button type="button" class="secondary small" aria-label={`View the PEM of client certificate ${c.clientCertificateId}`} onClick={() => setViewing(c)}>
+                  <button type="button" class="secondary small" aria-label={`View PEM of client certificate ${c.clientCertificateId}`} onClick={() => setViewing(c)}>
                     View PEM
                   </button>
                   <button type="button" class="link" aria-label={`Delete client certificate ${c.clientCertificateId}`} onClick={() => setDeleting(c)}>
