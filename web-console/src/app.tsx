@@ -78,11 +78,8 @@ export function App() {
           <Link href="/usage-plans" aria-current={path.startsWith("/usage-plans") ? "page" : undefined}>
             Usage plans
           </Link>
-          <Link href="/custom-domains" aria-current={path.startsWith("/custom-domains") ? "page" : undefined}>
-            Custom domains
-          </Link>
-          <Link href="/client-certificates" aria-current={path.startsWith("/client-certificates") ? "page" : undefined}>
-            Client certificates
+          <Link href="/custom-domains" aria-current={path.startsWith("/custom-domains") || path.startsWith("/client-certificates") ? "page" : undefined}>
+            Domains
           </Link>
           <Link href="/alarms" aria-current={path.startsWith("/alarms") ? "page" : undefined}>
             Alarms

@@ -170,7 +170,8 @@ test("a custom domain is created, mapped, served and rotated; a client certifica
   assert.notEqual(rotated.regionalCertificateArn, d.regionalCertificateArn);
 
   // Client certificates: generate, its PEM shown, listed.
-  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Client certificates" }).click();
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Domains" }).click();
+  await page.getByRole("navigation", { name: "Domains and certificates" }).getByRole("link", { name: "Client certificates" }).click();
   await page.getByText("No client certificates yet").waitFor();
   await page.getByRole("button", { name: "Generate client certificate" }).click();
   const gen = page.getByRole("form", { name: "Generate client certificate" });

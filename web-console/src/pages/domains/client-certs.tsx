@@ -7,6 +7,7 @@ import { ErrorText, Field, FormActions, ListStatus, Modal, Confirm, toast, useAc
 import { TableHead } from "../../shared/table";
 import { CopyButton } from "../../shared/copy";
 import type { ClientCertificate } from "./types";
+import { DomainTabs } from "./tabs";
 
 export function ClientCertificates() {
   const list = useAsync(() => listAll<ClientCertificate>("/clientcertificates"), []);
@@ -27,6 +28,7 @@ export function ClientCertificates() {
           </button>
         </div>
       </div>
+      <DomainTabs current="certs" />
       <p class="muted">
         A stage that names a client certificate presents it to its HTTPS backends (HTTP and HTTP_PROXY integrations); the backend trusts its PEM. The gateway
         keeps the private key.

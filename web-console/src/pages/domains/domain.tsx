@@ -19,6 +19,8 @@ export function DomainNamePage({ name }: { name: string }) {
   const path = `/domainnames/${encodeURIComponent(name)}`;
   const domain = useAsync(() => get<DomainName>(path), [name]);
   const mappings = useAsync(() => listAll<BasePathMapping>(`${path}/basepathmappings`), [name]);
+  const apis = useAsync(() => listAll<RestApi>("/restapis"), []);
+  const apiName = (id: string) => apis.data?.find((x) => x.id === id)?.name;
   const [rotating, setRotating] = useState(false);
   const [deleting, setDeleting] = useState(false);
   const [mapping, setMapping] = useState(false);
@@ -112,7 +114,7 @@ export function DomainNamePage({ name }: { name: string }) {
                     <code>{m.basePath}</code>
                   </td>
                   <td>
-                    <Link href={`/apis/${m.restApiId}`}>{m.restApiId}</Link>
+                    <Link href={`/apis/${m.restApiId}`}>{apiName(m.restApiId) ?? m.restApiId}</Link> <code class="muted small">{m.restApiId}</code>
                   </td>
                   <td>
                     {m.stage ? (

@@ -9,6 +9,7 @@ import { TableHead } from "../../shared/table";
 import { SearchBox, matches, useQuery } from "../../shared/search";
 import { DOMAIN_RULES, splitError } from "./fields";
 import { FieldError, PemField } from "./pem";
+import { DomainTabs } from "./tabs";
 import { SECURITY_POLICIES, certName, endpointType, targetName, type DomainName } from "./types";
 
 export function DomainNames() {
@@ -30,6 +31,7 @@ export function DomainNames() {
           </button>
         </div>
       </div>
+      <DomainTabs current="domains" />
       <p class="muted">
         Nodes serve a domain on their HTTPS listener with its certificate (chosen by the TLS server name); its base path mappings say which API and stage
         answer each path. Point the domain's DNS at your nodes.
