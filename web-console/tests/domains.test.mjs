@@ -3,12 +3,13 @@
 // tests/run.sh starts (CONSOLE_TESTS=domains). The journey: sign in; an API with a MOCK
 // GET /ping deployed to prod; self-signed certificates made here with the openssl CLI; on
 // "Custom domain names" the create dialog refuses a key of another certificate at the key
-// field, then creates the domain (body loaded from a file, key pasted); the domain is listed
+// field (the dialog shows the pasted certificate's CN and expiry), then creates the domain
+// (body loaded from a file, key pasted); the domain is listed
 // and its page shows status, regional domain name and certificate name; a base path with a
 // bad segment is refused at its field, then `v1/orders` is mapped to the API's prod stage and
 // the node answers GET /v1/orders/ping for that Host; the certificate is rotated (new name
 // shown); a client certificate is generated (its PEM shown), set on the stage and read back
-// through GetStage. axe-core checks each screen; no page error is allowed. Screenshots land
+// through GetStage, and its deletion is refused while the stage names it. axe-core checks each screen; no page error is allowed. Screenshots land
 // in web-console/test-results/ (prefix "domains").
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
@@ -102,6 +103,8 @@ test("a custom domain is created, mapped, served and rotated; a client certifica
   await create.getByLabel("Load certificate body from a file").setInputFiles(first.cert);
   await create.getByLabel("Certificate private key", { exact: true }).fill(other.keyPem);
   assert.equal(await create.getByLabel("Certificate body", { exact: true }).inputValue(), first.certPem);
+  // The dialog reads the pasted certificate: its CN and expiry (30 days from now).
+  await create.getByText(`CN=${host}, valid until`).waitFor();
   expectHttpErrors(true);
   await create.getByRole("button", { name: "Create domain name" }).click();
   const keyField = create.getByLabel("Certificate private key", { exact: true });
@@ -159,6 +162,7 @@ test("a custom domain is created, mapped, served and rotated; a client certifica
   const rotate = page.getByRole("form", { name: "Rotate certificate" });
   await rotate.getByLabel("Certificate name", { exact: true }).fill("shop-2027");
   await rotate.getByLabel("Certificate body", { exact: true }).fill(second.certPem);
+  await rotate.getByText(`CN=${host}, valid until`).waitFor();
   await rotate.getByLabel("Load certificate private key from a file").setInputFiles(second.key);
   await rotate.getByLabel("Certificate private key", { exact: true }).waitFor();
   assert.equal(await rotate.getByLabel("Certificate private key", { exact: true }).inputValue(), second.keyPem);
@@ -201,6 +205,15 @@ test("a custom domain is created, mapped, served and rotated; a client certifica
   await toast(`Client certificate ${cc.clientCertificateId} set`);
   const stage = await ok("GET", `/restapis/${api.id}/stages/prod`);
   assert.equal(stage.clientCertificateId, cc.clientCertificateId);
+
+  // A client certificate a stage names cannot be deleted: the dialog says which stage.
+  await page.goto(`${CONSOLE}/client-certificates`);
+  await page.getByRole("button", { name: `Delete client certificate ${cc.clientCertificateId}` }).click();
+  expectHttpErrors(true);
+  await page.getByRole("dialog").getByRole("button", { name: "Delete client certificate" }).click();
+  await page.getByRole("dialog").getByText(`${api.id}/prod`).waitFor();
+  expectHttpErrors(false);
+  await page.getByRole("dialog").getByRole("button", { name: "Cancel" }).click();
 
   // Deleting the mapping and the domain.
   await page.goto(`${CONSOLE}/custom-domains/${host}`);

@@ -10,6 +10,7 @@ import { TableHead } from "../../shared/table";
 import { Copyable } from "../../shared/copy";
 import { DOMAIN_RULES, MAPPING_RULES, splitError } from "./fields";
 import { FieldError, PemField } from "./pem";
+import { certHint } from "./x509";
 import { basePathSegment, certArn, certName, endpointType, targetName, type BasePathMapping, type DomainName } from "./types";
 
 type RestApi = { id: string; name: string };
@@ -221,7 +222,7 @@ function RotateCertificate({ domain, onClose, onRotated }: { domain: DomainName;
       >
         <p class="muted">The new certificate, chain and key replace the current ones together; nodes use them for the next TLS handshake. A key that does not match the certificate is refused and the current certificate stays.</p>
         <Field label="Certificate name" value={certificateName} onInput={setCertificateName} error={err.at("certificateName")} />
-        <PemField label="Certificate body" value={body} onInput={setBody} required error={err.at("certificateBody")} placeholder="-----BEGIN CERTIFICATE-----" />
+        <PemField label="Certificate body" value={body} onInput={setBody} required error={err.at("certificateBody")} placeholder="-----BEGIN CERTIFICATE-----" hint={certHint(body, "The new end-entity certificate (PEM)")} />
         <PemField label="Certificate chain" value={chain} onInput={setChain} error={err.at("certificateChain")} hint="Empty: no intermediates" />
         <PemField label="Certificate private key" value={key} onInput={setKey} required error={err.at("certificatePrivateKey")} placeholder="-----BEGIN PRIVATE KEY-----" hint="Write-only" />
         <ErrorText error={err.rest} />

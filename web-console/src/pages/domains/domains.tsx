@@ -9,6 +9,7 @@ import { TableHead } from "../../shared/table";
 import { SearchBox, matches, useQuery } from "../../shared/search";
 import { DOMAIN_RULES, splitError } from "./fields";
 import { FieldError, PemField } from "./pem";
+import { certHint } from "./x509";
 import { DomainTabs } from "./tabs";
 import { SECURITY_POLICIES, certName, endpointType, targetName, type DomainName } from "./types";
 
@@ -132,7 +133,7 @@ function CreateDomain({ onClose, onCreated }: { onClose: () => void; onCreated: 
           </div>
         </div>
         <Field label="Certificate name" value={certificateName} onInput={setCertificateName} error={err.at("certificateName")} hint="Shown in the console; e.g. api-2026" />
-        <PemField label="Certificate body" value={body} onInput={setBody} required error={err.at("certificateBody")} placeholder="-----BEGIN CERTIFICATE-----" hint="The domain's end-entity certificate (PEM)" />
+        <PemField label="Certificate body" value={body} onInput={setBody} required error={err.at("certificateBody")} placeholder="-----BEGIN CERTIFICATE-----" hint={certHint(body, "The domain's end-entity certificate (PEM)")} />
         <PemField label="Certificate chain" value={chain} onInput={setChain} error={err.at("certificateChain")} hint="Intermediate certificates (PEM), optional" />
         <PemField label="Certificate private key" value={key} onInput={setKey} required error={err.at("certificatePrivateKey")} placeholder="-----BEGIN PRIVATE KEY-----" hint="Write-only: stored encrypted, never shown again" />
         <label class="check">
