@@ -5,7 +5,8 @@
 // "Custom domain names" the create dialog refuses a key of another certificate at the key
 // field (the dialog shows the pasted certificate's CN and expiry), then creates the domain
 // (body loaded from a file, key pasted); the domain is listed
-// and its page shows status, regional domain name and certificate name; a base path with a
+// and its page shows status, regional domain name and certificate name; a mutual TLS
+// domain's unreadable truststore is refused at its field, a readable one kept; a base path with a
 // bad segment is refused at its field, then `v1/orders` is mapped to the API's prod stage and
 // the node answers GET /v1/orders/ping for that Host; the certificate is rotated (new name
 // shown); a client certificate is generated (its PEM shown), set on the stage and read back
@@ -173,6 +174,28 @@ test("a custom domain is created, mapped, served and rotated; a client certifica
   const rotated = await ok("GET", `/domainnames/${host}`);
   assert.notEqual(rotated.regionalCertificateArn, d.regionalCertificateArn);
 
+  // Mutual TLS: a truststore the control plane cannot read is refused at its field; a PEM
+  // bundle it can read is kept, and the domain's page shows its URI.
+  const mtlsHost = "other.console-e2e.test";
+  await page.getByRole("navigation", { name: "Breadcrumb" }).getByRole("link", { name: "Custom domain names" }).click();
+  await page.getByRole("button", { name: "Create domain name" }).click();
+  const mtls = page.getByRole("form", { name: "Create domain name" });
+  await mtls.getByLabel("Domain name", { exact: true }).fill(mtlsHost);
+  await mtls.getByLabel("Certificate body", { exact: true }).fill(other.certPem);
+  await mtls.getByLabel("Certificate private key", { exact: true }).fill(other.keyPem);
+  await mtls.getByLabel("Mutual TLS (clients present a certificate)").check();
+  await mtls.getByLabel("Truststore URI").fill(`file://${dir}/missing.pem`);
+  expectHttpErrors(true);
+  await mtls.getByRole("button", { name: "Create domain name" }).click();
+  await mtls.locator(".field", { has: page.getByLabel("Truststore URI") }).getByText("could not be read").waitFor();
+  assert.equal(await mtls.getByLabel("Truststore URI").getAttribute("aria-invalid"), "true");
+  expectHttpErrors(false);
+  await mtls.getByLabel("Truststore URI").fill(`file://${first.cert}`);
+  await mtls.getByRole("button", { name: "Create domain name" }).click();
+  await toast(`Domain name ${mtlsHost} created`);
+  await page.getByTestId("domain-props").getByText(`file://${first.cert}`).waitFor();
+  await shot("domains-07-mtls");
+
   // Client certificates: generate, its PEM shown, listed.
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Domains" }).click();
   await page.getByRole("navigation", { name: "Domains and certificates" }).getByRole("link", { name: "Client certificates" }).click();
@@ -184,14 +207,14 @@ test("a custom domain is created, mapped, served and rotated; a client certifica
   await toast("generated");
   const pem = await page.getByTestId("client-cert-pem").textContent();
   assert.match(pem, /^-----BEGIN CERTIFICATE-----/);
-  await shot("domains-07-client-cert-pem");
+  await shot("domains-08-client-cert-pem");
   await page.getByRole("button", { name: "Done" }).click();
   const certs = await ok("GET", "/clientcertificates");
   assert.equal(certs.item.length, 1);
   const cc = certs.item[0];
   assert.equal(cc.pemEncodedCertificate, pem);
   await page.getByTestId("client-certs-table").getByRole("row", { name: /backend mTLS/ }).getByText(cc.clientCertificateId).waitFor();
-  await shot("domains-08-client-certs");
+  await shot("domains-09-client-certs");
   await page.getByRole("button", { name: `View PEM of client certificate ${cc.clientCertificateId}` }).click();
   assert.equal(await page.getByTestId("client-cert-pem").textContent(), cc.pemEncodedCertificate);
   await page.getByRole("button", { name: "Done" }).click();
@@ -224,7 +247,8 @@ test("a custom domain is created, mapped, served and rotated; a client certifica
   await page.getByRole("button", { name: "Delete domain name" }).click();
   await page.getByRole("dialog").getByRole("button", { name: "Delete domain name" }).click();
   await page.waitForURL(/\/custom-domains$/);
-  await page.getByText("No custom domain names yet").waitFor();
+  await page.getByTestId("domains-table").getByRole("link", { name: mtlsHost }).waitFor();
+  assert.equal(await page.getByTestId("domains-table").getByRole("link", { name: host }).count(), 0);
 
   assert.deepEqual(problems, []);
   assert.deepEqual(violations, []);
