@@ -6,7 +6,8 @@
 // field (the dialog shows the pasted certificate's CN and expiry), then creates the domain
 // (body loaded from a file, key pasted); the domain is listed
 // and its page shows status, regional domain name and certificate name; a mutual TLS
-// domain's unreadable truststore is refused at its field, a readable one kept; a base path with a
+// domain's unreadable truststore is refused at its field, a readable one kept, and
+// it is tagged; a base path with a
 // bad segment is refused at its field, then `v1/orders` is mapped to the API's prod stage and
 // the node answers GET /v1/orders/ping for that Host; the certificate is rotated (new name
 // shown); a client certificate is generated (its PEM shown), set on the stage and read back
@@ -194,6 +195,14 @@ test("a custom domain is created, mapped, served and rotated; a client certifica
   await mtls.getByRole("button", { name: "Create domain name" }).click();
   await toast(`Domain name ${mtlsHost} created`);
   await page.getByTestId("domain-props").getByText(`file://${first.cert}`).waitFor();
+  // Its tags (TagResource on the domain's ARN).
+  const tags = page.getByRole("form", { name: "Domain name tags" });
+  await tags.getByRole("button", { name: "Add tag" }).click();
+  await tags.getByLabel("Tag key 1", { exact: true }).fill("team");
+  await tags.getByLabel("Tag value 1", { exact: true }).fill("edge");
+  await tags.getByRole("button", { name: "Save tags" }).click();
+  await toast("Tags saved");
+  assert.deepEqual((await ok("GET", `/domainnames/${mtlsHost}`)).tags, { team: "edge" });
   await shot("domains-07-mtls");
 
   // Client certificates: generate, its PEM shown, listed.

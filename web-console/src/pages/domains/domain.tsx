@@ -8,6 +8,7 @@ import { Link, navigate } from "../../router";
 import { Confirm, Empty, ErrorText, Field, FormActions, Loading, Modal, Select, toast, useAction, useAsync } from "../../ui";
 import { TableHead } from "../../shared/table";
 import { Copyable } from "../../shared/copy";
+import { Tags } from "../../shared/tags";
 import { DOMAIN_RULES, MAPPING_RULES, splitError } from "./fields";
 import { FieldError, PemField } from "./pem";
 import { certHint } from "./x509";
@@ -138,6 +139,7 @@ export function DomainNamePage({ name }: { name: string }) {
           </table>
         )}
       </section>
+      <Tags path={`/domainnames/${d.domainName}`} label="Domain name tags" />
       {rotating && (
         <RotateCertificate
           domain={d}
