@@ -17,6 +17,9 @@ import { Alarms } from "./pages/alarms/alarms";
 import { AlarmPage } from "./pages/alarms/alarm";
 import { AuditLog } from "./pages/audit/audit";
 import { Logs } from "./pages/logs/logs";
+import { DomainNames } from "./pages/domains/domains";
+import { DomainNamePage } from "./pages/domains/domain";
+import { ClientCertificates } from "./pages/domains/client-certs";
 
 export function App() {
   const path = usePath();
@@ -75,6 +78,9 @@ export function App() {
           <Link href="/usage-plans" aria-current={path.startsWith("/usage-plans") ? "page" : undefined}>
             Usage plans
           </Link>
+          <Link href="/custom-domains" aria-current={path.startsWith("/custom-domains") || path.startsWith("/client-certificates") ? "page" : undefined}>
+            Domains
+          </Link>
           <Link href="/alarms" aria-current={path.startsWith("/alarms") ? "page" : undefined}>
             Alarms
           </Link>
@@ -125,6 +131,10 @@ function Routes({ path, user }: { path: string; user: User }) {
   if (match("/usage-plans", path)) return <UsagePlans />;
   const plan = match("/usage-plans/:id", path);
   if (plan) return <UsagePlan key={plan.id} planId={plan.id} />;
+  if (match("/custom-domains", path)) return <DomainNames />;
+  const domain = match("/custom-domains/:name", path);
+  if (domain) return <DomainNamePage key={domain.name} name={domain.name} />;
+  if (match("/client-certificates", path)) return <ClientCertificates />;
   if (match("/alarms", path)) return <Alarms />;
   const alarm = match("/alarms/:name", path);
   if (alarm) return <AlarmPage key={alarm.name} name={alarm.name} />;

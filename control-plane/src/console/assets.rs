@@ -1,6 +1,7 @@
 //! Serving the built web console (`web-console/dist`): hashed assets under `/assets` with
 //! long caching, and `index.html` for `/` and every client-side route (`/signin`, `/apis/...`,
-//! `/api-keys/...`, `/usage-plans/...`, `/settings/...`, `/alarms/...`, `/audit`, `/logs`), which are kept apart from the
+//! `/api-keys/...`, `/usage-plans/...`, `/settings/...`, `/alarms/...`, `/audit`, `/logs`,
+//! `/custom-domains/...`, `/client-certificates`), which are kept apart from the
 //! management API's paths. A browser navigation to a path that is neither gets `index.html`
 //! with status 404 ([`unknown_path_navigation`]), so the console says "Page not found"
 //! instead of showing the API's JSON error; SDK and script calls still get AWS's errors.
@@ -35,6 +36,9 @@ const SPA_ROUTES: &[&str] = &[
     "/settings/{*rest}",
     "/alarms",
     "/alarms/{*rest}",
+    "/custom-domains",
+    "/custom-domains/{*rest}",
+    "/client-certificates",
     "/audit",
     "/logs",
 ];

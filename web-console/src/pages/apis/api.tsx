@@ -36,6 +36,7 @@ export type Stage = {
   variables?: Record<string, string>;
   tracingEnabled?: boolean;
   cacheClusterEnabled?: boolean;
+  clientCertificateId?: string;
   cacheClusterSize?: string;
   cacheClusterStatus?: string;
   methodSettings?: Record<string, any>;

@@ -14,6 +14,7 @@ import { CanaryPanel } from "./stage-canary";
 import { MethodSettings } from "./stage-method-settings";
 import { StageCache } from "./stage-cache";
 import { Tags } from "../../shared/tags";
+import { StageClientCertificate } from "../domains/stage-client-cert";
 import { StageMetrics } from "./stage-metrics";
 
 export function Stages({ apiId, apiName, path, version }: { apiId: string; apiName: string; path: string; version: number }) {
@@ -184,6 +185,7 @@ function StageDetail(props: { apiId: string; apiName: string; stage: Stage; metr
         <CanaryPanel apiId={apiId} spath={spath} stage={stage} onChanged={onChanged} />
         <MethodSettings apiId={apiId} spath={spath} settings={stage.methodSettings ?? {}} onChanged={onChanged} />
         <StageCache spath={spath} stage={stage} onChanged={onChanged} />
+        <StageClientCertificate spath={spath} current={stage.clientCertificateId} onChanged={onChanged} />
         <MethodThrottling apiId={apiId} spath={spath} settings={stage.methodSettings ?? {}} onChanged={onChanged} />
         <Tags path={`/restapis/${apiId}/stages/${stage.stageName}`} label="Stage tags" />
         </>
