@@ -3,7 +3,7 @@
 // integrations (AWS_PROXY to a function, HTTP_PROXY to a URL, MOCK) and stages (autoDeploy,
 // stage variables, deploy, the ws:// URL to connect to).
 import { useEffect, useState } from "preact/hooks";
-import { del, get, post } from "../../api";
+import { del, get, post, update } from "../../api";
 import { Link, match, navigate } from "../../router";
 import { Check, Confirm, ErrorText, Field, FormActions, KeyValues, ListStatus, Loading, Modal, Select, entries, fromEntries, toast, useAction, useAsync } from "../../ui";
 import { NotFound } from "../../shared/not-found";
@@ -206,6 +206,7 @@ function CreateRoute(props: { apiId: string; integrations: WsIntegration[]; onCl
   const [authorizerId, setAuthorizerId] = useState("");
   const [apiKey, setApiKey] = useState(false);
   const [target, setTarget] = useState(props.integrations[0]?.integrationId ?? "");
+  const [respond, setRespond] = useState(false);
   const authorizers = useAsync(() => listV2<WsAuthorizer>(`/v2/apis/${props.apiId}/authorizers`), [props.apiId]);
   const a = useAction();
   const err = splitError(a.error, ROUTE_FIELDS);
@@ -216,15 +217,17 @@ function CreateRoute(props: { apiId: string; integrations: WsIntegration[]; onCl
       <form
         onSubmit={async (e) => {
           e.preventDefault();
-          const ok = await a.run(() =>
-            post(`/v2/apis/${props.apiId}/routes`, {
+          const ok = await a.run(async () => {
+            const route = await post<WsRoute>(`/v2/apis/${props.apiId}/routes`, {
               routeKey,
               authorizationType: connect ? auth : undefined,
               authorizerId: connect && auth === "CUSTOM" ? authorizerId || undefined : undefined,
               apiKeyRequired: connect && apiKey ? true : undefined,
               target: target ? `integrations/${target}` : undefined,
-            }),
-          );
+              routeResponseSelectionExpression: respond ? "$default" : undefined,
+            });
+            if (respond) await post(`/v2/apis/${props.apiId}/routes/${route.routeId}/routeresponses`, { routeResponseKey: "$default" });
+          });
           if (ok) {
             toast(`Route ${routeKey} created`);
             props.onCreated();
@@ -281,6 +284,9 @@ function CreateRoute(props: { apiId: string; integrations: WsIntegration[]; onCl
           onChange={setTarget}
         />
         {err.at("target") && <ErrorText error={err.at("target")} />}
+        {routeKey !== "$disconnect" && (
+          <Check label="Send the integration's answer back to the client (a $default route response)" checked={respond} onChange={setRespond} />
+        )}
         <ErrorText error={err.rest} />
         <FormActions submit="Create" disabled={a.busy} onCancel={props.onClose} />
       </form>
@@ -475,15 +481,31 @@ function StageCard(props: { apiId: string; stage: WsStage; urls: { connect: stri
             class="secondary small"
             disabled={deploy.busy}
             onClick={async () => {
-              let d: WsDeployment | undefined;
-              if (await deploy.run(async () => (d = await post<WsDeployment>(`/v2/apis/${props.apiId}/deployments`, { stageName: s.stageName })))) {
-                toast(`Deployed ${d?.deploymentId} to ${s.stageName}`);
+              const on = !s.autoDeploy;
+              if (await deploy.run(() => update(`/v2/apis/${props.apiId}/stages/${encodeURIComponent(s.stageName)}`, { autoDeploy: on }))) {
+                toast(`Automatic deployment of ${s.stageName} turned ${on ? "on" : "off"}`);
                 props.onChanged();
               }
             }}
           >
-            Deploy to {s.stageName}
+            Turn automatic deployment {s.autoDeploy ? "off" : "on"}
           </button>
+          {!s.autoDeploy && (
+            <button
+              type="button"
+              class="secondary small"
+              disabled={deploy.busy}
+              onClick={async () => {
+                let d: WsDeployment | undefined;
+                if (await deploy.run(async () => (d = await post<WsDeployment>(`/v2/apis/${props.apiId}/deployments`, { stageName: s.stageName })))) {
+                  toast(`Deployed ${d?.deploymentId} to ${s.stageName}`);
+                  props.onChanged();
+                }
+              }}
+            >
+              Deploy to {s.stageName}
+            </button>
+          )}
           <DeleteRow what={`stage ${s.stageName}`} title="Delete stage" path={`/v2/apis/${props.apiId}/stages/${encodeURIComponent(s.stageName)}`} onDone={props.onChanged} />
         </div>
       </div>
@@ -520,7 +542,8 @@ function StageCard(props: { apiId: string; stage: WsStage; urls: { connect: stri
   );
 }
 
-const STAGE_FIELDS = { stageName: ["stage name", "stage"], stageVariables: ["stage variable", "variable"], description: [] };
+// stageVariables first: its messages also say "stage".
+const STAGE_FIELDS = { stageVariables: ["stage variable", "stageVariables"], stageName: ["stage name", "stage"], description: [] };
 
 function CreateStage(props: { apiId: string; onClose: () => void; onCreated: () => void }) {
   const [name, setName] = useState("");
