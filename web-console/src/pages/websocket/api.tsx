@@ -5,7 +5,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { del, get, post, update } from "../../api";
 import { Link, match, navigate } from "../../router";
-import { Check, Confirm, ErrorText, Field, FormActions, KeyValues, ListStatus, Loading, Modal, Select, entries, fromEntries, toast, useAction, useAsync } from "../../ui";
+import { Check, Confirm, ErrorText, Field, FormActions, KeyValues, ListStatus, Loading, Modal, Select, entries, fromEntries, messageOf, toast, useAction, useAsync } from "../../ui";
 import { NotFound } from "../../shared/not-found";
 import { Copyable } from "../../shared/copy";
 import { invokeEndpoint } from "../../shared/invoke";
@@ -217,6 +217,7 @@ function CreateRoute(props: { apiId: string; integrations: WsIntegration[]; onCl
       <form
         onSubmit={async (e) => {
           e.preventDefault();
+          let warned = false;
           const ok = await a.run(async () => {
             const route = await post<WsRoute>(`/v2/apis/${props.apiId}/routes`, {
               routeKey,
@@ -226,10 +227,16 @@ function CreateRoute(props: { apiId: string; integrations: WsIntegration[]; onCl
               target: target ? `integrations/${target}` : undefined,
               routeResponseSelectionExpression: respond ? "$default" : undefined,
             });
-            if (respond) await post(`/v2/apis/${props.apiId}/routes/${route.routeId}/routeresponses`, { routeResponseKey: "$default" });
+            // The route exists now: a refused route response must not leave the dialog open
+            // (a retry would be refused as a duplicate route key), so it is only reported.
+            if (respond)
+              await post(`/v2/apis/${props.apiId}/routes/${route.routeId}/routeresponses`, { routeResponseKey: "$default" }).catch((e) => {
+                warned = true;
+                toast(`Route ${routeKey} created, but its route response was refused: ${messageOf(e)}`, "error");
+              });
           });
           if (ok) {
-            toast(`Route ${routeKey} created`);
+            if (!warned) toast(`Route ${routeKey} created`);
             props.onCreated();
           }
         }}
