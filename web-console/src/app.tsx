@@ -7,6 +7,8 @@ import { Loading, Toasts } from "./ui";
 import { SignIn } from "./pages/signin";
 import { ApisList } from "./pages/apis/apis";
 import { ApiScreen } from "./pages/apis/api";
+import { WS_BASE, WsApisList } from "./pages/websocket/apis";
+import { WsApiScreen } from "./pages/websocket/api";
 import { Settings, isSettingsTab } from "./pages/settings";
 import { ApiKeys } from "./pages/keys/keys";
 import { ApiKeyPage } from "./pages/keys/key";
@@ -69,8 +71,11 @@ export function App() {
           API Gateway
         </Link>
         <nav aria-label="Main">
-          <Link href="/apis" aria-current={path.startsWith("/apis") ? "page" : undefined}>
+          <Link href="/apis" aria-current={path.startsWith("/apis") && !path.startsWith(WS_BASE) ? "page" : undefined}>
             APIs
+          </Link>
+          <Link href={WS_BASE} aria-current={path.startsWith(WS_BASE) ? "page" : undefined}>
+            WebSocket APIs
           </Link>
           <Link href="/api-keys" aria-current={path.startsWith("/api-keys") ? "page" : undefined}>
             API keys
@@ -120,6 +125,11 @@ export function App() {
 
 function Routes({ path, user }: { path: string; user: User }) {
   if (path === "/apis") return <ApisList />;
+  // WebSocket APIs live under /apis/websocket (a REST API id is never "websocket"), so the
+  // control plane's /apis/{*rest} client route serves them.
+  if (path === WS_BASE) return <WsApisList />;
+  const ws = match(`${WS_BASE}/:id`, path) ?? prefix(`${WS_BASE}/:id/`, path);
+  if (ws) return <WsApiScreen key={ws.id} apiId={ws.id} path={path} />;
   const api = match("/apis/:id", path) ?? prefix("/apis/:id/", path);
   if (api) return <ApiScreen apiId={api.id} path={path} />;
   const s = match("/settings/:tab", path);
