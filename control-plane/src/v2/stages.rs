@@ -47,6 +47,30 @@ fn deployment_not_found(id: &str) -> ApiError {
     ApiError::not_found(format!("Invalid Deployment identifier specified {id}"))
 }
 
+/// A page of the API's stages or deployments (`key`), once the API is known to exist.
+async fn list_of(
+    state: &AppState,
+    api_id: &str,
+    key: Key<'_>,
+    paging: Paging,
+) -> ApiResult<Json<Value>> {
+    let mut conn = state.db.acquire().await?;
+    store::load_api(&mut conn, api_id, false).await?;
+    Ok(Json(paging.page(store::list_items(&mut conn, key).await?)?))
+}
+
+/// One of the API's stages or deployments (`key`), once the API is known to exist.
+async fn get_of(
+    state: &AppState,
+    api_id: &str,
+    key: Key<'_>,
+    id: &str,
+) -> ApiResult<Option<Json<Value>>> {
+    let mut conn = state.db.acquire().await?;
+    store::load_api(&mut conn, api_id, false).await?;
+    Ok(store::load_item(&mut conn, key, id, false).await?.map(Json))
+}
+
 /// The API's definition as a deployment freezes it, or why it cannot be deployed.
 pub async fn freeze(conn: &mut PgConnection, api_id: &str) -> ApiResult<Result<Value, String>> {
     let api = store::load_api(conn, api_id, false).await?;
@@ -313,11 +337,7 @@ pub async fn list(
     Path(api_id): Path<String>,
     AwsQuery(paging): AwsQuery<Paging>,
 ) -> ApiResult<Json<Value>> {
-    let mut conn = state.db.acquire().await?;
-    store::load_api(&mut conn, &api_id, false).await?;
-    Ok(Json(paging.page(
-        store::list_items(&mut conn, stage_key(&api_id)).await?,
-    )?))
+    list_of(&state, &api_id, stage_key(&api_id), paging).await
 }
 
 /// GET /v2/apis/{apiId}/stages/{stageName}
@@ -325,11 +345,8 @@ pub async fn get(
     State(state): State<AppState>,
     Path((api_id, name)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    let mut conn = state.db.acquire().await?;
-    store::load_api(&mut conn, &api_id, false).await?;
-    store::load_item(&mut conn, stage_key(&api_id), &name, false)
+    get_of(&state, &api_id, stage_key(&api_id), &name)
         .await?
-        .map(Json)
         .ok_or_else(|| stage_not_found(&name))
 }
 
@@ -474,11 +491,7 @@ pub async fn list_deployments(
     Path(api_id): Path<String>,
     AwsQuery(paging): AwsQuery<Paging>,
 ) -> ApiResult<Json<Value>> {
-    let mut conn = state.db.acquire().await?;
-    store::load_api(&mut conn, &api_id, false).await?;
-    Ok(Json(paging.page(
-        store::list_items(&mut conn, deployment_key(&api_id)).await?,
-    )?))
+    list_of(&state, &api_id, deployment_key(&api_id), paging).await
 }
 
 /// GET /v2/apis/{apiId}/deployments/{deploymentId}
@@ -486,11 +499,8 @@ pub async fn get_deployment(
     State(state): State<AppState>,
     Path((api_id, id)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    let mut conn = state.db.acquire().await?;
-    store::load_api(&mut conn, &api_id, false).await?;
-    store::load_item(&mut conn, deployment_key(&api_id), &id, false)
+    get_of(&state, &api_id, deployment_key(&api_id), &id)
         .await?
-        .map(Json)
         .ok_or_else(|| deployment_not_found(&id))
 }
 
