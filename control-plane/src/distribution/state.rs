@@ -211,9 +211,10 @@ impl Loader {
                 last_updated,
                 authorizer_epoch,
                 cache_epoch,
+                cache_key_salt,
             } = row;
             let fingerprint = format!(
-                "{deployment_id}|{authorizer_epoch}|{cache_epoch}|{}",
+                "{deployment_id}|{authorizer_epoch}|{cache_epoch}|{cache_key_salt}|{}",
                 serde_json::to_string(&doc).unwrap_or_default()
             );
             let key = (api_id.clone(), stage_name.clone());
@@ -251,6 +252,12 @@ impl Loader {
                 snapshot,
             );
             config.canary = canary.map(|(c, snap)| canary_config(c, snap));
+            if seals_cache_data(&doc) {
+                config.cache_data_key = self
+                    .vault
+                    .stage_cache_key(&api_id, &stage_name, cache_key_salt.as_bytes(), cache_epoch)
+                    .to_vec();
+            }
             stages.insert(
                 key,
                 StageEntry {
@@ -416,6 +423,13 @@ async fn load_usage(conn: &mut sqlx::PgConnection) -> Result<pb::UsageConfig, sq
             })
             .collect(),
     })
+}
+
+/// Whether a stage's nodes need its cache data key: its cache is on and some method
+/// setting has `caching/dataEncrypted`. Stages that never ask for encryption never carry
+/// key material on the config stream.
+fn seals_cache_data(doc: &Stage) -> bool {
+    doc.cache_cluster_enabled && doc.method_settings.values().any(|s| s.cache_data_encrypted)
 }
 
 /// A stage's flush counters (FlushStageAuthorizersCache, FlushStageCache).

@@ -8,10 +8,15 @@
 //! The lookup hash is an unkeyed SHA-256 (`sha2`): nodes must compute it from the
 //! `x-api-key` header without holding any secret, and key values are long random strings
 //! (≥ 30 generated, ≥ 20 imported characters), so the hash does not make them guessable.
+//!
+//! Keys handed to others are derived, never the master key itself: the stage cache's
+//! per-stage data keys ([`KeyVault::stage_cache_key`]) are HKDF-SHA256 (RFC 5869, `hkdf`)
+//! outputs, from which the master key cannot be recovered.
 
 use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::Engine;
+use hkdf::Hkdf;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
@@ -19,6 +24,12 @@ use sha2::{Digest, Sha256};
 pub const DEV_MASTER_KEY: &str = "apigw-local-development-master-key-change-me";
 
 const NONCE_LEN: usize = 12;
+
+/// HKDF's salt for every key derived from the master key (RFC 5869's extract step).
+const DERIVATION_SALT: &[u8] = b"apigw key derivation v1";
+
+/// The `info` prefix of the stage cache's data keys.
+const STAGE_CACHE_INFO: &[u8] = b"apigw stage cache data key v1";
 
 /// Why a stored value could not be decrypted.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +49,8 @@ pub enum VaultError {
 #[derive(Clone)]
 pub struct KeyVault {
     cipher: Aes256Gcm,
+    /// HKDF's pseudorandom key extracted from the master key: derived keys come from it.
+    derive: Hkdf<Sha256>,
 }
 
 impl std::fmt::Debug for KeyVault {
@@ -62,7 +75,38 @@ impl KeyVault {
             .unwrap_or_else(|| Sha256::digest(master.as_bytes()).into());
         KeyVault {
             cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&raw)),
+            derive: Hkdf::<Sha256>::new(Some(DERIVATION_SALT), &raw),
         }
+    }
+
+    /// The stage cache's data key of a stage (AES-256): HKDF-SHA256 of the master key with
+    /// the API id, the stage name, the stage's random `incarnation` (a stage deleted and
+    /// created again gets a new one) and its cache epoch (FlushStageCache) as `info`, each
+    /// length-prefixed. Nodes get this, never the master key; a new master key, a
+    /// recreated stage or a flush gives a new key, and entries sealed under the old one
+    /// no longer open.
+    pub fn stage_cache_key(
+        &self,
+        api_id: &str,
+        stage_name: &str,
+        incarnation: &[u8],
+        cache_epoch: i64,
+    ) -> [u8; 32] {
+        let mut info = Vec::with_capacity(STAGE_CACHE_INFO.len() + 64 + incarnation.len());
+        info.extend_from_slice(STAGE_CACHE_INFO);
+        for part in [
+            api_id.as_bytes(),
+            stage_name.as_bytes(),
+            incarnation,
+            &cache_epoch.to_le_bytes(),
+        ] {
+            info.extend_from_slice(&(part.len() as u32).to_le_bytes());
+            info.extend_from_slice(part);
+        }
+        let mut key = [0u8; 32];
+        // 32 bytes is far below HKDF-SHA256's limit (255 × 32): expand cannot fail.
+        let _ = self.derive.expand(&info, &mut key);
+        key
     }
 
     /// `nonce || ciphertext` of `value`.
@@ -173,6 +217,26 @@ mod tests {
         let b64 = base64::engine::general_purpose::STANDARD.encode([0u8; 32]);
         let b = KeyVault::from_master_key(&b64);
         assert_eq!(b.decrypt(&a.encrypt("x")).unwrap(), "x");
+    }
+
+    #[test]
+    fn stage_cache_keys_are_derived_per_stage_incarnation_and_epoch() {
+        let vault = KeyVault::from_master_key("passphrase");
+        let key = vault.stage_cache_key("api", "prod", b"one", 0);
+        assert_eq!(key, vault.stage_cache_key("api", "prod", b"one", 0));
+        for other in [
+            vault.stage_cache_key("api", "beta", b"one", 0),
+            vault.stage_cache_key("apx", "prod", b"one", 0),
+            vault.stage_cache_key("api", "prod", b"two", 0),
+            vault.stage_cache_key("api", "prod", b"one", 1),
+            // Length prefixes: moving a byte between parts changes the key.
+            vault.stage_cache_key("apip", "rod", b"one", 0),
+            KeyVault::from_master_key("another").stage_cache_key("api", "prod", b"one", 0),
+        ] {
+            assert_ne!(key, other);
+        }
+        let master: [u8; 32] = Sha256::digest(b"passphrase").into();
+        assert_ne!(key, master, "never the master key itself");
     }
 
     #[test]

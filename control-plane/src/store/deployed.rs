@@ -24,13 +24,25 @@ pub struct StageRow {
     pub authorizer_epoch: i64,
     /// FlushStageCache's counter.
     pub cache_epoch: i64,
+    /// The row's random salt of its cache data key (a recreated stage gets a new one).
+    pub cache_key_salt: uuid::Uuid,
 }
 
 /// An API key for nodes: id, value hash, document, ids of the plans holding it.
 pub type KeyRow = (String, Vec<u8>, ApiKey, Vec<String>);
 
-/// (api, stage, deployment, document, last updated, authorizer epoch, cache epoch).
-type StoredStageRow = (String, String, String, Json<Stage>, i64, i64, i64);
+/// (api, stage, deployment, document, last updated, authorizer epoch, cache epoch,
+/// cache key salt).
+type StoredStageRow = (
+    String,
+    String,
+    String,
+    Json<Stage>,
+    i64,
+    i64,
+    i64,
+    uuid::Uuid,
+);
 
 type StoredKeyRow = (String, Vec<u8>, Json<ApiKey>, Vec<String>);
 
@@ -46,7 +58,7 @@ pub async fn consistent_read(conn: &mut PgConnection) -> sqlx::Result<()> {
 pub async fn stages(conn: &mut PgConnection) -> sqlx::Result<Vec<StageRow>> {
     let rows: Vec<StoredStageRow> = sqlx::query_as(
         "SELECT api_id, stage_name, deployment_id, doc, last_updated_date,
-                authorizer_cache_epoch, cache_epoch
+                authorizer_cache_epoch, cache_epoch, cache_key_salt
          FROM stages",
     )
     .fetch_all(conn)
@@ -54,14 +66,17 @@ pub async fn stages(conn: &mut PgConnection) -> sqlx::Result<Vec<StageRow>> {
     Ok(rows
         .into_iter()
         .map(
-            |(api_id, stage_name, deployment_id, doc, last_updated, epoch, cache_epoch)| StageRow {
-                api_id,
-                stage_name,
-                deployment_id,
-                doc: doc.0,
-                last_updated,
-                authorizer_epoch: epoch,
-                cache_epoch,
+            |(api_id, stage_name, deployment_id, doc, last_updated, epoch, cache_epoch, salt)| {
+                StageRow {
+                    api_id,
+                    stage_name,
+                    deployment_id,
+                    doc: doc.0,
+                    last_updated,
+                    authorizer_epoch: epoch,
+                    cache_epoch,
+                    cache_key_salt: salt,
+                }
             },
         )
         .collect())
