@@ -15,12 +15,21 @@
 //!   path (so the resource path and its path parameters) and the values of the
 //!   integration's `cacheKeyParameters` (`method.request.header.X`,
 //!   `method.request.querystring.X`, `method.request.multivaluequerystring.X`,
-//!   `method.request.path.X`), in their declared order.
+//!   `method.request.path.X`), in their declared order;
+//! - a method whose setting has `caching/dataEncrypted` keeps its entries sealed in the
+//!   shared store with the stage's data key ([`DataKey`], `StageConfig.cache_data_key`);
+//!   its keys are apart from clear ones, so turning the setting on or off never makes a
+//!   node read one form as the other. Without a key it is not cached at all (never in
+//!   clear when encryption was asked for).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use aes_gcm::aead::{AeadInPlace, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce, Tag};
 use apigw_proto::config::{self as pb, StageConfig};
+use bytes::Bytes;
+use rand::RngCore;
 
 use super::mapping::{SourceScope, ValueSource};
 
@@ -54,6 +63,88 @@ impl Strategy {
     }
 }
 
+/// The length of a sealed entry's nonce (AES-GCM's 96 bits), in front of it.
+const NONCE_LEN: usize = 12;
+/// The length of AES-GCM's tag, after the ciphertext.
+const TAG_LEN: usize = 16;
+
+/// A stage's cache data key: seals entries of `dataEncrypted` methods with AES-256-GCM
+/// before they go to the shared store, and opens them when read back.
+pub struct DataKey {
+    cipher: Aes256Gcm,
+}
+
+impl std::fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DataKey(..)")
+    }
+}
+
+impl DataKey {
+    /// The stage's key, when its config carries one (32 bytes; anything else is ignored,
+    /// loudly, and the stage's encrypted methods are then not cached).
+    pub fn of_stage(stage: &StageConfig) -> Option<Arc<DataKey>> {
+        if stage.cache_data_key.is_empty() {
+            return None;
+        }
+        match Aes256Gcm::new_from_slice(&stage.cache_data_key) {
+            Ok(cipher) => Some(Arc::new(DataKey { cipher })),
+            Err(_) => {
+                tracing::warn!(
+                    api_id = %stage.api_id,
+                    stage = %stage.stage_name,
+                    length = stage.cache_data_key.len(),
+                    "cache data key is not 32 bytes; encrypted methods are not cached"
+                );
+                None
+            }
+        }
+    }
+
+    /// A key from raw bytes (tests, benchmarks).
+    pub fn from_bytes(key: &[u8; 32]) -> DataKey {
+        DataKey {
+            cipher: Aes256Gcm::new(key.into()),
+        }
+    }
+
+    /// `nonce || ciphertext || tag` of `plain`, bound to `aad` (the entry's key): a fresh
+    /// random nonce per entry. `None` only past AES-GCM's message limit (64 GiB).
+    pub fn seal(&self, aad: &[u8], plain: &[u8]) -> Option<Bytes> {
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::thread_rng().fill_bytes(&mut nonce);
+        let mut out = Vec::with_capacity(NONCE_LEN + plain.len() + TAG_LEN);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(plain);
+        let tag = self
+            .cipher
+            .encrypt_in_place_detached(Nonce::from_slice(&nonce), aad, &mut out[NONCE_LEN..])
+            .ok()?;
+        out.extend_from_slice(&tag);
+        Some(out.into())
+    }
+
+    /// The plaintext of a [`DataKey::seal`]ed entry; `None` when it does not open (another
+    /// key, another entry's `aad`, tampered or truncated).
+    pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Option<Bytes> {
+        if sealed.len() < NONCE_LEN + TAG_LEN {
+            return None;
+        }
+        let (nonce, rest) = sealed.split_at(NONCE_LEN);
+        let (ciphertext, tag) = rest.split_at(rest.len() - TAG_LEN);
+        let mut plain = ciphertext.to_vec();
+        self.cipher
+            .decrypt_in_place_detached(
+                Nonce::from_slice(nonce),
+                aad,
+                &mut plain,
+                Tag::from_slice(tag),
+            )
+            .ok()?;
+        Some(plain.into())
+    }
+}
+
 /// A cached method's settings.
 #[derive(Debug)]
 pub struct MethodCache {
@@ -71,9 +162,9 @@ pub struct MethodCache {
     pub require_authorization: bool,
     /// What an unauthorised `max-age=0` gets.
     pub strategy: Strategy,
-    /// `dataEncrypted`: accepted and reported; entries are not encrypted at rest (Redis is
-    /// the cluster's own, see docs/cache.md).
-    pub data_encrypted: bool,
+    /// `dataEncrypted`: the stage's data key, entries are sealed with in the shared store
+    /// (`None`: kept in clear).
+    pub sealed: Option<Arc<DataKey>>,
 }
 
 /// Appends one length-prefixed part to a key.
@@ -82,13 +173,15 @@ pub fn push_part(key: &mut Vec<u8>, part: &[u8]) {
     key.extend_from_slice(part);
 }
 
-/// The cache settings of a method, `None` when its responses are not cached.
+/// The cache settings of a method, `None` when its responses are not cached. `data_key`:
+/// the stage's ([`DataKey::of_stage`]).
 pub fn method_cache(
     stage: &StageConfig,
     resource_path: &str,
     http_method: &str,
     integration: Option<&pb::Integration>,
     scope: &SourceScope<'_>,
+    data_key: Option<&Arc<DataKey>>,
 ) -> Option<Arc<MethodCache>> {
     if !stage.cache_cluster_enabled {
         return None;
@@ -108,11 +201,30 @@ pub fn method_cache(
     if !enabled || ttl.is_zero() {
         return None;
     }
+    let sealed = match setting.is_some_and(|s| s.cache_data_encrypted) {
+        false => None,
+        true => match data_key {
+            Some(key) => Some(Arc::clone(key)),
+            None => {
+                tracing::warn!(
+                    api_id = %stage.api_id,
+                    stage = %stage.stage_name,
+                    method = %own_key,
+                    "caching/dataEncrypted without the stage's data key: not cached"
+                );
+                return None;
+            }
+        },
+    };
     let mut key_prefix = Vec::new();
     push_part(&mut key_prefix, stage.api_id.as_bytes());
     push_part(&mut key_prefix, stage.stage_name.as_bytes());
     push_part(&mut key_prefix, &stage.cache_epoch.to_le_bytes());
     push_part(&mut key_prefix, resource_path.as_bytes());
+    if sealed.is_some() {
+        // Sealed entries live under other keys than clear ones.
+        push_part(&mut key_prefix, b"sealed");
+    }
     let key_parameters = integration
         .map(|i| i.cache_key_parameters.as_slice())
         .unwrap_or_default()
@@ -144,7 +256,7 @@ pub fn method_cache(
         strategy: setting.map_or(Strategy::SucceedWithResponseHeader, |s| {
             Strategy::parse(&s.unauthorized_cache_control_header_strategy)
         }),
-        data_encrypted: setting.is_some_and(|s| s.cache_data_encrypted),
+        sealed,
     }))
 }
 
@@ -185,28 +297,30 @@ mod tests {
             cache_cluster_enabled: false,
             ..Default::default()
         };
-        assert!(method_cache(&stage, "/p", "GET", None, &scope).is_none());
+        assert!(method_cache(&stage, "/p", "GET", None, &scope, None).is_none());
         stage.cache_cluster_enabled = true;
-        let get = method_cache(&stage, "/p", "GET", None, &scope).unwrap();
+        let get = method_cache(&stage, "/p", "GET", None, &scope, None).unwrap();
         assert_eq!(get.ttl, DEFAULT_TTL);
         assert_eq!(get.strategy, Strategy::SucceedWithResponseHeader);
-        assert!(method_cache(&stage, "/p", "POST", None, &scope).is_none());
+        assert!(method_cache(&stage, "/p", "POST", None, &scope, None).is_none());
         stage
             .method_settings
             .insert("*/*".into(), setting(true, 10));
         assert_eq!(
-            method_cache(&stage, "/p", "GET", None, &scope).unwrap().ttl,
+            method_cache(&stage, "/p", "GET", None, &scope, None)
+                .unwrap()
+                .ttl,
             Duration::from_secs(10)
         );
         assert!(
-            method_cache(&stage, "/p", "POST", None, &scope).is_none(),
+            method_cache(&stage, "/p", "POST", None, &scope, None).is_none(),
             "*/* does not turn on other methods"
         );
         stage
             .method_settings
             .insert("p/POST".into(), setting(true, 5000));
         assert_eq!(
-            method_cache(&stage, "/p", "POST", None, &scope)
+            method_cache(&stage, "/p", "POST", None, &scope, None)
                 .unwrap()
                 .ttl,
             MAX_TTL
@@ -214,7 +328,70 @@ mod tests {
         stage
             .method_settings
             .insert("p/GET".into(), setting(false, 0));
-        assert!(method_cache(&stage, "/p", "GET", None, &scope).is_none());
+        assert!(method_cache(&stage, "/p", "GET", None, &scope, None).is_none());
+    }
+
+    #[test]
+    fn data_keys_seal_and_open_only_their_own_entries() {
+        let key = DataKey::from_bytes(&[7; 32]);
+        let plain = b"status, headers and body";
+        let sealed = key.seal(b"entry-1", plain).unwrap();
+        assert_eq!(sealed.len(), NONCE_LEN + plain.len() + TAG_LEN);
+        assert!(
+            !sealed.windows(plain.len()).any(|w| w == plain),
+            "not in clear"
+        );
+        assert_eq!(key.open(b"entry-1", &sealed).unwrap().as_ref(), plain);
+        assert_ne!(
+            key.seal(b"entry-1", plain).unwrap(),
+            sealed,
+            "a fresh nonce per entry"
+        );
+        assert!(key.open(b"entry-2", &sealed).is_none(), "bound to its key");
+        assert!(DataKey::from_bytes(&[8; 32])
+            .open(b"entry-1", &sealed)
+            .is_none());
+        let mut tampered = sealed.to_vec();
+        tampered[NONCE_LEN] ^= 1;
+        assert!(key.open(b"entry-1", &tampered).is_none());
+        assert!(key
+            .open(b"entry-1", &sealed[..NONCE_LEN + TAG_LEN - 1])
+            .is_none());
+        let empty = key.seal(b"e", b"").unwrap();
+        assert_eq!(key.open(b"e", &empty).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn encrypted_methods_need_the_stage_key_and_use_keys_of_their_own() {
+        let vars = HashMap::new();
+        let scope = scope(&vars, &[]);
+        let mut stage = StageConfig {
+            api_id: "a".into(),
+            stage_name: "s".into(),
+            cache_cluster_enabled: true,
+            ..Default::default()
+        };
+        let clear = method_cache(&stage, "/p", "GET", None, &scope, None).unwrap();
+        assert!(clear.sealed.is_none());
+        stage.method_settings.insert(
+            "*/*".into(),
+            pb::MethodSetting {
+                cache_data_encrypted: true,
+                ..setting(false, 300)
+            },
+        );
+        assert!(DataKey::of_stage(&stage).is_none());
+        assert!(
+            method_cache(&stage, "/p", "GET", None, &scope, None).is_none(),
+            "never cached in clear when encryption is asked for"
+        );
+        stage.cache_data_key = vec![1; 31];
+        assert!(DataKey::of_stage(&stage).is_none(), "not an AES-256 key");
+        stage.cache_data_key = vec![1; 32];
+        let key = DataKey::of_stage(&stage);
+        let sealed = method_cache(&stage, "/p", "GET", None, &scope, key.as_ref()).unwrap();
+        assert!(sealed.sealed.is_some());
+        assert_ne!(sealed.key_prefix, clear.key_prefix);
     }
 
     #[test]
@@ -236,10 +413,10 @@ mod tests {
             ],
             ..Default::default()
         };
-        let one = method_cache(&stage, "/p", "GET", Some(&integration), &scope).unwrap();
+        let one = method_cache(&stage, "/p", "GET", Some(&integration), &scope, None).unwrap();
         assert_eq!(one.key_parameters.len(), 2);
         stage.cache_epoch = 1;
-        let two = method_cache(&stage, "/p", "GET", Some(&integration), &scope).unwrap();
+        let two = method_cache(&stage, "/p", "GET", Some(&integration), &scope, None).unwrap();
         assert_ne!(one.key_prefix, two.key_prefix);
     }
 }

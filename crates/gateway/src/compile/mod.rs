@@ -627,6 +627,7 @@ fn compile_variant(
             .map_err(|e| err("policy", CompileErrorKind::Policy(e)))?,
         ),
     };
+    let data_key = cache::DataKey::of_stage(stage);
     for resource in &snapshot.resources {
         if resource.methods.is_empty() {
             continue;
@@ -697,6 +698,7 @@ fn compile_variant(
                     &method.http_method,
                     method.integration.as_ref(),
                     &scope,
+                    data_key.as_ref(),
                 ),
             });
             add_method(&mut methods, &method.http_method, compiled)

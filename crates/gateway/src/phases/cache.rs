@@ -14,7 +14,10 @@
 //! epoch, method, path, `cacheKeyParameters` values), so the store never holds a request's
 //! values in clear; FlushStageCache bumps the epoch, so every older entry is unreachable
 //! on every node at once. The store failing or slow is a miss: the cache never fails a
-//! request.
+//! request. Entries of `dataEncrypted` methods are sealed (AES-256-GCM, the stage's data
+//! key, a random nonce each, bound to their key) before they reach the store and opened
+//! when read; one that does not open is a miss. The node-local front holds them in clear
+//! (process memory).
 //!
 //! `Cache-Control: max-age=0` from a caller allowed to (any caller when the method's
 //! `requireAuthorizationForCacheControl` is off; else one granted
@@ -342,6 +345,18 @@ impl ResponseCache {
         let data = shared
             .get(&plan.method.stage_tag, &hex::encode(plan.digest))
             .await?;
+        let data = match &plan.method.sealed {
+            None => data,
+            Some(key) => match key.open(&plan.digest, &data) {
+                Some(plain) => plain,
+                None => {
+                    // Sealed under another key (a recreated stage, a new master key) or
+                    // altered: a miss, and the answer replaces it.
+                    tracing::debug!(stage = %plan.method.stage_tag, "cache entry does not open");
+                    return None;
+                }
+            },
+        };
         let item = CachedResponse::decode(data)?;
         let left = item.expires_ms.saturating_sub(now_ms());
         if left == 0 {
@@ -447,8 +462,22 @@ impl ResponseCache {
             let shared = Arc::clone(shared);
             let stage = Arc::clone(&plan.method.stage_tag);
             let key = hex::encode(plan.digest);
-            let encoded = item.encode();
-            tokio::spawn(async move { shared.put(&stage, &key, encoded, ttl).await });
+            match &plan.method.sealed {
+                None => {
+                    let encoded = item.encode();
+                    tokio::spawn(async move { shared.put(&stage, &key, encoded, ttl).await });
+                }
+                Some(data_key) => {
+                    // Sealed (bound to the entry's key) in the background too.
+                    let data_key = Arc::clone(data_key);
+                    let digest = plan.digest;
+                    tokio::spawn(async move {
+                        if let Some(sealed) = data_key.seal(&digest, &item.encode()) {
+                            shared.put(&stage, &key, sealed, ttl).await;
+                        }
+                    });
+                }
+            }
         }
     }
 }
