@@ -8,12 +8,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apigw_e2e::invoke::{get, send, until_status, Got};
-use apigw_e2e::process::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
+use apigw_e2e::process::{redis_prefix, ACCESS_KEY_ID, SECRET_ACCESS_KEY};
 use apigw_e2e::rest_api::text;
-use apigw_e2e::{eventually, Cluster, Mgmt, RestApi};
+use apigw_e2e::{eventually, redis_url, Cluster, Mgmt, RestApi};
 use serde_json::{json, Value};
 
-/// A backend answering any path with `{"n": <its call number>, "path", "query"}`.
+/// The value of the header the counter adds to every answer (`x-counter-mark`).
+const HEADER_MARK: &str = "counter-header-mark-5b1e9c";
+
+/// A backend answering any path with `{"n": <its call number>, "path", "query"}` and the
+/// header `x-counter-mark: HEADER_MARK`.
 struct Counter {
     url: String,
     calls: Arc<AtomicU64>,
@@ -35,11 +39,14 @@ impl Counter {
         let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
             let n = seen.fetch_add(1, Ordering::SeqCst) + 1;
             async move {
-                axum::Json(json!({
-                    "n": n,
-                    "path": uri.path(),
-                    "query": uri.query().unwrap_or_default(),
-                }))
+                (
+                    [("x-counter-mark", HEADER_MARK)],
+                    axum::Json(json!({
+                        "n": n,
+                        "path": uri.path(),
+                        "query": uri.query().unwrap_or_default(),
+                    })),
+                )
             }
         });
         let task = tokio::spawn(async move {
@@ -603,4 +610,284 @@ async fn usage(m: &Mgmt, plan: &str) -> i64 {
                 .sum()
         })
         .unwrap_or(0)
+}
+
+/// The raw values of the stage `prod`'s cache entries in the cluster's Redis (under the
+/// test's own key prefix), by key.
+async fn raw_entries(cluster: &Cluster, api: &str) -> Vec<(String, Vec<u8>)> {
+    let prefix = redis_prefix(&cluster.cp.grpc_url());
+    let client = redis::Client::open(redis_url()).expect("Redis URL");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connecting to Redis");
+    let pattern = format!("{prefix}c:{api}:prod:*");
+    let mut keys = Vec::new();
+    let mut cursor = 0u64;
+    loop {
+        let (next, found): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut conn)
+            .await
+            .expect("SCAN");
+        keys.extend(found);
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    let mut out = Vec::new();
+    for key in keys {
+        let value: Option<Vec<u8>> = redis::cmd("GET")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .expect("GET");
+        if let Some(value) = value {
+            out.push((key, value));
+        }
+    }
+    out
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The call number of a 200; `None` while the node does not serve the stage (403 / 404,
+/// as while a recreated stage reaches it). Anything else fails the test: an entry that
+/// does not open must be a miss, never an error.
+fn n_or_absent(got: &Got) -> Option<u64> {
+    match got.status {
+        200 => Some(n(got)),
+        403 | 404 => None,
+        other => panic!("{other}: {}", got.body),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_encrypted_entries_are_sealed_in_redis_and_a_new_key_is_a_miss() {
+    let cluster = Cluster::start(2).await;
+    let m = cluster.cp.mgmt();
+    let counter = Counter::start().await;
+    let (api, _) = items_api(&cluster, &counter, json!({"authorizationType": "NONE"})).await;
+    // The counter echoes the path, so this marks the body.
+    const BODY_MARK: &[u8] = b"sealed-body-mark-0c41";
+    let path = format!("/items/{}", std::str::from_utf8(BODY_MARK).unwrap());
+    let url = |node: usize| cluster.nodes[node].invoke_url(&api, "prod", &path);
+
+    // The cache and dataEncrypted in one update: no node ever caches this stage in clear.
+    let stage = patch_stage(
+        &m,
+        &api,
+        json!([
+            {"op": "replace", "path": "/cacheClusterEnabled", "value": "true"},
+            {"op": "replace", "path": "/*/*/caching/dataEncrypted", "value": "true"},
+        ]),
+    )
+    .await;
+    assert_eq!(stage["methodSettings"]["*/*"]["cacheDataEncrypted"], true);
+
+    // Shared by the nodes as before: node 1 serves node 0's entry, with its headers.
+    let sealed = until_cached(&url(0), &[]).await;
+    eventually(
+        "node 1 serves node 0's sealed entry",
+        Duration::from_secs(20),
+        || async { (n(&get(&url(1), &[]).await) == sealed).then_some(()) },
+    )
+    .await;
+    let calls = counter.calls();
+    for node in [1, 0, 1] {
+        let got = get(&url(node), &[]).await;
+        assert_eq!(n(&got), sealed);
+        assert_eq!(got.header("x-counter-mark"), HEADER_MARK);
+        assert!(got.body.contains("sealed-body-mark-0c41"), "{}", got.body);
+    }
+    assert_eq!(counter.calls(), calls, "hits never reach the backend");
+
+    // In Redis, neither the body nor the header value is there in clear.
+    let raw = raw_entries(&cluster, &api).await;
+    assert!(!raw.is_empty(), "the entry is in Redis");
+    for (key, value) in &raw {
+        assert!(!contains(value, BODY_MARK), "{key}: the body in clear");
+        assert!(
+            !contains(value, HEADER_MARK.as_bytes()),
+            "{key}: the header in clear"
+        );
+        assert!(
+            !contains(value, b"x-counter-mark"),
+            "{key}: header names in clear"
+        );
+    }
+
+    // dataEncrypted off: clear entries, under keys of their own (a miss on each node once
+    // it has the setting), and there the body and header are in clear.
+    patch_stage(
+        &m,
+        &api,
+        json!([{"op": "replace", "path": "/*/*/caching/dataEncrypted", "value": "false"}]),
+    )
+    .await;
+    for node in [0, 1] {
+        eventually(
+            &format!("node {node} no longer uses sealed entries"),
+            Duration::from_secs(20),
+            || async { (n(&get(&url(node), &[]).await) != sealed).then_some(()) },
+        )
+        .await;
+    }
+    let clear = until_cached(&url(0), &[]).await;
+    eventually(
+        "node 1 serves node 0's clear entry",
+        Duration::from_secs(20),
+        || async { (n(&get(&url(1), &[]).await) == clear).then_some(()) },
+    )
+    .await;
+    let raw = raw_entries(&cluster, &api).await;
+    assert!(
+        raw.iter().any(|(_, value)| contains(value, BODY_MARK)
+            && contains(value, HEADER_MARK.as_bytes())),
+        "without dataEncrypted the entry is in clear"
+    );
+
+    // On again: the same stage, epoch and so key open the sealed entry kept in Redis.
+    patch_stage(
+        &m,
+        &api,
+        json!([{"op": "replace", "path": "/*/*/caching/dataEncrypted", "value": "true"}]),
+    )
+    .await;
+    for node in [0, 1] {
+        eventually(
+            &format!("node {node} opens the sealed entry again"),
+            Duration::from_secs(20),
+            || async { (n(&get(&url(node), &[]).await) == sealed).then_some(()) },
+        )
+        .await;
+    }
+
+    // The stage deleted and created again under the same name: a new data key. The old
+    // sealed entry stays under the same Redis key (same API, stage, epoch 0, path) but
+    // does not open: a miss (the backend answers, 200), never an error.
+    // First the cache off, seen by both nodes, so that "cached" below can only be the
+    // recreated stage's config; then a second for the nodes' 1 s local fronts to lapse.
+    patch_stage(
+        &m,
+        &api,
+        json!([{"op": "replace", "path": "/cacheClusterEnabled", "value": "false"}]),
+    )
+    .await;
+    for node in [0, 1] {
+        eventually(
+            &format!("node {node} caches no more"),
+            Duration::from_secs(20),
+            || async {
+                let a = n(&get(&url(node), &[]).await);
+                (n(&get(&url(node), &[]).await) != a).then_some(())
+            },
+        )
+        .await;
+    }
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let deployment = m.get(&format!("/restapis/{api}/stages/prod")).await.ok()["deploymentId"]
+        .as_str()
+        .expect("deploymentId")
+        .to_string();
+    let deleted = m
+        .call("DELETE", &format!("/restapis/{api}/stages/prod"), None)
+        .await;
+    assert_eq!(deleted.status, 202, "{:?}", deleted.body);
+    m.post(
+        &format!("/restapis/{api}/stages"),
+        json!({"stageName": "prod", "deploymentId": deployment}),
+    )
+    .await
+    .ok();
+    patch_stage(
+        &m,
+        &api,
+        json!([
+            {"op": "replace", "path": "/cacheClusterEnabled", "value": "true"},
+            {"op": "replace", "path": "/*/*/caching/dataEncrypted", "value": "true"},
+        ]),
+    )
+    .await;
+    for node in [0, 1] {
+        let probe = cluster.nodes[node].invoke_url(&api, "prod", &format!("/items/probe-{node}"));
+        eventually(
+            &format!("node {node} has the recreated stage, cached"),
+            Duration::from_secs(20),
+            || async {
+                let a = n_or_absent(&get(&probe, &[]).await)?;
+                (n_or_absent(&get(&probe, &[]).await)? == a).then_some(())
+            },
+        )
+        .await;
+    }
+    let before: Vec<(String, Vec<u8>)> = raw_entries(&cluster, &api)
+        .await
+        .into_iter()
+        .filter(|(_, v)| !contains(v, BODY_MARK))
+        .collect();
+    let calls = counter.calls();
+    let missed = n(&get(&url(0), &[]).await);
+    assert_ne!(
+        missed, sealed,
+        "an entry sealed under the old key is never served"
+    );
+    assert_eq!(counter.calls(), calls + 1, "the backend answered the miss");
+    assert_eq!(
+        n(&get(&url(0), &[]).await),
+        missed,
+        "and its answer is cached"
+    );
+    let after = raw_entries(&cluster, &api).await;
+    assert!(
+        before
+            .iter()
+            .any(|(key, old)| after.iter().any(|(k, new)| k == key && new != old)),
+        "the old sealed entry was in Redis and the miss replaced it"
+    );
+    let renewed = eventually(
+        "node 1 serves the renewed entry",
+        Duration::from_secs(20),
+        || async { (n(&get(&url(1), &[]).await) == missed).then_some(missed) },
+    )
+    .await;
+
+    // An entry altered in Redis does not open either: a miss, then cached anew.
+    let raw = raw_entries(&cluster, &api).await;
+    assert!(!raw.is_empty());
+    let client = redis::Client::open(redis_url()).expect("Redis URL");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connecting to Redis");
+    for (key, mut value) in raw {
+        if contains(&value, BODY_MARK) {
+            continue; // the clear entry of before: not read while dataEncrypted is on
+        }
+        if let Some(last) = value.last_mut() {
+            *last ^= 0x5a;
+        }
+        let () = redis::cmd("SET")
+            .arg(&key)
+            .arg(value)
+            .arg("KEEPTTL")
+            .query_async(&mut conn)
+            .await
+            .expect("SET");
+    }
+    for node in [0, 1] {
+        eventually(
+            &format!("node {node} misses the altered entry"),
+            Duration::from_secs(20),
+            || async { n_or_absent(&get(&url(node), &[]).await).filter(|got| *got > renewed) },
+        )
+        .await;
+    }
 }
