@@ -372,18 +372,20 @@ def add_detailed_stage(cp_url: str, api: str) -> None:
         {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": "1000000"}])
 
 
-def add_cached_stage(cp_url: str, api: str) -> None:
+def add_cached_stage(cp_url: str, api: str, name: str = "cached", encrypted: bool = False) -> None:
     """A second stage, `cached`, of the bench API's deployment with the stage cache on for the
     proxy method (`ANY /{proxy+}`: a method other than GET needs its own `caching/enabled`),
     a TTL of an hour, and `Cache-Control: max-age=0` allowed to anyone (so a request with it
-    is a miss that refreshes the entry: the cost of a miss and its store)."""
+    is a miss that refreshes the entry: the cost of a miss and its store). `encrypted`: the
+    method's `caching/dataEncrypted` on (entries sealed in Redis), for a stage `name`."""
     import boto3
 
     c = boto3.client("apigateway", endpoint_url=cp_url, region_name="us-east-1",
                      aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET)
     deployment = c.get_stage(restApiId=api, stageName="prod")["deploymentId"]
-    c.create_stage(restApiId=api, stageName="cached", deploymentId=deployment)
-    c.update_stage(restApiId=api, stageName="cached", patchOperations=[
+    c.create_stage(restApiId=api, stageName=name, deploymentId=deployment)
+    sealed = [{"op": "replace", "path": "/~1{proxy+}/ANY/caching/dataEncrypted", "value": "true"}]
+    c.update_stage(restApiId=api, stageName=name, patchOperations=(sealed if encrypted else []) + [
         {"op": "replace", "path": "/cacheClusterEnabled", "value": "true"},
         {"op": "replace", "path": "/~1{proxy+}/ANY/caching/enabled", "value": "true"},
         {"op": "replace", "path": "/~1{proxy+}/ANY/caching/ttlInSeconds", "value": "3600"},

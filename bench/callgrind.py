@@ -20,6 +20,8 @@ keep-alive requests from one connection, and dumps: instructions per request = I
     CALLGRIND_CASES=HTTP_PROXY,cache-hit,cache-miss python3 bench/callgrind.py  # the stage cache:
                                                         # a hit, and a miss that refreshes the
                                                         # entry (Cache-Control: max-age=0)
+    CALLGRIND_CASES=cache-hit-sealed,cache-miss-sealed python3 bench/callgrind.py  # the same with
+                                                        # caching/dataEncrypted (entries sealed)
     CALLGRIND_TRACING=0.01 python3 bench/callgrind.py   # the stage with tracingEnabled, sampled
                                                         # at 1 %, spans sent by OTLP/HTTP to a sink
     CALLGRIND_ACCESS_LOG=1 python3 bench/callgrind.py   # each case twice in one run: access logging
@@ -191,6 +193,9 @@ def main() -> None:
         if not CASES or {"cache-hit", "cache-miss"} & set(CASES):
             bench.add_cached_stage(f"http://127.0.0.1:{cp_http}", api)
             bench.wait_ok(f"http://127.0.0.1:{gw}/cached/bench", host, limit=180)
+        if not CASES or {"cache-hit-sealed", "cache-miss-sealed"} & set(CASES):
+            bench.add_cached_stage(f"http://127.0.0.1:{cp_http}", api, "sealed", encrypted=True)
+            bench.wait_ok(f"http://127.0.0.1:{gw}/sealed/bench", host, limit=180)
         if METRICS in ("detailed", "settings"):
             # `*/*` method settings also bring the stage's default method throttle (AWS's
             # 10,000 / 5,000): `settings` has them with metrics at stage level, so
@@ -215,7 +220,12 @@ def main() -> None:
                  # The stage cache (stage `cached`, bench.add_cached_stage): every request a
                  # hit, and every request a miss that refreshes its entry.
                  ("cache-hit", "/cached/bench", None),
-                 ("cache-miss", "/cached/bench", {"Cache-Control": "max-age=0"}))
+                 ("cache-miss", "/cached/bench", {"Cache-Control": "max-age=0"}),
+                 # The same with `caching/dataEncrypted` (stage `sealed`): a hit is served by
+                 # the node-local front (clear), with a sealed read from Redis about once a
+                 # second; every miss seals its entry.
+                 ("cache-hit-sealed", "/sealed/bench", None),
+                 ("cache-miss-sealed", "/sealed/bench", {"Cache-Control": "max-age=0"}))
         rounds = [""]
         if ACCESS_LOG:
             rounds.append("+access-log")
