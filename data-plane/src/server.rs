@@ -75,16 +75,17 @@ fn service(
                 return Ok::<_, Infallible>(refusal);
             }
             // WebSocket upgrades and `@connections` calls go to the hub; what it declines
-            // is an ordinary request.
+            // is an ordinary request. Their futures are boxed: rare, and inline they would
+            // grow every request's future (which hyper moves into place per request).
             let request = match &websocket {
                 Some(hub) if crate::websocket::session::is_upgrade(&request) => {
-                    match crate::websocket::session::handle(hub, request, &peer).await {
+                    match Box::pin(crate::websocket::session::handle(hub, request, &peer)).await {
                         Ok(response) => return Ok(response),
                         Err(request) => request,
                     }
                 }
                 Some(hub) if request.uri().path().contains("/@connections/") => {
-                    match crate::websocket::manage::handle(hub, request).await {
+                    match Box::pin(crate::websocket::manage::handle(hub, request)).await {
                         Ok(response) => return Ok(response),
                         Err(request) => request,
                     }
