@@ -449,6 +449,23 @@ fn rename_refs(v: &mut Value, renames: &BTreeMap<String, String>) {
     }
 }
 
+/// Drops `"default": null` where the schema does not allow null (an `Option` member with
+/// `#[serde(default)]`): OpenAPI 3.0 validators refuse it and it tells a client nothing.
+fn drop_null_defaults(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            if o.get("default").is_some_and(Value::is_null)
+                && o.get("nullable") != Some(&json!(true))
+            {
+                o.remove("default");
+            }
+            o.values_mut().for_each(drop_null_defaults);
+        }
+        Value::Array(a) => a.iter_mut().for_each(drop_null_defaults),
+        _ => {}
+    }
+}
+
 /// Points an operation's request side at the renamed request schemas.
 fn rename_doc(doc: &mut OperationDoc, renames: &BTreeMap<String, String>) {
     if let Some(b) = doc.body.as_mut() {
@@ -629,7 +646,7 @@ pub fn document(routes: &[Route]) -> Value {
         item[route.verb.as_str()] = object;
     }
 
-    json!({
+    let mut doc = json!({
         "openapi": "3.0.3",
         "info": {
             "title": "apigw management API",
@@ -663,7 +680,9 @@ pub fn document(routes: &[Route]) -> Value {
             },
         },
         "security": [{"sigv4": []}, {"consoleSession": []}],
-    })
+    });
+    drop_null_defaults(&mut doc);
+    doc
 }
 
 /// The document of this control plane's routes, rendered once.

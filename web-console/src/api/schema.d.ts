@@ -1884,7 +1884,6 @@ export interface components {
             cacheNamespace?: string | null;
             /** @default [] */
             cacheKeyParameters?: string[];
-            /** @default null */
             tlsConfig?: components["schemas"]["TlsConfigInput"] | (null);
             contentHandling?: string | null;
             /** Format: int32 */
