@@ -17,7 +17,9 @@
 //! named `{Name}Input`.
 //!
 //! Served unauthenticated at `GET /openapi.json` (see [`OPENAPI_PATH`]); it holds no
-//! secret and is the same for every installation.
+//! secret and is the same for every installation. It covers the `apigateway` API (the
+//! [`crate::api`] table); the `apigatewayv2` routes of [`crate::v2`], whose bodies are
+//! checked against the v2 model's shapes at run time rather than typed, are not in it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
