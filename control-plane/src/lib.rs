@@ -29,6 +29,7 @@ pub mod ingest;
 pub mod keys;
 pub mod logs;
 pub mod metering;
+pub mod openapi;
 pub mod patch;
 pub mod schema_to_template;
 pub mod services;
@@ -166,6 +167,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route(openapi::OPENAPI_PATH, get(openapi::serve))
         .merge(
             console::router(&state.console).layer(axum::middleware::from_fn_with_state(
                 state.clone(),
