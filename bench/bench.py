@@ -33,6 +33,13 @@ HTTP_PROXY case through the plain stage (c), through a stage `logged` with acces
 JSON preset, written by the node to a file, not shipped) and through a stage `traced` with
 tracingEnabled sampled at 1 % (spans to a local OTLP sink), same node, interleaved (goals:
 logged ≥ 0.95x and traced ≥ 0.97x the plain stage).
+BENCH_TLS=1 measures HTTPS instead of the authorizer cases (issue 18): nginx terminating TLS
+(one worker, `proxy_pass` to the upstream) against the node's HTTPS listener serving a custom
+domain with the same certificate (ECDSA P-256, made by openssl), both on the SUT core: keep-alive
+requests/s (`tls-nginx`, `tls-gateway`) and new connections, each a full handshake and one request
+(`Connection: close`, no session cache or tickets on nginx: `hs-nginx`, `hs-gateway`), interleaved
+(goals: ≥ 0.9x nginx for both). wrk sends SNI from the URL's host, so the domain
+`tls-bench.apigw.test` is added to /etc/hosts (127.0.0.1) when missing.
 """
 
 from __future__ import annotations
@@ -67,6 +74,8 @@ NGINX_CAPACITY = os.environ.get("BENCH_NGINX_CAPACITY")
 METRICS_AB = os.environ.get("BENCH_METRICS") == "1"
 CACHE_AB = os.environ.get("BENCH_CACHE") == "1"
 LOGS_AB = os.environ.get("BENCH_LOGS") == "1"
+TLS_AB = os.environ.get("BENCH_TLS") == "1"
+TLS_HOST = "tls-bench.apigw.test"
 JSON_PRESET = ('{ "requestId":"$context.requestId", "extendedRequestId":"$context.extendedRequestId",'
                '"ip": "$context.identity.sourceIp", "caller":"$context.identity.caller", '
                '"user":"$context.identity.user", "requestTime":"$context.requestTime", '
@@ -89,12 +98,16 @@ def free_port() -> int:
 
 
 def wait_ok(url: str, host: str | None = None, limit: float = 60, extra: dict | None = None) -> None:
+    import ssl
+
     deadline = time.time() + limit
+    # The TLS cases' certificate is self-signed: checked by the handshake, not trusted here.
+    insecure = ssl._create_unverified_context()  # noqa: SLF001
     while True:
         try:
             headers = {**({"Host": host} if host else {}), **(extra or {})}
             req = urllib.request.Request(url, headers=headers)
-            with urllib.request.urlopen(req, timeout=2) as r:
+            with urllib.request.urlopen(req, timeout=2, context=insecure) as r:
                 if r.status == 200:
                     return
         except Exception:  # noqa: BLE001 - anything means "not yet"
@@ -434,6 +447,50 @@ def add_logged_and_traced_stages(cp_url: str, api: str) -> None:
         {"op": "replace", "path": "/tracingEnabled", "value": "true"}])
 
 
+def tls_certificate(tmp: Path) -> tuple[Path, Path]:
+    """A self-signed ECDSA P-256 certificate for TLS_HOST, made by openssl."""
+    key, cert = tmp / "tls.key", tmp / "tls.crt"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", f"/CN={TLS_HOST}",
+                    "-addext", f"subjectAltName=DNS:{TLS_HOST}"], check=True, capture_output=True)
+    return key, cert
+
+
+def ensure_tls_host() -> None:
+    hosts = Path("/etc/hosts")
+    if TLS_HOST not in hosts.read_text():
+        with hosts.open("a") as f:
+            f.write(f"127.0.0.1 {TLS_HOST}\n")
+
+
+def add_tls_domain(cp_url: str, api: str, key: Path, cert: Path) -> None:
+    """The custom domain TLS_HOST with the bench certificate, its root mapped to `prod`."""
+    import boto3
+
+    c = boto3.client("apigateway", endpoint_url=cp_url, region_name="us-east-1",
+                     aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET)
+    c.create_domain_name(domainName=TLS_HOST, certificateName="bench", certificateBody=cert.read_text(),
+                         certificatePrivateKey=key.read_text(),
+                         endpointConfiguration={"types": ["REGIONAL"]}, securityPolicy="TLS_1_2")
+    c.create_base_path_mapping(domainName=TLS_HOST, restApiId=api, stage="prod")
+
+
+def tls_report(capacity) -> str:
+    lines = ["", "HTTPS (BENCH_TLS=1): median [range] req/s, same core, interleaved", "",
+             "| conns | nginx TLS keep-alive | gateway TLS keep-alive | ratio | nginx new handshakes | "
+             "gateway new handshakes | ratio |", "|---|---|---|---|---|---|---|"]
+    for c in CONNS:
+        med = {n: statistics.median(r["rps"] for r in capacity[n][c])
+               for n in ("tls-nginx", "tls-gateway", "hs-nginx", "hs-gateway")}
+        lines.append(f"| {c} | {spread([r['rps'] for r in capacity['tls-nginx'][c]])} | "
+                     f"{spread([r['rps'] for r in capacity['tls-gateway'][c]])} | "
+                     f"**{med['tls-gateway'] / med['tls-nginx']:.3f}** | "
+                     f"{spread([r['rps'] for r in capacity['hs-nginx'][c]])} | "
+                     f"{spread([r['rps'] for r in capacity['hs-gateway'][c]])} | "
+                     f"**{med['hs-gateway'] / med['hs-nginx']:.3f}** |")
+    return "\n".join(lines) + "\n"
+
+
 def logs_report(capacity) -> str:
     lines = ["", "Access logs and tracing (BENCH_LOGS=1): median [range] req/s, same node, interleaved", "",
              "| conns | plain stage | access log (JSON, file) | tracing at 1 % | logged/plain | traced/plain |",
@@ -519,6 +576,19 @@ def main() -> None:
                         "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{otlp_sink()}",
                         "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
                         "OTEL_TRACES_SAMPLER_ARG": "0.01", "OTEL_BSP_SCHEDULE_DELAY": "1000"}
+        if TLS_AB:
+            ensure_tls_host()
+            tls_key, tls_cert = tls_certificate(tmp)
+            gws, pxs = free_port(), free_port()
+            logs_env["DP_HTTPS_ADDR"] = f"127.0.0.1:{gws}"
+            conf = nginx_conf(
+                tmp, "proxy-tls",
+                f"listen 127.0.0.1:{pxs} ssl; server_name {TLS_HOST}; ssl_certificate {tls_cert}; "
+                f"ssl_certificate_key {tls_key}; ssl_protocols TLSv1.2 TLSv1.3; ssl_session_cache off; "
+                f"ssl_session_tickets off; location / {{ proxy_pass http://up; proxy_http_version 1.1; "
+                f'proxy_set_header Connection ""; }}',
+                http_extra=f"upstream up {{ server 127.0.0.1:{up}; keepalive 256; }}")
+            nginx_tls = procs.start("nginx-tls", SUT_CPU, [nginx, "-c", str(conf), "-p", str(tmp / "proxy-tls")])
         data_plane = procs.start("data-plane", SUT_CPU, [str(BIN / "data-plane")], {
             "CONTROL_PLANE_URL": f"http://127.0.0.1:{cp_grpc}", "DP_HTTP_ADDR": f"127.0.0.1:{gw}",
             "DP_WORKER_THREADS": "1", "RUST_LOG": "warn", "REDIS_URL": REDIS,
@@ -570,6 +640,16 @@ def main() -> None:
                 Target("logged", f"http://127.0.0.1:{gw}/logged/bench", host, tree_pids(data_plane.pid)),
                 Target("traced", f"http://127.0.0.1:{gw}/traced/bench", host, tree_pids(data_plane.pid)),
             ]
+        if TLS_AB:
+            add_tls_domain(f"http://127.0.0.1:{cp_http}", api, tls_key, tls_cert)
+            close = {"Connection": "close"}
+            nginx_pids, gw_pids = tree_pids(nginx_tls.pid), tree_pids(data_plane.pid)
+            targets = targets[:3] + [
+                Target("tls-nginx", f"https://{TLS_HOST}:{pxs}/bench", None, nginx_pids),
+                Target("tls-gateway", f"https://{TLS_HOST}:{gws}/bench", None, gw_pids),
+                Target("hs-nginx", f"https://{TLS_HOST}:{pxs}/bench", None, nginx_pids, close),
+                Target("hs-gateway", f"https://{TLS_HOST}:{gws}/bench", None, gw_pids, close),
+            ]
         if METRICS_AB:
             targets = targets[:3] + [
                 Target("detailed", f"http://127.0.0.1:{gw}/detailed/bench", host, tree_pids(data_plane.pid)),
@@ -612,7 +692,8 @@ def main() -> None:
 
         summary = report(capacity, latency) + (metrics_report(capacity) if METRICS_AB and RUNS else "") \
             + (cache_report(capacity) if CACHE_AB and RUNS else "") \
-            + (logs_report(capacity) if LOGS_AB and RUNS else "")
+            + (logs_report(capacity) if LOGS_AB and RUNS else "") \
+            + (tls_report(capacity) if TLS_AB and RUNS else "")
         (out / "summary.json").write_text(json.dumps({"capacity": capacity, "latency": latency,
                                                        "settings": {"duration": DURATION, "runs": RUNS,
                                                                     "latency_duration": LATENCY_DURATION,

@@ -73,7 +73,7 @@ pub fn embeds(query: Option<&str>, what: &str) -> bool {
 }
 
 /// `limit` and `position` of every list call.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct PageQuery {
     /// Page size, 1..=500, default 25.
     pub limit: Option<String>,
@@ -82,7 +82,8 @@ pub struct PageQuery {
 }
 
 /// One page of a list response, in AWS's `{"item": [...], "position": "..."}` shape.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+#[schemars(rename = "{T}Page")]
 pub struct Page<T> {
     /// The items of this page.
     pub item: Vec<T>,

@@ -6,7 +6,8 @@
 //!   within `header_read_timeout` from accept, an idle keep-alive connection is closed after
 //!   `keep_alive_timeout` (hyper's head-read timer), and SIGTERM drains in-flight calls;
 //! - [`PrefaceDeadline`]: the gRPC listener's connections must send the HTTP/2 preface
-//!   within the same timeout (after it, HTTP/2 keep-alive pings find dead peers).
+//!   within the same timeout (after it, HTTP/2 keep-alive pings find dead peers); over TLS
+//!   the handshake and the preface after it share that timeout (`crate::grpc_tls`).
 
 use std::future::Future;
 use std::io;

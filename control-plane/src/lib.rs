@@ -21,6 +21,7 @@ pub mod distribution;
 pub mod error;
 pub mod export;
 pub mod extract;
+pub mod grpc_tls;
 pub mod http_server;
 pub mod ids;
 pub mod import;
@@ -28,6 +29,7 @@ pub mod ingest;
 pub mod keys;
 pub mod logs;
 pub mod metering;
+pub mod openapi;
 pub mod patch;
 pub mod schema_to_template;
 pub mod services;
@@ -75,6 +77,9 @@ pub struct Settings {
     pub http_addr: SocketAddr,
     /// Config stream listen address.
     pub grpc_addr: SocketAddr,
+    /// TLS of the gRPC listener (`--grpc-tls-cert-file`, `--grpc-tls-key-file`,
+    /// `--grpc-client-ca-file`); `None`: plain HTTP/2 (h2c).
+    pub grpc_tls: Option<grpc_tls::GrpcTlsFiles>,
     /// Bootstrap access key id.
     pub access_key_id: String,
     /// Bootstrap secret access key.
@@ -162,6 +167,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route(openapi::OPENAPI_PATH, get(openapi::serve))
         .merge(
             console::router(&state.console).layer(axum::middleware::from_fn_with_state(
                 state.clone(),
@@ -318,6 +324,11 @@ pub async fn run(
         let _ = rx.wait_for(|s| *s).await;
     };
 
+    // Checked before binding anything: a wrong file stops the start, naming its flag.
+    let grpc_tls = match &settings.grpc_tls {
+        Some(files) => Some(files.server_config().context("the gRPC listener's TLS")?),
+        None => None,
+    };
     let grpc_listener = tokio::net::TcpListener::bind(settings.grpc_addr)
         .await
         .with_context(|| format!("binding gRPC on {}", settings.grpc_addr))?;
@@ -340,19 +351,46 @@ pub async fn run(
         .add_service(
             apigw_proto::logs::logs_ingest_server::LogsIngestServer::new(logs_service)
                 .max_decoding_message_size(ingest::logs::MAX_MESSAGE_BYTES),
-        )
-        .serve_with_incoming_shutdown(
-            {
-                use tokio_stream::StreamExt;
-                let timeout = settings.conn_limits.header_read_timeout;
-                tokio_stream::wrappers::TcpListenerStream::new(grpc_listener).map(move |s| {
-                    s.map(|s| {
-                        http_server::PrefaceDeadline::new(s, http_server::H2_PREFACE_LEN, timeout)
-                    })
-                })
-            },
-            wait_stop(stop_rx.clone()),
         );
+    let header_read_timeout = settings.conn_limits.header_read_timeout;
+    let grpc: std::pin::Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send>> =
+        match grpc_tls {
+            Some(tls) => {
+                tracing::info!(
+                    client_certificates = settings
+                        .grpc_tls
+                        .as_ref()
+                        .is_some_and(|f| f.client_ca_file.is_some()),
+                    "config stream over TLS"
+                );
+                Box::pin(grpc.serve_with_incoming_shutdown(
+                    grpc_tls::incoming(grpc_listener, tls, header_read_timeout),
+                    wait_stop(stop_rx.clone()),
+                ))
+            }
+            None => {
+                if !settings.grpc_addr.ip().is_loopback() {
+                    tracing::warn!(
+                        grpc = %settings.grpc_addr,
+                        "the config stream, which carries custom domains' private keys, is plain \
+                         HTTP/2 on a non-loopback address: give --grpc-tls-cert-file and \
+                         --grpc-tls-key-file (docs/domains.md)"
+                    );
+                }
+                use tokio_stream::StreamExt;
+                let incoming =
+                    tokio_stream::wrappers::TcpListenerStream::new(grpc_listener).map(move |s| {
+                        s.map(|s| {
+                            http_server::PrefaceDeadline::new(
+                                s,
+                                http_server::H2_PREFACE_LEN,
+                                header_read_timeout,
+                            )
+                        })
+                    });
+                Box::pin(grpc.serve_with_incoming_shutdown(incoming, wait_stop(stop_rx.clone())))
+            }
+        };
     let metering = match &settings.redis_url {
         Some(url) => {
             let m = metering::Metering::new(url, &settings.redis_prefix, db.clone())

@@ -23,6 +23,18 @@ struct Args {
     /// Config stream (gRPC) listen address for data-plane nodes.
     #[arg(long, env = "CP_GRPC_ADDR", default_value = "127.0.0.1:9090")]
     grpc_addr: SocketAddr,
+    /// PEM certificate (chain) of the gRPC listener: with `--grpc-tls-key-file`, the config
+    /// stream and the nodes' metrics and log shipments run over TLS (nodes then connect to
+    /// `https://…`).
+    #[arg(long, env = "CP_GRPC_TLS_CERT_FILE")]
+    grpc_tls_cert_file: Option<std::path::PathBuf>,
+    /// PEM private key of `--grpc-tls-cert-file`.
+    #[arg(long, env = "CP_GRPC_TLS_KEY_FILE")]
+    grpc_tls_key_file: Option<std::path::PathBuf>,
+    /// PEM bundle of CAs: with it, every node must present a client certificate chaining
+    /// to one of them (mutual TLS on the gRPC listener).
+    #[arg(long, env = "CP_GRPC_CLIENT_CA_FILE")]
+    grpc_client_ca_file: Option<std::path::PathBuf>,
     /// Redis: usage counters moved into Postgres usage records, quota grants.
     #[arg(long, env = "REDIS_URL")]
     redis_url: Option<String>,
@@ -138,11 +150,17 @@ async fn main() -> anyhow::Result<()> {
             apigw_control_plane::keys::DEV_MASTER_KEY.to_string()
         }
     };
+    let grpc_tls = apigw_control_plane::grpc_tls::GrpcTlsFiles::from_flags(
+        args.grpc_tls_cert_file,
+        args.grpc_tls_key_file,
+        args.grpc_client_ca_file,
+    )?;
     apigw_control_plane::run(
         apigw_control_plane::Settings {
             database_url: args.database_url,
             http_addr: args.http_addr,
             grpc_addr: args.grpc_addr,
+            grpc_tls,
             access_key_id,
             secret_access_key,
             region: args.region,

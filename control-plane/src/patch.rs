@@ -12,7 +12,7 @@ use serde::Deserialize;
 use crate::error::ApiError;
 
 /// The kind of a patch operation.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Op {
     /// Add a value (or an element to a list/map).
@@ -43,7 +43,7 @@ impl Op {
 }
 
 /// One `PatchOperation`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct PatchOperation {
     /// What to do.
     pub op: Op,
@@ -59,7 +59,7 @@ pub struct PatchOperation {
 }
 
 /// The body of every `Update*` call.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PatchRequest {
     /// Operations applied in order; the update is all or nothing.

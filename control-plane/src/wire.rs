@@ -8,12 +8,13 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
 
 /// A REST API (`RestApi` shape).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RestApi {
     /// 10-character identifier.
@@ -51,7 +52,7 @@ pub struct RestApi {
 }
 
 /// The `EndpointConfiguration` shape.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EndpointConfiguration {
     /// EDGE, REGIONAL or PRIVATE.
@@ -60,7 +61,7 @@ pub struct EndpointConfiguration {
 }
 
 /// A resource (`Resource` shape); `resource_methods` is filled per request (`embed`).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Resource {
     /// 6- or 10-character identifier.
@@ -79,7 +80,7 @@ pub struct Resource {
 }
 
 /// A method (`Method` shape), stored with its responses and integration.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Method {
     /// GET, POST, ..., ANY.
@@ -115,7 +116,7 @@ pub struct Method {
 }
 
 /// A method response (`MethodResponse` shape).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MethodResponse {
     /// HTTP status code as a string.
@@ -129,7 +130,7 @@ pub struct MethodResponse {
 }
 
 /// An integration (`Integration` shape).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Integration {
     #[serde(rename = "type")]
@@ -173,7 +174,7 @@ pub struct Integration {
 }
 
 /// An integration's `tlsConfig` (`TlsConfig` shape).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TlsConfig {
     /// Skip verifying the backend's certificate (self-signed, private CAs).
@@ -182,7 +183,7 @@ pub struct TlsConfig {
 }
 
 /// An integration response (`IntegrationResponse` shape).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IntegrationResponse {
     /// Method response status this maps to.
@@ -202,7 +203,7 @@ pub struct IntegrationResponse {
 }
 
 /// A deployment (`Deployment` shape).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Deployment {
     /// 6-character identifier.
@@ -219,7 +220,7 @@ pub struct Deployment {
 }
 
 /// A stage (`Stage` shape). Stored as the whole document.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Stage {
     /// Deployment served by this stage.
@@ -267,7 +268,7 @@ pub struct Stage {
 
 /// A stage's canary release (`CanarySettings` shape): the share of the stage's requests
 /// served by another deployment, with stage variables overridden for them.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CanarySettings {
     /// 0.0–100.0: the percentage of the stage's requests the canary serves.
@@ -285,7 +286,7 @@ pub struct CanarySettings {
 }
 
 /// A stage's access log settings (`AccessLogSettings` shape).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccessLogSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -297,7 +298,7 @@ pub struct AccessLogSettings {
 }
 
 /// Per-method stage settings (`MethodSetting` shape).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MethodSetting {
     /// Detailed CloudWatch-style metrics.
@@ -340,7 +341,7 @@ impl Default for MethodSetting {
 }
 
 /// Account settings (`Account` shape).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Account {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -370,7 +371,7 @@ impl Default for Account {
 }
 
 /// A token-bucket setting (`ThrottleSettings` shape).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ThrottleSettings {
     /// Bucket size.
@@ -381,7 +382,7 @@ pub struct ThrottleSettings {
 
 /// An API key (`ApiKey` shape). Stored without `value`; the value lives encrypted beside it
 /// and is filled in only when a caller asks for it (`includeValue`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKey {
     /// 10-character identifier.
@@ -412,7 +413,7 @@ pub struct ApiKey {
 }
 
 /// A usage plan (`UsagePlan` shape).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UsagePlan {
     /// Identifier.
@@ -440,7 +441,7 @@ pub struct UsagePlan {
 }
 
 /// One API stage of a usage plan (`ApiStage` shape).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiStage {
     /// REST API id.
@@ -453,7 +454,7 @@ pub struct ApiStage {
 }
 
 /// A quota (`QuotaSettings` shape).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct QuotaSettings {
     /// Requests per period.
@@ -465,7 +466,7 @@ pub struct QuotaSettings {
 }
 
 /// A key bound to a usage plan (`UsagePlanKey` shape).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UsagePlanKey {
     /// The API key id.
@@ -484,7 +485,7 @@ pub struct UsagePlanKey {
 pub const MODEL_URL_PREFIX: &str = "https://apigateway.amazonaws.com/restapis/";
 
 /// A model (`Model` shape).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Model {
     /// Identifier (6 characters).
@@ -502,7 +503,7 @@ pub struct Model {
 }
 
 /// A request validator (`RequestValidator` shape).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestValidator {
     /// Identifier (6 characters).
@@ -517,7 +518,7 @@ pub struct RequestValidator {
 }
 
 /// An authorizer (`Authorizer` shape).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Authorizer {
     /// Identifier (6 characters).
@@ -556,7 +557,7 @@ pub struct Authorizer {
 }
 
 /// A gateway response (`GatewayResponse` shape).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GatewayResponse {
     /// DEFAULT_4XX, THROTTLED, ...
@@ -641,7 +642,7 @@ impl GatewayResponse {
 /// Where a documentation part applies (`DocumentationPartLocation` shape). Members a type
 /// does not have are absent; those it has are filled with AWS's defaults when saved
 /// (`path` `/`, `method` `*`, `statusCode` `*`), so one location has one spelling.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DocumentationPartLocation {
     /// API, AUTHORIZER, MODEL, RESOURCE, METHOD, PATH_PARAMETER, QUERY_PARAMETER,
@@ -663,7 +664,7 @@ pub struct DocumentationPartLocation {
 }
 
 /// A documentation part (`DocumentationPart` shape).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DocumentationPart {
     /// Identifier (6 characters).
@@ -675,7 +676,7 @@ pub struct DocumentationPart {
 }
 
 /// A documentation version (`DocumentationVersion` shape): a snapshot of the parts.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DocumentationVersion {
     /// The version identifier (the caller's).
@@ -688,7 +689,7 @@ pub struct DocumentationVersion {
 }
 
 /// A VPC link (`VpcLink` shape).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VpcLink {
     /// Identifier (6 characters); integrations name it in `connectionId`.
@@ -714,7 +715,7 @@ pub struct VpcLink {
 
 /// A custom domain name (`DomainName` shape). Stored as the whole document, without any
 /// key material (the certificate lives in the `certificates` table, its key encrypted).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DomainName {
     /// The host name, lower-cased.
@@ -768,7 +769,7 @@ pub struct DomainName {
 }
 
 /// A domain's mutual TLS settings (`MutualTlsAuthentication` shape).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MutualTlsAuthentication {
     /// `file://` path of the PEM bundle, as given.
@@ -782,7 +783,7 @@ pub struct MutualTlsAuthentication {
 }
 
 /// A base path mapping (`BasePathMapping` shape); the empty base path is `(none)`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BasePathMapping {
     /// `(none)` or segments joined by `/` (`v1`, `v1/orders`).
@@ -795,7 +796,7 @@ pub struct BasePathMapping {
 }
 
 /// A client certificate of the gateway (`ClientCertificate` shape).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClientCertificate {
     /// 6-character identifier.

@@ -32,6 +32,18 @@ pub struct Args {
         default_value = "http://127.0.0.1:9090"
     )]
     pub control_plane: String,
+    /// PEM bundle of the CAs the control plane's certificate is verified against, for an
+    /// `https://` control plane (only these; unset: the public webpki roots). Also used
+    /// for `https://` metrics and logs URLs.
+    #[arg(long, env = "CONTROL_PLANE_CA_FILE")]
+    pub control_plane_ca_file: Option<String>,
+    /// PEM client certificate the node presents to an `https://` control plane that asks
+    /// for one (its `--grpc-client-ca-file`); with `--control-plane-key-file`.
+    #[arg(long, env = "CONTROL_PLANE_CERT_FILE")]
+    pub control_plane_cert_file: Option<String>,
+    /// PEM private key of `--control-plane-cert-file`.
+    #[arg(long, env = "CONTROL_PLANE_KEY_FILE")]
+    pub control_plane_key_file: Option<String>,
     /// Address the invoke/health HTTP server listens on.
     #[arg(long, env = "DP_HTTP_ADDR", default_value = "127.0.0.1:8081")]
     pub http_addr: String,
@@ -209,6 +221,7 @@ mod tests {
     fn defaults_match_the_operational_contract() {
         let args = Args::try_parse_from(["data-plane"]).unwrap();
         assert_eq!(args.control_plane, "http://127.0.0.1:9090");
+        assert!(args.control_plane_ca_file.is_none() && args.control_plane_cert_file.is_none());
         assert_eq!(args.http_addr, "127.0.0.1:8081");
         assert_eq!(args.execute_api_domain, "execute-api.localhost");
         assert_eq!(args.log_format, LogFormat::Text);

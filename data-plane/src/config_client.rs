@@ -16,8 +16,8 @@ use apigw_proto::config::{node_message, Ack, ConfigUpdate, Hello, NodeMessage};
 use rand::Rng;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::Endpoint;
 
+use crate::control_plane_tls::{rustls_error, ControlPlaneTls};
 use apigw_gateway::state::{apply_update, SharedState};
 
 /// First reconnect delay.
@@ -31,10 +31,11 @@ pub enum SessionError {
     /// The control-plane URL is not a valid endpoint.
     #[error("invalid control-plane URL: {0}")]
     InvalidUrl(#[source] tonic::transport::Error),
-    /// Connecting failed.
-    #[error("connect: {0}")]
+    /// Connecting failed (the message carries the whole chain: tonic's own error says only
+    /// "transport error").
+    #[error("connect: {}", crate::control_plane_tls::chain(.0))]
     Connect(#[source] tonic::transport::Error),
-    /// The server answered with an error status.
+    /// The server answered with an error status (or the connection broke).
     #[error("stream: {0}")]
     Status(#[from] tonic::Status),
     /// The server closed the stream.
@@ -156,6 +157,7 @@ pub struct ConfigClient {
     state: Arc<SharedState>,
     on_apply: Option<Arc<dyn OnApply>>,
     claim: Option<ClusterClaim>,
+    tls: ControlPlaneTls,
 }
 
 impl std::fmt::Debug for ConfigClient {
@@ -163,6 +165,7 @@ impl std::fmt::Debug for ConfigClient {
         f.debug_struct("ConfigClient")
             .field("url", &self.url)
             .field("node_id", &self.node_id)
+            .field("tls", &self.tls)
             .finish_non_exhaustive()
     }
 }
@@ -180,7 +183,15 @@ impl ConfigClient {
             state,
             on_apply: None,
             claim: None,
+            tls: ControlPlaneTls::default(),
         }
+    }
+
+    /// The client verifying an `https://` control plane (and presenting the node's client
+    /// certificate) with `tls`.
+    pub fn with_tls(mut self, tls: ControlPlaneTls) -> Self {
+        self.tls = tls;
+        self
     }
 
     /// The client refusing control planes of another cluster than `claim`'s.
@@ -205,6 +216,39 @@ impl ConfigClient {
                 Err(error @ SessionError::ForeignCluster { .. }) => {
                     tracing::error!(%error, url = %self.url, "config stream refused");
                 }
+                Err(error) if rustls_error(&error).is_some() => {
+                    // Not a passing outage: the node will never get its config until the
+                    // certificates are fixed.
+                    tracing::error!(
+                        %error,
+                        url = %self.url,
+                        private_ca = self.tls.has_private_ca(),
+                        client_cert = self.tls.has_client_cert(),
+                        "config stream: the TLS handshake with the control plane failed \
+                         (is --control-plane-ca-file the CA that issued the control plane's \
+                         certificate, for the host name in --control-plane? does the control \
+                         plane ask for a client certificate, --control-plane-cert-file?); \
+                         serving last applied config"
+                    );
+                }
+                Err(error @ SessionError::Status(_))
+                    if !progressed && crate::control_plane_tls::is_https(&self.url) =>
+                {
+                    // With TLS 1.3 the server checks the client's certificate after the
+                    // client's side of the handshake is done: a refusal reaches the client
+                    // as a connection closed under its first call, its reason (the alert)
+                    // only in the connection's own task. Say what it most likely is.
+                    tracing::error!(
+                        %error,
+                        url = %self.url,
+                        client_cert = self.tls.has_client_cert(),
+                        "config stream: the control plane closed the TLS connection before \
+                         sending any config: a control plane with --grpc-client-ca-file \
+                         refuses nodes without a client certificate from that CA (this \
+                         node's: --control-plane-cert-file / --control-plane-key-file); \
+                         serving last applied config"
+                    );
+                }
                 Err(error) => {
                     tracing::warn!(%error, url = %self.url, applied_version = self.state.load().version, "config stream down; serving last applied config");
                 }
@@ -218,7 +262,9 @@ impl ConfigClient {
 
     /// One stream session. `progressed` is set once an update was received.
     async fn session(&self, progressed: &mut bool) -> Result<(), SessionError> {
-        let endpoint = Endpoint::from_shared(self.url.clone())
+        let endpoint = self
+            .tls
+            .endpoint(&self.url)
             .map_err(SessionError::InvalidUrl)?
             .connect_timeout(Duration::from_secs(3))
             .tcp_nodelay(true)

@@ -14,6 +14,7 @@
 pub mod authorizer_cache;
 pub mod cli;
 pub mod config_client;
+pub mod control_plane_tls;
 pub mod health;
 pub mod limits;
 pub mod logging;

@@ -8,6 +8,7 @@ use tokio::net::TcpListener;
 
 use crate::cli::Args;
 use crate::config_client::ConfigClient;
+use crate::control_plane_tls::ControlPlaneTls;
 use crate::limits::{Limiter, LimiterConfig};
 use crate::logs::shipper::{self as shipper_for_logs, LogShipper, LogShipperConfig};
 use crate::logs::sink::{Pending, SinkConfig};
@@ -58,6 +59,9 @@ pub enum NodeError {
     /// The access log file cannot be opened.
     #[error(transparent)]
     LogSink(#[from] crate::logs::sink::SinkError),
+    /// The TLS files for the control plane are unusable.
+    #[error(transparent)]
+    ControlPlaneTls(#[from] crate::control_plane_tls::ControlPlaneTlsError),
 }
 
 /// Several end-of-request hooks, called in order.
@@ -74,6 +78,12 @@ impl RequestEnd for Hooks {
 /// Runs a node until `shutdown` resolves, then drains in-flight requests and returns.
 pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), NodeError> {
     let args_limits = (args.header_read_timeout, args.keep_alive_timeout);
+    let control_plane_tls = ControlPlaneTls::from_files(
+        &args.control_plane,
+        args.control_plane_ca_file.as_deref(),
+        args.control_plane_cert_file.as_deref(),
+        args.control_plane_key_file.as_deref(),
+    )?;
     let node_id = args
         .node_id
         .clone()
@@ -88,7 +98,13 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
-    tracing::info!(addr = %local, node_id = %node_id, control_plane = %args.control_plane, "data plane listening");
+    tracing::info!(
+        addr = %local,
+        node_id = %node_id,
+        control_plane = %args.control_plane,
+        tls = crate::control_plane_tls::is_https(&args.control_plane),
+        "data plane listening"
+    );
     let https_listener = match &args.https_addr {
         Some(addr) => {
             let listener = TcpListener::bind(addr)
@@ -206,6 +222,7 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
                         .logs_url
                         .clone()
                         .unwrap_or_else(|| args.control_plane.clone()),
+                    tls: control_plane_tls.clone(),
                     node_id: node_id.clone(),
                     interval: std::time::Duration::from_millis(args.logs_ship_interval_ms),
                     max_backlog: shipper_for_logs::DEFAULT_MAX_BACKLOG,
@@ -255,7 +272,8 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
     ));
     let ws_task = tokio::spawn(Arc::clone(&ws_hub).run());
     let drain_grace = std::time::Duration::from_secs(args.ws_drain_grace);
-    let mut config_client = ConfigClient::new(args.control_plane.clone(), node_id.clone(), state);
+    let mut config_client = ConfigClient::new(args.control_plane.clone(), node_id.clone(), state)
+        .with_tls(control_plane_tls.clone());
     if let Some(redis) = limiter.redis() {
         config_client = config_client.with_cluster_claim(crate::config_client::ClusterClaim::new(
             redis,
@@ -270,6 +288,7 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
             Arc::clone(registry),
             ShipperConfig {
                 url,
+                tls: control_plane_tls,
                 node_id,
                 interval: std::time::Duration::from_secs(args.metrics_ship_interval),
                 max_backlog: DEFAULT_MAX_BACKLOG,

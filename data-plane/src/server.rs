@@ -4,10 +4,12 @@
 //! drains in-flight requests (hyper-util graceful shutdown) before returning.
 //!
 //! Hardening at the connection ([`ConnLimits`], README "Limits and hardening"): a new
-//! connection must deliver its first request head within `header_read_timeout` (hyper's
-//! protocol detection and HTTP/1 head reading have no bound of their own from accept), an
-//! idle keep-alive connection is closed after `keep_alive_timeout`, and a request head is
-//! checked by [`crate::request_limits`] before the gateway sees it.
+//! connection must deliver its first request head within `header_read_timeout` from accept
+//! (hyper's protocol detection and HTTP/1 head reading have no bound of their own from
+//! accept, and HTTP/2 none at all); on the HTTPS listener the same deadline bounds the TLS
+//! handshake and then the first request head, over HTTP/1.1 or HTTP/2. An idle keep-alive
+//! connection is closed after `keep_alive_timeout`, and a request head is checked by
+//! [`crate::request_limits`] before the gateway sees it.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -73,16 +75,17 @@ fn service(
                 return Ok::<_, Infallible>(refusal);
             }
             // WebSocket upgrades and `@connections` calls go to the hub; what it declines
-            // is an ordinary request.
+            // is an ordinary request. Their futures are boxed: rare, and inline they would
+            // grow every request's future (which hyper moves into place per request).
             let request = match &websocket {
                 Some(hub) if crate::websocket::session::is_upgrade(&request) => {
-                    match crate::websocket::session::handle(hub, request, &peer).await {
+                    match Box::pin(crate::websocket::session::handle(hub, request, &peer)).await {
                         Ok(response) => return Ok(response),
                         Err(request) => request,
                     }
                 }
                 Some(hub) if request.uri().path().contains("/@connections/") => {
-                    match crate::websocket::manage::handle(hub, request).await {
+                    match Box::pin(crate::websocket::manage::handle(hub, request)).await {
                         Ok(response) => return Ok(response),
                         Err(request) => request,
                     }
@@ -114,6 +117,26 @@ pub struct Site {
     pub limits: ConnLimits,
     /// How long shutdown waits for in-flight requests.
     pub drain_timeout: Duration,
+}
+
+/// Drives `connection` to its end, unless no request head has arrived (`started`) by
+/// `deadline`: then it is dropped, which closes the socket.
+async fn first_head_by<E>(
+    connection: impl Future<Output = Result<(), E>>,
+    started: &AtomicBool,
+    deadline: tokio::time::Instant,
+    remote: std::net::SocketAddr,
+) -> Result<(), E> {
+    let mut connection = std::pin::pin!(connection);
+    tokio::select! {
+        ended = &mut connection => return ended,
+        () = tokio::time::sleep_until(deadline) => {}
+    }
+    if started.load(Ordering::Relaxed) {
+        return connection.await;
+    }
+    tracing::debug!(%remote, "no request head within the header read timeout; connection closed");
+    Ok(())
 }
 
 /// Serves `listener` until `shutdown` resolves, then drains (at most the site's
@@ -155,6 +178,7 @@ pub async fn serve(listener: TcpListener, site: Site, shutdown: impl Future<Outp
                 };
                 let _ = stream.set_nodelay(true);
                 let metrics = metrics.clone();
+                let deadline = tokio::time::Instant::now() + limits.header_read_timeout;
                 if let Some(state) = &tls {
                     let state = Arc::clone(state);
                     let gateway = Arc::clone(&gateway);
@@ -162,7 +186,7 @@ pub async fn serve(listener: TcpListener, site: Site, shutdown: impl Future<Outp
                     let builder = builder.clone();
                     let watcher = graceful.watcher();
                     tokio::spawn(async move {
-                        let (stream, cert) = match crate::tls::accept(stream, &state).await {
+                        let (stream, cert) = match crate::tls::accept(stream, &state, deadline).await {
                             Ok(accepted) => accepted,
                             Err(error) => {
                                 tracing::debug!(%error, %remote, "TLS connection refused");
@@ -173,10 +197,12 @@ pub async fn serve(listener: TcpListener, site: Site, shutdown: impl Future<Outp
                             m.connections_opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         }
                         let peer = Peer::new(remote).with_client_cert(cert);
-                        let service = service(gateway, websocket, peer, Arc::new(AtomicBool::new(false)));
+                        let started = Arc::new(AtomicBool::new(false));
+                        let service = service(gateway, websocket, peer, Arc::clone(&started));
                         let connection =
                             builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                        if let Err(error) = watcher.watch(connection).await {
+                        let connection = watcher.watch(connection);
+                        if let Err(error) = first_head_by(connection, &started, deadline, remote).await {
                             tracing::debug!(%error, "connection ended with an error");
                         }
                         if let Some(m) = metrics {
@@ -199,24 +225,8 @@ pub async fn serve(listener: TcpListener, site: Site, shutdown: impl Future<Outp
                 if let Some(m) = &metrics {
                     m.connections_opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
-                let header_read_timeout = limits.header_read_timeout;
                 tokio::spawn(async move {
-                    let mut connection = std::pin::pin!(connection);
-                    let ended = tokio::select! {
-                        ended = &mut connection => Some(ended),
-                        () = tokio::time::sleep(header_read_timeout) => None,
-                    };
-                    let ended = match ended {
-                        Some(ended) => ended,
-                        None if started.load(Ordering::Relaxed) => connection.await,
-                        // No request head within the limit: dropping the connection
-                        // closes the socket.
-                        None => {
-                            tracing::debug!(%remote, "no request head within the header read timeout; connection closed");
-                            Ok(())
-                        }
-                    };
-                    if let Err(error) = ended {
+                    if let Err(error) = first_head_by(connection, &started, deadline, remote).await {
                         tracing::debug!(%error, "connection ended with an error");
                     }
                     if let Some(m) = metrics {

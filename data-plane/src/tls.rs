@@ -4,19 +4,18 @@
 //! http/1.1, and for mutual TLS a verifier over the domain's truststore). The state is
 //! swapped atomically by the config client, so a rotated certificate serves the next
 //! handshake without a restart. A ClientHello without SNI, or naming no domain, ends the
-//! connection (as API Gateway does); every handshake is bounded by a timeout.
+//! connection (as API Gateway does). The handshake is bounded by the connection's first
+//! deadline (`--header-read-timeout` from accept, which also bounds the first request head:
+//! [`crate::server`]), so a client that connects and never finishes its ClientHello, or
+//! stalls in the middle of the handshake, is dropped like a slowloris on the plain port.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use apigw_gateway::state::SharedState;
 use apigw_gateway::ClientCert;
 use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::LazyConfigAcceptor;
-
-/// How long a client has to complete its handshake.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why a TLS connection was not accepted (logged at debug: clients cause these).
 #[derive(Debug, thiserror::Error)]
@@ -37,11 +36,13 @@ pub enum HandshakeError {
 
 /// Accepts one TLS connection, picking the domain's configuration by SNI; with it the
 /// client certificate of a mutual-TLS handshake (already verified against the truststore).
+/// A handshake not finished by `deadline` fails with [`HandshakeError::Timeout`].
 pub async fn accept(
     stream: TcpStream,
     state: &SharedState,
+    deadline: tokio::time::Instant,
 ) -> Result<(TlsStream<TcpStream>, Option<Arc<ClientCert>>), HandshakeError> {
-    let stream = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(stream, state))
+    let stream = tokio::time::timeout_at(deadline, handshake(stream, state))
         .await
         .map_err(|_| HandshakeError::Timeout)??;
     let cert = stream

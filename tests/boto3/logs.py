@@ -5,9 +5,11 @@ to which tests/tests/logs_api.rs shipped a known burst of access lines from two 
 It finds every line of the burst, once: FilterLogEvents with a JSON pattern on the
 (quoted) status through boto3's own paginator, GetLogEvents per stream following
 nextForwardToken until it comes back unchanged, the calls `aws logs tail` makes
-(FilterLogEvents from a start time, interleaved, paged; the AWS CLI here is v1, which
-has no `tail`), `aws logs filter-log-events` itself when the CLI is installed, and the
-model's errors.
+(FilterLogEvents from a start time, interleaved, paged), then AWS CLI v2's own
+`aws logs tail` and `aws logs filter-log-events` unchanged, and the model's errors.
+
+AWS CLI v2 is required (`tail` does not exist in v1): Debian's package `awscli` is v2
+(`apt-get install awscli`, which .ci/run does); AWS_CLI_V2 names another binary.
 
 Environment: LOGS_ENDPOINT, LOGS_ACCESS_KEY_ID / LOGS_SECRET_ACCESS_KEY, LOGS_REGION
 (default us-east-1), LOGS_EXPECT (JSON: group, start ms, all request ids, the 5XX ones,
@@ -22,6 +24,7 @@ import sys
 
 import boto3
 from botocore.exceptions import ClientError
+from datetime import datetime, timezone
 
 ENDPOINT = os.environ["LOGS_ENDPOINT"]
 KEY = os.environ["LOGS_ACCESS_KEY_ID"]
@@ -61,6 +64,19 @@ def once(ids, want, what):
     check(len(ids) == len(set(ids)), f"{what}: a line found twice: {sorted(ids)}")
     check(sorted(ids) == sorted(want), f"{what}: {sorted(ids)} != {sorted(want)}")
     log(f"{what}: {len(ids)} lines, each once")
+
+
+def aws_cli_v2():
+    """The AWS CLI v2 binary: $AWS_CLI_V2, else the first `aws` (PATH, then Debian's
+    /usr/bin/aws, which a pyenv shim of v1 may shadow) whose version is 2.x."""
+    candidates = [os.environ.get("AWS_CLI_V2"), shutil.which("aws"), "/usr/bin/aws"]
+    for c in candidates:
+        if not c or not os.path.exists(c):
+            continue
+        v = subprocess.run([c, "--version"], capture_output=True, text=True)
+        if (v.stdout + v.stderr).startswith("aws-cli/2."):
+            return c
+    raise Failure("AWS CLI v2 not found (apt-get install awscli, or set AWS_CLI_V2)")
 
 
 def filter_all(**kw):
@@ -111,17 +127,26 @@ def main():
     times = [e["timestamp"] for e in tail]
     check(times == sorted(times), "tail's events are in time order")
 
-    # The AWS CLI (v1 here) unchanged, when installed.
-    if shutil.which("aws"):
-        env = dict(os.environ, AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY=SECRET,
-                   AWS_DEFAULT_REGION=REGION)
-        out = subprocess.run(
-            ["aws", "--endpoint-url", ENDPOINT, "logs", "filter-log-events",
-             "--log-group-name", GROUP, "--filter-pattern", "{ $.status = 5* }",
-             "--page-size", "7", "--output", "json"],
-            env=env, check=True, capture_output=True, text=True,
-        ).stdout
-        once([rid(e) for e in json.loads(out)["events"]], X["errors"], "aws logs filter-log-events")
+    # AWS CLI v2 unchanged: `aws logs tail` prints every line of the burst once, and
+    # `aws logs filter-log-events` pages through the 5XX ones.
+    aws = aws_cli_v2()
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY=SECRET,
+               AWS_DEFAULT_REGION=REGION, AWS_PAGER="")
+    since = datetime.fromtimestamp(X["start"] / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    out = subprocess.run(
+        [aws, "--endpoint-url", ENDPOINT, "logs", "tail", GROUP, "--since", since,
+         "--format", "short"],
+        env=env, check=True, capture_output=True, text=True,
+    ).stdout
+    printed = [json.loads(line.split(" ", 1)[1])["requestId"] for line in out.splitlines() if line]
+    once(printed, X["all"], "aws logs tail")
+    out = subprocess.run(
+        [aws, "--endpoint-url", ENDPOINT, "logs", "filter-log-events",
+         "--log-group-name", GROUP, "--filter-pattern", "{ $.status = 5* }",
+         "--page-size", "7", "--output", "json"],
+        env=env, check=True, capture_output=True, text=True,
+    ).stdout
+    once([rid(e) for e in json.loads(out)["events"]], X["errors"], "aws logs filter-log-events")
 
     # The model's errors.
     for kw, code in [

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes apigateway-operations.json (beside this script) from botocore's apigateway
-service model: each operation's name, http.method and http.requestUri, nothing else.
+service model: each operation's name, http.method, http.requestUri and success status
+(http.responseCode, 200 when the model gives none), nothing else.
 
     python3 tests/data/extract_operations.py path/to/apigateway/2015-07-09/service-2.json
 """
@@ -14,7 +15,12 @@ out = {
     "tests/data/extract_operations.py",
     "apiVersion": model["metadata"]["apiVersion"],
     "operations": [
-        {"name": name, "method": op["http"]["method"], "requestUri": op["http"]["requestUri"]}
+        {
+            "name": name,
+            "method": op["http"]["method"],
+            "requestUri": op["http"]["requestUri"],
+            "responseCode": op["http"].get("responseCode", 200),
+        }
         for name, op in sorted(model["operations"].items())
     ],
 }

@@ -24,6 +24,8 @@ pub const JWT_SECRET: &str = "e2e-console-session-signing-key-0123456789";
 /// control plane (kept across restarts on the same ports), so tests sharing the machine's
 /// Redis never see each other's buckets, quotas or usage counters.
 pub fn redis_prefix(grpc_url: &str) -> String {
+    // A node reaching the control plane over TLS names it `https://`: the same cluster.
+    let grpc_url = grpc_url.replacen("https://", "http://", 1);
     static PREFIXES: OnceLock<std::sync::Mutex<std::collections::HashMap<String, String>>> =
         OnceLock::new();
     let map = PREFIXES.get_or_init(Default::default);
@@ -91,16 +93,12 @@ pub fn bin_dir() -> PathBuf {
     .clone()
 }
 
-fn spawn(bin: &str, envs: &[(&str, String)], args: &[String]) -> Child {
-    spawn_logged(bin, envs, args, None)
-}
-
-/// [`spawn`] with the process's stderr (its log) written to `stderr` when given.
+/// Starts `bin` of [`bin_dir`]; its stderr (its log) and stdout go to `log` when given.
 fn spawn_logged(
     bin: &str,
     envs: &[(&str, String)],
     args: &[String],
-    stderr: Option<std::fs::File>,
+    log: Option<std::fs::File>,
 ) -> Child {
     let mut cmd = Command::new(bin_dir().join(bin));
     cmd.args(args)
@@ -116,7 +114,10 @@ fn spawn_logged(
     if std::env::var("E2E_QUIET").is_ok() {
         cmd.stdout(Stdio::null()).stderr(Stdio::null());
     }
-    if let Some(file) = stderr {
+    if let Some(file) = log {
+        if let Ok(out) = file.try_clone() {
+            cmd.stdout(Stdio::from(out));
+        }
         cmd.stderr(Stdio::from(file));
     }
     cmd.spawn()
@@ -178,6 +179,18 @@ impl ControlPlane {
         grpc_port: u16,
         extra_env: &[(&str, String)],
     ) -> Self {
+        Self::start_logged(database_url, http_port, grpc_port, extra_env, None).await
+    }
+
+    /// [`ControlPlane::start_with_env`] with the process's stderr (its log) and stdout
+    /// written to `log` when given.
+    pub async fn start_logged(
+        database_url: &str,
+        http_port: u16,
+        grpc_port: u16,
+        extra_env: &[(&str, String)],
+        log: Option<&std::path::Path>,
+    ) -> Self {
         let mut env = vec![
             ("DATABASE_URL", database_url.to_string()),
             ("CP_HTTP_ADDR", format!("127.0.0.1:{http_port}")),
@@ -194,7 +207,10 @@ impl ControlPlane {
             ),
         ];
         env.extend(extra_env.iter().map(|(k, v)| (*k, v.clone())));
-        let child = spawn("control-plane", &env, &[]);
+        let log = log.map(|path| {
+            std::fs::File::create(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        });
+        let child = spawn_logged("control-plane", &env, &[], log);
         wait_http_ok(
             &format!("http://127.0.0.1:{http_port}/healthz"),
             Duration::from_secs(60),
@@ -216,6 +232,12 @@ impl ControlPlane {
     /// The URL data-plane nodes connect to.
     pub fn grpc_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.grpc_port)
+    }
+
+    /// The URL nodes connect to when the gRPC listener runs TLS (`CP_GRPC_TLS_CERT_FILE`):
+    /// its certificate must name the IP address 127.0.0.1.
+    pub fn grpc_tls_url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.grpc_port)
     }
 
     /// A management client signed with the test key.
@@ -257,7 +279,8 @@ impl DataPlane {
         Self::start_logged(control_plane_url, node_id, extra_env, None).await
     }
 
-    /// [`DataPlane::start_env`] with the node's log (stderr) written to `log` when given.
+    /// [`DataPlane::start_env`] with the node's log (stderr) and stdout written to `log`
+    /// when given.
     pub async fn start_logged(
         control_plane_url: &str,
         node_id: &str,

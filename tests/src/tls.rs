@@ -170,3 +170,52 @@ pub async fn https_get(
         alpn,
     })
 }
+
+/// A TLS connection to `127.0.0.1:{port}` with SNI `sni`, trusting only `roots_pem`,
+/// offering the ALPN protocols `alpn` (e.g. `h2`, `http/1.1`); the handshake is complete
+/// when it returns. `Err` says where it failed.
+pub async fn tls_connect(
+    port: u16,
+    sni: &str,
+    roots_pem: &str,
+    alpn: &[&[u8]],
+) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(roots_pem.as_bytes()) {
+        roots
+            .add(cert.map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
+    }
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let name = ServerName::try_from(sni.to_string()).map_err(|e| e.to_string())?;
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .map_err(|e| format!("handshake: {e}"))
+}
+
+/// The bytes of a TLS ClientHello naming `sni` (what a client sends first).
+pub fn client_hello(sni: &str) -> Vec<u8> {
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("protocol versions")
+    .with_root_certificates(rustls::RootCertStore::empty())
+    .with_no_client_auth();
+    let name = ServerName::try_from(sni.to_string()).expect("a server name");
+    let mut conn = rustls::ClientConnection::new(Arc::new(config), name).expect("a connection");
+    let mut out = Vec::new();
+    conn.write_tls(&mut out).expect("the ClientHello");
+    out
+}

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use apigw_e2e::rest_api::mock_method;
 use apigw_e2e::tls::{https_get, TestCa};
-use apigw_e2e::{eventually, fresh_database, Cluster, ControlPlane, Mgmt, RestApi};
+use apigw_e2e::{
+    eventually, free_port, fresh_database, Cluster, ControlPlane, DataPlane, Mgmt, RestApi,
+};
 use serde_json::{json, Value};
 
 fn text(v: &Value) -> String {
@@ -792,4 +794,413 @@ async fn boto3_round_trips_domains_mappings_and_client_certificates() {
         .expect("running python3");
     let _ = std::fs::remove_file(&truststore);
     assert!(status.success(), "domains.py failed: {status}");
+}
+
+/// Writes `text` to `dir/name`; answers the path.
+fn write_file(dir: &std::path::Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    path.display().to_string()
+}
+
+/// A fresh directory for a test's certificate files and logs.
+fn temp_dir(what: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("apigw-{what}-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// The node ids of the shipments applied in `table` (`metric_shipments`, `log_shipments`).
+async fn shippers(db: &str, table: &str) -> Vec<String> {
+    let pool = sqlx::PgPool::connect(db).await.expect("database");
+    let mut ids: Vec<String> = sqlx::query_scalar(&format!("SELECT node_id FROM {table}"))
+        .fetch_all(&pool)
+        .await
+        .expect("shipments read");
+    pool.close().await;
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// The config stream over TLS (README "Running the config stream over TLS"): the control
+/// plane's gRPC listener with its own certificate and a client CA; two nodes with the CA
+/// file and client certificates get their config, serve a deployed API and ship metrics
+/// and access logs over the same TLS listener. A node trusting another CA never gets a
+/// config and logs why, and so does a node without a client certificate; neither panics.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_config_stream_runs_over_tls_and_refuses_unverified_peers() {
+    let dir = temp_dir("grpc-tls");
+    let cp_ca = TestCa::new("control plane ca");
+    let server = cp_ca.server("127.0.0.1");
+    let node_ca = TestCa::new("node ca");
+    let node_cert = node_ca.client("node");
+    let stranger = TestCa::new("stranger ca");
+    let cp_ca_file = write_file(&dir, "cp-ca.pem", &cp_ca.pem);
+    let stranger_file = write_file(&dir, "stranger-ca.pem", &stranger.pem);
+    let node_cert_file = write_file(&dir, "node.pem", &node_cert.cert_pem);
+    let node_key_file = write_file(&dir, "node.key", &node_cert.key_pem);
+
+    let db = fresh_database().await.expect("a test database");
+    let cp_log = dir.join("control-plane.log");
+    let cp = ControlPlane::start_logged(
+        &db,
+        free_port(),
+        free_port(),
+        &[
+            (
+                "CP_GRPC_TLS_CERT_FILE",
+                write_file(&dir, "server.pem", &server.cert_pem),
+            ),
+            (
+                "CP_GRPC_TLS_KEY_FILE",
+                write_file(&dir, "server.key", &server.key_pem),
+            ),
+            (
+                "CP_GRPC_CLIENT_CA_FILE",
+                write_file(&dir, "node-ca.pem", &node_ca.pem),
+            ),
+        ],
+        Some(&cp_log),
+    )
+    .await;
+    let url = cp.grpc_tls_url();
+    let node_env = |ca: &str, client_cert: bool| {
+        let mut env = vec![
+            ("CONTROL_PLANE_CA_FILE", ca.to_string()),
+            ("METRICS_SHIP_INTERVAL", "1".to_string()),
+            ("LOGS_SHIP_INTERVAL_MS", "200".to_string()),
+        ];
+        if client_cert {
+            env.push(("CONTROL_PLANE_CERT_FILE", node_cert_file.clone()));
+            env.push(("CONTROL_PLANE_KEY_FILE", node_key_file.clone()));
+        }
+        env
+    };
+    let good = node_env(&cp_ca_file, true);
+    let nodes = [
+        DataPlane::start_env(&url, "tls-0", &good).await,
+        DataPlane::start_env(&url, "tls-1", &good).await,
+    ];
+
+    let m = cp.mgmt();
+    let api = RestApi::create(&m, "over-tls").await;
+    mock_method(&m, &api.id, &api.root, "GET", "{\"over\": \"tls\"}").await;
+    api.deploy("prod", json!({})).await;
+    m.patch(
+        &format!("/restapis/{}/stages/prod", api.id),
+        json!([
+            {"op": "replace", "path": "/accessLogSettings/destinationArn",
+             "value": "arn:aws:logs:us-east-1:123456789012:log-group:over-tls"},
+            {"op": "replace", "path": "/accessLogSettings/format", "value": "$context.requestId"}
+        ]),
+    )
+    .await
+    .ok();
+    for node in &nodes {
+        node.wait_ready().await;
+        let invoke = node.invoke_url(&api.id, "prod", "/");
+        eventually("the node serves the API", Duration::from_secs(30), || {
+            let invoke = invoke.clone();
+            async move {
+                let got = apigw_e2e::invoke::get(&invoke, &[]).await;
+                (got.status == 200 && got.body.contains("\"over\": \"tls\"")).then_some(())
+            }
+        })
+        .await;
+    }
+    // Metrics and access logs reach the control plane through the same TLS listener.
+    for table in ["metric_shipments", "log_shipments"] {
+        eventually(
+            &format!("both nodes ship into {table}"),
+            Duration::from_secs(30),
+            || async {
+                for node in &nodes {
+                    let invoke = node.invoke_url(&api.id, "prod", "/");
+                    apigw_e2e::invoke::get(&invoke, &[]).await;
+                }
+                (shippers(&db, table).await == ["tls-0", "tls-1"]).then_some(())
+            },
+        )
+        .await;
+    }
+
+    // A node trusting a CA that did not sign the control plane's certificate, and one
+    // without a client certificate: refused at the handshake, each saying so, again and
+    // again, and never configured.
+    let wrong_ca_log = dir.join("wrong-ca.log");
+    let wrong_ca = DataPlane::start_logged(
+        &url,
+        "tls-wrong-ca",
+        &node_env(&stranger_file, true),
+        Some(&wrong_ca_log),
+    )
+    .await;
+    let no_cert_log = dir.join("no-cert.log");
+    let no_cert = DataPlane::start_logged(
+        &url,
+        "tls-no-cert",
+        &node_env(&cp_ca_file, false),
+        Some(&no_cert_log),
+    )
+    .await;
+    let failures = |log: &std::path::Path, what: &'static str, why: &'static str| {
+        let log = log.to_path_buf();
+        async move {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let lines: Vec<&str> = text
+                .lines()
+                .filter(|l| l.contains("ERROR") && l.contains(what) && l.contains(why))
+                .collect();
+            (lines.len() >= 2).then(|| lines[0].to_string())
+        }
+    };
+    let line = eventually(
+        "the node trusting another CA logs the handshake failure",
+        Duration::from_secs(30),
+        || {
+            failures(
+                &wrong_ca_log,
+                "the TLS handshake with the control plane failed",
+                "invalid peer certificate: UnknownIssuer",
+            )
+        },
+    )
+    .await;
+    assert!(line.contains(&url), "{line}");
+    // TLS 1.3: the server refuses the missing certificate after the client's side of the
+    // handshake; the node sees the connection closed under its first call.
+    let line = eventually(
+        "the node without a client certificate logs its refusal",
+        Duration::from_secs(30),
+        || {
+            failures(
+                &no_cert_log,
+                "the control plane closed the TLS connection before sending any config",
+                "client_cert=false",
+            )
+        },
+    )
+    .await;
+    assert!(line.contains("--grpc-client-ca-file"), "{line}");
+    // The control plane names the refused node's address and the reason.
+    let line = eventually(
+        "the control plane logs the refused handshake",
+        Duration::from_secs(10),
+        || async {
+            std::fs::read_to_string(&cp_log)
+                .unwrap_or_default()
+                .lines()
+                .find(|l| {
+                    l.contains("WARN")
+                        && l.contains("gRPC TLS handshake refused")
+                        && l.contains("no certificates")
+                })
+                .map(str::to_string)
+        },
+    )
+    .await;
+    assert!(line.contains("127.0.0.1"), "{line}");
+    for (node, log) in [(&wrong_ca, &wrong_ca_log), (&no_cert, &no_cert_log)] {
+        let ready = reqwest::get(format!("{}/readyz", node.base()))
+            .await
+            .expect("readyz");
+        assert_eq!(
+            ready.status().as_u16(),
+            503,
+            "{} got a config",
+            node.node_id
+        );
+        let invoke = apigw_e2e::invoke::get(&node.invoke_url(&api.id, "prod", "/"), &[]).await;
+        assert_ne!(invoke.status, 200, "{} serves the API", node.node_id);
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        assert!(!text.contains("panicked"), "{text}");
+        assert!(!text.contains("config applied"), "{text}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every PEM line and every 24-character run of `pem`'s base64 body past its first 48
+/// characters (the algorithm identifiers every key of its kind shares).
+fn secret_fragments(pem: &str) -> Vec<String> {
+    let body: String = pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect::<Vec<_>>()
+        .concat();
+    assert!(body.len() > 100, "a key's base64 body: {pem}");
+    let mut out: Vec<String> = pem
+        .lines()
+        .filter(|l| !l.starts_with("-----") && l.len() > 24)
+        .skip(1)
+        .map(str::to_string)
+        .collect();
+    for start in 48..body.len().saturating_sub(24) {
+        out.push(body[start..start + 24].to_string());
+    }
+    out
+}
+
+/// Private keys never reach a log: a domain with its key (uploaded, then rotated) and a
+/// generated client certificate that a stage presents, the config stream carrying them to
+/// two nodes that serve the domain over HTTPS, every process logging at debug; neither the
+/// control plane's nor the nodes' stdout and stderr hold a PEM key marker or any run of a
+/// key's base64.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_keys_never_reach_the_logs() {
+    const MASTER_KEY: &str = "e2e-private-keys-never-logged-master-key";
+    let dir = temp_dir("key-logs");
+    let db = fresh_database().await.expect("a test database");
+    let debug = ("RUST_LOG", "debug".to_string());
+    let cp_log = dir.join("control-plane.log");
+    let mut cp = ControlPlane::start_logged(
+        &db,
+        free_port(),
+        free_port(),
+        &[debug.clone(), ("APIGW_MASTER_KEY", MASTER_KEY.to_string())],
+        Some(&cp_log),
+    )
+    .await;
+    let node_logs = [dir.join("node-0.log"), dir.join("node-1.log")];
+    let mut nodes = Vec::new();
+    for (i, log) in node_logs.iter().enumerate() {
+        let env = [debug.clone(), ("ACCESS_LOG_STDOUT", "true".to_string())];
+        let node =
+            DataPlane::start_logged(&cp.grpc_url(), &format!("keys-{i}"), &env, Some(log)).await;
+        nodes.push(node);
+    }
+
+    let m = cp.mgmt();
+    let ca = TestCa::new("keys ca");
+    let first = ca.server("keys.example.com");
+    let rotated = ca.server("keys.example.com");
+    let api = labelled_api(&m, "keys", "prod", json!({})).await;
+    let cert = m
+        .post("/clientcertificates", json!({"description": "to backends"}))
+        .await
+        .ok();
+    let cert_id = text(&cert["clientCertificateId"]);
+    m.patch(
+        &format!("/restapis/{api}/stages/prod"),
+        json!([{"op": "replace", "path": "/clientCertificateId", "value": cert_id},
+               {"op": "replace", "path": "/accessLogSettings/destinationArn",
+                "value": "arn:aws:logs:us-east-1:123456789012:log-group:keys"},
+               {"op": "replace", "path": "/accessLogSettings/format",
+                "value": "$context.requestId $context.identity.sourceIp $context.domainName"}]),
+    )
+    .await
+    .ok();
+    // The domain last: once a node serves its rotated certificate, it has applied the
+    // stage's changes too (configs apply in order).
+    create_domain(
+        &m,
+        json!({"domainName": "keys.example.com", "certificateBody": first.cert_pem,
+               "certificateChain": ca.pem, "certificatePrivateKey": first.key_pem,
+               "endpointConfiguration": {"types": ["REGIONAL"]}}),
+    )
+    .await;
+    let mapped = m
+        .post(
+            "/domainnames/keys.example.com/basepathmappings",
+            json!({"restApiId": api, "stage": "prod"}),
+        )
+        .await;
+    assert_eq!(mapped.status, 201, "{}", mapped.body);
+    let served = |want: Vec<u8>| {
+        let ca = &ca.pem;
+        let ports: Vec<u16> = nodes.iter().map(|n| n.https_port).collect();
+        async move {
+            for port in ports {
+                let want = &want;
+                eventually(
+                    "the node serves the domain's current certificate",
+                    Duration::from_secs(30),
+                    || async move {
+                        https_get(port, "keys.example.com", "/who", ca, None)
+                            .await
+                            .ok()
+                            .filter(|a| a.status == 200 && a.server_cert == *want)
+                    },
+                )
+                .await;
+            }
+        }
+    };
+    served(first.der()).await;
+    m.patch(
+        "/domainnames/keys.example.com",
+        json!([{"op": "replace", "path": "/certificateBody", "value": rotated.cert_pem},
+               {"op": "replace", "path": "/certificatePrivateKey", "value": rotated.key_pem}]),
+    )
+    .await
+    .ok();
+    served(rotated.der()).await;
+    for node in &nodes {
+        let got = https_get(node.https_port, "keys.example.com", "/who", &ca.pem, None)
+            .await
+            .expect("served");
+        assert_eq!(got.status, 200, "{}", got.body);
+    }
+
+    // The generated client certificate's key, as the control plane keeps it (sealed).
+    let pool = sqlx::PgPool::connect(&db).await.expect("database");
+    let sealed: Vec<u8> =
+        sqlx::query_scalar("SELECT private_key_enc FROM client_certificates WHERE id = $1")
+            .bind(&cert_id)
+            .fetch_one(&pool)
+            .await
+            .expect("the client certificate's row");
+    pool.close().await;
+    let client_key = apigw_control_plane::keys::KeyVault::from_master_key(MASTER_KEY)
+        .decrypt(&sealed)
+        .expect("the client certificate's key");
+    assert!(client_key.contains("PRIVATE KEY"), "a PEM key");
+
+    // Flush and close every log, then read them.
+    for node in &mut nodes {
+        node.stop().await;
+    }
+    cp.stop().await;
+    let mut logs = vec![(
+        cp_log.clone(),
+        std::fs::read_to_string(&cp_log).unwrap_or_default(),
+    )];
+    for log in &node_logs {
+        logs.push((
+            log.clone(),
+            std::fs::read_to_string(log).unwrap_or_default(),
+        ));
+    }
+    for (path, text) in &logs {
+        // Debug lines were written (else this proves nothing), and the stream was used.
+        assert!(text.contains("DEBUG"), "{}: no debug lines", path.display());
+        assert!(
+            !text.contains("PRIVATE KEY"),
+            "{}: a PEM private key marker",
+            path.display()
+        );
+        for (what, key) in [
+            ("the first domain key", &first.key_pem),
+            ("the rotated domain key", &rotated.key_pem),
+            ("the client certificate key", &client_key),
+        ] {
+            for fragment in secret_fragments(key) {
+                assert!(
+                    !text.contains(&fragment),
+                    "{}: {what} appears ({fragment})",
+                    path.display()
+                );
+            }
+        }
+    }
+    for log in &node_logs[..] {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        assert!(text.contains("config applied"), "{}", log.display());
+        assert!(
+            text.contains("keys.example.com"),
+            "{}: no access log line",
+            log.display()
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

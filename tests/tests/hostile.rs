@@ -67,9 +67,17 @@ fn status(answer: &str) -> u16 {
 /// Whether the server closes a connection that sends nothing (or only `trickle`, one
 /// byte every 200 ms) within 30 s.
 async fn closes_idle_connection(port: u16, trickle: &[u8]) -> bool {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))
+    let stream = TcpStream::connect(("127.0.0.1", port))
         .await
         .expect("connect");
+    closes_idle_stream(stream, trickle).await
+}
+
+/// [`closes_idle_connection`] on an open stream (a TLS one after its handshake).
+async fn closes_idle_stream(
+    mut stream: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    trickle: &[u8],
+) -> bool {
     let mut buf = [0u8; 1024];
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let mut next = trickle.iter().cycle();
@@ -462,4 +470,131 @@ async fn postgres_down_fails_fast_with_503_and_readyz_says_so() {
         || async { (m.get("/restapis").await.status == 200).then_some(()) },
     )
     .await;
+}
+
+/// The HTTPS listener bounds its connections like the plain one: a client that completes
+/// the TLS handshake and then sends nothing (HTTP/1.1 or HTTP/2 by ALPN), or trickles a
+/// request head, is closed after the header read timeout (1 s here, well below the 75 s
+/// keep-alive timeout, so it is that timer and no other); a client that connects and never
+/// finishes its handshake (silent, or a ClientHello trickled a byte at a time) is dropped
+/// too. The control plane's gRPC listener over TLS closes a silent connection likewise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_https_listener_closes_silent_and_slow_clients_and_unfinished_handshakes() {
+    use apigw_e2e::tls::{client_hello, https_get, tls_connect, TestCa};
+    let ca = TestCa::new("hostile ca");
+    let dir = std::env::temp_dir().join(format!("apigw-hostile-tls-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let grpc_cert = ca.server("127.0.0.1");
+    let cert_file = dir.join("grpc.pem");
+    let key_file = dir.join("grpc.key");
+    std::fs::write(&cert_file, &grpc_cert.cert_pem).expect("cert file");
+    std::fs::write(&key_file, &grpc_cert.key_pem).expect("key file");
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, &ca.pem).expect("CA file");
+    let db = fresh_database().await.expect("a test database");
+    let cp = ControlPlane::start_with_env(
+        &db,
+        apigw_e2e::free_port(),
+        apigw_e2e::free_port(),
+        &[
+            ("HEADER_READ_TIMEOUT", HEADER_READ_TIMEOUT.to_string()),
+            ("CP_GRPC_TLS_CERT_FILE", cert_file.display().to_string()),
+            ("CP_GRPC_TLS_KEY_FILE", key_file.display().to_string()),
+        ],
+    )
+    .await;
+    let node = DataPlane::start_env(
+        &cp.grpc_tls_url(),
+        "hostile-tls",
+        &[
+            ("HEADER_READ_TIMEOUT", HEADER_READ_TIMEOUT.to_string()),
+            ("CONTROL_PLANE_CA_FILE", ca_file.display().to_string()),
+        ],
+    )
+    .await;
+    let m = cp.mgmt();
+    let api = RestApi::create(&m, "slow").await;
+    apigw_e2e::rest_api::mock_method(&m, &api.id, &api.root, "GET", "{\"ok\": true}").await;
+    api.deploy("prod", json!({})).await;
+    let cert = ca.server("slow.example.com");
+    let created = m
+        .post(
+            "/domainnames",
+            json!({"domainName": "slow.example.com", "certificateBody": cert.cert_pem,
+                   "certificatePrivateKey": cert.key_pem}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let mapped = m
+        .post(
+            "/domainnames/slow.example.com/basepathmappings",
+            json!({"restApiId": api.id, "stage": "prod"}),
+        )
+        .await;
+    assert_eq!(mapped.status, 201, "{}", mapped.body);
+    let port = node.https_port;
+    eventually("the domain is served", Duration::from_secs(30), || async {
+        https_get(port, "slow.example.com", "/", &ca.pem, None)
+            .await
+            .ok()
+            .filter(|a| a.status == 200)
+    })
+    .await;
+
+    // After the handshake: silence over HTTP/1.1 and over HTTP/2, and a trickled head.
+    for (alpn, trickle) in [
+        (&b"http/1.1"[..], &b""[..]),
+        (b"h2", b""),
+        (
+            b"http/1.1",
+            b"GET / HTTP/1.1\r\nHost: slow.example.com\r\nX-Slow: ",
+        ),
+    ] {
+        let stream = tls_connect(port, "slow.example.com", &ca.pem, &[alpn])
+            .await
+            .expect("the handshake completes");
+        assert_eq!(
+            stream.get_ref().1.alpn_protocol(),
+            Some(alpn),
+            "ALPN negotiated"
+        );
+        assert!(
+            closes_idle_stream(stream, trickle).await,
+            "HTTPS, {}: {:?} not closed",
+            String::from_utf8_lossy(alpn),
+            String::from_utf8_lossy(trickle)
+        );
+    }
+    // Before it: a silent connection, and a ClientHello that never ends.
+    assert!(
+        closes_idle_connection(port, b"").await,
+        "HTTPS: silent before the handshake"
+    );
+    assert!(
+        closes_idle_connection(port, &client_hello("slow.example.com")).await,
+        "HTTPS: a trickled ClientHello"
+    );
+    // A client that sends its request in time is served.
+    let got = https_get(port, "slow.example.com", "/", &ca.pem, None)
+        .await
+        .expect("served");
+    assert_eq!(got.status, 200);
+
+    // The gRPC listener over TLS: silent before the handshake, and silent after it.
+    assert!(
+        closes_idle_connection(cp.grpc_port, b"").await,
+        "gRPC over TLS: silent"
+    );
+    assert!(
+        closes_idle_connection(cp.grpc_port, &client_hello("127.0.0.1")).await,
+        "gRPC over TLS: a trickled ClientHello"
+    );
+    let stream = tls_connect(cp.grpc_port, "127.0.0.1", &ca.pem, &[b"h2"])
+        .await
+        .expect("the gRPC handshake completes");
+    assert!(
+        closes_idle_stream(stream, b"").await,
+        "gRPC over TLS: silent after the handshake"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -472,9 +472,12 @@ async fn stage_variables_mappings_and_hop_by_hop_headers() {
     )
     .await
     .ok();
-    m.put(&format!("{method}/responses/200"), json!({}))
-        .await
-        .ok();
+    m.put(
+        &format!("{method}/responses/200"),
+        json!({"responseParameters": {"method.response.header.X-Ext": false}}),
+    )
+    .await
+    .ok();
     m.put(
         &format!("{method}/integration"),
         json!({
@@ -488,15 +491,20 @@ async fn stage_variables_mappings_and_hop_by_hop_headers() {
                 "integration.request.header.X-Seg": "method.request.path.seg",
                 "integration.request.header.X-Q": "method.request.querystring.q",
                 "integration.request.header.X-Static": "'static value'",
-                "integration.request.header.X-Stage": "stageVariables.name"
+                "integration.request.header.X-Stage": "stageVariables.name",
+                "integration.request.header.X-Rid": "context.requestId",
+                "integration.request.header.X-Ext": "context.extendedRequestId"
             }
         }),
     )
     .await
     .ok();
-    m.put(&format!("{method}/integration/responses/200"), json!({}))
-        .await
-        .ok();
+    m.put(
+        &format!("{method}/integration/responses/200"),
+        json!({"responseParameters": {"method.response.header.X-Ext": "context.extendedRequestId"}}),
+    )
+    .await
+    .ok();
 
     // ANY /hop: HTTP_PROXY, the request passes through minus hop-by-hop headers.
     let hop = add_resource(&m, &api, &root, "hop").await;
@@ -572,6 +580,16 @@ async fn stage_variables_mappings_and_hop_by_hop_headers() {
             assert_eq!(h["x-q"], "a b&c");
             assert_eq!(h["x-static"], "static value");
             assert_eq!(h["x-stage"], "first");
+            // Both request ids, as the client sees them in the response headers.
+            assert_eq!(h["x-rid"], r.header("x-amzn-requestid"));
+            let ext = r.header("x-amz-apigw-id");
+            assert_eq!(ext.len(), 16, "an extended request id: {ext}");
+            assert_eq!(h["x-ext"], ext, "context.extendedRequestId, request side");
+            assert_eq!(
+                r.header("x-ext"),
+                ext,
+                "context.extendedRequestId, response side"
+            );
             assert!(
                 h.get("x-other").is_none(),
                 "HTTP forwards only mapped headers"

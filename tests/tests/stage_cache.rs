@@ -129,6 +129,23 @@ async fn until_cached(url: &str, headers: &[(&str, &str)]) -> u64 {
     .await
 }
 
+/// The value both nodes answer `url_a` / `url_b` with once they share one cache entry.
+/// Usually that is the entry the first node wrote; under load its write (or the other
+/// node's read) may time out, and then the other node's own entry becomes the shared one:
+/// either way both nodes end up answering the same number, with no backend call between.
+async fn until_shared(url_a: &str, url_b: &str, headers: &[(&str, &str)]) -> u64 {
+    eventually(
+        &format!("{url_a} and {url_b} {headers:?} served from one shared entry"),
+        Duration::from_secs(20),
+        || async {
+            let a = n(&get(url_a, headers).await);
+            let b = n(&get(url_b, headers).await);
+            (a == b && n(&get(url_a, headers).await) == a).then_some(a)
+        },
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cached_gets_are_shared_by_the_nodes_keyed_and_flushed() {
     let cluster = Cluster::start(2).await;
@@ -160,13 +177,8 @@ async fn cached_gets_are_shared_by_the_nodes_keyed_and_flushed() {
     assert_eq!(got["cacheClusterStatus"], "AVAILABLE");
 
     // A GET cached by node 0 is served by node 1 without the backend.
-    let cached = until_cached(&url(0, "/items/1"), &[]).await;
-    eventually(
-        "node 1 serves node 0's entry",
-        Duration::from_secs(20),
-        || async { (n(&get(&url(1, "/items/1"), &[]).await) == cached).then_some(()) },
-    )
-    .await;
+    until_cached(&url(0, "/items/1"), &[]).await;
+    let cached = until_shared(&url(0, "/items/1"), &url(1, "/items/1"), &[]).await;
     let calls = counter.calls();
     for node in [0, 1, 1, 0] {
         assert_eq!(n(&get(&url(node, "/items/1"), &[]).await), cached);
@@ -188,13 +200,7 @@ async fn cached_gets_are_shared_by_the_nodes_keyed_and_flushed() {
             !seen.contains(&got),
             "{path} {headers:?} missed: {got} is new"
         );
-        seen.push(got);
-        eventually(
-            &format!("{path} {headers:?} cached for the other node"),
-            Duration::from_secs(20),
-            || async { (n(&get(&url((i + 1) % 2, path), headers).await) == got).then_some(()) },
-        )
-        .await;
+        seen.push(until_shared(&url(i % 2, path), &url((i + 1) % 2, path), headers).await);
     }
     let calls = counter.calls();
     for node in [0, 1] {

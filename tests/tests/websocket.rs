@@ -451,3 +451,123 @@ mod chat {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// `wss://` on the nodes' HTTPS listener: a custom domain `*.execute-api.localhost` (a
+/// wildcard certificate from the test's CA) gives the execute-api hosts TLS, so a client
+/// connecting with SNI and Host `{apiId}.execute-api.localhost` reaches the WebSocket
+/// stage; a message to the MOCK `$default` route gets its route response, on two nodes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wss_reaches_a_websocket_api_over_the_https_listener() {
+    use apigw_e2e::tls::{tls_connect, TestCa};
+    use apigw_e2e::{eventually, Cluster};
+    use futures::{SinkExt, StreamExt};
+    use std::time::Duration;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let cluster = Cluster::start(2).await;
+    let m = cluster.cp.mgmt();
+    let id = |v: &Value, key: &str| v[key].as_str().unwrap_or_default().to_string();
+    let api = m
+        .post(
+            "/v2/apis",
+            json!({"name": "wss", "protocolType": "WEBSOCKET",
+                   "routeSelectionExpression": "$request.body.action"}),
+        )
+        .await
+        .ok();
+    let api = id(&api, "apiId");
+    let base = format!("/v2/apis/{api}");
+    let mock = m
+        .post(
+            &format!("{base}/integrations"),
+            json!({"integrationType": "MOCK",
+                   "requestTemplates": {"$default": "{\"statusCode\": 200}"},
+                   "templateSelectionExpression": "\\$default"}),
+        )
+        .await
+        .ok();
+    let mock = id(&mock, "integrationId");
+    m.post(
+        &format!("{base}/integrations/{mock}/integrationresponses"),
+        json!({"integrationResponseKey": "$default",
+               "responseTemplates": {"$default": "{\"echo\": \"over wss\"}"}}),
+    )
+    .await
+    .ok();
+    let route = m
+        .post(
+            &format!("{base}/routes"),
+            json!({"routeKey": "$default", "target": format!("integrations/{mock}"),
+                   "routeResponseSelectionExpression": "$default"}),
+        )
+        .await
+        .ok();
+    let route = id(&route, "routeId");
+    m.post(
+        &format!("{base}/routes/{route}/routeresponses"),
+        json!({"routeResponseKey": "$default"}),
+    )
+    .await
+    .ok();
+    m.post(
+        &format!("{base}/stages"),
+        json!({"stageName": "dev", "autoDeploy": true}),
+    )
+    .await
+    .ok();
+
+    let ca = TestCa::new("wss ca");
+    let wildcard = ca.server("*.execute-api.localhost");
+    let created = m
+        .post(
+            "/domainnames",
+            json!({"domainName": "*.execute-api.localhost",
+                   "certificateBody": wildcard.cert_pem,
+                   "certificatePrivateKey": wildcard.key_pem,
+                   "endpointConfiguration": {"types": ["REGIONAL"]}}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+
+    let host = format!("{api}.execute-api.localhost");
+    for node in &cluster.nodes {
+        let port = node.https_port;
+        let mut ws = eventually(
+            "the node upgrades a wss connection",
+            Duration::from_secs(30),
+            || async {
+                let tls = tls_connect(port, &host, &ca.pem, &[b"http/1.1"])
+                    .await
+                    .ok()?;
+                let request = format!("wss://{host}/dev").into_client_request().ok()?;
+                tokio_tungstenite::client_async(request, tls)
+                    .await
+                    .ok()
+                    .map(|(ws, _)| ws)
+            },
+        )
+        .await;
+        ws.send(Message::Text(json!({"action": "hello"}).to_string().into()))
+            .await
+            .expect("send over wss");
+        let answer = tokio::time::timeout(Duration::from_secs(20), async {
+            while let Some(msg) = ws.next().await {
+                if let Ok(Message::Text(t)) = msg {
+                    return Some(t.to_string());
+                }
+            }
+            None
+        })
+        .await
+        .expect("an answer within 20 s")
+        .expect("a text message");
+        assert_eq!(
+            serde_json::from_str::<Value>(&answer).expect("JSON"),
+            json!({"echo": "over wss"}),
+            "node {}",
+            node.node_id
+        );
+        ws.close(None).await.expect("close");
+    }
+}

@@ -3,6 +3,8 @@
 // CSRF token (apigw_csrf cookie) in X-CSRF-Token. A 401 triggers one refresh and a retry;
 // if that fails the app goes back to the sign-in screen.
 
+import type { PatchOperation } from "./api/types";
+
 export class ApiError extends Error {
   constructor(
     public status: number,
@@ -107,7 +109,8 @@ export const get = <T = any>(p: string) => call<T>("GET", p);
 export const post = <T = any>(p: string, b: unknown = {}) => call<T>("POST", p, b);
 export const put = <T = any>(p: string, b: unknown = {}) => call<T>("PUT", p, b);
 export const del = <T = any>(p: string) => call<T>("DELETE", p);
-export type PatchOp = { op: "add" | "remove" | "replace" | "copy"; path: string; value?: string; from?: string };
+/** One patch operation of an Update* call (the management API's `PatchOperation`). */
+export type PatchOp = PatchOperation;
 export const patch = <T = any>(p: string, ops: PatchOp[]) => call<T>("PATCH", p, { patchOperations: ops });
 /** A JSON-merge update of the console's own endpoints. */
 export const update = <T = any>(p: string, b: unknown) => call<T>("PATCH", p, b);

@@ -9,12 +9,11 @@ use std::collections::BTreeMap;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{AwsJson, AwsQuery, PageQuery};
+use crate::extract::{AwsJson, AwsQuery, Page, PageQuery};
 use crate::ids::{now_epoch, random_id};
 use crate::keys::generate_value;
 use crate::patch::PatchRequest;
@@ -23,7 +22,7 @@ use crate::wire::ApiKey;
 use crate::AppState;
 
 /// A `stageKeys` element of CreateApiKey (deprecated by AWS, kept for the wire shape).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StageKey {
     rest_api_id: Option<String>,
@@ -31,7 +30,7 @@ pub struct StageKey {
 }
 
 /// Body of CreateApiKey.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateApiKey {
     name: Option<String>,
@@ -48,23 +47,42 @@ pub struct CreateApiKey {
     tags: BTreeMap<String, String>,
 }
 
-/// Query of POST /apikeys: `mode=import` turns the call into ImportApiKeys.
-#[derive(Debug, Default, Deserialize)]
+/// Query of CreateApiKey: `mode=import` is ImportApiKeys (the route table dispatches it),
+/// any other mode is refused.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct CreateQuery {
+    /// `import` for ImportApiKeys.
     mode: Option<String>,
+}
+
+/// Query of ImportApiKeys (`POST /apikeys?mode=import`).
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub struct ImportQuery {
+    /// `csv`, the only format.
     format: Option<String>,
+    /// `true`: a warning fails the whole import.
     failonwarnings: Option<String>,
 }
 
+/// The answer of ImportApiKeys (`ApiKeyIds` shape).
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct ApiKeyIds {
+    /// The imported (or updated) keys' ids.
+    pub ids: Vec<String>,
+    /// What was not done (a key not added to a plan).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
 /// Query of GetApiKey.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GetQuery {
     include_value: Option<String>,
 }
 
 /// Query of GetApiKeys.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ListQuery {
     include_values: Option<String>,
@@ -107,32 +125,17 @@ fn validate_key(key: &ApiKey) -> ApiResult<()> {
     Ok(())
 }
 
-/// POST /apikeys (CreateApiKey), or ImportApiKeys with `?mode=import`.
+/// POST /apikeys (CreateApiKey); `?mode=import` is [`import`].
 pub async fn create(
     State(state): State<AppState>,
     AwsQuery(q): AwsQuery<CreateQuery>,
-    body: Bytes,
-) -> ApiResult<Response> {
-    match q.mode.as_deref() {
-        Some("import") => {
-            return import(state, q, body)
-                .await
-                .map(IntoResponse::into_response)
-        }
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "Invalid mode '{other}': only 'import' is supported"
-            )))
-        }
-        None => {}
+    AwsJson(req): AwsJson<CreateApiKey>,
+) -> ApiResult<(StatusCode, Json<ApiKey>)> {
+    if let Some(other) = q.mode.as_deref() {
+        return Err(ApiError::bad_request(format!(
+            "Invalid mode '{other}': only 'import' is supported"
+        )));
     }
-    let text: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
-        b"{}"
-    } else {
-        &body
-    };
-    let req: CreateApiKey = serde_json::from_slice(text)
-        .map_err(|e| ApiError::bad_request(format!("Invalid request body: {e}")))?;
     let _ = req.generate_distinct_id;
     let value = match req.value {
         Some(v) => {
@@ -172,7 +175,7 @@ pub async fn create(
     store::api_keys::insert(&mut tx, &state.keys, &key, &value).await?;
     store::config::bump(&mut tx).await?;
     crate::audit::commit(tx).await?;
-    Ok((StatusCode::CREATED, Json(key)).into_response())
+    Ok((StatusCode::CREATED, Json(key)))
 }
 
 /// GET /apikeys/{api_Key}
@@ -193,7 +196,7 @@ pub async fn get(
 pub async fn list(
     State(state): State<AppState>,
     AwsQuery(q): AwsQuery<ListQuery>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<Page<ApiKey>>> {
     let mut conn = state.db.acquire().await?;
     let rows =
         store::api_keys::list(&mut conn, q.name.as_deref(), q.customer_id.as_deref()).await?;
@@ -206,11 +209,10 @@ pub async fn list(
         }
         items.push(key);
     }
-    let mut out = serde_json::json!({ "item": items });
-    if let Some(p) = page.position {
-        out["position"] = p.into();
-    }
-    Ok(Json(out))
+    Ok(Json(Page {
+        item: items,
+        position: page.position,
+    }))
 }
 
 /// PATCH /apikeys/{api_Key}
@@ -365,7 +367,12 @@ fn merge_single_quoted(fields: Vec<String>) -> Vec<String> {
 
 /// ImportApiKeys: creates (or, for a known value, overwrites) each key of the file and
 /// binds it to its plans. Problems with plan bindings are warnings unless `failonwarnings`.
-async fn import(state: AppState, q: CreateQuery, body: Bytes) -> ApiResult<impl IntoResponse> {
+/// POST /apikeys?mode=import (ImportApiKeys): a CSV of keys.
+pub async fn import(
+    State(state): State<AppState>,
+    AwsQuery(q): AwsQuery<ImportQuery>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<ApiKeyIds>)> {
     match q.format.as_deref() {
         Some(f) if f.eq_ignore_ascii_case("csv") => {}
         _ => {
@@ -425,11 +432,7 @@ async fn import(state: AppState, q: CreateQuery, body: Bytes) -> ApiResult<impl 
     }
     store::config::bump(&mut tx).await?;
     crate::audit::commit(tx).await?;
-    let mut out = serde_json::json!({ "ids": ids });
-    if !warnings.is_empty() {
-        out["warnings"] = warnings.into();
-    }
-    Ok((StatusCode::CREATED, Json(out)))
+    Ok((StatusCode::CREATED, Json(ApiKeyIds { ids, warnings })))
 }
 
 #[cfg(test)]

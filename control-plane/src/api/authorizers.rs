@@ -20,7 +20,7 @@ use crate::wire::Authorizer;
 use crate::AppState;
 
 /// Body of CreateAuthorizer.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateAuthorizer {
     name: Option<String>,

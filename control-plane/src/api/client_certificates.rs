@@ -25,7 +25,7 @@ use crate::wire::ClientCertificate;
 use crate::AppState;
 
 /// Body of GenerateClientCertificate.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Generate {
     description: Option<String>,

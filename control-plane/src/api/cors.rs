@@ -39,7 +39,7 @@ const ALLOW_METHODS: &str = "Access-Control-Allow-Methods";
 const ALLOW_ORIGIN: &str = "Access-Control-Allow-Origin";
 
 /// Body of the call.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EnableCors {
     allow_origin: Option<String>,

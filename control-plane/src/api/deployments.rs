@@ -22,7 +22,7 @@ use crate::wire::Deployment;
 use crate::AppState;
 
 /// Body of CreateDeployment.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateDeployment {
     stage_name: Option<String>,

@@ -202,7 +202,7 @@ fn documented(part: &DocumentationPart) -> bool {
 }
 
 /// Body of CreateDocumentationPart.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct CreatePart {
     location: Option<DocumentationPartLocation>,
     properties: Option<Value>,
@@ -254,7 +254,7 @@ pub async fn create_part(
 }
 
 /// Query of GetDocumentationParts.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PartsQuery {
     #[serde(rename = "type")]
@@ -365,14 +365,14 @@ pub async fn delete_part(
 }
 
 /// Query of ImportDocumentationParts.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct ImportQuery {
     mode: Option<String>,
     failonwarnings: Option<String>,
 }
 
 /// ImportDocumentationParts' answer (`DocumentationPartIds`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct PartIds {
     ids: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -546,7 +546,7 @@ pub async fn save_parts(
 }
 
 /// Body of CreateDocumentationVersion.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateVersion {
     documentation_version: Option<String>,

@@ -62,7 +62,7 @@ const ENDPOINT_TYPES: &[&str] = &["REGIONAL", "EDGE", "PRIVATE"];
 pub const TARGET_SUFFIX: &str = "execute-api.localhost";
 
 /// Body of CreateDomainName.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateDomainName {
     domain_name: Option<String>,
@@ -84,7 +84,7 @@ pub struct CreateDomainName {
 }
 
 /// `MutualTlsAuthenticationInput`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MutualTlsInput {
     truststore_uri: Option<String>,
@@ -552,7 +552,7 @@ pub async fn delete(
 // ---- base path mappings ----
 
 /// Body of CreateBasePathMapping.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateMapping {
     base_path: Option<String>,

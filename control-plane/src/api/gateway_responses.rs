@@ -21,7 +21,7 @@ use crate::wire::{GatewayResponse, GATEWAY_RESPONSE_TYPES as TYPES};
 use crate::AppState;
 
 /// Body of PutGatewayResponse.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PutGatewayResponse {
     status_code: Option<String>,

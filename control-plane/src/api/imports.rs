@@ -53,7 +53,7 @@ use crate::AppState;
 const MAX_DEFINITION: usize = 6 * 1024 * 1024;
 
 /// The answer: the RestApi shape, with `warnings`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ImportAnswer {
     #[serde(flatten)]
     api: RestApi,

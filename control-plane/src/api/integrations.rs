@@ -18,7 +18,7 @@ use crate::wire::{Integration, IntegrationResponse};
 use crate::AppState;
 
 /// Body of PutIntegration.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PutIntegration {
     #[serde(rename = "type")]
@@ -218,7 +218,7 @@ pub async fn delete(
 }
 
 /// Body of PutIntegrationResponse.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PutIntegrationResponse {
     selection_pattern: Option<String>,

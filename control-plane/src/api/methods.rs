@@ -20,7 +20,7 @@ use crate::wire::{Method, MethodResponse};
 use crate::AppState;
 
 /// Body of PutMethod.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PutMethod {
     authorization_type: Option<String>,
@@ -200,7 +200,7 @@ pub async fn delete(
 }
 
 /// Body of PutMethodResponse.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PutMethodResponse {
     #[serde(default)]

@@ -23,7 +23,7 @@ use crate::wire::Model;
 use crate::AppState;
 
 /// Body of CreateModel.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateModel {
     name: Option<String>,
@@ -33,7 +33,7 @@ pub struct CreateModel {
 }
 
 /// The `Template` shape of GetModelTemplate.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct TemplateValue {
     /// The generated mapping template.
     pub value: String,

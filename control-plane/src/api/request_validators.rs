@@ -18,7 +18,7 @@ use crate::wire::RequestValidator;
 use crate::AppState;
 
 /// Body of CreateRequestValidator.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateRequestValidator {
     name: Option<String>,

@@ -21,14 +21,14 @@ use crate::wire::Resource;
 use crate::AppState;
 
 /// Body of CreateResource.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateResource {
     path_part: Option<String>,
 }
 
 /// Query of GetResource(s): paging plus `embed=methods`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct ResourceQuery {
     limit: Option<String>,
     position: Option<String>,

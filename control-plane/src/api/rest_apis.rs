@@ -18,7 +18,7 @@ use crate::wire::{EndpointConfiguration, RestApi};
 use crate::AppState;
 
 /// Body of CreateRestApi.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateRestApi {
     name: Option<String>,

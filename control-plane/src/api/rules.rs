@@ -237,7 +237,7 @@ pub fn new_stage(name: &str, deployment_id: &str) -> Stage {
 
 /// The `canarySettings` of CreateStage (`CanarySettings`) and CreateDeployment
 /// (`DeploymentCanarySettings`, without `deploymentId`), as sent.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CanaryInput {
     /// 0.0–100.0 (default 0).

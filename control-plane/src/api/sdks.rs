@@ -15,7 +15,7 @@ use crate::store;
 use crate::AppState;
 
 /// The `SdkType` shape (none exist here; the type names the list's items).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SdkType {
     id: String,

@@ -23,7 +23,7 @@ use crate::wire::{MethodSetting, Stage};
 use crate::AppState;
 
 /// Body of CreateStage.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateStage {
     stage_name: Option<String>,
@@ -82,7 +82,7 @@ pub async fn create(
 }
 
 /// Query of GetStages.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StagesQuery {
     deployment_id: Option<String>,
@@ -93,11 +93,14 @@ pub async fn list(
     State(state): State<AppState>,
     Path(api_id): Path<String>,
     crate::extract::AwsQuery(q): crate::extract::AwsQuery<StagesQuery>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<crate::extract::Page<Stage>>> {
     let mut conn = state.db.acquire().await?;
     store::rest_apis::load(&mut conn, &api_id, false).await?;
     let items = store::stages::list(&mut conn, &api_id, q.deployment_id.as_deref()).await?;
-    Ok(Json(serde_json::json!({ "item": items })))
+    Ok(Json(crate::extract::Page {
+        item: items,
+        position: None,
+    }))
 }
 
 /// GET /restapis/{restapi_id}/stages/{stage_name}

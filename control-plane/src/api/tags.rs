@@ -20,13 +20,13 @@ use crate::validate;
 use crate::AppState;
 
 /// The `Tags` shape (GetTags' answer).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Tags {
     tags: BTreeMap<String, String>,
 }
 
 /// Body of TagResource.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct TagResource {
     tags: Option<BTreeMap<String, String>>,
 }

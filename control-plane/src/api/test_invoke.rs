@@ -75,7 +75,7 @@ impl TestInvoker {
 }
 
 /// Body of TestInvokeMethod.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TestInvokeMethod {
     path_with_query_string: Option<String>,
@@ -185,7 +185,7 @@ pub async fn invoke(
 }
 
 /// Body of TestInvokeAuthorizer.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TestInvokeAuthorizer {
     path_with_query_string: Option<String>,

@@ -34,7 +34,7 @@ use apigw_quota::{day_of, day_text, effective_limit, Period};
 const MAX_DAYS: i64 = 366;
 
 /// Query of GetUsage and the export.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UsageQuery {
     start_date: Option<String>,

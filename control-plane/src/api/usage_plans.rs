@@ -15,7 +15,7 @@ use sqlx::PgConnection;
 
 use crate::constraints::{self, Violations};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{AwsJson, AwsQuery, PageQuery};
+use crate::extract::{AwsJson, AwsQuery, Page, PageQuery};
 use crate::ids::random_id;
 use crate::patch::{Op, PatchOperation, PatchRequest};
 use crate::store;
@@ -25,7 +25,7 @@ use crate::AppState;
 use apigw_quota::Period;
 
 /// Body of CreateUsagePlan.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateUsagePlan {
     name: Option<String>,
@@ -39,7 +39,7 @@ pub struct CreateUsagePlan {
 }
 
 /// Query of GetUsagePlans.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ListQuery {
     key_id: Option<String>,
@@ -48,7 +48,7 @@ pub struct ListQuery {
 }
 
 /// Body of CreateUsagePlanKey.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatePlanKey {
     key_id: Option<String>,
@@ -56,7 +56,7 @@ pub struct CreatePlanKey {
 }
 
 /// Query of GetUsagePlanKeys.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct KeysQuery {
     name: Option<String>,
     #[serde(flatten)]
@@ -178,14 +178,14 @@ pub async fn create(
 pub async fn list(
     State(state): State<AppState>,
     AwsQuery(q): AwsQuery<ListQuery>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<Page<UsagePlan>>> {
     let mut conn = state.db.acquire().await?;
     if let Some(key) = &q.key_id {
         store::api_keys::load(&mut conn, key, false).await?;
     }
     let plans = store::usage_plans::list(&mut conn, q.key_id.as_deref()).await?;
     let page = q.page.page(plans)?;
-    Ok(Json(serde_json::to_value(page).unwrap_or_default()))
+    Ok(Json(page))
 }
 
 /// GET /usageplans/{usageplanId}
@@ -371,7 +371,7 @@ pub async fn list_keys(
     State(state): State<AppState>,
     Path(plan_id): Path<String>,
     AwsQuery(q): AwsQuery<KeysQuery>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<Page<UsagePlanKey>>> {
     let mut conn = state.db.acquire().await?;
     let rows: Vec<PlanKeyRow> = store::usage_plans::keys(&mut conn, &plan_id, None)
         .await?
@@ -388,11 +388,10 @@ pub async fn list_keys(
         .into_iter()
         .map(|r| wire_plan_key(&state, r))
         .collect::<ApiResult<Vec<_>>>()?;
-    let mut out = serde_json::json!({ "item": items });
-    if let Some(p) = page.position {
-        out["position"] = p.into();
-    }
-    Ok(Json(out))
+    Ok(Json(Page {
+        item: items,
+        position: page.position,
+    }))
 }
 
 /// GET /usageplans/{usageplanId}/keys/{keyId}

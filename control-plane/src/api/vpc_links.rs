@@ -39,7 +39,7 @@ pub const AVAILABLE: &str = "AVAILABLE";
 pub const AVAILABLE_MESSAGE: &str = "Your vpc link is ready for use";
 
 /// Body of CreateVpcLink.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateVpcLink {
     name: Option<String>,

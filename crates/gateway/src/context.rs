@@ -205,12 +205,13 @@ impl RequestContext {
     /// its are (16 characters of base64, e.g. `LqP7EHgzIAMF3Fw=`), made from the bytes
     /// the request id was drawn from (so it costs nothing until something reads it).
     pub fn extended_request_id(&self) -> ExtendedRequestId {
-        use base64::Engine as _;
-        let mut text = [0u8; 16];
-        let written = base64::engine::general_purpose::STANDARD
-            .encode_slice(&self.id_bytes[5..], &mut text)
-            .unwrap_or(0);
-        ExtendedRequestId { text, len: written }
+        ExtendedRequestId::of(&self.id_bytes)
+    }
+
+    /// The random bytes both ids are made from (for views that derive the extended id
+    /// only when a mapping asks for it).
+    pub fn id_bytes(&self) -> &[u8; 16] {
+        &self.id_bytes
     }
 }
 
@@ -222,6 +223,16 @@ pub struct ExtendedRequestId {
 }
 
 impl ExtendedRequestId {
+    /// The extended id of the request whose ids were drawn from `id_bytes`.
+    pub fn of(id_bytes: &[u8; 16]) -> Self {
+        use base64::Engine as _;
+        let mut text = [0u8; 16];
+        let len = base64::engine::general_purpose::STANDARD
+            .encode_slice(&id_bytes[5..], &mut text)
+            .unwrap_or(0);
+        ExtendedRequestId { text, len }
+    }
+
     /// The id as text.
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.text[..self.len]).unwrap_or("")

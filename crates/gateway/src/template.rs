@@ -78,9 +78,9 @@ impl<'a> TemplateEnv<'a> {
         })
     }
 
-    /// The request id, for `context.requestId` mappings.
-    pub fn request_id(&self) -> &'a http::HeaderValue {
-        &self.ctx.request_id
+    /// The request's context, for `context.requestId` / `extendedRequestId` mappings.
+    pub fn context(&self) -> &'a RequestContext {
+        self.ctx
     }
 
     /// Takes back the body of the last render (saves a copy when it is needed again).

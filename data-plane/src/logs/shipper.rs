@@ -20,7 +20,7 @@ use std::time::Duration;
 use apigw_proto::logs::logs_ingest_client::LogsIngestClient;
 use apigw_proto::logs::LogShipment;
 use tokio::time::Instant;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use super::sink::Pending;
 use super::LogStats;
@@ -43,6 +43,8 @@ pub const FINAL_WAIT: Duration = Duration::from_secs(5);
 pub struct LogShipperConfig {
     /// The control plane's gRPC URL.
     pub url: String,
+    /// How an `https://` URL is verified (and the node's client certificate).
+    pub tls: crate::control_plane_tls::ControlPlaneTls,
     /// The node's configured id (the log stream).
     pub node_id: String,
     /// Seal-and-send interval.
@@ -72,7 +74,9 @@ impl LogShipper {
         stats: Arc<LogStats>,
         config: LogShipperConfig,
     ) -> Result<Self, ShipperError> {
-        let endpoint = Endpoint::from_shared(config.url.clone())
+        let endpoint = config
+            .tls
+            .endpoint(&config.url)
             .map_err(|source| ShipperError::InvalidUrl {
                 url: config.url.clone(),
                 source,
@@ -299,6 +303,7 @@ mod tests {
             Arc::clone(stats),
             LogShipperConfig {
                 url,
+                tls: Default::default(),
                 node_id: "n1".into(),
                 interval: DEFAULT_INTERVAL,
                 max_backlog: max,

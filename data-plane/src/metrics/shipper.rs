@@ -24,7 +24,7 @@ use apigw_proto::metrics::metrics_ingest_client::MetricsIngestClient;
 use apigw_proto::metrics::{MetricsShipment, MinuteSeries};
 use apigw_sketch::Sketch;
 use tokio::time::Instant;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use super::{current_minute, Registry};
 use crate::config_client::Backoff;
@@ -95,6 +95,8 @@ pub enum ShipError {
 pub struct ShipperConfig {
     /// The control plane's gRPC URL.
     pub url: String,
+    /// How an `https://` URL is verified (and the node's client certificate).
+    pub tls: crate::control_plane_tls::ControlPlaneTls,
     /// The node's configured id.
     pub node_id: String,
     /// Drain interval.
@@ -119,7 +121,9 @@ pub struct Shipper {
 impl Shipper {
     /// A shipper for `registry`; the channel connects lazily (and reconnects by itself).
     pub fn new(registry: Arc<Registry>, config: ShipperConfig) -> Result<Self, ShipperError> {
-        let endpoint = Endpoint::from_shared(config.url.clone())
+        let endpoint = config
+            .tls
+            .endpoint(&config.url)
             .map_err(|source| ShipperError::InvalidUrl {
                 url: config.url.clone(),
                 source,
@@ -416,6 +420,7 @@ mod tests {
             Arc::clone(registry),
             ShipperConfig {
                 url: url.into(),
+                tls: Default::default(),
                 node_id: "n1".into(),
                 interval: DEFAULT_INTERVAL,
                 max_backlog,

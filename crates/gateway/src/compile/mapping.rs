@@ -45,6 +45,9 @@ pub struct RequestView<'a> {
     pub headers: &'a HeaderMap,
     /// This request's id (`context.requestId`).
     pub request_id: &'a str,
+    /// The bytes both request ids come from (`context.extendedRequestId` is derived from
+    /// them when a mapping reads it).
+    pub id_bytes: &'a [u8; 16],
     /// The client's address (`context.identity.sourceIp`).
     pub source_ip: IpAddr,
     /// What the authorizer established (`context.authorizer.x`).
@@ -58,6 +61,8 @@ pub enum ContextVar {
     Authorizer(Box<str>),
     /// `context.requestId`.
     RequestId,
+    /// `context.extendedRequestId`.
+    ExtendedRequestId,
     /// `context.httpMethod`.
     HttpMethod,
     /// `context.identity.sourceIp`.
@@ -167,6 +172,11 @@ impl ValueSource {
             ValueSource::Constant(value) => Some(Cow::Borrowed(value)),
             ValueSource::Context(var) => match var {
                 ContextVar::RequestId => Some(Cow::Borrowed(req.request_id)),
+                ContextVar::ExtendedRequestId => Some(Cow::Owned(
+                    crate::context::ExtendedRequestId::of(req.id_bytes)
+                        .as_str()
+                        .to_owned(),
+                )),
                 ContextVar::HttpMethod => Some(Cow::Borrowed(req.method.as_str())),
                 ContextVar::SourceIp => Some(Cow::Owned(req.source_ip.to_string())),
                 ContextVar::Authorizer(name) => req.authorizer?.value(name),
@@ -223,7 +233,8 @@ impl ValueSource {
 fn context_source(var: &str, scope: &SourceScope<'_>) -> ValueSource {
     let constant = |v: &str| ValueSource::Constant(v.into());
     match var {
-        "requestId" | "extendedRequestId" => ValueSource::Context(ContextVar::RequestId),
+        "requestId" => ValueSource::Context(ContextVar::RequestId),
+        "extendedRequestId" => ValueSource::Context(ContextVar::ExtendedRequestId),
         "httpMethod" => ValueSource::Context(ContextVar::HttpMethod),
         "identity.sourceIp" => ValueSource::Context(ContextVar::SourceIp),
         "identity.userAgent" => ValueSource::Context(ContextVar::UserAgent),
@@ -293,6 +304,8 @@ pub enum ResponseSource {
     BackendHeader(HeaderName),
     /// `context.requestId`.
     RequestId,
+    /// `context.extendedRequestId`.
+    ExtendedRequestId,
     /// `integration.response.body`: the whole body.
     Body,
     /// `integration.response.body.PATH`: a JSONPath into the (JSON) body.
@@ -326,6 +339,9 @@ impl ResponseSource {
         let constant = match ValueSource::parse(expr, scope)? {
             ValueSource::Constant(value) => value,
             ValueSource::Context(ContextVar::RequestId) => return Ok(ResponseSource::RequestId),
+            ValueSource::Context(ContextVar::ExtendedRequestId) => {
+                return Ok(ResponseSource::ExtendedRequestId)
+            }
             ValueSource::Absent => return Ok(ResponseSource::Absent),
             _ => return Err(MappingError::Unrecognised(expr.to_owned())),
         };
@@ -340,17 +356,18 @@ impl ResponseSource {
     }
 
     /// The header value for this response, or `None` when absent. `body` is the
-    /// integration's body when it was buffered.
+    /// integration's body when it was buffered; `ctx` gives the request's ids.
     pub fn value(
         &self,
         backend: Option<&HeaderMap>,
         body: Option<&str>,
-        request_id: &HeaderValue,
+        ctx: &crate::context::RequestContext,
     ) -> Option<HeaderValue> {
         match self {
             ResponseSource::Constant(value) => Some(value.clone()),
             ResponseSource::BackendHeader(name) => backend?.get(name).cloned(),
-            ResponseSource::RequestId => Some(request_id.clone()),
+            ResponseSource::RequestId => Some(ctx.request_id.clone()),
+            ResponseSource::ExtendedRequestId => Some(ctx.extended_request_id().header_value()),
             ResponseSource::Body => HeaderValue::from_str(body?.trim()).ok(),
             ResponseSource::BodyPath(path) => HeaderValue::from_str(&path.evaluate(body?)?).ok(),
             ResponseSource::Absent => None,
@@ -483,6 +500,7 @@ mod tests {
             query: Some("q=hello%20there&x&q=second"),
             headers: &headers,
             request_id: "req-1",
+            id_bytes: &[7; 16],
             source_ip: "10.0.0.1".parse().unwrap(),
             authorizer: None,
         };
@@ -541,7 +559,7 @@ mod tests {
         );
         let path = ResponseSource::parse("integration.response.body.a", &s).unwrap();
         assert!(matches!(path, ResponseSource::BodyPath(_)) && path.reads_body());
-        let id = HeaderValue::from_static("rid");
+        let id = crate::context::RequestContext::new(std::net::IpAddr::from([127, 0, 0, 1]));
         assert_eq!(
             path.value(None, Some(r#"{"a":"v"}"#), &id),
             Some(HeaderValue::from_static("v"))

@@ -131,7 +131,7 @@ pub async fn respond(
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, content_type);
     for (name, source) in &selected.headers {
-        if let Some(value) = source.value(backend_headers, body_text.as_deref(), env.request_id()) {
+        if let Some(value) = source.value(backend_headers, body_text.as_deref(), env.context()) {
             headers.insert(name.clone(), value);
         }
     }

@@ -17,6 +17,8 @@ import { ApiSettings } from "../api-settings/api-settings";
 import { ResourcePolicy } from "../api-settings/policy";
 import { Authorizers } from "../authorizers/authorizers";
 import { Tags } from "../../shared/tags";
+import type { Deployment, Stage } from "../../api/types";
+export type { Stage, Deployment };
 
 const TABS = [
   ["resources", "Resources"],
@@ -28,23 +30,6 @@ const TABS = [
   ["gateway-responses", "Gateway responses"],
   ["settings", "API settings"],
 ] as const;
-
-export type Stage = {
-  stageName: string;
-  deploymentId: string;
-  description?: string;
-  variables?: Record<string, string>;
-  tracingEnabled?: boolean;
-  cacheClusterEnabled?: boolean;
-  clientCertificateId?: string;
-  cacheClusterSize?: string;
-  cacheClusterStatus?: string;
-  methodSettings?: Record<string, any>;
-  canarySettings?: { percentTraffic?: number; deploymentId?: string; stageVariableOverrides?: Record<string, string>; useStageCache?: boolean };
-  createdDate: number;
-  lastUpdatedDate: number;
-};
-export type Deployment = { id: string; description?: string; createdDate: number };
 
 export function ApiScreen({ apiId, path }: { apiId: string; path: string }) {
   const api = useAsync(() => get<RestApi>(`/restapis/${apiId}`), [apiId]);

@@ -3,18 +3,8 @@ import { useEffect, useLayoutEffect, useState } from "preact/hooks";
 import { RawBody, fmtDate, listAll, post } from "../../api";
 import { Link, navigate } from "../../router";
 import { Check, ErrorText, Field, FormActions, ListStatus, Modal, Select, toast, useAction, useAsync } from "../../ui";
-
-export type RestApi = {
-  id: string;
-  name: string;
-  description?: string;
-  createdDate: number;
-  rootResourceId: string;
-  apiKeySource?: string;
-  binaryMediaTypes?: string[];
-  /** The resource policy, JSON text. */
-  policy?: string;
-};
+import type { RestApi } from "../../api/types";
+export type { RestApi };
 
 export function ApisList() {
   const apis = useAsync(() => listAll<RestApi>("/restapis"), []);

@@ -12,32 +12,7 @@ import type { Model } from "../models/models";
 import { isLambda, type Authorizer } from "../authorizers/types";
 import { ChoiceList, ParamList, type Param } from "../../shared/params";
 import { TemplateEditor } from "../../shared/templates";
-
-type MethodResponse = { statusCode: string; responseParameters?: Record<string, boolean>; responseModels?: Record<string, string> };
-type IntegrationResponse = { statusCode: string; selectionPattern?: string; responseParameters?: Record<string, string>; responseTemplates?: Record<string, string> };
-type Integration = {
-  type: string;
-  httpMethod?: string;
-  uri?: string;
-  timeoutInMillis?: number;
-  passthroughBehavior?: string;
-  contentHandling?: string;
-  requestParameters?: Record<string, string>;
-  requestTemplates?: Record<string, string>;
-  integrationResponses?: Record<string, IntegrationResponse>;
-};
-type Method = {
-  httpMethod: string;
-  authorizationType: string;
-  authorizerId?: string;
-  authorizationScopes?: string[];
-  apiKeyRequired?: boolean;
-  requestValidatorId?: string;
-  requestParameters?: Record<string, boolean>;
-  requestModels?: Record<string, string>;
-  methodResponses?: Record<string, MethodResponse>;
-  methodIntegration?: Integration;
-};
+import type { Method, MethodResponse } from "../../api/types";
 
 type Box = "" | "method-request" | "integration-request" | "integration-response" | "method-response";
 

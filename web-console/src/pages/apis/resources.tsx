@@ -8,8 +8,8 @@ import type { RestApi } from "./apis";
 import { MethodView } from "./method";
 import { post } from "../../api";
 import { lambdaUri } from "../../shared/lambda";
-
-export type Resource = { id: string; parentId?: string; pathPart?: string; path: string; resourceMethods?: Record<string, any> };
+import type { Resource } from "../../api/types";
+export type { Resource };
 
 const HTTP_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "ANY"];
 

@@ -7,13 +7,8 @@ import { useState } from "preact/hooks";
 import { fmtDateTime, listAll, patch, patchKey, type PatchOp } from "../../api";
 import { Check, Confirm, ErrorText, FormActions, KeyValues, Select, entries, fromEntries, toast, useAction, useAsync } from "../../ui";
 import type { Deployment, Stage } from "./api";
-
-export type CanarySettings = {
-  percentTraffic?: number;
-  deploymentId?: string;
-  stageVariableOverrides?: Record<string, string>;
-  useStageCache?: boolean;
-};
+import type { CanarySettings } from "../../api/types";
+export type { CanarySettings };
 
 /** The patch operations that make the canary `after` out of `before` (none: a new one). */
 function canaryOps(before: CanarySettings | undefined, after: Required<CanarySettings>): PatchOp[] {

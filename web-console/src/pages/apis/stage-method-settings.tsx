@@ -8,19 +8,8 @@ import { listAll, patch, patchKey, type PatchOp } from "../../api";
 import { Check, ErrorText, Field, FormActions, Select, toast, useAction, useAsync } from "../../ui";
 import { TableHead } from "../../shared/table";
 import type { Resource } from "./resources";
-
-export type MethodSetting = {
-  metricsEnabled: boolean;
-  loggingLevel: string;
-  dataTraceEnabled: boolean;
-  throttlingBurstLimit: number;
-  throttlingRateLimit: number;
-  cachingEnabled: boolean;
-  cacheTtlInSeconds: number;
-  cacheDataEncrypted: boolean;
-  requireAuthorizationForCacheControl: boolean;
-  unauthorizedCacheControlHeaderStrategy: string;
-};
+import type { MethodSetting } from "../../api/types";
+export type { MethodSetting };
 
 /** AWS's defaults, for a target without settings yet. */
 const DEFAULTS: MethodSetting = {

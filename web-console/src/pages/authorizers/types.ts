@@ -1,18 +1,7 @@
-// The Authorizer shape of the management API, and what several authorizer screens share.
-
-export type Authorizer = {
-  id: string;
-  name: string;
-  /** TOKEN, REQUEST or COGNITO_USER_POOLS. */
-  type: string;
-  authorizerUri?: string;
-  identitySource?: string;
-  identityValidationExpression?: string;
-  authorizerResultTtlInSeconds?: number;
-  providerARNs?: string[];
-  authType?: string;
-};
-
+// The Authorizer shape of the management API (from its OpenAPI document), and what several
+// authorizer screens share.
+import type { Authorizer } from "../../api/types";
+export type { Authorizer };
 export const HEADER = "method.request.header.";
 
 /** TOKEN and REQUEST authorizers call a Lambda function; COGNITO_USER_POOLS ones verify a JWT. */

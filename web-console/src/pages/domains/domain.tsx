@@ -13,9 +13,7 @@ import { DOMAIN_RULES, MAPPING_RULES, splitError } from "./fields";
 import { FieldError, PemField } from "./pem";
 import { certHint } from "./x509";
 import { basePathSegment, certArn, certName, endpointType, targetName, type BasePathMapping, type DomainName } from "./types";
-
-type RestApi = { id: string; name: string };
-type Stage = { stageName: string };
+import type { RestApi, Stage } from "../../api/types";
 
 export function DomainNamePage({ name }: { name: string }) {
   const path = `/domainnames/${encodeURIComponent(name)}`;

@@ -1,35 +1,8 @@
 // The management API's shapes for custom domain names, base path mappings and client
-// certificates (GetDomainName(s), GetBasePathMapping(s), GetClientCertificate(s)).
-export type DomainName = {
-  domainName: string;
-  domainNameId: string;
-  domainNameArn: string;
-  certificateName?: string;
-  certificateArn?: string;
-  certificateUploadDate?: number;
-  regionalDomainName?: string;
-  regionalCertificateName?: string;
-  regionalCertificateArn?: string;
-  distributionDomainName?: string;
-  endpointConfiguration: { types: string[] };
-  domainNameStatus: string;
-  domainNameStatusMessage?: string;
-  securityPolicy: string;
-  mutualTlsAuthentication?: { truststoreUri: string; truststoreVersion?: string; truststoreWarnings?: string[] };
-  tags?: Record<string, string>;
-};
-
-export type BasePathMapping = { basePath: string; restApiId: string; stage?: string };
-
-export type ClientCertificate = {
-  clientCertificateId: string;
-  description?: string;
-  pemEncodedCertificate: string;
-  createdDate: number;
-  expirationDate: number;
-  tags?: Record<string, string>;
-};
-
+// certificates (GetDomainName(s), GetBasePathMapping(s), GetClientCertificate(s)), from its
+// OpenAPI document.
+import type { BasePathMapping, ClientCertificate, DomainName } from "../../api/types";
+export type { BasePathMapping, ClientCertificate, DomainName };
 /** The model's `SecurityPolicy` values the control plane accepts. */
 export const SECURITY_POLICIES = [
   "TLS_1_2",

@@ -5,14 +5,8 @@ import { useState } from "preact/hooks";
 import { del, listAll, put } from "../../api";
 import { Confirm, ErrorText, Field, FormActions, KeyValues, Loading, Modal, entries, fromEntries, toast, useAction, useAsync } from "../../ui";
 import { Table } from "../../shared/table";
-
-export type GatewayResponse = {
-  responseType: string;
-  statusCode?: string;
-  responseParameters?: Record<string, string>;
-  responseTemplates?: Record<string, string>;
-  defaultResponse?: boolean;
-};
+import type { GatewayResponse } from "../../api/types";
+export type { GatewayResponse };
 
 const HEADER = "gatewayresponse.header.";
 

@@ -5,8 +5,8 @@ import { del, listAll, patch, post, type PatchOp } from "../../api";
 import { Confirm, ErrorText, Field, FormActions, ListStatus, Modal, toast, useAction, useAsync } from "../../ui";
 import { EditDeleteButtons, Table } from "../../shared/table";
 import { JsonEditor, jsonError, pretty } from "../../shared/json-editor";
-
-export type Model = { id: string; name: string; description?: string; schema?: string; contentType?: string };
+import type { Model } from "../../api/types";
+export type { Model };
 
 const STARTER = `{
   "$schema": "http://json-schema.org/draft-04/schema#",

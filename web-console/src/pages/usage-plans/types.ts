@@ -1,15 +1,10 @@
-// The management API's UsagePlan shapes (GetUsagePlans, CreateUsagePlan, GetUsage).
-export type Throttle = { rateLimit: number; burstLimit: number };
-export type Quota = { limit: number; offset: number; period: "DAY" | "WEEK" | "MONTH" };
-export type ApiStage = { apiId: string; stage: string; throttle?: Record<string, Throttle> };
-export type Plan = {
-  id: string;
-  name: string;
-  description?: string;
-  apiStages?: ApiStage[];
-  throttle?: Throttle;
-  quota?: Quota;
-};
-export type PlanKey = { id: string; type: string; name: string };
+// The management API's UsagePlan shapes (GetUsagePlans, CreateUsagePlan), from its OpenAPI
+// document, under the names these screens use; GetUsage's answer is typed here.
+import type { ApiStage, QuotaSettings, ThrottleSettings, UsagePlan, UsagePlanKey } from "../../api/types";
+export type { ApiStage };
+export type Throttle = ThrottleSettings;
+export type Quota = QuotaSettings;
+export type Plan = UsagePlan;
+export type PlanKey = UsagePlanKey;
 /** GetUsage: per key id, one `[used, remaining]` pair per day from `startDate`. */
 export type Usage = { usagePlanId: string; startDate: string; endDate: string; values: Record<string, [number, number][]>; position?: string };

@@ -4,8 +4,8 @@ import { useState } from "preact/hooks";
 import { del, listAll, patch, post, type PatchOp } from "../../api";
 import { Check, Confirm, ErrorText, Field, FormActions, ListStatus, Modal, toast, useAction, useAsync } from "../../ui";
 import { EditDeleteButtons, Table } from "../../shared/table";
-
-export type RequestValidator = { id: string; name?: string; validateRequestBody?: boolean; validateRequestParameters?: boolean };
+import type { RequestValidator } from "../../api/types";
+export type { RequestValidator };
 
 export function Validators({ apiId }: { apiId: string }) {
   const validators = useAsync(() => listAll<RequestValidator>(`/restapis/${apiId}/requestvalidators`), [apiId]);

@@ -80,6 +80,7 @@ pub(crate) fn request_view<'a>(
         query: parts.uri.query(),
         headers: &parts.headers,
         request_id: ctx.request_id_str(),
+        id_bytes: ctx.id_bytes(),
         source_ip: ctx.source_ip,
         authorizer: ctx.authorizer.get().map(|a| &**a),
     }
