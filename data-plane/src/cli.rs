@@ -44,6 +44,16 @@ pub struct Args {
     /// PEM private key of `--control-plane-cert-file`.
     #[arg(long, env = "CONTROL_PLANE_KEY_FILE")]
     pub control_plane_key_file: Option<String>,
+    /// Directory where the node keeps its last applied config (`state.bin`, written after
+    /// each apply) and serves it from at the next start until the control plane answers;
+    /// empty: no state kept. One directory per node (docs/node-state.md).
+    #[arg(long, env = "DP_STATE_DIR", default_value = crate::node_state::DEFAULT_STATE_DIR)]
+    pub state_dir: String,
+    /// Base64 of 32 random bytes: the AES-256-GCM key sealing the private keys of custom
+    /// domains and client certificates in the state file (without it they are left out).
+    /// Prefer the environment variable to the flag (command lines are visible to `ps`).
+    #[arg(long, env = "DP_STATE_KEY", hide_env_values = true)]
+    pub state_key: Option<String>,
     /// Address the invoke/health HTTP server listens on.
     #[arg(long, env = "DP_HTTP_ADDR", default_value = "127.0.0.1:8081")]
     pub http_addr: String,
@@ -226,6 +236,8 @@ mod tests {
         assert_eq!(args.execute_api_domain, "execute-api.localhost");
         assert_eq!(args.log_format, LogFormat::Text);
         assert_eq!(args.redis_prefix, "apigw:");
+        assert_eq!(args.state_dir, "/var/lib/apigw/data-plane");
+        assert!(args.state_key.is_none());
         assert!(!args.limits_fail_closed);
         assert!(args.metrics && args.metrics_url.is_none());
         assert_eq!(args.metrics_ship_interval, 10);
