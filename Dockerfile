@@ -29,7 +29,8 @@ FROM debian:bookworm-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 apigw
+    && useradd --system --uid 10001 apigw \
+    && mkdir -p /var/lib/apigw/data-plane && chown apigw /var/lib/apigw/data-plane
 COPY --from=build /out/control-plane /out/data-plane /usr/local/bin/
 COPY --from=console /console/dist /srv/web-console/dist
 WORKDIR /srv

@@ -592,7 +592,7 @@ def main() -> None:
         data_plane = procs.start("data-plane", SUT_CPU, [str(BIN / "data-plane")], {
             "CONTROL_PLANE_URL": f"http://127.0.0.1:{cp_grpc}", "DP_HTTP_ADDR": f"127.0.0.1:{gw}",
             "DP_WORKER_THREADS": "1", "RUST_LOG": "warn", "REDIS_URL": REDIS,
-            "REDIS_KEY_PREFIX": f"bench:{db}:", "FUNCTIONS_URL": functions, **logs_env})
+            "REDIS_KEY_PREFIX": f"bench:{db}:", "FUNCTIONS_URL": functions, "DP_STATE_DIR": "", **logs_env})
         api = configure_gateway(f"http://127.0.0.1:{cp_http}", f"http://127.0.0.1:{up}", issuer.url)
         host = f"{api}.execute-api.localhost"
         if METRICS_AB:
@@ -600,7 +600,8 @@ def main() -> None:
             quiet_node = procs.start("data-plane-no-metrics", SUT_CPU, [str(BIN / "data-plane")], {
                 "CONTROL_PLANE_URL": f"http://127.0.0.1:{cp_grpc}", "DP_HTTP_ADDR": f"127.0.0.1:{gw2}",
                 "DP_WORKER_THREADS": "1", "RUST_LOG": "warn", "REDIS_URL": REDIS,
-                "REDIS_KEY_PREFIX": f"bench:{db}:", "FUNCTIONS_URL": functions, "DP_METRICS": "false"})
+                "REDIS_KEY_PREFIX": f"bench:{db}:", "FUNCTIONS_URL": functions, "DP_METRICS": "false",
+                "DP_STATE_DIR": ""})
             add_detailed_stage(f"http://127.0.0.1:{cp_http}", api)
 
         targets = [

@@ -178,7 +178,7 @@ def main() -> None:
             str(bench.BIN / "data-plane")], {
             "CONTROL_PLANE_URL": f"http://127.0.0.1:{cp_grpc}", "DP_HTTP_ADDR": f"127.0.0.1:{gw}",
             "DP_WORKER_THREADS": "1", "RUST_LOG": "warn", "REDIS_URL": bench.REDIS,
-            "REDIS_KEY_PREFIX": f"callgrind:{db}:", "FUNCTIONS_URL": functions,
+            "REDIS_KEY_PREFIX": f"callgrind:{db}:", "FUNCTIONS_URL": functions, "DP_STATE_DIR": "",
             "DP_METRICS": "false" if METRICS == "off" else "true", **tracing_env, **log_env})
         api = bench.configure_gateway(f"http://127.0.0.1:{cp_http}", f"http://127.0.0.1:{up}", issuer.url)
         host = f"{api}.execute-api.localhost"

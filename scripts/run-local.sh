@@ -33,7 +33,8 @@ if [ -z "${FUNCTIONS_URL:-}" ] && command -v python3 >/dev/null; then
   export FUNCTIONS_URL=http://127.0.0.1:9001
 fi
 target/release/control-plane & pids+=($!)
-DP_HTTP_ADDR=127.0.0.1:8081 DP_NODE_ID=node-1 target/release/data-plane & pids+=($!)
-DP_HTTP_ADDR=127.0.0.1:8082 DP_NODE_ID=node-2 target/release/data-plane & pids+=($!)
+# Each node keeps its last applied config in a state directory of its own (docs/node-state.md).
+DP_HTTP_ADDR=127.0.0.1:8081 DP_NODE_ID=node-1 DP_STATE_DIR=target/state/node-1 target/release/data-plane & pids+=($!)
+DP_HTTP_ADDR=127.0.0.1:8082 DP_NODE_ID=node-2 DP_STATE_DIR=target/state/node-2 target/release/data-plane & pids+=($!)
 echo "management API: http://127.0.0.1:8080   nodes: http://127.0.0.1:8081 http://127.0.0.1:8082   functions: ${FUNCTIONS_URL:-none}"
 wait -n

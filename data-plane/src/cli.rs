@@ -22,6 +22,30 @@ pub enum OtlpProtocol {
 }
 
 /// The data-plane node's configuration.
+/// A secret setting: parsed like a string, never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Redacted(pub String);
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl std::str::FromStr for Redacted {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Redacted(s.to_owned()))
+    }
+}
+
+impl std::ops::Deref for Redacted {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
 #[derive(Debug, Clone, Parser)]
 #[command(name = "data-plane", version, about = "API gateway data-plane node")]
 pub struct Args {
@@ -44,6 +68,16 @@ pub struct Args {
     /// PEM private key of `--control-plane-cert-file`.
     #[arg(long, env = "CONTROL_PLANE_KEY_FILE")]
     pub control_plane_key_file: Option<String>,
+    /// Directory where the node keeps its last applied config (`state.bin`, written after
+    /// each apply) and serves it from at the next start until the control plane answers;
+    /// empty: no state kept. One directory per node (docs/node-state.md).
+    #[arg(long, env = "DP_STATE_DIR", default_value = crate::node_state::DEFAULT_STATE_DIR)]
+    pub state_dir: String,
+    /// Base64 of 32 random bytes: the AES-256-GCM key sealing the private keys of custom
+    /// domains and client certificates in the state file (without it they are left out).
+    /// Prefer the environment variable to the flag (command lines are visible to `ps`).
+    #[arg(long, env = "DP_STATE_KEY", hide_env_values = true)]
+    pub state_key: Option<Redacted>,
     /// Address the invoke/health HTTP server listens on.
     #[arg(long, env = "DP_HTTP_ADDR", default_value = "127.0.0.1:8081")]
     pub http_addr: String,
@@ -226,6 +260,8 @@ mod tests {
         assert_eq!(args.execute_api_domain, "execute-api.localhost");
         assert_eq!(args.log_format, LogFormat::Text);
         assert_eq!(args.redis_prefix, "apigw:");
+        assert_eq!(args.state_dir, "/var/lib/apigw/data-plane");
+        assert!(args.state_key.is_none());
         assert!(!args.limits_fail_closed);
         assert!(args.metrics && args.metrics_url.is_none());
         assert_eq!(args.metrics_ship_interval, 10);
@@ -260,5 +296,13 @@ mod tests {
             (args.log_format, args.node_id.as_deref()),
             (LogFormat::Json, Some("n1"))
         );
+    }
+
+    #[test]
+    fn the_state_key_is_never_shown() {
+        let key = "c2VjcmV0LXN0YXRlLWtleS1vZi0zMi1ieXRlcy0xMjM0NTY=";
+        let args = Args::try_parse_from(["data-plane", "--state-key", key]).unwrap();
+        assert_eq!(args.state_key.as_deref(), Some(key));
+        assert!(!format!("{args:?}").contains(key));
     }
 }

@@ -7,6 +7,10 @@
 //! forever with exponential backoff and jitter; the node keeps serving meanwhile. With
 //! Redis, a control plane whose cluster (the stream's `apigw-cluster-id`) is not the one
 //! that claimed the node's key prefix is refused before any update is applied.
+//!
+//! With a state directory, each applied update is handed to the state writer
+//! ([`crate::node_state`]), and [`ConfigClient::restore`] applies the state file's update
+//! at start, before the stream is opened.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -158,6 +162,7 @@ pub struct ConfigClient {
     on_apply: Option<Arc<dyn OnApply>>,
     claim: Option<ClusterClaim>,
     tls: ControlPlaneTls,
+    persist: Option<crate::node_state::StateWriter>,
 }
 
 impl std::fmt::Debug for ConfigClient {
@@ -184,6 +189,43 @@ impl ConfigClient {
             on_apply: None,
             claim: None,
             tls: ControlPlaneTls::default(),
+            persist: None,
+        }
+    }
+
+    /// The client handing every applied update to `writer` (the node's state file).
+    pub fn with_state_writer(mut self, writer: crate::node_state::StateWriter) -> Self {
+        self.persist = Some(writer);
+        self
+    }
+
+    /// Applies the full update restored from the state file `file` (before [`run`]),
+    /// whole or not at all; `false` (logged) when it does not compile.
+    ///
+    /// [`run`]: ConfigClient::run
+    pub async fn restore(&self, update: ConfigUpdate, file: &std::path::Path) -> bool {
+        let version = update.version;
+        match self.compile(update).await {
+            Ok(Ok((next, update))) => {
+                let stages = next.stage_count();
+                self.state.store(next);
+                if let Some(hook) = &self.on_apply {
+                    hook.applied(version);
+                }
+                if let Some(writer) = &self.persist {
+                    writer.seed(update);
+                }
+                tracing::info!(file = %file.display(), version, stages, "serving the state restored from the state file until the control plane answers");
+                true
+            }
+            Ok(Err(error)) => {
+                tracing::error!(file = %file.display(), version, %error, "state file refused: its config does not compile; waiting for the control plane");
+                false
+            }
+            Err(error) => {
+                tracing::error!(file = %file.display(), %error, "state file refused: compiling it failed; waiting for the control plane");
+                false
+            }
         }
     }
 
@@ -305,25 +347,42 @@ impl ConfigClient {
         Err(SessionError::Closed)
     }
 
-    /// Compiles and applies one update off the request threads; returns the ACK/NACK.
-    async fn apply(&self, update: ConfigUpdate) -> Result<Ack, SessionError> {
+    /// Compiles the state after `update` off the request threads; hands the update back.
+    async fn compile(
+        &self,
+        update: ConfigUpdate,
+    ) -> Result<
+        Result<
+            (apigw_gateway::state::GatewayState, ConfigUpdate),
+            apigw_gateway::compile::CompileError,
+        >,
+        tokio::task::JoinError,
+    > {
         let current = self.state.snapshot();
-        let (version, nonce) = (update.version, update.nonce.clone());
         let on_apply = self.on_apply.clone();
-        let result = tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || {
             let next = apply_update(&current, &update)?;
             if let Some(hook) = &on_apply {
                 hook.prepare(&next);
             }
-            Ok::<_, apigw_gateway::compile::CompileError>(next)
+            Ok((next, update))
         })
-        .await?;
+        .await
+    }
+
+    /// Compiles and applies one update off the request threads; returns the ACK/NACK.
+    async fn apply(&self, update: ConfigUpdate) -> Result<Ack, SessionError> {
+        let (version, nonce) = (update.version, update.nonce.clone());
+        let result = self.compile(update).await?;
         Ok(match result {
-            Ok(next) => {
+            Ok((next, update)) => {
                 let stages = next.stage_count();
                 self.state.store(next);
                 if let Some(hook) = &self.on_apply {
                     hook.applied(version);
+                }
+                if let Some(writer) = &self.persist {
+                    writer.applied(update);
                 }
                 tracing::info!(version, stages, "config applied");
                 Ack {

@@ -9,7 +9,8 @@
 //! Redis side ([`limits`]), counts requests for Prometheus and the control plane's
 //! per-minute series ([`metrics`]), writes and ships access and execution logs
 //! ([`logs`]), and exports the spans of traced stages by OTLP
-//! ([`otlp`]). [`node::run`] wires it all together.
+//! ([`otlp`]), and keeps its last applied config on disk to serve it at the next start
+//! ([`node_state`]). [`node::run`] wires it all together.
 
 pub mod authorizer_cache;
 pub mod cli;
@@ -21,6 +22,7 @@ pub mod logging;
 pub mod logs;
 pub mod metrics;
 pub mod node;
+pub mod node_state;
 pub mod otlp;
 pub mod request_limits;
 pub mod request_log;

@@ -62,6 +62,9 @@ pub enum NodeError {
     /// The TLS files for the control plane are unusable.
     #[error(transparent)]
     ControlPlaneTls(#[from] crate::control_plane_tls::ControlPlaneTlsError),
+    /// `DP_STATE_KEY` is not the base64 of 32 bytes.
+    #[error(transparent)]
+    StateKey(#[from] crate::node_state::StateKeyError),
 }
 
 /// Several end-of-request hooks, called in order.
@@ -84,6 +87,11 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
         args.control_plane_cert_file.as_deref(),
         args.control_plane_key_file.as_deref(),
     )?;
+    let state_key = match args.state_key.as_deref().filter(|k| !k.trim().is_empty()) {
+        Some(text) => Some(crate::node_state::StateKey::from_base64(text)?),
+        None => None,
+    };
+    let state_dir = state_dir(&args.state_dir, state_key.is_some());
     let node_id = args
         .node_id
         .clone()
@@ -300,6 +308,9 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
         });
         shipper = Some((stop, tokio::spawn(run)));
     }
+    if let Some(dir) = state_dir {
+        config_client = restore_state(config_client, dir, state_key).await;
+    }
     let config = tokio::spawn(config_client.run());
     let limits = server::ConnLimits {
         header_read_timeout: std::time::Duration::from_secs(args_limits.0),
@@ -392,6 +403,70 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
     }
     tracing::info!("data plane stopped");
     Ok(())
+}
+
+/// The state directory, created if needed; `None` (logged) when empty or unusable.
+fn state_dir(dir: &str, keyed: bool) -> Option<std::path::PathBuf> {
+    if dir.trim().is_empty() {
+        tracing::info!("no --state-dir: this node keeps no state and serves nothing until the control plane answers");
+        return None;
+    }
+    let dir = std::path::PathBuf::from(dir);
+    if let Err(error) = std::fs::create_dir_all(&dir) {
+        tracing::warn!(dir = %dir.display(), %error, "cannot create the state directory: this node keeps no state (set --state-dir / DP_STATE_DIR, or empty to turn this off)");
+        return None;
+    }
+    if !keyed {
+        tracing::warn!(dir = %dir.display(), "no DP_STATE_KEY: private keys of custom domains and client certificates are left out of the state file; after a restart, their HTTPS waits for the control plane");
+    }
+    Some(dir)
+}
+
+/// Starts the state writer and applies the state file, if any and valid, before the
+/// config stream opens: the node serves it until the control plane answers.
+async fn restore_state(
+    mut client: ConfigClient,
+    dir: std::path::PathBuf,
+    key: Option<crate::node_state::StateKey>,
+) -> ConfigClient {
+    use crate::node_state;
+    let file = node_state::file_path(&dir);
+    let loaded = {
+        let (dir, key) = (dir.clone(), key.clone());
+        tokio::task::spawn_blocking(move || node_state::load(&dir, key.as_ref())).await
+    };
+    match node_state::StateWriter::start(dir, key) {
+        Ok(writer) => client = client.with_state_writer(writer),
+        Err(error) => {
+            tracing::warn!(%error, "cannot start the state writer: this node keeps no state")
+        }
+    }
+    match loaded {
+        Ok(Ok(Some((update, restored)))) => {
+            if restored.unopened > 0 {
+                tracing::warn!(file = %file.display(), keys = restored.unopened, "private keys in the state file do not open with DP_STATE_KEY (none given, or another key): left out");
+            }
+            if restored.domains_without_key + restored.client_certificates_without_key > 0 {
+                tracing::warn!(
+                    file = %file.display(),
+                    domains = restored.domains_without_key,
+                    client_certificates = restored.client_certificates_without_key,
+                    "restored without private keys: these domains refuse TLS handshakes and these client certificates are not presented until the control plane answers"
+                );
+            }
+            client.restore(update, &file).await;
+        }
+        Ok(Ok(None)) => {
+            tracing::info!(file = %file.display(), "no state file yet: waiting for the control plane")
+        }
+        Ok(Err(error)) => {
+            tracing::error!(file = %file.display(), reason = %error, "state file refused; waiting for the control plane")
+        }
+        Err(error) => {
+            tracing::error!(file = %file.display(), reason = %error, "state file refused; waiting for the control plane")
+        }
+    }
+    client
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

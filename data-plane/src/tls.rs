@@ -32,6 +32,10 @@ pub enum HandshakeError {
     /// The SNI name is no custom domain of this node.
     #[error("no custom domain name {0}")]
     UnknownDomain(String),
+    /// The domain's private key is not known yet (restored from a state file kept without
+    /// `DP_STATE_KEY`; the control plane sends it).
+    #[error("custom domain name {0} has no private key yet (waiting for the control plane)")]
+    NoKey(String),
 }
 
 /// Accepts one TLS connection, picking the domain's configuration by SNI; with it the
@@ -96,7 +100,10 @@ async fn handshake(
             .domains
             .get(name)
             .ok_or_else(|| HandshakeError::UnknownDomain(name.to_string()))?;
-        Arc::clone(&domain.tls)
+        domain
+            .tls
+            .clone()
+            .ok_or_else(|| HandshakeError::NoKey(name.to_string()))?
     };
     Ok(start.into_stream(config).await?)
 }

@@ -296,6 +296,9 @@ impl DataPlane {
             ("DP_NODE_ID", node_id.to_string()),
             ("REDIS_URL", redis_url()),
             ("REDIS_KEY_PREFIX", redis_prefix(control_plane_url)),
+            // No state file unless a test gives the node its own directory: the default
+            // (/var/lib/apigw/data-plane) would be shared by every node of every test.
+            ("DP_STATE_DIR", String::new()),
         ];
         env.extend(extra_env.iter().map(|(k, v)| (*k, v.clone())));
         let log = log.map(|path| {

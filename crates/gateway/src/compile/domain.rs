@@ -45,8 +45,10 @@ pub struct CompiledDomain {
     /// The domain name as configured (lower case).
     pub name: Box<str>,
     mappings: Vec<Mapping>,
-    /// The TLS configuration of its handshakes.
-    pub tls: Arc<rustls::ServerConfig>,
+    /// The TLS configuration of its handshakes; `None` when the private key is not known
+    /// (a node restored from a state file kept without `DP_STATE_KEY`): the domain routes
+    /// plain HTTP and refuses handshakes until the control plane sends the key.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Whether clients must present a certificate chaining to the truststore.
     pub mutual_tls: bool,
 }
@@ -214,7 +216,11 @@ pub fn compile_domains(config: &DomainConfig) -> Result<CompiledDomains, DomainE
         let compiled = Arc::new(CompiledDomain {
             name: d.domain_name.as_str().into(),
             mappings,
-            tls: Arc::new(server_config(d)?),
+            tls: if d.private_key_pem.is_empty() {
+                None
+            } else {
+                Some(Arc::new(server_config(d)?))
+            },
             mutual_tls: !d.truststore_pem.trim().is_empty(),
         });
         match d.domain_name.strip_prefix("*.") {
