@@ -248,6 +248,7 @@ impl Loader {
                 Epochs {
                     authorizer: authorizer_epoch,
                     cache: cache_epoch,
+                    cache_salt: cache_key_salt.as_u64_pair().0,
                 },
                 snapshot,
             );
@@ -432,10 +433,14 @@ fn seals_cache_data(doc: &Stage) -> bool {
     doc.cache_cluster_enabled && doc.method_settings.values().any(|s| s.cache_data_encrypted)
 }
 
-/// A stage's flush counters (FlushStageAuthorizersCache, FlushStageCache).
+/// A stage's flush counters (FlushStageAuthorizersCache, FlushStageCache), and the stage
+/// row's random cache salt: the streamed cache epoch is `salt + epoch`, so a stage deleted
+/// and created again under the same name never reads its predecessor's cache entries
+/// (its epoch starts again at 0, its salt does not).
 struct Epochs {
     authorizer: i64,
     cache: i64,
+    cache_salt: u64,
 }
 
 /// Builds the streamed form of a stage.
@@ -488,7 +493,9 @@ fn stage_config(
                 destination_arn: a.destination_arn.clone()?,
             })
         }),
-        cache_epoch: u64::try_from(epochs.cache).unwrap_or(0),
+        cache_epoch: epochs
+            .cache_salt
+            .wrapping_add(u64::try_from(epochs.cache).unwrap_or(0)),
         cache_cluster_size: doc.cache_cluster_size.clone().unwrap_or_default(),
         client_certificate_id: doc.client_certificate_id.clone().unwrap_or_default(),
         ..Default::default()
