@@ -37,8 +37,11 @@ BENCH_TLS=1 measures HTTPS instead of the authorizer cases (issue 18): nginx ter
 (one worker, `proxy_pass` to the upstream) against the node's HTTPS listener serving a custom
 domain with the same certificate (ECDSA P-256, made by openssl), both on the SUT core: keep-alive
 requests/s (`tls-nginx`, `tls-gateway`) and new connections, each a full handshake and one request
-(`Connection: close`, no session cache or tickets on nginx: `hs-nginx`, `hs-gateway`), interleaved
-(goals: ≥ 0.9x nginx for both). wrk sends SNI from the URL's host, so the domain
+(`Connection: close`: `hs-nginx`, `hs-gateway`), interleaved (goals: ≥ 0.9x nginx for both). wrk
+keeps a connection's TLS session for its next connection (SSL_clear), so where the server allows
+resumption each new connection is a TCP connect plus a resumed TLS 1.3 handshake: nginx gets a
+session cache and tickets, as the node's rustls has by default (with them off on nginx only, nginx
+would do full handshakes and the node resumed ones, which is no comparison). wrk sends SNI from the URL's host, so the domain
 `tls-bench.apigw.test` is added to /etc/hosts (127.0.0.1) when missing.
 """
 
@@ -584,8 +587,8 @@ def main() -> None:
             conf = nginx_conf(
                 tmp, "proxy-tls",
                 f"listen 127.0.0.1:{pxs} ssl; server_name {TLS_HOST}; ssl_certificate {tls_cert}; "
-                f"ssl_certificate_key {tls_key}; ssl_protocols TLSv1.2 TLSv1.3; ssl_session_cache off; "
-                f"ssl_session_tickets off; location / {{ proxy_pass http://up; proxy_http_version 1.1; "
+                f"ssl_certificate_key {tls_key}; ssl_protocols TLSv1.2 TLSv1.3; ssl_session_cache shared:bench:10m; "
+                f"ssl_session_tickets on; location / {{ proxy_pass http://up; proxy_http_version 1.1; "
                 f'proxy_set_header Connection ""; }}',
                 http_extra=f"upstream up {{ server 127.0.0.1:{up}; keepalive 256; }}")
             nginx_tls = procs.start("nginx-tls", SUT_CPU, [nginx, "-c", str(conf), "-p", str(tmp / "proxy-tls")])
