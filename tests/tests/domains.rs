@@ -10,7 +10,7 @@ use std::time::Duration;
 use apigw_e2e::rest_api::mock_method;
 use apigw_e2e::tls::{https_get, TestCa};
 use apigw_e2e::{
-    eventually, free_port, fresh_database, Cluster, ControlPlane, DataPlane, Mgmt, RestApi,
+    eventually, free_port, fresh_database, Backend, Cluster, ControlPlane, DataPlane, Mgmt, RestApi,
 };
 use serde_json::{json, Value};
 
@@ -531,9 +531,27 @@ async fn nodes_serve_custom_domains_by_sni_and_base_path() {
         &api.id,
         &api.root,
         "GET",
-        "{\"subject\": \"$context.identity.clientCert.subjectDN\", \"issuer\": \"$context.identity.clientCert.issuerDN\"}",
+        "{\"subject\": \"$context.identity.clientCert.subjectDN\", \"issuer\": \"$context.identity.clientCert.issuerDN\", \"prefix\": \"$context.domainPrefix\"}",
     )
     .await;
+    // The certificate in request parameter mappings too (an HTTP_PROXY to an echo backend).
+    let backend = Backend::start("mtls-backend").await;
+    let echo = api.resource(&api.root, "echo").await;
+    m.put(
+        &api.method_path(&echo, "GET"),
+        json!({"authorizationType": "NONE"}),
+    )
+    .await
+    .ok();
+    m.put(
+        &format!("{}/integration", api.method_path(&echo, "GET")),
+        json!({"type": "HTTP_PROXY", "httpMethod": "GET", "uri": format!("{}/echo", backend.url()),
+               "requestParameters": {
+                   "integration.request.header.x-subject": "context.identity.clientCert.subjectDN",
+                   "integration.request.header.x-not-after": "context.identity.clientCert.validity.notAfter"}}),
+    )
+    .await
+    .ok();
     api.deploy("prod", json!({})).await;
     map(
         "mtls.example.com",
@@ -557,6 +575,20 @@ async fn nodes_serve_custom_domains_by_sni_and_base_path() {
         .await;
         assert!(got.body.contains("CN=alice"), "{}", got.body);
         assert!(got.body.contains("CN=client ca"), "{}", got.body);
+        assert!(got.body.contains("\"prefix\": \"mtls\""), "{}", got.body);
+        let echoed = https_get(port, "mtls.example.com", "/echo", &ca.pem, Some(&alice))
+            .await
+            .expect("the echo through mTLS");
+        assert_eq!(echoed.status, 200, "{}", echoed.body);
+        let echoed: Value = serde_json::from_str(&echoed.body).expect("the echo's JSON");
+        assert!(
+            text(&echoed["headers"]["x-subject"]).contains("CN=alice"),
+            "{echoed}"
+        );
+        assert!(
+            text(&echoed["headers"]["x-not-after"]).ends_with("GMT"),
+            "{echoed}"
+        );
         let refused = https_get(port, "mtls.example.com", "/", &ca.pem, None).await;
         assert!(refused.is_err(), "no client certificate: {refused:?}");
         let refused = https_get(port, "mtls.example.com", "/", &ca.pem, Some(&mallory)).await;

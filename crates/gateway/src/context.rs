@@ -50,6 +50,29 @@ pub struct ClientCert {
 }
 
 impl ClientCert {
+    /// The members of `$context.identity.clientCert`, by the names AWS gives them.
+    pub const MEMBERS: [&'static str; 6] = [
+        "clientCertPem",
+        "subjectDN",
+        "issuerDN",
+        "serialNumber",
+        "validity.notBefore",
+        "validity.notAfter",
+    ];
+
+    /// One member by its name (one of [`ClientCert::MEMBERS`]).
+    pub fn member(&self, name: &str) -> Option<&str> {
+        Some(match name {
+            "clientCertPem" => &self.client_cert_pem,
+            "subjectDN" => &self.subject_dn,
+            "issuerDN" => &self.issuer_dn,
+            "serialNumber" => &self.serial_number,
+            "validity.notBefore" => &self.not_before,
+            "validity.notAfter" => &self.not_after,
+            _ => return None,
+        })
+    }
+
     /// `$context.identity.clientCert` as JSON.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({

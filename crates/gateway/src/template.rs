@@ -224,6 +224,10 @@ fn context_field(name: &str, ctx: &RequestContext, routed: &Routed, parts: &Part
         )),
         "protocol" => json!(format!("{:?}", parts.version)),
         "domainName" => json!(header(HOST.as_str()).or(parts.uri.host())),
+        // The first label of the host, as API Gateway gives it.
+        "domainPrefix" => json!(header(HOST.as_str())
+            .or(parts.uri.host())
+            .map(|host| host.split(['.', ':']).next().unwrap_or(""))),
         "requestTime" => json!(request_time(ctx.received_at)),
         "requestTimeEpoch" => {
             let epoch_ms = ctx

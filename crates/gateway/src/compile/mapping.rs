@@ -48,6 +48,8 @@ pub struct RequestView<'a> {
     /// The bytes both request ids come from (`context.extendedRequestId` is derived from
     /// them when a mapping reads it).
     pub id_bytes: &'a [u8; 16],
+    /// The mutual-TLS client certificate (`context.identity.clientCert.*`).
+    pub client_cert: Option<&'a crate::context::ClientCert>,
     /// The client's address (`context.identity.sourceIp`).
     pub source_ip: IpAddr,
     /// What the authorizer established (`context.authorizer.x`).
@@ -69,6 +71,9 @@ pub enum ContextVar {
     SourceIp,
     /// `context.identity.userAgent`.
     UserAgent,
+    /// `context.identity.clientCert.X`: the member's name (one of
+    /// [`crate::context::ClientCert::MEMBERS`]).
+    ClientCert(&'static str),
 }
 
 /// Where a request-side mapping takes its value from.
@@ -185,6 +190,9 @@ impl ValueSource {
                     .get(http::header::USER_AGENT)
                     .and_then(|v| v.to_str().ok())
                     .map(Cow::Borrowed),
+                ContextVar::ClientCert(member) => {
+                    req.client_cert?.member(member).map(Cow::Borrowed)
+                }
             },
             ValueSource::Absent => None,
         }
@@ -238,6 +246,16 @@ fn context_source(var: &str, scope: &SourceScope<'_>) -> ValueSource {
         "httpMethod" => ValueSource::Context(ContextVar::HttpMethod),
         "identity.sourceIp" => ValueSource::Context(ContextVar::SourceIp),
         "identity.userAgent" => ValueSource::Context(ContextVar::UserAgent),
+        _ if var.starts_with("identity.clientCert.") => {
+            let member = &var["identity.clientCert.".len()..];
+            match crate::context::ClientCert::MEMBERS
+                .iter()
+                .find(|m| **m == member)
+            {
+                Some(m) => ValueSource::Context(ContextVar::ClientCert(m)),
+                None => ValueSource::Absent,
+            }
+        }
         _ if var.starts_with("authorizer.") && var.len() > "authorizer.".len() => {
             ValueSource::Context(ContextVar::Authorizer(var["authorizer.".len()..].into()))
         }
@@ -501,6 +519,7 @@ mod tests {
             headers: &headers,
             request_id: "req-1",
             id_bytes: &[7; 16],
+            client_cert: None,
             source_ip: "10.0.0.1".parse().unwrap(),
             authorizer: None,
         };

@@ -16,7 +16,7 @@ use super::DEFAULT_CONTENT_TYPE;
 pub type MappingTemplate = Option<Arc<CompiledTemplate>>;
 
 /// `$context` fields a render can see, in [`Needs::context`] bit order.
-pub const CONTEXT_FIELDS: [&str; 16] = [
+pub const CONTEXT_FIELDS: [&str; 17] = [
     "requestId",
     "extendedRequestId",
     "apiId",
@@ -33,6 +33,7 @@ pub const CONTEXT_FIELDS: [&str; 16] = [
     "identity",
     "authorizer",
     "isCanaryRequest",
+    "domainPrefix",
 ];
 
 /// What of the request a template may read, found from its text at compile time so that

@@ -81,6 +81,7 @@ pub(crate) fn request_view<'a>(
         headers: &parts.headers,
         request_id: ctx.request_id_str(),
         id_bytes: ctx.id_bytes(),
+        client_cert: ctx.client_cert.as_deref(),
         source_ip: ctx.source_ip,
         authorizer: ctx.authorizer.get().map(|a| &**a),
     }
