@@ -128,6 +128,144 @@ fn parse_counts(pairs: Vec<(String, i64)>, into: &mut HashMap<UsageKey, i64>) {
     }
 }
 
+/// The Redis keys of one family of counters, under the prefix: the hash the nodes
+/// increment, the set of pending batch ids, the batches' key prefix, and the prefix of new
+/// batch ids (ids share `usage_batches`, so the families' must not collide).
+pub(crate) struct Counters {
+    live: &'static str,
+    pending: &'static str,
+    batch: &'static str,
+    id_prefix: &'static str,
+}
+
+/// REST usage: `{P}u`, fields `{plan}|{key}|{day}`.
+const REST: Counters = Counters {
+    live: "u",
+    pending: "ubs",
+    batch: "ub:",
+    id_prefix: "",
+};
+
+/// WebSocket usage (`websocket.rs`): `{P}wsu`.
+pub(crate) const WS: Counters = Counters {
+    live: "wsu",
+    pending: "wsubs",
+    batch: "wsub:",
+    id_prefix: "ws-",
+};
+
+/// The mover's transaction (it holds the usage lock until commit).
+pub(crate) type MoverTx = sqlx::Transaction<'static, sqlx::Postgres>;
+
+/// A mover round between its two halves ([`Metering::begin_move`], [`Metering::finish_move`]).
+pub(crate) struct Move {
+    tx: MoverTx,
+    batches: Vec<String>,
+}
+
+impl Move {
+    /// The transaction the fresh batches' counts are added in.
+    pub(crate) fn tx(&mut self) -> &mut MoverTx {
+        &mut self.tx
+    }
+}
+
+impl Metering {
+    /// The first half of a mover round for one family, under the usage lock: the live hash
+    /// is renamed into a new batch; every pending batch id is recorded in `usage_batches`,
+    /// and the counters of those recorded just now (not applied before a crash) returned
+    /// for the caller to add in [`Move::tx`].
+    pub(crate) async fn begin_move(
+        &self,
+        c: &Counters,
+    ) -> Result<(Move, Vec<Vec<(String, i64)>>), MeterError> {
+        let mut redis = self.redis.clone();
+        let pending_set = self.key(c.pending);
+        let mut tx = self.db.begin().await?;
+        store::usage::lock(&mut tx).await?;
+        let batch_id = format!("{}{}", c.id_prefix, uuid::Uuid::new_v4().simple());
+        let _: i64 = redis::Script::new(ROTATE)
+            .key(self.key(c.live))
+            .key(&pending_set)
+            .key(self.key(&format!("{}{batch_id}", c.batch)))
+            .arg(&batch_id)
+            .invoke_async(&mut redis)
+            .await?;
+        let batches: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(&pending_set)
+            .query_async(&mut redis)
+            .await?;
+        let mut fresh = Vec::new();
+        for id in &batches {
+            let pairs: Vec<(String, i64)> = redis::cmd("HGETALL")
+                .arg(self.key(&format!("{}{id}", c.batch)))
+                .query_async(&mut redis)
+                .await?;
+            // Not fresh: applied before a crash; only the Redis cleanup was missing.
+            if store::usage::record_batch(&mut tx, id).await? {
+                fresh.push(pairs);
+            }
+        }
+        Ok((Move { tx, batches }, fresh))
+    }
+
+    /// The second half: commits, then deletes the applied batches from Redis; returns how
+    /// many there were.
+    pub(crate) async fn finish_move(&self, c: &Counters, round: Move) -> Result<usize, MeterError> {
+        let mut redis = self.redis.clone();
+        round.tx.commit().await?;
+        for id in &round.batches {
+            redis::pipe()
+                .atomic()
+                .del(self.key(&format!("{}{id}", c.batch)))
+                .srem(self.key(c.pending), id)
+                .query_async::<()>(&mut redis)
+                .await?;
+        }
+        Ok(round.batches.len())
+    }
+
+    /// The family's counters not moved to Postgres yet, read under the usage lock held by
+    /// `tx`: the live hash's, and those of pending batches not applied.
+    pub(crate) async fn unmoved(
+        &self,
+        c: &Counters,
+        tx: &mut MoverTx,
+    ) -> Result<Vec<(String, i64)>, MeterError> {
+        let mut redis = self.redis.clone();
+        let values: Vec<redis::Value> = redis::Script::new(READ_UNMOVED)
+            .key(self.key(c.live))
+            .key(self.key(c.pending))
+            .arg(self.key(c.batch))
+            .invoke_async(&mut redis)
+            .await?;
+        let mut out = Vec::new();
+        let mut values = values.into_iter();
+        if let Some(live) = values.next() {
+            out.extend(redis::from_redis_value::<Vec<(String, i64)>>(live)?);
+        }
+        let mut batches = Vec::new();
+        while let (Some(id), Some(content)) = (values.next(), values.next()) {
+            let id: String = redis::from_redis_value(id)?;
+            let pairs: Vec<(String, i64)> = redis::from_redis_value(content)?;
+            batches.push((id, pairs));
+        }
+        if !batches.is_empty() {
+            let ids: Vec<&str> = batches.iter().map(|(id, _)| id.as_str()).collect();
+            let applied: HashSet<String> = store::usage::applied_batches(tx, &ids)
+                .await?
+                .into_iter()
+                .collect();
+            for (id, pairs) in batches {
+                if !applied.contains(&id) {
+                    out.extend(pairs);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
 impl Metering {
     /// Connects lazily to `redis_url`: the control plane starts even while Redis is down.
     pub fn new(redis_url: &str, prefix: &str, db: PgPool) -> Result<Self, MeterError> {
@@ -189,47 +327,15 @@ impl Metering {
 
     /// One mover round; returns how many batches were applied.
     pub async fn move_once(&self) -> Result<usize, MeterError> {
-        let mut redis = self.redis.clone();
-        let pending_set = self.key("ubs");
-        let mut tx = self.db.begin().await?;
-        store::usage::lock(&mut tx).await?;
-        let batch_id = uuid::Uuid::new_v4().simple().to_string();
-        let _: i64 = redis::Script::new(ROTATE)
-            .key(self.key("u"))
-            .key(&pending_set)
-            .key(self.key(&format!("ub:{batch_id}")))
-            .arg(&batch_id)
-            .invoke_async(&mut redis)
-            .await?;
-        let batches: Vec<String> = redis::cmd("SMEMBERS")
-            .arg(&pending_set)
-            .query_async(&mut redis)
-            .await?;
-        for id in &batches {
-            let pairs: Vec<(String, i64)> = redis::cmd("HGETALL")
-                .arg(self.key(&format!("ub:{id}")))
-                .query_async(&mut redis)
-                .await?;
-            let fresh = store::usage::record_batch(&mut tx, id).await?;
-            if !fresh {
-                continue; // applied before a crash; only the Redis cleanup was missing
-            }
+        let (mut round, fresh) = self.begin_move(&REST).await?;
+        for pairs in fresh {
             let mut counts = HashMap::new();
             parse_counts(pairs, &mut counts);
             for (k, n) in counts {
-                store::usage::add(&mut tx, &k.plan_id, &k.key_id, k.day, n).await?;
+                store::usage::add(round.tx(), &k.plan_id, &k.key_id, k.day, n).await?;
             }
         }
-        tx.commit().await?;
-        for id in &batches {
-            redis::pipe()
-                .atomic()
-                .del(self.key(&format!("ub:{id}")))
-                .srem(&pending_set, id)
-                .query_async::<()>(&mut redis)
-                .await?;
-        }
-        Ok(batches.len())
+        self.finish_move(&REST, round).await
     }
 
     /// Usage of `plan_id` per key and day in `[start, end]`: Postgres records plus what is
@@ -240,39 +346,11 @@ impl Metering {
         start: Date,
         end: Date,
     ) -> Result<BTreeMap<(String, Date), i64>, MeterError> {
-        let mut redis = self.redis.clone();
         let mut tx = self.db.begin().await?;
         store::usage::lock(&mut tx).await?;
         let rows = store::usage::records(&mut tx, plan_id, start, end).await?;
-        let unmoved: Vec<redis::Value> = redis::Script::new(READ_UNMOVED)
-            .key(self.key("u"))
-            .key(self.key("ubs"))
-            .arg(self.key("ub:"))
-            .invoke_async(&mut redis)
-            .await?;
         let mut counts = HashMap::new();
-        let mut values = unmoved.into_iter();
-        if let Some(live) = values.next() {
-            parse_counts(redis::from_redis_value(live)?, &mut counts);
-        }
-        let mut batches = Vec::new();
-        while let (Some(id), Some(content)) = (values.next(), values.next()) {
-            let id: String = redis::from_redis_value(id)?;
-            let pairs: Vec<(String, i64)> = redis::from_redis_value(content)?;
-            batches.push((id, pairs));
-        }
-        if !batches.is_empty() {
-            let ids: Vec<&str> = batches.iter().map(|(id, _)| id.as_str()).collect();
-            let applied: HashSet<String> = store::usage::applied_batches(&mut tx, &ids)
-                .await?
-                .into_iter()
-                .collect();
-            for (id, pairs) in batches {
-                if !applied.contains(&id) {
-                    parse_counts(pairs, &mut counts);
-                }
-            }
-        }
+        parse_counts(self.unmoved(&REST, &mut tx).await?, &mut counts);
         tx.commit().await?;
         let mut out: BTreeMap<(String, Date), i64> = BTreeMap::new();
         for (key_id, day, n) in rows {
