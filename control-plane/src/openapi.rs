@@ -18,8 +18,14 @@
 //!
 //! Served unauthenticated at `GET /openapi.json` (see [`OPENAPI_PATH`]); it holds no
 //! secret and is the same for every installation. It covers the `apigateway` API (the
-//! [`crate::api`] table); the `apigatewayv2` routes of [`crate::v2`], whose bodies are
-//! checked against the v2 model's shapes at run time rather than typed, are not in it.
+//! [`crate::api`] table) and the `apigatewayv2` API under `/v2/` (the [`crate::v2`]
+//! table). The v2 handlers take and give JSON documents checked against the v2 service
+//! model rather than Rust types, so [`v2`] describes the model's operations from that
+//! model's shapes (components `V2{Shape}`, operation ids `V2{Operation}`: v1 and v2
+//! share operation names such as `CreateStage`); our v2 extensions describe themselves
+//! from their handlers' types like the v1 routes.
+
+mod v2;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -419,6 +425,10 @@ impl Route {
     }
 }
 
+/// The `apigatewayv2` API reference (its pages are per resource, not per operation).
+const V2_REFERENCE: &str =
+    "https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/resources.html";
+
 /// The AWS API reference page of an operation.
 fn aws_reference(name: &str) -> String {
     format!("https://docs.aws.amazon.com/apigateway/latest/api/API_{name}.html")
@@ -549,9 +559,15 @@ fn operation_object(op: &Operation, doc: OperationDoc, path: &str) -> Value {
     o
 }
 
+/// Whether a route is one of the `apigatewayv2` API's.
+fn is_v2(route: &Route) -> bool {
+    route.path.starts_with("/v2/")
+}
+
 /// The OpenAPI 3.0 document of the management API whose routes are `routes`.
 pub fn document(routes: &[Route]) -> Value {
     let mut g = Generators::new();
+    let mut v2_schemas = Map::new();
     let described: Vec<Described> = routes
         .iter()
         .map(|route| Described {
@@ -559,7 +575,12 @@ pub fn document(routes: &[Route]) -> Value {
             docs: route
                 .operations
                 .iter()
-                .map(|o| (o.describe)(&mut g))
+                .map(|o| {
+                    is_v2(route)
+                        .then(|| v2::describe(o.name, &mut v2_schemas))
+                        .flatten()
+                        .unwrap_or_else(|| (o.describe)(&mut g))
+                })
                 .collect(),
         })
         .collect();
@@ -579,6 +600,7 @@ pub fn document(routes: &[Route]) -> Value {
         let name = renames.get(&name).cloned().unwrap_or(name);
         schemas.entry(name).or_insert(schema);
     }
+    schemas.extend(v2_schemas);
 
     let mut paths = Map::new();
     for Described { route, docs } in described {
@@ -588,7 +610,15 @@ pub fn document(routes: &[Route]) -> Value {
         };
         rename_doc(&mut first_doc, &renames);
         let mut object = operation_object(first_op, first_doc, &route.path);
-        object["externalDocs"] = json!({"url": aws_reference(first_op.name)});
+        if is_v2(route) {
+            object["operationId"] = json!(format!("V2{}", first_op.name));
+            object["externalDocs"] = json!({"url": V2_REFERENCE});
+            if let Some(doc) = v2::operation(first_op.name).and_then(|o| o["doc"].as_str()) {
+                object["summary"] = json!(doc);
+            }
+        } else {
+            object["externalDocs"] = json!({"url": aws_reference(first_op.name)});
+        }
         let alternatives: Vec<Value> = route.operations[1..]
             .iter()
             .zip(docs)
@@ -652,7 +682,7 @@ pub fn document(routes: &[Route]) -> Value {
         "openapi": "3.0.3",
         "info": {
             "title": "apigw management API",
-            "description": "The `apigateway` management REST API of this gateway (the shape of Amazon API Gateway's, version 2015-07-09), generated from the control plane's route table and wire types. Requests are signed with AWS Signature Version 4 (service `apigateway`) or carry a console session.",
+            "description": "The `apigateway` management REST API of this gateway (the shape of Amazon API Gateway's, version 2015-07-09), and its `apigatewayv2` API under `/v2/` (version 2018-11-29: WebSocket APIs), generated from the control plane's route tables, wire types and, for v2, the service model its handlers check against. Requests are signed with AWS Signature Version 4 (service `apigateway`) or carry a console session.",
             "version": "2015-07-09",
         },
         "paths": paths,
@@ -691,7 +721,9 @@ pub fn document(routes: &[Route]) -> Value {
 pub fn served_document() -> &'static str {
     static DOC: OnceLock<String> = OnceLock::new();
     DOC.get_or_init(|| {
-        serde_json::to_string_pretty(&document(&crate::api::routes())).unwrap_or_default()
+        let mut routes = crate::api::routes();
+        routes.extend(crate::v2::routes());
+        serde_json::to_string_pretty(&document(&routes)).unwrap_or_default()
     })
 }
 
@@ -829,13 +861,81 @@ mod tests {
         for item in doc["paths"].as_object().expect("paths").values() {
             for operation in item.as_object().expect("path item").values() {
                 let id = operation["operationId"].as_str().unwrap_or_default();
-                if !documented.contains(id) {
+                // The v2 API's are checked by `v2_routes_are_the_models_operations`.
+                if !documented.contains(id) && !id.starts_with("V2") {
                     extra.push(id.to_string());
                 }
             }
         }
         extra.sort();
         assert_eq!(extra, ["EnableCors", "ExportUsage"]);
+    }
+
+    /// Every route of the v2 table is a model operation at the model's method, path and
+    /// success status, described from the model's shapes, or one of our extensions.
+    #[test]
+    fn v2_routes_are_the_models_operations() {
+        let doc = doc();
+        let mut extensions = Vec::new();
+        for route in crate::v2::routes() {
+            for op in &route.operations {
+                let Some(model) = v2::operation(op.name) else {
+                    extensions.push(op.name);
+                    continue;
+                };
+                assert_eq!(
+                    model["method"].as_str().map(str::to_lowercase).as_deref(),
+                    Some(route.verb.as_str()),
+                    "{}",
+                    op.name
+                );
+                assert_eq!(
+                    shape(model["uri"].as_str().unwrap_or_default()),
+                    shape(&route.path)
+                );
+                assert_eq!(model["status"], json!(op.status), "{}", op.name);
+                let documented = &doc["paths"][&route.path][route.verb.as_str()];
+                assert_eq!(documented["operationId"], format!("V2{}", op.name));
+                assert!(documented["responses"][op.status.to_string()].is_object());
+            }
+        }
+        assert_eq!(
+            extensions,
+            ["GetApiUsage"],
+            "extensions (document them in docs/websocket.md)"
+        );
+        // The model's shapes, with its wire names, required members and enums.
+        let schemas = &doc["components"]["schemas"];
+        let create_route = &schemas["V2CreateRouteRequest"];
+        assert_eq!(required(create_route), ["routeKey"]);
+        assert!(fields(create_route).contains(&"authorizationType"));
+        assert_eq!(
+            create_route["properties"]["authorizationType"]["enum"],
+            json!(["NONE", "AWS_IAM", "CUSTOM", "JWT"])
+        );
+        let routes = &doc["paths"]["/v2/apis/{api_id}/routes"]["get"];
+        let page = resolve(
+            &doc,
+            &routes["responses"]["200"]["content"]["application/json"]["schema"],
+        );
+        assert_eq!(
+            page["properties"]["items"]["items"]["$ref"],
+            "#/components/schemas/V2Route"
+        );
+        let names: Vec<&str> = routes["parameters"]
+            .as_array()
+            .expect("parameters")
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        assert_eq!(names, ["api_id", "maxResults", "nextToken"]);
+        // An extension describes itself from its handler's types.
+        let usage = &doc["paths"]["/v2/apis/{api_id}/usage"]["get"];
+        let body = resolve(
+            &doc,
+            &usage["responses"]["200"]["content"]["application/json"]["schema"],
+        );
+        assert!(fields(body).contains(&"items"), "{body}");
     }
 
     #[test]

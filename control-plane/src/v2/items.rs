@@ -19,6 +19,7 @@ use super::{rules, shape, Paging};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AwsJson, AwsQuery};
 use crate::ids::random_id;
+use crate::openapi::{route, Route, Verb::*};
 use crate::store::v2::{self as store, kind, Key};
 use crate::AppState;
 
@@ -262,33 +263,56 @@ pub async fn model_template(
 }
 
 /// The routers of one kind.
-pub mod ops {
-    use axum::routing::MethodRouter;
-
-    use super::*;
-
-    /// `GET` (list) and `POST` (create) on the collection path.
-    pub fn collection(k: &'static Kind) -> MethodRouter<AppState> {
-        axum::routing::get(
+/// The five calls of `k`'s items: list and create on `collection`, get, update and delete
+/// on `item`; `names` are the model's operation names in that order.
+pub fn routes(
+    k: &'static Kind,
+    collection: &str,
+    item: &str,
+    names: [&'static str; 5],
+) -> Vec<Route> {
+    let [list_name, create_name, get_name, update_name, delete_name] = names;
+    vec![
+        route(
+            Get,
+            collection,
+            list_name,
+            200,
             move |State(s): State<AppState>,
                   Path(p): Path<Params>,
-                  AwsQuery(q): AwsQuery<Paging>| list(k, s, p, q),
-        )
-        .post(
+                  AwsQuery(q): AwsQuery<Paging>| { list(k, s, p, q) },
+        ),
+        route(
+            Post,
+            collection,
+            create_name,
+            201,
             move |State(s): State<AppState>, Path(p): Path<Params>, AwsJson(b): AwsJson<Value>| {
                 create(k, s, p, b)
             },
-        )
-    }
-
-    /// `GET`, `PATCH` and `DELETE` on an item's path.
-    pub fn single(k: &'static Kind) -> MethodRouter<AppState> {
-        axum::routing::get(move |State(s): State<AppState>, Path(p): Path<Params>| get(k, s, p))
-            .patch(
-                move |State(s): State<AppState>,
-                      Path(p): Path<Params>,
-                      AwsJson(b): AwsJson<Value>| update(k, s, p, b),
-            )
-            .delete(move |State(s): State<AppState>, Path(p): Path<Params>| delete(k, s, p))
-    }
+        ),
+        route(
+            Get,
+            item,
+            get_name,
+            200,
+            move |State(s): State<AppState>, Path(p): Path<Params>| get(k, s, p),
+        ),
+        route(
+            Patch,
+            item,
+            update_name,
+            200,
+            move |State(s): State<AppState>, Path(p): Path<Params>, AwsJson(b): AwsJson<Value>| {
+                update(k, s, p, b)
+            },
+        ),
+        route(
+            Delete,
+            item,
+            delete_name,
+            204,
+            move |State(s): State<AppState>, Path(p): Path<Params>| delete(k, s, p),
+        ),
+    ]
 }

@@ -22,87 +22,186 @@ pub mod shape;
 pub mod stages;
 pub mod usage;
 
-use axum::routing::{delete, get};
 use axum::Router;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
+use crate::openapi::{route, Route, Verb::*};
 use crate::AppState;
 
-/// The v2 routes (authentication is layered on by the caller).
-pub fn router() -> Router<AppState> {
-    use items::{ops, AUTHORIZER, INTEGRATION, INTEGRATION_RESPONSE, MODEL, ROUTE, ROUTE_RESPONSE};
+/// The v2 route table: every `apigatewayv2` operation served, with its method, path
+/// template, the model's operation name and success status, and its handler. The router
+/// is built from it ([`router`]) and so is the OpenAPI document ([`crate::openapi`]),
+/// which describes the model's operations from the model's shapes.
+pub fn routes() -> Vec<Route> {
+    use items::{AUTHORIZER, INTEGRATION, INTEGRATION_RESPONSE, MODEL, ROUTE, ROUTE_RESPONSE};
     const API: &str = "/v2/apis/{api_id}";
-    Router::new()
-        .route("/v2/apis", get(apis::list).post(apis::create))
-        .route(API, get(apis::get).patch(apis::update).delete(apis::delete))
-        .route(&format!("{API}/routes"), ops::collection(&ROUTE))
-        .route(&format!("{API}/routes/{{route_id}}"), ops::single(&ROUTE))
-        .route(
-            &format!("{API}/routes/{{route_id}}/routeresponses"),
-            ops::collection(&ROUTE_RESPONSE),
-        )
-        .route(
-            &format!("{API}/routes/{{route_id}}/routeresponses/{{item_id}}"),
-            ops::single(&ROUTE_RESPONSE),
-        )
-        .route(
-            &format!("{API}/integrations"),
-            ops::collection(&INTEGRATION),
-        )
-        .route(
-            &format!("{API}/integrations/{{integration_id}}"),
-            ops::single(&INTEGRATION),
-        )
-        .route(
-            &format!("{API}/integrations/{{integration_id}}/integrationresponses"),
-            ops::collection(&INTEGRATION_RESPONSE),
-        )
-        .route(
-            &format!("{API}/integrations/{{integration_id}}/integrationresponses/{{item_id}}"),
-            ops::single(&INTEGRATION_RESPONSE),
-        )
-        .route(&format!("{API}/authorizers"), ops::collection(&AUTHORIZER))
-        .route(
-            &format!("{API}/authorizers/{{item_id}}"),
-            ops::single(&AUTHORIZER),
-        )
-        .route(&format!("{API}/models"), ops::collection(&MODEL))
-        .route(&format!("{API}/models/{{item_id}}"), ops::single(&MODEL))
-        .route(
-            &format!("{API}/models/{{item_id}}/template"),
-            get(items::model_template),
-        )
-        .route(
-            &format!("{API}/stages"),
-            get(stages::list).post(stages::create),
-        )
-        .route(
-            &format!("{API}/stages/{{stage_name}}"),
-            get(stages::get)
-                .patch(stages::update)
-                .delete(stages::delete),
-        )
-        .route(
-            &format!("{API}/stages/{{stage_name}}/routesettings/{{route_key}}"),
-            delete(stages::delete_route_settings),
-        )
-        .route(
-            &format!("{API}/stages/{{stage_name}}/accesslogsettings"),
-            delete(stages::delete_access_log_settings),
-        )
-        .route(&format!("{API}/usage"), get(usage::get))
-        .route(
-            &format!("{API}/deployments"),
-            get(stages::list_deployments).post(stages::create_deployment),
-        )
-        .route(
-            &format!("{API}/deployments/{{deployment_id}}"),
-            get(stages::get_deployment)
-                .patch(stages::update_deployment)
-                .delete(stages::delete_deployment),
-        )
+    const STAGE: &str = "/v2/apis/{api_id}/stages/{stage_name}";
+    let api = |p: &str| format!("{API}{p}");
+    let stage = |p: &str| format!("{STAGE}{p}");
+    let mut table = vec![
+        route(Get, "/v2/apis", "GetApis", 200, apis::list),
+        route(Post, "/v2/apis", "CreateApi", 201, apis::create),
+        route(Get, API, "GetApi", 200, apis::get),
+        route(Patch, API, "UpdateApi", 200, apis::update),
+        route(Delete, API, "DeleteApi", 204, apis::delete),
+    ];
+    let kinds = [
+        (
+            &ROUTE,
+            "/routes",
+            "{route_id}",
+            [
+                "GetRoutes",
+                "CreateRoute",
+                "GetRoute",
+                "UpdateRoute",
+                "DeleteRoute",
+            ],
+        ),
+        (
+            &ROUTE_RESPONSE,
+            "/routes/{route_id}/routeresponses",
+            "{item_id}",
+            [
+                "GetRouteResponses",
+                "CreateRouteResponse",
+                "GetRouteResponse",
+                "UpdateRouteResponse",
+                "DeleteRouteResponse",
+            ],
+        ),
+        (
+            &INTEGRATION,
+            "/integrations",
+            "{integration_id}",
+            [
+                "GetIntegrations",
+                "CreateIntegration",
+                "GetIntegration",
+                "UpdateIntegration",
+                "DeleteIntegration",
+            ],
+        ),
+        (
+            &INTEGRATION_RESPONSE,
+            "/integrations/{integration_id}/integrationresponses",
+            "{item_id}",
+            [
+                "GetIntegrationResponses",
+                "CreateIntegrationResponse",
+                "GetIntegrationResponse",
+                "UpdateIntegrationResponse",
+                "DeleteIntegrationResponse",
+            ],
+        ),
+        (
+            &AUTHORIZER,
+            "/authorizers",
+            "{item_id}",
+            [
+                "GetAuthorizers",
+                "CreateAuthorizer",
+                "GetAuthorizer",
+                "UpdateAuthorizer",
+                "DeleteAuthorizer",
+            ],
+        ),
+        (
+            &MODEL,
+            "/models",
+            "{item_id}",
+            [
+                "GetModels",
+                "CreateModel",
+                "GetModel",
+                "UpdateModel",
+                "DeleteModel",
+            ],
+        ),
+    ];
+    for (kind, collection, id, names) in kinds {
+        table.extend(items::routes(
+            kind,
+            &api(collection),
+            &api(&format!("{collection}/{id}")),
+            names,
+        ));
+    }
+    table.extend([
+        route(
+            Get,
+            api("/models/{item_id}/template"),
+            "GetModelTemplate",
+            200,
+            items::model_template,
+        ),
+        route(Get, api("/stages"), "GetStages", 200, stages::list),
+        route(Post, api("/stages"), "CreateStage", 201, stages::create),
+        route(Get, STAGE, "GetStage", 200, stages::get),
+        route(Patch, STAGE, "UpdateStage", 200, stages::update),
+        route(Delete, STAGE, "DeleteStage", 204, stages::delete),
+        route(
+            Delete,
+            stage("/routesettings/{route_key}"),
+            "DeleteRouteSettings",
+            204,
+            stages::delete_route_settings,
+        ),
+        route(
+            Delete,
+            stage("/accesslogsettings"),
+            "DeleteAccessLogSettings",
+            204,
+            stages::delete_access_log_settings,
+        ),
+        route(
+            Get,
+            api("/deployments"),
+            "GetDeployments",
+            200,
+            stages::list_deployments,
+        ),
+        route(
+            Post,
+            api("/deployments"),
+            "CreateDeployment",
+            201,
+            stages::create_deployment,
+        ),
+        route(
+            Get,
+            api("/deployments/{deployment_id}"),
+            "GetDeployment",
+            200,
+            stages::get_deployment,
+        ),
+        route(
+            Patch,
+            api("/deployments/{deployment_id}"),
+            "UpdateDeployment",
+            200,
+            stages::update_deployment,
+        ),
+        route(
+            Delete,
+            api("/deployments/{deployment_id}"),
+            "DeleteDeployment",
+            204,
+            stages::delete_deployment,
+        ),
+        // Our extension (not in the model): metered WebSocket usage.
+        route(Get, api("/usage"), "GetApiUsage", 200, usage::get),
+    ]);
+    table
+}
+
+/// The v2 routes (authentication is layered on by the caller), from [`routes`].
+pub fn router() -> Router<AppState> {
+    routes().iter().fold(Router::new(), |router, r| {
+        router.route(&r.path, r.method_router())
+    })
 }
 
 /// Now, as the v2 model's timestamps are written (ISO 8601, UTC, seconds).
@@ -114,7 +213,7 @@ pub fn now() -> String {
 }
 
 /// `maxResults` and `nextToken` of every v2 list call.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Paging {
     max_results: Option<String>,

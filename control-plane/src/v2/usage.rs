@@ -5,19 +5,44 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::AwsQuery;
 use crate::AppState;
 
 /// The query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UsageQuery {
+    /// The first day, `YYYY-MM-DD` (UTC), required.
     start_date: Option<String>,
+    /// The last day, `YYYY-MM-DD` (UTC), required.
     end_date: Option<String>,
+}
+
+/// A WebSocket API's metered usage, by day and stage.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "WebSocketUsage")]
+pub struct Usage {
+    /// One entry per day and stage with usage, by day then stage.
+    pub items: Vec<UsageDay>,
+}
+
+/// One day's usage of one stage.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(rename = "WebSocketUsageDay")]
+pub struct UsageDay {
+    /// The day, `YYYY-MM-DD` (UTC).
+    pub date: String,
+    /// The stage's name.
+    pub stage: String,
+    /// Messages to and from clients, in 32 KB units.
+    pub messages: i64,
+    /// Connection minutes, each connection's rounded up when it closed.
+    pub connection_minutes: i64,
 }
 
 /// GET /v2/apis/{apiId}/usage
@@ -25,7 +50,7 @@ pub async fn get(
     State(state): State<AppState>,
     Path(api_id): Path<String>,
     AwsQuery(q): AwsQuery<UsageQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Usage>> {
     let day = |v: Option<String>, name: &str| -> ApiResult<String> {
         let v =
             v.ok_or_else(|| ApiError::bad_request(format!("{name} is required (YYYY-MM-DD)")))?;
@@ -47,11 +72,14 @@ pub async fn get(
         .ws_usage(&api_id, &start, &end)
         .await
         .map_err(|e| ApiError::Internal(format!("reading WebSocket usage: {e}")))?;
-    let items: Vec<Value> = usage
+    let items = usage
         .into_iter()
-        .map(|((date, stage), (messages, minutes))| {
-            json!({"date": date, "stage": stage, "messages": messages, "connectionMinutes": minutes})
+        .map(|((date, stage), (messages, connection_minutes))| UsageDay {
+            date,
+            stage,
+            messages,
+            connection_minutes,
         })
         .collect();
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(Usage { items }))
 }

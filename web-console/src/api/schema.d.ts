@@ -870,6 +870,406 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v2/apis": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Gets a collection of Api resources. */
+        get: operations["V2GetApis"];
+        put?: never;
+        /** Creates an Api resource. */
+        post: operations["V2CreateApi"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/apis/{api_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Gets an Api resource. */
+        get: operations["V2GetApi"];
+        put?: never;
+        post?: never;
+        /** Deletes an Api resource. */
+        delete: operations["V2DeleteApi"];
+        options?: never;
+        head?: never;
+        /** Updates an Api resource. */
+        patch: operations["V2UpdateApi"];
+        trace?: never;
+    };
+    "/v2/apis/{api_id}/routes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Gets the Routes for an API. */
+        get: operations["V2GetRoutes"];
+        put?: never;
+        /** Creates a Route for an API. */
+        post: operations["V2CreateRoute"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/apis/{api_id}/routes/{route_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Gets a Route. */
+        get: operations["V2GetRoute"];
+        put?: never;
+        post?: never;
+        /** Deletes a Route. */
+        delete: operations["V2DeleteRoute"];
+        options?: never;
+        head?: never;
+        /** Updates a Route. */
+        patch: operations["V2UpdateRoute"];
+        trace?: never;
+    };
+    "/v2/apis/{api_id}/routes/{route_id}/routeresponses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Gets the RouteResponses for a Route. */
+        get: operations["V2GetRouteResponses"];
+        put?: never;
+        /** Creates a RouteResponse for a Route. */
+        post: operations["V2CreateRouteResponse"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/apis/{api_id}/routes/{route_id}/routeresponses/{item_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Gets a RouteResponse. */
+        get: operations["V2GetRouteResponse"];
+        put?: never;
+        post?: never;
+        /** Deletes a RouteResponse. */
+        delete: operations["V2DeleteRouteResponse"];
+        options?: never;
+        head?: never;
+        /** Updates a RouteResponse. */
+        patch: operations["V2UpdateRouteResponse"];
+        trace?: never;
+    };
+    "/v2/apis/{api_id}/integrations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Gets the Integrations for an API. */
+        get: operations["V2GetIntegrations"];
+        put?: never;
+        /** Creates an Integration. */
+        post: operations["V2CreateIntegration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/apis/{api_id}/integrations/{integration_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Gets an Integration. */
+        get: operations["V2GetIntegration"];
+        put?: never;
+        post?: never;
+        /** Deletes an Integration. */
+        delete: operations["V2DeleteIntegration"];
+        options?: never;
+        head?: never;
+        /** Updates an Integration. */
+        patch: operations["V2UpdateIntegration"];
+        trace?: never;
+    };
+    "/v2/apis/{api_id}/integrations/{integration_id}/integrationresponses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Gets the IntegrationResponses for an Integration. */
+        get: operations["V2GetIntegrationResponses"];
+        put?: never;
+        /** Creates an IntegrationResponses. */
+        post: operations["V2CreateIntegrationResponse"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/apis/{api_id}/integrations/{integration_id}/integrationresponses/{item_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Gets an IntegrationResponses. */
+        get: operations["V2GetIntegrationResponse"];
+        put?: never;
+        post?: never;
+        /** Deletes an IntegrationResponses. */
+        delete: operations["V2DeleteIntegrationResponse"];
+        options?: never;
+        head?: never;
+        /** Updates an IntegrationResponses. */
+        patch: operations["V2UpdateIntegrationResponse"];
+        trace?: never;
+    };
+    "/v2/apis/{api_id}/authorizers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Gets the Authorizers for an API. */
+        get: operations["V2GetAuthorizers"];
+        put?: never;
+        /** Creates an Authorizer for an API. */
+        post: operations["V2CreateAuthorizer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/apis/{api_id}/authorizers/{item_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Gets an Authorizer. */
+        get: operations["V2GetAuthorizer"];
+        put?: never;
+        post?: never;
+        /** Deletes an Authorizer. */
+        delete: operations["V2DeleteAuthorizer"];
+        options?: never;
+        head?: never;
+        /** Updates an Authorizer. */
+        patch: operations["V2UpdateAuthorizer"];
+        trace?: never;
+    };
+    "/v2/apis/{api_id}/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Gets the Models for an API. */
+        get: operations["V2GetModels"];
+        put?: never;
+        /** Creates a Model for an API. */
+        post: operations["V2CreateModel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/apis/{api_id}/models/{item_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Gets a Model. */
+        get: operations["V2GetModel"];
+        put?: never;
+        post?: never;
+        /** Deletes a Model. */
+        delete: operations["V2DeleteModel"];
+        options?: never;
+        head?: never;
+        /** Updates a Model. */
+        patch: operations["V2UpdateModel"];
+        trace?: never;
+    };
+    "/v2/apis/{api_id}/models/{item_id}/template": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Gets a model template. */
+        get: operations["V2GetModelTemplate"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/apis/{api_id}/stages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Gets the Stages for an API. */
+        get: operations["V2GetStages"];
+        put?: never;
+        /** Creates a Stage for an API. */
+        post: operations["V2CreateStage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/apis/{api_id}/stages/{stage_name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Gets a Stage. */
+        get: operations["V2GetStage"];
+        put?: never;
+        post?: never;
+        /** Deletes a Stage. */
+        delete: operations["V2DeleteStage"];
+        options?: never;
+        head?: never;
+        /** Updates a Stage. */
+        patch: operations["V2UpdateStage"];
+        trace?: never;
+    };
+    "/v2/apis/{api_id}/stages/{stage_name}/routesettings/{route_key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Deletes the RouteSettings for a stage. */
+        delete: operations["V2DeleteRouteSettings"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/apis/{api_id}/stages/{stage_name}/accesslogsettings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Deletes the AccessLogSettings for a Stage. */
+        delete: operations["V2DeleteAccessLogSettings"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/apis/{api_id}/deployments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Gets the Deployments for an API. */
+        get: operations["V2GetDeployments"];
+        put?: never;
+        /** Creates a Deployment for an API. */
+        post: operations["V2CreateDeployment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/apis/{api_id}/deployments/{deployment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Gets a Deployment. */
+        get: operations["V2GetDeployment"];
+        put?: never;
+        post?: never;
+        /** Deletes a Deployment. */
+        delete: operations["V2DeleteDeployment"];
+        options?: never;
+        head?: never;
+        /** Updates a Deployment. */
+        patch: operations["V2UpdateDeployment"];
+        trace?: never;
+    };
+    "/v2/apis/{api_id}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["V2GetApiUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1744,6 +2144,28 @@ export interface components {
                 [key: string]: string;
             };
         };
+        /** @description A WebSocket API's metered usage, by day and stage. */
+        WebSocketUsage: {
+            /** @description One entry per day and stage with usage, by day then stage. */
+            items: components["schemas"]["WebSocketUsageDay"][];
+        };
+        /** @description One day's usage of one stage. */
+        WebSocketUsageDay: {
+            /** @description The day, `YYYY-MM-DD` (UTC). */
+            date: string;
+            /** @description The stage's name. */
+            stage: string;
+            /**
+             * Format: int64
+             * @description Messages to and from clients, in 32 KB units.
+             */
+            messages: number;
+            /**
+             * Format: int64
+             * @description Connection minutes, each connection's rounded up when it closed.
+             */
+            connectionMinutes: number;
+        };
         /** @description The schema of every error body (`x-amzn-ErrorType` names the exception). */
         Error: {
             /** @description What went wrong, for a person to read. */
@@ -2192,6 +2614,1686 @@ export interface components {
             tags?: {
                 [key: string]: string;
             } | null;
+        };
+        V2GetApisResponse: {
+            /** @description The elements from this collection. */
+            items?: components["schemas"]["V2Api"][];
+            /** @description The next page of elements from this collection. */
+            nextToken?: string;
+        };
+        /** @description Represents an API. */
+        V2Api: {
+            /** @description The URI of the API, of the form {api-id}.execute-api.{region}.amazonaws.com. */
+            apiEndpoint?: string;
+            /** @description Specifies whether an API is managed by API Gateway. */
+            apiGatewayManaged?: boolean;
+            /** @description The API ID. */
+            apiId?: string;
+            /** @description An API key selection expression. */
+            apiKeySelectionExpression?: string;
+            corsConfiguration?: components["schemas"]["V2Cors"];
+            /**
+             * Format: date-time
+             * @description The timestamp when the API was created.
+             */
+            createdDate?: string;
+            /** @description The description of the API. */
+            description?: string;
+            /** @description Specifies whether clients can invoke your API by using the default execute-api endpoint. */
+            disableExecuteApiEndpoint?: boolean;
+            /** @description Avoid validating models when creating a deployment. */
+            disableSchemaValidation?: boolean;
+            /** @description The validation information during API import. */
+            importInfo?: string[];
+            /**
+             * @description The IP address types that can invoke the API.
+             * @enum {string}
+             */
+            ipAddressType?: "ipv4" | "dualstack";
+            /** @description The name of the API. */
+            name: string;
+            /**
+             * @description The API protocol.
+             * @enum {string}
+             */
+            protocolType: "WEBSOCKET" | "HTTP";
+            /** @description The route selection expression for the API. */
+            routeSelectionExpression: string;
+            /** @description A collection of tags associated with the API. */
+            tags?: {
+                [key: string]: string;
+            };
+            /** @description A version identifier for the API. */
+            version?: string;
+            /** @description The warning messages reported when failonwarnings is turned on during API import. */
+            warnings?: string[];
+        };
+        /** @description Represents a CORS configuration. */
+        V2Cors: {
+            /** @description Specifies whether credentials are included in the CORS request. */
+            allowCredentials?: boolean;
+            /** @description Represents a collection of allowed headers. */
+            allowHeaders?: string[];
+            /** @description Represents a collection of allowed HTTP methods. */
+            allowMethods?: string[];
+            /** @description Represents a collection of allowed origins. */
+            allowOrigins?: string[];
+            /** @description Represents a collection of exposed headers. */
+            exposeHeaders?: string[];
+            /** @description The number of seconds that the browser should cache preflight request results. */
+            maxAge?: number;
+        };
+        /** @description Creates a new Api resource to represent an API. */
+        V2CreateApiRequest: {
+            /** @description An API key selection expression. */
+            apiKeySelectionExpression?: string;
+            corsConfiguration?: components["schemas"]["V2Cors"];
+            /** @description This property is part of quick create. */
+            credentialsArn?: string;
+            /** @description The description of the API. */
+            description?: string;
+            /** @description Specifies whether clients can invoke your API by using the default execute-api endpoint. */
+            disableExecuteApiEndpoint?: boolean;
+            /** @description Avoid validating models when creating a deployment. */
+            disableSchemaValidation?: boolean;
+            /**
+             * @description The IP address types that can invoke the API.
+             * @enum {string}
+             */
+            ipAddressType?: "ipv4" | "dualstack";
+            /** @description The name of the API. */
+            name: string;
+            /**
+             * @description The API protocol.
+             * @enum {string}
+             */
+            protocolType: "WEBSOCKET" | "HTTP";
+            /** @description This property is part of quick create. */
+            routeKey?: string;
+            /** @description The route selection expression for the API. */
+            routeSelectionExpression?: string;
+            /** @description The collection of tags. */
+            tags?: {
+                [key: string]: string;
+            };
+            /** @description This property is part of quick create. */
+            target?: string;
+            /** @description A version identifier for the API. */
+            version?: string;
+        };
+        V2CreateApiResponse: {
+            /** @description The URI of the API, of the form {api-id}.execute-api.{region}.amazonaws.com. */
+            apiEndpoint?: string;
+            /** @description Specifies whether an API is managed by API Gateway. */
+            apiGatewayManaged?: boolean;
+            /** @description The API ID. */
+            apiId?: string;
+            /** @description An API key selection expression. */
+            apiKeySelectionExpression?: string;
+            corsConfiguration?: components["schemas"]["V2Cors"];
+            /**
+             * Format: date-time
+             * @description The timestamp when the API was created.
+             */
+            createdDate?: string;
+            /** @description The description of the API. */
+            description?: string;
+            /** @description Specifies whether clients can invoke your API by using the default execute-api endpoint. */
+            disableExecuteApiEndpoint?: boolean;
+            /** @description Avoid validating models when creating a deployment. */
+            disableSchemaValidation?: boolean;
+            /** @description The validation information during API import. */
+            importInfo?: string[];
+            /**
+             * @description The IP address types that can invoke the API.
+             * @enum {string}
+             */
+            ipAddressType?: "ipv4" | "dualstack";
+            /** @description The name of the API. */
+            name?: string;
+            /**
+             * @description The API protocol.
+             * @enum {string}
+             */
+            protocolType?: "WEBSOCKET" | "HTTP";
+            /** @description The route selection expression for the API. */
+            routeSelectionExpression?: string;
+            /** @description A collection of tags associated with the API. */
+            tags?: {
+                [key: string]: string;
+            };
+            /** @description A version identifier for the API. */
+            version?: string;
+            /** @description The warning messages reported when failonwarnings is turned on during API import. */
+            warnings?: string[];
+        };
+        V2GetApiResponse: {
+            /** @description The URI of the API, of the form {api-id}.execute-api.{region}.amazonaws.com. */
+            apiEndpoint?: string;
+            /** @description Specifies whether an API is managed by API Gateway. */
+            apiGatewayManaged?: boolean;
+            /** @description The API ID. */
+            apiId?: string;
+            /** @description An API key selection expression. */
+            apiKeySelectionExpression?: string;
+            corsConfiguration?: components["schemas"]["V2Cors"];
+            /**
+             * Format: date-time
+             * @description The timestamp when the API was created.
+             */
+            createdDate?: string;
+            /** @description The description of the API. */
+            description?: string;
+            /** @description Specifies whether clients can invoke your API by using the default execute-api endpoint. */
+            disableExecuteApiEndpoint?: boolean;
+            /** @description Avoid validating models when creating a deployment. */
+            disableSchemaValidation?: boolean;
+            /** @description The validation information during API import. */
+            importInfo?: string[];
+            /**
+             * @description The IP address types that can invoke the API.
+             * @enum {string}
+             */
+            ipAddressType?: "ipv4" | "dualstack";
+            /** @description The name of the API. */
+            name?: string;
+            /**
+             * @description The API protocol.
+             * @enum {string}
+             */
+            protocolType?: "WEBSOCKET" | "HTTP";
+            /** @description The route selection expression for the API. */
+            routeSelectionExpression?: string;
+            /** @description A collection of tags associated with the API. */
+            tags?: {
+                [key: string]: string;
+            };
+            /** @description A version identifier for the API. */
+            version?: string;
+            /** @description The warning messages reported when failonwarnings is turned on during API import. */
+            warnings?: string[];
+        };
+        /** @description Updates an Api. */
+        V2UpdateApiRequest: {
+            /** @description An API key selection expression. */
+            apiKeySelectionExpression?: string;
+            corsConfiguration?: components["schemas"]["V2Cors"];
+            /** @description This property is part of quick create. */
+            credentialsArn?: string;
+            /** @description The description of the API. */
+            description?: string;
+            /** @description Specifies whether clients can invoke your API by using the default execute-api endpoint. */
+            disableExecuteApiEndpoint?: boolean;
+            /** @description Avoid validating models when creating a deployment. */
+            disableSchemaValidation?: boolean;
+            /**
+             * @description The IP address types that can invoke your API or domain name.
+             * @enum {string}
+             */
+            ipAddressType?: "ipv4" | "dualstack";
+            /** @description The name of the API. */
+            name?: string;
+            /** @description This property is part of quick create. */
+            routeKey?: string;
+            /** @description The route selection expression for the API. */
+            routeSelectionExpression?: string;
+            /** @description This property is part of quick create. */
+            target?: string;
+            /** @description A version identifier for the API. */
+            version?: string;
+        };
+        V2UpdateApiResponse: {
+            /** @description The URI of the API, of the form {api-id}.execute-api.{region}.amazonaws.com. */
+            apiEndpoint?: string;
+            /** @description Specifies whether an API is managed by API Gateway. */
+            apiGatewayManaged?: boolean;
+            /** @description The API ID. */
+            apiId?: string;
+            /** @description An API key selection expression. */
+            apiKeySelectionExpression?: string;
+            corsConfiguration?: components["schemas"]["V2Cors"];
+            /**
+             * Format: date-time
+             * @description The timestamp when the API was created.
+             */
+            createdDate?: string;
+            /** @description The description of the API. */
+            description?: string;
+            /** @description Specifies whether clients can invoke your API by using the default execute-api endpoint. */
+            disableExecuteApiEndpoint?: boolean;
+            /** @description Avoid validating models when creating a deployment. */
+            disableSchemaValidation?: boolean;
+            /** @description The validation information during API import. */
+            importInfo?: string[];
+            /**
+             * @description The IP address types that can invoke the API.
+             * @enum {string}
+             */
+            ipAddressType?: "ipv4" | "dualstack";
+            /** @description The name of the API. */
+            name?: string;
+            /**
+             * @description The API protocol.
+             * @enum {string}
+             */
+            protocolType?: "WEBSOCKET" | "HTTP";
+            /** @description The route selection expression for the API. */
+            routeSelectionExpression?: string;
+            /** @description A collection of tags associated with the API. */
+            tags?: {
+                [key: string]: string;
+            };
+            /** @description A version identifier for the API. */
+            version?: string;
+            /** @description The warning messages reported when failonwarnings is turned on during API import. */
+            warnings?: string[];
+        };
+        V2GetRoutesResponse: {
+            /** @description The elements from this collection. */
+            items?: components["schemas"]["V2Route"][];
+            /** @description The next page of elements from this collection. */
+            nextToken?: string;
+        };
+        /** @description Represents a route. */
+        V2Route: {
+            /** @description Specifies whether a route is managed by API Gateway. */
+            apiGatewayManaged?: boolean;
+            /** @description Specifies whether an API key is required for this route. */
+            apiKeyRequired?: boolean;
+            /** @description A list of authorization scopes configured on a route. */
+            authorizationScopes?: string[];
+            /**
+             * @description The authorization type for the route.
+             * @enum {string}
+             */
+            authorizationType?: "NONE" | "AWS_IAM" | "CUSTOM" | "JWT";
+            /** @description The identifier of the Authorizer resource to be associated with this route. */
+            authorizerId?: string;
+            /** @description The model selection expression for the route. */
+            modelSelectionExpression?: string;
+            /** @description The operation name for the route. */
+            operationName?: string;
+            /** @description The request models for the route. */
+            requestModels?: {
+                [key: string]: string;
+            };
+            /** @description The request parameters for the route. */
+            requestParameters?: {
+                [key: string]: components["schemas"]["V2ParameterConstraints"];
+            };
+            /** @description The route ID. */
+            routeId?: string;
+            /** @description The route key for the route. */
+            routeKey: string;
+            /** @description The route response selection expression for the route. */
+            routeResponseSelectionExpression?: string;
+            /** @description The target for the route. */
+            target?: string;
+        };
+        /** @description Validation constraints imposed on parameters of a request (path, query string, headers). */
+        V2ParameterConstraints: {
+            /** @description Whether or not the parameter is required. */
+            required?: boolean;
+        };
+        /** @description Creates a new Route resource to represent a route. */
+        V2CreateRouteRequest: {
+            /** @description Specifies whether an API key is required for the route. */
+            apiKeyRequired?: boolean;
+            /** @description The authorization scopes supported by this route. */
+            authorizationScopes?: string[];
+            /**
+             * @description The authorization type for the route.
+             * @enum {string}
+             */
+            authorizationType?: "NONE" | "AWS_IAM" | "CUSTOM" | "JWT";
+            /** @description The identifier of the Authorizer resource to be associated with this route. */
+            authorizerId?: string;
+            /** @description The model selection expression for the route. */
+            modelSelectionExpression?: string;
+            /** @description The operation name for the route. */
+            operationName?: string;
+            /** @description The request models for the route. */
+            requestModels?: {
+                [key: string]: string;
+            };
+            /** @description The request parameters for the route. */
+            requestParameters?: {
+                [key: string]: components["schemas"]["V2ParameterConstraints"];
+            };
+            /** @description The route key for the route. */
+            routeKey: string;
+            /** @description The route response selection expression for the route. */
+            routeResponseSelectionExpression?: string;
+            /** @description The target for the route. */
+            target?: string;
+        };
+        V2CreateRouteResult: {
+            /** @description Specifies whether a route is managed by API Gateway. */
+            apiGatewayManaged?: boolean;
+            /** @description Specifies whether an API key is required for this route. */
+            apiKeyRequired?: boolean;
+            /** @description A list of authorization scopes configured on a route. */
+            authorizationScopes?: string[];
+            /**
+             * @description The authorization type for the route.
+             * @enum {string}
+             */
+            authorizationType?: "NONE" | "AWS_IAM" | "CUSTOM" | "JWT";
+            /** @description The identifier of the Authorizer resource to be associated with this route. */
+            authorizerId?: string;
+            /** @description The model selection expression for the route. */
+            modelSelectionExpression?: string;
+            /** @description The operation name for the route. */
+            operationName?: string;
+            /** @description The request models for the route. */
+            requestModels?: {
+                [key: string]: string;
+            };
+            /** @description The request parameters for the route. */
+            requestParameters?: {
+                [key: string]: components["schemas"]["V2ParameterConstraints"];
+            };
+            /** @description The route ID. */
+            routeId?: string;
+            /** @description The route key for the route. */
+            routeKey?: string;
+            /** @description The route response selection expression for the route. */
+            routeResponseSelectionExpression?: string;
+            /** @description The target for the route. */
+            target?: string;
+        };
+        V2GetRouteResult: {
+            /** @description Specifies whether a route is managed by API Gateway. */
+            apiGatewayManaged?: boolean;
+            /** @description Specifies whether an API key is required for this route. */
+            apiKeyRequired?: boolean;
+            /** @description A list of authorization scopes configured on a route. */
+            authorizationScopes?: string[];
+            /**
+             * @description The authorization type for the route.
+             * @enum {string}
+             */
+            authorizationType?: "NONE" | "AWS_IAM" | "CUSTOM" | "JWT";
+            /** @description The identifier of the Authorizer resource to be associated with this route. */
+            authorizerId?: string;
+            /** @description The model selection expression for the route. */
+            modelSelectionExpression?: string;
+            /** @description The operation name for the route. */
+            operationName?: string;
+            /** @description The request models for the route. */
+            requestModels?: {
+                [key: string]: string;
+            };
+            /** @description The request parameters for the route. */
+            requestParameters?: {
+                [key: string]: components["schemas"]["V2ParameterConstraints"];
+            };
+            /** @description The route ID. */
+            routeId?: string;
+            /** @description The route key for the route. */
+            routeKey?: string;
+            /** @description The route response selection expression for the route. */
+            routeResponseSelectionExpression?: string;
+            /** @description The target for the route. */
+            target?: string;
+        };
+        /** @description Updates a Route. */
+        V2UpdateRouteRequest: {
+            /** @description Specifies whether an API key is required for the route. */
+            apiKeyRequired?: boolean;
+            /** @description The authorization scopes supported by this route. */
+            authorizationScopes?: string[];
+            /**
+             * @description The authorization type for the route.
+             * @enum {string}
+             */
+            authorizationType?: "NONE" | "AWS_IAM" | "CUSTOM" | "JWT";
+            /** @description The identifier of the Authorizer resource to be associated with this route. */
+            authorizerId?: string;
+            /** @description The model selection expression for the route. */
+            modelSelectionExpression?: string;
+            /** @description The operation name for the route. */
+            operationName?: string;
+            /** @description The request models for the route. */
+            requestModels?: {
+                [key: string]: string;
+            };
+            /** @description The request parameters for the route. */
+            requestParameters?: {
+                [key: string]: components["schemas"]["V2ParameterConstraints"];
+            };
+            /** @description The route key for the route. */
+            routeKey?: string;
+            /** @description The route response selection expression for the route. */
+            routeResponseSelectionExpression?: string;
+            /** @description The target for the route. */
+            target?: string;
+        };
+        V2UpdateRouteResult: {
+            /** @description Specifies whether a route is managed by API Gateway. */
+            apiGatewayManaged?: boolean;
+            /** @description Specifies whether an API key is required for this route. */
+            apiKeyRequired?: boolean;
+            /** @description A list of authorization scopes configured on a route. */
+            authorizationScopes?: string[];
+            /**
+             * @description The authorization type for the route.
+             * @enum {string}
+             */
+            authorizationType?: "NONE" | "AWS_IAM" | "CUSTOM" | "JWT";
+            /** @description The identifier of the Authorizer resource to be associated with this route. */
+            authorizerId?: string;
+            /** @description The model selection expression for the route. */
+            modelSelectionExpression?: string;
+            /** @description The operation name for the route. */
+            operationName?: string;
+            /** @description The request models for the route. */
+            requestModels?: {
+                [key: string]: string;
+            };
+            /** @description The request parameters for the route. */
+            requestParameters?: {
+                [key: string]: components["schemas"]["V2ParameterConstraints"];
+            };
+            /** @description The route ID. */
+            routeId?: string;
+            /** @description The route key for the route. */
+            routeKey?: string;
+            /** @description The route response selection expression for the route. */
+            routeResponseSelectionExpression?: string;
+            /** @description The target for the route. */
+            target?: string;
+        };
+        V2GetRouteResponsesResponse: {
+            /** @description The elements from this collection. */
+            items?: components["schemas"]["V2RouteResponse"][];
+            /** @description The next page of elements from this collection. */
+            nextToken?: string;
+        };
+        /** @description Represents a route response. */
+        V2RouteResponse: {
+            /** @description Represents the model selection expression of a route response. */
+            modelSelectionExpression?: string;
+            /** @description Represents the response models of a route response. */
+            responseModels?: {
+                [key: string]: string;
+            };
+            /** @description Represents the response parameters of a route response. */
+            responseParameters?: {
+                [key: string]: components["schemas"]["V2ParameterConstraints"];
+            };
+            /** @description Represents the identifier of a route response. */
+            routeResponseId?: string;
+            /** @description Represents the route response key of a route response. */
+            routeResponseKey: string;
+        };
+        /** @description Creates a new RouteResponse resource to represent a route response. */
+        V2CreateRouteResponseRequest: {
+            /** @description The model selection expression for the route response. */
+            modelSelectionExpression?: string;
+            /** @description The response models for the route response. */
+            responseModels?: {
+                [key: string]: string;
+            };
+            /** @description The route response parameters. */
+            responseParameters?: {
+                [key: string]: components["schemas"]["V2ParameterConstraints"];
+            };
+            /** @description The route response key. */
+            routeResponseKey: string;
+        };
+        V2CreateRouteResponseResponse: {
+            /** @description Represents the model selection expression of a route response. */
+            modelSelectionExpression?: string;
+            /** @description Represents the response models of a route response. */
+            responseModels?: {
+                [key: string]: string;
+            };
+            /** @description Represents the response parameters of a route response. */
+            responseParameters?: {
+                [key: string]: components["schemas"]["V2ParameterConstraints"];
+            };
+            /** @description Represents the identifier of a route response. */
+            routeResponseId?: string;
+            /** @description Represents the route response key of a route response. */
+            routeResponseKey?: string;
+        };
+        V2GetRouteResponseResponse: {
+            /** @description Represents the model selection expression of a route response. */
+            modelSelectionExpression?: string;
+            /** @description Represents the response models of a route response. */
+            responseModels?: {
+                [key: string]: string;
+            };
+            /** @description Represents the response parameters of a route response. */
+            responseParameters?: {
+                [key: string]: components["schemas"]["V2ParameterConstraints"];
+            };
+            /** @description Represents the identifier of a route response. */
+            routeResponseId?: string;
+            /** @description Represents the route response key of a route response. */
+            routeResponseKey?: string;
+        };
+        /** @description Updates a RouteResponse. */
+        V2UpdateRouteResponseRequest: {
+            /** @description The model selection expression for the route response. */
+            modelSelectionExpression?: string;
+            /** @description The response models for the route response. */
+            responseModels?: {
+                [key: string]: string;
+            };
+            /** @description The route response parameters. */
+            responseParameters?: {
+                [key: string]: components["schemas"]["V2ParameterConstraints"];
+            };
+            /** @description The route response key. */
+            routeResponseKey?: string;
+        };
+        V2UpdateRouteResponseResponse: {
+            /** @description Represents the model selection expression of a route response. */
+            modelSelectionExpression?: string;
+            /** @description Represents the response models of a route response. */
+            responseModels?: {
+                [key: string]: string;
+            };
+            /** @description Represents the response parameters of a route response. */
+            responseParameters?: {
+                [key: string]: components["schemas"]["V2ParameterConstraints"];
+            };
+            /** @description Represents the identifier of a route response. */
+            routeResponseId?: string;
+            /** @description Represents the route response key of a route response. */
+            routeResponseKey?: string;
+        };
+        V2GetIntegrationsResponse: {
+            /** @description The elements from this collection. */
+            items?: components["schemas"]["V2Integration"][];
+            /** @description The next page of elements from this collection. */
+            nextToken?: string;
+        };
+        /** @description Represents an integration. */
+        V2Integration: {
+            /** @description Specifies whether an integration is managed by API Gateway. */
+            apiGatewayManaged?: boolean;
+            /** @description The ID of the VPC link for a private integration. */
+            connectionId?: string;
+            /**
+             * @description The type of the network connection to the integration endpoint.
+             * @enum {string}
+             */
+            connectionType?: "INTERNET" | "VPC_LINK";
+            /**
+             * @description Supported only for WebSocket APIs.
+             * @enum {string}
+             */
+            contentHandlingStrategy?: "CONVERT_TO_BINARY" | "CONVERT_TO_TEXT";
+            /** @description Specifies the credentials required for the integration, if any. */
+            credentialsArn?: string;
+            /** @description Represents the description of an integration. */
+            description?: string;
+            /** @description Represents the identifier of an integration. */
+            integrationId?: string;
+            /** @description Specifies the integration's HTTP method type. */
+            integrationMethod?: string;
+            /** @description The integration response selection expression for the integration. */
+            integrationResponseSelectionExpression?: string;
+            /** @description Supported only for HTTP API AWS_PROXY integrations. */
+            integrationSubtype?: string;
+            /**
+             * @description The integration type of an integration.
+             * @enum {string}
+             */
+            integrationType?: "AWS" | "HTTP" | "MOCK" | "HTTP_PROXY" | "AWS_PROXY";
+            /** @description For a Lambda integration, specify the URI of a Lambda function. */
+            integrationUri?: string;
+            /**
+             * @description Specifies the pass-through behavior for incoming requests based on the Content-Type header in the request, and the available mapping templates specified as the requestTemplates property on the Integration resource.
+             * @enum {string}
+             */
+            passthroughBehavior?: "WHEN_NO_MATCH" | "NEVER" | "WHEN_NO_TEMPLATES";
+            /** @description Specifies the format of the payload sent to an integration. */
+            payloadFormatVersion?: string;
+            /** @description For WebSocket APIs, a key-value map specifying request parameters that are passed from the method request to the backend. */
+            requestParameters?: {
+                [key: string]: string;
+            };
+            /** @description Represents a map of Velocity templates that are applied on the request payload based on the value of the Content-Type header sent by the client. */
+            requestTemplates?: {
+                [key: string]: string;
+            };
+            /** @description Supported only for HTTP APIs. */
+            responseParameters?: {
+                [key: string]: {
+                    [key: string]: string;
+                };
+            };
+            /** @description The template selection expression for the integration. */
+            templateSelectionExpression?: string;
+            /** @description Custom timeout between 50 and 29,000 milliseconds for WebSocket APIs and between 50 and 30,000 milliseconds for HTTP APIs. */
+            timeoutInMillis?: number;
+            tlsConfig?: components["schemas"]["V2TlsConfig"];
+        };
+        /** @description The TLS configuration for a private integration. */
+        V2TlsConfig: {
+            /** @description If you specify a server name, API Gateway uses it to verify the hostname on the integration's certificate. */
+            serverNameToVerify?: string;
+        };
+        /** @description Creates a new Integration resource to represent an integration. */
+        V2CreateIntegrationRequest: {
+            /** @description The ID of the VPC link for a private integration. */
+            connectionId?: string;
+            /**
+             * @description The type of the network connection to the integration endpoint.
+             * @enum {string}
+             */
+            connectionType?: "INTERNET" | "VPC_LINK";
+            /**
+             * @description Supported only for WebSocket APIs.
+             * @enum {string}
+             */
+            contentHandlingStrategy?: "CONVERT_TO_BINARY" | "CONVERT_TO_TEXT";
+            /** @description Specifies the credentials required for the integration, if any. */
+            credentialsArn?: string;
+            /** @description The description of the integration. */
+            description?: string;
+            /** @description Specifies the integration's HTTP method type. */
+            integrationMethod?: string;
+            /** @description Supported only for HTTP API AWS_PROXY integrations. */
+            integrationSubtype?: string;
+            /**
+             * @description The integration type of an integration.
+             * @enum {string}
+             */
+            integrationType: "AWS" | "HTTP" | "MOCK" | "HTTP_PROXY" | "AWS_PROXY";
+            /** @description For a Lambda integration, specify the URI of a Lambda function. */
+            integrationUri?: string;
+            /**
+             * @description Specifies the pass-through behavior for incoming requests based on the Content-Type header in the request, and the available mapping templates specified as the requestTemplates property on the Integration resource.
+             * @enum {string}
+             */
+            passthroughBehavior?: "WHEN_NO_MATCH" | "NEVER" | "WHEN_NO_TEMPLATES";
+            /** @description Specifies the format of the payload sent to an integration. */
+            payloadFormatVersion?: string;
+            /** @description For WebSocket APIs, a key-value map specifying request parameters that are passed from the method request to the backend. */
+            requestParameters?: {
+                [key: string]: string;
+            };
+            /** @description Represents a map of Velocity templates that are applied on the request payload based on the value of the Content-Type header sent by the client. */
+            requestTemplates?: {
+                [key: string]: string;
+            };
+            /** @description Supported only for HTTP APIs. */
+            responseParameters?: {
+                [key: string]: {
+                    [key: string]: string;
+                };
+            };
+            /** @description The template selection expression for the integration. */
+            templateSelectionExpression?: string;
+            /** @description Custom timeout between 50 and 29,000 milliseconds for WebSocket APIs and between 50 and 30,000 milliseconds for HTTP APIs. */
+            timeoutInMillis?: number;
+            tlsConfig?: components["schemas"]["V2TlsConfigInput"];
+        };
+        /** @description The TLS configuration for a private integration. */
+        V2TlsConfigInput: {
+            /** @description If you specify a server name, API Gateway uses it to verify the hostname on the integration's certificate. */
+            serverNameToVerify?: string;
+        };
+        V2CreateIntegrationResult: {
+            /** @description Specifies whether an integration is managed by API Gateway. */
+            apiGatewayManaged?: boolean;
+            /** @description The ID of the VPC link for a private integration. */
+            connectionId?: string;
+            /**
+             * @description The type of the network connection to the integration endpoint.
+             * @enum {string}
+             */
+            connectionType?: "INTERNET" | "VPC_LINK";
+            /**
+             * @description Supported only for WebSocket APIs.
+             * @enum {string}
+             */
+            contentHandlingStrategy?: "CONVERT_TO_BINARY" | "CONVERT_TO_TEXT";
+            /** @description Specifies the credentials required for the integration, if any. */
+            credentialsArn?: string;
+            /** @description Represents the description of an integration. */
+            description?: string;
+            /** @description Represents the identifier of an integration. */
+            integrationId?: string;
+            /** @description Specifies the integration's HTTP method type. */
+            integrationMethod?: string;
+            /** @description The integration response selection expression for the integration. */
+            integrationResponseSelectionExpression?: string;
+            /** @description Supported only for HTTP API AWS_PROXY integrations. */
+            integrationSubtype?: string;
+            /**
+             * @description The integration type of an integration.
+             * @enum {string}
+             */
+            integrationType?: "AWS" | "HTTP" | "MOCK" | "HTTP_PROXY" | "AWS_PROXY";
+            /** @description For a Lambda integration, specify the URI of a Lambda function. */
+            integrationUri?: string;
+            /**
+             * @description Specifies the pass-through behavior for incoming requests based on the Content-Type header in the request, and the available mapping templates specified as the requestTemplates property on the Integration resource.
+             * @enum {string}
+             */
+            passthroughBehavior?: "WHEN_NO_MATCH" | "NEVER" | "WHEN_NO_TEMPLATES";
+            /** @description Specifies the format of the payload sent to an integration. */
+            payloadFormatVersion?: string;
+            /** @description For WebSocket APIs, a key-value map specifying request parameters that are passed from the method request to the backend. */
+            requestParameters?: {
+                [key: string]: string;
+            };
+            /** @description Represents a map of Velocity templates that are applied on the request payload based on the value of the Content-Type header sent by the client. */
+            requestTemplates?: {
+                [key: string]: string;
+            };
+            /** @description Supported only for HTTP APIs. */
+            responseParameters?: {
+                [key: string]: {
+                    [key: string]: string;
+                };
+            };
+            /** @description The template selection expression for the integration. */
+            templateSelectionExpression?: string;
+            /** @description Custom timeout between 50 and 29,000 milliseconds for WebSocket APIs and between 50 and 30,000 milliseconds for HTTP APIs. */
+            timeoutInMillis?: number;
+            tlsConfig?: components["schemas"]["V2TlsConfig"];
+        };
+        V2GetIntegrationResult: {
+            /** @description Specifies whether an integration is managed by API Gateway. */
+            apiGatewayManaged?: boolean;
+            /** @description The ID of the VPC link for a private integration. */
+            connectionId?: string;
+            /**
+             * @description The type of the network connection to the integration endpoint.
+             * @enum {string}
+             */
+            connectionType?: "INTERNET" | "VPC_LINK";
+            /**
+             * @description Supported only for WebSocket APIs.
+             * @enum {string}
+             */
+            contentHandlingStrategy?: "CONVERT_TO_BINARY" | "CONVERT_TO_TEXT";
+            /** @description Specifies the credentials required for the integration, if any. */
+            credentialsArn?: string;
+            /** @description Represents the description of an integration. */
+            description?: string;
+            /** @description Represents the identifier of an integration. */
+            integrationId?: string;
+            /** @description Specifies the integration's HTTP method type. */
+            integrationMethod?: string;
+            /** @description The integration response selection expression for the integration. */
+            integrationResponseSelectionExpression?: string;
+            /** @description Supported only for HTTP API AWS_PROXY integrations. */
+            integrationSubtype?: string;
+            /**
+             * @description The integration type of an integration.
+             * @enum {string}
+             */
+            integrationType?: "AWS" | "HTTP" | "MOCK" | "HTTP_PROXY" | "AWS_PROXY";
+            /** @description For a Lambda integration, specify the URI of a Lambda function. */
+            integrationUri?: string;
+            /**
+             * @description Specifies the pass-through behavior for incoming requests based on the Content-Type header in the request, and the available mapping templates specified as the requestTemplates property on the Integration resource.
+             * @enum {string}
+             */
+            passthroughBehavior?: "WHEN_NO_MATCH" | "NEVER" | "WHEN_NO_TEMPLATES";
+            /** @description Specifies the format of the payload sent to an integration. */
+            payloadFormatVersion?: string;
+            /** @description For WebSocket APIs, a key-value map specifying request parameters that are passed from the method request to the backend. */
+            requestParameters?: {
+                [key: string]: string;
+            };
+            /** @description Represents a map of Velocity templates that are applied on the request payload based on the value of the Content-Type header sent by the client. */
+            requestTemplates?: {
+                [key: string]: string;
+            };
+            /** @description Supported only for HTTP APIs. */
+            responseParameters?: {
+                [key: string]: {
+                    [key: string]: string;
+                };
+            };
+            /** @description The template selection expression for the integration. */
+            templateSelectionExpression?: string;
+            /** @description Custom timeout between 50 and 29,000 milliseconds for WebSocket APIs and between 50 and 30,000 milliseconds for HTTP APIs. */
+            timeoutInMillis?: number;
+            tlsConfig?: components["schemas"]["V2TlsConfig"];
+        };
+        /** @description Updates an Integration. */
+        V2UpdateIntegrationRequest: {
+            /** @description The ID of the VPC link for a private integration. */
+            connectionId?: string;
+            /**
+             * @description The type of the network connection to the integration endpoint.
+             * @enum {string}
+             */
+            connectionType?: "INTERNET" | "VPC_LINK";
+            /**
+             * @description Supported only for WebSocket APIs.
+             * @enum {string}
+             */
+            contentHandlingStrategy?: "CONVERT_TO_BINARY" | "CONVERT_TO_TEXT";
+            /** @description Specifies the credentials required for the integration, if any. */
+            credentialsArn?: string;
+            /** @description The description of the integration */
+            description?: string;
+            /** @description Specifies the integration's HTTP method type. */
+            integrationMethod?: string;
+            /** @description Supported only for HTTP API AWS_PROXY integrations. */
+            integrationSubtype?: string;
+            /**
+             * @description The integration type of an integration.
+             * @enum {string}
+             */
+            integrationType?: "AWS" | "HTTP" | "MOCK" | "HTTP_PROXY" | "AWS_PROXY";
+            /** @description For a Lambda integration, specify the URI of a Lambda function. */
+            integrationUri?: string;
+            /**
+             * @description Specifies the pass-through behavior for incoming requests based on the Content-Type header in the request, and the available mapping templates specified as the requestTemplates property on the Integration resource.
+             * @enum {string}
+             */
+            passthroughBehavior?: "WHEN_NO_MATCH" | "NEVER" | "WHEN_NO_TEMPLATES";
+            /** @description Specifies the format of the payload sent to an integration. */
+            payloadFormatVersion?: string;
+            /** @description For WebSocket APIs, a key-value map specifying request parameters that are passed from the method request to the backend. */
+            requestParameters?: {
+                [key: string]: string;
+            };
+            /** @description Represents a map of Velocity templates that are applied on the request payload based on the value of the Content-Type header sent by the client. */
+            requestTemplates?: {
+                [key: string]: string;
+            };
+            /** @description Supported only for HTTP APIs. */
+            responseParameters?: {
+                [key: string]: {
+                    [key: string]: string;
+                };
+            };
+            /** @description The template selection expression for the integration. */
+            templateSelectionExpression?: string;
+            /** @description Custom timeout between 50 and 29,000 milliseconds for WebSocket APIs and between 50 and 30,000 milliseconds for HTTP APIs. */
+            timeoutInMillis?: number;
+            tlsConfig?: components["schemas"]["V2TlsConfigInput"];
+        };
+        V2UpdateIntegrationResult: {
+            /** @description Specifies whether an integration is managed by API Gateway. */
+            apiGatewayManaged?: boolean;
+            /** @description The ID of the VPC link for a private integration. */
+            connectionId?: string;
+            /**
+             * @description The type of the network connection to the integration endpoint.
+             * @enum {string}
+             */
+            connectionType?: "INTERNET" | "VPC_LINK";
+            /**
+             * @description Supported only for WebSocket APIs.
+             * @enum {string}
+             */
+            contentHandlingStrategy?: "CONVERT_TO_BINARY" | "CONVERT_TO_TEXT";
+            /** @description Specifies the credentials required for the integration, if any. */
+            credentialsArn?: string;
+            /** @description Represents the description of an integration. */
+            description?: string;
+            /** @description Represents the identifier of an integration. */
+            integrationId?: string;
+            /** @description Specifies the integration's HTTP method type. */
+            integrationMethod?: string;
+            /** @description The integration response selection expression for the integration. */
+            integrationResponseSelectionExpression?: string;
+            /** @description Supported only for HTTP API AWS_PROXY integrations. */
+            integrationSubtype?: string;
+            /**
+             * @description The integration type of an integration.
+             * @enum {string}
+             */
+            integrationType?: "AWS" | "HTTP" | "MOCK" | "HTTP_PROXY" | "AWS_PROXY";
+            /** @description For a Lambda integration, specify the URI of a Lambda function. */
+            integrationUri?: string;
+            /**
+             * @description Specifies the pass-through behavior for incoming requests based on the Content-Type header in the request, and the available mapping templates specified as the requestTemplates property on the Integration resource.
+             * @enum {string}
+             */
+            passthroughBehavior?: "WHEN_NO_MATCH" | "NEVER" | "WHEN_NO_TEMPLATES";
+            /** @description Specifies the format of the payload sent to an integration. */
+            payloadFormatVersion?: string;
+            /** @description For WebSocket APIs, a key-value map specifying request parameters that are passed from the method request to the backend. */
+            requestParameters?: {
+                [key: string]: string;
+            };
+            /** @description Represents a map of Velocity templates that are applied on the request payload based on the value of the Content-Type header sent by the client. */
+            requestTemplates?: {
+                [key: string]: string;
+            };
+            /** @description Supported only for HTTP APIs. */
+            responseParameters?: {
+                [key: string]: {
+                    [key: string]: string;
+                };
+            };
+            /** @description The template selection expression for the integration. */
+            templateSelectionExpression?: string;
+            /** @description Custom timeout between 50 and 29,000 milliseconds for WebSocket APIs and between 50 and 30,000 milliseconds for HTTP APIs. */
+            timeoutInMillis?: number;
+            tlsConfig?: components["schemas"]["V2TlsConfig"];
+        };
+        V2GetIntegrationResponsesResponse: {
+            /** @description The elements from this collection. */
+            items?: components["schemas"]["V2IntegrationResponse"][];
+            /** @description The next page of elements from this collection. */
+            nextToken?: string;
+        };
+        /** @description Represents an integration response. */
+        V2IntegrationResponse: {
+            /**
+             * @description Supported only for WebSocket APIs.
+             * @enum {string}
+             */
+            contentHandlingStrategy?: "CONVERT_TO_BINARY" | "CONVERT_TO_TEXT";
+            /** @description The integration response ID. */
+            integrationResponseId?: string;
+            /** @description The integration response key. */
+            integrationResponseKey: string;
+            /** @description A key-value map specifying response parameters that are passed to the method response from the backend. */
+            responseParameters?: {
+                [key: string]: string;
+            };
+            /** @description The collection of response templates for the integration response as a string-to-string map of key-value pairs. */
+            responseTemplates?: {
+                [key: string]: string;
+            };
+            /** @description The template selection expressions for the integration response. */
+            templateSelectionExpression?: string;
+        };
+        /** @description Creates a new IntegrationResponse resource to represent an integration response. */
+        V2CreateIntegrationResponseRequest: {
+            /**
+             * @description Specifies how to handle response payload content type conversions.
+             * @enum {string}
+             */
+            contentHandlingStrategy?: "CONVERT_TO_BINARY" | "CONVERT_TO_TEXT";
+            /** @description The integration response key. */
+            integrationResponseKey: string;
+            /** @description A key-value map specifying response parameters that are passed to the method response from the backend. */
+            responseParameters?: {
+                [key: string]: string;
+            };
+            /** @description The collection of response templates for the integration response as a string-to-string map of key-value pairs. */
+            responseTemplates?: {
+                [key: string]: string;
+            };
+            /** @description The template selection expression for the integration response. */
+            templateSelectionExpression?: string;
+        };
+        V2CreateIntegrationResponseResponse: {
+            /**
+             * @description Supported only for WebSocket APIs.
+             * @enum {string}
+             */
+            contentHandlingStrategy?: "CONVERT_TO_BINARY" | "CONVERT_TO_TEXT";
+            /** @description The integration response ID. */
+            integrationResponseId?: string;
+            /** @description The integration response key. */
+            integrationResponseKey?: string;
+            /** @description A key-value map specifying response parameters that are passed to the method response from the backend. */
+            responseParameters?: {
+                [key: string]: string;
+            };
+            /** @description The collection of response templates for the integration response as a string-to-string map of key-value pairs. */
+            responseTemplates?: {
+                [key: string]: string;
+            };
+            /** @description The template selection expressions for the integration response. */
+            templateSelectionExpression?: string;
+        };
+        V2GetIntegrationResponseResponse: {
+            /**
+             * @description Supported only for WebSocket APIs.
+             * @enum {string}
+             */
+            contentHandlingStrategy?: "CONVERT_TO_BINARY" | "CONVERT_TO_TEXT";
+            /** @description The integration response ID. */
+            integrationResponseId?: string;
+            /** @description The integration response key. */
+            integrationResponseKey?: string;
+            /** @description A key-value map specifying response parameters that are passed to the method response from the backend. */
+            responseParameters?: {
+                [key: string]: string;
+            };
+            /** @description The collection of response templates for the integration response as a string-to-string map of key-value pairs. */
+            responseTemplates?: {
+                [key: string]: string;
+            };
+            /** @description The template selection expressions for the integration response. */
+            templateSelectionExpression?: string;
+        };
+        /** @description Updates an IntegrationResponses. */
+        V2UpdateIntegrationResponseRequest: {
+            /**
+             * @description Supported only for WebSocket APIs.
+             * @enum {string}
+             */
+            contentHandlingStrategy?: "CONVERT_TO_BINARY" | "CONVERT_TO_TEXT";
+            /** @description The integration response key. */
+            integrationResponseKey?: string;
+            /** @description A key-value map specifying response parameters that are passed to the method response from the backend. */
+            responseParameters?: {
+                [key: string]: string;
+            };
+            /** @description The collection of response templates for the integration response as a string-to-string map of key-value pairs. */
+            responseTemplates?: {
+                [key: string]: string;
+            };
+            /** @description The template selection expression for the integration response. */
+            templateSelectionExpression?: string;
+        };
+        V2UpdateIntegrationResponseResponse: {
+            /**
+             * @description Supported only for WebSocket APIs.
+             * @enum {string}
+             */
+            contentHandlingStrategy?: "CONVERT_TO_BINARY" | "CONVERT_TO_TEXT";
+            /** @description The integration response ID. */
+            integrationResponseId?: string;
+            /** @description The integration response key. */
+            integrationResponseKey?: string;
+            /** @description A key-value map specifying response parameters that are passed to the method response from the backend. */
+            responseParameters?: {
+                [key: string]: string;
+            };
+            /** @description The collection of response templates for the integration response as a string-to-string map of key-value pairs. */
+            responseTemplates?: {
+                [key: string]: string;
+            };
+            /** @description The template selection expressions for the integration response. */
+            templateSelectionExpression?: string;
+        };
+        V2GetAuthorizersResponse: {
+            /** @description The elements from this collection. */
+            items?: components["schemas"]["V2Authorizer"][];
+            /** @description The next page of elements from this collection. */
+            nextToken?: string;
+        };
+        /** @description Represents an authorizer. */
+        V2Authorizer: {
+            /** @description Specifies the required credentials as an IAM role for API Gateway to invoke the authorizer. */
+            authorizerCredentialsArn?: string;
+            /** @description The authorizer identifier. */
+            authorizerId?: string;
+            /** @description Specifies the format of the payload sent to an HTTP API Lambda authorizer. */
+            authorizerPayloadFormatVersion?: string;
+            /** @description The time to live (TTL) for cached authorizer results, in seconds. */
+            authorizerResultTtlInSeconds?: number;
+            /**
+             * @description The authorizer type.
+             * @enum {string}
+             */
+            authorizerType?: "REQUEST" | "JWT";
+            /** @description The authorizer's Uniform Resource Identifier (URI). */
+            authorizerUri?: string;
+            /** @description Specifies whether a Lambda authorizer returns a response in a simple format. */
+            enableSimpleResponses?: boolean;
+            /** @description The identity source for which authorization is requested. */
+            identitySource?: string[];
+            /** @description The validation expression does not apply to the REQUEST authorizer. */
+            identityValidationExpression?: string;
+            jwtConfiguration?: components["schemas"]["V2JWTConfiguration"];
+            /** @description The name of the authorizer. */
+            name: string;
+        };
+        /** @description Represents the configuration of a JWT authorizer. */
+        V2JWTConfiguration: {
+            /** @description A list of the intended recipients of the JWT. */
+            audience?: string[];
+            /** @description The base domain of the identity provider that issues JSON Web Tokens. */
+            issuer?: string;
+        };
+        /** @description Creates a new Authorizer resource to represent an authorizer. */
+        V2CreateAuthorizerRequest: {
+            /** @description Specifies the required credentials as an IAM role for API Gateway to invoke the authorizer. */
+            authorizerCredentialsArn?: string;
+            /** @description Specifies the format of the payload sent to an HTTP API Lambda authorizer. */
+            authorizerPayloadFormatVersion?: string;
+            /** @description The time to live (TTL) for cached authorizer results, in seconds. */
+            authorizerResultTtlInSeconds?: number;
+            /**
+             * @description The authorizer type.
+             * @enum {string}
+             */
+            authorizerType: "REQUEST" | "JWT";
+            /** @description The authorizer's Uniform Resource Identifier (URI). */
+            authorizerUri?: string;
+            /** @description Specifies whether a Lambda authorizer returns a response in a simple format. */
+            enableSimpleResponses?: boolean;
+            /** @description The identity source for which authorization is requested. */
+            identitySource: string[];
+            /** @description This parameter is not used. */
+            identityValidationExpression?: string;
+            jwtConfiguration?: components["schemas"]["V2JWTConfiguration"];
+            /** @description The name of the authorizer. */
+            name: string;
+        };
+        V2CreateAuthorizerResponse: {
+            /** @description Specifies the required credentials as an IAM role for API Gateway to invoke the authorizer. */
+            authorizerCredentialsArn?: string;
+            /** @description The authorizer identifier. */
+            authorizerId?: string;
+            /** @description Specifies the format of the payload sent to an HTTP API Lambda authorizer. */
+            authorizerPayloadFormatVersion?: string;
+            /** @description The time to live (TTL) for cached authorizer results, in seconds. */
+            authorizerResultTtlInSeconds?: number;
+            /**
+             * @description The authorizer type.
+             * @enum {string}
+             */
+            authorizerType?: "REQUEST" | "JWT";
+            /** @description The authorizer's Uniform Resource Identifier (URI). */
+            authorizerUri?: string;
+            /** @description Specifies whether a Lambda authorizer returns a response in a simple format. */
+            enableSimpleResponses?: boolean;
+            /** @description The identity source for which authorization is requested. */
+            identitySource?: string[];
+            /** @description The validation expression does not apply to the REQUEST authorizer. */
+            identityValidationExpression?: string;
+            jwtConfiguration?: components["schemas"]["V2JWTConfiguration"];
+            /** @description The name of the authorizer. */
+            name?: string;
+        };
+        V2GetAuthorizerResponse: {
+            /** @description Specifies the required credentials as an IAM role for API Gateway to invoke the authorizer. */
+            authorizerCredentialsArn?: string;
+            /** @description The authorizer identifier. */
+            authorizerId?: string;
+            /** @description Specifies the format of the payload sent to an HTTP API Lambda authorizer. */
+            authorizerPayloadFormatVersion?: string;
+            /** @description The time to live (TTL) for cached authorizer results, in seconds. */
+            authorizerResultTtlInSeconds?: number;
+            /**
+             * @description The authorizer type.
+             * @enum {string}
+             */
+            authorizerType?: "REQUEST" | "JWT";
+            /** @description The authorizer's Uniform Resource Identifier (URI). */
+            authorizerUri?: string;
+            /** @description Specifies whether a Lambda authorizer returns a response in a simple format. */
+            enableSimpleResponses?: boolean;
+            /** @description The identity source for which authorization is requested. */
+            identitySource?: string[];
+            /** @description The validation expression does not apply to the REQUEST authorizer. */
+            identityValidationExpression?: string;
+            jwtConfiguration?: components["schemas"]["V2JWTConfiguration"];
+            /** @description The name of the authorizer. */
+            name?: string;
+        };
+        /** @description Updates an Authorizer. */
+        V2UpdateAuthorizerRequest: {
+            /** @description Specifies the required credentials as an IAM role for API Gateway to invoke the authorizer. */
+            authorizerCredentialsArn?: string;
+            /** @description Specifies the format of the payload sent to an HTTP API Lambda authorizer. */
+            authorizerPayloadFormatVersion?: string;
+            /** @description The time to live (TTL) for cached authorizer results, in seconds. */
+            authorizerResultTtlInSeconds?: number;
+            /**
+             * @description The authorizer type.
+             * @enum {string}
+             */
+            authorizerType?: "REQUEST" | "JWT";
+            /** @description The authorizer's Uniform Resource Identifier (URI). */
+            authorizerUri?: string;
+            /** @description Specifies whether a Lambda authorizer returns a response in a simple format. */
+            enableSimpleResponses?: boolean;
+            /** @description The identity source for which authorization is requested. */
+            identitySource?: string[];
+            /** @description This parameter is not used. */
+            identityValidationExpression?: string;
+            jwtConfiguration?: components["schemas"]["V2JWTConfiguration"];
+            /** @description The name of the authorizer. */
+            name?: string;
+        };
+        V2UpdateAuthorizerResponse: {
+            /** @description Specifies the required credentials as an IAM role for API Gateway to invoke the authorizer. */
+            authorizerCredentialsArn?: string;
+            /** @description The authorizer identifier. */
+            authorizerId?: string;
+            /** @description Specifies the format of the payload sent to an HTTP API Lambda authorizer. */
+            authorizerPayloadFormatVersion?: string;
+            /** @description The time to live (TTL) for cached authorizer results, in seconds. */
+            authorizerResultTtlInSeconds?: number;
+            /**
+             * @description The authorizer type.
+             * @enum {string}
+             */
+            authorizerType?: "REQUEST" | "JWT";
+            /** @description The authorizer's Uniform Resource Identifier (URI). */
+            authorizerUri?: string;
+            /** @description Specifies whether a Lambda authorizer returns a response in a simple format. */
+            enableSimpleResponses?: boolean;
+            /** @description The identity source for which authorization is requested. */
+            identitySource?: string[];
+            /** @description The validation expression does not apply to the REQUEST authorizer. */
+            identityValidationExpression?: string;
+            jwtConfiguration?: components["schemas"]["V2JWTConfiguration"];
+            /** @description The name of the authorizer. */
+            name?: string;
+        };
+        V2GetModelsResponse: {
+            /** @description The elements from this collection. */
+            items?: components["schemas"]["V2Model"][];
+            /** @description The next page of elements from this collection. */
+            nextToken?: string;
+        };
+        /** @description Represents a data model for an API. */
+        V2Model: {
+            /** @description The content-type for the model, for example, "application/json". */
+            contentType?: string;
+            /** @description The description of the model. */
+            description?: string;
+            /** @description The model identifier. */
+            modelId?: string;
+            /** @description The name of the model. */
+            name: string;
+            /** @description The schema for the model. */
+            schema?: string;
+        };
+        /** @description Creates a new Model. */
+        V2CreateModelRequest: {
+            /** @description The content-type for the model, for example, "application/json". */
+            contentType?: string;
+            /** @description The description of the model. */
+            description?: string;
+            /** @description The name of the model. */
+            name: string;
+            /** @description The schema for the model. */
+            schema: string;
+        };
+        V2CreateModelResponse: {
+            /** @description The content-type for the model, for example, "application/json". */
+            contentType?: string;
+            /** @description The description of the model. */
+            description?: string;
+            /** @description The model identifier. */
+            modelId?: string;
+            /** @description The name of the model. */
+            name?: string;
+            /** @description The schema for the model. */
+            schema?: string;
+        };
+        V2GetModelResponse: {
+            /** @description The content-type for the model, for example, "application/json". */
+            contentType?: string;
+            /** @description The description of the model. */
+            description?: string;
+            /** @description The model identifier. */
+            modelId?: string;
+            /** @description The name of the model. */
+            name?: string;
+            /** @description The schema for the model. */
+            schema?: string;
+        };
+        /** @description Updates a Model. */
+        V2UpdateModelRequest: {
+            /** @description The content-type for the model, for example, "application/json". */
+            contentType?: string;
+            /** @description The description of the model. */
+            description?: string;
+            /** @description The name of the model. */
+            name?: string;
+            /** @description The schema for the model. */
+            schema?: string;
+        };
+        V2UpdateModelResponse: {
+            /** @description The content-type for the model, for example, "application/json". */
+            contentType?: string;
+            /** @description The description of the model. */
+            description?: string;
+            /** @description The model identifier. */
+            modelId?: string;
+            /** @description The name of the model. */
+            name?: string;
+            /** @description The schema for the model. */
+            schema?: string;
+        };
+        V2GetModelTemplateResponse: {
+            /** @description The template value. */
+            value?: string;
+        };
+        V2GetStagesResponse: {
+            /** @description The elements from this collection. */
+            items?: components["schemas"]["V2Stage"][];
+            /** @description The next page of elements from this collection. */
+            nextToken?: string;
+        };
+        /** @description Represents an API stage. */
+        V2Stage: {
+            accessLogSettings?: components["schemas"]["V2AccessLogSettings"];
+            /** @description Specifies whether a stage is managed by API Gateway. */
+            apiGatewayManaged?: boolean;
+            /** @description Specifies whether updates to an API automatically trigger a new deployment. */
+            autoDeploy?: boolean;
+            /** @description The identifier of a client certificate for a Stage. */
+            clientCertificateId?: string;
+            /**
+             * Format: date-time
+             * @description The timestamp when the stage was created.
+             */
+            createdDate?: string;
+            defaultRouteSettings?: components["schemas"]["V2RouteSettings"];
+            /** @description The identifier of the Deployment that the Stage is associated with. */
+            deploymentId?: string;
+            /** @description The description of the stage. */
+            description?: string;
+            /** @description Describes the status of the last deployment of a stage. */
+            lastDeploymentStatusMessage?: string;
+            /**
+             * Format: date-time
+             * @description The timestamp when the stage was last updated.
+             */
+            lastUpdatedDate?: string;
+            /** @description Route settings for the stage, by routeKey. */
+            routeSettings?: {
+                [key: string]: components["schemas"]["V2RouteSettings"];
+            };
+            /** @description The name of the stage. */
+            stageName: string;
+            /** @description A map that defines the stage variables for a stage resource. */
+            stageVariables?: {
+                [key: string]: string;
+            };
+            /** @description The collection of tags. */
+            tags?: {
+                [key: string]: string;
+            };
+        };
+        /** @description Settings for logging access in a stage. */
+        V2AccessLogSettings: {
+            /** @description The ARN of the CloudWatch Logs log group to receive access logs. */
+            destinationArn?: string;
+            /** @description A single line format of the access logs of data, as specified by selected $context variables. */
+            format?: string;
+        };
+        /** @description Represents a collection of route settings. */
+        V2RouteSettings: {
+            /** @description Specifies whether (true) or not (false) data trace logging is enabled for this route. */
+            dataTraceEnabled?: boolean;
+            /** @description Specifies whether detailed metrics are enabled. */
+            detailedMetricsEnabled?: boolean;
+            /**
+             * @description Specifies the logging level for this route: INFO, ERROR, or OFF.
+             * @enum {string}
+             */
+            loggingLevel?: "ERROR" | "INFO" | "OFF";
+            /** @description Specifies the throttling burst limit. */
+            throttlingBurstLimit?: number;
+            /** @description Specifies the throttling rate limit. */
+            throttlingRateLimit?: number;
+        };
+        /** @description Creates a new Stage resource to represent a stage. */
+        V2CreateStageRequest: {
+            accessLogSettings?: components["schemas"]["V2AccessLogSettings"];
+            /** @description Specifies whether updates to an API automatically trigger a new deployment. */
+            autoDeploy?: boolean;
+            /** @description The identifier of a client certificate for a Stage. */
+            clientCertificateId?: string;
+            defaultRouteSettings?: components["schemas"]["V2RouteSettings"];
+            /** @description The deployment identifier of the API stage. */
+            deploymentId?: string;
+            /** @description The description for the API stage. */
+            description?: string;
+            /** @description Route settings for the stage, by routeKey. */
+            routeSettings?: {
+                [key: string]: components["schemas"]["V2RouteSettings"];
+            };
+            /** @description The name of the stage. */
+            stageName: string;
+            /** @description A map that defines the stage variables for a Stage. */
+            stageVariables?: {
+                [key: string]: string;
+            };
+            /** @description The collection of tags. */
+            tags?: {
+                [key: string]: string;
+            };
+        };
+        V2CreateStageResponse: {
+            accessLogSettings?: components["schemas"]["V2AccessLogSettings"];
+            /** @description Specifies whether a stage is managed by API Gateway. */
+            apiGatewayManaged?: boolean;
+            /** @description Specifies whether updates to an API automatically trigger a new deployment. */
+            autoDeploy?: boolean;
+            /** @description The identifier of a client certificate for a Stage. */
+            clientCertificateId?: string;
+            /**
+             * Format: date-time
+             * @description The timestamp when the stage was created.
+             */
+            createdDate?: string;
+            defaultRouteSettings?: components["schemas"]["V2RouteSettings"];
+            /** @description The identifier of the Deployment that the Stage is associated with. */
+            deploymentId?: string;
+            /** @description The description of the stage. */
+            description?: string;
+            /** @description Describes the status of the last deployment of a stage. */
+            lastDeploymentStatusMessage?: string;
+            /**
+             * Format: date-time
+             * @description The timestamp when the stage was last updated.
+             */
+            lastUpdatedDate?: string;
+            /** @description Route settings for the stage, by routeKey. */
+            routeSettings?: {
+                [key: string]: components["schemas"]["V2RouteSettings"];
+            };
+            /** @description The name of the stage. */
+            stageName?: string;
+            /** @description A map that defines the stage variables for a stage resource. */
+            stageVariables?: {
+                [key: string]: string;
+            };
+            /** @description The collection of tags. */
+            tags?: {
+                [key: string]: string;
+            };
+        };
+        V2GetStageResponse: {
+            accessLogSettings?: components["schemas"]["V2AccessLogSettings"];
+            /** @description Specifies whether a stage is managed by API Gateway. */
+            apiGatewayManaged?: boolean;
+            /** @description Specifies whether updates to an API automatically trigger a new deployment. */
+            autoDeploy?: boolean;
+            /** @description The identifier of a client certificate for a Stage. */
+            clientCertificateId?: string;
+            /**
+             * Format: date-time
+             * @description The timestamp when the stage was created.
+             */
+            createdDate?: string;
+            defaultRouteSettings?: components["schemas"]["V2RouteSettings"];
+            /** @description The identifier of the Deployment that the Stage is associated with. */
+            deploymentId?: string;
+            /** @description The description of the stage. */
+            description?: string;
+            /** @description Describes the status of the last deployment of a stage. */
+            lastDeploymentStatusMessage?: string;
+            /**
+             * Format: date-time
+             * @description The timestamp when the stage was last updated.
+             */
+            lastUpdatedDate?: string;
+            /** @description Route settings for the stage, by routeKey. */
+            routeSettings?: {
+                [key: string]: components["schemas"]["V2RouteSettings"];
+            };
+            /** @description The name of the stage. */
+            stageName?: string;
+            /** @description A map that defines the stage variables for a stage resource. */
+            stageVariables?: {
+                [key: string]: string;
+            };
+            /** @description The collection of tags. */
+            tags?: {
+                [key: string]: string;
+            };
+        };
+        /** @description Updates a Stage. */
+        V2UpdateStageRequest: {
+            accessLogSettings?: components["schemas"]["V2AccessLogSettings"];
+            /** @description Specifies whether updates to an API automatically trigger a new deployment. */
+            autoDeploy?: boolean;
+            /** @description The identifier of a client certificate for a Stage. */
+            clientCertificateId?: string;
+            defaultRouteSettings?: components["schemas"]["V2RouteSettings"];
+            /** @description The deployment identifier for the API stage. */
+            deploymentId?: string;
+            /** @description The description for the API stage. */
+            description?: string;
+            /** @description Route settings for the stage. */
+            routeSettings?: {
+                [key: string]: components["schemas"]["V2RouteSettings"];
+            };
+            /** @description A map that defines the stage variables for a Stage. */
+            stageVariables?: {
+                [key: string]: string;
+            };
+        };
+        V2UpdateStageResponse: {
+            accessLogSettings?: components["schemas"]["V2AccessLogSettings"];
+            /** @description Specifies whether a stage is managed by API Gateway. */
+            apiGatewayManaged?: boolean;
+            /** @description Specifies whether updates to an API automatically trigger a new deployment. */
+            autoDeploy?: boolean;
+            /** @description The identifier of a client certificate for a Stage. */
+            clientCertificateId?: string;
+            /**
+             * Format: date-time
+             * @description The timestamp when the stage was created.
+             */
+            createdDate?: string;
+            defaultRouteSettings?: components["schemas"]["V2RouteSettings"];
+            /** @description The identifier of the Deployment that the Stage is associated with. */
+            deploymentId?: string;
+            /** @description The description of the stage. */
+            description?: string;
+            /** @description Describes the status of the last deployment of a stage. */
+            lastDeploymentStatusMessage?: string;
+            /**
+             * Format: date-time
+             * @description The timestamp when the stage was last updated.
+             */
+            lastUpdatedDate?: string;
+            /** @description Route settings for the stage, by routeKey. */
+            routeSettings?: {
+                [key: string]: components["schemas"]["V2RouteSettings"];
+            };
+            /** @description The name of the stage. */
+            stageName?: string;
+            /** @description A map that defines the stage variables for a stage resource. */
+            stageVariables?: {
+                [key: string]: string;
+            };
+            /** @description The collection of tags. */
+            tags?: {
+                [key: string]: string;
+            };
+        };
+        V2GetDeploymentsResponse: {
+            /** @description The elements from this collection. */
+            items?: components["schemas"]["V2Deployment"][];
+            /** @description The next page of elements from this collection. */
+            nextToken?: string;
+        };
+        /** @description An immutable representation of an API that can be called by users. */
+        V2Deployment: {
+            /** @description Specifies whether a deployment was automatically released. */
+            autoDeployed?: boolean;
+            /**
+             * Format: date-time
+             * @description The date and time when the Deployment resource was created.
+             */
+            createdDate?: string;
+            /** @description The identifier for the deployment. */
+            deploymentId?: string;
+            /**
+             * @description The status of the deployment: PENDING, FAILED, or SUCCEEDED.
+             * @enum {string}
+             */
+            deploymentStatus?: "PENDING" | "FAILED" | "DEPLOYED";
+            /** @description May contain additional feedback on the status of an API deployment. */
+            deploymentStatusMessage?: string;
+            /** @description The description for the deployment. */
+            description?: string;
+        };
+        /** @description Creates a new Deployment resource to represent a deployment. */
+        V2CreateDeploymentRequest: {
+            /** @description The description for the deployment resource. */
+            description?: string;
+            /** @description The name of the Stage resource for the Deployment resource to create. */
+            stageName?: string;
+        };
+        V2CreateDeploymentResponse: {
+            /** @description Specifies whether a deployment was automatically released. */
+            autoDeployed?: boolean;
+            /**
+             * Format: date-time
+             * @description The date and time when the Deployment resource was created.
+             */
+            createdDate?: string;
+            /** @description The identifier for the deployment. */
+            deploymentId?: string;
+            /**
+             * @description The status of the deployment: PENDING, FAILED, or SUCCEEDED.
+             * @enum {string}
+             */
+            deploymentStatus?: "PENDING" | "FAILED" | "DEPLOYED";
+            /** @description May contain additional feedback on the status of an API deployment. */
+            deploymentStatusMessage?: string;
+            /** @description The description for the deployment. */
+            description?: string;
+        };
+        V2GetDeploymentResponse: {
+            /** @description Specifies whether a deployment was automatically released. */
+            autoDeployed?: boolean;
+            /**
+             * Format: date-time
+             * @description The date and time when the Deployment resource was created.
+             */
+            createdDate?: string;
+            /** @description The identifier for the deployment. */
+            deploymentId?: string;
+            /**
+             * @description The status of the deployment: PENDING, FAILED, or SUCCEEDED.
+             * @enum {string}
+             */
+            deploymentStatus?: "PENDING" | "FAILED" | "DEPLOYED";
+            /** @description May contain additional feedback on the status of an API deployment. */
+            deploymentStatusMessage?: string;
+            /** @description The description for the deployment. */
+            description?: string;
+        };
+        /** @description Updates a Deployment. */
+        V2UpdateDeploymentRequest: {
+            /** @description The description for the deployment resource. */
+            description?: string;
+        };
+        V2UpdateDeploymentResponse: {
+            /** @description Specifies whether a deployment was automatically released. */
+            autoDeployed?: boolean;
+            /**
+             * Format: date-time
+             * @description The date and time when the Deployment resource was created.
+             */
+            createdDate?: string;
+            /** @description The identifier for the deployment. */
+            deploymentId?: string;
+            /**
+             * @description The status of the deployment: PENDING, FAILED, or SUCCEEDED.
+             * @enum {string}
+             */
+            deploymentStatus?: "PENDING" | "FAILED" | "DEPLOYED";
+            /** @description May contain additional feedback on the status of an API deployment. */
+            deploymentStatusMessage?: string;
+            /** @description The description for the deployment. */
+            description?: string;
         };
     };
     responses: {
@@ -5382,6 +7484,1249 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2GetApis: {
+        parameters: {
+            query?: {
+                maxResults?: string;
+                nextToken?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2GetApisResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2CreateApi: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["V2CreateApiRequest"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2CreateApiResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2GetApi: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2GetApiResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2DeleteApi: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2UpdateApi: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["V2UpdateApiRequest"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2UpdateApiResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2GetRoutes: {
+        parameters: {
+            query?: {
+                maxResults?: string;
+                nextToken?: string;
+            };
+            header?: never;
+            path: {
+                api_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2GetRoutesResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2CreateRoute: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["V2CreateRouteRequest"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2CreateRouteResult"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2GetRoute: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+                route_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2GetRouteResult"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2DeleteRoute: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+                route_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2UpdateRoute: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+                route_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["V2UpdateRouteRequest"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2UpdateRouteResult"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2GetRouteResponses: {
+        parameters: {
+            query?: {
+                maxResults?: string;
+                nextToken?: string;
+            };
+            header?: never;
+            path: {
+                api_id: string;
+                route_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2GetRouteResponsesResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2CreateRouteResponse: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+                route_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["V2CreateRouteResponseRequest"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2CreateRouteResponseResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2GetRouteResponse: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+                route_id: string;
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2GetRouteResponseResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2DeleteRouteResponse: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+                route_id: string;
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2UpdateRouteResponse: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+                route_id: string;
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["V2UpdateRouteResponseRequest"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2UpdateRouteResponseResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2GetIntegrations: {
+        parameters: {
+            query?: {
+                maxResults?: string;
+                nextToken?: string;
+            };
+            header?: never;
+            path: {
+                api_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2GetIntegrationsResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2CreateIntegration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["V2CreateIntegrationRequest"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2CreateIntegrationResult"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2GetIntegration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+                integration_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2GetIntegrationResult"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2DeleteIntegration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+                integration_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2UpdateIntegration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+                integration_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["V2UpdateIntegrationRequest"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2UpdateIntegrationResult"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2GetIntegrationResponses: {
+        parameters: {
+            query?: {
+                maxResults?: string;
+                nextToken?: string;
+            };
+            header?: never;
+            path: {
+                api_id: string;
+                integration_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2GetIntegrationResponsesResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2CreateIntegrationResponse: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+                integration_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["V2CreateIntegrationResponseRequest"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2CreateIntegrationResponseResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2GetIntegrationResponse: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+                integration_id: string;
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2GetIntegrationResponseResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2DeleteIntegrationResponse: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+                integration_id: string;
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2UpdateIntegrationResponse: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+                integration_id: string;
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["V2UpdateIntegrationResponseRequest"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2UpdateIntegrationResponseResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2GetAuthorizers: {
+        parameters: {
+            query?: {
+                maxResults?: string;
+                nextToken?: string;
+            };
+            header?: never;
+            path: {
+                api_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2GetAuthorizersResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2CreateAuthorizer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["V2CreateAuthorizerRequest"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2CreateAuthorizerResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2GetAuthorizer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2GetAuthorizerResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2DeleteAuthorizer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2UpdateAuthorizer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["V2UpdateAuthorizerRequest"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2UpdateAuthorizerResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2GetModels: {
+        parameters: {
+            query?: {
+                maxResults?: string;
+                nextToken?: string;
+            };
+            header?: never;
+            path: {
+                api_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2GetModelsResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2CreateModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["V2CreateModelRequest"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2CreateModelResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2GetModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2GetModelResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2DeleteModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2UpdateModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["V2UpdateModelRequest"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2UpdateModelResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2GetModelTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2GetModelTemplateResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2GetStages: {
+        parameters: {
+            query?: {
+                maxResults?: string;
+                nextToken?: string;
+            };
+            header?: never;
+            path: {
+                api_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2GetStagesResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2CreateStage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["V2CreateStageRequest"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2CreateStageResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2GetStage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+                stage_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2GetStageResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2DeleteStage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+                stage_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2UpdateStage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+                stage_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["V2UpdateStageRequest"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2UpdateStageResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2DeleteRouteSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+                stage_name: string;
+                route_key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2DeleteAccessLogSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+                stage_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2GetDeployments: {
+        parameters: {
+            query?: {
+                maxResults?: string;
+                nextToken?: string;
+            };
+            header?: never;
+            path: {
+                api_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2GetDeploymentsResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2CreateDeployment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["V2CreateDeploymentRequest"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2CreateDeploymentResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2GetDeployment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+                deployment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2GetDeploymentResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2DeleteDeployment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+                deployment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2UpdateDeployment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+                deployment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["V2UpdateDeploymentRequest"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2UpdateDeploymentResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2GetApiUsage: {
+        parameters: {
+            query?: {
+                /** @description The first day, `YYYY-MM-DD` (UTC), required. */
+                startDate?: string;
+                /** @description The last day, `YYYY-MM-DD` (UTC), required. */
+                endDate?: string;
+            };
+            header?: never;
+            path: {
+                api_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebSocketUsage"];
+                };
             };
             default: components["responses"]["Error"];
         };
