@@ -204,6 +204,31 @@ impl<T: JsonSchema> DocArg for AwsQuery<T> {
     }
 }
 
+/// The query parameters `T` names, for a handler that reads them from the raw query itself
+/// (`RawQuery`, `Uri`): lists sent as repeated keys (`embed=a&embed=b`, which a typed
+/// query cannot take), or keys that are not known in advance (ImportRestApi's
+/// `parameters`). Extracting it reads nothing and never fails; it puts `T`'s fields, with
+/// their doc comments, in the operation's description, so the handler's signature still
+/// says what it reads.
+pub struct DocumentedQuery<T>(std::marker::PhantomData<fn() -> T>);
+
+impl<S: Send + Sync, T> axum::extract::FromRequestParts<S> for DocumentedQuery<T> {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        _parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(std::marker::PhantomData))
+    }
+}
+
+impl<T: JsonSchema> DocArg for DocumentedQuery<T> {
+    fn doc(op: &mut OperationDoc, g: &mut Generators) {
+        op.query.extend(g.query::<T>());
+    }
+}
+
 /// A body read as it comes (a document to import, a CSV file): any content.
 fn raw_body(op: &mut OperationDoc) {
     op.body = Some(json!({

@@ -814,3 +814,62 @@ pub struct ClientCertificate {
     /// Tags.
     pub tags: BTreeMap<String, String>,
 }
+
+/// GetUsage's and UpdateUsage's answer (the model's `Usage`): per API key, one
+/// `[used, remaining]` pair per day of the range.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Usage {
+    /// The usage plan.
+    pub usage_plan_id: String,
+    /// The first day, `YYYY-MM-DD`.
+    pub start_date: String,
+    /// The last day, `YYYY-MM-DD`.
+    pub end_date: String,
+    /// Per API key id, `[requests used, quota remaining]` for each day in order (the quota
+    /// left at the end of the day; 0 when the plan has no quota).
+    pub values: BTreeMap<String, Vec<[i64; 2]>>,
+    /// The next page's position, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<String>,
+}
+
+/// TestInvokeMethod's answer (the model's `TestInvokeMethodResponse`).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TestInvokeMethodResponse {
+    /// The HTTP status the method answered.
+    pub status: u16,
+    /// The response body.
+    pub body: String,
+    /// The response headers (the last value of each).
+    pub headers: BTreeMap<String, String>,
+    /// The response headers with every value.
+    pub multi_value_headers: BTreeMap<String, Vec<String>>,
+    /// The execution log of the call.
+    pub log: String,
+    /// The call's latency in milliseconds.
+    pub latency: i64,
+}
+
+/// TestInvokeAuthorizer's answer (the model's `TestInvokeAuthorizerResponse`).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TestInvokeAuthorizerResponse {
+    /// The status the caller would get: 200 allowed, 401 unauthorized, 403 denied.
+    pub client_status: u16,
+    /// The principal the authorizer returned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal_id: Option<String>,
+    /// The policy document the authorizer returned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// The identity the authorizer was given, per header.
+    pub authorization: BTreeMap<String, Vec<String>>,
+    /// A JWT authorizer's verified claims.
+    pub claims: BTreeMap<String, String>,
+    /// The authorizer call's latency in milliseconds.
+    pub latency: i64,
+    /// The execution log of the call.
+    pub log: String,
+}

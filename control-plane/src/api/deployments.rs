@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, RawQuery, State};
+
+use crate::openapi::DocumentedQuery;
 use axum::http::StatusCode;
 use axum::Json;
 use prost::Message;
@@ -126,6 +128,14 @@ fn summary_if_embedded(mut d: Deployment, query: Option<&str>) -> Deployment {
     d
 }
 
+/// The `embed` query list of GetDeployment(s).
+#[derive(schemars::JsonSchema)]
+#[allow(dead_code)] // describes the query; read by `extract::embeds`
+pub struct EmbedParams {
+    /// `apisummary`: include each deployment's `apiSummary` (repeated, or comma-separated).
+    embed: Option<Vec<String>>,
+}
+
 /// GET /restapis/{restapi_id}/deployments, newest first. The model's GetDeployments has
 /// no `embed`, and AWS lists deployments without their summaries; `embed=apisummary` is
 /// honoured here as GetDeployment honours it.
@@ -134,6 +144,7 @@ pub async fn list(
     Path(api_id): Path<String>,
     AwsQuery(page): AwsQuery<PageQuery>,
     RawQuery(query): RawQuery,
+    _: DocumentedQuery<EmbedParams>,
 ) -> ApiResult<Json<Page<Deployment>>> {
     let mut conn = state.db.acquire().await?;
     store::rest_apis::load(&mut conn, &api_id, false).await?;
@@ -151,6 +162,7 @@ pub async fn get(
     State(state): State<AppState>,
     Path((api_id, id)): Path<(String, String)>,
     RawQuery(query): RawQuery,
+    _: DocumentedQuery<EmbedParams>,
 ) -> ApiResult<Json<Deployment>> {
     let mut conn = state.db.acquire().await?;
     store::rest_apis::load(&mut conn, &api_id, false).await?;

@@ -8,6 +8,8 @@
 use axum::extract::{Path, State};
 use axum::http::header::{ACCEPT, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderMap, Uri};
+
+use crate::openapi::DocumentedQuery;
 use axum::response::{IntoResponse, Response};
 use prost::Message;
 
@@ -94,12 +96,22 @@ fn extensions_of(query: Option<&str>) -> ApiResult<Extensions> {
     Ok(ext)
 }
 
+/// The query of GetExport.
+#[derive(schemars::JsonSchema)]
+#[allow(dead_code)] // describes the query; read by `extensions_of` (a repeated key)
+pub struct ExportParams {
+    /// What to add to the document: `integrations`, `authorizers`, `apigateway` (both) or
+    /// `documentation` (repeated, or comma-separated).
+    extensions: Option<Vec<String>>,
+}
+
 /// GET /restapis/{restapi_id}/stages/{stage_name}/exports/{export_type}
 pub async fn get(
     State(state): State<AppState>,
     Path((api_id, stage_name, export_type)): Path<(String, String, String)>,
     headers: HeaderMap,
     uri: Uri,
+    _: DocumentedQuery<ExportParams>,
 ) -> ApiResult<Response> {
     let mut conn = state.db.acquire().await?;
     store::rest_apis::load(&mut conn, &api_id, false).await?;

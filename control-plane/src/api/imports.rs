@@ -29,6 +29,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
+
+use crate::openapi::DocumentedQuery;
 use axum::Json;
 use serde::Serialize;
 use sqlx::PgConnection;
@@ -60,6 +62,35 @@ pub struct ImportAnswer {
     /// What the import ignored.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     warnings: Vec<String>,
+}
+
+/// The query parameters of ImportRestApi (the SDKs send its `parameters` as query keys of
+/// their own; a key not named here is ignored with a warning).
+#[derive(schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)] // describes the query; read by `query_of`
+pub struct ImportParams {
+    /// `true`: refuse the import when anything would be ignored (the warnings are listed).
+    #[serde(rename = "failonwarnings")]
+    fail_on_warnings: Option<bool>,
+    /// How the document's `basePath` (Swagger 2.0) or server path (OpenAPI 3.0) is used:
+    /// `ignore` (the default), `prepend` or `split`.
+    #[serde(rename = "basepath")]
+    base_path: Option<String>,
+    /// The new API's endpoint types (`REGIONAL`, `EDGE`, `PRIVATE`; comma-separated).
+    endpoint_configuration_types: Option<String>,
+    /// `documentation`: leave the document's documentation parts out.
+    ignore: Option<String>,
+}
+
+/// The query parameters of PutRestApi: ImportRestApi's and the mode.
+#[derive(schemars::JsonSchema)]
+#[allow(dead_code)] // describes the query; read by `query_of`
+pub struct PutParams {
+    /// `merge` (the default: keep what the document does not name) or `overwrite`.
+    mode: Option<String>,
+    #[serde(flatten)]
+    import: ImportParams,
 }
 
 /// The query of both calls (the SDKs send `parameters` as query keys of their own).
@@ -196,6 +227,7 @@ fn read(bytes: &[u8], q: &ImportQuery, api_id: &str) -> ApiResult<(Imported, Par
 pub async fn import(
     State(state): State<AppState>,
     uri: Uri,
+    _: DocumentedQuery<ImportParams>,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<ImportAnswer>)> {
     let q = query_of(uri.query())?;
@@ -243,6 +275,7 @@ pub async fn put(
     State(state): State<AppState>,
     Path(api_id): Path<String>,
     uri: Uri,
+    _: DocumentedQuery<PutParams>,
     body: Body,
 ) -> ApiResult<Json<ImportAnswer>> {
     let q = query_of(uri.query())?;

@@ -9,6 +9,8 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, RawQuery, State};
+
+use crate::openapi::DocumentedQuery;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -115,12 +117,22 @@ pub async fn tag(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The query of UntagResource.
+#[derive(schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)] // describes the query; read from the raw query (a repeated key)
+pub struct UntagParams {
+    /// The keys of the tags to remove (repeated: `tagKeys=a&tagKeys=b`).
+    tag_keys: Vec<String>,
+}
+
 /// DELETE /tags/{resource_arn}?tagKeys=a&tagKeys=b: removes tags (keys it does not carry
 /// are ignored).
 pub async fn untag(
     State(state): State<AppState>,
     Path(arn): Path<String>,
     RawQuery(query): RawQuery,
+    _: DocumentedQuery<UntagParams>,
 ) -> ApiResult<StatusCode> {
     let target = parse_arn(&arn, &state.region)?;
     let raw = query.unwrap_or_default();

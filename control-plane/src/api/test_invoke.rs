@@ -31,12 +31,12 @@ use http::header::{HeaderName, HeaderValue, HOST};
 use http::{Method as HttpMethod, Request};
 use http_body_util::{BodyExt, Full};
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use crate::compiler;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::AwsJson;
 use crate::store;
+use crate::wire::{TestInvokeAuthorizerResponse, TestInvokeMethodResponse};
 use crate::AppState;
 
 /// The stage name test invocations run under (as API Gateway's `test-invoke-stage`).
@@ -94,7 +94,7 @@ pub async fn invoke(
     State(state): State<AppState>,
     Path((api_id, rid, http_method)): Path<(String, String, String)>,
     AwsJson(req): AwsJson<TestInvokeMethod>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TestInvokeMethodResponse>> {
     if req.client_certificate_id.is_some() {
         return Err(ApiError::bad_request(
             "clientCertificateId is not supported by test invocations",
@@ -158,11 +158,11 @@ pub async fn invoke(
     let (status, headers, body) = run(&gateway, request, Arc::clone(&trace)).await?;
     let latency = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
 
-    let mut single = serde_json::Map::new();
+    let mut single = BTreeMap::new();
     let mut multi: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (name, value) in &headers {
         let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-        single.insert(name.to_string(), json!(value));
+        single.insert(name.to_string(), value.clone());
         multi.entry(name.to_string()).or_default().push(value);
     }
     let request_id = headers
@@ -174,14 +174,14 @@ pub async fn invoke(
     let mut lines = log_request;
     lines.extend(trace.lines());
     let log = execution_log(&request_id, started_at, &lines, status, &single, &body);
-    Ok(Json(json!({
-        "status": status,
-        "body": body,
-        "headers": single,
-        "multiValueHeaders": multi,
-        "log": log,
-        "latency": latency,
-    })))
+    Ok(Json(TestInvokeMethodResponse {
+        status,
+        body,
+        headers: single,
+        multi_value_headers: multi,
+        log,
+        latency,
+    }))
 }
 
 /// Body of TestInvokeAuthorizer.
@@ -205,7 +205,7 @@ pub async fn authorizer(
     State(state): State<AppState>,
     Path((api_id, authorizer_id)): Path<(String, String)>,
     AwsJson(req): AwsJson<TestInvokeAuthorizer>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TestInvokeAuthorizerResponse>> {
     let authorizer: crate::wire::Authorizer = {
         let mut conn = state.db.acquire().await?;
         store::rest_apis::load(&mut conn, &api_id, false).await?;
@@ -302,16 +302,16 @@ pub async fn authorizer(
         log.push_str(&format!("{stamp} : {line}\n"));
     }
     let result = outcome.result.as_deref();
-    let claims: serde_json::Map<String, Value> = result
+    let claims: BTreeMap<String, String> = result
         .map(|r| {
             r.claims
                 .iter()
-                .map(|(k, v)| (k.to_string(), json!(&**v)))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect()
         })
         .unwrap_or_default();
     // The identity the authorizer was given, by source.
-    let authorization: serde_json::Map<String, Value> = authorizer
+    let authorization: BTreeMap<String, Vec<String>> = authorizer
         .identity_source
         .as_deref()
         .unwrap_or_default()
@@ -321,18 +321,20 @@ pub async fn authorizer(
             req.headers
                 .iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| (name.to_string(), json!([v])))
+                .map(|(_, v)| (name.to_string(), vec![v.clone()]))
         })
         .collect();
-    Ok(Json(json!({
-        "clientStatus": outcome.client_status,
-        "principalId": result.and_then(|r| r.principal_id.as_deref()),
-        "policy": result.and_then(|r| r.policy.as_deref()),
-        "authorization": authorization,
-        "claims": claims,
-        "latency": latency,
-        "log": log,
-    })))
+    Ok(Json(TestInvokeAuthorizerResponse {
+        client_status: outcome.client_status,
+        principal_id: result
+            .and_then(|r| r.principal_id.as_deref())
+            .map(str::to_string),
+        policy: result.and_then(|r| r.policy.as_deref()).map(str::to_string),
+        authorization,
+        claims,
+        latency,
+        log,
+    }))
 }
 
 /// The request as the in-memory gateway receives it: invoke host, stage prefix, the
@@ -444,15 +446,11 @@ fn execution_log(
     started_at: time::OffsetDateTime,
     request_lines: &[String],
     status: u16,
-    headers: &serde_json::Map<String, Value>,
+    headers: &BTreeMap<String, String>,
     body: &str,
 ) -> String {
     let stamp = log_time(started_at);
-    let headers = java_map(
-        headers
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str().unwrap_or_default())),
-    );
+    let headers = java_map(headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let mut out = vec![format!("Execution log for request {request_id}")];
     let mut push = |message: String| out.push(format!("{stamp} : {message}"));
     push(lines::starting(request_id));
@@ -530,7 +528,7 @@ mod tests {
         };
         let lines = request_log_lines("GET", "/p", &req);
         let at = time::macros::datetime!(2026-11-22 02:11:55 UTC);
-        let log = execution_log("rid", at, &lines, 200, &serde_json::Map::new(), "{}");
+        let log = execution_log("rid", at, &lines, 200, &BTreeMap::new(), "{}");
         assert!(log.starts_with("Execution log for request rid\n"));
         assert!(log.contains("Sun Nov 22 02:11:55 UTC 2026 : Method request query string: {a=1}"));
         assert!(

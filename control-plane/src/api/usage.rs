@@ -203,7 +203,7 @@ async fn usage_document(
     start: Date,
     end: Date,
     page: &PageQuery,
-) -> ApiResult<serde_json::Value> {
+) -> ApiResult<crate::wire::Usage> {
     let counts = usage_counts(state, &plan.id, start, end).await?;
     let mut keys: BTreeSet<String> = plan_key_docs(state, &plan.id).await?.into_keys().collect();
     keys.extend(counts.keys().map(|(k, _)| k.clone()));
@@ -212,21 +212,18 @@ async fn usage_document(
     }
     let page = page.page(keys.into_iter().collect::<Vec<_>>())?;
     let quota = quota_context(state, plan, start).await?;
-    let mut values = serde_json::Map::new();
+    let mut values = BTreeMap::new();
     for key_id in page.item {
         let s = series(state, plan, &key_id, (start, end), &counts, quota.as_ref()).await?;
-        values.insert(key_id, serde_json::to_value(s).unwrap_or_default());
+        values.insert(key_id, s);
     }
-    let mut out = serde_json::json!({
-        "usagePlanId": plan.id,
-        "startDate": date_text(start),
-        "endDate": date_text(end),
-        "values": values,
-    });
-    if let Some(p) = page.position {
-        out["position"] = p.into();
-    }
-    Ok(out)
+    Ok(crate::wire::Usage {
+        usage_plan_id: plan.id.clone(),
+        start_date: date_text(start),
+        end_date: date_text(end),
+        values,
+        position: page.position,
+    })
 }
 
 /// GET /usageplans/{usageplanId}/usage
@@ -234,7 +231,7 @@ pub async fn get(
     State(state): State<AppState>,
     Path(plan_id): Path<String>,
     AwsQuery(q): AwsQuery<UsageQuery>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<crate::wire::Usage>> {
     let (start, end) = range(&q)?;
     let mut conn = state.db.acquire().await?;
     let plan = store::usage_plans::load(&mut conn, &plan_id, false).await?;
@@ -250,7 +247,7 @@ pub async fn update(
     State(state): State<AppState>,
     Path((plan_id, key_id)): Path<(String, String)>,
     AwsJson(req): AwsJson<PatchRequest>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<crate::wire::Usage>> {
     let mut conn = state.db.acquire().await?;
     let plan = store::usage_plans::load(&mut conn, &plan_id, false).await?;
     let bound = store::usage_plans::holds_key(&mut conn, &plan_id, &key_id).await?;

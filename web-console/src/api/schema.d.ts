@@ -1499,6 +1499,31 @@ export interface components {
             /** @description CONVERT_TO_BINARY or CONVERT_TO_TEXT. */
             contentHandling?: string;
         };
+        /** @description TestInvokeMethod's answer (the model's `TestInvokeMethodResponse`). */
+        TestInvokeMethodResponse: {
+            /**
+             * Format: uint16
+             * @description The HTTP status the method answered.
+             */
+            status: number;
+            /** @description The response body. */
+            body: string;
+            /** @description The response headers (the last value of each). */
+            headers: {
+                [key: string]: string;
+            };
+            /** @description The response headers with every value. */
+            multiValueHeaders: {
+                [key: string]: string[];
+            };
+            /** @description The execution log of the call. */
+            log: string;
+            /**
+             * Format: int64
+             * @description The call's latency in milliseconds.
+             */
+            latency: number;
+        };
         /** @description One page of a list response, in AWS's `{"item": [...], "position": "..."}` shape. */
         DeploymentPage: {
             /** @description The items of this page. */
@@ -1705,6 +1730,33 @@ export interface components {
             providerARNs?: string[];
             /** @description Free text for OpenAPI round trips. */
             authType?: string;
+        };
+        /** @description TestInvokeAuthorizer's answer (the model's `TestInvokeAuthorizerResponse`). */
+        TestInvokeAuthorizerResponse: {
+            /**
+             * Format: uint16
+             * @description The status the caller would get: 200 allowed, 401 unauthorized, 403 denied.
+             */
+            clientStatus: number;
+            /** @description The principal the authorizer returned. */
+            principalId?: string;
+            /** @description The policy document the authorizer returned. */
+            policy?: string;
+            /** @description The identity the authorizer was given, per header. */
+            authorization: {
+                [key: string]: string[];
+            };
+            /** @description A JWT authorizer's verified claims. */
+            claims: {
+                [key: string]: string;
+            };
+            /**
+             * Format: int64
+             * @description The authorizer call's latency in milliseconds.
+             */
+            latency: number;
+            /** @description The execution log of the call. */
+            log: string;
         };
         /** @description One page of a list response, in AWS's `{"item": [...], "position": "..."}` shape. */
         RequestValidatorPage: {
@@ -1975,6 +2027,27 @@ export interface components {
             name: string;
             /** @description The API key's value, as AWS returns it. */
             value?: string;
+        };
+        /**
+         * @description GetUsage's and UpdateUsage's answer (the model's `Usage`): per API key, one
+         *     `[used, remaining]` pair per day of the range.
+         */
+        Usage: {
+            /** @description The usage plan. */
+            usagePlanId: string;
+            /** @description The first day, `YYYY-MM-DD`. */
+            startDate: string;
+            /** @description The last day, `YYYY-MM-DD`. */
+            endDate: string;
+            /**
+             * @description Per API key id, `[requests used, quota remaining]` for each day in order (the quota
+             *     left at the end of the day; 0 when the plan has no quota).
+             */
+            values: {
+                [key: string]: number[][];
+            };
+            /** @description The next page's position, when there is one. */
+            position?: string;
         };
         /** @description One page of a list response, in AWS's `{"item": [...], "position": "..."}` shape. */
         VpcLinkPage: {
@@ -4394,7 +4467,21 @@ export interface operations {
     };
     PutRestApi: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `merge` (the default: keep what the document does not name) or `overwrite`. */
+                mode?: string;
+                /** @description `true`: refuse the import when anything would be ignored (the warnings are listed). */
+                failonwarnings?: boolean;
+                /**
+                 * @description How the document's `basePath` (Swagger 2.0) or server path (OpenAPI 3.0) is used:
+                 *     `ignore` (the default), `prepend` or `split`.
+                 */
+                basepath?: string;
+                /** @description The new API's endpoint types (`REGIONAL`, `EDGE`, `PRIVATE`; comma-separated). */
+                endpointConfigurationTypes?: string;
+                /** @description `documentation`: leave the document's documentation parts out. */
+                ignore?: string;
+            };
             header?: never;
             path: {
                 restapi_id: string;
@@ -4705,7 +4792,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["TestInvokeMethodResponse"];
                 };
             };
             default: components["responses"]["Error"];
@@ -5096,6 +5183,8 @@ export interface operations {
                 limit?: string;
                 /** @description Opaque position returned by the previous page. */
                 position?: string;
+                /** @description `apisummary`: include each deployment's `apiSummary` (repeated, or comma-separated). */
+                embed?: string[];
             };
             header?: never;
             path: {
@@ -5146,7 +5235,10 @@ export interface operations {
     };
     GetDeployment: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `apisummary`: include each deployment's `apiSummary` (repeated, or comma-separated). */
+                embed?: string[];
+            };
             header?: never;
             path: {
                 restapi_id: string;
@@ -5390,7 +5482,13 @@ export interface operations {
     };
     GetExport: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description What to add to the document: `integrations`, `authorizers`, `apigateway` (both) or
+                 *     `documentation` (repeated, or comma-separated).
+                 */
+                extensions?: string[];
+            };
             header?: never;
             path: {
                 restapi_id: string;
@@ -5692,7 +5790,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["TestInvokeAuthorizerResponse"];
                 };
             };
             default: components["responses"]["Error"];
@@ -6725,7 +6823,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Usage"];
                 };
             };
             default: components["responses"]["Error"];
@@ -6784,7 +6882,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Usage"];
                 };
             };
             default: components["responses"]["Error"];
@@ -7469,7 +7567,10 @@ export interface operations {
     };
     UntagResource: {
         parameters: {
-            query?: never;
+            query: {
+                /** @description The keys of the tags to remove (repeated: `tagKeys=a&tagKeys=b`). */
+                tagKeys: string[];
+            };
             header?: never;
             path: {
                 resource_arn: string;

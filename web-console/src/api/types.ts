@@ -31,6 +31,9 @@ export type DomainName = Schemas["DomainName"];
 export type BasePathMapping = Schemas["BasePathMapping"];
 export type ClientCertificate = Schemas["ClientCertificate"];
 export type PatchOperation = Schemas["PatchOperation"];
+export type Usage = Schemas["Usage"];
+export type TestInvokeMethodResponse = Schemas["TestInvokeMethodResponse"];
+export type TestInvokeAuthorizerResponse = Schemas["TestInvokeAuthorizerResponse"];
 
 /** The request body of an operation (by its operationId, e.g. "CreateRestApi"). */
 export type RequestOf<Op extends keyof operations> = operations[Op] extends {

@@ -4,8 +4,9 @@
 import { useState } from "preact/hooks";
 import { post } from "../../api";
 import { ErrorText, Field, useAction } from "../../ui";
+import type { TestInvokeMethodResponse } from "../../api/types";
 
-type TestResult = { status: number; latency: number; body?: string; headers?: Record<string, string>; log?: string };
+type TestResult = TestInvokeMethodResponse;
 
 /** The path parameters of a resource path: `{id}` and greedy `{proxy+}`. */
 export const pathParams = (path: string) => [...path.matchAll(/\{([^}]+?)(\+?)\}/g)].map((m) => ({ name: m[1], greedy: m[2] === "+" }));

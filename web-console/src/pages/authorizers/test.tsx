@@ -7,15 +7,9 @@ import { ErrorText, Field, KeyValues, fromEntries, useAction } from "../../ui";
 import { pretty } from "../../shared/json-editor";
 import { parseHeaders } from "../apis/method-test";
 import { HEADER, headerOf, type Authorizer } from "./types";
+import type { TestInvokeAuthorizerResponse } from "../../api/types";
 
-type Result = {
-  clientStatus: number;
-  principalId?: string;
-  policy?: string | object;
-  claims?: Record<string, unknown>;
-  latency?: number;
-  log?: string;
-};
+type Result = TestInvokeAuthorizerResponse;
 
 const json = (v?: string | object) => (typeof v === "string" ? pretty(v) : v ? JSON.stringify(v, null, 2) : "");
 
