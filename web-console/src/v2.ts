@@ -29,13 +29,42 @@ export type WsIntegration = {
   timeoutInMillis?: number;
   description?: string;
 };
-export type WsAuthorizer = { authorizerId: string; name: string; authorizerType: string };
+export type WsAuthorizer = {
+  authorizerId: string;
+  name: string;
+  authorizerType: string;
+  authorizerUri?: string;
+  identitySource?: string[];
+};
+export type WsRouteResponse = {
+  routeResponseId: string;
+  routeResponseKey: string;
+  modelSelectionExpression?: string;
+  responseModels?: Record<string, string>;
+};
+export type WsIntegrationResponse = {
+  integrationResponseId: string;
+  integrationResponseKey: string;
+  templateSelectionExpression?: string;
+  responseTemplates?: Record<string, string>;
+};
+export type WsModel = { modelId: string; name: string; contentType?: string; description?: string; schema?: string };
+/** A stage's `defaultRouteSettings` or one entry of its `routeSettings` (by route key). */
+export type WsRouteSettings = {
+  throttlingBurstLimit?: number;
+  throttlingRateLimit?: number;
+  detailedMetricsEnabled?: boolean;
+  dataTraceEnabled?: boolean;
+  loggingLevel?: string;
+};
 export type WsStage = {
   stageName: string;
   deploymentId?: string;
   autoDeploy?: boolean;
   description?: string;
   stageVariables?: Record<string, string>;
+  defaultRouteSettings?: WsRouteSettings;
+  routeSettings?: Record<string, WsRouteSettings>;
   createdDate?: string;
   lastUpdatedDate?: string;
 };

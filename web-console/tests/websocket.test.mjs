@@ -128,7 +128,7 @@ test("a WebSocket API is created, given a $default MOCK route and a stage, and a
   assert.equal(mock.integrationType, "MOCK");
   await page.getByTestId("ws-integrations").getByText(mock.integrationId).waitFor();
   await shot("websocket-03-integrations");
-  // What the mock answers (integration responses have no screen yet).
+  // What the mock answers (the Responses screen is websocket-settings.test.mjs's).
   await ok("POST", `/v2/apis/${apiId}/integrations/${mock.integrationId}/integrationresponses`, {
     integrationResponseKey: "$default",
     responseTemplates: { $default: '{"from": "mock"}' },

@@ -15,7 +15,8 @@ export function jsonError(text: string): string | undefined {
   }
 }
 
-export function JsonEditor(props: { label: string; value: string; onInput: (v: string) => void; hint?: string; rows?: number }) {
+/** `error`: the server's message about this text, shown (and announced) under it. */
+export function JsonEditor(props: { label: string; value: string; onInput: (v: string) => void; hint?: string; rows?: number; error?: string }) {
   const id = useRef(`json${++seq}`).current;
   const err = jsonError(props.value);
   return (
@@ -27,10 +28,15 @@ export function JsonEditor(props: { label: string; value: string; onInput: (v: s
         rows={props.rows ?? 12}
         spellcheck={false}
         value={props.value}
-        aria-invalid={err ? true : undefined}
-        aria-describedby={`${id}-hint`}
+        aria-invalid={err || props.error ? true : undefined}
+        aria-describedby={props.error ? `${id}-err ${id}-hint` : `${id}-hint`}
         onInput={(e) => props.onInput((e.currentTarget as HTMLTextAreaElement).value)}
       />
+      {props.error && (
+        <small id={`${id}-err`} class="hint error-text" role="alert">
+          {props.error}
+        </small>
+      )}
       <small id={`${id}-hint`} class={err ? "hint error-text" : "hint"}>
         {err ? `Not valid JSON: ${err}` : props.hint}
       </small>

@@ -1,7 +1,9 @@
 // One WebSocket API: its header (name, route selection expression, delete) and tabs for
-// routes (incl. $connect / $disconnect / $default, authorization, target integration),
-// integrations (AWS_PROXY to a function, HTTP_PROXY to a URL, MOCK) and stages (autoDeploy,
-// stage variables, deploy, the ws:// URL to connect to).
+// routes (incl. $connect / $disconnect / $default, authorization, target integration; each
+// route's responses in responses.tsx), integrations (AWS_PROXY to a function, HTTP_PROXY to
+// a URL, MOCK; each one's responses in responses.tsx), authorizers (authorizers.tsx), models
+// (models.tsx) and stages (autoDeploy, stage variables, deploy, the ws:// URL to connect
+// to; route settings in route-settings.tsx).
 import { useEffect, useState } from "preact/hooks";
 import { del, get, post, update } from "../../api";
 import { Link, match, navigate } from "../../router";
@@ -12,10 +14,16 @@ import { invokeEndpoint } from "../../shared/invoke";
 import { lambdaUri } from "../../shared/lambda";
 import { fmtIso, listV2, splitError, wsUrls, type WsApi, type WsAuthorizer, type WsDeployment, type WsIntegration, type WsRoute, type WsStage } from "../../v2";
 import { WS_BASE } from "./apis";
+import { WsAuthorizers } from "./authorizers";
+import { WsModels } from "./models";
+import { IntegrationResponses, RouteResponses } from "./responses";
+import { WsStageRouteSettings } from "./route-settings";
 
 const TABS = [
   ["routes", "Routes"],
   ["integrations", "Integrations"],
+  ["authorizers", "Authorizers"],
+  ["models", "Models"],
   ["stages", "Stages"],
 ] as const;
 type Tab = (typeof TABS)[number][0];
@@ -69,6 +77,8 @@ export function WsApiScreen({ apiId, path }: { apiId: string; path: string }) {
       </nav>
       {tab === "routes" && <Routes apiId={apiId} />}
       {tab === "integrations" && <Integrations apiId={apiId} />}
+      {tab === "authorizers" && <WsAuthorizers apiId={apiId} />}
+      {tab === "models" && <WsModels apiId={apiId} />}
       {tab === "stages" && <Stages apiId={apiId} />}
       {deleting && (
         <Confirm
@@ -125,8 +135,11 @@ const integrationLabel = (i: WsIntegration) => `${i.integrationType}${i.integrat
 function Routes({ apiId }: { apiId: string }) {
   const routes = useAsync(() => listV2<WsRoute>(`/v2/apis/${apiId}/routes`), [apiId]);
   const integrations = useAsync(() => listV2<WsIntegration>(`/v2/apis/${apiId}/integrations`), [apiId]);
+  const authorizers = useAsync(() => listV2<WsAuthorizer>(`/v2/apis/${apiId}/authorizers`), [apiId]);
   const [creating, setCreating] = useState(false);
+  const [responsesOf, setResponsesOf] = useState<string | null>(null);
   const byId = new Map((integrations.data ?? []).map((i) => [i.integrationId, i]));
+  const shown = (routes.data ?? []).find((r) => r.routeId === responsesOf);
   return (
     <section>
       <div class="page-head">
@@ -164,10 +177,20 @@ function Routes({ apiId }: { apiId: string }) {
                   </td>
                   <td>
                     {r.authorizationType ?? "NONE"}
+                    {r.authorizerId ? ` (${authorizers.data?.find((x) => x.authorizerId === r.authorizerId)?.name ?? r.authorizerId})` : ""}
                     {r.apiKeyRequired ? " · API key" : ""}
                   </td>
                   <td>{i ? integrationLabel(i) : target ? <code>{r.target}</code> : <span class="muted">None</span>}</td>
                   <td class="row-actions">
+                    <button
+                      type="button"
+                      class="link"
+                      aria-label={`Responses of route ${r.routeKey}`}
+                      aria-expanded={responsesOf === r.routeId}
+                      onClick={() => setResponsesOf(responsesOf === r.routeId ? null : r.routeId)}
+                    >
+                      Responses
+                    </button>{" "}
                     <DeleteRow what={`route ${r.routeKey}`} title="Delete route" path={`/v2/apis/${apiId}/routes/${r.routeId}`} onDone={routes.reload} />
                   </td>
                 </tr>
@@ -176,6 +199,7 @@ function Routes({ apiId }: { apiId: string }) {
           </tbody>
         </table>
       )}
+      {shown && <RouteResponses key={shown.routeId} apiId={apiId} route={shown} onClose={() => setResponsesOf(null)} onRouteChanged={routes.reload} />}
       {creating && (
         <CreateRoute
           apiId={apiId}
@@ -278,6 +302,7 @@ function CreateRoute(props: { apiId: string; integrations: WsIntegration[]; onCl
                 onChange={setAuthorizerId}
               />
             )}
+            {auth === "CUSTOM" && authorizers.data?.length === 0 && <p class="hint">No authorizers yet: create one on the Authorizers tab first.</p>}
             {err.at("authorizerId") && <ErrorText error={err.at("authorizerId")} />}
             {err.at("authorizationType") && <ErrorText error={err.at("authorizationType")} />}
             <Check label="API key required" checked={apiKey} onChange={setApiKey} />
@@ -306,6 +331,8 @@ function CreateRoute(props: { apiId: string; integrations: WsIntegration[]; onCl
 function Integrations({ apiId }: { apiId: string }) {
   const list = useAsync(() => listV2<WsIntegration>(`/v2/apis/${apiId}/integrations`), [apiId]);
   const [creating, setCreating] = useState(false);
+  const [responsesOf, setResponsesOf] = useState<string | null>(null);
+  const shown = (list.data ?? []).find((i) => i.integrationId === responsesOf);
   return (
     <section>
       <div class="page-head">
@@ -340,6 +367,15 @@ function Integrations({ apiId }: { apiId: string }) {
                 <td>{i.integrationUri ? <code>{i.integrationUri}</code> : <span class="muted">—</span>}</td>
                 <td>{i.timeoutInMillis ? `${i.timeoutInMillis} ms` : "—"}</td>
                 <td class="row-actions">
+                  <button
+                    type="button"
+                    class="link"
+                    aria-label={`Responses of integration ${i.integrationId}`}
+                    aria-expanded={responsesOf === i.integrationId}
+                    onClick={() => setResponsesOf(responsesOf === i.integrationId ? null : i.integrationId)}
+                  >
+                    Responses
+                  </button>{" "}
                   <DeleteRow
                     what={`integration ${i.integrationId}`}
                     title="Delete integration"
@@ -352,6 +388,7 @@ function Integrations({ apiId }: { apiId: string }) {
           </tbody>
         </table>
       )}
+      {shown && <IntegrationResponses key={shown.integrationId} apiId={apiId} integration={shown} onClose={() => setResponsesOf(null)} />}
       {creating && (
         <CreateIntegration
           apiId={apiId}
@@ -545,6 +582,7 @@ function StageCard(props: { apiId: string; stage: WsStage; urls: { connect: stri
         <dt>Updated</dt>
         <dd>{fmtIso(s.lastUpdatedDate ?? s.createdDate)}</dd>
       </dl>
+      <WsStageRouteSettings apiId={props.apiId} stage={s} onChanged={props.onChanged} />
     </article>
   );
 }
