@@ -339,7 +339,16 @@ fn assert_bucket_bounds(what: &str, run: &Run, rate: f64, burst: f64) {
         admitted <= burst + rate * e * 1.05,
         "{what}: admitted {admitted} > {burst} + {rate} × {e:.3} × 1.05"
     );
-    assert!(t.throttled > 0, "{what}: the load exceeded the limit");
+    if t.throttled == 0 {
+        // The load never exceeded the limit (a loaded machine's client or nodes could not
+        // send faster than the rate): only the upper bound says anything about the
+        // limiter. Tests that need the limit reached check it themselves.
+        eprintln!(
+            "{what}: no 429 at all, the load stayed under the limit; lower bound not checked"
+        );
+        assert_eq!(t.other, 0, "{what}: unexpected answers");
+        return;
+    }
     // The lower bound is the limiter's promise only while there is demand for every token:
     // a bucket that sits full throws its refill away, whatever the limiter does. On a
     // loaded machine the client (or the nodes) may not keep up the demand all through the
@@ -870,9 +879,17 @@ async fn leased_stage_limit_is_shared_by_the_cluster_not_divided() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let one = vec![nodes[0].invoke_url(&api, "prod", "/open")];
     let run = load_timed(Some(&redis), one, None, 12, Duration::from_secs(3), None).await;
-    // A third of the rate (divided enforcement) would fail the lower bound (and keep the
-    // 429s coming, so the lower bound is checked).
     assert_bucket_bounds("leased stage */*, one node of three", &run, rate, burst);
+    // Divided enforcement (each node a third of the rate) would admit at most this; the
+    // shared bucket admits more, whether or not the load reached the full rate (on a
+    // loaded machine it may not: then there are no 429s and the lower bound above is not
+    // checked, but a third of the rate is still exceeded).
+    let divided = burst + rate / 3.0 * run.elapsed.as_secs_f64() * 1.05;
+    let admitted = run.tally.admitted as f64;
+    assert!(
+        admitted > divided,
+        "one node of three admitted {admitted}, no more than a third of the rate would ({divided:.1})"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
