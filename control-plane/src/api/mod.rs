@@ -554,6 +554,15 @@ pub fn routes() -> Vec<Route> {
             200,
             usage::export,
         ),
+        // The billing CSV of a WebSocket API (not in the AWS model; its JSON twin
+        // `/v2/apis/{api_id}/usage` is with the other v2 routes in `crate::v2`).
+        route(
+            Get,
+            "/v2/apis/{api_id}/usage/export",
+            "ExportWebSocketUsage",
+            200,
+            crate::v2::usage::export,
+        ),
         route(
             Patch,
             plan("/keys/{keyId}/usage"),

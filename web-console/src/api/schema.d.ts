@@ -630,6 +630,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v2/apis/{api_id}/usage/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["ExportWebSocketUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/usageplans/{usageplanId}/keys/{keyId}/usage": {
         parameters: {
             query?: never;
@@ -4643,6 +4659,34 @@ export interface operations {
             header?: never;
             path: {
                 usageplanId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": string;
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    ExportWebSocketUsage: {
+        parameters: {
+            query?: {
+                /** @description The first day, `YYYY-MM-DD` (UTC). */
+                startDate?: string;
+                /** @description The last day, `YYYY-MM-DD` (UTC), not before `startDate`. */
+                endDate?: string;
+            };
+            header?: never;
+            path: {
+                api_id: string;
             };
             cookie?: never;
         };
