@@ -1,7 +1,7 @@
 // One WebSocket API: its header (name, route selection expression, delete) and tabs for
 // routes (incl. $connect / $disconnect / $default, authorization, target integration),
-// integrations (AWS_PROXY to a function, HTTP_PROXY to a URL, MOCK) and stages (autoDeploy,
-// stage variables, deploy, the ws:// URL to connect to).
+// integrations (AWS_PROXY to a function, HTTP_PROXY to a URL, MOCK), stages (autoDeploy,
+// stage variables, deploy, the ws:// URL to connect to) and usage (./usage.tsx).
 import { useEffect, useState } from "preact/hooks";
 import { del, get, post, update } from "../../api";
 import { Link, match, navigate } from "../../router";
@@ -12,11 +12,13 @@ import { invokeEndpoint } from "../../shared/invoke";
 import { lambdaUri } from "../../shared/lambda";
 import { fmtIso, listV2, splitError, wsUrls, type WsApi, type WsAuthorizer, type WsDeployment, type WsIntegration, type WsRoute, type WsStage } from "../../v2";
 import { WS_BASE } from "./apis";
+import { WsUsage } from "./usage";
 
 const TABS = [
   ["routes", "Routes"],
   ["integrations", "Integrations"],
   ["stages", "Stages"],
+  ["usage", "Usage"],
 ] as const;
 type Tab = (typeof TABS)[number][0];
 
@@ -70,6 +72,7 @@ export function WsApiScreen({ apiId, path }: { apiId: string; path: string }) {
       {tab === "routes" && <Routes apiId={apiId} />}
       {tab === "integrations" && <Integrations apiId={apiId} />}
       {tab === "stages" && <Stages apiId={apiId} />}
+      {tab === "usage" && <WsUsage apiId={apiId} />}
       {deleting && (
         <Confirm
           title="Delete WebSocket API"
