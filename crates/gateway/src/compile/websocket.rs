@@ -350,7 +350,9 @@ mod tests {
         );
         assert_eq!(&*throttle("$connect").name, "b:ws:abc:dev:$connect");
         assert_eq!(throttle("$connect").limit.burst, 20.0, "the default");
-        assert!(compiled.route("$default").is_some_and(|r| r.throttle.is_none()));
+        assert!(compiled
+            .route("$default")
+            .is_some_and(|r| r.throttle.is_none()));
         assert_eq!(&*compiled.connect_bucket, "b:wsc:abc:dev");
     }
 }
