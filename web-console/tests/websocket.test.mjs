@@ -203,7 +203,7 @@ test("a WebSocket API is created, given a $default MOCK route and a stage, and a
   // Usage: the exchange above is metered (a message in, the mock's answer out, a minute of
   // connection); the Usage tab shows it once the counters are in, and "Download CSV" is the
   // export of the same range, with the same numbers.
-  await page.getByRole("link", { name: "Usage" }).click();
+  await page.getByRole("link", { name: "Usage", exact: true }).click();
   const usageTable = page.getByTestId("ws-usage");
   await usageTable.waitFor();
   const usageDeadline = Date.now() + 15_000;
@@ -217,7 +217,7 @@ test("a WebSocket API is created, given a $default MOCK route and a stage, and a
   assert.ok(day && day.messages >= 2, JSON.stringify(usage));
   // The table reads on opening: reopen the tab to see the metered numbers.
   await page.getByRole("link", { name: "Stages" }).click();
-  await page.getByRole("link", { name: "Usage" }).click();
+  await page.getByRole("link", { name: "Usage", exact: true }).click();
   await usageTable.getByRole("cell", { name: String(day.messages), exact: true }).first().waitFor();
   const href = await page.getByRole("link", { name: "Download CSV" }).getAttribute("href");
   assert.match(href, new RegExp(`^/v2/apis/${apiId}/usage/export\\?startDate=\\d{4}-\\d{2}-\\d{2}&endDate=\\d{4}-\\d{2}-\\d{2}$`));

@@ -4,7 +4,6 @@
 import { useState } from "preact/hooks";
 import { get } from "../../api";
 import { ErrorText, Field, Loading, useAsync } from "../../ui";
-import { TableHead } from "../../shared/table";
 import { utcDay } from "../../shared/days";
 
 type WsUsageItem = { date: string; stage: string; messages: number; connectionMinutes: number };
@@ -32,7 +31,15 @@ export function WsUsage({ apiId }: { apiId: string }) {
       {usage.loading && !usage.data && <Loading what="Loading usage" />}
       {usage.data && (
         <table class="table" data-testid="ws-usage" aria-label="WebSocket usage by day and stage">
-          <TableHead columns={["Day (UTC)", "Stage", "Messages (32 KB units)", "Connection minutes"]} />
+          <thead>
+            <tr>
+              {["Day (UTC)", "Stage", "Messages (32 KB units)", "Connection minutes"].map((c) => (
+                <th key={c} scope="col">
+                  {c}
+                </th>
+              ))}
+            </tr>
+          </thead>
           <tbody>
             {items.map((i) => (
               <tr key={`${i.date}|${i.stage}`}>
