@@ -127,8 +127,9 @@ pub struct Args {
     /// node killed with SIGKILL leaves connections that answer 410 after this long).
     #[arg(long, env = "WS_REGISTRY_TTL", default_value_t = 60)]
     pub ws_registry_ttl: u64,
-    /// New WebSocket connections per second per stage on this node (0: no limit; AWS: 500
-    /// per account and region).
+    /// New WebSocket connections per second per stage, for the whole cluster (a token
+    /// bucket of this rate and burst shared through Redis like REST throttling; 0: no
+    /// limit; AWS: 500 per account and region). All nodes should be given the same value.
     #[arg(long, env = "WS_CONNECT_RATE", default_value_t = 500)]
     pub ws_connect_rate: u32,
     /// Seconds a backend may send nothing in the middle of a streamed response body before

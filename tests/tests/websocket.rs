@@ -417,7 +417,8 @@ mod chat {
         .await
         .err(400, "BadRequestException");
 
-        // Route throttling: `$default` allows a burst of 2 at 0.5/s per node here.
+        // Route throttling: `$default` allows a burst of 2 at 0.5/s for the cluster here
+        // (websocket_limits.rs holds it to the bound across nodes).
         let mut busy = connect(&node0, &api, "?token=allow")
             .await
             .expect("connect");

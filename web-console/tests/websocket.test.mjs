@@ -7,7 +7,8 @@
 // route targeting it; Stages creates `dev` with autoDeploy and a stage variable and shows
 // its ws:// URL, which the test connects to from node (the page's CSP allows no
 // other origin): the node answers the message with the
-// mock's template. The list shows the API and deletes it. axe-core checks each screen; no
+// mock's template; the Usage tab shows the metered messages and its "Download CSV" is the
+// export of the same numbers. The list shows the API and deletes it. axe-core checks each screen; no
 // page error is allowed. Screenshots land in web-console/test-results/ (prefix "websocket").
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -199,10 +200,42 @@ test("a WebSocket API is created, given a $default MOCK route and a stage, and a
   await shot("websocket-07-deployed");
   assert.notEqual((await ok("GET", `/v2/apis/${apiId}/stages/dev`)).deploymentId, before);
 
+  // Usage: the exchange above is metered (a message in, the mock's answer out, a minute of
+  // connection); the Usage tab shows it once the counters are in, and "Download CSV" is the
+  // export of the same range, with the same numbers.
+  await page.getByRole("link", { name: "Usage", exact: true }).click();
+  const usageTable = page.getByTestId("ws-usage");
+  await usageTable.waitFor();
+  const usageDeadline = Date.now() + 15_000;
+  let usage;
+  while (Date.now() < usageDeadline) {
+    usage = await ok("GET", `/v2/apis/${apiId}/usage?startDate=${new Date(Date.now() - 6 * 86_400_000).toISOString().slice(0, 10)}&endDate=${new Date().toISOString().slice(0, 10)}`);
+    if (usage.items.some((i) => i.messages >= 2 && i.connectionMinutes >= 1)) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const day = usage.items.find((i) => i.stage === "dev");
+  assert.ok(day && day.messages >= 2, JSON.stringify(usage));
+  // The table reads on opening: reopen the tab to see the metered numbers.
+  await page.getByRole("link", { name: "Stages" }).click();
+  await page.getByRole("link", { name: "Usage", exact: true }).click();
+  await usageTable.getByRole("cell", { name: String(day.messages), exact: true }).first().waitFor();
+  const href = await page.getByRole("link", { name: "Download CSV" }).getAttribute("href");
+  assert.match(href, new RegExp(`^/v2/apis/${apiId}/usage/export\\?startDate=\\d{4}-\\d{2}-\\d{2}&endDate=\\d{4}-\\d{2}-\\d{2}$`));
+  const csv = await page.evaluate(async (path) => {
+    const r = await fetch(path);
+    return { status: r.status, type: r.headers.get("content-type"), text: await r.text() };
+  }, href);
+  assert.equal(csv.status, 200);
+  assert.match(csv.type, /^text\/csv/);
+  const lines = csv.text.trim().split("\n");
+  assert.equal(lines[0], "apiId,apiName,stage,day,messages,connectionMinutes");
+  assert.ok(lines.includes(`${apiId},chat-console,dev,${day.date},${day.messages},${day.connectionMinutes}`), csv.text);
+  await shot("websocket-08-usage");
+
   // The list shows it; deleting it empties the list.
   await page.getByRole("link", { name: "WebSocket APIs", exact: true }).first().click();
   await page.getByTestId("ws-apis-table").getByRole("link", { name: "chat-console" }).waitFor();
-  await shot("websocket-08-list");
+  await shot("websocket-09-list");
   await page.getByRole("button", { name: "Delete chat-console" }).click();
   await page.getByRole("dialog", { name: "Delete WebSocket API" }).getByRole("button", { name: "Delete API" }).click();
   await toast("WebSocket API “chat-console” deleted");

@@ -193,6 +193,13 @@ pub fn routes() -> Vec<Route> {
         ),
         // Our extension (not in the model): metered WebSocket usage.
         route(Get, api("/usage"), "GetApiUsage", 200, usage::get),
+        route(
+            Get,
+            api("/usage/export"),
+            "ExportWebSocketUsage",
+            200,
+            usage::export,
+        ),
     ]);
     table
 }

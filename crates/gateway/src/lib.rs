@@ -127,6 +127,12 @@ impl<L> Gateway<L> {
         &self.state
     }
 
+    /// What decides admissions (the node's WebSocket routes and connections use the same
+    /// cluster-wide buckets as REST methods).
+    pub fn limiter(&self) -> &Arc<L> {
+        &self.limiter
+    }
+
     /// The backend client (HTTP integrations of WebSocket routes).
     pub fn backend_client(&self) -> &BackendClient {
         &self.client

@@ -39,7 +39,10 @@
 //! ([`apigw_gateway::compile::usage`], [`apigw_gateway::compile::CompiledMethod::stage_throttle`]):
 //! - `{P}b:acct` — account bucket; `{P}b:s:{api}:{stage}:{method}` — stage method setting;
 //!   `{P}b:k:{plan}:{key}` — per key; `{P}b:km:{plan}:{key}:{api}:{stage}:{method}` — per
-//!   key per method. Hashes `{t: tokens, ts: ms}`, expiring once they would be full again.
+//!   key per method; `{P}b:ws:{api}:{stage}:{routeKey}` — WebSocket route throttling
+//!   ([`apigw_gateway::compile::websocket`]); `{P}b:wsc:{api}:{stage}` — a WebSocket
+//!   stage's new connections (`--ws-connect-rate`). Hashes `{t: tokens, ts: ms}`, expiring
+//!   once they would be full again.
 //! - `{P}q:{plan}:{key}:{periodStartEpoch}` — quota used in a period.
 //! - `{P}u` — hash `{plan}|{key}|{YYYY-MM-DD}` → admitted requests not yet moved to
 //!   Postgres by the control plane.

@@ -23,6 +23,7 @@
 pub mod manage;
 pub mod session;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -32,6 +33,8 @@ use redis::aio::ConnectionManager;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, watch};
 
+use apigw_gateway::compile::websocket::WsStage;
+use apigw_gateway::limits::{Admission, BucketCheck, Limit, NamedLimit, Verdict};
 use apigw_gateway::Gateway;
 
 use crate::limits::Limiter;
@@ -55,7 +58,7 @@ pub struct WsSettings {
     pub drain_grace: Duration,
     /// The registry entries' TTL (refreshed every third of it).
     pub registry_ttl: Duration,
-    /// New connections per second per stage (`0`: no limit).
+    /// New connections per second per stage, for the cluster (`0`: no limit).
     pub connect_rate: u32,
 }
 
@@ -77,9 +80,6 @@ pub struct LocalConn {
     pub info: Arc<Mutex<Value>>,
 }
 
-/// (API id, stage, route key).
-type RouteKey = (String, String, String);
-
 /// Everything the WebSocket side of a node shares.
 pub struct WsHub {
     /// The engine (state, functions client, backend client, invoke domain).
@@ -95,10 +95,6 @@ pub struct WsHub {
     prefix: String,
     /// Becomes true on SIGTERM (sessions then close after the drain grace).
     pub draining: watch::Receiver<bool>,
-    /// Connection admissions per (api, stage) in the current second.
-    admissions: Mutex<HashMap<(String, String), (u64, u32)>>,
-    /// Message token buckets per (api, stage, route key): (tokens, last refill ms).
-    buckets: Mutex<HashMap<RouteKey, (f64, u64)>>,
     /// The region of `@connections` signatures and method ARNs.
     pub region: String,
 }
@@ -138,8 +134,6 @@ impl WsHub {
             redis_url,
             prefix: prefix.to_string(),
             draining,
-            admissions: Mutex::default(),
-            buckets: Mutex::default(),
             region: std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
         }
     }
@@ -152,54 +146,47 @@ impl WsHub {
         format!("{}ws:node:{instance}", self.prefix)
     }
 
-    /// Admits one new connection for a stage under `--ws-connect-rate` (per node, per
-    /// second).
-    pub fn admit(&self, api: &str, stage: &str) -> bool {
-        let limit = self.settings.connect_rate;
-        if limit == 0 {
-            return true;
-        }
-        let second = now_ms() / 1000;
-        let Ok(mut map) = self.admissions.lock() else {
-            return true;
+    /// Admits one new connection for a stage: the stage's new-connection bucket
+    /// (`--ws-connect-rate` per second, the same burst) and, when `$connect` is throttled
+    /// by the stage's route settings, its route bucket. Both are shared by the cluster
+    /// through the node's [`Limiter`] (Redis buckets, leases, the local shares while Redis
+    /// is down), checked in one atomic step: a refused connection takes no token.
+    pub async fn admit_connection(&self, stage: &WsStage) -> bool {
+        let connect = stage.route("$connect").and_then(|r| r.throttle.as_ref());
+        let mut admission = Admission {
+            buckets: Vec::with_capacity(2),
+            ..Admission::default()
         };
-        let entry = map
-            .entry((api.to_string(), stage.to_string()))
-            .or_insert((second, 0));
-        if entry.0 != second {
-            *entry = (second, 0);
+        if let Some(limit) = connect {
+            admission.buckets.push(BucketCheck {
+                name: Cow::Borrowed(&*limit.name),
+                limit: limit.limit,
+            });
         }
-        entry.1 += 1;
-        entry.1 <= limit
+        let rate = self.settings.connect_rate;
+        if rate > 0 {
+            admission.buckets.push(BucketCheck {
+                name: Cow::Borrowed(&*stage.connect_bucket),
+                limit: Limit {
+                    rate: f64::from(rate),
+                    burst: f64::from(rate),
+                },
+            });
+        }
+        self.gateway.limiter().admit(&admission).await == Verdict::Admitted
     }
 
-    /// Admits one message on a route throttled at `rate` per second with `burst` (a token
-    /// bucket per API, stage and route on this node).
-    pub fn admit_message(
-        &self,
-        api: &str,
-        stage: &str,
-        route: &str,
-        rate: f64,
-        burst: u32,
-    ) -> bool {
-        let now = now_ms();
-        let Ok(mut map) = self.buckets.lock() else {
-            return true;
+    /// Admits one message on a throttled route: a token from the route's bucket, shared by
+    /// the cluster like a REST method's stage setting.
+    pub async fn admit_message(&self, throttle: &NamedLimit) -> bool {
+        let admission = Admission {
+            buckets: vec![BucketCheck {
+                name: Cow::Borrowed(&*throttle.name),
+                limit: throttle.limit,
+            }],
+            ..Admission::default()
         };
-        let burst = f64::from(burst.max(1));
-        let (tokens, at) = map
-            .entry((api.to_string(), stage.to_string(), route.to_string()))
-            .or_insert((burst, now));
-        let elapsed = now.saturating_sub(*at) as f64 / 1000.0;
-        *tokens = (*tokens + elapsed * rate).min(burst);
-        *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        self.gateway.limiter().admit(&admission).await == Verdict::Admitted
     }
 
     /// Registers a connection held here (locally and in Redis).

@@ -1,6 +1,7 @@
 //! One WebSocket connection: the upgrade runs `$connect` (authorizer, API key,
 //! integration) and is answered 101 only if it succeeds (401 missing or rejected
-//! identity, 403 denied, 429 over the stage's connection rate, 500 integration failure);
+//! identity, 403 denied, 429 over the stage's connection rate or `$connect`'s route
+//! throttling, both cluster-wide, 500 integration failure);
 //! then every text or binary message is routed by the API's selection expression
 //! (`$default` otherwise), its integration called with the WebSocket proxy event and, with
 //! a route response, its answer sent back; `$disconnect` runs (best effort) when either
@@ -381,7 +382,7 @@ async fn connect(
     if *hub.draining.borrow() {
         return plain(StatusCode::SERVICE_UNAVAILABLE, "The node is shutting down");
     }
-    if !hub.admit(&stage.api_id, &stage.stage_name) {
+    if !hub.admit_connection(&stage).await {
         return plain(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
     }
     let domain = host.split(':').next().unwrap_or_default().to_string();
@@ -606,8 +607,8 @@ async fn on_message(
         return;
     };
     let message_id = uuid::Uuid::new_v4().to_string();
-    if let Some((rate, burst)) = route.throttle {
-        if !hub.admit_message(&conn.api_id, &conn.stage, &route.key, rate, burst) {
+    if let Some(throttle) = &route.throttle {
+        if !hub.admit_message(throttle).await {
             let _ = ws
                 .send(Message::Text(
                     json!({"message": "Too Many Requests", "connectionId": conn.id,

@@ -1270,6 +1270,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v2/apis/{api_id}/usage/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["V2ExportWebSocketUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -8807,9 +8823,9 @@ export interface operations {
     V2GetApiUsage: {
         parameters: {
             query?: {
-                /** @description The first day, `YYYY-MM-DD` (UTC), required. */
+                /** @description The first day, `YYYY-MM-DD` (UTC). */
                 startDate?: string;
-                /** @description The last day, `YYYY-MM-DD` (UTC), required. */
+                /** @description The last day, `YYYY-MM-DD` (UTC), not before `startDate`. */
                 endDate?: string;
             };
             header?: never;
@@ -8827,6 +8843,34 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WebSocketUsage"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2ExportWebSocketUsage: {
+        parameters: {
+            query?: {
+                /** @description The first day, `YYYY-MM-DD` (UTC). */
+                startDate?: string;
+                /** @description The last day, `YYYY-MM-DD` (UTC), not before `startDate`. */
+                endDate?: string;
+            };
+            header?: never;
+            path: {
+                api_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": string;
                 };
             };
             default: components["responses"]["Error"];

@@ -13,6 +13,7 @@ use super::function::{self, FunctionTarget};
 use super::selection_expression::SelectionExpression;
 use super::uri_template::substitute_stage_variables;
 use super::{CompileError, CompileErrorKind};
+use crate::limits::{Limit, NamedLimit};
 
 /// Where an authorizer reads one identity value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,9 +97,10 @@ pub struct WsRoute {
     pub integration: Arc<WsIntegration>,
     /// Whether the integration's answer is sent back to the client.
     pub route_response: bool,
-    /// Throttling of this route (rate per second, burst), from the stage's route settings
-    /// or its default route settings.
-    pub throttle: Option<(f64, u32)>,
+    /// Throttling of this route, from the stage's route settings or its default route
+    /// settings: a bucket shared by the cluster, named `b:ws:{api}:{stage}:{routeKey}`
+    /// (under the limiter's prefix).
+    pub throttle: Option<NamedLimit>,
 }
 
 /// A compiled WebSocket stage.
@@ -116,6 +118,9 @@ pub struct WsStage {
     pub routes: HashMap<Box<str>, Arc<WsRoute>>,
     /// The stage's variables.
     pub variables: HashMap<String, String>,
+    /// The name of the stage's new-connection bucket (`--ws-connect-rate`, shared by the
+    /// cluster): `b:wsc:{api}:{stage}` (under the limiter's prefix).
+    pub connect_bucket: Arc<str>,
 }
 
 impl WsStage {
@@ -226,7 +231,15 @@ pub fn compile_stage(stage: &WsStageConfig) -> Result<WsStage, CompileError> {
             .get(key)
             .or(stage.default_throttle.as_ref())
             .filter(|t| t.rate_limit > 0.0 || t.burst_limit > 0)
-            .map(|t| (t.rate_limit, u32::try_from(t.burst_limit).unwrap_or(0)))
+            .map(|t| NamedLimit {
+                // Stage names are `[A-Za-z0-9_-]` and API ids alphanumeric, so the route
+                // key, last, cannot make two routes' names meet.
+                name: format!("b:ws:{}:{}:{key}", stage.api_id, stage.stage_name).into(),
+                limit: Limit {
+                    rate: t.rate_limit.max(0.0),
+                    burst: f64::from(t.burst_limit.max(0)),
+                },
+            })
     };
     let mut routes = HashMap::new();
     for r in &stage.routes {
@@ -267,5 +280,79 @@ pub fn compile_stage(stage: &WsStageConfig) -> Result<WsStage, CompileError> {
         selection,
         routes,
         variables,
+        connect_bucket: format!("b:wsc:{}:{}", stage.api_id, stage.stage_name).into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use apigw_proto::config::{ThrottleLimit, WsIntegration as PbIntegration, WsRoute as PbRoute};
+
+    fn route(key: &str) -> PbRoute {
+        PbRoute {
+            route_key: key.into(),
+            integration_id: "i".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn route_throttles_are_named_cluster_buckets() {
+        let stage = WsStageConfig {
+            api_id: "abc".into(),
+            stage_name: "dev".into(),
+            route_selection_expression: "$request.body.action".into(),
+            integrations: vec![PbIntegration {
+                id: "i".into(),
+                integration_type: "MOCK".into(),
+                ..Default::default()
+            }],
+            routes: vec![route("$connect"), route("send:x"), route("$default")],
+            default_throttle: Some(ThrottleLimit {
+                rate_limit: 10.0,
+                burst_limit: 20,
+            }),
+            route_throttle: [
+                (
+                    "send:x".to_string(),
+                    ThrottleLimit {
+                        rate_limit: 0.5,
+                        burst_limit: 2,
+                    },
+                ),
+                // 0/0: this route is not throttled.
+                (
+                    "$default".to_string(),
+                    ThrottleLimit {
+                        rate_limit: 0.0,
+                        burst_limit: 0,
+                    },
+                ),
+            ]
+            .into(),
+            ..Default::default()
+        };
+        let compiled = compile_stage(&stage).expect("compiles");
+        let throttle = |key: &str| {
+            compiled
+                .route(key)
+                .and_then(|r| r.throttle.clone())
+                .expect("throttled")
+        };
+        assert_eq!(&*throttle("send:x").name, "b:ws:abc:dev:send:x");
+        assert_eq!(
+            throttle("send:x").limit,
+            Limit {
+                rate: 0.5,
+                burst: 2.0
+            }
+        );
+        assert_eq!(&*throttle("$connect").name, "b:ws:abc:dev:$connect");
+        assert_eq!(throttle("$connect").limit.burst, 20.0, "the default");
+        assert!(compiled
+            .route("$default")
+            .is_some_and(|r| r.throttle.is_none()));
+        assert_eq!(&*compiled.connect_bucket, "b:wsc:abc:dev");
+    }
 }

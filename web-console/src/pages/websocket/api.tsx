@@ -2,8 +2,8 @@
 // routes (incl. $connect / $disconnect / $default, authorization, target integration; each
 // route's responses in responses.tsx), integrations (AWS_PROXY to a function, HTTP_PROXY to
 // a URL, MOCK; each one's responses in responses.tsx), authorizers (authorizers.tsx), models
-// (models.tsx) and stages (autoDeploy, stage variables, deploy, the ws:// URL to connect
-// to; route settings in route-settings.tsx).
+// (models.tsx), stages (autoDeploy, stage variables, deploy, the ws:// URL to connect
+// to; route settings in route-settings.tsx) and usage (usage.tsx).
 import { useEffect, useState } from "preact/hooks";
 import { del, get, post, update } from "../../api";
 import { Link, match, navigate } from "../../router";
@@ -18,6 +18,7 @@ import { WsAuthorizers } from "./authorizers";
 import { WsModels } from "./models";
 import { IntegrationResponses, RouteResponses } from "./responses";
 import { WsStageRouteSettings } from "./route-settings";
+import { WsUsage } from "./usage";
 
 const TABS = [
   ["routes", "Routes"],
@@ -25,6 +26,7 @@ const TABS = [
   ["authorizers", "Authorizers"],
   ["models", "Models"],
   ["stages", "Stages"],
+  ["usage", "Usage"],
 ] as const;
 type Tab = (typeof TABS)[number][0];
 
@@ -80,6 +82,7 @@ export function WsApiScreen({ apiId, path }: { apiId: string; path: string }) {
       {tab === "authorizers" && <WsAuthorizers apiId={apiId} />}
       {tab === "models" && <WsModels apiId={apiId} />}
       {tab === "stages" && <Stages apiId={apiId} />}
+      {tab === "usage" && <WsUsage apiId={apiId} />}
       {deleting && (
         <Confirm
           title="Delete WebSocket API"
