@@ -561,6 +561,16 @@ pub fn routes() -> Vec<Route> {
             200,
             usage::update,
         ),
+        // A WebSocket stage's live connection count (apigatewayv2, not in the AWS model;
+        // here so the OpenAPI document has it: the rest of /v2 is checked against the v2
+        // model at run time and is not in the document).
+        route(
+            Get,
+            "/v2/apis/{api_id}/stages/{stage_name}/connections",
+            "GetConnectionCount",
+            200,
+            crate::v2::connections::count,
+        ),
         // VPC links
         route(Get, "/vpclinks", "GetVpcLinks", 200, vpc_links::list),
         route(Post, "/vpclinks", "CreateVpcLink", 202, vpc_links::create),

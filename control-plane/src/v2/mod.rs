@@ -15,6 +15,7 @@
 //! transaction: each stage with `autoDeploy` gets a fresh deployment.
 
 pub mod apis;
+pub mod connections;
 pub mod distribute;
 pub mod items;
 pub mod rules;

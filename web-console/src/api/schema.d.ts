@@ -646,6 +646,22 @@ export interface paths {
         patch: operations["UpdateUsage"];
         trace?: never;
     };
+    "/v2/apis/{api_id}/stages/{stage_name}/connections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["GetConnectionCount"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/vpclinks": {
         parameters: {
             query?: never;
@@ -1575,6 +1591,14 @@ export interface components {
             name: string;
             /** @description The API key's value, as AWS returns it. */
             value?: string;
+        };
+        /** @description The live connection count of a stage. */
+        ConnectionCount: {
+            /**
+             * Format: int64
+             * @description Clients connected to the stage now, on every node.
+             */
+            connectionCount: number;
         };
         /** @description One page of a list response, in AWS's `{"item": [...], "position": "..."}` shape. */
         VpcLinkPage: {
@@ -4683,6 +4707,30 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    GetConnectionCount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+                stage_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionCount"];
                 };
             };
             default: components["responses"]["Error"];

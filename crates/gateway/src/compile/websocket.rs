@@ -13,6 +13,7 @@ use super::function::{self, FunctionTarget};
 use super::selection_expression::SelectionExpression;
 use super::uri_template::substitute_stage_variables;
 use super::{CompileError, CompileErrorKind};
+use crate::phases::end::HookSlot;
 
 /// Where an authorizer reads one identity value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +100,12 @@ pub struct WsRoute {
     /// Throttling of this route (rate per second, burst), from the stage's route settings
     /// or its default route settings.
     pub throttle: Option<(f64, u32)>,
+    /// Whether the stage's route settings (or default route settings) turn detailed
+    /// metrics on for this route (CloudWatch's `Route` dimension).
+    pub detailed_metrics: bool,
+    /// Where the node's metrics keep this route's series (resolved when the config is
+    /// applied; the engine never reads it).
+    pub hook_slot: HookSlot,
 }
 
 /// A compiled WebSocket stage.
@@ -116,6 +123,8 @@ pub struct WsStage {
     pub routes: HashMap<Box<str>, Arc<WsRoute>>,
     /// The stage's variables.
     pub variables: HashMap<String, String>,
+    /// Where the node's metrics keep the stage's series (see [`WsRoute::hook_slot`]).
+    pub hook_slot: HookSlot,
 }
 
 impl WsStage {
@@ -257,6 +266,12 @@ pub fn compile_stage(stage: &WsStageConfig) -> Result<WsStage, CompileError> {
                 integration,
                 route_response: r.has_route_response,
                 throttle: throttle_of(&r.route_key),
+                detailed_metrics: stage
+                    .route_detailed_metrics
+                    .get(&r.route_key)
+                    .copied()
+                    .unwrap_or(stage.detailed_metrics),
+                hook_slot: HookSlot::default(),
             }),
         );
     }
@@ -267,5 +282,6 @@ pub fn compile_stage(stage: &WsStageConfig) -> Result<WsStage, CompileError> {
         selection,
         routes,
         variables,
+        hook_slot: HookSlot::default(),
     })
 }
