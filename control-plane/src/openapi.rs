@@ -926,7 +926,7 @@ mod tests {
         }
         assert_eq!(
             extensions,
-            ["GetApiUsage", "ExportWebSocketUsage"],
+            ["GetConnectionCount", "GetApiUsage", "ExportWebSocketUsage"],
             "extensions (document them in docs/websocket.md)"
         );
         // The model's shapes, with its wire names, required members and enums.

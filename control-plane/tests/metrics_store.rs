@@ -349,3 +349,76 @@ async fn roll_up_keeps_hours_whole_even_for_late_shipments_and_prune_keeps_them(
     let pruned = m::prune(&db, hour + 490 * 86_400).await.unwrap();
     assert_eq!(pruned.hours, 2);
 }
+
+/// WebSocket rows (`method` = WEBSOCKET) share the table: REST reads (by name, by stage)
+/// leave them out, WebSocket reads (`websocket: true`) read only them, the stage's with its
+/// routes' and a route's alone.
+#[tokio::test]
+async fn websocket_rows_are_read_apart_from_rest_rows() {
+    let db = fresh_db().await;
+    let now = db_now(&db).await;
+    let minute = now - now.rem_euclid(60) - 120;
+    let ws = |resource: &str, messages: i64, connects: i64| MinuteDelta {
+        minute,
+        api_id: "abc123".into(),
+        api_name: String::new(),
+        stage: "prod".into(),
+        resource: resource.into(),
+        method: apigw_proto::metrics::WEBSOCKET_METHOD.into(),
+        count: messages,
+        cache_hit: connects,
+        error_4xx: 1,
+        ..MinuteDelta::default()
+    };
+    let mut rest = delta(minute, "prod", 10, 2, 1, &[5.0; 10]);
+    rest.api_name = String::new();
+    m::apply_shipment(
+        &db,
+        uuid::Uuid::new_v4(),
+        "a",
+        1,
+        vec![rest, ws("", 5, 2), ws("echo", 4, 0)],
+    )
+    .await
+    .unwrap();
+    let read = |q: SeriesQuery| {
+        let db = db.clone();
+        async move {
+            let b = m::series(&db, &q).await.unwrap();
+            (
+                b.iter().map(|b| b.count).sum::<u64>(),
+                b.iter().map(|b| b.cache_hit).sum::<u64>(),
+                b.iter().map(|b| b.error_4xx).sum::<u64>(),
+            )
+        }
+    };
+    let range = SeriesQuery {
+        start: minute,
+        end: minute + 60,
+        period_seconds: 60,
+        ..SeriesQuery::default()
+    };
+    let rest_by_name = SeriesQuery {
+        api_name: Some(String::new()),
+        ..range.clone()
+    };
+    assert_eq!(read(rest_by_name).await, (10, 0, 2));
+    let rest_by_id = SeriesQuery {
+        api_id: Some("abc123".into()),
+        stage: Some("prod".into()),
+        ..range.clone()
+    };
+    assert_eq!(read(rest_by_id).await, (10, 0, 2));
+    let ws_stage = SeriesQuery {
+        api_id: Some("abc123".into()),
+        stage: Some("prod".into()),
+        websocket: true,
+        ..range.clone()
+    };
+    assert_eq!(read(ws_stage.clone()).await, (9, 2, 2));
+    let ws_route = SeriesQuery {
+        resource: Some("echo".into()),
+        ..ws_stage
+    };
+    assert_eq!(read(ws_route).await, (4, 0, 1));
+}

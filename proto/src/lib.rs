@@ -17,6 +17,9 @@ pub mod config {
 #[allow(clippy::all, missing_docs)]
 pub mod metrics {
     tonic::include_proto!("apigw.metrics.v1");
+
+    /// The `MinuteSeries.method` that marks a WebSocket API's series (see `metrics.proto`).
+    pub const WEBSOCKET_METHOD: &str = "WEBSOCKET";
 }
 
 /// Generated types for `apigw.logs.v1`: the access and execution log lines nodes ship.

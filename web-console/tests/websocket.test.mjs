@@ -7,8 +7,9 @@
 // route targeting it; Stages creates `dev` with autoDeploy and a stage variable and shows
 // its ws:// URL, which the test connects to from node (the page's CSP allows no
 // other origin): the node answers the message with the
-// mock's template; the Usage tab shows the metered messages and its "Download CSV" is the
-// export of the same numbers. The list shows the API and deletes it. axe-core checks each screen; no
+// mock's template; the stage's live connection count shows a client held open, then none;
+// the Usage tab shows the metered messages and its "Download CSV" is the export of the same
+// numbers. The list shows the API and deletes it. axe-core checks each screen; no
 // page error is allowed. Screenshots land in web-console/test-results/ (prefix "websocket").
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -73,6 +74,23 @@ function exchange(url, message) {
       socket.setTimeout(5000, () => done("timeout"));
       read();
     });
+    req.end();
+  });
+}
+
+/** Opens a WebSocket to a stage's ws:// URL from node and keeps it open: answers the socket. */
+function hold(url) {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: "127.0.0.1",
+      port: u.port,
+      path: u.pathname,
+      headers: { host: u.host, connection: "Upgrade", upgrade: "websocket", "sec-websocket-key": randomBytes(16).toString("base64"), "sec-websocket-version": "13" },
+    });
+    req.on("response", (res) => reject(new Error(`status ${res.statusCode}`)));
+    req.on("error", reject);
+    req.on("upgrade", (_res, socket) => resolve(socket));
     req.end();
   });
 }
@@ -189,6 +207,15 @@ test("a WebSocket API is created, given a $default MOCK route and a stage, and a
     await new Promise((r) => setTimeout(r, 200));
   }
   assert.equal(last, 'message: {"from": "mock"}');
+  // The live connection count: a client held open shows, then goes away.
+  const counted = card.getByTestId("ws-connections-dev");
+  await counted.getByText("0 clients connected now").waitFor();
+  const held = await hold(url);
+  await counted.getByRole("button", { name: "Refresh the connection count of dev" }).click();
+  await counted.getByText("1 client connected now").waitFor({ timeout: 15_000 });
+  await shot("websocket-06b-connections");
+  held.destroy();
+  await counted.getByText("0 clients connected now").waitFor({ timeout: 15_000 });
   // Without automatic deployment, "Deploy to dev" makes a deployment by hand.
   const before = stage.deploymentId;
   assert.equal(await card.getByRole("button", { name: "Deploy to dev" }).count(), 0);

@@ -14,6 +14,13 @@
 //! {ApiName, Stage, Resource, Method} (detailed metrics). A query with another set (or
 //! namespace, or metric name) matches no series and gets no datapoints, as in CloudWatch.
 //! A period has a datapoint only when it has data.
+//!
+//! WebSocket APIs have their own metrics, as API Gateway publishes them, under {ApiId},
+//! {ApiId, Stage} and {ApiId, Stage, Route} (the stage's detailedMetricsEnabled):
+//! `ConnectCount`, `MessageCount`, `IntegrationError`, `ClientError`, `ExecutionError`
+//! (Count: one sample of 1 per event, so Sum = SampleCount = events; no datapoint in a
+//! period without one) and `IntegrationLatency` (Milliseconds). Their rows are the ones whose
+//! `method` is `WEBSOCKET` (the counters' meaning is in `metrics.proto`).
 
 use std::collections::BTreeMap;
 
@@ -79,12 +86,32 @@ pub enum MetricName {
     CacheMiss,
     /// `Latency`.
     Latency,
-    /// `IntegrationLatency`.
+    /// `IntegrationLatency` (REST and WebSocket).
     IntegrationLatency,
+    /// `ConnectCount` (WebSocket).
+    ConnectCount,
+    /// `MessageCount` (WebSocket).
+    MessageCount,
+    /// `IntegrationError` (WebSocket).
+    IntegrationError,
+    /// `ClientError` (WebSocket).
+    ClientError,
+    /// `ExecutionError` (WebSocket).
+    ExecutionError,
 }
 
 impl MetricName {
-    /// Every metric, in ListMetrics' order.
+    /// A WebSocket API's metrics, in ListMetrics' order.
+    pub const WEBSOCKET: [MetricName; 6] = [
+        Self::ConnectCount,
+        Self::MessageCount,
+        Self::IntegrationError,
+        Self::ClientError,
+        Self::ExecutionError,
+        Self::IntegrationLatency,
+    ];
+
+    /// Every REST API metric, in ListMetrics' order.
     pub const ALL: [MetricName; 7] = [
         Self::Count,
         Self::Error4xx,
@@ -97,7 +124,10 @@ impl MetricName {
 
     /// By its CloudWatch name.
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|m| m.name() == s)
+        Self::ALL
+            .into_iter()
+            .chain(Self::WEBSOCKET)
+            .find(|m| m.name() == s)
     }
 
     /// Its CloudWatch name.
@@ -110,6 +140,11 @@ impl MetricName {
             Self::CacheMiss => "CacheMissCount",
             Self::Latency => "Latency",
             Self::IntegrationLatency => "IntegrationLatency",
+            Self::ConnectCount => "ConnectCount",
+            Self::MessageCount => "MessageCount",
+            Self::IntegrationError => "IntegrationError",
+            Self::ClientError => "ClientError",
+            Self::ExecutionError => "ExecutionError",
         }
     }
 
@@ -217,6 +252,12 @@ impl Aggregate {
             MetricName::CacheMiss => {
                 binary_value(self.cache_hit + self.cache_miss, self.cache_miss, stat)
             }
+            // A WebSocket series' counters (metrics.proto): events, one sample of 1 each.
+            MetricName::MessageCount => binary_value(self.count, self.count, stat),
+            MetricName::ConnectCount => binary_value(self.cache_hit, self.cache_hit, stat),
+            MetricName::IntegrationError => binary_value(self.cache_miss, self.cache_miss, stat),
+            MetricName::ClientError => binary_value(self.error_4xx, self.error_4xx, stat),
+            MetricName::ExecutionError => binary_value(self.error_5xx, self.error_5xx, stat),
         }
     }
 }
@@ -280,6 +321,30 @@ impl MetricRef {
             }
         }
         let get = |k: &str| dims.get(k).map(|v| v.to_string());
+        if dims.contains_key("ApiId") {
+            // A WebSocket API: {ApiId}, {ApiId, Stage}, {ApiId, Stage, Route}.
+            if !MetricName::WEBSOCKET.contains(&metric) {
+                return None;
+            }
+            let mut q = SeriesQuery {
+                api_id: Some(get("ApiId")?),
+                websocket: true,
+                ..SeriesQuery::default()
+            };
+            match dims.len() {
+                1 => {}
+                2 => q.stage = Some(get("Stage")?),
+                3 => {
+                    q.stage = Some(get("Stage")?);
+                    q.resource = Some(get("Route")?);
+                }
+                _ => return None,
+            }
+            return Some((metric, q));
+        }
+        if !MetricName::ALL.contains(&metric) {
+            return None;
+        }
         let mut q = SeriesQuery {
             api_name: Some(get("ApiName")?),
             ..SeriesQuery::default()
@@ -703,11 +768,31 @@ pub async fn list_metrics(state: &AppState, i: Input<'_>) -> Result<Out, CwError
     };
     let now = now_s();
     let since = now - if recent { 3 * 3600 } else { 14 * 86_400 };
+    // Dimension sets: a WebSocket API's start with ApiId, a REST API's with ApiName.
     let mut metrics: Vec<Vec<(&'static str, String)>> = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     let mut cached: BTreeMap<Vec<(&'static str, String)>, bool> = BTreeMap::new();
     if namespace.as_deref().is_none_or(|n| n == NAMESPACE) {
         for s in metric_reads::series_since(&state.db, since).await? {
+            if s.method == apigw_proto::metrics::WEBSOCKET_METHOD {
+                let mut sets = vec![
+                    vec![("ApiId", s.api_id.clone())],
+                    vec![("ApiId", s.api_id.clone()), ("Stage", s.stage.clone())],
+                ];
+                if !s.resource.is_empty() {
+                    sets.push(vec![
+                        ("ApiId", s.api_id.clone()),
+                        ("Stage", s.stage.clone()),
+                        ("Route", s.resource.clone()),
+                    ]);
+                }
+                for set in sets {
+                    if seen.insert(set.clone()) {
+                        metrics.push(set);
+                    }
+                }
+                continue;
+            }
             let mut sets = vec![
                 vec![("ApiName", s.api_name.clone())],
                 vec![("ApiName", s.api_name.clone()), ("Stage", s.stage.clone())],
@@ -737,7 +822,12 @@ pub async fn list_metrics(state: &AppState, i: Input<'_>) -> Result<Out, CwError
         if !matches {
             continue;
         }
-        for m in MetricName::ALL {
+        let names: &[MetricName] = if set.first().is_some_and(|(k, _)| *k == "ApiId") {
+            &MetricName::WEBSOCKET
+        } else {
+            &MetricName::ALL
+        };
+        for &m in names {
             if matches!(m, MetricName::CacheHit | MetricName::CacheMiss)
                 && !cached.get(set).copied().unwrap_or(false)
             {
@@ -789,6 +879,58 @@ mod tests {
         assert_eq!(binary_value(20, 2, &Stat::parse("p90").unwrap()), Some(0.0));
         assert_eq!(binary_value(20, 2, &Stat::parse("p99").unwrap()), Some(1.0));
         assert_eq!(binary_value(0, 0, &Stat::Sum), None);
+    }
+
+    fn metric(name: &str, dims: &[(&str, &str)]) -> MetricRef {
+        MetricRef {
+            namespace: NAMESPACE.into(),
+            metric_name: name.into(),
+            dimensions: dims
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn websocket_metrics_resolve_by_api_id_stage_and_route() {
+        let (name, q) = metric("MessageCount", &[("ApiId", "a1"), ("Stage", "dev")])
+            .resolve()
+            .expect("a WebSocket stage metric");
+        assert_eq!(name, MetricName::MessageCount);
+        assert!(q.websocket);
+        assert_eq!(
+            (q.api_id.as_deref(), q.stage.as_deref()),
+            (Some("a1"), Some("dev"))
+        );
+        let (_, q) = metric(
+            "IntegrationLatency",
+            &[("ApiId", "a1"), ("Stage", "dev"), ("Route", "$connect")],
+        )
+        .resolve()
+        .expect("a route metric");
+        assert_eq!(q.resource.as_deref(), Some("$connect"));
+        assert!(q.websocket);
+        // REST names under ApiId, WebSocket names under ApiName: nothing.
+        assert!(metric("Count", &[("ApiId", "a1")]).resolve().is_none());
+        assert!(metric("ConnectCount", &[("ApiName", "x")])
+            .resolve()
+            .is_none());
+        let (_, q) = metric("IntegrationLatency", &[("ApiName", "x")])
+            .resolve()
+            .expect("REST");
+        assert!(!q.websocket);
+        // The counts are events: Sum = SampleCount, nothing for none.
+        let agg = Aggregate {
+            cache_hit: 3,
+            ..Aggregate::default()
+        };
+        assert_eq!(agg.value(MetricName::ConnectCount, &Stat::Sum), Some(3.0));
+        assert_eq!(
+            agg.value(MetricName::ConnectCount, &Stat::SampleCount),
+            Some(3.0)
+        );
+        assert_eq!(agg.value(MetricName::ClientError, &Stat::Sum), None);
     }
 
     #[test]

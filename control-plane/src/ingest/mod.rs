@@ -144,7 +144,9 @@ pub fn validate(s: &pb::MetricsShipment, now: i64) -> Result<ValidShipment, Stri
                 m.minute
             ));
         }
-        if m.resource.is_empty() != m.method.is_empty() {
+        // A WebSocket series (method WEBSOCKET) has its route in `resource`, or nothing for
+        // the stage's own.
+        if m.resource.is_empty() != m.method.is_empty() && m.method != pb::WEBSOCKET_METHOD {
             return Err(format!(
                 "series[{i}]: resource and method are both set (detailed metrics) or both empty"
             ));

@@ -16,6 +16,9 @@
 //!   only; one without the other, or a method without a stage, is no metric of
 //!   `AWS/ApiGateway` and answers no data;
 //! - `api_name` / `api_id` / `stage` `None` mean "every API" / "every stage".
+//! - WebSocket APIs' rows (`method` = `WEBSOCKET`, see `metrics.proto`) are read only by a
+//!   query with `websocket: true` (then `resource` is the route, `None` for the whole stage)
+//!   and never by the others, so a REST API's sums never include them.
 //!
 //! # Reading ([`series`], [`list_series`])
 //!
@@ -103,6 +106,10 @@ pub struct SeriesQuery {
     pub resource: Option<String>,
     /// The `Method` dimension (HTTP method); `None`: the whole stage.
     pub method: Option<String>,
+    /// A WebSocket API's series (rows whose `method` is [`pb::WEBSOCKET_METHOD`]): then
+    /// `resource` is the `Route` dimension (`None`: the whole stage) and `method` is
+    /// ignored; otherwise those rows are left out.
+    pub websocket: bool,
     /// Inclusive start, Unix seconds.
     pub start: i64,
     /// Exclusive end, Unix seconds.
@@ -279,7 +286,10 @@ pub async fn series_at(db: &PgPool, q: &SeriesQuery, now: i64) -> Result<Vec<Buc
     let mut q = q.clone();
     q.start = q.start.clamp(0, LAST_SECOND);
     q.end = q.end.clamp(0, LAST_SECOND);
-    if q.resource.is_some() != q.method.is_some()
+    if q.websocket {
+        q.method = None;
+    }
+    if (!q.websocket && q.resource.is_some() != q.method.is_some())
         || (q.resource.is_some() && q.stage.is_none())
         || q.end <= q.start
     {
@@ -297,7 +307,8 @@ pub async fn series_at(db: &PgPool, q: &SeriesQuery, now: i64) -> Result<Vec<Buc
           AND ($4::text IS NULL OR api_id = $4)
           AND ($5::text IS NULL OR stage = $5)
           AND ($6::text IS NULL OR resource = $6)
-          AND ($7::text IS NULL OR method = $7)";
+          AND ($7::text IS NULL OR method = $7)
+          AND ((method = $9) = $8)";
     const COLUMNS: &str =
         "count, error_4xx, error_5xx, cache_hit, cache_miss, latency, integration_latency";
     let sql = if from_minutes {
@@ -326,6 +337,8 @@ pub async fn series_at(db: &PgPool, q: &SeriesQuery, now: i64) -> Result<Vec<Buc
         .bind(q.stage.as_deref())
         .bind(q.resource.as_deref())
         .bind(q.method.as_deref())
+        .bind(q.websocket)
+        .bind(pb::WEBSOCKET_METHOD)
         .fetch_all(db)
         .await?;
     let mut buckets: BTreeMap<i64, Bucket> = BTreeMap::new();

@@ -51,6 +51,13 @@ fn throttle(settings: &Value) -> Option<pb::ThrottleLimit> {
     })
 }
 
+/// `detailedMetricsEnabled` of route settings, when they set it.
+fn detailed(settings: &Value) -> Option<bool> {
+    settings
+        .get("detailedMetricsEnabled")
+        .and_then(Value::as_bool)
+}
+
 /// One stage's config.
 pub fn stage_config(api_id: &str, stage: &Value, frozen: &Value) -> pb::WsStageConfig {
     let api = &frozen["api"];
@@ -112,6 +119,19 @@ pub fn stage_config(api_id: &str, stage: &Value, frozen: &Value) -> pb::WsStageC
             .map(|m| {
                 m.iter()
                     .filter_map(|(k, v)| throttle(v).map(|t| (k.clone(), t)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        detailed_metrics: stage
+            .get("defaultRouteSettings")
+            .and_then(detailed)
+            .unwrap_or(false),
+        route_detailed_metrics: stage
+            .get("routeSettings")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| detailed(v).map(|d| (k.clone(), d)))
                     .collect()
             })
             .unwrap_or_default(),

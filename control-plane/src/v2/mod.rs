@@ -15,6 +15,7 @@
 //! transaction: each stage with `autoDeploy` gets a fresh deployment.
 
 pub mod apis;
+pub mod connections;
 pub mod distribute;
 pub mod items;
 pub mod rules;
@@ -142,6 +143,14 @@ pub fn routes() -> Vec<Route> {
         route(Get, STAGE, "GetStage", 200, stages::get),
         route(Patch, STAGE, "UpdateStage", 200, stages::update),
         route(Delete, STAGE, "DeleteStage", 204, stages::delete),
+        // Our extension (not in the model): the stage's live connection count.
+        route(
+            Get,
+            stage("/connections"),
+            "GetConnectionCount",
+            200,
+            connections::count,
+        ),
         route(
             Delete,
             stage("/routesettings/{route_key}"),

@@ -20,13 +20,14 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use apigw_gateway::compile::websocket::{WsRoute, WsStage};
 use apigw_gateway::compile::{CompiledMethod, CompiledStage, Integration};
 use apigw_gateway::phases::end::{RequestEnd, RequestSummary};
 use apigw_gateway::state::GatewayState;
 use apigw_proto::metrics::MinuteSeries;
 
 use crate::request_log::RequestLog;
-use series::{Observation, Series, SeriesKey};
+use series::{Observation, Series, SeriesKey, WsEvent, WEBSOCKET_METHOD};
 
 /// The current minute (Unix seconds / 60, UTC).
 pub fn current_minute() -> i64 {
@@ -116,6 +117,17 @@ impl Registry {
                 }
             }
         }
+        for stage in state.ws.values().flat_map(HashMap::values) {
+            if !stage.hook_slot.is_set() {
+                stage.hook_slot.attach(self.series(ws_key(stage, None)));
+            }
+            for route in stage.routes.values() {
+                if !route.hook_slot.is_set() {
+                    let detail = route.detailed_metrics.then_some(&*route.key);
+                    route.hook_slot.attach(self.series(ws_key(stage, detail)));
+                }
+            }
+        }
     }
 
     /// Notes that config `version` was applied now.
@@ -181,6 +193,44 @@ fn stage_key(stage: &CompiledStage) -> SeriesKey {
             stage.stage_name.clone()
         },
         detail: None,
+        websocket: false,
+    }
+}
+
+/// A WebSocket series' key: the stage's, or one route's (detailed metrics).
+fn ws_key(stage: &WsStage, route: Option<&str>) -> SeriesKey {
+    SeriesKey {
+        api_id: stage.api_id.clone(),
+        api_name: "".into(),
+        stage: stage.stage_name.clone(),
+        detail: route.map(|r| (r.into(), WEBSOCKET_METHOD.into())),
+        websocket: true,
+    }
+}
+
+/// Records a WebSocket event in the stage's series (events that belong to no route:
+/// `@connections` sends, refusals before a route is known). Nothing when metrics are off.
+#[inline]
+pub fn ws_stage_event(stage: &WsStage, event: WsEvent) {
+    if let Some(series) = stage.hook_slot.get::<Series>() {
+        series.record_ws(event, current_minute());
+    }
+}
+
+/// Records a WebSocket event in a route's series: its own with detailed metrics, else
+/// the stage's (attached to the route when the config was applied).
+#[inline]
+pub fn ws_route_event(route: &WsRoute, event: WsEvent) {
+    if let Some(series) = route.hook_slot.get::<Series>() {
+        series.record_ws(event, current_minute());
+    }
+}
+
+/// Records a route's IntegrationLatency.
+#[inline]
+pub fn ws_route_latency(route: &WsRoute, d: Duration) {
+    if let Some(series) = route.hook_slot.get::<Series>() {
+        series.record_ws_latency(d, current_minute());
     }
 }
 

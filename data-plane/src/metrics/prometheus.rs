@@ -134,6 +134,37 @@ pub fn render(registry: &Registry, limiter: &Limiter) -> String {
         }
     }
 
+    header(
+        &mut out,
+        "apigw_websocket_events_total",
+        "counter",
+        "WebSocket API events by API, stage (and route with detailed metrics): event=\"connect\" (ConnectCount), \"message\" (MessageCount, both directions), \"client_error\", \"integration_error\", \"execution_error\".",
+    );
+    for s in &series {
+        for (event, n) in s.ws_events() {
+            let _ = writeln!(
+                out,
+                "apigw_websocket_events_total{{{},event=\"{}\"}} {n}",
+                s.labels,
+                event.label()
+            );
+        }
+    }
+    header(
+        &mut out,
+        "apigw_websocket_integration_latency_seconds",
+        "histogram",
+        "WebSocket IntegrationLatency: the integration's time for $connect, messages and $disconnect (not MOCK).",
+    );
+    for s in series.iter().filter(|s| s.key.websocket) {
+        histogram(
+            &mut out,
+            "apigw_websocket_integration_latency_seconds",
+            &s.labels,
+            s.ws_integration_latency(),
+        );
+    }
+
     counter(
         &mut out,
         "apigw_requests_unrouted_total",

@@ -35,8 +35,56 @@ pub struct SeriesKey {
     pub api_name: Box<str>,
     /// The stage name.
     pub stage: Box<str>,
-    /// `(resource, method)` when detailed metrics are on for the method.
+    /// `(resource, method)` when detailed metrics are on for the method; for a WebSocket
+    /// series, `(route key, WEBSOCKET_METHOD)` when they are on for the route.
     pub detail: Option<(Box<str>, Box<str>)>,
+    /// A WebSocket API's series (shipped with `method = WEBSOCKET_METHOD`, see
+    /// [`WsEvent`]).
+    pub websocket: bool,
+}
+
+/// The `method` that marks a WebSocket API's series in a shipment (no REST method has
+/// this name); `resource` is then the route key, or empty for the stage's own series.
+pub use apigw_proto::metrics::WEBSOCKET_METHOD;
+
+/// What a WebSocket series counts. They travel in the per-minute slots' counters (the
+/// shipment has no fields of their own, see `metrics.proto`): MessageCount in `count`,
+/// ConnectCount in `cache_hit`, IntegrationError in `cache_miss`, ClientError in
+/// `error_4xx`, ExecutionError in `error_5xx`; IntegrationLatency in `integration_latency`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WsEvent {
+    /// A connection accepted through `$connect` (ConnectCount).
+    Connect,
+    /// A message from or to a client (MessageCount).
+    Message,
+    /// A 4XX the gateway answered before the integration (ClientError).
+    ClientError,
+    /// The integration answered a status of 400 or more (IntegrationError).
+    IntegrationError,
+    /// Calling the integration failed (ExecutionError).
+    ExecutionError,
+}
+
+impl WsEvent {
+    /// Every event, in the order of the Prometheus counters.
+    pub const ALL: [WsEvent; 5] = [
+        WsEvent::Connect,
+        WsEvent::Message,
+        WsEvent::ClientError,
+        WsEvent::IntegrationError,
+        WsEvent::ExecutionError,
+    ];
+
+    /// Its Prometheus `event` label.
+    pub fn label(self) -> &'static str {
+        match self {
+            WsEvent::Connect => "connect",
+            WsEvent::Message => "message",
+            WsEvent::ClientError => "client_error",
+            WsEvent::IntegrationError => "integration_error",
+            WsEvent::ExecutionError => "execution_error",
+        }
+    }
 }
 
 /// Upper bounds (seconds) of the latency histograms' buckets (`+Inf` follows).
@@ -177,6 +225,10 @@ pub struct Series {
     /// each made by the first request with its status: one allocation per series and
     /// status code, never one per request.
     histograms: Box<[OnceLock<Box<StatusHistograms>>]>,
+    /// WebSocket events (index: `WsEvent as usize`), for Prometheus.
+    ws_events: [AtomicU64; 5],
+    /// WebSocket IntegrationLatency, for Prometheus.
+    ws_integration_latency: Histogram,
     slots: [MinuteSlot; 2],
 }
 
@@ -199,6 +251,8 @@ impl Series {
             functions: AtomicU64::new(0),
             cache: [AtomicU64::new(0), AtomicU64::new(0)],
             histograms: (STATUS_MIN..=STATUS_MAX).map(|_| OnceLock::new()).collect(),
+            ws_events: std::array::from_fn(|_| AtomicU64::new(0)),
+            ws_integration_latency: Histogram::default(),
             slots: [MinuteSlot::new(even), MinuteSlot::new(odd)],
         }
     }
@@ -229,17 +283,7 @@ impl Series {
             self.cache[usize::from(!hit)].fetch_add(1, Relaxed);
         }
 
-        let slot = &self.slots[o.minute.rem_euclid(2) as usize];
-        let mut tag = slot.minute.load(Relaxed);
-        while tag != o.minute {
-            match slot
-                .minute
-                .compare_exchange_weak(tag, o.minute, Relaxed, Relaxed)
-            {
-                Ok(_) => break,
-                Err(now) => tag = now,
-            }
-        }
+        let slot = self.slot(o.minute);
         // The count before the error (Release), and the drain takes the errors (Acquire)
         // before the count: a drain that sees a request's error sees its count too. A drain
         // can still fall between the two adds (it ships the count, the next one the error),
@@ -270,6 +314,61 @@ impl Series {
         }
     }
 
+    /// The slot of `minute`, re-tagged for it if it still carries an older minute.
+    #[inline]
+    fn slot(&self, minute: i64) -> &MinuteSlot {
+        let slot = &self.slots[minute.rem_euclid(2) as usize];
+        let mut tag = slot.minute.load(Relaxed);
+        while tag != minute {
+            match slot
+                .minute
+                .compare_exchange_weak(tag, minute, Relaxed, Relaxed)
+            {
+                Ok(_) => break,
+                Err(now) => tag = now,
+            }
+        }
+        slot
+    }
+
+    /// Records one WebSocket event in `minute`: atomic adds only.
+    #[inline]
+    pub fn record_ws(&self, event: WsEvent, minute: i64) {
+        if let Some(counter) = self.ws_events.get(event as usize) {
+            counter.fetch_add(1, Relaxed);
+        }
+        let slot = self.slot(minute);
+        let counter = match event {
+            WsEvent::Message => &slot.count,
+            WsEvent::Connect => &slot.cache_hit,
+            WsEvent::IntegrationError => &slot.cache_miss,
+            WsEvent::ClientError => &slot.error_4xx,
+            WsEvent::ExecutionError => &slot.error_5xx,
+        };
+        counter.fetch_add(1, Relaxed);
+    }
+
+    /// Records one WebSocket IntegrationLatency in `minute`.
+    #[inline]
+    pub fn record_ws_latency(&self, d: Duration, minute: i64) {
+        self.ws_integration_latency.record(d);
+        self.slot(minute).integration_latency.record(d);
+    }
+
+    /// WebSocket events counted, for the events counted at least once.
+    pub fn ws_events(&self) -> impl Iterator<Item = (WsEvent, u64)> + '_ {
+        WsEvent::ALL
+            .into_iter()
+            .zip(self.ws_events.iter())
+            .map(|(e, c)| (e, c.load(Relaxed)))
+            .filter(|(_, n)| *n > 0)
+    }
+
+    /// The WebSocket IntegrationLatency histogram.
+    pub fn ws_integration_latency(&self) -> &Histogram {
+        &self.ws_integration_latency
+    }
+
     /// Takes what both slots counted since the last drain (at most one [`MinuteSeries`]
     /// per slot, none for an empty one), and re-tags a slot whose minute is before
     /// `current` for the next minute of its parity.
@@ -294,6 +393,8 @@ impl Series {
             if count == 0
                 && error_4xx == 0
                 && error_5xx == 0
+                && cache_hit == 0
+                && cache_miss == 0
                 && latency.is_none()
                 && integration.is_none()
             {
@@ -301,6 +402,7 @@ impl Series {
             }
             let (resource, method) = match &self.key.detail {
                 Some((resource, method)) => (resource.to_string(), method.to_string()),
+                None if self.key.websocket => (String::new(), WEBSOCKET_METHOD.to_string()),
                 None => (String::new(), String::new()),
             };
             out.push(MinuteSeries {
@@ -361,6 +463,14 @@ impl Series {
 /// `api_id="…",api_name="…",stage="…"` plus `method="…",resource="…"` when detailed.
 fn labels(key: &SeriesKey) -> String {
     let mut out = String::new();
+    if key.websocket {
+        push_label(&mut out, "api_id", &key.api_id);
+        push_label(&mut out, "stage", &key.stage);
+        if let Some((route, _)) = &key.detail {
+            push_label(&mut out, "route", route);
+        }
+        return out;
+    }
     push_label(&mut out, "api_id", &key.api_id);
     push_label(&mut out, "api_name", &key.api_name);
     push_label(&mut out, "stage", &key.stage);
@@ -399,6 +509,7 @@ mod tests {
             api_name: "pets \"v2\"".into(),
             stage: "prod".into(),
             detail: None,
+            websocket: false,
         }
     }
 
@@ -493,6 +604,64 @@ mod tests {
             .map(|m| m.latency.as_ref().map_or(0, |l| l.count))
             .sum();
         assert_eq!((total, errors, latencies), (40_000, 40_000, 40_000));
+    }
+
+    #[test]
+    fn websocket_events_ship_in_their_counters() {
+        let stage = Series::new(
+            SeriesKey {
+                websocket: true,
+                api_name: "".into(),
+                ..key()
+            },
+            50,
+        );
+        // A slot with only a connect still ships (no message counted in it).
+        stage.record_ws(WsEvent::Connect, 50);
+        let mut out = Vec::new();
+        stage.drain(50, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            (
+                out[0].cache_hit,
+                out[0].count,
+                out[0].method.as_str(),
+                out[0].resource.as_str()
+            ),
+            (1, 0, WEBSOCKET_METHOD, "")
+        );
+        let route = Series::new(
+            SeriesKey {
+                websocket: true,
+                detail: Some(("echo".into(), WEBSOCKET_METHOD.into())),
+                ..key()
+            },
+            50,
+        );
+        for event in [
+            WsEvent::Message,
+            WsEvent::Message,
+            WsEvent::ClientError,
+            WsEvent::IntegrationError,
+            WsEvent::ExecutionError,
+        ] {
+            route.record_ws(event, 51);
+        }
+        route.record_ws_latency(Duration::from_millis(7), 51);
+        let mut out = Vec::new();
+        route.drain(51, &mut out);
+        let m = &out[0];
+        assert_eq!(
+            (m.count, m.error_4xx, m.cache_miss, m.error_5xx, m.cache_hit),
+            (2, 1, 1, 1, 0)
+        );
+        assert_eq!(
+            (m.resource.as_str(), m.method.as_str()),
+            ("echo", WEBSOCKET_METHOD)
+        );
+        assert_eq!(m.integration_latency.as_ref().map(|l| l.count), Some(1));
+        assert_eq!(&*route.labels, r#"api_id="a1",stage="prod",route="echo""#);
+        assert_eq!(route.ws_events().count(), 4);
     }
 
     #[test]

@@ -401,6 +401,7 @@ mod tests {
             api_name: "pets".into(),
             stage: "prod".into(),
             detail: None,
+            websocket: false,
         });
         for status in statuses {
             series.record(&Observation {

@@ -13,6 +13,14 @@
 //! (`--ws-registry-ttl`, 60 s) that the holding node refreshes every third of it, so a
 //! node killed with SIGKILL leaves nothing that answers 200 past the TTL.
 //!
+//! Live counts: each node keeps how many connections it holds per (API, stage) and writes
+//! them, whenever they change (coalesced) and at every registry refresh, to its own hash
+//! `{prefix}ws:count:{instance}` (fields `{apiId}|{stage}`) with the registry's TTL, and
+//! adds its instance to the set `{prefix}ws:counts`. The control plane adds the hashes up
+//! (`GET /v2/apis/{apiId}/stages/{stage}/connections`): one small hash per node instead of
+//! a scan of every connection's key, and a node killed with SIGKILL drops out of the count
+//! when its hash expires.
+//!
 //! Delivery: a send or close for a connection on another node is published on that node's
 //! pub/sub channel `{prefix}ws:node:{instance}`. Pub/sub rather than streams: a message
 //! is only useful to the live socket it is for; if the holding node is gone there is no
@@ -78,6 +86,8 @@ pub struct LocalConn {
     pub tx: mpsc::UnboundedSender<Outbound>,
     /// The registry document (connectedAt, identity, ...).
     pub info: Arc<Mutex<Value>>,
+    /// Its API and stage (the live count's key).
+    pub api_stage: (String, String),
 }
 
 /// Everything the WebSocket side of a node shares.
@@ -97,6 +107,10 @@ pub struct WsHub {
     pub draining: watch::Receiver<bool>,
     /// The region of `@connections` signatures and method ARNs.
     pub region: String,
+    /// Connections held here per (API, stage), as the live count publishes them.
+    counts: Mutex<HashMap<(String, String), u64>>,
+    /// Wakes the count writer when `counts` changed.
+    counts_changed: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for WsHub {
@@ -135,11 +149,18 @@ impl WsHub {
             prefix: prefix.to_string(),
             draining,
             region: std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
+            counts: Mutex::default(),
+            counts_changed: tokio::sync::Notify::new(),
         }
     }
 
     fn conn_key(&self, id: &str) -> String {
         format!("{}ws:conn:{id}", self.prefix)
+    }
+
+    /// The hash of this node's live counts.
+    fn count_key(&self) -> String {
+        format!("{}ws:count:{}", self.prefix, self.instance)
     }
 
     fn node_channel(&self, instance: &str) -> String {
@@ -192,8 +213,14 @@ impl WsHub {
     /// Registers a connection held here (locally and in Redis).
     pub async fn register(&self, id: &str, conn: LocalConn) {
         let info = conn.info.lock().map(|i| i.clone()).unwrap_or_default();
-        if let Ok(mut local) = self.local.lock() {
-            local.insert(id.to_string(), conn);
+        let api_stage = conn.api_stage.clone();
+        let added = self
+            .local
+            .lock()
+            .map(|mut local| local.insert(id.to_string(), conn).is_none())
+            .unwrap_or(false);
+        if added {
+            self.count(api_stage, true);
         }
         if let Some(mut redis) = self.redis.clone() {
             let ttl = self.settings.registry_ttl.as_secs().max(1);
@@ -213,8 +240,13 @@ impl WsHub {
 
     /// Forgets a connection held here.
     pub async fn unregister(&self, id: &str) {
-        if let Ok(mut local) = self.local.lock() {
-            local.remove(id);
+        let removed = self
+            .local
+            .lock()
+            .ok()
+            .and_then(|mut local| local.remove(id));
+        if let Some(conn) = removed {
+            self.count(conn.api_stage, false);
         }
         if let Some(mut redis) = self.redis.clone() {
             let _: redis::RedisResult<()> = redis::cmd("DEL")
@@ -222,6 +254,29 @@ impl WsHub {
                 .query_async(&mut redis)
                 .await;
         }
+    }
+
+    /// Counts a connection of `api_stage` in (`true`) or out, and wakes the count writer.
+    fn count(&self, api_stage: (String, String), added: bool) {
+        if let Ok(mut counts) = self.counts.lock() {
+            if added {
+                *counts.entry(api_stage).or_default() += 1;
+            } else if let Some(n) = counts.get_mut(&api_stage) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    counts.remove(&api_stage);
+                }
+            }
+        }
+        self.counts_changed.notify_one();
+    }
+
+    /// Connections held here per (API, stage).
+    pub fn local_counts(&self) -> Vec<((String, String), u64)> {
+        self.counts
+            .lock()
+            .map(|c| c.iter().map(|(k, n)| (k.clone(), *n)).collect())
+            .unwrap_or_default()
     }
 
     /// Forgets a connection at once (DeleteConnection), before its session has finished
@@ -323,8 +378,50 @@ impl WsHub {
             let hub = Arc::clone(&self);
             tokio::spawn(async move { hub.refresh_loop().await })
         };
+        let counter = {
+            let hub = Arc::clone(&self);
+            tokio::spawn(async move { hub.count_loop().await })
+        };
         self.subscribe_loop().await;
         refresher.abort();
+        counter.abort();
+    }
+
+    /// Writes this node's live counts to `{prefix}ws:count:{instance}` when they change
+    /// (a burst of connects is one write) and every third of the registry TTL, so the hash
+    /// outlives the node by at most the TTL.
+    async fn count_loop(&self) {
+        let Some(mut redis) = self.redis.clone() else {
+            return;
+        };
+        let ttl = self.settings.registry_ttl.as_secs().max(1);
+        let every = (self.settings.registry_ttl / 3).max(Duration::from_millis(300));
+        let key = self.count_key();
+        let nodes = format!("{}ws:counts", self.prefix);
+        loop {
+            tokio::select! {
+                () = self.counts_changed.notified() => {}
+                () = tokio::time::sleep(every) => {}
+            }
+            let fields: Vec<(String, u64)> = self
+                .local_counts()
+                .into_iter()
+                .map(|((api, stage), n)| (format!("{api}|{stage}"), n))
+                .collect();
+            let mut pipe = redis::pipe();
+            pipe.atomic().del(&key).ignore();
+            if !fields.is_empty() {
+                pipe.hset_multiple(&key, &fields)
+                    .ignore()
+                    .expire(&key, i64::try_from(ttl).unwrap_or(i64::MAX))
+                    .ignore()
+                    .sadd(&nodes, &self.instance)
+                    .ignore();
+            }
+            if let Err(error) = pipe.query_async::<()>(&mut redis).await {
+                tracing::warn!(%error, "writing the WebSocket live connection counts");
+            }
+        }
     }
 
     async fn refresh_loop(&self) {

@@ -27,6 +27,8 @@ use apigw_gateway::compile::websocket::{IdentitySource, WsRoute, WsStage, WsTarg
 use apigw_gateway::Peer;
 
 use super::{now_ms, LocalConn, Outbound, WsHub, MAX_MESSAGE};
+use crate::metrics::series::WsEvent;
+use crate::metrics::{ws_route_event, ws_route_latency, ws_stage_event};
 
 /// Whether a request asks for a WebSocket upgrade.
 pub fn is_upgrade<B>(req: &Request<B>) -> bool {
@@ -155,8 +157,47 @@ fn httpdate(ms: u64) -> String {
 
 /// Why a route's integration failed.
 enum CallError {
-    /// The integration (or the function) failed.
-    Integration(String),
+    /// The integration answered a status of 400 or more (IntegrationError).
+    Status(String),
+    /// Calling it failed: unreachable, timed out, an unreadable answer, the function
+    /// raised an error (ExecutionError).
+    Failed(String),
+}
+
+impl CallError {
+    fn why(&self) -> &str {
+        match self {
+            CallError::Status(why) | CallError::Failed(why) => why,
+        }
+    }
+
+    fn event(&self) -> WsEvent {
+        match self {
+            CallError::Status(_) => WsEvent::IntegrationError,
+            CallError::Failed(_) => WsEvent::ExecutionError,
+        }
+    }
+}
+
+/// [`call_route`] with its metrics: IntegrationLatency of a call the integration answered
+/// (not MOCK, as in API Gateway), IntegrationError or ExecutionError when it failed.
+async fn call_metered(
+    hub: &WsHub,
+    route: &WsRoute,
+    event: &Value,
+    body: &Bytes,
+    peer: &Peer,
+) -> Result<Option<Bytes>, CallError> {
+    let started = std::time::Instant::now();
+    let result = call_route(hub, route, event, body, peer).await;
+    let answered = matches!(result, Ok(_) | Err(CallError::Status(_)));
+    if answered && !matches!(route.integration.target, WsTarget::Mock) {
+        ws_route_latency(route, started.elapsed());
+    }
+    if let Err(e) = &result {
+        ws_route_event(route, e.event());
+    }
+    result
 }
 
 /// Calls a route's integration with `event`; answers what a route response sends back.
@@ -175,9 +216,9 @@ async fn call_route(
                 .gateway
                 .invoke_function(target, payload, integration.timeout, peer)
                 .await
-                .map_err(|e| CallError::Integration(e.to_string()))?;
+                .map_err(|e| CallError::Failed(e.to_string()))?;
             if let Some(msg) = inv.error_message() {
-                return Err(CallError::Integration(format!("function error: {msg}")));
+                return Err(CallError::Failed(format!("function error: {msg}")));
             }
             let answer: Value = serde_json::from_slice(&inv.payload).unwrap_or(Value::Null);
             let status = answer
@@ -185,9 +226,7 @@ async fn call_route(
                 .and_then(Value::as_u64)
                 .unwrap_or(200);
             if status >= 400 {
-                return Err(CallError::Integration(format!(
-                    "integration answered {status}"
-                )));
+                return Err(CallError::Status(format!("integration answered {status}")));
             }
             let out = match answer.get("body") {
                 Some(Value::String(s)) => Some(Bytes::from(s.clone())),
@@ -201,7 +240,7 @@ async fn call_route(
             *req.method_mut() = method.clone();
             *req.uri_mut() = uri
                 .parse()
-                .map_err(|_| CallError::Integration(format!("invalid integration URI {uri}")))?;
+                .map_err(|_| CallError::Failed(format!("invalid integration URI {uri}")))?;
             req.headers_mut().insert(
                 http::header::CONTENT_TYPE,
                 http::HeaderValue::from_static("application/json"),
@@ -212,20 +251,20 @@ async fn call_route(
                     .backend_client()
                     .request(req)
                     .await
-                    .map_err(|e| CallError::Integration(format!("calling {uri}: {e}")))?;
+                    .map_err(|e| CallError::Failed(format!("calling {uri}: {e}")))?;
                 let status = resp.status();
                 let bytes = http_body_util::BodyExt::collect(resp.into_body())
                     .await
-                    .map_err(|e| CallError::Integration(format!("reading {uri}: {e}")))?
+                    .map_err(|e| CallError::Failed(format!("reading {uri}: {e}")))?
                     .to_bytes();
                 if status.as_u16() >= 400 {
-                    return Err(CallError::Integration(format!("{uri} answered {status}")));
+                    return Err(CallError::Status(format!("{uri} answered {status}")));
                 }
                 Ok(bytes)
             };
             let bytes = tokio::time::timeout(integration.timeout, exchange)
                 .await
-                .map_err(|_| CallError::Integration("integration timed out".into()))??;
+                .map_err(|_| CallError::Failed("integration timed out".into()))??;
             Ok(Some(bytes))
         }
         WsTarget::Mock => Ok(integration
@@ -382,7 +421,13 @@ async fn connect(
     if *hub.draining.borrow() {
         return plain(StatusCode::SERVICE_UNAVAILABLE, "The node is shutting down");
     }
+    // The $connect route's series (its own with detailed metrics), else the stage's.
+    let connect_event = |event: WsEvent| match stage.route("$connect") {
+        Some(route) => ws_route_event(route, event),
+        None => ws_stage_event(&stage, event),
+    };
     if !hub.admit_connection(&stage).await {
+        connect_event(WsEvent::ClientError);
         return plain(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
     }
     let domain = host.split(':').next().unwrap_or_default().to_string();
@@ -426,17 +471,23 @@ async fn connect(
         base["requestContext"] = conn.request_context("$connect", "CONNECT", None);
         match authorize(hub, &stage, &route, &conn, req.headers(), &query_map, &base).await {
             Ok(context) => conn.authorizer = context,
-            Err(refused) => return refused,
+            Err(refused) => {
+                connect_event(if refused.status().is_client_error() {
+                    WsEvent::ClientError
+                } else {
+                    WsEvent::ExecutionError
+                });
+                return refused;
+            }
         }
         if route.api_key_required && !api_key_ok(hub, req.headers(), &conn.authorizer) {
+            connect_event(WsEvent::ClientError);
             return plain(StatusCode::FORBIDDEN, "Forbidden");
         }
         let mut event = base.clone();
         event["requestContext"] = conn.request_context("$connect", "CONNECT", None);
-        if let Err(CallError::Integration(why)) =
-            call_route(hub, &route, &event, &Bytes::new(), peer).await
-        {
-            tracing::info!(connection = %conn.id, %why, "$connect refused");
+        if let Err(e) = call_metered(hub, &route, &event, &Bytes::new(), peer).await {
+            tracing::info!(connection = %conn.id, why = %e.why(), "$connect refused");
             return plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
         }
     }
@@ -453,8 +504,10 @@ async fn connect(
     let local = LocalConn {
         tx,
         info: Arc::new(Mutex::new(info)),
+        api_stage: (conn.api_id.clone(), conn.stage.clone()),
     };
     hub.register(&conn.id, local).await;
+    connect_event(WsEvent::Connect);
     let hub2 = Arc::clone(hub);
     tokio::spawn(async move {
         match upgrade.await {
@@ -479,7 +532,7 @@ async fn connect(
         if let Some(route) = stage.route("$disconnect") {
             let mut event = json!({"isBase64Encoded": false});
             event["requestContext"] = conn.request_context("$disconnect", "DISCONNECT", None);
-            let _ = call_route(&hub2, route, &event, &Bytes::new(), &conn.peer).await;
+            let _ = call_metered(&hub2, route, &event, &Bytes::new(), &conn.peer).await;
         }
     });
     let mut resp = Response::new(Body::Empty);
@@ -536,6 +589,7 @@ async fn run(
                     Some(Ok(Message::Close(_))) | None => break,
                     Some(Ok(_)) => {} // ping / pong: tungstenite answers pings itself
                     Some(Err(WsError::Capacity(_))) => {
+                        ws_stage_event(stage, WsEvent::ClientError);
                         let _ = ws.send(close(CloseCode::Size, "Message too big")).await;
                         break;
                     }
@@ -546,6 +600,7 @@ async fn run(
                 Some(Outbound::Send(data)) => {
                     idle = tokio::time::Instant::now() + settings.idle_timeout;
                     hub.meter(&conn.api_id, &conn.stage, super::message_units(data.len()), 0);
+                    ws_stage_event(stage, WsEvent::Message);
                     let msg = match String::from_utf8(data.to_vec()) {
                         Ok(text) => Message::Text(text.into()),
                         Err(_) => Message::Binary(data),
@@ -597,6 +652,8 @@ async fn on_message(
         0,
     );
     let Some(route) = stage.route_for_message(&body).cloned() else {
+        ws_stage_event(stage, WsEvent::Message);
+        ws_stage_event(stage, WsEvent::ClientError);
         let _ = ws
             .send(Message::Text(
                 json!({"message": "Forbidden", "connectionId": conn.id})
@@ -606,9 +663,11 @@ async fn on_message(
             .await;
         return;
     };
+    ws_route_event(&route, WsEvent::Message);
     let message_id = uuid::Uuid::new_v4().to_string();
     if let Some(throttle) = &route.throttle {
         if !hub.admit_message(throttle).await {
+            ws_route_event(&route, WsEvent::ClientError);
             let _ = ws
                 .send(Message::Text(
                     json!({"message": "Too Many Requests", "connectionId": conn.id,
@@ -629,8 +688,9 @@ async fn on_message(
         "isBase64Encoded": text.is_err(),
     });
     event["requestContext"] = conn.request_context(&route.key, "MESSAGE", Some(&message_id));
-    match call_route(hub, &route, &event, &body, &conn.peer).await {
+    match call_metered(hub, &route, &event, &body, &conn.peer).await {
         Ok(Some(answer)) if route.route_response => {
+            ws_route_event(&route, WsEvent::Message);
             hub.meter(
                 &conn.api_id,
                 &conn.stage,
@@ -644,8 +704,8 @@ async fn on_message(
             let _ = ws.send(msg).await;
         }
         Ok(_) => {}
-        Err(CallError::Integration(why)) => {
-            tracing::info!(connection = %conn.id, route = %route.key, %why, "WebSocket integration failed");
+        Err(e) => {
+            tracing::info!(connection = %conn.id, route = %route.key, why = %e.why(), "WebSocket integration failed");
             let _ = ws
                 .send(Message::Text(
                     json!({"message": "Internal server error", "connectionId": conn.id,

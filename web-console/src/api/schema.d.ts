@@ -1183,6 +1183,22 @@ export interface paths {
         patch: operations["V2UpdateStage"];
         trace?: never;
     };
+    "/v2/apis/{api_id}/stages/{stage_name}/connections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["V2GetConnectionCount"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v2/apis/{api_id}/stages/{stage_name}/routesettings/{route_key}": {
         parameters: {
             query?: never;
@@ -2232,6 +2248,14 @@ export interface components {
             tags: {
                 [key: string]: string;
             };
+        };
+        /** @description The live connection count of a stage. */
+        ConnectionCount: {
+            /**
+             * Format: int64
+             * @description Clients connected to the stage now, on every node.
+             */
+            connectionCount: number;
         };
         /** @description A WebSocket API's metered usage, by day and stage. */
         WebSocketUsage: {
@@ -8643,6 +8667,30 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["V2UpdateStageResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2GetConnectionCount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+                stage_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionCount"];
                 };
             };
             default: components["responses"]["Error"];

@@ -14,6 +14,7 @@ use super::selection_expression::SelectionExpression;
 use super::uri_template::substitute_stage_variables;
 use super::{CompileError, CompileErrorKind};
 use crate::limits::{Limit, NamedLimit};
+use crate::phases::end::HookSlot;
 
 /// Where an authorizer reads one identity value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +102,12 @@ pub struct WsRoute {
     /// settings: a bucket shared by the cluster, named `b:ws:{api}:{stage}:{routeKey}`
     /// (under the limiter's prefix).
     pub throttle: Option<NamedLimit>,
+    /// Whether the stage's route settings (or default route settings) turn detailed
+    /// metrics on for this route (CloudWatch's `Route` dimension).
+    pub detailed_metrics: bool,
+    /// Where the node's metrics keep this route's series (resolved when the config is
+    /// applied; the engine never reads it).
+    pub hook_slot: HookSlot,
 }
 
 /// A compiled WebSocket stage.
@@ -121,6 +128,8 @@ pub struct WsStage {
     /// The name of the stage's new-connection bucket (`--ws-connect-rate`, shared by the
     /// cluster): `b:wsc:{api}:{stage}` (under the limiter's prefix).
     pub connect_bucket: Arc<str>,
+    /// Where the node's metrics keep the stage's series (see [`WsRoute::hook_slot`]).
+    pub hook_slot: HookSlot,
 }
 
 impl WsStage {
@@ -270,6 +279,12 @@ pub fn compile_stage(stage: &WsStageConfig) -> Result<WsStage, CompileError> {
                 integration,
                 route_response: r.has_route_response,
                 throttle: throttle_of(&r.route_key),
+                detailed_metrics: stage
+                    .route_detailed_metrics
+                    .get(&r.route_key)
+                    .copied()
+                    .unwrap_or(stage.detailed_metrics),
+                hook_slot: HookSlot::default(),
             }),
         );
     }
@@ -281,6 +296,7 @@ pub fn compile_stage(stage: &WsStageConfig) -> Result<WsStage, CompileError> {
         routes,
         variables,
         connect_bucket: format!("b:wsc:{}:{}", stage.api_id, stage.stage_name).into(),
+        hook_slot: HookSlot::default(),
     })
 }
 

@@ -19,6 +19,7 @@ import { WsModels } from "./models";
 import { IntegrationResponses, RouteResponses } from "./responses";
 import { WsStageRouteSettings } from "./route-settings";
 import { WsUsage } from "./usage";
+import { ConnectionCount } from "./connection-count";
 
 const TABS = [
   ["routes", "Routes"],
@@ -496,8 +497,7 @@ function Stages({ apiId }: { apiId: string }) {
       ))}
       {stages.data && stages.data.length > 0 && (
         <p class="muted small">
-          The node address comes from this browser's setting (a REST API stage's “Change the data-plane address”): {endpoint.domain}. Live connection
-          counts are not shown: the nodes keep no per-stage count the control plane can read.
+          The node address comes from this browser's setting (a REST API stage's “Change the data-plane address”): {endpoint.domain}.
         </p>
       )}
       {creating && (
@@ -565,6 +565,10 @@ function StageCard(props: { apiId: string; stage: WsStage; urls: { connect: stri
         <dt>@connections URL</dt>
         <dd>
           <Copyable text={props.urls.connections} label={`Copy the @connections URL of ${s.stageName}`} />
+        </dd>
+        <dt>Connections</dt>
+        <dd>
+          <ConnectionCount apiId={props.apiId} stage={s.stageName} />
         </dd>
         <dt>Automatic deployment</dt>
         <dd>{s.autoDeploy ? "On: every change is deployed" : "Off"}</dd>
