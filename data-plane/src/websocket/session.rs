@@ -22,7 +22,10 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
 use apigw_gateway::body::Body;
+use apigw_gateway::compile::selection_expression::ResponseFacts;
 use apigw_gateway::compile::websocket::{IdentitySource, WsRoute, WsStage, WsTarget};
+use apigw_gateway::phases::authorize::{iam, IamCaller};
+use apigw_gateway::template::WsTemplateEnv;
 use apigw_gateway::Peer;
 
 use super::{now_ms, LocalConn, Outbound, WsHub, MAX_MESSAGE};
@@ -106,6 +109,8 @@ struct Conn {
     source_ip: String,
     user_agent: String,
     authorizer: Value,
+    /// The AWS_IAM caller of `$connect`.
+    caller: Option<IamCaller>,
     peer: Peer,
 }
 
@@ -139,6 +144,15 @@ impl Conn {
         if !self.authorizer.is_null() {
             ctx["authorizer"] = self.authorizer.clone();
         }
+        if let Some(c) = &self.caller {
+            // AWS gives the principal as `caller` / `user`; ours is the access key's user
+            // (its ARN, and the ARN's last part).
+            let user = c.user_arn.rsplit(['/', ':']).next().unwrap_or_default();
+            ctx["identity"]["accessKey"] = json!(&*c.access_key);
+            ctx["identity"]["userArn"] = json!(&*c.user_arn);
+            ctx["identity"]["caller"] = json!(&*c.user_arn);
+            ctx["identity"]["user"] = json!(user);
+        }
         ctx
     }
 }
@@ -156,10 +170,155 @@ fn httpdate(ms: u64) -> String {
 enum CallError {
     /// The integration (or the function) failed.
     Integration(String),
+    /// No request template matched and `passthroughBehavior` refuses the message.
+    Unsupported,
 }
 
-/// Calls a route's integration with `event`; answers what a route response sends back.
+fn render_failed(e: impl std::fmt::Display) -> CallError {
+    CallError::Integration(format!("mapping template: {e}"))
+}
+
+/// What an integration answered, before the integration response.
+struct Answer {
+    status: u16,
+    headers: Option<http::HeaderMap>,
+    body: Bytes,
+    /// A function's `errorMessage`.
+    error: Option<String>,
+}
+
+/// Calls an HTTP integration; any status is an answer.
+async fn call_http(
+    hub: &WsHub,
+    uri: &str,
+    method: &http::Method,
+    body: Bytes,
+    timeout: std::time::Duration,
+) -> Result<Answer, CallError> {
+    let mut req = Request::new(Body::full(body));
+    *req.method_mut() = method.clone();
+    *req.uri_mut() = uri
+        .parse()
+        .map_err(|_| CallError::Integration(format!("invalid integration URI {uri}")))?;
+    req.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    let exchange = async {
+        let resp = hub
+            .gateway
+            .backend_client()
+            .request(req)
+            .await
+            .map_err(|e| CallError::Integration(format!("calling {uri}: {e}")))?;
+        let status = resp.status().as_u16();
+        let (parts, body) = resp.into_parts();
+        let bytes = http_body_util::BodyExt::collect(body)
+            .await
+            .map_err(|e| CallError::Integration(format!("reading {uri}: {e}")))?
+            .to_bytes();
+        Ok(Answer {
+            status,
+            headers: Some(parts.headers),
+            body: bytes,
+            error: None,
+        })
+    };
+    tokio::time::timeout(timeout, exchange)
+        .await
+        .map_err(|_| CallError::Integration("integration timed out".into()))?
+}
+
+/// Calls a route's integration with `event` (proxy integrations) or the message `body`
+/// through its templates (non-proxy); answers what a route response sends back.
+/// `params`: the `$connect` request's headers and query (`$input.params()`).
 async fn call_route(
+    hub: &WsHub,
+    stage: &WsStage,
+    route: &WsRoute,
+    event: &Value,
+    body: &Bytes,
+    peer: &Peer,
+    params: Option<(&HeaderMap, Option<&str>)>,
+) -> Result<Option<Bytes>, CallError> {
+    let integration = &route.integration;
+    if integration.proxy {
+        return call_proxy(hub, route, event, body, peer).await;
+    }
+    let context = event.get("requestContext").cloned().unwrap_or(Value::Null);
+    let mut env = WsTemplateEnv::new(context, &stage.variables);
+    if let Some((headers, query)) = params {
+        env = env.with_params(headers, query);
+    }
+    let payload = match integration.request_template(body) {
+        Err(_) => return Err(CallError::Unsupported),
+        Ok(None) => body.clone(),
+        Ok(Some(t)) => Bytes::from(env.render(t, body).map_err(render_failed)?),
+    };
+    let answer = match &integration.target {
+        WsTarget::Function(target) => {
+            let inv = hub
+                .gateway
+                .invoke_function(target, payload, integration.timeout, peer)
+                .await
+                .map_err(|e| CallError::Integration(e.to_string()))?;
+            Answer {
+                status: 200,
+                headers: None,
+                error: inv.error_message(),
+                body: inv.payload,
+            }
+        }
+        WsTarget::Http { uri, method } => {
+            call_http(hub, uri, method, payload, integration.timeout).await?
+        }
+        WsTarget::Mock => {
+            // The request template's output says which response: `{"statusCode": 200}`.
+            let asked: Value = serde_json::from_slice(&payload).unwrap_or(Value::Null);
+            let status = asked
+                .get("statusCode")
+                .and_then(Value::as_u64)
+                .and_then(|s| u16::try_from(s).ok())
+                .unwrap_or(200);
+            Answer {
+                status,
+                headers: None,
+                body: Bytes::new(),
+                error: None,
+            }
+        }
+    };
+    let key = match (&answer.error, &integration.target) {
+        (Some(message), _) => Some(message.clone()),
+        (None, WsTarget::Function(_)) => None,
+        (None, _) => Some(answer.status.to_string()),
+    };
+    let failed = answer.error.is_some() || answer.status >= 400;
+    let Some(response) = integration.response(key.as_deref()) else {
+        if failed {
+            return Err(CallError::Integration(match &answer.error {
+                Some(m) => format!("function error: {m}"),
+                None => format!("integration answered {}", answer.status),
+            }));
+        }
+        // No integration response: the answer passes through.
+        return Ok((!answer.body.is_empty()).then_some(answer.body));
+    };
+    let facts = ResponseFacts {
+        status: answer.status,
+        headers: answer.headers.as_ref(),
+    };
+    match response.template(body, facts) {
+        Some(t) => Ok(Some(Bytes::from(
+            env.render(t, &answer.body).map_err(render_failed)?,
+        ))),
+        None => Ok((!answer.body.is_empty()).then_some(answer.body)),
+    }
+}
+
+/// AWS_PROXY and HTTP_PROXY: the WebSocket proxy event to the function, the message as
+/// is to the URL; the answer's `body` (the function) or the response body goes back.
+async fn call_proxy(
     hub: &WsHub,
     route: &WsRoute,
     event: &Value,
@@ -196,41 +355,16 @@ async fn call_route(
             Ok(out)
         }
         WsTarget::Http { uri, method } => {
-            let mut req = Request::new(Body::full(body.clone()));
-            *req.method_mut() = method.clone();
-            *req.uri_mut() = uri
-                .parse()
-                .map_err(|_| CallError::Integration(format!("invalid integration URI {uri}")))?;
-            req.headers_mut().insert(
-                http::header::CONTENT_TYPE,
-                http::HeaderValue::from_static("application/json"),
-            );
-            let exchange = async {
-                let resp = hub
-                    .gateway
-                    .backend_client()
-                    .request(req)
-                    .await
-                    .map_err(|e| CallError::Integration(format!("calling {uri}: {e}")))?;
-                let status = resp.status();
-                let bytes = http_body_util::BodyExt::collect(resp.into_body())
-                    .await
-                    .map_err(|e| CallError::Integration(format!("reading {uri}: {e}")))?
-                    .to_bytes();
-                if status.as_u16() >= 400 {
-                    return Err(CallError::Integration(format!("{uri} answered {status}")));
-                }
-                Ok(bytes)
-            };
-            let bytes = tokio::time::timeout(integration.timeout, exchange)
-                .await
-                .map_err(|_| CallError::Integration("integration timed out".into()))??;
-            Ok(Some(bytes))
+            let answer = call_http(hub, uri, method, body.clone(), integration.timeout).await?;
+            if answer.status >= 400 {
+                return Err(CallError::Integration(format!(
+                    "{uri} answered {}",
+                    answer.status
+                )));
+            }
+            Ok(Some(answer.body))
         }
-        WsTarget::Mock => Ok(integration
-            .response_template
-            .as_ref()
-            .map(|t| Bytes::from(t.to_string()))),
+        WsTarget::Mock => Ok(None),
     }
 }
 
@@ -310,6 +444,39 @@ async fn authorize(
         context.insert("principalId".into(), p.clone());
     }
     Ok(Value::Object(context))
+}
+
+/// AWS_IAM on `$connect`: the upgrade request must be signed with SigV4 for the service
+/// `execute-api` by one of the control plane's access keys, in the `Authorization` header
+/// or as a presigned URL (`X-Amz-Algorithm`, `X-Amz-Credential`, `X-Amz-Date`,
+/// `X-Amz-SignedHeaders`, `X-Amz-Signature` in the query), over an empty body. Verified
+/// with the derived signing keys the node holds for REST AWS_IAM methods and
+/// `@connections`. Refusals are 403 with the REST AWS_IAM messages.
+fn verify_iam(hub: &WsHub, req: &Request<hyper::body::Incoming>) -> Result<IamCaller, Response<Body>> {
+    // The SHA-256 of the empty body (an upgrade request has none).
+    const EMPTY: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    let mut head = Request::new(());
+    *head.method_mut() = req.method().clone();
+    *head.uri_mut() = req.uri().clone();
+    *head.version_mut() = req.version();
+    *head.headers_mut() = req.headers().clone();
+    let (parts, ()) = head.into_parts();
+    let keys = std::sync::Arc::clone(&hub.gateway.shared_state().load().iam);
+    iam::verify(&keys, &parts, EMPTY).map_err(|e| {
+        tracing::info!(error = %e, "AWS_IAM $connect refused");
+        let message = match e {
+            apigw_gateway::error::GatewayError::MissingSignature => {
+                "Missing Authentication Token"
+            }
+            apigw_gateway::error::GatewayError::ExpiredSignature(_) => "Signature expired",
+            _ => {
+                "The request signature we calculated does not match the signature you \
+                 provided. Check your AWS Secret Access Key and signing method. Consult the \
+                 service documentation for details."
+            }
+        };
+        plain(StatusCode::FORBIDDEN, message)
+    })
 }
 
 /// Whether the `$connect` request carries an enabled API key: the `x-api-key` header, or
@@ -399,6 +566,7 @@ async fn connect(
             .unwrap_or_default()
             .to_string(),
         authorizer: Value::Null,
+        caller: None,
         peer: peer.clone(),
     };
     let (headers, multi_headers) = headers_json(req.headers());
@@ -422,6 +590,12 @@ async fn connect(
         base["multiValueQueryStringParameters"] = multi_query;
     }
     if let Some(route) = stage.route("$connect").cloned() {
+        if route.iam {
+            match verify_iam(hub, &req) {
+                Ok(caller) => conn.caller = Some(caller),
+                Err(refused) => return refused,
+            }
+        }
         base["requestContext"] = conn.request_context("$connect", "CONNECT", None);
         match authorize(hub, &stage, &route, &conn, req.headers(), &query_map, &base).await {
             Ok(context) => conn.authorizer = context,
@@ -432,11 +606,16 @@ async fn connect(
         }
         let mut event = base.clone();
         event["requestContext"] = conn.request_context("$connect", "CONNECT", None);
-        if let Err(CallError::Integration(why)) =
-            call_route(hub, &route, &event, &Bytes::new(), peer).await
-        {
-            tracing::info!(connection = %conn.id, %why, "$connect refused");
-            return plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
+        let params = Some((req.headers(), req.uri().query()));
+        match call_route(hub, &stage, &route, &event, &Bytes::new(), peer, params).await {
+            Ok(_) => {}
+            Err(CallError::Integration(why)) => {
+                tracing::info!(connection = %conn.id, %why, "$connect refused");
+                return plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
+            }
+            Err(CallError::Unsupported) => {
+                return plain(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type");
+            }
         }
     }
     let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
@@ -478,7 +657,7 @@ async fn connect(
         if let Some(route) = stage.route("$disconnect") {
             let mut event = json!({"isBase64Encoded": false});
             event["requestContext"] = conn.request_context("$disconnect", "DISCONNECT", None);
-            let _ = call_route(&hub2, route, &event, &Bytes::new(), &conn.peer).await;
+            let _ = call_route(&hub2, &stage, route, &event, &Bytes::new(), &conn.peer, None).await;
         }
     });
     let mut resp = Response::new(Body::Empty);
@@ -628,7 +807,7 @@ async fn on_message(
         "isBase64Encoded": text.is_err(),
     });
     event["requestContext"] = conn.request_context(&route.key, "MESSAGE", Some(&message_id));
-    match call_route(hub, &route, &event, &body, &conn.peer).await {
+    match call_route(hub, stage, &route, &event, &body, &conn.peer, None).await {
         Ok(Some(answer)) if route.route_response => {
             hub.meter(
                 &conn.api_id,
@@ -643,6 +822,16 @@ async fn on_message(
             let _ = ws.send(msg).await;
         }
         Ok(_) => {}
+        Err(CallError::Unsupported) => {
+            let _ = ws
+                .send(Message::Text(
+                    json!({"message": "Unsupported Media Type", "connectionId": conn.id,
+                           "requestId": message_id})
+                    .to_string()
+                    .into(),
+                ))
+                .await;
+        }
         Err(CallError::Integration(why)) => {
             tracing::info!(connection = %conn.id, route = %route.key, %why, "WebSocket integration failed");
             let _ = ws
