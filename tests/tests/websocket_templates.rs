@@ -130,12 +130,12 @@ async fn templates_reshape_messages_and_answers() {
         .post(
             &format!("{base}/integrations"),
             json!({"integrationType": "HTTP", "integrationUri": backend.url(),
-                   "integrationMethod": "POST",
-                   "templateSelectionExpression": "$request.body.kind",
-                   "requestTemplates": {
-                       "a": context_template,
-                       "b": "{\"shape\": \"B\", \"upper\": \"$input.path('$.name').toUpperCase()\"}"
-                   }}),
+            "integrationMethod": "POST",
+            "templateSelectionExpression": "$request.body.kind",
+            "requestTemplates": {
+                "a": context_template,
+                "b": "{\"shape\": \"B\", \"upper\": \"$input.path('$.name').toUpperCase()\"}"
+            }}),
         )
         .await
         .ok();
@@ -336,8 +336,7 @@ async fn templates_reshape_messages_and_answers() {
     assert_eq!(refused["connectionId"], connection_id.as_str());
     let matched = ask(&mut ws, json!({"action": "strict", "kind": "only"})).await;
     assert_eq!(
-        serde_json::from_str::<Value>(matched.as_str().expect("the echoed body"))
-            .expect("JSON"),
+        serde_json::from_str::<Value>(matched.as_str().expect("the echoed body")).expect("JSON"),
         json!({"strict": "only"})
     );
 

@@ -150,7 +150,10 @@ pub struct WsTemplateEnv {
 
 impl WsTemplateEnv {
     /// An environment over `context` and the stage's variables.
-    pub fn new(context: Value, stage_variables: &std::collections::HashMap<String, String>) -> Self {
+    pub fn new(
+        context: Value,
+        stage_variables: &std::collections::HashMap<String, String>,
+    ) -> Self {
         WsTemplateEnv {
             input: vtl::RenderInput {
                 context,

@@ -452,7 +452,10 @@ async fn authorize(
 /// `X-Amz-SignedHeaders`, `X-Amz-Signature` in the query), over an empty body. Verified
 /// with the derived signing keys the node holds for REST AWS_IAM methods and
 /// `@connections`. Refusals are 403 with the REST AWS_IAM messages.
-fn verify_iam(hub: &WsHub, req: &Request<hyper::body::Incoming>) -> Result<IamCaller, Response<Body>> {
+fn verify_iam(
+    hub: &WsHub,
+    req: &Request<hyper::body::Incoming>,
+) -> Result<IamCaller, Response<Body>> {
     // The SHA-256 of the empty body (an upgrade request has none).
     const EMPTY: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
     let mut head = Request::new(());
@@ -465,9 +468,7 @@ fn verify_iam(hub: &WsHub, req: &Request<hyper::body::Incoming>) -> Result<IamCa
     iam::verify(&keys, &parts, EMPTY).map_err(|e| {
         tracing::info!(error = %e, "AWS_IAM $connect refused");
         let message = match e {
-            apigw_gateway::error::GatewayError::MissingSignature => {
-                "Missing Authentication Token"
-            }
+            apigw_gateway::error::GatewayError::MissingSignature => "Missing Authentication Token",
             apigw_gateway::error::GatewayError::ExpiredSignature(_) => "Signature expired",
             _ => {
                 "The request signature we calculated does not match the signature you \
@@ -657,7 +658,16 @@ async fn connect(
         if let Some(route) = stage.route("$disconnect") {
             let mut event = json!({"isBase64Encoded": false});
             event["requestContext"] = conn.request_context("$disconnect", "DISCONNECT", None);
-            let _ = call_route(&hub2, &stage, route, &event, &Bytes::new(), &conn.peer, None).await;
+            let _ = call_route(
+                &hub2,
+                &stage,
+                route,
+                &event,
+                &Bytes::new(),
+                &conn.peer,
+                None,
+            )
+            .await;
         }
     });
     let mut resp = Response::new(Body::Empty);

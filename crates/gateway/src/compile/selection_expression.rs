@@ -194,8 +194,8 @@ mod tests {
 
     #[test]
     fn integration_response_forms() {
-        let status = SelectionExpression::parse_response("${integration.response.statuscode}")
-            .unwrap();
+        let status =
+            SelectionExpression::parse_response("${integration.response.statuscode}").unwrap();
         let mut headers = http::HeaderMap::new();
         headers.append("x-kind", "a".parse().unwrap());
         headers.append("x-kind", "b".parse().unwrap());
@@ -203,16 +203,21 @@ mod tests {
             status: 404,
             headers: Some(&headers),
         };
-        assert_eq!(status.select_response(b"", Some(facts)).as_deref(), Some("404"));
+        assert_eq!(
+            status.select_response(b"", Some(facts)).as_deref(),
+            Some("404")
+        );
         assert_eq!(status.select(b""), None);
         let h = SelectionExpression::parse_response("$integration.response.header.X-Kind").unwrap();
         assert_eq!(h.select_response(b"", Some(facts)).as_deref(), Some("a"));
-        let m = SelectionExpression::parse_response("$integration.response.multivalueheader.x-kind")
-            .unwrap();
+        let m =
+            SelectionExpression::parse_response("$integration.response.multivalueheader.x-kind")
+                .unwrap();
         assert_eq!(m.select_response(b"", Some(facts)).as_deref(), Some("a,b"));
         let body = SelectionExpression::parse_response("$request.body.kind").unwrap();
         assert_eq!(
-            body.select_response(br#"{"kind":"x"}"#, Some(facts)).as_deref(),
+            body.select_response(br#"{"kind":"x"}"#, Some(facts))
+                .as_deref(),
             Some("x")
         );
         assert!(SelectionExpression::parse_response("$integration.response.header.").is_err());

@@ -146,8 +146,14 @@ impl WsIntegration {
     /// The request template for a message: the key the integration's expression selects,
     /// else `$default`. `Ok(None)`: the message passes through; `Err`: refused by
     /// `passthroughBehavior`.
-    pub fn request_template(&self, message: &[u8]) -> Result<Option<&CompiledTemplate>, Unsupported> {
-        let key = self.template_selection.as_ref().and_then(|e| e.select(message));
+    pub fn request_template(
+        &self,
+        message: &[u8],
+    ) -> Result<Option<&CompiledTemplate>, Unsupported> {
+        let key = self
+            .template_selection
+            .as_ref()
+            .and_then(|e| e.select(message));
         let found = key
             .as_deref()
             .and_then(|k| self.request_templates.get(k))
@@ -555,8 +561,11 @@ mod tests {
                 status,
                 headers: None,
             };
-            r.template(b"{}", facts)
-                .map(|t| t.render(&vtl::RenderInput::default()).expect("renders").body)
+            r.template(b"{}", facts).map(|t| {
+                t.render(&vtl::RenderInput::default())
+                    .expect("renders")
+                    .body
+            })
         };
         assert_eq!(pick(404).as_deref(), Some("nf"));
         assert_eq!(pick(409).as_deref(), Some("4xx"));
