@@ -451,11 +451,11 @@ async fn authorize(
 /// or as a presigned URL (`X-Amz-Algorithm`, `X-Amz-Credential`, `X-Amz-Date`,
 /// `X-Amz-SignedHeaders`, `X-Amz-Signature` in the query), over an empty body. Verified
 /// with the derived signing keys the node holds for REST AWS_IAM methods and
-/// `@connections`. Refusals are 403 with the REST AWS_IAM messages.
+/// `@connections`. A refusal's message (403) is the REST AWS_IAM one.
 fn verify_iam(
     hub: &WsHub,
     req: &Request<hyper::body::Incoming>,
-) -> Result<IamCaller, Response<Body>> {
+) -> Result<IamCaller, &'static str> {
     // The SHA-256 of the empty body (an upgrade request has none).
     const EMPTY: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
     let mut head = Request::new(());
@@ -467,7 +467,7 @@ fn verify_iam(
     let keys = std::sync::Arc::clone(&hub.gateway.shared_state().load().iam);
     iam::verify(&keys, &parts, EMPTY).map_err(|e| {
         tracing::info!(error = %e, "AWS_IAM $connect refused");
-        let message = match e {
+        match e {
             apigw_gateway::error::GatewayError::MissingSignature => "Missing Authentication Token",
             apigw_gateway::error::GatewayError::ExpiredSignature(_) => "Signature expired",
             _ => {
@@ -475,8 +475,7 @@ fn verify_iam(
                  provided. Check your AWS Secret Access Key and signing method. Consult the \
                  service documentation for details."
             }
-        };
-        plain(StatusCode::FORBIDDEN, message)
+        }
     })
 }
 
@@ -594,7 +593,7 @@ async fn connect(
         if route.iam {
             match verify_iam(hub, &req) {
                 Ok(caller) => conn.caller = Some(caller),
-                Err(refused) => return refused,
+                Err(message) => return plain(StatusCode::FORBIDDEN, message),
             }
         }
         base["requestContext"] = conn.request_context("$connect", "CONNECT", None);
