@@ -9,8 +9,9 @@
 //! message; a MOCK whose request template picks the integration response; and the
 //! management API refusing what AWS refuses for these fields.
 //!
-//! [`aws_iam_on_connect`]: `$connect` with AWS_IAM accepts an upgrade presigned (or
-//! header-signed) with a control-plane access key, refuses one unsigned or signed with a
+//! [`aws_iam_on_connect`]: `$connect` with AWS_IAM accepts an upgrade presigned (by our
+//! signer and by botocore, `tests/boto3/websocket_presign.py`) or header-signed with a
+//! control-plane access key, refuses one unsigned or signed with a
 //! wrong secret (403), and the events carry the caller in `requestContext.identity`.
 
 use std::time::Duration;
@@ -394,6 +395,27 @@ fn presigned_query(api: &str, secret: &str) -> String {
     format!("?{query}")
 }
 
+/// The query of a URL botocore presigns for `api`/`dev` (`tests/boto3/websocket_presign.py`).
+async fn botocore_presigned_query(api: &str) -> String {
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("boto3/websocket_presign.py");
+    let out = tokio::process::Command::new("python3")
+        .arg(script)
+        .env("WS_HOST", host(api))
+        .env("WS_STAGE", "dev")
+        .env("WS_ACCESS_KEY_ID", ACCESS_KEY_ID)
+        .env("WS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
+        .output()
+        .await
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "websocket_presign.py: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_iam_on_connect() {
     let functions = FunctionsHost::start().await;
@@ -476,6 +498,18 @@ async fn aws_iam_on_connect() {
     assert!(identity["user"].as_str().is_some_and(|u| !u.is_empty()));
     assert_eq!(identity["sourceIp"], "127.0.0.1");
     assert_eq!(event["requestContext"]["eventType"], "MESSAGE");
+
+    // botocore's presigned URL (what AWS clients do) is accepted too.
+    let query = botocore_presigned_query(&api).await;
+    assert!(query.contains("X-Amz-Signature="), "{query}");
+    let mut boto = connect_with(&node0, &api, &query, &[])
+        .await
+        .expect("a botocore-presigned upgrade is accepted");
+    let event = ask(&mut boto, json!({"action": "hello"})).await;
+    assert_eq!(
+        event["requestContext"]["identity"]["accessKey"],
+        ACCESS_KEY_ID
+    );
 
     // Signed in the headers instead (on the other node): accepted too.
     let signed_headers = {
