@@ -9,6 +9,10 @@
 //! message; a MOCK whose request template picks the integration response; and the
 //! management API refusing what AWS refuses for these fields.
 //!
+//! [`aws_integration_templates_select_on_error_messages`]: an AWS (function) integration
+//! whose request template builds the event and whose integration responses are selected by
+//! the function's error message.
+//!
 //! [`aws_iam_on_connect`]: `$connect` with AWS_IAM accepts an upgrade presigned (by our
 //! signer and by botocore, `tests/boto3/websocket_presign.py`) or header-signed with a
 //! control-plane access key, refuses one unsigned or signed with a
@@ -543,5 +547,75 @@ async fn aws_iam_on_connect() {
     assert_eq!(
         event["requestContext"]["identity"]["accessKey"],
         ACCESS_KEY_ID
+    );
+}
+
+/// AWS (a function, non-proxy): the request template's output is the function's event; its
+/// error message selects an integration response by `/regex/`, a success the `$default`
+/// one, whose templates render the answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_integration_templates_select_on_error_messages() {
+    let functions = FunctionsHost::start().await;
+    let db = fresh_database().await.expect("a test database");
+    let cp = ControlPlane::start(&db).await;
+    let m = cp.mgmt();
+    let api = m
+        .post(
+            "/v2/apis",
+            json!({"name": "fn", "protocolType": "WEBSOCKET",
+                   "routeSelectionExpression": "$request.body.action"}),
+        )
+        .await
+        .ok();
+    let api = id(&api, "apiId");
+    let base = format!("/v2/apis/{api}");
+    let errors = m
+        .post(
+            &format!("{base}/integrations"),
+            json!({"integrationType": "AWS",
+                   "integrationUri": "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:errors/invocations",
+                   "templateSelectionExpression": "\\$default",
+                   "requestTemplates": {"$default":
+                       "{\"kind\": \"$input.path('$.kind')\", \"id\": \"$context.connectionId\"}"}}),
+        )
+        .await
+        .ok();
+    let errors = id(&errors, "integrationId");
+    m.post(
+        &format!("{base}/integrations/{errors}/integrationresponses"),
+        json!({"integrationResponseKey": "/.*Not Found.*/",
+               "responseTemplates": {"$default": "{\"missing\": \"$input.path('$.errorMessage')\"}"}}),
+    )
+    .await
+    .ok();
+    m.post(
+        &format!("{base}/integrations/{errors}/integrationresponses"),
+        json!({"integrationResponseKey": "$default",
+               "responseTemplates": {"$default": "{\"ok\": $input.json('$.ok'), \"id\": \"$input.path('$.id')\"}"}}),
+    )
+    .await
+    .ok();
+    route(&m, &base, "$default", &errors).await;
+    m.post(
+        &format!("{base}/stages"),
+        json!({"stageName": "dev", "autoDeploy": true}),
+    )
+    .await
+    .ok();
+    let env = [("FUNCTIONS_URL", functions.url.clone())];
+    let node = DataPlane::start_env(&cp.grpc_url(), "fn-0", &env).await;
+    let mut ws = eventually(
+        "the node serves the stage",
+        Duration::from_secs(30),
+        || async { connect(&node, &api).await.ok() },
+    )
+    .await;
+    let fine = ask(&mut ws, json!({"kind": "fine"})).await;
+    assert_eq!(fine["ok"], true, "{fine}");
+    let connection_id = fine["id"].as_str().expect("the connection id").to_string();
+    assert_eq!(connection_id.len(), 12, "{fine}");
+    assert_eq!(
+        ask(&mut ws, json!({"kind": "missing"})).await,
+        json!({"missing": format!("Not Found: no item {connection_id}")})
     );
 }
