@@ -99,6 +99,13 @@ pub fn stage_config(api_id: &str, stage: &Value, frozen: &Value) -> pb::WsStageC
                     .map(|r| string_map(r, "responseTemplates"))
                     .unwrap_or_default(),
                 passthrough_behavior: s(i, "passthroughBehavior"),
+                integration_responses: items(i, "integrationResponses")
+                    .map(|r| pb::WsIntegrationResponse {
+                        integration_response_key: s(r, "integrationResponseKey"),
+                        response_templates: string_map(r, "responseTemplates"),
+                        template_selection_expression: s(r, "templateSelectionExpression"),
+                    })
+                    .collect(),
             })
             .collect(),
         authorizers: items(frozen, "authorizers")

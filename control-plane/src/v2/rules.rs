@@ -97,7 +97,10 @@ pub async fn item(
                 )));
             }
             templates(doc, "responseTemplates")?;
-            selection(doc, "templateSelectionExpression")?;
+            if let Some(e) = text(doc, "templateSelectionExpression") {
+                SelectionExpression::parse_response(e)
+                    .map_err(|e| bad(format!("templateSelectionExpression: {e}")))?;
+            }
             unique(
                 conn,
                 key,

@@ -138,6 +138,62 @@ impl<'a> TemplateEnv<'a> {
     }
 }
 
+/// What a WebSocket integration's templates see for one message (or `$connect`): its
+/// `$context` (the event's `requestContext`: connectionId, routeKey, eventType, messageId,
+/// identity, authorizer, ...), `$stageVariables`, and at `$connect` the upgrade request's
+/// headers and query string as `$input.params()`. The request template and the integration
+/// response's template of the message share it.
+#[derive(Debug, Default)]
+pub struct WsTemplateEnv {
+    input: vtl::RenderInput,
+}
+
+impl WsTemplateEnv {
+    /// An environment over `context` and the stage's variables.
+    pub fn new(
+        context: Value,
+        stage_variables: &std::collections::HashMap<String, String>,
+    ) -> Self {
+        WsTemplateEnv {
+            input: vtl::RenderInput {
+                context,
+                stage_variables: stage_variables
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                ..Default::default()
+            },
+        }
+    }
+
+    /// `$input.params()`: the `$connect` request's headers and query parameters.
+    pub fn with_params(mut self, headers: &http::HeaderMap, query: Option<&str>) -> Self {
+        let header = headers
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect();
+        let querystring = crate::query::pairs(query.unwrap_or(""))
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        self.input.params = vtl::Params {
+            path: BTreeMap::new(),
+            querystring,
+            header,
+        };
+        self
+    }
+
+    /// Renders `template` over `body` (`$input.body`).
+    pub fn render(
+        &mut self,
+        template: &CompiledTemplate,
+        body: &[u8],
+    ) -> Result<String, vtl::RenderError> {
+        self.input.body = text_of(body);
+        template.render(&self.input).map(|out| out.body)
+    }
+}
+
 /// A body as `$input.body` text: valid UTF-8 copied as is (the common, fast case),
 /// otherwise with invalid bytes replaced.
 pub fn text_of(bytes: &[u8]) -> String {

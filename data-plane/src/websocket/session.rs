@@ -23,7 +23,10 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
 use apigw_gateway::body::Body;
+use apigw_gateway::compile::selection_expression::ResponseFacts;
 use apigw_gateway::compile::websocket::{IdentitySource, WsRoute, WsStage, WsTarget};
+use apigw_gateway::phases::authorize::{iam, IamCaller};
+use apigw_gateway::template::WsTemplateEnv;
 use apigw_gateway::Peer;
 
 use super::{now_ms, LocalConn, Outbound, WsHub, MAX_MESSAGE};
@@ -109,6 +112,8 @@ struct Conn {
     source_ip: String,
     user_agent: String,
     authorizer: Value,
+    /// The AWS_IAM caller of `$connect`.
+    caller: Option<IamCaller>,
     peer: Peer,
 }
 
@@ -142,6 +147,15 @@ impl Conn {
         if !self.authorizer.is_null() {
             ctx["authorizer"] = self.authorizer.clone();
         }
+        if let Some(c) = &self.caller {
+            // AWS gives the principal as `caller` / `user`; ours is the access key's user
+            // (its ARN, and the ARN's last part).
+            let user = c.user_arn.rsplit(['/', ':']).next().unwrap_or_default();
+            ctx["identity"]["accessKey"] = json!(&*c.access_key);
+            ctx["identity"]["userArn"] = json!(&*c.user_arn);
+            ctx["identity"]["caller"] = json!(&*c.user_arn);
+            ctx["identity"]["user"] = json!(user);
+        }
         ctx
     }
 }
@@ -157,17 +171,22 @@ fn httpdate(ms: u64) -> String {
 
 /// Why a route's integration failed.
 enum CallError {
-    /// The integration answered a status of 400 or more (IntegrationError).
+    /// The integration answered a status of 400 or more, or a function error no
+    /// integration response takes (IntegrationError).
     Status(String),
-    /// Calling it failed: unreachable, timed out, an unreadable answer, the function
-    /// raised an error (ExecutionError).
+    /// Calling it failed: unreachable, timed out, an unreadable answer, a template that
+    /// does not render, a proxy function that raised an error (ExecutionError).
     Failed(String),
+    /// No request template matched and `passthroughBehavior` refuses the message
+    /// (ClientError).
+    Unsupported,
 }
 
 impl CallError {
     fn why(&self) -> &str {
         match self {
             CallError::Status(why) | CallError::Failed(why) => why,
+            CallError::Unsupported => "no request template matched (passthroughBehavior)",
         }
     }
 
@@ -175,21 +194,24 @@ impl CallError {
         match self {
             CallError::Status(_) => WsEvent::IntegrationError,
             CallError::Failed(_) => WsEvent::ExecutionError,
+            CallError::Unsupported => WsEvent::ClientError,
         }
     }
 }
 
 /// [`call_route`] with its metrics: IntegrationLatency of a call the integration answered
-/// (not MOCK, as in API Gateway), IntegrationError or ExecutionError when it failed.
+/// (not MOCK, as in API Gateway), the error's event when it failed.
 async fn call_metered(
     hub: &WsHub,
+    stage: &WsStage,
     route: &WsRoute,
     event: &Value,
     body: &Bytes,
     peer: &Peer,
+    params: Option<(&HeaderMap, Option<&str>)>,
 ) -> Result<Option<Bytes>, CallError> {
     let started = std::time::Instant::now();
-    let result = call_route(hub, route, event, body, peer).await;
+    let result = call_route(hub, stage, route, event, body, peer, params).await;
     let answered = matches!(result, Ok(_) | Err(CallError::Status(_)));
     if answered && !matches!(route.integration.target, WsTarget::Mock) {
         ws_route_latency(route, started.elapsed());
@@ -200,8 +222,151 @@ async fn call_metered(
     result
 }
 
-/// Calls a route's integration with `event`; answers what a route response sends back.
+fn render_failed(e: impl std::fmt::Display) -> CallError {
+    CallError::Failed(format!("mapping template: {e}"))
+}
+
+/// What an integration answered, before the integration response.
+struct Answer {
+    status: u16,
+    headers: Option<http::HeaderMap>,
+    body: Bytes,
+    /// A function's `errorMessage`.
+    error: Option<String>,
+}
+
+/// Calls an HTTP integration; any status is an answer.
+async fn call_http(
+    hub: &WsHub,
+    uri: &str,
+    method: &http::Method,
+    body: Bytes,
+    timeout: std::time::Duration,
+) -> Result<Answer, CallError> {
+    let mut req = Request::new(Body::full(body));
+    *req.method_mut() = method.clone();
+    *req.uri_mut() = uri
+        .parse()
+        .map_err(|_| CallError::Failed(format!("invalid integration URI {uri}")))?;
+    req.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    let exchange = async {
+        let resp = hub
+            .gateway
+            .backend_client()
+            .request(req)
+            .await
+            .map_err(|e| CallError::Failed(format!("calling {uri}: {e}")))?;
+        let status = resp.status().as_u16();
+        let (parts, body) = resp.into_parts();
+        let bytes = http_body_util::BodyExt::collect(body)
+            .await
+            .map_err(|e| CallError::Failed(format!("reading {uri}: {e}")))?
+            .to_bytes();
+        Ok(Answer {
+            status,
+            headers: Some(parts.headers),
+            body: bytes,
+            error: None,
+        })
+    };
+    tokio::time::timeout(timeout, exchange)
+        .await
+        .map_err(|_| CallError::Failed("integration timed out".into()))?
+}
+
+/// Calls a route's integration with `event` (proxy integrations) or the message `body`
+/// through its templates (non-proxy); answers what a route response sends back.
+/// `params`: the `$connect` request's headers and query (`$input.params()`).
 async fn call_route(
+    hub: &WsHub,
+    stage: &WsStage,
+    route: &WsRoute,
+    event: &Value,
+    body: &Bytes,
+    peer: &Peer,
+    params: Option<(&HeaderMap, Option<&str>)>,
+) -> Result<Option<Bytes>, CallError> {
+    let integration = &route.integration;
+    if integration.proxy {
+        return call_proxy(hub, route, event, body, peer).await;
+    }
+    let context = event.get("requestContext").cloned().unwrap_or(Value::Null);
+    let mut env = WsTemplateEnv::new(context, &stage.variables);
+    if let Some((headers, query)) = params {
+        env = env.with_params(headers, query);
+    }
+    let payload = match integration.request_template(body) {
+        Err(_) => return Err(CallError::Unsupported),
+        Ok(None) => body.clone(),
+        Ok(Some(t)) => Bytes::from(env.render(t, body).map_err(render_failed)?),
+    };
+    let answer = match &integration.target {
+        WsTarget::Function(target) => {
+            let inv = hub
+                .gateway
+                .invoke_function(target, payload, integration.timeout, peer)
+                .await
+                .map_err(|e| CallError::Failed(e.to_string()))?;
+            Answer {
+                status: 200,
+                headers: None,
+                error: inv.error_message(),
+                body: inv.payload,
+            }
+        }
+        WsTarget::Http { uri, method } => {
+            call_http(hub, uri, method, payload, integration.timeout).await?
+        }
+        WsTarget::Mock => {
+            // The request template's output says which response: `{"statusCode": 200}`.
+            let asked: Value = serde_json::from_slice(&payload).unwrap_or(Value::Null);
+            let status = asked
+                .get("statusCode")
+                .and_then(Value::as_u64)
+                .and_then(|s| u16::try_from(s).ok())
+                .unwrap_or(200);
+            Answer {
+                status,
+                headers: None,
+                body: Bytes::new(),
+                error: None,
+            }
+        }
+    };
+    let key = match (&answer.error, &integration.target) {
+        (Some(message), _) => Some(message.clone()),
+        (None, WsTarget::Function(_)) => None,
+        (None, _) => Some(answer.status.to_string()),
+    };
+    let failed = answer.error.is_some() || answer.status >= 400;
+    let Some(response) = integration.response(key.as_deref()) else {
+        if failed {
+            return Err(CallError::Status(match &answer.error {
+                Some(m) => format!("function error: {m}"),
+                None => format!("integration answered {}", answer.status),
+            }));
+        }
+        // No integration response: the answer passes through.
+        return Ok((!answer.body.is_empty()).then_some(answer.body));
+    };
+    let facts = ResponseFacts {
+        status: answer.status,
+        headers: answer.headers.as_ref(),
+    };
+    match response.template(body, facts) {
+        Some(t) => Ok(Some(Bytes::from(
+            env.render(t, &answer.body).map_err(render_failed)?,
+        ))),
+        None => Ok((!answer.body.is_empty()).then_some(answer.body)),
+    }
+}
+
+/// AWS_PROXY and HTTP_PROXY: the WebSocket proxy event to the function, the message as
+/// is to the URL; the answer's `body` (the function) or the response body goes back.
+async fn call_proxy(
     hub: &WsHub,
     route: &WsRoute,
     event: &Value,
@@ -236,41 +401,16 @@ async fn call_route(
             Ok(out)
         }
         WsTarget::Http { uri, method } => {
-            let mut req = Request::new(Body::full(body.clone()));
-            *req.method_mut() = method.clone();
-            *req.uri_mut() = uri
-                .parse()
-                .map_err(|_| CallError::Failed(format!("invalid integration URI {uri}")))?;
-            req.headers_mut().insert(
-                http::header::CONTENT_TYPE,
-                http::HeaderValue::from_static("application/json"),
-            );
-            let exchange = async {
-                let resp = hub
-                    .gateway
-                    .backend_client()
-                    .request(req)
-                    .await
-                    .map_err(|e| CallError::Failed(format!("calling {uri}: {e}")))?;
-                let status = resp.status();
-                let bytes = http_body_util::BodyExt::collect(resp.into_body())
-                    .await
-                    .map_err(|e| CallError::Failed(format!("reading {uri}: {e}")))?
-                    .to_bytes();
-                if status.as_u16() >= 400 {
-                    return Err(CallError::Status(format!("{uri} answered {status}")));
-                }
-                Ok(bytes)
-            };
-            let bytes = tokio::time::timeout(integration.timeout, exchange)
-                .await
-                .map_err(|_| CallError::Failed("integration timed out".into()))??;
-            Ok(Some(bytes))
+            let answer = call_http(hub, uri, method, body.clone(), integration.timeout).await?;
+            if answer.status >= 400 {
+                return Err(CallError::Status(format!(
+                    "{uri} answered {}",
+                    answer.status
+                )));
+            }
+            Ok(Some(answer.body))
         }
-        WsTarget::Mock => Ok(integration
-            .response_template
-            .as_ref()
-            .map(|t| Bytes::from(t.to_string()))),
+        WsTarget::Mock => Ok(None),
     }
 }
 
@@ -350,6 +490,39 @@ async fn authorize(
         context.insert("principalId".into(), p.clone());
     }
     Ok(Value::Object(context))
+}
+
+/// AWS_IAM on `$connect`: the upgrade request must be signed with SigV4 for the service
+/// `execute-api` by one of the control plane's access keys, in the `Authorization` header
+/// or as a presigned URL (`X-Amz-Algorithm`, `X-Amz-Credential`, `X-Amz-Date`,
+/// `X-Amz-SignedHeaders`, `X-Amz-Signature` in the query), over an empty body. Verified
+/// with the derived signing keys the node holds for REST AWS_IAM methods and
+/// `@connections`. A refusal's message (403) is the REST AWS_IAM one.
+fn verify_iam(
+    hub: &WsHub,
+    req: &Request<hyper::body::Incoming>,
+) -> Result<IamCaller, &'static str> {
+    // The SHA-256 of the empty body (an upgrade request has none).
+    const EMPTY: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    let mut head = Request::new(());
+    *head.method_mut() = req.method().clone();
+    *head.uri_mut() = req.uri().clone();
+    *head.version_mut() = req.version();
+    *head.headers_mut() = req.headers().clone();
+    let (parts, ()) = head.into_parts();
+    let keys = std::sync::Arc::clone(&hub.gateway.shared_state().load().iam);
+    iam::verify(&keys, &parts, EMPTY).map_err(|e| {
+        tracing::info!(error = %e, "AWS_IAM $connect refused");
+        match e {
+            apigw_gateway::error::GatewayError::MissingSignature => "Missing Authentication Token",
+            apigw_gateway::error::GatewayError::ExpiredSignature(_) => "Signature expired",
+            _ => {
+                "The request signature we calculated does not match the signature you \
+                 provided. Check your AWS Secret Access Key and signing method. Consult the \
+                 service documentation for details."
+            }
+        }
+    })
 }
 
 /// Whether the `$connect` request carries an enabled API key: the `x-api-key` header, or
@@ -445,6 +618,7 @@ async fn connect(
             .unwrap_or_default()
             .to_string(),
         authorizer: Value::Null,
+        caller: None,
         peer: peer.clone(),
     };
     let (headers, multi_headers) = headers_json(req.headers());
@@ -468,6 +642,15 @@ async fn connect(
         base["multiValueQueryStringParameters"] = multi_query;
     }
     if let Some(route) = stage.route("$connect").cloned() {
+        if route.iam {
+            match verify_iam(hub, &req) {
+                Ok(caller) => conn.caller = Some(caller),
+                Err(message) => {
+                    connect_event(WsEvent::ClientError);
+                    return plain(StatusCode::FORBIDDEN, message);
+                }
+            }
+        }
         base["requestContext"] = conn.request_context("$connect", "CONNECT", None);
         match authorize(hub, &stage, &route, &conn, req.headers(), &query_map, &base).await {
             Ok(context) => conn.authorizer = context,
@@ -486,9 +669,16 @@ async fn connect(
         }
         let mut event = base.clone();
         event["requestContext"] = conn.request_context("$connect", "CONNECT", None);
-        if let Err(e) = call_metered(hub, &route, &event, &Bytes::new(), peer).await {
-            tracing::info!(connection = %conn.id, why = %e.why(), "$connect refused");
-            return plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
+        let params = Some((req.headers(), req.uri().query()));
+        match call_metered(hub, &stage, &route, &event, &Bytes::new(), peer, params).await {
+            Ok(_) => {}
+            Err(CallError::Unsupported) => {
+                return plain(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type");
+            }
+            Err(e) => {
+                tracing::info!(connection = %conn.id, why = %e.why(), "$connect refused");
+                return plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
+            }
         }
     }
     let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
@@ -532,7 +722,16 @@ async fn connect(
         if let Some(route) = stage.route("$disconnect") {
             let mut event = json!({"isBase64Encoded": false});
             event["requestContext"] = conn.request_context("$disconnect", "DISCONNECT", None);
-            let _ = call_metered(&hub2, route, &event, &Bytes::new(), &conn.peer).await;
+            let _ = call_metered(
+                &hub2,
+                &stage,
+                route,
+                &event,
+                &Bytes::new(),
+                &conn.peer,
+                None,
+            )
+            .await;
         }
     });
     let mut resp = Response::new(Body::Empty);
@@ -688,7 +887,7 @@ async fn on_message(
         "isBase64Encoded": text.is_err(),
     });
     event["requestContext"] = conn.request_context(&route.key, "MESSAGE", Some(&message_id));
-    match call_metered(hub, &route, &event, &body, &conn.peer).await {
+    match call_metered(hub, stage, &route, &event, &body, &conn.peer, None).await {
         Ok(Some(answer)) if route.route_response => {
             ws_route_event(&route, WsEvent::Message);
             hub.meter(
@@ -704,6 +903,16 @@ async fn on_message(
             let _ = ws.send(msg).await;
         }
         Ok(_) => {}
+        Err(CallError::Unsupported) => {
+            let _ = ws
+                .send(Message::Text(
+                    json!({"message": "Unsupported Media Type", "connectionId": conn.id,
+                           "requestId": message_id})
+                    .to_string()
+                    .into(),
+                ))
+                .await;
+        }
         Err(e) => {
             tracing::info!(connection = %conn.id, route = %route.key, why = %e.why(), "WebSocket integration failed");
             let _ = ws

@@ -1,7 +1,9 @@
 //! A deployed WebSocket stage (`WsStageConfig`) compiled for the node's WebSocket
 //! pipeline: the route selection expression parsed, routes by key with their integration
 //! and authorizer resolved, function URIs parsed with the stage's variables substituted,
-//! identity sources parsed. Nothing is parsed per message.
+//! identity sources parsed, and the non-proxy integrations' mapping templates (request
+//! templates, integration responses' keys and templates, template selection expressions)
+//! parsed with the REST engine's parser. Nothing is parsed per message.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,7 +12,9 @@ use std::time::Duration;
 use apigw_proto::config::{V2Stages, WsStageConfig};
 
 use super::function::{self, FunctionTarget};
-use super::selection_expression::SelectionExpression;
+use super::selection::ResponseSelector;
+use super::selection_expression::{ResponseFacts, SelectionExpression};
+use super::template::{CompiledTemplate, MappingTemplate};
 use super::uri_template::substitute_stage_variables;
 use super::{CompileError, CompileErrorKind};
 use crate::limits::{Limit, NamedLimit};
@@ -58,18 +62,63 @@ pub struct WsAuthorizer {
 /// What an integration calls.
 #[derive(Debug)]
 pub enum WsTarget {
-    /// AWS_PROXY (and AWS): a function, given the WebSocket proxy event.
+    /// AWS_PROXY (the WebSocket proxy event) and AWS (the request template's output): a
+    /// function.
     Function(FunctionTarget),
-    /// HTTP / HTTP_PROXY: the message body is sent to `uri` with `method`.
+    /// HTTP / HTTP_PROXY: the message body (HTTP: the request template's output) is sent
+    /// to `uri` with `method`.
     Http {
         /// The URI, stage variables substituted.
         uri: Box<str>,
         /// The HTTP method.
         method: http::Method,
     },
-    /// MOCK: answers the `$default` integration response's template (static text), else
-    /// nothing.
+    /// MOCK: the request template's output (`{"statusCode": 200}`) picks the integration
+    /// response, whose template renders the answer.
     Mock,
+}
+
+/// `passthroughBehavior`: what a non-proxy integration does with a message no request
+/// template matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Passthrough {
+    /// WHEN_NO_MATCH (the default): the message passes through as is.
+    WhenNoMatch,
+    /// WHEN_NO_TEMPLATES: it passes only when the integration has no templates at all.
+    WhenNoTemplates,
+    /// NEVER: it is refused.
+    Never,
+}
+
+/// A non-proxy integration's message no template matched and its `passthroughBehavior`
+/// refuses (the client gets `Unsupported Media Type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unsupported;
+
+/// An integration response.
+#[derive(Debug)]
+pub struct WsIntegrationResponse {
+    /// `$default` or `/regex/`.
+    pub key: Box<str>,
+    /// `responseTemplates` by key (`None`: a blank template, the answer passes through).
+    pub templates: HashMap<Box<str>, MappingTemplate>,
+    /// `templateSelectionExpression`; `None`: the `$default` template.
+    pub selection: Option<SelectionExpression>,
+}
+
+impl WsIntegrationResponse {
+    /// The template for an answer: the key its expression selects, else `$default`;
+    /// `None` when there is none (the answer passes through).
+    pub fn template(&self, message: &[u8], facts: ResponseFacts<'_>) -> Option<&CompiledTemplate> {
+        let key = self
+            .selection
+            .as_ref()
+            .and_then(|e| e.select_response(message, Some(facts)));
+        key.as_deref()
+            .and_then(|k| self.templates.get(k))
+            .or_else(|| self.templates.get("$default"))
+            .and_then(|t| t.as_deref())
+    }
 }
 
 /// An integration.
@@ -81,8 +130,53 @@ pub struct WsIntegration {
     pub target: WsTarget,
     /// Its timeout.
     pub timeout: Duration,
-    /// The `$default` integration response's `$default` template, if any.
-    pub response_template: Option<Box<str>>,
+    /// AWS_PROXY or HTTP_PROXY: no templates, no integration responses.
+    pub proxy: bool,
+    /// `requestTemplates` by key (`None`: a blank template, the message passes through).
+    pub request_templates: HashMap<Box<str>, MappingTemplate>,
+    /// `templateSelectionExpression`; `None`: the `$default` template.
+    pub template_selection: Option<SelectionExpression>,
+    /// `passthroughBehavior`.
+    pub passthrough: Passthrough,
+    /// The integration responses, in the API's order.
+    pub responses: Vec<WsIntegrationResponse>,
+    /// Their keys compiled (`/regex/` anchored, `$default` the fallback).
+    pub selector: ResponseSelector,
+}
+
+impl WsIntegration {
+    /// The request template for a message: the key the integration's expression selects,
+    /// else `$default`. `Ok(None)`: the message passes through; `Err`: refused by
+    /// `passthroughBehavior`.
+    pub fn request_template(
+        &self,
+        message: &[u8],
+    ) -> Result<Option<&CompiledTemplate>, Unsupported> {
+        let key = self
+            .template_selection
+            .as_ref()
+            .and_then(|e| e.select(message));
+        let found = key
+            .as_deref()
+            .and_then(|k| self.request_templates.get(k))
+            .or_else(|| self.request_templates.get("$default"));
+        match (found, self.passthrough) {
+            (Some(t), _) => Ok(t.as_deref()),
+            (None, Passthrough::WhenNoMatch) => Ok(None),
+            (None, Passthrough::WhenNoTemplates) if self.request_templates.is_empty() => Ok(None),
+            (None, _) => Err(Unsupported),
+        }
+    }
+
+    /// The integration response for a selection key (status code, or a function's error
+    /// message; `None` for a function that succeeded: the `$default` one).
+    pub fn response(&self, key: Option<&str>) -> Option<&WsIntegrationResponse> {
+        let index = match key {
+            Some(k) => self.selector.select(k),
+            None => self.selector.default_index(),
+        };
+        index.and_then(|i| self.responses.get(i))
+    }
 }
 
 /// A route.
@@ -92,6 +186,8 @@ pub struct WsRoute {
     pub key: Box<str>,
     /// The `$connect` authorizer (CUSTOM).
     pub authorizer: Option<Arc<WsAuthorizer>>,
+    /// `$connect` with AWS_IAM: the upgrade must be SigV4-signed (service `execute-api`).
+    pub iam: bool,
     /// Whether `$connect` needs an API key.
     pub api_key_required: bool,
     /// Its integration.
@@ -159,6 +255,113 @@ fn err(stage: &WsStageConfig, what: String) -> CompileError {
     }
 }
 
+fn templates(
+    stage: &WsStageConfig,
+    what: &str,
+    map: &HashMap<String, String>,
+) -> Result<HashMap<Box<str>, MappingTemplate>, CompileError> {
+    map.iter()
+        .map(|(key, text)| {
+            let parsed = if text.trim().is_empty() {
+                None
+            } else {
+                Some(Arc::new(CompiledTemplate::parse(text).map_err(|e| {
+                    err(stage, format!("{what} template {key}: {e}"))
+                })?))
+            };
+            Ok((key.as_str().into(), parsed))
+        })
+        .collect()
+}
+
+fn expression(
+    stage: &WsStageConfig,
+    what: &str,
+    text: &str,
+    response: bool,
+) -> Result<Option<SelectionExpression>, CompileError> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let parsed = if response {
+        SelectionExpression::parse_response(text)
+    } else {
+        SelectionExpression::parse(text)
+    };
+    parsed
+        .map(Some)
+        .map_err(|e| err(stage, format!("{what}: {e}")))
+}
+
+fn compile_integration(
+    stage: &WsStageConfig,
+    i: &apigw_proto::config::WsIntegration,
+    target: WsTarget,
+) -> Result<WsIntegration, CompileError> {
+    let what = format!("integration {}", i.id);
+    let proxy = matches!(i.integration_type.as_str(), "AWS_PROXY" | "HTTP_PROXY");
+    let passthrough = match i.passthrough_behavior.as_str() {
+        "NEVER" => Passthrough::Never,
+        "WHEN_NO_TEMPLATES" => Passthrough::WhenNoTemplates,
+        _ => Passthrough::WhenNoMatch,
+    };
+    // A config from before integration responses were streamed whole: its `$default`
+    // response's templates.
+    let legacy;
+    let sources: &[apigw_proto::config::WsIntegrationResponse] =
+        if i.integration_responses.is_empty() && !i.response_templates.is_empty() {
+            legacy = [apigw_proto::config::WsIntegrationResponse {
+                integration_response_key: "$default".into(),
+                response_templates: i.response_templates.clone(),
+                template_selection_expression: String::new(),
+            }];
+            &legacy
+        } else {
+            &i.integration_responses
+        };
+    let mut responses = Vec::with_capacity(sources.len());
+    let mut patterns = Vec::with_capacity(sources.len());
+    for r in sources {
+        let key = r.integration_response_key.as_str();
+        let pattern = if key == "$default" {
+            ""
+        } else {
+            key.strip_prefix('/')
+                .and_then(|k| k.strip_suffix('/'))
+                .filter(|k| !k.is_empty())
+                .ok_or_else(|| err(stage, format!("{what}: integration response key {key}")))?
+        };
+        patterns.push(pattern);
+        let rwhat = format!("{what} response {key}");
+        responses.push(WsIntegrationResponse {
+            key: key.into(),
+            templates: templates(stage, &rwhat, &r.response_templates)?,
+            selection: expression(stage, &rwhat, &r.template_selection_expression, true)?,
+        });
+    }
+    let selector = ResponseSelector::compile(patterns.iter().copied())
+        .map_err(|e| err(stage, format!("{what}: integration response key: {e}")))?;
+    Ok(WsIntegration {
+        id: i.id.as_str().into(),
+        target,
+        timeout: function::timeout(i.timeout_in_millis),
+        proxy,
+        request_templates: if proxy {
+            HashMap::new()
+        } else {
+            templates(stage, &what, &i.request_templates)?
+        },
+        template_selection: if proxy {
+            None
+        } else {
+            expression(stage, &what, &i.template_selection_expression, false)?
+        },
+        passthrough,
+        responses,
+        selector,
+    })
+}
+
 /// Compiles every stage of a `V2Stages`.
 pub fn compile_all(v2: &V2Stages) -> Result<WsStages, CompileError> {
     let mut out = WsStages::new();
@@ -223,15 +426,7 @@ pub fn compile_stage(stage: &WsStageConfig) -> Result<WsStage, CompileError> {
         };
         integrations.insert(
             i.id.clone(),
-            Arc::new(WsIntegration {
-                id: i.id.as_str().into(),
-                target,
-                timeout: function::timeout(i.timeout_in_millis),
-                response_template: i
-                    .response_templates
-                    .get("$default")
-                    .map(|t| t.as_str().into()),
-            }),
+            Arc::new(compile_integration(stage, i, target)?),
         );
     }
     let throttle_of = |key: &str| {
@@ -275,6 +470,7 @@ pub fn compile_stage(stage: &WsStageConfig) -> Result<WsStage, CompileError> {
             Arc::new(WsRoute {
                 key: r.route_key.as_str().into(),
                 authorizer,
+                iam: r.authorization_type == "AWS_IAM",
                 api_key_required: r.api_key_required,
                 integration,
                 route_response: r.has_route_response,
@@ -370,5 +566,140 @@ mod tests {
             .route("$default")
             .is_some_and(|r| r.throttle.is_none()));
         assert_eq!(&*compiled.connect_bucket, "b:wsc:abc:dev");
+    }
+
+    use apigw_proto::config as pb;
+
+    fn stage(integration: pb::WsIntegration) -> WsStage {
+        compile_stage(&pb::WsStageConfig {
+            api_id: "a".into(),
+            stage_name: "dev".into(),
+            route_selection_expression: "$request.body.action".into(),
+            routes: vec![pb::WsRoute {
+                route_key: "$default".into(),
+                integration_id: "i".into(),
+                ..Default::default()
+            }],
+            integrations: vec![pb::WsIntegration {
+                id: "i".into(),
+                ..integration
+            }],
+            ..Default::default()
+        })
+        .expect("compiles")
+    }
+
+    fn templates(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect()
+    }
+
+    fn request_source(s: &WsStage, message: &str) -> Result<Option<String>, Unsupported> {
+        let i = &s.routes["$default"].integration;
+        i.request_template(message.as_bytes()).map(|t| {
+            t.map(|t| {
+                t.render(&vtl::RenderInput::default())
+                    .expect("renders")
+                    .body
+            })
+        })
+    }
+
+    #[test]
+    fn request_templates_by_selection_and_passthrough() {
+        let with = |passthrough: &str, pairs: &[(&str, &str)]| {
+            stage(pb::WsIntegration {
+                integration_type: "MOCK".into(),
+                template_selection_expression: "$request.body.kind".into(),
+                request_templates: templates(pairs),
+                passthrough_behavior: passthrough.into(),
+                ..Default::default()
+            })
+        };
+        let s = with("WHEN_NO_MATCH", &[("a", "A"), ("$default", "D")]);
+        assert_eq!(request_source(&s, r#"{"kind":"a"}"#), Ok(Some("A".into())));
+        assert_eq!(request_source(&s, r#"{"kind":"b"}"#), Ok(Some("D".into())));
+        let s = with("WHEN_NO_MATCH", &[("a", "A")]);
+        assert_eq!(request_source(&s, r#"{"kind":"b"}"#), Ok(None));
+        let s = with("NEVER", &[("a", "A")]);
+        assert_eq!(request_source(&s, r#"{"kind":"b"}"#), Err(Unsupported));
+        assert_eq!(request_source(&s, "not json"), Err(Unsupported));
+        let s = with("NEVER", &[]);
+        assert_eq!(request_source(&s, "{}"), Err(Unsupported));
+        let s = with("WHEN_NO_TEMPLATES", &[]);
+        assert_eq!(request_source(&s, "{}"), Ok(None));
+        let s = with("WHEN_NO_TEMPLATES", &[("a", "A")]);
+        assert_eq!(request_source(&s, r#"{"kind":"b"}"#), Err(Unsupported));
+    }
+
+    #[test]
+    fn integration_responses_by_key_and_template_expression() {
+        let s = stage(pb::WsIntegration {
+            integration_type: "HTTP".into(),
+            uri: "http://backend/".into(),
+            integration_responses: vec![
+                pb::WsIntegrationResponse {
+                    integration_response_key: "/4\\d\\d/".into(),
+                    template_selection_expression: "${integration.response.statuscode}".into(),
+                    response_templates: templates(&[("404", "nf"), ("$default", "4xx")]),
+                },
+                pb::WsIntegrationResponse {
+                    integration_response_key: "$default".into(),
+                    response_templates: templates(&[("$default", "ok")]),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        });
+        let i = &s.routes["$default"].integration;
+        let pick = |status: u16| {
+            let r = i.response(Some(&status.to_string())).expect("a response");
+            let facts = ResponseFacts {
+                status,
+                headers: None,
+            };
+            r.template(b"{}", facts).map(|t| {
+                t.render(&vtl::RenderInput::default())
+                    .expect("renders")
+                    .body
+            })
+        };
+        assert_eq!(pick(404).as_deref(), Some("nf"));
+        assert_eq!(pick(409).as_deref(), Some("4xx"));
+        assert_eq!(pick(200).as_deref(), Some("ok"));
+        assert_eq!(pick(4000).as_deref(), Some("ok"), "anchored");
+        assert_eq!(i.response(None).map(|r| &*r.key), Some("$default"));
+    }
+
+    #[test]
+    fn a_bad_template_or_key_does_not_compile() {
+        let bad = pb::WsStageConfig {
+            api_id: "a".into(),
+            stage_name: "dev".into(),
+            route_selection_expression: "$request.body.action".into(),
+            integrations: vec![pb::WsIntegration {
+                id: "i".into(),
+                integration_type: "MOCK".into(),
+                request_templates: templates(&[("$default", "#if(")]),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert!(compile_stage(&bad).is_err());
+        let bad_key = pb::WsStageConfig {
+            integrations: vec![pb::WsIntegration {
+                id: "i".into(),
+                integration_type: "MOCK".into(),
+                integration_responses: vec![pb::WsIntegrationResponse {
+                    integration_response_key: "200".into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..bad
+        };
+        assert!(compile_stage(&bad_key).is_err());
     }
 }
