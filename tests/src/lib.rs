@@ -14,6 +14,7 @@ pub mod postgres;
 pub mod process;
 pub mod rest_api;
 pub mod tls;
+pub mod websocket;
 
 pub use backend::{Backend, StallingBackend};
 pub use functions::FunctionsHost;

@@ -19,16 +19,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use apigw_e2e::process::redis_prefix;
+use apigw_e2e::websocket::{host, id, next_text, Ws};
 use apigw_e2e::{
     eventually, fresh_database, raw_status, redis_time_ms, redis_url, ControlPlane, DataPlane, Mgmt,
 };
-use futures::{SinkExt, StreamExt};
+use futures::SinkExt;
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+use tokio_tungstenite::tungstenite::Message;
 
 /// `--ws-connect-rate` of every node here (and so the burst of the stage's bucket).
 const CONNECT_RATE: f64 = 5.0;
@@ -44,22 +41,9 @@ const PACE: Duration = Duration::from_millis(15);
 /// The API's name: a comma and quotes, which the CSV must quote.
 const API_NAME: &str = "chat, \"limits\"";
 
-fn host(api: &str) -> String {
-    format!("{api}.execute-api.localhost")
-}
-
 /// Upgrades to `api`/`dev` on the node listening on `port`; the refusal's status otherwise.
 async fn connect(port: u16, api: &str) -> Result<Ws, u16> {
-    let mut req = format!("ws://127.0.0.1:{port}/dev")
-        .into_client_request()
-        .expect("request");
-    req.headers_mut()
-        .insert("host", host(api).parse().expect("host"));
-    match tokio_tungstenite::connect_async(req).await {
-        Ok((ws, _)) => Ok(ws),
-        Err(WsError::Http(resp)) => Err(resp.status().as_u16()),
-        Err(e) => panic!("connecting: {e}"),
-    }
+    apigw_e2e::websocket::connect(port, api, "/dev").await
 }
 
 /// Whether `node` serves `api`/`dev` as a WebSocket stage, asked without spending a token:
@@ -95,10 +79,6 @@ async fn counting_integration() -> (String, Arc<AtomicU64>) {
         let _ = axum::serve(listener, app).await;
     });
     (format!("http://{addr}/count"), hits)
-}
-
-fn id(v: &Value, key: &str) -> String {
-    v[key].as_str().unwrap_or_default().to_string()
 }
 
 /// The counted API: route `count` → the integration, with a route response, throttled by
@@ -216,16 +196,7 @@ fn assert_bound(what: &str, t: &Tally, elapsed_ms: u64, rate: f64, burst: f64) {
 
 /// The next text message as JSON (panics after 20 s or on close).
 async fn next_json(ws: &mut Ws) -> Value {
-    loop {
-        let msg = tokio::time::timeout(Duration::from_secs(20), ws.next())
-            .await
-            .expect("an answer within 20 s")
-            .expect("the socket is open")
-            .expect("a frame");
-        if let Message::Text(t) = msg {
-            return serde_json::from_str(t.as_str()).unwrap_or(json!(t.as_str()));
-        }
-    }
+    next_text(ws, "an answer").await
 }
 
 /// Sends `count` messages from every client until `for_` has passed, each waiting for its

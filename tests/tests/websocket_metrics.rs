@@ -13,51 +13,13 @@
 use std::time::Duration;
 
 use apigw_e2e::process::{DataPlane, ACCESS_KEY_ID, SECRET_ACCESS_KEY};
+use apigw_e2e::websocket::{fn_uri, host, next_text, send, Ws};
 use apigw_e2e::{eventually, free_port, fresh_database, Backend, ControlPlane, FunctionsHost};
-use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-fn host(api: &str) -> String {
-    format!("{api}.execute-api.localhost")
-}
 
 /// Connects to `node` for `api`/`dev` with `query`; the refusal's status otherwise.
 async fn connect(node: &DataPlane, api: &str, query: &str) -> Result<Ws, u16> {
-    let mut req = format!("ws://127.0.0.1:{}/dev{query}", node.port)
-        .into_client_request()
-        .expect("request");
-    req.headers_mut()
-        .insert("host", host(api).parse().expect("host"));
-    match tokio_tungstenite::connect_async(req).await {
-        Ok((ws, _)) => Ok(ws),
-        Err(WsError::Http(resp)) => Err(resp.status().as_u16()),
-        Err(e) => panic!("connecting: {e}"),
-    }
-}
-
-/// The next text message (panics after 20 s or on close).
-async fn next_text(ws: &mut Ws, what: &str) -> Value {
-    loop {
-        let msg = tokio::time::timeout(Duration::from_secs(20), ws.next())
-            .await
-            .unwrap_or_else(|_| panic!("{what}: no message within 20 s"))
-            .expect("the socket is open")
-            .expect("a frame");
-        if let Message::Text(t) = msg {
-            return serde_json::from_str(t.as_str()).unwrap_or(json!(t.as_str()));
-        }
-    }
-}
-
-async fn send(ws: &mut Ws, body: Value) {
-    ws.send(Message::Text(body.to_string().into()))
-        .await
-        .expect("send");
+    apigw_e2e::websocket::connect(node.port, api, &format!("/dev{query}")).await
 }
 
 /// A signed `@connections` POST of `body` on `node` (service `execute-api`).
@@ -84,13 +46,6 @@ async fn post_to_connection(node: &DataPlane, api: &str, id: &str, body: &[u8]) 
         .expect("@connections call")
         .status()
         .as_u16()
-}
-
-fn fn_uri(name: &str) -> String {
-    format!(
-        "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/\
-         arn:aws:lambda:us-east-1:000000000000:function:{name}/invocations"
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
