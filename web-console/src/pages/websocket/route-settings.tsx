@@ -10,7 +10,8 @@ import { Check, Confirm, ErrorText, Field, FormActions, Modal, Select, toast, us
 import { EditDeleteButtons, Table } from "../../shared/table";
 import { listV2, splitError, type WsRoute, type WsRouteSettings, type WsStage } from "../../v2";
 
-type Form = { burst: string; rate: string; metrics: boolean; trace: boolean; logging: string };
+type LoggingLevel = NonNullable<WsRouteSettings["loggingLevel"]>;
+type Form = { burst: string; rate: string; metrics: boolean; trace: boolean; logging: LoggingLevel };
 
 const formOf = (s?: WsRouteSettings): Form => ({
   burst: s?.throttlingBurstLimit === undefined ? "" : String(s.throttlingBurstLimit),
@@ -70,7 +71,7 @@ function SettingsFields(props: { form: Form; onChange: (f: Form) => void; err: (
         />
       </div>
       <div class="row">
-        <Select label="Logging level" name="loggingLevel" value={f.logging} options={["OFF", "ERROR", "INFO"]} onChange={(v) => set({ logging: v })} />
+        <Select label="Logging level" name="loggingLevel" value={f.logging} options={["OFF", "ERROR", "INFO"]} onChange={(v) => set({ logging: v as LoggingLevel })} />
         <Check label="Detailed metrics (per route)" checked={f.metrics} onChange={(v) => set({ metrics: v })} />
         <Check label="Data trace (log full message data)" checked={f.trace} onChange={(v) => set({ trace: v })} />
       </div>
