@@ -384,6 +384,8 @@ test("WebSocket integration responses, models, authorizers, route responses and 
     return page.getByRole("dialog", { name: "Edit route $connect" });
   };
   dialog = await editConnect();
+  // The authorizers are listed once the dialog is open.
+  await dialog.locator("option", { hasText: "querytoken" }).waitFor({ state: "attached" });
   assert.equal(await dialog.getByLabel("Authorization").inputValue(), "CUSTOM");
   assert.equal(await dialog.getByLabel("Authorizer", { exact: true }).inputValue(), auth.authorizerId);
   await dialog.getByLabel("Authorization").selectOption("NONE");

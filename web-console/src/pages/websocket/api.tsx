@@ -374,6 +374,9 @@ function EditRoute(props: { apiId: string; route: WsRoute; integrations: WsInteg
   const a = useAction();
   const err = splitError(a.error, ROUTE_FIELDS);
   const modelOptions = [{ value: "", label: "Choose a model" }, ...(modelList.data ?? []).map((m) => ({ value: m.name, label: m.name }))];
+  // The route's authorizer is an option before the list has loaded (and if it is gone).
+  const authorizerOptions = [{ value: "", label: "Choose an authorizer" }, ...(authorizers.data ?? []).map((x) => ({ value: x.authorizerId, label: `${x.name} (${x.authorizerId})` }))];
+  if (authorizerId && !authorizerOptions.some((o) => o.value === authorizerId)) authorizerOptions.push({ value: authorizerId, label: authorizerId });
   const integrationOptions = [{ value: "", label: "None" }, ...props.integrations.map((i) => ({ value: i.integrationId, label: integrationLabel(i) }))];
   if (wasTarget && !props.integrations.some((i) => i.integrationId === wasTarget)) integrationOptions.push({ value: wasTarget, label: r.target ?? wasTarget });
   return (
@@ -414,7 +417,7 @@ function EditRoute(props: { apiId: string; route: WsRoute; integrations: WsInteg
                 label="Authorizer"
                 name="authorizerId"
                 value={authorizerId}
-                options={[{ value: "", label: "Choose an authorizer" }, ...(authorizers.data ?? []).map((x) => ({ value: x.authorizerId, label: `${x.name} (${x.authorizerId})` }))]}
+                options={authorizerOptions}
                 onChange={setAuthorizerId}
               />
             )}
