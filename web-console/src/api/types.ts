@@ -48,6 +48,7 @@ export type V2Model = Schemas["V2Model"];
 export type V2Stage = Schemas["V2Stage"];
 export type V2RouteSettings = Schemas["V2RouteSettings"];
 export type V2Deployment = Schemas["V2Deployment"];
+export type V2CreateApiRequest = Schemas["V2CreateApiRequest"];
 export type V2CreateRouteRequest = Schemas["V2CreateRouteRequest"];
 export type V2UpdateRouteRequest = Schemas["V2UpdateRouteRequest"];
 export type V2CreateIntegrationRequest = Schemas["V2CreateIntegrationRequest"];

@@ -14,7 +14,7 @@ import { Copyable } from "../../shared/copy";
 import { invokeEndpoint } from "../../shared/invoke";
 import { lambdaUri } from "../../shared/lambda";
 import { fmtIso, listV2, splitError, wsUrls, type WsApi, type WsAuthorizer, type WsDeployment, type WsIntegration, type WsModel, type WsRoute, type WsStage } from "../../v2";
-import type { V2CreateRouteRequest, V2UpdateRouteRequest } from "../../api/types";
+import type { V2CreateIntegrationRequest, V2CreateRouteRequest, V2CreateStageRequest, V2UpdateRouteRequest, V2UpdateStageRequest } from "../../api/types";
 import { WS_BASE } from "./apis";
 import { WsAuthorizers } from "./authorizers";
 import { WsModels } from "./models";
@@ -571,11 +571,11 @@ function CreateIntegration(props: { apiId: string; onClose: () => void; onCreate
           e.preventDefault();
           const ok = await a.run(() =>
             post(`/v2/apis/${props.apiId}/integrations`, {
-              integrationType: type,
+              integrationType: type as WsIntegration["integrationType"],
               integrationUri: type === "MOCK" ? undefined : type === "AWS_PROXY" ? lambdaUri(uri.trim()) : uri.trim(),
               integrationMethod: type === "HTTP_PROXY" ? method : undefined,
               timeoutInMillis: timeout.trim() ? Number(timeout) : undefined,
-            }),
+            } satisfies V2CreateIntegrationRequest),
           );
           if (ok) {
             toast(`${type} integration created`);
@@ -677,7 +677,7 @@ function StageCard(props: { apiId: string; stage: WsStage; urls: { connect: stri
             disabled={deploy.busy}
             onClick={async () => {
               const on = !s.autoDeploy;
-              if (await deploy.run(() => update(`/v2/apis/${props.apiId}/stages/${encodeURIComponent(s.stageName)}`, { autoDeploy: on }))) {
+              if (await deploy.run(() => update(`/v2/apis/${props.apiId}/stages/${encodeURIComponent(s.stageName)}`, { autoDeploy: on } satisfies V2UpdateStageRequest))) {
                 toast(`Automatic deployment of ${s.stageName} turned ${on ? "on" : "off"}`);
                 props.onChanged();
               }
@@ -764,7 +764,7 @@ function CreateStage(props: { apiId: string; onClose: () => void; onCreated: () 
               autoDeploy,
               description: description || undefined,
               stageVariables: Object.keys(variables).length ? variables : undefined,
-            }),
+            } satisfies V2CreateStageRequest),
           );
           if (ok) {
             toast(`Stage ${name.trim()} created`);
