@@ -1,74 +1,22 @@
 // The `apigatewayv2` management API (`/v2/...`) as the console uses it for WebSocket APIs:
-// its wire shapes, every page of a `{items, nextToken}` list, and which form field a v2
+// its wire shapes (aliases of the generated OpenAPI types), every page of a `{items, nextToken}` list, and which form field a v2
 // error message names (v2 errors carry a lower-case `message`, which `api.ts` reads).
 import { get } from "./api";
+import type { V2Api, V2Authorizer, V2Deployment, V2Integration, V2IntegrationResponse, V2Model, V2Route, V2RouteResponse, V2RouteSettings, V2Stage } from "./api/types";
 
-export type WsApi = {
-  apiId: string;
-  name: string;
-  protocolType: string;
-  routeSelectionExpression: string;
-  description?: string;
-  apiEndpoint?: string;
-  createdDate?: string;
-};
-export type WsRoute = {
-  routeId: string;
-  routeKey: string;
-  authorizationType?: string;
-  authorizerId?: string;
-  apiKeyRequired?: boolean;
-  target?: string;
-  routeResponseSelectionExpression?: string;
-};
-export type WsIntegration = {
-  integrationId: string;
-  integrationType: string;
-  integrationUri?: string;
-  integrationMethod?: string;
-  timeoutInMillis?: number;
-  description?: string;
-};
-export type WsAuthorizer = {
-  authorizerId: string;
-  name: string;
-  authorizerType: string;
-  authorizerUri?: string;
-  identitySource?: string[];
-};
-export type WsRouteResponse = {
-  routeResponseId: string;
-  routeResponseKey: string;
-  modelSelectionExpression?: string;
-  responseModels?: Record<string, string>;
-};
-export type WsIntegrationResponse = {
-  integrationResponseId: string;
-  integrationResponseKey: string;
-  templateSelectionExpression?: string;
-  responseTemplates?: Record<string, string>;
-};
-export type WsModel = { modelId: string; name: string; contentType?: string; description?: string; schema?: string };
+// The shapes are the control plane's OpenAPI document's (api/types.ts, generated from the
+// AWS model); an item read back always has its identifier, so that member is required here.
+export type WsApi = V2Api & { apiId: string };
+export type WsRoute = V2Route & { routeId: string };
+export type WsIntegration = V2Integration & { integrationId: string; integrationType: NonNullable<V2Integration["integrationType"]> };
+export type WsAuthorizer = V2Authorizer & { authorizerId: string; authorizerType: NonNullable<V2Authorizer["authorizerType"]> };
+export type WsRouteResponse = V2RouteResponse & { routeResponseId: string };
+export type WsIntegrationResponse = V2IntegrationResponse & { integrationResponseId: string };
+export type WsModel = V2Model & { modelId: string };
 /** A stage's `defaultRouteSettings` or one entry of its `routeSettings` (by route key). */
-export type WsRouteSettings = {
-  throttlingBurstLimit?: number;
-  throttlingRateLimit?: number;
-  detailedMetricsEnabled?: boolean;
-  dataTraceEnabled?: boolean;
-  loggingLevel?: string;
-};
-export type WsStage = {
-  stageName: string;
-  deploymentId?: string;
-  autoDeploy?: boolean;
-  description?: string;
-  stageVariables?: Record<string, string>;
-  defaultRouteSettings?: WsRouteSettings;
-  routeSettings?: Record<string, WsRouteSettings>;
-  createdDate?: string;
-  lastUpdatedDate?: string;
-};
-export type WsDeployment = { deploymentId: string; deploymentStatus?: string; description?: string; createdDate?: string };
+export type WsRouteSettings = V2RouteSettings;
+export type WsStage = V2Stage;
+export type WsDeployment = V2Deployment & { deploymentId: string };
 
 /** Every page of a v2 list (`maxResults` / `nextToken`). */
 export async function listV2<T>(path: string): Promise<T[]> {

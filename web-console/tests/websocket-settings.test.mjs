@@ -13,6 +13,9 @@
 // - Routes: `$connect` with that authorizer (the picker), `$default` to the mock; the
 //   `$default` route's Responses turn its route response selection expression on, refuse a
 //   key other than `$default`, create `$default` with a response model, and delete another.
+// - Routes → Edit (UpdateRoute): `$default`'s target, model selection expression and request
+//   model; `$connect`'s authorization CUSTOM → NONE → CUSTOM (refused without an authorizer,
+//   the message under the picker; then with it and an API key) → AWS_IAM → CUSTOM.
 // - The `dev` stage then answers on the node: 401 without the token, the integration
 //   response's template with it.
 // - Stages → Route settings: a negative burst is refused at its field; defaults saved; a
@@ -33,6 +36,13 @@ async function ok(method, path, body) {
   const r = await fromPage(method, path, body);
   assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body;
+}
+
+/** Saves `dialog` (it closes once the change is made) and waits for the toast `text`. */
+async function save(dialog, text) {
+  await dialog.getByRole("button", { name: "Save" }).click();
+  await dialog.waitFor({ state: "detached" });
+  await toast(text);
 }
 
 /** Clicks `button` of `dialog` expecting a refusal (a 4XX the page reports). */
@@ -332,6 +342,94 @@ test("WebSocket integration responses, models, authorizers, route responses and 
   assert.equal((await ok("GET", `${base}/routes/${connect.routeId}/routeresponses`)).items.length, 0);
   rrs = (await ok("GET", `${base}/routes/${dflt.routeId}/routeresponses`)).items;
   assert.equal(rrs.length, 1);
+
+  // ---- editing routes (UpdateRoute) ----------------------------------------------------
+  // `$default`: another target, a model selection expression and a request model; then the
+  // first mock again (its integration response answers on the node below).
+  const mock2 = await ok("POST", `${base}/integrations`, { integrationType: "MOCK" });
+  await page.goto(`${CONSOLE}/apis/websocket/${apiId}/routes`);
+  await page.getByRole("button", { name: "Edit route $default" }).click();
+  dialog = page.getByRole("dialog", { name: "Edit route $default" });
+  assert.equal(await dialog.getByLabel("Target integration").inputValue(), mock.integrationId);
+  assert.equal(await dialog.getByLabel("Route response selection expression").inputValue(), "$default");
+  assert.equal(await dialog.getByLabel("Authorization").count(), 0, "authorization is only offered on $connect");
+  await dialog.getByLabel("Target integration").selectOption(mock2.integrationId);
+  await dialog.getByLabel("Model selection expression").fill("$default");
+  await dialog.getByRole("button", { name: "Add request model" }).click();
+  assert.equal(await dialog.getByLabel("Request model key 1", { exact: true }).inputValue(), "$default");
+  await dialog.getByLabel("Request model 1", { exact: true }).selectOption("Message");
+  await shot("ws-settings-08a-route-edit");
+  await save(dialog, "Route $default saved");
+  await page.getByTestId("ws-routes").getByText(`MOCK (${mock2.integrationId})`).waitFor();
+  let route = await ok("GET", `${base}/routes/${dflt.routeId}`);
+  assert.equal(route.target, `integrations/${mock2.integrationId}`);
+  assert.equal(route.modelSelectionExpression, "$default");
+  assert.deepEqual(route.requestModels, { $default: "Message" });
+  assert.equal(route.routeResponseSelectionExpression, "$default");
+  assert.equal(route.authorizationType, "NONE");
+  await page.getByRole("button", { name: "Edit route $default" }).click();
+  dialog = page.getByRole("dialog", { name: "Edit route $default" });
+  assert.equal(await dialog.getByLabel("Request model 1", { exact: true }).inputValue(), "Message");
+  await dialog.getByLabel("Target integration").selectOption(mock.integrationId);
+  await save(dialog, "Route $default saved");
+  route = await ok("GET", `${base}/routes/${dflt.routeId}`);
+  assert.equal(route.target, `integrations/${mock.integrationId}`);
+  assert.deepEqual(route.requestModels, { $default: "Message" });
+
+  // `$connect`: CUSTOM → NONE → CUSTOM (refused without an authorizer, then with it and an
+  // API key) → AWS_IAM; then back to the authorizer for the node below.
+  const connectRow = page.getByTestId("ws-routes").getByRole("row").filter({ hasText: "$connect" });
+  const editConnect = async () => {
+    await page.getByRole("button", { name: "Edit route $connect" }).click();
+    return page.getByRole("dialog", { name: "Edit route $connect" });
+  };
+  dialog = await editConnect();
+  // The authorizers are listed once the dialog is open.
+  await dialog.locator("option", { hasText: "querytoken" }).waitFor({ state: "attached" });
+  assert.equal(await dialog.getByLabel("Authorization").inputValue(), "CUSTOM");
+  assert.equal(await dialog.getByLabel("Authorizer", { exact: true }).inputValue(), auth.authorizerId);
+  await dialog.getByLabel("Authorization").selectOption("NONE");
+  await save(dialog, "Route $connect saved");
+  route = await ok("GET", `${base}/routes/${connect.routeId}`);
+  assert.equal(route.authorizationType, "NONE");
+  assert.equal(route.authorizerId, undefined);
+  assert.equal(route.target, `integrations/${mock.integrationId}`);
+  await connectRow.getByRole("cell", { name: "NONE", exact: true }).waitFor();
+
+  dialog = await editConnect();
+  await dialog.getByLabel("Authorization").selectOption("CUSTOM");
+  assert.equal(await dialog.getByLabel("Authorizer", { exact: true }).inputValue(), "");
+  await refused(dialog, "Save", dialog.getByRole("alert").filter({ hasText: "authorizerId is required when authorizationType is CUSTOM" }));
+  // Under the authorizer picker, the field it names.
+  await dialog.locator(".field:has(select[name=authorizerId]) + p.error", { hasText: "authorizerId is required" }).waitFor();
+  await shot("ws-settings-08b-route-edit-refused");
+  assert.equal((await ok("GET", `${base}/routes/${connect.routeId}`)).authorizationType, "NONE");
+  await dialog.getByLabel("Authorizer", { exact: true }).selectOption(auth.authorizerId);
+  await dialog.getByLabel("API key required").check();
+  await save(dialog, "Route $connect saved");
+  await page.getByTestId("ws-routes").getByText("CUSTOM (querytoken) · API key").waitFor();
+  route = await ok("GET", `${base}/routes/${connect.routeId}`);
+  assert.equal(route.authorizationType, "CUSTOM");
+  assert.equal(route.authorizerId, auth.authorizerId);
+  assert.equal(route.apiKeyRequired, true);
+
+  dialog = await editConnect();
+  assert.equal(await dialog.getByLabel("API key required").isChecked(), true);
+  await dialog.getByLabel("Authorization").selectOption("AWS_IAM");
+  await dialog.getByLabel("API key required").uncheck();
+  await save(dialog, "Route $connect saved");
+  await connectRow.getByRole("cell", { name: "AWS_IAM", exact: true }).waitFor();
+  route = await ok("GET", `${base}/routes/${connect.routeId}`);
+  assert.equal(route.authorizationType, "AWS_IAM");
+  assert.equal(route.authorizerId, undefined);
+  assert.equal(route.apiKeyRequired, false);
+
+  dialog = await editConnect();
+  await dialog.getByLabel("Authorization").selectOption("CUSTOM");
+  await dialog.getByLabel("Authorizer", { exact: true }).selectOption(auth.authorizerId);
+  await save(dialog, "Route $connect saved");
+  route = await ok("GET", `${base}/routes/${connect.routeId}`);
+  assert.deepEqual([route.authorizationType, route.authorizerId, route.apiKeyRequired], ["CUSTOM", auth.authorizerId, false]);
 
   // ---- the stage answers on the node --------------------------------------------------
   await ok("POST", `${base}/stages`, { stageName: "dev", autoDeploy: true });

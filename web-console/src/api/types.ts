@@ -35,6 +35,34 @@ export type Usage = Schemas["Usage"];
 export type TestInvokeMethodResponse = Schemas["TestInvokeMethodResponse"];
 export type TestInvokeAuthorizerResponse = Schemas["TestInvokeAuthorizerResponse"];
 
+// The v2 (apigatewayv2) API, as the control plane's document describes it from the AWS model.
+// The console's WebSocket pages use them through v2.ts (WsRoute, ...), which makes the
+// members the pages rely on (identifiers) required.
+export type V2Api = Schemas["V2Api"];
+export type V2Route = Schemas["V2Route"];
+export type V2RouteResponse = Schemas["V2RouteResponse"];
+export type V2Integration = Schemas["V2Integration"];
+export type V2IntegrationResponse = Schemas["V2IntegrationResponse"];
+export type V2Authorizer = Schemas["V2Authorizer"];
+export type V2Model = Schemas["V2Model"];
+export type V2Stage = Schemas["V2Stage"];
+export type V2RouteSettings = Schemas["V2RouteSettings"];
+export type V2Deployment = Schemas["V2Deployment"];
+export type V2CreateApiRequest = Schemas["V2CreateApiRequest"];
+export type V2CreateRouteRequest = Schemas["V2CreateRouteRequest"];
+export type V2UpdateRouteRequest = Schemas["V2UpdateRouteRequest"];
+export type V2CreateIntegrationRequest = Schemas["V2CreateIntegrationRequest"];
+export type V2CreateStageRequest = Schemas["V2CreateStageRequest"];
+export type V2UpdateStageRequest = Schemas["V2UpdateStageRequest"];
+export type V2CreateAuthorizerRequest = Schemas["V2CreateAuthorizerRequest"];
+export type V2UpdateAuthorizerRequest = Schemas["V2UpdateAuthorizerRequest"];
+export type V2CreateModelRequest = Schemas["V2CreateModelRequest"];
+export type V2UpdateModelRequest = Schemas["V2UpdateModelRequest"];
+export type V2CreateRouteResponseRequest = Schemas["V2CreateRouteResponseRequest"];
+export type V2UpdateRouteResponseRequest = Schemas["V2UpdateRouteResponseRequest"];
+export type V2CreateIntegrationResponseRequest = Schemas["V2CreateIntegrationResponseRequest"];
+export type V2UpdateIntegrationResponseRequest = Schemas["V2UpdateIntegrationResponseRequest"];
+
 /** The request body of an operation (by its operationId, e.g. "CreateRestApi"). */
 export type RequestOf<Op extends keyof operations> = operations[Op] extends {
   requestBody?: { content: { "application/json": infer B } };

@@ -1,18 +1,20 @@
 // One WebSocket API: its header (name, route selection expression, delete) and tabs for
-// routes (incl. $connect / $disconnect / $default, authorization, target integration; each
-// route's responses in responses.tsx), integrations (AWS_PROXY to a function, HTTP_PROXY to
+// routes (incl. $connect / $disconnect / $default, authorization, target integration; an
+// existing route's target, authorization, selection expressions and request models are
+// edited through UpdateRoute; each route's responses in responses.tsx), integrations (AWS_PROXY to a function, HTTP_PROXY to
 // a URL, MOCK; each one's responses in responses.tsx), authorizers (authorizers.tsx), models
 // (models.tsx), stages (autoDeploy, stage variables, deploy, the ws:// URL to connect
 // to; route settings in route-settings.tsx) and usage (usage.tsx).
 import { useEffect, useState } from "preact/hooks";
 import { del, get, post, update } from "../../api";
 import { Link, match, navigate } from "../../router";
-import { Check, Confirm, ErrorText, Field, FormActions, KeyValues, ListStatus, Loading, Modal, Select, entries, fromEntries, messageOf, toast, useAction, useAsync } from "../../ui";
+import { Check, Confirm, EditableRows, ErrorText, Field, FormActions, KeyValues, ListStatus, Loading, Modal, Options, Select, entries, fromEntries, messageOf, toast, useAction, useAsync } from "../../ui";
 import { NotFound } from "../../shared/not-found";
 import { Copyable } from "../../shared/copy";
 import { invokeEndpoint } from "../../shared/invoke";
 import { lambdaUri } from "../../shared/lambda";
-import { fmtIso, listV2, splitError, wsUrls, type WsApi, type WsAuthorizer, type WsDeployment, type WsIntegration, type WsRoute, type WsStage } from "../../v2";
+import { fmtIso, listV2, splitError, wsUrls, type WsApi, type WsAuthorizer, type WsDeployment, type WsIntegration, type WsModel, type WsRoute, type WsStage } from "../../v2";
+import type { V2CreateIntegrationRequest, V2CreateRouteRequest, V2CreateStageRequest, V2UpdateRouteRequest, V2UpdateStageRequest } from "../../api/types";
 import { WS_BASE } from "./apis";
 import { WsAuthorizers } from "./authorizers";
 import { WsModels } from "./models";
@@ -142,6 +144,7 @@ function Routes({ apiId }: { apiId: string }) {
   const authorizers = useAsync(() => listV2<WsAuthorizer>(`/v2/apis/${apiId}/authorizers`), [apiId]);
   const [creating, setCreating] = useState(false);
   const [responsesOf, setResponsesOf] = useState<string | null>(null);
+  const [editing, setEditing] = useState<WsRoute | null>(null);
   const byId = new Map((integrations.data ?? []).map((i) => [i.integrationId, i]));
   const shown = (routes.data ?? []).find((r) => r.routeId === responsesOf);
   return (
@@ -195,6 +198,9 @@ function Routes({ apiId }: { apiId: string }) {
                     >
                       Responses
                     </button>{" "}
+                    <button type="button" class="link" aria-label={`Edit route ${r.routeKey}`} onClick={() => setEditing(r)}>
+                      Edit
+                    </button>{" "}
                     <DeleteRow what={`route ${r.routeKey}`} title="Delete route" path={`/v2/apis/${apiId}/routes/${r.routeId}`} onDone={routes.reload} />
                   </td>
                 </tr>
@@ -204,6 +210,18 @@ function Routes({ apiId }: { apiId: string }) {
         </table>
       )}
       {shown && <RouteResponses key={shown.routeId} apiId={apiId} route={shown} onClose={() => setResponsesOf(null)} onRouteChanged={routes.reload} />}
+      {editing && (
+        <EditRoute
+          apiId={apiId}
+          route={editing}
+          integrations={integrations.data ?? []}
+          onClose={() => setEditing(null)}
+          onSaved={() => {
+            setEditing(null);
+            routes.reload();
+          }}
+        />
+      )}
       {creating && (
         <CreateRoute
           apiId={apiId}
@@ -224,7 +242,16 @@ const ROUTE_FIELDS = {
   authorizerId: ["authorizer"],
   authorizationType: ["authorization"],
   target: ["integration"],
+  routeResponseSelectionExpression: [],
+  modelSelectionExpression: [],
+  requestModels: ["request model", "model"],
 };
+const AUTHORIZATION_OPTIONS = [
+  { value: "NONE", label: "None" },
+  { value: "AWS_IAM", label: "IAM (Signature Version 4)" },
+  { value: "CUSTOM", label: "Lambda (REQUEST) authorizer" },
+];
+type AuthorizationType = NonNullable<V2UpdateRouteRequest["authorizationType"]>;
 const CUSTOM_KEY = "(custom)";
 
 function CreateRoute(props: { apiId: string; integrations: WsIntegration[]; onClose: () => void; onCreated: () => void }) {
@@ -249,12 +276,12 @@ function CreateRoute(props: { apiId: string; integrations: WsIntegration[]; onCl
           const ok = await a.run(async () => {
             const route = await post<WsRoute>(`/v2/apis/${props.apiId}/routes`, {
               routeKey,
-              authorizationType: connect ? auth : undefined,
+              authorizationType: connect ? (auth as AuthorizationType) : undefined,
               authorizerId: connect && auth === "CUSTOM" ? authorizerId || undefined : undefined,
               apiKeyRequired: connect && apiKey ? true : undefined,
               target: target ? `integrations/${target}` : undefined,
               routeResponseSelectionExpression: respond ? "$default" : undefined,
-            });
+            } satisfies V2CreateRouteRequest);
             // The route exists now: a refused route response must not leave the dialog open
             // (a retry would be refused as a duplicate route key), so it is only reported.
             if (respond)
@@ -291,10 +318,7 @@ function CreateRoute(props: { apiId: string; integrations: WsIntegration[]; onCl
               label="Authorization"
               name="authorizationType"
               value={auth}
-              options={[
-                { value: "NONE", label: "None" },
-                { value: "CUSTOM", label: "Lambda (REQUEST) authorizer" },
-              ]}
+              options={AUTHORIZATION_OPTIONS}
               onChange={setAuth}
             />
             {auth === "CUSTOM" && (
@@ -325,6 +349,130 @@ function CreateRoute(props: { apiId: string; integrations: WsIntegration[]; onCl
         )}
         <ErrorText error={err.rest} />
         <FormActions submit="Create" disabled={a.busy} onCancel={props.onClose} />
+      </form>
+    </Modal>
+  );
+}
+
+/**
+ * Edits a route through UpdateRoute: only the members changed are sent. The route key stays;
+ * authorization and "API key required" only on `$connect` (the only route they apply to).
+ */
+function EditRoute(props: { apiId: string; route: WsRoute; integrations: WsIntegration[]; onClose: () => void; onSaved: () => void }) {
+  const r = props.route;
+  const connect = r.routeKey === "$connect";
+  const wasTarget = r.target?.replace(/^integrations\//, "") ?? "";
+  const [target, setTarget] = useState(wasTarget);
+  const [auth, setAuth] = useState<string>(r.authorizationType ?? "NONE");
+  const [authorizerId, setAuthorizerId] = useState(r.authorizerId ?? "");
+  const [apiKey, setApiKey] = useState(r.apiKeyRequired ?? false);
+  const [rrse, setRrse] = useState(r.routeResponseSelectionExpression ?? "");
+  const [mse, setMse] = useState(r.modelSelectionExpression ?? "");
+  const [models, setModels] = useState<[string, string][]>(entries(r.requestModels));
+  const authorizers = useAsync(() => (connect ? listV2<WsAuthorizer>(`/v2/apis/${props.apiId}/authorizers`) : Promise.resolve([])), [props.apiId, connect]);
+  const modelList = useAsync(() => listV2<WsModel>(`/v2/apis/${props.apiId}/models`), [props.apiId]);
+  const a = useAction();
+  const err = splitError(a.error, ROUTE_FIELDS);
+  const modelOptions = [{ value: "", label: "Choose a model" }, ...(modelList.data ?? []).map((m) => ({ value: m.name, label: m.name }))];
+  // The route's authorizer is an option before the list has loaded (and if it is gone).
+  const authorizerOptions = [{ value: "", label: "Choose an authorizer" }, ...(authorizers.data ?? []).map((x) => ({ value: x.authorizerId, label: `${x.name} (${x.authorizerId})` }))];
+  if (authorizerId && !authorizerOptions.some((o) => o.value === authorizerId)) authorizerOptions.push({ value: authorizerId, label: authorizerId });
+  const integrationOptions = [{ value: "", label: "None" }, ...props.integrations.map((i) => ({ value: i.integrationId, label: integrationLabel(i) }))];
+  if (wasTarget && !props.integrations.some((i) => i.integrationId === wasTarget)) integrationOptions.push({ value: wasTarget, label: r.target ?? wasTarget });
+  return (
+    <Modal title={`Edit route ${r.routeKey}`} onClose={props.onClose} wide>
+      <form
+        onSubmit={async (e) => {
+          e.preventDefault();
+          const body: V2UpdateRouteRequest = {};
+          if (target !== wasTarget) body.target = target ? `integrations/${target}` : "";
+          if (connect) {
+            if (auth !== (r.authorizationType ?? "NONE")) body.authorizationType = auth as AuthorizationType;
+            // A CUSTOM route names its authorizer; the control plane drops it for the others.
+            if (auth === "CUSTOM" && authorizerId && authorizerId !== r.authorizerId) body.authorizerId = authorizerId;
+            if (apiKey !== (r.apiKeyRequired ?? false)) body.apiKeyRequired = apiKey;
+          }
+          if (rrse.trim() !== (r.routeResponseSelectionExpression ?? "")) body.routeResponseSelectionExpression = rrse.trim();
+          if (mse.trim() !== (r.modelSelectionExpression ?? "")) body.modelSelectionExpression = mse.trim();
+          const requestModels = fromEntries(models);
+          if (JSON.stringify(requestModels) !== JSON.stringify(r.requestModels ?? {})) body.requestModels = requestModels;
+          if (Object.keys(body).length === 0) {
+            props.onClose();
+            return;
+          }
+          if (await a.run(() => update<WsRoute>(`/v2/apis/${props.apiId}/routes/${r.routeId}`, body))) {
+            toast(`Route ${r.routeKey} saved`);
+            props.onSaved();
+          }
+        }}
+      >
+        <Select label="Target integration" name="target" value={target} options={integrationOptions} onChange={setTarget} />
+        {err.at("target") && <ErrorText error={err.at("target")} />}
+        {connect && (
+          <>
+            <Select label="Authorization" name="authorizationType" value={auth} options={AUTHORIZATION_OPTIONS} onChange={setAuth} />
+            {err.at("authorizationType") && <ErrorText error={err.at("authorizationType")} />}
+            {auth === "CUSTOM" && (
+              <Select
+                label="Authorizer"
+                name="authorizerId"
+                value={authorizerId}
+                options={authorizerOptions}
+                onChange={setAuthorizerId}
+              />
+            )}
+            {auth === "CUSTOM" && authorizers.data?.length === 0 && <p class="hint">No authorizers yet: create one on the Authorizers tab first.</p>}
+            {err.at("authorizerId") && <ErrorText error={err.at("authorizerId")} />}
+            <Check label="API key required" checked={apiKey} onChange={setApiKey} />
+          </>
+        )}
+        <Field
+          label="Route response selection expression"
+          name="routeResponseSelectionExpression"
+          value={rrse}
+          onInput={setRrse}
+          placeholder="$default"
+          hint="$default sends the integration's answer back to the client (WebSocket APIs allow $default only)"
+          error={err.at("routeResponseSelectionExpression")}
+        />
+        <Field
+          label="Model selection expression"
+          name="modelSelectionExpression"
+          value={mse}
+          onInput={setMse}
+          placeholder="$request.body.action"
+          hint="Selects the key of the request model a message is validated against"
+          error={err.at("modelSelectionExpression")}
+        />
+        <EditableRows
+          label="Request models"
+          rows={models}
+          onChange={setModels}
+          removeLabel={(i) => `Remove request model ${i + 1}`}
+          addLabel="Add request model"
+          blank={() => [models.length ? "" : "$default", modelList.data?.[0]?.name ?? ""] as [string, string]}
+          row={([k, m], i) => (
+            <>
+              <input
+                aria-label={`Request model key ${i + 1}`}
+                placeholder="$default"
+                value={k}
+                onInput={(e) => setModels(models.map((x, j) => (j === i ? [(e.currentTarget as HTMLInputElement).value, x[1]] : x)))}
+              />
+              <select
+                aria-label={`Request model ${i + 1}`}
+                value={m}
+                onChange={(e) => setModels(models.map((x, j) => (j === i ? [x[0], (e.currentTarget as HTMLSelectElement).value] : x)))}
+              >
+                <Options options={m && !(modelList.data ?? []).some((x) => x.name === m) ? [...modelOptions, m] : modelOptions} />
+              </select>
+            </>
+          )}
+        />
+        {modelList.data?.length === 0 && <p class="hint">No models yet: create them on the Models tab.</p>}
+        <ErrorText error={err.at("requestModels")} />
+        <ErrorText error={err.at("routeKey") ?? err.rest} />
+        <FormActions submit="Save" disabled={a.busy} onCancel={props.onClose} />
       </form>
     </Modal>
   );
@@ -423,11 +571,11 @@ function CreateIntegration(props: { apiId: string; onClose: () => void; onCreate
           e.preventDefault();
           const ok = await a.run(() =>
             post(`/v2/apis/${props.apiId}/integrations`, {
-              integrationType: type,
+              integrationType: type as WsIntegration["integrationType"],
               integrationUri: type === "MOCK" ? undefined : type === "AWS_PROXY" ? lambdaUri(uri.trim()) : uri.trim(),
               integrationMethod: type === "HTTP_PROXY" ? method : undefined,
               timeoutInMillis: timeout.trim() ? Number(timeout) : undefined,
-            }),
+            } satisfies V2CreateIntegrationRequest),
           );
           if (ok) {
             toast(`${type} integration created`);
@@ -529,7 +677,7 @@ function StageCard(props: { apiId: string; stage: WsStage; urls: { connect: stri
             disabled={deploy.busy}
             onClick={async () => {
               const on = !s.autoDeploy;
-              if (await deploy.run(() => update(`/v2/apis/${props.apiId}/stages/${encodeURIComponent(s.stageName)}`, { autoDeploy: on }))) {
+              if (await deploy.run(() => update(`/v2/apis/${props.apiId}/stages/${encodeURIComponent(s.stageName)}`, { autoDeploy: on } satisfies V2UpdateStageRequest))) {
                 toast(`Automatic deployment of ${s.stageName} turned ${on ? "on" : "off"}`);
                 props.onChanged();
               }
@@ -616,7 +764,7 @@ function CreateStage(props: { apiId: string; onClose: () => void; onCreated: () 
               autoDeploy,
               description: description || undefined,
               stageVariables: Object.keys(variables).length ? variables : undefined,
-            }),
+            } satisfies V2CreateStageRequest),
           );
           if (ok) {
             toast(`Stage ${name.trim()} created`);

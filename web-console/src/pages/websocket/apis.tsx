@@ -6,6 +6,7 @@ import { Link, navigate } from "../../router";
 import { Confirm, ErrorText, Field, FormActions, ListStatus, Modal, toast, useAction, useAsync } from "../../ui";
 import { SearchBox, matches, useQuery } from "../../shared/search";
 import { fmtIso, listV2, splitError, type WsApi } from "../../v2";
+import type { V2CreateApiRequest } from "../../api/types";
 
 export const WS_BASE = "/apis/websocket";
 
@@ -123,7 +124,7 @@ function CreateWsApi({ onClose }: { onClose: () => void }) {
               protocolType: "WEBSOCKET",
               routeSelectionExpression: rse,
               description: description || undefined,
-            });
+            } satisfies V2CreateApiRequest);
           });
           if (ok && api) {
             toast(`WebSocket API “${api.name}” created`);

@@ -8,6 +8,7 @@ import { Confirm, EditableRows, ErrorText, Field, FormActions, ListStatus, Modal
 import { EditDeleteButtons, Table } from "../../shared/table";
 import { lambdaUri } from "../../shared/lambda";
 import { listV2, splitError, type WsAuthorizer, type WsRoute } from "../../v2";
+import type { V2CreateAuthorizerRequest, V2UpdateAuthorizerRequest } from "../../api/types";
 
 /** Where a WebSocket REQUEST authorizer reads an identity; "" keeps an expression as written. */
 const KINDS = [
@@ -136,11 +137,11 @@ function AuthorizerDialog(props: { apiId: string; authorizer: WsAuthorizer | nul
             name: name.trim(),
             authorizerUri: lambdaUri(uri.trim()),
             identitySource: sources.filter(([, n]) => n.trim()).map(([k, n]) => k + n.trim()),
-          };
+          } satisfies V2UpdateAuthorizerRequest;
           const ok = await a.run(() =>
             was
               ? update(`/v2/apis/${props.apiId}/authorizers/${was.authorizerId}`, body)
-              : post(`/v2/apis/${props.apiId}/authorizers`, { ...body, authorizerType: "REQUEST" }),
+              : post(`/v2/apis/${props.apiId}/authorizers`, { ...body, authorizerType: "REQUEST" } satisfies V2CreateAuthorizerRequest),
           );
           if (ok) {
             toast(`Authorizer ${body.name} ${was ? "saved" : "created"}`);

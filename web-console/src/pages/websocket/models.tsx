@@ -8,6 +8,7 @@ import { Confirm, ErrorText, Field, FormActions, ListStatus, Modal, toast, useAc
 import { EditDeleteButtons, Table } from "../../shared/table";
 import { JsonEditor, pretty } from "../../shared/json-editor";
 import { listV2, splitError, type WsModel } from "../../v2";
+import type { V2CreateModelRequest, V2UpdateModelRequest } from "../../api/types";
 
 const STARTER = `{
   "$schema": "http://json-schema.org/draft-04/schema#",
@@ -103,11 +104,11 @@ function ModelDialog(props: { apiId: string; model: WsModel | null; onClose: () 
         onSubmit={async (e) => {
           e.preventDefault();
           // The schema goes as typed: the control plane says what is wrong with it.
-          const body = { name: name.trim(), contentType: contentType.trim(), description, schema };
+          const body = { name: name.trim(), contentType: contentType.trim(), description, schema } satisfies V2UpdateModelRequest;
           const ok = await a.run(() =>
             was
               ? update(`/v2/apis/${props.apiId}/models/${was.modelId}`, body)
-              : post(`/v2/apis/${props.apiId}/models`, { ...body, description: description || undefined }),
+              : post(`/v2/apis/${props.apiId}/models`, { ...body, description: description || undefined } satisfies V2CreateModelRequest),
           );
           if (ok) {
             toast(`Model ${body.name} ${was ? "saved" : "created"}`);

@@ -14,6 +14,13 @@ import type { ComponentChildren } from "preact";
 import { del, post, update } from "../../api";
 import { Confirm, EditableRows, ErrorText, Field, FormActions, KeyValues, ListStatus, Modal, Options, entries, fromEntries, toast, useAction, useAsync } from "../../ui";
 import { EditDeleteButtons, Table } from "../../shared/table";
+import type {
+  V2CreateIntegrationResponseRequest,
+  V2CreateRouteResponseRequest,
+  V2UpdateIntegrationResponseRequest,
+  V2UpdateRouteRequest,
+  V2UpdateRouteResponseRequest,
+} from "../../api/types";
 import { listV2, splitError, type WsIntegration, type WsIntegrationResponse, type WsModel, type WsRoute, type WsRouteResponse } from "../../v2";
 
 /** A panel's heading with its Close button. */
@@ -86,7 +93,7 @@ export function RouteResponses(props: { apiId: string; route: WsRoute; onClose: 
             class="secondary small"
             disabled={turnOn.busy}
             onClick={async () => {
-              if (await turnOn.run(() => update(`/v2/apis/${apiId}/routes/${route.routeId}`, { routeResponseSelectionExpression: "$default" }))) {
+              if (await turnOn.run(() => update(`/v2/apis/${apiId}/routes/${route.routeId}`, { routeResponseSelectionExpression: "$default" } satisfies V2UpdateRouteRequest))) {
                 toast(`Route ${route.routeKey} now sends answers back`);
                 props.onRouteChanged();
               }
@@ -175,7 +182,7 @@ function RouteResponseDialog(props: {
             routeResponseKey: key.trim(),
             modelSelectionExpression: mse.trim() || undefined,
             responseModels: was || Object.keys(responseModels).length ? responseModels : undefined,
-          };
+          } satisfies V2CreateRouteResponseRequest & V2UpdateRouteResponseRequest;
           const ok = await a.run(() => (was ? update(`${props.base}/${was.routeResponseId}`, body) : post(props.base, body)));
           if (ok) {
             toast(`Route response ${body.routeResponseKey} ${was ? "saved" : "created"}`);
@@ -332,7 +339,7 @@ function IntegrationResponseDialog(props: { base: string; integrationId: string;
             integrationResponseKey: key.trim(),
             templateSelectionExpression: tse.trim() || undefined,
             responseTemplates: was || Object.keys(responseTemplates).length ? responseTemplates : undefined,
-          };
+          } satisfies V2CreateIntegrationResponseRequest & V2UpdateIntegrationResponseRequest;
           const ok = await a.run(() => (was ? update(`${props.base}/${was.integrationResponseId}`, body) : post(props.base, body)));
           if (ok) {
             toast(`Integration response ${body.integrationResponseKey} ${was ? "saved" : "created"}`);

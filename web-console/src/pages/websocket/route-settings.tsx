@@ -9,8 +9,10 @@ import { del, update } from "../../api";
 import { Check, Confirm, ErrorText, Field, FormActions, Modal, Select, toast, useAction, useAsync } from "../../ui";
 import { EditDeleteButtons, Table } from "../../shared/table";
 import { listV2, splitError, type WsRoute, type WsRouteSettings, type WsStage } from "../../v2";
+import type { V2UpdateStageRequest } from "../../api/types";
 
-type Form = { burst: string; rate: string; metrics: boolean; trace: boolean; logging: string };
+type LoggingLevel = NonNullable<WsRouteSettings["loggingLevel"]>;
+type Form = { burst: string; rate: string; metrics: boolean; trace: boolean; logging: LoggingLevel };
 
 const formOf = (s?: WsRouteSettings): Form => ({
   burst: s?.throttlingBurstLimit === undefined ? "" : String(s.throttlingBurstLimit),
@@ -70,7 +72,7 @@ function SettingsFields(props: { form: Form; onChange: (f: Form) => void; err: (
         />
       </div>
       <div class="row">
-        <Select label="Logging level" name="loggingLevel" value={f.logging} options={["OFF", "ERROR", "INFO"]} onChange={(v) => set({ logging: v })} />
+        <Select label="Logging level" name="loggingLevel" value={f.logging} options={["OFF", "ERROR", "INFO"]} onChange={(v) => set({ logging: v as LoggingLevel })} />
         <Check label="Detailed metrics (per route)" checked={f.metrics} onChange={(v) => set({ metrics: v })} />
         <Check label="Data trace (log full message data)" checked={f.trace} onChange={(v) => set({ trace: v })} />
       </div>
@@ -115,7 +117,7 @@ function RouteSettingsPanel(props: { id: string; apiId: string; stage: WsStage; 
         aria-label={`Default route settings of ${s.stageName}`}
         onSubmit={async (e) => {
           e.preventDefault();
-          if (await a.run(() => update(spath, { defaultRouteSettings: settingsOf(form) }))) {
+          if (await a.run(() => update(spath, { defaultRouteSettings: settingsOf(form) } satisfies V2UpdateStageRequest))) {
             toast(`Default route settings of ${s.stageName} saved`);
             props.onChanged();
           }
@@ -208,7 +210,7 @@ function OverrideDialog(props: { spath: string; stage: WsStage; routeKey: string
           e.preventDefault();
           const ok = await a.run(async () => {
             if (!routeKey) throw new Error("Choose the route key the settings are for");
-            await update(props.spath, { routeSettings: { [routeKey]: settingsOf(form) } });
+            await update(props.spath, { routeSettings: { [routeKey]: settingsOf(form) } } satisfies V2UpdateStageRequest);
           });
           if (ok) {
             toast(`Route override of ${routeKey} on ${props.stage.stageName} saved`);
