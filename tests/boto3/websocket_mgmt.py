@@ -162,6 +162,14 @@ rest = v2.get_routes(ApiId=api_id, MaxResults="2", NextToken=page["NextToken"])
 check(len(rest["Items"]) == 2 and "NextToken" not in rest, "second page")
 renamed = v2.update_route(ApiId=api_id, RouteId=send["RouteId"], OperationName="SendMessage")
 check(renamed["RouteKey"] == "sendmessage" and renamed["OperationName"] == "SendMessage", "UpdateRoute")
+# An empty string detaches, as AWS's UpdateRoute takes it (CloudFormation and Terraform send
+# it when a property is removed): OperationName, then the target and back.
+cleared = v2.update_route(ApiId=api_id, RouteId=send["RouteId"], OperationName="")
+check("OperationName" not in cleared, f"OperationName cleared: {cleared}")
+detached = v2.update_route(ApiId=api_id, RouteId=send["RouteId"], Target="")
+check("Target" not in detached and "Target" not in v2.get_route(ApiId=api_id, RouteId=send["RouteId"]),
+      "Target detached")
+v2.update_route(ApiId=api_id, RouteId=send["RouteId"], Target=renamed["Target"])
 
 # A model, kept in the deployment.
 v2.create_model(ApiId=api_id, Name="Message", Schema=json.dumps({"type": "object"}))

@@ -199,13 +199,34 @@ pub async fn update(
     let Some(Value::Object(mut doc)) = store::load_item(&mut tx, key, id, true).await? else {
         return Err(not_found(k.label, id));
     };
-    doc.extend(changes);
+    for (member, value) in changes {
+        // An empty string clears a member that may be absent (AWS's UpdateRoute takes
+        // `authorizerId: ""`, `target: ""` and the like to detach).
+        if value.as_str() == Some("") && clearable(k, &member) {
+            doc.remove(&member);
+        } else {
+            doc.insert(member, value);
+        }
+    }
     rules::item(&mut tx, &api, k, key, Some(id), &mut doc).await?;
     let doc = Value::Object(doc);
     store::save_item(&mut tx, key, id, &doc).await?;
     super::stages::auto_deploy(&mut tx, key.api).await?;
     crate::audit::commit(tx).await?;
     Ok(Json(doc))
+}
+
+/// Whether an update's empty string removes `member` of a `k` item instead of setting it.
+fn clearable(k: &Kind, member: &str) -> bool {
+    k.kind == kind::ROUTE
+        && matches!(
+            member,
+            "target"
+                | "authorizerId"
+                | "operationName"
+                | "modelSelectionExpression"
+                | "routeResponseSelectionExpression"
+        )
 }
 
 /// Delete…: refused while a route names the integration or authorizer.
