@@ -814,6 +814,7 @@ mod tests {
                     integration_response_key: "/4\\d\\d/".into(),
                     template_selection_expression: "${integration.response.statuscode}".into(),
                     response_templates: templates(&[("404", "nf"), ("$default", "4xx")]),
+                    ..Default::default()
                 },
                 pb::WsIntegrationResponse {
                     integration_response_key: "$default".into(),
@@ -871,5 +872,102 @@ mod tests {
             ..bad
         };
         assert!(compile_stage(&bad_key).is_err());
+    }
+
+    #[test]
+    fn request_parameters_compile_to_pairs() {
+        let vars: HashMap<String, String> = [("color".to_string(), "blue".to_string())].into();
+        let source = |v: &str| WsParamSource::parse(v, &vars);
+        assert_eq!(
+            source("route.request.header.X-Token"),
+            Ok(WsParamSource::Header("x-token".into()))
+        );
+        assert_eq!(
+            source("route.request.querystring.q"),
+            Ok(WsParamSource::Query("q".into()))
+        );
+        assert_eq!(
+            source("context.identity.sourceIp"),
+            Ok(WsParamSource::Context(vec![
+                "identity".into(),
+                "sourceIp".into()
+            ]))
+        );
+        assert_eq!(
+            source("route.request.body.$.a.b"),
+            Ok(WsParamSource::Body(vec!["a".into(), "b".into()]))
+        );
+        assert_eq!(
+            source("stageVariables.color"),
+            Ok(WsParamSource::Static("blue".into()))
+        );
+        assert_eq!(source("'a b'"), Ok(WsParamSource::Static("a b".into())));
+        for bad in [
+            "'",
+            "unquoted",
+            "method.request.header.x",
+            "route.request.header.",
+            "context.",
+            "stageVariables.a-b",
+            "'a\nb'",
+        ] {
+            assert!(source(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            WsParamTarget::parse("integration.request.header.X-Id"),
+            Ok(WsParamTarget::Header(http::HeaderName::from_static("x-id")))
+        );
+        assert_eq!(
+            WsParamTarget::parse("integration.request.querystring.q"),
+            Ok(WsParamTarget::Query("q".into()))
+        );
+        for bad in [
+            "integration.request.path.p",
+            "integration.request.body.x",
+            "integration.request.header.",
+            "integration.request.header.a b",
+        ] {
+            assert!(WsParamTarget::parse(bad).is_err(), "{bad}");
+        }
+
+        let s = stage(pb::WsIntegration {
+            integration_type: "HTTP".into(),
+            uri: "http://backend/".into(),
+            content_handling_strategy: "CONVERT_TO_TEXT".into(),
+            request_parameters: templates(&[
+                ("integration.request.querystring.b", "'2'"),
+                ("integration.request.header.a", "context.connectionId"),
+            ]),
+            ..Default::default()
+        });
+        let i = &s.routes["$default"].integration;
+        assert_eq!(i.content_handling, ContentHandling::ConvertToText);
+        assert_eq!(
+            i.request_parameters,
+            vec![
+                WsParam {
+                    target: WsParamTarget::Header(http::HeaderName::from_static("a")),
+                    source: WsParamSource::Context(vec!["connectionId".into()]),
+                },
+                WsParam {
+                    target: WsParamTarget::Query("b".into()),
+                    source: WsParamSource::Static("2".into()),
+                },
+            ]
+        );
+        let bad = pb::WsStageConfig {
+            api_id: "a".into(),
+            stage_name: "dev".into(),
+            route_selection_expression: "$request.body.action".into(),
+            integrations: vec![pb::WsIntegration {
+                id: "i".into(),
+                integration_type: "HTTP".into(),
+                uri: "http://backend/".into(),
+                request_parameters: templates(&[("integration.request.body", "'x'")]),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert!(compile_stage(&bad).is_err());
     }
 }
