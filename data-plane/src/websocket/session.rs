@@ -1096,3 +1096,114 @@ async fn on_message(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use apigw_gateway::compile::websocket::compile_stage;
+    use apigw_proto::config as pb;
+
+    #[test]
+    fn request_parameters_read_the_connect_request_the_message_and_the_context() {
+        let params: HashMap<String, String> = [
+            (
+                "integration.request.header.x-token",
+                "route.request.header.Token",
+            ),
+            (
+                "integration.request.header.x-all",
+                "route.request.multivalueheader.v",
+            ),
+            (
+                "integration.request.querystring.q",
+                "route.request.querystring.q",
+            ),
+            (
+                "integration.request.querystring.qs",
+                "route.request.multivaluequerystring.m",
+            ),
+            (
+                "integration.request.querystring.who",
+                "route.request.body.user.name",
+            ),
+            (
+                "integration.request.querystring.ip",
+                "context.identity.sourceIp",
+            ),
+            (
+                "integration.request.querystring.var",
+                "stageVariables.color",
+            ),
+            (
+                "integration.request.header.x-absent",
+                "route.request.header.nope",
+            ),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+        .collect();
+        let stage = compile_stage(&pb::WsStageConfig {
+            api_id: "a".into(),
+            stage_name: "dev".into(),
+            route_selection_expression: "$request.body.action".into(),
+            variables: [("color".to_string(), "b l/ue".to_string())].into(),
+            routes: vec![pb::WsRoute {
+                route_key: "$connect".into(),
+                integration_id: "i".into(),
+                ..Default::default()
+            }],
+            integrations: vec![pb::WsIntegration {
+                id: "i".into(),
+                integration_type: "HTTP".into(),
+                uri: "http://backend/x?fixed=1".into(),
+                request_parameters: params,
+                ..Default::default()
+            }],
+            ..Default::default()
+        })
+        .expect("compiles");
+        let route = stage.route("$connect").expect("the route");
+        let mut headers = HeaderMap::new();
+        headers.insert("token", http::HeaderValue::from_static("t1"));
+        headers.append("v", http::HeaderValue::from_static("1"));
+        headers.append("v", http::HeaderValue::from_static("2"));
+        let event = json!({"requestContext": {"identity": {"sourceIp": "10.0.0.1"}}});
+        let body = Bytes::from_static(br#"{"user": {"name": "ann"}}"#);
+        let peer = Peer {
+            ip: std::net::Ipv4Addr::LOCALHOST.into(),
+            ip_header: http::HeaderValue::from_static("127.0.0.1"),
+            client_cert: None,
+        };
+        let inbound = Inbound {
+            event: &event,
+            body: &body,
+            binary: false,
+            peer: &peer,
+            params: Some((&headers, Some("q=a%20b&m=1&m=2"))),
+        };
+        let (uri, headers) = mapped_request(route, "http://backend/x?fixed=1", &inbound);
+        let query: Vec<&str> = uri
+            .split_once('?')
+            .map(|(_, q)| q.split('&').collect())
+            .unwrap_or_default();
+        for q in [
+            "fixed=1",
+            "q=a%20b",
+            "qs=1%2C2",
+            "who=ann",
+            "ip=10.0.0.1",
+            "var=b%20l%2Fue",
+        ] {
+            assert!(query.contains(&q), "{q} in {uri}");
+        }
+        let header = |n: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k.as_str() == n)
+                .map(|(_, v)| v.to_str().unwrap_or_default().to_string())
+        };
+        assert_eq!(header("x-token").as_deref(), Some("t1"));
+        assert_eq!(header("x-all").as_deref(), Some("1,2"));
+        assert_eq!(header("x-absent"), None);
+    }
+}
