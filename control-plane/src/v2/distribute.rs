@@ -104,8 +104,11 @@ pub fn stage_config(api_id: &str, stage: &Value, frozen: &Value) -> pb::WsStageC
                         integration_response_key: s(r, "integrationResponseKey"),
                         response_templates: string_map(r, "responseTemplates"),
                         template_selection_expression: s(r, "templateSelectionExpression"),
+                        content_handling_strategy: s(r, "contentHandlingStrategy"),
                     })
                     .collect(),
+                content_handling_strategy: s(i, "contentHandlingStrategy"),
+                request_parameters: string_map(i, "requestParameters"),
             })
             .collect(),
         authorizers: items(frozen, "authorizers")

@@ -7,6 +7,7 @@
 
 use apigw_gateway::compile::check;
 use apigw_gateway::compile::selection_expression::SelectionExpression;
+use apigw_gateway::compile::websocket::check_request_parameter;
 use serde_json::{json, Map, Value};
 use sqlx::PgConnection;
 
@@ -337,18 +338,19 @@ fn integration(doc: &mut Map<String, Value>, create: bool) -> ApiResult<()> {
             "connectionType VPC_LINK is not supported for WebSocket APIs",
         ));
     }
-    for key in doc
+    for (key, value) in doc
         .get("requestParameters")
         .and_then(Value::as_object)
         .into_iter()
         .flatten()
-        .map(|(k, _)| k)
     {
-        check::request_target(key).map_err(|e| {
+        let value = value.as_str().ok_or_else(|| {
             bad(format!(
-                "requestParameters: Invalid mapping expression '{key}': {e}"
+                "requestParameters: the value of '{key}' must be a string"
             ))
         })?;
+        check_request_parameter(key, value)
+            .map_err(|e| bad(format!("requestParameters '{key}': {e}")))?;
     }
     templates(doc, "requestTemplates")?;
     selection(doc, "templateSelectionExpression")?;

@@ -23,9 +23,13 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
 use apigw_gateway::body::Body;
+use apigw_gateway::compile::function::ContentHandling;
 use apigw_gateway::compile::selection_expression::ResponseFacts;
-use apigw_gateway::compile::websocket::{IdentitySource, WsRoute, WsStage, WsTarget};
+use apigw_gateway::compile::websocket::{
+    IdentitySource, WsParamSource, WsParamTarget, WsRoute, WsStage, WsTarget,
+};
 use apigw_gateway::phases::authorize::{iam, IamCaller};
+use apigw_gateway::phases::integration::content_handling::{convert_request, convert_response};
 use apigw_gateway::template::WsTemplateEnv;
 use apigw_gateway::Peer;
 
@@ -199,19 +203,44 @@ impl CallError {
     }
 }
 
+/// What a route's integration is called with.
+struct Inbound<'a> {
+    /// The WebSocket proxy event (its `requestContext` is `$context`).
+    event: &'a Value,
+    /// The message.
+    body: &'a Bytes,
+    /// Whether it came in a binary frame.
+    binary: bool,
+    peer: &'a Peer,
+    /// The `$connect` request's headers and query (`$input.params()`,
+    /// `route.request.header.X`).
+    params: Option<(&'a HeaderMap, Option<&'a str>)>,
+}
+
+/// What the route response sends back.
+struct Reply {
+    body: Bytes,
+    /// Sent as a binary frame (the integration response converted it to binary, or it is
+    /// not UTF-8).
+    binary: bool,
+}
+
+impl Reply {
+    fn of(body: Bytes, binary: bool) -> Option<Self> {
+        (!body.is_empty()).then_some(Reply { body, binary })
+    }
+}
+
 /// [`call_route`] with its metrics: IntegrationLatency of a call the integration answered
 /// (not MOCK, as in API Gateway), the error's event when it failed.
 async fn call_metered(
     hub: &WsHub,
     stage: &WsStage,
     route: &WsRoute,
-    event: &Value,
-    body: &Bytes,
-    peer: &Peer,
-    params: Option<(&HeaderMap, Option<&str>)>,
-) -> Result<Option<Bytes>, CallError> {
+    inbound: Inbound<'_>,
+) -> Result<Option<Reply>, CallError> {
     let started = std::time::Instant::now();
-    let result = call_route(hub, stage, route, event, body, peer, params).await;
+    let result = call_route(hub, stage, route, &inbound).await;
     let answered = matches!(result, Ok(_) | Err(CallError::Status(_)));
     if answered && !matches!(route.integration.target, WsTarget::Mock) {
         ws_route_latency(route, started.elapsed());
@@ -235,14 +264,106 @@ struct Answer {
     error: Option<String>,
 }
 
-/// Calls an HTTP integration; any status is an answer.
+/// The value a `requestParameters` source gives for this call; `None`: absent (the
+/// parameter is not sent).
+fn param_value(source: &WsParamSource, inbound: &Inbound<'_>) -> Option<String> {
+    let walk = |mut v: &Value, path: &[Box<str>]| -> Option<String> {
+        for p in path {
+            v = v.get(p.as_ref())?;
+        }
+        match v {
+            Value::Null => None,
+            Value::String(s) => Some(s.clone()),
+            other => Some(other.to_string()),
+        }
+    };
+    let headers = inbound.params.map(|(h, _)| h);
+    let query = || {
+        inbound
+            .params
+            .and_then(|(_, q)| q)
+            .map(|q| apigw_gateway::query::pairs(q).collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    match source {
+        WsParamSource::Static(text) => Some(text.to_string()),
+        WsParamSource::Header(name) => headers?
+            .get(name.as_ref())
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+        WsParamSource::MultiHeader(name) => {
+            let all: Vec<String> = headers?
+                .get_all(name.as_ref())
+                .iter()
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .collect();
+            (!all.is_empty()).then(|| all.join(","))
+        }
+        WsParamSource::Query(name) => query()
+            .into_iter()
+            .find(|(k, _)| k.as_ref() == name.as_ref())
+            .map(|(_, v)| v.to_string()),
+        WsParamSource::MultiQuery(name) => {
+            let all: Vec<String> = query()
+                .into_iter()
+                .filter(|(k, _)| k.as_ref() == name.as_ref())
+                .map(|(_, v)| v.to_string())
+                .collect();
+            (!all.is_empty()).then(|| all.join(","))
+        }
+        WsParamSource::Body(path) => {
+            let message: Value = serde_json::from_slice(inbound.body).ok()?;
+            walk(&message, path)
+        }
+        WsParamSource::Context(path) => walk(&inbound.event["requestContext"], path),
+    }
+}
+
+/// An HTTP integration's `requestParameters` for this call: headers, and the query
+/// appended to `uri`.
+fn mapped_request(
+    route: &WsRoute,
+    uri: &str,
+    inbound: &Inbound<'_>,
+) -> (String, Vec<(http::HeaderName, http::HeaderValue)>) {
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    const QUERY: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    let mut uri = uri.to_string();
+    let mut headers = Vec::new();
+    for p in &route.integration.request_parameters {
+        let Some(value) = param_value(&p.source, inbound) else {
+            continue;
+        };
+        match &p.target {
+            WsParamTarget::Header(name) => {
+                if let Ok(v) = http::HeaderValue::from_str(&value) {
+                    headers.push((name.clone(), v));
+                }
+            }
+            WsParamTarget::Query(name) => {
+                uri.push(if uri.contains('?') { '&' } else { '?' });
+                uri.push_str(&utf8_percent_encode(name, QUERY).to_string());
+                uri.push('=');
+                uri.push_str(&utf8_percent_encode(&value, QUERY).to_string());
+            }
+        }
+    }
+    (uri, headers)
+}
+
+/// Calls an HTTP integration (with its mapped `requestParameters`); any status is an
+/// answer.
 async fn call_http(
     hub: &WsHub,
-    uri: &str,
+    (uri, extra): (String, Vec<(http::HeaderName, http::HeaderValue)>),
     method: &http::Method,
     body: Bytes,
     timeout: std::time::Duration,
 ) -> Result<Answer, CallError> {
+    let uri = uri.as_str();
     let mut req = Request::new(Body::full(body));
     *req.method_mut() = method.clone();
     *req.uri_mut() = uri
@@ -252,6 +373,9 @@ async fn call_http(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("application/json"),
     );
+    for (name, value) in extra {
+        req.headers_mut().insert(name, value);
+    }
     let exchange = async {
         let resp = hub
             .gateway
@@ -277,31 +401,35 @@ async fn call_http(
         .map_err(|_| CallError::Failed("integration timed out".into()))?
 }
 
-/// Calls a route's integration with `event` (proxy integrations) or the message `body`
-/// through its templates (non-proxy); answers what a route response sends back.
-/// `params`: the `$connect` request's headers and query (`$input.params()`).
+/// Calls a route's integration with the event (proxy integrations) or the message
+/// through its `contentHandlingStrategy` then its templates (non-proxy); answers what a
+/// route response sends back.
 async fn call_route(
     hub: &WsHub,
     stage: &WsStage,
     route: &WsRoute,
-    event: &Value,
-    body: &Bytes,
-    peer: &Peer,
-    params: Option<(&HeaderMap, Option<&str>)>,
-) -> Result<Option<Bytes>, CallError> {
+    inbound: &Inbound<'_>,
+) -> Result<Option<Reply>, CallError> {
     let integration = &route.integration;
     if integration.proxy {
-        return call_proxy(hub, route, event, body, peer).await;
+        return call_proxy(hub, route, inbound).await;
     }
+    let (event, body, peer) = (inbound.event, inbound.body, inbound.peer);
     let context = event.get("requestContext").cloned().unwrap_or(Value::Null);
     let mut env = WsTemplateEnv::new(context, &stage.variables);
-    if let Some((headers, query)) = params {
+    if let Some((headers, query)) = inbound.params {
         env = env.with_params(headers, query);
     }
+    // As the REST engine orders it: the conversion, then the template (which sees the
+    // converted message; the template is chosen by the message as the client sent it).
+    let converted = convert_request(body.clone(), inbound.binary, integration.content_handling)
+        .map_err(|_| {
+            CallError::Failed("the message is not valid base64 (CONVERT_TO_BINARY)".into())
+        })?;
     let payload = match integration.request_template(body) {
         Err(_) => return Err(CallError::Unsupported),
-        Ok(None) => body.clone(),
-        Ok(Some(t)) => Bytes::from(env.render(t, body).map_err(render_failed)?),
+        Ok(None) => converted,
+        Ok(Some(t)) => Bytes::from(env.render(t, &converted).map_err(render_failed)?),
     };
     let answer = match &integration.target {
         WsTarget::Function(target) => {
@@ -318,7 +446,8 @@ async fn call_route(
             }
         }
         WsTarget::Http { uri, method } => {
-            call_http(hub, uri, method, payload, integration.timeout).await?
+            let mapped = mapped_request(route, uri, inbound);
+            call_http(hub, mapped, method, payload, integration.timeout).await?
         }
         WsTarget::Mock => {
             // The request template's output says which response: `{"statusCode": 200}`.
@@ -350,17 +479,33 @@ async fn call_route(
             }));
         }
         // No integration response: the answer passes through.
-        return Ok((!answer.body.is_empty()).then_some(answer.body));
+        return Ok(Reply::of(answer.body, false));
     };
     let facts = ResponseFacts {
         status: answer.status,
         headers: answer.headers.as_ref(),
     };
+    // The integration response's conversion, then its template.
+    let handling = response.content_handling;
+    let function = matches!(integration.target, WsTarget::Function(_));
+    let converted = if answer.body.is_empty() {
+        answer.body
+    } else {
+        convert_response(answer.body, handling, function).map_err(|_| {
+            CallError::Failed(
+                "the integration's answer is not valid base64 (CONVERT_TO_BINARY)".into(),
+            )
+        })?
+    };
     match response.template(body, facts) {
-        Some(t) => Ok(Some(Bytes::from(
-            env.render(t, &answer.body).map_err(render_failed)?,
-        ))),
-        None => Ok((!answer.body.is_empty()).then_some(answer.body)),
+        Some(t) => Ok(Reply::of(
+            Bytes::from(env.render(t, &converted).map_err(render_failed)?),
+            false,
+        )),
+        None => Ok(Reply::of(
+            converted,
+            handling == ContentHandling::ConvertToBinary,
+        )),
     }
 }
 
@@ -369,10 +514,9 @@ async fn call_route(
 async fn call_proxy(
     hub: &WsHub,
     route: &WsRoute,
-    event: &Value,
-    body: &Bytes,
-    peer: &Peer,
-) -> Result<Option<Bytes>, CallError> {
+    inbound: &Inbound<'_>,
+) -> Result<Option<Reply>, CallError> {
+    let (event, body, peer) = (inbound.event, inbound.body, inbound.peer);
     let integration = &route.integration;
     match &integration.target {
         WsTarget::Function(target) => {
@@ -398,17 +542,24 @@ async fn call_proxy(
                 Some(Value::Null) | None => None,
                 Some(other) => Some(Bytes::from(other.to_string())),
             };
-            Ok(out)
+            Ok(out.map(|body| Reply {
+                body,
+                binary: false,
+            }))
         }
         WsTarget::Http { uri, method } => {
-            let answer = call_http(hub, uri, method, body.clone(), integration.timeout).await?;
+            let mapped = mapped_request(route, uri, inbound);
+            let answer = call_http(hub, mapped, method, body.clone(), integration.timeout).await?;
             if answer.status >= 400 {
                 return Err(CallError::Status(format!(
                     "{uri} answered {}",
                     answer.status
                 )));
             }
-            Ok(Some(answer.body))
+            Ok(Some(Reply {
+                body: answer.body,
+                binary: false,
+            }))
         }
         WsTarget::Mock => Ok(None),
     }
@@ -669,8 +820,14 @@ async fn connect(
         }
         let mut event = base.clone();
         event["requestContext"] = conn.request_context("$connect", "CONNECT", None);
-        let params = Some((req.headers(), req.uri().query()));
-        match call_metered(hub, &stage, &route, &event, &Bytes::new(), peer, params).await {
+        let inbound = Inbound {
+            event: &event,
+            body: &Bytes::new(),
+            binary: false,
+            peer,
+            params: Some((req.headers(), req.uri().query())),
+        };
+        match call_metered(hub, &stage, &route, inbound).await {
             Ok(_) => {}
             Err(CallError::Unsupported) => {
                 return plain(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type");
@@ -722,16 +879,14 @@ async fn connect(
         if let Some(route) = stage.route("$disconnect") {
             let mut event = json!({"isBase64Encoded": false});
             event["requestContext"] = conn.request_context("$disconnect", "DISCONNECT", None);
-            let _ = call_metered(
-                &hub2,
-                &stage,
-                route,
-                &event,
-                &Bytes::new(),
-                &conn.peer,
-                None,
-            )
-            .await;
+            let inbound = Inbound {
+                event: &event,
+                body: &Bytes::new(),
+                binary: false,
+                peer: &conn.peer,
+                params: None,
+            };
+            let _ = call_metered(&hub2, &stage, route, inbound).await;
         }
     });
     let mut resp = Response::new(Body::Empty);
@@ -780,10 +935,10 @@ async fn run(
                 match incoming {
                     Some(Ok(Message::Text(text))) => {
                         let body = Bytes::copy_from_slice(text.as_bytes());
-                        on_message(hub, stage, conn, &mut ws, body).await;
+                        on_message(hub, stage, conn, &mut ws, body, false).await;
                     }
                     Some(Ok(Message::Binary(data))) => {
-                        on_message(hub, stage, conn, &mut ws, data).await;
+                        on_message(hub, stage, conn, &mut ws, data, true).await;
                     }
                     Some(Ok(Message::Close(_))) | None => break,
                     Some(Ok(_)) => {} // ping / pong: tungstenite answers pings itself
@@ -842,6 +997,7 @@ async fn on_message(
     conn: &Conn,
     ws: &mut Socket,
     body: Bytes,
+    binary: bool,
 ) {
     hub.touch(&conn.id);
     hub.meter(
@@ -887,8 +1043,18 @@ async fn on_message(
         "isBase64Encoded": text.is_err(),
     });
     event["requestContext"] = conn.request_context(&route.key, "MESSAGE", Some(&message_id));
-    match call_metered(hub, stage, &route, &event, &body, &conn.peer, None).await {
-        Ok(Some(answer)) if route.route_response => {
+    let inbound = Inbound {
+        event: &event,
+        body: &body,
+        binary,
+        peer: &conn.peer,
+        params: None,
+    };
+    match call_metered(hub, stage, &route, inbound).await {
+        Ok(Some(Reply {
+            body: answer,
+            binary,
+        })) if route.route_response => {
             ws_route_event(&route, WsEvent::Message);
             hub.meter(
                 &conn.api_id,
@@ -896,9 +1062,13 @@ async fn on_message(
                 super::message_units(answer.len()),
                 0,
             );
-            let msg = match String::from_utf8(answer.to_vec()) {
-                Ok(t) => Message::Text(t.into()),
-                Err(_) => Message::Binary(answer),
+            let msg = if binary {
+                Message::Binary(answer)
+            } else {
+                match String::from_utf8(answer.to_vec()) {
+                    Ok(t) => Message::Text(t.into()),
+                    Err(_) => Message::Binary(answer),
+                }
             };
             let _ = ws.send(msg).await;
         }
@@ -924,5 +1094,116 @@ async fn on_message(
                 ))
                 .await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use apigw_gateway::compile::websocket::compile_stage;
+    use apigw_proto::config as pb;
+
+    #[test]
+    fn request_parameters_read_the_connect_request_the_message_and_the_context() {
+        let params: HashMap<String, String> = [
+            (
+                "integration.request.header.x-token",
+                "route.request.header.Token",
+            ),
+            (
+                "integration.request.header.x-all",
+                "route.request.multivalueheader.v",
+            ),
+            (
+                "integration.request.querystring.q",
+                "route.request.querystring.q",
+            ),
+            (
+                "integration.request.querystring.qs",
+                "route.request.multivaluequerystring.m",
+            ),
+            (
+                "integration.request.querystring.who",
+                "route.request.body.user.name",
+            ),
+            (
+                "integration.request.querystring.ip",
+                "context.identity.sourceIp",
+            ),
+            (
+                "integration.request.querystring.var",
+                "stageVariables.color",
+            ),
+            (
+                "integration.request.header.x-absent",
+                "route.request.header.nope",
+            ),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+        .collect();
+        let stage = compile_stage(&pb::WsStageConfig {
+            api_id: "a".into(),
+            stage_name: "dev".into(),
+            route_selection_expression: "$request.body.action".into(),
+            variables: [("color".to_string(), "b l/ue".to_string())].into(),
+            routes: vec![pb::WsRoute {
+                route_key: "$connect".into(),
+                integration_id: "i".into(),
+                ..Default::default()
+            }],
+            integrations: vec![pb::WsIntegration {
+                id: "i".into(),
+                integration_type: "HTTP".into(),
+                uri: "http://backend/x?fixed=1".into(),
+                request_parameters: params,
+                ..Default::default()
+            }],
+            ..Default::default()
+        })
+        .expect("compiles");
+        let route = stage.route("$connect").expect("the route");
+        let mut headers = HeaderMap::new();
+        headers.insert("token", http::HeaderValue::from_static("t1"));
+        headers.append("v", http::HeaderValue::from_static("1"));
+        headers.append("v", http::HeaderValue::from_static("2"));
+        let event = json!({"requestContext": {"identity": {"sourceIp": "10.0.0.1"}}});
+        let body = Bytes::from_static(br#"{"user": {"name": "ann"}}"#);
+        let peer = Peer {
+            ip: std::net::Ipv4Addr::LOCALHOST.into(),
+            ip_header: http::HeaderValue::from_static("127.0.0.1"),
+            client_cert: None,
+        };
+        let inbound = Inbound {
+            event: &event,
+            body: &body,
+            binary: false,
+            peer: &peer,
+            params: Some((&headers, Some("q=a%20b&m=1&m=2"))),
+        };
+        let (uri, headers) = mapped_request(route, "http://backend/x?fixed=1", &inbound);
+        let query: Vec<&str> = uri
+            .split_once('?')
+            .map(|(_, q)| q.split('&').collect())
+            .unwrap_or_default();
+        for q in [
+            "fixed=1",
+            "q=a%20b",
+            "qs=1%2C2",
+            "who=ann",
+            "ip=10.0.0.1",
+            "var=b%20l%2Fue",
+        ] {
+            assert!(query.contains(&q), "{q} in {uri}");
+        }
+        let header = |n: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k.as_str() == n)
+                .map(|(_, v)| v.to_str().unwrap_or_default().to_string())
+        };
+        assert_eq!(header("x-token").as_deref(), Some("t1"));
+        assert_eq!(header("x-all").as_deref(), Some("1,2"));
+        assert_eq!(header("x-absent"), None);
     }
 }

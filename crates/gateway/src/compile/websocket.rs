@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use apigw_proto::config::{V2Stages, WsStageConfig};
 
-use super::function::{self, FunctionTarget};
+use super::function::{self, ContentHandling, FunctionTarget};
 use super::selection::ResponseSelector;
 use super::selection_expression::{ResponseFacts, SelectionExpression};
 use super::template::{CompiledTemplate, MappingTemplate};
@@ -46,6 +46,148 @@ impl IdentitySource {
         }
         s.strip_prefix("context.").map(|c| Self::Context(c.into()))
     }
+}
+
+/// Where a `requestParameters` entry puts its value in the call to an HTTP integration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WsParamTarget {
+    /// `integration.request.header.X`.
+    Header(http::HeaderName),
+    /// `integration.request.querystring.X`.
+    Query(Box<str>),
+}
+
+/// Where a `requestParameters` entry reads its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WsParamSource {
+    /// `route.request.header.X` (`$connect` only; lower-cased).
+    Header(Box<str>),
+    /// `route.request.querystring.X` (`$connect` only).
+    Query(Box<str>),
+    /// `route.request.multivalueheader.X` (`$connect` only): the values joined with `,`.
+    MultiHeader(Box<str>),
+    /// `route.request.multivaluequerystring.X` (`$connect` only): the values joined with `,`.
+    MultiQuery(Box<str>),
+    /// `route.request.body.a.b` (`$` prefix optional): a JSON message's member.
+    Body(Vec<Box<str>>),
+    /// `context.a.b`: the event's `requestContext` member (`connectionId`, `routeKey`,
+    /// `identity.sourceIp`, `authorizer.x`, ...).
+    Context(Vec<Box<str>>),
+    /// `stageVariables.X`, resolved when the stage is compiled.
+    Static(Box<str>),
+}
+
+/// Why a `requestParameters` entry is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WsParamError {
+    /// The key is not `integration.request.{header|querystring}.{name}`.
+    #[error("Invalid mapping expression specified: {0}; use integration.request.header.NAME or integration.request.querystring.NAME")]
+    Target(String),
+    /// The value is not a supported source.
+    #[error("Invalid mapping expression specified: {0}; use route.request.header.NAME, route.request.querystring.NAME, route.request.multivalueheader.NAME, route.request.multivaluequerystring.NAME, route.request.body.PATH, context.NAME, stageVariables.NAME or 'STATIC_VALUE'")]
+    Source(String),
+}
+
+/// A parameter name, as AWS's `^[a-zA-Z0-9._$-]+$`.
+fn param_name_ok(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'$' | b'-'))
+}
+
+fn dotted(path: &str) -> Option<Vec<Box<str>>> {
+    let path = path.strip_prefix("$.").unwrap_or(path);
+    let parts: Vec<Box<str>> = path.split('.').map(Into::into).collect();
+    (!parts.iter().any(|p| p.is_empty())).then_some(parts)
+}
+
+impl WsParamTarget {
+    /// Parses a `requestParameters` key.
+    pub fn parse(key: &str) -> Result<Self, WsParamError> {
+        let bad = || WsParamError::Target(key.to_string());
+        if let Some(h) = key.strip_prefix("integration.request.header.") {
+            if !param_name_ok(h) {
+                return Err(bad());
+            }
+            return http::HeaderName::from_bytes(h.as_bytes())
+                .map(Self::Header)
+                .map_err(|_| bad());
+        }
+        if let Some(q) = key.strip_prefix("integration.request.querystring.") {
+            if param_name_ok(q) {
+                return Ok(Self::Query(q.into()));
+            }
+        }
+        Err(bad())
+    }
+}
+
+impl WsParamSource {
+    /// Parses a `requestParameters` value; `stageVariables.X` is resolved from `variables`
+    /// (an undefined variable is an empty value).
+    pub fn parse(value: &str, variables: &HashMap<String, String>) -> Result<Self, WsParamError> {
+        let bad = || WsParamError::Source(value.to_string());
+        let name = |rest: &str| param_name_ok(rest).then(|| rest.into()).ok_or_else(bad);
+        if let Some(text) = value
+            .strip_prefix('\'')
+            .and_then(|v| v.strip_suffix('\''))
+            .filter(|_| value.len() >= 2)
+        {
+            return if text.contains(['\r', '\n']) {
+                Err(bad())
+            } else {
+                Ok(Self::Static(text.into()))
+            };
+        }
+        if let Some(h) = value.strip_prefix("route.request.header.") {
+            return name(&h.to_ascii_lowercase()).map(Self::Header);
+        }
+        if let Some(q) = value.strip_prefix("route.request.querystring.") {
+            return name(q).map(Self::Query);
+        }
+        if let Some(h) = value.strip_prefix("route.request.multivalueheader.") {
+            return name(&h.to_ascii_lowercase()).map(Self::MultiHeader);
+        }
+        if let Some(q) = value.strip_prefix("route.request.multivaluequerystring.") {
+            return name(q).map(Self::MultiQuery);
+        }
+        if let Some(p) = value.strip_prefix("route.request.body.") {
+            return dotted(p).map(Self::Body).ok_or_else(bad);
+        }
+        if let Some(v) = value.strip_prefix("stageVariables.") {
+            if v.is_empty() || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return Err(bad());
+            }
+            return Ok(Self::Static(
+                variables
+                    .get(v)
+                    .map(String::as_str)
+                    .unwrap_or_default()
+                    .into(),
+            ));
+        }
+        if let Some(c) = value.strip_prefix("context.") {
+            return dotted(c).map(Self::Context).ok_or_else(bad);
+        }
+        Err(bad())
+    }
+}
+
+/// A `requestParameters` entry compiled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WsParam {
+    /// Where the value goes.
+    pub target: WsParamTarget,
+    /// Where it comes from.
+    pub source: WsParamSource,
+}
+
+/// Checks a `requestParameters` entry as the management API saves it (stage variables
+/// are resolved per stage when deployed).
+pub fn check_request_parameter(key: &str, value: &str) -> Result<(), WsParamError> {
+    WsParamTarget::parse(key)?;
+    WsParamSource::parse(value, &HashMap::new()).map(drop)
 }
 
 /// A REQUEST authorizer of `$connect`.
@@ -104,6 +246,8 @@ pub struct WsIntegrationResponse {
     pub templates: HashMap<Box<str>, MappingTemplate>,
     /// `templateSelectionExpression`; `None`: the `$default` template.
     pub selection: Option<SelectionExpression>,
+    /// `contentHandlingStrategy` of the answer the route response sends back.
+    pub content_handling: ContentHandling,
 }
 
 impl WsIntegrationResponse {
@@ -140,6 +284,10 @@ pub struct WsIntegration {
     pub passthrough: Passthrough,
     /// The integration responses, in the API's order.
     pub responses: Vec<WsIntegrationResponse>,
+    /// `contentHandlingStrategy` of the message sent to it (non-proxy integrations).
+    pub content_handling: ContentHandling,
+    /// `requestParameters` (HTTP and HTTP_PROXY), sorted by key.
+    pub request_parameters: Vec<WsParam>,
     /// Their keys compiled (`/regex/` anchored, `$default` the fallback).
     pub selector: ResponseSelector,
 }
@@ -314,6 +462,7 @@ fn compile_integration(
                 integration_response_key: "$default".into(),
                 response_templates: i.response_templates.clone(),
                 template_selection_expression: String::new(),
+                content_handling_strategy: String::new(),
             }];
             &legacy
         } else {
@@ -337,7 +486,22 @@ fn compile_integration(
             key: key.into(),
             templates: templates(stage, &rwhat, &r.response_templates)?,
             selection: expression(stage, &rwhat, &r.template_selection_expression, true)?,
+            content_handling: ContentHandling::parse(&r.content_handling_strategy),
         });
+    }
+    let mut request_parameters = Vec::new();
+    if matches!(i.integration_type.as_str(), "HTTP" | "HTTP_PROXY") {
+        let mut keys: Vec<_> = i.request_parameters.iter().collect();
+        keys.sort();
+        for (key, value) in keys {
+            let param = WsParamTarget::parse(key)
+                .and_then(|target| {
+                    WsParamSource::parse(value, &stage.variables)
+                        .map(|source| WsParam { target, source })
+                })
+                .map_err(|e| err(stage, format!("{what}: requestParameters {key}: {e}")))?;
+            request_parameters.push(param);
+        }
     }
     let selector = ResponseSelector::compile(patterns.iter().copied())
         .map_err(|e| err(stage, format!("{what}: integration response key: {e}")))?;
@@ -358,6 +522,12 @@ fn compile_integration(
         },
         passthrough,
         responses,
+        content_handling: if proxy {
+            ContentHandling::Passthrough
+        } else {
+            ContentHandling::parse(&i.content_handling_strategy)
+        },
+        request_parameters,
         selector,
     })
 }
@@ -644,6 +814,7 @@ mod tests {
                     integration_response_key: "/4\\d\\d/".into(),
                     template_selection_expression: "${integration.response.statuscode}".into(),
                     response_templates: templates(&[("404", "nf"), ("$default", "4xx")]),
+                    ..Default::default()
                 },
                 pb::WsIntegrationResponse {
                     integration_response_key: "$default".into(),
@@ -701,5 +872,102 @@ mod tests {
             ..bad
         };
         assert!(compile_stage(&bad_key).is_err());
+    }
+
+    #[test]
+    fn request_parameters_compile_to_pairs() {
+        let vars: HashMap<String, String> = [("color".to_string(), "blue".to_string())].into();
+        let source = |v: &str| WsParamSource::parse(v, &vars);
+        assert_eq!(
+            source("route.request.header.X-Token"),
+            Ok(WsParamSource::Header("x-token".into()))
+        );
+        assert_eq!(
+            source("route.request.querystring.q"),
+            Ok(WsParamSource::Query("q".into()))
+        );
+        assert_eq!(
+            source("context.identity.sourceIp"),
+            Ok(WsParamSource::Context(vec![
+                "identity".into(),
+                "sourceIp".into()
+            ]))
+        );
+        assert_eq!(
+            source("route.request.body.$.a.b"),
+            Ok(WsParamSource::Body(vec!["a".into(), "b".into()]))
+        );
+        assert_eq!(
+            source("stageVariables.color"),
+            Ok(WsParamSource::Static("blue".into()))
+        );
+        assert_eq!(source("'a b'"), Ok(WsParamSource::Static("a b".into())));
+        for bad in [
+            "'",
+            "unquoted",
+            "method.request.header.x",
+            "route.request.header.",
+            "context.",
+            "stageVariables.a-b",
+            "'a\nb'",
+        ] {
+            assert!(source(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            WsParamTarget::parse("integration.request.header.X-Id"),
+            Ok(WsParamTarget::Header(http::HeaderName::from_static("x-id")))
+        );
+        assert_eq!(
+            WsParamTarget::parse("integration.request.querystring.q"),
+            Ok(WsParamTarget::Query("q".into()))
+        );
+        for bad in [
+            "integration.request.path.p",
+            "integration.request.body.x",
+            "integration.request.header.",
+            "integration.request.header.a b",
+        ] {
+            assert!(WsParamTarget::parse(bad).is_err(), "{bad}");
+        }
+
+        let s = stage(pb::WsIntegration {
+            integration_type: "HTTP".into(),
+            uri: "http://backend/".into(),
+            content_handling_strategy: "CONVERT_TO_TEXT".into(),
+            request_parameters: templates(&[
+                ("integration.request.querystring.b", "'2'"),
+                ("integration.request.header.a", "context.connectionId"),
+            ]),
+            ..Default::default()
+        });
+        let i = &s.routes["$default"].integration;
+        assert_eq!(i.content_handling, ContentHandling::ConvertToText);
+        assert_eq!(
+            i.request_parameters,
+            vec![
+                WsParam {
+                    target: WsParamTarget::Header(http::HeaderName::from_static("a")),
+                    source: WsParamSource::Context(vec!["connectionId".into()]),
+                },
+                WsParam {
+                    target: WsParamTarget::Query("b".into()),
+                    source: WsParamSource::Static("2".into()),
+                },
+            ]
+        );
+        let bad = pb::WsStageConfig {
+            api_id: "a".into(),
+            stage_name: "dev".into(),
+            route_selection_expression: "$request.body.action".into(),
+            integrations: vec![pb::WsIntegration {
+                id: "i".into(),
+                integration_type: "HTTP".into(),
+                uri: "http://backend/".into(),
+                request_parameters: templates(&[("integration.request.body", "'x'")]),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert!(compile_stage(&bad).is_err());
     }
 }
