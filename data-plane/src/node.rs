@@ -370,6 +370,8 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
         sockets_closed,
     )
     .await;
+    // The closed sessions' last messages and minutes.
+    ws_hub.flush_usage().await;
     ws_task.abort();
     // The gateway (and with it the logs hook's queue sender) is gone once `serve`
     // returns: the writer drains the queue and ends, then the shipper sends the rest.

@@ -47,6 +47,9 @@ use apigw_gateway::Gateway;
 
 use crate::limits::Limiter;
 
+/// How often counted WebSocket usage goes to Redis ([`WsHub::flush_usage`]).
+const USAGE_FLUSH_EVERY: Duration = Duration::from_secs(1);
+
 /// The largest message (and `@connections` POST) accepted: 128 KB.
 pub const MAX_MESSAGE: usize = 128 * 1024;
 
@@ -111,7 +114,15 @@ pub struct WsHub {
     counts: Mutex<HashMap<(String, String), u64>>,
     /// Wakes the count writer when `counts` changed.
     counts_changed: tokio::sync::Notify,
+    /// Usage counted here and not yet added to Redis: `(api, stage, day)` → (messages in
+    /// 32 KB units, connection minutes). Flushed every second by one pipeline
+    /// ([`WsHub::flush_usage`]); what a failed flush held is put back and sent with the
+    /// next one, so an unreachable Redis delays counts instead of losing them.
+    usage: Mutex<PendingUsage>,
 }
+
+/// `(api, stage, day)` → (messages in 32 KB units, connection minutes).
+type PendingUsage = HashMap<(String, String, String), (i64, i64)>;
 
 impl std::fmt::Debug for WsHub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -151,6 +162,7 @@ impl WsHub {
             region: std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
             counts: Mutex::default(),
             counts_changed: tokio::sync::Notify::new(),
+            usage: Mutex::default(),
         }
     }
 
@@ -289,26 +301,69 @@ impl WsHub {
     /// stage today (UTC), added to the `{prefix}wsu` hash the control plane moves to
     /// Postgres. Fire and forget: a Redis failure loses the count, never a message.
     pub fn meter(&self, api: &str, stage: &str, messages: i64, minutes: i64) {
-        let Some(mut redis) = self.redis.clone() else {
+        if self.redis.is_none() || (messages == 0 && minutes == 0) {
             return;
-        };
+        }
         let day = time::OffsetDateTime::now_utc().date();
         let format = time::macros::format_description!("[year]-[month]-[day]");
         let day = day.format(&format).unwrap_or_default();
+        if let Ok(mut usage) = self.usage.lock() {
+            let entry = usage
+                .entry((api.to_string(), stage.to_string(), day))
+                .or_default();
+            entry.0 += messages;
+            entry.1 += minutes;
+        }
+    }
+
+    /// Adds the usage counted since the last flush to `{prefix}wsu` in one pipeline;
+    /// `false` (the counts kept for the next flush) when Redis did not take it.
+    pub async fn flush_usage(&self) -> bool {
+        let Some(mut redis) = self.redis.clone() else {
+            return true;
+        };
+        let batch = match self.usage.lock() {
+            Ok(mut usage) => std::mem::take(&mut *usage),
+            Err(_) => return false,
+        };
+        if batch.is_empty() {
+            return true;
+        }
         let key = format!("{}wsu", self.prefix);
-        let field = format!("{api}|{stage}|{day}");
-        tokio::spawn(async move {
-            let mut pipe = redis::pipe();
-            if messages > 0 {
-                pipe.hincr(&key, format!("{field}|m"), messages).ignore();
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for ((api, stage, day), (messages, minutes)) in &batch {
+            if *messages > 0 {
+                pipe.hincr(&key, format!("{api}|{stage}|{day}|m"), *messages)
+                    .ignore();
             }
-            if minutes > 0 {
-                pipe.hincr(&key, format!("{field}|c"), minutes).ignore();
+            if *minutes > 0 {
+                pipe.hincr(&key, format!("{api}|{stage}|{day}|c"), *minutes)
+                    .ignore();
             }
-            if let Err(error) = pipe.query_async::<()>(&mut redis).await {
-                tracing::warn!(%error, "metering WebSocket usage");
+        }
+        match pipe.query_async::<()>(&mut redis).await {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::warn!(%error, "metering WebSocket usage: kept for the next flush");
+                if let Ok(mut usage) = self.usage.lock() {
+                    for (k, (messages, minutes)) in batch {
+                        let entry = usage.entry(k).or_default();
+                        entry.0 += messages;
+                        entry.1 += minutes;
+                    }
+                }
+                false
             }
-        });
+        }
+    }
+
+    /// Flushes the usage every second (a second after a failure too).
+    async fn usage_loop(&self) {
+        loop {
+            tokio::time::sleep(USAGE_FLUSH_EVERY).await;
+            self.flush_usage().await;
+        }
     }
 
     /// Records activity on a local connection (`lastActiveAt`).
@@ -382,9 +437,14 @@ impl WsHub {
             let hub = Arc::clone(&self);
             tokio::spawn(async move { hub.count_loop().await })
         };
+        let usage = {
+            let hub = Arc::clone(&self);
+            tokio::spawn(async move { hub.usage_loop().await })
+        };
         self.subscribe_loop().await;
         refresher.abort();
         counter.abort();
+        usage.abort();
     }
 
     /// Writes this node's live counts to `{prefix}ws:count:{instance}` when they change
