@@ -111,6 +111,9 @@ pub struct WsHub {
     counts: Mutex<HashMap<(String, String), u64>>,
     /// Wakes the count writer when `counts` changed.
     counts_changed: tokio::sync::Notify,
+    /// The node's access logs (none with `--logs false`): stages with
+    /// `accessLogSettings` write a line per CONNECT, MESSAGE and DISCONNECT.
+    pub logs: Option<Arc<crate::logs::LogsHook>>,
 }
 
 impl std::fmt::Debug for WsHub {
@@ -151,7 +154,14 @@ impl WsHub {
             region: std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
             counts: Mutex::default(),
             counts_changed: tokio::sync::Notify::new(),
+            logs: None,
         }
+    }
+
+    /// Writes the WebSocket stages' access logs through `logs` (the REST lines' queue).
+    pub fn with_logs(mut self, logs: Option<Arc<crate::logs::LogsHook>>) -> Self {
+        self.logs = logs;
+        self
     }
 
     fn conn_key(&self, id: &str) -> String {
