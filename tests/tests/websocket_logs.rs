@@ -202,7 +202,14 @@ async fn a_websocket_stage_writes_a_line_per_connect_message_and_disconnect() {
         let refusal = fields(line);
         assert_eq!(
             refusal[1..],
-            ["CONNECT", "$connect", refusal[3].as_str(), "403", "-", "Forbidden"],
+            [
+                "CONNECT",
+                "$connect",
+                refusal[3].as_str(),
+                "403",
+                "-",
+                "Forbidden"
+            ],
             "{refusals:?}"
         );
         assert_eq!(refusal[3].len(), 12, "{refusals:?}");
@@ -219,8 +226,16 @@ async fn a_websocket_stage_writes_a_line_per_connect_message_and_disconnect() {
             status.to_string(),
         ]
     };
-    assert_eq!(got[0][1..5], expect("CONNECT", "$connect", "101")[..], "{got:?}");
-    assert_eq!(got[1][1..5], expect("MESSAGE", "$default", "200")[..], "{got:?}");
+    assert_eq!(
+        got[0][1..5],
+        expect("CONNECT", "$connect", "101")[..],
+        "{got:?}"
+    );
+    assert_eq!(
+        got[1][1..5],
+        expect("MESSAGE", "$default", "200")[..],
+        "{got:?}"
+    );
     assert_eq!(
         got[2][1..5],
         expect("DISCONNECT", "$disconnect", "200")[..],

@@ -135,8 +135,8 @@ impl LogsHook {
             .duration_since(UNIX_EPOCH)
             .unwrap_or(Duration::ZERO)
             .as_millis() as i64;
-        let uri = Uri::try_from(format!("/{}", access.stage))
-            .unwrap_or_else(|_| Uri::from_static("/"));
+        let uri =
+            Uri::try_from(format!("/{}", access.stage)).unwrap_or_else(|_| Uri::from_static("/"));
         self.send(LogRecord {
             kind: LogKind::Access,
             log_group: Arc::clone(&access.group),
