@@ -201,10 +201,13 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
         .map_or_else(Default::default, |r| Arc::clone(&r.logs));
     let mut log_shipper = None;
     let mut log_writer = None;
+    let mut ws_logs = None;
     if args.logs {
         let (queue, records) =
             crate::logs::queue::bounded(usize::try_from(args.log_queue_size).unwrap_or(usize::MAX));
-        hooks.push(Arc::new(LogsHook::new(queue, Arc::clone(&log_stats))));
+        let hook = Arc::new(LogsHook::new(queue, Arc::clone(&log_stats)));
+        ws_logs = Some(Arc::clone(&hook));
+        hooks.push(hook);
         let pending = args.logs_ship.then(|| {
             Arc::new(Pending::new(
                 shipper_for_logs::MAX_EVENTS * 20,
@@ -264,20 +267,25 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
     gateway = gateway.with_tracer(tracer);
     let gateway = Arc::new(gateway);
     let (drain_tx, drain_rx) = tokio::sync::watch::channel(false);
-    let ws_hub = Arc::new(crate::websocket::WsHub::new(
-        Arc::clone(&gateway),
-        crate::websocket::WsSettings {
-            idle_timeout: std::time::Duration::from_secs(args.ws_idle_timeout.max(1)),
-            max_duration: std::time::Duration::from_secs(args.ws_max_connection_duration.max(1)),
-            drain_grace: std::time::Duration::from_secs(args.ws_drain_grace),
-            registry_ttl: std::time::Duration::from_secs(args.ws_registry_ttl.max(1)),
-            connect_rate: args.ws_connect_rate,
-        },
-        limiter.redis(),
-        args.redis_url.clone(),
-        &args.redis_prefix,
-        drain_rx,
-    ));
+    let ws_hub = Arc::new(
+        crate::websocket::WsHub::new(
+            Arc::clone(&gateway),
+            crate::websocket::WsSettings {
+                idle_timeout: std::time::Duration::from_secs(args.ws_idle_timeout.max(1)),
+                max_duration: std::time::Duration::from_secs(
+                    args.ws_max_connection_duration.max(1),
+                ),
+                drain_grace: std::time::Duration::from_secs(args.ws_drain_grace),
+                registry_ttl: std::time::Duration::from_secs(args.ws_registry_ttl.max(1)),
+                connect_rate: args.ws_connect_rate,
+            },
+            limiter.redis(),
+            args.redis_url.clone(),
+            &args.redis_prefix,
+            drain_rx,
+        )
+        .with_logs(ws_logs),
+    );
     let ws_task = tokio::spawn(Arc::clone(&ws_hub).run());
     let drain_grace = std::time::Duration::from_secs(args.ws_drain_grace);
     let mut config_client = ConfigClient::new(args.control_plane.clone(), node_id.clone(), state)

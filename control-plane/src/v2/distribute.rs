@@ -66,6 +66,13 @@ pub fn stage_config(api_id: &str, stage: &Value, frozen: &Value) -> pb::WsStageC
         stage_name: s(stage, "stageName"),
         deployment_id: s(stage, "deploymentId"),
         variables: string_map(stage, "stageVariables"),
+        // Both members or nothing: lines need a format and a log group to go to.
+        access_log: stage.get("accessLogSettings").and_then(|a| {
+            Some(pb::AccessLogSettings {
+                format: a.get("format")?.as_str()?.to_string(),
+                destination_arn: a.get("destinationArn")?.as_str()?.to_string(),
+            })
+        }),
         route_selection_expression: s(api, "routeSelectionExpression"),
         api_key_selection_expression: s(api, "apiKeySelectionExpression"),
         routes: items(frozen, "routes")

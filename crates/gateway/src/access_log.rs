@@ -123,6 +123,16 @@ enum Var {
     AuthorizerClaim(Box<str>),
     AuthorizerProperty(Box<str>),
     AuthorizerError,
+    /// WebSocket: `connectionId`.
+    ConnectionId,
+    /// WebSocket: `eventType` (CONNECT, MESSAGE, DISCONNECT).
+    EventType,
+    /// WebSocket: `routeKey`.
+    RouteKey,
+    /// WebSocket: `messageId` (MESSAGE events).
+    MessageId,
+    /// WebSocket: `connectedAt` (Unix milliseconds).
+    ConnectedAt,
     /// Documented, but nothing here sets it (WAF, mutual TLS, Cognito identities, X-Ray,
     /// custom domains, sub-timings of the authorizer): always `-`.
     Empty,
@@ -224,6 +234,11 @@ fn variable(name: &str) -> Option<Var> {
         "domainPrefix" => DomainPrefix,
         "authorizer.principalId" => PrincipalId,
         "authorizer.error" => AuthorizerError,
+        "connectionId" => ConnectionId,
+        "eventType" => EventType,
+        "routeKey" => RouteKey,
+        "messageId" => MessageId,
+        "connectedAt" => ConnectedAt,
         other if ALWAYS_EMPTY.contains(&other) => Empty,
         other => {
             if let Some(claim) = other.strip_prefix("authorizer.claims.") {
@@ -522,9 +537,144 @@ impl AccessLogFormat {
                     self.text(&error.builtin().message, out);
                 }
             }
-            Var::Empty => {}
+            // WebSocket events only (see [`AccessLogFormat::write_ws`]).
+            Var::ConnectionId
+            | Var::EventType
+            | Var::RouteKey
+            | Var::MessageId
+            | Var::ConnectedAt
+            | Var::Empty => {}
         }
     }
+
+    /// Appends the line for one WebSocket event to `out` (a variable the event has no
+    /// value for is written `-`).
+    pub fn write_ws(&self, e: &WsLogEvent<'_>, out: &mut String) {
+        for segment in self.segments.iter() {
+            match segment {
+                Segment::Text(text) => out.push_str(text),
+                Segment::Var(var) => {
+                    let start = out.len();
+                    self.ws_value(var, e, out);
+                    if out.len() == start {
+                        out.push('-');
+                    }
+                }
+            }
+        }
+    }
+
+    /// The line for one WebSocket event.
+    pub fn format_ws(&self, e: &WsLogEvent<'_>) -> String {
+        let mut line = String::with_capacity(self.capacity_hint());
+        self.write_ws(e, &mut line);
+        line
+    }
+
+    fn ws_value(&self, var: &Var, e: &WsLogEvent<'_>, out: &mut String) {
+        match var {
+            Var::RequestId => self.text(e.request_id, out),
+            Var::ExtendedRequestId => self.text(e.extended_request_id, out),
+            Var::ConnectionId => self.text(e.connection_id, out),
+            Var::EventType => out.push_str(e.event_type),
+            Var::RouteKey => self.text(e.route_key, out),
+            Var::MessageId => {
+                if let Some(id) = e.message_id {
+                    self.text(id, out);
+                }
+            }
+            Var::ConnectedAt => push_int(e.connected_at, out),
+            Var::RequestTime => request_time(e.request_time, out),
+            Var::RequestTimeEpoch => {
+                let ms = e
+                    .request_time
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or(Duration::ZERO)
+                    .as_millis();
+                push_int(ms, out);
+            }
+            Var::Status => push_int(e.status, out),
+            Var::ApiId => self.text(e.api_id, out),
+            Var::Stage => self.text(e.stage, out),
+            Var::DomainName => self.text(e.domain_name, out),
+            Var::DomainPrefix => {
+                self.text(e.domain_name.split('.').next().unwrap_or_default(), out);
+            }
+            Var::SourceIp => self.text(e.source_ip, out),
+            Var::UserAgent => self.text(e.user_agent, out),
+            Var::IntegrationLatency => {
+                if let Some(latency) = e.integration_latency {
+                    push_int(latency.as_millis(), out);
+                }
+            }
+            Var::ErrorMessage => {
+                if let Some(message) = e.error_message {
+                    self.text(message, out);
+                }
+            }
+            Var::ErrorMessageString => {
+                if let Some(message) = e.error_message {
+                    out.push('"');
+                    self.text(message, out);
+                    out.push('"');
+                }
+            }
+            Var::Caller | Var::User | Var::UserArn => {
+                if let Some(arn) = e.user_arn {
+                    self.text(arn, out);
+                }
+            }
+            Var::PrincipalId => {
+                if let Some(id) = e.principal_id {
+                    self.text(id, out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// One WebSocket event (CONNECT, MESSAGE or DISCONNECT) as its access-log line sees it:
+/// the `$context` of WebSocket APIs.
+#[derive(Debug, Clone)]
+pub struct WsLogEvent<'a> {
+    /// `requestId`.
+    pub request_id: &'a str,
+    /// `extendedRequestId`.
+    pub extended_request_id: &'a str,
+    /// `connectionId`.
+    pub connection_id: &'a str,
+    /// `eventType`: CONNECT, MESSAGE or DISCONNECT.
+    pub event_type: &'static str,
+    /// `routeKey` (`$connect`, the selected route's key, `$disconnect`).
+    pub route_key: &'a str,
+    /// `messageId` (MESSAGE events).
+    pub message_id: Option<&'a str>,
+    /// `connectedAt`, Unix milliseconds.
+    pub connected_at: u64,
+    /// When the event was received (`requestTime`, `requestTimeEpoch`).
+    pub request_time: std::time::SystemTime,
+    /// `status`: 101 for an accepted connect, the refusal's status, 200 for a handled
+    /// message, the answer's status otherwise.
+    pub status: u16,
+    /// `apiId`.
+    pub api_id: &'a str,
+    /// `stage`.
+    pub stage: &'a str,
+    /// `domainName`.
+    pub domain_name: &'a str,
+    /// `identity.sourceIp`.
+    pub source_ip: &'a str,
+    /// `identity.userAgent`.
+    pub user_agent: &'a str,
+    /// `integrationLatency`, when an integration answered.
+    pub integration_latency: Option<Duration>,
+    /// `error.message`.
+    pub error_message: Option<&'a str>,
+    /// `identity.caller` / `identity.user` / `identity.userArn` (AWS_IAM `$connect`).
+    pub user_arn: Option<&'a str>,
+    /// `authorizer.principalId`.
+    pub principal_id: Option<&'a str>,
 }
 
 /// The host the request named, without a port.
@@ -739,6 +889,50 @@ mod tests {
              $context.waf.error $context.integration.status $context.error.responseType. $x",
         )
         .unwrap();
+    }
+
+    #[test]
+    fn websocket_events_write_their_context() {
+        let f = AccessLogFormat::compile(
+            "$context.requestId $context.eventType $context.routeKey $context.connectionId \
+             $context.status $context.messageId $context.connectedAt $context.integrationLatency \
+             $context.identity.sourceIp $context.error.message $context.httpMethod",
+        )
+        .unwrap();
+        let mut e = WsLogEvent {
+            request_id: "r1",
+            extended_request_id: "r1",
+            connection_id: "c1",
+            event_type: "MESSAGE",
+            route_key: "$default",
+            message_id: Some("m1"),
+            connected_at: 1_700_000_000_000,
+            request_time: UNIX_EPOCH,
+            status: 200,
+            api_id: "a",
+            stage: "dev",
+            domain_name: "a.example",
+            source_ip: "10.0.0.1",
+            user_agent: "",
+            integration_latency: Some(Duration::from_millis(7)),
+            error_message: None,
+            user_arn: None,
+            principal_id: None,
+        };
+        assert_eq!(
+            f.format_ws(&e),
+            "r1 MESSAGE $default c1 200 m1 1700000000000 7 10.0.0.1 - -"
+        );
+        e.event_type = "CONNECT";
+        e.route_key = "$connect";
+        e.message_id = None;
+        e.integration_latency = None;
+        e.status = 403;
+        e.error_message = Some("Forbidden");
+        assert_eq!(
+            f.format_ws(&e),
+            "r1 CONNECT $connect c1 403 - 1700000000000 - 10.0.0.1 Forbidden -"
+        );
     }
 
     #[test]

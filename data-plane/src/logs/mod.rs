@@ -122,6 +122,37 @@ impl LogsHook {
         }
     }
 
+    /// Writes a WebSocket event's access-log line (the stage's compiled format) into the
+    /// same queue, log group semantics and shipping as REST lines.
+    pub fn ws_access(
+        &self,
+        access: &apigw_gateway::compile::websocket::WsAccessLog,
+        event: &apigw_gateway::access_log::WsLogEvent<'_>,
+        source_ip: IpAddr,
+    ) {
+        let line = access.format.format_ws(event);
+        let timestamp_ms = std::time::SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO)
+            .as_millis() as i64;
+        let uri =
+            Uri::try_from(format!("/{}", access.stage)).unwrap_or_else(|_| Uri::from_static("/"));
+        self.send(LogRecord {
+            kind: LogKind::Access,
+            log_group: Arc::clone(&access.group),
+            timestamp_ms,
+            lines: Lines::One(line),
+            api_id: Arc::clone(&access.api_id),
+            stage: Arc::clone(&access.stage),
+            request_id: HeaderValue::from_str(event.request_id)
+                .unwrap_or_else(|_| HeaderValue::from_static("")),
+            status: event.status,
+            source_ip,
+            api_key_id: None,
+            uri,
+        });
+    }
+
     #[cold]
     fn record(
         &self,

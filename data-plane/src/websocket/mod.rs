@@ -119,6 +119,9 @@ pub struct WsHub {
     /// ([`WsHub::flush_usage`]); what a failed flush held is put back and sent with the
     /// next one, so an unreachable Redis delays counts instead of losing them.
     usage: Mutex<PendingUsage>,
+    /// The node's access logs (none with `--logs false`): stages with
+    /// `accessLogSettings` write a line per CONNECT, MESSAGE and DISCONNECT.
+    pub logs: Option<Arc<crate::logs::LogsHook>>,
 }
 
 /// `(api, stage, day)` → (messages in 32 KB units, connection minutes).
@@ -163,7 +166,14 @@ impl WsHub {
             counts: Mutex::default(),
             counts_changed: tokio::sync::Notify::new(),
             usage: Mutex::default(),
+            logs: None,
         }
+    }
+
+    /// Writes the WebSocket stages' access logs through `logs` (the REST lines' queue).
+    pub fn with_logs(mut self, logs: Option<Arc<crate::logs::LogsHook>>) -> Self {
+        self.logs = logs;
+        self
     }
 
     fn conn_key(&self, id: &str) -> String {

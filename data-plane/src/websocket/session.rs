@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
@@ -22,6 +23,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
+use apigw_gateway::access_log::WsLogEvent;
 use apigw_gateway::body::Body;
 use apigw_gateway::compile::function::ContentHandling;
 use apigw_gateway::compile::selection_expression::ResponseFacts;
@@ -130,9 +132,9 @@ impl Conn {
         route_key: &str,
         event_type: &str,
         message_id: Option<&str>,
+        request_id: &str,
     ) -> Value {
         let now = now_ms();
-        let request_id = uuid::Uuid::new_v4().to_string();
         let mut ctx = json!({
             "routeKey": route_key,
             "eventType": event_type,
@@ -235,23 +237,98 @@ impl Reply {
 }
 
 /// [`call_route`] with its metrics: IntegrationLatency of a call the integration answered
-/// (not MOCK, as in API Gateway), the error's event when it failed.
+/// (not MOCK, as in API Gateway), the error's event when it failed. Also answers that
+/// latency (for `$context.integrationLatency` in access logs).
 async fn call_metered(
     hub: &WsHub,
     stage: &WsStage,
     route: &WsRoute,
     inbound: Inbound<'_>,
-) -> Result<Option<Reply>, CallError> {
+) -> (Result<Option<Reply>, CallError>, Option<Duration>) {
     let started = std::time::Instant::now();
     let result = call_route(hub, stage, route, &inbound).await;
     let answered = matches!(result, Ok(_) | Err(CallError::Status(_)));
+    let mut latency = None;
     if answered && !matches!(route.integration.target, WsTarget::Mock) {
-        ws_route_latency(route, started.elapsed());
+        let elapsed = started.elapsed();
+        ws_route_latency(route, elapsed);
+        latency = Some(elapsed);
     }
     if let Err(e) = &result {
         ws_route_event(route, e.event());
     }
-    result
+    (result, latency)
+}
+
+/// What one event's access-log line says beyond the connection.
+struct Logged<'a> {
+    event_type: &'static str,
+    route_key: &'a str,
+    request_id: &'a str,
+    message_id: Option<&'a str>,
+    received: SystemTime,
+    status: u16,
+    integration_latency: Option<Duration>,
+    error: Option<&'a str>,
+}
+
+/// Writes the event's access-log line when the stage has `accessLogSettings` (and the
+/// node writes logs): the stage's compiled format, into the node's log queue.
+fn access_log(hub: &WsHub, stage: &WsStage, conn: &Conn, l: Logged<'_>) {
+    let (Some(logs), Some(access)) = (hub.logs.as_ref(), stage.access_log.as_ref()) else {
+        return;
+    };
+    let event = WsLogEvent {
+        request_id: l.request_id,
+        extended_request_id: l.request_id,
+        connection_id: &conn.id,
+        event_type: l.event_type,
+        route_key: l.route_key,
+        message_id: l.message_id,
+        connected_at: conn.connected_at,
+        request_time: l.received,
+        status: l.status,
+        api_id: &conn.api_id,
+        stage: &conn.stage,
+        domain_name: &conn.domain,
+        source_ip: &conn.source_ip,
+        user_agent: &conn.user_agent,
+        integration_latency: l.integration_latency,
+        error_message: l.error,
+        user_arn: conn.caller.as_ref().map(|c| &*c.user_arn),
+        principal_id: conn.authorizer.get("principalId").and_then(Value::as_str),
+    };
+    logs.ws_access(access, &event, conn.peer.ip);
+}
+
+/// A refused `$connect`: its access-log line, then the answer.
+#[allow(clippy::too_many_arguments)]
+fn refuse(
+    hub: &WsHub,
+    stage: &WsStage,
+    conn: &Conn,
+    request_id: &str,
+    received: SystemTime,
+    status: StatusCode,
+    message: &str,
+    integration_latency: Option<Duration>,
+) -> Response<Body> {
+    access_log(
+        hub,
+        stage,
+        conn,
+        Logged {
+            event_type: "CONNECT",
+            route_key: "$connect",
+            request_id,
+            message_id: None,
+            received,
+            status: status.as_u16(),
+            integration_latency,
+            error: Some(message),
+        },
+    );
+    plain(status, message)
 }
 
 fn render_failed(e: impl std::fmt::Display) -> CallError {
@@ -742,23 +819,10 @@ async fn connect(
     peer: &Peer,
     host: String,
 ) -> Response<Body> {
-    let Some(key) = req.headers().get(http::header::SEC_WEBSOCKET_KEY).cloned() else {
-        return plain(StatusCode::BAD_REQUEST, "Missing Sec-WebSocket-Key");
-    };
-    if *hub.draining.borrow() {
-        return plain(StatusCode::SERVICE_UNAVAILABLE, "The node is shutting down");
-    }
-    // The $connect route's series (its own with detailed metrics), else the stage's.
-    let connect_event = |event: WsEvent| match stage.route("$connect") {
-        Some(route) => ws_route_event(route, event),
-        None => ws_stage_event(&stage, event),
-    };
-    if !hub.admit_connection(&stage).await {
-        connect_event(WsEvent::ClientError);
-        return plain(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
-    }
+    let received = SystemTime::now();
+    let request_id = uuid::Uuid::new_v4().to_string();
     let domain = host.split(':').next().unwrap_or_default().to_string();
-    let conn = Conn {
+    let mut conn = Conn {
         id: new_connection_id(),
         api_id: stage.api_id.to_string(),
         stage: stage.stage_name.to_string(),
@@ -775,6 +839,48 @@ async fn connect(
         caller: None,
         peer: peer.clone(),
     };
+    let Some(key) = req.headers().get(http::header::SEC_WEBSOCKET_KEY).cloned() else {
+        return refuse(
+            hub,
+            &stage,
+            &conn,
+            &request_id,
+            received,
+            StatusCode::BAD_REQUEST,
+            "Missing Sec-WebSocket-Key",
+            None,
+        );
+    };
+    if *hub.draining.borrow() {
+        return refuse(
+            hub,
+            &stage,
+            &conn,
+            &request_id,
+            received,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The node is shutting down",
+            None,
+        );
+    }
+    // The $connect route's series (its own with detailed metrics), else the stage's.
+    let connect_event = |event: WsEvent| match stage.route("$connect") {
+        Some(route) => ws_route_event(route, event),
+        None => ws_stage_event(&stage, event),
+    };
+    if !hub.admit_connection(&stage).await {
+        connect_event(WsEvent::ClientError);
+        return refuse(
+            hub,
+            &stage,
+            &conn,
+            &request_id,
+            received,
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too Many Requests",
+            None,
+        );
+    }
     let (headers, multi_headers) = headers_json(req.headers());
     let (query, multi_query) = query_json(req.uri().query());
     let query_map: HashMap<String, String> = query
@@ -785,7 +891,7 @@ async fn connect(
                 .collect()
         })
         .unwrap_or_default();
-    let mut conn = conn;
+    let mut integration_latency = None;
     let mut base = json!({
         "headers": headers,
         "multiValueHeaders": multi_headers,
@@ -801,11 +907,20 @@ async fn connect(
                 Ok(caller) => conn.caller = Some(caller),
                 Err(message) => {
                     connect_event(WsEvent::ClientError);
-                    return plain(StatusCode::FORBIDDEN, message);
+                    return refuse(
+                        hub,
+                        &stage,
+                        &conn,
+                        &request_id,
+                        received,
+                        StatusCode::FORBIDDEN,
+                        message,
+                        None,
+                    );
                 }
             }
         }
-        base["requestContext"] = conn.request_context("$connect", "CONNECT", None);
+        base["requestContext"] = conn.request_context("$connect", "CONNECT", None, &request_id);
         match authorize(hub, &stage, &route, &conn, req.headers(), &query_map, &base).await {
             Ok(context) => conn.authorizer = context,
             Err(refused) => {
@@ -814,15 +929,44 @@ async fn connect(
                 } else {
                     WsEvent::ExecutionError
                 });
+                let message = match refused.status().as_u16() {
+                    401 => "Unauthorized",
+                    403 => "Forbidden",
+                    _ => "Internal server error",
+                };
+                access_log(
+                    hub,
+                    &stage,
+                    &conn,
+                    Logged {
+                        event_type: "CONNECT",
+                        route_key: "$connect",
+                        request_id: &request_id,
+                        message_id: None,
+                        received,
+                        status: refused.status().as_u16(),
+                        integration_latency: None,
+                        error: Some(message),
+                    },
+                );
                 return refused;
             }
         }
         if route.api_key_required && !api_key_ok(hub, req.headers(), &conn.authorizer) {
             connect_event(WsEvent::ClientError);
-            return plain(StatusCode::FORBIDDEN, "Forbidden");
+            return refuse(
+                hub,
+                &stage,
+                &conn,
+                &request_id,
+                received,
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                None,
+            );
         }
         let mut event = base.clone();
-        event["requestContext"] = conn.request_context("$connect", "CONNECT", None);
+        event["requestContext"] = conn.request_context("$connect", "CONNECT", None, &request_id);
         let inbound = Inbound {
             event: &event,
             body: &Bytes::new(),
@@ -830,14 +974,34 @@ async fn connect(
             peer,
             params: Some((req.headers(), req.uri().query())),
         };
-        match call_metered(hub, &stage, &route, inbound).await {
+        let (result, latency) = call_metered(hub, &stage, &route, inbound).await;
+        integration_latency = latency;
+        match result {
             Ok(_) => {}
             Err(CallError::Unsupported) => {
-                return plain(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type");
+                return refuse(
+                    hub,
+                    &stage,
+                    &conn,
+                    &request_id,
+                    received,
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "Unsupported Media Type",
+                    latency,
+                );
             }
             Err(e) => {
                 tracing::info!(connection = %conn.id, why = %e.why(), "$connect refused");
-                return plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
+                return refuse(
+                    hub,
+                    &stage,
+                    &conn,
+                    &request_id,
+                    received,
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal server error",
+                    latency,
+                );
             }
         }
     }
@@ -858,6 +1022,22 @@ async fn connect(
     };
     hub.register(&conn.id, local).await;
     connect_event(WsEvent::Connect);
+    // Before the 101 goes out: the client cannot send a message (logged after it) sooner.
+    access_log(
+        hub,
+        &stage,
+        &conn,
+        Logged {
+            event_type: "CONNECT",
+            route_key: "$connect",
+            request_id: &request_id,
+            message_id: None,
+            received,
+            status: 101,
+            integration_latency,
+            error: None,
+        },
+    );
     let hub2 = Arc::clone(hub);
     tokio::spawn(async move {
         match upgrade.await {
@@ -882,9 +1062,22 @@ async fn connect(
         let lasted = super::now_ms().saturating_sub(conn.connected_at);
         let minutes = i64::try_from(lasted.div_ceil(60_000).max(1)).unwrap_or(i64::MAX);
         hub2.meter(&conn.api_id, &conn.stage, 0, minutes);
+        let received = SystemTime::now();
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let mut logged = Logged {
+            event_type: "DISCONNECT",
+            route_key: "$disconnect",
+            request_id: &request_id,
+            message_id: None,
+            received,
+            status: 200,
+            integration_latency: None,
+            error: None,
+        };
         if let Some(route) = stage.route("$disconnect") {
             let mut event = json!({"isBase64Encoded": false});
-            event["requestContext"] = conn.request_context("$disconnect", "DISCONNECT", None);
+            event["requestContext"] =
+                conn.request_context("$disconnect", "DISCONNECT", None, &request_id);
             let inbound = Inbound {
                 event: &event,
                 body: &Bytes::new(),
@@ -892,8 +1085,14 @@ async fn connect(
                 peer: &conn.peer,
                 params: None,
             };
-            let _ = call_metered(&hub2, &stage, route, inbound).await;
+            let (result, latency) = call_metered(&hub2, &stage, route, inbound).await;
+            logged.integration_latency = latency;
+            if result.is_err() {
+                logged.status = 500;
+                logged.error = Some("Internal server error");
+            }
         }
+        access_log(&hub2, &stage, &conn, logged);
     });
     let mut resp = Response::new(Body::Empty);
     *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
@@ -1005,6 +1204,26 @@ async fn on_message(
     body: Bytes,
     binary: bool,
 ) {
+    let received = SystemTime::now();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let message_id = uuid::Uuid::new_v4().to_string();
+    let log = |route_key: &str, status: u16, latency: Option<Duration>, error: Option<&str>| {
+        access_log(
+            hub,
+            stage,
+            conn,
+            Logged {
+                event_type: "MESSAGE",
+                route_key,
+                request_id: &request_id,
+                message_id: Some(&message_id),
+                received,
+                status,
+                integration_latency: latency,
+                error,
+            },
+        );
+    };
     hub.touch(&conn.id);
     hub.meter(
         &conn.api_id,
@@ -1015,6 +1234,7 @@ async fn on_message(
     let Some(route) = stage.route_for_message(&body).cloned() else {
         ws_stage_event(stage, WsEvent::Message);
         ws_stage_event(stage, WsEvent::ClientError);
+        log("$default", 403, None, Some("Forbidden"));
         let _ = ws
             .send(Message::Text(
                 json!({"message": "Forbidden", "connectionId": conn.id})
@@ -1025,10 +1245,10 @@ async fn on_message(
         return;
     };
     ws_route_event(&route, WsEvent::Message);
-    let message_id = uuid::Uuid::new_v4().to_string();
     if let Some(throttle) = &route.throttle {
         if !hub.admit_message(throttle).await {
             ws_route_event(&route, WsEvent::ClientError);
+            log(&route.key, 429, None, Some("Too Many Requests"));
             let _ = ws
                 .send(Message::Text(
                     json!({"message": "Too Many Requests", "connectionId": conn.id,
@@ -1048,7 +1268,8 @@ async fn on_message(
         },
         "isBase64Encoded": text.is_err(),
     });
-    event["requestContext"] = conn.request_context(&route.key, "MESSAGE", Some(&message_id));
+    event["requestContext"] =
+        conn.request_context(&route.key, "MESSAGE", Some(&message_id), &request_id);
     let inbound = Inbound {
         event: &event,
         body: &body,
@@ -1056,7 +1277,15 @@ async fn on_message(
         peer: &conn.peer,
         params: None,
     };
-    match call_metered(hub, stage, &route, inbound).await {
+    let (result, latency) = call_metered(hub, stage, &route, inbound).await;
+    match &result {
+        Ok(_) => log(&route.key, 200, latency, None),
+        Err(CallError::Unsupported) => {
+            log(&route.key, 415, latency, Some("Unsupported Media Type"));
+        }
+        Err(_) => log(&route.key, 500, latency, Some("Internal server error")),
+    }
+    match result {
         Ok(Some(Reply {
             body: answer,
             binary,

@@ -374,6 +374,46 @@ pub struct WsStage {
     pub connect_bucket: Arc<str>,
     /// Where the node's metrics keep the stage's series (see [`WsRoute::hook_slot`]).
     pub hook_slot: HookSlot,
+    /// Access logging (`accessLogSettings`), compiled; none when the stage has no usable
+    /// settings.
+    pub access_log: Option<WsAccessLog>,
+}
+
+/// A WebSocket stage's access logging: the compiled format and what its lines carry.
+#[derive(Debug)]
+pub struct WsAccessLog {
+    /// The compiled `accessLogSettings.format` (the REST compiler's).
+    pub format: crate::access_log::AccessLogFormat,
+    /// The log group `accessLogSettings.destinationArn` names.
+    pub group: Arc<str>,
+    /// The API id, shared by every line.
+    pub api_id: Arc<str>,
+    /// The stage name, shared by every line.
+    pub stage: Arc<str>,
+}
+
+impl WsAccessLog {
+    /// The stage's access logging, or `None` (with a warning when the settings are
+    /// unusable: not a log group ARN, a format that does not compile).
+    fn compile(stage: &WsStageConfig) -> Option<WsAccessLog> {
+        let settings = stage.access_log.as_ref()?;
+        let Some(group) = crate::access_log::log_group_name(&settings.destination_arn) else {
+            tracing::warn!(api = %stage.api_id, stage = %stage.stage_name, arn = %settings.destination_arn, "access logging off: the destination is not a log group ARN");
+            return None;
+        };
+        match crate::access_log::AccessLogFormat::compile(&settings.format) {
+            Ok(format) => Some(WsAccessLog {
+                format,
+                group: group.into(),
+                api_id: stage.api_id.as_str().into(),
+                stage: stage.stage_name.as_str().into(),
+            }),
+            Err(error) => {
+                tracing::warn!(api = %stage.api_id, stage = %stage.stage_name, %error, "access logging off");
+                None
+            }
+        }
+    }
 }
 
 impl WsStage {
@@ -663,6 +703,7 @@ pub fn compile_stage(stage: &WsStageConfig) -> Result<WsStage, CompileError> {
         variables,
         connect_bucket: format!("b:wsc:{}:{}", stage.api_id, stage.stage_name).into(),
         hook_slot: HookSlot::default(),
+        access_log: WsAccessLog::compile(stage),
     })
 }
 
