@@ -124,8 +124,33 @@ pub struct WsHub {
     pub logs: Option<Arc<crate::logs::LogsHook>>,
 }
 
-/// `(api, stage, day)` → (messages in 32 KB units, connection minutes).
-type PendingUsage = HashMap<(String, String, String), (i64, i64)>;
+/// Day → API → stage → (messages in 32 KB units, connection minutes). Nested so that a
+/// message's count is found by borrowed keys: no allocation once a stage has a counter.
+type PendingUsage = HashMap<time::Date, HashMap<String, HashMap<String, (i64, i64)>>>;
+
+/// Adds `(messages, minutes)` to `usage` under `day`, `api`, `stage`.
+fn add_usage(
+    usage: &mut PendingUsage,
+    day: time::Date,
+    api: &str,
+    stage: &str,
+    counts: (i64, i64),
+) {
+    let apis = usage.entry(day).or_default();
+    if !apis.contains_key(api) {
+        apis.insert(api.to_string(), HashMap::new());
+    }
+    let Some(stages) = apis.get_mut(api) else {
+        return;
+    };
+    if !stages.contains_key(stage) {
+        stages.insert(stage.to_string(), (0, 0));
+    }
+    if let Some(entry) = stages.get_mut(stage) {
+        entry.0 += counts.0;
+        entry.1 += counts.1;
+    }
+}
 
 impl std::fmt::Debug for WsHub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -315,14 +340,8 @@ impl WsHub {
             return;
         }
         let day = time::OffsetDateTime::now_utc().date();
-        let format = time::macros::format_description!("[year]-[month]-[day]");
-        let day = day.format(&format).unwrap_or_default();
         if let Ok(mut usage) = self.usage.lock() {
-            let entry = usage
-                .entry((api.to_string(), stage.to_string(), day))
-                .or_default();
-            entry.0 += messages;
-            entry.1 += minutes;
+            add_usage(&mut usage, day, api, stage, (messages, minutes));
         }
     }
 
@@ -340,16 +359,21 @@ impl WsHub {
             return true;
         }
         let key = format!("{}wsu", self.prefix);
+        let format = time::macros::format_description!("[year]-[month]-[day]");
         let mut pipe = redis::pipe();
         pipe.atomic();
-        for ((api, stage, day), (messages, minutes)) in &batch {
-            if *messages > 0 {
-                pipe.hincr(&key, format!("{api}|{stage}|{day}|m"), *messages)
-                    .ignore();
-            }
-            if *minutes > 0 {
-                pipe.hincr(&key, format!("{api}|{stage}|{day}|c"), *minutes)
-                    .ignore();
+        for (day, apis) in &batch {
+            let day = day.format(&format).unwrap_or_default();
+            for (api, stages) in apis {
+                for (stage, (messages, minutes)) in stages {
+                    let field = format!("{api}|{stage}|{day}");
+                    if *messages > 0 {
+                        pipe.hincr(&key, format!("{field}|m"), *messages).ignore();
+                    }
+                    if *minutes > 0 {
+                        pipe.hincr(&key, format!("{field}|c"), *minutes).ignore();
+                    }
+                }
             }
         }
         match pipe.query_async::<()>(&mut redis).await {
@@ -357,10 +381,12 @@ impl WsHub {
             Err(error) => {
                 tracing::warn!(%error, "metering WebSocket usage: kept for the next flush");
                 if let Ok(mut usage) = self.usage.lock() {
-                    for (k, (messages, minutes)) in batch {
-                        let entry = usage.entry(k).or_default();
-                        entry.0 += messages;
-                        entry.1 += minutes;
+                    for (day, apis) in batch {
+                        for (api, stages) in apis {
+                            for (stage, counts) in stages {
+                                add_usage(&mut usage, day, &api, &stage, counts);
+                            }
+                        }
                     }
                 }
                 false
@@ -586,5 +612,29 @@ impl WsHub {
             }
             tracing::warn!("WebSocket delivery channel closed; resubscribing");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_adds_up_per_day_api_and_stage() {
+        let mut usage = PendingUsage::new();
+        let day = time::macros::date!(2026 - 12 - 06);
+        add_usage(&mut usage, day, "a", "dev", (1, 0));
+        add_usage(&mut usage, day, "a", "dev", (2, 3));
+        add_usage(&mut usage, day, "a", "prod", (5, 0));
+        add_usage(
+            &mut usage,
+            day.next_day().expect("a day"),
+            "a",
+            "dev",
+            (7, 0),
+        );
+        assert_eq!(usage[&day]["a"]["dev"], (3, 3));
+        assert_eq!(usage[&day]["a"]["prod"], (5, 0));
+        assert_eq!(usage.len(), 2);
     }
 }
