@@ -14,6 +14,7 @@ pub async fn load(conn: &mut sqlx::PgConnection) -> sqlx::Result<pb::V2Stages> {
             .iter()
             .map(|(api_id, stage, frozen)| stage_config(api_id, stage, frozen))
             .collect(),
+        http_stages: Vec::new(),
     })
 }
 

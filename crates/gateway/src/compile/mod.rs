@@ -11,6 +11,7 @@ pub mod check;
 pub mod domain;
 pub mod function;
 pub mod gateway_responses;
+pub mod http_api;
 pub mod mapping;
 pub mod route_trie;
 pub mod selection;
