@@ -43,6 +43,10 @@ resumption each new connection is a TCP connect plus a resumed TLS 1.3 handshake
 session cache and tickets, as the node's rustls has by default (with them off on nginx only, nginx
 would do full handshakes and the node resumed ones, which is no comparison). wrk sends SNI from the URL's host, so the domain
 `tls-bench.apigw.test` is added to /etc/hosts (127.0.0.1) when missing.
+BENCH_HTTPAPI=1 measures an HTTP API (apigatewayv2, issue 20) instead of the authorizer cases:
+the same HTTP_PROXY call through a REST API method (c) and through an HTTP API route
+`ANY /{proxy+}` on its `$default` stage (`httpapi`), same node, interleaved (goals: the HTTP
+API >= 1.0x the REST API and >= 1.0x nginx).
 """
 
 from __future__ import annotations
@@ -78,6 +82,7 @@ METRICS_AB = os.environ.get("BENCH_METRICS") == "1"
 CACHE_AB = os.environ.get("BENCH_CACHE") == "1"
 LOGS_AB = os.environ.get("BENCH_LOGS") == "1"
 TLS_AB = os.environ.get("BENCH_TLS") == "1"
+HTTPAPI_AB = os.environ.get("BENCH_HTTPAPI") == "1"
 TLS_HOST = "tls-bench.apigw.test"
 JSON_PRESET = ('{ "requestId":"$context.requestId", "extendedRequestId":"$context.extendedRequestId",'
                '"ip": "$context.identity.sourceIp", "caller":"$context.identity.caller", '
@@ -494,6 +499,35 @@ def tls_report(capacity) -> str:
     return "\n".join(lines) + "\n"
 
 
+def add_http_api(cp_url: str, upstream: str) -> str:
+    """An HTTP API proxying every path to the upstream, as the REST API's `{proxy+}` method
+    does: route `ANY /{proxy+}`, HTTP_PROXY `{upstream}/{proxy}`, `$default` stage with
+    auto-deploy (quick create)."""
+    import boto3
+
+    c = boto3.client("apigatewayv2", endpoint_url=cp_url, region_name="us-east-1",
+                     aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET)
+    return c.create_api(Name="bench-http", ProtocolType="HTTP", RouteKey="ANY /{proxy+}",
+                        Target=f"{upstream}/{{proxy}}")["ApiId"]
+
+
+def httpapi_report(capacity) -> str:
+    lines = ["", "HTTP API (BENCH_HTTPAPI=1): median [range] req/s, same node, interleaved", "",
+             "| conns | nginx | REST API HTTP_PROXY | HTTP API HTTP_PROXY | HTTP API/REST API | HTTP API/nginx | "
+             "CPU µs/req REST / HTTP API |",
+             "|---|---|---|---|---|---|---|"]
+    for c in CONNS:
+        med = {n: statistics.median(r["rps"] for r in capacity[n][c]) for n in ("nginx", "gateway", "httpapi")}
+        cost = {n: statistics.median(r.get("cpu_us_per_req", 0) for r in capacity[n][c])
+                for n in ("gateway", "httpapi")}
+        lines.append(f"| {c} | {spread([r['rps'] for r in capacity['nginx'][c]])} | "
+                     f"{spread([r['rps'] for r in capacity['gateway'][c]])} | "
+                     f"{spread([r['rps'] for r in capacity['httpapi'][c]])} | "
+                     f"**{med['httpapi'] / med['gateway']:.2f}** | **{med['httpapi'] / med['nginx']:.2f}** | "
+                     f"{cost['gateway']:.1f} / {cost['httpapi']:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
 def logs_report(capacity) -> str:
     lines = ["", "Access logs and tracing (BENCH_LOGS=1): median [range] req/s, same node, interleaved", "",
              "| conns | plain stage | access log (JSON, file) | tracing at 1 % | logged/plain | traced/plain |",
@@ -654,6 +688,12 @@ def main() -> None:
                 Target("hs-nginx", f"https://{TLS_HOST}:{pxs}/bench", None, nginx_pids, close),
                 Target("hs-gateway", f"https://{TLS_HOST}:{gws}/bench", None, gw_pids, close),
             ]
+        if HTTPAPI_AB:
+            http_api = add_http_api(f"http://127.0.0.1:{cp_http}", f"http://127.0.0.1:{up}")
+            targets = targets[:3] + [
+                Target("httpapi", f"http://127.0.0.1:{gw}/bench", f"{http_api}.execute-api.localhost",
+                       tree_pids(data_plane.pid)),
+            ]
         if METRICS_AB:
             targets = targets[:3] + [
                 Target("detailed", f"http://127.0.0.1:{gw}/detailed/bench", host, tree_pids(data_plane.pid)),
@@ -697,7 +737,8 @@ def main() -> None:
         summary = report(capacity, latency) + (metrics_report(capacity) if METRICS_AB and RUNS else "") \
             + (cache_report(capacity) if CACHE_AB and RUNS else "") \
             + (logs_report(capacity) if LOGS_AB and RUNS else "") \
-            + (tls_report(capacity) if TLS_AB and RUNS else "")
+            + (tls_report(capacity) if TLS_AB and RUNS else "") \
+            + (httpapi_report(capacity) if HTTPAPI_AB and RUNS else "")
         (out / "summary.json").write_text(json.dumps({"capacity": capacity, "latency": latency,
                                                        "settings": {"duration": DURATION, "runs": RUNS,
                                                                     "latency_duration": LATENCY_DURATION,
