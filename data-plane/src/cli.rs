@@ -49,7 +49,10 @@ impl std::ops::Deref for Redacted {
 #[derive(Debug, Clone, Parser)]
 #[command(name = "data-plane", version, about = "API gateway data-plane node")]
 pub struct Args {
-    /// The control plane's config-stream (gRPC) endpoint.
+    /// The control plane's config-stream (gRPC) endpoint, or several replicas' separated
+    /// by commas (`http://cp-a:9090,http://cp-b:9090`): the node streams from one and
+    /// moves to the next when it fails; metrics and logs follow the same list unless
+    /// `--metrics-url` / `--logs-url` name others (which may be lists too).
     #[arg(
         long = "control-plane",
         env = "CONTROL_PLANE_URL",

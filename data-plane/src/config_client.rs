@@ -4,7 +4,10 @@
 //! It says `Hello{node_id, last_applied_version}`, then for each `ConfigUpdate` builds the
 //! next state off the request threads (`spawn_blocking`), swaps it in atomically and ACKs,
 //! or NACKs with the error and keeps the last good state. The stream is re-established
-//! forever with exponential backoff and jitter; the node keeps serving meanwhile. With
+//! forever; the node keeps serving meanwhile. With several control-plane URLs (replicas
+//! over one Postgres), a session that ends or cannot start moves the node to the next URL
+//! at once; only when every URL has failed in a row does it wait, with exponential
+//! backoff and jitter (as it does between attempts at a single URL). With
 //! Redis, a control plane whose cluster (the stream's `apigw-cluster-id`) is not the one
 //! that claimed the node's key prefix is refused before any update is applied.
 //!
@@ -28,6 +31,8 @@ use apigw_gateway::state::{apply_update, SharedState};
 pub const BACKOFF_MIN: Duration = Duration::from_millis(100);
 /// Longest reconnect delay.
 pub const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// The pause before trying the next control-plane replica after one failed.
+pub const FAILOVER_PAUSE: Duration = Duration::from_millis(50);
 
 /// Why a stream session ended.
 #[derive(Debug, thiserror::Error)]
@@ -156,7 +161,8 @@ pub trait OnApply: Send + Sync + 'static {
 
 /// Subscribes a node to the control plane's config stream.
 pub struct ConfigClient {
-    url: String,
+    /// The control planes, in the order given; never empty.
+    urls: Vec<String>,
     node_id: String,
     state: Arc<SharedState>,
     on_apply: Option<Arc<dyn OnApply>>,
@@ -168,7 +174,7 @@ pub struct ConfigClient {
 impl std::fmt::Debug for ConfigClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ConfigClient")
-            .field("url", &self.url)
+            .field("urls", &self.urls)
             .field("node_id", &self.node_id)
             .field("tls", &self.tls)
             .finish_non_exhaustive()
@@ -176,14 +182,16 @@ impl std::fmt::Debug for ConfigClient {
 }
 
 impl ConfigClient {
-    /// A client for the control plane at `url` (e.g. `http://127.0.0.1:9090`).
-    pub fn new(
-        url: impl Into<String>,
-        node_id: impl Into<String>,
-        state: Arc<SharedState>,
-    ) -> Self {
+    /// A client for the control plane at `urls`: one URL (e.g. `http://127.0.0.1:9090`) or
+    /// several, comma separated ([`crate::control_plane_tls::split_urls`]); an empty list
+    /// means the default, `http://127.0.0.1:9090`.
+    pub fn new(urls: &str, node_id: impl Into<String>, state: Arc<SharedState>) -> Self {
+        let mut urls = crate::control_plane_tls::split_urls(urls);
+        if urls.is_empty() {
+            urls.push("http://127.0.0.1:9090".to_string());
+        }
         ConfigClient {
-            url: url.into(),
+            urls,
             node_id: node_id.into(),
             state,
             on_apply: None,
@@ -251,19 +259,23 @@ impl ConfigClient {
     /// Runs forever: connect, stream, and reconnect with backoff whenever the session ends.
     pub async fn run(self) {
         let mut backoff = Backoff::default();
+        let mut at = 0;
+        // Sessions in a row that ended before any update arrived.
+        let mut failures = 0;
         loop {
+            let url = self.urls[at].as_str();
             let mut progressed = false;
-            match self.session(&mut progressed).await {
+            match self.session(url, &mut progressed).await {
                 Ok(()) => {}
                 Err(error @ SessionError::ForeignCluster { .. }) => {
-                    tracing::error!(%error, url = %self.url, "config stream refused");
+                    tracing::error!(%error, url, "config stream refused");
                 }
                 Err(error) if rustls_error(&error).is_some() => {
                     // Not a passing outage: the node will never get its config until the
                     // certificates are fixed.
                     tracing::error!(
                         %error,
-                        url = %self.url,
+                        url,
                         private_ca = self.tls.has_private_ca(),
                         client_cert = self.tls.has_client_cert(),
                         "config stream: the TLS handshake with the control plane failed \
@@ -274,7 +286,7 @@ impl ConfigClient {
                     );
                 }
                 Err(error @ SessionError::Status(_))
-                    if !progressed && crate::control_plane_tls::is_https(&self.url) =>
+                    if !progressed && crate::control_plane_tls::is_https(url) =>
                 {
                     // With TLS 1.3 the server checks the client's certificate after the
                     // client's side of the handshake is done: a refusal reaches the client
@@ -282,7 +294,7 @@ impl ConfigClient {
                     // only in the connection's own task. Say what it most likely is.
                     tracing::error!(
                         %error,
-                        url = %self.url,
+                        url,
                         client_cert = self.tls.has_client_cert(),
                         "config stream: the control plane closed the TLS connection before \
                          sending any config: a control plane with --grpc-client-ca-file \
@@ -292,21 +304,36 @@ impl ConfigClient {
                     );
                 }
                 Err(error) => {
-                    tracing::warn!(%error, url = %self.url, applied_version = self.state.load().version, "config stream down; serving last applied config");
+                    tracing::warn!(%error, url, applied_version = self.state.load().version, "config stream down; serving last applied config");
                 }
             }
             if progressed {
                 backoff.reset();
+                failures = 0;
+            } else {
+                failures += 1;
             }
-            tokio::time::sleep(backoff.next_delay()).await;
+            let replicas = self.urls.len();
+            at = (at + 1) % replicas;
+            // With replicas left untried since the last success, try the next one at once
+            // (a short pause, not a spin); once every one has failed, back off.
+            let delay = if replicas > 1 && failures < replicas {
+                FAILOVER_PAUSE
+            } else {
+                backoff.next_delay()
+            };
+            if replicas > 1 {
+                tracing::info!(next = %self.urls[at], after = ?delay, "config stream: trying the next control plane");
+            }
+            tokio::time::sleep(delay).await;
         }
     }
 
     /// One stream session. `progressed` is set once an update was received.
-    async fn session(&self, progressed: &mut bool) -> Result<(), SessionError> {
+    async fn session(&self, url: &str, progressed: &mut bool) -> Result<(), SessionError> {
         let endpoint = self
             .tls
-            .endpoint(&self.url)
+            .endpoint(url)
             .map_err(SessionError::InvalidUrl)?
             .connect_timeout(Duration::from_secs(3))
             .tcp_nodelay(true)
@@ -333,7 +360,7 @@ impl ConfigClient {
             claim.check(response.metadata()).await?;
         }
         let mut updates = response.into_inner();
-        tracing::info!(url = %self.url, node_id = %self.node_id, "config stream connected");
+        tracing::info!(url, node_id = %self.node_id, "config stream connected");
 
         while let Some(update) = updates.message().await? {
             *progressed = true;

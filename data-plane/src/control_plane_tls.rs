@@ -89,6 +89,17 @@ const CA_FLAG: &str = "--control-plane-ca-file";
 const CERT_FLAG: &str = "--control-plane-cert-file";
 const KEY_FLAG: &str = "--control-plane-key-file";
 
+/// The URLs of a `--control-plane` / `--metrics-url` / `--logs-url` value: one URL, or
+/// several separated by commas (control-plane replicas the node fails over between), in
+/// the order given; blanks dropped.
+pub fn split_urls(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// Whether `url` is called over TLS.
 pub fn is_https(url: &str) -> bool {
     url.trim_start()
@@ -97,10 +108,11 @@ pub fn is_https(url: &str) -> bool {
 }
 
 impl ControlPlaneTls {
-    /// From the node's flags. `url` is `--control-plane`: TLS files given for an `http://`
-    /// control plane are refused (they would silently protect nothing).
+    /// From the node's flags. `urls` is `--control-plane` (one URL or several, comma
+    /// separated): TLS files given for an `http://` control plane are refused (they would
+    /// silently protect nothing).
     pub fn from_files(
-        url: &str,
+        urls: &str,
         ca_file: Option<&str>,
         cert_file: Option<&str>,
         key_file: Option<&str>,
@@ -113,11 +125,8 @@ impl ControlPlaneTls {
         .into_iter()
         .find_map(|(flag, file)| file.map(|_| flag));
         if let Some(flag) = given {
-            if !is_https(url) {
-                return Err(ControlPlaneTlsError::NotHttps {
-                    flag,
-                    url: url.to_string(),
-                });
+            if let Some(url) = split_urls(urls).into_iter().find(|u| !is_https(u)) {
+                return Err(ControlPlaneTlsError::NotHttps { flag, url });
             }
         }
         let mut tls = ControlPlaneTls::default();
@@ -167,6 +176,56 @@ impl ControlPlaneTls {
         } else {
             Ok(endpoint)
         }
+    }
+}
+
+/// One lazily connected gRPC client per control-plane replica (`--metrics-url` /
+/// `--logs-url`, or `--control-plane`: comma-separated URLs) and the one calls go to: a
+/// call that fails moves the next call to the next replica, so a shipper follows the
+/// control planes that are up. Shipments are deduplicated in Postgres, which the replicas
+/// share, so a retry through another replica never counts twice.
+#[derive(Debug, Clone)]
+pub struct Replicas<C> {
+    clients: Vec<C>,
+    at: usize,
+}
+
+impl<C> Replicas<C> {
+    /// Clients for `urls` (at least one; an empty list is the single URL `""`, refused as
+    /// invalid), each over a lazily connected channel made by `client`.
+    pub fn connect_lazy(
+        tls: &ControlPlaneTls,
+        urls: &str,
+        client: impl Fn(tonic::transport::Channel) -> C,
+    ) -> Result<Self, (String, tonic::transport::Error)> {
+        let mut list = split_urls(urls);
+        if list.is_empty() {
+            list.push(String::new());
+        }
+        let clients = list
+            .into_iter()
+            .map(|url| match tls.endpoint(&url) {
+                Ok(endpoint) => Ok(client(
+                    endpoint
+                        .connect_timeout(std::time::Duration::from_secs(3))
+                        .tcp_nodelay(true)
+                        .connect_lazy(),
+                )),
+                Err(error) => Err((url, error)),
+            })
+            .collect::<Result<Vec<C>, _>>()?;
+        Ok(Replicas { clients, at: 0 })
+    }
+
+    /// The client of the replica calls go to now.
+    pub fn current(&mut self) -> &mut C {
+        &mut self.clients[self.at]
+    }
+
+    /// The last call through [`Replicas::current`] failed: the next goes to the next
+    /// replica.
+    pub fn failed(&mut self) {
+        self.at = (self.at + 1) % self.clients.len();
     }
 }
 
@@ -236,6 +295,44 @@ pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn several_urls_are_split_and_each_must_be_https_with_tls_files() {
+        assert_eq!(
+            split_urls(" http://a:9090, ,http://b:9090,"),
+            ["http://a:9090", "http://b:9090"]
+        );
+        let error = ControlPlaneTls::from_files(
+            "https://a:9090,http://b:9090",
+            None,
+            Some("/nonexistent/cert.pem"),
+            Some("/nonexistent/key.pem"),
+        )
+        .expect_err("an http:// replica with TLS files");
+        assert!(
+            matches!(&error, ControlPlaneTlsError::NotHttps { url, .. } if url == "http://b:9090"),
+            "{error}"
+        );
+    }
+
+    #[tokio::test]
+    async fn replicas_move_to_the_next_after_a_failure_and_wrap() {
+        let tls = ControlPlaneTls::default();
+        // Each "client" remembers the order it was made in.
+        let made = std::cell::Cell::new(0);
+        let mut replicas =
+            Replicas::connect_lazy(&tls, "http://127.0.0.1:1,http://127.0.0.1:2", |_| {
+                made.set(made.get() + 1);
+                made.get()
+            })
+            .expect("valid URLs");
+        assert_eq!(*replicas.current(), 1);
+        replicas.failed();
+        assert_eq!(*replicas.current(), 2);
+        replicas.failed();
+        assert_eq!(*replicas.current(), 1, "wraps around");
+        assert!(Replicas::connect_lazy(&tls, "not a url", |c| c).is_err());
+    }
 
     #[test]
     fn files_are_checked_and_tls_needs_https() {

@@ -288,7 +288,7 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
     );
     let ws_task = tokio::spawn(Arc::clone(&ws_hub).run());
     let drain_grace = std::time::Duration::from_secs(args.ws_drain_grace);
-    let mut config_client = ConfigClient::new(args.control_plane.clone(), node_id.clone(), state)
+    let mut config_client = ConfigClient::new(&args.control_plane, node_id.clone(), state)
         .with_tls(control_plane_tls.clone());
     if let Some(redis) = limiter.redis() {
         config_client = config_client.with_cluster_claim(crate::config_client::ClusterClaim::new(

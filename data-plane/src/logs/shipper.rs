@@ -41,7 +41,8 @@ pub const FINAL_WAIT: Duration = Duration::from_secs(5);
 /// How the shipper behaves.
 #[derive(Debug, Clone)]
 pub struct LogShipperConfig {
-    /// The control plane's gRPC URL.
+    /// The control plane's gRPC URL, or several replicas' (comma separated): a failed
+    /// shipment is retried through the next.
     pub url: String,
     /// How an `https://` URL is verified (and the node's client certificate).
     pub tls: crate::control_plane_tls::ControlPlaneTls,
@@ -58,7 +59,7 @@ pub struct LogShipperConfig {
 pub struct LogShipper {
     pending: Arc<Pending>,
     stats: Arc<LogStats>,
-    client: LogsIngestClient<Channel>,
+    clients: crate::control_plane_tls::Replicas<LogsIngestClient<Channel>>,
     node_id: String,
     instance: String,
     next_seq: u64,
@@ -74,19 +75,16 @@ impl LogShipper {
         stats: Arc<LogStats>,
         config: LogShipperConfig,
     ) -> Result<Self, ShipperError> {
-        let endpoint = config
-            .tls
-            .endpoint(&config.url)
-            .map_err(|source| ShipperError::InvalidUrl {
-                url: config.url.clone(),
-                source,
-            })?
-            .connect_timeout(Duration::from_secs(3))
-            .tcp_nodelay(true);
+        let clients = crate::control_plane_tls::Replicas::connect_lazy(
+            &config.tls,
+            &config.url,
+            LogsIngestClient::new,
+        )
+        .map_err(|(url, source)| ShipperError::InvalidUrl { url, source })?;
         Ok(LogShipper {
             pending,
             stats,
-            client: LogsIngestClient::new(endpoint.connect_lazy()),
+            clients,
             node_id: config.node_id,
             instance: uuid::Uuid::new_v4().to_string(),
             next_seq: 1,
@@ -137,7 +135,7 @@ impl LogShipper {
     pub async fn ship(&mut self) -> Result<(), ShipError> {
         while let Some(head) = self.backlog.front() {
             let seq = head.seq;
-            let call = self.client.ship(head.clone());
+            let call = self.clients.current().ship(head.clone());
             let outcome = match tokio::time::timeout(CALL_TIMEOUT, call).await {
                 Ok(Ok(ack)) if ack.get_ref().applied_seq >= seq => Ok(()),
                 Ok(Ok(ack)) => Err(ShipError::NotApplied {
@@ -153,8 +151,14 @@ impl LogShipper {
                     }
                     continue;
                 }
-                Ok(Err(status)) => Err(ShipError::Status { seq, status }),
-                Err(_) => Err(ShipError::Timeout(seq)),
+                Ok(Err(status)) => {
+                    self.clients.failed();
+                    Err(ShipError::Status { seq, status })
+                }
+                Err(_) => {
+                    self.clients.failed();
+                    Err(ShipError::Timeout(seq))
+                }
             };
             match outcome {
                 Ok(()) => {

@@ -93,7 +93,8 @@ pub enum ShipError {
 /// How the shipper behaves.
 #[derive(Debug, Clone)]
 pub struct ShipperConfig {
-    /// The control plane's gRPC URL.
+    /// The control plane's gRPC URL, or several replicas' (comma separated): a failed
+    /// shipment is retried through the next.
     pub url: String,
     /// How an `https://` URL is verified (and the node's client certificate).
     pub tls: crate::control_plane_tls::ControlPlaneTls,
@@ -109,7 +110,7 @@ pub struct ShipperConfig {
 #[derive(Debug)]
 pub struct Shipper {
     registry: Arc<Registry>,
-    client: MetricsIngestClient<Channel>,
+    clients: crate::control_plane_tls::Replicas<MetricsIngestClient<Channel>>,
     node_id: String,
     instance: String,
     next_seq: u64,
@@ -121,18 +122,15 @@ pub struct Shipper {
 impl Shipper {
     /// A shipper for `registry`; the channel connects lazily (and reconnects by itself).
     pub fn new(registry: Arc<Registry>, config: ShipperConfig) -> Result<Self, ShipperError> {
-        let endpoint = config
-            .tls
-            .endpoint(&config.url)
-            .map_err(|source| ShipperError::InvalidUrl {
-                url: config.url.clone(),
-                source,
-            })?
-            .connect_timeout(Duration::from_secs(3))
-            .tcp_nodelay(true);
+        let clients = crate::control_plane_tls::Replicas::connect_lazy(
+            &config.tls,
+            &config.url,
+            MetricsIngestClient::new,
+        )
+        .map_err(|(url, source)| ShipperError::InvalidUrl { url, source })?;
         Ok(Shipper {
             registry,
-            client: MetricsIngestClient::new(endpoint.connect_lazy()),
+            clients,
             node_id: config.node_id,
             instance: uuid::Uuid::new_v4().to_string(),
             next_seq: 1,
@@ -185,7 +183,7 @@ impl Shipper {
         let stats = &self.registry.shipper;
         while let Some(head) = self.backlog.front() {
             let seq = head.seq;
-            let call = self.client.ship(head.clone());
+            let call = self.clients.current().ship(head.clone());
             let outcome = match tokio::time::timeout(CALL_TIMEOUT, call).await {
                 Ok(Ok(ack)) if ack.get_ref().applied_seq >= seq => Ok(()),
                 Ok(Ok(ack)) => Err(ShipError::NotApplied {
@@ -198,8 +196,14 @@ impl Shipper {
                     self.backlog.pop_front();
                     continue;
                 }
-                Ok(Err(status)) => Err(ShipError::Status { seq, status }),
-                Err(_) => Err(ShipError::Timeout(seq)),
+                Ok(Err(status)) => {
+                    self.clients.failed();
+                    Err(ShipError::Status { seq, status })
+                }
+                Err(_) => {
+                    self.clients.failed();
+                    Err(ShipError::Timeout(seq))
+                }
             };
             match outcome {
                 Ok(()) => {
