@@ -300,6 +300,7 @@ pub async fn run(
     tracing::info!(%cluster_id, "cluster identity");
     let (state_rx, watcher) =
         distribution::watcher::start(db.clone(), vault.clone(), settings.region.clone()).await;
+    let published_states = state_rx.clone();
     let config_service =
         distribution::grpc::ConfigService::new(state_rx).with_cluster_id(&cluster_id);
     let metrics_service = ingest::MetricsIngestService::new(db.clone());
@@ -396,6 +397,11 @@ pub async fn run(
             let m = metering::Metering::new(url, &settings.redis_prefix, db.clone())
                 .context("configuring Redis for usage metering")?;
             tokio::spawn(m.clone().run_mover());
+            tokio::spawn(distribution::publish::run(
+                m.redis(),
+                settings.redis_prefix.clone(),
+                published_states,
+            ));
             Some(m)
         }
         None => {

@@ -207,11 +207,12 @@ impl ConfigClient {
         self
     }
 
-    /// Applies the full update restored from the state file `file` (before [`run`]),
-    /// whole or not at all; `false` (logged) when it does not compile.
+    /// Applies a full update restored before [`run`] (from the state file, or the state the
+    /// control planes published to Redis; `from` names it in logs), whole or not at all;
+    /// `false` (logged) when it does not compile.
     ///
     /// [`run`]: ConfigClient::run
-    pub async fn restore(&self, update: ConfigUpdate, file: &std::path::Path) -> bool {
+    pub async fn restore(&self, update: ConfigUpdate, from: &str) -> bool {
         let version = update.version;
         match self.compile(update).await {
             Ok(Ok((next, update))) => {
@@ -223,18 +224,28 @@ impl ConfigClient {
                 if let Some(writer) = &self.persist {
                     writer.seed(update);
                 }
-                tracing::info!(file = %file.display(), version, stages, "serving the state restored from the state file until the control plane answers");
+                tracing::info!(
+                    from,
+                    version,
+                    stages,
+                    "serving the restored state until the control plane answers"
+                );
                 true
             }
             Ok(Err(error)) => {
-                tracing::error!(file = %file.display(), version, %error, "state file refused: its config does not compile; waiting for the control plane");
+                tracing::error!(from, version, %error, "restored state refused: its config does not compile; waiting for the control plane");
                 false
             }
             Err(error) => {
-                tracing::error!(file = %file.display(), %error, "state file refused: compiling it failed; waiting for the control plane");
+                tracing::error!(from, %error, "restored state refused: compiling it failed; waiting for the control plane");
                 false
             }
         }
+    }
+
+    /// Whether a state is applied (restored, or from the stream).
+    pub fn has_state(&self) -> bool {
+        self.state.is_ready()
     }
 
     /// The client verifying an `https://` control plane (and presenting the node's client

@@ -319,6 +319,11 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
     if let Some(dir) = state_dir {
         config_client = restore_state(config_client, dir, state_key).await;
     }
+    if !config_client.has_state() {
+        if let Some(redis) = limiter.redis() {
+            bootstrap_from_redis(&config_client, redis, &args.redis_prefix).await;
+        }
+    }
     let config = tokio::spawn(config_client.run());
     let limits = server::ConnLimits {
         header_read_timeout: std::time::Duration::from_secs(args_limits.0),
@@ -464,7 +469,9 @@ async fn restore_state(
                     "restored without private keys: these domains refuse TLS handshakes and these client certificates are not presented until the control plane answers"
                 );
             }
-            client.restore(update, &file).await;
+            client
+                .restore(update, &format!("state file {}", file.display()))
+                .await;
         }
         Ok(Ok(None)) => {
             tracing::info!(file = %file.display(), "no state file yet: waiting for the control plane")
@@ -477,6 +484,61 @@ async fn restore_state(
         }
     }
     client
+}
+
+/// A node with nothing to serve (no state file) reads the last state the control planes
+/// published to Redis (`control-plane/src/distribution/publish.rs`) and serves it until
+/// the control plane answers; the stream then replaces it. At most a few seconds: a node
+/// whose Redis is away starts empty, as before.
+async fn bootstrap_from_redis(
+    client: &ConfigClient,
+    mut redis: redis::aio::ConnectionManager,
+    prefix: &str,
+) {
+    let key = format!("{prefix}{}", apigw_proto::PUBLISHED_STATE_KEY);
+    let mut command = redis::cmd("HGET");
+    command.arg(&key).arg("state");
+    let read = command.query_async(&mut redis);
+    let bytes: Option<Vec<u8>> = match tokio::time::timeout(std::time::Duration::from_secs(3), read)
+        .await
+    {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(error)) => {
+            tracing::warn!(key, %error, "cannot read the published state from Redis; waiting for the control plane");
+            return;
+        }
+        Err(_) => {
+            tracing::warn!(
+                key,
+                "Redis did not answer for the published state; waiting for the control plane"
+            );
+            return;
+        }
+    };
+    let Some(bytes) = bytes else {
+        tracing::info!(
+            key,
+            "no state published in Redis yet: waiting for the control plane"
+        );
+        return;
+    };
+    let from = format!("Redis key {key}");
+    // The control planes leave private keys out: nothing to open.
+    match crate::node_state::decode(&bytes, None) {
+        Ok((update, restored)) => {
+            if restored.domains_without_key > 0 {
+                tracing::info!(
+                    from,
+                    domains = restored.domains_without_key,
+                    "the published state carries no private keys: these domains complete TLS handshakes once the control plane answers"
+                );
+            }
+            client.restore(update, &from).await;
+        }
+        Err(error) => {
+            tracing::error!(from, reason = %error, "published state refused; waiting for the control plane")
+        }
+    }
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

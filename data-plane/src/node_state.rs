@@ -10,19 +10,11 @@
 //! same directory, fsynced, renamed over the old one (then the directory fsynced), so the
 //! file is always one whole state.
 //!
-//! Format (all integers little-endian):
-//!
-//! | bytes | field |
-//! |---|---|
-//! | 8 | magic `APIGWDPS` |
-//! | 4 | format version ([`FORMAT_VERSION`]) |
-//! | 4 | flags: bit 0 private keys encrypted, bit 1 private keys left out |
-//! | 8 | payload length |
-//! | 32 | SHA-256 of the payload |
-//! | n | payload: the protobuf `ConfigUpdate` (`full = true`) |
-//!
-//! A file with another magic, another version, a length that does not match or a checksum
-//! that does not match is refused whole ([`StateFileError`]).
+//! Format: `apigw_proto::state_frame` (magic, format version, flags, length, SHA-256 of the
+//! payload, then the protobuf `ConfigUpdate` with `full = true`), the same framing the
+//! control planes use for the copy they publish to Redis for brand-new nodes
+//! ([`decode`] reads both). Anything whose framing does not check out is refused whole
+//! ([`StateFileError`]).
 //!
 //! Secrets: API keys are hashes in the stream already; the private keys of custom domains
 //! and client certificates are not. With a [`StateKey`] (`DP_STATE_KEY`, base64 of 32
@@ -40,19 +32,13 @@ use aes_gcm::{Aes256Gcm, Key, Nonce};
 use apigw_proto::config::{ConfigUpdate, DomainConfig, StageConfig};
 use base64::Engine;
 use prost::Message;
-use sha2::{Digest, Sha256};
 
 /// The default `--state-dir`.
 pub const DEFAULT_STATE_DIR: &str = "/var/lib/apigw/data-plane";
 /// The state file's name in the state directory.
 pub const FILE_NAME: &str = "state.bin";
-/// The format this node writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
-
-const MAGIC: &[u8; 8] = b"APIGWDPS";
-const HEADER_LEN: usize = 8 + 4 + 4 + 8 + 32;
-const FLAG_KEYS_ENCRYPTED: u32 = 1;
-const FLAG_KEYS_LEFT_OUT: u32 = 2;
+use apigw_proto::state_frame::{frame, unframe, FLAG_KEYS_ENCRYPTED, FLAG_KEYS_LEFT_OUT};
+pub use apigw_proto::state_frame::{FrameError, FORMAT_VERSION};
 /// Prefix of a sealed private key: `apigw-sealed:v1:` + base64(nonce || ciphertext).
 const SEALED_PREFIX: &str = "apigw-sealed:v1:";
 const NONCE_LEN: usize = 12;
@@ -63,34 +49,9 @@ pub enum StateFileError {
     /// Reading failed.
     #[error("cannot read it: {0}")]
     Io(#[from] std::io::Error),
-    /// Shorter than its header or than the length it announces.
-    #[error("truncated: {len} bytes, {expected} expected")]
-    Truncated {
-        /// The file's size.
-        len: usize,
-        /// What the header (or the header alone) needs.
-        expected: usize,
-    },
-    /// Not a state file.
-    #[error("not a data-plane state file (bad magic)")]
-    Magic,
-    /// Written by a node of another format.
-    #[error("format version {found}, this node reads version {supported} only")]
-    Version {
-        /// The file's version.
-        found: u32,
-        /// This node's version.
-        supported: u32,
-    },
-    /// Longer than the length it announces.
-    #[error("{extra} trailing bytes after the payload")]
-    Trailing {
-        /// How many.
-        extra: usize,
-    },
-    /// The payload is not what was written.
-    #[error("checksum mismatch (corrupted)")]
-    Checksum,
+    /// Its framing is wrong: truncated, another magic or version, corrupted.
+    #[error(transparent)]
+    Frame(#[from] FrameError),
     /// The payload is not a `ConfigUpdate` (never written by a node).
     #[error("payload does not decode: {0}")]
     Decode(#[from] prost::DecodeError),
@@ -297,18 +258,6 @@ fn protect(domains: &DomainConfig, key: Option<&StateKey>) -> DomainConfig {
     out
 }
 
-/// Header + payload.
-fn frame(payload: &[u8], flags: u32) -> Vec<u8> {
-    let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    out.extend_from_slice(&flags.to_le_bytes());
-    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    out.extend_from_slice(&Sha256::digest(payload));
-    out.extend_from_slice(payload);
-    out
-}
-
 /// What [`decode`] could not restore of the private keys.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Restored {
@@ -327,46 +276,7 @@ pub fn decode(
     bytes: &[u8],
     key: Option<&StateKey>,
 ) -> Result<(ConfigUpdate, Restored), StateFileError> {
-    if bytes.len() < HEADER_LEN {
-        return Err(StateFileError::Truncated {
-            len: bytes.len(),
-            expected: HEADER_LEN,
-        });
-    }
-    if &bytes[..8] != MAGIC {
-        return Err(StateFileError::Magic);
-    }
-    let word = |at: usize| {
-        let mut b = [0u8; 4];
-        b.copy_from_slice(&bytes[at..at + 4]);
-        u32::from_le_bytes(b)
-    };
-    let version = word(8);
-    if version != FORMAT_VERSION {
-        return Err(StateFileError::Version {
-            found: version,
-            supported: FORMAT_VERSION,
-        });
-    }
-    let mut len = [0u8; 8];
-    len.copy_from_slice(&bytes[16..24]);
-    let len = u64::from_le_bytes(len);
-    let available = (bytes.len() - HEADER_LEN) as u64;
-    if len > available {
-        return Err(StateFileError::Truncated {
-            len: bytes.len(),
-            expected: HEADER_LEN.saturating_add(usize::try_from(len).unwrap_or(usize::MAX)),
-        });
-    }
-    if len < available {
-        return Err(StateFileError::Trailing {
-            extra: (available - len) as usize,
-        });
-    }
-    let payload = &bytes[HEADER_LEN..];
-    if Sha256::digest(payload).as_slice() != &bytes[24..56] {
-        return Err(StateFileError::Checksum);
-    }
+    let (_, payload) = unframe(bytes)?;
     let mut update = ConfigUpdate::decode(payload)?;
     update.full = true;
     let mut restored = Restored::default();
@@ -794,34 +704,34 @@ mod tests {
         flipped[last] ^= 0x55;
         assert!(matches!(
             decode(&flipped, None),
-            Err(StateFileError::Checksum)
+            Err(StateFileError::Frame(FrameError::Checksum))
         ));
         // A flipped checksum byte.
         let mut flipped = bytes.clone();
         flipped[30] ^= 1;
         assert!(matches!(
             decode(&flipped, None),
-            Err(StateFileError::Checksum)
+            Err(StateFileError::Frame(FrameError::Checksum))
         ));
         // Truncated payload, truncated header, empty.
         assert!(matches!(
             decode(&bytes[..bytes.len() - 1], None),
-            Err(StateFileError::Truncated { .. })
+            Err(StateFileError::Frame(FrameError::Truncated { .. }))
         ));
         assert!(matches!(
             decode(&bytes[..20], None),
-            Err(StateFileError::Truncated { .. })
+            Err(StateFileError::Frame(FrameError::Truncated { .. }))
         ));
         assert!(matches!(
             decode(&[], None),
-            Err(StateFileError::Truncated { .. })
+            Err(StateFileError::Frame(FrameError::Truncated { .. }))
         ));
         // Trailing garbage.
         let mut longer = bytes.clone();
         longer.push(0);
         assert!(matches!(
             decode(&longer, None),
-            Err(StateFileError::Trailing { extra: 1 })
+            Err(StateFileError::Frame(FrameError::Trailing { extra: 1 }))
         ));
         // Another version, another magic.
         let mut newer = bytes.clone();
@@ -829,15 +739,18 @@ mod tests {
         let err = decode(&newer, None).unwrap_err();
         assert!(matches!(
             err,
-            StateFileError::Version {
+            StateFileError::Frame(FrameError::Version {
                 found: 2,
                 supported: 1
-            }
+            })
         ));
         assert!(err.to_string().contains("format version 2"));
         let mut magic = bytes.clone();
         magic[0] = b'X';
-        assert!(matches!(decode(&magic, None), Err(StateFileError::Magic)));
+        assert!(matches!(
+            decode(&magic, None),
+            Err(StateFileError::Frame(FrameError::Magic))
+        ));
         // A checksummed payload that is no ConfigUpdate.
         let junk = frame(&[0xff, 0xff, 0xff], FLAG_KEYS_LEFT_OUT);
         assert!(matches!(

@@ -28,6 +28,8 @@ pub mod logs {
     tonic::include_proto!("apigw.logs.v1");
 }
 
+pub mod state_frame;
+
 /// The snapshot format this build produces and understands; a node rejects newer ones.
 pub const SNAPSHOT_FORMAT_VERSION: u32 = 1;
 
@@ -39,3 +41,9 @@ pub const CLUSTER_ID_METADATA: &str = "apigw-cluster-id";
 /// The Redis key, after the key prefix, holding the id of the cluster that claimed the
 /// prefix (set once by its first control plane, never expiring).
 pub const CLUSTER_CLAIM_KEY: &str = "cluster";
+
+/// The Redis hash, after the key prefix, holding the last deployed state the control
+/// planes published for brand-new nodes: `version` (decimal) and `state` (a full
+/// `ConfigUpdate` framed by [`state_frame`], private keys left out). Written only forwards
+/// (a higher version), never expiring.
+pub const PUBLISHED_STATE_KEY: &str = "state";

@@ -385,3 +385,86 @@ fn base64_key() -> String {
     let bytes: [u8; 32] = rand::random();
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
+
+async fn redis_conn() -> redis::aio::MultiplexedConnection {
+    redis::Client::open(apigw_e2e::redis_url())
+        .expect("Redis URL")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("Redis")
+}
+
+/// A brand-new node (no state directory, nothing of its own) started while the control
+/// plane is down serves the last state the control plane published to Redis; a published
+/// state that does not check out is refused with a log line and never applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_brand_new_node_bootstraps_from_the_state_published_to_redis() {
+    let db = fresh_database().await.expect("a test database");
+    let mut cp = ControlPlane::start(&db).await;
+    let grpc = cp.grpc_url();
+    let prefix = apigw_e2e::process::redis_prefix(&grpc);
+    let key = format!("{prefix}state");
+    let m = cp.mgmt();
+    let api = mock_api(&m, "published").await;
+    let first = DataPlane::start(&grpc, "first").await;
+    wait_serves(&first, &api, "/hello", "published").await;
+
+    // The control plane publishes each state it loads; wait for the one with the API.
+    let mut redis = redis_conn().await;
+    eventually(
+        "the state with the API published to Redis",
+        Duration::from_secs(20),
+        || {
+            let mut redis = redis.clone();
+            let (key, api) = (key.clone(), api.clone());
+            async move {
+                let state: Option<Vec<u8>> = redis::cmd("HGET")
+                    .arg(&key)
+                    .arg("state")
+                    .query_async(&mut redis)
+                    .await
+                    .ok()?;
+                state.filter(|s| contains(s, api.as_bytes()))
+            }
+        },
+    )
+    .await;
+    let version: u64 = redis::cmd("HGET")
+        .arg(&key)
+        .arg("version")
+        .query_async(&mut redis)
+        .await
+        .expect("the published version");
+    assert!(version > 0);
+
+    cp.stop().await;
+    // No state directory (the harness default): nothing of its own.
+    let fresh = DataPlane::start(&grpc, "brand-new").await;
+    fresh.wait_ready().await;
+    wait_serves(&fresh, &api, "/hello", "published").await;
+
+    // A corrupted copy is refused whole: the node stays unready and says why.
+    let () = redis::cmd("HSET")
+        .arg(&key)
+        .arg("state")
+        .arg(b"APIGWDPS garbage".as_slice())
+        .query_async(&mut redis)
+        .await
+        .expect("HSET");
+    let log = std::env::temp_dir().join(format!(
+        "apigw-e2e-bootstrap-{}.log",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let refused = DataPlane::start_logged(&grpc, "refuses", &[], Some(&log)).await;
+    let line = eventually("the refusal logged", Duration::from_secs(20), || async {
+        std::fs::read_to_string(&log)
+            .ok()?
+            .lines()
+            .find(|l| l.contains("published state refused"))
+            .map(str::to_string)
+    })
+    .await;
+    assert!(line.contains("truncated"), "{line}");
+    assert_eq!(readyz(&refused).await, 503, "nothing half-applied");
+    let _ = std::fs::remove_file(&log);
+}

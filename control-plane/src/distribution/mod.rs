@@ -6,9 +6,11 @@
 //! periodic check as a safety net) and publishes it on a `watch` channel; [`grpc`] serves
 //! each node the full state on connect and a delta for every change, like linkerd2's
 //! tonic-watch and Envoy's xDS (versions, nonces, ACK/NACK). [`iam`] derives what nodes
-//! need to verify AWS_IAM signatures from the access keys.
+//! need to verify AWS_IAM signatures from the access keys. [`publish`] keeps the last
+//! deployed state in Redis, where a brand-new node finds it when no control plane answers.
 
 pub mod grpc;
 pub mod iam;
+pub mod publish;
 pub mod state;
 pub mod watcher;

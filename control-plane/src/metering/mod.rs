@@ -286,6 +286,11 @@ impl Metering {
         format!("{}{suffix}", self.prefix)
     }
 
+    /// The shared (lazy, reconnecting) Redis connection.
+    pub fn redis(&self) -> ConnectionManager {
+        self.redis.clone()
+    }
+
     /// The quota counter of a key in a plan for the period starting at `start`.
     pub fn quota_key(&self, plan_id: &str, key_id: &str, start: Date) -> String {
         self.key(&format!(
