@@ -20,6 +20,7 @@ pub mod cache;
 pub mod iam;
 pub mod jwt;
 pub mod lambda;
+pub mod lambda_v2;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
