@@ -34,7 +34,6 @@ use super::aws_proxy::{
 };
 use super::http_proxy::strip_hop_by_hop;
 use crate::body::Body;
-use crate::compile::DEFAULT_CONTENT_TYPE;
 use crate::context::ClientCert;
 use crate::template::request_time;
 
@@ -72,6 +71,44 @@ pub enum EventAuthorizer {
 }
 
 impl EventAuthorizer {
+    /// What a JWT or Lambda authorizer's result shows the integration: claims (their
+    /// `scope` claim, else `scp`, split on spaces, as the scopes) make a JWT authorizer;
+    /// otherwise a principal or a context make a Lambda authorizer. `None` when the
+    /// result is empty. (IAM callers are built with [`EventAuthorizer::Iam`].)
+    pub fn from_result(result: &crate::phases::authorize::AuthorizerResult) -> Option<Self> {
+        if !result.claims.is_empty() {
+            let claim = |name: &str| {
+                result
+                    .claims
+                    .iter()
+                    .find(|(k, _)| &**k == name)
+                    .map(|(_, v)| v)
+            };
+            let scopes = claim("scope")
+                .or_else(|| claim("scp"))
+                .map(|s| s.split_whitespace().map(str::to_owned).collect());
+            return Some(EventAuthorizer::Jwt {
+                claims: result
+                    .claims
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                scopes,
+            });
+        }
+        if result.principal_id.is_none() && result.context.is_empty() {
+            return None;
+        }
+        Some(EventAuthorizer::Lambda {
+            principal_id: result.principal_id.as_deref().map(str::to_owned),
+            context: result
+                .context
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        })
+    }
+
     /// `requestContext.authorizer` in payload format 2.0.
     pub fn to_v2(&self) -> Value {
         match self {
@@ -516,12 +553,17 @@ pub fn response_v1(payload: &[u8]) -> Result<Response<Body>, MalformedResult> {
     proxy_response(payload, true)
 }
 
+/// The Content-Type of a 2.0 result with `statusCode` and no `content-type` header
+/// (what AWS's HTTP APIs send then).
+pub const DEFAULT_V2_CONTENT_TYPE: &str = "text/plain; charset=utf-8";
+
 /// Turns a function's 2.0 result into the response.
 ///
 /// - An object with `statusCode`: `statusCode`, `headers` (strings; a value with commas
 ///   is sent as one header), `cookies` (each a `Set-Cookie` header), `body`,
 ///   `isBase64Encoded` (the body is decoded); other members are ignored
-///   (`multiValueHeaders` is a 1.0 member).
+///   (`multiValueHeaders` is a 1.0 member); without a `content-type` header,
+///   [`DEFAULT_V2_CONTENT_TYPE`].
 /// - Any other JSON value (an object without `statusCode`, a string, a number, an
 ///   array, `true`, `null`): 200, `content-type: application/json`, the value as body
 ///   (a string's text, without quotes; anything else as the function returned it).
@@ -571,7 +613,10 @@ pub fn response_v2(payload: &[u8]) -> Result<Response<Body>, MalformedResult> {
     strip_hop_by_hop(&mut headers);
     headers.remove(CONTENT_LENGTH);
     if !headers.contains_key(CONTENT_TYPE) {
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(DEFAULT_CONTENT_TYPE));
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static(DEFAULT_V2_CONTENT_TYPE),
+        );
     }
     let base64 = match non_null(result.get("isBase64Encoded")) {
         None => false,
@@ -904,6 +949,41 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn authorizer_results_become_event_authorizers() {
+        use crate::phases::authorize::AuthorizerResult;
+        let jwt = AuthorizerResult {
+            principal_id: Some("u".into()),
+            claims: vec![
+                ("sub".into(), "u".into()),
+                ("scope".into(), "read write".into()),
+            ],
+            ..AuthorizerResult::default()
+        };
+        assert_eq!(
+            EventAuthorizer::from_result(&jwt),
+            Some(EventAuthorizer::Jwt {
+                claims: vec![
+                    ("sub".into(), "u".into()),
+                    ("scope".into(), "read write".into())
+                ],
+                scopes: Some(vec!["read".into(), "write".into()]),
+            })
+        );
+        let lambda = AuthorizerResult {
+            context: vec![("k".into(), json!("v"))],
+            ..AuthorizerResult::default()
+        };
+        assert_eq!(
+            EventAuthorizer::from_result(&lambda).map(|a| a.to_v2()),
+            Some(json!({"lambda": {"k": "v"}}))
+        );
+        assert_eq!(
+            EventAuthorizer::from_result(&AuthorizerResult::default()),
+            None
+        );
+    }
+
+    #[test]
     fn the_1_0_event_is_aws_documented_example() {
         let parts = Request::get("/my/path?parameter1=value1&parameter1=value2&parameter2=value")
             .header("Header1", "value1")
@@ -1003,7 +1083,7 @@ pub(crate) mod tests {
         assert!(headers.get("x-m").is_none());
         let cookies: Vec<_> = headers.get_all(SET_COOKIE).iter().collect();
         assert_eq!(cookies, ["a=1; Path=/", "b=2"]);
-        assert_eq!(headers[CONTENT_TYPE], "application/json");
+        assert_eq!(headers[CONTENT_TYPE], "text/plain; charset=utf-8");
         assert_eq!(body_of(response).await, r#"{"ok":true}"#);
 
         let binary = response_v2(
