@@ -63,6 +63,65 @@ pub fn request_event_v1(
     Value::Object(event)
 }
 
+/// The values of an authorizer's `identitySource` expressions for this request, in
+/// order: `$request.header.{name}` (case-insensitive; repeated headers comma-joined),
+/// `$request.querystring.{name}` (decoded; repeated keys comma-joined),
+/// `$stageVariables.{name}` and `$context.{variable}` (`requestId`, `routeKey`, `stage`,
+/// `apiId`, `accountId`, `domainName`, `domainPrefix`, `httpMethod`, `path`,
+/// `protocol`, `identity.sourceIp`, `identity.userAgent`). `None` when one is missing or
+/// empty (API Gateway then answers 401 without calling the function) or unknown.
+pub fn identity_source_values(
+    input: &HttpEventInput<'_>,
+    sources: &[String],
+) -> Option<Vec<String>> {
+    let members = request_members_v2(input, false);
+    let context = members.get("requestContext");
+    let from = |value: Option<&Value>| value.and_then(Value::as_str).map(str::to_owned);
+    sources
+        .iter()
+        .map(|source| {
+            let source = source.trim();
+            let value = if let Some(name) = source.strip_prefix("$request.header.") {
+                let values: Vec<String> = input
+                    .parts
+                    .headers
+                    .get_all(name.to_ascii_lowercase().as_str())
+                    .iter()
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                    .collect();
+                (!values.is_empty()).then(|| values.join(","))
+            } else if let Some(name) = source.strip_prefix("$request.querystring.") {
+                from(
+                    members
+                        .get("queryStringParameters")
+                        .and_then(|q| q.get(name)),
+                )
+            } else if let Some(name) = source.strip_prefix("$stageVariables.") {
+                input
+                    .stage_variables
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+            } else if let Some(variable) = source.strip_prefix("$context.") {
+                let http = context.and_then(|c| c.get("http"));
+                match variable {
+                    "requestId" | "routeKey" | "stage" | "apiId" | "accountId" | "domainName"
+                    | "domainPrefix" => from(context.and_then(|c| c.get(variable))),
+                    "httpMethod" => from(http.and_then(|h| h.get("method"))),
+                    "path" => from(http.and_then(|h| h.get("path"))),
+                    "protocol" => from(http.and_then(|h| h.get("protocol"))),
+                    "identity.sourceIp" => from(http.and_then(|h| h.get("sourceIp"))),
+                    "identity.userAgent" => from(http.and_then(|h| h.get("userAgent"))),
+                    _ => None,
+                }
+            } else {
+                None
+            };
+            value.filter(|v| !v.is_empty())
+        })
+        .collect()
+}
+
 /// The ARN the authorizer event names (`routeArn` / `methodArn`) and an IAM policy
 /// answer is evaluated against: `arn:aws:execute-api:{region}:{account}:{api}/{stage}/
 /// {METHOD}/{path without leading slash}`. `path` is the request path after the
@@ -283,6 +342,48 @@ mod tests {
         assert!(context.get("authorizer").is_none());
         let map = event.as_object().unwrap();
         assert!(!map.contains_key("body") && !map.contains_key("isBase64Encoded"));
+    }
+
+    #[test]
+    fn identity_sources_are_read_from_the_request() {
+        let parts = example_parts();
+        let vars = [("v".to_string(), "stage-value".to_string())];
+        let input = example_input(&parts, b"", &[], &vars, None, None);
+        let sources =
+            |list: &[&str]| -> Vec<String> { list.iter().map(|s| s.to_string()).collect() };
+        assert_eq!(
+            identity_source_values(
+                &input,
+                &sources(&[
+                    "$request.header.HEADER2",
+                    "$request.querystring.parameter1",
+                    "$stageVariables.v",
+                    "$context.routeKey",
+                    "$context.identity.sourceIp",
+                ])
+            ),
+            Some(vec![
+                "value1,value2".to_string(),
+                "value1,value2".to_string(),
+                "stage-value".to_string(),
+                "$default".to_string(),
+                "192.0.2.1".to_string(),
+            ])
+        );
+        for missing in [
+            "$request.header.Authorization",
+            "$request.querystring.nope",
+            "$stageVariables.nope",
+            "$context.nope",
+            "header.Header1",
+        ] {
+            assert_eq!(
+                identity_source_values(&input, &sources(&["$request.header.Header1", missing])),
+                None,
+                "{missing}"
+            );
+        }
+        assert_eq!(identity_source_values(&input, &[]), Some(Vec::new()));
     }
 
     #[test]
