@@ -21,6 +21,7 @@ pub mod http_v2;
 pub mod iam;
 pub mod jwt;
 pub mod lambda;
+pub mod lambda_v2;
 
 use std::borrow::Cow;
 use std::collections::HashMap;

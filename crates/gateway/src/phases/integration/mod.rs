@@ -4,6 +4,7 @@
 
 pub mod aws;
 pub mod aws_proxy;
+pub mod aws_proxy_v2;
 pub mod content_handling;
 pub mod http;
 pub mod http_api;
