@@ -24,6 +24,9 @@ use crate::phases::authorize::iam::IamKeys;
 /// cheaper than SipHash here and still randomly seeded.
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
+/// The deployed HTTP API stages, by API id then stage name.
+pub type HttpStages = FastMap<Box<str>, FastMap<Box<str>, Arc<CompiledStage>>>;
+
 /// One immutable version of everything the node serves.
 #[derive(Debug, Clone, Default)]
 pub struct GatewayState {
@@ -40,7 +43,7 @@ pub struct GatewayState {
     pub ws: Arc<WsStages>,
     /// The deployed HTTP API stages (`protocolType: HTTP`), compiled into the same model
     /// as REST stages; replaced whole whenever `ConfigUpdate.v2` is present.
-    pub http: Arc<FastMap<Box<str>, FastMap<Box<str>, Arc<CompiledStage>>>>,
+    pub http: Arc<HttpStages>,
     /// Custom domain names: host table, base path mappings, TLS configurations.
     pub domains: Arc<CompiledDomains>,
     /// The gateway's client certificates towards backends, by id.
@@ -124,8 +127,7 @@ pub fn apply_update(
     match &update.v2 {
         Some(v2) => {
             next.ws = Arc::new(compile_all(v2)?);
-            let mut http: FastMap<Box<str>, FastMap<Box<str>, Arc<CompiledStage>>> =
-                FastMap::default();
+            let mut http = HttpStages::default();
             for stage in &v2.http_stages {
                 let compiled = Arc::new(compile_http_stage(stage)?);
                 http.entry(stage.api_id.as_str().into())

@@ -431,7 +431,7 @@ async fn lambda_decision(
     let event = match (&parts, &authorizer.kind) {
         (Identity::Token(token), _) => lambda::token_event(token, arn),
         (Identity::Sources(values), AuthorizerKind::HttpRequest(config)) => {
-            http_request_event(config, req, values, &stage.account_id, arn)?
+            http_v2::request_event(req, config.v2, values, arn)
         }
         _ => lambda::request_event(req.ctx, req.routed, req.parts, &stage.account_id, arn),
     };
@@ -475,29 +475,6 @@ async fn lambda_decision(
         auth.lambda.put(key, Arc::clone(&decision), authorizer.ttl);
     }
     Ok(decision)
-}
-
-/// The REQUEST event of an HTTP API's Lambda authorizer: payload format 1.0 (the REST
-/// event with `version: "1.0"` and the identity sources' values, comma-joined) or 2.0.
-fn http_request_event(
-    config: &crate::compile::http_api::LambdaConfig,
-    req: &Request<'_>,
-    identity: &[String],
-    account: &str,
-    arn: &str,
-) -> Result<serde_json::Value, GatewayError> {
-    if config.v2 {
-        return http_v2::request_event(req, identity, arn);
-    }
-    let mut event = lambda::request_event(req.ctx, req.routed, req.parts, account, arn);
-    if let Some(map) = event.as_object_mut() {
-        map.insert("version".into(), serde_json::json!("1.0"));
-        map.insert(
-            "identitySource".into(),
-            serde_json::json!(identity.join(",")),
-        );
-    }
-    Ok(event)
 }
 
 /// A Lambda authorizer's answer: an IAM policy answer, or (HTTP APIs with

@@ -13,6 +13,7 @@ use http::uri::PathAndQuery;
 use http::{HeaderMap, Request, Response, StatusCode, Uri, Version};
 use http_body_util::BodyExt;
 
+use super::aws_proxy_v2::{self, EventAuthorizer, HttpEventInput};
 use super::http_proxy::{append_forwarded_for, strip_hop_by_hop};
 use super::invoke_api::FunctionsEndpoint;
 use super::{request_view, send};
@@ -237,7 +238,86 @@ pub async fn invoke(
     apply_response_parameters(&proxy.responses, response, ctx).await
 }
 
-/// Invokes an HTTP API's `AWS_PROXY` function (payload format 1.0 or 2.0).
+/// What an HTTP API's proxy and authorizer events are made of, owned for the request.
+pub(crate) struct EventParts {
+    path_parameters: Vec<(String, String)>,
+    stage_variables: Vec<(String, String)>,
+    authorizer: Option<EventAuthorizer>,
+}
+
+impl EventParts {
+    /// Collects the path parameters, stage variables and the authorizer's findings.
+    pub(crate) fn of(ctx: &RequestContext, routed: &Routed, parts: &Parts) -> EventParts {
+        let stage_path = routed.stage_path(parts.uri.path());
+        let scope = &routed.method.template_scope;
+        let authorizer = match ctx.iam_caller.get() {
+            Some(caller) => Some(EventAuthorizer::Iam {
+                access_key: caller.access_key.to_string(),
+                account_id: routed.stage.account_id.to_string(),
+                caller_id: caller.access_key.to_string(),
+                user_arn: caller.user_arn.to_string(),
+            }),
+            None => ctx
+                .authorizer
+                .get()
+                .and_then(|a| EventAuthorizer::from_result(a)),
+        };
+        EventParts {
+            path_parameters: scope
+                .param_names
+                .iter()
+                .zip(&routed.captures)
+                .map(|(name, capture)| {
+                    (
+                        name.to_string(),
+                        decode(capture.of(stage_path)).into_owned(),
+                    )
+                })
+                .collect(),
+            stage_variables: scope
+                .stage_variables
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            authorizer,
+        }
+    }
+
+    /// The event input for this request (`body`: the request's, empty for authorizers).
+    pub(crate) fn input<'a>(
+        &'a self,
+        ctx: &'a RequestContext,
+        routed: &'a Routed,
+        parts: &'a Parts,
+        body: &'a [u8],
+        with_authorizer: bool,
+    ) -> HttpEventInput<'a> {
+        HttpEventInput {
+            parts,
+            raw_path: parts.uri.path(),
+            body,
+            route_key: routed.method.route_key.as_deref().unwrap_or("$default"),
+            stage: &routed.stage.stage_name,
+            api_id: &routed.stage.api_id,
+            account_id: &routed.stage.account_id,
+            request_id: ctx.request_id_str(),
+            source_ip: ctx.source_ip,
+            received_at: ctx.received_at,
+            path_parameters: &self.path_parameters,
+            stage_variables: &self.stage_variables,
+            authorizer: if with_authorizer {
+                self.authorizer.as_ref()
+            } else {
+                None
+            },
+            client_cert: ctx.client_cert.as_deref(),
+        }
+    }
+}
+
+/// Invokes an HTTP API's `AWS_PROXY` function: the proxy event in payload format 1.0 or
+/// 2.0, its answer by that format's rules; a function error or a malformed answer is
+/// 500 Internal Server Error.
 pub async fn invoke_function(
     client: &BackendClient,
     functions: Option<&FunctionsEndpoint>,
@@ -247,21 +327,42 @@ pub async fn invoke_function(
     parts: Parts,
     body: Body,
 ) -> Result<Response<Body>, GatewayError> {
-    if function.v2 {
-        return Err(GatewayError::Configuration(
-            "payload format 2.0 is not available on this node",
-        ));
-    }
-    let response = super::aws_proxy::invoke(
+    let body = crate::phases::read_body(body).await?;
+    let event = {
+        let owned = EventParts::of(ctx, routed, &parts);
+        let input = owned.input(ctx, routed, &parts, &body, true);
+        let event = if function.v2 {
+            aws_proxy_v2::event_v2(&input)
+        } else {
+            aws_proxy_v2::event_v1(&input)
+        };
+        Bytes::from(serde_json::to_vec(&event).unwrap_or_default())
+    };
+    let target = &function.function.target;
+    let invocation = super::invoke_api::invoke(
         client,
-        functions,
-        &function.function,
         ctx,
-        routed,
-        parts,
-        body,
+        functions,
+        target,
+        event,
+        function.function.timeout,
     )
     .await?;
+    if let Some(kind) = &invocation.function_error {
+        tracing::warn!(request_id = ctx.request_id_str(), function = %target.name, error = %kind, "function failed");
+        return Err(GatewayError::IntegrationFailure(format!(
+            "function error ({kind})"
+        )));
+    }
+    let response = if function.v2 {
+        aws_proxy_v2::response_v2(&invocation.payload)
+    } else {
+        aws_proxy_v2::response_v1(&invocation.payload)
+    }
+    .map_err(|reason| {
+        tracing::warn!(request_id = ctx.request_id_str(), function = %target.name, %reason, "malformed Lambda proxy response");
+        GatewayError::IntegrationFailure(format!("malformed Lambda proxy response: {reason}"))
+    })?;
     apply_response_parameters(&function.responses, response, ctx).await
 }
 
