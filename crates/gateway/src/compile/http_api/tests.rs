@@ -398,3 +398,282 @@ fn response_parameters_compile_by_status() {
 }
 
 use crate::error::GatewayError;
+
+/// The whole pipeline on HTTP API stages, with a real backend answering with the request
+/// head it received.
+mod pipeline {
+    use std::net::SocketAddr;
+
+    use apigw_proto::config::{ConfigUpdate, V2Stages};
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    use super::*;
+    use crate::state::{self, SharedState};
+    use crate::{backend_client, Gateway, Peer};
+
+    /// Answers each request with its head as body (404 for paths under `/missing`).
+    async fn echo_backend() -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    let end = loop {
+                        let n = sock.read(&mut chunk).await.unwrap_or(0);
+                        if n == 0 {
+                            return;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i;
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buf[..end]).to_string();
+                    let status = if head.contains(" /missing") {
+                        "404 Not Found"
+                    } else {
+                        "200 OK"
+                    };
+                    let reply = format!(
+                        "HTTP/1.1 {status}\r\ncontent-type: text/plain\r\nx-backend: echo\r\n\
+                         access-control-allow-origin: *\r\ncontent-length: {}\r\n\
+                         connection: close\r\n\r\n{head}",
+                        head.len()
+                    );
+                    let _ = sock.write_all(reply.as_bytes()).await;
+                });
+            }
+        });
+        addr
+    }
+
+    /// Accepts connections and never answers.
+    async fn stalling_backend() -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((sock, _)) = listener.accept().await {
+                held.push(sock);
+            }
+        });
+        addr
+    }
+
+    fn proxy(id: &str, uri: String, params: &[(&str, &str)]) -> HttpIntegration {
+        HttpIntegration {
+            request_parameters: params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..integration(id, &uri)
+        }
+    }
+
+    async fn gateway() -> Gateway {
+        let echo = echo_backend().await;
+        let stall = stalling_backend().await;
+        let mut missing = proxy(
+            "i2",
+            format!("http://{echo}/{{proxy}}"),
+            &[("overwrite:path", "/missing/${request.path.proxy}")],
+        );
+        missing.response_parameters.insert(
+            "404".into(),
+            HttpParameterMap {
+                entries: HashMap::from([
+                    ("overwrite:statuscode".to_string(), "410".to_string()),
+                    (
+                        "overwrite:header.x-was".to_string(),
+                        "$response.header.x-backend".to_string(),
+                    ),
+                ]),
+            },
+        );
+        let h1 = HttpStageConfig {
+            api_id: "h1".into(),
+            stage_name: "$default".into(),
+            deployment_id: "d1".into(),
+            variables: HashMap::from([("v".to_string(), "blue".to_string())]),
+            routes: vec![
+                route("GET /pets/{id}", "i1"),
+                route("ANY /{proxy+}", "i2"),
+                route("$default", "i3"),
+            ],
+            integrations: vec![
+                proxy(
+                    "i1",
+                    format!("http://{echo}/backend/{{id}}"),
+                    &[
+                        (
+                            "overwrite:header.x-pet",
+                            "pet-${request.path.id}-$stageVariables.v",
+                        ),
+                        ("append:querystring.src", "$context.routeKey"),
+                        ("remove:querystring.drop", "''"),
+                        ("remove:header.x-secret", "''"),
+                    ],
+                ),
+                missing,
+                proxy("i3", format!("http://{echo}/default"), &[]),
+            ],
+            cors: Some(HttpCors {
+                allow_origins: vec!["https://app.example".into()],
+                allow_methods: vec!["GET".into(), "POST".into()],
+                max_age: 300,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let beta = HttpStageConfig {
+            stage_name: "beta".into(),
+            routes: vec![route("GET /pets/{id}", "b1")],
+            integrations: vec![proxy("b1", format!("http://{echo}/beta/{{id}}"), &[])],
+            cors: None,
+            ..h1.clone()
+        };
+        let mut slow = proxy("s1", format!("http://{stall}/"), &[]);
+        slow.timeout_in_millis = 200;
+        let h2 = HttpStageConfig {
+            api_id: "h2".into(),
+            stage_name: "prod".into(),
+            deployment_id: "d2".into(),
+            routes: vec![route("GET /slow", "s1"), route("GET /nothing", "")],
+            integrations: vec![slow],
+            ..Default::default()
+        };
+        let update = ConfigUpdate {
+            full: true,
+            v2: Some(V2Stages {
+                stages: vec![],
+                http_stages: vec![h1, beta, h2],
+            }),
+            ..Default::default()
+        };
+        let shared = Arc::new(SharedState::new());
+        shared.store(state::apply_update(&state::GatewayState::default(), &update).unwrap());
+        Gateway::new(shared, backend_client::build(), "example.test")
+    }
+
+    async fn call(
+        gateway: &Gateway,
+        host: &str,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> (u16, http::HeaderMap, String) {
+        let mut request = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", host);
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let request = request.body(Full::new(Bytes::new())).unwrap();
+        let peer = Peer::from(std::net::IpAddr::from([127, 0, 0, 1]));
+        let response = gateway.handle(request, &peer).await;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, headers, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn http_proxy_mapping_cors_and_default_stage() {
+        let gw = gateway().await;
+        let h1 = "h1.example.test";
+        let origin = ("origin", "https://app.example");
+
+        // `$default` stage: no stage segment; the mapping rewrites headers and query.
+        let (status, headers, body) = call(
+            &gw,
+            h1,
+            "GET",
+            "/pets/7?keep=1&drop=x",
+            &[("x-secret", "s"), origin],
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            body.starts_with("GET /backend/7?keep=1&src=GET%20%2Fpets%2F%7Bid%7D HTTP/1.1"),
+            "{body}"
+        );
+        assert!(body.contains("x-pet: pet-7-blue"), "{body}");
+        assert!(!body.contains("x-secret"), "{body}");
+        assert_eq!(
+            headers["access-control-allow-origin"],
+            "https://app.example"
+        );
+        assert!(headers.contains_key("apigw-requestid"));
+        assert!(!headers.contains_key("x-amzn-requestid"));
+
+        // A named stage's first segment wins over `$default`.
+        let (status, _, body) = call(&gw, h1, "GET", "/beta/pets/1", &[]).await;
+        assert_eq!(status, 200);
+        assert!(body.starts_with("GET /beta/1 HTTP/1.1"), "{body}");
+
+        // overwrite:path, then responseParameters for the backend's 404.
+        let (status, headers, body) = call(&gw, h1, "DELETE", "/x/y", &[]).await;
+        assert!(body.starts_with("DELETE /missing/x/y HTTP/1.1"), "{body}");
+        assert_eq!(status, 410);
+        assert_eq!(headers["x-was"], "echo");
+
+        // The `$default` route catches what no route matches.
+        let (status, _, body) = call(&gw, h1, "GET", "/", &[]).await;
+        assert_eq!(status, 200);
+        assert!(body.starts_with("GET /default HTTP/1.1"), "{body}");
+
+        // Preflight answered by the gateway, allowed origin or not.
+        let (status, headers, body) = call(
+            &gw,
+            h1,
+            "OPTIONS",
+            "/pets/7",
+            &[origin, ("access-control-request-method", "GET")],
+        )
+        .await;
+        assert_eq!((status, body.as_str()), (204, ""));
+        assert_eq!(headers["access-control-allow-methods"], "GET,POST");
+        assert_eq!(headers["access-control-max-age"], "300");
+        let (status, headers, _) = call(
+            &gw,
+            h1,
+            "OPTIONS",
+            "/pets/7",
+            &[
+                ("origin", "https://evil.example"),
+                ("access-control-request-method", "GET"),
+            ],
+        )
+        .await;
+        assert_eq!(status, 204);
+        assert!(!headers.contains_key("access-control-allow-origin"));
+    }
+
+    #[tokio::test]
+    async fn http_api_errors_have_aws_bodies() {
+        let gw = gateway().await;
+        let h2 = "h2.example.test";
+        for (path, status, body) in [
+            ("/other/x", 404, r#"{"message":"Not Found"}"#),
+            ("/prod/none", 404, r#"{"message":"Not Found"}"#),
+            (
+                "/prod/nothing",
+                500,
+                r#"{"message":"Internal Server Error"}"#,
+            ),
+            ("/prod/slow", 503, r#"{"message":"Service Unavailable"}"#),
+        ] {
+            let (got, headers, text) = call(&gw, h2, "GET", path, &[]).await;
+            assert_eq!((got, text.as_str()), (status, body), "{path}");
+            assert!(!headers.contains_key("x-amzn-errortype"), "{path}");
+        }
+        let (status, _, text) = call(&gw, "nope.example.test", "GET", "/prod/x", &[]).await;
+        assert_eq!((status, text.as_str()), (403, r#"{"message":"Forbidden"}"#));
+    }
+}
