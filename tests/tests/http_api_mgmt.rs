@@ -11,6 +11,7 @@ use apigw_e2e::process::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
 use apigw_e2e::{eventually, fresh_database, ControlPlane};
 use apigw_proto::config::config_discovery_client::ConfigDiscoveryClient;
 use apigw_proto::config::{node_message, ConfigUpdate, Hello, HttpStageConfig, NodeMessage};
+use futures::StreamExt as _;
 use serde_json::{json, Value};
 
 const BACKEND: &str = "http://127.0.0.1:9/";
@@ -97,8 +98,6 @@ fn stage<'a>(update: &'a ConfigUpdate, api: &str, name: &str) -> &'a HttpStageCo
         .find(|s| s.api_id == api && s.stage_name == name)
         .unwrap_or_else(|| panic!("no HttpStageConfig for {api} {name}"))
 }
-
-use futures::StreamExt as _;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_apis_are_managed_through_boto3_and_distributed_as_http_stage_configs() {
@@ -246,7 +245,10 @@ async fn http_apis_are_managed_through_boto3_and_distributed_as_http_stage_confi
     let per_route = dev.route_throttle["GET /pets/{id}"];
     assert_eq!((per_route.burst_limit, per_route.rate_limit), (5, 2.0));
     assert!(dev.detailed_metrics);
-    assert_eq!(dev.route_detailed_metrics["GET /pets/{id}"], false);
+    assert_eq!(
+        dev.route_detailed_metrics.get("GET /pets/{id}"),
+        Some(&false)
+    );
     let log = dev.access_log.as_ref().expect("access log settings");
     assert!(log.destination_arn.ends_with(":log-group:http"), "{log:?}");
     assert!(log.format.contains("$context.requestId"), "{log:?}");
