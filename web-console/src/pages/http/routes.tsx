@@ -198,7 +198,18 @@ function RouteDialog(props: {
         <Select label="Target integration" name="target" value={target} options={integrationOptions} onChange={setTarget} />
         {props.integrations.length === 0 && <p class="hint">No integrations yet: create one on the Integrations tab, then choose it here.</p>}
         {err.at("target") && <ErrorText error={err.at("target")} />}
-        <Select label="Authorization" name="authorizationType" value={auth} options={AUTHORIZATION_OPTIONS} onChange={setAuth} />
+        <Select
+          label="Authorization"
+          name="authorizationType"
+          value={auth}
+          options={AUTHORIZATION_OPTIONS}
+          onChange={(v) => {
+            setAuth(v);
+            // The authorizer chosen must be of the new kind.
+            const want = v === "JWT" ? "JWT" : "REQUEST";
+            if (!props.authorizers.some((x) => x.authorizerId === authorizerId && x.authorizerType === want)) setAuthorizerId("");
+          }}
+        />
         {err.at("authorizationType") && <ErrorText error={err.at("authorizationType")} />}
         {withAuthorizer && (
           <>
