@@ -208,8 +208,8 @@ test("HTTP APIs are quick-created and built screen by screen, and their stages a
   dialog = page.getByRole("dialog", { name: "Create authorizer" });
   await dialog.getByLabel("Authorizer name").fill("orders-jwt");
   await dialog.getByLabel("Issuer").fill(issuer.url);
-  await dialog.getByLabel("Audience 1").fill("orders-client");
-  assert.equal(await dialog.getByLabel("Identity source 1").inputValue(), "$request.header.Authorization");
+  await dialog.getByLabel("Audience 1", { exact: true }).fill("orders-client");
+  assert.equal(await dialog.getByLabel("Identity source 1", { exact: true }).inputValue(), "$request.header.Authorization");
   await dialog.getByRole("button", { name: "Create" }).click();
   await toast("Authorizer orders-jwt created");
   await page.getByRole("button", { name: "Create authorizer" }).click();
@@ -218,7 +218,7 @@ test("HTTP APIs are quick-created and built screen by screen, and their stages a
   await dialog.getByLabel("Authorizer name").fill("orders-lambda");
   await dialog.getByLabel("Lambda function").fill("arn:aws:lambda:us-east-1:000000000000:function:request-authorizer");
   await dialog.getByLabel("Result TTL (seconds)").fill("300");
-  await dialog.getByLabel("Identity source 1").fill("$request.header.x-token");
+  await dialog.getByLabel("Identity source 1", { exact: true }).fill("$request.header.x-token");
   await shot("http-api-06-lambda-authorizer");
   await dialog.getByRole("button", { name: "Create" }).click();
   await toast("Authorizer orders-lambda created");
@@ -247,14 +247,14 @@ test("HTTP APIs are quick-created and built screen by screen, and their stages a
   await dialog.getByLabel("Authorization").selectOption("JWT");
   await dialog.getByLabel("Authorizer", { exact: true }).selectOption(jwt.authorizerId);
   await dialog.getByRole("button", { name: "Add scope" }).click();
-  await dialog.getByLabel("Scope 1").fill("orders:write");
+  await dialog.getByLabel("Scope 1", { exact: true }).fill("orders:write");
   await shot("http-api-08-create-route");
   await dialog.getByRole("button", { name: "Create" }).click();
   await toast("Route GET /orders/{id} created");
   await page.getByTestId("http-routes").getByText("GET /orders/{id}").waitFor();
   await page.getByRole("button", { name: "Edit route GET /orders/{id}" }).click();
   dialog = page.getByRole("dialog", { name: "Edit route GET /orders/{id}" });
-  await dialog.getByLabel("Scope 1").fill("orders:read");
+  await dialog.getByLabel("Scope 1", { exact: true }).fill("orders:read");
   await dialog.getByRole("button", { name: "Save" }).click();
   await toast("Route GET /orders/{id} saved");
   const routes = (await ok("GET", `/v2/apis/${apiId}/routes`)).items;
@@ -270,11 +270,11 @@ test("HTTP APIs are quick-created and built screen by screen, and their stages a
   // CORS.
   await page.getByRole("link", { name: "CORS" }).click();
   await page.getByText("Not configured").waitFor();
-  await page.getByLabel("Origin 1").fill("https://app.example.com");
+  await page.getByLabel("Origin 1", { exact: true }).fill("https://app.example.com");
   await page.getByLabel("GET", { exact: true }).check();
   await page.getByLabel("POST", { exact: true }).check();
   await page.getByRole("button", { name: "Add allowed header" }).click();
-  await page.getByLabel("Allowed header 1").fill("authorization");
+  await page.getByLabel("Allowed header 1", { exact: true }).fill("authorization");
   await page.getByLabel("Max age (seconds)").fill("600");
   await page.getByRole("button", { name: "Save CORS configuration" }).click();
   await toast("CORS configuration saved");
