@@ -5,7 +5,8 @@
 // checked through the management API, not only on the page:
 // - Quick create: name + target URL makes the `$default` route, its HTTP_PROXY integration
 //   and the `$default` stage with autoDeploy; the stage's invoke URL has no stage segment,
-//   and the node answers on it from the backend.
+//   and the node answers on it from the backend. A Lambda function ARN + route key makes an
+//   AWS_PROXY (2.0) integration: the node answers with the 2.0 event the function echoes.
 // - A second API built screen by screen: an HTTP_PROXY integration (method, timeout, a
 //   request parameter mapping from the path, a response header mapping for 200; a timeout
 //   out of range is refused at its field), a JWT authorizer (issuer, audience) and a Lambda
@@ -14,7 +15,7 @@
 //   age), the `dev` stage (autoDeploy, a variable; default route throttling; access logs).
 // - The node serves `dev`: the preflight answered by the gateway, 401 without a token, 403
 //   without the scope, 200 with it (the mapped request header reached the backend, the
-//   mapped response header and CORS headers came back).
+//   mapped response header and CORS headers came back); then CORS is removed.
 // - The WebSocket APIs list does not show HTTP APIs; deleting from the list works.
 // axe-core checks each screen; no page error is allowed. Screenshots: prefix "http-api".
 import { test, after } from "node:test";
@@ -149,6 +150,33 @@ test("HTTP APIs are quick-created and built screen by screen, and their stages a
   assert.equal(answer.status, 200, JSON.stringify(answer));
   assert.equal(answer.headers["x-upstream"], "yes");
   assert.equal(lastRequest.url, "/quick");
+
+  // Quick create with a Lambda function ARN and a route key: AWS_PROXY, payload 2.0.
+  await page.getByRole("link", { name: "HTTP APIs", exact: true }).first().click();
+  await page.getByRole("button", { name: "Create HTTP API" }).click();
+  dialog = page.getByRole("dialog", { name: "Create HTTP API" });
+  await dialog.getByLabel("Name").fill("quick-lambda");
+  await dialog.getByLabel("Target").fill("arn:aws:lambda:us-east-1:000000000000:function:api-lambda-echo");
+  await dialog.getByLabel("Route key (optional)").fill("ANY /echo/{proxy+}");
+  await dialog.getByRole("button", { name: "Create" }).click();
+  await toast("HTTP API “quick-lambda” created");
+  await page.waitForURL(/\/apis\/http\/[a-z0-9]+\/stages$/);
+  const lambdaId = page.url().split("/").at(-2);
+  const lambdaUrl = await page.getByTestId("http-url-$default").textContent();
+  assert.equal(lambdaUrl, `http://${lambdaId}.execute-api.localhost:${port}`);
+  const lambdaRoutes = (await ok("GET", `/v2/apis/${lambdaId}/routes`)).items;
+  assert.deepEqual(lambdaRoutes.map((r) => r.routeKey), ["ANY /echo/{proxy+}"]);
+  const lambdaIntegration = (await ok("GET", `/v2/apis/${lambdaId}/integrations`)).items[0];
+  assert.equal(lambdaIntegration.integrationType, "AWS_PROXY");
+  assert.equal(lambdaIntegration.payloadFormatVersion, "2.0");
+  // The function answers the 2.0 event it got (no statusCode: AWS's 2.0 rules make it the body).
+  answer = await until(`${lambdaUrl}/echo/hi?x=1`, {}, (a) => a.status === 200);
+  assert.equal(answer.status, 200, JSON.stringify(answer));
+  const event = JSON.parse(answer.body);
+  assert.equal(event.version, "2.0");
+  assert.equal(event.routeKey, "ANY /echo/{proxy+}");
+  assert.equal(event.rawPath, "/echo/hi");
+  assert.equal(event.rawQueryString, "x=1");
 
   // ---- an API built screen by screen ----
   await page.getByRole("link", { name: "HTTP APIs", exact: true }).first().click();
@@ -358,6 +386,14 @@ test("HTTP APIs are quick-created and built screen by screen, and their stages a
   assert.equal(answer.headers["access-control-allow-origin"], "https://app.example.com");
   assert.equal(lastRequest.url, "/orders");
   assert.equal(lastRequest.headers["x-order-id"], "7");
+
+  // Removing the CORS configuration (DeleteCorsConfiguration).
+  await page.getByRole("link", { name: "CORS" }).click();
+  await page.getByRole("button", { name: "Remove CORS configuration" }).click();
+  await page.getByRole("dialog", { name: "Remove CORS configuration" }).getByRole("button", { name: "Remove", exact: true }).click();
+  await toast("CORS configuration removed");
+  await page.getByText("Not configured").waitFor();
+  assert.equal((await ok("GET", `/v2/apis/${apiId}`)).corsConfiguration, undefined);
 
   // The WebSocket list shows no HTTP API; the HTTP list deletes one.
   await page.getByRole("link", { name: "WebSocket APIs", exact: true }).first().click();
