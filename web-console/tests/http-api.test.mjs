@@ -7,12 +7,13 @@
 //   and the `$default` stage with autoDeploy; the stage's invoke URL has no stage segment,
 //   and the node answers on it from the backend. A Lambda function ARN + route key makes an
 //   AWS_PROXY (2.0) integration: the node answers with the 2.0 event the function echoes.
-// - A second API built screen by screen: an HTTP_PROXY integration (method, timeout, a
+// - A third API built screen by screen: an HTTP_PROXY integration (method, timeout, a
 //   request parameter mapping from the path, a response header mapping for 200; a timeout
-//   out of range is refused at its field), a JWT authorizer (issuer, audience) and a Lambda
-//   REQUEST authorizer (payload 2.0, simple responses, TTL), the route `GET /orders/{id}`
-//   with the JWT authorizer and a scope (then edited), CORS (origins, methods, headers, max
-//   age), the `dev` stage (autoDeploy, a variable; default route throttling; access logs).
+//   out of range is refused at its field; then edited), a JWT authorizer (issuer, audience)
+//   and a Lambda REQUEST authorizer (payload 2.0, simple responses, TTL), the route
+//   `GET /orders/{id}` (a path without its leading slash is refused at the Path field) with
+//   the JWT authorizer and a scope (then edited), CORS (origins, methods, headers, max age),
+//   the `dev` stage (autoDeploy, a variable; default route throttling; access logs).
 // - The node serves `dev`: the preflight answered by the gateway, 401 without a token, 403
 //   without the scope, 200 with it (the mapped request header reached the backend, the
 //   mapped response header and CORS headers came back); then CORS is removed.
@@ -228,6 +229,17 @@ test("HTTP APIs are quick-created and built screen by screen, and their stages a
   assert.deepEqual(integration.responseParameters, { 200: { "overwrite:header.x-served-by": "console" } });
   await page.getByTestId("http-integrations").getByText(integration.integrationId).waitFor();
   await shot("http-api-05-integrations");
+  // Edit (UpdateIntegration): the timeout; the mappings are kept.
+  await page.getByRole("button", { name: `Edit integration ${integration.integrationId}` }).click();
+  dialog = page.getByRole("dialog", { name: `Edit integration ${integration.integrationId}` });
+  assert.equal(await dialog.getByLabel("Request mapping 1 value").inputValue(), "$request.path.id");
+  await dialog.getByLabel("Timeout (ms)").fill("8000");
+  await dialog.getByRole("button", { name: "Save" }).click();
+  await toast(`Integration ${integration.integrationId} saved`);
+  const edited = await ok("GET", `/v2/apis/${apiId}/integrations/${integration.integrationId}`);
+  assert.equal(edited.timeoutInMillis, 8000);
+  assert.deepEqual(edited.requestParameters, integration.requestParameters);
+  assert.deepEqual(edited.responseParameters, integration.responseParameters);
 
   // Authorizers: JWT (issuer, audience) and a Lambda REQUEST one.
   await page.getByRole("link", { name: "Authorizers" }).click();
@@ -270,6 +282,12 @@ test("HTTP APIs are quick-created and built screen by screen, and their stages a
   await page.getByRole("button", { name: "Create route" }).click();
   dialog = page.getByRole("dialog", { name: "Create route" });
   await dialog.getByLabel("Method").selectOption("GET");
+  await dialog.getByLabel("Path").fill("orders/{id}");
+  expectHttpErrors(true);
+  await dialog.getByRole("button", { name: "Create" }).click();
+  await dialog.locator(".error-text").waitFor();
+  assert.equal(await dialog.getByLabel("Path").getAttribute("aria-invalid"), "true");
+  expectHttpErrors(false);
   await dialog.getByLabel("Path").fill("/orders/{id}");
   await dialog.getByLabel("Target integration").selectOption(integration.integrationId);
   await dialog.getByLabel("Authorization").selectOption("JWT");
