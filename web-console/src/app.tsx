@@ -9,6 +9,8 @@ import { ApisList } from "./pages/apis/apis";
 import { ApiScreen } from "./pages/apis/api";
 import { WS_BASE, WsApisList } from "./pages/websocket/apis";
 import { WsApiScreen } from "./pages/websocket/api";
+import { HTTP_BASE, HttpApisList } from "./pages/http/apis";
+import { HttpApiScreen } from "./pages/http/api";
 import { Settings, isSettingsTab } from "./pages/settings";
 import { ApiKeys } from "./pages/keys/keys";
 import { ApiKeyPage } from "./pages/keys/key";
@@ -71,8 +73,11 @@ export function App() {
           API Gateway
         </Link>
         <nav aria-label="Main">
-          <Link href="/apis" aria-current={path.startsWith("/apis") && !path.startsWith(WS_BASE) ? "page" : undefined}>
+          <Link href="/apis" aria-current={path.startsWith("/apis") && !path.startsWith(WS_BASE) && !path.startsWith(HTTP_BASE) ? "page" : undefined}>
             APIs
+          </Link>
+          <Link href={HTTP_BASE} aria-current={path.startsWith(HTTP_BASE) ? "page" : undefined}>
+            HTTP APIs
           </Link>
           <Link href={WS_BASE} aria-current={path.startsWith(WS_BASE) ? "page" : undefined}>
             WebSocket APIs
@@ -130,6 +135,10 @@ function Routes({ path, user }: { path: string; user: User }) {
   if (path === WS_BASE) return <WsApisList />;
   const ws = match(`${WS_BASE}/:id`, path) ?? prefix(`${WS_BASE}/:id/`, path);
   if (ws) return <WsApiScreen key={ws.id} apiId={ws.id} path={path} />;
+  // HTTP APIs likewise under /apis/http (a REST API id is never "http").
+  if (path === HTTP_BASE) return <HttpApisList />;
+  const httpApi = match(`${HTTP_BASE}/:id`, path) ?? prefix(`${HTTP_BASE}/:id/`, path);
+  if (httpApi) return <HttpApiScreen key={httpApi.id} apiId={httpApi.id} path={path} />;
   const api = match("/apis/:id", path) ?? prefix("/apis/:id/", path);
   if (api) return <ApiScreen apiId={api.id} path={path} />;
   const s = match("/settings/:tab", path);

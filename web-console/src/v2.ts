@@ -1,8 +1,8 @@
-// The `apigatewayv2` management API (`/v2/...`) as the console uses it for WebSocket APIs:
+// The `apigatewayv2` management API (`/v2/...`) as the console uses it for WebSocket and HTTP APIs:
 // its wire shapes (aliases of the generated OpenAPI types), every page of a `{items, nextToken}` list, and which form field a v2
 // error message names (v2 errors carry a lower-case `message`, which `api.ts` reads).
 import { get } from "./api";
-import type { V2Api, V2Authorizer, V2Deployment, V2Integration, V2IntegrationResponse, V2Model, V2Route, V2RouteResponse, V2RouteSettings, V2Stage } from "./api/types";
+import type { V2Api, V2Authorizer, V2Deployment, V2Integration, V2IntegrationResponse, V2Model, V2Route, V2RouteResponse, V2RouteSettings, V2Stage, V2Cors } from "./api/types";
 
 // The shapes are the control plane's OpenAPI document's (api/types.ts, generated from the
 // AWS model); an item read back always has its identifier, so that member is required here.
@@ -17,6 +17,15 @@ export type WsModel = V2Model & { modelId: string };
 export type WsRouteSettings = V2RouteSettings;
 export type WsStage = V2Stage;
 export type WsDeployment = V2Deployment & { deploymentId: string };
+
+// HTTP APIs (protocolType HTTP) are the same v2 shapes; their screens use these names.
+export type HttpApi = WsApi;
+export type HttpRoute = WsRoute;
+export type HttpIntegration = WsIntegration;
+export type HttpAuthorizer = WsAuthorizer;
+export type HttpStage = WsStage;
+export type HttpDeployment = WsDeployment;
+export type HttpCors = V2Cors;
 
 /** Every page of a v2 list (`maxResults` / `nextToken`). */
 export async function listV2<T>(path: string): Promise<T[]> {
@@ -65,6 +74,15 @@ export function wsUrls(apiId: string, stage: string, e: { node: string; domain: 
     connect: `${secure ? "wss" : "ws"}://${apiId}.${e.domain}/${s}`,
     connections: `${secure ? "https" : "http"}://${apiId}.${e.domain}/${s}/@connections`,
   };
+}
+
+/**
+ * Where a stage of an HTTP API is invoked: `http(s)://{apiId}.{domain}/{stage}`, and no stage
+ * segment for the `$default` stage (the node serves it at the root of the API's host).
+ */
+export function httpUrl(apiId: string, stage: string, e: { node: string; domain: string }) {
+  const scheme = e.node.startsWith("https:") ? "https" : "http";
+  return `${scheme}://${apiId}.${e.domain}${stage === "$default" ? "" : `/${encodeURIComponent(stage)}`}`;
 }
 
 /** A form's server error split: `at(field)` is the message when it names that field, `rest` otherwise. */

@@ -4,8 +4,8 @@
 # host (functions/host.py with the examples, for Lambda authorizers), a control plane
 # (serving web-console/dist) and one data-plane node, then runs tests/console.test.mjs,
 # tests/monitoring.test.mjs, tests/audit.test.mjs, tests/logs.test.mjs, tests/canary.test.mjs,
-# tests/stage-cache.test.mjs, tests/domains.test.mjs, tests/websocket.test.mjs and
-# tests/websocket-settings.test.mjs, in that order, with node's test runner, driving Debian's
+# tests/stage-cache.test.mjs, tests/domains.test.mjs, tests/websocket.test.mjs,
+# tests/websocket-settings.test.mjs and tests/http-api.test.mjs, in that order, with node's test runner, driving Debian's
 # Chromium through
 # playwright-core. Screenshots go to web-console/test-results/.
 #
@@ -20,6 +20,7 @@
 #   CONSOLE_TESTS=websocket bash web-console/tests/run.sh     # only tests/websocket.test.mjs (WebSocket APIs)
 #   CONSOLE_TESTS=websocket-settings bash web-console/tests/run.sh  # only tests/websocket-settings.test.mjs
 #     (WebSocket authorizers, models, integration and route responses, route settings)
+#   CONSOLE_TESTS=http-api bash web-console/tests/run.sh      # only tests/http-api.test.mjs (HTTP APIs)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 console="$(dirname "$here")"
@@ -106,7 +107,7 @@ wait_ok "http://127.0.0.1:$DP_PORT/healthz"
 # One `node --test` per file: given several files, node orders them itself (by name), and
 # audit.test.mjs would then run before console.test.mjs and fill the console it expects empty.
 failed=0
-for t in ${CONSOLE_TESTS:-console monitoring audit logs canary stage-cache domains websocket websocket-settings}; do
+for t in ${CONSOLE_TESTS:-console monitoring audit logs canary stage-cache domains websocket websocket-settings http-api}; do
   echo "== browser tests: $t"
   CONSOLE_URL="http://127.0.0.1:$CP_PORT" DATA_PLANE_URL="http://127.0.0.1:$DP_PORT" CHROMIUM="$CHROMIUM" \
     TEST_DATABASE_URL="$PG_URL/$DB" node --test --test-concurrency=1 "$here/$t.test.mjs" || failed=1

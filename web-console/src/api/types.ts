@@ -36,7 +36,7 @@ export type TestInvokeMethodResponse = Schemas["TestInvokeMethodResponse"];
 export type TestInvokeAuthorizerResponse = Schemas["TestInvokeAuthorizerResponse"];
 
 // The v2 (apigatewayv2) API, as the control plane's document describes it from the AWS model.
-// The console's WebSocket pages use them through v2.ts (WsRoute, ...), which makes the
+// The console's WebSocket and HTTP API pages use them through v2.ts (WsRoute, HttpRoute, ...), which make the
 // members the pages rely on (identifiers) required.
 export type V2Api = Schemas["V2Api"];
 export type V2Route = Schemas["V2Route"];
@@ -47,6 +47,12 @@ export type V2Authorizer = Schemas["V2Authorizer"];
 export type V2Model = Schemas["V2Model"];
 export type V2Stage = Schemas["V2Stage"];
 export type V2RouteSettings = Schemas["V2RouteSettings"];
+export type V2Cors = Schemas["V2Cors"];
+export type V2JWTConfiguration = Schemas["V2JWTConfiguration"];
+export type V2AccessLogSettings = Schemas["V2AccessLogSettings"];
+export type V2UpdateApiRequest = Schemas["V2UpdateApiRequest"];
+export type V2UpdateIntegrationRequest = Schemas["V2UpdateIntegrationRequest"];
+export type V2CreateDeploymentRequest = Schemas["V2CreateDeploymentRequest"];
 export type V2Deployment = Schemas["V2Deployment"];
 export type V2CreateApiRequest = Schemas["V2CreateApiRequest"];
 export type V2CreateRouteRequest = Schemas["V2CreateRouteRequest"];

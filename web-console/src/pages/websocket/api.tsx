@@ -11,6 +11,7 @@ import { Link, match, navigate } from "../../router";
 import { Check, Confirm, EditableRows, ErrorText, Field, FormActions, KeyValues, ListStatus, Loading, Modal, Options, Select, entries, fromEntries, messageOf, toast, useAction, useAsync } from "../../ui";
 import { NotFound } from "../../shared/not-found";
 import { Copyable } from "../../shared/copy";
+import { DeleteRow } from "../../shared/delete-row";
 import { invokeEndpoint } from "../../shared/invoke";
 import { lambdaUri } from "../../shared/lambda";
 import { fmtIso, listV2, splitError, wsUrls, type WsApi, type WsAuthorizer, type WsDeployment, type WsIntegration, type WsModel, type WsRoute, type WsStage } from "../../v2";
@@ -105,32 +106,6 @@ export function WsApiScreen({ apiId, path }: { apiId: string; path: string }) {
         />
       )}
     </div>
-  );
-}
-
-/** "Delete" in a row, confirmed first; `what` names the row for screen readers. */
-function DeleteRow({ what, title, path, onDone }: { what: string; title: string; path: string; onDone: () => void }) {
-  const [open, setOpen] = useState(false);
-  return (
-    <>
-      <button type="button" class="link" aria-label={`Delete ${what}`} onClick={() => setOpen(true)}>
-        Delete
-      </button>
-      {open && (
-        <Confirm
-          title={title}
-          danger
-          confirm="Delete"
-          body={<p>Delete {what}?</p>}
-          onClose={() => setOpen(false)}
-          onConfirm={async () => {
-            await del(path);
-            toast(`Deleted ${what}`);
-            onDone();
-          }}
-        />
-      )}
-    </>
   );
 }
 

@@ -11,7 +11,8 @@ import type { V2CreateApiRequest } from "../../api/types";
 export const WS_BASE = "/apis/websocket";
 
 export function WsApisList() {
-  const apis = useAsync(() => listV2<WsApi>("/v2/apis"), []);
+  // GetApis answers HTTP APIs too: they have their own list (pages/http).
+  const apis = useAsync(() => listV2<WsApi>("/v2/apis").then((l) => l.filter((a) => a.protocolType === "WEBSOCKET")), []);
   const [q, setQ] = useQuery();
   const [creating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState<WsApi>();

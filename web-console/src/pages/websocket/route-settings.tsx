@@ -3,7 +3,9 @@
 // metrics, data trace, logging level) and per-route overrides (`routeSettings` by route
 // key), saved with UpdateStage (the defaults replace the stage's; an override replaces that
 // route's entry, the others are kept) and removed with DeleteRouteSettings. An override's
-// empty throttling field leaves that route to the stage's default limits.
+// empty throttling field leaves that route to the stage's default limits. HTTP API stages
+// use it too (`http`): throttling and detailed metrics only, as AWS's HTTP APIs have no
+// execution logging level or data trace.
 import { useState } from "preact/hooks";
 import { del, update } from "../../api";
 import { Check, Confirm, ErrorText, Field, FormActions, Modal, Select, toast, useAction, useAsync } from "../../ui";
@@ -22,13 +24,13 @@ const formOf = (s?: WsRouteSettings): Form => ({
   logging: s?.loggingLevel ?? "OFF",
 });
 
-/** The settings of a form; an empty throttling field is left out. */
-const settingsOf = (f: Form): WsRouteSettings => ({
+/** The settings of a form; an empty throttling field is left out (and, for HTTP APIs, logging and data trace). */
+const settingsOf = (f: Form, http?: boolean): WsRouteSettings => ({
   throttlingBurstLimit: f.burst.trim() === "" ? undefined : Number(f.burst),
   throttlingRateLimit: f.rate.trim() === "" ? undefined : Number(f.rate),
   detailedMetricsEnabled: f.metrics,
-  dataTraceEnabled: f.trace,
-  loggingLevel: f.logging,
+  dataTraceEnabled: http ? undefined : f.trace,
+  loggingLevel: http ? undefined : f.logging,
 });
 
 const throttlingText = (s?: WsRouteSettings) =>
@@ -46,8 +48,9 @@ const FIELDS = {
 };
 
 /** The fields of one set of route settings; `err` says which one a server message names. */
-function SettingsFields(props: { form: Form; onChange: (f: Form) => void; err: (field: string) => string | undefined; inheritHint?: string }) {
+function SettingsFields(props: { form: Form; onChange: (f: Form) => void; err: (field: string) => string | undefined; inheritHint?: string; http?: boolean }) {
   const f = props.form;
+  const unit = props.http ? "Requests" : "Messages";
   const set = (patch: Partial<Form>) => props.onChange({ ...f, ...patch });
   return (
     <>
@@ -58,11 +61,11 @@ function SettingsFields(props: { form: Form; onChange: (f: Form) => void; err: (
           type="number"
           value={f.burst}
           onInput={(v) => set({ burst: v })}
-          hint={props.inheritHint ?? "Messages at once; empty: not throttled"}
+          hint={props.inheritHint ?? `${unit} at once; empty: not throttled`}
           error={props.err("throttlingBurstLimit")}
         />
         <Field
-          label="Throttling rate limit (messages/s)"
+          label={`Throttling rate limit (${unit.toLowerCase()}/s)`}
           name="throttlingRateLimit"
           type="number"
           value={f.rate}
@@ -72,20 +75,22 @@ function SettingsFields(props: { form: Form; onChange: (f: Form) => void; err: (
         />
       </div>
       <div class="row">
-        <Select label="Logging level" name="loggingLevel" value={f.logging} options={["OFF", "ERROR", "INFO"]} onChange={(v) => set({ logging: v as LoggingLevel })} />
+        {!props.http && (
+          <Select label="Logging level" name="loggingLevel" value={f.logging} options={["OFF", "ERROR", "INFO"]} onChange={(v) => set({ logging: v as LoggingLevel })} />
+        )}
         <Check label="Detailed metrics (per route)" checked={f.metrics} onChange={(v) => set({ metrics: v })} />
-        <Check label="Data trace (log full message data)" checked={f.trace} onChange={(v) => set({ trace: v })} />
+        {!props.http && <Check label="Data trace (log full message data)" checked={f.trace} onChange={(v) => set({ trace: v })} />}
       </div>
       {props.err("loggingLevel") && <ErrorText error={props.err("loggingLevel")} />}
     </>
   );
 }
 
-export function WsStageRouteSettings(props: { apiId: string; stage: WsStage; onChanged: () => void }) {
+export function WsStageRouteSettings(props: { apiId: string; stage: WsStage; onChanged: () => void; http?: boolean }) {
   const [open, setOpen] = useState(false);
   const s = props.stage;
   const overrides = Object.keys(s.routeSettings ?? {}).length;
-  const panel = `ws-route-settings-${s.stageName}`;
+  const panel = `${props.http ? "http" : "ws"}-route-settings-${s.stageName}`;
   return (
     <div>
       <p>
@@ -101,7 +106,7 @@ export function WsStageRouteSettings(props: { apiId: string; stage: WsStage; onC
   );
 }
 
-function RouteSettingsPanel(props: { id: string; apiId: string; stage: WsStage; onChanged: () => void }) {
+function RouteSettingsPanel(props: { id: string; apiId: string; stage: WsStage; onChanged: () => void; http?: boolean }) {
   const s = props.stage;
   const spath = `/v2/apis/${props.apiId}/stages/${encodeURIComponent(s.stageName)}`;
   const routes = useAsync(() => listV2<WsRoute>(`/v2/apis/${props.apiId}/routes`), [props.apiId]);
@@ -117,7 +122,7 @@ function RouteSettingsPanel(props: { id: string; apiId: string; stage: WsStage; 
         aria-label={`Default route settings of ${s.stageName}`}
         onSubmit={async (e) => {
           e.preventDefault();
-          if (await a.run(() => update(spath, { defaultRouteSettings: settingsOf(form) } satisfies V2UpdateStageRequest))) {
+          if (await a.run(() => update(spath, { defaultRouteSettings: settingsOf(form, props.http) } satisfies V2UpdateStageRequest))) {
             toast(`Default route settings of ${s.stageName} saved`);
             props.onChanged();
           }
@@ -125,7 +130,7 @@ function RouteSettingsPanel(props: { id: string; apiId: string; stage: WsStage; 
       >
         <h4>Default route settings</h4>
         <p class="muted">Every route of the stage, unless a route override below says otherwise.</p>
-        <SettingsFields form={form} onChange={setForm} err={err.at} />
+        <SettingsFields form={form} onChange={setForm} err={err.at} http={props.http} />
         <ErrorText error={err.rest} />
         <FormActions submit="Save default route settings" disabled={a.busy} />
       </form>
@@ -140,15 +145,19 @@ function RouteSettingsPanel(props: { id: string; apiId: string; stage: WsStage; 
       ) : (
         <Table
           label={`Route overrides of ${s.stageName}`}
-          testId={`ws-route-overrides-${s.stageName}`}
+          testId={`${props.http ? "http" : "ws"}-route-overrides-${s.stageName}`}
           rows={overrides}
           rowKey={([k]) => k}
           columns={[
             { title: "Route key", cell: ([k]) => <code>{k}</code> },
             { title: "Throttling", cell: ([, v]) => throttlingText(v) },
             { title: "Detailed metrics", cell: ([, v]) => onOff(v.detailedMetricsEnabled) },
-            { title: "Data trace", cell: ([, v]) => onOff(v.dataTraceEnabled) },
-            { title: "Logging", cell: ([, v]) => v.loggingLevel ?? "OFF" },
+            ...(props.http
+              ? []
+              : [
+                  { title: "Data trace", cell: ([, v]: [string, WsRouteSettings]) => onOff(v.dataTraceEnabled) },
+                  { title: "Logging", cell: ([, v]: [string, WsRouteSettings]) => v.loggingLevel ?? "OFF" },
+                ]),
             {
               title: "Actions",
               hidden: true,
@@ -164,6 +173,7 @@ function RouteSettingsPanel(props: { id: string; apiId: string; stage: WsStage; 
           stage={s}
           routeKey={editing === "new" ? null : editing}
           routes={routes.data ?? []}
+          http={props.http}
           onClose={() => setEditing(null)}
           onSaved={() => {
             setEditing(null);
@@ -193,7 +203,7 @@ function RouteSettingsPanel(props: { id: string; apiId: string; stage: WsStage; 
   );
 }
 
-function OverrideDialog(props: { spath: string; stage: WsStage; routeKey: string | null; routes: WsRoute[]; onClose: () => void; onSaved: () => void }) {
+function OverrideDialog(props: { spath: string; stage: WsStage; routeKey: string | null; routes: WsRoute[]; http?: boolean; onClose: () => void; onSaved: () => void }) {
   const taken = props.stage.routeSettings ?? {};
   const free = props.routes.map((r) => r.routeKey).filter((k) => !(k in taken));
   const [routeKey, setRouteKey] = useState(props.routeKey ?? free[0] ?? "");
@@ -210,7 +220,7 @@ function OverrideDialog(props: { spath: string; stage: WsStage; routeKey: string
           e.preventDefault();
           const ok = await a.run(async () => {
             if (!routeKey) throw new Error("Choose the route key the settings are for");
-            await update(props.spath, { routeSettings: { [routeKey]: settingsOf(form) } } satisfies V2UpdateStageRequest);
+            await update(props.spath, { routeSettings: { [routeKey]: settingsOf(form, props.http) } } satisfies V2UpdateStageRequest);
           });
           if (ok) {
             toast(`Route override of ${routeKey} on ${props.stage.stageName} saved`);
@@ -234,7 +244,7 @@ function OverrideDialog(props: { spath: string; stage: WsStage; routeKey: string
             {err.at("routeKey") && <ErrorText error={err.at("routeKey")} />}
           </>
         )}
-        <SettingsFields form={form} onChange={setForm} err={err.at} inheritHint="Empty: the stage's default" />
+        <SettingsFields form={form} onChange={setForm} err={err.at} inheritHint="Empty: the stage's default" http={props.http} />
         <ErrorText error={err.rest} />
         <FormActions submit="Save route override" disabled={a.busy} onCancel={props.onClose} />
       </form>
