@@ -879,7 +879,8 @@ export interface paths {
         };
         /** Gets a collection of Api resources. */
         get: operations["V2GetApis"];
-        put?: never;
+        /** Imports an API. */
+        put: operations["V2ImportApi"];
         /** Creates an Api resource. */
         post: operations["V2CreateApi"];
         delete?: never;
@@ -897,7 +898,8 @@ export interface paths {
         };
         /** Gets an Api resource. */
         get: operations["V2GetApi"];
-        put?: never;
+        /** Puts an Api resource. */
+        put: operations["V2ReimportApi"];
         post?: never;
         /** Deletes an Api resource. */
         delete: operations["V2DeleteApi"];
@@ -905,6 +907,39 @@ export interface paths {
         head?: never;
         /** Updates an Api resource. */
         patch: operations["V2UpdateApi"];
+        trace?: never;
+    };
+    "/v2/apis/{api_id}/exports/{specification}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["V2ExportApi"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/apis/{api_id}/cors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Deletes a CORS configuration. */
+        delete: operations["V2DeleteCorsConfiguration"];
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v2/apis/{api_id}/routes": {
@@ -2956,6 +2991,106 @@ export interface components {
             version?: string;
         };
         V2UpdateApiResponse: {
+            /** @description The URI of the API, of the form {api-id}.execute-api.{region}.amazonaws.com. */
+            apiEndpoint?: string;
+            /** @description Specifies whether an API is managed by API Gateway. */
+            apiGatewayManaged?: boolean;
+            /** @description The API ID. */
+            apiId?: string;
+            /** @description An API key selection expression. */
+            apiKeySelectionExpression?: string;
+            corsConfiguration?: components["schemas"]["V2Cors"];
+            /**
+             * Format: date-time
+             * @description The timestamp when the API was created.
+             */
+            createdDate?: string;
+            /** @description The description of the API. */
+            description?: string;
+            /** @description Specifies whether clients can invoke your API by using the default execute-api endpoint. */
+            disableExecuteApiEndpoint?: boolean;
+            /** @description Avoid validating models when creating a deployment. */
+            disableSchemaValidation?: boolean;
+            /** @description The validation information during API import. */
+            importInfo?: string[];
+            /**
+             * @description The IP address types that can invoke the API.
+             * @enum {string}
+             */
+            ipAddressType?: "ipv4" | "dualstack";
+            /** @description The name of the API. */
+            name?: string;
+            /**
+             * @description The API protocol.
+             * @enum {string}
+             */
+            protocolType?: "WEBSOCKET" | "HTTP";
+            /** @description The route selection expression for the API. */
+            routeSelectionExpression?: string;
+            /** @description A collection of tags associated with the API. */
+            tags?: {
+                [key: string]: string;
+            };
+            /** @description A version identifier for the API. */
+            version?: string;
+            /** @description The warning messages reported when failonwarnings is turned on during API import. */
+            warnings?: string[];
+        };
+        V2ImportApiRequest: {
+            /** @description The OpenAPI definition. */
+            body: string;
+        };
+        V2ImportApiResponse: {
+            /** @description The URI of the API, of the form {api-id}.execute-api.{region}.amazonaws.com. */
+            apiEndpoint?: string;
+            /** @description Specifies whether an API is managed by API Gateway. */
+            apiGatewayManaged?: boolean;
+            /** @description The API ID. */
+            apiId?: string;
+            /** @description An API key selection expression. */
+            apiKeySelectionExpression?: string;
+            corsConfiguration?: components["schemas"]["V2Cors"];
+            /**
+             * Format: date-time
+             * @description The timestamp when the API was created.
+             */
+            createdDate?: string;
+            /** @description The description of the API. */
+            description?: string;
+            /** @description Specifies whether clients can invoke your API by using the default execute-api endpoint. */
+            disableExecuteApiEndpoint?: boolean;
+            /** @description Avoid validating models when creating a deployment. */
+            disableSchemaValidation?: boolean;
+            /** @description The validation information during API import. */
+            importInfo?: string[];
+            /**
+             * @description The IP address types that can invoke the API.
+             * @enum {string}
+             */
+            ipAddressType?: "ipv4" | "dualstack";
+            /** @description The name of the API. */
+            name?: string;
+            /**
+             * @description The API protocol.
+             * @enum {string}
+             */
+            protocolType?: "WEBSOCKET" | "HTTP";
+            /** @description The route selection expression for the API. */
+            routeSelectionExpression?: string;
+            /** @description A collection of tags associated with the API. */
+            tags?: {
+                [key: string]: string;
+            };
+            /** @description A version identifier for the API. */
+            version?: string;
+            /** @description The warning messages reported when failonwarnings is turned on during API import. */
+            warnings?: string[];
+        };
+        V2ReimportApiRequest: {
+            /** @description The OpenAPI definition. */
+            body: string;
+        };
+        V2ReimportApiResponse: {
             /** @description The URI of the API, of the form {api-id}.execute-api.{region}.amazonaws.com. */
             apiEndpoint?: string;
             /** @description Specifies whether an API is managed by API Gateway. */
@@ -7653,6 +7788,34 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
+    V2ImportApi: {
+        parameters: {
+            query?: {
+                basepath?: string;
+                failOnWarnings?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["V2ImportApiRequest"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2ImportApiResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
     V2CreateApi: {
         parameters: {
             query?: never;
@@ -7696,6 +7859,36 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["V2GetApiResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2ReimportApi: {
+        parameters: {
+            query?: {
+                basepath?: string;
+                failOnWarnings?: string;
+            };
+            header?: never;
+            path: {
+                api_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["V2ReimportApiRequest"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2ReimportApiResponse"];
                 };
             };
             default: components["responses"]["Error"];
@@ -7745,6 +7938,56 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["V2UpdateApiResponse"];
                 };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2ExportApi: {
+        parameters: {
+            query?: {
+                exportVersion?: string;
+                includeExtensions?: string;
+                outputType?: string;
+                stageName?: string;
+            };
+            header?: never;
+            path: {
+                api_id: string;
+                specification: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": string;
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2DeleteCorsConfiguration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             default: components["responses"]["Error"];
         };
