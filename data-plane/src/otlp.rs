@@ -190,7 +190,8 @@ fn integration_type(integration: &Integration) -> &'static str {
         Integration::Http(_) => "HTTP",
         Integration::HttpProxy(_) => "HTTP_PROXY",
         Integration::Function(_) => "AWS",
-        Integration::FunctionProxy(_) => "AWS_PROXY",
+        Integration::FunctionProxy(_) | Integration::HttpApiFunction(_) => "AWS_PROXY",
+        Integration::HttpApiProxy(_) => "HTTP_PROXY",
         Integration::Unsupported(_) | Integration::Missing | Integration::Misconfigured(_) => "",
     }
 }

@@ -78,11 +78,24 @@ async fn chat_api_is_defined_deployed_and_checked_through_boto3_apigatewayv2() {
         .await
         .err(400, "BadRequestException");
     assert!(bad.contains("authorizationType"), "{bad}");
+    // WebSocket-only members on an HTTP API, and HTTP-only ones on a WebSocket API.
     let http = mgmt
-        .post("/v2/apis", json!({"name": "h", "protocolType": "HTTP"}))
+        .post(
+            "/v2/apis",
+            json!({"name": "h", "protocolType": "HTTP", "routeSelectionExpression": "$request.body.action"}),
+        )
         .await
         .err(400, "BadRequestException");
-    assert!(http.contains("WEBSOCKET"), "{http}");
+    assert!(http.contains("routeSelectionExpression"), "{http}");
+    let ws = mgmt
+        .post(
+            "/v2/apis",
+            json!({"name": "w", "protocolType": "WEBSOCKET",
+                   "routeSelectionExpression": "$request.body.action", "target": "http://a/"}),
+        )
+        .await
+        .err(400, "BadRequestException");
+    assert!(ws.contains("HTTP APIs"), "{ws}");
 
     // Deleting the API removes everything in it.
     mgmt.delete(&format!("/v2/apis/{api_id}")).await.ok();

@@ -4,6 +4,11 @@
 //! `apiKeySelectionExpression` defaults to `$request.header.x-api-key`. `apiEndpoint` is
 //! the `wss://{apiId}.execute-api.localhost` form of the nodes' default domain (a node
 //! serves it on its HTTPS port, and as `ws://` on its HTTP port with that Host).
+//!
+//! `protocolType` HTTP ([`super::http::api`]): `apiEndpoint` is
+//! `https://{apiId}.execute-api.localhost`; a `target` makes it a quick create
+//! ([`super::http::quick_create`]: integration, route and auto-deployed `$default` stage in
+//! the same transaction).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -26,14 +31,11 @@ pub async fn create(
     AwsJson(body): AwsJson<Value>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let mut doc = shape::check("CreateApi", &body, true)?;
-    rules::api(&mut doc, true)?;
+    let quick = rules::api(&mut doc, true)?;
     crate::validate::tags(&tags_of(&doc))?;
     let id = random_id(10);
-    let scheme = if doc["protocolType"] == "WEBSOCKET" {
-        "wss"
-    } else {
-        "https"
-    };
+    let websocket = doc["protocolType"] == "WEBSOCKET";
+    let scheme = if websocket { "wss" } else { "https" };
     doc.insert("apiId".into(), json!(id));
     doc.insert(
         "apiEndpoint".into(),
@@ -44,8 +46,15 @@ pub async fn create(
         .or_insert(json!(false));
     doc.entry("tags").or_insert(json!({}));
     let doc = Value::Object(doc);
-    let mut conn = state.db.acquire().await?;
-    store::v2::insert_api(&mut conn, &id, &doc).await?;
+    let mut tx = state.db.begin().await?;
+    store::v2::insert_api(&mut tx, &id, &doc).await?;
+    if !websocket {
+        if let Some(quick) = quick {
+            super::http::quick_create(&mut tx, &id, quick).await?;
+        }
+        super::http::check_definition(&mut tx, &id, None).await?;
+    }
+    crate::audit::commit(tx).await?;
     Ok((StatusCode::CREATED, Json(doc)))
 }
 
@@ -93,9 +102,34 @@ pub async fn update(
     rules::api(&mut doc, false)?;
     let doc = Value::Object(doc);
     store::v2::save_api(&mut tx, &id, &doc).await?;
+    if !super::is_websocket(&doc) {
+        super::http::check_definition(&mut tx, &id, None).await?;
+    }
     super::stages::auto_deploy(&mut tx, &id).await?;
     crate::audit::commit(tx).await?;
     Ok(Json(doc))
+}
+
+/// DELETE /v2/apis/{apiId}/cors: the HTTP API's `corsConfiguration` goes (auto-deploy
+/// follows).
+pub async fn delete_cors(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let mut tx = state.db.begin().await?;
+    let Value::Object(mut doc) = store::v2::load_api(&mut tx, &id, true).await? else {
+        return Err(ApiError::Internal(format!("API {id} is not an object")));
+    };
+    if doc.get("protocolType").and_then(Value::as_str) != Some("HTTP") {
+        return Err(ApiError::bad_request(
+            "corsConfiguration is supported only for HTTP APIs",
+        ));
+    }
+    doc.remove("corsConfiguration");
+    store::v2::save_api(&mut tx, &id, &Value::Object(doc)).await?;
+    super::stages::auto_deploy(&mut tx, &id).await?;
+    crate::audit::commit(tx).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// DELETE /v2/apis/{apiId}: the API, its stages and deployments.

@@ -154,6 +154,7 @@ pub async fn create(
     doc.insert(id_member(k.kind).into(), json!(id));
     let doc = Value::Object(doc);
     store::insert_item(&mut tx, key, &id, &doc).await?;
+    check_http(&mut tx, &api, key.api).await?;
     super::stages::auto_deploy(&mut tx, key.api).await?;
     crate::audit::commit(tx).await?;
     Ok((StatusCode::CREATED, Json(doc)))
@@ -211,9 +212,19 @@ pub async fn update(
     rules::item(&mut tx, &api, k, key, Some(id), &mut doc).await?;
     let doc = Value::Object(doc);
     store::save_item(&mut tx, key, id, &doc).await?;
+    check_http(&mut tx, &api, key.api).await?;
     super::stages::auto_deploy(&mut tx, key.api).await?;
     crate::audit::commit(tx).await?;
     Ok(Json(doc))
+}
+
+/// An HTTP API's whole definition, after the change, must compile
+/// ([`super::http::check_definition`]); the transaction is dropped otherwise.
+async fn check_http(conn: &mut sqlx::PgConnection, api: &Value, api_id: &str) -> ApiResult<()> {
+    if super::is_websocket(api) {
+        return Ok(());
+    }
+    super::http::check_definition(conn, api_id, None).await
 }
 
 /// Whether an update's empty string removes `member` of a `k` item instead of setting it.
@@ -232,7 +243,7 @@ fn clearable(k: &Kind, member: &str) -> bool {
 /// Delete…: refused while a route names the integration or authorizer.
 pub async fn delete(k: &'static Kind, state: AppState, p: Params) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, param(&p, "api_id")?, true).await?;
+    let api = store::load_api(&mut tx, param(&p, "api_id")?, true).await?;
     let key = key_of(&mut tx, k, &p).await?;
     let id = param(&p, k.id_param)?;
     if store::load_item(&mut tx, key, id, true).await?.is_none() {
@@ -268,6 +279,7 @@ pub async fn delete(k: &'static Kind, state: AppState, p: Params) -> ApiResult<S
         }
     }
     store::delete_item(&mut tx, key, id).await?;
+    check_http(&mut tx, &api, key.api).await?;
     super::stages::auto_deploy(&mut tx, key.api).await?;
     crate::audit::commit(tx).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -7,9 +7,9 @@
 //! first checked against the model's input shape ([`shape`]: types, enums, required
 //! members), then against API Gateway's rules for the API's protocol type ([`rules`]);
 //! errors are `BadRequestException`, `NotFoundException` and `ConflictException` with a
-//! lower-case `message`, as the v2 service answers. Only `protocolType: WEBSOCKET` is
-//! accepted today; the store, the shapes and the deployment freeze are protocol-neutral so
-//! HTTP APIs can follow on them.
+//! lower-case `message`, as the v2 service answers. Both protocol types are served:
+//! WebSocket APIs' rules are [`rules`]', HTTP APIs' are [`http`]'s (which also checks
+//! the whole definition through the engine after every change).
 //!
 //! Every change to an API's definition runs [`stages::auto_deploy`] in the same
 //! transaction: each stage with `autoDeploy` gets a fresh deployment.
@@ -17,6 +17,7 @@
 pub mod apis;
 pub mod connections;
 pub mod distribute;
+pub mod http;
 pub mod items;
 pub mod rules;
 pub mod shape;
@@ -47,6 +48,13 @@ pub fn routes() -> Vec<Route> {
         route(Get, API, "GetApi", 200, apis::get),
         route(Patch, API, "UpdateApi", 200, apis::update),
         route(Delete, API, "DeleteApi", 204, apis::delete),
+        route(
+            Delete,
+            format!("{API}/cors"),
+            "DeleteCorsConfiguration",
+            204,
+            apis::delete_cors,
+        ),
     ];
     let kinds = [
         (

@@ -29,16 +29,18 @@ fn text<'a>(doc: &'a Map<String, Value>, member: &str) -> Option<&'a str> {
     doc.get(member).and_then(Value::as_str)
 }
 
-/// An API's rules (on create, with defaults; on update, over the merged document).
-pub fn api(doc: &mut Map<String, Value>, create: bool) -> ApiResult<()> {
+/// An API's rules (on create, with defaults; on update, over the merged document); HTTP
+/// APIs' are [`super::http::api`], which answers a quick-create request.
+pub fn api(
+    doc: &mut Map<String, Value>,
+    create: bool,
+) -> ApiResult<Option<super::http::QuickCreate>> {
     let name = text(doc, "name").unwrap_or_default();
     if name.trim().is_empty() || name.len() > 128 {
         return Err(bad("name must be 1 to 128 characters long"));
     }
     if text(doc, "protocolType") == Some("HTTP") {
-        return Err(bad(
-            "protocolType HTTP is not supported yet by this gateway: only WEBSOCKET APIs can be created",
-        ));
+        return super::http::api(doc, create);
     }
     for m in ["target", "routeKey", "corsConfiguration", "credentialsArn"] {
         if doc.contains_key(m) {
@@ -60,7 +62,7 @@ pub fn api(doc: &mut Map<String, Value>, create: bool) -> ApiResult<()> {
             )));
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// The item's rules: defaults on create (`id` is `None`), references and uniqueness.
@@ -72,6 +74,9 @@ pub async fn item(
     id: Option<&str>,
     doc: &mut Map<String, Value>,
 ) -> ApiResult<()> {
+    if !super::is_websocket(api) {
+        return super::http::item(conn, k, key, id, doc).await;
+    }
     let create = id.is_none();
     match k.kind {
         kind::ROUTE => route(conn, key, id, doc, create).await,
@@ -135,15 +140,12 @@ pub async fn item(
             }
             unique(conn, key, id, doc, "name", "Model").await
         }
-        _ => {
-            let _ = api;
-            Ok(())
-        }
+        _ => Ok(()),
     }
 }
 
 /// Refuses a second item with the same `member` value under the same parent.
-async fn unique(
+pub(super) async fn unique(
     conn: &mut PgConnection,
     key: Key<'_>,
     id: Option<&str>,

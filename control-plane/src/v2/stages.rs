@@ -74,6 +74,7 @@ async fn get_of(
 /// The API's definition as a deployment freezes it, or why it cannot be deployed.
 pub async fn freeze(conn: &mut PgConnection, api_id: &str) -> ApiResult<Result<Value, String>> {
     let api = store::load_api(conn, api_id, false).await?;
+    let websocket = super::is_websocket(&api);
     let key = |kind| Key {
         api: api_id,
         kind,
@@ -83,7 +84,7 @@ pub async fn freeze(conn: &mut PgConnection, api_id: &str) -> ApiResult<Result<V
     let mut integration_responses =
         store::list_all(conn, api_id, kind::INTEGRATION_RESPONSE).await?;
     let mut routes = store::list_items(conn, key(kind::ROUTE)).await?;
-    if routes.is_empty() {
+    if routes.is_empty() && websocket {
         return Ok(Err(
             "At least one route is required before deploying the Api.".into(),
         ));
@@ -93,7 +94,7 @@ pub async fn freeze(conn: &mut PgConnection, api_id: &str) -> ApiResult<Result<V
             .get("routeKey")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        if r.get("target").is_none() {
+        if websocket && r.get("target").is_none() {
             return Ok(Err(format!(
                 "Route with key {route_key} does not have an integration defined."
             )));
@@ -214,22 +215,68 @@ fn check_route_settings(name: &str, s: &Value) -> ApiResult<()> {
     Ok(())
 }
 
-/// A stage's rules over its merged document.
+/// HTTP APIs' route settings: throttling and detailed metrics (data traces and execution
+/// logging levels are WebSocket APIs').
+fn check_http_route_settings(name: &str, s: &Value) -> ApiResult<()> {
+    if s.get("dataTraceEnabled") == Some(&json!(true)) {
+        return Err(ApiError::bad_request(format!(
+            "{name}.dataTraceEnabled is supported only for WebSocket APIs"
+        )));
+    }
+    if s.get("loggingLevel")
+        .and_then(Value::as_str)
+        .is_some_and(|l| l != "OFF")
+    {
+        return Err(ApiError::bad_request(format!(
+            "{name}.loggingLevel is supported only for WebSocket APIs"
+        )));
+    }
+    Ok(())
+}
+
+/// A stage's rules over its merged document (`api` is the API's document).
 async fn check_stage(
     conn: &mut PgConnection,
+    api: &Value,
     api_id: &str,
     doc: &Map<String, Value>,
 ) -> ApiResult<()> {
+    let http = !super::is_websocket(api);
     let name = doc
         .get("stageName")
         .and_then(Value::as_str)
         .unwrap_or_default();
     if name == "$default" {
-        return Err(ApiError::bad_request(
-            "The $default stage is supported only for HTTP APIs",
-        ));
+        if !http {
+            return Err(ApiError::bad_request(
+                "The $default stage is supported only for HTTP APIs",
+            ));
+        }
+    } else {
+        crate::api::rules::validate_stage_name(name)?;
     }
-    crate::api::rules::validate_stage_name(name)?;
+    if http {
+        if doc
+            .get("clientCertificateId")
+            .and_then(Value::as_str)
+            .is_some_and(|c| !c.is_empty())
+        {
+            return Err(ApiError::bad_request(
+                "clientCertificateId is supported only for WebSocket APIs",
+            ));
+        }
+        if let Some(d) = doc.get("defaultRouteSettings") {
+            check_http_route_settings("defaultRouteSettings", d)?;
+        }
+        for (route_key, s) in doc
+            .get("routeSettings")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            check_http_route_settings(&format!("routeSettings.{route_key}"), s)?;
+        }
+    }
     crate::api::rules::validate_variables(&string_map(doc, "stageVariables"), "Stage variable")?;
     crate::validate::tags(&string_map(doc, "tags"))?;
     if let Some(logs) = doc.get("accessLogSettings") {
@@ -269,6 +316,9 @@ async fn check_stage(
             )));
         }
     }
+    if http {
+        super::http::check_definition(conn, api_id, Some(&Value::Object(doc.clone()))).await?;
+    }
     Ok(())
 }
 
@@ -298,12 +348,25 @@ pub async fn create(
     Path(api_id): Path<String>,
     AwsJson(body): AwsJson<Value>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let mut doc = shape::check("CreateStage", &body, true)?;
+    let doc = shape::check("CreateStage", &body, true)?;
     let mut tx = state.db.begin().await?;
-    store::load_api(&mut tx, &api_id, true).await?;
-    check_stage(&mut tx, &api_id, &doc).await?;
+    let api = store::load_api(&mut tx, &api_id, true).await?;
+    check_stage(&mut tx, &api, &api_id, &doc).await?;
+    let doc = insert_new(&mut tx, &api_id, doc, !super::is_websocket(&api)).await?;
+    crate::audit::commit(tx).await?;
+    Ok((StatusCode::CREATED, Json(doc)))
+}
+
+/// Stores a new stage (checked by the caller) with its defaults, deployed at once when
+/// it has `autoDeploy`; ConflictException when the name is taken.
+pub async fn insert_new(
+    conn: &mut PgConnection,
+    api_id: &str,
+    mut doc: Map<String, Value>,
+    http: bool,
+) -> ApiResult<Value> {
     let name = doc["stageName"].as_str().unwrap_or_default().to_string();
-    if store::load_item(&mut tx, stage_key(&api_id), &name, false)
+    if store::load_item(conn, stage_key(api_id), &name, false)
         .await?
         .is_some()
     {
@@ -316,19 +379,23 @@ pub async fn create(
     doc.entry("routeSettings").or_insert(json!({}));
     doc.entry("stageVariables").or_insert(json!({}));
     doc.entry("tags").or_insert(json!({}));
-    doc.entry("defaultRouteSettings").or_insert(json!({
-        "dataTraceEnabled": false,
-        "detailedMetricsEnabled": false,
-        "loggingLevel": "OFF",
-    }));
+    if http {
+        doc.entry("defaultRouteSettings")
+            .or_insert(json!({ "detailedMetricsEnabled": false }));
+    } else {
+        doc.entry("defaultRouteSettings").or_insert(json!({
+            "dataTraceEnabled": false,
+            "detailedMetricsEnabled": false,
+            "loggingLevel": "OFF",
+        }));
+    }
     if doc["autoDeploy"] == json!(true) && !doc.contains_key("deploymentId") {
-        deploy_now(&mut tx, &api_id, &mut doc).await?;
+        deploy_now(conn, api_id, &mut doc).await?;
     }
     let doc = Value::Object(doc);
-    store::insert_item(&mut tx, stage_key(&api_id), &name, &doc).await?;
-    crate::store::config::bump(&mut tx).await?;
-    crate::audit::commit(tx).await?;
-    Ok((StatusCode::CREATED, Json(doc)))
+    store::insert_item(conn, stage_key(api_id), &name, &doc).await?;
+    crate::store::config::bump(conn).await?;
+    Ok(doc)
 }
 
 /// GET /v2/apis/{apiId}/stages
@@ -384,6 +451,7 @@ pub async fn update(
 ) -> ApiResult<Json<Value>> {
     let mut changes = shape::check("UpdateStage", &body, false)?;
     let mut tx = state.db.begin().await?;
+    let api = store::load_api(&mut tx, &api_id, true).await?;
     let mut doc = load_stage_for_update(&mut tx, &api_id, &name).await?;
     let was_auto = doc.get("autoDeploy") == Some(&json!(true));
     if let Some(Value::Object(new)) = changes.remove("routeSettings") {
@@ -394,7 +462,7 @@ pub async fn update(
     }
     changes.remove("stageName");
     doc.extend(changes);
-    check_stage(&mut tx, &api_id, &doc).await?;
+    check_stage(&mut tx, &api, &api_id, &doc).await?;
     if !was_auto && doc.get("autoDeploy") == Some(&json!(true)) {
         deploy_now(&mut tx, &api_id, &mut doc).await?;
     }

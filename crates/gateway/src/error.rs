@@ -20,6 +20,9 @@ pub enum GatewayError {
     /// No resource/method matches the request.
     #[error("no route matches")]
     MissingAuthenticationToken,
+    /// An HTTP API without a stage or route for the request (404 Not Found).
+    #[error("not found")]
+    NotFound,
     /// The method needs an API key and the request's is missing, unknown, disabled or not
     /// in a usage plan for the stage.
     #[error("invalid API key")]
@@ -217,6 +220,12 @@ impl GatewayError {
                 "MissingAuthenticationTokenException",
                 "Missing Authentication Token",
             ),
+            GatewayError::NotFound => b(
+                T::ResourceNotFound,
+                StatusCode::NOT_FOUND,
+                "NotFoundException",
+                "Not Found",
+            ),
             GatewayError::InvalidApiKey => b(
                 T::InvalidApiKey,
                 StatusCode::FORBIDDEN,
@@ -388,6 +397,45 @@ impl GatewayError {
     /// The gateway response type this error is rendered as.
     pub fn response_type(&self) -> ResponseType {
         self.builtin().response_type
+    }
+
+    /// How an HTTP API answers this error: AWS's status and `{"message": ...}` text for
+    /// HTTP APIs (no gateway responses, no `x-amzn-ErrorType`).
+    pub fn http_api(&self) -> (StatusCode, &'static str) {
+        match self {
+            GatewayError::Forbidden
+            | GatewayError::AccessDenied(_)
+            | GatewayError::PolicyDenied(_)
+            | GatewayError::MissingSignature
+            | GatewayError::InvalidSignature(_)
+            | GatewayError::ExpiredSignature(_)
+            | GatewayError::InvalidApiKey => (StatusCode::FORBIDDEN, "Forbidden"),
+            GatewayError::MissingAuthenticationToken | GatewayError::NotFound => {
+                (StatusCode::NOT_FOUND, "Not Found")
+            }
+            GatewayError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "Unauthorized"),
+            GatewayError::Throttled | GatewayError::QuotaExceeded => {
+                (StatusCode::TOO_MANY_REQUESTS, "Too Many Requests")
+            }
+            GatewayError::RequestTooLarge => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large")
+            }
+            GatewayError::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type")
+            }
+            GatewayError::BadRequest(_)
+            | GatewayError::BadRequestParameters(_)
+            | GatewayError::BadRequestBody(_) => (StatusCode::BAD_REQUEST, "Bad Request"),
+            GatewayError::IntegrationTimeout => {
+                (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
+            }
+            GatewayError::IntegrationFailure(_)
+            | GatewayError::AuthorizerFailure(_)
+            | GatewayError::AuthorizerConfiguration(_)
+            | GatewayError::Configuration(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+            }
+        }
     }
 
     /// The HTTP status the client sees when the type is not customised.

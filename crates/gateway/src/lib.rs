@@ -59,6 +59,10 @@ use crate::phases::route::{self, Target};
 use crate::phases::{api_key, integration, throttle, validate};
 use crate::state::SharedState;
 
+/// The request id header of HTTP API responses.
+static APIGW_REQUEST_ID: http::header::HeaderName =
+    http::header::HeaderName::from_static("apigw-requestid");
+
 /// Answers requests that are not for an invoke host (the node's health and metrics
 /// endpoints): the path and the deployed state in, a response or `None` (403) out.
 pub type LocalEndpoints = Arc<dyn Fn(&str, &SharedState) -> Option<Response<Body>> + Send + Sync>;
@@ -314,15 +318,37 @@ impl<L: Limits> Gateway<L> {
                     tracing::debug!(request_id = ctx.request_id_str(), %error, "gateway error");
                 }
                 ctx.log(|| error.execution_log_line());
-                (gateway_response::render(&error, &ctx, &scope), Some(error))
+                let rendered = if scope.http_api {
+                    gateway_response::render_http_api(&error)
+                } else {
+                    gateway_response::render(&error, &ctx, &scope)
+                };
+                (rendered, Some(error))
             }
         };
         let headers = response.headers_mut();
-        headers.insert(X_AMZN_REQUEST_ID.clone(), ctx.request_id.clone());
-        headers.insert(
-            X_AMZ_APIGW_ID.clone(),
-            ctx.extended_request_id().header_value(),
-        );
+        if scope.http_api {
+            // HTTP APIs name the request by its extended id only.
+            headers.insert(
+                APIGW_REQUEST_ID.clone(),
+                ctx.extended_request_id().header_value(),
+            );
+            if let Some(origin) = scope.cors_origin.take() {
+                let cors = scope
+                    .stage
+                    .as_ref()
+                    .and_then(|s| s.http.as_ref()?.cors.as_ref());
+                if let Some(cors) = cors {
+                    cors.decorate(origin, headers);
+                }
+            }
+        } else {
+            headers.insert(X_AMZN_REQUEST_ID.clone(), ctx.request_id.clone());
+            headers.insert(
+                X_AMZ_APIGW_ID.clone(),
+                ctx.extended_request_id().header_value(),
+            );
+        }
         if let Some(spans) = ctx.spans.get() {
             self.finish_trace(spans, &ctx, &scope, response.status());
         }
@@ -395,15 +421,36 @@ impl<L: Limits> Gateway<L> {
                     path_start,
                     custom_domain,
                 } => {
-                    let stage = match route::find_stage(&state, api_id, stage, custom_domain) {
-                        Ok(stage) => stage,
+                    let (stage, path_start) = match route::resolve_stage(
+                        &state,
+                        api_id,
+                        stage,
+                        parts.uri.path(),
+                        path_start,
+                        custom_domain,
+                    ) {
+                        Ok(found) => found,
                         Err(error) => {
+                            scope.http_api = state.is_http_api(api_id);
                             if let Some(stage) = state.stage(api_id, stage) {
                                 scope.observe(stage, None, &parts);
                             }
                             return Err(error);
                         }
                     };
+                    if let Some(http) = &stage.http {
+                        scope.http_api = true;
+                        if let Some(cors) = &http.cors {
+                            if let Some(origin) = parts.headers.get(http::header::ORIGIN) {
+                                scope.cors_origin = cors.allow_origin(origin);
+                            }
+                            // The gateway answers preflights itself, route or not.
+                            if compile::http_api::is_preflight(&parts) {
+                                scope.observe(stage, None, &parts);
+                                return Ok(cors.preflight(scope.cors_origin.take()));
+                            }
+                        }
+                    }
                     let routed = match route::method(stage, &parts, path_start) {
                         Ok(routed) => routed,
                         Err(error) => {

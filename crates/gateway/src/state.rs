@@ -14,6 +14,7 @@ use arc_swap::ArcSwap;
 
 use crate::backend_client::ClientIdentity;
 use crate::compile::domain::{compile_domains, CompiledDomains};
+use crate::compile::http_api::compile_http_stage;
 use crate::compile::usage::{compile_usage, CompiledUsage};
 use crate::compile::websocket::{compile_all, WsStage, WsStages};
 use crate::compile::{compile_stage, CompileError, CompiledStage};
@@ -22,6 +23,9 @@ use crate::phases::authorize::iam::IamKeys;
 /// Looked up twice per request with names from the request: foldhash is several times
 /// cheaper than SipHash here and still randomly seeded.
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// The deployed HTTP API stages, by API id then stage name.
+pub type HttpStages = FastMap<Box<str>, FastMap<Box<str>, Arc<CompiledStage>>>;
 
 /// One immutable version of everything the node serves.
 #[derive(Debug, Clone, Default)]
@@ -37,6 +41,9 @@ pub struct GatewayState {
     pub iam: Arc<IamKeys>,
     /// The deployed WebSocket stages.
     pub ws: Arc<WsStages>,
+    /// The deployed HTTP API stages (`protocolType: HTTP`), compiled into the same model
+    /// as REST stages; replaced whole whenever `ConfigUpdate.v2` is present.
+    pub http: Arc<HttpStages>,
     /// Custom domain names: host table, base path mappings, TLS configurations.
     pub domains: Arc<CompiledDomains>,
     /// The gateway's client certificates towards backends, by id.
@@ -46,7 +53,20 @@ pub struct GatewayState {
 impl GatewayState {
     /// The compiled stage for an invoke URL's API id and stage name.
     pub fn stage(&self, api_id: &str, stage: &str) -> Option<&Arc<CompiledStage>> {
-        self.apis.get(api_id)?.get(stage)
+        match self.apis.get(api_id) {
+            Some(stages) => stages.get(stage),
+            None => self.http_stage(api_id, stage),
+        }
+    }
+
+    /// The HTTP API stage for an API id and stage name (`$default` included).
+    pub fn http_stage(&self, api_id: &str, stage: &str) -> Option<&Arc<CompiledStage>> {
+        self.http.get(api_id)?.get(stage)
+    }
+
+    /// Whether `api_id` is a deployed HTTP API.
+    pub fn is_http_api(&self, api_id: &str) -> bool {
+        self.http.contains_key(api_id)
     }
 
     /// The WebSocket stage for an API id and stage name.
@@ -56,12 +76,16 @@ impl GatewayState {
 
     /// Every compiled stage.
     pub fn stages(&self) -> impl Iterator<Item = &Arc<CompiledStage>> {
-        self.apis.values().flat_map(FastMap::values)
+        self.apis
+            .values()
+            .flat_map(FastMap::values)
+            .chain(self.http.values().flat_map(FastMap::values))
     }
 
     /// How many stages are deployed (for logs).
     pub fn stage_count(&self) -> usize {
-        self.apis.values().map(FastMap::len).sum()
+        self.apis.values().map(FastMap::len).sum::<usize>()
+            + self.http.values().map(FastMap::len).sum::<usize>()
     }
 }
 
@@ -101,8 +125,21 @@ pub fn apply_update(
         None => {}
     }
     match &update.v2 {
-        Some(v2) => next.ws = Arc::new(compile_all(v2)?),
-        None if update.full => next.ws = Arc::default(),
+        Some(v2) => {
+            next.ws = Arc::new(compile_all(v2)?);
+            let mut http = HttpStages::default();
+            for stage in &v2.http_stages {
+                let compiled = Arc::new(compile_http_stage(stage)?);
+                http.entry(stage.api_id.as_str().into())
+                    .or_default()
+                    .insert(stage.stage_name.as_str().into(), compiled);
+            }
+            next.http = Arc::new(http);
+        }
+        None if update.full => {
+            next.ws = Arc::default();
+            next.http = Arc::default();
+        }
         None => {}
     }
     match &update.iam {

@@ -267,7 +267,9 @@ impl RequestEnd for MetricsHook {
             && s.method.is_some_and(|m| {
                 matches!(
                     m.integration,
-                    Integration::Function(_) | Integration::FunctionProxy(_)
+                    Integration::Function(_)
+                        | Integration::FunctionProxy(_)
+                        | Integration::HttpApiFunction(_)
                 )
             });
         series.record(&Observation {

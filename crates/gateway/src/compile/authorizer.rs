@@ -93,6 +93,10 @@ pub enum AuthorizerKind {
         /// The client id check (`aud` or `client_id`).
         client_id: Option<regex::Regex>,
     },
+    /// An HTTP API's JWT authorizer: issuer and audience (`jwtConfiguration`).
+    Jwt(Box<super::http_api::JwtConfig>),
+    /// An HTTP API's Lambda REQUEST authorizer (payload format, simple responses).
+    HttpRequest(Box<super::http_api::LambdaConfig>),
 }
 
 /// An authorizer ready to run.
@@ -127,6 +131,13 @@ pub enum Authorization {
     },
     /// `COGNITO_USER_POOLS`: a JWT, with the method's `authorizationScopes`.
     Cognito {
+        /// The authorizer.
+        authorizer: Arc<CompiledAuthorizer>,
+        /// The token must carry at least one of them (when any).
+        scopes: Box<[Box<str>]>,
+    },
+    /// An HTTP API's `JWT` route, with its `authorizationScopes`.
+    Jwt {
         /// The authorizer.
         authorizer: Arc<CompiledAuthorizer>,
         /// The token must carry at least one of them (when any).

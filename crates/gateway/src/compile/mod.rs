@@ -194,6 +194,9 @@ pub struct CompiledStage {
     /// The canary's `useStageCache`: whether requests the canary serves read and write the
     /// stage cache ([`crate::phases::cache::applies`]).
     pub canary_uses_cache: bool,
+    /// An HTTP API's stage (`protocolType: HTTP`): the flavour marker, with what HTTP
+    /// APIs have besides routes (the `$default` route, CORS). `None` for REST stages.
+    pub http: Option<Box<http_api::HttpApiStage>>,
 }
 
 /// A stage's logging, resolved once per config: the compiled access-log format (none
@@ -370,6 +373,8 @@ pub struct CompiledMethod {
     pub hook_slot: HookSlot,
     /// The stage cache's settings for this method, when its responses are cached.
     pub cache: Option<Arc<cache::MethodCache>>,
+    /// An HTTP API's route key (`GET /pets/{id}`, `$default`); `None` for REST methods.
+    pub route_key: Option<Box<str>>,
 }
 
 /// A compiled integration, by type.
@@ -391,6 +396,10 @@ pub enum Integration {
     Unsupported(Box<str>),
     /// The method has no integration: answered with a 500, as API Gateway does.
     Missing,
+    /// An HTTP API's `HTTP_PROXY`: v2 parameter mapping and response parameters.
+    HttpApiProxy(Box<http_api::HttpApiProxy>),
+    /// An HTTP API's `AWS_PROXY` (payload format 1.0 or 2.0) with response parameters.
+    HttpApiFunction(Box<http_api::HttpApiFunction>),
     /// The integration cannot be called with this stage's variables (e.g. they make the
     /// URI invalid): answered with a 500 at call time, as API Gateway does, while the
     /// stage's other methods keep working.
@@ -701,6 +710,7 @@ fn compile_variant(
                     &scope,
                     data_key.as_ref(),
                 ),
+                route_key: None,
             });
             add_method(&mut methods, &method.http_method, compiled)
                 .map_err(|kind| err(&at, kind))?;
@@ -736,6 +746,7 @@ fn compile_variant(
         canary: None,
         is_canary,
         canary_uses_cache: stage.canary.as_ref().is_some_and(|c| c.use_stage_cache),
+        http: None,
     })
 }
 

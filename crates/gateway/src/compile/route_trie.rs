@@ -188,10 +188,30 @@ impl<T> RouteTrie<T> {
     /// `captures` receives the parameters of the matched route, in path order, as ranges
     /// of `path`. A trailing slash is ignored, as API Gateway does.
     pub fn find(&self, path: &str, captures: &mut Vec<Capture>) -> Option<&T> {
+        self.find_where(path, captures, Some)
+    }
+
+    /// Like [`RouteTrie::find`], but a route only matches when `pick` accepts it (gives
+    /// `Some`); otherwise matching goes on with the next less specific candidate (HTTP
+    /// APIs: a route matches a request only with its method, or `ANY`).
+    pub fn find_where<'a, R>(
+        &'a self,
+        path: &str,
+        captures: &mut Vec<Capture>,
+        pick: impl Fn(&'a T) -> Option<R>,
+    ) -> Option<R> {
         captures.clear();
         let start = usize::from(path.starts_with('/'));
-        let route = self.walk(0, path, start, captures)?;
-        self.routes.get(route as usize)
+        let mut picked = None;
+        let mut accept = |route: u32| match self.routes.get(route as usize).and_then(&pick) {
+            Some(r) => {
+                picked = Some(r);
+                true
+            }
+            None => false,
+        };
+        self.walk(0, path, start, captures, &mut accept)?;
+        picked
     }
 
     fn walk(
@@ -200,10 +220,11 @@ impl<T> RouteTrie<T> {
         path: &str,
         pos: usize,
         captures: &mut Vec<Capture>,
+        accept: &mut dyn FnMut(u32) -> bool,
     ) -> Option<u32> {
         let n = &self.nodes[node];
         if pos >= path.len() {
-            return n.route;
+            return n.route.filter(|r| accept(*r));
         }
         let end = path[pos..].find('/').map_or(path.len(), |i| pos + i);
         let segment = &path[pos..end];
@@ -219,7 +240,7 @@ impl<T> RouteTrie<T> {
                 .literals
                 .binary_search_by(|(t, _)| t.as_ref().cmp(&decoded))
             {
-                let found = self.walk(n.literals[i].1 as usize, path, next, captures);
+                let found = self.walk(n.literals[i].1 as usize, path, next, captures, accept);
                 if found.is_some() {
                     return found;
                 }
@@ -228,7 +249,7 @@ impl<T> RouteTrie<T> {
         if let Some((_, child)) = &n.param {
             if !segment.is_empty() {
                 captures.push(Capture::new(pos, end));
-                let found = self.walk(*child as usize, path, next, captures);
+                let found = self.walk(*child as usize, path, next, captures, accept);
                 if found.is_some() {
                     return found;
                 }
@@ -236,7 +257,7 @@ impl<T> RouteTrie<T> {
             }
         }
         if let Some((_, child)) = &n.greedy {
-            if let Some(route) = self.nodes[*child as usize].route {
+            if let Some(route) = self.nodes[*child as usize].route.filter(|r| accept(*r)) {
                 captures.push(Capture::new(pos, path.len()));
                 return Some(route);
             }

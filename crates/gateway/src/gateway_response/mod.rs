@@ -7,5 +7,5 @@
 mod render;
 mod scope;
 
-pub use render::render;
+pub use render::{render, render_http_api};
 pub use scope::ErrorScope;

@@ -87,6 +87,13 @@ pub fn render(error: &GatewayError, ctx: &RequestContext, scope: &ErrorScope) ->
     response
 }
 
+/// Renders a gateway error the way HTTP APIs answer it: AWS's status and
+/// `{"message":"..."}` (no customisation, no `x-amzn-ErrorType`).
+pub fn render_http_api(error: &GatewayError) -> Response<Body> {
+    let (status, message) = error.http_api();
+    json_response(status, default_body(message))
+}
+
 fn default_body(message: &str) -> String {
     json!({ "message": message }).to_string()
 }

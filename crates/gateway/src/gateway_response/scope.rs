@@ -21,6 +21,11 @@ pub struct ErrorScope {
     /// A copy of the request's path, query and headers, kept only when the stage's
     /// customisations read them.
     pub(crate) request: Option<RequestCopy>,
+    /// The request is for an HTTP API: errors get HTTP API bodies (no gateway responses).
+    pub http_api: bool,
+    /// An HTTP API with CORS and an allowed `Origin`: the `Access-Control-Allow-Origin`
+    /// value every response gets.
+    pub cors_origin: Option<http::HeaderValue>,
 }
 
 #[derive(Debug, Default)]

@@ -321,7 +321,46 @@ pub fn find_stage<'s>(
         .pick())
 }
 
+/// The stage serving an invoke request, and where its stage-relative path starts: the
+/// named stage when the first segment names one (REST or HTTP API); else, on the
+/// execute-api host, an HTTP API's `$default` stage, whose URLs have no stage segment.
+/// Unknown: 404 Not Found for an HTTP API, 403 Forbidden otherwise; a disabled
+/// execute-api endpoint is 403 Forbidden (custom domains still serve it).
+pub fn resolve_stage<'s>(
+    state: &'s GatewayState,
+    api_id: &str,
+    stage: &str,
+    path: &str,
+    path_start: usize,
+    custom_domain: bool,
+) -> Result<(&'s Arc<CompiledStage>, usize), GatewayError> {
+    if let Some(found) = state.stage(api_id, stage) {
+        if !custom_domain && found.execute_api_disabled {
+            return Err(GatewayError::Forbidden);
+        }
+        return Ok((found.pick(), path_start));
+    }
+    if custom_domain || path.starts_with("/restapis/") {
+        return Err(GatewayError::Forbidden);
+    }
+    if let Some(default) = state.http_stage(api_id, "$default") {
+        if default.execute_api_disabled {
+            return Err(GatewayError::Forbidden);
+        }
+        // `/{first}/…` is the stage-relative path itself.
+        let start = path_start.saturating_sub(stage.len() + usize::from(path.starts_with('/')));
+        return Ok((default, start));
+    }
+    Err(if state.is_http_api(api_id) {
+        GatewayError::NotFound
+    } else {
+        GatewayError::Forbidden
+    })
+}
+
 /// The method of `stage` for the request: 403 Missing Authentication Token when none.
+/// HTTP API stages: the most specific path whose route has the request's method (or
+/// `ANY`), else the `$default` route, else 404 Not Found.
 pub fn method(
     stage: &Arc<CompiledStage>,
     parts: &Parts,
@@ -329,6 +368,24 @@ pub fn method(
 ) -> Result<Routed, GatewayError> {
     let path = parts.uri.path().get(path_start..).unwrap_or("");
     let mut captures = Vec::new();
+    if let Some(http) = &stage.http {
+        let method = match stage
+            .routes
+            .find_where(path, &mut captures, |m| m.get(&parts.method))
+        {
+            Some(method) => method,
+            None => {
+                captures.clear();
+                http.default_route.as_ref().ok_or(GatewayError::NotFound)?
+            }
+        };
+        return Ok(Routed {
+            stage: Arc::clone(stage),
+            method: Arc::clone(method),
+            captures,
+            path_start,
+        });
+    }
     let method = stage
         .routes
         .find(path, &mut captures)

@@ -80,29 +80,92 @@ pub async fn authorize(
     Ok(Arc::clone(&decision.result))
 }
 
-async fn verify(
+/// An HTTP API's JWT authorizer: the token from the identity source (a `Bearer ` prefix
+/// accepted) verified against the issuer's keys, `aud` (or `client_id` when the token has
+/// no `aud`) one of the audience, then the route's `authorizationScopes` against the
+/// token's `scope` / `scp`. Verified tokens are reused as for Cognito authorizers.
+pub async fn authorize_http(
+    auth: &Authorizers,
+    req: &Request<'_>,
+    authorizer: &CompiledAuthorizer,
+    route_scopes: &[Box<str>],
+) -> Result<Arc<AuthorizerResult>, GatewayError> {
+    let AuthorizerKind::Jwt(config) = &authorizer.kind else {
+        return Err(GatewayError::AuthorizerConfiguration(
+            "not a JWT authorizer".into(),
+        ));
+    };
+    let view = crate::phases::integration::request_view(req.ctx, req.routed, req.parts);
+    let token = config
+        .source
+        .text(&view)
+        .map(|t| t.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| unauthorized("no token"))?;
+    let stage = &req.routed.stage;
+    let key = cache::Key::new([
+        stage.api_id.as_bytes(),
+        stage.stage_name.as_bytes(),
+        authorizer.id.as_bytes(),
+        token.as_bytes(),
+    ]);
+    let decision = match auth.tokens.get(&key) {
+        Some(hit) => hit,
+        None => {
+            let (decision, reuse) = verify_http(auth, &token, config).await?;
+            let decision = Arc::new(decision);
+            auth.tokens.put(key, Arc::clone(&decision), reuse);
+            decision
+        }
+    };
+    if !route_scopes.is_empty()
+        && !route_scopes
+            .iter()
+            .any(|wanted| decision.scopes.iter().any(|s| s == wanted))
+    {
+        return Err(GatewayError::AccessDenied(Cow::Borrowed(
+            "the token has none of the route's scopes",
+        )));
+    }
+    Ok(Arc::clone(&decision.result))
+}
+
+async fn verify_http(
     auth: &Authorizers,
     token: &str,
-    providers: &[Box<str>],
-    client_id: Option<&regex::Regex>,
+    config: &crate::compile::http_api::JwtConfig,
 ) -> Result<(JwtDecision, Duration), GatewayError> {
-    let issuers = providers
-        .iter()
-        .map(|p| apigw_oidc::Issuer::from_provider_arn(p, &auth.issuer_overrides))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| GatewayError::AuthorizerConfiguration(e.to_string()))?;
-    let now = SystemTime::now();
     let claims = auth
         .verifier
-        .verify(token, &issuers, now)
+        .verify(
+            token,
+            std::slice::from_ref(&config.issuer),
+            SystemTime::now(),
+        )
         .await
         .map_err(|e| match e {
             apigw_oidc::JwtError::FetchFailed(why) => GatewayError::AuthorizerFailure(why),
             other => GatewayError::Unauthorized(Cow::Owned(other.to_string())),
         })?;
-    if !claims.client_matches(client_id) {
-        return Err(unauthorized("the token is for another client"));
+    let audience_ok = match claims.get("aud") {
+        Some(serde_json::Value::String(aud)) => config.audience.iter().any(|a| **a == **aud),
+        Some(serde_json::Value::Array(items)) => items
+            .iter()
+            .filter_map(serde_json::Value::as_str)
+            .any(|aud| config.audience.iter().any(|a| **a == *aud)),
+        Some(_) => false,
+        None => claims
+            .get_str("client_id")
+            .is_some_and(|c| config.audience.iter().any(|a| **a == *c)),
+    };
+    if !audience_ok {
+        return Err(unauthorized("the token is for another audience"));
     }
+    Ok(decision_of(&claims))
+}
+
+/// What a verified token gives: its claims, scopes, and how long it may be reused.
+fn decision_of(claims: &apigw_oidc::Claims) -> (JwtDecision, Duration) {
     let scopes: Box<[Box<str>]> = claims.scopes().into_iter().map(Into::into).collect();
     let expires_in = claims
         .0
@@ -127,11 +190,37 @@ async fn verify(
             .collect(),
         ..Default::default()
     };
-    Ok((
+    (
         JwtDecision {
             result: Arc::new(result),
             scopes,
         },
         expires_in,
-    ))
+    )
+}
+
+async fn verify(
+    auth: &Authorizers,
+    token: &str,
+    providers: &[Box<str>],
+    client_id: Option<&regex::Regex>,
+) -> Result<(JwtDecision, Duration), GatewayError> {
+    let issuers = providers
+        .iter()
+        .map(|p| apigw_oidc::Issuer::from_provider_arn(p, &auth.issuer_overrides))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| GatewayError::AuthorizerConfiguration(e.to_string()))?;
+    let now = SystemTime::now();
+    let claims = auth
+        .verifier
+        .verify(token, &issuers, now)
+        .await
+        .map_err(|e| match e {
+            apigw_oidc::JwtError::FetchFailed(why) => GatewayError::AuthorizerFailure(why),
+            other => GatewayError::Unauthorized(Cow::Owned(other.to_string())),
+        })?;
+    if !claims.client_matches(client_id) {
+        return Err(unauthorized("the token is for another client"));
+    }
+    Ok(decision_of(&claims))
 }

@@ -17,9 +17,11 @@
 //! in front of a cluster-wide store.
 
 pub mod cache;
+pub mod http_v2;
 pub mod iam;
 pub mod jwt;
 pub mod lambda;
+pub mod lambda_v2;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -236,6 +238,11 @@ pub async fn authorize(auth: &Authorizers, req: &Request<'_>) -> Result<(), Gate
             let _ = req.ctx.authorizer.set(result);
             AuthOutcome::CognitoUserPools
         }
+        Authorization::Jwt { authorizer, scopes } => {
+            let result = jwt::authorize_http(auth, req, authorizer, scopes).await?;
+            let _ = req.ctx.authorizer.set(result);
+            AuthOutcome::CognitoUserPools
+        }
     };
     let resource = match (principal, policy) {
         (Some(p), Some(policy)) => Some(evaluate(policy, &arn, Some(p), req)),
@@ -347,9 +354,21 @@ fn identity<'a>(
             }
             Ok(Identity::Sources(parts))
         }
-        AuthorizerKind::Misconfigured(_) | AuthorizerKind::Cognito { .. } => {
-            Ok(Identity::Sources(Vec::new()))
+        // HTTP APIs: every identity source must be present and non-empty, cached or not.
+        AuthorizerKind::HttpRequest(_) => {
+            let view = request_view(req.ctx, req.routed, req.parts);
+            let mut parts = Vec::with_capacity(sources.len());
+            for source in sources {
+                match source.text(&view) {
+                    Some(v) if !v.is_empty() => parts.push(v.into_owned()),
+                    _ => return Err(missing()),
+                }
+            }
+            Ok(Identity::Sources(parts))
         }
+        AuthorizerKind::Misconfigured(_)
+        | AuthorizerKind::Cognito { .. }
+        | AuthorizerKind::Jwt(_) => Ok(Identity::Sources(Vec::new())),
     }
 }
 
@@ -364,12 +383,13 @@ async fn lambda_decision(
 ) -> Result<Arc<LambdaDecision>, GatewayError> {
     let function = match &authorizer.kind {
         AuthorizerKind::Token { function, .. } | AuthorizerKind::Request { function } => function,
+        AuthorizerKind::HttpRequest(config) => &config.function,
         AuthorizerKind::Misconfigured(why) => {
             return Err(GatewayError::AuthorizerConfiguration(why.to_string()))
         }
-        AuthorizerKind::Cognito { .. } => {
+        AuthorizerKind::Cognito { .. } | AuthorizerKind::Jwt(_) => {
             return Err(GatewayError::AuthorizerConfiguration(
-                "a Cognito authorizer on a CUSTOM method".into(),
+                "a JWT authorizer on a CUSTOM method".into(),
             ))
         }
     };
@@ -395,7 +415,7 @@ async fn lambda_decision(
             if let Some((payload, expires_ms)) = shared.get(&key.shared_name()).await {
                 let left = expires_ms.saturating_sub(cache::now_ms());
                 if left > 0 {
-                    if let Ok(decision) = lambda::parse_answer(&payload) {
+                    if let Ok(decision) = parse_decision(authorizer, &payload) {
                         let decision = Arc::new(decision);
                         auth.lambda.put(
                             key.clone(),
@@ -408,10 +428,12 @@ async fn lambda_decision(
             }
         }
     }
-    let event = if let Identity::Token(token) = parts {
-        lambda::token_event(token, arn)
-    } else {
-        lambda::request_event(req.ctx, req.routed, req.parts, &stage.account_id, arn)
+    let event = match (&parts, &authorizer.kind) {
+        (Identity::Token(token), _) => lambda::token_event(token, arn),
+        (Identity::Sources(values), AuthorizerKind::HttpRequest(config)) => {
+            http_v2::request_event(req, config.v2, values, arn)
+        }
+        _ => lambda::request_event(req.ctx, req.routed, req.parts, &stage.account_id, arn),
     };
     req.ctx.log(|| {
         format!(
@@ -440,7 +462,8 @@ async fn lambda_decision(
         )));
     }
     let decision = Arc::new(
-        lambda::parse_answer(&invocation.payload).map_err(GatewayError::AuthorizerConfiguration)?,
+        parse_decision(authorizer, &invocation.payload)
+            .map_err(GatewayError::AuthorizerConfiguration)?,
     );
     if let Some(key) = key {
         if let Some(shared) = &auth.shared {
@@ -452,6 +475,18 @@ async fn lambda_decision(
         auth.lambda.put(key, Arc::clone(&decision), authorizer.ttl);
     }
     Ok(decision)
+}
+
+/// A Lambda authorizer's answer: an IAM policy answer, or (HTTP APIs with
+/// `enableSimpleResponses`) `{isAuthorized, context}`.
+fn parse_decision(
+    authorizer: &CompiledAuthorizer,
+    payload: &[u8],
+) -> Result<LambdaDecision, String> {
+    match &authorizer.kind {
+        AuthorizerKind::HttpRequest(config) if config.simple => http_v2::simple_answer(payload),
+        _ => lambda::parse_answer(payload),
+    }
 }
 
 /// What TestInvokeAuthorizer reports.
@@ -476,6 +511,9 @@ pub async fn test_invoke(auth: &Authorizers, req: &Request<'_>) -> TestOutcome {
             .map(|d| Arc::clone(&d.result)),
         Authorization::Cognito { authorizer, scopes } => {
             jwt::authorize(auth, req, authorizer, scopes).await
+        }
+        Authorization::Jwt { authorizer, scopes } => {
+            jwt::authorize_http(auth, req, authorizer, scopes).await
         }
         _ => Err(GatewayError::AuthorizerConfiguration(
             "the method has no authorizer".into(),

@@ -36,6 +36,9 @@ use crate::template::request_time;
 /// Why a function's proxy result was rejected (logged; the client sees a 502).
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum MalformedResult {
+    /// The payload is not JSON at all (payload format 2.0 accepts any JSON value).
+    #[error("the result is not JSON")]
+    NotJson,
     /// The payload is not a JSON object.
     #[error("the result is not a JSON object")]
     NotAnObject,
@@ -237,7 +240,7 @@ pub(crate) fn proxy_event(input: &EventInput<'_>) -> Value {
     })
 }
 
-fn protocol(version: http::Version) -> &'static str {
+pub(crate) fn protocol(version: http::Version) -> &'static str {
     match version {
         http::Version::HTTP_10 => "HTTP/1.0",
         http::Version::HTTP_2 => "HTTP/2.0",
@@ -246,7 +249,7 @@ fn protocol(version: http::Version) -> &'static str {
 }
 
 /// `headers` (the last value of each) and `multiValueHeaders` (all of them).
-fn headers(map: &HeaderMap) -> (Map<String, Value>, Map<String, Value>) {
+pub(crate) fn headers(map: &HeaderMap) -> (Map<String, Value>, Map<String, Value>) {
     let mut single = Map::new();
     let mut multi = Map::new();
     for name in map.keys() {
@@ -264,7 +267,11 @@ fn headers(map: &HeaderMap) -> (Map<String, Value>, Map<String, Value>) {
 }
 
 /// Adds the client's address to `X-Forwarded-For`, as API Gateway's front end does.
-fn forwarded_for(single: &mut Map<String, Value>, multi: &mut Map<String, Value>, ip: IpAddr) {
+pub(crate) fn forwarded_for(
+    single: &mut Map<String, Value>,
+    multi: &mut Map<String, Value>,
+    ip: IpAddr,
+) {
     const NAME: &str = "x-forwarded-for";
     let value = match single.get(NAME).and_then(Value::as_str) {
         Some(existing) if !existing.trim().is_empty() => format!("{existing}, {ip}"),
@@ -276,7 +283,7 @@ fn forwarded_for(single: &mut Map<String, Value>, multi: &mut Map<String, Value>
 
 /// `queryStringParameters` (the last value of each key) and
 /// `multiValueQueryStringParameters` (all of them, in order), decoded.
-fn query(raw: Option<&str>) -> (Map<String, Value>, Map<String, Value>) {
+pub(crate) fn query(raw: Option<&str>) -> (Map<String, Value>, Map<String, Value>) {
     let mut single = Map::new();
     let mut multi = Map::new();
     for (k, v) in crate::query::pairs(raw.unwrap_or("")) {
@@ -384,15 +391,15 @@ pub(crate) fn proxy_response(
     Ok(response)
 }
 
-fn non_null(value: Option<&Value>) -> Option<&Value> {
+pub(crate) fn non_null(value: Option<&Value>) -> Option<&Value> {
     value.filter(|v| !v.is_null())
 }
 
-fn header_name(name: &str) -> Result<HeaderName, MalformedResult> {
+pub(crate) fn header_name(name: &str) -> Result<HeaderName, MalformedResult> {
     HeaderName::from_bytes(name.as_bytes()).map_err(|_| MalformedResult::Header(name.to_owned()))
 }
 
-fn header_value(
+pub(crate) fn header_value(
     name: &HeaderName,
     value: &Value,
     field: &'static str,

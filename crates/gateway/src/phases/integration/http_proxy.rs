@@ -71,7 +71,7 @@ pub async fn invoke(
     Ok(Response::from_parts(head, body))
 }
 
-fn append_forwarded_for(headers: &mut HeaderMap, ctx: &RequestContext) {
+pub(crate) fn append_forwarded_for(headers: &mut HeaderMap, ctx: &RequestContext) {
     let value = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
         Some(existing) if !existing.trim().is_empty() => {
             match HeaderValue::from_str(&format!("{existing}, {}", ctx.source_ip)) {

@@ -4,8 +4,10 @@
 
 pub mod aws;
 pub mod aws_proxy;
+pub mod aws_proxy_v2;
 pub mod content_handling;
 pub mod http;
+pub mod http_api;
 pub mod http_proxy;
 pub mod invoke_api;
 pub mod mock;
@@ -51,6 +53,12 @@ pub async fn invoke(
         }
         Integration::FunctionProxy(function) => {
             aws_proxy::invoke(client, functions, function, ctx, routed, parts, body).await
+        }
+        Integration::HttpApiProxy(proxy) => {
+            http_api::invoke(client, proxy, ctx, routed, parts, body).await
+        }
+        Integration::HttpApiFunction(function) => {
+            http_api::invoke_function(client, functions, function, ctx, routed, parts, body).await
         }
         Integration::Unsupported(_) => Err(GatewayError::Configuration(
             "integration type not supported by this node",
