@@ -18,7 +18,7 @@ KINDS = ("Route", "RouteResponse", "Integration", "IntegrationResponse", "Author
 OPERATIONS = sorted(
     ["GetApis", "CreateApi", "GetApi", "UpdateApi", "DeleteApi", "GetModelTemplate", "GetStages",
      "CreateStage", "GetStage", "UpdateStage", "DeleteStage", "DeleteRouteSettings",
-     "DeleteAccessLogSettings"]
+     "DeleteAccessLogSettings", "ImportApi", "ReimportApi", "ExportApi"]
     + [f"{verb}{kind}" for kind in KINDS for verb in ("Create", "Get", "Update", "Delete")]
     + [f"Get{kind}s" for kind in KINDS]
 )
@@ -75,6 +75,7 @@ operations = {}
 for name in OPERATIONS:
     op = model["operations"][name]
     inp = shapes[op["input"]["shape"]] if "input" in op else {"members": {}}
+    payload = "output" in op and "payload" in shapes[op["output"]["shape"]]
     operations[name] = {
         "method": op["http"]["method"],
         "uri": op["http"]["requestUri"],
@@ -82,8 +83,11 @@ for name in OPERATIONS:
         "doc": first_sentence(op.get("documentation", "")),
         "query": sorted(m["locationName"] for m in inp["members"].values() if m.get("location") == "querystring"),
         "input": body_shape(op["input"]["shape"]) if "input" in op else None,
-        "output": body_shape(op["output"]["shape"]) if "output" in op else None,
+        "output": body_shape(op["output"]["shape"]) if "output" in op and not payload else None,
     }
+    if payload:
+        # The body is the payload member itself (ExportApi's document), not a JSON object.
+        operations[name]["rawOutput"] = True
 
 out = {
     "source": "the apigatewayv2 service model (botocore's, Apache-2.0), through "

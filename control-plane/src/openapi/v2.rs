@@ -43,9 +43,14 @@ pub(super) fn describe(name: &str, schemas: &mut Map<String, Value>) -> Option<O
             "content": {"application/json": {"schema": schema(shape, shapes, schemas)}},
         })
     });
-    let response = op["output"]
-        .as_str()
-        .map(|shape| json!({"application/json": {"schema": schema(shape, shapes, schemas)}}));
+    let response = if op["rawOutput"] == json!(true) {
+        // The body is a document of the type asked for (ExportApi), not a JSON object.
+        Some(json!({"*/*": {"schema": {"type": "string", "format": "binary"}}}))
+    } else {
+        op["output"]
+            .as_str()
+            .map(|shape| json!({"application/json": {"schema": schema(shape, shapes, schemas)}}))
+    };
     Some(OperationDoc {
         query,
         body,

@@ -19,6 +19,7 @@ pub mod connections;
 pub mod distribute;
 pub mod http;
 pub mod items;
+pub mod openapi3;
 pub mod rules;
 pub mod shape;
 pub mod stages;
@@ -54,6 +55,15 @@ pub fn routes() -> Vec<Route> {
             "DeleteCorsConfiguration",
             204,
             apis::delete_cors,
+        ),
+        route(Put, "/v2/apis", "ImportApi", 201, openapi3::import_api),
+        route(Put, API, "ReimportApi", 201, openapi3::reimport_api),
+        route(
+            Get,
+            api("/exports/{specification}"),
+            "ExportApi",
+            200,
+            openapi3::export_api,
         ),
     ];
     let kinds = [
