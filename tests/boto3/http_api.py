@@ -101,7 +101,7 @@ def part_quick():
     api_id = api["ApiId"]
     check(api["ProtocolType"] == "HTTP", "protocolType")
     check(api["ApiEndpoint"] == f"https://{api_id}.execute-api.localhost", api["ApiEndpoint"])
-    check(api["RouteSelectionExpression"] == "$request.method $request.path",
+    check(api["RouteSelectionExpression"] == "${request.method} ${request.path}",
           f"routeSelectionExpression {api.get('RouteSelectionExpression')}")
     routes = v2.get_routes(ApiId=api_id)["Items"]
     check([r["RouteKey"] for r in routes] == ["$default"], f"routes {routes}")

@@ -249,28 +249,6 @@ async fn quick_create_serves_through_the_default_stage() {
     let made = env.boto3(&["quick"]).await;
     let api = made["apiId"].as_str().expect("apiId");
     let fn_api = made["fnApiId"].as_str().expect("fnApiId");
-    until_served(&env, api, "/anything/deep?x=1&y=2", 200).await;
-    for node in &env.nodes {
-        // The `$default` route of an HTTP_PROXY quick create sends the full request path to
-        // the integration (AWS: `/store/checkout` → `{target}/store/checkout`), with the
-        // query string, the method and the body.
-        let got = get(node, api, "/anything/deep?x=1&y=2").await;
-        assert_eq!(got.status, 200, "{}", got.show());
-        let echo = got.json();
-        assert_eq!(echo["backend"], "http-backend", "{}", got.show());
-        assert_eq!(echo["method"], "GET");
-        assert_eq!(echo["path"], "/anything/deep");
-        assert_eq!(echo["query"], "x=1&y=2");
-        let posted = call(node, api, "POST", "/store/checkout", &[], "hello").await;
-        assert_eq!(posted.status, 200, "{}", posted.show());
-        assert_eq!(posted.json()["method"], "POST");
-        assert_eq!(posted.json()["path"], "/store/checkout");
-        assert_eq!(posted.json()["body"], "hello");
-        let deleted = call(node, api, "DELETE", "/", &[], "").await;
-        assert_eq!(deleted.json()["method"], "DELETE", "{}", deleted.show());
-        assert_eq!(deleted.json()["path"], "/");
-    }
-
     // The Lambda quick create with a route key: only that route exists.
     until_served(&env, fn_api, "/shortcut/string", 200).await;
     for node in &env.nodes {
@@ -283,6 +261,28 @@ async fn quick_create_serves_through_the_default_stage() {
         let missing = get(node, fn_api, "/elsewhere").await;
         assert_eq!(missing.status, 404, "{}", missing.show());
         assert_eq!(missing.json(), message("Not Found"));
+    }
+
+    until_served(&env, api, "/anything/deep?x=1&y=2", 200).await;
+    for node in &env.nodes {
+        // The `$default` route of an HTTP_PROXY quick create sends the full request path to
+        // the integration (AWS: `/store/checkout` → `{target}/store/checkout`), with the
+        // query string, the method and the body.
+        let got = get(node, api, "/anything/deep?x=1&y=2").await;
+        assert_eq!(got.status, 200, "{}", got.show());
+        let echo = got.json();
+        assert_eq!(echo["backend"], "http-backend", "{}", got.show());
+        assert_eq!(echo["method"], "GET");
+        assert_eq!(echo["query"], "x=1&y=2", "{echo}");
+        let posted = call(node, api, "POST", "/store/checkout", &[], "hello").await;
+        assert_eq!(posted.status, 200, "{}", posted.show());
+        assert_eq!(posted.json()["method"], "POST");
+        assert_eq!(posted.json()["body"], "hello");
+        let deleted = call(node, api, "DELETE", "/", &[], "").await;
+        assert_eq!(deleted.json()["method"], "DELETE", "{}", deleted.show());
+        assert_eq!(deleted.json()["path"], "/");
+        assert_eq!(echo["path"], "/anything/deep", "{echo}");
+        assert_eq!(posted.json()["path"], "/store/checkout");
     }
 }
 
@@ -653,22 +653,6 @@ async fn jwt_authorizer_checks_signature_expiry_audience_and_scopes() {
             assert_eq!(got.status, 401, "{what}: {}", got.show());
             assert_eq!(got.json(), message("Unauthorized"), "{what}");
         }
-        // AWS's troubleshooting page: the audience failure is told in `www-authenticate`.
-        let got = call(
-            node,
-            &api,
-            "GET",
-            "/me",
-            &[("authorization", wrong_aud.as_str())],
-            "",
-        )
-        .await;
-        assert!(
-            got.header("www-authenticate")
-                .contains("error=\"invalid_token\""),
-            "{}",
-            got.show()
-        );
         // Route scopes: the token must carry one of them, else 403 {"message":"Forbidden"}.
         let admin = call(
             node,
@@ -699,6 +683,22 @@ async fn jwt_authorizer_checks_signature_expiry_audience_and_scopes() {
         .await;
         assert_eq!(denied.status, 403, "{}", denied.show());
         assert_eq!(denied.json(), message("Forbidden"));
+        // AWS's troubleshooting page: the audience failure is told in `www-authenticate`.
+        let got = call(
+            node,
+            &api,
+            "GET",
+            "/me",
+            &[("authorization", wrong_aud.as_str())],
+            "",
+        )
+        .await;
+        assert!(
+            got.header("www-authenticate")
+                .contains("error=\"invalid_token\""),
+            "{}",
+            got.show()
+        );
     }
 }
 
@@ -854,7 +854,26 @@ async fn cors_preflight_is_answered_and_headers_added() {
         );
         assert_eq!(got.header("x-backend-header"), "from-function");
 
-        // Another origin gets no CORS headers; neither does a request without Origin.
+        // Another origin gets no CORS headers, to a preflight or a request; neither does a
+        // request without Origin (the function's own `*` is ignored there too).
+        let evil_pre = call(
+            node,
+            &api,
+            "OPTIONS",
+            "/data/cors",
+            &[
+                ("origin", "https://evil.example"),
+                ("access-control-request-method", "GET"),
+            ],
+            "",
+        )
+        .await;
+        assert_eq!(
+            evil_pre.header("access-control-allow-origin"),
+            "",
+            "{}",
+            evil_pre.show()
+        );
         let evil = call(
             node,
             &api,
@@ -878,24 +897,6 @@ async fn cors_preflight_is_answered_and_headers_added() {
             "",
             "{}",
             plain.show()
-        );
-        let evil_pre = call(
-            node,
-            &api,
-            "OPTIONS",
-            "/data/cors",
-            &[
-                ("origin", "https://evil.example"),
-                ("access-control-request-method", "GET"),
-            ],
-            "",
-        )
-        .await;
-        assert_eq!(
-            evil_pre.header("access-control-allow-origin"),
-            "",
-            "{}",
-            evil_pre.show()
         );
     }
 }
