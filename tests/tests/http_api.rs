@@ -374,6 +374,7 @@ async fn routes_follow_aws_precedence_and_auto_deploy_makes_changes_live() {
         .await;
     }
     let live_after = start.elapsed();
+    eprintln!("auto-deploy: the route change served by both nodes after {live_after:?}");
     for node in &env.nodes {
         // Without `ANY /{proxy+}` the unmatched request reaches `$default`.
         let (got, event) = chosen_route(node, &api, "POST", "/pets/cat/53").await;
@@ -627,6 +628,17 @@ async fn jwt_authorizer_checks_signature_expiry_audience_and_scopes() {
     let expired = key.sign(&claims("api-audience", "read", now() - 3600));
     let wrong_aud = key.sign(&claims("someone-else", "read", now() + 600));
     let other_key = Key::ec("http-unknown").sign(&claims("api-audience", "read", now() + 600));
+    let not_yet = key.sign(&json!({"iss": iss, "sub": "user-1", "aud": "api-audience",
+        "iat": now() - 10, "nbf": now() + 3600, "exp": now() + 7200}));
+    let other_issuer = key.sign(&json!({"iss": format!("{iss}-other"), "sub": "user-1",
+        "aud": "api-audience", "iat": now() - 10, "exp": now() + 600}));
+    // Without `aud`, the `client_id` claim must match an audience (Cognito access tokens).
+    let by_client_id = key.sign(
+        &json!({"iss": iss, "sub": "user-2", "client_id": "api-audience",
+        "token_use": "access", "scope": "read", "iat": now() - 10, "exp": now() + 600}),
+    );
+    let wrong_client_id = key.sign(&json!({"iss": iss, "sub": "user-2", "client_id": "nope",
+        "scope": "read", "iat": now() - 10, "exp": now() + 600}));
     let bearer = format!("Bearer {valid}");
 
     for node in &env.nodes {
@@ -648,6 +660,9 @@ async fn jwt_authorizer_checks_signature_expiry_audience_and_scopes() {
             ("expired", &expired),
             ("wrong audience", &wrong_aud),
             ("unknown key", &other_key),
+            ("not valid before a future nbf", &not_yet),
+            ("another issuer", &other_issuer),
+            ("wrong client_id", &wrong_client_id),
         ] {
             let got = call(node, &api, "GET", "/me", &[("authorization", token)], "").await;
             assert_eq!(got.status, 401, "{what}: {}", got.show());
@@ -683,6 +698,25 @@ async fn jwt_authorizer_checks_signature_expiry_audience_and_scopes() {
         .await;
         assert_eq!(denied.status, 403, "{}", denied.show());
         assert_eq!(denied.json(), message("Forbidden"));
+        let client = call(
+            node,
+            &api,
+            "GET",
+            "/me",
+            &[("authorization", by_client_id.as_str())],
+            "",
+        )
+        .await;
+        assert_eq!(
+            client.status,
+            200,
+            "client_id as audience: {}",
+            client.show()
+        );
+        assert_eq!(
+            client.json()["requestContext"]["authorizer"]["jwt"]["claims"]["sub"],
+            "user-2"
+        );
         // AWS's troubleshooting page: the audience failure is told in `www-authenticate`.
         let got = call(
             node,
