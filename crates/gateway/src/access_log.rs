@@ -537,13 +537,15 @@ impl AccessLogFormat {
                     self.text(&error.builtin().message, out);
                 }
             }
+            // HTTP APIs: the matched route's key.
+            Var::RouteKey => {
+                if let Some(key) = s.method.and_then(|m| m.route_key.as_deref()) {
+                    self.text(key, out);
+                }
+            }
             // WebSocket events only (see [`AccessLogFormat::write_ws`]).
-            Var::ConnectionId
-            | Var::EventType
-            | Var::RouteKey
-            | Var::MessageId
-            | Var::ConnectedAt
-            | Var::Empty => {}
+            Var::ConnectionId | Var::EventType | Var::MessageId | Var::ConnectedAt | Var::Empty => {
+            }
         }
     }
 

@@ -539,12 +539,45 @@ mod pipeline {
         };
         let mut slow = proxy("s1", format!("http://{stall}/"), &[]);
         slow.timeout_in_millis = 200;
+        let guarded = |key: &str, kind: &str, authorizer: &str| HttpRoute {
+            authorization_type: kind.into(),
+            authorizer_id: authorizer.into(),
+            authorization_scopes: vec!["pets/read".into()],
+            ..route(key, "s1")
+        };
         let h2 = HttpStageConfig {
             api_id: "h2".into(),
             stage_name: "prod".into(),
             deployment_id: "d2".into(),
-            routes: vec![route("GET /slow", "s1"), route("GET /nothing", "")],
+            routes: vec![
+                route("GET /slow", "s1"),
+                route("GET /nothing", ""),
+                guarded("GET /lambda", "CUSTOM", "a1"),
+                guarded("GET /jwt", "JWT", "a2"),
+            ],
             integrations: vec![slow],
+            authorizers: vec![
+                apigw_proto::config::HttpAuthorizer {
+                    id: "a1".into(),
+                    name: "lambda".into(),
+                    authorizer_type: "REQUEST".into(),
+                    identity_source: vec!["$request.header.x-token".into()],
+                    uri: "arn:aws:lambda:us-east-1:123456789012:function:auth".into(),
+                    payload_format_version: "2.0".into(),
+                    enable_simple_responses: true,
+                    result_ttl_in_seconds: 60,
+                    ..Default::default()
+                },
+                apigw_proto::config::HttpAuthorizer {
+                    id: "a2".into(),
+                    name: "jwt".into(),
+                    authorizer_type: "JWT".into(),
+                    identity_source: vec!["$request.header.Authorization".into()],
+                    jwt_issuer: "http://127.0.0.1:9/issuer".into(),
+                    jwt_audience: vec!["app".into()],
+                    ..Default::default()
+                },
+            ],
             ..Default::default()
         };
         let update = ConfigUpdate {
@@ -672,6 +705,32 @@ mod pipeline {
             let (got, headers, text) = call(&gw, h2, "GET", path, &[]).await;
             assert_eq!((got, text.as_str()), (status, body), "{path}");
             assert!(!headers.contains_key("x-amzn-errortype"), "{path}");
+        }
+        // Authorizers: a missing identity source is 401 without calling anything; a token
+        // that is not a JWT is 401; a Lambda authorizer that cannot be called is 500.
+        for (path, headers, status, body) in [
+            (
+                "/prod/lambda",
+                &[][..],
+                401,
+                r#"{"message":"Unauthorized"}"#,
+            ),
+            ("/prod/jwt", &[][..], 401, r#"{"message":"Unauthorized"}"#),
+            (
+                "/prod/jwt",
+                &[("authorization", "Bearer not-a-jwt")][..],
+                401,
+                r#"{"message":"Unauthorized"}"#,
+            ),
+            (
+                "/prod/lambda",
+                &[("x-token", "t")][..],
+                500,
+                r#"{"message":"Internal Server Error"}"#,
+            ),
+        ] {
+            let (got, _, text) = call(&gw, h2, "GET", path, headers).await;
+            assert_eq!((got, text.as_str()), (status, body), "{path} {headers:?}");
         }
         let (status, _, text) = call(&gw, "nope.example.test", "GET", "/prod/x", &[]).await;
         assert_eq!((status, text.as_str()), (403, r#"{"message":"Forbidden"}"#));
