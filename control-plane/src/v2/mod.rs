@@ -49,13 +49,6 @@ pub fn routes() -> Vec<Route> {
         route(Get, API, "GetApi", 200, apis::get),
         route(Patch, API, "UpdateApi", 200, apis::update),
         route(Delete, API, "DeleteApi", 204, apis::delete),
-        route(
-            Delete,
-            format!("{API}/cors"),
-            "DeleteCorsConfiguration",
-            204,
-            apis::delete_cors,
-        ),
         route(Put, "/v2/apis", "ImportApi", 201, openapi3::import_api),
         route(Put, API, "ReimportApi", 201, openapi3::reimport_api),
         route(
@@ -64,6 +57,13 @@ pub fn routes() -> Vec<Route> {
             "ExportApi",
             200,
             openapi3::export_api,
+        ),
+        route(
+            Delete,
+            format!("{API}/cors"),
+            "DeleteCorsConfiguration",
+            204,
+            apis::delete_cors,
         ),
     ];
     let kinds = [

@@ -164,6 +164,7 @@ pub async fn import_api(
     let def = read(&body, &q)?;
     let mut api = shape::check("CreateApi", &Value::Object(def.api.clone()), true)
         .map_err(|e| located("the API", e))?;
+    // No `target` in a document: never a quick create.
     rules::api(&mut api, true).map_err(|e| located("the API", e))?;
     let id = random_id(10);
     api.insert("apiId".into(), json!(id));
@@ -179,6 +180,9 @@ pub async fn import_api(
     let mut tx = state.db.begin().await?;
     store::insert_api(&mut tx, &id, &api).await?;
     write_items(&mut tx, &api, &id, &def).await?;
+    crate::v2::http::check_definition(&mut tx, &id, None)
+        .await
+        .map_err(|e| located("the definition", e))?;
     crate::v2::stages::auto_deploy(&mut tx, &id).await?;
     crate::audit::commit(tx).await?;
     Ok((StatusCode::CREATED, Json(answer(api, &def))))
@@ -234,6 +238,9 @@ pub async fn reimport_api(
         }
     }
     write_items(&mut tx, &api, &id, &def).await?;
+    crate::v2::http::check_definition(&mut tx, &id, None)
+        .await
+        .map_err(|e| located("the definition", e))?;
     crate::v2::stages::auto_deploy(&mut tx, &id).await?;
     crate::audit::commit(tx).await?;
     Ok((StatusCode::CREATED, Json(answer(api, &def))))
