@@ -66,6 +66,7 @@ async fn served(node: &DataPlane, api: &str, path: &str, backend_path: &str) -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_apis_are_imported_exported_and_reimported_through_boto3_and_served() {
+    let started = std::time::Instant::now();
     let backend = Backend::start("openapi-backend").await;
     let db = fresh_database().await.expect("a test database");
     let cp = ControlPlane::start(&db).await;
@@ -77,7 +78,9 @@ async fn http_apis_are_imported_exported_and_reimported_through_boto3_and_served
         node.wait_ready().await;
     }
 
+    eprintln!("[{:?}] nodes ready", started.elapsed());
     let made = boto3(&cp, &backend, &["import"]).await;
+    eprintln!("[{:?}] imported", started.elapsed());
     let api = made["apiId"].as_str().expect("apiId").to_string();
     let copy = made["copyId"].as_str().expect("copyId").to_string();
 
@@ -105,6 +108,7 @@ async fn http_apis_are_imported_exported_and_reimported_through_boto3_and_served
             .expect("a response");
         assert_eq!(resp.status().as_u16(), 401);
     }
+    eprintln!("[{:?}] served", started.elapsed());
     // The copy made from the export has no stage: nothing is served for it.
     let (status, _) = get(&nodes[0], &copy, "/pets").await;
     assert_ne!(status, 200);

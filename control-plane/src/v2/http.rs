@@ -784,3 +784,90 @@ pub async fn quick_create(conn: &mut PgConnection, api_id: &str, q: QuickCreate)
     super::stages::insert_new(conn, api_id, stage, true).await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    fn message(e: ApiError) -> String {
+        e.to_string()
+    }
+
+    #[test]
+    fn quick_create_takes_its_members_off_the_api() {
+        let mut doc = map(json!({"name": "a", "protocolType": "HTTP",
+                                 "target": "arn:aws:lambda:us-east-1:1:function:f",
+                                 "routeKey": "GET /x"}));
+        let quick = api(&mut doc, true).ok().flatten().expect("a quick create");
+        assert_eq!(quick.route_key, "GET /x");
+        assert!(target_is_lambda(&quick.target));
+        assert!(!doc.contains_key("target") && !doc.contains_key("routeKey"));
+        assert_eq!(doc["routeSelectionExpression"], json!(ROUTE_SELECTION));
+        let mut doc = map(json!({"name": "a", "protocolType": "HTTP", "target": "https://h/"}));
+        let quick = api(&mut doc, true).ok().flatten().expect("a quick create");
+        assert_eq!(quick.route_key, "$default");
+        assert!(!target_is_lambda(&quick.target));
+        let mut doc = map(json!({"name": "a", "protocolType": "HTTP", "target": "mailto:x"}));
+        assert!(message(api(&mut doc, true).unwrap_err()).contains("Invalid target"));
+    }
+
+    #[test]
+    fn cors_credentials_need_named_origins() {
+        let mut doc = map(json!({"name": "a", "protocolType": "HTTP",
+            "corsConfiguration": {"allowOrigins": ["*"], "allowCredentials": true}}));
+        assert!(message(api(&mut doc, true).unwrap_err()).contains("allowCredentials"));
+        let mut doc = map(json!({"name": "a", "protocolType": "HTTP",
+            "corsConfiguration": {"allowOrigins": ["https://a.example"], "allowCredentials": true,
+                                  "allowMethods": ["GET", "*"], "allowHeaders": ["x-a"]}}));
+        assert!(api(&mut doc, true).is_ok());
+    }
+
+    #[test]
+    fn integrations_by_type_and_version() {
+        let mut ok = map(json!({"integrationType": "AWS_PROXY",
+            "integrationUri": "arn:aws:lambda:us-east-1:123456789012:function:f",
+            "payloadFormatVersion": "2.0"}));
+        assert!(integration(&mut ok, true).is_ok());
+        assert_eq!(ok["timeoutInMillis"], json!(30_000));
+        let mut v2_proxy = map(json!({"integrationType": "HTTP_PROXY",
+            "integrationUri": "http://b/", "integrationMethod": "GET",
+            "payloadFormatVersion": "2.0"}));
+        assert!(message(integration(&mut v2_proxy, true).unwrap_err()).contains("only 1.0"));
+        let mut mock = map(json!({"integrationType": "MOCK", "payloadFormatVersion": "1.0"}));
+        assert!(
+            message(integration(&mut mock, true).unwrap_err()).contains("HTTP_PROXY or AWS_PROXY")
+        );
+        let mut status = map(json!({"integrationType": "HTTP_PROXY",
+            "integrationUri": "http://b/", "integrationMethod": "GET",
+            "payloadFormatVersion": "1.0", "responseParameters": {"199": {}}}));
+        assert!(message(integration(&mut status, true).unwrap_err()).contains("'199'"));
+    }
+
+    #[test]
+    fn authorizers_jwt_and_request() {
+        let mut jwt = map(json!({"name": "j", "authorizerType": "JWT",
+            "jwtConfiguration": {"issuer": "https://i", "audience": ["a"]}}));
+        assert!(authorizer(&mut jwt, true).is_ok());
+        assert_eq!(
+            jwt["identitySource"],
+            json!(["$request.header.Authorization"])
+        );
+        let mut simple = map(json!({"name": "r", "authorizerType": "REQUEST",
+            "authorizerUri": "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:1:function:f/invocations",
+            "authorizerPayloadFormatVersion": "1.0", "enableSimpleResponses": true,
+            "identitySource": ["$request.header.x"]}));
+        assert!(message(authorizer(&mut simple, true).unwrap_err()).contains("2.0"));
+        simple.insert("authorizerPayloadFormatVersion".into(), json!("2.0"));
+        assert!(authorizer(&mut simple, true).is_ok());
+        simple.insert("identitySource".into(), json!([]));
+        simple.insert("authorizerResultTtlInSeconds".into(), json!(300));
+        assert!(message(authorizer(&mut simple, false).unwrap_err()).contains("identitySource"));
+    }
+}
