@@ -1,0 +1,25 @@
+"""HTTP APIs: a Lambda REQUEST authorizer (payload format 2.0, `enableSimpleResponses`).
+
+The identity source is the `x-token` header: a token starting with `allow` is authorized,
+any other is not. The `context` echoes what the authorizer saw of its 2.0 event (version,
+type, routeKey, routeArn, identitySource), so tests can check that event through the
+integration's `requestContext.authorizer.lambda`. The functions host counts invocations
+(`GET /invocations`): tests observe the result cache with it."""
+
+
+def handler(event, context):
+    headers = event.get("headers") or {}
+    token = headers.get("x-token", "")
+    identity = event.get("identitySource") or []
+    return {
+        "isAuthorized": token.startswith("allow"),
+        "context": {
+            "user": token,
+            "version": event.get("version", ""),
+            "type": event.get("type", ""),
+            "routeKey": event.get("routeKey", ""),
+            "routeArn": event.get("routeArn", ""),
+            "identitySource": ",".join(identity) if isinstance(identity, list) else repr(identity),
+            "rawPath": event.get("rawPath", ""),
+        },
+    }
