@@ -283,7 +283,6 @@ async fn quick_create_serves_through_the_default_stage() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "feature bug (http-engine): the `$default` route of an HTTP_PROXY integration whose URI has no path sends `/` instead of the full request path"]
 async fn default_route_sends_the_full_request_path_to_an_http_proxy() {
     let env = Env::start().await;
     let made = env.boto3(&["quick"]).await;
@@ -949,7 +948,6 @@ async fn cors_preflight_is_answered_and_headers_added() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "feature bug (http-engine): with a CORS configuration, the integration's own `Access-Control-Allow-Origin: *` still reaches clients whose origin is not allowed (or who send none)"]
 async fn cors_ignores_the_integrations_own_cors_headers() {
     let env = Env::start().await;
     let made = env.boto3(&["cors"]).await;

@@ -333,13 +333,17 @@ impl<L: Limits> Gateway<L> {
                 APIGW_REQUEST_ID.clone(),
                 ctx.extended_request_id().header_value(),
             );
-            if let Some(origin) = scope.cors_origin.take() {
-                let cors = scope
-                    .stage
-                    .as_ref()
-                    .and_then(|s| s.http.as_ref()?.cors.as_ref());
-                if let Some(cors) = cors {
-                    cors.decorate(origin, headers);
+            let cors = scope
+                .stage
+                .as_ref()
+                .and_then(|s| s.http.as_ref()?.cors.as_ref());
+            // With a CORS configuration the gateway's headers replace the integration's:
+            // none at all for a request without an allowed Origin.
+            if let Some(cors) = cors {
+                match scope.cors_origin.take() {
+                    _ if scope.cors_preflight => {}
+                    Some(origin) => cors.decorate(origin, headers),
+                    None => cors.strip(headers),
                 }
             }
         } else {
@@ -447,6 +451,7 @@ impl<L: Limits> Gateway<L> {
                             // The gateway answers preflights itself, route or not.
                             if compile::http_api::is_preflight(&parts) {
                                 scope.observe(stage, None, &parts);
+                                scope.cors_preflight = true;
                                 return Ok(cors.preflight(scope.cors_origin.take()));
                             }
                         }

@@ -704,6 +704,22 @@ impl Cors {
         }
     }
 
+    /// Removes every CORS header an integration sent (AWS ignores them when the API has a
+    /// CORS configuration): the answer to a request whose Origin is absent or not allowed.
+    pub fn strip(&self, headers: &mut http::HeaderMap) {
+        use cors_headers::*;
+        for name in [
+            &ALLOW_ORIGIN,
+            &ALLOW_METHODS,
+            &ALLOW_HEADERS,
+            &MAX_AGE,
+            &EXPOSE_HEADERS,
+            &ALLOW_CREDENTIALS,
+        ] {
+            headers.remove(name);
+        }
+    }
+
     /// The answer to a preflight request: 204 with the allowed methods, headers and max
     /// age when the origin is allowed, a bare 204 otherwise.
     pub fn preflight(
@@ -788,6 +804,9 @@ pub struct HttpApiProxy {
     pub query_ops: Vec<(MapMode, Box<str>, ValueTemplate)>,
     /// `overwrite:path`.
     pub path: Option<ValueTemplate>,
+    /// The `$default` route's integration: the request path (stage-relative) is appended
+    /// to the URL's, as AWS sends "the full request path" for `$default`.
+    pub append_path: bool,
     /// `timeoutInMillis` (default 30 s).
     pub timeout: Duration,
     /// `responseParameters`.
@@ -913,6 +932,7 @@ fn compile_integration(
                 header_ops,
                 query_ops,
                 path,
+                append_path: scope.route_key == "$default",
                 timeout: integration_timeout(integration.timeout_in_millis),
                 responses: response_parameters(integration, scope)?,
                 reads_body,

@@ -26,6 +26,8 @@ pub struct ErrorScope {
     /// An HTTP API with CORS and an allowed `Origin`: the `Access-Control-Allow-Origin`
     /// value every response gets.
     pub cors_origin: Option<http::HeaderValue>,
+    /// The gateway answered a CORS preflight itself: its headers are final.
+    pub cors_preflight: bool,
 }
 
 #[derive(Debug, Default)]

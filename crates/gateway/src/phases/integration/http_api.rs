@@ -120,7 +120,7 @@ fn backend_uri(
             out.push_str(capture.of(view.path));
         }
     };
-    if proxy.query_ops.is_empty() && proxy.path.is_none() {
+    if proxy.query_ops.is_empty() && proxy.path.is_none() && !proxy.append_path {
         return proxy
             .uri
             .render(fill, view.query, "")
@@ -134,6 +134,14 @@ fn backend_uri(
             if !pq.starts_with('/') {
                 pq.insert(0, '/');
             }
+        }
+        // `/` adds nothing to the URL's own path.
+        None if proxy.append_path && !matches!(view.path, "" | "/") => {
+            pq.push_str(base.path().trim_end_matches('/'));
+            if !view.path.starts_with('/') {
+                pq.push('/');
+            }
+            pq.push_str(view.path);
         }
         None => pq.push_str(base.path()),
     }
