@@ -316,10 +316,14 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
         });
         shipper = Some((stop, tokio::spawn(run)));
     }
+    // A node with a state file of its own (even one it refused) is not brand-new: only a
+    // node without one bootstraps from the state published to Redis.
+    let mut has_file = false;
     if let Some(dir) = state_dir {
+        has_file = crate::node_state::file_path(&dir).exists();
         config_client = restore_state(config_client, dir, state_key).await;
     }
-    if !config_client.has_state() {
+    if !has_file && !config_client.has_state() {
         if let Some(redis) = limiter.redis() {
             bootstrap_from_redis(&config_client, redis, &args.redis_prefix).await;
         }
@@ -486,7 +490,7 @@ async fn restore_state(
     client
 }
 
-/// A node with nothing to serve (no state file) reads the last state the control planes
+/// A brand-new node (no state file of its own) reads the last state the control planes
 /// published to Redis (`control-plane/src/distribution/publish.rs`) and serves it until
 /// the control plane answers; the stream then replaces it. At most a few seconds: a node
 /// whose Redis is away starts empty, as before.

@@ -959,12 +959,21 @@ async fn the_config_stream_runs_over_tls_and_refuses_unverified_peers() {
 
     // A node trusting a CA that did not sign the control plane's certificate, and one
     // without a client certificate: refused at the handshake, each saying so, again and
-    // again, and never configured.
+    // again, and never configured. They get a Redis key prefix of their own: on the
+    // cluster's, they would serve the state the control plane published to Redis
+    // (docs/node-state.md), which is not what is tested here.
+    let alone = |mut env: Vec<(&'static str, String)>| {
+        env.push((
+            "REDIS_KEY_PREFIX",
+            format!("e2e-tls-alone:{}:", uuid::Uuid::new_v4().simple()),
+        ));
+        env
+    };
     let wrong_ca_log = dir.join("wrong-ca.log");
     let wrong_ca = DataPlane::start_logged(
         &url,
         "tls-wrong-ca",
-        &node_env(&stranger_file, true),
+        &alone(node_env(&stranger_file, true)),
         Some(&wrong_ca_log),
     )
     .await;
@@ -972,7 +981,7 @@ async fn the_config_stream_runs_over_tls_and_refuses_unverified_peers() {
     let no_cert = DataPlane::start_logged(
         &url,
         "tls-no-cert",
-        &node_env(&cp_ca_file, false),
+        &alone(node_env(&cp_ca_file, false)),
         Some(&no_cert_log),
     )
     .await;

@@ -804,8 +804,9 @@ pub struct HttpApiProxy {
     pub query_ops: Vec<(MapMode, Box<str>, ValueTemplate)>,
     /// `overwrite:path`.
     pub path: Option<ValueTemplate>,
-    /// The `$default` route's integration: the request path (stage-relative) is appended
-    /// to the URL's, as AWS sends "the full request path" for `$default`.
+    /// The `$default` route's integration: when the URL has no path of its own, the
+    /// request path (stage-relative) is sent, as AWS documents for `$default` ("the full
+    /// request path"); a URL with a path is called as it is.
     pub append_path: bool,
     /// `timeoutInMillis` (default 30 s).
     pub timeout: Duration,

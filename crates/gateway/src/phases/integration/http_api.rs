@@ -135,9 +135,8 @@ fn backend_uri(
                 pq.insert(0, '/');
             }
         }
-        // `/` adds nothing to the URL's own path.
-        None if proxy.append_path && !matches!(view.path, "" | "/") => {
-            pq.push_str(base.path().trim_end_matches('/'));
+        // AWS's documented case: a URL without a path of its own gets the request's.
+        None if proxy.append_path && matches!(base.path(), "" | "/") => {
             if !view.path.starts_with('/') {
                 pq.push('/');
             }
