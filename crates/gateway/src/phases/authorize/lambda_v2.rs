@@ -97,11 +97,7 @@ pub fn identity_source_values(
                         .and_then(|q| q.get(name)),
                 )
             } else if let Some(name) = source.strip_prefix("$stageVariables.") {
-                input
-                    .stage_variables
-                    .iter()
-                    .find(|(k, _)| k == name)
-                    .map(|(_, v)| v.clone())
+                input.stage_variables.get(name).cloned()
             } else if let Some(variable) = source.strip_prefix("$context.") {
                 let http = context.and_then(|c| c.get("http"));
                 match variable {
@@ -218,7 +214,7 @@ pub fn integration_authorizer(result: &AuthorizerResult) -> EventAuthorizer {
 mod tests {
     use super::*;
     use crate::phases::integration::aws_proxy_v2::tests::{
-        example_cert, example_input, example_parts,
+        example_cert, example_input, example_parts, NO_VARS,
     };
     use http::Request;
 
@@ -226,10 +222,11 @@ mod tests {
     fn the_2_0_event_is_aws_documented_example() {
         let parts = example_parts();
         let params = [("parameter1".to_string(), "value1".to_string())];
-        let vars = [
+        let vars: std::collections::BTreeMap<String, String> = [
             ("stageVariable1".to_string(), "value1".to_string()),
             ("stageVariable2".to_string(), "value2".to_string()),
-        ];
+        ]
+        .into();
         let mut cert = example_cert();
         cert.serial_number = "1".into();
         let input = example_input(&parts, b"ignored", &params, &vars, None, Some(&cert));
@@ -308,7 +305,7 @@ mod tests {
             .unwrap()
             .into_parts()
             .0;
-        let mut input = example_input(&parts, b"", &[], &[], None, None);
+        let mut input = example_input(&parts, b"", &[], &NO_VARS, None, None);
         input.raw_path = "/request";
         input.route_key = "GET /request";
         input.stage = "test";
@@ -347,7 +344,8 @@ mod tests {
     #[test]
     fn identity_sources_are_read_from_the_request() {
         let parts = example_parts();
-        let vars = [("v".to_string(), "stage-value".to_string())];
+        let vars: std::collections::BTreeMap<String, String> =
+            [("v".to_string(), "stage-value".to_string())].into();
         let input = example_input(&parts, b"", &[], &vars, None, None);
         let sources =
             |list: &[&str]| -> Vec<String> { list.iter().map(|s| s.to_string()).collect() };

@@ -200,7 +200,7 @@ pub struct HttpEventInput<'a> {
     /// The route's path parameters, decoded.
     pub path_parameters: &'a [(String, String)],
     /// The stage's variables.
-    pub stage_variables: &'a [(String, String)],
+    pub stage_variables: &'a std::collections::BTreeMap<String, String>,
     /// What the route's authorizer established.
     pub authorizer: Option<&'a EventAuthorizer>,
     /// The client certificate (mutual TLS): `requestContext.authentication.clientCert`.
@@ -326,11 +326,17 @@ fn query_v2(raw: Option<&str>) -> Map<String, Value> {
     out
 }
 
-fn pairs_object(pairs: &[(String, String)]) -> Map<String, Value> {
+fn string_object<'p>(
+    pairs: impl IntoIterator<Item = (&'p String, &'p String)>,
+) -> Map<String, Value> {
     pairs
-        .iter()
+        .into_iter()
         .map(|(k, v)| (k.clone(), Value::String(v.clone())))
         .collect()
+}
+
+fn pairs_object(pairs: &[(String, String)]) -> Map<String, Value> {
+    string_object(pairs.iter().map(|(k, v)| (k, v)))
 }
 
 /// Inserts `value` under `key` unless it is an empty object or array (AWS leaves such
@@ -417,7 +423,7 @@ pub(crate) fn request_members_v2(
     insert_non_empty(
         &mut event,
         "stageVariables",
-        Value::Object(pairs_object(input.stage_variables)),
+        Value::Object(string_object(input.stage_variables)),
     );
     event
 }
@@ -526,7 +532,7 @@ pub(crate) fn request_members_v1(input: &HttpEventInput<'_>) -> Map<String, Valu
     );
     event.insert(
         "stageVariables".into(),
-        or_null(pairs_object(input.stage_variables)),
+        or_null(string_object(input.stage_variables)),
     );
     event
 }
@@ -708,11 +714,15 @@ pub(crate) mod tests {
         }
     }
 
+    /// No stage variables.
+    pub(crate) static NO_VARS: std::collections::BTreeMap<String, String> =
+        std::collections::BTreeMap::new();
+
     pub(crate) fn example_input<'a>(
         parts: &'a Parts,
         body: &'a [u8],
         path_parameters: &'a [(String, String)],
-        stage_variables: &'a [(String, String)],
+        stage_variables: &'a std::collections::BTreeMap<String, String>,
         authorizer: Option<&'a EventAuthorizer>,
         cert: Option<&'a ClientCert>,
     ) -> HttpEventInput<'a> {
@@ -751,10 +761,11 @@ pub(crate) mod tests {
     fn the_2_0_event_is_aws_documented_example() {
         let parts = example_parts();
         let params = [("parameter1".to_string(), "value1".to_string())];
-        let vars = [
+        let vars: std::collections::BTreeMap<String, String> = [
             ("stageVariable1".to_string(), "value1".to_string()),
             ("stageVariable2".to_string(), "value2".to_string()),
-        ];
+        ]
+        .into();
         let jwt = EventAuthorizer::Jwt {
             claims: vec![
                 ("claim1".into(), "value1".into()),
@@ -836,7 +847,7 @@ pub(crate) mod tests {
             .unwrap()
             .into_parts()
             .0;
-        let mut input = example_input(&parts, b"", &[], &[], None, None);
+        let mut input = example_input(&parts, b"", &[], &NO_VARS, None, None);
         input.raw_path = "/dev/pets";
         input.route_key = "GET /pets";
         input.stage = "dev";
@@ -885,7 +896,7 @@ pub(crate) mod tests {
                 builder = builder.header("content-type", ct);
             }
             let parts = builder.body(()).unwrap().into_parts().0;
-            let input = example_input(&parts, b"a=1", &[], &[], None, None);
+            let input = example_input(&parts, b"a=1", &[], &NO_VARS, None, None);
             let event = event_v2(&input);
             assert_eq!(event["isBase64Encoded"], !text, "{content_type:?}");
             let expected = if text { "a=1" } else { "YT0x" };
@@ -898,7 +909,7 @@ pub(crate) mod tests {
             .unwrap()
             .into_parts()
             .0;
-        let input = example_input(&parts, &[0xff, 0x00], &[], &[], None, None);
+        let input = example_input(&parts, &[0xff, 0x00], &[], &NO_VARS, None, None);
         assert_eq!(event_v2(&input)["body"], "/wA=");
     }
 
@@ -932,7 +943,7 @@ pub(crate) mod tests {
         );
         assert_eq!(iam.to_v1(), None);
         let parts = example_parts();
-        let input = example_input(&parts, b"", &[], &[], Some(&iam), None);
+        let input = example_input(&parts, b"", &[], &NO_VARS, Some(&iam), None);
         let event = event_v1(&input);
         let identity = &event["requestContext"]["identity"];
         assert_eq!(identity["accessKey"], "AKIA1");
@@ -997,7 +1008,14 @@ pub(crate) mod tests {
             .into_parts()
             .0;
         let cert = example_cert();
-        let mut input = example_input(&parts, b"Hello from Lambda!", &[], &[], None, Some(&cert));
+        let mut input = example_input(
+            &parts,
+            b"Hello from Lambda!",
+            &[],
+            &NO_VARS,
+            None,
+            Some(&cert),
+        );
         input.route_key = "GET /my/path";
         input.request_id = "id=";
         input.received_at = UNIX_EPOCH + Duration::from_millis(1583349317135);

@@ -248,7 +248,6 @@ pub async fn invoke(
 /// What an HTTP API's proxy and authorizer events are made of, owned for the request.
 pub(crate) struct EventParts {
     path_parameters: Vec<(String, String)>,
-    stage_variables: Vec<(String, String)>,
     authorizer: Option<EventAuthorizer>,
 }
 
@@ -281,11 +280,6 @@ impl EventParts {
                     )
                 })
                 .collect(),
-            stage_variables: scope
-                .stage_variables
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
             authorizer,
         }
     }
@@ -311,7 +305,7 @@ impl EventParts {
             source_ip: ctx.source_ip,
             received_at: ctx.received_at,
             path_parameters: &self.path_parameters,
-            stage_variables: &self.stage_variables,
+            stage_variables: &routed.method.template_scope.stage_variables,
             authorizer: if with_authorizer {
                 self.authorizer.as_ref()
             } else {
