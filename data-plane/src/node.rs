@@ -205,7 +205,10 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
     if args.logs {
         let (queue, records) =
             crate::logs::queue::bounded(usize::try_from(args.log_queue_size).unwrap_or(usize::MAX));
-        let hook = Arc::new(LogsHook::new(queue, Arc::clone(&log_stats)));
+        // Lines only written to the file or stdout are formatted ready to embed there.
+        let embedded =
+            !args.logs_ship && (args.access_log_file.is_some() || args.access_log_stdout);
+        let hook = Arc::new(LogsHook::new(queue, Arc::clone(&log_stats)).embedding(embedded));
         ws_logs = Some(Arc::clone(&hook));
         hooks.push(hook);
         let pending = args.logs_ship.then(|| {

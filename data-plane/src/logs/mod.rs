@@ -84,6 +84,9 @@ pub struct LogRecord {
 pub enum Lines {
     /// One access-log line.
     One(String),
+    /// One access-log line already escaped as the inside of a JSON string, for a node
+    /// that only writes lines to its file or stdout (see [`LogsHook::embedding`]).
+    Embedded(String),
     /// A request's execution-log lines, in order.
     Many(Vec<String>),
 }
@@ -91,7 +94,7 @@ pub enum Lines {
 impl Lines {
     fn count(&self) -> u64 {
         match self {
-            Lines::One(_) => 1,
+            Lines::One(_) | Lines::Embedded(_) => 1,
             Lines::Many(lines) => lines.len() as u64,
         }
     }
@@ -102,12 +105,25 @@ impl Lines {
 pub struct LogsHook {
     queue: LogSender,
     stats: Arc<LogStats>,
+    embedded: bool,
 }
 
 impl LogsHook {
     /// A hook sending into `queue`, counting into `stats`.
     pub fn new(queue: LogSender, stats: Arc<LogStats>) -> Self {
-        LogsHook { queue, stats }
+        LogsHook {
+            queue,
+            stats,
+            embedded: false,
+        }
+    }
+
+    /// With `yes`, access lines are formatted already escaped for the sink's JSON lines
+    /// ([`Lines::Embedded`]), which then writes them without escaping each line again:
+    /// for a node whose lines go only to its file or stdout, not shipped.
+    pub fn embedding(mut self, yes: bool) -> Self {
+        self.embedded = yes;
+        self
     }
 
     fn send(&self, record: LogRecord) {
@@ -209,8 +225,18 @@ impl RequestEnd for LogsHook {
         };
         let logging = &stage.logging;
         if let Some(format) = &logging.access {
-            let line = format.format(s);
-            self.send(self.record(s, LogKind::Access, &logging.access_group, Lines::One(line)));
+            let line = if self.embedded {
+                thread_local! {
+                    static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+                }
+                let mut line = String::with_capacity(format.capacity_hint() + 64);
+                SCRATCH
+                    .with(|scratch| format.write_embedded(s, &mut scratch.borrow_mut(), &mut line));
+                Lines::Embedded(line)
+            } else {
+                Lines::One(format.format(s))
+            };
+            self.send(self.record(s, LogKind::Access, &logging.access_group, line));
         }
         let Some(method) = s.method else {
             return;

@@ -227,6 +227,10 @@ pub fn events_of(record: LogRecord) -> Vec<LogEvent> {
     };
     match record.lines {
         Lines::One(line) => vec![event(line)],
+        // Not shipped in this mode; should one be, it goes as written.
+        Lines::Embedded(line) => vec![event(
+            serde_json::from_str(&format!("\"{line}\"")).unwrap_or(line),
+        )],
         Lines::Many(lines) => lines
             .into_iter()
             .map(|line| event(format!("({request_id}) {line}")))
@@ -249,10 +253,11 @@ fn write_record(buf: &mut String, record: &LogRecord, node_id: &str) {
         status: u32::from(record.status),
     };
     match &record.lines {
-        Lines::One(line) => write_line(buf, &head, line),
+        Lines::One(line) => write_line(buf, &head, line, false),
+        Lines::Embedded(line) => write_line(buf, &head, line, true),
         Lines::Many(lines) => {
             for line in lines {
-                write_line(buf, &head, &format!("({request_id}) {line}"));
+                write_line(buf, &head, &format!("({request_id}) {line}"), false);
             }
         }
     }
@@ -271,9 +276,9 @@ struct Head<'a> {
 }
 
 /// Appends one JSON line, written field by field: no intermediate JSON value, numbers
-/// without `fmt`, strings escaped by the access log's own escaper (unescaped runs
-/// copied whole).
-fn write_line(buf: &mut String, head: &Head<'_>, message: &str) {
+/// without `fmt`, strings escaped by the access log's own escaper; a message that is
+/// `escaped` already goes in as it is.
+fn write_line(buf: &mut String, head: &Head<'_>, message: &str, escaped: bool) {
     let kind = if head.kind == LogKind::Execution {
         "execution"
     } else {
@@ -296,7 +301,13 @@ fn write_line(buf: &mut String, head: &Head<'_>, message: &str) {
     text(buf, "stage", head.stage);
     buf.push_str(",\"status\":");
     buf.push_str(itoa::Buffer::new().format(head.status));
-    text(buf, "message", message);
+    if escaped {
+        buf.push_str(",\"message\":\"");
+        buf.push_str(message);
+        buf.push('"');
+    } else {
+        text(buf, "message", message);
+    }
     buf.push_str("}\n");
 }
 
@@ -360,6 +371,32 @@ mod tests {
         assert_eq!(v["timestamp"], 7);
         assert_eq!(lines[1]["message"], "(rid) b");
         assert!(buf.ends_with('\n'));
+    }
+
+    #[test]
+    fn embedded_access_lines_are_written_as_escaped_lines_are() {
+        let line = r#"{"id":"r1", "ua":"a \"b\" \\"}"#;
+        let mut escaped = String::new();
+        push_json_escaped(line, &mut escaped);
+        let (mut plain, mut embedded) = (String::new(), String::new());
+        write_record(
+            &mut plain,
+            &record(Lines::One(line.into()), LogKind::Access),
+            "n1",
+        );
+        write_record(
+            &mut embedded,
+            &record(Lines::Embedded(escaped), LogKind::Access),
+            "n1",
+        );
+        assert_eq!(plain, embedded);
+        let v: serde_json::Value = serde_json::from_str(plain.trim_end()).unwrap();
+        assert_eq!(v["message"], line);
+        // Shipped after all, it goes as written.
+        let mut escaped = String::new();
+        push_json_escaped(line, &mut escaped);
+        let events = events_of(record(Lines::Embedded(escaped), LogKind::Access));
+        assert_eq!(events[0].message, line);
     }
 
     #[test]
