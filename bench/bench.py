@@ -528,17 +528,29 @@ def httpapi_report(capacity) -> str:
     return "\n".join(lines) + "\n"
 
 
+def paired(capacity, name: str, base: str, c: int) -> str:
+    """Median [range] of `name`/`base` taken run by run: each run's two figures were measured
+    next to each other, so the machine's slow drifts cancel out of each ratio."""
+    ratios = [a["rps"] / b["rps"] for a, b in zip(capacity[name][c], capacity[base][c]) if b["rps"]]
+    if not ratios:
+        return "-"
+    return f"**{statistics.median(ratios):.3f}** [{min(ratios):.3f}–{max(ratios):.3f}]"
+
+
 def logs_report(capacity) -> str:
-    lines = ["", "Access logs and tracing (BENCH_LOGS=1): median [range] req/s, same node, interleaved", "",
-             "| conns | plain stage | access log (JSON, file) | tracing at 1 % | logged/plain | traced/plain |",
-             "|---|---|---|---|---|---|"]
+    lines = ["", "Access logs and tracing (BENCH_LOGS=1): median [range] req/s, same node, interleaved;",
+             "ratios: of the medians, and the median [range] of each run's own ratio (paired)", "",
+             "| conns | plain stage | access log (JSON, file) | tracing at 1 % | logged/plain | traced/plain "
+             "| logged/plain paired | traced/plain paired |",
+             "|---|---|---|---|---|---|---|---|"]
     for c in CONNS:
         med = {n: statistics.median(r["rps"] for r in capacity[n][c])
                for n in ("gateway", "logged", "traced")}
         lines.append(f"| {c} | {spread([r['rps'] for r in capacity['gateway'][c]])} | "
                      f"{spread([r['rps'] for r in capacity['logged'][c]])} | "
                      f"{spread([r['rps'] for r in capacity['traced'][c]])} | "
-                     f"**{med['logged'] / med['gateway']:.3f}** | **{med['traced'] / med['gateway']:.3f}** |")
+                     f"{med['logged'] / med['gateway']:.3f} | {med['traced'] / med['gateway']:.3f} | "
+                     f"{paired(capacity, 'logged', 'gateway', c)} | {paired(capacity, 'traced', 'gateway', c)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -708,7 +720,9 @@ def main() -> None:
         capacity: dict[str, dict[int, list[dict]]] = {t.name: {c: [] for c in CONNS} for t in targets}
         for run in range(RUNS):
             for c in CONNS:
-                for t in targets:  # interleaved: A B C A B C ...
+                # Interleaved, the order reversed every other run (A B C, C B A, ...), so a
+                # drift of the machine's speed does not favour whoever runs first.
+                for t in (targets if run % 2 == 0 else targets[::-1]):
                     r = run_wrk(t, c, DURATION)
                     capacity[t.name][c].append(r)
                     print(f"run {run + 1}/{RUNS} c={c:<3} {t.name:<8} {r['rps']:>10,.0f} req/s "
