@@ -204,6 +204,21 @@ def part_setup():
           Stage="$default", ApiMappingKey="rest")
     fails(v1.create_base_path_mapping, "ConflictException", domainName=dom, basePath="v1",
           restApiId=E["REST_API_ID"], stage="prod")
+    fails(v2.create_api_mapping, "BadRequestException", DomainName=dom, ApiId=root,
+          Stage="$default", ApiMappingKey="k" * 301)
+    # AWS maps HTTP APIs only to REGIONAL domains with the TLS 1.2 policy.
+    v2.create_domain_name(DomainName="edge.example.com",
+                          DomainNameConfigurations=[{"CertificateArn": arn,
+                                                     "EndpointType": "EDGE"}])
+    msg = fails(v2.create_api_mapping, "BadRequestException", DomainName="edge.example.com",
+                ApiId=root, Stage="$default")
+    check("REGIONAL" in msg, msg)
+    v2.update_domain_name(DomainName="edge.example.com",
+                          DomainNameConfigurations=[{"EndpointType": "REGIONAL",
+                                                     "SecurityPolicy": "TLS_1_0"}])
+    fails(v2.create_api_mapping, "BadRequestException", DomainName="edge.example.com",
+          ApiId=root, Stage="$default")
+    v2.delete_domain_name(DomainName="edge.example.com")
     fails(v2.create_api_mapping, "NotFoundException", DomainName="nope.example.com",
           ApiId=root, Stage="$default", ApiMappingKey="x")
     fails(v2.get_api_mapping, "NotFoundException", DomainName=dom, ApiMappingId="nope")

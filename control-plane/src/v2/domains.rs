@@ -19,7 +19,8 @@
 //! that is a whole-segment prefix of the path wins and is stripped before route matching
 //! (`compile::domain`). Request members that name something that does not exist (`apiId`,
 //! `stage`) are BadRequestException, as for base path mappings; path members (the domain,
-//! the mapping id) NotFoundException.
+//! the mapping id) NotFoundException. As in AWS, keys are at most 300 characters, and HTTP
+//! APIs map only to REGIONAL domains with the TLS 1.2 security policy (or a newer one).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -281,6 +282,11 @@ fn mapping_json((id, key, api, stage): &store::domains::ApiMappingRow) -> Value 
 /// end), as base paths are.
 fn stored_key(given: Option<&str>) -> ApiResult<String> {
     let key = given.unwrap_or("");
+    if key.len() > 300 {
+        return Err(ApiError::bad_request(
+            "Invalid API mapping key: at most 300 characters",
+        ));
+    }
     if key == "(none)" {
         return Err(ApiError::bad_request(
             "Invalid API mapping key '(none)': give an empty key to map the whole domain",
@@ -323,6 +329,25 @@ async fn check_target(conn: &mut sqlx::PgConnection, api: &str, stage: &str) -> 
     Ok(())
 }
 
+/// AWS maps HTTP APIs only to REGIONAL domains with the TLS 1.2 security policy (or a
+/// newer one).
+fn check_domain_takes_http_apis(d: &DomainName) -> ApiResult<()> {
+    let regional = d.endpoint_configuration.types.first().map(String::as_str) == Some("REGIONAL");
+    if !regional || d.security_policy == "TLS_1_0" {
+        return Err(ApiError::bad_request(format!(
+            "HTTP APIs can be mapped only to a REGIONAL custom domain name with the TLS 1.2 \
+             security policy; {} is {} with {}",
+            d.domain_name,
+            d.endpoint_configuration
+                .types
+                .first()
+                .map_or("EDGE", String::as_str),
+            d.security_policy
+        )));
+    }
+    Ok(())
+}
+
 fn key_conflict(key: &str) -> ApiError {
     ApiError::conflict(format!(
         "The API mapping key '{key}' is already used by a mapping of this domain name"
@@ -341,7 +366,8 @@ pub async fn create_mapping(
     let api = str_of(&body, "apiId").unwrap_or_default();
     let stage = str_of(&body, "stage").unwrap_or_default();
     let mut tx = state.db.begin().await?;
-    store::domains::load(&mut tx, &domain, true).await?;
+    let d = store::domains::load(&mut tx, &domain, true).await?;
+    check_domain_takes_http_apis(&d.doc)?;
     check_target(&mut tx, &api, &stage).await?;
     if store::domains::mapping_key_taken(&mut tx, &domain, &key, None).await? {
         return Err(key_conflict(&key));
@@ -388,7 +414,8 @@ pub async fn update_mapping(
     let body = shape::check("UpdateApiMapping", &body, false)?;
     let domain = domain.to_ascii_lowercase();
     let mut tx = state.db.begin().await?;
-    store::domains::load(&mut tx, &domain, true).await?;
+    let d = store::domains::load(&mut tx, &domain, true).await?;
+    check_domain_takes_http_apis(&d.doc)?;
     let (id, mut key, mut api, mut stage) =
         store::domains::api_mapping(&mut tx, &domain, &id).await?;
     if let Some(k) = body.get("apiMappingKey") {
@@ -435,7 +462,8 @@ mod tests {
         assert_eq!(stored_key(None).unwrap(), "");
         assert_eq!(stored_key(Some("")).unwrap(), "");
         assert_eq!(stored_key(Some("v1/orders")).unwrap(), "v1/orders");
-        for bad in ["/v1", "v1/", "v1//x", "a b", "(none)", "x?y"] {
+        let long = "a".repeat(301);
+        for bad in ["/v1", "v1/", "v1//x", "a b", "(none)", "x?y", long.as_str()] {
             assert!(stored_key(Some(bad)).is_err(), "{bad}");
         }
     }
