@@ -305,7 +305,12 @@ fn stored_key(given: Option<&str>) -> ApiResult<String> {
 async fn check_target(conn: &mut sqlx::PgConnection, api: &str, stage: &str) -> ApiResult<()> {
     let doc = store::v2::load_api(conn, api, false)
         .await
-        .map_err(|_| ApiError::bad_request(format!("Invalid API identifier specified {api}")))?;
+        .map_err(|e| match e {
+            ApiError::NotFound(_) => {
+                ApiError::bad_request(format!("Invalid API identifier specified {api}"))
+            }
+            other => other,
+        })?;
     if super::protocol(&doc) != "HTTP" {
         return Err(ApiError::bad_request(format!(
             "API {api} is a {} API: API mappings of this gateway map HTTP API stages (map \
