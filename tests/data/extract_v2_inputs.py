@@ -3,7 +3,8 @@
 service model: for each Create*/Update* operation the control plane serves, its input
 body's members by wire name (`locationName`) with their type, `enum`, `required`,
 `min`/`max` and nested members. The control plane's v2 handlers check request bodies
-against it (`control-plane/src/v2/shape.rs`).
+against it (`control-plane/src/v2/shape.rs`), and the custom domain name and API mapping
+operations (`control-plane/src/v2/domains.rs`).
 
     python3 tests/data/extract_v2_inputs.py path/to/apigatewayv2/2018-11-29/service-2.json
 """
@@ -25,7 +26,7 @@ OPERATIONS = [
         "Stage",
         "Deployment",
     )
-]
+] + ["CreateDomainName", "UpdateDomainName", "CreateApiMapping", "UpdateApiMapping"]
 
 model = json.load(open(sys.argv[1]))
 shapes = model["shapes"]

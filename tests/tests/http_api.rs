@@ -741,7 +741,6 @@ async fn jwt_authorizer_checks_signature_expiry_audience_and_scopes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "feature gap (http-engine): JWT refusals carry no `www-authenticate` header (AWS: `Bearer scope=\"\" error=\"invalid_token\" error_description=\"...\"`)"]
 async fn jwt_refusal_says_why_in_www_authenticate() {
     let key = Key::rsa("http-rsa-3");
     let issuer = Issuer::start(vec![key.clone()]).await;
@@ -766,6 +765,15 @@ async fn jwt_refusal_says_why_in_www_authenticate() {
         assert!(
             got.header("www-authenticate")
                 .contains("error=\"invalid_token\""),
+            "{}",
+            got.show()
+        );
+        assert_eq!(got.status, 401, "{}", got.show());
+        assert_eq!(got.json(), message("Unauthorized"), "{}", got.show());
+        assert_eq!(
+            got.header("www-authenticate"),
+            "Bearer scope=\"\" error=\"invalid_token\" \
+             error_description=\"the token does not have a valid audience\"",
             "{}",
             got.show()
         );

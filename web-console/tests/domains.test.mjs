@@ -9,7 +9,9 @@
 // domain's unreadable truststore is refused at its field, a readable one kept, and
 // it is tagged; a base path with a
 // bad segment is refused at its field, then `v1/orders` is mapped to the API's prod stage and
-// the node answers GET /v1/orders/ping for that Host; the certificate is rotated (new name
+// the node answers GET /v1/orders/ping for that Host; an HTTP API's stage is mapped to
+// `shop` on the same domain (a malformed key refused at its field) and the node serves it;
+// the certificate is rotated (new name
 // shown); a client certificate is generated (its PEM shown), set on the stage and read back
 // through GetStage, and its deletion is refused while the stage names it. axe-core checks each screen; no page error is allowed. Screenshots land
 // in web-console/test-results/ (prefix "domains").
@@ -158,6 +160,30 @@ test("a custom domain is created, mapped, served and rotated; a client certifica
   await mrow.getByRole("link", { name: "prod" }).waitFor();
   await shot("domains-05-mapping");
   await untilNode(host, "/v1/orders/ping", `"pong": "${host}"`);
+
+  // An HTTP API mapping on the same domain (apigatewayv2 CreateApiMapping): a malformed key
+  // refused at its field, then `shop` → a quick-created HTTP API's $default stage (an
+  // HTTP_PROXY to the control plane's /healthz), served by the node.
+  const httpApi = await ok("POST", "/v2/apis", { name: "domains-http", protocolType: "HTTP", target: `${CONSOLE}/healthz` });
+  await page.reload();
+  await page.getByText("No HTTP API mappings").waitFor();
+  await page.getByRole("button", { name: "Add HTTP API mapping" }).click();
+  const hmap = page.getByRole("form", { name: "Add HTTP API mapping" });
+  await hmap.getByLabel("HTTP API", { exact: true }).selectOption(httpApi.apiId);
+  await hmap.getByLabel("Stage").locator("option", { hasText: "$default" }).waitFor({ state: "attached" });
+  const keyInput = hmap.getByLabel("API mapping key");
+  await keyInput.fill("/shop");
+  expectHttpErrors(true);
+  await hmap.getByRole("button", { name: "Add mapping" }).click();
+  await hmap.locator(".field", { has: page.getByLabel("API mapping key") }).getByText("Invalid API mapping key").waitFor();
+  assert.equal(await keyInput.getAttribute("aria-invalid"), "true");
+  expectHttpErrors(false);
+  await keyInput.fill("shop");
+  await hmap.getByRole("button", { name: "Add mapping" }).click();
+  await toast("HTTP API mapping shop added");
+  await page.getByTestId("http-mappings-table").getByRole("row", { name: /shop/ }).getByRole("link", { name: "domains-http" }).waitFor();
+  await shot("domains-05b-http-mapping");
+  await untilNode(host, "/shop/anything", "ok");
 
   // Rotation: the new certificate and name in one UpdateDomainName.
   await page.getByRole("button", { name: "Rotate certificate" }).click();

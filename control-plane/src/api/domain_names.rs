@@ -65,30 +65,30 @@ pub const TARGET_SUFFIX: &str = "execute-api.localhost";
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateDomainName {
-    domain_name: Option<String>,
-    certificate_name: Option<String>,
-    certificate_body: Option<String>,
-    certificate_private_key: Option<String>,
-    certificate_chain: Option<String>,
-    certificate_arn: Option<String>,
-    regional_certificate_name: Option<String>,
-    regional_certificate_arn: Option<String>,
-    endpoint_configuration: Option<EndpointConfiguration>,
-    security_policy: Option<String>,
-    mutual_tls_authentication: Option<MutualTlsInput>,
+    pub(crate) domain_name: Option<String>,
+    pub(crate) certificate_name: Option<String>,
+    pub(crate) certificate_body: Option<String>,
+    pub(crate) certificate_private_key: Option<String>,
+    pub(crate) certificate_chain: Option<String>,
+    pub(crate) certificate_arn: Option<String>,
+    pub(crate) regional_certificate_name: Option<String>,
+    pub(crate) regional_certificate_arn: Option<String>,
+    pub(crate) endpoint_configuration: Option<EndpointConfiguration>,
+    pub(crate) security_policy: Option<String>,
+    pub(crate) mutual_tls_authentication: Option<MutualTlsInput>,
     #[serde(default)]
-    tags: BTreeMap<String, String>,
-    ownership_verification_certificate_arn: Option<String>,
-    policy: Option<String>,
-    routing_mode: Option<String>,
+    pub(crate) tags: BTreeMap<String, String>,
+    pub(crate) ownership_verification_certificate_arn: Option<String>,
+    pub(crate) policy: Option<String>,
+    pub(crate) routing_mode: Option<String>,
 }
 
 /// `MutualTlsAuthenticationInput`.
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MutualTlsInput {
-    truststore_uri: Option<String>,
-    truststore_version: Option<String>,
+    pub(crate) truststore_uri: Option<String>,
+    pub(crate) truststore_version: Option<String>,
 }
 
 /// A host name: dot-separated labels of letters, digits and hyphens (not at either end),
@@ -246,6 +246,15 @@ pub async fn create(
     State(state): State<AppState>,
     AwsJson(req): AwsJson<CreateDomainName>,
 ) -> ApiResult<(StatusCode, Json<DomainName>)> {
+    Ok((StatusCode::CREATED, Json(create_domain(&state, req).await?)))
+}
+
+/// Creates a domain (REST's CreateDomainName, and apigatewayv2's through
+/// [`crate::v2::domains`]: one store of domain names for both APIs).
+pub(crate) async fn create_domain(
+    state: &AppState,
+    req: CreateDomainName,
+) -> ApiResult<DomainName> {
     let types = req
         .endpoint_configuration
         .as_ref()
@@ -310,7 +319,7 @@ pub async fn create(
         ) {
             (Some(body), Some(key), None) => {
                 let c = seal_certificate(
-                    &state,
+                    state,
                     cert_name,
                     body,
                     req.certificate_chain.as_deref(),
@@ -365,7 +374,7 @@ pub async fn create(
     store::domains::insert(&mut tx, &stored).await?;
     store::config::bump(&mut tx).await?;
     crate::audit::commit(tx).await?;
-    Ok((StatusCode::CREATED, Json(stored.doc)))
+    Ok(stored.doc)
 }
 
 /// GET /domainnames
@@ -397,6 +406,16 @@ pub async fn update(
     Path(name): Path<String>,
     AwsJson(req): AwsJson<PatchRequest>,
 ) -> ApiResult<Json<DomainName>> {
+    Ok(Json(update_domain(&state, &name, &req).await?))
+}
+
+/// Applies UpdateDomainName's patch operations (apigatewayv2's UpdateDomainName is
+/// translated into them).
+pub(crate) async fn update_domain(
+    state: &AppState,
+    name: &str,
+    req: &PatchRequest,
+) -> ApiResult<DomainName> {
     let name = name.to_ascii_lowercase();
     let mut tx = state.db.begin().await?;
     let mut d = store::domains::load(&mut tx, &name, true).await?;
@@ -506,7 +525,7 @@ pub async fn update(
             let chain = chain.unwrap_or_else(|| old.chain_pem.clone());
             let key = key.or(old_key).unwrap_or_default();
             let name = cert_name.clone().unwrap_or_else(|| old.name.clone());
-            let c = seal_certificate(&state, name, &body, chain.as_deref(), &key)?;
+            let c = seal_certificate(state, name, &body, chain.as_deref(), &key)?;
             store::domains::insert_certificate(&mut tx, &c).await?;
             Some(c)
         }
@@ -532,7 +551,7 @@ pub async fn update(
     store::domains::save(&mut tx, &d).await?;
     store::config::bump(&mut tx).await?;
     crate::audit::commit(tx).await?;
-    Ok(Json(d.doc))
+    Ok(d.doc)
 }
 
 /// DELETE /domainnames/{domain_name} (its mappings go with it).
@@ -540,13 +559,19 @@ pub async fn delete(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
+    delete_domain(&state, &name).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Deletes a domain with its base path mappings and API mappings.
+pub(crate) async fn delete_domain(state: &AppState, name: &str) -> ApiResult<()> {
     let name = name.to_ascii_lowercase();
     let mut tx = state.db.begin().await?;
     store::domains::load(&mut tx, &name, true).await?;
     store::domains::delete(&mut tx, &name).await?;
     store::config::bump(&mut tx).await?;
     crate::audit::commit(tx).await?;
-    Ok(StatusCode::ACCEPTED)
+    Ok(())
 }
 
 // ---- base path mappings ----

@@ -183,11 +183,15 @@ pub async fn mappings(conn: &mut PgConnection, domain: &str) -> ApiResult<Vec<Ba
     Ok(rows.into_iter().map(mapping).collect())
 }
 
-/// Every mapping of every domain: `(domain, mapping)`.
+/// Every mapping of every domain, `(domain, mapping)`: base path mappings (REST stages)
+/// and API mappings (HTTP API stages, their key as the base path), as the nodes route
+/// them alike.
 pub async fn all_mappings(conn: &mut PgConnection) -> sqlx::Result<Vec<(String, BasePathMapping)>> {
     let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
         "SELECT domain_name, base_path, rest_api_id, stage FROM base_path_mappings \
-         ORDER BY domain_name, base_path",
+         UNION ALL \
+         SELECT domain_name, api_mapping_key, api_id, stage FROM api_mappings \
+         ORDER BY 1, 2",
     )
     .fetch_all(conn)
     .await?;
@@ -235,9 +239,9 @@ pub async fn insert_mapping(
     .bind(base_path)
     .bind(api)
     .bind(stage)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
-    if done.rows_affected() == 0 {
+    if done.rows_affected() == 0 || api_mapping_key_taken(conn, domain, base_path, None).await? {
         return Err(ApiError::conflict(
             "Base path already exists for this domain name",
         ));
@@ -280,4 +284,110 @@ pub async fn deployed(conn: &mut PgConnection) -> sqlx::Result<Vec<DeployedDomai
     )
     .fetch_all(conn)
     .await
+}
+
+// ---- API mappings (apigatewayv2: HTTP API stages) ----
+
+/// An API mapping as stored: `(api_mapping_id, api_mapping_key, api_id, stage)`.
+pub type ApiMappingRow = (String, String, String, String);
+
+/// AWS's error for an unknown API mapping.
+pub fn api_mapping_not_found(id: &str) -> ApiError {
+    ApiError::not_found(format!("Invalid API mapping identifier specified {id}"))
+}
+
+/// The API mappings of a domain, by key.
+pub async fn api_mappings(conn: &mut PgConnection, domain: &str) -> ApiResult<Vec<ApiMappingRow>> {
+    Ok(sqlx::query_as(
+        "SELECT api_mapping_id, api_mapping_key, api_id, stage FROM api_mappings \
+         WHERE domain_name = $1 ORDER BY api_mapping_key",
+    )
+    .bind(domain)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// One API mapping (NotFound when there is none).
+pub async fn api_mapping(
+    conn: &mut PgConnection,
+    domain: &str,
+    id: &str,
+) -> ApiResult<ApiMappingRow> {
+    let row: Option<ApiMappingRow> = sqlx::query_as(
+        "SELECT api_mapping_id, api_mapping_key, api_id, stage FROM api_mappings \
+         WHERE domain_name = $1 AND api_mapping_id = $2",
+    )
+    .bind(domain)
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.ok_or_else(|| api_mapping_not_found(id))
+}
+
+/// Whether an API mapping other than `except` holds `key` ('' for the empty key).
+async fn api_mapping_key_taken(
+    conn: &mut PgConnection,
+    domain: &str,
+    key: &str,
+    except: Option<&str>,
+) -> ApiResult<bool> {
+    let found: Option<(i32,)> = sqlx::query_as(
+        "SELECT 1 FROM api_mappings WHERE domain_name = $1 AND api_mapping_key = $2 \
+         AND api_mapping_id IS DISTINCT FROM $3",
+    )
+    .bind(domain)
+    .bind(key)
+    .bind(except)
+    .fetch_optional(conn)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// Whether `key` of `domain` is taken by a base path mapping or by an API mapping other
+/// than `except`: one namespace of keys per domain. Callers hold the domain's row lock.
+pub async fn mapping_key_taken(
+    conn: &mut PgConnection,
+    domain: &str,
+    key: &str,
+    except: Option<&str>,
+) -> ApiResult<bool> {
+    let base: Option<(i32,)> = sqlx::query_as(
+        "SELECT 1 FROM base_path_mappings WHERE domain_name = $1 AND base_path = $2",
+    )
+    .bind(domain)
+    .bind(key)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(base.is_some() || api_mapping_key_taken(conn, domain, key, except).await?)
+}
+
+/// Inserts or rewrites an API mapping (the caller checked its key is free).
+pub async fn put_api_mapping(
+    conn: &mut PgConnection,
+    domain: &str,
+    (id, key, api, stage): &ApiMappingRow,
+) -> ApiResult<()> {
+    sqlx::query(
+        "INSERT INTO api_mappings (domain_name, api_mapping_id, api_mapping_key, api_id, stage) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (domain_name, api_mapping_id) DO UPDATE \
+         SET api_mapping_key = $3, api_id = $4, stage = $5",
+    )
+    .bind(domain)
+    .bind(id)
+    .bind(key)
+    .bind(api)
+    .bind(stage)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Deletes an API mapping.
+pub async fn delete_api_mapping(conn: &mut PgConnection, domain: &str, id: &str) -> ApiResult<()> {
+    sqlx::query("DELETE FROM api_mappings WHERE domain_name = $1 AND api_mapping_id = $2")
+        .bind(domain)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

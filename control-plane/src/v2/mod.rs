@@ -1,7 +1,8 @@
 //! The management API in the `apigatewayv2` service model's wire shape (paths under
 //! `/v2/`, SigV4 service `apigateway`, authenticated like the v1 API by the same
 //! middleware): APIs, routes and route responses, integrations and integration
-//! responses, authorizers, models, stages and deployments.
+//! responses, authorizers, models, stages and deployments; custom domain names and API
+//! mappings ([`domains`], sharing the REST API's domain store).
 //!
 //! Every entity is a JSON document in its wire shape (`store::v2`). A request body is
 //! first checked against the model's input shape ([`shape`]: types, enums, required
@@ -17,6 +18,7 @@
 pub mod apis;
 pub mod connections;
 pub mod distribute;
+pub mod domains;
 pub mod http;
 pub mod items;
 pub mod openapi3;
@@ -41,6 +43,10 @@ pub fn routes() -> Vec<Route> {
     use items::{AUTHORIZER, INTEGRATION, INTEGRATION_RESPONSE, MODEL, ROUTE, ROUTE_RESPONSE};
     const API: &str = "/v2/apis/{api_id}";
     const STAGE: &str = "/v2/apis/{api_id}/stages/{stage_name}";
+    const DOMAINS: &str = "/v2/domainnames";
+    const DOMAIN: &str = "/v2/domainnames/{domain_name}";
+    const MAPPINGS: &str = "/v2/domainnames/{domain_name}/apimappings";
+    const MAPPING: &str = "/v2/domainnames/{domain_name}/apimappings/{api_mapping_id}";
     let api = |p: &str| format!("{API}{p}");
     let stage = |p: &str| format!("{STAGE}{p}");
     let mut table = vec![
@@ -217,6 +223,34 @@ pub fn routes() -> Vec<Route> {
             "DeleteDeployment",
             204,
             stages::delete_deployment,
+        ),
+        route(Get, DOMAINS, "GetDomainNames", 200, domains::list),
+        route(Post, DOMAINS, "CreateDomainName", 201, domains::create),
+        route(Get, DOMAIN, "GetDomainName", 200, domains::get),
+        route(Patch, DOMAIN, "UpdateDomainName", 200, domains::update),
+        route(Delete, DOMAIN, "DeleteDomainName", 204, domains::delete),
+        route(Get, MAPPINGS, "GetApiMappings", 200, domains::list_mappings),
+        route(
+            Post,
+            MAPPINGS,
+            "CreateApiMapping",
+            201,
+            domains::create_mapping,
+        ),
+        route(Get, MAPPING, "GetApiMapping", 200, domains::get_mapping),
+        route(
+            Patch,
+            MAPPING,
+            "UpdateApiMapping",
+            200,
+            domains::update_mapping,
+        ),
+        route(
+            Delete,
+            MAPPING,
+            "DeleteApiMapping",
+            204,
+            domains::delete_mapping,
         ),
         // Our extension (not in the model): metered WebSocket usage.
         route(Get, api("/usage"), "GetApiUsage", 200, usage::get),

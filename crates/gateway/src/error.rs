@@ -57,6 +57,11 @@ pub enum GatewayError {
     /// The identity is missing or invalid, or the authorizer said "Unauthorized" (401).
     #[error("unauthorized: {0}")]
     Unauthorized(Cow<'static, str>),
+    /// An HTTP API's JWT authorizer refused the token (401); the reason goes back to the
+    /// client in `www-authenticate` (`Bearer scope="" error="invalid_token"
+    /// error_description="..."`), as AWS's HTTP APIs send it.
+    #[error("invalid token: {0}")]
+    InvalidToken(Cow<'static, str>),
     /// A policy (resource policy or the authorizer's) does not allow the call (403).
     #[error("access denied: {0}")]
     AccessDenied(Cow<'static, str>),
@@ -293,7 +298,7 @@ impl GatewayError {
                 "InternalServerErrorException",
                 "Internal server error",
             ),
-            GatewayError::Unauthorized(_) => b(
+            GatewayError::Unauthorized(_) | GatewayError::InvalidToken(_) => b(
                 T::Unauthorized,
                 StatusCode::UNAUTHORIZED,
                 "UnauthorizedException",
@@ -389,6 +394,7 @@ impl GatewayError {
         matches!(
             self,
             GatewayError::Unauthorized(_)
+                | GatewayError::InvalidToken(_)
                 | GatewayError::AuthorizerFailure(_)
                 | GatewayError::AuthorizerConfiguration(_)
         )
@@ -413,7 +419,9 @@ impl GatewayError {
             GatewayError::MissingAuthenticationToken | GatewayError::NotFound => {
                 (StatusCode::NOT_FOUND, "Not Found")
             }
-            GatewayError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "Unauthorized"),
+            GatewayError::Unauthorized(_) | GatewayError::InvalidToken(_) => {
+                (StatusCode::UNAUTHORIZED, "Unauthorized")
+            }
             GatewayError::Throttled | GatewayError::QuotaExceeded => {
                 (StatusCode::TOO_MANY_REQUESTS, "Too Many Requests")
             }

@@ -1305,6 +1305,80 @@ export interface paths {
         patch: operations["V2UpdateDeployment"];
         trace?: never;
     };
+    "/v2/domainnames": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Gets the domain names for an AWS account. */
+        get: operations["V2GetDomainNames"];
+        put?: never;
+        /** Creates a domain name. */
+        post: operations["V2CreateDomainName"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/domainnames/{domain_name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Gets a domain name. */
+        get: operations["V2GetDomainName"];
+        put?: never;
+        post?: never;
+        /** Deletes a domain name. */
+        delete: operations["V2DeleteDomainName"];
+        options?: never;
+        head?: never;
+        /** Updates a domain name. */
+        patch: operations["V2UpdateDomainName"];
+        trace?: never;
+    };
+    "/v2/domainnames/{domain_name}/apimappings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Gets API mappings. */
+        get: operations["V2GetApiMappings"];
+        put?: never;
+        /** Creates an API mapping. */
+        post: operations["V2CreateApiMapping"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/domainnames/{domain_name}/apimappings/{api_mapping_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Gets an API mapping. */
+        get: operations["V2GetApiMapping"];
+        put?: never;
+        post?: never;
+        /** Deletes an API mapping. */
+        delete: operations["V2DeleteApiMapping"];
+        options?: never;
+        head?: never;
+        /** The API mapping. */
+        patch: operations["V2UpdateApiMapping"];
+        trace?: never;
+    };
     "/v2/apis/{api_id}/usage": {
         parameters: {
             query?: never;
@@ -4542,6 +4616,238 @@ export interface components {
             deploymentStatusMessage?: string;
             /** @description The description for the deployment. */
             description?: string;
+        };
+        V2GetDomainNamesResponse: {
+            /** @description The elements from this collection. */
+            items?: components["schemas"]["V2DomainName"][];
+            /** @description The next page of elements from this collection. */
+            nextToken?: string;
+        };
+        /** @description Represents a domain name. */
+        V2DomainName: {
+            /** @description The API mapping selection expression. */
+            apiMappingSelectionExpression?: string;
+            /** @description The name of the DomainName resource. */
+            domainName: string;
+            domainNameArn?: string;
+            /** @description The domain name configurations. */
+            domainNameConfigurations?: components["schemas"]["V2DomainNameConfiguration"][];
+            mutualTlsAuthentication?: components["schemas"]["V2MutualTlsAuthentication"];
+            /**
+             * @description The routing mode.
+             * @enum {string}
+             */
+            routingMode?: "API_MAPPING_ONLY" | "ROUTING_RULE_ONLY" | "ROUTING_RULE_THEN_API_MAPPING";
+            /** @description The collection of tags associated with a domain name. */
+            tags?: {
+                [key: string]: string;
+            };
+        };
+        /** @description The domain name configuration. */
+        V2DomainNameConfiguration: {
+            /** @description A domain name for the API. */
+            apiGatewayDomainName?: string;
+            /** @description An AWS-managed certificate that will be used by the edge-optimized endpoint for this domain name. */
+            certificateArn?: string;
+            /** @description The user-friendly name of the certificate that will be used by the edge-optimized endpoint for this domain name. */
+            certificateName?: string;
+            /**
+             * Format: date-time
+             * @description The timestamp when the certificate that was used by edge-optimized endpoint for this domain name was uploaded.
+             */
+            certificateUploadDate?: string;
+            /**
+             * @description The status of the domain name migration.
+             * @enum {string}
+             */
+            domainNameStatus?: "AVAILABLE" | "UPDATING" | "PENDING_CERTIFICATE_REIMPORT" | "PENDING_OWNERSHIP_VERIFICATION";
+            /** @description An optional text message containing detailed information about status of the domain name migration. */
+            domainNameStatusMessage?: string;
+            /**
+             * @description The endpoint type.
+             * @enum {string}
+             */
+            endpointType?: "REGIONAL" | "EDGE";
+            /** @description The Amazon Route 53 Hosted Zone ID of the endpoint. */
+            hostedZoneId?: string;
+            /**
+             * @description The IP address types that can invoke the domain name.
+             * @enum {string}
+             */
+            ipAddressType?: "ipv4" | "dualstack";
+            /** @description The ARN of the public certificate issued by ACM to validate ownership of your custom domain. */
+            ownershipVerificationCertificateArn?: string;
+            /**
+             * @description The Transport Layer Security (TLS) version of the security policy for this domain name.
+             * @enum {string}
+             */
+            securityPolicy?: "TLS_1_0" | "TLS_1_2";
+        };
+        V2MutualTlsAuthentication: {
+            /** @description An Amazon S3 URL that specifies the truststore for mutual TLS authentication, for example, s3://bucket-name/key-name. */
+            truststoreUri?: string;
+            /** @description The version of the S3 object that contains your truststore. */
+            truststoreVersion?: string;
+            /** @description A list of warnings that API Gateway returns while processing your truststore. */
+            truststoreWarnings?: string[];
+        };
+        /** @description Creates a new DomainName resource to represent a domain name. */
+        V2CreateDomainNameRequest: {
+            /** @description The domain name. */
+            domainName: string;
+            /** @description The domain name configurations. */
+            domainNameConfigurations?: components["schemas"]["V2DomainNameConfiguration"][];
+            mutualTlsAuthentication?: components["schemas"]["V2MutualTlsAuthenticationInput"];
+            /**
+             * @description The routing mode.
+             * @enum {string}
+             */
+            routingMode?: "API_MAPPING_ONLY" | "ROUTING_RULE_ONLY" | "ROUTING_RULE_THEN_API_MAPPING";
+            /** @description The collection of tags associated with a domain name. */
+            tags?: {
+                [key: string]: string;
+            };
+        };
+        V2MutualTlsAuthenticationInput: {
+            /** @description An Amazon S3 URL that specifies the truststore for mutual TLS authentication, for example, s3://bucket-name/key-name. */
+            truststoreUri?: string;
+            /** @description The version of the S3 object that contains your truststore. */
+            truststoreVersion?: string;
+        };
+        V2CreateDomainNameResponse: {
+            /** @description The API mapping selection expression. */
+            apiMappingSelectionExpression?: string;
+            /** @description The name of the DomainName resource. */
+            domainName?: string;
+            domainNameArn?: string;
+            /** @description The domain name configurations. */
+            domainNameConfigurations?: components["schemas"]["V2DomainNameConfiguration"][];
+            mutualTlsAuthentication?: components["schemas"]["V2MutualTlsAuthentication"];
+            /**
+             * @description The routing mode.
+             * @enum {string}
+             */
+            routingMode?: "API_MAPPING_ONLY" | "ROUTING_RULE_ONLY" | "ROUTING_RULE_THEN_API_MAPPING";
+            /** @description The collection of tags associated with a domain name. */
+            tags?: {
+                [key: string]: string;
+            };
+        };
+        V2GetDomainNameResponse: {
+            /** @description The API mapping selection expression. */
+            apiMappingSelectionExpression?: string;
+            /** @description The name of the DomainName resource. */
+            domainName?: string;
+            /** @description The ARN of the DomainName resource. */
+            domainNameArn?: string;
+            /** @description The domain name configurations. */
+            domainNameConfigurations?: components["schemas"]["V2DomainNameConfiguration"][];
+            mutualTlsAuthentication?: components["schemas"]["V2MutualTlsAuthentication"];
+            /**
+             * @description The routing mode.
+             * @enum {string}
+             */
+            routingMode?: "API_MAPPING_ONLY" | "ROUTING_RULE_ONLY" | "ROUTING_RULE_THEN_API_MAPPING";
+            /** @description The collection of tags associated with a domain name. */
+            tags?: {
+                [key: string]: string;
+            };
+        };
+        /** @description Updates a DomainName. */
+        V2UpdateDomainNameRequest: {
+            /** @description The domain name configurations. */
+            domainNameConfigurations?: components["schemas"]["V2DomainNameConfiguration"][];
+            mutualTlsAuthentication?: components["schemas"]["V2MutualTlsAuthenticationInput"];
+            /**
+             * @description The routing mode.
+             * @enum {string}
+             */
+            routingMode?: "API_MAPPING_ONLY" | "ROUTING_RULE_ONLY" | "ROUTING_RULE_THEN_API_MAPPING";
+        };
+        V2UpdateDomainNameResponse: {
+            /** @description The API mapping selection expression. */
+            apiMappingSelectionExpression?: string;
+            /** @description The name of the DomainName resource. */
+            domainName?: string;
+            /** @description The ARN of the DomainName resource. */
+            domainNameArn?: string;
+            /** @description The domain name configurations. */
+            domainNameConfigurations?: components["schemas"]["V2DomainNameConfiguration"][];
+            mutualTlsAuthentication?: components["schemas"]["V2MutualTlsAuthentication"];
+            /**
+             * @description The routing mode.
+             * @enum {string}
+             */
+            routingMode?: "API_MAPPING_ONLY" | "ROUTING_RULE_ONLY" | "ROUTING_RULE_THEN_API_MAPPING";
+            /** @description The collection of tags associated with a domain name. */
+            tags?: {
+                [key: string]: string;
+            };
+        };
+        V2GetApiMappingsResponse: {
+            /** @description The elements from this collection. */
+            items?: components["schemas"]["V2ApiMapping"][];
+            /** @description The next page of elements from this collection. */
+            nextToken?: string;
+        };
+        /** @description Represents an API mapping. */
+        V2ApiMapping: {
+            /** @description The API identifier. */
+            apiId: string;
+            /** @description The API mapping identifier. */
+            apiMappingId?: string;
+            /** @description The API mapping key. */
+            apiMappingKey?: string;
+            /** @description The API stage. */
+            stage: string;
+        };
+        /** @description Creates a new ApiMapping resource to represent an API mapping. */
+        V2CreateApiMappingRequest: {
+            /** @description The API identifier. */
+            apiId: string;
+            /** @description The API mapping key. */
+            apiMappingKey?: string;
+            /** @description The API stage. */
+            stage: string;
+        };
+        V2CreateApiMappingResponse: {
+            /** @description The API identifier. */
+            apiId?: string;
+            /** @description The API mapping identifier. */
+            apiMappingId?: string;
+            /** @description The API mapping key. */
+            apiMappingKey?: string;
+            /** @description The API stage. */
+            stage?: string;
+        };
+        V2GetApiMappingResponse: {
+            /** @description The API identifier. */
+            apiId?: string;
+            /** @description The API mapping identifier. */
+            apiMappingId?: string;
+            /** @description The API mapping key. */
+            apiMappingKey?: string;
+            /** @description The API stage. */
+            stage?: string;
+        };
+        /** @description Updates an ApiMapping. */
+        V2UpdateApiMappingRequest: {
+            /** @description The API identifier. */
+            apiId: string;
+            /** @description The API mapping key. */
+            apiMappingKey?: string;
+            /** @description The API stage. */
+            stage?: string;
+        };
+        V2UpdateApiMappingResponse: {
+            /** @description The API identifier. */
+            apiId?: string;
+            /** @description The API mapping identifier. */
+            apiMappingId?: string;
+            /** @description The API mapping key. */
+            apiMappingKey?: string;
+            /** @description The API stage. */
+            stage?: string;
         };
     };
     responses: {
@@ -9106,6 +9412,253 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["V2UpdateDeploymentResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2GetDomainNames: {
+        parameters: {
+            query?: {
+                maxResults?: string;
+                nextToken?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2GetDomainNamesResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2CreateDomainName: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["V2CreateDomainNameRequest"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2CreateDomainNameResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2GetDomainName: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                domain_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2GetDomainNameResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2DeleteDomainName: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                domain_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2UpdateDomainName: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                domain_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["V2UpdateDomainNameRequest"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2UpdateDomainNameResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2GetApiMappings: {
+        parameters: {
+            query?: {
+                maxResults?: string;
+                nextToken?: string;
+            };
+            header?: never;
+            path: {
+                domain_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2GetApiMappingsResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2CreateApiMapping: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                domain_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["V2CreateApiMappingRequest"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2CreateApiMappingResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2GetApiMapping: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                domain_name: string;
+                api_mapping_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2GetApiMappingResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2DeleteApiMapping: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                domain_name: string;
+                api_mapping_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2UpdateApiMapping: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                domain_name: string;
+                api_mapping_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["V2UpdateApiMappingRequest"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2UpdateApiMappingResponse"];
                 };
             };
             default: components["responses"]["Error"];

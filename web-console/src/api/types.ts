@@ -46,6 +46,7 @@ export type V2IntegrationResponse = Schemas["V2IntegrationResponse"];
 export type V2Authorizer = Schemas["V2Authorizer"];
 export type V2Model = Schemas["V2Model"];
 export type V2Stage = Schemas["V2Stage"];
+export type V2ApiMapping = Schemas["V2ApiMapping"];
 export type V2RouteSettings = Schemas["V2RouteSettings"];
 export type V2Cors = Schemas["V2Cors"];
 export type V2JWTConfiguration = Schemas["V2JWTConfiguration"];

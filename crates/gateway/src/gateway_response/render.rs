@@ -91,7 +91,32 @@ pub fn render(error: &GatewayError, ctx: &RequestContext, scope: &ErrorScope) ->
 /// `{"message":"..."}` (no customisation, no `x-amzn-ErrorType`).
 pub fn render_http_api(error: &GatewayError) -> Response<Body> {
     let (status, message) = error.http_api();
-    json_response(status, default_body(message))
+    let mut response = json_response(status, default_body(message));
+    if let GatewayError::InvalidToken(why) = error {
+        response
+            .headers_mut()
+            .insert(http::header::WWW_AUTHENTICATE, www_authenticate(why));
+    }
+    response
+}
+
+/// AWS's `www-authenticate` of a refused JWT: `Bearer scope="" error="invalid_token"
+/// error_description="{why}"`, the reason made a valid quoted string (no quotes,
+/// backslashes or control characters).
+fn www_authenticate(why: &str) -> HeaderValue {
+    let why: String = why
+        .chars()
+        .map(|c| match c {
+            '"' => '\'',
+            '\\' => '/',
+            c if c.is_ascii_graphic() || c == ' ' => c,
+            _ => '?',
+        })
+        .collect();
+    HeaderValue::try_from(format!(
+        "Bearer scope=\"\" error=\"invalid_token\" error_description=\"{why}\""
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("Bearer error=\"invalid_token\""))
 }
 
 fn default_body(message: &str) -> String {

@@ -1,7 +1,8 @@
 // One custom domain name: its status, DNS target, certificate and TLS settings; "Rotate
 // certificate" (one UpdateDomainName replacing body, chain and key together: the new key
-// must match or nothing changes); delete; and its base path mappings (create with API,
-// stage and a base path of one or more segments, delete).
+// must match or nothing changes); delete; its base path mappings (create with API,
+// stage and a base path of one or more segments, delete); and its HTTP API mappings
+// (`http-mappings.tsx`).
 import { useEffect, useState } from "preact/hooks";
 import { del, fmtDateTime, get, listAll, patch, post, type PatchOp } from "../../api";
 import { Link, navigate } from "../../router";
@@ -12,6 +13,7 @@ import { Tags } from "../../shared/tags";
 import { DOMAIN_RULES, MAPPING_RULES, splitError } from "./fields";
 import { FieldError, PemField } from "./pem";
 import { certHint } from "./x509";
+import { HttpApiMappings } from "./http-mappings";
 import { basePathSegment, certArn, certName, endpointType, targetName, type BasePathMapping, type DomainName } from "./types";
 import type { RestApi, Stage } from "../../api/types";
 
@@ -137,6 +139,7 @@ export function DomainNamePage({ name }: { name: string }) {
           </table>
         )}
       </section>
+      <HttpApiMappings domain={d.domainName} />
       <Tags path={`/domainnames/${d.domainName}`} label="Domain name tags" />
       {rotating && (
         <RotateCertificate

@@ -260,6 +260,26 @@ fn no_route_and_no_default_is_not_found() {
 }
 
 #[test]
+fn refused_tokens_say_why_in_www_authenticate() {
+    use std::borrow::Cow;
+    let answer = crate::gateway_response::render_http_api(&GatewayError::InvalidToken(
+        Cow::Borrowed("no key \"k1\" in the issuer's key set"),
+    ));
+    assert_eq!(answer.status().as_u16(), 401);
+    assert_eq!(
+        answer.headers()["www-authenticate"],
+        "Bearer scope=\"\" error=\"invalid_token\" \
+         error_description=\"no key 'k1' in the issuer's key set\""
+    );
+    // Other refusals (a missing token, Lambda authorizers) carry none.
+    let answer = crate::gateway_response::render_http_api(&GatewayError::Unauthorized(
+        Cow::Borrowed("no token"),
+    ));
+    assert_eq!(answer.status().as_u16(), 401);
+    assert!(answer.headers().get("www-authenticate").is_none());
+}
+
+#[test]
 fn stages_reject_broken_definitions() {
     let mut config = example_stage();
     config.routes.push(route("GET /pets/dog/1", "i0"));

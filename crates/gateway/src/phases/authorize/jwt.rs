@@ -145,7 +145,7 @@ async fn verify_http(
         .await
         .map_err(|e| match e {
             apigw_oidc::JwtError::FetchFailed(why) => GatewayError::AuthorizerFailure(why),
-            other => GatewayError::Unauthorized(Cow::Owned(other.to_string())),
+            other => GatewayError::InvalidToken(Cow::Owned(other.to_string())),
         })?;
     let audience_ok = match claims.get("aud") {
         Some(serde_json::Value::String(aud)) => config.audience.iter().any(|a| **a == **aud),
@@ -159,7 +159,10 @@ async fn verify_http(
             .is_some_and(|c| config.audience.iter().any(|a| **a == *c)),
     };
     if !audience_ok {
-        return Err(unauthorized("the token is for another audience"));
+        // AWS's words (its JWT troubleshooting page).
+        return Err(GatewayError::InvalidToken(Cow::Borrowed(
+            "the token does not have a valid audience",
+        )));
     }
     Ok(decision_of(&claims))
 }

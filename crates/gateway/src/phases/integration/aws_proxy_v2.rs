@@ -178,8 +178,9 @@ pub struct HttpEventInput<'a> {
     /// The request: method, URI (its query is `rawQueryString`), headers, version.
     pub parts: &'a Parts,
     /// The path as the client sent it, still encoded, stage segment included (a named
-    /// stage's invoke URL path is `/{stage}/…`), minus a custom domain's API mapping
-    /// (`rawPath`, `requestContext.http.path`, 1.0 `path`).
+    /// stage's invoke URL path is `/{stage}/…`), and through a custom domain with its API
+    /// mapping key (`/v1/orders/…`), as AWS sends it (`rawPath`,
+    /// `requestContext.http.path`, 1.0 `path`); routes match the path without either.
     pub raw_path: &'a str,
     /// The request body.
     pub body: &'a [u8],
