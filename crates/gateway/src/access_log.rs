@@ -802,7 +802,10 @@ pub fn push_json_escaped(value: &str, out: &mut String) {
         let word: [u8; 8] = word.try_into().unwrap_or_default();
         let w = u64::from_le_bytes(word);
         !has_control(w) && quotes_and_backslashes(w) == 0
-    }) && !words.remainder().iter().any(|&b| JSON_ESCAPES[usize::from(b)] != 0);
+    }) && !words
+        .remainder()
+        .iter()
+        .any(|&b| JSON_ESCAPES[usize::from(b)] != 0);
     if clean {
         out.push_str(value);
         return;
