@@ -120,7 +120,9 @@ impl LogsHook {
 
     /// With `yes`, access lines are formatted already escaped for the sink's JSON lines
     /// ([`Lines::Embedded`]), which then writes them without escaping each line again:
-    /// for a node whose lines go only to its file or stdout, not shipped.
+    /// for a node whose lines go only to its file or stdout, not shipped. Nothing then
+    /// reads a record's search fields (the store's path and API key id), so they are not
+    /// copied.
     pub fn embedding(mut self, yes: bool) -> Self {
         self.embedded = yes;
         self
@@ -192,8 +194,17 @@ impl LogsHook {
             request_id: s.ctx.request_id.clone(),
             status: s.status.as_u16(),
             source_ip: s.ctx.source_ip,
-            api_key_id: s.ctx.api_key_id.get().cloned(),
-            uri: s.request.uri.clone(),
+            // Only the shipper reads these (the log store searches by them).
+            api_key_id: if self.embedded {
+                None
+            } else {
+                s.ctx.api_key_id.get().cloned()
+            },
+            uri: if self.embedded {
+                Uri::default()
+            } else {
+                s.request.uri.clone()
+            },
         }
     }
 }
