@@ -138,6 +138,39 @@ enum Var {
     Empty,
 }
 
+impl Var {
+    /// Whether the value is written as it is (not through the format's escaper) and can
+    /// hold nothing a JSON string escapes: ids the gateway makes, the peer's address,
+    /// numbers, the method token, the protocol, the CLF time, fixed words.
+    /// [`AccessLogFormat::write_embedded`] writes these straight into the line.
+    fn json_plain(&self) -> bool {
+        use Var::*;
+        matches!(
+            self,
+            RequestId
+                | ExtendedRequestId
+                | SourceIp
+                | ApiKey
+                | RequestTime
+                | RequestTimeEpoch
+                | HttpMethod
+                | Status
+                | Protocol
+                | ResponseLength
+                | ResponseLatency
+                | IntegrationLatency
+                | IntegrationStatus
+                | ErrorResponseType
+                | IsCanaryRequest
+                | ConnectionId
+                | EventType
+                | MessageId
+                | ConnectedAt
+                | Empty
+        )
+    }
+}
+
 /// Variables API Gateway documents that this gateway has no value for.
 const ALWAYS_EMPTY: &[&str] = &[
     "identity.cognitoAuthenticationProvider",
@@ -372,13 +405,20 @@ impl AccessLogFormat {
     /// Appends the line for `s` already escaped as the inside of a JSON string: what
     /// [`push_json_escaped`] of [`AccessLogFormat::write`]'s line gives, without escaping
     /// the whole line again. The literal text was escaped once, when the format was
-    /// compiled; each value is written into `scratch` and escaped from there (values are
-    /// short, and mostly have nothing to escape). The node's file writer embeds lines
+    /// compiled; a value that cannot need escaping ([`Var::json_plain`]) is written
+    /// straight into the line, any other into `scratch` and escaped from there. The node's file writer embeds lines
     /// in JSON this way when nothing else needs the line as written.
     pub fn write_embedded(&self, s: &RequestSummary<'_>, scratch: &mut String, out: &mut String) {
         for segment in self.segments.iter() {
             match segment {
                 Segment::Text(_, json) => out.push_str(json),
+                Segment::Var(var) if var.json_plain() => {
+                    let start = out.len();
+                    self.value(var, s, out);
+                    if out.len() == start {
+                        out.push('-');
+                    }
+                }
                 Segment::Var(var) => {
                     scratch.clear();
                     self.value(var, s, scratch);
@@ -1172,9 +1212,12 @@ mod tests {
         };
         let custom = "{\"id\":\"$context.requestId\", \"ua\":\"$context.identity.userAgent\", \"empty\":\"$context.stage\", \"s\":$context.status}";
         let plain = "$context.requestId \"$context.identity.userAgent\" \\ $context.path";
+        // Every variable written straight into an embedded line, beside escaped ones.
+        let straight = "$context.requestId $context.extendedRequestId $context.identity.sourceIp $context.identity.apiKey $context.requestTime $context.requestTimeEpoch $context.httpMethod $context.status $context.protocol $context.responseLength $context.responseLatency $context.integrationLatency $context.integrationStatus $context.error.responseType $context.isCanaryRequest $context.waf.error \"$context.identity.userAgent\"";
         for format in [
             custom,
             plain,
+            straight,
             "<r id=\"$context.requestId\">$context.identity.userAgent</r>",
         ]
         .into_iter()

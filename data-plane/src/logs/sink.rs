@@ -136,6 +136,7 @@ pub fn start(
             queue.register_current_thread();
             let writes = file.is_some() || stdout;
             let mut buf = String::with_capacity(64 * 1024);
+            let mut writer = LineWriter::new(node_id);
             let mut warned = false;
             loop {
                 // Read before draining: a record queued before the close is taken below.
@@ -144,7 +145,7 @@ pub fn start(
                 let mut taken = 0;
                 while let Some(record) = queue.pop() {
                     if writes {
-                        write_record(&mut buf, &record, &node_id);
+                        writer.write_record(&mut buf, &record);
                     }
                     if pending.is_some() {
                         events.extend(events_of(record));
@@ -238,77 +239,113 @@ pub fn events_of(record: LogRecord) -> Vec<LogEvent> {
     }
 }
 
-/// Appends the record's lines, one JSON object each, straight from the record (no
-/// intermediate event; an access line costs no allocation here).
-fn write_record(buf: &mut String, record: &LogRecord, node_id: &str) {
-    let request_id = record.request_id.to_str().unwrap_or("");
-    let head = Head {
-        timestamp_ms: record.timestamp_ms,
-        log_group: &record.log_group,
-        node_id,
-        kind: record.kind,
-        request_id,
-        api_id: &record.api_id,
-        stage: &record.stage,
-        status: u32::from(record.status),
-    };
-    match &record.lines {
-        Lines::One(line) => write_line(buf, &head, line, false),
-        Lines::Embedded(line) => write_line(buf, &head, line, true),
-        Lines::Many(lines) => {
-            for line in lines {
-                write_line(buf, &head, &format!("({request_id}) {line}"), false);
+/// Writes records as JSON lines. A line's fields besides its timestamp, request id,
+/// status and message (log group, node, kind, API, stage) are the same for every
+/// request of a stage: they are escaped once into two pieces and reused while the
+/// records keep coming from the same stage (the compiled stage's `Arc`s are compared
+/// by address).
+#[derive(Debug)]
+pub(crate) struct LineWriter {
+    node_id: String,
+    head: Option<CachedHead>,
+}
+
+/// The two constant pieces of a stage's lines.
+#[derive(Debug)]
+struct CachedHead {
+    log_group: Arc<str>,
+    api_id: Arc<str>,
+    stage: Arc<str>,
+    kind: LogKind,
+    /// `,"logGroup":"…","logStream":"…","kind":"…","requestId":"`
+    before_request_id: String,
+    /// `","apiId":"…","stage":"…","status":`
+    before_status: String,
+}
+
+impl CachedHead {
+    fn of(record: &LogRecord, node_id: &str) -> CachedHead {
+        let kind = if record.kind == LogKind::Execution {
+            "execution"
+        } else {
+            "access"
+        };
+        let mut before_request_id = String::with_capacity(96);
+        before_request_id.push_str(",\"logGroup\":\"");
+        push_json_escaped(&record.log_group, &mut before_request_id);
+        before_request_id.push_str("\",\"logStream\":\"");
+        push_json_escaped(node_id, &mut before_request_id);
+        before_request_id.push_str("\",\"kind\":\"");
+        before_request_id.push_str(kind);
+        before_request_id.push_str("\",\"requestId\":\"");
+        let mut before_status = String::with_capacity(64);
+        before_status.push_str("\",\"apiId\":\"");
+        push_json_escaped(&record.api_id, &mut before_status);
+        before_status.push_str("\",\"stage\":\"");
+        push_json_escaped(&record.stage, &mut before_status);
+        before_status.push_str("\",\"status\":");
+        CachedHead {
+            log_group: Arc::clone(&record.log_group),
+            api_id: Arc::clone(&record.api_id),
+            stage: Arc::clone(&record.stage),
+            kind: record.kind,
+            before_request_id,
+            before_status,
+        }
+    }
+
+    fn fits(&self, record: &LogRecord) -> bool {
+        self.kind == record.kind
+            && Arc::ptr_eq(&self.log_group, &record.log_group)
+            && Arc::ptr_eq(&self.api_id, &record.api_id)
+            && Arc::ptr_eq(&self.stage, &record.stage)
+    }
+}
+
+impl LineWriter {
+    /// A writer for the node `node_id` (each line's `logStream`).
+    pub(crate) fn new(node_id: String) -> Self {
+        LineWriter {
+            node_id,
+            head: None,
+        }
+    }
+
+    /// Appends the record's lines, one JSON object each, straight from the record (no
+    /// intermediate event; an access line costs no allocation here).
+    pub(crate) fn write_record(&mut self, buf: &mut String, record: &LogRecord) {
+        if !self.head.as_ref().is_some_and(|h| h.fits(record)) {
+            self.head = Some(CachedHead::of(record, &self.node_id));
+        }
+        let Some(head) = self.head.as_ref() else {
+            return;
+        };
+        let request_id = record.request_id.to_str().unwrap_or("");
+        let line = |buf: &mut String, message: &str, escaped: bool| {
+            buf.push_str("{\"timestamp\":");
+            buf.push_str(itoa::Buffer::new().format(record.timestamp_ms));
+            buf.push_str(&head.before_request_id);
+            push_json_escaped(request_id, buf);
+            buf.push_str(&head.before_status);
+            buf.push_str(itoa::Buffer::new().format(record.status));
+            buf.push_str(",\"message\":\"");
+            if escaped {
+                buf.push_str(message);
+            } else {
+                push_json_escaped(message, buf);
+            }
+            buf.push_str("\"}\n");
+        };
+        match &record.lines {
+            Lines::One(text) => line(buf, text, false),
+            Lines::Embedded(text) => line(buf, text, true),
+            Lines::Many(lines) => {
+                for text in lines {
+                    line(buf, &format!("({request_id}) {text}"), false);
+                }
             }
         }
     }
-}
-
-/// What every line of a record carries besides its message.
-struct Head<'a> {
-    timestamp_ms: i64,
-    log_group: &'a str,
-    node_id: &'a str,
-    kind: LogKind,
-    request_id: &'a str,
-    api_id: &'a str,
-    stage: &'a str,
-    status: u32,
-}
-
-/// Appends one JSON line, written field by field: no intermediate JSON value, numbers
-/// without `fmt`, strings escaped by the access log's own escaper; a message that is
-/// `escaped` already goes in as it is.
-fn write_line(buf: &mut String, head: &Head<'_>, message: &str, escaped: bool) {
-    let kind = if head.kind == LogKind::Execution {
-        "execution"
-    } else {
-        "access"
-    };
-    let text = |buf: &mut String, key: &str, value: &str| {
-        buf.push_str(",\"");
-        buf.push_str(key);
-        buf.push_str("\":\"");
-        push_json_escaped(value, buf);
-        buf.push('"');
-    };
-    buf.push_str("{\"timestamp\":");
-    buf.push_str(itoa::Buffer::new().format(head.timestamp_ms));
-    text(buf, "logGroup", head.log_group);
-    text(buf, "logStream", head.node_id);
-    text(buf, "kind", kind);
-    text(buf, "requestId", head.request_id);
-    text(buf, "apiId", head.api_id);
-    text(buf, "stage", head.stage);
-    buf.push_str(",\"status\":");
-    buf.push_str(itoa::Buffer::new().format(head.status));
-    if escaped {
-        buf.push_str(",\"message\":\"");
-        buf.push_str(message);
-        buf.push('"');
-    } else {
-        text(buf, "message", message);
-    }
-    buf.push_str("}\n");
 }
 
 #[cfg(test)]
@@ -346,13 +383,12 @@ mod tests {
         assert_eq!(events[0].source_ip, "10.0.0.1");
         assert_eq!(events[0].api_key_id, "k1");
         let mut buf = String::new();
-        write_record(
+        LineWriter::new("n1".into()).write_record(
             &mut buf,
             &record(
                 Lines::Many(vec!["a \"quoted\"".into(), "b".into()]),
                 LogKind::Execution,
             ),
-            "n1",
         );
         let lines: Vec<serde_json::Value> = buf
             .lines()
@@ -379,15 +415,13 @@ mod tests {
         let mut escaped = String::new();
         push_json_escaped(line, &mut escaped);
         let (mut plain, mut embedded) = (String::new(), String::new());
-        write_record(
+        LineWriter::new("n1".into()).write_record(
             &mut plain,
             &record(Lines::One(line.into()), LogKind::Access),
-            "n1",
         );
-        write_record(
+        LineWriter::new("n1".into()).write_record(
             &mut embedded,
             &record(Lines::Embedded(escaped), LogKind::Access),
-            "n1",
         );
         assert_eq!(plain, embedded);
         let v: serde_json::Value = serde_json::from_str(plain.trim_end()).unwrap();
@@ -397,6 +431,50 @@ mod tests {
         push_json_escaped(line, &mut escaped);
         let events = events_of(record(Lines::Embedded(escaped), LogKind::Access));
         assert_eq!(events[0].message, line);
+    }
+
+    #[test]
+    fn each_line_carries_its_own_stage_when_records_alternate() {
+        let mut writer = LineWriter::new("n\"1".into());
+        let mut buf = String::new();
+        let a = record(Lines::One("a".into()), LogKind::Access);
+        let mut b = record(Lines::One("b".into()), LogKind::Access);
+        b.log_group = "other \"group\"".into();
+        b.api_id = "b2".into();
+        b.stage = "dev".into();
+        b.status = 404;
+        let c = record(Lines::Many(vec!["c".into()]), LogKind::Execution);
+        for r in [&a, &b, &a, &c, &b] {
+            writer.write_record(&mut buf, r);
+        }
+        let lines: Vec<serde_json::Value> = buf
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let fields = |v: &serde_json::Value| {
+            [
+                "logGroup",
+                "logStream",
+                "kind",
+                "apiId",
+                "stage",
+                "status",
+                "message",
+            ]
+            .map(|k| v[k].to_string())
+            .join(" ")
+        };
+        let got: Vec<String> = lines.iter().map(fields).collect();
+        assert_eq!(
+            got,
+            [
+                r#""g" "n\"1" "access" "a1" "prod" 200 "a""#,
+                r#""other \"group\"" "n\"1" "access" "b2" "dev" 404 "b""#,
+                r#""g" "n\"1" "access" "a1" "prod" 200 "a""#,
+                r#""g" "n\"1" "execution" "a1" "prod" 200 "(rid) c""#,
+                r#""other \"group\"" "n\"1" "access" "b2" "dev" 404 "b""#,
+            ]
+        );
     }
 
     #[test]
