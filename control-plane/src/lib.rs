@@ -23,6 +23,7 @@ pub mod export;
 pub mod extract;
 pub mod grpc_tls;
 pub mod http_server;
+pub mod iam;
 pub mod ids;
 pub mod import;
 pub mod ingest;
@@ -152,6 +153,12 @@ pub async fn connect_with(
 pub fn app(state: AppState) -> Router {
     let management = api::router()
         .merge(v2::router())
+        // Inside authentication (it reads the caller) and inside the audit recorder (a
+        // refused call is recorded as failed, `AccessDenied`).
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            iam::authorize_management,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             audit::record_management,

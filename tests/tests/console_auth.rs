@@ -238,11 +238,36 @@ async fn passwords_are_stored_as_argon2id_hashes_only() {
     assert_eq!(list.status, 200);
     assert!(!list.body.to_string().contains("argon2"), "{}", list.body);
     assert_eq!(list.body["item"].as_array().map(Vec::len), Some(2));
-    // The new user signs in and uses the management API with the session.
+    // The new user signs in and uses the management API with the session: reading with
+    // the ReadOnlyAccess a new user gets, writing once an admin grants it.
     let carol = Auth::bearer(&c.bearer("carol", "carol-password-123").await);
     let me = c.call("GET", "/console/api/session", &carol, None).await;
     assert_eq!(me.body["user"]["username"], "carol");
     assert_eq!(me.body["user"]["isAdmin"], false);
+    assert_eq!(c.call("GET", "/restapis", &carol, None).await.status, 200);
+    let refused = c
+        .call(
+            "POST",
+            "/restapis",
+            &carol,
+            Some(json!({"name": "by-carol"})),
+        )
+        .await;
+    assert_eq!(
+        (refused.status, refused.error_type.as_deref()),
+        (403, Some("AccessDeniedException")),
+        "{:?}",
+        refused.body
+    );
+    let granted = c
+        .call(
+            "PUT",
+            "/console/api/users/carol/policies/AdministratorAccess",
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(granted.status, 204, "{:?}", granted.body);
     let created = c
         .call(
             "POST",

@@ -140,7 +140,7 @@ async fn call(state: &AppState, req: Request) -> Result<Value, TrailError> {
     let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
         TrailError::Serialization("The request body is too large or unreadable.".into())
     })?;
-    crate::auth::service_caller(state, &parts, &bytes, "cloudtrail").await?;
+    let caller = crate::auth::service_caller(state, &parts, &bytes, "cloudtrail").await?;
     let target = parts
         .headers
         .get("x-amz-target")
@@ -152,6 +152,7 @@ async fn call(state: &AppState, req: Request) -> Result<Value, TrailError> {
             "The operation {op} is not supported by this gateway's CloudTrail API (LookupEvents only)."
         )));
     }
+    crate::iam::authorize(state, &caller, &format!("cloudtrail:{op}"), "*").await?;
     let input: Value = if bytes.is_empty() {
         json!({})
     } else {

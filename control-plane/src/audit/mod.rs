@@ -206,19 +206,27 @@ async fn record(state: AppState, surface: Surface, req: Request, next: Next) -> 
         event.resources = resources_json(&resources);
         event.response_elements = rjson.as_ref().and_then(sanitize::response_summary);
     } else {
-        event.error_code = Some(
-            rparts
-                .headers
-                .get("x-amzn-errortype")
-                .and_then(|v| v.to_str().ok())
-                .map(|t| t.split(':').next().unwrap_or(t).to_string())
-                .unwrap_or_else(|| status.canonical_reason().unwrap_or("Error").to_string()),
-        );
         event.error_message = rjson
             .as_ref()
             .and_then(|j| j.get("message").or_else(|| j.get("Message")))
             .and_then(Value::as_str)
             .map(str::to_string);
+        // A call refused by the caller's policies is CloudTrail's `AccessDenied`.
+        let denied = status == http::StatusCode::FORBIDDEN
+            && event
+                .error_message
+                .as_deref()
+                .is_some_and(crate::iam::is_denial_message);
+        event.error_code = Some(if denied {
+            "AccessDenied".to_string()
+        } else {
+            rparts
+                .headers
+                .get("x-amzn-errortype")
+                .and_then(|v| v.to_str().ok())
+                .map(|t| t.split(':').next().unwrap_or(t).to_string())
+                .unwrap_or_else(|| status.canonical_reason().unwrap_or("Error").to_string())
+        });
     }
     let result = if pending.written.load(Ordering::Acquire) {
         crate::store::audit::complete(&state.db, &event).await

@@ -171,6 +171,28 @@ pub fn console(method: &http::Method, raw_path: &str) -> Option<Operation> {
             ("POST", ["users", u, "unlock"]) => {
                 ("UnlockUser", IAM, vec![("userName".into(), (*u).into())])
             }
+            ("POST", ["policies"]) => ("CreatePolicy", IAM, vec![]),
+            ("DELETE", ["policies", p]) => (
+                "DeletePolicy",
+                IAM,
+                vec![("policyName".into(), (*p).into())],
+            ),
+            ("PUT", ["users", u, "policies", p]) => (
+                "AttachUserPolicy",
+                IAM,
+                vec![
+                    ("userName".into(), (*u).into()),
+                    ("policyName".into(), (*p).into()),
+                ],
+            ),
+            ("DELETE", ["users", u, "policies", p]) => (
+                "DetachUserPolicy",
+                IAM,
+                vec![
+                    ("userName".into(), (*u).into()),
+                    ("policyName".into(), (*p).into()),
+                ],
+            ),
             _ => return None,
         };
     Some(Operation {
@@ -317,6 +339,7 @@ fn console_resources(op: &Operation) -> Vec<(String, String)> {
         match k.as_str() {
             "accessKeyId" => out.push(("AWS::IAM::AccessKey".to_string(), v.clone())),
             "userName" => out.push(("AWS::IAM::User".to_string(), v.clone())),
+            "policyName" => out.push(("AWS::IAM::Policy".to_string(), v.clone())),
             _ => {}
         }
     }

@@ -60,9 +60,10 @@ async fn call(
     let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
         CwError::InvalidParameterValue("The request body is too large or unreadable.".into())
     })?;
-    crate::auth::service_caller(state, &parts, &bytes, "monitoring").await?;
+    let caller = crate::auth::service_caller(state, &parts, &bytes, "monitoring").await?;
     let (op, input) = protocol.parse(&parts.headers, &bytes)?;
     op_name.clone_from(&op);
+    crate::iam::authorize(state, &caller, &format!("cloudwatch:{op}"), "*").await?;
     let i = protocol::input(&input);
     Ok(match op.as_str() {
         "GetMetricStatistics" => Some(metrics::get_metric_statistics(state, i).await?),

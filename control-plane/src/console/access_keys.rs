@@ -1,6 +1,11 @@
 //! "My access keys": a console user creates SigV4 access keys for the CLI and SDKs. The
 //! secret is returned once, at creation, and never again. Keys live in the same
 //! `access_keys` table the SigV4 middleware reads, linked to the user.
+//!
+//! A key acts with its user's policies; created with `"policies": [names]` it is narrowed
+//! to what those policies allow as well (user's AND key's: never wider than the user).
+//! Managing one's own keys needs no policy (as IAM's self-service credentials policy):
+//! a key can do nothing its user cannot.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -12,7 +17,7 @@ use super::error::{ConsoleError, ConsoleResult};
 use super::identity::SignedIn;
 use crate::extract::AwsJson;
 use crate::store::access_keys::{self, KeyRow};
-use crate::store::console_users;
+use crate::store::{console_users, policies};
 use crate::AppState;
 
 /// Most keys one user may hold (AWS allows two per IAM user; we allow a few more).
@@ -26,6 +31,9 @@ pub struct AccessKey {
     description: Option<String>,
     enabled: bool,
     created_date: i64,
+    /// The policies narrowing the key; absent for a key with its user's full policies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policies: Option<Vec<String>>,
 }
 
 /// A key just created, with its secret (shown once).
@@ -42,6 +50,8 @@ pub struct CreatedKey {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateKey {
     description: Option<String>,
+    /// Narrows the key to these policies (on top of its user's).
+    policies: Option<Vec<String>>,
 }
 
 /// Body of UpdateAccessKey.
@@ -80,6 +90,7 @@ fn key(t: KeyRow) -> AccessKey {
         description: t.1,
         enabled: t.2,
         created_date: t.3,
+        policies: None,
     }
 }
 
@@ -89,8 +100,25 @@ pub async fn list(
     SignedIn(id): SignedIn,
 ) -> ConsoleResult<Json<KeyList>> {
     let rows = access_keys::list_of_user(&state.db, id.user.id).await?;
+    let scoped = access_keys::scoped_of_user(&state.db, id.user.id).await?;
+    let attached = policies::key_attachments_of_user(&state.db, id.user.id).await?;
     Ok(Json(KeyList {
-        item: rows.into_iter().map(key).collect(),
+        item: rows
+            .into_iter()
+            .map(|t| {
+                let mut k = key(t);
+                if scoped.contains(&k.access_key_id) {
+                    k.policies = Some(
+                        attached
+                            .iter()
+                            .filter(|(kid, _)| *kid == k.access_key_id)
+                            .map(|(_, name)| name.clone())
+                            .collect(),
+                    );
+                }
+                k
+            })
+            .collect(),
     }))
 }
 
@@ -110,6 +138,17 @@ pub async fn create(
         ));
     }
     let mut tx = state.db.begin().await?;
+    let mut narrowing = None;
+    if let Some(names) = &req.policies {
+        let mut found = Vec::with_capacity(names.len());
+        for name in names {
+            let canonical = policies::canonical_name(&mut *tx, name)
+                .await?
+                .ok_or_else(|| ConsoleError::bad_request(format!("No policy named '{name}'")))?;
+            found.push(canonical);
+        }
+        narrowing = Some(found);
+    }
     console_users::lock(&mut tx, id.user.id).await?;
     let count = access_keys::count_of_user(&mut tx, id.user.id).await?;
     if count >= MAX_KEYS_PER_USER {
@@ -127,12 +166,17 @@ pub async fn create(
         id.user.id,
     )
     .await?;
+    if let Some(names) = &narrowing {
+        policies::scope_key(&mut tx, &access_key_id, names).await?;
+    }
     crate::audit::commit(tx).await?;
     tracing::info!(user = %id.user.username, %access_key_id, "access key created");
+    let mut created = key(t);
+    created.policies = narrowing;
     Ok((
         StatusCode::CREATED,
         Json(CreatedKey {
-            key: key(t),
+            key: created,
             secret_access_key: secret,
         }),
     ))

@@ -92,6 +92,22 @@ impl From<ConsoleError> for ApiError {
     }
 }
 
+impl From<ApiError> for ConsoleError {
+    /// Authorization ([`crate::iam`]) answers in [`ApiError`]; console handlers in this.
+    fn from(e: ApiError) -> Self {
+        match e {
+            ApiError::BadRequest(m) | ApiError::Validation(m) => ConsoleError::BadRequest(m),
+            ApiError::NotFound(m) => ConsoleError::NotFound(m),
+            ApiError::Conflict(m) | ApiError::LimitExceeded(m) => ConsoleError::Conflict(m),
+            ApiError::Forbidden { message, .. } => ConsoleError::AccessDenied(message),
+            ApiError::Unauthorized(m) => ConsoleError::Unauthorized(m),
+            ApiError::UnknownOperation => ConsoleError::NotFound("Unknown operation".into()),
+            ApiError::Internal(m) => ConsoleError::Internal(m),
+            ApiError::ServiceUnavailable(m) => ConsoleError::ServiceUnavailable(m),
+        }
+    }
+}
+
 impl IntoResponse for ConsoleError {
     fn into_response(self) -> Response {
         let (status, error_type) = self.status_and_type();

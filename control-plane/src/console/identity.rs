@@ -1,5 +1,6 @@
-//! Extractors for console handlers: [`SignedIn`] (any enabled user with a valid session)
-//! and [`Admin`] (an admin one). Both run the CSRF check for cookie sessions.
+//! The extractor for console handlers: [`SignedIn`] (any enabled user with a valid
+//! session; it runs the CSRF check for cookie sessions). What a signed-in user may do is
+//! decided by their policies ([`crate::iam`]), which each handler asks.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -11,10 +12,6 @@ use crate::AppState;
 /// The signed-in caller of a console endpoint.
 #[derive(Debug, Clone)]
 pub struct SignedIn(pub Identity);
-
-/// The signed-in caller, who must be an admin.
-#[derive(Debug, Clone)]
-pub struct Admin(pub Identity);
 
 impl FromRequestParts<AppState> for SignedIn {
     type Rejection = ConsoleError;
@@ -32,23 +29,5 @@ impl FromRequestParts<AppState> for SignedIn {
         .await?
         .map(SignedIn)
         .ok_or_else(|| ConsoleError::Unauthorized("Sign in first".into()))
-    }
-}
-
-impl FromRequestParts<AppState> for Admin {
-    type Rejection = ConsoleError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let SignedIn(id) = SignedIn::from_request_parts(parts, state).await?;
-        if id.user.is_admin {
-            Ok(Admin(id))
-        } else {
-            Err(ConsoleError::AccessDenied(
-                "Only administrators can manage console users".into(),
-            ))
-        }
     }
 }

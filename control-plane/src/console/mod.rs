@@ -20,7 +20,7 @@ pub mod wire;
 
 use std::path::PathBuf;
 
-use axum::routing::{get, patch, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
 
 use crate::AppState;
@@ -56,6 +56,15 @@ pub fn api_router() -> Router<AppState> {
         .route("/users", get(users::list).post(users::create))
         .route("/users/{username}", patch(users::update))
         .route("/users/{username}/unlock", post(users::unlock))
+        .route(
+            "/users/{username}/policies/{name}",
+            put(crate::iam::policies::attach).delete(crate::iam::policies::detach),
+        )
+        .route(
+            "/policies",
+            get(crate::iam::policies::list).post(crate::iam::policies::create),
+        )
+        .route("/policies/{name}", delete(crate::iam::policies::delete))
         .route("/logs/search", get(crate::logs::console::search))
         .fallback(|| async { error::ConsoleError::NotFound("No such console endpoint".into()) })
 }

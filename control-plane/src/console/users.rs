@@ -1,5 +1,9 @@
 //! The admin endpoints for console users: create users, disable them, set their
 //! passwords and lift their sign-in locks (the users themselves are in [`crate::store::console_users`]).
+//! Each is authorized by the caller's policies with IAM's action name
+//! ([`crate::iam::actions`]). A new user gets `ReadOnlyAccess` (or `AdministratorAccess`
+//! when created with `isAdmin`); setting `isAdmin` attaches or detaches
+//! `AdministratorAccess`.
 //!
 //! Disabling a user also disables the access keys they created, so that neither their
 //! sessions nor their CLI keys work any more; re-enabling leaves the keys disabled until
@@ -11,11 +15,12 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use super::error::{ConsoleError, ConsoleResult};
-use super::identity::Admin;
+use super::identity::SignedIn;
 use super::wire::User;
 use super::{password, signin_limit};
 use crate::extract::AwsJson;
-use crate::store::{self, console_users};
+use crate::iam::{self, actions, policies::ADMINISTRATOR_ACCESS};
+use crate::store::{self, console_users, policies};
 use crate::AppState;
 
 /// Body of CreateUser.
@@ -44,6 +49,8 @@ pub struct ListedUser {
     #[serde(flatten)]
     user: User,
     sign_in_locked: bool,
+    /// The names of the policies attached to the user.
+    policies: Vec<String>,
 }
 
 /// List body.
@@ -52,28 +59,40 @@ pub struct UserList {
     item: Vec<ListedUser>,
 }
 
-/// GET /console/api/users (admin)
-pub async fn list(State(state): State<AppState>, _admin: Admin) -> ConsoleResult<Json<UserList>> {
+/// GET /console/api/users (`iam:ListUsers`)
+pub async fn list(
+    State(state): State<AppState>,
+    SignedIn(admin): SignedIn,
+) -> ConsoleResult<Json<UserList>> {
+    iam::authorize_user(&state, &admin.user, actions::LIST_USERS, "*").await?;
     let rows = console_users::list(&state.db).await?;
     let locked = signin_limit::locked_users(&state.db).await?;
+    let attached = policies::user_attachments(&state.db).await?;
     Ok(Json(UserList {
         item: rows
             .iter()
             .map(|u| ListedUser {
                 user: User::from(u),
                 sign_in_locked: signin_limit::is_locked(&locked, &u.username),
+                policies: attached
+                    .iter()
+                    .filter(|(id, _)| *id == u.id)
+                    .map(|(_, name)| name.clone())
+                    .collect(),
             })
             .collect(),
     }))
 }
 
-/// POST /console/api/users/{username}/unlock (admin): lifts the sign-in locks and failure
-/// counts of the user, from every IP.
+/// POST /console/api/users/{username}/unlock (`iam:UpdateUser`): lifts the sign-in locks
+/// and failure counts of the user, from every IP.
 pub async fn unlock(
     State(state): State<AppState>,
-    Admin(admin): Admin,
+    SignedIn(admin): SignedIn,
     Path(username): Path<String>,
 ) -> ConsoleResult<StatusCode> {
+    let arn = iam::user_arn(&username);
+    iam::authorize_user(&state, &admin.user, actions::UPDATE_USER, &arn).await?;
     let user = console_users::find_by_name(&state.db, &username, false)
         .await?
         .ok_or_else(|| ConsoleError::NotFound(format!("No user named '{username}'")))?;
@@ -82,12 +101,14 @@ pub async fn unlock(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// POST /console/api/users (admin)
+/// POST /console/api/users (`iam:CreateUser`)
 pub async fn create(
     State(state): State<AppState>,
-    Admin(admin): Admin,
+    SignedIn(admin): SignedIn,
     AwsJson(req): AwsJson<CreateUser>,
 ) -> ConsoleResult<(StatusCode, Json<User>)> {
+    let arn = iam::user_arn(&req.username);
+    iam::authorize_user(&state, &admin.user, actions::CREATE_USER, &arn).await?;
     password::check_username(&req.username)?;
     password::check_password_rules(&req.password)?;
     let hash = password::hash_blocking(req.password).await?;
@@ -107,13 +128,15 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(User::from(&user))))
 }
 
-/// PATCH /console/api/users/{username} (admin)
+/// PATCH /console/api/users/{username} (`iam:UpdateUser`)
 pub async fn update(
     State(state): State<AppState>,
-    Admin(admin): Admin,
+    SignedIn(admin): SignedIn,
     Path(username): Path<String>,
     AwsJson(req): AwsJson<UpdateUser>,
 ) -> ConsoleResult<Json<User>> {
+    let arn = iam::user_arn(&username);
+    iam::authorize_user(&state, &admin.user, actions::UPDATE_USER, &arn).await?;
     let hash = match req.password {
         Some(p) => {
             password::check_password_rules(&p)?;
@@ -149,6 +172,15 @@ pub async fn update(
         user.session_epoch += 1;
     }
     console_users::save(&mut tx, &user).await?;
+    match req.is_admin {
+        Some(true) => {
+            policies::attach_to_user(&mut *tx, user.id, ADMINISTRATOR_ACCESS).await?;
+        }
+        Some(false) => {
+            policies::detach_from_user(&mut *tx, user.id, ADMINISTRATOR_ACCESS).await?;
+        }
+        None => {}
+    }
     if !user.enabled {
         store::access_keys::disable_all_of_user(&mut tx, user.id).await?;
     }

@@ -66,12 +66,19 @@ fn nonempty(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
-/// GET /console/api/logs/search
+/// GET /console/api/logs/search (authorized as `logs:FilterLogEvents`)
 pub async fn search(
     State(state): State<AppState>,
-    _who: SignedIn,
+    SignedIn(who): SignedIn,
     Query(q): Query<SearchQuery>,
 ) -> ConsoleResult<Json<Page>> {
+    crate::iam::authorize_user(
+        &state,
+        &who.user,
+        crate::iam::actions::FILTER_LOG_EVENTS,
+        "*",
+    )
+    .await?;
     let end = q.end.unwrap_or_else(crate::ingest::logs::now_ms);
     let start = q.start.unwrap_or(end - 3_600_000);
     if start > end {

@@ -148,13 +148,14 @@ async fn call(state: &AppState, req: Request) -> Result<Value, LogsError> {
     let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
         LogsError::Serialization("The request body is too large or unreadable.".into())
     })?;
-    crate::auth::service_caller(state, &parts, &bytes, "logs").await?;
+    let caller = crate::auth::service_caller(state, &parts, &bytes, "logs").await?;
     let target = parts
         .headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let op = target.strip_prefix(TARGET_PREFIX).unwrap_or(target);
+    crate::iam::authorize(state, &caller, &format!("logs:{op}"), "*").await?;
     let input: Value = if bytes.is_empty() {
         json!({})
     } else {

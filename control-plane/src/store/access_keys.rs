@@ -55,6 +55,19 @@ pub async fn list_of_user<'e>(db: impl PgExecutor<'e>, user_id: Uuid) -> sqlx::R
     .await
 }
 
+/// The ids of a user's keys narrowed by their own policies.
+pub async fn scoped_of_user<'e>(
+    db: impl PgExecutor<'e>,
+    user_id: Uuid,
+) -> sqlx::Result<Vec<String>> {
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT access_key_id FROM access_keys WHERE user_id = $1 AND scoped")
+            .bind(user_id)
+            .fetch_all(db)
+            .await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
 /// How many keys a user has.
 pub async fn count_of_user(conn: &mut PgConnection, user_id: Uuid) -> sqlx::Result<i64> {
     let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM access_keys WHERE user_id = $1")

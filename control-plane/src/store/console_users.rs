@@ -104,8 +104,9 @@ pub async fn count_enabled_admins<'e>(db: impl PgExecutor<'e>) -> sqlx::Result<i
     Ok(n)
 }
 
-/// Inserts a user with an already computed hash; a taken name is a unique violation
-/// ([`super::is_unique_violation`]).
+/// Inserts a user with an already computed hash, with their first policy attached in the
+/// same statement: `AdministratorAccess` for an admin, `ReadOnlyAccess` otherwise (see
+/// [`crate::iam`]). A taken name is a unique violation ([`super::is_unique_violation`]).
 pub async fn insert<'e>(
     db: impl PgExecutor<'e>,
     username: &str,
@@ -113,8 +114,15 @@ pub async fn insert<'e>(
     is_admin: bool,
 ) -> sqlx::Result<UserRow> {
     let t: Tuple = sqlx::query_as(&format!(
-        "INSERT INTO console_users (id, username, password_hash, is_admin)
-         VALUES ($1, $2, $3, $4) RETURNING {COLUMNS}"
+        "WITH u AS (
+             INSERT INTO console_users (id, username, password_hash, is_admin)
+             VALUES ($1, $2, $3, $4) RETURNING *
+         ), p AS (
+             INSERT INTO console_user_policies (user_id, policy_name)
+             SELECT id, CASE WHEN is_admin THEN 'AdministratorAccess' ELSE 'ReadOnlyAccess' END
+             FROM u
+         )
+         SELECT {COLUMNS} FROM u"
     ))
     .bind(Uuid::new_v4())
     .bind(username)
@@ -138,6 +146,16 @@ pub async fn lock_user_changes(conn: &mut PgConnection) -> sqlx::Result<()> {
 pub async fn lock(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<()> {
     sqlx::query("SELECT 1 FROM console_users WHERE id = $1 FOR UPDATE")
         .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Sets a user's admin flag (kept equal to whether `AdministratorAccess` is attached).
+pub async fn set_admin(conn: &mut PgConnection, id: Uuid, is_admin: bool) -> sqlx::Result<()> {
+    sqlx::query("UPDATE console_users SET is_admin = $2, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(is_admin)
         .execute(conn)
         .await?;
     Ok(())

@@ -29,6 +29,7 @@ pub mod logs;
 pub mod metric_reads;
 pub mod metrics;
 pub mod models;
+pub mod policies;
 pub mod resources;
 pub mod rest_apis;
 pub mod signin_failures;

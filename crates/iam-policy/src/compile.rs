@@ -54,10 +54,23 @@ pub fn parse_authorizer_policy(value: &Value) -> Result<Policy, PolicyError> {
     compile(value, Mode::Authorizer)
 }
 
+/// Compiles an **identity policy**: a document attached to a user (or an access key) that
+/// says what that principal may do, for any action (`apigateway:DELETE`,
+/// `logs:FilterLogEvents`, `iam:CreatePolicy`, ...), evaluated with
+/// [`evaluate_identity`](crate::evaluate_identity).
+///
+/// The grammar is the resource policy's without `Principal` (an error if present) and
+/// without the `execute-api:/` shorthand: every `Resource`/`NotResource` entry must be `*`
+/// or an ARN pattern (`arn:...`), as IAM requires. `Effect` is exact (`Allow`/`Deny`).
+pub fn parse_identity_policy(value: &Value) -> Result<Policy, PolicyError> {
+    compile(value, Mode::Identity)
+}
+
 #[derive(Clone, Copy)]
 enum Mode<'c> {
     ResourcePolicy(&'c CompileContext<'c>),
     Authorizer,
+    Identity,
 }
 
 fn compile(value: &Value, mode: Mode<'_>) -> Result<Policy, PolicyError> {
@@ -152,6 +165,9 @@ fn statement(raw: &Value, mode: Mode<'_>) -> Result<(Effect, Statement), Stateme
     })?;
 
     let resources = either(st, "Resource", "NotResource", |r| {
+        if matches!(mode, Mode::Identity) && r != "*" && !r.starts_with("arn:") {
+            return Err(StatementError::InvalidResource(r.to_owned()));
+        }
         Ok(match (mode, r.strip_prefix("execute-api:")) {
             (Mode::ResourcePolicy(ctx), Some(rest)) if rest.starts_with('/') => {
                 Pattern::case_sensitive(&format!(
@@ -166,6 +182,7 @@ fn statement(raw: &Value, mode: Mode<'_>) -> Result<(Effect, Statement), Stateme
     let principal = match (st.get("Principal"), mode) {
         (None, _) => Principal::Any,
         (Some(_), Mode::Authorizer) => return Err(StatementError::PrincipalNotAllowed),
+        (Some(_), Mode::Identity) => return Err(StatementError::PrincipalInIdentityPolicy),
         (Some(p), Mode::ResourcePolicy(_)) => principal(p)?,
     };
 

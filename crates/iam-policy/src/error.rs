@@ -97,6 +97,13 @@ pub enum StatementError {
     /// `Principal` is present where the policy has no principal (authorizer policies).
     #[error("'Principal' is not allowed in an authorizer policy")]
     PrincipalNotAllowed,
+    /// `Principal` is present in an identity policy (the policy is attached to its
+    /// principal, so it names none).
+    #[error("'Principal' is not allowed in an identity policy")]
+    PrincipalInIdentityPolicy,
+    /// A resource of an identity policy is neither `*` nor an ARN.
+    #[error("invalid resource \"{0}\": expected \"*\" or an ARN (\"arn:...\")")]
+    InvalidResource(String),
     /// `Principal` is neither `"*"` nor an object with an `AWS` member.
     #[error("invalid 'Principal': {0}")]
     InvalidPrincipal(String),

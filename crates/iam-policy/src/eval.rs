@@ -131,6 +131,18 @@ impl<'a> EvalRequest<'a> {
         }
     }
 
+    /// A call of `action` on `resource` (an identity policy's request: no principal, source
+    /// IP or context).
+    pub fn new(action: &'a str, resource: &'a str) -> Self {
+        EvalRequest {
+            action,
+            resource,
+            principal: None,
+            source_ip: None,
+            context: &NoContext,
+        }
+    }
+
     /// Sets the caller's ARN.
     pub fn with_principal(mut self, principal_arn: &'a str) -> Self {
         self.principal = Some(principal_arn);
@@ -200,6 +212,29 @@ impl Policy {
     /// Whether the policy has no statement at all (it then never applies).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// IAM's evaluation of the identity policies of one principal: [`Decision::Deny`] if any
+/// policy explicitly denies (an explicit deny wins over every allow), else
+/// [`Decision::Allow`] if any allows, else [`Decision::NotApplicable`] — the default deny:
+/// the caller treats it as a refusal.
+pub fn evaluate_identity<'p>(
+    policies: impl IntoIterator<Item = &'p Policy>,
+    req: &EvalRequest<'_>,
+) -> Decision {
+    let mut allowed = false;
+    for policy in policies {
+        match policy.evaluate(req) {
+            Decision::Deny => return Decision::Deny,
+            Decision::Allow => allowed = true,
+            Decision::NotApplicable => {}
+        }
+    }
+    if allowed {
+        Decision::Allow
+    } else {
+        Decision::NotApplicable
     }
 }
 

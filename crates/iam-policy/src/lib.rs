@@ -1,7 +1,10 @@
-//! IAM policy documents for `execute-api:Invoke`, evaluated as API Gateway does for
+//! IAM policy documents, evaluated as API Gateway and IAM do for
 //!
-//! - a RestApi's **resource policy** ([`Policy::parse`] / [`Policy::from_value`]), and
-//! - the **`policyDocument` a Lambda authorizer returns** ([`parse_authorizer_policy`]),
+//! - a RestApi's **resource policy** ([`Policy::parse`] / [`Policy::from_value`]),
+//! - the **`policyDocument` a Lambda authorizer returns** ([`parse_authorizer_policy`]), and
+//! - **identity policies** attached to the management API's users and access keys
+//!   ([`parse_identity_policy`], any action, evaluated together by [`evaluate_identity`]:
+//!   default deny, an explicit deny wins, else any allow allows),
 //!
 //! and the rule that combines the resource policy's answer with the method's authorization
 //! ([`combine`], [`AuthOutcome`]).
@@ -94,8 +97,9 @@ mod eval;
 mod pattern;
 
 pub use combine::{combine, AuthOutcome};
-pub use compile::{parse_authorizer_policy, CompileContext};
+pub use compile::{parse_authorizer_policy, parse_identity_policy, CompileContext};
 pub use error::{PolicyError, StatementError, StatementRef};
 pub use eval::{
-    ConditionContext, Decision, EvalRequest, FnContext, NoContext, Policy, INVOKE_ACTION,
+    evaluate_identity, ConditionContext, Decision, EvalRequest, FnContext, NoContext, Policy,
+    INVOKE_ACTION,
 };

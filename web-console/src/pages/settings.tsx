@@ -1,15 +1,18 @@
-// Settings: account (throttling), my password, my access keys, console users (admins).
+// Settings: account (throttling), my password, my access keys, console users and their
+// policies, the policies themselves (admins).
 import { useState } from "preact/hooks";
 import { del, fmtDate, get, patch, post, put, update, type User } from "../api";
 import { Link } from "../router";
 import { Check, Confirm, ErrorText, Field, FormActions, ListStatus, Loading, Modal, toast, useAction, useAsync } from "../ui";
 import { TableHead } from "../shared/table";
+import { listPolicies, Policies } from "./policies";
 
 const TABS: [string, string, boolean][] = [
   ["account", "Account", false],
   ["password", "My password", false],
   ["access-keys", "My access keys", false],
   ["users", "Users", true],
+  ["policies", "Policies", true],
 ];
 
 /** Whether `/settings/{tab}` is a settings screen (else the app shows "Page not found"). */
@@ -30,6 +33,7 @@ export function Settings({ tab, user }: { tab: string; user: User }) {
       {tab === "password" && <Password />}
       {tab === "access-keys" && <AccessKeys />}
       {tab === "users" && (user.isAdmin ? <Users me={user} /> : <ErrorText error="Only administrators can manage console users" />)}
+      {tab === "policies" && (user.isAdmin ? <Policies /> : <ErrorText error="Only administrators can manage policies" />)}
     </div>
   );
 }
@@ -214,13 +218,15 @@ function AccessKeys() {
   );
 }
 
-/** A user as the admin list shows it: with whether failed sign-ins lock them out now. */
-type ListedUser = User & { signInLocked?: boolean };
+/** A user as the admin list shows it: with whether failed sign-ins lock them out now and
+ * the names of their policies. */
+type ListedUser = User & { signInLocked?: boolean; policies?: string[] };
 
 function Users({ me }: { me: User }) {
   const users = useAsync(() => get<{ item: ListedUser[] }>("/console/api/users").then((r) => r.item), []);
   const [creating, setCreating] = useState(false);
   const [resetting, setResetting] = useState<User | null>(null);
+  const [editing, setEditing] = useState<string | null>(null);
   const a = useAction();
   return (
     <div>
@@ -234,12 +240,13 @@ function Users({ me }: { me: User }) {
       {users.loading && !users.data && <Loading what="Loading users" />}
       {users.data && (
         <table class="table">
-          <TableHead columns={["Username", "Role", "Status", "Created"]} />
+          <TableHead columns={["Username", "Role", "Policies", "Status", "Created"]} />
           <tbody>
             {users.data.map((u) => (
               <tr key={u.id}>
                 <td>{u.username}</td>
                 <td>{u.isAdmin ? "Admin" : "User"}</td>
+                <td data-testid={`policies-${u.username}`}>{(u.policies ?? []).join(", ")}</td>
                 <td>
                   {u.enabled ? "Enabled" : "Disabled"}
                   {u.signInLocked && <span class="badge warn">Sign-in locked</span>}
@@ -277,6 +284,9 @@ function Users({ me }: { me: User }) {
                       {u.enabled ? "Disable" : "Enable"}
                     </button>
                   )}
+                  <button type="button" class="link" aria-label={`Policies of ${u.username}`} onClick={() => setEditing(u.username)}>
+                    Policies
+                  </button>
                   <button type="button" class="link" onClick={() => setResetting(u)}>
                     Set password
                   </button>
@@ -288,7 +298,67 @@ function Users({ me }: { me: User }) {
       )}
       {creating && <CreateUser onClose={() => setCreating(false)} onCreated={users.reload} />}
       {resetting && <SetPassword user={resetting} onClose={() => setResetting(null)} />}
+      {editing && (
+        <UserPolicies
+          user={users.data?.find((u) => u.username === editing)}
+          onClose={() => setEditing(null)}
+          onChanged={users.reload}
+        />
+      )}
     </div>
+  );
+}
+
+/** Attach or detach the policies of one user (PUT / DELETE /console/api/users/{u}/policies/{p}). */
+function UserPolicies({ user, onClose, onChanged }: { user?: ListedUser; onClose: () => void; onChanged: () => void }) {
+  const policies = useAsync(listPolicies, []);
+  const a = useAction();
+  if (!user) return null;
+  const attached = new Set(user.policies ?? []);
+  return (
+    <Modal title={`Policies of ${user.username}`} onClose={onClose}>
+      <ListStatus list={policies} loading="Loading policies" empty="No policies" />
+      {policies.data && (
+        <table class="table" aria-label={`Policies of ${user.username}`}>
+          <TableHead columns={["Policy", "Attached"]} />
+          <tbody>
+            {policies.data.map((p) => {
+              const on = attached.has(p.name);
+              const path = `/console/api/users/${encodeURIComponent(user.username)}/policies/${encodeURIComponent(p.name)}`;
+              return (
+                <tr key={p.name}>
+                  <td>{p.name}</td>
+                  <td>{on ? "Yes" : "No"}</td>
+                  <td class="row-actions">
+                    <button
+                      type="button"
+                      class="secondary small"
+                      aria-label={`${on ? "Detach" : "Attach"} ${p.name}`}
+                      disabled={a.busy}
+                      onClick={() =>
+                        a.run(async () => {
+                          await (on ? del(path) : put(path));
+                          toast(`${p.name} ${on ? "detached from" : "attached to"} ${user.username}`);
+                          onChanged();
+                        })
+                      }
+                    >
+                      {on ? "Detach" : "Attach"}
+                    </button>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+      <ErrorText error={a.error} />
+      <div class="actions">
+        <button type="button" class="primary" onClick={onClose}>
+          Done
+        </button>
+      </div>
+    </Modal>
   );
 }
 
@@ -311,7 +381,7 @@ function CreateUser({ onClose, onCreated }: { onClose: () => void; onCreated: ()
       >
         <Field label="Username" value={username} onInput={setUsername} required autoFocus />
         <Field label="Initial password" type="password" value={password} onInput={setPassword} autocomplete="new-password" required hint="At least 12 characters" />
-        <Check label="Administrator (can manage users)" checked={admin} onChange={setAdmin} />
+        <Check label="Administrator (AdministratorAccess; otherwise ReadOnlyAccess)" checked={admin} onChange={setAdmin} />
         <ErrorText error={a.error} />
         <FormActions submit="Create user" disabled={a.busy} onCancel={onClose} />
       </form>
