@@ -251,6 +251,14 @@ impl ControlPlane {
             terminate(&mut c).await;
         }
     }
+
+    /// Kills it with SIGKILL (no draining: its config streams, in-flight management calls
+    /// and usage mover round die where they stand) and waits for it to be gone.
+    pub async fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill().await;
+        }
+    }
 }
 
 /// A running data-plane node.
@@ -287,8 +295,25 @@ impl DataPlane {
         extra_env: &[(&str, String)],
         log: Option<&std::path::Path>,
     ) -> Self {
-        let port = free_port();
-        let https_port = free_port();
+        Self::start_on(
+            control_plane_url,
+            node_id,
+            (free_port(), free_port()),
+            extra_env,
+            log,
+        )
+        .await
+    }
+
+    /// [`DataPlane::start_logged`] on given (HTTP, HTTPS) ports: to restart a node where it
+    /// was, so its clients' URLs stay valid.
+    pub async fn start_on(
+        control_plane_url: &str,
+        node_id: &str,
+        (port, https_port): (u16, u16),
+        extra_env: &[(&str, String)],
+        log: Option<&std::path::Path>,
+    ) -> Self {
         let mut env = vec![
             ("CONTROL_PLANE_URL", control_plane_url.to_string()),
             ("DP_HTTP_ADDR", format!("127.0.0.1:{port}")),
