@@ -8,10 +8,12 @@
 pub mod backend;
 pub mod functions;
 pub mod invoke;
+pub mod load;
 pub mod mgmt;
 pub mod oidc;
 pub mod postgres;
 pub mod process;
+pub mod redis_server;
 pub mod rest_api;
 pub mod tls;
 pub mod websocket;
@@ -20,6 +22,7 @@ pub use backend::{Backend, StallingBackend};
 pub use functions::FunctionsHost;
 pub use mgmt::Mgmt;
 pub use process::{Cluster, ControlPlane, DataPlane};
+pub use redis_server::RedisServer;
 pub use rest_api::RestApi;
 
 use std::time::Duration;

@@ -150,6 +150,34 @@ impl Mgmt {
         content_type: &str,
         extra: &[(&str, &str)],
     ) -> reqwest::Response {
+        self.try_send_with(method, path, bytes, content_type, extra)
+            .await
+            .expect("management call")
+    }
+
+    /// [`Mgmt::call`] that returns a failed connection (a control plane killed under the
+    /// call) as an error instead of panicking.
+    pub async fn try_call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Answer, reqwest::Error> {
+        let bytes = body.map(|b| b.to_string()).unwrap_or_default();
+        let resp = self
+            .try_send_with(method, path, bytes.as_bytes(), "application/json", &[])
+            .await?;
+        Ok(Self::answer(resp).await)
+    }
+
+    async fn try_send_with(
+        &self,
+        method: &str,
+        path: &str,
+        bytes: &[u8],
+        content_type: &str,
+        extra: &[(&str, &str)],
+    ) -> reqwest::Result<reqwest::Response> {
         let url = format!("{}{path}", self.base);
         let mut headers = HeaderMap::new();
         headers.insert("content-type", content_type.parse().expect("content type"));
@@ -175,7 +203,6 @@ impl Mgmt {
             .body(bytes.to_vec())
             .send()
             .await
-            .expect("management call")
     }
 
     /// Sends a request without any signature.

@@ -69,6 +69,17 @@ pub fn bin_dir() -> PathBuf {
             "-p",
             "apigw-data-plane",
         ]);
+        // The test process carries the variables cargo sets for a running test
+        // (`CARGO_MANIFEST_DIR`, `CARGO_PKG_NAME`, ...). Build scripts that read them (ring's
+        // does) ask cargo to rebuild when they change, so passing them on would make this
+        // build and the next `cargo nextest` from a shell rebuild ring and everything above
+        // it, in turn, every run.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            if is_test_runtime_var(&name) {
+                cmd.env_remove(name.as_ref());
+            }
+        }
         if release {
             cmd.arg("--release");
         }
@@ -91,6 +102,24 @@ pub fn bin_dir() -> PathBuf {
         dir
     })
     .clone()
+}
+
+/// Whether `name` is one of the variables cargo sets for a compiled crate at run time
+/// (not one that configures cargo itself, such as `CARGO_HOME` or `CARGO_TARGET_DIR`).
+fn is_test_runtime_var(name: &str) -> bool {
+    name.starts_with("CARGO_PKG_")
+        || name.starts_with("CARGO_BIN_EXE_")
+        || matches!(
+            name,
+            "CARGO_MANIFEST_DIR"
+                | "CARGO_MANIFEST_PATH"
+                | "CARGO_MANIFEST_LINKS"
+                | "CARGO_CRATE_NAME"
+                | "CARGO_BIN_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+                | "CARGO_TARGET_TMPDIR"
+                | "CARGO_RUSTC_CURRENT_DIR"
+        )
 }
 
 /// Starts `bin` of [`bin_dir`]; its stderr (its log) and stdout go to `log` when given.
@@ -251,6 +280,14 @@ impl ControlPlane {
             terminate(&mut c).await;
         }
     }
+
+    /// Kills it with SIGKILL (no draining: its config streams, in-flight management calls
+    /// and usage mover round die where they stand) and waits for it to be gone.
+    pub async fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill().await;
+        }
+    }
 }
 
 /// A running data-plane node.
@@ -287,8 +324,25 @@ impl DataPlane {
         extra_env: &[(&str, String)],
         log: Option<&std::path::Path>,
     ) -> Self {
-        let port = free_port();
-        let https_port = free_port();
+        Self::start_on(
+            control_plane_url,
+            node_id,
+            (free_port(), free_port()),
+            extra_env,
+            log,
+        )
+        .await
+    }
+
+    /// [`DataPlane::start_logged`] on given (HTTP, HTTPS) ports: to restart a node where it
+    /// was, so its clients' URLs stay valid.
+    pub async fn start_on(
+        control_plane_url: &str,
+        node_id: &str,
+        (port, https_port): (u16, u16),
+        extra_env: &[(&str, String)],
+        log: Option<&std::path::Path>,
+    ) -> Self {
         let mut env = vec![
             ("CONTROL_PLANE_URL", control_plane_url.to_string()),
             ("DP_HTTP_ADDR", format!("127.0.0.1:{port}")),

@@ -2,12 +2,15 @@
 //! (`CONTROL_PLANE_URL=a,b`) streams its config from one and, when that replica dies,
 //! moves to the next within seconds; a change made through the surviving replica reaches
 //! it; its metrics shipments follow it, counted once. A node whose first URL answers
-//! nothing still becomes ready through the second.
+//! nothing still becomes ready through the second. The replica the nodes stream from
+//! SIGKILLed (no drain) under a load of keyed requests fails none of them, and loses and
+//! doubles no usage count.
 
 use std::time::{Duration, Instant};
 
+use apigw_e2e::load::{KeyedApi, Load, Targets};
 use apigw_e2e::rest_api::{deploy, method_path, mock_method, new_api};
-use apigw_e2e::{eventually, free_port, fresh_database, ControlPlane, DataPlane};
+use apigw_e2e::{eventually, free_port, fresh_database, Backend, ControlPlane, DataPlane};
 use serde_json::{json, Value};
 
 /// Two replicas over one database and one Redis key prefix (one cluster).
@@ -142,4 +145,126 @@ async fn a_node_whose_first_control_plane_is_down_starts_through_the_next() {
         || async { body_of(&node, &api).await.filter(|b| b["version"] == "v1") },
     )
     .await;
+}
+
+/// Requests of `plan` the usage mover has moved into Postgres.
+async fn moved_usage(database_url: &str, plan: &str) -> i64 {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(database_url)
+        .await
+        .expect("the database");
+    sqlx::query_scalar::<_, Option<i64>>(
+        "SELECT sum(requests)::bigint FROM usage_records WHERE plan_id = $1",
+    )
+    .bind(plan)
+    .fetch_one(&mut conn)
+    .await
+    .expect("the usage records")
+    .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connected_control_plane_sigkilled_under_load_fails_no_request() {
+    let (mut a, b, prefix) = replicas().await;
+    let urls = format!("{},{}", a.grpc_url(), b.grpc_url());
+    let mut nodes = Vec::new();
+    for i in 0..3 {
+        let env = [("REDIS_KEY_PREFIX", prefix.clone())];
+        nodes.push(DataPlane::start_env(&urls, &format!("sigkill-{i}"), &env).await);
+    }
+    for n in &nodes {
+        n.wait_ready().await;
+    }
+    let backend = Backend::start("pets").await;
+    let api = KeyedApi::create(&a.mgmt(), &backend.url()).await;
+    // Every node admits the key before the load starts; these probes are metered too
+    // (the 403s before the key arrives are not).
+    let mut admitted = 0i64;
+    for n in &nodes {
+        eventually(
+            &format!("{} admitting the key", n.node_id),
+            Duration::from_secs(20),
+            || async { api.keyed_ok(&n.base()).await.then_some(()) },
+        )
+        .await;
+        admitted += 1;
+    }
+
+    let targets = Targets::new(
+        nodes.iter().map(|n| n.base()).collect(),
+        Duration::from_secs(10),
+    );
+    let mut load = Load::start(targets, api.request(), 6, Duration::from_millis(5));
+    let before = eventually("the load under way", Duration::from_secs(30), || async {
+        let t = load.tally();
+        (t.served >= 300).then_some(t)
+    })
+    .await;
+
+    // A, the first URL of every node (so the replica all three stream from), dies.
+    let killed = Instant::now();
+    a.kill().await;
+    let m = b.mgmt();
+    let deployment = api.deploy(&m, "2").await;
+    let deployed = killed.elapsed();
+    deployment.expect("a deployment through B right after A died");
+    let mut reached = Vec::new();
+    for n in &nodes {
+        eventually(
+            &format!("{} serving the deployment made through B", n.node_id),
+            Duration::from_secs(30),
+            || async {
+                (api.served_version(&n.base()).await.as_deref() == Some("2")).then_some(())
+            },
+        )
+        .await;
+        reached.push((n.node_id.clone(), killed.elapsed()));
+    }
+    // The load goes on after the failover as well.
+    let at_failover = load.tally();
+    eventually(
+        "the load going on after the failover",
+        Duration::from_secs(30),
+        || async { (load.tally().served >= at_failover.served + 300).then_some(()) },
+    )
+    .await;
+    let tally = load.stop().await;
+    println!(
+        "SIGKILL of the connected control plane under load: deployment through B made {deployed:?} \
+         after the kill; served by each node at (since the kill): {reached:?}; requests: \
+         {} before the kill, {} in all; slowest answer {} ms",
+        before.served, tally.sent, tally.live_max_ms
+    );
+    println!("{tally:?}");
+    assert_eq!(
+        tally.live_failures(),
+        0,
+        "failed requests: {:?}",
+        load.samples()
+    );
+    assert_eq!(tally.dead_failures(), 0, "no node was killed: {tally:?}");
+    assert_eq!(tally.served, tally.sent, "{tally:?}");
+
+    // Usage: every admitted request counted once. The mover of A may have died mid-round;
+    // B's must move what A left (a pending batch) exactly once.
+    admitted += tally.served as i64;
+    let since = Instant::now();
+    eventually(
+        "every admitted request moved into Postgres",
+        Duration::from_secs(30),
+        || async { (moved_usage(&b.database_url, &api.plan).await >= admitted).then_some(()) },
+    )
+    .await;
+    println!(
+        "usage of {admitted} requests moved {:?} after the load",
+        since.elapsed()
+    );
+    // Two more mover rounds: a batch applied twice would show now.
+    tokio::time::sleep(apigw_control_plane::metering::MOVE_EVERY * 2).await;
+    assert_eq!(moved_usage(&b.database_url, &api.plan).await, admitted);
+    assert_eq!(
+        api.usage_today(&m).await,
+        Some(admitted),
+        "GetUsage through B"
+    );
 }
