@@ -96,10 +96,14 @@ pub async fn principal_of(state: &AppState, caller: &Caller) -> Result<Principal
             username,
             scoped_key: scoped.then(|| caller.access_key_id.clone()),
         },
-        // A configured key (or one deleted since it signed this call: its signature was
-        // checked a moment ago against the stored secret, so it existed; treat the race as
-        // the key it was).
-        _ => Principal::ConfigKey,
+        Some(store::policies::KeyOwner { user: None, .. }) => Principal::ConfigKey,
+        // Deleted since it signed this call (or its user was): never widen a vanished
+        // user's key to a configured key's full access.
+        None => {
+            return Err(ApiError::Unauthorized(
+                "The access key no longer exists.".into(),
+            ))
+        }
     })
 }
 
