@@ -233,6 +233,34 @@ struct Run {
     refusals: Vec<(Duration, Duration)>,
     /// Over how many nodes (URLs) the load was spread.
     nodes: usize,
+    /// Admissions the nodes decided locally during the run because a Redis call failed or
+    /// timed out (`apigw_redis_fallback_admissions_total`, summed over the nodes): under
+    /// a heavily loaded machine a call can outlast the limiter's timeout.
+    fallbacks: u64,
+}
+
+/// `apigw_redis_fallback_admissions_total` summed over the nodes serving `urls`.
+async fn fallback_admissions(urls: &[String]) -> u64 {
+    let mut origins: Vec<String> = urls
+        .iter()
+        .filter_map(|u| reqwest::Url::parse(u).ok())
+        .map(|u| u.origin().ascii_serialization())
+        .collect();
+    origins.sort();
+    origins.dedup();
+    let mut total = 0;
+    for origin in origins {
+        let Ok(response) = reqwest::get(format!("{origin}/metrics")).await else {
+            continue;
+        };
+        let body = response.text().await.unwrap_or_default();
+        total += body
+            .lines()
+            .find_map(|l| l.strip_prefix("apigw_redis_fallback_admissions_total "))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    total
 }
 
 /// Sends requests from `workers` concurrent loops, spread round-robin over `urls`, for
@@ -257,6 +285,7 @@ async fn load_timed(
     max: Option<u64>,
 ) -> Run {
     let client = reqwest::Client::new();
+    let fallbacks_before = fallback_admissions(&urls).await;
     let counters = Arc::new(Counters::default());
     let refusals = Arc::new(std::sync::Mutex::new(Vec::new()));
     let sent = Arc::new(AtomicU64::new(0));
@@ -308,12 +337,16 @@ async fn load_timed(
     };
     let wall = started.elapsed();
     let refusals = std::mem::take(&mut *refusals.lock().unwrap_or_else(|e| e.into_inner()));
+    let fallbacks = fallback_admissions(&urls)
+        .await
+        .saturating_sub(fallbacks_before);
     Run {
         tally: counters.tally(),
         elapsed,
         wall,
         refusals,
         nodes,
+        fallbacks,
     }
 }
 
@@ -335,9 +368,19 @@ fn assert_bucket_bounds(what: &str, run: &Run, rate: f64, burst: f64) {
         "{what}: {t:?} in {e:.3}s by the limiter's clock, {:.3}s by ours (rate {rate}, burst {burst})",
         run.wall.as_secs_f64()
     );
+    // Requests a node admitted on its own while a Redis call had failed or timed out are
+    // outside the shared bucket's control (the documented fallback: each node's share of
+    // the limit): the bound allows them, and says so.
+    let fallbacks = run.fallbacks as f64;
+    if run.fallbacks > 0 {
+        eprintln!(
+            "{what}: {} admissions fell back to local shares (a Redis call failed or timed out)",
+            run.fallbacks
+        );
+    }
     assert!(
-        admitted <= burst + rate * e * 1.05,
-        "{what}: admitted {admitted} > {burst} + {rate} × {e:.3} × 1.05"
+        admitted <= burst + rate * e * 1.05 + fallbacks,
+        "{what}: admitted {admitted} > {burst} + {rate} × {e:.3} × 1.05 + {fallbacks} fallbacks"
     );
     if t.throttled == 0 {
         // The load never exceeded the limit (a loaded machine's client or nodes could not
@@ -748,11 +791,20 @@ async fn throttling_holds_for_the_cluster_and_429s_never_count() {
     // A 429 never counts: usage equals what was admitted (plus the readiness probes).
     let probes = 3;
     let usage = usage_of(&m, &plan, Some(&key)).await;
-    assert_eq!(
-        usage_total(&usage),
-        run.tally.admitted as i64 + probes,
-        "{usage}"
-    );
+    let counted = run.tally.admitted as i64 + probes;
+    if run.fallbacks == 0 {
+        assert_eq!(usage_total(&usage), counted, "{usage}");
+    } else {
+        // A Redis call that timed out may still have counted its request, which the
+        // fallback counts again on recovery (at most once per fallback admission); none
+        // is ever lost.
+        let total = usage_total(&usage);
+        assert!(
+            (counted..=counted + run.fallbacks as i64).contains(&total),
+            "usage {total} outside [{counted}, {counted} + {} fallbacks]: {usage}",
+            run.fallbacks
+        );
+    }
 
     // Per key per method: /pets/GET at rate 4, burst 5 under a generous plan throttle.
     let (key2, value2) = create_key(&m, "per-method").await;
