@@ -253,6 +253,17 @@ pub async fn run(
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // One Redis server or a Redis Cluster (`redis+cluster://`); on a cluster the key prefix
+    // becomes a hash tag so every multi-key script's keys share one slot (crates/shared-redis).
+    let redis = match &settings.redis_url {
+        Some(url) => {
+            let target = apigw_shared_redis::RedisTarget::parse(url)?;
+            let prefix = target.key_prefix(&settings.redis_prefix)?;
+            tracing::info!(redis = %target, cluster = target.is_cluster(), %prefix, "shared state in Redis");
+            Some((target, prefix))
+        }
+        None => None,
+    };
     let db = connect_with(&settings.database_url, settings.db_acquire_timeout).await?;
     let vault = std::sync::Arc::new(keys::KeyVault::from_master_key(&settings.master_key));
     keys::seal_stored_secrets(&db, &vault)
@@ -281,10 +292,10 @@ pub async fn run(
         .await
         .context("reading the cluster id")?
         .to_string();
-    if let Some(url) = &settings.redis_url {
+    if let Some((target, prefix)) = &redis {
         match cluster::claim_prefix(
-            url,
-            &settings.redis_prefix,
+            target,
+            prefix,
             &cluster_id,
             &cluster::database_label(&settings.database_url),
         )
@@ -392,14 +403,14 @@ pub async fn run(
                 Box::pin(grpc.serve_with_incoming_shutdown(incoming, wait_stop(stop_rx.clone())))
             }
         };
-    let metering = match &settings.redis_url {
-        Some(url) => {
-            let m = metering::Metering::new(url, &settings.redis_prefix, db.clone())
+    let metering = match &redis {
+        Some((target, prefix)) => {
+            let m = metering::Metering::new(target, prefix, db.clone())
                 .context("configuring Redis for usage metering")?;
             tokio::spawn(m.clone().run_mover());
             tokio::spawn(distribution::publish::run(
                 m.redis(),
-                settings.redis_prefix.clone(),
+                prefix.clone(),
                 published_states,
             ));
             Some(m)
