@@ -35,7 +35,8 @@
 //!   throttled (the memo waits for a lease's worth of tokens); keyed requests one call each.
 //!
 //! Redis keys, all under the configured prefix `{P}` so clusters (and tests) sharing a Redis
-//! stay apart; names below the prefix are built when the config is compiled
+//! stay apart (on a Redis Cluster `{P}` is a hash tag, so the script's keys share one slot:
+//! `apigw_shared_redis`, docs/redis-cluster.md); names below the prefix are built when the config is compiled
 //! ([`apigw_gateway::compile::usage`], [`apigw_gateway::compile::CompiledMethod::stage_throttle`]):
 //! - `{P}b:acct` — account bucket; `{P}b:s:{api}:{stage}:{method}` — stage method setting;
 //!   `{P}b:k:{plan}:{key}` — per key; `{P}b:km:{plan}:{key}:{api}:{stage}:{method}` — per
