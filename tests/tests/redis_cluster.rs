@@ -6,6 +6,7 @@
 //! SIGKILLed mid-load: the nodes keep serving (local shares), its replica is promoted, the
 //! nodes return to shared enforcement (an exact quota again), and the usage recorded differs
 //! from what was admitted by at most max(10, 2 %) of the failover window's admissions.
+//! WebSocket `@connections` delivery crosses nodes through sharded pub/sub.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -396,4 +397,122 @@ async fn limits_and_usage_stay_exact_on_redis_cluster_and_survive_a_master_failo
     assert_eq!((t.admitted, t.quota, t.other), (47, 30, 0), "{t:?}");
     let usage = usage_of(&m, &fplan, &fkey).await;
     assert_eq!(usage["values"][&fkey][0], json!([50, 0]), "{usage}");
+}
+
+/// A signed `@connections` POST of `body` on `node` (service `execute-api`); its status.
+async fn post_to_connection(node: &DataPlane, api: &str, id: &str, body: &[u8]) -> u16 {
+    use apigw_e2e::process::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
+    let host = apigw_e2e::websocket::host(api);
+    let url = format!("http://{host}/dev/@connections/{id}");
+    let mut headers = http::HeaderMap::new();
+    headers.insert("host", host.parse().expect("host"));
+    let params = apigw_sigv4::SigningParams {
+        access_key_id: ACCESS_KEY_ID,
+        secret: &apigw_sigv4::SecretKey::new(SECRET_ACCESS_KEY),
+        security_token: None,
+        region: "us-east-1",
+        service: "execute-api",
+        time: time::OffsetDateTime::now_utc(),
+    };
+    let signed = apigw_sigv4::sign("POST", &url, &headers, body, &params).expect("signing");
+    signed.apply_to(&mut headers).expect("headers");
+    reqwest::Client::new()
+        .post(format!("{}/dev/@connections/{id}", node.base()))
+        .headers(headers)
+        .body(body.to_vec())
+        .send()
+        .await
+        .expect("@connections call")
+        .status()
+        .as_u16()
+}
+
+/// WebSocket delivery across nodes on a cluster is sharded pub/sub: a message posted to
+/// `@connections` on one node reaches the client connected to another (`SPUBLISH` on the
+/// channel's slot's master, where the holding node `SSUBSCRIBE`d), and a gone connection
+/// answers 410.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_delivery_crosses_nodes_on_redis_cluster() {
+    use apigw_e2e::websocket::{connect, id, next_text};
+    let redis = RedisCluster::start().await;
+    let env = [("REDIS_URL", redis.url())];
+    let db = fresh_database().await.expect("creating a test database");
+    let cp = ControlPlane::start_with_env(&db, free_port(), free_port(), &env).await;
+    let node0 = DataPlane::start_env(&cp.grpc_url(), "ws-0", &env).await;
+    let node1 = DataPlane::start_env(&cp.grpc_url(), "ws-1", &env).await;
+    let m = cp.mgmt();
+    let api = m
+        .post(
+            "/v2/apis",
+            json!({"name": "on-cluster", "protocolType": "WEBSOCKET",
+                   "routeSelectionExpression": "$request.body.action"}),
+        )
+        .await
+        .ok();
+    let api = id(&api, "apiId");
+    let base = format!("/v2/apis/{api}");
+    let mock = m
+        .post(
+            &format!("{base}/integrations"),
+            json!({"integrationType": "MOCK",
+                   "requestTemplates": {"$default": "{\"statusCode\": 200}"},
+                   "templateSelectionExpression": "\\$default"}),
+        )
+        .await
+        .ok();
+    m.post(
+        &format!("{base}/routes"),
+        json!({"routeKey": "$connect",
+               "target": format!("integrations/{}", id(&mock, "integrationId"))}),
+    )
+    .await
+    .ok();
+    m.post(
+        &format!("{base}/stages"),
+        json!({"stageName": "dev", "autoDeploy": true}),
+    )
+    .await
+    .ok();
+    let mut client = eventually(
+        "node 0 serves the WebSocket stage",
+        Duration::from_secs(30),
+        || async { connect(node0.port, &api, "/dev").await.ok() },
+    )
+    .await;
+    // The connection's id, from its registry entry (in the prefix's slot).
+    let prefix = cluster_prefix(&redis_prefix(&cp.grpc_url())).expect("a prefix");
+    let registry = format!("{prefix}ws:conn:");
+    let conn_id = eventually(
+        "the connection in the registry",
+        Duration::from_secs(10),
+        || {
+            let (redis, registry) = (&redis, registry.clone());
+            async move {
+                let keys = redis.scan(redis.ports()[0], &format!("{registry}*")).await;
+                keys.first()
+                    .map(|(_, k)| k.trim_start_matches(registry.as_str()).to_string())
+            }
+        },
+    )
+    .await;
+    // Node 1 must know the stage too before it accepts @connections for it.
+    let posted = eventually(
+        "node 1 delivering to node 0's client",
+        Duration::from_secs(30),
+        || async {
+            let status =
+                post_to_connection(&node1, &api, &conn_id, b"{\"hello\":\"cluster\"}").await;
+            (status == 200).then_some(status)
+        },
+    )
+    .await;
+    assert_eq!(posted, 200);
+    assert_eq!(
+        next_text(&mut client, "the message posted on node 1").await,
+        json!({"hello": "cluster"})
+    );
+    assert_eq!(
+        post_to_connection(&node1, &api, "no-such-connection", b"x").await,
+        410
+    );
 }
