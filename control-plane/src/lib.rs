@@ -86,7 +86,8 @@ pub struct Settings {
     pub secret_access_key: String,
     /// Region for SigV4 scopes.
     pub region: String,
-    /// Redis for usage counters and quotas (`REDIS_URL`); usage metering is off without it.
+    /// Redis for usage counters and quotas (`REDIS_URL`: one server or `redis+cluster://`
+    /// seeds); usage metering is off without it.
     pub redis_url: Option<String>,
     /// Prefix of every Redis key (`REDIS_KEY_PREFIX`), the same as the data plane's.
     pub redis_prefix: String,

@@ -19,6 +19,11 @@
 //! `usage_batches`, so it is skipped and only deleted. Never counted twice, never lost.
 //! GetUsage takes the same lock, so it sees each count exactly once: in Postgres, in a
 //! pending batch not yet applied, or still in `{P}u`.
+//!
+//! On a Redis Cluster (`{P}` is then a hash tag: every key above in one slot) the mover
+//! `WAIT`s after (1) for a replica to acknowledge the rename ([`REPLICATION_WAIT`]), so a
+//! failover right after it cannot hand the promoted replica the live hash again and have
+//! its counts moved twice (docs/redis-cluster.md).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
