@@ -39,18 +39,20 @@ pub enum ClaimError {
 
 /// Claims `prefix` for `cluster_id` (`SET NX`), then reads who holds it.
 pub async fn claim_prefix(
-    redis_url: &str,
+    target: &apigw_shared_redis::RedisTarget,
     prefix: &str,
     cluster_id: &str,
     database: &str,
 ) -> Result<(), ClaimError> {
     let redis = |e: redis::RedisError| ClaimError::Redis(e.to_string());
     let claim = async {
-        let client = redis::Client::open(redis_url).map_err(redis)?;
-        let mut conn = client
-            .get_multiplexed_async_connection()
-            .await
-            .map_err(redis)?;
+        let mut conn = target
+            .connect_lazy(apigw_shared_redis::Timeouts {
+                connect: CLAIM_TIMEOUT,
+                response: CLAIM_TIMEOUT,
+                retries: 1,
+            })
+            .map_err(|e| ClaimError::Redis(e.to_string()))?;
         let key = format!("{prefix}{CLAIM_KEY}");
         let _: Option<String> = redis::cmd("SET")
             .arg(&key)

@@ -87,7 +87,8 @@ pub struct Settings {
     pub secret_access_key: String,
     /// Region for SigV4 scopes.
     pub region: String,
-    /// Redis for usage counters and quotas (`REDIS_URL`); usage metering is off without it.
+    /// Redis for usage counters and quotas (`REDIS_URL`: one server or `redis+cluster://`
+    /// seeds); usage metering is off without it.
     pub redis_url: Option<String>,
     /// Prefix of every Redis key (`REDIS_KEY_PREFIX`), the same as the data plane's.
     pub redis_prefix: String,
@@ -260,6 +261,17 @@ pub async fn run(
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // One Redis server or a Redis Cluster (`redis+cluster://`); on a cluster the key prefix
+    // becomes a hash tag so every multi-key script's keys share one slot (crates/shared-redis).
+    let redis = match &settings.redis_url {
+        Some(url) => {
+            let target = apigw_shared_redis::RedisTarget::parse(url)?;
+            let prefix = target.key_prefix(&settings.redis_prefix)?;
+            tracing::info!(redis = %target, cluster = target.is_cluster(), %prefix, "shared state in Redis");
+            Some((target, prefix))
+        }
+        None => None,
+    };
     let db = connect_with(&settings.database_url, settings.db_acquire_timeout).await?;
     let vault = std::sync::Arc::new(keys::KeyVault::from_master_key(&settings.master_key));
     keys::seal_stored_secrets(&db, &vault)
@@ -288,10 +300,10 @@ pub async fn run(
         .await
         .context("reading the cluster id")?
         .to_string();
-    if let Some(url) = &settings.redis_url {
+    if let Some((target, prefix)) = &redis {
         match cluster::claim_prefix(
-            url,
-            &settings.redis_prefix,
+            target,
+            prefix,
             &cluster_id,
             &cluster::database_label(&settings.database_url),
         )
@@ -399,14 +411,14 @@ pub async fn run(
                 Box::pin(grpc.serve_with_incoming_shutdown(incoming, wait_stop(stop_rx.clone())))
             }
         };
-    let metering = match &settings.redis_url {
-        Some(url) => {
-            let m = metering::Metering::new(url, &settings.redis_prefix, db.clone())
+    let metering = match &redis {
+        Some((target, prefix)) => {
+            let m = metering::Metering::new(target, prefix, db.clone())
                 .context("configuring Redis for usage metering")?;
             tokio::spawn(m.clone().run_mover());
             tokio::spawn(distribution::publish::run(
                 m.redis(),
-                settings.redis_prefix.clone(),
+                prefix.clone(),
                 published_states,
             ));
             Some(m)

@@ -35,7 +35,8 @@ struct Args {
     /// to one of them (mutual TLS on the gRPC listener).
     #[arg(long, env = "CP_GRPC_CLIENT_CA_FILE")]
     grpc_client_ca_file: Option<std::path::PathBuf>,
-    /// Redis: usage counters moved into Postgres usage records, quota grants.
+    /// Redis: usage counters moved into Postgres usage records, quota grants. `redis://`,
+    /// `rediss://`, or a Redis Cluster's seeds `redis+cluster://h:p,h:p` (`rediss+cluster://`).
     #[arg(long, env = "REDIS_URL")]
     redis_url: Option<String>,
     /// Prefix of every Redis key; must match the data-plane nodes'.

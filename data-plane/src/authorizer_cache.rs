@@ -5,21 +5,21 @@
 //! authorization.
 
 use apigw_gateway::phases::authorize::cache::SharedDecisions;
+use apigw_shared_redis::SharedRedis;
 use bytes::Bytes;
 use futures::future::BoxFuture;
-use redis::aio::ConnectionManager;
 
 use crate::limits::CALL_TIMEOUT;
 
 /// Decisions in Redis.
 pub struct RedisDecisions {
-    redis: ConnectionManager,
+    redis: SharedRedis,
     prefix: String,
 }
 
 impl RedisDecisions {
     /// Decisions under `{prefix}az:`.
-    pub fn new(redis: ConnectionManager, prefix: &str) -> Self {
+    pub fn new(redis: SharedRedis, prefix: &str) -> Self {
         RedisDecisions {
             redis,
             prefix: format!("{prefix}az:"),

@@ -92,7 +92,9 @@ pub struct Args {
     /// (private CAs).
     #[arg(long, env = "BACKEND_CA_FILE")]
     pub backend_ca_file: Option<String>,
-    /// Redis for shared buckets, quotas and usage counts (unset: node-local limits only).
+    /// Redis for shared buckets, quotas and usage counts (unset: node-local limits only):
+    /// `redis://`, `rediss://`, or a Redis Cluster's seeds `redis+cluster://h:p,h:p`
+    /// (`rediss+cluster://`; the key prefix then becomes a hash tag).
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,
     /// Prefix of every Redis key; the control plane must use the same one.

@@ -74,13 +74,13 @@ pub enum SessionError {
 /// Checks a control plane's cluster against the claim on the node's Redis key prefix.
 #[derive(Clone)]
 pub struct ClusterClaim {
-    redis: redis::aio::ConnectionManager,
+    redis: apigw_shared_redis::SharedRedis,
     prefix: String,
 }
 
 impl ClusterClaim {
     /// Reads the claim on `prefix` through `redis`.
-    pub fn new(redis: redis::aio::ConnectionManager, prefix: &str) -> Self {
+    pub fn new(redis: apigw_shared_redis::SharedRedis, prefix: &str) -> Self {
         ClusterClaim {
             redis,
             prefix: prefix.to_string(),

@@ -24,6 +24,7 @@ use apigw_gateway::phases::end::{RequestEnd, RequestSummary};
 use apigw_gateway::phases::integration::invoke_api::{FunctionsEndpoint, FunctionsUrlError};
 use apigw_gateway::state::SharedState;
 use apigw_gateway::Gateway;
+use apigw_shared_redis::RedisTarget;
 
 /// Why a node could not start.
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +45,7 @@ pub enum NodeError {
         /// The OS error.
         source: std::io::Error,
     },
-    /// The Redis URL is invalid.
+    /// The Redis URL (or its key prefix on a cluster) is invalid.
     #[error(transparent)]
     Limits(#[from] crate::limits::LimitsError),
     /// The OTLP exporter could not be built.
@@ -129,9 +130,26 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
 
     let state = Arc::new(SharedState::new());
     let tls_state = Arc::clone(&state);
+    // One server or a Redis Cluster; on a cluster the key prefix becomes a hash tag, so
+    // every multi-key script's keys share one slot (crates/shared-redis).
+    let redis_target = args
+        .redis_url
+        .as_deref()
+        .map(RedisTarget::parse)
+        .transpose()
+        .map_err(crate::limits::LimitsError::from)?;
+    let redis_prefix = match &redis_target {
+        Some(target) => target
+            .key_prefix(&args.redis_prefix)
+            .map_err(crate::limits::LimitsError::from)?,
+        None => args.redis_prefix.clone(),
+    };
+    if let Some(target) = &redis_target {
+        tracing::info!(redis = %target, cluster = target.is_cluster(), prefix = %redis_prefix, "shared state in Redis");
+    }
     let limiter = Arc::new(Limiter::new(LimiterConfig {
-        redis_url: args.redis_url.clone(),
-        prefix: args.redis_prefix.clone(),
+        redis: redis_target.clone(),
+        prefix: redis_prefix.clone(),
         fail_closed: args.limits_fail_closed,
         node_id: node_id.clone(),
     })?);
@@ -146,11 +164,11 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
     let mut cache = ResponseCache::default().with_max_item_bytes(args.cache_max_item_bytes);
     if let Some(redis) = limiter.redis() {
         authorizers = authorizers.with_shared(Arc::new(
-            crate::authorizer_cache::RedisDecisions::new(redis.clone(), &args.redis_prefix),
+            crate::authorizer_cache::RedisDecisions::new(redis.clone(), &redis_prefix),
         ));
         cache = cache.with_shared(Arc::new(crate::response_cache::RedisResponses::new(
             redis,
-            &args.redis_prefix,
+            &redis_prefix,
             args.cache_stage_max_bytes,
         )));
     }
@@ -283,8 +301,8 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
                 connect_rate: args.ws_connect_rate,
             },
             limiter.redis(),
-            args.redis_url.clone(),
-            &args.redis_prefix,
+            redis_target.clone(),
+            &redis_prefix,
             drain_rx,
         )
         .with_logs(ws_logs),
@@ -296,7 +314,7 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
     if let Some(redis) = limiter.redis() {
         config_client = config_client.with_cluster_claim(crate::config_client::ClusterClaim::new(
             redis,
-            &args.redis_prefix,
+            &redis_prefix,
         ));
     }
     let mut shipper = None;
@@ -328,7 +346,7 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
     }
     if !has_file && !config_client.has_state() {
         if let Some(redis) = limiter.redis() {
-            bootstrap_from_redis(&config_client, redis, &args.redis_prefix).await;
+            bootstrap_from_redis(&config_client, redis, &redis_prefix).await;
         }
     }
     let config = tokio::spawn(config_client.run());
@@ -499,7 +517,7 @@ async fn restore_state(
 /// whose Redis is away starts empty, as before.
 async fn bootstrap_from_redis(
     client: &ConfigClient,
-    mut redis: redis::aio::ConnectionManager,
+    mut redis: apigw_shared_redis::SharedRedis,
     prefix: &str,
 ) {
     let key = format!("{prefix}{}", apigw_proto::PUBLISHED_STATE_KEY);

@@ -18,9 +18,9 @@
 use std::time::Duration;
 
 use apigw_gateway::phases::cache::SharedResponses;
+use apigw_shared_redis::SharedRedis;
 use bytes::Bytes;
 use futures::future::BoxFuture;
-use redis::aio::ConnectionManager;
 
 use crate::limits::CALL_TIMEOUT;
 
@@ -61,7 +61,7 @@ return evicted
 
 /// Cached responses in Redis.
 pub struct RedisResponses {
-    redis: ConnectionManager,
+    redis: SharedRedis,
     prefix: String,
     budget: u64,
     script: redis::Script,
@@ -69,7 +69,7 @@ pub struct RedisResponses {
 
 impl RedisResponses {
     /// Responses under `{prefix}c…`, each stage holding at most `budget` bytes.
-    pub fn new(redis: ConnectionManager, prefix: &str, budget: u64) -> Self {
+    pub fn new(redis: SharedRedis, prefix: &str, budget: u64) -> Self {
         RedisResponses {
             redis,
             prefix: prefix.to_owned(),

@@ -13,8 +13,10 @@ pub mod mgmt;
 pub mod oidc;
 pub mod postgres;
 pub mod process;
+pub mod redis_cluster;
 pub mod redis_server;
 pub mod rest_api;
+pub mod throttle_load;
 pub mod tls;
 pub mod websocket;
 
@@ -41,13 +43,17 @@ pub fn redis_url() -> String {
 /// Redis's clock (`TIME`) at `url`, in whole milliseconds, floored as the limiter's admission
 /// script floors it: the clock the shared token buckets refill by. A test that bounds what
 /// a bucket admitted over a stretch of time measures that stretch with this, not with its
-/// own clock.
+/// own clock. `url` may name a Redis Cluster (`redis+cluster://`): its nodes share this
+/// machine's clock.
 pub async fn redis_time_ms(url: &str) -> u64 {
-    let client = redis::Client::open(url).unwrap_or_else(|e| panic!("Redis URL {url}: {e}"));
-    let mut conn = client
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap_or_else(|e| panic!("connecting to Redis at {url}: {e}"));
+    let target = apigw_shared_redis::RedisTarget::parse(url).unwrap_or_else(|e| panic!("{e}"));
+    let mut conn = target
+        .connect_lazy(apigw_shared_redis::Timeouts {
+            connect: Duration::from_secs(2),
+            response: Duration::from_secs(2),
+            retries: 1,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
     let (secs, micros): (u64, u64) = redis::cmd("TIME")
         .query_async(&mut conn)
         .await

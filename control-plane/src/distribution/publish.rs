@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use apigw_proto::config as pb;
 use apigw_proto::state_frame::{frame, FLAG_KEYS_LEFT_OUT};
+use apigw_shared_redis::SharedRedis;
 use prost::Message;
-use redis::aio::ConnectionManager;
 use tokio::sync::watch;
 
 use super::state::DeployedState;
@@ -56,7 +56,7 @@ fn strip_private_keys(domains: &mut pb::DomainConfig) {
 
 /// Publishes every state `states` sees, the current one first, until the channel closes.
 pub async fn run(
-    redis: ConnectionManager,
+    redis: SharedRedis,
     prefix: String,
     mut states: watch::Receiver<Arc<DeployedState>>,
 ) {

@@ -19,11 +19,16 @@
 //! `usage_batches`, so it is skipped and only deleted. Never counted twice, never lost.
 //! GetUsage takes the same lock, so it sees each count exactly once: in Postgres, in a
 //! pending batch not yet applied, or still in `{P}u`.
+//!
+//! On a Redis Cluster (`{P}` is then a hash tag: every key above in one slot) the mover
+//! `WAIT`s after (1) for a replica to acknowledge the rename ([`REPLICATION_WAIT`]), so a
+//! failover right after it cannot hand the promoted replica the live hash again and have
+//! its counts moved twice (docs/redis-cluster.md).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
+use apigw_shared_redis::{RedisConfigError, RedisTarget, SharedRedis, Timeouts};
 use sqlx::PgPool;
 use time::Date;
 
@@ -33,6 +38,10 @@ pub mod websocket;
 
 /// How often counters are moved from Redis to Postgres.
 pub const MOVE_EVERY: Duration = Duration::from_secs(2);
+
+/// On a Redis Cluster, how long the mover waits for a replica to acknowledge a batch's
+/// rename before it moves the batch's counts to Postgres (`WAIT 1`).
+pub const REPLICATION_WAIT: Duration = Duration::from_secs(1);
 
 /// Renames the live counters into a new pending batch, atomically.
 pub(crate) const ROTATE: &str = r#"
@@ -65,6 +74,9 @@ pub enum MeterError {
     /// Postgres failed.
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
+    /// The Redis URL (or its key prefix on a cluster) is invalid.
+    #[error(transparent)]
+    Config(#[from] RedisConfigError),
     /// A Redis reply had an unexpected shape.
     #[error("redis reply: {0}")]
     Reply(#[from] redis::ParsingError),
@@ -106,7 +118,7 @@ pub fn parse_day(s: &str) -> Option<Date> {
 /// Access to the shared Redis for usage: counters, quotas, the mover.
 #[derive(Clone)]
 pub struct Metering {
-    redis: ConnectionManager,
+    redis: SharedRedis,
     prefix: String,
     db: PgPool,
 }
@@ -191,6 +203,21 @@ impl Metering {
             .arg(&batch_id)
             .invoke_async(&mut redis)
             .await?;
+        if redis.is_cluster() {
+            // The rename must survive a failover before its counts reach Postgres: were the
+            // master to die with the rename not yet on its replica, the promoted replica
+            // would still hold the live hash, and those counts would be moved twice.
+            let acked: i64 = redis::cmd("WAIT")
+                .arg(1)
+                .arg(REPLICATION_WAIT.as_millis() as u64)
+                .query_async(&mut redis)
+                .await?;
+            if acked < 1 {
+                tracing::debug!(
+                    "usage batch rename not acknowledged by a replica (none, or lagging)"
+                );
+            }
+        }
         let batches: Vec<String> = redis::cmd("SMEMBERS")
             .arg(&pending_set)
             .query_async(&mut redis)
@@ -267,14 +294,14 @@ impl Metering {
 }
 
 impl Metering {
-    /// Connects lazily to `redis_url`: the control plane starts even while Redis is down.
-    pub fn new(redis_url: &str, prefix: &str, db: PgPool) -> Result<Self, MeterError> {
-        let client = redis::Client::open(redis_url)?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(2)))
-            .set_number_of_retries(1);
-        let redis = ConnectionManager::new_lazy_with_config(client, config)?;
+    /// Connects lazily to `target` (one server or a cluster): the control plane starts even
+    /// while Redis is down. `prefix` is already in its cluster form when `target` is one.
+    pub fn new(target: &RedisTarget, prefix: &str, db: PgPool) -> Result<Self, MeterError> {
+        let redis = target.connect_lazy(Timeouts {
+            connect: Duration::from_secs(2),
+            response: Duration::from_secs(2),
+            retries: 1,
+        })?;
         Ok(Metering {
             redis,
             prefix: prefix.to_string(),
@@ -287,7 +314,7 @@ impl Metering {
     }
 
     /// The shared (lazy, reconnecting) Redis connection.
-    pub fn redis(&self) -> ConnectionManager {
+    pub fn redis(&self) -> SharedRedis {
         self.redis.clone()
     }
 

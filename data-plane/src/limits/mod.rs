@@ -35,7 +35,8 @@
 //!   throttled (the memo waits for a lease's worth of tokens); keyed requests one call each.
 //!
 //! Redis keys, all under the configured prefix `{P}` so clusters (and tests) sharing a Redis
-//! stay apart; names below the prefix are built when the config is compiled
+//! stay apart (on a Redis Cluster `{P}` is a hash tag, so the script's keys share one slot:
+//! `apigw_shared_redis`, docs/redis-cluster.md); names below the prefix are built when the config is compiled
 //! ([`apigw_gateway::compile::usage`], [`apigw_gateway::compile::CompiledMethod::stage_throttle`]):
 //! - `{P}b:acct` — account bucket; `{P}b:s:{api}:{stage}:{method}` — stage method setting;
 //!   `{P}b:k:{plan}:{key}` — per key; `{P}b:km:{plan}:{key}:{api}:{stage}:{method}` — per
@@ -69,7 +70,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use redis::aio::ConnectionManager;
+use apigw_shared_redis::{RedisConfigError, RedisTarget, SharedRedis, Timeouts};
 use redis::{RedisWrite, ToRedisArgs};
 
 use apigw_quota::DayText;
@@ -86,17 +87,17 @@ pub const NODE_TTL: Duration = Duration::from_secs(5);
 /// Why the limiter could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum LimitsError {
-    /// The Redis URL is invalid.
-    #[error("invalid Redis URL: {0}")]
-    Url(#[from] redis::RedisError),
+    /// The Redis URL (or, on a cluster, the key prefix) is invalid.
+    #[error(transparent)]
+    Config(#[from] RedisConfigError),
 }
 
 /// How the limiter is configured.
 #[derive(Debug, Clone)]
 pub struct LimiterConfig {
-    /// Redis URL; `None`: local limits only (a single-node setup).
-    pub redis_url: Option<String>,
-    /// Prefix of every key.
+    /// Redis (one server or a cluster); `None`: local limits only (a single-node setup).
+    pub redis: Option<RedisTarget>,
+    /// Prefix of every key (already in its cluster form, [`RedisTarget::key_prefix`]).
     pub prefix: String,
     /// While Redis is down, reject (429) instead of enforcing local shares.
     pub fail_closed: bool,
@@ -120,7 +121,7 @@ enum Source {
 
 /// Shared limits for one node.
 pub struct Limiter {
-    redis: Option<ConnectionManager>,
+    redis: Option<SharedRedis>,
     script: redis::Script,
     prefix: String,
     /// `{P}q:none`, `{P}u`: fixed keys, built once.
@@ -198,7 +199,7 @@ impl ToRedisArgs for UsageField<'_> {
 
 impl Limiter {
     /// The Redis connection (shared by the node's other Redis users), if configured.
-    pub fn redis(&self) -> Option<ConnectionManager> {
+    pub fn redis(&self) -> Option<SharedRedis> {
         self.redis.clone()
     }
 
@@ -209,15 +210,12 @@ impl Limiter {
 
     /// A limiter; connects lazily, so a node starts (on local limits) while Redis is down.
     pub fn new(config: LimiterConfig) -> Result<Self, LimitsError> {
-        let redis = match &config.redis_url {
-            Some(url) => {
-                let client = redis::Client::open(url.as_str())?;
-                let cm = redis::aio::ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(CALL_TIMEOUT))
-                    .set_response_timeout(Some(CALL_TIMEOUT))
-                    .set_number_of_retries(0);
-                Some(ConnectionManager::new_lazy_with_config(client, cm)?)
-            }
+        let redis = match &config.redis {
+            Some(target) => Some(target.connect_lazy(Timeouts {
+                connect: CALL_TIMEOUT,
+                response: CALL_TIMEOUT,
+                retries: 0,
+            })?),
             None => None,
         };
         Ok(Self::build(
@@ -229,7 +227,7 @@ impl Limiter {
     }
 
     fn build(
-        redis: Option<ConnectionManager>,
+        redis: Option<SharedRedis>,
         prefix: String,
         fail_closed: bool,
         node_id: String,
@@ -435,7 +433,7 @@ impl Limiter {
 
     async fn invoke(
         &self,
-        mut redis: ConnectionManager,
+        mut redis: SharedRedis,
         a: &Admission<'_>,
         sources: &[Source],
     ) -> redis::RedisResult<Vec<i64>> {
@@ -507,7 +505,7 @@ impl Limiter {
         }
     }
 
-    async fn heartbeat(&self, mut redis: ConnectionManager) -> redis::RedisResult<usize> {
+    async fn heartbeat(&self, mut redis: SharedRedis) -> redis::RedisResult<usize> {
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
@@ -523,7 +521,7 @@ impl Limiter {
     }
 
     /// Adds what was admitted locally, then switches back to shared enforcement.
-    async fn recover(&self, mut redis: ConnectionManager) {
+    async fn recover(&self, mut redis: SharedRedis) {
         let pending = self.fallback.take_pending();
         if pending != Pending::default() {
             let mut pipe = redis::pipe();
@@ -564,7 +562,7 @@ mod tests {
 
     fn limiter_with(url: &str, prefix: &str, fail_closed: bool) -> Limiter {
         Limiter::new(LimiterConfig {
-            redis_url: Some(url.into()),
+            redis: Some(RedisTarget::parse(url).unwrap()),
             prefix: prefix.into(),
             fail_closed,
             node_id: "unit".into(),

@@ -36,8 +36,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use apigw_shared_redis::{publish_command, RedisTarget, SharedRedis};
 use bytes::Bytes;
-use redis::aio::ConnectionManager;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, watch};
 
@@ -103,8 +103,8 @@ pub struct WsHub {
     pub instance: String,
     /// The connections on this node.
     pub local: Mutex<HashMap<String, LocalConn>>,
-    redis: Option<ConnectionManager>,
-    redis_url: Option<String>,
+    redis: Option<SharedRedis>,
+    redis_target: Option<RedisTarget>,
     prefix: String,
     /// Becomes true on SIGTERM (sessions then close after the drain grace).
     pub draining: watch::Receiver<bool>,
@@ -169,12 +169,12 @@ pub fn now_ms() -> u64 {
 }
 
 impl WsHub {
-    /// A hub; `redis` (and its URL, for the pub/sub connection) when the node has Redis.
+    /// A hub; `redis` (and its target, for the pub/sub connection) when the node has Redis.
     pub fn new(
         gateway: Arc<Gateway<Limiter>>,
         settings: WsSettings,
-        redis: Option<ConnectionManager>,
-        redis_url: Option<String>,
+        redis: Option<SharedRedis>,
+        redis_target: Option<RedisTarget>,
         prefix: &str,
         draining: watch::Receiver<bool>,
     ) -> Self {
@@ -184,7 +184,7 @@ impl WsHub {
             instance: uuid::Uuid::new_v4().to_string(),
             local: Mutex::default(),
             redis,
-            redis_url,
+            redis_target,
             prefix: prefix.to_string(),
             draining,
             region: std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
@@ -444,11 +444,12 @@ impl WsHub {
                 "data": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, data)}),
             Outbound::Close => json!({"id": id, "op": "close"}),
         };
-        let receivers: redis::RedisResult<i64> = redis::cmd("PUBLISH")
-            .arg(self.node_channel(&node))
-            .arg(msg.to_string())
-            .query_async(&mut redis)
-            .await;
+        // PUBLISH, or SPUBLISH on a cluster: answered by the channel's slot's master, where
+        // the holding node's SSUBSCRIBE listens, so the receiver count is meaningful.
+        let receivers: redis::RedisResult<i64> =
+            publish_command(&redis, &self.node_channel(&node), &msg.to_string())
+                .query_async(&mut redis)
+                .await;
         match receivers {
             Ok(n) if n > 0 => true,
             _ => {
@@ -563,19 +564,13 @@ impl WsHub {
 
     async fn subscribe_loop(&self) {
         use futures::StreamExt;
-        let Some(url) = self.redis_url.clone() else {
+        let Some(target) = self.redis_target.clone() else {
             return;
         };
         let channel = self.node_channel(&self.instance);
         loop {
-            let subscribed = async {
-                let client = redis::Client::open(url.as_str())?;
-                let mut pubsub = client.get_async_pubsub().await?;
-                pubsub.subscribe(&channel).await?;
-                Ok::<_, redis::RedisError>(pubsub)
-            }
-            .await;
-            let pubsub = match subscribed {
+            let subscribed = target.subscribe(&channel).await;
+            let mut messages = match subscribed {
                 Ok(p) => p,
                 Err(error) => {
                     tracing::warn!(%error, "subscribing to the WebSocket delivery channel");
@@ -583,9 +578,8 @@ impl WsHub {
                     continue;
                 }
             };
-            let mut messages = pubsub.into_on_message();
-            while let Some(msg) = messages.next().await {
-                let Ok(text) = msg.get_payload::<String>() else {
+            while let Some(payload) = messages.next().await {
+                let Ok(text) = String::from_utf8(payload) else {
                     continue;
                 };
                 let Ok(doc) = serde_json::from_str::<Value>(&text) else {
