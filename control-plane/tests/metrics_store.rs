@@ -422,3 +422,80 @@ async fn websocket_rows_are_read_apart_from_rest_rows() {
     };
     assert_eq!(read(ws_route).await, (4, 0, 1));
 }
+
+/// HTTP API rows (`method` = HTTPAPI) likewise: REST and WebSocket reads leave them out,
+/// HTTP API reads (`http_api: true`) read only them (the stage's with its routes', a route's
+/// alone), and a read of either v2 kind (both flags, IntegrationLatency by ApiId) reads them.
+#[tokio::test]
+async fn http_api_rows_are_read_apart_from_rest_and_websocket_rows() {
+    let db = fresh_db().await;
+    let now = db_now(&db).await;
+    let minute = now - now.rem_euclid(60) - 120;
+    let row = |method: &str, resource: &str, count: i64, e4: i64| MinuteDelta {
+        minute,
+        api_id: "abc123".into(),
+        api_name: "pets".into(),
+        stage: "prod".into(),
+        resource: resource.into(),
+        method: method.into(),
+        count,
+        error_4xx: e4,
+        ..MinuteDelta::default()
+    };
+    let http = apigw_proto::metrics::HTTP_API_METHOD;
+    let ws = apigw_proto::metrics::WEBSOCKET_METHOD;
+    m::apply_shipment(
+        &db,
+        uuid::Uuid::new_v4(),
+        "a",
+        1,
+        vec![
+            row("", "", 100, 0),
+            row(ws, "", 1000, 0),
+            row(http, "", 3, 1),
+            row(http, "GET /pets", 5, 2),
+        ],
+    )
+    .await
+    .unwrap();
+    let read = |q: SeriesQuery| {
+        let db = db.clone();
+        async move {
+            let b = m::series(&db, &q).await.unwrap();
+            (
+                b.iter().map(|b| b.count).sum::<u64>(),
+                b.iter().map(|b| b.error_4xx).sum::<u64>(),
+            )
+        }
+    };
+    let stage = SeriesQuery {
+        api_id: Some("abc123".into()),
+        stage: Some("prod".into()),
+        start: minute,
+        end: minute + 60,
+        period_seconds: 60,
+        ..SeriesQuery::default()
+    };
+    assert_eq!(read(stage.clone()).await, (100, 0), "REST reads");
+    let ws_stage = SeriesQuery {
+        websocket: true,
+        ..stage.clone()
+    };
+    assert_eq!(read(ws_stage).await, (1000, 0), "WebSocket reads");
+    let http_stage = SeriesQuery {
+        http_api: true,
+        ..stage.clone()
+    };
+    assert_eq!(read(http_stage.clone()).await, (8, 3));
+    let http_route = SeriesQuery {
+        resource: Some("GET /pets".into()),
+        ..http_stage
+    };
+    assert_eq!(read(http_route).await, (5, 2));
+    let either = SeriesQuery {
+        websocket: true,
+        http_api: true,
+        ..stage
+    };
+    assert_eq!(read(either).await, (1008, 3));
+}

@@ -20,6 +20,9 @@ pub mod metrics {
 
     /// The `MinuteSeries.method` that marks a WebSocket API's series (see `metrics.proto`).
     pub const WEBSOCKET_METHOD: &str = "WEBSOCKET";
+
+    /// The `MinuteSeries.method` that marks an HTTP API's series (see `metrics.proto`).
+    pub const HTTP_API_METHOD: &str = "HTTPAPI";
 }
 
 /// Generated types for `apigw.logs.v1`: the access and execution log lines nodes ship.

@@ -105,6 +105,17 @@ export async function call<T = any>(method: string, path: string, body?: unknown
   return parse<T>(resp);
 }
 
+/** A GET whose answer is a document, not JSON (an OpenAPI export): its text; errors as for `call`. */
+export async function getText(path: string, accept = "*/*"): Promise<string> {
+  let resp = await raw("GET", path, undefined, { accept });
+  if (resp.status === 401) {
+    if (await refreshSession()) resp = await raw("GET", path, undefined, { accept });
+    if (resp.status === 401) onSignedOut();
+  }
+  if (!resp.ok) await parse(resp);
+  return resp.text();
+}
+
 export const get = <T = any>(p: string) => call<T>("GET", p);
 export const post = <T = any>(p: string, b: unknown = {}) => call<T>("POST", p, b);
 export const put = <T = any>(p: string, b: unknown = {}) => call<T>("PUT", p, b);

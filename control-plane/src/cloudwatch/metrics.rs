@@ -21,6 +21,14 @@
 //! (Count: one sample of 1 per event, so Sum = SampleCount = events; no datapoint in a
 //! period without one) and `IntegrationLatency` (Milliseconds). Their rows are the ones whose
 //! `method` is `WEBSOCKET` (the counters' meaning is in `metrics.proto`).
+//!
+//! HTTP APIs' metrics are `Count`, `4xx`, `5xx` (the REST ones' statistics under API
+//! Gateway's HTTP API names), `Latency` and `IntegrationLatency`, under {ApiId},
+//! {ApiId, Stage} and {ApiId, Stage, Route} (the route key, `GET /pets`; the stage's
+//! detailedMetricsEnabled, or its routeSettings entry). A route's series is also read as
+//! {ApiId, Stage, Resource, Method} (`Method` + ` ` + `Resource` = the route key), the set
+//! some editions of AWS's documentation name; ListMetrics lists `Route`. Their rows are the
+//! ones whose `method` is `HTTPAPI`; `DataProcessed` is not published.
 
 use std::collections::BTreeMap;
 
@@ -98,6 +106,10 @@ pub enum MetricName {
     ClientError,
     /// `ExecutionError` (WebSocket).
     ExecutionError,
+    /// `4xx` (HTTP API).
+    Http4xx,
+    /// `5xx` (HTTP API).
+    Http5xx,
 }
 
 impl MetricName {
@@ -108,6 +120,15 @@ impl MetricName {
         Self::IntegrationError,
         Self::ClientError,
         Self::ExecutionError,
+        Self::IntegrationLatency,
+    ];
+
+    /// An HTTP API's metrics, in ListMetrics' order.
+    pub const HTTP_API: [MetricName; 5] = [
+        Self::Count,
+        Self::Http4xx,
+        Self::Http5xx,
+        Self::Latency,
         Self::IntegrationLatency,
     ];
 
@@ -127,6 +148,7 @@ impl MetricName {
         Self::ALL
             .into_iter()
             .chain(Self::WEBSOCKET)
+            .chain(Self::HTTP_API)
             .find(|m| m.name() == s)
     }
 
@@ -145,6 +167,8 @@ impl MetricName {
             Self::IntegrationError => "IntegrationError",
             Self::ClientError => "ClientError",
             Self::ExecutionError => "ExecutionError",
+            Self::Http4xx => "4xx",
+            Self::Http5xx => "5xx",
         }
     }
 
@@ -244,8 +268,12 @@ impl Aggregate {
             MetricName::Latency => sketch_value(&self.latency, stat),
             MetricName::IntegrationLatency => sketch_value(&self.integration_latency, stat),
             MetricName::Count => binary_value(self.count, self.count, stat),
-            MetricName::Error4xx => binary_value(self.count, self.error_4xx, stat),
-            MetricName::Error5xx => binary_value(self.count, self.error_5xx, stat),
+            MetricName::Error4xx | MetricName::Http4xx => {
+                binary_value(self.count, self.error_4xx, stat)
+            }
+            MetricName::Error5xx | MetricName::Http5xx => {
+                binary_value(self.count, self.error_5xx, stat)
+            }
             MetricName::CacheHit => {
                 binary_value(self.cache_hit + self.cache_miss, self.cache_hit, stat)
             }
@@ -322,13 +350,19 @@ impl MetricRef {
         }
         let get = |k: &str| dims.get(k).map(|v| v.to_string());
         if dims.contains_key("ApiId") {
-            // A WebSocket API: {ApiId}, {ApiId, Stage}, {ApiId, Stage, Route}.
-            if !MetricName::WEBSOCKET.contains(&metric) {
+            // A WebSocket or HTTP API: {ApiId}, {ApiId, Stage}, {ApiId, Stage, Route}
+            // (an HTTP API's route also as {ApiId, Stage, Resource, Method}). A name both
+            // kinds publish (IntegrationLatency) reads either kind's rows: an API id is of
+            // one kind only.
+            let websocket = MetricName::WEBSOCKET.contains(&metric);
+            let http_api = MetricName::HTTP_API.contains(&metric);
+            if !websocket && !http_api {
                 return None;
             }
             let mut q = SeriesQuery {
                 api_id: Some(get("ApiId")?),
-                websocket: true,
+                websocket,
+                http_api,
                 ..SeriesQuery::default()
             };
             match dims.len() {
@@ -337,6 +371,11 @@ impl MetricRef {
                 3 => {
                     q.stage = Some(get("Stage")?);
                     q.resource = Some(get("Route")?);
+                }
+                4 if http_api => {
+                    q.stage = Some(get("Stage")?);
+                    q.resource = Some(format!("{} {}", get("Method")?, get("Resource")?));
+                    q.websocket = false;
                 }
                 _ => return None,
             }
@@ -738,6 +777,9 @@ pub async fn get_metric_data(state: &AppState, i: Input<'_>) -> Result<Out, CwEr
         .done())
 }
 
+/// One dimension set of a listed metric: (name, value) in CloudWatch's order.
+type DimensionSet = Vec<(&'static str, String)>;
+
 /// ListMetrics' page size (CloudWatch's).
 const LIST_PAGE: usize = 500;
 
@@ -768,13 +810,19 @@ pub async fn list_metrics(state: &AppState, i: Input<'_>) -> Result<Out, CwError
     };
     let now = now_s();
     let since = now - if recent { 3 * 3600 } else { 14 * 86_400 };
-    // Dimension sets: a WebSocket API's start with ApiId, a REST API's with ApiName.
-    let mut metrics: Vec<Vec<(&'static str, String)>> = Vec::new();
+    // Dimension sets: a WebSocket or HTTP API's start with ApiId, a REST API's with
+    // ApiName; each with the metric names of its kind.
+    let mut metrics: Vec<(DimensionSet, &[MetricName])> = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     let mut cached: BTreeMap<Vec<(&'static str, String)>, bool> = BTreeMap::new();
     if namespace.as_deref().is_none_or(|n| n == NAMESPACE) {
         for s in metric_reads::series_since(&state.db, since).await? {
-            if s.method == apigw_proto::metrics::WEBSOCKET_METHOD {
+            let v2_names: Option<&[MetricName]> = match s.method.as_str() {
+                apigw_proto::metrics::WEBSOCKET_METHOD => Some(&MetricName::WEBSOCKET),
+                apigw_proto::metrics::HTTP_API_METHOD => Some(&MetricName::HTTP_API),
+                _ => None,
+            };
+            if let Some(names) = v2_names {
                 let mut sets = vec![
                     vec![("ApiId", s.api_id.clone())],
                     vec![("ApiId", s.api_id.clone()), ("Stage", s.stage.clone())],
@@ -788,7 +836,7 @@ pub async fn list_metrics(state: &AppState, i: Input<'_>) -> Result<Out, CwError
                 }
                 for set in sets {
                     if seen.insert(set.clone()) {
-                        metrics.push(set);
+                        metrics.push((set, names));
                     }
                 }
                 continue;
@@ -808,13 +856,13 @@ pub async fn list_metrics(state: &AppState, i: Input<'_>) -> Result<Out, CwError
             for set in sets {
                 *cached.entry(set.clone()).or_default() |= s.cached;
                 if seen.insert(set.clone()) {
-                    metrics.push(set);
+                    metrics.push((set, &MetricName::ALL));
                 }
             }
         }
     }
     let mut all = Vec::new();
-    for set in &metrics {
+    for (set, names) in &metrics {
         let matches = filters.iter().all(|(name, value)| {
             set.iter()
                 .any(|(k, v)| k == name && value.as_ref().is_none_or(|want| want == v))
@@ -822,12 +870,7 @@ pub async fn list_metrics(state: &AppState, i: Input<'_>) -> Result<Out, CwError
         if !matches {
             continue;
         }
-        let names: &[MetricName] = if set.first().is_some_and(|(k, _)| *k == "ApiId") {
-            &MetricName::WEBSOCKET
-        } else {
-            &MetricName::ALL
-        };
-        for &m in names {
+        for &m in names.iter() {
             if matches!(m, MetricName::CacheHit | MetricName::CacheMiss)
                 && !cached.get(set).copied().unwrap_or(false)
             {
@@ -910,9 +953,13 @@ mod tests {
         .resolve()
         .expect("a route metric");
         assert_eq!(q.resource.as_deref(), Some("$connect"));
-        assert!(q.websocket);
-        // REST names under ApiId, WebSocket names under ApiName: nothing.
-        assert!(metric("Count", &[("ApiId", "a1")]).resolve().is_none());
+        // Both kinds publish IntegrationLatency: an API id reads its own kind's rows.
+        assert!(q.websocket && q.http_api);
+        // REST-only names under ApiId, WebSocket names under ApiName: nothing.
+        assert!(metric("4XXError", &[("ApiId", "a1")]).resolve().is_none());
+        assert!(metric("CacheHitCount", &[("ApiId", "a1")])
+            .resolve()
+            .is_none());
         assert!(metric("ConnectCount", &[("ApiName", "x")])
             .resolve()
             .is_none());
@@ -931,6 +978,65 @@ mod tests {
             Some(3.0)
         );
         assert_eq!(agg.value(MetricName::ClientError, &Stat::Sum), None);
+    }
+
+    #[test]
+    fn http_api_metrics_resolve_by_api_id_stage_and_route() {
+        let (name, q) = metric(
+            "Count",
+            &[
+                ("ApiId", "h1"),
+                ("Stage", "$default"),
+                ("Route", "GET /pets"),
+            ],
+        )
+        .resolve()
+        .expect("an HTTP API route metric");
+        assert_eq!(name, MetricName::Count);
+        assert!(q.http_api && !q.websocket);
+        assert_eq!(
+            (
+                q.api_id.as_deref(),
+                q.stage.as_deref(),
+                q.resource.as_deref()
+            ),
+            (Some("h1"), Some("$default"), Some("GET /pets"))
+        );
+        // The same route as {ApiId, Stage, Resource, Method}.
+        let (_, by_parts) = metric(
+            "Count",
+            &[
+                ("ApiId", "h1"),
+                ("Stage", "$default"),
+                ("Resource", "/pets"),
+                ("Method", "GET"),
+            ],
+        )
+        .resolve()
+        .expect("an HTTP API route metric by resource and method");
+        assert_eq!(by_parts, q);
+        let (name, q) = metric("4xx", &[("ApiId", "h1")]).resolve().expect("4xx");
+        assert_eq!(name, MetricName::Http4xx);
+        assert!(q.http_api && q.stage.is_none());
+        // HTTP API names are not REST ones, and need ApiId.
+        assert!(metric("4xx", &[("ApiName", "x")]).resolve().is_none());
+        assert!(metric(
+            "MessageCount",
+            &[
+                ("ApiId", "h1"),
+                ("Stage", "s"),
+                ("Resource", "/"),
+                ("Method", "GET")
+            ]
+        )
+        .resolve()
+        .is_none());
+        let agg = Aggregate {
+            count: 4,
+            error_5xx: 1,
+            ..Aggregate::default()
+        };
+        assert_eq!(agg.value(MetricName::Http5xx, &Stat::Average), Some(0.25));
     }
 
     #[test]

@@ -144,9 +144,12 @@ pub fn validate(s: &pb::MetricsShipment, now: i64) -> Result<ValidShipment, Stri
                 m.minute
             ));
         }
-        // A WebSocket series (method WEBSOCKET) has its route in `resource`, or nothing for
-        // the stage's own.
-        if m.resource.is_empty() != m.method.is_empty() && m.method != pb::WEBSOCKET_METHOD {
+        // A WebSocket series (method WEBSOCKET) or an HTTP API's (method HTTPAPI) has its
+        // route in `resource`, or nothing for the stage's own.
+        if m.resource.is_empty() != m.method.is_empty()
+            && m.method != pb::WEBSOCKET_METHOD
+            && m.method != pb::HTTP_API_METHOD
+        {
             return Err(format!(
                 "series[{i}]: resource and method are both set (detailed metrics) or both empty"
             ));

@@ -18,7 +18,8 @@
 //! - `api_name` / `api_id` / `stage` `None` mean "every API" / "every stage".
 //! - WebSocket APIs' rows (`method` = `WEBSOCKET`, see `metrics.proto`) are read only by a
 //!   query with `websocket: true` (then `resource` is the route, `None` for the whole stage)
-//!   and never by the others, so a REST API's sums never include them.
+//!   and never by the others, so a REST API's sums never include them. HTTP APIs' rows
+//!   (`method` = `HTTPAPI`) likewise, with `http_api: true`.
 //!
 //! # Reading ([`series`], [`list_series`])
 //!
@@ -110,6 +111,10 @@ pub struct SeriesQuery {
     /// `resource` is the `Route` dimension (`None`: the whole stage) and `method` is
     /// ignored; otherwise those rows are left out.
     pub websocket: bool,
+    /// An HTTP API's series (rows whose `method` is [`pb::HTTP_API_METHOD`]), the same way:
+    /// `resource` is the `Route` dimension (the route key). With neither flag only REST
+    /// rows are read; with both, the rows of either kind (an API id is of one kind only).
+    pub http_api: bool,
     /// Inclusive start, Unix seconds.
     pub start: i64,
     /// Exclusive end, Unix seconds.
@@ -286,10 +291,11 @@ pub async fn series_at(db: &PgPool, q: &SeriesQuery, now: i64) -> Result<Vec<Buc
     let mut q = q.clone();
     q.start = q.start.clamp(0, LAST_SECOND);
     q.end = q.end.clamp(0, LAST_SECOND);
-    if q.websocket {
+    let v2 = q.websocket || q.http_api;
+    if v2 {
         q.method = None;
     }
-    if (!q.websocket && q.resource.is_some() != q.method.is_some())
+    if (!v2 && q.resource.is_some() != q.method.is_some())
         || (q.resource.is_some() && q.stage.is_none())
         || q.end <= q.start
     {
@@ -308,7 +314,8 @@ pub async fn series_at(db: &PgPool, q: &SeriesQuery, now: i64) -> Result<Vec<Buc
           AND ($5::text IS NULL OR stage = $5)
           AND ($6::text IS NULL OR resource = $6)
           AND ($7::text IS NULL OR method = $7)
-          AND ((method = $9) = $8)";
+          AND (CASE WHEN method = $9 THEN $8 WHEN method = $11 THEN $10
+                    ELSE NOT ($8 OR $10) END)";
     const COLUMNS: &str =
         "count, error_4xx, error_5xx, cache_hit, cache_miss, latency, integration_latency";
     let sql = if from_minutes {
@@ -339,6 +346,8 @@ pub async fn series_at(db: &PgPool, q: &SeriesQuery, now: i64) -> Result<Vec<Buc
         .bind(q.method.as_deref())
         .bind(q.websocket)
         .bind(pb::WEBSOCKET_METHOD)
+        .bind(q.http_api)
+        .bind(pb::HTTP_API_METHOD)
         .fetch_all(db)
         .await?;
     let mut buckets: BTreeMap<i64, Bucket> = BTreeMap::new();

@@ -27,7 +27,7 @@ use apigw_gateway::state::GatewayState;
 use apigw_proto::metrics::MinuteSeries;
 
 use crate::request_log::RequestLog;
-use series::{Observation, Series, SeriesKey, WsEvent, WEBSOCKET_METHOD};
+use series::{Observation, Series, SeriesKey, WsEvent, HTTP_API_METHOD, WEBSOCKET_METHOD};
 
 /// The current minute (Unix seconds / 60, UTC).
 pub fn current_minute() -> i64 {
@@ -144,7 +144,11 @@ impl Registry {
     fn method_series(&self, stage: &CompiledStage, method: &CompiledMethod) -> Arc<Series> {
         let mut key = stage_key(stage);
         if method.metrics_enabled {
-            key.detail = Some((method.resource_path.clone(), method.http_method.clone()));
+            key.detail = Some(match &method.route_key {
+                // An HTTP API's route: CloudWatch's `Route` dimension is its route key.
+                Some(route_key) if key.http_api => (route_key.clone(), HTTP_API_METHOD.into()),
+                _ => (method.resource_path.clone(), method.http_method.clone()),
+            });
         }
         self.series(key)
     }
@@ -194,6 +198,7 @@ fn stage_key(stage: &CompiledStage) -> SeriesKey {
         },
         detail: None,
         websocket: false,
+        http_api: stage.http.is_some(),
     }
 }
 
@@ -205,6 +210,7 @@ fn ws_key(stage: &WsStage, route: Option<&str>) -> SeriesKey {
         stage: stage.stage_name.clone(),
         detail: route.map(|r| (r.into(), WEBSOCKET_METHOD.into())),
         websocket: true,
+        http_api: false,
     }
 }
 

@@ -41,11 +41,18 @@ pub struct SeriesKey {
     /// A WebSocket API's series (shipped with `method = WEBSOCKET_METHOD`, see
     /// [`WsEvent`]).
     pub websocket: bool,
+    /// An HTTP API's series (shipped with `method = HTTP_API_METHOD`; `detail` is then
+    /// `(route key, HTTP_API_METHOD)` when detailed metrics are on for the route).
+    pub http_api: bool,
 }
 
 /// The `method` that marks a WebSocket API's series in a shipment (no REST method has
 /// this name); `resource` is then the route key, or empty for the stage's own series.
 pub use apigw_proto::metrics::WEBSOCKET_METHOD;
+
+/// The `method` that marks an HTTP API's series in a shipment; `resource` is then the
+/// route key (`GET /pets`), or empty for the stage's own series.
+pub use apigw_proto::metrics::HTTP_API_METHOD;
 
 /// What a WebSocket series counts. They travel in the per-minute slots' counters (the
 /// shipment has no fields of their own, see `metrics.proto`): MessageCount in `count`,
@@ -403,6 +410,7 @@ impl Series {
             let (resource, method) = match &self.key.detail {
                 Some((resource, method)) => (resource.to_string(), method.to_string()),
                 None if self.key.websocket => (String::new(), WEBSOCKET_METHOD.to_string()),
+                None if self.key.http_api => (String::new(), HTTP_API_METHOD.to_string()),
                 None => (String::new(), String::new()),
             };
             out.push(MinuteSeries {
@@ -460,9 +468,19 @@ impl Series {
     }
 }
 
-/// `api_id="…",api_name="…",stage="…"` plus `method="…",resource="…"` when detailed.
+/// `api_id="…",api_name="…",stage="…"` plus `method="…",resource="…"` when detailed
+/// (`route="…"` for an HTTP API's route; WebSocket series have no `api_name`).
 fn labels(key: &SeriesKey) -> String {
     let mut out = String::new();
+    if key.http_api {
+        push_label(&mut out, "api_id", &key.api_id);
+        push_label(&mut out, "api_name", &key.api_name);
+        push_label(&mut out, "stage", &key.stage);
+        if let Some((route, _)) = &key.detail {
+            push_label(&mut out, "route", route);
+        }
+        return out;
+    }
     if key.websocket {
         push_label(&mut out, "api_id", &key.api_id);
         push_label(&mut out, "stage", &key.stage);
@@ -510,6 +528,7 @@ mod tests {
             stage: "prod".into(),
             detail: None,
             websocket: false,
+            http_api: false,
         }
     }
 
@@ -662,6 +681,45 @@ mod tests {
         assert_eq!(m.integration_latency.as_ref().map(|l| l.count), Some(1));
         assert_eq!(&*route.labels, r#"api_id="a1",stage="prod",route="echo""#);
         assert_eq!(route.ws_events().count(), 4);
+    }
+
+    #[test]
+    fn http_api_series_ship_marked_with_their_route() {
+        let stage = Series::new(
+            SeriesKey {
+                http_api: true,
+                ..key()
+            },
+            60,
+        );
+        stage.record(&obs(200, 60));
+        let route = Series::new(
+            SeriesKey {
+                http_api: true,
+                detail: Some(("GET /pets".into(), HTTP_API_METHOD.into())),
+                ..key()
+            },
+            60,
+        );
+        route.record(&obs(404, 60));
+        let mut out = Vec::new();
+        stage.drain(60, &mut out);
+        route.drain(60, &mut out);
+        let got: Vec<_> = out
+            .iter()
+            .map(|m| (m.resource.as_str(), m.method.as_str(), m.count, m.error_4xx))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("", HTTP_API_METHOD, 1, 0),
+                ("GET /pets", HTTP_API_METHOD, 1, 1)
+            ]
+        );
+        assert_eq!(
+            &*route.labels,
+            r#"api_id="a1",api_name="pets \"v2\"",stage="prod",route="GET /pets""#
+        );
     }
 
     #[test]

@@ -406,6 +406,7 @@ mod tests {
             stage: "prod".into(),
             detail: None,
             websocket: false,
+            http_api: false,
         });
         for status in statuses {
             series.record(&Observation {

@@ -1,7 +1,8 @@
 // One HTTP API: its header (name, description, the default endpoint, edit, delete) and tabs
 // for routes (routes.tsx), integrations (integrations.tsx), authorizers (authorizers.tsx),
 // CORS (cors.tsx), stages with their invoke URLs, route settings and access logs
-// (stages.tsx) and deployments (deployments.tsx).
+// (stages.tsx) and deployments (deployments.tsx); Reimport and Export of its OpenAPI 3.0
+// document (openapi.tsx).
 import { useEffect, useState } from "preact/hooks";
 import { del, get, update } from "../../api";
 import { Link, match, navigate } from "../../router";
@@ -16,6 +17,7 @@ import { HttpAuthorizers } from "./authorizers";
 import { HttpCorsTab } from "./cors";
 import { HttpStages } from "./stages";
 import { HttpDeployments } from "./deployments";
+import { ExportHttpApi, ReimportHttpApi } from "./openapi";
 
 const TABS = [
   ["routes", "Routes"],
@@ -31,6 +33,10 @@ export function HttpApiScreen({ apiId, path }: { apiId: string; path: string }) 
   const api = useAsync(() => get<HttpApi>(`/v2/apis/${apiId}`), [apiId]);
   const [deleting, setDeleting] = useState(false);
   const [editing, setEditing] = useState(false);
+  const [reimporting, setReimporting] = useState(false);
+  const [exporting, setExporting] = useState(false);
+  // Bumped by a reimport: the tabs load the new definition.
+  const [version, setVersion] = useState(0);
   const base = `${HTTP_BASE}/${apiId}`;
   const tab = match(`${HTTP_BASE}/:id/:tab`, path)?.tab as Tab | undefined;
   useEffect(() => {
@@ -63,6 +69,12 @@ export function HttpApiScreen({ apiId, path }: { apiId: string; path: string }) 
           <button type="button" class="secondary" onClick={() => setEditing(true)}>
             Edit API
           </button>
+          <button type="button" class="secondary" onClick={() => setReimporting(true)}>
+            Reimport
+          </button>
+          <button type="button" class="secondary" onClick={() => setExporting(true)}>
+            Export
+          </button>
           <button type="button" class="danger secondary" onClick={() => setDeleting(true)}>
             Delete API
           </button>
@@ -80,12 +92,26 @@ export function HttpApiScreen({ apiId, path }: { apiId: string; path: string }) 
           </Link>
         ))}
       </nav>
-      {tab === "routes" && <HttpRoutes apiId={apiId} />}
-      {tab === "integrations" && <HttpIntegrations apiId={apiId} />}
-      {tab === "authorizers" && <HttpAuthorizers apiId={apiId} />}
-      {tab === "cors" && <HttpCorsTab api={a} onChanged={api.reload} />}
-      {tab === "stages" && <HttpStages api={a} />}
-      {tab === "deployments" && <HttpDeployments apiId={apiId} />}
+      <div key={version}>
+        {tab === "routes" && <HttpRoutes apiId={apiId} />}
+        {tab === "integrations" && <HttpIntegrations apiId={apiId} />}
+        {tab === "authorizers" && <HttpAuthorizers apiId={apiId} />}
+        {tab === "cors" && <HttpCorsTab api={a} onChanged={api.reload} />}
+        {tab === "stages" && <HttpStages api={a} />}
+        {tab === "deployments" && <HttpDeployments apiId={apiId} />}
+      </div>
+      {reimporting && (
+        <ReimportHttpApi
+          api={a}
+          onClose={() => setReimporting(false)}
+          onDone={() => {
+            setReimporting(false);
+            setVersion((v) => v + 1);
+            api.reload();
+          }}
+        />
+      )}
+      {exporting && <ExportHttpApi api={a} onClose={() => setExporting(false)} />}
       {editing && (
         <EditApi
           api={a}

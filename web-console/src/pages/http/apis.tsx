@@ -1,6 +1,7 @@
 // The HTTP APIs list (apigatewayv2, protocolType HTTP): search, create (an empty API, or
 // AWS's quick create: a target URL or Lambda function ARN, and optionally a route key, make
-// the route, its integration and the `$default` stage with automatic deployment), delete, open.
+// the route, its integration and the `$default` stage with automatic deployment), import an
+// OpenAPI 3.0 document (openapi.tsx), delete, open.
 import { useEffect, useState } from "preact/hooks";
 import { del, post } from "../../api";
 import { Link, navigate } from "../../router";
@@ -8,6 +9,7 @@ import { Check, Confirm, ErrorText, Field, FormActions, ListStatus, Modal, toast
 import { SearchBox, matches, useQuery } from "../../shared/search";
 import { fmtIso, listV2, splitError, type HttpApi } from "../../v2";
 import type { V2CreateApiRequest } from "../../api/types";
+import { ImportHttpApi } from "./openapi";
 
 /** HTTP APIs live under /apis/http (a REST API id is never "http"), like WebSocket APIs. */
 export const HTTP_BASE = "/apis/http";
@@ -17,6 +19,7 @@ export function HttpApisList() {
   const apis = useAsync(() => listV2<HttpApi>("/v2/apis").then((l) => l.filter((a) => a.protocolType === "HTTP")), []);
   const [q, setQ] = useQuery();
   const [creating, setCreating] = useState(false);
+  const [importing, setImporting] = useState(false);
   const [deleting, setDeleting] = useState<HttpApi>();
   useEffect(() => {
     document.title = "HTTP APIs · API Gateway";
@@ -29,9 +32,14 @@ export function HttpApisList() {
       </nav>
       <div class="page-head">
         <h1>HTTP APIs</h1>
-        <button type="button" class="primary" onClick={() => setCreating(true)}>
-          Create HTTP API
-        </button>
+        <div class="head-actions">
+          <button type="button" class="secondary" onClick={() => setImporting(true)}>
+            Import
+          </button>
+          <button type="button" class="primary" onClick={() => setCreating(true)}>
+            Create HTTP API
+          </button>
+        </div>
       </div>
       <SearchBox label="Search HTTP APIs" value={q} onInput={setQ} placeholder="Search by name, id or description" />
       <ListStatus list={apis} loading="Loading HTTP APIs" empty="No HTTP APIs yet">
@@ -85,6 +93,7 @@ export function HttpApisList() {
         </table>
       )}
       {creating && <CreateHttpApi onClose={() => setCreating(false)} />}
+      {importing && <ImportHttpApi onClose={() => setImporting(false)} />}
       {deleting && (
         <Confirm
           title="Delete HTTP API"
