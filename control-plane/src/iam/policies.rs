@@ -170,6 +170,23 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Under the user-changes lock, the user `username` (locked) and the stored name of the
+/// policy `name`; NotFound names whichever is missing.
+async fn user_and_policy(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    username: &str,
+    name: &str,
+) -> ConsoleResult<(console_users::UserRow, String)> {
+    console_users::lock_user_changes(tx).await?;
+    let user = console_users::find_by_name(&mut **tx, username, true)
+        .await?
+        .ok_or_else(|| ConsoleError::NotFound(format!("No user named '{username}'")))?;
+    let policy = policies::canonical_name(&mut **tx, name)
+        .await?
+        .ok_or_else(|| ConsoleError::NotFound(format!("No policy named '{name}'")))?;
+    Ok((user, policy))
+}
+
 /// PUT /console/api/users/{username}/policies/{name}
 pub async fn attach(
     State(state): State<AppState>,
@@ -184,13 +201,7 @@ pub async fn attach(
     )
     .await?;
     let mut tx = state.db.begin().await?;
-    console_users::lock_user_changes(&mut tx).await?;
-    let user = console_users::find_by_name(&mut *tx, &username, true)
-        .await?
-        .ok_or_else(|| ConsoleError::NotFound(format!("No user named '{username}'")))?;
-    let policy = policies::canonical_name(&mut *tx, &name)
-        .await?
-        .ok_or_else(|| ConsoleError::NotFound(format!("No policy named '{name}'")))?;
+    let (user, policy) = user_and_policy(&mut tx, &username, &name).await?;
     policies::attach_to_user(&mut *tx, user.id, &policy).await?;
     if policy == ADMINISTRATOR_ACCESS {
         console_users::set_admin(&mut tx, user.id, true).await?;
@@ -214,13 +225,7 @@ pub async fn detach(
     )
     .await?;
     let mut tx = state.db.begin().await?;
-    console_users::lock_user_changes(&mut tx).await?;
-    let user = console_users::find_by_name(&mut *tx, &username, true)
-        .await?
-        .ok_or_else(|| ConsoleError::NotFound(format!("No user named '{username}'")))?;
-    let policy = policies::canonical_name(&mut *tx, &name)
-        .await?
-        .ok_or_else(|| ConsoleError::NotFound(format!("No policy named '{name}'")))?;
+    let (user, policy) = user_and_policy(&mut tx, &username, &name).await?;
     if policy == ADMINISTRATOR_ACCESS && user.id == id.user.id {
         return Err(ConsoleError::bad_request(
             "You cannot remove your own admin role",
