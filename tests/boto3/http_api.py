@@ -14,6 +14,13 @@ data-plane nodes):
   auth                  a JWT authorizer (ISSUER_URL) and a Lambda REQUEST authorizer with
                         simple responses and caching
   cors                  corsConfiguration
+  quick-update API FN   UpdateApi's quick-create members: FN's route key, API's target
+  body-limit            `$request.body.name` / `$response.body.method` mappings (100 KB)
+  auth-v1               a Lambda REQUEST authorizer, payload 1.0, answering IAM policies
+  auth-change API AUTH ttl|policy
+                        UpdateAuthorizer: AUTH's TTL changes, or it becomes the 1.0
+                        policy authorizer
+  logs                  a `$default` stage with accessLogSettings (JSON)
   openapi               ImportApi of an OpenAPI 3.0 document, ExportApi
   reimport API_ID       ReimportApi with a changed document, ExportApi again
 
@@ -303,7 +310,7 @@ def part_auth():
           AuthorizerId=lam["AuthorizerId"])
     route(api_id, "GET /open", echo)
     default_stage(api_id)
-    out({"apiId": api_id})
+    out({"apiId": api_id, "lambdaAuthorizerId": lam["AuthorizerId"]})
 
 
 def part_cors():
@@ -427,6 +434,96 @@ def part_reimport(api_id):
     out({"apiId": api_id})
 
 
+def part_quick_update(api_id, fn_id):
+    # AWS: RouteKey "replaces the route key of the quick create route"; Target "updates the
+    # integration URI and integration type".
+    v2.update_api(ApiId=fn_id, RouteKey="GET /short/{kind}")
+    keys = [r["RouteKey"] for r in v2.get_routes(ApiId=fn_id)["Items"]]
+    check(keys == ["GET /short/{kind}"], f"routes {keys}")
+    v2.update_api(ApiId=api_id, Target=function_arn("http-echo"))
+    its = v2.get_integrations(ApiId=api_id)["Items"]
+    check(len(its) == 1 and its[0]["IntegrationType"] == "AWS_PROXY"
+          and its[0]["PayloadFormatVersion"] == "2.0"
+          and its[0]["IntegrationUri"] == function_arn("http-echo"), f"integrations {its}")
+    out({"apiId": api_id, "fnApiId": fn_id})
+
+
+def part_body_limit():
+    backend = os.environ["BACKEND_URL"]
+    api = v2.create_api(Name="body-limit", ProtocolType="HTTP")
+    api_id = api["ApiId"]
+    it = integration(
+        api_id, IntegrationType="HTTP_PROXY", IntegrationUri=backend,
+        IntegrationMethod="ANY", PayloadFormatVersion="1.0",
+        RequestParameters={"overwrite:header.x-name": "$request.body.name"},
+        ResponseParameters={"200": {"overwrite:header.x-method": "$response.body.method"}},
+    )
+    route(api_id, "POST /limit", it)
+    default_stage(api_id)
+    out({"apiId": api_id})
+
+
+def part_auth_v1():
+    api = v2.create_api(Name="auth-v1", ProtocolType="HTTP")
+    api_id = api["ApiId"]
+    echo = integration(api_id, IntegrationType="AWS_PROXY",
+                       IntegrationUri=function_arn("http-echo"), PayloadFormatVersion="2.0")
+    lam = v2.create_authorizer(
+        ApiId=api_id, AuthorizerType="REQUEST", Name="policy",
+        AuthorizerUri=invocation_uri("http-policy-authorizer"),
+        AuthorizerPayloadFormatVersion="1.0", AuthorizerResultTtlInSeconds=300,
+        IdentitySource=["$request.header.x-token"],
+    )
+    check(lam["AuthorizerPayloadFormatVersion"] == "1.0"
+          and lam.get("EnableSimpleResponses") is not True, f"authorizer {lam}")
+    for key in ["GET /policy/allowed", "GET /policy/other"]:
+        route(api_id, key, echo, AuthorizationType="CUSTOM", AuthorizerId=lam["AuthorizerId"])
+    route(api_id, "GET /open", echo)
+    default_stage(api_id)
+    out({"apiId": api_id})
+
+
+def part_auth_change(api_id, authorizer_id, what):
+    if what == "ttl":
+        v2.update_authorizer(ApiId=api_id, AuthorizerId=authorizer_id,
+                             AuthorizerResultTtlInSeconds=120)
+    else:
+        v2.update_authorizer(
+            ApiId=api_id, AuthorizerId=authorizer_id,
+            AuthorizerUri=invocation_uri("http-policy-authorizer"),
+            AuthorizerPayloadFormatVersion="1.0", EnableSimpleResponses=False,
+        )
+    got = v2.get_authorizer(ApiId=api_id, AuthorizerId=authorizer_id)
+    check(got["AuthorizerResultTtlInSeconds"] == 120
+          or got["AuthorizerPayloadFormatVersion"] == "1.0", f"authorizer {got}")
+    out({"apiId": api_id})
+
+
+LOG_FORMAT = json.dumps({
+    "requestId": "$context.requestId", "routeKey": "$context.routeKey",
+    "status": "$context.status", "method": "$context.httpMethod", "path": "$context.path",
+    "stage": "$context.stage", "apiId": "$context.apiId",
+    "accountId": "$context.accountId", "protocol": "$context.protocol",
+    "integrationStatus": "$context.integrationStatus", "ip": "$context.identity.sourceIp",
+    "extendedRequestId": "$context.extendedRequestId",
+}, separators=(",", ":"))
+
+
+def part_logs():
+    backend = os.environ["BACKEND_URL"]
+    api = v2.create_api(Name="logged", ProtocolType="HTTP")
+    api_id = api["ApiId"]
+    it = integration(api_id, IntegrationType="HTTP_PROXY", IntegrationUri=backend,
+                     IntegrationMethod="ANY", PayloadFormatVersion="1.0")
+    route(api_id, "GET /logged/{id}", it)
+    arn = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:http-access"
+    stage = default_stage(api_id, AccessLogSettings={"DestinationArn": arn,
+                                                     "Format": LOG_FORMAT})
+    check(stage["AccessLogSettings"] == {"DestinationArn": arn, "Format": LOG_FORMAT},
+          f"accessLogSettings {stage}")
+    out({"apiId": api_id})
+
+
 def main():
     part = sys.argv[1] if len(sys.argv) > 1 else ""
     args = sys.argv[2:]
@@ -440,6 +537,11 @@ def main():
         "cors": part_cors,
         "openapi": part_openapi,
         "reimport": part_reimport,
+        "quick-update": part_quick_update,
+        "body-limit": part_body_limit,
+        "auth-v1": part_auth_v1,
+        "auth-change": part_auth_change,
+        "logs": part_logs,
     }
     if part not in parts:
         raise SystemExit(f"usage: http_api.py {{{'|'.join(parts)}}} [API_ID]")

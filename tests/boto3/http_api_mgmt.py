@@ -122,12 +122,55 @@ fails(v2.create_api, "BadRequestException", "routeKey",
 fails(v2.create_api, "BadRequestException", "HTTP APIs",
       Name="x", ProtocolType="WEBSOCKET", RouteSelectionExpression="$request.body.action",
       Target=BACKEND)
+fails(v2.update_api, "BadRequestException", "HTTP APIs", ApiId=ws["ApiId"], Target=BACKEND)
 fails(v2.create_api, "BadRequestException", "allowCredentials",
       Name="x", ProtocolType="HTTP",
       CorsConfiguration={"AllowOrigins": ["*"], "AllowCredentials": True})
 fails(v2.create_api, "BadRequestException", "WebSocket",
       Name="x", ProtocolType="HTTP", DisableSchemaValidation=True)
-fails(v2.update_api, "BadRequestException", "quick create", ApiId=api_id, Target=BACKEND)
+
+# ---- UpdateApi's quick-create members (AWS: Target "updates the integration URI and
+# integration type", RouteKey "replaces the route key of the quick create route",
+# CredentialsArn "replaces the credentials associated with the quick create integration").
+qu = v2.create_api(Name="quick-update", ProtocolType="HTTP", Target=BACKEND)
+qu_id = qu["ApiId"]
+qu_deployment = default_stage_deployment(qu_id)
+qu_int = v2.get_integrations(ApiId=qu_id)["Items"][0]
+qu_route = v2.get_routes(ApiId=qu_id)["Items"][0]
+other_backend = BACKEND.rstrip("/") + "/elsewhere"
+upd = v2.update_api(ApiId=qu_id, Target=other_backend, RouteKey="GET /moved/{proxy+}")
+check("Target" not in upd and "RouteKey" not in upd, f"quick members not kept: {upd}")
+it = v2.get_integration(ApiId=qu_id, IntegrationId=qu_int["IntegrationId"])
+check(it["IntegrationUri"] == other_backend and it["IntegrationType"] == "HTTP_PROXY"
+      and it["IntegrationMethod"] == "ANY" and it["PayloadFormatVersion"] == "1.0", it)
+routes_now = v2.get_routes(ApiId=qu_id)["Items"]
+check([(r["RouteId"], r["RouteKey"]) for r in routes_now]
+      == [(qu_route["RouteId"], "GET /moved/{proxy+}")], f"the quick route moved: {routes_now}")
+check(routes_now[0]["Target"] == f"integrations/{qu_int['IntegrationId']}", routes_now)
+check(default_stage_deployment(qu_id) != qu_deployment, "UpdateApi auto-deploys the change")
+# A function ARN target turns the integration into quick create's AWS_PROXY 2.0; the
+# credentials go onto it.
+role = "arn:aws:iam::000000000000:role/invoker"
+v2.update_api(ApiId=qu_id, Target=FN_ARN, CredentialsArn=role)
+it = v2.get_integration(ApiId=qu_id, IntegrationId=qu_int["IntegrationId"])
+check(it["IntegrationType"] == "AWS_PROXY" and it["IntegrationUri"] == FN_ARN
+      and it["PayloadFormatVersion"] == "2.0" and it.get("CredentialsArn") == role, it)
+check(len(v2.get_integrations(ApiId=qu_id)["Items"]) == 1, "no new integration")
+# Another route may still be added; the quick route's new key must stay unique.
+extra = v2.create_route(ApiId=qu_id, RouteKey="GET /other",
+                        Target=f"integrations/{qu_int['IntegrationId']}")
+fails(v2.update_api, "ConflictException", "GET /other", ApiId=qu_id, RouteKey="GET /other")
+fails(v2.update_api, "BadRequestException", "routeKey", ApiId=qu_id, RouteKey="FETCH /a")
+fails(v2.update_api, "BadRequestException", "target", ApiId=qu_id, Target="ftp://example.com/")
+check(v2.get_route(ApiId=qu_id, RouteId=qu_route["RouteId"])["RouteKey"]
+      == "GET /moved/{proxy+}", "a refused update changes nothing")
+v2.delete_route(ApiId=qu_id, RouteId=extra["RouteId"])
+# An API that was not quick-created has no quick route or integration to update.
+plain = v2.create_api(Name="plain", ProtocolType="HTTP")
+fails(v2.update_api, "BadRequestException", "quick-created", ApiId=plain["ApiId"],
+      Target=BACKEND)
+v2.delete_api(ApiId=plain["ApiId"])
+v2.delete_api(ApiId=qu_id)
 fails(v2.update_api, "BadRequestException", "allowMethods",
       ApiId=api_id, CorsConfiguration={"AllowMethods": ["FETCH"]})
 fails(v2.get_api, "NotFoundException", "Invalid API identifier", ApiId="nosuchapi")

@@ -29,6 +29,7 @@ struct Env {
     issuer: Option<Issuer>,
     cp: ControlPlane,
     nodes: Vec<DataPlane>,
+    region: String,
 }
 
 impl Env {
@@ -37,6 +38,15 @@ impl Env {
     }
 
     async fn start_with(issuer: Option<Issuer>) -> Self {
+        Self::start_full(issuer, "us-east-1").await
+    }
+
+    /// A control plane configured for `region` (`APIGW_REGION`); boto3 signs for it.
+    async fn start_in_region(region: &str) -> Self {
+        Self::start_full(None, region).await
+    }
+
+    async fn start_full(issuer: Option<Issuer>, region: &str) -> Self {
         let functions = FunctionsHost::start().await;
         let backend = Backend::start("http-backend").await;
         let db = fresh_database().await.expect("a test database");
@@ -44,7 +54,10 @@ impl Env {
             &db,
             apigw_e2e::free_port(),
             apigw_e2e::free_port(),
-            &[("FUNCTIONS_URL", functions.url.clone())],
+            &[
+                ("FUNCTIONS_URL", functions.url.clone()),
+                ("APIGW_REGION", region.to_string()),
+            ],
         )
         .await;
         let mut nodes = Vec::new();
@@ -68,6 +81,7 @@ impl Env {
             issuer,
             cp,
             nodes,
+            region: region.to_string(),
         }
     }
 
@@ -80,7 +94,8 @@ impl Env {
             .env("V2_ENDPOINT", self.cp.url())
             .env("V2_ACCESS_KEY_ID", ACCESS_KEY_ID)
             .env("V2_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
-            .env("BACKEND_URL", self.backend.url());
+            .env("BACKEND_URL", self.backend.url())
+            .env("V2_REGION", &self.region);
         if let Some(issuer) = &self.issuer {
             cmd.env("ISSUER_URL", &issuer.url);
         }
@@ -1045,4 +1060,406 @@ async fn openapi_import_serves_and_export_round_trips() {
         let toys = get(node, &api, "/toys").await;
         assert_eq!(toys.json()["path"], "/store/toys", "{}", toys.show());
     }
+}
+
+// --- UpdateApi on a quick-created API -------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_api_moves_the_quick_created_route_and_target() {
+    let env = Env::start().await;
+    let made = env.boto3(&["quick"]).await;
+    let api = made["apiId"].as_str().expect("apiId");
+    let fn_api = made["fnApiId"].as_str().expect("fnApiId");
+    until_served(&env, fn_api, "/shortcut/string", 200).await;
+    until_served(&env, api, "/anything/deep", 200).await;
+    // AWS: RouteKey "replaces the route key of the quick create route"; Target "updates
+    // the integration URI and integration type" (a function ARN: AWS_PROXY, payload 2.0).
+    env.boto3(&["quick-update", api, fn_api]).await;
+    until_served(&env, fn_api, "/short/string", 200).await;
+    for node in &env.nodes {
+        let got = get(node, fn_api, "/short/string").await;
+        assert_eq!(got.text(), "Hello from Lambda!", "{}", got.show());
+        let old = get(node, fn_api, "/shortcut/string").await;
+        assert_eq!(old.status, 404, "{}", old.show());
+        let event = eventually(
+            &format!(
+                "{} sends the URL API's requests to the function",
+                node.node_id
+            ),
+            Duration::from_secs(30),
+            || async {
+                let got = get(node, api, "/anything/deep?x=1").await;
+                (got.status == 200 && got.json()["version"] == "2.0").then(|| got.json())
+            },
+        )
+        .await;
+        assert_eq!(event["routeKey"], "$default", "{event}");
+        assert_eq!(event["rawPath"], "/anything/deep", "{event}");
+        assert_eq!(event["rawQueryString"], "x=1", "{event}");
+    }
+}
+
+// --- Dot segments ----------------------------------------------------------------------------
+
+/// `GET path` written on the wire as given (HTTP clients resolve dot segments before
+/// sending): (status, body).
+async fn raw_get(node: &DataPlane, api: &str, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", node.port))
+        .await
+        .expect("connect");
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        host(api)
+    );
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("send the request");
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut answer))
+        .await
+        .expect("an answer in time")
+        .expect("read the answer");
+    let text = String::from_utf8_lossy(&answer).to_string();
+    let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dot_segments_in_an_http_api_path_are_refused_with_400() {
+    let env = Env::start().await;
+    let made = env.boto3(&["quick"]).await;
+    let api = made["apiId"].as_str().expect("apiId");
+    until_served(&env, api, "/a/b", 200).await;
+    for node in &env.nodes {
+        // On the `$default` stage the first segment is no stage: a REST-style resolution
+        // within "the stage" would let `/../x` reach the backend as written.
+        for path in [
+            "/../etc/passwd",
+            "/..",
+            "/a/../b",
+            "/a/b/..",
+            "/./a",
+            "/a/./b",
+            "/a/%2e%2e/b",
+            "/%2E%2e/b",
+            "/a/%2E/b",
+            "/a/..%2fb",
+            "/a/../b?x=1",
+        ] {
+            let (status, body) = raw_get(node, api, path).await;
+            assert_eq!(status, 400, "{path} on {}: {body}", node.node_id);
+            assert!(
+                body.contains(r#"{"message":"Bad Request"}"#),
+                "{path} on {}: {body}",
+                node.node_id
+            );
+        }
+        // Dots inside a segment are not dot segments: the backend gets the path as sent.
+        for path in ["/a/.well-known/b", "/a/b.c", "/a/...", "/a/..b"] {
+            let (status, body) = raw_get(node, api, path).await;
+            assert_eq!(status, 200, "{path} on {}: {body}", node.node_id);
+            assert!(
+                body.contains(&format!("\"path\":\"{path}\"")),
+                "{path}: {body}"
+            );
+        }
+    }
+}
+
+// --- $request.body past 100 KB ----------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn body_json_paths_read_only_the_first_100_kb() {
+    let env = Env::start().await;
+    let made = env.boto3(&["body-limit"]).await;
+    let api = made["apiId"].as_str().expect("apiId");
+    // `POST /limit` is the only route: a GET is 404 once the stage is there.
+    until_served(&env, api, "/limit", 404).await;
+    const LIMIT: usize = 100 * 1024;
+    let head = r#"{"name":"small","pad":""#;
+    let at_limit = format!("{head}{}\"}}", "a".repeat(LIMIT - head.len() - 2));
+    assert_eq!(at_limit.len(), LIMIT);
+    let over = format!(r#"{{"name":"big","pad":"{}"}}"#, "a".repeat(LIMIT));
+    let json = [("content-type", "application/json")];
+    for node in &env.nodes {
+        // A small body: both JSONPaths find their value (the echo's answer is small too).
+        let got = call(node, api, "POST", "/limit", &json, r#"{"name":"tiny"}"#).await;
+        assert_eq!(got.status, 200, "{}", got.show());
+        assert_eq!(got.json()["headers"]["x-name"], "tiny", "{}", got.show());
+        assert_eq!(got.header("x-method"), "POST", "{}", got.show());
+        // Exactly 100 KB: AWS applies the expression to the whole body. The backend's
+        // answer (it echoes the body) is larger: `$response.body.method` finds nothing.
+        let got = call(node, api, "POST", "/limit", &json, &at_limit).await;
+        assert_eq!(got.status, 200, "{}", got.status);
+        assert_eq!(got.json()["headers"]["x-name"], "small");
+        assert_eq!(got.header("x-method"), "");
+        // Past 100 KB: "API Gateway truncates the request body at 100 KB and then applies
+        // the selection expression": the cut document has no `name`; the backend still
+        // gets the whole body.
+        let got = call(node, api, "POST", "/limit", &json, &over).await;
+        assert_eq!(got.status, 200, "{}", got.status);
+        let echo = got.json();
+        assert_eq!(echo["headers"]["x-name"], "", "x-name past 100 KB");
+        assert_eq!(echo["body"].as_str().map(str::len), Some(over.len()));
+        assert_eq!(got.header("x-method"), "");
+    }
+}
+
+// --- Lambda REQUEST authorizer, payload 1.0, in a configured region --------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lambda_authorizer_1_0_policies_are_evaluated_in_the_configured_region() {
+    let env = Env::start_in_region("eu-west-3").await;
+    let made = env.boto3(&["auth-v1"]).await;
+    let api = made["apiId"].as_str().expect("apiId").to_string();
+    until_served(&env, &api, "/open", 200).await;
+    let calls = || env.functions.invocations("http-policy-authorizer");
+    let (n0, n1) = (&env.nodes[0], &env.nodes[1]);
+    // The region the control plane is configured with, the account it answers as.
+    let arn =
+        |path: &str| format!("arn:aws:execute-api:eu-west-3:000000000000:{api}/$default/GET{path}");
+
+    // The integration's event carries the account.
+    let open = get(n0, &api, "/open").await;
+    assert_eq!(open.json()["requestContext"]["accountId"], "000000000000");
+
+    // No identity source: 401 without calling the function.
+    let start = calls().await;
+    for node in &env.nodes {
+        let got = get(node, &api, "/policy/allowed").await;
+        assert_eq!(got.status, 401, "{}", got.show());
+        assert_eq!(got.json(), message("Unauthorized"));
+    }
+    assert_eq!(calls().await, start);
+
+    // The 1.0 event as AWS documents it (methodArn, identitySource and
+    // authorizationToken as the joined values, resource, path, httpMethod, no body), and
+    // the policy's Allow for this route's ARN honoured.
+    let got = call(
+        n0,
+        &api,
+        "GET",
+        "/policy/allowed?team=a",
+        &[("x-token", "allow-1")],
+        "",
+    )
+    .await;
+    assert_eq!(got.status, 200, "{}", got.show());
+    let event = got.json();
+    let seen = &event["requestContext"]["authorizer"]["lambda"];
+    assert_eq!(seen["version"], "1.0", "{seen}");
+    assert_eq!(seen["type"], "REQUEST", "{seen}");
+    assert_eq!(seen["methodArn"], arn("/policy/allowed").as_str(), "{seen}");
+    assert_eq!(seen["identitySource"], "allow-1", "{seen}");
+    assert_eq!(seen["authorizationToken"], "allow-1", "{seen}");
+    assert_eq!(seen["resource"], "/policy/allowed", "{seen}");
+    assert_eq!(seen["path"], "/policy/allowed", "{seen}");
+    assert_eq!(seen["httpMethod"], "GET", "{seen}");
+    assert!(
+        seen["hasBody"] == json!(false) || seen["hasBody"] == "false",
+        "{seen}"
+    );
+    assert_eq!(seen["query"], r#"{"team": "a"}"#, "{seen}");
+    assert_eq!(seen["accountId"], "000000000000", "{seen}");
+    assert_eq!(seen["apiId"], api.as_str(), "{seen}");
+    assert_eq!(seen["stage"], "$default", "{seen}");
+    assert_eq!(seen["user"], "allow-1", "{seen}");
+    assert_eq!(calls().await, start + 1);
+
+    // The cached policy is evaluated against each route's ARN: it does not cover
+    // `GET /policy/other` (403, no new call).
+    let other = call(
+        n0,
+        &api,
+        "GET",
+        "/policy/other",
+        &[("x-token", "allow-1")],
+        "",
+    )
+    .await;
+    assert_eq!(other.status, 403, "{}", other.show());
+    assert_eq!(other.json(), message("Forbidden"));
+    assert_eq!(calls().await, start + 1, "the policy was cached");
+
+    // A Deny policy: 403 on both nodes.
+    for node in [n0, n1] {
+        let denied = call(
+            node,
+            &api,
+            "GET",
+            "/policy/allowed",
+            &[("x-token", "deny-1")],
+            "",
+        )
+        .await;
+        assert_eq!(denied.status, 403, "{}", denied.show());
+        assert_eq!(denied.json(), message("Forbidden"));
+    }
+}
+
+// --- The authorizer cache across deployments ---------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_authorizer_serves_no_decision_cached_before_the_change() {
+    let key = Key::rsa("http-rsa-3");
+    let issuer = Issuer::start(vec![key]).await;
+    let env = Env::start_with(Some(issuer)).await;
+    let made = env.boto3(&["auth"]).await;
+    let api = made["apiId"].as_str().expect("apiId").to_string();
+    let authorizer = made["lambdaAuthorizerId"]
+        .as_str()
+        .expect("lambdaAuthorizerId")
+        .to_string();
+    until_served(&env, &api, "/open", 200).await;
+    let calls = || env.functions.invocations("http-simple-authorizer");
+    let ann = [("x-token", "allow-ann")];
+
+    // Cached for 300 s on both nodes (and in the shared store).
+    for node in &env.nodes {
+        let got = call(node, &api, "GET", "/lambda", &ann, "").await;
+        assert_eq!(got.status, 200, "{}", got.show());
+    }
+    let cached = calls().await;
+    for node in &env.nodes {
+        let got = call(node, &api, "GET", "/lambda", &ann, "").await;
+        assert_eq!(got.status, 200, "{}", got.show());
+    }
+    assert_eq!(calls().await, cached, "served from the cache");
+
+    // Only the TTL changes (auto-deploy): the decision cached under the old definition is
+    // not served; the function is asked again.
+    env.boto3(&["auth-change", &api, &authorizer, "ttl"]).await;
+    eventually(
+        "the authorizer is called again after its TTL changed",
+        Duration::from_secs(30),
+        || async {
+            let got = call(&env.nodes[0], &api, "GET", "/lambda", &ann, "").await;
+            assert_eq!(got.status, 200, "{}", got.show());
+            (calls().await > cached).then_some(())
+        },
+    )
+    .await;
+
+    // The authorizer becomes another function (payload 1.0, IAM policies allowing only
+    // `GET /policy/allowed`): the same token is now refused on every node, not served
+    // the old function's cached `isAuthorized: true`.
+    env.boto3(&["auth-change", &api, &authorizer, "policy"])
+        .await;
+    for node in &env.nodes {
+        let got = eventually(
+            &format!("{} asks the new authorizer", node.node_id),
+            Duration::from_secs(30),
+            || async {
+                let got = call(node, &api, "GET", "/lambda", &ann, "").await;
+                (got.status == 403).then_some(got)
+            },
+        )
+        .await;
+        assert_eq!(got.json(), message("Forbidden"));
+    }
+}
+
+// --- Access logs -----------------------------------------------------------------------------
+
+/// FilterLogEvents through the Logs API (console session): the events of `group`
+/// matching `pattern`.
+async fn filter_log_events(cp: &ControlPlane, group: &str, pattern: &str) -> Vec<Value> {
+    use apigw_e2e::process::{ADMIN_PASSWORD, ADMIN_USER};
+    let http = reqwest::Client::new();
+    let session: Value = http
+        .post(format!("{}/console/api/session", cp.url()))
+        .json(&json!({"username": ADMIN_USER, "password": ADMIN_PASSWORD, "mode": "bearer"}))
+        .send()
+        .await
+        .expect("sign-in")
+        .json()
+        .await
+        .expect("sign-in JSON");
+    let token = session["token"].as_str().expect("a bearer token");
+    let answer: Value = http
+        .post(format!("{}/", cp.url()))
+        .bearer_auth(token)
+        .header("content-type", "application/x-amz-json-1.1")
+        .header("x-amz-target", "Logs_20140328.FilterLogEvents")
+        .body(json!({"logGroupName": group, "filterPattern": pattern}).to_string())
+        .send()
+        .await
+        .expect("FilterLogEvents")
+        .json()
+        .await
+        .expect("FilterLogEvents JSON");
+    answer["events"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_logs_of_an_http_api_stage_are_written_and_searchable() {
+    let env = Env::start().await;
+    let made = env.boto3(&["logs"]).await;
+    let api = made["apiId"].as_str().expect("apiId").to_string();
+    until_served(&env, &api, "/logged/0", 200).await;
+
+    let got = get(&env.nodes[0], &api, "/logged/42?x=1").await;
+    assert_eq!(got.status, 200, "{}", got.show());
+    let request_id = got.header("apigw-requestid").to_string();
+    assert!(!request_id.is_empty(), "{}", got.show());
+    let missing = get(&env.nodes[1], &api, "/nowhere").await;
+    assert_eq!(missing.status, 404, "{}", missing.show());
+    let missing_id = missing.header("apigw-requestid").to_string();
+
+    // Each line is shipped to the control plane's store, in the log group the stage's
+    // destinationArn names, and found by its fields.
+    let line = |id: String| {
+        let cp = &env.cp;
+        async move {
+            let pattern = format!("{{ $.extendedRequestId = \"{id}\" }}");
+            let events = eventually(
+                &format!("the access line of {id} in http-access"),
+                Duration::from_secs(30),
+                || async {
+                    let events = filter_log_events(cp, "http-access", &pattern).await;
+                    (!events.is_empty()).then_some(events)
+                },
+            )
+            .await;
+            assert_eq!(events.len(), 1, "{events:?}");
+            let message = events[0]["message"].as_str().expect("message").to_string();
+            serde_json::from_str::<Value>(&message)
+                .unwrap_or_else(|e| panic!("a JSON line: {message}: {e}"))
+        }
+    };
+    let ok = line(request_id.clone()).await;
+    assert_eq!(ok["routeKey"], "GET /logged/{id}", "{ok}");
+    assert_eq!(ok["status"], "200", "{ok}");
+    assert_eq!(ok["method"], "GET", "{ok}");
+    assert_eq!(ok["path"], "/logged/42", "{ok}");
+    assert_eq!(ok["stage"], "$default", "{ok}");
+    assert_eq!(ok["apiId"], api.as_str(), "{ok}");
+    assert_eq!(ok["accountId"], "000000000000", "{ok}");
+    assert_eq!(ok["protocol"], "HTTP/1.1", "{ok}");
+    assert_eq!(ok["integrationStatus"], "200", "{ok}");
+    assert_eq!(ok["ip"], "127.0.0.1", "{ok}");
+    assert!(
+        ok["requestId"].as_str().is_some_and(|r| !r.is_empty()),
+        "{ok}"
+    );
+    let not_found = line(missing_id).await;
+    assert_eq!(not_found["status"], "404", "{not_found}");
+    assert_eq!(not_found["path"], "/nowhere", "{not_found}");
+    assert_eq!(not_found["apiId"], api.as_str(), "{not_found}");
+
+    // And searched by value: every 404 of the group.
+    let all_404 = filter_log_events(&env.cp, "http-access", "{ $.status = \"404\" }").await;
+    assert!(
+        !all_404.is_empty()
+            && all_404
+                .iter()
+                .all(|e| e["message"].as_str().is_some_and(|m| m.contains("\"404\""))),
+        "{all_404:?}"
+    );
 }

@@ -13,7 +13,9 @@
 //! - the 2.0 event through a custom domain: `rawPath` keeps the mapping key (AWS sends the
 //!   path as the client sent it), `requestContext.domainName`/`domainPrefix` are the
 //!   custom domain's;
-//! - `disableExecuteApiEndpoint` closes the execute-api host only;
+//! - `disableExecuteApiEndpoint` closes the execute-api host only, set at creation or
+//!   turned on and off by UpdateApi (403 `{"message":"Forbidden"}` there, the domain
+//!   serving on);
 //! - a deleted mapping's paths fall to the next mapping: the root API has no such route,
 //!   404 `{"message":"Not Found"}`.
 
@@ -244,5 +246,65 @@ async fn http_api_stages_are_served_on_custom_domains_by_api_mapping() {
         assert_eq!(got.status, 200, "{}", got.body);
         assert_eq!(got.json()["backend"], "orders", "{}", got.body);
         assert_eq!(got.json()["path"], "/items/8", "{}", got.body);
+    }
+
+    // disableExecuteApiEndpoint turned on by UpdateApi for an API served on its `$default`
+    // stage (and on the domain's empty key): the execute-api host answers 403
+    // {"message":"Forbidden"} (AWS: clients must use the custom domain), the domain still
+    // serves it; turned off again, the execute-api host serves it again.
+    let root = made["root"].as_str().expect("the root API").to_string();
+    let execute_api = format!("{root}.execute-api.localhost");
+    for node in &nodes {
+        let got = http_get(node, &execute_api, "/other").await;
+        assert_eq!(got.status, 200, "{}", got.body);
+    }
+    let set_disabled = |disabled: bool| {
+        let m = &m;
+        let path = format!("/v2/apis/{root}");
+        async move {
+            let api = m
+                .call(
+                    "PATCH",
+                    &path,
+                    Some(json!({"disableExecuteApiEndpoint": disabled})),
+                )
+                .await
+                .ok();
+            assert_eq!(api["disableExecuteApiEndpoint"], disabled, "{api}");
+        }
+    };
+    set_disabled(true).await;
+    for node in &nodes {
+        let got = eventually(
+            &format!("{} closes the execute-api host of {root}", node.node_id),
+            Duration::from_secs(30),
+            || async {
+                let got = http_get(node, &execute_api, "/other").await;
+                (got.status == 403).then_some(got)
+            },
+        )
+        .await;
+        assert_eq!(got.json(), json!({"message": "Forbidden"}), "{}", got.body);
+        for scheme in ["http", "https"] {
+            let got = if scheme == "http" {
+                http_get(node, DOMAIN, "/other").await
+            } else {
+                tls_get(node, &ca, "/other").await
+            };
+            assert_eq!(got.status, 200, "{scheme}: {}", got.body);
+            assert_eq!(got.json()["backend"], "root", "{scheme}: {}", got.body);
+        }
+    }
+    set_disabled(false).await;
+    for node in &nodes {
+        eventually(
+            &format!(
+                "{} opens the execute-api host of {root} again",
+                node.node_id
+            ),
+            Duration::from_secs(30),
+            || async { (http_get(node, &execute_api, "/other").await.status == 200).then_some(()) },
+        )
+        .await;
     }
 }

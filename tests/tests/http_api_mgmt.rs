@@ -144,6 +144,11 @@ async fn http_apis_are_managed_through_boto3_and_distributed_as_http_stage_confi
         made["defaultDeploymentId"].as_str().unwrap_or_default()
     );
     assert_eq!(default.api_name, "quick-url");
+    // The control plane's region and account, for the engine's ARNs and `accountId`.
+    assert_eq!(
+        (default.region.as_str(), default.account_id.as_str()),
+        ("us-east-1", "000000000000")
+    );
     let mut keys: Vec<&str> = default
         .routes
         .iter()

@@ -170,7 +170,7 @@ impl Loader {
         let account = store::account::load(&mut tx).await?;
         let usage = load_usage(&mut tx).await?;
         let access_keys = store::access_keys::all_enabled(&mut tx).await?;
-        let v2 = crate::v2::distribute::load(&mut tx).await?;
+        let v2 = crate::v2::distribute::load(&mut tx, &self.region).await?;
         let domains = load_domains(&mut tx, &self.vault).await?;
         let mut missing: Vec<(String, String)> = rows
             .iter()

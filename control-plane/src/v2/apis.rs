@@ -93,16 +93,27 @@ pub async fn update(
     if body.get("protocolType").is_some() {
         return Err(ApiError::bad_request("protocolType cannot be updated"));
     }
-    let changes = shape::check("UpdateApi", &body, false)?;
+    let mut changes = shape::check("UpdateApi", &body, false)?;
     let mut tx = state.db.begin().await?;
     let Value::Object(mut doc) = store::v2::load_api(&mut tx, &id, true).await? else {
         return Err(ApiError::Internal(format!("API {id} is not an object")));
+    };
+    // HTTP APIs: the quick-create members update the quick-created route and integration
+    // (WebSocket APIs refuse them in `rules::api`).
+    let http = doc.get("protocolType").and_then(Value::as_str) == Some("HTTP");
+    let quick = if http {
+        Some(super::http::take_quick_update(&mut changes)?)
+    } else {
+        None
     };
     doc.extend(changes);
     rules::api(&mut doc, false)?;
     let doc = Value::Object(doc);
     store::v2::save_api(&mut tx, &id, &doc).await?;
-    if !super::is_websocket(&doc) {
+    if let Some(quick) = quick {
+        super::http::quick_update(&mut tx, &id, quick).await?;
+    }
+    if http {
         super::http::check_definition(&mut tx, &id, None).await?;
     }
     super::stages::auto_deploy(&mut tx, &id).await?;

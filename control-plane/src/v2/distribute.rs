@@ -10,15 +10,16 @@ use apigw_proto::config as pb;
 use serde_json::Value;
 
 /// Reads every deployed v2 stage (inside the loader's consistent read).
-pub async fn load(conn: &mut sqlx::PgConnection) -> sqlx::Result<pb::V2Stages> {
+pub async fn load(conn: &mut sqlx::PgConnection, region: &str) -> sqlx::Result<pb::V2Stages> {
     let rows = crate::store::v2::deployed_stages(conn).await?;
     let mut out = pb::V2Stages::default();
     for (api_id, stage, frozen) in &rows {
         if super::is_websocket(&frozen["api"]) {
             out.stages.push(stage_config(api_id, stage, frozen));
         } else {
-            out.http_stages
-                .push(http_stage_config(api_id, stage, frozen));
+            let mut config = http_stage_config(api_id, stage, frozen);
+            config.region = region.to_string();
+            out.http_stages.push(config);
         }
     }
     Ok(out)
@@ -289,6 +290,8 @@ pub fn http_stage_config(api_id: &str, stage: &Value, frozen: &Value) -> pb::Htt
         route_detailed_metrics: route_settings(stage, detailed),
         access_log: access_log(stage),
         last_updated_date: epoch(stage),
+        region: String::new(),
+        account_id: crate::store::ACCOUNT_ID.to_string(),
     }
 }
 

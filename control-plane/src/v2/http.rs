@@ -115,12 +115,9 @@ pub fn api(doc: &mut Map<String, Value>, create: bool) -> ApiResult<Option<Quick
             }
         }
     } else {
+        // UpdateApi takes them off first (`take_quick_update`); never stored on the API.
         for m in ["target", "routeKey", "credentialsArn"] {
-            if doc.contains_key(m) {
-                return Err(bad(format!(
-                    "{m} is part of quick create: it can be given only when the API is created"
-                )));
-            }
+            doc.remove(m);
         }
         None
     };
@@ -727,6 +724,106 @@ pub async fn check_definition(
 
 // ---------------------------------------------------------------------------------------
 // Quick create.
+
+/// The quick-create members of an UpdateApi body: each replaces its part of the
+/// quick-created integration (`target`: URI and type; `credentialsArn`) or route
+/// (`routeKey`).
+#[derive(Debug, Default)]
+pub struct QuickUpdate {
+    pub target: Option<String>,
+    pub route_key: Option<String>,
+    pub credentials_arn: Option<String>,
+}
+
+impl QuickUpdate {
+    fn is_empty(&self) -> bool {
+        self.target.is_none() && self.route_key.is_none() && self.credentials_arn.is_none()
+    }
+}
+
+/// Takes `target`, `routeKey` and `credentialsArn` off an UpdateApi body.
+pub fn take_quick_update(changes: &mut Map<String, Value>) -> ApiResult<QuickUpdate> {
+    let mut take = |m: &str| -> ApiResult<Option<String>> {
+        match changes.remove(m) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(v)) => Ok(Some(v)),
+            Some(_) => Err(bad(format!("{m} must be a string"))),
+        }
+    };
+    Ok(QuickUpdate {
+        target: take("target")?,
+        route_key: take("routeKey")?,
+        credentials_arn: take("credentialsArn")?,
+    })
+}
+
+/// UpdateApi's quick-create members (AWS: "The value provided updates the integration URI
+/// and integration type"; the route key "replaces the route key of the quick create
+/// route"; the credentials "replace the credentials associated with the quick create
+/// integration"): applied to the route and integration quick create made
+/// (`apiGatewayManaged`). A target changing kind (URL ↔ function ARN) makes the
+/// integration what quick create makes for it (`HTTP_PROXY` ANY 1.0 / `AWS_PROXY` 2.0).
+/// An API that was not quick-created has nothing to update: BadRequestException.
+pub async fn quick_update(conn: &mut PgConnection, api_id: &str, q: QuickUpdate) -> ApiResult<()> {
+    if q.is_empty() {
+        return Ok(());
+    }
+    let key = |kind| Key {
+        api: api_id,
+        kind,
+        parent: "",
+    };
+    let managed = |v: &Value| v.get("apiGatewayManaged") == Some(&Value::Bool(true));
+    let not_quick = || {
+        bad("target, routeKey and credentialsArn update the route and integration of a quick-created API: this API has none")
+    };
+    if let Some(route_key) = &q.route_key {
+        let found = store::list_items(conn, key(kind::ROUTE))
+            .await?
+            .into_iter()
+            .find(|r| managed(r));
+        let Some(Value::Object(mut doc)) = found else {
+            return Err(not_quick());
+        };
+        let id = text(&doc, "routeId").unwrap_or_default().to_string();
+        doc.insert("routeKey".into(), json!(route_key));
+        route(conn, key(kind::ROUTE), Some(&id), &mut doc, false).await?;
+        store::save_item(conn, key(kind::ROUTE), &id, &Value::Object(doc)).await?;
+    }
+    if q.target.is_some() || q.credentials_arn.is_some() {
+        let found = store::list_items(conn, key(kind::INTEGRATION))
+            .await?
+            .into_iter()
+            .find(|i| managed(i));
+        let Some(Value::Object(mut doc)) = found else {
+            return Err(not_quick());
+        };
+        let id = text(&doc, "integrationId").unwrap_or_default().to_string();
+        if let Some(target) = &q.target {
+            check_quick_target(target)?;
+            let lambda = target_is_lambda(target);
+            let ty = if lambda { "AWS_PROXY" } else { "HTTP_PROXY" };
+            if text(&doc, "integrationType") != Some(ty) {
+                doc.insert("integrationType".into(), json!(ty));
+                doc.insert(
+                    "integrationMethod".into(),
+                    json!(if lambda { "POST" } else { "ANY" }),
+                );
+                doc.insert(
+                    "payloadFormatVersion".into(),
+                    json!(if lambda { "2.0" } else { "1.0" }),
+                );
+            }
+            doc.insert("integrationUri".into(), json!(target));
+        }
+        if let Some(c) = &q.credentials_arn {
+            doc.insert("credentialsArn".into(), json!(c));
+        }
+        self::integration(&mut doc, false)?;
+        store::save_item(conn, key(kind::INTEGRATION), &id, &Value::Object(doc)).await?;
+    }
+    Ok(())
+}
 
 /// Quick create (CreateApi with `target`): the integration (`HTTP_PROXY` with
 /// `integrationMethod` ANY and payload format 1.0 for a URL, `AWS_PROXY` with 2.0 for a

@@ -416,7 +416,18 @@ impl<L: Limits> Gateway<L> {
     {
         let (mut parts, body) = request.into_parts();
         let state = self.state.load();
-        route::normalize_dot_segments(&mut parts, &self.domain_suffix, &state.domains)?;
+        // HTTP API stages refuse dot segments (400) where REST stages resolve them.
+        let dotted = route::has_dot_segments(parts.uri.path());
+        if let Err(error) =
+            route::normalize_dot_segments(&mut parts, &self.domain_suffix, &state.domains)
+        {
+            if let Target::Invoke { api_id, .. } =
+                route::classify(&parts, &self.domain_suffix, &state.domains)
+            {
+                scope.http_api = state.is_http_api(api_id);
+            }
+            return Err(error);
+        }
         let (routed, usage, account, iam) =
             match route::classify(&parts, &self.domain_suffix, &state.domains) {
                 Target::Invoke {
@@ -444,6 +455,12 @@ impl<L: Limits> Gateway<L> {
                     };
                     if let Some(http) = &stage.http {
                         scope.http_api = true;
+                        if dotted {
+                            scope.observe(stage, None, &parts);
+                            return Err(GatewayError::BadRequest(
+                                "an HTTP API request path cannot hold dot segments",
+                            ));
+                        }
                         if let Some(cors) = &http.cors {
                             if let Some(origin) = parts.headers.get(http::header::ORIGIN) {
                                 scope.cors_origin = cors.allow_origin(origin);

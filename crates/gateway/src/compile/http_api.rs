@@ -1085,8 +1085,16 @@ fn compile_authorizer(
 pub fn compile_http_stage(stage: &HttpStageConfig) -> Result<CompiledStage, CompileError> {
     let variables = &stage.variables;
     let stage_variables = template::stage_variables(variables);
-    let region = "us-east-1";
-    let account_id = "000000000000";
+    let region = if stage.region.is_empty() {
+        "us-east-1"
+    } else {
+        &stage.region
+    };
+    let account_id = if stage.account_id.is_empty() {
+        "000000000000"
+    } else {
+        &stage.account_id
+    };
     let cors = match &stage.cors {
         Some(c) => Some(Cors::compile(c).map_err(|e| stage_err(stage, "cors", api_err(e.0)))?),
         None => None,
@@ -1271,7 +1279,7 @@ pub fn compile_http_stage(stage: &HttpStageConfig) -> Result<CompiledStage, Comp
         )
         .into(),
         account_id: account_id.into(),
-        authorizer_epoch: 0,
+        authorizer_epoch: authorizer_epoch(stage),
         api_name: stage.api_name.as_str().into(),
         hook_slot: HookSlot::default(),
         tracing_enabled: false,
@@ -1285,6 +1293,34 @@ pub fn compile_http_stage(stage: &HttpStageConfig) -> Result<CompiledStage, Comp
             cors,
         })),
     })
+}
+
+/// The stage's authorizer cache epoch: a fingerprint of its authorizers as deployed and
+/// of the stage variables their URIs may read. A deployment that changes an authorizer
+/// (its function, TTL, identity sources, payload format, simple responses…) changes every
+/// cache key of the stage, so no decision cached under the old definition is served, on
+/// any node or from the shared store; a deployment that leaves them alone keeps the cache.
+pub fn authorizer_epoch(stage: &HttpStageConfig) -> u64 {
+    use prost::Message;
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for a in &stage.authorizers {
+        let encoded = a.encode_to_vec();
+        hash.update((encoded.len() as u64).to_le_bytes());
+        hash.update(&encoded);
+    }
+    let mut variables: Vec<(&String, &String)> = stage.variables.iter().collect();
+    variables.sort();
+    for (name, value) in variables {
+        for part in [name, value] {
+            hash.update((part.len() as u64).to_le_bytes());
+            hash.update(part.as_bytes());
+        }
+    }
+    let digest = hash.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(first)
 }
 
 #[cfg(test)]

@@ -174,6 +174,16 @@ pub fn normalize_dot_segments(
     Ok(())
 }
 
+/// Whether `path` holds a dot segment (`.`, `..`, either percent-encoded as `%2e`), or
+/// one hidden behind an encoded separator, anywhere (the stage segment included). HTTP
+/// API stages refuse such paths with 400 instead of resolving them, as AWS does.
+pub fn has_dot_segments(path: &str) -> bool {
+    may_hold_dot_segments(path.as_bytes())
+        && path
+            .split('/')
+            .any(|raw| segment_kind(raw) != Segment::Other || hides_dot_segment(raw))
+}
+
 /// Whether some segment of `path` starts with `.`, or it holds `%2e`, `%2f` or `%5c`
 /// (any case), or a backslash.
 fn may_hold_dot_segments(path: &[u8]) -> bool {
@@ -510,6 +520,34 @@ mod tests {
             Ok(()) => Ok(p.uri.to_string()),
             Err(GatewayError::BadRequest(why)) => Err(why),
             Err(other) => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn dot_segments_are_found_anywhere_in_the_path() {
+        for dotted in [
+            "/..",
+            "/../x",
+            "/a/./b",
+            "/a/b/.",
+            "/a/%2e%2e/b",
+            "/%2E/b",
+            "/a/.%2e",
+            "/a/..%2fb",
+            "/a/b%5c..",
+        ] {
+            assert!(has_dot_segments(dotted), "{dotted}");
+        }
+        for plain in [
+            "/",
+            "/a/b",
+            "/a/.well-known",
+            "/a/...",
+            "/a/..b",
+            "/a/b.c",
+            "/a%2eb",
+        ] {
+            assert!(!has_dot_segments(plain), "{plain}");
         }
     }
 

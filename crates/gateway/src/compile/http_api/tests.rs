@@ -756,3 +756,69 @@ mod pipeline {
         assert_eq!((status, text.as_str()), (403, r#"{"message":"Forbidden"}"#));
     }
 }
+
+#[test]
+fn arns_use_the_configured_region_and_account() {
+    let mut stage = example_stage();
+    let compiled = compile_http_stage(&stage).expect("compiles");
+    assert_eq!(
+        &*compiled.arn_prefix,
+        "arn:aws:execute-api:us-east-1:000000000000:api1/$default/"
+    );
+    assert_eq!(&*compiled.account_id, "000000000000");
+    stage.region = "eu-west-3".into();
+    stage.account_id = "111122223333".into();
+    let compiled = compile_http_stage(&stage).expect("compiles");
+    assert_eq!(
+        &*compiled.arn_prefix,
+        "arn:aws:execute-api:eu-west-3:111122223333:api1/$default/"
+    );
+    assert_eq!(&*compiled.account_id, "111122223333");
+}
+
+#[test]
+fn the_authorizer_epoch_follows_the_authorizers_and_stage_variables() {
+    let mut stage = example_stage();
+    stage.authorizers = vec![apigw_proto::config::HttpAuthorizer {
+        id: "a1".into(),
+        name: "lambda".into(),
+        authorizer_type: "REQUEST".into(),
+        identity_source: vec!["$request.header.x-token".into()],
+        uri: "arn:aws:lambda:us-east-1:123456789012:function:auth".into(),
+        payload_format_version: "2.0".into(),
+        enable_simple_responses: true,
+        result_ttl_in_seconds: 60,
+        ..Default::default()
+    }];
+    let epoch = authorizer_epoch(&stage);
+    // A redeployment of the same definition (another deployment id, other routes) keeps it.
+    let mut same = stage.clone();
+    same.deployment_id = "d9".into();
+    same.routes.pop();
+    assert_eq!(authorizer_epoch(&same), epoch);
+    assert_eq!(
+        compile_http_stage(&same)
+            .expect("compiles")
+            .authorizer_epoch,
+        epoch
+    );
+    // Any change to an authorizer, or to the stage variables its URI may read, moves it.
+    let changes: [fn(&mut HttpStageConfig); 5] = [
+        |s| s.authorizers[0].result_ttl_in_seconds = 120,
+        |s| s.authorizers[0].uri = "arn:aws:lambda:us-east-1:123456789012:function:other".into(),
+        |s| s.authorizers[0].enable_simple_responses = false,
+        |s| {
+            s.authorizers[0]
+                .identity_source
+                .push("$request.header.x-other".into())
+        },
+        |s| {
+            s.variables.insert("fn".into(), "auth".into());
+        },
+    ];
+    for change in changes {
+        let mut changed = stage.clone();
+        change(&mut changed);
+        assert_ne!(authorizer_epoch(&changed), epoch, "{changed:?}");
+    }
+}

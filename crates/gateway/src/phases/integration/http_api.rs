@@ -28,6 +28,24 @@ use crate::context::RequestContext;
 use crate::error::GatewayError;
 use crate::phases::route::Routed;
 
+/// How much of a body a JSONPath mapping (`$request.body.x`, `$response.body.x`) reads:
+/// AWS "truncates the request body at 100 KB and then applies the selection expression"
+/// (and the response body alike); the whole body (`$request.body`) is not truncated.
+pub const JSON_PATH_BODY_LIMIT: usize = 100 * 1024;
+
+/// The part of `body` a JSONPath is applied to: its first 100 KB (at a character
+/// boundary), so a larger JSON document is cut and its selections find nothing.
+pub fn json_path_window(body: &str) -> &str {
+    if body.len() <= JSON_PATH_BODY_LIMIT {
+        return body;
+    }
+    let mut end = JSON_PATH_BODY_LIMIT;
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    &body[..end]
+}
+
 /// Renders a request-side value into `out`. `for_path`: the value goes into a URI path
 /// (captures and the request path stay as sent, other request values are encoded).
 pub fn render_request(
@@ -85,7 +103,7 @@ pub fn render_request(
                     match path {
                         None => push(out, body),
                         Some(path) => {
-                            if let Some(value) = path.evaluate(body) {
+                            if let Some(value) = path.evaluate(json_path_window(body)) {
                                 push(out, &value);
                             }
                         }
@@ -189,7 +207,8 @@ pub async fn invoke(
     mut parts: Parts,
     body: Body,
 ) -> Result<Response<Body>, GatewayError> {
-    // A mapping reading the body needs it whole (AWS reads JSONPaths in its first 100 KB).
+    // A mapping reading the body needs it whole (JSONPaths read its first 100 KB:
+    // `json_path_window`).
     let (body, bytes) = if proxy.reads_body {
         let bytes = crate::phases::read_body(body).await?;
         (Body::full(bytes.clone()), Some(bytes))
@@ -408,7 +427,7 @@ fn render_response(
                     match path {
                         None => out.push_str(body),
                         Some(path) => {
-                            if let Some(value) = path.evaluate(body) {
+                            if let Some(value) = path.evaluate(json_path_window(body)) {
                                 out.push_str(&value);
                             }
                         }
@@ -487,4 +506,28 @@ pub async fn apply_response_parameters(
         }
     }
     Ok(Response::from_parts(head, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_paths_read_the_first_100_kb() {
+        let small = r#"{"name":"small"}"#;
+        assert_eq!(json_path_window(small), small);
+        let head = r#"{"name":"x","pad":""#;
+        let pad = "a".repeat(JSON_PATH_BODY_LIMIT - head.len() - 2);
+        let exact = format!("{head}{pad}\"}}");
+        assert_eq!(exact.len(), JSON_PATH_BODY_LIMIT);
+        assert_eq!(json_path_window(&exact), exact);
+        let big = format!(
+            r#"{{"name":"x","pad":"{}"}}"#,
+            "a".repeat(JSON_PATH_BODY_LIMIT)
+        );
+        assert_eq!(json_path_window(&big).len(), JSON_PATH_BODY_LIMIT);
+        // A multi-byte character across the limit is left out whole.
+        let wide = format!("{}é", "a".repeat(JSON_PATH_BODY_LIMIT - 1));
+        assert_eq!(json_path_window(&wide).len(), JSON_PATH_BODY_LIMIT - 1);
+    }
 }
