@@ -90,6 +90,9 @@ pub struct Settings {
     /// Redis for usage counters and quotas (`REDIS_URL`: one server or `redis+cluster://`
     /// seeds); usage metering is off without it.
     pub redis_url: Option<String>,
+    /// TLS files of a `rediss://` Redis (`--redis-ca-file`, `--redis-client-cert-file`,
+    /// `--redis-client-key-file`); empty: the system's roots, no client certificate.
+    pub redis_tls: apigw_shared_redis::TlsFiles,
     /// Prefix of every Redis key (`REDIS_KEY_PREFIX`), the same as the data plane's.
     pub redis_prefix: String,
     /// Master key encrypting API key values (`APIGW_MASTER_KEY`).
@@ -265,7 +268,8 @@ pub async fn run(
     // becomes a hash tag so every multi-key script's keys share one slot (crates/shared-redis).
     let redis = match &settings.redis_url {
         Some(url) => {
-            let target = apigw_shared_redis::RedisTarget::parse(url)?;
+            let target =
+                apigw_shared_redis::RedisTarget::parse(url)?.with_tls(&settings.redis_tls)?;
             let prefix = target.key_prefix(&settings.redis_prefix)?;
             tracing::info!(redis = %target, cluster = target.is_cluster(), %prefix, "shared state in Redis");
             Some((target, prefix))

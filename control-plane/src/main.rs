@@ -39,6 +39,17 @@ struct Args {
     /// `rediss://`, or a Redis Cluster's seeds `redis+cluster://h:p,h:p` (`rediss+cluster://`).
     #[arg(long, env = "REDIS_URL")]
     redis_url: Option<String>,
+    /// PEM bundle of the CAs a `rediss://` Redis's certificate must chain to, instead of the
+    /// system's roots (a private CA).
+    #[arg(long, env = "REDIS_CA_FILE")]
+    redis_ca_file: Option<std::path::PathBuf>,
+    /// PEM client certificate (chain) for a Redis that requires one (mutual TLS); with
+    /// `--redis-client-key-file`.
+    #[arg(long, env = "REDIS_CLIENT_CERT_FILE")]
+    redis_client_cert_file: Option<std::path::PathBuf>,
+    /// PEM private key of `--redis-client-cert-file`.
+    #[arg(long, env = "REDIS_CLIENT_KEY_FILE")]
+    redis_client_key_file: Option<std::path::PathBuf>,
     /// Prefix of every Redis key; must match the data-plane nodes'.
     #[arg(long, env = "REDIS_KEY_PREFIX", default_value = "apigw:")]
     redis_prefix: String,
@@ -166,6 +177,11 @@ async fn main() -> anyhow::Result<()> {
             secret_access_key,
             region: args.region,
             redis_url: args.redis_url,
+            redis_tls: apigw_shared_redis::TlsFiles {
+                ca_file: args.redis_ca_file,
+                client_cert_file: args.redis_client_cert_file,
+                client_key_file: args.redis_client_key_file,
+            },
             redis_prefix: args.redis_prefix,
             master_key,
             jwt_secret: args.jwt_secret,

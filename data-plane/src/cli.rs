@@ -97,6 +97,17 @@ pub struct Args {
     /// (`rediss+cluster://`; the key prefix then becomes a hash tag).
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,
+    /// PEM bundle of the CAs a `rediss://` Redis's certificate must chain to, instead of the
+    /// system's roots (a private CA).
+    #[arg(long, env = "REDIS_CA_FILE")]
+    pub redis_ca_file: Option<std::path::PathBuf>,
+    /// PEM client certificate (chain) for a Redis that requires one (mutual TLS); with
+    /// `--redis-client-key-file`.
+    #[arg(long, env = "REDIS_CLIENT_CERT_FILE")]
+    pub redis_client_cert_file: Option<std::path::PathBuf>,
+    /// PEM private key of `--redis-client-cert-file`.
+    #[arg(long, env = "REDIS_CLIENT_KEY_FILE")]
+    pub redis_client_key_file: Option<std::path::PathBuf>,
     /// Prefix of every Redis key; the control plane must use the same one.
     #[arg(long, env = "REDIS_KEY_PREFIX", default_value = "apigw:")]
     pub redis_prefix: String,

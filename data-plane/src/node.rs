@@ -132,10 +132,17 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
     let tls_state = Arc::clone(&state);
     // One server or a Redis Cluster; on a cluster the key prefix becomes a hash tag, so
     // every multi-key script's keys share one slot (crates/shared-redis).
+    // TLS files (a private CA, a client certificate) are read and checked now: a bad one
+    // stops the node at start, naming the file.
+    let redis_tls = apigw_shared_redis::TlsFiles {
+        ca_file: args.redis_ca_file.clone(),
+        client_cert_file: args.redis_client_cert_file.clone(),
+        client_key_file: args.redis_client_key_file.clone(),
+    };
     let redis_target = args
         .redis_url
         .as_deref()
-        .map(RedisTarget::parse)
+        .map(|url| RedisTarget::parse(url)?.with_tls(&redis_tls))
         .transpose()
         .map_err(crate::limits::LimitsError::from)?;
     let redis_prefix = match &redis_target {

@@ -15,6 +15,7 @@ pub mod postgres;
 pub mod process;
 pub mod redis_cluster;
 pub mod redis_server;
+pub mod redis_tls;
 pub mod rest_api;
 pub mod throttle_load;
 pub mod tls;

@@ -2,13 +2,20 @@
 //! processes (three masters, each with one replica) on harness free ports, in a directory of
 //! their own, joined by `redis-cli --cluster create --cluster-replicas 1`. Every process is
 //! killed when the handle drops (`kill_on_drop`), and its directory removed.
+//!
+//! [`RedisCluster::start_tls`] starts the same cluster serving TLS only (`--port 0
+//! --tls-port`, `--tls-cluster yes`: the cluster bus too, `--tls-replication yes`), with a
+//! test CA's certificates ([`crate::redis_tls::RedisTls`]); its URL is `rediss+cluster://`
+//! and the harness's own connections trust the CA.
 
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::process::{Child, Command};
 
+use crate::redis_tls::RedisTls;
 use crate::{eventually, free_port};
 
 /// How long a node may be silent before the cluster calls it failed: short, so a killed
@@ -25,6 +32,8 @@ struct Node {
 pub struct RedisCluster {
     nodes: Vec<Node>,
     dir: PathBuf,
+    /// The certificates of a TLS cluster.
+    tls: Option<Arc<RedisTls>>,
 }
 
 impl Drop for RedisCluster {
@@ -49,20 +58,41 @@ pub async fn node_connection(port: u16) -> redis::RedisResult<redis::aio::Multip
         .await
 }
 
-/// `CLUSTER NODES` of the node on `port`, one line per node.
-async fn cluster_nodes(port: u16) -> Option<String> {
-    let mut c = node_connection(port).await.ok()?;
-    redis::cmd("CLUSTER")
-        .arg("NODES")
-        .query_async(&mut c)
-        .await
-        .ok()
-}
-
 impl RedisCluster {
+    /// A multiplexed connection to one node (over TLS on a TLS cluster).
+    pub async fn connection(
+        &self,
+        port: u16,
+    ) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
+        match &self.tls {
+            Some(tls) => tls.connection(port).await,
+            None => node_connection(port).await,
+        }
+    }
+
+    /// `CLUSTER NODES` of the node on `port`, one line per node.
+    async fn cluster_nodes(&self, port: u16) -> Option<String> {
+        let mut c = self.connection(port).await.ok()?;
+        redis::cmd("CLUSTER")
+            .arg("NODES")
+            .query_async(&mut c)
+            .await
+            .ok()
+    }
+
     /// Starts six nodes, creates the cluster and waits until every node says
     /// `cluster_state:ok` and every replica is in sync with its master.
     pub async fn start() -> Self {
+        Self::start_with(None).await
+    }
+
+    /// [`RedisCluster::start`] serving TLS only, with `tls`'s certificates: clients, the
+    /// cluster bus and replication all over TLS; clients need no certificate.
+    pub async fn start_tls(tls: Arc<RedisTls>) -> Self {
+        Self::start_with(Some(tls)).await
+    }
+
+    async fn start_with(tls: Option<Arc<RedisTls>>) -> Self {
         let dir = std::env::temp_dir().join(format!(
             "apigw-e2e-redis-cluster-{}",
             uuid::Uuid::new_v4().simple()
@@ -72,10 +102,19 @@ impl RedisCluster {
         for _ in 0..6 {
             let port = free_port();
             let bus = free_port();
+            let ports = match &tls {
+                Some(tls) => {
+                    let mut args = tls.server_args(port, false);
+                    args.extend(
+                        ["--tls-cluster", "yes", "--tls-replication", "yes"].map(String::from),
+                    );
+                    args
+                }
+                None => vec!["--port".to_string(), port.to_string()],
+            };
             let child = Command::new("redis-server")
+                .args(ports)
                 .args([
-                    "--port",
-                    &port.to_string(),
                     "--cluster-port",
                     &bus.to_string(),
                     "--bind",
@@ -109,20 +148,24 @@ impl RedisCluster {
                 child: Some(child),
             });
         }
-        let cluster = RedisCluster { nodes, dir };
+        let cluster = RedisCluster { nodes, dir, tls };
         for n in &cluster.nodes {
             let port = n.port;
+            let cluster = &cluster;
             eventually(
                 &format!("redis-server on {port}"),
                 Duration::from_secs(20),
                 || async move {
-                    let mut c = node_connection(port).await.ok()?;
+                    let mut c = cluster.connection(port).await.ok()?;
                     redis::cmd("PING").query_async::<String>(&mut c).await.ok()
                 },
             )
             .await;
         }
         let mut create = Command::new("redis-cli");
+        if let Some(tls) = &cluster.tls {
+            create.arg("--tls").arg("--cacert").arg(&tls.ca_file);
+        }
         create.args(["--cluster", "create"]);
         for n in &cluster.nodes {
             create.arg(format!("127.0.0.1:{}", n.port));
@@ -148,14 +191,19 @@ impl RedisCluster {
         self.nodes.iter().map(|n| n.port).collect()
     }
 
-    /// `redis+cluster://` URL with every node as a seed.
+    /// `redis+cluster://` (TLS: `rediss+cluster://`) URL with every node as a seed.
     pub fn url(&self) -> String {
         let seeds: Vec<String> = self
             .nodes
             .iter()
             .map(|n| format!("127.0.0.1:{}", n.port))
             .collect();
-        format!("redis+cluster://{}", seeds.join(","))
+        let scheme = if self.tls.is_some() {
+            "rediss+cluster"
+        } else {
+            "redis+cluster"
+        };
+        format!("{scheme}://{}", seeds.join(","))
     }
 
     /// Waits until every node of `ports` says `cluster_state:ok`, every one of them knows
@@ -167,7 +215,7 @@ impl RedisCluster {
                 &format!("cluster_state:ok with synced replicas on {port}"),
                 Duration::from_secs(60),
                 || async move {
-                    let mut c = node_connection(port).await.ok()?;
+                    let mut c = self.connection(port).await.ok()?;
                     let info: String = redis::cmd("CLUSTER")
                         .arg("INFO")
                         .query_async(&mut c)
@@ -197,7 +245,7 @@ impl RedisCluster {
 
     /// The port of the master serving `slot`, as the live node on `ask` sees it.
     pub async fn master_of_slot(&self, ask: u16, slot: u16) -> Option<u16> {
-        let nodes = cluster_nodes(ask).await?;
+        let nodes = self.cluster_nodes(ask).await?;
         for line in nodes.lines() {
             let fields: Vec<&str> = line.split_whitespace().collect();
             if fields.len() < 9 || !fields[2].contains("master") || fields[2].contains("fail") {
@@ -220,7 +268,7 @@ impl RedisCluster {
 
     /// The ports of the masters the live node on `ask` knows (not failed).
     pub async fn masters(&self, ask: u16) -> Vec<u16> {
-        let Some(nodes) = cluster_nodes(ask).await else {
+        let Some(nodes) = self.cluster_nodes(ask).await else {
             return Vec::new();
         };
         nodes
@@ -261,7 +309,7 @@ impl RedisCluster {
     pub async fn scan(&self, ask: u16, pattern: &str) -> Vec<(u16, String)> {
         let mut out = Vec::new();
         for port in self.masters(ask).await {
-            let Ok(mut c) = node_connection(port).await else {
+            let Ok(mut c) = self.connection(port).await else {
                 continue;
             };
             let mut cursor: u64 = 0;

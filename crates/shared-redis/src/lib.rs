@@ -26,14 +26,28 @@
 //! [`RedisTarget::subscribe`] `SSUBSCRIBE`s through the cluster client, which resubscribes
 //! after a failover), so a publisher and its subscriber always meet on the channel's
 //! slot's master and the receiver count `SPUBLISH` answers is meaningful.
+//!
+//! **TLS.** `rediss://` and `rediss+cluster://` connect over rustls. Without
+//! [`RedisTarget::with_tls`] the server's certificate is checked against the system's roots
+//! (the OS store, through `rustls-native-certs`); [`TlsFiles`] (`--redis-ca-file`, and
+//! `--redis-client-cert-file` / `--redis-client-key-file` for mutual TLS) replaces them with
+//! a private CA bundle and adds a client certificate. The files are read and checked when
+//! the process starts: a missing, unreadable or invalid PEM is a [`RedisConfigError::TlsFile`]
+//! naming the file.
 
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::time::Duration;
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::{ClusterClient, ClusterConfig};
 use redis::cluster_async::ClusterConnection;
-use redis::{Cmd, IntoConnectionInfo, Pipeline, RedisFuture, RedisResult, Value};
+use redis::{
+    ClientTlsConfig, Cmd, IntoConnectionInfo, Pipeline, RedisFuture, RedisResult, TlsCertificates,
+    Value,
+};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 /// Why a Redis URL or key prefix cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +66,109 @@ pub enum RedisConfigError {
          prefix becomes the hash tag that keeps a gateway's keys in one slot"
     )]
     EmptyClusterPrefix,
+    /// A TLS file (`--redis-ca-file`, `--redis-client-cert-file`, `--redis-client-key-file`)
+    /// cannot be used.
+    #[error("Redis TLS file {path}: {reason}")]
+    TlsFile {
+        /// The file as given.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// TLS files given for a URL that does not use TLS, or a client certificate without
+    /// its key (or a key without its certificate).
+    #[error("Redis TLS options: {0}")]
+    TlsOptions(String),
+}
+
+/// The TLS files of a `rediss://` / `rediss+cluster://` target.
+#[derive(Debug, Clone, Default)]
+pub struct TlsFiles {
+    /// PEM bundle of the CAs the server's certificate must chain to, instead of the
+    /// system's roots (`--redis-ca-file`).
+    pub ca_file: Option<PathBuf>,
+    /// PEM certificate (chain) the client presents (`--redis-client-cert-file`).
+    pub client_cert_file: Option<PathBuf>,
+    /// PEM private key of the client certificate (`--redis-client-key-file`).
+    pub client_key_file: Option<PathBuf>,
+}
+
+impl TlsFiles {
+    /// Whether any file is set.
+    pub fn is_empty(&self) -> bool {
+        self.ca_file.is_none() && self.client_cert_file.is_none() && self.client_key_file.is_none()
+    }
+
+    /// Reads and checks the files: the CA bundle must hold at least one certificate, the
+    /// client certificate file at least one and the key file a private key.
+    pub fn load(&self) -> Result<TlsCertificates, RedisConfigError> {
+        let root_cert = match &self.ca_file {
+            Some(path) => {
+                let pem = read(path)?;
+                certificates(path, &pem)?;
+                Some(pem)
+            }
+            None => None,
+        };
+        let client_tls = match (&self.client_cert_file, &self.client_key_file) {
+            (Some(cert), Some(key)) => {
+                let client_cert = read(cert)?;
+                certificates(cert, &client_cert)?;
+                let client_key = read(key)?;
+                PrivateKeyDer::from_pem_slice(&client_key).map_err(|e| {
+                    RedisConfigError::TlsFile {
+                        path: key.clone(),
+                        reason: format!("no usable PEM private key ({e})"),
+                    }
+                })?;
+                Some(ClientTlsConfig {
+                    client_cert,
+                    client_key,
+                })
+            }
+            (None, None) => None,
+            _ => {
+                return Err(RedisConfigError::TlsOptions(
+                    "a client certificate (--redis-client-cert-file) and its key \
+                     (--redis-client-key-file) go together"
+                        .into(),
+                ))
+            }
+        };
+        Ok(TlsCertificates {
+            client_tls,
+            root_cert,
+        })
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, RedisConfigError> {
+    std::fs::read(path).map_err(|e| RedisConfigError::TlsFile {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
+
+/// Checks that `pem` holds at least one well-formed certificate.
+fn certificates(path: &Path, pem: &[u8]) -> Result<(), RedisConfigError> {
+    let bad = |reason: String| RedisConfigError::TlsFile {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let mut count = 0;
+    for cert in CertificateDer::pem_slice_iter(pem) {
+        let cert = cert.map_err(|e| bad(format!("invalid PEM ({e})")))?;
+        // A root store refuses what is not an X.509 certificate; check it the same way.
+        let mut store = rustls::RootCertStore::empty();
+        store
+            .add(cert)
+            .map_err(|e| bad(format!("not a usable X.509 certificate ({e})")))?;
+        count += 1;
+    }
+    if count == 0 {
+        return Err(bad("no PEM certificate in it".into()));
+    }
+    Ok(())
 }
 
 /// Where Redis is: one server or the seed nodes of a cluster (parsed from a URL).
@@ -60,6 +177,9 @@ pub struct RedisTarget {
     /// The URL as given, password masked (for messages).
     shown: String,
     kind: Kind,
+    /// A private CA and/or a client certificate ([`RedisTarget::with_tls`]); `None`: the
+    /// system's roots.
+    certs: Option<TlsCertificates>,
 }
 
 #[derive(Clone)]
@@ -142,6 +262,7 @@ impl RedisTarget {
                 Ok(RedisTarget {
                     shown,
                     kind: Kind::Single(url.to_string()),
+                    certs: None,
                 })
             }
             "redis+cluster" | "rediss+cluster" => {
@@ -177,12 +298,53 @@ impl RedisTarget {
                 Ok(RedisTarget {
                     shown,
                     kind: Kind::Cluster(seeds),
+                    certs: None,
                 })
             }
             other => Err(bad(&format!(
                 "unknown scheme {other:?} (expected redis://, rediss://, redis+cluster:// or \
                  rediss+cluster://)"
             ))),
+        }
+    }
+
+    /// Whether the URL asks for TLS (`rediss://`, `rediss+cluster://`).
+    pub fn is_tls(&self) -> bool {
+        self.node_urls().iter().all(|u| u.starts_with("rediss://"))
+    }
+
+    /// Uses `files` for TLS: a private CA bundle instead of the system's roots, and a client
+    /// certificate. The files are read and checked now. No files: unchanged. Files for a
+    /// URL without TLS are refused (they would silently do nothing).
+    pub fn with_tls(mut self, files: &TlsFiles) -> Result<Self, RedisConfigError> {
+        if files.is_empty() {
+            return Ok(self);
+        }
+        if !self.is_tls() {
+            return Err(RedisConfigError::TlsOptions(format!(
+                "--redis-ca-file / --redis-client-cert-file need a TLS URL (rediss:// or \
+                 rediss+cluster://), not {}",
+                self.shown
+            )));
+        }
+        self.certs = Some(files.load()?);
+        Ok(self)
+    }
+
+    /// A client of one server's URL, with this target's certificates if any.
+    fn client(&self, url: &str) -> RedisResult<redis::Client> {
+        match &self.certs {
+            Some(certs) => redis::Client::build_with_tls(url, certs.clone()),
+            None => redis::Client::open(url),
+        }
+    }
+
+    /// A cluster client builder over `seeds`, with this target's certificates if any.
+    fn cluster_builder(&self, seeds: &[String]) -> redis::cluster::ClusterClientBuilder {
+        let builder = ClusterClient::builder(seeds.to_vec());
+        match &self.certs {
+            Some(certs) => builder.certs(certs.clone()),
+            None => builder,
         }
     }
 
@@ -218,7 +380,7 @@ impl RedisTarget {
         };
         match &self.kind {
             Kind::Single(url) => {
-                let client = redis::Client::open(url.as_str()).map_err(bad)?;
+                let client = self.client(url).map_err(bad)?;
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(t.connect))
                     .set_response_timeout(Some(t.response))
@@ -228,7 +390,8 @@ impl RedisTarget {
                 Ok(SharedRedis::Single(manager))
             }
             Kind::Cluster(seeds) => {
-                let client = ClusterClient::builder(seeds.clone())
+                let client = self
+                    .cluster_builder(seeds)
                     .retries(t.retries.max(MIN_CLUSTER_RETRIES) as u32)
                     .min_retry_wait(10)
                     .max_retry_wait(200)
@@ -252,7 +415,7 @@ impl RedisTarget {
         use futures::StreamExt;
         match &self.kind {
             Kind::Single(url) => {
-                let client = redis::Client::open(url.as_str())?;
+                let client = self.client(url)?;
                 let mut pubsub = client.get_async_pubsub().await?;
                 pubsub.subscribe(channel).await?;
                 Ok(Box::pin(
@@ -263,7 +426,8 @@ impl RedisTarget {
             }
             Kind::Cluster(seeds) => {
                 let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<redis::PushInfo>();
-                let client = ClusterClient::builder(seeds.clone())
+                let client = self
+                    .cluster_builder(seeds)
                     .use_protocol(redis::ProtocolVersion::RESP3)
                     .push_sender(tx)
                     .build()?;
@@ -468,6 +632,66 @@ mod tests {
         assert!(!e.contains("secret"), "the password is masked: {e}");
         let e = err("redis://");
         assert!(e.contains("invalid Redis URL redis://"), "{e}");
+    }
+
+    #[test]
+    fn bad_tls_files_name_the_file() {
+        let dir = std::env::temp_dir().join(format!("apigw-redis-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let tls = RedisTarget::parse("rediss://127.0.0.1:6380").expect("tls");
+        let with_ca = |path: &Path| {
+            tls.clone()
+                .with_tls(&TlsFiles {
+                    ca_file: Some(path.to_path_buf()),
+                    ..TlsFiles::default()
+                })
+                .err()
+                .unwrap_or_else(|| panic!("{} should be refused", path.display()))
+                .to_string()
+        };
+        let missing = dir.join("missing.pem");
+        let e = with_ca(&missing);
+        assert!(e.contains("missing.pem"), "{e}");
+        let empty = dir.join("empty.pem");
+        std::fs::write(&empty, "not a certificate\n").expect("write");
+        let e = with_ca(&empty);
+        assert!(
+            e.contains("empty.pem") && e.contains("no PEM certificate"),
+            "{e}"
+        );
+        let garbage = dir.join("garbage.pem");
+        std::fs::write(
+            &garbage,
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        )
+        .expect("write");
+        let e = with_ca(&garbage);
+        assert!(e.contains("garbage.pem"), "{e}");
+
+        // No files: unchanged; files on a plain URL, or half a client pair: refused.
+        assert!(tls.clone().with_tls(&TlsFiles::default()).is_ok());
+        let plain = RedisTarget::parse("redis://127.0.0.1:6379").expect("plain");
+        let e = plain
+            .with_tls(&TlsFiles {
+                ca_file: Some(garbage.clone()),
+                ..TlsFiles::default()
+            })
+            .expect_err("a CA for a plain URL is refused")
+            .to_string();
+        assert!(e.contains("rediss://"), "{e}");
+        let e = tls
+            .clone()
+            .with_tls(&TlsFiles {
+                client_cert_file: Some(garbage),
+                ..TlsFiles::default()
+            })
+            .expect_err("a certificate without its key is refused")
+            .to_string();
+        assert!(e.contains("--redis-client-key-file"), "{e}");
+        let cluster = RedisTarget::parse("rediss+cluster://127.0.0.1:7000,127.0.0.1:7001")
+            .expect("tls cluster");
+        assert!(cluster.is_tls());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
