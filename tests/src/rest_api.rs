@@ -224,3 +224,76 @@ impl<'a> RestApi<'a> {
         deploy(self.m, &self.id, stage, variables).await
     }
 }
+
+/// An API `name` with `GET /pets`: MOCK answering 200, API key required; deployed to
+/// `prod`. Returns its id.
+pub async fn keyed_mock_api(m: &Mgmt, name: &str) -> String {
+    let api = m.post("/restapis", json!({"name": name})).await.ok();
+    let id = text(&api["id"]);
+    let root = text(&api["rootResourceId"]);
+    let base = format!("/restapis/{id}/resources");
+    let rid = text(
+        &m.post(&format!("{base}/{root}"), json!({"pathPart": "pets"}))
+            .await
+            .ok()["id"],
+    );
+    let method = format!("{base}/{rid}/methods/GET");
+    m.put(
+        &method,
+        json!({"authorizationType": "NONE", "apiKeyRequired": true}),
+    )
+    .await
+    .ok();
+    m.put(
+        &format!("{method}/integration"),
+        json!({"type": "MOCK", "requestTemplates": {"application/json": "{\"statusCode\": 200}"}}),
+    )
+    .await
+    .ok();
+    m.put(&format!("{method}/responses/200"), json!({}))
+        .await
+        .ok();
+    m.put(
+        &format!("{method}/integration/responses/200"),
+        json!({"responseTemplates": {"application/json": "{\"pets\": []}"}}),
+    )
+    .await
+    .ok();
+    m.post(
+        &format!("/restapis/{id}/deployments"),
+        json!({"stageName": "prod"}),
+    )
+    .await
+    .ok();
+    id
+}
+
+/// A key in a new plan on `api`/`prod` with `limits` (`throttle`, `quota`); (key id, value,
+/// plan id).
+pub async fn key_in_plan(
+    m: &Mgmt,
+    api: &str,
+    name: &str,
+    limits: Value,
+) -> (String, String, String) {
+    let k = m
+        .post(
+            "/apikeys",
+            json!({"name": name, "enabled": true, "customerId": format!("cust-{name}")}),
+        )
+        .await
+        .ok();
+    let (key, value) = (text(&k["id"]), text(&k["value"]));
+    let mut plan = json!({"name": name, "apiStages": [{"apiId": api, "stage": "prod"}]});
+    if let (Some(p), Some(l)) = (plan.as_object_mut(), limits.as_object()) {
+        p.extend(l.clone());
+    }
+    let plan = text(&m.post("/usageplans", plan).await.ok()["id"]);
+    m.post(
+        &format!("/usageplans/{plan}/keys"),
+        json!({"keyId": key, "keyType": "API_KEY"}),
+    )
+    .await
+    .ok();
+    (key, value, plan)
+}

@@ -14,81 +14,11 @@ use std::time::Duration;
 
 use apigw_e2e::process::redis_prefix;
 use apigw_e2e::redis_cluster::{node_connection, RedisCluster};
-use apigw_e2e::rest_api::text;
+use apigw_e2e::rest_api::{key_in_plan, keyed_mock_api};
 use apigw_e2e::throttle_load::{assert_bucket_bounds, invoke, load, load_timed, urls, usage_total};
 use apigw_e2e::{eventually, free_port, fresh_database, ControlPlane, DataPlane, Mgmt};
 use apigw_shared_redis::{cluster_prefix, key_slot};
 use serde_json::{json, Value};
-
-/// `GET /pets`: MOCK answering 200, API key required; deployed to `prod`.
-async fn build_api(m: &Mgmt) -> String {
-    let api = m
-        .post("/restapis", json!({"name": "on-cluster"}))
-        .await
-        .ok();
-    let id = text(&api["id"]);
-    let root = text(&api["rootResourceId"]);
-    let base = format!("/restapis/{id}/resources");
-    let rid = text(
-        &m.post(&format!("{base}/{root}"), json!({"pathPart": "pets"}))
-            .await
-            .ok()["id"],
-    );
-    let method = format!("{base}/{rid}/methods/GET");
-    m.put(
-        &method,
-        json!({"authorizationType": "NONE", "apiKeyRequired": true}),
-    )
-    .await
-    .ok();
-    m.put(
-        &format!("{method}/integration"),
-        json!({"type": "MOCK", "requestTemplates": {"application/json": "{\"statusCode\": 200}"}}),
-    )
-    .await
-    .ok();
-    m.put(&format!("{method}/responses/200"), json!({}))
-        .await
-        .ok();
-    m.put(
-        &format!("{method}/integration/responses/200"),
-        json!({"responseTemplates": {"application/json": "{\"pets\": []}"}}),
-    )
-    .await
-    .ok();
-    m.post(
-        &format!("/restapis/{id}/deployments"),
-        json!({"stageName": "prod"}),
-    )
-    .await
-    .ok();
-    id
-}
-
-/// A key in a new plan on `api`/`prod` with `limits` (`throttle`, `quota`); (key id, value,
-/// plan id).
-async fn key_in_plan(m: &Mgmt, api: &str, name: &str, limits: Value) -> (String, String, String) {
-    let k = m
-        .post(
-            "/apikeys",
-            json!({"name": name, "enabled": true, "customerId": format!("cust-{name}")}),
-        )
-        .await
-        .ok();
-    let (key, value) = (text(&k["id"]), text(&k["value"]));
-    let mut plan = json!({"name": name, "apiStages": [{"apiId": api, "stage": "prod"}]});
-    if let (Some(p), Some(l)) = (plan.as_object_mut(), limits.as_object()) {
-        p.extend(l.clone());
-    }
-    let plan = text(&m.post("/usageplans", plan).await.ok()["id"]);
-    m.post(
-        &format!("/usageplans/{plan}/keys"),
-        json!({"keyId": key, "keyType": "API_KEY"}),
-    )
-    .await
-    .ok();
-    (key, value, plan)
-}
 
 /// Waits until every URL answers 200 with `key` (a 403 while a node does not know the key
 /// yet spends nothing); returns how many were admitted (one per URL).
@@ -203,7 +133,7 @@ async fn limits_and_usage_stay_exact_on_redis_cluster_and_survive_a_master_failo
     }
     let node_refs: Vec<&DataPlane> = nodes.iter().collect();
     let m = cp.mgmt();
-    let api = build_api(&m).await;
+    let api = keyed_mock_api(&m, "on-cluster").await;
     let pets = urls(&node_refs, &api, "/pets");
 
     // Throttling: rate 10, burst 20 per key, load spread over the three nodes; the bounds

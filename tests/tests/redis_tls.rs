@@ -15,77 +15,10 @@ use std::time::Duration;
 use apigw_e2e::process::bin_dir;
 use apigw_e2e::redis_cluster::RedisCluster;
 use apigw_e2e::redis_tls::{RedisTls, TlsRedisServer};
-use apigw_e2e::rest_api::text;
+use apigw_e2e::rest_api::{key_in_plan, keyed_mock_api};
 use apigw_e2e::throttle_load::{invoke, load, urls, usage_total};
-use apigw_e2e::{eventually, free_port, fresh_database, ControlPlane, DataPlane, Mgmt};
+use apigw_e2e::{eventually, free_port, fresh_database, ControlPlane, DataPlane};
 use serde_json::{json, Value};
-
-/// `GET /pets`: MOCK answering 200, API key required; deployed to `prod`.
-async fn build_api(m: &Mgmt) -> String {
-    let api = m.post("/restapis", json!({"name": "on-tls"})).await.ok();
-    let id = text(&api["id"]);
-    let root = text(&api["rootResourceId"]);
-    let base = format!("/restapis/{id}/resources");
-    let rid = text(
-        &m.post(&format!("{base}/{root}"), json!({"pathPart": "pets"}))
-            .await
-            .ok()["id"],
-    );
-    let method = format!("{base}/{rid}/methods/GET");
-    m.put(
-        &method,
-        json!({"authorizationType": "NONE", "apiKeyRequired": true}),
-    )
-    .await
-    .ok();
-    m.put(
-        &format!("{method}/integration"),
-        json!({"type": "MOCK", "requestTemplates": {"application/json": "{\"statusCode\": 200}"}}),
-    )
-    .await
-    .ok();
-    m.put(&format!("{method}/responses/200"), json!({}))
-        .await
-        .ok();
-    m.put(
-        &format!("{method}/integration/responses/200"),
-        json!({"responseTemplates": {"application/json": "{\"pets\": []}"}}),
-    )
-    .await
-    .ok();
-    m.post(
-        &format!("/restapis/{id}/deployments"),
-        json!({"stageName": "prod"}),
-    )
-    .await
-    .ok();
-    id
-}
-
-/// A key in a new plan on `api`/`prod` with a quota of `limit` a DAY; (key id, value, plan).
-async fn key_with_quota(m: &Mgmt, api: &str, name: &str, limit: u64) -> (String, String, String) {
-    let k = m
-        .post(
-            "/apikeys",
-            json!({"name": name, "enabled": true, "customerId": format!("cust-{name}")}),
-        )
-        .await
-        .ok();
-    let (key, value) = (text(&k["id"]), text(&k["value"]));
-    let plan = json!({
-        "name": name,
-        "apiStages": [{"apiId": api, "stage": "prod"}],
-        "quota": {"limit": limit, "period": "DAY"},
-    });
-    let plan = text(&m.post("/usageplans", plan).await.ok()["id"]);
-    m.post(
-        &format!("/usageplans/{plan}/keys"),
-        json!({"keyId": key, "keyType": "API_KEY"}),
-    )
-    .await
-    .ok();
-    (key, value, plan)
-}
 
 /// Waits until every URL answers 200 with `key` (a 403 while a node does not know the key
 /// yet spends nothing); returns how many were admitted (one per URL).
@@ -139,7 +72,7 @@ async fn quota_exact_over_tls(env: &[(&str, String)]) -> (ControlPlane, Vec<Data
         n.wait_ready().await;
     }
     let m = cp.mgmt();
-    let api = build_api(&m).await;
+    let api = keyed_mock_api(&m, "on-tls").await;
     let pets = urls(&nodes.iter().collect::<Vec<_>>(), &api, "/pets");
 
     for n in &nodes {
@@ -152,7 +85,13 @@ async fn quota_exact_over_tls(env: &[(&str, String)]) -> (ControlPlane, Vec<Data
         assert_eq!(up, 1.0);
     }
 
-    let (key, value, plan) = key_with_quota(&m, &api, "shared", 20).await;
+    let (key, value, plan) = key_in_plan(
+        &m,
+        &api,
+        "shared",
+        json!({"quota": {"limit": 20, "period": "DAY"}}),
+    )
+    .await;
     let probes = wait_admitted(&pets, &value).await;
     let t = load(
         pets.clone(),
@@ -215,7 +154,13 @@ async fn quota_and_usage_are_shared_through_one_tls_redis_with_client_certificat
     )
     .await;
     let m = cp.mgmt();
-    let (_, value, _) = key_with_quota(&m, &api, "stray", 1000).await;
+    let (_, value, _) = key_in_plan(
+        &m,
+        &api,
+        "stray",
+        json!({"quota": {"limit": 1000, "period": "DAY"}}),
+    )
+    .await;
     let url = stray.invoke_url(&api, "prod", "/pets");
     let client = reqwest::Client::new();
     eventually(
