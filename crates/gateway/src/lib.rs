@@ -416,11 +416,14 @@ impl<L: Limits> Gateway<L> {
     {
         let (mut parts, body) = request.into_parts();
         let state = self.state.load();
-        // HTTP API stages refuse dot segments (400) where REST stages resolve them.
+        // HTTP API stages refuse dot segments (400) where REST stages resolve them. One
+        // scan of the path; only a path that holds one is classified and resolved.
         let dotted = route::has_dot_segments(parts.uri.path());
-        if let Err(error) =
-            route::normalize_dot_segments(&mut parts, &self.domain_suffix, &state.domains)
-        {
+        let normalized = match dotted {
+            true => route::normalize_dot_segments(&mut parts, &self.domain_suffix, &state.domains),
+            false => Ok(()),
+        };
+        if let Err(error) = normalized {
             if let Target::Invoke { api_id, .. } =
                 route::classify(&parts, &self.domain_suffix, &state.domains)
             {
