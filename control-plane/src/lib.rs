@@ -268,9 +268,11 @@ pub async fn run(
     // becomes a hash tag so every multi-key script's keys share one slot (crates/shared-redis).
     let redis = match &settings.redis_url {
         Some(url) => {
-            let target =
-                apigw_shared_redis::RedisTarget::parse(url)?.with_tls(&settings.redis_tls)?;
-            let prefix = target.key_prefix(&settings.redis_prefix)?;
+            let (target, prefix) = apigw_shared_redis::RedisTarget::resolve(
+                url,
+                &settings.redis_tls,
+                &settings.redis_prefix,
+            )?;
             tracing::info!(redis = %target, cluster = target.is_cluster(), %prefix, "shared state in Redis");
             Some((target, prefix))
         }

@@ -139,21 +139,15 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
         client_cert_file: args.redis_client_cert_file.clone(),
         client_key_file: args.redis_client_key_file.clone(),
     };
-    let redis_target = args
-        .redis_url
-        .as_deref()
-        .map(|url| RedisTarget::parse(url)?.with_tls(&redis_tls))
-        .transpose()
-        .map_err(crate::limits::LimitsError::from)?;
-    let redis_prefix = match &redis_target {
-        Some(target) => target
-            .key_prefix(&args.redis_prefix)
-            .map_err(crate::limits::LimitsError::from)?,
-        None => args.redis_prefix.clone(),
+    let (redis_target, redis_prefix) = match args.redis_url.as_deref() {
+        Some(url) => {
+            let (target, prefix) = RedisTarget::resolve(url, &redis_tls, &args.redis_prefix)
+                .map_err(crate::limits::LimitsError::from)?;
+            tracing::info!(redis = %target, cluster = target.is_cluster(), %prefix, "shared state in Redis");
+            (Some(target), prefix)
+        }
+        None => (None, args.redis_prefix.clone()),
     };
-    if let Some(target) = &redis_target {
-        tracing::info!(redis = %target, cluster = target.is_cluster(), prefix = %redis_prefix, "shared state in Redis");
-    }
     let limiter = Arc::new(Limiter::new(LimiterConfig {
         redis: redis_target.clone(),
         prefix: redis_prefix.clone(),

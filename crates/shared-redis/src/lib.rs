@@ -361,6 +361,18 @@ impl RedisTarget {
         }
     }
 
+    /// The target `url` names, with its TLS files read and checked, and the key prefix to
+    /// use on it ([`RedisTarget::key_prefix`]): what each binary makes of its Redis settings.
+    pub fn resolve(
+        url: &str,
+        tls: &TlsFiles,
+        prefix: &str,
+    ) -> Result<(RedisTarget, String), RedisConfigError> {
+        let target = RedisTarget::parse(url)?.with_tls(tls)?;
+        let prefix = target.key_prefix(prefix)?;
+        Ok((target, prefix))
+    }
+
     /// The key prefix to use for `prefix` on this target: unchanged on a single server; on a
     /// cluster wrapped in a hash tag (`{prefix}`) so all the gateway's keys share one slot,
     /// unless it already holds one.
