@@ -109,20 +109,40 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     if !headers.keys().any(is_hop_by_hop) {
         return;
     }
-    let mut doomed: Vec<HeaderName> = headers
-        .get_all(CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        // Tokens that are options, not header names (`keep-alive` goes with the fixed set).
-        .filter(|t| !t.eq_ignore_ascii_case("close") && !t.eq_ignore_ascii_case("keep-alive"))
-        .filter_map(|name| HeaderName::from_bytes(name.as_bytes()).ok())
-        .collect();
-    doomed.extend(headers.keys().filter(|k| is_hop_by_hop(k)).cloned());
-    for name in doomed {
+    // Headers `Connection` names besides its options: rare, so only then a list (a
+    // backend's `Connection: keep-alive` costs no allocation).
+    if headers.get_all(CONNECTION).iter().any(names_headers) {
+        let named: Vec<HeaderName> = headers
+            .get_all(CONNECTION)
+            .iter()
+            .flat_map(|v| v.as_bytes().split(|b| *b == b','))
+            .map(<[u8]>::trim_ascii)
+            .filter(|t| !is_option(t))
+            .filter_map(|name| HeaderName::from_bytes(name).ok())
+            .collect();
+        for name in named {
+            headers.remove(name);
+        }
+    }
+    while let Some(name) = headers.keys().find(|k| is_hop_by_hop(k)).cloned() {
         headers.remove(name);
     }
+}
+
+/// Whether a `Connection` value lists a header name (a token other than its options).
+fn names_headers(value: &HeaderValue) -> bool {
+    value
+        .as_bytes()
+        .split(|b| *b == b',')
+        .any(|t| !is_option(t.trim_ascii()))
+}
+
+/// `Connection` tokens that are options, not header names (`keep-alive` also goes with
+/// the fixed set); an empty list element is neither.
+fn is_option(token: &[u8]) -> bool {
+    token.is_empty()
+        || token.eq_ignore_ascii_case(b"close")
+        || token.eq_ignore_ascii_case(b"keep-alive")
 }
 
 #[cfg(test)]
@@ -149,5 +169,28 @@ mod tests {
         let mut left: Vec<&str> = headers.keys().map(|k| k.as_str()).collect();
         left.sort_unstable();
         assert_eq!(left, ["accept", "content-length"]);
+    }
+
+    #[test]
+    fn options_alone_take_only_the_fixed_set() {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONNECTION, HeaderValue::from_static("Keep-Alive"));
+        headers.append(CONNECTION, HeaderValue::from_static(" close ,"));
+        headers.insert(KEEP_ALIVE.clone(), HeaderValue::from_static("timeout=5"));
+        headers.insert("server", HeaderValue::from_static("nginx"));
+        headers.insert(
+            "close",
+            HeaderValue::from_static("kept: an option, not a name"),
+        );
+        strip_hop_by_hop(&mut headers);
+        let mut left: Vec<&str> = headers.keys().map(|k| k.as_str()).collect();
+        left.sort_unstable();
+        assert_eq!(left, ["close", "server"]);
+        // A later `Connection` value naming a header still takes it.
+        headers.insert(CONNECTION, HeaderValue::from_static("close"));
+        headers.append(CONNECTION, HeaderValue::from_static("Server"));
+        strip_hop_by_hop(&mut headers);
+        let left: Vec<&str> = headers.keys().map(|k| k.as_str()).collect();
+        assert_eq!(left, ["close"]);
     }
 }
