@@ -203,6 +203,18 @@ impl RequestContext {
         self.trace.get().is_some_and(|t| t.data)
     }
 
+    /// The trace headers a backend request's head carries, encoded
+    /// ([`crate::spans::RequestSpans::head_lines`]): for a request of a tracing stage
+    /// whose execution log is off (with it on, they are set in the header map, where the
+    /// log shows them).
+    #[inline]
+    pub fn trace_head(&self) -> Option<[u8; crate::spans::TRACE_HEAD_LEN]> {
+        match self.spans.get() {
+            Some(spans) if !self.logging() => Some(spans.head_lines()),
+            _ => None,
+        }
+    }
+
     /// The start of a child span, when the request's trace is sampled (else no clock
     /// is read).
     pub fn span_start(&self) -> Option<SystemTime> {

@@ -608,8 +608,14 @@ impl<L: Limits> Gateway<L> {
         };
         let integration_started = self.end.as_ref().map(|_| Instant::now());
         if let Some(spans) = ctx.spans.get() {
-            // HTTP_PROXY passes these headers on, function events carry them.
-            spans.inject(&mut parts.headers);
+            // Function events carry these headers; HTTP and HTTP_PROXY backends get them
+            // written into the request head by the client (`RequestContext::trace_head`),
+            // unless the execution log shows the endpoint request's headers.
+            let to_backend = matches!(
+                routed.method.integration,
+                compile::Integration::Http(_) | compile::Integration::HttpProxy(_)
+            );
+            spans.prepare(&mut parts.headers, !to_backend || ctx.logging());
         }
         let span = ctx.span_start();
         let result = integration::invoke(

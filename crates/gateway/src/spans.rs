@@ -29,6 +29,12 @@ pub static TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 /// `X-Amzn-Trace-Id` (AWS X-Ray's header).
 pub static X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
 
+const TRACEPARENT_LEN: usize = 55;
+const AMZN_TRACE_ID_LEN: usize = 74;
+/// The length of [`RequestSpans::head_lines`]: `traceparent: {55}\r\n` and
+/// `x-amzn-trace-id: {74}\r\n`.
+pub const TRACE_HEAD_LEN: usize = 13 + TRACEPARENT_LEN + 2 + 17 + AMZN_TRACE_ID_LEN + 2;
+
 /// A trace's parent as a client sent it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Parent {
@@ -178,6 +184,9 @@ pub struct RequestSpans {
     pub http_method: Method,
     /// The client's `tracestate`, passed on.
     pub tracestate: Option<HeaderValue>,
+    /// Whether the client sent any of the trace headers (`traceparent`, `tracestate`,
+    /// `X-Amzn-Trace-Id`): only then has [`RequestSpans::prepare`] any to take out.
+    pub client_sent: bool,
     /// The client's `X-Amzn-Trace-Id` root, kept as sent (its id: the root's hex is
     /// lowercase, so encoding the id gives the text back).
     pub amzn_root: Option<[u8; 16]>,
@@ -192,19 +201,18 @@ pub struct RequestSpans {
 impl RequestSpans {
     /// Joins or starts the trace of a request with these headers.
     pub fn start(headers: &HeaderMap, http_method: &Method, sampler: &Sampler) -> Self {
-        let traceparent = headers
-            .get(&TRACEPARENT)
-            .and_then(|v| parse_traceparent(v.as_bytes()));
-        let amzn = headers
-            .get(&X_AMZN_TRACE_ID)
-            .and_then(|v| parse_amzn_trace_id(v.as_bytes()));
+        let (sent_traceparent, sent_amzn, sent_tracestate) = trace_headers(headers);
+        let client_sent =
+            sent_traceparent.is_some() || sent_amzn.is_some() || sent_tracestate.is_some();
+        let traceparent = sent_traceparent.and_then(|v| parse_traceparent(v.as_bytes()));
+        let amzn = sent_amzn.and_then(|v| parse_amzn_trace_id(v.as_bytes()));
         let amzn_root = amzn.as_ref().map(|(p, _)| p.trace_id);
         let (trace_id, parent_span_id, decision, tracestate) = match (traceparent, amzn) {
             (Some(p), _) => (
                 p.trace_id,
                 Some(p.span_id),
                 Some(p.sampled),
-                headers.get(&TRACESTATE).cloned(),
+                sent_tracestate.cloned(),
             ),
             (None, Some((p, decision))) => (
                 p.trace_id,
@@ -231,6 +239,7 @@ impl RequestSpans {
             sampled: sampler.sampled(decision, &trace_id),
             http_method: http_method.clone(),
             tracestate,
+            client_sent,
             amzn_root,
             authorizer: OnceLock::new(),
             integration: OnceLock::new(),
@@ -241,34 +250,98 @@ impl RequestSpans {
     /// The `traceparent` the integration receives: this trace, parent = the integration
     /// span.
     pub fn traceparent(&self) -> HeaderValue {
-        let mut out = [0u8; 55];
+        // Hex digits and dashes only: always a valid header value.
+        HeaderValue::from_bytes(&self.traceparent_bytes()).unwrap_or(HeaderValue::from_static(""))
+    }
+
+    fn traceparent_bytes(&self) -> [u8; TRACEPARENT_LEN] {
+        let mut out = [0u8; TRACEPARENT_LEN];
+        self.write_traceparent(&mut out);
+        out
+    }
+
+    /// `00-{trace}-{integration span}-{flags}` into `out` ([`TRACEPARENT_LEN`] bytes).
+    fn write_traceparent(&self, out: &mut [u8]) {
         out[0..3].copy_from_slice(b"00-");
         encode_hex(&self.trace_id, &mut out[3..35]);
         out[35] = b'-';
         encode_hex(&self.integration_span_id, &mut out[36..52]);
         out[52..55].copy_from_slice(if self.sampled { b"-01" } else { b"-00" });
-        // Hex digits and dashes only: always a valid header value.
-        HeaderValue::from_bytes(&out).unwrap_or(HeaderValue::from_static(""))
     }
 
     /// The `X-Amzn-Trace-Id` the integration receives: `Root=1-{8 hex}-{24 hex}` (the
     /// client's root when it sent one, else the trace id split as X-Ray does),
     /// `Parent={integration span}`, `Sampled={0|1}`.
     pub fn amzn_trace_id(&self) -> HeaderValue {
-        // Root=1-{8}-{24};Parent={16};Sampled={1}: 74 bytes, written in place (this runs
-        // for every request of a tracing stage, sampled or not).
-        let mut out = [0u8; 74];
+        // Hex digits and ASCII punctuation only: always a valid header value.
+        HeaderValue::from_bytes(&self.amzn_trace_id_bytes()).unwrap_or(HeaderValue::from_static(""))
+    }
+
+    fn amzn_trace_id_bytes(&self) -> [u8; AMZN_TRACE_ID_LEN] {
+        let mut out = [0u8; AMZN_TRACE_ID_LEN];
+        self.write_amzn_trace_id(&mut out, None);
+        out
+    }
+
+    /// `Root=1-{8}-{24};Parent={16};Sampled={1}` into `out` ([`AMZN_TRACE_ID_LEN`]
+    /// bytes), written in place: this runs for every request of a tracing stage, sampled
+    /// or not. `traceparent`, when given, is this request's [`RequestSpans::write_traceparent`]
+    /// text, whose hex is reused rather than encoded again.
+    fn write_amzn_trace_id(&self, out: &mut [u8], traceparent: Option<&[u8]>) {
         out[0..7].copy_from_slice(b"Root=1-");
-        write_amzn_root_ids(
-            self.amzn_root.as_ref().unwrap_or(&self.trace_id),
-            &mut out[7..40],
-        );
+        match (traceparent, &self.amzn_root) {
+            (Some(tp), None) => {
+                // The root is the trace id split as X-Ray does: 8 hex digits, a dash, 24.
+                out[7..15].copy_from_slice(&tp[3..11]);
+                out[15] = b'-';
+                out[16..40].copy_from_slice(&tp[11..35]);
+            }
+            (_, root) => {
+                write_amzn_root_ids(root.as_ref().unwrap_or(&self.trace_id), &mut out[7..40])
+            }
+        }
         out[40..48].copy_from_slice(b";Parent=");
-        encode_hex(&self.integration_span_id, &mut out[48..64]);
+        match traceparent {
+            Some(tp) => out[48..64].copy_from_slice(&tp[36..52]),
+            None => encode_hex(&self.integration_span_id, &mut out[48..64]),
+        }
         out[64..73].copy_from_slice(b";Sampled=");
         out[73] = if self.sampled { b'1' } else { b'0' };
-        // Hex digits and ASCII punctuation only: always a valid header value.
-        HeaderValue::from_bytes(&out).unwrap_or(HeaderValue::from_static(""))
+    }
+
+    /// The `traceparent` and `X-Amzn-Trace-Id` header lines of [`RequestSpans::inject`],
+    /// encoded for a backend request's head (`name: value\r\n` each): written there by
+    /// the backend client instead of going through the header map (two values to
+    /// allocate and two insertions saved, on every request of a tracing stage). The
+    /// client's own trace headers must be out of the map: [`RequestSpans::prepare`].
+    pub fn head_lines(&self) -> [u8; TRACE_HEAD_LEN] {
+        const TP: usize = 13; // `traceparent: `
+        const AMZN: usize = TP + TRACEPARENT_LEN + 2 + 17; // `\r\nx-amzn-trace-id: `
+        let mut out = [0u8; TRACE_HEAD_LEN];
+        out[..TP].copy_from_slice(b"traceparent: ");
+        self.write_traceparent(&mut out[TP..TP + TRACEPARENT_LEN]);
+        out[TP + TRACEPARENT_LEN..AMZN].copy_from_slice(b"\r\nx-amzn-trace-id: ");
+        let (traceparent, amzn) = out.split_at_mut(AMZN);
+        self.write_amzn_trace_id(&mut amzn[..AMZN_TRACE_ID_LEN], Some(&traceparent[TP..]));
+        amzn[AMZN_TRACE_ID_LEN..].copy_from_slice(b"\r\n");
+        out
+    }
+
+    /// Readies the headers of a request to the integration: with `in_map`, sets the trace
+    /// headers in them ([`RequestSpans::inject`]: a function event or the execution log
+    /// shows them); without, takes out the trace headers the client sent, but for a
+    /// `tracestate` that goes on with its `traceparent`, for the backend client to write
+    /// [`RequestSpans::head_lines`] instead.
+    pub fn prepare(&self, headers: &mut HeaderMap, in_map: bool) {
+        if in_map {
+            self.inject(headers);
+        } else if self.client_sent {
+            headers.remove(&TRACEPARENT);
+            headers.remove(&X_AMZN_TRACE_ID);
+            if self.tracestate.is_none() {
+                headers.remove(&TRACESTATE);
+            }
+        }
     }
 
     /// Sets the trace headers on a request to the integration.
@@ -321,6 +394,37 @@ pub fn amzn_root(trace_id: &[u8; 16]) -> String {
     out[0..2].copy_from_slice(b"1-");
     write_amzn_root_ids(trace_id, &mut out[2..]);
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The first `traceparent`, `X-Amzn-Trace-Id` and `tracestate` values among `headers`
+/// (what `get` would give for each). A request carries few headers, so one pass over
+/// them, comparing lengths first, costs less than hashing three names to look them up.
+fn trace_headers(
+    headers: &HeaderMap,
+) -> (
+    Option<&HeaderValue>,
+    Option<&HeaderValue>,
+    Option<&HeaderValue>,
+) {
+    if headers.len() > 16 {
+        return (
+            headers.get(&TRACEPARENT),
+            headers.get(&X_AMZN_TRACE_ID),
+            headers.get(&TRACESTATE),
+        );
+    }
+    let (mut traceparent, mut amzn, mut tracestate) = (None, None, None);
+    for (name, value) in headers {
+        let name = name.as_str();
+        let slot = match name.len() {
+            11 if name == "traceparent" => &mut traceparent,
+            15 if name == "x-amzn-trace-id" => &mut amzn,
+            10 if name == "tracestate" => &mut tracestate,
+            _ => continue,
+        };
+        slot.get_or_insert(value);
+    }
+    (traceparent, amzn, tracestate)
 }
 
 /// `{8 hex}-{24 hex}` of a trace id into `out` (33 bytes).
@@ -511,6 +615,95 @@ mod tests {
                 hex(&spans.integration_span_id)
             )
         );
+    }
+
+    #[test]
+    fn head_lines_carry_what_inject_sets_and_prepare_clears_the_clients() {
+        // The client's headers, as a proxied request's map holds them.
+        let mut client = HeaderMap::new();
+        client.insert(
+            TRACEPARENT.clone(),
+            HeaderValue::from_static("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+        );
+        client.insert(TRACESTATE.clone(), HeaderValue::from_static("vendor=x"));
+        client.insert(
+            X_AMZN_TRACE_ID.clone(),
+            HeaderValue::from_static("Root=junk"),
+        );
+        client.insert("accept", HeaderValue::from_static("*/*"));
+        let spans = RequestSpans::start(&client, &Method::GET, &Sampler::ratio(0.0));
+        let mut injected = client.clone();
+        spans.prepare(&mut injected, true);
+        spans.prepare(&mut client, false);
+        // What goes through the map: the client's `tracestate` (it belongs with its
+        // trace), none of its other trace headers.
+        let mut left: Vec<&str> = client.keys().map(|k| k.as_str()).collect();
+        left.sort_unstable();
+        assert_eq!(left, ["accept", "tracestate"]);
+        // What the head gets: the very lines `inject` sets.
+        let head = spans.head_lines();
+        let text = std::str::from_utf8(&head).unwrap();
+        assert_eq!(
+            text,
+            format!(
+                "traceparent: {}\r\nx-amzn-trace-id: {}\r\n",
+                injected[&TRACEPARENT].to_str().unwrap(),
+                injected[&X_AMZN_TRACE_ID].to_str().unwrap()
+            )
+        );
+        // A stray `tracestate` (no `traceparent`) does not go on; a client that sent no
+        // trace header leaves the map as it was.
+        let mut stray = HeaderMap::new();
+        stray.insert(TRACESTATE.clone(), HeaderValue::from_static("vendor=y"));
+        let spans = RequestSpans::start(&stray, &Method::GET, &Sampler::ratio(0.0));
+        spans.prepare(&mut stray, false);
+        assert!(stray.is_empty());
+        let mut none = HeaderMap::new();
+        none.insert("accept", HeaderValue::from_static("*/*"));
+        let spans = RequestSpans::start(&none, &Method::GET, &Sampler::ratio(0.0));
+        assert!(!spans.client_sent);
+        spans.prepare(&mut none, false);
+        assert_eq!(none.len(), 1);
+    }
+
+    #[test]
+    fn head_lines_keep_a_clients_xray_root_and_any_number_of_headers_is_read_alike() {
+        for filler in [0, 20] {
+            let mut headers = HeaderMap::new();
+            for i in 0..filler {
+                headers.insert(
+                    HeaderName::from_bytes(format!("x-filler-{i}").as_bytes()).unwrap(),
+                    HeaderValue::from_static("1"),
+                );
+            }
+            headers.append(
+                X_AMZN_TRACE_ID.clone(),
+                HeaderValue::from_static("Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"),
+            );
+            // A second value: as `get`, the first one counts.
+            headers.append(
+                X_AMZN_TRACE_ID.clone(),
+                HeaderValue::from_static("Root=1-00000001-000000000000000000000001;Sampled=0"),
+            );
+            let spans = RequestSpans::start(&headers, &Method::GET, &Sampler::ratio(0.0));
+            assert!(spans.sampled, "{filler} other headers");
+            assert!(spans.client_sent);
+            let mut injected = HeaderMap::new();
+            spans.inject(&mut injected);
+            let head = spans.head_lines();
+            assert_eq!(
+                std::str::from_utf8(&head).unwrap(),
+                format!(
+                    "traceparent: {}\r\nx-amzn-trace-id: {}\r\n",
+                    injected[&TRACEPARENT].to_str().unwrap(),
+                    injected[&X_AMZN_TRACE_ID].to_str().unwrap()
+                )
+            );
+            assert!(injected[&X_AMZN_TRACE_ID]
+                .to_str()
+                .unwrap()
+                .starts_with("Root=1-5759e988-bd862e3fe1be46a994272793;Parent="));
+        }
     }
 
     #[test]

@@ -67,11 +67,13 @@ pub(super) struct ResponseHead {
 }
 
 /// Writes the request line and header section. `Content-Length` and `Transfer-Encoding`
-/// among `headers` are replaced by the ones `framing` calls for.
+/// among `headers` are replaced by the ones `framing` calls for. `extra` is header lines
+/// already encoded (`name: value\r\n` each), written after `headers`.
 pub(super) fn encode_request_head(
     method: &Method,
     target: &str,
     headers: &HeaderMap,
+    extra: &[u8],
     framing: RequestFraming,
     out: &mut Vec<u8>,
 ) {
@@ -88,6 +90,7 @@ pub(super) fn encode_request_head(
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
+    out.extend_from_slice(extra);
     match framing {
         RequestFraming::None => {}
         RequestFraming::Length(len) => {
@@ -331,19 +334,21 @@ mod tests {
             &Method::POST,
             "/p?q=1",
             &headers,
+            b"traceparent: 00-1-2-01\r\n",
             RequestFraming::Length(5),
             &mut out,
         );
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "POST /p?q=1 HTTP/1.1\r\nhost: backend:8080\r\nx-multi: a\r\nx-multi: b\r\n\
-             content-length: 5\r\n\r\n"
+             traceparent: 00-1-2-01\r\ncontent-length: 5\r\n\r\n"
         );
         let mut out = Vec::new();
         encode_request_head(
             &Method::PUT,
             "/",
             &HeaderMap::new(),
+            &[],
             RequestFraming::Chunked,
             &mut out,
         );

@@ -68,6 +68,7 @@ impl BackendConn {
         &mut self,
         head: &Parts,
         target: &str,
+        extra: &[u8],
         body: &mut Body,
     ) -> Result<ResponseHead, SendError> {
         let replayable = matches!(body, Body::Empty | Body::Full(_));
@@ -76,7 +77,7 @@ impl BackendConn {
             no_response,
             body_intact: replayable,
         };
-        if let Err(error) = self.write_request(head, target, body).await {
+        if let Err(error) = self.write_request(head, target, extra, body).await {
             if !matches!(error, ClientError::Io(_)) {
                 // The client's body failed: the request cannot be completed.
                 return Err(fail(error, true));
@@ -100,6 +101,7 @@ impl BackendConn {
         &mut self,
         head: &Parts,
         target: &str,
+        extra: &[u8],
         body: &mut Body,
     ) -> Result<(), ClientError> {
         let framing = match body {
@@ -119,6 +121,7 @@ impl BackendConn {
             &head.method,
             target,
             &head.headers,
+            extra,
             framing,
             &mut self.write_buf,
         );

@@ -317,16 +317,19 @@ impl BackendClient {
         &self,
         request: Request<Body>,
     ) -> Result<Response<BackendBody>, ClientError> {
-        self.request_as(request, None, false).await
+        self.request_as(request, None, false, &[]).await
     }
 
     /// [`BackendClient::request`], presenting `identity`'s client certificate to HTTPS
-    /// backends (over connections of its own), not verifying the backend when `insecure`.
+    /// backends (over connections of its own), not verifying the backend when `insecure`,
+    /// and sending `extra_head` (header lines already encoded, `name: value\r\n` each)
+    /// after the request's own headers.
     pub async fn request_as(
         &self,
         request: Request<Body>,
         identity: Option<&ClientIdentity>,
         insecure: bool,
+        extra_head: &[u8],
     ) -> Result<Response<BackendBody>, ClientError> {
         let (mut head, mut body) = request.into_parts();
         let mut key =
@@ -349,7 +352,7 @@ impl BackendClient {
                     false,
                 ),
             };
-            match conn.send(&head, target, &mut body).await {
+            match conn.send(&head, target, extra_head, &mut body).await {
                 Ok(response) => {
                     let body = BackendBody::new(
                         response.framing,

@@ -165,12 +165,14 @@ pub(crate) async fn send(
     // The integration timeout bounds the whole exchange: the head here, the body in
     // `read_backend_body` when the gateway buffers it.
     let deadline = tokio::time::Instant::now() + timeout;
+    let trace_head = ctx.trace_head();
     let outcome = match tokio::time::timeout_at(
         deadline,
         client.request_as(
             request,
             ctx.backend_identity.get().map(|i| &**i),
             insecure_tls,
+            trace_head.as_ref().map_or(&[][..], |head| &head[..]),
         ),
     )
     .await
