@@ -464,7 +464,7 @@ impl AccessLogFormat {
             Var::RequestId => out.push_str(ctx.request_id_str()),
             Var::ExtendedRequestId => out.push_str(ctx.extended_request_id().as_str()),
             // The peer's address as text, rendered once per connection.
-            Var::SourceIp => out.push_str(ctx.source_ip_header.to_str().unwrap_or("")),
+            Var::SourceIp => out.push_str(ctx.source_ip_str()),
             Var::UserAgent => self.text(header_str(s.request.user_agent.as_ref()), out),
             Var::ApiKeyId => {
                 if let Some(id) = ctx.api_key_id.get() {

@@ -232,8 +232,20 @@ impl RequestContext {
     }
 
     /// The request id as text.
+    #[inline]
     pub fn request_id_str(&self) -> &str {
-        self.request_id.to_str().unwrap_or("")
+        // The gateway made this value from hex digits and dashes: checking it as UTF-8
+        // (a word at a time) gives the same text as `to_str`'s byte-by-byte check of
+        // visible ASCII, for a fraction of the instructions (it runs for every logged
+        // request and every mapping that reads the id).
+        std::str::from_utf8(self.request_id.as_bytes()).unwrap_or("")
+    }
+
+    /// The client's IP address as text (`$context.identity.sourceIp`).
+    #[inline]
+    pub fn source_ip_str(&self) -> &str {
+        // Rendered by the gateway from an `IpAddr`: ASCII, so as `request_id_str`.
+        std::str::from_utf8(self.source_ip_header.as_bytes()).unwrap_or("")
     }
 
     /// `$context.extendedRequestId`: API Gateway's second id of a request, shaped as

@@ -320,7 +320,8 @@ impl LineWriter {
         let Some(head) = self.head.as_ref() else {
             return;
         };
-        let request_id = record.request_id.to_str().unwrap_or("");
+        // The gateway's own id (hex and dashes): UTF-8 checked a word at a time.
+        let request_id = std::str::from_utf8(record.request_id.as_bytes()).unwrap_or("");
         let line = |buf: &mut String, message: &str, escaped: bool| {
             buf.push_str("{\"timestamp\":");
             buf.push_str(itoa::Buffer::new().format(record.timestamp_ms));
