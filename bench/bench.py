@@ -453,11 +453,11 @@ def metrics_report(capacity) -> str:
     return "\n".join(lines) + "\n"
 
 
-def measure_pushes(cp_url: str, large: str, gw: int, dp: list[int], capacity, nginx_cap: float,
+def measure_pushes(cp_url: str, large: str, gw: int, dp: list[int], up: int, capacity, nginx_cap: float,
                    latency_on: bool) -> dict:
     """(g): the large API's HTTP_PROXY method under load, alone (`push-quiet`) and while its
     stage is deployed again every PUSH_EVERY seconds (`push`), interleaved, at c=32 (wrk with
-    --latency: closed-loop p99 too); then, with oha, the open-loop latency at 50 % of nginx's
+    --latency: closed-loop p99 too; the upstream's req/s per 100 ms window: the dip); then, with oha, the open-loop latency at 50 % of nginx's
     capacity with and without pushes."""
     host = f"{large}.execute-api.localhost"
     conns = 32 if 32 in CONNS else CONNS[0]
@@ -477,10 +477,18 @@ def measure_pushes(cp_url: str, large: str, gw: int, dp: list[int], capacity, ng
 
     for run in range(RUNS):
         for mode in (("push-quiet", "push") if run % 2 == 0 else ("push", "push-quiet")):
-            measure = lambda: run_wrk(t, conns, DURATION, latency=True)  # noqa: E731
+            def measure():
+                sampler = scenarios.RateSampler(f"http://127.0.0.1:{up}/nginx_status")
+                sampler.start()
+                try:
+                    r = run_wrk(t, conns, DURATION, latency=True)
+                finally:
+                    windows = sampler.stop()
+                return {**r, "windows": windows}
             r = with_pushes(measure) if mode == "push" else measure()
             res["capacity"][mode].append(r)
             print(f"run {run + 1}/{RUNS} c={conns:<3} {mode:<10} {r['rps']:>10,.0f} req/s p99 {r.get('p99')} ms "
+                  f"lowest window/median {scenarios.dip(r['windows']):.2f} "
                   f"cpu0 {r['cpu'].get('0')}% cpu1 {r['cpu'].get('1')}% failed {r['errors']}"
                   + (f" pushes {res['pushes'][-1]['pushes']} applied ms {res['pushes'][-1]['applied_ms']}"
                      if mode == "push" else ""), flush=True)
@@ -517,7 +525,8 @@ def main() -> None:
             redis_url = start_redis(procs, tmp)
         use_redis(redis_url)
         up, px, gw, cp_http, cp_grpc = (free_port() for _ in range(5))
-        conf = nginx_conf(tmp, "upstream", f'listen 127.0.0.1:{up} reuseport; location / {{ return 200 "{BODY}"; }}')
+        conf = nginx_conf(tmp, "upstream", f'listen 127.0.0.1:{up} reuseport; location / {{ return 200 "{BODY}"; }} '
+                                           'location = /nginx_status { stub_status; }')
         procs.start("upstream", LOAD_CPU, [nginx, "-c", str(conf), "-p", str(tmp / "upstream")])
         conf = nginx_conf(
             tmp, "proxy",
@@ -591,7 +600,7 @@ def main() -> None:
         if "envoy" in SCENARIOS and not AB_MODE:
             targets.append(Target("envoy", f"http://127.0.0.1:{ev}/bench", None, tree_pids(envoy.pid)))
         if keyed and "api-key" in SCENARIOS:
-            targets.append(Target("api-key", f"http://127.0.0.1:{gw}/prod/keyed/bench", host, dp,
+            targets.append(Target("api-key", f"http://127.0.0.1:{gw}/lookup/keyed/bench", host, dp,
                                   {"x-api-key": keys["lookup"]}))
         if keyed and "plan-local" in SCENARIOS:
             targets.append(Target("plan-local", f"http://127.0.0.1:{gwl}/limited/keyed/bench", host,
@@ -689,7 +698,7 @@ def main() -> None:
             print("oha not found (bench/run.sh installs it): latency not measured", flush=True)
         push = None
         if "push" in SCENARIOS and not AB_MODE and RUNS:
-            push = measure_pushes(cp_url, large, gw, dp, capacity, nginx_cap, latency_on)
+            push = measure_pushes(cp_url, large, gw, dp, up, capacity, nginx_cap, latency_on)
         # Latency of the proxies (the templates case's target is its capacity ratio).
         latency_targets = [t for t in targets if t.name in ("direct", "nginx", "envoy", "gateway")]
         latency: dict[str, list[list[dict]]] = {t.name: [] for t in latency_targets}
@@ -709,7 +718,7 @@ def main() -> None:
             + (logs_report(capacity) if LOGS_AB and RUNS else "") \
             + (tls_report(capacity) if TLS_AB and RUNS else "") \
             + (httpapi_report(capacity) if HTTPAPI_AB and RUNS else "") \
-            + (scenarios.scenario_report(capacity, CONNS, DURATION, RUNS) if not AB_MODE and RUNS else "") \
+            + (scenarios.scenario_report(capacity, CONNS, DURATION, RUNS, N_KEYS, KEYS_OVER) if not AB_MODE and RUNS else "") \
             + (scenarios.push_report(push, push["conns"], DURATION) if push else "")
         (out / "summary.json").write_text(json.dumps({"capacity": capacity, "latency": latency, "push": push,
                                                        "settings": {"duration": DURATION, "runs": RUNS,

@@ -141,14 +141,15 @@ def key_value(kind: str, i: int) -> str:
 def add_key_scenarios(c, api: str, tmp: Path, n_keys: int, over_share: float, many: bool,
                       over_by: str = "quota") -> dict:
     """Plans and keys of (c2), (d0)/(d1) and, when `many`, (e), on the bench API's deployment:
-    - stage `prod`: plan `lookup` (no throttle, no quota), key `lookup`: (c2);
+    - stage `lookup`: plan `lookup` (no throttle, no quota), key `lookup`: (c2) (not on
+      `prod`, so (c) stays a stage without plans, as it was measured before);
     - stage `limited`: plan `limits` (OPEN_THROTTLE, OPEN_QUOTA), key `limits`: (d0), (d1);
     - stage `many`: plans `many-open` (as `limits`) and `many-over` (OVER_LIMITS[over_by]);
       `n_keys` keys imported (ImportApiKeys, CSV), every 1/over_share-th one in
       `many-over`: (e). Their values are written to a file for bench/many_keys.lua.
     Returns the key values and the keys file."""
     deployment = c.get_stage(restApiId=api, stageName="prod")["deploymentId"]
-    stages = ["limited"] + (["many"] if many else [])
+    stages = ["lookup", "limited"] + (["many"] if many else [])
     for stage in stages:
         c.create_stage(restApiId=api, stageName=stage, deploymentId=deployment)
 
@@ -161,7 +162,7 @@ def add_key_scenarios(c, api: str, tmp: Path, n_keys: int, over_share: float, ma
         c.create_usage_plan_key(usagePlanId=plan_id, keyId=k, keyType="API_KEY")
         return value
 
-    out = {"lookup": key("lookup", plan("lookup", "prod")),
+    out = {"lookup": key("lookup", plan("lookup", "lookup")),
            "limits": key("limits", plan("limits", "limited", throttle=OPEN_THROTTLE, quota=OPEN_QUOTA))}
     if many:
         open_plan = plan("many-open", "many", throttle=OPEN_THROTTLE, quota=OPEN_QUOTA)
@@ -316,6 +317,50 @@ class Pusher(threading.Thread):
                 "applied_ms": [round(x, 1) for x in self.applied_ms], "failures": self.failures}
 
 
+class RateSampler(threading.Thread):
+    """Requests/s the upstream served in each `every`-second window (nginx's stub_status at
+    `url`, read on one kept-alive connection), to see a throughput dip that a run's average
+    hides; `stop()` gives the windows' rates."""
+
+    def __init__(self, url: str, every: float = 0.1):
+        super().__init__(daemon=True)
+        from urllib.parse import urlsplit
+
+        u = urlsplit(url)
+        self.addr, self.path, self.every = (u.hostname, u.port), u.path, every
+        self.halt = threading.Event()
+        self.rates: list[float] = []
+
+    def read(self, conn: http.client.HTTPConnection) -> int:
+        conn.request("GET", self.path)
+        text = conn.getresponse().read().decode()
+        return int(text.split("\n")[2].split()[2])  # "accepts handled requests" numbers
+
+    def run(self) -> None:
+        conn = http.client.HTTPConnection(*self.addr, timeout=5)
+        last, at = self.read(conn), time.monotonic()
+        while not self.halt.wait(self.every):
+            now_count, now = self.read(conn), time.monotonic()
+            self.rates.append((now_count - last - 1) / (now - at))  # less the status read
+            last, at = now_count, now
+        conn.close()
+
+    def stop(self) -> list[float]:
+        self.halt.set()
+        self.join(timeout=10)
+        return [round(r) for r in self.rates]
+
+
+def dip(rates: list[float]) -> float:
+    """The lowest window's rate as a share of the median window's (1.0: no dip), the first and
+    last windows left out (wrk starting and stopping)."""
+    inner = rates[1:-1]
+    if len(inner) < 3:
+        return float("nan")
+    med = statistics.median(inner)
+    return min(inner) / med if med else float("nan")
+
+
 # ------------------------------------------------------------------------------------- reports
 
 # Rows of the scenario table: target name, protocol letter, what it is, goal.
@@ -327,7 +372,7 @@ ROWS = [
     ("api-key", "c2", "+ API key (plan without limits)", ""),
     ("plan-local", "d0", "+ usage plan, node-local limits", ""),
     ("plan-redis", "d1", "+ usage plan shared through Redis", "≥ 0.9× (c)"),
-    ("many-keys", "e", "10,000 keys, 20 % over their limit", "≥ 0.9× (c)"),
+    ("many-keys", "e", "{keys:,} keys, {over:.0%} over their limit", "≥ 0.9× (c)"),
     ("templates", "f", "HTTP + request/response templates", "≥ 0.9× (c)"),
     ("jwt-header", "", "(c) with a JWT header", ""),
     ("token", "", "TOKEN authorizer, warm cache", "≥ 0.9× (c)"),
@@ -339,7 +384,7 @@ def _median(capacity, name: str, c: int, key: str = "rps") -> float:
     return statistics.median(r.get(key, 0) for r in capacity[name][c])
 
 
-def scenario_report(capacity, conns: list[int], duration: int, runs: int) -> str:
+def scenario_report(capacity, conns: list[int], duration: int, runs: int, keys: int, over: float) -> str:
     """One table per connection count: every scenario measured, median [range] req/s, ratios
     of medians to nginx, Envoy and (c), CPU µs and Redis commands per request, non-2xx share."""
     lines = ["", f"Scenarios (wrk -t1, {duration}s x {runs} interleaved runs): median [range] req/s; ratios of "
@@ -362,6 +407,7 @@ def scenario_report(capacity, conns: list[int], duration: int, runs: int) -> str
             non2xx = sum(r.get("non2xx", 0) for r in runs_)
             cpu = _median(capacity, name, c, "cpu_us_per_req") if name != "direct" else 0
             flag = " (harness-bound!)" if any(r.get("harness_bound") for r in runs_) else ""
+            what = what.format(keys=keys, over=over)
             lines.append(f"| ({letter}) {name} | {what} | {spread([r['rps'] for r in runs_])}{flag} | "
                          f"{ratio('nginx')} | {ratio('envoy')} | {ratio('gateway')} | "
                          f"{cpu:.1f} | {_median(capacity, name, c, 'redis_calls_per_req'):.2f} | "
@@ -389,12 +435,14 @@ def push_report(push: dict, conns: int, duration: int) -> str:
     lines = ["", f"(g) Config pushes during load: API of {push['resources']} resources, CreateDeployment of its "
                  f"stage every second; wrk -t1 -c{conns}, {duration}s runs, interleaved with the same load "
                  "without pushes", "",
-             "| | req/s quiet | req/s with pushes | with/quiet | (g)/(c) | p99 ms quiet / pushes (closed loop) "
+             "| | req/s quiet | req/s with pushes | with/quiet | (g)/(c) | lowest 100 ms window / median, quiet "
+             "/ pushes | p99 ms quiet / pushes (closed loop) "
              "| failed requests (pushes / quiet) | pushes | CreateDeployment ms median [max] "
              "| push-to-applied ms p50 / p99 / max |",
-             "|---|---|---|---|---|---|---|---|---|---|",
+             "|---|---|---|---|---|---|---|---|---|---|---|",
              f"| (g) | {spread([r['rps'] for r in quiet])} | {spread([r['rps'] for r in pushed])} | **{p / q:.2f}** | "
-             f"{push['quiet_over_c']} | {qp99} / {pp99} | {failed} of {requests} / {failed_quiet} | {len(create)} | "
+             f"{push['quiet_over_c']} | {min(dip(r.get('windows', [])) for r in quiet):.2f} / "
+             f"{min(dip(r.get('windows', [])) for r in pushed):.2f} | {qp99} / {pp99} | {failed} of {requests} / {failed_quiet} | {len(create)} | "
              f"{statistics.median(create) if create else float('nan'):.0f} [{max(create) if create else float('nan'):.0f}] | "
              f"{pct(applied, 0.5):.0f} / {pct(applied, 0.99):.0f} / {applied[-1] if applied else float('nan'):.0f} |"]
     if failures:
