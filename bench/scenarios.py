@@ -436,13 +436,15 @@ def push_report(push: dict, conns: int, duration: int) -> str:
                  f"stage every second; wrk -t1 -c{conns}, {duration}s runs, interleaved with the same load "
                  "without pushes", "",
              "| | req/s quiet | req/s with pushes | with/quiet | (g)/(c) | lowest 100 ms window / median, quiet "
-             "/ pushes | p99 ms quiet / pushes (closed loop) "
+             "/ pushes | node CPU µs/req quiet / pushes | p99 ms quiet / pushes (closed loop) "
              "| failed requests (pushes / quiet) | pushes | CreateDeployment ms median [max] "
              "| push-to-applied ms p50 / p99 / max |",
-             "|---|---|---|---|---|---|---|---|---|---|---|",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|",
              f"| (g) | {spread([r['rps'] for r in quiet])} | {spread([r['rps'] for r in pushed])} | **{p / q:.2f}** | "
              f"{push['quiet_over_c']} | {min(dip(r.get('windows', [])) for r in quiet):.2f} / "
-             f"{min(dip(r.get('windows', [])) for r in pushed):.2f} | {qp99} / {pp99} | {failed} of {requests} / {failed_quiet} | {len(create)} | "
+             f"{min(dip(r.get('windows', [])) for r in pushed):.2f} | "
+             f"{statistics.median(r.get('cpu_us_per_req', 0) for r in quiet):.1f} / "
+             f"{statistics.median(r.get('cpu_us_per_req', 0) for r in pushed):.1f} | {qp99} / {pp99} | {failed} of {requests} / {failed_quiet} | {len(create)} | "
              f"{statistics.median(create) if create else float('nan'):.0f} [{max(create) if create else float('nan'):.0f}] | "
              f"{pct(applied, 0.5):.0f} / {pct(applied, 0.99):.0f} / {applied[-1] if applied else float('nan'):.0f} |"]
     if failures:
