@@ -4,7 +4,7 @@
 # builds the release binaries (unless BIN_DIR names built ones), then bench/bench.py starts the
 # upstream, the peers, Redis and the gateway and measures every scenario (bench/README.md).
 #
-#   bench/run.sh                      # the protocol's defaults (about 2 hours)
+#   bench/run.sh                      # the protocol's defaults (about 2½ hours)
 #   bench/run.sh --quick              # every scenario once, briefly (under 5 minutes)
 #   BIN_DIR=/path/to/target/release bench/run.sh --quick
 #   BENCH_SCENARIOS="c d1 e" bench/run.sh   # some scenarios only ((a), (b), (c) always run)

@@ -413,6 +413,12 @@ def scenario_report(capacity, conns: list[int], duration: int, runs: int, keys: 
                          f"{cpu:.1f} | {_median(capacity, name, c, 'redis_calls_per_req'):.2f} | "
                          f"{_median(capacity, name, c, 'redis_scripts_per_req'):.3f} | "
                          f"{100 * non2xx / max(1, requests):.1f} % | {goal} |")
+        if "many-keys" in capacity and capacity["many-keys"][c]:
+            runs_ = capacity["many-keys"][c]
+            admitted = sum(r["requests"] - r.get("non2xx", 0) for r in runs_)
+            scripts = sum(r.get("redis_scripts_per_req", 0) * r["requests"] for r in runs_)
+            lines += ["", f"(e) at c={c}: {scripts / max(1, admitted):.3f} scripts per admitted request (above one: "
+                          "refused requests of over-limit keys call Redis too)"]
     return "\n".join(lines) + "\n"
 
 
