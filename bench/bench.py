@@ -455,13 +455,13 @@ def metrics_report(capacity) -> str:
 
 def measure_pushes(cp_url: str, large: str, gw: int, dp: list[int], up: int, capacity, nginx_cap: float,
                    latency_on: bool) -> dict:
-    """(g): the large API's HTTP_PROXY method under load, alone (`push-quiet`) and while its
+    """(g): the large API's HTTP_PROXY method (`ANY /{proxy+}`, as (c)) under load, alone (`push-quiet`) and while its
     stage is deployed again every PUSH_EVERY seconds (`push`), interleaved, at c=32 (wrk with
     --latency: closed-loop p99 too; the upstream's req/s per 100 ms window: the dip); then, with oha, the open-loop latency at 50 % of nginx's
     capacity with and without pushes."""
     host = f"{large}.execute-api.localhost"
     conns = 32 if 32 in CONNS else CONNS[0]
-    t = Target("push", f"http://127.0.0.1:{gw}/prod/r0", host, dp)
+    t = Target("push", f"http://127.0.0.1:{gw}/prod/bench", host, dp)
     wait_ok(t.url, t.host)
     run_wrk(t, conns, WARMUP)
     res = {"resources": PUSH_RESOURCES, "conns": conns, "pushes": [],
@@ -767,11 +767,14 @@ def report(capacity, latency) -> str:
                      f"{med(g, 'p50')}/{med(g, 'p99')} {rng(g, 'p99')}/{med(g, 'p99.9')} | **{ratio:.2f}** | "
                      f"{med(n, 'p50') - med(d, 'p50'):.3f} / {med(g, 'p50') - med(d, 'p50'):.3f} |")
     if latency.get("envoy"):
-        lines += ["", "Latency against Envoy (same runs)", "",
+        cap = statistics.median(r["rps"] for r in capacity["envoy"][32]) if RUNS and 32 in CONNS else None
+        lines += ["", "Latency against Envoy (same runs; a rate above Envoy's capacity at c=32 is marked: "
+                      "its latency there is queueing)", "",
                   "| rate req/s | Envoy p50/p99/p99.9 | gateway p50/p99/p99.9 | gateway/Envoy p99 |", "|---|---|---|---|"]
         for e, g in zip(latency["envoy"], latency["gateway"]):
             ratio = med(g, "p99") / med(e, "p99") if med(e, "p99") else float("nan")
-            lines.append(f"| {e[0]['rate']} | {med(e, 'p50')}/{med(e, 'p99')} {rng(e, 'p99')}/{med(e, 'p99.9')} | "
+            over = " (above Envoy's capacity)" if cap and e[0]["rate"] > cap else ""
+            lines.append(f"| {e[0]['rate']}{over} | {med(e, 'p50')}/{med(e, 'p99')} {rng(e, 'p99')}/{med(e, 'p99.9')} | "
                          f"{med(g, 'p50')}/{med(g, 'p99')} {rng(g, 'p99')}/{med(g, 'p99.9')} | **{ratio:.2f}** |")
     if RUNS and "templates" in capacity:  # (f): HTTP integration with request + response templates
         lines += ["", "Templates (f) vs HTTP_PROXY (c), same upstream call; median req/s", "",

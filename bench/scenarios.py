@@ -222,9 +222,17 @@ def exhaust(url: str, host: str, keys: dict, over_by: str) -> None:
 def large_api_document(upstream: str, resources: int) -> dict:
     """An OpenAPI 3 document of `resources` resources `/r{i}`: each a GET through HTTP_PROXY to
     the upstream, every other one also a POST through an HTTP integration with a request and a
-    response template; and `GET /version`, a MOCK answering the stage variable `v` (so the
-    bench can tell which deployment a node serves)."""
-    paths: dict = {"/version": {"get": {
+    response template; `ANY /{proxy+}`, the very method of (c) (HTTP_PROXY to `{upstream}/{proxy}`),
+    which the load calls, so (g) quiet against (c) is what the API's size costs a request; and
+    `GET /version`, a MOCK answering the stage variable `v` (so the bench can tell which
+    deployment a node serves)."""
+    paths: dict = {"/{proxy+}": {"x-amazon-apigateway-any-method": {
+        "parameters": [{"name": "proxy", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "ok"}},
+        "x-amazon-apigateway-integration": {
+            "type": "http_proxy", "httpMethod": "ANY", "uri": f"{upstream}/{{proxy}}",
+            "requestParameters": {"integration.request.path.proxy": "method.request.path.proxy"}}}},
+        "/version": {"get": {
         "responses": {"200": {"description": "ok"}},
         "x-amazon-apigateway-integration": {
             "type": "mock", "requestTemplates": {"application/json": '{"statusCode": 200}'},
