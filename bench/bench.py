@@ -32,7 +32,8 @@ installs the tools and builds the binaries (BIN_DIR=... to use binaries built el
 Knobs (environment): BENCH_DURATION, BENCH_RUNS, BENCH_WARMUP, BENCH_CONNS for capacity;
 BENCH_LATENCY_DURATION, BENCH_LATENCY_RUNS (default BENCH_RUNS), BENCH_LATENCY_SHARES (of
 nginx's capacity, default "0.25 0.5 0.75") for latency; BENCH_SCENARIOS; BENCH_KEYS (10000),
-BENCH_KEYS_OVER (0.2), BENCH_KEYS_LIMIT (quota | throttle) for (e); BENCH_PUSH_RESOURCES (1000), BENCH_PUSH_EVERY (1 s) for (g).
+BENCH_KEYS_OVER (0.2), BENCH_KEYS_LIMIT (quota | throttle) for (e); BENCH_PUSH_RESOURCES (1000), BENCH_PUSH_EVERY (1 s), BENCH_PUSH_RATE (req/s of its open-loop
+runs; default 50 % of nginx's capacity) for (g).
 The A/B modes below replace the scenarios after (c) with their own. BENCH_RUNS=0
 with BENCH_NGINX_CAPACITY=<req/s> measures latency only, at that capacity's shares;
 BENCH_LATENCY=0 measures capacity only (for A/B runs of two builds: BIN_DIR=... each).
@@ -117,6 +118,7 @@ if KEYS_LIMIT not in scenarios.OVER_LIMITS:
     sys.exit(f"BENCH_KEYS_LIMIT: one of {sorted(scenarios.OVER_LIMITS)}")
 PUSH_RESOURCES = int(setting("BENCH_PUSH_RESOURCES", "1000", "300"))
 PUSH_EVERY = float(setting("BENCH_PUSH_EVERY", "1"))
+PUSH_RATE = setting("BENCH_PUSH_RATE", "")  # (g)'s open-loop rate; default: 50 % of nginx's capacity
 # BENCH_METRICS=1: what request metrics cost. The HTTP_PROXY case through the same node with
 # stage-level metrics (`gateway`), through a stage with detailed (per-method) metrics on the
 # same node (`detailed`), and through a second node started with DP_METRICS=false
@@ -495,7 +497,7 @@ def measure_pushes(cp_url: str, large: str, gw: int, dp: list[int], up: int, cap
     quiet = statistics.median(r["rps"] for r in res["capacity"]["push-quiet"])
     res["quiet_over_c"] = f"{quiet / statistics.median(r['rps'] for r in capacity['gateway'][conns]):.2f}"
     if latency_on:
-        rate = int(nginx_cap * 0.5)
+        rate = int(PUSH_RATE) if PUSH_RATE else int(nginx_cap * 0.5)
         for run in range(LATENCY_RUNS):
             for mode in ("push-quiet", "push"):
                 measure = lambda: run_oha(t, rate, LATENCY_DURATION)  # noqa: E731

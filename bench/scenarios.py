@@ -469,7 +469,8 @@ def push_report(push: dict, conns: int, duration: int) -> str:
         lq, lp = lat["push-quiet"], lat["push"]
         ratio = med(lp, "p99") / med(lq, "p99") if med(lq, "p99") else float("nan")
         bad = sum(r["non200"] + r["errors"] for r in lp)
-        lines += ["", f"(g) open loop (oha -q {lq[0]['rate']} --latency-correction, {len(lq)} run(s) each): "
+        share = f", {lq[0]['rate'] / q:.0%} of the quiet capacity" if q else ""
+        lines += ["", f"(g) open loop (oha -q {lq[0]['rate']} --latency-correction{share}, {len(lq)} run(s) each): "
                       "p50/p99/p99.9 ms", "",
                   "| | quiet | with pushes | p99 pushes/quiet (goal ≤ 1.5) | failed with pushes |", "|---|---|---|---|---|",
                   f"| (g) | {med(lq, 'p50')}/{med(lq, 'p99')}/{med(lq, 'p99.9')} | "
