@@ -17,7 +17,7 @@ worker, Envoy with one, the data plane with one worker thread, `DP_WORKER_THREAD
 generator, the upstream, Redis, the control plane and this script on CPU 0.
 
 `--quick` (or BENCH_QUICK=1): every scenario once, briefly (5 s runs at c=32, latency at 50 %
-only, a smaller API for (g)): a pass of about 4 minutes to check that everything runs, not for
+only, a smaller API for (g)): a pass of about 2½ minutes (under 5) to check that everything runs, not for
 figures. Any BENCH_* variable set explicitly still wins.
 
 Capacity: closed loop `wrk -t1 -c{8,32,128}`, interleaved runs, median and range.
