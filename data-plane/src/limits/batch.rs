@@ -12,14 +12,17 @@
 //! semantics (checks, then takes, counts and meters, or refuses and counts nowhere), in one
 //! atomic script run; each request gets its own slice of the reply and installs its leases
 //! and memos itself. A call that fails or outlasts [`super::CALL_TIMEOUT`] answers every one
-//! of its requests with the error, and each falls back as a lone call would. A request that
-//! gave up before its call was sent (its connection closed) is left out of the call.
+//! of its requests with the error, and each falls back as a lone call would; admissions
+//! still queued once a call has failed (Redis marked down) fall back without a call. A
+//! request that gave up before its call was sent (its connection closed) is left out of the
+//! call. The timeout runs from when a call is sent, so a request waits at most one call's
+//! timeout for a free slot and one for its own.
 //!
 //! On a Redis Cluster every key of the gateway shares one hash slot (the prefix is a hash
 //! tag, `apigw_shared_redis`), so one call may carry any admissions.
 
 use std::ops::Range;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use apigw_shared_redis::SharedRedis;
@@ -204,9 +207,22 @@ pub struct Batcher {
 
 impl Batcher {
     /// Starts the driver (needs a Tokio runtime).
-    pub fn start(redis: SharedRedis, script: redis::Script, counters: Arc<Counters>) -> Self {
+    /// `up` is the limiter's "Redis reachable" flag: a batch about to be sent while it is
+    /// false falls back without a call.
+    pub fn start(
+        redis: SharedRedis,
+        script: redis::Script,
+        counters: Arc<Counters>,
+        up: Arc<AtomicBool>,
+    ) -> Self {
         let (queue, jobs) = mpsc::unbounded_channel();
-        tokio::spawn(drive(redis, Arc::new(script), counters, jobs));
+        let driver = Driver {
+            redis,
+            script: Arc::new(script),
+            counters,
+            up,
+        };
+        tokio::spawn(driver.run(jobs));
         Batcher { queue }
     }
 
@@ -222,83 +238,87 @@ impl Batcher {
     }
 }
 
-async fn drive(
+/// What every call of one limiter shares.
+#[derive(Clone)]
+struct Driver {
     redis: SharedRedis,
     script: Arc<redis::Script>,
     counters: Arc<Counters>,
-    mut jobs: mpsc::UnboundedReceiver<Job>,
-) {
-    let mut in_flight = FuturesUnordered::new();
-    let mut open = true;
-    while open || !in_flight.is_empty() {
-        tokio::select! {
-            biased;
-            Some(()) = in_flight.next(), if !in_flight.is_empty() => {}
-            job = jobs.recv(), if open && in_flight.len() < IN_FLIGHT => match job {
-                Some(job) => {
-                    let mut batch = Vec::with_capacity(8);
-                    batch.push(job);
-                    while batch.len() < MAX_BATCH {
-                        match jobs.try_recv() {
-                            Ok(job) => batch.push(job),
-                            Err(_) => break,
-                        }
-                    }
-                    in_flight.push(call(
-                        redis.clone(),
-                        Arc::clone(&script),
-                        Arc::clone(&counters),
-                        batch,
-                    ));
-                }
-                None => open = false,
-            },
-        }
-    }
+    up: Arc<AtomicBool>,
 }
 
-/// One script call for `batch`; answers each of its admissions.
-async fn call(
-    mut redis: SharedRedis,
-    script: Arc<redis::Script>,
-    counters: Arc<Counters>,
-    mut batch: Vec<Job>,
-) {
-    // A request that gave up (its connection closed) is not sent: nobody would use its
-    // tokens, and it is not counted.
-    batch.retain(|job| !job.answer.is_closed());
-    if batch.is_empty() {
-        return;
-    }
-    counters.calls.fetch_add(1, Ordering::Relaxed);
-    counters
-        .admissions
-        .fetch_add(batch.len() as u64, Ordering::Relaxed);
-    let cmd = command(&script, &batch);
-    let reply = tokio::time::timeout(CALL_TIMEOUT, async {
-        match cmd.query_async::<Vec<i64>>(&mut redis).await {
-            Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
-                script.load_async(&mut redis).await?;
-                cmd.query_async::<Vec<i64>>(&mut redis).await
+impl Driver {
+    async fn run(self, mut jobs: mpsc::UnboundedReceiver<Job>) {
+        let mut in_flight = FuturesUnordered::new();
+        let mut open = true;
+        while open || !in_flight.is_empty() {
+            tokio::select! {
+                biased;
+                Some(()) = in_flight.next(), if !in_flight.is_empty() => {}
+                job = jobs.recv(), if open && in_flight.len() < IN_FLIGHT => match job {
+                    Some(job) => {
+                        let mut batch = Vec::with_capacity(8);
+                        batch.push(job);
+                        while batch.len() < MAX_BATCH {
+                            match jobs.try_recv() {
+                                Ok(job) => batch.push(job),
+                                Err(_) => break,
+                            }
+                        }
+                        in_flight.push(self.clone().call(batch));
+                    }
+                    None => open = false,
+                },
             }
-            other => other,
         }
-    })
-    .await;
-    let flat = match reply {
-        Ok(Ok(flat)) => flat,
-        Ok(Err(e)) => return fail(batch, CallError::Failed(e.to_string().into())),
-        Err(_) => return fail(batch, CallError::TimedOut),
-    };
-    let Some(ranges) = reply_ranges(&flat, batch.len()) else {
-        return fail(batch, CallError::BadReply);
-    };
-    let shared: Arc<[i64]> = flat.into();
-    for (job, range) in batch.into_iter().zip(ranges) {
-        let _ = job.answer.send(Ok(Answer {
-            batch: Arc::clone(&shared),
-            range,
-        }));
+    }
+
+    /// One script call for `batch`; answers each of its admissions.
+    async fn call(mut self, mut batch: Vec<Job>) {
+        // A request that gave up (its connection closed) is not sent: nobody would use its
+        // tokens, and it is not counted.
+        batch.retain(|job| !job.answer.is_closed());
+        if batch.is_empty() {
+            return;
+        }
+        // Queued while a call failed: fall back now rather than wait for another timeout.
+        if !self.up.load(Ordering::Acquire) {
+            return fail(batch, CallError::Failed("Redis marked down".into()));
+        }
+        self.counters.calls.fetch_add(1, Ordering::Relaxed);
+        self.counters
+            .admissions
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        let cmd = command(&self.script, &batch);
+        let redis = &mut self.redis;
+        let script = &self.script;
+        let reply = tokio::time::timeout(CALL_TIMEOUT, async {
+            match cmd.query_async::<Vec<i64>>(redis).await {
+                Err(e)
+                    if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) =>
+                {
+                    script.load_async(redis).await?;
+                    cmd.query_async::<Vec<i64>>(redis).await
+                }
+                other => other,
+            }
+        })
+        .await;
+        let flat = match reply {
+            Ok(Ok(flat)) => flat,
+            Ok(Err(e)) => return fail(batch, CallError::Failed(e.to_string().into())),
+            Err(_) => return fail(batch, CallError::TimedOut),
+        };
+        let Some(ranges) = reply_ranges(&flat, batch.len()) else {
+            return fail(batch, CallError::BadReply);
+        };
+        let shared: Arc<[i64]> = flat.into();
+        for (job, range) in batch.into_iter().zip(ranges) {
+            let _ = job.answer.send(Ok(Answer {
+                batch: Arc::clone(&shared),
+                range,
+            }));
+        }
     }
 }
 

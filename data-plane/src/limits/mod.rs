@@ -1,8 +1,19 @@
 //! Cluster-wide limits: token buckets, quotas and usage counts shared by every node through
 //! Redis, with local fallback buckets while Redis is unreachable.
 //!
-//! A request costs at most one `EVALSHA` of [`script::ADMIT`] (loaded once, re-sent on
-//! `NOSCRIPT`), and usually none when only high-rate buckets apply:
+//! A request needs at most one admission in an `EVALSHA` of [`script::ADMIT`] (loaded once,
+//! re-sent on `NOSCRIPT`), and usually none when only high-rate buckets apply:
+//! - **Group commit** ([`batch`]): the admissions of concurrent requests on a node share
+//!   calls. At most [`batch::IN_FLIGHT`] (2) calls are in flight per node; a request arriving
+//!   while fewer are sends its admission at once, alone (no timer, so a lone request waits
+//!   for nothing), and requests arriving meanwhile queue and all go in the next call (up to
+//!   [`batch::MAX_BATCH`]). The script runs the admissions of a call one after the other,
+//!   each exactly as if alone, in one atomic run: each request gets its own reply and
+//!   installs its own leases and memos. A failed or timed-out call ([`CALL_TIMEOUT`], from
+//!   when it is sent) sends every request in it to the fallback, as a lone call would; an
+//!   admission that raises a script error fails alone. A request that gave up before its
+//!   call was sent is left out (and counted nowhere). Metrics: `admissions / calls`
+//!   (`apigw_redis_admissions_total`, `apigw_redis_admission_calls_total`) is the mean batch.
 //! - **Leases** ([`lease`]): a bucket whose [`lease::lease_size`] `n` is above one (rate ≥
 //!   100/s: `n = clamp(⌊rate × 20 ms⌋, 1, ⌊burst⌋)`) is spent from a node-local lease of `n`
 //!   tokens granted by the script; the node calls Redis again only when the lease is empty
@@ -11,12 +22,20 @@
 //!   settings (the keyless hot path) and high-rate per-key buckets alike.
 //! - **Memo**: when the script says a bucket is empty, the node refuses requests for it
 //!   without a call until the tokens it asked for are due (at most [`lease::MEMO_MAX`]).
-//! - **Keyed requests** (quota, usage count) always make the one call: quota check and
-//!   count, usage count and every bucket not served from a lease (including lease refills)
-//!   are one atomic script, so a 429 never counts and quota and usage stay exact. Buckets are
-//!   checked most specific first; local tokens are taken before the call and given back to
-//!   their lease if the request is then refused, so it is admitted only with a token from
-//!   every bucket.
+//! - **Keyed requests** (quota, usage count) always need their admission in a call: quota
+//!   check and count, usage count and every bucket not served from a lease (including lease
+//!   refills) are one atomic admission, so a 429 never counts and quota and usage stay
+//!   exact. Buckets are checked most specific first; local tokens are taken before the call
+//!   and given back to their lease if the request is then refused, so it is admitted only
+//!   with a token from every bucket.
+//! - **Used-up quota memo**: when the script says a key's quota is used up, the node
+//!   refuses that key (429 Limit Exceeded, counted nowhere) without a call for at most
+//!   [`apigw_quota::USED_UP_MEMO`] (1 s), timed from before the call that read the counter,
+//!   and only for the same period (`period_start`) and a limit no higher than the one
+//!   refused: a raised quota (a new config) or the next period asks Redis at once, and a
+//!   counter rewritten by UpdateUsage is in effect on every node 1 s after the write (the
+//!   control plane answers UpdateUsage only then). Idle memos are pruned with the bucket
+//!   states.
 //!
 //! **Bounds** (N nodes, lease size n, rate r, burst b, TTL 250 ms).
 //! - *Never more tokens than the bucket gave out*: nodes spend only tokens Redis granted.
@@ -31,8 +50,10 @@
 //!   an empty bucket memoises until `min(n, b)` tokens are due, so at most `N·n` refilled
 //!   tokens wait in Redis for the next lease at any instant (they are not lost: spent later).
 //! - Low-rate buckets (n = 1) are exact, as without leases; keyed checks stay one call.
-//! - Cost: about one call per 20 ms per busy leased bucket per node (≈ 50/s), also while
-//!   throttled (the memo waits for a lease's worth of tokens); keyed requests one call each.
+//! - Cost: about one admission per 20 ms per busy leased bucket per node (≈ 50/s), also
+//!   while throttled (the memo waits for a lease's worth of tokens); keyed requests one
+//!   admission each (none while their quota is memoised as used up), with concurrent
+//!   admissions sharing calls.
 //!
 //! Redis keys, all under the configured prefix `{P}` so clusters (and tests) sharing a Redis
 //! stay apart (on a Redis Cluster `{P}` is a hash tag, so the script's keys share one slot:
@@ -138,7 +159,9 @@ pub struct Limiter {
     usage_key: String,
     fail_closed: bool,
     node_id: String,
-    up: AtomicBool,
+    /// Shared enforcement in effect (also read by the batcher: admissions queued when Redis
+    /// is marked down fall back without a call).
+    up: Arc<AtomicBool>,
     live_nodes: AtomicUsize,
     fallback: Fallback,
     /// Quota counter name → Redis said it is used up ([`QuotaMemo`]).
@@ -211,7 +234,7 @@ impl Limiter {
         node_id: String,
     ) -> Self {
         Limiter {
-            up: AtomicBool::new(redis.is_some()),
+            up: Arc::new(AtomicBool::new(redis.is_some())),
             redis,
             script: redis::Script::new(script::ADMIT),
             quota_none: format!("{prefix}q:none"),
@@ -330,6 +353,7 @@ impl Limiter {
                 redis.clone(),
                 self.script.clone(),
                 Arc::clone(&self.counters),
+                Arc::clone(&self.up),
             )
         });
         let answer = match batcher.admit(self.prepare(a, &sources)).await {
