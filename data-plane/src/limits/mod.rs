@@ -326,8 +326,8 @@ impl Limiter {
         if !self.shared() {
             return self.when_down(a);
         }
-        // Taken before the call: a quota memo never outlasts USED_UP_MEMO after the counter
-        // was read.
+        // Taken before the call: memos set from its answer are timed from here, so they never
+        // outlast what Redis said (USED_UP_MEMO for a quota, the wait for a bucket).
         let asked = self.now_ms();
         if let Some(q) = &a.quota {
             if self.quota_used_up(q, asked) {
@@ -382,7 +382,9 @@ impl Limiter {
                         Some(ms) if *ms >= 0 => Duration::from_millis(*ms as u64),
                         _ => lease::MEMO_MAX,
                     };
-                    state.block_for(now, wait);
+                    // From before the call: the tokens are due `wait` after Redis looked,
+                    // which was later (however long the call queued).
+                    state.block_for(asked, wait);
                 }
                 self.give_back(&sources);
                 Verdict::Throttled
