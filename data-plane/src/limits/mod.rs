@@ -21,7 +21,8 @@
 //!   (250 ms). This applies to every bucket kind: the account bucket and stage method
 //!   settings (the keyless hot path) and high-rate per-key buckets alike.
 //! - **Memo**: when the script says a bucket is empty, the node refuses requests for it
-//!   without a call until the tokens it asked for are due (at most [`lease::MEMO_MAX`]).
+//!   without a call until the tokens it asked for are due (at most [`lease::MEMO_MAX`]),
+//!   timed from before the call, so time spent queued for a call never lengthens it.
 //! - **Keyed requests** (quota, usage count) always need their admission in a call: quota
 //!   check and count, usage count and every bucket not served from a lease (including lease
 //!   refills) are one atomic admission, so a 429 never counts and quota and usage stay
