@@ -913,6 +913,94 @@ async fn raw_redis(url: &str, command: &str) -> Option<String> {
     Some(String::from_utf8_lossy(&buf[..n]).to_string())
 }
 
+/// A node-wide counter from the node's Prometheus endpoint (0 when absent).
+async fn node_counter(node: &DataPlane, name: &str) -> u64 {
+    let body = reqwest::get(format!("{}/metrics", node.base()))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics body");
+    body.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Group commit of admission calls: many concurrent keyed requests on two nodes (one on
+/// the single-threaded runtime) share script calls (admissions > calls on each node's
+/// metrics), and the quota stays exact: exactly Q admitted, GetUsage says Q.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_keyed_requests_share_admission_calls_and_stay_exact() {
+    const Q: u64 = 400;
+    const SENT: u64 = Q + 200;
+    let cluster = Cluster::start(2).await;
+    let backend = Backend::start("b").await;
+    let m = cluster.cp.mgmt();
+    let api = build_api(&m, &backend).await;
+    let (key, value) = create_key(&m, "batched").await;
+    let plan = create_plan(
+        &m,
+        json!({"name": "batched", "apiStages": [{"apiId": api, "stage": "prod"}],
+               "quota": {"limit": Q, "period": "DAY"}}),
+    )
+    .await;
+    add_key(&m, &plan, &key).await;
+    let nodes: Vec<&DataPlane> = cluster.nodes.iter().collect();
+    wait_status(&nodes, &api, "/open", None, 200).await;
+    let probe_urls = urls(&nodes, &api, "/pets");
+    // Until every node knows the key (a 403 spends nothing; each 200 spends one).
+    let mut probes = 0u64;
+    for u in &probe_urls {
+        probes += eventually("key known", Duration::from_secs(10), || {
+            let (u, value) = (u.clone(), value.clone());
+            async move {
+                let (st, _) = invoke(&reqwest::Client::new(), &u, Some(&value)).await;
+                (st == 200).then_some(1u64)
+            }
+        })
+        .await;
+    }
+    let mut before = Vec::new();
+    for n in &nodes {
+        before.push((
+            node_counter(n, "apigw_redis_admission_calls_total").await,
+            node_counter(n, "apigw_redis_admissions_total").await,
+        ));
+    }
+    let run = load(
+        probe_urls,
+        Some(value.clone()),
+        48,
+        Duration::from_secs(120),
+        Some(SENT),
+    )
+    .await;
+    let t = run.tally;
+    assert_eq!(
+        run.fallbacks, 0,
+        "every admission went through Redis: {t:?}"
+    );
+    assert_eq!(
+        (t.admitted, t.quota, t.other),
+        (Q - probes, SENT - (Q - probes), 0),
+        "{t:?}"
+    );
+    let usage = usage_of(&m, &plan, Some(&key)).await;
+    assert_eq!(usage["values"][&key][0], json!([Q, 0]), "{usage}");
+    for (n, (calls0, admissions0)) in nodes.iter().zip(before) {
+        let calls = node_counter(n, "apigw_redis_admission_calls_total").await - calls0;
+        let admissions = node_counter(n, "apigw_redis_admissions_total").await - admissions0;
+        eprintln!("{}: {admissions} admissions in {calls} calls", n.base());
+        assert!(calls > 0, "{}: the node asked Redis", n.base());
+        assert!(
+            admissions > calls,
+            "{}: concurrent admissions shared calls: {admissions} in {calls} calls",
+            n.base()
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_outage_local_limits_then_shared_again() {
     let port = free_port();

@@ -242,7 +242,8 @@ pub async fn get(
 }
 
 /// PATCH /usageplans/{usageplanId}/keys/{keyId}/usage: `replace /remaining` sets the quota
-/// left in the current period (a grant when above what is left, a cut when below).
+/// left in the current period (a grant when above what is left, a cut when below). Answers
+/// once the change is in effect on every node ([`apigw_quota::USED_UP_MEMO`] after the write).
 pub async fn update(
     State(state): State<AppState>,
     Path((plan_id, key_id)): Path<(String, String)>,
@@ -304,6 +305,12 @@ pub async fn update(
             )
             .await
             .map_err(|e| ApiError::Internal(format!("quota: {e}")))?;
+    }
+    if !req.patch_operations.is_empty() {
+        // A node that Redis told the quota was used up refuses the key on its own for at
+        // most USED_UP_MEMO, timed from before it read the counter: once that has passed
+        // since the write, the new figure is in effect on every node.
+        tokio::time::sleep(apigw_quota::USED_UP_MEMO + std::time::Duration::from_millis(10)).await;
     }
     Ok(Json(
         usage_document(

@@ -8,6 +8,12 @@
 
 use time::{Date, Duration, Month, OffsetDateTime};
 
+/// How long a data-plane node may refuse a key on its own after Redis said the key's quota
+/// for the period is used up (no Redis call meanwhile). The memo is timed from before the
+/// call that read the counter, so a change to the counter (UpdateUsage) is in effect on every
+/// node this long after it was written: UpdateUsage answers only then.
+pub const USED_UP_MEMO: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// A quota period unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Period {

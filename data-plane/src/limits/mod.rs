@@ -1,8 +1,19 @@
 //! Cluster-wide limits: token buckets, quotas and usage counts shared by every node through
 //! Redis, with local fallback buckets while Redis is unreachable.
 //!
-//! A request costs at most one `EVALSHA` of [`script::ADMIT`] (loaded once, re-sent on
-//! `NOSCRIPT`), and usually none when only high-rate buckets apply:
+//! A request needs at most one admission in an `EVALSHA` of [`script::ADMIT`] (loaded once,
+//! re-sent on `NOSCRIPT`), and usually none when only high-rate buckets apply:
+//! - **Group commit** ([`batch`]): the admissions of concurrent requests on a node share
+//!   calls. At most [`batch::IN_FLIGHT`] (2) calls are in flight per node; a request arriving
+//!   while fewer are sends its admission at once, alone (no timer, so a lone request waits
+//!   for nothing), and requests arriving meanwhile queue and all go in the next call (up to
+//!   [`batch::MAX_BATCH`]). The script runs the admissions of a call one after the other,
+//!   each exactly as if alone, in one atomic run: each request gets its own reply and
+//!   installs its own leases and memos. A failed or timed-out call ([`CALL_TIMEOUT`], from
+//!   when it is sent) sends every request in it to the fallback, as a lone call would; an
+//!   admission that raises a script error fails alone. A request that gave up before its
+//!   call was sent is left out (and counted nowhere). Metrics: `admissions / calls`
+//!   (`apigw_redis_admissions_total`, `apigw_redis_admission_calls_total`) is the mean batch.
 //! - **Leases** ([`lease`]): a bucket whose [`lease::lease_size`] `n` is above one (rate ≥
 //!   100/s: `n = clamp(⌊rate × 20 ms⌋, 1, ⌊burst⌋)`) is spent from a node-local lease of `n`
 //!   tokens granted by the script; the node calls Redis again only when the lease is empty
@@ -10,13 +21,22 @@
 //!   (250 ms). This applies to every bucket kind: the account bucket and stage method
 //!   settings (the keyless hot path) and high-rate per-key buckets alike.
 //! - **Memo**: when the script says a bucket is empty, the node refuses requests for it
-//!   without a call until the tokens it asked for are due (at most [`lease::MEMO_MAX`]).
-//! - **Keyed requests** (quota, usage count) always make the one call: quota check and
-//!   count, usage count and every bucket not served from a lease (including lease refills)
-//!   are one atomic script, so a 429 never counts and quota and usage stay exact. Buckets are
-//!   checked most specific first; local tokens are taken before the call and given back to
-//!   their lease if the request is then refused, so it is admitted only with a token from
-//!   every bucket.
+//!   without a call until the tokens it asked for are due (at most [`lease::MEMO_MAX`]),
+//!   timed from before the call, so time spent queued for a call never lengthens it.
+//! - **Keyed requests** (quota, usage count) always need their admission in a call: quota
+//!   check and count, usage count and every bucket not served from a lease (including lease
+//!   refills) are one atomic admission, so a 429 never counts and quota and usage stay
+//!   exact. Buckets are checked most specific first; local tokens are taken before the call
+//!   and given back to their lease if the request is then refused, so it is admitted only
+//!   with a token from every bucket.
+//! - **Used-up quota memo**: when the script says a key's quota is used up, the node
+//!   refuses that key (429 Limit Exceeded, counted nowhere) without a call for at most
+//!   [`apigw_quota::USED_UP_MEMO`] (1 s), timed from before the call that read the counter,
+//!   and only for the same period (`period_start`) and a limit no higher than the one
+//!   refused: a raised quota (a new config) or the next period asks Redis at once, and a
+//!   counter rewritten by UpdateUsage is in effect on every node 1 s after the write (the
+//!   control plane answers UpdateUsage only then). Idle memos are pruned with the bucket
+//!   states.
 //!
 //! **Bounds** (N nodes, lease size n, rate r, burst b, TTL 250 ms).
 //! - *Never more tokens than the bucket gave out*: nodes spend only tokens Redis granted.
@@ -31,8 +51,10 @@
 //!   an empty bucket memoises until `min(n, b)` tokens are due, so at most `N·n` refilled
 //!   tokens wait in Redis for the next lease at any instant (they are not lost: spent later).
 //! - Low-rate buckets (n = 1) are exact, as without leases; keyed checks stay one call.
-//! - Cost: about one call per 20 ms per busy leased bucket per node (≈ 50/s), also while
-//!   throttled (the memo waits for a lease's worth of tokens); keyed requests one call each.
+//! - Cost: about one admission per 20 ms per busy leased bucket per node (≈ 50/s), also
+//!   while throttled (the memo waits for a lease's worth of tokens); keyed requests one
+//!   admission each (none while their quota is memoised as used up), with concurrent
+//!   admissions sharing calls.
 //!
 //! Redis keys, all under the configured prefix `{P}` so clusters (and tests) sharing a Redis
 //! stay apart (on a Redis Cluster `{P}` is a hash tag, so the script's keys share one slot:
@@ -55,6 +77,7 @@
 //! background probe brings Redis back: it first adds the counts admitted meanwhile, then
 //! shared enforcement resumes.
 
+pub mod batch;
 pub mod bucket;
 pub mod fallback;
 pub mod lease;
@@ -65,15 +88,14 @@ pub use apigw_gateway::limits::{
 };
 
 use std::collections::HashMap;
-use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use apigw_shared_redis::{RedisConfigError, RedisTarget, SharedRedis, Timeouts};
-use redis::{RedisWrite, ToRedisArgs};
 
 use apigw_quota::DayText;
+use batch::{Batcher, CallError, Counters, Prepared};
 use fallback::{Fallback, Pending};
 use lease::{lease_size, LocalBucket, RefillGuard, Ticket};
 
@@ -119,6 +141,15 @@ enum Source {
     },
 }
 
+/// Redis said a key's quota is used up: until `until` (ms, limiter clock), admissions of the
+/// same period with a limit no higher are refused without a call.
+#[derive(Debug, Clone, Copy)]
+struct QuotaMemo {
+    period_start: i64,
+    limit: i64,
+    until: u64,
+}
+
 /// Shared limits for one node.
 pub struct Limiter {
     redis: Option<SharedRedis>,
@@ -129,15 +160,21 @@ pub struct Limiter {
     usage_key: String,
     fail_closed: bool,
     node_id: String,
-    up: AtomicBool,
+    /// Shared enforcement in effect (also read by the batcher: admissions queued when Redis
+    /// is marked down fall back without a call).
+    up: Arc<AtomicBool>,
     live_nodes: AtomicUsize,
     fallback: Fallback,
+    /// Quota counter name → Redis said it is used up ([`QuotaMemo`]).
+    quota_memo: RwLock<HashMap<Box<str>, QuotaMemo>>,
     /// Bucket name → this node's lease and memo for it.
     local: RwLock<HashMap<Box<str>, Arc<LocalBucket>>>,
     /// Origin of the millisecond clock leases and memos use.
     epoch: Instant,
-    /// Admission script calls made (metrics, tests).
-    calls: AtomicU64,
+    /// Admission script calls made and admissions sent in them (metrics, tests).
+    counters: Arc<Counters>,
+    /// Groups the admission calls of concurrent requests (started on first use).
+    batcher: OnceLock<Batcher>,
     /// Admissions decided while Redis was unreachable (metrics).
     fallbacks: AtomicU64,
 }
@@ -157,43 +194,8 @@ impl std::fmt::Debug for Limiter {
             .field("prefix", &self.prefix)
             .field("up", &self.up.load(Ordering::Relaxed))
             .field("live_nodes", &self.live_nodes.load(Ordering::Relaxed))
-            .field("calls", &self.calls.load(Ordering::Relaxed))
+            .field("calls", &self.redis_calls())
             .finish()
-    }
-}
-
-/// A key under the prefix, written straight into the command (no intermediate `String`).
-struct Prefixed<'a>(&'a str, &'a str);
-
-impl ToRedisArgs for Prefixed<'_> {
-    fn write_redis_args<W: ?Sized + RedisWrite>(&self, out: &mut W) {
-        let mut w = out.writer_for_next_arg();
-        // Writing into the command's buffer cannot fail.
-        let _ = w.write_all(self.0.as_bytes());
-        let _ = w.write_all(self.1.as_bytes());
-    }
-}
-
-/// The quota counter's key: prefix, precompiled name, period start.
-struct QuotaKey<'a>(&'a str, &'a QuotaCheck<'a>);
-
-impl ToRedisArgs for QuotaKey<'_> {
-    fn write_redis_args<W: ?Sized + RedisWrite>(&self, out: &mut W) {
-        let mut w = out.writer_for_next_arg();
-        let _ = w.write_all(self.0.as_bytes());
-        let _ = w.write_all(self.1.name.as_bytes());
-        let _ = write!(w, "{}", self.1.period_start);
-    }
-}
-
-/// The usage hash field: precompiled `{plan}|{key}|` and the day.
-struct UsageField<'a>(&'a UsageCount<'a>);
-
-impl ToRedisArgs for UsageField<'_> {
-    fn write_redis_args<W: ?Sized + RedisWrite>(&self, out: &mut W) {
-        let mut w = out.writer_for_next_arg();
-        let _ = w.write_all(self.0.prefix.as_bytes());
-        let _ = write!(w, "{}", DayText(self.0.day));
     }
 }
 
@@ -233,7 +235,7 @@ impl Limiter {
         node_id: String,
     ) -> Self {
         Limiter {
-            up: AtomicBool::new(redis.is_some()),
+            up: Arc::new(AtomicBool::new(redis.is_some())),
             redis,
             script: redis::Script::new(script::ADMIT),
             quota_none: format!("{prefix}q:none"),
@@ -243,9 +245,11 @@ impl Limiter {
             node_id,
             live_nodes: AtomicUsize::new(1),
             fallback: Fallback::default(),
+            quota_memo: RwLock::new(HashMap::new()),
             local: RwLock::new(HashMap::new()),
             epoch: Instant::now(),
-            calls: AtomicU64::new(0),
+            counters: Arc::default(),
+            batcher: OnceLock::new(),
             fallbacks: AtomicU64::new(0),
         }
     }
@@ -267,7 +271,13 @@ impl Limiter {
 
     /// Admission script calls made so far (shows how many requests leases and memos spared).
     pub fn redis_calls(&self) -> u64 {
-        self.calls.load(Ordering::Relaxed)
+        self.counters.calls.load(Ordering::Relaxed)
+    }
+
+    /// Admissions sent to Redis in those calls: `admissions ÷ calls` is the mean batch
+    /// ([`batch`]).
+    pub fn redis_admissions(&self) -> u64 {
+        self.counters.admissions.load(Ordering::Relaxed)
     }
 
     /// Admissions decided locally (or refused) because Redis was unreachable.
@@ -300,6 +310,10 @@ impl Limiter {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .retain(|_, b| Arc::strong_count(b) > 1 || !b.idle(now));
+        let mut memo = self.quota_memo.write().unwrap_or_else(|e| e.into_inner());
+        if !memo.is_empty() {
+            memo.retain(|_, m| now < m.until);
+        }
     }
 
     /// Checks (and on success counts) one request.
@@ -312,6 +326,14 @@ impl Limiter {
         };
         if !self.shared() {
             return self.when_down(a);
+        }
+        // Taken before the call: memos set from its answer are timed from here, so they never
+        // outlast what Redis said (USED_UP_MEMO for a quota, the wait for a bucket).
+        let asked = self.now_ms();
+        if let Some(q) = &a.quota {
+            if self.quota_used_up(q, asked) {
+                return Verdict::QuotaExceeded;
+            }
         }
         let mut sources = Vec::with_capacity(a.buckets.len());
         for (index, bucket) in a.buckets.iter().enumerate() {
@@ -327,14 +349,19 @@ impl Limiter {
         if !remote && a.quota.is_none() && a.usage.is_none() {
             return Verdict::Admitted;
         }
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        let reply =
-            tokio::time::timeout(CALL_TIMEOUT, self.invoke(redis.clone(), a, &sources)).await;
-        let reply = match reply {
-            Ok(Ok(reply)) => reply,
-            Ok(Err(error)) => return self.call_failed(a, &sources, &error.to_string()),
-            Err(_) => return self.call_failed(a, &sources, "admission call timed out"),
+        let batcher = self.batcher.get_or_init(|| {
+            Batcher::start(
+                redis.clone(),
+                self.script.clone(),
+                Arc::clone(&self.counters),
+                Arc::clone(&self.up),
+            )
+        });
+        let answer = match batcher.admit(self.prepare(a, &sources)).await {
+            Ok(answer) => answer,
+            Err(error) => return self.call_failed(a, &sources, error.describe()),
         };
+        let reply = answer.reply();
         let now = self.now_ms();
         let mut remotes = sources.iter().filter_map(|s| match s {
             Source::Remote { state, want, .. } => Some((state, *want)),
@@ -356,16 +383,50 @@ impl Limiter {
                         Some(ms) if *ms >= 0 => Duration::from_millis(*ms as u64),
                         _ => lease::MEMO_MAX,
                     };
-                    state.block_for(now, wait);
+                    // From before the call: the tokens are due `wait` after Redis looked,
+                    // which was later (however long the call queued).
+                    state.block_for(asked, wait);
                 }
                 self.give_back(&sources);
                 Verdict::Throttled
             }
             Some(script::QUOTA_EXCEEDED) => {
                 self.give_back(&sources);
+                if let Some(q) = &a.quota {
+                    self.remember_used_up(q, asked);
+                }
                 Verdict::QuotaExceeded
             }
-            _ => self.call_failed(a, &sources, "unexpected admission script reply"),
+            Some(script::FAILED) => self.call_failed(a, &sources, "admission script error"),
+            _ => self.call_failed(a, &sources, CallError::BadReply.describe()),
+        }
+    }
+
+    /// Whether Redis said, less than [`apigw_quota::USED_UP_MEMO`] ago, that this quota is
+    /// used up for the same period at a limit at least this one's.
+    fn quota_used_up(&self, q: &QuotaCheck<'_>, now: u64) -> bool {
+        let memo = self.quota_memo.read().unwrap_or_else(|e| e.into_inner());
+        if memo.is_empty() {
+            return false;
+        }
+        memo.get(q.name.as_ref()).is_some_and(|m| {
+            now < m.until && m.period_start == q.period_start && q.limit <= m.limit
+        })
+    }
+
+    /// Remembers that the quota was used up when the call asked at `asked`.
+    fn remember_used_up(&self, q: &QuotaCheck<'_>, asked: u64) {
+        let memo = QuotaMemo {
+            period_start: q.period_start,
+            limit: q.limit,
+            until: asked + apigw_quota::USED_UP_MEMO.as_millis() as u64,
+        };
+        let mut map = self.quota_memo.write().unwrap_or_else(|e| e.into_inner());
+        match map.get_mut(q.name.as_ref()) {
+            Some(m) => *m = memo,
+            None => {
+                map.insert(q.name.as_ref().into(), memo);
+            }
         }
     }
 
@@ -431,41 +492,45 @@ impl Limiter {
             .admit(a, self.live_nodes(), &self.prefix, Instant::now())
     }
 
-    async fn invoke(
-        &self,
-        mut redis: SharedRedis,
-        a: &Admission<'_>,
-        sources: &[Source],
-    ) -> redis::RedisResult<Vec<i64>> {
-        let mut call = self.script.prepare_invoke();
+    /// The admission's keys and arguments for the script (see [`script`]).
+    fn prepare(&self, a: &Admission<'_>, sources: &[Source]) -> Prepared {
+        let prefix = self.prefix.as_bytes();
+        let mut p = Prepared::new();
         let mut n = 0usize;
         for s in sources {
             if let Source::Remote { index, .. } = s {
-                call.key(Prefixed(&self.prefix, &a.buckets[*index].name));
+                p.key(&[prefix, a.buckets[*index].name.as_bytes()]);
                 n += 1;
             }
         }
         match &a.quota {
-            Some(q) => call.key(QuotaKey(&self.prefix, q)),
-            None => call.key(self.quota_none.as_str()),
+            Some(q) => p.key_fmt(
+                &[prefix, q.name.as_bytes()],
+                format_args!("{}", q.period_start),
+            ),
+            None => p.key(&[self.quota_none.as_bytes()]),
         };
-        call.key(self.usage_key.as_str());
-        call.arg(n);
+        p.key(&[self.usage_key.as_bytes()]);
+        p.arg(format_args!("{n}"));
         for s in sources {
             if let Source::Remote { index, want, .. } = s {
                 let limit = a.buckets[*index].limit;
-                call.arg(limit.rate).arg(limit.burst).arg(*want);
+                p.arg(format_args!("{}", limit.rate))
+                    .arg(format_args!("{}", limit.burst))
+                    .arg(format_args!("{want}"));
             }
         }
         match &a.quota {
-            Some(q) => call.arg(q.limit).arg(q.ttl_secs),
-            None => call.arg(-1).arg(0),
+            Some(q) => p
+                .arg(format_args!("{}", q.limit))
+                .arg(format_args!("{}", q.ttl_secs)),
+            None => p.arg(format_args!("-1")).arg(format_args!("0")),
         };
         match &a.usage {
-            Some(u) => call.arg(UsageField(u)),
-            None => call.arg(""),
+            Some(u) => p.arg(format_args!("{}{}", u.prefix, DayText(u.day))),
+            None => p.arg_bytes(&[]),
         };
-        call.invoke_async(&mut redis).await
+        p
     }
 
     fn mark_down(&self, why: &str) {
@@ -674,6 +739,106 @@ mod tests {
         assert_eq!(l.admit(&b).await, Verdict::Admitted);
         assert_eq!(l.admit(&b).await, Verdict::Admitted);
         assert_eq!(l.admit(&b).await, Verdict::QuotaExceeded);
+        cleanup(&prefix).await;
+    }
+
+    #[tokio::test]
+    async fn concurrent_admissions_share_calls_and_stay_exact() {
+        let (l, prefix) = limiter(&redis_url(), false);
+        // Quota 40, a key bucket that never runs out: 100 requests at once.
+        let a = admission(1000.0, Some(40));
+        let verdicts = futures::future::join_all((0..100).map(|_| l.admit(&a))).await;
+        let admitted = verdicts.iter().filter(|v| **v == Verdict::Admitted).count();
+        let refused = verdicts
+            .iter()
+            .filter(|v| **v == Verdict::QuotaExceeded)
+            .count();
+        assert_eq!((admitted, refused), (40, 60), "{verdicts:?}");
+        assert!(l.shared(), "no call failed");
+        assert_eq!(
+            usage_count(&prefix).await,
+            40,
+            "exactly the admitted counted"
+        );
+        let quota: i64 = redis::cmd("GET")
+            .arg(format!("{prefix}q:p:k:0"))
+            .query_async(&mut connection().await)
+            .await
+            .unwrap();
+        assert_eq!(quota, 40);
+        // All 100 were queued before the driver ran: they went in one call (or a few,
+        // at most MAX_BATCH each).
+        assert_eq!(l.redis_admissions(), 100);
+        let calls = l.redis_calls();
+        assert!(
+            (1..=100usize.div_ceil(batch::MAX_BATCH) as u64).contains(&calls),
+            "{calls} calls for 100 admissions"
+        );
+        cleanup(&prefix).await;
+    }
+
+    #[tokio::test]
+    async fn a_failing_admission_leaves_the_others_of_its_call_alone() {
+        let (l, prefix) = limiter(&redis_url(), false);
+        // Admission `bad`'s quota counter holds a hash: its GET fails inside the script.
+        let _: () = redis::cmd("HSET")
+            .arg(format!("{prefix}q:bad:0"))
+            .arg("x")
+            .arg(1)
+            .query_async(&mut connection().await)
+            .await
+            .unwrap();
+        let good = admission(10.0, Some(10));
+        let bad = Admission {
+            quota: Some(QuotaCheck {
+                name: "q:bad:".into(),
+                period_start: 0,
+                limit: 10,
+                ttl_secs: 60,
+            }),
+            usage: None,
+            ..admission(10.0, None)
+        };
+        let (g, b, g2) = tokio::join!(l.admit(&good), l.admit(&bad), l.admit(&good));
+        assert_eq!(l.redis_calls(), 1, "one call for the three");
+        assert_eq!((g, g2), (Verdict::Admitted, Verdict::Admitted));
+        // The failing one is decided as when a call fails: Redis marked down, local share.
+        assert_eq!(b, Verdict::Admitted);
+        assert!(!l.shared());
+        assert_eq!(l.fallback_admissions(), 1);
+        assert_eq!(usage_count(&prefix).await, 2, "the others were counted");
+        cleanup(&prefix).await;
+    }
+
+    #[tokio::test]
+    async fn used_up_quota_is_remembered_unless_raised() {
+        let (l, prefix) = limiter(&redis_url(), false);
+        let a = admission(1000.0, Some(2));
+        assert_eq!(l.admit(&a).await, Verdict::Admitted);
+        assert_eq!(l.admit(&a).await, Verdict::Admitted);
+        let before = l.now_ms();
+        assert_eq!(l.admit(&a).await, Verdict::QuotaExceeded);
+        let calls = l.redis_calls();
+        for _ in 0..20 {
+            assert_eq!(l.admit(&a).await, Verdict::QuotaExceeded);
+        }
+        // No call unless the loop outlasted the memo (a loaded machine may pause it).
+        let allowed = (l.now_ms() - before) / apigw_quota::USED_UP_MEMO.as_millis() as u64;
+        assert!(
+            l.redis_calls() - calls <= allowed,
+            "refused from the memo: {} calls",
+            l.redis_calls() - calls
+        );
+        // A raised limit (a new config) asks Redis again at once.
+        let raised = admission(1000.0, Some(3));
+        assert_eq!(l.admit(&raised).await, Verdict::Admitted);
+        // So does the next period (another counter).
+        let mut next = admission(1000.0, Some(2));
+        if let Some(q) = &mut next.quota {
+            q.period_start = 86_400;
+        }
+        assert_eq!(l.admit(&next).await, Verdict::Admitted);
+        assert_eq!(usage_count(&prefix).await, 4);
         cleanup(&prefix).await;
     }
 

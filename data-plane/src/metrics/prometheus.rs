@@ -220,6 +220,12 @@ pub fn render(registry: &Registry, limiter: &Limiter) -> String {
     );
     counter(
         &mut out,
+        "apigw_redis_admissions_total",
+        "Admissions sent to Redis in those round trips: concurrent requests of a node share one call, so admissions / calls is the mean batch.",
+        limiter.redis_admissions(),
+    );
+    counter(
+        &mut out,
         "apigw_redis_fallback_admissions_total",
         "Admissions decided locally because Redis was unreachable (the node's share of each limit, or refused with --limits-fail-closed).",
         limiter.fallback_admissions(),
