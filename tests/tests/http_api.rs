@@ -47,7 +47,16 @@ impl Env {
     }
 
     async fn start_full(issuer: Option<Issuer>, region: &str) -> Self {
-        let functions = FunctionsHost::start().await;
+        Self::start_all(issuer, region, &[]).await
+    }
+
+    /// `start_full` with extra environment for the functions host (its functions inherit it).
+    async fn start_all(
+        issuer: Option<Issuer>,
+        region: &str,
+        functions_env: &[(&str, String)],
+    ) -> Self {
+        let functions = FunctionsHost::start_with_env(functions_env).await;
         let backend = Backend::start("http-backend").await;
         let db = fresh_database().await.expect("a test database");
         let cp = ControlPlane::start_with_env(
@@ -1363,6 +1372,66 @@ async fn a_changed_authorizer_serves_no_decision_cached_before_the_change() {
         .await;
         assert_eq!(got.json(), message("Forbidden"));
     }
+}
+
+// --- ResetAuthorizersCache ----------------------------------------------------------------
+
+/// ResetAuthorizersCache (apigatewayv2, boto3): a Lambda REQUEST authorizer's decisions are
+/// cached (authorizerResultTtlInSeconds 300) on both nodes; the function then changes its
+/// answer (it refuses every token once its deny file exists), the nodes keep serving the
+/// cached `isAuthorized: true`; after the reset both nodes ask the function again and refuse.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_authorizers_cache_makes_every_node_ask_the_authorizer_again() {
+    let deny = std::env::temp_dir().join(format!("apigw-deny-{}", uuid::Uuid::new_v4()));
+    let key = Key::rsa("http-rsa-4");
+    let issuer = Issuer::start(vec![key]).await;
+    let env = Env::start_all(
+        Some(issuer),
+        "us-east-1",
+        &[("HTTP_AUTHORIZER_DENY_FILE", deny.display().to_string())],
+    )
+    .await;
+    let made = env.boto3(&["auth"]).await;
+    let api = made["apiId"].as_str().expect("apiId").to_string();
+    until_served(&env, &api, "/open", 200).await;
+    let calls = || env.functions.invocations("http-simple-authorizer");
+    let ann = [("x-token", "allow-ann")];
+
+    // Allowed, and cached on both nodes (and in the shared store).
+    for node in &env.nodes {
+        let got = call(node, &api, "GET", "/lambda", &ann, "").await;
+        assert_eq!(got.status, 200, "{}", got.show());
+    }
+    let cached = calls().await;
+    assert!(cached >= 1, "the authorizer was called");
+
+    // The function now refuses every token; the cached decision is still served.
+    std::fs::write(&deny, b"deny").expect("writing the deny file");
+    for node in &env.nodes {
+        for _ in 0..2 {
+            let got = call(node, &api, "GET", "/lambda", &ann, "").await;
+            assert_eq!(got.status, 200, "served from the cache: {}", got.show());
+        }
+    }
+    assert_eq!(calls().await, cached, "no authorizer call while cached");
+
+    // ResetAuthorizersCache (NotFoundException for an unknown API or stage, checked by the
+    // script): every node asks the function again and answers its new decision.
+    env.boto3(&["reset-cache", &api]).await;
+    for node in &env.nodes {
+        let got = eventually(
+            &format!("{} asks the authorizer again after the reset", node.node_id),
+            Duration::from_secs(30),
+            || async {
+                let got = call(node, &api, "GET", "/lambda", &ann, "").await;
+                (got.status == 403).then_some(got)
+            },
+        )
+        .await;
+        assert_eq!(got.json(), message("Forbidden"));
+    }
+    assert!(calls().await > cached, "the function was asked again");
+    let _ = std::fs::remove_file(&deny);
 }
 
 // --- Access logs -----------------------------------------------------------------------------
