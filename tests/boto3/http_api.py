@@ -30,7 +30,7 @@ Every part checks what the management API answers (field by field where AWS docu
 and prints one JSON line for the Rust test.
 
 Environment: V2_ENDPOINT, V2_ACCESS_KEY_ID / V2_SECRET_ACCESS_KEY, V2_REGION (default
-us-east-1), BACKEND_URL (the test's echo backend), ISSUER_URL (the test's OIDC issuer).
+us-east-1), V2_ACCOUNT_ID (the control plane's account, default 000000000000), BACKEND_URL (the test's echo backend), ISSUER_URL (the test's OIDC issuer).
 """
 
 import json
@@ -41,7 +41,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 REGION = os.environ.get("V2_REGION", "us-east-1")
-ACCOUNT = "000000000000"
+ACCOUNT = os.environ.get("V2_ACCOUNT_ID", "000000000000")
 v2 = boto3.client(
     "apigatewayv2",
     endpoint_url=os.environ["V2_ENDPOINT"],

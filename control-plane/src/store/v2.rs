@@ -36,7 +36,7 @@ pub mod kind {
 pub fn api_not_found(id: &str) -> ApiError {
     ApiError::not_found(format!(
         "Invalid API identifier specified {}:{id}",
-        super::ACCOUNT_ID
+        super::account_id()
     ))
 }
 

@@ -293,7 +293,7 @@ pub fn http_stage_config(api_id: &str, stage: &Value, frozen: &Value) -> pb::Htt
         access_log: access_log(stage),
         last_updated_date: epoch(stage),
         region: String::new(),
-        account_id: crate::store::ACCOUNT_ID.to_string(),
+        account_id: crate::store::account_id().to_string(),
         authorizer_cache_reset: 0,
     }
 }
