@@ -60,6 +60,9 @@ struct Args {
     /// Region in SigV4 scopes and ARNs.
     #[arg(long, env = "APIGW_REGION", default_value = "us-east-1")]
     region: String,
+    /// The account id in ARNs, messages and events (12 digits).
+    #[arg(long, env = "APIGW_ACCOUNT_ID", default_value = apigw_control_plane::store::DEFAULT_ACCOUNT_ID)]
+    account_id: String,
     /// Directory of the built web console (`cd web-console && npm install && npm run build`).
     #[arg(long, env = "CONSOLE_DIR", default_value = "web-console/dist")]
     console_dir: std::path::PathBuf,
@@ -137,6 +140,9 @@ async fn shutdown_signal() {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     init_logging(&args.log_format);
+    // Once, before anything reads it: a process-wide value (store::account_id).
+    apigw_control_plane::store::set_account_id(&args.account_id)
+        .map_err(|e| anyhow::anyhow!("--account-id / APIGW_ACCOUNT_ID: {e}"))?;
     let access_key_id = std::env::var("APIGW_ACCESS_KEY_ID").ok();
     let secret = std::env::var("APIGW_SECRET_ACCESS_KEY").ok();
     let (access_key_id, secret_access_key) = match (access_key_id, secret) {

@@ -20,6 +20,8 @@ data-plane nodes):
   auth-change API AUTH ttl|policy
                         UpdateAuthorizer: AUTH's TTL changes, or it becomes the 1.0
                         policy authorizer
+  reset-cache API_ID    ResetAuthorizersCache of API's `$default` stage (NotFoundException
+                        for an unknown API or stage first)
   logs                  a `$default` stage with accessLogSettings (JSON)
   openapi               ImportApi of an OpenAPI 3.0 document, ExportApi
   reimport API_ID       ReimportApi with a changed document, ExportApi again
@@ -28,7 +30,7 @@ Every part checks what the management API answers (field by field where AWS docu
 and prints one JSON line for the Rust test.
 
 Environment: V2_ENDPOINT, V2_ACCESS_KEY_ID / V2_SECRET_ACCESS_KEY, V2_REGION (default
-us-east-1), BACKEND_URL (the test's echo backend), ISSUER_URL (the test's OIDC issuer).
+us-east-1), V2_ACCOUNT_ID (the control plane's account, default 000000000000), BACKEND_URL (the test's echo backend), ISSUER_URL (the test's OIDC issuer).
 """
 
 import json
@@ -39,7 +41,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 REGION = os.environ.get("V2_REGION", "us-east-1")
-ACCOUNT = "000000000000"
+ACCOUNT = os.environ.get("V2_ACCOUNT_ID", "000000000000")
 v2 = boto3.client(
     "apigatewayv2",
     endpoint_url=os.environ["V2_ENDPOINT"],
@@ -499,6 +501,19 @@ def part_auth_change(api_id, authorizer_id, what):
     out({"apiId": api_id})
 
 
+def part_reset_cache(api_id):
+    message = fails(v2.reset_authorizers_cache, "NotFoundException", ApiId=api_id,
+                    StageName="nosuchstage")
+    check("nosuchstage" in message, f"message names the stage: {message}")
+    message = fails(v2.reset_authorizers_cache, "NotFoundException", ApiId="nosuchapi",
+                    StageName="$default")
+    check("nosuchapi" in message, f"message names the API: {message}")
+    got = v2.reset_authorizers_cache(ApiId=api_id, StageName="$default")
+    status = got["ResponseMetadata"]["HTTPStatusCode"]
+    check(status == 204, f"ResetAuthorizersCache answered {status}")
+    out({"apiId": api_id})
+
+
 LOG_FORMAT = json.dumps({
     "requestId": "$context.requestId", "routeKey": "$context.routeKey",
     "status": "$context.status", "method": "$context.httpMethod", "path": "$context.path",
@@ -541,6 +556,7 @@ def main():
         "body-limit": part_body_limit,
         "auth-v1": part_auth_v1,
         "auth-change": part_auth_change,
+        "reset-cache": part_reset_cache,
         "logs": part_logs,
     }
     if part not in parts:

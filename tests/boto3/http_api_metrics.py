@@ -9,6 +9,7 @@ HAM_EXPECT (JSON) names what the nodes must have shipped:
   listed     [[metric, dims]]: ListMetrics (filtered by the ApiId) must list these
   unlisted   [[metric, dims]]: and not these
   unlisted_api_name  ListMetrics filtered by this ApiName must list nothing
+  metric_data  [check]: GetMetricData's values summed must equal `value` too
   alarm      {"name", "metric", "dims", "threshold"}: a Sum >= threshold alarm over 60 s
              that must reach ALARM (polled for at most 150 s), then is deleted
 The checks are polled (the nodes ship every second) until they all hold, for at most 90 s;
@@ -119,6 +120,23 @@ def main():
     )["MetricDataResults"][0]
     if sum(data["Values"]) != first["value"]:
         sys.exit(f"FAILED: GetMetricData {first['metric']}: {data['Values']} != {first['value']}")
+    for check in EXPECT.get("metric_data", []):
+        data = cw.get_metric_data(
+            MetricDataQueries=[{
+                "Id": "d1",
+                "MetricStat": {
+                    "Metric": {"Namespace": "AWS/ApiGateway", "MetricName": check["metric"],
+                               "Dimensions": dims(check["dims"])},
+                    "Period": 60,
+                    "Stat": check["stat"],
+                },
+            }],
+            StartTime=START,
+            EndTime=end(),
+        )["MetricDataResults"][0]
+        if sum(data["Values"]) != check["value"]:
+            sys.exit(f"FAILED: GetMetricData {check['metric']} {check['dims']}: "
+                     f"{data['Values']} != {check['value']}")
     # An alarm on the route's metric reaches ALARM once its period is complete.
     alarm = EXPECT["alarm"]
     cw.put_metric_alarm(

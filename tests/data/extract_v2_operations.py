@@ -18,7 +18,7 @@ KINDS = ("Route", "RouteResponse", "Integration", "IntegrationResponse", "Author
 OPERATIONS = sorted(
     ["GetApis", "CreateApi", "GetApi", "UpdateApi", "DeleteApi", "GetModelTemplate", "GetStages",
      "CreateStage", "GetStage", "UpdateStage", "DeleteStage", "DeleteRouteSettings",
-     "DeleteAccessLogSettings", "ImportApi", "ReimportApi", "ExportApi", "DeleteCorsConfiguration",
+     "DeleteAccessLogSettings", "ResetAuthorizersCache", "ImportApi", "ReimportApi", "ExportApi", "DeleteCorsConfiguration",
      "GetDomainNames", "CreateDomainName", "GetDomainName", "UpdateDomainName", "DeleteDomainName",
      "GetApiMappings", "CreateApiMapping", "GetApiMapping", "UpdateApiMapping", "DeleteApiMapping"]
     + [f"{verb}{kind}" for kind in KINDS for verb in ("Create", "Get", "Update", "Delete")]

@@ -30,6 +30,8 @@ struct Env {
     cp: ControlPlane,
     nodes: Vec<DataPlane>,
     region: String,
+    /// The control plane's `APIGW_ACCOUNT_ID` (the script's ARNs use it).
+    account: String,
 }
 
 impl Env {
@@ -47,7 +49,26 @@ impl Env {
     }
 
     async fn start_full(issuer: Option<Issuer>, region: &str) -> Self {
-        let functions = FunctionsHost::start().await;
+        Self::start_all(issuer, region, &[]).await
+    }
+
+    /// `start_full` with extra environment for the functions host (its functions inherit it).
+    async fn start_all(
+        issuer: Option<Issuer>,
+        region: &str,
+        functions_env: &[(&str, String)],
+    ) -> Self {
+        Self::start_account(issuer, region, functions_env, "000000000000").await
+    }
+
+    /// `start_all` with the control plane's account id (`APIGW_ACCOUNT_ID`).
+    async fn start_account(
+        issuer: Option<Issuer>,
+        region: &str,
+        functions_env: &[(&str, String)],
+        account: &str,
+    ) -> Self {
+        let functions = FunctionsHost::start_with_env(functions_env).await;
         let backend = Backend::start("http-backend").await;
         let db = fresh_database().await.expect("a test database");
         let cp = ControlPlane::start_with_env(
@@ -57,6 +78,7 @@ impl Env {
             &[
                 ("FUNCTIONS_URL", functions.url.clone()),
                 ("APIGW_REGION", region.to_string()),
+                ("APIGW_ACCOUNT_ID", account.to_string()),
             ],
         )
         .await;
@@ -82,6 +104,7 @@ impl Env {
             cp,
             nodes,
             region: region.to_string(),
+            account: account.to_string(),
         }
     }
 
@@ -95,7 +118,8 @@ impl Env {
             .env("V2_ACCESS_KEY_ID", ACCESS_KEY_ID)
             .env("V2_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
             .env("BACKEND_URL", self.backend.url())
-            .env("V2_REGION", &self.region);
+            .env("V2_REGION", &self.region)
+            .env("V2_ACCOUNT_ID", &self.account);
         if let Some(issuer) = &self.issuer {
             cmd.env("ISSUER_URL", &issuer.url);
         }
@@ -1365,11 +1389,82 @@ async fn a_changed_authorizer_serves_no_decision_cached_before_the_change() {
     }
 }
 
+// --- ResetAuthorizersCache ----------------------------------------------------------------
+
+/// ResetAuthorizersCache (apigatewayv2, boto3): a Lambda REQUEST authorizer's decisions are
+/// cached (authorizerResultTtlInSeconds 300) on both nodes; the function then changes its
+/// answer (it refuses every token once its deny file exists), the nodes keep serving the
+/// cached `isAuthorized: true`; after the reset both nodes ask the function again and refuse.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_authorizers_cache_makes_every_node_ask_the_authorizer_again() {
+    let deny = std::env::temp_dir().join(format!("apigw-deny-{}", uuid::Uuid::new_v4()));
+    let key = Key::rsa("http-rsa-4");
+    let issuer = Issuer::start(vec![key]).await;
+    let env = Env::start_all(
+        Some(issuer),
+        "us-east-1",
+        &[("HTTP_AUTHORIZER_DENY_FILE", deny.display().to_string())],
+    )
+    .await;
+    let made = env.boto3(&["auth"]).await;
+    let api = made["apiId"].as_str().expect("apiId").to_string();
+    until_served(&env, &api, "/open", 200).await;
+    let calls = || env.functions.invocations("http-simple-authorizer");
+    let ann = [("x-token", "allow-ann")];
+
+    // Allowed, and cached on both nodes (and in the shared store).
+    for node in &env.nodes {
+        let got = call(node, &api, "GET", "/lambda", &ann, "").await;
+        assert_eq!(got.status, 200, "{}", got.show());
+    }
+    let cached = calls().await;
+    assert!(cached >= 1, "the authorizer was called");
+
+    // The function now refuses every token; the cached decision is still served.
+    std::fs::write(&deny, b"deny").expect("writing the deny file");
+    for node in &env.nodes {
+        for _ in 0..2 {
+            let got = call(node, &api, "GET", "/lambda", &ann, "").await;
+            assert_eq!(got.status, 200, "served from the cache: {}", got.show());
+        }
+    }
+    assert_eq!(calls().await, cached, "no authorizer call while cached");
+
+    // ResetAuthorizersCache (NotFoundException for an unknown API or stage, checked by the
+    // script): every node asks the function again and answers its new decision.
+    env.boto3(&["reset-cache", &api]).await;
+    for node in &env.nodes {
+        let got = eventually(
+            &format!("{} asks the authorizer again after the reset", node.node_id),
+            Duration::from_secs(30),
+            || async {
+                let got = call(node, &api, "GET", "/lambda", &ann, "").await;
+                (got.status == 403).then_some(got)
+            },
+        )
+        .await;
+        assert_eq!(got.json(), message("Forbidden"));
+    }
+    assert!(calls().await > cached, "the function was asked again");
+    let _ = std::fs::remove_file(&deny);
+}
+
 // --- Access logs -----------------------------------------------------------------------------
 
 /// FilterLogEvents through the Logs API (console session): the events of `group`
 /// matching `pattern`.
 async fn filter_log_events(cp: &ControlPlane, group: &str, pattern: &str) -> Vec<Value> {
+    let answer = logs_call(
+        cp,
+        "FilterLogEvents",
+        json!({"logGroupName": group, "filterPattern": pattern}),
+    )
+    .await;
+    answer["events"].as_array().cloned().unwrap_or_default()
+}
+
+/// One Logs API call (`Logs_20140328.{operation}`) with a console session: its answer.
+async fn logs_call(cp: &ControlPlane, operation: &str, body: Value) -> Value {
     use apigw_e2e::process::{ADMIN_PASSWORD, ADMIN_USER};
     let http = reqwest::Client::new();
     let session: Value = http
@@ -1386,15 +1481,15 @@ async fn filter_log_events(cp: &ControlPlane, group: &str, pattern: &str) -> Vec
         .post(format!("{}/", cp.url()))
         .bearer_auth(token)
         .header("content-type", "application/x-amz-json-1.1")
-        .header("x-amz-target", "Logs_20140328.FilterLogEvents")
-        .body(json!({"logGroupName": group, "filterPattern": pattern}).to_string())
+        .header("x-amz-target", format!("Logs_20140328.{operation}"))
+        .body(body.to_string())
         .send()
         .await
-        .expect("FilterLogEvents")
+        .expect("a Logs call")
         .json()
         .await
-        .expect("FilterLogEvents JSON");
-    answer["events"].as_array().cloned().unwrap_or_default()
+        .expect("a Logs JSON answer");
+    answer
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1461,5 +1556,92 @@ async fn access_logs_of_an_http_api_stage_are_written_and_searchable() {
                 .iter()
                 .all(|e| e["message"].as_str().is_some_and(|m| m.contains("\"404\""))),
         "{all_404:?}"
+    );
+}
+
+// --- The account id setting ---------------------------------------------------------------------
+
+/// The control plane started with `APIGW_ACCOUNT_ID=123456789012`: the account is in the
+/// v2 API's NotFoundException message, in the 2.0 event's `requestContext.accountId` and
+/// an access log line's `$context.accountId` (served by both nodes), and in the log
+/// group's ARN (DescribeLogGroups); the stage's destination ARN names that account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_account_id_is_in_messages_events_logs_and_arns() {
+    const ACCOUNT: &str = "123456789012";
+    let issuer = Issuer::start(vec![Key::rsa("http-rsa-5")]).await;
+    let env = Env::start_account(Some(issuer), "us-east-1", &[], ACCOUNT).await;
+
+    let missing = env.cp.mgmt().get("/v2/apis/nosuchapi").await;
+    assert_eq!(missing.status, 404, "{}", missing.body);
+    assert!(
+        missing
+            .body
+            .to_string()
+            .contains(&format!("{ACCOUNT}:nosuchapi")),
+        "{}",
+        missing.body
+    );
+
+    // A Lambda proxy (2.0) event, through each node.
+    let made = env.boto3(&["auth"]).await;
+    let api = made["apiId"].as_str().expect("apiId").to_string();
+    until_served(&env, &api, "/open", 200).await;
+    for node in &env.nodes {
+        let got = get(node, &api, "/open").await;
+        assert_eq!(got.status, 200, "{}", got.show());
+        assert_eq!(
+            got.json()["requestContext"]["accountId"],
+            ACCOUNT,
+            "{}",
+            got.show()
+        );
+    }
+
+    // An access log line's `$context.accountId`, and the log group's ARN.
+    let logged = env.boto3(&["logs"]).await;
+    let logged = logged["apiId"].as_str().expect("apiId").to_string();
+    until_served(&env, &logged, "/logged/0", 200).await;
+    let got = get(&env.nodes[1], &logged, "/logged/7").await;
+    assert_eq!(got.status, 200, "{}", got.show());
+    let id = got.header("apigw-requestid").to_string();
+    let pattern = format!("{{ $.extendedRequestId = \"{id}\" }}");
+    let events = eventually("the access line", Duration::from_secs(30), || async {
+        let events = filter_log_events(&env.cp, "http-access", &pattern).await;
+        (!events.is_empty()).then_some(events)
+    })
+    .await;
+    let line: Value =
+        serde_json::from_str(events[0]["message"].as_str().expect("message")).expect("JSON");
+    assert_eq!(line["accountId"], ACCOUNT, "{line}");
+    let groups = logs_call(
+        &env.cp,
+        "DescribeLogGroups",
+        json!({"logGroupNamePrefix": "http-access"}),
+    )
+    .await;
+    let arn = groups["logGroups"][0]["logGroupArn"]
+        .as_str()
+        .unwrap_or_default();
+    assert_eq!(
+        arn,
+        format!("arn:aws:logs:us-east-1:{ACCOUNT}:log-group:http-access"),
+        "{groups}"
+    );
+}
+
+/// An account id that is not 12 digits stops the control plane at start, saying why.
+#[tokio::test]
+async fn a_malformed_account_id_is_refused_at_start() {
+    let out = tokio::process::Command::new(apigw_e2e::process::bin_dir().join("control-plane"))
+        .env("APIGW_ACCOUNT_ID", "12345")
+        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+        .output()
+        .await
+        .expect("running the control plane");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("APIGW_ACCOUNT_ID") && stderr.contains("12 decimal digits"),
+        "{stderr}"
     );
 }

@@ -6,7 +6,10 @@
 //! `Count`, `4xx`, `5xx`, `Latency`, `IntegrationLatency` by {ApiId}, {ApiId, Stage} and
 //! {ApiId, Stage, Route}; ListMetrics must list those sets and no REST-style (`ApiName`)
 //! one for the API; GetMetricData must agree; and an alarm on `Count` by
-//! {ApiId, Stage, Route} must go to ALARM.
+//! {ApiId, Stage, Route} must go to ALARM. `DataProcessed` (Sum, by every set, through
+//! GetMetricStatistics and GetMetricData) must equal the body bytes the test sent plus the
+//! body bytes it received through the gateway on the requests counted (some requests carry
+//! a body, of known length).
 
 use std::time::Duration;
 
@@ -14,15 +17,22 @@ use apigw_e2e::process::{DataPlane, ACCESS_KEY_ID, SECRET_ACCESS_KEY};
 use apigw_e2e::{eventually, fresh_database, Backend, ControlPlane};
 use serde_json::{json, Value};
 
-/// `GET {path}` on `node` for `api` (invoke Host `{api}.execute-api.localhost`): the status.
-async fn get(node: &DataPlane, api: &str, path: &str) -> u16 {
-    reqwest::Client::new()
+/// `GET {path}` on `node` for `api` (invoke Host `{api}.execute-api.localhost`) with
+/// `body` (sent with its `Content-Length`): the status and the body bytes that went through
+/// the gateway (the request body sent plus the response body received; DataProcessed).
+async fn call(node: &DataPlane, api: &str, path: &str, body: &'static [u8]) -> (u16, u64) {
+    let mut request = reqwest::Client::new()
         .get(format!("{}{path}", node.base()))
-        .header("host", format!("{api}.execute-api.localhost"))
-        .send()
-        .await
-        .map(|r| r.status().as_u16())
-        .unwrap_or(0)
+        .header("host", format!("{api}.execute-api.localhost"));
+    if !body.is_empty() {
+        request = request.body(body);
+    }
+    let Ok(response) = request.send().await else {
+        return (0, 0);
+    };
+    let status = response.status().as_u16();
+    let received = response.bytes().await.map_or(0, |b| b.len() as u64);
+    (status, body.len() as u64 + received)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,23 +101,40 @@ async fn http_api_metrics_read_by_api_id_stage_and_route_over_two_nodes() {
         DataPlane::start_env(&cp.grpc_url(), "hm-0", &env).await,
         DataPlane::start_env(&cp.grpc_url(), "hm-1", &env).await,
     ];
+    // DataProcessed: the bytes of the requests counted, per route and over the stage.
+    let (mut pets_bytes, mut stage_bytes) = (0u64, 0u64);
     // Each node's first 200 on GET /pets (the stage reached it) counts too.
     for node in &nodes {
-        eventually(
+        let bytes = eventually(
             &format!("{} serves GET /prod/pets", node.node_id),
             Duration::from_secs(30),
-            || async { (get(node, &api, "/prod/pets").await == 200).then_some(()) },
+            || async {
+                let (status, bytes) = call(node, &api, "/prod/pets", b"").await;
+                (status == 200).then_some(bytes)
+            },
         )
         .await;
+        pets_bytes += bytes;
     }
-    // GET /pets: 1 + 2 more on node 0, 1 + 1 more on node 1 (5, all 200); GET /gone: 2 on
-    // node 1 (404 from the backend); /prod/nosuch: 1 on node 0 (404, no route).
+    // GET /pets: 1 + 2 more on node 0 (with a 35-byte body), 1 + 1 more on node 1 (5, all
+    // 200); GET /gone: 2 on node 1 (404 from the backend); /prod/nosuch: 1 on node 0 (404,
+    // no route, with a 5-byte body).
+    const PETS_BODY: &[u8] = b"{\"name\":\"rex\",\"kind\":\"dog\",\"age\":3}";
     for _ in 0..2 {
-        assert_eq!(get(&nodes[0], &api, "/prod/pets").await, 200);
-        assert_eq!(get(&nodes[1], &api, "/prod/gone").await, 404);
+        let (status, bytes) = call(&nodes[0], &api, "/prod/pets", PETS_BODY).await;
+        assert_eq!(status, 200);
+        assert!(bytes > PETS_BODY.len() as u64, "a response body came back");
+        pets_bytes += bytes;
+        let (status, bytes) = call(&nodes[1], &api, "/prod/gone", b"").await;
+        assert_eq!(status, 404);
+        stage_bytes += bytes;
     }
-    assert_eq!(get(&nodes[1], &api, "/prod/pets").await, 200);
-    assert_eq!(get(&nodes[0], &api, "/prod/nosuch").await, 404);
+    let (status, bytes) = call(&nodes[1], &api, "/prod/pets", b"").await;
+    assert_eq!(status, 200);
+    pets_bytes += bytes;
+    let (status, bytes) = call(&nodes[0], &api, "/prod/nosuch", b"hello").await;
+    assert_eq!(status, 404);
+    stage_bytes += bytes + pets_bytes;
 
     let stage = json!({"ApiId": api, "Stage": "prod"});
     let route = json!({"ApiId": api, "Stage": "prod", "Route": "GET /pets"});
@@ -122,6 +149,11 @@ async fn http_api_metrics_read_by_api_id_stage_and_route_over_two_nodes() {
             {"metric": "4xx", "dims": route, "stat": "Sum", "value": 0},
             {"metric": "Latency", "dims": route, "stat": "SampleCount", "value": 5},
             {"metric": "IntegrationLatency", "dims": route, "stat": "SampleCount", "value": 5},
+            {"metric": "DataProcessed", "dims": route, "stat": "Sum", "value": pets_bytes},
+            {"metric": "DataProcessed", "dims": stage, "stat": "Sum", "value": stage_bytes},
+            {"metric": "DataProcessed", "dims": {"ApiId": api}, "stat": "Sum",
+             "value": stage_bytes},
+            {"metric": "DataProcessed", "dims": route, "stat": "SampleCount", "value": 5},
             {"metric": "Count", "dims": {"ApiId": api, "Stage": "prod", "Route": "GET /gone"},
              "stat": "Sum", "value": null},
             // REST names and dimensions do not read an HTTP API's series.
@@ -136,6 +168,8 @@ async fn http_api_metrics_read_by_api_id_stage_and_route_over_two_nodes() {
             ["5xx", stage],
             ["Count", route],
             ["Latency", route],
+            ["DataProcessed", stage],
+            ["DataProcessed", route],
         ],
         "unlisted": [
             ["Count", {"ApiId": api, "Stage": "prod", "Route": "GET /gone"}],
@@ -143,6 +177,11 @@ async fn http_api_metrics_read_by_api_id_stage_and_route_over_two_nodes() {
             ["MessageCount", stage],
         ],
         "unlisted_api_name": "metered-http",
+        // GetMetricData agrees on these too.
+        "metric_data": [
+            {"metric": "DataProcessed", "dims": stage, "stat": "Sum", "value": stage_bytes},
+            {"metric": "DataProcessed", "dims": route, "stat": "Sum", "value": pets_bytes},
+        ],
         "alarm": {"name": "pets-busy", "metric": "Count", "dims": route, "threshold": 3},
     });
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("boto3/http_api_metrics.py");

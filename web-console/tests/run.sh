@@ -5,7 +5,7 @@
 # (serving web-console/dist) and one data-plane node, then runs tests/console.test.mjs,
 # tests/monitoring.test.mjs, tests/audit.test.mjs, tests/logs.test.mjs, tests/canary.test.mjs,
 # tests/stage-cache.test.mjs, tests/domains.test.mjs, tests/websocket.test.mjs,
-# tests/websocket-settings.test.mjs, tests/http-api.test.mjs, tests/http-api-import.test.mjs and tests/policies.test.mjs, in that order, with node's test runner, driving Debian's
+# tests/websocket-settings.test.mjs, tests/http-api.test.mjs, tests/http-api-import.test.mjs, tests/http-api-metrics.test.mjs and tests/policies.test.mjs, in that order, with node's test runner, driving Debian's
 # Chromium through
 # playwright-core. Screenshots go to web-console/test-results/.
 #
@@ -23,6 +23,8 @@
 #   CONSOLE_TESTS=http-api bash web-console/tests/run.sh      # only tests/http-api.test.mjs (HTTP APIs)
 #   CONSOLE_TESTS=http-api-import bash web-console/tests/run.sh  # only tests/http-api-import.test.mjs
 #     (HTTP API OpenAPI import, reimport, export)
+#   CONSOLE_TESTS=http-api-metrics bash web-console/tests/run.sh  # only tests/http-api-metrics.test.mjs
+#     (an HTTP API's Metrics tab, Reset authorizer cache)
 #   CONSOLE_TESTS=policies bash web-console/tests/run.sh      # only tests/policies.test.mjs (access policies)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -110,7 +112,7 @@ wait_ok "http://127.0.0.1:$DP_PORT/healthz"
 # One `node --test` per file: given several files, node orders them itself (by name), and
 # audit.test.mjs would then run before console.test.mjs and fill the console it expects empty.
 failed=0
-for t in ${CONSOLE_TESTS:-console monitoring audit logs canary stage-cache domains websocket websocket-settings http-api http-api-import policies}; do
+for t in ${CONSOLE_TESTS:-console monitoring audit logs canary stage-cache domains websocket websocket-settings http-api http-api-import http-api-metrics policies}; do
   echo "== browser tests: $t"
   CONSOLE_URL="http://127.0.0.1:$CP_PORT" DATA_PLANE_URL="http://127.0.0.1:$DP_PORT" CHROMIUM="$CHROMIUM" \
     TEST_DATABASE_URL="$PG_URL/$DB" node --test --test-concurrency=1 "$here/$t.test.mjs" || failed=1

@@ -63,7 +63,7 @@ pub async fn create(
         &store::deployments::api_items(&mut tx, &api_id).await?,
     );
     snapshot.region = state.region.clone();
-    snapshot.account_id = store::ACCOUNT_ID.into();
+    snapshot.account_id = store::account_id().into();
     let deployment = Deployment {
         id,
         description: req.description,

@@ -122,7 +122,7 @@ pub async fn invoke(
             &store::deployments::api_items(&mut conn, &api_id).await?,
         );
         snapshot.region = state.region.clone();
-        snapshot.account_id = store::ACCOUNT_ID.into();
+        snapshot.account_id = store::account_id().into();
         (
             pb::StageConfig {
                 api_id: api_id.clone(),
@@ -232,7 +232,7 @@ pub async fn authorizer(
         deployment_id: "test-invoke".into(),
         format_version: apigw_proto::SNAPSHOT_FORMAT_VERSION,
         region: state.region.clone(),
-        account_id: store::ACCOUNT_ID.into(),
+        account_id: store::account_id().into(),
         authorizers: vec![super::rules::authorizer::to_snapshot(&authorizer)],
         resources: vec![
             pb::Resource {

@@ -370,7 +370,7 @@ fn event(region: &str, r: &EventRow) -> Value {
 
 /// The CloudTrail record (`CloudTrailEvent`).
 pub fn record(region: &str, r: &EventRow) -> Value {
-    let account = crate::store::ACCOUNT_ID;
+    let account = crate::store::account_id();
     let mut identity = match r.identity_type.as_str() {
         "Root" => json!({
             "type": "Root",

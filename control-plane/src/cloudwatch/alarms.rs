@@ -120,7 +120,7 @@ impl Definition {
 pub fn alarm_arn(region: &str, name: &str) -> String {
     format!(
         "arn:aws:cloudwatch:{region}:{}:alarm:{name}",
-        crate::store::ACCOUNT_ID
+        crate::store::account_id()
     )
 }
 

@@ -121,7 +121,7 @@ fn sns_message(
     serde_json::json!({
         "AlarmName": row.name,
         "AlarmDescription": def.description,
-        "AWSAccountId": crate::store::ACCOUNT_ID,
+        "AWSAccountId": crate::store::account_id(),
         "AlarmConfigurationUpdatedTimestamp": iso8601(row.config_updated_at),
         "NewStateValue": change.new_state,
         "NewStateReason": change.reason,

@@ -23,12 +23,13 @@
 //! `method` is `WEBSOCKET` (the counters' meaning is in `metrics.proto`).
 //!
 //! HTTP APIs' metrics are `Count`, `4xx`, `5xx` (the REST ones' statistics under API
-//! Gateway's HTTP API names), `Latency` and `IntegrationLatency`, under {ApiId},
+//! Gateway's HTTP API names), `Latency`, `IntegrationLatency` and `DataProcessed` (Bytes:
+//! request and response bodies; Sum / SampleCount / Average only), under {ApiId},
 //! {ApiId, Stage} and {ApiId, Stage, Route} (the route key, `GET /pets`; the stage's
 //! detailedMetricsEnabled, or its routeSettings entry). A route's series is also read as
 //! {ApiId, Stage, Resource, Method} (`Method` + ` ` + `Resource` = the route key), the set
 //! some editions of AWS's documentation name; ListMetrics lists `Route`. Their rows are the
-//! ones whose `method` is `HTTPAPI`; `DataProcessed` is not published.
+//! ones whose `method` is `HTTPAPI`.
 
 use std::collections::BTreeMap;
 
@@ -110,6 +111,8 @@ pub enum MetricName {
     Http4xx,
     /// `5xx` (HTTP API).
     Http5xx,
+    /// `DataProcessed` (HTTP API): request and response body bytes.
+    DataProcessed,
 }
 
 impl MetricName {
@@ -124,12 +127,13 @@ impl MetricName {
     ];
 
     /// An HTTP API's metrics, in ListMetrics' order.
-    pub const HTTP_API: [MetricName; 5] = [
+    pub const HTTP_API: [MetricName; 6] = [
         Self::Count,
         Self::Http4xx,
         Self::Http5xx,
         Self::Latency,
         Self::IntegrationLatency,
+        Self::DataProcessed,
     ];
 
     /// Every REST API metric, in ListMetrics' order.
@@ -169,6 +173,7 @@ impl MetricName {
             Self::ExecutionError => "ExecutionError",
             Self::Http4xx => "4xx",
             Self::Http5xx => "5xx",
+            Self::DataProcessed => "DataProcessed",
         }
     }
 
@@ -176,6 +181,7 @@ impl MetricName {
     pub fn unit(self) -> &'static str {
         match self {
             Self::Latency | Self::IntegrationLatency => "Milliseconds",
+            Self::DataProcessed => "Bytes",
             _ => "Count",
         }
     }
@@ -248,10 +254,12 @@ pub struct Aggregate {
     cache_miss: u64,
     latency: Sketch,
     integration_latency: Sketch,
+    data_processed: u64,
 }
 
 impl Aggregate {
     fn add(&mut self, b: &Bucket) {
+        self.data_processed += b.data_processed;
         self.count += b.count;
         self.error_4xx += b.error_4xx;
         self.error_5xx += b.error_5xx;
@@ -286,6 +294,7 @@ impl Aggregate {
             MetricName::IntegrationError => binary_value(self.cache_miss, self.cache_miss, stat),
             MetricName::ClientError => binary_value(self.error_4xx, self.error_4xx, stat),
             MetricName::ExecutionError => binary_value(self.error_5xx, self.error_5xx, stat),
+            MetricName::DataProcessed => bytes_value(self.count, self.data_processed, stat),
         }
     }
 }
@@ -301,6 +310,21 @@ fn sketch_value(s: &Sketch, stat: &Stat) -> Option<f64> {
         Stat::Minimum => s.min(),
         Stat::Maximum => s.max(),
         Stat::Percentile(p, _) => s.quantile(p / 100.0),
+    }
+}
+
+/// DataProcessed: one sample per request of its body bytes, of which only the total is
+/// kept. Sum and SampleCount are exact, Average is their ratio; Minimum, Maximum and
+/// percentiles are not known, so those reads answer no datapoint.
+fn bytes_value(requests: u64, bytes: u64, stat: &Stat) -> Option<f64> {
+    if requests == 0 {
+        return None;
+    }
+    match stat {
+        Stat::SampleCount => Some(requests as f64),
+        Stat::Sum => Some(bytes as f64),
+        Stat::Average => Some(bytes as f64 / requests as f64),
+        Stat::Minimum | Stat::Maximum | Stat::Percentile(..) => None,
     }
 }
 

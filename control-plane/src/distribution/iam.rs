@@ -8,7 +8,7 @@ use apigw_proto::config as pb;
 
 use crate::keys::KeyVault;
 use crate::store::access_keys::EnabledKey;
-use crate::store::ACCOUNT_ID;
+use crate::store::account_id;
 
 /// Today's date (UTC) as `YYYYMMDD`.
 pub fn today() -> String {
@@ -22,8 +22,8 @@ fn day(t: time::OffsetDateTime) -> String {
 /// The user ARN of a key: its console user's, or the account root's for the bootstrap key.
 pub fn user_arn(username: Option<&str>) -> String {
     match username {
-        Some(name) => format!("arn:aws:iam::{ACCOUNT_ID}:user/{name}"),
-        None => format!("arn:aws:iam::{ACCOUNT_ID}:root"),
+        Some(name) => format!("arn:aws:iam::{}:user/{name}", account_id()),
+        None => format!("arn:aws:iam::{}:root", account_id()),
     }
 }
 

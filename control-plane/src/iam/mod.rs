@@ -57,21 +57,21 @@ impl Principal {
     pub fn arn(&self) -> String {
         match self {
             Principal::User { username, .. } => {
-                format!("arn:aws:iam::{}:user/{username}", store::ACCOUNT_ID)
+                format!("arn:aws:iam::{}:user/{username}", store::account_id())
             }
-            Principal::ConfigKey => format!("arn:aws:iam::{}:root", store::ACCOUNT_ID),
+            Principal::ConfigKey => format!("arn:aws:iam::{}:root", store::account_id()),
         }
     }
 }
 
 /// The ARN of a console user.
 pub fn user_arn(username: &str) -> String {
-    format!("arn:aws:iam::{}:user/{username}", store::ACCOUNT_ID)
+    format!("arn:aws:iam::{}:user/{username}", store::account_id())
 }
 
 /// The ARN of a policy.
 pub fn policy_arn(name: &str) -> String {
-    format!("arn:aws:iam::{}:policy/{name}", store::ACCOUNT_ID)
+    format!("arn:aws:iam::{}:policy/{name}", store::account_id())
 }
 
 /// The principal behind an authenticated caller.

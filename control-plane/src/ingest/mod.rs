@@ -81,6 +81,11 @@ fn count(v: u64, what: &str, i: usize) -> Result<i64, String> {
     i64::try_from(v).map_err(|_| format!("series[{i}]: {what} {v} is too large"))
 }
 
+/// DataProcessed bytes: anything an i64 holds (no request-count cap applies).
+fn bytes(v: u64, i: usize) -> Result<i64, String> {
+    i64::try_from(v).map_err(|_| format!("series[{i}]: data_processed {v} is too large"))
+}
+
 fn name(v: &str, what: &str, max: usize, required: bool, i: usize) -> Result<String, String> {
     if required && v.is_empty() {
         return Err(format!("series[{i}]: {what} is empty"));
@@ -180,6 +185,7 @@ pub fn validate(s: &pb::MetricsShipment, now: i64) -> Result<ValidShipment, Stri
             cache_miss: miss,
             latency: sketch(m.latency.as_ref(), "latency", i)?,
             integration_latency: sketch(m.integration_latency.as_ref(), "integration_latency", i)?,
+            data_processed: bytes(m.data_processed, i)?,
         });
     }
     Ok(ValidShipment {

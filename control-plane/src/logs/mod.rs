@@ -309,7 +309,7 @@ pub fn group_from_identifier(region: &str, id: &str) -> Result<String, LogsError
         }
         _ => Err(invalid(format!(
             "{id} is not a log group ARN (arn:aws:logs:{region}:{}:log-group:NAME).",
-            crate::store::ACCOUNT_ID
+            crate::store::account_id()
         ))),
     }
 }
@@ -318,7 +318,7 @@ pub fn group_from_identifier(region: &str, id: &str) -> Result<String, LogsError
 pub fn group_arn(region: &str, name: &str) -> String {
     format!(
         "arn:aws:logs:{region}:{}:log-group:{name}",
-        crate::store::ACCOUNT_ID
+        crate::store::account_id()
     )
 }
 

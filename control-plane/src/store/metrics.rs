@@ -142,6 +142,8 @@ pub struct Bucket {
     pub latency: Sketch,
     /// IntegrationLatency (ms) of the requests that reached an integration.
     pub integration_latency: Sketch,
+    /// Request and response body bytes (HTTP APIs' DataProcessed; 0 for other kinds).
+    pub data_processed: u64,
 }
 
 /// Which series to list (ListMetrics); `None` matches any.
@@ -203,6 +205,8 @@ pub struct MinuteDelta {
     pub latency: Sketch,
     /// IntegrationLatency sketch.
     pub integration_latency: Sketch,
+    /// Body bytes (HTTP APIs' DataProcessed).
+    pub data_processed: i64,
 }
 
 impl MinuteDelta {
@@ -213,6 +217,7 @@ impl MinuteDelta {
         self.error_5xx = self.error_5xx.saturating_add(other.error_5xx);
         self.cache_hit = self.cache_hit.saturating_add(other.cache_hit);
         self.cache_miss = self.cache_miss.saturating_add(other.cache_miss);
+        self.data_processed = self.data_processed.saturating_add(other.data_processed);
         self.latency.merge(&other.latency);
         self.integration_latency.merge(&other.integration_latency);
         self.api_name.clone_from(&other.api_name);
@@ -317,7 +322,8 @@ pub async fn series_at(db: &PgPool, q: &SeriesQuery, now: i64) -> Result<Vec<Buc
           AND (CASE WHEN method = $9 THEN $8 WHEN method = $11 THEN $10
                     ELSE NOT ($8 OR $10) END)";
     const COLUMNS: &str =
-        "count, error_4xx, error_5xx, cache_hit, cache_miss, latency, integration_latency";
+        "count, error_4xx, error_5xx, cache_hit, cache_miss, latency, integration_latency,
+         data_processed";
     let sql = if from_minutes {
         format!(
             "SELECT extract(epoch FROM minute)::bigint AS t, {COLUMNS} FROM metric_minutes
@@ -363,6 +369,7 @@ pub async fn series_at(db: &PgPool, q: &SeriesQuery, now: i64) -> Result<Vec<Buc
         b.error_5xx += nonneg(row.try_get("error_5xx")?);
         b.cache_hit += nonneg(row.try_get("cache_hit")?);
         b.cache_miss += nonneg(row.try_get("cache_miss")?);
+        b.data_processed += nonneg(row.try_get("data_processed")?);
         let lat: Vec<u8> = row.try_get("latency")?;
         b.latency.merge(&decode_sketch(&lat)?);
         let ilat: Vec<u8> = row.try_get("integration_latency")?;
@@ -467,6 +474,7 @@ struct Columns {
     cache_miss: Vec<i64>,
     latency: Vec<Vec<u8>>,
     integration_latency: Vec<Vec<u8>>,
+    data_processed: Vec<i64>,
 }
 
 impl Columns {
@@ -484,6 +492,7 @@ impl Columns {
         self.cache_miss.push(d.cache_miss);
         self.latency.push(latency);
         self.integration_latency.push(integration_latency);
+        self.data_processed.push(d.data_processed);
     }
 }
 
@@ -508,12 +517,12 @@ async fn merge_rows(
     let upsert = format!(
         "INSERT INTO {table} (api_id, stage, resource, method, {col}, api_name, count,
                               error_4xx, error_5xx, cache_hit, cache_miss, latency,
-                              integration_latency)
-         SELECT a, s, r, m, to_timestamp(t), n, c, e4, e5, ch, cm, l, il
+                              integration_latency, data_processed)
+         SELECT a, s, r, m, to_timestamp(t), n, c, e4, e5, ch, cm, l, il, dp
          FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[],
                      $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[],
-                     $11::bigint[], $12::bytea[], $13::bytea[])
-              WITH ORDINALITY AS u(a, s, r, m, t, n, c, e4, e5, ch, cm, l, il, ord)
+                     $11::bigint[], $12::bytea[], $13::bytea[], $14::bigint[])
+              WITH ORDINALITY AS u(a, s, r, m, t, n, c, e4, e5, ch, cm, l, il, dp, ord)
          ORDER BY ord
          ON CONFLICT (api_id, stage, resource, method, {col}) DO UPDATE SET
            api_name = EXCLUDED.api_name,
@@ -521,7 +530,8 @@ async fn merge_rows(
            error_4xx = {table}.error_4xx + EXCLUDED.error_4xx,
            error_5xx = {table}.error_5xx + EXCLUDED.error_5xx,
            cache_hit = {table}.cache_hit + EXCLUDED.cache_hit,
-           cache_miss = {table}.cache_miss + EXCLUDED.cache_miss
+           cache_miss = {table}.cache_miss + EXCLUDED.cache_miss,
+           data_processed = {table}.data_processed + EXCLUDED.data_processed
          RETURNING api_id, stage, resource, method, extract(epoch FROM {col})::bigint,
                    latency, integration_latency"
     );
@@ -539,6 +549,7 @@ async fn merge_rows(
         .bind(&c.cache_miss)
         .bind(&c.latency)
         .bind(&c.integration_latency)
+        .bind(&c.data_processed)
         .fetch_all(&mut *conn)
         .await?;
     let mut merged = Columns::default();
@@ -686,7 +697,7 @@ pub async fn roll_up(db: &PgPool, now: i64) -> Result<RollupReport, StoreError> 
     let minutes = sqlx::query(
         "SELECT api_id, stage, resource, method, extract(epoch FROM minute)::bigint AS t,
                 api_name, count, error_4xx, error_5xx, cache_hit, cache_miss, latency,
-                integration_latency
+                integration_latency, data_processed
          FROM metric_minutes
          WHERE minute >= to_timestamp($1) AND minute < to_timestamp($2)
          ORDER BY minute",
@@ -711,6 +722,7 @@ pub async fn roll_up(db: &PgPool, now: i64) -> Result<RollupReport, StoreError> 
             error_5xx: row.try_get("error_5xx")?,
             cache_hit: row.try_get("cache_hit")?,
             cache_miss: row.try_get("cache_miss")?,
+            data_processed: row.try_get("data_processed")?,
             latency: decode_sketch(&lat)?,
             integration_latency: decode_sketch(&ilat)?,
         });

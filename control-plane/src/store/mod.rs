@@ -40,8 +40,34 @@ pub mod usage_plans;
 pub mod v2;
 pub mod vpc_links;
 
-/// The account id that appears in AWS-style messages and ARNs.
-pub const ACCOUNT_ID: &str = "000000000000";
+/// The default account id (`--account-id` / `APIGW_ACCOUNT_ID` unset).
+pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
+
+static ACCOUNT_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The account id that appears in AWS-style messages and ARNs: the control plane's
+/// `--account-id`, set once at start ([`set_account_id`]); 000000000000 until then.
+pub fn account_id() -> &'static str {
+    ACCOUNT_ID.get().map_or(DEFAULT_ACCOUNT_ID, String::as_str)
+}
+
+/// Why an account id is refused: AWS account ids are 12 decimal digits.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid account id {0:?}: an AWS account id is 12 decimal digits (e.g. 123456789012)")]
+pub struct InvalidAccountId(pub String);
+
+/// Checks `id` (12 digits) and makes it the process's account id. Called once, by `main`,
+/// before anything reads it; a second call with another id is refused (the first stays).
+pub fn set_account_id(id: &str) -> Result<(), InvalidAccountId> {
+    if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(InvalidAccountId(id.to_string()));
+    }
+    let stored = ACCOUNT_ID.get_or_init(|| id.to_string());
+    if stored != id {
+        return Err(InvalidAccountId(format!("{id} (already {stored})")));
+    }
+    Ok(())
+}
 
 /// Whether a Postgres error is a unique-constraint violation (a duplicate).
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {

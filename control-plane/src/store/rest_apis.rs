@@ -3,13 +3,14 @@
 use sqlx::types::Json;
 use sqlx::PgConnection;
 
-use super::ACCOUNT_ID;
+use super::account_id;
 use crate::error::{ApiError, ApiResult};
 use crate::wire::RestApi;
 
 fn api_not_found(id: &str) -> ApiError {
     ApiError::not_found(format!(
-        "Invalid API identifier specified {ACCOUNT_ID}:{id}"
+        "Invalid API identifier specified {}:{id}",
+        account_id()
     ))
 }
 

@@ -59,7 +59,7 @@ fn not_found(target: &Target) -> ApiError {
     ApiError::not_found(match target {
         Target::RestApi(id) => format!(
             "Invalid API identifier specified {}:{id}",
-            super::ACCOUNT_ID
+            super::account_id()
         ),
         Target::Stage { api_id, name } => {
             format!("Invalid stage identifier specified: {api_id}/{name}")

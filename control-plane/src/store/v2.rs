@@ -36,7 +36,7 @@ pub mod kind {
 pub fn api_not_found(id: &str) -> ApiError {
     ApiError::not_found(format!(
         "Invalid API identifier specified {}:{id}",
-        super::ACCOUNT_ID
+        super::account_id()
     ))
 }
 
@@ -263,11 +263,21 @@ pub async fn frozen(
     Ok(row.and_then(|r| r.0.map(|j| j.0)))
 }
 
+/// A deployed stage as the distribution loader reads it: its API's id, the stage's
+/// document, the deployment's frozen definition and the stage's authorizer-cache reset
+/// counter ([`reset_authorizer_cache`]).
+pub struct DeployedStage {
+    pub api_id: String,
+    pub stage: Value,
+    pub frozen: Value,
+    pub authorizer_cache_epoch: i64,
+}
+
 /// Every stage that points at a deployment, with its API's id and that deployment's frozen
 /// definition, for the distribution loader (`sqlx::Result`: it is not a management call).
-pub async fn deployed_stages(conn: &mut PgConnection) -> sqlx::Result<Vec<(String, Value, Value)>> {
-    let rows: Vec<(String, Json<Value>, Json<Value>)> = sqlx::query_as(
-        "SELECT s.api_id, s.doc, d.frozen
+pub async fn deployed_stages(conn: &mut PgConnection) -> sqlx::Result<Vec<DeployedStage>> {
+    let rows: Vec<(String, Json<Value>, Json<Value>, i64)> = sqlx::query_as(
+        "SELECT s.api_id, s.doc, d.frozen, s.authorizer_cache_epoch
          FROM v2_items s
          JOIN v2_items d ON d.api_id = s.api_id AND d.kind = 'deployment' AND d.parent_id = ''
                         AND d.id = s.doc->>'deploymentId'
@@ -276,7 +286,33 @@ pub async fn deployed_stages(conn: &mut PgConnection) -> sqlx::Result<Vec<(Strin
     )
     .fetch_all(conn)
     .await?;
-    Ok(rows.into_iter().map(|(a, s, f)| (a, s.0, f.0)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(api_id, s, f, epoch)| DeployedStage {
+            api_id,
+            stage: s.0,
+            frozen: f.0,
+            authorizer_cache_epoch: epoch,
+        })
+        .collect())
+}
+
+/// ResetAuthorizersCache: bumps the stage's authorizer-cache reset counter; false when
+/// the API has no such stage. The caller bumps the config version.
+pub async fn reset_authorizer_cache(
+    conn: &mut PgConnection,
+    api_id: &str,
+    stage: &str,
+) -> ApiResult<bool> {
+    let done = sqlx::query(
+        "UPDATE v2_items SET authorizer_cache_epoch = authorizer_cache_epoch + 1
+         WHERE api_id = $1 AND kind = 'stage' AND parent_id = '' AND id = $2",
+    )
+    .bind(api_id)
+    .bind(stage)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
 }
 
 /// Adds WebSocket usage to the record of (API, stage, day).

@@ -13,12 +13,14 @@ use serde_json::Value;
 pub async fn load(conn: &mut sqlx::PgConnection, region: &str) -> sqlx::Result<pb::V2Stages> {
     let rows = crate::store::v2::deployed_stages(conn).await?;
     let mut out = pb::V2Stages::default();
-    for (api_id, stage, frozen) in &rows {
+    for row in &rows {
+        let (api_id, stage, frozen) = (&row.api_id, &row.stage, &row.frozen);
         if super::is_websocket(&frozen["api"]) {
             out.stages.push(stage_config(api_id, stage, frozen));
         } else {
             let mut config = http_stage_config(api_id, stage, frozen);
             config.region = region.to_string();
+            config.authorizer_cache_reset = u64::try_from(row.authorizer_cache_epoch).unwrap_or(0);
             out.http_stages.push(config);
         }
     }
@@ -291,7 +293,8 @@ pub fn http_stage_config(api_id: &str, stage: &Value, frozen: &Value) -> pb::Htt
         access_log: access_log(stage),
         last_updated_date: epoch(stage),
         region: String::new(),
-        account_id: crate::store::ACCOUNT_ID.to_string(),
+        account_id: crate::store::account_id().to_string(),
+        authorizer_cache_reset: 0,
     }
 }
 

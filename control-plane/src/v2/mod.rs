@@ -177,6 +177,13 @@ pub fn routes() -> Vec<Route> {
         ),
         route(
             Delete,
+            stage("/cache/authorizers"),
+            "ResetAuthorizersCache",
+            204,
+            stages::reset_authorizers_cache,
+        ),
+        route(
+            Delete,
             stage("/routesettings/{route_key}"),
             "DeleteRouteSettings",
             204,

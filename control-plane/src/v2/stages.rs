@@ -417,6 +417,29 @@ pub async fn get(
         .ok_or_else(|| stage_not_found(&name))
 }
 
+/// DELETE /v2/apis/{apiId}/stages/{stageName}/cache/authorizers (ResetAuthorizersCache):
+/// every node forgets the stage's cached Lambda-authorizer decisions, its own and the
+/// shared store's, once it has the new config (the stage's reset counter is part of the
+/// authorizer-cache epoch). Supported only for HTTP APIs, as in AWS.
+pub async fn reset_authorizers_cache(
+    State(state): State<AppState>,
+    Path((api_id, name)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let mut tx = state.db.begin().await?;
+    let api = store::load_api(&mut tx, &api_id, true).await?;
+    if super::is_websocket(&api) {
+        return Err(ApiError::bad_request(
+            "ResetAuthorizersCache is supported only for HTTP APIs",
+        ));
+    }
+    if !store::reset_authorizer_cache(&mut tx, &api_id, &name).await? {
+        return Err(stage_not_found(&name));
+    }
+    crate::store::config::bump(&mut tx).await?;
+    crate::audit::commit(tx).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 async fn load_stage_for_update(
     conn: &mut PgConnection,
     api_id: &str,

@@ -288,6 +288,9 @@ impl RequestEnd for MetricsHook {
             cache_hit: s
                 .cache
                 .map(|c| c == apigw_gateway::phases::cache::Outcome::Hit),
+            // DataProcessed: the request body as received and the response body as sent,
+            // when their lengths are known at the response head (docs/metrics.md).
+            data_processed: s.request.body_length.unwrap_or(0) + s.response_length.unwrap_or(0),
         });
     }
 }

@@ -177,6 +177,8 @@ struct MinuteSlot {
     cache_miss: AtomicU64,
     latency: AtomicSketch,
     integration_latency: AtomicSketch,
+    /// HTTP API series: request and response body bytes (DataProcessed).
+    data_processed: AtomicU64,
 }
 
 impl MinuteSlot {
@@ -190,6 +192,7 @@ impl MinuteSlot {
             cache_miss: AtomicU64::new(0),
             latency: AtomicSketch::new(),
             integration_latency: AtomicSketch::new(),
+            data_processed: AtomicU64::new(0),
         }
     }
 }
@@ -211,6 +214,8 @@ pub struct Observation {
     pub minute: i64,
     /// For a method the stage caches: whether the cache answered (`Some(true)`, a hit).
     pub cache_hit: Option<bool>,
+    /// Request and response body bytes (kept by HTTP API series only: DataProcessed).
+    pub data_processed: u64,
 }
 
 /// A series: labels, Prometheus counters, per-minute slots.
@@ -319,6 +324,9 @@ impl Series {
         if let Some(d) = o.integration_latency {
             slot.integration_latency.record(d);
         }
+        if self.key.http_api && o.data_processed > 0 {
+            slot.data_processed.fetch_add(o.data_processed, Relaxed);
+        }
     }
 
     /// The slot of `minute`, re-tagged for it if it still carries an older minute.
@@ -389,6 +397,7 @@ impl Series {
             let cache_miss = slot.cache_miss.swap(0, Relaxed);
             let latency = slot.latency.drain();
             let integration = slot.integration_latency.drain();
+            let data_processed = slot.data_processed.swap(0, Relaxed);
             if minute < current {
                 let next = if (current - minute) % 2 == 0 {
                     current
@@ -404,6 +413,7 @@ impl Series {
                 && cache_miss == 0
                 && latency.is_none()
                 && integration.is_none()
+                && data_processed == 0
             {
                 continue;
             }
@@ -427,6 +437,7 @@ impl Series {
                 cache_miss,
                 latency: Some(latency.unwrap_or_default().to_proto()),
                 integration_latency: Some(integration.unwrap_or_default().to_proto()),
+                data_processed,
             });
         }
     }
@@ -541,6 +552,7 @@ mod tests {
             integration_latency: Some(Duration::from_millis(2)),
             minute,
             cache_hit: None,
+            data_processed: 10,
         }
     }
 
@@ -576,6 +588,8 @@ mod tests {
             .collect();
         assert_eq!(got, [(100, 3, 0, 0), (101, 2, 1, 1)]);
         assert_eq!(out[0].latency.as_ref().map(|l| l.count), Some(3));
+        // DataProcessed is an HTTP API series' alone.
+        assert!(out.iter().all(|m| m.data_processed == 0));
         // Minute 100's slot was re-tagged for 102; 101's stays.
         s.record(&obs(200, 102));
         s.record(&obs(200, 101));
@@ -707,13 +721,21 @@ mod tests {
         route.drain(60, &mut out);
         let got: Vec<_> = out
             .iter()
-            .map(|m| (m.resource.as_str(), m.method.as_str(), m.count, m.error_4xx))
+            .map(|m| {
+                (
+                    m.resource.as_str(),
+                    m.method.as_str(),
+                    m.count,
+                    m.error_4xx,
+                    m.data_processed,
+                )
+            })
             .collect();
         assert_eq!(
             got,
             [
-                ("", HTTP_API_METHOD, 1, 0),
-                ("GET /pets", HTTP_API_METHOD, 1, 1)
+                ("", HTTP_API_METHOD, 1, 0, 10),
+                ("GET /pets", HTTP_API_METHOD, 1, 1, 10)
             ]
         );
         assert_eq!(

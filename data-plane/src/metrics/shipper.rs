@@ -417,6 +417,7 @@ mod tests {
                 integration_latency: None,
                 minute: current_minute(),
                 cache_hit: None,
+                data_processed: 0,
             });
         }
     }

@@ -4,7 +4,17 @@ The identity source is the `x-token` header: a token starting with `allow` is au
 any other is not. The `context` echoes what the authorizer saw of its 2.0 event (version,
 type, routeKey, routeArn, identitySource), so tests can check that event through the
 integration's `requestContext.authorizer.lambda`. The functions host counts invocations
-(`GET /invocations`): tests observe the result cache with it."""
+(`GET /invocations`): tests observe the result cache with it.
+
+When `HTTP_AUTHORIZER_DENY_FILE` names a file that exists, every token is refused: a test
+changes what the function answers by creating it (ResetAuthorizersCache's proof)."""
+
+import os
+
+
+def denies_all():
+    path = os.environ.get("HTTP_AUTHORIZER_DENY_FILE", "")
+    return bool(path) and os.path.exists(path)
 
 
 def handler(event, context):
@@ -12,7 +22,7 @@ def handler(event, context):
     token = headers.get("x-token", "")
     identity = event.get("identitySource") or []
     return {
-        "isAuthorized": token.startswith("allow"),
+        "isAuthorized": token.startswith("allow") and not denies_all(),
         "context": {
             "user": token,
             "version": event.get("version", ""),

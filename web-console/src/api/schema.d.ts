@@ -1234,6 +1234,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v2/apis/{api_id}/stages/{stage_name}/cache/authorizers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Resets all authorizer cache entries on a stage. */
+        delete: operations["V2ResetAuthorizersCache"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v2/apis/{api_id}/stages/{stage_name}/routesettings/{route_key}": {
         parameters: {
             query?: never;
@@ -9241,6 +9258,28 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ConnectionCount"];
                 };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    V2ResetAuthorizersCache: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                api_id: string;
+                stage_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             default: components["responses"]["Error"];
         };

@@ -60,7 +60,7 @@ pub fn rest_api(api: &RestApi) -> RuleResult {
     if let Some(policy) = api.policy.as_deref().filter(|p| !p.trim().is_empty()) {
         let context = apigw_iam_policy::CompileContext {
             region: "us-east-1",
-            account_id: crate::store::ACCOUNT_ID,
+            account_id: crate::store::account_id(),
             api_id: &api.id,
         };
         apigw_iam_policy::Policy::parse(policy, &context)

@@ -1300,10 +1300,13 @@ pub fn compile_http_stage(stage: &HttpStageConfig) -> Result<CompiledStage, Comp
 /// (its function, TTL, identity sources, payload format, simple responses…) changes every
 /// cache key of the stage, so no decision cached under the old definition is served, on
 /// any node or from the shared store; a deployment that leaves them alone keeps the cache.
+/// ResetAuthorizersCache bumps the stage's `authorizer_cache_reset`, part of the
+/// fingerprint too: a reset drops every cached decision of the stage the same way.
 pub fn authorizer_epoch(stage: &HttpStageConfig) -> u64 {
     use prost::Message;
     use sha2::{Digest, Sha256};
     let mut hash = Sha256::new();
+    hash.update(stage.authorizer_cache_reset.to_le_bytes());
     for a in &stage.authorizers {
         let encoded = a.encode_to_vec();
         hash.update((encoded.len() as u64).to_le_bytes());

@@ -58,13 +58,17 @@ pub struct RequestFacts {
     pub user_agent: Option<HeaderValue>,
     /// `Host`.
     pub host: Option<HeaderValue>,
+    /// The request body's length when known before it is read (`Content-Length`, or a
+    /// body the server already holds): HTTP APIs' DataProcessed.
+    pub body_length: Option<u64>,
 }
 
 impl RequestFacts {
     /// Keeps what the hook reads of `request`.
-    pub fn of<B>(request: &http::Request<B>) -> RequestFacts {
+    pub fn of<B: http_body::Body>(request: &http::Request<B>) -> RequestFacts {
         let headers = request.headers();
         RequestFacts {
+            body_length: http_body::Body::size_hint(request.body()).exact(),
             uri: request.uri().clone(),
             version: request.version(),
             user_agent: headers.get(http::header::USER_AGENT).cloned(),

@@ -1,7 +1,7 @@
 // One HTTP API: its header (name, description, the default endpoint, edit, delete) and tabs
 // for routes (routes.tsx), integrations (integrations.tsx), authorizers (authorizers.tsx),
 // CORS (cors.tsx), stages with their invoke URLs, route settings and access logs
-// (stages.tsx) and deployments (deployments.tsx); Reimport and Export of its OpenAPI 3.0
+// (stages.tsx), deployments (deployments.tsx) and metrics (metrics.tsx); Reimport and Export of its OpenAPI 3.0
 // document (openapi.tsx).
 import { useEffect, useState } from "preact/hooks";
 import { del, get, update } from "../../api";
@@ -17,6 +17,7 @@ import { HttpAuthorizers } from "./authorizers";
 import { HttpCorsTab } from "./cors";
 import { HttpStages } from "./stages";
 import { HttpDeployments } from "./deployments";
+import { HttpMetrics } from "./metrics";
 import { ExportHttpApi, ReimportHttpApi } from "./openapi";
 
 const TABS = [
@@ -26,6 +27,7 @@ const TABS = [
   ["cors", "CORS"],
   ["stages", "Stages"],
   ["deployments", "Deployments"],
+  ["metrics", "Metrics"],
 ] as const;
 type Tab = (typeof TABS)[number][0];
 
@@ -99,6 +101,7 @@ export function HttpApiScreen({ apiId, path }: { apiId: string; path: string }) 
         {tab === "cors" && <HttpCorsTab api={a} onChanged={api.reload} />}
         {tab === "stages" && <HttpStages api={a} />}
         {tab === "deployments" && <HttpDeployments apiId={apiId} />}
+        {tab === "metrics" && <HttpMetrics api={a} />}
       </div>
       {reimporting && (
         <ReimportHttpApi

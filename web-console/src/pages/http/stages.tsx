@@ -3,7 +3,8 @@
 // off, or point the stage at an earlier deployment), description and stage variables
 // (UpdateStage), default route throttling and per-route settings (route-settings.tsx, shared
 // with WebSocket stages) and access logs (a CloudWatch Logs group ARN and a format; removed
-// with DeleteAccessLogSettings).
+// with DeleteAccessLogSettings), and "Reset authorizer cache" (ResetAuthorizersCache: every
+// node asks the Lambda authorizers again).
 import { useState } from "preact/hooks";
 import { del, post, update } from "../../api";
 import { Check, Confirm, ErrorText, Field, FormActions, KeyValues, ListStatus, Modal, Select, entries, fromEntries, toast, useAction, useAsync } from "../../ui";
@@ -73,6 +74,7 @@ function StageCard(props: { apiId: string; stage: HttpStage; url: string; deploy
   const deploy = useAction();
   const [editing, setEditing] = useState(false);
   const [pointing, setPointing] = useState(false);
+  const [resetting, setResetting] = useState(false);
   const vars = entries(s.stageVariables);
   const id = `http-stage-${s.stageName.replace(/[^A-Za-z0-9_-]/g, "_")}`;
   return (
@@ -120,10 +122,25 @@ function StageCard(props: { apiId: string; stage: HttpStage; url: string; deploy
               )}
             </>
           )}
+          <button type="button" class="secondary small" onClick={() => setResetting(true)}>
+            Reset authorizer cache
+          </button>
           <DeleteRow what={`stage ${s.stageName}`} title="Delete stage" path={spath} onDone={props.onChanged} />
         </div>
       </div>
       <ErrorText error={deploy.error} />
+      {resetting && (
+        <Confirm
+          title="Reset authorizer cache"
+          confirm="Reset authorizer cache"
+          body={<p>Forget the cached Lambda authorizer decisions of stage {s.stageName} on every node? Each caller's next request is authorized again.</p>}
+          onClose={() => setResetting(false)}
+          onConfirm={async () => {
+            await del(`${spath}/cache/authorizers`);
+            toast(`Authorizer cache of ${s.stageName} reset`);
+          }}
+        />
+      )}
       <dl class="props">
         <dt>Invoke URL</dt>
         <dd>

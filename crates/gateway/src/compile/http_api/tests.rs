@@ -777,7 +777,7 @@ fn arns_use_the_configured_region_and_account() {
 }
 
 #[test]
-fn the_authorizer_epoch_follows_the_authorizers_and_stage_variables() {
+fn the_authorizer_epoch_follows_the_authorizers_stage_variables_and_resets() {
     let mut stage = example_stage();
     stage.authorizers = vec![apigw_proto::config::HttpAuthorizer {
         id: "a1".into(),
@@ -802,8 +802,10 @@ fn the_authorizer_epoch_follows_the_authorizers_and_stage_variables() {
             .authorizer_epoch,
         epoch
     );
-    // Any change to an authorizer, or to the stage variables its URI may read, moves it.
-    let changes: [fn(&mut HttpStageConfig); 5] = [
+    // Any change to an authorizer, or to the stage variables its URI may read, or a
+    // ResetAuthorizersCache, moves it.
+    let changes: [fn(&mut HttpStageConfig); 6] = [
+        |s| s.authorizer_cache_reset += 1,
         |s| s.authorizers[0].result_ttl_in_seconds = 120,
         |s| s.authorizers[0].uri = "arn:aws:lambda:us-east-1:123456789012:function:other".into(),
         |s| s.authorizers[0].enable_simple_responses = false,
