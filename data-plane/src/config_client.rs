@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::control_plane_tls::{rustls_error, ControlPlaneTls};
-use apigw_gateway::state::{apply_update, SharedState};
+use apigw_gateway::state::{apply_update_counted, SharedState};
 
 /// First reconnect delay.
 pub const BACKOFF_MIN: Duration = Duration::from_millis(100);
@@ -157,6 +157,21 @@ pub trait OnApply: Send + Sync + 'static {
     fn prepare(&self, next: &apigw_gateway::state::GatewayState);
     /// `version` is now being served.
     fn applied(&self, version: u64);
+    /// What building the state served now took (see [`UpdateStats`]).
+    fn built(&self, _stats: &UpdateStats) {}
+}
+
+/// One applied update's size and cost, for the node's metrics.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UpdateStats {
+    /// Whether it replaced the whole state.
+    pub full: bool,
+    /// Its size as received (encoded protobuf bytes).
+    pub bytes: usize,
+    /// Stages compiled to build the state (a delta: only those it upserts).
+    pub stages_compiled: usize,
+    /// Time to build the state (compile and prepare), off the request threads.
+    pub build: Duration,
 }
 
 /// Subscribes a node to the control plane's config stream.
@@ -399,9 +414,16 @@ impl ConfigClient {
         let current = self.state.snapshot();
         let on_apply = self.on_apply.clone();
         tokio::task::spawn_blocking(move || {
-            let next = apply_update(&current, &update)?;
+            let started = std::time::Instant::now();
+            let (next, stats) = apply_update_counted(&current, &update)?;
             if let Some(hook) = &on_apply {
                 hook.prepare(&next);
+                hook.built(&UpdateStats {
+                    full: update.full,
+                    bytes: prost::Message::encoded_len(&update),
+                    stages_compiled: stats.stages_compiled,
+                    build: started.elapsed(),
+                });
             }
             Ok((next, update))
         })

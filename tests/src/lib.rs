@@ -17,6 +17,7 @@ pub mod redis_cluster;
 pub mod redis_server;
 pub mod redis_tls;
 pub mod rest_api;
+pub mod scale;
 pub mod throttle_load;
 pub mod tls;
 pub mod websocket;

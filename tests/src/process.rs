@@ -36,10 +36,15 @@ pub fn redis_prefix(grpc_url: &str) -> String {
 }
 
 /// Builds both binaries (once per test process, or once per nextest run) and returns the
-/// directory holding them.
+/// directory holding them; `E2E_BIN_DIR` names a directory of binaries built elsewhere
+/// instead (nothing is built).
 pub fn bin_dir() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
+        // Binaries built elsewhere (the scale bench runs release ones): used as they are.
+        if let Some(dir) = std::env::var_os("E2E_BIN_DIR") {
+            return PathBuf::from(dir);
+        }
         // target/<profile>/deps/<test binary> -> target/<profile>
         let exe = std::env::current_exe().expect("test binary path");
         let dir = exe
@@ -253,6 +258,11 @@ impl ControlPlane {
         }
     }
 
+    /// Its process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(Child::id)
+    }
+
     /// Base URL of the management API.
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.http_port)
@@ -379,6 +389,11 @@ impl DataPlane {
             Duration::from_secs(30),
         )
         .await;
+    }
+
+    /// Its process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(Child::id)
     }
 
     /// `http://127.0.0.1:{port}`.

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use apigw_proto::config::{AccountSettings, ConfigUpdate};
+use apigw_proto::config::{AccountSettings, ConfigUpdate, StageConfig};
 use arc_swap::ArcSwap;
 
 use crate::backend_client::ClientIdentity;
@@ -27,12 +27,28 @@ type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 /// The deployed HTTP API stages, by API id then stage name.
 pub type HttpStages = FastMap<Box<str>, FastMap<Box<str>, Arc<CompiledStage>>>;
 
+/// A compiled REST stage with the digest of the `StageConfig` it was compiled from, so a
+/// full update (a reconnect, another control-plane replica, a node that bootstrapped from
+/// a state file or Redis) recompiles only the stages whose config differs.
+#[derive(Debug, Clone)]
+struct Deployed {
+    compiled: Arc<CompiledStage>,
+    source: [u8; 32],
+}
+
+/// SHA-256 of a stage's config as received: equal digests, equal compiled stages.
+fn source_digest(stage: &StageConfig) -> [u8; 32] {
+    use prost::Message;
+    use sha2::{Digest, Sha256};
+    Sha256::digest(stage.encode_to_vec()).into()
+}
+
 /// One immutable version of everything the node serves.
 #[derive(Debug, Clone, Default)]
 pub struct GatewayState {
     /// The config version this state was built from (0 = nothing applied yet).
     pub version: u64,
-    apis: FastMap<Box<str>, FastMap<Box<str>, Arc<CompiledStage>>>,
+    apis: FastMap<Box<str>, FastMap<Box<str>, Deployed>>,
     /// Account-level settings (throttling defaults), once received.
     pub account: Option<AccountSettings>,
     /// API keys (by hash) and usage plans.
@@ -54,7 +70,7 @@ impl GatewayState {
     /// The compiled stage for an invoke URL's API id and stage name.
     pub fn stage(&self, api_id: &str, stage: &str) -> Option<&Arc<CompiledStage>> {
         match self.apis.get(api_id) {
-            Some(stages) => stages.get(stage),
+            Some(stages) => stages.get(stage).map(|d| &d.compiled),
             None => self.http_stage(api_id, stage),
         }
     }
@@ -79,6 +95,7 @@ impl GatewayState {
         self.apis
             .values()
             .flat_map(FastMap::values)
+            .map(|d| &d.compiled)
             .chain(self.http.values().flat_map(FastMap::values))
     }
 
@@ -89,12 +106,35 @@ impl GatewayState {
     }
 }
 
+/// What building one state took: the stages compiled for it. A delta compiles only the
+/// REST stages it upserts (the others keep their compiled form), a full update only the
+/// REST stages whose config differs from the current state's; WebSocket and HTTP API
+/// stages are compiled all together whenever the update carries `v2`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApplyStats {
+    /// REST, HTTP API and WebSocket stages compiled (a canary is part of its stage).
+    pub stages_compiled: usize,
+    /// REST stages an update carried whose compiled form was kept (same config).
+    pub stages_reused: usize,
+}
+
 /// Builds the state that results from applying `update` to `current`. Stages that are not
-/// touched by a delta keep their compiled form (shared `Arc`s, no recompilation).
+/// touched by a delta keep their compiled form (shared `Arc`s, no recompilation), and so
+/// do the stages of an update (full or delta) whose config is the one they were compiled
+/// from.
 pub fn apply_update(
     current: &GatewayState,
     update: &ConfigUpdate,
 ) -> Result<GatewayState, CompileError> {
+    apply_update_counted(current, update).map(|(next, _)| next)
+}
+
+/// [`apply_update`], also saying how many stages it compiled.
+pub fn apply_update_counted(
+    current: &GatewayState,
+    update: &ConfigUpdate,
+) -> Result<(GatewayState, ApplyStats), CompileError> {
+    let mut stats = ApplyStats::default();
     let mut next = if update.full {
         GatewayState::default()
     } else {
@@ -110,11 +150,29 @@ pub fn apply_update(
         }
     }
     for stage in &update.upsert_stages {
-        let compiled = Arc::new(compile_stage(stage)?);
+        let source = source_digest(stage);
+        let same = current
+            .apis
+            .get(stage.api_id.as_str())
+            .and_then(|stages| stages.get(stage.stage_name.as_str()))
+            .filter(|d| d.source == source);
+        let compiled = match same {
+            Some(d) => {
+                stats.stages_reused += 1;
+                Arc::clone(&d.compiled)
+            }
+            None => {
+                stats.stages_compiled += 1;
+                Arc::new(compile_stage(stage)?)
+            }
+        };
         next.apis
             .entry(stage.api_id.as_str().into())
             .or_default()
-            .insert(stage.stage_name.as_str().into(), compiled);
+            .insert(
+                stage.stage_name.as_str().into(),
+                Deployed { compiled, source },
+            );
     }
     if let Some(account) = &update.account {
         next.account = Some(*account);
@@ -127,6 +185,7 @@ pub fn apply_update(
     match &update.v2 {
         Some(v2) => {
             next.ws = Arc::new(compile_all(v2)?);
+            stats.stages_compiled += v2.stages.len() + v2.http_stages.len();
             let mut http = HttpStages::default();
             for stage in &v2.http_stages {
                 let compiled = Arc::new(compile_http_stage(stage)?);
@@ -175,7 +234,7 @@ pub fn apply_update(
         }
         None => {}
     }
-    Ok(next)
+    Ok((next, stats))
 }
 
 /// The state shared by the server and the config client.
@@ -281,6 +340,79 @@ mod tests {
         );
         let s3 = apply_update(&s2, &update(3, true, vec![stage("c", "x", 1)], vec![])).unwrap();
         assert_eq!(s3.stage_count(), 1);
+    }
+
+    #[test]
+    fn a_delta_compiles_only_the_stages_it_names() {
+        let many: Vec<StageConfig> = (0..500)
+            .map(|i| stage(&format!("api{i}"), "prod", 1))
+            .collect();
+        let (s1, full) =
+            apply_update_counted(&GatewayState::default(), &update(1, true, many, vec![])).unwrap();
+        assert_eq!(full.stages_compiled, 500);
+        let mut changed = stage("api7", "prod", 1);
+        changed.variables.insert("mark".into(), "1".into());
+        let (s2, delta) =
+            apply_update_counted(&s1, &update(2, false, vec![changed], vec![])).unwrap();
+        assert_eq!(delta.stages_compiled, 1, "one stage changed, one compiled");
+        assert_eq!(s2.stage_count(), 500);
+        assert!(!Arc::ptr_eq(
+            s1.stage("api7", "prod").unwrap(),
+            s2.stage("api7", "prod").unwrap()
+        ));
+        for i in (0..500).filter(|i| *i != 7) {
+            let api = format!("api{i}");
+            assert!(
+                Arc::ptr_eq(
+                    s1.stage(&api, "prod").unwrap(),
+                    s2.stage(&api, "prod").unwrap()
+                ),
+                "{api} reused"
+            );
+        }
+        // A delta that only removes, or carries nothing but usage, compiles no stage.
+        let (_, removal) =
+            apply_update_counted(&s2, &update(3, false, vec![], vec![("api1", "prod")])).unwrap();
+        assert_eq!(removal.stages_compiled, 0);
+    }
+
+    #[test]
+    fn a_full_update_recompiles_only_what_differs() {
+        let many = |changed: Option<usize>| -> Vec<StageConfig> {
+            (0..50)
+                .map(|i| {
+                    let mut s = stage(&format!("api{i}"), "prod", 1);
+                    if Some(i) == changed {
+                        s.variables.insert("mark".into(), "2".into());
+                    }
+                    s
+                })
+                .collect()
+        };
+        let (s1, _) = apply_update_counted(
+            &GatewayState::default(),
+            &update(1, true, many(None), vec![]),
+        )
+        .unwrap();
+        // The same stages again in a full update (a reconnect): nothing compiled.
+        let (s2, again) = apply_update_counted(&s1, &update(2, true, many(None), vec![])).unwrap();
+        assert_eq!((again.stages_compiled, again.stages_reused), (0, 50));
+        assert!(Arc::ptr_eq(
+            s1.stage("api3", "prod").unwrap(),
+            s2.stage("api3", "prod").unwrap()
+        ));
+        // One stage's config differs: that one is compiled; a stage the full update lacks
+        // is gone.
+        let mut fewer = many(Some(3));
+        fewer.pop();
+        let (s3, changed) = apply_update_counted(&s2, &update(3, true, fewer, vec![])).unwrap();
+        assert_eq!((changed.stages_compiled, changed.stages_reused), (1, 48));
+        assert!(!Arc::ptr_eq(
+            s2.stage("api3", "prod").unwrap(),
+            s3.stage("api3", "prod").unwrap()
+        ));
+        assert!(s3.stage("api49", "prod").is_none());
+        assert_eq!(s3.stage_count(), 49);
     }
 
     #[test]

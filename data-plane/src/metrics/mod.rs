@@ -48,6 +48,9 @@ pub struct Registry {
     pub config_version: AtomicU64,
     /// See [`Registry::config_version`].
     pub config_applied_at: AtomicI64,
+    /// What building the served states took (issue 22's scale measurements and the proof
+    /// that a delta recompiles only the stages it names).
+    pub config_builds: ConfigBuilds,
     /// Connections accepted, and connections closed.
     pub connections_opened: AtomicU64,
     /// See [`Registry::connections_opened`].
@@ -56,6 +59,37 @@ pub struct Registry {
     pub shipper: shipper::ShipperStats,
     /// The access and execution logs' counters.
     pub logs: Arc<crate::logs::LogStats>,
+}
+
+/// Counters of config builds: stages compiled in all, and the last full and delta
+/// update's size and build time.
+#[derive(Debug, Default)]
+pub struct ConfigBuilds {
+    /// Stages compiled since the node started.
+    pub stages_compiled: AtomicU64,
+    /// The last full update's encoded size, and its build time in microseconds.
+    pub full_bytes: AtomicU64,
+    /// See [`ConfigBuilds::full_bytes`].
+    pub full_build_us: AtomicU64,
+    /// The last delta's encoded size, and its build time in microseconds.
+    pub delta_bytes: AtomicU64,
+    /// See [`ConfigBuilds::delta_bytes`].
+    pub delta_build_us: AtomicU64,
+}
+
+impl ConfigBuilds {
+    fn record(&self, stats: &crate::config_client::UpdateStats) {
+        self.stages_compiled
+            .fetch_add(stats.stages_compiled as u64, Relaxed);
+        let us = u64::try_from(stats.build.as_micros()).unwrap_or(u64::MAX);
+        let (bytes, build) = if stats.full {
+            (&self.full_bytes, &self.full_build_us)
+        } else {
+            (&self.delta_bytes, &self.delta_build_us)
+        };
+        bytes.store(stats.bytes as u64, Relaxed);
+        build.store(us, Relaxed);
+    }
 }
 
 #[derive(Debug, Default)]
@@ -182,6 +216,10 @@ impl crate::config_client::OnApply for Registry {
 
     fn applied(&self, version: u64) {
         Registry::applied(self, version);
+    }
+
+    fn built(&self, stats: &crate::config_client::UpdateStats) {
+        self.config_builds.record(stats);
     }
 }
 

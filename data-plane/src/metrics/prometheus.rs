@@ -197,6 +197,38 @@ pub fn render(registry: &Registry, limiter: &Limiter) -> String {
         );
     }
 
+    let builds = &registry.config_builds;
+    counter(
+        &mut out,
+        "apigw_config_stages_compiled_total",
+        "Stages compiled to build served configs (a delta compiles only the stages it upserts).",
+        builds.stages_compiled.load(Relaxed),
+    );
+    gauge(
+        &mut out,
+        "apigw_config_last_full_update_bytes",
+        "Encoded size of the last full config update received (0: none yet).",
+        builds.full_bytes.load(Relaxed) as f64,
+    );
+    gauge(
+        &mut out,
+        "apigw_config_last_full_build_seconds",
+        "Time to build the state of the last full config update (compile, off the request threads).",
+        builds.full_build_us.load(Relaxed) as f64 / 1e6,
+    );
+    gauge(
+        &mut out,
+        "apigw_config_last_delta_bytes",
+        "Encoded size of the last config delta received (0: none yet).",
+        builds.delta_bytes.load(Relaxed) as f64,
+    );
+    gauge(
+        &mut out,
+        "apigw_config_last_delta_build_seconds",
+        "Time to build the state of the last config delta.",
+        builds.delta_build_us.load(Relaxed) as f64 / 1e6,
+    );
+
     let opened = registry.connections_opened.load(Relaxed);
     let closed = registry.connections_closed.load(Relaxed);
     counter(
