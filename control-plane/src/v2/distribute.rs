@@ -75,6 +75,7 @@ pub fn stage_config(api_id: &str, stage: &Value, frozen: &Value) -> pb::WsStageC
         api_id: api_id.to_string(),
         stage_name: s(stage, "stageName"),
         deployment_id: s(stage, "deploymentId"),
+        account_id: crate::store::account_id().to_string(),
         variables: string_map(stage, "stageVariables"),
         // Both members or nothing: lines need a format and a log group to go to.
         access_log: stage.get("accessLogSettings").and_then(|a| {

@@ -672,8 +672,8 @@ async fn authorize(
     let mut event = base_event.clone();
     event["type"] = json!("REQUEST");
     event["methodArn"] = json!(format!(
-        "arn:aws:execute-api:{}:000000000000:{}/{}/$connect",
-        hub.region, conn.api_id, conn.stage
+        "arn:aws:execute-api:{}:{}:{}/{}/$connect",
+        hub.region, stage.account_id, conn.api_id, conn.stage
     ));
     event["stageVariables"] = json!(stage.variables);
     let payload = Bytes::from(event.to_string());

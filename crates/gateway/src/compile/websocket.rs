@@ -363,6 +363,8 @@ pub struct WsStage {
     pub stage_name: Box<str>,
     /// Its deployment.
     pub deployment_id: Box<str>,
+    /// The account in its ARNs (the control plane's `--account-id`).
+    pub account_id: Box<str>,
     /// `routeSelectionExpression`.
     pub selection: SelectionExpression,
     /// Routes by key.
@@ -698,6 +700,10 @@ pub fn compile_stage(stage: &WsStageConfig) -> Result<WsStage, CompileError> {
         api_id: stage.api_id.as_str().into(),
         stage_name: stage.stage_name.as_str().into(),
         deployment_id: stage.deployment_id.as_str().into(),
+        account_id: match stage.account_id.as_str() {
+            "" => "000000000000".into(),
+            id => id.into(),
+        },
         selection,
         routes,
         variables,
@@ -777,6 +783,11 @@ mod tests {
             .route("$default")
             .is_some_and(|r| r.throttle.is_none()));
         assert_eq!(&*compiled.connect_bucket, "b:wsc:abc:dev");
+        assert_eq!(&*compiled.account_id, "000000000000", "none sent: the default");
+        let mut config = stage.clone();
+        config.account_id = "123456789012".into();
+        let compiled = compile_stage(&config).unwrap();
+        assert_eq!(&*compiled.account_id, "123456789012");
     }
 
     use apigw_proto::config as pb;
