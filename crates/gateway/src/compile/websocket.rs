@@ -783,7 +783,10 @@ mod tests {
             .route("$default")
             .is_some_and(|r| r.throttle.is_none()));
         assert_eq!(&*compiled.connect_bucket, "b:wsc:abc:dev");
-        assert_eq!(&*compiled.account_id, "000000000000", "none sent: the default");
+        assert_eq!(
+            &*compiled.account_id, "000000000000",
+            "none sent: the default"
+        );
         let mut config = stage.clone();
         config.account_id = "123456789012".into();
         let compiled = compile_stage(&config).unwrap();
