@@ -16,99 +16,19 @@ Environment: CW_ENDPOINT, CW_ACCESS_KEY_ID / CW_SECRET_ACCESS_KEY, CW_REGION, WS
 
 import json
 import os
-import sys
-import time
-from datetime import datetime, timezone
 
-import boto3
+from metrics_checks import await_checks, expect_listed, expect_metric_data, listed, window_start
 
-cw = boto3.client(
-    "cloudwatch",
-    endpoint_url=os.environ["CW_ENDPOINT"],
-    aws_access_key_id=os.environ["CW_ACCESS_KEY_ID"],
-    aws_secret_access_key=os.environ["CW_SECRET_ACCESS_KEY"],
-    region_name=os.environ.get("CW_REGION", "us-east-1"),
-)
 EXPECT = json.loads(os.environ["WSM_EXPECT"])
-START = datetime.fromtimestamp(EXPECT["start"] - EXPECT["start"] % 60, tz=timezone.utc)
-
-
-def dims(d):
-    return [{"Name": k, "Value": v} for k, v in d.items()]
-
-
-def observed(check):
-    points = cw.get_metric_statistics(
-        Namespace="AWS/ApiGateway",
-        MetricName=check["metric"],
-        Dimensions=dims(check["dims"]),
-        StartTime=START,
-        EndTime=datetime.fromtimestamp(time.time() + 120, tz=timezone.utc),
-        Period=60,
-        Statistics=[check["stat"]],
-    )["Datapoints"]
-    if not points:
-        return None
-    return sum(p[check["stat"]] for p in points)
-
-
-def listed(api_id):
-    out, token = set(), None
-    while True:
-        kwargs = {"Namespace": "AWS/ApiGateway", "Dimensions": [{"Name": "ApiId", "Value": api_id}]}
-        if token:
-            kwargs["NextToken"] = token
-        page = cw.list_metrics(**kwargs)
-        for m in page["Metrics"]:
-            d = tuple(sorted((x["Name"], x["Value"]) for x in m["Dimensions"]))
-            out.add((m["MetricName"], d))
-        token = page.get("NextToken")
-        if not token:
-            return out
-
-
-def key(metric, d):
-    return (metric, tuple(sorted(d.items())))
+START = window_start(EXPECT)
 
 
 def main():
-    deadline = time.monotonic() + 90
-    while True:
-        got = [(c, observed(c)) for c in EXPECT["checks"]]
-        wrong = [(c, v) for c, v in got if v != c["value"]]
-        if not wrong:
-            break
-        if time.monotonic() > deadline:
-            for c, v in wrong:
-                print(f"FAILED: {c['metric']} {c['dims']} {c['stat']}: {v} != {c['value']}",
-                      file=sys.stderr)
-            sys.exit(1)
-        time.sleep(0.5)
-    api_id = EXPECT["checks"][0]["dims"]["ApiId"]
-    have = listed(api_id)
-    for metric, d in EXPECT["listed"]:
-        if key(metric, d) not in have:
-            sys.exit(f"FAILED: ListMetrics lacks {metric} {d}: {sorted(have)}")
-    for metric, d in EXPECT["unlisted"]:
-        if key(metric, d) in have:
-            sys.exit(f"FAILED: ListMetrics lists {metric} {d}")
+    await_checks(EXPECT, START)
+    have = listed("ApiId", EXPECT["checks"][0]["dims"]["ApiId"])
+    expect_listed(have, EXPECT["listed"], EXPECT["unlisted"])
     # GetMetricData reads the same series.
-    first = EXPECT["checks"][1]
-    data = cw.get_metric_data(
-        MetricDataQueries=[{
-            "Id": "m1",
-            "MetricStat": {
-                "Metric": {"Namespace": "AWS/ApiGateway", "MetricName": first["metric"],
-                           "Dimensions": dims(first["dims"])},
-                "Period": 60,
-                "Stat": first["stat"],
-            },
-        }],
-        StartTime=START,
-        EndTime=datetime.fromtimestamp(time.time() + 120, tz=timezone.utc),
-    )["MetricDataResults"][0]
-    if sum(data["Values"]) != first["value"]:
-        sys.exit(f"FAILED: GetMetricData {first['metric']}: {data['Values']} != {first['value']}")
+    expect_metric_data(EXPECT["checks"][1], START)
     print(json.dumps({"ok": True, "listed": len(have)}))
 
 
