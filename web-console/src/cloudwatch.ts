@@ -106,6 +106,45 @@ export async function getMetricData(queries: MetricDataQuery[], start: number, e
   return byId;
 }
 
+/**
+ * The last `seconds` up to the next whole minute, from a `period` boundary: the window a
+ * chart reads (`start`, `end`, epoch seconds) and each period's start (`x`).
+ */
+export function metricWindow(seconds: number, period: number): { start: number; end: number; x: number[] } {
+  const end = Math.ceil(Date.now() / 1000 / 60) * 60;
+  const start = Math.floor((end - seconds) / period) * period;
+  const x: number[] = [];
+  for (let t = start; t < end; t += period) x.push(t);
+  return { start, end, x };
+}
+
+/** A GetMetricData answer read onto a window's periods (`metricWindow`'s `x`). */
+export function seriesReader(r: Map<string, MetricDataResult>, x: number[], period: number) {
+  const byTime = (id: string) => {
+    const res = r.get(id);
+    const m = new Map<number, number>();
+    (res?.Timestamps ?? []).forEach((t, i) => m.set(Math.floor(t / period) * period, res!.Values![i]));
+    return m;
+  };
+  return {
+    /** Each period's value times `scale`, `null` where the series has no point. */
+    on(id: string, scale = 1): (number | null)[] {
+      const m = byTime(id);
+      return x.map((t) => (m.has(t) ? m.get(t)! * scale : null));
+    },
+    /** Each period's value, 0 where the series has no point (counts, sums). */
+    zeroed(id: string): number[] {
+      const m = byTime(id);
+      return x.map((t) => m.get(t) ?? 0);
+    },
+    /** A whole-window statistic (queried with the window as its period): its one point, the worst should a server split the window. */
+    whole(id: string): number | null {
+      const v = r.get(id)?.Values ?? [];
+      return v.length ? Math.max(...v) : null;
+    },
+  };
+}
+
 export const listMetrics = (input: { Namespace?: string; MetricName?: string; Dimensions?: { Name: string; Value?: string }[] }) =>
   allPages<Metric>("ListMetrics", input, "Metrics");
 

@@ -4,7 +4,7 @@
 // deliveries), newest first.
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { fmtDateTime } from "../../api";
-import { describeAlarmHistory, describeAlarms, getMetricData, NAMESPACE, type MetricAlarm } from "../../cloudwatch";
+import { describeAlarmHistory, describeAlarms, getMetricData, metricWindow, NAMESPACE, seriesReader, type MetricAlarm } from "../../cloudwatch";
 import { Link, navigate } from "../../router";
 import { Empty, ErrorText, Loading, useAsync } from "../../ui";
 import { TimeSeriesChart, type Unit } from "../../shared/timeseries";
@@ -121,19 +121,14 @@ function AlarmChart({ alarm, tick }: { alarm: MetricAlarm; tick: number }) {
   const period = alarm.Period ?? 60;
   const stat = alarm.ExtendedStatistic ?? alarm.Statistic ?? "Average";
   const data = useAsync(async () => {
-    const end = Math.ceil(Date.now() / 1000 / 60) * 60;
-    const span = Math.max(3600, 24 * period);
-    const start = Math.floor((end - span) / period) * period;
+    const { start, end, x } = metricWindow(Math.max(3600, 24 * period), period);
     const r = await getMetricData(
       [{ Id: "m", MetricStat: { Metric: { Namespace: alarm.Namespace ?? NAMESPACE, MetricName: alarm.MetricName, Dimensions: alarm.Dimensions }, Period: period, Stat: stat } }],
       start,
       end,
     );
-    const m = r.get("m");
-    const byT = new Map((m?.Timestamps ?? []).map((t, i) => [Math.floor(t / period) * period, m!.Values![i]]));
-    const x: number[] = [];
-    for (let t = start; t < end; t += period) x.push(t);
-    return { x, values: x.map((t) => byT.get(t) ?? null), points: byT.size };
+    const values = seriesReader(r, x, period).on("m");
+    return { x, values, points: values.filter((v) => v != null).length };
   }, [alarm.AlarmName, alarm.AlarmConfigurationUpdatedTimestamp, tick]);
   const kind = METRICS.find((m) => m.value === alarm.MetricName)?.kind;
   const unit: Unit = kind === "ms" && stat !== "SampleCount" ? "ms" : "count";

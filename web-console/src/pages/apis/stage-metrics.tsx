@@ -6,7 +6,7 @@
 // CloudWatch API (GetMetricData, ListMetrics; src/cloudwatch.ts).
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { patch } from "../../api";
-import { NAMESPACE, dimensionMap, getMetricData, listMetrics, type Dimension, type MetricDataQuery, type MetricDataResult } from "../../cloudwatch";
+import { NAMESPACE, dimensionMap, getMetricData, listMetrics, metricWindow, seriesReader, type Dimension, type MetricDataQuery } from "../../cloudwatch";
 import { Empty, ErrorText, Loading, Select, toast, useAction, useAsync } from "../../ui";
 import { TimeSeriesChart, fmtValue, type Line } from "../../shared/timeseries";
 import type { Stage } from "./api";
@@ -98,25 +98,12 @@ function queries(dims: Dimension[], period: number, range: number): MetricDataQu
 /** Loads one dashboard: the series laid on a full grid of periods (no requests = 0 / a gap). */
 async function loadDashboard(dims: Dimension[], range: Range): Promise<Dashboard> {
   const { period, seconds } = range;
-  const end = Math.ceil(Date.now() / 1000 / 60) * 60;
-  const start = Math.floor((end - seconds) / period) * period;
+  const { start, end, x } = metricWindow(seconds, period);
   // The whole-range queries take the window as their one period: CloudWatch aligns periods
   // on StartTime, so each answers a single point over exactly [start, end).
   const r = await getMetricData(queries(dims, period, end - start), start, end);
-  const x: number[] = [];
-  for (let t = start; t < end; t += period) x.push(t);
-  const byTime = (id: string) => {
-    const res: MetricDataResult | undefined = r.get(id);
-    const m = new Map<number, number>();
-    (res?.Timestamps ?? []).forEach((t, i) => m.set(Math.floor(t / period) * period, res!.Values![i]));
-    return m;
-  };
-  const on = (id: string, scale = 1) => {
-    const m = byTime(id);
-    return x.map((t) => (m.has(t) ? m.get(t)! * scale : null));
-  };
-  const countM = byTime("count");
-  const count = x.map((t) => countM.get(t) ?? 0);
+  const { on, zeroed, whole } = seriesReader(r, x, period);
+  const count = zeroed("count");
   const lavg = on("lavg");
   const iavg = on("iavg");
   const e4 = on("e4", 100);
@@ -125,11 +112,6 @@ async function loadDashboard(dims: Dimension[], range: Range): Promise<Dashboard
   // Whole-range rates weighted by each period's requests (each request is one 0-or-1 sample).
   const weighted = (rates: (number | null)[]) =>
     total > 0 ? rates.reduce<number>((n, v, i) => n + (v ?? 0) * count[i], 0) / total : null;
-  // A whole-range statistic: its one point (the worst, should a server split the window).
-  const whole = (id: string) => {
-    const v = r.get(id)?.Values ?? [];
-    return v.length ? Math.max(...v) : null;
-  };
   const slavg = whole("slavg");
   const siavg = whole("siavg");
   return {

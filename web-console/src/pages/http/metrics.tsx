@@ -5,7 +5,7 @@
 // names and dimensions (GetMetricData, ListMetrics; src/cloudwatch.ts), as the REST stage
 // dashboard (pages/apis/stage-metrics.tsx) reads the REST ones.
 import { useMemo, useState } from "preact/hooks";
-import { NAMESPACE, dimensionMap, getMetricData, listMetrics, type Dimension, type MetricDataQuery } from "../../cloudwatch";
+import { NAMESPACE, dimensionMap, getMetricData, listMetrics, metricWindow, seriesReader, type Dimension, type MetricDataQuery } from "../../cloudwatch";
 import { Empty, ErrorText, Loading, Select, useAsync } from "../../ui";
 import { TimeSeriesChart, fmtValue, type Line } from "../../shared/timeseries";
 import { RANGES } from "../apis/stage-metrics";
@@ -41,8 +41,7 @@ export function fmtBytes(v: number): string {
 
 async function loadDashboard(dims: Dimension[], range: Range): Promise<Dashboard> {
   const { period, seconds } = range;
-  const end = Math.ceil(Date.now() / 1000 / 60) * 60;
-  const start = Math.floor((end - seconds) / period) * period;
+  const { start, end, x } = metricWindow(seconds, period);
   const whole = end - start;
   const q = (Id: string, MetricName: string, Stat: string, Period: number): MetricDataQuery => ({
     Id,
@@ -65,48 +64,29 @@ async function loadDashboard(dims: Dimension[], range: Range): Promise<Dashboard
     start,
     end,
   );
-  const x: number[] = [];
-  for (let t = start; t < end; t += period) x.push(t);
-  const byTime = (id: string) => {
-    const res = r.get(id);
-    const m = new Map<number, number>();
-    (res?.Timestamps ?? []).forEach((t, i) => m.set(Math.floor(t / period) * period, res!.Values![i]));
-    return m;
-  };
-  const on = (id: string) => {
-    const m = byTime(id);
-    return x.map((t) => (m.has(t) ? m.get(t)! : null));
-  };
-  const zeroed = (id: string) => {
-    const m = byTime(id);
-    return x.map((t) => m.get(t) ?? 0);
-  };
-  const count = zeroed("count");
-  const e4n = zeroed("e4");
-  const e5n = zeroed("e5");
-  const bytes = zeroed("bytes");
+  const s = seriesReader(r, x, period);
+  const count = s.zeroed("count");
+  const e4n = s.zeroed("e4");
+  const e5n = s.zeroed("e5");
+  const bytes = s.zeroed("bytes");
   const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
   const rate = (errors: number[]) => x.map((_, i) => (count[i] > 0 ? (100 * errors[i]) / count[i] : null));
-  const single = (id: string) => {
-    const v = r.get(id)?.Values ?? [];
-    return v.length ? Math.max(...v) : null;
-  };
   return {
     x,
     count,
     e4: rate(e4n),
     e5: rate(e5n),
-    p50: on("p50"),
-    p99: on("p99"),
-    i50: on("i50"),
+    p50: s.on("p50"),
+    p99: s.on("p99"),
+    i50: s.on("i50"),
     bytes,
     total: sum(count),
     errors4: sum(e4n),
     errors5: sum(e5n),
     totalBytes: sum(bytes),
-    latencyP50: single("sp50"),
-    latencyP99: single("sp99"),
-    integrationP50: single("si50"),
+    latencyP50: s.whole("sp50"),
+    latencyP99: s.whole("sp99"),
+    integrationP50: s.whole("si50"),
   };
 }
 
