@@ -268,6 +268,26 @@ impl ControlPlane {
         format!("http://127.0.0.1:{}", self.http_port)
     }
 
+    /// A console session of the bootstrap admin (`POST /console/api/session`, bearer mode):
+    /// its token, for calls the console makes with it.
+    pub async fn console_token(&self) -> String {
+        let session: serde_json::Value = reqwest::Client::new()
+            .post(format!("{}/console/api/session", self.url()))
+            .json(&serde_json::json!({
+                "username": ADMIN_USER, "password": ADMIN_PASSWORD, "mode": "bearer"
+            }))
+            .send()
+            .await
+            .expect("sign-in")
+            .json()
+            .await
+            .expect("sign-in JSON");
+        session["token"]
+            .as_str()
+            .expect("a bearer token")
+            .to_string()
+    }
+
     /// The URL data-plane nodes connect to.
     pub fn grpc_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.grpc_port)

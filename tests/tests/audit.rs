@@ -65,16 +65,7 @@ async fn mutating_calls_are_found_with_lookup_events_by_boto3() {
 
     // A console session: sign in (recorded as ConsoleLogin), create an API with the token.
     let client = reqwest::Client::new();
-    let signed_in: serde_json::Value = client
-        .post(format!("{}/console/api/session", cp.url()))
-        .json(&json!({"username": ADMIN_USER, "password": ADMIN_PASSWORD, "mode": "bearer"}))
-        .send()
-        .await
-        .expect("sign-in")
-        .json()
-        .await
-        .expect("sign-in JSON");
-    let token = signed_in["token"].as_str().expect("a bearer token");
+    let token = &cp.console_token().await;
     let console_api: serde_json::Value = client
         .post(format!("{}/restapis", cp.url()))
         .bearer_auth(token)

@@ -243,20 +243,10 @@ async fn live_traffic_5xx_alarm_fires_and_recovers_through_two_nodes() {
 /// unsigned call is refused in the JSON protocol's error shape.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_session_calls_and_unsigned_calls() {
-    use apigw_e2e::process::{ADMIN_PASSWORD, ADMIN_USER};
     let db = fresh_database().await.expect("a test database");
     let cp = ControlPlane::start(&db).await;
     let client = reqwest::Client::new();
-    let signed_in: serde_json::Value = client
-        .post(format!("{}/console/api/session", cp.url()))
-        .json(&serde_json::json!({"username": ADMIN_USER, "password": ADMIN_PASSWORD, "mode": "bearer"}))
-        .send()
-        .await
-        .expect("sign-in")
-        .json()
-        .await
-        .expect("sign-in JSON");
-    let token = signed_in["token"].as_str().expect("a bearer token");
+    let token = &cp.console_token().await;
     let call = |auth: Option<String>, op: &str| {
         let mut req = client
             .post(format!("{}/", cp.url()))

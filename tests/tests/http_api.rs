@@ -1465,19 +1465,8 @@ async fn filter_log_events(cp: &ControlPlane, group: &str, pattern: &str) -> Vec
 
 /// One Logs API call (`Logs_20140328.{operation}`) with a console session: its answer.
 async fn logs_call(cp: &ControlPlane, operation: &str, body: Value) -> Value {
-    use apigw_e2e::process::{ADMIN_PASSWORD, ADMIN_USER};
-    let http = reqwest::Client::new();
-    let session: Value = http
-        .post(format!("{}/console/api/session", cp.url()))
-        .json(&json!({"username": ADMIN_USER, "password": ADMIN_PASSWORD, "mode": "bearer"}))
-        .send()
-        .await
-        .expect("sign-in")
-        .json()
-        .await
-        .expect("sign-in JSON");
-    let token = session["token"].as_str().expect("a bearer token");
-    let answer: Value = http
+    let token = cp.console_token().await;
+    let answer: Value = reqwest::Client::new()
         .post(format!("{}/", cp.url()))
         .bearer_auth(token)
         .header("content-type", "application/x-amz-json-1.1")

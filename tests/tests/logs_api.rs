@@ -10,7 +10,7 @@
 
 use std::collections::BTreeSet;
 
-use apigw_e2e::process::{ACCESS_KEY_ID, ADMIN_PASSWORD, ADMIN_USER, SECRET_ACCESS_KEY};
+use apigw_e2e::process::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
 use apigw_e2e::{fresh_database, ControlPlane};
 use apigw_proto::logs as pb;
 use apigw_proto::logs::logs_ingest_client::LogsIngestClient;
@@ -68,20 +68,10 @@ struct Logs {
 
 impl Logs {
     async fn signed_in(cp: &ControlPlane) -> Self {
-        let http = reqwest::Client::new();
-        let s: Value = http
-            .post(format!("{}/console/api/session", cp.url()))
-            .json(&json!({"username": ADMIN_USER, "password": ADMIN_PASSWORD, "mode": "bearer"}))
-            .send()
-            .await
-            .expect("sign-in")
-            .json()
-            .await
-            .expect("sign-in JSON");
         Self {
             url: cp.url(),
-            token: s["token"].as_str().expect("a bearer token").to_string(),
-            http,
+            token: cp.console_token().await,
+            http: reqwest::Client::new(),
         }
     }
 
