@@ -34,8 +34,16 @@ async fn echo(name: String, req: Request) -> Json<Value> {
         .iter()
         .map(|(k, v)| (k.to_string(), json!(v.to_str().unwrap_or_default())))
         .collect();
+    // Names sent more than once (the map above keeps one value of each).
+    let repeated: Vec<&str> = parts
+        .headers
+        .keys()
+        .filter(|k| parts.headers.get_all(*k).iter().count() > 1)
+        .map(|k| k.as_str())
+        .collect();
     Json(json!({
         "backend": name,
+        "repeated": repeated,
         "method": parts.method.as_str(),
         "path": parts.uri.path(),
         "query": parts.uri.query().unwrap_or_default(),

@@ -367,6 +367,17 @@ async fn traced_stage_exports_by_grpc_and_http_and_propagates_trace_context() {
         json!({"type": "HTTP_PROXY", "httpMethod": "GET", "uri": format!("{}/items", backend.url())}),
     )
     .await;
+    // The same backend through an HTTP integration (headers of the gateway's making,
+    // the body passed through by the default response).
+    let plain = api.resource(&api.root, "plain").await;
+    api.method(
+        &plain,
+        "GET",
+        json!({"type": "HTTP", "httpMethod": "GET", "uri": format!("{}/plain", backend.url())}),
+    )
+    .await;
+    api.response(&plain, "GET", 200, json!({"selectionPattern": ""}))
+        .await;
     api.deploy("prod", json!({})).await;
     api.deploy("dev", json!({})).await;
     enable_tracing(&m, &api.id, "prod").await;
@@ -409,6 +420,41 @@ async fn traced_stage_exports_by_grpc_and_http_and_propagates_trace_context() {
     // The client's trace is continued, over both protocols.
     check_traced_request(&nodes[0], &api.id, &grpc, "gw-grpc").await;
     check_traced_request(&nodes[1], &api.id, &http, "gw-http").await;
+
+    // An HTTP integration's backend gets the trace headers too, once each, with the
+    // client's tracestate.
+    let trace = random_hex(16);
+    let got = get(
+        &nodes[0].invoke_url(&api.id, "prod", "/plain"),
+        &[
+            ("traceparent", &client_traceparent(&trace, &random_hex(8))),
+            ("tracestate", "vendor=abc"),
+        ],
+    )
+    .await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert_eq!(
+        got.json()["repeated"],
+        json!([]),
+        "each header once: {}",
+        got.body
+    );
+    let headers = echoed(&got.json());
+    let sent = &headers["traceparent"];
+    assert!(
+        sent.starts_with(&format!("00-{trace}-")) && sent.len() == 55,
+        "one traceparent continuing the client's trace: {sent}"
+    );
+    assert_eq!(
+        headers.get("tracestate").map(String::as_str),
+        Some("vendor=abc")
+    );
+    let amzn = &headers["x-amzn-trace-id"];
+    assert!(
+        amzn.starts_with(&format!("Root=1-{}-{};", &trace[..8], &trace[8..]))
+            && !amzn.contains(','),
+        "{amzn}"
+    );
 
     // A client's X-Amzn-Trace-Id root is kept (and is the trace id) when it sends no
     // traceparent.

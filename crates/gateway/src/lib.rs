@@ -608,14 +608,19 @@ impl<L: Limits> Gateway<L> {
         };
         let integration_started = self.end.as_ref().map(|_| Instant::now());
         if let Some(spans) = ctx.spans.get() {
-            // Function events carry these headers; HTTP and HTTP_PROXY backends get them
-            // written into the request head by the client (`RequestContext::trace_head`),
-            // unless the execution log shows the endpoint request's headers.
-            let to_backend = matches!(
-                routed.method.integration,
-                compile::Integration::Http(_) | compile::Integration::HttpProxy(_)
-            );
-            spans.prepare(&mut parts.headers, !to_backend || ctx.logging());
+            match routed.method.integration {
+                // It sends headers of its own making (phases/integration/http.rs); the
+                // client's stay as they came, for its mappings to read.
+                compile::Integration::Http(_) => {}
+                // The client's headers go on: its trace headers are replaced, in the head
+                // the backend client writes (`RequestContext::trace_head`), or in the map
+                // when the execution log shows the endpoint request's headers.
+                compile::Integration::HttpProxy(_) => {
+                    spans.prepare(&mut parts.headers, ctx.logging())
+                }
+                // Function events carry them.
+                _ => spans.inject(&mut parts.headers),
+            }
         }
         let span = ctx.span_start();
         let result = integration::invoke(

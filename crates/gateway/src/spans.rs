@@ -328,19 +328,28 @@ impl RequestSpans {
     }
 
     /// Readies the headers of a request to the integration: with `in_map`, sets the trace
-    /// headers in them ([`RequestSpans::inject`]: a function event or the execution log
-    /// shows them); without, takes out the trace headers the client sent, but for a
-    /// `tracestate` that goes on with its `traceparent`, for the backend client to write
-    /// [`RequestSpans::head_lines`] instead.
+    /// headers in them ([`RequestSpans::inject`]: the execution log shows them); without,
+    /// leaves in them only what [`RequestSpans::head_lines`] does not carry, the client's
+    /// `tracestate` when it goes on with its `traceparent`, for the backend client to
+    /// write the head lines. For the client's own headers (HTTP_PROXY) as for a map the
+    /// gateway made (HTTP), so each sends one copy of each trace header.
     pub fn prepare(&self, headers: &mut HeaderMap, in_map: bool) {
         if in_map {
             self.inject(headers);
-        } else if self.client_sent {
+            return;
+        }
+        if self.client_sent {
             headers.remove(&TRACEPARENT);
             headers.remove(&X_AMZN_TRACE_ID);
-            if self.tracestate.is_none() {
+        }
+        match &self.tracestate {
+            Some(state) => {
+                headers.insert(TRACESTATE.clone(), state.clone());
+            }
+            None if self.client_sent => {
                 headers.remove(&TRACESTATE);
             }
+            None => {}
         }
     }
 
@@ -640,6 +649,11 @@ mod tests {
         let mut left: Vec<&str> = client.keys().map(|k| k.as_str()).collect();
         left.sort_unstable();
         assert_eq!(left, ["accept", "tracestate"]);
+        // A map the gateway makes (an HTTP integration's) gets that `tracestate` too.
+        let mut own = HeaderMap::new();
+        spans.prepare(&mut own, false);
+        assert_eq!(own.len(), 1);
+        assert_eq!(own[&TRACESTATE], "vendor=x");
         // What the head gets: the very lines `inject` sets.
         let head = spans.head_lines();
         let text = std::str::from_utf8(&head).unwrap();

@@ -47,9 +47,8 @@ pub async fn invoke(
     let view = request_view(ctx, routed, &parts);
     let mut headers = HeaderMap::with_capacity(integration.header_mappings.len() + 2);
     headers.insert(HOST, integration.uri.host().clone());
-    if let Some(spans) = ctx.spans.get().filter(|_| ctx.logging()) {
-        // Else the client writes them into the head (`RequestContext::trace_head`).
-        spans.inject(&mut headers);
+    if let Some(spans) = ctx.spans.get() {
+        spans.prepare(&mut headers, ctx.logging());
     }
     let content_type = parts.headers.get(CONTENT_TYPE).cloned();
     let mut overrides = RequestOverrides::default();
