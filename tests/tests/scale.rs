@@ -3,12 +3,15 @@
 //! API is served by every node (one that followed the deltas while the APIs were created
 //! and two that joined afterwards with the full state), one more deployment reaches every
 //! node, and each node compiles only the stage that deployment changed. `SCALE_APIS`
-//! overrides N; the measurements are the `scale` binary's (docs/scale.md).
+//! overrides N; the measurements are the `scale` binary's (docs/scale.md). The cluster has
+//! a Redis of its own: the control plane rewrites its copy of the whole state there on
+//! every change (megabytes at this N), which would stall the other tests' shared Redis past
+//! their nodes' admission timeout.
 
 use std::time::{Duration, Instant};
 
 use apigw_e2e::scale::{self, Spec};
-use apigw_e2e::{fresh_database, ControlPlane, DataPlane};
+use apigw_e2e::{free_port, fresh_database, ControlPlane, DataPlane, RedisServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_apis_are_served_by_every_node_and_a_delta_compiles_one_stage() {
@@ -23,13 +26,25 @@ async fn a_thousand_apis_are_served_by_every_node_and_a_delta_compiles_one_stage
         prefix: "scale".into(),
     };
     let db = fresh_database().await.expect("a test database");
-    let cp = ControlPlane::start(&db).await;
+    let redis = RedisServer::start(free_port()).await;
+    let cp =
+        ControlPlane::start_with_env(&db, free_port(), free_port(), &[("REDIS_URL", redis.url())])
+            .await;
     let m = cp.mgmt();
     let grpc = cp.grpc_url();
     // One node follows the generation delta by delta (the single-threaded runtime, as in
     // the benchmark); the other two join with the full state of N APIs.
-    let mut nodes =
-        vec![DataPlane::start_env(&grpc, "node-0", &[("DP_WORKER_THREADS", "1".into())]).await];
+    let mut nodes = vec![
+        DataPlane::start_env(
+            &grpc,
+            "node-0",
+            &[
+                ("DP_WORKER_THREADS", "1".into()),
+                ("REDIS_URL", redis.url()),
+            ],
+        )
+        .await,
+    ];
 
     let generated = scale::generate(&m, &spec, 0..spec.apis, |done| {
         eprintln!("scale: {done} APIs created");
@@ -52,8 +67,12 @@ async fn a_thousand_apis_are_served_by_every_node_and_a_delta_compiles_one_stage
     for i in 1..3 {
         let prefix = format!("e2e-scale-joiner:{}:", uuid::Uuid::new_v4().simple());
         nodes.push(
-            DataPlane::start_env(&grpc, &format!("node-{i}"), &[("REDIS_KEY_PREFIX", prefix)])
-                .await,
+            DataPlane::start_env(
+                &grpc,
+                &format!("node-{i}"),
+                &[("REDIS_KEY_PREFIX", prefix), ("REDIS_URL", redis.url())],
+            )
+            .await,
         );
     }
     let http = reqwest::Client::new();
