@@ -130,6 +130,11 @@ impl Template {
         })
     }
 
+    /// The text the template was parsed from.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
     /// Renders as API Gateway does, with API Gateway's limits.
     pub fn render(&self, input: &RenderInput) -> Result<RenderOutput, RenderError> {
         self.render_with(input, &RenderOptions::default())

@@ -956,7 +956,7 @@ fn compile_integration(
                     target,
                     timeout: integration_timeout(integration.timeout_in_millis),
                     templates: super::RequestTemplates {
-                        entries: Vec::new(),
+                        entries: Box::default(),
                         passthrough: super::Passthrough::WhenNoMatch,
                     },
                     responses: super::IntegrationResponses::default(),
@@ -1251,11 +1251,13 @@ pub fn compile_http_stage(stage: &HttpStageConfig) -> Result<CompiledStage, Comp
         super::add_method(slot, method, compiled).map_err(|kind| stage_err(stage, &at, kind))?;
     }
     let mut routes = RouteTrie::default();
-    for (path, methods) in by_path {
+    for (path, mut methods) in by_path {
+        methods.shrink_to_fit();
         routes
             .insert(path, methods)
             .map_err(|e| stage_err(stage, path, e.into()))?;
     }
+    routes.shrink_to_fit();
     let logging_config = pb::StageConfig {
         api_id: stage.api_id.clone(),
         stage_name: stage.stage_name.clone(),

@@ -328,6 +328,11 @@ impl ResourceMethods {
             .chain(self.any.as_ref())
     }
 
+    /// Gives back the room the methods' list grew by (compile time).
+    pub fn shrink_to_fit(&mut self) {
+        self.methods.shrink_to_fit();
+    }
+
     /// The method for an incoming request: exact match first, then `ANY`.
     pub fn get(&self, method: &Method) -> Option<&Arc<CompiledMethod>> {
         self.methods
@@ -383,14 +388,17 @@ pub enum Integration {
     /// `MOCK`: answered by the gateway itself.
     Mock(MockIntegration),
     /// `HTTP`: a backend call with mappings and integration responses.
-    Http(HttpIntegration),
+    ///
+    /// The calling variants are boxed: unboxed, every method (MOCK ones too) took the
+    /// size of the largest, ~400 bytes (issue 22's memory per API).
+    Http(Box<HttpIntegration>),
     /// `HTTP_PROXY`: the request and response pass through.
-    HttpProxy(HttpIntegration),
+    HttpProxy(Box<HttpIntegration>),
     /// `AWS` with a Lambda function URI: templates, invocation, integration responses
     /// selected by the function's error message.
-    Function(function::FunctionIntegration),
+    Function(Box<function::FunctionIntegration>),
     /// `AWS_PROXY` with a Lambda function URI: the proxy event in, the proxy result out.
-    FunctionProxy(function::FunctionIntegration),
+    FunctionProxy(Box<function::FunctionIntegration>),
     /// A type this node does not run (e.g. `AWS` with a service other than Lambda):
     /// answered with a 500.
     Unsupported(Box<str>),
@@ -432,7 +440,7 @@ pub enum TemplateChoice<'a, T> {
 #[derive(Debug)]
 pub struct RequestTemplates<T> {
     /// (lowercase content type, compiled template), sorted by content type.
-    entries: Vec<(Box<str>, T)>,
+    entries: Box<[(Box<str>, T)]>,
     passthrough: Passthrough,
 }
 
@@ -474,7 +482,7 @@ pub struct IntegrationResponse {
 /// The integration responses of an integration and how to choose one.
 #[derive(Debug, Default)]
 pub struct IntegrationResponses {
-    responses: Vec<IntegrationResponse>,
+    responses: Box<[IntegrationResponse]>,
     selector: ResponseSelector,
 }
 
@@ -715,10 +723,12 @@ fn compile_variant(
             add_method(&mut methods, &method.http_method, compiled)
                 .map_err(|kind| err(&at, kind))?;
         }
+        methods.shrink_to_fit();
         routes
             .insert(&resource.path, methods)
             .map_err(|e| err(&resource.path, e.into()))?;
     }
+    routes.shrink_to_fit();
     Ok(CompiledStage {
         api_id: stage.api_id.as_str().into(),
         stage_name: stage.stage_name.as_str().into(),
@@ -887,18 +897,18 @@ fn compile_integration(
             templates: request_templates(integration)?,
             responses: integration_responses(integration, scope)?,
         })),
-        "HTTP" => Ok(Integration::Http(http_integration(
+        "HTTP" => Ok(Integration::Http(Box::new(http_integration(
             integration,
             scope,
             variables,
             binary_media_types,
-        )?)),
-        "HTTP_PROXY" => Ok(Integration::HttpProxy(http_integration(
+        )?))),
+        "HTTP_PROXY" => Ok(Integration::HttpProxy(Box::new(http_integration(
             integration,
             scope,
             variables,
             binary_media_types,
-        )?)),
+        )?))),
         kind @ ("AWS" | "AWS_PROXY") => {
             let (target, from_stage_variables) = function::parse_uri(&integration.uri, variables);
             let target = match target {
@@ -913,14 +923,14 @@ fn compile_integration(
                 }
                 Err(error) => return Err(error.into()),
             };
-            let compiled = function::FunctionIntegration {
+            let compiled = Box::new(function::FunctionIntegration {
                 target,
                 timeout: function::timeout(integration.timeout_in_millis),
                 templates: request_templates(integration)?,
                 responses: integration_responses(integration, scope)?,
                 content_handling: function::ContentHandling::parse(&integration.content_handling),
                 binary_media_types: Arc::clone(binary_media_types),
-            };
+            });
             Ok(if kind == "AWS" {
                 Integration::Function(compiled)
             } else {
@@ -966,7 +976,8 @@ fn request_templates(
         .collect::<Result<Vec<_>, CompileErrorKind>>()?;
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(RequestTemplates {
-        entries,
+        // Boxed, not a `Vec`: collecting `Result`s reserves room for four.
+        entries: entries.into_boxed_slice(),
         passthrough: passthrough(&integration.passthrough_behavior),
     })
 }
@@ -985,7 +996,7 @@ fn integration_responses(
         .integration_responses
         .iter()
         .map(|r| integration_response(r, scope))
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Box<[_]>, _>>()?;
     Ok(IntegrationResponses {
         responses,
         selector,
@@ -1012,6 +1023,7 @@ fn integration_response(
         })
         .collect::<Result<Vec<_>, CompileErrorKind>>()?;
     headers.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+    headers.shrink_to_fit();
     let needs_body = headers.iter().any(|(_, source)| source.reads_body());
     Ok(IntegrationResponse {
         status,

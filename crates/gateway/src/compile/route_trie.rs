@@ -139,6 +139,16 @@ impl<T> RouteTrie<T> {
         Ok(())
     }
 
+    /// Gives back the room the trie's lists grew by, once every route is in (compile
+    /// time: a node holds a trie per deployed stage).
+    pub fn shrink_to_fit(&mut self) {
+        self.nodes.shrink_to_fit();
+        self.routes.shrink_to_fit();
+        for node in &mut self.nodes {
+            node.literals.shrink_to_fit();
+        }
+    }
+
     fn new_node(&mut self) -> u32 {
         self.nodes.push(Node::default());
         (self.nodes.len() - 1) as u32

@@ -34,6 +34,7 @@ impl ResponseSelector {
                 selector.patterns.push((regex, index));
             }
         }
+        selector.patterns.shrink_to_fit();
         Ok(selector)
     }
 

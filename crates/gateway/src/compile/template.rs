@@ -4,8 +4,9 @@
 //! variables).
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
 use std::ops::Deref;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 
 use http::header::HeaderValue;
 
@@ -163,6 +164,68 @@ impl CompiledTemplate {
             params: ParamNeeds::of(source),
         })
     }
+
+    /// The parsed `source`, shared with every other method and stage of the process whose
+    /// template has the same text while one of them holds it (see [`Interned`]): a
+    /// compiled template is determined by its text alone and never changes.
+    pub fn shared(source: &str) -> Result<Arc<Self>, vtl::ParseError> {
+        Interned::get(source)
+    }
+}
+
+/// The templates compiled stages hold, by text, so that identical texts are parsed and
+/// kept once per process. APIs are commonly stamped out of one OpenAPI skeleton or
+/// generator, and many methods of one API carry the same template (a MOCK's
+/// `{"statusCode": 200}`): a node holding thousands of such APIs kept thousands of copies,
+/// over half of a compiled stage's memory (issue 22, docs/scale.md). Compile time only:
+/// requests never look here.
+///
+/// The table holds weak references keyed by the text's hash (the text itself is compared
+/// through the template, not stored twice); entries whose template is gone are swept when
+/// the table has doubled since the last sweep.
+#[derive(Default)]
+struct Interned {
+    by_hash: HashMap<u64, Weak<CompiledTemplate>>,
+    sweep_at: usize,
+}
+
+/// Entries below which the table is never swept.
+const INTERNED_SWEEP_MIN: usize = 1024;
+
+static INTERNED: Mutex<Option<Interned>> = Mutex::new(None);
+
+impl Interned {
+    fn get(source: &str) -> Result<Arc<CompiledTemplate>, vtl::ParseError> {
+        let hash = {
+            let mut hasher = std::hash::DefaultHasher::new();
+            source.hash(&mut hasher);
+            hasher.finish()
+        };
+        let mut guard = INTERNED.lock().unwrap_or_else(|e| e.into_inner());
+        let table = guard.get_or_insert_with(Interned::default);
+        if let Some(found) = table.by_hash.get(&hash).and_then(Weak::upgrade) {
+            if found.source() == source {
+                return Ok(found);
+            }
+        }
+        // Parsed under the lock: stages compile one at a time anyway (off the request
+        // threads), and two threads parsing the same text would keep two copies.
+        let parsed = Arc::new(CompiledTemplate::parse(source)?);
+        // A live entry of another text with the same hash (never seen in practice) stays.
+        let live_collision = table
+            .by_hash
+            .get(&hash)
+            .is_some_and(|w| w.strong_count() > 0);
+        if !live_collision {
+            table.by_hash.insert(hash, Arc::downgrade(&parsed));
+            if table.by_hash.len() >= table.sweep_at.max(INTERNED_SWEEP_MIN) {
+                table.by_hash.retain(|_, w| w.strong_count() > 0);
+                table.by_hash.shrink_to_fit();
+                table.sweep_at = table.by_hash.len() * 2;
+            }
+        }
+        Ok(parsed)
+    }
 }
 
 impl Deref for CompiledTemplate {
@@ -188,8 +251,8 @@ pub fn parse(content_type: &str, text: &str) -> Result<MappingTemplate, Template
     if text.trim().is_empty() {
         return Ok(None);
     }
-    CompiledTemplate::parse(text)
-        .map(|t| Some(Arc::new(t)))
+    CompiledTemplate::shared(text)
+        .map(Some)
         .map_err(|source| TemplateError {
             content_type: content_type.to_owned(),
             source,
@@ -223,7 +286,7 @@ pub fn stage_variables(variables: &HashMap<String, String>) -> Arc<BTreeMap<Stri
 #[derive(Debug, Default)]
 pub struct ResponseTemplates {
     /// (lowercase content type, header value, template), sorted by content type.
-    entries: Vec<(Box<str>, HeaderValue, MappingTemplate)>,
+    entries: Box<[(Box<str>, HeaderValue, MappingTemplate)]>,
 }
 
 /// The response template chosen for a request.
@@ -251,7 +314,10 @@ impl ResponseTemplates {
             })
             .collect::<Result<Vec<_>, TemplateError>>()?;
         entries.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(ResponseTemplates { entries })
+        Ok(ResponseTemplates {
+            // Boxed, not a `Vec`: collecting `Result`s reserves room for four.
+            entries: entries.into_boxed_slice(),
+        })
     }
 
     /// Whether no response template is defined (the body passes through).
@@ -383,6 +449,19 @@ mod tests {
         let err = parse("application/json", "{\n  #if($x\n}").unwrap_err();
         assert_eq!(err.content_type, "application/json");
         assert_eq!((err.source.line, err.source.column), (3, 1), "{err}");
+    }
+
+    #[test]
+    fn identical_texts_share_one_template() {
+        let text = "{\"shared\": \"$context.stage\"}";
+        let a = parse("application/json", text).unwrap().unwrap();
+        let b = parse("text/plain", text).unwrap().unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        let c = parse("application/json", "{\"other\": 1}")
+            .unwrap()
+            .unwrap();
+        assert!(!Arc::ptr_eq(&a, &c));
+        assert_eq!(b.source(), text);
     }
 
     #[test]

@@ -455,9 +455,10 @@ fn templates(
             let parsed = if text.trim().is_empty() {
                 None
             } else {
-                Some(Arc::new(CompiledTemplate::parse(text).map_err(|e| {
-                    err(stage, format!("{what} template {key}: {e}"))
-                })?))
+                Some(
+                    CompiledTemplate::shared(text)
+                        .map_err(|e| err(stage, format!("{what} template {key}: {e}")))?,
+                )
             };
             Ok((key.as_str().into(), parsed))
         })
