@@ -212,7 +212,7 @@ mod tests {
             });
         }
         let written = stats.written.load(Relaxed);
-        assert!(written >= 1 && written < 10, "{written}");
+        assert!((1..10).contains(&written), "{written}");
         assert_eq!(stats.dropped.load(Relaxed), 10 - written);
         let mut spare = Vec::new();
         let mut all = String::new();
