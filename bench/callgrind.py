@@ -20,6 +20,8 @@ keep-alive requests from one connection, and dumps: instructions per request = I
     CALLGRIND_CASES=HTTP_PROXY,cache-hit,cache-miss python3 bench/callgrind.py  # the stage cache:
                                                         # a hit, and a miss that refreshes the
                                                         # entry (Cache-Control: max-age=0)
+    CALLGRIND_CASES=HTTP_PROXY,http-api python3 bench/callgrind.py  # the same proxy call through an
+                                                        # HTTP API (apigatewayv2) route
     CALLGRIND_CASES=cache-hit-sealed,cache-miss-sealed python3 bench/callgrind.py  # the same with
                                                         # caching/dataEncrypted (entries sealed)
     CALLGRIND_TRACING=0.01 python3 bench/callgrind.py   # the stage with tracingEnabled, sampled
@@ -193,6 +195,12 @@ def main() -> None:
         if not CASES or {"cache-hit", "cache-miss"} & set(CASES):
             bench.add_cached_stage(f"http://127.0.0.1:{cp_http}", api)
             bench.wait_ok(f"http://127.0.0.1:{gw}/cached/bench", host, limit=180)
+        http_api_host = None
+        if not CASES or "http-api" in CASES:
+            # The HTTP API (apigatewayv2) route doing the proxy call of HTTP_PROXY (issue 20).
+            http_api = bench.add_http_api(f"http://127.0.0.1:{cp_http}", f"http://127.0.0.1:{up}")
+            http_api_host = f"{http_api}.execute-api.localhost"
+            bench.wait_ok(f"http://127.0.0.1:{gw}/bench", http_api_host, limit=180)
         if not CASES or {"cache-hit-sealed", "cache-miss-sealed"} & set(CASES):
             bench.add_cached_stage(f"http://127.0.0.1:{cp_http}", api, "sealed", encrypted=True)
             bench.wait_ok(f"http://127.0.0.1:{gw}/sealed/bench", host, limit=180)
@@ -225,7 +233,9 @@ def main() -> None:
                  # the node-local front (clear), with a sealed read from Redis about once a
                  # second; every miss seals its entry.
                  ("cache-hit-sealed", "/sealed/bench", None),
-                 ("cache-miss-sealed", "/sealed/bench", {"Cache-Control": "max-age=0"}))
+                 ("cache-miss-sealed", "/sealed/bench", {"Cache-Control": "max-age=0"}),
+                 # The same call through an HTTP API's `ANY /{proxy+}` route on `$default`.
+                 ("http-api", "/bench", {"Host": http_api_host}))
         rounds = [""]
         if ACCESS_LOG:
             rounds.append("+access-log")

@@ -227,7 +227,15 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
         // Lines only written to the file or stdout are formatted ready to embed there.
         let embedded =
             !args.logs_ship && (args.access_log_file.is_some() || args.access_log_stdout);
-        let hook = Arc::new(LogsHook::new(queue, Arc::clone(&log_stats)).embedding(embedded));
+        // Their access lines are then formatted whole into the workers' own buffers,
+        // which the sink writes out (logs::direct).
+        let direct =
+            embedded.then(|| Arc::new(crate::logs::direct::DirectLines::new(node_id.clone())));
+        let mut hook = LogsHook::new(queue, Arc::clone(&log_stats));
+        if let Some(direct) = &direct {
+            hook = hook.direct(Arc::clone(direct));
+        }
+        let hook = Arc::new(hook);
         ws_logs = Some(Arc::clone(&hook));
         hooks.push(hook);
         let pending = args.logs_ship.then(|| {
@@ -245,6 +253,7 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
             records,
             pending.clone(),
             Arc::clone(&log_stats),
+            direct,
         )?);
         if let Some(pending) = pending {
             let task = LogShipper::new(

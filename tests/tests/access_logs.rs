@@ -210,6 +210,18 @@ async fn presets_and_a_custom_format_write_exactly_the_expected_line() {
         ],
     )
     .await;
+    // A node that only writes its lines to a file formats them into its workers' own
+    // buffers (logs::direct) rather than queueing records: the same lines must come out.
+    let direct_file = LogFile::new("access-direct");
+    let direct = DataPlane::start_env(
+        &cp.grpc_url(),
+        "logs-node-3",
+        &[
+            ("ACCESS_LOG_FILE", direct_file.0.display().to_string()),
+            ("LOGS_SHIP", "false".into()),
+        ],
+    )
+    .await;
     let backend = Backend::start("b").await;
     let m = cp.mgmt();
     let api = RestApi::create(&m, "logged").await;
@@ -243,7 +255,7 @@ async fn presets_and_a_custom_format_write_exactly_the_expected_line() {
     plan_with_key(&m, &api.id, &stages, &key_id).await;
 
     let headers = [("x-api-key", key.as_str()), ("user-agent", "e2e-agent/1.0")];
-    let call = |stage: &'static str| {
+    let call_on = |node: &DataPlane, stage: &'static str| {
         let url = node.invoke_url(&api.id, stage, "/pets");
         async move {
             // Until the key and the access log settings have reached the node.
@@ -272,12 +284,22 @@ async fn presets_and_a_custom_format_write_exactly_the_expected_line() {
             .await
         }
     };
+    let call = |stage: &'static str| call_on(&node, stage);
     // The plain stage first: by the time a later request's line is in the file, its
     // (none) would be too, since one writer takes them in order.
     let (plain_id, ..) = call("plain").await;
+    let (direct_plain_id, ..) = call_on(&direct, "plain").await;
 
-    for preset in ["clf", "json", "xml", "csv"] {
-        let (id, before, after, _, ext) = call(preset).await;
+    for (preset, node_id, file) in ["clf", "json", "xml", "csv"]
+        .into_iter()
+        .flat_map(|p| [(p, "logs-node-1", &file), (p, "logs-node-3", &direct_file)])
+    {
+        let on = if node_id == "logs-node-1" {
+            &node
+        } else {
+            &direct
+        };
+        let (id, before, after, _, ext) = call_on(on, preset).await;
         assert_eq!(
             ext.len(),
             16,
@@ -289,7 +311,10 @@ async fn presets_and_a_custom_format_write_exactly_the_expected_line() {
         let line = &lines[0];
         assert_eq!(line["logGroup"], format!("{preset}-access"), "{line}");
         assert_eq!(line["kind"], "access");
-        assert_eq!(line["logStream"], "logs-node-1");
+        assert_eq!(line["logStream"], node_id);
+        assert_eq!(line["apiId"], api.id.as_str());
+        assert_eq!(line["stage"], preset);
+        assert_eq!(line["status"], 201);
         let message = text(&line["message"]);
         let candidates: Vec<String> = (unix_secs(before)..=unix_secs(after))
             .map(|s| expected(preset, &id, &ext, &clf_time(s)))
@@ -430,6 +455,22 @@ async fn presets_and_a_custom_format_write_exactly_the_expected_line() {
         file.lines().iter().all(|l| l["requestId"] != plain_id),
         "the plain stage logged"
     );
+    let direct_lines = direct_file.lines();
+    assert!(
+        direct_lines
+            .iter()
+            .all(|l| l["requestId"] != direct_plain_id),
+        "the plain stage logged on the direct node"
+    );
+    // Each of the direct node's requests is there once.
+    let mut ids: Vec<&str> = direct_lines
+        .iter()
+        .filter_map(|l| l["requestId"].as_str())
+        .collect();
+    let total = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), total, "a line written twice: {direct_lines:?}");
 
     // Shipped with what the store searches by.
     let shipped = eventually(
@@ -465,6 +506,7 @@ async fn presets_and_a_custom_format_write_exactly_the_expected_line() {
         .iter()
         .all(|s| s.node_id == "logs-node-1"));
     drop(node);
+    drop(direct);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

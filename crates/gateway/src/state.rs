@@ -80,6 +80,26 @@ impl GatewayState {
         self.http.get(api_id)?.get(stage)
     }
 
+    /// For an HTTP API, the stage an invoke URL names, else its `$default` stage (whose
+    /// URLs have no stage segment; `true` with it): one lookup of the API for both.
+    /// `Some(None)` for an HTTP API with neither, `None` for an id no HTTP API has.
+    pub fn http_stage_or_default(
+        &self,
+        api_id: &str,
+        stage: &str,
+    ) -> Option<Option<(&Arc<CompiledStage>, bool)>> {
+        let stages = self.http.get(api_id)?;
+        Some(match stages.get(stage) {
+            Some(found) => Some((found, false)),
+            None => stages.get("$default").map(|default| (default, true)),
+        })
+    }
+
+    /// The REST stage for an invoke URL's API id and stage name.
+    pub fn rest_stage(&self, api_id: &str, stage: &str) -> Option<&Arc<CompiledStage>> {
+        self.apis.get(api_id)?.get(stage).map(|d| &d.compiled)
+    }
+
     /// Whether `api_id` is a deployed HTTP API.
     pub fn is_http_api(&self, api_id: &str) -> bool {
         self.http.contains_key(api_id)

@@ -16,6 +16,7 @@
 //! [`shipper`], which sends what queued to the control plane (`LogsIngest.Ship`) at least
 //! every second.
 
+pub mod direct;
 pub mod queue;
 pub mod shipper;
 pub mod sink;
@@ -31,6 +32,7 @@ use apigw_gateway::trace::lines;
 use apigw_proto::logs::LogKind;
 use http::{HeaderValue, Uri};
 
+use direct::DirectLines;
 use queue::LogSender;
 
 /// Records the queue holds at most by default.
@@ -84,9 +86,6 @@ pub struct LogRecord {
 pub enum Lines {
     /// One access-log line.
     One(String),
-    /// One access-log line already escaped as the inside of a JSON string, for a node
-    /// that only writes lines to its file or stdout (see [`LogsHook::embedding`]).
-    Embedded(String),
     /// A request's execution-log lines, in order.
     Many(Vec<String>),
 }
@@ -94,7 +93,7 @@ pub enum Lines {
 impl Lines {
     fn count(&self) -> u64 {
         match self {
-            Lines::One(_) | Lines::Embedded(_) => 1,
+            Lines::One(_) => 1,
             Lines::Many(lines) => lines.len() as u64,
         }
     }
@@ -106,6 +105,7 @@ pub struct LogsHook {
     queue: LogSender,
     stats: Arc<LogStats>,
     embedded: bool,
+    direct: Option<Arc<DirectLines>>,
 }
 
 impl LogsHook {
@@ -115,16 +115,18 @@ impl LogsHook {
             queue,
             stats,
             embedded: false,
+            direct: None,
         }
     }
 
-    /// With `yes`, access lines are formatted already escaped for the sink's JSON lines
-    /// ([`Lines::Embedded`]), which then writes them without escaping each line again:
-    /// for a node whose lines go only to its file or stdout, not shipped. Nothing then
-    /// reads a record's search fields (the store's path and API key id), so they are not
-    /// copied.
-    pub fn embedding(mut self, yes: bool) -> Self {
-        self.embedded = yes;
+    /// Access lines go straight into the workers' buffers of `lines` ([`direct`]),
+    /// formatted whole there, rather than as records through the queue: for a node
+    /// whose lines are only written to its file or stdout, not shipped (the sink is
+    /// given the same `lines`). Nothing then reads a record's search fields (the
+    /// store's path and API key id), so execution records do not copy them.
+    pub fn direct(mut self, lines: Arc<DirectLines>) -> Self {
+        self.embedded = true;
+        self.direct = Some(lines);
         self
     }
 
@@ -229,6 +231,11 @@ fn error_lines(s: &RequestSummary<'_>) -> Option<Vec<String>> {
     Some(out)
 }
 
+thread_local! {
+    /// A value's text before it is escaped into an embedded line (reused).
+    static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
 impl RequestEnd for LogsHook {
     fn request_end(&self, s: &RequestSummary<'_>) {
         let Some(stage) = s.stage else {
@@ -236,18 +243,35 @@ impl RequestEnd for LogsHook {
         };
         let logging = &stage.logging;
         if let Some(format) = &logging.access {
-            let line = if self.embedded {
-                thread_local! {
-                    static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
-                }
-                let mut line = String::with_capacity(format.capacity_hint() + 64);
-                SCRATCH
-                    .with(|scratch| format.write_embedded(s, &mut scratch.borrow_mut(), &mut line));
-                Lines::Embedded(line)
+            if let Some(direct) = &self.direct {
+                let head = sink::LineHead {
+                    kind: LogKind::Access,
+                    log_group: &logging.access_group,
+                    api_id: &logging.api_id,
+                    stage: &logging.stage,
+                };
+                let request_id = std::str::from_utf8(s.ctx.request_id.as_bytes()).unwrap_or("");
+                let ended = s.ctx.received_at + s.latency;
+                let timestamp_ms = ended
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or(Duration::ZERO)
+                    .as_millis() as i64;
+                direct.write(
+                    &self.stats,
+                    head,
+                    request_id,
+                    timestamp_ms,
+                    s.status.as_u16(),
+                    |buf| {
+                        SCRATCH.with(|scratch| {
+                            format.write_embedded(s, &mut scratch.borrow_mut(), buf)
+                        })
+                    },
+                );
             } else {
-                Lines::One(format.format(s))
-            };
-            self.send(self.record(s, LogKind::Access, &logging.access_group, line));
+                let line = Lines::One(format.format(s));
+                self.send(self.record(s, LogKind::Access, &logging.access_group, line));
+            }
         }
         let Some(method) = s.method else {
             return;

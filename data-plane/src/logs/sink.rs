@@ -24,6 +24,7 @@ use apigw_gateway::phases::end::RequestFacts;
 use apigw_proto::logs::{LogEvent, LogKind};
 use tokio::sync::Notify;
 
+use super::direct::DirectLines;
 use super::queue::LogReceiver;
 use super::{Lines, LogRecord, LogStats};
 
@@ -107,12 +108,14 @@ impl Pending {
 }
 
 /// Opens the outputs and starts the sink thread; it ends once the queue's sender is
-/// gone and the queue is drained.
+/// gone and the queue is drained. With `direct`, it also writes out the lines the
+/// workers wrote into their own buffers ([`super::direct`]).
 pub fn start(
     config: SinkConfig,
     queue: LogReceiver,
     pending: Option<Arc<Pending>>,
     stats: Arc<LogStats>,
+    direct: Option<Arc<DirectLines>>,
 ) -> Result<std::thread::JoinHandle<()>, SinkError> {
     let file = match &config.file {
         Some(path) => Some(
@@ -134,12 +137,41 @@ pub fn start(
         .name("apigw-logs".into())
         .spawn(move || {
             queue.register_current_thread();
+            if let Some(direct) = &direct {
+                direct.register_current_thread();
+            }
             let writes = file.is_some() || stdout;
             let mut buf = String::with_capacity(64 * 1024);
             let mut writer = LineWriter::new(node_id);
+            let mut spare = Vec::new();
             let mut warned = false;
+            let mut emit = |text: &str| {
+                if text.is_empty() {
+                    return;
+                }
+                let mut failed = None;
+                if let Some(f) = file.as_mut() {
+                    if let Err(e) = f.write_all(text.as_bytes()).and_then(|()| f.flush()) {
+                        failed = Some(e);
+                    }
+                }
+                if stdout {
+                    let mut out = std::io::stdout().lock();
+                    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+                        failed = Some(e);
+                    }
+                }
+                if let Some(error) = failed {
+                    if !warned {
+                        tracing::warn!(%error, "cannot write log lines; they are still shipped");
+                        warned = true;
+                    }
+                }
+            };
             loop {
-                // Read before draining: a record queued before the close is taken below.
+                // Read before draining: a record queued before the close is taken below,
+                // and so is a line written into a worker's buffer before the hook was
+                // dropped (which closed the queue).
                 let finished = queue.finished();
                 let mut events = Vec::new();
                 let mut taken = 0;
@@ -155,26 +187,10 @@ pub fn start(
                         break;
                     }
                 }
-                if !buf.is_empty() {
-                    let mut failed = None;
-                    if let Some(f) = file.as_mut() {
-                        if let Err(e) = f.write_all(buf.as_bytes()).and_then(|()| f.flush()) {
-                            failed = Some(e);
-                        }
-                    }
-                    if stdout {
-                        let mut out = std::io::stdout().lock();
-                        if let Err(e) = out.write_all(buf.as_bytes()).and_then(|()| out.flush()) {
-                            failed = Some(e);
-                        }
-                    }
-                    if let Some(error) = failed {
-                        if !warned {
-                            tracing::warn!(%error, "cannot write log lines; they are still shipped");
-                            warned = true;
-                        }
-                    }
-                    buf.clear();
+                emit(&buf);
+                buf.clear();
+                if let Some(direct) = &direct {
+                    direct.take(&mut spare, &mut emit);
                 }
                 if let Some(pending) = pending.as_ref().filter(|_| !events.is_empty()) {
                     let dropped = pending.push(events);
@@ -188,9 +204,6 @@ pub fn start(
                 if taken < BATCH {
                     queue.wait();
                 }
-            }
-            if let Some(f) = file.as_mut() {
-                let _ = f.flush();
             }
         })
         .map_err(|source| SinkError::Open {
@@ -228,10 +241,6 @@ pub fn events_of(record: LogRecord) -> Vec<LogEvent> {
     };
     match record.lines {
         Lines::One(line) => vec![event(line)],
-        // Not shipped in this mode; should one be, it goes as written.
-        Lines::Embedded(line) => vec![event(
-            serde_json::from_str(&format!("\"{line}\"")).unwrap_or(line),
-        )],
         Lines::Many(lines) => lines
             .into_iter()
             .map(|line| event(format!("({request_id}) {line}")))
@@ -263,16 +272,40 @@ struct CachedHead {
     before_status: String,
 }
 
+/// What the constant pieces of a line are made of: the same for every line of a stage.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LineHead<'a> {
+    /// Access or execution.
+    pub kind: LogKind,
+    /// The log group.
+    pub log_group: &'a Arc<str>,
+    /// The API id.
+    pub api_id: &'a Arc<str>,
+    /// The stage.
+    pub stage: &'a Arc<str>,
+}
+
+impl<'a> LineHead<'a> {
+    fn of(record: &'a LogRecord) -> Self {
+        LineHead {
+            kind: record.kind,
+            log_group: &record.log_group,
+            api_id: &record.api_id,
+            stage: &record.stage,
+        }
+    }
+}
+
 impl CachedHead {
-    fn of(record: &LogRecord, node_id: &str) -> CachedHead {
-        let kind = if record.kind == LogKind::Execution {
+    fn of(head: LineHead<'_>, node_id: &str) -> CachedHead {
+        let kind = if head.kind == LogKind::Execution {
             "execution"
         } else {
             "access"
         };
         let mut before_request_id = String::with_capacity(96);
         before_request_id.push_str(",\"logGroup\":\"");
-        push_json_escaped(&record.log_group, &mut before_request_id);
+        push_json_escaped(head.log_group, &mut before_request_id);
         before_request_id.push_str("\",\"logStream\":\"");
         push_json_escaped(node_id, &mut before_request_id);
         before_request_id.push_str("\",\"kind\":\"");
@@ -280,25 +313,25 @@ impl CachedHead {
         before_request_id.push_str("\",\"requestId\":\"");
         let mut before_status = String::with_capacity(64);
         before_status.push_str("\",\"apiId\":\"");
-        push_json_escaped(&record.api_id, &mut before_status);
+        push_json_escaped(head.api_id, &mut before_status);
         before_status.push_str("\",\"stage\":\"");
-        push_json_escaped(&record.stage, &mut before_status);
+        push_json_escaped(head.stage, &mut before_status);
         before_status.push_str("\",\"status\":");
         CachedHead {
-            log_group: Arc::clone(&record.log_group),
-            api_id: Arc::clone(&record.api_id),
-            stage: Arc::clone(&record.stage),
-            kind: record.kind,
+            log_group: Arc::clone(head.log_group),
+            api_id: Arc::clone(head.api_id),
+            stage: Arc::clone(head.stage),
+            kind: head.kind,
             before_request_id,
             before_status,
         }
     }
 
-    fn fits(&self, record: &LogRecord) -> bool {
-        self.kind == record.kind
-            && Arc::ptr_eq(&self.log_group, &record.log_group)
-            && Arc::ptr_eq(&self.api_id, &record.api_id)
-            && Arc::ptr_eq(&self.stage, &record.stage)
+    fn fits(&self, head: LineHead<'_>) -> bool {
+        self.kind == head.kind
+            && Arc::ptr_eq(&self.log_group, head.log_group)
+            && Arc::ptr_eq(&self.api_id, head.api_id)
+            && Arc::ptr_eq(&self.stage, head.stage)
     }
 }
 
@@ -314,38 +347,60 @@ impl LineWriter {
     /// Appends the record's lines, one JSON object each, straight from the record (no
     /// intermediate event; an access line costs no allocation here).
     pub(crate) fn write_record(&mut self, buf: &mut String, record: &LogRecord) {
-        if !self.head.as_ref().is_some_and(|h| h.fits(record)) {
-            self.head = Some(CachedHead::of(record, &self.node_id));
-        }
-        let Some(head) = self.head.as_ref() else {
-            return;
-        };
         // The gateway's own id (hex and dashes): UTF-8 checked a word at a time.
         let request_id = std::str::from_utf8(record.request_id.as_bytes()).unwrap_or("");
-        let line = |buf: &mut String, message: &str, escaped: bool| {
-            buf.push_str("{\"timestamp\":");
-            buf.push_str(itoa::Buffer::new().format(record.timestamp_ms));
-            buf.push_str(&head.before_request_id);
-            push_json_escaped(request_id, buf);
-            buf.push_str(&head.before_status);
-            buf.push_str(itoa::Buffer::new().format(record.status));
-            buf.push_str(",\"message\":\"");
-            if escaped {
-                buf.push_str(message);
-            } else {
-                push_json_escaped(message, buf);
-            }
-            buf.push_str("\"}\n");
-        };
+        let head = LineHead::of(record);
         match &record.lines {
-            Lines::One(text) => line(buf, text, false),
-            Lines::Embedded(text) => line(buf, text, true),
+            Lines::One(text) => self.write_line(
+                buf,
+                head,
+                request_id,
+                record.timestamp_ms,
+                record.status,
+                |buf| push_json_escaped(text, buf),
+            ),
             Lines::Many(lines) => {
                 for text in lines {
-                    line(buf, &format!("({request_id}) {text}"), false);
+                    let text = format!("({request_id}) {text}");
+                    self.write_line(
+                        buf,
+                        head,
+                        request_id,
+                        record.timestamp_ms,
+                        record.status,
+                        |buf| push_json_escaped(&text, buf),
+                    );
                 }
             }
         }
+    }
+
+    /// Appends one line, one JSON object, whose message `message` writes into the buffer
+    /// already escaped as the inside of a JSON string.
+    pub(crate) fn write_line(
+        &mut self,
+        buf: &mut String,
+        head: LineHead<'_>,
+        request_id: &str,
+        timestamp_ms: i64,
+        status: u16,
+        message: impl FnOnce(&mut String),
+    ) {
+        if !self.head.as_ref().is_some_and(|h| h.fits(head)) {
+            self.head = Some(CachedHead::of(head, &self.node_id));
+        }
+        let Some(cached) = self.head.as_ref() else {
+            return;
+        };
+        buf.push_str("{\"timestamp\":");
+        buf.push_str(itoa::Buffer::new().format(timestamp_ms));
+        buf.push_str(&cached.before_request_id);
+        push_json_escaped(request_id, buf);
+        buf.push_str(&cached.before_status);
+        buf.push_str(itoa::Buffer::new().format(status));
+        buf.push_str(",\"message\":\"");
+        message(buf);
+        buf.push_str("\"}\n");
     }
 }
 
@@ -411,27 +466,26 @@ mod tests {
     }
 
     #[test]
-    fn embedded_access_lines_are_written_as_escaped_lines_are() {
+    fn a_direct_line_is_the_line_written_for_its_record() {
         let line = r#"{"id":"r1", "ua":"a \"b\" \\"}"#;
-        let mut escaped = String::new();
-        push_json_escaped(line, &mut escaped);
-        let (mut plain, mut embedded) = (String::new(), String::new());
-        LineWriter::new("n1".into()).write_record(
-            &mut plain,
-            &record(Lines::One(line.into()), LogKind::Access),
+        let record = record(Lines::One(line.into()), LogKind::Access);
+        let mut plain = String::new();
+        LineWriter::new("n1".into()).write_record(&mut plain, &record);
+        let direct = super::super::direct::DirectLines::new("n1".into());
+        let stats = LogStats::default();
+        direct.write(
+            &stats,
+            LineHead::of(&record),
+            "rid",
+            record.timestamp_ms,
+            record.status,
+            |buf| push_json_escaped(line, buf),
         );
-        LineWriter::new("n1".into()).write_record(
-            &mut embedded,
-            &record(Lines::Embedded(escaped), LogKind::Access),
-        );
-        assert_eq!(plain, embedded);
+        let mut written = String::new();
+        direct.take(&mut Vec::new(), |chunk| written.push_str(chunk));
+        assert_eq!(plain, written);
         let v: serde_json::Value = serde_json::from_str(plain.trim_end()).unwrap();
         assert_eq!(v["message"], line);
-        // Shipped after all, it goes as written.
-        let mut escaped = String::new();
-        push_json_escaped(line, &mut escaped);
-        let events = events_of(record(Lines::Embedded(escaped), LogKind::Access));
-        assert_eq!(events[0].message, line);
     }
 
     #[test]

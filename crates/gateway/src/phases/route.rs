@@ -344,28 +344,29 @@ pub fn resolve_stage<'s>(
     path_start: usize,
     custom_domain: bool,
 ) -> Result<(&'s Arc<CompiledStage>, usize), GatewayError> {
-    if let Some(found) = state.stage(api_id, stage) {
+    let named = |found: &'s Arc<CompiledStage>| {
         if !custom_domain && found.execute_api_disabled {
             return Err(GatewayError::Forbidden);
         }
-        return Ok((found.pick(), path_start));
+        Ok((found.pick(), path_start))
+    };
+    if let Some(found) = state.rest_stage(api_id, stage) {
+        return named(found);
     }
-    if custom_domain || path.starts_with("/restapis/") {
-        return Err(GatewayError::Forbidden);
-    }
-    if let Some(default) = state.http_stage(api_id, "$default") {
-        if default.execute_api_disabled {
-            return Err(GatewayError::Forbidden);
+    match state.http_stage_or_default(api_id, stage) {
+        Some(Some((found, false))) => named(found),
+        None => Err(GatewayError::Forbidden),
+        Some(_) if custom_domain || path.starts_with("/restapis/") => Err(GatewayError::Forbidden),
+        Some(Some((default, true))) => {
+            if default.execute_api_disabled {
+                return Err(GatewayError::Forbidden);
+            }
+            // `/{first}/…` is the stage-relative path itself.
+            let start = path_start.saturating_sub(stage.len() + usize::from(path.starts_with('/')));
+            Ok((default, start))
         }
-        // `/{first}/…` is the stage-relative path itself.
-        let start = path_start.saturating_sub(stage.len() + usize::from(path.starts_with('/')));
-        return Ok((default, start));
+        Some(None) => Err(GatewayError::NotFound),
     }
-    Err(if state.is_http_api(api_id) {
-        GatewayError::NotFound
-    } else {
-        GatewayError::Forbidden
-    })
 }
 
 /// The method of `stage` for the request: 403 Missing Authentication Token when none.
