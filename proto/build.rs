@@ -8,13 +8,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=apigw/config/v1/config.proto");
     println!("cargo:rerun-if-changed=apigw/metrics/v1/metrics.proto");
     println!("cargo:rerun-if-changed=apigw/logs/v1/logs.proto");
-    tonic_prost_build::configure().compile_protos(
-        &[
-            "apigw/config/v1/config.proto",
-            "apigw/metrics/v1/metrics.proto",
-            "apigw/logs/v1/logs.proto",
-        ],
-        &["."],
-    )?;
+    // Maps as `BTreeMap`s: a message then encodes to the same bytes every time (a
+    // `HashMap` encodes in its own random order), which the node relies on: it reuses a
+    // compiled stage when the digest of its re-encoded config is unchanged.
+    tonic_prost_build::configure()
+        .btree_map(".")
+        .compile_protos(
+            &[
+                "apigw/config/v1/config.proto",
+                "apigw/metrics/v1/metrics.proto",
+                "apigw/logs/v1/logs.proto",
+            ],
+            &["."],
+        )?;
     Ok(())
 }

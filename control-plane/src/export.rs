@@ -669,13 +669,12 @@ fn integration_of(i: &pb::Integration) -> Value {
 fn put_map<V: serde::Serialize + Ord>(
     o: &mut Map<String, Value>,
     key: &str,
-    map: &std::collections::HashMap<String, V>,
+    map: &BTreeMap<String, V>,
 ) {
     if map.is_empty() {
         return;
     }
-    let sorted: BTreeMap<&String, &V> = map.iter().collect();
-    o.insert(key.into(), json!(sorted));
+    o.insert(key.into(), json!(map));
 }
 
 #[cfg(test)]

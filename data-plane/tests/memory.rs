@@ -7,7 +7,7 @@
 //! (docs/scale.md quotes it); the test asserts a ceiling per API so a regression shows.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering::Relaxed};
 
 use std::time::Duration;
@@ -96,7 +96,7 @@ fn method(http_method: &str, integration: pb::Integration, path_param: bool) -> 
         request_parameters: if path_param {
             [("method.request.path.id".to_string(), true)].into()
         } else {
-            HashMap::new()
+            BTreeMap::new()
         },
         method_responses: vec![pb::MethodResponse {
             status_code: "200".into(),

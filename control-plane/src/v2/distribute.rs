@@ -4,7 +4,7 @@
 //! an `HttpStageConfig` (HTTP APIs, `apigw_gateway::compile::http_api`) in the
 //! `V2Stages` message. Members carry the wire values as stored; the engine parses them.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use apigw_proto::config as pb;
 use serde_json::Value;
@@ -34,7 +34,7 @@ fn s(v: &Value, member: &str) -> String {
         .to_string()
 }
 
-fn string_map(v: &Value, member: &str) -> std::collections::HashMap<String, String> {
+fn string_map(v: &Value, member: &str) -> BTreeMap<String, String> {
     v.get(member)
         .and_then(Value::as_object)
         .map(|m| {
@@ -166,7 +166,7 @@ pub fn stage_config(api_id: &str, stage: &Value, frozen: &Value) -> pb::WsStageC
     }
 }
 
-fn route_settings<T>(stage: &Value, f: impl Fn(&Value) -> Option<T>) -> HashMap<String, T> {
+fn route_settings<T>(stage: &Value, f: impl Fn(&Value) -> Option<T>) -> BTreeMap<String, T> {
     stage
         .get("routeSettings")
         .and_then(Value::as_object)

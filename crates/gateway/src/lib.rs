@@ -779,7 +779,7 @@ mod tests {
     //! The engine as a library: one MOCK method served from a buffered request, and the
     //! end-of-request hook seeing every request once.
 
-    use std::collections::HashMap;
+    use std::collections::BTreeMap;
     use std::sync::Mutex;
 
     use apigw_proto::config::{self as pb, ConfigUpdate, StageConfig};
@@ -813,13 +813,13 @@ mod tests {
     fn gateway(hook: Arc<Recorder>) -> Gateway {
         let mock = pb::Integration {
             r#type: "MOCK".into(),
-            request_templates: HashMap::from([(
+            request_templates: BTreeMap::from([(
                 "application/json".into(),
                 "{\"statusCode\": 200}".into(),
             )]),
             integration_responses: vec![pb::IntegrationResponse {
                 status_code: "200".into(),
-                response_templates: HashMap::from([(
+                response_templates: BTreeMap::from([(
                     "application/json".into(),
                     "{\"q\": \"$input.params('q')\"}".into(),
                 )]),

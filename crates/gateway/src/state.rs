@@ -436,6 +436,31 @@ mod tests {
     }
 
     #[test]
+    fn a_stage_with_maps_is_reused_when_it_arrives_decoded_again() {
+        use prost::Message;
+        // Stage variables and method settings are maps: the same config, sent again in a
+        // full update and decoded again, must still be recognised (a `HashMap` would
+        // re-encode in another order and the stage be compiled again).
+        let mut config = stage("maps", "prod", 1);
+        for i in 0..20 {
+            config.variables.insert(format!("v{i}"), format!("{i}"));
+        }
+        let bytes = config.encode_to_vec();
+        let received = || StageConfig::decode(bytes.as_slice()).expect("decodes");
+        let (s1, _) = apply_update_counted(
+            &GatewayState::default(),
+            &update(1, true, vec![received()], vec![]),
+        )
+        .unwrap();
+        for version in 2..6 {
+            let (_, again) =
+                apply_update_counted(&s1, &update(version, true, vec![received()], vec![]))
+                    .unwrap();
+            assert_eq!((again.stages_compiled, again.stages_reused), (0, 1));
+        }
+    }
+
+    #[test]
     fn a_bad_stage_rejects_the_whole_update() {
         let s1 = apply_update(
             &GatewayState::default(),

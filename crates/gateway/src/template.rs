@@ -152,7 +152,7 @@ impl WsTemplateEnv {
     /// An environment over `context` and the stage's variables.
     pub fn new(
         context: Value,
-        stage_variables: &std::collections::HashMap<String, String>,
+        stage_variables: &std::collections::BTreeMap<String, String>,
     ) -> Self {
         WsTemplateEnv {
             input: vtl::RenderInput {

@@ -1340,7 +1340,7 @@ mod tests {
 
     #[test]
     fn request_parameters_read_the_connect_request_the_message_and_the_context() {
-        let params: HashMap<String, String> = [
+        let params: std::collections::BTreeMap<String, String> = [
             (
                 "integration.request.header.x-token",
                 "route.request.header.Token",

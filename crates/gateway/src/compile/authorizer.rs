@@ -154,7 +154,7 @@ pub fn check(authorizer: &pb::Authorizer) -> Result<(), AuthorizerError> {
 /// Compiles one authorizer for a stage with `variables`.
 pub fn compile(
     a: &pb::Authorizer,
-    variables: &std::collections::HashMap<String, String>,
+    variables: &std::collections::BTreeMap<String, String>,
     checking: bool,
 ) -> Result<CompiledAuthorizer, AuthorizerError> {
     if !(0..=MAX_TTL_SECONDS).contains(&a.result_ttl_seconds) {
@@ -207,7 +207,7 @@ fn kind(
     validation: &dyn Fn() -> Result<Option<regex::Regex>, AuthorizerError>,
     function: &dyn Fn(&'static str) -> Result<FunctionTarget, AuthorizerError>,
     request_sources: &mut Vec<Box<str>>,
-    variables: &std::collections::HashMap<String, String>,
+    variables: &std::collections::BTreeMap<String, String>,
 ) -> Result<AuthorizerKind, AuthorizerError> {
     Ok(match a.r#type.to_ascii_uppercase().as_str() {
         "TOKEN" => AuthorizerKind::Token {
@@ -296,7 +296,7 @@ fn request_source(text: &str, scope: &SourceScope<'_>) -> Result<ValueSource, Au
     ValueSource::parse(text, scope).map_err(|e: MappingError| bad(e.to_string()))
 }
 
-fn empty_scope(variables: &std::collections::HashMap<String, String>) -> SourceScope<'_> {
+fn empty_scope(variables: &std::collections::BTreeMap<String, String>) -> SourceScope<'_> {
     SourceScope {
         param_names: &[],
         stage_variables: variables,

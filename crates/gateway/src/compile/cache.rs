@@ -262,11 +262,11 @@ pub fn method_cache(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
+    use std::collections::BTreeMap;
 
     use super::*;
 
-    fn scope<'a>(vars: &'a HashMap<String, String>, names: &'a [Box<str>]) -> SourceScope<'a> {
+    fn scope<'a>(vars: &'a BTreeMap<String, String>, names: &'a [Box<str>]) -> SourceScope<'a> {
         SourceScope {
             param_names: names,
             stage_variables: vars,
@@ -289,7 +289,7 @@ mod tests {
 
     #[test]
     fn get_is_cached_by_default_others_only_when_enabled() {
-        let vars = HashMap::new();
+        let vars = BTreeMap::new();
         let scope = scope(&vars, &[]);
         let mut stage = StageConfig {
             api_id: "a".into(),
@@ -363,7 +363,7 @@ mod tests {
 
     #[test]
     fn encrypted_methods_need_the_stage_key_and_use_keys_of_their_own() {
-        let vars = HashMap::new();
+        let vars = BTreeMap::new();
         let scope = scope(&vars, &[]);
         let mut stage = StageConfig {
             api_id: "a".into(),
@@ -396,7 +396,7 @@ mod tests {
 
     #[test]
     fn key_parameters_compile_and_epochs_differ() {
-        let vars = HashMap::new();
+        let vars = BTreeMap::new();
         let names: Vec<Box<str>> = vec!["id".into()];
         let scope = scope(&vars, &names);
         let mut stage = StageConfig {

@@ -3,8 +3,6 @@
 //! The control plane adds only AWS's wording and the checks that need its store (is a
 //! path parameter declared, does a referenced model exist).
 
-use std::collections::HashMap;
-
 use super::function::{parse_function_uri, FunctionUriError};
 use super::mapping::{
     parse_response_target, MappingError, RequestTarget, ResponseSource, SourceScope, ValueSource,
@@ -14,7 +12,7 @@ use super::selection::ResponseSelector;
 /// The scope a mapping is checked in when saved: no stage yet, so stage and context
 /// variables have no values (they are valid, and resolved per stage when deployed).
 fn unbound<R>(f: impl FnOnce(&SourceScope<'_>) -> R) -> R {
-    let variables = HashMap::new();
+    let variables = std::collections::BTreeMap::new();
     f(&SourceScope {
         param_names: &[],
         stage_variables: &variables,

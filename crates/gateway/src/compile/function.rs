@@ -9,7 +9,7 @@
 //! a partial ARN `{account}:function:{name}[:{qualifier}]` or a bare name, as Lambda's
 //! Invoke API accepts them.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -146,7 +146,7 @@ pub fn timeout(timeout_in_millis: i32) -> Duration {
 /// fault, not the deployment's).
 pub fn parse_uri(
     uri: &str,
-    variables: &HashMap<String, String>,
+    variables: &BTreeMap<String, String>,
 ) -> (Result<FunctionTarget, FunctionUriError>, bool) {
     let substituted = substitute_stage_variables(uri, variables);
     let from_stage_variables = substituted != uri;
@@ -253,12 +253,12 @@ mod tests {
         let uri = format!(
             "{PREFIX}arn:aws:lambda:eu-central-1:123456789012:function:photos:${{stageVariables.alias}}/invocations"
         );
-        let vars = HashMap::from([("alias".to_owned(), "beta".to_owned())]);
+        let vars = BTreeMap::from([("alias".to_owned(), "beta".to_owned())]);
         let (target, substituted) = parse_uri(&uri, &vars);
         assert!(substituted);
         assert_eq!(target.unwrap().qualifier.as_deref(), Some("beta"));
         // A missing variable leaves `photos:` with an empty qualifier: unusable.
-        let (target, _) = parse_uri(&uri, &HashMap::new());
+        let (target, _) = parse_uri(&uri, &BTreeMap::new());
         assert!(matches!(target, Err(FunctionUriError::InvalidFunction(_))));
     }
 

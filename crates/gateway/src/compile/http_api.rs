@@ -16,7 +16,7 @@
 //! mappings (`overwrite:header.x` → `${request.path.id}`) compile into [`ValueTemplate`]s:
 //! a request only concatenates pieces.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -844,7 +844,7 @@ fn api_err(message: String) -> CompileErrorKind {
 /// invocation URI.
 fn function_target(
     uri: &str,
-    variables: &HashMap<String, String>,
+    variables: &BTreeMap<String, String>,
 ) -> Result<FunctionTarget, String> {
     let uri = substitute_stage_variables(uri, variables);
     let uri = uri.trim();
@@ -1019,7 +1019,7 @@ fn identity_source(text: &str, scope: &SourceScope<'_>) -> Result<ValueSource, S
 fn compile_authorizer(
     a: &pb::HttpAuthorizer,
     scope: &SourceScope<'_>,
-    variables: &HashMap<String, String>,
+    variables: &BTreeMap<String, String>,
 ) -> Result<CompiledAuthorizer, String> {
     let sources = a
         .identity_source

@@ -5,7 +5,7 @@
 //! are resolved to constants when the stage is compiled.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use http::header::{HeaderName, HeaderValue};
@@ -103,7 +103,7 @@ pub struct SourceScope<'a> {
     /// Names of the matched resource's path parameters, in capture order.
     pub param_names: &'a [Box<str>],
     /// The stage's variables.
-    pub stage_variables: &'a HashMap<String, String>,
+    pub stage_variables: &'a BTreeMap<String, String>,
     /// `context.apiId`.
     pub api_id: &'a str,
     /// `context.stage`.
@@ -424,7 +424,7 @@ pub fn decode(raw: &str) -> Cow<'_, str> {
 mod tests {
     use super::*;
 
-    fn scope<'a>(names: &'a [Box<str>], vars: &'a HashMap<String, String>) -> SourceScope<'a> {
+    fn scope<'a>(names: &'a [Box<str>], vars: &'a BTreeMap<String, String>) -> SourceScope<'a> {
         SourceScope {
             param_names: names,
             stage_variables: vars,
@@ -439,7 +439,7 @@ mod tests {
     #[test]
     fn parses_request_sources() {
         let names: Vec<Box<str>> = vec!["id".into()];
-        let vars = HashMap::from([("color".to_owned(), "blue".to_owned())]);
+        let vars = BTreeMap::from([("color".to_owned(), "blue".to_owned())]);
         let s = scope(&names, &vars);
         assert_eq!(
             ValueSource::parse("method.request.path.id", &s).unwrap(),
@@ -566,7 +566,7 @@ mod tests {
 
     #[test]
     fn parses_response_sources() {
-        let vars = HashMap::new();
+        let vars = BTreeMap::new();
         let s = scope(&[], &vars);
         assert_eq!(
             ResponseSource::parse("'*'", &s).unwrap(),

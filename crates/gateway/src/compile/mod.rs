@@ -22,7 +22,7 @@ pub mod usage;
 pub mod validation;
 pub mod websocket;
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -584,7 +584,7 @@ fn compile_variant(
     stage: &StageConfig,
     snapshot: Option<&pb::DeploymentSnapshot>,
     deployment_id: &str,
-    variables: &HashMap<String, String>,
+    variables: &BTreeMap<String, String>,
     is_canary: bool,
 ) -> Result<CompiledStage, CompileError> {
     let err = |at: &str, kind: CompileErrorKind| CompileError {
@@ -886,7 +886,7 @@ fn add_method(
 fn compile_integration(
     integration: Option<&pb::Integration>,
     scope: &SourceScope<'_>,
-    variables: &HashMap<String, String>,
+    variables: &BTreeMap<String, String>,
     binary_media_types: &Arc<function::BinaryMediaTypes>,
 ) -> Result<Integration, CompileErrorKind> {
     let Some(integration) = integration else {
@@ -1037,7 +1037,7 @@ fn integration_response(
 fn http_integration(
     integration: &pb::Integration,
     scope: &SourceScope<'_>,
-    variables: &HashMap<String, String>,
+    variables: &BTreeMap<String, String>,
     binary_media_types: &Arc<function::BinaryMediaTypes>,
 ) -> Result<HttpIntegration, CompileErrorKind> {
     let method = match integration.http_method.trim() {

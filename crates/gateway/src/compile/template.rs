@@ -273,7 +273,7 @@ pub struct TemplateScope {
 }
 
 /// The stage's variables in the ordered form renders take.
-pub fn stage_variables(variables: &HashMap<String, String>) -> Arc<BTreeMap<String, String>> {
+pub fn stage_variables(variables: &BTreeMap<String, String>) -> Arc<BTreeMap<String, String>> {
     Arc::new(
         variables
             .iter()
@@ -300,7 +300,7 @@ pub struct ChosenResponse<'a> {
 
 impl ResponseTemplates {
     /// Parses an integration response's `responseTemplates`.
-    pub fn compile(templates: &HashMap<String, String>) -> Result<Self, TemplateError> {
+    pub fn compile(templates: &BTreeMap<String, String>) -> Result<Self, TemplateError> {
         let mut entries = templates
             .iter()
             .map(|(ct, text)| {

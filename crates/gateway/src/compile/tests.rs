@@ -17,7 +17,7 @@ fn method(verb: &str, integration: PbIntegration) -> PbMethod {
 fn mock(template: &str, responses: Vec<PbResponse>) -> PbIntegration {
     PbIntegration {
         r#type: "MOCK".into(),
-        request_templates: HashMap::from([("application/json".into(), template.into())]),
+        request_templates: BTreeMap::from([("application/json".into(), template.into())]),
         integration_responses: responses,
         ..Default::default()
     }
@@ -36,7 +36,7 @@ fn stage(resources: Vec<Resource>) -> StageConfig {
         api_id: "api1".into(),
         stage_name: "prod".into(),
         deployment_id: "dep1".into(),
-        variables: HashMap::from([("backend".into(), "localhost:9999".into())]),
+        variables: BTreeMap::from([("backend".into(), "localhost:9999".into())]),
         deployment: Some(DeploymentSnapshot {
             api_id: "api1".into(),
             format_version: SNAPSHOT_FORMAT_VERSION,

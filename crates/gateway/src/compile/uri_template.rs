@@ -4,7 +4,7 @@
 //! `${stageVariables.x}` is substituted when the stage is compiled (stage variables are
 //! fixed per compiled stage); `{name}` / `{name+}` are filled per request.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use http::header::HeaderValue;
 use http::uri::{Authority, PathAndQuery, Scheme};
@@ -88,7 +88,7 @@ pub struct UriTemplate {
 
 /// Replaces every `${stageVariables.name}` with the variable's value (empty when unset,
 /// as API Gateway does).
-pub fn substitute_stage_variables(uri: &str, variables: &HashMap<String, String>) -> String {
+pub fn substitute_stage_variables(uri: &str, variables: &BTreeMap<String, String>) -> String {
     const OPEN: &str = "${stageVariables.";
     let mut out = String::with_capacity(uri.len());
     let mut rest = uri;
@@ -227,7 +227,7 @@ mod tests {
 
     #[test]
     fn substitutes_stage_variables_anywhere() {
-        let vars = HashMap::from([
+        let vars = BTreeMap::from([
             ("host".to_owned(), "backend:8080".to_owned()),
             ("v".to_owned(), "v2".to_owned()),
         ]);

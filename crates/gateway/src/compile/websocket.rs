@@ -5,7 +5,7 @@
 //! templates, integration responses' keys and templates, template selection expressions)
 //! parsed with the REST engine's parser. Nothing is parsed per message.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -126,7 +126,7 @@ impl WsParamTarget {
 impl WsParamSource {
     /// Parses a `requestParameters` value; `stageVariables.X` is resolved from `variables`
     /// (an undefined variable is an empty value).
-    pub fn parse(value: &str, variables: &HashMap<String, String>) -> Result<Self, WsParamError> {
+    pub fn parse(value: &str, variables: &BTreeMap<String, String>) -> Result<Self, WsParamError> {
         let bad = || WsParamError::Source(value.to_string());
         let name = |rest: &str| param_name_ok(rest).then(|| rest.into()).ok_or_else(bad);
         if let Some(text) = value
@@ -187,7 +187,7 @@ pub struct WsParam {
 /// are resolved per stage when deployed).
 pub fn check_request_parameter(key: &str, value: &str) -> Result<(), WsParamError> {
     WsParamTarget::parse(key)?;
-    WsParamSource::parse(value, &HashMap::new()).map(drop)
+    WsParamSource::parse(value, &BTreeMap::new()).map(drop)
 }
 
 /// A REQUEST authorizer of `$connect`.
@@ -370,7 +370,7 @@ pub struct WsStage {
     /// Routes by key.
     pub routes: HashMap<Box<str>, Arc<WsRoute>>,
     /// The stage's variables.
-    pub variables: HashMap<String, String>,
+    pub variables: BTreeMap<String, String>,
     /// The name of the stage's new-connection bucket (`--ws-connect-rate`, shared by the
     /// cluster): `b:wsc:{api}:{stage}` (under the limiter's prefix).
     pub connect_bucket: Arc<str>,
@@ -448,7 +448,7 @@ fn err(stage: &WsStageConfig, what: String) -> CompileError {
 fn templates(
     stage: &WsStageConfig,
     what: &str,
-    map: &HashMap<String, String>,
+    map: &BTreeMap<String, String>,
 ) -> Result<HashMap<Box<str>, MappingTemplate>, CompileError> {
     map.iter()
         .map(|(key, text)| {
@@ -815,7 +815,7 @@ mod tests {
         .expect("compiles")
     }
 
-    fn templates(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    fn templates(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs
             .iter()
             .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
@@ -932,7 +932,7 @@ mod tests {
 
     #[test]
     fn request_parameters_compile_to_pairs() {
-        let vars: HashMap<String, String> = [("color".to_string(), "blue".to_string())].into();
+        let vars: BTreeMap<String, String> = [("color".to_string(), "blue".to_string())].into();
         let source = |v: &str| WsParamSource::parse(v, &vars);
         assert_eq!(
             source("route.request.header.X-Token"),

@@ -115,7 +115,7 @@ fn response_parameters_follow_the_grammar() {
 #[test]
 fn values_compile_into_pieces() {
     let names: Vec<Box<str>> = vec!["id".into()];
-    let vars = HashMap::from([("color".to_string(), "blue".to_string())]);
+    let vars = BTreeMap::from([("color".to_string(), "blue".to_string())]);
     let source = SourceScope {
         param_names: &names,
         stage_variables: &vars,
@@ -397,7 +397,7 @@ fn response_parameters_compile_by_status() {
     config.integrations[0].response_parameters.insert(
         "404".into(),
         HttpParameterMap {
-            entries: HashMap::from([
+            entries: BTreeMap::from([
                 ("overwrite:statuscode".to_string(), "204".to_string()),
                 (
                     "overwrite:header.x-n".to_string(),
@@ -506,7 +506,7 @@ mod pipeline {
         missing.response_parameters.insert(
             "404".into(),
             HttpParameterMap {
-                entries: HashMap::from([
+                entries: BTreeMap::from([
                     ("overwrite:statuscode".to_string(), "410".to_string()),
                     (
                         "overwrite:header.x-was".to_string(),
@@ -519,7 +519,7 @@ mod pipeline {
             api_id: "h1".into(),
             stage_name: "$default".into(),
             deployment_id: "d1".into(),
-            variables: HashMap::from([("v".to_string(), "blue".to_string())]),
+            variables: BTreeMap::from([("v".to_string(), "blue".to_string())]),
             routes: vec![
                 route("GET /pets/{id}", "i1"),
                 route("ANY /{proxy+}", "i2"),
