@@ -11,7 +11,9 @@
 //! `FLAG_KEYS_LEFT_OUT`): Redis is not trusted with them; those domains route plain HTTP on
 //! a bootstrapped node and complete TLS handshakes once the control plane answers. API
 //! keys are hashes in the stream already. A failed publish is retried with the newest
-//! state every few seconds.
+//! state every few seconds. Publishes are spaced by at least [`MIN_SPACING`], each with
+//! the newest state: a stream of changes writes the whole state once a second, not once
+//! per change.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,36 +56,68 @@ fn strip_private_keys(domains: &mut pb::DomainConfig) {
     }
 }
 
-/// Publishes every state `states` sees, the current one first, until the channel closes.
-pub async fn run(
-    redis: SharedRedis,
-    prefix: String,
-    mut states: watch::Receiver<Arc<DeployedState>>,
-) {
+/// At most one publish per this long: a steady stream of changes (a generator deploying
+/// thousands of APIs) would otherwise write the whole state, megabytes at scale, once per
+/// change. The copy a node that starts alone reads is then at most this old.
+pub const MIN_SPACING: Duration = Duration::from_secs(1);
+
+/// Why one publish did not happen (retried with the newest state).
+#[derive(Debug)]
+struct Failed(redis::RedisError);
+
+/// Publishes the states `states` sees, the current one first, until the channel closes:
+/// the newest one at each turn, at most once per [`MIN_SPACING`].
+pub async fn run(redis: SharedRedis, prefix: String, states: watch::Receiver<Arc<DeployedState>>) {
     let key = format!("{prefix}{}", apigw_proto::PUBLISHED_STATE_KEY);
     let script = redis::Script::new(PUBLISH);
-    let mut published = 0;
-    loop {
-        let state = states.borrow_and_update().clone();
-        if state.version > published {
+    publish_spaced(states, MIN_SPACING, |state| {
+        let (redis, key, script) = (redis.clone(), key.clone(), script.clone());
+        async move {
             let bytes = encode(&state);
-            let mut conn = redis.clone();
-            let outcome: redis::RedisResult<i64> = script
+            let mut conn = redis;
+            let _: i64 = script
                 .key(&key)
                 .arg(state.version)
                 .arg(bytes.as_slice())
                 .invoke_async(&mut conn)
-                .await;
-            match outcome {
-                Ok(_) => {
-                    tracing::debug!(
-                        version = state.version,
-                        bytes = bytes.len(),
-                        "deployed state published to Redis"
-                    );
+                .await
+                .map_err(Failed)?;
+            tracing::debug!(
+                version = state.version,
+                bytes = bytes.len(),
+                "deployed state published to Redis"
+            );
+            Ok(())
+        }
+    })
+    .await;
+}
+
+/// The loop of [`run`], apart from Redis: `publish` is called with the newest state not
+/// yet published, never sooner than `spacing` after the previous call that succeeded.
+async fn publish_spaced<F, Fut>(
+    mut states: watch::Receiver<Arc<DeployedState>>,
+    spacing: Duration,
+    mut publish: F,
+) where
+    F: FnMut(Arc<DeployedState>) -> Fut,
+    Fut: std::future::Future<Output = Result<(), Failed>>,
+{
+    let mut published = 0;
+    let mut last: Option<tokio::time::Instant> = None;
+    loop {
+        if let Some(at) = last {
+            // Changes meanwhile are not lost: the newest is read below.
+            tokio::time::sleep_until(at + spacing).await;
+        }
+        let state = states.borrow_and_update().clone();
+        if state.version > published {
+            match publish(Arc::clone(&state)).await {
+                Ok(()) => {
                     published = state.version;
+                    last = Some(tokio::time::Instant::now());
                 }
-                Err(error) => {
+                Err(Failed(error)) => {
                     tracing::warn!(%error, version = state.version, "publishing the deployed state to Redis failed; retrying");
                     tokio::select! {
                         () = tokio::time::sleep(RETRY_EVERY) => continue,
@@ -95,5 +129,94 @@ pub async fn run(
         if states.changed().await.is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+    use tokio::time::Instant;
+
+    fn state(version: u64) -> Arc<DeployedState> {
+        Arc::new(DeployedState {
+            version,
+            ..Default::default()
+        })
+    }
+
+    type Calls = Arc<Mutex<Vec<(u64, Instant)>>>;
+
+    fn recording(
+        rx: watch::Receiver<Arc<DeployedState>>,
+        spacing: Duration,
+    ) -> (Calls, tokio::task::JoinHandle<()>) {
+        let calls: Calls = Arc::default();
+        let seen = Arc::clone(&calls);
+        let task = tokio::spawn(publish_spaced(rx, spacing, move |s| {
+            seen.lock().unwrap().push((s.version, Instant::now()));
+            async { Ok(()) }
+        }));
+        (calls, task)
+    }
+
+    async fn until_published(calls: &Calls, version: u64) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while calls.lock().unwrap().last().map(|c| c.0) != Some(version) {
+            assert!(
+                Instant::now() < deadline,
+                "version {version} never published"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stream_of_changes_is_published_spaced_ending_with_the_newest() {
+        let spacing = Duration::from_millis(100);
+        let (tx, rx) = watch::channel(state(1));
+        let started = Instant::now();
+        let (calls, task) = recording(rx, spacing);
+        until_published(&calls, 1).await;
+        for version in 2..=100 {
+            tx.send(state(version)).unwrap();
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        until_published(&calls, 100).await;
+        let elapsed = started.elapsed();
+        drop(tx);
+        task.await.unwrap();
+        let calls = calls.lock().unwrap();
+        let versions: Vec<u64> = calls.iter().map(|c| c.0).collect();
+        assert_eq!(versions.first(), Some(&1));
+        assert!(versions.windows(2).all(|w| w[0] < w[1]), "{versions:?}");
+        for pair in calls.windows(2) {
+            assert!(pair[1].1 - pair[0].1 >= spacing, "{versions:?}");
+        }
+        // Never more than one per spacing, however slow the machine made the loop.
+        let most = 1 + (elapsed.as_millis() / spacing.as_millis()) as usize;
+        assert!(
+            versions.len() <= most && versions.len() < 100,
+            "{} publishes in {elapsed:?}: {versions:?}",
+            versions.len()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_change_after_a_quiet_spell_is_published_at_once() {
+        let spacing = Duration::from_millis(100);
+        let (tx, rx) = watch::channel(state(1));
+        let (calls, task) = recording(rx, spacing);
+        until_published(&calls, 1).await;
+        tokio::time::sleep(spacing * 2).await;
+        let sent = Instant::now();
+        tx.send(state(2)).unwrap();
+        until_published(&calls, 2).await;
+        drop(tx);
+        task.await.unwrap();
+        let calls = calls.lock().unwrap();
+        assert_eq!(calls.len(), 2);
+        // Not held back: the spacing since the last publish had passed.
+        assert!(calls[1].1 - sent < spacing, "{:?}", calls[1].1 - sent);
     }
 }
