@@ -271,10 +271,15 @@ impl ControlPlane {
     /// A console session of the bootstrap admin (`POST /console/api/session`, bearer mode):
     /// its token, for calls the console makes with it.
     pub async fn console_token(&self) -> String {
+        self.console_token_as(ADMIN_USER, ADMIN_PASSWORD).await
+    }
+
+    /// A console session of `user` (bearer mode): its token.
+    pub async fn console_token_as(&self, user: &str, password: &str) -> String {
         let session: serde_json::Value = reqwest::Client::new()
             .post(format!("{}/console/api/session", self.url()))
             .json(&serde_json::json!({
-                "username": ADMIN_USER, "password": ADMIN_PASSWORD, "mode": "bearer"
+                "username": user, "password": password, "mode": "bearer"
             }))
             .send()
             .await

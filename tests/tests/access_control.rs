@@ -39,20 +39,10 @@ struct Session {
 
 impl Session {
     async fn sign_in(cp: &ControlPlane, user: &str, password: &str) -> Self {
-        let http = reqwest::Client::new();
-        let r: Value = http
-            .post(format!("{}/console/api/session", cp.url()))
-            .json(&json!({"username": user, "password": password, "mode": "bearer"}))
-            .send()
-            .await
-            .expect("sign-in")
-            .json()
-            .await
-            .expect("sign-in JSON");
         Self {
             base: cp.url(),
-            token: r["token"].as_str().expect("a bearer token").to_string(),
-            http,
+            token: cp.console_token_as(user, password).await,
+            http: reqwest::Client::new(),
         }
     }
 

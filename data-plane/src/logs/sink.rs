@@ -361,14 +361,19 @@ impl LineWriter {
             ),
             Lines::Many(lines) => {
                 for text in lines {
-                    let text = format!("({request_id}) {text}");
+                    // `({requestId}) ` as API Gateway prefixes them, escaped in place.
                     self.write_line(
                         buf,
                         head,
                         request_id,
                         record.timestamp_ms,
                         record.status,
-                        |buf| push_json_escaped(&text, buf),
+                        |buf| {
+                            buf.push('(');
+                            push_json_escaped(request_id, buf);
+                            buf.push_str(") ");
+                            push_json_escaped(text, buf);
+                        },
                     );
                 }
             }
