@@ -48,7 +48,9 @@ BENCH_LOGS=1 measures access logs and tracing instead of the scenarios (issue 16
 HTTP_PROXY case through the plain stage (c), through a stage `logged` with access logging (AWS's
 JSON preset, written by the node to a file, not shipped) and through a stage `traced` with
 tracingEnabled sampled at 1 % (spans to a local OTLP sink), same node, interleaved (goals:
-logged ≥ 0.95x and traced ≥ 0.97x the plain stage).
+logged ≥ 0.95x and traced ≥ 0.97x the plain stage). BENCH_ACCESS_LOG_FILE names the node's
+access-log file instead of one in the run's temporary directory (e.g. /dev/null, to tell the
+kernel's share of writing the lines from the node's own).
 BENCH_TLS=1 measures HTTPS instead of the scenarios (issue 18): nginx terminating TLS
 (one worker, `proxy_pass` to the upstream) against the node's HTTPS listener serving a custom
 domain with the same certificate (ECDSA P-256, made by openssl), both on the SUT core: keep-alive
@@ -549,7 +551,7 @@ def main() -> None:
         wait_ok(f"http://127.0.0.1:{cp_http}/healthz")
         logs_env = {}
         if LOGS_AB:
-            logs_env = {"ACCESS_LOG_FILE": str(tmp / "access.jsonl"), "LOGS_SHIP": "false",
+            logs_env = {"ACCESS_LOG_FILE": os.environ.get("BENCH_ACCESS_LOG_FILE", str(tmp / "access.jsonl")), "LOGS_SHIP": "false",
                         "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{otlp_sink()}",
                         "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
                         "OTEL_TRACES_SAMPLER_ARG": "0.01", "OTEL_BSP_SCHEDULE_DELAY": "1000"}

@@ -508,7 +508,7 @@ impl AccessLogFormat {
                 }
             }
             Var::Path => self.text(&s.request.path(), out),
-            Var::Status => push_int(s.status.as_u16(), out),
+            Var::Status => push_status(s.status.as_u16(), out),
             Var::Protocol => out.push_str(protocol(s.request.version)),
             Var::ResponseLength => {
                 if let Some(len) = s.response_length {
@@ -816,6 +816,19 @@ fn clf_time(at: std::time::SystemTime, out: &mut String) {
         t.minute(),
         t.second()
     );
+}
+
+/// Appends an HTTP status code's digits: three of them for every status `http` accepts
+/// (100–999), without a general integer formatter.
+pub fn push_status(status: u16, out: &mut String) {
+    if (100..1000).contains(&status) {
+        let digit = |d: u16| char::from(b'0' + (d % 10) as u8);
+        out.push(digit(status / 100));
+        out.push(digit(status / 10));
+        out.push(digit(status));
+    } else {
+        push_int(status, out);
+    }
 }
 
 /// Appends an integer's decimal digits (no `fmt` machinery).
@@ -1229,6 +1242,29 @@ mod tests {
             let mut embedded = String::from("x");
             f.write_embedded(&summary, &mut String::new(), &mut embedded);
             assert_eq!(embedded[1..], expected, "{format}");
+        }
+    }
+
+    #[test]
+    fn statuses_are_their_decimal_digits() {
+        for status in [
+            100u16,
+            200,
+            204,
+            404,
+            429,
+            500,
+            599,
+            999,
+            0,
+            7,
+            42,
+            1000,
+            u16::MAX,
+        ] {
+            let mut out = String::from("x");
+            push_status(status, &mut out);
+            assert_eq!(out, format!("x{status}"));
         }
     }
 

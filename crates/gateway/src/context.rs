@@ -118,6 +118,9 @@ pub struct RequestContext {
     pub request_id: HeaderValue,
     /// The random bytes the ids were drawn from ([`RequestContext::extended_request_id`]).
     id_bytes: [u8; 16],
+    /// The extended id, made from `id_bytes` with the context: every REST and HTTP API
+    /// response sends it, and an access line that logs it reads it again.
+    extended_id: ExtendedRequestId,
     /// The client's IP (`context.identity.sourceIp`, `X-Forwarded-For`).
     pub source_ip: IpAddr,
     /// `source_ip` as a header value.
@@ -160,6 +163,7 @@ impl RequestContext {
         RequestContext {
             request_id,
             id_bytes,
+            extended_id: ExtendedRequestId::of(&id_bytes),
             source_ip: peer.ip,
             source_ip_header: peer.ip_header,
             client_cert: peer.client_cert,
@@ -250,9 +254,9 @@ impl RequestContext {
 
     /// `$context.extendedRequestId`: API Gateway's second id of a request, shaped as
     /// its are (16 characters of base64, e.g. `LqP7EHgzIAMF3Fw=`), made from the bytes
-    /// the request id was drawn from (so it costs nothing until something reads it).
+    /// the request id was drawn from.
     pub fn extended_request_id(&self) -> ExtendedRequestId {
-        ExtendedRequestId::of(&self.id_bytes)
+        self.extended_id
     }
 
     /// The random bytes both ids are made from (for views that derive the extended id

@@ -22,7 +22,7 @@ use std::thread::Thread;
 
 use thread_local::ThreadLocal;
 
-use super::sink::{LineHead, LineWriter};
+use super::sink::{LineHead, LineWriter, RequestId};
 use super::LogStats;
 
 /// A worker's unwritten bytes past which its new lines are dropped (and counted).
@@ -74,7 +74,7 @@ impl DirectLines {
         &self,
         stats: &LogStats,
         head: LineHead<'_>,
-        request_id: &str,
+        request_id: RequestId<'_>,
         timestamp_ms: i64,
         status: u16,
         message: impl FnOnce(&mut String),
@@ -163,9 +163,14 @@ mod tests {
                 let (group, api, stage) = (&group, &api, &stage);
                 scope.spawn(move || {
                     for i in 0..250 {
-                        lines.write(&stats, head(group, api, stage), "rid", 7, 200, |buf| {
-                            buf.push_str(&format!("t{t} i{i} \\\"q\\\""))
-                        });
+                        lines.write(
+                            &stats,
+                            head(group, api, stage),
+                            RequestId::Own("rid"),
+                            7,
+                            200,
+                            |buf| buf.push_str(&format!("t{t} i{i} \\\"q\\\"")),
+                        );
                     }
                 });
             }
@@ -192,9 +197,14 @@ mod tests {
         assert_eq!(parsed[0]["status"], 200);
         assert_eq!(stats.written.load(Relaxed), 1000);
         // Emptied buffers are kept for reuse.
-        lines.write(&stats, head(&group, &api, &stage), "rid", 8, 200, |buf| {
-            buf.push('x')
-        });
+        lines.write(
+            &stats,
+            head(&group, &api, &stage),
+            RequestId::Own("rid"),
+            8,
+            200,
+            |buf| buf.push('x'),
+        );
         let mut again = String::new();
         lines.take(&mut spare, |chunk| again.push_str(chunk));
         assert_eq!(again.lines().count(), 1);
@@ -207,9 +217,14 @@ mod tests {
         let (group, api, stage): (Arc<str>, Arc<str>, Arc<str>) =
             ("g".into(), "a1".into(), "prod".into());
         for _ in 0..10 {
-            lines.write(&stats, head(&group, &api, &stage), "rid", 7, 200, |buf| {
-                buf.push_str("0123456789")
-            });
+            lines.write(
+                &stats,
+                head(&group, &api, &stage),
+                RequestId::Own("rid"),
+                7,
+                200,
+                |buf| buf.push_str("0123456789"),
+            );
         }
         let written = stats.written.load(Relaxed);
         assert!((1..10).contains(&written), "{written}");
@@ -218,9 +233,14 @@ mod tests {
         let mut all = String::new();
         lines.take(&mut spare, |chunk| all.push_str(chunk));
         assert_eq!(all.lines().count() as u64, written);
-        lines.write(&stats, head(&group, &api, &stage), "rid", 7, 200, |buf| {
-            buf.push('y')
-        });
+        lines.write(
+            &stats,
+            head(&group, &api, &stage),
+            RequestId::Own("rid"),
+            7,
+            200,
+            |buf| buf.push('y'),
+        );
         assert_eq!(
             stats.written.load(Relaxed),
             written + 1,

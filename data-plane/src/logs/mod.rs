@@ -250,7 +250,7 @@ impl RequestEnd for LogsHook {
                     api_id: &logging.api_id,
                     stage: &logging.stage,
                 };
-                let request_id = std::str::from_utf8(s.ctx.request_id.as_bytes()).unwrap_or("");
+                let request_id = sink::RequestId::Own(s.ctx.request_id_str());
                 let ended = s.ctx.received_at + s.latency;
                 let timestamp_ms = ended
                     .duration_since(UNIX_EPOCH)

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 
-use apigw_gateway::access_log::push_json_escaped;
+use apigw_gateway::access_log::{push_json_escaped, push_status};
 use apigw_gateway::phases::end::RequestFacts;
 use apigw_proto::logs::{LogEvent, LogKind};
 use tokio::sync::Notify;
@@ -130,7 +130,9 @@ pub fn start(
         ),
         None => None,
     };
-    let mut file = file.map(|f| std::io::BufWriter::with_capacity(64 * 1024, f));
+    // No `BufWriter`: every write below is a whole batch, flushed at once, so a buffer in
+    // between would only copy each line once more.
+    let mut file = file;
     let stdout = config.stdout;
     let node_id = config.node_id;
     let thread = std::thread::Builder::new()
@@ -151,7 +153,7 @@ pub fn start(
                 }
                 let mut failed = None;
                 if let Some(f) = file.as_mut() {
-                    if let Err(e) = f.write_all(text.as_bytes()).and_then(|()| f.flush()) {
+                    if let Err(e) = f.write_all(text.as_bytes()) {
                         failed = Some(e);
                     }
                 }
@@ -335,6 +337,16 @@ impl CachedHead {
     }
 }
 
+/// A line's `requestId`, as its writer knows it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum RequestId<'a> {
+    /// The request context's own id (`RequestContext::request_id_str`: a UUID's hex digits
+    /// and dashes), which holds nothing JSON escapes: written as it is.
+    Own(&'a str),
+    /// An id carried by a record: escaped.
+    Other(&'a str),
+}
+
 impl LineWriter {
     /// A writer for the node `node_id` (each line's `logStream`).
     pub(crate) fn new(node_id: String) -> Self {
@@ -354,7 +366,7 @@ impl LineWriter {
             Lines::One(text) => self.write_line(
                 buf,
                 head,
-                request_id,
+                RequestId::Other(request_id),
                 record.timestamp_ms,
                 record.status,
                 |buf| push_json_escaped(text, buf),
@@ -365,7 +377,7 @@ impl LineWriter {
                     self.write_line(
                         buf,
                         head,
-                        request_id,
+                        RequestId::Other(request_id),
                         record.timestamp_ms,
                         record.status,
                         |buf| {
@@ -386,7 +398,7 @@ impl LineWriter {
         &mut self,
         buf: &mut String,
         head: LineHead<'_>,
-        request_id: &str,
+        request_id: RequestId<'_>,
         timestamp_ms: i64,
         status: u16,
         message: impl FnOnce(&mut String),
@@ -400,9 +412,12 @@ impl LineWriter {
         buf.push_str("{\"timestamp\":");
         buf.push_str(itoa::Buffer::new().format(timestamp_ms));
         buf.push_str(&cached.before_request_id);
-        push_json_escaped(request_id, buf);
+        match request_id {
+            RequestId::Own(id) => buf.push_str(id),
+            RequestId::Other(id) => push_json_escaped(id, buf),
+        }
         buf.push_str(&cached.before_status);
-        buf.push_str(itoa::Buffer::new().format(status));
+        push_status(status, buf);
         buf.push_str(",\"message\":\"");
         message(buf);
         buf.push_str("\"}\n");
@@ -481,7 +496,7 @@ mod tests {
         direct.write(
             &stats,
             LineHead::of(&record),
-            "rid",
+            RequestId::Own("rid"),
             record.timestamp_ms,
             record.status,
             |buf| push_json_escaped(line, buf),
