@@ -33,6 +33,61 @@ pub mod logs {
 
 pub mod state_frame;
 
+impl From<config::ConfigUpdate> for config::LazyConfigUpdate {
+    /// The same update with its stages encoded (what a node would have read off the wire).
+    fn from(update: config::ConfigUpdate) -> Self {
+        let config::ConfigUpdate {
+            version,
+            nonce,
+            full,
+            upsert_stages,
+            remove_stages,
+            account,
+            usage,
+            iam,
+            v2,
+            domains,
+        } = update;
+        config::LazyConfigUpdate {
+            version,
+            nonce,
+            full,
+            upsert_stages: upsert_stages
+                .iter()
+                .map(|stage| prost::Message::encode_to_vec(stage).into())
+                .collect(),
+            remove_stages,
+            account,
+            usage,
+            iam,
+            v2,
+            domains,
+        }
+    }
+}
+
+impl config::LazyConfigUpdate {
+    /// The update with every stage decoded (tests, tools: a node decodes one at a time).
+    pub fn decode_stages(&self) -> Result<config::ConfigUpdate, prost::DecodeError> {
+        Ok(config::ConfigUpdate {
+            version: self.version,
+            nonce: self.nonce.clone(),
+            full: self.full,
+            upsert_stages: self
+                .upsert_stages
+                .iter()
+                .map(|bytes| <config::StageConfig as prost::Message>::decode(&bytes[..]))
+                .collect::<Result<_, _>>()?,
+            remove_stages: self.remove_stages.clone(),
+            account: self.account,
+            usage: self.usage.clone(),
+            iam: self.iam.clone(),
+            v2: self.v2.clone(),
+            domains: self.domains.clone(),
+        })
+    }
+}
+
 /// The snapshot format this build produces and understands; a node rejects newer ones.
 pub const SNAPSHOT_FORMAT_VERSION: u32 = 1;
 
