@@ -13,6 +13,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // compiled stage when the digest of its re-encoded config is unchanged.
     tonic_prost_build::configure()
         .btree_map(".")
+        // The node's view of a `ConfigUpdate`: its stages as `Bytes`, sliced from the
+        // received message without a copy.
+        .bytes(".apigw.config.v1.LazyConfigUpdate.upsert_stages")
         .compile_protos(
             &[
                 "apigw/config/v1/config.proto",

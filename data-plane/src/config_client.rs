@@ -14,18 +14,31 @@
 //! With a state directory, each applied update is handed to the state writer
 //! ([`crate::node_state`]), and [`ConfigClient::restore`] applies the state file's update
 //! at start, before the stream is opened.
+//!
+//! The control plane sends `ConfigUpdate`s; the node reads the same bytes as
+//! `LazyConfigUpdate`s (each stage left encoded: the same wire format, see `config.proto`)
+//! through a tonic client of its own on the same method path ([`STREAM_PATH`]), and
+//! decodes, compiles and drops one stage at a time (`apply_lazy_update_counted`): a full
+//! update of thousands of stages is never held decoded whole.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use apigw_proto::config::config_discovery_client::ConfigDiscoveryClient;
-use apigw_proto::config::{node_message, Ack, ConfigUpdate, Hello, NodeMessage};
+use apigw_proto::config::{node_message, Ack, Hello, LazyConfigUpdate, NodeMessage};
 use rand::Rng;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::control_plane_tls::{rustls_error, ControlPlaneTls};
-use apigw_gateway::state::{apply_update_counted, SharedState};
+use apigw_gateway::state::{apply_lazy_update_counted, SharedState};
+
+/// `ConfigDiscovery.Stream`'s method path (`config.proto`), which the node calls with its
+/// own codec: `NodeMessage` out, `LazyConfigUpdate` in.
+pub const STREAM_PATH: &str = "/apigw.config.v1.ConfigDiscovery/Stream";
+
+/// The largest update the node accepts (a full update is ~6.7 KB per API of the scale
+/// generator's shape: 65 MiB at 10,000).
+pub const MAX_UPDATE_BYTES: usize = 256 * 1024 * 1024;
 
 /// First reconnect delay.
 pub const BACKOFF_MIN: Duration = Duration::from_millis(100);
@@ -227,7 +240,7 @@ impl ConfigClient {
     /// `false` (logged) when it does not compile.
     ///
     /// [`run`]: ConfigClient::run
-    pub async fn restore(&self, update: ConfigUpdate, from: &str) -> bool {
+    pub async fn restore(&self, update: LazyConfigUpdate, from: &str) -> bool {
         let version = update.version;
         match self.compile(update).await {
             Ok(Ok((next, update))) => {
@@ -368,7 +381,7 @@ impl ConfigClient {
             .keep_alive_while_idle(true);
         let channel = endpoint.connect().await.map_err(SessionError::Connect)?;
         let mut client =
-            ConfigDiscoveryClient::new(channel).max_decoding_message_size(256 * 1024 * 1024);
+            tonic::client::Grpc::new(channel).max_decoding_message_size(MAX_UPDATE_BYTES);
 
         let (tx, rx) = mpsc::channel::<NodeMessage>(16);
         let hello = Hello {
@@ -381,7 +394,23 @@ impl ConfigClient {
         })
         .await
         .map_err(|_| SessionError::AckChannel)?;
-        let response = client.stream(ReceiverStream::new(rx)).await?;
+        client
+            .ready()
+            .await
+            .map_err(|e| tonic::Status::unknown(format!("service was not ready: {e}")))?;
+        let codec = tonic_prost::ProstCodec::<NodeMessage, LazyConfigUpdate>::default();
+        let mut request = tonic::Request::new(ReceiverStream::new(rx));
+        request.extensions_mut().insert(tonic::GrpcMethod::new(
+            "apigw.config.v1.ConfigDiscovery",
+            "Stream",
+        ));
+        let response = client
+            .streaming(
+                request,
+                http::uri::PathAndQuery::from_static(STREAM_PATH),
+                codec,
+            )
+            .await?;
         if let Some(claim) = &self.claim {
             claim.check(response.metadata()).await?;
         }
@@ -403,10 +432,10 @@ impl ConfigClient {
     /// Compiles the state after `update` off the request threads; hands the update back.
     async fn compile(
         &self,
-        update: ConfigUpdate,
+        update: LazyConfigUpdate,
     ) -> Result<
         Result<
-            (apigw_gateway::state::GatewayState, ConfigUpdate),
+            (apigw_gateway::state::GatewayState, LazyConfigUpdate),
             apigw_gateway::compile::CompileError,
         >,
         tokio::task::JoinError,
@@ -415,7 +444,7 @@ impl ConfigClient {
         let on_apply = self.on_apply.clone();
         tokio::task::spawn_blocking(move || {
             let started = std::time::Instant::now();
-            let (next, stats) = apply_update_counted(&current, &update)?;
+            let (next, stats) = apply_lazy_update_counted(&current, &update)?;
             if let Some(hook) = &on_apply {
                 hook.prepare(&next);
                 hook.built(&UpdateStats {
@@ -431,7 +460,7 @@ impl ConfigClient {
     }
 
     /// Compiles and applies one update off the request threads; returns the ACK/NACK.
-    async fn apply(&self, update: ConfigUpdate) -> Result<Ack, SessionError> {
+    async fn apply(&self, update: LazyConfigUpdate) -> Result<Ack, SessionError> {
         let (version, nonce) = (update.version, update.nonce.clone());
         let result = self.compile(update).await?;
         Ok(match result {

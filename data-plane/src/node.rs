@@ -559,7 +559,7 @@ async fn bootstrap_from_redis(
     };
     let from = format!("Redis key {key}");
     // The control planes leave private keys out: nothing to open.
-    match crate::node_state::decode(&bytes, None) {
+    match crate::node_state::decode(bytes.into(), None) {
         Ok((update, restored)) => {
             if restored.domains_without_key > 0 {
                 tracing::info!(

@@ -29,8 +29,9 @@ use std::path::{Path, PathBuf};
 
 use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
-use apigw_proto::config::{ConfigUpdate, DomainConfig, StageConfig};
+use apigw_proto::config::{DomainConfig, LazyConfigUpdate, StageKey};
 use base64::Engine;
+use bytes::Bytes;
 use prost::Message;
 
 /// The default `--state-dir`.
@@ -145,17 +146,20 @@ fn client_cert_aad(id: &str) -> String {
 
 /// The cumulative state: every applied update folded into one full `ConfigUpdate`.
 ///
-/// The stages are kept encoded (each `StageConfig` message's bytes), not decoded: the
-/// writer only ever encodes them again, and a decoded stage takes several times its
-/// encoded size (47 KiB against 6.7 KiB for the scale generator's API, more than the
-/// compiled stage the node serves: issue 22, docs/scale.md).
+/// The stages are kept encoded (each `StageConfig` message's bytes, as the node received
+/// them: it reads updates as `LazyConfigUpdate`s), never decoded: the writer only ever
+/// writes them out again, and a decoded stage takes several times its encoded size
+/// (47 KiB against 6.7 KiB for the scale generator's API, more than the compiled stage the
+/// node serves: issue 22, docs/scale.md). Each is copied out of the received message: a
+/// stage as received is a slice of the whole message's buffer (of the stream's, even),
+/// which it would keep alive.
 #[derive(Debug, Default)]
 pub struct Cumulative {
     /// Everything but the stages (`upsert_stages` stays empty).
-    update: ConfigUpdate,
+    update: LazyConfigUpdate,
     /// The stages by (api, stage), encoded, in the order they were first upserted (but
     /// for removals).
-    stages: Vec<(StageId, Box<[u8]>)>,
+    stages: Vec<(StageId, Bytes)>,
     /// (api, stage) → index in `stages`.
     index: HashMap<StageId, usize>,
 }
@@ -164,8 +168,9 @@ pub struct Cumulative {
 type StageId = (String, String);
 
 impl Cumulative {
-    /// The state after `update` (applied to nothing when it is a delta).
-    pub fn new(update: ConfigUpdate) -> Self {
+    /// The state after `update` (applied to nothing when it is a delta). A decoded
+    /// `ConfigUpdate` (tests) has its stages encoded first.
+    pub fn new(update: impl Into<LazyConfigUpdate>) -> Self {
         let mut state = Cumulative::default();
         state.merge(update);
         state
@@ -173,8 +178,8 @@ impl Cumulative {
 
     /// Folds `update` in: a full update replaces everything; a delta removes then upserts
     /// stages and replaces each section it carries (as `apply_update` does).
-    pub fn merge(&mut self, update: ConfigUpdate) {
-        let ConfigUpdate {
+    pub fn merge(&mut self, update: impl Into<LazyConfigUpdate>) {
+        let LazyConfigUpdate {
             version,
             nonce: _,
             full,
@@ -185,9 +190,9 @@ impl Cumulative {
             iam,
             v2,
             domains,
-        } = update;
+        } = update.into();
         if full {
-            self.update = ConfigUpdate::default();
+            self.update = LazyConfigUpdate::default();
             self.stages.clear();
             self.index.clear();
         }
@@ -202,8 +207,14 @@ impl Cumulative {
             }
         }
         for stage in upsert_stages {
-            let encoded = stage.encode_to_vec().into_boxed_slice();
-            let key = stage_key(&stage);
+            // An applied update's stages all decoded; `StageConfig` starts with
+            // `StageKey`'s two fields.
+            let Ok(key) = StageKey::decode(&stage[..]) else {
+                tracing::warn!("state file: an applied stage does not decode; left out");
+                continue;
+            };
+            let key = (key.api_id, key.stage_name);
+            let encoded = Bytes::copy_from_slice(&stage);
             drop(stage);
             match self.index.get(&key) {
                 Some(&at) => self.stages[at].1 = encoded,
@@ -235,14 +246,10 @@ impl Cumulative {
         self.update.version
     }
 
-    /// The state as one full update (decodes every stage).
-    pub fn to_update(&self) -> ConfigUpdate {
+    /// The state as one full update (its stages shared, not copied).
+    pub fn to_update(&self) -> LazyConfigUpdate {
         let mut update = self.update.clone();
-        update.upsert_stages = self
-            .stages
-            .iter()
-            .filter_map(|(_, bytes)| StageConfig::decode(&bytes[..]).ok())
-            .collect();
+        update.upsert_stages = self.stages.iter().map(|(_, b)| b.clone()).collect();
         update
     }
 
@@ -276,10 +283,6 @@ impl Cumulative {
 /// `ConfigUpdate.upsert_stages`' field number (`config.proto`).
 const UPSERT_STAGES_FIELD: u32 = 4;
 
-fn stage_key(stage: &StageConfig) -> StageId {
-    (stage.api_id.clone(), stage.stage_name.clone())
-}
-
 /// `domains` with every private key sealed under `key`, or emptied without one.
 fn protect(domains: &DomainConfig, key: Option<&StateKey>) -> DomainConfig {
     let mut out = domains.clone();
@@ -311,13 +314,16 @@ pub struct Restored {
     pub unopened: usize,
 }
 
-/// The full update in `bytes`, its sealed private keys opened with `key`.
+/// The full update in `bytes`, its sealed private keys opened with `key`. Its stages stay
+/// encoded, slices of `bytes` (not copied): they are decoded one at a time as they are
+/// compiled.
 pub fn decode(
-    bytes: &[u8],
+    bytes: Bytes,
     key: Option<&StateKey>,
-) -> Result<(ConfigUpdate, Restored), StateFileError> {
-    let (_, payload) = unframe(bytes)?;
-    let mut update = ConfigUpdate::decode(payload)?;
+) -> Result<(LazyConfigUpdate, Restored), StateFileError> {
+    let (_, payload) = unframe(&bytes)?;
+    let payload = bytes.slice_ref(payload);
+    let mut update = LazyConfigUpdate::decode(payload)?;
     update.full = true;
     let mut restored = Restored::default();
     if let Some(domains) = &mut update.domains {
@@ -377,13 +383,13 @@ pub fn file_path(dir: &Path) -> PathBuf {
 pub fn load(
     dir: &Path,
     key: Option<&StateKey>,
-) -> Result<Option<(ConfigUpdate, Restored)>, StateFileError> {
+) -> Result<Option<(LazyConfigUpdate, Restored)>, StateFileError> {
     let bytes = match std::fs::read(file_path(dir)) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    decode(&bytes, key).map(Some)
+    decode(bytes.into(), key).map(Some)
 }
 
 /// Writes `bytes` as `dir`'s state file: a temporary file in `dir`, fsynced, renamed over
@@ -419,9 +425,9 @@ pub fn write_atomically(dir: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 enum Msg {
     /// The state restored from the file: the base of the next deltas, not written again.
-    Seed(ConfigUpdate),
+    Seed(LazyConfigUpdate),
     /// An update the node applied.
-    Applied(ConfigUpdate),
+    Applied(LazyConfigUpdate),
 }
 
 /// Hands applied updates to the writer thread.
@@ -485,12 +491,12 @@ impl StateWriter {
     }
 
     /// The base the next deltas apply to (the state restored at start).
-    pub fn seed(&self, update: ConfigUpdate) {
+    pub fn seed(&self, update: LazyConfigUpdate) {
         let _ = self.tx.send(Msg::Seed(update));
     }
 
     /// `update` was applied: fold it in and write the state.
-    pub fn applied(&self, update: ConfigUpdate) {
+    pub fn applied(&self, update: LazyConfigUpdate) {
         let _ = self.tx.send(Msg::Applied(update));
     }
 }
@@ -499,9 +505,17 @@ impl StateWriter {
 mod tests {
     use super::*;
     use apigw_proto::config::{
-        AccountSettings, ClientCertificateConfig, CustomDomain, IamConfig, StageKey, UsageConfig,
-        V2Stages,
+        AccountSettings, ClientCertificateConfig, ConfigUpdate, CustomDomain, IamConfig,
+        StageConfig, UsageConfig, V2Stages,
     };
+
+    /// [`decode`] of a copy of `bytes`.
+    fn dec(
+        bytes: &[u8],
+        key: Option<&StateKey>,
+    ) -> Result<(LazyConfigUpdate, Restored), StateFileError> {
+        decode(Bytes::copy_from_slice(bytes), key)
+    }
 
     fn stage(api: &str, name: &str, deployment: &str) -> StageConfig {
         StageConfig {
@@ -521,6 +535,8 @@ mod tests {
     fn stages(state: &Cumulative) -> Vec<(String, String, String)> {
         let mut out: Vec<_> = state
             .to_update()
+            .decode_stages()
+            .unwrap()
             .upsert_stages
             .iter()
             .map(|s| {
@@ -631,7 +647,7 @@ mod tests {
         );
         // The stages are kept encoded and written after the other fields: the file reads
         // back as the whole state.
-        let (read, _) = decode(&state.encode(None), None).unwrap();
+        let (read, _) = dec(&state.encode(None), None).unwrap();
         assert_eq!(read, state.to_update());
         assert_eq!(read.upsert_stages.len(), 2);
         assert!(read.usage.is_some() && read.v2.is_some());
@@ -651,7 +667,7 @@ mod tests {
     #[test]
     fn merged_state_applies_like_the_updates() {
         // The folded update compiles to the same stages as applying the updates in turn.
-        use apigw_gateway::state::{apply_update, GatewayState};
+        use apigw_gateway::state::{apply_lazy_update, apply_update, GatewayState};
         let updates = [
             ConfigUpdate {
                 version: 1,
@@ -675,7 +691,8 @@ mod tests {
             live = apply_update(&live, u).unwrap();
             state.merge(u.clone());
         }
-        let restored = apply_update(&GatewayState::default(), &state.to_update()).unwrap();
+        // The node restores the fold with its stages encoded, as it reads them.
+        let restored = apply_lazy_update(&GatewayState::default(), &state.to_update()).unwrap();
         assert_eq!(restored.version, live.version);
         assert_eq!(restored.stage_count(), live.stage_count());
     }
@@ -689,16 +706,16 @@ mod tests {
         let text = String::from_utf8_lossy(&bytes);
         assert!(!text.contains("TOPSECRETKEYBODY"), "private key in clear");
         assert!(text.contains(SEALED_PREFIX));
-        assert_eq!(state.to_update(), with_domains());
-        let (update, restored) = decode(&bytes, Some(&key)).unwrap();
-        assert_eq!(update, with_domains());
+        assert_eq!(state.to_update(), with_domains().into());
+        let (update, restored) = dec(&bytes, Some(&key)).unwrap();
+        assert_eq!(update, with_domains().into());
         assert_eq!(restored, Restored::default());
         // Another key: the keys do not open; the rest is restored, the client certificate
         // (unusable without its key) left out.
         let other =
             StateKey::from_base64(&base64::engine::general_purpose::STANDARD.encode([7u8; 32]))
                 .unwrap();
-        let (update, restored) = decode(&bytes, Some(&other)).unwrap();
+        let (update, restored) = dec(&bytes, Some(&other)).unwrap();
         let domains = update.domains.unwrap();
         assert!(domains.domains[0].private_key_pem.is_empty());
         assert!(domains.client_certificates.is_empty());
@@ -712,7 +729,7 @@ mod tests {
             }
         );
         // Without the key nothing opens either.
-        let (none, _) = decode(&bytes, None).unwrap();
+        let (none, _) = dec(&bytes, None).unwrap();
         assert!(none.domains.as_ref().unwrap().domains[0]
             .private_key_pem
             .is_empty());
@@ -730,7 +747,7 @@ mod tests {
         let mut state = Cumulative::new(with_domains());
         let bytes = state.encode(None);
         assert!(!String::from_utf8_lossy(&bytes).contains("TOPSECRETKEYBODY"));
-        let (update, restored) = decode(&bytes, None).unwrap();
+        let (update, restored) = dec(&bytes, None).unwrap();
         let domains = update.domains.unwrap();
         assert_eq!(domains.domains[0].domain_name, "api.example.com");
         assert!(domains.domains[0].private_key_pem.is_empty());
@@ -743,46 +760,46 @@ mod tests {
     fn corrupt_truncated_and_foreign_files_are_refused() {
         let mut state = Cumulative::new(with_domains());
         let bytes = state.encode(None);
-        assert!(decode(&bytes, None).is_ok());
+        assert!(dec(&bytes, None).is_ok());
         // A flipped payload byte.
         let mut flipped = bytes.clone();
         let last = flipped.len() - 3;
         flipped[last] ^= 0x55;
         assert!(matches!(
-            decode(&flipped, None),
+            dec(&flipped, None),
             Err(StateFileError::Frame(FrameError::Checksum))
         ));
         // A flipped checksum byte.
         let mut flipped = bytes.clone();
         flipped[30] ^= 1;
         assert!(matches!(
-            decode(&flipped, None),
+            dec(&flipped, None),
             Err(StateFileError::Frame(FrameError::Checksum))
         ));
         // Truncated payload, truncated header, empty.
         assert!(matches!(
-            decode(&bytes[..bytes.len() - 1], None),
+            dec(&bytes[..bytes.len() - 1], None),
             Err(StateFileError::Frame(FrameError::Truncated { .. }))
         ));
         assert!(matches!(
-            decode(&bytes[..20], None),
+            dec(&bytes[..20], None),
             Err(StateFileError::Frame(FrameError::Truncated { .. }))
         ));
         assert!(matches!(
-            decode(&[], None),
+            dec(&[], None),
             Err(StateFileError::Frame(FrameError::Truncated { .. }))
         ));
         // Trailing garbage.
         let mut longer = bytes.clone();
         longer.push(0);
         assert!(matches!(
-            decode(&longer, None),
+            dec(&longer, None),
             Err(StateFileError::Frame(FrameError::Trailing { extra: 1 }))
         ));
         // Another version, another magic.
         let mut newer = bytes.clone();
         newer[8..12].copy_from_slice(&2u32.to_le_bytes());
-        let err = decode(&newer, None).unwrap_err();
+        let err = dec(&newer, None).unwrap_err();
         assert!(matches!(
             err,
             StateFileError::Frame(FrameError::Version {
@@ -794,15 +811,12 @@ mod tests {
         let mut magic = bytes.clone();
         magic[0] = b'X';
         assert!(matches!(
-            decode(&magic, None),
+            dec(&magic, None),
             Err(StateFileError::Frame(FrameError::Magic))
         ));
         // A checksummed payload that is no ConfigUpdate.
         let junk = frame(&[0xff, 0xff, 0xff], FLAG_KEYS_LEFT_OUT);
-        assert!(matches!(
-            decode(&junk, None),
-            Err(StateFileError::Decode(_))
-        ));
+        assert!(matches!(dec(&junk, None), Err(StateFileError::Decode(_))));
     }
 
     #[test]
@@ -839,11 +853,14 @@ mod tests {
         let writer = StateWriter::start(dir.clone(), None).unwrap();
         writer.seed(update);
         for v in 5..=20 {
-            writer.applied(ConfigUpdate {
-                version: v,
-                upsert_stages: vec![stage("c", &format!("s{v}"), "d")],
-                ..Default::default()
-            });
+            writer.applied(
+                ConfigUpdate {
+                    version: v,
+                    upsert_stages: vec![stage("c", &format!("s{v}"), "d")],
+                    ..Default::default()
+                }
+                .into(),
+            );
         }
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {

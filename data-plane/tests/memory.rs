@@ -4,11 +4,14 @@
 //! binary only; the node runs mimalloc).
 //!
 //! `cargo test -p apigw-data-plane --test memory -- --nocapture` prints the breakdown
-//! (docs/scale.md quotes it); the test asserts a ceiling per API so a regression shows.
+//! and the peak while a node applies a full update (docs/scale.md quotes both); the tests
+//! assert ceilings per API so a regression shows. The counters are global: the tests take
+//! turns ([`SERIAL`]).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering::Relaxed};
+use std::sync::Mutex;
 
 use std::time::Duration;
 
@@ -17,17 +20,27 @@ use apigw_data_plane::metrics::{current_minute, Registry};
 use apigw_data_plane::node_state::Cumulative;
 use apigw_gateway::compile::compile_stage;
 use apigw_gateway::compile::usage::compile_usage;
-use apigw_gateway::state::{apply_update, GatewayState};
+use apigw_gateway::state::{apply_lazy_update, apply_update, GatewayState};
 use apigw_proto::config as pb;
+use prost::Message;
 
 struct Counting;
 
 static LIVE: AtomicIsize = AtomicIsize::new(0);
 static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+/// The most `LIVE` has been since [`peak_of`] reset it.
+static PEAK: AtomicIsize = AtomicIsize::new(0);
+/// One test at a time: the counters are the whole process's.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn grew(by: isize) {
+    let now = LIVE.fetch_add(by, Relaxed) + by;
+    PEAK.fetch_max(now, Relaxed);
+}
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Relaxed);
+        grew(layout.size() as isize);
         ALLOCS.fetch_add(1, Relaxed);
         System.alloc(layout)
     }
@@ -39,7 +52,8 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as isize - layout.size() as isize, Relaxed);
+        // The difference only (as if grown in place): the peaks below are lower bounds.
+        grew(new_size as isize - layout.size() as isize);
         System.realloc(ptr, layout, new_size)
     }
 }
@@ -58,6 +72,16 @@ fn held<T>(f: impl FnOnce() -> T) -> ((isize, isize), T) {
     let out = f();
     let after = live();
     ((after.0 - before.0, after.1 - before.1), out)
+}
+
+/// The most bytes live at once while `f` ran, above what was live before it (bytes), what
+/// its result holds (bytes), and the result.
+fn peak_of<T>(f: impl FnOnce() -> T) -> (isize, isize, T) {
+    let before = LIVE.load(Relaxed);
+    PEAK.store(before, Relaxed);
+    let out = f();
+    let peak = PEAK.load(Relaxed) - before;
+    (peak, LIVE.load(Relaxed) - before, out)
 }
 
 const RESOURCES: usize = 20;
@@ -206,6 +230,7 @@ fn kib(bytes: isize, n: usize) -> f64 {
 
 #[test]
 fn memory_per_scale_api() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     const N: usize = 200;
     let stages: Vec<pb::StageConfig> = (0..N).map(stage).collect();
     let encoded: usize = stages.iter().map(prost::Message::encoded_len).sum();
@@ -243,7 +268,7 @@ fn memory_per_scale_api() {
     // With a state directory, what the state file's writer keeps of the stages.
     let (for_file, cumulative) = held(|| {
         let mut c = Cumulative::default();
-        c.merge(update.clone());
+        c.merge(pb::LazyConfigUpdate::from(update.clone()));
         c
     });
     drop(cumulative);
@@ -318,4 +343,81 @@ fn memory_per_scale_api() {
         std::mem::forget(state);
         std::mem::forget(registry);
     }
+}
+
+/// The peak while a node applies a full update of N generator APIs that it received as
+/// `wire` (its encoded bytes): decoding the whole update then compiling it (as nodes did
+/// before issue 22's lazy decoding), against decoding, compiling and dropping one stage
+/// at a time (`apply_lazy_update`, what the config client runs).
+#[test]
+fn peak_while_applying_a_full_update() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    const N: usize = 200;
+    let update = pb::ConfigUpdate {
+        version: 1,
+        full: true,
+        upsert_stages: (0..N).map(stage).collect(),
+        usage: Some(pb::UsageConfig {
+            api_keys: Vec::new(),
+            usage_plans: (0..N).map(plan).collect(),
+        }),
+        ..Default::default()
+    };
+    let wire = bytes::Bytes::from(update.encode_to_vec());
+    let largest_stage = update
+        .upsert_stages
+        .iter()
+        .map(|s| held(|| s.clone()).0 .0)
+        .max()
+        .unwrap_or_default();
+    drop(update);
+
+    let decoded = || {
+        let update = pb::ConfigUpdate::decode(wire.clone()).unwrap();
+        apply_update(&GatewayState::default(), &update).unwrap()
+    };
+    let lazily = || {
+        // From `Bytes`, as tonic hands the message over: the stages are slices of it.
+        let update = pb::LazyConfigUpdate::decode(wire.clone()).unwrap();
+        apply_lazy_update(&GatewayState::default(), &update).unwrap()
+    };
+    // Once unmeasured: what the first compile of a process sets up for good.
+    drop(decoded());
+    let (peak_before, state_before, state) = peak_of(decoded);
+    drop(state);
+    let (peak_after, state_after, state) = peak_of(lazily);
+    assert_eq!(state.stage_count(), N);
+    drop(state);
+
+    let row = |what: &str, bytes: isize| {
+        println!(
+            "  {what:38} {:9.1} KiB {:7.1} KiB per API",
+            bytes as f64 / 1024.0,
+            kib(bytes, N)
+        );
+    };
+    println!("applying a full update of N = {N} APIs, bytes requested from the allocator:");
+    row("update as received (encoded)", wire.len() as isize);
+    println!(
+        "  {:38} {:9.1} KiB",
+        "largest stage, decoded",
+        largest_stage as f64 / 1024.0
+    );
+    row("peak, decoded whole first (before)", peak_before);
+    row("  of which the compiled state", state_before);
+    row("peak, one stage at a time (after)", peak_after);
+    row("  of which the compiled state", state_after);
+    row("  above the state (after)", peak_after - state_after);
+    // The decoded update is gone from the peak: what is left above the compiled state
+    // (and the received bytes, held by the caller) is one decoded stage, its compile's
+    // scratch, the usage section and the state's maps: far below N decoded stages.
+    assert!(
+        peak_after < peak_before,
+        "lazy decoding peaks lower ({peak_after} < {peak_before})"
+    );
+    assert!(
+        peak_after - state_after < 4 * largest_stage + N as isize * 1024,
+        "above the state: {} bytes, one decoded stage is {largest_stage}",
+        peak_after - state_after
+    );
 }

@@ -3,14 +3,22 @@
 //!
 //! [`apply_update`] builds the next state from the current one and a `ConfigUpdate`
 //! (full replace or delta); it is pure, so the config client can run it off the request
-//! threads and simply not store it when compilation fails.
+//! threads and simply not store it when compilation fails. A node reads its updates as
+//! `LazyConfigUpdate`s (the same wire bytes, each stage left encoded) and builds the state
+//! with [`apply_lazy_update_counted`], which decodes, compiles and drops one stage at a
+//! time: the peak is the encoded update, one decoded stage and the compiled state, not the
+//! whole update decoded (7× its encoding; docs/scale.md "Node memory").
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use apigw_proto::config::{AccountSettings, ConfigUpdate, StageConfig};
+use apigw_proto::config::{
+    AccountSettings, ConfigUpdate, DomainConfig, IamConfig, LazyConfigUpdate, StageConfig,
+    StageKey, UsageConfig, V2Stages,
+};
 use arc_swap::ArcSwap;
+use prost::Message;
 
 use crate::backend_client::ClientIdentity;
 use crate::compile::domain::{compile_domains, CompiledDomains};
@@ -36,11 +44,84 @@ struct Deployed {
     source: [u8; 32],
 }
 
-/// SHA-256 of a stage's config as received: equal digests, equal compiled stages.
-fn source_digest(stage: &StageConfig) -> [u8; 32] {
-    use prost::Message;
+/// SHA-256 of a stage's config as encoded: equal digests, equal compiled stages. A node
+/// takes it over the bytes it received; a decoded config is encoded again first, to the
+/// same bytes (prost encodes fields in number order, and the config's maps are
+/// `BTreeMap`s), so both forms of one config have one digest.
+fn source_digest(encoded: &[u8]) -> [u8; 32] {
     use sha2::{Digest, Sha256};
-    Sha256::digest(stage.encode_to_vec()).into()
+    Sha256::digest(encoded).into()
+}
+
+/// A stage as an update carries it: decoded (`ConfigUpdate`) or encoded
+/// (`LazyConfigUpdate`, as a node receives it).
+trait UpsertedStage {
+    /// Its API id and stage name; `at` (its place in the update) names it when even
+    /// those do not decode.
+    fn key(&self, at: usize) -> Result<StageKey, CompileError>;
+    /// [`source_digest`] of its config.
+    fn digest(&self) -> [u8; 32];
+    /// Compiles it (decoding it first when encoded; the decoded form is dropped before
+    /// this returns).
+    fn compile(&self, key: &StageKey) -> Result<CompiledStage, CompileError>;
+}
+
+impl UpsertedStage for StageConfig {
+    fn key(&self, _at: usize) -> Result<StageKey, CompileError> {
+        Ok(StageKey {
+            api_id: self.api_id.clone(),
+            stage_name: self.stage_name.clone(),
+        })
+    }
+
+    fn digest(&self) -> [u8; 32] {
+        source_digest(&self.encode_to_vec())
+    }
+
+    fn compile(&self, _key: &StageKey) -> Result<CompiledStage, CompileError> {
+        compile_stage(self)
+    }
+}
+
+fn undecodable(api_id: &str, stage: &str, at: String, error: prost::DecodeError) -> CompileError {
+    CompileError {
+        api_id: api_id.to_string(),
+        stage: stage.to_string(),
+        at,
+        kind: Box::new(error.into()),
+    }
+}
+
+impl UpsertedStage for bytes::Bytes {
+    fn key(&self, at: usize) -> Result<StageKey, CompileError> {
+        // `StageKey` has `StageConfig`'s first two fields at their numbers: decoding it
+        // reads those two strings and skips the rest (checking the wire format only).
+        StageKey::decode(&self[..])
+            .map_err(|e| undecodable("?", "?", format!("upsert_stages[{at}]"), e))
+    }
+
+    fn digest(&self) -> [u8; 32] {
+        source_digest(self)
+    }
+
+    fn compile(&self, key: &StageKey) -> Result<CompiledStage, CompileError> {
+        let config = StageConfig::decode(&self[..]).map_err(|e| {
+            undecodable(&key.api_id, &key.stage_name, "stage config".to_string(), e)
+        })?;
+        compile_stage(&config)
+    }
+}
+
+/// The sections of an update besides its upserted stages, borrowed from either form.
+struct Sections<'a> {
+    version: u64,
+    full: bool,
+    remove_stages: &'a [StageKey],
+    account: Option<&'a AccountSettings>,
+    usage: Option<&'a UsageConfig>,
+    iam: Option<&'a IamConfig>,
+    v2: Option<&'a V2Stages>,
+    domains: Option<&'a DomainConfig>,
 }
 
 /// One immutable version of everything the node serves.
@@ -154,6 +235,53 @@ pub fn apply_update_counted(
     current: &GatewayState,
     update: &ConfigUpdate,
 ) -> Result<(GatewayState, ApplyStats), CompileError> {
+    let sections = Sections {
+        version: update.version,
+        full: update.full,
+        remove_stages: &update.remove_stages,
+        account: update.account.as_ref(),
+        usage: update.usage.as_ref(),
+        iam: update.iam.as_ref(),
+        v2: update.v2.as_ref(),
+        domains: update.domains.as_ref(),
+    };
+    apply(current, sections, &update.upsert_stages)
+}
+
+/// [`apply_update`] for an update whose stages are still encoded: each is decoded,
+/// compiled and dropped in turn (or, when its digest is the one the current state's stage
+/// was compiled from, not decoded at all). A stage that does not decode fails the update
+/// as a stage that does not compile does.
+pub fn apply_lazy_update(
+    current: &GatewayState,
+    update: &LazyConfigUpdate,
+) -> Result<GatewayState, CompileError> {
+    apply_lazy_update_counted(current, update).map(|(next, _)| next)
+}
+
+/// [`apply_lazy_update`], also saying how many stages it compiled.
+pub fn apply_lazy_update_counted(
+    current: &GatewayState,
+    update: &LazyConfigUpdate,
+) -> Result<(GatewayState, ApplyStats), CompileError> {
+    let sections = Sections {
+        version: update.version,
+        full: update.full,
+        remove_stages: &update.remove_stages,
+        account: update.account.as_ref(),
+        usage: update.usage.as_ref(),
+        iam: update.iam.as_ref(),
+        v2: update.v2.as_ref(),
+        domains: update.domains.as_ref(),
+    };
+    apply(current, sections, &update.upsert_stages)
+}
+
+fn apply<S: UpsertedStage>(
+    current: &GatewayState,
+    update: Sections<'_>,
+    upsert_stages: &[S],
+) -> Result<(GatewayState, ApplyStats), CompileError> {
     let mut stats = ApplyStats::default();
     let mut next = if update.full {
         GatewayState::default()
@@ -161,7 +289,7 @@ pub fn apply_update_counted(
         current.clone()
     };
     next.version = update.version;
-    for key in &update.remove_stages {
+    for key in update.remove_stages {
         if let Some(stages) = next.apis.get_mut(key.api_id.as_str()) {
             stages.remove(key.stage_name.as_str());
             if stages.is_empty() {
@@ -169,12 +297,13 @@ pub fn apply_update_counted(
             }
         }
     }
-    for stage in &update.upsert_stages {
-        let source = source_digest(stage);
+    for (at, stage) in upsert_stages.iter().enumerate() {
+        let key = stage.key(at)?;
+        let source = stage.digest();
         let same = current
             .apis
-            .get(stage.api_id.as_str())
-            .and_then(|stages| stages.get(stage.stage_name.as_str()))
+            .get(key.api_id.as_str())
+            .and_then(|stages| stages.get(key.stage_name.as_str()))
             .filter(|d| d.source == source);
         let compiled = match same {
             Some(d) => {
@@ -183,26 +312,26 @@ pub fn apply_update_counted(
             }
             None => {
                 stats.stages_compiled += 1;
-                Arc::new(compile_stage(stage)?)
+                Arc::new(stage.compile(&key)?)
             }
         };
         next.apis
-            .entry(stage.api_id.as_str().into())
+            .entry(key.api_id.into_boxed_str())
             .or_default()
             .insert(
-                stage.stage_name.as_str().into(),
+                key.stage_name.into_boxed_str(),
                 Deployed { compiled, source },
             );
     }
-    if let Some(account) = &update.account {
+    if let Some(account) = update.account {
         next.account = Some(*account);
     }
-    match &update.usage {
+    match update.usage {
         Some(usage) => next.usage = Arc::new(compile_usage(usage)),
         None if update.full => next.usage = Arc::default(),
         None => {}
     }
-    match &update.v2 {
+    match update.v2 {
         Some(v2) => {
             next.ws = Arc::new(compile_all(v2)?);
             stats.stages_compiled += v2.stages.len() + v2.http_stages.len();
@@ -221,12 +350,12 @@ pub fn apply_update_counted(
         }
         None => {}
     }
-    match &update.iam {
+    match update.iam {
         Some(iam) => next.iam = Arc::new(IamKeys::compile(iam)),
         None if update.full => next.iam = Arc::default(),
         None => {}
     }
-    match &update.domains {
+    match update.domains {
         Some(domains) => {
             let mut identities = FastMap::default();
             for c in &domains.client_certificates {
@@ -473,6 +602,133 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("format_version 999"));
+    }
+
+    /// Stages with maps (variables), so that their digests depend on the encoding's order.
+    fn mapped(n: usize, changed: Option<usize>) -> Vec<StageConfig> {
+        (0..n)
+            .map(|i| {
+                let mut s = stage(&format!("api{i}"), "prod", 1);
+                s.deployment_id = format!("d{i}");
+                for v in 0..5 {
+                    s.variables.insert(format!("v{v}"), format!("{i}-{v}"));
+                }
+                if Some(i) == changed {
+                    s.variables.insert("mark".into(), "2".into());
+                }
+                s
+            })
+            .collect()
+    }
+
+    fn lazy(update: &ConfigUpdate) -> LazyConfigUpdate {
+        LazyConfigUpdate::from(update.clone())
+    }
+
+    #[test]
+    fn a_lazy_update_compiles_to_the_decoded_updates_state() {
+        let full = update(1, true, mapped(40, None), vec![]);
+        let (decoded, d_stats) = apply_update_counted(&GatewayState::default(), &full).unwrap();
+        let (lazily, l_stats) =
+            apply_lazy_update_counted(&GatewayState::default(), &lazy(&full)).unwrap();
+        assert_eq!(d_stats, l_stats);
+        assert_eq!(l_stats.stages_compiled, 40);
+        assert_eq!(lazily.version, 1);
+        // The same stages, under the same keys, from the same configs (same digests).
+        let digests = |state: &GatewayState| {
+            let mut all: Vec<(String, String, String, [u8; 32])> = state
+                .apis
+                .iter()
+                .flat_map(|(api, stages)| {
+                    stages.iter().map(move |(name, d)| {
+                        assert_eq!(
+                            (&*d.compiled.api_id, &*d.compiled.stage_name),
+                            (&**api, &**name)
+                        );
+                        (
+                            api.to_string(),
+                            name.to_string(),
+                            d.compiled.deployment_id.to_string(),
+                            d.source,
+                        )
+                    })
+                })
+                .collect();
+            all.sort();
+            all
+        };
+        assert_eq!(digests(&decoded), digests(&lazily));
+        assert_eq!(digests(&lazily).len(), 40);
+        // So each form's later full update reuses the other's stages: a node that
+        // bootstrapped from either finds nothing to compile in the same state again.
+        let again = update(2, true, mapped(40, None), vec![]);
+        let (_, reuse) = apply_update_counted(&lazily, &again).unwrap();
+        assert_eq!((reuse.stages_compiled, reuse.stages_reused), (0, 40));
+        let (s2, reuse) = apply_lazy_update_counted(&decoded, &lazy(&again)).unwrap();
+        assert_eq!((reuse.stages_compiled, reuse.stages_reused), (0, 40));
+        assert!(Arc::ptr_eq(
+            decoded.stage("api5", "prod").unwrap(),
+            s2.stage("api5", "prod").unwrap()
+        ));
+        // A lazy full update with one stage changed compiles that one; a lazy delta
+        // patches as a decoded one does.
+        let (s3, one) =
+            apply_lazy_update_counted(&s2, &lazy(&update(3, true, mapped(40, Some(7)), vec![])))
+                .unwrap();
+        assert_eq!((one.stages_compiled, one.stages_reused), (1, 39));
+        let delta = update(
+            4,
+            false,
+            vec![stage("new", "dev", 1)],
+            vec![("api1", "prod")],
+        );
+        let (s4, d) = apply_lazy_update_counted(&s3, &lazy(&delta)).unwrap();
+        let (s4_decoded, _) = apply_update_counted(&s3, &delta).unwrap();
+        assert_eq!(d.stages_compiled, 1);
+        assert_eq!(digests(&s4), digests(&s4_decoded));
+        assert!(s4.stage("new", "dev").is_some() && s4.stage("api1", "prod").is_none());
+        assert_eq!(s4.stage_count(), 40);
+    }
+
+    #[test]
+    fn a_stage_that_does_not_decode_rejects_the_update() {
+        let good = lazy(&update(1, true, mapped(3, None), vec![]));
+        let s1 = apply_lazy_update(&GatewayState::default(), &good).unwrap();
+
+        // The key decodes but the rest does not: invalid UTF-8 in `deployment_id`, a field
+        // the key's decoding skips. The error names the stage.
+        let mut config = stage("broken", "prod", 1);
+        config.deployment_id = "DEPLOYMENT".into();
+        let mut bytes = config.encode_to_vec();
+        let at = bytes.windows(10).position(|w| w == b"DEPLOYMENT").unwrap();
+        bytes[at] = 0xff;
+        let mut bad = good.clone();
+        bad.version = 2;
+        bad.upsert_stages[1] = bytes.into();
+        let err = apply_lazy_update(&s1, &bad).unwrap_err();
+        assert!(matches!(
+            *err.kind,
+            crate::compile::CompileErrorKind::Decode(_)
+        ));
+        let text = err.to_string();
+        assert!(
+            text.starts_with("stage broken/prod: stage config: does not decode"),
+            "{text}"
+        );
+
+        // Not even the key decodes (truncated, then garbage): the error says which one.
+        let whole = good.upsert_stages[2].clone();
+        for junk in [
+            whole.slice(..whole.len() - 3),
+            bytes::Bytes::from_static(&[0xff; 4]),
+        ] {
+            let mut bad = good.clone();
+            bad.upsert_stages[2] = junk;
+            let err = apply_lazy_update(&s1, &bad).unwrap_err();
+            assert!(err.to_string().contains("upsert_stages[2]"), "{err}");
+        }
+        // A rejected update leaves the current state as it was (the caller keeps it).
+        assert_eq!((s1.version, s1.stage_count()), (1, 3));
     }
 
     #[test]

@@ -306,12 +306,13 @@ async fn main() {
         published as f64 / 1024.0 / n as f64
     );
     println!(
-        "a new node: ready (serving all {n} APIs) {:.0} ms after its process started; full update {:.1} MiB ({:.1} KiB per API), built in {:.0} ms; RSS {:.1} MiB",
+        "a new node: ready (serving all {n} APIs) {:.0} ms after its process started; full update {:.1} MiB ({:.1} KiB per API), built in {:.0} ms; RSS {:.1} MiB, peak RSS {:.1} MiB",
         ready_after.as_secs_f64() * 1000.0,
         full_bytes / 1024.0 / 1024.0,
         full_bytes / 1024.0 / n as f64,
         full_build * 1000.0,
-        mib(rss(joiner.pid()))
+        mib(rss(joiner.pid())),
+        mib(joiner.pid().map_or(0, scale::peak_rss_bytes))
     );
     scale::wait_all_served(
         &http,

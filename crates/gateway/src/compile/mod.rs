@@ -139,6 +139,10 @@ pub enum CompileErrorKind {
     /// type for its authorization type.
     #[error("authorizer {0:?}: unknown, or not usable with this authorization type")]
     UnknownAuthorizer(String),
+    /// A stage's encoded `StageConfig` (a node decodes the stages of an update one at a
+    /// time, while compiling them) is not a valid message.
+    #[error("does not decode: {0}")]
+    Decode(#[from] prost::DecodeError),
 }
 
 /// A stage ready to serve: its routes and the identity used in errors and logs.
