@@ -106,6 +106,42 @@ impl DeployedState {
         }
     }
 
+    /// [`Self::full_update`] encoded, byte for byte, with `domains` in place of the
+    /// state's own, without cloning every stage's config into a message first (at 10,000
+    /// generated APIs that clone is ~6 million allocations, ~470 MB): prost writes a
+    /// message's fields in field-number order, so the fields before `upsert_stages` (4),
+    /// the stages, and the fields after it are written one after the other.
+    pub fn encode_full_update(&self, nonce: String, domains: &pb::DomainConfig) -> Vec<u8> {
+        const UPSERT_STAGES: u32 = 4;
+        let head = pb::ConfigUpdate {
+            version: self.version,
+            nonce,
+            full: true,
+            ..Default::default()
+        };
+        let tail = pb::ConfigUpdate {
+            account: Some(self.account),
+            usage: Some((*self.usage).clone()),
+            iam: Some((*self.iam).clone()),
+            v2: Some((*self.v2).clone()),
+            domains: Some(domains.clone()),
+            ..Default::default()
+        };
+        let tail = tail.encode_to_vec();
+        let stages: usize = self
+            .stages
+            .values()
+            .map(|e| prost::encoding::message::encoded_len(UPSERT_STAGES, &*e.config))
+            .sum();
+        let mut buf = head.encode_to_vec();
+        buf.reserve_exact(stages + tail.len());
+        for e in self.stages.values() {
+            prost::encoding::message::encode(UPSERT_STAGES, &*e.config, &mut buf);
+        }
+        buf.extend_from_slice(&tail);
+        buf
+    }
+
     /// The message that takes a node from `prev` to `self`; `None` when nothing differs.
     pub fn delta_from(&self, prev: &DeployedState, nonce: String) -> Option<pb::ConfigUpdate> {
         let (upsert, remove) = self.stage_changes(prev);
@@ -766,5 +802,42 @@ mod tests {
         assert!(d.account.is_none());
         let full = b.full_update("n".into());
         assert!(full.full && full.upsert_stages.len() == 2 && full.account.is_some());
+    }
+
+    #[test]
+    fn the_full_update_encodes_the_same_without_the_clone() {
+        let mut state = DeployedState {
+            version: 7,
+            stages: Arc::new([entry("a", "prod", 1), entry("b", "dev", 2)].into()),
+            account: pb::AccountSettings {
+                throttle_rate_limit: 10.0,
+                throttle_burst_limit: 5,
+            },
+            usage: Arc::new(pb::UsageConfig {
+                usage_plans: vec![pb::UsagePlanConfig {
+                    id: "p".into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let domains = pb::DomainConfig {
+            client_certificates: vec![pb::ClientCertificateConfig {
+                id: "c".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        state.domains = Arc::new(domains.clone());
+        assert_eq!(
+            state.encode_full_update("n".into(), &domains),
+            state.full_update("n".into()).encode_to_vec()
+        );
+        let empty = DeployedState::default();
+        assert_eq!(
+            empty.encode_full_update(String::new(), &pb::DomainConfig::default()),
+            empty.full_update(String::new()).encode_to_vec()
+        );
     }
 }
