@@ -11,9 +11,10 @@
 //! `FLAG_KEYS_LEFT_OUT`): Redis is not trusted with them; those domains route plain HTTP on
 //! a bootstrapped node and complete TLS handshakes once the control plane answers. API
 //! keys are hashes in the stream already. A failed publish is retried with the newest
-//! state every few seconds. Publishes are spaced by at least [`MIN_SPACING`], each with
-//! the newest state: a stream of changes writes the whole state once a second, not once
-//! per change.
+//! state every few seconds. Publishes are spaced by at least [`MIN_SPACING`], and by
+//! [`IDLE_PER_BUSY`] times what the last one took, each with the newest state: a stream
+//! of changes writes the whole state once a second at most, not once per change, and a
+//! big state (tens of megabytes) takes at most a tenth of a core.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,6 +63,14 @@ fn strip_private_keys(domains: &mut pb::DomainConfig) {
 /// change. The copy a node that starts alone reads is then at most this old.
 pub const MIN_SPACING: Duration = Duration::from_secs(1);
 
+/// After a publish that took `t` (encoding and writing), the next waits at least this
+/// many times `t` (and [`MIN_SPACING`]): the copy then costs the control plane at most a
+/// tenth of a core however big the state. At ~4,600 generated APIs one publish took ~5 s
+/// (30 MB), and 1 s apart they ran back to back, a core taken from loads, management
+/// calls and the nodes (docs/scale.md); the copy is only for nodes that start while no
+/// control plane answers, so it may be that much older.
+pub const IDLE_PER_BUSY: u32 = 9;
+
 /// Why one publish did not happen (retried with the newest state).
 #[derive(Debug, thiserror::Error)]
 enum Failed {
@@ -106,7 +115,8 @@ pub async fn run(redis: SharedRedis, prefix: String, states: watch::Receiver<Arc
 }
 
 /// The loop of [`run`], apart from Redis: `publish` is called with the newest state not
-/// yet published, never sooner than `spacing` after the previous call that succeeded.
+/// yet published, never sooner than `spacing`, nor than [`IDLE_PER_BUSY`] times its
+/// duration, after the previous call that succeeded.
 async fn publish_spaced<F, Fut>(
     mut states: watch::Receiver<Arc<DeployedState>>,
     spacing: Duration,
@@ -116,18 +126,20 @@ async fn publish_spaced<F, Fut>(
     Fut: std::future::Future<Output = Result<(), Failed>>,
 {
     let mut published = 0;
-    let mut last: Option<tokio::time::Instant> = None;
+    let mut next: Option<tokio::time::Instant> = None;
     loop {
-        if let Some(at) = last {
+        if let Some(at) = next {
             // Changes meanwhile are not lost: the newest is read below.
-            tokio::time::sleep_until(at + spacing).await;
+            tokio::time::sleep_until(at).await;
         }
         let state = states.borrow_and_update().clone();
         if state.version > published {
+            let started = tokio::time::Instant::now();
             match publish(Arc::clone(&state)).await {
                 Ok(()) => {
                     published = state.version;
-                    last = Some(tokio::time::Instant::now());
+                    let done = tokio::time::Instant::now();
+                    next = Some(done + spacing.max((done - started) * IDLE_PER_BUSY));
                 }
                 Err(error) => {
                     tracing::warn!(%error, version = state.version, "publishing the deployed state to Redis failed; retrying");
@@ -212,6 +224,35 @@ mod tests {
             "{} publishes in {elapsed:?}: {versions:?}",
             versions.len()
         );
+    }
+
+    #[tokio::test]
+    async fn a_slow_publish_is_followed_by_a_longer_wait() {
+        let spacing = Duration::from_millis(10);
+        let took = Duration::from_millis(30);
+        let (tx, rx) = watch::channel(state(1));
+        let calls: Calls = Arc::default();
+        let seen = Arc::clone(&calls);
+        let task = tokio::spawn(publish_spaced(rx, spacing, move |s| {
+            seen.lock().unwrap().push((s.version, Instant::now()));
+            async move {
+                tokio::time::sleep(took).await;
+                Ok(())
+            }
+        }));
+        until_published(&calls, 1).await;
+        for version in 2..=3 {
+            tx.send(state(version)).unwrap();
+            until_published(&calls, version).await;
+        }
+        drop(tx);
+        task.await.unwrap();
+        let calls = calls.lock().unwrap();
+        for pair in calls.windows(2) {
+            // Each publish took at least `took`, so the next started at least
+            // `took` + IDLE_PER_BUSY × `took` after it.
+            assert!(pair[1].1 - pair[0].1 >= took * (IDLE_PER_BUSY + 1));
+        }
     }
 
     #[tokio::test]
