@@ -11,9 +11,10 @@
 //! `FLAG_KEYS_LEFT_OUT`): Redis is not trusted with them; those domains route plain HTTP on
 //! a bootstrapped node and complete TLS handshakes once the control plane answers. API
 //! keys are hashes in the stream already. A failed publish is retried with the newest
-//! state every few seconds. Publishes are spaced by at least [`MIN_SPACING`], each with
-//! the newest state: a stream of changes writes the whole state once a second, not once
-//! per change.
+//! state every few seconds. Publishes are spaced by at least [`MIN_SPACING`], and by
+//! [`IDLE_PER_BUSY`] times what the last one took, each with the newest state: a stream
+//! of changes writes the whole state once a second at most, not once per change, and a
+//! big state (tens of megabytes) takes at most a tenth of a core.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +22,6 @@ use std::time::Duration;
 use apigw_proto::config as pb;
 use apigw_proto::state_frame::{frame, FLAG_KEYS_LEFT_OUT};
 use apigw_shared_redis::SharedRedis;
-use prost::Message;
 use tokio::sync::watch;
 
 use super::state::DeployedState;
@@ -38,13 +38,15 @@ if tonumber(ARGV[1]) > stored then
 end
 return 0";
 
-/// The framed bytes published for `state`.
+/// The framed bytes published for `state` (tens of megabytes at 10,000 APIs: [`run`]
+/// encodes on a blocking thread, not on the runtime's workers that serve the nodes).
 pub fn encode(state: &DeployedState) -> Vec<u8> {
-    let mut update = state.full_update(String::new());
-    if let Some(domains) = &mut update.domains {
-        strip_private_keys(domains);
-    }
-    frame(&update.encode_to_vec(), FLAG_KEYS_LEFT_OUT)
+    let mut domains = (*state.domains).clone();
+    strip_private_keys(&mut domains);
+    frame(
+        &state.encode_full_update(String::new(), &domains),
+        FLAG_KEYS_LEFT_OUT,
+    )
 }
 
 fn strip_private_keys(domains: &mut pb::DomainConfig) {
@@ -61,9 +63,24 @@ fn strip_private_keys(domains: &mut pb::DomainConfig) {
 /// change. The copy a node that starts alone reads is then at most this old.
 pub const MIN_SPACING: Duration = Duration::from_secs(1);
 
+/// After a publish that took `t` (encoding and writing), the next waits at least this
+/// many times `t` (and [`MIN_SPACING`]): the copy then costs the control plane at most a
+/// tenth of a core however big the state. At ~4,600 generated APIs one publish took ~5 s
+/// (30 MB), and 1 s apart they ran back to back, a core taken from loads, management
+/// calls and the nodes (docs/scale.md); the copy is only for nodes that start while no
+/// control plane answers, so it may be that much older.
+pub const IDLE_PER_BUSY: u32 = 9;
+
 /// Why one publish did not happen (retried with the newest state).
-#[derive(Debug)]
-struct Failed(redis::RedisError);
+#[derive(Debug, thiserror::Error)]
+enum Failed {
+    /// Redis did not take it.
+    #[error("{0}")]
+    Redis(#[from] redis::RedisError),
+    /// The encoding thread failed.
+    #[error("encoding the state: {0}")]
+    Encode(#[from] tokio::task::JoinError),
+}
 
 /// Publishes the states `states` sees, the current one first, until the channel closes:
 /// the newest one at each turn, at most once per [`MIN_SPACING`].
@@ -73,18 +90,22 @@ pub async fn run(redis: SharedRedis, prefix: String, states: watch::Receiver<Arc
     publish_spaced(states, MIN_SPACING, |state| {
         let (redis, key, script) = (redis.clone(), key.clone(), script.clone());
         async move {
-            let bytes = encode(&state);
+            let encoding = Arc::clone(&state);
+            let started = std::time::Instant::now();
+            let bytes = tokio::task::spawn_blocking(move || encode(&encoding)).await?;
+            let encoded_in = started.elapsed();
             let mut conn = redis;
             let _: i64 = script
                 .key(&key)
                 .arg(state.version)
                 .arg(bytes.as_slice())
                 .invoke_async(&mut conn)
-                .await
-                .map_err(Failed)?;
+                .await?;
             tracing::debug!(
                 version = state.version,
                 bytes = bytes.len(),
+                encode_ms = encoded_in.as_millis() as u64,
+                written_ms = (started.elapsed() - encoded_in).as_millis() as u64,
                 "deployed state published to Redis"
             );
             Ok(())
@@ -94,7 +115,8 @@ pub async fn run(redis: SharedRedis, prefix: String, states: watch::Receiver<Arc
 }
 
 /// The loop of [`run`], apart from Redis: `publish` is called with the newest state not
-/// yet published, never sooner than `spacing` after the previous call that succeeded.
+/// yet published, never sooner than `spacing`, nor than [`IDLE_PER_BUSY`] times its
+/// duration, after the previous call that succeeded.
 async fn publish_spaced<F, Fut>(
     mut states: watch::Receiver<Arc<DeployedState>>,
     spacing: Duration,
@@ -104,20 +126,22 @@ async fn publish_spaced<F, Fut>(
     Fut: std::future::Future<Output = Result<(), Failed>>,
 {
     let mut published = 0;
-    let mut last: Option<tokio::time::Instant> = None;
+    let mut next: Option<tokio::time::Instant> = None;
     loop {
-        if let Some(at) = last {
+        if let Some(at) = next {
             // Changes meanwhile are not lost: the newest is read below.
-            tokio::time::sleep_until(at + spacing).await;
+            tokio::time::sleep_until(at).await;
         }
         let state = states.borrow_and_update().clone();
         if state.version > published {
+            let started = tokio::time::Instant::now();
             match publish(Arc::clone(&state)).await {
                 Ok(()) => {
                     published = state.version;
-                    last = Some(tokio::time::Instant::now());
+                    let done = tokio::time::Instant::now();
+                    next = Some(done + spacing.max((done - started) * IDLE_PER_BUSY));
                 }
-                Err(Failed(error)) => {
+                Err(error) => {
                     tracing::warn!(%error, version = state.version, "publishing the deployed state to Redis failed; retrying");
                     tokio::select! {
                         () = tokio::time::sleep(RETRY_EVERY) => continue,
@@ -200,6 +224,35 @@ mod tests {
             "{} publishes in {elapsed:?}: {versions:?}",
             versions.len()
         );
+    }
+
+    #[tokio::test]
+    async fn a_slow_publish_is_followed_by_a_longer_wait() {
+        let spacing = Duration::from_millis(10);
+        let took = Duration::from_millis(30);
+        let (tx, rx) = watch::channel(state(1));
+        let calls: Calls = Arc::default();
+        let seen = Arc::clone(&calls);
+        let task = tokio::spawn(publish_spaced(rx, spacing, move |s| {
+            seen.lock().unwrap().push((s.version, Instant::now()));
+            async move {
+                tokio::time::sleep(took).await;
+                Ok(())
+            }
+        }));
+        until_published(&calls, 1).await;
+        for version in 2..=3 {
+            tx.send(state(version)).unwrap();
+            until_published(&calls, version).await;
+        }
+        drop(tx);
+        task.await.unwrap();
+        let calls = calls.lock().unwrap();
+        for pair in calls.windows(2) {
+            // Each publish took at least `took`, so the next started at least
+            // `took` + IDLE_PER_BUSY × `took` after it.
+            assert!(pair[1].1 - pair[0].1 >= took * (IDLE_PER_BUSY + 1));
+        }
     }
 
     #[tokio::test]

@@ -2,7 +2,11 @@
 //!
 //! Every transaction that changes what is deployed ends with `pg_notify('apigw_config')`,
 //! so every replica hears about every change as soon as it commits. Notifications can be
-//! lost while the listener reconnects, so the sequence is also polled every second.
+//! lost while the listener reconnects, so the state is also loaded again every second: a
+//! load reads only what changed since the last one (`state.rs`), so one that finds
+//! nothing new is a handful of small queries, and unlike a check of the `config_version`
+//! sequence it cannot miss a transaction that took its number before the last load and
+//! committed after it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +17,7 @@ use tokio::sync::watch;
 
 use super::state::{DeployedState, Loader};
 
-/// How often the config sequence is checked in case a notification was missed.
+/// How often the state is loaded again in case a notification was missed.
 const POLL_EVERY: Duration = Duration::from_secs(1);
 
 /// Loads the initial state (retrying until Postgres answers) and returns the channel
@@ -42,6 +46,9 @@ pub async fn start(
 }
 
 async fn run(db: PgPool, mut loader: Loader, tx: watch::Sender<Arc<DeployedState>>) {
+    // The last state loaded: the next load reads what changed since it. Published only
+    // when its content differs from the published one (its version moved).
+    let mut last = tx.borrow().clone();
     loop {
         let mut listener = match PgListener::connect_with(&db).await {
             Ok(l) => l,
@@ -57,7 +64,7 @@ async fn run(db: PgPool, mut loader: Loader, tx: watch::Sender<Arc<DeployedState
             continue;
         }
         // Anything committed while we were not listening is picked up here.
-        reload(&mut loader, &tx).await;
+        reload(&mut loader, &tx, &mut last).await;
         let mut tick = tokio::time::interval(POLL_EVERY);
         loop {
             tokio::select! {
@@ -66,49 +73,49 @@ async fn run(db: PgPool, mut loader: Loader, tx: watch::Sender<Arc<DeployedState
                         // One reload covers every change committed before it starts:
                         // notifications already received are folded into it, so a burst
                         // of N changes (a generator deploying thousands of APIs) costs far
-                        // fewer than N loads of the whole deployed state.
+                        // fewer than N loads.
                         while listener.next_buffered().is_some() {}
-                        reload(&mut loader, &tx).await
+                        reload(&mut loader, &tx, &mut last).await
                     }
-                    Ok(None) => { reload(&mut loader, &tx).await; } // reconnected: may have missed some
+                    Ok(None) => reload(&mut loader, &tx, &mut last).await, // reconnected: may have missed some
                     Err(e) => {
                         tracing::warn!(error = %e, "config listener failed; reconnecting");
                         break;
                     }
                 },
-                _ = tick.tick() => {
-                    // A new UTC day needs newly derived AWS_IAM signing keys.
-                    let new_day = tx.borrow().iam_day != super::iam::today();
-                    if new_day || sequence_moved(&db, &tx).await {
-                        reload(&mut loader, &tx).await;
-                    }
-                }
+                // A missed notification, or a new UTC day (newly derived AWS_IAM signing
+                // keys): the load finds either.
+                _ = tick.tick() => reload(&mut loader, &tx, &mut last).await,
                 _ = tx.closed() => return,
             }
         }
     }
 }
 
-/// Whether the config sequence is ahead of the published version (a missed notification).
-async fn sequence_moved(db: &PgPool, tx: &watch::Sender<Arc<DeployedState>>) -> bool {
-    match crate::store::config::version(db).await {
-        Ok((v, true)) => v.max(0) as u64 > tx.borrow().version,
-        _ => false,
-    }
-}
-
-async fn reload(loader: &mut Loader, tx: &watch::Sender<Arc<DeployedState>>) {
-    let prev = tx.borrow().clone();
-    match loader.load(&prev).await {
-        Ok(next) if next.version != prev.version => {
-            tracing::info!(
-                version = next.version,
-                stages = next.stages.len(),
-                "deployed state changed"
-            );
-            tx.send_replace(Arc::new(next));
+/// Loads what changed since `last` and publishes the result when its content differs.
+async fn reload(
+    loader: &mut Loader,
+    tx: &watch::Sender<Arc<DeployedState>>,
+    last: &mut Arc<DeployedState>,
+) {
+    let started = std::time::Instant::now();
+    match loader.load(last).await {
+        Ok(next) => {
+            let next = Arc::new(next);
+            let load_us = started.elapsed().as_micros() as u64;
+            if next.version != last.version {
+                tracing::info!(
+                    version = next.version,
+                    stages = next.stages.len(),
+                    load_us,
+                    "deployed state changed"
+                );
+                tx.send_replace(Arc::clone(&next));
+            } else {
+                tracing::debug!(load_us, "deployed state unchanged");
+            }
+            *last = next;
         }
-        Ok(_) => {}
         Err(e) => {
             tracing::warn!(error = %e, "reloading deployed state failed; keeping the last one")
         }
