@@ -124,6 +124,24 @@ struct Sections<'a> {
     domains: Option<&'a DomainConfig>,
 }
 
+/// The [`Sections`] of an update of either form (`ConfigUpdate`, `LazyConfigUpdate`: the
+/// same fields, but for how the upserted stages are held).
+macro_rules! sections_of {
+    ($update:expr) => {{
+        let update = $update;
+        Sections {
+            version: update.version,
+            full: update.full,
+            remove_stages: &update.remove_stages,
+            account: update.account.as_ref(),
+            usage: update.usage.as_ref(),
+            iam: update.iam.as_ref(),
+            v2: update.v2.as_ref(),
+            domains: update.domains.as_ref(),
+        }
+    }};
+}
+
 /// One immutable version of everything the node serves.
 #[derive(Debug, Clone, Default)]
 pub struct GatewayState {
@@ -235,17 +253,7 @@ pub fn apply_update_counted(
     current: &GatewayState,
     update: &ConfigUpdate,
 ) -> Result<(GatewayState, ApplyStats), CompileError> {
-    let sections = Sections {
-        version: update.version,
-        full: update.full,
-        remove_stages: &update.remove_stages,
-        account: update.account.as_ref(),
-        usage: update.usage.as_ref(),
-        iam: update.iam.as_ref(),
-        v2: update.v2.as_ref(),
-        domains: update.domains.as_ref(),
-    };
-    apply(current, sections, &update.upsert_stages)
+    apply(current, sections_of!(update), &update.upsert_stages)
 }
 
 /// [`apply_update`] for an update whose stages are still encoded: each is decoded,
@@ -264,17 +272,7 @@ pub fn apply_lazy_update_counted(
     current: &GatewayState,
     update: &LazyConfigUpdate,
 ) -> Result<(GatewayState, ApplyStats), CompileError> {
-    let sections = Sections {
-        version: update.version,
-        full: update.full,
-        remove_stages: &update.remove_stages,
-        account: update.account.as_ref(),
-        usage: update.usage.as_ref(),
-        iam: update.iam.as_ref(),
-        v2: update.v2.as_ref(),
-        domains: update.domains.as_ref(),
-    };
-    apply(current, sections, &update.upsert_stages)
+    apply(current, sections_of!(update), &update.upsert_stages)
 }
 
 fn apply<S: UpsertedStage>(
