@@ -3,6 +3,9 @@
 //! reads what changed since the state it starts from and nothing else (issue 22), counted
 //! by the loader's own `LoadStats`, and misses nothing whatever the commit order.
 
+mod common;
+use common::fresh_db;
+
 use std::sync::Arc;
 
 use apigw_control_plane::distribution::state::{DeployedState, LoadStats, Loader};
@@ -11,23 +14,7 @@ use apigw_control_plane::store;
 use apigw_control_plane::wire::{Deployment, RestApi, Stage, UsagePlan};
 use apigw_proto::config as pb;
 use prost::Message;
-use sqlx::{Connection, PgConnection, PgPool};
-
-async fn fresh_db() -> PgPool {
-    let server = std::env::var("TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-    let name = format!("apigw_cp_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&format!("{server}/postgres"))
-        .await
-        .expect("connecting to Postgres");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .expect("creating the test database");
-    apigw_control_plane::connect(&format!("{server}/{name}"))
-        .await
-        .expect("migrating the test database")
-}
+use sqlx::{PgConnection, PgPool};
 
 fn loader(db: &PgPool) -> Loader {
     let vault = Arc::new(KeyVault::from_master_key("loader-test-master-key"));

@@ -4,25 +4,12 @@
 //! a rolled hour) and pruning. Times are chosen relative to the database's clock, never
 //! waited for.
 
+mod common;
+use common::fresh_db;
+
 use apigw_control_plane::store::metrics::{self as m, MinuteDelta, SeriesFilter, SeriesQuery};
 use apigw_sketch::Sketch;
-use sqlx::{Connection, PgPool};
-
-async fn fresh_db() -> PgPool {
-    let server = std::env::var("TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-    let name = format!("apigw_cp_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&format!("{server}/postgres"))
-        .await
-        .expect("connecting to Postgres");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .expect("creating the test database");
-    apigw_control_plane::connect(&format!("{server}/{name}"))
-        .await
-        .expect("migrating the test database")
-}
+use sqlx::PgPool;
 
 async fn db_now(db: &PgPool) -> i64 {
     sqlx::query_scalar("SELECT extract(epoch FROM now())::bigint")

@@ -78,7 +78,7 @@ pub struct ReadPoint {
     /// Stages whose row names a deployment snapshot that was not there (the state leaves
     /// them out, as before); every load reads them again.
     unresolved: BTreeSet<StageKey>,
-    /// Rows of each table in [`WATCHED`] then, in its order: a deletion leaves no marker,
+    /// Rows of each table of [`watched`] then, in its order: a deletion leaves no marker,
     /// but a smaller count.
     table_rows: Vec<i64>,
 }
