@@ -222,6 +222,11 @@ pub struct Args {
     /// a quarter more requests per core, the layout to use when pinning one node per core.
     #[arg(long, env = "DP_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
     pub worker_threads: Option<u16>,
+    /// Nice value of the thread that compiles config updates (0–19; 0: the request
+    /// threads' own priority). Above 0 a large update's compile yields the CPU to requests
+    /// (see `background.rs`).
+    #[arg(long, env = "DP_COMPILE_NICE", default_value_t = crate::background::DEFAULT_NICE, value_parser = clap::value_parser!(i32).range(0..=19))]
+    pub compile_nice: i32,
     /// OTLP collector base URL for the spans of stages with `tracingEnabled` (gRPC: used
     /// as is; HTTP: `/v1/traces` appended). Unset (and no traces endpoint): trace headers
     /// are still propagated, no span is exported.

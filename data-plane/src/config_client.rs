@@ -2,7 +2,8 @@
 //! style of Envoy's xDS / linkerd2-proxy's destination client.
 //!
 //! It says `Hello{node_id, last_applied_version}`, then for each `ConfigUpdate` builds the
-//! next state off the request threads (`spawn_blocking`), swaps it in atomically and ACKs,
+//! next state off the request threads, below their priority ([`crate::background`]), swaps
+//! it in atomically (the replaced state is freed on that thread too) and ACKs,
 //! or NACKs with the error and keeps the last good state. The stream is re-established
 //! forever; the node keeps serving meanwhile. With several control-plane URLs (replicas
 //! over one Postgres), a session that ends or cannot start moves the node to the next URL
@@ -29,6 +30,7 @@ use rand::Rng;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
+use crate::background::Background;
 use crate::control_plane_tls::{rustls_error, ControlPlaneTls};
 use apigw_gateway::state::{apply_lazy_update_counted, SharedState};
 
@@ -66,9 +68,9 @@ pub enum SessionError {
     /// The ack channel is gone (the stream's sender task ended).
     #[error("ack channel closed")]
     AckChannel,
-    /// Compiling panicked or was cancelled (a bug; the state is unchanged).
+    /// Compiling panicked (a bug; the state is unchanged).
     #[error("compile task failed: {0}")]
-    Task(#[from] tokio::task::JoinError),
+    Task(#[from] crate::background::JobFailed),
     /// The control plane belongs to another cluster than the one that claimed this node's
     /// Redis key prefix: its config is refused.
     #[error(
@@ -197,6 +199,8 @@ pub struct ConfigClient {
     claim: Option<ClusterClaim>,
     tls: ControlPlaneTls,
     persist: Option<crate::node_state::StateWriter>,
+    /// Where updates are compiled and replaced states freed.
+    background: Background,
 }
 
 impl std::fmt::Debug for ConfigClient {
@@ -212,8 +216,13 @@ impl std::fmt::Debug for ConfigClient {
 impl ConfigClient {
     /// A client for the control plane at `urls`: one URL (e.g. `http://127.0.0.1:9090`) or
     /// several, comma separated ([`crate::control_plane_tls::split_urls`]); an empty list
-    /// means the default, `http://127.0.0.1:9090`.
-    pub fn new(urls: &str, node_id: impl Into<String>, state: Arc<SharedState>) -> Self {
+    /// means the default, `http://127.0.0.1:9090`. Updates are compiled on `background`.
+    pub fn new(
+        urls: &str,
+        node_id: impl Into<String>,
+        state: Arc<SharedState>,
+        background: Background,
+    ) -> Self {
         let mut urls = crate::control_plane_tls::split_urls(urls);
         if urls.is_empty() {
             urls.push("http://127.0.0.1:9090".to_string());
@@ -226,6 +235,7 @@ impl ConfigClient {
             claim: None,
             tls: ControlPlaneTls::default(),
             persist: None,
+            background,
         }
     }
 
@@ -245,7 +255,7 @@ impl ConfigClient {
         match self.compile(update).await {
             Ok(Ok((next, update))) => {
                 let stages = next.stage_count();
-                self.state.store(next);
+                self.background.free_later(self.state.swap(next));
                 if let Some(hook) = &self.on_apply {
                     hook.applied(version);
                 }
@@ -429,7 +439,7 @@ impl ConfigClient {
         Err(SessionError::Closed)
     }
 
-    /// Compiles the state after `update` off the request threads; hands the update back.
+    /// Compiles the state after `update` on the compile thread; hands the update back.
     async fn compile(
         &self,
         update: LazyConfigUpdate,
@@ -438,25 +448,26 @@ impl ConfigClient {
             (apigw_gateway::state::GatewayState, LazyConfigUpdate),
             apigw_gateway::compile::CompileError,
         >,
-        tokio::task::JoinError,
+        crate::background::JobFailed,
     > {
         let current = self.state.snapshot();
         let on_apply = self.on_apply.clone();
-        tokio::task::spawn_blocking(move || {
-            let started = std::time::Instant::now();
-            let (next, stats) = apply_lazy_update_counted(&current, &update)?;
-            if let Some(hook) = &on_apply {
-                hook.prepare(&next);
-                hook.built(&UpdateStats {
-                    full: update.full,
-                    bytes: prost::Message::encoded_len(&update),
-                    stages_compiled: stats.stages_compiled,
-                    build: started.elapsed(),
-                });
-            }
-            Ok((next, update))
-        })
-        .await
+        self.background
+            .run(move || {
+                let started = std::time::Instant::now();
+                let (next, stats) = apply_lazy_update_counted(&current, &update)?;
+                if let Some(hook) = &on_apply {
+                    hook.prepare(&next);
+                    hook.built(&UpdateStats {
+                        full: update.full,
+                        bytes: prost::Message::encoded_len(&update),
+                        stages_compiled: stats.stages_compiled,
+                        build: started.elapsed(),
+                    });
+                }
+                Ok((next, update))
+            })
+            .await
     }
 
     /// Compiles and applies one update off the request threads; returns the ACK/NACK.
@@ -466,7 +477,7 @@ impl ConfigClient {
         Ok(match result {
             Ok((next, update)) => {
                 let stages = next.stage_count();
-                self.state.store(next);
+                self.background.free_later(self.state.swap(next));
                 if let Some(hook) = &self.on_apply {
                     hook.applied(version);
                 }

@@ -13,6 +13,7 @@
 //! ([`node_state`]). [`node::run`] wires it all together.
 
 pub mod authorizer_cache;
+pub mod background;
 pub mod cli;
 pub mod config_client;
 pub mod control_plane_tls;

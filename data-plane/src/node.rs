@@ -66,6 +66,9 @@ pub enum NodeError {
     /// `DP_STATE_KEY` is not the base64 of 32 bytes.
     #[error(transparent)]
     StateKey(#[from] crate::node_state::StateKeyError),
+    /// The config compile thread could not be started.
+    #[error("cannot start the config compile thread: {0}")]
+    CompileThread(#[source] std::io::Error),
 }
 
 /// Several end-of-request hooks, called in order.
@@ -319,8 +322,11 @@ pub async fn run(args: Args, shutdown: impl Future<Output = ()>) -> Result<(), N
     );
     let ws_task = tokio::spawn(Arc::clone(&ws_hub).run());
     let drain_grace = std::time::Duration::from_secs(args.ws_drain_grace);
-    let mut config_client = ConfigClient::new(&args.control_plane, node_id.clone(), state)
-        .with_tls(control_plane_tls.clone());
+    let background = crate::background::Background::start(args.compile_nice)
+        .map_err(NodeError::CompileThread)?;
+    let mut config_client =
+        ConfigClient::new(&args.control_plane, node_id.clone(), state, background)
+            .with_tls(control_plane_tls.clone());
     if let Some(redis) = limiter.redis() {
         config_client = config_client.with_cluster_claim(crate::config_client::ClusterClaim::new(
             redis,

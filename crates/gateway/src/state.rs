@@ -410,8 +410,15 @@ impl SharedState {
 
     /// Swaps in a new state atomically and marks the node ready.
     pub fn store(&self, state: GatewayState) {
-        self.current.store(Arc::new(state));
+        drop(self.swap(state));
+    }
+
+    /// [`store`](Self::store), handing back the state it replaced (for the caller to free
+    /// off the request threads).
+    pub fn swap(&self, state: GatewayState) -> Arc<GatewayState> {
+        let old = self.current.swap(Arc::new(state));
         self.ready.store(true, Ordering::Release);
+        old
     }
 
     /// Whether a config has been applied (`/readyz`).
