@@ -121,6 +121,9 @@ if KEYS_LIMIT not in scenarios.OVER_LIMITS:
 PUSH_RESOURCES = int(setting("BENCH_PUSH_RESOURCES", "1000", "300"))
 PUSH_EVERY = float(setting("BENCH_PUSH_EVERY", "1"))
 PUSH_RATE = setting("BENCH_PUSH_RATE", "")  # (g)'s open-loop rate; default: 50 % of nginx's capacity
+# The control plane (and its Postgres backends) below the harness's priority on the load CPU:
+# in a deployment it has a host of its own (bench/README.md, "Layout").
+CP_NICE = str(int(setting("BENCH_CP_NICE", "19")))
 # BENCH_METRICS=1: what request metrics cost. The HTTP_PROXY case through the same node with
 # stage-level metrics (`gateway`), through a stage with detailed (per-method) metrics on the
 # same node (`detailed`), and through a second node started with DP_METRICS=false
@@ -457,6 +460,18 @@ def metrics_report(capacity) -> str:
     return "\n".join(lines) + "\n"
 
 
+def renice_database_backends(db: str, nice: str) -> None:
+    """The Postgres processes serving the control plane's connections to `db` at `nice`, as
+    the control plane itself runs: management work (the pushes of (g)) then takes the load
+    CPU only when the load generator and the upstream leave it idle. A connection the
+    control plane opens later runs at Postgres's own priority."""
+    out = subprocess.run(["psql", f"{PG}/postgres", "-Atc",
+                          f"SELECT pid FROM pg_stat_activity WHERE datname = '{db}'"],
+                         capture_output=True, text=True, check=True).stdout.split()
+    if out and nice != "0":
+        subprocess.run(["renice", "-n", nice, "-p", *out], capture_output=True, check=False)
+
+
 def measure_pushes(cp_url: str, large: str, gw: int, dp: list[int], up: int, capacity, nginx_cap: float,
                    latency_on: bool) -> dict:
     """(g): the large API's HTTP_PROXY method (`ANY /{proxy+}`, as (c)) under load, alone (`push-quiet`) and while its
@@ -500,10 +515,16 @@ def measure_pushes(cp_url: str, large: str, gw: int, dp: list[int], up: int, cap
     res["quiet_over_c"] = f"{quiet / statistics.median(r['rps'] for r in capacity['gateway'][conns]):.2f}"
     if latency_on:
         rate = int(PUSH_RATE) if PUSH_RATE else int(nginx_cap * 0.5)
+        # The same load straight to the upstream, with and without pushes: the pushes'
+        # control-plane and Postgres work runs on the harness's CPU, beside the upstream
+        # and the load generator, and this is what that alone does to the p99.
+        upstream = Target("push-upstream", f"http://127.0.0.1:{up}/bench", None, [])
+        res["latency"].update({"upstream-quiet": [], "upstream-push": []})
         for run in range(LATENCY_RUNS):
-            for mode in ("push-quiet", "push"):
-                measure = lambda: run_oha(t, rate, LATENCY_DURATION)  # noqa: E731
-                r = with_pushes(measure) if mode == "push" else measure()
+            for mode in ("push-quiet", "push", "upstream-quiet", "upstream-push"):
+                target = upstream if mode.startswith("upstream") else t
+                measure = lambda: run_oha(target, rate, LATENCY_DURATION)  # noqa: E731
+                r = with_pushes(measure) if mode.endswith("push") else measure()
                 res["latency"][mode].append(r)
                 print(f"latency run {run + 1}/{LATENCY_RUNS} {mode:<10} at {rate:>6} req/s: p50 {r['p50']} ms "
                       f"p99 {r['p99']} ms p99.9 {r['p99.9']} ms failed {r['non200'] + r['errors']}", flush=True)
@@ -544,7 +565,7 @@ def main() -> None:
         functions = start_functions(procs)
         issuer = Issuer(tmp, procs)
         subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {db}"], check=True)
-        procs.start("control-plane", LOAD_CPU, [str(BIN / "control-plane")], {
+        procs.start("control-plane", LOAD_CPU, ["nice", "-n", CP_NICE, str(BIN / "control-plane")], {
             "DATABASE_URL": f"{PG}/{db}", "CP_HTTP_ADDR": f"127.0.0.1:{cp_http}",
             "CP_GRPC_ADDR": f"127.0.0.1:{cp_grpc}", "RUST_LOG": "warn", "REDIS_URL": redis_url,
             "REDIS_KEY_PREFIX": f"bench:{db}:"})
@@ -586,6 +607,7 @@ def main() -> None:
                                                "many-keys" in SCENARIOS, KEYS_LIMIT)
         if "push" in SCENARIOS and not AB_MODE:
             large = scenarios.import_large_api(scenarios.client(cp_url), f"http://127.0.0.1:{up}", PUSH_RESOURCES)
+        renice_database_backends(db, CP_NICE)
         if METRICS_AB:
             gw2 = free_port()
             quiet_node = procs.start("data-plane-no-metrics", SUT_CPU, [str(BIN / "data-plane")], {

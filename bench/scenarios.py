@@ -475,4 +475,11 @@ def push_report(push: dict, conns: int, duration: int) -> str:
                   "| | quiet | with pushes | p99 pushes/quiet (goal ≤ 1.5) | failed with pushes |", "|---|---|---|---|---|",
                   f"| (g) | {med(lq, 'p50')}/{med(lq, 'p99')}/{med(lq, 'p99.9')} | "
                   f"{med(lp, 'p50')}/{med(lp, 'p99')}/{med(lp, 'p99.9')} | **{ratio:.2f}** | {bad} |"]
+        uq, up = lat.get("upstream-quiet"), lat.get("upstream-push")
+        if uq and up:
+            uratio = med(up, "p99") / med(uq, "p99") if med(uq, "p99") else float("nan")
+            lines += [f"| direct to the upstream (the harness alone) | "
+                      f"{med(uq, 'p50')}/{med(uq, 'p99')}/{med(uq, 'p99.9')} | "
+                      f"{med(up, 'p50')}/{med(up, 'p99')}/{med(up, 'p99.9')} | {uratio:.2f} | "
+                      f"{sum(r['non200'] + r['errors'] for r in up)} |"]
     return "\n".join(lines) + "\n"
