@@ -421,3 +421,54 @@ fn peak_while_applying_a_full_update() {
         peak_after - state_after
     );
 }
+
+/// Not a memory figure: [`Registry::attach`] on a delta hangs series on the new stage's
+/// methods and skips the stages attached before (each stage's own series is attached last,
+/// so a stage that has one was attached whole).
+#[test]
+fn attach_after_a_delta_covers_the_new_stage_whole() {
+    let full = pb::ConfigUpdate {
+        version: 1,
+        full: true,
+        upsert_stages: (0..3).map(stage).collect(),
+        ..Default::default()
+    };
+    let first = apply_update(&GatewayState::default(), &full).unwrap();
+    let registry = Registry::new();
+    registry.attach(&first);
+    let series_before = registry.all().len();
+    let delta = pb::ConfigUpdate {
+        version: 2,
+        upsert_stages: vec![stage(3)],
+        ..Default::default()
+    };
+    let second = apply_update(&first, &delta).unwrap();
+    registry.attach(&second);
+    let mut methods = 0;
+    for compiled in second.stages().flat_map(|s| s.variants()) {
+        assert!(
+            compiled.hook_slot.is_set(),
+            "{} has no series",
+            compiled.api_id
+        );
+        for resource in compiled.routes.routes() {
+            for m in resource.iter() {
+                assert!(
+                    m.hook_slot.is_set(),
+                    "a method of {} has no series",
+                    compiled.api_id
+                );
+                methods += 1;
+            }
+        }
+    }
+    assert_eq!(
+        methods,
+        4 * 30,
+        "the generator's 30 methods on each of 4 stages"
+    );
+    assert!(
+        registry.all().len() > series_before,
+        "the new stage got series of its own"
+    );
+}

@@ -136,12 +136,19 @@ impl Registry {
     }
 
     /// Hangs its series on every stage and method of `state` that has none yet (the ones
-    /// compiled for this config), and notes the version as applied. Called by the config
-    /// client before the state is swapped in.
+    /// compiled for this config). Called by the config client before the state is
+    /// swapped in.
+    ///
+    /// A stage's own series is attached after its methods', so a stage that has one was
+    /// attached whole before and its methods are not walked again: a delta costs a look
+    /// at each stage, not at each of the state's methods (300,000 at 10,000 APIs of the
+    /// scale generator's shape). A stage whose series a request attached first (a state
+    /// stored without this call, as tests do) gets its methods' from
+    /// [`Registry::series_of`] instead.
     pub fn attach(&self, state: &GatewayState) {
         for stage in state.stages().flat_map(|s| s.variants()) {
-            if !stage.hook_slot.is_set() {
-                stage.hook_slot.attach(self.series(stage_key(stage)));
+            if stage.hook_slot.is_set() {
+                continue;
             }
             for resource in stage.routes.routes() {
                 for method in resource.iter() {
@@ -150,6 +157,7 @@ impl Registry {
                     }
                 }
             }
+            stage.hook_slot.attach(self.series(stage_key(stage)));
         }
         for stage in state.ws.values().flat_map(HashMap::values) {
             if !stage.hook_slot.is_set() {
