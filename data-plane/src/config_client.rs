@@ -254,11 +254,7 @@ impl ConfigClient {
         let version = update.version;
         match self.compile(update).await {
             Ok(Ok((next, update))) => {
-                let stages = next.stage_count();
-                self.background.free_later(self.state.swap(next));
-                if let Some(hook) = &self.on_apply {
-                    hook.applied(version);
-                }
+                let stages = self.install(next, version);
                 if let Some(writer) = &self.persist {
                     writer.seed(update);
                 }
@@ -470,17 +466,24 @@ impl ConfigClient {
             .await
     }
 
+    /// Swaps in `next` (built from `version`), hands the state it replaces to the compile
+    /// thread to free, and tells the hook; returns its stage count.
+    fn install(&self, next: apigw_gateway::state::GatewayState, version: u64) -> usize {
+        let stages = next.stage_count();
+        self.background.free_later(self.state.swap(next));
+        if let Some(hook) = &self.on_apply {
+            hook.applied(version);
+        }
+        stages
+    }
+
     /// Compiles and applies one update off the request threads; returns the ACK/NACK.
     async fn apply(&self, update: LazyConfigUpdate) -> Result<Ack, SessionError> {
         let (version, nonce) = (update.version, update.nonce.clone());
         let result = self.compile(update).await?;
         Ok(match result {
             Ok((next, update)) => {
-                let stages = next.stage_count();
-                self.background.free_later(self.state.swap(next));
-                if let Some(hook) = &self.on_apply {
-                    hook.applied(version);
-                }
+                let stages = self.install(next, version);
                 if let Some(writer) = &self.persist {
                     writer.applied(update);
                 }
